@@ -62,7 +62,7 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
         if (!Array.isArray(row) || row.length !== plan.arity) {
           throw new MalformedPlan(`${at}.rows[${i}]`, `row has ${row?.length} columns, arity is ${plan.arity}`);
         }
-        for (const d of row) Datum.typeOf(d);
+        for (const d of row) checkDatum(d, `${at}.rows[${i}]`);
         if (!Number.isSafeInteger(diff)) throw new MalformedPlan(`${at}.rows[${i}]`, "diff must be a safe integer");
       });
       return plan.arity;
@@ -163,11 +163,7 @@ export function validateExpr(e: Expr, arity: number, path = "expr"): void {
       checkColumn(e.index, arity, `${path}.column`);
       return;
     case "literal":
-      try {
-        Datum.typeOf(e.value);
-      } catch (err) {
-        throw new MalformedPlan(`${path}.literal`, (err as Error).message);
-      }
+      checkDatum(e.value, `${path}.literal`);
       return;
     case "unary":
       if (!UNARY.has(e.op)) throw new MalformedPlan(path, `unknown unary function ${String(e.op)}`);
@@ -190,6 +186,14 @@ export function validateExpr(e: Expr, arity: number, path = "expr"): void {
       return;
     default:
       throw new MalformedPlan(path, `unknown expression kind ${String((e as { kind?: unknown }).kind)}`);
+  }
+}
+
+function checkDatum(d: unknown, path: string): void {
+  try {
+    Datum.typeOf(d as Datum);
+  } catch (err) {
+    throw new MalformedPlan(path, (err as Error).message);
   }
 }
 

@@ -120,17 +120,20 @@ export const Datum = {
     return Object.freeze({ kind: "timestamp", ms: v });
   },
 
-  /** A jsonb datum from a JS value or JSON text; the text is canonicalised. */
-  jsonb(v: unknown): Jsonb {
-    let value = v;
-    if (typeof v === "string") {
-      try {
-        value = JSON.parse(v);
-      } catch (e) {
-        throw new InvalidDatum(v, `not valid JSON (${(e as Error).message})`);
-      }
-    }
+  /** A jsonb datum from a JS value (a JS string becomes a JSON string). */
+  jsonb(value: unknown): Jsonb {
     return Object.freeze({ kind: "jsonb", text: canonicalJson(value) });
+  },
+
+  /** A jsonb datum from JSON text, canonicalised. @throws InvalidDatum on invalid JSON. */
+  jsonbFromText(text: string): Jsonb {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new InvalidDatum(text, `not valid JSON (${(e as Error).message})`);
+    }
+    return Datum.jsonb(value);
   },
 
   /** Total order over datums (see the file doc). Returns <0, 0 or >0. */
