@@ -80,7 +80,11 @@ export type JoinColumn = readonly [input: number, column: number];
 /** A relational plan. */
 export type Plan =
   /** A fixed collection, present from the dataflow's as-of. */
-  | { readonly kind: "constant"; readonly rows: ReadonlyArray<readonly [Row, number]>; readonly arity: number }
+  | {
+      readonly kind: "constant";
+      readonly rows: ReadonlyArray<readonly [Row, number]>;
+      readonly arity: number;
+    }
   /** An import: a persist source or an index, by id. */
   | { readonly kind: "get"; readonly id: GlobalId; readonly arity: number }
   /** Appends one column per expression (expressions may refer to earlier appended columns). */

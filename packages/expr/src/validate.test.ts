@@ -20,7 +20,16 @@ function malformed(plan: unknown): MalformedPlan {
 
 describe("validatePlan", () => {
   it("infers the arity of a join + reduce + topK plan", () => {
-    const joined: Plan = { kind: "join", inputs: [bids, auctions], equivalences: [[[0, 1], [1, 0]]] };
+    const joined: Plan = {
+      kind: "join",
+      inputs: [bids, auctions],
+      equivalences: [
+        [
+          [0, 1],
+          [1, 0],
+        ],
+      ],
+    };
     expect(validatePlan(joined, importArity)).toBe(5);
     const reduced: Plan = {
       kind: "reduce",
@@ -42,7 +51,12 @@ describe("validatePlan", () => {
       kind: "map",
       input: bids,
       exprs: [
-        { kind: "binary", op: "mul", left: { kind: "column", index: 2 }, right: { kind: "literal", value: 2n } },
+        {
+          kind: "binary",
+          op: "mul",
+          left: { kind: "column", index: 2 },
+          right: { kind: "literal", value: 2n },
+        },
         { kind: "unary", op: "isNull", arg: { kind: "column", index: 3 } },
       ],
     };
@@ -51,7 +65,11 @@ describe("validatePlan", () => {
   });
 
   it("names the path of a bad column reference", () => {
-    const e = malformed({ kind: "filter", input: bids, predicates: [{ kind: "column", index: 3 }] });
+    const e = malformed({
+      kind: "filter",
+      input: bids,
+      predicates: [{ kind: "column", index: 3 }],
+    });
     expect(e.path).toBe("plan.filter.predicates[0].column");
     expect(e.message).toContain("column 3 out of range for arity 3");
   });
@@ -59,11 +77,16 @@ describe("validatePlan", () => {
   it("rejects unknown imports, wrong arities and unknown operators", () => {
     expect(malformed({ kind: "get", id: "u9", arity: 1 }).message).toContain("unknown import u9");
     expect(malformed({ kind: "get", id: "u1", arity: 2 }).message).toContain("has arity 3");
-    expect(malformed({ kind: "explode", input: bids }).message).toContain("unknown plan kind explode");
-    expect(malformed({ kind: "union", inputs: [bids, auctions] }).path).toBe("plan.union.inputs[1]");
-    expect(malformed({ kind: "reduce", input: bids, groupKey: [], aggregates: [{ func: "sum" }] }).message).toContain(
-      "sum needs a column",
+    expect(malformed({ kind: "explode", input: bids }).message).toContain(
+      "unknown plan kind explode",
     );
+    expect(malformed({ kind: "union", inputs: [bids, auctions] }).path).toBe(
+      "plan.union.inputs[1]",
+    );
+    expect(
+      malformed({ kind: "reduce", input: bids, groupKey: [], aggregates: [{ func: "sum" }] })
+        .message,
+    ).toContain("sum needs a column");
     expect(
       malformed({
         kind: "map",
@@ -71,12 +94,24 @@ describe("validatePlan", () => {
         exprs: [{ kind: "unary", op: "explode", arg: { kind: "column", index: 0 } }],
       }).message,
     ).toContain("unknown unary function explode");
-    expect(malformed({ kind: "join", inputs: [bids, auctions], equivalences: [[[2, 0], [0, 0]]] }).message).toContain(
-      "no join input 2",
-    );
     expect(
-      malformed({ kind: "topK", input: bids, groupKey: [], orderBy: [], limit: -1, offset: 0 }).message,
+      malformed({
+        kind: "join",
+        inputs: [bids, auctions],
+        equivalences: [
+          [
+            [2, 0],
+            [0, 0],
+          ],
+        ],
+      }).message,
+    ).toContain("no join input 2");
+    expect(
+      malformed({ kind: "topK", input: bids, groupKey: [], orderBy: [], limit: -1, offset: 0 })
+        .message,
     ).toContain("limit must be a non-negative integer");
-    expect(malformed({ kind: "constant", arity: 2, rows: [[[1n], 1]] }).message).toContain("row has 1 columns");
+    expect(malformed({ kind: "constant", arity: 2, rows: [[[1n], 1]] }).message).toContain(
+      "row has 1 columns",
+    );
   });
 });

@@ -42,8 +42,18 @@ const BINARY: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
   "concat",
   "like",
 ]);
-const VARIADIC: ReadonlySet<VariadicOp> = new Set<VariadicOp>(["coalesce", "greatest", "least", "concat"]);
-const AGGREGATES: ReadonlySet<AggregateFunc> = new Set<AggregateFunc>(["count", "sum", "min", "max"]);
+const VARIADIC: ReadonlySet<VariadicOp> = new Set<VariadicOp>([
+  "coalesce",
+  "greatest",
+  "least",
+  "concat",
+]);
+const AGGREGATES: ReadonlySet<AggregateFunc> = new Set<AggregateFunc>([
+  "count",
+  "sum",
+  "min",
+  "max",
+]);
 
 /** Import arity lookup: the arity of an imported collection, or undefined if unknown. */
 export type ImportArity = (id: string) => number | undefined;
@@ -60,20 +70,26 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
       checkCount(plan.arity, at, "arity");
       plan.rows.forEach(([row, diff], i) => {
         if (!Array.isArray(row) || row.length !== plan.arity) {
-          throw new MalformedPlan(`${at}.rows[${i}]`, `row has ${row?.length} columns, arity is ${plan.arity}`);
+          throw new MalformedPlan(
+            `${at}.rows[${i}]`,
+            `row has ${row?.length} columns, arity is ${plan.arity}`,
+          );
         }
         for (const d of row) checkDatum(d, `${at}.rows[${i}]`);
-        if (!Number.isSafeInteger(diff)) throw new MalformedPlan(`${at}.rows[${i}]`, "diff must be a safe integer");
+        if (!Number.isSafeInteger(diff))
+          throw new MalformedPlan(`${at}.rows[${i}]`, "diff must be a safe integer");
       });
       return plan.arity;
     }
     case "get": {
       checkCount(plan.arity, at, "arity");
-      if (typeof plan.id !== "string" || plan.id === "") throw new MalformedPlan(at, "get needs an id");
+      if (typeof plan.id !== "string" || plan.id === "")
+        throw new MalformedPlan(at, "get needs an id");
       if (importArity) {
         const a = importArity(plan.id);
         if (a === undefined) throw new MalformedPlan(at, `unknown import ${plan.id}`);
-        if (a !== plan.arity) throw new MalformedPlan(at, `import ${plan.id} has arity ${a}, get says ${plan.arity}`);
+        if (a !== plan.arity)
+          throw new MalformedPlan(at, `import ${plan.id} has arity ${a}, get says ${plan.arity}`);
       }
       return plan.arity;
     }
@@ -87,12 +103,16 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
     }
     case "filter": {
       const arity = validatePlan(plan.input, importArity, `${at}.input`);
-      plan.predicates.forEach((e, i) => validateExpr(e, arity, `${at}.predicates[${i}]`));
+      plan.predicates.forEach((e, i) => {
+        validateExpr(e, arity, `${at}.predicates[${i}]`);
+      });
       return arity;
     }
     case "project": {
       const arity = validatePlan(plan.input, importArity, `${at}.input`);
-      plan.columns.forEach((c, i) => checkColumn(c, arity, `${at}.columns[${i}]`));
+      plan.columns.forEach((c, i) => {
+        checkColumn(c, arity, `${at}.columns[${i}]`);
+      });
       return plan.columns.length;
     }
     case "union": {
@@ -100,7 +120,8 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
       const arities = plan.inputs.map((p, i) => validatePlan(p, importArity, `${at}.inputs[${i}]`));
       const a0 = arities[0]!;
       arities.forEach((a, i) => {
-        if (a !== a0) throw new MalformedPlan(`${at}.inputs[${i}]`, `arity ${a} differs from input 0's ${a0}`);
+        if (a !== a0)
+          throw new MalformedPlan(`${at}.inputs[${i}]`, `arity ${a} differs from input 0's ${a0}`);
       });
       return a0;
     }
@@ -112,11 +133,13 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
       if (plan.inputs.length < 2) throw new MalformedPlan(at, "join needs at least two inputs");
       const arities = plan.inputs.map((p, i) => validatePlan(p, importArity, `${at}.inputs[${i}]`));
       plan.equivalences.forEach((cls, i) => {
-        if (cls.length < 2) throw new MalformedPlan(`${at}.equivalences[${i}]`, "an equivalence needs two columns");
+        if (cls.length < 2)
+          throw new MalformedPlan(`${at}.equivalences[${i}]`, "an equivalence needs two columns");
         cls.forEach(([input, column], j) => {
           const p = `${at}.equivalences[${i}][${j}]`;
           const a = arities[input];
-          if (!Number.isInteger(input) || a === undefined) throw new MalformedPlan(p, `no join input ${input}`);
+          if (!Number.isInteger(input) || a === undefined)
+            throw new MalformedPlan(p, `no join input ${input}`);
           checkColumn(column, a, p);
         });
       });
@@ -124,10 +147,13 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
     }
     case "reduce": {
       const arity = validatePlan(plan.input, importArity, `${at}.input`);
-      plan.groupKey.forEach((c, i) => checkColumn(c, arity, `${at}.groupKey[${i}]`));
+      plan.groupKey.forEach((c, i) => {
+        checkColumn(c, arity, `${at}.groupKey[${i}]`);
+      });
       plan.aggregates.forEach((agg, i) => {
         const p = `${at}.aggregates[${i}]`;
-        if (!AGGREGATES.has(agg.func)) throw new MalformedPlan(p, `unknown aggregate ${String(agg.func)}`);
+        if (!AGGREGATES.has(agg.func))
+          throw new MalformedPlan(p, `unknown aggregate ${String(agg.func)}`);
         if (agg.column === undefined) {
           if (agg.func !== "count") throw new MalformedPlan(p, `${agg.func} needs a column`);
         } else checkColumn(agg.column, arity, p);
@@ -136,19 +162,28 @@ export function validatePlan(plan: Plan, importArity?: ImportArity, path = "plan
     }
     case "topK": {
       const arity = validatePlan(plan.input, importArity, `${at}.input`);
-      plan.groupKey.forEach((c, i) => checkColumn(c, arity, `${at}.groupKey[${i}]`));
-      plan.orderBy.forEach((o, i) => checkColumn(o.column, arity, `${at}.orderBy[${i}]`));
+      plan.groupKey.forEach((c, i) => {
+        checkColumn(c, arity, `${at}.groupKey[${i}]`);
+      });
+      plan.orderBy.forEach((o, i) => {
+        checkColumn(o.column, arity, `${at}.orderBy[${i}]`);
+      });
       if (plan.limit !== undefined) checkCount(plan.limit, at, "limit");
       checkCount(plan.offset, at, "offset");
       return arity;
     }
     case "arrangeBy": {
       const arity = validatePlan(plan.input, importArity, `${at}.input`);
-      plan.key.forEach((c, i) => checkColumn(c, arity, `${at}.key[${i}]`));
+      plan.key.forEach((c, i) => {
+        checkColumn(c, arity, `${at}.key[${i}]`);
+      });
       return arity;
     }
     default:
-      throw new MalformedPlan(path, `unknown plan kind ${String((plan as { kind?: unknown }).kind)}`);
+      throw new MalformedPlan(
+        path,
+        `unknown plan kind ${String((plan as { kind?: unknown }).kind)}`,
+      );
   }
 }
 
@@ -170,14 +205,18 @@ export function validateExpr(e: Expr, arity: number, path = "expr"): void {
       validateExpr(e.arg, arity, `${path}.${e.op}`);
       return;
     case "binary":
-      if (!BINARY.has(e.op)) throw new MalformedPlan(path, `unknown binary function ${String(e.op)}`);
+      if (!BINARY.has(e.op))
+        throw new MalformedPlan(path, `unknown binary function ${String(e.op)}`);
       validateExpr(e.left, arity, `${path}.${e.op}.left`);
       validateExpr(e.right, arity, `${path}.${e.op}.right`);
       return;
     case "variadic":
-      if (!VARIADIC.has(e.op)) throw new MalformedPlan(path, `unknown variadic function ${String(e.op)}`);
+      if (!VARIADIC.has(e.op))
+        throw new MalformedPlan(path, `unknown variadic function ${String(e.op)}`);
       if (e.args.length === 0) throw new MalformedPlan(path, `${e.op} needs at least one argument`);
-      e.args.forEach((a, i) => validateExpr(a, arity, `${path}.${e.op}[${i}]`));
+      e.args.forEach((a, i) => {
+        validateExpr(a, arity, `${path}.${e.op}[${i}]`);
+      });
       return;
     case "if":
       validateExpr(e.cond, arity, `${path}.if.cond`);
@@ -185,7 +224,10 @@ export function validateExpr(e: Expr, arity: number, path = "expr"): void {
       validateExpr(e.else, arity, `${path}.if.else`);
       return;
     default:
-      throw new MalformedPlan(path, `unknown expression kind ${String((e as { kind?: unknown }).kind)}`);
+      throw new MalformedPlan(
+        path,
+        `unknown expression kind ${String((e as { kind?: unknown }).kind)}`,
+      );
   }
 }
 
@@ -204,5 +246,6 @@ function checkColumn(c: number, arity: number, path: string): void {
 }
 
 function checkCount(n: number, path: string, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new MalformedPlan(path, `${what} must be a non-negative integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new MalformedPlan(path, `${what} must be a non-negative integer, got ${n}`);
 }

@@ -24,7 +24,9 @@ describe("Datum", () => {
   });
 
   it("keeps jsonb canonical so equal documents are equal", () => {
-    expect(Datum.jsonbFromText('{"b":1,"a":[true,null]}')).toEqual(Datum.jsonb({ a: [true, null], b: 1 }));
+    expect(Datum.jsonbFromText('{"b":1,"a":[true,null]}')).toEqual(
+      Datum.jsonb({ a: [true, null], b: 1 }),
+    );
     expect(() => Datum.jsonbFromText("{bad")).toThrow(InvalidDatum);
     expect(Datum.jsonb("x").text).toBe('"x"');
   });

@@ -43,7 +43,16 @@ export interface Jsonb {
   readonly text: string;
 }
 
-export type Datum = null | boolean | bigint | number | string | Uint8Array | Numeric | TimestampDatum | Jsonb;
+export type Datum =
+  | null
+  | boolean
+  | bigint
+  | number
+  | string
+  | Uint8Array
+  | Numeric
+  | TimestampDatum
+  | Jsonb;
 
 export type DatumType =
   | "null"
@@ -116,7 +125,12 @@ export const Datum = {
 
   /** A timestamp datum. */
   timestamp(ms: bigint | number | Date): TimestampDatum {
-    const v = ms instanceof Date ? BigInt(ms.getTime()) : typeof ms === "number" ? BigInt(checkInteger(ms)) : ms;
+    const v =
+      ms instanceof Date
+        ? BigInt(ms.getTime())
+        : typeof ms === "number"
+          ? BigInt(checkInteger(ms))
+          : ms;
     return Object.freeze({ kind: "timestamp", ms: v });
   },
 
@@ -180,12 +194,14 @@ function checkInteger(v: number): number {
 }
 
 function makeNumeric(unscaled: bigint, scale: number): Numeric {
-  if (!Number.isInteger(scale) || scale < 0) throw new InvalidDatum(scale, "numeric scale must be a non-negative integer");
+  if (!Number.isInteger(scale) || scale < 0)
+    throw new InvalidDatum(scale, "numeric scale must be a non-negative integer");
   while (scale > 0 && unscaled % 10n === 0n) {
     unscaled /= 10n;
     scale--;
   }
-  if (scale > NUMERIC_MAX_SCALE) throw new InvalidDatum(scale, `numeric scale above ${NUMERIC_MAX_SCALE}`);
+  if (scale > NUMERIC_MAX_SCALE)
+    throw new InvalidDatum(scale, `numeric scale above ${NUMERIC_MAX_SCALE}`);
   return Object.freeze({ kind: "numeric", unscaled, scale });
 }
 
@@ -212,7 +228,9 @@ export function canonicalJson(v: unknown): string {
     case "object": {
       if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
       const o = v as Record<string, unknown>;
-      const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+      const keys = Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .sort();
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
     }
     default:

@@ -56,7 +56,9 @@ export class RowDecodeError extends ReprError {
     readonly offset: number,
     readonly reason: string,
   ) {
-    super(`cannot decode row at byte ${offset}: ${reason}; the bytes are not a row written by @mzts/repr`);
+    super(
+      `cannot decode row at byte ${offset}: ${reason}; the bytes are not a row written by @mzts/repr`,
+    );
   }
 }
 

@@ -2,41 +2,42 @@
  * @mzts/repr — the value types every package shares: timestamps, frontiers, datums, rows,
  * updates and ids. No dependencies.
  */
-export { Timestamp } from "./timestamp.js";
-export { Frontier, MonotoneFrontier } from "./frontier.js";
-export { MutableFrontier, PartitionedFrontier } from "./mutable-frontier.js";
+
 export {
+  canonicalJson,
   Datum,
   type DatumType,
+  type Jsonb,
+  NUMERIC_MAX_SCALE,
   type Numeric,
   type TimestampDatum,
-  type Jsonb,
-  canonicalJson,
-  NUMERIC_MAX_SCALE,
 } from "./datum.js";
 export {
+  FrontierRegression,
+  InvalidDatum,
+  InvalidId,
+  InvalidTimestamp,
+  InvariantViolation,
+  invariant,
+  ReprError,
+  RowDecodeError,
+} from "./errors.js";
+export { Frontier, MonotoneFrontier } from "./frontier.js";
+export { GlobalId, ReplicaId } from "./global-id.js";
+export { MutableFrontier, PartitionedFrontier } from "./mutable-frontier.js";
+export {
+  columnsKey,
+  compareRows,
+  datumKey,
+  decodeRow,
+  encodeRow,
+  hashRow,
+  hashString,
   type Row,
   RowPacker,
   RowReader,
-  encodeRow,
-  decodeRow,
-  compareRows,
-  rowsEqual,
-  datumKey,
   rowKey,
-  columnsKey,
-  hashString,
-  hashRow,
+  rowsEqual,
 } from "./row.js";
-export { type Update, consolidateUpdates, consolidateRows, collectionAsOf } from "./update.js";
-export { GlobalId, ReplicaId } from "./global-id.js";
-export {
-  ReprError,
-  FrontierRegression,
-  InvalidTimestamp,
-  InvalidDatum,
-  RowDecodeError,
-  InvalidId,
-  InvariantViolation,
-  invariant,
-} from "./errors.js";
+export { Timestamp } from "./timestamp.js";
+export { collectionAsOf, consolidateRows, consolidateUpdates, type Update } from "./update.js";

@@ -13,9 +13,9 @@ const datum: fc.Arbitrary<Datum> = fc.oneof(
   fc.double(),
   fc.string({ unit: "grapheme" }),
   fc.uint8Array({ maxLength: 8 }),
-  fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 20 })).map(([u, s]) =>
-    Datum.numericFromParts(u, s),
-  ),
+  fc
+    .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 20 }))
+    .map(([u, s]) => Datum.numericFromParts(u, s)),
   fc.bigInt({ min: -(1n << 62n), max: 1n << 62n }).map((ms) => Datum.timestamp(ms)),
   fc.jsonValue().map((v) => Datum.jsonb(v)),
 );
@@ -37,7 +37,11 @@ describe("repr properties", () => {
   });
 
   const updates = fc.array(
-    fc.tuple(fc.array(fc.integer({ min: 0, max: 3 }).map(BigInt), { maxLength: 2 }), fc.bigInt({ min: 0n, max: 5n }), fc.integer({ min: -3, max: 3 })),
+    fc.tuple(
+      fc.array(fc.integer({ min: 0, max: 3 }).map(BigInt), { maxLength: 2 }),
+      fc.bigInt({ min: 0n, max: 5n }),
+      fc.integer({ min: -3, max: 3 }),
+    ),
     { maxLength: 40 },
   );
   test.prop([updates, fc.bigInt({ min: 0n, max: 6n })])(
@@ -48,23 +52,23 @@ describe("repr properties", () => {
     },
   );
 
-  test.prop([fc.integer({ min: 1, max: 5 }), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3 })), { maxLength: 60 })])(
-    "a partitioned frontier is the meet of its parts and never regresses",
-    (n, steps) => {
-      const p = new PartitionedFrontier("p", n);
-      const parts = new Array<Frontier>(n).fill(0n);
-      let last: Frontier = 0n;
-      for (const [i, by] of steps) {
-        const part = i % n;
-        const cur = parts[part]!;
-        const next: Frontier = cur === null ? null : by === 3 ? null : cur + BigInt(by);
-        p.set(part, next);
-        parts[part] = next;
-        const meet = parts.reduce<Frontier>((m, f) => Frontier.meet(m, f), null);
-        expect(p.frontier).toBe(meet);
-        expect(Frontier.lessEqual(last, p.frontier)).toBe(true);
-        last = p.frontier;
-      }
-    },
-  );
+  test.prop([
+    fc.integer({ min: 1, max: 5 }),
+    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3 })), { maxLength: 60 }),
+  ])("a partitioned frontier is the meet of its parts and never regresses", (n, steps) => {
+    const p = new PartitionedFrontier("p", n);
+    const parts = new Array<Frontier>(n).fill(0n);
+    let last: Frontier = 0n;
+    for (const [i, by] of steps) {
+      const part = i % n;
+      const cur = parts[part]!;
+      const next: Frontier = cur === null ? null : by === 3 ? null : cur + BigInt(by);
+      p.set(part, next);
+      parts[part] = next;
+      const meet = parts.reduce<Frontier>((m, f) => Frontier.meet(m, f), null);
+      expect(p.frontier).toBe(meet);
+      expect(Frontier.lessEqual(last, p.frontier)).toBe(true);
+      last = p.frontier;
+    }
+  });
 });

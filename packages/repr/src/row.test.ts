@@ -29,7 +29,9 @@ describe("row encoding", () => {
     const row = [...sample];
     const back = decodeRow(encodeRow(row));
     expect(back).toHaveLength(row.length);
-    back.forEach((d, i) => expect(Datum.compare(d, row[i]!)).toBe(0));
+    back.forEach((d, i) => {
+      expect(Datum.compare(d, row[i]!)).toBe(0);
+    });
     expect(compareRows(back, row)).toBe(0);
   });
 

@@ -82,7 +82,8 @@ export class RowPacker {
     const lenBytes = varintSize(max);
     const { written } = encoder.encodeInto(s, this.#buf.subarray(lenPos + lenBytes));
     const actual = varintSize(written);
-    if (actual !== lenBytes) this.#buf.copyWithin(lenPos + actual, lenPos + lenBytes, lenPos + lenBytes + written);
+    if (actual !== lenBytes)
+      this.#buf.copyWithin(lenPos + actual, lenPos + lenBytes, lenPos + lenBytes + written);
     this.varint(written);
     this.#pos = lenPos + actual + written;
     return this;
@@ -191,7 +192,8 @@ export class RowReader {
   /** Reads one row. @throws RowDecodeError on truncated or malformed bytes. */
   row(): Row {
     const n = this.varint();
-    if (n > this.#end - this.#pos) throw new RowDecodeError(this.#pos, `column count ${n} exceeds the remaining bytes`);
+    if (n > this.#end - this.#pos)
+      throw new RowDecodeError(this.#pos, `column count ${n} exceeds the remaining bytes`);
     const out = new Array<Datum>(n);
     for (let i = 0; i < n; i++) out[i] = this.#datum();
     return out;
@@ -232,7 +234,8 @@ export class RowReader {
   }
 
   #need(n: number): void {
-    if (this.#pos + n > this.#end) throw new RowDecodeError(this.#pos, `needs ${n} bytes, ${this.#end - this.#pos} remain`);
+    if (this.#pos + n > this.#end)
+      throw new RowDecodeError(this.#pos, `needs ${n} bytes, ${this.#end - this.#pos} remain`);
   }
 
   #datum(): Datum {
