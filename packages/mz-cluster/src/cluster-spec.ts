@@ -1,0 +1,68 @@
+/**
+ * `ClusterSpec`: how a workload (compute, storage) plugs into the unified runtime.
+ *
+ * A workload has two halves:
+ * - on the process's main thread, the `ClusterSpec`: its name, the module its workers load, and an
+ *   optional async **preparation task** that may rewrite a command before it is sequenced (storage
+ *   uses it to read resume frontiers from persist; compute does not);
+ * - in every worker thread, a `ClusterWorker` built by the module's `WorkerSpec`: it applies
+ *   commands in the one total order the sequencer gives every worker, and steps its dataflows.
+ *
+ * The runtime owns threads, ordering, connection nonces and the maintenance tick; the workload
+ * owns what commands mean. Nothing here knows compute or storage.
+ */
+import type { WorkerMesh } from "./communication/mesh.js";
+
+/** Main-thread description of a workload. */
+export interface ClusterSpec<C> {
+  /** `"compute"` or `"storage"`: used in logs, metrics and thread names. */
+  readonly name: string;
+  /** URL of a module whose default export is a `WorkerSpec<C, R>`; loaded in every worker. */
+  readonly workerModule: URL;
+  /**
+   * Optional async preparation of a command before it is sequenced. Commands keep their order:
+   * a command waits for every earlier command's preparation.
+   */
+  prepare?(command: C): Promise<C>;
+}
+
+/** What a worker can do besides applying commands. */
+export interface WorkerContext<C, R> {
+  readonly index: number;
+  readonly peers: number;
+  /** The workload's configuration (plain data, from `createClusterRuntime`). */
+  readonly config: unknown;
+  /** The mesh, for workload channels (e.g. the dataflow exchange). Names `cluster:*` are reserved. */
+  readonly mesh: WorkerMesh;
+  /** Sends a response to the main thread, tagged with the connection the worker is serving. */
+  respond(response: R): void;
+  /**
+   * Submits an internal command from this worker; every worker (this one included) will apply it
+   * in the same total order as the controller's commands (storage's internal commands).
+   */
+  sequence(command: C): void;
+  /** Asks the runtime to call `step()` soon (e.g. data arrived on a workload channel). */
+  requestStep(): void;
+}
+
+/** A workload's per-worker state machine. */
+export interface ClusterWorker<C> {
+  /**
+   * A new controller connection begins; every later command belongs to it. Called at the same
+   * point of the total order on every worker. Reconciliation starts here.
+   */
+  onConnection?(nonce: string): void;
+  /** Applies one command, in sequence order. `internal` marks commands from `sequence()`. */
+  apply(command: C, info: { readonly seq: number; readonly internal: boolean }): void;
+  /** Does a bounded amount of work; returns true when more work is pending. */
+  step(): boolean;
+  /** Periodic maintenance (frontier reporting, statistics), every `maintenanceIntervalMs`. */
+  maintain?(): void;
+  /** The runtime is shutting down. */
+  close?(): void;
+}
+
+/** The default export of a `ClusterSpec.workerModule`. */
+export interface WorkerSpec<C, R> {
+  createWorker(ctx: WorkerContext<C, R>): ClusterWorker<C> | Promise<ClusterWorker<C>>;
+}

@@ -1,0 +1,32 @@
+/**
+ * @mzts/mz-cluster — the unified cluster runtime: worker threads, one total order of commands
+ * (the sequencer fed from worker 0), an optional async preparation task, connection nonces.
+ * Serving (Connect, hello and fencing) and response merging build on top of this.
+ */
+
+export type { ClusterSpec, ClusterWorker, WorkerContext, WorkerSpec } from "./cluster-spec.js";
+export {
+  joinMesh,
+  MAIN,
+  type MainMesh,
+  type MeshEnvelope,
+  spawnMesh,
+  type WorkerMesh,
+} from "./communication/mesh.js";
+export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
+export {
+  type ClusterRuntime,
+  type ClusterRuntimeOptions,
+  createClusterRuntime,
+  WorkerFailed,
+} from "./runtime.js";
+export {
+  type Sequenced,
+  Sequencer,
+  type SequencerMessage,
+  type SequencerSend,
+} from "./synchronization/sequencer.js";
+
+// internal — no semver
+/** @internal A tiny workload for runtime tests and benchmarks. */
+export type { EchoCommand, EchoResponse } from "./testing/echo-worker.js";

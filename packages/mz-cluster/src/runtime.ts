@@ -1,0 +1,183 @@
+/**
+ * `createClusterRuntime()`: the unified runtime's main-thread half.
+ *
+ * Owns W worker threads (via the mesh), the order in which the controller's commands enter the
+ * sequencer, the optional async preparation task, and connection nonces.
+ *
+ * ## Flow of a command
+ * 1. `submit(commands)` queues the commands behind every earlier submission.
+ * 2. If the spec has `prepare`, each command is prepared (async, may do I/O); results are released
+ *    strictly in submission order, so preparation never reorders commands.
+ * 3. Released commands go to worker 0 (`cluster:submit`), which pushes them into the sequencer;
+ *    every worker applies them in one total order.
+ * 4. Workers' responses come back tagged with the nonce of the connection they were serving when
+ *    they produced them; `onResponse` only sees responses of the current connection (older ones
+ *    are dropped and counted).
+ *
+ * `connect(nonce)` is itself sequenced, so every worker switches connection at the same point of
+ * the order, after all commands of the previous connection.
+ */
+
+import type { ClusterSpec } from "./cluster-spec.js";
+import { type MainMesh, spawnMesh } from "./communication/mesh.js";
+import { ClusterError } from "./errors.js";
+import type { SequencedItem, WorkerToMain } from "./worker/messages.js";
+
+export interface ClusterRuntimeOptions {
+  /** Number of worker threads. */
+  readonly workers: number;
+  /** The workload's configuration, passed to every worker (plain data). */
+  readonly config?: unknown;
+  /** Worker maintenance tick (frontier reporting); default 10 ms as in Materialize. */
+  readonly maintenanceIntervalMs?: number;
+  /** Longest a worker steps before yielding; default 5 ms. */
+  readonly stepBudgetMs?: number;
+}
+
+/** A worker thread died or hit a fatal error. The process should exit and be restarted. */
+export class WorkerFailed extends ClusterError {
+  override name = "WorkerFailed";
+  constructor(
+    readonly workerIndex: number,
+    readonly reason: string,
+  ) {
+    super(
+      `worker ${workerIndex} failed: ${reason}; the replica must restart (its controller will rehydrate it)`,
+    );
+  }
+}
+
+export interface ClusterRuntime<C, R> {
+  readonly spec: ClusterSpec<C>;
+  readonly workers: number;
+  /** Resolves when every worker is up. */
+  readonly ready: Promise<void>;
+  /** The nonce of the current connection, or null before the first. */
+  readonly nonce: string | null;
+  /** Begins a new connection; later commands belong to it. */
+  connect(nonce: string): void;
+  /** Submits controller commands, in order. */
+  submit(commands: readonly C[]): void;
+  /** Receives every response of the current connection, with the worker that sent it. */
+  onResponse(cb: (worker: number, response: R) => void): void;
+  /** Called once when a worker fails; the runtime is unusable afterwards. */
+  onFailure(cb: (error: WorkerFailed) => void): void;
+  /** Count of responses dropped because they belonged to an older connection. */
+  readonly staleResponses: number;
+  /** Asks every worker to step (e.g. external data became available). */
+  poke(): void;
+  /** Stops every worker. */
+  close(): Promise<void>;
+}
+
+export function createClusterRuntime<C, R>(
+  spec: ClusterSpec<C>,
+  opts: ClusterRuntimeOptions,
+): ClusterRuntime<C, R> {
+  const entry = new URL("./worker/worker-main.js", import.meta.url);
+  const mesh: MainMesh = spawnMesh(entry, opts.workers, {
+    specModule: spec.workerModule.href,
+    config: opts.config ?? null,
+    maintenanceIntervalMs: opts.maintenanceIntervalMs ?? 10,
+    stepBudgetMs: opts.stepBudgetMs ?? 5,
+  });
+  let nonce: string | null = null;
+  let stale = 0;
+  let failed = false;
+  let closed = false;
+  const responseCbs: Array<(worker: number, response: R) => void> = [];
+  const failureCbs: Array<(error: WorkerFailed) => void> = [];
+  // Preparation keeps order: `tail` is the promise of the last released submission.
+  let tail: Promise<void> = mesh.ready;
+
+  const fail = (err: WorkerFailed) => {
+    if (failed || closed) return;
+    failed = true;
+    for (const cb of failureCbs) cb(err);
+  };
+  mesh.onWorkerExit((i, error, code) =>
+    fail(new WorkerFailed(i, error ? error.message : `exited with code ${code}`)),
+  );
+  mesh.ready.catch((e: Error) => fail(new WorkerFailed(-1, e.message)));
+
+  mesh.on("cluster:out", (payload, from) => {
+    const msg = payload as WorkerToMain;
+    switch (msg.kind) {
+      case "response":
+        if (msg.nonce !== nonce) {
+          stale++;
+          return;
+        }
+        for (const cb of responseCbs) cb(from, msg.response as R);
+        return;
+      case "fatal":
+        fail(new WorkerFailed(from, msg.message));
+        return;
+      default:
+        return;
+    }
+  });
+
+  const release = (items: SequencedItem[]) => {
+    if (!closed && !failed) mesh.send(0, "cluster:submit", { items });
+  };
+
+  const enqueue = (make: () => Promise<SequencedItem[]> | SequencedItem[]) => {
+    const prepared = tail.then(() => make());
+    // Start preparing now (in parallel with earlier preparations) but release in order.
+    tail = tail
+      .then(async () => release(await prepared))
+      .catch((e: unknown) => {
+        fail(new WorkerFailed(-1, `command preparation failed: ${(e as Error).message}`));
+      });
+  };
+
+  return {
+    spec,
+    workers: opts.workers,
+    ready: mesh.ready,
+    get nonce() {
+      return nonce;
+    },
+    get staleResponses() {
+      return stale;
+    },
+    connect(n) {
+      nonce = n;
+      enqueue(() => [{ kind: "connect", nonce: n }]);
+    },
+    submit(commands) {
+      const n = nonce;
+      if (spec.prepare) {
+        const prep = spec.prepare.bind(spec);
+        const started = Promise.all(commands.map((c) => prep(c)));
+        started.catch(() => {});
+        enqueue(async () =>
+          (await started).map(
+            (command) => ({ kind: "command", nonce: n, command, internal: false }) as const,
+          ),
+        );
+      } else {
+        enqueue(() =>
+          commands.map(
+            (command) => ({ kind: "command", nonce: n, command, internal: false }) as const,
+          ),
+        );
+      }
+    },
+    onResponse(cb) {
+      responseCbs.push(cb);
+    },
+    onFailure(cb) {
+      failureCbs.push(cb);
+    },
+    poke() {
+      for (let w = 0; w < opts.workers; w++) mesh.send(w, "cluster:step", null);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await mesh.terminate();
+    },
+  };
+}

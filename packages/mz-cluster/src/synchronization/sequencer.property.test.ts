@@ -1,0 +1,101 @@
+import { fc, test } from "@fast-check/vitest";
+import { describe, expect, it } from "vitest";
+import { SequencerClosed, SequencerProtocolError } from "../errors.js";
+import { type Sequenced, Sequencer, type SequencerMessage } from "./sequencer.js";
+
+interface Item {
+  readonly worker: number;
+  readonly n: number;
+}
+
+/**
+ * W sequencers over a transport that holds every message in flight and delivers them in an
+ * order chosen by the test (random delays and reordering), interleaved with pushes.
+ */
+function simulate(
+  workers: number,
+  ops: ReadonlyArray<{ push: boolean; worker: number; pick: number }>,
+) {
+  const inflight: Array<{ to: number; msg: SequencerMessage<Item> }> = [];
+  const seqs = Array.from(
+    { length: workers },
+    (_, w) => new Sequencer<Item>(w, workers, (to, msg) => inflight.push({ to, msg })),
+  );
+  const delivered: Sequenced<Item>[][] = Array.from({ length: workers }, () => []);
+  const pushed: number[] = new Array<number>(workers).fill(0);
+  const deliver = (i: number) => {
+    const [m] = inflight.splice(i, 1);
+    seqs[m!.to]!.receive(m!.msg);
+  };
+  for (const op of ops) {
+    if (op.push) {
+      const w = op.worker % workers;
+      seqs[w]!.push({ worker: w, n: pushed[w]!++ });
+    } else if (inflight.length > 0) {
+      deliver(op.pick % inflight.length);
+    }
+    // Workers drain at arbitrary moments.
+    const w = op.pick % workers;
+    delivered[w]!.push(...seqs[w]!.drain());
+  }
+  while (inflight.length > 0) deliver(0);
+  for (let w = 0; w < workers; w++) delivered[w]!.push(...seqs[w]!.drain());
+  return { delivered, pushed };
+}
+
+describe("Sequencer", () => {
+  test.prop([
+    fc.integer({ min: 1, max: 6 }),
+    fc.array(fc.record({ push: fc.boolean(), worker: fc.nat(), pick: fc.nat() }), {
+      maxLength: 200,
+    }),
+  ])("every worker applies the identical sequence under delays and reordering", (workers, ops) => {
+    const { delivered, pushed } = simulate(workers, ops);
+    const total = pushed.reduce((a, b) => a + b, 0);
+    const first = delivered[0]!;
+    expect(first).toHaveLength(total);
+    first.forEach((s, i) => {
+      expect(s.seq).toBe(i);
+    });
+    for (const d of delivered) expect(d).toEqual(first);
+    // Each worker's pushes appear in the order it pushed them, each exactly once.
+    for (let w = 0; w < workers; w++) {
+      const mine = first.filter((s) => s.item.worker === w).map((s) => s.item.n);
+      expect(mine).toEqual(Array.from({ length: pushed[w]! }, (_, i) => i));
+    }
+  });
+
+  it("runs the documented two-worker example", () => {
+    const seqs: Sequencer<string>[] = [];
+    for (let w = 0; w < 2; w++)
+      seqs.push(new Sequencer<string>(w, 2, (to, msg) => seqs[to]!.receive(msg)));
+    seqs[1]!.push("create u1");
+    seqs[0]!.push("peek u1");
+    const a = [...seqs[0]!.drain()].map((s) => s.item);
+    const b = [...seqs[1]!.drain()].map((s) => s.item);
+    expect(a).toEqual(["create u1", "peek u1"]);
+    expect(b).toEqual(a);
+  });
+
+  it("reports duplicates as protocol errors and refuses pushes after close", () => {
+    const s = new Sequencer<string>(0, 2, () => {});
+    s.receive({ kind: "submit", from: 1, index: 0, item: "a" });
+    expect(() => s.receive({ kind: "submit", from: 1, index: 0, item: "a" })).toThrow(
+      SequencerProtocolError,
+    );
+    expect(() => s.receive({ kind: "submit", from: 5, index: 0, item: "a" })).toThrow(
+      /unknown worker 5/,
+    );
+    const t = new Sequencer<string>(1, 2, () => {});
+    expect(() => t.receive({ kind: "submit", from: 0, index: 0, item: "a" })).toThrow(
+      /other than 0/,
+    );
+    t.receive({ kind: "sequenced", seq: 0, item: "x" });
+    expect(() => t.receive({ kind: "sequenced", seq: 0, item: "x" })).toThrow(
+      /duplicate sequence number 0/,
+    );
+    t.close();
+    expect(() => t.push("y")).toThrow(SequencerClosed);
+    expect(() => new Sequencer<string>(2, 2, () => {})).toThrow(SequencerProtocolError);
+  });
+});

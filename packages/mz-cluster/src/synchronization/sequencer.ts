@@ -1,0 +1,198 @@
+/**
+ * `Sequencer<T>`: one total order of items, delivered identically to every worker.
+ *
+ * Any worker may `push()` an item. Worker 0 decides the order; every worker (worker 0 included)
+ * then yields the items in that order, each with its global sequence number. This is how the
+ * unified runtime gives every worker the same commands in the same order (timely requires all
+ * workers to build the same dataflows in the same order), and how storage's internal commands
+ * (started by any worker) are ordered.
+ *
+ * ## Algorithm (Materialize's worker-0 index scheme, `internal_control.rs`)
+ * 1. A pushing worker tags its item with its own running index (0, 1, 2, … per worker) and sends
+ *    `submit {from, index, item}` to worker 0.
+ * 2. Worker 0 keeps, per source worker, the next index it expects and a stash of early arrivals;
+ *    it releases a source's items strictly in index order, stamping each with the next global
+ *    sequence number, and sends `sequenced {seq, item}` to every worker.
+ * 3. Every worker stashes `sequenced` messages that arrive early and yields them strictly in `seq`
+ *    order.
+ *
+ * ## Correctness
+ * - Total order: only worker 0 assigns `seq`, each value once, so all workers see one order.
+ * - Per-worker FIFO: a worker's pushes are released in the order it pushed them (its indexes),
+ *   even if the transport reorders messages.
+ * - No loss, no duplicates: duplicate indexes or sequence numbers are protocol errors (they would
+ *   mean a transport bug), reported as `SequencerProtocolError`.
+ * The transport only needs to deliver every message eventually; it may delay and reorder.
+ *
+ * ```ts
+ * // Two workers in one thread, wired directly:
+ * const seqs: Sequencer<string>[] = [];
+ * for (let w = 0; w < 2; w++) {
+ *   seqs.push(new Sequencer<string>(w, 2, (to, msg) => seqs[to]!.receive(msg)));
+ * }
+ * seqs[1]!.push("create u1");
+ * seqs[0]!.push("peek u1");
+ * [...seqs[0]!.drain()]; // the same order as [...seqs[1]!.drain()]
+ * ```
+ */
+import { SequencerClosed, SequencerProtocolError } from "../errors.js";
+
+/** A message between sequencer instances. Plain data: crosses `postMessage` unchanged. */
+export type SequencerMessage<T> =
+  | { readonly kind: "submit"; readonly from: number; readonly index: number; readonly item: T }
+  | { readonly kind: "sequenced"; readonly seq: number; readonly item: T };
+
+/** An item with its global sequence number. */
+export interface Sequenced<T> {
+  readonly seq: number;
+  readonly item: T;
+}
+
+/** Sends a sequencer message to worker `to` (possibly this worker itself). */
+export type SequencerSend<T> = (to: number, msg: SequencerMessage<T>) => void;
+
+export class Sequencer<T> implements Disposable {
+  /** This worker's index in `[0, peers)`. */
+  readonly workerIndex: number;
+  /** Number of workers. */
+  readonly peers: number;
+  readonly #send: SequencerSend<T>;
+  /** Next running index for this worker's own pushes. */
+  #nextPushIndex = 0;
+  /** Worker 0 only: per source worker, the next index to release. */
+  readonly #nextFrom: number[];
+  /** Worker 0 only: per source worker, items that arrived ahead of their turn, by index. */
+  readonly #early: Map<number, T>[];
+  /** Worker 0 only: the next global sequence number to assign. */
+  #nextAssign = 0;
+  /** Sequenced items that arrived ahead of their turn, by seq. */
+  readonly #pending = new Map<number, T>();
+  /** Next sequence number to yield. */
+  #nextDeliver = 0;
+  /** Items ready to yield, in order; `#head` avoids Array.shift on long queues. */
+  #ready: Sequenced<T>[] = [];
+  #head = 0;
+  #closed = false;
+
+  constructor(workerIndex: number, peers: number, send: SequencerSend<T>) {
+    if (
+      !Number.isInteger(peers) ||
+      peers < 1 ||
+      !Number.isInteger(workerIndex) ||
+      workerIndex < 0 ||
+      workerIndex >= peers
+    ) {
+      throw new SequencerProtocolError(workerIndex, `invalid worker ${workerIndex} of ${peers}`);
+    }
+    this.workerIndex = workerIndex;
+    this.peers = peers;
+    this.#send = send;
+    this.#nextFrom = workerIndex === 0 ? new Array<number>(peers).fill(0) : [];
+    this.#early =
+      workerIndex === 0 ? Array.from({ length: peers }, () => new Map<number, T>()) : [];
+  }
+
+  /** Submits an item for sequencing. @throws SequencerClosed after `close()`. */
+  push(item: T): void {
+    if (this.#closed) throw new SequencerClosed(this.workerIndex);
+    const msg: SequencerMessage<T> = {
+      kind: "submit",
+      from: this.workerIndex,
+      index: this.#nextPushIndex++,
+      item,
+    };
+    if (this.workerIndex === 0) this.receive(msg);
+    else this.#send(0, msg);
+  }
+
+  /**
+   * Feeds a message that arrived from the transport.
+   * @throws SequencerProtocolError on a duplicate, misrouted or malformed message.
+   */
+  receive(msg: SequencerMessage<T>): void {
+    if (this.#closed) return;
+    if (msg.kind === "submit") this.#onSubmit(msg.from, msg.index, msg.item);
+    else if (msg.kind === "sequenced") this.#onSequenced(msg.seq, msg.item);
+    else
+      throw new SequencerProtocolError(this.workerIndex, `unknown message ${JSON.stringify(msg)}`);
+  }
+
+  /** The next item in the total order, if it has arrived. */
+  next(): Sequenced<T> | undefined {
+    if (this.#head >= this.#ready.length) return undefined;
+    const out = this.#ready[this.#head++]!;
+    if (this.#head === this.#ready.length) {
+      this.#ready = [];
+      this.#head = 0;
+    }
+    return out;
+  }
+
+  /** Yields every item that is ready, in order. */
+  *drain(): Generator<Sequenced<T>> {
+    for (let s = this.next(); s !== undefined; s = this.next()) yield s;
+  }
+
+  /** Number of items ready to yield. */
+  get readyCount(): number {
+    return this.#ready.length - this.#head;
+  }
+
+  /** Stops accepting pushes and ignores further messages. */
+  close(): void {
+    this.#closed = true;
+    this.#pending.clear();
+    for (const m of this.#early) m.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #onSubmit(from: number, index: number, item: T): void {
+    if (this.workerIndex !== 0) {
+      throw new SequencerProtocolError(
+        this.workerIndex,
+        `submit from worker ${from} reached a worker other than 0`,
+      );
+    }
+    if (!Number.isInteger(from) || from < 0 || from >= this.peers) {
+      throw new SequencerProtocolError(0, `submit from unknown worker ${from}`);
+    }
+    const early = this.#early[from]!;
+    if (index < this.#nextFrom[from]! || early.has(index)) {
+      throw new SequencerProtocolError(0, `duplicate submit ${index} from worker ${from}`);
+    }
+    early.set(index, item);
+    // Release this source's items in index order.
+    for (let i = this.#nextFrom[from]!; early.has(i); i = this.#nextFrom[from]!) {
+      const it = early.get(i) as T;
+      early.delete(i);
+      this.#nextFrom[from] = i + 1;
+      const seq = this.#nextAssign++;
+      for (let w = 1; w < this.peers; w++) this.#send(w, { kind: "sequenced", seq, item: it });
+      this.#onSequenced(seq, it);
+    }
+  }
+
+  #onSequenced(seq: number, item: T): void {
+    if (seq < this.#nextDeliver || this.#pending.has(seq)) {
+      throw new SequencerProtocolError(this.workerIndex, `duplicate sequence number ${seq}`);
+    }
+    if (seq !== this.#nextDeliver) {
+      this.#pending.set(seq, item);
+      return;
+    }
+    this.#ready.push({ seq, item });
+    this.#nextDeliver++;
+    for (
+      let it = this.#pending.get(this.#nextDeliver);
+      it !== undefined || this.#pending.has(this.#nextDeliver);
+      it = this.#pending.get(this.#nextDeliver)
+    ) {
+      this.#pending.delete(this.#nextDeliver);
+      this.#ready.push({ seq: this.#nextDeliver, item: it as T });
+      this.#nextDeliver++;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Entry point of every worker thread of the unified runtime.
+ *
+ * 1. Join the mesh; load the workload's `WorkerSpec` from `init.specModule` and build its worker.
+ * 2. Run a `Sequencer` over the `cluster:seq` channel. Worker 0 receives the controller's commands
+ *    from the main thread (`cluster:submit`) and pushes them; any worker may push internal
+ *    commands. Every worker applies the sequenced items in order.
+ * 3. A connection item switches the worker's nonce (responses are tagged with it) and calls
+ *    `onConnection`; a command item calls `apply`.
+ * 4. After applying, and whenever asked, step the workload until it reports no more work,
+ *    yielding to the event loop between rounds so messages keep flowing; run `maintain` on a timer.
+ */
+
+import type { WorkerSpec } from "../cluster-spec.js";
+import { joinMesh, MAIN } from "../communication/mesh.js";
+import { Sequencer, type SequencerMessage } from "../synchronization/sequencer.js";
+import type { RuntimeInit, SequencedItem, SubmitMessage, WorkerToMain } from "./messages.js";
+
+const mesh = await joinMesh();
+const init = mesh.init as RuntimeInit;
+const spec = ((await import(init.specModule)) as { default: WorkerSpec<unknown, unknown> }).default;
+
+let nonce: string | null = null;
+let stepScheduled = false;
+let closed = false;
+
+const toMain = (msg: WorkerToMain) => mesh.send(MAIN, "cluster:out", msg);
+
+const sequencer = new Sequencer<SequencedItem>(mesh.index, mesh.peers, (to, msg) =>
+  mesh.send(to, "cluster:seq", msg),
+);
+
+const worker = await spec.createWorker({
+  index: mesh.index,
+  peers: mesh.peers,
+  config: init.config,
+  mesh,
+  respond(response) {
+    toMain({ kind: "response", nonce, response });
+  },
+  sequence(command) {
+    sequencer.push({ kind: "command", nonce: null, command, internal: true });
+    applyReady();
+  },
+  requestStep: scheduleStep,
+});
+
+function applyReady(): void {
+  let applied = false;
+  for (const { seq, item } of sequencer.drain()) {
+    applied = true;
+    if (item.kind === "connect") {
+      nonce = item.nonce;
+      worker.onConnection?.(item.nonce);
+      toMain({ kind: "connected", nonce: item.nonce, seq });
+    } else {
+      worker.apply(item.command, { seq, internal: item.internal });
+    }
+  }
+  if (applied) scheduleStep();
+}
+
+function scheduleStep(): void {
+  if (stepScheduled || closed) return;
+  stepScheduled = true;
+  setImmediate(runSteps);
+}
+
+function runSteps(): void {
+  stepScheduled = false;
+  if (closed) return;
+  const deadline = performance.now() + init.stepBudgetMs;
+  let more = true;
+  while (more && performance.now() < deadline) more = worker.step();
+  if (more) scheduleStep();
+}
+
+mesh.on("cluster:seq", (payload) => {
+  try {
+    sequencer.receive(payload as SequencerMessage<SequencedItem>);
+  } catch (e) {
+    toMain({ kind: "fatal", message: (e as Error).message });
+    return;
+  }
+  applyReady();
+});
+
+mesh.on("cluster:submit", (payload) => {
+  const msg = payload as SubmitMessage;
+  for (const item of msg.items) sequencer.push(item);
+  applyReady();
+});
+
+mesh.on("cluster:step", () => scheduleStep());
+
+mesh.on("cluster:close", () => {
+  closed = true;
+  clearInterval(timer);
+  worker.close?.();
+  sequencer.close();
+  toMain({ kind: "closed" });
+  mesh.close();
+});
+
+const timer = setInterval(() => {
+  if (closed) return;
+  worker.maintain?.();
+  scheduleStep();
+}, init.maintenanceIntervalMs);

@@ -1,0 +1,120 @@
+/**
+ * Runtime tests over real worker threads. They import the BUILT package (`dist/`), because
+ * worker threads load plain `.js` entries (style §3).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type ClusterRuntime,
+  createClusterRuntime,
+  type EchoCommand,
+  type EchoResponse,
+} from "../dist/index.js";
+
+const echoModule = new URL("../dist/testing/echo-worker.js", import.meta.url);
+const runtimes: ClusterRuntime<EchoCommand, EchoResponse>[] = [];
+
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((r) => r.close()));
+});
+
+function start(workers: number, prepare?: (c: EchoCommand) => Promise<EchoCommand>) {
+  const rt = createClusterRuntime<EchoCommand, EchoResponse>(
+    { name: "echo", workerModule: echoModule, ...(prepare ? { prepare } : {}) },
+    { workers },
+  );
+  runtimes.push(rt);
+  const responses: Array<[number, EchoResponse]> = [];
+  rt.onResponse((w, r) => responses.push([w, r]));
+  return { rt, responses };
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe("cluster runtime", () => {
+  it("delivers every command to every worker in one order, internal commands included", async () => {
+    const W = 3;
+    const { rt, responses } = start(W);
+    await rt.ready;
+    rt.connect("n1");
+    const cmds: EchoCommand[] = [];
+    for (let i = 0; i < 50; i++) {
+      cmds.push(
+        i % 7 === 3 ? { op: "internal", id: `i${i}`, from: i % W } : { op: "echo", id: `c${i}` },
+      );
+    }
+    // Submit in several batches.
+    rt.submit(cmds.slice(0, 20));
+    rt.submit(cmds.slice(20));
+    const expected = cmds.length;
+    await until(() => responses.filter(([, r]) => r.op === "echo").length === expected * W);
+    rt.submit([{ op: "log" }]);
+    await until(() => responses.filter(([, r]) => r.op === "log").length === W);
+    const logs = responses
+      .filter(([, r]) => r.op === "log")
+      .map(([, r]) => (r as { ids: readonly string[] }).ids);
+    for (const l of logs) expect(l).toEqual(logs[0]);
+    expect(new Set(logs[0]).size).toBe(expected);
+    // Controller commands keep their submission order.
+    const controllerOrder = logs[0]!.filter((id) => id.startsWith("c"));
+    expect(controllerOrder).toEqual(
+      cmds.filter((c) => c.op === "echo").map((c) => (c as { id: string }).id),
+    );
+    // Every worker saw each command with the same sequence number.
+    const seqOf = new Map<string, number>();
+    for (const [, r] of responses) {
+      if (r.op !== "echo") continue;
+      const prev = seqOf.get(r.id);
+      if (prev === undefined) seqOf.set(r.id, r.seq);
+      else expect(r.seq).toBe(prev);
+    }
+  });
+
+  it("keeps submission order when the preparation task finishes out of order", async () => {
+    const delays = [30, 1, 15, 0, 5];
+    let i = 0;
+    const { rt, responses } = start(2, async (c) => {
+      const d = delays[i++ % delays.length]!;
+      await new Promise((r) => setTimeout(r, d));
+      return c.op === "echo" ? { op: "echo", id: `${c.id}!` } : c;
+    });
+    rt.connect("n1");
+    for (let k = 0; k < 10; k++) rt.submit([{ op: "echo", id: `p${k}` }]);
+    await until(() => responses.filter(([w, r]) => w === 1 && r.op === "echo").length === 10);
+    const order = responses
+      .filter(([w, r]) => w === 1 && r.op === "echo")
+      .map(([, r]) => (r as { id: string }).id);
+    expect(order).toEqual(Array.from({ length: 10 }, (_, k) => `p${k}!`));
+  });
+
+  it("drops responses of an older connection and switches every worker at one point", async () => {
+    const { rt, responses } = start(2);
+    rt.connect("a");
+    rt.submit([{ op: "echo", id: "x" }]);
+    rt.connect("b");
+    rt.submit([{ op: "echo", id: "y" }]);
+    await until(() => responses.filter(([, r]) => r.op === "echo" && r.id === "y").length === 2);
+    // Responses of "a" may or may not have arrived before the switch on the main thread; none
+    // that arrive after it are delivered.
+    const connected = responses
+      .filter(([, r]) => r.op === "connected")
+      .map(([, r]) => (r as { nonce: string }).nonce);
+    expect(connected.filter((n) => n === "b")).toHaveLength(2);
+    expect(rt.nonce).toBe("b");
+  });
+
+  it("reports a worker failure", async () => {
+    const { rt } = start(2);
+    const failed = new Promise<Error>((resolve) => rt.onFailure(resolve));
+    rt.connect("n");
+    rt.submit([{ op: "crash" }]);
+    const err = await failed;
+    expect(err.name).toBe("WorkerFailed");
+    expect(err.message).toContain("crash requested");
+  });
+});
