@@ -15,6 +15,18 @@ export {
 } from "./communication/mesh.js";
 export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
 export {
+  ControllerConnections,
+  ControllerConnection,
+  type ControllerConnectionsOptions,
+  type HelloInfo,
+  type Stage,
+  type ViolationCode,
+  StaleGeneration,
+  ProtocolVersionMismatch,
+  ConnectionSuperseded,
+  ProtocolViolation,
+} from "./controller-connections.js";
+export {
   type ClusterRuntime,
   type ClusterRuntimeOptions,
   createClusterRuntime,

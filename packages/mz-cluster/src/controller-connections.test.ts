@@ -1,0 +1,100 @@
+import { describe, expect, it, vi } from "vitest";
+import {
+  ConnectionSuperseded,
+  ControllerConnections,
+  ProtocolVersionMismatch,
+  ProtocolViolation,
+  StaleGeneration,
+} from "./controller-connections.js";
+import type { ClusterError } from "./errors.js";
+
+const hello = (nonce: string, generation: bigint, protocolVersion = 1) => ({
+  nonce,
+  generation,
+  protocolVersion,
+  buildVersion: "0.0.0",
+});
+
+function conns(extra: Partial<ConstructorParameters<typeof ControllerConnections>[0]> = {}) {
+  return new ControllerConnections({
+    protocolVersion: 1,
+    buildVersion: "0.0.0",
+    noControllerTimeoutMs: 0,
+    ...extra,
+  });
+}
+
+describe("ControllerConnections", () => {
+  it("lets the newest connection win and ends the previous one with a clear error", () => {
+    const c = conns();
+    const ended: ClusterError[] = [];
+    const a = c.open(hello("a", 3n), (e) => ended.push(e));
+    const b = c.open(hello("b", 3n), () => {});
+    expect(c.current).toBe(b);
+    expect(a.stage).toBe("closed");
+    expect(ended[0]).toBeInstanceOf(ConnectionSuperseded);
+    expect(ended[0]!.message).toContain("replaced by a newer connection b");
+  });
+
+  it("fences a hello from an older generation, naming both generations", () => {
+    const c = conns();
+    c.open(hello("new", 5n), () => {});
+    const err = (() => {
+      try {
+        c.open(hello("old", 4n), () => {});
+      } catch (e) {
+        return e as StaleGeneration;
+      }
+    })();
+    expect(err).toBeInstanceOf(StaleGeneration);
+    expect(err!.message).toContain("generation 4");
+    expect(err!.message).toContain("generation 5");
+    expect(c.current?.nonce).toBe("new");
+    expect(c.fencedCount).toBe(1);
+  });
+
+  it("refuses another protocol version, naming both", () => {
+    const c = conns();
+    expect(() => c.open(hello("x", 1n, 2), () => {})).toThrow(ProtocolVersionMismatch);
+    expect(() => c.open(hello("x", 1n, 2), () => {})).toThrow(/version 2 .* speaks 1/);
+  });
+
+  it("enforces exactly one InitializationComplete and no second hello", () => {
+    const c = conns();
+    const a = c.open(hello("a", 1n), () => {});
+    a.admit("other");
+    expect(a.stage).toBe("initializing");
+    a.admit("initializationComplete");
+    expect(a.stage).toBe("live");
+    const second = (() => {
+      try {
+        a.admit("initializationComplete");
+      } catch (e) {
+        return e as ProtocolViolation;
+      }
+    })();
+    expect(second).toBeInstanceOf(ProtocolViolation);
+    expect(second!.code).toBe("FailedPrecondition");
+    expect(() => a.admit("hello")).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
+  });
+
+  it("fires the no-controller timeout only while no controller is connected", () => {
+    vi.useFakeTimers();
+    try {
+      const onNoController = vi.fn();
+      const c = conns({ noControllerTimeoutMs: 1000, onNoController });
+      vi.advanceTimersByTime(500);
+      const a = c.open(hello("a", 1n), () => {});
+      vi.advanceTimersByTime(5000);
+      expect(onNoController).not.toHaveBeenCalled();
+      c.closed(a);
+      vi.advanceTimersByTime(999);
+      expect(onNoController).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(2);
+      expect(onNoController).toHaveBeenCalledTimes(1);
+      c.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
