@@ -1,0 +1,716 @@
+/**
+ * `createPhaseFlags`: the phase flags of an environment, per cluster, from LaunchDarkly's server
+ * SDK — the one place that calls the SDK (style §16: composition roots call this package, and
+ * nothing below them reads flags).
+ *
+ * ## Sources (exactly one)
+ * - `flagsFile` (no SDK key): the SDK's own file data source, watching the file (`autoUpdate`).
+ *   The file is validated at `ready()` (a missing or malformed file fails start) and again on
+ *   every load; an edit that does not validate is dropped whole, so the last good data stays in
+ *   the SDK's store (the problem is recorded once it has lasted `SETTLE_MS`). Events and diagnostics are off, and `offline` is never set (it would ignore
+ *   the data source).
+ * - `sdkKey`: a plain LaunchDarkly client. Only evaluation-time checks apply (below).
+ * - `dataSource` (tests): an SDK data source factory such as `TestData#getFactory()`; a
+ *   delivery of a phase flag with a non-boolean variation is dropped (the flag keeps its last
+ *   good definition), other flags in it apply.
+ *
+ * ## Evaluation
+ * Each tracked cluster is evaluated with the multi-kind context of `context.ts` (five
+ * `variationDetail` calls). An absent flag is off; a served variation that is not a boolean, or
+ * an evaluation error, keeps the cluster's last good value of that flag (off if it never had
+ * one) and records an error. Raw values go through `resolvePhases`.
+ *
+ * ## Flow of a change
+ * 1. The data source delivers data; the gate (`data-source.ts`) accepts, rewrites or drops it.
+ * 2. Accepted data is stored by the SDK, then `changed()` schedules one refresh.
+ * 3. The refresh re-evaluates every tracked cluster, serialised with all other evaluations (so
+ *    results are applied in order and a later evaluation never loses to an earlier one).
+ * 4. A cluster whose PhaseSet differs from its previous one gets it published: metrics, logs
+ *    (info summary; warn per newly blocked or no-effect phase), then its subscribers.
+ *
+ * Rejected data and failed evaluations are recorded in `errors()`/`lastError`/`currentError`,
+ * logged at error level and counted in `mz_cluster_unification_flags_errors_total`.
+ */
+import { resolve as resolvePath } from "node:path";
+import {
+  integrations,
+  type LDClient,
+  type LDEvaluationDetail,
+  type LDLogger,
+  type LDOptions,
+  init as ldInit,
+} from "@launchdarkly/node-server-sdk";
+import { type Logger, pino } from "pino";
+import { register as defaultRegistry, type Registry } from "prom-client";
+import { assertClusterId, assertEnvironmentId, clusterContext } from "./context.js";
+import {
+  type AllData,
+  type DataItem,
+  type DataKind,
+  type DataSourceFactory,
+  gateDataSource,
+  guardWatchErrors,
+  type UpdateProcessorOption,
+} from "./data-source.js";
+import {
+  FlagEvaluationFailed,
+  FlagsError,
+  FlagsLifecycleError,
+  FlagsUnavailable,
+  InvalidFlagsConfig,
+  MalformedFlagsFile,
+  MissingFlagsFile,
+  WrongFlagType,
+} from "./errors.js";
+import { type FlagsFileContents, readFlagsFile, readFlagsFileSync } from "./flags-file.js";
+import { BUILT_PHASES, FLAG_KEYS, isPhase, PHASES, type Phase, phaseOfFlagKey } from "./keys.js";
+import { PhaseMetrics } from "./metrics.js";
+import { PhaseSet } from "./phase-set.js";
+
+/** Options of `createPhaseFlags`. Pass exactly one of `sdkKey`, `flagsFile`, `dataSource`. */
+export interface PhaseFlagsOptions {
+  /** The environment's id: the key of the `environment` context. */
+  environmentId: string;
+  /** A LaunchDarkly server-side SDK key. An empty string counts as absent. */
+  sdkKey?: string | undefined;
+  /** A local flags file (see README "Flags file forms"), watched for edits. Empty = absent. */
+  flagsFile?: string | undefined;
+  /** For tests: an SDK data source factory, e.g. `new integrations.TestData().getFactory()`. */
+  dataSource?: UpdateProcessorOption | undefined;
+  /** Phases whose unified code is built (default `BUILT_PHASES`: servers). */
+  builtPhases?: readonly Phase[] | undefined;
+  /** Where logs go (default: a new pino logger on stdout). */
+  logger?: Logger | undefined;
+  /** Where metrics are registered (default: prom-client's global registry). */
+  registry?: Registry | undefined;
+  /** How long `ready()` waits for the first data (default 10 000 ms; 5 000 for a file). */
+  initTimeoutMs?: number | undefined;
+}
+
+/** Called when a tracked cluster's PhaseSet changes. */
+export type PhaseSetListener = (next: PhaseSet, previous: PhaseSet) => void;
+
+/** The phase flags of one environment. */
+export interface PhaseFlags {
+  /** Where flags come from: `file <path>`, `LaunchDarkly` or `data source`. */
+  readonly source: string;
+  /** The phases whose code is built. */
+  readonly builtPhases: readonly Phase[];
+  /**
+   * Starts the SDK and waits for the first data. Idempotent. On failure the client is closed.
+   *
+   * @throws MissingFlagsFile / MalformedFlagsFile / WrongFlagType for a bad flags file.
+   * @throws FlagsUnavailable when no data arrives within `initTimeoutMs`.
+   * @throws FlagsLifecycleError after `close()`.
+   */
+  ready(): Promise<void>;
+  /**
+   * The PhaseSet of a cluster, which from now on is tracked (kept current, published in
+   * metrics). For a tracked cluster this is the cached snapshot subscribers last saw.
+   *
+   * @throws InvalidClusterId for an empty id.
+   * @throws FlagsLifecycleError before `ready()` was called, after it failed, or after `close()`.
+   */
+  phases(clusterId: string): Promise<PhaseSet>;
+  /** The cached PhaseSet of a tracked, evaluated cluster, or `undefined`. */
+  current(clusterId: string): PhaseSet | undefined;
+  /**
+   * Tracks a cluster and calls `listener` each time its PhaseSet changes (not for its first
+   * evaluation). Returns the unsubscribe function.
+   *
+   * @throws InvalidClusterId for an empty id.
+   */
+  subscribe(clusterId: string, listener: PhaseSetListener): () => void;
+  /** Stops tracking a cluster: drops its cache, subscribers and metric series. */
+  forget(clusterId: string): void;
+  /** The most recent error (rejected data or failed evaluation), if any. */
+  readonly lastError: FlagsError | undefined;
+  /** Set while the source's latest delivery is rejected; cleared by the next accepted one. */
+  readonly currentError: FlagsError | undefined;
+  /** The last (up to 50) errors, oldest first. */
+  errors(): readonly FlagsError[];
+  /** Closes the SDK client and drops all metric series. Idempotent. */
+  close(): Promise<void>;
+}
+
+const MAX_ERRORS = 50;
+/** How long a flags file problem must persist before it is recorded (see `#fileGate`). */
+const SETTLE_MS = 50;
+
+/**
+ * Creates the phase flags of an environment. Nothing starts until `ready()`.
+ *
+ * @throws InvalidFlagsConfig when no source or more than one is given, `environmentId` is empty
+ *   or `builtPhases` names an unknown phase.
+ */
+export function createPhaseFlags(options: PhaseFlagsOptions): PhaseFlags {
+  return new PhaseFlagsImpl(options);
+}
+
+type SourceSpec =
+  | { kind: "file"; path: string }
+  | { kind: "launchdarkly"; sdkKey: string }
+  | { kind: "data source"; factory: DataSourceFactory };
+
+interface Tracked {
+  /** Last published PhaseSet; undefined until the first evaluation. */
+  phaseSet: PhaseSet | undefined;
+  readonly listeners: Set<PhaseSetListener>;
+}
+
+type State = "created" | "starting" | "ready" | "failed" | "closed";
+
+class PhaseFlagsImpl implements PhaseFlags {
+  readonly source: string;
+  readonly builtPhases: readonly Phase[];
+  readonly #spec: SourceSpec;
+  readonly #environmentId: string;
+  readonly #log: Logger;
+  /** The caller's logger (the SDK's own logs go to a child of it). */
+  readonly #baseLog: Logger;
+  readonly #metrics: PhaseMetrics;
+  readonly #initTimeoutMs: number;
+  /** created → starting (ready() called) → ready | failed; any → closed. */
+  #state: State = "created";
+  /** The SDK client; set by ready(), unset by close(). */
+  #client: LDClient | undefined;
+  /** The promise of the first ready() call. */
+  #readyPromise: Promise<void> | undefined;
+  /** Rejects ready() with data rejected before the client initialised. */
+  #failStart: ((error: FlagsError) => void) | undefined;
+  /** Tracked clusters; entries live from phases()/subscribe() until forget()/close(). */
+  readonly #clusters = new Map<string, Tracked>();
+  /** Tail of the serial evaluation queue. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** A refresh of all clusters is queued and has not started yet. */
+  #refreshQueued = false;
+  /** Recorded errors, bounded to MAX_ERRORS. */
+  readonly #errors: FlagsError[] = [];
+  #lastError: FlagsError | undefined;
+  #currentError: FlagsError | undefined;
+  /** Evaluation error messages already reported since the last accepted delivery. */
+  readonly #reportedEvalErrors = new Set<string>();
+  /** Unknown flag keys of the flags file already logged (logged once per process). */
+  readonly #loggedUnknown = new Set<string>();
+  /** File source: pending re-check of a rejected load; cleared when it runs or at close. */
+  #settleTimer: NodeJS.Timeout | undefined;
+  /** File source: loads accepted so far. */
+  #fileLoads = 0;
+  /** Data source: the last accepted definition of each phase flag (for per-flag keep-last-good). */
+  readonly #lastGoodFlags = new Map<string, DataItem>();
+
+  constructor(options: PhaseFlagsOptions) {
+    assertEnvironmentId(options.environmentId);
+    this.#environmentId = options.environmentId;
+    // Empty strings count as absent (an unset environment variable).
+    const sdkKey = options.sdkKey === "" ? undefined : options.sdkKey;
+    const flagsFile = options.flagsFile === "" ? undefined : options.flagsFile;
+    const given = [
+      sdkKey !== undefined && "sdkKey",
+      flagsFile !== undefined && "flagsFile",
+      options.dataSource !== undefined && "dataSource",
+    ].filter((x): x is string => x !== false);
+    if (given.length !== 1) {
+      throw new InvalidFlagsConfig(
+        given.length === 0 ? "sdkKey/flagsFile" : given.join("+"),
+        given.length === 0
+          ? "no flag source: pass sdkKey to read LaunchDarkly, or flagsFile for a local file " +
+              "(see packages/flags/examples/)"
+          : `pass exactly one flag source, not ${given.join(" and ")}`,
+      );
+    }
+    if (options.dataSource !== undefined) {
+      if (typeof options.dataSource !== "function") {
+        throw new InvalidFlagsConfig(
+          "dataSource",
+          "pass a data source factory such as testData.getFactory(), not an instance",
+        );
+      }
+      this.#spec = { kind: "data source", factory: options.dataSource as DataSourceFactory };
+      this.source = "data source";
+    } else if (sdkKey !== undefined) {
+      this.#spec = { kind: "launchdarkly", sdkKey };
+      this.source = "LaunchDarkly";
+    } else {
+      const path = resolvePath(flagsFile ?? "");
+      this.#spec = { kind: "file", path };
+      this.source = `file ${path}`;
+    }
+    const built = options.builtPhases ?? BUILT_PHASES;
+    for (const phase of built) {
+      if (!isPhase(phase)) {
+        throw new InvalidFlagsConfig(
+          "builtPhases",
+          `unknown phase ${JSON.stringify(phase)}; phases are ${PHASES.join(", ")}`,
+        );
+      }
+    }
+    this.builtPhases = Object.freeze(PHASES.filter((p) => built.includes(p)));
+    this.#baseLog = options.logger ?? pino();
+    this.#log = this.#baseLog.child({ component: "flags" });
+    this.#metrics = new PhaseMetrics(options.registry ?? defaultRegistry);
+    this.#initTimeoutMs = options.initTimeoutMs ?? (this.#spec.kind === "file" ? 5_000 : 10_000);
+  }
+
+  get lastError(): FlagsError | undefined {
+    return this.#lastError;
+  }
+
+  get currentError(): FlagsError | undefined {
+    return this.#currentError;
+  }
+
+  errors(): readonly FlagsError[] {
+    return [...this.#errors];
+  }
+
+  ready(): Promise<void> {
+    if (this.#state === "closed") return Promise.reject(new FlagsLifecycleError("ready", "closed"));
+    this.#readyPromise ??= this.#start();
+    return this.#readyPromise;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = "starting";
+    try {
+      if (this.#spec.kind === "file") {
+        // Fail hard at start: a running process keeps last good values, a starting one has none.
+        this.#noteUnknownKeys(await readFlagsFile(this.#spec.path));
+      }
+      const startFailure = new Promise<never>((_, reject) => {
+        this.#failStart = reject;
+      });
+      startFailure.catch(() => {});
+      const client = this.#createClient();
+      this.#client = client;
+      try {
+        await Promise.race([
+          client.waitForInitialization({ timeout: this.#initTimeoutMs / 1000 }),
+          startFailure,
+        ]);
+      } catch (e) {
+        if (e instanceof FlagsError) throw e;
+        throw (
+          this.#lastError ??
+          new FlagsUnavailable(this.source, e instanceof Error ? e.message : String(e))
+        );
+      }
+      if (this.#stateNow() !== "starting") throw new FlagsLifecycleError("ready", "closed");
+      this.#state = "ready";
+      this.#failStart = undefined;
+      this.#log.info(
+        { source: this.source, builtPhases: this.builtPhases },
+        `phase flags ready (source: ${this.source})`,
+      );
+      this.#scheduleRefresh();
+      await this.#queue;
+    } catch (e) {
+      if (this.#stateNow() !== "closed") this.#state = "failed";
+      this.#failStart = undefined;
+      this.#client?.close();
+      this.#client = undefined;
+      if (e instanceof FlagsError)
+        this.#log.error({ err: e }, `phase flags failed to start: ${e.message}`);
+      throw e;
+    }
+  }
+
+  #createClient(): LDClient {
+    const logger = ldLogger(this.#baseLog.child({ component: "launchdarkly" }));
+    const spec = this.#spec;
+    if (spec.kind === "launchdarkly") {
+      const client = ldInit(spec.sdkKey, { logger });
+      client.on("error", () => {});
+      return client;
+    }
+    const factory =
+      spec.kind === "file"
+        ? (new integrations.FileDataSourceFactory({
+            paths: [spec.path],
+            autoUpdate: true,
+            logger,
+          }).getFactory() as unknown as DataSourceFactory)
+        : spec.factory;
+    const gate = spec.kind === "file" ? this.#fileGate(spec.path) : this.#itemGate();
+    const options: LDOptions = {
+      updateProcessor: guardWatchErrors(gateDataSource(factory, gate), gate.error),
+      sendEvents: false,
+      diagnosticOptOut: true,
+      logger,
+    };
+    // The key is never sent anywhere: events and diagnostics are off and the data source is local.
+    const client = ldInit(spec.kind === "file" ? "local-flags-file" : "test-data-source", options);
+    // The gate records every data source error; without a listener an "error" event would throw.
+    client.on("error", () => {});
+    return client;
+  }
+
+  /**
+   * File source: a load is stored only if the file on disk validates and matches it. A problem
+   * is recorded only if it is still there SETTLE_MS later, so a write in progress (the SDK or we
+   * read a half-written file) does not report an error the writer never made.
+   */
+  #fileGate(path: string) {
+    const settle = (sdkError?: Error) => {
+      if (this.#settleTimer !== undefined) return;
+      const loadsBefore = this.#fileLoads;
+      this.#settleTimer = setTimeout(() => {
+        this.#settleTimer = undefined;
+        if (this.#state === "closed") return;
+        try {
+          readFlagsFileSync(path);
+        } catch (e) {
+          this.#reject(asFlagsError(e));
+          return;
+        }
+        // The file is valid now. If nothing loaded since the SDK failed, the SDK rejects what we
+        // accept (a gap in our validation): report the SDK's reason.
+        if (sdkError !== undefined && this.#fileLoads === loadsBefore) {
+          this.#reject(
+            new MalformedFlagsFile(
+              path,
+              `the LaunchDarkly SDK could not load it: ${sdkError.message}`,
+            ),
+          );
+        }
+      }, SETTLE_MS);
+      this.#settleTimer.unref();
+    };
+    return {
+      init: (allData: AllData): AllData | undefined => {
+        let contents: FlagsFileContents;
+        try {
+          contents = readFlagsFileSync(path);
+        } catch {
+          settle();
+          return undefined;
+        }
+        if (!matchesFile(contents, allData)) {
+          // The file changed again since the SDK read it; its watcher delivers the newer content.
+          this.#log.debug({ file: path }, "flags file changed during a load; waiting for the next");
+          return undefined;
+        }
+        this.#fileLoads++;
+        this.#noteUnknownKeys(contents);
+        this.#accepted();
+        return allData;
+      },
+      upsert: (): boolean => true,
+      changed: () => this.#scheduleRefresh(),
+      error: (error: Error) => {
+        if (this.#state === "ready" && (error as { code?: unknown }).code === "ENOENT") {
+          this.#reject(new MissingFlagsFile(path, error.message, true));
+          return;
+        }
+        settle(error);
+      },
+    };
+  }
+
+  /** Other data sources: a phase flag with a non-boolean variation keeps its last good definition. */
+  #itemGate() {
+    const check = (item: DataItem): WrongFlagType | undefined => {
+      if (item.deleted === true || phaseOfFlagKey(item.key) === undefined) return undefined;
+      const variations: unknown = item.variations;
+      const bad = Array.isArray(variations)
+        ? variations.find((v) => typeof v !== "boolean")
+        : variations;
+      const ok = Array.isArray(variations) && bad === undefined;
+      return ok ? undefined : new WrongFlagType(item.key, bad, this.source);
+    };
+    return {
+      init: (allData: AllData): AllData => {
+        const features = { ...(allData.features ?? {}) };
+        let rejected = false;
+        for (const phase of PHASES) {
+          const key = FLAG_KEYS[phase];
+          const item = features[key];
+          if (item === undefined) {
+            this.#lastGoodFlags.delete(key);
+            continue;
+          }
+          const error = check({ ...item, key });
+          if (error === undefined) {
+            this.#lastGoodFlags.set(key, { ...item, key });
+            continue;
+          }
+          rejected = true;
+          this.#reject(error);
+          const lastGood = this.#lastGoodFlags.get(key);
+          if (lastGood === undefined) delete features[key];
+          else features[key] = lastGood;
+        }
+        if (!rejected) this.#accepted();
+        return { ...allData, features };
+      },
+      upsert: (kind: DataKind, item: DataItem): boolean => {
+        if (kind.namespace !== "features") return true;
+        const error = check(item);
+        if (error !== undefined) {
+          this.#reject(error);
+          return false;
+        }
+        if (phaseOfFlagKey(item.key) !== undefined) this.#lastGoodFlags.set(item.key, item);
+        this.#accepted();
+        return true;
+      },
+      changed: () => this.#scheduleRefresh(),
+      error: (error: Error) =>
+        this.#reject(new FlagsUnavailable(this.source, `the data source failed: ${error.message}`)),
+    };
+  }
+
+  async phases(clusterId: string): Promise<PhaseSet> {
+    assertClusterId(clusterId);
+    await this.#whenReady("phases");
+    const tracked = this.#track(clusterId);
+    if (tracked.phaseSet !== undefined) return tracked.phaseSet;
+    const evaluated = await this.#enqueue(() => this.#refresh(clusterId));
+    return tracked.phaseSet ?? evaluated ?? this.#closedError("phases");
+  }
+
+  current(clusterId: string): PhaseSet | undefined {
+    return this.#clusters.get(clusterId)?.phaseSet;
+  }
+
+  subscribe(clusterId: string, listener: PhaseSetListener): () => void {
+    assertClusterId(clusterId);
+    if (this.#state === "closed") throw new FlagsLifecycleError("subscribe", "closed");
+    const tracked = this.#track(clusterId);
+    tracked.listeners.add(listener);
+    if (tracked.phaseSet === undefined && this.#state === "ready") {
+      // Establish the baseline, so the first call is for an actual change.
+      void this.#enqueue(() => this.#refresh(clusterId));
+    }
+    return () => {
+      tracked.listeners.delete(listener);
+    };
+  }
+
+  forget(clusterId: string): void {
+    const tracked = this.#clusters.get(clusterId);
+    if (tracked === undefined) return;
+    this.#clusters.delete(clusterId);
+    tracked.listeners.clear();
+    this.#metrics.remove(clusterId);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    const starting = this.#state === "starting";
+    this.#state = "closed";
+    this.#failStart?.(new FlagsLifecycleError("ready", "closed"));
+    clearTimeout(this.#settleTimer);
+    this.#settleTimer = undefined;
+    // New tasks are skipped from now on; let a running evaluation finish on an open client.
+    await this.#queue;
+    if (starting) {
+      await this.#readyPromise?.catch(() => {}); // #start closes the client on its way out
+    } else {
+      this.#client?.close();
+      this.#client = undefined;
+    }
+    for (const clusterId of [...this.#clusters.keys()]) this.forget(clusterId);
+  }
+
+  async #whenReady(method: string): Promise<void> {
+    if (this.#state === "ready") return;
+    if (this.#state === "created") throw new FlagsLifecycleError(method, "not started");
+    if (this.#state === "closed") throw new FlagsLifecycleError(method, "closed");
+    try {
+      await this.#readyPromise;
+    } catch {
+      throw new FlagsLifecycleError(method, "failed");
+    }
+    if (this.#stateNow() !== "ready") throw new FlagsLifecycleError(method, "closed");
+  }
+
+  /** The state, read afresh (TypeScript narrows `#state` across awaits). */
+  #stateNow(): State {
+    return this.#state;
+  }
+
+  #closedError(method: string): never {
+    throw new FlagsLifecycleError(method, "closed");
+  }
+
+  #track(clusterId: string): Tracked {
+    let tracked = this.#clusters.get(clusterId);
+    if (tracked === undefined) {
+      tracked = { phaseSet: undefined, listeners: new Set() };
+      this.#clusters.set(clusterId, tracked);
+    }
+    return tracked;
+  }
+
+  /** Runs `task` after every queued evaluation; skipped (undefined) once closed. */
+  #enqueue<T>(task: () => Promise<T>): Promise<T | undefined> {
+    const run = this.#queue.then(() => (this.#state === "ready" ? task() : undefined));
+    this.#queue = run.catch((e: unknown) => {
+      this.#log.error({ err: e }, "phase flag evaluation failed unexpectedly");
+    });
+    return run;
+  }
+
+  #scheduleRefresh(): void {
+    if (this.#state !== "ready" || this.#refreshQueued) return;
+    this.#refreshQueued = true;
+    void this.#enqueue(async () => {
+      this.#refreshQueued = false;
+      for (const clusterId of [...this.#clusters.keys()]) await this.#refresh(clusterId);
+    });
+  }
+
+  /** Evaluates one cluster and publishes the result if it changed. */
+  async #refresh(clusterId: string): Promise<PhaseSet | undefined> {
+    const client = this.#client;
+    if (client === undefined) return undefined;
+    const previous = this.#clusters.get(clusterId)?.phaseSet;
+    const context = clusterContext(this.#environmentId, clusterId);
+    const flags = {} as Record<Phase, boolean>;
+    for (const phase of PHASES) {
+      const detail = await client.variationDetail(FLAG_KEYS[phase], context, null);
+      flags[phase] = this.#valueOf(phase, clusterId, detail, previous);
+    }
+    const next = PhaseSet.of(clusterId, flags, this.builtPhases);
+    this.#publish(clusterId, next);
+    return next;
+  }
+
+  /** A flag's value from its evaluation; the cluster's last good value when it is unusable. */
+  #valueOf(
+    phase: Phase,
+    clusterId: string,
+    detail: LDEvaluationDetail,
+    previous: PhaseSet | undefined,
+  ): boolean {
+    const key = FLAG_KEYS[phase];
+    const lastGood = previous?.flagsOn[phase] ?? false;
+    if (detail.reason.kind === "ERROR") {
+      if (detail.reason.errorKind === "FLAG_NOT_FOUND") return false;
+      this.#evaluationError(
+        new FlagEvaluationFailed(key, clusterId, detail.reason.errorKind ?? "?"),
+      );
+      return lastGood;
+    }
+    // Off with no off variation: the SDK serves no variation; the flag is off.
+    if (detail.variationIndex === null || detail.variationIndex === undefined) return false;
+    if (typeof detail.value !== "boolean") {
+      this.#evaluationError(new WrongFlagType(key, detail.value, this.source));
+      return lastGood;
+    }
+    return detail.value;
+  }
+
+  #publish(clusterId: string, next: PhaseSet): void {
+    const tracked = this.#clusters.get(clusterId);
+    if (tracked === undefined) return; // forgotten while being evaluated
+    const previous = tracked.phaseSet;
+    if (previous?.equals(next)) return;
+    tracked.phaseSet = next;
+    this.#metrics.set(next);
+    this.#log.info(
+      {
+        cluster: clusterId,
+        inForce: next.phases,
+        blocked: next.blocked,
+        noEffect: next.noEffect,
+        previous: previous?.phases,
+      },
+      `${previous === undefined ? "phases" : "phases changed"} for cluster ${next.toString()}`,
+    );
+    for (const phase of PHASES) {
+      const missing = next.blocked[phase];
+      const before = previous?.blocked[phase];
+      if (missing !== undefined && before?.join() !== missing.join()) {
+        this.#log.warn(
+          { cluster: clusterId, phase, flag: FLAG_KEYS[phase], missing },
+          `phase ${phase} is on for cluster ${clusterId} but blocked: missing prerequisites ` +
+            `${missing.join(", ")}; it stays off until they are in force — turn them on too`,
+        );
+      }
+      if (next.noEffect.includes(phase) && !previous?.noEffect.includes(phase)) {
+        this.#log.warn(
+          { cluster: clusterId, phase, flag: FLAG_KEYS[phase], builtPhases: this.builtPhases },
+          `phase ${phase} is in force for cluster ${clusterId} but not built yet: its flag has no effect`,
+        );
+      }
+    }
+    if (previous === undefined) return;
+    for (const listener of [...tracked.listeners]) {
+      try {
+        listener(next, previous);
+      } catch (e) {
+        this.#log.error({ err: e, cluster: clusterId }, "a PhaseSet subscriber threw");
+      }
+    }
+  }
+
+  /** Logs each flag key of the file that is not a phase flag, once per process. */
+  #noteUnknownKeys(contents: FlagsFileContents): void {
+    for (const key of contents.unknownKeys) {
+      if (this.#loggedUnknown.has(key)) continue;
+      this.#loggedUnknown.add(key);
+      this.#log.warn(
+        { file: contents.file, flag: key },
+        `flag ${key} in ${contents.file} is not a cluster-unification flag; it is ignored`,
+      );
+    }
+  }
+
+  #accepted(): void {
+    this.#currentError = undefined;
+    this.#reportedEvalErrors.clear();
+  }
+
+  /** Records rejected data. */
+  #reject(error: FlagsError): void {
+    const repeat = this.#currentError?.message === error.message;
+    this.#currentError = error;
+    this.#record(error, !repeat);
+    // A file that goes bad while starting fails start, as a bad file before start does.
+    if (this.#spec.kind === "file") this.#failStart?.(error);
+  }
+
+  #evaluationError(error: FlagsError): void {
+    if (this.#reportedEvalErrors.has(error.message)) return;
+    this.#reportedEvalErrors.add(error.message);
+    this.#record(error, true);
+  }
+
+  #record(error: FlagsError, log: boolean): void {
+    this.#lastError = error;
+    this.#errors.push(error);
+    if (this.#errors.length > MAX_ERRORS) this.#errors.shift();
+    this.#metrics.error(error.name);
+    if (log) this.#log.error({ err: error, source: this.source }, error.message);
+  }
+}
+
+/** Whether the SDK's load `allData` is the content `contents` describes (same keys, variations). */
+function matchesFile(contents: FlagsFileContents, allData: AllData): boolean {
+  const features = allData.features ?? {};
+  const keys = Object.keys(features);
+  if (keys.length !== contents.keys.size || !keys.every((k) => contents.keys.has(k))) return false;
+  for (const [key, variations] of contents.phaseFlags) {
+    if (JSON.stringify(features[key]?.variations) !== JSON.stringify(variations)) return false;
+  }
+  return true;
+}
+
+function asFlagsError(e: unknown): FlagsError {
+  if (e instanceof FlagsError) return e;
+  return new FlagsError(e instanceof Error ? e.message : String(e));
+}
+
+/** The SDK's logger on pino (SDK info is chatty: it goes to debug). */
+function ldLogger(log: Logger): LDLogger {
+  const text = (args: unknown[]) =>
+    args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
+  return {
+    error: (...args: unknown[]) => log.error(text(args)),
+    warn: (...args: unknown[]) => log.warn(text(args)),
+    info: (...args: unknown[]) => log.debug(text(args)),
+    debug: (...args: unknown[]) => log.debug(text(args)),
+  };
+}
