@@ -1,0 +1,258 @@
+/**
+ * Merging the compute responses of the N parts (worker threads) of one process into the
+ * responses of the process, before they leave it (materialize.md §1.5, design §4). Used by the
+ * process server (per worker) and usable by a controller over several processes.
+ *
+ * It must work from responses alone: parts other than worker 0 see commands only through the
+ * sequencer, and the only command the state inspects is `updateConfiguration`
+ * (`maxResultSize`).
+ *
+ * ## Merge rules
+ * - **Frontiers** (per collection, per kind write/input/output): each part's frontier starts at
+ *   the minimum; the merged frontier is the meet over parts, reported only when it strictly
+ *   advances (`PartitionedFrontier`). A collection is forgotten once all kinds are empty.
+ * - **Peeks**: answers are accumulated per uuid until all N parts answered (two answers from one
+ *   part are a bug). Precedence `canceled` > `error` > `rows`, independent of arrival order: the
+ *   error of the lowest part index wins, rows concatenate in part order. Rows whose packed size
+ *   exceeds `maxResultSize` become the error "total result exceeds max size of N bytes".
+ * - **Subscribes**: per subscribe the parts' uppers (meet), a stash of updates and a sticky error.
+ *   When the meet advances from `old` to `new`, one batch `[old, new)` is released with the
+ *   stashed updates at times `< new` (consolidated); the rest stays stashed. An error from any
+ *   part replaces every later batch's updates; a released batch larger than `maxResultSize`
+ *   becomes an error. After `droppedAt` from any part no batch is released; once every part
+ *   dropped it (or reached the empty upper), one `droppedAt(last released upper)` is sent and the
+ *   subscribe forgotten.
+ * - **Status** passes through; a **commandError** is forwarded once (the first copy).
+ *
+ * ## Example flow (N = 2)
+ * 1. part 0: frontiers(u1, write [5]) → nothing (part 1 is still at [0]).
+ * 2. part 1: frontiers(u1, write [3]) → frontiers(u1, write [3]).
+ * 3. part 1: peekResponse(p, rows A) → nothing; part 0: peekResponse(p, rows B) →
+ *    peekResponse(p, rows B ++ A): part order, whatever the arrival order.
+ * 4. part 0: subscribe batch [0, 4) with u@2 → nothing; part 1: batch [0, 6) with v@5 →
+ *    batch [0, 4) with u@2 (v@5 stays stashed until the meet passes 5).
+ */
+import {
+  consolidateUpdates,
+  Frontier,
+  type GlobalId,
+  InvariantViolation,
+  PartitionedFrontier,
+  type Row,
+  RowPacker,
+  type Update,
+} from "@mzts/repr";
+import { CommandErrorMerge } from "../cluster/command-error-merge.js";
+import type { ComputeCommand } from "./command.js";
+import type { ComputeResponse, FrontiersUpdate, PeekResponse } from "./response.js";
+
+const UNLIMITED = (1n << 64n) - 1n;
+const KINDS = ["write", "input", "output"] as const;
+
+/** The error text of an oversized result (tests and the controller match it). */
+export function maxResultSizeError(max: bigint): string {
+  return `total result exceeds max size of ${max} bytes`;
+}
+
+/** Packed size of rows, as `RowBatch` carries them (each row once). */
+function packedSize(rows: Iterable<Row>): number {
+  const p = new RowPacker();
+  for (const r of rows) p.pack(r);
+  return p.length;
+}
+
+/** Per-subscribe merge state. */
+interface SubscribeState {
+  /** Meet of the parts' uppers; starts at the minimum for every part. */
+  readonly uppers: PartitionedFrontier;
+  /** Upper of the last released batch; `undefined` until the first release. */
+  released: Frontier | undefined;
+  /** Meet of the lowers seen before the first release (the lower of the first batch). */
+  firstLower: Frontier | undefined;
+  /** Updates received and not yet released. */
+  stash: Update[];
+  /** First error from any part; sticky. */
+  error: string | undefined;
+  /** Parts that sent `droppedAt` (or reached the empty upper). */
+  readonly finished: Set<number>;
+  /** True once any part sent `droppedAt`: batches are no longer released. */
+  dropping: boolean;
+}
+
+/** Merges the compute responses of N parts. */
+export class PartitionedComputeState {
+  /** Number of parts (workers); fixed. */
+  readonly #parts: number;
+  /** Largest packed result in bytes; set by `updateConfiguration`, initially unlimited. */
+  #maxResultSize = UNLIMITED;
+  /** Collection id → per-kind meet of part frontiers; deleted when every kind is empty. */
+  readonly #frontiers = new Map<GlobalId, Record<(typeof KINDS)[number], PartitionedFrontier>>();
+  /** Peek uuid → answers by part; deleted when all parts answered. */
+  readonly #peeks = new Map<string, Map<number, PeekResponse>>();
+  /** Subscribe id → merge state; deleted after the final batch or `droppedAt`. */
+  readonly #subscribes = new Map<GlobalId, SubscribeState>();
+  /** Dedup of command errors. */
+  readonly #errors: CommandErrorMerge;
+
+  constructor(parts: number) {
+    if (!Number.isInteger(parts) || parts < 1) {
+      throw new InvariantViolation(`PartitionedComputeState needs at least one part, got ${parts}`);
+    }
+    this.#parts = parts;
+    this.#errors = new CommandErrorMerge(parts);
+  }
+
+  /** Number of parts. */
+  get parts(): number {
+    return this.#parts;
+  }
+
+  /** Observes a command sent to every part (only `updateConfiguration` matters). */
+  observeCommand(cmd: ComputeCommand): void {
+    if (cmd.kind === "updateConfiguration" && cmd.params.maxResultSize !== undefined) {
+      this.#maxResultSize = cmd.params.maxResultSize;
+    }
+  }
+
+  /**
+   * Absorbs part `part`'s response and returns the merged responses to send on (often none).
+   * @throws InvariantViolation on a bug of a part (two peek answers, unknown part index).
+   * @throws FrontierRegression when a part's frontier moves backward.
+   */
+  absorb(part: number, r: ComputeResponse): ComputeResponse[] {
+    if (!Number.isInteger(part) || part < 0 || part >= this.#parts) {
+      throw new InvariantViolation(`no part ${part} (parts: ${this.#parts})`);
+    }
+    switch (r.kind) {
+      case "frontiers":
+        return this.#absorbFrontiers(part, r.id, r.frontiers);
+      case "peekResponse":
+        return this.#absorbPeek(part, r.uuid, r.response);
+      case "subscribeResponse":
+        return this.#absorbSubscribe(part, r);
+      case "status":
+        return [r];
+      case "commandError":
+        return this.#errors.absorb(r.error) ? [r] : [];
+    }
+  }
+
+  #absorbFrontiers(part: number, id: GlobalId, f: FrontiersUpdate): ComputeResponse[] {
+    let state = this.#frontiers.get(id);
+    if (state === undefined) {
+      state = {
+        write: new PartitionedFrontier(`${id} write frontier`, this.#parts),
+        input: new PartitionedFrontier(`${id} input frontier`, this.#parts),
+        output: new PartitionedFrontier(`${id} output frontier`, this.#parts),
+      };
+      this.#frontiers.set(id, state);
+    }
+    const merged: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
+    for (const kind of KINDS) {
+      const v = f[kind];
+      if (v === undefined) continue;
+      const advanced = state[kind].set(part, v);
+      if (advanced !== undefined) merged[kind] = advanced;
+    }
+    if (KINDS.every((k) => state[k].isEmpty)) this.#frontiers.delete(id);
+    return Object.keys(merged).length === 0 ? [] : [{ kind: "frontiers", id, frontiers: merged }];
+  }
+
+  #absorbPeek(part: number, uuid: string, response: PeekResponse): ComputeResponse[] {
+    let answers = this.#peeks.get(uuid);
+    if (answers === undefined) {
+      answers = new Map();
+      this.#peeks.set(uuid, answers);
+    }
+    if (answers.has(part)) {
+      throw new InvariantViolation(`part ${part} answered peek ${uuid} twice`);
+    }
+    answers.set(part, response);
+    if (answers.size < this.#parts) return [];
+    this.#peeks.delete(uuid);
+    return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers) }];
+  }
+
+  #mergePeek(answers: ReadonlyMap<number, PeekResponse>): PeekResponse {
+    const ordered = [...answers].sort(([a], [b]) => a - b).map(([, r]) => r);
+    if (ordered.some((r) => r.kind === "canceled")) return { kind: "canceled" };
+    const error = ordered.find((r) => r.kind === "error");
+    if (error !== undefined) return error;
+    const rows = ordered.flatMap((r) => (r.kind === "rows" ? r.rows : []));
+    if (BigInt(packedSize(rows.map(([row]) => row))) > this.#maxResultSize) {
+      return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
+    }
+    return { kind: "rows", rows };
+  }
+
+  #absorbSubscribe(
+    part: number,
+    r: Extract<ComputeResponse, { kind: "subscribeResponse" }>,
+  ): ComputeResponse[] {
+    const id = r.id;
+    let s = this.#subscribes.get(id);
+    if (s === undefined) {
+      s = {
+        uppers: new PartitionedFrontier(`subscribe ${id} upper`, this.#parts),
+        released: undefined,
+        firstLower: undefined,
+        stash: [],
+        error: undefined,
+        finished: new Set(),
+        dropping: false,
+      };
+      this.#subscribes.set(id, s);
+    }
+    const resp = r.response;
+    if (resp.kind === "droppedAt") {
+      s.dropping = true;
+      s.finished.add(part);
+      return this.#maybeFinishDrop(id, s);
+    }
+    if (s.released === undefined) {
+      s.firstLower =
+        s.firstLower === undefined ? resp.lower : Frontier.meet(s.firstLower, resp.lower);
+    }
+    if (resp.result.kind === "error") s.error ??= resp.result.message;
+    else for (const u of resp.result.updates) s.stash.push(u);
+    if (resp.upper === null) s.finished.add(part);
+    const advanced = s.uppers.set(part, resp.upper);
+    if (s.dropping) return this.#maybeFinishDrop(id, s);
+    if (advanced === undefined) return [];
+    const lower = s.released ?? s.firstLower ?? Frontier.MIN;
+    const out: Update[] = [];
+    const keep: Update[] = [];
+    for (const u of s.stash) (Frontier.includes(advanced, u[1]) ? keep : out).push(u);
+    s.stash = keep;
+    s.released = advanced;
+    if (advanced === null) this.#subscribes.delete(id);
+    const updates = consolidateUpdates(out);
+    let error = s.error;
+    if (
+      error === undefined &&
+      BigInt(packedSize(updates.map(([row]) => row))) > this.#maxResultSize
+    ) {
+      error = s.error = maxResultSizeError(this.#maxResultSize);
+    }
+    return [
+      {
+        kind: "subscribeResponse",
+        id,
+        response: {
+          kind: "batch",
+          lower,
+          upper: advanced,
+          result:
+            error === undefined ? { kind: "updates", updates } : { kind: "error", message: error },
+        },
+      },
+    ];
+  }
+
+  #maybeFinishDrop(id: GlobalId, s: SubscribeState): ComputeResponse[] {
+    if (s.finished.size < this.#parts) return [];
+    this.#subscribes.delete(id);
+    const frontier = s.released ?? s.firstLower ?? Frontier.MIN;
+    return [{ kind: "subscribeResponse", id, response: { kind: "droppedAt", frontier } }];
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Error classes of `@mzts/protocol`: one root (`ProtocolError`) and a narrow class per failure.
+ *
+ * - `MalformedCommand` / `MalformedResponse`: a wire message that does not decode into a valid
+ *   domain value (missing oneof case, unset required field, bad id, frontier with two elements,
+ *   row batch that does not decode, plan that fails `validatePlan`, …). They name the protocol,
+ *   the message kind and the field path (protobuf JSON names, e.g.
+ *   `createDataflow.dataflow.objectsToBuild[0].plan.map.input`). A replica answers a malformed
+ *   command by ending the stream with `InvalidArgument` (class-1 protocol violation).
+ * - `StaleGeneration` / `ProtocolVersionMismatch`: a hello that a replica must refuse
+ *   (`Aborted` / `FailedPrecondition` on the wire). Both name the two values compared.
+ *   `HelloMismatch`: the two sub-protocol hellos of one unified stream disagree.
+ *
+ * Every message says what to do next.
+ */
+
+import type { Hello } from "./cluster/hello.js";
+
+/** Which stream a message belongs to. */
+export type ProtocolName = "compute" | "storage" | "cluster";
+
+/** Root of every error thrown by `@mzts/protocol`. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+/** A command that does not decode into a valid domain command; it must not be applied. */
+export class MalformedCommand extends ProtocolError {
+  override name = "MalformedCommand";
+  constructor(
+    /** The stream the command arrived on. */
+    readonly protocol: ProtocolName,
+    /** The command kind (the oneof case, e.g. "createDataflow"), or "unknown" when unset. */
+    readonly kind: string,
+    /** Path of the offending field from the command root (protobuf JSON names). */
+    readonly path: string,
+    /** What is wrong with it. */
+    readonly reason: string,
+  ) {
+    super(
+      `malformed ${protocol} command ${kind} at ${path || "(root)"}: ${reason}; ` +
+        "the command was not applied — fix the sender (controller) to produce a valid command",
+    );
+  }
+}
+
+/** A response that does not decode into a valid domain response; it must be discarded. */
+export class MalformedResponse extends ProtocolError {
+  override name = "MalformedResponse";
+  constructor(
+    /** The stream the response arrived on. */
+    readonly protocol: ProtocolName,
+    /** The response kind (the oneof case, e.g. "peekResponse"), or "unknown" when unset. */
+    readonly kind: string,
+    /** Path of the offending field from the response root (protobuf JSON names). */
+    readonly path: string,
+    /** What is wrong with it. */
+    readonly reason: string,
+  ) {
+    super(
+      `malformed ${protocol} response ${kind} at ${path || "(root)"}: ${reason}; ` +
+        "the response was discarded — the replica is buggy or of another protocol version, rehydrate it",
+    );
+  }
+}
+
+/** A hello from an environment generation older than one already seen: the sender is fenced. */
+export class StaleGeneration extends ProtocolError {
+  override name = "StaleGeneration";
+  constructor(
+    /** The generation the hello carried. */
+    readonly offered: bigint,
+    /** The highest generation the replica has seen. */
+    readonly highest: bigint,
+  ) {
+    super(
+      `hello of generation ${offered} refused: this replica already serves generation ${highest}; ` +
+        "the sending environmentd is fenced (a newer one booted) and must shut down",
+    );
+  }
+}
+
+/** A hello whose protocol version differs from the receiver's. */
+export class ProtocolVersionMismatch extends ProtocolError {
+  override name = "ProtocolVersionMismatch";
+  constructor(
+    /** The protocol version the hello carried. */
+    readonly offered: number,
+    /** The receiver's protocol version. */
+    readonly expected: number,
+    /** The sender's build version, for the log. */
+    readonly buildVersion: string,
+  ) {
+    super(
+      `hello with protocol version ${offered} (build ${buildVersion}) refused: this side speaks ` +
+        `protocol version ${expected}; run controller and replica from compatible builds`,
+    );
+  }
+}
+
+/** The compute and storage hellos of one unified cluster stream disagree. */
+export class HelloMismatch extends ProtocolError {
+  override name = "HelloMismatch";
+  constructor(
+    readonly compute: Hello,
+    readonly storage: Hello,
+  ) {
+    super(
+      `the compute hello (nonce ${compute.nonce}, generation ${compute.generation}, protocol ` +
+        `${compute.protocolVersion}, build ${compute.buildVersion}) and the storage hello (nonce ` +
+        `${storage.nonce}, generation ${storage.generation}, protocol ${storage.protocolVersion}, ` +
+        `build ${storage.buildVersion}) of one cluster stream disagree; send both sub-protocol ` +
+        "hellos from the same connection attempt",
+    );
+  }
+}
+
+/**
+ * A field-level decode failure, thrown by the shared decoders and converted by each top-level
+ * `fromProto` into `MalformedCommand`/`MalformedResponse` (which add protocol and kind).
+ * @internal
+ */
+export class FieldError extends ProtocolError {
+  override name = "FieldError";
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * @mzts/protocol — the compute, storage and unified cluster protocols: domain command and
+ * response types over `@mzts/repr`/`@mzts/expr`, their validating protobuf codecs, the hello
+ * (fencing) helpers, and the per-process merge of worker responses.
+ *
+ * Transport code gets the generated schemas and service descriptors from `@mzts/protocol/wire`.
+ */
+
+// Hello, fencing, the shared in-band error and the unified cluster stream.
+export {
+  type ClusterCommand,
+  type ClusterResponse,
+  checkClusterHellos,
+  clusterCommandFromProto,
+  clusterCommandToProto,
+  clusterRequestFromProto,
+  clusterRequestToProto,
+  clusterResponseFromProto,
+  clusterResponsesFromProto,
+  clusterResponsesToProto,
+  clusterResponseToProto,
+  decodeClusterCommand,
+  decodeClusterResponse,
+  encodeClusterCommand,
+  encodeClusterResponse,
+} from "./cluster/cluster-command.js";
+export {
+  type CommandError,
+  ERROR_CODES,
+  type ErrorCode,
+} from "./cluster/command-error.js";
+export {
+  BUILD_VERSION,
+  checkHello,
+  createHello,
+  type Hello,
+  PROTOCOL_VERSION,
+} from "./cluster/hello.js";
+// Bulk row encoding version.
+export { ROW_FORMAT_VERSION } from "./codec/row-batch-codec.js";
+
+// Compute: commands, responses, codec, response merge.
+export {
+  computeCommandFromProto,
+  computeCommandToProto,
+  computeRequestFromProto,
+  computeRequestToProto,
+  computeResponseFromProto,
+  computeResponsesFromProto,
+  computeResponsesToProto,
+  computeResponseToProto,
+  decodeComputeCommand,
+  decodeComputeResponse,
+  encodeComputeCommand,
+  encodeComputeResponse,
+} from "./compute/codec.js";
+export {
+  type BuildDesc,
+  COMPUTE_COMMAND_KINDS,
+  type ComputeCommand,
+  type ComputeCommandKind,
+  type ComputeParameters,
+  type DataflowDescription,
+  type IndexExport,
+  type IndexImport,
+  type InstanceConfig,
+  type LoggingConfig,
+  type MapFilterProject,
+  type Peek,
+  type PeekTarget,
+  type RowSetFinishing,
+  type SinkConnection,
+  type SinkExport,
+  type SourceImport,
+} from "./compute/command.js";
+export { maxResultSizeError, PartitionedComputeState } from "./compute/partitioned-state.js";
+export type {
+  CollectionHydration,
+  ComputeResponse,
+  ComputeResponseKind,
+  FrontiersUpdate,
+  PeekResponse,
+  SubscribeBatchResult,
+  SubscribeResponse,
+} from "./compute/response.js";
+// Errors.
+export {
+  HelloMismatch,
+  MalformedCommand,
+  MalformedResponse,
+  ProtocolError,
+  type ProtocolName,
+  ProtocolVersionMismatch,
+  StaleGeneration,
+} from "./errors.js";
+// Storage: commands, responses, codec, response merge.
+export {
+  decodeStorageCommand,
+  decodeStorageResponse,
+  encodeStorageCommand,
+  encodeStorageResponse,
+  OBJECT_STATUSES,
+  storageCommandFromProto,
+  storageCommandToProto,
+  storageRequestFromProto,
+  storageRequestToProto,
+  storageResponseFromProto,
+  storageResponsesFromProto,
+  storageResponsesToProto,
+  storageResponseToProto,
+} from "./storage/codec.js";
+export {
+  type DeterministicMode,
+  type IngestionConnection,
+  type IngestionDescription,
+  type LoadGenerator,
+  type SinkDescription,
+  type SourceExport,
+  STORAGE_COMMAND_KINDS,
+  type StorageCommand,
+  type StorageCommandKind,
+  type StorageSinkConnection,
+} from "./storage/command.js";
+export { PartitionedStorageState } from "./storage/partitioned-state.js";
+export type {
+  ObjectStatus,
+  SinkStatistics,
+  SourceStatistics,
+  StatusUpdate,
+  StorageResponse,
+  StorageResponseKind,
+} from "./storage/response.js";
+
+// ---------------------------------------------------------------------------------------------
+// Internal — no semver. Shared codec pieces for sibling packages' tests and tools.
+
+/** @internal */
+export { datumFromProto, datumToProto, rowFromProto, rowToProto } from "./codec/datum-codec.js";
+/** @internal */
+export { frontierFromProto, frontierToProto } from "./codec/frontier-codec.js";
+/** @internal */
+export { planFromProto, planToProto } from "./codec/plan-codec.js";
+/** @internal */
+export {
+  rowBatchFromProto,
+  rowBatchToProto,
+  updateBatchFromProto,
+  updateBatchToProto,
+} from "./codec/row-batch-codec.js";
+/** @internal */
+export { FieldError } from "./errors.js";

@@ -1,0 +1,48 @@
+/**
+ * The README's usage snippets, run as tests (style §12): keep them in sync with README.md.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  checkHello,
+  createHello,
+  decodeComputeCommand,
+  encodeComputeCommand,
+  MalformedCommand,
+  PartitionedComputeState,
+  StaleGeneration,
+} from "./index.js";
+
+describe("README", () => {
+  it("Codecs", () => {
+    const bytes = encodeComputeCommand({ kind: "allowCompaction", id: "u7", frontier: 1000n });
+    expect(decodeComputeCommand(bytes)).toEqual({
+      kind: "allowCompaction",
+      id: "u7",
+      frontier: 1000n,
+    });
+    let err: unknown;
+    try {
+      decodeComputeCommand(encodeComputeCommand({ kind: "schedule", id: "x" }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MalformedCommand);
+    expect((err as Error).message).toMatch(
+      /^malformed compute command schedule at schedule.id: "x" is not a GlobalId/,
+    );
+  });
+
+  it("Hello and fencing", () => {
+    const hello = createHello(7n);
+    expect(() => checkHello(hello, 7n)).not.toThrow();
+    expect(() => checkHello(hello, 8n)).toThrow(StaleGeneration);
+  });
+
+  it("Merging worker responses", () => {
+    const merge = new PartitionedComputeState(2);
+    expect(merge.absorb(0, { kind: "frontiers", id: "u1", frontiers: { write: 5n } })).toEqual([]);
+    expect(merge.absorb(1, { kind: "frontiers", id: "u1", frontiers: { write: 3n } })).toEqual([
+      { kind: "frontiers", id: "u1", frontiers: { write: 3n } },
+    ]);
+  });
+});

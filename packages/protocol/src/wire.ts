@@ -1,0 +1,17 @@
+/**
+ * `@mzts/protocol/wire`: the generated protobuf-es schemas and service descriptors, for transport
+ * code only (Connect servers and clients). Everything else uses the domain types and codecs of
+ * the main entry point.
+ *
+ * Services are exported by name; message schemas per proto package as namespaces (`computeV1`,
+ * `storageV1`, …), because the compute and storage packages reuse message names
+ * (`ControlRequest`, `AllowCompaction`, …).
+ */
+export { ClusterService } from "./gen/mz/cluster/v1/cluster_pb.js";
+export { ComputeService } from "./gen/mz/compute/v1/service_pb.js";
+export { StorageService } from "./gen/mz/storage/v1/service_pb.js";
+export * as clusterV1 from "./wire/cluster-v1.js";
+export * as computeV1 from "./wire/compute-v1.js";
+export * as exprV1 from "./wire/expr-v1.js";
+export * as reprV1 from "./wire/repr-v1.js";
+export * as storageV1 from "./wire/storage-v1.js";
