@@ -78,10 +78,12 @@ export const Datum = {
       case "boolean":
         return "boolean";
       case "bigint":
+        if (d < INT64_MIN || d > INT64_MAX) throw new InvalidDatum(d, "int64 out of range");
         return "int64";
       case "number":
         return "float64";
       case "string":
+        if (!d.isWellFormed()) throw new InvalidDatum(d, "text with a lone UTF-16 surrogate");
         return "text";
       case "object":
         if (d instanceof Uint8Array) return "bytes";
@@ -131,6 +133,7 @@ export const Datum = {
         : typeof ms === "number"
           ? BigInt(checkInteger(ms))
           : ms;
+    if (v < INT64_MIN || v > INT64_MAX) throw new InvalidDatum(v, "timestamp out of the int64 range");
     return Object.freeze({ kind: "timestamp", ms: v });
   },
 

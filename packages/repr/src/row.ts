@@ -29,6 +29,8 @@ export type Row = readonly Datum[];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const SMALL = 2 ** 52;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
 
 /** Appends rows to one growable buffer; `finish()` returns the bytes written so far. */
 export class RowPacker {
@@ -116,6 +118,7 @@ export class RowPacker {
           buf[this.#pos++] = 3;
           this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
         } else {
+          if (d < INT64_MIN || d > INT64_MAX) throw new InvalidDatum(d, "int64 out of range");
           buf[this.#pos++] = 4;
           this.#view.setBigInt64(this.#pos, d, true);
           this.#pos += 8;
@@ -128,6 +131,8 @@ export class RowPacker {
         this.#pos += 8;
         return;
       case "string":
+        if (!d.isWellFormed())
+          throw new InvalidDatum(d, "text with a lone UTF-16 surrogate cannot be stored");
         buf[this.#pos++] = 7;
         this.string(d);
         return;
@@ -144,6 +149,8 @@ export class RowPacker {
         this.bytes(bigintToBytes(d.unscaled));
         return;
       case "timestamp":
+        if (d.ms < INT64_MIN || d.ms > INT64_MAX)
+          throw new InvalidDatum(d.ms, "timestamp out of range");
         buf[this.#pos++] = 9;
         this.#view.setBigInt64(this.#pos, d.ms, true);
         this.#pos += 8;
