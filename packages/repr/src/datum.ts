@@ -133,7 +133,8 @@ export const Datum = {
         : typeof ms === "number"
           ? BigInt(checkInteger(ms))
           : ms;
-    if (v < INT64_MIN || v > INT64_MAX) throw new InvalidDatum(v, "timestamp out of the int64 range");
+    if (v < INT64_MIN || v > INT64_MAX)
+      throw new InvalidDatum(v, "timestamp out of the int64 range");
     return Object.freeze({ kind: "timestamp", ms: v });
   },
 
