@@ -1,10 +1,9 @@
+import { ProtocolVersionMismatch, StaleGeneration } from "@mzts/protocol";
 import { describe, expect, it, vi } from "vitest";
 import {
   ConnectionSuperseded,
   ControllerConnections,
-  ProtocolVersionMismatch,
   ProtocolViolation,
-  StaleGeneration,
 } from "./controller-connections.js";
 import type { ClusterError } from "./errors.js";
 
@@ -18,7 +17,6 @@ const hello = (nonce: string, generation: bigint, protocolVersion = 1) => ({
 function conns(extra: Partial<ConstructorParameters<typeof ControllerConnections>[0]> = {}) {
   return new ControllerConnections({
     protocolVersion: 1,
-    buildVersion: "0.0.0",
     noControllerTimeoutMs: 0,
     ...extra,
   });
@@ -49,6 +47,8 @@ describe("ControllerConnections", () => {
     expect(err).toBeInstanceOf(StaleGeneration);
     expect(err!.message).toContain("generation 4");
     expect(err!.message).toContain("generation 5");
+    expect(err!.offered).toBe(4n);
+    expect(err!.highest).toBe(5n);
     expect(c.current?.nonce).toBe("new");
     expect(c.fencedCount).toBe(1);
   });
@@ -56,7 +56,9 @@ describe("ControllerConnections", () => {
   it("refuses another protocol version, naming both", () => {
     const c = conns();
     expect(() => c.open(hello("x", 1n, 2), () => {})).toThrow(ProtocolVersionMismatch);
-    expect(() => c.open(hello("x", 1n, 2), () => {})).toThrow(/version 2 .* speaks 1/);
+    expect(() => c.open(hello("x", 1n, 2), () => {})).toThrow(
+      /protocol version 2 .* speaks protocol version 1/,
+    );
   });
 
   it("enforces exactly one InitializationComplete and no second hello", () => {

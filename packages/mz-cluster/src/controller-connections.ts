@@ -15,50 +15,14 @@
  * - With no connection for `noControllerTimeoutMs`, `onNoController` fires (clusterd exits then),
  *   so a replica whose environmentd is gone for good does not linger.
  */
+import { checkHello, type Hello, StaleGeneration } from "@mzts/protocol";
 import { ClusterError } from "./errors.js";
 
-/** The hello that opens every controller stream. */
-export interface HelloInfo {
-  /** Fresh UUID per connection. */
-  readonly nonce: string;
-  /** The environment's generation (incremented at each environmentd boot). */
-  readonly generation: bigint;
-  readonly protocolVersion: number;
-  readonly buildVersion: string;
-}
+/** The hello that opens every controller stream (`@mzts/protocol`'s `Hello`). */
+export type HelloInfo = Hello;
 
 /** Connect code names the server maps these errors to (style §9). */
 export type ViolationCode = "InvalidArgument" | "FailedPrecondition";
-
-/** The hello's generation is older than one already seen: the controller is fenced. */
-export class StaleGeneration extends ClusterError {
-  override name = "StaleGeneration";
-  constructor(
-    readonly offered: bigint,
-    readonly highest: bigint,
-  ) {
-    super(
-      `controller generation ${offered} is older than generation ${highest} already seen by this replica: ` +
-        "this controller was fenced by a newer environmentd and must stop",
-    );
-  }
-}
-
-/** The hello's protocol version differs from the replica's. */
-export class ProtocolVersionMismatch extends ClusterError {
-  override name = "ProtocolVersionMismatch";
-  constructor(
-    readonly offered: number,
-    readonly supported: number,
-    readonly offeredBuild: string,
-    readonly replicaBuild: string,
-  ) {
-    super(
-      `controller speaks protocol version ${offered} (build ${offeredBuild}) but this replica speaks ` +
-        `${supported} (build ${replicaBuild}); run environmentd and clusterd from the same release`,
-    );
-  }
-}
 
 /** A newer controller connection replaced this one. */
 export class ConnectionSuperseded extends ClusterError {
@@ -146,8 +110,8 @@ export class ControllerConnection {
 }
 
 export interface ControllerConnectionsOptions {
+  /** The protocol version this replica speaks (`PROTOCOL_VERSION`). */
   readonly protocolVersion: number;
-  readonly buildVersion: string;
   /** Time with no controller after which `onNoController` fires; 0 disables. */
   readonly noControllerTimeoutMs: number;
   readonly onNoController?: () => void;
@@ -179,20 +143,14 @@ export class ControllerConnections implements Disposable {
 
   /**
    * Accepts a hello. The previous connection (if any) ends with `ConnectionSuperseded`.
-   * @throws StaleGeneration | ProtocolVersionMismatch
+   * @throws StaleGeneration | ProtocolVersionMismatch (from `@mzts/protocol`'s `checkHello`)
    */
   open(hello: HelloInfo, onEnd: (err: ClusterError) => void): ControllerConnection {
-    if (hello.protocolVersion !== this.#opts.protocolVersion) {
-      throw new ProtocolVersionMismatch(
-        hello.protocolVersion,
-        this.#opts.protocolVersion,
-        hello.buildVersion,
-        this.#opts.buildVersion,
-      );
-    }
-    if (hello.generation < this.#highest) {
-      this.fencedCount++;
-      throw new StaleGeneration(hello.generation, this.#highest);
+    try {
+      checkHello(hello, this.#highest, this.#opts.protocolVersion);
+    } catch (e) {
+      if (e instanceof StaleGeneration) this.fencedCount++;
+      throw e;
     }
     this.#highest = hello.generation;
     const prev = this.#current;

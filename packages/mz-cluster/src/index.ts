@@ -4,6 +4,7 @@
  * Serving (Connect, hello and fencing) and response merging build on top of this.
  */
 
+export { AsyncQueue } from "./async-queue.js";
 export type { ClusterSpec, ClusterWorker, WorkerContext, WorkerSpec } from "./cluster-spec.js";
 export {
   joinMesh,
@@ -13,25 +14,31 @@ export {
   spawnMesh,
   type WorkerMesh,
 } from "./communication/mesh.js";
-export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
 export {
-  ControllerConnections,
+  ConnectionSuperseded,
   ControllerConnection,
+  ControllerConnections,
   type ControllerConnectionsOptions,
   type HelloInfo,
+  ProtocolViolation,
   type Stage,
   type ViolationCode,
-  StaleGeneration,
-  ProtocolVersionMismatch,
-  ConnectionSuperseded,
-  ProtocolViolation,
 } from "./controller-connections.js";
+export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
 export {
   type ClusterRuntime,
   type ClusterRuntimeOptions,
   createClusterRuntime,
   WorkerFailed,
 } from "./runtime.js";
+export {
+  type CommandClass,
+  createStreamHandler,
+  type StreamCodec,
+  type StreamHandlerOptions,
+  type StreamSession,
+  toConnectError,
+} from "./server.js";
 export {
   type Sequenced,
   Sequencer,

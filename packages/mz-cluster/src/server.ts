@@ -18,16 +18,15 @@
  * Errors map to Connect codes in one place, `toConnectError()` (style §9).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { MalformedCommand, ProtocolVersionMismatch, StaleGeneration } from "@mzts/protocol";
+import { AsyncQueue } from "./async-queue.js";
 import {
   ConnectionSuperseded,
   type ControllerConnection,
   type ControllerConnections,
   type HelloInfo,
-  ProtocolVersionMismatch,
   ProtocolViolation,
-  StaleGeneration,
 } from "./controller-connections.js";
-import { AsyncQueue } from "./async-queue.js";
 
 /** How a command relates to the protocol stages. */
 export type CommandClass =
@@ -66,13 +65,19 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof StaleGeneration) return new ConnectError(err.message, Code.Aborted);
   if (err instanceof ConnectionSuperseded) return new ConnectError(err.message, Code.Aborted);
-  if (err instanceof ProtocolVersionMismatch) return new ConnectError(err.message, Code.FailedPrecondition);
+  if (err instanceof ProtocolVersionMismatch)
+    return new ConnectError(err.message, Code.FailedPrecondition);
   if (err instanceof ProtocolViolation) {
-    return new ConnectError(err.message, err.code === "InvalidArgument" ? Code.InvalidArgument : Code.FailedPrecondition);
+    return new ConnectError(
+      err.message,
+      err.code === "InvalidArgument" ? Code.InvalidArgument : Code.FailedPrecondition,
+    );
   }
-  const e = err as { name?: string; message?: string };
-  if (e?.name === "MalformedCommand") return new ConnectError(String(e.message), Code.InvalidArgument);
-  return new ConnectError(`internal error: ${String(e?.message ?? err)}`, Code.Internal);
+  if (err instanceof MalformedCommand) return new ConnectError(err.message, Code.InvalidArgument);
+  return new ConnectError(
+    `internal error: ${String((err as Error)?.message ?? err)}`,
+    Code.Internal,
+  );
 }
 
 /** Builds the bidi-stream handler implementation for a Connect service method. */
@@ -107,7 +112,10 @@ export function createStreamHandler<WireReq, Cmd, WireRes, Resp>(
           const first = cmds[0];
           const cls = first === undefined ? undefined : codec.classify(first);
           if (cls?.kind !== "hello") {
-            throw new ProtocolViolation("InvalidArgument", "the first command of a stream must be a hello");
+            throw new ProtocolViolation(
+              "InvalidArgument",
+              "the first command of a stream must be a hello",
+            );
           }
           conn = connections.open(cls.hello, (e) => finish(e));
           session = opts.openSession(conn);
