@@ -61,7 +61,7 @@ export const Frontier = {
   format(f: Frontier): string {
     return f === null ? "[]" : `[${f}]`;
   },
-  /** Decimal string or "" for empty; the form used in JSON and metrics labels. */
+  /** Decimal string, or null for the empty frontier; the form used in JSON. */
   toJSON(f: Frontier): string | null {
     return f === null ? null : f.toString();
   },

@@ -1,0 +1,134 @@
+/**
+ * `Listener`: an async iterator of a shard's batches from a position onward, as the upper
+ * advances.
+ *
+ * ## Semantics
+ * `listen(from)` yields `{lower, upper, updates}` events that are contiguous and in order: the
+ * first has `lower = from`, each next one starts at the previous `upper`, and `updates` holds
+ * exactly the updates with `lower <= time < upper` (unconsolidated, as written). An event with no
+ * updates still reports progress. After an event whose upper is EMPTY the iterator ends.
+ * The usual subscribe pattern is `snapshot(t)` then `listen(t + 1)`.
+ *
+ * ## Flow
+ * Each `next()` returns a buffered event, or else reads the consensus head: if the upper is past
+ * the position, it fetches the batches overlapping `[position, upper)` and buffers one event per
+ * batch; otherwise it sleeps until an in-process wakeup (a write through any client of the same
+ * store in this process) or `pollIntervalMs` (writes by other processes), and looks again.
+ *
+ * The batches a listener needs must not be compacted: hold a since handle at or below the
+ * position. If a batch at or beyond the position has been compacted, `next()` rejects with
+ * `SinceViolation`. `close()` (or `return()`, e.g. `break` in `for await`) ends the iterator and
+ * resolves a pending `next()` with `done`.
+ */
+import { Frontier, type Timestamp, type Update } from "@mzts/repr";
+import { fetchBatches, type ShardContext } from "./context.js";
+import { CorruptBlob, ShardDropped, SinceViolation } from "./errors.js";
+import { waitForChange } from "./wakeup.js";
+
+/** One step of a listen: the updates with `lower <= time < upper`. */
+export interface ListenEvent {
+  readonly lower: Timestamp;
+  readonly upper: Frontier;
+  readonly updates: readonly Update[];
+}
+
+export interface ListenOptions {
+  /** Poll interval for writes by other processes, ms (default: the client's, 20 ms). */
+  readonly pollIntervalMs?: number;
+  /** Closes the listener when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+export class Listener implements AsyncIterableIterator<ListenEvent> {
+  readonly #ctx: ShardContext;
+  readonly #pollMs: number;
+  /** The next time to emit from; EMPTY once the shard's upper was EMPTY and emitted. */
+  #position: Frontier;
+  /** Events fetched but not yet returned, in order. */
+  readonly #queue: ListenEvent[] = [];
+  #closed = false;
+  /** Aborted by `close()` to cut a sleep short. */
+  readonly #abort = new AbortController();
+
+  constructor(ctx: ShardContext, from: Timestamp, options: ListenOptions = {}) {
+    this.#ctx = ctx;
+    this.#position = from;
+    this.#pollMs = options.pollIntervalMs ?? ctx.tuning.pollIntervalMs;
+    options.signal?.addEventListener("abort", () => this.close(), { once: true });
+    if (options.signal?.aborted) this.close();
+  }
+
+  /** The next time this listener will emit from (EMPTY when finished). */
+  get position(): Frontier {
+    return this.#position;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /**
+   * The next event, waiting for the upper to advance if needed.
+   * @throws SinceViolation, ShardDropped, CorruptBlob, UnsupportedFormatVersion, StorageUnavailable
+   */
+  async next(): Promise<IteratorResult<ListenEvent, undefined>> {
+    for (;;) {
+      if (this.#closed) return { done: true, value: undefined };
+      const ev = this.#queue.shift();
+      if (ev !== undefined) return { done: false, value: ev };
+      if (this.#position === null) return { done: true, value: undefined };
+      const progressed = await this.#step(this.#position);
+      if (!progressed && !this.#closed) {
+        await waitForChange(this.#ctx.machine.wakeKey, this.#pollMs, this.#abort.signal);
+      }
+    }
+  }
+
+  /** Ends the iterator. */
+  async return(): Promise<IteratorResult<ListenEvent, undefined>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Ends the iterator; a pending `next()` resolves with `done`. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#abort.abort();
+  }
+
+  /** Buffers the events past `pos` if the upper moved; returns whether it did. */
+  async #step(pos: Timestamp): Promise<boolean> {
+    const ctx = this.#ctx;
+    for (let attempt = 0; ; attempt++) {
+      const { seqNo, state } = await ctx.machine.fetch();
+      if (state.dropped) throw new ShardDropped(ctx.machine.shardId);
+      if (!Frontier.lessThan(pos, state.upper)) return false;
+      const needed = state.batches.filter((b) => Frontier.lessThan(pos, b.upper));
+      if (needed.some((b) => b.since !== undefined)) {
+        throw new SinceViolation(ctx.machine.shardId, pos, state.since);
+      }
+      const parts = await fetchBatches(ctx, needed);
+      if (parts === undefined) {
+        // A blob vanished under us: the state changed (compaction). Re-read and retry.
+        const again = await ctx.machine.fetch();
+        if (again.seqNo === seqNo || attempt >= 5) {
+          throw new CorruptBlob(
+            `${ctx.machine.shardId}@${seqNo}`,
+            "a batch referenced by the shard state is missing from blob storage",
+          );
+        }
+        continue;
+      }
+      if (this.#closed) return true;
+      for (let i = 0; i < needed.length; i++) {
+        const b = needed[i]!;
+        const lower = b.lower > pos ? b.lower : pos;
+        const updates = b.lower >= pos ? parts[i]! : parts[i]!.filter((u) => u[1] >= pos);
+        this.#queue.push({ lower, upper: b.upper, updates });
+      }
+      this.#position = state.upper;
+      return true;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * `SinceHandle`: a registered reader that holds back the shard's since (Materialize's critical
+ * since handle).
+ *
+ * ## Lifecycle
+ * `shard.openSinceHandle(readerId)` registers the reader at the shard's current since (or
+ * re-attaches to an existing registration with the same id, keeping its since). `downgradeSince`
+ * moves the handle's since forward; the shard's since becomes the meet (minimum) of all live
+ * handles' sinces and never moves back. `expire()` unregisters it. A handle that has not
+ * downgraded or heartbeated for `readerLeaseMs` is expired by `maintenance()`, so a crashed
+ * reader cannot hold back compaction forever; its next call fails with `ReaderExpired`.
+ *
+ * A downgrade may trigger an opportunistic compaction (see `compaction.ts`).
+ */
+import { Frontier } from "@mzts/repr";
+import { compact } from "./compaction.js";
+import type { ShardContext } from "./context.js";
+import {
+  PersistError,
+  ReaderExpired,
+  ShardDropped,
+  SinceBeyondUpper,
+  SinceRegression,
+} from "./errors.js";
+import { compactablePrefix, sinceFromReaders } from "./state.js";
+
+export class SinceHandle {
+  readonly readerId: string;
+  readonly #ctx: ShardContext;
+  /** This handle's since as last written; only advances. */
+  #since: Frontier;
+  /** Set by `expire()`. */
+  #expired = false;
+
+  /** @internal use `Shard.openSinceHandle` */
+  constructor(ctx: ShardContext, readerId: string, since: Frontier) {
+    this.#ctx = ctx;
+    this.readerId = readerId;
+    this.#since = since;
+  }
+
+  /** The handle's since (reads at times `>= since` stay valid while the handle lives). */
+  get since(): Frontier {
+    return this.#since;
+  }
+
+  get shardId(): string {
+    return this.#ctx.machine.shardId;
+  }
+
+  /**
+   * Moves this handle's since to `frontier` (and the shard's since to the meet of all handles).
+   * Downgrading to the current since is a heartbeat.
+   * @throws SinceRegression (moves back), SinceBeyondUpper, ReaderExpired, ShardDropped,
+   * ContentionExceeded, StorageUnavailable
+   */
+  async downgradeSince(frontier: Frontier): Promise<void> {
+    const ctx = this.#ctx;
+    const shardId = ctx.machine.shardId;
+    const id = this.readerId;
+    if (this.#expired) throw new ReaderExpired(shardId, id);
+    const out = await ctx.machine.apply("downgrade_since", (s) => {
+      if (s.dropped) return { error: new ShardDropped(shardId) };
+      const r = s.readers[id];
+      if (r === undefined) return { error: new ReaderExpired(shardId, id) };
+      if (!Frontier.lessEqual(r.since, frontier)) {
+        return { error: new SinceRegression(shardId, id, r.since, frontier) };
+      }
+      if (!Frontier.lessEqual(frontier, s.upper)) {
+        return { error: new SinceBeyondUpper(shardId, id, frontier, s.upper) };
+      }
+      const readers = { ...s.readers, [id]: { since: frontier, heartbeatMs: ctx.tuning.now() } };
+      return {
+        write: { ...s, readers, since: sinceFromReaders(s.since, readers) },
+        result: undefined,
+      };
+    });
+    this.#since = frontier;
+    ctx.metrics.cmd.inc({ cmd: "downgrade_since", outcome: "ok" });
+    if (compactablePrefix(out.state).length >= ctx.tuning.compactAfterBatches) {
+      await compact(ctx).catch((e: unknown) => logCompactionFailure(ctx, e));
+    }
+  }
+
+  /**
+   * Refreshes the lease without moving the since.
+   * @throws ReaderExpired, ShardDropped, ContentionExceeded, StorageUnavailable
+   */
+  heartbeat(): Promise<void> {
+    return this.downgradeSince(this.#since);
+  }
+
+  /**
+   * Unregisters the handle; the shard's since may advance to the meet of the remaining handles.
+   * Idempotent.
+   * @throws ContentionExceeded, StorageUnavailable
+   */
+  async expire(): Promise<void> {
+    if (this.#expired) return;
+    const id = this.readerId;
+    await this.#ctx.machine.apply("expire_reader", (s) => {
+      if (s.dropped || s.readers[id] === undefined) return { result: undefined };
+      const readers = { ...s.readers };
+      delete readers[id];
+      return {
+        write: { ...s, readers, since: sinceFromReaders(s.since, readers) },
+        result: undefined,
+      };
+    });
+    this.#expired = true;
+    this.#ctx.metrics.cmd.inc({ cmd: "expire_since_handle", outcome: "ok" });
+  }
+}
+
+/** Compaction after a committed command is best effort: log and carry on. */
+export function logCompactionFailure(ctx: ShardContext, e: unknown): void {
+  ctx.logger.warn(
+    { shard: ctx.machine.shardId, err: e },
+    e instanceof PersistError
+      ? "persist: opportunistic compaction failed; maintenance() will retry"
+      : "persist: opportunistic compaction failed unexpectedly; maintenance() will retry",
+  );
+}
