@@ -31,6 +31,7 @@ export {
   createClusterRuntime,
   WorkerFailed,
 } from "./runtime.js";
+export { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
 export {
   type CommandClass,
   createStreamHandler,
