@@ -108,6 +108,15 @@ describe("cluster runtime", () => {
     expect(rt.nonce).toBe("b");
   });
 
+  it("implements the engine's exchange between worker threads with per-sender FIFO", async () => {
+    const W = 3;
+    const { rt, responses } = start(W);
+    rt.connect("n1");
+    rt.submit([{ op: "exchange", n: 500 }]);
+    await until(() => responses.filter(([, r]) => r.op === "exchanged").length === W);
+    for (const [, r] of responses) if (r.op === "exchanged") expect(r.inOrder).toBe(true);
+  });
+
   it("reports a worker failure", async () => {
     const { rt } = start(2);
     const failed = new Promise<Error>((resolve) => rt.onFailure(resolve));

@@ -6,16 +6,21 @@
  * - `{op:"internal", id, from}`: worker `from` submits an internal command `{op:"echo", id}`
  *   through `sequence()`, so it is ordered like a controller command;
  * - `{op:"log"}`: every worker responds with the list of `id`s it applied, in order;
- * - `{op:"crash"}`: worker 0 throws from `apply` (tests worker failure).
+ * - `{op:"crash"}`: worker 0 throws from `apply` (tests worker failure);
+ * - `{op:"exchange", n}`: every worker sends `n` numbered messages to every worker (itself
+ *   included) on exchange channel 7; when a worker has received all `n × peers`, it responds
+ *   `{op:"exchanged", worker, inOrder}` (`inOrder`: every sender's messages arrived in order).
  * Responses of `onConnection` are `{op:"connected", nonce, worker}`.
  */
 import type { WorkerSpec } from "../cluster-spec.js";
+import { createMeshAllocator } from "../communication/exchange.js";
 
 export type EchoCommand =
   | { readonly op: "echo"; readonly id: string }
   | { readonly op: "internal"; readonly id: string; readonly from: number }
   | { readonly op: "log" }
-  | { readonly op: "crash" };
+  | { readonly op: "crash" }
+  | { readonly op: "exchange"; readonly n: number };
 
 export type EchoResponse =
   | {
@@ -26,11 +31,17 @@ export type EchoResponse =
       readonly internal: boolean;
     }
   | { readonly op: "log"; readonly worker: number; readonly ids: readonly string[] }
-  | { readonly op: "connected"; readonly nonce: string; readonly worker: number };
+  | { readonly op: "connected"; readonly nonce: string; readonly worker: number }
+  | { readonly op: "exchanged"; readonly worker: number; readonly inOrder: boolean };
 
 const spec: WorkerSpec<EchoCommand, EchoResponse> = {
   createWorker(ctx) {
     const applied: string[] = [];
+    const channel = createMeshAllocator<number>(ctx.mesh, ctx.requestStep).channel(7);
+    let expected = 0;
+    let received = 0;
+    let inOrder = true;
+    const lastFrom = new Map<number, number>();
     return {
       onConnection(nonce) {
         ctx.respond({ op: "connected", nonce, worker: ctx.index });
@@ -50,9 +61,26 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
           case "crash":
             if (ctx.index === 0) throw new Error("crash requested");
             return;
+          case "exchange":
+            expected += cmd.n * ctx.peers;
+            for (let i = 0; i < cmd.n; i++) for (let w = 0; w < ctx.peers; w++) channel.send(w, i);
+            return;
         }
       },
-      step: () => false,
+      step() {
+        channel.drain((from, i) => {
+          if (i !== (lastFrom.get(from) ?? -1) + 1) inOrder = false;
+          lastFrom.set(from, i);
+          received++;
+        });
+        if (expected > 0 && received === expected) {
+          ctx.respond({ op: "exchanged", worker: ctx.index, inOrder });
+          expected = 0;
+          received = 0;
+          lastFrom.clear();
+        }
+        return false;
+      },
     };
   },
 };
