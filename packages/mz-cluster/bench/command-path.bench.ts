@@ -1,0 +1,194 @@
+/**
+ * Command-path benchmark: controller → replica process → all W workers → merged response.
+ *
+ * Rows (each server is a separate process on loopback, started fresh per run; runs interleaved):
+ * - `echo`: the stream handler answers peeks itself — a bare Connect bidi echo with our
+ *   framing, the baseline;
+ * - `unified W=n`: peeks go through the unified runtime to all n workers, merged by
+ *   `PartitionedComputeState`.
+ * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
+ * Throughput: peeks batched 64 per stream message, up to 1024 in flight.
+ *
+ * Usage: pnpm bench [regex] (rows whose name matches), --help.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  type ComputeCommand,
+  computeRequestToProto,
+  computeResponsesFromProto,
+  createHello,
+} from "@mzts/protocol";
+import { ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import { AsyncQueue } from "../src/async-queue.js";
+
+if (process.argv.includes("--help")) {
+  console.log(
+    "usage: tsx bench/command-path.bench.ts [row-regex]\nrows: echo, unified W=1, unified W=2",
+  );
+  process.exit(0);
+}
+const filter = new RegExp(process.argv.slice(2).find((a) => !a.startsWith("-")) ?? ".");
+const LAT_N = Number(process.env.BENCH_LAT_N ?? 2000);
+const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 30000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const serverEntry = new URL("../dist/testing/bench-server.js", import.meta.url);
+
+interface Row {
+  name: string;
+  mode: string;
+  workers: number;
+  p50: number[];
+  p99: number[];
+  tput: number[];
+}
+
+function peek(uuid: string): ComputeCommand {
+  return {
+    kind: "peek",
+    peek: {
+      uuid,
+      target: { kind: "index", id: "u1" },
+      arity: 1,
+      timestamp: 1n,
+      mapFilterProject: { exprs: [], predicates: [], projection: [0] },
+      finishing: { orderBy: [], offset: 0, project: [0] },
+    },
+  };
+}
+
+async function startServer(
+  mode: string,
+  workers: number,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [serverEntry.pathname, mode, String(workers)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("exit", (c) => reject(new Error(`server exited with ${c}`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      const m = /PORT (\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function measure(
+  mode: string,
+  workers: number,
+): Promise<{ p50: number; p99: number; tput: number }> {
+  const { url, child } = await startServer(mode, workers);
+  try {
+    const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+    const requests = new AsyncQueue<computeV1.ControlRequest>();
+    const waiting = new Map<string, () => void>();
+    const reader = (async () => {
+      for await (const msg of client.control(requests)) {
+        for (const r of computeResponsesFromProto(msg)) {
+          if (r.kind === "peekResponse") {
+            const w = waiting.get(r.uuid);
+            waiting.delete(r.uuid);
+            w?.();
+          }
+        }
+      }
+    })();
+    requests.push(
+      computeRequestToProto([
+        { kind: "hello", hello: createHello(1n) },
+        { kind: "initializationComplete" },
+      ]),
+    );
+    const one = (uuid: string) => new Promise<void>((resolve) => waiting.set(uuid, resolve));
+    // Warm-up.
+    for (let i = 0; i < 300; i++) {
+      const u = randomUUID();
+      const p = one(u);
+      requests.push(computeRequestToProto([peek(u)]));
+      await p;
+    }
+    const lat: number[] = [];
+    for (let i = 0; i < LAT_N; i++) {
+      const u = randomUUID();
+      const p = one(u);
+      const t0 = process.hrtime.bigint();
+      requests.push(computeRequestToProto([peek(u)]));
+      await p;
+      lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    lat.sort((a, b) => a - b);
+    // Throughput: batches of 64, window of 1024 in flight.
+    const t0 = process.hrtime.bigint();
+    let sent = 0;
+    let inflight = 0;
+    let release: (() => void) | undefined;
+    while (sent < TPUT_N) {
+      while (inflight >= 1024) await new Promise<void>((r) => (release = r));
+      const batch: ComputeCommand[] = [];
+      for (let i = 0; i < 64 && sent < TPUT_N; i++, sent++) {
+        const u = randomUUID();
+        inflight++;
+        waiting.set(u, () => {
+          inflight--;
+          if (inflight < 512) {
+            const r = release;
+            release = undefined;
+            r?.();
+          }
+        });
+        batch.push(peek(u));
+      }
+      requests.push(computeRequestToProto(batch));
+    }
+    while (inflight > 0) await new Promise<void>((r) => (release = r));
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    requests.end();
+    await reader;
+    return {
+      p50: lat[Math.floor(lat.length * 0.5)]!,
+      p99: lat[Math.floor(lat.length * 0.99)]!,
+      tput: TPUT_N / secs,
+    };
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+const rows: Row[] = [
+  {
+    name: "echo (bare Connect bidi, baseline)",
+    mode: "echo",
+    workers: 0,
+    p50: [],
+    p99: [],
+    tput: [],
+  },
+  { name: "unified W=1", mode: "unified", workers: 1, p50: [], p99: [], tput: [] },
+  { name: "unified W=2", mode: "unified", workers: 2, p50: [], p99: [], tput: [] },
+].filter((r, i) => i === 0 || filter.test(r.name));
+
+for (let run = 1; run <= RUNS; run++) {
+  for (const row of rows) {
+    process.stderr.write(`run ${run}/${RUNS}: ${row.name} …\n`);
+    const m = await measure(row.mode, Math.max(1, row.workers));
+    row.p50.push(m.p50);
+    row.p99.push(m.p99);
+    row.tput.push(m.tput);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const base = rows[0]!;
+console.log(
+  `\ncommand path: ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64 per message); median of ${RUNS} interleaved runs`,
+);
+console.log("| row | p50 µs | p99 µs | p50 ratio | peeks/s pipelined | throughput ratio |");
+console.log("|---|---:|---:|---:|---:|---:|");
+for (const r of rows) {
+  console.log(
+    `| ${r.name} | ${median(r.p50).toFixed(0)} | ${median(r.p99).toFixed(0)} | ${(median(r.p50) / median(base.p50)).toFixed(2)}x | ${median(r.tput).toFixed(0)} | ${(median(r.tput) / median(base.tput)).toFixed(2)}x |`,
+  );
+}

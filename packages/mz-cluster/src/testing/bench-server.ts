@@ -1,0 +1,73 @@
+/**
+ * The server process of the command-path benchmark (@internal): `node bench-server.js <mode> <W>`
+ * serves the compute stream on 127.0.0.1 and prints `PORT <n>` when ready.
+ * - `echo`: the stream handler answers peeks itself (a bare Connect bidi echo with our framing).
+ * - `unified`: peeks go through the unified runtime to all W workers; answers are merged by
+ *   `PartitionedComputeState` before they leave the process.
+ */
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  PartitionedComputeState,
+  PROTOCOL_VERSION,
+} from "@mzts/protocol";
+import { ComputeService } from "@mzts/protocol/wire";
+import { ControllerConnections } from "../controller-connections.js";
+import { createClusterRuntime } from "../runtime.js";
+import { createRuntimeSessions } from "../runtime-session.js";
+import { createStreamHandler, type StreamSession } from "../server.js";
+import { computeStreamCodec } from "./compute-echo-server.js";
+
+const mode = process.argv[2] ?? "echo";
+const workers = Number(process.argv[3] ?? 2);
+const connections = new ControllerConnections({
+  protocolVersion: PROTOCOL_VERSION,
+  noControllerTimeoutMs: 0,
+});
+
+let openSession: (c: never) => StreamSession<ComputeCommand, ComputeResponse>;
+if (mode === "unified") {
+  const runtime = createClusterRuntime<ComputeCommand, ComputeResponse>(
+    { name: "compute", workerModule: new URL("./compute-peek-worker.js", import.meta.url) },
+    { workers },
+  );
+  await runtime.ready;
+  openSession = createRuntimeSessions(runtime, (n) => new PartitionedComputeState(n));
+} else {
+  openSession = () => {
+    let sink: (r: readonly ComputeResponse[]) => void = () => {};
+    return {
+      commands(cmds) {
+        const out: ComputeResponse[] = [];
+        for (const c of cmds) {
+          if (c.kind === "peek")
+            out.push({
+              kind: "peekResponse",
+              uuid: c.peek.uuid,
+              response: { kind: "rows", rows: [] },
+            });
+        }
+        if (out.length > 0) sink(out);
+      },
+      onResponses(s) {
+        sink = s;
+      },
+      close() {},
+    };
+  };
+}
+
+const handler = createStreamHandler({ codec: computeStreamCodec, connections, openSession });
+const server = http2.createServer(
+  connectNodeAdapter({
+    routes: (r: ConnectRouter) => r.service(ComputeService, { control: handler }),
+  }),
+);
+server.listen(0, "127.0.0.1", () => {
+  console.log(`PORT ${(server.address() as AddressInfo).port}`);
+});
+process.on("SIGTERM", () => process.exit(0));
