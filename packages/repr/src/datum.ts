@@ -78,7 +78,7 @@ export const Datum = {
       case "boolean":
         return "boolean";
       case "bigint":
-        if (d < INT64_MIN || d > INT64_MAX) throw new InvalidDatum(d, "int64 out of range");
+        if (d < INT64_MIN || d > INT64_MAX) throw new InvalidDatum(d, "out of int64 range");
         return "int64";
       case "number":
         return "float64";

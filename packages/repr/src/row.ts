@@ -118,7 +118,7 @@ export class RowPacker {
           buf[this.#pos++] = 3;
           this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
         } else {
-          if (d < INT64_MIN || d > INT64_MAX) throw new InvalidDatum(d, "int64 out of range");
+          if (d < INT64_MIN || d > INT64_MAX) throw new InvalidDatum(d, "out of int64 range");
           buf[this.#pos++] = 4;
           this.#view.setBigInt64(this.#pos, d, true);
           this.#pos += 8;
