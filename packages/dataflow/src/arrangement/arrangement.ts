@@ -1,0 +1,272 @@
+/**
+ * `Arrangement`: a collection indexed by key, holding its history from `since` to `upper`.
+ *
+ * Layout: key string → (row key → entry); an entry holds the row, its history as parallel arrays
+ * of ascending times and non-zero diffs, and `current` (the sum of all its diffs).
+ *
+ * Reads:
+ * - `asOf(t)` / `lookup(key, t)`: the collection (or one key's rows) as of `t`, valid when
+ *   `since <= t < upper`; `SinceViolation` below the since, `NotYetAvailable` at or past the
+ *   upper. Cost O(entries) / O(rows of the key).
+ * - `current()`: the contents as of the latest complete time (`upper - 1`), from `current`
+ *   counts without looking at history.
+ *
+ * ## Compaction
+ * `allowCompaction(since)` advances the since: every time below it is forwarded to it, and an
+ * entry's diffs at times `<= since` are summed into one (dropped when zero; an entry with no
+ * history left is removed). Entries with more than one time are tracked in a set, so compaction
+ * visits only those (a single-time entry is already compact: forwarding its time changes no read
+ * at `t >= since`). Updates inserted later at times below the since are forwarded on insert.
+ * The empty since drops the arrangement's contents (nobody may read it again).
+ *
+ * ## Invariants
+ * - `since <= upper` is not required (a since past the upper just forbids reads for now).
+ * - Only complete updates are inserted (`time < upper` after the upper advances), in ascending
+ *   time order per entry; the arrangement checks `time >= since` by forwarding, and keeps each
+ *   entry's times strictly ascending with non-zero diffs.
+ */
+import {
+  Frontier,
+  MonotoneFrontier,
+  type Row,
+  rowKey,
+  type Timestamp,
+  type Update,
+} from "@mzts/repr";
+import { NotYetAvailable, SinceViolation } from "../errors.js";
+import { type Key, keyFunction } from "../operators/key.js";
+
+interface Entry {
+  readonly key: Key;
+  readonly rowKey: string;
+  readonly row: Row;
+  /** Ascending times with non-zero diffs. */
+  times: Timestamp[];
+  diffs: number[];
+  /** Sum of `diffs`. */
+  current: number;
+}
+
+/** A key-indexed collection with history between `since` and `upper`. */
+export class Arrangement {
+  readonly name: string;
+  /** The key columns. */
+  readonly key: readonly number[];
+  readonly #keyOf: (row: Row) => Key;
+  /** Key of a lookup row (the key columns' values in key order). */
+  readonly #lookupKeyOf: (row: Row) => Key;
+  readonly #index = new Map<Key, Map<string, Entry>>();
+  /** Entries with more than one time (the only ones compaction needs to visit). */
+  readonly #multi = new Set<Entry>();
+  readonly #since: MonotoneFrontier;
+  readonly #upper: MonotoneFrontier;
+  #entries = 0;
+
+  constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
+    this.name = name;
+    this.key = key.slice();
+    this.#keyOf = keyFunction(this.key);
+    this.#lookupKeyOf = keyFunction(this.key.map((_, i) => i));
+    this.#since = new MonotoneFrontier(`arrangement ${name} since`, since);
+    this.#upper = new MonotoneFrontier(`arrangement ${name} upper`, Frontier.MIN);
+  }
+
+  /** Times below the since have been (or may be) compacted. */
+  get since(): Frontier {
+    return this.#since.current;
+  }
+
+  /** Every time below the upper is complete in the arrangement. */
+  get upper(): Frontier {
+    return this.#upper.current;
+  }
+
+  /** Number of distinct keys. */
+  get keyCount(): number {
+    return this.#index.size;
+  }
+
+  /** Number of (row) entries, live or holding history. */
+  get size(): number {
+    return this.#entries;
+  }
+
+  /** @internal Adds an update (complete, in ascending time order per row). */
+  insert(row: Row, time: Timestamp, diff: number): void {
+    if (diff === 0) return;
+    const since = this.#since.current;
+    if (since === null) return;
+    const t = time < since ? since : time;
+    const k = this.#keyOf(row);
+    let bucket = this.#index.get(k);
+    if (!bucket) this.#index.set(k, (bucket = new Map()));
+    const rk = rowKey(row);
+    const e = bucket.get(rk);
+    if (!e) {
+      bucket.set(rk, { key: k, rowKey: rk, row, times: [t], diffs: [diff], current: diff });
+      this.#entries++;
+      return;
+    }
+    e.current += diff;
+    const times = e.times;
+    const last = times.length - 1;
+    if (times[last] === t) {
+      const d = e.diffs[last]! + diff;
+      if (d !== 0) e.diffs[last] = d;
+      else {
+        times.pop();
+        e.diffs.pop();
+        if (times.length === 0) this.#remove(e);
+        else if (times.length === 1) this.#multi.delete(e);
+      }
+    } else if (times[last]! < t) {
+      times.push(t);
+      e.diffs.push(diff);
+      this.#multi.add(e);
+    } else {
+      // Out of order (not produced by the operators, kept correct anyway).
+      let i = 0;
+      while (times[i]! < t) i++;
+      if (times[i] === t) {
+        const d = e.diffs[i]! + diff;
+        if (d !== 0) e.diffs[i] = d;
+        else {
+          times.splice(i, 1);
+          e.diffs.splice(i, 1);
+        }
+      } else {
+        times.splice(i, 0, t);
+        e.diffs.splice(i, 0, diff);
+      }
+      if (times.length === 0) this.#remove(e);
+      else if (times.length > 1) this.#multi.add(e);
+      else this.#multi.delete(e);
+    }
+  }
+
+  /**
+   * @internal Advances the upper (every time below it is now complete).
+   * @throws FrontierRegression when `f` is behind the upper.
+   */
+  advanceUpper(f: Frontier): void {
+    this.#upper.advance(f);
+  }
+
+  /**
+   * Allows compaction up to `since`: reads below it become impossible and history below it is
+   * merged. The empty frontier releases everything.
+   * @throws FrontierRegression (from @mzts/repr) when `since` is behind the current since.
+   */
+  allowCompaction(since: Frontier): void {
+    if (!this.#since.advance(since)) return;
+    if (since === null) {
+      this.#index.clear();
+      this.#multi.clear();
+      this.#entries = 0;
+      return;
+    }
+    for (const e of [...this.#multi]) {
+      const times = e.times;
+      const diffs = e.diffs;
+      let i = 0;
+      let sum = 0;
+      while (i < times.length && times[i]! <= since) sum += diffs[i++]!;
+      if (i <= 1) {
+        if (i === 1) times[0] = since;
+        continue;
+      }
+      if (sum === 0) {
+        times.splice(0, i);
+        diffs.splice(0, i);
+      } else {
+        times.splice(0, i, since);
+        diffs.splice(0, i, sum);
+      }
+      if (times.length === 0) this.#remove(e);
+      else if (times.length === 1) this.#multi.delete(e);
+    }
+  }
+
+  /**
+   * The collection as of `t`: consolidated `(row, count)` pairs, in no particular order.
+   * @throws SinceViolation when `t < since`; NotYetAvailable when `t >= upper`.
+   */
+  asOf(t: Timestamp): Array<[Row, number]> {
+    this.#checkRead(t);
+    const out: Array<[Row, number]> = [];
+    for (const bucket of this.#index.values()) collect(bucket, t, out);
+    return out;
+  }
+
+  /**
+   * The rows of one key as of `t` (`key` holds the key columns' values, in key order).
+   * @throws SinceViolation when `t < since`; NotYetAvailable when `t >= upper`.
+   */
+  lookup(key: Row, t: Timestamp): Array<[Row, number]> {
+    this.#checkRead(t);
+    const out: Array<[Row, number]> = [];
+    const bucket = this.#index.get(this.#lookupKeyOf(key));
+    if (bucket) collect(bucket, t, out);
+    return out;
+  }
+
+  /** The contents as of the latest complete time, from running counts (no history walk). */
+  current(): Array<[Row, number]> {
+    const out: Array<[Row, number]> = [];
+    for (const bucket of this.#index.values()) {
+      for (const e of bucket.values()) if (e.current !== 0) out.push([e.row, e.current]);
+    }
+    return out;
+  }
+
+  /** The history held, as updates with times forwarded to the since. */
+  updates(): Update[] {
+    const since = this.#since.current;
+    const out: Update[] = [];
+    if (since === null) return out;
+    for (const bucket of this.#index.values()) {
+      for (const e of bucket.values()) {
+        for (let i = 0; i < e.times.length; i++) {
+          const t = e.times[i]!;
+          out.push([e.row, forward(t, since), e.diffs[i]!]);
+        }
+      }
+    }
+    return out;
+  }
+
+  #checkRead(t: Timestamp): void {
+    const since = this.#since.current;
+    if (since === null || t < since) throw new SinceViolation(this.name, t, since);
+    const upper = this.#upper.current;
+    if (upper !== null && t >= upper) throw new NotYetAvailable(this.name, t, upper);
+  }
+
+  #remove(e: Entry): void {
+    const bucket = this.#index.get(e.key);
+    if (bucket?.delete(e.rowKey)) {
+      this.#entries--;
+      if (bucket.size === 0) this.#index.delete(e.key);
+    }
+    this.#multi.delete(e);
+  }
+}
+
+/** `t` advanced to `since` (bigints: no Math.max). */
+function forward(t: Timestamp, since: Timestamp): Timestamp {
+  if (t < since) return since;
+  return t;
+}
+
+function collect(bucket: Map<string, Entry>, t: Timestamp, out: Array<[Row, number]>): void {
+  for (const e of bucket.values()) {
+    const times = e.times;
+    let n: number;
+    if (times[times.length - 1]! <= t) n = e.current;
+    else {
+      n = 0;
+      for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs[i]!;
+    }
+    if (n !== 0) out.push([e.row, n]);
+  }
+}
