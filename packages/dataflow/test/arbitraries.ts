@@ -14,8 +14,7 @@ import fc from "fast-check";
 
 /** An `if` node. */
 function ifE(cond: Expr, t: Expr, e: Expr): Expr {
-  // biome-ignore lint/suspicious/noThenProperty: @mzts/expr's `if` node names its branch `then` (plan contract).
-  return { kind: "if", cond, then: t, else: e };
+  return { kind: "if", cond, ifTrue: t, ifFalse: e };
 }
 
 export type Type = "int" | "text" | "bool";

@@ -71,7 +71,7 @@ export function evalExpr(e: Expr, row: Row): Datum {
       return best;
     }
     case "if":
-      return evalExpr(e.cond, row) === true ? evalExpr(e.then, row) : evalExpr(e.else, row);
+      return evalExpr(e.cond, row) === true ? evalExpr(e.ifTrue, row) : evalExpr(e.ifFalse, row);
   }
 }
 

@@ -57,7 +57,7 @@ export type Expr =
   | { readonly kind: "unary"; readonly op: UnaryOp; readonly arg: Expr }
   | { readonly kind: "binary"; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr }
   | { readonly kind: "variadic"; readonly op: VariadicOp; readonly args: readonly Expr[] }
-  | { readonly kind: "if"; readonly cond: Expr; readonly then: Expr; readonly else: Expr };
+  | { readonly kind: "if"; readonly cond: Expr; readonly ifTrue: Expr; readonly ifFalse: Expr };
 
 export type AggregateFunc = "count" | "sum" | "min" | "max";
 

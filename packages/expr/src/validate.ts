@@ -220,8 +220,8 @@ export function validateExpr(e: Expr, arity: number, path = "expr"): void {
       return;
     case "if":
       validateExpr(e.cond, arity, `${path}.if.cond`);
-      validateExpr(e.then, arity, `${path}.if.then`);
-      validateExpr(e.else, arity, `${path}.if.else`);
+      validateExpr(e.ifTrue, arity, `${path}.if.ifTrue`);
+      validateExpr(e.ifFalse, arity, `${path}.if.ifFalse`);
       return;
     default:
       throw new MalformedPlan(

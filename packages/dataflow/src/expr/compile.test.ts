@@ -6,8 +6,7 @@ import { compileExpr, compilePredicates } from "./compile.js";
 
 /** An `if` node. */
 function ifE(cond: Expr, t: Expr, e: Expr): Expr {
-  // biome-ignore lint/suspicious/noThenProperty: @mzts/expr's `if` node names its branch `then` (plan contract).
-  return { kind: "if", cond, then: t, else: e };
+  return { kind: "if", cond, ifTrue: t, ifFalse: e };
 }
 
 const col = (index: number): Expr => ({ kind: "column", index });

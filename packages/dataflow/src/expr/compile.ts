@@ -8,7 +8,7 @@
  *   null), so `null + 1/0` is a division-by-zero error, as in PostgreSQL.
  * - `and`/`or` use three-valued logic and evaluate left to right, short-circuiting on a decisive
  *   left value: `false and x` is false and `true or x` is true without evaluating `x`.
- * - `isNull`, `isNotNull`, `isTrue` never return null. `if` takes the `then` branch only when the
+ * - `isNull`, `isNotNull`, `isTrue` never return null. `if` takes the `ifTrue` branch only when the
  *   condition is exactly `true` (null → `else`), evaluating only the chosen branch.
  * - `coalesce` is lazy (stops at the first non-null). `greatest`/`least` ignore nulls and are
  *   null only when every argument is. Variadic `concat` skips nulls and is never null.
@@ -46,8 +46,8 @@ export function compileExpr(e: Expr): CompiledExpr {
       return compileVariadic(e.op, e.args.map(compileExpr));
     case "if": {
       const c = compileExpr(e.cond);
-      const t = compileExpr(e.then);
-      const f = compileExpr(e.else);
+      const t = compileExpr(e.ifTrue);
+      const f = compileExpr(e.ifFalse);
       return (row) => (c(row) === true ? t(row) : f(row));
     }
   }

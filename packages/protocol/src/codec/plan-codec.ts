@@ -121,8 +121,8 @@ export function exprToProto(e: Expr): ExprProto {
           case: "ifThenElse",
           value: {
             condition: exprToProto(e.cond),
-            ifTrue: exprToProto(e.then),
-            ifFalse: exprToProto(e.else),
+            ifTrue: exprToProto(e.ifTrue),
+            ifFalse: exprToProto(e.ifFalse),
           },
         },
       });
@@ -167,9 +167,8 @@ export function exprFromProto(p: ExprProto | undefined, path: string): Expr {
       return {
         kind: "if",
         cond: exprFromProto(k.value.condition, `${at}.condition`),
-        // biome-ignore lint/suspicious/noThenProperty: @mzts/expr names the branch `then`
-        then: exprFromProto(k.value.ifTrue, `${at}.ifTrue`),
-        else: exprFromProto(k.value.ifFalse, `${at}.ifFalse`),
+        ifTrue: exprFromProto(k.value.ifTrue, `${at}.ifTrue`),
+        ifFalse: exprFromProto(k.value.ifFalse, `${at}.ifFalse`),
       };
     }
     case undefined:

@@ -153,8 +153,7 @@ export function expr(arity: number, depth = 2): fc.Arbitrary<Expr> {
       .map(([op, args]): Expr => ({ kind: "variadic", op, args })),
     fc
       .tuple(sub, sub, sub)
-      // biome-ignore lint/suspicious/noThenProperty: @mzts/expr names the branch `then`
-      .map(([c, t, e]): Expr => ({ kind: "if", cond: c, then: t, else: e })),
+      .map(([c, t, e]): Expr => ({ kind: "if", cond: c, ifTrue: t, ifFalse: e })),
   );
 }
 
