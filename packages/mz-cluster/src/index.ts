@@ -40,6 +40,7 @@ export {
   type StreamSession,
   toConnectError,
 } from "./server.js";
+export { computeStreamCodec, storageStreamCodec } from "./stream-codecs.js";
 export {
   type Sequenced,
   Sequencer,

@@ -20,7 +20,7 @@ import { ControllerConnections } from "../controller-connections.js";
 import { createClusterRuntime } from "../runtime.js";
 import { createRuntimeSessions } from "../runtime-session.js";
 import { createStreamHandler, type StreamSession } from "../server.js";
-import { computeStreamCodec } from "./compute-echo-server.js";
+import { computeStreamCodec } from "../stream-codecs.js";
 
 const mode = process.argv[2] ?? "echo";
 const workers = Number(process.argv[3] ?? 2);

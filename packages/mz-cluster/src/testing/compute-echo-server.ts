@@ -7,32 +7,11 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import {
-  type ComputeCommand,
-  type ComputeResponse,
-  computeRequestFromProto,
-  computeResponsesToProto,
-  PROTOCOL_VERSION,
-} from "@mzts/protocol";
-import { ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import { type ComputeResponse, PROTOCOL_VERSION } from "@mzts/protocol";
+import { ComputeService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
-import { type CommandClass, createStreamHandler, type StreamCodec } from "../server.js";
-
-/** The compute stream's codec for `createStreamHandler`. */
-export const computeStreamCodec: StreamCodec<
-  computeV1.ControlRequest,
-  ComputeCommand,
-  computeV1.ControlResponse,
-  ComputeResponse
-> = {
-  decodeRequest: computeRequestFromProto,
-  encodeResponses: computeResponsesToProto,
-  classify(cmd): CommandClass {
-    if (cmd.kind === "hello") return { kind: "hello", hello: cmd.hello };
-    if (cmd.kind === "initializationComplete") return { kind: "initializationComplete" };
-    return { kind: "other" };
-  },
-};
+import { createStreamHandler } from "../server.js";
+import { computeStreamCodec } from "../stream-codecs.js";
 
 export interface EchoServer {
   readonly url: string;

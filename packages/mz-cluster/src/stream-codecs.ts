@@ -1,0 +1,47 @@
+/**
+ * The `StreamCodec`s of the compute and storage controller streams: how `createStreamHandler`
+ * decodes a request message into domain commands, encodes responses, and classifies commands
+ * by protocol stage. Decoding errors are `MalformedCommand`s (→ Connect `InvalidArgument`).
+ */
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  computeRequestFromProto,
+  computeResponsesToProto,
+  type StorageCommand,
+  type StorageResponse,
+  storageRequestFromProto,
+  storageResponsesToProto,
+} from "@mzts/protocol";
+import type { computeV1, storageV1 } from "@mzts/protocol/wire";
+import type { CommandClass, StreamCodec } from "./server.js";
+
+function classify(cmd: ComputeCommand | StorageCommand): CommandClass {
+  if (cmd.kind === "hello") return { kind: "hello", hello: cmd.hello };
+  if (cmd.kind === "initializationComplete") return { kind: "initializationComplete" };
+  return { kind: "other" };
+}
+
+/** The compute stream (`mz.compute.v1.ComputeService/Control`). */
+export const computeStreamCodec: StreamCodec<
+  computeV1.ControlRequest,
+  ComputeCommand,
+  computeV1.ControlResponse,
+  ComputeResponse
+> = {
+  decodeRequest: computeRequestFromProto,
+  encodeResponses: computeResponsesToProto,
+  classify,
+};
+
+/** The storage stream (`mz.storage.v1.StorageService/Control`). */
+export const storageStreamCodec: StreamCodec<
+  storageV1.ControlRequest,
+  StorageCommand,
+  storageV1.ControlResponse,
+  StorageResponse
+> = {
+  decodeRequest: storageRequestFromProto,
+  encodeResponses: storageResponsesToProto,
+  classify,
+};
