@@ -1,16 +1,30 @@
 /**
  * @mzts/storage — storage on a replica: ingestions appending to persist shards, and sinks.
  *
- * Exported so far: the deterministic load generators (`source/load-generator/`), their tick clock
- * and rendering helpers, and the package's error classes.
+ * Public: the storage runtimes — unified (`createStorageRuntime`, `createStorageSpec`, for
+ * `@mzts/mz-cluster`) and legacy (`createLegacyStorageRuntime`), which `clusterd` selects with
+ * `cluster-unification-servers` — their options and metrics, the preparation task, the
+ * deterministic load generators (`source/load-generator/`) with their tick clock and rendering
+ * helpers, and the package's error classes.
  */
 
+export { clockAnchorShardId, readIngestionResume } from "./async-storage-worker.js";
 export {
   InvalidPartition,
   InvalidSourceSpec,
   InvalidTick,
   StorageError,
 } from "./errors.js";
+export {
+  generatorSpec,
+  type IngestionResume,
+  type PreparedRunIngestion,
+  sameDescription,
+  validateDescription,
+} from "./ingestion.js";
+// PHASE(servers): legacy — delete when cluster-unification-servers is retired
+export { createLegacyStorageRuntime } from "./legacy/legacy-runtime.js";
+export { registerStorageMetrics, SLOT, StorageCounters } from "./metrics.js";
 export {
   AUCTION_OUTPUTS,
   AuctionGenerator,
@@ -43,3 +57,25 @@ export {
   validateLoadGeneratorSpec,
 } from "./source/load-generator/spec.js";
 export { TickClock, type TickClockSpec } from "./source/load-generator/tick-clock.js";
+export {
+  createStorageRuntime,
+  createStorageSpec,
+  type StorageClusterSpec,
+  type StorageOptions,
+  type StorageRuntime,
+  type StorageRuntimeOptions,
+} from "./spec.js";
+// internal — no semver
+/** @internal The per-worker state both worker loops drive. */
+export {
+  type DataflowAction,
+  DEFAULT_STATE_OPTIONS,
+  SINCE_READER_ID,
+  STORAGE_CHANNEL,
+  type StorageMeshMessage,
+  StorageState,
+  type StorageStateDeps,
+  type StorageStateOptions,
+  writerOf,
+} from "./storage-state.js";
+export type { StorageTuning, StorageWorkerConfig } from "./worker-config.js";
