@@ -58,8 +58,8 @@ export interface ClusterWorker<C> {
   step(): boolean;
   /** Periodic maintenance (frontier reporting, statistics), every `maintenanceIntervalMs`. */
   maintain?(): void;
-  /** The runtime is shutting down. */
-  close?(): void;
+  /** The runtime is shutting down (awaited, within the runtime's close grace period). */
+  close?(): void | Promise<void>;
 }
 
 /** The default export of a `ClusterSpec.workerModule`. */

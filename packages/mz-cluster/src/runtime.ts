@@ -32,6 +32,8 @@ export interface ClusterRuntimeOptions {
   readonly maintenanceIntervalMs?: number;
   /** Longest a worker steps before yielding; default 5 ms. */
   readonly stepBudgetMs?: number;
+  /** How long `close()` waits for workers to run their `close()`; default 2000 ms. */
+  readonly closeGraceMs?: number;
 }
 
 /** A worker thread died or hit a fatal error. The process should exit and be restarted. */
@@ -85,6 +87,8 @@ export function createClusterRuntime<C, R>(
   let stale = 0;
   let failed = false;
   let closed = false;
+  const closedAcks: { count: number; resolve?: () => void } = { count: 0 };
+  const closeGraceMs = opts.closeGraceMs ?? 2000;
   const responseCbs: Array<(worker: number, response: R) => void> = [];
   const failureCbs: Array<(error: WorkerFailed) => void> = [];
   // Preparation keeps order: `tail` is the promise of the last released submission.
@@ -112,6 +116,9 @@ export function createClusterRuntime<C, R>(
         return;
       case "fatal":
         fail(new WorkerFailed(from, msg.message));
+        return;
+      case "closed":
+        if (++closedAcks.count === opts.workers) closedAcks.resolve?.();
         return;
       default:
         return;
@@ -177,6 +184,18 @@ export function createClusterRuntime<C, R>(
     async close() {
       if (closed) return;
       closed = true;
+      // Let every worker run its `close()` (e.g. close persist clients), then terminate.
+      if (!failed) {
+        const acked = new Promise<void>((resolve) => {
+          closedAcks.resolve = resolve;
+        });
+        try {
+          for (let w = 0; w < opts.workers; w++) mesh.send(w, "cluster:close", null);
+          await Promise.race([acked, new Promise((r) => setTimeout(r, closeGraceMs).unref())]);
+        } catch {
+          // A port already closed: terminate below.
+        }
+      }
       await mesh.terminate();
     },
   };

@@ -93,13 +93,16 @@ mesh.on("cluster:submit", (payload) => {
 
 mesh.on("cluster:step", () => scheduleStep());
 
-mesh.on("cluster:close", () => {
+mesh.on("cluster:close", async () => {
   closed = true;
   clearInterval(timer);
-  worker.close?.();
   sequencer.close();
-  toMain({ kind: "closed" });
-  mesh.close();
+  try {
+    await worker.close?.();
+  } finally {
+    toMain({ kind: "closed" });
+    mesh.close();
+  }
 });
 
 const timer = setInterval(() => {
