@@ -21,6 +21,7 @@ import { createClusterRuntime } from "../runtime.js";
 import { createRuntimeSessions } from "../runtime-session.js";
 import { createStreamHandler, type StreamSession } from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
+import { echoPeekSession } from "./compute-echo-server.js";
 
 const mode = process.argv[2] ?? "echo";
 const workers = Number(process.argv[3] ?? 2);
@@ -38,27 +39,7 @@ if (mode === "unified") {
   await runtime.ready;
   openSession = createRuntimeSessions(runtime, (n) => new PartitionedComputeState(n));
 } else {
-  openSession = () => {
-    let sink: (r: readonly ComputeResponse[]) => void = () => {};
-    return {
-      commands(cmds) {
-        const out: ComputeResponse[] = [];
-        for (const c of cmds) {
-          if (c.kind === "peek")
-            out.push({
-              kind: "peekResponse",
-              uuid: c.peek.uuid,
-              response: { kind: "rows", rows: [] },
-            });
-        }
-        if (out.length > 0) sink(out);
-      },
-      onResponses(s) {
-        sink = s;
-      },
-      close() {},
-    };
-  };
+  openSession = echoPeekSession;
 }
 
 const handler = createStreamHandler({ codec: computeStreamCodec, connections, openSession });

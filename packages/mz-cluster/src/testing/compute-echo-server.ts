@@ -7,11 +7,35 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type ComputeResponse, PROTOCOL_VERSION } from "@mzts/protocol";
+import { type ComputeCommand, type ComputeResponse, PROTOCOL_VERSION } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
-import { createStreamHandler } from "../server.js";
+import { createStreamHandler, type StreamSession } from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
+
+/** A session that answers every peek itself with no rows (no runtime behind it). */
+export function echoPeekSession(): StreamSession<ComputeCommand, ComputeResponse> {
+  let sink: (r: readonly ComputeResponse[]) => void = () => {};
+  return {
+    commands(cmds) {
+      const out: ComputeResponse[] = [];
+      for (const c of cmds) {
+        if (c.kind === "peek") {
+          out.push({
+            kind: "peekResponse",
+            uuid: c.peek.uuid,
+            response: { kind: "rows", rows: [] },
+          });
+        }
+      }
+      if (out.length > 0) sink(out);
+    },
+    onResponses(s) {
+      sink = s;
+    },
+    close() {},
+  };
+}
 
 export interface EchoServer {
   readonly url: string;
@@ -28,27 +52,7 @@ export async function startComputeEchoServer(): Promise<EchoServer> {
   const handler = createStreamHandler({
     codec: computeStreamCodec,
     connections,
-    openSession() {
-      let sink: (r: readonly ComputeResponse[]) => void = () => {};
-      return {
-        commands(cmds) {
-          const out: ComputeResponse[] = [];
-          for (const c of cmds) {
-            if (c.kind === "peek")
-              out.push({
-                kind: "peekResponse",
-                uuid: c.peek.uuid,
-                response: { kind: "rows", rows: [] },
-              });
-          }
-          if (out.length > 0) sink(out);
-        },
-        onResponses(s) {
-          sink = s;
-        },
-        close() {},
-      };
-    },
+    openSession: echoPeekSession,
   });
   const routes = (router: ConnectRouter) => router.service(ComputeService, { control: handler });
   const server = http2.createServer(connectNodeAdapter({ routes }));
