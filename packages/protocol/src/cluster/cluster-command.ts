@@ -14,7 +14,8 @@
  * inner protocol's `MalformedCommand` (e.g. protocol "compute"); a missing compute/storage case
  * throws `MalformedCommand` with protocol "cluster".
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { parseBinary } from "../codec/envelope.js";
 import {
   computeCommandFromProto,
   computeCommandToProto,
@@ -130,18 +131,7 @@ export function encodeClusterCommand(c: ClusterCommand): Uint8Array {
 
 /** Decodes a binary unified-stream command. @throws MalformedCommand */
 export function decodeClusterCommand(bytes: Uint8Array): ClusterCommand {
-  let p: ClusterCommandProto;
-  try {
-    p = fromBinary(ClusterCommandSchema, bytes);
-  } catch (e) {
-    throw new MalformedCommand(
-      "cluster",
-      "unknown",
-      "",
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
-  return clusterCommandFromProto(p);
+  return clusterCommandFromProto(parseBinary(ClusterCommandSchema, bytes, "cluster", "command"));
 }
 
 /** Binary encoding of a unified-stream response. */
@@ -151,18 +141,7 @@ export function encodeClusterResponse(r: ClusterResponse): Uint8Array {
 
 /** Decodes a binary unified-stream response. @throws MalformedResponse */
 export function decodeClusterResponse(bytes: Uint8Array): ClusterResponse {
-  let p: ClusterResponseProto;
-  try {
-    p = fromBinary(ClusterResponseSchema, bytes);
-  } catch (e) {
-    throw new MalformedResponse(
-      "cluster",
-      "unknown",
-      "",
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
-  return clusterResponseFromProto(p);
+  return clusterResponseFromProto(parseBinary(ClusterResponseSchema, bytes, "cluster", "response"));
 }
 
 /** One stream message carrying `cmds` in order. */

@@ -8,7 +8,7 @@
  * `decode…` add the binary step (an undecodable payload is malformed too), and
  * `computeRequest…`/`computeResponses…` convert the batched stream messages.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Frontier, type GlobalId, type Row } from "@mzts/repr";
 import {
   type CommandError,
@@ -17,6 +17,7 @@ import {
 } from "../cluster/command-error.js";
 import { helloFromProto, helloToProto } from "../cluster/hello.js";
 import { rowFromProto, rowToProto } from "../codec/datum-codec.js";
+import { decodeBatch, parseBinary } from "../codec/envelope.js";
 import {
   checkUnique,
   decodeGlobalId,
@@ -492,18 +493,7 @@ export function encodeComputeCommand(cmd: ComputeCommand): Uint8Array {
 
 /** Decodes a binary compute command. @throws MalformedCommand (also for undecodable bytes). */
 export function decodeComputeCommand(bytes: Uint8Array): ComputeCommand {
-  let msg: ComputeCommandProto;
-  try {
-    msg = fromBinary(ComputeCommandSchema, bytes);
-  } catch (e) {
-    throw new MalformedCommand(
-      "compute",
-      "unknown",
-      "",
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
-  return computeCommandFromProto(msg);
+  return computeCommandFromProto(parseBinary(ComputeCommandSchema, bytes, "compute", "command"));
 }
 
 /** One stream message carrying `cmds` in order. */
@@ -513,15 +503,7 @@ export function computeRequestToProto(cmds: readonly ComputeCommand[]): ControlR
 
 /** The commands of one stream message, in order. @throws MalformedCommand (also when empty). */
 export function computeRequestFromProto(req: ControlRequest): ComputeCommand[] {
-  if (req.commands.length === 0) {
-    throw new MalformedCommand(
-      "compute",
-      "unknown",
-      "commands",
-      "is empty; send at least one command per stream message",
-    );
-  }
-  return req.commands.map((c, i) => commandFromProtoAt(c, `commands[${i}].`));
+  return decodeBatch(req.commands, "compute", "command", commandFromProtoAt);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -738,18 +720,7 @@ export function encodeComputeResponse(r: ComputeResponse): Uint8Array {
 
 /** Decodes a binary compute response. @throws MalformedResponse (also for undecodable bytes). */
 export function decodeComputeResponse(bytes: Uint8Array): ComputeResponse {
-  let msg: ComputeResponseProto;
-  try {
-    msg = fromBinary(ComputeResponseSchema, bytes);
-  } catch (e) {
-    throw new MalformedResponse(
-      "compute",
-      "unknown",
-      "",
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
-  return computeResponseFromProto(msg);
+  return computeResponseFromProto(parseBinary(ComputeResponseSchema, bytes, "compute", "response"));
 }
 
 /** One stream message carrying `responses` in order. */
@@ -759,13 +730,5 @@ export function computeResponsesToProto(responses: readonly ComputeResponse[]): 
 
 /** The responses of one stream message, in order. @throws MalformedResponse (also when empty). */
 export function computeResponsesFromProto(msg: ControlResponse): ComputeResponse[] {
-  if (msg.responses.length === 0) {
-    throw new MalformedResponse(
-      "compute",
-      "unknown",
-      "responses",
-      "is empty; send at least one response per stream message",
-    );
-  }
-  return msg.responses.map((r, i) => responseFromProtoAt(r, `responses[${i}].`));
+  return decodeBatch(msg.responses, "compute", "response", responseFromProtoAt);
 }

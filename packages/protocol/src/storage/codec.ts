@@ -6,9 +6,10 @@
  * `MalformedCommand`/`MalformedResponse` naming the kind and field path. `encode…`/`decode…` add
  * the binary step; `storageRequest…`/`storageResponses…` convert the batched stream messages.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { commandErrorFromProto, commandErrorToProto } from "../cluster/command-error.js";
 import { helloFromProto, helloToProto } from "../cluster/hello.js";
+import { decodeBatch, parseBinary } from "../codec/envelope.js";
 import {
   checkUnique,
   decodeEnum,
@@ -294,18 +295,7 @@ export function encodeStorageCommand(cmd: StorageCommand): Uint8Array {
 
 /** Decodes a binary storage command. @throws MalformedCommand (also for undecodable bytes). */
 export function decodeStorageCommand(bytes: Uint8Array): StorageCommand {
-  let msg: StorageCommandProto;
-  try {
-    msg = fromBinary(StorageCommandSchema, bytes);
-  } catch (e) {
-    throw new MalformedCommand(
-      "storage",
-      "unknown",
-      "",
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
-  return storageCommandFromProto(msg);
+  return storageCommandFromProto(parseBinary(StorageCommandSchema, bytes, "storage", "command"));
 }
 
 /** One stream message carrying `cmds` in order. */
@@ -315,15 +305,7 @@ export function storageRequestToProto(cmds: readonly StorageCommand[]): ControlR
 
 /** The commands of one stream message, in order. @throws MalformedCommand (also when empty). */
 export function storageRequestFromProto(req: ControlRequest): StorageCommand[] {
-  if (req.commands.length === 0) {
-    throw new MalformedCommand(
-      "storage",
-      "unknown",
-      "commands",
-      "is empty; send at least one command per stream message",
-    );
-  }
-  return req.commands.map((c, i) => commandFromProtoAt(c, `commands[${i}].`));
+  return decodeBatch(req.commands, "storage", "command", commandFromProtoAt);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,18 +447,7 @@ export function encodeStorageResponse(r: StorageResponse): Uint8Array {
 
 /** Decodes a binary storage response. @throws MalformedResponse (also for undecodable bytes). */
 export function decodeStorageResponse(bytes: Uint8Array): StorageResponse {
-  let msg: StorageResponseProto;
-  try {
-    msg = fromBinary(StorageResponseSchema, bytes);
-  } catch (e) {
-    throw new MalformedResponse(
-      "storage",
-      "unknown",
-      "",
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
-  return storageResponseFromProto(msg);
+  return storageResponseFromProto(parseBinary(StorageResponseSchema, bytes, "storage", "response"));
 }
 
 /** One stream message carrying `responses` in order. */
@@ -486,13 +457,5 @@ export function storageResponsesToProto(responses: readonly StorageResponse[]): 
 
 /** The responses of one stream message, in order. @throws MalformedResponse (also when empty). */
 export function storageResponsesFromProto(msg: ControlResponse): StorageResponse[] {
-  if (msg.responses.length === 0) {
-    throw new MalformedResponse(
-      "storage",
-      "unknown",
-      "responses",
-      "is empty; send at least one response per stream message",
-    );
-  }
-  return msg.responses.map((r, i) => responseFromProtoAt(r, `responses[${i}].`));
+  return decodeBatch(msg.responses, "storage", "response", responseFromProtoAt);
 }
