@@ -1,10 +1,10 @@
 // Root vitest config: runs every package's vitest project from the repository root
 // (`pnpm exec vitest run`). Each package also has its own vitest.config.ts (defineProject) so that
-// `turbo run test` runs them one package at a time. The e2e suite joins the list when it lands.
+// `turbo run test` runs them one package at a time; `e2e/` starts real clusterd processes.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    projects: ["packages/*"],
+    projects: ["packages/*", "e2e"],
   },
 });

@@ -1,0 +1,68 @@
+/**
+ * Starting a real clusterd child process for e2e tests: free ports chosen by the OS (port 0),
+ * loopback only, a temporary persist directory, the phase flags passed in as a PhaseSet, and the
+ * ports read from clusterd's "clusterd ready" log line.
+ */
+import { fileURLToPath } from "node:url";
+import { PhaseSet } from "@mzts/flags";
+import { type Started, startNode } from "./processes.js";
+
+const CLUSTERD = fileURLToPath(new URL("../../../packages/clusterd/dist/main.js", import.meta.url));
+
+export interface ClusterdHandle {
+  readonly process: Started;
+  readonly computeUrl: string;
+  readonly storageUrl: string;
+  readonly httpUrl: string;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface ClusterdOptions {
+  readonly clusterId?: string;
+  readonly replicaId?: string;
+  readonly workers?: number;
+  readonly persistDir: string;
+  /** Phase flags to pass (absent = all off). */
+  readonly flags?: { readonly [phase: string]: boolean };
+  readonly controllerAbsentTimeout?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+export async function startClusterd(opts: ClusterdOptions): Promise<ClusterdHandle> {
+  const clusterId = opts.clusterId ?? "u1";
+  const phases = PhaseSet.of(clusterId, opts.flags ?? {});
+  const proc = startNode(CLUSTERD, [
+    "--cluster-id",
+    clusterId,
+    "--replica-id",
+    opts.replicaId ?? "u1",
+    "--workers",
+    String(opts.workers ?? 2),
+    "--compute-listen",
+    "127.0.0.1:0",
+    "--storage-listen",
+    "127.0.0.1:0",
+    "--http-listen",
+    "127.0.0.1:0",
+    "--persist-dir",
+    opts.persistDir,
+    "--phases",
+    JSON.stringify(phases),
+    "--controller-absent-timeout",
+    opts.controllerAbsentTimeout ?? "60s",
+    ...(opts.extraArgs ?? []),
+  ]);
+  const line = await proc.waitForLine((l) => l.includes('"clusterd ready"'));
+  const ready = JSON.parse(line) as { computePort: number; storagePort: number; httpPort: number };
+  return {
+    process: proc,
+    computeUrl: `http://127.0.0.1:${ready.computePort}`,
+    storageUrl: `http://127.0.0.1:${ready.storagePort}`,
+    httpUrl: `http://127.0.0.1:${ready.httpPort}`,
+    async stop() {
+      proc.child.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * A minimal protocol driver for e2e tests (no controller yet): opens the compute or storage
+ * stream of a replica, sends command batches, collects every response, and waits for responses
+ * matching a predicate. Stream errors are captured as `ConnectError`s.
+ */
+import { ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { AsyncQueue } from "@mzts/mz-cluster";
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  computeRequestToProto,
+  computeResponsesFromProto,
+  createHello,
+  type Hello,
+  type StorageCommand,
+  type StorageResponse,
+  storageRequestToProto,
+  storageResponsesFromProto,
+} from "@mzts/protocol";
+import {
+  ComputeService,
+  type computeV1,
+  StorageService,
+  type storageV1,
+} from "@mzts/protocol/wire";
+
+export interface Driver<C, R> {
+  readonly responses: R[];
+  send(cmds: readonly C[]): void;
+  /** Waits until `pred` holds over the responses received so far. */
+  until(
+    pred: (responses: readonly R[]) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<void>;
+  /** Waits for the first response (after index `from`) matching `pred`. */
+  next<T extends R>(pred: (r: R) => r is T, from?: number, timeoutMs?: number): Promise<T>;
+  /** Resolves when the stream ends: undefined if gracefully, else the error. */
+  readonly done: Promise<ConnectError | undefined>;
+  close(): Promise<ConnectError | undefined>;
+}
+
+function makeDriver<C, R, Req, Res>(
+  open: (reqs: AsyncIterable<Req>) => AsyncIterable<Res>,
+  encode: (cmds: readonly C[]) => Req,
+  decode: (res: Res) => R[],
+): Driver<C, R> {
+  const requests = new AsyncQueue<Req>();
+  const responses: R[] = [];
+  let notify: (() => void) | undefined;
+  const done = (async () => {
+    try {
+      for await (const msg of open(requests)) {
+        responses.push(...decode(msg));
+        notify?.();
+      }
+      return undefined;
+    } catch (e) {
+      return ConnectError.from(e);
+    } finally {
+      notify?.();
+    }
+  })();
+  let ended = false;
+  done.then(() => {
+    ended = true;
+  });
+  const until = async (pred: (rs: readonly R[]) => boolean, what: string, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred(responses)) {
+      if (ended)
+        throw new Error(
+          `stream ended while waiting for ${what}: ${(await done)?.message ?? "graceful end"}`,
+        );
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        notify = resolve;
+        setTimeout(resolve, Math.min(left, 100));
+      });
+    }
+  };
+  return {
+    responses,
+    send: (cmds) => requests.push(encode(cmds)),
+    until,
+    async next(pred, from = 0, timeoutMs) {
+      let found: R | undefined;
+      await until(
+        (rs) => (found = rs.slice(from).find(pred)) !== undefined,
+        "a matching response",
+        timeoutMs,
+      );
+      return found as never;
+    },
+    done,
+    async close() {
+      requests.end();
+      return done;
+    },
+  };
+}
+
+/** Opens a compute stream and sends the hello (and, by default, createInstance). */
+export function computeDriver(
+  url: string,
+  generation = 1n,
+  opts: { createInstance?: boolean; hello?: Hello | null } = {},
+): Driver<ComputeCommand, ComputeResponse> {
+  const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+  const d = makeDriver<
+    ComputeCommand,
+    ComputeResponse,
+    computeV1.ControlRequest,
+    computeV1.ControlResponse
+  >((reqs) => client.control(reqs), computeRequestToProto, computeResponsesFromProto);
+  // `hello: null` sends no hello (to test the hello-first rule); a given hello replaces ours.
+  const first: ComputeCommand[] =
+    opts.hello === null ? [] : [{ kind: "hello", hello: opts.hello ?? createHello(generation) }];
+  if (opts.createInstance !== false) {
+    first.push({
+      kind: "createInstance",
+      config: {
+        logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+      },
+    });
+  }
+  if (first.length > 0) d.send(first);
+  return d;
+}
+
+/** Opens a storage stream and sends the hello. */
+export function storageDriver(
+  url: string,
+  generation = 1n,
+): Driver<StorageCommand, StorageResponse> {
+  const client = createClient(StorageService, createGrpcTransport({ baseUrl: url }));
+  const d = makeDriver<
+    StorageCommand,
+    StorageResponse,
+    storageV1.ControlRequest,
+    storageV1.ControlResponse
+  >((reqs) => client.control(reqs), storageRequestToProto, storageResponsesFromProto);
+  d.send([{ kind: "hello", hello: createHello(generation) }]);
+  return d;
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * clusterd: one replica process. The composition root of the replica side, and the only place
+ * that branches on a phase (style §16): the launcher passes the cluster's PhaseSet, read once.
+ *
+ * ## Flow
+ * 1. Parse and check the configuration (`ConfigError` → message on stderr, exit code 2).
+ * 2. Announce the path (`cluster-unification-servers` in force → the unified runtime of
+ *    `mz-cluster`; else each workload's legacy server) with an info log and the gauge
+ *    `mz_cluster_unification_phase_enabled{phase}`.
+ * 3. Start the compute and storage runtimes (W worker threads each) and serve them on their two
+ *    controller ports (the legacy port layout), and `/metrics`, `/health`, `/ready` on HTTP/1.1.
+ * 4. Run until SIGTERM/SIGINT (graceful: servers closed, workers stopped, exit 0), a worker
+ *    failure (exit 1; the orchestrator restarts the replica and the controller rehydrates it), or
+ *    no controller on either port for `--controller-absent-timeout` (exit 0: nothing lingers).
+ */
+import { mkdirSync } from "node:fs";
+import { PHASES } from "@mzts/flags";
+import { ControllerConnections, computeStreamCodec, storageStreamCodec } from "@mzts/mz-cluster";
+import { PROTOCOL_VERSION } from "@mzts/protocol";
+import { ComputeService, StorageService } from "@mzts/protocol/wire";
+import { pino } from "pino";
+import { ConfigError, parseConfig } from "./config.js";
+import { serveHttp } from "./http.js";
+import { createMetrics } from "./metrics.js";
+import { selectRuntimes } from "./select.js";
+import { serveWorkload, type WorkloadServer } from "./serve.js";
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`${e.message}\nrun clusterd --help for the flags\n`);
+    process.exit(2);
+  }
+  if ((e as { code?: string }).code === "commander.helpDisplayed") process.exit(0);
+  throw e;
+}
+
+const logger = pino({
+  level: config.logLevel,
+  base: { cluster_id: config.clusterId, replica_id: config.replicaId, pid: process.pid },
+});
+const metrics = createMetrics();
+for (const phase of PHASES)
+  metrics.phaseEnabled.set({ phase }, config.phases.takesEffect(phase) ? 1 : 0);
+
+mkdirSync(config.persistDir, { recursive: true });
+const selected = selectRuntimes(config.phases, {
+  workers: config.workers,
+  persistDir: config.persistDir,
+  registry: metrics.registry,
+  logger,
+});
+logger.info(
+  { path: selected.path, phases: config.phases.toJSON(), workers: config.workers },
+  `clusterd starting on the ${selected.path} path (cluster-unification-servers ${selected.path === "unified" ? "in force" : "not in force"})`,
+);
+
+let stopping = false;
+let compute: WorkloadServer | undefined;
+let storage: WorkloadServer | undefined;
+let httpServer: { port: number; close(): Promise<void> } | undefined;
+async function shutdown(code: number, reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ reason, code }, "clusterd shutting down");
+  const timer = setTimeout(() => process.exit(code), 5000);
+  timer.unref();
+  await Promise.allSettled([compute?.close(), storage?.close(), httpServer?.close()]);
+  await Promise.allSettled([selected.compute.close(), selected.storage.close()]);
+  process.exit(code);
+}
+
+for (const [name, rt] of [
+  ["compute", selected.compute],
+  ["storage", selected.storage],
+] as const) {
+  rt.onFailure((err) => {
+    logger.fatal(
+      { workload: name, err: err.message },
+      "worker failed; exiting so the replica is restarted",
+    );
+    void shutdown(1, err.message);
+  });
+}
+
+process.on("SIGTERM", () => void shutdown(0, "SIGTERM"));
+process.on("SIGINT", () => void shutdown(0, "SIGINT"));
+
+try {
+  await Promise.all([selected.compute.ready, selected.storage.ready]);
+} catch (e) {
+  if (!stopping) {
+    logger.fatal({ err: (e as Error).message }, "workers failed to start");
+    await shutdown(1, "workers failed to start");
+  }
+  // A shutdown is under way (e.g. SIGTERM during start): it exits the process.
+  await new Promise(() => {});
+}
+
+// The no-controller clock starts once the runtimes are up.
+const noController = () => {
+  if (computeConns.current === null && storageConns.current === null) {
+    void shutdown(0, `no controller connected for ${config.noControllerTimeoutMs} ms`);
+  }
+};
+const computeConns = new ControllerConnections({
+  protocolVersion: PROTOCOL_VERSION,
+  noControllerTimeoutMs: config.noControllerTimeoutMs,
+  onNoController: noController,
+});
+const storageConns = new ControllerConnections({
+  protocolVersion: PROTOCOL_VERSION,
+  noControllerTimeoutMs: config.noControllerTimeoutMs,
+  onNoController: noController,
+});
+
+compute = await serveWorkload({
+  name: "compute",
+  service: ComputeService,
+  codec: computeStreamCodec,
+  runtime: selected.compute,
+  newMerger: selected.newComputeMerger,
+  connections: computeConns,
+  listen: config.computeListen,
+  metrics,
+  logger,
+});
+storage = await serveWorkload({
+  name: "storage",
+  service: StorageService,
+  codec: storageStreamCodec,
+  runtime: selected.storage,
+  newMerger: selected.newStorageMerger,
+  connections: storageConns,
+  listen: config.storageListen,
+  metrics,
+  logger,
+});
+let listening = false;
+httpServer = await serveHttp(config.httpListen, metrics.registry, {
+  describe: () => ({
+    clusterId: config.clusterId,
+    replicaId: config.replicaId,
+    path: selected.path,
+    workers: config.workers,
+    computePort: compute?.port,
+    storagePort: storage?.port,
+    phases: config.phases.toJSON(),
+  }),
+  healthy: () => !stopping,
+  ready: () => listening && !stopping,
+});
+listening = true;
+// One machine-readable line for launchers (the orchestrator and tests read the ports from it).
+logger.info(
+  { computePort: compute.port, storagePort: storage.port, httpPort: httpServer.port },
+  "clusterd ready",
+);

@@ -1,0 +1,636 @@
+/**
+ * `ComputeState`: one worker's compute state machine — the same on the unified and the legacy
+ * path (only command distribution differs). It applies commands in the one order every worker
+ * sees, steps the worker's dataflows, answers peeks, emits subscribe batches and reports
+ * frontiers. It never throws: a bad command becomes an in-band `commandError` (design §3).
+ *
+ * ## Example flow (W workers, each running this)
+ * 1. `createDataflow(d)`: checked (`checkDataflow`), then built (`buildDataflow`) with the next
+ *    build sequence number as its exchange namespace; exports registered by id.
+ * 2. `step()`: source data is pumped in, every graph runs once, pending peeks are retried.
+ * 3. `peek(p)`: answered once `since <= t < upper` on this worker's part of the index; the
+ *    process merger unions the W parts and applies the finishing.
+ * 4. `maintain()`: frontiers of indexes and persist sinks that advanced are reported (never
+ *    regressing, first report ≥ as-of), then the worker's statistics if they changed.
+ * 5. `allowCompaction(id, empty)`: the export is dropped; when a dataflow's last export goes, it
+ *    is freed; empty frontiers are reported once.
+ * 6. A later connection (`onConnection`): commands are buffered until `initializationComplete`,
+ *    then reconciled (`reconciliation.ts`).
+ *
+ * ## Bad commands
+ * Duplicate export id or peek uuid → `duplicateId`; unknown import / target / id →
+ * `unknownId`; compaction moving back → `frontierRegression`; bad plan → `malformedPlan`; import
+ * compacted past the as-of → `sinceViolation`. Benign races (cancel of an unknown or answered
+ * peek; schedule, compaction, allowWrites for a dropped id) are ignored and counted.
+ * A peek of an unknown index also gets a `peekResponse` error, so it completes.
+ */
+import type { PersistClient } from "@mzts/persist";
+import { createPersist } from "@mzts/persist";
+import type {
+  ComputeCommand,
+  ComputeResponse,
+  DataflowDescription,
+  ErrorCode,
+  FrontiersUpdate,
+  InstanceConfig,
+  Peek,
+  SubscribeResponse,
+} from "@mzts/protocol";
+import { Frontier, type GlobalId } from "@mzts/repr";
+import type { Logger } from "pino";
+import type { ComputeConfig } from "./config.js";
+import { CommandRefused } from "./errors.js";
+import { ExchangeRouter, type MeshLike } from "./exchange-router.js";
+import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
+import { evaluatePeek, finishPart } from "./peek/peek.js";
+import { compatibility, exportKey } from "./reconciliation.js";
+import {
+  buildDataflow,
+  checkDataflow,
+  type DataflowInstance,
+  exportIds,
+  type IndexState,
+} from "./render/dataflow.js";
+
+/** What a worker sends to its process: compute responses and its statistics. */
+export type WorkerResponse = ComputeResponse | WorkerStatsMessage;
+
+export interface ComputeStateDeps {
+  readonly mesh: MeshLike;
+  readonly config: ComputeConfig;
+  readonly respond: (r: WorkerResponse) => void;
+  readonly requestStep: () => void;
+  readonly logger: Logger;
+}
+
+/** Frontiers reported for one collection since the connection began. */
+interface Reported {
+  /** First reports must be at or beyond this (the as-of). */
+  lower: Frontier;
+  write: Frontier | undefined;
+  input: Frontier | undefined;
+  output: Frontier | undefined;
+}
+
+const KINDS = ["write", "input", "output"] as const;
+
+export class ComputeState {
+  readonly worker: number;
+  readonly workers: number;
+  readonly #deps: ComputeStateDeps;
+  readonly #log: Logger;
+  readonly #router: ExchangeRouter;
+  /** Set by `createInstance`; undefined until the first. */
+  #instance: InstanceConfig | undefined;
+  /** Live dataflows by build sequence number (ascending = build order). */
+  readonly #dataflows = new Map<number, DataflowInstance>();
+  /** Live export id → its dataflow. */
+  readonly #exports = new Map<GlobalId, DataflowInstance>();
+  /** Current compaction frontier per live export (starts at the as-of). */
+  readonly #compaction = new Map<GlobalId, Frontier>();
+  /** Ids dropped (traffic for them is a benign race). */
+  readonly #dropped = new Set<GlobalId>();
+  /** Pending peeks by uuid; removed when answered, canceled or at reconciliation. */
+  readonly #peeks = new Map<string, Peek>();
+  /** Frontier reports per index / persist sink export; removed after the empty report. */
+  readonly #reported = new Map<GlobalId, Reported>();
+  /** Dropped ids whose empty frontiers are still to be reported. */
+  readonly #pendingEmpty = new Set<GlobalId>();
+  /** Commands of a reconnecting controller, buffered until `initializationComplete`. */
+  #buffer: ComputeCommand[] | undefined;
+  /** Next build sequence number (= exchange namespace). */
+  #nextSeq = 0;
+  #persist: Promise<PersistClient> | undefined;
+  #reused = 0;
+  #replaced = 0;
+  readonly #benign: Record<string, number> = {};
+  readonly #errors: Record<string, number> = {};
+  #lastStats = "";
+  #closed = false;
+
+  constructor(worker: number, workers: number, deps: ComputeStateDeps) {
+    this.worker = worker;
+    this.workers = workers;
+    this.#deps = deps;
+    this.#log = deps.logger;
+    this.#router = new ExchangeRouter(deps.mesh, deps.requestStep);
+  }
+
+  // ---- connection and commands ----------------------------------------------------------------
+
+  /** A new controller connection: after the first, buffer its history for reconciliation. */
+  onConnection(nonce: string): void {
+    this.#log.info({ nonce }, "compute: new controller connection");
+    if (this.#instance !== undefined) this.#buffer = [];
+  }
+
+  /** Applies one command (in the total order). Never throws. */
+  apply(cmd: ComputeCommand): void {
+    if (this.#closed) return;
+    if (this.#buffer !== undefined) {
+      if (cmd.kind === "initializationComplete") {
+        const cmds = this.#buffer;
+        this.#buffer = undefined;
+        this.#reconcile(cmds);
+      } else this.#buffer.push(cmd);
+      return;
+    }
+    this.#handle(cmd);
+  }
+
+  #handle(cmd: ComputeCommand): void {
+    try {
+      this.#dispatch(cmd);
+    } catch (e) {
+      if (e instanceof CommandRefused) this.#refuse(cmd, e.objectId, e.code, e.message);
+      else {
+        const err = e as Error;
+        this.#log.error(
+          { command: cmd.kind, err: err.stack ?? String(e) },
+          "compute: command failed",
+        );
+        this.#refuse(
+          cmd,
+          objectOf(cmd),
+          "internal",
+          `internal error applying ${cmd.kind}: ${err.message}`,
+        );
+      }
+    }
+  }
+
+  #refuse(cmd: ComputeCommand, objectId: string, code: ErrorCode, message: string): void {
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+    this.#log.warn({ command: cmd.kind, object: objectId, code }, `compute: refused: ${message}`);
+    this.#deps.respond({
+      kind: "commandError",
+      error: { objectId, command: cmd.kind, code, message },
+    });
+  }
+
+  #benignRace(kind: string, id: string): void {
+    this.#benign[kind] = (this.#benign[kind] ?? 0) + 1;
+    this.#log.debug({ command: kind, object: id }, "compute: benign race ignored");
+  }
+
+  #dispatch(cmd: ComputeCommand): void {
+    switch (cmd.kind) {
+      case "hello":
+      case "initializationComplete":
+        return;
+      case "createInstance":
+        this.#instance = cmd.config;
+        this.#log.info(
+          { logging: cmd.config.logging.enabled, intervalMs: cmd.config.logging.intervalMs },
+          "compute: instance created (logging dataflows come with the logging phase)",
+        );
+        return;
+      case "updateConfiguration":
+        return;
+      case "createDataflow":
+        this.#createDataflow(cmd.dataflow);
+        return;
+      case "schedule": {
+        const df = this.#exports.get(cmd.id);
+        if (df) df.scheduled = true;
+        else this.#unknownOrDropped(cmd.kind, cmd.id);
+        return;
+      }
+      case "allowWrites": {
+        const df = this.#exports.get(cmd.id);
+        if (df) df.persistSinks.get(cmd.id)?.allowWrites();
+        else this.#unknownOrDropped(cmd.kind, cmd.id);
+        this.#deps.requestStep();
+        return;
+      }
+      case "allowCompaction":
+        this.#allowCompaction(cmd.id, cmd.frontier);
+        return;
+      case "peek":
+        this.#peek(cmd.peek);
+        return;
+      case "cancelPeek":
+        if (this.#peeks.delete(cmd.uuid)) {
+          this.#deps.respond({
+            kind: "peekResponse",
+            uuid: cmd.uuid,
+            response: { kind: "canceled" },
+          });
+        } else this.#benignRace("cancelPeek", cmd.uuid);
+        return;
+    }
+  }
+
+  #unknownOrDropped(kind: string, id: GlobalId): void {
+    if (this.#dropped.has(id)) this.#benignRace(kind, id);
+    else
+      throw new CommandRefused(
+        id,
+        "unknownId",
+        `${kind}: ${id} does not exist on this replica; create it first`,
+      );
+  }
+
+  #index(id: GlobalId): IndexState | undefined {
+    return this.#exports.get(id)?.indexes.get(id);
+  }
+
+  #createDataflow(desc: DataflowDescription): void {
+    const ids = exportIds(desc);
+    const seen = new Set<GlobalId>();
+    for (const id of ids) {
+      if (this.#exports.has(id) || seen.has(id)) {
+        throw new CommandRefused(
+          id,
+          "duplicateId",
+          `${id} already exists on this replica; drop it (allowCompaction to the empty frontier) before creating it again`,
+        );
+      }
+      seen.add(id);
+    }
+    checkDataflow(desc, (id) => this.#index(id));
+    const seq = this.#nextSeq++;
+    const df = buildDataflow(seq, desc, {
+      worker: this.worker,
+      workers: this.workers,
+      router: this.#router,
+      openShard: (shardId) => this.#openShard(shardId),
+      requestStep: this.#deps.requestStep,
+      logger: this.#log,
+      ...(this.#deps.config.pollIntervalMs === undefined
+        ? {}
+        : { pollIntervalMs: this.#deps.config.pollIntervalMs }),
+      index: (id) => this.#index(id),
+      subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
+    });
+    this.#dataflows.set(seq, df);
+    for (const id of ids) {
+      this.#exports.set(id, df);
+      this.#compaction.set(id, desc.asOf);
+      this.#dropped.delete(id);
+      if (df.indexes.has(id) || df.persistSinks.has(id)) this.#reported.set(id, fresh(desc.asOf));
+    }
+    this.#log.info({ dataflow: desc.debugName, seq, exports: ids }, "compute: dataflow built");
+    this.#deps.requestStep();
+  }
+
+  #subscribeResponse(id: GlobalId, response: SubscribeResponse): void {
+    this.#deps.respond({ kind: "subscribeResponse", id, response });
+  }
+
+  #allowCompaction(id: GlobalId, f: Frontier): void {
+    const df = this.#exports.get(id);
+    if (!df) {
+      this.#unknownOrDropped("allowCompaction", id);
+      return;
+    }
+    const current = this.#compaction.get(id) ?? Frontier.MIN;
+    if (!Frontier.lessEqual(current, f)) {
+      throw new CommandRefused(
+        id,
+        "frontierRegression",
+        `allowCompaction of ${id} to ${Frontier.format(f)} would move its compaction frontier back from ${Frontier.format(current)}; frontiers only advance`,
+      );
+    }
+    this.#compaction.set(id, f);
+    if (f === null) {
+      this.#dropExport(id, true);
+      return;
+    }
+    const ix = df.indexes.get(id);
+    if (ix && Frontier.lessThan(ix.arrangement.since, f)) ix.arrangement.allowCompaction(f);
+    // The error arrangement is shared by the dataflow's indexes: compact to their meet.
+    if (ix) {
+      let meet: Frontier = Frontier.EMPTY;
+      for (const other of df.indexes.keys()) {
+        if (df.liveExports.has(other))
+          meet = Frontier.meet(meet, this.#compaction.get(other) ?? null);
+      }
+      if (Frontier.lessThan(ix.errors.since, meet)) ix.errors.allowCompaction(meet);
+    }
+  }
+
+  /** Drops one export; frees the dataflow with its last export. */
+  #dropExport(id: GlobalId, report: boolean): void {
+    const df = this.#exports.get(id);
+    if (!df) return;
+    this.#exports.delete(id);
+    this.#compaction.delete(id);
+    this.#dropped.add(id);
+    df.liveExports.delete(id);
+    const ix = df.indexes.get(id);
+    if (ix) {
+      if (ix.arrangement.since !== null) ix.arrangement.allowCompaction(Frontier.EMPTY);
+      for (const [uuid, p] of this.#peeks) {
+        if (p.target.kind === "index" && p.target.id === id) {
+          this.#peeks.delete(uuid);
+          if (report) {
+            this.#deps.respond({
+              kind: "peekResponse",
+              uuid,
+              response: { kind: "error", message: `index ${id} was dropped while the peek waited` },
+            });
+          }
+        }
+      }
+    }
+    const sub = df.subscribes.get(id);
+    if (sub && report) sub.drop();
+    df.persistSinks.get(id)?.stop();
+    const rep = this.#reported.get(id);
+    if (rep) {
+      if (report && !(rep.write === null && rep.input === null && rep.output === null)) {
+        this.#pendingEmpty.add(id);
+      }
+      this.#reported.delete(id);
+    }
+    if (df.liveExports.size === 0) {
+      df.dispose(this.#router);
+      this.#dataflows.delete(df.seq);
+      this.#log.info({ dataflow: df.desc.debugName, seq: df.seq }, "compute: dataflow dropped");
+    }
+  }
+
+  #peek(peek: Peek): void {
+    if (this.#peeks.has(peek.uuid)) {
+      throw new CommandRefused(
+        peek.uuid,
+        "duplicateId",
+        `peek ${peek.uuid} is already pending; peek uuids are unique per connection`,
+      );
+    }
+    const target = peek.target;
+    if (target.kind === "persist") {
+      this.#persistPeek(peek, target.shardId);
+      return;
+    }
+    if (!this.#index(target.id)) {
+      this.#deps.respond({
+        kind: "peekResponse",
+        uuid: peek.uuid,
+        response: {
+          kind: "error",
+          message: `peek target ${target.id} is not an index on this replica`,
+        },
+      });
+      throw new CommandRefused(
+        target.id,
+        "unknownId",
+        `peek ${peek.uuid} targets ${target.id}, which is not an index on this replica`,
+      );
+    }
+    this.#peeks.set(peek.uuid, peek);
+    this.#deps.requestStep();
+  }
+
+  /** Peek of a persist shard: worker 0 reads the snapshot, the others answer no rows. */
+  #persistPeek(peek: Peek, shardId: string): void {
+    if (this.worker !== 0) {
+      this.#deps.respond({
+        kind: "peekResponse",
+        uuid: peek.uuid,
+        response: { kind: "rows", rows: [] },
+      });
+      return;
+    }
+    this.#peeks.set(peek.uuid, peek);
+    this.#openShard(shardId)
+      .then((shard) => shard.snapshot(peek.timestamp, { wait: true }))
+      .then(
+        (updates) =>
+          finishPart(
+            peek,
+            updates.map(([row, , n]) => [row, n] as const),
+          ),
+        (e: unknown) => ({ kind: "error", message: (e as Error).message }) as const,
+      )
+      .then((response) => {
+        if (this.#peeks.delete(peek.uuid)) {
+          this.#deps.respond({ kind: "peekResponse", uuid: peek.uuid, response });
+        }
+      });
+  }
+
+  #openShard(shardId: string) {
+    this.#persist ??= createPersist({
+      dataDir: this.#deps.config.dataDir,
+      ...(this.#deps.config.pollIntervalMs === undefined
+        ? {}
+        : { pollIntervalMs: this.#deps.config.pollIntervalMs }),
+    });
+    return this.#persist.then((p) => p.openShard(shardId, { create: true }));
+  }
+
+  // ---- reconciliation -------------------------------------------------------------------------
+
+  #reconcile(cmds: readonly ComputeCommand[]): void {
+    const byKey = new Map<string, DataflowInstance>();
+    for (const df of this.#dataflows.values()) byKey.set(exportKey(df.desc), df);
+    const kept = new Set<DataflowInstance>();
+    const keptExports = new Set<GlobalId>();
+    const todo: ComputeCommand[] = [];
+    let reused = 0;
+    let replaced = 0;
+    for (const cmd of cmds) {
+      if (cmd.kind === "createInstance") {
+        this.#instance = cmd.config;
+        continue;
+      }
+      if (cmd.kind !== "createDataflow") {
+        todo.push(cmd);
+        continue;
+      }
+      const desc = cmd.dataflow;
+      const old = byKey.get(exportKey(desc));
+      let reason = old
+        ? compatibility(
+            {
+              desc: old.desc,
+              sinces: new Map(
+                [...old.liveExports].map((id) => [id, this.#compaction.get(id) ?? null]),
+              ),
+            },
+            desc,
+          )
+        : "no running dataflow exports the same ids";
+      if (reason === undefined && old && old.liveExports.size !== exportIds(desc).length) {
+        reason = "some of its exports were dropped";
+      }
+      if (reason === undefined) {
+        const missing = desc.indexImports.find((i) => !keptExports.has(i.id));
+        if (missing) reason = `imported index ${missing.id} is not kept`;
+      }
+      if (reason === undefined && old) {
+        kept.add(old);
+        reused++;
+        old.desc = desc;
+        for (const id of old.liveExports) {
+          keptExports.add(id);
+          const ix = old.indexes.get(id);
+          if (desc.asOf !== null && ix && Frontier.lessThan(ix.arrangement.since, desc.asOf)) {
+            ix.arrangement.allowCompaction(desc.asOf);
+          }
+          this.#compaction.set(id, Frontier.join(this.#compaction.get(id) ?? null, desc.asOf));
+        }
+      } else {
+        replaced++;
+        this.#log.info(
+          { dataflow: desc.debugName, reason },
+          "compute: reconciliation replaces dataflow",
+        );
+        todo.push(cmd);
+      }
+    }
+    // Drop what the new controller does not want (silently: it never heard of it).
+    for (const df of [...this.#dataflows.values()]) {
+      if (!kept.has(df)) for (const id of [...df.liveExports]) this.#dropExport(id, false);
+    }
+    this.#peeks.clear();
+    this.#pendingEmpty.clear();
+    for (const df of kept) {
+      for (const id of df.liveExports) {
+        if (df.indexes.has(id) || df.persistSinks.has(id)) {
+          this.#reported.set(id, fresh(this.#compaction.get(id) ?? df.desc.asOf));
+        }
+      }
+    }
+    this.#reused += reused;
+    this.#replaced += replaced;
+    this.#log.info({ reused, replaced }, "compute: reconciliation done");
+    for (const cmd of todo) this.#handle(cmd);
+    this.#deps.requestStep();
+  }
+
+  // ---- stepping and reporting -----------------------------------------------------------------
+
+  /** Runs every dataflow once and retries pending peeks. True when more work may be pending. */
+  step(): boolean {
+    if (this.#closed) return false;
+    let worked = false;
+    for (const df of this.#dataflows.values()) if (df.step()) worked = true;
+    for (const [uuid, peek] of this.#peeks) {
+      if (peek.target.kind !== "index") continue;
+      const ix = this.#index(peek.target.id);
+      if (!ix) continue;
+      const r = evaluatePeek(peek, ix);
+      if (r === undefined) continue;
+      this.#peeks.delete(uuid);
+      this.#deps.respond({ kind: "peekResponse", uuid, response: r });
+    }
+    return worked;
+  }
+
+  /** Reports frontiers that advanced, empty frontiers of drops, and changed statistics. */
+  maintain(): void {
+    if (this.#closed || this.#buffer !== undefined) return;
+    for (const id of this.#pendingEmpty) {
+      this.#deps.respond({
+        kind: "frontiers",
+        id,
+        frontiers: { write: Frontier.EMPTY, input: Frontier.EMPTY, output: Frontier.EMPTY },
+      });
+    }
+    this.#pendingEmpty.clear();
+    for (const [id, rep] of this.#reported) {
+      const df = this.#exports.get(id);
+      if (!df) continue;
+      const now = this.#frontiersOf(df, id);
+      const out: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
+      for (const k of KINDS) {
+        const v = now[k];
+        if (v === undefined || !Frontier.lessEqual(rep.lower, v)) continue;
+        const prev = rep[k];
+        if (prev === undefined || Frontier.lessThan(prev, v)) {
+          rep[k] = v;
+          out[k] = v;
+        }
+      }
+      if (Object.keys(out).length > 0)
+        this.#deps.respond({ kind: "frontiers", id, frontiers: out });
+    }
+    const stats = this.stats();
+    const json = JSON.stringify(stats);
+    if (json !== this.#lastStats) {
+      this.#lastStats = json;
+      this.#deps.respond({ kind: "workerStats", stats });
+    }
+  }
+
+  #frontiersOf(df: DataflowInstance, id: GlobalId): FrontiersUpdate {
+    const ix = df.indexes.get(id);
+    const input = df.inputFrontier;
+    if (ix) return { write: ix.arrangement.upper, input, output: ix.arrangement.upper };
+    const sink = df.persistSinks.get(id);
+    if (sink) {
+      const write = sink.writeFrontier;
+      return { ...(write === undefined ? {} : { write }), input, output: sink.outputFrontier };
+    }
+    return {};
+  }
+
+  /** This worker's statistics. */
+  stats(): WorkerStats {
+    let indexes = 0;
+    let records = 0;
+    let subscribes = 0;
+    let persistSinks = 0;
+    for (const df of this.#dataflows.values()) {
+      const errs = new Set<unknown>();
+      for (const ix of df.indexes.values()) {
+        if (df.liveExports.has(ix.id)) indexes++;
+        records += ix.arrangement.size;
+        if (!errs.has(ix.errors)) {
+          errs.add(ix.errors);
+          records += ix.errors.size;
+        }
+      }
+      for (const id of df.subscribes.keys()) if (df.liveExports.has(id)) subscribes++;
+      for (const id of df.persistSinks.keys()) if (df.liveExports.has(id)) persistSinks++;
+    }
+    return {
+      dataflows: this.#dataflows.size,
+      indexes,
+      arrangementRecords: records,
+      pendingPeeks: this.#peeks.size,
+      subscribes,
+      persistSinks,
+      reused: this.#reused,
+      replaced: this.#replaced,
+      benignRaces: { ...this.#benign },
+      commandErrors: { ...this.#errors },
+    };
+  }
+
+  /** Stops readers and closes the persist client. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const df of this.#dataflows.values()) df.dispose(this.#router);
+    this.#dataflows.clear();
+    const p = this.#persist;
+    this.#persist = undefined;
+    if (p) await p.then((c) => c.close()).catch(() => {});
+  }
+}
+
+function fresh(lower: Frontier): Reported {
+  return { lower, write: undefined, input: undefined, output: undefined };
+}
+
+/** The object a command is about, for error reports. */
+function objectOf(cmd: ComputeCommand): string {
+  switch (cmd.kind) {
+    case "createDataflow":
+      return exportIds(cmd.dataflow)[0] ?? "";
+    case "schedule":
+    case "allowWrites":
+    case "allowCompaction":
+      return cmd.id;
+    case "peek":
+      return cmd.peek.uuid;
+    case "cancelPeek":
+      return cmd.uuid;
+    default:
+      return "";
+  }
+}

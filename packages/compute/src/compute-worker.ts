@@ -1,0 +1,40 @@
+/**
+ * The unified path's worker module: mz-cluster loads it in every worker thread (its default
+ * export is the `WorkerSpec`). It adapts mz-cluster's `ClusterWorker` calls onto the shared
+ * per-worker state machine, `ComputeState`; the sequencer has already put commands in one total
+ * order, so this file adds nothing but wiring.
+ */
+import type { WorkerSpec } from "@mzts/mz-cluster";
+import type { ComputeCommand } from "@mzts/protocol";
+import { pino } from "pino";
+import { ComputeState, type WorkerResponse } from "./compute-state.js";
+import { parseComputeConfig } from "./config.js";
+
+const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
+  createWorker(ctx) {
+    const config = parseComputeConfig(ctx.config);
+    const logger = pino({
+      level: config.logLevel ?? "silent",
+      base: { workload: "compute", worker: ctx.index },
+    });
+    const state = new ComputeState(ctx.index, ctx.peers, {
+      mesh: ctx.mesh,
+      config,
+      respond: (r) => ctx.respond(r),
+      requestStep: () => ctx.requestStep(),
+      logger,
+    });
+    if (ctx.index === 0) logger.info({ workers: ctx.peers }, "compute: worker runtime started");
+    return {
+      onConnection: (nonce) => state.onConnection(nonce),
+      apply: (cmd) => state.apply(cmd),
+      step: () => state.step(),
+      maintain: () => state.maintain(),
+      close: () => {
+        void state.close();
+      },
+    };
+  },
+};
+
+export default spec;

@@ -1,0 +1,42 @@
+/**
+ * @mzts/compute — compute on a replica: dataflows, indexes, peeks, subscribes and persist sinks
+ * per worker (`ComputeState`), run by mz-cluster's unified runtime (`createComputeSpec`) or by
+ * legacy compute's own command channel (`createLegacyComputeRuntime`), with the process-level
+ * response merge (`ComputeResponseMerger`).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Internal — no semver. The per-worker machinery, exported for tests and benchmarks.
+// ---------------------------------------------------------------------------------------------
+/** @internal */
+export { ComputeState, type ComputeStateDeps, type WorkerResponse } from "./compute-state.js";
+export { type ComputeConfig, parseComputeConfig } from "./config.js";
+export { CommandRefused, ComputeError, InvalidComputeConfig, RuntimeClosed } from "./errors.js";
+/** @internal */
+export { ExchangeRouter, type MeshLike } from "./exchange-router.js";
+/** @internal */
+export {
+  type ChannelItem,
+  CommandChannel,
+  decodeItem,
+  encodeItem,
+} from "./legacy/command-channel.js";
+export {
+  createLegacyComputeRuntime,
+  type LegacyComputeRuntimeOptions,
+} from "./legacy/legacy-runtime.js";
+export { ComputeResponseMerger, computeMergerFactory } from "./merge.js";
+/** @internal */
+export {
+  ComputeMetrics,
+  isWorkerStats,
+  METRIC,
+  type WorkerStats,
+  type WorkerStatsMessage,
+} from "./metrics.js";
+/** @internal */
+export { applyFinishing, preLimit } from "./peek/finishing.js";
+export { sinceErrorMessage } from "./peek/peek.js";
+/** @internal */
+export { compatibility, deepEqual, exportKey } from "./reconciliation.js";
+export { type ComputeSpecOptions, createComputeSpec } from "./spec.js";

@@ -1,0 +1,109 @@
+// PHASE(servers): legacy — delete when cluster-unification-servers is retired
+/**
+ * `createLegacyComputeRuntime()`: legacy compute's process (main-thread) half, with the same
+ * surface as mz-cluster's `ClusterRuntime` so a server (or `createRuntimeSessions`) can drive
+ * either path. It spawns its own worker mesh (`legacy-worker-main.js`); every controller item
+ * goes to worker 0 only, which re-broadcasts it on compute's command channel.
+ *
+ * Responses come back tagged with the worker's nonce; only those of the current connection reach
+ * `onResponse` (older ones are dropped and counted), as on the unified path.
+ */
+import { type ClusterRuntime, spawnMesh, WorkerFailed } from "@mzts/mz-cluster";
+import type { ComputeCommand, ComputeResponse } from "@mzts/protocol";
+import type { ChannelItem } from "./command-channel.js";
+import type { LegacyInit, LegacyOut } from "./legacy-worker-main.js";
+
+export interface LegacyComputeRuntimeOptions {
+  readonly workers: number;
+  /** The workers' `ComputeConfig` (plain data). */
+  readonly config: unknown;
+  /** Frontier reporting tick; default 10 ms. */
+  readonly maintenanceIntervalMs?: number;
+  /** Longest a worker steps before yielding; default 5 ms. */
+  readonly stepBudgetMs?: number;
+}
+
+const ENTRY = new URL("./legacy-worker-main.js", import.meta.url);
+
+/** Starts legacy compute's W workers. */
+export function createLegacyComputeRuntime(
+  opts: LegacyComputeRuntimeOptions,
+): ClusterRuntime<ComputeCommand, ComputeResponse> {
+  const init: LegacyInit = {
+    config: opts.config,
+    maintenanceIntervalMs: opts.maintenanceIntervalMs ?? 10,
+    stepBudgetMs: opts.stepBudgetMs ?? 5,
+  };
+  const mesh = spawnMesh(ENTRY, opts.workers, init);
+  let nonce: string | null = null;
+  let stale = 0;
+  let failed = false;
+  let closed = false;
+  const responseCbs: Array<(worker: number, response: ComputeResponse) => void> = [];
+  const failureCbs: Array<(error: WorkerFailed) => void> = [];
+  const fail = (err: WorkerFailed) => {
+    if (failed || closed) return;
+    failed = true;
+    for (const cb of failureCbs) cb(err);
+  };
+  mesh.onWorkerExit((i, error, code) =>
+    fail(new WorkerFailed(i, error ? error.message : `exited with code ${code}`)),
+  );
+  mesh.ready.catch((e: Error) => fail(new WorkerFailed(-1, e.message)));
+  mesh.on("legacy:out", (payload, from) => {
+    const m = payload as LegacyOut;
+    if (m.kind === "fatal") {
+      fail(new WorkerFailed(from, m.message));
+      return;
+    }
+    if (m.nonce !== nonce) {
+      stale++;
+      return;
+    }
+    // Worker statistics ride along; the compute merger takes them out.
+    for (const cb of responseCbs) cb(from, m.response as ComputeResponse);
+  });
+  const send = (items: ChannelItem[]) => {
+    if (closed || failed || items.length === 0) return;
+    mesh.ready.then(
+      () => {
+        if (!closed && !failed) mesh.send(0, "legacy:submit", items);
+      },
+      () => {},
+    );
+  };
+  return {
+    spec: { name: "compute", workerModule: ENTRY },
+    workers: opts.workers,
+    ready: mesh.ready,
+    get nonce() {
+      return nonce;
+    },
+    get staleResponses() {
+      return stale;
+    },
+    connect(n) {
+      nonce = n;
+      send([{ kind: "connect", nonce: n }]);
+    },
+    submit(commands) {
+      send(commands.map((command) => ({ kind: "command", command }) as const));
+    },
+    onResponse(cb) {
+      responseCbs.push(cb);
+    },
+    onFailure(cb) {
+      failureCbs.push(cb);
+    },
+    poke() {
+      // Workers step on their own timers; nothing to do.
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (let w = 0; w < opts.workers; w++) mesh.send(w, "legacy:close", null);
+      await new Promise((r) => setTimeout(r, 20));
+      await mesh.terminate();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// PHASE(servers): legacy — delete when cluster-unification-servers is retired
+/**
+ * Entry point of every worker thread of legacy compute (`createLegacyComputeRuntime`): its own
+ * worker loop, not mz-cluster's (no sequencer).
+ *
+ * 1. Join the mesh; build the shared per-worker state machine (`ComputeState`).
+ * 2. Worker 0 receives the controller's items (`legacy:submit`: connection switches and
+ *    commands) and feeds them into the `CommandChannel`; every worker applies the items the
+ *    channel releases, in its time order.
+ * 3. Step the dataflows until idle, yielding between rounds; `maintain()` on a timer.
+ * Responses go to the main thread tagged with the nonce the worker serves (`legacy:out`).
+ */
+import { joinMesh, MAIN } from "@mzts/mz-cluster";
+import { pino } from "pino";
+import { ComputeState, type WorkerResponse } from "../compute-state.js";
+import { parseComputeConfig } from "../config.js";
+import { ExchangeRouter } from "../exchange-router.js";
+import { type ChannelItem, CommandChannel } from "./command-channel.js";
+
+/** `init` of a legacy worker (plain data). */
+export interface LegacyInit {
+  readonly config: unknown;
+  readonly maintenanceIntervalMs: number;
+  readonly stepBudgetMs: number;
+}
+
+/** Worker → main on `legacy:out`. */
+export type LegacyOut =
+  | { readonly kind: "response"; readonly nonce: string | null; readonly response: WorkerResponse }
+  | { readonly kind: "fatal"; readonly message: string };
+
+const mesh = await joinMesh();
+const init = mesh.init as LegacyInit;
+let nonce: string | null = null;
+let stepScheduled = false;
+let closed = false;
+
+const toMain = (m: LegacyOut) => mesh.send(MAIN, "legacy:out", m);
+const config = parseComputeConfig(init.config);
+const logger = pino({
+  level: config.logLevel ?? "silent",
+  base: { workload: "compute", worker: mesh.index },
+});
+const state = new ComputeState(mesh.index, mesh.peers, {
+  mesh,
+  config,
+  respond: (response) => toMain({ kind: "response", nonce, response }),
+  requestStep: scheduleStep,
+  logger,
+});
+const router = new ExchangeRouter(mesh, scheduleStep, "compute:command-channel");
+const channel = new CommandChannel(router.open(0).channel(0), mesh.index, mesh.peers);
+if (mesh.index === 0) logger.info({ workers: mesh.peers }, "compute: worker runtime started");
+
+function applyReady(): void {
+  for (const item of channel.receive()) {
+    if (item.kind === "connect") {
+      nonce = item.nonce;
+      state.onConnection(item.nonce);
+    } else state.apply(item.command);
+  }
+}
+
+function scheduleStep(): void {
+  if (stepScheduled || closed) return;
+  stepScheduled = true;
+  setImmediate(runSteps);
+}
+
+function runSteps(): void {
+  stepScheduled = false;
+  if (closed) return;
+  try {
+    applyReady();
+    const deadline = performance.now() + init.stepBudgetMs;
+    let more = true;
+    while (more && performance.now() < deadline) more = state.step();
+    if (more) scheduleStep();
+  } catch (e) {
+    toMain({ kind: "fatal", message: (e as Error).stack ?? String(e) });
+  }
+}
+
+mesh.on("legacy:submit", (payload) => {
+  for (const item of payload as ChannelItem[]) channel.push(item);
+  scheduleStep();
+});
+
+mesh.on("legacy:close", () => {
+  closed = true;
+  clearInterval(timer);
+  void state.close().finally(() => mesh.close());
+});
+
+const timer = setInterval(() => {
+  if (closed) return;
+  state.maintain();
+  scheduleStep();
+}, init.maintenanceIntervalMs);

@@ -1,0 +1,66 @@
+/**
+ * `ComputeResponseMerger`: the process-level merge of the W workers' compute responses — the
+ * `ResponseMerger` handed to mz-cluster's `createRuntimeSessions` (and used by the legacy path).
+ *
+ * It wraps protocol's `PartitionedComputeState` (frontier meets, peek unions with precedence
+ * canceled > error > rows, subscribe batches at the joint upper, command-error dedup) and adds:
+ * - **peek finishing**: it remembers each peek's `RowSetFinishing` when it observes the command
+ *   and applies it (order by, offset, limit, projection) to the merged rows, because each worker
+ *   only holds its partition (workers pre-limit to offset + limit);
+ * - **worker statistics**: the internal `workerStats` message goes into `ComputeMetrics` and
+ *   never reaches the controller.
+ * A fresh merger per connection (as `createRuntimeSessions` makes) starts every frontier at the
+ * minimum, which pairs with the workers resetting their reported frontiers on reconnection.
+ */
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  PartitionedComputeState,
+  type RowSetFinishing,
+} from "@mzts/protocol";
+import { ComputeMetrics, isWorkerStats, type WorkerStatsMessage } from "./metrics.js";
+import { applyFinishing } from "./peek/finishing.js";
+
+export class ComputeResponseMerger {
+  readonly metrics: ComputeMetrics;
+  readonly #state: PartitionedComputeState;
+  /** Peek uuid → its finishing; removed when the merged answer leaves. */
+  readonly #finishing = new Map<string, RowSetFinishing>();
+
+  constructor(workers: number, metrics: ComputeMetrics = new ComputeMetrics()) {
+    this.#state = new PartitionedComputeState(workers);
+    this.metrics = metrics;
+  }
+
+  /** Observes a command sent to the workers (result size limit; peek finishings). */
+  observeCommand(cmd: ComputeCommand): void {
+    this.#state.observeCommand(cmd);
+    if (cmd.kind === "peek") this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
+  }
+
+  /**
+   * Absorbs worker `part`'s response; returns the merged responses ready to leave the process.
+   * @throws InvariantViolation / FrontierRegression on a worker bug (see PartitionedComputeState).
+   */
+  absorb(part: number, r: ComputeResponse | WorkerStatsMessage): ComputeResponse[] {
+    if (isWorkerStats(r)) {
+      this.metrics.absorb(part, r.stats);
+      return [];
+    }
+    const out = this.#state.absorb(part, r);
+    return out.map((m) => {
+      if (m.kind !== "peekResponse") return m;
+      const f = this.#finishing.get(m.uuid);
+      this.#finishing.delete(m.uuid);
+      if (f === undefined || m.response.kind !== "rows") return m;
+      return { ...m, response: { kind: "rows", rows: applyFinishing(m.response.rows, f) } };
+    });
+  }
+}
+
+/** A merger factory for `createRuntimeSessions` sharing one metrics registry across sessions. */
+export function computeMergerFactory(
+  metrics: ComputeMetrics = new ComputeMetrics(),
+): (workers: number) => ComputeResponseMerger {
+  return (workers) => new ComputeResponseMerger(workers, metrics);
+}

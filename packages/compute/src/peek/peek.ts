@@ -1,0 +1,73 @@
+/**
+ * One worker's part of an index peek: readiness, the read, and map/filter/project.
+ *
+ * ## Rules (materialize §2.4)
+ * - Unreadable: the index's since is beyond the peek time → error naming the since (the
+ *   controller must not peek below the since; this is its answer if it does).
+ * - Not ready: the arrangement's upper (or its error arrangement's) is ≤ the time; retried after
+ *   every step.
+ * - Ready: the dataflow's errors as of the time, if any, win; else the rows as of the time
+ *   (only the keys in `literalConstraints` when present), through map/filter/project, with
+ *   positive counts (a negative count is an error), pre-limited (`finishing.ts`).
+ */
+import { compileMfp, EvaluationError } from "@mzts/dataflow";
+import type { Peek, PeekResponse } from "@mzts/protocol";
+import { consolidateRows, Frontier, type Row } from "@mzts/repr";
+import type { IndexState } from "../render/dataflow.js";
+import { preLimit } from "./finishing.js";
+
+/** The error text of a read below the since (tests and controllers match its start). */
+export function sinceErrorMessage(since: Frontier, t: bigint): string {
+  return `Arrangement compaction frontier ${Frontier.format(since)} is beyond the time of the attempted read ${t}`;
+}
+
+/** The worker's answer, or `undefined` when the index is not yet complete at the time. */
+export function evaluatePeek(peek: Peek, index: IndexState): PeekResponse | undefined {
+  const t = peek.timestamp;
+  const arr = index.arrangement;
+  if (arr.since === null || t < arr.since) {
+    return { kind: "error", message: sinceErrorMessage(arr.since, t) };
+  }
+  if (Frontier.includes(arr.upper, t) || Frontier.includes(index.errors.upper, t)) {
+    return undefined;
+  }
+  const errs = index.errors.asOf(t).filter(([, n]) => n > 0);
+  if (errs.length > 0) {
+    const [row] = errs.sort((a, b) => String(a[0][1]).localeCompare(String(b[0][1])))[0]!;
+    return { kind: "error", message: `${String(row[0])}: ${String(row[1])}` };
+  }
+  const raw: Array<[Row, number]> =
+    peek.literalConstraints === undefined
+      ? arr.asOf(t)
+      : peek.literalConstraints.flatMap((key) => arr.lookup(key, t));
+  return finishPart(peek, raw);
+}
+
+/** Map/filter/project, consolidation and pre-limit over raw `(row, count)` pairs of a read. */
+export function finishPart(peek: Peek, raw: ReadonlyArray<readonly [Row, number]>): PeekResponse {
+  const { exprs, predicates, projection } = peek.mapFilterProject;
+  const mapped: Array<[Row, number]> = [];
+  try {
+    const fn = compileMfp([
+      { kind: "map", exprs },
+      { kind: "filter", predicates },
+      { kind: "project", columns: projection },
+    ]);
+    for (const [row, n] of raw) {
+      const out = fn(row);
+      if (out !== null) mapped.push([out, n]);
+    }
+  } catch (e) {
+    if (e instanceof EvaluationError) return { kind: "error", message: e.message };
+    throw e;
+  }
+  const rows = consolidateRows(mapped);
+  const negative = rows.find(([, n]) => n < 0);
+  if (negative) {
+    return {
+      kind: "error",
+      message: `Invalid data in source, saw retractions (${-negative[1]}) for a row that does not exist`,
+    };
+  }
+  return { kind: "rows", rows: preLimit(rows, peek.finishing) };
+}

@@ -1,0 +1,317 @@
+/**
+ * `buildDataflow()`: one worker's rendering of a `DataflowDescription`, and `DataflowInstance`,
+ * what the worker keeps of it until every export is dropped.
+ *
+ * ## Flow (identical on every worker, so exchange channels line up)
+ * 1. `checkDataflow()` validates everything first (imports present, index since ≤ as-of, plans
+ *    valid with the imports' and earlier objects' arities, exports naming known objects and
+ *    valid key columns), so a bad description is refused before anything is built.
+ * 2. A `Graph` with the dataflow's own exchange namespace (`ExchangeRouter.open(seq)`).
+ * 3. Imports: each persist source is an input fed by a `SourceReader`; each index import is an
+ *    input attached to the exporting dataflow's `IndexTap` in this worker — attached last, once
+ *    every operator is connected (a reader connecting later would miss earlier messages).
+ * 4. Objects: `render()` each plan in order, with imports and earlier objects as `get`s.
+ * 5. Exports: an index = `ArrangeByOperator` (exchanged by key) + `IndexTap` (for importers);
+ *    the errors of every object are arranged locally (peeks of a dataflow with errors fail);
+ *    a subscribe = `SubscribeSink`; a persist sink = `PersistSinkOperator`.
+ * 6. Every arrangement starts compacted to the as-of: reads below it are refused.
+ *
+ * Dataflows are not suspended: they run as soon as they are built (`schedule` is recorded but
+ * not required), which the protocol allows ("may build dataflows suspended").
+ */
+import {
+  ArrangeByOperator,
+  type Arrangement,
+  createGraph,
+  createInput,
+  exchange,
+  type Graph,
+  render,
+  type Stream,
+  UnionOperator,
+} from "@mzts/dataflow";
+import { MalformedPlan, validatePlan } from "@mzts/expr";
+import type { DataflowDescription, SubscribeResponse } from "@mzts/protocol";
+import { Frontier, type GlobalId } from "@mzts/repr";
+import type { Logger } from "pino";
+import { CommandRefused } from "../errors.js";
+import type { ExchangeRouter } from "../exchange-router.js";
+import { SubscribeSink } from "../subscribe/subscribe-sink.js";
+import { ImportFeed } from "./import-feed.js";
+import { IndexTap } from "./index-tap.js";
+import { PersistSinkOperator } from "./persist-sink.js";
+import { type OpenShard, SourceReader } from "./source-import.js";
+
+/** An index export held by this worker. */
+export interface IndexState {
+  readonly id: GlobalId;
+  readonly dataflow: DataflowInstance;
+  readonly key: readonly number[];
+  readonly arity: number;
+  readonly arrangement: Arrangement;
+  /** The dataflow's error collection as arranged in this worker. */
+  readonly errors: Arrangement;
+  readonly tap: IndexTap;
+}
+
+/** What `buildDataflow` needs from the worker. */
+export interface BuildEnv {
+  readonly worker: number;
+  readonly workers: number;
+  readonly router: ExchangeRouter;
+  readonly openShard: OpenShard;
+  readonly requestStep: () => void;
+  readonly logger: Logger;
+  readonly pollIntervalMs?: number;
+  /** An index export live in this worker. */
+  index(id: GlobalId): IndexState | undefined;
+  /** Emits a subscribe response of this worker. */
+  subscribeResponse(id: GlobalId, r: SubscribeResponse): void;
+}
+
+/** One worker's running dataflow. */
+export class DataflowInstance {
+  /** Build sequence number (= exchange namespace), identical on every worker. */
+  readonly seq: number;
+  /** The description; replaced by reconciliation when it reuses the dataflow (new as-of). */
+  desc: DataflowDescription;
+  readonly graph: Graph;
+  readonly sources: SourceReader[] = [];
+  /** Index imports: the feed and the tap it is attached to. */
+  readonly imports: Array<{ readonly feed: ImportFeed; readonly tap: IndexTap }> = [];
+  readonly indexes = new Map<GlobalId, IndexState>();
+  readonly subscribes = new Map<GlobalId, SubscribeSink>();
+  readonly persistSinks = new Map<GlobalId, PersistSinkOperator>();
+  /** Export ids not yet dropped; the dataflow is freed when this becomes empty. */
+  readonly liveExports = new Set<GlobalId>();
+  /** Source feeds (for the input frontier). */
+  readonly feeds: ImportFeed[] = [];
+  /** Set by `schedule` (recorded only: dataflows run at once). */
+  scheduled = false;
+
+  constructor(seq: number, desc: DataflowDescription, graph: Graph) {
+    this.seq = seq;
+    this.desc = desc;
+    this.graph = graph;
+  }
+
+  /** Meet of the imports' frontiers (empty when there are no imports). */
+  get inputFrontier(): Frontier {
+    let f: Frontier = Frontier.EMPTY;
+    for (const feed of this.feeds) f = Frontier.meet(f, feed.frontier);
+    return f;
+  }
+
+  /** Moves source data in and runs every operator once. True when anything moved. */
+  step(): boolean {
+    let worked = false;
+    for (const s of this.sources) if (s.pump()) worked = true;
+    if (this.graph.step()) worked = true;
+    return worked;
+  }
+
+  /** Frees everything: readers stop, importers detach, arrangements release their contents. */
+  dispose(router: ExchangeRouter): void {
+    for (const s of this.sources) s.stop();
+    for (const { feed, tap } of this.imports) tap.detach(feed);
+    for (const ix of this.indexes.values()) {
+      if (ix.arrangement.since !== null) ix.arrangement.allowCompaction(Frontier.EMPTY);
+      if (ix.errors.since !== null) ix.errors.allowCompaction(Frontier.EMPTY);
+    }
+    for (const s of this.persistSinks.values()) s.stop();
+    router.close(this.seq);
+  }
+}
+
+/** Every id a description exports. */
+export function exportIds(desc: DataflowDescription): GlobalId[] {
+  return [...desc.indexExports.map((e) => e.id), ...desc.sinkExports.map((s) => s.id)];
+}
+
+/**
+ * Checks a description against this worker's state without building anything.
+ * @throws CommandRefused (unknownId, sinceViolation, malformedPlan) naming the object.
+ */
+export function checkDataflow(
+  desc: DataflowDescription,
+  index: (id: GlobalId) => IndexState | undefined,
+): void {
+  const first = exportIds(desc)[0] ?? desc.objectsToBuild[0]?.id ?? "";
+  const arities = new Map<GlobalId, number>();
+  for (const s of desc.sourceImports) arities.set(s.id, s.arity);
+  for (const imp of desc.indexImports) {
+    const ix = index(imp.id);
+    if (!ix) {
+      throw new CommandRefused(
+        imp.id,
+        "unknownId",
+        `dataflow ${first} imports index ${imp.id}, which this replica does not have; create it first`,
+      );
+    }
+    if (desc.asOf !== null && !Frontier.lessEqual(ix.arrangement.since, desc.asOf)) {
+      throw new CommandRefused(
+        imp.id,
+        "sinceViolation",
+        `dataflow ${first} imports index ${imp.id} as of ${desc.asOf}, but the index is compacted to ${Frontier.format(ix.arrangement.since)}; choose an as-of at or after its since`,
+      );
+    }
+    arities.set(imp.id, imp.arity);
+  }
+  for (const obj of desc.objectsToBuild) {
+    try {
+      arities.set(
+        obj.id,
+        validatePlan(obj.plan, (id) => arities.get(id), `objects[${obj.id}]`),
+      );
+    } catch (e) {
+      if (e instanceof MalformedPlan) throw new CommandRefused(obj.id, "malformedPlan", e.message);
+      throw e;
+    }
+  }
+  const built = new Set(desc.objectsToBuild.map((o) => o.id));
+  for (const ix of desc.indexExports) {
+    const arity = arities.get(ix.objectId);
+    if (!built.has(ix.objectId) || arity === undefined) {
+      throw new CommandRefused(
+        ix.id,
+        "unknownId",
+        `index ${ix.id} exports ${ix.objectId}, which the dataflow does not build`,
+      );
+    }
+    if (ix.key.some((c) => !Number.isInteger(c) || c < 0 || c >= arity)) {
+      throw new CommandRefused(
+        ix.id,
+        "malformedPlan",
+        `index ${ix.id} key [${ix.key.join(", ")}] is out of range for arity ${arity}`,
+      );
+    }
+  }
+  for (const s of desc.sinkExports) {
+    if (!arities.has(s.fromId)) {
+      throw new CommandRefused(
+        s.id,
+        "unknownId",
+        `sink ${s.id} reads ${s.fromId}, which the dataflow neither imports nor builds`,
+      );
+    }
+  }
+}
+
+/** Builds the dataflow on this worker (after `checkDataflow`). */
+export function buildDataflow(
+  seq: number,
+  desc: DataflowDescription,
+  env: BuildEnv,
+): DataflowInstance {
+  const asOf = desc.asOf;
+  const allocator = env.workers > 1 ? env.router.open(seq) : undefined;
+  const graph = createGraph({
+    ...(allocator ? { allocator } : {}),
+    asOf: asOf ?? 0n,
+    name: desc.debugName || `dataflow#${seq}`,
+  });
+  const df = new DataflowInstance(seq, desc, graph);
+  const streams = new Map<GlobalId, Stream>();
+  const arities = new Map<GlobalId, number>();
+  const feedAsOf = asOf ?? 0n;
+  /** Imports that produce nothing (empty as-of), closed once the graph is built. */
+  const closed: ImportFeed[] = [];
+
+  for (const s of desc.sourceImports) {
+    const input = createInput(graph, `source ${s.id}`);
+    const feed = new ImportFeed(input, feedAsOf, desc.until);
+    df.feeds.push(feed);
+    streams.set(s.id, input.output);
+    arities.set(s.id, s.arity);
+    if (asOf === null) {
+      closed.push(feed);
+      continue;
+    }
+    const reader = new SourceReader({
+      id: s.id,
+      shardId: s.shardId,
+      feed,
+      worker: env.worker,
+      workers: env.workers,
+      openShard: env.openShard,
+      requestStep: env.requestStep,
+      logger: env.logger,
+      ...(env.pollIntervalMs === undefined ? {} : { pollIntervalMs: env.pollIntervalMs }),
+    });
+    df.sources.push(reader);
+  }
+  for (const imp of desc.indexImports) {
+    const input = createInput(graph, `index ${imp.id}`);
+    const feed = new ImportFeed(input, feedAsOf, desc.until);
+    df.feeds.push(feed);
+    streams.set(imp.id, input.output);
+    arities.set(imp.id, imp.arity);
+    const ix = env.index(imp.id);
+    if (asOf === null || !ix) closed.push(feed);
+    else df.imports.push({ feed, tap: ix.tap });
+  }
+  const errs: Stream[] = [];
+  for (const obj of desc.objectsToBuild) {
+    const r = render(graph, obj.plan, { imports: streams });
+    streams.set(obj.id, r.oks);
+    arities.set(
+      obj.id,
+      validatePlan(obj.plan, (id) => arities.get(id)),
+    );
+    errs.push(r.errs);
+  }
+  const errStream = errs.length === 1 ? errs[0]! : new UnionOperator(graph, errs, "errs").output;
+  let errors: Arrangement | undefined;
+  const errorArrangement = (): Arrangement => {
+    if (!errors) {
+      errors = new ArrangeByOperator(graph, errStream, [], "errs").arrangement;
+      if (asOf !== null) errors.allowCompaction(asOf);
+    }
+    return errors;
+  };
+
+  for (const ix of desc.indexExports) {
+    const source = streams.get(ix.objectId)!;
+    const op = new ArrangeByOperator(graph, exchange(ix.key)(source), ix.key, `index ${ix.id}`);
+    if (asOf !== null) op.arrangement.allowCompaction(asOf);
+    const tap = new IndexTap(graph, op.output, op.arrangement);
+    df.indexes.set(ix.id, {
+      id: ix.id,
+      dataflow: df,
+      key: ix.key,
+      arity: arities.get(ix.objectId)!,
+      arrangement: op.arrangement,
+      errors: errorArrangement(),
+      tap,
+    });
+    df.liveExports.add(ix.id);
+  }
+  for (const s of desc.sinkExports) {
+    const source = streams.get(s.fromId)!;
+    if (s.connection.kind === "subscribe") {
+      const sink = new SubscribeSink(graph, source, {
+        id: s.id,
+        asOf,
+        until: desc.until,
+        emit: (r) => env.subscribeResponse(s.id, r),
+      });
+      df.subscribes.set(s.id, sink);
+    } else {
+      const sink = new PersistSinkOperator(graph, source, {
+        id: s.id,
+        shardId: s.connection.shardId,
+        openShard: env.openShard,
+        requestStep: env.requestStep,
+        logger: env.logger,
+      });
+      df.persistSinks.set(s.id, sink);
+    }
+    df.liveExports.add(s.id);
+  }
+  // Feed imports only now: a stream's readers must connect before data or frontier moves
+  // reach it (they would miss them), and every operator is connected once the graph is built.
+  for (const { feed, tap } of df.imports) tap.attach(feed);
+  for (const feed of closed) feed.close();
+  for (const r of df.sources) r.start();
+  return df;
+}

@@ -1,0 +1,54 @@
+/**
+ * `ImportFeed`: how an import's updates enter a dataflow on one worker — the rules shared by
+ * persist source imports and index imports.
+ *
+ * - Times below the dataflow's `asOf` are forwarded to `asOf` (the dataflow is only correct,
+ *   and only read, at times ≥ asOf), so the input's frontier is `join(upstream, asOf)`.
+ * - Updates at times ≥ `until` are dropped, and once the upstream frontier reaches `until` the
+ *   input closes (empty): the dataflow never produces times ≥ until.
+ * - The frontier only moves forward (`InputHandle` throws `FrontierRegression` otherwise; a
+ *   stale upstream frontier is ignored here instead).
+ */
+import type { InputHandle } from "@mzts/dataflow";
+import { Frontier, Timestamp, type Update } from "@mzts/repr";
+
+export class ImportFeed {
+  readonly input: InputHandle;
+  readonly asOf: Timestamp;
+  readonly until: Frontier;
+
+  constructor(input: InputHandle, asOf: Timestamp, until: Frontier) {
+    this.input = input;
+    this.asOf = asOf;
+    this.until = until;
+  }
+
+  /** The input's frontier. */
+  get frontier(): Frontier {
+    return this.input.frontier;
+  }
+
+  /** Sends `updates` (times forwarded to asOf, those ≥ until dropped). */
+  send(updates: Iterable<Update>): void {
+    if (this.input.frontier === null) return;
+    const { asOf, until } = this;
+    const out: Update[] = [];
+    for (const [row, t, d] of updates) {
+      if (until !== null && t >= until) continue;
+      out.push([row, Timestamp.max(t, asOf), d]);
+    }
+    if (out.length > 0) this.input.send(out);
+  }
+
+  /** Advances to `join(f, asOf)`, or closes when `f` reached `until`. */
+  advance(f: Frontier): void {
+    let target = Frontier.join(f, this.asOf);
+    if (this.until !== null && target !== null && target >= this.until) target = null;
+    if (Frontier.lessThan(this.input.frontier, target)) this.input.advanceTo(target);
+  }
+
+  /** Closes the input (no more data). */
+  close(): void {
+    if (this.input.frontier !== null) this.input.close();
+  }
+}

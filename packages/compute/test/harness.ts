@@ -1,0 +1,140 @@
+/**
+ * Test harness: a replica (unified or legacy path) driven like a server drives it — one merger
+ * per connection, commands observed by the merger then submitted — over real worker threads
+ * (the BUILT dist, style §3) and real persist on a temp directory.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ClusterRuntime, createClusterRuntime } from "@mzts/mz-cluster";
+import type { ComputeCommand, ComputeResponse, DataflowDescription, Peek } from "@mzts/protocol";
+import type { Frontier, Row } from "@mzts/repr";
+import {
+  ComputeMetrics,
+  ComputeResponseMerger,
+  createComputeSpec,
+  createLegacyComputeRuntime,
+} from "../dist/index.js";
+
+export type PathKind = "unified" | "legacy";
+
+export async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "mzts-compute-"));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export async function until(cond: () => boolean, what: string, ms = 15000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export class Replica {
+  readonly rt: ClusterRuntime<ComputeCommand, ComputeResponse>;
+  readonly metrics = new ComputeMetrics();
+  /** Merged responses of the current connection. */
+  out: ComputeResponse[] = [];
+  #merger: ComputeResponseMerger | undefined;
+
+  constructor(path: PathKind, workers: number, dataDir: string) {
+    const config = { dataDir, pollIntervalMs: 10 };
+    this.rt =
+      path === "unified"
+        ? createClusterRuntime<ComputeCommand, ComputeResponse>(createComputeSpec(), {
+            workers,
+            config,
+          })
+        : createLegacyComputeRuntime({ workers, config });
+    this.rt.onResponse((w, r) => {
+      if (this.#merger) this.out.push(...this.#merger.absorb(w, r));
+    });
+  }
+
+  connect(nonce: string): void {
+    this.#merger = new ComputeResponseMerger(this.rt.workers, this.metrics);
+    this.out = [];
+    this.rt.connect(nonce);
+  }
+
+  send(...cmds: ComputeCommand[]): void {
+    for (const c of cmds) this.#merger!.observeCommand(c);
+    this.rt.submit(cmds);
+  }
+
+  async peek(p: Peek): Promise<ComputeResponse & { kind: "peekResponse" }> {
+    this.send({ kind: "peek", peek: p });
+    let r: (ComputeResponse & { kind: "peekResponse" }) | undefined;
+    await until(() => {
+      r = this.out.find(
+        (x): x is ComputeResponse & { kind: "peekResponse" } =>
+          x.kind === "peekResponse" && x.uuid === p.uuid,
+      );
+      return r !== undefined;
+    }, `peek ${p.uuid}`);
+    return r!;
+  }
+
+  /** The latest merged frontier of `kind` reported for `id` (undefined = none yet). */
+  frontier(id: string, kind: "write" | "input" | "output"): Frontier | undefined {
+    let f: Frontier | undefined;
+    for (const r of this.out) {
+      if (r.kind === "frontiers" && r.id === id && r.frontiers[kind] !== undefined) {
+        f = r.frontiers[kind];
+      }
+    }
+    return f;
+  }
+
+  close(): Promise<void> {
+    return this.rt.close();
+  }
+}
+
+let peekCounter = 0;
+
+/** A peek of index `id` at `t` returning every column. */
+export function peekOf(
+  id: string,
+  arity: number,
+  t: bigint,
+  extra: Partial<Pick<Peek, "literalConstraints" | "finishing">> = {},
+): Peek {
+  const uuid = `00000000-0000-4000-8000-${(++peekCounter).toString(16).padStart(12, "0")}`;
+  const all = Array.from({ length: arity }, (_, i) => i);
+  return {
+    uuid,
+    target: { kind: "index", id },
+    arity,
+    timestamp: t,
+    mapFilterProject: { exprs: [], predicates: [], projection: all },
+    finishing: extra.finishing ?? { orderBy: [], offset: 0, project: all },
+    ...(extra.literalConstraints ? { literalConstraints: extra.literalConstraints } : {}),
+  };
+}
+
+export function dataflow(
+  d: Partial<DataflowDescription> & Pick<DataflowDescription, "asOf">,
+): DataflowDescription {
+  return {
+    debugName: d.debugName ?? "df",
+    sourceImports: d.sourceImports ?? [],
+    indexImports: d.indexImports ?? [],
+    objectsToBuild: d.objectsToBuild ?? [],
+    indexExports: d.indexExports ?? [],
+    sinkExports: d.sinkExports ?? [],
+    asOf: d.asOf,
+    until: d.until ?? null,
+  };
+}
+
+/** JSON with bigints, for comparisons. */
+export function show(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
+}
+
+export type Counted = ReadonlyArray<readonly [Row, number]>;
