@@ -1,0 +1,287 @@
+/**
+ * Phase-1 (servers) benchmark: the command path and freshness through a real clusterd, legacy
+ * (flag off) vs unified (flag on), each beside a bare Connect bidi echo measured in the same run.
+ *
+ * Rows (servers are separate processes on loopback; runs interleaved; medians):
+ * - `echo`: a Connect server whose stream handler answers peeks itself (mz-cluster's bench
+ *   server) — the transport baseline;
+ * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on; a peek of a
+ *   100-row constant index goes controller → clusterd → all W workers → merged answer.
+ * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
+ * Throughput: peeks batched 64 per stream message, up to 1024 in flight.
+ * Freshness: a real-time counter source ticking every 50 ms feeds an index; a tick's lag = wall
+ * time at which the index's write frontier passes the tick's time − that time (p50 / p99).
+ *
+ * Usage: tsx bench/phase1.bench.ts [--runs N] [--workers W] [--help]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
+import { startClusterd } from "../src/harness/clusterd.js";
+import { computeDriver, storageDriver } from "../src/harness/driver.js";
+import { stopAll } from "../src/harness/processes.js";
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  console.log(
+    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS",
+  );
+  process.exit(0);
+}
+const argNum = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const RUNS = argNum("--runs", 3);
+const W = argNum("--workers", 2);
+const LAT_N = Number(process.env.BENCH_LAT_N ?? 1500);
+const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 20000);
+const FRESH_MS = Number(process.env.BENCH_FRESH_MS ?? 4000);
+const ECHO = fileURLToPath(
+  new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
+);
+
+const ROWS: Array<[readonly [bigint, string], number]> = Array.from({ length: 100 }, (_, i) => [
+  [BigInt(i), `row ${i}`],
+  1,
+]);
+const constantIndex: DataflowDescription = {
+  debugName: "bench_constant",
+  sourceImports: [],
+  indexImports: [],
+  objectsToBuild: [{ id: "u1", plan: { kind: "constant", rows: ROWS, arity: 2 } }],
+  indexExports: [{ id: "u2", objectId: "u1", key: [0] }],
+  sinkExports: [],
+  asOf: 0n,
+  until: null,
+};
+
+function peek(uuid: string): ComputeCommand {
+  return {
+    kind: "peek",
+    peek: {
+      uuid,
+      target: { kind: "index", id: "u2" },
+      arity: 2,
+      timestamp: 0n,
+      literalConstraints: [[7n]],
+      mapFilterProject: { exprs: [], predicates: [], projection: [0, 1] },
+      finishing: { orderBy: [], offset: 0, project: [0, 1] },
+    },
+  };
+}
+
+interface Measure {
+  p50: number;
+  p99: number;
+  tput: number;
+}
+
+async function drive(url: string, setup: ComputeCommand[]): Promise<Measure> {
+  const d = computeDriver(url, 1n);
+  d.send([...setup, { kind: "initializationComplete" }]);
+  let seen = 0;
+  const waitAnswers = async (n: number) => {
+    await d.until(
+      (rs) => {
+        for (; seen < rs.length; seen++) if (rs[seen]!.kind === "peekResponse") n--;
+        return n <= 0;
+      },
+      "peek answers",
+      60_000,
+    );
+  };
+  // Warm-up (also waits for the index to be readable).
+  for (let i = 0; i < 200; i++) {
+    d.send([peek(randomUUID())]);
+    await waitAnswers(1);
+  }
+  const lat: number[] = [];
+  let pending = 0;
+  for (let i = 0; i < LAT_N; i++) {
+    const t0 = process.hrtime.bigint();
+    d.send([peek(randomUUID())]);
+    pending = 1;
+    await waitAnswers(pending);
+    lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  lat.sort((a, b) => a - b);
+  const t0 = process.hrtime.bigint();
+  let sent = 0;
+  let answered = 0;
+  while (sent < TPUT_N) {
+    while (sent - answered >= 1024) {
+      const before = seen;
+      await d.until((rs) => rs.length > before, "answers", 60_000);
+      for (; seen < d.responses.length; seen++)
+        if (d.responses[seen]!.kind === "peekResponse") answered++;
+    }
+    const batch: ComputeCommand[] = [];
+    for (let i = 0; i < 64 && sent < TPUT_N; i++, sent++) batch.push(peek(randomUUID()));
+    d.send(batch);
+  }
+  await d.until(
+    (rs) => {
+      for (; seen < rs.length; seen++) if (rs[seen]!.kind === "peekResponse") answered++;
+      return answered >= TPUT_N;
+    },
+    "all pipelined answers",
+    120_000,
+  );
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await d.close();
+  return {
+    p50: lat[Math.floor(lat.length / 2)]!,
+    p99: lat[Math.floor(lat.length * 0.99)]!,
+    tput: TPUT_N / secs,
+  };
+}
+
+async function echoRun(): Promise<Measure> {
+  const child: ChildProcess = spawn(process.execPath, [ECHO, "echo", "1"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once("exit", (c) => reject(new Error(`echo server exited with ${c}`)));
+      child.stdout!.on("data", (b: Buffer) => {
+        const m = /PORT (\d+)/.exec(b.toString());
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    return await drive(`http://127.0.0.1:${port}`, []);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+async function clusterdRun(
+  unified: boolean,
+): Promise<Measure & { fresh50: number; fresh99: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
+  try {
+    const c = await startClusterd({ persistDir: dir, workers: W, flags: { servers: unified } });
+    const m = await drive(c.computeUrl, [{ kind: "createDataflow", dataflow: constantIndex }]);
+    // Freshness: a real-time counter ingested by storage, indexed by compute.
+    const s = storageDriver(c.storageUrl);
+    s.send([
+      {
+        kind: "runIngestion",
+        id: "u10",
+        description: {
+          sourceExports: [{ id: "u11", shardId: "counter", outputIndex: 0, name: "counter" }],
+          connection: {
+            kind: "loadGenerator",
+            generator: { kind: "counter" },
+            seed: 1n,
+            tickIntervalMs: 50,
+          },
+        },
+      },
+      { kind: "initializationComplete" },
+      { kind: "allowWrites" },
+    ]);
+    const d = computeDriver(c.computeUrl, 2n);
+    const now = BigInt(Date.now());
+    d.send([
+      {
+        kind: "createDataflow",
+        dataflow: {
+          debugName: "fresh",
+          sourceImports: [{ id: "u11", shardId: "counter", arity: 1, upper: now }],
+          indexImports: [],
+          objectsToBuild: [{ id: "u12", plan: { kind: "get", id: "u11", arity: 1 } }],
+          indexExports: [{ id: "u13", objectId: "u12", key: [0] }],
+          sinkExports: [],
+          asOf: now,
+          until: null,
+        },
+      },
+      { kind: "initializationComplete" },
+    ]);
+    // Ticks are every 50 ms of wall time; when the index's write frontier moves from `prev` to
+    // `f`, every tick time in [prev, f) became visible now: its lag is now − tick time.
+    const TICK = 50;
+    const lags: number[] = [];
+    let seen = 0;
+    let prev: bigint | undefined;
+    const end = Date.now() + FRESH_MS;
+    while (Date.now() < end) {
+      await d
+        .until((rs) => rs.length > seen || Date.now() >= end, "frontiers", FRESH_MS + 1000)
+        .catch(() => {});
+      const wall = Date.now();
+      for (; seen < d.responses.length; seen++) {
+        const r = d.responses[seen]!;
+        if (r.kind !== "frontiers" || r.id !== "u13" || typeof r.frontiers.write !== "bigint")
+          continue;
+        const f = Number(r.frontiers.write);
+        if (prev !== undefined) {
+          const from = Number(prev);
+          const first = Math.ceil(from / TICK) * TICK;
+          for (let t = first; t < f; t += TICK) lags.push(wall - t);
+        }
+        prev = r.frontiers.write;
+      }
+    }
+    await d.close();
+    await s.close();
+    await c.stop();
+    lags.sort((a, b) => a - b);
+    const q = (p: number) =>
+      lags[Math.min(lags.length - 1, Math.floor(lags.length * p))] ?? Number.NaN;
+    return { ...m, fresh50: q(0.5), fresh99: q(0.99) };
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: number }>> = {
+  echo: [],
+  legacy: [],
+  unified: [],
+};
+for (let run = 1; run <= RUNS; run++) {
+  process.stderr.write(`run ${run}/${RUNS}: echo …\n`);
+  results.echo!.push(await echoRun());
+  process.stderr.write(`run ${run}/${RUNS}: legacy (flag off) …\n`);
+  results.legacy!.push(await clusterdRun(false));
+  process.stderr.write(`run ${run}/${RUNS}: unified (flag on) …\n`);
+  results.unified!.push(await clusterdRun(true));
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const row = (name: string) => {
+  const rs = results[name]!;
+  return {
+    p50: med(rs.map((r) => r.p50)),
+    p99: med(rs.map((r) => r.p99)),
+    tput: med(rs.map((r) => r.tput)),
+    fresh50: med(rs.map((r) => r.fresh50 ?? Number.NaN)),
+    fresh99: med(rs.map((r) => r.fresh99 ?? Number.NaN)),
+  };
+};
+const echo = row("echo");
+const legacy = row("legacy");
+console.log(
+  `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64/message); median of ${RUNS} interleaved runs`,
+);
+console.log(
+  "| row | p50 µs | p99 µs | p50 vs echo | peeks/s pipelined | tput vs echo | vs legacy (p50 / tput) | freshness p50 / p99 ms |",
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+for (const name of ["echo", "legacy", "unified"]) {
+  const r = row(name);
+  const fresh = name === "echo" ? "—" : `${r.fresh50.toFixed(0)} / ${r.fresh99.toFixed(0)}`;
+  const vsLegacy =
+    name === "unified"
+      ? `${(r.p50 / legacy.p50).toFixed(2)}x / ${(r.tput / legacy.tput).toFixed(2)}x`
+      : "—";
+  console.log(
+    `| ${name === "echo" ? "bare Connect echo (baseline)" : `${name} (flag ${name === "legacy" ? "off" : "on"})`} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${(r.p50 / echo.p50).toFixed(2)}x | ${r.tput.toFixed(0)} | ${(r.tput / echo.tput).toFixed(2)}x | ${vsLegacy} | ${fresh} |`,
+  );
+}
