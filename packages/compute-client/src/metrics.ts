@@ -1,0 +1,112 @@
+/**
+ * Prometheus gauges of the compute controller's command history (materialize.md §2.5, §8).
+ *
+ * - `mz_compute_controller_history_command_count{command_type, …labels}`: commands in the
+ *   history, per kind (every kind has a series, 0 when absent).
+ * - `mz_compute_controller_history_dataflow_count{…labels}`: `createDataflow` commands in the
+ *   history.
+ *
+ * The gauges of one registry are created once and shared by every history attached to it; each
+ * history writes its own series, told apart by the extra labels it was attached with (e.g.
+ * `{instance_id: "u1"}`). Values are only ever *set* to the new count, never reset first, so a
+ * scrape sees either the old or the new value and never a transiently empty history.
+ *
+ * Names and labels are the same on the legacy and unified paths (style §18).
+ */
+import { COMPUTE_COMMAND_KINDS, type ComputeCommandKind } from "@mzts/protocol";
+import { Gauge, type Registry } from "prom-client";
+import { MetricsConflict } from "./errors.js";
+
+/** Metric name of the per-kind history gauge. */
+export const HISTORY_COMMAND_COUNT = "mz_compute_controller_history_command_count";
+/** Metric name of the history dataflow gauge. */
+export const HISTORY_DATAFLOW_COUNT = "mz_compute_controller_history_dataflow_count";
+
+/** Where one command history writes its sizes. */
+export interface HistoryMetricsSink {
+  /** Sets the number of `kind` commands. */
+  setCommandCount(kind: ComputeCommandKind, count: number): void;
+  /** Sets the number of dataflows. */
+  setDataflowCount(count: number): void;
+  /** Removes this history's series (the instance is gone). */
+  remove(): void;
+}
+
+/** The two shared gauges of one registry and the extra label names they were created with. */
+interface HistoryGauges {
+  readonly commandCount: Gauge<string>;
+  readonly dataflowCount: Gauge<string>;
+  /** Sorted extra label names (without `command_type`). */
+  readonly labelNames: readonly string[];
+}
+
+/** Gauges created by this module, per registry (a registry refuses a name twice). */
+const gaugesByRegistry = new WeakMap<Registry, HistoryGauges>();
+
+/**
+ * The history gauges of `registry` with extra label names `labelNames`, created on first use.
+ * @throws MetricsConflict when the names are registered by other code, or with other labels.
+ */
+function historyGauges(registry: Registry, labelNames: readonly string[]): HistoryGauges {
+  const sorted = [...labelNames].sort();
+  if (sorted.includes("command_type")) {
+    throw new MetricsConflict(HISTORY_COMMAND_COUNT, "command_type is set by the history itself");
+  }
+  const existing = gaugesByRegistry.get(registry);
+  if (existing !== undefined) {
+    if (existing.labelNames.join(",") !== sorted.join(",")) {
+      throw new MetricsConflict(
+        HISTORY_COMMAND_COUNT,
+        `it has extra labels [${existing.labelNames.join(", ")}], not [${sorted.join(", ")}]`,
+      );
+    }
+    return existing;
+  }
+  for (const name of [HISTORY_COMMAND_COUNT, HISTORY_DATAFLOW_COUNT]) {
+    if (registry.getSingleMetric(name) !== undefined) {
+      throw new MetricsConflict(name, "it was registered by other code");
+    }
+  }
+  const gauges: HistoryGauges = {
+    commandCount: new Gauge({
+      name: HISTORY_COMMAND_COUNT,
+      help: "The number of commands in the compute controller's command history, by type.",
+      labelNames: ["command_type", ...sorted],
+      registers: [registry],
+    }),
+    dataflowCount: new Gauge({
+      name: HISTORY_DATAFLOW_COUNT,
+      help: "The number of dataflows in the compute controller's command history.",
+      labelNames: sorted,
+      registers: [registry],
+    }),
+    labelNames: sorted,
+  };
+  gaugesByRegistry.set(registry, gauges);
+  return gauges;
+}
+
+/**
+ * A sink writing one history's series, labelled with `labels`, into `registry`. Every kind's
+ * series is created at 0 (unless the caller sets it right away), so dashboards see `hello = 0`
+ * rather than a missing series.
+ * @throws MetricsConflict when the gauges exist with other label names or were made elsewhere.
+ */
+export function bindHistoryMetrics(
+  registry: Registry,
+  labels: Readonly<Record<string, string>>,
+): HistoryMetricsSink {
+  const gauges = historyGauges(registry, Object.keys(labels));
+  const base = { ...labels };
+  return {
+    setCommandCount: (kind, count) =>
+      gauges.commandCount.set({ ...base, command_type: kind }, count),
+    setDataflowCount: (count) => gauges.dataflowCount.set(base, count),
+    remove: () => {
+      for (const kind of COMPUTE_COMMAND_KINDS) {
+        gauges.commandCount.remove({ ...base, command_type: kind });
+      }
+      gauges.dataflowCount.remove(base);
+    },
+  };
+}

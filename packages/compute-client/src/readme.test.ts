@@ -1,0 +1,54 @@
+/**
+ * The README's usage snippet, run as a test (style §12): keep it in sync with README.md.
+ */
+import { createHello, type InstanceConfig } from "@mzts/protocol";
+import type { Frontier, GlobalId } from "@mzts/repr";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { ComputeCommandHistory, HISTORY_COMMAND_COUNT } from "./index.js";
+import { dataflowDesc, peekOf } from "./testdata/commands.js";
+
+describe("README", () => {
+  it("ComputeCommandHistory", async () => {
+    const registry = new Registry();
+    const config: InstanceConfig = {
+      logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+    };
+    const dataflow = dataflowDesc(["u1"], 0n);
+    const peek = peekOf("p");
+    const storageUppers = new Map<GlobalId, Frontier>([["u0", 12n]]);
+
+    const history = new ComputeCommandHistory();
+    const detach = history.attachMetrics(registry, { instance_id: "u1" });
+    history.push({ kind: "hello", hello: createHello(1n) });
+    history.push({ kind: "createInstance", config });
+    history.push({ kind: "createDataflow", dataflow }); // exports index u1, as of 0
+    history.push({ kind: "schedule", id: "u1" });
+    history.push({ kind: "peek", peek }); // uuid p
+    history.retirePeek(peek.uuid); // answered: the controller also cancels it on every replica
+    history.push({ kind: "cancelPeek", uuid: peek.uuid });
+    history.push({ kind: "allowCompaction", id: "u1", frontier: 10n }); // folds into the as-of
+    history.push({ kind: "initializationComplete" });
+
+    // Before replaying to a new or rehydrated replica:
+    history.updateSourceUppers((id) => storageUppers.get(id));
+    const replay = history.commands(); // reduces first
+    expect(replay.map((c) => c.kind)).toEqual([
+      "hello",
+      "createInstance",
+      "createDataflow",
+      "schedule",
+      "initializationComplete",
+    ]);
+    const created = replay[2];
+    expect(created?.kind === "createDataflow" && created.dataflow.asOf).toBe(10n);
+    expect(created?.kind === "createDataflow" && created.dataflow.sourceImports[0]?.upper).toBe(
+      12n,
+    );
+    expect(history.countsByType().get("peek")).toBe(0);
+    const series = (await registry.getSingleMetric(HISTORY_COMMAND_COUNT)?.get())?.values ?? [];
+    expect(series.find((v) => v.labels.command_type === "createDataflow")?.value).toBe(1);
+    detach(); // instance dropped: removes its series
+    expect((await registry.getSingleMetric(HISTORY_COMMAND_COUNT)?.get())?.values).toEqual([]);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The README's usage snippets, run as tests (style §12): keep them in sync with README.md.
+ */
+import { createHello, type StorageCommand } from "@mzts/protocol";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import {
+  createStorageControllerMetrics,
+  IngestionPlacement,
+  placedObjectOf,
+  StorageCommandHistory,
+} from "./index.js";
+import { runIngestion, runSink } from "./testdata/commands.js";
+
+const runIngestionCommand = runIngestion("u1", ["u2"]) as Extract<
+  StorageCommand,
+  { kind: "runIngestion" }
+>;
+const { description } = runIngestionCommand;
+const sink = (runSink("u3", "u1") as Extract<StorageCommand, { kind: "runSink" }>).description;
+
+function readmeHistory(): StorageCommandHistory {
+  const registry = new Registry();
+  const history = new StorageCommandHistory({
+    metrics: createStorageControllerMetrics(registry).historyCounts,
+  });
+  history.push({ kind: "hello", hello: createHello(1n) });
+  history.push({ kind: "runIngestion", id: "u1", description }); // writes u1 and u2
+  history.push({ kind: "runSink", id: "u3", description: sink });
+  history.push({ kind: "allowCompaction", id: "u2", frontier: null }); // drop subsource u2
+  history.push({ kind: "allowCompaction", id: "u3", frontier: 5n }); // informational for sinks
+  history.push({ kind: "initializationComplete" });
+  history.reduce();
+  return history;
+}
+
+describe("README", () => {
+  it("StorageCommandHistory", () => {
+    const history = readmeHistory();
+    expect(history.commands().map((c) => c.kind)).toEqual([
+      "hello",
+      "runIngestion",
+      "runSink",
+      "allowCompaction",
+      "initializationComplete",
+    ]);
+  });
+
+  it("IngestionPlacement", () => {
+    const history = readmeHistory();
+    const placement = new IngestionPlacement(["u2", "u1"]);
+    expect(placement.addObject("u1", placedObjectOf(runIngestionCommand))).toEqual(["u1", "u2"]);
+    expect(placement.addObject("u3", { preference: "singleReplica" })).toEqual(["u1"]);
+    expect(placement.addReplica("u0")).toEqual(["u1"]);
+    expect(placement.replicasFor("u3")).toEqual(["u1"]);
+    expect(placement.removeReplica("u1")).toEqual([{ objectId: "u3", from: "u1", to: "u0" }]);
+    expect(
+      placement.commandsFor("u2", history.commands()).some((c) => "id" in c && c.id === "u3"),
+    ).toBe(false);
+    placement.removeReplica("u0");
+    placement.removeReplica("u2");
+    expect(placement.pausedObjects()).toEqual(["u1", "u3"]);
+  });
+});
