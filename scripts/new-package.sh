@@ -46,7 +46,12 @@ cat > "$dir/vitest.config.ts" <<TS
 import { defineProject } from "vitest/config";
 
 export default defineProject({
-  test: { name: "@mzts/$name", include: ["src/**/*.test.ts", "test/**/*.test.ts"] },
+  test: {
+    name: "@mzts/$name",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+  },
 });
 TS
 echo "created $dir"

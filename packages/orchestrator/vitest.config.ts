@@ -1,5 +1,10 @@
 import { defineProject } from "vitest/config";
 
 export default defineProject({
-  test: { name: "@mzts/orchestrator", include: ["src/**/*.test.ts", "test/**/*.test.ts"] },
+  test: {
+    name: "@mzts/orchestrator",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+  },
 });
