@@ -8,6 +8,12 @@
  * - `CollectionConflict`: a collection id claimed by two storage objects.
  * - `PlacementConflict`: an object re-registered with a different replica preference.
  * - `CompactionRegression`: an `allowCompaction` that moves a compaction frontier backward.
+ * - `InstanceMissing` / `InstanceAlreadyExists`: a storage instance id the controller does not
+ *   know, or knows already.
+ * - `CollectionMissing`: a collection id the controller does not know (never created, or dropped
+ *   and forgotten).
+ * - `UpperWaitTimedOut`: `waitForUpper` gave up.
+ * - `ControllerClosed`: the controller was closed.
  *
  * Every error carries structured fields and a message that says what to do next. Internal bugs are
  * not input errors: they throw `InvariantViolation` from `@mzts/repr`.
@@ -100,6 +106,75 @@ export class CompactionRegression extends ControllerError {
         `${fmt(current)} to ${fmt(proposed)}; send a frontier at or beyond the current one ` +
         "(read holds only advance)",
     );
+  }
+}
+
+/** An operation named a storage instance the controller does not have. */
+export class InstanceMissing extends ControllerError {
+  override name = "InstanceMissing";
+  constructor(
+    readonly instanceId: string,
+    /** What was attempted ("addReplica", "createIngestion", …). */
+    readonly operation: string,
+  ) {
+    super(
+      `${operation}: storage instance ${instanceId} does not exist; ` +
+        "create it with createInstance() first",
+    );
+  }
+}
+
+/** `createInstance` was called for an instance that already exists. */
+export class InstanceAlreadyExists extends ControllerError {
+  override name = "InstanceAlreadyExists";
+  constructor(readonly instanceId: string) {
+    super(
+      `storage instance ${instanceId} already exists; use it as is, or pick another instance id`,
+    );
+  }
+}
+
+/** An operation named a collection the controller does not know. */
+export class CollectionMissing extends ControllerError {
+  override name = "CollectionMissing";
+  constructor(
+    readonly collectionId: GlobalId,
+    readonly operation: string,
+    /** True when the collection existed and was dropped. */
+    readonly dropped = false,
+  ) {
+    super(
+      dropped
+        ? `${operation}: collection ${collectionId} was dropped; stop using it (statusHistory() ` +
+            "still answers for recently dropped objects)"
+        : `${operation}: collection ${collectionId} is unknown to the storage controller; ` +
+            "create it with createIngestion() first",
+    );
+  }
+}
+
+/** `waitForUpper` did not see the write frontier reach the target in time. */
+export class UpperWaitTimedOut extends ControllerError {
+  override name = "UpperWaitTimedOut";
+  constructor(
+    readonly collectionId: GlobalId,
+    readonly target: Frontier,
+    readonly current: Frontier,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `the write frontier of ${collectionId} did not reach ${fmt(target)} within ${timeoutMs} ms ` +
+        `(it is at ${fmt(current)}); check that a replica runs its ingestion (status()) and that ` +
+        "writes are allowed, or wait longer",
+    );
+  }
+}
+
+/** The controller was closed; nothing more can be done with it. */
+export class ControllerClosed extends ControllerError {
+  override name = "ControllerClosed";
+  constructor(readonly operation: string) {
+    super(`${operation}: the storage controller is closed; create a new one`);
   }
 }
 

@@ -1,22 +1,52 @@
 /**
- * @mzts/storage-client — the storage controller side (legacy path): the reducing command
- * history replayed to replicas, and the placement of ingestions and sinks on replicas.
+ * @mzts/storage-client — the storage controller side (legacy path): the controller itself
+ * (instances, replicas, ingestions, collections), the reducing command history replayed to
+ * replicas, and the placement of ingestions and sinks on replicas.
  */
 
+export {
+  type CollectionEvent,
+  NO_REPLICA_HINT,
+  REPLICA_DROPPED_HINT,
+  StorageCollections,
+  type StorageCollectionsOptions,
+} from "./collections.js";
 export {
   ingestionCollectionIds,
   StorageCommandHistory,
   type StorageCommandHistoryOptions,
 } from "./command-history.js";
 export {
+  createStorageController,
+  type InstanceOptions,
+  type ReplicaLocationConfig,
+  type StorageController,
+  type StorageControllerEvent,
+  type StorageControllerOptions,
+  type StorageReplicaInfo,
+} from "./controller.js";
+export {
   CollectionConflict,
+  CollectionMissing,
   CompactionRegression,
+  ControllerClosed,
   ControllerError,
+  InstanceAlreadyExists,
+  InstanceMissing,
   InvalidReplicaId,
   PlacementConflict,
   ReplicaAlreadyExists,
   ReplicaMissing,
+  UpperWaitTimedOut,
 } from "./errors.js";
+export {
+  backoffDelayMs,
+  DEFAULT_RECONNECT_BACKOFF,
+  type ReconnectBackoff,
+  RehydrationTask,
+  type RehydrationTaskOptions,
+  type RehydrationTaskState,
+} from "./legacy/rehydration-task.js";
 export {
   createStorageControllerMetrics,
   type HistoryCommandCounts,

@@ -2,15 +2,17 @@
  * The README's usage snippets, run as tests (style §12): keep them in sync with README.md.
  */
 import { createHello, type StorageCommand } from "@mzts/protocol";
+import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import {
+  createStorageController,
   createStorageControllerMetrics,
   IngestionPlacement,
   placedObjectOf,
   StorageCommandHistory,
 } from "./index.js";
-import { runIngestion, runSink } from "./testdata/commands.js";
+import { ingestionDescription, runIngestion, runSink } from "./testdata/commands.js";
 
 const runIngestionCommand = runIngestion("u1", ["u2"]) as Extract<
   StorageCommand,
@@ -35,6 +37,28 @@ function readmeHistory(): StorageCommandHistory {
 }
 
 describe("README", () => {
+  it("createStorageController (replica unreachable: the task keeps retrying)", async () => {
+    const registry = new Registry();
+    const logger = pino({ level: "silent" });
+    const location = { storageUrl: "http://127.0.0.1:1" };
+    const description = ingestionDescription(["u10"]);
+    const controller = createStorageController({ generation: 1n, logger, registry });
+    controller.createInstance("u1");
+    controller.addReplica("u1", "u1", { storageUrl: location.storageUrl });
+    controller.createIngestion("u1", "u10", description);
+    expect(controller.status("u10")).toBeUndefined(); // placed on u1; no status yet
+    expect(controller.replicas("u1")).toMatchObject([{ replicaId: "u1", state: "connecting" }]);
+    await expect(
+      controller.waitForUpper("u10", 1_700_000_005_000n, { timeoutMs: 50 }),
+    ).rejects.toThrow(/did not reach/);
+    controller.allowCompaction("u10", 1_700_000_004_000n);
+    controller.dropIngestion("u10");
+    expect(controller.status("u10")?.status).toBe("dropped");
+    await controller.dropReplica("u1", "u1");
+    expect(controller.replicas("u1")).toEqual([]);
+    await controller.close();
+  });
+
   it("StorageCommandHistory", () => {
     const history = readmeHistory();
     expect(history.commands().map((c) => c.kind)).toEqual([
