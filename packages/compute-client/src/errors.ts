@@ -6,6 +6,12 @@
  * - `CompactionRegression`: an `allowCompaction` that moves an id's compaction frontier backward.
  * - `DuplicatePeek`: a `peek` whose uuid is already a live peek of the history.
  * - `MetricsConflict`: a history metric name already registered with a different shape.
+ * - `InstanceMissing`, `ReplicaMissing`, `CollectionMissing`: an unknown (or dropped) id.
+ * - `InstanceExists`, `ReplicaExists`, `CollectionExists`: an id created twice.
+ * - `SinceViolation`: a read (peek, dataflow as-of) below a collection's since.
+ * - `PeekCanceled` (and its subclass `PeekTimeout`): the caller gave up on a peek.
+ * - `PeekFailed`: the replica answered the peek with an error, or its target replica went away.
+ * - `ControllerClosed`: a call after `close()`.
  *
  * Every error carries structured fields and a message that says what to do next. Internal bugs are
  * not input errors: they throw `InvariantViolation` from `@mzts/repr`.
@@ -81,6 +87,141 @@ export class MetricsConflict extends ControllerError {
       `metric ${metricName} cannot be reused: ${reason}; attach every history of one registry ` +
         "with the same label names, or use a separate prom-client Registry",
     );
+  }
+}
+
+/** The compute instance (cluster) does not exist, or was dropped. */
+export class InstanceMissing extends ControllerError {
+  override name = "InstanceMissing";
+  constructor(readonly instanceId: string) {
+    super(
+      `compute instance ${instanceId} does not exist; create it with createInstance(id, logging) ` +
+        "before adding replicas, dataflows or peeks",
+    );
+  }
+}
+
+/** The instance exists already. */
+export class InstanceExists extends ControllerError {
+  override name = "InstanceExists";
+  constructor(readonly instanceId: string) {
+    super(`compute instance ${instanceId} already exists; use it, or pick another id`);
+  }
+}
+
+/** The replica is not part of the instance. */
+export class ReplicaMissing extends ControllerError {
+  override name = "ReplicaMissing";
+  constructor(
+    readonly instanceId: string,
+    readonly replicaId: string,
+  ) {
+    super(
+      `replica ${replicaId} is not a replica of compute instance ${instanceId}; add it with ` +
+        "addReplica(instanceId, replicaId, location) or target one of the listed replicas",
+    );
+  }
+}
+
+/** The replica is already part of the instance. */
+export class ReplicaExists extends ControllerError {
+  override name = "ReplicaExists";
+  constructor(
+    readonly instanceId: string,
+    readonly replicaId: string,
+  ) {
+    super(
+      `replica ${replicaId} already belongs to compute instance ${instanceId}; drop it first ` +
+        "(dropReplica) or use updateReplicaLocation to point it at a new address",
+    );
+  }
+}
+
+/** The collection is unknown to the controller, or was dropped. */
+export class CollectionMissing extends ControllerError {
+  override name = "CollectionMissing";
+  constructor(readonly id: GlobalId) {
+    super(
+      `collection ${id} is unknown to the compute controller (never created, or dropped); ` +
+        "create it with createDataflow before reading, compacting or importing it",
+    );
+  }
+}
+
+/** A collection id is exported twice. */
+export class CollectionExists extends ControllerError {
+  override name = "CollectionExists";
+  constructor(readonly id: GlobalId) {
+    super(
+      `collection ${id} already exists in the compute controller; export ids are unique — ` +
+        "allocate a fresh GlobalId, or drop the old collection first",
+    );
+  }
+}
+
+/** A read at a time the collection may already have compacted away. */
+export class SinceViolation extends ControllerError {
+  override name = "SinceViolation";
+  constructor(
+    readonly id: GlobalId,
+    /** The requested read time. */
+    readonly timestamp: Frontier,
+    /** The collection's since when the read was asked. */
+    readonly since: Frontier,
+  ) {
+    super(
+      `cannot read ${id} at ${fmt(timestamp)}: its since is ${fmt(since)} (times before it may ` +
+        "be compacted); read at a time at or beyond the since, e.g. frontiers(id).since",
+    );
+  }
+}
+
+/** The caller canceled a peek (or it timed out, see `PeekTimeout`). */
+export class PeekCanceled extends ControllerError {
+  override name = "PeekCanceled";
+  constructor(
+    readonly uuid: string,
+    readonly reason: string,
+  ) {
+    super(`peek ${uuid} was canceled: ${reason}; issue a new peek if the result is still needed`);
+  }
+}
+
+/** No replica answered a peek within the caller's timeout; the peek was canceled. */
+export class PeekTimeout extends PeekCanceled {
+  override name = "PeekTimeout";
+  constructor(
+    uuid: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      uuid,
+      `no replica answered within ${timeoutMs} ms (are the replicas connected and hydrated? ` +
+        "see replicas(instanceId)); retry with a larger timeoutMs",
+    );
+  }
+}
+
+/** A replica answered a peek with an error, or the peek's target replica went away. */
+export class PeekFailed extends ControllerError {
+  override name = "PeekFailed";
+  constructor(
+    readonly uuid: string,
+    /** The replica's error text (e.g. "target replica failed or was dropped"). */
+    readonly reason: string,
+  ) {
+    super(
+      `peek ${uuid} failed: ${reason}; fix the query or its time and retry (a failed target ` +
+        "replica can be retried once it is connected again, or without targetReplica)",
+    );
+  }
+}
+
+/** The controller was closed. */
+export class ControllerClosed extends ControllerError {
+  override name = "ControllerClosed";
+  constructor() {
+    super("the compute controller is closed; build a new one with createComputeController");
   }
 }
 

@@ -11,10 +11,21 @@
  * `{instance_id: "u1"}`). Values are only ever *set* to the new count, never reset first, so a
  * scrape sees either the old or the new value and never a transiently empty history.
  *
+ * The controller's own metrics (`ControllerMetrics`, materialize.md §4.2), labelled
+ * `instance_id` (and `replica_id` where per replica):
+ * - `mz_compute_commands_total{command_type}`: commands sent to replicas (per replica);
+ * - `mz_compute_responses_total{response_type}`: responses received from replicas (per replica);
+ * - `mz_compute_controller_replica_connects_total`: successful connections (per replica);
+ * - `mz_compute_controller_connected_replica_count`: replicas connected now;
+ * - `mz_compute_controller_replica_count`, `…_peek_count`, `…_subscribe_count`,
+ *   `…_collection_count`: state sizes;
+ * - `mz_compute_peeks_total{result=rows|error|canceled}` and
+ *   `mz_compute_peek_duration_seconds{result}` (buckets 0.5 ms … 32 s, powers of two).
+ *
  * Names and labels are the same on the legacy and unified paths (style §18).
  */
 import { COMPUTE_COMMAND_KINDS, type ComputeCommandKind } from "@mzts/protocol";
-import { Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { MetricsConflict } from "./errors.js";
 
 /** Metric name of the per-kind history gauge. */
@@ -109,4 +120,107 @@ export function bindHistoryMetrics(
       gauges.dataflowCount.remove(base);
     },
   };
+}
+
+/** Peek outcomes, the `result` label of the peek metrics. */
+export type PeekResult = "rows" | "error" | "canceled";
+
+/** Peek duration buckets: 0.5 ms, 1 ms, … 32 s (powers of two). */
+export const PEEK_DURATION_BUCKETS: readonly number[] = Array.from(
+  { length: 17 },
+  (_, i) => 0.0005 * 2 ** i,
+);
+
+/** The compute controller's metrics in one registry (created once per registry, shared). */
+export interface ControllerMetrics {
+  readonly commandsTotal: Counter<"instance_id" | "replica_id" | "command_type">;
+  readonly responsesTotal: Counter<"instance_id" | "replica_id" | "response_type">;
+  readonly replicaConnectsTotal: Counter<"instance_id" | "replica_id">;
+  readonly connectedReplicaCount: Gauge<"instance_id">;
+  readonly replicaCount: Gauge<"instance_id">;
+  readonly peekCount: Gauge<"instance_id">;
+  readonly subscribeCount: Gauge<"instance_id">;
+  readonly collectionCount: Gauge<"instance_id">;
+  readonly peeksTotal: Counter<"instance_id" | "result">;
+  readonly peekDuration: Histogram<"instance_id" | "result">;
+}
+
+const controllerMetricsByRegistry = new WeakMap<Registry, ControllerMetrics>();
+
+/**
+ * The controller metrics of `registry`, created on first use.
+ * @throws MetricsConflict when one of the names was registered by other code.
+ */
+export function controllerMetrics(registry: Registry): ControllerMetrics {
+  const existing = controllerMetricsByRegistry.get(registry);
+  if (existing !== undefined) return existing;
+  const names = [
+    "mz_compute_commands_total",
+    "mz_compute_responses_total",
+    "mz_compute_controller_replica_connects_total",
+    "mz_compute_controller_connected_replica_count",
+    "mz_compute_controller_replica_count",
+    "mz_compute_controller_peek_count",
+    "mz_compute_controller_subscribe_count",
+    "mz_compute_controller_collection_count",
+    "mz_compute_peeks_total",
+    "mz_compute_peek_duration_seconds",
+  ];
+  for (const name of names) {
+    if (registry.getSingleMetric(name) !== undefined) {
+      throw new MetricsConflict(name, "it was registered by other code");
+    }
+  }
+  const registers = [registry];
+  const gauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ["instance_id"] as const, registers });
+  const metrics: ControllerMetrics = {
+    commandsTotal: new Counter({
+      name: "mz_compute_commands_total",
+      help: "The number of compute commands sent to replicas, by type.",
+      labelNames: ["instance_id", "replica_id", "command_type"] as const,
+      registers,
+    }),
+    responsesTotal: new Counter({
+      name: "mz_compute_responses_total",
+      help: "The number of compute responses received from replicas, by type.",
+      labelNames: ["instance_id", "replica_id", "response_type"] as const,
+      registers,
+    }),
+    replicaConnectsTotal: new Counter({
+      name: "mz_compute_controller_replica_connects_total",
+      help: "The number of successful connections to a replica.",
+      labelNames: ["instance_id", "replica_id"] as const,
+      registers,
+    }),
+    connectedReplicaCount: gauge(
+      "mz_compute_controller_connected_replica_count",
+      "The number of replicas the controller is connected to.",
+    ),
+    replicaCount: gauge("mz_compute_controller_replica_count", "The number of replicas."),
+    peekCount: gauge("mz_compute_controller_peek_count", "The number of pending peeks."),
+    subscribeCount: gauge(
+      "mz_compute_controller_subscribe_count",
+      "The number of active subscribes.",
+    ),
+    collectionCount: gauge(
+      "mz_compute_controller_collection_count",
+      "The number of collections the controller tracks.",
+    ),
+    peeksTotal: new Counter({
+      name: "mz_compute_peeks_total",
+      help: "The number of peeks finished, by result.",
+      labelNames: ["instance_id", "result"] as const,
+      registers,
+    }),
+    peekDuration: new Histogram({
+      name: "mz_compute_peek_duration_seconds",
+      help: "Time from a peek being issued to its result, by result.",
+      labelNames: ["instance_id", "result"] as const,
+      buckets: [...PEEK_DURATION_BUCKETS],
+      registers,
+    }),
+  };
+  controllerMetricsByRegistry.set(registry, metrics);
+  return metrics;
 }

@@ -1,0 +1,166 @@
+/**
+ * The compute controller (legacy path; materialize.md §4.2): instances (clusters) with their
+ * replicas, dataflows, read holds, peeks and subscribes. A thin router over `Instance`s: it owns
+ * the instance map and the collection-id → instance index, and picks the replica-connection
+ * implementation (the legacy replica task unless a `connector` is injected).
+ *
+ * ## Invariants
+ * - Every call on an unknown instance throws `InstanceMissing`; on an unknown collection
+ *   `CollectionMissing`; after `close()` `ControllerClosed`.
+ * - A collection id belongs to one instance from `createDataflow`/`subscribe` until it is
+ *   forgotten (dropped, unheld, reported empty by every replica).
+ */
+import type { DataflowDescription, LoggingConfig } from "@mzts/protocol";
+import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { CollectionMissing, ControllerClosed, InstanceExists, InstanceMissing } from "./errors.js";
+import { type CollectionFrontiers, Instance, type ReplicaStatus } from "./instance.js";
+import { connectLegacyReplica } from "./legacy/replica-task.js";
+import { controllerMetrics } from "./metrics.js";
+import type { PeekRequest, PeekRows } from "./peek.js";
+import type {
+  ReplicaConnectionTuning,
+  ReplicaConnector,
+  ReplicaLocation,
+} from "./replica-connection.js";
+import type { SubscribeBatch } from "./subscribe.js";
+
+export interface ComputeControllerOptions {
+  /** The environment's boot generation, sent in every hello. */
+  readonly generation: bigint;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** How far the implied read hold lags the write frontier (1000 ms). */
+  readonly compactionWindowMs?: bigint;
+  /** Replica connection tuning (backoff, keepalive). */
+  readonly replicaTuning?: ReplicaConnectionTuning;
+  /** The replica-connection implementation (default: the legacy replica task). */
+  readonly connector?: ReplicaConnector;
+}
+
+/** The compute controller's API. */
+export interface ComputeController {
+  /** @throws InstanceExists */
+  createInstance(id: string, logging: LoggingConfig): void;
+  /** Cancels its peeks and subscribes and disconnects its replicas. @throws InstanceMissing */
+  dropInstance(id: string): Promise<void>;
+  /** @throws InstanceMissing, ReplicaExists */
+  addReplica(instanceId: string, replicaId: ReplicaId, location: ReplicaLocation): void;
+  /** Where to connect from the next attempt on. @throws InstanceMissing, ReplicaMissing */
+  updateReplicaLocation(instanceId: string, replicaId: ReplicaId, location: ReplicaLocation): void;
+  /** @throws InstanceMissing, ReplicaMissing */
+  dropReplica(instanceId: string, replicaId: ReplicaId): Promise<void>;
+  /** @throws InstanceMissing */
+  replicas(instanceId: string): ReplicaStatus[];
+  /**
+   * @throws InstanceMissing, CollectionExists, CollectionMissing, SinceViolation, MalformedPlan
+   */
+  createDataflow(instanceId: string, desc: DataflowDescription): void;
+  /** Raises the client's read-policy floor (empty = drop). @throws CollectionMissing */
+  allowCompaction(id: GlobalId, frontier: Frontier): void;
+  /**
+   * Reads an index; the first replica's answer (or the target replica's) wins.
+   * Rejects with `InstanceMissing`, `CollectionMissing`, `ReplicaMissing`, `SinceViolation` (before
+   * anything is sent), `PeekFailed` (replica error, target replica gone), `PeekTimeout`,
+   * `PeekCanceled`.
+   */
+  peek(instanceId: string, req: PeekRequest): Promise<PeekRows>;
+  /**
+   * Batches of a subscribe dataflow merged across replicas (no duplicates, no gaps).
+   * @throws InstanceMissing, CollectionExists, CollectionMissing, SinceViolation, ControllerError
+   */
+  subscribe(instanceId: string, desc: DataflowDescription): AsyncIterable<SubscribeBatch>;
+  /** @throws CollectionMissing */
+  frontiers(id: GlobalId): CollectionFrontiers;
+  /** @throws CollectionMissing */
+  dropCollection(id: GlobalId): void;
+  /** The history size of an instance (commands held). @throws InstanceMissing */
+  historySize(instanceId: string): number;
+  close(): Promise<void>;
+}
+
+/** Builds a compute controller. */
+export function createComputeController(opts: ComputeControllerOptions): ComputeController {
+  const metrics = controllerMetrics(opts.registry);
+  const logger = opts.logger.child({ component: "compute-controller" });
+  const instances = new Map<string, Instance>();
+  /** Collection (and subscribe) id → its instance. */
+  const owners = new Map<GlobalId, Instance>();
+  let closed = false;
+  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+  const connector = opts.connector ?? connectLegacyReplica;
+
+  const instance = (id: string): Instance => {
+    if (closed) throw new ControllerClosed();
+    const i = instances.get(id);
+    if (i === undefined) throw new InstanceMissing(id);
+    return i;
+  };
+  const ownerOrMissing = (id: GlobalId): Instance => {
+    if (closed) throw new ControllerClosed();
+    const i = owners.get(id);
+    if (i === undefined) throw new CollectionMissing(id);
+    return i;
+  };
+
+  return {
+    createInstance(id, logging) {
+      if (closed) throw new ControllerClosed();
+      if (instances.has(id)) throw new InstanceExists(id);
+      instances.set(
+        id,
+        new Instance({
+          id,
+          generation: opts.generation,
+          logging,
+          logger,
+          registry: opts.registry,
+          metrics,
+          connector,
+          compactionWindowMs: opts.compactionWindowMs ?? 1000n,
+          ...(opts.replicaTuning !== undefined ? { tuning: opts.replicaTuning } : {}),
+          onCollection: (cid, live) => {
+            const i = instances.get(id);
+            if (live && i !== undefined) owners.set(cid, i);
+            else owners.delete(cid);
+          },
+        }),
+      );
+      logger.info({ instance_id: id }, "compute instance created");
+    },
+    async dropInstance(id) {
+      const i = instance(id);
+      instances.delete(id);
+      for (const [cid, o] of owners) if (o === i) owners.delete(cid);
+      await i.close();
+    },
+    addReplica: (instanceId, replicaId, location) =>
+      instance(instanceId).addReplica(replicaId, location),
+    updateReplicaLocation: (instanceId, replicaId, location) =>
+      instance(instanceId).updateReplicaLocation(replicaId, location),
+    dropReplica: async (instanceId, replicaId) => instance(instanceId).dropReplica(replicaId),
+    replicas: (instanceId) => instance(instanceId).replicas(),
+    createDataflow: (instanceId, desc) => instance(instanceId).createDataflow(desc),
+    allowCompaction: (id, frontier) => ownerOrMissing(id).allowCompaction(id, frontier),
+    peek: (instanceId, req) => {
+      try {
+        return instance(instanceId).peek(req);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    subscribe: (instanceId, desc) => instance(instanceId).subscribe(desc),
+    frontiers: (id) => ownerOrMissing(id).frontiers(id),
+    dropCollection: (id) => ownerOrMissing(id).dropCollection(id),
+    historySize: (instanceId) => instance(instanceId).history.size,
+    async close() {
+      if (closed) return;
+      closed = true;
+      const all = [...instances.values()];
+      instances.clear();
+      owners.clear();
+      await Promise.all(all.map((i) => i.close()));
+    },
+  };
+}

@@ -1,0 +1,335 @@
+/**
+ * The legacy replica task (materialize.md §4.2 "Replica task", §9.8): one incarnation (epoch) of
+ * one replica, talking to its compute endpoint over one `ComputeService.Control` gRPC stream.
+ * Implements the `ReplicaConnection` seam.
+ *
+ * PHASE(servers): legacy — delete when cluster-unification-servers is retired
+ *
+ * ## Flow
+ * 1. Probe: open an HTTP/2 session to the replica's current location (`location()` is read at
+ *    every attempt) and wait for the answer to one PING (`connectTimeoutMs`). A stopped process's
+ *    kernel still accepts TCP connections, so only a PING ack proves the replica alive. A failed
+ *    attempt is retried after 125 ms, doubling, capped at 1 s, with ±20 % jitter; the first 5
+ *    failures log at debug, later ones at info. Nothing is sent before the probe succeeds.
+ * 2. Connected (`onConnected`, the connects metric): open the `Control` stream and write the
+ *    replay — the reduced history, its `hello` rewritten to a fresh `createHello(generation)` —
+ *    then the live commands queued meanwhile, then every later `send`.
+ * 3. Keepalive: the probe session PINGs every `pingIntervalMs`; a PING unanswered for
+ *    `pingTimeoutMs` (or the session dying) aborts the stream. A stopped replica is therefore
+ *    detected within `pingIntervalMs + pingTimeoutMs` (3 s by default).
+ * 4. Responses are decoded (`computeResponsesFromProto`) and delivered tagged with the epoch.
+ * 5. Once connected, **any** error — stream ended, transport error, keepalive timeout, malformed
+ *    response — fails the incarnation: a warning `replica task failed: …`, `onFailed` once, and
+ *    nothing more is delivered. The instance rehydrates with epoch + 1.
+ */
+
+import * as http2 from "node:http2";
+import { ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  computeRequestToProto,
+  computeResponsesFromProto,
+  createHello,
+} from "@mzts/protocol";
+import { ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import type {
+  ReplicaConnection,
+  ReplicaConnectionOptions,
+  ReplicaConnectionState,
+  ReplicaConnectionTuning,
+} from "../replica-connection.js";
+
+const DEFAULTS = {
+  backoffInitialMs: 125,
+  backoffMaxMs: 1000,
+  pingIntervalMs: 1000,
+  pingTimeoutMs: 2000,
+  connectTimeoutMs: 5000,
+} as const;
+
+/** The retry delay after `failures` consecutive failed attempts (≥ 1), with ±20 % jitter. */
+export function backoffDelayMs(failures: number, initialMs: number, maxMs: number): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Starts a legacy replica task (the `ReplicaConnector` of the legacy path). */
+export function connectLegacyReplica(options: ReplicaConnectionOptions): ReplicaConnection {
+  return new LegacyReplicaTask(options);
+}
+
+/** A single-consumer queue of request messages, iterated by the Connect client. */
+class RequestQueue {
+  /** Pending messages; consumed from `#head`. */
+  #items: computeV1.ControlRequest[] = [];
+  #head = 0;
+  #wake: (() => void) | undefined;
+  #ended = false;
+
+  push(msg: computeV1.ControlRequest): void {
+    this.#items.push(msg);
+    this.#wake?.();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  /** Must be an async generator: Connect calls `return()`/`throw()` on it. */
+  async *iterate(): AsyncGenerator<computeV1.ControlRequest> {
+    for (;;) {
+      while (this.#head < this.#items.length) {
+        const item = this.#items[this.#head++] as computeV1.ControlRequest;
+        if (this.#head === this.#items.length) {
+          this.#items = [];
+          this.#head = 0;
+        }
+        yield item;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
+    }
+  }
+}
+
+class LegacyReplicaTask implements ReplicaConnection {
+  readonly epoch: number;
+  /** connecting → connected → failed, or → closed from any state; never back. */
+  #state: ReplicaConnectionState = "connecting";
+  readonly #opts: ReplicaConnectionOptions;
+  readonly #tuning: Required<NonNullable<ReplicaConnectionOptions["tuning"]>>;
+  /** Live commands queued before the stream opened (written right after the replay). */
+  #pendingLive: ComputeCommand[] = [];
+  /** The stream's request queue, while a stream is open. */
+  #requests: RequestQueue | undefined;
+  /** Aborts the current attempt / stream and any sleep. */
+  readonly #abort = new AbortController();
+  /** Resolves when the run loop has exited. */
+  readonly #done: Promise<void>;
+
+  constructor(opts: ReplicaConnectionOptions) {
+    this.#opts = opts;
+    this.epoch = opts.epoch;
+    this.#tuning = { ...DEFAULTS, ...opts.tuning };
+    this.#done = this.#run();
+  }
+
+  get state(): ReplicaConnectionState {
+    return this.#state;
+  }
+
+  send(commands: readonly ComputeCommand[]): void {
+    if (this.#state === "failed" || this.#state === "closed" || commands.length === 0) return;
+    if (this.#requests === undefined) this.#pendingLive.push(...commands);
+    else this.#write(commands);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state !== "failed") this.#state = "closed";
+    this.#abort.abort(new Error("replica task closed"));
+    this.#requests?.end();
+    await this.#done;
+  }
+
+  #write(commands: readonly ComputeCommand[]): void {
+    const requests = this.#requests;
+    if (requests === undefined) return;
+    const out = commands.map((c) =>
+      c.kind === "hello"
+        ? { kind: "hello" as const, hello: createHello(this.#opts.generation) }
+        : c,
+    );
+    requests.push(computeRequestToProto(out));
+    for (const c of out) this.#opts.onCommandSent?.(c);
+  }
+
+  get #stopped(): boolean {
+    return this.#state === "closed" || this.#state === "failed";
+  }
+
+  async #run(): Promise<void> {
+    const log = this.#opts.logger;
+    let failures = 0;
+    while (!this.#stopped) {
+      const url = this.#opts.location().computeUrl;
+      const attempt = new Attempt(url, this.#tuning, this.#abort.signal);
+      let error: unknown;
+      let proven = false;
+      try {
+        await attempt.probe();
+        proven = true;
+        this.#state = "connected";
+        this.#opts.onConnected(this.epoch);
+        await this.#stream(url, attempt);
+      } catch (e) {
+        error = e;
+      } finally {
+        attempt.close();
+        this.#requests?.end();
+        this.#requests = undefined;
+      }
+      if (this.#stopped) return;
+      const err = toError(attempt.failure ?? error ?? new Error("the replica ended the stream"));
+      if (proven) {
+        this.#state = "failed";
+        log.warn(
+          { replica_id: this.#opts.replicaId, epoch: this.epoch, err: err.message },
+          `replica task failed: ${err.message}`,
+        );
+        this.#opts.onFailed(this.epoch, err);
+        return;
+      }
+      failures++;
+      const delay = backoffDelayMs(
+        failures,
+        this.#tuning.backoffInitialMs,
+        this.#tuning.backoffMaxMs,
+      );
+      const fields = {
+        replica_id: this.#opts.replicaId,
+        epoch: this.epoch,
+        attempt: failures,
+        delay_ms: delay,
+        err: err.message,
+      };
+      if (failures > 5) log.info(fields, "replica connect attempt failed, retrying");
+      else log.debug(fields, "replica connect attempt failed, retrying");
+      await sleep(delay, this.#abort.signal);
+    }
+  }
+
+  /** Runs the stream until it ends or the attempt's keepalive kills it. */
+  async #stream(url: string, attempt: Attempt): Promise<void> {
+    const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+    const requests = new RequestQueue();
+    this.#requests = requests;
+    this.#write(this.#opts.replay);
+    this.#write(this.#pendingLive);
+    this.#pendingLive = [];
+    attempt.keepalive();
+    for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {
+      if (this.#stopped) return;
+      const responses: ComputeResponse[] = computeResponsesFromProto(msg);
+      this.#opts.onResponses(this.epoch, responses);
+    }
+  }
+}
+
+/**
+ * One connection attempt's liveness probe: a separate HTTP/2 session to the replica whose PINGs
+ * the replica's process must answer. `probe()` resolves after the first PING ack (the process is
+ * alive and speaks HTTP/2 — a stopped process's kernel still accepts TCP connections, so a TCP
+ * connect proves nothing); `keepalive()` then PINGs every `pingIntervalMs` and aborts `signal`
+ * (with `failure` set) when a PING stays unanswered for `pingTimeoutMs` or the session dies.
+ */
+class Attempt {
+  readonly #session: http2.ClientHttp2Session;
+  readonly #tuning: Required<ReplicaConnectionTuning>;
+  readonly #abort = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  /** Why the attempt was aborted by the probe (undefined = not by the probe). */
+  failure: Error | undefined;
+
+  constructor(url: string, tuning: Required<ReplicaConnectionTuning>, outer: AbortSignal) {
+    this.#tuning = tuning;
+    this.#session = http2.connect(url);
+    this.#session.on("error", (e) =>
+      this.#fail(new Error(`replica connection error: ${e.message}`)),
+    );
+    this.#session.on("close", () => this.#fail(new Error("replica connection closed")));
+    if (outer.aborted) this.#abort.abort();
+    else outer.addEventListener("abort", () => this.#abort.abort(), { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  #fail(e: Error): void {
+    if (this.#abort.signal.aborted) return;
+    this.failure = e;
+    this.#abort.abort(e);
+  }
+
+  /** One PING; rejects when unanswered within `ms`, the session fails, or the attempt ends. */
+  #ping(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const signal = this.#abort.signal;
+      if (signal.aborted) return reject(this.failure ?? new Error("replica task closed"));
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(this.failure ?? new Error("replica task closed"));
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        const e = new Error(`replica did not answer an HTTP/2 PING within ${ms} ms`);
+        this.#fail(e);
+        reject(e);
+      }, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
+      const send = () => {
+        if (this.#session.destroyed) return;
+        try {
+          this.#session.ping((err) => {
+            if (err !== null) return; // cancelled with the session; the abort path rejects
+            clearTimeout(timer);
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+          });
+        } catch (e) {
+          this.#fail(toError(e));
+        }
+      };
+      // A PING can only be sent once the session is connected.
+      if (this.#session.connecting) this.#session.once("connect", send);
+      else send();
+    });
+  }
+
+  /** Resolves once the replica answered a PING (within the connect timeout). */
+  probe(): Promise<void> {
+    return this.#ping(this.#tuning.connectTimeoutMs);
+  }
+
+  /** Starts the periodic PINGs. */
+  keepalive(): void {
+    const loop = () => {
+      this.#timer = setTimeout(() => {
+        this.#ping(this.#tuning.pingTimeoutMs).then(loop, () => {});
+      }, this.#tuning.pingIntervalMs);
+    };
+    loop();
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+    if (!this.#session.destroyed) this.#session.destroy();
+  }
+}
+
+function toError(e: unknown): Error {
+  if (e instanceof ConnectError) return e;
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

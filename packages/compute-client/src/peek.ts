@@ -1,0 +1,91 @@
+/**
+ * Peeks in the controller (materialize.md §2.6): the request shape, the pending-peek record and
+ * the helpers that build the `peek` command.
+ *
+ * ## Lifecycle (driven by `instance.ts`)
+ * 1. `peek(req)`: checks the target exists and `since ≤ timestamp` (`SinceViolation`), the target
+ *    replica exists (`ReplicaMissing`); takes a read hold at the timestamp; pushes the `peek` into
+ *    the history and sends it to every replica (replica targeting filters responses only).
+ * 2. The first `peekResponse` with the peek's uuid — from any replica, or only from the target
+ *    replica — settles it: rows resolve, an error rejects with `PeekFailed`.
+ * 3. A caller timeout (`timeoutMs`) or abort (`signal`) settles it as canceled (`PeekTimeout`,
+ *    `PeekCanceled`); the target replica going away rejects with `PeekFailed("target replica
+ *    failed or was dropped")`.
+ * 4. Finishing (every outcome): `retirePeek` in the history, `cancelPeek` sent to every replica,
+ *    and only **then** the read hold is released (database-issues#4812); the metrics
+ *    `mz_compute_peeks_total{result}` and `mz_compute_peek_duration_seconds{result}` are recorded.
+ *    Later responses for the uuid are ignored.
+ */
+import type { MapFilterProject, Peek, RowSetFinishing } from "@mzts/protocol";
+import type { GlobalId, ReplicaId, Row, Timestamp } from "@mzts/repr";
+import type { PeekResult } from "./metrics.js";
+
+/** The rows of a peek: each distinct row with its (positive) count, in finishing order. */
+export type PeekRows = ReadonlyArray<readonly [row: Row, count: number]>;
+
+/** What a caller asks of `peek`. */
+export interface PeekRequest {
+  /** An index exported by a dataflow of the instance. */
+  readonly target: GlobalId;
+  /** The read time; must be at or beyond the target's since. */
+  readonly timestamp: Timestamp;
+  /** Default: every column, unfiltered. */
+  readonly mapFilterProject?: MapFilterProject;
+  /** Default: no order, no limit, every column of the map/filter/project output. */
+  readonly finishing?: RowSetFinishing;
+  /** Only these key rows (absent = all). */
+  readonly literalConstraints?: readonly Row[];
+  /** Only this replica's answer counts; it must be a replica of the instance. */
+  readonly targetReplica?: ReplicaId;
+  /** Cancel (and reject with `PeekTimeout`) when no answer arrives in time. */
+  readonly timeoutMs?: number;
+  /** Cancel (and reject with `PeekCanceled`) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** A peek waiting for its first answer. */
+export interface PendingPeek {
+  readonly uuid: string;
+  readonly target: GlobalId;
+  /** Where its read hold sits. */
+  readonly timestamp: Timestamp;
+  readonly targetReplica: ReplicaId | undefined;
+  /** `performance.now()` when issued. */
+  readonly startedAt: number;
+  /** Settles the caller's promise; called once by the instance's `finishPeek`. */
+  readonly settle: (outcome: PeekOutcome) => void;
+  /** Clears the timeout timer and the abort listener. */
+  readonly dispose: () => void;
+}
+
+/** How a peek ended. */
+export type PeekOutcome =
+  | { readonly result: "rows"; readonly rows: PeekRows }
+  | { readonly result: "error"; readonly error: Error }
+  | { readonly result: "canceled"; readonly error: Error };
+
+/** The metric label of an outcome. */
+export function outcomeResult(o: PeekOutcome): PeekResult {
+  return o.result;
+}
+
+/** The `peek` command for `req` over a target of `arity` columns. */
+export function buildPeek(uuid: string, req: PeekRequest, arity: number): Peek {
+  const all = Array.from({ length: arity }, (_, i) => i);
+  const mfp = req.mapFilterProject ?? { exprs: [], predicates: [], projection: all };
+  const finishing = req.finishing ?? {
+    orderBy: [],
+    offset: 0,
+    project: Array.from({ length: mfp.projection.length }, (_, i) => i),
+  };
+  return {
+    uuid,
+    target: { kind: "index", id: req.target },
+    arity,
+    timestamp: req.timestamp,
+    mapFilterProject: mfp,
+    finishing,
+    ...(req.literalConstraints !== undefined ? { literalConstraints: req.literalConstraints } : {}),
+    ...(req.targetReplica !== undefined ? { targetReplica: req.targetReplica } : {}),
+  };
+}

@@ -1,0 +1,462 @@
+/**
+ * The compute controller against real clusterd replicas started by the process orchestrator.
+ *
+ * Data: two persist shards written directly (`a(k, v)` and `b(k, w)`, updates at times 0‥9, then
+ * closed with an empty upper). Dataflow: `sum(v), count(*)` per `k` over `a`, joined with `b` on
+ * `k`, indexed on `k`. The reference answers are computed from the written updates in plain TS.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Plan } from "@mzts/expr";
+import { PhaseSet } from "@mzts/flags";
+import { createProcessOrchestrator, type Orchestrator } from "@mzts/orchestrator";
+import { createPersist } from "@mzts/persist";
+import type { DataflowDescription, LoggingConfig } from "@mzts/protocol";
+import { compareRows, type Row, type Update } from "@mzts/repr";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type ComputeController,
+  createComputeController,
+  PeekTimeout,
+  SinceViolation,
+} from "../src/index.js";
+
+const INSTANCE = "u1";
+const LOGGING: LoggingConfig = {
+  enabled: false,
+  intervalMs: 1000,
+  logLogging: false,
+  indexLogs: new Map(),
+};
+const TIMES = 10n;
+
+/** a(k, v): at time t, insert (t % 3, t + 1); at odd t, retract the row inserted at t - 1. */
+function updatesA(): Update[] {
+  const out: Update[] = [];
+  for (let t = 0n; t < TIMES; t++) {
+    out.push([[t % 3n, t + 1n], t, 1]);
+    if (t % 2n === 1n) out.push([[(t - 1n) % 3n, t], t, -1]);
+  }
+  return out;
+}
+/** b(k, w): k = 0, 1, 2 at time 0 with names; k = 3 at time 4; k = 1 renamed at time 6. */
+function updatesB(): Update[] {
+  return [
+    [[0n, "zero"], 0n, 1],
+    [[1n, "one"], 0n, 1],
+    [[2n, "two"], 0n, 1],
+    [[3n, "three"], 4n, 1],
+    [[1n, "one"], 6n, -1],
+    [[1n, "uno"], 6n, 1],
+  ];
+}
+
+/** The collection of `updates` as of `t`: row → count. */
+function asOf(updates: readonly Update[], t: bigint): Map<string, [Row, number]> {
+  const m = new Map<string, [Row, number]>();
+  for (const [row, time, diff] of updates) {
+    if (time > t) continue;
+    const key = JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+    const e = m.get(key) ?? [row, 0];
+    e[1] += diff;
+    if (e[1] === 0) m.delete(key);
+    else m.set(key, e);
+  }
+  return m;
+}
+
+/** (k, sum(v), count, w) ordered by k: the reference answer at `t`. */
+function reference(t: bigint): Array<[Row, number]> {
+  const sums = new Map<bigint, { sum: bigint; count: bigint }>();
+  for (const [row, n] of asOf(updatesA(), t).values()) {
+    const k = row[0] as bigint;
+    const s = sums.get(k) ?? { sum: 0n, count: 0n };
+    s.sum += (row[1] as bigint) * BigInt(n);
+    s.count += BigInt(n);
+    sums.set(k, s);
+  }
+  const rows: Array<[Row, number]> = [];
+  for (const [row, n] of asOf(updatesB(), t).values()) {
+    const s = sums.get(row[0] as bigint);
+    if (s !== undefined) rows.push([[row[0] as bigint, s.sum, s.count, row[1] as string], n]);
+  }
+  return rows.sort((x, y) => compareRows(x[0], y[0]));
+}
+
+async function seedShards(persistDir: string): Promise<void> {
+  const persist = await createPersist({ dataDir: persistDir });
+  try {
+    for (const [name, updates] of [
+      ["a", updatesA()],
+      ["b", updatesB()],
+    ] as const) {
+      const shard = await persist.openShard(name, { create: true });
+      for (let t = 0n; t < TIMES; t++) {
+        await shard.compareAndAppend(
+          updates.filter((u) => u[1] === t),
+          t,
+          t + 1n,
+        );
+      }
+      await shard.compareAndAppend([], TIMES, null);
+    }
+  } finally {
+    await persist.close();
+  }
+}
+
+const getA: Plan = { kind: "get", id: "u1", arity: 2 };
+const getB: Plan = { kind: "get", id: "u2", arity: 2 };
+function summary(summaryId: string): Plan {
+  return {
+    kind: "project",
+    input: {
+      kind: "join",
+      inputs: [{ kind: "get", id: summaryId, arity: 3 }, getB],
+      equivalences: [
+        [
+          [0, 0],
+          [1, 0],
+        ],
+      ],
+    },
+    columns: [0, 1, 2, 4],
+  };
+}
+const sums: Plan = {
+  kind: "reduce",
+  input: getA,
+  groupKey: [0],
+  aggregates: [{ func: "sum", column: 1 }, { func: "count" }],
+};
+const sourceImports = [
+  { id: "u1", shardId: "a", arity: 2, upper: 0n },
+  { id: "u2", shardId: "b", arity: 2, upper: 0n },
+];
+
+function indexedDataflow(): DataflowDescription {
+  return {
+    debugName: "sums_by_k",
+    sourceImports,
+    indexImports: [],
+    objectsToBuild: [
+      { id: "u10", plan: sums },
+      { id: "u11", plan: summary("u10") },
+    ],
+    indexExports: [{ id: "u12", objectId: "u11", key: [0] }],
+    sinkExports: [],
+    asOf: 0n,
+    until: null,
+  };
+}
+
+function subscribeDataflow(): DataflowDescription {
+  return {
+    debugName: "sums_by_k_subscribe",
+    sourceImports,
+    indexImports: [],
+    objectsToBuild: [
+      { id: "u20", plan: sums },
+      { id: "u21", plan: summary("u20") },
+    ],
+    indexExports: [],
+    sinkExports: [{ id: "u22", fromId: "u21", connection: { kind: "subscribe" } }],
+    asOf: 0n,
+    until: null,
+  };
+}
+
+const ordered = {
+  mapFilterProject: { exprs: [], predicates: [], projection: [0, 1, 2, 3] },
+  finishing: {
+    orderBy: [{ column: 0, desc: false, nullsLast: true }],
+    offset: 0,
+    project: [0, 1, 2, 3],
+  },
+};
+
+interface Env {
+  dir: string;
+  orchestrator: Orchestrator;
+  controller: ComputeController;
+  registry: Registry;
+  logs: Array<{ level: number; msg: string }>;
+  pids: Map<string, number>;
+}
+
+let env: Env | undefined;
+
+afterEach(async () => {
+  if (env === undefined) return;
+  const e = env;
+  env = undefined;
+  if (process.env.DUMP_LOGS)
+    for (const l of e.logs) if (l.level >= 40) console.log(JSON.stringify(l));
+  for (const pid of e.pids.values()) {
+    try {
+      process.kill(pid, "SIGCONT");
+    } catch {}
+  }
+  await e.controller.close();
+  await e.orchestrator.close();
+  rmSync(e.dir, { recursive: true, force: true });
+});
+
+async function setup(replicas: readonly string[]): Promise<Env> {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-compute-client-"));
+  const persistDir = join(dir, "persist");
+  await seedShards(persistDir);
+  const orchestrator = await createProcessOrchestrator({
+    dataDir: dir,
+    persistDir,
+    controllerAbsentTimeoutMs: 60_000,
+    restartBackoff: { initialMs: 100, maxMs: 500 },
+    stopGraceMs: 2000,
+  });
+  const logs: Array<{ level: number; msg: string }> = [];
+  const logger = pino(
+    { level: "debug" },
+    {
+      write: (s: string) => {
+        const o = JSON.parse(s) as { level: number; msg: string };
+        logs.push(o);
+      },
+    },
+  );
+  const registry = new Registry();
+  const controller = createComputeController({ generation: 1n, logger, registry });
+  const pids = new Map<string, number>();
+  env = { dir, orchestrator, controller, registry, logs, pids };
+  orchestrator.onEvent((ev) => {
+    if (ev.kind === "online") {
+      pids.set(ev.replicaId, ev.pid);
+      try {
+        controller.updateReplicaLocation(INSTANCE, ev.replicaId, ev.location);
+      } catch {}
+    }
+  });
+  controller.createInstance(INSTANCE, LOGGING);
+  const locations = await Promise.all(
+    replicas.map((replicaId) =>
+      orchestrator.ensureReplica({
+        clusterId: INSTANCE,
+        replicaId,
+        workers: 1,
+        generation: 1,
+        phases: PhaseSet.of(INSTANCE, { servers: true }),
+      }),
+    ),
+  );
+  replicas.forEach((r, i) => {
+    controller.addReplica(INSTANCE, r, locations[i] as { computeUrl: string });
+  });
+  for (const s of orchestrator.list()) if (s.pid !== null) pids.set(s.replicaId, s.pid);
+  return env;
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<number> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - start;
+}
+
+async function metric(registry: Registry, name: string, labels: Record<string, string>) {
+  const m = await registry.getSingleMetric(name)?.get();
+  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
+  return v?.value ?? 0;
+}
+
+describe("compute controller against real replicas", () => {
+  it("answers peeks, survives kill -9, rehydrates, bounds history, counts exactly", async () => {
+    const { controller, registry, pids } = await setup(["u1", "u2"]);
+    controller.createDataflow(INSTANCE, indexedDataflow());
+    await until(() => controller.frontiers("u12").write === null, "the index to complete");
+    await until(
+      () => controller.replicas(INSTANCE).every((r) => r.state === "connected"),
+      "both replicas connected",
+    );
+    for (const t of [0n, 2n, 5n, 9n]) {
+      expect(await controller.peek(INSTANCE, { target: "u12", timestamp: t, ...ordered })).toEqual(
+        reference(t),
+      );
+    }
+    expect(reference(9n).length).toBeGreaterThan(2);
+
+    // kill -9 r1 during a stream of peeks: the other replica keeps answering.
+    const stream: Array<Promise<unknown>> = [];
+    let killed = false;
+    for (let i = 0; i < 60; i++) {
+      const t = BigInt(i % 10);
+      stream.push(
+        controller
+          .peek(INSTANCE, { target: "u12", timestamp: t, ...ordered })
+          .then((rows) => expect(rows).toEqual(reference(t))),
+      );
+      if (i === 20) {
+        process.kill(pids.get("u1") as number, "SIGKILL");
+        killed = true;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(killed).toBe(true);
+    await Promise.all(stream);
+
+    // The orchestrator restarts r1; the controller rehydrates it with epoch 2.
+    await until(() => {
+      const r1 = controller.replicas(INSTANCE).find((r) => r.replicaId === "u1");
+      return r1?.epoch === 2 && r1.state === "connected";
+    }, "r1 rehydrated");
+    const u1r = controller.replicas(INSTANCE).find((r) => r.replicaId === "u1");
+    expect(u1r?.lastError).toMatch(/^replica task failed: /);
+    for (const t of [2n, 9n]) {
+      expect(
+        await controller.peek(INSTANCE, {
+          target: "u12",
+          timestamp: t,
+          targetReplica: "u1",
+          ...ordered,
+        }),
+      ).toEqual(reference(t));
+    }
+
+    // Below the since after compaction: refused by the controller.
+    controller.allowCompaction("u12", 5n);
+    expect(controller.frontiers("u12")).toEqual({ since: 5n, write: null });
+    await expect(
+      controller.peek(INSTANCE, { target: "u12", timestamp: 3n, ...ordered }),
+    ).rejects.toBeInstanceOf(SinceViolation);
+    expect(await controller.peek(INSTANCE, { target: "u12", timestamp: 5n, ...ordered })).toEqual(
+      reference(5n),
+    );
+
+    // 400 peeks: the history stays bounded.
+    for (let batch = 0; batch < 40; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          controller.peek(INSTANCE, { target: "u12", timestamp: 5n + BigInt(i % 5), ...ordered }),
+        ),
+      );
+    }
+    expect(controller.historySize(INSTANCE)).toBeLessThan(100);
+
+    // 4 + 60 + 2 + 1 + 400 answered peeks.
+    expect(await metric(registry, "mz_compute_peeks_total", { result: "rows" })).toBe(467);
+    expect(await metric(registry, "mz_compute_peeks_total", { result: "canceled" })).toBe(0);
+    expect(
+      await metric(registry, "mz_compute_controller_replica_connects_total", { replica_id: "u1" }),
+    ).toBe(2);
+    expect(
+      await metric(registry, "mz_compute_controller_replica_connects_total", { replica_id: "u2" }),
+    ).toBe(1);
+    expect(
+      await metric(registry, "mz_compute_controller_connected_replica_count", {
+        instance_id: INSTANCE,
+      }),
+    ).toBe(2);
+    expect(
+      await metric(registry, "mz_compute_commands_total", {
+        replica_id: "u2",
+        command_type: "initializationComplete",
+      }),
+    ).toBe(1);
+    const hist = await registry.getSingleMetric("mz_compute_peek_duration_seconds")?.get();
+    const count = hist?.values.find(
+      (v) =>
+        (v as { metricName?: string }).metricName === "mz_compute_peek_duration_seconds_count" &&
+        v.labels.result === "rows",
+    );
+    expect(count?.value).toBe(467);
+
+    // Drop: the collection is forgotten once both replicas report it empty.
+    controller.dropCollection("u12");
+    await until(() => {
+      try {
+        controller.frontiers("u12");
+        return false;
+      } catch {
+        return true;
+      }
+    }, "the dropped index to be forgotten");
+  }, 45_000);
+
+  it("merges a subscribe over two replicas, detects a stopped replica, times peeks out", async () => {
+    const { controller, registry, logs, pids } = await setup(["u1", "u2"]);
+    controller.createDataflow(INSTANCE, indexedDataflow());
+    const batches = [];
+    for await (const b of controller.subscribe(INSTANCE, subscribeDataflow())) batches.push(b);
+    // Contiguous, from the as-of to the empty frontier, no time in two batches.
+    expect(batches[0]?.lower).toBe(0n);
+    expect(batches.at(-1)?.upper).toBe(null);
+    for (let i = 1; i < batches.length; i++) {
+      expect(batches[i]?.lower).toBe(batches[i - 1]?.upper);
+    }
+    const seen = new Map<bigint, number>();
+    batches.forEach((b, i) => {
+      for (const [, t] of b.updates) {
+        expect(seen.get(t) ?? i).toBe(i);
+        seen.set(t, i);
+        expect(t >= (b.lower as bigint) && (b.upper === null || t < b.upper)).toBe(true);
+      }
+    });
+    // Consolidated, the stream equals the differences of the reference.
+    const got = new Map<string, number>();
+    const key = (row: Row, t: bigint) =>
+      `${t}:${JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))}`;
+    for (const b of batches) {
+      for (const [row, t, d] of b.updates) got.set(key(row, t), (got.get(key(row, t)) ?? 0) + d);
+    }
+    const want = new Map<string, number>();
+    let prev: Array<[Row, number]> = [];
+    for (let t = 0n; t < TIMES; t++) {
+      const cur = reference(t);
+      for (const [row, n] of cur) want.set(key(row, t), (want.get(key(row, t)) ?? 0) + n);
+      for (const [row, n] of prev) want.set(key(row, t), (want.get(key(row, t)) ?? 0) - n);
+      prev = cur;
+    }
+    const nonZero = (m: Map<string, number>) =>
+      new Map([...m].filter(([, v]) => v !== 0).sort(([a], [b]) => (a < b ? -1 : 1)));
+    expect(nonZero(got)).toEqual(nonZero(want));
+    expect(nonZero(want).size).toBeGreaterThan(3);
+
+    // SIGSTOP r2: detected and reported within 10 s; a peek targeted at it times out.
+    await until(() => controller.frontiers("u12").write === null, "the index to complete");
+    await until(
+      () => controller.replicas(INSTANCE).every((r) => r.state === "connected"),
+      "both replicas connected",
+    );
+    process.kill(pids.get("u2") as number, "SIGSTOP");
+    const timedOut = controller.peek(INSTANCE, {
+      target: "u12",
+      timestamp: 4n,
+      targetReplica: "u2",
+      timeoutMs: 300,
+      ...ordered,
+    });
+    await expect(timedOut).rejects.toBeInstanceOf(PeekTimeout);
+    const detectedMs = await until(
+      () =>
+        controller.replicas(INSTANCE).find((r) => r.replicaId === "u2")?.lastError !== undefined,
+      "the stopped replica to be detected",
+      10_000,
+    );
+    expect(detectedMs).toBeLessThan(10_000);
+    const u2r = controller.replicas(INSTANCE).find((r) => r.replicaId === "u2");
+    expect(u2r?.lastError).toMatch(/^replica task failed: /);
+    expect(u2r?.epoch).toBe(2);
+    expect(logs.some((l) => l.level === 40 && l.msg.startsWith("replica task failed: "))).toBe(
+      true,
+    );
+    // r1 still answers untargeted peeks.
+    expect(await controller.peek(INSTANCE, { target: "u12", timestamp: 7n, ...ordered })).toEqual(
+      reference(7n),
+    );
+    expect(await metric(registry, "mz_compute_peeks_total", { result: "canceled" })).toBe(1);
+    expect(await metric(registry, "mz_compute_peeks_total", { result: "rows" })).toBe(1);
+  }, 45_000);
+});
