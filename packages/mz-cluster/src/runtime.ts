@@ -129,13 +129,26 @@ export function createClusterRuntime<C, R>(
     if (!closed && !failed) mesh.send(0, "cluster:submit", { items });
   };
 
+  // Submissions not yet released to worker 0 (waiting for a preparation or an earlier one).
+  let unreleased = 0;
   const enqueue = (make: () => Promise<SequencedItem[]> | SequencedItem[]) => {
-    const prepared = tail.then(() => make());
+    const made = unreleased === 0 ? make() : undefined;
+    if (made !== undefined && !(made instanceof Promise)) {
+      // Fast path: nothing ahead of us and nothing to wait for — send now, no promise hops.
+      // (Ports buffer messages until a worker listens, so this is safe before `ready` too.)
+      release(made);
+      return;
+    }
+    unreleased++;
+    const prepared = made ?? tail.then(() => make());
     // Start preparing now (in parallel with earlier preparations) but release in order.
     tail = tail
       .then(async () => release(await prepared))
       .catch((e: unknown) => {
         fail(new WorkerFailed(-1, `command preparation failed: ${(e as Error).message}`));
+      })
+      .finally(() => {
+        unreleased--;
       });
   };
 

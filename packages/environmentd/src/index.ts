@@ -1,0 +1,54 @@
+/**
+ * @mzts/environmentd — the environment service. So far: the catalog (clusters, replicas,
+ * sources, indexes, materialized views and the environment generation, fenced against zombie
+ * environmentds), in SQLite (default) or PostgreSQL.
+ */
+
+export type {
+  Catalog,
+  CatalogItem,
+  CatalogObject,
+  CatalogSnapshot,
+  CatalogSourceExport,
+  Cluster,
+  ClusterOptions,
+  ClusterReplica,
+  CreateClusterInput,
+  CreateIndexInput,
+  CreateMaterializedViewInput,
+  CreateReplicaInput,
+  CreateSourceInput,
+  DropOptions,
+  Generation,
+  Index,
+  ItemKind,
+  JsonValue,
+  MaterializedView,
+  Source,
+} from "./catalog/catalog.js";
+export { CATALOG_OBJECT_FORMAT_VERSION } from "./catalog/catalog-state.js";
+export {
+  CatalogClosed,
+  type CatalogObjectKind,
+  CatalogUnavailable,
+  CorruptCatalog,
+  DependencyExists,
+  type Dependent,
+  EnvironmentdError,
+  GenerationNotBooted,
+  InvalidCatalogInput,
+  NameInUse,
+  StaleGeneration,
+  UnknownObject,
+  UnsupportedFormatVersion,
+} from "./catalog/errors.js";
+export {
+  openPostgresCatalog,
+  POSTGRES_CATALOG_SCHEMA_VERSION,
+  type PostgresCatalogOptions,
+} from "./catalog/postgres.js";
+export {
+  openSqliteCatalog,
+  SQLITE_CATALOG_SCHEMA_VERSION,
+  type SqliteCatalogOptions,
+} from "./catalog/sqlite.js";
