@@ -83,6 +83,52 @@ export type {
   SubscribeBatchResult,
   SubscribeResponse,
 } from "./compute/response.js";
+// Environment API (environmentd's public EnvironmentService): requests, responses, codecs.
+export type {
+  ClusterFlags,
+  ClusterInfo,
+  ClusterStatus,
+  CollectionStatus,
+  CreateClusterRequest,
+  CreatedObject,
+  CreateIndexRequest,
+  CreateMaterializedViewRequest,
+  CreateReplicaRequest,
+  CreateSourceRequest,
+  CreateSourceResponse,
+  DropClusterRequest,
+  DropObjectRequest,
+  DropReplicaRequest,
+  EnvironmentRequest,
+  EnvironmentRpc,
+  FlagState,
+  GetFlagsRequest,
+  GetFlagsResponse,
+  ListClustersRequest,
+  ListClustersResponse,
+  ListObjectsRequest,
+  ListObjectsResponse,
+  ObjectInfo,
+  ObjectKind,
+  PeekRequest,
+  PeekResponse as EnvironmentPeekResponse,
+  ReplicaHealth,
+  ReplicaInfo,
+  ReplicaStatus,
+  StatusRequest,
+  StatusResponse,
+  SubscribeRequest,
+  SubscribeResponse as EnvironmentSubscribeResponse,
+} from "./environment/api.js";
+export { isObjectName, MAX_NAME_LENGTH } from "./environment/api.js";
+export {
+  checkPeekColumns,
+  type EnvironmentCodec,
+  environmentCodecs,
+  OBJECT_KINDS,
+  REPLICA_HEALTHS,
+} from "./environment/codec.js";
+export { MalformedApiResponse, MalformedRequest } from "./environment/errors.js";
 // Errors.
 export {
   HelloMismatch,

@@ -1,0 +1,240 @@
+/**
+ * Domain types of the environment API (`mz.environment.v1.EnvironmentService`, environmentd's
+ * public API): one request type per rpc and the responses environmentd builds, over
+ * `@mzts/repr`/`@mzts/expr`. `codec.ts` converts them to and from the wire messages.
+ *
+ * Invariants (checked by the codec's `…FromProto`):
+ * - every name (`name`, `cluster`, `on`, `object`) is an identifier: `[a-z_][a-z0-9_]*`, at most
+ *   63 characters (`isObjectName`);
+ * - replica sizes (worker counts) are ≥ 1; tick intervals and timeouts are > 0;
+ * - a materialized view's plan passes `validatePlan`; its `get` nodes name their inputs by
+ *   GlobalId (not by name), and every `get` of one id states the same arity;
+ * - peek key rows all have one width; finishing columns index the MFP output when an MFP is given
+ *   (columns against the object's arity are checked by environmentd with `checkPeekColumns`).
+ *
+ * Rpc semantics and error cases are the comments of `proto/mz/environment/v1/environment.proto`.
+ */
+import type { Plan } from "@mzts/expr";
+import type { Frontier, GlobalId, ReplicaId, Row, Timestamp, Update } from "@mzts/repr";
+import type { MapFilterProject, RowSetFinishing } from "../compute/command.js";
+import type { IngestionConnection } from "../storage/command.js";
+
+/** Longest object name (Postgres' NAMEDATALEN - 1). */
+export const MAX_NAME_LENGTH = 63;
+
+const NAME = /^[a-z_][a-z0-9_]*$/;
+
+/** True for a valid cluster/replica/object name: `[a-z_][a-z0-9_]*`, 1–63 characters. */
+export function isObjectName(v: string): boolean {
+  return v.length <= MAX_NAME_LENGTH && NAME.test(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export interface CreateClusterRequest {
+  readonly name: string;
+}
+export interface DropClusterRequest {
+  readonly name: string;
+  /** Also drop the objects installed on the cluster. */
+  readonly cascade: boolean;
+}
+export type ListClustersRequest = Readonly<Record<string, never>>;
+export interface CreateReplicaRequest {
+  readonly cluster: string;
+  readonly name: string;
+  /** Worker threads (≥ 1). */
+  readonly size: number;
+}
+export interface DropReplicaRequest {
+  readonly cluster: string;
+  readonly name: string;
+}
+export interface CreateSourceRequest {
+  readonly name: string;
+  readonly cluster: string;
+  /** Generator, seed, tick interval (> 0 ms), optional deterministic mode. */
+  readonly loadGenerator: IngestionConnection;
+}
+export interface CreateIndexRequest {
+  readonly name: string;
+  readonly cluster: string;
+  /** Name of the indexed source, subsource or materialized view. */
+  readonly on: string;
+  /** Key columns; empty = the whole row. */
+  readonly key: readonly number[];
+}
+export interface CreateMaterializedViewRequest {
+  readonly name: string;
+  readonly cluster: string;
+  /** Valid plan; `get` nodes name inputs by GlobalId. */
+  readonly plan: Plan;
+}
+export interface DropObjectRequest {
+  readonly name: string;
+  /** Also drop dependents. */
+  readonly cascade: boolean;
+}
+export interface ListObjectsRequest {
+  /** Absent = every cluster. */
+  readonly cluster?: string;
+}
+export interface PeekRequest {
+  /** Name of the object read. */
+  readonly object: string;
+  /** Absent = the freshest complete time. */
+  readonly timestamp?: Timestamp;
+  /** Absent = every row; else only rows whose index key is one of these (all one width). */
+  readonly literalConstraints?: readonly Row[];
+  /** Absent = identity. */
+  readonly mapFilterProject?: MapFilterProject;
+  /** Absent = no ordering, limit or offset; all columns. */
+  readonly finishing?: RowSetFinishing;
+  /** Absent = the server default; else > 0. */
+  readonly timeoutMs?: number;
+}
+export interface SubscribeRequest {
+  readonly object: string;
+  /** Absent = the freshest complete time. */
+  readonly asOf?: Timestamp;
+  /** Absent = until cancelled; else > asOf (when both are set). */
+  readonly upTo?: Timestamp;
+}
+export interface StatusRequest {
+  /** Absent = every cluster. */
+  readonly cluster?: string;
+}
+export interface GetFlagsRequest {
+  /** Absent = every cluster. */
+  readonly cluster?: string;
+}
+
+/** Every request, tagged with its rpc (for logs and generic handling). */
+export type EnvironmentRequest =
+  | { readonly rpc: "createCluster"; readonly request: CreateClusterRequest }
+  | { readonly rpc: "dropCluster"; readonly request: DropClusterRequest }
+  | { readonly rpc: "listClusters"; readonly request: ListClustersRequest }
+  | { readonly rpc: "createReplica"; readonly request: CreateReplicaRequest }
+  | { readonly rpc: "dropReplica"; readonly request: DropReplicaRequest }
+  | { readonly rpc: "createSource"; readonly request: CreateSourceRequest }
+  | { readonly rpc: "createIndex"; readonly request: CreateIndexRequest }
+  | { readonly rpc: "createMaterializedView"; readonly request: CreateMaterializedViewRequest }
+  | { readonly rpc: "dropObject"; readonly request: DropObjectRequest }
+  | { readonly rpc: "listObjects"; readonly request: ListObjectsRequest }
+  | { readonly rpc: "peek"; readonly request: PeekRequest }
+  | { readonly rpc: "subscribe"; readonly request: SubscribeRequest }
+  | { readonly rpc: "status"; readonly request: StatusRequest }
+  | { readonly rpc: "getFlags"; readonly request: GetFlagsRequest };
+
+/** The rpc names (camelCase method names of `EnvironmentService`). */
+export type EnvironmentRpc = EnvironmentRequest["rpc"];
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+export interface ReplicaInfo {
+  readonly id: ReplicaId;
+  readonly name: string;
+  readonly size: number;
+}
+export interface ClusterInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly replicas: readonly ReplicaInfo[];
+}
+export interface ListClustersResponse {
+  readonly clusters: readonly ClusterInfo[];
+}
+
+/** A collection created with another object (a source's subsources). */
+export interface CreatedObject {
+  readonly id: GlobalId;
+  readonly name: string;
+}
+export interface CreateSourceResponse {
+  readonly id: GlobalId;
+  /** At least one, in output order. */
+  readonly subsources: readonly CreatedObject[];
+}
+
+export type ObjectKind = "source" | "subsource" | "index" | "materializedView";
+export interface ObjectInfo {
+  readonly id: GlobalId;
+  readonly name: string;
+  readonly kind: ObjectKind;
+  readonly cluster: string;
+  readonly arity: number;
+  /** Index: the indexed object; subsource: its source. */
+  readonly on?: string;
+  /** Index key columns (empty otherwise). */
+  readonly key: readonly number[];
+}
+export interface ListObjectsResponse {
+  readonly objects: readonly ObjectInfo[];
+}
+
+export interface PeekResponse {
+  /** Distinct rows with their counts (≥ 1). */
+  readonly rows: ReadonlyArray<readonly [row: Row, count: number]>;
+  /** The time read at. */
+  readonly timestamp: Timestamp;
+}
+
+/** One subscribe batch: the changes with time below `upper` not sent before. */
+export interface SubscribeResponse {
+  /** Non-zero diffs. */
+  readonly updates: readonly Update[];
+  /** Empty = complete. */
+  readonly upper: Frontier;
+}
+
+export type ReplicaHealth = "online" | "offline" | "restarting";
+export interface ReplicaStatus {
+  readonly id: ReplicaId;
+  readonly name: string;
+  readonly size: number;
+  readonly health: ReplicaHealth;
+  /** Empty when online. */
+  readonly reason: string;
+}
+export interface CollectionStatus {
+  readonly id: GlobalId;
+  readonly name: string;
+  readonly writeFrontier: Frontier;
+  readonly since: Frontier;
+  /** Absent when the write frontier is empty or the collection has not started. */
+  readonly lagMs?: number;
+}
+/** A phase flag for one cluster (`shared/design.md` §7). */
+export interface FlagState {
+  /** `cluster-unification-<phase>` (lowercase letters, digits, `-`). */
+  readonly key: string;
+  /** The flag's value (absent flag = off). */
+  readonly enabled: boolean;
+  /** On and every prerequisite in force. */
+  readonly inForce: boolean;
+  /** Prerequisites not in force (only when enabled and blocked). */
+  readonly blockedBy: readonly string[];
+  /** Whether what runs now was started with the phase in force. */
+  readonly applied: boolean;
+  /** `inForce !== applied`: takes effect at the next replica start / controller rebuild. */
+  readonly pendingRestart: boolean;
+}
+export interface ClusterStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly replicas: readonly ReplicaStatus[];
+  readonly collections: readonly CollectionStatus[];
+  readonly flags: readonly FlagState[];
+}
+export interface StatusResponse {
+  readonly clusters: readonly ClusterStatus[];
+}
+export interface ClusterFlags {
+  readonly cluster: string;
+  readonly flags: readonly FlagState[];
+}
+export interface GetFlagsResponse {
+  readonly clusters: readonly ClusterFlags[];
+}

@@ -1,0 +1,276 @@
+/**
+ * Negative and example tests of the environment API codec: each bad request throws
+ * `MalformedRequest` naming the rpc and the field; `checkPeekColumns` checks columns against the
+ * object's arity; the service is exported on the wire subpath with the documented rpc kinds.
+ */
+import { create, fromJson } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { ProtocolError } from "../errors.js";
+import {
+  CreateClusterRequestSchema,
+  CreateIndexRequestSchema,
+  CreateMaterializedViewRequestSchema,
+  CreateReplicaRequestSchema,
+  CreateSourceRequestSchema,
+  DropObjectRequestSchema,
+  FlagStateSchema,
+  GetFlagsResponseSchema,
+  PeekRequestSchema,
+  SubscribeRequestSchema,
+} from "../gen/mz/environment/v1/environment_pb.js";
+import { EnvironmentService, environmentV1 } from "../wire.js";
+import type { PeekRequest } from "./api.js";
+import { isObjectName } from "./api.js";
+import { environmentCodecs as C, checkPeekColumns } from "./codec.js";
+import { MalformedApiResponse, MalformedRequest } from "./errors.js";
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a throw");
+}
+
+function expectMalformed(f: () => unknown, rpc: string, path: string, reason: RegExp): void {
+  const e = thrown(f);
+  expect(e).toBeInstanceOf(MalformedRequest);
+  expect(e).toBeInstanceOf(ProtocolError);
+  const m = e as MalformedRequest;
+  expect(m.rpc).toBe(rpc);
+  expect(m.path).toBe(path);
+  expect(m.reason).toMatch(reason);
+  expect(m.message).toContain(path);
+}
+
+describe("names", () => {
+  it("accepts lowercase identifiers up to 63 characters", () => {
+    expect(isObjectName("auction_bids")).toBe(true);
+    expect(isObjectName("_x1")).toBe(true);
+    expect(isObjectName("a".repeat(63))).toBe(true);
+    expect(isObjectName("a".repeat(64))).toBe(false);
+    expect(isObjectName("1abc")).toBe(false);
+    expect(isObjectName("Bids")).toBe(false);
+    expect(isObjectName("a-b")).toBe(false);
+    expect(isObjectName("")).toBe(false);
+  });
+  it("rejects an empty name naming the field", () => {
+    expectMalformed(
+      () => C.createClusterRequest.fromProto(create(CreateClusterRequestSchema, { name: "" })),
+      "createCluster",
+      "name",
+      /is empty/,
+    );
+    expectMalformed(
+      () =>
+        C.createReplicaRequest.fromProto(
+          create(CreateReplicaRequestSchema, { cluster: "", name: "r1", size: 1 }),
+        ),
+      "createReplica",
+      "cluster",
+      /is empty/,
+    );
+  });
+  it("rejects an ill-shaped name", () => {
+    expectMalformed(
+      () => C.dropObjectRequest.fromProto(create(DropObjectRequestSchema, { name: "My View" })),
+      "dropObject",
+      "name",
+      /"My View" is not a valid name/,
+    );
+    expectMalformed(
+      () =>
+        C.createIndexRequest.fromProto(
+          create(CreateIndexRequestSchema, { name: "i", cluster: "c", on: "x".repeat(64) }),
+        ),
+      "createIndex",
+      "on",
+      /at most 63/,
+    );
+    expectMalformed(
+      () => C.peekRequest.fromProto(create(PeekRequestSchema, { object: "9lives" })),
+      "peek",
+      "object",
+      /not a valid name/,
+    );
+  });
+});
+
+describe("request fields", () => {
+  it("rejects a replica of size 0", () => {
+    expectMalformed(
+      () =>
+        C.createReplicaRequest.fromProto(
+          create(CreateReplicaRequestSchema, { cluster: "c", name: "r1", size: 0 }),
+        ),
+      "createReplica",
+      "size",
+      /is 0; a replica size \(workers\) must be at least 1/,
+    );
+  });
+  it("rejects a source without a generator or with a zero tick", () => {
+    expectMalformed(
+      () =>
+        C.createSourceRequest.fromProto(
+          create(CreateSourceRequestSchema, { name: "s", cluster: "c" }),
+        ),
+      "createSource",
+      "loadGenerator",
+      /is unset/,
+    );
+    expectMalformed(
+      () =>
+        C.createSourceRequest.fromProto(
+          create(CreateSourceRequestSchema, {
+            name: "s",
+            cluster: "c",
+            loadGenerator: { generator: { case: "auction", value: {} }, tickIntervalMs: 0 },
+          }),
+        ),
+      "createSource",
+      "loadGenerator.tickIntervalMs",
+      /is 0/,
+    );
+  });
+  it("rejects a zero timeout and an upTo not beyond asOf", () => {
+    expectMalformed(
+      () => C.peekRequest.fromProto(create(PeekRequestSchema, { object: "v", timeoutMs: 0 })),
+      "peek",
+      "timeoutMs",
+      /at least 1/,
+    );
+    expectMalformed(
+      () =>
+        C.subscribeRequest.fromProto(
+          create(SubscribeRequestSchema, { object: "v", asOf: 5n, upTo: 5n }),
+        ),
+      "subscribe",
+      "upTo",
+      /not beyond asOf 5/,
+    );
+  });
+  it("rejects key rows of different widths", () => {
+    const json = {
+      object: "v",
+      literalConstraints: { rows: [{ datums: [{ int64Value: "1" }] }, { datums: [] }] },
+    };
+    expectMalformed(
+      () => C.peekRequest.fromProto(fromJson(PeekRequestSchema, json)),
+      "peek",
+      "literalConstraints.rows[1]",
+      /has 0 columns, row 0 has 1/,
+    );
+  });
+});
+
+describe("materialized view plans", () => {
+  const mv = (plan: unknown) =>
+    C.createMaterializedViewRequest.fromProto(
+      fromJson(CreateMaterializedViewRequestSchema, {
+        name: "mv",
+        cluster: "c",
+        ...(plan === undefined ? {} : { plan: plan as never }),
+      }),
+    );
+  it("decodes a plan from its JSON form, get nodes by GlobalId", () => {
+    const r = mv({ project: { input: { get: { id: "u3", arity: 2 } }, columns: [1] } });
+    expect(r.plan).toStrictEqual({
+      kind: "project",
+      input: { kind: "get", id: "u3", arity: 2 },
+      columns: [1],
+    });
+  });
+  it("rejects a missing plan", () => {
+    expectMalformed(() => mv(undefined), "createMaterializedView", "plan", /is unset/);
+  });
+  it("rejects a get by name (ids only)", () => {
+    expectMalformed(
+      () => mv({ get: { id: "auction_bids", arity: 1 } }),
+      "createMaterializedView",
+      "plan.get.id",
+      /not a GlobalId/,
+    );
+  });
+  it("rejects a column out of range and gets of one id with two arities", () => {
+    expectMalformed(
+      () => mv({ project: { input: { get: { id: "u3", arity: 2 } }, columns: [2] } }),
+      "createMaterializedView",
+      "plan.project.columns[0]",
+      /2/,
+    );
+    expectMalformed(
+      () =>
+        mv({
+          union: { inputs: [{ get: { id: "u3", arity: 2 } }, { get: { id: "u3", arity: 1 } }] },
+        }),
+      "createMaterializedView",
+      "plan.union.inputs[1].get",
+      /arity 2/,
+    );
+  });
+});
+
+describe("checkPeekColumns", () => {
+  const col = (index: number) => ({ kind: "column", index }) as const;
+  const req: PeekRequest = {
+    object: "v",
+    mapFilterProject: { exprs: [col(1)], predicates: [col(2)], projection: [2, 0] },
+    finishing: { orderBy: [{ column: 1, desc: false, nullsLast: true }], offset: 0, project: [0] },
+  };
+  it("accepts columns within the object's arity", () => {
+    expect(() => checkPeekColumns(req, 2)).not.toThrow();
+  });
+  it("names the first column out of range", () => {
+    expectMalformed(
+      () => checkPeekColumns(req, 1),
+      "peek",
+      "mapFilterProject.exprs[0].column",
+      /1/,
+    );
+    expectMalformed(
+      () =>
+        checkPeekColumns({ object: "v", finishing: { orderBy: [], offset: 0, project: [3] } }, 3),
+      "peek",
+      "finishing.project[0]",
+      /column 3 out of range for 3 columns/,
+    );
+  });
+});
+
+describe("responses", () => {
+  it("rejects a flag whose pendingRestart is not inForce != applied", () => {
+    const msg = create(GetFlagsResponseSchema, {
+      clusters: [
+        {
+          cluster: "c",
+          flags: [
+            create(FlagStateSchema, {
+              key: "cluster-unification-servers",
+              enabled: true,
+              inForce: true,
+              applied: false,
+              pendingRestart: false,
+            }),
+          ],
+        },
+      ],
+    });
+    const e = thrown(() => C.getFlagsResponse.fromProto(msg));
+    expect(e).toBeInstanceOf(MalformedApiResponse);
+    expect((e as MalformedApiResponse).path).toBe("clusters[0].flags[0].pendingRestart");
+  });
+});
+
+describe("wire", () => {
+  it("exports EnvironmentService with unary rpcs and a server-streaming Subscribe", () => {
+    expect(EnvironmentService.typeName).toBe("mz.environment.v1.EnvironmentService");
+    const kinds = Object.fromEntries(
+      Object.entries(EnvironmentService.method).map(([k, m]) => [k, m.methodKind]),
+    );
+    expect(kinds.subscribe).toBe("server_streaming");
+    expect(Object.keys(kinds)).toHaveLength(14);
+    for (const [k, v] of Object.entries(kinds)) if (k !== "subscribe") expect(v).toBe("unary");
+    expect(environmentV1.PeekRequestSchema.typeName).toBe("mz.environment.v1.PeekRequest");
+  });
+});

@@ -1,0 +1,768 @@
+/**
+ * Environment API codec: domain requests/responses (`api.ts`) ⇄ `mz.environment.v1` messages.
+ *
+ * `environmentCodecs.<message>` has `{schema, toProto, fromProto}` for every request and for the
+ * responses environmentd builds (CreateSource, ListClusters, ListObjects, Peek, Subscribe, Status,
+ * GetFlags); the remaining responses carry one id or nothing and are built with `create()`.
+ * `fromProto` validates and throws `MalformedRequest` (requests) or `MalformedApiResponse`
+ * (responses) naming the rpc and the field path (protobuf JSON names): names (`isObjectName`),
+ * sizes ≥ 1, tick intervals and timeouts > 0, plans (`validatePlan`; `get` ids are GlobalIds and
+ * every `get` of one id has one arity), MFP expressions, key rows of one width, finishing columns
+ * against the MFP output, ids, frontiers, rows, counts and diffs. Checks that need the catalog
+ * (unknown names, arities, since) are environmentd's; `checkPeekColumns` does the arity part of a
+ * peek once the object's arity is known.
+ */
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { Plan } from "@mzts/expr";
+import type { Row } from "@mzts/repr";
+import { rowFromProto, rowToProto } from "../codec/datum-codec.js";
+import {
+  decodeEnum,
+  decodeGlobalId,
+  decodeReplicaId,
+  fail,
+  required,
+  reverse,
+  safeI64,
+  safeU64,
+} from "../codec/field.js";
+import { frontierFromProto, frontierToProto } from "../codec/frontier-codec.js";
+import {
+  checkExpr,
+  decodeValidPlan,
+  exprFromProto,
+  exprToProto,
+  orderKeyFromProto,
+  orderKeyToProto,
+  planFromProto,
+  planToProto,
+} from "../codec/plan-codec.js";
+import type { MapFilterProject, RowSetFinishing } from "../compute/command.js";
+import { FieldError } from "../errors.js";
+import {
+  type RowSetFinishing as FinishingProto,
+  type LiteralConstraints as LiteralConstraintsProto,
+  MapFilterProjectSchema,
+  type MapFilterProject as MfpProto,
+  RowSetFinishingSchema,
+} from "../gen/mz/compute/v1/peek_pb.js";
+import {
+  type ClusterStatus as ClusterStatusProto,
+  ClusterStatusSchema,
+  CreateClusterRequestSchema,
+  CreateIndexRequestSchema,
+  CreateMaterializedViewRequestSchema,
+  CreateReplicaRequestSchema,
+  CreateSourceRequestSchema,
+  CreateSourceResponseSchema,
+  DropClusterRequestSchema,
+  DropObjectRequestSchema,
+  DropReplicaRequestSchema,
+  type FlagState as FlagStateProto,
+  FlagStateSchema,
+  GetFlagsRequestSchema,
+  GetFlagsResponseSchema,
+  ListClustersRequestSchema,
+  ListClustersResponseSchema,
+  ListObjectsRequestSchema,
+  ListObjectsResponseSchema,
+  ObjectKind as ObjectKindProto,
+  PeekRequestSchema,
+  PeekResponseSchema,
+  ReplicaHealth as ReplicaHealthProto,
+  StatusRequestSchema,
+  StatusResponseSchema,
+  SubscribeRequestSchema,
+  SubscribeResponseSchema,
+} from "../gen/mz/environment/v1/environment_pb.js";
+import {
+  LoadGeneratorConnectionSchema,
+  type LoadGeneratorConnection as LoadGeneratorProto,
+} from "../gen/mz/storage/v1/ingestion_pb.js";
+import type { IngestionConnection, LoadGenerator } from "../storage/command.js";
+import {
+  type ClusterStatus,
+  type CreateClusterRequest,
+  type CreateIndexRequest,
+  type CreateMaterializedViewRequest,
+  type CreateReplicaRequest,
+  type CreateSourceRequest,
+  type CreateSourceResponse,
+  type DropClusterRequest,
+  type DropObjectRequest,
+  type DropReplicaRequest,
+  type EnvironmentRpc,
+  type FlagState,
+  type GetFlagsRequest,
+  type GetFlagsResponse,
+  isObjectName,
+  type ListClustersRequest,
+  type ListClustersResponse,
+  type ListObjectsRequest,
+  type ListObjectsResponse,
+  MAX_NAME_LENGTH,
+  type ObjectKind,
+  type PeekRequest,
+  type PeekResponse,
+  type ReplicaHealth,
+  type StatusRequest,
+  type StatusResponse,
+  type SubscribeRequest,
+  type SubscribeResponse,
+} from "./api.js";
+import { MalformedApiResponse, MalformedRequest } from "./errors.js";
+
+/** A domain ⇄ wire converter for one message. `fromProto` validates. */
+export interface EnvironmentCodec<D, S extends DescMessage> {
+  readonly schema: S;
+  readonly toProto: (d: D) => MessageShape<S>;
+  /** @throws MalformedRequest (requests) | MalformedApiResponse (responses) */
+  readonly fromProto: (m: MessageShape<S>) => D;
+}
+
+function codec<D, S extends DescMessage>(
+  dir: "request" | "response",
+  rpc: EnvironmentRpc,
+  schema: S,
+  toProto: (d: D) => MessageShape<S>,
+  decode: (m: MessageShape<S>) => D,
+): EnvironmentCodec<D, S> {
+  return {
+    schema,
+    toProto,
+    fromProto: (m) => {
+      try {
+        return decode(m);
+      } catch (e) {
+        if (!(e instanceof FieldError)) throw e;
+        throw dir === "request"
+          ? new MalformedRequest(rpc, e.path, e.reason)
+          : new MalformedApiResponse(rpc, e.path, e.reason);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field helpers
+
+/** A cluster, replica or object name. */
+function decodeName(v: string, path: string): string {
+  if (v === "") fail(path, "is empty; give a name like `my_view` ([a-z_][a-z0-9_]*)");
+  if (!isObjectName(v)) {
+    fail(
+      path,
+      `${JSON.stringify(v)} is not a valid name (lowercase letters, digits and _, not starting ` +
+        `with a digit, at most ${MAX_NAME_LENGTH} characters)`,
+    );
+  }
+  return v;
+}
+
+function optionalName(v: string | undefined, path: string): { cluster?: string } {
+  return v === undefined ? {} : { cluster: decodeName(v, path) };
+}
+
+const CLUSTER_ID = /^[us][0-9]{1,19}$/;
+function decodeClusterId(v: string, path: string): string {
+  if (!CLUSTER_ID.test(v)) fail(path, `${JSON.stringify(v)} is not a cluster id (u<n> or s<n>)`);
+  return v;
+}
+
+function positive(v: number, path: string, what: string): number {
+  if (v < 1) fail(path, `is ${v}; ${what} must be at least 1`);
+  return v;
+}
+
+function checkColumns(cols: readonly number[], width: number, path: (i: number) => string): void {
+  cols.forEach((c, i) => {
+    if (c >= width) fail(path(i), `column ${c} out of range for ${width} columns`);
+  });
+}
+
+/** Records the arity of the first `get` of each id (walking inputs only, never datums). */
+function collectGets(p: Plan, into: Map<string, number>): void {
+  if (p.kind === "get") {
+    if (!into.has(p.id)) into.set(p.id, p.arity);
+    return;
+  }
+  if ("input" in p) collectGets(p.input, into);
+  if ("inputs" in p) for (const q of p.inputs) collectGets(q, into);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generators (mz.storage.v1.LoadGeneratorConnection)
+
+function loadGeneratorToProto(c: IngestionConnection): LoadGeneratorProto {
+  const g = c.generator;
+  return create(LoadGeneratorConnectionSchema, {
+    generator:
+      g.kind === "counter"
+        ? {
+            case: "counter",
+            value: g.maxCardinality === undefined ? {} : { maxCardinality: g.maxCardinality },
+          }
+        : { case: "auction", value: {} },
+    seed: c.seed,
+    tickIntervalMs: c.tickIntervalMs,
+    ...(c.deterministic === undefined
+      ? {}
+      : {
+          deterministic: {
+            startTimeMs: c.deterministic.startTimeMs,
+            ...(c.deterministic.maxTicks === undefined
+              ? {}
+              : { maxTicks: c.deterministic.maxTicks }),
+          },
+        }),
+  });
+}
+
+function loadGeneratorFromProto(
+  p: LoadGeneratorProto | undefined,
+  at: string,
+): IngestionConnection {
+  const lg = required(p, at);
+  let generator: LoadGenerator;
+  switch (lg.generator.case) {
+    case "counter": {
+      const max = lg.generator.value.maxCardinality;
+      if (max === 0n)
+        fail(`${at}.counter.maxCardinality`, "is 0; leave it unset for no bound or set it > 0");
+      generator =
+        max === undefined ? { kind: "counter" } : { kind: "counter", maxCardinality: max };
+      break;
+    }
+    case "auction":
+      generator = { kind: "auction" };
+      break;
+    case undefined:
+      return fail(`${at}.generator`, "no generator is set (counter or auction)");
+  }
+  if (lg.tickIntervalMs === 0)
+    fail(`${at}.tickIntervalMs`, "is 0; set the milliseconds between ticks (> 0)");
+  const det = lg.deterministic;
+  return {
+    kind: "loadGenerator",
+    generator,
+    seed: lg.seed,
+    tickIntervalMs: lg.tickIntervalMs,
+    ...(det === undefined
+      ? {}
+      : {
+          deterministic: {
+            startTimeMs: det.startTimeMs,
+            ...(det.maxTicks === undefined ? {} : { maxTicks: det.maxTicks }),
+          },
+        }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peeks
+
+function mfpToProto(m: MapFilterProject): MfpProto {
+  return create(MapFilterProjectSchema, {
+    exprs: m.exprs.map(exprToProto),
+    predicates: m.predicates.map(exprToProto),
+    projection: [...m.projection],
+  });
+}
+
+function finishingToProto(f: RowSetFinishing): FinishingProto {
+  return create(RowSetFinishingSchema, {
+    orderBy: f.orderBy.map(orderKeyToProto),
+    offset: BigInt(f.offset),
+    project: [...f.project],
+    ...(f.limit === undefined ? {} : { limit: BigInt(f.limit) }),
+  });
+}
+
+/** Structural decode: the object's arity is not known here (see `checkPeekColumns`). */
+function mfpFromProto(m: MfpProto, path: string): MapFilterProject {
+  const exprs = m.exprs.map((e, i) => exprFromProto(e, `${path}.exprs[${i}]`));
+  const predicates = m.predicates.map((e, i) => exprFromProto(e, `${path}.predicates[${i}]`));
+  return { exprs, predicates, projection: [...m.projection] };
+}
+
+function finishingFromProto(f: FinishingProto, width: number | undefined, path: string) {
+  const orderBy = f.orderBy.map(orderKeyFromProto);
+  if (width !== undefined) checkFinishing(orderBy, f.project, width, path);
+  const base = {
+    orderBy,
+    offset: safeU64(f.offset, `${path}.offset`),
+    project: [...f.project],
+  };
+  return f.limit === undefined ? base : { ...base, limit: safeU64(f.limit, `${path}.limit`) };
+}
+
+function checkFinishing(
+  orderBy: RowSetFinishing["orderBy"],
+  project: readonly number[],
+  width: number,
+  path: string,
+): void {
+  checkColumns(
+    orderBy.map((o) => o.column),
+    width,
+    (i) => `${path}.orderBy[${i}].column`,
+  );
+  checkColumns(project, width, (i) => `${path}.project[${i}]`);
+}
+
+function literalsFromProto(p: LiteralConstraintsProto, path: string): Row[] {
+  const at = `${path}.rows`;
+  const rows = p.rows.map((r, i) => rowFromProto(r, `${at}[${i}]`));
+  const width = rows[0]?.length;
+  rows.forEach((r, i) => {
+    if (r.length !== width) fail(`${at}[${i}]`, `has ${r.length} columns, row 0 has ${width}`);
+  });
+  return rows;
+}
+
+/**
+ * Checks a decoded peek's columns against the peeked object's arity (known only to environmentd
+ * after resolving `object`): key rows are not checked here (they depend on the index used), MFP
+ * expressions, predicates and projection against the input width, finishing against the MFP
+ * output (the object's arity without an MFP).
+ * @throws MalformedRequest naming the field (rpc "peek").
+ */
+export function checkPeekColumns(req: PeekRequest, arity: number): void {
+  try {
+    let width = arity;
+    const m = req.mapFilterProject;
+    if (m !== undefined) {
+      m.exprs.forEach((e, i) => {
+        checkExpr(e, width++, `mapFilterProject.exprs[${i}]`);
+      });
+      for (const [i, e] of m.predicates.entries()) {
+        checkExpr(e, width, `mapFilterProject.predicates[${i}]`);
+      }
+      checkColumns(m.projection, width, (i) => `mapFilterProject.projection[${i}]`);
+      width = m.projection.length;
+    }
+    if (req.finishing !== undefined) {
+      checkFinishing(req.finishing.orderBy, req.finishing.project, width, "finishing");
+    }
+  } catch (e) {
+    if (e instanceof FieldError) throw new MalformedRequest("peek", e.path, e.reason);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status and flags
+
+const OBJECT_KIND: Readonly<Record<ObjectKind, ObjectKindProto>> = {
+  source: ObjectKindProto.SOURCE,
+  subsource: ObjectKindProto.SUBSOURCE,
+  index: ObjectKindProto.INDEX,
+  materializedView: ObjectKindProto.MATERIALIZED_VIEW,
+};
+const OBJECT_KIND_BACK = reverse(OBJECT_KIND);
+const HEALTH: Readonly<Record<ReplicaHealth, ReplicaHealthProto>> = {
+  online: ReplicaHealthProto.ONLINE,
+  offline: ReplicaHealthProto.OFFLINE,
+  restarting: ReplicaHealthProto.RESTARTING,
+};
+const HEALTH_BACK = reverse(HEALTH);
+
+/** Domain values of the wire enums (for tests). */
+export const OBJECT_KINDS = Object.keys(OBJECT_KIND) as ObjectKind[];
+export const REPLICA_HEALTHS = Object.keys(HEALTH) as ReplicaHealth[];
+
+const FLAG_KEY = /^[a-z0-9][a-z0-9-]*$/;
+function decodeFlagKey(v: string, path: string): string {
+  if (!FLAG_KEY.test(v)) {
+    fail(path, `${JSON.stringify(v)} is not a flag key (lowercase letters, digits and -)`);
+  }
+  return v;
+}
+
+function flagToProto(f: FlagState): FlagStateProto {
+  return create(FlagStateSchema, { ...f, blockedBy: [...f.blockedBy] });
+}
+
+function flagFromProto(f: FlagStateProto, path: string): FlagState {
+  const key = decodeFlagKey(f.key, `${path}.key`);
+  const blockedBy = f.blockedBy.map((k, i) => decodeFlagKey(k, `${path}.blockedBy[${i}]`));
+  if (f.inForce && !f.enabled) fail(`${path}.inForce`, "is true for a flag that is off");
+  if (blockedBy.length > 0 && (f.inForce || !f.enabled)) {
+    fail(`${path}.blockedBy`, "is set for a flag that is not on-but-blocked");
+  }
+  if (f.pendingRestart !== (f.inForce !== f.applied)) {
+    fail(`${path}.pendingRestart`, `is ${f.pendingRestart}; it must equal inForce != applied`);
+  }
+  return {
+    key,
+    enabled: f.enabled,
+    inForce: f.inForce,
+    blockedBy,
+    applied: f.applied,
+    pendingRestart: f.pendingRestart,
+  };
+}
+
+function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
+  return create(ClusterStatusSchema, {
+    id: c.id,
+    name: c.name,
+    replicas: c.replicas.map((r) => ({ ...r, health: HEALTH[r.health] })),
+    collections: c.collections.map((s) => ({
+      id: s.id,
+      name: s.name,
+      writeFrontier: frontierToProto(s.writeFrontier),
+      since: frontierToProto(s.since),
+      ...(s.lagMs === undefined ? {} : { lagMs: BigInt(s.lagMs) }),
+    })),
+    flags: c.flags.map(flagToProto),
+  });
+}
+
+function clusterStatusFromProto(c: ClusterStatusProto, path: string): ClusterStatus {
+  return {
+    id: decodeClusterId(c.id, `${path}.id`),
+    name: decodeName(c.name, `${path}.name`),
+    replicas: c.replicas.map((r, i) => {
+      const at = `${path}.replicas[${i}]`;
+      return {
+        id: decodeReplicaId(r.id, `${at}.id`),
+        name: decodeName(r.name, `${at}.name`),
+        size: positive(r.size, `${at}.size`, "a replica size (workers)"),
+        health: decodeEnum(r.health, HEALTH_BACK, `${at}.health`, "replica health"),
+        reason: r.reason,
+      };
+    }),
+    collections: c.collections.map((s, i) => {
+      const at = `${path}.collections[${i}]`;
+      return {
+        id: decodeGlobalId(s.id, `${at}.id`),
+        name: decodeName(s.name, `${at}.name`),
+        writeFrontier: frontierFromProto(s.writeFrontier, `${at}.writeFrontier`),
+        since: frontierFromProto(s.since, `${at}.since`),
+        ...(s.lagMs === undefined ? {} : { lagMs: safeU64(s.lagMs, `${at}.lagMs`) }),
+      };
+    }),
+    flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The codecs
+
+/** Every request codec and the response codecs environmentd needs, by message name. */
+export const environmentCodecs = {
+  createClusterRequest: codec<CreateClusterRequest, typeof CreateClusterRequestSchema>(
+    "request",
+    "createCluster",
+    CreateClusterRequestSchema,
+    (d) => create(CreateClusterRequestSchema, d),
+    (m) => ({ name: decodeName(m.name, "name") }),
+  ),
+  dropClusterRequest: codec<DropClusterRequest, typeof DropClusterRequestSchema>(
+    "request",
+    "dropCluster",
+    DropClusterRequestSchema,
+    (d) => create(DropClusterRequestSchema, d),
+    (m) => ({ name: decodeName(m.name, "name"), cascade: m.cascade }),
+  ),
+  listClustersRequest: codec<ListClustersRequest, typeof ListClustersRequestSchema>(
+    "request",
+    "listClusters",
+    ListClustersRequestSchema,
+    () => create(ListClustersRequestSchema),
+    () => ({}),
+  ),
+  createReplicaRequest: codec<CreateReplicaRequest, typeof CreateReplicaRequestSchema>(
+    "request",
+    "createReplica",
+    CreateReplicaRequestSchema,
+    (d) => create(CreateReplicaRequestSchema, d),
+    (m) => ({
+      cluster: decodeName(m.cluster, "cluster"),
+      name: decodeName(m.name, "name"),
+      size: positive(m.size, "size", "a replica size (workers)"),
+    }),
+  ),
+  dropReplicaRequest: codec<DropReplicaRequest, typeof DropReplicaRequestSchema>(
+    "request",
+    "dropReplica",
+    DropReplicaRequestSchema,
+    (d) => create(DropReplicaRequestSchema, d),
+    (m) => ({ cluster: decodeName(m.cluster, "cluster"), name: decodeName(m.name, "name") }),
+  ),
+  createSourceRequest: codec<CreateSourceRequest, typeof CreateSourceRequestSchema>(
+    "request",
+    "createSource",
+    CreateSourceRequestSchema,
+    (d) =>
+      create(CreateSourceRequestSchema, {
+        name: d.name,
+        cluster: d.cluster,
+        loadGenerator: loadGeneratorToProto(d.loadGenerator),
+      }),
+    (m) => ({
+      name: decodeName(m.name, "name"),
+      cluster: decodeName(m.cluster, "cluster"),
+      loadGenerator: loadGeneratorFromProto(m.loadGenerator, "loadGenerator"),
+    }),
+  ),
+  createIndexRequest: codec<CreateIndexRequest, typeof CreateIndexRequestSchema>(
+    "request",
+    "createIndex",
+    CreateIndexRequestSchema,
+    (d) => create(CreateIndexRequestSchema, { ...d, key: [...d.key] }),
+    (m) => ({
+      name: decodeName(m.name, "name"),
+      cluster: decodeName(m.cluster, "cluster"),
+      on: decodeName(m.on, "on"),
+      key: [...m.key],
+    }),
+  ),
+  createMaterializedViewRequest: codec<
+    CreateMaterializedViewRequest,
+    typeof CreateMaterializedViewRequestSchema
+  >(
+    "request",
+    "createMaterializedView",
+    CreateMaterializedViewRequestSchema,
+    (d) =>
+      create(CreateMaterializedViewRequestSchema, {
+        name: d.name,
+        cluster: d.cluster,
+        plan: planToProto(d.plan),
+      }),
+    (m) => {
+      const name = decodeName(m.name, "name");
+      const cluster = decodeName(m.cluster, "cluster");
+      // The catalog's arities are environmentd's to check; here every `get` of one id must
+      // agree with the first one.
+      const first = planFromProto(m.plan, "plan");
+      const arities = new Map<string, number>();
+      collectGets(first, arities);
+      const { plan } = decodeValidPlan(m.plan, "plan", (id) => arities.get(id));
+      return { name, cluster, plan };
+    },
+  ),
+  dropObjectRequest: codec<DropObjectRequest, typeof DropObjectRequestSchema>(
+    "request",
+    "dropObject",
+    DropObjectRequestSchema,
+    (d) => create(DropObjectRequestSchema, d),
+    (m) => ({ name: decodeName(m.name, "name"), cascade: m.cascade }),
+  ),
+  listObjectsRequest: codec<ListObjectsRequest, typeof ListObjectsRequestSchema>(
+    "request",
+    "listObjects",
+    ListObjectsRequestSchema,
+    (d) => create(ListObjectsRequestSchema, d),
+    (m) => optionalName(m.cluster, "cluster"),
+  ),
+  peekRequest: codec<PeekRequest, typeof PeekRequestSchema>(
+    "request",
+    "peek",
+    PeekRequestSchema,
+    (d) =>
+      create(PeekRequestSchema, {
+        object: d.object,
+        ...(d.timestamp === undefined ? {} : { timestamp: d.timestamp }),
+        ...(d.literalConstraints === undefined
+          ? {}
+          : { literalConstraints: { rows: d.literalConstraints.map(rowToProto) } }),
+        ...(d.mapFilterProject === undefined
+          ? {}
+          : { mapFilterProject: mfpToProto(d.mapFilterProject) }),
+        ...(d.finishing === undefined ? {} : { finishing: finishingToProto(d.finishing) }),
+        ...(d.timeoutMs === undefined ? {} : { timeoutMs: d.timeoutMs }),
+      }),
+    (m) => {
+      const object = decodeName(m.object, "object");
+      const mfp =
+        m.mapFilterProject === undefined
+          ? undefined
+          : mfpFromProto(m.mapFilterProject, "mapFilterProject");
+      return {
+        object,
+        ...(m.timestamp === undefined ? {} : { timestamp: m.timestamp }),
+        ...(m.literalConstraints === undefined
+          ? {}
+          : { literalConstraints: literalsFromProto(m.literalConstraints, "literalConstraints") }),
+        ...(mfp === undefined ? {} : { mapFilterProject: mfp }),
+        ...(m.finishing === undefined
+          ? {}
+          : { finishing: finishingFromProto(m.finishing, mfp?.projection.length, "finishing") }),
+        ...(m.timeoutMs === undefined
+          ? {}
+          : { timeoutMs: positive(m.timeoutMs, "timeoutMs", "a timeout (ms)") }),
+      };
+    },
+  ),
+  subscribeRequest: codec<SubscribeRequest, typeof SubscribeRequestSchema>(
+    "request",
+    "subscribe",
+    SubscribeRequestSchema,
+    (d) => create(SubscribeRequestSchema, d),
+    (m) => {
+      const object = decodeName(m.object, "object");
+      if (m.asOf !== undefined && m.upTo !== undefined && m.upTo <= m.asOf) {
+        fail("upTo", `is ${m.upTo}, not beyond asOf ${m.asOf}; set upTo > asOf or leave it unset`);
+      }
+      return {
+        object,
+        ...(m.asOf === undefined ? {} : { asOf: m.asOf }),
+        ...(m.upTo === undefined ? {} : { upTo: m.upTo }),
+      };
+    },
+  ),
+  statusRequest: codec<StatusRequest, typeof StatusRequestSchema>(
+    "request",
+    "status",
+    StatusRequestSchema,
+    (d) => create(StatusRequestSchema, d),
+    (m) => optionalName(m.cluster, "cluster"),
+  ),
+  getFlagsRequest: codec<GetFlagsRequest, typeof GetFlagsRequestSchema>(
+    "request",
+    "getFlags",
+    GetFlagsRequestSchema,
+    (d) => create(GetFlagsRequestSchema, d),
+    (m) => optionalName(m.cluster, "cluster"),
+  ),
+
+  // Responses ---------------------------------------------------------------------------------
+
+  createSourceResponse: codec<CreateSourceResponse, typeof CreateSourceResponseSchema>(
+    "response",
+    "createSource",
+    CreateSourceResponseSchema,
+    (d) =>
+      create(CreateSourceResponseSchema, {
+        id: d.id,
+        subsources: d.subsources.map((s) => ({ ...s })),
+      }),
+    (m) => {
+      if (m.subsources.length === 0) fail("subsources", "is empty; a source has a subsource");
+      return {
+        id: decodeGlobalId(m.id, "id"),
+        subsources: m.subsources.map((s, i) => ({
+          id: decodeGlobalId(s.id, `subsources[${i}].id`),
+          name: decodeName(s.name, `subsources[${i}].name`),
+        })),
+      };
+    },
+  ),
+  listClustersResponse: codec<ListClustersResponse, typeof ListClustersResponseSchema>(
+    "response",
+    "listClusters",
+    ListClustersResponseSchema,
+    (d) =>
+      create(ListClustersResponseSchema, {
+        clusters: d.clusters.map((c) => ({ ...c, replicas: c.replicas.map((r) => ({ ...r })) })),
+      }),
+    (m) => ({
+      clusters: m.clusters.map((c, i) => {
+        const at = `clusters[${i}]`;
+        return {
+          id: decodeClusterId(c.id, `${at}.id`),
+          name: decodeName(c.name, `${at}.name`),
+          replicas: c.replicas.map((r, j) => ({
+            id: decodeReplicaId(r.id, `${at}.replicas[${j}].id`),
+            name: decodeName(r.name, `${at}.replicas[${j}].name`),
+            size: positive(r.size, `${at}.replicas[${j}].size`, "a replica size (workers)"),
+          })),
+        };
+      }),
+    }),
+  ),
+  listObjectsResponse: codec<ListObjectsResponse, typeof ListObjectsResponseSchema>(
+    "response",
+    "listObjects",
+    ListObjectsResponseSchema,
+    (d) =>
+      create(ListObjectsResponseSchema, {
+        objects: d.objects.map((o) => ({ ...o, kind: OBJECT_KIND[o.kind], key: [...o.key] })),
+      }),
+    (m) => ({
+      objects: m.objects.map((o, i) => {
+        const at = `objects[${i}]`;
+        const kind = decodeEnum(o.kind, OBJECT_KIND_BACK, `${at}.kind`, "object kind");
+        const hasOn = kind === "index" || kind === "subsource";
+        if (hasOn !== (o.on !== undefined)) {
+          fail(`${at}.on`, hasOn ? `is unset for a ${kind}` : `is set for a ${kind}`);
+        }
+        if (kind !== "index" && o.key.length > 0) fail(`${at}.key`, `is set for a ${kind}`);
+        return {
+          id: decodeGlobalId(o.id, `${at}.id`),
+          name: decodeName(o.name, `${at}.name`),
+          kind,
+          cluster: decodeName(o.cluster, `${at}.cluster`),
+          arity: o.arity,
+          ...(o.on === undefined ? {} : { on: decodeName(o.on, `${at}.on`) }),
+          key: [...o.key],
+        };
+      }),
+    }),
+  ),
+  peekResponse: codec<PeekResponse, typeof PeekResponseSchema>(
+    "response",
+    "peek",
+    PeekResponseSchema,
+    (d) =>
+      create(PeekResponseSchema, {
+        rows: d.rows.map(([row, count]) => ({ row: rowToProto(row), count: BigInt(count) })),
+        timestamp: d.timestamp,
+      }),
+    (m) => ({
+      rows: m.rows.map((r, i) => {
+        const count = safeU64(r.count, `rows[${i}].count`);
+        if (count === 0) fail(`rows[${i}].count`, "is 0; a returned row occurs at least once");
+        return [rowFromProto(r.row, `rows[${i}].row`), count] as const;
+      }),
+      timestamp: m.timestamp,
+    }),
+  ),
+  subscribeResponse: codec<SubscribeResponse, typeof SubscribeResponseSchema>(
+    "response",
+    "subscribe",
+    SubscribeResponseSchema,
+    (d) =>
+      create(SubscribeResponseSchema, {
+        updates: d.updates.map(([row, time, diff]) => ({
+          row: rowToProto(row),
+          time,
+          diff: BigInt(diff),
+        })),
+        upper: frontierToProto(d.upper),
+      }),
+    (m) => ({
+      updates: m.updates.map((u, i) => {
+        const diff = safeI64(u.diff, `updates[${i}].diff`);
+        if (diff === 0) fail(`updates[${i}].diff`, "is 0; updates are consolidated");
+        return [rowFromProto(u.row, `updates[${i}].row`), u.time, diff] as const;
+      }),
+      upper: frontierFromProto(m.upper, "upper"),
+    }),
+  ),
+  statusResponse: codec<StatusResponse, typeof StatusResponseSchema>(
+    "response",
+    "status",
+    StatusResponseSchema,
+    (d) => create(StatusResponseSchema, { clusters: d.clusters.map(clusterStatusToProto) }),
+    (m) => ({ clusters: m.clusters.map((c, i) => clusterStatusFromProto(c, `clusters[${i}]`)) }),
+  ),
+  getFlagsResponse: codec<GetFlagsResponse, typeof GetFlagsResponseSchema>(
+    "response",
+    "getFlags",
+    GetFlagsResponseSchema,
+    (d) =>
+      create(GetFlagsResponseSchema, {
+        clusters: d.clusters.map((c) => ({ cluster: c.cluster, flags: c.flags.map(flagToProto) })),
+      }),
+    (m) => ({
+      clusters: m.clusters.map((c, i) => ({
+        cluster: decodeName(c.cluster, `clusters[${i}].cluster`),
+        flags: c.flags.map((f, j) => flagFromProto(f, `clusters[${i}].flags[${j}]`)),
+      })),
+    }),
+  ),
+} as const;
