@@ -60,6 +60,11 @@ export interface ComputeController {
   /** Raises the client's read-policy floor (empty = drop). @throws CollectionMissing */
   allowCompaction(id: GlobalId, frontier: Frontier): void;
   /**
+   * Lets a persist sink (materialized view) write; until then replicas run it read-only.
+   * @throws InstanceMissing, CollectionMissing
+   */
+  allowWrites(instanceId: string, id: GlobalId): void;
+  /**
    * Reads an index; the first replica's answer (or the target replica's) wins.
    * Rejects with `InstanceMissing`, `CollectionMissing`, `ReplicaMissing`, `SinceViolation` (before
    * anything is sent), `PeekFailed` (replica error, target replica gone), `PeekTimeout`,
@@ -143,6 +148,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
     replicas: (instanceId) => instance(instanceId).replicas(),
     createDataflow: (instanceId, desc) => instance(instanceId).createDataflow(desc),
     allowCompaction: (id, frontier) => ownerOrMissing(id).allowCompaction(id, frontier),
+    allowWrites: (instanceId, id) => instance(instanceId).allowWrites(id),
     peek: (instanceId, req) => {
       try {
         return instance(instanceId).peek(req);

@@ -160,6 +160,8 @@ export class Instance {
   readonly #collections = new Map<GlobalId, CollectionState>();
   readonly #peeks = new Map<string, PendingPeek>();
   readonly #subscribes = new Map<GlobalId, SubscribeStream>();
+  /** Persist sink exports of live dataflows (the ids `allowWrites` accepts). */
+  readonly #persistSinks = new Set<GlobalId>();
   #closed = false;
 
   constructor(opts: InstanceOptions) {
@@ -370,7 +372,19 @@ export class Instance {
       ...desc.indexExports.map((e) => ({ kind: "schedule" as const, id: e.id })),
       ...desc.sinkExports.map((e) => ({ kind: "schedule" as const, id: e.id })),
     ]);
+    for (const s of desc.sinkExports)
+      if (s.connection.kind === "persist") this.#persistSinks.add(s.id);
     this.#gauges();
+  }
+
+  /**
+   * Lets a persist sink write (replicas build sinks read-only until then). Kept in the command
+   * history, so a rehydrated replica gets it too.
+   * @throws CollectionMissing when `id` is not a persist sink of this instance.
+   */
+  allowWrites(id: GlobalId): void {
+    if (!this.#persistSinks.has(id)) throw new CollectionMissing(id);
+    this.#broadcast([{ kind: "allowWrites", id }]);
   }
 
   #checkDataflow(desc: DataflowDescription): Timestamp {
@@ -430,6 +444,13 @@ export class Instance {
     const sub = this.#subscribes.get(id);
     if (sub !== undefined) {
       sub.fail(new SubscribeFailed(id, "the subscribe was dropped"));
+      return;
+    }
+    if (this.#persistSinks.delete(id)) {
+      // A persist sink holds nothing to read from: drop it on the replicas at once.
+      this.#opts.onCollection(id, false);
+      this.#broadcast([{ kind: "allowCompaction", id, frontier: null }]);
+      this.#gauges();
       return;
     }
     const c = this.#collection(id);

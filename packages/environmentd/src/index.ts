@@ -1,9 +1,18 @@
 /**
- * @mzts/environmentd — the environment service. So far: the catalog (clusters, replicas,
- * sources, indexes, materialized views and the environment generation, fenced against zombie
- * environmentds), in SQLite (default) or PostgreSQL.
+ * @mzts/environmentd — the environment service: the catalog (clusters, replicas, sources, indexes,
+ * materialized views and the environment generation, fenced against zombie environmentds) in
+ * SQLite (default) or PostgreSQL; the environment (composition root: catalog + orchestrator +
+ * compute and storage controllers, rebuilt from the catalog at boot); and the API server
+ * (`EnvironmentService` over gRPC/h2c and Connect JSON over HTTP/1.1).
  */
 
+export {
+  type ApiServer,
+  type ApiServerOptions,
+  environmentRoutes,
+  startApiServer,
+  toConnectError,
+} from "./api/server.js";
 export type {
   Catalog,
   CatalogItem,
@@ -52,3 +61,19 @@ export {
   SQLITE_CATALOG_SCHEMA_VERSION,
   type SqliteCatalogOptions,
 } from "./catalog/sqlite.js";
+export {
+  type CloseOptions,
+  createEnvironment,
+  type Environment,
+  type EnvironmentOptions,
+  GENERATOR_OUTPUTS,
+  type PhaseSource,
+} from "./environment.js";
+export {
+  EnvironmentClosed,
+  InvalidObjectRequest,
+  NoIndexForPeek,
+  PeekBelowSince,
+  SubsourceDrop,
+  UpperWaitTimeout,
+} from "./errors.js";

@@ -6,8 +6,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PhaseSet } from "@mzts/flags";
+import { pino } from "pino";
+import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openPostgresCatalog, openSqliteCatalog, StaleGeneration } from "./index.js";
+import {
+  createEnvironment,
+  openPostgresCatalog,
+  openSqliteCatalog,
+  StaleGeneration,
+  startApiServer,
+} from "./index.js";
 import { dropSchema, probePostgres, uniqueSchema } from "./testdata/postgres.js";
 
 const pg = await probePostgres();
@@ -26,7 +35,7 @@ describe("README", () => {
     const self = readFileSync(fileURLToPath(import.meta.url), "utf8");
     const norm = (s: string) => s.replace(/\s+/g, " ").trim();
     const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    expect(blocks.length).toBe(5);
+    expect(blocks.length).toBe(6);
     for (const b of blocks) expect(norm(self), b).toContain(norm(b));
   });
 
@@ -78,6 +87,32 @@ describe("README", () => {
     await catalog.close();
     expect(dropped.map((d) => d.name)).toEqual(["counter_mv", "counter"]);
   });
+
+  it("createEnvironment and startApiServer", async () => {
+    const logger = pino({ level: "warn" });
+    const registry = new Registry();
+    const env = await createEnvironment({
+      dataDir,
+      phaseFlags: (id) => PhaseSet.of(id, {}),
+      logger,
+      registry,
+    });
+    const api = await startApiServer({ environment: env, registry, grpcPort: 0, httpPort: 0 });
+    await env.createCluster({ name: "quickstart" });
+    await env.createReplica({ cluster: "quickstart", name: "r1", size: 1 }); // a clusterd process
+    const res = await fetch(`${api.httpUrl}/mz.environment.v1.EnvironmentService/ListClusters`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    }); // {"clusters":[{"id":"u1","name":"quickstart","replicas":[{"id":"u2","name":"r1","size":1}]}]}
+    await api.close();
+    await env.close(); // stops the replicas; { keepReplicas: true } leaves them for the next boot
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      clusters: [{ id: "u1", name: "quickstart", replicas: [{ id: "u2", name: "r1", size: 1 }] }],
+    });
+    expect(env.orchestrator.list()).toEqual([]); // the replica was stopped
+  }, 60_000);
 
   const schemas: string[] = [];
   it.skipIf(!pg.ok)("openPostgresCatalog", async () => {

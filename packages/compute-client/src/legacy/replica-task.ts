@@ -139,7 +139,8 @@ class LegacyReplicaTask implements ReplicaConnection {
 
   #write(commands: readonly ComputeCommand[]): void {
     const requests = this.#requests;
-    if (requests === undefined) return;
+    // A stream message must carry at least one command (the replica refuses empty ones).
+    if (requests === undefined || commands.length === 0) return;
     const out = commands.map((c) =>
       c.kind === "hello"
         ? { kind: "hello" as const, hello: createHello(this.#opts.generation) }

@@ -1,0 +1,294 @@
+/**
+ * environmentd's public API: `mz.environment.v1.EnvironmentService` over an `Environment`,
+ * served on two ports.
+ *
+ * - **gRPC port** (`grpcPort`): HTTP/2 cleartext (h2c, `http2.createServer`), for gRPC clients
+ *   (and Connect/gRPC-web over HTTP/2).
+ * - **HTTP port** (`httpPort`): plain HTTP/1.1 (`http.createServer`), serving the same service in
+ *   the Connect protocol (JSON or binary), so `curl -H 'content-type: application/json' -d '{}'
+ *   http://127.0.0.1:PORT/mz.environment.v1.EnvironmentService/ListClusters` works; it also
+ *   answers `GET /metrics` (Prometheus text) and `GET /health` (`ok`).
+ *
+ * ## Flow of one rpc
+ * 1. Decode the wire message with `environmentCodecs.<rpc>Request.fromProto` (`MalformedRequest`
+ *    → InvalidArgument naming the field).
+ * 2. Call the environment. 3. Encode the response with its codec (or `create(...)`).
+ * Every failure goes through the one `toConnectError()` below (style §9).
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttp2Server, type Http2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  CollectionMissing as ComputeCollectionMissing,
+  InstanceMissing as ComputeInstanceMissing,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
+  SinceViolation,
+  SubscribeFailed,
+} from "@mzts/compute-client";
+import { MalformedPlan } from "@mzts/expr";
+import {
+  StaleGeneration as OrchestratorStaleGeneration,
+  ReplicaStartFailed,
+} from "@mzts/orchestrator";
+import { environmentCodecs, MalformedRequest } from "@mzts/protocol";
+import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import {
+  CatalogClosed,
+  CatalogUnavailable,
+  DependencyExists,
+  InvalidCatalogInput,
+  NameInUse,
+  StaleGeneration,
+  UnknownObject,
+} from "../catalog/errors.js";
+import type { Environment } from "../environment.js";
+import {
+  EnvironmentClosed,
+  InvalidObjectRequest,
+  NoIndexForPeek,
+  PeekBelowSince,
+  SubsourceDrop,
+  UpperWaitTimeout,
+} from "../errors.js";
+
+const S = environmentV1;
+
+/**
+ * The one mapping from in-process errors to Connect codes (style §9). Messages are kept: they
+ * say what to fix.
+ */
+export function toConnectError(e: unknown): ConnectError {
+  if (e instanceof ConnectError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const code = codeOf(e);
+  return new ConnectError(message, code, undefined, undefined, e);
+}
+
+function codeOf(e: unknown): Code {
+  if (
+    e instanceof MalformedRequest ||
+    e instanceof InvalidObjectRequest ||
+    e instanceof InvalidCatalogInput ||
+    e instanceof MalformedPlan
+  )
+    return Code.InvalidArgument;
+  if (e instanceof UnknownObject) return Code.NotFound;
+  if (e instanceof NameInUse) return Code.AlreadyExists;
+  if (
+    e instanceof DependencyExists ||
+    e instanceof SubsourceDrop ||
+    e instanceof NoIndexForPeek ||
+    e instanceof PeekBelowSince ||
+    e instanceof SinceViolation
+  )
+    return Code.FailedPrecondition;
+  if (e instanceof StaleGeneration || e instanceof OrchestratorStaleGeneration) return Code.Aborted;
+  if (e instanceof UpperWaitTimeout || e instanceof PeekTimeout) return Code.DeadlineExceeded;
+  if (e instanceof PeekCanceled) return Code.Canceled;
+  if (
+    e instanceof EnvironmentClosed ||
+    e instanceof CatalogClosed ||
+    e instanceof CatalogUnavailable ||
+    e instanceof PeekFailed ||
+    e instanceof SubscribeFailed ||
+    e instanceof ReplicaStartFailed ||
+    e instanceof ComputeInstanceMissing ||
+    e instanceof ComputeCollectionMissing
+  )
+    return Code.Unavailable;
+  // GenerationNotBooted, invariant violations, anything unexpected: a bug, not the caller's fault.
+  return Code.Internal;
+}
+
+/** The Connect routes of `EnvironmentService` over an environment. */
+export function environmentRoutes(
+  env: Environment,
+  logger?: Logger,
+): (router: ConnectRouter) => void {
+  const log = logger?.child({ component: "environment-api" });
+  async function run<T>(rpc: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      const err = toConnectError(e);
+      if (err.code === Code.Internal) log?.error({ err: e, rpc }, "rpc failed");
+      else log?.debug({ rpc, code: Code[err.code], msg: err.rawMessage }, "rpc refused");
+      throw err;
+    }
+  }
+  const c = environmentCodecs;
+  return (router) =>
+    router.service(EnvironmentService, {
+      createCluster: (m) =>
+        run("createCluster", async () =>
+          create(
+            S.CreateClusterResponseSchema,
+            await env.createCluster(c.createClusterRequest.fromProto(m)),
+          ),
+        ),
+      dropCluster: (m) =>
+        run("dropCluster", async () => {
+          await env.dropCluster(c.dropClusterRequest.fromProto(m));
+          return create(S.DropClusterResponseSchema);
+        }),
+      listClusters: (m) =>
+        run("listClusters", async () => {
+          c.listClustersRequest.fromProto(m);
+          return c.listClustersResponse.toProto(await env.listClusters());
+        }),
+      createReplica: (m) =>
+        run("createReplica", async () =>
+          create(
+            S.CreateReplicaResponseSchema,
+            await env.createReplica(c.createReplicaRequest.fromProto(m)),
+          ),
+        ),
+      dropReplica: (m) =>
+        run("dropReplica", async () => {
+          await env.dropReplica(c.dropReplicaRequest.fromProto(m));
+          return create(S.DropReplicaResponseSchema);
+        }),
+      createSource: (m) =>
+        run("createSource", async () =>
+          c.createSourceResponse.toProto(
+            await env.createSource(c.createSourceRequest.fromProto(m)),
+          ),
+        ),
+      createIndex: (m) =>
+        run("createIndex", async () =>
+          create(
+            S.CreateIndexResponseSchema,
+            await env.createIndex(c.createIndexRequest.fromProto(m)),
+          ),
+        ),
+      createMaterializedView: (m) =>
+        run("createMaterializedView", async () =>
+          create(
+            S.CreateMaterializedViewResponseSchema,
+            await env.createMaterializedView(c.createMaterializedViewRequest.fromProto(m)),
+          ),
+        ),
+      dropObject: (m) =>
+        run("dropObject", async () => {
+          await env.dropObject(c.dropObjectRequest.fromProto(m));
+          return create(S.DropObjectResponseSchema);
+        }),
+      listObjects: (m) =>
+        run("listObjects", async () =>
+          c.listObjectsResponse.toProto(await env.listObjects(c.listObjectsRequest.fromProto(m))),
+        ),
+      peek: (m) =>
+        run("peek", async () => c.peekResponse.toProto(await env.peek(c.peekRequest.fromProto(m)))),
+      subscribe: async function* (m) {
+        const req = await run("subscribe", async () => c.subscribeRequest.fromProto(m));
+        const iterator = env.subscribe(req)[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await run("subscribe", () => iterator.next());
+            if (next.done === true) return;
+            yield c.subscribeResponse.toProto(next.value);
+          }
+        } finally {
+          await iterator.return?.();
+        }
+      },
+      status: (m) =>
+        run("status", async () =>
+          c.statusResponse.toProto(await env.status(c.statusRequest.fromProto(m))),
+        ),
+      getFlags: (m) =>
+        run("getFlags", async () =>
+          c.getFlagsResponse.toProto(await env.getFlags(c.getFlagsRequest.fromProto(m))),
+        ),
+    });
+}
+
+export interface ApiServerOptions {
+  readonly environment: Environment;
+  readonly registry: Registry;
+  readonly logger?: Logger;
+  /** Default 127.0.0.1 (loopback). */
+  readonly host?: string;
+  /** gRPC (h2c) port; 0 = any free port (default). */
+  readonly grpcPort?: number;
+  /** Connect JSON + /metrics + /health (HTTP/1.1) port; 0 = any free port (default). */
+  readonly httpPort?: number;
+}
+
+export interface ApiServer {
+  /** `http://host:port` of the gRPC (h2c) listener. */
+  readonly grpcUrl: string;
+  /** `http://host:port` of the HTTP/1.1 listener (Connect JSON, /metrics, /health). */
+  readonly httpUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts both listeners; resolves once both are listening. */
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const routes = environmentRoutes(opts.environment, opts.logger);
+  const h2: Http2Server = createHttp2Server(connectNodeAdapter({ routes }));
+  const connect = connectNodeAdapter({ routes });
+  const h1: HttpServer = createHttpServer((req, res) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (req.method === "GET" && path === "/metrics") {
+      opts.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": opts.registry.contentType });
+          res.end(text);
+        },
+        (e: unknown) => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(String(e));
+        },
+      );
+      return;
+    }
+    if (req.method === "GET" && path === "/health") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok\n");
+      return;
+    }
+    connect(req, res);
+  });
+  const listen = (server: Http2Server | HttpServer, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  const grpcPort = await listen(h2, opts.grpcPort ?? 0);
+  let httpPort: number;
+  try {
+    httpPort = await listen(h1, opts.httpPort ?? 0);
+  } catch (e) {
+    h2.close();
+    throw e;
+  }
+  const sessions = new Set<import("node:http2").ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  return {
+    grpcUrl: `http://${host}:${grpcPort}`,
+    httpUrl: `http://${host}:${httpPort}`,
+    async close() {
+      for (const s of sessions) s.close();
+      h1.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((r) => h2.close(() => r())),
+        new Promise<void>((r) => h1.close(() => r())),
+      ]);
+    },
+  };
+}
