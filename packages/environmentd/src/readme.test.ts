@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PhaseSet } from "@mzts/flags";
+import { dropSchema, probePostgres, uniqueSchema } from "@mzts/persist/testing";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -17,9 +18,8 @@ import {
   StaleGeneration,
   startApiServer,
 } from "./index.js";
-import { dropSchema, probePostgres, uniqueSchema } from "./testdata/postgres.js";
 
-const pg = await probePostgres();
+const pg = await probePostgres("environmentd");
 const here = dirname(fileURLToPath(import.meta.url));
 let dataDir = "";
 beforeEach(() => {

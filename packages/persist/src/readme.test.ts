@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { dropSchema, probePostgres, uniqueSchema } from "./testdata/postgres.js";
 import {
   createFileBlob,
   createPersist,
@@ -17,8 +16,9 @@ import {
   type Frontier,
   UpperMismatch,
 } from "./testdata/readme-imports.js";
+import { dropSchema, probePostgres, uniqueSchema } from "./testing.js";
 
-const pg = await probePostgres();
+const pg = await probePostgres("persist");
 const here = dirname(fileURLToPath(import.meta.url));
 let dataDir = "";
 beforeEach(() => {

@@ -15,8 +15,8 @@ import type { Consensus } from "./consensus/consensus.js";
 import { createMemoryConsensus } from "./consensus/memory.js";
 import { createPostgresConsensus } from "./consensus/postgres.js";
 import { filesUnder } from "./testdata/files.js";
-import { dropSchema, probePostgres, uniqueSchema } from "./testdata/postgres.js";
 import { describeShardSuite } from "./testdata/shard-suite.js";
+import { dropSchema, probePostgres, uniqueSchema } from "./testing.js";
 
 {
   let consensus: Consensus;
@@ -54,7 +54,7 @@ import { describeShardSuite } from "./testdata/shard-suite.js";
   });
 }
 
-const pg = await probePostgres();
+const pg = await probePostgres("persist");
 if (pg.ok) {
   let dir = "";
   let schema = "";

@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dropSchema, probePostgres, uniqueSchema } from "@mzts/persist/testing";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeCatalogContract } from "../testdata/catalog-contract.js";
-import { dropSchema, probePostgres, uniqueSchema } from "../testdata/postgres.js";
 import { CorruptCatalog, StaleGeneration, UnsupportedFormatVersion } from "./errors.js";
 import { openPostgresCatalog, POSTGRES_CATALOG_SCHEMA_VERSION } from "./postgres.js";
 import { openSqliteCatalog, SQLITE_CATALOG_SCHEMA_VERSION } from "./sqlite.js";
@@ -82,7 +82,7 @@ describe("sqlite catalog specifics", () => {
   });
 });
 
-const probe = await probePostgres();
+const probe = await probePostgres("environmentd");
 if (probe.ok) {
   const schemas: string[] = [];
   let current = "";

@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { UnsupportedFormatVersion } from "../errors.js";
 import { describeConsensusContract } from "../testdata/consensus-contract.js";
-import { dropSchema, probePostgres, uniqueSchema } from "../testdata/postgres.js";
+import { dropSchema, probePostgres, uniqueSchema } from "../testing.js";
 import { createMemoryConsensus } from "./memory.js";
 import { createPostgresConsensus } from "./postgres.js";
 import { createSqliteConsensus, SQLITE_CONSENSUS_SCHEMA_VERSION } from "./sqlite.js";
@@ -66,7 +66,7 @@ describe("sqlite consensus specifics", () => {
   });
 });
 
-const pg = await probePostgres();
+const pg = await probePostgres("persist");
 if (pg.ok) {
   const schemas: string[] = [];
   let current = "";

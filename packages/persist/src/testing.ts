@@ -1,6 +1,7 @@
 /**
- * PostgreSQL test plumbing: find out whether the server named by `MZ_TEST_POSTGRES_URL` is
- * reachable, and give each test run its own schema (dropped afterwards).
+ * `@mzts/persist/testing` — PostgreSQL test plumbing shared by every package whose tests need a
+ * server (persist's consensus, environmentd's catalog): find out whether the server named by
+ * `MZ_TEST_POSTGRES_URL` is reachable, and give each test run its own schema (dropped afterwards).
  *
  * Without the env var or with the server down, PostgreSQL tests are skipped with a message —
  * except under `CI`, where a missing server is a failure (CI starts one and sets the URL).
@@ -11,8 +12,11 @@ export type PostgresProbe =
   | { readonly ok: true; readonly url: string }
   | { readonly ok: false; readonly reason: string };
 
-/** Probes the test server once (2 s connect timeout). Throws under CI when unavailable. */
-export async function probePostgres(): Promise<PostgresProbe> {
+/**
+ * Probes the test server once (2 s connect timeout). Throws under CI when unavailable; otherwise
+ * warns that `component`'s PostgreSQL tests are skipped.
+ */
+export async function probePostgres(component: string): Promise<PostgresProbe> {
   const url = process.env.MZ_TEST_POSTGRES_URL;
   let probe: PostgresProbe;
   if (url === undefined || url === "") {
@@ -36,14 +40,14 @@ export async function probePostgres(): Promise<PostgresProbe> {
           "MZ_TEST_POSTGRES_URL=postgres://user:password@127.0.0.1:5432/db",
       );
     }
-    console.warn(`[environmentd] skipped: PostgreSQL tests (${probe.reason})`);
+    console.warn(`[${component}] skipped: PostgreSQL tests (${probe.reason})`);
   }
   return probe;
 }
 
 /** A fresh schema name for this test run. */
 export function uniqueSchema(tag: string): string {
-  return `mzts_envd_${tag}_${process.pid}_${Date.now().toString(36)}_${Math.floor(
+  return `mzts_test_${tag}_${process.pid}_${Date.now().toString(36)}_${Math.floor(
     Math.random() * 1e6,
   )}`.toLowerCase();
 }
