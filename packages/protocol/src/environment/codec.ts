@@ -21,7 +21,6 @@ import {
   decodeGlobalId,
   decodeReplicaId,
   fail,
-  required,
   reverse,
   safeI64,
   safeU64,
@@ -75,11 +74,7 @@ import {
   SubscribeRequestSchema,
   SubscribeResponseSchema,
 } from "../gen/mz/environment/v1/environment_pb.js";
-import {
-  LoadGeneratorConnectionSchema,
-  type LoadGeneratorConnection as LoadGeneratorProto,
-} from "../gen/mz/storage/v1/ingestion_pb.js";
-import type { IngestionConnection, LoadGenerator } from "../storage/command.js";
+import { loadGeneratorFromProto, loadGeneratorToProto } from "../storage/codec.js";
 import {
   type ClusterStatus,
   type CreateClusterRequest,
@@ -188,74 +183,6 @@ function collectGets(p: Plan, into: Map<string, number>): void {
   }
   if ("input" in p) collectGets(p.input, into);
   if ("inputs" in p) for (const q of p.inputs) collectGets(q, into);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Load generators (mz.storage.v1.LoadGeneratorConnection)
-
-function loadGeneratorToProto(c: IngestionConnection): LoadGeneratorProto {
-  const g = c.generator;
-  return create(LoadGeneratorConnectionSchema, {
-    generator:
-      g.kind === "counter"
-        ? {
-            case: "counter",
-            value: g.maxCardinality === undefined ? {} : { maxCardinality: g.maxCardinality },
-          }
-        : { case: "auction", value: {} },
-    seed: c.seed,
-    tickIntervalMs: c.tickIntervalMs,
-    ...(c.deterministic === undefined
-      ? {}
-      : {
-          deterministic: {
-            startTimeMs: c.deterministic.startTimeMs,
-            ...(c.deterministic.maxTicks === undefined
-              ? {}
-              : { maxTicks: c.deterministic.maxTicks }),
-          },
-        }),
-  });
-}
-
-function loadGeneratorFromProto(
-  p: LoadGeneratorProto | undefined,
-  at: string,
-): IngestionConnection {
-  const lg = required(p, at);
-  let generator: LoadGenerator;
-  switch (lg.generator.case) {
-    case "counter": {
-      const max = lg.generator.value.maxCardinality;
-      if (max === 0n)
-        fail(`${at}.counter.maxCardinality`, "is 0; leave it unset for no bound or set it > 0");
-      generator =
-        max === undefined ? { kind: "counter" } : { kind: "counter", maxCardinality: max };
-      break;
-    }
-    case "auction":
-      generator = { kind: "auction" };
-      break;
-    case undefined:
-      return fail(`${at}.generator`, "no generator is set (counter or auction)");
-  }
-  if (lg.tickIntervalMs === 0)
-    fail(`${at}.tickIntervalMs`, "is 0; set the milliseconds between ticks (> 0)");
-  const det = lg.deterministic;
-  return {
-    kind: "loadGenerator",
-    generator,
-    seed: lg.seed,
-    tickIntervalMs: lg.tickIntervalMs,
-    ...(det === undefined
-      ? {}
-      : {
-          deterministic: {
-            startTimeMs: det.startTimeMs,
-            ...(det.maxTicks === undefined ? {} : { maxTicks: det.maxTicks }),
-          },
-        }),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,10 +29,10 @@ import {
   StorageCommandSchema,
 } from "../gen/mz/storage/v1/command_pb.js";
 import {
-  AuctionGeneratorSchema,
-  CounterGeneratorSchema,
   IngestionDescriptionSchema,
   type IngestionDescription as IngestionProto,
+  LoadGeneratorConnectionSchema,
+  type LoadGeneratorConnection as LoadGeneratorProto,
   SinkDescriptionSchema,
   type SinkDescription as SinkProto,
 } from "../gen/mz/storage/v1/ingestion_pb.js";
@@ -52,6 +52,7 @@ import {
   ControlResponseSchema,
 } from "../gen/mz/storage/v1/service_pb.js";
 import {
+  type IngestionConnection,
   type IngestionDescription,
   type LoadGenerator,
   type SinkDescription,
@@ -82,40 +83,85 @@ const STATUS_BACK = reverse(STATUS);
 export const OBJECT_STATUSES = Object.keys(STATUS) as ObjectStatus[];
 
 // ---------------------------------------------------------------------------------------------
+// Load generators (mz.storage.v1.LoadGeneratorConnection)
+
+/** @internal The wire form of a load-generator connection (also used by the environment API). */
+export function loadGeneratorToProto(c: IngestionConnection): LoadGeneratorProto {
+  const g = c.generator;
+  return create(LoadGeneratorConnectionSchema, {
+    generator:
+      g.kind === "counter"
+        ? {
+            case: "counter",
+            value: g.maxCardinality === undefined ? {} : { maxCardinality: g.maxCardinality },
+          }
+        : { case: "auction", value: {} },
+    seed: c.seed,
+    tickIntervalMs: c.tickIntervalMs,
+    ...(c.deterministic === undefined
+      ? {}
+      : {
+          deterministic: {
+            startTimeMs: c.deterministic.startTimeMs,
+            ...(c.deterministic.maxTicks === undefined
+              ? {}
+              : { maxTicks: c.deterministic.maxTicks }),
+          },
+        }),
+  });
+}
+
+/**
+ * @internal Decodes and validates a load-generator connection at field path `at`.
+ * @throws FieldError
+ */
+export function loadGeneratorFromProto(
+  p: LoadGeneratorProto | undefined,
+  at: string,
+): IngestionConnection {
+  const lg = required(p, at);
+  let generator: LoadGenerator;
+  switch (lg.generator.case) {
+    case "counter": {
+      const max = lg.generator.value.maxCardinality;
+      if (max === 0n)
+        fail(`${at}.counter.maxCardinality`, "is 0; leave it unset for no bound or set it > 0");
+      generator =
+        max === undefined ? { kind: "counter" } : { kind: "counter", maxCardinality: max };
+      break;
+    }
+    case "auction":
+      generator = { kind: "auction" };
+      break;
+    case undefined:
+      return fail(`${at}.generator`, "no generator is set (counter or auction)");
+  }
+  if (lg.tickIntervalMs === 0)
+    fail(`${at}.tickIntervalMs`, "is 0; set the milliseconds between ticks (> 0)");
+  const det = lg.deterministic;
+  return {
+    kind: "loadGenerator",
+    generator,
+    seed: lg.seed,
+    tickIntervalMs: lg.tickIntervalMs,
+    ...(det === undefined
+      ? {}
+      : {
+          deterministic: {
+            startTimeMs: det.startTimeMs,
+            ...(det.maxTicks === undefined ? {} : { maxTicks: det.maxTicks }),
+          },
+        }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Commands
 
 function ingestionToProto(d: IngestionDescription): IngestionProto {
-  const c = d.connection;
-  const g = c.generator;
   return create(IngestionDescriptionSchema, {
     sourceExports: d.sourceExports.map((e) => ({ ...e })),
-    connection: {
-      case: "loadGenerator",
-      value: {
-        generator:
-          g.kind === "counter"
-            ? {
-                case: "counter",
-                value: create(
-                  CounterGeneratorSchema,
-                  g.maxCardinality === undefined ? {} : { maxCardinality: g.maxCardinality },
-                ),
-              }
-            : { case: "auction", value: create(AuctionGeneratorSchema) },
-        seed: c.seed,
-        tickIntervalMs: c.tickIntervalMs,
-        ...(c.deterministic === undefined
-          ? {}
-          : {
-              deterministic: {
-                startTimeMs: c.deterministic.startTimeMs,
-                ...(c.deterministic.maxTicks === undefined
-                  ? {}
-                  : { maxTicks: c.deterministic.maxTicks }),
-              },
-            }),
-      },
-    },
+    connection: { case: "loadGenerator", value: loadGeneratorToProto(d.connection) },
   });
 }
 
@@ -185,43 +231,9 @@ function ingestionFromProto(p: IngestionProto | undefined, path: string): Ingest
   );
   const c = d.connection;
   if (c.case === undefined) fail(`${path}.connection`, "no connection is set (loadGenerator)");
-  const at = `${path}.loadGenerator`;
-  const lg = c.value;
-  let generator: LoadGenerator;
-  switch (lg.generator.case) {
-    case "counter": {
-      const max = lg.generator.value.maxCardinality;
-      if (max === 0n)
-        fail(`${at}.counter.maxCardinality`, "is 0; leave it unset for no bound or set it > 0");
-      generator =
-        max === undefined ? { kind: "counter" } : { kind: "counter", maxCardinality: max };
-      break;
-    }
-    case "auction":
-      generator = { kind: "auction" };
-      break;
-    case undefined:
-      return fail(`${at}.generator`, "no generator is set (counter or auction)");
-  }
-  if (lg.tickIntervalMs === 0)
-    fail(`${at}.tickIntervalMs`, "is 0; set the milliseconds between ticks (> 0)");
-  const det = lg.deterministic;
   return {
     sourceExports,
-    connection: {
-      kind: "loadGenerator",
-      generator,
-      seed: lg.seed,
-      tickIntervalMs: lg.tickIntervalMs,
-      ...(det === undefined
-        ? {}
-        : {
-            deterministic: {
-              startTimeMs: det.startTimeMs,
-              ...(det.maxTicks === undefined ? {} : { maxTicks: det.maxTicks }),
-            },
-          }),
-    },
+    connection: loadGeneratorFromProto(c.value, `${path}.loadGenerator`),
   };
 }
 
