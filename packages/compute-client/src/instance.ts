@@ -17,6 +17,9 @@
  *   frontier is their join — the first replica to advance wins — and never moves back.
  * - Holds (`ReadHolds`): the implied hold `join(floor, write − window)` and one per pending peek.
  *   When their meet (the since) advances, `allowCompaction(id, since)` is broadcast.
+ * - Persist sinks (materialized views) are collections too: no peeks, but the same implied hold,
+ *   so their `allowCompaction` advances the as-of a replay rebuilds them at (and the caller's
+ *   holds on their imports, which follow `frontiers(id).since`, may advance with it).
  * - `dropCollection` releases the implied hold; once no peek holds it either the since becomes
  *   empty (`allowCompaction(id, [])`), and the collection is forgotten when every replica reported
  *   an empty write frontier (a replica added after the drop never had it).
@@ -92,9 +95,11 @@ export interface CollectionFrontiers {
   readonly write: Frontier;
 }
 
-/** Per-collection state (indexes). */
+/** Per-collection state (indexes and persist sinks). */
 interface CollectionState {
   readonly id: GlobalId;
+  /** Indexes answer peeks; a persist sink's since only bounds replays and its imports' holds. */
+  readonly kind: "index" | "persistSink";
   /** Arity of the indexed object (for peeks). */
   readonly arity: number;
   readonly asOf: Timestamp;
@@ -349,12 +354,19 @@ export class Instance {
       const arity = arities.get(e.objectId);
       if (arity === undefined) throw new CollectionMissing(e.objectId);
     }
-    for (const e of desc.indexExports) {
+    const exports = [
+      ...desc.indexExports.map((e) => ({ id: e.id, of: e.objectId, kind: "index" as const })),
+      ...desc.sinkExports
+        .filter((s) => s.connection.kind === "persist")
+        .map((s) => ({ id: s.id, of: s.fromId, kind: "persistSink" as const })),
+    ];
+    for (const e of exports) {
       const holds = new ReadHolds();
       holds.acquire(asOf);
       const state: CollectionState = {
         id: e.id,
-        arity: arities.get(e.objectId) as number,
+        kind: e.kind,
+        arity: arities.get(e.of) ?? 0,
         asOf,
         write: asOf,
         floor: asOf,
@@ -446,14 +458,8 @@ export class Instance {
       sub.fail(new SubscribeFailed(id, "the subscribe was dropped"));
       return;
     }
-    if (this.#persistSinks.delete(id)) {
-      // A persist sink holds nothing to read from: drop it on the replicas at once.
-      this.#opts.onCollection(id, false);
-      this.#broadcast([{ kind: "allowCompaction", id, frontier: null }]);
-      this.#gauges();
-      return;
-    }
     const c = this.#collection(id);
+    this.#persistSinks.delete(id);
     c.dropped = true;
     if (c.implied !== undefined) c.holds.release(c.implied);
     c.implied = undefined;
@@ -566,6 +572,11 @@ export class Instance {
    */
   peek(req: PeekRequest): Promise<PeekRows> {
     const c = this.#collection(req.target);
+    if (c.kind !== "index") {
+      throw new ControllerError(
+        `${req.target} is a materialized view's persist sink, which answers no peeks; peek an index on it`,
+      );
+    }
     if (req.targetReplica !== undefined) this.#replica(req.targetReplica);
     if (!Frontier.lessEqual(c.since, req.timestamp)) {
       throw new SinceViolation(c.id, req.timestamp, c.since);

@@ -38,6 +38,7 @@ import {
   type ReplicaLocation,
   type ReplicaSpec,
 } from "@mzts/orchestrator";
+import { createPersist } from "@mzts/persist";
 import {
   type ClusterStatus,
   type CollectionStatus,
@@ -72,7 +73,12 @@ import {
 } from "@mzts/protocol";
 import { environmentV1 } from "@mzts/protocol/wire";
 import type { Frontier, GlobalId, Timestamp } from "@mzts/repr";
-import { createStorageController, type StorageController } from "@mzts/storage-client";
+import {
+  createStorageController,
+  PersistReadHolds,
+  type ReadHold,
+  type StorageController,
+} from "@mzts/storage-client";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Catalog, CatalogItem, Cluster, JsonValue } from "./catalog/catalog.js";
@@ -105,6 +111,13 @@ export interface EnvironmentOptions {
   readonly controllerAbsentTimeoutMs?: number;
   /** Default peek timeout (10 000 ms). */
   readonly peekTimeoutMs?: number;
+  /**
+   * How far collections' sinces trail their uppers (ms): the read policy of indexes, views and
+   * source shards. Default 1000 (Materialize's default logical compaction window).
+   */
+  readonly compactionWindowMs?: number;
+  /** How often the environment advances read holds and downgrades shard sinces (ms). Default 1000. */
+  readonly readHoldTickMs?: number;
 }
 
 export interface CloseOptions {
@@ -225,11 +238,28 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       ? {}
       : { controllerAbsentTimeoutMs: opts.controllerAbsentTimeoutMs }),
   });
+  const windowMs = BigInt(opts.compactionWindowMs ?? 1000);
   const compute = createComputeController({
     generation,
     logger: opts.logger,
     registry: opts.registry,
+    compactionWindowMs: windowMs,
   });
+  const persist = await createPersist({
+    dataDir: join(opts.dataDir, "persist"),
+    logger: opts.logger.child({ component: "persist" }),
+    registry: opts.registry,
+  });
+  const readHolds = new PersistReadHolds({
+    persist,
+    readerId: "environmentd",
+    compactionWindowMs: windowMs,
+    tickMs: 0,
+    logger: opts.logger,
+    registry: opts.registry,
+  });
+  /** Per installed dataflow (index or view id): the holds on its durable imports. */
+  const importHolds = new Map<GlobalId, ReadHold[]>();
   const storage = createStorageController({
     generation,
     logger: opts.logger,
@@ -378,10 +408,69 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     }
   }
 
+  /** The since of a durable collection's shard, or an index's. */
   function sinceOf(r: Resolved): Frontier {
-    if (r.kind === "subsource") return 0n; // environmentd does not compact sources (yet)
+    if (r.shardId !== undefined && readHolds.has(r.id)) return readHolds.since(r.id);
     return compute.frontiers(r.id).since;
   }
+
+  /** Opens the since handles of an item's shards (subsources, materialized views). */
+  async function registerShards(item: CatalogItem): Promise<void> {
+    if (item.kind === "source") {
+      for (const e of item.exports) await readHolds.register(e.id, e.shardId);
+    } else if (item.kind === "materialized-view") {
+      await readHolds.register(item.id, item.shardId);
+    }
+  }
+
+  /**
+   * The as-of of a dataflow over `imports` (Materialize's as-of selection): at least every
+   * import's since; as late as the imports' uppers allow, so a rebuilt or reconciled dataflow
+   * starts near the present (and at or after what a running replica compacted it to). A view
+   * writing `ownShard` never starts at or past that shard's upper: its sink appends from there.
+   */
+  function selectAsOf(imports: readonly GlobalId[], own?: GlobalId): Timestamp {
+    let least = 0n;
+    let fresh: bigint | undefined;
+    for (const id of imports) {
+      const since = readHolds.since(id);
+      if (since === null)
+        throw new InvalidObjectRequest("plan", `${id} is closed and compacted away`);
+      if (since > least) least = since;
+      const upper = readHolds.upper(id);
+      if (upper !== null && (fresh === undefined || upper < fresh)) fresh = upper;
+    }
+    if (own !== undefined) {
+      const upper = readHolds.upper(own);
+      if (upper !== null && upper > 0n && (fresh === undefined || upper < fresh)) fresh = upper;
+    }
+    const late = fresh === undefined || fresh === 0n ? 0n : fresh - 1n;
+    return late > least ? late : least;
+  }
+
+  /** Moves each dataflow's import holds up to the dataflow's own since (what a replay needs). */
+  function advanceImportHolds(): void {
+    for (const [id, holds] of importHolds) {
+      let since: Frontier;
+      try {
+        since = compute.frontiers(id).since;
+      } catch (e) {
+        if (e instanceof ComputeCollectionMissing) continue;
+        throw e;
+      }
+      if (since === null) continue;
+      for (const h of holds) h.downgrade(since);
+    }
+  }
+  let upkeep: Promise<void> | undefined;
+  const upkeepTimer = setInterval(() => {
+    if (upkeep !== undefined || closed) return;
+    advanceImportHolds();
+    upkeep = readHolds.tick().finally(() => {
+      upkeep = undefined;
+    });
+  }, opts.readHoldTickMs ?? 1000);
+  upkeepTimer.unref();
 
   /**
    * The upper that bounds a read of `r`'s contents: its own upper while open; when closed, the
@@ -423,7 +512,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
         objectsToBuild: [{ id: item.id, plan: { kind: "get", id: on.id, arity: on.arity } }],
         indexExports: [{ id: item.id, objectId: item.id, key: item.key }],
         sinkExports: [],
-        asOf: 0n,
+        asOf: selectAsOf([on.id]),
         until: null,
       };
     }
@@ -441,7 +530,10 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
         sinkExports: [
           { id: item.id, fromId: item.id, connection: { kind: "persist", shardId: item.shardId } },
         ],
-        asOf: 0n,
+        asOf: selectAsOf(
+          inputs.map((i) => i.id),
+          item.id,
+        ),
         until: null,
       };
     }
@@ -463,15 +555,27 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     }
     const df = dataflowFor(item, byId);
     if (df === undefined) return;
-    compute.createDataflow(item.clusterId, df);
+    const asOf = df.asOf;
+    const holds = df.sourceImports.map((i) => readHolds.acquire(i.id, asOf));
+    try {
+      compute.createDataflow(item.clusterId, df);
+    } catch (e) {
+      for (const h of holds) h.release();
+      throw e;
+    }
+    importHolds.set(item.id, holds);
     if (item.kind === "materialized-view") compute.allowWrites(item.clusterId, item.id);
   }
 
   function uninstall(item: CatalogItem): void {
     if (item.kind === "source") {
       if (storage.hasCollection(item.id)) storage.dropIngestion(item.id);
+      for (const e of item.exports) void readHolds.unregister(e.id);
       return;
     }
+    for (const h of importHolds.get(item.id) ?? []) h.release();
+    importHolds.delete(item.id);
+    if (item.kind === "materialized-view") void readHolds.unregister(item.id);
     try {
       compute.dropCollection(item.id);
     } catch (e) {
@@ -538,6 +642,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       }
       attachReplica(r.clusterId, r.id, r.name, r.workers, phases, location);
     }
+    for (const item of snap.items) await registerShards(item);
     const { byId } = await objects();
     for (const item of snap.items) install(item, byId);
     log.info(
@@ -546,7 +651,10 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     );
   } catch (e) {
     orchestrator.abandon();
+    clearInterval(upkeepTimer);
     await Promise.allSettled([compute.close(), storage.close(), catalog.close()]);
+    await readHolds.close();
+    await persist.close();
     await ownedFlags?.close();
     throw e;
   }
@@ -664,6 +772,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
           spec: specJson,
           exports: outputs.map((o, i) => ({ name: `${req.name}_${o.name}`, outputIndex: i })),
         });
+        await registerShards(source);
         install(source, new Map());
         return {
           id: source.id,
@@ -730,6 +839,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
           ),
           dependsOn: [...gets],
         });
+        await registerShards(view);
         const after = await objects();
         install(view, after.byId);
         return { id: view.id };
@@ -867,21 +977,28 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       }
       if (since === null || asOf < since) throw new PeekBelowSince(req.object, asOf, since);
       const id = `t${++transientIds}`;
-      const batches = compute.subscribe(base.clusterId, {
-        debugName: `subscribe-${req.object}`,
-        sourceImports: [sourceImport(base)],
-        indexImports: [],
-        objectsToBuild: [{ id, plan: { kind: "get", id: base.id, arity: base.arity } }],
-        indexExports: [],
-        sinkExports: [{ id, fromId: id, connection: { kind: "subscribe" } }],
-        asOf,
-        until: req.upTo ?? null,
-      });
-      for await (const batch of batches) {
-        const done = batch.upper === null || (req.upTo !== undefined && batch.upper >= req.upTo);
-        const updates = batch.updates.filter(([, , diff]) => diff !== 0);
-        yield { updates, upper: done ? null : batch.upper };
-        if (done) return;
+      const hold = readHolds.has(base.id) ? readHolds.acquire(base.id, asOf) : undefined;
+      try {
+        const batches = compute.subscribe(base.clusterId, {
+          debugName: `subscribe-${req.object}`,
+          sourceImports: [sourceImport(base)],
+          indexImports: [],
+          objectsToBuild: [{ id, plan: { kind: "get", id: base.id, arity: base.arity } }],
+          indexExports: [],
+          sinkExports: [{ id, fromId: id, connection: { kind: "subscribe" } }],
+          asOf,
+          until: req.upTo ?? null,
+        });
+        for await (const batch of batches) {
+          const done = batch.upper === null || (req.upTo !== undefined && batch.upper >= req.upTo);
+          const updates = batch.updates.filter(([, , diff]) => diff !== 0);
+          // Emitted times are final: the shard may compact up to the subscribe's progress.
+          if (batch.upper !== null && batch.upper > 0n) hold?.downgrade(batch.upper - 1n);
+          yield { updates, upper: done ? null : batch.upper };
+          if (done) return;
+        }
+      } finally {
+        hold?.release();
       }
     },
 
@@ -953,8 +1070,12 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       if (closed) return;
       await chain;
       closed = true;
+      clearInterval(upkeepTimer);
+      await upkeep;
       await compute.close();
       await storage.close();
+      await readHolds.close();
+      await persist.close();
       if (options.keepReplicas === true) orchestrator.abandon();
       else await orchestrator.close();
       await ownedFlags?.close();

@@ -62,3 +62,9 @@ export {
   type ReplicaPreference,
   SINK_PREFERENCE,
 } from "./placement.js";
+export {
+  PersistReadHolds,
+  type PersistReadHoldsOptions,
+  type ReadHold,
+  ReadHoldBelowSince,
+} from "./read-policy.js";

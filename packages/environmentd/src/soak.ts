@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+/**
+ * `environmentd-soak`: runs the demo (`environmentd --demo`) for N minutes and prints, every
+ * interval, the RSS of environmentd and of every replica process, the data directory's size
+ * (persist blobs and consensus, catalog, replica logs), the persist blob count and a peek's
+ * latency through the API. At the end: each series' first and last values after the warm-up and
+ * its slope (per 10 minutes, least squares over the second half), so "flat" is a number.
+ *
+ * `--check` exits 1 when a slope over the second half exceeds `--max-slope-mb` (per 10 min):
+ * the resource bound as a test. Everything started is stopped on exit (also on Ctrl-C).
+ *
+ *   node packages/environmentd/dist/soak.js --minutes 30            # the 30-minute figures
+ *   node packages/environmentd/dist/soak.js --minutes 1 --interval 5 --check
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+const o = new Command("environmentd-soak")
+  .description("run the demo for N minutes; print process RSS and data-dir size over time")
+  .option("--minutes <n>", "how long to run", positive, 30)
+  .option("--interval <seconds>", "seconds between samples", positive, 30)
+  .option("--warmup <seconds>", "samples before this are not used for the figures", positive, 60)
+  .option("--data-dir <dir>", "data directory (default: a fresh temporary one, removed after)")
+  .option("--check", "exit 1 if a slope over the second half exceeds --max-slope-mb", false)
+  .option("--max-slope-mb <mb>", "allowed growth per 10 minutes for --check", positive, 8)
+  .parse()
+  .opts<{
+    minutes: number;
+    interval: number;
+    warmup: number;
+    dataDir?: string;
+    check: boolean;
+    maxSlopeMb: number;
+  }>();
+
+const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+const ownDir = o.dataDir === undefined;
+const dataDir = resolve(o.dataDir ?? mkdtempSync(join(tmpdir(), "mzts-soak-")));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Resident set size of a process in MB (from /proc), or undefined when it is gone. */
+function rssMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m === null ? undefined : Number(m[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes and file count under `path` (0 when absent). */
+function du(path: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  const walk = (p: string) => {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      return; // removed while walking (compaction)
+    }
+    if (st.isDirectory()) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(p);
+      } catch {
+        return;
+      }
+      for (const n of names) walk(join(p, n));
+    } else {
+      bytes += st.size;
+      files++;
+    }
+  };
+  walk(path);
+  return { bytes, files };
+}
+
+interface Record {
+  readonly replicaId: string;
+  readonly pid: number;
+}
+function replicaRecords(): Record[] {
+  try {
+    const j = JSON.parse(readFileSync(join(dataDir, "orchestrator", "replicas.json"), "utf8")) as {
+      replicas: Record[];
+    };
+    return j.replicas;
+  } catch {
+    return [];
+  }
+}
+
+const env = spawn(
+  process.execPath,
+  [
+    MAIN,
+    "--demo",
+    "--data-dir",
+    dataDir,
+    "--grpc-port",
+    "0",
+    "--http-port",
+    "0",
+    "--controller-absent-timeout",
+    "30",
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
+let httpUrl: string | undefined;
+let envExit: number | null | undefined;
+env.on("exit", (code) => {
+  envExit = code;
+});
+let buffered = "";
+env.stdout.setEncoding("utf8");
+env.stdout.on("data", (chunk: string) => {
+  buffered += chunk;
+  const lines = buffered.split("\n");
+  buffered = lines.pop() ?? "";
+  for (const l of lines) {
+    const m = /Connect JSON \+ \/metrics (http:\/\/\S+)/.exec(l);
+    if (m?.[1] !== undefined) httpUrl = m[1];
+  }
+});
+
+let cleaning = false;
+async function cleanup(): Promise<void> {
+  if (cleaning) return;
+  cleaning = true;
+  if (envExit === undefined) {
+    env.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1500));
+    if (envExit === undefined) env.kill("SIGKILL");
+  }
+  for (const r of replicaRecords()) {
+    try {
+      process.kill(r.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+}
+process.on("SIGINT", () => {
+  log("soak: interrupted; stopping everything");
+  void cleanup().then(() => process.exit(130));
+});
+
+async function peekMs(): Promise<number | string> {
+  if (httpUrl === undefined) return "no api yet";
+  const started = performance.now();
+  try {
+    const res = await fetch(`${httpUrl}/mz.environment.v1.EnvironmentService/Peek`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ object: "winning_bids", timeoutMs: 10000 }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) return `HTTP ${res.status}: ${(await res.text()).slice(0, 120)}`;
+    await res.json();
+    return performance.now() - started;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+interface Sample {
+  readonly t: number;
+  readonly series: Map<string, number>;
+}
+const samples: Sample[] = [];
+const started = Date.now();
+const endAt = started + o.minutes * 60_000;
+log(`soak: data directory ${dataDir}; ${o.minutes} min, a sample every ${o.interval} s`);
+let failures = 0;
+try {
+  while (Date.now() < endAt) {
+    await new Promise((r) => setTimeout(r, o.interval * 1000));
+    if (envExit !== undefined) throw new Error(`environmentd exited with code ${envExit}`);
+    const t = (Date.now() - started) / 1000;
+    const series = new Map<string, number>();
+    const envRss = rssMb(env.pid ?? -1);
+    if (envRss !== undefined) series.set("environmentd MB", envRss);
+    for (const r of replicaRecords()) {
+      const mb = rssMb(r.pid);
+      if (mb !== undefined) series.set(`${r.replicaId} MB`, mb);
+    }
+    const all = du(dataDir);
+    const persist = du(join(dataDir, "persist"));
+    const blobs = du(join(dataDir, "persist", "blob"));
+    series.set("data MB", all.bytes / 2 ** 20);
+    series.set("persist MB", persist.bytes / 2 ** 20);
+    series.set("blobs", blobs.files);
+    const peek = await peekMs();
+    if (typeof peek !== "number") failures++;
+    samples.push({ t, series });
+    const parts = [...series].map(([k, v]) =>
+      k === "blobs" ? `${v} blobs` : `${k.replace(" MB", "")} ${v.toFixed(1)} MB`,
+    );
+    const peekText =
+      typeof peek === "number" ? `peek ${peek.toFixed(0)} ms` : `peek FAILED ${peek}`;
+    log(`soak: t=${t.toFixed(0).padStart(5)} s  ${parts.join(" | ")} | ${peekText}`);
+  }
+} finally {
+  await cleanup();
+}
+
+/** Least-squares slope of (t s, v) in units per 10 minutes. */
+function slopePer10Min(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mt = points.reduce((a, [t]) => a + t, 0) / n;
+  const mv = points.reduce((a, [, v]) => a + v, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [t, v] of points) {
+    num += (t - mt) * (v - mv);
+    den += (t - mt) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 600;
+}
+
+const used = samples.filter((s) => s.t >= o.warmup);
+const half = used.slice(Math.floor(used.length / 2));
+const keys = [...new Set(samples.flatMap((s) => [...s.series.keys()]))];
+const rows = keys.map((k) => {
+  const pts = used.flatMap((s): Array<[number, number]> => {
+    const v = s.series.get(k);
+    return v === undefined ? [] : [[s.t, v]];
+  });
+  const secondHalf = half.flatMap((s): Array<[number, number]> => {
+    const v = s.series.get(k);
+    return v === undefined ? [] : [[s.t, v]];
+  });
+  const values = pts.map(([, v]) => v);
+  return {
+    k,
+    first: values[0],
+    last: values[values.length - 1],
+    min: values.length === 0 ? undefined : Math.min(...values),
+    max: values.length === 0 ? undefined : Math.max(...values),
+    slope: slopePer10Min(secondHalf),
+  };
+});
+const fmt = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(1));
+const out = [
+  `soak: ${o.minutes} min, ${samples.length} samples (${used.length} after a ${o.warmup} s warm-up), ${failures} failed peeks`,
+  "| series | first | last | min | max | slope per 10 min (2nd half) |",
+  "|---|---:|---:|---:|---:|---:|",
+  ...rows.map(
+    (r) =>
+      `| ${r.k} | ${fmt(r.first)} | ${fmt(r.last)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.slope)} |`,
+  ),
+];
+process.stdout.write(`${out.join("\n")}\n`);
+if (o.check) {
+  const bad = rows.filter((r) => r.k.endsWith("MB") && r.slope > o.maxSlopeMb);
+  if (bad.length > 0 || failures > 0) {
+    process.stdout.write(
+      `soak: FAILED: ${bad.map((r) => `${r.k} grows ${r.slope.toFixed(1)} MB per 10 min`).join(", ")}${failures > 0 ? ` ${failures} peeks failed` : ""}\n`,
+    );
+    process.exit(1);
+  }
+  process.stdout.write(`soak: ok: every MB series grows less than ${o.maxSlopeMb} MB per 10 min\n`);
+}
