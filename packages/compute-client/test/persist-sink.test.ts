@@ -1,0 +1,121 @@
+/**
+ * Persist sinks (materialized views) are collections with a read policy: their write frontier
+ * moves their since, `allowCompaction` is sent for them, and a replay rebuilds the view at the
+ * advanced as-of (so the holds on its imports may advance too). Peeks on them are refused.
+ * Uses an in-memory connector that records what each incarnation was sent.
+ */
+import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import {
+  type ComputeController,
+  ControllerError,
+  createComputeController,
+  type ReplicaConnectionOptions,
+  type ReplicaConnector,
+} from "../src/index.js";
+
+interface Fake {
+  readonly incarnations: Array<{ opts: ReplicaConnectionOptions; sent: ComputeCommand[] }>;
+  readonly connector: ReplicaConnector;
+}
+
+function fakeConnector(): Fake {
+  const incarnations: Fake["incarnations"] = [];
+  const connector: ReplicaConnector = (opts) => {
+    const inc = { opts, sent: [] as ComputeCommand[] };
+    incarnations.push(inc);
+    queueMicrotask(() => opts.onConnected(opts.epoch));
+    return {
+      epoch: opts.epoch,
+      state: "connected",
+      send: (cs) => inc.sent.push(...cs),
+      close: async () => {},
+    };
+  };
+  return { incarnations, connector };
+}
+
+const VIEW: DataflowDescription = {
+  debugName: "view",
+  sourceImports: [{ id: "u1", shardId: "s-u1", arity: 1, upper: null }],
+  indexImports: [],
+  objectsToBuild: [{ id: "u2", plan: { kind: "get", id: "u1", arity: 1 } }],
+  indexExports: [],
+  sinkExports: [{ id: "u2", fromId: "u2", connection: { kind: "persist", shardId: "s-u2" } }],
+  asOf: 100n,
+  until: null,
+};
+
+function setup(): { c: ComputeController; fake: Fake } {
+  const fake = fakeConnector();
+  const c = createComputeController({
+    generation: 1n,
+    logger: pino({ level: "silent" }),
+    registry: new Registry(),
+    compactionWindowMs: 1000n,
+    connector: fake.connector,
+  });
+  c.createInstance("c1", {
+    enabled: false,
+    intervalMs: 1000,
+    logLogging: false,
+    indexLogs: new Map(),
+  });
+  c.addReplica("c1", "u9", { computeUrl: "http://127.0.0.1:1" });
+  return { c, fake };
+}
+
+function respond(fake: Fake, responses: ComputeResponse[]): void {
+  const inc = fake.incarnations[fake.incarnations.length - 1];
+  inc?.opts.onResponses(inc.opts.epoch, responses);
+}
+
+const frontiers = (id: string, write: bigint): ComputeResponse => ({
+  kind: "frontiers",
+  id,
+  frontiers: { write, input: write, output: write },
+});
+
+describe("persist sinks as collections", () => {
+  it("advance their since with the write frontier and send allowCompaction", async () => {
+    const { c, fake } = setup();
+    c.createDataflow("c1", VIEW);
+    expect(c.frontiers("u2")).toEqual({ since: 100n, write: 100n });
+    respond(fake, [frontiers("u2", 5000n)]);
+    expect(c.frontiers("u2")).toEqual({ since: 4000n, write: 5000n });
+    const sent = fake.incarnations[0]?.sent ?? [];
+    expect(sent).toContainEqual({ kind: "allowCompaction", id: "u2", frontier: 4000n });
+    await c.close();
+  });
+
+  it("a replay rebuilds the view at its compaction frontier, not the original as-of", async () => {
+    const { c, fake } = setup();
+    c.createDataflow("c1", VIEW);
+    c.allowWrites("c1", "u2");
+    respond(fake, [frontiers("u2", 5000n)]);
+    const first = fake.incarnations[0];
+    first?.opts.onFailed(first.opts.epoch, new Error("connection reset"));
+    const replay = fake.incarnations[1]?.opts.replay ?? [];
+    const create = replay.find((x) => x.kind === "createDataflow");
+    expect(create?.kind === "createDataflow" ? create.dataflow.asOf : undefined).toBe(4000n);
+    expect(replay.some((x) => x.kind === "allowWrites" && x.id === "u2")).toBe(true);
+    await c.close();
+  });
+
+  it("refuses peeks on a sink, and dropping it sends the empty frontier", async () => {
+    const { c, fake } = setup();
+    c.createDataflow("c1", VIEW);
+    const peek = c.peek("c1", { target: "u2", timestamp: 100n });
+    await expect(peek).rejects.toBeInstanceOf(ControllerError);
+    await expect(peek).rejects.toThrow(/peek an index/);
+    c.dropCollection("u2");
+    expect(fake.incarnations[0]?.sent).toContainEqual({
+      kind: "allowCompaction",
+      id: "u2",
+      frontier: null,
+    });
+    await c.close();
+  });
+});
