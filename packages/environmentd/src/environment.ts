@@ -713,8 +713,8 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
         for (const o of dropped) {
           if (o.kind !== "cluster") continue;
           await compute.dropInstance(o.id);
+          await storage.dropInstance(o.id);
           clusterPhases.delete(o.id);
-          // TODO(environmentd): the storage controller has no dropInstance; its (empty) instance stays.
         }
       }),
 

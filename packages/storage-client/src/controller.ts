@@ -133,6 +133,11 @@ export interface StorageController {
   /** @throws InstanceAlreadyExists, ControllerClosed */
   createInstance(instanceId: string, options?: InstanceOptions): void;
   /** Lets a read-only instance's replicas write (one way). @throws InstanceMissing */
+  /**
+   * Drops an instance: its remaining ingestions are dropped (on the replicas too), its replica
+   * tasks stopped and its history forgotten. @throws InstanceMissing
+   */
+  dropInstance(instanceId: string): Promise<void>;
   allowWrites(instanceId: string): void;
   /** Sends storage parameters to every replica. @throws InstanceMissing */
   updateConfiguration(instanceId: string, params: ReadonlyMap<string, string>): void;
@@ -366,6 +371,18 @@ export function createStorageController(options: StorageControllerOptions): Stor
         { instance_id: instanceId, read_only: instanceOptions.readOnly === true },
         "storage instance created",
       );
+    },
+
+    async dropInstance(instanceId) {
+      const i = instance(instanceId, "dropInstance");
+      for (const objectId of [...i.ingestions.keys()]) drop(i, objectId, objectId);
+      instances.delete(instanceId);
+      const tasks = [...i.replicas.values()].map((s) => s.task.close());
+      for (const replicaId of i.replicas.keys()) collections.replicaReset(i.id, replicaId, true);
+      i.replicas.clear();
+      metrics.forgetInstance(instanceId);
+      logger.info({ instance_id: instanceId }, "storage instance dropped");
+      await Promise.all(tasks);
     },
 
     allowWrites(instanceId) {

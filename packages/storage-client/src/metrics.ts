@@ -39,6 +39,8 @@ export interface StorageControllerMetrics {
    * counts. Calling it again for the same instance returns the same counts.
    */
   historyCountsFor(instanceId: string): HistoryCommandCounts;
+  /** Removes a dropped instance's counts from the gauge. */
+  forgetInstance(instanceId: string): void;
   /** `mz_storage_commands_total{command_type}`. */
   readonly commandsTotal: Counter<"command_type">;
   /** `mz_storage_responses_total{response_type}`. */
@@ -94,6 +96,12 @@ export function createStorageControllerMetrics(registry: Registry): StorageContr
       };
       byInstance.set(instanceId, created);
       return created;
+    },
+    forgetInstance(instanceId) {
+      const counts = perInstance.get(instanceId);
+      perInstance.delete(instanceId);
+      byInstance.delete(instanceId);
+      for (const kind of counts?.keys() ?? []) publish(kind);
     },
     commandsTotal: new Counter({
       name: "mz_storage_commands_total",
