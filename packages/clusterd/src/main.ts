@@ -20,6 +20,7 @@ import { ControllerConnections, computeStreamCodec, storageStreamCodec } from "@
 import { PROTOCOL_VERSION } from "@mzts/protocol";
 import { ComputeService, StorageService } from "@mzts/protocol/wire";
 import { pino } from "pino";
+import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";
 import { serveHttp } from "./http.js";
 import { createMetrics } from "./metrics.js";
@@ -43,6 +44,7 @@ const logger = pino({
   base: { cluster_id: config.clusterId, replica_id: config.replicaId, pid: process.pid },
 });
 const metrics = createMetrics();
+collectDefaultMetrics({ register: metrics.registry }); // process memory and heap for soak runs
 for (const phase of PHASES)
   metrics.phaseEnabled.set({ phase }, config.phases.takesEffect(phase) ? 1 : 0);
 

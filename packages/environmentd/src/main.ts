@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
-import { Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { startApiServer } from "./api/server.js";
 import { ensureDemo, renderStatus } from "./demo.js";
 import { createEnvironment } from "./environment.js";
@@ -65,6 +65,7 @@ if (!existsSync(flagsFile)) {
 }
 const logger = pino({ level: o.logLevel }, pino.destination(2));
 const registry = new Registry();
+collectDefaultMetrics({ register: registry }); // process_resident_memory_bytes, nodejs_heap_*: the soak reads them
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 say(`environmentd: data directory ${dataDir}, flags ${flagsFile}`);

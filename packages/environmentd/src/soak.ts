@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `environmentd-soak`: runs the demo (`environmentd --demo`) for N minutes and prints, every
- * interval, the RSS of environmentd and of every replica process, the data directory's size
+ * interval, the RSS and JS heap in use of environmentd and of every replica process, the data directory's size
  * (persist blobs and consensus, catalog, replica logs), the persist blob count and a peek's
  * latency through the API. At the end: each series' first and last values after the warm-up and
  * its slope (per 10 minutes, least squares over the second half), so "flat" is a number.
@@ -98,6 +98,18 @@ function du(path: string): { bytes: number; files: number } {
 interface Record {
   readonly replicaId: string;
   readonly pid: number;
+  readonly ports: { readonly http: number } | null;
+}
+
+/** `nodejs_heap_size_used_bytes` from a /metrics endpoint, in MB (undefined if unavailable). */
+async function heapMb(metricsUrl: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
+    const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(await res.text());
+    return m?.[1] === undefined ? undefined : Number(m[1]) / 2 ** 20;
+  } catch {
+    return undefined;
+  }
 }
 function replicaRecords(): Record[] {
   try {
@@ -202,9 +214,16 @@ try {
     const series = new Map<string, number>();
     const envRss = rssMb(env.pid ?? -1);
     if (envRss !== undefined) series.set("environmentd MB", envRss);
+    if (httpUrl !== undefined) {
+      const heap = await heapMb(`${httpUrl}/metrics`);
+      if (heap !== undefined) series.set("environmentd heap MB", heap);
+    }
     for (const r of replicaRecords()) {
       const mb = rssMb(r.pid);
       if (mb !== undefined) series.set(`${r.replicaId} MB`, mb);
+      if (r.ports === null) continue;
+      const heap = await heapMb(`http://127.0.0.1:${r.ports.http}/metrics`);
+      if (heap !== undefined) series.set(`${r.replicaId} heap MB`, heap);
     }
     const all = du(dataDir);
     const persist = du(join(dataDir, "persist"));
