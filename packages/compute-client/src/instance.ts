@@ -91,8 +91,10 @@ export interface ReplicaStatus {
 export interface CollectionFrontiers {
   /** Meet of the read holds (what the replicas were allowed to compact to). */
   readonly since: Frontier;
-  /** Join of the replicas' write frontiers. */
+  /** Join of the replicas' write frontiers (the as-of until one reports). */
   readonly write: Frontier;
+  /** Whether a replica has reported a write frontier for it to this controller yet. */
+  readonly reported: boolean;
 }
 
 /** Per-collection state (indexes and persist sinks). */
@@ -116,6 +118,8 @@ interface CollectionState {
   readonly replicaWrite: Map<ReplicaId, Frontier>;
   /** Set by `dropCollection`. */
   dropped: boolean;
+  /** Set once any replica reported a write frontier (sticky across rehydrations). */
+  reported: boolean;
 }
 
 interface ReplicaState {
@@ -375,6 +379,7 @@ export class Instance {
         since: asOf,
         replicaWrite: new Map(),
         dropped: false,
+        reported: false,
       };
       this.#collections.set(e.id, state);
       this.#opts.onCollection(e.id, true);
@@ -468,10 +473,10 @@ export class Instance {
 
   frontiers(id: GlobalId): CollectionFrontiers {
     const sub = this.#subscribes.get(id);
-    if (sub !== undefined) return { since: sub.frontier, write: sub.frontier };
+    if (sub !== undefined) return { since: sub.frontier, write: sub.frontier, reported: true };
     const c = this.#collections.get(id);
     if (c === undefined) throw new CollectionMissing(id);
-    return { since: c.since, write: c.write };
+    return { since: c.since, write: c.write, reported: c.reported };
   }
 
   #collection(id: GlobalId): CollectionState {
@@ -529,6 +534,7 @@ export class Instance {
           return;
         }
         c.replicaWrite.set(replicaId, write);
+        c.reported = true;
         if (Frontier.lessThan(c.write, write)) {
           c.write = write;
           this.#updateImplied(c);

@@ -327,7 +327,7 @@ describe("compute controller against real replicas", () => {
 
     // Below the since after compaction: refused by the controller.
     controller.allowCompaction("u12", 5n);
-    expect(controller.frontiers("u12")).toEqual({ since: 5n, write: null });
+    expect(controller.frontiers("u12")).toEqual({ since: 5n, write: null, reported: true });
     await expect(
       controller.peek(INSTANCE, { target: "u12", timestamp: 3n, ...ordered }),
     ).rejects.toBeInstanceOf(SinceViolation);

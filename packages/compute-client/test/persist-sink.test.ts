@@ -82,9 +82,9 @@ describe("persist sinks as collections", () => {
   it("advance their since with the write frontier and send allowCompaction", async () => {
     const { c, fake } = setup();
     c.createDataflow("c1", VIEW);
-    expect(c.frontiers("u2")).toEqual({ since: 100n, write: 100n });
+    expect(c.frontiers("u2")).toEqual({ since: 100n, write: 100n, reported: false });
     respond(fake, [frontiers("u2", 5000n)]);
-    expect(c.frontiers("u2")).toEqual({ since: 4000n, write: 5000n });
+    expect(c.frontiers("u2")).toEqual({ since: 4000n, write: 5000n, reported: true });
     const sent = fake.incarnations[0]?.sent ?? [];
     expect(sent).toContainEqual({ kind: "allowCompaction", id: "u2", frontier: 4000n });
     await c.close();

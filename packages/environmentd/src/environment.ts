@@ -11,8 +11,9 @@
  * 4. Rebuild from `catalog.snapshot()`: per cluster, one compute and one storage instance; its
  *    PhaseSet is read ONCE here (style §16) and handed to every replica spec; `reconcile` adopts
  *    the replicas a previous environmentd left running (same pid) and terminates unwanted ones;
- *    each replica is added to both controllers at its reported location. Then sources
- *    (ingestions), indexes and materialized views (dataflows) in dependency order.
+ *    each replica is added to both controllers at its reported location — after the sources
+ *    (ingestions), indexes and materialized views (dataflows) were installed in dependency
+ *    order, so the replay a replica reconciles against holds them all.
  * 5. Orchestrator `online` events move replicas (`updateReplicaLocation`) and feed health.
  *
  * ## Invariants
@@ -72,7 +73,7 @@ import {
   type SubscribeRequest,
 } from "@mzts/protocol";
 import { environmentV1 } from "@mzts/protocol/wire";
-import type { Frontier, GlobalId, Timestamp } from "@mzts/repr";
+import { Frontier, type GlobalId, type Timestamp } from "@mzts/repr";
 import {
   createStorageController,
   PersistReadHolds,
@@ -82,7 +83,7 @@ import {
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Catalog, CatalogItem, Cluster, JsonValue } from "./catalog/catalog.js";
-import { UnknownObject } from "./catalog/errors.js";
+import { StaleGeneration, UnknownObject } from "./catalog/errors.js";
 import { openSqliteCatalog } from "./catalog/sqlite.js";
 import {
   EnvironmentClosed,
@@ -118,6 +119,13 @@ export interface EnvironmentOptions {
   readonly compactionWindowMs?: number;
   /** How often the environment advances read holds and downgrades shard sinces (ms). Default 1000. */
   readonly readHoldTickMs?: number;
+  /**
+   * Called once this environmentd finds itself fenced by a newer generation (a refused catalog
+   * write, or the catalog's generation seen moving on; checked every `fenceCheckMs`, default
+   * 2000). The environment has then closed itself, leaving the replicas to the newer one.
+   */
+  readonly onFenced?: (newerGeneration: bigint) => void;
+  readonly fenceCheckMs?: number;
 }
 
 export interface CloseOptions {
@@ -275,9 +283,28 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   const serial = <T>(f: () => Promise<T>): Promise<T> => {
     if (closed) return Promise.reject(new EnvironmentClosed());
     const next = chain.then(f, f);
-    chain = next.catch(() => undefined);
+    chain = next.catch((e: unknown) => {
+      if (e instanceof StaleGeneration) fencedBy(e.currentGeneration);
+    });
     return next;
   };
+
+  /** A newer environmentd booted: stop acting (the replicas are its now) and tell the owner. */
+  let fenced = false;
+  function fencedBy(newer: bigint): void {
+    if (fenced || closed) return;
+    fenced = true;
+    log.error(
+      { generation: `${generation}`, newer_generation: `${newer}` },
+      "fenced by a newer environmentd; closing without touching the replicas",
+    );
+    // Not from inside the serial chain: close() waits for it.
+    setImmediate(() => {
+      void env.close({ keepReplicas: true }).finally(() => opts.onFenced?.(newer));
+    });
+  }
+  /** Started once `env` exists (see the end of this function). */
+  let fenceTimer: NodeJS.Timeout | undefined;
 
   orchestrator.onEvent((e) => {
     const r = replicas.get(e.replicaId);
@@ -400,8 +427,16 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   /** The write frontier the controllers report (undefined: not known to them yet). */
   function upperOf(r: Resolved): Frontier | undefined {
     try {
-      if (r.kind === "subsource") return storage.hasCollection(r.id) ? storage.frontier(r.id) : 0n;
-      return compute.frontiers(r.id).write;
+      // A durable collection's shard upper is the truth; the controllers may know a newer one
+      // (replicas report before the next read-hold tick) or nothing yet (just booted).
+      const durable = r.shardId !== undefined && readHolds.has(r.id) ? readHolds.upper(r.id) : 0n;
+      if (r.kind === "subsource") {
+        return Frontier.join(durable, storage.hasCollection(r.id) ? storage.frontier(r.id) : 0n);
+      }
+      const f = compute.frontiers(r.id);
+      // An index nobody reported on yet only knows its as-of: not a frontier to show.
+      if (r.kind === "index" && !f.reported) return undefined;
+      return Frontier.join(durable, f.write);
     } catch (e) {
       if (e instanceof ComputeCollectionMissing) return undefined;
       throw e;
@@ -632,6 +667,11 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       const phases = clusterPhases.get(r.clusterId);
       if (phases !== undefined) wanted.push(spec(r.clusterId, r.id, r.workers, phases));
     }
+    // Dataflows and ingestions first: a replica's replay is the history at the time it is added,
+    // and a replica that reconciles against a history without its dataflows drops them all.
+    for (const item of snap.items) await registerShards(item);
+    const { byId } = await objects();
+    for (const item of snap.items) install(item, byId);
     const result = await orchestrator.reconcile(wanted);
     for (const r of snap.replicas) {
       const location = result.locations.get(r.id);
@@ -642,9 +682,6 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       }
       attachReplica(r.clusterId, r.id, r.name, r.workers, phases, location);
     }
-    for (const item of snap.items) await registerShards(item);
-    const { byId } = await objects();
-    for (const item of snap.items) install(item, byId);
     log.info(
       { clusters: snap.clusters.length, replicas: snap.replicas.length, items: snap.items.length },
       "controllers rebuilt from the catalog",
@@ -652,6 +689,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   } catch (e) {
     orchestrator.abandon();
     clearInterval(upkeepTimer);
+    clearInterval(fenceTimer);
     await Promise.allSettled([compute.close(), storage.close(), catalog.close()]);
     await readHolds.close();
     await persist.close();
@@ -1036,16 +1074,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
           replicas: reps
             .filter((r) => r.clusterId === c.id)
             .sort((a, b) => (a.name < b.name ? -1 : 1))
-            .map((r) => {
-              const rt = replicas.get(r.id);
-              return {
-                id: r.id,
-                name: r.name,
-                size: r.workers,
-                health: rt?.health ?? "offline",
-                reason: rt === undefined ? "not started by this environmentd" : rt.reason,
-              };
-            }),
+            .map((r) => ({ id: r.id, name: r.name, size: r.workers, ...healthOf(c.id, r.id) })),
           collections,
           flags: await flagStates(c.id),
         });
@@ -1071,6 +1100,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       await chain;
       closed = true;
       clearInterval(upkeepTimer);
+      clearInterval(fenceTimer);
       await upkeep;
       await compute.close();
       await storage.close();
@@ -1084,6 +1114,31 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     },
   };
 
+  /**
+   * A replica's health: the orchestrator's view of the process, and — while the process runs —
+   * the compute controller's view of the connection, which is what notices a replica that stopped
+   * answering (its PING probe) although its process is alive.
+   */
+  function healthOf(
+    clusterId: GlobalId,
+    replicaId: string,
+  ): { health: ReplicaHealth; reason: string } {
+    const rt = replicas.get(replicaId);
+    if (rt === undefined) return { health: "offline", reason: "not started by this environmentd" };
+    if (rt.health !== "online") return { health: rt.health, reason: rt.reason };
+    let task: ReturnType<ComputeController["replicas"]>[number] | undefined;
+    try {
+      task = compute.replicas(clusterId).find((x) => x.replicaId === replicaId);
+    } catch {
+      task = undefined;
+    }
+    if (task === undefined || task.state === "connected") return { health: "online", reason: "" };
+    return {
+      health: "offline",
+      reason: task.lastError ?? "connecting to the replica's compute endpoint",
+    };
+  }
+
   async function detachReplica(clusterId: GlobalId, replicaId: string): Promise<void> {
     replicas.delete(replicaId);
     await compute.dropReplica(clusterId, replicaId).catch(() => undefined);
@@ -1091,6 +1146,15 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     await orchestrator.dropReplica(replicaId).catch(() => undefined);
   }
 
+  fenceTimer = setInterval(() => {
+    catalog.generation().then(
+      (current) => {
+        if (current > generation) fencedBy(current);
+      },
+      () => undefined, // the catalog is unavailable: the next write will say so
+    );
+  }, opts.fenceCheckMs ?? 2000);
+  fenceTimer.unref();
   return env;
 }
 

@@ -8,6 +8,8 @@
  *
  * Ctrl-C / SIGTERM: the API closes and environmentd exits; replicas keep running for the next
  * boot to adopt, and exit on their own after `--controller-absent-timeout` without a controller.
+ * Fenced (another environmentd booted a newer generation on the same catalog): exit code 3,
+ * leaving the replicas to the newer one. Exit code 1: boot failed (the error says why).
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -69,14 +71,21 @@ collectDefaultMetrics({ register: registry }); // process_resident_memory_bytes,
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 say(`environmentd: data directory ${dataDir}, flags ${flagsFile}`);
+let api: Awaited<ReturnType<typeof startApiServer>> | undefined;
 const env = await createEnvironment({
   dataDir,
   flagsFile,
   logger,
   registry,
   controllerAbsentTimeoutMs: o.controllerAbsentTimeout * 1000,
+  onFenced: (newer) => {
+    say(
+      `environmentd: fenced by a newer environmentd (generation ${newer}) on this data directory; exiting and leaving the replicas to it`,
+    );
+    void (api?.close() ?? Promise.resolve()).finally(() => process.exit(3));
+  },
 });
-const api = await startApiServer({
+api = await startApiServer({
   environment: env,
   registry,
   logger,
@@ -94,7 +103,7 @@ async function stop(signal: string): Promise<void> {
   say(
     `\nenvironmentd: ${signal}: stopping (replicas keep running for the next boot, then exit on their own)`,
   );
-  await api.close();
+  await api?.close();
   await env.close({ keepReplicas: true });
   process.exit(0);
 }

@@ -34,7 +34,9 @@
  * - Every process whose pid is known and not seen dead is in `replicas.json` (written atomically).
  * - The orchestrator only ever signals a pid after checking it runs our clusterd for that replica,
  *   or because it is our own child.
- * - One orchestrator per dataDir at a time (environmentd's own lock guarantees it).
+ * - One orchestrator per dataDir at a time: environmentd has no lock, but generation fencing
+ *   closes an older environmentd (abandoning its replicas to the newer one) within its fence check
+ *   (2 s); until then both may supervise the same replicas.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";

@@ -11,6 +11,7 @@ export { ClusterService } from "./gen/mz/cluster/v1/cluster_pb.js";
 export { ComputeService } from "./gen/mz/compute/v1/service_pb.js";
 export { EnvironmentService } from "./gen/mz/environment/v1/service_pb.js";
 export { StorageService } from "./gen/mz/storage/v1/service_pb.js";
+export { LivenessProbe, type LivenessTuning } from "./liveness.js";
 export * as clusterV1 from "./wire/cluster-v1.js";
 export * as computeV1 from "./wire/compute-v1.js";
 export * as environmentV1 from "./wire/environment-v1.js";

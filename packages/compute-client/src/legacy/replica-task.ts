@@ -23,9 +23,8 @@
  *    nothing more is delivered. The instance rehydrates with epoch + 1.
  */
 
-import * as http2 from "node:http2";
 import { ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   type ComputeCommand,
   type ComputeResponse,
@@ -33,12 +32,11 @@ import {
   computeResponsesFromProto,
   createHello,
 } from "@mzts/protocol";
-import { ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import { ComputeService, type computeV1, LivenessProbe } from "@mzts/protocol/wire";
 import type {
   ReplicaConnection,
   ReplicaConnectionOptions,
   ReplicaConnectionState,
-  ReplicaConnectionTuning,
 } from "../replica-connection.js";
 
 const DEFAULTS = {
@@ -159,7 +157,7 @@ class LegacyReplicaTask implements ReplicaConnection {
     let failures = 0;
     while (!this.#stopped) {
       const url = this.#opts.location().computeUrl;
-      const attempt = new Attempt(url, this.#tuning, this.#abort.signal);
+      const attempt = new LivenessProbe(url, this.#tuning, this.#abort.signal);
       let error: unknown;
       let proven = false;
       try {
@@ -206,112 +204,29 @@ class LegacyReplicaTask implements ReplicaConnection {
   }
 
   /** Runs the stream until it ends or the attempt's keepalive kills it. */
-  async #stream(url: string, attempt: Attempt): Promise<void> {
-    const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+  async #stream(url: string, attempt: LivenessProbe): Promise<void> {
+    // A session of its own, torn down with the stream (a transport's default session would
+    // linger idle, holding a socket to the replica, after every reconnect).
+    const session = new Http2SessionManager(url);
+    const client = createClient(
+      ComputeService,
+      createGrpcTransport({ baseUrl: url, sessionManager: session }),
+    );
     const requests = new RequestQueue();
     this.#requests = requests;
     this.#write(this.#opts.replay);
     this.#write(this.#pendingLive);
     this.#pendingLive = [];
     attempt.keepalive();
-    for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {
-      if (this.#stopped) return;
-      const responses: ComputeResponse[] = computeResponsesFromProto(msg);
-      this.#opts.onResponses(this.epoch, responses);
+    try {
+      for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {
+        if (this.#stopped) return;
+        const responses: ComputeResponse[] = computeResponsesFromProto(msg);
+        this.#opts.onResponses(this.epoch, responses);
+      }
+    } finally {
+      session.abort();
     }
-  }
-}
-
-/**
- * One connection attempt's liveness probe: a separate HTTP/2 session to the replica whose PINGs
- * the replica's process must answer. `probe()` resolves after the first PING ack (the process is
- * alive and speaks HTTP/2 — a stopped process's kernel still accepts TCP connections, so a TCP
- * connect proves nothing); `keepalive()` then PINGs every `pingIntervalMs` and aborts `signal`
- * (with `failure` set) when a PING stays unanswered for `pingTimeoutMs` or the session dies.
- */
-class Attempt {
-  readonly #session: http2.ClientHttp2Session;
-  readonly #tuning: Required<ReplicaConnectionTuning>;
-  readonly #abort = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  /** Why the attempt was aborted by the probe (undefined = not by the probe). */
-  failure: Error | undefined;
-
-  constructor(url: string, tuning: Required<ReplicaConnectionTuning>, outer: AbortSignal) {
-    this.#tuning = tuning;
-    this.#session = http2.connect(url);
-    this.#session.on("error", (e) =>
-      this.#fail(new Error(`replica connection error: ${e.message}`)),
-    );
-    this.#session.on("close", () => this.#fail(new Error("replica connection closed")));
-    if (outer.aborted) this.#abort.abort();
-    else outer.addEventListener("abort", () => this.#abort.abort(), { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
-  #fail(e: Error): void {
-    if (this.#abort.signal.aborted) return;
-    this.failure = e;
-    this.#abort.abort(e);
-  }
-
-  /** One PING; rejects when unanswered within `ms`, the session fails, or the attempt ends. */
-  #ping(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const signal = this.#abort.signal;
-      if (signal.aborted) return reject(this.failure ?? new Error("replica task closed"));
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(this.failure ?? new Error("replica task closed"));
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        const e = new Error(`replica did not answer an HTTP/2 PING within ${ms} ms`);
-        this.#fail(e);
-        reject(e);
-      }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
-      const send = () => {
-        if (this.#session.destroyed) return;
-        try {
-          this.#session.ping((err) => {
-            if (err !== null) return; // cancelled with the session; the abort path rejects
-            clearTimeout(timer);
-            signal.removeEventListener("abort", onAbort);
-            resolve();
-          });
-        } catch (e) {
-          this.#fail(toError(e));
-        }
-      };
-      // A PING can only be sent once the session is connected.
-      if (this.#session.connecting) this.#session.once("connect", send);
-      else send();
-    });
-  }
-
-  /** Resolves once the replica answered a PING (within the connect timeout). */
-  probe(): Promise<void> {
-    return this.#ping(this.#tuning.connectTimeoutMs);
-  }
-
-  /** Starts the periodic PINGs. */
-  keepalive(): void {
-    const loop = () => {
-      this.#timer = setTimeout(() => {
-        this.#ping(this.#tuning.pingTimeoutMs).then(loop, () => {});
-      }, this.#tuning.pingIntervalMs);
-    };
-    loop();
-  }
-
-  close(): void {
-    clearTimeout(this.#timer);
-    this.#abort.abort();
-    if (!this.#session.destroyed) this.#session.destroy();
   }
 }
 

@@ -34,7 +34,7 @@ import {
   storageRequestToProto,
   storageResponsesFromProto,
 } from "@mzts/protocol";
-import { StorageService, type storageV1 } from "@mzts/protocol/wire";
+import { LivenessProbe, StorageService, type storageV1 } from "@mzts/protocol/wire";
 import type { ReplicaId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { StorageControllerMetrics } from "../metrics.js";
@@ -199,8 +199,9 @@ export class RehydrationTask {
 
   async #run(): Promise<void> {
     const { logger, replicaId } = this.#opts;
-    const session = await this.#connect();
-    if (session === undefined) return; // closed while connecting
+    const connected = await this.#connect();
+    if (connected === undefined) return; // closed while connecting
+    const { session, probe } = connected;
     const requests = new RequestQueue();
     this.#requests = requests;
     this.#state = "connected";
@@ -221,7 +222,8 @@ export class RehydrationTask {
         StorageService,
         createGrpcTransport({ baseUrl: this.#opts.url(), sessionManager: session }),
       );
-      for await (const message of client.control(requests, { signal: this.#abort.signal })) {
+      probe.keepalive();
+      for await (const message of client.control(requests, { signal: probe.signal })) {
         if (this.#state !== "connected") break;
         for (const response of storageResponsesFromProto(message)) {
           if (this.#state !== "connected") break;
@@ -231,9 +233,10 @@ export class RehydrationTask {
       }
       error = new Error("the replica ended the storage stream");
     } catch (e) {
-      error = e instanceof Error ? e : ConnectError.from(e);
+      error = probe.failure ?? (e instanceof Error ? e : ConnectError.from(e));
     } finally {
       requests.end();
+      probe.close();
       session.abort();
     }
     if (this.#state !== "connected") return; // closed
@@ -242,30 +245,44 @@ export class RehydrationTask {
     this.#opts.onFailed(replicaId, error);
   }
 
-  /** Opens an HTTP/2 session with retry; undefined when closed first. */
-  async #connect(): Promise<Http2SessionManager | undefined> {
+  /**
+   * Opens an HTTP/2 session and proves the replica alive with a PING probe (a stopped process's
+   * kernel still accepts connections), with retry; undefined when closed first.
+   */
+  async #connect(): Promise<{ session: Http2SessionManager; probe: LivenessProbe } | undefined> {
     const { logger, replicaId, metrics } = this.#opts;
     const started = performance.now();
     try {
       for (let attempt = 1; ; attempt++) {
         if (this.#state !== "connecting") return undefined;
         const url = this.#opts.url();
-        const session = new Http2SessionManager(url, {
-          pingIntervalMs: this.#opts.pingIntervalMs ?? 1000,
-          pingTimeoutMs: this.#opts.pingTimeoutMs ?? 5000,
-        });
+        // No connect-node PINGs: they raised uncaught errors from torn-down sessions. The probe
+        // (its own session) PINGs instead and aborts the stream through its signal.
+        const session = new Http2SessionManager(url);
         this.#session = session;
+        const probe = new LivenessProbe(
+          url,
+          {
+            connectTimeoutMs: 5000,
+            pingIntervalMs: this.#opts.pingIntervalMs ?? 1000,
+            pingTimeoutMs: this.#opts.pingTimeoutMs ?? 5000,
+          },
+          this.#abort.signal,
+        );
         let outcome: string;
         try {
           outcome = await session.connect();
-        } catch {
-          outcome = "error";
+          if (outcome === "open" || outcome === "idle") await probe.probe();
+        } catch (e) {
+          outcome = e instanceof Error ? e.message : "error";
         }
         if (this.#state !== "connecting") {
+          probe.close();
           session.abort();
           return undefined;
         }
-        if (outcome === "open" || outcome === "idle") return session;
+        if (outcome === "open" || outcome === "idle") return { session, probe };
+        probe.close();
         const reason = String((session.error() as Error | undefined)?.message ?? outcome);
         session.abort();
         const delay = backoffDelayMs(attempt, this.#opts.backoff, this.#opts.random);

@@ -1,0 +1,532 @@
+/**
+ * Driving a real `environmentd` process from e2e tests: start it on a data directory (free ports,
+ * loopback), talk to its API with the same Connect gRPC client as `mzctl` (h2c), read the
+ * orchestrator's replica records, scrape Prometheus metrics, watch `Status` for frontier
+ * regressions, and compute reference answers directly from the persist shards.
+ *
+ * ## Invariants
+ * - Every environmentd is started with `startNode` (`processes.ts`), so `stopAll()` kills it.
+ *   Replicas are detached processes that outlive environmentd by design; `ReplicaReaper` kills
+ *   every clusterd pid ever recorded for the data directory, after checking `/proc/<pid>/cmdline`
+ *   still names that data directory (pids are reused), SIGCONT first so a stopped one dies too.
+ * - The API wrapper speaks domain types (`@mzts/protocol` codecs on both sides), so tests compare
+ *   bigint rows and frontiers, not wire messages.
+ * - The reference evaluator shares nothing with the engine: a tree walk over `get`, `project` and
+ *   `reduce` (count, sum, min, max) on consolidated snapshots; any other plan node throws.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { openSqliteCatalog } from "@mzts/environmentd";
+import type { Plan } from "@mzts/expr";
+import { createPersist } from "@mzts/persist";
+import {
+  type CreateIndexRequest,
+  type CreateMaterializedViewRequest,
+  type CreateSourceRequest,
+  type CreateSourceResponse,
+  environmentCodecs as codecs,
+  type EnvironmentPeekResponse,
+  type ListClustersResponse,
+  type PeekRequest,
+  type StatusResponse,
+} from "@mzts/protocol";
+import { EnvironmentService } from "@mzts/protocol/wire";
+import { compareRows, consolidateRows, Datum, type Frontier, type Row, rowKey } from "@mzts/repr";
+import { type Started, startNode } from "./processes.js";
+
+const ENVIRONMENTD = fileURLToPath(
+  new URL("../../../packages/environmentd/dist/main.js", import.meta.url),
+);
+
+/** Rows with their counts, in `compareRows` order (a canonical form to compare answers). */
+export type Rows = ReadonlyArray<readonly [Row, number]>;
+
+/** The API of one environmentd, in domain types. */
+export interface EnvironmentApi {
+  createCluster(name: string): Promise<string>;
+  createReplica(cluster: string, name: string, size: number): Promise<string>;
+  listClusters(): Promise<ListClustersResponse>;
+  createSource(req: CreateSourceRequest): Promise<CreateSourceResponse>;
+  createIndex(req: CreateIndexRequest): Promise<string>;
+  createMaterializedView(req: CreateMaterializedViewRequest): Promise<string>;
+  dropObject(name: string, cascade?: boolean): Promise<void>;
+  /** A peek; the rows come back sorted (`sortRows`). */
+  peek(req: PeekRequest): Promise<EnvironmentPeekResponse>;
+  status(cluster?: string): Promise<StatusResponse>;
+  /** Closes the HTTP/2 session. */
+  close(): void;
+}
+
+/** A client of `EnvironmentService` at `grpcUrl` (gRPC over h2c, as `mzctl` builds it). */
+export function environmentApi(grpcUrl: string): EnvironmentApi {
+  const sessions = new Http2SessionManager(grpcUrl);
+  const client: Client<typeof EnvironmentService> = createClient(
+    EnvironmentService,
+    createGrpcTransport({ baseUrl: grpcUrl, sessionManager: sessions }),
+  );
+  return {
+    async createCluster(name) {
+      return (await client.createCluster(codecs.createClusterRequest.toProto({ name }))).id;
+    },
+    async createReplica(cluster, name, size) {
+      return (
+        await client.createReplica(codecs.createReplicaRequest.toProto({ cluster, name, size }))
+      ).id;
+    },
+    async listClusters() {
+      return codecs.listClustersResponse.fromProto(
+        await client.listClusters(codecs.listClustersRequest.toProto({})),
+      );
+    },
+    async createSource(req) {
+      return codecs.createSourceResponse.fromProto(
+        await client.createSource(codecs.createSourceRequest.toProto(req)),
+      );
+    },
+    async createIndex(req) {
+      return (await client.createIndex(codecs.createIndexRequest.toProto(req))).id;
+    },
+    async createMaterializedView(req) {
+      return (
+        await client.createMaterializedView(codecs.createMaterializedViewRequest.toProto(req))
+      ).id;
+    },
+    async dropObject(name, cascade = false) {
+      await client.dropObject(codecs.dropObjectRequest.toProto({ name, cascade }));
+    },
+    async peek(req) {
+      const res = codecs.peekResponse.fromProto(await client.peek(codecs.peekRequest.toProto(req)));
+      return { rows: sortRows(res.rows), timestamp: res.timestamp };
+    },
+    async status(cluster) {
+      return codecs.statusResponse.fromProto(
+        await client.status(codecs.statusRequest.toProto(cluster === undefined ? {} : { cluster })),
+      );
+    },
+    close() {
+      sessions.abort();
+    },
+  };
+}
+
+/** A running environmentd. */
+export interface EnvironmentdHandle {
+  readonly process: Started;
+  /** The boot generation it printed. */
+  readonly generation: bigint;
+  readonly grpcUrl: string;
+  /** Connect JSON, `/metrics`, `/health`. */
+  readonly httpUrl: string;
+  readonly api: EnvironmentApi;
+}
+
+export interface EnvironmentdOptions {
+  readonly dataDir: string;
+  /** Seconds replicas live on without a controller (default 20). */
+  readonly controllerAbsentTimeoutS?: number;
+  /** pino level of environmentd's stderr logs (default warn). */
+  readonly logLevel?: string;
+}
+
+const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ \/metrics (\S+)$/;
+
+/** Starts `environmentd` on `dataDir` (ports 0) and waits for its "generation …; API …" line. */
+export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<EnvironmentdHandle> {
+  const proc = startNode(ENVIRONMENTD, [
+    "--data-dir",
+    opts.dataDir,
+    "--grpc-port",
+    "0",
+    "--http-port",
+    "0",
+    "--controller-absent-timeout",
+    String(opts.controllerAbsentTimeoutS ?? 20),
+    "--log-level",
+    opts.logLevel ?? "warn",
+  ]);
+  const line = await proc.waitForLine((l) => READY.test(l), 30_000);
+  const m = READY.exec(line);
+  if (m === null) throw new Error(`unexpected ready line: ${line}`);
+  const grpcUrl = m[2] as string;
+  return {
+    process: proc,
+    generation: BigInt(m[1] as string),
+    grpcUrl,
+    httpUrl: m[3] as string,
+    api: environmentApi(grpcUrl),
+  };
+}
+
+// ---- replicas ---------------------------------------------------------------------------------
+
+/** One entry of `<dataDir>/orchestrator/replicas.json`. */
+export interface ReplicaRecordView {
+  readonly replicaId: string;
+  readonly clusterId: string;
+  readonly generation: number;
+  readonly pid: number;
+  readonly ports: {
+    readonly compute: number;
+    readonly storage: number;
+    readonly http: number;
+  } | null;
+}
+
+/** The orchestrator's replica records (empty when the file does not exist yet). */
+export function readReplicaRecords(dataDir: string): ReplicaRecordView[] {
+  try {
+    const file = JSON.parse(
+      readFileSync(join(dataDir, "orchestrator", "replicas.json"), "utf8"),
+    ) as { replicas: ReplicaRecordView[] };
+    return file.replicas;
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `pid` runs a clusterd of `dataDir` (its command line names the data directory). */
+function isOurClusterd(pid: number, dataDir: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return argv.some((a) => a.includes("clusterd")) && argv.some((a) => a.startsWith(dataDir));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Remembers every replica pid recorded for a data directory (`observe()`, called whenever a test
+ * reads the records) and kills them all at the end (`reap()`).
+ */
+export class ReplicaReaper {
+  readonly #dataDir: string;
+  /** Every pid seen in the records; only grows. */
+  readonly #pids = new Set<number>();
+
+  constructor(dataDir: string) {
+    this.#dataDir = dataDir;
+  }
+
+  /** Reads the records, remembers their pids and returns them. */
+  observe(): ReplicaRecordView[] {
+    const records = readReplicaRecords(this.#dataDir);
+    for (const r of records) this.#pids.add(r.pid);
+    return records;
+  }
+
+  /** SIGCONT + SIGKILL to every remembered (and currently recorded) clusterd of the directory. */
+  reap(): void {
+    this.observe();
+    for (const pid of this.#pids) {
+      if (!isOurClusterd(pid, this.#dataDir)) continue;
+      try {
+        process.kill(pid, "SIGCONT");
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** The pid recorded for `replicaId`, or undefined. */
+export function recordedPid(
+  records: readonly ReplicaRecordView[],
+  replicaId: string,
+): number | undefined {
+  return records.find((r) => r.replicaId === replicaId)?.pid;
+}
+
+// ---- metrics ----------------------------------------------------------------------------------
+
+/** One Prometheus sample. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** GET `<baseUrl>/metrics`, parsed (text format; comments skipped). */
+export async function scrape(baseUrl: string): Promise<Sample[]> {
+  const res = await fetch(`${baseUrl}/metrics`);
+  if (!res.ok) throw new Error(`GET ${baseUrl}/metrics: ${res.status}`);
+  const out: Sample[] = [];
+  for (const line of (await res.text()).split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (m === null) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1] as string] = l[2] as string;
+    }
+    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Sum of the samples named `name` whose labels include `labels` (0 when none). */
+export function metricSum(
+  samples: readonly Sample[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number {
+  let sum = 0;
+  for (const s of samples) {
+    if (s.name !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum += s.value;
+  }
+  return sum;
+}
+
+/** Whether any sample is named `name` (a metric that exists, even at 0). */
+export function hasMetric(samples: readonly Sample[], name: string): boolean {
+  return samples.some((s) => s.name === name);
+}
+
+// ---- frontiers --------------------------------------------------------------------------------
+
+/** `a ≤ b` with `null` as the empty (top) frontier. */
+export function frontierLessEqual(a: Frontier, b: Frontier): boolean {
+  if (b === null) return true;
+  if (a === null) return false;
+  return a <= b;
+}
+
+/** A frontier moving backward between two status samples. */
+export interface FrontierRegression {
+  readonly collection: string;
+  readonly field: "write" | "since";
+  readonly from: Frontier;
+  readonly to: Frontier;
+}
+
+/** One replica health seen by a status sample. */
+export interface HealthSample {
+  readonly atMs: number;
+  readonly replica: string;
+  readonly health: string;
+  readonly reason: string;
+}
+
+/** What `watchStatus` saw. */
+export interface StatusWatch {
+  /** Status calls that answered. */
+  readonly samples: number;
+  /** Status calls that failed (message). */
+  readonly errors: readonly string[];
+  /** The largest write frontier per collection name. */
+  readonly maxWrite: ReadonlyMap<string, Frontier>;
+  /** The first write frontier per collection name. */
+  readonly firstWrite: ReadonlyMap<string, Frontier>;
+  readonly regressions: readonly FrontierRegression[];
+  /** Every replica health, per sample. */
+  readonly health: readonly HealthSample[];
+}
+
+/**
+ * Polls `Status` of `cluster` every `intervalMs` until `stop()`, keeping the max write frontier
+ * and since per collection and every backward move.
+ */
+export function watchStatus(
+  api: EnvironmentApi,
+  cluster: string,
+  intervalMs = 100,
+): { stop(): Promise<StatusWatch> } {
+  const maxWrite = new Map<string, Frontier>();
+  const firstWrite = new Map<string, Frontier>();
+  const maxSince = new Map<string, Frontier>();
+  const regressions: FrontierRegression[] = [];
+  const health: HealthSample[] = [];
+  const errors: string[] = [];
+  let samples = 0;
+  let stopped = false;
+  const track = (
+    max: Map<string, Frontier>,
+    name: string,
+    f: Frontier,
+    field: "write" | "since",
+  ) => {
+    const prev = max.get(name);
+    if (prev === undefined || frontierLessEqual(prev, f)) max.set(name, f);
+    else regressions.push({ collection: name, field, from: prev, to: f });
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const s = await api.status(cluster);
+        samples++;
+        const atMs = Date.now();
+        for (const c of s.clusters) {
+          for (const col of c.collections) {
+            if (!firstWrite.has(col.name)) firstWrite.set(col.name, col.writeFrontier);
+            track(maxWrite, col.name, col.writeFrontier, "write");
+            track(maxSince, col.name, col.since, "since");
+          }
+          for (const r of c.replicas) {
+            health.push({ atMs, replica: r.name, health: r.health, reason: r.reason });
+          }
+        }
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { samples, errors, maxWrite, firstWrite, regressions, health };
+    },
+  };
+}
+
+// ---- reference answers ------------------------------------------------------------------------
+
+type Collection = Array<[Row, number]>;
+
+/** Consolidates `[row, count]` pairs (zeros dropped), in `compareRows` order. */
+function consolidate(rows: Iterable<readonly [Row, number]>): Collection {
+  return consolidateRows(rows).sort((a, b) => compareRows(a[0], b[0]));
+}
+
+/** Rows in `compareRows` order. */
+export function sortRows(rows: Rows): Rows {
+  return [...rows].sort((a, b) => compareRows(a[0], b[0]));
+}
+
+/** Evaluates `get`/`project`/`reduce` plans on consolidated inputs (see the file comment). */
+export function evaluatePlan(plan: Plan, inputs: ReadonlyMap<string, Collection>): Collection {
+  switch (plan.kind) {
+    case "get": {
+      const c = inputs.get(plan.id);
+      if (c === undefined) throw new Error(`reference: no input ${plan.id}`);
+      return c;
+    }
+    case "project":
+      return consolidate(
+        evaluatePlan(plan.input, inputs).map(([row, n]) => [plan.columns.map((i) => row[i]!), n]),
+      );
+    case "reduce": {
+      const groups = new Map<string, { key: Row; rows: Collection }>();
+      for (const [row, n] of evaluatePlan(plan.input, inputs)) {
+        const key = plan.groupKey.map((i) => row[i]!);
+        const k = rowKey(key);
+        const g = groups.get(k) ?? { key, rows: [] };
+        g.rows.push([row, n]);
+        groups.set(k, g);
+      }
+      const out: Collection = [];
+      for (const { key, rows } of groups.values()) {
+        const aggs = plan.aggregates.map((a): Datum => {
+          const values = rows.flatMap(([row, n]) =>
+            a.column === undefined ? [[true as Datum, n] as const] : [[row[a.column]!, n] as const],
+          );
+          const present = values.filter(([v]) => v !== null);
+          switch (a.func) {
+            case "count":
+              return BigInt(present.reduce((s, [, n]) => s + n, 0));
+            case "sum":
+              return present.length === 0
+                ? null
+                : present.reduce((s, [v, n]) => s + (v as bigint) * BigInt(n), 0n);
+            case "min":
+            case "max": {
+              let best: Datum = null;
+              for (const [v] of present) {
+                if (best === null) best = v;
+                const c = Datum.compare(v, best);
+                if ((a.func === "max" && c > 0) || (a.func === "min" && c < 0)) best = v;
+              }
+              return best;
+            }
+          }
+          throw new Error(`reference: aggregate ${String(a.func)} is not supported`);
+        });
+        out.push([[...key, ...aggs], 1]);
+      }
+      return consolidate(out);
+    }
+    default:
+      throw new Error(`reference: plan node ${plan.kind} is not supported`);
+  }
+}
+
+/** Subsource and materialized-view shards by GlobalId, from the catalog of `dataDir`. */
+export async function shardsByGlobalId(dataDir: string): Promise<Map<string, string>> {
+  const catalog = openSqliteCatalog({ path: join(dataDir, "catalog.sqlite") });
+  try {
+    const snap = await catalog.snapshot();
+    const out = new Map<string, string>();
+    for (const item of snap.items) {
+      if (item.kind === "source") for (const e of item.exports) out.set(e.id, e.shardId);
+      if (item.kind === "materialized-view") out.set(item.id, item.shardId);
+    }
+    return out;
+  } finally {
+    await catalog.close();
+  }
+}
+
+/**
+ * The reference answer of `plan` as of `asOf`: each `get` input read from its persist shard under
+ * `<dataDir>/persist` (snapshot at `asOf`, consolidated), then `evaluatePlan`.
+ */
+export async function referenceAnswer(dataDir: string, plan: Plan, asOf: bigint): Promise<Rows> {
+  const shards = await shardsByGlobalId(dataDir);
+  const ids = new Set<string>();
+  const collect = (p: Plan): void => {
+    if (p.kind === "get") ids.add(p.id);
+    else if ("input" in p) collect(p.input);
+    else if ("inputs" in p) for (const q of p.inputs) collect(q);
+  };
+  collect(plan);
+  const persist = await createPersist({ dataDir: join(dataDir, "persist") });
+  try {
+    const inputs = new Map<string, Collection>();
+    for (const id of ids) {
+      const shardId = shards.get(id);
+      if (shardId === undefined) throw new Error(`reference: no shard for ${id} in the catalog`);
+      const shard = await persist.openShard(shardId);
+      const updates = await shard.snapshot(asOf, { wait: true, timeoutMs: 10_000 });
+      inputs.set(id, consolidate(updates.map(([row, , diff]) => [row, diff] as const)));
+    }
+    return evaluatePlan(plan, inputs);
+  } finally {
+    await persist.close();
+  }
+}
+
+// ---- misc -------------------------------------------------------------------------------------
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` every `everyMs` until it returns a value other than undefined. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : `; last error: ${(last as Error).message}`}`,
+      );
+    }
+    await sleep(everyMs);
+  }
+}
