@@ -51,6 +51,7 @@ for (const phase of PHASES)
 mkdirSync(config.persistDir, { recursive: true });
 const selected = selectRuntimes(config.phases, {
   workers: config.workers,
+  replicaId: config.replicaId,
   persistDir: config.persistDir,
   registry: metrics.registry,
   logger,

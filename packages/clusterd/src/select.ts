@@ -31,6 +31,8 @@ import type { Registry } from "prom-client";
 
 export interface RuntimeOptions {
   readonly workers: number;
+  /** This replica's id (`--replica-id`): names its persist since handles. */
+  readonly replicaId: string;
   readonly persistDir: string;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -47,7 +49,8 @@ export interface SelectedRuntimes {
 /** Builds the compute and storage runtimes of the path the PhaseSet selects. */
 export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): SelectedRuntimes {
   const unified = phases.takesEffect("servers");
-  const computeConfig = { dataDir: opts.persistDir };
+  // The replica id names the replica's persist since handles, so a restart re-attaches to them.
+  const computeConfig = { dataDir: opts.persistDir, replicaId: opts.replicaId };
   const storageOptions = {
     workers: opts.workers,
     dataDir: opts.persistDir,

@@ -24,6 +24,7 @@
  * peek; schedule, compaction, allowWrites for a dropped id) are ignored and counted.
  * A peek of an unknown index also gets a `peekResponse` error, so it completes.
  */
+import { randomUUID } from "node:crypto";
 import type { PersistClient } from "@mzts/persist";
 import { createPersist } from "@mzts/persist";
 import type {
@@ -107,6 +108,10 @@ export class ComputeState {
   readonly #errors: Record<string, number> = {};
   #lastStats = "";
   #closed = false;
+  /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
+  readonly #disposing = new Set<Promise<void>>();
+  /** This replica's identity in source readers' since handle ids (configured, else random). */
+  readonly #replicaId: string;
 
   constructor(worker: number, workers: number, deps: ComputeStateDeps) {
     this.worker = worker;
@@ -114,6 +119,14 @@ export class ComputeState {
     this.#deps = deps;
     this.#log = deps.logger;
     this.#router = new ExchangeRouter(deps.mesh, deps.requestStep);
+    this.#replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
+    if (deps.config.replicaId === undefined && worker === 0) {
+      this.#log.warn(
+        { readerPrefix: `compute:${this.#replicaId}` },
+        "compute: no replicaId configured; source readers use random since handle ids, so a " +
+          "restarted replica cannot re-attach and a crash leaves registrations until their lease lapses",
+      );
+    }
   }
 
   // ---- connection and commands ----------------------------------------------------------------
@@ -260,6 +273,10 @@ export class ComputeState {
       ...(this.#deps.config.pollIntervalMs === undefined
         ? {}
         : { pollIntervalMs: this.#deps.config.pollIntervalMs }),
+      replicaId: this.#replicaId,
+      ...(this.#deps.config.sinceDowngradeIntervalMs === undefined
+        ? {}
+        : { sinceDowngradeIntervalMs: this.#deps.config.sinceDowngradeIntervalMs }),
       index: (id) => this.#index(id),
       subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
     });
@@ -345,7 +362,9 @@ export class ComputeState {
       this.#reported.delete(id);
     }
     if (df.liveExports.size === 0) {
-      df.dispose(this.#router);
+      const disposed = df.dispose(this.#router);
+      this.#disposing.add(disposed);
+      void disposed.then(() => this.#disposing.delete(disposed));
       this.#dataflows.delete(df.seq);
       this.#log.info({ dataflow: df.desc.debugName, seq: df.seq }, "compute: dataflow dropped");
     }
@@ -601,12 +620,13 @@ export class ComputeState {
     };
   }
 
-  /** Stops readers and closes the persist client. */
+  /** Stops readers, expires their since handles and closes the persist client. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const df of this.#dataflows.values()) df.dispose(this.#router);
+    const released = [...this.#dataflows.values()].map((df) => df.dispose(this.#router));
     this.#dataflows.clear();
+    await Promise.all([...released, ...this.#disposing]);
     const p = this.#persist;
     this.#persist = undefined;
     if (p) await p.then((c) => c.close()).catch(() => {});

@@ -30,9 +30,8 @@ const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
       apply: (cmd) => state.apply(cmd),
       step: () => state.step(),
       maintain: () => state.maintain(),
-      close: () => {
-        void state.close();
-      },
+      // Awaited by the runtime (within its grace period): readers expire their since handles.
+      close: () => state.close(),
     };
   },
 };

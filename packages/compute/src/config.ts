@@ -12,6 +12,15 @@ export interface ComputeConfig {
   readonly pollIntervalMs?: number;
   /** pino level of the worker loggers (default "silent"). */
   readonly logLevel?: string;
+  /**
+   * This replica's id (unique in the environment, e.g. `u1`), part of the since handle ids of
+   * source readers so that a restarted replica re-attaches to its registrations. Without it each
+   * worker uses a random id: registrations left by a crash then hold the since until their lease
+   * lapses (15 min).
+   */
+  readonly replicaId?: string;
+  /** Least time between two since downgrades of a source reader, ms (default 1000). */
+  readonly sinceDowngradeIntervalMs?: number;
 }
 
 /**
@@ -33,9 +42,25 @@ export function parseComputeConfig(v: unknown): ComputeConfig {
   if (o.logLevel !== undefined && typeof o.logLevel !== "string") {
     throw new InvalidComputeConfig("logLevel must be a string");
   }
+  if (
+    o.replicaId !== undefined &&
+    (typeof o.replicaId !== "string" || o.replicaId.length === 0 || o.replicaId.length > 64)
+  ) {
+    throw new InvalidComputeConfig("replicaId must be a non-empty string of at most 64 chars");
+  }
+  if (
+    o.sinceDowngradeIntervalMs !== undefined &&
+    (typeof o.sinceDowngradeIntervalMs !== "number" || !(o.sinceDowngradeIntervalMs > 0))
+  ) {
+    throw new InvalidComputeConfig("sinceDowngradeIntervalMs must be a positive number");
+  }
   return {
     dataDir: o.dataDir,
     ...(o.pollIntervalMs === undefined ? {} : { pollIntervalMs: o.pollIntervalMs as number }),
     ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel as string }),
+    ...(o.replicaId === undefined ? {} : { replicaId: o.replicaId as string }),
+    ...(o.sinceDowngradeIntervalMs === undefined
+      ? {}
+      : { sinceDowngradeIntervalMs: o.sinceDowngradeIntervalMs as number }),
   };
 }

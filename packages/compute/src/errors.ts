@@ -16,7 +16,10 @@ export class ComputeError extends Error {
 export class InvalidComputeConfig extends ComputeError {
   override name = "InvalidComputeConfig";
   constructor(readonly reason: string) {
-    super(`invalid compute config: ${reason}; pass {dataDir: string, pollIntervalMs?: number}`);
+    super(
+      `invalid compute config: ${reason}; pass {dataDir: string, pollIntervalMs?: number, ` +
+        "logLevel?: string, replicaId?: string, sinceDowngradeIntervalMs?: number}",
+    );
   }
 }
 

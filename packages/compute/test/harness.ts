@@ -26,9 +26,13 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-export async function until(cond: () => boolean, what: string, ms = 15000): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 15000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -41,15 +45,16 @@ export class Replica {
   out: ComputeResponse[] = [];
   #merger: ComputeResponseMerger | undefined;
 
-  constructor(path: PathKind, workers: number, dataDir: string) {
-    const config = { dataDir, pollIntervalMs: 10 };
+  /** `config` adds `ComputeConfig` fields (e.g. `replicaId`) to the defaults. */
+  constructor(path: PathKind, workers: number, dataDir: string, config: object = {}) {
+    const full = { dataDir, pollIntervalMs: 10, ...config };
     this.rt =
       path === "unified"
         ? createClusterRuntime<ComputeCommand, ComputeResponse>(createComputeSpec(), {
             workers,
-            config,
+            config: full,
           })
-        : createLegacyComputeRuntime({ workers, config });
+        : createLegacyComputeRuntime({ workers, config: full });
     this.rt.onResponse((w, r) => {
       if (this.#merger) this.out.push(...this.#merger.absorb(w, r));
     });

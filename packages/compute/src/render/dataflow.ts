@@ -7,9 +7,11 @@
  *    valid with the imports' and earlier objects' arities, exports naming known objects and
  *    valid key columns), so a bad description is refused before anything is built.
  * 2. A `Graph` with the dataflow's own exchange namespace (`ExchangeRouter.open(seq)`).
- * 3. Imports: each persist source is an input fed by a `SourceReader`; each index import is an
- *    input attached to the exporting dataflow's `IndexTap` in this worker — attached last, once
- *    every operator is connected (a reader connecting later would miss earlier messages).
+ * 3. Imports: each persist source is an input fed by a `SourceReader`, which holds the shard's
+ *    since at its read position with the since handle `sourceReaderId(replica, import, first
+ *    export, worker)`; each index import is an input attached to the exporting dataflow's
+ *    `IndexTap` in this worker — attached last, once every operator is connected (a reader
+ *    connecting later would miss earlier messages).
  * 4. Objects: `render()` each plan in order, with imports and earlier objects as `get`s.
  * 5. Exports: an index = `ArrangeByOperator` (exchanged by key) + `IndexTap` (for importers);
  *    the errors of every object are arranged locally (peeks of a dataflow with errors fail);
@@ -40,7 +42,7 @@ import { SubscribeSink } from "../subscribe/subscribe-sink.js";
 import { ImportFeed } from "./import-feed.js";
 import { IndexTap } from "./index-tap.js";
 import { PersistSinkOperator } from "./persist-sink.js";
-import { type OpenShard, SourceReader } from "./source-import.js";
+import { type OpenShard, SourceReader, sourceReaderId } from "./source-import.js";
 
 /** An index export held by this worker. */
 export interface IndexState {
@@ -63,6 +65,10 @@ export interface BuildEnv {
   readonly requestStep: () => void;
   readonly logger: Logger;
   readonly pollIntervalMs?: number;
+  /** This replica's identity in the since handle ids of source readers. */
+  readonly replicaId: string;
+  /** Least time between two since downgrades of a source reader, ms (default 1000). */
+  readonly sinceDowngradeIntervalMs?: number;
   /** An index export live in this worker. */
   index(id: GlobalId): IndexState | undefined;
   /** Emits a subscribe response of this worker. */
@@ -110,9 +116,12 @@ export class DataflowInstance {
     return worked;
   }
 
-  /** Frees everything: readers stop, importers detach, arrangements release their contents. */
-  dispose(router: ExchangeRouter): void {
-    for (const s of this.sources) s.stop();
+  /**
+   * Frees everything: readers stop, importers detach, arrangements release their contents.
+   * The returned promise settles (never rejects) once the readers' since handles are expired.
+   */
+  dispose(router: ExchangeRouter): Promise<void> {
+    const released = Promise.all(this.sources.map((s) => s.stop()));
     for (const { feed, tap } of this.imports) tap.detach(feed);
     for (const ix of this.indexes.values()) {
       if (ix.arrangement.since !== null) ix.arrangement.allowCompaction(Frontier.EMPTY);
@@ -120,6 +129,7 @@ export class DataflowInstance {
     }
     for (const s of this.persistSinks.values()) s.stop();
     router.close(this.seq);
+    return released.then(() => undefined);
   }
 }
 
@@ -216,6 +226,7 @@ export function buildDataflow(
   const feedAsOf = asOf ?? 0n;
   /** Imports that produce nothing (empty as-of), closed once the graph is built. */
   const closed: ImportFeed[] = [];
+  const dataflowId = exportIds(desc)[0] ?? desc.objectsToBuild[0]?.id ?? `dataflow#${seq}`;
 
   for (const s of desc.sourceImports) {
     const input = createInput(graph, `source ${s.id}`);
@@ -230,6 +241,7 @@ export function buildDataflow(
     const reader = new SourceReader({
       id: s.id,
       shardId: s.shardId,
+      readerId: sourceReaderId(env.replicaId, s.id, dataflowId, env.worker),
       feed,
       worker: env.worker,
       workers: env.workers,
@@ -237,6 +249,9 @@ export function buildDataflow(
       requestStep: env.requestStep,
       logger: env.logger,
       ...(env.pollIntervalMs === undefined ? {} : { pollIntervalMs: env.pollIntervalMs }),
+      ...(env.sinceDowngradeIntervalMs === undefined
+        ? {}
+        : { sinceDowngradeIntervalMs: env.sinceDowngradeIntervalMs }),
     });
     df.sources.push(reader);
   }
