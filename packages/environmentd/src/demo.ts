@@ -6,8 +6,9 @@
  *
  * ## Objects (created once; a rerun resumes them from the catalog)
  * - cluster `demo` with replicas `r1` and `r2` (1 worker each: the machine has 2 cores);
- * - source `auction` (AUCTION load generator, a tick per second, real time), subsources
- *   `auction_organizations`, `…_users`, `…_accounts`, `…_auctions`, `…_bids`;
+ * - source `auction` (AUCTION load generator, a tick per second, real time, keeping the newest
+ *   `DEMO_MAX_AUCTIONS` auctions so the demo's data — and memory and disk — stay bounded),
+ *   subsources `auction_organizations`, `…_users`, `…_accounts`, `…_auctions`, `…_bids`;
  * - index `bids_by_auction` on the bids (key: auction id);
  * - materialized view `winning_bids` = (auction id, highest bid, number of bids) per auction, indexed;
  * - materialized view `top_bidders` = (buyer, number of bids) per buyer, indexed.
@@ -16,6 +17,8 @@ import type { Plan } from "@mzts/expr";
 import type { Environment } from "./environment.js";
 
 const CLUSTER = "demo";
+/** Auctions the demo keeps (5 minutes of ticks); older ones are retracted with their bids. */
+export const DEMO_MAX_AUCTIONS = 300n;
 
 function subsourceId(objects: ReadonlyArray<{ id: string; name: string }>, name: string): string {
   const o = objects.find((x) => x.name === name);
@@ -37,13 +40,15 @@ export async function ensureDemo(env: Environment, log: (line: string) => void):
   await env.createCluster({ name: CLUSTER });
   await env.createReplica({ cluster: CLUSTER, name: "r1", size: 1 });
   await env.createReplica({ cluster: CLUSTER, name: "r2", size: 1 });
-  log("demo: creating source auction (AUCTION load generator, 1 tick/s) …");
+  log(
+    `demo: creating source auction (AUCTION load generator, 1 tick/s, newest ${DEMO_MAX_AUCTIONS} auctions) …`,
+  );
   const source = await env.createSource({
     name: "auction",
     cluster: CLUSTER,
     loadGenerator: {
       kind: "loadGenerator",
-      generator: { kind: "auction" },
+      generator: { kind: "auction", maxAuctions: DEMO_MAX_AUCTIONS },
       seed: 42n,
       tickIntervalMs: 1000,
     },

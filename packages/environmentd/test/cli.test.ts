@@ -217,6 +217,12 @@ describe("mzctl", () => {
     expect(noGenerator.stderr).toContain("--counter or --auction");
     const badSize = await mzctl("replicas", "create", "c", "r", "--size", "0");
     expect(badSize.code).toBe(2);
+    const wrongBound = await mzctl(
+      ...["--url", "http://127.0.0.1:1", "sources", "create", "s", "--cluster", "c"],
+      ...["--counter", "--max-auctions", "300"],
+    );
+    expect(wrongBound.code).toBe(2);
+    expect(wrongBound.stderr).toContain("--max-auctions applies to --auction only");
   });
 
   it("says how to start environmentd when nothing listens", async () => {

@@ -50,7 +50,11 @@ export function sameDescription(a: IngestionDescription, b: IngestionDescription
 /** The generator spec of a description's connection. */
 export function generatorSpec(d: IngestionDescription): LoadGeneratorSpec {
   const g = d.connection.generator;
-  if (g.kind === "auction") return { kind: "auction", seed: d.connection.seed };
+  if (g.kind === "auction") {
+    return g.maxAuctions === undefined
+      ? { kind: "auction", seed: d.connection.seed }
+      : { kind: "auction", seed: d.connection.seed, maxAuctions: Number(g.maxAuctions) };
+  }
   return g.maxCardinality === undefined
     ? { kind: "counter", seed: d.connection.seed }
     : {

@@ -184,6 +184,11 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
       "counter only: keep at most this many rows",
       u64("a row count"),
     )
+    .option(
+      "--max-auctions <n>",
+      "auction only: keep the newest n auctions (>= 10), retracting older ones with their bids",
+      u64("an auction count"),
+    )
     .action(
       async (
         name: string,
@@ -194,6 +199,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
           seed: bigint;
           tickMs: number;
           maxCardinality?: bigint;
+          maxAuctions?: bigint;
         },
         cmd: Command,
       ) => {
@@ -201,6 +207,8 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
           cmd.error("error: choose a generator: --counter or --auction", { exitCode: 2 });
         if (o.auction === true && o.maxCardinality !== undefined)
           cmd.error("error: --max-cardinality applies to --counter only", { exitCode: 2 });
+        if (o.counter === true && o.maxAuctions !== undefined)
+          cmd.error("error: --max-auctions applies to --auction only", { exitCode: 2 });
         const loadGenerator = create(storageV1.LoadGeneratorConnectionSchema, {
           generator:
             o.counter === true
@@ -208,7 +216,10 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
                   case: "counter",
                   value: o.maxCardinality === undefined ? {} : { maxCardinality: o.maxCardinality },
                 }
-              : { case: "auction", value: {} },
+              : {
+                  case: "auction",
+                  value: o.maxAuctions === undefined ? {} : { maxAuctions: o.maxAuctions },
+                },
           seed: o.seed,
           tickIntervalMs: o.tickMs,
         });

@@ -6,7 +6,10 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { FrontierSchema } from "../gen/mz/repr/v1/repr_pb.js";
 import { StorageCommandSchema } from "../gen/mz/storage/v1/command_pb.js";
-import type { IngestionDescription as IngestionProto } from "../gen/mz/storage/v1/ingestion_pb.js";
+import {
+  AuctionGeneratorSchema,
+  type IngestionDescription as IngestionProto,
+} from "../gen/mz/storage/v1/ingestion_pb.js";
 import { StorageResponseSchema } from "../gen/mz/storage/v1/response_pb.js";
 import { ControlResponseSchema } from "../gen/mz/storage/v1/service_pb.js";
 import { expectMalformedCommand, expectMalformedResponse } from "../testdata/expect-malformed.js";
@@ -109,6 +112,15 @@ describe("storage commands: malformed input is rejected", () => {
       },
       `${at}.loadGenerator.counter.maxCardinality`,
       /is 0/,
+    );
+    rejects(
+      (d) =>
+        (lg(d).generator = {
+          case: "auction",
+          value: create(AuctionGeneratorSchema, { maxAuctions: 9n }),
+        }),
+      `${at}.loadGenerator.auction.maxAuctions`,
+      /is 9; keep at least 10 auctions/,
     );
   });
   it("sinks: unset description, connection, as_of; empty shards", () => {

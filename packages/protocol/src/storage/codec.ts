@@ -95,7 +95,10 @@ export function loadGeneratorToProto(c: IngestionConnection): LoadGeneratorProto
             case: "counter",
             value: g.maxCardinality === undefined ? {} : { maxCardinality: g.maxCardinality },
           }
-        : { case: "auction", value: {} },
+        : {
+            case: "auction",
+            value: g.maxAuctions === undefined ? {} : { maxAuctions: g.maxAuctions },
+          },
     seed: c.seed,
     tickIntervalMs: c.tickIntervalMs,
     ...(c.deterministic === undefined
@@ -130,9 +133,16 @@ export function loadGeneratorFromProto(
         max === undefined ? { kind: "counter" } : { kind: "counter", maxCardinality: max };
       break;
     }
-    case "auction":
-      generator = { kind: "auction" };
+    case "auction": {
+      const max = lg.generator.value.maxAuctions;
+      if (max !== undefined && max < 10n)
+        fail(
+          `${at}.auction.maxAuctions`,
+          `is ${max}; keep at least 10 auctions (the longest auction, so only closed ones are retracted) or leave it unset`,
+        );
+      generator = max === undefined ? { kind: "auction" } : { kind: "auction", maxAuctions: max };
       break;
+    }
     case undefined:
       return fail(`${at}.generator`, "no generator is set (counter or auction)");
   }

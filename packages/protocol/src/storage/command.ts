@@ -42,7 +42,9 @@ export interface SourceExport {
 /** Which load generator runs. */
 export type LoadGenerator =
   /** 1, 2, 3, … one per tick; `maxCardinality` (> 0) retracts the oldest beyond it. */
-  { readonly kind: "counter"; readonly maxCardinality?: bigint } | { readonly kind: "auction" };
+  | { readonly kind: "counter"; readonly maxCardinality?: bigint }
+  /** `maxAuctions` (≥ 10) keeps the newest auctions only, retracting older ones with their bids. */
+  | { readonly kind: "auction"; readonly maxAuctions?: bigint };
 
 /** Deterministic mode: logical ticks from a fixed start time. */
 export interface DeterministicMode {

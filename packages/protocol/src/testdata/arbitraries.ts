@@ -586,7 +586,13 @@ const ingestion = fc
             ? { kind: "counter" as const }
             : { kind: "counter" as const, maxCardinality: max },
         ),
-      fc.constant({ kind: "auction" as const }),
+      fc
+        .option(fc.bigInt({ min: 10n, max: U64_MAX }), { nil: undefined })
+        .map((max) =>
+          max === undefined
+            ? { kind: "auction" as const }
+            : { kind: "auction" as const, maxAuctions: max },
+        ),
     ),
     seed: u64,
     tickIntervalMs: fc.integer({ min: 1, max: 0xffff_ffff }),

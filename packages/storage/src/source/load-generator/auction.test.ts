@@ -137,4 +137,50 @@ describe("auction generator", () => {
       ms(g.updatesAt(3n).find((u) => u.output === AuctionOutput.auctions)!.row[3]);
     expect(end(shifted) - end(gen)).toBe(500n);
   });
+
+  it("with maxAuctions keeps exactly the newest auctions, their bids only, never negative", () => {
+    const R = 12;
+    const bounded = createLoadGenerator(
+      { kind: "auction", seed: 42, maxAuctions: R },
+      clock,
+    ) as AuctionGenerator;
+    // The inserts are the unbounded generator's: only retractions are added.
+    expect(bounded.updatesAt(40n).filter((u) => u.diff > 0)).toEqual(
+      gen.updatesAt(40n).filter((u) => u.diff > 0),
+    );
+    const live = new Map<string, { output: number; row: Row; n: number }>();
+    const key = (output: number, row: Row) =>
+      `${output}:${JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`;
+    let retractedBids = 0;
+    for (let tick = 0n; tick < 200n; tick++) {
+      for (const u of bounded.updatesAt(tick)) {
+        const k = key(u.output, u.row);
+        const entry = live.get(k) ?? { output: u.output, row: u.row, n: 0 };
+        entry.n += u.diff;
+        expect(entry.n, `multiplicity of ${k} at tick ${tick}`).toBeGreaterThanOrEqual(0);
+        if (entry.n === 0) live.delete(k);
+        else live.set(k, entry);
+        if (u.diff < 0 && u.output === AuctionOutput.bids) retractedBids++;
+      }
+      const auctions = [...live.values()].filter((e) => e.output === AuctionOutput.auctions);
+      expect(auctions.length).toBe(Math.min(Number(tick) + 1, R));
+      const ids = new Set(auctions.map((e) => e.row[0]));
+      // The newest R auctions: ids tick - R + 2 ..= tick + 1.
+      expect(Math.min(...[...ids].map(Number))).toBe(Math.max(1, Number(tick) - R + 2));
+      for (const e of live.values()) {
+        if (e.output === AuctionOutput.bids) expect(ids.has(e.row[2] as bigint)).toBe(true);
+      }
+    }
+    expect(retractedBids).toBeGreaterThan(100);
+    // The live set stays bounded: the population, R auctions and their bids.
+    expect(live.size).toBeLessThan(
+      ORGANIZATION_COUNT * 2 + USER_COUNT + R + R * MAX_BIDS_PER_TICK * 3,
+    );
+  });
+
+  it("refuses a maxAuctions below the longest auction", () => {
+    expect(() =>
+      createLoadGenerator({ kind: "auction", maxAuctions: MAX_AUCTION_TICKS - 1 }, clock),
+    ).toThrow(/maxAuctions/);
+  });
 });

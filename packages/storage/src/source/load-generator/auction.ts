@@ -8,7 +8,7 @@
  * 3. `auctions(id int64, seller int64, item text, end_time timestamp)` — `seller` is a user id
  * 4. `bids(id int64, buyer int64, auction_id int64, amount int64, bid_time timestamp)`
  *
- * ## What each tick emits (append-only: every diff is +1)
+ * ## What each tick emits (append-only unless `maxAuctions` is set)
  * - Tick 0 first inserts the fixed population, a function of the seed alone:
  *   `ORGANIZATION_COUNT` organizations, `USER_COUNT` users and one account per organization.
  * - Every tick `n` (tick 0 included) creates auction `n + 1`: a seller, an item from `ITEMS` and
@@ -17,6 +17,12 @@
  * - Then 1..=`MAX_BIDS_PER_TICK` bids, with ids `n * MAX_BIDS_PER_TICK + j + 1` (unique, and
  *   computable from `n` alone, hence sparse), `bid_time = clock.timeAt(n)`, a buyer other than the
  *   auction's seller and an amount in `1..=MAX_BID_AMOUNT`.
+ *
+ * - With `maxAuctions = R` (≥ `MAX_AUCTION_TICKS`), tick `n ≥ R` also retracts auction `n − R + 1`
+ *   (created at tick `c = n − R`, closed since tick `c + duration ≤ n`) and every bid on it: the
+ *   bids of ticks `c ..< c + duration` are re-derived from their keyed streams and those naming
+ *   the auction are retracted. So exactly the newest `R` auctions live, no live bid names a
+ *   retracted auction, and each tick's work stays bounded (O(MAX_AUCTION_TICKS²) derivations).
  *
  * ## Referential rules
  * A bid at tick `n` goes to an auction created at tick `c <= n` that is still open at the bid's
@@ -155,6 +161,8 @@ export const AUCTION_OUTPUTS: readonly LoadGeneratorOutput[] = Object.freeze(
 export interface AuctionOptions {
   readonly seed: bigint;
   readonly clock: TickClock;
+  /** Keep the newest this many auctions (≥ MAX_AUCTION_TICKS); null/absent = all. */
+  readonly maxAuctions?: bigint | null;
 }
 
 /** An auction as derived from its creation tick. */
@@ -174,10 +182,17 @@ export class AuctionGenerator implements LoadGenerator {
   readonly seed: bigint;
   readonly clock: TickClock;
   readonly outputs = AUCTION_OUTPUTS;
+  readonly maxAuctions: bigint | null;
 
   constructor(options: AuctionOptions) {
     this.seed = options.seed;
     this.clock = options.clock;
+    this.maxAuctions = options.maxAuctions ?? null;
+    if (this.maxAuctions !== null && this.maxAuctions < BigInt(MAX_AUCTION_TICKS)) {
+      throw new RangeError(
+        `maxAuctions ${this.maxAuctions} is below ${MAX_AUCTION_TICKS}, the longest auction in ticks`,
+      );
+    }
   }
 
   updatesAt(tick: bigint): GeneratedUpdate[] {
@@ -188,18 +203,40 @@ export class AuctionGenerator implements LoadGenerator {
 
     if (tick === 0n) for (const [output, row] of this.population()) add(output, row);
 
-    const created = this.auctionAt(tick);
-    add(AuctionOutput.auctions, [
-      created.id,
-      created.seller,
-      created.item,
-      Datum.timestamp(this.clock.timeAt(tick + created.durationTicks)),
-    ]);
+    add(AuctionOutput.auctions, this.auctionRow(this.auctionAt(tick)));
+    for (const bid of this.bidsAt(tick, now)) add(AuctionOutput.bids, bid);
 
+    const R = this.maxAuctions;
+    if (R !== null && tick >= R) {
+      const old = this.auctionAt(tick - R);
+      const retract = (output: number, row: Row) => out.push({ output, row, diff: -1 });
+      for (let t = old.createdTick; t < old.createdTick + old.durationTicks; t++) {
+        for (const bid of this.bidsAt(t, this.clock.timeAt(t))) {
+          if (bid[2] === old.id) retract(AuctionOutput.bids, bid);
+        }
+      }
+      retract(AuctionOutput.auctions, this.auctionRow(old));
+    }
+    return out;
+  }
+
+  /** The `auctions` row of an auction. */
+  private auctionRow(a: AuctionPlan): Row {
+    return [
+      a.id,
+      a.seller,
+      a.item,
+      Datum.timestamp(this.clock.timeAt(a.createdTick + a.durationTicks)),
+    ];
+  }
+
+  /** The `bids` rows made at `tick` (whose time is `now`), derived from `(seed, tick)`. */
+  private bidsAt(tick: bigint, now: bigint): Row[] {
     const open = this.openAuctionsAt(tick);
     const rng = SplitMix64.keyed(this.seed, STREAM_BIDS, tick);
     const bids = rng.range(1, MAX_BIDS_PER_TICK);
     const bidTime = Datum.timestamp(now);
+    const rows: Row[] = [];
     for (let j = 0; j < bids; j++) {
       const auction = rng.pick(open);
       // A buyer other than the seller: draw among the other USER_COUNT - 1 users.
@@ -207,9 +244,9 @@ export class AuctionGenerator implements LoadGenerator {
       if (buyer >= auction.seller) buyer += 1n;
       const amount = BigInt(rng.range(1, MAX_BID_AMOUNT));
       const id = tick * BigInt(MAX_BIDS_PER_TICK) + BigInt(j) + 1n;
-      add(AuctionOutput.bids, [id, buyer, auction.id, amount, bidTime]);
+      rows.push([id, buyer, auction.id, amount, bidTime]);
     }
-    return out;
+    return rows;
   }
 
   /** The auction created at `tick`, derived from the `(seed, tick)` stream alone. */

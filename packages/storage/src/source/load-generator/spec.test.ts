@@ -28,7 +28,16 @@ describe("load generator specs", () => {
       seed: 0n,
       maxCardinality: null,
     });
-    expect(validateLoadGeneratorSpec({ kind: "auction" })).toEqual({ kind: "auction", seed: 0n });
+    expect(validateLoadGeneratorSpec({ kind: "auction" })).toEqual({
+      kind: "auction",
+      seed: 0n,
+      maxAuctions: null,
+    });
+    expect(validateLoadGeneratorSpec({ kind: "auction", maxAuctions: 300 })).toEqual({
+      kind: "auction",
+      seed: 0n,
+      maxAuctions: 300n,
+    });
   });
 
   it("accepts a seed as a bigint, a safe integer or a decimal string", () => {
@@ -36,11 +45,13 @@ describe("load generator specs", () => {
       expect(validateLoadGeneratorSpec({ kind: "auction", seed })).toEqual({
         kind: "auction",
         seed: 7n,
+        maxAuctions: null,
       });
     }
     expect(validateLoadGeneratorSpec({ kind: "auction", seed: "18446744073709551615" })).toEqual({
       kind: "auction",
       seed: (1n << 64n) - 1n,
+      maxAuctions: null,
     });
   });
 
@@ -68,6 +79,8 @@ describe("load generator specs", () => {
     ["seed above u64", { kind: "auction", seed: 1n << 64n }, "seed"],
     ["non-decimal seed", { kind: "auction", seed: "0x10" }, "seed"],
     ["unsafe seed number", { kind: "auction", seed: 2 ** 60 }, "seed"],
+    ["auctions below the longest auction", { kind: "auction", maxAuctions: 9 }, "maxAuctions"],
+    ["fractional auctions", { kind: "auction", maxAuctions: 10.5 }, "maxAuctions"],
   ])("rejects %s, naming the field", (_, spec, field) => {
     expect(fieldOf(spec)).toBe(field);
   });

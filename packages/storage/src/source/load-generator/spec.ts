@@ -2,14 +2,14 @@
  * Load generator specs (plain data, as a command carries them) and the factory that validates a
  * spec and builds its generator.
  *
- * A spec is `{kind: "counter", seed?, maxCardinality?}` or `{kind: "auction", seed?}`. It may come
+ * A spec is `{kind: "counter", seed?, maxCardinality?}` or `{kind: "auction", seed?, maxAuctions?}`. It may come
  * from JSON (protobuf's JSON mapping writes int64 as strings), so validation happens at run time:
  * an unknown kind, an unknown field (a typo such as `maxCardinalty` would otherwise be ignored
  * silently) or an out-of-range value throws `InvalidSourceSpec` naming the field. The validated
  * form (`ValidatedSpec`) has every default filled in: `seed` 0, no cardinality bound.
  */
 import { InvalidSourceSpec } from "../../errors.js";
-import { AuctionGenerator } from "./auction.js";
+import { AuctionGenerator, MAX_AUCTION_TICKS } from "./auction.js";
 import { CounterGenerator } from "./counter.js";
 import type { LoadGenerator, LoadGeneratorKind } from "./load-generator.js";
 import { TickClock, type TickClockSpec } from "./tick-clock.js";
@@ -29,6 +29,11 @@ export interface CounterSpec {
 export interface AuctionSpec {
   readonly kind: "auction";
   readonly seed?: SeedSpec;
+  /**
+   * Keep only the newest this many auctions (a safe integer ≥ `MAX_AUCTION_TICKS`), retracting an
+   * older auction with its bids. Absent = keep everything (the data grows forever).
+   */
+  readonly maxAuctions?: number;
 }
 
 /** Any load generator spec. */
@@ -37,12 +42,12 @@ export type LoadGeneratorSpec = CounterSpec | AuctionSpec;
 /** A spec with defaults filled in and values normalised. */
 export type ValidatedSpec =
   | { readonly kind: "counter"; readonly seed: bigint; readonly maxCardinality: bigint | null }
-  | { readonly kind: "auction"; readonly seed: bigint };
+  | { readonly kind: "auction"; readonly seed: bigint; readonly maxAuctions: bigint | null };
 
 const KINDS: readonly LoadGeneratorKind[] = ["counter", "auction"];
 const FIELDS: Record<LoadGeneratorKind, readonly string[]> = {
   counter: ["kind", "seed", "maxCardinality"],
-  auction: ["kind", "seed"],
+  auction: ["kind", "seed", "maxAuctions"],
 };
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -70,7 +75,7 @@ export function validateLoadGeneratorSpec(spec: unknown): ValidatedSpec {
     }
   }
   const seed = parseSeed(o.seed);
-  if (k === "auction") return { kind: k, seed };
+  if (k === "auction") return { kind: k, seed, maxAuctions: parseMaxAuctions(o.maxAuctions) };
   return { kind: k, seed, maxCardinality: parseMaxCardinality(o.maxCardinality) };
 }
 
@@ -88,7 +93,7 @@ export function createLoadGenerator(
     case "counter":
       return new CounterGenerator({ seed: v.seed, clock: c, maxCardinality: v.maxCardinality });
     case "auction":
-      return new AuctionGenerator({ seed: v.seed, clock: c });
+      return new AuctionGenerator({ seed: v.seed, clock: c, maxAuctions: v.maxAuctions });
   }
 }
 
@@ -102,6 +107,18 @@ function parseSeed(seed: unknown): bigint {
   else throw new InvalidSourceSpec("seed", seed, expected);
   if (v < 0n || v > U64_MAX) throw new InvalidSourceSpec("seed", seed, expected);
   return v;
+}
+
+function parseMaxAuctions(m: unknown): bigint | null {
+  if (m === undefined) return null;
+  if (typeof m !== "number" || !Number.isSafeInteger(m) || m < MAX_AUCTION_TICKS) {
+    throw new InvalidSourceSpec(
+      "maxAuctions",
+      m,
+      `a safe integer >= ${MAX_AUCTION_TICKS} (the longest auction in ticks: only closed auctions are retracted), or no field`,
+    );
+  }
+  return BigInt(m);
 }
 
 function parseMaxCardinality(m: unknown): bigint | null {
