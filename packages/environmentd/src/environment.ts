@@ -949,6 +949,17 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       }
       if (index === undefined) throw new NoIndexForPeek(req.object);
       checkPeekColumns(req, index.arity);
+      let targetReplica: string | undefined;
+      if (req.replica !== undefined) {
+        const name = req.replica;
+        targetReplica = (await catalog.listReplicas()).find(
+          (r) => r.clusterId === index.clusterId && r.name === name,
+        )?.id;
+        if (targetReplica === undefined) {
+          const cluster = (await catalog.listClusters()).find((c) => c.id === index.clusterId);
+          throw new UnknownObject("replica", name, cluster?.name ?? index.clusterId);
+        }
+      }
       const timeoutMs = req.timeoutMs ?? opts.peekTimeoutMs ?? 10_000;
       const deadline = Date.now() + timeoutMs;
       let since = compute.frontiers(index.id).since;
@@ -981,6 +992,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       }
       const rows = await compute.peek(index.clusterId, {
         target: index.id,
+        ...(targetReplica === undefined ? {} : { targetReplica }),
         timestamp,
         timeoutMs: Math.max(1, deadline - Date.now()),
         ...(req.mapFilterProject === undefined ? {} : { mapFilterProject: req.mapFilterProject }),

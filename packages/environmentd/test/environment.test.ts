@@ -164,6 +164,16 @@ describe("environmentd", () => {
       await client.peek({ object: "auction_bids", timestamp: grpcPeek.timestamp }),
     );
     expect(sortRows(bySubsource.rows)).toEqual(sortRows(grpcPeek.rows));
+    // A peek answered by one named replica: the same answer; an unknown replica is NotFound.
+    const byReplica = c.peekResponse.fromProto(
+      await client.peek({ object: "bids_idx", timestamp: grpcPeek.timestamp, replica: "r1" }),
+    );
+    expect(sortRows(byReplica.rows)).toEqual(sortRows(grpcPeek.rows));
+    await expectCode(
+      client.peek({ object: "bids_idx", replica: "r9" }),
+      Code.NotFound,
+      'unknown replica "r9" in cluster "c1"',
+    );
 
     // The same peek over Connect JSON.
     const jsonPeek = await postJson(api, "Peek", {

@@ -328,7 +328,8 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
       "give up after this long (server default 10 s)",
       uint("a timeout", 1),
     )
-    .action(async (object: string, o: { at?: bigint; timeoutMs?: number }) => {
+    .option("--replica <name>", "only this replica of the object's cluster answers")
+    .action(async (object: string, o: { at?: bigint; timeoutMs?: number; replica?: string }) => {
       const res = await withProgress(
         io,
         `peek ${object}${o.at === undefined ? "" : ` at ${o.at}`}`,
@@ -337,6 +338,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
             object,
             ...(o.at === undefined ? {} : { timestamp: o.at }),
             ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+            ...(o.replica === undefined ? {} : { replica: o.replica }),
           },
           callOptions(),
         ),

@@ -93,6 +93,8 @@ export interface PeekRequest {
   readonly finishing?: RowSetFinishing;
   /** Absent = the server default; else > 0. */
   readonly timeoutMs?: number;
+  /** Absent = every replica (first answer wins); else the replica of that name answers. */
+  readonly replica?: string;
 }
 export interface SubscribeRequest {
   readonly object: string;

@@ -100,6 +100,7 @@ const requests = {
       withMfp: fc.boolean(),
       withFinishing: fc.boolean(),
       timeoutMs: opt(fc.integer({ min: 1, max: 2 ** 32 - 1 })),
+      replica: opt(name),
     })
     .map(({ p, withMfp, withFinishing, ...r }) =>
       clean({

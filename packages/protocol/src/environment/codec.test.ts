@@ -141,6 +141,12 @@ describe("request fields", () => {
       /at least 1/,
     );
     expectMalformed(
+      () => C.peekRequest.fromProto(create(PeekRequestSchema, { object: "v", replica: "" })),
+      "peek",
+      "replica",
+      /./,
+    );
+    expectMalformed(
       () =>
         C.subscribeRequest.fromProto(
           create(SubscribeRequestSchema, { object: "v", asOf: 5n, upTo: 5n }),

@@ -501,6 +501,7 @@ export const environmentCodecs = {
           : { mapFilterProject: mfpToProto(d.mapFilterProject) }),
         ...(d.finishing === undefined ? {} : { finishing: finishingToProto(d.finishing) }),
         ...(d.timeoutMs === undefined ? {} : { timeoutMs: d.timeoutMs }),
+        ...(d.replica === undefined ? {} : { replica: d.replica }),
       }),
     (m) => {
       const object = decodeName(m.object, "object");
@@ -521,6 +522,7 @@ export const environmentCodecs = {
         ...(m.timeoutMs === undefined
           ? {}
           : { timeoutMs: positive(m.timeoutMs, "timeoutMs", "a timeout (ms)") }),
+        ...(m.replica === undefined ? {} : { replica: decodeName(m.replica, "replica") }),
       };
     },
   ),
