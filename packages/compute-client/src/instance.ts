@@ -277,6 +277,7 @@ export class Instance {
       onConnected: (e) => {
         if (this.#replicas.get(r.id) !== r || r.epoch !== e) return;
         this.#opts.metrics.replicaConnectsTotal.inc(labels);
+        this.#opts.metrics.replicaConnectWaitSeconds.inc(labels, (Date.now() - r.spawnedAt) / 1000);
         this.#setConnected(r, true);
         this.#log.info({ replica_id: r.id, epoch: e }, "replica connected");
       },

@@ -16,6 +16,8 @@
  * - `mz_compute_commands_total{command_type}`: commands sent to replicas (per replica);
  * - `mz_compute_responses_total{response_type}`: responses received from replicas (per replica);
  * - `mz_compute_controller_replica_connects_total`: successful connections (per replica);
+ * - `mz_compute_controller_replica_connect_wait_time_seconds_total`: time from an incarnation's
+ *   start to its connection, backoff included (per replica);
  * - `mz_compute_controller_connected_replica_count`: replicas connected now;
  * - `mz_compute_controller_replica_count`, `…_peek_count`, `…_subscribe_count`,
  *   `…_collection_count`: state sizes;
@@ -136,6 +138,8 @@ export interface ControllerMetrics {
   readonly commandsTotal: Counter<"instance_id" | "replica_id" | "command_type">;
   readonly responsesTotal: Counter<"instance_id" | "replica_id" | "response_type">;
   readonly replicaConnectsTotal: Counter<"instance_id" | "replica_id">;
+  /** Seconds incarnations spent from their start until connected (backoff included). */
+  readonly replicaConnectWaitSeconds: Counter<"instance_id" | "replica_id">;
   readonly connectedReplicaCount: Gauge<"instance_id">;
   readonly replicaCount: Gauge<"instance_id">;
   readonly peekCount: Gauge<"instance_id">;
@@ -158,6 +162,7 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     "mz_compute_commands_total",
     "mz_compute_responses_total",
     "mz_compute_controller_replica_connects_total",
+    "mz_compute_controller_replica_connect_wait_time_seconds_total",
     "mz_compute_controller_connected_replica_count",
     "mz_compute_controller_replica_count",
     "mz_compute_controller_peek_count",
@@ -190,6 +195,12 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     replicaConnectsTotal: new Counter({
       name: "mz_compute_controller_replica_connects_total",
       help: "The number of successful connections to a replica.",
+      labelNames: ["instance_id", "replica_id"] as const,
+      registers,
+    }),
+    replicaConnectWaitSeconds: new Counter({
+      name: "mz_compute_controller_replica_connect_wait_time_seconds_total",
+      help: "The time spent waiting for replica (re-)connections, backoff included.",
       labelNames: ["instance_id", "replica_id"] as const,
       registers,
     }),

@@ -354,6 +354,12 @@ describe("compute controller against real replicas", () => {
     expect(
       await metric(registry, "mz_compute_controller_replica_connects_total", { replica_id: "u2" }),
     ).toBe(1);
+    // u1 waited for its restarted process (the orchestrator's backoff) before reconnecting.
+    const wait = (replica_id: string) =>
+      metric(registry, "mz_compute_controller_replica_connect_wait_time_seconds_total", {
+        replica_id,
+      });
+    expect(await wait("u1")).toBeGreaterThan(await wait("u2"));
     expect(
       await metric(registry, "mz_compute_controller_connected_replica_count", {
         instance_id: INSTANCE,
