@@ -487,7 +487,11 @@ export class Instance {
   }
 
   #updateImplied(c: CollectionState): void {
-    if (c.implied === undefined) return;
+    if (c.implied === undefined) {
+      // Dropped: nothing to hold; the advance may be the last replica's empty frontier.
+      this.#maybeRemove(c);
+      return;
+    }
     const next = impliedHold(c.implied, c.floor, c.write, this.#opts.compactionWindowMs);
     if (!Frontier.equal(next, c.implied)) {
       c.holds.downgrade(c.implied, next);

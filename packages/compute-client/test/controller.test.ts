@@ -465,4 +465,60 @@ describe("compute controller against real replicas", () => {
     expect(await metric(registry, "mz_compute_peeks_total", { result: "canceled" })).toBe(1);
     expect(await metric(registry, "mz_compute_peeks_total", { result: "rows" })).toBe(1);
   }, 45_000);
+
+  it("10,000 create/drop cycles against a replica leave the history bounded by the live objects", async () => {
+    const { controller, registry } = await setup(["u1"]);
+    const constant = (id: string, n: bigint): DataflowDescription => ({
+      debugName: `c${id}`,
+      sourceImports: [],
+      indexImports: [],
+      objectsToBuild: [{ id, plan: { kind: "constant", rows: [[[n, n * 2n], 1]], arity: 2 } }],
+      indexExports: [{ id: `${id}9`, objectId: id, key: [0] }],
+      sinkExports: [],
+      asOf: 0n,
+      until: null,
+    });
+    controller.createDataflow(INSTANCE, constant("u50", 7n)); // stays live throughout
+    let maxSize = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const df = constant(`u${1000 + i}`, BigInt(i));
+      controller.createDataflow(INSTANCE, df);
+      controller.dropCollection(`u${1000 + i}9`);
+      maxSize = Math.max(maxSize, controller.historySize(INSTANCE));
+      // Let the replica's responses in now and then (as a real workload would).
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    // Reductions keep it bounded all along; the live dataflow is all that is left.
+    expect(maxSize).toBeLessThan(200);
+    expect(controller.historySize(INSTANCE)).toBeLessThan(30);
+    // The live dataflow plus the few cycles pushed since the last reduction (not 10,000).
+    expect(
+      await metric(registry, "mz_compute_controller_history_dataflow_count", {
+        instance_id: INSTANCE,
+      }),
+    ).toBeLessThan(5);
+    // The replica kept up and still answers from the live index; dropped ones are forgotten.
+    await until(() => controller.frontiers("u509").write !== 0n, "the live index");
+    expect(await controller.peek(INSTANCE, { target: "u509", timestamp: 0n })).toEqual([
+      [[7n, 14n], 1],
+    ]);
+    await until(
+      () => {
+        try {
+          controller.frontiers("u109999");
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      "the last dropped index to be forgotten",
+      60_000,
+    );
+    // Every dropped index is forgotten once the replica reported its empty frontier (a dropped
+    // collection used to stay in the controller forever: 10,001 of them here).
+    await until(() => controller.replicas(INSTANCE).length === 1, "the replica");
+    expect(
+      await metric(registry, "mz_compute_controller_collection_count", { instance_id: INSTANCE }),
+    ).toBe(1);
+  }, 120_000);
 });
