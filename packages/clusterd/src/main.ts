@@ -52,6 +52,7 @@ mkdirSync(config.persistDir, { recursive: true });
 const selected = selectRuntimes(config.phases, {
   workers: config.workers,
   replicaId: config.replicaId,
+  logLevel: config.logLevel,
   persistDir: config.persistDir,
   registry: metrics.registry,
   logger,

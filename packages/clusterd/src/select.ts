@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   readonly workers: number;
   /** This replica's id (`--replica-id`): names its persist since handles. */
   readonly replicaId: string;
+  /** The workers' pino level (`--log-level`); they were silent before. */
+  readonly logLevel: string;
   readonly persistDir: string;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -50,9 +52,14 @@ export interface SelectedRuntimes {
 export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): SelectedRuntimes {
   const unified = phases.takesEffect("servers");
   // The replica id names the replica's persist since handles, so a restart re-attaches to them.
-  const computeConfig = { dataDir: opts.persistDir, replicaId: opts.replicaId };
+  const computeConfig = {
+    dataDir: opts.persistDir,
+    replicaId: opts.replicaId,
+    logLevel: opts.logLevel,
+  };
   const storageOptions = {
     workers: opts.workers,
+    workerLogLevel: opts.logLevel,
     dataDir: opts.persistDir,
     registry: opts.registry,
     logger: opts.logger,

@@ -15,7 +15,10 @@
  * ## Frontiers and read holds
  * - Per replica and collection the reported write frontier (regressions ignored); the global write
  *   frontier is their join — the first replica to advance wins — and never moves back.
- * - Holds (`ReadHolds`): the implied hold `join(floor, write − window)` and one per pending peek.
+ * - Holds (`ReadHolds`): the implied hold `join(floor, write − window)`, one per pending peek,
+ *   and one per replica incarnation from the as-of it was told to build the collection at until
+ *   it reports a write frontier beyond it (a rehydrating replica's inputs stay readable at its
+ *   replay as-of while the others move on: the caller's import holds follow the since).
  *   When their meet (the since) advances, `allowCompaction(id, since)` is broadcast.
  * - Persist sinks (materialized views) are collections too: no peeks, but the same implied hold,
  *   so their `allowCompaction` advances the as-of a replay rebuilds them at (and the caller's
@@ -120,6 +123,12 @@ interface CollectionState {
   dropped: boolean;
   /** Set once any replica reported a write frontier (sticky across rehydrations). */
   reported: boolean;
+  /**
+   * Per-replica holds: from the moment a replica (incarnation) is told to build the collection
+   * at some as-of until it reports a write frontier beyond it. Until then its inputs must stay
+   * readable at that as-of, although the other replicas may have moved the since far ahead.
+   */
+  readonly replicaHolds: Map<ReplicaId, Frontier>;
 }
 
 interface ReplicaState {
@@ -232,7 +241,8 @@ export class Instance {
     this.#failTargeted(replicaId);
     for (const c of this.#collections.values()) {
       c.replicaWrite.delete(replicaId);
-      this.#maybeRemove(c);
+      this.#releaseReplicaHold(c, replicaId);
+      this.#maybeCompact(c);
     }
     this.#gauges();
     this.#log.info({ replica_id: replicaId }, "replica dropped");
@@ -263,6 +273,9 @@ export class Instance {
       // A collection whose drop was already sent is not in the replay: nothing to wait for.
       if (c.dropped && c.since === null) c.replicaWrite.set(r.id, null);
       else c.replicaWrite.delete(r.id);
+      // The replay rebuilds it at its since: hold that until this incarnation reports past it.
+      this.#releaseReplicaHold(c, r.id);
+      if (!c.dropped) this.#acquireReplicaHold(c, r.id, c.since);
     }
     const labels = { instance_id: this.id, replica_id: r.id };
     r.connection = this.#opts.connector({
@@ -381,7 +394,10 @@ export class Instance {
         replicaWrite: new Map(),
         dropped: false,
         reported: false,
+        replicaHolds: new Map(),
       };
+      for (const replicaId of this.#replicas.keys())
+        this.#acquireReplicaHold(state, replicaId, asOf);
       this.#collections.set(e.id, state);
       this.#opts.onCollection(e.id, true);
     }
@@ -469,6 +485,7 @@ export class Instance {
     c.dropped = true;
     if (c.implied !== undefined) c.holds.release(c.implied);
     c.implied = undefined;
+    for (const replicaId of [...c.replicaHolds.keys()]) this.#releaseReplicaHold(c, replicaId);
     this.#maybeCompact(c);
   }
 
@@ -484,6 +501,19 @@ export class Instance {
     const c = this.#collections.get(id);
     if (c === undefined || c.dropped) throw new CollectionMissing(id);
     return c;
+  }
+
+  #acquireReplicaHold(c: CollectionState, replicaId: ReplicaId, at: Frontier): void {
+    if (at === null) return;
+    c.holds.acquire(at);
+    c.replicaHolds.set(replicaId, at);
+  }
+
+  #releaseReplicaHold(c: CollectionState, replicaId: ReplicaId): void {
+    const held = c.replicaHolds.get(replicaId);
+    if (held === undefined) return;
+    c.replicaHolds.delete(replicaId);
+    c.holds.release(held);
   }
 
   #updateImplied(c: CollectionState): void {
@@ -540,6 +570,11 @@ export class Instance {
         }
         c.replicaWrite.set(replicaId, write);
         c.reported = true;
+        const held = c.replicaHolds.get(replicaId);
+        if (held !== undefined && Frontier.lessThan(held, write)) {
+          this.#releaseReplicaHold(c, replicaId);
+          if (!Frontier.lessThan(c.write, write)) this.#maybeCompact(c);
+        }
         if (Frontier.lessThan(c.write, write)) {
           c.write = write;
           this.#updateImplied(c);

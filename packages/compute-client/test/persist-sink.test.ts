@@ -1,8 +1,10 @@
 /**
- * Persist sinks (materialized views) are collections with a read policy: their write frontier
- * moves their since, `allowCompaction` is sent for them, and a replay rebuilds the view at the
- * advanced as-of (so the holds on its imports may advance too). Peeks on them are refused.
- * Uses an in-memory connector that records what each incarnation was sent.
+ * Read holds with an in-memory connector that records what each incarnation was sent:
+ * - persist sinks (materialized views) are collections with a read policy: their write frontier
+ *   moves their since, `allowCompaction` is sent for them, and a replay rebuilds the view at the
+ *   advanced as-of (so the holds on its imports may advance too); peeks on them are refused;
+ * - a replica incarnation holds each collection at the as-of it was told to build it at until it
+ *   reports past it, so a rehydrating replica's inputs stay readable while another moves on.
  */
 import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
 import pino from "pino";
@@ -116,6 +118,44 @@ describe("persist sinks as collections", () => {
       id: "u2",
       frontier: null,
     });
+    await c.close();
+  });
+});
+
+describe("per-replica holds", () => {
+  it("keep the since at a rehydrating replica's replay as-of until it reports past it", async () => {
+    const { c, fake } = setup();
+    c.addReplica("c1", "u8", { computeUrl: "http://127.0.0.1:2" });
+    c.createDataflow("c1", VIEW);
+    const inc = (replicaId: string) =>
+      [...fake.incarnations].reverse().find((i) => i.opts.replicaId === replicaId);
+    const report = (replicaId: string, write: bigint) => {
+      const i = inc(replicaId);
+      i?.opts.onResponses(i.opts.epoch, [frontiers("u2", write)]);
+    };
+    // Only u9 reports: u8 has not built the view yet, so the since stays at the as-of.
+    report("u9", 5000n);
+    expect(c.frontiers("u2").since).toBe(100n);
+    report("u8", 3000n);
+    expect(c.frontiers("u2").since).toBe(4000n);
+    // u8 fails and is rehydrated at the since (4000); u9 races ahead meanwhile.
+    const old = inc("u8");
+    old?.opts.onFailed(old.opts.epoch, new Error("killed"));
+    const replay = inc("u8")?.opts.replay ?? [];
+    const create = replay.find((x) => x.kind === "createDataflow");
+    expect(create?.kind === "createDataflow" ? create.dataflow.asOf : undefined).toBe(4000n);
+    report("u9", 9000n);
+    expect(c.frontiers("u2").since).toBe(4000n); // held for the rehydrating u8
+    report("u8", 4000n); // not past its as-of yet
+    expect(c.frontiers("u2").since).toBe(4000n);
+    report("u8", 4500n); // past it: its own handles hold its inputs now
+    expect(c.frontiers("u2").since).toBe(8000n);
+    // Dropping a replica releases its hold too.
+    c.addReplica("c1", "u7", { computeUrl: "http://127.0.0.1:3" });
+    report("u9", 12_000n);
+    expect(c.frontiers("u2").since).toBe(8000n);
+    await c.dropReplica("c1", "u7");
+    expect(c.frontiers("u2").since).toBe(11_000n);
     await c.close();
   });
 });
