@@ -8,13 +8,10 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, expect, it } from "vitest";
-import { startNode, stopAll } from "../src/harness/processes.js";
+import { startEnvironmentd } from "../src/harness/environment.js";
+import { stopAll } from "../src/harness/processes.js";
 
-const ENVIRONMENTD = fileURLToPath(
-  new URL("../../packages/environmentd/dist/main.js", import.meta.url),
-);
 let dir: string;
 
 function reapReplicas(): void {
@@ -43,17 +40,14 @@ afterEach(async () => {
 });
 
 async function runDemo(): Promise<string[]> {
-  const p = startNode(ENVIRONMENTD, [
-    "--demo",
-    "--data-dir",
-    dir,
-    "--grpc-port",
-    "0",
-    "--http-port",
-    "0",
-    "--controller-absent-timeout",
-    "10",
-  ]);
+  const env = await startEnvironmentd({
+    dataDir: dir,
+    demo: true,
+    controllerAbsentTimeoutS: 10,
+    readyTimeoutMs: 60_000,
+  });
+  env.api.close();
+  const p = env.process;
   await p.waitForLine((l) => l.startsWith("winning_bids (latest auctions"), 60_000);
   await p.waitForLine((l) => /^ {2}r2 .*online/.test(l), 30_000);
   p.child.kill("SIGINT");

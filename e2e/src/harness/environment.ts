@@ -129,6 +129,10 @@ export interface EnvironmentdOptions {
   readonly controllerAbsentTimeoutS?: number;
   /** pino level of environmentd's stderr logs (default warn). */
   readonly logLevel?: string;
+  /** Pass `--demo` (create the demo objects, print the live status). */
+  readonly demo?: boolean;
+  /** How long to wait for the ready line (default 30 000 ms). */
+  readonly readyTimeoutMs?: number;
 }
 
 const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ \/metrics (\S+)$/;
@@ -136,6 +140,7 @@ const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ 
 /** Starts `environmentd` on `dataDir` (ports 0) and waits for its "generation …; API …" line. */
 export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<EnvironmentdHandle> {
   const proc = startNode(ENVIRONMENTD, [
+    ...(opts.demo === true ? ["--demo"] : []),
     "--data-dir",
     opts.dataDir,
     "--grpc-port",
@@ -147,7 +152,7 @@ export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<Envi
     "--log-level",
     opts.logLevel ?? "warn",
   ]);
-  const line = await proc.waitForLine((l) => READY.test(l), 30_000);
+  const line = await proc.waitForLine((l) => READY.test(l), opts.readyTimeoutMs ?? 30_000);
   const m = READY.exec(line);
   if (m === null) throw new Error(`unexpected ready line: ${line}`);
   const grpcUrl = m[2] as string;
@@ -168,6 +173,7 @@ export interface ReplicaRecordView {
   readonly clusterId: string;
   readonly generation: number;
   readonly pid: number;
+  readonly host: string;
   readonly ports: {
     readonly compute: number;
     readonly storage: number;
