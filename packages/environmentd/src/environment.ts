@@ -282,7 +282,15 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(f: () => Promise<T>): Promise<T> => {
     if (closed) return Promise.reject(new EnvironmentClosed());
-    const next = chain.then(f, f);
+    const op = async () => {
+      objectsCache = undefined;
+      try {
+        return await f();
+      } finally {
+        objectsCache = undefined;
+      }
+    };
+    const next = chain.then(op, op);
     chain = next.catch((e: unknown) => {
       if (e instanceof StaleGeneration) fencedBy(e.currentGeneration);
     });
@@ -350,8 +358,23 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     return environmentCodecs.createMaterializedViewRequest.fromProto(msg).plan;
   }
 
-  /** Every object by name and by id, from one catalog read. */
-  async function objects(): Promise<{
+  /**
+   * Every object by name and by id, from one catalog read — cached until the next DDL: every
+   * catalog write of this generation goes through `serial`, which drops the cache, and a newer
+   * generation's writes fence this environmentd. Peeks thus skip the catalog read.
+   */
+  let objectsCache: ReturnType<typeof readObjects> | undefined;
+  function objects(): ReturnType<typeof readObjects> {
+    if (objectsCache === undefined) {
+      const read = readObjects();
+      objectsCache = read;
+      read.catch(() => {
+        if (objectsCache === read) objectsCache = undefined;
+      });
+    }
+    return objectsCache;
+  }
+  async function readObjects(): Promise<{
     byName: Map<string, Resolved>;
     byId: Map<GlobalId, Resolved>;
     items: readonly CatalogItem[];
