@@ -284,7 +284,20 @@ export class Instance {
       epoch,
       generation: this.#opts.generation,
       location: () => r.location,
-      replay: this.#history.commands(),
+      replay: () => {
+        // Read when the stream opens: collections dropped (and created) since the spawn are not
+        // in it, so this incarnation will never report on them either.
+        const commands = this.#history.commands();
+        if (this.#replicas.get(r.id) === r && r.epoch === epoch) {
+          for (const c of this.#collections.values()) {
+            if (c.dropped && c.since === null && !c.replicaWrite.has(r.id)) {
+              c.replicaWrite.set(r.id, null);
+              this.#maybeRemove(c);
+            }
+          }
+        }
+        return commands;
+      },
       logger: this.#log.child({ replica_id: r.id, epoch }),
       ...(this.#opts.tuning !== undefined ? { tuning: this.#opts.tuning } : {}),
       onConnected: (e) => {

@@ -4,9 +4,12 @@
  * stream per replica); the unified one will live in `controller-unified/src/replicas/`.
  *
  * ## Contract
- * - One connection object = one incarnation (epoch) of one replica. It is created with the
- *   reduced command history to replay (starting with a `hello` whose nonce it rewrites) and then
- *   receives live commands through `send`, in order, queued while it is still connecting.
+ * - One connection object = one incarnation (epoch) of one replica. When its stream opens it
+ *   reads the reduced command history to replay (`replay()`, starting with a `hello` whose nonce
+ *   it rewrites) and then sends the live commands given to `send`, in order. Commands sent before
+ *   the stream opened are already in that history (the instance pushes every command into it
+ *   before sending), so they are not queued: a replica that reconciles sees every dataflow the
+ *   instance had when it connected, not just those it had when the incarnation started.
  * - It connects with retry until `close()`; once connected, **any** error (stream ended, transport
  *   failure, keepalive timeout, malformed response) ends it: `onFailed` is called exactly once and
  *   nothing is delivered afterwards. The instance then builds a new incarnation with epoch + 1.
@@ -35,8 +38,11 @@ export interface ReplicaConnectionOptions {
   readonly generation: bigint;
   /** Read at every connect attempt: a restarted replica may listen elsewhere. */
   readonly location: () => ReplicaLocation;
-  /** The reduced history to replay (its `hello` gets a fresh nonce per connection). */
-  readonly replay: readonly ComputeCommand[];
+  /**
+   * The reduced history to replay, read when the stream opens (its `hello` gets a fresh nonce
+   * per connection). It must hold every command `send` was given before that moment.
+   */
+  readonly replay: () => readonly ComputeCommand[];
   readonly logger: Logger;
   /** Called once per successful connection. */
   onConnected(epoch: number): void;
@@ -68,7 +74,7 @@ export interface ReplicaConnectionTuning {
 export interface ReplicaConnection {
   readonly epoch: number;
   readonly state: ReplicaConnectionState;
-  /** Queues live commands (after the replay). Ignored once failed or closed. */
+  /** Live commands (after the replay; before the stream opens they are in it). Ignored once failed or closed. */
   send(commands: readonly ComputeCommand[]): void;
   /** Stops the incarnation (no `onFailed`); resolves when its loop has exited. */
   close(): Promise<void>;

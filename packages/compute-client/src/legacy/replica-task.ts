@@ -12,8 +12,8 @@
  *    attempt is retried after 125 ms, doubling, capped at 1 s, with ±20 % jitter; the first 5
  *    failures log at debug, later ones at info. Nothing is sent before the probe succeeds.
  * 2. Connected (`onConnected`, the connects metric): open the `Control` stream and write the
- *    replay — the reduced history, its `hello` rewritten to a fresh `createHello(generation)` —
- *    then the live commands queued meanwhile, then every later `send`.
+ *    replay — the reduced history as of this moment (`replay()`), its `hello` rewritten to a fresh
+ *    `createHello(generation)` — then every later `send`.
  * 3. Keepalive: the probe session PINGs every `pingIntervalMs`; a PING unanswered for
  *    `pingTimeoutMs` (or the session dying) aborts the stream. A stopped replica is therefore
  *    detected within `pingIntervalMs + pingTimeoutMs` (3 s by default).
@@ -102,8 +102,6 @@ class LegacyReplicaTask implements ReplicaConnection {
   #state: ReplicaConnectionState = "connecting";
   readonly #opts: ReplicaConnectionOptions;
   readonly #tuning: Required<NonNullable<ReplicaConnectionOptions["tuning"]>>;
-  /** Live commands queued before the stream opened (written right after the replay). */
-  #pendingLive: ComputeCommand[] = [];
   /** The stream's request queue, while a stream is open. */
   #requests: RequestQueue | undefined;
   /** Aborts the current attempt / stream and any sleep. */
@@ -124,8 +122,8 @@ class LegacyReplicaTask implements ReplicaConnection {
 
   send(commands: readonly ComputeCommand[]): void {
     if (this.#state === "failed" || this.#state === "closed" || commands.length === 0) return;
-    if (this.#requests === undefined) this.#pendingLive.push(...commands);
-    else this.#write(commands);
+    // Before the stream opens, `commands` are in the history that the replay will read.
+    if (this.#requests !== undefined) this.#write(commands);
   }
 
   async close(): Promise<void> {
@@ -214,9 +212,7 @@ class LegacyReplicaTask implements ReplicaConnection {
     );
     const requests = new RequestQueue();
     this.#requests = requests;
-    this.#write(this.#opts.replay);
-    this.#write(this.#pendingLive);
-    this.#pendingLive = [];
+    this.#write(this.#opts.replay());
     attempt.keepalive();
     try {
       for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {

@@ -1,10 +1,12 @@
 /**
- * Read holds with an in-memory connector that records what each incarnation was sent:
+ * Read holds and the replay, with an in-memory connector that records what each incarnation was
+ * sent:
  * - persist sinks (materialized views) are collections with a read policy: their write frontier
  *   moves their since, `allowCompaction` is sent for them, and a replay rebuilds the view at the
  *   advanced as-of (so the holds on its imports may advance too); peeks on them are refused;
  * - a replica incarnation holds each collection at the as-of it was told to build it at until it
- *   reports past it, so a rehydrating replica's inputs stay readable while another moves on.
+ *   reports past it, so a rehydrating replica's inputs stay readable while another moves on;
+ * - the replay is read when the stream opens, so DDL sent while a replica connects is in it.
  */
 import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
 import pino from "pino";
@@ -99,7 +101,7 @@ describe("persist sinks as collections", () => {
     respond(fake, [frontiers("u2", 5000n)]);
     const first = fake.incarnations[0];
     first?.opts.onFailed(first.opts.epoch, new Error("connection reset"));
-    const replay = fake.incarnations[1]?.opts.replay ?? [];
+    const replay = fake.incarnations[1]?.opts.replay() ?? [];
     const create = replay.find((x) => x.kind === "createDataflow");
     expect(create?.kind === "createDataflow" ? create.dataflow.asOf : undefined).toBe(4000n);
     expect(replay.some((x) => x.kind === "allowWrites" && x.id === "u2")).toBe(true);
@@ -141,7 +143,7 @@ describe("per-replica holds", () => {
     // u8 fails and is rehydrated at the since (4000); u9 races ahead meanwhile.
     const old = inc("u8");
     old?.opts.onFailed(old.opts.epoch, new Error("killed"));
-    const replay = inc("u8")?.opts.replay ?? [];
+    const replay = inc("u8")?.opts.replay() ?? [];
     const create = replay.find((x) => x.kind === "createDataflow");
     expect(create?.kind === "createDataflow" ? create.dataflow.asOf : undefined).toBe(4000n);
     report("u9", 9000n);
@@ -156,6 +158,31 @@ describe("per-replica holds", () => {
     expect(c.frontiers("u2").since).toBe(8000n);
     await c.dropReplica("c1", "u7");
     expect(c.frontiers("u2").since).toBe(11_000n);
+    await c.close();
+  });
+});
+
+describe("replay", () => {
+  it("is read when the stream opens: it holds what was created meanwhile, not what was dropped", async () => {
+    const { c, fake } = setup();
+    const first = fake.incarnations[0];
+    c.createDataflow("c1", VIEW); // after the spawn, before the stream opens
+    const index: DataflowDescription = {
+      ...VIEW,
+      debugName: "idx",
+      objectsToBuild: [{ id: "u3", plan: { kind: "get", id: "u1", arity: 1 } }],
+      indexExports: [{ id: "u4", objectId: "u3", key: [0] }],
+      sinkExports: [],
+    };
+    c.createDataflow("c1", index);
+    c.dropCollection("u4"); // created and dropped before the stream opens
+    const kinds = (first?.opts.replay() ?? []).map((x) =>
+      x.kind === "createDataflow" ? `create ${x.dataflow.debugName}` : x.kind,
+    );
+    expect(kinds).toContain("create view");
+    expect(kinds).not.toContain("create idx");
+    // The replica will never report on u4: the controller does not wait for it.
+    expect(() => c.frontiers("u4")).toThrow(/u4/);
     await c.close();
   });
 });
