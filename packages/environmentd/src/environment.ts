@@ -39,7 +39,7 @@ import {
   type ReplicaLocation,
   type ReplicaSpec,
 } from "@mzts/orchestrator";
-import { createPersist } from "@mzts/persist";
+import { createPersist, ShardDropped } from "@mzts/persist";
 import {
   type ClusterStatus,
   type CollectionStatus,
@@ -126,6 +126,8 @@ export interface EnvironmentOptions {
    */
   readonly onFenced?: (newerGeneration: bigint) => void;
   readonly fenceCheckMs?: number;
+  /** How often `collectOrphanShards` runs (ms; 0 = never by itself). Default 60 000. */
+  readonly shardGcIntervalMs?: number;
 }
 
 export interface CloseOptions {
@@ -209,6 +211,12 @@ export interface Environment {
   getFlags(req: GetFlagsRequest): Promise<GetFlagsResponse>;
   /** The pid of each running replica (for tests and the CLI). */
   replicaPids(): ReadonlyMap<string, number | null>;
+  /**
+   * One pass of shard garbage collection (also run every `shardGcIntervalMs`): a persist shard no
+   * catalog object references, with no reader and the same upper as at the previous pass (nobody
+   * writes it any more), is dropped and its blobs deleted. Returns how many were dropped.
+   */
+  collectOrphanShards(): Promise<number>;
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -745,6 +753,66 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     return [...(await catalog.listClusters())].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
+  /** Orphaned shards seen by the previous GC pass, with the upper they had then. */
+  const orphanUppers = new Map<string, Frontier>();
+  async function collectOrphanShards(): Promise<number> {
+    const snap = await catalog.snapshot();
+    const referenced = new Set<string>();
+    for (const item of snap.items) {
+      if (item.kind === "source") for (const e of item.exports) referenced.add(e.shardId);
+      else if (item.kind === "materialized-view") referenced.add(item.shardId);
+    }
+    let dropped = 0;
+    const seen = new Set<string>();
+    for (const shardId of await persist.listShards()) {
+      if (referenced.has(shardId)) continue;
+      // Shards derived from a referenced one (`<shard>-<suffix>`, e.g. an ingestion's clock
+      // anchor `<first export's shard>-clock`) belong to its object.
+      const dash = shardId.lastIndexOf("-");
+      if (dash > 0 && referenced.has(shardId.slice(0, dash))) continue;
+      let upper: Frontier;
+      let readers: number;
+      try {
+        const shard = await persist.openShard(shardId);
+        await shard.maintenance(); // expires readers whose lease lapsed (e.g. a crashed replica's)
+        const info = await shard.info();
+        upper = info.upper;
+        readers = Object.keys(info.readers).length;
+      } catch (e) {
+        if (e instanceof ShardDropped) continue; // a tombstone
+        throw e;
+      }
+      seen.add(shardId);
+      const before = orphanUppers.get(shardId);
+      orphanUppers.set(shardId, upper);
+      // Still read, first seen, or still written (a replica finishing its drop): next pass.
+      if (readers > 0 || before === undefined || !Frontier.equal(before, upper)) continue;
+      await persist.dropShard(shardId);
+      orphanUppers.delete(shardId);
+      dropped++;
+      log.info(
+        { shard: shardId },
+        "dropped an orphaned shard (no catalog object, reader or writer)",
+      );
+    }
+    for (const shardId of [...orphanUppers.keys()]) {
+      if (!seen.has(shardId)) orphanUppers.delete(shardId);
+    }
+    return dropped;
+  }
+  const gcMs = opts.shardGcIntervalMs ?? 60_000;
+  const gcTimer =
+    gcMs > 0
+      ? setInterval(() => {
+          if (closed) return;
+          // Serialised with DDL: a shard is in the catalog before it is created.
+          serial(collectOrphanShards).catch((e: unknown) =>
+            log.warn({ err: e }, "shard garbage collection failed; retrying next time"),
+          );
+        }, gcMs)
+      : undefined;
+  gcTimer?.unref();
+
   const env: Environment = {
     generation,
     catalog,
@@ -1130,12 +1198,15 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       return new Map([...replicas].map(([id, r]) => [id, r.pid]));
     },
 
+    collectOrphanShards: () => serial(collectOrphanShards),
+
     async close(options = {}) {
       if (closed) return;
       await chain;
       closed = true;
       clearInterval(upkeepTimer);
       clearInterval(fenceTimer);
+      clearInterval(gcTimer);
       await upkeep;
       await compute.close();
       await storage.close();
