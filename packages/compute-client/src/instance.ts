@@ -17,7 +17,7 @@
  *   frontier is their join — the first replica to advance wins — and never moves back.
  * - Holds (`ReadHolds`): the implied hold `join(floor, write − window)`, one per pending peek,
  *   and one per replica incarnation from the as-of it was told to build the collection at until
- *   it reports a write frontier beyond it (a rehydrating replica's inputs stay readable at its
+ *   it reports an input frontier beyond it (a rehydrating replica's inputs stay readable at its
  *   replay as-of while the others move on: the caller's import holds follow the since).
  *   When their meet (the since) advances, `allowCompaction(id, since)` is broadcast.
  * - Persist sinks (materialized views) are collections too: no peeks, but the same implied hold,
@@ -125,7 +125,7 @@ interface CollectionState {
   reported: boolean;
   /**
    * Per-replica holds: from the moment a replica (incarnation) is told to build the collection
-   * at some as-of until it reports a write frontier beyond it. Until then its inputs must stay
+   * at some as-of until it reports an input frontier beyond it. Until then its inputs must stay
    * readable at that as-of, although the other replicas may have moved the since far ahead.
    */
   readonly replicaHolds: Map<ReplicaId, Frontier>;
@@ -574,8 +574,18 @@ export class Instance {
     switch (resp.kind) {
       case "frontiers": {
         const c = this.#collections.get(resp.id);
+        if (c === undefined) return;
+        // The replica's inputs passed the as-of it was told to build at: its readers have read
+        // their snapshots (under their own since handles), so its hold can go. (Not the write
+        // frontier: a persist sink reports its shard's upper, already past the as-of.)
+        const input = resp.frontiers.input;
+        const held = c.replicaHolds.get(replicaId);
+        if (held !== undefined && input !== undefined && Frontier.lessThan(held, input)) {
+          this.#releaseReplicaHold(c, replicaId);
+          this.#maybeCompact(c);
+        }
         const write = resp.frontiers.write;
-        if (c === undefined || write === undefined) return;
+        if (write === undefined || !this.#collections.has(c.id)) return;
         const prev = c.replicaWrite.get(replicaId);
         if (prev !== undefined && Frontier.lessThan(write, prev)) {
           this.#log.debug({ replica_id: replicaId, id: c.id }, "write frontier regression ignored");
@@ -583,11 +593,6 @@ export class Instance {
         }
         c.replicaWrite.set(replicaId, write);
         c.reported = true;
-        const held = c.replicaHolds.get(replicaId);
-        if (held !== undefined && Frontier.lessThan(held, write)) {
-          this.#releaseReplicaHold(c, replicaId);
-          if (!Frontier.lessThan(c.write, write)) this.#maybeCompact(c);
-        }
         if (Frontier.lessThan(c.write, write)) {
           c.write = write;
           this.#updateImplied(c);

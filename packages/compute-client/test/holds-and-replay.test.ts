@@ -162,6 +162,24 @@ describe("per-replica holds", () => {
   });
 });
 
+describe("per-replica holds of a persist sink", () => {
+  it("go with the input frontier, not the write frontier (the shard's upper)", async () => {
+    const { c, fake } = setup();
+    c.createDataflow("c1", VIEW);
+    const inc = fake.incarnations[0];
+    const respond = (write: bigint, input: bigint) =>
+      inc?.opts.onResponses(inc.opts.epoch, [
+        { kind: "frontiers", id: "u2", frontiers: { write, input, output: input } },
+      ]);
+    // The sink reports the shard's upper at once, before its inputs' snapshot was read.
+    respond(5000n, 100n);
+    expect(c.frontiers("u2").since).toBe(100n);
+    respond(5000n, 101n); // the snapshot at the as-of is read
+    expect(c.frontiers("u2").since).toBe(4000n);
+    await c.close();
+  });
+});
+
 describe("replay", () => {
   it("is read when the stream opens: it holds what was created meanwhile, not what was dropped", async () => {
     const { c, fake } = setup();
