@@ -44,7 +44,13 @@ describe.each(PATHS)("storage runtime (%s)", (path) => {
     const r = await startReplica(path, dir, 1);
     const cmd = counter("u1", "u2", "counter-a", 300n);
     r.connect("n1", [cmd, INIT, ALLOW_WRITES]);
-    await until(() => closedFor(r.merged, "u1"), 15_000, "u1 closed");
+    // Both the ingestion (u1) and its export (u2) report the closed upper; not necessarily in the
+    // same response batch.
+    await until(
+      () => closedFor(r.merged, "u1") && closedFor(r.merged, "u2"),
+      15_000,
+      "u1 and u2 closed",
+    );
     if (cmd.kind !== "runIngestion") throw new Error("unreachable");
     expect(await readShard(dir, "counter-a")).toEqual(expected(cmd.description, 0, 300n));
     for (const id of ["u1", "u2"]) {
