@@ -197,7 +197,7 @@ export class PeekTimeout extends PeekCanceled {
     super(
       uuid,
       `no replica answered within ${timeoutMs} ms (are the replicas connected and hydrated? ` +
-        "see replicas(instanceId)); retry with a larger timeoutMs",
+        "check with `mzctl status`); retry with a larger timeoutMs",
     );
   }
 }

@@ -445,6 +445,9 @@ describe("compute controller against real replicas", () => {
       ...ordered,
     });
     await expect(timedOut).rejects.toBeInstanceOf(PeekTimeout);
+    // Points at the command a user has (`mzctl status`), not an internal call.
+    await expect(timedOut).rejects.toThrow(/check with `mzctl status`/);
+    await expect(timedOut).rejects.not.toThrow(/replicas\(instanceId\)/);
     const detectedMs = await until(
       () =>
         controller.replicas(INSTANCE).find((r) => r.replicaId === "u2")?.lastError !== undefined,

@@ -65,6 +65,7 @@ import {
   type ListObjectsRequest,
   type ListObjectsResponse,
   type ObjectInfo,
+  objectKindPhrase,
   type PeekRequest,
   type ReplicaHealth,
   type SourceImport,
@@ -917,7 +918,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
         if (on.kind === "index" || on.kind === "source") {
           throw new InvalidObjectRequest(
             "on",
-            `${req.on} is a ${on.kind}; index a subsource or materialized view instead`,
+            `${req.on} is ${objectKindPhrase(on.kind)}; index a subsource or materialized view instead`,
           );
         }
         for (const [i, k] of req.key.entries()) {
@@ -950,7 +951,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
           if (r.kind !== "subsource" && r.kind !== "materializedView") {
             throw new InvalidObjectRequest(
               "plan",
-              `get ${id} names ${r.name}, a ${r.kind}; read subsources or materialized views`,
+              `get ${id} names ${r.name}, ${objectKindPhrase(r.kind)}; read subsources or materialized views`,
             );
           }
         }
@@ -1105,7 +1106,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       if (base === undefined || (base.kind !== "subsource" && base.kind !== "materializedView")) {
         throw new InvalidObjectRequest(
           "object",
-          `${req.object} is a ${object.kind}; subscribe to a subsource, materialized view or index`,
+          `${req.object} is ${objectKindPhrase(object.kind)}; subscribe to a subsource, materialized view or index`,
         );
       }
       const since = sinceOf(base);

@@ -270,6 +270,16 @@ describe("environmentd", () => {
       "key[0]",
     );
     await expectCode(
+      client.createIndex({ name: "idx_idx", cluster: "c1", on: "bids_idx", key: [0] }),
+      Code.InvalidArgument,
+      "bids_idx is an index; index a subsource",
+    );
+    await expectCode(
+      client.dropObject({ name: "auction", cascade: false }),
+      Code.FailedPrecondition,
+      "the request field `cascade` set to true",
+    );
+    await expectCode(
       client.createReplica({ cluster: "nope_cluster", name: "r9", size: 1 }),
       Code.NotFound,
       "nope_cluster",

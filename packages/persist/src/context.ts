@@ -23,7 +23,7 @@ export interface PersistTuning {
   readonly compactAfterBatches: number;
   /** At most this many batches merged per compaction (bounds the work of one step). */
   readonly maxCompactBatches: number;
-  /** A since handle without a heartbeat for this long is expired by `maintenance()`. */
+  /** A since handle without a heartbeat for this long is expired by the next write to the readers. */
   readonly readerLeaseMs: number;
   /** Unreferenced blobs younger than this are left alone by the orphan sweep. */
   readonly orphanGraceMs: number;

@@ -39,8 +39,8 @@ import {
   WaitAborted,
 } from "./errors.js";
 import { Listener, type ListenOptions } from "./listen.js";
-import { logCompactionFailure, SinceHandle } from "./since-handle.js";
-import { type BatchMeta, compactablePrefix, sinceFromReaders, withBatch } from "./state.js";
+import { logCompactionFailure, logExpired, SinceHandle } from "./since-handle.js";
+import { type BatchMeta, compactablePrefix, expireLapsed, withBatch } from "./state.js";
 import { waitForChange } from "./wakeup.js";
 
 export interface SnapshotOptions {
@@ -279,15 +279,19 @@ export class Shard {
     if (typeof readerId !== "string" || readerId.length === 0 || readerId.length > 200) {
       throw new InvalidUpdate(id, -1, "a reader id is a non-empty string of at most 200 chars");
     }
-    const out = await ctx.machine.apply("open_since_handle", (s) => {
-      if (s.dropped) return { error: new ShardDropped(id) };
+    const now = ctx.tuning.now();
+    const out = await ctx.machine.apply("open_since_handle", (s0) => {
+      if (s0.dropped) return { error: new ShardDropped(id) };
+      // Lapsed readers go first, so a new registration is not pinned to a dead reader's since.
+      const { state: s, expired } = expireLapsed(s0, now, ctx.tuning.readerLeaseMs, readerId);
       const existing = s.readers[readerId];
       const since = existing?.since ?? s.since;
-      const readers = { ...s.readers, [readerId]: { since, heartbeatMs: ctx.tuning.now() } };
-      return { write: { ...s, readers }, result: since };
+      const readers = { ...s.readers, [readerId]: { since, heartbeatMs: now } };
+      return { write: { ...s, readers }, result: { since, expired } };
     });
+    logExpired(ctx, out.result.expired);
     ctx.metrics.cmd.inc({ cmd: "open_since_handle", outcome: "ok" });
-    return new SinceHandle(ctx, readerId, out.result);
+    return new SinceHandle(ctx, readerId, out.result.since);
   }
 
   /**
@@ -300,18 +304,14 @@ export class Shard {
     const ctx = this.#ctx;
     const id = this.id;
     const now = ctx.tuning.now();
-    const lease = ctx.tuning.readerLeaseMs;
     const expired = await ctx.machine.apply("expire_leases", (s) => {
       if (s.dropped) return { error: new ShardDropped(id) };
-      const gone = Object.keys(s.readers).filter((r) => s.readers[r]!.heartbeatMs + lease < now);
-      if (gone.length === 0) return { result: [] as string[] };
-      const readers = { ...s.readers };
-      for (const r of gone) delete readers[r];
-      return { write: { ...s, readers, since: sinceFromReaders(s.since, readers) }, result: gone };
+      const out = expireLapsed(s, now, ctx.tuning.readerLeaseMs);
+      return out.expired.length === 0
+        ? { result: out.expired }
+        : { write: out.state, result: out.expired };
     });
-    for (const r of expired.result) {
-      ctx.logger.info({ shard: id, reader: r }, "persist: expired since handle (lease ran out)");
-    }
+    logExpired(ctx, expired.result);
     // A few steps: each merges one run; tiers above it may become mergeable after it.
     let merged = 0;
     let compactedBlobs = 0;

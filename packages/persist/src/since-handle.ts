@@ -7,8 +7,9 @@
  * re-attaches to an existing registration with the same id, keeping its since). `downgradeSince`
  * moves the handle's since forward; the shard's since becomes the meet (minimum) of all live
  * handles' sinces and never moves back. `expire()` unregisters it. A handle that has not
- * downgraded or heartbeated for `readerLeaseMs` is expired by `maintenance()`, so a crashed
- * reader cannot hold back compaction forever; its next call fails with `ReaderExpired`.
+ * downgraded or heartbeated for `readerLeaseMs` is expired by the next registration, downgrade
+ * or `maintenance()` on the shard (whichever comes first), so a crashed reader cannot hold back
+ * compaction forever; its next call fails with `ReaderExpired`.
  *
  * A downgrade may trigger an opportunistic compaction (see `compaction.ts`).
  */
@@ -22,7 +23,7 @@ import {
   SinceBeyondUpper,
   SinceRegression,
 } from "./errors.js";
-import { compactablePrefix, sinceFromReaders } from "./state.js";
+import { compactablePrefix, expireLapsed, sinceFromReaders } from "./state.js";
 
 export class SinceHandle {
   readonly readerId: string;
@@ -59,22 +60,26 @@ export class SinceHandle {
     const shardId = ctx.machine.shardId;
     const id = this.readerId;
     if (this.#expired) throw new ReaderExpired(shardId, id);
-    const out = await ctx.machine.apply("downgrade_since", (s) => {
-      if (s.dropped) return { error: new ShardDropped(shardId) };
-      const r = s.readers[id];
+    const now = ctx.tuning.now();
+    const out = await ctx.machine.apply("downgrade_since", (s0) => {
+      if (s0.dropped) return { error: new ShardDropped(shardId) };
+      const r = s0.readers[id];
       if (r === undefined) return { error: new ReaderExpired(shardId, id) };
       if (!Frontier.lessEqual(r.since, frontier)) {
         return { error: new SinceRegression(shardId, id, r.since, frontier) };
       }
-      if (!Frontier.lessEqual(frontier, s.upper)) {
-        return { error: new SinceBeyondUpper(shardId, id, frontier, s.upper) };
+      if (!Frontier.lessEqual(frontier, s0.upper)) {
+        return { error: new SinceBeyondUpper(shardId, id, frontier, s0.upper) };
       }
-      const readers = { ...s.readers, [id]: { since: frontier, heartbeatMs: ctx.tuning.now() } };
+      // Other readers whose lease lapsed go with this write (see `expireLapsed`).
+      const { state: s, expired } = expireLapsed(s0, now, ctx.tuning.readerLeaseMs, id);
+      const readers = { ...s.readers, [id]: { since: frontier, heartbeatMs: now } };
       return {
         write: { ...s, readers, since: sinceFromReaders(s.since, readers) },
-        result: undefined,
+        result: expired,
       };
     });
+    logExpired(ctx, out.result);
     this.#since = frontier;
     ctx.metrics.cmd.inc({ cmd: "downgrade_since", outcome: "ok" });
     if (compactablePrefix(out.state).length >= ctx.tuning.compactAfterBatches) {
@@ -120,4 +125,15 @@ export function logCompactionFailure(ctx: ShardContext, e: unknown): void {
       ? "persist: opportunistic compaction failed; maintenance() will retry"
       : "persist: opportunistic compaction failed unexpectedly; maintenance() will retry",
   );
+}
+
+/** Logs the since handles a transition expired because their lease ran out. */
+export function logExpired(ctx: ShardContext, readers: readonly string[]): void {
+  for (const r of readers) {
+    ctx.logger.info(
+      { shard: ctx.machine.shardId, reader: r, leaseMs: ctx.tuning.readerLeaseMs },
+      "persist: expired since handle (lease ran out)",
+    );
+  }
+  if (readers.length > 0) ctx.metrics.cmd.inc({ cmd: "expire_lapsed_reader", outcome: "ok" }, readers.length);
 }

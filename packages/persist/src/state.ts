@@ -12,6 +12,13 @@
  *   back, and is `<= upper` unless the shard is dropped.
  * - A dropped shard (tombstone) has `since = upper = EMPTY`, no batches and no readers.
  *
+ * ## Reader leases
+ * A reader whose `heartbeatMs + leaseMs < now` has lapsed. Every transition that writes the
+ * readers anyway (registering, downgrading, `maintenance()`) drops the lapsed ones with
+ * `expireLapsed`, so a dead reader stops holding the since as soon as anyone touches the shard —
+ * not only when a maintenance timer gets to run (a process restarted more often than its timer
+ * fires would otherwise never expire anything).
+ *
  * The transitions return a new state (states are immutable values) or a typed error; they never
  * touch storage, so they are easy to test and safe to retry inside a compare-and-set loop.
  */
@@ -72,6 +79,25 @@ export function sinceFromReaders(current: Frontier, readers: ShardState["readers
   let meet: Frontier = Frontier.EMPTY;
   for (const id of ids) meet = Frontier.meet(meet, readers[id]!.since);
   return Frontier.join(current, meet);
+}
+
+/**
+ * `state` without the readers whose lease lapsed at `nowMs` (except `keep`, the reader being
+ * written), its since recomputed from the rest; `expired` names the dropped readers.
+ */
+export function expireLapsed(
+  state: ShardState,
+  nowMs: number,
+  leaseMs: number,
+  keep?: string,
+): { state: ShardState; expired: string[] } {
+  const expired = Object.keys(state.readers).filter(
+    (r) => r !== keep && state.readers[r]!.heartbeatMs + leaseMs < nowMs,
+  );
+  if (expired.length === 0) return { state, expired };
+  const readers = { ...state.readers };
+  for (const r of expired) delete readers[r];
+  return { state: { ...state, readers, since: sinceFromReaders(state.since, readers) }, expired };
 }
 
 /**

@@ -19,6 +19,11 @@ import type { Hello } from "./cluster/hello.js";
 /** Which stream a message belongs to. */
 export type ProtocolName = "compute" | "storage" | "cluster";
 
+/** The kind as it reads in a message: " createDataflow", or " (kind unknown)" when not decoded. */
+function kindText(kind: string): string {
+  return kind === "unknown" ? " (kind unknown)" : ` ${kind}`;
+}
+
 /** Root of every error thrown by `@mzts/protocol`. */
 export class ProtocolError extends Error {
   override name = "ProtocolError";
@@ -38,7 +43,7 @@ export class MalformedCommand extends ProtocolError {
     readonly reason: string,
   ) {
     super(
-      `malformed ${protocol} command ${kind} at ${path || "(root)"}: ${reason}; ` +
+      `malformed ${protocol} command${kindText(kind)} at ${path || "(root)"}: ${reason}; ` +
         "the command was not applied — fix the sender (controller) to produce a valid command",
     );
   }
@@ -58,7 +63,7 @@ export class MalformedResponse extends ProtocolError {
     readonly reason: string,
   ) {
     super(
-      `malformed ${protocol} response ${kind} at ${path || "(root)"}: ${reason}; ` +
+      `malformed ${protocol} response${kindText(kind)} at ${path || "(root)"}: ${reason}; ` +
         "the response was discarded — the replica is buggy or of another protocol version, rehydrate it",
     );
   }

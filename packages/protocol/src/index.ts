@@ -120,7 +120,7 @@ export type {
   SubscribeRequest,
   SubscribeResponse as EnvironmentSubscribeResponse,
 } from "./environment/api.js";
-export { isObjectName, MAX_NAME_LENGTH } from "./environment/api.js";
+export { isObjectName, MAX_NAME_LENGTH, objectKindPhrase } from "./environment/api.js";
 export {
   checkPeekColumns,
   type EnvironmentCodec,

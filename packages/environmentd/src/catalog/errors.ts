@@ -109,7 +109,8 @@ export class DependencyExists extends EnvironmentdError {
       `cannot drop ${kind} ${JSON.stringify(objectName)}: ${dependents
         .map((d) => `${d.kind} ${JSON.stringify(d.name)} (${d.id})`)
         .join(", ")} depend${dependents.length === 1 ? "s" : ""} on it; drop ` +
-        `${dependents.length === 1 ? "it" : "them"} first or drop with { cascade: true }`,
+        `${dependents.length === 1 ? "it" : "them"} first, or drop again with the request field ` +
+        "`cascade` set to true (mzctl: --cascade) to drop them with it",
     );
   }
 }

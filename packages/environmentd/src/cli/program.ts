@@ -177,7 +177,8 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
     .requiredOption("--cluster <cluster>", "cluster that runs it")
     .addOption(new Option("--counter", "counter generator (one subsource)").conflicts("auction"))
     .addOption(new Option("--auction", "auction generator (five subsources)"))
-    .option("--seed <n>", "generator seed", u64("a seed"), 1n)
+    // A bigint default needs its help text spelled out: commander JSON-encodes defaults.
+    .addOption(new Option("--seed <n>", "generator seed").argParser(u64("a seed")).default(1n, "1"))
     .option("--tick-ms <ms>", "milliseconds between ticks", uint("a tick interval", 1), 1000)
     .option(
       "--max-cardinality <n>",

@@ -303,6 +303,33 @@ export function describeShardSuite(name: string, backend: PersistBackend): void 
       await expect(h.downgradeSince(3n)).rejects.toThrow(ReaderExpired);
     });
 
+    it("a registration or a downgrade expires lapsed handles, without maintenance()", async () => {
+      let now = 1_000_000;
+      const c2 = await another({ now: () => now, readerLeaseMs: 1000 });
+      const s = await c2.openShard("lapse", { create: true });
+      await s.compareAndAppend([], 0n, 10n);
+      // A dead replica incarnation's reader, stuck at 2, and a live one re-attaching by id.
+      const dead = await s.openSinceHandle("compute:u2:u5:u7:w0");
+      await dead.downgradeSince(2n);
+      const live = await s.openSinceHandle("compute:u2:u5:u8:w0");
+      await live.downgradeSince(6n);
+      now += 1500; // both lapsed
+      // Re-attaching keeps its own registration; the other lapsed one goes.
+      const again = await s.openSinceHandle("compute:u2:u5:u8:w0");
+      expect(again.since).toBe(6n);
+      expect(Object.keys((await s.info()).readers)).toEqual(["compute:u2:u5:u8:w0"]);
+      expect(await s.since()).toBe(6n);
+      await expect(dead.downgradeSince(3n)).rejects.toThrow(ReaderExpired);
+      // A new reader registers at the advanced since, not at the dead reader's.
+      const fresh = await s.openSinceHandle("fresh");
+      expect(fresh.since).toBe(6n);
+      // A downgrade expires lapsed others too (but never itself).
+      now += 1500;
+      await fresh.downgradeSince(8n);
+      expect(Object.keys((await s.info()).readers)).toEqual(["fresh"]);
+      expect(await s.since()).toBe(8n);
+    });
+
     it("compaction merges batches below the since without changing any readable snapshot", async () => {
       // No opportunistic compaction here: the explicit maintenance() pass does it.
       const c2 = await another({ compactAfterBatches: 1000 });

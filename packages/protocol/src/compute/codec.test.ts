@@ -399,6 +399,16 @@ describe("compute commands: malformed input is rejected", () => {
       path: "",
       reason: /undecodable payload/,
     });
+    // The message reads as prose, not "malformed compute command unknown".
+    const undecodable = (() => {
+      try {
+        decodeComputeCommand(Uint8Array.of(0xff, 0xff, 0xff));
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(undecodable).toMatch(/^malformed compute command \(kind unknown\) at \(root\): /);
+    expect(undecodable).not.toContain("command unknown");
     expectMalformedCommand(() => computeRequestFromProto(create(ControlRequestSchema)), {
       kind: "unknown",
       path: "commands",

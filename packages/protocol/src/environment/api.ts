@@ -161,6 +161,18 @@ export interface CreateSourceResponse {
 }
 
 export type ObjectKind = "source" | "subsource" | "index" | "materializedView";
+
+const KIND_PHRASE: Readonly<Record<ObjectKind, string>> = {
+  source: "a source",
+  subsource: "a subsource",
+  index: "an index",
+  materializedView: "a materialized view",
+};
+
+/** An object kind in prose with its article, for messages: "an index", "a materialized view". */
+export function objectKindPhrase(kind: ObjectKind): string {
+  return KIND_PHRASE[kind] ?? `a ${String(kind)}`;
+}
 export interface ObjectInfo {
   readonly id: GlobalId;
   readonly name: string;

@@ -15,12 +15,14 @@ import {
   DropObjectRequestSchema,
   FlagStateSchema,
   GetFlagsResponseSchema,
+  ListObjectsResponseSchema,
+  ObjectKind,
   PeekRequestSchema,
   SubscribeRequestSchema,
 } from "../gen/mz/environment/v1/environment_pb.js";
 import { EnvironmentService, environmentV1 } from "../wire.js";
-import type { PeekRequest } from "./api.js";
-import { isObjectName } from "./api.js";
+import type { ObjectKind as ObjectKindName, PeekRequest } from "./api.js";
+import { isObjectName, objectKindPhrase } from "./api.js";
 import { environmentCodecs as C, checkPeekColumns } from "./codec.js";
 import { MalformedApiResponse, MalformedRequest } from "./errors.js";
 
@@ -265,6 +267,22 @@ describe("responses", () => {
     const e = thrown(() => C.getFlagsResponse.fromProto(msg));
     expect(e).toBeInstanceOf(MalformedApiResponse);
     expect((e as MalformedApiResponse).path).toBe("clusters[0].flags[0].pendingRestart");
+  });
+
+  it("names object kinds with their article (an index, not a index)", () => {
+    const msg = create(ListObjectsResponseSchema, {
+      objects: [{ id: "u1", name: "i", kind: ObjectKind.INDEX, cluster: "c", arity: 1, key: [0] }],
+    });
+    const e = thrown(() => C.listObjectsResponse.fromProto(msg));
+    expect(e).toBeInstanceOf(MalformedApiResponse);
+    expect((e as Error).message).toContain("is unset for an index");
+    expect((e as Error).message).not.toContain("a index");
+    expect(["source", "subsource", "index", "materializedView"].map((k) => objectKindPhrase(k as ObjectKindName))).toEqual([
+      "a source",
+      "a subsource",
+      "an index",
+      "a materialized view",
+    ]);
   });
 });
 

@@ -97,6 +97,7 @@ import {
   type ListObjectsResponse,
   MAX_NAME_LENGTH,
   type ObjectKind,
+  objectKindPhrase,
   type PeekRequest,
   type PeekResponse,
   type ReplicaHealth,
@@ -617,9 +618,12 @@ export const environmentCodecs = {
         const kind = decodeEnum(o.kind, OBJECT_KIND_BACK, `${at}.kind`, "object kind");
         const hasOn = kind === "index" || kind === "subsource";
         if (hasOn !== (o.on !== undefined)) {
-          fail(`${at}.on`, hasOn ? `is unset for a ${kind}` : `is set for a ${kind}`);
+          fail(
+            `${at}.on`,
+            `is ${hasOn ? "unset" : "set"} for ${objectKindPhrase(kind)} (only an index or a subsource is on an object)`,
+          );
         }
-        if (kind !== "index" && o.key.length > 0) fail(`${at}.key`, `is set for a ${kind}`);
+        if (kind !== "index" && o.key.length > 0) fail(`${at}.key`, `is set for ${objectKindPhrase(kind)} (only an index has a key)`);
         return {
           id: decodeGlobalId(o.id, `${at}.id`),
           name: decodeName(o.name, `${at}.name`),
