@@ -94,6 +94,7 @@ import {
   SubsourceDrop,
   UpperWaitTimeout,
 } from "./errors.js";
+import { OrphanSightings, orphanVerdict } from "./orphan-sightings.js";
 
 /** Where the phases of a cluster come from: the flags service, or (tests) a function. */
 export type PhaseSource = PhaseFlags | ((clusterId: string) => PhaseSet);
@@ -127,8 +128,16 @@ export interface EnvironmentOptions {
    */
   readonly onFenced?: (newerGeneration: bigint) => void;
   readonly fenceCheckMs?: number;
-  /** How often `collectOrphanShards` runs (ms; 0 = never by itself). Default 60 000. */
+  /**
+   * How often `collectOrphanShards` runs (ms; 0 = never by itself). Default 60 000. The first
+   * pass runs one second after boot (or after the interval, if shorter).
+   */
   readonly shardGcIntervalMs?: number;
+  /**
+   * How long an orphaned shard must keep the same upper, with no reader, before GC drops it
+   * (ms; sightings are kept in `<dataDir>/shard-gc.json` across restarts). Default 60 000.
+   */
+  readonly shardGcConfirmMs?: number;
 }
 
 export interface CloseOptions {
@@ -213,9 +222,11 @@ export interface Environment {
   /** The pid of each running replica (for tests and the CLI). */
   replicaPids(): ReadonlyMap<string, number | null>;
   /**
-   * One pass of shard garbage collection (also run every `shardGcIntervalMs`): a persist shard no
-   * catalog object references, with no reader and the same upper as at the previous pass (nobody
-   * writes it any more), is dropped and its blobs deleted. Returns how many were dropped.
+   * One pass of shard garbage collection (also run soon after boot and every
+   * `shardGcIntervalMs`): a persist shard no catalog object references, with no reader and the
+   * same upper for `shardGcConfirmMs` (nobody writes it any more; seen by this or an earlier
+   * boot, see `orphan-sightings.ts`), is dropped and its blobs deleted. Returns how many were
+   * dropped.
    */
   collectOrphanShards(): Promise<number>;
   close(options?: CloseOptions): Promise<void>;
@@ -754,8 +765,9 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     return [...(await catalog.listClusters())].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** Orphaned shards seen by the previous GC pass, with the upper they had then. */
-  const orphanUppers = new Map<string, Frontier>();
+  /** Orphaned shards seen by earlier GC passes, this boot's or a previous one's. */
+  const sightings = new OrphanSightings(join(opts.dataDir, "shard-gc.json"), log);
+  const gcConfirmMs = opts.shardGcConfirmMs ?? 60_000;
   async function collectOrphanShards(): Promise<number> {
     const snap = await catalog.snapshot();
     const referenced = new Set<string>();
@@ -784,35 +796,37 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
         throw e;
       }
       seen.add(shardId);
-      const before = orphanUppers.get(shardId);
-      orphanUppers.set(shardId, upper);
-      // Still read, first seen, or still written (a replica finishing its drop): next pass.
-      if (readers > 0 || before === undefined || !Frontier.equal(before, upper)) continue;
+      const now = Date.now();
+      // Still read, first seen, or still written (a replica finishing its drop): a later pass.
+      const verdict = orphanVerdict(sightings.get(shardId), readers, upper, now, gcConfirmMs);
+      sightings.see(shardId, upper, now);
+      if (verdict === "wait") continue;
       await persist.dropShard(shardId);
-      orphanUppers.delete(shardId);
+      sightings.forget(shardId);
       dropped++;
       log.info(
         { shard: shardId },
         "dropped an orphaned shard (no catalog object, reader or writer)",
       );
     }
-    for (const shardId of [...orphanUppers.keys()]) {
-      if (!seen.has(shardId)) orphanUppers.delete(shardId);
-    }
+    sightings.retainOnly(seen);
+    sightings.save();
     return dropped;
   }
   const gcMs = opts.shardGcIntervalMs ?? 60_000;
-  const gcTimer =
-    gcMs > 0
-      ? setInterval(() => {
-          if (closed) return;
-          // Serialised with DDL: a shard is in the catalog before it is created.
-          serial(collectOrphanShards).catch((e: unknown) =>
-            log.warn({ err: e }, "shard garbage collection failed; retrying next time"),
-          );
-        }, gcMs)
-      : undefined;
+  const gcPass = () => {
+    if (closed) return;
+    // Serialised with DDL: a shard is in the catalog before it is created.
+    serial(collectOrphanShards).catch((e: unknown) =>
+      log.warn({ err: e }, "shard garbage collection failed; retrying next time"),
+    );
+  };
+  // The first pass soon after boot: an environmentd restarted more often than the interval
+  // would otherwise never collect anything.
+  const gcTimer = gcMs > 0 ? setInterval(gcPass, gcMs) : undefined;
+  const gcFirst = gcMs > 0 ? setTimeout(gcPass, Math.min(gcMs, 1000)) : undefined;
   gcTimer?.unref();
+  gcFirst?.unref();
 
   const env: Environment = {
     generation,
@@ -1208,6 +1222,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       clearInterval(upkeepTimer);
       clearInterval(fenceTimer);
       clearInterval(gcTimer);
+      clearTimeout(gcFirst);
       await upkeep;
       await compute.close();
       await storage.close();

@@ -3,7 +3,8 @@
  * - a fenced environmentd stops acting: when a newer one boots on the same catalog, the older one
  *   notices (the periodic generation check, or a refused write), closes itself without stopping
  *   the replicas, and reports it through `onFenced`; its later calls fail with `EnvironmentClosed`;
- * - shard garbage collection drops the shards of dropped objects once nobody reads or writes them.
+ * - shard garbage collection drops the shards of dropped objects once nobody reads or writes them,
+ *   also when environmentd restarts between the passes (and its first pass runs soon after boot).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,14 +23,19 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function boot(dataDir: string, onFenced?: (g: bigint) => void): Promise<Environment> {
+async function boot(
+  dataDir: string,
+  onFenced?: (g: bigint) => void,
+  shardGcIntervalMs = 0,
+): Promise<Environment> {
   const env = await createEnvironment({
     dataDir,
     phaseFlags: (id) => PhaseSet.of(id, {}),
     logger: pino({ level: "silent" }),
     registry: new Registry(),
     fenceCheckMs: 100,
-    shardGcIntervalMs: 0,
+    shardGcIntervalMs,
+    shardGcConfirmMs: 0,
     ...(onFenced === undefined ? {} : { onFenced }),
   });
   envs.push(env);
@@ -103,4 +109,44 @@ it("drops the shards of dropped objects once nobody reads or writes them", async
   expect((await other.openShard(before.get("kept") as string)).id).toBe(before.get("kept"));
   await other.openShard(`${before.get("kept")}-clock`);
   await other.close();
+});
+
+it("shard GC completes across a restart, with its first pass soon after boot", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-shard-gc-restart-"));
+  dirs.push(dir);
+  const first = await boot(dir);
+  await first.createCluster({ name: "c" });
+  await first.createSource({
+    name: "gone",
+    cluster: "c",
+    loadGenerator: {
+      kind: "loadGenerator",
+      generator: { kind: "counter" },
+      seed: 1n,
+      tickIntervalMs: 1000,
+    },
+  });
+  const snap = await first.catalog.snapshot();
+  const shardId = snap.items.flatMap((i) => (i.kind === "source" ? i.exports : []))[0]?.shardId;
+  expect(shardId).toBeDefined();
+  await first.dropObject({ name: "gone", cascade: false });
+  expect(await first.collectOrphanShards()).toBe(0); // first sighting
+  await first.close(); // "killed" before its next pass
+  // The next boot's timer interval is long; its first pass, soon after boot, completes the drop.
+  await boot(dir, undefined, 60_000);
+  const other = await createPersist({ dataDir: join(dir, "persist") });
+  try {
+    const deadline = Date.now() + 10_000;
+    let dropped = false;
+    while (!dropped && Date.now() < deadline) {
+      dropped = await other.openShard(shardId as string).then(
+        () => false,
+        (e: unknown) => /dropped/.test(String(e)),
+      );
+      if (!dropped) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(dropped).toBe(true);
+  } finally {
+    await other.close();
+  }
 });

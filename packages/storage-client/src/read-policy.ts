@@ -14,9 +14,12 @@
  *   always valid, because the durable since (applied by `tick`) never passes it.
  * - `tick()` (every `tickMs`, also callable): reads each shard's upper, advances the policy hold,
  *   and downgrades the handle to the meet when it moved (persist then compacts opportunistically);
- *   otherwise heartbeats it every `heartbeatMs` so its lease never lapses. Every
- *   `maintenanceEveryMs` it runs `shard.maintenance()` (compaction steps, consensus truncation,
- *   orphan sweep, expiry of lapsed readers such as a dropped replica's).
+ *   otherwise heartbeats it every `heartbeatMs` so its lease never lapses. The first tick after
+ *   `register` and then every `maintenanceEveryMs` it runs `shard.maintenance()` (compaction
+ *   steps, consensus truncation, orphan sweep, expiry of lapsed readers such as a dead replica
+ *   incarnation's). Running it at once matters under churn: an environmentd restarted more often
+ *   than the interval would otherwise never maintain anything (persist also expires lapsed
+ *   readers on every downgrade, so the since moves even between maintenance passes).
  * - `unregister(id)` expires the handle (dropped collection).
  *
  * ## Errors
@@ -55,7 +58,7 @@ export interface PersistReadHoldsOptions {
   readonly tickMs?: number;
   /** Heartbeat an unchanged handle this often (ms). Default 60 000. */
   readonly heartbeatMs?: number;
-  /** Run `shard.maintenance()` this often per shard (ms). Default 60 000. */
+  /** Run `shard.maintenance()` at the first tick and then this often per shard (ms). Default 60 000. */
   readonly maintenanceEveryMs?: number;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -84,6 +87,7 @@ interface Entry {
   applied: Frontier;
   upper: Frontier;
   lastWriteMs: number;
+  /** When maintenance last ran; `-Infinity` until the first tick, which always runs it. */
   lastMaintenanceMs: number;
   busy: boolean;
   dropped: boolean;
@@ -154,7 +158,7 @@ export class PersistReadHolds {
       applied: since,
       upper,
       lastWriteMs: Date.now(),
-      lastMaintenanceMs: Date.now(),
+      lastMaintenanceMs: Number.NEGATIVE_INFINITY,
       busy: false,
       dropped: false,
     };
