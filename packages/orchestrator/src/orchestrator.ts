@@ -99,6 +99,8 @@ export type ReplicaEvent =
       readonly reason: string;
       readonly exitCode: number | null;
       readonly signal: string | null;
+      /** The last lines of the process' stderr log (bounded; "" when empty or unreadable). */
+      readonly stderrTail: string;
     }
   | {
       readonly kind: "restarting";

@@ -6,13 +6,17 @@
  * 1. `ensureReplica(spec)` spawns `node <clusterd> --cluster-id … --replica-id … --workers <size>
  *    --*-listen <host>:0 --persist-dir … --phases <PhaseSet JSON> --controller-absent-timeout …`,
  *    detached (own session) with stdout/stderr to `<dataDir>/orchestrator/logs/<replica>.{out,err}.log`,
- *    so it never depends on the orchestrator's pipes and outlives it. Its record (pid, no ports
- *    yet) is written at once.
+ *    so it never depends on the orchestrator's pipes and outlives it. The previous incarnation's
+ *    logs are rotated first (`.log` → `.log.1` → … → `.log.3`, older ones deleted), so a restart
+ *    never erases the stack trace of the crash that caused it. Its record (pid, no ports yet) is
+ *    written at once.
  * 2. The orchestrator reads the ports from the `"clusterd ready"` line of the stdout log, records
  *    them, emits `online` and resolves with the location. Exit before ready, or no ready line within
  *    `startTimeoutMs`, is a `ReplicaStartFailed` with clusterd's stderr tail and exit code.
  * 3. An exit we did not ask for (our child: the `exit` event; an adopted process: the poll sees
- *    the pid gone or `/health` failing three times) emits `offline`, then `restarting` with the
+ *    the pid gone or `/health` failing three times) logs "replica offline" with the last lines of
+ *    its stderr log (`stderrTail`, at most 20 lines / 4000 chars; also on the `offline` event),
+ *    emits `offline`, then `restarting` with the
  *    backoff delay (`backoff.ts`), then `online` again. The restart asks for the **same ports**
  *    (node listens with SO_REUSEADDR), falling back to fresh ports when they are taken (EADDRINUSE),
  *    so controllers usually reconnect to the same address — but they must always use the latest
@@ -39,7 +43,16 @@
  *   (2 s); until then both may supervise the same replicas.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -181,12 +194,43 @@ function phasesOf(record: ReplicaRecord): PhaseSet | null {
   }
 }
 
+/** Previous logs kept per replica and stream: `<name>.log.1` (newest) … `<name>.log.<n>`. */
+const KEPT_LOGS = 3;
+
+/** The last lines of a log (at most `maxLines` and 4000 chars; reads at most 64 KiB). */
 function tail(path: string, maxLines = 20): string {
+  let fd: number;
   try {
-    const lines = readFileSync(path, "utf8").trimEnd().split("\n");
+    fd = openSync(path, "r");
+  } catch {
+    return "";
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const lines = buf.toString("utf8").trimEnd().split("\n");
+    // A cut first line is partial: drop it unless it is all there is.
+    if (len < size && lines.length > 1) lines.shift();
     return lines.slice(-maxLines).join("\n").slice(-4000);
   } catch {
     return "";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Shifts `path` → `path.1` → … → `path.<keep>`; the oldest beyond `keep` is deleted. */
+function rotateLog(path: string, keep = KEPT_LOGS): void {
+  rmSync(`${path}.${keep}`, { force: true });
+  for (let i = keep - 1; i >= 0; i--) {
+    const from = i === 0 ? path : `${path}.${i}`;
+    try {
+      renameSync(from, `${path}.${i + 1}`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
   }
 }
 
@@ -608,6 +652,8 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
       "--log-level",
       this.#clusterdLogLevel,
     ];
+    rotateLog(outPath);
+    rotateLog(errPath);
     const out = openSync(outPath, "w");
     const err = openSync(errPath, "w");
     let child: ChildProcess;
@@ -712,8 +758,22 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     entry.running = null;
     this.#save();
     const id = entry.spec.replicaId;
-    this.#log.warn({ replica_id: id, pid: running.pid, reason }, "replica offline");
-    this.#emit({ kind: "offline", replicaId: id, pid: running.pid, reason, exitCode, signal: sig });
+    // The crash's evidence (a stack trace) into environmentd's log, before a restart rotates it.
+    const errLog = join(orchestratorDir(this.#dataDir), "logs", `${id}.err.log`);
+    const stderrTail = tail(errLog);
+    this.#log.warn(
+      { replica_id: id, pid: running.pid, reason, exitCode, signal: sig, stderrTail, errLog },
+      "replica offline",
+    );
+    this.#emit({
+      kind: "offline",
+      replicaId: id,
+      pid: running.pid,
+      reason,
+      exitCode,
+      signal: sig,
+      stderrTail,
+    });
     const uptime = running.onlineSince === null ? 0 : Date.now() - running.onlineSince;
     entry.attempt = nextAttempt(this.#backoff, entry.attempt, uptime);
     entry.preferredPorts = running.ports;

@@ -267,6 +267,58 @@ describe("process orchestrator", () => {
     expect(isAlive(process.pid)).toBe(true);
   });
 
+  it("keeps the previous logs of a crashing replica and logs its stderr tail", async () => {
+    // A stand-in clusterd: each incarnation says ready, prints a stack trace and dies (exit 1);
+    // the fifth stays up. The first floods stderr, so the logged tail must be bounded.
+    const fake = join(dir, "fake-clusterd.mjs");
+    writeFileSync(
+      fake,
+      `import { existsSync, readFileSync, writeFileSync } from "node:fs";
+const f = ${JSON.stringify(join(dir, "incarnation"))};
+const n = existsSync(f) ? Number(readFileSync(f, "utf8")) + 1 : 1;
+writeFileSync(f, String(n));
+if (n === 1) for (let i = 0; i < 300; i++) console.error("noise " + i);
+console.log(JSON.stringify({ msg: "clusterd ready", computePort: 1, storagePort: 2, httpPort: 3 }));
+if (n < 5) {
+  console.error("Error: boom in incarnation " + n + "\\n    at crash (fake-clusterd.mjs:9:9)");
+  setTimeout(() => process.exit(1), 100);
+} else setInterval(() => {}, 1000);
+`,
+    );
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "info" }, {
+      write: (s: string) => {
+        lines.push(JSON.parse(s) as Record<string, unknown>);
+      },
+    });
+    const events: ReplicaEvent[] = [];
+    const o = await orchestrator(events, { clusterdPath: fake, logger });
+    await o.ensureReplica(spec("r1"));
+    await until("the fifth incarnation", () => events.filter((e) => e.kind === "online")[4], 20_000);
+    pidOf(o, "r1");
+    const logs = join(orchestratorDir(join(dir, "data")), "logs");
+    const read = (name: string) => readFileSync(join(logs, name), "utf8");
+    // The current log and the three before it, newest first; no more.
+    expect(read("r1.err.log")).not.toContain("boom");
+    expect(read("r1.err.log.1")).toContain("boom in incarnation 4");
+    expect(read("r1.err.log.2")).toContain("boom in incarnation 3");
+    expect(read("r1.err.log.3")).toContain("boom in incarnation 2");
+    expect(() => read("r1.err.log.4")).toThrow(/ENOENT/);
+    expect(read("r1.out.log.1")).toContain("clusterd ready");
+    // environmentd's log (the orchestrator's logger) has each crash's last stderr lines.
+    const offline = lines.filter((l) => l.msg === "replica offline");
+    expect(offline).toHaveLength(4);
+    const tails = offline.map((l) => String(l.stderrTail));
+    for (let n = 1; n <= 4; n++) expect(tails[n - 1]).toContain(`boom in incarnation ${n}`);
+    const first = tails[0] ?? "";
+    expect(first).toContain("at crash (fake-clusterd.mjs:9:9)");
+    expect(first).not.toContain("noise 0\n");
+    expect(first.length).toBeLessThanOrEqual(4000);
+    expect(events.find((e) => e.kind === "offline")).toMatchObject({
+      stderrTail: expect.stringContaining("boom in incarnation 1"),
+    });
+  }, 40_000);
+
   it("bad clusterd configuration fails the start with exit code 2 and clusterd's message", async () => {
     const events: ReplicaEvent[] = [];
     const o = await orchestrator(events);
