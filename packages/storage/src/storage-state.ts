@@ -39,6 +39,9 @@
  * - `frontierUpper` (every worker, every tracked id, on `maintain`): an export's known shard upper;
  *   the ingestion id's is the meet over its live exports. Reported only when it strictly advances.
  * - `droppedId` (every worker, once per tracked id) at drop time; nothing for the id after it.
+ *   A worker that writes one of the id's shards answers only once that writer has stopped and
+ *   its persist call in flight has settled, so a drop is a write fence: the shard's upper never
+ *   moves after the controller hears `droppedId` (`#reportDropped`).
  * - `statusUpdate` (worker 0 only, so the controller sees one copy): starting at record time,
  *   running once every live export's writer has written or adopted an upper, stalled with the
  *   error while an append fails, dropped at drop time.
@@ -287,6 +290,10 @@ export class StorageState {
   readonly #dropGenById = new Map<GlobalId, number>();
   /** Shard id → the position of its last drop; parts of renders at or before it are dead. */
   readonly #dropGenByShard = new Map<string, number>();
+  /** `droppedId`s held until this worker's writers of their shards are stopped and idle. */
+  #heldDrops: Array<{ readonly id: GlobalId; readonly shards: readonly string[] }> = [];
+  /** Stopped writers whose persist call (an append, most likely) is still in flight, by shard. */
+  readonly #draining = new Map<string, ShardWriter>();
   /** Shard id → the greatest upper learned (resume points, writer broadcasts). */
   readonly #knownUppers = new Map<string, Frontier>();
   // ---- worker 0 only ----
@@ -320,6 +327,8 @@ export class StorageState {
   onConnection(): void {
     this.#buffer = [];
     this.#reported.clear();
+    // A new controller reconciles from scratch; answers meant for the old one are dropped.
+    this.#heldDrops = [];
   }
 
   /**
@@ -475,23 +484,25 @@ export class StorageState {
   }
 
   #forgetExport(id: GlobalId, report: boolean): void {
+    const shardId = this.#exportShard.get(id);
     this.#exportOwner.delete(id);
     this.#exportShard.delete(id);
     this.#compaction.delete(id);
     if (report) {
       this.#dropped.add(id);
-      if (this.#reported.delete(id)) this.#d.respond({ kind: "droppedId", id });
+      if (this.#reported.delete(id)) this.#reportDropped(id, shardId === undefined ? [] : [shardId]);
     } else {
       this.#reported.delete(id);
     }
   }
 
   #forgetIngestion(id: GlobalId, report: boolean): void {
+    const shards = this.#ingestions.get(id)?.description.sourceExports.map((e) => e.shardId) ?? [];
     this.#ingestions.delete(id);
     this.#compaction.delete(id);
     if (report) {
       this.#dropped.add(id);
-      if (this.#reported.delete(id)) this.#d.respond({ kind: "droppedId", id });
+      if (this.#reported.delete(id)) this.#reportDropped(id, shards);
     } else {
       this.#reported.delete(id);
     }
@@ -504,6 +515,39 @@ export class StorageState {
       this.#d.counters.set(SLOT.ingestions, this.#ingestions.size);
     }
     this.#d.logger.info({ ingestion: id, worker: this.#d.index }, "storage: ingestion dropped");
+  }
+
+  /**
+   * Answers `droppedId` for `id` now, or — while this worker still writes one of its `shards`
+   * (the drop action has not run yet, or an append is in flight) — once those writers are
+   * stopped and idle (`#releaseDrops`). Held answers keep their order.
+   */
+  #reportDropped(id: GlobalId, shards: readonly string[]): void {
+    const mine = shards.filter((s) => this.#writers.has(s) || this.#draining.has(s));
+    if (mine.length === 0 && this.#heldDrops.length === 0) {
+      this.#d.respond({ kind: "droppedId", id });
+      return;
+    }
+    this.#heldDrops.push({ id, shards: mine });
+  }
+
+  /** Answers the held `droppedId`s, in order, up to the first whose writers still run. */
+  #releaseDrops(): void {
+    while (this.#heldDrops.length > 0) {
+      const { id, shards } = this.#heldDrops[0]!;
+      if (shards.some((s) => this.#writers.has(s) || this.#draining.has(s))) return;
+      this.#heldDrops.shift();
+      this.#d.respond({ kind: "droppedId", id });
+    }
+  }
+
+  /** A writer's persist call settled; a stopped writer is now quiet (see `#reportDropped`). */
+  #idle(w: ShardWriter): void {
+    w.busy = false;
+    if (w.dead && this.#draining.get(w.shardId) === w) {
+      this.#draining.delete(w.shardId);
+      this.#releaseDrops();
+    }
   }
 
   #reconcile(): DataflowAction[] {
@@ -661,11 +705,11 @@ export class StorageState {
       .then(
         (shard) => {
           w.shard = shard;
-          w.busy = false;
+          this.#idle(w);
           this.#pump(w);
         },
         (e: unknown) => {
-          w.busy = false;
+          this.#idle(w);
           w.refresh = true;
           this.#fail(w, e);
         },
@@ -681,6 +725,8 @@ export class StorageState {
     if (w === undefined || w.gen > gen) return;
     w.dead = true;
     this.#writers.delete(shardId);
+    if (w.busy) this.#draining.set(shardId, w);
+    this.#releaseDrops();
     const handle = w.sinceHandle;
     if (handle !== undefined) {
       handle.expire().catch((e: unknown) => {
@@ -812,13 +858,13 @@ export class StorageState {
       w.lastPollMs = this.#d.nowMs();
       shard.upper().then(
         (upper) => {
-          w.busy = false;
+          this.#idle(w);
           w.refresh = false;
           this.#adopt(w, upper);
           this.#pump(w);
         },
         (e: unknown) => {
-          w.busy = false;
+          this.#idle(w);
           this.#fail(w, e);
         },
       );
@@ -851,7 +897,7 @@ export class StorageState {
     w.busy = true;
     shard.compareAndAppend(updates, lower, newUpper).then(
       () => {
-        w.busy = false;
+        this.#idle(w);
         this.#d.counters.add(SLOT.appendsOk);
         this.#d.counters.add(SLOT.updatesAppended, updates.length);
         w.committed += BigInt(updates.length);
@@ -859,7 +905,7 @@ export class StorageState {
         this.#pump(w);
       },
       (e: unknown) => {
-        w.busy = false;
+        this.#idle(w);
         if (e instanceof UpperMismatch) {
           this.#d.counters.add(SLOT.appendsUpperMismatch);
           this.#adopt(w, e.current);

@@ -144,7 +144,7 @@ describe.each(PATHS)("storage runtime (%s)", (path) => {
       5000,
       "droppedIds",
     );
-    await new Promise((res) => setTimeout(res, 50)); // an append in flight may still land
+    // droppedId is a write fence: an append in flight at the drop landed before it.
     const frozen = await shardUpper(dir, "counter-d");
     await new Promise((res) => setTimeout(res, 150));
     expect(await shardUpper(dir, "counter-d")).toBe(frozen);
