@@ -286,15 +286,22 @@ if (n < 5) {
 `,
     );
     const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: "info" }, {
-      write: (s: string) => {
-        lines.push(JSON.parse(s) as Record<string, unknown>);
+    const logger = pino(
+      { level: "info" },
+      {
+        write: (s: string) => {
+          lines.push(JSON.parse(s) as Record<string, unknown>);
+        },
       },
-    });
+    );
     const events: ReplicaEvent[] = [];
     const o = await orchestrator(events, { clusterdPath: fake, logger });
     await o.ensureReplica(spec("r1"));
-    await until("the fifth incarnation", () => events.filter((e) => e.kind === "online")[4], 20_000);
+    await until(
+      "the fifth incarnation",
+      () => events.filter((e) => e.kind === "online")[4],
+      20_000,
+    );
     pidOf(o, "r1");
     const logs = join(orchestratorDir(join(dir, "data")), "logs");
     const read = (name: string) => readFileSync(join(logs, name), "utf8");

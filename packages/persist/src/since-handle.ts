@@ -135,5 +135,6 @@ export function logExpired(ctx: ShardContext, readers: readonly string[]): void 
       "persist: expired since handle (lease ran out)",
     );
   }
-  if (readers.length > 0) ctx.metrics.cmd.inc({ cmd: "expire_lapsed_reader", outcome: "ok" }, readers.length);
+  if (readers.length > 0)
+    ctx.metrics.cmd.inc({ cmd: "expire_lapsed_reader", outcome: "ok" }, readers.length);
 }

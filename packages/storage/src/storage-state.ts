@@ -490,7 +490,8 @@ export class StorageState {
     this.#compaction.delete(id);
     if (report) {
       this.#dropped.add(id);
-      if (this.#reported.delete(id)) this.#reportDropped(id, shardId === undefined ? [] : [shardId]);
+      if (this.#reported.delete(id))
+        this.#reportDropped(id, shardId === undefined ? [] : [shardId]);
     } else {
       this.#reported.delete(id);
     }

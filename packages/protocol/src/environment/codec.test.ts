@@ -277,12 +277,11 @@ describe("responses", () => {
     expect(e).toBeInstanceOf(MalformedApiResponse);
     expect((e as Error).message).toContain("is unset for an index");
     expect((e as Error).message).not.toContain("a index");
-    expect(["source", "subsource", "index", "materializedView"].map((k) => objectKindPhrase(k as ObjectKindName))).toEqual([
-      "a source",
-      "a subsource",
-      "an index",
-      "a materialized view",
-    ]);
+    expect(
+      ["source", "subsource", "index", "materializedView"].map((k) =>
+        objectKindPhrase(k as ObjectKindName),
+      ),
+    ).toEqual(["a source", "a subsource", "an index", "a materialized view"]);
   });
 });
 

@@ -623,7 +623,8 @@ export const environmentCodecs = {
             `is ${hasOn ? "unset" : "set"} for ${objectKindPhrase(kind)} (only an index or a subsource is on an object)`,
           );
         }
-        if (kind !== "index" && o.key.length > 0) fail(`${at}.key`, `is set for ${objectKindPhrase(kind)} (only an index has a key)`);
+        if (kind !== "index" && o.key.length > 0)
+          fail(`${at}.key`, `is set for ${objectKindPhrase(kind)} (only an index has a key)`);
         return {
           id: decodeGlobalId(o.id, `${at}.id`),
           name: decodeName(o.name, `${at}.name`),
