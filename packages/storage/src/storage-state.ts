@@ -290,10 +290,8 @@ export class StorageState {
   readonly #dropGenById = new Map<GlobalId, number>();
   /** Shard id → the position of its last drop; parts of renders at or before it are dead. */
   readonly #dropGenByShard = new Map<string, number>();
-  /** `droppedId`s held until this worker's writers of their shards are stopped and idle. */
-  #heldDrops: Array<{ readonly id: GlobalId; readonly shards: readonly string[] }> = [];
-  /** Stopped writers whose persist call (an append, most likely) is still in flight, by shard. */
-  readonly #draining = new Map<string, ShardWriter>();
+  /** `droppedId`s held until this worker's writers of the id are stopped and idle, in order. */
+  #heldDrops: Array<{ readonly id: GlobalId; readonly writers: readonly ShardWriter[] }> = [];
   /** Shard id → the greatest upper learned (resume points, writer broadcasts). */
   readonly #knownUppers = new Map<string, Frontier>();
   // ---- worker 0 only ----
@@ -484,26 +482,23 @@ export class StorageState {
   }
 
   #forgetExport(id: GlobalId, report: boolean): void {
-    const shardId = this.#exportShard.get(id);
     this.#exportOwner.delete(id);
     this.#exportShard.delete(id);
     this.#compaction.delete(id);
     if (report) {
       this.#dropped.add(id);
-      if (this.#reported.delete(id))
-        this.#reportDropped(id, shardId === undefined ? [] : [shardId]);
+      if (this.#reported.delete(id)) this.#reportDropped(id, (w) => w.exportId === id);
     } else {
       this.#reported.delete(id);
     }
   }
 
   #forgetIngestion(id: GlobalId, report: boolean): void {
-    const shards = this.#ingestions.get(id)?.description.sourceExports.map((e) => e.shardId) ?? [];
     this.#ingestions.delete(id);
     this.#compaction.delete(id);
     if (report) {
       this.#dropped.add(id);
-      if (this.#reported.delete(id)) this.#reportDropped(id, shards);
+      if (this.#reported.delete(id)) this.#reportDropped(id, (w) => w.ingestionId === id);
     } else {
       this.#reported.delete(id);
     }
@@ -519,24 +514,21 @@ export class StorageState {
   }
 
   /**
-   * Answers `droppedId` for `id` now, or — while this worker still writes one of its `shards`
-   * (the drop action has not run yet, or an append is in flight) — once those writers are
+   * Answers `droppedId` for `id` now, or — while one of this worker's writers of the id (`of`)
+   * still runs (the drop action has not run yet) or has an append in flight — once they are all
    * stopped and idle (`#releaseDrops`). Held answers keep their order.
    */
-  #reportDropped(id: GlobalId, shards: readonly string[]): void {
-    const mine = shards.filter((s) => this.#writers.has(s) || this.#draining.has(s));
-    if (mine.length === 0 && this.#heldDrops.length === 0) {
-      this.#d.respond({ kind: "droppedId", id });
-      return;
-    }
-    this.#heldDrops.push({ id, shards: mine });
+  #reportDropped(id: GlobalId, of: (w: ShardWriter) => boolean): void {
+    const writers = [...this.#writers.values()].filter(of);
+    this.#heldDrops.push({ id, writers });
+    this.#releaseDrops();
   }
 
-  /** Answers the held `droppedId`s, in order, up to the first whose writers still run. */
+  /** Answers the held `droppedId`s, in order, up to the first whose writers are not quiet. */
   #releaseDrops(): void {
     while (this.#heldDrops.length > 0) {
-      const { id, shards } = this.#heldDrops[0]!;
-      if (shards.some((s) => this.#writers.has(s) || this.#draining.has(s))) return;
+      const { id, writers } = this.#heldDrops[0]!;
+      if (writers.some((w) => !w.dead || w.busy)) return;
       this.#heldDrops.shift();
       this.#d.respond({ kind: "droppedId", id });
     }
@@ -545,10 +537,7 @@ export class StorageState {
   /** A writer's persist call settled; a stopped writer is now quiet (see `#reportDropped`). */
   #idle(w: ShardWriter): void {
     w.busy = false;
-    if (w.dead && this.#draining.get(w.shardId) === w) {
-      this.#draining.delete(w.shardId);
-      this.#releaseDrops();
-    }
+    if (w.dead && this.#heldDrops.length > 0) this.#releaseDrops();
   }
 
   #reconcile(): DataflowAction[] {
@@ -726,7 +715,6 @@ export class StorageState {
     if (w === undefined || w.gen > gen) return;
     w.dead = true;
     this.#writers.delete(shardId);
-    if (w.busy) this.#draining.set(shardId, w);
     this.#releaseDrops();
     const handle = w.sinceHandle;
     if (handle !== undefined) {
