@@ -5,10 +5,6 @@
  */
 
 export {
-  ComputeCommandHistory,
-  dataflowExportIds,
-} from "./command-history.js";
-export {
   type ComputeController,
   type ComputeControllerOptions,
   createComputeController,
@@ -16,11 +12,8 @@ export {
 export {
   CollectionExists,
   CollectionMissing,
-  CompactionRegression,
   ControllerClosed,
   ControllerError,
-  DuplicateInstanceCommand,
-  DuplicatePeek,
   InstanceExists,
   InstanceMissing,
   MetricsConflict,
@@ -38,6 +31,7 @@ export {
 } from "./instance.js";
 export { backoffDelayMs, connectLegacyReplica } from "./legacy/replica-task.js";
 export {
+  attachHistoryMetrics,
   type ControllerMetrics,
   controllerMetrics,
   HISTORY_COMMAND_COUNT,

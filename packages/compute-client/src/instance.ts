@@ -32,6 +32,7 @@ import { validatePlan } from "@mzts/expr";
 import {
   type ComputeCommand,
   type ComputeResponse,
+  ComputeCommandHistory,
   createHello,
   type DataflowDescription,
   type LoggingConfig,
@@ -45,7 +46,6 @@ import {
 } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { ComputeCommandHistory } from "./command-history.js";
 import {
   CollectionExists,
   CollectionMissing,
@@ -57,7 +57,7 @@ import {
   ReplicaMissing,
   SinceViolation,
 } from "./errors.js";
-import type { ControllerMetrics } from "./metrics.js";
+import { bindHistoryMetrics, type ControllerMetrics } from "./metrics.js";
 import {
   buildPeek,
   type PeekOutcome,
@@ -186,9 +186,9 @@ export class Instance {
     this.id = opts.id;
     this.#opts = opts;
     this.#log = opts.logger.child({ instance_id: opts.id });
-    this.#detachHistoryMetrics = this.#history.attachMetrics(opts.registry, {
-      instance_id: opts.id,
-    });
+    this.#detachHistoryMetrics = this.#history.attachMetrics(
+      bindHistoryMetrics(opts.registry, { instance_id: opts.id }),
+    );
     this.#history.push({ kind: "hello", hello: createHello(opts.generation) });
     this.#history.push({ kind: "createInstance", config: { logging: opts.logging } });
     this.#history.push({ kind: "initializationComplete" });

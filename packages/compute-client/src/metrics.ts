@@ -26,7 +26,11 @@
  *
  * Names and labels are the same on the legacy and unified paths (style §18).
  */
-import { COMPUTE_COMMAND_KINDS, type ComputeCommandKind } from "@mzts/protocol";
+import {
+  COMPUTE_COMMAND_KINDS,
+  type ComputeCommandHistory,
+  type ComputeHistoryMetrics,
+} from "@mzts/protocol";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { MetricsConflict } from "./errors.js";
 
@@ -35,15 +39,6 @@ export const HISTORY_COMMAND_COUNT = "mz_compute_controller_history_command_coun
 /** Metric name of the history dataflow gauge. */
 export const HISTORY_DATAFLOW_COUNT = "mz_compute_controller_history_dataflow_count";
 
-/** Where one command history writes its sizes. */
-export interface HistoryMetricsSink {
-  /** Sets the number of `kind` commands. */
-  setCommandCount(kind: ComputeCommandKind, count: number): void;
-  /** Sets the number of dataflows. */
-  setDataflowCount(count: number): void;
-  /** Removes this history's series (the instance is gone). */
-  remove(): void;
-}
 
 /** The two shared gauges of one registry and the extra label names they were created with. */
 interface HistoryGauges {
@@ -108,7 +103,7 @@ function historyGauges(registry: Registry, labelNames: readonly string[]): Histo
 export function bindHistoryMetrics(
   registry: Registry,
   labels: Readonly<Record<string, string>>,
-): HistoryMetricsSink {
+): ComputeHistoryMetrics {
   const gauges = historyGauges(registry, Object.keys(labels));
   const base = { ...labels };
   return {
@@ -122,6 +117,20 @@ export function bindHistoryMetrics(
       gauges.dataflowCount.remove(base);
     },
   };
+}
+
+/**
+ * Mirrors `history`'s counts into the history gauges of `registry`, labelled with `labels`
+ * (`history.attachMetrics(bindHistoryMetrics(registry, labels))`). Returns the detach function,
+ * which removes the series.
+ * @throws MetricsConflict when the gauges exist with other label names or were made elsewhere.
+ */
+export function attachHistoryMetrics(
+  history: ComputeCommandHistory,
+  registry: Registry,
+  labels: Readonly<Record<string, string>> = {},
+): () => void {
+  return history.attachMetrics(bindHistoryMetrics(registry, labels));
 }
 
 /** Peek outcomes, the `result` label of the peek metrics. */

@@ -1,11 +1,11 @@
 /**
  * The README's usage snippet, run as a test (style §12): keep it in sync with README.md.
  */
-import { createHello, type InstanceConfig } from "@mzts/protocol";
+import { ComputeCommandHistory, createHello, type InstanceConfig } from "@mzts/protocol";
 import type { Frontier, GlobalId } from "@mzts/repr";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { ComputeCommandHistory, HISTORY_COMMAND_COUNT } from "./index.js";
+import { attachHistoryMetrics, HISTORY_COMMAND_COUNT } from "./index.js";
 import { dataflowDesc, peekOf } from "./testdata/commands.js";
 
 describe("README", () => {
@@ -19,7 +19,7 @@ describe("README", () => {
     const storageUppers = new Map<GlobalId, Frontier>([["u0", 12n]]);
 
     const history = new ComputeCommandHistory();
-    const detach = history.attachMetrics(registry, { instance_id: "u1" });
+    const detach = attachHistoryMetrics(history, registry, { instance_id: "u1" });
     history.push({ kind: "hello", hello: createHello(1n) });
     history.push({ kind: "createInstance", config });
     history.push({ kind: "createDataflow", dataflow }); // exports index u1, as of 0

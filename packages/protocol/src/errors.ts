@@ -11,10 +11,26 @@
  *   (`Aborted` / `FailedPrecondition` on the wire). Both name the two values compared.
  *   `HelloMismatch`: the two sub-protocol hellos of one unified stream disagree.
  *
+ * - `CommandHistoryError` and its subclasses `DuplicateInstanceCommand`, `CompactionRegression`,
+ *   `DuplicatePeek`: a command that a controller's command history (`compute/command-history.ts`,
+ *   `storage/command-history.ts`) refuses to push, because replaying the history would no longer
+ *   reproduce what the replicas saw live.
+ *
  * Every message says what to do next.
  */
 
-import type { Hello } from "./cluster/hello.js";
+import type { Frontier, GlobalId } from "@mzts/repr";
+
+/**
+ * The fields of a hello that `HelloMismatch` reports (structurally a `Hello`; declared here so
+ * that this module imports nothing of the package — no type-only back edge to `cluster/hello.ts`).
+ */
+export interface HelloFields {
+  readonly nonce: string;
+  readonly generation: bigint;
+  readonly protocolVersion: number;
+  readonly buildVersion: string;
+}
 
 /** Which stream a message belongs to. */
 export type ProtocolName = "compute" | "storage" | "cluster";
@@ -107,8 +123,8 @@ export class ProtocolVersionMismatch extends ProtocolError {
 export class HelloMismatch extends ProtocolError {
   override name = "HelloMismatch";
   constructor(
-    readonly compute: Hello,
-    readonly storage: Hello,
+    readonly compute: HelloFields,
+    readonly storage: HelloFields,
   ) {
     super(
       `the compute hello (nonce ${compute.nonce}, generation ${compute.generation}, protocol ` +
@@ -118,6 +134,68 @@ export class HelloMismatch extends ProtocolError {
         "hellos from the same connection attempt",
     );
   }
+}
+
+/** Root of the errors a command history's `push` throws (a controller bug or a bad caller). */
+export class CommandHistoryError extends ProtocolError {
+  override name = "CommandHistoryError";
+}
+
+/**
+ * A second `createInstance` was pushed into a compute command history. An instance is created
+ * exactly once; its history keeps that single command and replays it to every replica.
+ */
+export class DuplicateInstanceCommand extends CommandHistoryError {
+  override name = "DuplicateInstanceCommand";
+  constructor(
+    /** The rejected command kind (always `createInstance` today). */
+    readonly commandKind: string,
+  ) {
+    super(
+      `${commandKind} was already pushed into this compute command history; an instance is ` +
+        "created once — to change its configuration use updateConfiguration, or drop the " +
+        "instance and build a new controller instance (with a fresh history)",
+    );
+  }
+}
+
+/** An `allowCompaction` moves an id's compaction frontier backward (compute or storage). */
+export class CompactionRegression extends CommandHistoryError {
+  override name = "CompactionRegression";
+  constructor(
+    /** The collection whose compaction frontier would regress. */
+    readonly id: GlobalId,
+    /** The frontier of the last `allowCompaction` for `id`. */
+    readonly current: Frontier,
+    /** The rejected, earlier frontier. */
+    readonly proposed: Frontier,
+  ) {
+    super(
+      `allowCompaction for ${id} cannot move its compaction frontier back from ` +
+        `${fmtFrontier(current)} to ${fmtFrontier(proposed)}; send a frontier at or beyond the ` +
+        "current one (read holds only advance, and nothing may follow a compaction to the empty " +
+        "frontier)",
+    );
+  }
+}
+
+/** A `peek` whose uuid is already a live peek of a compute command history. */
+export class DuplicatePeek extends CommandHistoryError {
+  override name = "DuplicatePeek";
+  constructor(
+    /** The reused peek uuid. */
+    readonly uuid: string,
+  ) {
+    super(
+      `peek ${uuid} is already live in this compute command history; peek uuids must be unique ` +
+        "per protocol iteration — draw a fresh uuid (crypto.randomUUID()) for every peek",
+    );
+  }
+}
+
+/** `[t]` for a time, `[]` for the empty frontier (as Materialize prints antichains). */
+function fmtFrontier(f: Frontier): string {
+  return f === null ? "[]" : `[${f}]`;
 }
 
 /**

@@ -39,7 +39,12 @@ export {
 // Bulk row encoding version.
 export { ROW_FORMAT_VERSION } from "./codec/row-batch-codec.js";
 
-// Compute: commands, responses, codec, response merge.
+// Compute: commands, responses, codec, response merge, the controller's command history.
+export {
+  ComputeCommandHistory,
+  type ComputeHistoryMetrics,
+  dataflowExportIds,
+} from "./compute/command-history.js";
 export {
   computeCommandFromProto,
   computeCommandToProto,
@@ -131,7 +136,12 @@ export {
 export { MalformedApiResponse, MalformedRequest } from "./environment/errors.js";
 // Errors.
 export {
+  CommandHistoryError,
+  CompactionRegression,
+  DuplicateInstanceCommand,
+  DuplicatePeek,
   HelloMismatch,
+  type HelloFields,
   MalformedCommand,
   MalformedResponse,
   ProtocolError,
@@ -139,7 +149,13 @@ export {
   ProtocolVersionMismatch,
   StaleGeneration,
 } from "./errors.js";
-// Storage: commands, responses, codec, response merge.
+// Storage: commands, responses, codec, response merge, the controller's command history.
+export {
+  ingestionCollectionIds,
+  StorageCommandHistory,
+  type StorageCommandHistoryOptions,
+  type StorageHistoryMetrics,
+} from "./storage/command-history.js";
 export {
   decodeStorageCommand,
   decodeStorageResponse,

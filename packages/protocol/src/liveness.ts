@@ -27,6 +27,9 @@ export class LivenessProbe {
   readonly #session: http2.ClientHttp2Session;
   readonly #tuning: LivenessTuning;
   readonly #abort = new AbortController();
+  /** The attempt's outer signal and our listener on it, removed by `close()`. */
+  readonly #outer: AbortSignal;
+  readonly #onOuterAbort = () => this.#abort.abort();
   #timer: NodeJS.Timeout | undefined;
   /** Why the attempt was aborted by the probe (undefined = not by the probe). */
   failure: Error | undefined;
@@ -38,8 +41,9 @@ export class LivenessProbe {
       this.#fail(new Error(`replica connection error: ${e.message}`)),
     );
     this.#session.on("close", () => this.#fail(new Error("replica connection closed")));
+    this.#outer = outer;
     if (outer.aborted) this.#abort.abort();
-    else outer.addEventListener("abort", () => this.#abort.abort(), { once: true });
+    else outer.addEventListener("abort", this.#onOuterAbort, { once: true });
   }
 
   get signal(): AbortSignal {
@@ -102,8 +106,14 @@ export class LivenessProbe {
     loop();
   }
 
+  /**
+   * Ends the probe: stops the PINGs, aborts `signal`, destroys the session and removes the
+   * listener on the outer signal (which outlives the attempt: one listener per reconnect would
+   * pile up, issue 10).
+   */
   close(): void {
     clearTimeout(this.#timer);
+    this.#outer.removeEventListener("abort", this.#onOuterAbort);
     this.#abort.abort();
     if (!this.#session.destroyed) this.#session.destroy();
   }

@@ -33,6 +33,7 @@
 import {
   createHello,
   type IngestionDescription,
+  StorageCommandHistory,
   type SourceStatistics,
   type StatusUpdate,
   type StorageCommand,
@@ -47,7 +48,6 @@ import {
   REPLICA_DROPPED_HINT,
   StorageCollections,
 } from "./collections.js";
-import { StorageCommandHistory } from "./command-history.js";
 import {
   ControllerClosed,
   InstanceAlreadyExists,

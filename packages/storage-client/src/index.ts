@@ -12,11 +12,6 @@ export {
   type StorageCollectionsOptions,
 } from "./collections.js";
 export {
-  ingestionCollectionIds,
-  StorageCommandHistory,
-  type StorageCommandHistoryOptions,
-} from "./command-history.js";
-export {
   createStorageController,
   type InstanceOptions,
   type ReplicaLocationConfig,
@@ -49,7 +44,6 @@ export {
 } from "./legacy/rehydration-task.js";
 export {
   createStorageControllerMetrics,
-  type HistoryCommandCounts,
   type StorageControllerMetrics,
 } from "./metrics.js";
 export {

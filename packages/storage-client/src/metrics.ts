@@ -17,28 +17,24 @@
  *
  * The metric names and labels are the same on the legacy and unified paths (style §18).
  */
-import { STORAGE_COMMAND_KINDS, type StorageCommandKind } from "@mzts/protocol";
+import {
+  STORAGE_COMMAND_KINDS,
+  type StorageCommandKind,
+  type StorageHistoryMetrics,
+} from "@mzts/protocol";
 import { Counter, Gauge, type Registry } from "prom-client";
-
-/** Where a command history reports its per-kind sizes. */
-export interface HistoryCommandCounts {
-  /** Sets the count of `commandType` commands. */
-  set(commandType: StorageCommandKind, count: number): void;
-  /** Adds one `commandType` command. */
-  inc(commandType: StorageCommandKind): void;
-}
 
 /** The storage controller's metrics, registered in one registry. */
 export interface StorageControllerMetrics {
   /** `mz_storage_controller_history_command_count{command_type}`. */
   readonly historyCommandCount: Gauge<"command_type">;
-  /** The history gauge as a `HistoryCommandCounts` for a single `StorageCommandHistory`. */
-  readonly historyCounts: HistoryCommandCounts;
+  /** The history gauge as a `StorageHistoryMetrics` for a single `StorageCommandHistory`. */
+  readonly historyCounts: StorageHistoryMetrics;
   /**
    * The counts of one instance's history: the gauge shows the sum over every instance that has
    * counts. Calling it again for the same instance returns the same counts.
    */
-  historyCountsFor(instanceId: string): HistoryCommandCounts;
+  historyCountsFor(instanceId: string): StorageHistoryMetrics;
   /** Removes a dropped instance's counts from the gauge. */
   forgetInstance(instanceId: string): void;
   /** `mz_storage_commands_total{command_type}`. */
@@ -72,7 +68,7 @@ export function createStorageControllerMetrics(registry: Registry): StorageContr
     for (const counts of perInstance.values()) sum += counts.get(kind) ?? 0;
     historyCommandCount.set({ command_type: kind }, sum);
   };
-  const byInstance = new Map<string, HistoryCommandCounts>();
+  const byInstance = new Map<string, StorageHistoryMetrics>();
   return {
     historyCommandCount,
     historyCounts: {
@@ -84,7 +80,7 @@ export function createStorageControllerMetrics(registry: Registry): StorageContr
       if (existing !== undefined) return existing;
       const counts = new Map<StorageCommandKind, number>();
       perInstance.set(instanceId, counts);
-      const created: HistoryCommandCounts = {
+      const created: StorageHistoryMetrics = {
         set(kind, count) {
           counts.set(kind, count);
           publish(kind);

@@ -2,8 +2,8 @@
  * Unit tests of `IngestionPlacement`: smallest-id choice, stickiness, re-decision when the
  * chosen replica leaves, multi-replica objects everywhere, the replay filter and pausing.
  */
+import { StorageCommandHistory } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
-import { StorageCommandHistory } from "./command-history.js";
 import {
   CollectionConflict,
   ControllerError,

@@ -1,7 +1,7 @@
 /**
  * The README's usage snippets, run as tests (style §12): keep them in sync with README.md.
  */
-import { createHello, type StorageCommand } from "@mzts/protocol";
+import { createHello, type StorageCommand, StorageCommandHistory } from "@mzts/protocol";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -10,7 +10,6 @@ import {
   createStorageControllerMetrics,
   IngestionPlacement,
   placedObjectOf,
-  StorageCommandHistory,
 } from "./index.js";
 import { ingestionDescription, runIngestion, runSink } from "./testdata/commands.js";
 

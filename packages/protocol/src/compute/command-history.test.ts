@@ -1,20 +1,16 @@
 /**
  * Unit tests of `ComputeCommandHistory`: one test per reduction rule (materialize.md §2.5), the
  * output order, the doubling trigger, the push guards, `updateSourceUppers`, `discardPeeks`,
- * counts and gauges, and the size bounds (test_github_4443; create/drop cycles).
+ * counts, and the size bounds (test_github_4443; create/drop cycles). The gauges are tested in
+ * compute-client's `metrics.test.ts`.
  */
-import type { ComputeCommand, ComputeCommandKind } from "@mzts/protocol";
-import { Gauge, Registry } from "prom-client";
-import { describe, expect, it, vi } from "vitest";
-import { ComputeCommandHistory } from "./command-history.js";
+import { describe, expect, it } from "vitest";
 import {
+  CommandHistoryError,
   CompactionRegression,
-  ControllerError,
   DuplicateInstanceCommand,
   DuplicatePeek,
-  MetricsConflict,
-} from "./errors.js";
-import { HISTORY_COMMAND_COUNT, HISTORY_DATAFLOW_COUNT } from "./metrics.js";
+} from "../errors.js";
 import {
   allowWrites,
   cancelPeek,
@@ -28,7 +24,9 @@ import {
   peek,
   schedule,
   uuid,
-} from "./testdata/commands.js";
+} from "../testdata/compute-commands.js";
+import { ComputeCommandHistory } from "./command-history.js";
+import type { ComputeCommand, ComputeCommandKind } from "./command.js";
 
 /** Pushes every command (with the automatic reductions), then returns the replay. */
 function reduced(commands: readonly ComputeCommand[]): readonly ComputeCommand[] {
@@ -258,7 +256,7 @@ describe("ComputeCommandHistory.push", () => {
       }
     })();
     expect(error).toBeInstanceOf(CompactionRegression);
-    expect(error).toBeInstanceOf(ControllerError);
+    expect(error).toBeInstanceOf(CommandHistoryError);
     expect(error).toMatchObject({ id: "u1", current: 5n, proposed: 4n });
     history.push(compaction("u1", null));
     expect(() => history.push(compaction("u1", 9n))).toThrow(CompactionRegression);
@@ -332,13 +330,7 @@ describe("ComputeCommandHistory replay helpers", () => {
   });
 });
 
-describe("ComputeCommandHistory counts and metrics", () => {
-  async function gaugeValues(registry: Registry, name: string) {
-    const metric = registry.getSingleMetric(name);
-    if (metric === undefined) throw new Error(`${name} not registered`);
-    return (await metric.get()).values;
-  }
-
+describe("ComputeCommandHistory counts", () => {
   it("counts commands per type and dataflows", () => {
     const history = new ComputeCommandHistory();
     for (const c of [hello(), createInstance, createDataflow(["u1"], 0n), peek(uuid(1))]) {
@@ -354,65 +346,6 @@ describe("ComputeCommandHistory counts and metrics", () => {
     expect(history.countsByType().get("peek")).toBe(0);
     expect(history.countsByType().get("cancelPeek")).toBe(0);
     expect(history.countsByType().get("hello")).toBe(1);
-  });
-
-  it("mirrors the counts into labelled gauges, setting (never resetting) them", async () => {
-    const registry = new Registry();
-    const a = new ComputeCommandHistory();
-    const b = new ComputeCommandHistory();
-    a.push(createDataflow(["u1"], 0n));
-    a.attachMetrics(registry, { instance_id: "u1" });
-    const detachB = b.attachMetrics(registry, { instance_id: "u2" });
-    const gauge = registry.getSingleMetric(HISTORY_COMMAND_COUNT) as Gauge;
-    expect(gauge).toBeInstanceOf(Gauge);
-    const reset = vi.spyOn(gauge, "reset");
-    const remove = vi.spyOn(gauge, "remove");
-
-    a.push(peek(uuid(1)));
-    a.push(createDataflow(["u2"], 0n));
-    a.push(compaction("u2", null));
-    a.reduce();
-    b.push(hello());
-
-    const values = await gaugeValues(registry, HISTORY_COMMAND_COUNT);
-    const value = (instance: string, kind: string) =>
-      values.find((v) => v.labels.instance_id === instance && v.labels.command_type === kind)
-        ?.value;
-    expect(value("u1", "createDataflow")).toBe(1);
-    expect(value("u1", "peek")).toBe(1);
-    expect(value("u1", "allowCompaction")).toBe(0);
-    expect(value("u1", "hello")).toBe(0);
-    expect(value("u2", "hello")).toBe(1);
-    expect(values.filter((v) => v.labels.instance_id === "u2")).toHaveLength(10);
-    const dataflows = await gaugeValues(registry, HISTORY_DATAFLOW_COUNT);
-    expect(dataflows).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ labels: { instance_id: "u1" }, value: 1 }),
-        expect.objectContaining({ labels: { instance_id: "u2" }, value: 0 }),
-      ]),
-    );
-    expect(reset).not.toHaveBeenCalled();
-    expect(remove).not.toHaveBeenCalled();
-
-    detachB();
-    const after = await gaugeValues(registry, HISTORY_COMMAND_COUNT);
-    expect(after.some((v) => v.labels.instance_id === "u2")).toBe(false);
-    expect(after.some((v) => v.labels.instance_id === "u1")).toBe(true);
-    b.push(peek(uuid(9))); // detached: no longer mirrored
-    const again = await gaugeValues(registry, HISTORY_COMMAND_COUNT);
-    expect(again.some((v) => v.labels.instance_id === "u2")).toBe(false);
-  });
-
-  it("refuses to share the gauges with other label names or foreign metrics", () => {
-    const registry = new Registry();
-    new ComputeCommandHistory().attachMetrics(registry, { instance_id: "u1" });
-    expect(() => new ComputeCommandHistory().attachMetrics(registry, { cluster: "c" })).toThrow(
-      MetricsConflict,
-    );
-    expect(() => new ComputeCommandHistory().attachMetrics(registry)).toThrow(MetricsConflict);
-    const foreign = new Registry();
-    new Gauge({ name: HISTORY_DATAFLOW_COUNT, help: "x", registers: [foreign] });
-    expect(() => new ComputeCommandHistory().attachMetrics(foreign)).toThrow(MetricsConflict);
   });
 });
 

@@ -12,15 +12,10 @@
  *   instance config and whether initialization completed.
  * Compactions of unknown ids are ignored (a benign race on a replica).
  */
-import type {
-  ComputeCommand,
-  DataflowDescription,
-  Hello,
-  InstanceConfig,
-  Peek,
-} from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
-import { dataflowExportIds } from "../command-history.js";
+import type { Hello } from "../cluster/hello.js";
+import type { ComputeCommand, DataflowDescription, InstanceConfig, Peek } from "../compute/command.js";
+import { dataflowExportIds } from "../compute/command-history.js";
 
 /** A command, or the controller retiring an answered peek (`ComputeCommandHistory.retirePeek`). */
 export type HistoryEvent = ComputeCommand | { readonly kind: "retirePeek"; readonly uuid: string };

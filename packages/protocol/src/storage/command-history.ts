@@ -36,11 +36,25 @@
  * `mz_storage_controller_history_command_count{command_type}`: every kind is *set* at the end of
  * a reduction (no reset first), and the pushed kind is incremented between reductions.
  */
-import type { IngestionDescription, StorageCommand, StorageCommandKind } from "@mzts/protocol";
-import { STORAGE_COMMAND_KINDS } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
-import { CompactionRegression } from "./errors.js";
-import type { HistoryCommandCounts } from "./metrics.js";
+import { CompactionRegression } from "../errors.js";
+import {
+  type IngestionDescription,
+  STORAGE_COMMAND_KINDS,
+  type StorageCommand,
+  type StorageCommandKind,
+} from "./command.js";
+
+/**
+ * Where one storage command history mirrors its per-kind counts (storage-client's
+ * `createStorageControllerMetrics(registry).historyCounts` writes them into a Prometheus gauge).
+ */
+export interface StorageHistoryMetrics {
+  /** Sets the count of `commandType` commands. */
+  set(commandType: StorageCommandKind, count: number): void;
+  /** Adds one `commandType` command. */
+  inc(commandType: StorageCommandKind): void;
+}
 
 type Cmd<K extends StorageCommandKind> = Extract<StorageCommand, { kind: K }>;
 
@@ -57,7 +71,7 @@ export function ingestionCollectionIds(
 /** Options of `StorageCommandHistory`. */
 export interface StorageCommandHistoryOptions {
   /** Receives per-kind counts (`createStorageControllerMetrics(registry).historyCounts`). */
-  readonly metrics?: HistoryCommandCounts;
+  readonly metrics?: StorageHistoryMetrics;
 }
 
 /** The reducing command history of one storage instance. */
@@ -74,7 +88,7 @@ export class StorageCommandHistory {
    */
   #compactions = new Map<GlobalId, Frontier>();
   /** Optional metric sink; written on every push and reduction. */
-  readonly #metrics: HistoryCommandCounts | undefined;
+  readonly #metrics: StorageHistoryMetrics | undefined;
 
   constructor(options: StorageCommandHistoryOptions = {}) {
     this.#metrics = options.metrics;

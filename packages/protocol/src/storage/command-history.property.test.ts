@@ -7,10 +7,8 @@
  * - 10,000 create/drop cycles keep the history bounded by the live objects, quickly.
  */
 import { fc, test } from "@fast-check/vitest";
-import type { IngestionDescription, SinkDescription, StorageCommand } from "@mzts/protocol";
 import type { Frontier, GlobalId } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { ingestionCollectionIds, StorageCommandHistory } from "./command-history.js";
 import {
   allowWrites,
   compaction,
@@ -19,7 +17,9 @@ import {
   initializationComplete,
   runIngestion,
   runSink,
-} from "./testdata/commands.js";
+} from "../testdata/storage-commands.js";
+import type { IngestionDescription, SinkDescription, StorageCommand } from "./command.js";
+import { ingestionCollectionIds, StorageCommandHistory } from "./command-history.js";
 
 // ---------------------------------------------------------------------------------------------
 // Reference interpreter: what a replica holds after applying commands one by one.

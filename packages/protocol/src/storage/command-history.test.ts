@@ -1,14 +1,10 @@
 /**
  * Unit tests of `StorageCommandHistory`: the six reduction tests of Materialize's
  * `storage-controller/src/history.rs`, output order, latest definition, configuration folding,
- * the doubling trigger, counts/metrics and the compaction guard.
+ * the doubling trigger, counts and the compaction guard (the gauge: storage-client `metrics.test.ts`).
  */
-import type { StorageCommand } from "@mzts/protocol";
-import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { StorageCommandHistory } from "./command-history.js";
-import { CompactionRegression, ControllerError } from "./errors.js";
-import { createStorageControllerMetrics } from "./metrics.js";
+import { CommandHistoryError, CompactionRegression } from "../errors.js";
 import {
   allowWrites,
   compaction,
@@ -17,7 +13,9 @@ import {
   initializationComplete,
   runIngestion,
   runSink,
-} from "./testdata/commands.js";
+} from "../testdata/storage-commands.js";
+import type { StorageCommand } from "./command.js";
+import { StorageCommandHistory } from "./command-history.js";
 
 /** Pushes every command (with the automatic reductions), then reduces once more. */
 function reduced(commands: readonly StorageCommand[]): readonly StorageCommand[] {
@@ -172,7 +170,7 @@ describe("StorageCommandHistory.push", () => {
     expect(history.commands()).toEqual([hello(), runIngestion("u3"), runIngestion("u4")]);
   });
 
-  it("refuses a compaction that moves backward, with a ControllerError", () => {
+  it("refuses a compaction that moves backward, with a CommandHistoryError", () => {
     const history = new StorageCommandHistory();
     history.push(runIngestion("u1", ["u2"]));
     history.push(compaction("u2", 5n));
@@ -185,7 +183,7 @@ describe("StorageCommandHistory.push", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ControllerError);
+    expect(err).toBeInstanceOf(CommandHistoryError);
     expect((err as Error).message).toMatch(/from \[\] to \[9\]; send a frontier at or beyond/);
   });
 
@@ -196,39 +194,5 @@ describe("StorageCommandHistory.push", () => {
     history.reduce();
     expect(history.commands()).toEqual([runSink("u1")]);
     expect(() => history.push(compaction("u1", 6n))).toThrow(CompactionRegression);
-  });
-});
-
-describe("StorageCommandHistory counts and metrics", () => {
-  it("counts per kind, set during reduction and incremented between", async () => {
-    const registry = new Registry();
-    const metrics = createStorageControllerMetrics(registry);
-    const history = new StorageCommandHistory({ metrics: metrics.historyCounts });
-    const gauge = async () => {
-      const m = await metrics.historyCommandCount.get();
-      return Object.fromEntries(m.values.map((v) => [v.labels.command_type, v.value]));
-    };
-    expect((await gauge()).hello).toBe(0);
-
-    history.push(hello());
-    history.push(config({ a: "1" }));
-    history.push(initializationComplete);
-    history.push(runIngestion("u1"));
-    history.push(config({ b: "2" }));
-    expect(history.counts().get("updateConfiguration")).toBe(2);
-    expect((await gauge()).updateConfiguration).toBe(2);
-
-    history.reduce();
-    expect(Object.fromEntries(history.counts())).toEqual({
-      hello: 1,
-      initializationComplete: 1,
-      allowWrites: 0,
-      updateConfiguration: 1,
-      runIngestion: 1,
-      runSink: 0,
-      allowCompaction: 0,
-    });
-    expect(await gauge()).toEqual(Object.fromEntries(history.counts()));
-    expect(registry.getSingleMetric("mz_storage_controller_history_command_count")).toBeDefined();
   });
 });

@@ -51,17 +51,28 @@
  * pushed kind's new count, every reduction sets every kind (never resets), so a scrape never sees a
  * transiently empty history.
  */
-import type {
-  ComputeCommand,
-  ComputeCommandKind,
-  ComputeParameters,
-  DataflowDescription,
-} from "@mzts/protocol";
-import { COMPUTE_COMMAND_KINDS } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
-import type { Registry } from "prom-client";
-import { CompactionRegression, DuplicateInstanceCommand, DuplicatePeek } from "./errors.js";
-import { bindHistoryMetrics, type HistoryMetricsSink } from "./metrics.js";
+import { CompactionRegression, DuplicateInstanceCommand, DuplicatePeek } from "../errors.js";
+import {
+  COMPUTE_COMMAND_KINDS,
+  type ComputeCommand,
+  type ComputeCommandKind,
+  type ComputeParameters,
+  type DataflowDescription,
+} from "./command.js";
+
+/**
+ * Where one compute command history mirrors its sizes (compute-client's `bindHistoryMetrics`
+ * writes them into Prometheus gauges).
+ */
+export interface ComputeHistoryMetrics {
+  /** Sets the number of `kind` commands. */
+  setCommandCount(kind: ComputeCommandKind, count: number): void;
+  /** Sets the number of dataflows. */
+  setDataflowCount(count: number): void;
+  /** Removes this history's series (the instance is gone). */
+  remove(): void;
+}
 
 type Cmd<K extends ComputeCommandKind> = Extract<ComputeCommand, { kind: K }>;
 
@@ -91,7 +102,7 @@ export class ComputeCommandHistory {
    */
   #compactions = new Map<GlobalId, Frontier>();
   /** Where counts are mirrored; set by `attachMetrics`, cleared by its detach function. */
-  #metrics: HistoryMetricsSink | undefined;
+  #metrics: ComputeHistoryMetrics | undefined;
 
   constructor() {
     for (const kind of COMPUTE_COMMAND_KINDS) this.#counts.set(kind, 0);
@@ -299,14 +310,12 @@ export class ComputeCommandHistory {
   }
 
   /**
-   * Mirrors the counts into `mz_compute_controller_history_command_count{command_type, …labels}`
-   * and `mz_compute_controller_history_dataflow_count{…labels}` of `registry`, starting with the
-   * current values. Returns a function that removes this history's series and stops mirroring.
-   * @throws MetricsConflict when the gauges exist in `registry` with other label names, or were
-   *   registered by other code.
+   * Mirrors the counts into `sink` (e.g. compute-client's `bindHistoryMetrics(registry, labels)`:
+   * `mz_compute_controller_history_{command,dataflow}_count`), starting with the current values;
+   * a sink attached before is removed. Returns a function that removes this sink's series and
+   * stops mirroring.
    */
-  attachMetrics(registry: Registry, labels: Readonly<Record<string, string>> = {}): () => void {
-    const sink = bindHistoryMetrics(registry, labels);
+  attachMetrics(sink: ComputeHistoryMetrics): () => void {
     this.#metrics?.remove();
     this.#metrics = sink;
     for (const [kind, count] of this.#counts) sink.setCommandCount(kind, count);

@@ -3,15 +3,13 @@
  * (dataflows with 1–3 exports, monotone compactions including the empty frontier and below the
  * as-of, stray compactions, schedules, allowWrites, peeks that are cancelled or retired at
  * random, configurations, hellos), replaying the reduced history reaches the same target state as
- * the full history (`testdata/target-state.ts`), at every replay point. The reduced history is
+ * the full history (`testdata/compute-target-state.ts`), at every replay point. The reduced history is
  * also in canonical order, idempotent, and no larger than the live objects need.
  */
 
 import { fc, test } from "@fast-check/vitest";
-import type { ComputeCommandKind } from "@mzts/protocol";
 import type { Frontier, GlobalId } from "@mzts/repr";
 import { describe, expect } from "vitest";
-import { ComputeCommandHistory, dataflowExportIds } from "./command-history.js";
 import {
   allowWrites,
   cancelPeek,
@@ -24,8 +22,10 @@ import {
   peek,
   schedule,
   uuid,
-} from "./testdata/commands.js";
-import { type HistoryEvent, interpret } from "./testdata/target-state.js";
+} from "../testdata/compute-commands.js";
+import { type HistoryEvent, interpret } from "../testdata/compute-target-state.js";
+import type { ComputeCommandKind } from "./command.js";
+import { ComputeCommandHistory, dataflowExportIds } from "./command-history.js";
 
 /** Abstract operations; `materialize` turns them into protocol-valid events. */
 type Op =
