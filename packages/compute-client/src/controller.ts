@@ -1,8 +1,9 @@
 /**
  * The compute controller (legacy path; materialize.md §4.2): instances (clusters) with their
  * replicas, dataflows, read holds, peeks and subscribes. A thin router over `Instance`s: it owns
- * the instance map and the collection-id → instance index, and picks the replica-connection
- * implementation (the legacy replica task unless a `connector` is injected).
+ * the instance map and the collection-id → instance index. It has no replica-connection
+ * implementation of its own: each instance (cluster) gets its `connector` from `createInstance`,
+ * chosen by environmentd's composition root from that cluster's phases.
  *
  * ## Invariants
  * - Every call on an unknown instance throws `InstanceMissing`; on an unknown collection
@@ -14,16 +15,18 @@ import type { DataflowDescription, LoggingConfig } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { CollectionMissing, ControllerClosed, InstanceExists, InstanceMissing } from "./errors.js";
-import { type CollectionFrontiers, Instance, type ReplicaStatus } from "./instance.js";
-import { connectLegacyReplica } from "./legacy/replica-task.js";
+import {
+  CollectionMissing,
+  ControllerClosed,
+  InstanceExists,
+  InstanceMissing,
+} from "./errors.js";
+import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
+import type { CollectionFrontiers } from "./collections.js";
+import { Instance } from "./instance.js";
 import { controllerMetrics } from "./metrics.js";
 import type { PeekRequest, PeekRows } from "./peek.js";
-import type {
-  ReplicaConnectionTuning,
-  ReplicaConnector,
-  ReplicaLocation,
-} from "./replica-connection.js";
+import type { ComputeReplicaConnector, ReplicaLocation, ReplicaStatus } from "./replicas.js";
 import type { SubscribeBatch } from "./subscribe.js";
 
 export interface ComputeControllerOptions {
@@ -33,16 +36,23 @@ export interface ComputeControllerOptions {
   readonly registry: Registry;
   /** How far the implied read hold lags the write frontier (1000 ms). */
   readonly compactionWindowMs?: bigint;
-  /** Replica connection tuning (backoff, keepalive). */
-  readonly replicaTuning?: ReplicaConnectionTuning;
-  /** The replica-connection implementation (default: the legacy replica task). */
-  readonly connector?: ReplicaConnector;
+}
+
+/** Per instance (cluster): how its replicas are connected. */
+export interface ComputeInstanceOptions {
+  /**
+   * The replica-connection implementation of this cluster (no default: the composition root
+   * chooses it from the cluster's phases, e.g. `connectLegacyComputeReplica`).
+   */
+  readonly connector: ComputeReplicaConnector;
+  /** Replica connection tuning (backoff, keepalive); the implementation's defaults otherwise. */
+  readonly tuning?: ReplicaConnectionTuning;
 }
 
 /** The compute controller's API. */
 export interface ComputeController {
-  /** @throws InstanceExists */
-  createInstance(id: string, logging: LoggingConfig): void;
+  /** @throws InstanceExists, ControllerClosed */
+  createInstance(id: string, logging: LoggingConfig, options: ComputeInstanceOptions): void;
   /** Cancels its peeks and subscribes and disconnects its replicas. @throws InstanceMissing */
   dropInstance(id: string): Promise<void>;
   /** @throws InstanceMissing, ReplicaExists */
@@ -93,8 +103,6 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
   /** Collection (and subscribe) id → its instance. */
   const owners = new Map<GlobalId, Instance>();
   let closed = false;
-  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-  const connector = opts.connector ?? connectLegacyReplica;
 
   const instance = (id: string): Instance => {
     if (closed) throw new ControllerClosed();
@@ -110,7 +118,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
   };
 
   return {
-    createInstance(id, logging) {
+    createInstance(id, logging, options) {
       if (closed) throw new ControllerClosed();
       if (instances.has(id)) throw new InstanceExists(id);
       instances.set(
@@ -122,9 +130,9 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
           logger,
           registry: opts.registry,
           metrics,
-          connector,
+          connector: options.connector,
           compactionWindowMs: opts.compactionWindowMs ?? 1000n,
-          ...(opts.replicaTuning !== undefined ? { tuning: opts.replicaTuning } : {}),
+          ...(options.tuning !== undefined ? { tuning: options.tuning } : {}),
           onCollection: (cid, live) => {
             const i = instances.get(id);
             if (live && i !== undefined) owners.set(cid, i);

@@ -8,6 +8,7 @@
  * - `SinceViolation`: a read (peek, dataflow as-of) below a collection's since.
  * - `PeekCanceled` (and its subclass `PeekTimeout`): the caller gave up on a peek.
  * - `PeekFailed`: the replica answered the peek with an error, or its target replica went away.
+ * - `SubscribeFailed`: a subscribe ended abnormally (replica error, dropped, controller closed).
  * - `ControllerClosed`: a call after `close()`.
  *
  * The command history's own refusals (`DuplicateInstanceCommand`, `CompactionRegression`,
@@ -163,6 +164,17 @@ export class PeekFailed extends ControllerError {
       `peek ${uuid} failed: ${reason}; fix the query or its time and retry (a failed target ` +
         "replica can be retried once it is connected again, or without targetReplica)",
     );
+  }
+}
+
+/** The subscribe ended abnormally (replica error, dropped by compaction, controller closed). */
+export class SubscribeFailed extends ControllerError {
+  override name = "SubscribeFailed";
+  constructor(
+    readonly id: GlobalId,
+    readonly reason: string,
+  ) {
+    super(`subscribe ${id} failed: ${reason}; start a new subscribe to keep reading`);
   }
 }
 

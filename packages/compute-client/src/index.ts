@@ -1,12 +1,17 @@
 /**
  * @mzts/compute-client — the compute controller side (legacy path): the controller with its
- * instances, replica tasks, read holds, peeks and subscribes; the reducing command history
- * replayed to every new or rehydrated replica; metrics and the package's errors.
+ * instances (collections and read holds, pending peeks, subscribes, replica lifecycle), the
+ * legacy compute replica task, metrics and the package's errors. The command history it replays
+ * is `@mzts/protocol`'s `ComputeCommandHistory`; the replica seam is
+ * `@mzts/controller-unified/replicas`' `ReplicaConnection`, and each instance takes its
+ * `connector` in `createInstance` (no default).
  */
 
+export type { CollectionFrontiers } from "./collections.js";
 export {
   type ComputeController,
   type ComputeControllerOptions,
+  type ComputeInstanceOptions,
   createComputeController,
 } from "./controller.js";
 export {
@@ -23,13 +28,10 @@ export {
   ReplicaExists,
   ReplicaMissing,
   SinceViolation,
+  SubscribeFailed,
 } from "./errors.js";
-export {
-  type CollectionFrontiers,
-  type ReplicaStatus,
-  TARGET_REPLICA_GONE,
-} from "./instance.js";
-export { backoffDelayMs, connectLegacyReplica } from "./legacy/replica-task.js";
+// PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+export { connectLegacyComputeReplica } from "./legacy/replica-task.js";
 export {
   attachHistoryMetrics,
   type ControllerMetrics,
@@ -40,13 +42,12 @@ export {
   type PeekResult,
 } from "./metrics.js";
 export type { PeekRequest, PeekRows } from "./peek.js";
+export { TARGET_REPLICA_GONE } from "./pending-peeks.js";
 export { impliedHold, ReadHolds } from "./read-holds.js";
 export type {
-  ReplicaConnection,
-  ReplicaConnectionOptions,
-  ReplicaConnectionState,
-  ReplicaConnectionTuning,
-  ReplicaConnector,
+  ComputeReplicaConnection,
+  ComputeReplicaConnector,
   ReplicaLocation,
-} from "./replica-connection.js";
-export { type SubscribeBatch, SubscribeFailed } from "./subscribe.js";
+  ReplicaStatus,
+} from "./replicas.js";
+export type { SubscribeBatch } from "./subscribe.js";

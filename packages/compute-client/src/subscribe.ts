@@ -16,24 +16,13 @@
  */
 import type { SubscribeResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId, type Update } from "@mzts/repr";
-import { ControllerError } from "./errors.js";
+import { SubscribeFailed } from "./errors.js";
 
 /** One merged batch: every update at `lower ≤ time < upper`. */
 export interface SubscribeBatch {
   readonly lower: Frontier;
   readonly upper: Frontier;
   readonly updates: readonly Update[];
-}
-
-/** The subscribe ended abnormally (replica error, dropped by compaction, controller closed). */
-export class SubscribeFailed extends ControllerError {
-  override name = "SubscribeFailed";
-  constructor(
-    readonly id: GlobalId,
-    readonly reason: string,
-  ) {
-    super(`subscribe ${id} failed: ${reason}; start a new subscribe to keep reading`);
-  }
 }
 
 /** The merged state of one subscribe; the instance feeds it, the caller iterates it. */

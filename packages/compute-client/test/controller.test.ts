@@ -19,6 +19,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ComputeController,
+  connectLegacyComputeReplica,
   createComputeController,
   PeekTimeout,
   SinceViolation,
@@ -238,7 +239,7 @@ async function setup(replicas: readonly string[]): Promise<Env> {
       } catch {}
     }
   });
-  controller.createInstance(INSTANCE, LOGGING);
+  controller.createInstance(INSTANCE, LOGGING, { connector: connectLegacyComputeReplica });
   const locations = await Promise.all(
     replicas.map((replicaId) =>
       orchestrator.ensureReplica({

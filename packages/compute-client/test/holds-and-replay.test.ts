@@ -16,18 +16,19 @@ import {
   type ComputeController,
   ControllerError,
   createComputeController,
-  type ReplicaConnectionOptions,
-  type ReplicaConnector,
+  type ComputeReplicaConnector,
 } from "../src/index.js";
 
+type ConnectorOptions = Parameters<ComputeReplicaConnector>[0];
+
 interface Fake {
-  readonly incarnations: Array<{ opts: ReplicaConnectionOptions; sent: ComputeCommand[] }>;
-  readonly connector: ReplicaConnector;
+  readonly incarnations: Array<{ opts: ConnectorOptions; sent: ComputeCommand[] }>;
+  readonly connector: ComputeReplicaConnector;
 }
 
 function fakeConnector(): Fake {
   const incarnations: Fake["incarnations"] = [];
-  const connector: ReplicaConnector = (opts) => {
+  const connector: ComputeReplicaConnector = (opts) => {
     const inc = { opts, sent: [] as ComputeCommand[] };
     incarnations.push(inc);
     queueMicrotask(() => opts.onConnected(opts.epoch));
@@ -59,14 +60,12 @@ function setup(): { c: ComputeController; fake: Fake } {
     logger: pino({ level: "silent" }),
     registry: new Registry(),
     compactionWindowMs: 1000n,
-    connector: fake.connector,
   });
-  c.createInstance("c1", {
-    enabled: false,
-    intervalMs: 1000,
-    logLogging: false,
-    indexLogs: new Map(),
-  });
+  c.createInstance(
+    "c1",
+    { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+    { connector: fake.connector },
+  );
   c.addReplica("c1", "u9", { computeUrl: "http://127.0.0.1:1" });
   return { c, fake };
 }

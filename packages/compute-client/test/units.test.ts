@@ -5,8 +5,10 @@
 import type { SubscribeResponse } from "@mzts/protocol";
 import { InvariantViolation } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs, impliedHold, ReadHolds, SubscribeFailed } from "../src/index.js";
+import { backoffDelayMs } from "@mzts/controller-unified/replicas";
+import { impliedHold, ReadHolds, SubscribeFailed } from "../src/index.js";
 import { SubscribeStream } from "../src/subscribe.js";
+import type { ComputeReplicaConnector } from "../src/replicas.js";
 
 describe("ReadHolds", () => {
   it("is a multiset whose meet is the since; empty without holds", () => {
@@ -91,7 +93,7 @@ describe("backoffDelayMs", () => {
       [9, 1000],
     ] as const) {
       for (let i = 0; i < 20; i++) {
-        const d = backoffDelayMs(n, 125, 1000);
+        const d = backoffDelayMs(n, { initialMs: 125, maxMs: 1000, jitter: 0.2 });
         expect(d).toBeGreaterThanOrEqual(base * 0.8 - 1);
         expect(d).toBeLessThanOrEqual(base * 1.2 + 1);
       }
@@ -109,8 +111,9 @@ describe("crash-looping replica", () => {
       generation: 1n,
       logger: pino({ level: "silent" }),
       registry: new Registry(),
-      // Every incarnation connects, then fails at once (as when the replica refuses a command).
-      connector: (o) => {
+    });
+    // Every incarnation connects, then fails at once (as when the replica refuses a command).
+    const connector: ComputeReplicaConnector = (o) => {
         spawns++;
         let state: "connected" | "failed" | "closed" = "connected";
         setImmediate(() => {
@@ -129,14 +132,12 @@ describe("crash-looping replica", () => {
             state = "closed";
           },
         };
-      },
-    });
-    controller.createInstance("u1", {
-      enabled: false,
-      intervalMs: 1000,
-      logLogging: false,
-      indexLogs: new Map(),
-    });
+    };
+    controller.createInstance(
+      "u1",
+      { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+      { connector },
+    );
     controller.addReplica("u1", "u1", { computeUrl: "http://127.0.0.1:1" });
     await new Promise((r) => setTimeout(r, 1000));
     // Without backoff this would be thousands; with it: 0, 0, 125, 250, 500 ms pauses.

@@ -15,11 +15,11 @@ import {
 } from "./collections.js";
 import { createStorageController } from "./controller.js";
 import {
-  CollectionConflict,
+  CollectionExists,
   CollectionMissing,
   CompactionRegression,
   ControllerError,
-  InstanceAlreadyExists,
+  InstanceExists,
   InstanceMissing,
   UpperWaitTimedOut,
 } from "./errors.js";
@@ -146,7 +146,7 @@ describe("StorageCollections", () => {
     const { c } = collections();
     c.setSince("u1", 5n);
     expect(() => c.setSince("u1", 4n)).toThrow(CompactionRegression);
-    expect(() => c.addIngestion("i1", "u9", ["u9", "u2"])).toThrow(CollectionConflict);
+    expect(() => c.addIngestion("i1", "u9", ["u9", "u2"])).toThrow(CollectionExists);
   });
 });
 
@@ -156,7 +156,7 @@ describe("createStorageController without replicas", () => {
     const controller = createStorageController({ generation: 3n, registry });
     try {
       controller.createInstance("i1");
-      expect(() => controller.createInstance("i1")).toThrow(InstanceAlreadyExists);
+      expect(() => controller.createInstance("i1")).toThrow(InstanceExists);
       expect(() => controller.addReplica("i9", "u1", { storageUrl: "http://x" })).toThrow(
         InstanceMissing,
       );
@@ -164,7 +164,7 @@ describe("createStorageController without replicas", () => {
       expect(controller.status("u1")).toMatchObject({ status: "paused", hints: [NO_REPLICA_HINT] });
       expect(() =>
         controller.createIngestion("i1", "u3", ingestionDescription(["u3", "u2"])),
-      ).toThrow(CollectionConflict);
+      ).toThrow(CollectionExists);
       controller.allowCompaction("u2", 4n);
       expect(() => controller.allowCompaction("u2", 3n)).toThrow(CompactionRegression);
 

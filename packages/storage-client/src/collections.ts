@@ -24,7 +24,7 @@ import type { SourceStatistics, StatusUpdate, StorageResponse } from "@mzts/prot
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import type { Logger } from "pino";
 import {
-  CollectionConflict,
+  CollectionExists,
   CollectionMissing,
   CompactionRegression,
   ControllerClosed,
@@ -120,14 +120,14 @@ export class StorageCollections {
 
   /**
    * Registers the collections of an ingestion (or new exports of an altered one).
-   * @throws CollectionConflict when an id belongs to another object or is being dropped.
+   * @throws CollectionExists when an id belongs to another object or is being dropped.
    */
   addIngestion(instanceId: string, objectId: GlobalId, collectionIds: readonly GlobalId[]): void {
     for (const id of collectionIds) {
       const c = this.#collections.get(id);
       if (c === undefined) continue;
       if (c.objectId !== objectId || c.instanceId !== instanceId || c.owed !== undefined) {
-        throw new CollectionConflict(id, c.objectId, objectId);
+        throw new CollectionExists(id, c.objectId, objectId);
       }
     }
     for (const id of collectionIds) {

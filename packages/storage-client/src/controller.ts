@@ -50,7 +50,7 @@ import {
 } from "./collections.js";
 import {
   ControllerClosed,
-  InstanceAlreadyExists,
+  InstanceExists,
   InstanceMissing,
   ReplicaMissing,
 } from "./errors.js";
@@ -130,7 +130,7 @@ export type StorageControllerEvent =
 /** The storage controller. */
 export interface StorageController {
   readonly metrics: StorageControllerMetrics;
-  /** @throws InstanceAlreadyExists, ControllerClosed */
+  /** @throws InstanceExists, ControllerClosed */
   createInstance(instanceId: string, options?: InstanceOptions): void;
   /** Lets a read-only instance's replicas write (one way). @throws InstanceMissing */
   /**
@@ -141,7 +141,7 @@ export interface StorageController {
   allowWrites(instanceId: string): void;
   /** Sends storage parameters to every replica. @throws InstanceMissing */
   updateConfiguration(instanceId: string, params: ReadonlyMap<string, string>): void;
-  /** @throws InstanceMissing, InvalidReplicaId, ReplicaAlreadyExists, ControllerClosed */
+  /** @throws InstanceMissing, InvalidReplicaId, ReplicaExists, ControllerClosed */
   addReplica(instanceId: string, replicaId: ReplicaId, location: ReplicaLocationConfig): void;
   /**
    * Points a replica at a new URL (its process moved); a connected task is restarted.
@@ -158,7 +158,7 @@ export interface StorageController {
   replicas(instanceId: string): StorageReplicaInfo[];
   /**
    * Creates (or, for an existing id of the same instance, alters) an ingestion.
-   * @throws InstanceMissing, CollectionConflict, PlacementConflict, ControllerClosed
+   * @throws InstanceMissing, CollectionExists, PlacementConflict, ControllerClosed
    */
   createIngestion(
     instanceId: string,
@@ -350,7 +350,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
 
     createInstance(instanceId, instanceOptions = {}) {
       if (closed) throw new ControllerClosed("createInstance");
-      if (instances.has(instanceId)) throw new InstanceAlreadyExists(instanceId);
+      if (instances.has(instanceId)) throw new InstanceExists(instanceId);
       const history = new StorageCommandHistory({
         metrics: metrics.historyCountsFor(instanceId),
       });

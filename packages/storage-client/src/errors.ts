@@ -2,17 +2,18 @@
  * Error classes of `@mzts/storage-client`: one root (`ControllerError`) and a narrow class per
  * failure (shared/style.md §9).
  *
- * - `ReplicaMissing` / `ReplicaAlreadyExists`: a replica id the placement does not know, or
+ * - `ReplicaMissing` / `ReplicaExists`: a replica id the placement does not know, or
  *   knows already.
  * - `InvalidReplicaId`: a replica id that is not `u<n>`/`s<n>`.
- * - `CollectionConflict`: a collection id claimed by two storage objects.
+ * - `CollectionExists`: a collection id claimed by two storage objects.
  * - `PlacementConflict`: an object re-registered with a different replica preference.
  * - `CompactionRegression`: an `allowCompaction` that moves a compaction frontier backward.
- * - `InstanceMissing` / `InstanceAlreadyExists`: a storage instance id the controller does not
+ * - `InstanceMissing` / `InstanceExists`: a storage instance id the controller does not
  *   know, or knows already.
  * - `CollectionMissing`: a collection id the controller does not know (never created, or dropped
  *   and forgotten).
  * - `UpperWaitTimedOut`: `waitForUpper` gave up.
+ * - `ReadHoldBelowSince`: a read hold asked for below a collection's since.
  * - `ControllerClosed`: the controller was closed.
  *
  * Every error carries structured fields and a message that says what to do next. Internal bugs are
@@ -42,8 +43,8 @@ export class ReplicaMissing extends ControllerError {
 }
 
 /** `addReplica` was called for a replica that is already present. */
-export class ReplicaAlreadyExists extends ControllerError {
-  override name = "ReplicaAlreadyExists";
+export class ReplicaExists extends ControllerError {
+  override name = "ReplicaExists";
   constructor(readonly replicaId: ReplicaId) {
     super(
       `replica ${replicaId} is already part of this storage instance; ` +
@@ -61,8 +62,8 @@ export class InvalidReplicaId extends ControllerError {
 }
 
 /** A collection id is already owned by another storage object. */
-export class CollectionConflict extends ControllerError {
-  override name = "CollectionConflict";
+export class CollectionExists extends ControllerError {
+  override name = "CollectionExists";
   constructor(
     /** The contested collection. */
     readonly collectionId: GlobalId,
@@ -125,8 +126,8 @@ export class InstanceMissing extends ControllerError {
 }
 
 /** `createInstance` was called for an instance that already exists. */
-export class InstanceAlreadyExists extends ControllerError {
-  override name = "InstanceAlreadyExists";
+export class InstanceExists extends ControllerError {
+  override name = "InstanceExists";
   constructor(readonly instanceId: string) {
     super(
       `storage instance ${instanceId} already exists; use it as is, or pick another instance id`,
@@ -166,6 +167,21 @@ export class UpperWaitTimedOut extends ControllerError {
       `the write frontier of ${collectionId} did not reach ${fmt(target)} within ${timeoutMs} ms ` +
         `(it is at ${fmt(current)}); check that a replica runs its ingestion (status()) and that ` +
         "writes are allowed, or wait longer",
+    );
+  }
+}
+
+/** A hold below the collection's since: the data at that time may already be compacted. */
+export class ReadHoldBelowSince extends ControllerError {
+  override name = "ReadHoldBelowSince";
+  constructor(
+    readonly collectionId: GlobalId,
+    readonly at: Frontier,
+    readonly since: Frontier,
+  ) {
+    super(
+      `cannot hold ${collectionId} at ${Frontier.format(at)}: it is compacted to ` +
+        `${Frontier.format(since)}; read at or after the since (choose the as-of from since())`,
     );
   }
 }

@@ -21,16 +21,17 @@ export {
   type StorageReplicaInfo,
 } from "./controller.js";
 export {
-  CollectionConflict,
+  CollectionExists,
   CollectionMissing,
   CompactionRegression,
   ControllerClosed,
   ControllerError,
-  InstanceAlreadyExists,
+  InstanceExists,
   InstanceMissing,
   InvalidReplicaId,
   PlacementConflict,
-  ReplicaAlreadyExists,
+  ReadHoldBelowSince,
+  ReplicaExists,
   ReplicaMissing,
   UpperWaitTimedOut,
 } from "./errors.js";
@@ -60,5 +61,4 @@ export {
   PersistReadHolds,
   type PersistReadHoldsOptions,
   type ReadHold,
-  ReadHoldBelowSince,
-} from "./read-policy.js";
+} from "./persist-read-holds.js";

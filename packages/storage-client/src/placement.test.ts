@@ -5,11 +5,11 @@
 import { StorageCommandHistory } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
 import {
-  CollectionConflict,
+  CollectionExists,
   ControllerError,
   InvalidReplicaId,
   PlacementConflict,
-  ReplicaAlreadyExists,
+  ReplicaExists,
   ReplicaMissing,
 } from "./errors.js";
 import { IngestionPlacement, objectIdOf, placedObjectOf } from "./placement.js";
@@ -157,11 +157,11 @@ describe("IngestionPlacement", () => {
   it("throws narrow ControllerErrors on bad input", () => {
     const p = new IngestionPlacement(["u1"]);
     p.addObject("u5", { preference: "singleReplica", collectionIds: ["u6"] });
-    expect(() => p.addReplica("u1")).toThrow(ReplicaAlreadyExists);
+    expect(() => p.addReplica("u1")).toThrow(ReplicaExists);
     expect(() => p.addReplica("x1")).toThrow(InvalidReplicaId);
     expect(() => p.removeReplica("u2")).toThrow(ReplicaMissing);
     expect(() => p.addObject("u7", { preference: "multiReplica", collectionIds: ["u6"] })).toThrow(
-      CollectionConflict,
+      CollectionExists,
     );
     expect(() => p.addObject("u5", multi)).toThrow(PlacementConflict);
     let err: unknown;

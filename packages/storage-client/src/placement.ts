@@ -30,10 +30,10 @@
 import type { IngestionDescription, StorageCommand } from "@mzts/protocol";
 import { type GlobalId, ReplicaId } from "@mzts/repr";
 import {
-  CollectionConflict,
+  CollectionExists,
   InvalidReplicaId,
   PlacementConflict,
-  ReplicaAlreadyExists,
+  ReplicaExists,
   ReplicaMissing,
 } from "./errors.js";
 
@@ -73,7 +73,7 @@ export class IngestionPlacement {
   /** Collection id → owning object id (an object's own id maps to itself). */
   readonly #owners = new Map<GlobalId, GlobalId>();
 
-  /** @throws InvalidReplicaId, ReplicaAlreadyExists */
+  /** @throws InvalidReplicaId, ReplicaExists */
   constructor(replicas: Iterable<ReplicaId> = []) {
     for (const r of replicas) this.addReplica(r);
   }
@@ -85,7 +85,7 @@ export class IngestionPlacement {
 
   /**
    * Registers an object (or re-registers it on alteration) and returns the replicas it runs on.
-   * @throws CollectionConflict when one of its collection ids belongs to another object.
+   * @throws CollectionExists when one of its collection ids belongs to another object.
    * @throws PlacementConflict when a registered object is re-added with another preference.
    */
   addObject(id: GlobalId, object: PlacedObject): readonly ReplicaId[] {
@@ -94,7 +94,7 @@ export class IngestionPlacement {
       if (!collectionIds.includes(c)) collectionIds.push(c);
     for (const c of collectionIds) {
       const owner = this.#owners.get(c);
-      if (owner !== undefined && owner !== id) throw new CollectionConflict(c, owner, id);
+      if (owner !== undefined && owner !== id) throw new CollectionExists(c, owner, id);
     }
     let state = this.#objects.get(id);
     if (state !== undefined && state.preference !== object.preference) {
@@ -123,11 +123,11 @@ export class IngestionPlacement {
   /**
    * Adds a replica and returns the objects that now run on it: every multi-replica object and
    * every paused single-replica object (which it picks up as the only replica).
-   * @throws InvalidReplicaId, ReplicaAlreadyExists
+   * @throws InvalidReplicaId, ReplicaExists
    */
   addReplica(replicaId: ReplicaId): GlobalId[] {
     if (!ReplicaId.is(replicaId)) throw new InvalidReplicaId(replicaId);
-    if (this.#replicas.includes(replicaId)) throw new ReplicaAlreadyExists(replicaId);
+    if (this.#replicas.includes(replicaId)) throw new ReplicaExists(replicaId);
     this.#replicas.push(replicaId);
     this.#replicas.sort(ReplicaId.compare);
     const placed: GlobalId[] = [];

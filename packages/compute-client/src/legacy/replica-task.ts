@@ -1,15 +1,16 @@
 /**
  * The legacy replica task (materialize.md §4.2 "Replica task", §9.8): one incarnation (epoch) of
  * one replica, talking to its compute endpoint over one `ComputeService.Control` gRPC stream.
- * Implements the `ReplicaConnection` seam.
+ * Implements the `ReplicaConnection` seam of `@mzts/controller-unified/replicas` for compute;
+ * deliberately separate from storage's `storage-client/src/legacy/replica-task.ts` (style §15).
  *
- * PHASE(servers): legacy — delete when cluster-unification-servers is retired
+ * PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
  *
  * ## Flow
  * 1. Probe: open an HTTP/2 session to the replica's current location (`location()` is read at
  *    every attempt) and wait for the answer to one PING (`connectTimeoutMs`). A stopped process's
  *    kernel still accepts TCP connections, so only a PING ack proves the replica alive. A failed
- *    attempt is retried after 125 ms, doubling, capped at 1 s, with ±20 % jitter; the first 5
+ *    attempt is retried after `backoffDelayMs` (125 ms, doubling, capped at 1 s, ±20 % jitter); the first 5
  *    failures log at debug, later ones at info. Nothing is sent before the probe succeeds.
  * 2. Connected (`onConnected`, the connects metric): open the `Control` stream and write the
  *    replay — the reduced history as of this moment (`replay()`), its `hello` rewritten to a fresh
@@ -32,31 +33,31 @@ import {
   computeResponsesFromProto,
   createHello,
 } from "@mzts/protocol";
+import {
+  backoffDelayMs,
+  DEFAULT_BACKOFF,
+  type ReplicaConnectionOptions,
+  type ReplicaConnectionState,
+  type ReplicaConnectionTuning,
+  sleep,
+} from "@mzts/controller-unified/replicas";
 import { ComputeService, type computeV1, LivenessProbe } from "@mzts/protocol/wire";
-import type {
-  ReplicaConnection,
-  ReplicaConnectionOptions,
-  ReplicaConnectionState,
-} from "../replica-connection.js";
+import type { ComputeReplicaConnection, ComputeReplicaConnector } from "../replicas.js";
 
-const DEFAULTS = {
-  backoffInitialMs: 125,
-  backoffMaxMs: 1000,
+/** The compute task's tuning defaults (storage's keepalive timeout differs: 5 s). */
+const DEFAULTS: Required<ReplicaConnectionTuning> = {
+  backoff: DEFAULT_BACKOFF,
+  random: Math.random,
   pingIntervalMs: 1000,
   pingTimeoutMs: 2000,
   connectTimeoutMs: 5000,
-} as const;
+};
 
-/** The retry delay after `failures` consecutive failed attempts (≥ 1), with ±20 % jitter. */
-export function backoffDelayMs(failures: number, initialMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
-}
+type Options = ReplicaConnectionOptions<ComputeCommand, ComputeResponse>;
 
-/** Starts a legacy replica task (the `ReplicaConnector` of the legacy path). */
-export function connectLegacyReplica(options: ReplicaConnectionOptions): ReplicaConnection {
-  return new LegacyReplicaTask(options);
-}
+/** Starts a legacy compute replica task (the compute `ReplicaConnector` of the legacy path). */
+export const connectLegacyComputeReplica: ComputeReplicaConnector = (options) =>
+  new LegacyReplicaTask(options);
 
 /** A single-consumer queue of request messages, iterated by the Connect client. */
 class RequestQueue {
@@ -96,12 +97,12 @@ class RequestQueue {
   }
 }
 
-class LegacyReplicaTask implements ReplicaConnection {
+class LegacyReplicaTask implements ComputeReplicaConnection {
   readonly epoch: number;
   /** connecting → connected → failed, or → closed from any state; never back. */
   #state: ReplicaConnectionState = "connecting";
-  readonly #opts: ReplicaConnectionOptions;
-  readonly #tuning: Required<NonNullable<ReplicaConnectionOptions["tuning"]>>;
+  readonly #opts: Options;
+  readonly #tuning: Required<ReplicaConnectionTuning>;
   /** The stream's request queue, while a stream is open. */
   #requests: RequestQueue | undefined;
   /** Aborts the current attempt / stream and any sleep. */
@@ -109,7 +110,7 @@ class LegacyReplicaTask implements ReplicaConnection {
   /** Resolves when the run loop has exited. */
   readonly #done: Promise<void>;
 
-  constructor(opts: ReplicaConnectionOptions) {
+  constructor(opts: Options) {
     this.#opts = opts;
     this.epoch = opts.epoch;
     this.#tuning = { ...DEFAULTS, ...opts.tuning };
@@ -154,7 +155,7 @@ class LegacyReplicaTask implements ReplicaConnection {
     const log = this.#opts.logger;
     let failures = 0;
     while (!this.#stopped) {
-      const url = this.#opts.location().computeUrl;
+      const url = this.#opts.location();
       const attempt = new LivenessProbe(url, this.#tuning, this.#abort.signal);
       let error: unknown;
       let proven = false;
@@ -183,11 +184,7 @@ class LegacyReplicaTask implements ReplicaConnection {
         return;
       }
       failures++;
-      const delay = backoffDelayMs(
-        failures,
-        this.#tuning.backoffInitialMs,
-        this.#tuning.backoffMaxMs,
-      );
+      const delay = backoffDelayMs(failures, this.#tuning.backoff, this.#tuning.random);
       const fields = {
         replica_id: this.#opts.replicaId,
         epoch: this.epoch,
@@ -229,19 +226,4 @@ class LegacyReplicaTask implements ReplicaConnection {
 function toError(e: unknown): Error {
   if (e instanceof ConnectError) return e;
   return e instanceof Error ? e : new Error(String(e));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -6,8 +6,8 @@ import type { Update } from "@mzts/repr";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CollectionMissing } from "./errors.js";
-import { PersistReadHolds, ReadHoldBelowSince } from "./read-policy.js";
+import { CollectionMissing, ReadHoldBelowSince } from "./errors.js";
+import { PersistReadHolds } from "./persist-read-holds.js";
 
 let dir: string;
 let persist: PersistClient;

@@ -31,22 +31,7 @@ import { type PersistClient, ReaderExpired, type Shard, type SinceHandle } from 
 import { Frontier, type GlobalId, invariant } from "@mzts/repr";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { CollectionMissing, ControllerError } from "./errors.js";
-
-/** A hold below the collection's since: the data at that time may already be compacted. */
-export class ReadHoldBelowSince extends ControllerError {
-  override name = "ReadHoldBelowSince";
-  constructor(
-    readonly collectionId: GlobalId,
-    readonly at: Frontier,
-    readonly since: Frontier,
-  ) {
-    super(
-      `cannot hold ${collectionId} at ${Frontier.format(at)}: it is compacted to ` +
-        `${Frontier.format(since)}; read at or after the since (choose the as-of from since())`,
-    );
-  }
-}
+import { CollectionMissing, ReadHoldBelowSince } from "./errors.js";
 
 export interface PersistReadHoldsOptions {
   readonly persist: PersistClient;

@@ -1,0 +1,168 @@
+/**
+ * The pending peeks of one compute instance (materialize.md §2.6 "Peeks"): the first answer wins.
+ *
+ * ## Flow
+ * 1. `peek` checks the target (a live index), the target replica (if any) and the since, takes a
+ *    read hold at the peek's timestamp, and broadcasts the `peek` (it stays in the history while
+ *    pending, so a rehydrated replica gets it too).
+ * 2. The first answer — from any replica, or from the target replica only — settles it
+ *    (`absorb`); a caller timeout, an abort, the target replica going away (`failTargeted`) or the
+ *    instance closing (`cancelAll`) settle it too.
+ * 3. Settling (`#finish`) in this order: retire it from the history, broadcast `cancelPeek`,
+ *    THEN release its read hold (so compaction never overtakes a replica still reading), count it
+ *    in the metrics, settle the caller's promise.
+ */
+import { randomUUID } from "node:crypto";
+import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
+import { Frontier, type ReplicaId } from "@mzts/repr";
+import type { InstanceCollections } from "./collections.js";
+import { ControllerError, PeekCanceled, PeekFailed, PeekTimeout, SinceViolation } from "./errors.js";
+import type { ControllerMetrics } from "./metrics.js";
+import {
+  buildPeek,
+  type PeekOutcome,
+  type PeekRequest,
+  type PeekRows,
+  type PendingPeek,
+} from "./peek.js";
+
+/** The error text of peeks/subscribes whose target replica went away (upstream's wording). */
+export const TARGET_REPLICA_GONE = "target replica failed or was dropped";
+
+/** What the pending peeks need from their instance. */
+export interface InstancePeeksOptions {
+  readonly instanceId: string;
+  readonly metrics: ControllerMetrics;
+  readonly history: ComputeCommandHistory;
+  readonly collections: InstanceCollections;
+  /** @throws ReplicaMissing when the instance has no such replica. */
+  checkReplica(replicaId: ReplicaId): void;
+  broadcast(commands: readonly ComputeCommand[]): void;
+  /** The peek count changed. */
+  onGaugesChanged(): void;
+}
+
+/** The peeks of one instance waiting for their first answer, by uuid. */
+export class InstancePeeks {
+  readonly #opts: InstancePeeksOptions;
+  readonly #peeks = new Map<string, PendingPeek>();
+
+  constructor(opts: InstancePeeksOptions) {
+    this.#opts = opts;
+  }
+
+  get size(): number {
+    return this.#peeks.size;
+  }
+
+  /**
+   * Reads `req.target` at `req.timestamp`; the first answer wins.
+   * @throws CollectionMissing, ReplicaMissing, SinceViolation, ControllerError (a persist sink)
+   *   synchronously. Rejects with `PeekFailed`, `PeekTimeout`, `PeekCanceled`.
+   */
+  peek(req: PeekRequest): Promise<PeekRows> {
+    const c = this.#opts.collections.live(req.target);
+    if (c.kind !== "index") {
+      throw new ControllerError(
+        `${req.target} is a materialized view's persist sink, which answers no peeks; peek an index on it`,
+      );
+    }
+    if (req.targetReplica !== undefined) this.#opts.checkReplica(req.targetReplica);
+    if (!Frontier.lessEqual(c.since, req.timestamp)) {
+      throw new SinceViolation(c.id, req.timestamp, c.since);
+    }
+    const uuid = randomUUID();
+    const peek = buildPeek(uuid, req, c.arity);
+    return new Promise<PeekRows>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        const p = this.#peeks.get(uuid);
+        if (p !== undefined) {
+          this.#finish(p, {
+            result: "canceled",
+            error: new PeekCanceled(uuid, "the caller aborted it"),
+          });
+        }
+      };
+      const pending: PendingPeek = {
+        uuid,
+        target: c.id,
+        timestamp: req.timestamp,
+        targetReplica: req.targetReplica,
+        startedAt: performance.now(),
+        settle: (o) => (o.result === "rows" ? resolve(o.rows) : reject(o.error)),
+        dispose: () => {
+          clearTimeout(timer);
+          req.signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      this.#opts.collections.holdAt(c, req.timestamp);
+      this.#peeks.set(uuid, pending);
+      this.#opts.broadcast([{ kind: "peek", peek }]);
+      this.#opts.onGaugesChanged();
+      if (req.timeoutMs !== undefined) {
+        const ms = req.timeoutMs;
+        timer = setTimeout(() => {
+          const p = this.#peeks.get(uuid);
+          if (p !== undefined) {
+            this.#finish(p, { result: "canceled", error: new PeekTimeout(uuid, ms) });
+          }
+        }, ms);
+      }
+      if (req.signal !== undefined) {
+        if (req.signal.aborted) onAbort();
+        else req.signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+  }
+
+  /** A replica's `peekResponse`: settles the peek if it is the first (valid) answer. */
+  absorb(
+    replicaId: ReplicaId,
+    resp: Extract<ComputeResponse, { kind: "peekResponse" }>,
+  ): void {
+    const p = this.#peeks.get(resp.uuid);
+    if (p === undefined) return; // answered already, or unknown
+    if (p.targetReplica !== undefined && p.targetReplica !== replicaId) return;
+    const r = resp.response;
+    this.#finish(
+      p,
+      r.kind === "rows"
+        ? { result: "rows", rows: r.rows }
+        : r.kind === "error"
+          ? { result: "error", error: new PeekFailed(p.uuid, r.message) }
+          : { result: "canceled", error: new PeekCanceled(p.uuid, "a replica canceled it") },
+    );
+  }
+
+  /** Fails the peeks targeted at a replica that went away. */
+  failTargeted(replicaId: ReplicaId): void {
+    for (const p of [...this.#peeks.values()]) {
+      if (p.targetReplica === replicaId) {
+        this.#finish(p, { result: "error", error: new PeekFailed(p.uuid, TARGET_REPLICA_GONE) });
+      }
+    }
+  }
+
+  /** Cancels every pending peek with `reason` (the instance is closing). */
+  cancelAll(reason: string): void {
+    for (const p of [...this.#peeks.values()]) {
+      this.#finish(p, { result: "canceled", error: new PeekCanceled(p.uuid, reason) });
+    }
+  }
+
+  /** Settles a pending peek: retire, cancel on every replica, THEN release its hold. */
+  #finish(p: PendingPeek, outcome: PeekOutcome): void {
+    if (this.#peeks.get(p.uuid) !== p) return;
+    this.#peeks.delete(p.uuid);
+    p.dispose();
+    this.#opts.history.retirePeek(p.uuid);
+    this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
+    this.#opts.collections.releaseAt(p.target, p.timestamp);
+    const labels = { instance_id: this.#opts.instanceId, result: outcome.result };
+    this.#opts.metrics.peeksTotal.inc(labels);
+    this.#opts.metrics.peekDuration.observe(labels, (performance.now() - p.startedAt) / 1000);
+    this.#opts.onGaugesChanged();
+    p.settle(outcome);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * The replica lifecycle of one compute instance (materialize.md §4.2 "Replica task"), behind the
+ * `ReplicaConnection` seam of `@mzts/controller-unified/replicas`: which replicas the instance
+ * has, the current incarnation (epoch) of each, their connection metrics, and rehydration.
+ *
+ * ## Flow
+ * 1. `add` starts incarnation 1 through the instance's connector (the legacy replica task or, in
+ *    phase 3, the unified one; chosen per cluster by environmentd).
+ * 2. `spawn` first tells the instance (`onSpawn`) so it can reset the replica's per-collection
+ *    frontiers and holds, then builds the incarnation. Its replay is the history's reduced
+ *    commands, read when the stream opens (`onReplay` runs right after that read).
+ * 3. Callbacks of other epochs or of a replaced replica state are ignored (stale incarnations).
+ * 4. A failed incarnation is rehydrated: `onDisconnected` (the instance fails targeted peeks),
+ *    then epoch + 1 at once — or, when incarnations keep failing within `QUICK_FAILURE_MS` of
+ *    their start (a crash loop, e.g. a replica refusing a replayed command), after a pause from
+ *    `backoffDelayMs` (125 ms doubling, capped at 5 s, no jitter).
+ * 5. `remove` takes a replica out (no more callbacks) and returns it for the caller to close.
+ */
+import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
+import {
+  backoffDelayMs,
+  type ReplicaConnection,
+  type ReplicaConnectionState,
+  type ReplicaConnectionTuning,
+  type ReplicaConnector,
+} from "@mzts/controller-unified/replicas";
+import { type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
+import type { Logger } from "pino";
+import { ReplicaExists, ReplicaMissing } from "./errors.js";
+import type { ControllerMetrics } from "./metrics.js";
+
+/** Where a replica's compute endpoint listens. */
+export interface ReplicaLocation {
+  /** `http://host:port` of the replica's compute gRPC endpoint (h2c). */
+  readonly computeUrl: string;
+}
+
+/** The compute side of the replica seam. */
+export type ComputeReplicaConnection = ReplicaConnection<ComputeCommand, ComputeResponse>;
+/** Builds a compute replica incarnation; given to `createInstance` per instance (cluster). */
+export type ComputeReplicaConnector = ReplicaConnector<ComputeCommand, ComputeResponse>;
+
+/** What a caller can see of a replica. */
+export interface ReplicaStatus {
+  readonly replicaId: ReplicaId;
+  /** The current incarnation (1, then + 1 per rehydration). */
+  readonly epoch: number;
+  readonly state: ReplicaConnectionState;
+  /** Incarnations that failed so far. */
+  readonly failures: number;
+  /** `replica task failed: …` of the last failure, if any. */
+  readonly lastError: string | undefined;
+}
+
+/** One replica of the instance; replaced (not reused) when the replica is dropped and re-added. */
+export interface ReplicaState {
+  readonly id: ReplicaId;
+  /** Updated by `updateLocation`; read at every connection attempt. */
+  location: ReplicaLocation;
+  /** The current incarnation; 0 before the first spawn. */
+  epoch: number;
+  /** The current incarnation's connection; replaced by every spawn. */
+  connection: ComputeReplicaConnection;
+  /** Incarnations that failed so far. */
+  failures: number;
+  lastError: string | undefined;
+  /** Whether the current incarnation is counted in the connected gauge. */
+  connected: boolean;
+  /** When the current incarnation was spawned (ms), to tell a crash loop from a long run. */
+  spawnedAt: number;
+  /** Incarnations in a row that failed within `QUICK_FAILURE_MS` of their start. */
+  quickFailures: number;
+  /** A delayed respawn, while backing off a crash loop. */
+  respawn: NodeJS.Timeout | undefined;
+}
+
+/** An incarnation that fails sooner than this after its start counts toward a crash loop. */
+const QUICK_FAILURE_MS = 5000;
+/** The pause between incarnations of a crash-looping replica: 125 ms doubling to 5 s, no jitter. */
+const RESPAWN_BACKOFF = { initialMs: 125, maxMs: 5000, jitter: 0 } as const;
+
+/** What the replicas need from their instance. */
+export interface InstanceReplicasOptions {
+  readonly instanceId: string;
+  readonly generation: bigint;
+  readonly log: Logger;
+  readonly metrics: ControllerMetrics;
+  readonly connector: ComputeReplicaConnector;
+  readonly tuning?: ReplicaConnectionTuning;
+  /** The instance's history: its reduced commands are every incarnation's replay. */
+  readonly history: ComputeCommandHistory;
+  /** Whether the instance is closed (no rehydration then). */
+  isClosed(): boolean;
+  /** Before an incarnation is built: reset the replica's per-collection state. */
+  onSpawn(replicaId: ReplicaId): void;
+  /** Right after an incarnation read its replay (the stream opened). */
+  onReplay(replicaId: ReplicaId): void;
+  /** Responses of a replica's current incarnation. */
+  onResponses(replicaId: ReplicaId, responses: readonly ComputeResponse[]): void;
+  /** A replica's incarnation failed (before its rehydration). */
+  onDisconnected(replicaId: ReplicaId): void;
+  /** The replica or connected count changed. */
+  onGaugesChanged(): void;
+}
+
+/** The replicas of one instance and their current incarnations. */
+export class InstanceReplicas {
+  readonly #opts: InstanceReplicasOptions;
+  readonly #replicas = new Map<ReplicaId, ReplicaState>();
+
+  constructor(opts: InstanceReplicasOptions) {
+    this.#opts = opts;
+  }
+
+  get size(): number {
+    return this.#replicas.size;
+  }
+
+  /** Replicas whose current incarnation is connected. */
+  get connectedCount(): number {
+    let n = 0;
+    for (const r of this.#replicas.values()) if (r.connected) n++;
+    return n;
+  }
+
+  ids(): IterableIterator<ReplicaId> {
+    return this.#replicas.keys();
+  }
+
+  /**
+   * Adds a replica and starts its first incarnation.
+   * @throws InvalidId (from `@mzts/repr`) when `replicaId` is not `u<n>`/`s<n>`.
+   * @throws ReplicaExists when it is already a replica of this instance.
+   */
+  add(replicaId: ReplicaId, location: ReplicaLocation): void {
+    ReplicaIds.parse(replicaId);
+    if (this.#replicas.has(replicaId)) throw new ReplicaExists(this.#opts.instanceId, replicaId);
+    const state: ReplicaState = {
+      id: replicaId,
+      location,
+      epoch: 0,
+      connection: undefined as unknown as ComputeReplicaConnection,
+      failures: 0,
+      lastError: undefined,
+      connected: false,
+      spawnedAt: 0,
+      quickFailures: 0,
+      respawn: undefined,
+    };
+    this.#replicas.set(replicaId, state);
+    this.#spawn(state, 1);
+  }
+
+  /** @throws ReplicaMissing */
+  get(replicaId: ReplicaId): ReplicaState {
+    const r = this.#replicas.get(replicaId);
+    if (r === undefined) throw new ReplicaMissing(this.#opts.instanceId, replicaId);
+    return r;
+  }
+
+  /**
+   * Takes a replica out: no callback of its incarnations counts anymore. The caller closes the
+   * returned state's connection. @throws ReplicaMissing
+   */
+  remove(replicaId: ReplicaId): ReplicaState {
+    const r = this.get(replicaId);
+    this.#replicas.delete(replicaId);
+    clearTimeout(r.respawn);
+    this.#setConnected(r, false);
+    return r;
+  }
+
+  statuses(): ReplicaStatus[] {
+    return [...this.#replicas.values()].map((r) => ({
+      replicaId: r.id,
+      epoch: r.epoch,
+      state: r.connection.state,
+      failures: r.failures,
+      lastError: r.lastError,
+    }));
+  }
+
+  /** Sends live commands to every replica's current incarnation. */
+  send(commands: readonly ComputeCommand[]): void {
+    for (const r of this.#replicas.values()) r.connection.send(commands);
+  }
+
+  /** Removes every replica and resolves when their incarnations have stopped. */
+  async close(): Promise<void> {
+    const replicas = [...this.#replicas.values()];
+    for (const r of replicas) clearTimeout(r.respawn);
+    this.#replicas.clear();
+    await Promise.all(replicas.map((r) => r.connection.close()));
+  }
+
+  /** Whether `epoch` is the current incarnation of the replica state `r` of this instance. */
+  #current(r: ReplicaState, epoch: number): boolean {
+    return this.#replicas.get(r.id) === r && r.epoch === epoch;
+  }
+
+  /** Starts incarnation `epoch` of `r` with the current reduced history. */
+  #spawn(r: ReplicaState, epoch: number): void {
+    const o = this.#opts;
+    r.epoch = epoch;
+    r.spawnedAt = Date.now();
+    o.onSpawn(r.id);
+    const labels = { instance_id: o.instanceId, replica_id: r.id };
+    r.connection = o.connector({
+      instanceId: o.instanceId,
+      replicaId: r.id,
+      epoch,
+      generation: o.generation,
+      location: () => r.location.computeUrl,
+      replay: () => {
+        // Read when the stream opens: collections dropped (and created) since the spawn are not
+        // in it, so this incarnation will never report on them either.
+        const commands = o.history.commands();
+        if (this.#current(r, epoch)) o.onReplay(r.id);
+        return commands;
+      },
+      logger: o.log.child({ replica_id: r.id, epoch }),
+      ...(o.tuning !== undefined ? { tuning: o.tuning } : {}),
+      onConnected: (e) => {
+        if (!this.#current(r, e)) return;
+        o.metrics.replicaConnectsTotal.inc(labels);
+        o.metrics.replicaConnectWaitSeconds.inc(labels, (Date.now() - r.spawnedAt) / 1000);
+        this.#setConnected(r, true);
+        o.log.info({ replica_id: r.id, epoch: e }, "replica connected");
+      },
+      onResponses: (e, responses) => {
+        if (!this.#current(r, e)) return; // stale incarnation
+        o.onResponses(r.id, responses);
+      },
+      onFailed: (e, error) => {
+        if (!this.#current(r, e) || o.isClosed()) return;
+        this.#rehydrate(r, error);
+      },
+      onCommandSent: (c) => o.metrics.commandsTotal.inc({ ...labels, command_type: c.kind }),
+    });
+  }
+
+  #rehydrate(r: ReplicaState, error: Error): void {
+    r.failures++;
+    r.lastError = `replica task failed: ${error.message}`;
+    this.#setConnected(r, false);
+    this.#opts.onDisconnected(r.id);
+    // A replica that fails right after every start (e.g. it refuses a command of the replayed
+    // history) is respawned with backoff instead of in a tight loop.
+    r.quickFailures = Date.now() - r.spawnedAt < QUICK_FAILURE_MS ? r.quickFailures + 1 : 0;
+    const delay =
+      r.quickFailures <= 1 ? 0 : backoffDelayMs(r.quickFailures - 1, RESPAWN_BACKOFF, Math.random);
+    this.#opts.log.warn(
+      { replica_id: r.id, epoch: r.epoch, next_epoch: r.epoch + 1, delay_ms: delay },
+      `rehydrating replica ${r.id} after: ${r.lastError}`,
+    );
+    if (delay === 0) {
+      this.#spawn(r, r.epoch + 1);
+      return;
+    }
+    const epoch = r.epoch + 1;
+    r.respawn = setTimeout(() => {
+      r.respawn = undefined;
+      if (this.#replicas.get(r.id) === r && !this.#opts.isClosed()) this.#spawn(r, epoch);
+    }, delay);
+    r.respawn.unref();
+  }
+
+  #setConnected(r: ReplicaState, connected: boolean): void {
+    if (r.connected === connected) return;
+    r.connected = connected;
+    this.#opts.onGaugesChanged();
+  }
+}
