@@ -241,7 +241,10 @@ export class InstanceCollections {
     if (write === undefined || !this.#collections.has(c.id)) return;
     const prev = c.replicaWrite.get(replicaId);
     if (prev !== undefined && Frontier.lessThan(write, prev)) {
-      this.#opts.log.debug({ replica_id: replicaId, id: c.id }, "write frontier regression ignored");
+      this.#opts.log.debug(
+        { replica_id: replicaId, id: c.id },
+        "write frontier regression ignored",
+      );
       return;
     }
     c.replicaWrite.set(replicaId, write);

@@ -11,18 +11,14 @@
  * - A collection id belongs to one instance from `createDataflow`/`subscribe` until it is
  *   forgotten (dropped, unheld, reported empty by every replica).
  */
+
+import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
 import type { DataflowDescription, LoggingConfig } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import {
-  CollectionMissing,
-  ControllerClosed,
-  InstanceExists,
-  InstanceMissing,
-} from "./errors.js";
-import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
 import type { CollectionFrontiers } from "./collections.js";
+import { CollectionMissing, ControllerClosed, InstanceExists, InstanceMissing } from "./errors.js";
 import { Instance } from "./instance.js";
 import { controllerMetrics } from "./metrics.js";
 import type { PeekRequest, PeekRows } from "./peek.js";

@@ -17,6 +17,8 @@
  *    rest are routed here: frontiers to the collections, peek answers to the pending peeks,
  *    subscribe batches to the subscribes.
  */
+
+import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
 import { validatePlan } from "@mzts/expr";
 import {
   type ComputeCommand,
@@ -26,15 +28,14 @@ import {
   type DataflowDescription,
   type LoggingConfig,
 } from "@mzts/protocol";
-import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
 import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { type CollectionFrontiers, InstanceCollections } from "./collections.js";
 import { CollectionExists, CollectionMissing, ControllerError, SinceViolation } from "./errors.js";
 import { bindHistoryMetrics, type ControllerMetrics } from "./metrics.js";
-import { InstancePeeks } from "./pending-peeks.js";
 import type { PeekRequest, PeekRows } from "./peek.js";
+import { InstancePeeks } from "./pending-peeks.js";
 import {
   type ComputeReplicaConnector,
   InstanceReplicas,

@@ -66,12 +66,16 @@ describe("ComputeCommandHistory metrics", () => {
   it("refuses to share the gauges with other label names or foreign metrics", () => {
     const registry = new Registry();
     attachHistoryMetrics(new ComputeCommandHistory(), registry, { instance_id: "u1" });
-    expect(() => attachHistoryMetrics(new ComputeCommandHistory(), registry, { cluster: "c" })).toThrow(
+    expect(() =>
+      attachHistoryMetrics(new ComputeCommandHistory(), registry, { cluster: "c" }),
+    ).toThrow(MetricsConflict);
+    expect(() => attachHistoryMetrics(new ComputeCommandHistory(), registry)).toThrow(
       MetricsConflict,
     );
-    expect(() => attachHistoryMetrics(new ComputeCommandHistory(), registry)).toThrow(MetricsConflict);
     const foreign = new Registry();
     new Gauge({ name: HISTORY_DATAFLOW_COUNT, help: "x", registers: [foreign] });
-    expect(() => attachHistoryMetrics(new ComputeCommandHistory(), foreign)).toThrow(MetricsConflict);
+    expect(() => attachHistoryMetrics(new ComputeCommandHistory(), foreign)).toThrow(
+      MetricsConflict,
+    );
   });
 });

@@ -39,7 +39,6 @@ export const HISTORY_COMMAND_COUNT = "mz_compute_controller_history_command_coun
 /** Metric name of the history dataflow gauge. */
 export const HISTORY_DATAFLOW_COUNT = "mz_compute_controller_history_dataflow_count";
 
-
 /** The two shared gauges of one registry and the extra label names they were created with. */
 interface HistoryGauges {
   readonly commandCount: Gauge<string>;

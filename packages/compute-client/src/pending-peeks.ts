@@ -16,7 +16,13 @@ import { randomUUID } from "node:crypto";
 import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
 import { Frontier, type ReplicaId } from "@mzts/repr";
 import type { InstanceCollections } from "./collections.js";
-import { ControllerError, PeekCanceled, PeekFailed, PeekTimeout, SinceViolation } from "./errors.js";
+import {
+  ControllerError,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
+  SinceViolation,
+} from "./errors.js";
 import type { ControllerMetrics } from "./metrics.js";
 import {
   buildPeek,
@@ -117,10 +123,7 @@ export class InstancePeeks {
   }
 
   /** A replica's `peekResponse`: settles the peek if it is the first (valid) answer. */
-  absorb(
-    replicaId: ReplicaId,
-    resp: Extract<ComputeResponse, { kind: "peekResponse" }>,
-  ): void {
+  absorb(replicaId: ReplicaId, resp: Extract<ComputeResponse, { kind: "peekResponse" }>): void {
     const p = this.#peeks.get(resp.uuid);
     if (p === undefined) return; // answered already, or unknown
     if (p.targetReplica !== undefined && p.targetReplica !== replicaId) return;

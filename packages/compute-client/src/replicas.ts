@@ -16,7 +16,7 @@
  *    `backoffDelayMs` (125 ms doubling, capped at 5 s, no jitter).
  * 5. `remove` takes a replica out (no more callbacks) and returns it for the caller to close.
  */
-import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
+
 import {
   backoffDelayMs,
   type ReplicaConnection,
@@ -24,6 +24,7 @@ import {
   type ReplicaConnectionTuning,
   type ReplicaConnector,
 } from "@mzts/controller-unified/replicas";
+import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
 import { type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import type { Logger } from "pino";
 import { ReplicaExists, ReplicaMissing } from "./errors.js";

@@ -14,9 +14,9 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import {
   type ComputeController,
+  type ComputeReplicaConnector,
   ControllerError,
   createComputeController,
-  type ComputeReplicaConnector,
 } from "../src/index.js";
 
 type ConnectorOptions = Parameters<ComputeReplicaConnector>[0];

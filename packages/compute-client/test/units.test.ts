@@ -2,13 +2,14 @@
  * Unit tests of the controller's pure parts: the read-hold multiset and implied hold, the
  * subscribe merge (trimming, ignoring non-advancing batches), the retry backoff.
  */
+
+import { backoffDelayMs } from "@mzts/controller-unified/replicas";
 import type { SubscribeResponse } from "@mzts/protocol";
 import { InvariantViolation } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs } from "@mzts/controller-unified/replicas";
 import { impliedHold, ReadHolds, SubscribeFailed } from "../src/index.js";
-import { SubscribeStream } from "../src/subscribe.js";
 import type { ComputeReplicaConnector } from "../src/replicas.js";
+import { SubscribeStream } from "../src/subscribe.js";
 
 describe("ReadHolds", () => {
   it("is a multiset whose meet is the since; empty without holds", () => {
@@ -114,24 +115,24 @@ describe("crash-looping replica", () => {
     });
     // Every incarnation connects, then fails at once (as when the replica refuses a command).
     const connector: ComputeReplicaConnector = (o) => {
-        spawns++;
-        let state: "connected" | "failed" | "closed" = "connected";
-        setImmediate(() => {
-          if (state !== "connected") return;
-          o.onConnected(o.epoch);
-          state = "failed";
-          o.onFailed(o.epoch, new Error("refused"));
-        });
-        return {
-          epoch: o.epoch,
-          get state() {
-            return state;
-          },
-          send() {},
-          async close() {
-            state = "closed";
-          },
-        };
+      spawns++;
+      let state: "connected" | "failed" | "closed" = "connected";
+      setImmediate(() => {
+        if (state !== "connected") return;
+        o.onConnected(o.epoch);
+        state = "failed";
+        o.onFailed(o.epoch, new Error("refused"));
+      });
+      return {
+        epoch: o.epoch,
+        get state() {
+          return state;
+        },
+        send() {},
+        async close() {
+          state = "closed";
+        },
+      };
     };
     controller.createInstance(
       "u1",

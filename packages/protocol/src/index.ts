@@ -38,13 +38,6 @@ export {
 } from "./cluster/hello.js";
 // Bulk row encoding version.
 export { ROW_FORMAT_VERSION } from "./codec/row-batch-codec.js";
-
-// Compute: commands, responses, codec, response merge, the controller's command history.
-export {
-  ComputeCommandHistory,
-  type ComputeHistoryMetrics,
-  dataflowExportIds,
-} from "./compute/command-history.js";
 export {
   computeCommandFromProto,
   computeCommandToProto,
@@ -78,6 +71,12 @@ export {
   type SinkExport,
   type SourceImport,
 } from "./compute/command.js";
+// Compute: commands, responses, codec, response merge, the controller's command history.
+export {
+  ComputeCommandHistory,
+  type ComputeHistoryMetrics,
+  dataflowExportIds,
+} from "./compute/command-history.js";
 export { maxResultSizeError, PartitionedComputeState } from "./compute/partitioned-state.js";
 export type {
   CollectionHydration,
@@ -140,8 +139,8 @@ export {
   CompactionRegression,
   DuplicateInstanceCommand,
   DuplicatePeek,
-  HelloMismatch,
   type HelloFields,
+  HelloMismatch,
   MalformedCommand,
   MalformedResponse,
   ProtocolError,
@@ -149,13 +148,6 @@ export {
   ProtocolVersionMismatch,
   StaleGeneration,
 } from "./errors.js";
-// Storage: commands, responses, codec, response merge, the controller's command history.
-export {
-  ingestionCollectionIds,
-  StorageCommandHistory,
-  type StorageCommandHistoryOptions,
-  type StorageHistoryMetrics,
-} from "./storage/command-history.js";
 export {
   decodeStorageCommand,
   decodeStorageResponse,
@@ -183,6 +175,13 @@ export {
   type StorageCommandKind,
   type StorageSinkConnection,
 } from "./storage/command.js";
+// Storage: commands, responses, codec, response merge, the controller's command history.
+export {
+  ingestionCollectionIds,
+  StorageCommandHistory,
+  type StorageCommandHistoryOptions,
+  type StorageHistoryMetrics,
+} from "./storage/command-history.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,

@@ -3,6 +3,8 @@
  * soft errors, statistics, status rules) and of the controller without replicas (paused
  * statuses, bounded history, errors, metrics), plus the reconnect backoff.
  */
+
+import { backoffDelayMs } from "@mzts/controller-unified/replicas";
 import type { SourceStatistics, StorageResponse } from "@mzts/protocol";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -23,7 +25,7 @@ import {
   InstanceMissing,
   UpperWaitTimedOut,
 } from "./errors.js";
-import { backoffDelayMs } from "./legacy/rehydration-task.js";
+import { connectLegacyStorageReplica } from "./legacy/replica-task.js";
 import { ingestionDescription } from "./testdata/commands.js";
 
 const silent = pino({ level: "silent" });
@@ -155,8 +157,10 @@ describe("createStorageController without replicas", () => {
     const registry = new Registry();
     const controller = createStorageController({ generation: 3n, registry });
     try {
-      controller.createInstance("i1");
-      expect(() => controller.createInstance("i1")).toThrow(InstanceExists);
+      controller.createInstance("i1", { connector: connectLegacyStorageReplica });
+      expect(() =>
+        controller.createInstance("i1", { connector: connectLegacyStorageReplica }),
+      ).toThrow(InstanceExists);
       expect(() => controller.addReplica("i9", "u1", { storageUrl: "http://x" })).toThrow(
         InstanceMissing,
       );
@@ -199,7 +203,7 @@ describe("createStorageController without replicas", () => {
   it("a read-only instance sends no allowWrites until asked", async () => {
     const controller = createStorageController({ generation: 1n });
     try {
-      controller.createInstance("i1", { readOnly: true });
+      controller.createInstance("i1", { connector: connectLegacyStorageReplica, readOnly: true });
       expect(controller.history("i1").map((c) => c.kind)).toEqual([
         "hello",
         "initializationComplete",

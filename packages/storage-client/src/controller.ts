@@ -6,7 +6,9 @@
  * ## State
  * - Per instance: a `StorageCommandHistory` (hello, initializationComplete and — unless
  *   read-only — allowWrites are pushed at creation), an `IngestionPlacement`, the ingestions it
- *   runs and one replica task (`legacy/rehydration-task.ts`) per replica.
+ *   runs and one replica connection per replica, built by the instance's `connector` (given to
+ *   `createInstance`: the composition root picks it per cluster, e.g. the legacy task of
+ *   `legacy/replica-task.ts`; the controller has no default).
  * - `StorageCollections`: write frontiers (max over replicas), compaction frontiers, statistics,
  *   status histories and pending drops of every collection.
  *
@@ -27,16 +29,23 @@
  *    `REPLICA_DROPPED_HINT`.
  *
  * Commands for an object go to `placement.replicasFor(id)`; instance-wide commands to every
- * replica. A task that is still connecting queues them after its replay; a failed task drops
- * them (its rehydration replays the history).
+ * replica. A task that is still connecting finds them in its replay (read when its stream
+ * opens); a failed task drops them (its rehydration replays the history).
  */
+
+import type {
+  ReplicaConnection,
+  ReplicaConnectionState,
+  ReplicaConnectionTuning,
+  ReplicaConnector,
+} from "@mzts/controller-unified/replicas";
 import {
   createHello,
   type IngestionDescription,
-  StorageCommandHistory,
   type SourceStatistics,
   type StatusUpdate,
   type StorageCommand,
+  StorageCommandHistory,
   type StorageResponse,
 } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
@@ -48,18 +57,7 @@ import {
   REPLICA_DROPPED_HINT,
   StorageCollections,
 } from "./collections.js";
-import {
-  ControllerClosed,
-  InstanceExists,
-  InstanceMissing,
-  ReplicaMissing,
-} from "./errors.js";
-import {
-  DEFAULT_RECONNECT_BACKOFF,
-  type ReconnectBackoff,
-  RehydrationTask,
-  type RehydrationTaskState,
-} from "./legacy/rehydration-task.js";
+import { ControllerClosed, InstanceExists, InstanceMissing, ReplicaMissing } from "./errors.js";
 import { createStorageControllerMetrics, type StorageControllerMetrics } from "./metrics.js";
 import {
   IngestionPlacement,
@@ -67,6 +65,11 @@ import {
   objectIdOf,
   type ReplicaPreference,
 } from "./placement.js";
+
+/** The storage side of the replica seam (`@mzts/controller-unified/replicas`). */
+export type StorageReplicaConnection = ReplicaConnection<StorageCommand, StorageResponse>;
+/** Builds a storage replica incarnation; given to `createInstance` per instance (cluster). */
+export type StorageReplicaConnector = ReplicaConnector<StorageCommand, StorageResponse>;
 
 /** Options of `createStorageController`. */
 export interface StorageControllerOptions {
@@ -78,14 +81,19 @@ export interface StorageControllerOptions {
   readonly registry?: Registry;
   /** Period of `rehydrateFailedReplicas` (default 1000 ms). */
   readonly maintenanceIntervalMs?: number;
-  /** Reconnect backoff (default 125 ms doubling, capped at 1 s, ±20 % jitter). */
-  readonly reconnectBackoff?: ReconnectBackoff;
   /** Status updates kept per object (default 100). */
   readonly statusHistoryLimit?: number;
 }
 
-/** Options of `createInstance`. */
-export interface InstanceOptions {
+/** Options of `createInstance`: per instance (cluster). */
+export interface StorageInstanceOptions {
+  /**
+   * The replica-connection implementation of this cluster (no default: the composition root
+   * chooses it from the cluster's phases, e.g. `connectLegacyStorageReplica`).
+   */
+  readonly connector: StorageReplicaConnector;
+  /** Reconnect backoff and keepalive (default 125 ms doubling, capped at 1 s, ±20 % jitter). */
+  readonly tuning?: ReplicaConnectionTuning;
   /** A read-only controller never sends `allowWrites` (0dt; default false). */
   readonly readOnly?: boolean;
 }
@@ -101,7 +109,7 @@ export interface StorageReplicaInfo {
   readonly replicaId: ReplicaId;
   readonly storageUrl: string;
   /** The current task's state (`failed` until the next maintenance rehydrates it). */
-  readonly state: RehydrationTaskState;
+  readonly state: ReplicaConnectionState;
   /** Successful connections so far (1 + rehydrations that connected). */
   readonly connects: number;
 }
@@ -131,7 +139,7 @@ export type StorageControllerEvent =
 export interface StorageController {
   readonly metrics: StorageControllerMetrics;
   /** @throws InstanceExists, ControllerClosed */
-  createInstance(instanceId: string, options?: InstanceOptions): void;
+  createInstance(instanceId: string, options: StorageInstanceOptions): void;
   /** Lets a read-only instance's replicas write (one way). @throws InstanceMissing */
   /**
    * Drops an instance: its remaining ingestions are dropped (on the replicas too), its replica
@@ -203,8 +211,12 @@ export interface StorageController {
 interface ReplicaState {
   /** Updated by `updateReplicaLocation`; read at every connection attempt. */
   url: string;
-  /** The current task; replaced on rehydration. */
-  task: RehydrationTask;
+  /** The current incarnation's task; replaced on rehydration. */
+  task: StorageReplicaConnection;
+  /** Closes `task` and settles its metrics (connected gauge, connect wait). */
+  stopTask: () => Promise<void>;
+  /** The current incarnation: 1, + 1 per new task. */
+  epoch: number;
   /** Successful connections of this replica's tasks. */
   connects: number;
 }
@@ -215,6 +227,9 @@ interface InstanceState {
   readonly history: StorageCommandHistory;
   readonly placement: IngestionPlacement;
   readonly replicas: Map<ReplicaId, ReplicaState>;
+  /** How this instance's replicas are connected. */
+  readonly connector: StorageReplicaConnector;
+  readonly tuning: ReplicaConnectionTuning | undefined;
   /** Live ingestions → their collection ids (own id first). */
   readonly ingestions: Map<GlobalId, readonly GlobalId[]>;
   /** False until `allowWrites` was pushed. */
@@ -259,8 +274,8 @@ export function createStorageController(options: StorageControllerOptions): Stor
     if (r === undefined) throw new ReplicaMissing(replicaId, operation);
     return r;
   };
-  const closeTask = (task: RehydrationTask) => {
-    const p = task.close();
+  const closeTask = (state: ReplicaState) => {
+    const p = state.stopTask();
     closing.add(p);
     void p.finally(() => closing.delete(p));
   };
@@ -275,36 +290,70 @@ export function createStorageController(options: StorageControllerOptions): Stor
     }
   };
 
-  const startTask = (i: InstanceState, replicaId: ReplicaId, state: ReplicaState) => {
-    i.history.reduce();
-    const replay = i.placement.commandsFor(replicaId, i.history.commands());
-    const task: RehydrationTask = new RehydrationTask({
+  /** Starts a new incarnation of `replicaId` (its replay is read when its stream opens). */
+  const startTask = (i: InstanceState, replicaId: ReplicaId, state: ReplicaState): void => {
+    const epoch = ++state.epoch;
+    const startedAt = performance.now();
+    /** Whether this task is counted in the connected gauge / its connect wait was recorded. */
+    let counted = false;
+    let waited = false;
+    const recordWait = () => {
+      if (waited) return;
+      waited = true;
+      metrics.replicaConnectWaitSeconds.inc((performance.now() - startedAt) / 1000);
+    };
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      metrics.connectedReplicaCount.dec();
+    };
+    const current = () => i.replicas.get(replicaId)?.task === task && task.state === "connected";
+    const task: StorageReplicaConnection = i.connector({
+      instanceId: i.id,
       replicaId,
-      url: () => state.url,
+      epoch,
       generation: options.generation,
-      replay,
-      metrics,
-      logger,
-      backoff: options.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF,
-      onResponse: (r, response) => {
-        if (i.replicas.get(r)?.task !== task) return; // a stale task
-        emit({ kind: "response", instanceId: i.id, replicaId: r, response });
-        collections.absorb(i.id, r, response);
+      location: () => state.url,
+      replay: () => {
+        i.history.reduce();
+        return i.placement.commandsFor(replicaId, i.history.commands());
       },
-      onConnected: (r) => {
-        const s = i.replicas.get(r);
+      logger,
+      ...(i.tuning === undefined ? {} : { tuning: i.tuning }),
+      onCommandSent: (c) => metrics.commandsTotal.inc({ command_type: c.kind }),
+      onResponses: (_epoch, responses) => {
+        for (const response of responses) {
+          if (task.state !== "connected") return;
+          metrics.responsesTotal.inc({ response_type: response.kind });
+          if (!current()) continue; // a stale task
+          emit({ kind: "response", instanceId: i.id, replicaId, response });
+          collections.absorb(i.id, replicaId, response);
+        }
+      },
+      onConnected: () => {
+        recordWait();
+        counted = true;
+        metrics.connectedReplicaCount.inc();
+        metrics.replicaConnectsTotal.inc();
+        const s = i.replicas.get(replicaId);
         if (s?.task !== task) return;
         s.connects++;
-        emit({ kind: "replicaConnected", instanceId: i.id, replicaId: r });
+        emit({ kind: "replicaConnected", instanceId: i.id, replicaId });
       },
-      onFailed: (r, error) => {
-        if (i.replicas.get(r)?.task !== task) return;
+      onFailed: (_epoch, error) => {
+        uncount();
+        if (i.replicas.get(replicaId)?.task !== task) return;
         // The next connection reconciles silently: nothing owed, reported uppers start over.
-        collections.replicaReset(i.id, r, false);
-        emit({ kind: "replicaFailed", instanceId: i.id, replicaId: r, error });
+        collections.replicaReset(i.id, replicaId, false);
+        emit({ kind: "replicaFailed", instanceId: i.id, replicaId, error });
       },
     });
-    return task;
+    state.task = task;
+    state.stopTask = () => {
+      recordWait();
+      uncount();
+      return task.close();
+    };
   };
 
   const rehydrateFailedReplicas = () => {
@@ -314,7 +363,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
         if (state.task.state !== "failed") continue;
         logger.info({ instance_id: i.id, replica_id: replicaId }, "rehydrating storage replica");
         emit({ kind: "replicaRehydrating", instanceId: i.id, replicaId });
-        state.task = startTask(i, replicaId, state);
+        startTask(i, replicaId, state);
       }
     }
   };
@@ -348,7 +397,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
   const controller: StorageController = {
     metrics,
 
-    createInstance(instanceId, instanceOptions = {}) {
+    createInstance(instanceId, instanceOptions) {
       if (closed) throw new ControllerClosed("createInstance");
       if (instances.has(instanceId)) throw new InstanceExists(instanceId);
       const history = new StorageCommandHistory({
@@ -359,6 +408,8 @@ export function createStorageController(options: StorageControllerOptions): Stor
         history,
         placement: new IngestionPlacement(),
         replicas: new Map(),
+        connector: instanceOptions.connector,
+        tuning: instanceOptions.tuning,
         ingestions: new Map(),
         writable: false,
       };
@@ -377,7 +428,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
       const i = instance(instanceId, "dropInstance");
       for (const objectId of [...i.ingestions.keys()]) drop(i, objectId, objectId);
       instances.delete(instanceId);
-      const tasks = [...i.replicas.values()].map((s) => s.task.close());
+      const tasks = [...i.replicas.values()].map((s) => s.stopTask());
       for (const replicaId of i.replicas.keys()) collections.replicaReset(i.id, replicaId, true);
       i.replicas.clear();
       metrics.forgetInstance(instanceId);
@@ -402,9 +453,9 @@ export function createStorageController(options: StorageControllerOptions): Stor
       const i = instance(instanceId, "addReplica");
       const resumed = i.placement.addReplica(replicaId);
       // The task reads `state.url` at once, so the state exists before its task does.
-      const state = { url: location.storageUrl, connects: 0 } as ReplicaState;
+      const state = { url: location.storageUrl, connects: 0, epoch: 0 } as ReplicaState;
       i.replicas.set(replicaId, state);
-      state.task = startTask(i, replicaId, state);
+      startTask(i, replicaId, state);
       logger.info(
         { instance_id: instanceId, replica_id: replicaId, url: location.storageUrl, resumed },
         "storage replica added",
@@ -417,9 +468,9 @@ export function createStorageController(options: StorageControllerOptions): Stor
       if (state.url === location.storageUrl) return;
       state.url = location.storageUrl;
       if (state.task.state === "connected") {
-        closeTask(state.task);
+        closeTask(state);
         collections.replicaReset(i.id, replicaId, false);
-        state.task = startTask(i, replicaId, state);
+        startTask(i, replicaId, state);
       }
     },
 
@@ -427,7 +478,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
       const i = instance(instanceId, "dropReplica");
       const state = replica(i, replicaId, "dropReplica");
       i.replicas.delete(replicaId);
-      const task = state.task.close();
+      const task = state.stopTask();
       let moves: ReturnType<IngestionPlacement["removeReplica"]> = [];
       const paused = newlyPaused(i, () => {
         moves = i.placement.removeReplica(replicaId);
@@ -516,7 +567,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      for (const i of instances.values()) for (const s of i.replicas.values()) closeTask(s.task);
+      for (const i of instances.values()) for (const s of i.replicas.values()) closeTask(s);
       collections.close();
       await Promise.all([...closing]);
       listeners.clear();

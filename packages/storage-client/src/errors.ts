@@ -19,7 +19,7 @@
  * Every error carries structured fields and a message that says what to do next. Internal bugs are
  * not input errors: they throw `InvariantViolation` from `@mzts/repr`.
  */
-import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
+import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 
 /** Root of every error thrown by `@mzts/storage-client`. */
 export class ControllerError extends Error {

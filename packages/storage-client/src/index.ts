@@ -1,7 +1,10 @@
 /**
  * @mzts/storage-client — the storage controller side (legacy path): the controller itself
- * (instances, replicas, ingestions, collections), the reducing command history replayed to
- * replicas, and the placement of ingestions and sinks on replicas.
+ * (instances, replicas, ingestions, collections), the placement of ingestions and sinks on
+ * replicas, the persist read holds, and the legacy storage replica task. The command history it
+ * replays is `@mzts/protocol`'s `StorageCommandHistory`; the replica seam is
+ * `@mzts/controller-unified/replicas`' `ReplicaConnection`, and each instance takes its
+ * `connector` in `createInstance` (no default).
  */
 
 export {
@@ -13,11 +16,13 @@ export {
 } from "./collections.js";
 export {
   createStorageController,
-  type InstanceOptions,
   type ReplicaLocationConfig,
   type StorageController,
   type StorageControllerEvent,
   type StorageControllerOptions,
+  type StorageInstanceOptions,
+  type StorageReplicaConnection,
+  type StorageReplicaConnector,
   type StorageReplicaInfo,
 } from "./controller.js";
 export {
@@ -35,18 +40,17 @@ export {
   ReplicaMissing,
   UpperWaitTimedOut,
 } from "./errors.js";
-export {
-  backoffDelayMs,
-  DEFAULT_RECONNECT_BACKOFF,
-  type ReconnectBackoff,
-  RehydrationTask,
-  type RehydrationTaskOptions,
-  type RehydrationTaskState,
-} from "./legacy/rehydration-task.js";
+// PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+export { connectLegacyStorageReplica } from "./legacy/replica-task.js";
 export {
   createStorageControllerMetrics,
   type StorageControllerMetrics,
 } from "./metrics.js";
+export {
+  PersistReadHolds,
+  type PersistReadHoldsOptions,
+  type ReadHold,
+} from "./persist-read-holds.js";
 export {
   IngestionPlacement,
   ingestionPreference,
@@ -57,8 +61,3 @@ export {
   type ReplicaPreference,
   SINK_PREFERENCE,
 } from "./placement.js";
-export {
-  PersistReadHolds,
-  type PersistReadHoldsOptions,
-  type ReadHold,
-} from "./persist-read-holds.js";

@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import {
+  connectLegacyStorageReplica,
   createStorageController,
   createStorageControllerMetrics,
   IngestionPlacement,
@@ -42,7 +43,7 @@ describe("README", () => {
     const location = { storageUrl: "http://127.0.0.1:1" };
     const description = ingestionDescription(["u10"]);
     const controller = createStorageController({ generation: 1n, logger, registry });
-    controller.createInstance("u1");
+    controller.createInstance("u1", { connector: connectLegacyStorageReplica });
     controller.addReplica("u1", "u1", { storageUrl: location.storageUrl });
     controller.createIngestion("u1", "u10", description);
     expect(controller.status("u10")).toBeUndefined(); // placed on u1; no status yet

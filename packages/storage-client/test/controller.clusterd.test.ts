@@ -24,6 +24,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  connectLegacyStorageReplica,
   createStorageController,
   REPLICA_DROPPED_HINT,
   type StorageController,
@@ -110,7 +111,7 @@ describe("storage controller with two clusterd replicas", () => {
         controller.updateReplicaLocation("u1", e.replicaId, { storageUrl: e.location.storageUrl });
     });
 
-    controller.createInstance("u1");
+    controller.createInstance("u1", { connector: connectLegacyStorageReplica });
     controller.updateConfiguration("u1", new Map([["storage_statistics_interval_ms", "200"]]));
     controller.addReplica("u1", "u1", { storageUrl: loc1.storageUrl });
     controller.addReplica("u1", "u2", { storageUrl: loc2.storageUrl });

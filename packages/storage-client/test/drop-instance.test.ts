@@ -5,7 +5,11 @@
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { expect, it } from "vitest";
-import { createStorageController, InstanceMissing } from "../src/index.js";
+import {
+  connectLegacyStorageReplica,
+  createStorageController,
+  InstanceMissing,
+} from "../src/index.js";
 
 it("drops the instance with its ingestions and history", async () => {
   const registry = new Registry();
@@ -14,8 +18,8 @@ it("drops the instance with its ingestions and history", async () => {
     logger: pino({ level: "silent" }),
     registry,
   });
-  c.createInstance("u1");
-  c.createInstance("u2");
+  c.createInstance("u1", { connector: connectLegacyStorageReplica });
+  c.createInstance("u2", { connector: connectLegacyStorageReplica });
   const ingestion = (id: string) => ({
     sourceExports: [{ id: `${id}0`, shardId: `s-${id}`, outputIndex: 0, name: "counter" }],
     connection: {
@@ -40,7 +44,7 @@ it("drops the instance with its ingestions and history", async () => {
   await expect(c.dropInstance("u1")).rejects.toBeInstanceOf(InstanceMissing);
   expect(await runIngestions()).toBe(1);
   // The id can be used again.
-  c.createInstance("u1");
+  c.createInstance("u1", { connector: connectLegacyStorageReplica });
   expect(c.history("u1").map((x) => x.kind)).toContain("hello");
   await c.close();
 });

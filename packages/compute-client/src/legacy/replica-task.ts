@@ -27,13 +27,6 @@
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
-  type ComputeCommand,
-  type ComputeResponse,
-  computeRequestToProto,
-  computeResponsesFromProto,
-  createHello,
-} from "@mzts/protocol";
-import {
   backoffDelayMs,
   DEFAULT_BACKOFF,
   type ReplicaConnectionOptions,
@@ -41,6 +34,13 @@ import {
   type ReplicaConnectionTuning,
   sleep,
 } from "@mzts/controller-unified/replicas";
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  computeRequestToProto,
+  computeResponsesFromProto,
+  createHello,
+} from "@mzts/protocol";
 import { ComputeService, type computeV1, LivenessProbe } from "@mzts/protocol/wire";
 import type { ComputeReplicaConnection, ComputeReplicaConnector } from "../replicas.js";
 

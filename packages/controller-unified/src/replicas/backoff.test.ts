@@ -28,7 +28,9 @@ describe("checkBackoff", () => {
     expect(checkBackoff(DEFAULT_BACKOFF)).toBe(DEFAULT_BACKOFF);
     expect(() => checkBackoff({ initialMs: 0, maxMs: 1, jitter: 0 })).toThrow(InvalidBackoff);
     expect(() => checkBackoff({ initialMs: 100, maxMs: 50, jitter: 0 })).toThrow(/maxMs is 50/);
-    expect(() => checkBackoff({ initialMs: 1, maxMs: 1, jitter: 1 })).toThrow(/fraction in \[0, 1\)/);
+    expect(() => checkBackoff({ initialMs: 1, maxMs: 1, jitter: 1 })).toThrow(
+      /fraction in \[0, 1\)/,
+    );
     expect(() => checkBackoff({ initialMs: Number.NaN, maxMs: 1, jitter: 0 })).toThrow(
       /initialMs is NaN/,
     );

@@ -25,8 +25,8 @@ import {
   schedule,
   uuid,
 } from "../testdata/compute-commands.js";
-import { ComputeCommandHistory } from "./command-history.js";
 import type { ComputeCommand, ComputeCommandKind } from "./command.js";
+import { ComputeCommandHistory } from "./command-history.js";
 
 /** Pushes every command (with the automatic reductions), then returns the replay. */
 function reduced(commands: readonly ComputeCommand[]): readonly ComputeCommand[] {

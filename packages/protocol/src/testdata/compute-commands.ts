@@ -1,13 +1,14 @@
 /**
  * Test builders for compute commands (not built into dist).
  */
+
+import type { Frontier, GlobalId } from "@mzts/repr";
 import type {
   ComputeCommand,
   ComputeParameters,
   DataflowDescription,
   Peek,
 } from "../compute/command.js";
-import type { Frontier, GlobalId } from "@mzts/repr";
 
 export const hello = (nonce = "00000000-0000-4000-8000-000000000000"): ComputeCommand => ({
   kind: "hello",

@@ -14,7 +14,12 @@
  */
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Hello } from "../cluster/hello.js";
-import type { ComputeCommand, DataflowDescription, InstanceConfig, Peek } from "../compute/command.js";
+import type {
+  ComputeCommand,
+  DataflowDescription,
+  InstanceConfig,
+  Peek,
+} from "../compute/command.js";
 import { dataflowExportIds } from "../compute/command-history.js";
 
 /** A command, or the controller retiring an answered peek (`ComputeCommandHistory.retirePeek`). */

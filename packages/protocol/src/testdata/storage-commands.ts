@@ -1,8 +1,9 @@
 /**
  * Test builders for storage commands (not built into dist).
  */
-import type { IngestionDescription, StorageCommand } from "../storage/command.js";
+
 import type { Frontier, GlobalId } from "@mzts/repr";
+import type { IngestionDescription, StorageCommand } from "../storage/command.js";
 
 /** A load-generator ingestion description writing `exports` (ids). */
 export function ingestionDescription(
