@@ -29,6 +29,7 @@ import { fromJson, type JsonValue as ProtoJson, toJson, toJsonString } from "@bu
 import {
   CollectionMissing as ComputeCollectionMissing,
   type ComputeController,
+  connectLegacyComputeReplica,
   createComputeController,
 } from "@mzts/compute-client";
 import { type Plan, validatePlan } from "@mzts/expr";
@@ -76,6 +77,7 @@ import {
 import { environmentV1 } from "@mzts/protocol/wire";
 import { Frontier, type GlobalId, type Timestamp } from "@mzts/repr";
 import {
+  connectLegacyStorageReplica,
   createStorageController,
   PersistReadHolds,
   type ReadHold,
@@ -662,8 +664,10 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   }
 
   function createInstances(clusterId: GlobalId): void {
-    compute.createInstance(clusterId, NO_LOGGING);
-    storage.createInstance(clusterId);
+    // PHASE(replicas): legacy — the replica connectors are chosen per cluster by `controllers.ts`
+    // (`selectControllers(phases)`) once it exists; until then every cluster takes the legacy tasks.
+    compute.createInstance(clusterId, NO_LOGGING, { connector: connectLegacyComputeReplica });
+    storage.createInstance(clusterId, { connector: connectLegacyStorageReplica });
   }
 
   function attachReplica(

@@ -47,8 +47,8 @@ describe("ControllerConnections", () => {
     expect(err).toBeInstanceOf(StaleGeneration);
     expect(err!.message).toContain("generation 4");
     expect(err!.message).toContain("generation 5");
-    expect(err!.offered).toBe(4n);
-    expect(err!.highest).toBe(5n);
+    expect(err!.generation).toBe(4n);
+    expect(err!.currentGeneration).toBe(5n);
     expect(c.current?.nonce).toBe("new");
     expect(c.fencedCount).toBe(1);
   });

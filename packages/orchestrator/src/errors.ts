@@ -11,6 +11,14 @@ export class OrchestratorError extends Error {
 }
 
 /**
+ * A spec whose generation is older than the generation that last claimed the replica (fenced):
+ * the one `StaleGeneration` of `@mzts/protocol`, built with `StaleGeneration.orchestrator(…)`
+ * (`refusedBy: "orchestrator"`, `subject` = the replica id). Re-exported for callers of this
+ * package.
+ */
+export { StaleGeneration } from "@mzts/protocol";
+
+/**
  * A clusterd process did not reach its "clusterd ready" line: it exited (bad configuration is exit
  * code 2), was killed, or did not get ready within the start timeout.
  */
@@ -44,21 +52,6 @@ export class UnknownReplica extends OrchestratorError {
     super(
       `unknown replica ${replicaId}: it is not running under this orchestrator; ` +
         "call list() for the known replicas, or ensureReplica() to start it",
-    );
-  }
-}
-
-/** A spec whose generation is older than the generation that last claimed the replica (fenced). */
-export class StaleGeneration extends OrchestratorError {
-  override name = "StaleGeneration";
-  constructor(
-    readonly replicaId: string,
-    readonly generation: number,
-    readonly currentGeneration: number,
-  ) {
-    super(
-      `replica ${replicaId} was claimed by generation ${currentGeneration}; generation ` +
-        `${generation} is fenced out — this environmentd is stale and must shut down`,
     );
   }
 }

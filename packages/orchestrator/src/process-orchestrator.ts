@@ -474,7 +474,11 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     const entry = this.#replicas.get(id);
     if (entry) {
       if (spec.generation < entry.spec.generation) {
-        throw new StaleGeneration(id, spec.generation, entry.spec.generation);
+        throw StaleGeneration.orchestrator(
+          id,
+          BigInt(spec.generation),
+          BigInt(entry.spec.generation),
+        );
       }
       if (this.#sameShape(spec, entry.spec, entry.clusterdPath) && entry.state !== "failed") {
         entry.spec = spec;
@@ -497,7 +501,7 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     const rec = this.#unclaimed.get(id);
     if (rec) {
       if (spec.generation < rec.generation) {
-        throw new StaleGeneration(id, spec.generation, rec.generation);
+        throw StaleGeneration.orchestrator(id, BigInt(spec.generation), BigInt(rec.generation));
       }
       const adopted = await this.#tryAdopt(spec, rec);
       if (adopted) return async () => adopted;

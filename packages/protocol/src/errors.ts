@@ -7,8 +7,10 @@
  *   the message kind and the field path (protobuf JSON names, e.g.
  *   `createDataflow.dataflow.objectsToBuild[0].plan.map.input`). A replica answers a malformed
  *   command by ending the stream with `InvalidArgument` (class-1 protocol violation).
- * - `StaleGeneration` / `ProtocolVersionMismatch`: a hello that a replica must refuse
- *   (`Aborted` / `FailedPrecondition` on the wire). Both name the two values compared.
+ * - `StaleGeneration`: a generation older than one already seen — a replica refusing a hello, the
+ *   catalog a write, the orchestrator a replica spec (one class for both sides; `Aborted`).
+ *   `ProtocolVersionMismatch`: a hello whose protocol version differs (`FailedPrecondition`).
+ *   Both name the two values compared.
  *   `HelloMismatch`: the two sub-protocol hellos of one unified stream disagree.
  *
  * - `CommandHistoryError` and its subclasses `DuplicateInstanceCommand`, `CompactionRegression`,
@@ -85,18 +87,66 @@ export class MalformedResponse extends ProtocolError {
   }
 }
 
-/** A hello from an environment generation older than one already seen: the sender is fenced. */
+/** Who refused a stale generation. */
+export type GenerationAuthority = "replica" | "catalog" | "orchestrator";
+
+/**
+ * An environment generation older than one the refusing side has already seen: the environmentd
+ * that carries it is fenced. The one fencing error of both sides (replica and controller): a
+ * replica refuses a hello (`StaleGeneration.hello`), the catalog a write
+ * (`StaleGeneration.catalog`), the orchestrator a replica spec (`StaleGeneration.orchestrator`).
+ * On the wire it is `Aborted`.
+ */
 export class StaleGeneration extends ProtocolError {
   override name = "StaleGeneration";
   constructor(
-    /** The generation the hello carried. */
-    readonly offered: bigint,
-    /** The highest generation the replica has seen. */
-    readonly highest: bigint,
+    /** The (older) generation that was offered. */
+    readonly generation: bigint,
+    /** The newest generation the refusing side has seen. */
+    readonly currentGeneration: bigint,
+    /** Who refused it. */
+    readonly refusedBy: GenerationAuthority,
+    /** What was refused: the catalog operation or the replica id; empty for a hello. */
+    readonly subject: string,
+    message: string,
   ) {
-    super(
+    super(message);
+  }
+
+  /** A replica refuses a hello of generation `offered` after serving `highest`. */
+  static hello(offered: bigint, highest: bigint): StaleGeneration {
+    return new StaleGeneration(
+      offered,
+      highest,
+      "replica",
+      "",
       `hello of generation ${offered} refused: this replica already serves generation ${highest}; ` +
         "the sending environmentd is fenced (a newer one booted) and must shut down",
+    );
+  }
+
+  /** The catalog refuses `operation` of `generation`; it is at `current`. Nothing was written. */
+  static catalog(generation: bigint, current: bigint, operation: string): StaleGeneration {
+    return new StaleGeneration(
+      generation,
+      current,
+      "catalog",
+      operation,
+      `${operation} refused: this environmentd runs generation ${generation} but the catalog is ` +
+        `at generation ${current}; this environmentd was fenced by a newer one and ` +
+        "must exit (nothing was written)",
+    );
+  }
+
+  /** The orchestrator refuses a spec of `generation` for a replica claimed by `current`. */
+  static orchestrator(replicaId: string, generation: bigint, current: bigint): StaleGeneration {
+    return new StaleGeneration(
+      generation,
+      current,
+      "orchestrator",
+      replicaId,
+      `replica ${replicaId} was claimed by generation ${current}; generation ` +
+        `${generation} is fenced out — this environmentd is stale and must shut down`,
     );
   }
 }

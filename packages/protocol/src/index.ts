@@ -146,6 +146,7 @@ export {
   ProtocolError,
   type ProtocolName,
   ProtocolVersionMismatch,
+  type GenerationAuthority,
   StaleGeneration,
 } from "./errors.js";
 export {

@@ -5,7 +5,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PeekCanceled, PeekFailed, PeekTimeout, SinceViolation } from "@mzts/compute-client";
 import { MalformedPlan } from "@mzts/expr";
-import { StaleGeneration as OrchestratorStaleGeneration } from "@mzts/orchestrator";
 import { MalformedRequest } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
 import {
@@ -55,8 +54,8 @@ const cases: Array<[string, unknown, Code]> = [
   ["no index", new NoIndexForPeek("s_bids"), Code.FailedPrecondition],
   ["below since (environment)", new PeekBelowSince("i", 1n, 5n), Code.FailedPrecondition],
   ["below since (controller)", new SinceViolation("u9", 1n, 5n), Code.FailedPrecondition],
-  ["stale generation (catalog)", new StaleGeneration(1n, 2n, "createCluster"), Code.Aborted],
-  ["stale generation (orchestrator)", new OrchestratorStaleGeneration("u2", 1, 2), Code.Aborted],
+  ["stale generation (catalog)", StaleGeneration.catalog(1n, 2n, "createCluster"), Code.Aborted],
+  ["stale generation (orchestrator)", StaleGeneration.orchestrator("u2", 1n, 2n), Code.Aborted],
   ["upper wait timeout", new UpperWaitTimeout("i", 5n, 100), Code.DeadlineExceeded],
   ["peek timeout", new PeekTimeout("p", 100), Code.DeadlineExceeded],
   ["peek canceled", new PeekCanceled("p", "caller aborted"), Code.Canceled],

@@ -31,10 +31,7 @@ import {
   SubscribeFailed,
 } from "@mzts/compute-client";
 import { MalformedPlan } from "@mzts/expr";
-import {
-  StaleGeneration as OrchestratorStaleGeneration,
-  ReplicaStartFailed,
-} from "@mzts/orchestrator";
+import { ReplicaStartFailed } from "@mzts/orchestrator";
 import { environmentCodecs, MalformedRequest } from "@mzts/protocol";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
@@ -89,7 +86,7 @@ function codeOf(e: unknown): Code {
     e instanceof SinceViolation
   )
     return Code.FailedPrecondition;
-  if (e instanceof StaleGeneration || e instanceof OrchestratorStaleGeneration) return Code.Aborted;
+  if (e instanceof StaleGeneration) return Code.Aborted;
   if (e instanceof UpperWaitTimeout || e instanceof PeekTimeout) return Code.DeadlineExceeded;
   if (e instanceof PeekCanceled) return Code.Canceled;
   if (

@@ -81,7 +81,7 @@ export function checkGeneration(
   if (generation < 1n || generation > current) {
     throw new GenerationNotBooted(generation, current, operation);
   }
-  if (generation < current) throw new StaleGeneration(generation, current, operation);
+  if (generation < current) throw StaleGeneration.catalog(generation, current, operation);
 }
 
 const MAX_NAME = 255;

@@ -19,25 +19,11 @@ export type CatalogObjectKind = "cluster" | "replica" | "source" | "index" | "ma
 
 /**
  * A mutating call carried a generation older than the catalog's: a newer environmentd booted
- * after this one, so this one is a zombie. Nothing was written.
+ * after this one, so this one is a zombie. Nothing was written. The one `StaleGeneration` of
+ * `@mzts/protocol`, built with `StaleGeneration.catalog(…)` (`refusedBy: "catalog"`, `subject` =
+ * the operation); re-exported here for the catalog's callers.
  */
-export class StaleGeneration extends EnvironmentdError {
-  override name = "StaleGeneration";
-  constructor(
-    /** The generation the caller carried. */
-    readonly generation: bigint,
-    /** The catalog's generation (the newest boot). */
-    readonly currentGeneration: bigint,
-    /** The refused operation, e.g. `createCluster`. */
-    readonly operation: string,
-  ) {
-    super(
-      `${operation} refused: this environmentd runs generation ${generation} but the catalog is ` +
-        `at generation ${currentGeneration}; this environmentd was fenced by a newer one and ` +
-        "must exit (nothing was written)",
-    );
-  }
-}
+export { StaleGeneration } from "@mzts/protocol";
 
 /** A mutating call carried a generation that no boot has returned yet (a caller bug). */
 export class GenerationNotBooted extends EnvironmentdError {

@@ -22,7 +22,12 @@
 import pg from "pg";
 import { type Catalog, type CatalogStore, catalogFromStore } from "./catalog.js";
 import { CatalogState, checkGeneration, type StoredObjectRow } from "./catalog-state.js";
-import { CatalogUnavailable, EnvironmentdError, UnsupportedFormatVersion } from "./errors.js";
+import {
+  CatalogUnavailable,
+  EnvironmentdError,
+  StaleGeneration,
+  UnsupportedFormatVersion,
+} from "./errors.js";
 
 /** The catalog schema version stored in `catalog_state.schema_version`. */
 export const POSTGRES_CATALOG_SCHEMA_VERSION = 1;
@@ -144,7 +149,7 @@ export async function openPostgresCatalog(options: PostgresCatalogOptions): Prom
     try {
       return await f();
     } catch (e) {
-      if (e instanceof EnvironmentdError) throw e;
+      if (e instanceof EnvironmentdError || e instanceof StaleGeneration) throw e;
       throw new CatalogUnavailable(location, op, e);
     }
   }

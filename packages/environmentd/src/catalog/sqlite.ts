@@ -25,7 +25,12 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { type Catalog, type CatalogStore, catalogFromStore } from "./catalog.js";
 import { CatalogState, checkGeneration, type StoredObjectRow } from "./catalog-state.js";
-import { CatalogUnavailable, EnvironmentdError, UnsupportedFormatVersion } from "./errors.js";
+import {
+  CatalogUnavailable,
+  EnvironmentdError,
+  StaleGeneration,
+  UnsupportedFormatVersion,
+} from "./errors.js";
 
 /** The catalog schema version written to `PRAGMA user_version`. */
 export const SQLITE_CATALOG_SCHEMA_VERSION = 1;
@@ -148,7 +153,7 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
     try {
       return Promise.resolve(f());
     } catch (e) {
-      if (e instanceof EnvironmentdError) return Promise.reject(e);
+      if (e instanceof EnvironmentdError || e instanceof StaleGeneration) return Promise.reject(e);
       return Promise.reject(new CatalogUnavailable(location, op, e));
     }
   };

@@ -33,7 +33,7 @@ describe("hello", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(StaleGeneration);
-    expect(err).toMatchObject({ offered: 4n, highest: 5n });
+    expect(err).toMatchObject({ generation: 4n, currentGeneration: 5n });
     expect((err as Error).message).toMatch(/generation 4 refused.*generation 5.*fenced/);
   });
 

@@ -52,7 +52,7 @@ export function checkHello(
     throw new ProtocolVersionMismatch(hello.protocolVersion, protocolVersion, hello.buildVersion);
   }
   if (hello.generation < highestGeneration) {
-    throw new StaleGeneration(hello.generation, highestGeneration);
+    throw StaleGeneration.hello(hello.generation, highestGeneration);
   }
 }
 
