@@ -3,12 +3,36 @@
  */
 import { ComputeCommandHistory, createHello, type InstanceConfig } from "@mzts/protocol";
 import type { Frontier, GlobalId } from "@mzts/repr";
+import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { attachHistoryMetrics, HISTORY_COMMAND_COUNT } from "./index.js";
+import {
+  attachHistoryMetrics,
+  connectLegacyComputeReplica,
+  createComputeController,
+  HISTORY_COMMAND_COUNT,
+} from "./index.js";
 import { dataflowDesc, peekOf } from "./testdata/commands.js";
 
 describe("README", () => {
+  it("createComputeController (replica unreachable: its task keeps connecting)", async () => {
+    const registry = new Registry();
+    const logger = pino({ level: "silent" });
+    const location = { computeUrl: "http://127.0.0.1:1" };
+    const controller = createComputeController({ generation: 1n, logger, registry });
+    const logging = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };
+    controller.createInstance("u1", logging, { connector: connectLegacyComputeReplica }); // per cluster
+    controller.addReplica("u1", "u1", { computeUrl: location.computeUrl });
+    expect(controller.replicas("u1")).toMatchObject([
+      { replicaId: "u1", epoch: 1, state: "connecting", failures: 0 },
+    ]);
+    // controller-unified's README: the composition root's call, with optional tuning.
+    const tuning = { backoff: { initialMs: 50, maxMs: 200, jitter: 0.1 } };
+    controller.createInstance("u2", logging, { connector: connectLegacyComputeReplica, tuning });
+    expect(controller.historySize("u2")).toBe(3);
+    await controller.close();
+  });
+
   it("ComputeCommandHistory", async () => {
     const registry = new Registry();
     const config: InstanceConfig = {

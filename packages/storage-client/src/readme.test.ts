@@ -44,6 +44,17 @@ describe("README", () => {
     const description = ingestionDescription(["u10"]);
     const controller = createStorageController({ generation: 1n, logger, registry });
     controller.createInstance("u1", { connector: connectLegacyStorageReplica });
+    // controller-unified's README: the composition root's call, with optional tuning/readOnly.
+    const tuning = { backoff: { initialMs: 50, maxMs: 200, jitter: 0.1 } };
+    controller.createInstance("u2", {
+      connector: connectLegacyStorageReplica,
+      tuning,
+      readOnly: true,
+    });
+    expect(controller.history("u2").map((c) => c.kind)).toEqual([
+      "hello",
+      "initializationComplete",
+    ]);
     controller.addReplica("u1", "u1", { storageUrl: location.storageUrl });
     controller.createIngestion("u1", "u10", description);
     expect(controller.status("u10")).toBeUndefined(); // placed on u1; no status yet

@@ -1,0 +1,89 @@
+/**
+ * The README's usage snippets, run as tests (style §12): keep them in sync with README.md.
+ */
+import { getEventListeners } from "node:events";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import {
+  backoffDelayMs,
+  checkBackoff,
+  InvalidBackoff,
+  type ReplicaConnectionState,
+  type ReplicaConnector,
+  sleep,
+} from "./index.js";
+
+describe("README", () => {
+  it("ReplicaConnector (the seam)", async () => {
+    const logger = pino({ level: "silent" });
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+
+    const connector: ReplicaConnector<string, string> = (opts) => {
+      let state: ReplicaConnectionState = "connecting";
+      queueMicrotask(() => {
+        state = "connected";
+        opts.onConnected(opts.epoch);
+        for (const c of opts.replay()) opts.onCommandSent?.(c);
+        opts.onResponses(opts.epoch, ["ready"]);
+      });
+      return {
+        epoch: opts.epoch,
+        get state() {
+          return state;
+        },
+        send: (commands) => commands.forEach((c) => opts.onCommandSent?.(c)),
+        close: async () => {
+          state = "closed";
+        },
+      };
+    };
+    const conn = connector({
+      instanceId: "u1",
+      replicaId: "u1",
+      epoch: 1,
+      generation: 1n,
+      location: () => "http://127.0.0.1:1",
+      replay: () => ["hello", "createInstance"],
+      logger,
+      onConnected: (epoch) => log(`connected ${epoch}`),
+      onResponses: (epoch, responses) => log(`${epoch}: ${responses}`),
+      onFailed: (epoch, error) => log(`failed ${epoch}: ${error.message}`),
+      onCommandSent: (c) => log(`sent ${c}`),
+    });
+    expect(conn.state).toBe("connecting");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(conn.state).toBe("connected");
+    conn.send(["peek"]);
+    await conn.close();
+    expect(conn.state).toBe("closed");
+    expect(lines).toEqual([
+      "connected 1",
+      "sent hello",
+      "sent createInstance",
+      "1: ready",
+      "sent peek",
+    ]);
+  });
+
+  it("backoffDelayMs()", () => {
+    for (let i = 0; i < 20; i++) {
+      expect(backoffDelayMs(1)).toBeGreaterThanOrEqual(100);
+      expect(backoffDelayMs(1)).toBeLessThanOrEqual(150);
+      expect(backoffDelayMs(4)).toBeGreaterThanOrEqual(800);
+      expect(backoffDelayMs(4)).toBeLessThanOrEqual(1200);
+    }
+    expect(backoffDelayMs(3, { initialMs: 125, maxMs: 5000, jitter: 0 })).toBe(500);
+    expect(() => checkBackoff({ initialMs: 0, maxMs: 1, jitter: 0 })).toThrow(InvalidBackoff);
+  });
+
+  it("sleep()", async () => {
+    const abort = new AbortController();
+    const started = performance.now();
+    const pause = sleep(60_000, abort.signal);
+    abort.abort(); // resolves at once; no listener is left on the signal either way
+    await pause;
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(getEventListeners(abort.signal, "abort")).toHaveLength(0);
+  });
+});
