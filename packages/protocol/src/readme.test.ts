@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  ComputeCommandHistory,
   checkHello,
   createHello,
   decodeComputeCommand,
@@ -10,6 +11,7 @@ import {
   MalformedCommand,
   PartitionedComputeState,
   StaleGeneration,
+  StorageCommandHistory,
 } from "./index.js";
 
 describe("README", () => {
@@ -36,6 +38,23 @@ describe("README", () => {
     const hello = createHello(7n);
     expect(() => checkHello(hello, 7n)).not.toThrow();
     expect(() => checkHello(hello, 8n)).toThrow(StaleGeneration);
+    expect(StaleGeneration.catalog(1n, 2n, "createCluster")).toMatchObject({
+      generation: 1n,
+      currentGeneration: 2n,
+      refusedBy: "catalog",
+    });
+    expect(StaleGeneration.orchestrator("u2", 1n, 2n).refusedBy).toBe("orchestrator");
+  });
+
+  it("Command histories", () => {
+    const compute = new ComputeCommandHistory();
+    compute.push({ kind: "hello", hello: createHello(1n) });
+    compute.push({ kind: "allowCompaction", id: "u1", frontier: 5n }); // stray: no dataflow u1
+    expect(compute.commands().map((c) => c.kind)).toEqual(["hello"]);
+    const storage = new StorageCommandHistory();
+    storage.push({ kind: "hello", hello: createHello(1n) });
+    storage.push({ kind: "initializationComplete" });
+    expect(storage.commands().map((c) => c.kind)).toEqual(["hello", "initializationComplete"]);
   });
 
   it("Merging worker responses", () => {
