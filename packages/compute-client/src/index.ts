@@ -7,6 +7,10 @@
  * `connector` in `createInstance` (no default).
  */
 
+// PHASE(state): legacy — delete when cluster-unification-state is retired. Every export below
+// but the replica task is the legacy compute instance state (controller, instances, collections
+// and holds, peeks, subscribes) that phase 5 replaces with one `ClusterState` per cluster
+// (`controller-unified/src/state/`).
 export type { CollectionFrontiers } from "./collections.js";
 export {
   type ComputeController,

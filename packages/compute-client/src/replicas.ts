@@ -240,6 +240,8 @@ export class InstanceReplicas {
     });
   }
 
+  // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired (the unified
+  // replica task owns the rehydration policy and its crash-loop backoff, design §9 phase 3).
   #rehydrate(r: ReplicaState, error: Error): void {
     r.failures++;
     r.lastError = `replica task failed: ${error.message}`;

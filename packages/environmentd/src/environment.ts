@@ -664,8 +664,8 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   }
 
   function createInstances(clusterId: GlobalId): void {
-    // PHASE(replicas): legacy — the replica connectors are chosen per cluster by `controllers.ts`
-    // (`selectControllers(phases)`) once it exists; until then every cluster takes the legacy tasks.
+    // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired (`controllers.ts`
+    // `selectControllers(phases)` will choose the connectors per cluster; until then: legacy tasks).
     compute.createInstance(clusterId, NO_LOGGING, { connector: connectLegacyComputeReplica });
     storage.createInstance(clusterId, { connector: connectLegacyStorageReplica });
   }

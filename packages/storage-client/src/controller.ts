@@ -356,6 +356,8 @@ export function createStorageController(options: StorageControllerOptions): Stor
     };
   };
 
+  // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired (the unified
+  // replica task owns the rehydration policy, design §9 phase 3).
   const rehydrateFailedReplicas = () => {
     if (closed) return;
     for (const i of instances.values()) {

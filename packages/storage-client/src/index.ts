@@ -7,6 +7,10 @@
  * `connector` in `createInstance` (no default).
  */
 
+// PHASE(state): legacy — delete when cluster-unification-state is retired. Every export below
+// but the replica task is the legacy storage instance state (controller, collections, placement,
+// persist read holds) that phase 5 replaces with one `ClusterState` per cluster
+// (`controller-unified/src/state/`).
 export {
   type CollectionEvent,
   NO_REPLICA_HINT,
