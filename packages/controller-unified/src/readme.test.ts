@@ -32,7 +32,9 @@ describe("README", () => {
         get state() {
           return state;
         },
-        send: (commands) => commands.forEach((c) => opts.onCommandSent?.(c)),
+        send: (commands) => {
+          for (const c of commands) opts.onCommandSent?.(c);
+        },
         close: async () => {
           state = "closed";
         },

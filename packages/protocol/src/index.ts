@@ -139,6 +139,7 @@ export {
   CompactionRegression,
   DuplicateInstanceCommand,
   DuplicatePeek,
+  type GenerationAuthority,
   type HelloFields,
   HelloMismatch,
   MalformedCommand,
@@ -146,7 +147,6 @@ export {
   ProtocolError,
   type ProtocolName,
   ProtocolVersionMismatch,
-  type GenerationAuthority,
   StaleGeneration,
 } from "./errors.js";
 export {
