@@ -7,7 +7,8 @@
  * - `InvalidReplicaId`: a replica id that is not `u<n>`/`s<n>`.
  * - `CollectionExists`: a collection id claimed by two storage objects.
  * - `PlacementConflict`: an object re-registered with a different replica preference.
- * - `CompactionRegression`: an `allowCompaction` that moves a compaction frontier backward.
+ * - `CompactionRegression` (`@mzts/protocol`'s, re-exported): an `allowCompaction` that moves a
+ *   compaction frontier backward.
  * - `InstanceMissing` / `InstanceExists`: a storage instance id the controller does not
  *   know, or knows already.
  * - `CollectionMissing`: a collection id the controller does not know (never created, or dropped
@@ -94,21 +95,12 @@ export class PlacementConflict extends ControllerError {
   }
 }
 
-/** An `allowCompaction` moves an id's compaction frontier backward. */
-export class CompactionRegression extends ControllerError {
-  override name = "CompactionRegression";
-  constructor(
-    readonly id: GlobalId,
-    readonly current: Frontier,
-    readonly proposed: Frontier,
-  ) {
-    super(
-      `allowCompaction for ${id} cannot move its compaction frontier back from ` +
-        `${fmt(current)} to ${fmt(proposed)}; send a frontier at or beyond the current one ` +
-        "(read holds only advance)",
-    );
-  }
-}
+/**
+ * An `allowCompaction` moves an id's compaction frontier backward: the one class of
+ * `@mzts/protocol` (a `CommandHistoryError`), thrown by the command history and by the
+ * controller's since guard alike; re-exported for this package's callers.
+ */
+export { CompactionRegression } from "@mzts/protocol";
 
 /** An operation named a storage instance the controller does not have. */
 export class InstanceMissing extends ControllerError {

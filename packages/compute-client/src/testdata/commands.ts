@@ -1,34 +1,15 @@
 /**
- * Test builders for compute commands (not built into dist).
+ * Test builders for compute commands (not built into dist): the few this package's tests use.
+ * The full set, for the command history's tests, is `@mzts/protocol`'s
+ * `testdata/compute-commands.ts`.
  */
-import type { ComputeCommand, ComputeParameters, DataflowDescription, Peek } from "@mzts/protocol";
+import type { ComputeCommand, DataflowDescription, Peek } from "@mzts/protocol";
 import type { Frontier, GlobalId } from "@mzts/repr";
 
 export const hello = (nonce = "00000000-0000-4000-8000-000000000000"): ComputeCommand => ({
   kind: "hello",
   hello: { nonce, generation: 1n, protocolVersion: 1, buildVersion: "0.0.0" },
 });
-
-export const createInstance: ComputeCommand = {
-  kind: "createInstance",
-  config: {
-    logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
-  },
-};
-
-export const initializationComplete: ComputeCommand = { kind: "initializationComplete" };
-
-/** `updateConfiguration` with the given fields (dyncfg updates from a record). */
-export function config(
-  fields: { maxResultSize?: bigint; workloadClass?: string; dyncfg?: Record<string, string> } = {},
-): ComputeCommand {
-  const params: ComputeParameters = {
-    ...(fields.maxResultSize === undefined ? {} : { maxResultSize: fields.maxResultSize }),
-    ...(fields.workloadClass === undefined ? {} : { workloadClass: fields.workloadClass }),
-    dyncfgUpdates: new Map(Object.entries(fields.dyncfg ?? {})),
-  };
-  return { kind: "updateConfiguration", params };
-}
 
 /**
  * A dataflow reading source `u0` (upper 0) that builds one object per export and exports the
@@ -62,8 +43,6 @@ export const createDataflow = (exports: readonly GlobalId[], asOf: Frontier): Co
   dataflow: dataflowDesc(exports, asOf),
 });
 
-export const schedule = (id: GlobalId): ComputeCommand => ({ kind: "schedule", id });
-export const allowWrites = (id: GlobalId): ComputeCommand => ({ kind: "allowWrites", id });
 export const compaction = (id: GlobalId, frontier: Frontier): ComputeCommand => ({
   kind: "allowCompaction",
   id,
@@ -86,7 +65,6 @@ export const peek = (uuid: string, target: GlobalId = "u1"): ComputeCommand => (
   kind: "peek",
   peek: peekOf(uuid, target),
 });
-export const cancelPeek = (uuid: string): ComputeCommand => ({ kind: "cancelPeek", uuid });
 
 /** A lowercase uuid whose last group encodes `n`. */
 export const uuid = (n: number): string =>
