@@ -13,7 +13,7 @@ import { Frontier } from "@mzts/repr";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PersistReadHolds } from "./read-policy.js";
+import { PersistReadHolds } from "./persist-read-holds.js";
 
 const logger = pino({ level: "silent" });
 const LEASE_MS = 15_000;
