@@ -1,0 +1,139 @@
+/**
+ * The storage controller behind the `ReplicaConnection` seam, with in-memory connectors:
+ * - each instance (cluster) connects its replicas through the connector it was created with;
+ * - the replay is read when the stream opens, so commands sent while a replica connects are in it
+ *   (and are not sent twice);
+ * - a failed incarnation is replaced at the next maintenance with epoch + 1, and the metrics the
+ *   legacy task used to count itself (connected gauge, connects, commands, responses) are counted
+ *   by the controller for any connector.
+ */
+import type { StorageCommand, StorageResponse } from "@mzts/protocol";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { createStorageController, type StorageReplicaConnector } from "../src/index.js";
+import { ingestionDescription } from "../src/testdata/commands.js";
+
+type Options = Parameters<StorageReplicaConnector>[0];
+
+/** A connector whose incarnations connect only when told to. */
+function fakeConnector(name: string) {
+  const incarnations: Array<{
+    name: string;
+    opts: Options;
+    sent: StorageCommand[];
+    connect(): void;
+    respond(r: StorageResponse): void;
+    fail(): void;
+  }> = [];
+  const connector: StorageReplicaConnector = (opts) => {
+    let state: "connecting" | "connected" | "failed" | "closed" = "connecting";
+    const sent: StorageCommand[] = [];
+    incarnations.push({
+      name,
+      opts,
+      sent,
+      connect() {
+        state = "connected";
+        opts.onConnected(opts.epoch);
+        for (const c of opts.replay()) {
+          sent.push(c);
+          opts.onCommandSent?.(c);
+        }
+      },
+      respond: (r) => opts.onResponses(opts.epoch, [r]),
+      fail() {
+        state = "failed";
+        opts.onFailed(opts.epoch, new Error("stream ended"));
+      },
+    });
+    return {
+      epoch: opts.epoch,
+      get state() {
+        return state;
+      },
+      send(commands) {
+        if (state !== "connected") return;
+        for (const c of commands) {
+          sent.push(c);
+          opts.onCommandSent?.(c);
+        }
+      },
+      close: async () => {
+        state = "closed";
+      },
+    };
+  };
+  return { connector, incarnations };
+}
+
+const value = async (registry: Registry, name: string) =>
+  (await registry.getSingleMetric(name)?.get())?.values.reduce((a, v) => a + v.value, 0);
+
+describe("storage controller behind the replica seam", () => {
+  it("connects each instance through its own connector, replays what was sent while connecting", async () => {
+    const registry = new Registry();
+    const c = createStorageController({
+      generation: 1n,
+      logger: pino({ level: "silent" }),
+      registry,
+      maintenanceIntervalMs: 60_000,
+    });
+    const a = fakeConnector("a");
+    const b = fakeConnector("b");
+    try {
+      c.createInstance("c1", { connector: a.connector });
+      c.createInstance("c2", { connector: b.connector });
+      c.addReplica("c1", "u1", { storageUrl: "http://c1-u1" });
+      c.addReplica("c2", "u2", { storageUrl: "http://c2-u2" });
+      expect(a.incarnations.map((i) => [i.opts.instanceId, i.opts.replicaId])).toEqual([
+        ["c1", "u1"],
+      ]);
+      expect(b.incarnations.map((i) => [i.opts.instanceId, i.opts.replicaId])).toEqual([
+        ["c2", "u2"],
+      ]);
+      expect(a.incarnations[0]?.opts.location()).toBe("http://c1-u1");
+
+      // Sent while connecting: not queued, but in the replay read at connect.
+      c.createIngestion("c1", "u10", ingestionDescription(["u10"]));
+      const first = a.incarnations[0];
+      if (first === undefined) throw new Error("no incarnation");
+      expect(first.sent).toEqual([]);
+      first.connect();
+      expect(first.sent.map((s) => s.kind)).toEqual([
+        "hello",
+        "runIngestion",
+        "initializationComplete",
+        "allowWrites",
+      ]);
+      expect(c.replicas("c1")).toMatchObject([
+        { replicaId: "u1", state: "connected", connects: 1 },
+      ]);
+      expect(await value(registry, "mz_storage_controller_connected_replica_count")).toBe(1);
+      expect(await value(registry, "mz_storage_commands_total")).toBe(4);
+
+      // Live after connect, exactly once.
+      c.allowCompaction("u10", 5n);
+      expect(first.sent.filter((s) => s.kind === "allowCompaction")).toHaveLength(1);
+      first.respond({ kind: "frontierUpper", id: "u10", upper: 7n });
+      expect(c.frontier("u10")).toBe(7n);
+      expect(await value(registry, "mz_storage_responses_total")).toBe(1);
+
+      // A failure: the replica waits for maintenance, then gets epoch + 1 with a fresh replay.
+      first.fail();
+      expect(c.replicas("c1")).toMatchObject([{ state: "failed" }]);
+      expect(await value(registry, "mz_storage_controller_connected_replica_count")).toBe(0);
+      c.rehydrateFailedReplicas();
+      const second = a.incarnations[1];
+      expect(second?.opts.epoch).toBe(2);
+      second?.connect();
+      expect(second?.sent.map((s) => s.kind)).toContain("runIngestion");
+      first.respond({ kind: "frontierUpper", id: "u10", upper: 100n }); // stale: ignored
+      expect(c.frontier("u10")).toBe(7n);
+      expect(b.incarnations).toHaveLength(1); // the other cluster is untouched
+    } finally {
+      await c.close();
+    }
+    expect(await value(registry, "mz_storage_controller_connected_replica_count")).toBe(0);
+  });
+});
