@@ -25,6 +25,8 @@
  * A peek of an unknown index also gets a `peekResponse` error, so it completes.
  */
 import { randomUUID } from "node:crypto";
+import type { ExchangeMessage } from "@mzts/dataflow";
+import { type ExchangeMesh, ExchangeRouter } from "@mzts/mz-cluster";
 import type { PersistClient } from "@mzts/persist";
 import { createPersist } from "@mzts/persist";
 import type {
@@ -41,7 +43,6 @@ import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ComputeConfig } from "./config.js";
 import { CommandRefused } from "./errors.js";
-import { ExchangeRouter, type MeshLike } from "./exchange-router.js";
 import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
 import { evaluatePeek, finishPart } from "./peek/peek.js";
 import { compatibility, exportKey } from "./reconciliation.js";
@@ -53,11 +54,14 @@ import {
   type IndexState,
 } from "./render/dataflow.js";
 
+/** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
+export const EXCHANGE_CHANNEL = "compute:exchange";
+
 /** What a worker sends to its process: compute responses and its statistics. */
 export type WorkerResponse = ComputeResponse | WorkerStatsMessage;
 
 export interface ComputeStateDeps {
-  readonly mesh: MeshLike;
+  readonly mesh: ExchangeMesh;
   readonly config: ComputeConfig;
   readonly respond: (r: WorkerResponse) => void;
   readonly requestStep: () => void;
@@ -80,7 +84,7 @@ export class ComputeState {
   readonly workers: number;
   readonly #deps: ComputeStateDeps;
   readonly #log: Logger;
-  readonly #router: ExchangeRouter;
+  readonly #router: ExchangeRouter<ExchangeMessage>;
   /** Set by `createInstance`; undefined until the first. */
   #instance: InstanceConfig | undefined;
   /** Live dataflows by build sequence number (ascending = build order). */
@@ -118,7 +122,11 @@ export class ComputeState {
     this.workers = workers;
     this.#deps = deps;
     this.#log = deps.logger;
-    this.#router = new ExchangeRouter(deps.mesh, deps.requestStep);
+    this.#router = new ExchangeRouter<ExchangeMessage>(
+      deps.mesh,
+      EXCHANGE_CHANNEL,
+      deps.requestStep,
+    );
     this.#replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
     if (deps.config.replicaId === undefined && worker === 0) {
       this.#log.warn(

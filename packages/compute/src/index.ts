@@ -13,8 +13,6 @@ export { ComputeState, type ComputeStateDeps, type WorkerResponse } from "./comp
 export { type ComputeConfig, parseComputeConfig } from "./config.js";
 export { CommandRefused, ComputeError, InvalidComputeConfig, RuntimeClosed } from "./errors.js";
 /** @internal */
-export { ExchangeRouter, type MeshLike } from "./exchange-router.js";
-/** @internal */
 export {
   type ChannelItem,
   CommandChannel,

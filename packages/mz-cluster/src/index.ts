@@ -1,11 +1,19 @@
 /**
  * @mzts/mz-cluster — the unified cluster runtime: worker threads, one total order of commands
  * (the sequencer fed from worker 0), an optional async preparation task, connection nonces.
- * Serving (Connect, hello and fencing) and response merging build on top of this.
+ * Serving (Connect, hello and fencing) and response merging build on top of this. The worker
+ * mesh and the dataflow exchange over it (`communication/`) are public too: the legacy runtimes
+ * and the workloads build on them.
  */
 
 export { AsyncQueue } from "./async-queue.js";
 export type { ClusterSpec, ClusterWorker, WorkerContext, WorkerSpec } from "./cluster-spec.js";
+export {
+  type ExchangeAllocator,
+  type ExchangeChannel,
+  type ExchangeMesh,
+  ExchangeRouter,
+} from "./communication/exchange-router.js";
 export {
   joinMesh,
   MAIN,

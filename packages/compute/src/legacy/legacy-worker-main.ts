@@ -10,11 +10,11 @@
  * 3. Step the dataflows until idle, yielding between rounds; `maintain()` on a timer.
  * Responses go to the main thread tagged with the nonce the worker serves (`legacy:out`).
  */
-import { joinMesh, MAIN } from "@mzts/mz-cluster";
+import type { ExchangeMessage } from "@mzts/dataflow";
+import { ExchangeRouter, joinMesh, MAIN } from "@mzts/mz-cluster";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
-import { ExchangeRouter } from "../exchange-router.js";
 import { type ChannelItem, CommandChannel } from "./command-channel.js";
 
 /** `init` of a legacy worker (plain data). */
@@ -48,7 +48,7 @@ const state = new ComputeState(mesh.index, mesh.peers, {
   requestStep: scheduleStep,
   logger,
 });
-const router = new ExchangeRouter(mesh, scheduleStep, "compute:command-channel");
+const router = new ExchangeRouter<ExchangeMessage>(mesh, "compute:command-channel", scheduleStep);
 const channel = new CommandChannel(router.open(0).channel(0), mesh.index, mesh.peers);
 if (mesh.index === 0) logger.info({ workers: mesh.peers }, "compute: worker runtime started");
 

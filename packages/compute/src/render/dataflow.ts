@@ -26,6 +26,7 @@ import {
   type Arrangement,
   createGraph,
   createInput,
+  type ExchangeMessage,
   exchange,
   type Graph,
   render,
@@ -33,11 +34,11 @@ import {
   UnionOperator,
 } from "@mzts/dataflow";
 import { MalformedPlan, validatePlan } from "@mzts/expr";
+import type { ExchangeRouter } from "@mzts/mz-cluster";
 import type { DataflowDescription, SubscribeResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
 import { CommandRefused } from "../errors.js";
-import type { ExchangeRouter } from "../exchange-router.js";
 import { SubscribeSink } from "../subscribe/subscribe-sink.js";
 import { ImportFeed } from "./import-feed.js";
 import { IndexTap } from "./index-tap.js";
@@ -60,7 +61,7 @@ export interface IndexState {
 export interface BuildEnv {
   readonly worker: number;
   readonly workers: number;
-  readonly router: ExchangeRouter;
+  readonly router: ExchangeRouter<ExchangeMessage>;
   readonly openShard: OpenShard;
   readonly requestStep: () => void;
   readonly logger: Logger;
@@ -120,7 +121,7 @@ export class DataflowInstance {
    * Frees everything: readers stop, importers detach, arrangements release their contents.
    * The returned promise settles (never rejects) once the readers' since handles are expired.
    */
-  dispose(router: ExchangeRouter): Promise<void> {
+  dispose(router: ExchangeRouter<ExchangeMessage>): Promise<void> {
     const released = Promise.all(this.sources.map((s) => s.stop()));
     for (const { feed, tap } of this.imports) tap.detach(feed);
     for (const ix of this.indexes.values()) {

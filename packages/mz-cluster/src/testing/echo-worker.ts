@@ -13,7 +13,7 @@
  * Responses of `onConnection` are `{op:"connected", nonce, worker}`.
  */
 import type { WorkerSpec } from "../cluster-spec.js";
-import { createMeshAllocator } from "../communication/exchange.js";
+import { ExchangeRouter } from "../communication/exchange-router.js";
 
 export type EchoCommand =
   | { readonly op: "echo"; readonly id: string }
@@ -37,7 +37,9 @@ export type EchoResponse =
 const spec: WorkerSpec<EchoCommand, EchoResponse> = {
   createWorker(ctx) {
     const applied: string[] = [];
-    const channel = createMeshAllocator<number>(ctx.mesh, ctx.requestStep).channel(7);
+    const channel = new ExchangeRouter<number>(ctx.mesh, "echo:exchange", ctx.requestStep)
+      .open(0)
+      .channel(7);
     let expected = 0;
     let received = 0;
     let inOrder = true;
