@@ -24,7 +24,12 @@ export {
 } from "./ingestion.js";
 // PHASE(servers): legacy — delete when cluster-unification-servers is retired
 export { createLegacyStorageRuntime } from "./legacy/legacy-runtime.js";
+// internal — no semver
+/** @internal The per-worker state both worker loops drive, and its parts. */
+export { STORAGE_CHANNEL, type StorageMeshMessage } from "./mesh-messages.js";
 export { registerStorageMetrics, SLOT, StorageCounters } from "./metrics.js";
+/** @internal */
+export { SINCE_READER_ID, writerOf } from "./shard-writer.js";
 export {
   AUCTION_OUTPUTS,
   AuctionGenerator,
@@ -65,17 +70,12 @@ export {
   type StorageRuntime,
   type StorageRuntimeOptions,
 } from "./spec.js";
-// internal — no semver
-/** @internal The per-worker state both worker loops drive. */
+/** @internal */
+export { type DataflowAction, StorageState } from "./storage-state.js";
+/** @internal */
 export {
-  type DataflowAction,
   DEFAULT_STATE_OPTIONS,
-  SINCE_READER_ID,
-  STORAGE_CHANNEL,
-  type StorageMeshMessage,
-  StorageState,
   type StorageStateDeps,
   type StorageStateOptions,
-  writerOf,
-} from "./storage-state.js";
+} from "./storage-state-deps.js";
 export type { StorageTuning, StorageWorkerConfig } from "./worker-config.js";

@@ -14,7 +14,8 @@ import { Frontier } from "@mzts/repr";
 import { pino } from "pino";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { SLOT, StorageCounters } from "./metrics.js";
-import { DEFAULT_STATE_OPTIONS, StorageState } from "./storage-state.js";
+import { StorageState } from "./storage-state.js";
+import { DEFAULT_STATE_OPTIONS } from "./storage-state-deps.js";
 
 let dir: string;
 let persist: PersistClient;

@@ -11,14 +11,9 @@
  */
 import type { WorkerSpec } from "@mzts/mz-cluster";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
+import { STORAGE_CHANNEL, type StorageMeshMessage } from "./mesh-messages.js";
 import { StorageCounters } from "./metrics.js";
-import {
-  ACTIONS_PER_COMMAND,
-  type DataflowAction,
-  STORAGE_CHANNEL,
-  type StorageMeshMessage,
-  StorageState,
-} from "./storage-state.js";
+import { ACTIONS_PER_COMMAND, type DataflowAction, StorageState } from "./storage-state.js";
 import { lazyPersist, parseWorkerConfig, workerLogger } from "./worker-config.js";
 
 const spec: WorkerSpec<StorageCommand, StorageResponse> = {

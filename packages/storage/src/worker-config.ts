@@ -8,7 +8,7 @@
 import { createPersist, type PersistClient } from "@mzts/persist";
 import { type Logger, pino } from "pino";
 import { StorageError } from "./errors.js";
-import { DEFAULT_STATE_OPTIONS, type StorageStateOptions } from "./storage-state.js";
+import { DEFAULT_STATE_OPTIONS, type StorageStateOptions } from "./storage-state-deps.js";
 
 /** What every storage worker receives. */
 export interface StorageWorkerConfig {

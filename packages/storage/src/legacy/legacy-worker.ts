@@ -19,14 +19,9 @@
  *    timer. Responses are tagged with the worker's current nonce; the main thread drops stale ones.
  */
 import { joinMesh, MAIN } from "@mzts/mz-cluster";
+import { STORAGE_CHANNEL, type StorageMeshMessage } from "../mesh-messages.js";
 import { StorageCounters } from "../metrics.js";
-import {
-  ACTIONS_PER_COMMAND,
-  type DataflowAction,
-  STORAGE_CHANNEL,
-  type StorageMeshMessage,
-  StorageState,
-} from "../storage-state.js";
+import { ACTIONS_PER_COMMAND, type DataflowAction, StorageState } from "../storage-state.js";
 import { lazyPersist, parseWorkerConfig, workerLogger } from "../worker-config.js";
 import { InternalCommandSequencer, type InternalSequencerMessage } from "./internal-sequencer.js";
 import {

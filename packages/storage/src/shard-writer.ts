@@ -1,0 +1,388 @@
+/**
+ * `ShardWriter`: the one writer of one export shard among a replica's W workers (worker
+ * `writerOf(shardId, W)`), from the render of its ingestion until its drop.
+ *
+ * ## Write path (steps 2–4 of `storage-state.ts`'s walk-through)
+ * 1. Every worker sends its parts of the export (ticks `[from, to)`, `enqueue`) to the writer,
+ *    which keeps one FIFO of parts per worker and, per worker, the tick it has sent through.
+ * 2. `pump()`: once every worker has sent its parts up to tick `T` (the minimum of their
+ *    `through`), the writer appends the updates of every part with times in `[upper, timeAt(T))`
+ *    in one `compareAndAppend(updates, upper, timeAt(T))` (`EMPTY` instead when `T` is the
+ *    deterministic `maxTicks`: the shard closes). One operation at a time (`busy`).
+ * 3. On `UpperMismatch` (another replica wrote the same deterministic ticks first) it adopts the
+ *    returned upper and drops what is below it: duplicates harmless, no gaps. Other failures
+ *    report the writer unhealthy (`health` to worker 0: the ingestion is stalled) and retry with
+ *    backoff after re-reading the upper (the outcome of the failed append is unknown).
+ * 4. `#adopt()`: each upper advance is broadcast to every worker (`upper`), which reports it and
+ *    paces its generation; the first write or adoption reports the writer healthy.
+ *
+ * ## Read-only mode
+ * Until the instance allows writes, `pump()` does not append; it polls the shard's upper every
+ * `readOnlyPollMs` instead (another replica or environment may be writing), so frontiers advance.
+ *
+ * ## Since handle
+ * When the controller allows compaction of the export (`wantSince`), the writer holds the
+ * shard's since at `meet(wanted, upper)` through one since handle (`SINCE_READER_ID`), downgraded
+ * as the upper advances and heart-beaten by `heartbeat()` (from `maintain`).
+ *
+ * ## Stop (the drop path's last steps)
+ * `stop()` marks the writer dead — no further append starts and no further outcome is adopted —
+ * and expires its since handle. An append already in flight still completes in persist; once it
+ * has settled the writer is `quiet` and tells the state (`onQuiet`), which only then answers
+ * `droppedId`: a drop is a write fence. `kill()` (the worker closing) only marks it dead.
+ */
+import type { Shard, SinceHandle } from "@mzts/persist";
+import { UpperMismatch } from "@mzts/persist";
+import { Frontier, type GlobalId, hashString, type Update } from "@mzts/repr";
+import { SLOT } from "./metrics.js";
+import type { LoadGenerator } from "./source/load-generator/load-generator.js";
+import type { SendTo, StorageStateDeps } from "./storage-state-deps.js";
+
+/** The persist reader id of a replica's compaction hold on an export shard. */
+export const SINCE_READER_ID = "storage-replica";
+
+/** A ticks bound beyond any real tick. */
+export const NO_TICK_BOUND = 1n << 80n;
+
+const HEARTBEAT_MS = 60_000;
+
+/** The worker that writes shard `shardId` among `peers` workers. */
+export function writerOf(shardId: string, peers: number): number {
+  return hashString(shardId) % peers;
+}
+
+/** A part of a worker's share: ticks `[from, to)`. */
+export interface Part {
+  from: bigint;
+  readonly to: bigint;
+  updates: Update[];
+}
+
+/** What the writer needs of the state around it. */
+export interface WriterScope {
+  readonly deps: StorageStateDeps;
+  readonly sendTo: SendTo;
+  /** Whether the instance left read-only mode (`allowWrites`). */
+  writesAllowed(): boolean;
+  /** Whether the worker is closing. */
+  closed(): boolean;
+  /** A stopped writer's persist call settled: the writer is `quiet` now (the write fence). */
+  onQuiet(w: ShardWriter): void;
+}
+
+/** Which export shard a writer writes, for which render, from where. */
+export interface WriterTarget {
+  readonly ingestionId: GlobalId;
+  readonly exportId: GlobalId;
+  readonly shardId: string;
+  /** The position of the render that started the writer. */
+  readonly gen: number;
+  readonly generator: LoadGenerator;
+  /** Deterministic `maxTicks`, else null. */
+  readonly endTick: bigint | null;
+  /** The shard's upper as known at render. */
+  readonly upper: Frontier;
+  /** The tick every worker's parts start at. */
+  readonly startTick: bigint;
+}
+
+/** The writer of one export shard; see the file comment. */
+export class ShardWriter {
+  readonly ingestionId: GlobalId;
+  readonly exportId: GlobalId;
+  readonly shardId: string;
+  /** The position of the render that started this writer; parts of other renders are not its. */
+  readonly gen: number;
+  readonly #scope: WriterScope;
+  readonly #generator: LoadGenerator;
+  readonly #endTick: bigint | null;
+  /** The shard's upper as last known; only advances. */
+  #upper: Frontier;
+  /** Per worker, parts not yet appended, in tick order. */
+  readonly #queues: Part[][];
+  /** Per worker, the tick up to which it has sent parts. */
+  readonly #through: bigint[];
+  /** The open shard, once `open()` has succeeded. */
+  #shard: Shard | undefined;
+  /** An operation (open, append, upper read) is in flight. */
+  #busy = true;
+  /** Stopped or killed: nothing starts, no outcome is adopted. */
+  #dead = false;
+  /** Last failure (stalled), or null. */
+  #error: string | null = null;
+  /** Whether worker 0 has been told the writer is healthy. */
+  #healthy = false;
+  /** Consecutive failures (backoff). */
+  #failures = 0;
+  #retryAtMs = 0;
+  /** The upper must be re-read before the next append (outcome of the last one unknown). */
+  #refresh = false;
+  #lastPollMs = 0;
+  /** Updates appended by this writer. */
+  #committed = 0n;
+  /** The controller's compaction frontier for the export, if any. */
+  #sinceWanted: Frontier | undefined;
+  #sinceHandle: SinceHandle | undefined;
+  #lastHeartbeatMs = 0;
+
+  constructor(scope: WriterScope, target: WriterTarget) {
+    this.#scope = scope;
+    this.ingestionId = target.ingestionId;
+    this.exportId = target.exportId;
+    this.shardId = target.shardId;
+    this.gen = target.gen;
+    this.#generator = target.generator;
+    this.#endTick = target.endTick;
+    this.#upper = target.upper;
+    const peers = scope.deps.peers;
+    this.#queues = Array.from({ length: peers }, () => []);
+    this.#through = Array.from({ length: peers }, () => target.startTick);
+  }
+
+  /** Stopped, with no persist call in flight: nothing of it can reach the shard any more. */
+  get quiet(): boolean {
+    return this.#dead && !this.#busy;
+  }
+
+  /** Updates appended by this writer (statistics). */
+  get committed(): bigint {
+    return this.#committed;
+  }
+
+  /** Opens the shard (creating it), then starts appending. Call once, after the constructor. */
+  open(): void {
+    this.#scope.deps
+      .openPersist()
+      .then((p) => p.openShard(this.shardId, { create: true }))
+      .then(
+        (shard) => {
+          this.#shard = shard;
+          this.#settle();
+          this.pump();
+        },
+        (e: unknown) => {
+          this.#settle();
+          this.#refresh = true;
+          this.#fail(e);
+        },
+      );
+  }
+
+  /** Worker `from`'s next part, in tick order. */
+  enqueue(from: number, part: Part): void {
+    this.#queues[from]!.push(part);
+    this.#through[from] = part.to;
+    this.pump();
+  }
+
+  /** Appends what every worker has sent, if the writer is idle. */
+  pump(): void {
+    const { deps } = this.#scope;
+    if (this.#dead || this.#busy || this.#shard === undefined || this.#scope.closed()) return;
+    const shard = this.#shard;
+    if (this.#refresh || !this.#scope.writesAllowed()) {
+      if (!this.#refresh && deps.nowMs() - this.#lastPollMs < deps.options.readOnlyPollMs) return;
+      if (this.#refresh && deps.nowMs() < this.#retryAtMs) return;
+      this.#busy = true;
+      this.#lastPollMs = deps.nowMs();
+      shard.upper().then(
+        (upper) => {
+          this.#settle();
+          this.#refresh = false;
+          this.#adopt(upper);
+          this.pump();
+        },
+        (e: unknown) => {
+          this.#settle();
+          this.#fail(e);
+        },
+      );
+      return;
+    }
+    if (this.#upper === null) {
+      for (const q of this.#queues) q.length = 0;
+      return;
+    }
+    if (deps.nowMs() < this.#retryAtMs) return;
+    const clock = this.#generator.clock;
+    let T = NO_TICK_BOUND;
+    for (const t of this.#through) if (t < T) T = t;
+    if (this.#endTick !== null && T > this.#endTick) T = this.#endTick;
+    const startTick = clock.firstTickAtOrAfter(this.#upper);
+    if (T <= startTick) {
+      this.#consume(startTick);
+      return;
+    }
+    const lower = this.#upper;
+    const bound = clock.timeAt(T);
+    const newUpper: Frontier =
+      this.#endTick !== null && T === this.#endTick ? Frontier.EMPTY : bound;
+    const updates: Update[] = [];
+    for (const q of this.#queues) {
+      for (const p of q) {
+        if (p.from >= T) break;
+        for (const u of p.updates) if (u[1] >= lower && u[1] < bound) updates.push(u);
+      }
+    }
+    this.#busy = true;
+    shard.compareAndAppend(updates, lower, newUpper).then(
+      () => {
+        this.#settle();
+        deps.counters.add(SLOT.appendsOk);
+        deps.counters.add(SLOT.updatesAppended, updates.length);
+        this.#committed += BigInt(updates.length);
+        this.#adopt(newUpper);
+        this.pump();
+      },
+      (e: unknown) => {
+        this.#settle();
+        if (e instanceof UpperMismatch) {
+          deps.counters.add(SLOT.appendsUpperMismatch);
+          this.#adopt(e.current);
+          this.pump();
+          return;
+        }
+        deps.counters.add(SLOT.appendsError);
+        this.#refresh = true;
+        this.#fail(e);
+      },
+    );
+  }
+
+  /** The controller's compaction frontier for the export: hold the since there (or at the upper). */
+  wantSince(frontier: Frontier): void {
+    this.#sinceWanted = frontier;
+    this.#downgradeSince();
+  }
+
+  /** Keeps the since handle's lease alive (`maintain`). */
+  heartbeat(now: number): void {
+    if (this.#sinceHandle === undefined || now - this.#lastHeartbeatMs <= HEARTBEAT_MS) return;
+    this.#lastHeartbeatMs = now;
+    this.#sinceHandle.heartbeat().catch((e: unknown) => {
+      this.#scope.deps.logger.debug({ err: e, shard: this.shardId }, "storage: heartbeat failed");
+    });
+  }
+
+  /**
+   * The drop path: no append starts after this and no outcome is adopted; the since handle
+   * expires. An append already in flight still lands; the writer is `quiet` once it settled.
+   */
+  stop(): void {
+    this.#dead = true;
+    const handle = this.#sinceHandle;
+    if (handle !== undefined) {
+      handle.expire().catch((e: unknown) => {
+        this.#scope.deps.logger.warn(
+          { err: e, shard: this.shardId },
+          "storage: since handle expiry failed",
+        );
+      });
+    }
+  }
+
+  /** The worker is closing: nothing starts or is adopted any more (handles are left to expire). */
+  kill(): void {
+    this.#dead = true;
+  }
+
+  /** A persist call settled; a stopped writer is quiet now. */
+  #settle(): void {
+    this.#busy = false;
+    if (this.#dead) this.#scope.onQuiet(this);
+  }
+
+  /** The shard's upper is (at least) `upper`: drop what it holds, tell everyone, stay healthy. */
+  #adopt(upper: Frontier): void {
+    if (this.#dead) return;
+    const { deps, sendTo } = this.#scope;
+    const before = this.#upper;
+    this.#upper = Frontier.join(this.#upper, upper);
+    this.#failures = 0;
+    this.#retryAtMs = 0;
+    if (this.#upper === null) {
+      for (const q of this.#queues) q.length = 0;
+    } else {
+      this.#consume(this.#generator.clock.firstTickAtOrAfter(this.#upper));
+    }
+    if (this.#error !== null || !this.#healthy) {
+      this.#error = null;
+      this.#healthy = true;
+      sendTo(0, {
+        kind: "health",
+        ingestionId: this.ingestionId,
+        shardId: this.shardId,
+        error: null,
+      });
+    }
+    if (this.#upper !== before) {
+      for (let to = 0; to < deps.peers; to++) {
+        sendTo(to, { kind: "upper", shardId: this.shardId, upper: this.#upper });
+      }
+      this.#downgradeSince();
+      deps.logger.trace(
+        { shard: this.shardId, upper: Frontier.toJSON(this.#upper) },
+        "storage: upper advanced",
+      );
+    }
+  }
+
+  /** Drops queued updates at ticks before `tick`. */
+  #consume(tick: bigint): void {
+    for (const q of this.#queues) {
+      while (q.length > 0 && q[0]!.to <= tick) q.shift();
+      const head = q[0];
+      if (head !== undefined && head.from < tick) {
+        const t = this.#generator.clock.timeAt(tick);
+        head.updates = head.updates.filter((u) => u[1] >= t);
+        head.from = tick;
+      }
+    }
+  }
+
+  #fail(e: unknown): void {
+    if (this.#dead) return;
+    const { deps, sendTo } = this.#scope;
+    const message = e instanceof Error ? e.message : String(e);
+    this.#failures++;
+    this.#retryAtMs = deps.nowMs() + Math.min(5000, 50 * 2 ** Math.min(this.#failures, 10));
+    deps.logger.warn(
+      { err: e, ingestion: this.ingestionId, shard: this.shardId, failures: this.#failures },
+      "storage: append failed",
+    );
+    if (this.#error !== message) {
+      this.#error = message;
+      sendTo(0, {
+        kind: "health",
+        ingestionId: this.ingestionId,
+        shardId: this.shardId,
+        error: message,
+      });
+    }
+  }
+
+  #downgradeSince(): void {
+    if (this.#sinceWanted === undefined || this.#shard === undefined || this.#dead) return;
+    const target = Frontier.meet(this.#sinceWanted, this.#upper);
+    const h = this.#sinceHandle;
+    if (h !== undefined && !Frontier.lessThan(h.since, target)) return;
+    const shard = this.#shard;
+    const open = h !== undefined ? Promise.resolve(h) : shard.openSinceHandle(SINCE_READER_ID);
+    open
+      .then((handle) => {
+        this.#sinceHandle = handle;
+        if (this.#dead) return handle.expire();
+        if (!Frontier.lessThan(handle.since, target)) return;
+        this.#lastHeartbeatMs = this.#scope.deps.nowMs();
+        return handle.downgradeSince(target);
+      })
+      .catch((e: unknown) => {
+        // Another replica's handle with the same reader id may be ahead: persist refuses a move
+        // back, which is harmless here.
+        this.#scope.deps.logger.debug(
+          { err: e, shard: this.shardId },
+          "storage: since downgrade refused",
+        );
+      });
+  }
+}
