@@ -69,10 +69,12 @@ export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): Selected
         workers: opts.workers,
         config: computeConfig,
       })
-    : createLegacyComputeRuntime({ workers: opts.workers, config: computeConfig });
+    : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+      createLegacyComputeRuntime({ workers: opts.workers, config: computeConfig });
   const storage = unified
     ? createStorageRuntime(storageOptions)
-    : createLegacyStorageRuntime(storageOptions);
+    : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+      createLegacyStorageRuntime(storageOptions);
   const newComputeMerger: (n: number) => ComputeResponseMerger = computeMergerFactory(
     new ComputeMetrics(opts.registry),
   );

@@ -23,6 +23,7 @@ export class InvalidComputeConfig extends ComputeError {
   }
 }
 
+// PHASE(servers): legacy — delete when cluster-unification-servers is retired
 /** The legacy runtime was used after `close()` or before a connection. */
 export class RuntimeClosed extends ComputeError {
   override name = "RuntimeClosed";

@@ -3,15 +3,23 @@
  * per worker (`ComputeState`), run by mz-cluster's unified runtime (`createComputeSpec`) or by
  * legacy compute's own command channel (`createLegacyComputeRuntime`), with the process-level
  * response merge (`ComputeResponseMerger`).
+ *
+ * Every export marked `@internal` is internal — no semver (the per-worker machinery, exported for
+ * tests and benchmarks). Legacy exports (phase 1, `cluster-unification-servers`) are each marked
+ * with the servers phase marker: retiring the phase deletes them with `src/legacy/`.
  */
 
-// ---------------------------------------------------------------------------------------------
-// Internal — no semver. The per-worker machinery, exported for tests and benchmarks.
-// ---------------------------------------------------------------------------------------------
 /** @internal */
 export { ComputeState, type ComputeStateDeps, type WorkerResponse } from "./compute-state.js";
 export { type ComputeConfig, parseComputeConfig } from "./config.js";
-export { CommandRefused, ComputeError, InvalidComputeConfig, RuntimeClosed } from "./errors.js";
+export {
+  CommandRefused,
+  ComputeError,
+  InvalidComputeConfig,
+  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+  RuntimeClosed,
+} from "./errors.js";
+// PHASE(servers): legacy — delete when cluster-unification-servers is retired
 /** @internal */
 export {
   type ChannelItem,
@@ -19,6 +27,7 @@ export {
   decodeItem,
   encodeItem,
 } from "./legacy/command-channel.js";
+// PHASE(servers): legacy — delete when cluster-unification-servers is retired
 export {
   createLegacyComputeRuntime,
   type LegacyComputeRuntimeOptions,

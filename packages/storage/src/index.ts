@@ -6,6 +6,10 @@
  * `cluster-unification-servers` — their options and metrics, the preparation task, the
  * deterministic load generators (`source/load-generator/`) with their tick clock and rendering
  * helpers, and the package's error classes.
+ *
+ * Exports marked `@internal` are internal — no semver: the per-worker state both worker loops drive
+ * (`StorageState`) and its parts, for tests and benchmarks. The legacy runtime's export is marked
+ * with the servers phase marker.
  */
 
 export { clockAnchorShardId, readIngestionResume } from "./async-storage-worker.js";
@@ -24,8 +28,7 @@ export {
 } from "./ingestion.js";
 // PHASE(servers): legacy — delete when cluster-unification-servers is retired
 export { createLegacyStorageRuntime } from "./legacy/legacy-runtime.js";
-// internal — no semver
-/** @internal The per-worker state both worker loops drive, and its parts. */
+/** @internal */
 export { STORAGE_CHANNEL, type StorageMeshMessage } from "./mesh-messages.js";
 export { registerStorageMetrics, SLOT, StorageCounters } from "./metrics.js";
 /** @internal */
@@ -78,4 +81,5 @@ export {
   type StorageStateDeps,
   type StorageStateOptions,
 } from "./storage-state-deps.js";
+/** @internal */
 export type { StorageTuning, StorageWorkerConfig } from "./worker-config.js";
