@@ -1,0 +1,244 @@
+/**
+ * `ShardWriter` against an in-memory shard double (compare-and-append with persist's
+ * `UpperMismatch`, an upper, a since handle): it appends only what every worker has sent, closes
+ * the shard at `maxTicks`, adopts another replica's upper, polls in read-only mode, reports health
+ * and retries after a failure, and stops appending after `stop()`. The write path over real
+ * workers and persist is tested in `test/storage-runtime.test.ts`.
+ */
+
+import type { PersistClient } from "@mzts/persist";
+import { UpperMismatch } from "@mzts/persist";
+import type { IngestionDescription } from "@mzts/protocol";
+import { Frontier, type Update } from "@mzts/repr";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { ingestionGenerator } from "./ingestion.js";
+import type { StorageMeshMessage } from "./mesh-messages.js";
+import { SLOT, StorageCounters } from "./metrics.js";
+import { ShardWriter } from "./shard-writer.js";
+import { updatesBetween } from "./source/load-generator/render.js";
+import { DEFAULT_STATE_OPTIONS } from "./storage-state-deps.js";
+
+const W = 2;
+const END = 4n;
+const description: IngestionDescription = {
+  sourceExports: [{ id: "u2", shardId: "s", outputIndex: 0, name: "counter" }],
+  connection: {
+    kind: "loadGenerator",
+    generator: { kind: "counter", maxCardinality: 100n },
+    seed: 0n,
+    tickIntervalMs: 10,
+    deterministic: { startTimeMs: 0n, maxTicks: END },
+  },
+};
+const generator = ingestionGenerator(description, 0n);
+const at = (tick: bigint) => generator.clock.timeAt(tick);
+
+/** Worker `worker`'s part of ticks `[from, to)`. */
+function part(worker: number, from: bigint, to: bigint) {
+  const updates = updatesBetween(generator, from, to, { partition: { worker, workers: W } });
+  return { from, to, updates: updates.get(0) ?? [] };
+}
+const total = (from: bigint, to: bigint) => updatesBetween(generator, from, to).get(0)?.length ?? 0;
+
+/** A shard double: `upper`, and `compareAndAppend` as persist does it. */
+function fakeShard() {
+  const s = {
+    upper: Frontier.MIN,
+    appends: [] as Array<{ lower: Frontier; upper: Frontier; n: number }>,
+    fail: undefined as Error | undefined,
+    /** While set, appends wait for it. */
+    gate: undefined as Promise<void> | undefined,
+    expired: 0,
+    since: Frontier.MIN,
+  };
+  const handle = {
+    get since() {
+      return s.since;
+    },
+    downgradeSince: async (f: Frontier) => {
+      s.since = f;
+    },
+    expire: async () => {
+      s.expired++;
+    },
+    heartbeat: async () => {},
+  };
+  const shard = {
+    upper: async () => s.upper,
+    compareAndAppend: async (updates: Update[], lower: Frontier, upper: Frontier) => {
+      if (s.gate !== undefined) await s.gate;
+      if (s.fail !== undefined) {
+        const e = s.fail;
+        s.fail = undefined;
+        throw e;
+      }
+      if (lower !== s.upper) throw new UpperMismatch("s", lower, s.upper);
+      s.appends.push({ lower, upper, n: updates.length });
+      s.upper = upper;
+    },
+    openSinceHandle: async () => handle,
+  };
+  const client = { openShard: async () => shard } as unknown as PersistClient;
+  return { s, client };
+}
+
+function setup(opts: { writesAllowed: boolean }) {
+  const { s, client } = fakeShard();
+  const sent: Array<[number, StorageMeshMessage]> = [];
+  const counters = new StorageCounters();
+  const clock = { now: 1000, writesAllowed: opts.writesAllowed, quiet: 0 };
+  const writer = new ShardWriter(
+    {
+      deps: {
+        index: 0,
+        peers: W,
+        respond: () => {},
+        send: () => {},
+        requestStep: () => {},
+        openPersist: async () => client,
+        counters,
+        logger: pino({ level: "silent" }),
+        nowMs: () => clock.now,
+        options: DEFAULT_STATE_OPTIONS,
+      },
+      sendTo: (to, msg) => sent.push([to, msg]),
+      writesAllowed: () => clock.writesAllowed,
+      closed: () => false,
+      onQuiet: () => {
+        clock.quiet++;
+      },
+    },
+    {
+      ingestionId: "u1",
+      exportId: "u2",
+      shardId: "s",
+      gen: 0,
+      generator,
+      endTick: END,
+      upper: Frontier.MIN,
+      startTick: 0n,
+    },
+  );
+  const health = () =>
+    sent.flatMap(([to, m]) => (m.kind === "health" ? [`${to}:${m.error ?? "ok"}`] : []));
+  const uppers = (to: number) =>
+    sent.flatMap(([t, m]) => (m.kind === "upper" && t === to ? [m.upper] : []));
+  return { s, writer, counters, clock, health, uppers };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe("ShardWriter", () => {
+  it("appends once every worker has sent through a tick and closes the shard at maxTicks", async () => {
+    const t = setup({ writesAllowed: true });
+    t.writer.open();
+    await settle();
+    t.writer.enqueue(0, part(0, 0n, 2n));
+    await settle();
+    expect(t.s.appends).toEqual([]); // worker 1 has not sent ticks [0, 2) yet
+    t.writer.enqueue(1, part(1, 0n, 2n));
+    await settle();
+    t.writer.enqueue(0, part(0, 2n, END));
+    t.writer.enqueue(1, part(1, 2n, END));
+    await settle();
+    expect(t.s.appends).toEqual([
+      { lower: 0n, upper: at(2n), n: total(0n, 2n) },
+      { lower: at(2n), upper: Frontier.EMPTY, n: total(2n, END) },
+    ]);
+    expect(t.writer.committed).toBe(BigInt(total(0n, END)));
+    expect(t.health()).toEqual(["0:ok"]);
+    for (const w of [0, 1]) expect(t.uppers(w)).toEqual([at(2n), Frontier.EMPTY]);
+  });
+
+  it("adopts another replica's upper and appends only what lies above it", async () => {
+    const t = setup({ writesAllowed: true });
+    t.s.upper = at(3n); // another replica wrote ticks [0, 3)
+    t.writer.open();
+    await settle();
+    t.writer.enqueue(0, part(0, 0n, END));
+    t.writer.enqueue(1, part(1, 0n, END));
+    await settle();
+    expect(t.s.appends).toEqual([{ lower: at(3n), upper: Frontier.EMPTY, n: total(3n, END) }]);
+    expect(t.counters.get(SLOT.appendsUpperMismatch)).toBe(1n);
+    expect(t.uppers(1)).toEqual([at(3n), Frontier.EMPTY]);
+  });
+
+  it("polls the upper instead of appending while read-only", async () => {
+    const t = setup({ writesAllowed: false });
+    t.writer.open();
+    await settle();
+    t.writer.enqueue(0, part(0, 0n, 2n));
+    t.writer.enqueue(1, part(1, 0n, 2n));
+    t.s.upper = at(1n); // written elsewhere
+    t.clock.now += DEFAULT_STATE_OPTIONS.readOnlyPollMs;
+    t.writer.pump();
+    await settle();
+    expect(t.s.appends).toEqual([]);
+    expect(t.uppers(0)).toEqual([at(1n)]);
+    expect(t.health()).toEqual(["0:ok"]);
+  });
+
+  it("reports a failed append, re-reads the upper after the backoff and recovers", async () => {
+    const t = setup({ writesAllowed: true });
+    t.writer.open();
+    await settle();
+    t.s.fail = new Error("disk full");
+    t.writer.enqueue(0, part(0, 0n, 2n));
+    t.writer.enqueue(1, part(1, 0n, 2n));
+    await settle();
+    expect(t.health()).toEqual(["0:disk full"]);
+    expect(t.counters.get(SLOT.appendsError)).toBe(1n);
+    t.writer.pump(); // before the backoff: nothing
+    await settle();
+    expect(t.s.appends).toEqual([]);
+    t.clock.now += 5000;
+    t.writer.pump();
+    await settle();
+    expect(t.health()).toEqual(["0:disk full", "0:ok"]);
+    expect(t.s.appends).toEqual([{ lower: 0n, upper: at(2n), n: total(0n, 2n) }]);
+  });
+
+  it("holds the since where compaction allows and, once stopped, appends nothing and expires it", async () => {
+    const t = setup({ writesAllowed: true });
+    t.writer.open();
+    await settle();
+    t.writer.enqueue(0, part(0, 0n, 2n));
+    t.writer.enqueue(1, part(1, 0n, 2n));
+    await settle();
+    t.writer.wantSince(at(5n));
+    await settle();
+    expect(t.s.since).toBe(at(2n)); // meet(wanted, upper)
+    t.writer.stop();
+    await settle();
+    expect(t.s.expired).toBe(1);
+    t.writer.enqueue(0, part(0, 2n, END));
+    t.writer.enqueue(1, part(1, 2n, END));
+    await settle();
+    expect(t.s.appends).toHaveLength(1);
+  });
+
+  it("is quiet only once the append in flight at the stop has settled (the write fence)", async () => {
+    const t = setup({ writesAllowed: true });
+    t.writer.open();
+    await settle();
+    let release = () => {};
+    t.s.gate = new Promise<void>((r) => {
+      release = r;
+    });
+    t.writer.enqueue(0, part(0, 0n, 2n));
+    t.writer.enqueue(1, part(1, 0n, 2n)); // the append starts and waits at the gate
+    await settle();
+    t.writer.stop();
+    expect(t.writer.quiet).toBe(false);
+    expect(t.clock.quiet).toBe(0);
+    release();
+    await settle();
+    expect(t.s.appends).toHaveLength(1); // it landed…
+    expect(t.writer.quiet).toBe(true); // …before the writer reported quiet
+    expect(t.clock.quiet).toBe(1);
+    expect(t.uppers(0)).toEqual([]); // and its outcome was not adopted
+  });
+});
