@@ -85,6 +85,7 @@ import {
 } from "./ingestion.js";
 import {
   exportStats,
+  type GenerateScope,
   generateChunk,
   type IngestionDataflow,
   renderIngestion,
@@ -165,6 +166,8 @@ export class StorageState {
   readonly #statistics = new StorageStatistics();
   /** What the shard writers see of this state. */
   readonly #writerScope: WriterScope;
+  /** What generating sees of this state. */
+  readonly #generateScope: GenerateScope;
   #closed = false;
 
   constructor(deps: StorageStateDeps) {
@@ -178,6 +181,11 @@ export class StorageState {
       onQuiet: () => {
         if (this.#heldDrops.length > 0) this.#releaseDrops();
       },
+    };
+    this.#generateScope = {
+      deps,
+      sendTo,
+      knownUpper: (shardId) => this.#knownUppers.get(shardId),
     };
     this.#statuses = new IngestionStatuses({
       deps,
@@ -580,14 +588,9 @@ export class StorageState {
   /** Generates this worker's next chunk of every dataflow; true when more work is pending. */
   step(): boolean {
     if (this.#closed) return false;
-    const scope = {
-      deps: this.#d,
-      sendTo: (to: number, msg: StorageMeshMessage) => this.#sendTo(to, msg),
-      knownUpper: (shardId: string) => this.#knownUppers.get(shardId),
-    };
     let more = false;
     for (const df of this.#dataflows.values()) {
-      if (generateChunk(scope, df)) more = true;
+      if (generateChunk(this.#generateScope, df)) more = true;
     }
     return more;
   }
