@@ -13,6 +13,7 @@ import {
   ComputeMetrics,
   ComputeResponseMerger,
   createComputeSpec,
+  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
   createLegacyComputeRuntime,
 } from "../dist/index.js";
 
@@ -54,7 +55,8 @@ export class Replica {
             workers,
             config: full,
           })
-        : createLegacyComputeRuntime({ workers, config: full });
+        : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+          createLegacyComputeRuntime({ workers, config: full });
     this.rt.onResponse((w, r) => {
       if (this.#merger) this.out.push(...this.#merger.absorb(w, r));
     });

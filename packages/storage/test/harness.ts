@@ -15,6 +15,7 @@ import {
 } from "@mzts/protocol";
 import { consolidateUpdates, Frontier, type Update } from "@mzts/repr";
 import {
+  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
   createLegacyStorageRuntime,
   createLoadGenerator,
   createStorageRuntime,
@@ -60,7 +61,11 @@ export async function startReplica(
   workers: number,
   tuning: StorageTuning = {},
 ): Promise<Replica> {
-  const factory = path === "unified" ? createStorageRuntime : createLegacyStorageRuntime;
+  const factory =
+    path === "unified"
+      ? createStorageRuntime
+      : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+        createLegacyStorageRuntime;
   const rt = factory({ dataDir, workers, statisticsIntervalMs: 50, ...tuning });
   let closed = false;
   const close = async () => {
