@@ -39,6 +39,10 @@ function part(worker: number, from: bigint, to: bigint) {
   const updates = updatesBetween(generator, from, to, { partition: { worker, workers: W } });
   return { from, to, updates: updates.get(0) ?? [] };
 }
+/** Every worker's part of ticks `[from, to)`, in worker order. */
+function sendAll(writer: ShardWriter, from: bigint, to: bigint): void {
+  for (let w = 0; w < W; w++) writer.enqueue(w, part(w, from, to));
+}
 const total = (from: bigint, to: bigint) => updatesBetween(generator, from, to).get(0)?.length ?? 0;
 
 /** A shard double: `upper`, and `compareAndAppend` as persist does it. */
@@ -141,8 +145,7 @@ describe("ShardWriter", () => {
     expect(t.s.appends).toEqual([]); // worker 1 has not sent ticks [0, 2) yet
     t.writer.enqueue(1, part(1, 0n, 2n));
     await settle();
-    t.writer.enqueue(0, part(0, 2n, END));
-    t.writer.enqueue(1, part(1, 2n, END));
+    sendAll(t.writer, 2n, END);
     await settle();
     expect(t.s.appends).toEqual([
       { lower: 0n, upper: at(2n), n: total(0n, 2n) },
@@ -158,8 +161,7 @@ describe("ShardWriter", () => {
     t.s.upper = at(3n); // another replica wrote ticks [0, 3)
     t.writer.open();
     await settle();
-    t.writer.enqueue(0, part(0, 0n, END));
-    t.writer.enqueue(1, part(1, 0n, END));
+    sendAll(t.writer, 0n, END);
     await settle();
     expect(t.s.appends).toEqual([{ lower: at(3n), upper: Frontier.EMPTY, n: total(3n, END) }]);
     expect(t.counters.get(SLOT.appendsUpperMismatch)).toBe(1n);
@@ -170,8 +172,7 @@ describe("ShardWriter", () => {
     const t = setup({ writesAllowed: false });
     t.writer.open();
     await settle();
-    t.writer.enqueue(0, part(0, 0n, 2n));
-    t.writer.enqueue(1, part(1, 0n, 2n));
+    sendAll(t.writer, 0n, 2n);
     t.s.upper = at(1n); // written elsewhere
     t.clock.now += DEFAULT_STATE_OPTIONS.readOnlyPollMs;
     t.writer.pump();
@@ -186,8 +187,7 @@ describe("ShardWriter", () => {
     t.writer.open();
     await settle();
     t.s.fail = new Error("disk full");
-    t.writer.enqueue(0, part(0, 0n, 2n));
-    t.writer.enqueue(1, part(1, 0n, 2n));
+    sendAll(t.writer, 0n, 2n);
     await settle();
     expect(t.health()).toEqual(["0:disk full"]);
     expect(t.counters.get(SLOT.appendsError)).toBe(1n);
@@ -205,8 +205,7 @@ describe("ShardWriter", () => {
     const t = setup({ writesAllowed: true });
     t.writer.open();
     await settle();
-    t.writer.enqueue(0, part(0, 0n, 2n));
-    t.writer.enqueue(1, part(1, 0n, 2n));
+    sendAll(t.writer, 0n, 2n);
     await settle();
     t.writer.wantSince(at(5n));
     await settle();
@@ -214,8 +213,7 @@ describe("ShardWriter", () => {
     t.writer.stop();
     await settle();
     expect(t.s.expired).toBe(1);
-    t.writer.enqueue(0, part(0, 2n, END));
-    t.writer.enqueue(1, part(1, 2n, END));
+    sendAll(t.writer, 2n, END);
     await settle();
     expect(t.s.appends).toHaveLength(1);
   });
@@ -228,8 +226,7 @@ describe("ShardWriter", () => {
     t.s.gate = new Promise<void>((r) => {
       release = r;
     });
-    t.writer.enqueue(0, part(0, 0n, 2n));
-    t.writer.enqueue(1, part(1, 0n, 2n)); // the append starts and waits at the gate
+    sendAll(t.writer, 0n, 2n); // the append starts and waits at the gate
     await settle();
     t.writer.stop();
     expect(t.writer.quiet).toBe(false);
