@@ -21,6 +21,11 @@ export interface LegacyComputeRuntimeOptions {
   readonly maintenanceIntervalMs?: number;
   /** Longest a worker steps before yielding; default 5 ms. */
   readonly stepBudgetMs?: number;
+  /**
+   * Longest `close()` waits for every worker to release its state (since handles expired,
+   * persist closed) before terminating the threads; default 2000 ms, as the unified runtime.
+   */
+  readonly closeGraceMs?: number;
 }
 
 const ENTRY = new URL("./legacy-worker-main.js", import.meta.url);
@@ -50,6 +55,14 @@ export function createLegacyComputeRuntime(
     fail(new WorkerFailed(i, error ? error.message : `exited with code ${code}`)),
   );
   mesh.ready.catch((e: Error) => fail(new WorkerFailed(-1, e.message)));
+  let releasedCount = 0;
+  let onReleased: () => void = () => {};
+  const released = new Promise<void>((r) => {
+    onReleased = r;
+  });
+  mesh.on("legacy:closed", () => {
+    if (++releasedCount === opts.workers) onReleased();
+  });
   mesh.on("legacy:out", (payload, from) => {
     const m = payload as LegacyOut;
     if (m.kind === "fatal") {
@@ -102,7 +115,12 @@ export function createLegacyComputeRuntime(
       if (closed) return;
       closed = true;
       for (let w = 0; w < opts.workers; w++) mesh.send(w, "legacy:close", null);
-      await new Promise((r) => setTimeout(r, 20));
+      // Each worker answers `legacy:closed` once its state is released; a worker that does not
+      // answer within the grace period is terminated anyway (its handles' leases then lapse).
+      await Promise.race([
+        released,
+        new Promise((r) => setTimeout(r, opts.closeGraceMs ?? 2000).unref()),
+      ]);
       await mesh.terminate();
     },
   };

@@ -89,7 +89,10 @@ mesh.on("legacy:submit", (payload) => {
 mesh.on("legacy:close", () => {
   closed = true;
   clearInterval(timer);
-  void state.close().finally(() => mesh.close());
+  void state.close().finally(() => {
+    mesh.send(MAIN, "legacy:closed", null);
+    mesh.close();
+  });
 });
 
 const timer = setInterval(() => {
