@@ -82,6 +82,8 @@ export interface InstanceCollectionsOptions {
   broadcast(commands: readonly ComputeCommand[]): void;
   /** A collection was created / forgotten (the controller's id index). */
   onCollection(id: GlobalId, live: boolean): void;
+  /** A collection's global write frontier advanced (the controller's `onWriteFrontier`). */
+  onWriteFrontier?(id: GlobalId): void;
   /** The collection count changed. */
   onGaugesChanged(): void;
 }
@@ -252,6 +254,7 @@ export class InstanceCollections {
     if (Frontier.lessThan(c.write, write)) {
       c.write = write;
       this.#updateImplied(c);
+      this.#opts.onWriteFrontier?.(c.id);
     } else {
       this.#maybeRemove(c);
     }

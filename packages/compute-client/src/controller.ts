@@ -86,6 +86,11 @@ export interface ComputeController {
   frontiers(id: GlobalId): CollectionFrontiers;
   /** @throws CollectionMissing */
   dropCollection(id: GlobalId): void;
+  /**
+   * Calls `listener` whenever a collection's write frontier advances (a replica reported past
+   * it). Listeners must be cheap and must not throw. Returns the unsubscribe function.
+   */
+  onWriteFrontier(listener: (id: GlobalId) => void): () => void;
   /** The history size of an instance (commands held). @throws InstanceMissing */
   historySize(instanceId: string): number;
   close(): Promise<void>;
@@ -99,6 +104,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
   /** Collection (and subscribe) id → its instance. */
   const owners = new Map<GlobalId, Instance>();
   let closed = false;
+  const frontierListeners = new Set<(id: GlobalId) => void>();
 
   const instance = (id: string): Instance => {
     if (closed) throw new ControllerClosed();
@@ -129,6 +135,9 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
           connector: options.connector,
           compactionWindowMs: opts.compactionWindowMs ?? 1000n,
           ...(options.tuning !== undefined ? { tuning: options.tuning } : {}),
+          onWriteFrontier: (cid) => {
+            for (const l of frontierListeners) l(cid);
+          },
           onCollection: (cid, live) => {
             const i = instances.get(id);
             if (live && i !== undefined) owners.set(cid, i);
@@ -163,10 +172,15 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
     subscribe: (instanceId, desc) => instance(instanceId).subscribe(desc),
     frontiers: (id) => ownerOrMissing(id).frontiers(id),
     dropCollection: (id) => ownerOrMissing(id).dropCollection(id),
+    onWriteFrontier(listener) {
+      frontierListeners.add(listener);
+      return () => frontierListeners.delete(listener);
+    },
     historySize: (instanceId) => instance(instanceId).history.size,
     async close() {
       if (closed) return;
       closed = true;
+      frontierListeners.clear();
       const all = [...instances.values()];
       instances.clear();
       owners.clear();

@@ -58,6 +58,8 @@ export interface InstanceOptions {
   readonly tuning?: ReplicaConnectionTuning;
   /** Called when a collection is created / forgotten (the controller's id index). */
   onCollection(id: GlobalId, live: boolean): void;
+  /** A collection's global write frontier advanced (the controller's `onWriteFrontier`). */
+  onWriteFrontier?(id: GlobalId): void;
 }
 
 export class Instance {
@@ -108,6 +110,7 @@ export class Instance {
       replicaIds: () => this.#replicas.ids(),
       broadcast,
       onCollection: opts.onCollection,
+      onWriteFrontier: (id) => opts.onWriteFrontier?.(id),
       onGaugesChanged,
     });
     this.#peeks = new InstancePeeks({

@@ -203,3 +203,20 @@ describe("replay", () => {
     await c.close();
   });
 });
+
+describe("onWriteFrontier", () => {
+  it("tells listeners when a collection's write frontier advances, not on a repeat or regression", async () => {
+    const { c, fake } = setup();
+    c.createDataflow("c1", VIEW);
+    const seen: string[] = [];
+    const off = c.onWriteFrontier((id) => seen.push(`${id}@${c.frontiers(id).write}`));
+    respond(fake, [frontiers("u2", 5000n)]);
+    respond(fake, [frontiers("u2", 5000n), frontiers("u2", 4000n)]);
+    respond(fake, [frontiers("u2", 6000n)]);
+    expect(seen).toEqual(["u2@5000", "u2@6000"]);
+    off();
+    respond(fake, [frontiers("u2", 7000n)]);
+    expect(seen).toHaveLength(2);
+    await c.close();
+  });
+});
