@@ -93,6 +93,7 @@ export type {
   ClusterInfo,
   ClusterStatus,
   CollectionStatus,
+  ControllerPath,
   CreateClusterRequest,
   CreatedObject,
   CreateIndexRequest,

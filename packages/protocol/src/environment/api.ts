@@ -235,12 +235,24 @@ export interface FlagState {
   /** `inForce !== applied`: takes effect at the next replica start / controller rebuild. */
   readonly pendingRestart: boolean;
 }
+/** One controller-side seam of a cluster and the path it runs (design §7, §9 phases 3–5). */
+export interface ControllerPath {
+  /** `compute-replicas`, `storage-replicas`, `client` or `state`. */
+  readonly seam: string;
+  /** The flag key of the phase that switches it. */
+  readonly flag: string;
+  readonly path: "legacy" | "unified";
+  /** What runs (a phase in force but not built: "accepted, no effect yet"). */
+  readonly note: string;
+}
 export interface ClusterStatus {
   readonly id: string;
   readonly name: string;
   readonly replicas: readonly ReplicaStatus[];
   readonly collections: readonly CollectionStatus[];
   readonly flags: readonly FlagState[];
+  /** The path of each controller-side seam; absent when not reported. */
+  readonly controllers?: readonly ControllerPath[];
 }
 export interface StatusResponse {
   readonly clusters: readonly ClusterStatus[];

@@ -285,6 +285,28 @@ describe("responses", () => {
   });
 });
 
+describe("controller paths in status", () => {
+  const cluster = { id: "u1", name: "c", replicas: [], collections: [], flags: [] };
+  const path = {
+    seam: "compute-replicas",
+    flag: "cluster-unification-replicas",
+    path: "legacy" as const,
+    note: "accepted, no effect yet",
+  };
+  it("round-trip, and stay absent when not reported", () => {
+    const status = { clusters: [{ ...cluster, controllers: [path] }, cluster] };
+    expect(C.statusResponse.fromProto(C.statusResponse.toProto(status))).toEqual(status);
+  });
+  it("reject a path that is neither legacy nor unified", () => {
+    const msg = C.statusResponse.toProto({ clusters: [{ ...cluster, controllers: [path] }] });
+    const controller = msg.clusters[0]?.controllers[0];
+    if (controller !== undefined) controller.path = "sideways";
+    const e = thrown(() => C.statusResponse.fromProto(msg));
+    expect(e).toBeInstanceOf(MalformedApiResponse);
+    expect((e as MalformedApiResponse).path).toBe("clusters[0].controllers[0].path");
+  });
+});
+
 describe("wire", () => {
   it("exports EnvironmentService with unary rpcs and a server-streaming Subscribe", () => {
     expect(EnvironmentService.typeName).toBe("mz.environment.v1.EnvironmentService");

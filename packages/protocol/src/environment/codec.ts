@@ -48,6 +48,7 @@ import {
 import {
   type ClusterStatus as ClusterStatusProto,
   ClusterStatusSchema,
+  type ControllerPath as ControllerPathProto,
   CreateClusterRequestSchema,
   CreateIndexRequestSchema,
   CreateMaterializedViewRequestSchema,
@@ -77,6 +78,7 @@ import {
 import { loadGeneratorFromProto, loadGeneratorToProto } from "../storage/codec.js";
 import {
   type ClusterStatus,
+  type ControllerPath,
   type CreateClusterRequest,
   type CreateIndexRequest,
   type CreateMaterializedViewRequest,
@@ -344,6 +346,7 @@ function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
       ...(s.lagMs === undefined ? {} : { lagMs: BigInt(s.lagMs) }),
     })),
     flags: c.flags.map(flagToProto),
+    controllers: (c.controllers ?? []).map((p) => ({ ...p })),
   });
 }
 
@@ -372,7 +375,19 @@ function clusterStatusFromProto(c: ClusterStatusProto, path: string): ClusterSta
       };
     }),
     flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
+    ...(c.controllers.length === 0
+      ? {}
+      : {
+          controllers: c.controllers.map((p, i) => pathFromProto(p, `${path}.controllers[${i}]`)),
+        }),
   };
+}
+
+function pathFromProto(p: ControllerPathProto, path: string): ControllerPath {
+  if (p.path !== "legacy" && p.path !== "unified") {
+    fail(`${path}.path`, `${JSON.stringify(p.path)} is not a controller path (legacy or unified)`);
+  }
+  return { seam: p.seam, flag: decodeFlagKey(p.flag, `${path}.flag`), path: p.path, note: p.note };
 }
 
 // ---------------------------------------------------------------------------------------------
