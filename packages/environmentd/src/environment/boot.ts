@@ -1,0 +1,64 @@
+/**
+ * Rebuild at boot: the controllers are rebuilt from the catalog's snapshot, adopting the replicas
+ * a previous environmentd left running.
+ *
+ * ## Flow (numbered walk-through)
+ * 1. Per cluster: build its compute and storage instances (`Clusters.build`: PhaseSet read once,
+ *    `selectControllers`); every catalog replica's spec carries the cluster's PhaseSet.
+ * 2. Open the since handles of every shard, then install the ingestions and dataflows in catalog
+ *    (dependency) order — before any replica: a replica's replay is the history at the time it
+ *    is added, and a replica that reconciles against a history without its dataflows drops them.
+ * 3. `orchestrator.reconcile(wanted)`: same spec → adopted (same pid); others terminated; missing
+ *    ones started.
+ * 4. Each replica that runs is attached to both controllers at its location; one that could not
+ *    start is logged and left out (status shows it offline).
+ *
+ * ## Invariants
+ * - Runs after `catalog.boot()` (this generation fenced the older ones) and before any API call.
+ * - On failure the caller tears down what was built (nothing is half-served).
+ */
+import type { ProcessOrchestrator, ReplicaSpec } from "@mzts/orchestrator";
+import type { Logger } from "pino";
+import type { Catalog } from "../catalog/catalog.js";
+import type { Clusters } from "./clusters.js";
+import type { Dataflows } from "./dataflows.js";
+import type { ObjectCache } from "./objects.js";
+import type { Replicas } from "./replicas.js";
+
+export interface RebuildOptions {
+  readonly catalog: Catalog;
+  readonly objects: ObjectCache;
+  readonly orchestrator: ProcessOrchestrator;
+  readonly clusters: Clusters;
+  readonly replicas: Replicas;
+  readonly dataflows: Dataflows;
+  readonly log: Logger;
+}
+
+/** Rebuilds the controllers from the catalog (see the file comment). */
+export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
+  const snap = await o.catalog.snapshot();
+  for (const c of snap.clusters) await o.clusters.build(c.id);
+  const wanted: ReplicaSpec[] = [];
+  for (const r of snap.replicas) {
+    const phases = o.clusters.selection(r.clusterId)?.phases;
+    if (phases !== undefined) wanted.push(o.replicas.spec(r.clusterId, r.id, r.workers, phases));
+  }
+  for (const item of snap.items) await o.dataflows.registerShards(item);
+  const { byId } = await o.objects.get();
+  for (const item of snap.items) o.dataflows.install(item, byId);
+  const result = await o.orchestrator.reconcile(wanted);
+  for (const r of snap.replicas) {
+    const location = result.locations.get(r.id);
+    const phases = o.clusters.selection(r.clusterId)?.phases;
+    if (location === undefined || phases === undefined) {
+      o.log.warn({ replica_id: r.id, err: result.failed.get(r.id) }, "replica could not start");
+      continue;
+    }
+    o.replicas.attach(r.clusterId, r.id, r.name, r.workers, phases, location);
+  }
+  o.log.info(
+    { clusters: snap.clusters.length, replicas: snap.replicas.length, items: snap.items.length },
+    "controllers rebuilt from the catalog",
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * Cluster controller state: for each cluster, its compute instance and storage instance, built
+ * with what `selectControllers` chose from the cluster's PhaseSet.
+ *
+ * ## Invariants
+ * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
+ *   `selectControllers(phases)` is called at that same point: what a cluster's controllers run is
+ *   fixed until they are rebuilt (a changed flag is `pendingRestart` in status meanwhile).
+ * - A cluster has both instances or neither; `drop` removes both and its selection.
+ *
+ * ## Flow
+ * `build(clusterId)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
+ * `createInstance` + storage `createInstance` → recorded; `selection(clusterId)` for status.
+ */
+import type { ComputeController } from "@mzts/compute-client";
+import type { PhaseSet } from "@mzts/flags";
+import type { GlobalId } from "@mzts/repr";
+import type { StorageController } from "@mzts/storage-client";
+import { type ClusterControllers, selectControllers } from "../controllers.js";
+
+const NO_LOGGING = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };
+
+export interface ClustersOptions {
+  readonly compute: ComputeController;
+  readonly storage: StorageController;
+  /** The cluster's current PhaseSet. */
+  readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
+}
+
+/** The clusters' controller state (see the file comment). */
+export class Clusters {
+  readonly #o: ClustersOptions;
+  readonly #built = new Map<GlobalId, ClusterControllers>();
+
+  constructor(opts: ClustersOptions) {
+    this.#o = opts;
+  }
+
+  /** Builds a cluster's compute and storage instances from its PhaseSet, read now. */
+  async build(clusterId: GlobalId): Promise<ClusterControllers> {
+    const phases = await this.#o.readPhases(clusterId);
+    const chosen = selectControllers(phases);
+    this.#o.compute.createInstance(clusterId, NO_LOGGING, { connector: chosen.compute.connector });
+    this.#o.storage.createInstance(clusterId, { connector: chosen.storage.connector });
+    this.#built.set(clusterId, chosen);
+    return chosen;
+  }
+
+  /** What a cluster's controllers were built with (undefined: not built here). */
+  selection(clusterId: GlobalId): ClusterControllers | undefined {
+    return this.#built.get(clusterId);
+  }
+
+  /** Drops a cluster's instances (cancelling their peeks and subscribes). */
+  async drop(clusterId: GlobalId): Promise<void> {
+    await this.#o.compute.dropInstance(clusterId);
+    await this.#o.storage.dropInstance(clusterId);
+    this.#built.delete(clusterId);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Object resolution: the catalog's items seen as the objects the API names — sources, their
+ * subsources (one per generator output), indexes and materialized views — each with its cluster,
+ * arity, shard, key and the inputs whose uppers bound a read of it; and the cache of that view.
+ *
+ * ## Invariants
+ * - Resolution reads the catalog once (`snapshot()`) and resolves items in its dependency order,
+ *   so an index's or view's inputs are resolved before it (arity comes from them).
+ * - The cache holds until the next DDL: every catalog write of this generation runs in the DDL
+ *   queue, which invalidates it before and after; a newer generation's writes fence this
+ *   environmentd. Peeks therefore skip the catalog read. A failed read is not cached.
+ *
+ * ## Flow
+ * `ObjectCache.get()` → (cached or) `catalog.snapshot()` → `resolveObjects(snap)` → `byName` /
+ * `byId`; `listObjects` renders it for the API.
+ */
+import { type Plan, validatePlan } from "@mzts/expr";
+import type {
+  IngestionConnection,
+  ListObjectsRequest,
+  ListObjectsResponse,
+  ObjectInfo,
+} from "@mzts/protocol";
+import type { GlobalId } from "@mzts/repr";
+import type { Catalog, CatalogItem, CatalogSnapshot, Cluster } from "../catalog/catalog.js";
+import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
+
+/** One generator output: its subsource suffix and arity. */
+interface GeneratorOutput {
+  readonly name: string;
+  readonly arity: number;
+}
+
+/** The outputs of each load generator, in output order (storage's generator specs). */
+export const GENERATOR_OUTPUTS: {
+  readonly [k in "counter" | "auction"]: readonly GeneratorOutput[];
+} = {
+  counter: [{ name: "counter", arity: 1 }],
+  auction: [
+    { name: "organizations", arity: 2 },
+    { name: "users", arity: 3 },
+    { name: "accounts", arity: 3 },
+    { name: "auctions", arity: 4 },
+    { name: "bids", arity: 5 },
+  ],
+};
+
+/** A resolved object (subsources included). */
+export interface Resolved {
+  readonly id: GlobalId;
+  readonly name: string;
+  readonly kind: ObjectInfo["kind"];
+  readonly clusterId: GlobalId;
+  readonly arity: number;
+  /** Persist shard (subsources and materialized views). */
+  readonly shardId?: string;
+  /** Index: the indexed object; subsource: its source. */
+  readonly on?: GlobalId;
+  readonly key: readonly number[];
+  /** Inputs whose uppers bound the freshest read (indexes and views). */
+  readonly inputs: readonly GlobalId[];
+  /** Subsources: the ingestion's connection (for a closed deterministic input's final upper). */
+  readonly connection?: IngestionConnection;
+}
+
+/** Every object by name and by id, with the snapshot they were resolved from. */
+export interface ResolvedObjects {
+  readonly byName: ReadonlyMap<string, Resolved>;
+  readonly byId: ReadonlyMap<GlobalId, Resolved>;
+  readonly items: readonly CatalogItem[];
+  readonly clusters: readonly Cluster[];
+}
+
+/** Resolves a catalog snapshot's items (in its dependency order). */
+export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
+  const byName = new Map<string, Resolved>();
+  const byId = new Map<GlobalId, Resolved>();
+  const add = (r: Resolved) => {
+    byName.set(r.name, r);
+    byId.set(r.id, r);
+  };
+  for (const item of snap.items) {
+    if (item.kind === "source") {
+      const connection = decodeSourceConnection(item.spec);
+      add({
+        id: item.id,
+        name: item.name,
+        kind: "source",
+        clusterId: item.clusterId,
+        arity: 0,
+        key: [],
+        inputs: [],
+      });
+      const outputs = GENERATOR_OUTPUTS[connection.generator.kind];
+      for (const e of item.exports) {
+        add({
+          id: e.id,
+          name: e.name,
+          kind: "subsource",
+          clusterId: item.clusterId,
+          arity: outputs[e.outputIndex]?.arity ?? 0,
+          shardId: e.shardId,
+          on: item.id,
+          key: [],
+          inputs: [],
+          connection,
+        });
+      }
+    } else if (item.kind === "index") {
+      const on = byId.get(item.dependsOn[0] ?? "");
+      add({
+        id: item.id,
+        name: item.name,
+        kind: "index",
+        clusterId: item.clusterId,
+        arity: on?.arity ?? 0,
+        ...(on === undefined ? {} : { on: on.id }),
+        key: item.key,
+        inputs: item.dependsOn,
+      });
+    } else {
+      const plan = decodeViewPlan(item.definition);
+      add({
+        id: item.id,
+        name: item.name,
+        kind: "materializedView",
+        clusterId: item.clusterId,
+        arity: validatePlan(plan, (id) => byId.get(id)?.arity),
+        shardId: item.shardId,
+        key: [],
+        inputs: item.dependsOn,
+      });
+    }
+  }
+  return { byName, byId, items: snap.items, clusters: snap.clusters };
+}
+
+/** The resolved objects, cached until the next DDL (see the file comment). */
+export class ObjectCache {
+  readonly #catalog: Catalog;
+  #cached: Promise<ResolvedObjects> | undefined;
+
+  constructor(catalog: Catalog) {
+    this.#catalog = catalog;
+  }
+
+  get(): Promise<ResolvedObjects> {
+    if (this.#cached === undefined) {
+      const read = this.#catalog.snapshot().then(resolveObjects);
+      this.#cached = read;
+      read.catch(() => {
+        if (this.#cached === read) this.#cached = undefined;
+      });
+    }
+    return this.#cached;
+  }
+
+  /** Drops the cache (the DDL queue calls it around every catalog write). */
+  invalidate(): void {
+    this.#cached = undefined;
+  }
+}
+
+/** The objects for `ListObjects`: by name, optionally of one cluster (NotFound if unknown). */
+export async function listObjects(
+  catalog: Catalog,
+  objects: ObjectCache,
+  req: ListObjectsRequest,
+): Promise<ListObjectsResponse> {
+  const { byName, byId } = await objects.get();
+  const clusters = await catalog.listClusters();
+  const clusterName = new Map(clusters.map((c) => [c.id, c.name]));
+  if (req.cluster !== undefined) await catalog.getCluster(req.cluster);
+  const out: ObjectInfo[] = [];
+  for (const r of byName.values()) {
+    const cluster = clusterName.get(r.clusterId) ?? "";
+    if (req.cluster !== undefined && cluster !== req.cluster) continue;
+    const on = r.on === undefined ? undefined : byId.get(r.on)?.name;
+    out.push({
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      cluster,
+      arity: r.arity,
+      ...(on === undefined ? {} : { on }),
+      key: r.key,
+    });
+  }
+  out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { objects: out };
+}
+
+/** The ids a plan `get`s (the inputs of a materialized view). */
+export function planGets(plan: Plan, out: Set<GlobalId> = new Set()): Set<GlobalId> {
+  if (plan.kind === "get") {
+    out.add(plan.id);
+    return out;
+  }
+  const p = plan as { input?: Plan; inputs?: readonly Plan[] };
+  const children = p.inputs ?? (p.input === undefined ? [] : [p.input]);
+  for (const child of children) planGets(child, out);
+  return out;
+}

@@ -1,0 +1,155 @@
+/**
+ * Reads: peeks (through an index) and subscribes (of a durable collection).
+ *
+ * ## Flow of a peek
+ * 1. Resolve the object (cached objects; no catalog read) and the index to read: the named one,
+ *    or the first index on the named object (`NoIndexForPeek`); check the requested columns; a
+ *    `replica` names one replica of the index's cluster.
+ * 2. Choose the timestamp (`peekTimestamp`: the freshest complete time, or the requested one once
+ *    the inputs passed it), awaiting frontier updates until the deadline.
+ * 3. `compute.peek` with what is left of the deadline; the first (or the targeted) replica answers.
+ *
+ * ## Flow of a subscribe
+ * The durable collection (a subsource or view; for an index, what it is on) from its as-of
+ * (`subscribeAsOf`), held at its progress (its shard may compact up to what was emitted), until
+ * `upTo` or the empty upper. Breaking out drops the subscribe and releases the hold.
+ */
+import type { ComputeController } from "@mzts/compute-client";
+import {
+  checkPeekColumns,
+  type EnvironmentPeekResponse,
+  type EnvironmentSubscribeResponse,
+  objectKindPhrase,
+  type PeekRequest,
+  type SubscribeRequest,
+} from "@mzts/protocol";
+import type { PersistReadHolds } from "@mzts/storage-client";
+import type { Catalog } from "../catalog/catalog.js";
+import { UnknownObject } from "../catalog/errors.js";
+import { InvalidObjectRequest, NoIndexForPeek } from "../errors.js";
+import type { Dataflows } from "./dataflows.js";
+import type { FrontierSignal } from "./frontier-signal.js";
+import type { Frontiers } from "./frontiers.js";
+import type { ObjectCache, Resolved } from "./objects.js";
+import { peekTimestamp, subscribeAsOf } from "./timestamps.js";
+
+export interface ReadsOptions {
+  readonly catalog: Catalog;
+  readonly objects: ObjectCache;
+  readonly compute: ComputeController;
+  readonly readHolds: PersistReadHolds;
+  readonly frontiers: Frontiers;
+  readonly signal: FrontierSignal;
+  readonly dataflows: Dataflows;
+  /** Default peek timeout (ms). */
+  readonly peekTimeoutMs: number;
+}
+
+/** Peeks and subscribes (see the file comment). */
+export class Reads {
+  readonly #o: ReadsOptions;
+  /** Counter of transient ids (`t<n>`) for subscribes. */
+  #transientIds = 0;
+
+  constructor(opts: ReadsOptions) {
+    this.#o = opts;
+  }
+
+  async peek(req: PeekRequest): Promise<EnvironmentPeekResponse> {
+    const { catalog, compute } = this.#o;
+    const { byName, byId } = await this.#o.objects.get();
+    const object = byName.get(req.object);
+    if (object === undefined) throw new UnknownObject("object", req.object);
+    if (object.kind === "source") {
+      throw new InvalidObjectRequest(
+        "object",
+        `${req.object} is a source; its data is in its subsources (${req.object}_<output>): peek one of them`,
+      );
+    }
+    let index: Resolved | undefined = object.kind === "index" ? object : undefined;
+    if (index === undefined) {
+      for (const r of byId.values()) {
+        if (r.kind === "index" && r.on === object.id) {
+          index = r;
+          break;
+        }
+      }
+    }
+    if (index === undefined) throw new NoIndexForPeek(req.object);
+    checkPeekColumns(req, index.arity);
+    let targetReplica: string | undefined;
+    if (req.replica !== undefined) {
+      const name = req.replica;
+      const clusterId = index.clusterId;
+      targetReplica = (await catalog.listReplicas()).find(
+        (r) => r.clusterId === clusterId && r.name === name,
+      )?.id;
+      if (targetReplica === undefined) {
+        const cluster = (await catalog.listClusters()).find((c) => c.id === clusterId);
+        throw new UnknownObject("replica", name, cluster?.name ?? clusterId);
+      }
+    }
+    const timeoutMs = req.timeoutMs ?? this.#o.peekTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const timestamp = await peekTimestamp(this.#o.frontiers, this.#o.signal, {
+      object: req.object,
+      index,
+      byId,
+      requested: req.timestamp,
+      timeoutMs,
+      deadline,
+    });
+    const rows = await compute.peek(index.clusterId, {
+      target: index.id,
+      ...(targetReplica === undefined ? {} : { targetReplica }),
+      timestamp,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      ...(req.mapFilterProject === undefined ? {} : { mapFilterProject: req.mapFilterProject }),
+      ...(req.finishing === undefined ? {} : { finishing: req.finishing }),
+      ...(req.literalConstraints === undefined
+        ? {}
+        : { literalConstraints: req.literalConstraints }),
+    });
+    return { rows, timestamp };
+  }
+
+  async *subscribe(req: SubscribeRequest): AsyncIterable<EnvironmentSubscribeResponse> {
+    const { compute, readHolds } = this.#o;
+    const { byName, byId } = await this.#o.objects.get();
+    const object = byName.get(req.object);
+    if (object === undefined) throw new UnknownObject("object", req.object);
+    // Read the durable collection: the object itself, or the one an index is on.
+    const base = object.kind === "index" ? byId.get(object.on ?? "") : object;
+    if (base === undefined || (base.kind !== "subsource" && base.kind !== "materializedView")) {
+      throw new InvalidObjectRequest(
+        "object",
+        `${req.object} is ${objectKindPhrase(object.kind)}; subscribe to a subsource, materialized view or index`,
+      );
+    }
+    const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
+    const id = `t${++this.#transientIds}`;
+    const hold = readHolds.has(base.id) ? readHolds.acquire(base.id, asOf) : undefined;
+    try {
+      const batches = compute.subscribe(base.clusterId, {
+        debugName: `subscribe-${req.object}`,
+        sourceImports: [this.#o.dataflows.sourceImport(base)],
+        indexImports: [],
+        objectsToBuild: [{ id, plan: { kind: "get", id: base.id, arity: base.arity } }],
+        indexExports: [],
+        sinkExports: [{ id, fromId: id, connection: { kind: "subscribe" } }],
+        asOf,
+        until: req.upTo ?? null,
+      });
+      for await (const batch of batches) {
+        const done = batch.upper === null || (req.upTo !== undefined && batch.upper >= req.upTo);
+        const updates = batch.updates.filter(([, , diff]) => diff !== 0);
+        // Emitted times are final: the shard may compact up to the subscribe's progress.
+        if (batch.upper !== null && batch.upper > 0n) hold?.downgrade(batch.upper - 1n);
+        yield { updates, upper: done ? null : batch.upper };
+        if (done) return;
+      }
+    } finally {
+      hold?.release();
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The replicas this environmentd runs: the spec each is started with (handed to the
+ * orchestrator), its location and pid, its health, and its attachment to both controllers.
+ *
+ * ## Invariants
+ * - A replica's PhaseSet is read once, at replica start (style §16), and kept with it: status
+ *   compares it with the cluster's current PhaseSet (`pendingRestart`).
+ * - Attach adds the replica to the compute and the storage controller at the orchestrator's
+ *   location; an orchestrator `online` event at a new location moves it in both.
+ * - Health is the orchestrator's view of the process and — while the process runs — the compute
+ *   controller's view of the connection (a replica that stops answering its PING probe is
+ *   `offline` with the controller's reason).
+ * - Detach never throws: the replica leaves both controllers and the orchestrator, best effort.
+ */
+import type { ComputeController } from "@mzts/compute-client";
+import type { PhaseSet } from "@mzts/flags";
+import type { ProcessOrchestrator, ReplicaLocation, ReplicaSpec } from "@mzts/orchestrator";
+import type { ReplicaHealth } from "@mzts/protocol";
+import type { GlobalId } from "@mzts/repr";
+import type { StorageController } from "@mzts/storage-client";
+
+/** A running replica as the environment sees it. */
+export interface ReplicaRuntime {
+  readonly clusterId: GlobalId;
+  readonly name: string;
+  readonly workers: number;
+  /** The PhaseSet this replica was started with. */
+  readonly phases: PhaseSet;
+  location: ReplicaLocation;
+  health: ReplicaHealth;
+  reason: string;
+  pid: number | null;
+}
+
+export interface ReplicasOptions {
+  readonly generation: bigint;
+  readonly orchestrator: ProcessOrchestrator;
+  readonly compute: ComputeController;
+  readonly storage: StorageController;
+}
+
+/** The environment's replicas (see the file comment). */
+export class Replicas {
+  readonly #o: ReplicasOptions;
+  readonly #replicas = new Map<string, ReplicaRuntime>();
+
+  constructor(opts: ReplicasOptions) {
+    this.#o = opts;
+    opts.orchestrator.onEvent((e) => {
+      const r = this.#replicas.get(e.replicaId);
+      if (r === undefined) return;
+      switch (e.kind) {
+        case "online":
+          r.health = "online";
+          r.reason = "";
+          r.pid = e.pid;
+          if (
+            e.location.computeUrl !== r.location.computeUrl ||
+            e.location.storageUrl !== r.location.storageUrl
+          ) {
+            r.location = e.location;
+            opts.compute.updateReplicaLocation(r.clusterId, e.replicaId, e.location);
+            opts.storage.updateReplicaLocation(r.clusterId, e.replicaId, e.location);
+          }
+          break;
+        case "offline":
+          r.health = "offline";
+          r.reason = e.reason;
+          r.pid = null;
+          break;
+        case "restarting":
+          r.health = "restarting";
+          r.reason = e.reason;
+          break;
+        case "failed":
+          r.health = "offline";
+          r.reason = e.reason;
+          break;
+      }
+    });
+  }
+
+  /** The spec a replica is started (or adopted) with. */
+  spec(clusterId: string, replicaId: string, workers: number, phases: PhaseSet): ReplicaSpec {
+    return { clusterId, replicaId, workers, phases, generation: Number(this.#o.generation) };
+  }
+
+  /** Records a started replica and adds it to both controllers at `location`. */
+  attach(
+    clusterId: GlobalId,
+    replicaId: string,
+    name: string,
+    workers: number,
+    phases: PhaseSet,
+    location: ReplicaLocation,
+  ): void {
+    const { orchestrator, compute, storage } = this.#o;
+    const pid = orchestrator.list().find((s) => s.replicaId === replicaId)?.pid ?? null;
+    this.#replicas.set(replicaId, {
+      clusterId,
+      name,
+      workers,
+      phases,
+      location,
+      health: "online",
+      reason: "",
+      pid,
+    });
+    compute.addReplica(clusterId, replicaId, { computeUrl: location.computeUrl });
+    storage.addReplica(clusterId, replicaId, { storageUrl: location.storageUrl });
+  }
+
+  /** Removes a replica from both controllers and stops its process (best effort). */
+  async detach(clusterId: GlobalId, replicaId: string): Promise<void> {
+    this.#replicas.delete(replicaId);
+    const { orchestrator, compute, storage } = this.#o;
+    await compute.dropReplica(clusterId, replicaId).catch(() => undefined);
+    await storage.dropReplica(clusterId, replicaId).catch(() => undefined);
+    await orchestrator.dropReplica(replicaId).catch(() => undefined);
+  }
+
+  /** The running replicas of a cluster. */
+  ofCluster(clusterId: GlobalId): ReplicaRuntime[] {
+    return [...this.#replicas.values()].filter((r) => r.clusterId === clusterId);
+  }
+
+  /** The pid of each running replica. */
+  pids(): ReadonlyMap<string, number | null> {
+    return new Map([...this.#replicas].map(([id, r]) => [id, r.pid]));
+  }
+
+  /** A replica's health (see the file comment). */
+  healthOf(clusterId: GlobalId, replicaId: string): { health: ReplicaHealth; reason: string } {
+    const rt = this.#replicas.get(replicaId);
+    if (rt === undefined) return { health: "offline", reason: "not started by this environmentd" };
+    if (rt.health !== "online") return { health: rt.health, reason: rt.reason };
+    let task: ReturnType<ComputeController["replicas"]>[number] | undefined;
+    try {
+      task = this.#o.compute.replicas(clusterId).find((x) => x.replicaId === replicaId);
+    } catch {
+      task = undefined;
+    }
+    if (task === undefined || task.state === "connected") return { health: "online", reason: "" };
+    return {
+      health: "offline",
+      reason: task.lastError ?? "connecting to the replica's compute endpoint",
+    };
+  }
+}

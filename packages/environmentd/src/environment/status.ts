@@ -1,0 +1,151 @@
+/**
+ * What the environment reports: the cluster listing, status (replica health, collection
+ * frontiers, since and lag, the phase flags and the controller paths per cluster) and flags.
+ *
+ * ## Invariants
+ * - Lists are ordered by name (clusters, replicas, collections) or key (flags).
+ * - A collection is listed once its write frontier is known (an index once a replica reported on
+ *   it); lag = now − (upper − 1) ms, absent for an empty or not started upper.
+ * - Flags per cluster: `applied` is what runs — every running replica's PhaseSet (server-side
+ *   phases), or the controllers' build PhaseSet when no replica runs; `pendingRestart` when the
+ *   current PhaseSet differs from what runs, or the replicas disagree.
+ * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
+ */
+import { FLAG_KEYS, PHASES, type PhaseSet } from "@mzts/flags";
+import type {
+  ClusterStatus,
+  CollectionStatus,
+  FlagState,
+  GetFlagsRequest,
+  GetFlagsResponse,
+  ListClustersResponse,
+  StatusRequest,
+  StatusResponse,
+} from "@mzts/protocol";
+import type { GlobalId } from "@mzts/repr";
+import type { Catalog, Cluster } from "../catalog/catalog.js";
+import type { Clusters } from "./clusters.js";
+import type { Frontiers } from "./frontiers.js";
+import type { ObjectCache } from "./objects.js";
+import type { Replicas } from "./replicas.js";
+
+export interface StatusOptions {
+  readonly catalog: Catalog;
+  readonly objects: ObjectCache;
+  readonly frontiers: Frontiers;
+  readonly replicas: Replicas;
+  readonly clusters: Clusters;
+  readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
+}
+
+const byName = <T extends { readonly name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
+
+/** The environment's reports (see the file comment). */
+export class Status {
+  readonly #o: StatusOptions;
+
+  constructor(opts: StatusOptions) {
+    this.#o = opts;
+  }
+
+  async listClusters(): Promise<ListClustersResponse> {
+    const { catalog } = this.#o;
+    const [clusters, reps] = await Promise.all([catalog.listClusters(), catalog.listReplicas()]);
+    return {
+      clusters: [...clusters].sort(byName).map((c) => ({
+        id: c.id,
+        name: c.name,
+        replicas: reps
+          .filter((r) => r.clusterId === c.id)
+          .sort(byName)
+          .map((r) => ({ id: r.id, name: r.name, size: r.workers })),
+      })),
+    };
+  }
+
+  async status(req: StatusRequest): Promise<StatusResponse> {
+    const { catalog, frontiers, replicas } = this.#o;
+    const clusters = await this.#clustersFor(req.cluster);
+    const { byId } = await this.#o.objects.get();
+    const reps = await catalog.listReplicas();
+    const now = BigInt(Date.now());
+    const out: ClusterStatus[] = [];
+    for (const c of clusters) {
+      const collections: CollectionStatus[] = [];
+      for (const r of byId.values()) {
+        if (r.clusterId !== c.id || r.kind === "source") continue;
+        const write = frontiers.upperOf(r);
+        if (write === undefined) continue;
+        const since = frontiers.sinceOf(r);
+        const lag =
+          write === null || write === 0n
+            ? undefined
+            : now - (write - 1n) > 0n
+              ? now - (write - 1n)
+              : 0n;
+        collections.push({
+          id: r.id,
+          name: r.name,
+          writeFrontier: write,
+          since,
+          ...(lag === undefined ? {} : { lagMs: Number(lag) }),
+        });
+      }
+      collections.sort(byName);
+      const selection = this.#o.clusters.selection(c.id);
+      out.push({
+        id: c.id,
+        name: c.name,
+        replicas: reps
+          .filter((r) => r.clusterId === c.id)
+          .sort(byName)
+          .map((r) => ({
+            id: r.id,
+            name: r.name,
+            size: r.workers,
+            ...replicas.healthOf(c.id, r.id),
+          })),
+        collections,
+        flags: await this.flagStates(c.id),
+        ...(selection === undefined ? {} : { controllers: selection.paths }),
+      });
+    }
+    return { clusters: out };
+  }
+
+  async getFlags(req: GetFlagsRequest): Promise<GetFlagsResponse> {
+    const clusters = await this.#clustersFor(req.cluster);
+    return {
+      clusters: await Promise.all(
+        clusters.map(async (c) => ({ cluster: c.name, flags: await this.flagStates(c.id) })),
+      ),
+    };
+  }
+
+  /** The phase flags of a cluster: in force now, applied in what runs, pending restart. */
+  async flagStates(clusterId: GlobalId): Promise<FlagState[]> {
+    const now = await this.#o.readPhases(clusterId);
+    const running = this.#o.replicas.ofCluster(clusterId);
+    const built = this.#o.clusters.selection(clusterId)?.phases ?? now;
+    return PHASES.map((p) => {
+      const inForce = now.inForce[p];
+      const applied =
+        running.length > 0 ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
+      const mixed = running.some((r) => r.phases.inForce[p] !== inForce);
+      return {
+        key: FLAG_KEYS[p],
+        enabled: now.flagsOn[p],
+        inForce,
+        blockedBy: (now.blocked[p] ?? []).map((q) => FLAG_KEYS[q]),
+        applied,
+        pendingRestart: inForce !== applied || mixed,
+      };
+    }).sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  async #clustersFor(name: string | undefined): Promise<readonly Cluster[]> {
+    const { catalog } = this.#o;
+    if (name !== undefined) return [await catalog.getCluster(name)];
+    return [...(await catalog.listClusters())].sort(byName);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Timestamp selection (design §5; Materialize's as-of selection and peek timestamp):
+ * - **Dataflow as-of** (`selectAsOf`): at least every import's since; as late as the imports'
+ *   uppers allow (one less than the smallest), so a rebuilt or reconciled dataflow starts near
+ *   the present — at or after what a running replica compacted it to, which reconciliation
+ *   requires. A view writing its own shard never starts at or past that shard's upper: its sink
+ *   appends from there.
+ * - **Peek timestamp** (`peekTimestamp`): without a requested time, the freshest complete time:
+ *   one less than the smallest upper among the index's inputs, never below the index's since.
+ *   With one, the inputs' uppers must pass it. Either way a reader whose inputs are not there yet
+ *   awaits a frontier (`FrontierSignal`, woken by frontier updates — no polling) until its
+ *   deadline, then fails with `UpperWaitTimeout`; a time below the since is `PeekBelowSince`.
+ * - **Subscribe as-of** (`subscribeAsOf`): the freshest complete time of the durable collection
+ *   (its bounding upper − 1), never below its since; a requested as-of below the since fails.
+ */
+import type { Frontier, GlobalId, Timestamp } from "@mzts/repr";
+import type { PersistReadHolds } from "@mzts/storage-client";
+import { InvalidObjectRequest, PeekBelowSince, UpperWaitTimeout } from "../errors.js";
+import type { FrontierSignal } from "./frontier-signal.js";
+import type { Frontiers } from "./frontiers.js";
+import type { Resolved } from "./objects.js";
+
+/** The as-of of a dataflow over `imports` (durable collections), writing `own` if a view. */
+export function selectAsOf(
+  readHolds: PersistReadHolds,
+  imports: readonly GlobalId[],
+  own?: GlobalId,
+): Timestamp {
+  let least = 0n;
+  let fresh: bigint | undefined;
+  for (const id of imports) {
+    const since = readHolds.since(id);
+    if (since === null)
+      throw new InvalidObjectRequest("plan", `${id} is closed and compacted away`);
+    if (since > least) least = since;
+    const upper = readHolds.upper(id);
+    if (upper !== null && (fresh === undefined || upper < fresh)) fresh = upper;
+  }
+  if (own !== undefined) {
+    const upper = readHolds.upper(own);
+    if (upper !== null && upper > 0n && (fresh === undefined || upper < fresh)) fresh = upper;
+  }
+  const late = fresh === undefined || fresh === 0n ? 0n : fresh - 1n;
+  return late > least ? late : least;
+}
+
+/** What a peek's timestamp is chosen from. */
+export interface PeekTimestampInput {
+  /** The name the request used (for errors). */
+  readonly object: string;
+  readonly index: Resolved;
+  readonly byId: ReadonlyMap<GlobalId, Resolved>;
+  /** The requested time, if any. */
+  readonly requested: Timestamp | undefined;
+  /** Total time allowed (for the error message) and the deadline (ms since the epoch). */
+  readonly timeoutMs: number;
+  readonly deadline: number;
+}
+
+/**
+ * The timestamp a peek reads at, awaiting the inputs' frontiers when needed (see the file
+ * comment). Rejects with `PeekBelowSince`, `UpperWaitTimeout` or the controller's
+ * `CollectionMissing` (the index went away meanwhile).
+ */
+export function peekTimestamp(
+  frontiers: Frontiers,
+  signal: FrontierSignal,
+  p: PeekTimestampInput,
+): Promise<Timestamp> {
+  const remaining = Math.max(0, p.deadline - Date.now());
+  const requested = p.requested;
+  if (requested !== undefined) {
+    const since = frontiers.computeSince(p.index.id);
+    if (since === null || requested < since) {
+      return Promise.reject(new PeekBelowSince(p.object, requested, since));
+    }
+    return signal.until(
+      () => {
+        const u = frontiers.minUpper(p.index.inputs, p.byId);
+        return u === undefined || u > requested ? requested : undefined;
+      },
+      remaining,
+      () => new UpperWaitTimeout(p.object, requested, p.timeoutMs),
+    );
+  }
+  let since: Frontier = 0n;
+  return signal.until(
+    () => {
+      since = frontiers.computeSince(p.index.id);
+      if (since === null) throw new PeekBelowSince(p.object, 0n, since);
+      const u = frontiers.minUpper(p.index.inputs, p.byId);
+      const fresh = u === undefined ? since : u - 1n;
+      // Nothing complete at or beyond the since yet: wait for the inputs to move.
+      return fresh >= since ? fresh : undefined;
+    },
+    remaining,
+    () => new UpperWaitTimeout(p.object, since ?? 0n, p.timeoutMs),
+  );
+}
+
+/**
+ * The as-of of a subscribe of the durable collection `base` (requested or the freshest complete
+ * time). @throws PeekBelowSince
+ */
+export function subscribeAsOf(
+  frontiers: Frontiers,
+  object: string,
+  base: Resolved,
+  byId: ReadonlyMap<GlobalId, Resolved>,
+  requested: Timestamp | undefined,
+): Timestamp {
+  const since = frontiers.sinceOf(base);
+  let asOf: Timestamp;
+  if (requested !== undefined) asOf = requested;
+  else {
+    const u = frontiers.boundingUpper(base, byId);
+    asOf = u === undefined || u === 0n ? 0n : u - 1n;
+    if (since !== null && asOf < since) asOf = since;
+  }
+  if (since === null || asOf < since) throw new PeekBelowSince(object, asOf, since);
+  return asOf;
+}
