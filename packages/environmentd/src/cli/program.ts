@@ -490,9 +490,10 @@ function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string 
           (f) =>
             `${f.key}${f.inForce ? "" : " (blocked)"}${f.pendingRestart ? " (pending restart)" : ""}`,
         );
+      const controllers = (c.controllers ?? []).map((p) => `${p.seam} ${p.path}`).join(", ");
       return `cluster ${c.name} (${c.id})\n${replicas}${collections}  flags on: ${
         flags.length === 0 ? "none" : flags.join(", ")
-      }\n`;
+      }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}`;
     })
     .join("\n");
 }
