@@ -6,8 +6,8 @@
  *
  * ## Invariants
  * - `decode*(encode*(req))` gives back what the object runs (the load generator, the plan).
- * - This is the only place in environmentd outside transport code (`api/server.ts`, the CLI)
- *   that touches `@mzts/protocol/wire`: the stored format is a wire format.
+ * - The schemas come with the API codecs (`environmentCodecs.<message>.schema`): environmentd
+ *   imports `@mzts/protocol/wire` only in transport code (`api/server.ts`, the CLI).
  */
 import { fromJson, type JsonValue as ProtoJson, toJson, toJsonString } from "@bufbuild/protobuf";
 import type { Plan } from "@mzts/expr";
@@ -17,33 +17,28 @@ import {
   environmentCodecs,
   type IngestionConnection,
 } from "@mzts/protocol";
-import { environmentV1 as S } from "@mzts/protocol/wire";
 import type { JsonValue } from "./catalog.js";
 
 /** A source's catalog spec: the protobuf JSON of the request that created it. */
 export function encodeSourceSpec(req: CreateSourceRequest): JsonValue {
-  return toJson(
-    S.CreateSourceRequestSchema,
-    environmentCodecs.createSourceRequest.toProto(req),
-  ) as JsonValue;
+  const c = environmentCodecs.createSourceRequest;
+  return toJson(c.schema, c.toProto(req)) as JsonValue;
 }
 
 /** The ingestion connection (load generator) a source's catalog spec describes. */
 export function decodeSourceConnection(spec: JsonValue): IngestionConnection {
-  const msg = fromJson(S.CreateSourceRequestSchema, spec as ProtoJson);
-  return environmentCodecs.createSourceRequest.fromProto(msg).loadGenerator;
+  const c = environmentCodecs.createSourceRequest;
+  return c.fromProto(fromJson(c.schema, spec as ProtoJson)).loadGenerator;
 }
 
 /** A materialized view's catalog definition: the JSON text of the request that created it. */
 export function encodeViewDefinition(req: CreateMaterializedViewRequest): string {
-  return toJsonString(
-    S.CreateMaterializedViewRequestSchema,
-    environmentCodecs.createMaterializedViewRequest.toProto(req),
-  );
+  const c = environmentCodecs.createMaterializedViewRequest;
+  return toJsonString(c.schema, c.toProto(req));
 }
 
 /** The plan a materialized view's catalog definition holds. */
 export function decodeViewPlan(definition: string): Plan {
-  const msg = fromJson(S.CreateMaterializedViewRequestSchema, JSON.parse(definition));
-  return environmentCodecs.createMaterializedViewRequest.fromProto(msg).plan;
+  const c = environmentCodecs.createMaterializedViewRequest;
+  return c.fromProto(fromJson(c.schema, JSON.parse(definition))).plan;
 }
