@@ -136,6 +136,11 @@ export interface PhaseFlags {
 const MAX_ERRORS = 50;
 /** How long a flags file problem must persist before it is recorded (see `#fileGate`). */
 const SETTLE_MS = 50;
+/**
+ * How long a valid flags file may go unloaded by the SDK after the SDK failed on it before that
+ * failure is reported as the SDK rejecting what we accept (its watcher can lag under load).
+ */
+const SDK_GAP_MS = 2000;
 
 /**
  * Creates the phase flags of an environment. Nothing starts until `ready()`.
@@ -351,9 +356,8 @@ class PhaseFlagsImpl implements PhaseFlags {
    * read a half-written file) does not report an error the writer never made.
    */
   #fileGate(path: string) {
-    const settle = (sdkError?: Error) => {
-      if (this.#settleTimer !== undefined) return;
-      const loadsBefore = this.#fileLoads;
+    const settle = (sdkError?: Error, loadsBefore = this.#fileLoads, waitedMs = 0) => {
+      if (this.#settleTimer !== undefined && waitedMs === 0) return;
       this.#settleTimer = setTimeout(() => {
         this.#settleTimer = undefined;
         if (this.#state === "closed") return;
@@ -363,16 +367,21 @@ class PhaseFlagsImpl implements PhaseFlags {
           this.#reject(asFlagsError(e));
           return;
         }
-        // The file is valid now. If nothing loaded since the SDK failed, the SDK rejects what we
-        // accept (a gap in our validation): report the SDK's reason.
-        if (sdkError !== undefined && this.#fileLoads === loadsBefore) {
-          this.#reject(
-            new MalformedFlagsFile(
-              path,
-              `the LaunchDarkly SDK could not load it: ${sdkError.message}`,
-            ),
-          );
+        if (sdkError === undefined || this.#fileLoads !== loadsBefore) return;
+        // The file is valid now but the SDK has loaded nothing since it failed. Either its
+        // watcher has not delivered the finished file yet (a loaded machine: keep waiting, up to
+        // SDK_GAP_MS), or the SDK rejects what we accept (a gap in our validation): report the
+        // SDK's reason.
+        if (waitedMs + SETTLE_MS < SDK_GAP_MS) {
+          settle(sdkError, loadsBefore, waitedMs + SETTLE_MS);
+          return;
         }
+        this.#reject(
+          new MalformedFlagsFile(
+            path,
+            `the LaunchDarkly SDK could not load it: ${sdkError.message}`,
+          ),
+        );
       }, SETTLE_MS);
       this.#settleTimer.unref();
     };
