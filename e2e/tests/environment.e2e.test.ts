@@ -4,7 +4,7 @@
  * API over gRPC (h2c) like `mzctl`, reads the orchestrator's `replicas.json`, scrapes `/metrics`
  * of environmentd and of each replica, and computes reference answers from the persist shards.
  *
- * ## The setup every scenario shares (`setUp`)
+ * ## The setup every scenario shares (`setUp`: `src/harness/auction-workload.ts`, shared with `pnpm chaos`)
  * Cluster `c` with replicas `r1`, `r2` (size 1; the machine has 2 cores) and:
  * - `auction`: a deterministic AUCTION load generator (seed 42, logical ticks of 1 s from START,
  *   TICKS ticks, then its shards close), so every answer at `T = END - 1` is a pure function of
@@ -31,7 +31,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Plan } from "@mzts/expr";
 import type { Frontier } from "@mzts/repr";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
@@ -53,17 +52,14 @@ import {
   watchStatus,
 } from "../src/harness/environment.js";
 import { liveCount, stopAll } from "../src/harness/processes.js";
+import {
+  type AuctionWorkload,
+  CLUSTER,
+  createAuctionWorkload,
+  DATAFLOWS,
+  T,
+} from "../src/harness/auction-workload.js";
 
-const START = 1_700_000_000_000n;
-const TICK_MS = 1000n;
-const TICKS = 30n;
-/** The deterministic shards close at END (empty upper after the last tick). */
-const END = START + TICKS * TICK_MS;
-/** The fixed read time: every tick is in, and no since can pass it (see the implied hold). */
-const T = END - 1n;
-const CLUSTER = "c";
-/** bids_idx, winning_bids, winning_bids_idx, ticker_idx. */
-const DATAFLOWS = 4;
 
 const HISTORY = "mz_compute_controller_history_command_count";
 const CONNECTED = "mz_compute_controller_connected_replica_count";
@@ -132,87 +128,15 @@ async function boot(c: Ctx): Promise<EnvironmentdHandle> {
   return env;
 }
 
-interface Setup {
+interface Setup extends AuctionWorkload {
   readonly env: EnvironmentdHandle;
-  readonly clusterId: string;
-  /** Replica name → id. */
-  readonly replicaIds: ReadonlyMap<string, string>;
-  readonly bidsPlan: Plan;
-  readonly winningPlan: Plan;
-  readonly winningId: string;
-  /** Answers at T once hydrated: bids_idx, winning_bids_idx. */
-  readonly bidsAtT: Rows;
-  readonly winningAtT: Rows;
 }
 
 async function setUp(c: Ctx, replicas: number): Promise<Setup> {
   const env = await boot(c);
-  const api = env.api;
-  const clusterId = await api.createCluster(CLUSTER);
-  const replicaIds = new Map<string, string>();
-  for (let i = 1; i <= replicas; i++) {
-    replicaIds.set(`r${i}`, await api.createReplica(CLUSTER, `r${i}`, 1));
-  }
-  const auction = await api.createSource({
-    name: "auction",
-    cluster: CLUSTER,
-    loadGenerator: {
-      kind: "loadGenerator",
-      generator: { kind: "auction" },
-      seed: 42n,
-      tickIntervalMs: Number(TICK_MS),
-      deterministic: { startTimeMs: START, maxTicks: TICKS },
-    },
-  });
-  const bidsId = auction.subsources.find((s) => s.name === "auction_bids")?.id;
-  if (bidsId === undefined) throw new Error("auction has no auction_bids subsource");
-  await api.createIndex({ name: "bids_idx", cluster: CLUSTER, on: "auction_bids", key: [2] });
-  const bidsPlan: Plan = { kind: "get", id: bidsId, arity: 5 };
-  const winningPlan: Plan = {
-    kind: "reduce",
-    input: bidsPlan,
-    groupKey: [2],
-    aggregates: [{ func: "max", column: 3 }, { func: "count" }],
-  };
-  const winningId = await api.createMaterializedView({
-    name: "winning_bids",
-    cluster: CLUSTER,
-    plan: winningPlan,
-  });
-  await api.createIndex({
-    name: "winning_bids_idx",
-    cluster: CLUSTER,
-    on: "winning_bids",
-    key: [0],
-  });
-  await api.createSource({
-    name: "ticker",
-    cluster: CLUSTER,
-    loadGenerator: {
-      kind: "loadGenerator",
-      generator: { kind: "counter" },
-      seed: 1n,
-      tickIntervalMs: 100,
-    },
-  });
-  await api.createIndex({ name: "ticker_idx", cluster: CLUSTER, on: "ticker_counter", key: [0] });
-  // Hydrated: the fixed-time answers exist and the ticker answers at its freshest time.
-  const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 30_000 });
-  const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs: 30_000 });
-  await api.peek({ object: "ticker_counter", timeoutMs: 30_000 });
-  expect(bids.rows.length).toBeGreaterThan(0);
-  expect(winning.rows.length).toBeGreaterThan(0);
-  await waitForConnected(env, clusterId, replicas);
-  return {
-    env,
-    clusterId,
-    replicaIds,
-    bidsPlan,
-    winningPlan,
-    winningId,
-    bidsAtT: bids.rows,
-    winningAtT: winning.rows,
-  };
+  const w = await createAuctionWorkload(env.api, replicas);
+  await waitForConnected(env, w.clusterId, replicas);
+  return { env, ...w };
 }
 
 /** Waits until the compute controller counts `n` connected replicas for the instance. */

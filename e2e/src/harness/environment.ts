@@ -30,8 +30,11 @@ import {
   environmentCodecs as codecs,
   type EnvironmentPeekResponse,
   type ListClustersResponse,
+  type ListObjectsResponse,
   type PeekRequest,
   type StatusResponse,
+  type EnvironmentSubscribeResponse as SubscribeResponse,
+  type SubscribeRequest,
 } from "@mzts/protocol";
 import { EnvironmentService } from "@mzts/protocol/wire";
 import { compareRows, consolidateRows, Datum, type Frontier, type Row, rowKey } from "@mzts/repr";
@@ -56,6 +59,11 @@ export interface EnvironmentApi {
   /** A peek; the rows come back sorted (`sortRows`). */
   peek(req: PeekRequest): Promise<EnvironmentPeekResponse>;
   status(cluster?: string): Promise<StatusResponse>;
+  listObjects(cluster?: string): Promise<ListObjectsResponse>;
+  /** A subscribe's batches until the stream ends, `signal` aborts it, or it fails. */
+  subscribe(req: SubscribeRequest, signal?: AbortSignal): AsyncIterable<SubscribeResponse>;
+  /** The generated client (for requests the wrapper does not cover, e.g. raw wire messages). */
+  readonly client: Client<typeof EnvironmentService>;
   /** Closes the HTTP/2 session. */
   close(): void;
 }
@@ -106,6 +114,21 @@ export function environmentApi(grpcUrl: string): EnvironmentApi {
         await client.status(codecs.statusRequest.toProto(cluster === undefined ? {} : { cluster })),
       );
     },
+    async listObjects(cluster) {
+      return codecs.listObjectsResponse.fromProto(
+        await client.listObjects(
+          codecs.listObjectsRequest.toProto(cluster === undefined ? {} : { cluster }),
+        ),
+      );
+    },
+    async *subscribe(req, signal) {
+      const stream = client.subscribe(
+        codecs.subscribeRequest.toProto(req),
+        signal === undefined ? {} : { signal },
+      );
+      for await (const res of stream) yield codecs.subscribeResponse.fromProto(res);
+    },
+    client,
     close() {
       sessions.abort();
     },

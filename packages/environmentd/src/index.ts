@@ -77,3 +77,4 @@ export {
   SubsourceDrop,
   UpperWaitTimeout,
 } from "./errors.js";
+export { diskUsage, peakRssMb, rssMb } from "./resource-usage.js";

@@ -18,11 +18,12 @@
  *   node packages/environmentd/dist/soak.js --minutes 1 --interval 5 --check
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
+import { diskUsage as du, rssMb } from "./resource-usage.js";
 
 function positive(value: string): number {
   const n = Number(value);
@@ -57,44 +58,6 @@ const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 const ownDir = o.dataDir === undefined;
 const dataDir = resolve(o.dataDir ?? mkdtempSync(join(tmpdir(), "mzts-soak-")));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** Resident set size of a process in MB (from /proc), or undefined when it is gone. */
-function rssMb(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m === null ? undefined : Number(m[1]) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Bytes and file count under `path` (0 when absent). */
-function du(path: string): { bytes: number; files: number } {
-  let bytes = 0;
-  let files = 0;
-  const walk = (p: string) => {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch {
-      return; // removed while walking (compaction)
-    }
-    if (st.isDirectory()) {
-      let names: string[] = [];
-      try {
-        names = readdirSync(p);
-      } catch {
-        return;
-      }
-      for (const n of names) walk(join(p, n));
-    } else {
-      bytes += st.size;
-      files++;
-    }
-  };
-  walk(path);
-  return { bytes, files };
-}
 
 interface Record {
   readonly replicaId: string;

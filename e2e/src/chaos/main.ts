@@ -1,0 +1,61 @@
+/**
+ * `pnpm chaos --seed N --minutes M`: seeded kill -9 of replicas and environmentd under load (see
+ * `chaos.ts`). Progress on stderr every 5 s, the summary on stdout; exit code 0 when every
+ * invariant held, 1 when one did not, 2 on a usage error. Ctrl-C stops everything it started.
+ *
+ *   pnpm chaos --seed 7 --minutes 20
+ *   pnpm chaos --seed 1 --seconds 75 --gap 3,8
+ */
+import { parseArgs } from "node:util";
+import { formatChaosSummary, runChaos } from "./chaos.js";
+
+function usage(message: string): never {
+  process.stderr.write(
+    `chaos: ${message}\nusage: pnpm chaos [--seed N] [--minutes M | --seconds S] [--gap MIN,MAX] [--max-blobs N] [--recovery S]\n`,
+  );
+  process.exit(2);
+}
+
+function positive(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${name}: expected a positive number, got "${v}"`);
+  return n;
+}
+
+let values: Record<string, string | undefined>;
+try {
+  values = parseArgs({
+    options: {
+      seed: { type: "string" },
+      minutes: { type: "string" },
+      seconds: { type: "string" },
+      gap: { type: "string" },
+      "max-blobs": { type: "string" },
+      recovery: { type: "string" },
+    },
+    strict: true,
+  }).values as Record<string, string | undefined>;
+} catch (e) {
+  usage((e as Error).message);
+}
+const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
+if (!Number.isSafeInteger(seed) || seed < 0)
+  usage(`--seed: expected an integer ≥ 0, got "${values.seed}"`);
+const seconds =
+  values.seconds !== undefined
+    ? positive("seconds", values.seconds, 0)
+    : positive("minutes", values.minutes, 2) * 60;
+const gap = (values.gap ?? "4,10").split(",").map(Number);
+if (gap.length !== 2 || gap.some((g) => !(g > 0)) || (gap[0] as number) > (gap[1] as number))
+  usage(`--gap: expected MIN,MAX seconds, got "${values.gap}"`);
+
+const summary = await runChaos({
+  seed,
+  seconds,
+  gapS: [gap[0] as number, gap[1] as number],
+  maxBlobs: positive("max-blobs", values["max-blobs"], 400),
+  recoveryS: positive("recovery", values.recovery, 30),
+});
+process.stdout.write(`${formatChaosSummary(summary).join("\n")}\n`);
+process.exit(summary.problems.length === 0 ? 0 : 1);
