@@ -13,7 +13,8 @@
  *      (the next generation adopts the running replicas);
  *    - `environmentd-ddl`: the same while a CREATE INDEX or MATERIALIZED VIEW is in flight (a
  *      seeded delay of 0–40 ms after sending it). After the restart the object exists or not —
- *      if it does it must answer at T like its input — and is dropped again.
+ *      if it does it must answer at T like its input (an index by a peek, a view by its shard)
+ *      — and is dropped again.
  *    After each environmentd restart the catalog must still hold every baseline object.
  * 4. Stop the load; recovery: within `recoveryS` both replicas online and the answers at T equal
  *    the baseline and the reference computed straight from the persist shards; the catalog equals
@@ -249,18 +250,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
           (env as EnvironmentdHandle).api,
           "after an environmentd restart during DDL",
         );
-        if (after.has(name)) {
+        const created = after.get(name);
+        if (created !== undefined) {
           ddl.committed++;
-          // Committed before the kill: it is built by the next generation and answers at T.
+          // Committed before the kill: the next generation builds it and it answers at T like
+          // its input (an index through a peek, a materialized view through its shard).
           const api2 = (env as EnvironmentdHandle).api;
           try {
-            const got = await api2.peek({ object: name, timestamp: T, timeoutMs: 20_000 });
-            if (!same(got.rows, w.bidsAtT))
-              problems.push(`${name} (created during a kill) answers ${got.rows.length} rows at T`);
-            await api2.dropObject(name, true);
+            const [kind, id] = created.split(" ") as [string, string];
+            const got =
+              kind === "index"
+                ? (await api2.peek({ object: name, timestamp: T, timeoutMs: 20_000 })).rows
+                : await referenceAnswer(dataDir, { kind: "get", id, arity: 5 }, T);
+            if (!same(got, w.bidsAtT))
+              problems.push(`${name} (created during a kill) answers ${got.length} rows at T`);
           } catch (e) {
             problems.push(`${name} (created during a kill): ${causeOf(e)}`);
           }
+          await api2.dropObject(name, true);
         } else ddl.lost++;
       }
       nextKill = Date.now() + rng.between(gapMin, gapMax) * 1000;
