@@ -34,6 +34,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Frontier } from "@mzts/repr";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
+  type AuctionWorkload,
+  CLUSTER,
+  createAuctionWorkload,
+  DATAFLOWS,
+  T,
+} from "../src/harness/auction-workload.js";
+import {
   type EnvironmentApi,
   type EnvironmentdHandle,
   frontierLessEqual,
@@ -52,14 +59,6 @@ import {
   watchStatus,
 } from "../src/harness/environment.js";
 import { liveCount, stopAll } from "../src/harness/processes.js";
-import {
-  type AuctionWorkload,
-  CLUSTER,
-  createAuctionWorkload,
-  DATAFLOWS,
-  T,
-} from "../src/harness/auction-workload.js";
-
 
 const HISTORY = "mz_compute_controller_history_command_count";
 const CONNECTED = "mz_compute_controller_connected_replica_count";

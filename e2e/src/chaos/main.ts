@@ -46,7 +46,7 @@ const seconds =
   values.seconds !== undefined
     ? positive("seconds", values.seconds, 0)
     : positive("minutes", values.minutes, 2) * 60;
-const gap = (values.gap ?? "4,10").split(",").map(Number);
+const gap = (values.gap ?? "5,15").split(",").map(Number);
 if (gap.length !== 2 || gap.some((g) => !(g > 0)) || (gap[0] as number) > (gap[1] as number))
   usage(`--gap: expected MIN,MAX seconds, got "${values.gap}"`);
 
@@ -55,7 +55,7 @@ const summary = await runChaos({
   seconds,
   gapS: [gap[0] as number, gap[1] as number],
   maxBlobs: positive("max-blobs", values["max-blobs"], 400),
-  recoveryS: positive("recovery", values.recovery, 30),
+  recoveryS: positive("recovery", values.recovery, 10),
 });
 process.stdout.write(`${formatChaosSummary(summary).join("\n")}\n`);
 process.exit(summary.problems.length === 0 ? 0 : 1);

@@ -5,7 +5,7 @@
  * server ended the stream: the `grpc-status` of the trailers (or of a trailers-only answer), an
  * HTTP/2 reset, or no end within the timeout.
  */
-import { connect, constants, type ClientHttp2Session } from "node:http2";
+import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { Code } from "@connectrpc/connect";
 
 /** How one stream ended: a Connect code name, `ok`, `reset: …`, `http <status>` or `no end`. */

@@ -33,8 +33,8 @@ import {
   type ListObjectsResponse,
   type PeekRequest,
   type StatusResponse,
-  type EnvironmentSubscribeResponse as SubscribeResponse,
   type SubscribeRequest,
+  type EnvironmentSubscribeResponse as SubscribeResponse,
 } from "@mzts/protocol";
 import { EnvironmentService } from "@mzts/protocol/wire";
 import { compareRows, consolidateRows, Datum, type Frontier, type Row, rowKey } from "@mzts/repr";
