@@ -48,7 +48,6 @@ import {
   metricSum,
   ReplicaReaper,
   type ReplicaRecordView,
-  type Rows,
   recordedPid,
   referenceAnswer,
   type Sample,

@@ -25,7 +25,6 @@ import { expr, plan, row } from "@mzts/protocol/arbitraries";
 import fc from "fast-check";
 import { CLUSTER, createAuctionWorkload, T } from "../harness/auction-workload.js";
 import {
-  type EnvironmentApi,
   ReplicaReaper,
   sleep,
   startEnvironmentd,
