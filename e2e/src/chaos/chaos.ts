@@ -119,7 +119,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const dataDir = mkdtempSync(join(tmpdir(), "mzts-chaos-"));
   const reaper = new ReplicaReaper(dataDir);
   // Synchronous, so it also runs on process.exit (SIGINT in processes.ts, a thrown error).
-  const reapOnExit = () => reaper.reap();
+  const reapOnExit = () => {
+    reaper.reap();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   process.once("exit", reapOnExit);
   const problems: string[] = [];
   const kills: Record<KillKind, number> = {

@@ -197,7 +197,11 @@ export async function fuzzApi(opts: ApiFuzzOptions): Promise<ApiFuzzReport> {
   const report: ApiFuzzReport = { outcomes: new Map(), replicaRestarts: 0, problems: [] };
   const dataDir = mkdtempSync(join(tmpdir(), "mzts-fuzz-api-"));
   const reaper = new ReplicaReaper(dataDir);
-  const reapOnExit = () => reaper.reap();
+  // Synchronous, so it also runs on process.exit (SIGINT in processes.ts, a thrown error).
+  const reapOnExit = () => {
+    reaper.reap();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   process.once("exit", reapOnExit);
   try {
     const env = await startEnvironmentd({ dataDir, controllerAbsentTimeoutS: 30 });

@@ -35,6 +35,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   if (opts.parts?.clusterd !== false) {
     for (const unified of [false, true]) {
       const persistDir = mkdtempSync(join(tmpdir(), "mzts-fuzz-clusterd-"));
+      // clusterd itself is killed on exit by processes.ts; this removes its directory then too.
+      const removeOnExit = () => rmSync(persistDir, { recursive: true, force: true });
+      process.once("exit", removeOnExit);
       try {
         clusterd.push(
           await fuzzClusterd({
@@ -48,7 +51,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
           }),
         );
       } finally {
-        rmSync(persistDir, { recursive: true, force: true });
+        process.removeListener("exit", removeOnExit);
+        removeOnExit();
       }
     }
   }
