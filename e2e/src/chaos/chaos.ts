@@ -40,7 +40,6 @@ import {
   type EnvironmentApi,
   type EnvironmentdHandle,
   ReplicaReaper,
-  type Rows,
   referenceAnswer,
   sleep,
   startEnvironmentd,
@@ -48,7 +47,7 @@ import {
 } from "../harness/environment.js";
 import { stopAll } from "../harness/processes.js";
 import { Rng } from "../harness/rng.js";
-import { causeOf, type LoadReport, startLoad } from "./load.js";
+import { causeOf, emptyLoadReport, type LoadReport, sameRows, startLoad } from "./load.js";
 
 export const KILL_KINDS = ["replica", "both", "environmentd", "environmentd-ddl"] as const;
 export type KillKind = (typeof KILL_KINDS)[number];
@@ -103,11 +102,6 @@ export function processesNaming(dir: string): string[] {
 async function catalogObjects(api: EnvironmentApi): Promise<Map<string, string>> {
   const { objects } = await api.listObjects();
   return new Map(objects.map((o) => [o.name, `${o.kind} ${o.id}`]));
-}
-
-function same(a: Rows, b: Rows): boolean {
-  const big = (_k: string, v: unknown) => (typeof v === "bigint" ? `${v}` : v);
-  return JSON.stringify(a, big) === JSON.stringify(b, big);
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
@@ -211,6 +205,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     let nextKill = started + rng.between(gapMin, gapMax) * 1000;
     let nextProgress = started + 5000;
     let tmp = 0;
+    const shown = { violations: 0, steady: 0 };
     while (Date.now() < endAt) {
       await sleep(100);
       reaper.observe();
@@ -229,6 +224,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
             `subscribe batches ${r.subscribeBatches} | ${d.blobs} blobs, ${d.mb.toFixed(1)} MB | ` +
             `max lag ${r.maxLagMs} ms | violations ${r.violations.length + r.steadyFailures.length}`,
         );
+        // Name what broke as soon as it is seen.
+        for (const v of r.violations.slice(shown.violations)) log(`chaos: VIOLATION ${v}`);
+        for (const f of r.steadyFailures.slice(shown.steady))
+          log(`chaos: FAILED IN STEADY STATE ${f}`);
+        shown.violations = r.violations.length;
+        shown.steady = r.steadyFailures.length;
       }
       if (Date.now() < nextKill) continue;
       const kind = rng.weighted<KillKind>([
@@ -268,7 +269,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
               kind === "index"
                 ? (await api2.peek({ object: name, timestamp: T, timeoutMs: 20_000 })).rows
                 : await referenceAnswer(dataDir, { kind: "get", id, arity: 5 }, T);
-            if (!same(got, w.bidsAtT))
+            if (!sameRows(got, w.bidsAtT))
               problems.push(`${name} (created during a kill) answers ${got.length} rows at T`);
           } catch (e) {
             problems.push(`${name} (created during a kill): ${causeOf(e)}`);
@@ -299,12 +300,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
         timestamp: T,
         timeoutMs: 20_000,
       });
-      if (!same(bids.rows, w.bidsAtT)) problems.push("bids_idx at T after recovery differs");
-      if (!same(winning.rows, w.winningAtT))
+      if (!sameRows(bids.rows, w.bidsAtT)) problems.push("bids_idx at T after recovery differs");
+      if (!sameRows(winning.rows, w.winningAtT))
         problems.push("winning_bids_idx at T after recovery differs");
-      if (!same(await referenceAnswer(dataDir, w.bidsPlan, T), w.bidsAtT))
+      if (!sameRows(await referenceAnswer(dataDir, w.bidsPlan, T), w.bidsAtT))
         problems.push("the auction_bids shard at T differs from the answers");
-      if (!same(await referenceAnswer(dataDir, w.winningPlan, T), w.winningAtT))
+      if (!sameRows(await referenceAnswer(dataDir, w.winningPlan, T), w.winningAtT))
         problems.push("the reference winning bids from the shards differ from the answers");
     } catch (e) {
       problems.push(`no recovery at the end: ${(e as Error).message}`);
@@ -348,28 +349,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     seed: opts.seed,
     seconds: opts.seconds,
     kills,
-    load: load.report ?? emptyReport(),
+    load: load.report ?? emptyLoadReport(),
     environmentdGenerations: generations,
     ddl,
     blobs,
     dataMb,
     orphans,
     problems,
-  };
-}
-
-function emptyReport(): LoadReport {
-  return {
-    peeksOk: 0,
-    peeksFailed: new Map(),
-    statusOk: 0,
-    statusFailed: new Map(),
-    subscribeBatches: 0,
-    subscribeUpdates: 0,
-    subscribeEnded: new Map(),
-    maxLagMs: 0,
-    steadyFailures: [],
-    violations: [],
   };
 }
 

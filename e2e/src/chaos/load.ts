@@ -65,19 +65,9 @@ function bump(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
 
-function same(a: Rows, b: Rows): boolean {
-  return JSON.stringify(a, big) === JSON.stringify(b, big);
-}
-function big(_k: string, v: unknown): unknown {
-  return typeof v === "bigint" ? `${v}` : v;
-}
-
-/** Starts the three loops; `stop()` ends them and resolves when they have. */
-export function startLoad(
-  target: LoadTarget,
-  baseline: { readonly bidsAtT: Rows; readonly winningAtT: Rows },
-): { readonly report: LoadReport; stop(): Promise<void> } {
-  const report: LoadReport = {
+/** A report with nothing counted yet. */
+export function emptyLoadReport(): LoadReport {
+  return {
     peeksOk: 0,
     peeksFailed: new Map(),
     statusOk: 0,
@@ -89,6 +79,22 @@ export function startLoad(
     steadyFailures: [],
     violations: [],
   };
+}
+
+/** Whether two answers are the same rows with the same counts, in the same order. */
+export function sameRows(a: Rows, b: Rows): boolean {
+  return JSON.stringify(a, big) === JSON.stringify(b, big);
+}
+function big(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? `${v}` : v;
+}
+
+/** Starts the three loops; `stop()` ends them and resolves when they have. */
+export function startLoad(
+  target: LoadTarget,
+  baseline: { readonly bidsAtT: Rows; readonly winningAtT: Rows },
+): { readonly report: LoadReport; stop(): Promise<void> } {
+  const report = emptyLoadReport();
   const abort = new AbortController();
   const stopped = () => abort.signal.aborted;
   const failed = (what: string, counts: Map<string, number>, e: unknown) => {
@@ -122,12 +128,12 @@ export function startLoad(
   const peeks = loop(async (api) => {
     await peek(api, "bids_idx at T", async (a) => {
       const r = await a.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
-      if (!same(r.rows, baseline.bidsAtT))
+      if (!sameRows(r.rows, baseline.bidsAtT))
         report.violations.push(`bids_idx at ${T}: ${r.rows.length} rows differ from the baseline`);
     });
     await peek(api, "winning_bids_idx at T", async (a) => {
       const r = await a.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs: 10_000 });
-      if (!same(r.rows, baseline.winningAtT))
+      if (!sameRows(r.rows, baseline.winningAtT))
         report.violations.push(
           `winning_bids_idx at ${T}: ${r.rows.length} rows differ from the baseline`,
         );

@@ -24,12 +24,7 @@ import type { ObjectInfo, PeekRequest } from "@mzts/protocol";
 import { expr, plan, row } from "@mzts/protocol/arbitraries";
 import fc from "fast-check";
 import { CLUSTER, createAuctionWorkload, T } from "../harness/auction-workload.js";
-import {
-  ReplicaReaper,
-  sleep,
-  startEnvironmentd,
-  waitFor,
-} from "../harness/environment.js";
+import { ReplicaReaper, sleep, startEnvironmentd, waitFor } from "../harness/environment.js";
 import { stopAll } from "../harness/processes.js";
 
 export interface ApiFuzzOptions {
