@@ -21,7 +21,8 @@
  *
  * Invariants (`problems`): clusterd never exits and answers /health; no stream ends with
  * Internal or Unknown (those are bugs: an undecodable payload is InvalidArgument); a compressed
- * or over-large message is refused, not accepted; the peak RSS grows less than `maxRssGrowthMb`;
+ * or over-large message is refused, not accepted; no log line is longer than 64 KB (logged
+ * strings are truncated); the peak RSS grows less than `maxRssGrowthMb`;
  * afterwards a proper session works (hello, replay: an ingestion and an indexed dataflow, a peek
  * that answers rows).
  */
@@ -83,6 +84,8 @@ export interface ClusterdFuzzReport {
 }
 
 const COMPUTE = "/mz.compute.v1.ComputeService/Control";
+/** The longest log line (or stderr) clusterd may write while being fuzzed. */
+const MAX_LOG_LINE = 64 * 1024;
 const STORAGE = "/mz.storage.v1.StorageService/Control";
 
 type Workload = "compute" | "storage";
@@ -341,6 +344,12 @@ export async function fuzzClusterd(opts: ClusterdFuzzOptions): Promise<ClusterdF
       );
     if (c.process.child.exitCode !== null || c.process.child.signalCode !== null)
       problem("clusterd exited during the final session");
+    // Logged strings are truncated: the large message's debug name must not reach the log whole.
+    const longest = Math.max(0, ...c.process.lines.map((l) => l.length), c.process.stderr().length);
+    if (longest > MAX_LOG_LINE)
+      problem(
+        `clusterd logged a ${(longest / 1024).toFixed(0)} KB line (logged strings not truncated)`,
+      );
   } finally {
     for (const [text, n] of seen)
       report.problems.push(`${path}: ${text}${n > 1 ? ` (×${n})` : ""}`);
