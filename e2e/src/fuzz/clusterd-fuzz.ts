@@ -345,7 +345,10 @@ export async function fuzzClusterd(opts: ClusterdFuzzOptions): Promise<ClusterdF
     if (c.process.child.exitCode !== null || c.process.child.signalCode !== null)
       problem("clusterd exited during the final session");
     // Logged strings are truncated: the large message's debug name must not reach the log whole.
-    const longest = Math.max(0, ...c.process.lines.map((l) => l.length), c.process.stderr().length);
+    const longest = Math.max(
+      0,
+      ...[...c.process.lines, ...c.process.stderr().split("\n")].map((l) => l.length),
+    );
     if (longest > MAX_LOG_LINE)
       problem(
         `clusterd logged a ${(longest / 1024).toFixed(0)} KB line (logged strings not truncated)`,
