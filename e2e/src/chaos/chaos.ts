@@ -142,6 +142,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const blobs = { start: 0, end: 0, max: 0 };
   const dataMb = { start: 0, end: 0, max: 0 };
   let orphans: string[] = [];
+  let progressTimer: NodeJS.Timeout | undefined;
   try {
     const first = await boot();
     log(`chaos: seed ${opts.seed}, ${opts.seconds} s of kills; data directory ${dataDir}`);
@@ -203,34 +204,33 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     const started = Date.now();
     const endAt = started + opts.seconds * 1000;
     let nextKill = started + rng.between(gapMin, gapMax) * 1000;
-    let nextProgress = started + 5000;
     let tmp = 0;
     const shown = { violations: 0, steady: 0 };
+    // Progress every 5 s, also while a kill or a restart is being awaited.
+    progressTimer = setInterval(() => {
+      const d = disk();
+      blobs.max = Math.max(blobs.max, d.blobs);
+      dataMb.max = Math.max(dataMb.max, d.mb);
+      const failed = [...r.peeksFailed.values()].reduce((a, b) => a + b, 0);
+      log(
+        `chaos: t=${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  kills ${Object.entries(
+          kills,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")} | peeks ok ${r.peeksOk} failed ${failed} | status ${r.statusOk} | ` +
+          `subscribe batches ${r.subscribeBatches} | ${d.blobs} blobs, ${d.mb.toFixed(1)} MB | ` +
+          `max lag ${r.maxLagMs} ms | violations ${r.violations.length + r.steadyFailures.length}`,
+      );
+      // Name what broke as soon as it is seen.
+      for (const v of r.violations.slice(shown.violations)) log(`chaos: VIOLATION ${v}`);
+      for (const f of r.steadyFailures.slice(shown.steady))
+        log(`chaos: FAILED IN STEADY STATE ${f}`);
+      shown.violations = r.violations.length;
+      shown.steady = r.steadyFailures.length;
+    }, 5000);
     while (Date.now() < endAt) {
       await sleep(100);
       reaper.observe();
-      if (Date.now() >= nextProgress) {
-        nextProgress += 5000;
-        const d = disk();
-        blobs.max = Math.max(blobs.max, d.blobs);
-        dataMb.max = Math.max(dataMb.max, d.mb);
-        const failed = [...r.peeksFailed.values()].reduce((a, b) => a + b, 0);
-        log(
-          `chaos: t=${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  kills ${Object.entries(
-            kills,
-          )
-            .map(([k, v]) => `${k} ${v}`)
-            .join(", ")} | peeks ok ${r.peeksOk} failed ${failed} | status ${r.statusOk} | ` +
-            `subscribe batches ${r.subscribeBatches} | ${d.blobs} blobs, ${d.mb.toFixed(1)} MB | ` +
-            `max lag ${r.maxLagMs} ms | violations ${r.violations.length + r.steadyFailures.length}`,
-        );
-        // Name what broke as soon as it is seen.
-        for (const v of r.violations.slice(shown.violations)) log(`chaos: VIOLATION ${v}`);
-        for (const f of r.steadyFailures.slice(shown.steady))
-          log(`chaos: FAILED IN STEADY STATE ${f}`);
-        shown.violations = r.violations.length;
-        shown.steady = r.steadyFailures.length;
-      }
       if (Date.now() < nextKill) continue;
       const kind = rng.weighted<KillKind>([
         ["replica", 35],
@@ -328,6 +328,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   } catch (e) {
     problems.push(`chaos run aborted: ${(e as Error).stack ?? String(e)}`);
   } finally {
+    clearInterval(progressTimer);
     await load.stop();
     env?.api.close();
     await stopAll();
