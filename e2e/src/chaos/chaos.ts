@@ -65,6 +65,8 @@ export interface ChaosOptions {
   readonly recoveryS?: number;
   /** The largest persist blob count allowed at any sample (default 400). */
   readonly maxBlobs?: number;
+  /** Which kinds to draw from (default all, weighted replica 35, both 20, environmentd 25, DDL 20). */
+  readonly kinds?: readonly KillKind[];
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void;
 }
@@ -133,6 +135,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   let env: EnvironmentdHandle | undefined;
   let generations = 0;
   let lastDisruption = 0;
+  let lastKill: { kind: KillKind; at: number } | undefined;
   const boot = async () => {
     env = await startEnvironmentd({ dataDir, controllerAbsentTimeoutS: 30 });
     generations++;
@@ -159,6 +162,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       {
         api: () => env?.api,
         disrupted: () => env === undefined || Date.now() - lastDisruption < recoveryMs,
+        lastKill: () =>
+          lastKill === undefined
+            ? "none"
+            : `${lastKill.kind}, ${((Date.now() - lastKill.at) / 1000).toFixed(0)} s ago`,
       },
       w,
     );
@@ -206,6 +213,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     let nextKill = started + rng.between(gapMin, gapMax) * 1000;
     let tmp = 0;
     const shown = { violations: 0, steady: 0 };
+    const weights = (
+      [
+        ["replica", 35],
+        ["both", 20],
+        ["environmentd", 25],
+        ["environmentd-ddl", 20],
+      ] as const
+    ).filter(([k]) => opts.kinds === undefined || opts.kinds.includes(k));
+    if (weights.length === 0) throw new Error("no kill kinds to draw from");
     // Progress every 5 s, also while a kill or a restart is being awaited.
     progressTimer = setInterval(() => {
       const d = disk();
@@ -232,13 +248,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       await sleep(100);
       reaper.observe();
       if (Date.now() < nextKill) continue;
-      const kind = rng.weighted<KillKind>([
-        ["replica", 35],
-        ["both", 20],
-        ["environmentd", 25],
-        ["environmentd-ddl", 20],
-      ]);
+      const kind = rng.weighted<KillKind>(weights);
       kills[kind]++;
+      lastKill = { kind, at: Date.now() };
       log(`chaos: kill ${kind}`);
       if (kind === "replica") killReplicas(1);
       else if (kind === "both") killReplicas(2);

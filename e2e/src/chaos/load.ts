@@ -36,6 +36,8 @@ export interface LoadTarget {
   api(): EnvironmentApi | undefined;
   /** Whether a kill or restart happened within the recovery window (failures expected). */
   disrupted(): boolean;
+  /** The last kill, for messages ("both, 12 s ago"). */
+  lastKill?(): string;
 }
 
 /** Counts and violations, updated while the load runs. */
@@ -223,7 +225,7 @@ export function startLoad(
       if (stalled) {
         bump(report.subscribeEnded, "stalled (no batch, no error)");
         report.violations.push(
-          `subscribe stalled: no batch and no error for ${((Date.now() - lastBatch) / 1000).toFixed(0)} s in steady state (upper ${String(upper)})`,
+          `subscribe stalled: no batch and no error for ${((Date.now() - lastBatch) / 1000).toFixed(0)} s in steady state (upper ${String(upper)}; last kill ${target.lastKill?.() ?? "none"})`,
         );
       } else failed("subscribe", report.subscribeEnded, e);
     } finally {

@@ -4,14 +4,14 @@
  * invariant held, 1 when one did not, 2 on a usage error. Ctrl-C stops everything it started.
  *
  *   pnpm chaos --seed 7 --minutes 20
- *   pnpm chaos --seed 1 --seconds 75 --gap 3,8
+ *   pnpm chaos --seed 1 --seconds 75 --gap 3,8 --kinds replica,both
  */
 import { parseArgs } from "node:util";
-import { formatChaosSummary, runChaos } from "./chaos.js";
+import { formatChaosSummary, KILL_KINDS, type KillKind, runChaos } from "./chaos.js";
 
 function usage(message: string): never {
   process.stderr.write(
-    `chaos: ${message}\nusage: pnpm chaos [--seed N] [--minutes M | --seconds S] [--gap MIN,MAX] [--max-blobs N] [--recovery S]\n`,
+    `chaos: ${message}\nusage: pnpm chaos [--seed N] [--minutes M | --seconds S] [--gap MIN,MAX] [--max-blobs N] [--recovery S] [--kinds replica,both,environmentd,environmentd-ddl]\n`,
   );
   process.exit(2);
 }
@@ -33,6 +33,7 @@ try {
       gap: { type: "string" },
       "max-blobs": { type: "string" },
       recovery: { type: "string" },
+      kinds: { type: "string" },
     },
     strict: true,
   }).values as Record<string, string | undefined>;
@@ -50,7 +51,13 @@ const gap = (values.gap ?? "5,15").split(",").map(Number);
 if (gap.length !== 2 || gap.some((g) => !(g > 0)) || (gap[0] as number) > (gap[1] as number))
   usage(`--gap: expected MIN,MAX seconds, got "${values.gap}"`);
 
+const kinds = (values.kinds ?? KILL_KINDS.join(",")).split(",");
+for (const k of kinds)
+  if (!(KILL_KINDS as readonly string[]).includes(k))
+    usage(`--kinds: unknown kind "${k}" (expected some of ${KILL_KINDS.join(", ")})`);
+
 const summary = await runChaos({
+  kinds: kinds as KillKind[],
   seed,
   seconds,
   gapS: [gap[0] as number, gap[1] as number],
