@@ -184,7 +184,7 @@ function codeOf(e: unknown): string {
 }
 
 function describe(a: Action): string {
-  return JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)).slice(0, 300);
+  return JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)).slice(0, 160);
 }
 
 export async function fuzzApi(opts: ApiFuzzOptions): Promise<ApiFuzzReport> {
@@ -244,6 +244,8 @@ export async function fuzzApi(opts: ApiFuzzOptions): Promise<ApiFuzzReport> {
     };
     let current = 0;
     let n = 0;
+    /** The requests since the last check (a failure is one of them). */
+    const recent: Array<[number, string]> = [];
     for (const a of sample) {
       current++;
       const name = `fz_${current}`;
@@ -308,7 +310,9 @@ export async function fuzzApi(opts: ApiFuzzOptions): Promise<ApiFuzzReport> {
           await call("dropObject", () => api.dropObject(a.name));
           break;
       }
-      // No replica may have failed: same pids, both online.
+      recent.push([current, describe(a)]);
+      if (recent.length > 5) recent.shift();
+      // No replica may have failed: same pids, both online (status every 5 requests).
       const now = pids();
       const changed = [...known].filter(([id, pid]) => now.get(id) !== pid).map(([id]) => id);
       let up = 2;
@@ -316,7 +320,7 @@ export async function fuzzApi(opts: ApiFuzzOptions): Promise<ApiFuzzReport> {
       if (changed.length > 0 || up < 2) {
         report.replicaRestarts += changed.length;
         report.problems.push(
-          `#${current} (seed ${opts.seed}): replica(s) ${changed.join(", ") || "offline"} failed after ${describe(a)}`,
+          `#${current} (seed ${opts.seed}): replica(s) ${changed.join(", ") || "offline in status"} failed within requests #${recent[0]?.[0]}–#${current}: ${recent.map(([i, d]) => `#${i} ${d}`).join(" | ")}`,
         );
         await waitFor(
           "both replicas back online",
@@ -330,6 +334,7 @@ export async function fuzzApi(opts: ApiFuzzOptions): Promise<ApiFuzzReport> {
           [...known].filter(([id, pid]) => pids().get(id) !== pid).length - changed.length;
         known = pids();
       }
+      if (changed.length > 0 || up < 2 || current % 5 === 0) recent.length = 0;
       if (++n % 25 === 0)
         log(
           `fuzz api: ${n}/${opts.iterations} requests, ${report.replicaRestarts} replica restarts, ${report.problems.length} problems`,

@@ -152,13 +152,16 @@ export async function fuzzClusterd(opts: ClusterdFuzzOptions): Promise<ClusterdF
     kind: FrameKind,
     w: Workload,
     frames: readonly Buffer[],
-    o: { gzip?: boolean } = {},
+    o: { gzip?: boolean; variant?: string } = {},
   ) => {
     bump(report.frames, kind, frames.length);
     const outcome = await conns[w].stream(w === "compute" ? COMPUTE : STORAGE, frames, o).outcome;
-    bump(report.outcomes, `${kind} → ${outcome}`);
-    if (outcome === Code[Code.Internal] || outcome === Code[Code.Unknown])
-      problem(`a ${kind} stream to ${w} ended with ${outcome} (a bug)`);
+    const label = o.variant === undefined ? kind : `${kind} (${o.variant})`;
+    bump(report.outcomes, `${label} → ${outcome}`);
+    // Framing errors are the transport's to code (the gRPC spec itself says Internal for some);
+    // everything that reaches the payload decoder must not end with Internal or Unknown.
+    if (kind !== "bad-frame" && (outcome === Code[Code.Internal] || outcome === Code[Code.Unknown]))
+      problem(`a ${label} stream to ${w} ended with ${outcome} (a bug)`);
     return outcome;
   };
   const refused = (outcome: string) => outcome !== "ok" && outcome !== "no end";
@@ -258,15 +261,20 @@ export async function fuzzClusterd(opts: ClusterdFuzzOptions): Promise<ClusterdF
         }
         case "bad-frame": {
           const good = encode(w, [hello()]);
-          const variants: Buffer[][] = [
-            [frame(good, { length: good.length + 1000 })],
-            [frame(good, { length: 0xffff_ffff })],
-            [frame(good, { flag: 0x80 })],
-            [frame(good, { compressed: true })],
-            [frame(good).subarray(0, 3)],
-            [frame(Buffer.alloc(0))],
+          // Each must be refused: a frame the stream ends inside, a length beyond any limit, an
+          // unknown flag, the compressed flag without an encoding, a cut header, and a request
+          // without commands ("at least one command" in service.proto).
+          const variants: ReadonlyArray<readonly [string, Buffer]> = [
+            ["length beyond the data", frame(good, { length: good.length + 1000 })],
+            ["length 4 GiB", frame(good, { length: 0xffff_ffff })],
+            ["flag 0x80", frame(good, { flag: 0x80 })],
+            ["compressed flag, no encoding", frame(good, { compressed: true })],
+            ["cut header", frame(good).subarray(0, 3)],
+            ["no commands", frame(Buffer.alloc(0))],
           ];
-          await send(kind, w, pick(variants));
+          const [variant, bytes] = pick(variants);
+          const o = await send(kind, w, [bytes], { variant });
+          if (!refused(o)) problem(`a bad frame (${variant}) to ${w} was accepted (${o})`);
           break;
         }
         case "compressed": {
