@@ -120,8 +120,11 @@ export class StaleGeneration extends ProtocolError {
       highest,
       "replica",
       "",
-      `hello of generation ${offered} refused: this replica already serves generation ${highest}; ` +
-        "the sending environmentd is fenced (a newer one booted) and must shut down",
+      `hello of generation ${offered} refused: this replica has accepted a hello of generation ` +
+        `${highest} and serves no older generation; compare the catalog's generation: if it is ` +
+        `${highest} or more, this environmentd was fenced by a newer boot and must shut down; if ` +
+        "it is lower, some other process sent that hello — restart the replica and check who " +
+        "can reach its ports and that replica authentication is on",
     );
   }
 

@@ -33,9 +33,23 @@ export {
   BUILD_VERSION,
   checkHello,
   createHello,
+  HELLO_PROOF_BYTES,
   type Hello,
   PROTOCOL_VERSION,
 } from "./cluster/hello.js";
+export {
+  formatReplicaSecret,
+  generateReplicaSecret,
+  type HelloProofCheck,
+  type HelloStream,
+  helloProof,
+  InvalidReplicaSecret,
+  parseReplicaSecret,
+  REPLICA_SECRET_BYTES,
+  signHello,
+  verifyHelloProof,
+} from "./cluster/hello-auth.js";
+export { SHARD_ID } from "./codec/field.js";
 // Bulk row encoding version.
 export { ROW_FORMAT_VERSION } from "./codec/row-batch-codec.js";
 export {
@@ -150,6 +164,13 @@ export {
   ProtocolVersionMismatch,
   StaleGeneration,
 } from "./errors.js";
+export {
+  MAX_API_MESSAGE_BYTES,
+  MAX_COMMAND_MESSAGE_BYTES,
+  MAX_LOGGED_STRING_CHARS,
+  MAX_RESPONSE_MESSAGE_BYTES,
+  truncateForLog,
+} from "./limits.js";
 export {
   decodeStorageCommand,
   decodeStorageResponse,

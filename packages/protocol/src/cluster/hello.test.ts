@@ -35,6 +35,10 @@ describe("hello", () => {
     expect(err).toBeInstanceOf(StaleGeneration);
     expect(err).toMatchObject({ generation: 4n, currentGeneration: 5n });
     expect((err as Error).message).toMatch(/generation 4 refused.*generation 5.*fenced/);
+    // The replica only saw a hello of generation 5; it cannot know a newer environmentd booted
+    // (an unauthenticated process may have sent it), so the message must not claim so.
+    expect((err as Error).message).not.toMatch(/a newer one booted/);
+    expect((err as Error).message).toMatch(/catalog's generation/);
   });
 
   it("refuses another protocol version, naming both", () => {

@@ -8,12 +8,16 @@
  * - otherwise the connection is accepted, the newest connection wins, and the replica records
  *   `max(highest, hello.generation)`.
  * The nonce is fresh per connection (`createHello` draws one) and names the protocol iteration.
+ * Authentication (the hello's `authProof`) is in `./hello-auth.ts`.
  */
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { fail, isUuid, nonEmpty } from "../codec/field.js";
 import { ProtocolVersionMismatch, StaleGeneration } from "../errors.js";
 import { type Hello as HelloProto, HelloSchema } from "../gen/mz/cluster/v1/hello_pb.js";
+
+/** Length of a hello's `authProof` (an HMAC-SHA256). */
+export const HELLO_PROOF_BYTES = 32;
 
 /** The version of the compute, storage and cluster protocols this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -31,6 +35,11 @@ export interface Hello {
   readonly protocolVersion: number;
   /** Sender build version (informational, non-empty). */
   readonly buildVersion: string;
+  /**
+   * HMAC-SHA256 proof that the sender holds the environment's replica secret (`signHello`,
+   * `./hello-auth.ts`); absent = unsigned (only an `--insecure-no-auth` replica accepts it).
+   */
+  readonly authProof?: Uint8Array;
 }
 
 /** A hello for a new connection of `generation`, with a fresh nonce and this build's versions. */
@@ -63,6 +72,7 @@ export function helloToProto(h: Hello): HelloProto {
     generation: h.generation,
     protocolVersion: h.protocolVersion,
     buildVersion: h.buildVersion,
+    authProof: h.authProof ?? new Uint8Array(0),
   });
 }
 
@@ -76,10 +86,17 @@ export function helloFromProto(p: HelloProto, path: string): Hello {
   }
   if (p.protocolVersion === 0)
     fail(`${path}.protocolVersion`, "is 0; set the sender's protocol version");
-  return {
+  if (p.authProof.length !== 0 && p.authProof.length !== HELLO_PROOF_BYTES) {
+    fail(
+      `${path}.authProof`,
+      `is ${p.authProof.length} bytes; an HMAC-SHA256 proof is ${HELLO_PROOF_BYTES} bytes (signHello)`,
+    );
+  }
+  const hello = {
     nonce: p.nonce,
     generation: p.generation,
     protocolVersion: p.protocolVersion,
     buildVersion: nonEmpty(p.buildVersion, `${path}.buildVersion`),
   };
+  return p.authProof.length === 0 ? hello : { ...hello, authProof: p.authProof };
 }

@@ -55,6 +55,24 @@ export function nonEmpty(v: string, path: string): string {
   return v;
 }
 
+/**
+ * Persist's shard id rule (`@mzts/persist` `client.ts` `SHARD_ID`; a test keeps the two equal):
+ * 1-128 characters from [A-Za-z0-9._-], not starting with a dot.
+ */
+export const SHARD_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/** A shard id persist can store (checked here, so a bad one never reaches a worker). */
+export function decodeShardId(v: string, path: string): string {
+  if (!SHARD_ID.test(nonEmpty(v, path))) {
+    fail(
+      path,
+      `${JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v)} is not a shard id ` +
+        "(1-128 characters from [A-Za-z0-9._-], not starting with a dot)",
+    );
+  }
+  return v;
+}
+
 /** A u64 that must fit a JS safe integer (counts, limits, offsets). */
 export function safeU64(v: bigint, path: string): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(path, `${v} exceeds 2^53 - 1`);

@@ -22,6 +22,7 @@ import {
   checkUnique,
   decodeGlobalId,
   decodeReplicaId,
+  decodeShardId,
   decodeStringMap,
   decodeUuid,
   encodeStringMap,
@@ -245,7 +246,7 @@ function dataflowFromProto(p: DataflowProto | undefined, path: string): Dataflow
     declare(id, s.arity, `${at}.id`);
     return {
       id,
-      shardId: nonEmpty(s.shardId, `${at}.shardId`),
+      shardId: decodeShardId(s.shardId, `${at}.shardId`),
       arity: s.arity,
       upper: frontierFromProto(s.upper, `${at}.upper`),
     };
@@ -286,7 +287,7 @@ function dataflowFromProto(p: DataflowProto | undefined, path: string): Dataflow
       case "persist":
         connection = {
           kind: "persist",
-          shardId: nonEmpty(s.connection.value.shardId, `${at}.persist.shardId`),
+          shardId: decodeShardId(s.connection.value.shardId, `${at}.persist.shardId`),
         };
         break;
       case "subscribe":
@@ -369,7 +370,7 @@ function peekFromProto(p: PeekProto, path: string): Peek {
       target = {
         kind: "persist",
         id: decodeGlobalId(p.target.value.id, `${path}.persist.id`),
-        shardId: nonEmpty(p.target.value.shardId, `${path}.persist.shardId`),
+        shardId: decodeShardId(p.target.value.shardId, `${path}.persist.shardId`),
       };
       break;
     case undefined:

@@ -91,6 +91,15 @@ describe("storage commands: malformed input is rejected", () => {
       /duplicate source export id u10/,
     );
     rejects((d) => (d.sourceExports[0]!.shardId = ""), `${at}.sourceExports[0].shardId`, /empty/);
+    // Decode-time validation: a bad shard id used to pass here and fail inside a worker
+    // ("reached a worker unprepared", status stuck STARTING).
+    for (const bad of ["../x", ".hidden", "a/b", "s p", "x".repeat(129)]) {
+      rejects(
+        (d) => (d.sourceExports[0]!.shardId = bad),
+        `${at}.sourceExports[0].shardId`,
+        /is not a shard id/,
+      );
+    }
     rejects((d) => (d.sourceExports[0]!.id = "10"), `${at}.sourceExports[0].id`, /not a GlobalId/);
   });
   it("load generators: unset connection and generator, zero tick, zero cardinality", () => {

@@ -15,6 +15,7 @@ import {
   decodeEnum,
   decodeGlobalId,
   decodeReplicaId,
+  decodeShardId,
   decodeStringMap,
   encodeStringMap,
   fail,
@@ -229,7 +230,7 @@ function ingestionFromProto(p: IngestionProto | undefined, path: string): Ingest
     const at = `${path}.sourceExports[${i}]`;
     return {
       id: decodeGlobalId(e.id, `${at}.id`),
-      shardId: nonEmpty(e.shardId, `${at}.shardId`),
+      shardId: decodeShardId(e.shardId, `${at}.shardId`),
       outputIndex: e.outputIndex,
       name: e.name,
     };
@@ -252,10 +253,10 @@ function sinkFromProto(p: SinkProto | undefined, path: string): SinkDescription 
   if (d.connection.case === undefined) fail(`${path}.connection`, "no connection is set (persist)");
   return {
     fromId: decodeGlobalId(d.fromId, `${path}.fromId`),
-    fromShardId: nonEmpty(d.fromShardId, `${path}.fromShardId`),
+    fromShardId: decodeShardId(d.fromShardId, `${path}.fromShardId`),
     connection: {
       kind: "persist",
-      shardId: nonEmpty(d.connection.value.shardId, `${path}.persist.shardId`),
+      shardId: decodeShardId(d.connection.value.shardId, `${path}.persist.shardId`),
     },
     asOf: frontierFromProto(d.asOf, `${path}.asOf`),
   };

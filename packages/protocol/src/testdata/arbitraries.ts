@@ -60,9 +60,10 @@ export const globalId: fc.Arbitrary<GlobalId> = fc
   .map(([p, n]) => `${p}${n}`);
 export const replicaId = fc.tuple(fc.constantFrom("u", "s"), fc.nat()).map(([p, n]) => `${p}${n}`);
 export const uuid = fc.uuid().map((u) => u.toLowerCase());
+/** Shard ids persist accepts (`SHARD_ID`); the codecs refuse any other. */
 export const shardId = fc.oneof(
   uuid.map((u) => `s${u}`),
-  fc.string({ minLength: 1, unit: "binary" }),
+  fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/),
 );
 /** Well-formed Unicode (no lone surrogates, which UTF-8 cannot carry), including "". */
 export const text = fc.oneof(

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mz/cluster/v1/hello.proto.
  */
 export const file_mz_cluster_v1_hello: GenFile = /*@__PURE__*/
-  fileDesc("Chltei9jbHVzdGVyL3YxL2hlbGxvLnByb3RvEg1tei5jbHVzdGVyLnYxIlsKBUhlbGxvEg0KBW5vbmNlGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDRIVCg1idWlsZF92ZXJzaW9uGAQgASgJYgZwcm90bzM");
+  fileDesc("Chltei9jbHVzdGVyL3YxL2hlbGxvLnByb3RvEg1tei5jbHVzdGVyLnYxIm8KBUhlbGxvEg0KBW5vbmNlGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDRIVCg1idWlsZF92ZXJzaW9uGAQgASgJEhIKCmF1dGhfcHJvb2YYBSABKAxiBnByb3RvMw");
 
 /**
  * Connection metadata: the first command of every stream (compute, storage, and each
@@ -20,7 +20,9 @@ export const file_mz_cluster_v1_hello: GenFile = /*@__PURE__*/
  * naming both values):
  * - a hello whose `generation` is below the highest generation it has seen (fenced: a zombie
  *   environmentd must not drive the replica; Connect code Aborted);
- * - a hello whose `protocol_version` differs from its own (FailedPrecondition).
+ * - a hello whose `protocol_version` differs from its own (FailedPrecondition);
+ * - a hello without a valid `auth_proof` when the replica has a controller secret
+ *   (Unauthenticated; docs/design/20261206_replica_auth.md).
  * Among the accepted connections the newest wins and the previous stream is ended.
  *
  * @generated from message mz.cluster.v1.Hello
@@ -55,6 +57,17 @@ export type Hello = Message<"mz.cluster.v1.Hello"> & {
    * @generated from field: string build_version = 4;
    */
   buildVersion: string;
+
+  /**
+   * Proof that the sender holds the environment's replica secret: HMAC-SHA256 keyed by the
+   * secret over "mzts-replica-hello-v1", the stream ("compute", "storage" or "cluster"), the
+   * nonce, the generation and the protocol version (see `helloProof` in @mzts/protocol). Empty =
+   * no proof (accepted only by a replica started with --insecure-no-auth). A replica accepts a
+   * nonce once, so a captured hello cannot be replayed.
+   *
+   * @generated from field: bytes auth_proof = 5;
+   */
+  authProof: Uint8Array;
 };
 
 /**
