@@ -18,6 +18,7 @@ function conns(extra: Partial<ConstructorParameters<typeof ControllerConnections
   return new ControllerConnections({
     protocolVersion: 1,
     noControllerTimeoutMs: 0,
+    secret: null,
     ...extra,
   });
 }

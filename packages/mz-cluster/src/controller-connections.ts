@@ -14,8 +14,20 @@
  *   `ProtocolViolation` (the stream ends; the replica stays up for the next connection).
  * - With no connection for `noControllerTimeoutMs`, `onNoController` fires (clusterd exits then),
  *   so a replica whose environmentd is gone for good does not linger.
+ * - Authentication (docs/design/20261206_replica_auth.md): with a `secret`, a hello is accepted
+ *   only with a valid `authProof` for this stream and a nonce not seen before; it is checked
+ *   **before** the generation, so an unauthenticated hello can neither fence nor supersede the
+ *   controller. Without a secret (`--insecure-no-auth`) every hello is accepted as before.
+ * - Every refusal names the refusing side (`label`, e.g. "replica u1 compute port").
  */
-import { checkHello, type Hello, StaleGeneration } from "@mzts/protocol";
+import {
+  checkHello,
+  type Hello,
+  type HelloStream,
+  StaleGeneration,
+  truncateForLog,
+  verifyHelloProof,
+} from "@mzts/protocol";
 import { ClusterError } from "./errors.js";
 
 /** The hello that opens every controller stream (`@mzts/protocol`'s `Hello`). */
@@ -50,12 +62,38 @@ export class ProtocolViolation extends ClusterError {
   }
 }
 
+/** A hello without a valid proof of the environment's replica secret, or a replayed one. */
+export class HelloUnauthenticated extends ClusterError {
+  override name = "HelloUnauthenticated";
+  constructor(
+    /** Who refused (`ControllerConnectionsOptions.label`). */
+    readonly refusedBy: string,
+    /** Which check failed. */
+    readonly check: "missing" | "mismatch" | "replayed",
+    readonly nonce: string,
+  ) {
+    const what =
+      check === "missing"
+        ? "carries no auth proof"
+        : check === "mismatch"
+          ? "carries an auth proof that does not match this replica's secret"
+          : "reuses a nonce this replica has already accepted (a replayed hello)";
+    super(
+      `${refusedBy} refused an unauthenticated hello (nonce ${truncateForLog(nonce, 64)}): the hello ` +
+        `${what}; a controller signs every hello with its environment's replica secret ` +
+        "(<environmentd data dir>/replica-secret) — if this is your environmentd, restart the replica " +
+        "so it is spawned with that environment's secret",
+    );
+  }
+}
+
 export type Stage = "initializing" | "live" | "closed";
 
 /** One accepted controller connection. */
 export class ControllerConnection {
   readonly hello: HelloInfo;
   #stage: Stage = "initializing";
+  #createdInstance = false;
   readonly #onEnd: (err: ClusterError) => void;
 
   /** @internal */
@@ -77,7 +115,7 @@ export class ControllerConnection {
    * @throws ProtocolViolation on a second hello, a second InitializationComplete, or a command on a
    * closed connection.
    */
-  admit(kind: "hello" | "initializationComplete" | "other"): void {
+  admit(kind: "hello" | "createInstance" | "initializationComplete" | "other"): void {
     if (this.#stage === "closed")
       throw new ProtocolViolation("FailedPrecondition", "command on a closed connection");
     if (kind === "hello")
@@ -85,6 +123,22 @@ export class ControllerConnection {
         "InvalidArgument",
         "a second hello on one stream (hello must be sent once, first)",
       );
+    if (kind === "createInstance") {
+      // command.proto stage 1: createInstance belongs to creation, once, before the history.
+      if (this.#stage === "live") {
+        throw new ProtocolViolation(
+          "FailedPrecondition",
+          "createInstance after initializationComplete (it must be sent once, right after the hello)",
+        );
+      }
+      if (this.#createdInstance) {
+        throw new ProtocolViolation(
+          "FailedPrecondition",
+          "a second createInstance (it must be sent once per connection, right after the hello)",
+        );
+      }
+      this.#createdInstance = true;
+    }
     if (kind === "initializationComplete") {
       if (this.#stage === "live") {
         throw new ProtocolViolation(
@@ -115,7 +169,19 @@ export interface ControllerConnectionsOptions {
   /** Time with no controller after which `onNoController` fires; 0 disables. */
   readonly noControllerTimeoutMs: number;
   readonly onNoController?: () => void;
+  /** Names this side in refusals, e.g. "replica u1 compute port". */
+  readonly label?: string;
+  /** The stream whose hellos this accepts (part of the auth proof). */
+  readonly stream?: HelloStream;
+  /**
+   * The environment's replica secret; every hello must carry a valid proof of it. `null` turns
+   * authentication off (clusterd `--insecure-no-auth`, tests): say so explicitly.
+   */
+  readonly secret: Uint8Array | null;
 }
+
+/** Accepted nonces remembered against replays (oldest forgotten first). */
+const REMEMBERED_NONCES = 4096;
 
 /** The connections of one replica server (one per workload stream, or one unified). */
 export class ControllerConnections implements Disposable {
@@ -127,6 +193,10 @@ export class ControllerConnections implements Disposable {
   readonly #opts: ControllerConnectionsOptions;
   /** Count of hellos refused for a stale generation. */
   fencedCount = 0;
+  /** Count of hellos refused as unauthenticated. */
+  unauthenticatedCount = 0;
+  /** Nonces of accepted hellos, oldest first (replay protection). */
+  readonly #seenNonces = new Set<string>();
 
   constructor(opts: ControllerConnectionsOptions) {
     this.#opts = opts;
@@ -143,9 +213,11 @@ export class ControllerConnections implements Disposable {
 
   /**
    * Accepts a hello. The previous connection (if any) ends with `ConnectionSuperseded`.
-   * @throws StaleGeneration | ProtocolVersionMismatch (from `@mzts/protocol`'s `checkHello`)
+   * @throws HelloUnauthenticated (checked first), StaleGeneration | ProtocolVersionMismatch (from
+   * `@mzts/protocol`'s `checkHello`)
    */
   open(hello: HelloInfo, onEnd: (err: ClusterError) => void): ControllerConnection {
+    this.#authenticate(hello);
     try {
       checkHello(hello, this.#highest, this.#opts.protocolVersion);
     } catch (e) {
@@ -153,6 +225,10 @@ export class ControllerConnections implements Disposable {
       throw e;
     }
     this.#highest = hello.generation;
+    this.#seenNonces.add(hello.nonce);
+    if (this.#seenNonces.size > REMEMBERED_NONCES) {
+      this.#seenNonces.delete(this.#seenNonces.values().next().value as string);
+    }
     const prev = this.#current;
     const conn = new ControllerConnection(hello, onEnd);
     this.#current = conn;
@@ -178,6 +254,23 @@ export class ControllerConnections implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** Who refuses, for messages. */
+  get label(): string {
+    return this.#opts.label ?? "this replica";
+  }
+
+  #authenticate(hello: HelloInfo): void {
+    const secret = this.#opts.secret;
+    if (secret === null) return;
+    const check = verifyHelloProof(hello, secret, this.#opts.stream ?? "cluster");
+    const failed =
+      check !== "valid" ? check : this.#seenNonces.has(hello.nonce) ? "replayed" : null;
+    if (failed !== null) {
+      this.unauthenticatedCount++;
+      throw new HelloUnauthenticated(this.label, failed, hello.nonce);
+    }
   }
 
   #armIdle(): void {

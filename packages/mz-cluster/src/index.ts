@@ -28,6 +28,7 @@ export {
   ControllerConnections,
   type ControllerConnectionsOptions,
   type HelloInfo,
+  HelloUnauthenticated,
   ProtocolViolation,
   type Stage,
   type ViolationCode,
@@ -41,8 +42,11 @@ export {
 } from "./runtime.js";
 export { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
 export {
+  CONTROLLER_STREAM_SERVER_OPTIONS,
   type CommandClass,
   createStreamHandler,
+  HIGHEST_GENERATION_TRAILER,
+  REFUSAL_TRAILER,
   type StreamCodec,
   type StreamHandlerOptions,
   type StreamSession,

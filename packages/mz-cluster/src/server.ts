@@ -6,31 +6,43 @@
  * 1. The first command of the stream must be a hello (else `InvalidArgument`). It is checked by
  *    `ControllerConnections` (fencing by generation, protocol version, newest wins).
  * 2. `openSession(conn)` starts serving the connection (e.g. `runtime.connect(nonce)`).
- * 3. Every later request message is decoded (a decode failure ends the stream with
- *    `InvalidArgument`), each command is admitted by the connection's stage rules (a second hello
- *    or InitializationComplete ends it with the violation's code), then handed to the session in
- *    order.
+ * 3. Every later request message is decoded (a payload that does not parse as protobuf, or that
+ *    parses into an invalid command, ends the stream with `InvalidArgument`: Internal is kept for
+ *    bugs), each command is admitted by the connection's stage rules (a second hello, a second
+ *    InitializationComplete, a createInstance after InitializationComplete end it with the
+ *    violation's code), then handed to the session in order. A message over the transport's
+ *    `readMaxBytes` ends it with `ResourceExhausted` (Connect checks it before decoding).
  * 4. The session's responses are batched into response messages as they come.
  * 5. The stream ends when the controller closes its side (the session closes and the replica waits
  *    for the next controller), when a newer connection supersedes this one (`Aborted`), or on a
  *    protocol violation. The replica stays up in every case.
  *
- * Errors map to Connect codes in one place, `toConnectError()` (style §9).
+ * Errors map to Connect codes in one place, `toConnectError()` (style §9). Refusals of a hello
+ * carry the trailer `mz-refusal` (`stale-generation` with `mz-highest-generation`, or
+ * `unauthenticated`), so a controller can tell them apart without parsing messages.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MalformedCommand, ProtocolVersionMismatch, StaleGeneration } from "@mzts/protocol";
+import {
+  MAX_COMMAND_MESSAGE_BYTES,
+  MAX_RESPONSE_MESSAGE_BYTES,
+  MalformedCommand,
+  ProtocolVersionMismatch,
+  StaleGeneration,
+} from "@mzts/protocol";
 import { AsyncQueue } from "./async-queue.js";
 import {
   ConnectionSuperseded,
   type ControllerConnection,
   type ControllerConnections,
   type HelloInfo,
+  HelloUnauthenticated,
   ProtocolViolation,
 } from "./controller-connections.js";
 
 /** How a command relates to the protocol stages. */
 export type CommandClass =
   | { readonly kind: "hello"; readonly hello: HelloInfo }
+  | { readonly kind: "createInstance" }
   | { readonly kind: "initializationComplete" }
   | { readonly kind: "other" };
 
@@ -60,10 +72,60 @@ export interface StreamHandlerOptions<WireReq, Cmd, WireRes, Resp> {
   onStreamError?(err: ConnectError, conn: ControllerConnection | undefined): void;
 }
 
-/** Maps the runtime's errors to Connect errors (style §9). */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  if (err instanceof StaleGeneration) return new ConnectError(err.message, Code.Aborted);
+/**
+ * The Connect handler options of every controller-stream server (pass them to
+ * `connectNodeAdapter`): per-message read/write limits (`@mzts/protocol` `limits.ts`), and no
+ * compression — controllers never compress, and a gzip message inflates ~1000× before decoding.
+ */
+export const CONTROLLER_STREAM_SERVER_OPTIONS: {
+  readonly readMaxBytes: number;
+  readonly writeMaxBytes: number;
+  readonly acceptCompression: never[];
+} = {
+  readMaxBytes: MAX_COMMAND_MESSAGE_BYTES,
+  writeMaxBytes: MAX_RESPONSE_MESSAGE_BYTES,
+  acceptCompression: [],
+};
+
+/** Trailer naming why a hello was refused (`stale-generation` | `unauthenticated`). */
+export const REFUSAL_TRAILER = "mz-refusal";
+/** Trailer of a `stale-generation` refusal: the highest generation the replica has accepted. */
+export const HIGHEST_GENERATION_TRAILER = "mz-highest-generation";
+
+/**
+ * Maps the runtime's errors to Connect errors (style §9). `refusedBy` names this side in hello
+ * refusals (e.g. "replica u1 compute port").
+ */
+export function toConnectError(err: unknown, refusedBy = "this replica"): ConnectError {
+  if (err instanceof ConnectError) {
+    // The request iterator's only Internal errors are payloads that do not parse (Connect's
+    // "parse binary: …", a compressed flag without an encoding): the sender's fault.
+    if (err.code === Code.Internal) {
+      return new ConnectError(
+        `undecodable request message: ${err.rawMessage}; the command was not applied — send ` +
+          "uncompressed binary protobuf of this service's request type",
+        Code.InvalidArgument,
+      );
+    }
+    return err;
+  }
+  if (err instanceof HelloUnauthenticated) {
+    return new ConnectError(
+      err.message,
+      Code.Unauthenticated,
+      new Headers({ [REFUSAL_TRAILER]: "unauthenticated" }),
+    );
+  }
+  if (err instanceof StaleGeneration) {
+    return new ConnectError(
+      `${refusedBy}: ${err.message}`,
+      Code.Aborted,
+      new Headers({
+        [REFUSAL_TRAILER]: "stale-generation",
+        [HIGHEST_GENERATION_TRAILER]: err.highest.toString(),
+      }),
+    );
+  }
   if (err instanceof ConnectionSuperseded) return new ConnectError(err.message, Code.Aborted);
   if (err instanceof ProtocolVersionMismatch)
     return new ConnectError(err.message, Code.FailedPrecondition);
@@ -91,7 +153,7 @@ export function createStreamHandler<WireReq, Cmd, WireRes, Resp>(
     let session: StreamSession<Cmd, Resp> | undefined;
 
     const finish = (err: unknown) => {
-      const cerr = err === undefined ? undefined : toConnectError(err);
+      const cerr = err === undefined ? undefined : toConnectError(err, connections.label);
       if (cerr) opts.onStreamError?.(cerr, conn);
       session?.close(cerr);
       session = undefined;

@@ -19,6 +19,7 @@ import type { CommandClass, StreamCodec } from "./server.js";
 function classify(cmd: ComputeCommand | StorageCommand): CommandClass {
   if (cmd.kind === "hello") return { kind: "hello", hello: cmd.hello };
   if (cmd.kind === "initializationComplete") return { kind: "initializationComplete" };
+  if (cmd.kind === "createInstance") return { kind: "createInstance" };
   return { kind: "other" };
 }
 

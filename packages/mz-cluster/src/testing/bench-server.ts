@@ -19,7 +19,11 @@ import { ComputeService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
 import { createClusterRuntime } from "../runtime.js";
 import { createRuntimeSessions } from "../runtime-session.js";
-import { createStreamHandler, type StreamSession } from "../server.js";
+import {
+  CONTROLLER_STREAM_SERVER_OPTIONS,
+  createStreamHandler,
+  type StreamSession,
+} from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
 import { echoPeekSession } from "./compute-echo-server.js";
 
@@ -28,6 +32,7 @@ const workers = Number(process.argv[3] ?? 2);
 const connections = new ControllerConnections({
   protocolVersion: PROTOCOL_VERSION,
   noControllerTimeoutMs: 0,
+  secret: null,
 });
 
 let openSession: (c: never) => StreamSession<ComputeCommand, ComputeResponse>;
@@ -46,6 +51,7 @@ const handler = createStreamHandler({ codec: computeStreamCodec, connections, op
 const server = http2.createServer(
   connectNodeAdapter({
     routes: (r: ConnectRouter) => r.service(ComputeService, { control: handler }),
+    ...CONTROLLER_STREAM_SERVER_OPTIONS,
   }),
 );
 server.listen(0, "127.0.0.1", () => {

@@ -10,7 +10,11 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type ComputeCommand, type ComputeResponse, PROTOCOL_VERSION } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
-import { createStreamHandler, type StreamSession } from "../server.js";
+import {
+  CONTROLLER_STREAM_SERVER_OPTIONS,
+  createStreamHandler,
+  type StreamSession,
+} from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
 
 /** A session that answers every peek itself with no rows (no runtime behind it). */
@@ -43,11 +47,19 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
-/** Starts the echo server on 127.0.0.1 (a free port). */
-export async function startComputeEchoServer(): Promise<EchoServer> {
+/**
+ * Starts the echo server on 127.0.0.1 (a free port), with the replica servers' limits; `secret`
+ * turns hello authentication on.
+ */
+export async function startComputeEchoServer(
+  secret: Uint8Array | null = null,
+): Promise<EchoServer> {
   const connections = new ControllerConnections({
     protocolVersion: PROTOCOL_VERSION,
     noControllerTimeoutMs: 0,
+    secret,
+    stream: "compute",
+    label: "echo replica compute port",
   });
   const handler = createStreamHandler({
     codec: computeStreamCodec,
@@ -55,7 +67,9 @@ export async function startComputeEchoServer(): Promise<EchoServer> {
     openSession: echoPeekSession,
   });
   const routes = (router: ConnectRouter) => router.service(ComputeService, { control: handler });
-  const server = http2.createServer(connectNodeAdapter({ routes }));
+  const server = http2.createServer(
+    connectNodeAdapter({ routes, ...CONTROLLER_STREAM_SERVER_OPTIONS }),
+  );
   const open = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
     open.add(s);
