@@ -2,7 +2,8 @@ import { PhaseSet } from "@mzts/flags";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "./config.js";
 
-const base = ["--cluster-id", "u1", "--replica-id", "u2", "--persist-dir", "/tmp/p"];
+const ids = ["--cluster-id", "u1", "--replica-id", "u2", "--persist-dir", "/tmp/p"];
+const base = [...ids, "--controller-secret-file", "/tmp/p/secret"];
 
 function configError(args: string[]): ConfigError {
   try {
@@ -61,5 +62,21 @@ describe("parseConfig", () => {
         .message,
     ).toMatch(/must differ/);
     expect(() => parseConfig(["--replica-id", "u1", "--persist-dir", "/x"])).toThrow(/cluster-id/);
+  });
+
+  it("requires the controller secret file, or an explicit --insecure-no-auth", () => {
+    expect(parseConfig(base).controllerSecretFile).toBe("/tmp/p/secret");
+    expect(parseConfig([...ids, "--insecure-no-auth"]).controllerSecretFile).toBeNull();
+    let err: unknown;
+    try {
+      parseConfig(ids);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(
+      /--controller-secret-file.*required.*--insecure-no-auth/,
+    );
+    expect(configError(["--insecure-no-auth"]).message).toMatch(/contradicts/);
   });
 });

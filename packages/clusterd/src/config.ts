@@ -32,6 +32,12 @@ export interface ClusterdConfig {
   readonly noControllerTimeoutMs: number;
   /** pino level. */
   readonly logLevel: string;
+  /**
+   * The file holding the environment's replica secret (`--controller-secret-file`); every
+   * controller hello must prove it. `null` only with `--insecure-no-auth` (tests): then any
+   * process that reaches the ports can drive the replica.
+   */
+  readonly controllerSecretFile: string | null;
 }
 
 /** Bad configuration; `main.ts` exits with code 2. */
@@ -132,7 +138,15 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
       duration("--controller-absent-timeout"),
       300_000,
     )
-    .option("--log-level <level>", "pino log level", "info");
+    .option("--log-level <level>", "pino log level", "info")
+    .option(
+      "--controller-secret-file <path>",
+      "the environment's replica secret (environmentd writes <data-dir>/replica-secret, mode 0600); controllers must prove it in every hello",
+    )
+    .option(
+      "--insecure-no-auth",
+      "accept controller hellos without proof of the secret (tests only: anyone who reaches the ports can drive the replica)",
+    );
   try {
     program.parse(argv as string[], { from: "user" });
   } catch (e) {
@@ -157,7 +171,22 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     phases?: string;
     controllerAbsentTimeout: number;
     logLevel: string;
+    controllerSecretFile?: string;
+    insecureNoAuth?: boolean;
   }>();
+  if (o.controllerSecretFile === undefined && o.insecureNoAuth !== true) {
+    throw new ConfigError(
+      "--controller-secret-file",
+      "is required: pass the environment's replica secret file (<environmentd data dir>/replica-secret; " +
+        "the orchestrator does), or --insecure-no-auth to accept unauthenticated controllers (tests only)",
+    );
+  }
+  if (o.controllerSecretFile !== undefined && o.insecureNoAuth === true) {
+    throw new ConfigError(
+      "--insecure-no-auth",
+      "contradicts --controller-secret-file; pass one of them",
+    );
+  }
   if (!LEVELS.has(o.logLevel))
     throw new ConfigError("--log-level", `"${o.logLevel}" is not one of ${[...LEVELS].join(", ")}`);
   let phases: PhaseSet;
@@ -192,5 +221,6 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     phases,
     noControllerTimeoutMs: o.controllerAbsentTimeout,
     logLevel: o.logLevel,
+    controllerSecretFile: o.controllerSecretFile ?? null,
   };
 }

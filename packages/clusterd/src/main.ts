@@ -4,7 +4,9 @@
  * that branches on a phase (style §16): the launcher passes the cluster's PhaseSet, read once.
  *
  * ## Flow
- * 1. Parse and check the configuration (`ConfigError` → message on stderr, exit code 2).
+ * 1. Parse and check the configuration and read the controller secret (`ConfigError` → message
+ *    on stderr, exit code 2). Without a secret clusterd refuses to start unless
+ *    `--insecure-no-auth` is passed explicitly (tests).
  * 2. Announce the path (`cluster-unification-servers` in force → the unified runtime of
  *    `mz-cluster`; else each workload's legacy server) with an info log and the gauge
  *    `mz_cluster_unification_phase_enabled{phase}`.
@@ -24,12 +26,16 @@ import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";
 import { serveHttp } from "./http.js";
 import { createMetrics } from "./metrics.js";
+import { readControllerSecret } from "./secret.js";
 import { selectRuntimes } from "./select.js";
 import { serveWorkload, type WorkloadServer } from "./serve.js";
 
 let config: ReturnType<typeof parseConfig>;
+let secret: Uint8Array | null;
 try {
   config = parseConfig(process.argv.slice(2));
+  secret =
+    config.controllerSecretFile === null ? null : readControllerSecret(config.controllerSecretFile);
 } catch (e) {
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.message}\nrun clusterd --help for the flags\n`);
@@ -57,6 +63,11 @@ const selected = selectRuntimes(config.phases, {
   registry: metrics.registry,
   logger,
 });
+if (secret === null) {
+  logger.warn(
+    "--insecure-no-auth: controller hellos are not authenticated; any process that reaches the ports can drive this replica",
+  );
+}
 logger.info(
   { path: selected.path, phases: config.phases.toJSON(), workers: config.workers },
   `clusterd starting on the ${selected.path} path (cluster-unification-servers ${selected.path === "unified" ? "in force" : "not in force"})`,
@@ -110,16 +121,17 @@ const noController = () => {
     void shutdown(0, `no controller connected for ${config.noControllerTimeoutMs} ms`);
   }
 };
-const computeConns = new ControllerConnections({
-  protocolVersion: PROTOCOL_VERSION,
-  noControllerTimeoutMs: config.noControllerTimeoutMs,
-  onNoController: noController,
-});
-const storageConns = new ControllerConnections({
-  protocolVersion: PROTOCOL_VERSION,
-  noControllerTimeoutMs: config.noControllerTimeoutMs,
-  onNoController: noController,
-});
+const connections = (stream: "compute" | "storage") =>
+  new ControllerConnections({
+    protocolVersion: PROTOCOL_VERSION,
+    noControllerTimeoutMs: config.noControllerTimeoutMs,
+    onNoController: noController,
+    secret,
+    stream,
+    label: `replica ${config.replicaId} (cluster ${config.clusterId}) ${stream} port`,
+  });
+const computeConns = connections("compute");
+const storageConns = connections("storage");
 
 compute = await serveWorkload({
   name: "compute",

@@ -13,12 +13,14 @@ import { Code, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   type ClusterRuntime,
+  CONTROLLER_STREAM_SERVER_OPTIONS,
   type ControllerConnections,
   createRuntimeSessions,
   createStreamHandler,
   type ResponseMerger,
   type StreamCodec,
 } from "@mzts/mz-cluster";
+import { truncateForLog } from "@mzts/protocol";
 import type { Logger } from "pino";
 import type { ListenAddress } from "./config.js";
 import type { ClusterdMetrics } from "./metrics.js";
@@ -79,14 +81,21 @@ export async function serveWorkload<
     onStreamError(err, conn) {
       metrics.streamErrors.inc({ workload: name, code: Code[err.code] ?? String(err.code) });
       logger.warn(
-        { workload: name, nonce: conn?.nonce, code: Code[err.code], err: err.rawMessage },
+        {
+          workload: name,
+          nonce: conn?.nonce,
+          code: Code[err.code],
+          err: truncateForLog(err.rawMessage, 1024),
+        },
         "controller stream ended",
       );
     },
   });
   const routes = (router: ConnectRouter) =>
     router.service(opts.service, { control: handler } as never);
-  const server = http2.createServer(connectNodeAdapter({ routes }));
+  const server = http2.createServer(
+    connectNodeAdapter({ routes, ...CONTROLLER_STREAM_SERVER_OPTIONS }),
+  );
   const open = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
     open.add(s);

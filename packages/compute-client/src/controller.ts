@@ -28,6 +28,11 @@ import type { SubscribeBatch } from "./subscribe.js";
 export interface ComputeControllerOptions {
   /** The environment's boot generation, sent in every hello. */
   readonly generation: bigint;
+  /**
+   * The environment's replica secret (environmentd's `<data-dir>/replica-secret`): every hello
+   * carries a proof of it. Absent = unsigned hellos, which only `--insecure-no-auth` replicas take.
+   */
+  readonly replicaSecret?: Uint8Array;
   readonly logger: Logger;
   readonly registry: Registry;
   /** How far the implied read hold lags the write frontier (1000 ms). */
@@ -128,6 +133,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
         new Instance({
           id,
           generation: opts.generation,
+          ...(opts.replicaSecret === undefined ? {} : { replicaSecret: opts.replicaSecret }),
           logging,
           logger,
           registry: opts.registry,

@@ -48,6 +48,8 @@ import { InstanceSubscribes } from "./subscribes.js";
 export interface InstanceOptions {
   readonly id: string;
   readonly generation: bigint;
+  /** Signs every hello (`ComputeControllerOptions.replicaSecret`). */
+  readonly replicaSecret?: Uint8Array;
   readonly logging: LoggingConfig;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -90,6 +92,7 @@ export class Instance {
     this.#replicas = new InstanceReplicas({
       instanceId: opts.id,
       generation: opts.generation,
+      ...(opts.replicaSecret === undefined ? {} : { replicaSecret: opts.replicaSecret }),
       log: this.#log,
       metrics: opts.metrics,
       connector: opts.connector,

@@ -84,6 +84,8 @@ const RESPAWN_BACKOFF = { initialMs: 125, maxMs: 5000, jitter: 0 } as const;
 export interface InstanceReplicasOptions {
   readonly instanceId: string;
   readonly generation: bigint;
+  /** The environment's replica secret, handed to every incarnation (signs its hellos). */
+  readonly replicaSecret?: Uint8Array;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
   readonly connector: ComputeReplicaConnector;
@@ -211,6 +213,7 @@ export class InstanceReplicas {
       replicaId: r.id,
       epoch,
       generation: o.generation,
+      ...(o.replicaSecret === undefined ? {} : { replicaSecret: o.replicaSecret }),
       location: () => r.location.computeUrl,
       replay: () => {
         // Read when the stream opens: collections dropped (and created) since the spawn are not

@@ -39,6 +39,7 @@ import type {
   Peek,
   SubscribeResponse,
 } from "@mzts/protocol";
+import { truncateForLog } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ComputeConfig } from "./config.js";
@@ -182,7 +183,10 @@ export class ComputeState {
 
   #refuse(cmd: ComputeCommand, objectId: string, code: ErrorCode, message: string): void {
     this.#errors[code] = (this.#errors[code] ?? 0) + 1;
-    this.#log.warn({ command: cmd.kind, object: objectId, code }, `compute: refused: ${message}`);
+    this.#log.warn(
+      { command: cmd.kind, object: objectId, code },
+      `compute: refused: ${truncateForLog(message, 1024)}`,
+    );
     this.#deps.respond({
       kind: "commandError",
       error: { objectId, command: cmd.kind, code, message },
@@ -295,7 +299,10 @@ export class ComputeState {
       this.#dropped.delete(id);
       if (df.indexes.has(id) || df.persistSinks.has(id)) this.#reported.set(id, fresh(desc.asOf));
     }
-    this.#log.info({ dataflow: desc.debugName, seq, exports: ids }, "compute: dataflow built");
+    this.#log.info(
+      { dataflow: truncateForLog(desc.debugName), seq, exports: ids },
+      "compute: dataflow built",
+    );
     this.#deps.requestStep();
   }
 
@@ -374,7 +381,10 @@ export class ComputeState {
       this.#disposing.add(disposed);
       void disposed.then(() => this.#disposing.delete(disposed));
       this.#dataflows.delete(df.seq);
-      this.#log.info({ dataflow: df.desc.debugName, seq: df.seq }, "compute: dataflow dropped");
+      this.#log.info(
+        { dataflow: truncateForLog(df.desc.debugName), seq: df.seq },
+        "compute: dataflow dropped",
+      );
     }
   }
 

@@ -165,6 +165,7 @@ export {
   StaleGeneration,
 } from "./errors.js";
 export {
+  CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
   MAX_API_MESSAGE_BYTES,
   MAX_COMMAND_MESSAGE_BYTES,
   MAX_LOGGED_STRING_CHARS,

@@ -38,3 +38,19 @@ export function truncateForLog(s: string, max: number = MAX_LOGGED_STRING_CHARS)
   if (s.length <= max) return s;
   return `${s.slice(0, max)}… (${s.length} chars, truncated)`;
 }
+
+/**
+ * The Connect transport options of every controller's replica client (spread them into
+ * `createGrpcTransport`): responses up to `MAX_RESPONSE_MESSAGE_BYTES`, requests up to
+ * `MAX_COMMAND_MESSAGE_BYTES`, nothing compressed either way (a replica cannot gzip-bomb the
+ * controller).
+ */
+export const CONTROLLER_CLIENT_TRANSPORT_OPTIONS: {
+  readonly readMaxBytes: number;
+  readonly writeMaxBytes: number;
+  readonly acceptCompression: never[];
+} = {
+  readMaxBytes: MAX_RESPONSE_MESSAGE_BYTES,
+  writeMaxBytes: MAX_COMMAND_MESSAGE_BYTES,
+  acceptCompression: [],
+};

@@ -75,6 +75,11 @@ export type StorageReplicaConnector = ReplicaConnector<StorageCommand, StorageRe
 export interface StorageControllerOptions {
   /** This environmentd's generation, sent in every hello (replicas fence older ones). */
   readonly generation: bigint;
+  /**
+   * The environment's replica secret (environmentd's `<data-dir>/replica-secret`): every hello
+   * carries a proof of it. Absent = unsigned hellos, which only `--insecure-no-auth` replicas take.
+   */
+  readonly replicaSecret?: Uint8Array;
   /** pino; default silent. */
   readonly logger?: Logger;
   /** prom-client registry for the metrics; default a fresh one. */
@@ -313,6 +318,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
       replicaId,
       epoch,
       generation: options.generation,
+      ...(options.replicaSecret === undefined ? {} : { replicaSecret: options.replicaSecret }),
       location: () => state.url,
       replay: () => {
         i.history.reduce();

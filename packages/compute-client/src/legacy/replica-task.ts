@@ -14,7 +14,8 @@
  *    failures log at debug, later ones at info. Nothing is sent before the probe succeeds.
  * 2. Connected (`onConnected`, the connects metric): open the `Control` stream and write the
  *    replay — the reduced history as of this moment (`replay()`), its `hello` rewritten to a fresh
- *    `createHello(generation)` — then every later `send`.
+ *    `createHello(generation)` signed with the replica secret (`signHello`) — then every later
+ *    `send`.
  * 3. Keepalive: the probe session PINGs every `pingIntervalMs`; a PING unanswered for
  *    `pingTimeoutMs` (or the session dying) aborts the stream. A stopped replica is therefore
  *    detected within `pingIntervalMs + pingTimeoutMs` (3 s by default).
@@ -35,11 +36,14 @@ import {
   sleep,
 } from "@mzts/controller-unified/replicas";
 import {
+  CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
   type ComputeCommand,
   type ComputeResponse,
   computeRequestToProto,
   computeResponsesFromProto,
   createHello,
+  type Hello,
+  signHello,
 } from "@mzts/protocol";
 import { ComputeService, type computeV1, LivenessProbe } from "@mzts/protocol/wire";
 import type { ComputeReplicaConnection, ComputeReplicaConnector } from "../replicas.js";
@@ -139,12 +143,17 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     // A stream message must carry at least one command (the replica refuses empty ones).
     if (requests === undefined || commands.length === 0) return;
     const out = commands.map((c) =>
-      c.kind === "hello"
-        ? { kind: "hello" as const, hello: createHello(this.#opts.generation) }
-        : c,
+      c.kind === "hello" ? { kind: "hello" as const, hello: this.#hello() } : c,
     );
     requests.push(computeRequestToProto(out));
     for (const c of out) this.#opts.onCommandSent?.(c);
+  }
+
+  /** A fresh hello, signed with the environment's replica secret when there is one. */
+  #hello(): Hello {
+    const hello = createHello(this.#opts.generation);
+    const secret = this.#opts.replicaSecret;
+    return secret === undefined ? hello : signHello(hello, secret, "compute");
   }
 
   get #stopped(): boolean {
@@ -205,7 +214,11 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     const session = new Http2SessionManager(url);
     const client = createClient(
       ComputeService,
-      createGrpcTransport({ baseUrl: url, sessionManager: session }),
+      createGrpcTransport({
+        baseUrl: url,
+        sessionManager: session,
+        ...CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
+      }),
     );
     const requests = new RequestQueue();
     this.#requests = requests;

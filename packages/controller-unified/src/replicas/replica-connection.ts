@@ -58,6 +58,11 @@ export interface ReplicaConnectionOptions<C, R> {
   readonly epoch: number;
   /** The environment generation, sent in every hello (replicas fence older ones). */
   readonly generation: bigint;
+  /**
+   * The environment's replica secret: every hello carries its proof (`signHello` of
+   * `@mzts/protocol`). Absent = unsigned hellos, which only `--insecure-no-auth` replicas take.
+   */
+  readonly replicaSecret?: Uint8Array;
   /** The replica endpoint's `http://host:port` (h2c); read at every connect attempt. */
   readonly location: () => string;
   /**

@@ -42,9 +42,11 @@ import {
   sleep,
 } from "@mzts/controller-unified/replicas";
 import {
+  CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
   createHello,
   type StorageCommand,
   type StorageResponse,
+  signHello,
   storageRequestToProto,
   storageResponsesFromProto,
 } from "@mzts/protocol";
@@ -172,7 +174,9 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
     const { session, probe } = connected;
     const requests = new RequestQueue();
     this.#state = "connected";
-    const hello = createHello(this.#opts.generation);
+    const secret = this.#opts.replicaSecret;
+    const unsigned = createHello(this.#opts.generation);
+    const hello = secret === undefined ? unsigned : signHello(unsigned, secret, "storage");
     logger.info({ replica_id: replicaId, nonce: hello.nonce }, "storage replica connected");
     this.#opts.onConnected(this.epoch);
     // The replay is read now, in the same turn as the stream becomes writable: every command
@@ -188,7 +192,11 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
     try {
       const client = createClient(
         StorageService,
-        createGrpcTransport({ baseUrl: this.#opts.location(), sessionManager: session }),
+        createGrpcTransport({
+          baseUrl: this.#opts.location(),
+          sessionManager: session,
+          ...CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
+        }),
       );
       probe.keepalive();
       for await (const message of client.control(requests, { signal: probe.signal })) {
