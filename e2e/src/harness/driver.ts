@@ -1,7 +1,8 @@
 /**
  * A minimal protocol driver for e2e tests (no controller yet): opens the compute or storage
  * stream of a replica, sends command batches, collects every response, and waits for responses
- * matching a predicate. Stream errors are captured as `ConnectError`s.
+ * matching a predicate. Stream errors are captured as `ConnectError`s. Pass the clusterd handle's
+ * `secret` to sign the hello (replicas refuse unsigned hellos unless `--insecure-no-auth`).
  */
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -13,8 +14,10 @@ import {
   computeResponsesFromProto,
   createHello,
   type Hello,
+  type HelloStream,
   type StorageCommand,
   type StorageResponse,
+  signHello,
   storageRequestToProto,
   storageResponsesFromProto,
 } from "@mzts/protocol";
@@ -106,7 +109,7 @@ function makeDriver<C, R, Req, Res>(
 export function computeDriver(
   url: string,
   generation = 1n,
-  opts: { createInstance?: boolean; hello?: Hello | null } = {},
+  opts: { createInstance?: boolean; hello?: Hello | null; secret?: Uint8Array | null } = {},
 ): Driver<ComputeCommand, ComputeResponse> {
   const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
   const d = makeDriver<
@@ -117,7 +120,14 @@ export function computeDriver(
   >((reqs) => client.control(reqs), computeRequestToProto, computeResponsesFromProto);
   // `hello: null` sends no hello (to test the hello-first rule); a given hello replaces ours.
   const first: ComputeCommand[] =
-    opts.hello === null ? [] : [{ kind: "hello", hello: opts.hello ?? createHello(generation) }];
+    opts.hello === null
+      ? []
+      : [
+          {
+            kind: "hello",
+            hello: opts.hello ?? sign(createHello(generation), opts.secret, "compute"),
+          },
+        ];
   if (opts.createInstance !== false) {
     first.push({
       kind: "createInstance",
@@ -134,6 +144,7 @@ export function computeDriver(
 export function storageDriver(
   url: string,
   generation = 1n,
+  opts: { secret?: Uint8Array | null } = {},
 ): Driver<StorageCommand, StorageResponse> {
   const client = createClient(StorageService, createGrpcTransport({ baseUrl: url }));
   const d = makeDriver<
@@ -142,6 +153,11 @@ export function storageDriver(
     storageV1.ControlRequest,
     storageV1.ControlResponse
   >((reqs) => client.control(reqs), storageRequestToProto, storageResponsesFromProto);
-  d.send([{ kind: "hello", hello: createHello(generation) }]);
+  d.send([{ kind: "hello", hello: sign(createHello(generation), opts.secret, "storage") }]);
   return d;
+}
+
+/** `hello` signed with the replica's secret (clusterd's `secret`), or unsigned without one. */
+function sign(hello: Hello, secret: Uint8Array | null | undefined, stream: HelloStream): Hello {
+  return secret === undefined || secret === null ? hello : signHello(hello, secret, stream);
 }

@@ -57,13 +57,13 @@ export async function runPhase1Scenario(cfg: Phase1Config): Promise<Phase1Observ
       workers: cfg.workers,
       flags: cfg.flags,
     });
-    const storage = storageDriver(clusterd.storageUrl);
+    const storage = storageDriver(clusterd.storageUrl, 1n, { secret: clusterd.secret });
     storage.send([
       runIngestion(shardPrefix),
       { kind: "initializationComplete" },
       { kind: "allowWrites" },
     ]);
-    const compute = computeDriver(clusterd.computeUrl);
+    const compute = computeDriver(clusterd.computeUrl, 1n, { secret: clusterd.secret });
     compute.send([
       { kind: "initializationComplete" },
       { kind: "createDataflow", dataflow: indexedDataflow(shardPrefix) },

@@ -5,14 +5,19 @@
  * closed with an empty upper). Dataflow: `sum(v), count(*)` per `k` over `a`, joined with `b` on
  * `k`, indexed on `k`. The reference answers are computed from the written updates in plain TS.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Plan } from "@mzts/expr";
 import { PhaseSet } from "@mzts/flags";
 import { createProcessOrchestrator, type Orchestrator } from "@mzts/orchestrator";
 import { createPersist } from "@mzts/persist";
-import type { DataflowDescription, LoggingConfig } from "@mzts/protocol";
+import {
+  type DataflowDescription,
+  formatReplicaSecret,
+  generateReplicaSecret,
+  type LoggingConfig,
+} from "@mzts/protocol";
 import { compareRows, type Row, type Update } from "@mzts/repr";
 import pino from "pino";
 import { Registry } from "prom-client";
@@ -210,9 +215,14 @@ async function setup(replicas: readonly string[]): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), "mzts-compute-client-"));
   const persistDir = join(dir, "persist");
   await seedShards(persistDir);
+  // The environment's replica secret: clusterd refuses unsigned hellos.
+  const secret = generateReplicaSecret();
+  const secretFile = join(dir, "replica-secret");
+  writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
   const orchestrator = await createProcessOrchestrator({
     dataDir: dir,
     persistDir,
+    controllerSecretFile: secretFile,
     controllerAbsentTimeoutMs: 60_000,
     restartBackoff: { initialMs: 100, maxMs: 500 },
     stopGraceMs: 2000,
@@ -228,7 +238,12 @@ async function setup(replicas: readonly string[]): Promise<Env> {
     },
   );
   const registry = new Registry();
-  const controller = createComputeController({ generation: 1n, logger, registry });
+  const controller = createComputeController({
+    generation: 1n,
+    replicaSecret: secret,
+    logger,
+    registry,
+  });
   const pids = new Map<string, number>();
   env = { dir, orchestrator, controller, registry, logs, pids };
   orchestrator.onEvent((ev) => {

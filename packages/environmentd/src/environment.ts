@@ -23,7 +23,9 @@
  * ## Boot (numbered walk-through)
  * 1. Open the catalog (SQLite under `dataDir` unless one is injected) and `boot()`: generation + 1,
  *    which fences every older environmentd (its catalog writes fail with `StaleGeneration`).
- * 2. Start the process orchestrator (`dataDir/orchestrator`, persist at `dataDir/persist`).
+ * 2. Start the process orchestrator (`dataDir/orchestrator`, persist at `dataDir/persist`),
+ *    handing every clusterd the replica secret (`replica-secret.ts`, created once in `dataDir`);
+ *    the controllers sign their hellos with it.
  * 3. Create the compute and storage controllers with the new generation, persist and its read
  *    holds; frontier updates from all three wake the frontier waiters.
  * 4. Rebuild from the catalog (`boot.ts`): per cluster its instances (PhaseSet read ONCE,
@@ -88,6 +90,7 @@ import { Replicas } from "./environment/replicas.js";
 import { ShardGc } from "./environment/shard-gc.js";
 import { Status } from "./environment/status.js";
 import { EnvironmentClosed } from "./errors.js";
+import { ensureReplicaSecret } from "./replica-secret.js";
 
 export { GENERATOR_OUTPUTS } from "./environment/objects.js";
 
@@ -199,9 +202,11 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
 
   const generation = await catalog.boot();
   log.info({ generation: `${generation}` }, "environment booted");
+  const replicaSecret = ensureReplicaSecret(opts.dataDir);
   const orchestrator = await createProcessOrchestrator({
     dataDir: opts.dataDir,
     persistDir: join(opts.dataDir, "persist"),
+    controllerSecretFile: replicaSecret.path,
     logger: opts.logger,
     registry: opts.registry,
     ...(opts.controllerAbsentTimeoutMs === undefined
@@ -211,6 +216,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   const windowMs = BigInt(opts.compactionWindowMs ?? 1000);
   const compute = createComputeController({
     generation,
+    replicaSecret: replicaSecret.secret,
     logger: opts.logger,
     registry: opts.registry,
     compactionWindowMs: windowMs,
@@ -230,6 +236,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   });
   const storage = createStorageController({
     generation,
+    replicaSecret: replicaSecret.secret,
     logger: opts.logger,
     registry: opts.registry,
   });

@@ -4,7 +4,8 @@
  *
  * ## Flow of a replica
  * 1. `ensureReplica(spec)` spawns `node <clusterd> --cluster-id … --replica-id … --workers <size>
- *    --*-listen <host>:0 --persist-dir … --phases <PhaseSet JSON> --controller-absent-timeout …`,
+ *    --*-listen <host>:0 --persist-dir … --phases <PhaseSet JSON> --controller-absent-timeout …
+ *    --controller-secret-file <file>` (or `--insecure-no-auth` when configured without a secret),
  *    detached (own session) with stdout/stderr to `<dataDir>/orchestrator/logs/<replica>.{out,err}.log`,
  *    so it never depends on the orchestrator's pipes and outlives it. The previous incarnation's
  *    logs are rotated first (`.log` → `.log.1` → … → `.log.3`, older ones deleted), so a restart
@@ -117,6 +118,11 @@ export interface ProcessOrchestratorOptions {
   readonly listenHost?: string;
   /** clusterd's `--log-level`. Default info. */
   readonly clusterdLogLevel?: string;
+  /**
+   * The environment's replica secret file, passed as `--controller-secret-file` (a path: the
+   * secret never appears in `ps`). `null` passes `--insecure-no-auth` instead (tests only).
+   */
+  readonly controllerSecretFile: string | null;
 }
 
 export interface ProcessOrchestrator extends Orchestrator {
@@ -280,6 +286,7 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
   readonly #pollMs: number;
   readonly #host: string;
   readonly #clusterdLogLevel: string;
+  readonly #secretFile: string | null;
   readonly #metrics: OrchestratorMetrics;
   /** Managed replicas, by replica id; an entry lives from ensure until drop/close. */
   readonly #replicas = new Map<string, Entry>();
@@ -305,6 +312,7 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     this.#pollMs = options.pollIntervalMs ?? 1000;
     this.#host = options.listenHost ?? "127.0.0.1";
     this.#clusterdLogLevel = options.clusterdLogLevel ?? "info";
+    this.#secretFile = options.controllerSecretFile;
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, () => this.list().map((s) => s.state));
   }
@@ -655,6 +663,9 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
       `${this.#absentTimeoutMs}ms`,
       "--log-level",
       this.#clusterdLogLevel,
+      ...(this.#secretFile === null
+        ? ["--insecure-no-auth"]
+        : ["--controller-secret-file", this.#secretFile]),
     ];
     rotateLog(outPath);
     rotateLog(errPath);

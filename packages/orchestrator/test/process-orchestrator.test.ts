@@ -5,6 +5,7 @@
  * any tracked clusterd still alive, so a failing test leaves no process behind.
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,6 +44,13 @@ function spec(replicaId: string, over: Partial<ReplicaSpec> = {}): ReplicaSpec {
   };
 }
 
+/** A replica secret file in the test's directory (clusterd refuses to start without one). */
+function secretFile(): string {
+  const path = join(dir, "replica-secret");
+  writeFileSync(path, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  return path;
+}
+
 async function orchestrator(
   events: ReplicaEvent[] = [],
   over: Partial<ProcessOrchestratorOptions> = {},
@@ -50,6 +58,7 @@ async function orchestrator(
   const o = await createProcessOrchestrator({
     dataDir: join(dir, "data"),
     persistDir: join(dir, "persist"),
+    controllerSecretFile: secretFile(),
     controllerAbsentTimeoutMs: 120_000,
     logger: silent,
     registry: new Registry(),

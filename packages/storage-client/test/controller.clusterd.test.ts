@@ -12,13 +12,18 @@
  *   collection forgotten.
  * - Dropping every replica → `paused` with the replica-dropped hint.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PhaseSet } from "@mzts/flags";
 import { createProcessOrchestrator, type ProcessOrchestrator } from "@mzts/orchestrator";
 import { createPersist } from "@mzts/persist";
-import type { IngestionDescription, StorageResponse } from "@mzts/protocol";
+import {
+  formatReplicaSecret,
+  generateReplicaSecret,
+  type IngestionDescription,
+  type StorageResponse,
+} from "@mzts/protocol";
 import { Frontier, type Update } from "@mzts/repr";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -72,9 +77,14 @@ describe("storage controller with two clusterd replicas", () => {
   it("ingests, survives kill -9 of one replica, drops, and pauses", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mzts-storage-controller-"));
     const persistDir = join(dir, "persist");
+    // The environment's replica secret: clusterd refuses unsigned hellos.
+    const secret = generateReplicaSecret();
+    const secretFile = join(dir, "replica-secret");
+    writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
     const orchestrator: ProcessOrchestrator = await createProcessOrchestrator({
       dataDir: join(dir, "orchestrator"),
       persistDir,
+      controllerSecretFile: secretFile,
       controllerAbsentTimeoutMs: 60_000,
       restartBackoff: { initialMs: 1500, maxMs: 1500 },
       stopGraceMs: 3000,
@@ -99,6 +109,7 @@ describe("storage controller with two clusterd replicas", () => {
     const registry = new Registry();
     const controller: StorageController = createStorageController({
       generation: 1n,
+      replicaSecret: secret,
       registry,
       logger: pino({ level: process.env.MZTS_TEST_LOG ?? "silent" }),
       maintenanceIntervalMs: 250,
