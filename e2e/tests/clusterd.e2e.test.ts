@@ -4,12 +4,17 @@
  * in-band semantic errors, benign races, reconciliation on reconnect, SIGTERM and the
  * no-controller exit. Runs on the unified path; the phase-1 suite covers both paths end to end.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code } from "@connectrpc/connect";
-import { type ComputeResponse, createHello } from "@mzts/protocol";
+import {
+  type ComputeResponse,
+  createHello,
+  generateReplicaSecret,
+  signHello,
+} from "@mzts/protocol";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ClusterdHandle, startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
@@ -54,7 +59,13 @@ describe("clusterd configuration", () => {
     [["--phases", "{not json"], /--phases: invalid PhaseSet/],
     [["--compute-listen", "nowhere"], /HOST:PORT/],
     [["--log-level", "loud"], /--log-level/],
+    [["--no-secret"], /--controller-secret-file.*is required.*--insecure-no-auth/],
+    [["--shared-secret"], /readable by group or others \(mode 0644\); run chmod 600/],
   ])("exits 2 with a clear message for %j", async (args, message) => {
+    const secretFile = join(dir, "replica-secret");
+    writeFileSync(secretFile, `${"ab".repeat(32)}\n`, { mode: 0o600 });
+    chmodSync(secretFile, args[0] === "--shared-secret" ? 0o644 : 0o600);
+    const secretArgs = args[0] === "--no-secret" ? [] : ["--controller-secret-file", secretFile];
     const p = startNode(CLUSTERD, [
       "--cluster-id",
       "u1",
@@ -62,13 +73,48 @@ describe("clusterd configuration", () => {
       "u1",
       "--persist-dir",
       dir,
-      ...args,
+      ...secretArgs,
+      ...args.filter((a) => a !== "--no-secret" && a !== "--shared-secret"),
     ]);
     const { code } = await p.exited;
     expect(code).toBe(2);
     expect(p.stderr()).toMatch(message);
   });
 });
+
+/**
+ * An attacker on the host sends hellos with a higher generation and no or a wrong secret: each is
+ * refused with Unauthenticated naming the replica, and the real controller (a driver holding the
+ * secret) stays connected and answered, its generation not fenced.
+ */
+async function attackerIsRefused(c: ClusterdHandle): Promise<void> {
+  const real = computeDriver(c.computeUrl, 5n, { secret: c.secret });
+  real.send([{ kind: "initializationComplete" }]);
+  await new Promise((r) => setTimeout(r, 100));
+  // An attacker on the host with a higher generation: no proof, then a wrong secret.
+  const unsigned = computeDriver(c.computeUrl, 99n, { secret: null });
+  const e1 = await unsigned.done;
+  expect(e1?.code).toBe(Code.Unauthenticated);
+  expect(e1?.rawMessage).toMatch(
+    /replica u1 \(cluster u1\) compute port refused an unauthenticated hello .*carries no auth proof/,
+  );
+  const wrong = computeDriver(c.computeUrl, 99n, { secret: generateReplicaSecret() });
+  expect((await wrong.done)?.rawMessage).toMatch(/does not match this replica's secret/);
+  const wrongStorage = storageDriver(c.storageUrl, 99n, { secret: generateReplicaSecret() });
+  expect((await wrongStorage.done)?.code).toBe(Code.Unauthenticated);
+  // The real controller was neither fenced nor superseded: it still gets answers.
+  real.send([peekAll(START_MS)]);
+  await real.until(
+    (rs) => rs.some((r) => r.kind === "peekResponse"),
+    "an answer on the real connection",
+  );
+  await real.close();
+  // And its generation is still good for its next connection.
+  const again = computeDriver(c.computeUrl, 5n, { secret: c.secret });
+  again.send([{ kind: "initializationComplete" }, peekAll(START_MS)]);
+  await again.until((rs) => rs.some((r) => r.kind === "peekResponse"), "an answer");
+  await again.close();
+}
 
 describe("clusterd serving (unified path)", () => {
   let c: ClusterdHandle;
@@ -87,15 +133,15 @@ describe("clusterd serving (unified path)", () => {
   });
 
   it("fences an older generation and lets the newest connection win", async () => {
-    const a = computeDriver(c.computeUrl, 5n);
+    const a = computeDriver(c.computeUrl, 5n, { secret: c.secret });
     a.send([{ kind: "initializationComplete" }]);
     await a.until(() => true, "nothing");
     await new Promise((r) => setTimeout(r, 100));
-    const old = computeDriver(c.computeUrl, 4n);
+    const old = computeDriver(c.computeUrl, 4n, { secret: c.secret });
     const fenced = await old.done;
     expect(fenced?.code).toBe(Code.Aborted);
     expect(fenced?.rawMessage).toMatch(/generation 4 .*generation 5/);
-    const b = computeDriver(c.computeUrl, 5n);
+    const b = computeDriver(c.computeUrl, 5n, { secret: c.secret });
     const superseded = await a.done;
     expect(superseded?.code).toBe(Code.Aborted);
     expect(superseded?.rawMessage).toContain("replaced by a newer connection");
@@ -108,19 +154,26 @@ describe("clusterd serving (unified path)", () => {
     expect(await healthy(c)).toBe(true);
   });
 
+  it("refuses hellos without the environment's secret; the real controller stays served", () =>
+    attackerIsRefused(c));
+
   it("ends misusing streams with their codes and keeps serving", async () => {
     // First command not a hello.
-    const noHello = computeDriver(c.computeUrl, 1n, { hello: null, createInstance: false });
+    const noHello = computeDriver(c.computeUrl, 1n, {
+      hello: null,
+      createInstance: false,
+      secret: c.secret,
+    });
     noHello.send([{ kind: "initializationComplete" }]);
     const e1 = await noHello.done;
     expect(e1?.code).toBe(Code.InvalidArgument);
     expect(e1?.rawMessage).toContain("must be a hello");
     // A second hello on one stream.
-    const twoHellos = computeDriver(c.computeUrl, 1n, { createInstance: false });
+    const twoHellos = computeDriver(c.computeUrl, 1n, { createInstance: false, secret: c.secret });
     twoHellos.send([{ kind: "hello", hello: createHello(1n) }]);
     expect((await twoHellos.done)?.code).toBe(Code.InvalidArgument);
     // Two InitializationCompletes.
-    const twice = computeDriver(c.computeUrl, 1n);
+    const twice = computeDriver(c.computeUrl, 1n, { secret: c.secret });
     twice.send([{ kind: "initializationComplete" }]);
     twice.send([{ kind: "initializationComplete" }]);
     const e = await twice.done;
@@ -128,26 +181,26 @@ describe("clusterd serving (unified path)", () => {
     expect(e?.rawMessage).toContain("second InitializationComplete");
     // Another protocol version.
     const other = computeDriver(c.computeUrl, 1n, {
-      hello: { ...createHello(1n), protocolVersion: 99 },
+      hello: signHello({ ...createHello(1n), protocolVersion: 99 }, c.secret!, "compute"),
     });
     const e3 = await other.done;
     expect(e3?.code).toBe(Code.FailedPrecondition);
     expect(e3?.rawMessage).toMatch(/protocol version 99 .*protocol version 1/);
     // A payload that does not decode.
-    const bad = computeDriver(c.computeUrl, 1n);
+    const bad = computeDriver(c.computeUrl, 1n, { secret: c.secret });
     bad.send([{ kind: "schedule", id: "not-an-id" }]);
     expect((await bad.done)?.code).toBe(Code.InvalidArgument);
     expect(await healthy(c)).toBe(true);
     expect(await metric(c, "mz_cluster_stream_errors_total")).toBeGreaterThanOrEqual(5);
     // The replica still serves a well-behaved controller.
-    const ok = computeDriver(c.computeUrl, 1n);
+    const ok = computeDriver(c.computeUrl, 1n, { secret: c.secret });
     ok.send([{ kind: "initializationComplete" }, peekAll(START_MS)]);
     await ok.until((rs) => rs.some((r) => r.kind === "peekResponse"), "an answer after the misuse");
     await ok.close();
   });
 
   it("answers semantic errors in band and tolerates benign races", async () => {
-    const d = computeDriver(c.computeUrl, 1n);
+    const d = computeDriver(c.computeUrl, 1n, { secret: c.secret });
     d.send([
       { kind: "initializationComplete" },
       peekAll(START_MS),
@@ -171,14 +224,14 @@ describe("clusterd serving (unified path)", () => {
   });
 
   it("reconciles on reconnect: the same dataflow is reused, not rebuilt", async () => {
-    const s = storageDriver(c.storageUrl);
+    const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([runIngestion("r"), { kind: "initializationComplete" }, { kind: "allowWrites" }]);
     const history = [
       { kind: "createDataflow", dataflow: indexedDataflow("r") },
       { kind: "schedule", id: ids.index },
       { kind: "initializationComplete" },
     ] as const;
-    const a = computeDriver(c.computeUrl, 1n);
+    const a = computeDriver(c.computeUrl, 1n, { secret: c.secret });
     a.send([...history]);
     const p1 = peekAll(START_MS + 10n * TICK_MS);
     a.send([p1]);
@@ -188,7 +241,7 @@ describe("clusterd serving (unified path)", () => {
     );
     await a.close();
     // A new controller (next generation) replays the same history.
-    const b = computeDriver(c.computeUrl, 2n);
+    const b = computeDriver(c.computeUrl, 2n, { secret: c.secret });
     b.send([...history]);
     const p2 = peekAll(START_MS + 10n * TICK_MS);
     b.send([p2]);
@@ -211,6 +264,37 @@ describe("clusterd serving (unified path)", () => {
   it("shuts down cleanly on SIGTERM", async () => {
     const { code } = await c.stop();
     expect(code).toBe(0);
+  });
+});
+
+describe("clusterd hardening (legacy path)", () => {
+  let c: ClusterdHandle;
+  beforeEach(async () => {
+    c = await startClusterd({ persistDir: dir, flags: {}, workers: 1 });
+  });
+
+  it("refuses hellos without the environment's secret; the real controller stays served", () =>
+    attackerIsRefused(c));
+
+  it("ends a stream whose createInstance follows initializationComplete; keeps serving", async () => {
+    const d = computeDriver(c.computeUrl, 1n, { secret: c.secret });
+    d.send([{ kind: "initializationComplete" }]);
+    d.send([
+      {
+        kind: "createInstance",
+        config: {
+          logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+        },
+      },
+    ]);
+    const e = await d.done;
+    expect(e?.code).toBe(Code.FailedPrecondition);
+    expect(e?.rawMessage).toContain("createInstance after initializationComplete");
+    const ok = computeDriver(c.computeUrl, 1n, { secret: c.secret });
+    ok.send([{ kind: "initializationComplete" }, peekAll(START_MS)]);
+    await ok.until((rs) => rs.some((r) => r.kind === "peekResponse"), "an answer");
+    await ok.close();
+    expect(await healthy(c)).toBe(true);
   });
 });
 

@@ -174,19 +174,6 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     controllerSecretFile?: string;
     insecureNoAuth?: boolean;
   }>();
-  if (o.controllerSecretFile === undefined && o.insecureNoAuth !== true) {
-    throw new ConfigError(
-      "--controller-secret-file",
-      "is required: pass the environment's replica secret file (<environmentd data dir>/replica-secret; " +
-        "the orchestrator does), or --insecure-no-auth to accept unauthenticated controllers (tests only)",
-    );
-  }
-  if (o.controllerSecretFile !== undefined && o.insecureNoAuth === true) {
-    throw new ConfigError(
-      "--insecure-no-auth",
-      "contradicts --controller-secret-file; pass one of them",
-    );
-  }
   if (!LEVELS.has(o.logLevel))
     throw new ConfigError("--log-level", `"${o.logLevel}" is not one of ${[...LEVELS].join(", ")}`);
   let phases: PhaseSet;
@@ -208,6 +195,19 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     throw new ConfigError(
       "--compute-listen/--storage-listen/--http-listen",
       "the three ports must differ (or be 0 for any free port)",
+    );
+  }
+  if (o.controllerSecretFile === undefined && o.insecureNoAuth !== true) {
+    throw new ConfigError(
+      "--controller-secret-file",
+      "is required: pass the environment's replica secret file (<environmentd data dir>/replica-secret; " +
+        "the orchestrator does), or --insecure-no-auth to accept unauthenticated controllers (tests only)",
+    );
+  }
+  if (o.controllerSecretFile !== undefined && o.insecureNoAuth === true) {
+    throw new ConfigError(
+      "--insecure-no-auth",
+      "contradicts --controller-secret-file; pass one of them",
     );
   }
   return {
