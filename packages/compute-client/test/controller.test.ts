@@ -8,16 +8,23 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Plan } from "@mzts/expr";
 import { PhaseSet } from "@mzts/flags";
 import { createProcessOrchestrator, type Orchestrator } from "@mzts/orchestrator";
 import { createPersist } from "@mzts/persist";
 import {
+  computeRequestToProto,
+  createHello,
   type DataflowDescription,
   formatReplicaSecret,
   generateReplicaSecret,
+  type Hello,
   type LoggingConfig,
+  signHello,
 } from "@mzts/protocol";
+import { ComputeService } from "@mzts/protocol/wire";
 import { compareRows, type Row, type Update } from "@mzts/repr";
 import pino from "pino";
 import { Registry } from "prom-client";
@@ -406,6 +413,40 @@ describe("compute controller against real replicas", () => {
       }
     }, "the dropped index to be forgotten");
   }, 45_000);
+
+  it("an attacker hello with a higher generation and no or a wrong secret is refused; the controller stays connected", async () => {
+    const { controller, orchestrator } = await setup(["u1"]);
+    controller.createDataflow(INSTANCE, indexedDataflow());
+    await until(() => controller.frontiers("u12").write === null, "the index to complete");
+    const url = orchestrator.list()[0]?.location?.computeUrl as string;
+    // Someone on the host reaches the replica's port with generation 99.
+    const attack = async (hello: Hello) => {
+      const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+      try {
+        for await (const _ of client.control(
+          (async function* () {
+            yield computeRequestToProto([{ kind: "hello", hello }]);
+            await new Promise((r) => setTimeout(r, 2000));
+          })(),
+        )) {
+        }
+        return undefined;
+      } catch (e) {
+        return ConnectError.from(e);
+      }
+    };
+    const unsigned = await attack(createHello(99n));
+    expect(unsigned?.code).toBe(Code.Unauthenticated);
+    expect(unsigned?.rawMessage).toMatch(/replica u1 \(cluster u1\) compute port refused/);
+    const forged = await attack(signHello(createHello(99n), generateReplicaSecret(), "compute"));
+    expect(forged?.code).toBe(Code.Unauthenticated);
+    // The real controller was neither fenced nor superseded: same incarnation, still answering.
+    const [r] = controller.replicas(INSTANCE);
+    expect(r).toMatchObject({ epoch: 1, state: "connected", lastError: undefined });
+    expect(await controller.peek(INSTANCE, { target: "u12", timestamp: 9n, ...ordered })).toEqual(
+      reference(9n),
+    );
+  }, 30_000);
 
   it("merges a subscribe over two replicas, detects a stopped replica, times peeks out", async () => {
     const { controller, registry, logs, pids } = await setup(["u1", "u2"]);
