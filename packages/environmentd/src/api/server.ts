@@ -32,7 +32,7 @@ import {
 } from "@mzts/compute-client";
 import { MalformedPlan } from "@mzts/expr";
 import { ReplicaStartFailed } from "@mzts/orchestrator";
-import { environmentCodecs, MalformedRequest } from "@mzts/protocol";
+import { environmentCodecs, MAX_API_MESSAGE_BYTES, MalformedRequest } from "@mzts/protocol";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -231,8 +231,11 @@ export interface ApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? "127.0.0.1";
   const routes = environmentRoutes(opts.environment, opts.logger);
-  const h2: Http2Server = createHttp2Server(connectNodeAdapter({ routes }));
-  const connect = connectNodeAdapter({ routes });
+  // Per-message limits (`@mzts/protocol` limits.ts); a compressed request is inflated at most
+  // to `readMaxBytes`.
+  const limits = { readMaxBytes: MAX_API_MESSAGE_BYTES, writeMaxBytes: MAX_API_MESSAGE_BYTES };
+  const h2: Http2Server = createHttp2Server(connectNodeAdapter({ routes, ...limits }));
+  const connect = connectNodeAdapter({ routes, ...limits });
   const h1: HttpServer = createHttpServer((req, res) => {
     const path = (req.url ?? "").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {
