@@ -24,7 +24,13 @@ import {
   type ReplicaConnectionTuning,
   type ReplicaConnector,
 } from "@mzts/controller-unified/replicas";
-import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
+import {
+  type ComputeCommand,
+  type ComputeCommandHistory,
+  type ComputeResponse,
+  type HelloRefusal,
+  helloRefusalOf,
+} from "@mzts/protocol";
 import { type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import type { Logger } from "pino";
 import { ReplicaExists, ReplicaMissing } from "./errors.js";
@@ -51,6 +57,12 @@ export interface ReplicaStatus {
   readonly failures: number;
   /** `replica task failed: …` of the last failure, if any. */
   readonly lastError: string | undefined;
+  /**
+   * Set when the replica refused the last hello (stale generation: it accepted a higher one;
+   * unauthenticated: the replica secret does not match). Whether a newer environmentd exists is
+   * for the caller to check in the catalog.
+   */
+  readonly refusal: HelloRefusal | undefined;
 }
 
 /** One replica of the instance; replaced (not reused) when the replica is dropped and re-added. */
@@ -65,6 +77,7 @@ export interface ReplicaState {
   /** Incarnations that failed so far. */
   failures: number;
   lastError: string | undefined;
+  refusal: HelloRefusal | undefined;
   /** Whether the current incarnation is counted in the connected gauge. */
   connected: boolean;
   /** When the current incarnation was spawned (ms), to tell a crash loop from a long run. */
@@ -145,6 +158,7 @@ export class InstanceReplicas {
       connection: undefined as unknown as ComputeReplicaConnection,
       failures: 0,
       lastError: undefined,
+      refusal: undefined,
       connected: false,
       spawnedAt: 0,
       quickFailures: 0,
@@ -180,6 +194,7 @@ export class InstanceReplicas {
       state: r.connection.state,
       failures: r.failures,
       lastError: r.lastError,
+      refusal: r.refusal,
     }));
   }
 
@@ -248,6 +263,7 @@ export class InstanceReplicas {
   #rehydrate(r: ReplicaState, error: Error): void {
     r.failures++;
     r.lastError = `replica task failed: ${error.message}`;
+    r.refusal = helloRefusalOf(error);
     this.#setConnected(r, false);
     this.#opts.onDisconnected(r.id);
     // A replica that fails right after every start (e.g. it refuses a command of the replayed

@@ -198,6 +198,8 @@ interface Env {
   registry: Registry;
   logs: Array<{ level: number; msg: string }>;
   pids: Map<string, number>;
+  /** The replica secret the controller signs with. */
+  secret: Uint8Array;
 }
 
 let env: Env | undefined;
@@ -252,7 +254,7 @@ async function setup(replicas: readonly string[]): Promise<Env> {
     registry,
   });
   const pids = new Map<string, number>();
-  env = { dir, orchestrator, controller, registry, logs, pids };
+  env = { dir, orchestrator, controller, registry, logs, pids, secret };
   orchestrator.onEvent((ev) => {
     if (ev.kind === "online") {
       pids.set(ev.replicaId, ev.pid);
@@ -415,7 +417,7 @@ describe("compute controller against real replicas", () => {
   }, 45_000);
 
   it("an attacker hello with a higher generation and no or a wrong secret is refused; the controller stays connected", async () => {
-    const { controller, orchestrator } = await setup(["u1"]);
+    const { controller, orchestrator, secret } = await setup(["u1"]);
     controller.createDataflow(INSTANCE, indexedDataflow());
     await until(() => controller.frontiers("u12").write === null, "the index to complete");
     const url = orchestrator.list()[0]?.location?.computeUrl as string;
@@ -445,6 +447,22 @@ describe("compute controller against real replicas", () => {
     expect(r).toMatchObject({ epoch: 1, state: "connected", lastError: undefined });
     expect(await controller.peek(INSTANCE, { target: "u12", timestamp: 9n, ...ordered })).toEqual(
       reference(9n),
+    );
+
+    // A process that does hold the secret (a leak) fences the controller with generation 99:
+    // the controller says so in the replica's status (the refusal, with the replica's highest
+    // generation) for environmentd to check against the catalog.
+    void attack(signHello(createHello(99n), secret, "compute"));
+    await until(
+      () => controller.replicas(INSTANCE)[0]?.refusal?.kind === "stale-generation",
+      "the refusal in the status",
+    );
+    expect(controller.replicas(INSTANCE)[0]).toMatchObject({
+      state: expect.not.stringMatching(/^connected$/),
+      refusal: { kind: "stale-generation", highestGeneration: 99n },
+    });
+    expect(controller.replicas(INSTANCE)[0]?.lastError).toMatch(
+      /hello of generation 1 refused: this replica has accepted a hello of generation 99/,
     );
   }, 30_000);
 

@@ -265,11 +265,19 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     stop: (newer) => {
       void env.close({ keepReplicas: true }).finally(() => opts.onFenced?.(newer));
     },
+    onChecked: () => replicas.checkRefusals(),
   });
   const queue = new DdlQueue(objects, (newer) => fencing.fencedBy(newer));
   const frontiers = new Frontiers({ compute, storage, readHolds });
   const clusters = new Clusters({ compute, storage, readPhases });
-  const replicas = new Replicas({ generation, orchestrator, compute, storage });
+  const replicas = new Replicas({
+    generation,
+    orchestrator,
+    compute,
+    storage,
+    catalogGeneration: () => fencing.catalogGeneration,
+    log,
+  });
   const dataflows = new Dataflows({ compute, storage, readHolds, importHolds, frontiers });
   const shardGc = new ShardGc({
     catalog,

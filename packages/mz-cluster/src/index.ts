@@ -45,8 +45,6 @@ export {
   CONTROLLER_STREAM_SERVER_OPTIONS,
   type CommandClass,
   createStreamHandler,
-  HIGHEST_GENERATION_TRAILER,
-  REFUSAL_TRAILER,
   type StreamCodec,
   type StreamHandlerOptions,
   type StreamSession,

@@ -19,14 +19,17 @@
  *
  * Errors map to Connect codes in one place, `toConnectError()` (style §9). Refusals of a hello
  * carry the trailer `mz-refusal` (`stale-generation` with `mz-highest-generation`, or
- * `unauthenticated`), so a controller can tell them apart without parsing messages.
+ * `unauthenticated`; `@mzts/protocol` `hello-refusal.ts`), so a controller can tell them apart
+ * without parsing messages.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  HIGHEST_GENERATION_TRAILER,
   MAX_COMMAND_MESSAGE_BYTES,
   MAX_RESPONSE_MESSAGE_BYTES,
   MalformedCommand,
   ProtocolVersionMismatch,
+  REFUSAL_TRAILER,
   StaleGeneration,
 } from "@mzts/protocol";
 import { AsyncQueue } from "./async-queue.js";
@@ -86,11 +89,6 @@ export const CONTROLLER_STREAM_SERVER_OPTIONS: {
   writeMaxBytes: MAX_RESPONSE_MESSAGE_BYTES,
   acceptCompression: [],
 };
-
-/** Trailer naming why a hello was refused (`stale-generation` | `unauthenticated`). */
-export const REFUSAL_TRAILER = "mz-refusal";
-/** Trailer of a `stale-generation` refusal: the highest generation the replica has accepted. */
-export const HIGHEST_GENERATION_TRAILER = "mz-highest-generation";
 
 /**
  * Maps the runtime's errors to Connect errors (style §9). `refusedBy` names this side in hello

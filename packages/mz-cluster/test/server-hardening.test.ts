@@ -16,13 +16,15 @@ import {
   createHello,
   generateReplicaSecret,
   type Hello,
+  HIGHEST_GENERATION_TRAILER,
+  helloRefusalOf,
   MAX_COMMAND_MESSAGE_BYTES,
+  REFUSAL_TRAILER,
   signHello,
 } from "@mzts/protocol";
 import { ComputeService, computeV1 } from "@mzts/protocol/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { AsyncQueue } from "../src/async-queue.js";
-import { HIGHEST_GENERATION_TRAILER, REFUSAL_TRAILER } from "../src/server.js";
 import { type EchoServer, startComputeEchoServer } from "../src/testing/compute-echo-server.js";
 import { grpcFrame, rawGrpcCall } from "../src/testing/raw-grpc.js";
 
@@ -216,6 +218,7 @@ describe("hello authentication", () => {
     expect(err?.rawMessage).not.toMatch(/newer one booted/);
     expect(err?.metadata.get(REFUSAL_TRAILER)).toBe("stale-generation");
     expect(err?.metadata.get(HIGHEST_GENERATION_TRAILER)).toBe("5");
+    expect(helloRefusalOf(err)).toEqual({ kind: "stale-generation", highestGeneration: 5n });
     a.end();
     await a.done;
   });

@@ -49,6 +49,12 @@ export {
   signHello,
   verifyHelloProof,
 } from "./cluster/hello-auth.js";
+export {
+  type HelloRefusal,
+  HIGHEST_GENERATION_TRAILER,
+  helloRefusalOf,
+  REFUSAL_TRAILER,
+} from "./cluster/hello-refusal.js";
 export { SHARD_ID } from "./codec/field.js";
 // Bulk row encoding version.
 export { ROW_FORMAT_VERSION } from "./codec/row-batch-codec.js";

@@ -21,6 +21,8 @@ export interface FencingOptions {
   readonly isClosed: () => boolean;
   /** Stops the environment; called once, outside the DDL queue. */
   readonly stop: (newer: bigint) => void;
+  /** After each check that found no newer generation (replicas re-check their refusals). */
+  readonly onChecked?: () => void;
 }
 
 /** Watches for a newer generation (see the file comment). */
@@ -28,9 +30,17 @@ export class Fencing {
   readonly #o: FencingOptions;
   #fenced = false;
   #timer: NodeJS.Timeout | undefined;
+  /** The catalog's generation as last read (ours until the check sees it move). */
+  #catalogGeneration: bigint;
 
   constructor(opts: FencingOptions) {
     this.#o = opts;
+    this.#catalogGeneration = opts.generation;
+  }
+
+  /** The catalog's generation as of the last check. */
+  get catalogGeneration(): bigint {
+    return this.#catalogGeneration;
   }
 
   /** Starts the periodic generation check. */
@@ -39,7 +49,9 @@ export class Fencing {
     this.#timer = setInterval(() => {
       catalog.generation().then(
         (current) => {
+          this.#catalogGeneration = current;
           if (current > generation) this.fencedBy(current);
+          else this.#o.onChecked?.();
         },
         () => undefined,
       );

@@ -9,7 +9,9 @@
  *   location; an orchestrator `online` event at a new location moves it in both.
  * - Health is the orchestrator's view of the process and — while the process runs — the compute
  *   controller's view of the connection (a replica that stops answering its PING probe is
- *   `offline` with the controller's reason).
+ *   `offline` with the controller's reason). A replica refusing our hellos is `offline` with a
+ *   reason judged against the catalog's generation (`hello-refusals.ts`): fenced, or driven by
+ *   another process; each distinct refusal is logged once.
  * - Detach never throws: the replica leaves both controllers and the orchestrator, best effort.
  */
 import type { ComputeController } from "@mzts/compute-client";
@@ -18,6 +20,8 @@ import type { ProcessOrchestrator, ReplicaLocation, ReplicaSpec } from "@mzts/or
 import type { ReplicaHealth } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
 import type { StorageController } from "@mzts/storage-client";
+import type { Logger } from "pino";
+import { RefusalLog, refusalReason } from "../hello-refusals.js";
 
 /** A running replica as the environment sees it. */
 export interface ReplicaRuntime {
@@ -37,15 +41,21 @@ export interface ReplicasOptions {
   readonly orchestrator: ProcessOrchestrator;
   readonly compute: ComputeController;
   readonly storage: StorageController;
+  /** The catalog's generation as last read (`Fencing`), to judge a refused hello. */
+  readonly catalogGeneration: () => bigint;
+  /** Logs each distinct refusal of our hellos once. */
+  readonly log: Logger;
 }
 
 /** The environment's replicas (see the file comment). */
 export class Replicas {
   readonly #o: ReplicasOptions;
   readonly #replicas = new Map<string, ReplicaRuntime>();
+  readonly #refusals: RefusalLog;
 
   constructor(opts: ReplicasOptions) {
     this.#o = opts;
+    this.#refusals = new RefusalLog(opts.log);
     opts.orchestrator.onEvent((e) => {
       const r = this.#replicas.get(e.replicaId);
       if (r === undefined) return;
@@ -129,6 +139,11 @@ export class Replicas {
     return new Map([...this.#replicas].map(([id, r]) => [id, r.pid]));
   }
 
+  /** Re-judges every replica's health (logs refusals of our hellos once each). */
+  checkRefusals(): void {
+    for (const [id, rt] of this.#replicas) this.healthOf(rt.clusterId, id);
+  }
+
   /** A replica's health (see the file comment). */
   healthOf(clusterId: GlobalId, replicaId: string): { health: ReplicaHealth; reason: string } {
     const rt = this.#replicas.get(replicaId);
@@ -141,6 +156,12 @@ export class Replicas {
       task = undefined;
     }
     if (task === undefined || task.state === "connected") return { health: "online", reason: "" };
+    if (task.refusal !== undefined) {
+      const { generation, catalogGeneration } = this.#o;
+      const reason = refusalReason(replicaId, task.refusal, generation, catalogGeneration());
+      this.#refusals.note(replicaId, task.refusal, reason);
+      return { health: "offline", reason };
+    }
     return {
       health: "offline",
       reason: task.lastError ?? "connecting to the replica's compute endpoint",
