@@ -8,10 +8,13 @@ import {
   createHello,
   decodeComputeCommand,
   encodeComputeCommand,
+  generateReplicaSecret,
   MalformedCommand,
   PartitionedComputeState,
   StaleGeneration,
   StorageCommandHistory,
+  signHello,
+  verifyHelloProof,
 } from "./index.js";
 
 describe("README", () => {
@@ -55,6 +58,14 @@ describe("README", () => {
     storage.push({ kind: "hello", hello: createHello(1n) });
     storage.push({ kind: "initializationComplete" });
     expect(storage.commands().map((c) => c.kind)).toEqual(["hello", "initializationComplete"]);
+  });
+
+  it("Authenticated hellos", () => {
+    const secret = generateReplicaSecret();
+    const signed = signHello(createHello(7n), secret, "compute");
+    expect(verifyHelloProof(signed, secret, "compute")).toBe("valid");
+    expect(verifyHelloProof(createHello(7n), secret, "compute")).toBe("missing");
+    expect(verifyHelloProof(signed, generateReplicaSecret(), "compute")).toBe("mismatch");
   });
 
   it("Merging worker responses", () => {
