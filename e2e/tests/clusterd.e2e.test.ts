@@ -223,6 +223,23 @@ describe("clusterd serving (unified path)", () => {
     expect(await healthy(c)).toBe(true);
   });
 
+  it("does not copy a huge debug name into its log (truncated)", async () => {
+    const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
+    s.send([runIngestion("t"), { kind: "initializationComplete" }, { kind: "allowWrites" }]);
+    const huge = "x".repeat(2_000_000);
+    const d = computeDriver(c.computeUrl, 1n, { secret: c.secret });
+    d.send([
+      { kind: "createDataflow", dataflow: { ...indexedDataflow("t"), debugName: huge } },
+      { kind: "schedule", id: ids.index },
+      { kind: "initializationComplete" },
+    ]);
+    const built = await c.process.waitForLine((l) => l.includes("compute: dataflow built"));
+    expect(built).toContain("chars, truncated");
+    expect(Math.max(...c.process.lines.map((l) => l.length))).toBeLessThan(4096);
+    await d.close();
+    await s.close();
+  });
+
   it("reconciles on reconnect: the same dataflow is reused, not rebuilt", async () => {
     const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([runIngestion("r"), { kind: "initializationComplete" }, { kind: "allowWrites" }]);
