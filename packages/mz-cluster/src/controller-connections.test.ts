@@ -1,8 +1,14 @@
-import { ProtocolVersionMismatch, StaleGeneration } from "@mzts/protocol";
+import {
+  generateReplicaSecret,
+  ProtocolVersionMismatch,
+  StaleGeneration,
+  signHello,
+} from "@mzts/protocol";
 import { describe, expect, it, vi } from "vitest";
 import {
   ConnectionSuperseded,
   ControllerConnections,
+  HelloUnauthenticated,
   ProtocolViolation,
 } from "./controller-connections.js";
 import type { ClusterError } from "./errors.js";
@@ -99,5 +105,33 @@ describe("ControllerConnections", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("with a secret, an unauthenticated hello changes nothing: no fencing, no superseding", () => {
+    const secret = generateReplicaSecret();
+    const c = conns({ secret, stream: "compute", label: "replica u1 compute port" });
+    const nonce = (n: number) => `00000000-0000-4000-8000-${n.toString().padStart(12, "0")}`;
+    const real = c.open(signHello(hello(nonce(1), 3n), secret, "compute"), () => {});
+    for (const h of [
+      hello(nonce(2), 99n),
+      signHello(hello(nonce(3), 99n), generateReplicaSecret(), "compute"),
+      signHello(hello(nonce(4), 99n), secret, "storage"),
+      signHello(hello(nonce(1), 3n), secret, "compute"), // replayed
+    ]) {
+      expect(() => c.open(h, () => {})).toThrow(HelloUnauthenticated);
+    }
+    expect(c.unauthenticatedCount).toBe(4);
+    expect(c.highestGeneration).toBe(3n);
+    expect(c.current).toBe(real);
+    expect(real.stage).toBe("initializing");
+  });
+
+  it("refuses createInstance after InitializationComplete and a second one", () => {
+    const a = conns().open(hello("a", 1n), () => {});
+    a.admit("createInstance");
+    expect(() => a.admit("createInstance")).toThrow(/second createInstance/);
+    const b = conns().open(hello("b", 1n), () => {});
+    b.admit("initializationComplete");
+    expect(() => b.admit("createInstance")).toThrow(ProtocolViolation);
   });
 });
