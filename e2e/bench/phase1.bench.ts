@@ -81,8 +81,12 @@ interface Measure {
   tput: number;
 }
 
-async function drive(url: string, setup: ComputeCommand[]): Promise<Measure> {
-  const d = computeDriver(url, 1n);
+async function drive(
+  url: string,
+  secret: Uint8Array | null,
+  setup: ComputeCommand[],
+): Promise<Measure> {
+  const d = computeDriver(url, 1n, { secret });
   d.send([...setup, { kind: "initializationComplete" }]);
   let seen = 0;
   const waitAnswers = async (n: number) => {
@@ -153,7 +157,7 @@ async function echoRun(): Promise<Measure> {
         if (m) resolve(Number(m[1]));
       });
     });
-    return await drive(`http://127.0.0.1:${port}`, []);
+    return await drive(`http://127.0.0.1:${port}`, null, []);
   } finally {
     child.kill("SIGKILL");
   }
@@ -165,9 +169,11 @@ async function clusterdRun(
   const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
   try {
     const c = await startClusterd({ persistDir: dir, workers: W, flags: { servers: unified } });
-    const m = await drive(c.computeUrl, [{ kind: "createDataflow", dataflow: constantIndex }]);
+    const m = await drive(c.computeUrl, c.secret, [
+      { kind: "createDataflow", dataflow: constantIndex },
+    ]);
     // Freshness: a real-time counter ingested by storage, indexed by compute.
-    const s = storageDriver(c.storageUrl);
+    const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([
       {
         kind: "runIngestion",
@@ -185,7 +191,7 @@ async function clusterdRun(
       { kind: "initializationComplete" },
       { kind: "allowWrites" },
     ]);
-    const d = computeDriver(c.computeUrl, 2n);
+    const d = computeDriver(c.computeUrl, 2n, { secret: c.secret });
     const now = BigInt(Date.now());
     d.send([
       {
