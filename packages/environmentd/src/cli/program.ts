@@ -21,7 +21,7 @@ import {
 } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { environmentCodecs } from "@mzts/protocol";
+import { environmentCodecs, MAX_API_MESSAGE_BYTES } from "@mzts/protocol";
 import { EnvironmentService, exprV1, environmentV1 as S, storageV1 } from "@mzts/protocol/wire";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { type CliIo, frontierText, rowCells, table, withProgress } from "./render.js";
@@ -78,7 +78,14 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
 
   let cached: EnvironmentClient | undefined;
   const client = (): EnvironmentClient => {
-    cached ??= createClient(EnvironmentService, createGrpcTransport({ baseUrl: globals().url }));
+    cached ??= createClient(
+      EnvironmentService,
+      createGrpcTransport({
+        baseUrl: globals().url,
+        readMaxBytes: MAX_API_MESSAGE_BYTES,
+        writeMaxBytes: MAX_API_MESSAGE_BYTES,
+      }),
+    );
     return cached;
   };
   const globals = () => program.opts<GlobalOptions>();
