@@ -120,7 +120,7 @@ export function toConnectError(err: unknown, refusedBy = "this replica"): Connec
       Code.Aborted,
       new Headers({
         [REFUSAL_TRAILER]: "stale-generation",
-        [HIGHEST_GENERATION_TRAILER]: err.highest.toString(),
+        [HIGHEST_GENERATION_TRAILER]: err.currentGeneration.toString(),
       }),
     );
   }
