@@ -35,6 +35,7 @@ import {
   createHello,
   encodeComputeCommand,
   encodeStorageCommand,
+  MAX_COMMAND_MESSAGE_BYTES,
   type StorageCommand,
 } from "@mzts/protocol";
 import { computeCommand, storageCommand } from "@mzts/protocol/arbitraries";
@@ -65,7 +66,7 @@ export interface ClusterdFuzzOptions {
   readonly persistDir: string;
   /** Inflated size of a gzip bomb (default 256 MB; 0 skips bombs). */
   readonly bombMb?: number;
-  /** Size of the large message (default 8 MB). */
+  /** Size of the large message (default: 1 MB over `MAX_COMMAND_MESSAGE_BYTES`, 65 MB). */
   readonly largeMb?: number;
   /** Allowed growth of clusterd's peak RSS over its RSS after start (default 200 MB). */
   readonly maxRssGrowthMb?: number;
@@ -109,7 +110,8 @@ export async function fuzzClusterd(opts: ClusterdFuzzOptions): Promise<ClusterdF
   const path = opts.unified ? "unified" : "legacy";
   const rng = new Rng(opts.seed);
   const bombMb = opts.bombMb ?? 256;
-  const largeMb = opts.largeMb ?? 8;
+  // Just over the replica's per-message limit: a message that size must be refused.
+  const largeMb = opts.largeMb ?? MAX_COMMAND_MESSAGE_BYTES / 2 ** 20 + 1;
   const maxGrowth = opts.maxRssGrowthMb ?? 200;
   const report: ClusterdFuzzReport = {
     path,
