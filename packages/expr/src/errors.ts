@@ -1,5 +1,6 @@
 /**
- * Errors of `@mzts/expr`: `ExprError` is the root; `MalformedPlan` names the offending node.
+ * Errors of `@mzts/expr`: `ExprError` is the root; `MalformedPlan` names the offending node;
+ * `LimitExceeded` (a `MalformedPlan`) names the limit of `limits.ts` a plan goes beyond.
  */
 
 /** Root of every error thrown by `@mzts/expr`. */
@@ -16,5 +17,19 @@ export class MalformedPlan extends ExprError {
     readonly reason: string,
   ) {
     super(`malformed plan at ${path}: ${reason}; fix the plan and send it again`);
+  }
+}
+
+/** A plan or expression beyond one of the limits of `limits.ts` (depth, nodes, width, rows). */
+export class LimitExceeded extends MalformedPlan {
+  override name = "LimitExceeded";
+  constructor(
+    path: string,
+    /** The limit's name, e.g. `MAX_NESTING_DEPTH`. */
+    readonly limit: string,
+    readonly max: number,
+    what: string,
+  ) {
+    super(path, `${what} exceeds ${limit} = ${max}; split or simplify it`);
   }
 }
