@@ -37,6 +37,7 @@ import type {
   FrontiersUpdate,
   InstanceConfig,
   Peek,
+  PeekResponse,
   SubscribeResponse,
 } from "@mzts/protocol";
 import { truncateForLog } from "@mzts/protocol";
@@ -45,7 +46,7 @@ import type { Logger } from "pino";
 import type { ComputeConfig } from "./config.js";
 import { CommandRefused } from "./errors.js";
 import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
-import { evaluatePeek, finishPart } from "./peek/peek.js";
+import { evaluatePeek, finishPart, peekErrorMessage } from "./peek/peek.js";
 import { compatibility, exportKey } from "./reconciliation.js";
 import {
   buildDataflow,
@@ -549,12 +550,30 @@ export class ComputeState {
       if (peek.target.kind !== "index") continue;
       const ix = this.#index(peek.target.id);
       if (!ix) continue;
-      const r = evaluatePeek(peek, ix);
+      const r = this.#evaluate(peek, ix);
       if (r === undefined) continue;
       this.#peeks.delete(uuid);
       this.#deps.respond({ kind: "peekResponse", uuid, response: r });
     }
     return worked;
+  }
+
+  /** A peek's answer; a throw becomes the peek's error (class 2: the worker carries on). */
+  #evaluate(peek: Peek, ix: IndexState): PeekResponse | undefined {
+    try {
+      return evaluatePeek(peek, ix);
+    } catch (e) {
+      const err = e as Error;
+      this.#errors.internal = (this.#errors.internal ?? 0) + 1;
+      this.#log.error(
+        { uuid: peek.uuid, err: err.stack ?? String(e) },
+        "compute: peek evaluation failed; answering it with an error",
+      );
+      return {
+        kind: "error",
+        message: peekErrorMessage(peek, `internal error: ${err.message ?? String(e)}`),
+      };
+    }
   }
 
   /** Reports frontiers that advanced, empty frontiers of drops, and changed statistics. */

@@ -35,4 +35,21 @@ describe("finishing", () => {
     const f: RowSetFinishing = { orderBy: [], offset: 0, project: [0] };
     expect(applyFinishing(rows, f).map(([r]) => r[0])).toEqual(["a", "b", "c"]);
   });
+
+  it("orderBy and limit without a project return every column (an unset projection)", () => {
+    const f: RowSetFinishing = {
+      orderBy: [{ column: 1, desc: false, nullsLast: true }],
+      offset: 0,
+      limit: 2,
+      project: [],
+    };
+    expect(applyFinishing(rows, f)).toEqual([
+      [["c", 1n], 2],
+    ]);
+    const g: RowSetFinishing = { ...f, limit: 4 };
+    expect(applyFinishing(rows, g)).toEqual([
+      [["c", 1n], 3],
+      [["b", 2n], 1],
+    ]);
+  });
 });

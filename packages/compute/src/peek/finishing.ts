@@ -5,7 +5,9 @@
  * - `preLimit` (per worker): sort and keep the first `offset + limit` rows (by multiplicity);
  *   the global top `offset + limit` is contained in the union of the workers' tops.
  * - `applyFinishing` (per process, after merging): sort, skip `offset`, take `limit` (both
- *   counting multiplicities; a row's count may be cut), then project.
+ *   counting multiplicities; a row's count may be cut), then project. An empty `project` keeps
+ *   every column: protobuf cannot tell an unset repeated field from an empty one, and the proto
+ *   says an unset projection means all columns.
  * Order: `orderBy`, ties broken by the whole row (`orderComparator`), so answers are
  * deterministic — and identical on the legacy and unified paths.
  */
@@ -50,5 +52,6 @@ export function preLimit(rows: readonly Counted[], f: RowSetFinishing): Counted[
 export function applyFinishing(rows: readonly Counted[], f: RowSetFinishing): Counted[] {
   const w = window(sorted(rows, f), f.offset, f.limit);
   const proj = f.project;
+  if (proj.length === 0) return w;
   return w.map(([row, n]) => [proj.map((c) => row[c] ?? (null as Datum)), n] as const);
 }

@@ -9,6 +9,8 @@
  * - Ready: the dataflow's errors as of the time, if any, win; else the rows as of the time
  *   (only the keys in `literalConstraints` when present), through map/filter/project, with
  *   positive counts (a negative count is an error), pre-limited (`finishing.ts`).
+ * - Key rows that do not fit the index key (another width; environmentd refuses them first) get
+ *   an error naming the row; they are never looked up (an empty row used to crash the worker).
  */
 import { compileMfp, EvaluationError } from "@mzts/dataflow";
 import type { Peek, PeekResponse } from "@mzts/protocol";
@@ -19,6 +21,23 @@ import { preLimit } from "./finishing.js";
 /** The error text of a read below the since (tests and controllers match its start). */
 export function sinceErrorMessage(since: Frontier, t: bigint): string {
   return `Arrangement compaction frontier ${Frontier.format(since)} is beyond the time of the attempted read ${t}`;
+}
+
+/** The error message of a peek this worker cannot answer (replicas and controllers show it). */
+export function peekErrorMessage(peek: Peek, reason: string): string {
+  const target = peek.target.kind === "index" ? peek.target.id : peek.target.shardId;
+  return `peek ${peek.uuid} of ${target} cannot be answered: ${reason}`;
+}
+
+/** Why `keys` cannot be looked up under a key of `width` columns, or undefined. */
+function keyRowProblem(keys: readonly Row[], width: number): string | undefined {
+  for (let i = 0; i < keys.length; i++) {
+    const row = keys[i]!;
+    if (!Array.isArray(row) || row.length !== width) {
+      return `key row ${i} has ${Array.isArray(row) ? row.length : "no"} columns, the index key has ${width}`;
+    }
+  }
+  return undefined;
 }
 
 /** The worker's answer, or `undefined` when the index is not yet complete at the time. */
@@ -36,6 +55,9 @@ export function evaluatePeek(peek: Peek, index: IndexState): PeekResponse | unde
     const [row] = errs.sort((a, b) => String(a[0][1]).localeCompare(String(b[0][1])))[0]!;
     return { kind: "error", message: `${String(row[0])}: ${String(row[1])}` };
   }
+  const keys = peek.literalConstraints;
+  const problem = keys === undefined ? undefined : keyRowProblem(keys, arr.key.length);
+  if (problem !== undefined) return { kind: "error", message: peekErrorMessage(peek, problem) };
   const raw: Array<[Row, number]> =
     peek.literalConstraints === undefined
       ? arr.asOf(t)

@@ -153,7 +153,8 @@ export type RowSetFinishing = Message<"mz.compute.v1.RowSetFinishing"> & {
   offset: bigint;
 
   /**
-   * Columns returned (indexes into the map/filter/project output).
+   * Columns returned (indexes into the map/filter/project output). Empty = every column (an
+   * unset repeated field cannot be told from an empty one).
    *
    * @generated from field: repeated uint32 project = 4;
    */
