@@ -98,6 +98,11 @@ export interface ComputeController {
   onWriteFrontier(listener: (id: GlobalId) => void): () => void;
   /** The history size of an instance (commands held). @throws InstanceMissing */
   historySize(instanceId: string): number;
+  /**
+   * Collections quarantined because replicas failed on them twice (`quarantine.ts`), with the
+   * reason; reported until the collection is dropped. @throws InstanceMissing
+   */
+  failures(instanceId: string): ReadonlyMap<GlobalId, string>;
   close(): Promise<void>;
 }
 
@@ -177,11 +182,15 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
     },
     subscribe: (instanceId, desc) => instance(instanceId).subscribe(desc),
     frontiers: (id) => ownerOrMissing(id).frontiers(id),
-    dropCollection: (id) => ownerOrMissing(id).dropCollection(id),
+    dropCollection: (id) => {
+      for (const i of instances.values()) i.clearFailure(id);
+      ownerOrMissing(id).dropCollection(id);
+    },
     onWriteFrontier(listener) {
       frontierListeners.add(listener);
       return () => frontierListeners.delete(listener);
     },
+    failures: (instanceId) => instance(instanceId).failures(),
     historySize: (instanceId) => instance(instanceId).history.size,
     async close() {
       if (closed) return;

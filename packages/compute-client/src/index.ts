@@ -47,6 +47,12 @@ export {
 } from "./metrics.js";
 export type { PeekRequest, PeekRows } from "./peek.js";
 export { TARGET_REPLICA_GONE } from "./pending-peeks.js";
+export {
+  PoisonQuarantine,
+  QUARANTINE_STRIKES,
+  type Quarantined,
+  SUSPECT_WINDOW_MS,
+} from "./quarantine.js";
 export { impliedHold, ReadHolds } from "./read-holds.js";
 export type {
   ComputeReplicaConnection,

@@ -16,6 +16,10 @@
  * 4. Responses carry the incarnation's epoch; other epochs are discarded (`replicas.ts`). The
  *    rest are routed here: frontiers to the collections, peek answers to the pending peeks,
  *    subscribe batches to the subscribes.
+ * 5. Poison commands (`quarantine.ts`): what current incarnations are sent and answer, and their
+ *    failures, feed a `PoisonQuarantine`; a command it quarantines is taken out of the history
+ *    (its peek failed, its collection dropped) before the failed replica's next incarnation reads
+ *    its replay, and the collection is reported failed (`failures()`) until the user drops it.
  */
 
 import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
@@ -36,6 +40,7 @@ import { CollectionExists, CollectionMissing, ControllerError, SinceViolation } 
 import { bindHistoryMetrics, type ControllerMetrics } from "./metrics.js";
 import type { PeekRequest, PeekRows } from "./peek.js";
 import { InstancePeeks } from "./pending-peeks.js";
+import { PoisonQuarantine, type Quarantined } from "./quarantine.js";
 import {
   type ComputeReplicaConnector,
   InstanceReplicas,
@@ -75,6 +80,8 @@ export class Instance {
   readonly #collections: InstanceCollections;
   readonly #peeks: InstancePeeks;
   readonly #subscribes: InstanceSubscribes;
+  /** Poison commands: strikes per unanswered command, quarantined collections. */
+  readonly #quarantine = new PoisonQuarantine();
   /** Persist sink exports of live dataflows (the ids `allowWrites` accepts). */
   readonly #persistSinks = new Set<GlobalId>();
   #closed = false;
@@ -89,6 +96,10 @@ export class Instance {
     const broadcast = (commands: readonly ComputeCommand[]) => this.#broadcast(commands);
     const onGaugesChanged = () => this.#gauges();
     const isClosed = () => this.#closed;
+    const onCollection = (id: GlobalId, live: boolean) => {
+      if (!live) this.#quarantine.forget(id);
+      opts.onCollection(id, live);
+    };
     this.#replicas = new InstanceReplicas({
       instanceId: opts.id,
       generation: opts.generation,
@@ -102,9 +113,17 @@ export class Instance {
       onSpawn: (replicaId) => this.#collections.replicaSpawned(replicaId),
       onReplay: (replicaId) => this.#collections.replicaReplayed(replicaId),
       onResponses: (replicaId, responses) => {
-        for (const resp of responses) this.#handle(replicaId, resp);
+        for (const resp of responses) {
+          this.#quarantine.answered(resp);
+          this.#handle(replicaId, resp);
+        }
       },
-      onDisconnected: (replicaId) => this.#peeks.failTargeted(replicaId),
+      onCommandSent: (replicaId, command) => this.#quarantine.sent(replicaId, command),
+      onDisconnected: (replicaId, error) => {
+        this.#peeks.failTargeted(replicaId);
+        const poison = this.#quarantine.failed(replicaId, error.message);
+        if (poison !== undefined) this.#applyQuarantine(poison);
+      },
       onGaugesChanged,
     });
     this.#collections = new InstanceCollections({
@@ -112,7 +131,7 @@ export class Instance {
       compactionWindowMs: opts.compactionWindowMs,
       replicaIds: () => this.#replicas.ids(),
       broadcast,
-      onCollection: opts.onCollection,
+      onCollection,
       onWriteFrontier: (id) => opts.onWriteFrontier?.(id),
       onGaugesChanged,
     });
@@ -123,12 +142,13 @@ export class Instance {
       collections: this.#collections,
       checkReplica: (replicaId) => this.#replicas.get(replicaId),
       broadcast,
+      onSettled: (uuid) => this.#quarantine.forget(uuid),
       onGaugesChanged,
     });
     this.#subscribes = new InstanceSubscribes({
       isClosed,
       broadcast,
-      onCollection: opts.onCollection,
+      onCollection,
       onGaugesChanged,
     });
     this.#history.push({ kind: "hello", hello: createHello(opts.generation) });
@@ -172,6 +192,35 @@ export class Instance {
 
   replicas(): ReplicaStatus[] {
     return this.#replicas.statuses();
+  }
+
+  // --- quarantine -------------------------------------------------------------------------
+
+  /** Takes a poison command out of the history (see `quarantine.ts`) and fails its object. */
+  #applyQuarantine(q: Quarantined): void {
+    this.#log.error(
+      { quarantined: q },
+      `quarantining a command that made replicas fail: ${q.reason}`,
+    );
+    if (q.kind === "peek") {
+      this.#peeks.fail(q.uuid, q.reason);
+      return;
+    }
+    for (const id of q.ids) {
+      this.#peeks.failReading(id, q.reason);
+      if (this.#subscribes.fail(id, q.reason)) continue;
+      if (this.#collections.find(id)?.dropped === false) this.dropCollection(id);
+    }
+  }
+
+  /** Collections quarantined with their reasons (`quarantine.ts`). */
+  failures(): ReadonlyMap<GlobalId, string> {
+    return this.#quarantine.failures();
+  }
+
+  /** The user dropped `id`: a quarantine failure of it is no longer reported. */
+  clearFailure(id: GlobalId): void {
+    this.#quarantine.clearFailure(id);
   }
 
   // --- commands ---------------------------------------------------------------------------

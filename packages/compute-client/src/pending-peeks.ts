@@ -14,7 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
-import { Frontier, type ReplicaId } from "@mzts/repr";
+import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import type { InstanceCollections } from "./collections.js";
 import {
   ControllerError,
@@ -44,6 +44,8 @@ export interface InstancePeeksOptions {
   /** @throws ReplicaMissing when the instance has no such replica. */
   checkReplica(replicaId: ReplicaId): void;
   broadcast(commands: readonly ComputeCommand[]): void;
+  /** A peek was settled (answered, failed, canceled): it is no longer in the history. */
+  onSettled(uuid: string): void;
   /** The peek count changed. */
   onGaugesChanged(): void;
 }
@@ -140,10 +142,22 @@ export class InstancePeeks {
 
   /** Fails the peeks targeted at a replica that went away. */
   failTargeted(replicaId: ReplicaId): void {
+    this.#failWhere((p) => p.targetReplica === replicaId, TARGET_REPLICA_GONE);
+  }
+
+  /** Fails peek `uuid` (if pending) with `PeekFailed(reason)`. */
+  fail(uuid: string, reason: string): void {
+    this.#failWhere((p) => p.uuid === uuid, reason);
+  }
+
+  /** Fails the peeks reading collection `id` with `PeekFailed(reason)`. */
+  failReading(id: GlobalId, reason: string): void {
+    this.#failWhere((p) => p.target === id, reason);
+  }
+
+  #failWhere(pick: (p: PendingPeek) => boolean, reason: string): void {
     for (const p of [...this.#peeks.values()]) {
-      if (p.targetReplica === replicaId) {
-        this.#finish(p, { result: "error", error: new PeekFailed(p.uuid, TARGET_REPLICA_GONE) });
-      }
+      if (pick(p)) this.#finish(p, { result: "error", error: new PeekFailed(p.uuid, reason) });
     }
   }
 
@@ -159,6 +173,7 @@ export class InstancePeeks {
     if (this.#peeks.get(p.uuid) !== p) return;
     this.#peeks.delete(p.uuid);
     p.dispose();
+    this.#opts.onSettled(p.uuid);
     this.#opts.history.retirePeek(p.uuid);
     this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
     this.#opts.collections.releaseAt(p.target, p.timestamp);

@@ -9,9 +9,11 @@
  * 2. `spawn` first tells the instance (`onSpawn`) so it can reset the replica's per-collection
  *    frontiers and holds, then builds the incarnation. Its replay is the history's reduced
  *    commands, read when the stream opens (`onReplay` runs right after that read).
- * 3. Callbacks of other epochs or of a replaced replica state are ignored (stale incarnations).
- * 4. A failed incarnation is rehydrated: `onDisconnected` (the instance fails targeted peeks),
- *    then epoch + 1 at once — or, when incarnations keep failing within `QUICK_FAILURE_MS` of
+ * 3. Callbacks of other epochs or of a replaced replica state are ignored (stale incarnations);
+ *    the current incarnation's responses and the commands written to it (replayed or live) are
+ *    passed on (`onResponses`, `onCommandSent`).
+ * 4. A failed incarnation is rehydrated: `onDisconnected` (the instance fails targeted peeks and
+ *    may quarantine a poison command, taking it out of the history), then epoch + 1 at once — or, when incarnations keep failing within `QUICK_FAILURE_MS` of
  *    their start (a crash loop, e.g. a replica refusing a replayed command), after a pause from
  *    `backoffDelayMs` (125 ms doubling, capped at 5 s, no jitter).
  * 5. `remove` takes a replica out (no more callbacks) and returns it for the caller to close.
@@ -113,8 +115,10 @@ export interface InstanceReplicasOptions {
   onReplay(replicaId: ReplicaId): void;
   /** Responses of a replica's current incarnation. */
   onResponses(replicaId: ReplicaId, responses: readonly ComputeResponse[]): void;
-  /** A replica's incarnation failed (before its rehydration). */
-  onDisconnected(replicaId: ReplicaId): void;
+  /** A command written to a replica's current incarnation (replayed or live). */
+  onCommandSent(replicaId: ReplicaId, command: ComputeCommand): void;
+  /** A replica's incarnation failed with `error` (before its rehydration reads the history). */
+  onDisconnected(replicaId: ReplicaId, error: Error): void;
   /** The replica or connected count changed. */
   onGaugesChanged(): void;
 }
@@ -254,7 +258,10 @@ export class InstanceReplicas {
         if (!this.#current(r, e) || o.isClosed()) return;
         this.#rehydrate(r, error);
       },
-      onCommandSent: (c) => o.metrics.commandsTotal.inc({ ...labels, command_type: c.kind }),
+      onCommandSent: (c) => {
+        o.metrics.commandsTotal.inc({ ...labels, command_type: c.kind });
+        if (this.#current(r, epoch)) o.onCommandSent(r.id, c);
+      },
     });
   }
 
@@ -265,7 +272,7 @@ export class InstanceReplicas {
     r.lastError = `replica task failed: ${error.message}`;
     r.refusal = helloRefusalOf(error);
     this.#setConnected(r, false);
-    this.#opts.onDisconnected(r.id);
+    this.#opts.onDisconnected(r.id, error);
     // A replica that fails right after every start (e.g. it refuses a command of the replayed
     // history) is respawned with backoff instead of in a tight loop.
     r.quickFailures = Date.now() - r.spawnedAt < QUICK_FAILURE_MS ? r.quickFailures + 1 : 0;
