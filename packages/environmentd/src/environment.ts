@@ -328,7 +328,15 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     dataflows,
     peekTimeoutMs: opts.peekTimeoutMs ?? 10_000,
   });
-  const status = new Status({ catalog, objects, frontiers, replicas, clusters, readPhases });
+  const status = new Status({
+    catalog,
+    objects,
+    frontiers,
+    replicas,
+    clusters,
+    compute,
+    readPhases,
+  });
   const collectOrphanShards = () => queue.run(() => shardGc.collect());
   shardGc.start(opts.shardGcIntervalMs ?? 60_000, collectOrphanShards);
 

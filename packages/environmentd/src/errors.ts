@@ -76,3 +76,17 @@ export class UpperWaitTimeout extends EnvironmentdError {
     );
   }
 }
+
+/** A read of an object that failed and is no longer maintained (→ FailedPrecondition). */
+export class ObjectFailed extends EnvironmentdError {
+  override name = "ObjectFailed";
+  constructor(
+    readonly objectName: string,
+    readonly reason: string,
+  ) {
+    super(
+      `${objectName} failed and is no longer maintained: ${reason}; ` +
+        `see \`mzctl status\`, drop ${objectName} and create a fixed version`,
+    );
+  }
+}

@@ -3,7 +3,17 @@
  * The engine (`@mzts/dataflow`) evaluates them; `@mzts/protocol` carries them on the wire.
  */
 
+export { type ColumnType, exprType, type ImportTypes, planColumnTypes } from "./column-types.js";
 export { ExprError, LimitExceeded, MalformedPlan } from "./errors.js";
+export {
+  LIMITS,
+  MAX_CONSTANT_ROWS,
+  MAX_ENCODED_BYTES,
+  MAX_KEY_ROWS,
+  MAX_NESTING_DEPTH,
+  MAX_PLAN_NODES,
+  MAX_ROW_WIDTH,
+} from "./limits.js";
 export type {
   Aggregate,
   AggregateFunc,
@@ -17,13 +27,3 @@ export type {
   VariadicOp,
 } from "./plan.js";
 export { type ImportArity, validateExpr, validatePlan } from "./validate.js";
-export { type ColumnType, exprType, type ImportTypes, planColumnTypes } from "./column-types.js";
-export {
-  LIMITS,
-  MAX_CONSTANT_ROWS,
-  MAX_ENCODED_BYTES,
-  MAX_KEY_ROWS,
-  MAX_NESTING_DEPTH,
-  MAX_PLAN_NODES,
-  MAX_ROW_WIDTH,
-} from "./limits.js";

@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planColumnTypes } from "./column-types.js";
 import { LimitExceeded } from "./errors.js";
-import {
-  MAX_CONSTANT_ROWS,
-  MAX_NESTING_DEPTH,
-  MAX_PLAN_NODES,
-  MAX_ROW_WIDTH,
-} from "./limits.js";
+import { MAX_CONSTANT_ROWS, MAX_NESTING_DEPTH, MAX_PLAN_NODES, MAX_ROW_WIDTH } from "./limits.js";
 import type { Expr, Plan } from "./plan.js";
 import { validateExpr, validatePlan } from "./validate.js";
 
@@ -92,7 +87,11 @@ describe("planColumnTypes", () => {
       kind: "project",
       input: {
         kind: "map",
-        input: { kind: "join", inputs: [bids, { kind: "get", id: "u9", arity: 1 }], equivalences: [] },
+        input: {
+          kind: "join",
+          inputs: [bids, { kind: "get", id: "u9", arity: 1 }],
+          equivalences: [],
+        },
         exprs: [
           { kind: "unary", op: "castText", arg: col },
           { kind: "binary", op: "add", left: col, right: { kind: "literal", value: 1.5 } },

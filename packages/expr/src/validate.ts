@@ -12,12 +12,7 @@
  */
 import { Datum } from "@mzts/repr";
 import { LimitExceeded, MalformedPlan } from "./errors.js";
-import {
-  MAX_CONSTANT_ROWS,
-  MAX_NESTING_DEPTH,
-  MAX_PLAN_NODES,
-  MAX_ROW_WIDTH,
-} from "./limits.js";
+import { MAX_CONSTANT_ROWS, MAX_NESTING_DEPTH, MAX_PLAN_NODES, MAX_ROW_WIDTH } from "./limits.js";
 import type { AggregateFunc, BinaryOp, Expr, Plan, UnaryOp, VariadicOp } from "./plan.js";
 
 const UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>([

@@ -230,7 +230,7 @@ export { datumFromProto, datumToProto, rowFromProto, rowToProto } from "./codec/
 /** @internal */
 export { frontierFromProto, frontierToProto } from "./codec/frontier-codec.js";
 /** @internal */
-export { planFromProto, planToProto } from "./codec/plan-codec.js";
+export { planEncodedBytes, planFromProto, planToProto } from "./codec/plan-codec.js";
 /** @internal */
 export {
   rowBatchFromProto,

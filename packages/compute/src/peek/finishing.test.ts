@@ -43,9 +43,7 @@ describe("finishing", () => {
       limit: 2,
       project: [],
     };
-    expect(applyFinishing(rows, f)).toEqual([
-      [["c", 1n], 2],
-    ]);
+    expect(applyFinishing(rows, f)).toEqual([[["c", 1n], 2]]);
     const g: RowSetFinishing = { ...f, limit: 4 };
     expect(applyFinishing(rows, g)).toEqual([
       [["c", 1n], 3],

@@ -50,6 +50,7 @@ import {
   EnvironmentClosed,
   InvalidObjectRequest,
   NoIndexForPeek,
+  ObjectFailed,
   PeekBelowSince,
   SubsourceDrop,
   UpperWaitTimeout,
@@ -82,6 +83,7 @@ function codeOf(e: unknown): Code {
     e instanceof DependencyExists ||
     e instanceof SubsourceDrop ||
     e instanceof NoIndexForPeek ||
+    e instanceof ObjectFailed ||
     e instanceof PeekBelowSince ||
     e instanceof SinceViolation
   )

@@ -491,6 +491,10 @@ function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string 
                 ]),
               ),
             );
+      const failed = c.collections
+        .filter((x) => x.failed !== undefined)
+        .map((x) => `  FAILED ${x.name}: ${x.failed}\n`)
+        .join("");
       const flags = c.flags
         .filter((f) => f.enabled || f.applied)
         .map(
@@ -498,7 +502,7 @@ function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string 
             `${f.key}${f.inForce ? "" : " (blocked)"}${f.pendingRestart ? " (pending restart)" : ""}`,
         );
       const controllers = (c.controllers ?? []).map((p) => `${p.seam} ${p.path}`).join(", ");
-      return `cluster ${c.name} (${c.id})\n${replicas}${collections}  flags on: ${
+      return `cluster ${c.name} (${c.id})\n${replicas}${collections}${failed}  flags on: ${
         flags.length === 0 ? "none" : flags.join(", ")
       }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}`;
     })

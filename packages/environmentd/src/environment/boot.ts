@@ -46,7 +46,10 @@ export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
   }
   for (const item of snap.items) await o.dataflows.registerShards(item);
   const { byId } = await o.objects.get();
-  for (const item of snap.items) o.dataflows.install(item, byId);
+  // A stored view that fails its checks (and what is built on it) is reported failed, not installed.
+  for (const item of snap.items) {
+    if (byId.get(item.id)?.failed === undefined) o.dataflows.install(item, byId);
+  }
   const result = await o.orchestrator.reconcile(wanted);
   for (const r of snap.replicas) {
     const location = result.locations.get(r.id);

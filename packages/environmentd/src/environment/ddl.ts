@@ -12,7 +12,6 @@
  * - Drops uninstall dependents first (the catalog returns them in that order), then detach the
  *   replicas, then drop the clusters' instances.
  */
-import { validatePlan } from "@mzts/expr";
 import type { PhaseSet } from "@mzts/flags";
 import type { ProcessOrchestrator, ReplicaLocation } from "@mzts/orchestrator";
 import {
@@ -31,6 +30,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { encodeSourceSpec, encodeViewDefinition } from "../catalog/specs.js";
 import { InvalidObjectRequest, SubsourceDrop } from "../errors.js";
+import { validateViewPlan } from "../validation/plan.js";
 import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
 import type { DdlQueue } from "./ddl-queue.js";
@@ -180,11 +180,7 @@ export class Ddl {
           );
         }
       }
-      try {
-        validatePlan(req.plan, (id) => byId.get(id)?.arity);
-      } catch (e) {
-        throw new InvalidObjectRequest("plan", e instanceof Error ? e.message : String(e));
-      }
+      validateViewPlan(req.plan, (id) => byId.get(id)?.arity);
       const view = await catalog.createMaterializedView(generation, {
         name: req.name,
         cluster: req.cluster,

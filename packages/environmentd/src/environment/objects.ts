@@ -14,7 +14,7 @@
  * `ObjectCache.get()` → (cached or) `catalog.snapshot()` → `resolveObjects(snap)` → `byName` /
  * `byId`; `listObjects` renders it for the API.
  */
-import { type Plan, validatePlan } from "@mzts/expr";
+import { type ColumnType, type Plan, planColumnTypes } from "@mzts/expr";
 import type {
   IngestionConnection,
   ListObjectsRequest,
@@ -24,6 +24,8 @@ import type {
 import type { GlobalId } from "@mzts/repr";
 import type { Catalog, CatalogItem, CatalogSnapshot, Cluster } from "../catalog/catalog.js";
 import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
+import { checkStoredPlan } from "../validation/plan.js";
+import { GENERATOR_COLUMN_TYPES } from "../validation/schema.js";
 
 /** One generator output: its subsource suffix and arity. */
 interface GeneratorOutput {
@@ -61,6 +63,10 @@ export interface Resolved {
   readonly inputs: readonly GlobalId[];
   /** Subsources: the ingestion's connection (for a closed deterministic input's final upper). */
   readonly connection?: IngestionConnection;
+  /** Column types where known (`validation/schema.ts`); an index has those of its object. */
+  readonly types?: readonly ColumnType[];
+  /** Set when a stored definition cannot be installed (`validation/plan.ts`): why. */
+  readonly failed?: string;
 }
 
 /** Every object by name and by id, with the snapshot they were resolved from. */
@@ -104,6 +110,7 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
           key: [],
           inputs: [],
           connection,
+          types: GENERATOR_COLUMN_TYPES[connection.generator.kind][e.outputIndex] ?? [],
         });
       }
     } else if (item.kind === "index") {
@@ -117,18 +124,28 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
         ...(on === undefined ? {} : { on: on.id }),
         key: item.key,
         inputs: item.dependsOn,
+        ...(on?.types === undefined ? {} : { types: on.types }),
+        ...(on?.failed === undefined ? {} : { failed: `${on.name} failed: ${on.failed}` }),
       });
     } else {
-      const plan = decodeViewPlan(item.definition);
+      const input = item.dependsOn.map((id) => byId.get(id)).find((r) => r?.failed);
+      const stored = checkStoredPlan(
+        () => decodeViewPlan(item.definition),
+        (id) => byId.get(id)?.arity,
+        input === undefined ? undefined : `${input.name} failed: ${input.failed}`,
+      );
       add({
         id: item.id,
         name: item.name,
         kind: "materializedView",
         clusterId: item.clusterId,
-        arity: validatePlan(plan, (id) => byId.get(id)?.arity),
+        arity: "plan" in stored ? stored.arity : 0,
         shardId: item.shardId,
         key: [],
         inputs: item.dependsOn,
+        ...("plan" in stored
+          ? { types: planColumnTypes(stored.plan, (id) => byId.get(id)?.types) }
+          : { failed: stored.failed }),
       });
     }
   }

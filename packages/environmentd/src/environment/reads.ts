@@ -3,8 +3,9 @@
  *
  * ## Flow of a peek
  * 1. Resolve the object (cached objects; no catalog read) and the index to read: the named one,
- *    or the first index on the named object (`NoIndexForPeek`); check the requested columns; a
- *    `replica` names one replica of the index's cluster.
+ *    or the first index on the named object (`NoIndexForPeek`); check the requested columns, the
+ *    key rows and the request's size (`validation/peek.ts`); an index that failed (its definition,
+ *    or quarantined by compute) is `ObjectFailed`; a `replica` names one replica of its cluster.
  * 2. Choose the timestamp (`peekTimestamp`: the freshest complete time, or the requested one once
  *    the inputs passed it), awaiting frontier updates until the deadline.
  * 3. `compute.peek` with what is left of the deadline; the first (or the targeted) replica answers.
@@ -26,7 +27,8 @@ import {
 import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Catalog } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
-import { InvalidObjectRequest, NoIndexForPeek } from "../errors.js";
+import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
+import { validatePeekKeys, validatePeekSize } from "../validation/peek.js";
 import type { Dataflows } from "./dataflows.js";
 import type { FrontierSignal } from "./frontier-signal.js";
 import type { Frontiers } from "./frontiers.js";
@@ -77,6 +79,14 @@ export class Reads {
     }
     if (index === undefined) throw new NoIndexForPeek(req.object);
     checkPeekColumns(req, index.arity);
+    validatePeekKeys(req.literalConstraints, {
+      name: index.name,
+      key: index.key,
+      types: index.types,
+    });
+    validatePeekSize(req);
+    const failure = index.failed ?? compute.failures(index.clusterId).get(index.id);
+    if (failure !== undefined) throw new ObjectFailed(index.name, failure);
     let targetReplica: string | undefined;
     if (req.replica !== undefined) {
       const name = req.replica;

@@ -5,12 +5,14 @@
  * ## Invariants
  * - Lists are ordered by name (clusters, replicas, collections) or key (flags).
  * - A collection is listed once its write frontier is known (an index once a replica reported on
- *   it); lag = now − (upper − 1) ms, absent for an empty or not started upper.
+ *   it); lag = now − (upper − 1) ms, absent for an empty or not started upper. A failed one (an
+ *   invalid stored definition, or quarantined by compute) is listed with `failed`, frontiers 0.
  * - Flags per cluster: `applied` is what runs — every running replica's PhaseSet (server-side
  *   phases), or the controllers' build PhaseSet when no replica runs; `pendingRestart` when the
  *   current PhaseSet differs from what runs, or the replicas disagree.
  * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
  */
+import type { ComputeController } from "@mzts/compute-client";
 import { FLAG_KEYS, PHASES, type PhaseSet } from "@mzts/flags";
 import type {
   ClusterStatus,
@@ -35,6 +37,8 @@ export interface StatusOptions {
   readonly frontiers: Frontiers;
   readonly replicas: Replicas;
   readonly clusters: Clusters;
+  /** For the collections compute quarantined (`failures`). */
+  readonly compute: ComputeController;
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
 }
 
@@ -74,6 +78,11 @@ export class Status {
       const collections: CollectionStatus[] = [];
       for (const r of byId.values()) {
         if (r.clusterId !== c.id || r.kind === "source") continue;
+        const failed = r.failed ?? this.#o.compute.failures(c.id).get(r.id);
+        if (failed !== undefined) {
+          collections.push({ id: r.id, name: r.name, writeFrontier: 0n, since: 0n, failed });
+          continue;
+        }
         const write = frontiers.upperOf(r);
         if (write === undefined) continue;
         const since = frontiers.sinceOf(r);

@@ -7,7 +7,7 @@
  * then run `validatePlan`/`validateExpr` (`decodeValidPlan`, `checkExpr`), which check columns and
  * arities against the imports, and get a `FieldError` at the offending node.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import {
   type AggregateFunc,
   type BinaryOp,
@@ -198,6 +198,11 @@ export function orderKeyFromProto(o: OrderKeyProto): OrderKey {
 
 function input(p: Plan): { input: PlanProto } {
   return { input: planToProto((p as { input: Plan }).input) };
+}
+
+/** Bytes of a plan's binary wire form (for size limits outside transport code). */
+export function planEncodedBytes(p: Plan): number {
+  return toBinary(PlanSchema, planToProto(p)).length;
 }
 
 /** The wire form of a plan. */

@@ -2,11 +2,11 @@
  * Negative tests of the compute codec: each class of malformed command and response is rejected
  * with `MalformedCommand`/`MalformedResponse` naming the kind and the field path.
  */
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import type { Plan } from "@mzts/expr";
 import { encodeRow } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { planToProto } from "../codec/plan-codec.js";
+import { planEncodedBytes, planToProto } from "../codec/plan-codec.js";
 import type { ErrorCode } from "../gen/mz/cluster/v1/error_pb.js";
 import { ComputeCommandSchema } from "../gen/mz/compute/v1/command_pb.js";
 import type { DataflowDescription as DataflowProto } from "../gen/mz/compute/v1/dataflow_pb.js";
@@ -682,5 +682,18 @@ describe("compute responses: malformed input is rejected", () => {
   it("encodes what it decodes", () => {
     const r = { kind: "frontiers", id: "u1", frontiers: { write: null } } as const;
     expect(computeResponseFromProto(computeResponseToProto(r))).toEqual(r);
+  });
+});
+
+describe("planEncodedBytes", () => {
+  it("is the size of the plan's own wire form, growing with its rows", () => {
+    const get: Plan = { kind: "get", id: "u1", arity: 2 };
+    expect(planEncodedBytes(get)).toBe(toBinary(PlanSchema, planToProto(get)).length);
+    const rows = (n: number): Plan => ({
+      kind: "constant",
+      rows: Array.from({ length: n }, (_, i) => [[BigInt(i)], 1] as const),
+      arity: 1,
+    });
+    expect(planEncodedBytes(rows(100))).toBeGreaterThan(planEncodedBytes(rows(10)));
   });
 });

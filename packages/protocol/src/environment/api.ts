@@ -219,6 +219,8 @@ export interface CollectionStatus {
   readonly since: Frontier;
   /** Absent when the write frontier is empty or the collection has not started. */
   readonly lagMs?: number;
+  /** Present when the collection failed (quarantined, or an invalid stored definition): why. */
+  readonly failed?: string;
 }
 /** A phase flag for one cluster (`shared/design.md` §7). */
 export interface FlagState {

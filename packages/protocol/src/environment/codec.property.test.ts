@@ -175,6 +175,7 @@ const responses = {
               writeFrontier: frontier,
               since: frontier,
               lagMs: opt(fc.nat()),
+              failed: opt(fc.string()),
             })
             .map(clean),
           { maxLength: 2 },

@@ -344,6 +344,7 @@ function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
       writeFrontier: frontierToProto(s.writeFrontier),
       since: frontierToProto(s.since),
       ...(s.lagMs === undefined ? {} : { lagMs: BigInt(s.lagMs) }),
+      ...(s.failed === undefined ? {} : { failed: s.failed }),
     })),
     flags: c.flags.map(flagToProto),
     controllers: (c.controllers ?? []).map((p) => ({ ...p })),
@@ -372,6 +373,7 @@ function clusterStatusFromProto(c: ClusterStatusProto, path: string): ClusterSta
         writeFrontier: frontierFromProto(s.writeFrontier, `${at}.writeFrontier`),
         since: frontierFromProto(s.since, `${at}.since`),
         ...(s.lagMs === undefined ? {} : { lagMs: safeU64(s.lagMs, `${at}.lagMs`) }),
+        ...(s.failed === undefined ? {} : { failed: s.failed }),
       };
     }),
     flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),

@@ -1,0 +1,246 @@
+/**
+ * environmentd validates every plan, expression and key row before it commits or sends anything
+ * (issue 10, "One request must never take down a cluster"). No replica is needed: every refusal
+ * here happens before a command would be sent, which is the point. What each bad input gets:
+ *
+ * | input                                              | answer                                    |
+ * |----------------------------------------------------|-------------------------------------------|
+ * | peek `winning_bids_idx` with key rows `[{}]`       | InvalidArgument at literalConstraints.rows[0] (0 datums, key has 1) |
+ * | key row wider than the index key                   | InvalidArgument (2 datums, key has 1)     |
+ * | key datum of the wrong type (text for int64)       | InvalidArgument at …rows[0].datums[0]     |
+ * | more than MAX_KEY_ROWS key rows                    | InvalidArgument (MAX_KEY_ROWS)            |
+ * | view whose predicate nests 47 `not`s (API, in-process) | InvalidArgument (MAX_NESTING_DEPTH), nothing in the catalog |
+ * | peek whose filter nests 47 `not`s                  | InvalidArgument (MAX_NESTING_DEPTH)       |
+ * | a too-deep view already in the catalog (old data)  | boot succeeds; status: failed + reason; peeks of its index FailedPrecondition; drop works |
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type Expr, MAX_KEY_ROWS, type Plan } from "@mzts/expr";
+import { PhaseSet } from "@mzts/flags";
+import { environmentCodecs } from "@mzts/protocol";
+import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { startApiServer } from "../src/api/server.js";
+import type { Catalog } from "../src/catalog/catalog.js";
+import { openSqliteCatalog } from "../src/catalog/sqlite.js";
+import { createEnvironment } from "../src/environment.js";
+import { InvalidObjectRequest } from "../src/errors.js";
+
+const c = environmentCodecs;
+const logger = pino({ level: "silent" });
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+  cleanup = [];
+});
+
+async function start(dataDir: string, catalog: Catalog) {
+  const registry = new Registry();
+  const env = await createEnvironment({
+    dataDir,
+    phaseFlags: (id) => PhaseSet.of(id, {}),
+    logger,
+    registry,
+    catalog,
+  });
+  const api = await startApiServer({ environment: env, registry, logger });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await api.close();
+    await env.close();
+  };
+  cleanup.push(stop);
+  const client = createClient(EnvironmentService, createGrpcTransport({ baseUrl: api.grpcUrl }));
+  return { env, client, stop };
+}
+
+async function refusal(p: Promise<unknown>, code: Code): Promise<string> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e, "expected a refusal").toBeInstanceOf(ConnectError);
+  expect(Code[(e as ConnectError).code]).toBe(Code[code]);
+  return (e as ConnectError).rawMessage;
+}
+
+function nots(n: number): Expr {
+  let e: Expr = { kind: "column", index: 0 };
+  for (let i = 0; i < n; i++) e = { kind: "unary", op: "not", arg: e };
+  return e;
+}
+
+/** The demo's objects: an auction source, winning_bids and winning_bids_idx (key [0], int64). */
+async function demoObjects(env: Awaited<ReturnType<typeof start>>["env"]) {
+  await env.createCluster({ name: "c1" });
+  const source = await env.createSource({
+    name: "auction",
+    cluster: "c1",
+    loadGenerator: {
+      kind: "loadGenerator",
+      generator: { kind: "auction" },
+      seed: 1n,
+      tickIntervalMs: 100,
+      deterministic: { startTimeMs: 1_700_000_000_000n, maxTicks: 3n },
+    },
+  });
+  const bids = source.subsources[4]!.id;
+  await env.createMaterializedView({
+    name: "winning_bids",
+    cluster: "c1",
+    plan: {
+      kind: "reduce",
+      input: { kind: "get", id: bids, arity: 5 },
+      groupKey: [2],
+      aggregates: [{ func: "max", column: 3 }, { func: "count" }],
+    },
+  });
+  await env.createIndex({ name: "winning_bids_idx", cluster: "c1", on: "winning_bids", key: [0] });
+  return { bids };
+}
+
+describe("environmentd validation", () => {
+  it("refuses bad key rows, deep plans and deep peeks with InvalidArgument before sending anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mzts-envd-validate-"));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const catalog = openSqliteCatalog({ path: join(dir, "catalog.sqlite") });
+    cleanup.push(() => catalog.close());
+    const { env, client } = await start(dir, catalog);
+    const { bids } = await demoObjects(env);
+
+    const peek = (rows: unknown[]) =>
+      client.peek({ object: "winning_bids_idx", literalConstraints: { rows: rows as never } });
+    expect(await refusal(peek([{}]), Code.InvalidArgument)).toBe(
+      "invalid request at literalConstraints.rows[0]: has 0 datums; the key of winning_bids_idx " +
+        "has 1 (column 0): give one datum per key column; nothing was changed — fix it and retry",
+    );
+    expect(
+      await refusal(
+        peek([
+          {
+            datums: [
+              { value: { case: "int64Value", value: 1n } },
+              { value: { case: "int64Value", value: 2n } },
+            ],
+          },
+        ]),
+        Code.InvalidArgument,
+      ),
+    ).toContain("literalConstraints.rows[0]: has 2 datums; the key of winning_bids_idx has 1");
+    expect(
+      await refusal(
+        peek([{ datums: [{ value: { case: "textValue", value: "1" } }] }]),
+        Code.InvalidArgument,
+      ),
+    ).toBe(
+      "invalid request at literalConstraints.rows[0].datums[0]: is text; key column 0 of " +
+        "winning_bids_idx is int64: send a datum of type int64; nothing was changed — fix it and retry",
+    );
+    // Many key rows (in process: the wire would need MAX_KEY_ROWS + 1 rows too).
+    await expect(
+      env.peek({
+        object: "winning_bids_idx",
+        literalConstraints: Array.from({ length: MAX_KEY_ROWS + 1 }, (_, i) => [BigInt(i)]),
+      }),
+    ).rejects.toThrow(/MAX_KEY_ROWS = 10000/);
+
+    // A view nesting 47 nots: refused over the API and in process; nothing reaches the catalog.
+    const deep: Plan = {
+      kind: "filter",
+      input: { kind: "get", id: bids, arity: 5 },
+      predicates: [nots(47)],
+    };
+    const before = (await catalog.listItems()).length;
+    expect(
+      await refusal(
+        client.createMaterializedView(
+          c.createMaterializedViewRequest.toProto({ name: "deep", cluster: "c1", plan: deep }),
+        ),
+        Code.InvalidArgument,
+      ),
+    ).toMatch(/exceeds MAX_NESTING_DEPTH = 40; split or simplify it/);
+    const inProcess = await env
+      .createMaterializedView({ name: "deep", cluster: "c1", plan: deep })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(inProcess).toBeInstanceOf(InvalidObjectRequest);
+    expect((inProcess as InvalidObjectRequest).field).toMatch(
+      /^plan\.filter\.predicates\[0\](\.not)+$/,
+    );
+    expect((await catalog.listItems()).length).toBe(before);
+
+    // A peek whose filter nests 47 nots.
+    expect(
+      await refusal(
+        client.peek(
+          c.peekRequest.toProto({
+            object: "winning_bids_idx",
+            mapFilterProject: { exprs: [], predicates: [nots(47)], projection: [0, 1, 2] },
+          }),
+        ),
+        Code.InvalidArgument,
+      ),
+    ).toMatch(/MAX_NESTING_DEPTH = 40/);
+  }, 60_000);
+
+  it("boots over a too-deep view already in the catalog and reports it failed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mzts-envd-validate-"));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, "catalog.sqlite");
+    const catalog = openSqliteCatalog({ path });
+    cleanup.push(() => catalog.close());
+    const first = await start(dir, catalog);
+    const { bids } = await demoObjects(first.env);
+    // What an older environmentd committed: a view nesting 47 nots, and an index on it.
+    const plan: Plan = {
+      kind: "filter",
+      input: { kind: "get", id: bids, arity: 5 },
+      predicates: [nots(47)],
+    };
+    await catalog.createMaterializedView(first.env.generation, {
+      name: "deep",
+      cluster: "c1",
+      definition: toJsonString(
+        environmentV1.CreateMaterializedViewRequestSchema,
+        c.createMaterializedViewRequest.toProto({ name: "deep", cluster: "c1", plan }),
+      ),
+      dependsOn: [bids],
+    });
+    const deepId = (await catalog.listItems()).find((i) => i.name === "deep")!.id;
+    await catalog.createIndex(first.env.generation, {
+      name: "deep_idx",
+      cluster: "c1",
+      definition: JSON.stringify({ on: deepId }),
+      key: [0],
+      dependsOn: [deepId],
+    });
+    await first.stop();
+
+    const catalog2 = openSqliteCatalog({ path });
+    cleanup.push(() => catalog2.close());
+    const second = await start(dir, catalog2);
+    const status = c.statusResponse.fromProto(await second.client.status({}));
+    const cols = status.clusters[0]!.collections;
+    expect(cols.find((x) => x.name === "deep")?.failed).toMatch(
+      /^its stored definition is invalid \(.*MAX_NESTING_DEPTH = 40.*\); drop it and create a fixed version$/,
+    );
+    expect(cols.find((x) => x.name === "deep_idx")?.failed).toMatch(/^deep failed: its stored/);
+    expect(cols.find((x) => x.name === "winning_bids")?.failed).toBeUndefined();
+    expect(
+      await refusal(second.client.peek({ object: "deep_idx" }), Code.FailedPrecondition),
+    ).toMatch(/^deep_idx failed and is no longer maintained: deep failed: .*drop deep_idx/);
+    await second.client.dropObject({ name: "deep", cascade: true });
+    expect((await catalog2.listItems()).map((i) => i.name)).not.toContain("deep");
+  }, 60_000);
+});
