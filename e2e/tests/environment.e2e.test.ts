@@ -23,6 +23,10 @@
  * 3. History bound: 400 peeks and 100 create/drop index cycles leave the controller's command
  *    history bounded by the live objects.
  * 4. Dead replica detection: SIGSTOP of r2; the compute controller and the status must notice.
+ * 5. Hostile requests (issue 10): key rows that do not fit the index, a view and a peek nesting
+ *    47 `not`s — each gets InvalidArgument, nothing reaches the catalog, the replicas stay up
+ *    (same pids, no reconnect, always online) and good peeks keep answering; a finishing with
+ *    orderBy + limit and no project returns every column.
  *
  * Cleanup (afterEach, also on failure): `stopAll()` kills environmentd(s), then every clusterd pid
  * ever recorded for the data directory is SIGCONT+SIGKILLed, and the directory is removed.
@@ -31,7 +35,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Frontier } from "@mzts/repr";
+import type { Expr } from "@mzts/expr";
+import type { Frontier, Row } from "@mzts/repr";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
   type AuctionWorkload,
@@ -581,4 +586,105 @@ it("notices a stopped replica (SIGSTOP) within 10 s: controller and status", asy
   );
   // The resumed replica is reconnected.
   await waitForConnected(s.env, s.clusterId, 2, 20_000);
+}, 90_000);
+
+it("refuses hostile requests with InvalidArgument; the replicas stay up and keep answering", async () => {
+  const c = newCtx();
+  const s = await setUp(c, 2);
+  const api = s.env.api;
+  const pids = new Map([...s.replicaIds.values()].map((id) => [id, pidOf(c.reaper.observe(), id)]));
+  const connects = async () =>
+    metricSum(await scrape(s.env.httpUrl), "mz_compute_controller_replica_connects_total", {
+      instance_id: s.clusterId,
+    });
+  const connectsBefore = await connects();
+  const watch = watchStatus(api, CLUSTER, 100);
+  const refusal = async (what: string, p: Promise<unknown>): Promise<string> => {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e, `${what}: expected a refusal`).toBeInstanceOf(ConnectError);
+    expect(Code[(e as ConnectError).code], what).toBe("InvalidArgument");
+    return (e as ConnectError).rawMessage;
+  };
+  const nots = (n: number) => {
+    let e: Expr = { kind: "column", index: 0 };
+    for (let i = 0; i < n; i++) e = { kind: "unary", op: "not", arg: e };
+    return e;
+  };
+  const good = async () => {
+    const r = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs: 10_000 });
+    expect(r.rows).toEqual(s.winningAtT);
+  };
+
+  // Each bad input, and what it gets (used to: crash every replica / truncate / match nothing).
+  const peekKeys = (rows: Row[]) =>
+    api.peek({
+      object: "winning_bids_idx",
+      timestamp: T,
+      literalConstraints: rows,
+      timeoutMs: 10_000,
+    });
+  expect(await refusal("empty key row", peekKeys([[]]))).toMatch(
+    /^invalid request at literalConstraints.rows\[0\]: has 0 datums; the key of winning_bids_idx has 1/,
+  );
+  await good();
+  expect(await refusal("wide key row", peekKeys([[1n, 2n]]))).toMatch(
+    /has 2 datums; the key of winning_bids_idx has 1/,
+  );
+  expect(await refusal("text key datum", peekKeys([["1"]]))).toMatch(
+    /rows\[0\].datums\[0\]: is text; key column 0 of winning_bids_idx is int64/,
+  );
+  const before = (await api.status(CLUSTER)).clusters[0]?.collections.length;
+  expect(
+    await refusal(
+      "view nesting 47 nots",
+      api.createMaterializedView({
+        name: "deep",
+        cluster: CLUSTER,
+        plan: { kind: "filter", input: s.bidsPlan, predicates: [nots(47)] },
+      }),
+    ),
+  ).toMatch(/exceeds MAX_NESTING_DEPTH = 40/);
+  expect(
+    await refusal(
+      "peek filter nesting 47 nots",
+      api.peek({
+        object: "winning_bids_idx",
+        timestamp: T,
+        mapFilterProject: { exprs: [], predicates: [nots(47)], projection: [0, 1, 2] },
+        timeoutMs: 10_000,
+      }),
+    ),
+  ).toMatch(/MAX_NESTING_DEPTH = 40/);
+  const after = (await api.status(CLUSTER)).clusters[0]!;
+  expect(after.collections.length).toBe(before);
+  expect(after.collections.map((x) => x.name)).not.toContain("deep");
+
+  // Good peeks keep answering: all rows, one key, and a finishing without a projection.
+  await good();
+  const [row] = s.winningAtT[0]!;
+  const one = await peekKeys([[row[0]!]]);
+  expect(one.rows).toEqual([s.winningAtT[0]]);
+  const top = await api.peek({
+    object: "winning_bids_idx",
+    timestamp: T,
+    finishing: {
+      orderBy: [{ column: 1, desc: true, nullsLast: true }],
+      offset: 0,
+      limit: 3,
+      project: [],
+    },
+    timeoutMs: 10_000,
+  });
+  expect(top.rows.length).toBeGreaterThan(0);
+  for (const [r] of top.rows) expect(r).toHaveLength(3);
+
+  // The replicas never went down: same pids, no reconnect, online in every status sample.
+  const seen = await watch.stop();
+  for (const [id, pid] of pids) expect(pidOf(c.reaper.observe(), id), id).toBe(pid);
+  expect(await connects()).toBe(connectsBefore);
+  expect(seen.health.filter((h) => h.health !== "online")).toEqual([]);
+  expect(seen.errors).toEqual([]);
 }, 90_000);
