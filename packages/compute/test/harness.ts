@@ -102,6 +102,17 @@ export class Replica {
   }
 }
 
+/** The first commands of a fresh connection: `createInstance` (no logging), `initializationComplete`. */
+export const START_COMMANDS: readonly ComputeCommand[] = [
+  {
+    kind: "createInstance",
+    config: {
+      logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+    },
+  },
+  { kind: "initializationComplete" },
+];
+
 let peekCounter = 0;
 
 /** A peek of index `id` at `t` returning every column. */

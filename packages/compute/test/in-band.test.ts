@@ -6,7 +6,7 @@
  */
 import type { Row } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
-import { dataflow, peekOf, Replica, removeDir, show, tempDir } from "./harness.js";
+import { dataflow, peekOf, Replica, removeDir, START_COMMANDS, show, tempDir } from "./harness.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -25,23 +25,14 @@ async function start(path: "unified" | "legacy", W: number): Promise<Replica> {
   cleanups.push(() => rep.close());
   await rep.rt.ready;
   rep.connect("n1");
-  rep.send(
-    {
-      kind: "createInstance",
-      config: {
-        logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
-      },
-    },
-    { kind: "initializationComplete" },
-    {
-      kind: "createDataflow",
-      dataflow: dataflow({
-        asOf: 0n,
-        objectsToBuild: [{ id: "u1", plan: { kind: "constant", arity: 2, rows: ROWS } }],
-        indexExports: [{ id: "u2", objectId: "u1", key: [0] }],
-      }),
-    },
-  );
+  rep.send(...START_COMMANDS, {
+    kind: "createDataflow",
+    dataflow: dataflow({
+      asOf: 0n,
+      objectsToBuild: [{ id: "u1", plan: { kind: "constant", arity: 2, rows: ROWS } }],
+      indexExports: [{ id: "u2", objectId: "u1", key: [0] }],
+    }),
+  });
   return rep;
 }
 

@@ -24,6 +24,7 @@ import {
   peekOf,
   Replica,
   removeDir,
+  START_COMMANDS,
   show,
   tempDir,
   until,
@@ -181,13 +182,7 @@ async function runScenario(path: PathKind, W: number) {
   await rep.rt.ready;
   rep.connect("n1");
   rep.send(
-    {
-      kind: "createInstance",
-      config: {
-        logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
-      },
-    },
-    { kind: "initializationComplete" },
+    ...START_COMMANDS,
     { kind: "createDataflow", dataflow: D1 },
     { kind: "schedule", id: "u11" },
     { kind: "createDataflow", dataflow: D2 },
