@@ -40,7 +40,11 @@
  *   persist, then stops (or, `keepReplicas`, leaves) the replicas; it runs once.
  */
 import { join } from "node:path";
-import { type ComputeController, createComputeController } from "@mzts/compute-client";
+import {
+  type ComputeController,
+  type ComputeReplicaConnector,
+  createComputeController,
+} from "@mzts/compute-client";
 import { createPhaseFlags, type PhaseFlags, type PhaseSet } from "@mzts/flags";
 import { createProcessOrchestrator, type ProcessOrchestrator } from "@mzts/orchestrator";
 import { createPersist } from "@mzts/persist";
@@ -125,6 +129,11 @@ export interface EnvironmentOptions {
    * 2000). The environment has then closed itself, leaving the replicas to the newer one.
    */
   readonly onFenced?: (newerGeneration: bigint) => void;
+  /**
+   * Every cluster's compute replica connection, instead of the one `selectControllers` chose (a
+   * test seam: tests wrap the legacy task to observe or break replicas).
+   */
+  readonly computeConnector?: ComputeReplicaConnector;
   readonly fenceCheckMs?: number;
   /**
    * How often `collectOrphanShards` runs (ms; 0 = never by itself). Default 60 000. The first
@@ -269,7 +278,12 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   });
   const queue = new DdlQueue(objects, (newer) => fencing.fencedBy(newer));
   const frontiers = new Frontiers({ compute, storage, readHolds });
-  const clusters = new Clusters({ compute, storage, readPhases });
+  const clusters = new Clusters({
+    compute,
+    storage,
+    readPhases,
+    ...(opts.computeConnector === undefined ? {} : { computeConnector: opts.computeConnector }),
+  });
   const replicas = new Replicas({
     generation,
     orchestrator,

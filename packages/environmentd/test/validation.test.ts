@@ -12,6 +12,11 @@
  * | view whose predicate nests 47 `not`s (API, in-process) | InvalidArgument (MAX_NESTING_DEPTH), nothing in the catalog |
  * | peek whose filter nests 47 `not`s                  | InvalidArgument (MAX_NESTING_DEPTH)       |
  * | a too-deep view already in the catalog (old data)  | boot succeeds; status: failed + reason; peeks of its index FailedPrecondition; drop works |
+ * | an index whose dataflow kills the replica (injected) | quarantined after 2 failures: status failed + reason, peeks FailedPrecondition, other peeks answer, drop works |
+ *
+ * The last case needs a replica (one real clusterd): the compute connection is the real one,
+ * wrapped to end the stream whenever it writes the poison dataflow — what a replica that dies or
+ * refuses on a command does to its controller.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +24,7 @@ import { join } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type ComputeReplicaConnector, connectLegacyComputeReplica } from "@mzts/compute-client";
 import { type Expr, MAX_KEY_ROWS, type Plan } from "@mzts/expr";
 import { PhaseSet } from "@mzts/flags";
 import { environmentCodecs } from "@mzts/protocol";
@@ -41,7 +47,11 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function start(dataDir: string, catalog: Catalog) {
+async function start(
+  dataDir: string,
+  catalog: Catalog,
+  computeConnector?: ComputeReplicaConnector,
+) {
   const registry = new Registry();
   const env = await createEnvironment({
     dataDir,
@@ -49,6 +59,8 @@ async function start(dataDir: string, catalog: Catalog) {
     logger,
     registry,
     catalog,
+    controllerAbsentTimeoutMs: 30_000,
+    ...(computeConnector === undefined ? {} : { computeConnector }),
   });
   const api = await startApiServer({ environment: env, registry, logger });
   let stopped = false;
@@ -243,4 +255,70 @@ describe("environmentd validation", () => {
     await second.client.dropObject({ name: "deep", cascade: true });
     expect((await catalog2.listItems()).map((i) => i.name)).not.toContain("deep");
   }, 60_000);
+
+  it("quarantines an index whose dataflow made the replica fail twice and reports it in status", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mzts-envd-validate-"));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const catalog = openSqliteCatalog({ path: join(dir, "catalog.sqlite") });
+    cleanup.push(() => catalog.close());
+    let poisonWrites = 0;
+    const connector: ComputeReplicaConnector = (o) => {
+      let conn: ReturnType<ComputeReplicaConnector> | undefined;
+      let failed = false;
+      conn = connectLegacyComputeReplica({
+        ...o,
+        onFailed: (e, err) => {
+          if (!failed) o.onFailed(e, err);
+          failed = true;
+        },
+        onCommandSent: (cmd) => {
+          o.onCommandSent?.(cmd);
+          if (cmd.kind !== "createDataflow" || cmd.dataflow.debugName !== "poison_idx") return;
+          poisonWrites++;
+          queueMicrotask(() => {
+            if (failed) return;
+            failed = true;
+            void conn?.close();
+            o.onFailed(o.epoch, new Error("the replica died applying poison_idx"));
+          });
+        },
+      });
+      return conn;
+    };
+    const { env, client } = await start(dir, catalog, connector);
+    await demoObjects(env);
+    await env.createReplica({ cluster: "c1", name: "r1", size: 1 });
+    // The deterministic source's last time: start + 3 ticks of 100 ms, minus one.
+    const T = 1_700_000_000_000n + 299n;
+    const good = await env.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs: 30_000 });
+    expect(good.rows.length).toBeGreaterThan(0);
+
+    await env.createIndex({ name: "poison_idx", cluster: "c1", on: "winning_bids", key: [1] });
+    const deadline = Date.now() + 20_000;
+    let failed: string | undefined;
+    while (failed === undefined && Date.now() < deadline) {
+      const st = c.statusResponse.fromProto(await client.status({}));
+      failed = st.clusters[0]?.collections.find((x) => x.name === "poison_idx")?.failed;
+      if (failed === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(failed).toBe(
+      "quarantined: replicas failed 2 times while applying it (last: the replica died applying " +
+        "poison_idx); it is no longer sent to replicas",
+    );
+    expect(poisonWrites).toBe(2);
+    expect(await refusal(client.peek({ object: "poison_idx" }), Code.FailedPrecondition)).toMatch(
+      /^poison_idx failed and is no longer maintained: quarantined: .*drop poison_idx/,
+    );
+    // The replica is back (the replay no longer holds the poison) and answers the good peek.
+    const again = await env.peek({
+      object: "winning_bids_idx",
+      timestamp: T,
+      timeoutMs: 30_000,
+    });
+    expect(again.rows).toEqual(good.rows);
+    expect(poisonWrites).toBe(2);
+    await client.dropObject({ name: "poison_idx" });
+    const st = c.statusResponse.fromProto(await client.status({}));
+    expect(st.clusters[0]?.collections.map((x) => x.name)).not.toContain("poison_idx");
+  }, 90_000);
 });

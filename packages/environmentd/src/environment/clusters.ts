@@ -12,7 +12,7 @@
  * `build(clusterId)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
  * `createInstance` + storage `createInstance` → recorded; `selection(clusterId)` for status.
  */
-import type { ComputeController } from "@mzts/compute-client";
+import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
 import type { GlobalId } from "@mzts/repr";
 import type { StorageController } from "@mzts/storage-client";
@@ -25,6 +25,11 @@ export interface ClustersOptions {
   readonly storage: StorageController;
   /** The cluster's current PhaseSet. */
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
+  /**
+   * Replaces the chosen compute connector of every cluster (a test seam: tests wrap the legacy
+   * task to observe or break replicas); the selection recorded for status stays the chosen one.
+   */
+  readonly computeConnector?: ComputeReplicaConnector;
 }
 
 /** The clusters' controller state (see the file comment). */
@@ -40,7 +45,8 @@ export class Clusters {
   async build(clusterId: GlobalId): Promise<ClusterControllers> {
     const phases = await this.#o.readPhases(clusterId);
     const chosen = selectControllers(phases);
-    this.#o.compute.createInstance(clusterId, NO_LOGGING, { connector: chosen.compute.connector });
+    const computeConnector = this.#o.computeConnector ?? chosen.compute.connector;
+    this.#o.compute.createInstance(clusterId, NO_LOGGING, { connector: computeConnector });
     this.#o.storage.createInstance(clusterId, { connector: chosen.storage.connector });
     this.#built.set(clusterId, chosen);
     return chosen;
