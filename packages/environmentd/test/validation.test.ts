@@ -9,6 +9,7 @@
  * | key row wider than the index key                   | InvalidArgument (2 datums, key has 1)     |
  * | key datum of the wrong type (text for int64)       | InvalidArgument at …rows[0].datums[0]     |
  * | more than MAX_KEY_ROWS key rows                    | InvalidArgument (MAX_KEY_ROWS)            |
+ * | an index with an empty key (= the whole row)       | stored as every column; key rows need every column |
  * | view whose predicate nests 47 `not`s (API, in-process) | InvalidArgument (MAX_NESTING_DEPTH), nothing in the catalog |
  * | peek whose filter nests 47 `not`s                  | InvalidArgument (MAX_NESTING_DEPTH)       |
  * | a too-deep view already in the catalog (old data)  | boot succeeds; status: failed + reason; peeks of its index FailedPrecondition; drop works |
@@ -157,6 +158,16 @@ describe("environmentd validation", () => {
       "invalid request at literalConstraints.rows[0].datums[0]: is text; key column 0 of " +
         "winning_bids_idx is int64: send a datum of type int64; nothing was changed — fix it and retry",
     );
+    // An empty index key means the whole row: stored as every column, key rows need them all.
+    await env.createIndex({ name: "whole_idx", cluster: "c1", on: "winning_bids", key: [] });
+    const listed = await env.listObjects({});
+    expect(listed.objects.find((o) => o.name === "whole_idx")?.key).toEqual([0, 1, 2]);
+    expect(
+      await refusal(
+        client.peek({ object: "whole_idx", literalConstraints: { rows: [{}] } }),
+        Code.InvalidArgument,
+      ),
+    ).toContain("has 0 datums; the key of whole_idx has 3 (columns 0, 1, 2)");
     // Many key rows (in process: the wire would need MAX_KEY_ROWS + 1 rows too).
     await expect(
       env.peek({

@@ -30,6 +30,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { encodeSourceSpec, encodeViewDefinition } from "../catalog/specs.js";
 import { InvalidObjectRequest, SubsourceDrop } from "../errors.js";
+import { validateIndexKey } from "../validation/index-key.js";
 import { validateViewPlan } from "../validation/plan.js";
 import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
@@ -145,19 +146,12 @@ export class Ddl {
           `${req.on} is ${objectKindPhrase(on.kind)}; index a subsource or materialized view instead`,
         );
       }
-      for (const [i, k] of req.key.entries()) {
-        if (k >= on.arity) {
-          throw new InvalidObjectRequest(
-            `key[${i}]`,
-            `column ${k} is out of range for ${req.on} (${on.arity} columns)`,
-          );
-        }
-      }
+      const key = validateIndexKey(req.key, req.on, on.arity);
       const index = await catalog.createIndex(generation, {
         name: req.name,
         cluster: req.cluster,
         definition: JSON.stringify({ on: on.id }),
-        key: req.key,
+        key,
         dependsOn: [on.id],
       });
       dataflows.install(index, byId);
