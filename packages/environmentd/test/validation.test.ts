@@ -11,6 +11,7 @@
  * | more than MAX_KEY_ROWS key rows                    | InvalidArgument (MAX_KEY_ROWS)            |
  * | an index with an empty key (= the whole row)       | stored as every column; key rows need every column |
  * | view whose predicate nests 47 `not`s (API, in-process) | InvalidArgument (MAX_NESTING_DEPTH), nothing in the catalog |
+ * | the same nesting 80 `not`s (beyond protobuf's default recursion limit) | InvalidArgument, not Internal |
  * | peek whose filter nests 47 `not`s                  | InvalidArgument (MAX_NESTING_DEPTH)       |
  * | a too-deep view already in the catalog (old data)  | boot succeeds; status: failed + reason; peeks of its index FailedPrecondition; drop works |
  * | an index whose dataflow kills the replica (injected) | quarantined after 2 failures: status failed + reason, peeks FailedPrecondition, other peeks answer, drop works |
@@ -191,6 +192,19 @@ describe("environmentd validation", () => {
         Code.InvalidArgument,
       ),
     ).toMatch(/exceeds MAX_NESTING_DEPTH = 40; split or simplify it/);
+    // Deeper than protobuf's default recursion limit (100): still decoded, still InvalidArgument.
+    expect(
+      await refusal(
+        client.createMaterializedView(
+          c.createMaterializedViewRequest.toProto({
+            name: "deeper",
+            cluster: "c1",
+            plan: { ...deep, predicates: [nots(80)] },
+          }),
+        ),
+        Code.InvalidArgument,
+      ),
+    ).toMatch(/exceeds MAX_NESTING_DEPTH = 40/);
     const inProcess = await env
       .createMaterializedView({ name: "deep", cluster: "c1", plan: deep })
       .then(

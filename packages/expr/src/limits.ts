@@ -10,15 +10,17 @@
  * depth of 100 messages)
  * - Every expression level costs **2** message levels on the wire (`Expr` → `Expr.Unary` →
  *   `Expr`), and so does every plan level (`Plan` → `Plan.Filter` → `Plan`).
- * - The envelopes: a `CreateDataflow` on the unified stream (`ControlRequest` → `ClusterCommand` →
- *   `ComputeCommand` → `CreateDataflow` → `DataflowDescription` → `BuildDesc`) decodes a filter
- *   over a `get` with at most **45** nested `not`s (46 on the legacy stream, whose envelope is one
- *   level shorter); a peek's map/filter/project predicate decodes with at most 47 (legacy) `not`s;
- *   a chain of `negate`s over a `get` decodes with at most 46 levels. In depth units (below: plan
- *   levels plus the expression levels under them, a leaf counting 1) a replica fails from
- *   **49** on.
- * - `MAX_NESTING_DEPTH = 40` therefore leaves 9 depth units (18 message levels) of headroom for a
- *   longer envelope; a plan's depth and the depth of any expression inside it add up.
+ * - The envelopes: a `CreateDataflow` decodes with a filter over a `get` nesting at most **45**
+ *   `not`s on the unified stream (`ControlRequest` → `ClusterCommand` → `ComputeCommand` →
+ *   `CreateDataflow` → `DataflowDescription` → `BuildDesc` → …) and 46 on the legacy one (one
+ *   level shorter); a chain of `negate`s over a `get` with at most 46; a peek's map/filter/project
+ *   predicate with at most 47 `not`s (both streams). environmentd's own API decodes a view
+ *   nesting 48 `not`s — hence the 47-deep view it used to accept and commit.
+ * - In depth units as counted here (plan levels plus the expression levels under them, a leaf
+ *   counting 1: a filter over 45 `not`s of a column has depth 47), replicas fail to decode from
+ *   depth **48** on (unified dataflow), 49 on the other paths.
+ * - `MAX_NESTING_DEPTH = 40` leaves 7 depth units (14 message levels) of headroom for a longer
+ *   envelope; a plan's depth and the depth of any expression inside it add up.
  */
 
 /** Plan levels plus expression levels along any path from the root (a leaf counts 1). */

@@ -221,6 +221,15 @@ export interface ApiServerOptions {
   readonly httpPort?: number;
 }
 
+/**
+ * Message nesting the API's binary decoder accepts (protobuf-es defaults to 100). Above
+ * `@mzts/expr`'s `MAX_NESTING_DEPTH` (2 message levels per plan or expression level) with room to
+ * spare, so a request somewhat deeper than the limit still decodes and gets InvalidArgument naming
+ * `MAX_NESTING_DEPTH`, instead of Connect's Internal "parse binary" error (which remains for
+ * requests nested beyond this).
+ */
+export const API_RECURSION_LIMIT = 256;
+
 export interface ApiServer {
   /** `http://host:port` of the gRPC (h2c) listener. */
   readonly grpcUrl: string;
@@ -234,10 +243,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const host = opts.host ?? "127.0.0.1";
   const routes = environmentRoutes(opts.environment, opts.logger);
   // Per-message limits (`@mzts/protocol` limits.ts); a compressed request is inflated at most
-  // to `readMaxBytes`.
-  const limits = { readMaxBytes: MAX_API_MESSAGE_BYTES, writeMaxBytes: MAX_API_MESSAGE_BYTES };
-  const h2: Http2Server = createHttp2Server(connectNodeAdapter({ routes, ...limits }));
-  const connect = connectNodeAdapter({ routes, ...limits });
+  // to `readMaxBytes`. Messages nest up to `API_RECURSION_LIMIT` levels.
+  const adapter = {
+    routes,
+    readMaxBytes: MAX_API_MESSAGE_BYTES,
+    writeMaxBytes: MAX_API_MESSAGE_BYTES,
+    binaryOptions: { recursionLimit: API_RECURSION_LIMIT },
+  };
+  const h2: Http2Server = createHttp2Server(connectNodeAdapter(adapter));
+  const connect = connectNodeAdapter(adapter);
   const h1: HttpServer = createHttpServer((req, res) => {
     const path = (req.url ?? "").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {
