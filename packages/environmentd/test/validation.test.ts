@@ -277,6 +277,20 @@ describe("environmentd validation", () => {
     expect(
       await refusal(second.client.peek({ object: "deep_idx" }), Code.FailedPrecondition),
     ).toMatch(/^deep_idx failed and is no longer maintained: deep failed: .*drop deep_idx/);
+    // A view reading it is refused, naming the failure.
+    const deepGet: Plan = { kind: "get", id: deepId, arity: 5 };
+    expect(
+      await refusal(
+        second.client.createMaterializedView(
+          c.createMaterializedViewRequest.toProto({
+            name: "on_deep",
+            cluster: "c1",
+            plan: deepGet,
+          }),
+        ),
+        Code.FailedPrecondition,
+      ),
+    ).toMatch(/^deep failed and is no longer maintained: its stored definition is invalid/);
     await second.client.dropObject({ name: "deep", cascade: true });
     expect((await catalog2.listItems()).map((i) => i.name)).not.toContain("deep");
   }, 60_000);

@@ -29,7 +29,7 @@ import {
 import type { Catalog } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { encodeSourceSpec, encodeViewDefinition } from "../catalog/specs.js";
-import { InvalidObjectRequest, SubsourceDrop } from "../errors.js";
+import { InvalidObjectRequest, ObjectFailed, SubsourceDrop } from "../errors.js";
 import { validateIndexKey } from "../validation/index-key.js";
 import { validateViewPlan } from "../validation/plan.js";
 import type { Clusters } from "./clusters.js";
@@ -173,6 +173,7 @@ export class Ddl {
             `get ${id} names ${r.name}, ${objectKindPhrase(r.kind)}; read subsources or materialized views`,
           );
         }
+        if (r.failed !== undefined) throw new ObjectFailed(r.name, r.failed);
       }
       validateViewPlan(req.plan, (id) => byId.get(id)?.arity);
       const view = await catalog.createMaterializedView(generation, {
