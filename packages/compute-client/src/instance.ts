@@ -183,6 +183,7 @@ export class Instance {
   /** @throws ReplicaMissing */
   async dropReplica(replicaId: ReplicaId): Promise<void> {
     const r = this.#replicas.remove(replicaId);
+    this.#quarantine.forgetReplica(replicaId);
     this.#peeks.failTargeted(replicaId);
     this.#collections.replicaDropped(replicaId);
     this.#gauges();

@@ -126,6 +126,11 @@ export class PoisonQuarantine {
     return { kind: "dataflow", ids: pick.ids, reason };
   }
 
+  /** A replica left the instance: what it had in flight no longer counts. */
+  forgetReplica(replicaId: ReplicaId): void {
+    this.#inFlight.delete(replicaId);
+  }
+
   /** Collections quarantined so far, with their reasons. */
   failures(): ReadonlyMap<GlobalId, string> {
     return this.#failed;

@@ -26,6 +26,7 @@ describe("README", () => {
     expect(controller.replicas("u1")).toMatchObject([
       { replicaId: "u1", epoch: 1, state: "connecting", failures: 0 },
     ]);
+    expect(controller.failures("u1")).toEqual(new Map()); // nothing quarantined
     // controller-unified's README: the composition root's call, with optional tuning.
     const tuning = { backoff: { initialMs: 50, maxMs: 200, jitter: 0.1 } };
     controller.createInstance("u2", logging, { connector: connectLegacyComputeReplica, tuning });

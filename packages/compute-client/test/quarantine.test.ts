@@ -162,6 +162,15 @@ describe("PoisonQuarantine", () => {
     expect(q.failed("u1", "x")).toBeUndefined(); // one strike only: the first was outside the window
   });
 
+  it("forgets what a dropped replica had in flight", () => {
+    const q = new PoisonQuarantine(() => 0);
+    q.sent("u1", df("a", "u2"));
+    expect(q.failed("u1", "boom")).toBeUndefined(); // one strike
+    q.sent("u1", df("a", "u2"));
+    q.forgetReplica("u1"); // the replica was dropped before its incarnation failed
+    expect(q.failed("u1", "boom")).toBeUndefined();
+  });
+
   it("quarantines the newest of several suspects, one per failure", () => {
     const q = new PoisonQuarantine(() => 0);
     for (let i = 0; i < 2; i++) {

@@ -129,11 +129,6 @@ export interface EnvironmentOptions {
    * 2000). The environment has then closed itself, leaving the replicas to the newer one.
    */
   readonly onFenced?: (newerGeneration: bigint) => void;
-  /**
-   * Every cluster's compute replica connection, instead of the one `selectControllers` chose (a
-   * test seam: tests wrap the legacy task to observe or break replicas).
-   */
-  readonly computeConnector?: ComputeReplicaConnector;
   readonly fenceCheckMs?: number;
   /**
    * How often `collectOrphanShards` runs (ms; 0 = never by itself). Default 60 000. The first
@@ -145,6 +140,11 @@ export interface EnvironmentOptions {
    * (ms; sightings are kept in `<dataDir>/shard-gc.json` across restarts). Default 60 000.
    */
   readonly shardGcConfirmMs?: number;
+  /**
+   * Every cluster's compute replica connection, instead of the one `selectControllers` chose (a
+   * test seam: tests wrap the legacy task to observe or break replicas).
+   */
+  readonly computeConnector?: ComputeReplicaConnector;
 }
 
 export interface CloseOptions {
