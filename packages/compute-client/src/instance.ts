@@ -30,6 +30,7 @@ import {
   type ComputeResponse,
   createHello,
   type DataflowDescription,
+  helloRefusalOf,
   type LoggingConfig,
 } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/repr";
@@ -121,6 +122,12 @@ export class Instance {
       onCommandSent: (replicaId, command) => this.#quarantine.sent(replicaId, command),
       onDisconnected: (replicaId, error) => {
         this.#peeks.failTargeted(replicaId);
+        if (helloRefusalOf(error) !== undefined) {
+          // A refused hello (fenced, or not authenticated) is no command's fault: what the
+          // incarnation was sent gets no strike.
+          this.#quarantine.forgetReplica(replicaId);
+          return;
+        }
         const poison = this.#quarantine.failed(replicaId, error.message);
         if (poison !== undefined) this.#applyQuarantine(poison);
       },

@@ -16,6 +16,8 @@
  *   failure gets a strike. The newest suspect with `QUARANTINE_STRIKES` strikes (counted over
  *   every replica and incarnation) is quarantined; at most one per failure, so a good object
  *   replayed beside a poison one is given the chance to be answered once the poison one is gone.
+ * - A failure that is no command's fault — the replica refused the hello (fenced, or not
+ *   authenticated) — strikes nothing: the instance calls `forgetReplica` instead of `failed`.
  * - A quarantined collection stays failed with its reason (`failures()`) until `clearFailure`
  *   (the user drops it); `forget` stops tracking settled peeks and removed collections.
  *

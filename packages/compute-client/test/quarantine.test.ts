@@ -5,7 +5,13 @@
  * replica connection that "dies" on a poison command (as a replica did on an undecodable plan or
  * a peek it crashed on) and answers every other command.
  */
-import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  type DataflowDescription,
+  REFUSAL_TRAILER,
+} from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
@@ -79,13 +85,13 @@ afterEach(async () => {
   replays.length = 0;
 });
 
-function start(replicas: string[]): ComputeController {
+function start(replicas: string[], connector = fakeReplica): ComputeController {
   controller = createComputeController({
     generation: 1n,
     logger: pino({ level: "silent" }),
     registry: new Registry(),
   });
-  controller.createInstance("u1", LOGGING, { connector: fakeReplica });
+  controller.createInstance("u1", LOGGING, { connector });
   for (const r of replicas) controller.addReplica("u1", r, { computeUrl: "http://127.0.0.1:1" });
   return controller;
 }
@@ -138,6 +144,31 @@ describe("poison-command quarantine", () => {
     const last = replays.at(-1)!;
     expect(last.commands.some((x) => x.kind === "peek")).toBe(false);
     expect(c.failures("u1").size).toBe(0); // a peek is not a collection
+  });
+});
+
+describe("poison-command quarantine and hello refusals", () => {
+  it("a replica refusing the hello strikes none of the commands it was sent", async () => {
+    let refusals = 3;
+    const refusing: ComputeReplicaConnector = (o) => {
+      if (refusals === 0) return fakeReplica(o);
+      refusals--;
+      setImmediate(() => {
+        o.onConnected(o.epoch);
+        for (const cmd of o.replay()) o.onCommandSent?.(cmd);
+        const refused = new ConnectError("hello refused", Code.Unauthenticated, {
+          [REFUSAL_TRAILER]: "unauthenticated",
+        });
+        o.onFailed(o.epoch, refused);
+      });
+      return { epoch: o.epoch, state: "connecting", send: () => {}, close: async () => {} };
+    };
+    const c = start(["u1"], refusing);
+    // Not answered by anyone yet, and in the replay of every refused incarnation.
+    c.createDataflow("u1", { ...dataflowDesc(["u2"], 0n), debugName: "fresh" });
+    await until(() => c.frontiers("u2").reported, "u2 answered once a hello is taken");
+    expect(c.replicas("u1")[0]!.failures).toBe(3);
+    expect(c.failures("u1").size).toBe(0);
   });
 });
 
