@@ -130,6 +130,8 @@ const connections = (stream: "compute" | "storage") =>
     stream,
     label: `replica ${config.replicaId} (cluster ${config.clusterId}) ${stream} port`,
   });
+// TODO(cluster-unification/client): the two-port layout (one controller stream per workload) is
+// phase 4's legacy path; it is marked PHASE(client) once `ClusterService.Control` is served.
 const computeConns = connections("compute");
 const storageConns = connections("storage");
 
