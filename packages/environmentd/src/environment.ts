@@ -171,9 +171,13 @@ export interface Environment {
   peek(req: PeekRequest): Promise<EnvironmentPeekResponse>;
   /**
    * The object's snapshot at `asOf` (default: the freshest complete time), then its changes,
-   * batch by batch; ends at the empty upper or at `upTo`. Breaking out drops the subscribe.
+   * batch by batch; ends at the empty upper or at `upTo`. Breaking out drops the subscribe, and
+   * so does aborting `cancel` — also while it waits for a batch, when breaking out cannot.
    */
-  subscribe(req: SubscribeRequest): AsyncIterable<EnvironmentSubscribeResponse>;
+  subscribe(
+    req: SubscribeRequest,
+    cancel?: AbortSignal,
+  ): AsyncIterable<EnvironmentSubscribeResponse>;
   status(req: StatusRequest): Promise<StatusResponse>;
   getFlags(req: GetFlagsRequest): Promise<GetFlagsResponse>;
   /** The pid of each running replica (for tests and the CLI). */
@@ -374,9 +378,9 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       if (closed) throw new EnvironmentClosed();
       return reads.peek(req);
     },
-    async *subscribe(req) {
+    async *subscribe(req, cancel) {
       if (closed) throw new EnvironmentClosed();
-      yield* reads.subscribe(req);
+      yield* reads.subscribe(req, cancel);
     },
     status: (req) => status.status(req),
     getFlags: (req) => status.getFlags(req),

@@ -180,6 +180,7 @@ export class PersistReadHolds {
     const e = this.#entry(id, "acquire");
     if (!Frontier.lessEqual(e.since, at)) throw new ReadHoldBelowSince(id, at, e.since);
     this.#add(e, at, 1);
+    this.#recompute(e);
     let current: Frontier = at;
     let released = false;
     const holds = this;

@@ -185,9 +185,10 @@ export function environmentRoutes(
         ),
       peek: (m) =>
         run("peek", async () => c.peekResponse.toProto(await env.peek(c.peekRequest.fromProto(m)))),
-      subscribe: async function* (m) {
+      subscribe: async function* (m, ctx) {
         const req = await run("subscribe", async () => c.subscribeRequest.fromProto(m));
-        const iterator = env.subscribe(req)[Symbol.asyncIterator]();
+        // The call's signal: a client that goes away while no batch comes ends it (reads.ts).
+        const iterator = env.subscribe(req, ctx.signal)[Symbol.asyncIterator]();
         try {
           for (;;) {
             const next = await run("subscribe", () => iterator.next());

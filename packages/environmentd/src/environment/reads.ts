@@ -14,6 +14,12 @@
  * The durable collection (a subsource or view; for an index, what it is on) from its as-of
  * (`subscribeAsOf`), held at its progress (its shard may compact up to what was emitted), until
  * `upTo` or the empty upper. Breaking out drops the subscribe and releases the hold.
+ *
+ * A consumer that goes away while no batch comes (a stalled or killed replica, a cluster without
+ * replicas) cannot break out: `return()` on an async generator waits for its pending step, so
+ * the `finally` would never run and the hold would pin the shard's since — persist could compact
+ * nothing and blobs grew with every tick (issue 10, replica kills). Its `cancel` signal (the API
+ * call's) releases the hold at once and drops the compute subscribe, which ends the stream.
  */
 import type { ComputeController } from "@mzts/compute-client";
 import {
@@ -123,7 +129,11 @@ export class Reads {
     return { rows, timestamp };
   }
 
-  async *subscribe(req: SubscribeRequest): AsyncIterable<EnvironmentSubscribeResponse> {
+  /** See the file comment; `cancel` is the caller going away (e.g. the API call's signal). */
+  async *subscribe(
+    req: SubscribeRequest,
+    cancel?: AbortSignal,
+  ): AsyncIterable<EnvironmentSubscribeResponse> {
     const { compute, readHolds } = this.#o;
     const { byName, byId } = await this.#o.objects.get();
     const object = byName.get(req.object);
@@ -139,6 +149,14 @@ export class Reads {
     const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
     const id = `t${++this.#transientIds}`;
     const hold = readHolds.has(base.id) ? readHolds.acquire(base.id, asOf) : undefined;
+    const onCancel = () => {
+      hold?.release();
+      try {
+        compute.dropCollection(id);
+      } catch {
+        // CollectionMissing, its only error: the subscribe already ended. (A listener must not throw.)
+      }
+    };
     try {
       const batches = compute.subscribe(base.clusterId, {
         debugName: `subscribe-${req.object}`,
@@ -150,6 +168,8 @@ export class Reads {
         asOf,
         until: req.upTo ?? null,
       });
+      if (cancel?.aborted === true) onCancel();
+      cancel?.addEventListener("abort", onCancel, { once: true });
       for await (const batch of batches) {
         const done = batch.upper === null || (req.upTo !== undefined && batch.upper >= req.upTo);
         const updates = batch.updates.filter(([, , diff]) => diff !== 0);
@@ -158,7 +178,11 @@ export class Reads {
         yield { updates, upper: done ? null : batch.upper };
         if (done) return;
       }
+    } catch (e) {
+      // The stream ended because the caller went away: nobody is left to tell.
+      if (cancel?.aborted !== true) throw e;
     } finally {
+      cancel?.removeEventListener("abort", onCancel);
       hold?.release();
     }
   }
