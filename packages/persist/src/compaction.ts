@@ -1,7 +1,8 @@
 /**
  * Compaction and garbage collection of one shard. Background-free: these run inside the calls
  * that make them necessary — opportunistically after an append or since downgrade (once
- * `compactAfterBatches` batches lie below the since) and in an explicit `maintenance()`.
+ * `compactAfterBatches` batches lie below the since, or four times that many beyond it) and in
+ * an explicit `maintenance()`.
  *
  * ## Compaction
  * 1. Among the leading batches with `upper <= since`, pick a run of similar-sized batches
@@ -15,6 +16,10 @@
  *    our blob and stop.
  * 4. Delete the blobs of the replaced batches. A reader still holding the older state finds a
  *    blob missing, re-reads the state and retries (see `snapshot` / `listen`).
+ * 5. When nothing lies below the since but the tail beyond it grew long (`planMerge`: a since
+ *    held back by a stalled reader), the same steps merge a run of the tail **without**
+ *    advancing times: the merged batch has no `since` and reads exactly like the run it replaced
+ *    (a listener inside it filters by time), so blobs stay O(log n) whatever holds the since.
  *
  * ## Garbage collection
  * - Compacted-away blobs: step 4 above.
@@ -32,7 +37,13 @@ import {
   type ShardContext,
   writeBatch,
 } from "./context.js";
-import { type BatchMeta, planCompaction, referencedKeys, replaceBatches } from "./state.js";
+import {
+  type BatchMeta,
+  planCompaction,
+  planMerge,
+  referencedKeys,
+  replaceBatches,
+} from "./state.js";
 
 /** The outcome of one compaction attempt. */
 export interface CompactionResult {
@@ -57,12 +68,15 @@ export async function compact(ctx: ShardContext): Promise<CompactionResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const { state } = ctx.machine.cached ?? (await ctx.machine.fetch());
       if (state.dropped) return none;
-      const run = planCompaction(state, ctx.tuning.maxCompactBatches);
+      const prefixRun = planCompaction(state, ctx.tuning.maxCompactBatches);
+      const run =
+        prefixRun ?? planMerge(state, ctx.tuning.maxCompactBatches, ctx.tuning.compactAfterBatches);
       if (run === undefined) return none;
+      const advance = prefixRun !== undefined;
       const first = run[0]!;
       const last = run[run.length - 1]!;
       let merged: BatchMeta;
-      if (state.since === null) {
+      if (advance && state.since === null) {
         merged = { key: null, lower: first.lower, upper: last.upper, count: 0, bytes: 0 };
       } else {
         const parts = await fetchBatches(ctx, run);
@@ -71,14 +85,19 @@ export async function compact(ctx: ShardContext): Promise<CompactionResult> {
           await ctx.machine.fetch();
           continue;
         }
-        const since: Timestamp = state.since;
-        const consolidated = consolidateByRow(
-          (function* () {
-            for (const p of parts) for (const u of p) yield [u[0], u[2]] as const;
-          })(),
-        );
-        const updates: Update[] = consolidated.map(([row, diff]) => [row, since, diff]);
-        merged = await writeBatch(ctx, updates, first.lower, last.upper, since);
+        if (advance && state.since !== null) {
+          const since: Timestamp = state.since;
+          const consolidated = consolidateByRow(
+            (function* () {
+              for (const p of parts) for (const u of p) yield [u[0], u[2]] as const;
+            })(),
+          );
+          const updates: Update[] = consolidated.map(([row, diff]) => [row, since, diff]);
+          merged = await writeBatch(ctx, updates, first.lower, last.upper, since);
+        } else {
+          // Beyond the since (step 5): every update keeps its time, the batch has no since.
+          merged = await writeBatch(ctx, parts.flat(), first.lower, last.upper);
+        }
       }
       const applied = await ctx.machine.apply("compact", (s) => {
         const next = s.dropped ? undefined : replaceBatches(s, run, merged);
@@ -89,7 +108,7 @@ export async function compact(ctx: ShardContext): Promise<CompactionResult> {
         if (merged.key !== null) await ctx.blob.delete(merged.key);
         return none;
       }
-      ctx.metrics.compaction.inc({ outcome: "ok" });
+      ctx.metrics.compaction.inc({ outcome: advance ? "ok" : "merged" });
       ctx.metrics.compactionBatches.inc(run.length);
       const live = referencedKeys(applied.state);
       const dead = run.flatMap((b) => (b.key !== null && !live.has(b.key) ? [b.key] : []));

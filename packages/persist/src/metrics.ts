@@ -11,7 +11,7 @@
  * | `mz_persist_cas_mismatch_total` | counter | `cmd` | consensus compare-and-set retries |
  * | `mz_persist_blob_bytes` | counter | `op` (`set`/`get`) | bytes written to / read from blob |
  * | `mz_persist_blob_deleted_total` | counter | — | blobs garbage-collected |
- * | `mz_persist_compaction_total` | counter | `outcome` | compactions (`ok` / `lost_race`) |
+ * | `mz_persist_compaction_total` | counter | `outcome` | compactions (`ok` / `merged` beyond the since / `lost_race`) |
  * | `mz_persist_compaction_batches_total` | counter | — | batches merged by compaction |
  * | `mz_persist_consensus_truncated_total` | counter | — | consensus history entries deleted |
  */

@@ -40,7 +40,7 @@ import {
 } from "./errors.js";
 import { Listener, type ListenOptions } from "./listen.js";
 import { logCompactionFailure, logExpired, SinceHandle } from "./since-handle.js";
-import { type BatchMeta, compactablePrefix, expireLapsed, withBatch } from "./state.js";
+import { type BatchMeta, expireLapsed, wantsCompaction, withBatch } from "./state.js";
 import { waitForChange } from "./wakeup.js";
 
 export interface SnapshotOptions {
@@ -190,7 +190,7 @@ export class Shard {
       { shard: id, lower: lower.toString(), upper: Frontier.toJSON(next), updates: batch.count },
       "persist: appended",
     );
-    if (compactablePrefix(out.state).length >= ctx.tuning.compactAfterBatches) {
+    if (wantsCompaction(out.state, ctx.tuning.compactAfterBatches)) {
       await compact(ctx).catch((e: unknown) => logCompactionFailure(ctx, e));
     }
   }

@@ -23,7 +23,7 @@ import {
   SinceBeyondUpper,
   SinceRegression,
 } from "./errors.js";
-import { compactablePrefix, expireLapsed, sinceFromReaders } from "./state.js";
+import { expireLapsed, sinceFromReaders, wantsCompaction } from "./state.js";
 
 export class SinceHandle {
   readonly readerId: string;
@@ -82,7 +82,7 @@ export class SinceHandle {
     logExpired(ctx, out.result);
     this.#since = frontier;
     ctx.metrics.cmd.inc({ cmd: "downgrade_since", outcome: "ok" });
-    if (compactablePrefix(out.state).length >= ctx.tuning.compactAfterBatches) {
+    if (wantsCompaction(out.state, ctx.tuning.compactAfterBatches)) {
       await compact(ctx).catch((e: unknown) => logCompactionFailure(ctx, e));
     }
   }

@@ -10,9 +10,12 @@ import {
   compactablePrefix,
   initialState,
   planCompaction,
+  planMerge,
   replaceBatches,
   type ShardState,
   sinceFromReaders,
+  uncompactedTail,
+  wantsCompaction,
   withBatch,
 } from "./state.js";
 
@@ -106,6 +109,22 @@ describe("planCompaction", () => {
     }
     expect(rewritten / n).toBeLessThan(2 * Math.log2(n));
     expect(s.batches.length).toBeLessThanOrEqual(2 * Math.log2(n));
+  });
+});
+
+describe("planMerge", () => {
+  it("merges the tail beyond the since only once it is long, leaving the prefix alone", () => {
+    // 2 batches below the since (4 ≤ 2), 15 beyond: short of 4 × 4.
+    const short = stateOf([10, 10, ...Array<number>(15).fill(1)], 2n);
+    expect(uncompactedTail(short)).toHaveLength(15);
+    expect(planMerge(short, 64, 4)).toBeUndefined();
+    expect(wantsCompaction(short, 4)).toBe(false);
+    const long = stateOf([10, 10, ...Array<number>(16).fill(1)], 2n);
+    expect(wantsCompaction(long, 4)).toBe(true);
+    const run = planMerge(long, 64, 4)!;
+    expect(run.map((b) => b.lower)).toEqual(Array.from({ length: 16 }, (_, i) => BigInt(i + 2)));
+    // The prefix (below the since) still triggers on its own.
+    expect(wantsCompaction(stateOf([1, 1, 1, 1, 1], 4n), 4)).toBe(true);
   });
 });
 

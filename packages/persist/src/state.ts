@@ -136,16 +136,55 @@ export function compactablePrefix(state: ShardState): BatchMeta[] {
  * the data it merges. Empty batches cost nothing and always join a run.
  */
 export function planCompaction(state: ShardState, maxBatches: number): BatchMeta[] | undefined {
-  const prefix = compactablePrefix(state);
-  let start = prefix.length;
+  return tieredRun(compactablePrefix(state), maxBatches);
+}
+
+/**
+ * The batches beyond the compactable prefix (not entirely below the since): a reader still needs
+ * their times, so they may be merged but not advanced.
+ */
+export function uncompactedTail(state: ShardState): readonly BatchMeta[] {
+  return state.batches.slice(compactablePrefix(state).length);
+}
+
+/** A tail this long is merged (`planMerge`): how many `compactAfterBatches` it takes. */
+export const MERGE_AFTER_FACTOR = 4;
+
+/**
+ * Chooses a run of the uncompacted tail to merge without advancing times (`planCompaction`'s
+ * tiering), once the tail holds `MERGE_AFTER_FACTOR × compactAfterBatches` batches: a since
+ * held back for long (a stalled subscribe, a slow reader) must not leave one blob per append.
+ * The merged batch keeps every update's time, so it reads exactly like the run it replaces.
+ */
+export function planMerge(
+  state: ShardState,
+  maxBatches: number,
+  compactAfterBatches: number,
+): BatchMeta[] | undefined {
+  const tail = uncompactedTail(state);
+  if (tail.length < MERGE_AFTER_FACTOR * compactAfterBatches) return undefined;
+  return tieredRun(tail, maxBatches);
+}
+
+/** Whether an append or downgrade that produced `state` should run a compaction step. */
+export function wantsCompaction(state: ShardState, compactAfterBatches: number): boolean {
+  return (
+    compactablePrefix(state).length >= compactAfterBatches ||
+    uncompactedTail(state).length >= MERGE_AFTER_FACTOR * compactAfterBatches
+  );
+}
+
+/** The size-tiered run ending at the newest of `batches` (see `planCompaction`). */
+function tieredRun(batches: readonly BatchMeta[], maxBatches: number): BatchMeta[] | undefined {
+  let start = batches.length;
   let total = 0;
-  while (start > 0 && prefix.length - start < maxBatches) {
-    const b = prefix[start - 1]!;
-    if (start < prefix.length && b.bytes > 2 * Math.max(total, 1)) break;
+  while (start > 0 && batches.length - start < maxBatches) {
+    const b = batches[start - 1]!;
+    if (start < batches.length && b.bytes > 2 * Math.max(total, 1)) break;
     total += b.bytes;
     start--;
   }
-  const run = prefix.slice(start);
+  const run = batches.slice(start);
   return run.length >= 2 ? run : undefined;
 }
 
