@@ -24,14 +24,23 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+let registry = new Registry();
+
+/** `mz_storage_collection_read_holds` of `id` (the policy hold counts one). */
+async function holdCount(id: string): Promise<number | undefined> {
+  const m = await registry.getSingleMetric("mz_storage_collection_read_holds")?.get();
+  return m?.values.find((v) => v.labels.collection_id === id)?.value;
+}
+
 function make(window = 10n, extra: { maintenanceEveryMs?: number } = {}): PersistReadHolds {
+  registry = new Registry();
   holds = new PersistReadHolds({
     persist,
     readerId: "environmentd",
     compactionWindowMs: window,
     tickMs: 0,
     logger,
-    registry: new Registry(),
+    registry,
     ...extra,
   });
   return holds;
@@ -70,7 +79,10 @@ describe("PersistReadHolds", () => {
     const h = make(10n);
     await h.register("u1", "s1");
     await write("s1", 0n, 20n);
+    expect(await holdCount("u1")).toBe(1);
     const hold = h.acquire("u1", 5n);
+    // Counted at once, not only when the since moves.
+    expect(await holdCount("u1")).toBe(2);
     await h.tick();
     expect(h.since("u1")).toBe(5n);
     expect(await (await persist.openShard("s1")).since()).toBe(5n);
@@ -79,6 +91,7 @@ describe("PersistReadHolds", () => {
     hold.downgrade(8n);
     expect(h.since("u1")).toBe(8n);
     hold.release();
+    expect(await holdCount("u1")).toBe(1);
     expect(h.since("u1")).toBe(10n);
     await h.tick();
     expect(await (await persist.openShard("s1")).since()).toBe(10n);
