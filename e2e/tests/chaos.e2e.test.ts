@@ -43,11 +43,10 @@ it("a 60 s seeded slice of environmentd kills (also during DDL) keeps every inva
   expect(summary.environmentdGenerations).toBeGreaterThan(1);
 }, 240_000);
 
-// Enabled once (1) a subscribe survives the kill of the replica answering it — today it stalls
-// (no batch, no error) after a kill -9 of one or both replicas (`pnpm chaos --seed 4 --seconds 60
-// --kinds replica` or `--kinds both`; found by this command, no owner yet) — and (2) persist
-// maintenance keeps up under churn ("Bounded resources under churn", issue 10): replica kills
-// alone take the blob count past 400 within a minute (seed 4).
+// Enabled once a subscribe survives the kill of the replica answering it — today it stalls (no
+// batch, no error) after a kill -9 of one or both replicas (`pnpm chaos --seed 4 --seconds 60
+// --kinds replica` or `--kinds both`). The blob bound no longer holds it back (issue 10: a stalled
+// subscribe's hold pinned the since; seed 4 replica kills now peak at 42 blobs, not 414).
 it.skip("a 60 s seeded slice of every kill kind keeps every invariant", async () => {
   await slice(7);
 }, 240_000);
