@@ -111,7 +111,10 @@ export class Instance {
       ...(opts.tuning !== undefined ? { tuning: opts.tuning } : {}),
       history: this.#history,
       isClosed,
-      onSpawn: (replicaId) => this.#collections.replicaSpawned(replicaId),
+      onSpawn: (replicaId) => {
+        this.#collections.replicaSpawned(replicaId);
+        this.#subscribes.replicaSpawned(replicaId);
+      },
       onReplay: (replicaId) => this.#collections.replicaReplayed(replicaId),
       onResponses: (replicaId, responses) => {
         for (const resp of responses) {
@@ -155,6 +158,7 @@ export class Instance {
     this.#subscribes = new InstanceSubscribes({
       isClosed,
       broadcast,
+      replicaIds: () => this.#replicas.ids(),
       onCollection,
       onGaugesChanged,
     });
@@ -193,6 +197,7 @@ export class Instance {
     this.#quarantine.forgetReplica(replicaId);
     this.#peeks.failTargeted(replicaId);
     this.#collections.replicaDropped(replicaId);
+    this.#subscribes.replicaDropped(replicaId);
     this.#gauges();
     this.#log.info({ replica_id: replicaId }, "replica dropped");
     await r.connection.close();
@@ -339,8 +344,8 @@ export class Instance {
 
   /** @throws CollectionMissing */
   frontiers(id: GlobalId): CollectionFrontiers {
-    const sub = this.#subscribes.frontier(id);
-    if (sub !== undefined) return { since: sub, write: sub, reported: true };
+    const sub = this.#subscribes.frontiers(id);
+    if (sub !== undefined) return { ...sub, reported: true };
     return this.#collections.frontiers(id);
   }
 
@@ -360,7 +365,7 @@ export class Instance {
         this.#peeks.absorb(replicaId, resp);
         return;
       case "subscribeResponse":
-        this.#subscribes.absorb(resp.id, resp.response);
+        this.#subscribes.absorb(replicaId, resp.id, resp.response);
         return;
       case "commandError":
         this.#log.warn({ replica_id: replicaId, error: resp.error }, "replica refused a command");

@@ -7,9 +7,23 @@
  * stream ends — completed, failed, dropped (`fail`), or broken off by its reader — it is
  * unregistered, reported gone, and (unless the instance is closing) its dataflow is dropped on
  * the replicas with `allowCompaction(id, [])`.
+ *
+ * ## Since (what a replay rebuilds the subscribe at)
+ * A replica incarnation started after the subscribe must rebuild it at a time its inputs can
+ * still be read at, and one whose batches the stream can continue from. Its snapshot is
+ * consolidated at its as-of and the stream keeps only the updates at or beyond its frontier, so
+ * any as-of strictly below the frontier continues the stream exactly. The since is therefore
+ * `frontier − 1`, held back by every replica incarnation that was told to build the subscribe
+ * (live at `open`, or by a replay) until it emits its first batch (its readers then took their
+ * snapshot and hold their inputs themselves). Whenever the since advances,
+ * `allowCompaction(id, since)` is broadcast: the command history rebuilds the subscribe at it
+ * (replicas ignore it otherwise), and the caller's holds on the subscribe's inputs follow it
+ * (`frontiers(id).since`). Without it a replay rebuilt the subscribe at its original as-of, which
+ * its inputs had long compacted past: the rehydrated replica stalled on a since violation and
+ * the stream hung once every replica had been restarted.
  */
 import type { ComputeCommand, SubscribeResponse } from "@mzts/protocol";
-import type { Frontier, GlobalId, Timestamp } from "@mzts/repr";
+import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/repr";
 import { SubscribeFailed } from "./errors.js";
 import { SubscribeStream } from "./subscribe.js";
 
@@ -18,63 +32,107 @@ export interface InstanceSubscribesOptions {
   /** Whether the instance is closing (no drop is sent then). */
   isClosed(): boolean;
   broadcast(commands: readonly ComputeCommand[]): void;
+  /** The instance's replicas now (each is told to build a new subscribe live). */
+  replicaIds(): Iterable<ReplicaId>;
   /** A subscribe was opened / ended (the controller's id index). */
   onCollection(id: GlobalId, live: boolean): void;
   /** The subscribe count changed. */
   onGaugesChanged(): void;
 }
 
+/** One live subscribe. */
+interface Entry {
+  readonly stream: SubscribeStream;
+  /** The last compaction sent (the as-of at first); only advances. */
+  since: Timestamp;
+  /** Per replica incarnation told to build it: the as-of it was given, until its first batch. */
+  readonly holds: Map<ReplicaId, Timestamp>;
+}
+
 /** The live subscribes of one instance, by sink id. */
 export class InstanceSubscribes {
   readonly #opts: InstanceSubscribesOptions;
-  readonly #streams = new Map<GlobalId, SubscribeStream>();
+  readonly #entries = new Map<GlobalId, Entry>();
 
   constructor(opts: InstanceSubscribesOptions) {
     this.#opts = opts;
   }
 
   get size(): number {
-    return this.#streams.size;
+    return this.#entries.size;
   }
 
   has(id: GlobalId): boolean {
-    return this.#streams.has(id);
+    return this.#entries.has(id);
   }
 
-  /** The subscribe's frontier, or undefined when `id` is not a live subscribe. */
-  frontier(id: GlobalId): Frontier | undefined {
-    return this.#streams.get(id)?.frontier;
+  /** The subscribe's since and frontier, or undefined when `id` is not a live subscribe. */
+  frontiers(id: GlobalId): { since: Timestamp; write: Frontier } | undefined {
+    const e = this.#entries.get(id);
+    return e === undefined ? undefined : { since: e.since, write: e.stream.frontier };
   }
 
   /** Registers the stream of subscribe sink `id`, starting at `asOf`. */
   open(id: GlobalId, asOf: Timestamp): SubscribeStream {
     const stream = new SubscribeStream(id, asOf, () => {
-      this.#streams.delete(id);
+      this.#entries.delete(id);
       this.#opts.onCollection(id, false);
       if (!this.#opts.isClosed())
         this.#opts.broadcast([{ kind: "allowCompaction", id, frontier: null }]);
       this.#opts.onGaugesChanged();
     });
-    this.#streams.set(id, stream);
+    const holds = new Map<ReplicaId, Timestamp>();
+    for (const r of this.#opts.replicaIds()) holds.set(r, asOf);
+    this.#entries.set(id, { stream, since: asOf, holds });
     this.#opts.onCollection(id, true);
     return stream;
   }
 
+  /** A new incarnation of `replicaId` will rebuild every live subscribe at (or past) its since. */
+  replicaSpawned(replicaId: ReplicaId): void {
+    for (const e of this.#entries.values()) e.holds.set(replicaId, e.since);
+  }
+
+  /** A replica was dropped: it holds nothing anymore. */
+  replicaDropped(replicaId: ReplicaId): void {
+    for (const [id, e] of this.#entries) {
+      if (e.holds.delete(replicaId)) this.#advance(id, e);
+    }
+  }
+
   /** A replica's batch for subscribe `id` (ignored when it is not live). */
-  absorb(id: GlobalId, response: SubscribeResponse): void {
-    this.#streams.get(id)?.offer(response);
+  absorb(replicaId: ReplicaId, id: GlobalId, response: SubscribeResponse): void {
+    const e = this.#entries.get(id);
+    if (e === undefined) return;
+    e.stream.offer(response);
+    // A batch means this incarnation's readers passed its as-of: they hold their inputs now.
+    if (response.kind === "batch") e.holds.delete(replicaId);
+    if (this.#entries.get(id) === e) this.#advance(id, e);
+  }
+
+  /** Moves the since to `frontier − 1` (held back by the replica holds) and broadcasts it. */
+  #advance(id: GlobalId, e: Entry): void {
+    const frontier = e.stream.frontier;
+    if (frontier === null || e.stream.ended) return;
+    let target = frontier - 1n;
+    for (const hold of e.holds.values()) if (hold < target) target = hold;
+    if (!Frontier.lessThan(e.since, target)) return;
+    e.since = target;
+    this.#opts.broadcast([{ kind: "allowCompaction", id, frontier: target }]);
   }
 
   /** Ends subscribe `id` with `SubscribeFailed(reason)`; false when it is not live. */
   fail(id: GlobalId, reason: string): boolean {
-    const stream = this.#streams.get(id);
-    if (stream === undefined) return false;
-    stream.fail(new SubscribeFailed(id, reason));
+    const e = this.#entries.get(id);
+    if (e === undefined) return false;
+    e.stream.fail(new SubscribeFailed(id, reason));
     return true;
   }
 
   /** Ends every subscribe with `SubscribeFailed(reason)`. */
   failAll(reason: string): void {
-    for (const s of [...this.#streams.values()]) s.fail(new SubscribeFailed(s.id, reason));
+    for (const { stream } of [...this.#entries.values()]) {
+      stream.fail(new SubscribeFailed(stream.id, reason));
+    }
   }
 }

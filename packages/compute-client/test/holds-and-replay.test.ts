@@ -6,9 +6,12 @@
  *   advanced as-of (so the holds on its imports may advance too); peeks on them are refused;
  * - a replica incarnation holds each collection at the as-of it was told to build it at until it
  *   reports past it, so a rehydrating replica's inputs stay readable while another moves on;
- * - the replay is read when the stream opens, so DDL sent while a replica connects is in it.
+ * - the replay is read when the stream opens, so DDL sent while a replica connects is in it;
+ * - a subscribe is replayed at one below its frontier (its inputs were compacted up to there), held
+ *   back for every incarnation until its first batch, and keeps streaming through the restarts.
  */
 import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
+import type { Update } from "@mzts/repr";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -17,6 +20,7 @@ import {
   type ComputeReplicaConnector,
   ControllerError,
   createComputeController,
+  type SubscribeBatch,
 } from "../src/index.js";
 
 type ConnectorOptions = Parameters<ComputeReplicaConnector>[0];
@@ -217,6 +221,124 @@ describe("onWriteFrontier", () => {
     off();
     respond(fake, [frontiers("u2", 7000n)]);
     expect(seen).toHaveLength(2);
+    await c.close();
+  });
+});
+
+describe("a subscribe through replica restarts", () => {
+  const SUB: DataflowDescription = {
+    ...VIEW,
+    debugName: "subscribe",
+    objectsToBuild: [{ id: "t1", plan: { kind: "get", id: "u1", arity: 1 } }],
+    sinkExports: [{ id: "t1", fromId: "t1", connection: { kind: "subscribe" } }],
+  };
+  const asOfOf = (replay: readonly ComputeCommand[]) => {
+    const create = replay.find((x) => x.kind === "createDataflow");
+    return create?.kind === "createDataflow" ? create.dataflow.asOf : undefined;
+  };
+
+  it("is replayed one below its frontier and keeps streaming, killing one replica and then both", async () => {
+    const { c, fake } = setup();
+    c.addReplica("c1", "u8", { computeUrl: "http://127.0.0.1:2" });
+    const inc = (replicaId: string) =>
+      [...fake.incarnations].reverse().find((i) => i.opts.replicaId === replicaId);
+    const batch = (replicaId: string, lower: bigint, upper: bigint, updates: Update[]) => {
+      const i = inc(replicaId);
+      i?.opts.onResponses(i.opts.epoch, [
+        {
+          kind: "subscribeResponse",
+          id: "t1",
+          response: { kind: "batch", lower, upper, result: { kind: "updates", updates } },
+        },
+      ]);
+    };
+    const kill = (replicaId: string) => {
+      const i = inc(replicaId);
+      i?.opts.onFailed(i.opts.epoch, new Error("killed"));
+    };
+    const got: SubscribeBatch[] = [];
+    const stream = c.subscribe("c1", SUB);
+    const reading = (async () => {
+      for await (const b of stream) got.push(b);
+    })();
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    batch("u9", 100n, 5000n, [[["a"], 100n, 1], [["b"], 4000n, 1]]);
+    // u8 has not answered yet: it may still be reading its snapshot at the as-of.
+    expect(c.frontiers("t1")).toEqual({ since: 100n, write: 5000n, reported: true });
+    batch("u8", 100n, 3000n, [[["a"], 100n, 1]]);
+    expect(c.frontiers("t1").since).toBe(4999n);
+    expect(inc("u9")?.sent).toContainEqual({ kind: "allowCompaction", id: "t1", frontier: 4999n });
+
+    // Kill u8: its replay rebuilds the subscribe where its inputs are still readable.
+    kill("u8");
+    expect(asOfOf(inc("u8")?.opts.replay() ?? [])).toBe(4999n);
+    batch("u9", 5000n, 9000n, [[["c"], 6000n, 1]]);
+    expect(c.frontiers("t1").since).toBe(4999n); // held for the rehydrating u8
+    // Kill both: both come back at the held since, and the stream goes on from its frontier.
+    kill("u9");
+    kill("u8");
+    expect(asOfOf(inc("u9")?.opts.replay() ?? [])).toBe(4999n);
+    expect(asOfOf(inc("u8")?.opts.replay() ?? [])).toBe(4999n);
+    // The snapshot at the as-of (everything up to 4999, consolidated) and the updates since.
+    const snapshot: Update[] = [
+      [["a"], 4999n, 1],
+      [["b"], 4999n, 1],
+    ];
+    batch("u8", 4999n, 9500n, [...snapshot, [["c"], 6000n, 1], [["a"], 9200n, -1]]);
+    batch("u9", 4999n, 9100n, [...snapshot, [["c"], 6000n, 1]]); // behind: adds nothing
+    batch("u9", 9100n, 9800n, [[["a"], 9200n, -1]]);
+    expect(c.frontiers("t1").since).toBe(9799n);
+    await settle();
+    expect(got.map((b) => [b.lower, b.upper])).toEqual([
+      [100n, 5000n],
+      [5000n, 9000n],
+      [9000n, 9500n],
+      [9500n, 9800n],
+    ]);
+    expect(got.map((b) => b.updates)).toEqual([
+      [
+        [["a"], 100n, 1],
+        [["b"], 4000n, 1],
+      ],
+      [[["c"], 6000n, 1]],
+      [[["a"], 9200n, -1]],
+      [],
+    ]);
+    await c.close();
+    await expect(reading).rejects.toThrow(/closed/);
+  });
+
+  it("holds its since for a replica added after it until that replica's first batch", async () => {
+    const { c, fake } = setup();
+    const stream = c.subscribe("c1", SUB);
+    const first = fake.incarnations[0];
+    first?.opts.onResponses(first.opts.epoch, [
+      {
+        kind: "subscribeResponse",
+        id: "t1",
+        response: { kind: "batch", lower: 100n, upper: 500n, result: { kind: "updates", updates: [] } },
+      },
+    ]);
+    expect(c.frontiers("t1").since).toBe(499n);
+    c.addReplica("c1", "u8", { computeUrl: "http://127.0.0.1:2" });
+    expect(asOfOf(fake.incarnations[1]?.opts.replay() ?? [])).toBe(499n);
+    first?.opts.onResponses(first.opts.epoch, [
+      {
+        kind: "subscribeResponse",
+        id: "t1",
+        response: { kind: "batch", lower: 500n, upper: 900n, result: { kind: "updates", updates: [] } },
+      },
+    ]);
+    expect(c.frontiers("t1").since).toBe(499n);
+    await c.dropReplica("c1", "u8");
+    expect(c.frontiers("t1").since).toBe(899n);
+    // Ending the stream drops it on the replicas.
+    for await (const b of stream) {
+      expect(b.upper).toBe(500n);
+      break;
+    }
+    expect(first?.sent.at(-1)).toEqual({ kind: "allowCompaction", id: "t1", frontier: null });
     await c.close();
   });
 });

@@ -12,8 +12,9 @@
  *
  * ## Flow of a subscribe
  * The durable collection (a subsource or view; for an index, what it is on) from its as-of
- * (`subscribeAsOf`), held at its progress (its shard may compact up to what was emitted), until
- * `upTo` or the empty upper. Breaking out drops the subscribe and releases the hold.
+ * (`subscribeAsOf`), held at the subscribe's compute since (one below what was emitted, held back
+ * while a replica rebuilds it: what a replay reads its shard at), until `upTo` or the empty
+ * upper. Breaking out drops the subscribe and releases the hold.
  *
  * A consumer that goes away while no batch comes (a stalled or killed replica, a cluster without
  * replicas) cannot break out: `return()` on an async generator waits for its pending step, so
@@ -21,7 +22,7 @@
  * nothing and blobs grew with every tick (issue 10, replica kills). Its `cancel` signal (the API
  * call's) releases the hold at once and drops the compute subscribe, which ends the stream.
  */
-import type { ComputeController } from "@mzts/compute-client";
+import { CollectionMissing, type ComputeController } from "@mzts/compute-client";
 import {
   checkPeekColumns,
   type EnvironmentPeekResponse,
@@ -30,6 +31,7 @@ import {
   type PeekRequest,
   type SubscribeRequest,
 } from "@mzts/protocol";
+import type { Frontier } from "@mzts/repr";
 import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Catalog } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
@@ -173,8 +175,11 @@ export class Reads {
       for await (const batch of batches) {
         const done = batch.upper === null || (req.upTo !== undefined && batch.upper >= req.upTo);
         const updates = batch.updates.filter(([, , diff]) => diff !== 0);
-        // Emitted times are final: the shard may compact up to the subscribe's progress.
-        if (batch.upper !== null && batch.upper > 0n) hold?.downgrade(batch.upper - 1n);
+        // The shard may compact up to where a replay rebuilds the subscribe (its since).
+        if (!done && hold !== undefined) {
+          const since = liveSince(compute, id);
+          if (since !== undefined) hold.downgrade(since);
+        }
         yield { updates, upper: done ? null : batch.upper };
         if (done) return;
       }
@@ -185,5 +190,15 @@ export class Reads {
       cancel?.removeEventListener("abort", onCancel);
       hold?.release();
     }
+  }
+}
+
+/** The compute since of subscribe `id`, or undefined once its stream ended. */
+function liveSince(compute: ComputeController, id: string): Frontier | undefined {
+  try {
+    return compute.frontiers(id).since;
+  } catch (e) {
+    if (e instanceof CollectionMissing) return undefined;
+    throw e;
   }
 }
