@@ -59,7 +59,8 @@ export interface ChaosOptions {
   /** Seconds between kills: uniform in [min, max) (default 5–15: steady windows between). */
   readonly gapS?: readonly [number, number];
   /**
-   * Failures within this many seconds of a disruption (a kill, environmentd down) are expected
+   * Failures within this many seconds of a disruption (a kill, environmentd down, no replica
+   * running while the orchestrator backs off its restarts) are expected
    * (default 10); after that the system must answer everything again.
    */
   readonly recoveryS?: number;
@@ -146,6 +147,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const dataMb = { start: 0, end: 0, max: 0 };
   let orphans: string[] = [];
   let progressTimer: NodeJS.Timeout | undefined;
+  let downTimer: NodeJS.Timeout | undefined;
   try {
     const first = await boot();
     log(`chaos: seed ${opts.seed}, ${opts.seconds} s of kills; data directory ${dataDir}`);
@@ -222,6 +224,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       ] as const
     ).filter(([k]) => opts.kinds === undefined || opts.kinds.includes(k));
     if (weights.length === 0) throw new Error("no kill kinds to draw from");
+    // While no replica runs at all (both killed, the orchestrator waiting out its crash-loop
+    // backoff: 0.5 s doubling, reset after 60 s up), nothing can answer: the disruption lasts.
+    downTimer = setInterval(() => {
+      if (reaper.running(w.clusterId) === 0) lastDisruption = Date.now();
+    }, 250);
     // Progress every 5 s, also while a kill or a restart is being awaited.
     progressTimer = setInterval(() => {
       const d = disk();
@@ -341,6 +348,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     problems.push(`chaos run aborted: ${(e as Error).stack ?? String(e)}`);
   } finally {
     clearInterval(progressTimer);
+    clearInterval(downTimer);
     await load.stop();
     env?.api.close();
     await stopAll();

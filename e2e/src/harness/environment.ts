@@ -246,6 +246,13 @@ export class ReplicaReaper {
     return records;
   }
 
+  /** How many recorded replicas of `clusterId` run now (their recorded pid is a live clusterd). */
+  running(clusterId: string): number {
+    return this.observe().filter(
+      (r) => r.clusterId === clusterId && isOurClusterd(r.pid, this.#dataDir),
+    ).length;
+  }
+
   /** SIGCONT + SIGKILL to every remembered (and currently recorded) clusterd of the directory. */
   reap(): void {
     this.observe();
