@@ -74,6 +74,11 @@ function setup(): { c: ComputeController; fake: Fake } {
   return { c, fake };
 }
 
+/** The replica's current incarnation. */
+function inc(fake: Fake, replicaId: string): Fake["incarnations"][number] | undefined {
+  return [...fake.incarnations].reverse().find((i) => i.opts.replicaId === replicaId);
+}
+
 function respond(fake: Fake, responses: ComputeResponse[]): void {
   const inc = fake.incarnations[fake.incarnations.length - 1];
   inc?.opts.onResponses(inc.opts.epoch, responses);
@@ -132,10 +137,8 @@ describe("per-replica holds", () => {
     const { c, fake } = setup();
     c.addReplica("c1", "u8", { computeUrl: "http://127.0.0.1:2" });
     c.createDataflow("c1", VIEW);
-    const inc = (replicaId: string) =>
-      [...fake.incarnations].reverse().find((i) => i.opts.replicaId === replicaId);
     const report = (replicaId: string, write: bigint) => {
-      const i = inc(replicaId);
+      const i = inc(fake, replicaId);
       i?.opts.onResponses(i.opts.epoch, [frontiers("u2", write)]);
     };
     // Only u9 reports: u8 has not built the view yet, so the since stays at the as-of.
@@ -144,9 +147,9 @@ describe("per-replica holds", () => {
     report("u8", 3000n);
     expect(c.frontiers("u2").since).toBe(4000n);
     // u8 fails and is rehydrated at the since (4000); u9 races ahead meanwhile.
-    const old = inc("u8");
+    const old = inc(fake, "u8");
     old?.opts.onFailed(old.opts.epoch, new Error("killed"));
-    const replay = inc("u8")?.opts.replay() ?? [];
+    const replay = inc(fake, "u8")?.opts.replay() ?? [];
     const create = replay.find((x) => x.kind === "createDataflow");
     expect(create?.kind === "createDataflow" ? create.dataflow.asOf : undefined).toBe(4000n);
     report("u9", 9000n);
@@ -236,24 +239,29 @@ describe("a subscribe through replica restarts", () => {
     const create = replay.find((x) => x.kind === "createDataflow");
     return create?.kind === "createDataflow" ? create.dataflow.asOf : undefined;
   };
+  /** A batch of subscribe t1 from the replica's current incarnation. */
+  const batch = (
+    fake: Fake,
+    replicaId: string,
+    lower: bigint,
+    upper: bigint,
+    updates: Update[],
+  ) => {
+    const i = inc(fake, replicaId);
+    i?.opts.onResponses(i.opts.epoch, [
+      {
+        kind: "subscribeResponse",
+        id: "t1",
+        response: { kind: "batch", lower, upper, result: { kind: "updates", updates } },
+      },
+    ]);
+  };
 
   it("is replayed one below its frontier and keeps streaming, killing one replica and then both", async () => {
     const { c, fake } = setup();
     c.addReplica("c1", "u8", { computeUrl: "http://127.0.0.1:2" });
-    const inc = (replicaId: string) =>
-      [...fake.incarnations].reverse().find((i) => i.opts.replicaId === replicaId);
-    const batch = (replicaId: string, lower: bigint, upper: bigint, updates: Update[]) => {
-      const i = inc(replicaId);
-      i?.opts.onResponses(i.opts.epoch, [
-        {
-          kind: "subscribeResponse",
-          id: "t1",
-          response: { kind: "batch", lower, upper, result: { kind: "updates", updates } },
-        },
-      ]);
-    };
     const kill = (replicaId: string) => {
-      const i = inc(replicaId);
+      const i = inc(fake, replicaId);
       i?.opts.onFailed(i.opts.epoch, new Error("killed"));
     };
     const got: SubscribeBatch[] = [];
@@ -263,31 +271,38 @@ describe("a subscribe through replica restarts", () => {
     })();
     const settle = () => new Promise((r) => setImmediate(r));
 
-    batch("u9", 100n, 5000n, [[["a"], 100n, 1], [["b"], 4000n, 1]]);
+    batch(fake, "u9", 100n, 5000n, [
+      [["a"], 100n, 1],
+      [["b"], 4000n, 1],
+    ]);
     // u8 has not answered yet: it may still be reading its snapshot at the as-of.
     expect(c.frontiers("t1")).toEqual({ since: 100n, write: 5000n, reported: true });
-    batch("u8", 100n, 3000n, [[["a"], 100n, 1]]);
+    batch(fake, "u8", 100n, 3000n, [[["a"], 100n, 1]]);
     expect(c.frontiers("t1").since).toBe(4999n);
-    expect(inc("u9")?.sent).toContainEqual({ kind: "allowCompaction", id: "t1", frontier: 4999n });
+    expect(inc(fake, "u9")?.sent).toContainEqual({
+      kind: "allowCompaction",
+      id: "t1",
+      frontier: 4999n,
+    });
 
     // Kill u8: its replay rebuilds the subscribe where its inputs are still readable.
     kill("u8");
-    expect(asOfOf(inc("u8")?.opts.replay() ?? [])).toBe(4999n);
-    batch("u9", 5000n, 9000n, [[["c"], 6000n, 1]]);
+    expect(asOfOf(inc(fake, "u8")?.opts.replay() ?? [])).toBe(4999n);
+    batch(fake, "u9", 5000n, 9000n, [[["c"], 6000n, 1]]);
     expect(c.frontiers("t1").since).toBe(4999n); // held for the rehydrating u8
     // Kill both: both come back at the held since, and the stream goes on from its frontier.
     kill("u9");
     kill("u8");
-    expect(asOfOf(inc("u9")?.opts.replay() ?? [])).toBe(4999n);
-    expect(asOfOf(inc("u8")?.opts.replay() ?? [])).toBe(4999n);
+    expect(asOfOf(inc(fake, "u9")?.opts.replay() ?? [])).toBe(4999n);
+    expect(asOfOf(inc(fake, "u8")?.opts.replay() ?? [])).toBe(4999n);
     // The snapshot at the as-of (everything up to 4999, consolidated) and the updates since.
     const snapshot: Update[] = [
       [["a"], 4999n, 1],
       [["b"], 4999n, 1],
     ];
-    batch("u8", 4999n, 9500n, [...snapshot, [["c"], 6000n, 1], [["a"], 9200n, -1]]);
-    batch("u9", 4999n, 9100n, [...snapshot, [["c"], 6000n, 1]]); // behind: adds nothing
-    batch("u9", 9100n, 9800n, [[["a"], 9200n, -1]]);
+    batch(fake, "u8", 4999n, 9500n, [...snapshot, [["c"], 6000n, 1], [["a"], 9200n, -1]]);
+    batch(fake, "u9", 4999n, 9100n, [...snapshot, [["c"], 6000n, 1]]); // behind: adds nothing
+    batch(fake, "u9", 9100n, 9800n, [[["a"], 9200n, -1]]);
     expect(c.frontiers("t1").since).toBe(9799n);
     await settle();
     expect(got.map((b) => [b.lower, b.upper])).toEqual([
@@ -312,24 +327,11 @@ describe("a subscribe through replica restarts", () => {
   it("holds its since for a replica added after it until that replica's first batch", async () => {
     const { c, fake } = setup();
     const stream = c.subscribe("c1", SUB);
-    const first = fake.incarnations[0];
-    first?.opts.onResponses(first.opts.epoch, [
-      {
-        kind: "subscribeResponse",
-        id: "t1",
-        response: { kind: "batch", lower: 100n, upper: 500n, result: { kind: "updates", updates: [] } },
-      },
-    ]);
+    batch(fake, "u9", 100n, 500n, []);
     expect(c.frontiers("t1").since).toBe(499n);
     c.addReplica("c1", "u8", { computeUrl: "http://127.0.0.1:2" });
     expect(asOfOf(fake.incarnations[1]?.opts.replay() ?? [])).toBe(499n);
-    first?.opts.onResponses(first.opts.epoch, [
-      {
-        kind: "subscribeResponse",
-        id: "t1",
-        response: { kind: "batch", lower: 500n, upper: 900n, result: { kind: "updates", updates: [] } },
-      },
-    ]);
+    batch(fake, "u9", 500n, 900n, []);
     expect(c.frontiers("t1").since).toBe(499n);
     await c.dropReplica("c1", "u8");
     expect(c.frontiers("t1").since).toBe(899n);
@@ -338,7 +340,11 @@ describe("a subscribe through replica restarts", () => {
       expect(b.upper).toBe(500n);
       break;
     }
-    expect(first?.sent.at(-1)).toEqual({ kind: "allowCompaction", id: "t1", frontier: null });
+    expect(inc(fake, "u9")?.sent.at(-1)).toEqual({
+      kind: "allowCompaction",
+      id: "t1",
+      frontier: null,
+    });
     await c.close();
   });
 });
