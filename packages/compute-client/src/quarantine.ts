@@ -9,8 +9,9 @@
  *
  * ## Rules
  * - A **suspect** is a `createDataflow` or `peek` written to an incarnation that has not answered
- *   it: a dataflow is answered by any `frontiers` or `commandError` naming one of its exports, a
- *   peek by its `peekResponse` (or a `commandError` naming its uuid). Answers count for every
+ *   it: a dataflow is answered by any `frontiers`, `subscribeResponse` (a subscribe reports no
+ *   frontiers) or `commandError` naming one of its exports, a peek by its `peekResponse` (or a
+ *   `commandError` naming its uuid). Answers count for every
  *   replica: an object some replica answered is never a suspect again (the failure lies elsewhere).
  * - When an incarnation fails, each of its suspects sent within `SUSPECT_WINDOW_MS` before the
  *   failure gets a strike. The newest suspect with `QUARANTINE_STRIKES` strikes (counted over
@@ -87,7 +88,7 @@ export class PoisonQuarantine {
   /** A replica's response: answers the command it names, for every replica. */
   answered(r: ComputeResponse): void {
     const id =
-      r.kind === "frontiers"
+      r.kind === "frontiers" || r.kind === "subscribeResponse"
         ? r.id
         : r.kind === "peekResponse"
           ? r.uuid

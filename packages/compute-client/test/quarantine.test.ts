@@ -213,3 +213,28 @@ describe("PoisonQuarantine", () => {
     }
   });
 });
+
+describe("a subscribe that answered", () => {
+  it("is no suspect: kills of every replica right after its replay never quarantine it", () => {
+    const q = new PoisonQuarantine();
+    const sub: DataflowDescription = {
+      ...dataflowDesc([], 0n),
+      debugName: "subscribe",
+      sinkExports: [{ id: "t1", fromId: "u1", connection: { kind: "subscribe" } }],
+    };
+    const create: ComputeCommand = { kind: "createDataflow", dataflow: sub };
+    q.sent("u1", create);
+    q.sent("u2", create);
+    // Subscribes report batches, never frontiers: a batch is its answer.
+    q.answered({
+      kind: "subscribeResponse",
+      id: "t1",
+      response: { kind: "batch", lower: 0n, upper: 5n, result: { kind: "updates", updates: [] } },
+    });
+    expect(q.failed("u1", "killed")).toBeUndefined();
+    q.sent("u1", create); // the replay
+    expect(q.failed("u2", "killed")).toBeUndefined();
+    expect(q.failed("u1", "killed")).toBeUndefined();
+    expect(q.failures().size).toBe(0);
+  });
+});
