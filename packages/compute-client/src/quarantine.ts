@@ -14,17 +14,21 @@
  *   `commandError` naming its uuid). Answers count for every
  *   replica: an object some replica answered is never a suspect again (the failure lies elsewhere).
  * - When an incarnation fails, each of its suspects sent within `SUSPECT_WINDOW_MS` before the
- *   failure gets a strike. The newest suspect with `QUARANTINE_STRIKES` strikes (counted over
- *   every replica and incarnation) is quarantined; at most one per failure, so a good object
- *   replayed beside a poison one is given the chance to be answered once the poison one is gone.
+ *   failure gets a strike **from that replica**. The newest suspect that one replica struck
+ *   `QUARANTINE_STRIKES` times (over its incarnations) is quarantined; at most one per failure,
+ *   so a good object replayed beside a poison one is given the chance to be answered once the
+ *   poison one is gone. Strikes are counted per replica, not summed over replicas: a crash of
+ *   every replica at once (a host dying, a chaos kill of both) is one strike each, not a verdict;
+ *   a real poison command fails each replica again on its replay, so it still goes after two
+ *   rounds.
  * - A failure that is no command's fault — the replica refused the hello (fenced, or not
  *   authenticated) — strikes nothing: the instance calls `forgetReplica` instead of `failed`.
  * - A quarantined collection stays failed with its reason (`failures()`) until `clearFailure`
  *   (the user drops it); `forget` stops tracking settled peeks and removed collections.
  *
- * A replica killed twice (chaos, OOM) right after receiving a new object that it had not answered
- * yet looks the same; the window and "answered once by anyone" keep that rare, and the reason says
- * what happened so an operator can recreate the object.
+ * A replica killed twice (chaos, OOM) within the window right after receiving a new object that
+ * no replica had answered yet looks the same; the window, "answered once by anyone" and counting
+ * per replica keep that rare, and the reason says what happened so an operator can recreate it.
  */
 import { type ComputeCommand, type ComputeResponse, dataflowExportIds } from "@mzts/protocol";
 import type { GlobalId, ReplicaId } from "@mzts/repr";
@@ -54,7 +58,8 @@ export class PoisonQuarantine {
   /** Object id (export or uuid) → the key of its command. */
   readonly #keyOf = new Map<string, string>();
   readonly #answered = new Set<string>();
-  readonly #strikes = new Map<string, number>();
+  /** Per suspect key: strikes per replica. */
+  readonly #strikes = new Map<string, Map<ReplicaId, number>>();
   readonly #failed = new Map<GlobalId, string>();
   #order = 0;
   readonly #now: () => number;
@@ -112,15 +117,24 @@ export class PoisonQuarantine {
     if (m === undefined) return undefined;
     const now = this.#now();
     let pick: Suspect | undefined;
+    let pickStrikes = 0;
     for (const s of m.values()) {
       if (now - s.sentAt > SUSPECT_WINDOW_MS) continue;
-      const n = (this.#strikes.get(s.key) ?? 0) + 1;
-      this.#strikes.set(s.key, n);
-      if (n >= QUARANTINE_STRIKES && (pick === undefined || s.order > pick.order)) pick = s;
+      let byReplica = this.#strikes.get(s.key);
+      if (byReplica === undefined) {
+        byReplica = new Map();
+        this.#strikes.set(s.key, byReplica);
+      }
+      const n = (byReplica.get(replicaId) ?? 0) + 1;
+      byReplica.set(replicaId, n);
+      if (n >= QUARANTINE_STRIKES && (pick === undefined || s.order > pick.order)) {
+        pick = s;
+        pickStrikes = n;
+      }
     }
     if (pick === undefined) return undefined;
     const reason =
-      `quarantined: replicas failed ${this.#strikes.get(pick.key)} times while applying it ` +
+      `quarantined: replica ${replicaId} failed ${pickStrikes} times while applying it ` +
       `(last: ${error}); it is no longer sent to replicas`;
     this.#strikes.delete(pick.key);
     for (const other of this.#inFlight.values()) other.delete(pick.key);

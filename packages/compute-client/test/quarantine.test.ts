@@ -116,7 +116,7 @@ describe("poison-command quarantine", () => {
     c.createDataflow("u1", { ...dataflowDesc(["u3"], 0n), debugName: "poison" });
     await until(() => c.failures("u1").has("u3"), "u3 quarantined");
     expect(c.failures("u1").get("u3")).toMatch(
-      /^quarantined: replicas failed 2 times while applying it \(last: undecodable payload\); it is no longer sent to replicas$/,
+      /^quarantined: replica u1 failed 2 times while applying it \(last: undecodable payload\); it is no longer sent to replicas$/,
     );
     // The incarnation after the quarantine gets a replay without the poison, with the good one.
     await until(() => c.replicas("u1")[0]?.state === "connected", "replica connected");
@@ -139,7 +139,7 @@ describe("poison-command quarantine", () => {
     await until(() => c.frontiers("u9").reported, "u9 answered");
     const peek = c.peek("u1", { target: "u9", timestamp: 0n, timeoutMs: 5000 });
     await expect(peek).rejects.toBeInstanceOf(PeekFailed);
-    await expect(peek).rejects.toThrow(/quarantined: replicas failed 2 times/);
+    await expect(peek).rejects.toThrow(/quarantined: replica u\d failed 2 times/);
     await until(() => c.replicas("u1").every((r) => r.state === "connected"), "replicas back");
     const last = replays.at(-1)!;
     expect(last.commands.some((x) => x.kind === "peek")).toBe(false);
@@ -200,6 +200,19 @@ describe("PoisonQuarantine", () => {
     q.sent("u1", df("a", "u2"));
     q.forgetReplica("u1"); // the replica was dropped before its incarnation failed
     expect(q.failed("u1", "boom")).toBeUndefined();
+  });
+
+  it("counts strikes per replica: every replica crashing at once is one strike each", () => {
+    const q = new PoisonQuarantine(() => 0);
+    q.sent("u1", df("a", "u2"));
+    q.sent("u2", df("a", "u2"));
+    expect(q.failed("u1", "killed")).toBeUndefined();
+    expect(q.failed("u2", "killed")).toBeUndefined(); // summed over replicas this was 2 strikes
+    q.sent("u1", df("a", "u2")); // the replay
+    q.sent("u2", df("a", "u2"));
+    const r = q.failed("u2", "died applying it");
+    expect(r).toMatchObject({ kind: "dataflow", ids: ["u2"] });
+    expect(r?.reason).toMatch(/^quarantined: replica u2 failed 2 times while applying it/);
   });
 
   it("quarantines the newest of several suspects, one per failure", () => {
