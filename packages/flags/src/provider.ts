@@ -7,7 +7,7 @@
  * - `flagsFile` (no SDK key): the SDK's own file data source, watching the file (`autoUpdate`).
  *   The file is validated at `ready()` (a missing or malformed file fails start) and again on
  *   every load; an edit that does not validate is dropped whole, so the last good data stays in
- *   the SDK's store (the problem is recorded once it has lasted `SETTLE_MS`). Events and diagnostics are off, and `offline` is never set (it would ignore
+ *   the SDK's store (the problem is recorded once it has lasted `SETTLE_MS`, `source-gates.ts`). Events and diagnostics are off, and `offline` is never set (it would ignore
  *   the data source).
  * - `sdkKey`: a plain LaunchDarkly client. Only evaluation-time checks apply (below).
  * - `dataSource` (tests): an SDK data source factory such as `TestData#getFactory()`; a
@@ -21,7 +21,8 @@
  * one) and records an error. Raw values go through `resolvePhases`.
  *
  * ## Flow of a change
- * 1. The data source delivers data; the gate (`data-source.ts`) accepts, rewrites or drops it.
+ * 1. The data source delivers data; the gate (`data-source.ts` wraps the source, `source-gates.ts`
+ *    decides) accepts, rewrites or drops it.
  * 2. Accepted data is stored by the SDK, then `changed()` schedules one refresh.
  * 3. The refresh re-evaluates every tracked cluster, serialised with all other evaluations (so
  *    results are applied in order and a later evaluation never loses to an earlier one).
@@ -44,9 +45,6 @@ import { type Logger, pino } from "pino";
 import { register as defaultRegistry, type Registry } from "prom-client";
 import { assertClusterId, assertEnvironmentId, clusterContext } from "./context.js";
 import {
-  type AllData,
-  type DataItem,
-  type DataKind,
   type DataSourceFactory,
   gateDataSource,
   guardWatchErrors,
@@ -58,14 +56,13 @@ import {
   FlagsLifecycleError,
   FlagsUnavailable,
   InvalidFlagsConfig,
-  MalformedFlagsFile,
-  MissingFlagsFile,
   WrongFlagType,
 } from "./errors.js";
-import { type FlagsFileContents, readFlagsFile, readFlagsFileSync } from "./flags-file.js";
-import { BUILT_PHASES, FLAG_KEYS, isPhase, PHASES, type Phase, phaseOfFlagKey } from "./keys.js";
+import { type FlagsFileContents, readFlagsFile } from "./flags-file.js";
+import { BUILT_PHASES, FLAG_KEYS, isPhase, PHASES, type Phase } from "./keys.js";
 import { PhaseMetrics } from "./metrics.js";
 import { PhaseSet } from "./phase-set.js";
+import { FileGate, type GateHost, ItemGate } from "./source-gates.js";
 
 /** Options of `createPhaseFlags`. Pass exactly one of `sdkKey`, `flagsFile`, `dataSource`. */
 export interface PhaseFlagsOptions {
@@ -134,13 +131,6 @@ export interface PhaseFlags {
 }
 
 const MAX_ERRORS = 50;
-/** How long a flags file problem must persist before it is recorded (see `#fileGate`). */
-const SETTLE_MS = 50;
-/**
- * How long a valid flags file may go unloaded by the SDK after the SDK failed on it before that
- * failure is reported as the SDK rejecting what we accept (its watcher can lag under load).
- */
-const SDK_GAP_MS = 2000;
 
 /**
  * Creates the phase flags of an environment. Nothing starts until `ready()`.
@@ -197,12 +187,8 @@ class PhaseFlagsImpl implements PhaseFlags {
   readonly #reportedEvalErrors = new Set<string>();
   /** Unknown flag keys of the flags file already logged (logged once per process). */
   readonly #loggedUnknown = new Set<string>();
-  /** File source: pending re-check of a rejected load; cleared when it runs or at close. */
-  #settleTimer: NodeJS.Timeout | undefined;
-  /** File source: loads accepted so far. */
-  #fileLoads = 0;
-  /** Data source: the last accepted definition of each phase flag (for per-flag keep-last-good). */
-  readonly #lastGoodFlags = new Map<string, DataItem>();
+  /** File source: the gate (its pending re-check is cancelled at close). */
+  #fileGate: FileGate | undefined;
 
   constructor(options: PhaseFlagsOptions) {
     assertEnvironmentId(options.environmentId);
@@ -336,9 +322,11 @@ class PhaseFlagsImpl implements PhaseFlags {
             logger,
           }).getFactory() as unknown as DataSourceFactory)
         : spec.factory;
-    const gate = spec.kind === "file" ? this.#fileGate(spec.path) : this.#itemGate();
+    const host = this.#gateHost();
+    const gate = spec.kind === "file" ? new FileGate(spec.path, host) : new ItemGate(host);
+    if (gate instanceof FileGate) this.#fileGate = gate;
     const options: LDOptions = {
-      updateProcessor: guardWatchErrors(gateDataSource(factory, gate), gate.error),
+      updateProcessor: guardWatchErrors(gateDataSource(factory, gate), (e) => gate.error(e)),
       sendEvents: false,
       diagnosticOptOut: true,
       logger,
@@ -350,122 +338,17 @@ class PhaseFlagsImpl implements PhaseFlags {
     return client;
   }
 
-  /**
-   * File source: a load is stored only if the file on disk validates and matches it. A problem
-   * is recorded only if it is still there SETTLE_MS later, so a write in progress (the SDK or we
-   * read a half-written file) does not report an error the writer never made.
-   */
-  #fileGate(path: string) {
-    const settle = (sdkError?: Error, loadsBefore = this.#fileLoads, waitedMs = 0) => {
-      if (this.#settleTimer !== undefined && waitedMs === 0) return;
-      this.#settleTimer = setTimeout(() => {
-        this.#settleTimer = undefined;
-        if (this.#state === "closed") return;
-        try {
-          readFlagsFileSync(path);
-        } catch (e) {
-          this.#reject(asFlagsError(e));
-          return;
-        }
-        if (sdkError === undefined || this.#fileLoads !== loadsBefore) return;
-        // The file is valid now but the SDK has loaded nothing since it failed. Either its
-        // watcher has not delivered the finished file yet (a loaded machine: keep waiting, up to
-        // SDK_GAP_MS), or the SDK rejects what we accept (a gap in our validation): report the
-        // SDK's reason.
-        if (waitedMs + SETTLE_MS < SDK_GAP_MS) {
-          settle(sdkError, loadsBefore, waitedMs + SETTLE_MS);
-          return;
-        }
-        this.#reject(
-          new MalformedFlagsFile(
-            path,
-            `the LaunchDarkly SDK could not load it: ${sdkError.message}`,
-          ),
-        );
-      }, SETTLE_MS);
-      this.#settleTimer.unref();
-    };
+  /** What the source gates (`source-gates.ts`) report to. */
+  #gateHost(): GateHost {
     return {
-      init: (allData: AllData): AllData | undefined => {
-        let contents: FlagsFileContents;
-        try {
-          contents = readFlagsFileSync(path);
-        } catch {
-          settle();
-          return undefined;
-        }
-        if (!matchesFile(contents, allData)) {
-          // The file changed again since the SDK read it; its watcher delivers the newer content.
-          this.#log.debug({ file: path }, "flags file changed during a load; waiting for the next");
-          return undefined;
-        }
-        this.#fileLoads++;
-        this.#noteUnknownKeys(contents);
-        this.#accepted();
-        return allData;
-      },
-      upsert: (): boolean => true,
+      source: this.source,
+      log: this.#log,
+      isReady: () => this.#state === "ready",
+      isClosed: () => this.#state === "closed",
+      accepted: () => this.#accepted(),
+      reject: (error) => this.#reject(error),
       changed: () => this.#scheduleRefresh(),
-      error: (error: Error) => {
-        if (this.#state === "ready" && (error as { code?: unknown }).code === "ENOENT") {
-          this.#reject(new MissingFlagsFile(path, error.message, true));
-          return;
-        }
-        settle(error);
-      },
-    };
-  }
-
-  /** Other data sources: a phase flag with a non-boolean variation keeps its last good definition. */
-  #itemGate() {
-    const check = (item: DataItem): WrongFlagType | undefined => {
-      if (item.deleted === true || phaseOfFlagKey(item.key) === undefined) return undefined;
-      const variations: unknown = item.variations;
-      const bad = Array.isArray(variations)
-        ? variations.find((v) => typeof v !== "boolean")
-        : variations;
-      const ok = Array.isArray(variations) && bad === undefined;
-      return ok ? undefined : new WrongFlagType(item.key, bad, this.source);
-    };
-    return {
-      init: (allData: AllData): AllData => {
-        const features = { ...(allData.features ?? {}) };
-        let rejected = false;
-        for (const phase of PHASES) {
-          const key = FLAG_KEYS[phase];
-          const item = features[key];
-          if (item === undefined) {
-            this.#lastGoodFlags.delete(key);
-            continue;
-          }
-          const error = check({ ...item, key });
-          if (error === undefined) {
-            this.#lastGoodFlags.set(key, { ...item, key });
-            continue;
-          }
-          rejected = true;
-          this.#reject(error);
-          const lastGood = this.#lastGoodFlags.get(key);
-          if (lastGood === undefined) delete features[key];
-          else features[key] = lastGood;
-        }
-        if (!rejected) this.#accepted();
-        return { ...allData, features };
-      },
-      upsert: (kind: DataKind, item: DataItem): boolean => {
-        if (kind.namespace !== "features") return true;
-        const error = check(item);
-        if (error !== undefined) {
-          this.#reject(error);
-          return false;
-        }
-        if (phaseOfFlagKey(item.key) !== undefined) this.#lastGoodFlags.set(item.key, item);
-        this.#accepted();
-        return true;
-      },
-      changed: () => this.#scheduleRefresh(),
-      error: (error: Error) =>
-        this.#reject(new FlagsUnavailable(this.source, `the data source failed: ${error.message}`)),
+      noteUnknownKeys: (contents) => this.#noteUnknownKeys(contents),
     };
   }
 
@@ -509,8 +392,7 @@ class PhaseFlagsImpl implements PhaseFlags {
     const starting = this.#state === "starting";
     this.#state = "closed";
     this.#failStart?.(new FlagsLifecycleError("ready", "closed"));
-    clearTimeout(this.#settleTimer);
-    this.#settleTimer = undefined;
+    this.#fileGate?.close();
     // New tasks are skipped from now on; let a running evaluation finish on an open client.
     await this.#queue;
     if (starting) {
@@ -694,22 +576,6 @@ class PhaseFlagsImpl implements PhaseFlags {
     this.#metrics.error(error.name);
     if (log) this.#log.error({ err: error, source: this.source }, error.message);
   }
-}
-
-/** Whether the SDK's load `allData` is the content `contents` describes (same keys, variations). */
-function matchesFile(contents: FlagsFileContents, allData: AllData): boolean {
-  const features = allData.features ?? {};
-  const keys = Object.keys(features);
-  if (keys.length !== contents.keys.size || !keys.every((k) => contents.keys.has(k))) return false;
-  for (const [key, variations] of contents.phaseFlags) {
-    if (JSON.stringify(features[key]?.variations) !== JSON.stringify(variations)) return false;
-  }
-  return true;
-}
-
-function asFlagsError(e: unknown): FlagsError {
-  if (e instanceof FlagsError) return e;
-  return new FlagsError(e instanceof Error ? e.message : String(e));
 }
 
 /** The SDK's logger on pino (SDK info is chatty: it goes to debug). */

@@ -7,29 +7,26 @@
  * (`validatePlan` with the arities of the dataflow's imports and earlier objects). `encode…` /
  * `decode…` add the binary step (an undecodable payload is malformed too), and
  * `computeRequest…`/`computeResponses…` convert the batched stream messages.
+ *
+ * The dataflow description and peek sub-codecs are in `dataflow-codec.ts`.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Frontier, type GlobalId, type Row } from "@mzts/repr";
+import { Frontier } from "@mzts/repr";
 import {
   type CommandError,
   commandErrorFromProto,
   commandErrorToProto,
 } from "../cluster/command-error.js";
 import { helloFromProto, helloToProto } from "../cluster/hello.js";
-import { rowFromProto, rowToProto } from "../codec/datum-codec.js";
 import { decodeBatch, parseBinary } from "../codec/envelope.js";
 import {
-  checkUnique,
   decodeGlobalId,
-  decodeReplicaId,
-  decodeShardId,
   decodeStringMap,
   decodeUuid,
   encodeStringMap,
   fail,
   nonEmpty,
   required,
-  safeU64,
 } from "../codec/field.js";
 import {
   frontierFromProto,
@@ -37,15 +34,6 @@ import {
   optionalFrontierFromProto,
   optionalFrontierToProto,
 } from "../codec/frontier-codec.js";
-import {
-  checkExpr,
-  decodeValidPlan,
-  exprFromProto,
-  exprToProto,
-  orderKeyFromProto,
-  orderKeyToProto,
-  planToProto,
-} from "../codec/plan-codec.js";
 import {
   rowBatchFromProto,
   rowBatchToProto,
@@ -58,18 +46,6 @@ import {
   ComputeCommandSchema,
 } from "../gen/mz/compute/v1/command_pb.js";
 import {
-  DataflowDescriptionSchema,
-  type DataflowDescription as DataflowProto,
-  PersistSinkConnectionSchema,
-  SubscribeSinkConnectionSchema,
-} from "../gen/mz/compute/v1/dataflow_pb.js";
-import {
-  type RowSetFinishing as FinishingProto,
-  type MapFilterProject as MfpProto,
-  type Peek as PeekProto,
-  PeekSchema,
-} from "../gen/mz/compute/v1/peek_pb.js";
-import {
   type ComputeResponse as ComputeResponseProto,
   ComputeResponseSchema,
   type SubscribeBatch as SubscribeBatchProto,
@@ -80,15 +56,13 @@ import {
   type ControlResponse,
   ControlResponseSchema,
 } from "../gen/mz/compute/v1/service_pb.js";
+import { COMPUTE_COMMAND_KINDS, type ComputeCommand } from "./command.js";
 import {
-  COMPUTE_COMMAND_KINDS,
-  type ComputeCommand,
-  type DataflowDescription,
-  type MapFilterProject,
-  type Peek,
-  type RowSetFinishing,
-  type SinkConnection,
-} from "./command.js";
+  dataflowFromProto,
+  dataflowToProto,
+  peekFromProto,
+  peekToProto,
+} from "./dataflow-codec.js";
 import type {
   ComputeResponse,
   FrontiersUpdate,
@@ -100,61 +74,6 @@ const COMMAND_KINDS: ReadonlySet<string> = new Set(COMPUTE_COMMAND_KINDS);
 
 // ---------------------------------------------------------------------------------------------
 // Commands: domain → wire
-
-function dataflowToProto(d: DataflowDescription): DataflowProto {
-  return create(DataflowDescriptionSchema, {
-    debugName: d.debugName,
-    sourceImports: d.sourceImports.map((s) => ({
-      id: s.id,
-      shardId: s.shardId,
-      arity: s.arity,
-      upper: frontierToProto(s.upper),
-    })),
-    indexImports: d.indexImports.map((x) => ({ id: x.id, key: [...x.key], arity: x.arity })),
-    objectsToBuild: d.objectsToBuild.map((b) => ({ id: b.id, plan: planToProto(b.plan) })),
-    indexExports: d.indexExports.map((x) => ({ id: x.id, objectId: x.objectId, key: [...x.key] })),
-    sinkExports: d.sinkExports.map((s) => ({
-      id: s.id,
-      fromId: s.fromId,
-      connection:
-        s.connection.kind === "persist"
-          ? {
-              case: "persist" as const,
-              value: create(PersistSinkConnectionSchema, { shardId: s.connection.shardId }),
-            }
-          : { case: "subscribe" as const, value: create(SubscribeSinkConnectionSchema) },
-    })),
-    asOf: frontierToProto(d.asOf),
-    ...(d.until === null ? {} : { until: frontierToProto(d.until) }),
-  });
-}
-
-function peekToProto(p: Peek): PeekProto {
-  return create(PeekSchema, {
-    uuid: p.uuid,
-    target:
-      p.target.kind === "index"
-        ? { case: "index" as const, value: { id: p.target.id } }
-        : { case: "persist" as const, value: { id: p.target.id, shardId: p.target.shardId } },
-    arity: p.arity,
-    timestamp: p.timestamp,
-    ...(p.literalConstraints === undefined
-      ? {}
-      : { literalConstraints: { rows: p.literalConstraints.map(rowToProto) } }),
-    mapFilterProject: {
-      exprs: p.mapFilterProject.exprs.map(exprToProto),
-      predicates: p.mapFilterProject.predicates.map(exprToProto),
-      projection: [...p.mapFilterProject.projection],
-    },
-    finishing: {
-      orderBy: p.finishing.orderBy.map(orderKeyToProto),
-      offset: BigInt(p.finishing.offset),
-      project: [...p.finishing.project],
-      ...(p.finishing.limit === undefined ? {} : { limit: BigInt(p.finishing.limit) }),
-    },
-    ...(p.targetReplica === undefined ? {} : { targetReplica: p.targetReplica }),
-  });
-}
 
 /**
  * The wire form of a compute command.
@@ -224,186 +143,6 @@ export function computeCommandToProto(cmd: ComputeCommand): ComputeCommandProto 
 
 // ---------------------------------------------------------------------------------------------
 // Commands: wire → domain
-
-function checkColumns(cols: readonly number[], arity: number, path: (i: number) => string): void {
-  cols.forEach((c, i) => {
-    if (c >= arity) fail(path(i), `column ${c} out of range for arity ${arity}`);
-  });
-}
-
-function dataflowFromProto(p: DataflowProto | undefined, path: string): DataflowDescription {
-  const d = required(p, path);
-  /** Arity of every name a plan may `get`: imports, then objects as they are built. */
-  const arities = new Map<GlobalId, number>();
-  const declare = (id: GlobalId, arity: number, at: string) => {
-    if (arities.has(id))
-      fail(at, `id ${id} is already an import or an earlier object of this dataflow`);
-    arities.set(id, arity);
-  };
-  const sourceImports = d.sourceImports.map((s, i) => {
-    const at = `${path}.sourceImports[${i}]`;
-    const id = decodeGlobalId(s.id, `${at}.id`);
-    declare(id, s.arity, `${at}.id`);
-    return {
-      id,
-      shardId: decodeShardId(s.shardId, `${at}.shardId`),
-      arity: s.arity,
-      upper: frontierFromProto(s.upper, `${at}.upper`),
-    };
-  });
-  const indexImports = d.indexImports.map((x, i) => {
-    const at = `${path}.indexImports[${i}]`;
-    const id = decodeGlobalId(x.id, `${at}.id`);
-    declare(id, x.arity, `${at}.id`);
-    checkColumns(x.key, x.arity, (j) => `${at}.key[${j}]`);
-    return { id, key: [...x.key], arity: x.arity };
-  });
-  const built = new Map<GlobalId, number>();
-  const objectsToBuild = d.objectsToBuild.map((b, i) => {
-    const at = `${path}.objectsToBuild[${i}]`;
-    const id = decodeGlobalId(b.id, `${at}.id`);
-    const { plan, arity } = decodeValidPlan(b.plan, `${at}.plan`, (g) => arities.get(g));
-    declare(id, arity, `${at}.id`);
-    built.set(id, arity);
-    return { id, plan };
-  });
-  const indexExports = d.indexExports.map((x, i) => {
-    const at = `${path}.indexExports[${i}]`;
-    const objectId = decodeGlobalId(x.objectId, `${at}.objectId`);
-    const arity = built.get(objectId);
-    if (arity === undefined)
-      fail(`${at}.objectId`, `${objectId} is not an object built by this dataflow`);
-    checkColumns(x.key, arity, (j) => `${at}.key[${j}]`);
-    return { id: decodeGlobalId(x.id, `${at}.id`), objectId, key: [...x.key] };
-  });
-  const sinkExports = d.sinkExports.map((s, i) => {
-    const at = `${path}.sinkExports[${i}]`;
-    const fromId = decodeGlobalId(s.fromId, `${at}.fromId`);
-    if (!arities.has(fromId)) {
-      fail(`${at}.fromId`, `${fromId} is neither an import nor an object of this dataflow`);
-    }
-    let connection: SinkConnection;
-    switch (s.connection.case) {
-      case "persist":
-        connection = {
-          kind: "persist",
-          shardId: decodeShardId(s.connection.value.shardId, `${at}.persist.shardId`),
-        };
-        break;
-      case "subscribe":
-        connection = { kind: "subscribe" };
-        break;
-      case undefined:
-        return fail(`${at}.connection`, "no sink connection is set (persist or subscribe)");
-    }
-    return { id: decodeGlobalId(s.id, `${at}.id`), fromId, connection };
-  });
-  const exportIds = [...indexExports.map((x) => x.id), ...sinkExports.map((s) => s.id)];
-  checkUnique(
-    exportIds,
-    (i) =>
-      i < indexExports.length
-        ? `${path}.indexExports[${i}].id`
-        : `${path}.sinkExports[${i - indexExports.length}].id`,
-    "export id",
-  );
-  return {
-    debugName: d.debugName,
-    sourceImports,
-    indexImports,
-    objectsToBuild,
-    indexExports,
-    sinkExports,
-    asOf: frontierFromProto(d.asOf, `${path}.asOf`),
-    until: optionalFrontierFromProto(d.until, `${path}.until`) ?? Frontier.EMPTY,
-  };
-}
-
-function mfpFromProto(p: MfpProto | undefined, arity: number, path: string): MapFilterProject {
-  const m = required(p, path);
-  let width = arity;
-  const exprs = m.exprs.map((e, i) => {
-    const at = `${path}.exprs[${i}]`;
-    const expr = exprFromProto(e, at);
-    checkExpr(expr, width++, at);
-    return expr;
-  });
-  const predicates = m.predicates.map((e, i) => {
-    const at = `${path}.predicates[${i}]`;
-    const expr = exprFromProto(e, at);
-    checkExpr(expr, width, at);
-    return expr;
-  });
-  checkColumns(m.projection, width, (i) => `${path}.projection[${i}]`);
-  return { exprs, predicates, projection: [...m.projection] };
-}
-
-function finishingFromProto(
-  p: FinishingProto | undefined,
-  arity: number,
-  path: string,
-): RowSetFinishing {
-  const f = required(p, path);
-  const orderBy = f.orderBy.map(orderKeyFromProto);
-  checkColumns(
-    orderBy.map((o) => o.column),
-    arity,
-    (i) => `${path}.orderBy[${i}].column`,
-  );
-  checkColumns(f.project, arity, (i) => `${path}.project[${i}]`);
-  const base = {
-    orderBy,
-    offset: safeU64(f.offset, `${path}.offset`),
-    project: [...f.project],
-  };
-  return f.limit === undefined ? base : { ...base, limit: safeU64(f.limit, `${path}.limit`) };
-}
-
-function peekFromProto(p: PeekProto, path: string): Peek {
-  const uuid = decodeUuid(p.uuid, `${path}.uuid`);
-  let target: Peek["target"];
-  switch (p.target.case) {
-    case "index":
-      target = { kind: "index", id: decodeGlobalId(p.target.value.id, `${path}.index.id`) };
-      break;
-    case "persist":
-      target = {
-        kind: "persist",
-        id: decodeGlobalId(p.target.value.id, `${path}.persist.id`),
-        shardId: decodeShardId(p.target.value.shardId, `${path}.persist.shardId`),
-      };
-      break;
-    case undefined:
-      return fail(`${path}.target`, "no peek target is set (index or persist)");
-  }
-  let literalConstraints: Row[] | undefined;
-  if (p.literalConstraints !== undefined) {
-    const at = `${path}.literalConstraints.rows`;
-    literalConstraints = p.literalConstraints.rows.map((r, i) => rowFromProto(r, `${at}[${i}]`));
-    const width = literalConstraints[0]?.length;
-    literalConstraints.forEach((r, i) => {
-      if (r.length !== width) fail(`${at}[${i}]`, `has ${r.length} columns, row 0 has ${width}`);
-    });
-  }
-  const mapFilterProject = mfpFromProto(p.mapFilterProject, p.arity, `${path}.mapFilterProject`);
-  const finishing = finishingFromProto(
-    p.finishing,
-    mapFilterProject.projection.length,
-    `${path}.finishing`,
-  );
-  return {
-    uuid,
-    target,
-    arity: p.arity,
-    timestamp: p.timestamp,
-    ...(literalConstraints === undefined ? {} : { literalConstraints }),
-    mapFilterProject,
-    finishing,
-    ...(p.targetReplica === undefined
-      ? {}
-      : { targetReplica: decodeReplicaId(p.targetReplica, `${path}.targetReplica`) }),
-  };
-}
 
 function commandFromProtoAt(msg: ComputeCommandProto, prefix: string): ComputeCommand {
   const k = msg.kind;

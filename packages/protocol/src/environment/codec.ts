@@ -11,9 +11,11 @@
  * against the MFP output, ids, frontiers, rows, counts and diffs. Checks that need the catalog
  * (unknown names, arities, since) are environmentd's; `checkPeekColumns` does the arity part of a
  * peek once the object's arity is known.
+ *
+ * The field helpers are in `field-codec.ts`, the cluster status and flag states in
+ * `status-codec.ts`; this file owns the per-message codecs and the peek parts.
  */
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import type { Plan } from "@mzts/expr";
 import type { Row } from "@mzts/repr";
 import { rowFromProto, rowToProto } from "../codec/datum-codec.js";
 import {
@@ -21,7 +23,6 @@ import {
   decodeGlobalId,
   decodeReplicaId,
   fail,
-  reverse,
   safeI64,
   safeU64,
 } from "../codec/field.js";
@@ -46,9 +47,6 @@ import {
   RowSetFinishingSchema,
 } from "../gen/mz/compute/v1/peek_pb.js";
 import {
-  type ClusterStatus as ClusterStatusProto,
-  ClusterStatusSchema,
-  type ControllerPath as ControllerPathProto,
   CreateClusterRequestSchema,
   CreateIndexRequestSchema,
   CreateMaterializedViewRequestSchema,
@@ -58,18 +56,14 @@ import {
   DropClusterRequestSchema,
   DropObjectRequestSchema,
   DropReplicaRequestSchema,
-  type FlagState as FlagStateProto,
-  FlagStateSchema,
   GetFlagsRequestSchema,
   GetFlagsResponseSchema,
   ListClustersRequestSchema,
   ListClustersResponseSchema,
   ListObjectsRequestSchema,
   ListObjectsResponseSchema,
-  ObjectKind as ObjectKindProto,
   PeekRequestSchema,
   PeekResponseSchema,
-  ReplicaHealth as ReplicaHealthProto,
   StatusRequestSchema,
   StatusResponseSchema,
   SubscribeRequestSchema,
@@ -77,8 +71,6 @@ import {
 } from "../gen/mz/environment/v1/environment_pb.js";
 import { loadGeneratorFromProto, loadGeneratorToProto } from "../storage/codec.js";
 import {
-  type ClusterStatus,
-  type ControllerPath,
   type CreateClusterRequest,
   type CreateIndexRequest,
   type CreateMaterializedViewRequest,
@@ -89,26 +81,39 @@ import {
   type DropObjectRequest,
   type DropReplicaRequest,
   type EnvironmentRpc,
-  type FlagState,
   type GetFlagsRequest,
   type GetFlagsResponse,
-  isObjectName,
   type ListClustersRequest,
   type ListClustersResponse,
   type ListObjectsRequest,
   type ListObjectsResponse,
-  MAX_NAME_LENGTH,
-  type ObjectKind,
   objectKindPhrase,
   type PeekRequest,
   type PeekResponse,
-  type ReplicaHealth,
   type StatusRequest,
   type StatusResponse,
   type SubscribeRequest,
   type SubscribeResponse,
 } from "./api.js";
 import { MalformedApiResponse, MalformedRequest } from "./errors.js";
+import {
+  checkColumns,
+  collectGets,
+  decodeClusterId,
+  decodeName,
+  optionalName,
+  positive,
+} from "./field-codec.js";
+import {
+  clusterStatusFromProto,
+  clusterStatusToProto,
+  flagFromProto,
+  flagToProto,
+  OBJECT_KIND,
+  OBJECT_KIND_BACK,
+} from "./status-codec.js";
+
+export { OBJECT_KINDS, REPLICA_HEALTHS } from "./status-codec.js";
 
 /** A domain ⇄ wire converter for one message. `fromProto` validates. */
 export interface EnvironmentCodec<D, S extends DescMessage> {
@@ -139,53 +144,6 @@ function codec<D, S extends DescMessage>(
       }
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Field helpers
-
-/** A cluster, replica or object name. */
-function decodeName(v: string, path: string): string {
-  if (v === "") fail(path, "is empty; give a name like `my_view` ([a-z_][a-z0-9_]*)");
-  if (!isObjectName(v)) {
-    fail(
-      path,
-      `${JSON.stringify(v)} is not a valid name (lowercase letters, digits and _, not starting ` +
-        `with a digit, at most ${MAX_NAME_LENGTH} characters)`,
-    );
-  }
-  return v;
-}
-
-function optionalName(v: string | undefined, path: string): { cluster?: string } {
-  return v === undefined ? {} : { cluster: decodeName(v, path) };
-}
-
-const CLUSTER_ID = /^[us][0-9]{1,19}$/;
-function decodeClusterId(v: string, path: string): string {
-  if (!CLUSTER_ID.test(v)) fail(path, `${JSON.stringify(v)} is not a cluster id (u<n> or s<n>)`);
-  return v;
-}
-
-function positive(v: number, path: string, what: string): number {
-  if (v < 1) fail(path, `is ${v}; ${what} must be at least 1`);
-  return v;
-}
-
-function checkColumns(cols: readonly number[], width: number, path: (i: number) => string): void {
-  cols.forEach((c, i) => {
-    if (c >= width) fail(path(i), `column ${c} out of range for ${width} columns`);
-  });
-}
-
-/** Records the arity of the first `get` of each id (walking inputs only, never datums). */
-function collectGets(p: Plan, into: Map<string, number>): void {
-  if (p.kind === "get") {
-    if (!into.has(p.id)) into.set(p.id, p.arity);
-    return;
-  }
-  if ("input" in p) collectGets(p.input, into);
-  if ("inputs" in p) for (const q of p.inputs) collectGets(q, into);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,118 +236,6 @@ export function checkPeekColumns(req: PeekRequest, arity: number): void {
     if (e instanceof FieldError) throw new MalformedRequest("peek", e.path, e.reason);
     throw e;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Status and flags
-
-const OBJECT_KIND: Readonly<Record<ObjectKind, ObjectKindProto>> = {
-  source: ObjectKindProto.SOURCE,
-  subsource: ObjectKindProto.SUBSOURCE,
-  index: ObjectKindProto.INDEX,
-  materializedView: ObjectKindProto.MATERIALIZED_VIEW,
-};
-const OBJECT_KIND_BACK = reverse(OBJECT_KIND);
-const HEALTH: Readonly<Record<ReplicaHealth, ReplicaHealthProto>> = {
-  online: ReplicaHealthProto.ONLINE,
-  offline: ReplicaHealthProto.OFFLINE,
-  restarting: ReplicaHealthProto.RESTARTING,
-};
-const HEALTH_BACK = reverse(HEALTH);
-
-/** Domain values of the wire enums (for tests). */
-export const OBJECT_KINDS = Object.keys(OBJECT_KIND) as ObjectKind[];
-export const REPLICA_HEALTHS = Object.keys(HEALTH) as ReplicaHealth[];
-
-const FLAG_KEY = /^[a-z0-9][a-z0-9-]*$/;
-function decodeFlagKey(v: string, path: string): string {
-  if (!FLAG_KEY.test(v)) {
-    fail(path, `${JSON.stringify(v)} is not a flag key (lowercase letters, digits and -)`);
-  }
-  return v;
-}
-
-function flagToProto(f: FlagState): FlagStateProto {
-  return create(FlagStateSchema, { ...f, blockedBy: [...f.blockedBy] });
-}
-
-function flagFromProto(f: FlagStateProto, path: string): FlagState {
-  const key = decodeFlagKey(f.key, `${path}.key`);
-  const blockedBy = f.blockedBy.map((k, i) => decodeFlagKey(k, `${path}.blockedBy[${i}]`));
-  if (f.inForce && !f.enabled) fail(`${path}.inForce`, "is true for a flag that is off");
-  if (blockedBy.length > 0 && (f.inForce || !f.enabled)) {
-    fail(`${path}.blockedBy`, "is set for a flag that is not on-but-blocked");
-  }
-  if (f.pendingRestart !== (f.inForce !== f.applied)) {
-    fail(`${path}.pendingRestart`, `is ${f.pendingRestart}; it must equal inForce != applied`);
-  }
-  return {
-    key,
-    enabled: f.enabled,
-    inForce: f.inForce,
-    blockedBy,
-    applied: f.applied,
-    pendingRestart: f.pendingRestart,
-  };
-}
-
-function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
-  return create(ClusterStatusSchema, {
-    id: c.id,
-    name: c.name,
-    replicas: c.replicas.map((r) => ({ ...r, health: HEALTH[r.health] })),
-    collections: c.collections.map((s) => ({
-      id: s.id,
-      name: s.name,
-      writeFrontier: frontierToProto(s.writeFrontier),
-      since: frontierToProto(s.since),
-      ...(s.lagMs === undefined ? {} : { lagMs: BigInt(s.lagMs) }),
-      ...(s.failed === undefined ? {} : { failed: s.failed }),
-    })),
-    flags: c.flags.map(flagToProto),
-    controllers: (c.controllers ?? []).map((p) => ({ ...p })),
-  });
-}
-
-function clusterStatusFromProto(c: ClusterStatusProto, path: string): ClusterStatus {
-  return {
-    id: decodeClusterId(c.id, `${path}.id`),
-    name: decodeName(c.name, `${path}.name`),
-    replicas: c.replicas.map((r, i) => {
-      const at = `${path}.replicas[${i}]`;
-      return {
-        id: decodeReplicaId(r.id, `${at}.id`),
-        name: decodeName(r.name, `${at}.name`),
-        size: positive(r.size, `${at}.size`, "a replica size (workers)"),
-        health: decodeEnum(r.health, HEALTH_BACK, `${at}.health`, "replica health"),
-        reason: r.reason,
-      };
-    }),
-    collections: c.collections.map((s, i) => {
-      const at = `${path}.collections[${i}]`;
-      return {
-        id: decodeGlobalId(s.id, `${at}.id`),
-        name: decodeName(s.name, `${at}.name`),
-        writeFrontier: frontierFromProto(s.writeFrontier, `${at}.writeFrontier`),
-        since: frontierFromProto(s.since, `${at}.since`),
-        ...(s.lagMs === undefined ? {} : { lagMs: safeU64(s.lagMs, `${at}.lagMs`) }),
-        ...(s.failed === undefined ? {} : { failed: s.failed }),
-      };
-    }),
-    flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
-    ...(c.controllers.length === 0
-      ? {}
-      : {
-          controllers: c.controllers.map((p, i) => pathFromProto(p, `${path}.controllers[${i}]`)),
-        }),
-  };
-}
-
-function pathFromProto(p: ControllerPathProto, path: string): ControllerPath {
-  if (p.path !== "legacy" && p.path !== "unified") {
-    fail(`${path}.path`, `${JSON.stringify(p.path)} is not a controller path (legacy or unified)`);
-  }
-  return { seam: p.seam, flag: decodeFlagKey(p.flag, `${path}.flag`), path: p.path, note: p.note };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,10 @@
  * Test-only (excluded from the build). Arbitraries produce *valid* values — the round-trip
  * properties assert that `fromProto(toProto(x))` equals `x` — so every generator respects the
  * invariants the decoders check (unique ids, columns in range, positive counts, …).
+ *
+ * Why one file over ~700 lines (style: files < ~700): it is test data, not logic — the one entry
+ * of the `./arbitraries` subpath, a chain of generators each built from the previous sections
+ * (datums → plans → dataflows/peeks → commands and responses); its sections mirror the codecs.
  */
 import type { AggregateFunc, Expr, OrderKey, Plan } from "@mzts/expr";
 import {

@@ -1,0 +1,138 @@
+/**
+ * The environment API codec's status and flags sub-codec: `ClusterStatus` (replicas and their
+ * health, collections with frontiers and lag, flag states, controller paths) and `FlagState` ⇄
+ * `mz.environment.v1`, plus the object-kind and replica-health enum maps. `…FromProto` checks the
+ * flag state's consistency (in force only when on, blocked only when on but not in force,
+ * `pendingRestart` = inForce ≠ applied) and throws `FieldError`s with the field path.
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  decodeEnum,
+  decodeGlobalId,
+  decodeReplicaId,
+  fail,
+  reverse,
+  safeU64,
+} from "../codec/field.js";
+import { frontierFromProto, frontierToProto } from "../codec/frontier-codec.js";
+import {
+  type ClusterStatus as ClusterStatusProto,
+  ClusterStatusSchema,
+  type ControllerPath as ControllerPathProto,
+  type FlagState as FlagStateProto,
+  FlagStateSchema,
+  ObjectKind as ObjectKindProto,
+  ReplicaHealth as ReplicaHealthProto,
+} from "../gen/mz/environment/v1/environment_pb.js";
+import type { ClusterStatus, ControllerPath, FlagState, ObjectKind, ReplicaHealth } from "./api.js";
+
+import { decodeClusterId, decodeName, positive } from "./field-codec.js";
+
+export const OBJECT_KIND: Readonly<Record<ObjectKind, ObjectKindProto>> = {
+  source: ObjectKindProto.SOURCE,
+  subsource: ObjectKindProto.SUBSOURCE,
+  index: ObjectKindProto.INDEX,
+  materializedView: ObjectKindProto.MATERIALIZED_VIEW,
+};
+export const OBJECT_KIND_BACK = reverse(OBJECT_KIND);
+const HEALTH: Readonly<Record<ReplicaHealth, ReplicaHealthProto>> = {
+  online: ReplicaHealthProto.ONLINE,
+  offline: ReplicaHealthProto.OFFLINE,
+  restarting: ReplicaHealthProto.RESTARTING,
+};
+const HEALTH_BACK = reverse(HEALTH);
+
+/** Domain values of the wire enums (for tests). */
+export const OBJECT_KINDS = Object.keys(OBJECT_KIND) as ObjectKind[];
+export const REPLICA_HEALTHS = Object.keys(HEALTH) as ReplicaHealth[];
+
+const FLAG_KEY = /^[a-z0-9][a-z0-9-]*$/;
+export function decodeFlagKey(v: string, path: string): string {
+  if (!FLAG_KEY.test(v)) {
+    fail(path, `${JSON.stringify(v)} is not a flag key (lowercase letters, digits and -)`);
+  }
+  return v;
+}
+
+export function flagToProto(f: FlagState): FlagStateProto {
+  return create(FlagStateSchema, { ...f, blockedBy: [...f.blockedBy] });
+}
+
+export function flagFromProto(f: FlagStateProto, path: string): FlagState {
+  const key = decodeFlagKey(f.key, `${path}.key`);
+  const blockedBy = f.blockedBy.map((k, i) => decodeFlagKey(k, `${path}.blockedBy[${i}]`));
+  if (f.inForce && !f.enabled) fail(`${path}.inForce`, "is true for a flag that is off");
+  if (blockedBy.length > 0 && (f.inForce || !f.enabled)) {
+    fail(`${path}.blockedBy`, "is set for a flag that is not on-but-blocked");
+  }
+  if (f.pendingRestart !== (f.inForce !== f.applied)) {
+    fail(`${path}.pendingRestart`, `is ${f.pendingRestart}; it must equal inForce != applied`);
+  }
+  return {
+    key,
+    enabled: f.enabled,
+    inForce: f.inForce,
+    blockedBy,
+    applied: f.applied,
+    pendingRestart: f.pendingRestart,
+  };
+}
+
+export function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
+  return create(ClusterStatusSchema, {
+    id: c.id,
+    name: c.name,
+    replicas: c.replicas.map((r) => ({ ...r, health: HEALTH[r.health] })),
+    collections: c.collections.map((s) => ({
+      id: s.id,
+      name: s.name,
+      writeFrontier: frontierToProto(s.writeFrontier),
+      since: frontierToProto(s.since),
+      ...(s.lagMs === undefined ? {} : { lagMs: BigInt(s.lagMs) }),
+      ...(s.failed === undefined ? {} : { failed: s.failed }),
+    })),
+    flags: c.flags.map(flagToProto),
+    controllers: (c.controllers ?? []).map((p) => ({ ...p })),
+  });
+}
+
+export function clusterStatusFromProto(c: ClusterStatusProto, path: string): ClusterStatus {
+  return {
+    id: decodeClusterId(c.id, `${path}.id`),
+    name: decodeName(c.name, `${path}.name`),
+    replicas: c.replicas.map((r, i) => {
+      const at = `${path}.replicas[${i}]`;
+      return {
+        id: decodeReplicaId(r.id, `${at}.id`),
+        name: decodeName(r.name, `${at}.name`),
+        size: positive(r.size, `${at}.size`, "a replica size (workers)"),
+        health: decodeEnum(r.health, HEALTH_BACK, `${at}.health`, "replica health"),
+        reason: r.reason,
+      };
+    }),
+    collections: c.collections.map((s, i) => {
+      const at = `${path}.collections[${i}]`;
+      return {
+        id: decodeGlobalId(s.id, `${at}.id`),
+        name: decodeName(s.name, `${at}.name`),
+        writeFrontier: frontierFromProto(s.writeFrontier, `${at}.writeFrontier`),
+        since: frontierFromProto(s.since, `${at}.since`),
+        ...(s.lagMs === undefined ? {} : { lagMs: safeU64(s.lagMs, `${at}.lagMs`) }),
+        ...(s.failed === undefined ? {} : { failed: s.failed }),
+      };
+    }),
+    flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
+    ...(c.controllers.length === 0
+      ? {}
+      : {
+          controllers: c.controllers.map((p, i) => pathFromProto(p, `${path}.controllers[${i}]`)),
+        }),
+  };
+}
+
+function pathFromProto(p: ControllerPathProto, path: string): ControllerPath {
+  if (p.path !== "legacy" && p.path !== "unified") {
+    fail(`${path}.path`, `${JSON.stringify(p.path)} is not a controller path (legacy or unified)`);
+  }
+  return { seam: p.seam, flag: decodeFlagKey(p.flag, `${path}.flag`), path: p.path, note: p.note };
+}
