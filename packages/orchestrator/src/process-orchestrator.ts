@@ -42,32 +42,35 @@
  * - One orchestrator per dataDir at a time: environmentd has no lock, but generation fencing
  *   closes an older environmentd (abandoning its replicas to the newer one) within its fence check
  *   (2 s); until then both may supervise the same replicas.
+ *
+ * ## Modules
+ * This file is the composition. A process (arguments, spawn, ready line, stop) is
+ * `clusterd-process.ts`, its log files `clusterd-logs.ts`, the boot and adoption checks of the
+ * records `adoption.ts`, a managed replica's state and spec checks `replica-entry.ts`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { PhaseSet } from "@mzts/flags";
 import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
+import { checkAdoptable, checkRecordAtBoot } from "./adoption.js";
 import {
   backoffDelay,
   DEFAULT_RESTART_BACKOFF,
   nextAttempt,
   type RestartBackoff,
 } from "./backoff.js";
+import { replicaLogPaths, tail } from "./clusterd-logs.js";
 import {
-  InvalidReplicaSpec,
+  awaitReady,
+  type ClusterdConfig,
+  type ExitStatus,
+  locationOf,
+  type Running,
+  spawnClusterd,
+  stopProcess,
+} from "./clusterd-process.js";
+import {
   OrchestratorClosed,
   type OrchestratorError,
   ReplicaDropped,
@@ -83,10 +86,18 @@ import type {
   ReplicaEventListener,
   ReplicaLocation,
   ReplicaSpec,
-  ReplicaState,
   ReplicaStatus,
 } from "./orchestrator.js";
-import { isAlive, isClusterdFor, probeHealth, signal, terminatePid } from "./process-probe.js";
+import { isAlive, isClusterdFor, probeHealth, terminatePid } from "./process-probe.js";
+import {
+  type Entry,
+  entryStatus,
+  newEntry,
+  recordsOf,
+  sameShape,
+  unclaimedStatus,
+  validateSpec,
+} from "./replica-entry.js";
 import {
   loadRecords,
   orchestratorDir,
@@ -136,128 +147,8 @@ export interface ProcessOrchestrator extends Orchestrator {
   abandon(): void;
 }
 
-type Ports = { readonly compute: number; readonly storage: number; readonly http: number };
-
-/** One process of a replica; replaced on restart. */
-interface Running {
-  readonly pid: number;
-  /** Our child, or null for an adopted process (watched by polling). */
-  readonly child: ChildProcess | null;
-  /** Null until ready. */
-  ports: Ports | null;
-  readonly startedAt: Date;
-  /** Set when ready (ms since epoch); the uptime that resets the backoff counts from here. */
-  onlineSince: number | null;
-  /** Set once we asked it to stop: its exit is then not a crash. */
-  stopping: boolean;
-  /** Consecutive failed health checks (adopted processes). */
-  healthFailures: number;
-  /** Resolves when our child exits. */
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null;
-}
-
-/** A replica this orchestrator manages (started or adopted). */
-interface Entry {
-  /** The latest spec asked for (its generation is the claiming generation). */
-  spec: ReplicaSpec;
-  state: ReplicaState;
-  /** The current process, from spawn until it is seen dead. */
-  running: Running | null;
-  /** The clusterd entry the current process runs. */
-  clusterdPath: string;
-  /** Restarts since this orchestrator took the replica on. */
-  restarts: number;
-  /** Backoff attempt of the pending/last restart. */
-  attempt: number;
-  /** Ports the next restart asks for; null = any free port. */
-  preferredPorts: Ports | null;
-  adopted: boolean;
-  restartTimer: NodeJS.Timeout | null;
-  /** Set by drop/close/replacement: no restart may follow. */
-  removed: boolean;
-  /** `ensureReplica` calls waiting for the next `online`. */
-  waiters: { resolve(l: ReplicaLocation): void; reject(e: OrchestratorError): void }[];
-}
-
 function defaultClusterdPath(): string {
   return fileURLToPath(import.meta.resolve("@mzts/clusterd/main"));
-}
-
-function locationOf(host: string, ports: Ports): ReplicaLocation {
-  const h = host.includes(":") ? `[${host}]` : host;
-  return {
-    computeUrl: `http://${h}:${ports.compute}`,
-    storageUrl: `http://${h}:${ports.storage}`,
-    httpUrl: `http://${h}:${ports.http}`,
-  };
-}
-
-function phasesOf(record: ReplicaRecord): PhaseSet | null {
-  try {
-    return PhaseSet.fromJSON(record.phases);
-  } catch {
-    return null;
-  }
-}
-
-/** Previous logs kept per replica and stream: `<name>.log.1` (newest) … `<name>.log.<n>`. */
-const KEPT_LOGS = 3;
-
-/** The last lines of a log (at most `maxLines` and 4000 chars; reads at most 64 KiB). */
-function tail(path: string, maxLines = 20): string {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return "";
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const len = Math.min(size, 64 * 1024);
-    const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    const lines = buf.toString("utf8").trimEnd().split("\n");
-    // A cut first line is partial: drop it unless it is all there is.
-    if (len < size && lines.length > 1) lines.shift();
-    return lines.slice(-maxLines).join("\n").slice(-4000);
-  } catch {
-    return "";
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Shifts `path` → `path.1` → … → `path.<keep>`; the oldest beyond `keep` is deleted. */
-function rotateLog(path: string, keep = KEPT_LOGS): void {
-  rmSync(`${path}.${keep}`, { force: true });
-  for (let i = keep - 1; i >= 0; i--) {
-    const from = i === 0 ? path : `${path}.${i}`;
-    try {
-      renameSync(from, `${path}.${i + 1}`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    }
-  }
-}
-
-function findReadyPorts(stdout: string): Ports | null {
-  for (const line of stdout.split("\n")) {
-    if (!line.includes('"clusterd ready"')) continue;
-    try {
-      const j = JSON.parse(line) as Record<string, unknown>;
-      if (
-        j.msg === "clusterd ready" &&
-        typeof j.computePort === "number" &&
-        typeof j.storagePort === "number" &&
-        typeof j.httpPort === "number"
-      ) {
-        return { compute: j.computePort, storage: j.storagePort, http: j.httpPort };
-      }
-    } catch {
-      // a partial line: read again on the next poll
-    }
-  }
-  return null;
 }
 
 /**
@@ -276,17 +167,14 @@ export async function createProcessOrchestrator(
 class ProcessOrchestratorImpl implements ProcessOrchestrator {
   readonly registry: Registry;
   readonly #dataDir: string;
-  readonly #persistDir: string;
   readonly #clusterdPath: string;
-  readonly #absentTimeoutMs: number;
+  readonly #host: string;
+  /** What every clusterd is started with. */
+  readonly #clusterd: ClusterdConfig;
   readonly #log: Logger;
   readonly #backoff: RestartBackoff;
   readonly #graceMs: number;
-  readonly #startTimeoutMs: number;
   readonly #pollMs: number;
-  readonly #host: string;
-  readonly #clusterdLogLevel: string;
-  readonly #secretFile: string | null;
   readonly #metrics: OrchestratorMetrics;
   /** Managed replicas, by replica id; an entry lives from ensure until drop/close. */
   readonly #replicas = new Map<string, Entry>();
@@ -302,17 +190,21 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
 
   constructor(options: ProcessOrchestratorOptions) {
     this.#dataDir = options.dataDir;
-    this.#persistDir = options.persistDir;
     this.#clusterdPath = options.clusterdPath ?? defaultClusterdPath();
-    this.#absentTimeoutMs = options.controllerAbsentTimeoutMs ?? 300_000;
+    this.#host = options.listenHost ?? "127.0.0.1";
+    this.#clusterd = {
+      clusterdPath: this.#clusterdPath,
+      host: this.#host,
+      persistDir: options.persistDir,
+      absentTimeoutMs: options.controllerAbsentTimeoutMs ?? 300_000,
+      logLevel: options.clusterdLogLevel ?? "info",
+      secretFile: options.controllerSecretFile,
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    };
     this.#log = (options.logger ?? pino()).child({ component: "orchestrator" });
     this.#backoff = { ...DEFAULT_RESTART_BACKOFF, ...options.restartBackoff };
     this.#graceMs = options.stopGraceMs ?? 10_000;
-    this.#startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.#pollMs = options.pollIntervalMs ?? 1000;
-    this.#host = options.listenHost ?? "127.0.0.1";
-    this.#clusterdLogLevel = options.clusterdLogLevel ?? "info";
-    this.#secretFile = options.controllerSecretFile;
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, () => this.list().map((s) => s.state));
   }
@@ -329,26 +221,9 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     }
     await Promise.all(
       loaded.records.map(async (rec) => {
-        const fields = { replica_id: rec.replicaId, pid: rec.pid, generation: rec.generation };
-        if (!isAlive(rec.pid)) {
-          this.#log.info(fields, "stale replica record removed: its process is gone");
-          return;
+        if (await checkRecordAtBoot(rec, this.#graceMs, this.#log, this.#metrics)) {
+          this.#unclaimed.set(rec.replicaId, rec);
         }
-        if (!isClusterdFor(rec.pid, rec.clusterdPath, rec.clusterId, rec.replicaId)) {
-          this.#log.warn(fields, "replica record removed: its pid now belongs to another process");
-          return;
-        }
-        const healthy =
-          rec.ports !== null &&
-          (await probeHealth(rec.host, rec.ports.http, rec.clusterId, rec.replicaId));
-        if (!healthy) {
-          this.#log.warn(fields, "recorded clusterd is not healthy; terminating it");
-          await terminatePid(rec.pid, this.#graceMs);
-          this.#metrics.terminations.inc({ reason: "unhealthy" });
-          return;
-        }
-        this.#log.info(fields, "live replica found; unclaimed until ensureReplica or reconcile");
-        this.#unclaimed.set(rec.replicaId, rec);
       }),
     );
     this.#save();
@@ -363,41 +238,14 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
 
   list(): ReplicaStatus[] {
     const out: ReplicaStatus[] = [];
-    for (const [id, e] of this.#replicas) {
-      const r = e.running;
-      out.push({
-        replicaId: id,
-        clusterId: e.spec.clusterId,
-        generation: e.spec.generation,
-        workers: e.spec.workers,
-        state: e.state,
-        pid: r?.pid ?? null,
-        location: r?.ports ? locationOf(this.#host, r.ports) : null,
-        startedAt: r?.startedAt ?? null,
-        restarts: e.restarts,
-        adopted: e.adopted,
-      });
-    }
-    for (const [id, rec] of this.#unclaimed) {
-      out.push({
-        replicaId: id,
-        clusterId: rec.clusterId,
-        generation: rec.generation,
-        workers: rec.workers,
-        state: "unclaimed",
-        pid: rec.pid,
-        location: rec.ports ? locationOf(rec.host, rec.ports) : null,
-        startedAt: new Date(rec.startedAt),
-        restarts: 0,
-        adopted: false,
-      });
-    }
+    for (const e of this.#replicas.values()) out.push(entryStatus(e, this.#host));
+    for (const rec of this.#unclaimed.values()) out.push(unclaimedStatus(rec));
     return out.sort((a, b) => a.replicaId.localeCompare(b.replicaId));
   }
 
   async ensureReplica(spec: ReplicaSpec): Promise<ReplicaLocation> {
     this.#checkOpen("ensure a replica");
-    this.#validate(spec);
+    validateSpec(spec);
     const wait = await this.#withLock(spec.replicaId, () => this.#ensureLocked(spec));
     return wait();
   }
@@ -488,7 +336,10 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
           BigInt(entry.spec.generation),
         );
       }
-      if (this.#sameShape(spec, entry.spec, entry.clusterdPath) && entry.state !== "failed") {
+      if (
+        sameShape(spec, entry.spec, entry.clusterdPath, this.#clusterdPath) &&
+        entry.state !== "failed"
+      ) {
         entry.spec = spec;
         this.#save();
         const r = entry.running;
@@ -520,17 +371,13 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
 
   async #tryAdopt(spec: ReplicaSpec, rec: ReplicaRecord): Promise<ReplicaLocation | null> {
     const id = spec.replicaId;
-    const phases = phasesOf(rec);
-    const shapeOk =
-      phases !== null &&
-      this.#sameShape(spec, { ...rec, phases }, rec.clusterdPath) &&
-      rec.clusterdPath === this.#clusterdPath;
-    const live =
-      rec.ports !== null &&
-      isAlive(rec.pid) &&
-      isClusterdFor(rec.pid, rec.clusterdPath, rec.clusterId, id) &&
-      (await probeHealth(rec.host, rec.ports.http, rec.clusterId, id));
-    if (!shapeOk || !live || rec.ports === null || rec.host !== this.#host) {
+    const { shapeOk, live, running } = await checkAdoptable(
+      spec,
+      rec,
+      this.#clusterdPath,
+      this.#host,
+    );
+    if (running === null || running.ports === null) {
       this.#log.info(
         { replica_id: id, pid: rec.pid, spec_matches: shapeOk, live },
         "recorded replica not adoptable; terminating it and starting a new process",
@@ -539,24 +386,14 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
       return null;
     }
     this.#unclaimed.delete(id);
-    const running: Running = {
-      pid: rec.pid,
-      child: null,
-      ports: rec.ports,
-      startedAt: new Date(rec.startedAt),
-      onlineSince: Date.now(),
-      stopping: false,
-      healthFailures: 0,
-      exit: null,
-    };
-    const entry = this.#newEntry(spec);
+    const entry = newEntry(spec, this.#clusterdPath);
     entry.running = running;
     entry.adopted = true;
     entry.state = "online";
     this.#replicas.set(id, entry);
     this.#save();
     this.#metrics.adoptions.inc();
-    const location = locationOf(this.#host, rec.ports);
+    const location = locationOf(this.#host, running.ports);
     this.#log.info(
       {
         replica_id: id,
@@ -571,7 +408,7 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
   }
 
   async #startFresh(spec: ReplicaSpec): Promise<ReplicaLocation> {
-    const entry = this.#newEntry(spec);
+    const entry = newEntry(spec, this.#clusterdPath);
     this.#replicas.set(spec.replicaId, entry);
     let running: Running;
     try {
@@ -591,22 +428,6 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
       throw err;
     }
     return this.#online(entry, running);
-  }
-
-  #newEntry(spec: ReplicaSpec): Entry {
-    return {
-      spec,
-      state: "starting",
-      running: null,
-      clusterdPath: this.#clusterdPath,
-      restarts: 0,
-      attempt: 0,
-      preferredPorts: null,
-      adopted: false,
-      restartTimer: null,
-      removed: false,
-      waiters: [],
-    };
   }
 
   #online(entry: Entry, running: Running): ReplicaLocation {
@@ -636,126 +457,40 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
   async #launch(entry: Entry): Promise<Running> {
     const spec = entry.spec;
     const id = spec.replicaId;
-    const logs = join(orchestratorDir(this.#dataDir), "logs");
-    mkdirSync(logs, { recursive: true });
-    const outPath = join(logs, `${id}.out.log`);
-    const errPath = join(logs, `${id}.err.log`);
-    const p = entry.preferredPorts;
-    const args = [
-      this.#clusterdPath,
-      "--cluster-id",
-      spec.clusterId,
-      "--replica-id",
-      id,
-      "--workers",
-      String(spec.workers),
-      "--compute-listen",
-      `${this.#host}:${p?.compute ?? 0}`,
-      "--storage-listen",
-      `${this.#host}:${p?.storage ?? 0}`,
-      "--http-listen",
-      `${this.#host}:${p?.http ?? 0}`,
-      "--persist-dir",
-      this.#persistDir,
-      "--phases",
-      JSON.stringify(spec.phases),
-      "--controller-absent-timeout",
-      `${this.#absentTimeoutMs}ms`,
-      "--log-level",
-      this.#clusterdLogLevel,
-      ...(this.#secretFile === null
-        ? ["--insecure-no-auth"]
-        : ["--controller-secret-file", this.#secretFile]),
-    ];
-    rotateLog(outPath);
-    rotateLog(errPath);
-    const out = openSync(outPath, "w");
-    const err = openSync(errPath, "w");
-    let child: ChildProcess;
+    const logs = replicaLogPaths(this.#dataDir, id, true);
+    let running: Running;
     try {
-      child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, err] });
-    } finally {
-      closeSync(out);
-      closeSync(err);
+      running = await spawnClusterd(this.#clusterd, spec, entry.preferredPorts, logs);
+    } catch (e) {
+      if (e instanceof ReplicaStartFailed) this.#metrics.startFailures.inc({ exit_code: "none" });
+      throw e;
     }
-    const pid = child.pid;
-    if (pid === undefined) {
-      const spawnError = await new Promise<Error>((resolve) => child.once("error", resolve));
-      this.#metrics.startFailures.inc({ exit_code: "none" });
-      throw new ReplicaStartFailed(id, null, null, "", `cannot spawn: ${spawnError.message}`);
-    }
-    child.on("error", (e) =>
+    const pid = running.pid;
+    running.child?.on("error", (e) =>
       this.#log.error({ replica_id: id, pid, err: e.message }, "child error"),
     );
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once("exit", (code, sig) => resolve({ code, signal: sig })),
-    );
-    const running: Running = {
-      pid,
-      child,
-      ports: null,
-      startedAt: new Date(),
-      onlineSince: null,
-      stopping: false,
-      healthFailures: 0,
-      exit,
-    };
     entry.running = running;
     entry.clusterdPath = this.#clusterdPath;
     this.#metrics.starts.inc();
     this.#save();
     this.#log.info({ replica_id: id, pid, workers: spec.workers }, "clusterd spawned");
 
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-    void exit.then((x) => {
-      exited = x;
-    });
-    const deadline = Date.now() + this.#startTimeoutMs;
-    let ports: Ports | null = null;
-    let timedOut = false;
-    while (ports === null) {
-      let stdout = "";
-      try {
-        stdout = readFileSync(outPath, "utf8");
-      } catch {
-        // not there yet
-      }
-      ports = findReadyPorts(stdout);
-      if (ports !== null) break;
-      if (exited !== null) break;
-      if (Date.now() >= deadline) {
-        timedOut = true;
-        running.stopping = true;
-        signal(pid, "SIGKILL");
-        await exit;
-        break;
-      }
-      await Promise.race([sleep(50), exit]);
-    }
-    if (ports === null) {
-      const x = await exit;
+    const ready = await awaitReady(this.#clusterd, id, running, logs);
+    if (ready instanceof ReplicaStartFailed) {
       if (entry.running === running) entry.running = null;
       this.#save();
-      this.#metrics.startFailures.inc({ exit_code: x.code === null ? "none" : String(x.code) });
-      const reason = timedOut
-        ? `no "clusterd ready" line within ${this.#startTimeoutMs} ms`
-        : running.stopping
-          ? "stopped while starting"
-          : `clusterd exited with ${x.code === null ? `signal ${x.signal}` : `code ${x.code}`} before it was ready`;
-      throw new ReplicaStartFailed(id, x.code, x.signal, tail(errPath), reason);
+      const code = ready.exitCode;
+      this.#metrics.startFailures.inc({ exit_code: code === null ? "none" : String(code) });
+      throw ready;
     }
-    running.ports = ports;
+    running.ports = ready;
     running.onlineSince = Date.now();
     this.#save();
-    void exit.then((x) => this.#onChildExit(entry, running, x));
+    void running.exit?.then((x) => this.#onChildExit(entry, running, x));
     return running;
   }
 
-  #onChildExit(
-    entry: Entry,
-    running: Running,
-    x: { code: number | null; signal: NodeJS.Signals | null },
-  ): void {
+  #onChildExit(entry: Entry, running: Running, x: ExitStatus): void {
     if (this.#abandoned || running.stopping || entry.running !== running) return;
     const reason = `clusterd exited with ${x.code === null ? `signal ${x.signal}` : `code ${x.code}`}`;
     this.#handleDeath(entry, running, reason, x.code, x.signal);
@@ -774,7 +509,7 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     this.#save();
     const id = entry.spec.replicaId;
     // The crash's evidence (a stack trace) into environmentd's log, before a restart rotates it.
-    const errLog = join(orchestratorDir(this.#dataDir), "logs", `${id}.err.log`);
+    const errLog = replicaLogPaths(this.#dataDir, id).err;
     const stderrTail = tail(errLog);
     this.#log.warn(
       { replica_id: id, pid: running.pid, reason, exitCode, signal: sig, stderrTail, errLog },
@@ -846,30 +581,11 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     for (const w of entry.waiters.splice(0)) w.reject(why);
     const running = entry.running;
     if (running) {
-      await this.#stopRunning(running);
+      await stopProcess(running, this.#graceMs, this.#log);
       this.#metrics.terminations.inc({ reason });
       this.#log.info({ replica_id: entry.spec.replicaId, pid: running.pid, reason }, "stopped");
     }
     entry.running = null;
-  }
-
-  async #stopRunning(running: Running): Promise<void> {
-    running.stopping = true;
-    if (running.child === null || running.exit === null) {
-      await terminatePid(running.pid, this.#graceMs);
-      return;
-    }
-    const exit = running.exit;
-    signal(running.pid, "SIGTERM");
-    const done = await Promise.race([
-      exit.then(() => true),
-      sleep(this.#graceMs).then(() => false),
-    ]);
-    if (!done) {
-      this.#log.warn({ pid: running.pid }, "clusterd ignored SIGTERM; sending SIGKILL");
-      signal(running.pid, "SIGKILL");
-      await exit;
-    }
   }
 
   /** Terminates an unclaimed recorded process (if it is still ours) and forgets its record. */
@@ -931,37 +647,6 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
 
   // ---- helpers ----
 
-  #sameShape(
-    spec: ReplicaSpec,
-    other: { clusterId: string; workers: number; phases: PhaseSet },
-    clusterdPath: string,
-  ): boolean {
-    return (
-      spec.clusterId === other.clusterId &&
-      spec.workers === other.workers &&
-      spec.phases.equals(other.phases) &&
-      clusterdPath === this.#clusterdPath
-    );
-  }
-
-  #validate(spec: ReplicaSpec): void {
-    const id = spec.replicaId;
-    if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
-      throw new InvalidReplicaSpec(id, "replicaId", "must be letters, digits, '_', '.' or '-'");
-    }
-    if (spec.clusterId === "") throw new InvalidReplicaSpec(id, "clusterId", "must not be empty");
-    if (spec.phases.clusterId !== spec.clusterId) {
-      throw new InvalidReplicaSpec(
-        id,
-        "phases",
-        `is the PhaseSet of cluster ${spec.phases.clusterId}, not of ${spec.clusterId}`,
-      );
-    }
-    if (!Number.isSafeInteger(spec.generation) || spec.generation < 0) {
-      throw new InvalidReplicaSpec(id, "generation", "must be a non-negative integer");
-    }
-  }
-
   #checkOpen(operation: string): void {
     if (this.#closed) throw new OrchestratorClosed(operation);
   }
@@ -977,30 +662,12 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     return next;
   }
 
-  #records(): ReplicaRecord[] {
-    const out: ReplicaRecord[] = [...this.#unclaimed.values()];
-    for (const e of this.#replicas.values()) {
-      const r = e.running;
-      if (r === null) continue;
-      out.push({
-        replicaId: e.spec.replicaId,
-        clusterId: e.spec.clusterId,
-        workers: e.spec.workers,
-        phases: e.spec.phases.toJSON(),
-        generation: e.spec.generation,
-        pid: r.pid,
-        clusterdPath: e.clusterdPath,
-        ports: r.ports,
-        host: this.#host,
-        startedAt: r.startedAt.toISOString(),
-      });
-    }
-    return out;
-  }
-
   #save(): void {
     if (this.#abandoned) return;
-    saveRecords(this.#dataDir, this.#records());
+    saveRecords(
+      this.#dataDir,
+      recordsOf(this.#unclaimed.values(), this.#replicas.values(), this.#host),
+    );
   }
 
   #emit(event: ReplicaEvent): void {
