@@ -198,7 +198,9 @@ describe("mzctl", () => {
     expect(await at("replicas", "drop", "c1", "r1")).toMatchObject({ code: 0 });
     expect(await at("clusters", "drop", "c1")).toMatchObject({ code: 0 });
     expect((await at("clusters", "list")).stdout).toBe("CLUSTER  ID  REPLICAS\n");
-  }, 40_000);
+    // Sixteen mzctl processes, each a Node start and import (about 1 s alone, 2–3 s while CI runs
+    // two suites side by side), plus environmentd and clusterd starts: 40 s was seen to run out.
+  }, 120_000);
 
   it("exits 2 on usage errors without contacting a server", async () => {
     const bad = await mzctl("--url", "http://127.0.0.1:1", "peek", "x", "--bogus");

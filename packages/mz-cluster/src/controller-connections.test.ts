@@ -134,4 +134,17 @@ describe("ControllerConnections", () => {
     b.admit("initializationComplete");
     expect(() => b.admit("createInstance")).toThrow(ProtocolViolation);
   });
+
+  it("on a compute stream, refuses any command before createInstance", () => {
+    const compute = conns({ stream: "compute" }).open(hello("a", 1n), () => {});
+    expect(() => compute.admit("other")).toThrow(/a command before createInstance/);
+    const ok = conns({ stream: "compute" }).open(hello("b", 1n), () => {});
+    ok.admit("createInstance");
+    ok.admit("other");
+    ok.admit("initializationComplete");
+    // The storage stream has no createInstance: its commands come right after the hello.
+    const storage = conns({ stream: "storage" }).open(hello("c", 1n), () => {});
+    storage.admit("other");
+    storage.admit("initializationComplete");
+  });
 });

@@ -95,11 +95,14 @@ export class ControllerConnection {
   #stage: Stage = "initializing";
   #createdInstance = false;
   readonly #onEnd: (err: ClusterError) => void;
+  /** Whether the stream's first command must be createInstance (the compute stream). */
+  readonly #createInstanceFirst: boolean;
 
   /** @internal */
-  constructor(hello: HelloInfo, onEnd: (err: ClusterError) => void) {
+  constructor(hello: HelloInfo, onEnd: (err: ClusterError) => void, createInstanceFirst = false) {
     this.hello = hello;
     this.#onEnd = onEnd;
+    this.#createInstanceFirst = createInstanceFirst;
   }
 
   get stage(): Stage {
@@ -112,7 +115,8 @@ export class ControllerConnection {
 
   /**
    * Checks a command's place in the stages and advances them.
-   * @throws ProtocolViolation on a second hello, a second InitializationComplete, or a command on a
+   * @throws ProtocolViolation on a second hello, a misplaced or second createInstance, a command
+   * before createInstance on a compute stream, a second InitializationComplete, or a command on a
    * closed connection.
    */
   admit(kind: "hello" | "createInstance" | "initializationComplete" | "other"): void {
@@ -138,6 +142,12 @@ export class ControllerConnection {
         );
       }
       this.#createdInstance = true;
+    } else if (this.#createInstanceFirst && !this.#createdInstance) {
+      // command.proto stage 1: nothing but createInstance comes between the hello and it.
+      throw new ProtocolViolation(
+        "FailedPrecondition",
+        "a command before createInstance (a compute stream sends createInstance right after the hello)",
+      );
     }
     if (kind === "initializationComplete") {
       if (this.#stage === "live") {
@@ -230,7 +240,7 @@ export class ControllerConnections implements Disposable {
       this.#seenNonces.delete(this.#seenNonces.values().next().value as string);
     }
     const prev = this.#current;
-    const conn = new ControllerConnection(hello, onEnd);
+    const conn = new ControllerConnection(hello, onEnd, this.#opts.stream === "compute");
     this.#current = conn;
     this.#disarmIdle();
     prev?.end(new ConnectionSuperseded(prev.nonce, hello.nonce, hello.generation));

@@ -69,11 +69,18 @@ async function until(cond: () => boolean, ms = 5000) {
   }
 }
 
+/** Stage 1 of a compute stream: createInstance right after the hello (command.proto). */
+const CREATE_INSTANCE: ComputeCommand = {
+  kind: "createInstance",
+  config: { logging: { enabled: false, intervalMs: 0, logLogging: false, indexLogs: new Map() } },
+};
+
 describe("controller stream handler", () => {
   it("serves hello, history, InitializationComplete, then live commands", async () => {
     const c = open();
     c.send([
       { kind: "hello", hello: createHello(1n) },
+      CREATE_INSTANCE,
       peek("00000000-0000-4000-8000-000000000001"),
     ]);
     c.send([{ kind: "initializationComplete" }, peek("00000000-0000-4000-8000-000000000002")]);
@@ -97,10 +104,10 @@ describe("controller stream handler", () => {
 
   it("fences an older generation with Aborted naming both, and keeps serving the newer one", async () => {
     const a = open();
-    a.send([{ kind: "hello", hello: createHello(5n) }]);
+    a.send([{ kind: "hello", hello: createHello(5n) }, CREATE_INSTANCE]);
     await until(() => server.connections.current !== null);
     const b = open();
-    b.send([{ kind: "hello", hello: createHello(4n) }]);
+    b.send([{ kind: "hello", hello: createHello(4n) }, CREATE_INSTANCE]);
     const err = await b.done;
     expect(err?.code).toBe(Code.Aborted);
     expect(err?.rawMessage).toMatch(/generation 4 .*generation 5/);
@@ -112,11 +119,12 @@ describe("controller stream handler", () => {
 
   it("lets the newest connection win; the previous stream ends with Aborted", async () => {
     const a = open();
-    a.send([{ kind: "hello", hello: createHello(3n) }]);
+    a.send([{ kind: "hello", hello: createHello(3n) }, CREATE_INSTANCE]);
     await until(() => server.connections.current !== null);
     const b = open();
     b.send([
       { kind: "hello", hello: createHello(3n) },
+      CREATE_INSTANCE,
       peek("00000000-0000-4000-8000-00000000000b"),
     ]);
     const errA = await a.done;
@@ -129,7 +137,11 @@ describe("controller stream handler", () => {
 
   it("ends the stream on a second InitializationComplete (FailedPrecondition) and accepts the next controller", async () => {
     const a = open();
-    a.send([{ kind: "hello", hello: createHello(1n) }, { kind: "initializationComplete" }]);
+    a.send([
+      { kind: "hello", hello: createHello(1n) },
+      CREATE_INSTANCE,
+      { kind: "initializationComplete" },
+    ]);
     a.send([{ kind: "initializationComplete" }]);
     const err = await a.done;
     expect(err?.code).toBe(Code.FailedPrecondition);
@@ -137,6 +149,7 @@ describe("controller stream handler", () => {
     const b = open();
     b.send([
       { kind: "hello", hello: createHello(1n) },
+      CREATE_INSTANCE,
       peek("00000000-0000-4000-8000-00000000000c"),
     ]);
     await until(() => b.responses.length === 1);
@@ -146,7 +159,7 @@ describe("controller stream handler", () => {
 
   it("ends the stream on an undecodable command with InvalidArgument naming the field", async () => {
     const a = open();
-    a.send([{ kind: "hello", hello: createHello(1n) }]);
+    a.send([{ kind: "hello", hello: createHello(1n) }, CREATE_INSTANCE]);
     a.sendRaw(
       create(computeV1.ControlRequestSchema, {
         commands: [create(computeV1.ComputeCommandSchema, {})],
