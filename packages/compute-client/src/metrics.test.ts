@@ -3,11 +3,17 @@
  * series per instance, set and never reset, refused when the names are taken otherwise.
  */
 import { ComputeCommandHistory } from "@mzts/protocol";
+import {
+  compaction,
+  createDataflow,
+  hello,
+  peek,
+  uuid,
+} from "@mzts/protocol/testing/compute-commands";
 import { Gauge, Registry } from "prom-client";
 import { describe, expect, it, vi } from "vitest";
 import { MetricsConflict } from "./errors.js";
 import { attachHistoryMetrics, HISTORY_COMMAND_COUNT, HISTORY_DATAFLOW_COUNT } from "./metrics.js";
-import { compaction, createDataflow, hello, peek, uuid } from "./testdata/commands.js";
 
 describe("ComputeCommandHistory metrics", () => {
   async function gaugeValues(registry: Registry, name: string) {

@@ -2,6 +2,7 @@
  * The README's usage snippet, run as a test (style §12): keep it in sync with README.md.
  */
 import { ComputeCommandHistory, createHello, type InstanceConfig } from "@mzts/protocol";
+import { dataflowDesc, peekOf } from "@mzts/protocol/testing/compute-commands";
 import type { Frontier, GlobalId } from "@mzts/repr";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -12,7 +13,6 @@ import {
   createComputeController,
   HISTORY_COMMAND_COUNT,
 } from "./index.js";
-import { dataflowDesc, peekOf } from "./testdata/commands.js";
 
 describe("README", () => {
   it("createComputeController (replica unreachable: its task keeps connecting)", async () => {

@@ -12,6 +12,7 @@ import {
   type DataflowDescription,
   REFUSAL_TRAILER,
 } from "@mzts/protocol";
+import { dataflowDesc } from "@mzts/protocol/testing/compute-commands";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,7 +23,6 @@ import {
   PeekFailed,
   PoisonQuarantine,
 } from "../src/index.js";
-import { dataflowDesc } from "../src/testdata/commands.js";
 
 const LOGGING = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };
 

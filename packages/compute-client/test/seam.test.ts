@@ -4,11 +4,11 @@
  * replica's compute URL, and discards responses of a replaced incarnation (epoch).
  */
 import type { ComputeResponse } from "@mzts/protocol";
+import { dataflowDesc } from "@mzts/protocol/testing/compute-commands";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { type ComputeReplicaConnector, createComputeController } from "../src/index.js";
-import { dataflowDesc } from "../src/testdata/commands.js";
 
 type Options = Parameters<ComputeReplicaConnector>[0];
 

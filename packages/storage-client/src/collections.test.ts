@@ -6,6 +6,7 @@
 
 import { backoffDelayMs } from "@mzts/controller-unified/replicas";
 import type { SourceStatistics, StorageResponse } from "@mzts/protocol";
+import { ingestionDescription } from "@mzts/protocol/testing/storage-commands";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -26,7 +27,6 @@ import {
   UpperWaitTimedOut,
 } from "./errors.js";
 import { connectLegacyStorageReplica } from "./legacy/replica-task.js";
-import { ingestionDescription } from "./testdata/commands.js";
 
 const silent = pino({ level: "silent" });
 const upper = (id: string, u: bigint | null): StorageResponse => ({

@@ -3,10 +3,15 @@
  * `StorageCommandHistory`'s per-kind counts.
  */
 import { StorageCommandHistory } from "@mzts/protocol";
+import {
+  config,
+  hello,
+  initializationComplete,
+  runIngestion,
+} from "@mzts/protocol/testing/storage-commands";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createStorageControllerMetrics } from "./metrics.js";
-import { config, hello, initializationComplete, runIngestion } from "./testdata/commands.js";
 
 describe("StorageCommandHistory counts and metrics", () => {
   it("counts per kind, set during reduction and incremented between", async () => {

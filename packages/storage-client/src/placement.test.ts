@@ -3,6 +3,15 @@
  * chosen replica leaves, multi-replica objects everywhere, the replay filter and pausing.
  */
 import { StorageCommandHistory } from "@mzts/protocol";
+import {
+  allowWrites,
+  compaction,
+  config,
+  hello,
+  initializationComplete,
+  runIngestion,
+  runSink,
+} from "@mzts/protocol/testing/storage-commands";
 import { describe, expect, it } from "vitest";
 import {
   CollectionExists,
@@ -13,15 +22,6 @@ import {
   ReplicaMissing,
 } from "./errors.js";
 import { IngestionPlacement, objectIdOf, placedObjectOf } from "./placement.js";
-import {
-  allowWrites,
-  compaction,
-  config,
-  hello,
-  initializationComplete,
-  runIngestion,
-  runSink,
-} from "./testdata/commands.js";
 
 const single = { preference: "singleReplica" } as const;
 const multi = { preference: "multiReplica" } as const;

@@ -2,6 +2,11 @@
  * The README's usage snippets, run as tests (style §12): keep them in sync with README.md.
  */
 import { createHello, type StorageCommand, StorageCommandHistory } from "@mzts/protocol";
+import {
+  ingestionDescription,
+  runIngestion,
+  runSink,
+} from "@mzts/protocol/testing/storage-commands";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -12,7 +17,6 @@ import {
   IngestionPlacement,
   placedObjectOf,
 } from "./index.js";
-import { ingestionDescription, runIngestion, runSink } from "./testdata/commands.js";
 
 const runIngestionCommand = runIngestion("u1", ["u2"]) as Extract<
   StorageCommand,

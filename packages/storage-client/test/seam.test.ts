@@ -8,11 +8,11 @@
  *   by the controller for any connector.
  */
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
+import { ingestionDescription } from "@mzts/protocol/testing/storage-commands";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createStorageController, type StorageReplicaConnector } from "../src/index.js";
-import { ingestionDescription } from "../src/testdata/commands.js";
 
 type Options = Parameters<StorageReplicaConnector>[0];
 

@@ -1,5 +1,6 @@
 /**
- * Test builders for compute commands (not built into dist).
+ * Test builders for compute commands. Built into dist for the `@mzts/protocol/testing/*`
+ * subpaths, so the controller packages' tests share one copy.
  */
 
 import type { Frontier, GlobalId } from "@mzts/repr";
