@@ -1,66 +1,17 @@
 /**
  * Issue 10: the legacy storage replica task must not pile up abort listeners while a replica is
- * unreachable. Every connect attempt used to leave one listener on the task's abort signal (the
- * liveness probe's), so a replica down for a dozen attempts raised `MaxListenersExceededWarning`
- * after ~14 replica kills. The test counts, with
- * `events.getEventListeners`, the listeners on every AbortSignal the task listens on.
+ * unreachable (one per connect attempt or pause raised `MaxListenersExceededWarning` after about
+ * a dozen replica kills). The check is the seam's own (`@mzts/controller-unified/testing`).
  */
-import { getEventListeners } from "node:events";
-import { createServer, type Server } from "node:net";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { measureAbortListeners } from "@mzts/controller-unified/testing";
+import { describe, expect, it } from "vitest";
 import { connectLegacyStorageReplica } from "../src/index.js";
 
 describe("legacy storage replica task", () => {
-  // Accepts TCP and closes at once: every attempt fails fast, as while a replica restarts (an
-  // attempt opens two connections: the session's and the probe's).
-  let server: Server;
-  let url: string;
-  let attempts = 0;
-  beforeAll(async () => {
-    server = createServer((socket) => {
-      attempts++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("no port");
-    url = `http://127.0.0.1:${address.port}`;
-  });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-
   it("leaves no abort listeners behind across many failed connect attempts", async () => {
-    const signals = new Set<AbortSignal>();
-    const add = EventTarget.prototype.addEventListener;
-    EventTarget.prototype.addEventListener = function (this: EventTarget, ...args) {
-      if (this instanceof AbortSignal) signals.add(this);
-      return add.apply(this, args);
-    } as typeof add;
-    const task = connectLegacyStorageReplica({
-      instanceId: "u1",
-      replicaId: "u1",
-      epoch: 1,
-      generation: 1n,
-      location: () => url,
-      replay: () => [],
-      logger: pino({ level: "silent" }),
-      tuning: { backoff: { initialMs: 1, maxMs: 2, jitter: 0 } },
-      onConnected: () => {},
-      onResponses: () => {},
-      onFailed: () => {},
-    });
-    try {
-      const deadline = Date.now() + 20_000;
-      while (attempts < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(attempts).toBeGreaterThanOrEqual(25);
-      expect(task.state).toBe("connecting");
-      const most = Math.max(...[...signals].map((s) => getEventListeners(s, "abort").length));
-      expect(most).toBeLessThanOrEqual(2);
-    } finally {
-      EventTarget.prototype.addEventListener = add;
-      await task.close();
-    }
+    const report = await measureAbortListeners(connectLegacyStorageReplica, 25);
+    expect(report.attempts).toBeGreaterThanOrEqual(25);
+    expect(report.state).toBe("connecting");
+    expect(report.mostListeners).toBeLessThanOrEqual(2);
   });
 });
