@@ -212,6 +212,14 @@ export {
   type StorageCommandHistoryOptions,
   type StorageHistoryMetrics,
 } from "./storage/command-history.js";
+export {
+  AUCTION_OUTPUTS,
+  COUNTER_OUTPUTS,
+  type ColumnSpec,
+  LOAD_GENERATOR_OUTPUTS,
+  type LoadGeneratorKind,
+  type LoadGeneratorOutput,
+} from "./storage/load-generator-outputs.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,

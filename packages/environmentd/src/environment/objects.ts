@@ -15,17 +15,19 @@
  * `byId`; `listObjects` renders it for the API.
  */
 import { type ColumnType, type Plan, planColumnTypes } from "@mzts/expr";
-import type {
-  IngestionConnection,
-  ListObjectsRequest,
-  ListObjectsResponse,
-  ObjectInfo,
+import {
+  type IngestionConnection,
+  type ListObjectsRequest,
+  type ListObjectsResponse,
+  LOAD_GENERATOR_OUTPUTS,
+  type LoadGeneratorKind,
+  type ObjectInfo,
 } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
 import type { Catalog, CatalogItem, CatalogSnapshot, Cluster } from "../catalog/catalog.js";
 import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
 import { checkStoredPlan } from "../validation/plan.js";
-import { GENERATOR_COLUMN_TYPES } from "../validation/schema.js";
+import { generatorColumnTypes } from "../validation/schema.js";
 
 /** One generator output: its subsource suffix and arity. */
 interface GeneratorOutput {
@@ -33,18 +35,12 @@ interface GeneratorOutput {
   readonly arity: number;
 }
 
-/** The outputs of each load generator, in output order (storage's generator specs). */
+/** The outputs of each load generator, in output order (protocol's `LOAD_GENERATOR_OUTPUTS`). */
 export const GENERATOR_OUTPUTS: {
-  readonly [k in "counter" | "auction"]: readonly GeneratorOutput[];
+  readonly [k in LoadGeneratorKind]: readonly GeneratorOutput[];
 } = {
-  counter: [{ name: "counter", arity: 1 }],
-  auction: [
-    { name: "organizations", arity: 2 },
-    { name: "users", arity: 3 },
-    { name: "accounts", arity: 3 },
-    { name: "auctions", arity: 4 },
-    { name: "bids", arity: 5 },
-  ],
+  counter: LOAD_GENERATOR_OUTPUTS.counter.map((o) => ({ name: o.name, arity: o.columns.length })),
+  auction: LOAD_GENERATOR_OUTPUTS.auction.map((o) => ({ name: o.name, arity: o.columns.length })),
 };
 
 /** A resolved object (subsources included). */
@@ -110,7 +106,7 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
           key: [],
           inputs: [],
           connection,
-          types: GENERATOR_COLUMN_TYPES[connection.generator.kind][e.outputIndex] ?? [],
+          types: generatorColumnTypes(connection.generator.kind, e.outputIndex),
         });
       }
     } else if (item.kind === "index") {

@@ -32,10 +32,13 @@
  * streams: O(MAX_AUCTION_TICKS) work, no replay of earlier ticks. The auction created at `n` is
  * always open at `n`, so there is always a candidate.
  */
+import { AUCTION_OUTPUTS } from "@mzts/protocol";
 import { Datum, type Row } from "@mzts/repr";
-import type { GeneratedUpdate, LoadGenerator, LoadGeneratorOutput } from "./load-generator.js";
+import type { GeneratedUpdate, LoadGenerator } from "./load-generator.js";
 import { SplitMix64 } from "./prng.js";
 import { checkTick, type TickClock } from "./tick-clock.js";
+
+export { AUCTION_OUTPUTS };
 
 /** Output indices of the auction generator. */
 export const AuctionOutput = Object.freeze({
@@ -119,43 +122,6 @@ const LAST_NAMES: readonly string[] = [
 const STREAM_POPULATION = 1;
 const STREAM_AUCTION = 2;
 const STREAM_BIDS = 3;
-
-const col = (name: string, type: "int64" | "text" | "timestamp") =>
-  Object.freeze({ name, type, nullable: false });
-
-/** The five outputs, in `AuctionOutput` order. */
-export const AUCTION_OUTPUTS: readonly LoadGeneratorOutput[] = Object.freeze(
-  [
-    { name: "organizations", columns: [col("id", "int64"), col("name", "text")] },
-    {
-      name: "users",
-      columns: [col("id", "int64"), col("org_id", "int64"), col("name", "text")],
-    },
-    {
-      name: "accounts",
-      columns: [col("id", "int64"), col("org_id", "int64"), col("balance", "int64")],
-    },
-    {
-      name: "auctions",
-      columns: [
-        col("id", "int64"),
-        col("seller", "int64"),
-        col("item", "text"),
-        col("end_time", "timestamp"),
-      ],
-    },
-    {
-      name: "bids",
-      columns: [
-        col("id", "int64"),
-        col("buyer", "int64"),
-        col("auction_id", "int64"),
-        col("amount", "int64"),
-        col("bid_time", "timestamp"),
-      ],
-    },
-  ].map((o) => Object.freeze({ ...o, columns: Object.freeze(o.columns), key: Object.freeze([0]) })),
-);
 
 /** Options of the auction generator, already validated (see `createLoadGenerator`). */
 export interface AuctionOptions {

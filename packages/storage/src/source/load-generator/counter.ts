@@ -9,17 +9,11 @@
  * The generator has no random choices (the seed is kept for uniformity) and tick `n` is O(1).
  */
 
-import type { GeneratedUpdate, LoadGenerator, LoadGeneratorOutput } from "./load-generator.js";
+import { COUNTER_OUTPUTS } from "@mzts/protocol";
+import type { GeneratedUpdate, LoadGenerator } from "./load-generator.js";
 import { checkTick, type TickClock } from "./tick-clock.js";
 
-/** The counter generator's only output. */
-export const COUNTER_OUTPUTS: readonly LoadGeneratorOutput[] = Object.freeze([
-  Object.freeze({
-    name: "counter",
-    columns: Object.freeze([Object.freeze({ name: "counter", type: "int64", nullable: false })]),
-    key: Object.freeze([0]),
-  }),
-]);
+export { COUNTER_OUTPUTS };
 
 /** Options of the counter generator, already validated (see `createLoadGenerator`). */
 export interface CounterOptions {

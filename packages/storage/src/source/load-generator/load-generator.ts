@@ -14,28 +14,17 @@
  *    collection as of every tick has only positive multiplicities.
  * 5. Updates of tick `n` are stamped `clock.timeAt(n)` when rendered (`updatesBetween`).
  */
-import type { DatumType, Row } from "@mzts/repr";
+import type { ColumnSpec, LoadGeneratorKind, LoadGeneratorOutput } from "@mzts/protocol";
+import type { Row } from "@mzts/repr";
 import { InvalidSourceSpec } from "../../errors.js";
 import type { TickClock } from "./tick-clock.js";
 
+/** The output schemas live in `@mzts/protocol` (environmentd checks against them too). */
+export type { ColumnSpec, LoadGeneratorKind, LoadGeneratorOutput };
+
 /** The generators this package implements (Materialize's `COUNTER` and `AUCTION`). */
-export type LoadGeneratorKind = "counter" | "auction";
 
 /** One column of an output. */
-export interface ColumnSpec {
-  readonly name: string;
-  readonly type: DatumType;
-  readonly nullable: boolean;
-}
-
-/** One output collection (a subsource, in Materialize's words) of a generator. */
-export interface LoadGeneratorOutput {
-  /** The output's name, e.g. `"bids"`. */
-  readonly name: string;
-  readonly columns: readonly ColumnSpec[];
-  /** Indices of the primary-key columns (unique among the live rows), empty when none. */
-  readonly key: readonly number[];
-}
 
 /** One update of one tick: `diff` copies of `row` enter (`> 0`) or leave (`< 0`) an output. */
 export interface GeneratedUpdate {
