@@ -220,6 +220,16 @@ export {
   type LoadGeneratorKind,
   type LoadGeneratorOutput,
 } from "./storage/load-generator-outputs.js";
+export {
+  durationBucket,
+  INTROSPECTION_SCHEMA,
+  LOG_RELATIONS,
+  type LogColumn,
+  type LogRelation,
+  logRelation,
+  logTime,
+  type LogWorkload,
+} from "./introspection/relations.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,
