@@ -12,6 +12,7 @@
  * owns what commands mean. Nothing here knows compute or storage.
  */
 import type { WorkerMesh } from "./communication/mesh.js";
+import type { LoggingHost } from "./logging/host.js";
 
 /** Main-thread description of a workload. */
 export interface ClusterSpec<C> {
@@ -43,6 +44,12 @@ export interface WorkerContext<C, R> {
   sequence(command: C): void;
   /** Asks the runtime to call `step()` soon (e.g. data arrived on a workload channel). */
   requestStep(): void;
+  /**
+   * The unified introspection of this worker (phase 2, *logging*), present only when the runtime
+   * was created with unified logging; absent = the workload logs on its own (legacy) or not at
+   * all.
+   */
+  readonly logging?: LoggingHost;
 }
 
 /** A workload's per-worker state machine. */
