@@ -101,7 +101,8 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
   async #step(pos: Timestamp): Promise<boolean> {
     const ctx = this.#ctx;
     for (let attempt = 0; ; attempt++) {
-      const { seqNo, state } = await ctx.machine.fetch();
+      // A shared poll: a listener that sees nothing new just looks again later.
+      const { seqNo, state } = await (attempt === 0 ? ctx.machine.poll() : ctx.machine.fetch());
       if (state.dropped) throw new ShardDropped(ctx.machine.shardId);
       if (!Frontier.lessThan(pos, state.upper)) return false;
       const needed = state.batches.filter((b) => Frontier.lessThan(pos, b.upper));

@@ -53,6 +53,8 @@ export class ShardMachine {
   readonly #deps: MachineDeps;
   /** The newest state this process has seen; replaced only by a higher seqno. */
   #cached: VersionedState | undefined;
+  /** The head read in flight, shared by concurrent `poll` calls. */
+  #inflight: Promise<VersionedState | undefined> | undefined;
 
   constructor(shardId: string, deps: MachineDeps) {
     this.shardId = shardId;
@@ -75,10 +77,36 @@ export class ShardMachine {
     return v;
   }
 
-  /** Like `fetch`, but `undefined` for a shard that was never created. */
-  async fetchMaybe(): Promise<VersionedState | undefined> {
+  /**
+   * Like `fetch`, but `undefined` for a shard that was never created. A head at the cached seqno
+   * is not decoded again (a seqno names one state), so polling an unchanged shard costs a read,
+   * not a decode of a state that lists every reader.
+   */
+  fetchMaybe(): Promise<VersionedState | undefined> {
+    return this.#fetchHead();
+  }
+
+  /**
+   * A head read for pollers (listeners checking whether the upper moved): concurrent polls share
+   * one read. Not linearizable — the shared read may have started before the call — so only for
+   * callers that merely look again later when nothing moved; commands and confirmations use
+   * `fetch`.
+   * @throws as `fetch`
+   */
+  async poll(): Promise<VersionedState> {
+    this.#inflight ??= this.#fetchHead().finally(() => {
+      this.#inflight = undefined;
+    });
+    const v = await this.#inflight;
+    if (v === undefined) throw new UnknownShard(this.shardId);
+    return v;
+  }
+
+  async #fetchHead(): Promise<VersionedState | undefined> {
     const head = await this.#deps.consensus.head(this.shardId);
     if (head === undefined) return undefined;
+    const cached = this.#cached;
+    if (cached !== undefined && cached.seqNo === head.seqNo) return cached;
     const state = decodeState(stateRecordKey(this.shardId, head.seqNo), head.data);
     return this.#remember({ seqNo: head.seqNo, state });
   }
