@@ -81,11 +81,44 @@ export async function fetchBatch(
   batch: BatchMeta,
 ): Promise<Update[] | undefined> {
   if (batch.key === null) return [];
-  const bytes = await ctx.blob.get(batch.key);
-  if (bytes === undefined) return undefined;
-  ctx.metrics.blobBytes.inc({ op: "get" }, bytes.byteLength);
-  return decodeBatch(batch.key, bytes);
+  const key = batch.key;
+  let recent = recentBatches.get(ctx.machine);
+  if (recent === undefined) {
+    recent = new Map();
+    recentBatches.set(ctx.machine, recent);
+  }
+  let read = recent.get(key);
+  if (read === undefined) {
+    read = (async () => {
+      const bytes = await ctx.blob.get(key);
+      if (bytes === undefined) return undefined;
+      ctx.metrics.blobBytes.inc({ op: "get" }, bytes.byteLength);
+      return decodeBatch(key, bytes);
+    })();
+    recent.set(key, read);
+    if (recent.size > RECENT_BATCHES) recent.delete(recent.keys().next().value as string);
+    const mine = recent;
+    // A missing blob or a failed read is never remembered: the caller re-reads the state.
+    read.then(
+      (u) => {
+        if (u === undefined && mine.get(key) === read) mine.delete(key);
+      },
+      () => {
+        if (mine.get(key) === read) mine.delete(key);
+      },
+    );
+  }
+  const updates = await read;
+  return updates === undefined ? undefined : updates.slice();
 }
+
+/**
+ * How many decoded batches each shard keeps for readers in this process. Batch blobs are
+ * immutable (a key is written once), so every listener of a shard in a process — a replica has
+ * one per dataflow and worker — shares one read and decode of each new batch.
+ */
+const RECENT_BATCHES = 32;
+const recentBatches = new WeakMap<ShardMachine, Map<string, Promise<Update[] | undefined>>>();
 
 /** Fetches several batches with bounded parallelism; `undefined` if any blob is missing. */
 export async function fetchBatches(

@@ -7,9 +7,12 @@
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { createMemoryBlob } from "./blob/memory.js";
+import { createPersist } from "./client.js";
 import type { Consensus } from "./consensus/consensus.js";
 import { createMemoryConsensus } from "./consensus/memory.js";
-import { ShardMachine } from "./machine.js";
+import { SinceRegression } from "./errors.js";
+import { POLL_SHARE_MS, ShardMachine } from "./machine.js";
 import { createPersistMetrics } from "./metrics.js";
 import { initialState } from "./state.js";
 
@@ -74,5 +77,56 @@ describe("ShardMachine reads", () => {
     consensus.heads = 0;
     await Promise.all(Array.from({ length: 3 }, () => m.fetch()));
     expect(consensus.heads).toBe(3);
+  });
+
+  it("shares a just-completed poll, but a state this process committed since wins", async () => {
+    const consensus = counting(createMemoryConsensus());
+    const m = machine(consensus);
+    await m.create(initialState("s1", 0));
+    const first = await m.poll();
+    consensus.heads = 0;
+    const again = await m.poll();
+    expect(consensus.heads).toBe(0);
+    expect(again).toBe(first);
+    const wrote = await m.apply("test", (s) => ({ write: { ...s }, result: undefined }));
+    const after = await m.poll();
+    expect(after.seqNo).toBe(wrote.seqNo);
+    await new Promise((r) => setTimeout(r, POLL_SHARE_MS + 5));
+    consensus.heads = 0;
+    await m.poll();
+    expect(consensus.heads).toBe(1);
+  });
+});
+
+describe("ShardMachine.applyGrouped (since downgrades of many handles)", () => {
+  it("writes one state for the downgrades of one turn; a failing member fails alone", async () => {
+    const consensus = counting(createMemoryConsensus());
+    let cas = 0;
+    const cas0 = consensus.compareAndSet;
+    consensus.compareAndSet = (k, e, v) => {
+      cas++;
+      return cas0(k, e, v);
+    };
+    const persist = await createPersist({ consensus, blob: createMemoryBlob() });
+    try {
+      const shard = await persist.openShard("g1", { create: true });
+      await shard.compareAndAppend([], 0n, 10n);
+      const handles = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => shard.openSinceHandle(`r${i}`)),
+      );
+      await handles[9]!.downgradeSince(5n);
+      cas = 0;
+      const outcomes = await Promise.allSettled(
+        handles.map((h, i) => h.downgradeSince(i === 9 ? 1n : 3n)),
+      );
+      expect(cas).toBe(1);
+      expect(outcomes.slice(0, 9).every((o) => o.status === "fulfilled")).toBe(true);
+      expect(outcomes[9]?.status).toBe("rejected");
+      expect((outcomes[9] as PromiseRejectedResult).reason).toBeInstanceOf(SinceRegression);
+      for (let i = 0; i < 9; i++) expect(handles[i]!.since).toBe(3n);
+      expect(await shard.since()).toBe(3n);
+    } finally {
+      await persist.close();
+    }
   });
 });

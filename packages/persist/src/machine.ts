@@ -30,6 +30,16 @@ export interface VersionedState {
   readonly state: ShardState;
 }
 
+/** How long a poll's head read is shared with later polls, ms (see `poll`). */
+export const POLL_SHARE_MS = 5;
+
+/** A caller waiting in a group of `applyGrouped`. */
+interface GroupMember {
+  readonly f: (state: ShardState) => Step<unknown>;
+  readonly resolve: (v: { result: unknown; committed: boolean } & VersionedState) => void;
+  readonly reject: (e: unknown) => void;
+}
+
 /** What a command function returns for one state. */
 export type Step<R> =
   | { readonly write: ShardState; readonly result: R }
@@ -53,8 +63,12 @@ export class ShardMachine {
   readonly #deps: MachineDeps;
   /** The newest state this process has seen; replaced only by a higher seqno. */
   #cached: VersionedState | undefined;
+  /** Grouped commands waiting for the next turn of the event loop, by command name. */
+  readonly #groups = new Map<string, GroupMember[]>();
   /** The head read in flight, shared by concurrent `poll` calls. */
   #inflight: Promise<VersionedState | undefined> | undefined;
+  /** The last head read `poll` completed, and when (`performance.now()`). */
+  #lastPoll: { readonly v: VersionedState; readonly atMs: number } | undefined;
 
   constructor(shardId: string, deps: MachineDeps) {
     this.shardId = shardId;
@@ -87,19 +101,35 @@ export class ShardMachine {
   }
 
   /**
-   * A head read for pollers (listeners checking whether the upper moved): concurrent polls share
-   * one read. Not linearizable — the shared read may have started before the call — so only for
+   * A head read for pollers (listeners checking whether the upper moved): a read that completed
+   * less than `POLL_SHARE_MS` ago, or one in flight, is shared, and a newer state this process
+   * committed wins over it. Not linearizable — the shared read may be a few ms old — so only for
    * callers that merely look again later when nothing moved; commands and confirmations use
-   * `fetch`.
+   * `fetch`. Without the sharing, each of a replica's N listeners of a shard read the head every
+   * poll interval (N × 50 reads a second of a state listing N readers).
    * @throws as `fetch`
    */
   async poll(): Promise<VersionedState> {
-    this.#inflight ??= this.#fetchHead().finally(() => {
-      this.#inflight = undefined;
-    });
-    const v = await this.#inflight;
+    const recent = this.#lastPoll;
+    let v: VersionedState | undefined;
+    if (recent !== undefined && performance.now() - recent.atMs < POLL_SHARE_MS) v = recent.v;
+    else {
+      this.#inflight ??= this.#fetchHead().then(
+        (r) => {
+          this.#inflight = undefined;
+          if (r !== undefined) this.#lastPoll = { v: r, atMs: performance.now() };
+          return r;
+        },
+        (e: unknown) => {
+          this.#inflight = undefined;
+          throw e;
+        },
+      );
+      v = await this.#inflight;
+    }
     if (v === undefined) throw new UnknownShard(this.shardId);
-    return v;
+    const cached = this.#cached;
+    return cached !== undefined && cached.seqNo > v.seqNo ? cached : v;
   }
 
   async #fetchHead(): Promise<VersionedState | undefined> {
@@ -166,6 +196,78 @@ export class ShardMachine {
       fresh = true;
     }
     throw new ContentionExceeded(this.shardId, cmd, this.#deps.maxAttempts);
+  }
+
+  /**
+   * Like `apply`, but the commands of the same name issued in one turn of the event loop share
+   * one compare-and-set: their functions run in issue order over the state, each on its
+   * predecessors' result, and one state is written. Each caller gets its own result or error.
+   * For frequent small commands of many handles (a replica's readers downgrading their sinces
+   * once a second): N readers cost one consensus write per turn instead of N, each rewriting a
+   * state that lists all N.
+   *
+   * A group of more than one reads the head first, so an error a member computes is judged
+   * against a state read during the call (as `apply` confirms its errors).
+   * @throws for one member: its function's error; for all: as `apply`
+   */
+  applyGrouped<R>(
+    cmd: string,
+    f: (state: ShardState) => Step<R>,
+  ): Promise<{ result: R; committed: boolean } & VersionedState> {
+    return new Promise((resolve, reject) => {
+      let group = this.#groups.get(cmd);
+      if (group === undefined) {
+        group = [];
+        this.#groups.set(cmd, group);
+        setImmediate(() => void this.#runGroup(cmd));
+      }
+      group.push({ f, resolve, reject } as GroupMember);
+    });
+  }
+
+  async #runGroup(cmd: string): Promise<void> {
+    const members = this.#groups.get(cmd) ?? [];
+    this.#groups.delete(cmd);
+    if (members.length === 1) {
+      const m = members[0]!;
+      this.apply(cmd, m.f).then(m.resolve, m.reject);
+      return;
+    }
+    try {
+      await this.fetch();
+      let outcomes: Array<{ error: Error } | { result: unknown; wrote: boolean }> = [];
+      const out = await this.apply(cmd, (s0) => {
+        outcomes = [];
+        let s = s0;
+        let wrote = false;
+        for (const m of members) {
+          const step = m.f(s);
+          if ("error" in step) outcomes.push({ error: step.error });
+          else {
+            outcomes.push({ result: step.result, wrote: "write" in step });
+            if ("write" in step) {
+              s = step.write;
+              wrote = true;
+            }
+          }
+        }
+        return wrote ? { write: s, result: undefined } : { result: undefined };
+      });
+      this.#deps.metrics.groupedCommands.inc({ cmd }, members.length);
+      members.forEach((m, i) => {
+        const o = outcomes[i]!;
+        if ("error" in o) m.reject(o.error);
+        else
+          m.resolve({
+            result: o.result,
+            committed: out.committed && o.wrote,
+            seqNo: out.seqNo,
+            state: out.state,
+          });
+      });
+    } catch (e) {
+      for (const m of members) m.reject(e);
+    }
   }
 
   /** Deletes consensus history below `seqNo` (best effort: failures are logged). */

@@ -14,6 +14,7 @@
  * | `mz_persist_compaction_total` | counter | `outcome` | compactions (`ok` / `merged` beyond the since / `lost_race`) |
  * | `mz_persist_compaction_batches_total` | counter | — | batches merged by compaction |
  * | `mz_persist_consensus_truncated_total` | counter | — | consensus history entries deleted |
+ * | `mz_persist_grouped_commands_total` | counter | `cmd` | commands that shared a compare-and-set with others (`applyGrouped`) |
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 
@@ -29,6 +30,7 @@ export interface PersistMetrics {
   readonly compaction: Counter<"outcome">;
   readonly compactionBatches: Counter;
   readonly consensusTruncated: Counter;
+  readonly groupedCommands: Counter<"cmd">;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -91,6 +93,12 @@ export function createPersistMetrics(registry: Registry): PersistMetrics {
     consensusTruncated: new Counter({
       name: "mz_persist_consensus_truncated_total",
       help: "Consensus history entries deleted by truncation.",
+      registers,
+    }),
+    groupedCommands: new Counter({
+      name: "mz_persist_grouped_commands_total",
+      help: "Commands that shared one consensus compare-and-set with others of the same kind.",
+      labelNames: ["cmd"],
       registers,
     }),
   };

@@ -11,7 +11,10 @@
  * or `maintenance()` on the shard (whichever comes first), so a crashed reader cannot hold back
  * compaction forever; its next call fails with `ReaderExpired`.
  *
- * A downgrade may trigger an opportunistic compaction (see `compaction.ts`).
+ * A downgrade may trigger an opportunistic compaction (see `compaction.ts`). Downgrades of
+ * several handles of one shard issued in the same turn of the event loop share one
+ * compare-and-set (`ShardMachine.applyGrouped`), so a process with many readers of a shard
+ * writes its state once per round of downgrades, not once per reader.
  */
 import { Frontier } from "@mzts/repr";
 import { compact } from "./compaction.js";
@@ -61,7 +64,7 @@ export class SinceHandle {
     const id = this.readerId;
     if (this.#expired) throw new ReaderExpired(shardId, id);
     const now = ctx.tuning.now();
-    const out = await ctx.machine.apply("downgrade_since", (s0) => {
+    const out = await ctx.machine.applyGrouped("downgrade_since", (s0) => {
       if (s0.dropped) return { error: new ShardDropped(shardId) };
       const r = s0.readers[id];
       if (r === undefined) return { error: new ReaderExpired(shardId, id) };

@@ -16,7 +16,8 @@
  *    shard and together they hold each update exactly once; keyed operators then exchange.
  * 4. `listen(asOf + 1)`: each event's updates (partitioned) and its upper, which becomes the
  *    input frontier (through `ImportFeed`: forwarded to asOf, closed at until).
- * 5. A timer (every `sinceDowngradeIntervalMs`, default 1 s) downgrades the handle to the
+ * 5. A tick (every `sinceDowngradeIntervalMs`, default 1 s, on the thread's shared
+ *    `sinceTicker`, so all readers downgrade in one turn and persist writes once per shard) downgrades the handle to the
  *    position read so far (asOf + 1 after the snapshot, then each consumed event's upper) when it
  *    advanced, and otherwise heartbeats once per `sinceHeartbeatIntervalMs` (default 1 min) so
  *    the persist lease never lapses while the dataflow lives. Downgrades never block reading: at
@@ -44,6 +45,7 @@ import {
 import { Frontier, hashRow, type Timestamp, type Update } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ImportFeed } from "./import-feed.js";
+import { sinceTicker } from "./since-ticker.js";
 
 /** Opens a persist shard by id (the worker's persist client). */
 export type OpenShard = (shardId: string) => Promise<Shard>;
@@ -124,8 +126,8 @@ export class SourceReader {
   #lastWriteMs = 0;
   /** The downgrade in flight, if any (at most one). */
   #inFlight: Promise<void> | undefined;
-  /** The downgrade timer, from the handle's opening until the release. */
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Stops this reader's downgrade ticks (shared timer), from the handle's opening until the release. */
+  #stopTicks: (() => void) | undefined;
   /** Settles when reading has ended and the handle is released; set by `start()`. */
   #done: Promise<void> | undefined;
 
@@ -170,11 +172,10 @@ export class SourceReader {
       if (signal.aborted) return;
     }
     this.#lastWriteMs = Date.now();
-    this.#timer = setInterval(
-      () => this.#tick(),
+    this.#stopTicks = sinceTicker.register(
       this.#o.sinceDowngradeIntervalMs ?? DEFAULT_SINCE_DOWNGRADE_INTERVAL_MS,
+      () => this.#tick(),
     );
-    this.#timer.unref?.();
 
     const snap = await shard.snapshot(feed.asOf, { wait: true, signal });
     if (signal.aborted) return;
@@ -312,8 +313,8 @@ export class SourceReader {
 
   /** Stops the timer and expires the handle (best effort, after any downgrade in flight). */
   async #release(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#stopTicks?.();
+    this.#stopTicks = undefined;
     await this.#inFlight;
     const handle = this.#handle;
     this.#handle = undefined;
