@@ -156,25 +156,31 @@ export interface EnvironmentdOptions {
   readonly demo?: boolean;
   /** How long to wait for the ready line (default 30 000 ms). */
   readonly readyTimeoutMs?: number;
+  /** Extra environment variables (e.g. `MZ_CLUSTERD_NODE_ARGS` for profiles). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ \/metrics (\S+)$/;
 
 /** Starts `environmentd` on `dataDir` (ports 0) and waits for its "generation …; API …" line. */
 export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<EnvironmentdHandle> {
-  const proc = startNode(ENVIRONMENTD, [
-    ...(opts.demo === true ? ["--demo"] : []),
-    "--data-dir",
-    opts.dataDir,
-    "--grpc-port",
-    "0",
-    "--http-port",
-    "0",
-    "--controller-absent-timeout",
-    String(opts.controllerAbsentTimeoutS ?? 20),
-    "--log-level",
-    opts.logLevel ?? "warn",
-  ]);
+  const proc = startNode(
+    ENVIRONMENTD,
+    [
+      ...(opts.demo === true ? ["--demo"] : []),
+      "--data-dir",
+      opts.dataDir,
+      "--grpc-port",
+      "0",
+      "--http-port",
+      "0",
+      "--controller-absent-timeout",
+      String(opts.controllerAbsentTimeoutS ?? 20),
+      "--log-level",
+      opts.logLevel ?? "warn",
+    ],
+    opts.env,
+  );
   const line = await proc.waitForLine((l) => READY.test(l), opts.readyTimeoutMs ?? 30_000);
   const m = READY.exec(line);
   if (m === null) throw new Error(`unexpected ready line: ${line}`);

@@ -104,6 +104,8 @@ export type PhaseSource = PhaseFlags | ((clusterId: string) => PhaseSet);
 export interface EnvironmentOptions {
   /** Owns `catalog.sqlite`, `orchestrator/` and `persist/`. */
   readonly dataDir: string;
+  /** Node.js options for every clusterd (`MZ_CLUSTERD_NODE_ARGS`, e.g. `--cpu-prof`). */
+  readonly clusterdNodeArgs?: readonly string[];
   /** A flags file (LaunchDarkly file data source); ignored when `phaseFlags` is given. */
   readonly flagsFile?: string;
   /** Phases per cluster; default: `createPhaseFlags` over `flagsFile`. */
@@ -225,6 +227,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     ...(opts.controllerAbsentTimeoutMs === undefined
       ? {}
       : { controllerAbsentTimeoutMs: opts.controllerAbsentTimeoutMs }),
+    ...(opts.clusterdNodeArgs === undefined ? {} : { clusterdNodeArgs: opts.clusterdNodeArgs }),
   });
   const windowMs = BigInt(opts.compactionWindowMs ?? 1000);
   const compute = createComputeController({

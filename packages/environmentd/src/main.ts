@@ -78,6 +78,10 @@ const env = await createEnvironment({
   logger,
   registry,
   controllerAbsentTimeoutMs: o.controllerAbsentTimeout * 1000,
+  // Profiling hook (benches): Node.js options for every clusterd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  ...(process.env.MZ_CLUSTERD_NODE_ARGS
+    ? { clusterdNodeArgs: process.env.MZ_CLUSTERD_NODE_ARGS.split(/\s+/).filter(Boolean) }
+    : {}),
   onFenced: (newer) => {
     say(
       `environmentd: fenced by a newer environmentd (generation ${newer}) on this data directory; exiting and leaving the replicas to it`,

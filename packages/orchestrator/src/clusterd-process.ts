@@ -47,6 +47,8 @@ export interface ClusterdConfig {
   /** `--controller-secret-file`, or null for `--insecure-no-auth`. */
   readonly secretFile: string | null;
   readonly startTimeoutMs: number;
+  /** Node.js options before the script (profiling); usually empty. */
+  readonly nodeArgs: readonly string[];
 }
 
 /** The URLs of a replica listening on `host` with `ports`. */
@@ -133,7 +135,7 @@ export async function spawnClusterd(
   const err = openSync(logs.err, "w");
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, err] });
+    child = spawn(process.execPath, [...config.nodeArgs, ...args], { detached: true, stdio: ["ignore", out, err] });
   } finally {
     closeSync(out);
     closeSync(err);

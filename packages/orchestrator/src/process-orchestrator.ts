@@ -130,6 +130,11 @@ export interface ProcessOrchestratorOptions {
   /** clusterd's `--log-level`. Default info. */
   readonly clusterdLogLevel?: string;
   /**
+   * Node.js options placed before clusterd's script (e.g. `--cpu-prof --cpu-prof-dir=<dir>` for
+   * profiles, which `NODE_OPTIONS` does not allow). Default none.
+   */
+  readonly clusterdNodeArgs?: readonly string[];
+  /**
    * The environment's replica secret file, passed as `--controller-secret-file` (a path: the
    * secret never appears in `ps`). `null` passes `--insecure-no-auth` instead (tests only).
    */
@@ -200,6 +205,7 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
       logLevel: options.clusterdLogLevel ?? "info",
       secretFile: options.controllerSecretFile,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
+      nodeArgs: options.clusterdNodeArgs ?? [],
     };
     this.#log = (options.logger ?? pino()).child({ component: "orchestrator" });
     this.#backoff = { ...DEFAULT_RESTART_BACKOFF, ...options.restartBackoff };

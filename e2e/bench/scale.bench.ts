@@ -1,0 +1,217 @@
+/**
+ * Scale benchmark (issue 16): what idle dataflows cost. One environmentd, one cluster with one
+ * replica (size 1), a COUNTER source ticking once a second, and N indexes on its subsource; the
+ * same measurements at the baseline N (the demo's size, 4) and at each larger N, so every figure
+ * is also printed as a ratio to the baseline measured in the same run:
+ * - idle replica CPU (% of a core, from `/proc/<pid>/stat` over `BENCH_IDLE_S` seconds after a
+ *   `BENCH_SETTLE_S` settle), consensus writes per second (the sum of the shards' seqno growth in
+ *   the replica's persist SQLite over the same window);
+ * - API peek p50/p99 (round-robin over the indexes, freshest time), Status p50;
+ * - environmentd and replica RSS;
+ * - rehydration: kill -9 of the replica until every index answers an API peek again.
+ * Everything started is stopped on exit, failure and SIGINT (the harness's process registry and
+ * the replicas recorded for the data dir). Progress goes to stderr, the table to stdout.
+ *
+ * Usage: tsx bench/scale.bench.ts [--indexes 300,1000] [--help]
+ * Profiles: `BENCH_PROFILE_DIR=<dir>` starts the replica with `--cpu-prof` (via environmentd's
+ * `MZ_CLUSTERD_NODE_ARGS`) and stops it with SIGTERM at the end so the profiles are written.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import {
+  type EnvironmentdHandle,
+  readReplicaRecords,
+  startEnvironmentd,
+} from "../src/harness/environment.js";
+import { stopAll } from "../src/harness/processes.js";
+
+const HELP = `usage: tsx bench/scale.bench.ts [--indexes N[,N...]] [--help]
+  --indexes  the index counts measured beside the baseline of ${4} (default 300)
+env: BENCH_SETTLE_S (default 10), BENCH_IDLE_S (default 10), BENCH_PEEKS (default 100),
+BENCH_PROFILE_DIR (write replica CPU profiles there)`;
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  console.log(HELP);
+  process.exit(0);
+}
+const BASELINE = 4;
+let counts = [300];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--indexes") {
+    counts = (args[++i] ?? "").split(",").map(Number);
+    if (counts.some((n) => !Number.isInteger(n) || n < 1))
+      throw new Error(`bad --indexes\n${HELP}`);
+  } else throw new Error(`unknown argument ${args[i]}\n${HELP}`);
+}
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 10);
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
+const PEEKS = Number(process.env.BENCH_PEEKS ?? 100);
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+
+const progress = (s: string) => process.stderr.write(`${s}\n`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Row {
+  readonly indexes: number;
+  readonly cpuPct: number;
+  readonly consensusWritesPerS: number;
+  readonly peekP50Ms: number;
+  readonly peekP99Ms: number;
+  readonly statusP50Ms: number;
+  readonly envRssMb: number;
+  readonly replicaRssMb: number;
+  readonly rehydrationS: number;
+}
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function measure(n: number): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-bench-scale-"));
+  let env: EnvironmentdHandle | undefined;
+  try {
+    env = await startEnvironmentd({
+      dataDir: dir,
+      readyTimeoutMs: 60_000,
+      ...(PROFILE_DIR === undefined
+        ? {}
+        : { env: { MZ_CLUSTERD_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } }),
+    });
+    const api = env.api;
+    await api.createCluster("c");
+    await api.createReplica("c", "r1", 1);
+    await api.createSource({
+      name: "ticker",
+      cluster: "c",
+      loadGenerator: {
+        kind: "loadGenerator",
+        generator: { kind: "counter" },
+        seed: 1n,
+        tickIntervalMs: 1000,
+      },
+    } as Parameters<typeof api.createSource>[0]);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      await api.createIndex({ name: `i${i}`, cluster: "c", on: "ticker_counter", key: [0] });
+      if ((i + 1) % 100 === 0) progress(`  ${n}: ${i + 1} indexes created`);
+    }
+    progress(`  ${n}: created in ${((performance.now() - t0) / 1000).toFixed(1)} s; settling`);
+    await untilAllAnswer(env, n, 120_000);
+    await sleep(SETTLE_S * 1000);
+    const pid = readReplicaRecords(dir)[0]!.pid;
+    const db = new Database(join(dir, "persist", "consensus.sqlite"), { readonly: true });
+    const seqs = () =>
+      Number(
+        (
+          db
+            .prepare(
+              "SELECT SUM(m) AS s FROM (SELECT MAX(seqno) AS m FROM consensus GROUP BY shard)",
+            )
+            .get() as { s: number | bigint }
+        ).s,
+      );
+    const s0 = seqs();
+    const c0 = cpuTicks(pid);
+    await sleep(IDLE_S * 1000);
+    const cpuPct = ((cpuTicks(pid) - c0) / 100 / IDLE_S) * 100;
+    const consensusWritesPerS = (seqs() - s0) / IDLE_S;
+    db.close();
+    const peeks: number[] = [];
+    for (let i = 0; i < PEEKS; i++) {
+      const a = performance.now();
+      await api.peek({ object: `i${i % n}` });
+      peeks.push(performance.now() - a);
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const a = performance.now();
+      await api.status();
+      statuses.push(performance.now() - a);
+    }
+    const envPid = env.process.child.pid!;
+    const row0 = {
+      cpuPct,
+      consensusWritesPerS,
+      peekP50Ms: pct(peeks, 50),
+      peekP99Ms: pct(peeks, 99),
+      statusP50Ms: pct(statuses, 50),
+      envRssMb: rssMb(envPid),
+      replicaRssMb: rssMb(pid),
+    };
+    progress(`  ${n}: idle measured; kill -9 of the replica`);
+    const k = performance.now();
+    process.kill(pid, "SIGKILL");
+    const restarted = Date.now() + 60_000;
+    while (readReplicaRecords(dir)[0]?.pid === pid && Date.now() < restarted) await sleep(20);
+    await untilAllAnswer(env, n, 120_000);
+    const rehydrationS = (performance.now() - k) / 1000;
+    if (PROFILE_DIR !== undefined) {
+      const next = readReplicaRecords(dir)[0]!.pid;
+      process.kill(next, "SIGTERM");
+      await sleep(5000);
+    }
+    return { indexes: n, ...row0, rehydrationS };
+  } finally {
+    env?.api.close();
+    await stopAll();
+    for (const r of readReplicaRecords(dir)) {
+      try {
+        process.kill(r.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until every index answers a peek aimed at the replica. */
+async function untilAllAnswer(
+  env: EnvironmentdHandle,
+  n: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let next = 0;
+  while (next < n) {
+    if (Date.now() > deadline) throw new Error(`only ${next} of ${n} indexes answered in time`);
+    try {
+      await env.api.peek({ object: `i${next}`, replica: "r1", timeoutMs: 2000 });
+      next++;
+    } catch {
+      await sleep(20);
+    }
+  }
+}
+
+const rows: Row[] = [];
+for (const n of [BASELINE, ...counts]) {
+  progress(`scale: ${n} indexes`);
+  rows.push(await measure(n));
+}
+const base = rows[0]!;
+const fmt = (v: number, b: number, digits = 1) =>
+  `${v.toFixed(digits)} (${b > 0 ? (v / b).toFixed(2) : "–"}×)`;
+console.log(
+  "\n| indexes | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | rehydration s |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|");
+for (const r of rows) {
+  console.log(
+    `| ${r.indexes} | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} |`,
+  );
+}
+console.log(`\n(ratios to the ${BASELINE}-index baseline of the same run)`);
