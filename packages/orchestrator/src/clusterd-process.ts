@@ -135,7 +135,10 @@ export async function spawnClusterd(
   const err = openSync(logs.err, "w");
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...config.nodeArgs, ...args], { detached: true, stdio: ["ignore", out, err] });
+    child = spawn(process.execPath, [...config.nodeArgs, ...args], {
+      detached: true,
+      stdio: ["ignore", out, err],
+    });
   } finally {
     closeSync(out);
     closeSync(err);

@@ -171,6 +171,16 @@ export {
   StaleGeneration,
 } from "./errors.js";
 export {
+  durationBucket,
+  INTROSPECTION_SCHEMA,
+  LOG_RELATIONS,
+  type LogColumn,
+  type LogRelation,
+  type LogWorkload,
+  logRelation,
+  logTime,
+} from "./introspection/relations.js";
+export {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
   MAX_API_MESSAGE_BYTES,
   MAX_COMMAND_MESSAGE_BYTES,
@@ -220,16 +230,6 @@ export {
   type LoadGeneratorKind,
   type LoadGeneratorOutput,
 } from "./storage/load-generator-outputs.js";
-export {
-  durationBucket,
-  INTROSPECTION_SCHEMA,
-  LOG_RELATIONS,
-  type LogColumn,
-  type LogRelation,
-  logRelation,
-  logTime,
-  type LogWorkload,
-} from "./introspection/relations.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,

@@ -12,4 +12,4 @@ export {
   NO_LOGGER,
   type StorageLogEvent,
 } from "./events.js";
-export { LOG_RETENTION_MS, type LogIndex, type LoggingHost } from "./host.js";
+export { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
