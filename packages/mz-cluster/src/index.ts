@@ -34,12 +34,18 @@ export {
   type ViolationCode,
 } from "./controller-connections.js";
 export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
+export type {
+  ForwardRuntimeLogging,
+  HostRuntimeLogging,
+  RuntimeLogging,
+} from "./logging/runtime-logging.js";
 export {
   type ClusterRuntime,
   type ClusterRuntimeOptions,
   createClusterRuntime,
   WorkerFailed,
 } from "./runtime.js";
+export type { ForwardingStats, RuntimeLoggingInit } from "./worker/messages.js";
 export { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
 export {
   CONTROLLER_STREAM_SERVER_OPTIONS,

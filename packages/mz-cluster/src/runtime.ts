@@ -21,7 +21,12 @@
 import type { ClusterSpec } from "./cluster-spec.js";
 import { type MainMesh, spawnMesh } from "./communication/mesh.js";
 import { ClusterError } from "./errors.js";
-import type { SequencedItem, WorkerToMain } from "./worker/messages.js";
+import {
+  createRuntimeLogging,
+  type RuntimeLogging,
+  type RuntimeLoggingMain,
+} from "./logging/runtime-logging.js";
+import type { RuntimeLoggingInit, SequencedItem, WorkerToMain } from "./worker/messages.js";
 
 export interface ClusterRuntimeOptions {
   /** Number of worker threads. */
@@ -34,6 +39,12 @@ export interface ClusterRuntimeOptions {
   readonly stepBudgetMs?: number;
   /** How long `close()` waits for workers to run their `close()`; default 2000 ms. */
   readonly closeGraceMs?: number;
+  /**
+   * Unified logging (phase 2, *logging*): `host` gives every worker a `ctx.logging` that hosts
+   * log indexes (compute); `forward` one whose events go to the main thread (storage). Absent:
+   * no `ctx.logging` (legacy logging, or none). See `runtime.logging`.
+   */
+  readonly logging?: RuntimeLoggingInit;
 }
 
 /** A worker thread died or hit a fatal error. The process should exit and be restarted. */
@@ -68,6 +79,11 @@ export interface ClusterRuntime<C, R> {
   readonly staleResponses: number;
   /** Asks every worker to step (e.g. external data became available). */
   poke(): void;
+  /**
+   * The unified logging of the runtime's workers (present when created with `logging`): the
+   * hosting role takes forwarded events, the forwarding role hands them out.
+   */
+  readonly logging?: RuntimeLogging;
   /** Stops every worker. */
   close(): Promise<void>;
 }
@@ -82,6 +98,7 @@ export function createClusterRuntime<C, R>(
     config: opts.config ?? null,
     maintenanceIntervalMs: opts.maintenanceIntervalMs ?? 10,
     stepBudgetMs: opts.stepBudgetMs ?? 5,
+    logging: opts.logging ?? null,
   });
   let nonce: string | null = null;
   let stale = 0;
@@ -93,6 +110,14 @@ export function createClusterRuntime<C, R>(
   const failureCbs: Array<(error: WorkerFailed) => void> = [];
   // Preparation keeps order: `tail` is the promise of the last released submission.
   let tail: Promise<void> = mesh.ready;
+  const logging: RuntimeLoggingMain | undefined =
+    opts.logging === undefined
+      ? undefined
+      : createRuntimeLogging(opts.logging.role, {
+          workers: opts.workers,
+          send: (w, channel, payload) => mesh.send(w, channel, payload),
+          live: () => !closed && !failed,
+        });
 
   const fail = (err: WorkerFailed) => {
     if (failed || closed) return;
@@ -121,6 +146,7 @@ export function createClusterRuntime<C, R>(
         if (++closedAcks.count === opts.workers) closedAcks.resolve?.();
         return;
       default:
+        logging?.receive(from, msg);
         return;
     }
   });
@@ -194,6 +220,7 @@ export function createClusterRuntime<C, R>(
     poke() {
       for (let w = 0; w < opts.workers; w++) mesh.send(w, "cluster:step", null);
     },
+    ...(logging === undefined ? {} : { logging: logging.api }),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,7 +1,9 @@
 /**
  * `@mzts/mz-cluster/logging` — phase 2 (*logging*): the introspection events every workload
- * raises, and the per-worker logging contract (`LoggingHost`) that compute's legacy logging and
- * the unified logging dataflows both implement.
+ * raises, the per-worker logging contract (`LoggingHost`) that compute's legacy logging and
+ * the unified logging dataflows both implement, and the unified implementation: the hosting
+ * `UnifiedLoggingHost` (logging dataflows) and the `ForwardingHost` of workloads whose events
+ * another runtime hosts.
  */
 export {
   type ComputeLogEvent,
@@ -12,4 +14,16 @@ export {
   NO_LOGGER,
   type StorageLogEvent,
 } from "./events.js";
+export { ForwardingHost, type ForwardingHostOptions, routeLogEvents } from "./forwarder.js";
 export { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
+export type {
+  ForwardRuntimeLogging,
+  HostRuntimeLogging,
+  RuntimeLogging,
+} from "./runtime-logging.js";
+export {
+  type LoggingDemand,
+  type LoggingStats,
+  UnifiedLoggingHost,
+  type UnifiedLoggingHostOptions,
+} from "./unified-host.js";

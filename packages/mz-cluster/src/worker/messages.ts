@@ -1,6 +1,15 @@
 /**
  * Messages between the runtime's main thread and its workers (plain data).
  */
+import type { LogEvent } from "../logging/events.js";
+import type { LoggingStats } from "../logging/unified-host.js";
+
+/** Unified logging of a runtime's workers (phase 2): hosting log indexes, or forwarding. */
+export interface RuntimeLoggingInit {
+  readonly role: "host" | "forward";
+  /** Host: history kept behind the log indexes' upper (ms); default `LOG_RETENTION_MS`. */
+  readonly retentionMs?: number;
+}
 
 /** `workerData.init` of a runtime worker. */
 export interface RuntimeInit {
@@ -10,6 +19,8 @@ export interface RuntimeInit {
   readonly maintenanceIntervalMs: number;
   /** Longest a worker steps before yielding to the event loop. */
   readonly stepBudgetMs: number;
+  /** Unified logging, or null (the workload logs on its own, or not at all). */
+  readonly logging: RuntimeLoggingInit | null;
 }
 
 /** An item of the total order. */
@@ -32,4 +43,25 @@ export type WorkerToMain =
   | { readonly kind: "response"; readonly nonce: string | null; readonly response: unknown }
   | { readonly kind: "connected"; readonly nonce: string; readonly seq: number }
   | { readonly kind: "fatal"; readonly message: string }
-  | { readonly kind: "closed" };
+  | { readonly kind: "closed" }
+  /** Forwarding worker: the events it logged since its last maintenance tick. */
+  | { readonly kind: "logEvents"; readonly events: readonly LogEvent[] }
+  /** Hosting worker: its configuration changed (`LoggingDemand`). */
+  | { readonly kind: "logDemand"; readonly storage: boolean }
+  /** Hosting worker: its totals (at most once per second, when they changed). */
+  | { readonly kind: "logStats"; readonly stats: LoggingStats }
+  /** Forwarding worker: its totals (at most once per second, when they changed). */
+  | { readonly kind: "forwardStats"; readonly stats: ForwardingStats };
+
+/** What a forwarding worker has done. */
+export interface ForwardingStats {
+  /** Events logged (and forwarded unless dropped). */
+  readonly logged: number;
+  /** Events dropped because nobody drained the batch. */
+  readonly dropped: number;
+}
+
+/** Main → hosting worker (`cluster:log-inject`): forwarded events to ingest. */
+export const LOG_INJECT_CHANNEL = "cluster:log-inject";
+/** Main → forwarding worker (`cluster:log-forward`): `{enabled}`. */
+export const LOG_FORWARD_CHANNEL = "cluster:log-forward";

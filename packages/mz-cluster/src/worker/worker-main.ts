@@ -9,6 +9,9 @@
  *    `onConnection`; a command item calls `apply`.
  * 4. After applying, and whenever asked, step the workload until it reports no more work,
  *    yielding to the event loop between rounds so messages keep flowing; run `maintain` on a timer.
+ * 5. With unified logging (`init.logging`), the worker's `ctx.logging` comes from
+ *    `logging/worker-logging.ts` (loaded only then); after each `maintain` it drains forwarded
+ *    events and reports totals. The workload, not this loop, steps a hosting `ctx.logging`.
  */
 
 import type { WorkerSpec } from "../cluster-spec.js";
@@ -25,6 +28,11 @@ let stepScheduled = false;
 let closed = false;
 
 const toMain = (msg: WorkerToMain) => mesh.send(MAIN, "cluster:out", msg);
+
+const logging =
+  init.logging === null
+    ? undefined
+    : (await import("../logging/worker-logging.js")).createWorkerLogging(init.logging, mesh, toMain);
 
 const sequencer = new Sequencer<SequencedItem>(mesh.index, mesh.peers, (to, msg) =>
   mesh.send(to, "cluster:seq", msg),
@@ -43,6 +51,7 @@ const worker = await spec.createWorker({
     applyReady();
   },
   requestStep: scheduleStep,
+  ...(logging === undefined ? {} : { logging: logging.host }),
 });
 
 function applyReady(): void {
@@ -100,6 +109,7 @@ mesh.on("cluster:close", async () => {
   try {
     await worker.close?.();
   } finally {
+    logging?.close();
     toMain({ kind: "closed" });
     mesh.close();
   }
@@ -108,5 +118,6 @@ mesh.on("cluster:close", async () => {
 const timer = setInterval(() => {
   if (closed) return;
   worker.maintain?.();
+  logging?.afterMaintain(Date.now());
   scheduleStep();
 }, init.maintenanceIntervalMs);

@@ -1,0 +1,242 @@
+/**
+ * `UnifiedLoggingHost`: the unified path's `LoggingHost` (phase 2, *logging*, flag on) — one
+ * worker's logging dataflow (`log-dataflow.ts`), fed by this worker's own events (`logger`, the
+ * compute worker) and by events other workloads' workers forwarded to it (`ingest`, the storage
+ * workers routed here by the runtime: storage worker `s` → compute worker `s % W`).
+ *
+ * ## Flow
+ * 1. `configure(config)` (at `CreateInstance`): when enabled with a positive interval, installs
+ *    one log index per known `indexLogs` relation (unknown names are counted and ignored), and
+ *    `logger` becomes a real logger; otherwise nothing is installed and `logger` is `NO_LOGGER`.
+ *    The same configuration again (reconciliation) keeps everything; another one replaces it.
+ *    `logLogging` is not implemented (the logging dataflow does not log itself).
+ * 2. `logger.log(e)` / `ingest(events)` queue `LogEvent`s (O(1), no row work on the hot path).
+ * 3. `step(nowMs)` applies the queued events in order — each at row time
+ *    `max(logTime(atMs), the smallest interval multiple >= upper)` (late events, e.g. forwarded
+ *    ones, land at the next open log time) — through the relation families
+ *    (`dataflow-updates.ts`, `peek-updates.ts`, `storage-updates.ts`), then advances every log
+ *    index's upper to `floor(nowMs / interval) * interval + 1` and compacts to
+ *    `upper - 1 - retentionMs` rounded down to the interval (never back).
+ *
+ * ## Who drives `step`
+ * The **workload** does (compute's `ComputeState.maintain()` calls `logging.step(Date.now())`),
+ * exactly as it does for the legacy host; the runtime never steps the host. `step` is cheap and
+ * idempotent for an unchanged `nowMs`, so an extra call costs nothing.
+ *
+ * Nothing throws out of the host: a malformed event is counted (`rejected`) and skipped.
+ */
+import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
+import type { Timestamp } from "@mzts/repr";
+import { DataflowUpdates, isDataflowEvent } from "./dataflow-updates.js";
+import { type EventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";
+import { LOG_RETENTION_MS, type LogIndex, type LoggingHost } from "./host.js";
+import { LogDataflow, type LogInstall } from "./log-dataflow.js";
+import { isPeekEvent, PeekUpdates } from "./peek-updates.js";
+import { applyStorageEvent, isStorageEvent } from "./storage-updates.js";
+
+/**
+ * Which forwarded events a host wants, reported at every `configure` that changes the
+ * installation: storage's only when a storage relation is installed. A report with `storage`
+ * means a fresh installation that holds no storage rows yet: forwarders re-arm, so the raisers
+ * send their current state again.
+ */
+export interface LoggingDemand {
+  readonly storage: boolean;
+}
+
+/** What a host has done (the runtime sums it over workers for `/metrics`). */
+export interface LoggingStats {
+  /** Events applied, by the workload that raised them. */
+  readonly events: { readonly compute: number; readonly storage: number };
+  /** Records held by the log indexes (arrangement entries). */
+  readonly records: number;
+  /** Malformed events skipped. */
+  readonly rejected: number;
+  /** Events about unknown (never created or dropped) dataflows and exports, skipped. */
+  readonly orphans: number;
+  /** `indexLogs` entries naming no relation. */
+  readonly unknownRelations: number;
+}
+
+export interface UnifiedLoggingHostOptions {
+  /** The worker this host runs on: the `worker` of its own events. */
+  readonly worker: number;
+  /** Wall clock (ms) stamped on own events; default `Date.now`. */
+  readonly clock?: () => number;
+  /** History kept behind the upper; default `LOG_RETENTION_MS`. */
+  readonly retentionMs?: number;
+  /** Called after every `configure` that changes the installation, and at `close`. */
+  readonly onDemand?: (demand: LoggingDemand) => void;
+}
+
+/** An installed configuration. */
+interface Active {
+  readonly intervalMs: number;
+  readonly dataflow: LogDataflow;
+  readonly dataflows: DataflowUpdates;
+  readonly peeks: PeekUpdates;
+}
+
+/** The unified logging of one worker; see the file comment. */
+export class UnifiedLoggingHost implements LoggingHost {
+  readonly worker: number;
+  readonly #clock: () => number;
+  readonly #retentionMs: number;
+  readonly #onDemand: ((d: LoggingDemand) => void) | undefined;
+  /** The installed configuration; undefined while logging is off. */
+  #active: Active | undefined;
+  /** Identity of the last configuration (`configure` with the same one keeps everything). */
+  #configKey: string | undefined;
+  /** Events logged or ingested, not yet applied; emptied by `step`. */
+  #queue: LogEvent[] = [];
+  /** Upper of every log index (0 until the first `step`). */
+  #upper = 0n;
+  /** Since of every log index; only advances. */
+  #since = 0n;
+  readonly #local: EventLogger;
+  #events = { compute: 0, storage: 0 };
+  #rejected = 0;
+  #orphansBefore = 0;
+  #unknown = 0;
+
+  constructor(opts: UnifiedLoggingHostOptions) {
+    this.worker = opts.worker;
+    this.#clock = opts.clock ?? Date.now;
+    this.#retentionMs = opts.retentionMs ?? LOG_RETENTION_MS;
+    this.#onDemand = opts.onDemand;
+    const queue = (event: LogEventBody) =>
+      this.#queue.push({ worker: this.worker, atMs: this.#clock(), event });
+    this.#local = Object.freeze({ enabled: true, log: queue });
+  }
+
+  /** `NO_LOGGER` until configured with logging enabled and a relation installed. */
+  get logger(): EventLogger {
+    return this.#active === undefined ? NO_LOGGER : this.#local;
+  }
+
+  configure(config: LoggingConfig): void {
+    const key = configKey(config);
+    if (key === this.#configKey) return;
+    this.#configKey = key;
+    this.#teardown();
+    if (config.enabled && Number.isInteger(config.intervalMs) && config.intervalMs > 0) {
+      const installs: LogInstall[] = [];
+      const seen = new Set<string>();
+      for (const [name, id] of config.indexLogs) {
+        const relation = logRelation(name);
+        if (relation === undefined || seen.has(relation.name)) {
+          this.#unknown++;
+          continue;
+        }
+        seen.add(relation.name);
+        installs.push({ id, relation });
+      }
+      if (installs.length > 0) {
+        const dataflow = new LogDataflow(installs, `logging/worker-${this.worker}`);
+        this.#active = {
+          intervalMs: config.intervalMs,
+          dataflow,
+          dataflows: new DataflowUpdates(dataflow),
+          peeks: new PeekUpdates(dataflow),
+        };
+      }
+    }
+    this.#onDemand?.({ storage: this.#active?.dataflow.hasWorkload("storage") ?? false });
+  }
+
+  /** Queues events forwarded from other workers (kept with their worker and time). */
+  ingest(events: readonly LogEvent[]): void {
+    if (this.#active === undefined) return;
+    for (const e of events) this.#queue.push(e);
+  }
+
+  index(id: string): LogIndex | undefined {
+    return this.#active?.dataflow.index(id);
+  }
+
+  step(nowMs: number): boolean {
+    const active = this.#active;
+    if (active === undefined || !Number.isFinite(nowMs)) return false;
+    const interval = active.intervalMs;
+    let worked = false;
+    if (this.#queue.length > 0) {
+      const queue = this.#queue;
+      this.#queue = [];
+      worked = true;
+      const open = ceilTo(this.#upper, BigInt(interval));
+      for (const e of queue) this.#apply(active, e, open);
+    }
+    const lastComplete = Math.floor(nowMs / interval) * interval;
+    const upper = BigInt(lastComplete + 1);
+    if (upper > this.#upper) {
+      this.#upper = upper;
+      active.dataflow.advance(upper);
+      worked = true;
+    }
+    const since = BigInt(Math.floor((lastComplete - this.#retentionMs) / interval) * interval);
+    if (since > this.#since) {
+      this.#since = since;
+      active.dataflow.compact(since);
+    }
+    return worked;
+  }
+
+  /** What this host has done so far. */
+  stats(): LoggingStats {
+    return {
+      events: { ...this.#events },
+      records: this.#active?.dataflow.records ?? 0,
+      rejected: this.#rejected,
+      orphans: this.#orphansBefore + (this.#active?.dataflows.orphans ?? 0),
+      unknownRelations: this.#unknown,
+    };
+  }
+
+  close(): void {
+    const had = this.#active !== undefined;
+    this.#teardown();
+    this.#configKey = undefined;
+    if (had) this.#onDemand?.({ storage: false });
+  }
+
+  #apply(active: Active, e: LogEvent, open: Timestamp): void {
+    try {
+      const t = logTime(e.atMs, active.intervalMs);
+      active.dataflow.at(t > open ? t : open);
+      const body = e.event;
+      if (isDataflowEvent(body)) {
+        active.dataflows.apply(e.worker, body);
+        this.#events.compute++;
+      } else if (isPeekEvent(body)) {
+        active.peeks.apply(e.worker, body);
+        this.#events.compute++;
+      } else if (isStorageEvent(body)) {
+        applyStorageEvent(active.dataflow, e.worker, body);
+        this.#events.storage++;
+      } else this.#rejected++;
+    } catch {
+      this.#rejected++;
+    }
+  }
+
+  #teardown(): void {
+    if (this.#active !== undefined) {
+      this.#orphansBefore += this.#active.dataflows.orphans;
+      this.#active.dataflow.close();
+    }
+    this.#active = undefined;
+    this.#queue = [];
+    this.#upper = 0n;
+    this.#since = 0n;
+  }
+}
+
+/** The smallest multiple of `interval` at or past `t`. */
+function ceilTo(t: bigint, interval: bigint): bigint {
+  return ((t + interval - 1n) / interval) * interval;
+}
+
+function configKey(c: LoggingConfig): string {
+  const logs = [...c.indexLogs].map(([k, v]) => `${k}=${v}`).sort();
+  return JSON.stringify([c.enabled, c.intervalMs, logs]);
+}
