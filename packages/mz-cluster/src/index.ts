@@ -45,7 +45,6 @@ export {
   createClusterRuntime,
   WorkerFailed,
 } from "./runtime.js";
-export type { ForwardingStats, RuntimeLoggingInit } from "./worker/messages.js";
 export { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
 export {
   CONTROLLER_STREAM_SERVER_OPTIONS,
@@ -63,7 +62,7 @@ export {
   type SequencerMessage,
   type SequencerSend,
 } from "./synchronization/sequencer.js";
-
 // internal — no semver
 /** @internal A tiny workload for runtime tests and benchmarks. */
 export type { EchoCommand, EchoResponse } from "./testing/echo-worker.js";
+export type { ForwardingStats, RuntimeLoggingInit } from "./worker/messages.js";

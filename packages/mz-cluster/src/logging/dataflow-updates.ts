@@ -129,8 +129,12 @@ export class DataflowUpdates {
         return;
       default: {
         const owner = this.#exports.get(`${worker}:${e.exportId}`);
-        const imports = owner === undefined ? undefined : this.#dataflows.get(`${worker}:${owner}`)?.imports;
-        if (imports === undefined || (e.kind === "importFrontier" && !imports.includes(e.importId))) {
+        const imports =
+          owner === undefined ? undefined : this.#dataflows.get(`${worker}:${owner}`)?.imports;
+        if (
+          imports === undefined ||
+          (e.kind === "importFrontier" && !imports.includes(e.importId))
+        ) {
           this.orphans++;
           return;
         }

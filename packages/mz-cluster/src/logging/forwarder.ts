@@ -16,7 +16,7 @@
  * (`dropped`) — only when nobody drains (the main thread is stuck).
  */
 import { type EventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";
-import type { LogIndex, LoggingHost } from "./host.js";
+import type { LoggingHost, LogIndex } from "./host.js";
 
 export interface ForwardingHostOptions {
   /** The worker whose events these are. */

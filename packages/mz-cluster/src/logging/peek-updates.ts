@@ -9,8 +9,8 @@
  * Starts are forgotten at the end; the bucket counts are bounded (≤ 64 buckets per worker).
  */
 import { durationBucket } from "@mzts/protocol";
-import type { ComputeLogEvent } from "./events.js";
 import type { TableLookup } from "./dataflow-updates.js";
+import type { ComputeLogEvent } from "./events.js";
 
 type PeekEvent = Extract<ComputeLogEvent, { kind: "peekStarted" | "peekEnded" }>;
 

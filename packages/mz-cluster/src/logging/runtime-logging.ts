@@ -15,15 +15,16 @@
  *
  * Totals (`stats()`) are each worker's latest report summed up, for `/metrics`.
  */
-import type { LogEvent } from "./events.js";
-import { routeLogEvents } from "./forwarder.js";
-import type { LoggingDemand, LoggingStats } from "./unified-host.js";
+
 import {
   type ForwardingStats,
   LOG_FORWARD_CHANNEL,
   LOG_INJECT_CHANNEL,
   type WorkerToMain,
 } from "../worker/messages.js";
+import type { LogEvent } from "./events.js";
+import { routeLogEvents } from "./forwarder.js";
+import type { LoggingDemand, LoggingStats } from "./unified-host.js";
 
 /** `runtime.logging` of a runtime whose workers host the log indexes (compute). */
 export interface HostRuntimeLogging {

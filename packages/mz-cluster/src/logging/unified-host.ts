@@ -29,7 +29,7 @@ import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
 import type { Timestamp } from "@mzts/repr";
 import { DataflowUpdates, isDataflowEvent } from "./dataflow-updates.js";
 import { type EventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";
-import { LOG_RETENTION_MS, type LogIndex, type LoggingHost } from "./host.js";
+import { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
 import { LogDataflow, type LogInstall } from "./log-dataflow.js";
 import { isPeekEvent, PeekUpdates } from "./peek-updates.js";
 import { applyStorageEvent, isStorageEvent } from "./storage-updates.js";

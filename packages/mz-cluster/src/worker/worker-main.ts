@@ -32,7 +32,11 @@ const toMain = (msg: WorkerToMain) => mesh.send(MAIN, "cluster:out", msg);
 const logging =
   init.logging === null
     ? undefined
-    : (await import("../logging/worker-logging.js")).createWorkerLogging(init.logging, mesh, toMain);
+    : (await import("../logging/worker-logging.js")).createWorkerLogging(
+        init.logging,
+        mesh,
+        toMain,
+      );
 
 const sequencer = new Sequencer<SequencedItem>(mesh.index, mesh.peers, (to, msg) =>
   mesh.send(to, "cluster:seq", msg),
