@@ -14,7 +14,12 @@
  *
  * Compute has no preparation task; storage needs one because resume points are I/O.
  */
-import { type ClusterRuntime, type ClusterSpec, createClusterRuntime } from "@mzts/mz-cluster";
+import {
+  type ClusterRuntime,
+  type ClusterSpec,
+  createClusterRuntime,
+  type RuntimeLoggingInit,
+} from "@mzts/mz-cluster";
 import { createPersist, type PersistClient } from "@mzts/persist";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { type Logger, pino } from "pino";
@@ -63,6 +68,11 @@ export interface StorageRuntimeOptions extends StorageOptions {
   readonly workers: number;
   /** Worker maintenance tick (frontier reporting); default 10 ms. */
   readonly maintenanceIntervalMs?: number;
+  /**
+   * Unified logging (phase 2, *logging*): `{role: "forward"}` gives every worker a forwarding
+   * `ctx.logging` (its introspection events reach `runtime.logging.onLogEvents`). Absent: none.
+   */
+  readonly logging?: RuntimeLoggingInit;
 }
 
 /**
@@ -123,6 +133,7 @@ export function createStorageRuntime(opts: StorageRuntimeOptions): StorageRuntim
     ...(opts.maintenanceIntervalMs === undefined
       ? {}
       : { maintenanceIntervalMs: opts.maintenanceIntervalMs }),
+    ...(opts.logging === undefined ? {} : { logging: opts.logging }),
   });
   (opts.logger ?? pino({ level: "silent" })).info(
     { workers: opts.workers, path: "unified" },
@@ -145,6 +156,7 @@ export function createStorageRuntime(opts: StorageRuntimeOptions): StorageRuntim
     onResponse: (cb) => runtime.onResponse(cb),
     onFailure: (cb) => runtime.onFailure(cb),
     poke: () => runtime.poke(),
+    ...(runtime.logging === undefined ? {} : { logging: runtime.logging }),
     registry: spec.registry,
     counters: spec.counters,
     async close() {

@@ -30,7 +30,8 @@ export interface StatusScope {
   buffering(): boolean;
 }
 
-interface Status {
+/** An ingestion's latest status (with its error while stalled). */
+export interface Status {
   readonly status: ObjectStatus;
   readonly error?: string;
 }
@@ -81,6 +82,11 @@ export class IngestionStatuses {
       const s = this.#statuses.get(id);
       if (s !== undefined) this.#emit(id, s.status, s.error);
     }
+  }
+
+  /** The latest status of every recorded ingestion (introspection samples it). */
+  entries(): IterableIterator<[GlobalId, Status]> {
+    return this.#statuses.entries();
   }
 
   /** Whether the ingestion's latest status is `running`. */

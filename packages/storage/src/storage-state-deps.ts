@@ -7,6 +7,7 @@
  * The two worker loops build the deps: the unified `storage-worker.ts` (mz-cluster's worker
  * context) and the legacy `legacy/legacy-worker.ts` (its own loop over the mesh).
  */
+import type { EventLogger } from "@mzts/mz-cluster/logging";
 import type { PersistClient } from "@mzts/persist";
 import type { StorageResponse } from "@mzts/protocol";
 import type { Logger } from "pino";
@@ -49,6 +50,11 @@ export interface StorageStateDeps {
   /** Wall clock (ms). */
   nowMs(): number;
   readonly options: StorageStateOptions;
+  /**
+   * The worker's introspection logger, read at every maintenance tick (unified logging:
+   * `ctx.logging?.logger`); absent or disabled = no storage introspection (legacy, interval 0).
+   */
+  eventLogger?(): EventLogger | undefined;
 }
 
 /**

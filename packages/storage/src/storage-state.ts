@@ -8,6 +8,7 @@
  * | `shard-writer.ts`       | the one writer of an export shard: appends, upper, health, since    |
  * | `status.ts`             | worker 0's status of every ingestion (`statusUpdate`)               |
  * | `statistics.ts`         | per-worker counters summed on worker 0 (`statisticsUpdates`)        |
+ * | `storage-introspection.ts` | the introspection events sampled once per tick (unified logging) |
  * | `reconciliation.ts`     | what a reconnection keeps and drops                                 |
  * | `mesh-messages.ts`      | the messages between workers (`STORAGE_CHANNEL`)                    |
  *
@@ -96,6 +97,7 @@ import { planReconciliation } from "./reconciliation.js";
 import { type Part, ShardWriter, type WriterScope } from "./shard-writer.js";
 import { StorageStatistics, statisticsIntervalMs } from "./statistics.js";
 import { IngestionStatuses } from "./status.js";
+import { StorageIntrospection } from "./storage-introspection.js";
 import type { StorageStateDeps } from "./storage-state-deps.js";
 
 /** A dataflow change implied by a controller command. */
@@ -168,6 +170,8 @@ export class StorageState {
   readonly #writerScope: WriterScope;
   /** What generating sees of this state. */
   readonly #generateScope: GenerateScope;
+  /** Introspection events, sampled from the maps above on `maintain` (phase 2, unified). */
+  readonly #introspection: StorageIntrospection;
   #closed = false;
 
   constructor(deps: StorageStateDeps) {
@@ -196,6 +200,12 @@ export class StorageState {
           : [...ing.exports].map((x) => this.#exportShard.get(x));
       },
       buffering: () => this.#buffer !== null,
+    });
+    this.#introspection = new StorageIntrospection({
+      writers: this.#writers,
+      dataflows: this.#dataflows,
+      knownUppers: this.#knownUppers,
+      statuses: this.#statuses,
     });
   }
 
@@ -619,6 +629,7 @@ export class StorageState {
         if (sources.length > 0) this.#d.respond({ kind: "statisticsUpdates", sources, sinks: [] });
       }
     }
+    this.#introspection.sample(this.#d.eventLogger?.());
   }
 
   /** The upper to report for a tracked id, or undefined while unknown. */

@@ -32,6 +32,8 @@ const spec: WorkerSpec<StorageCommand, StorageResponse> = {
       logger,
       nowMs: () => Date.now(),
       options: config.options,
+      // Unified logging (phase 2): present when the runtime forwards this worker's events.
+      eventLogger: () => ctx.logging?.logger,
     });
     ctx.mesh.on(STORAGE_CHANNEL, (payload, from) => {
       state.receive(from, payload as StorageMeshMessage);
