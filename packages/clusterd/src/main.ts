@@ -8,8 +8,9 @@
  *    on stderr, exit code 2). Without a secret clusterd refuses to start unless
  *    `--insecure-no-auth` is passed explicitly (tests).
  * 2. Announce the path (`cluster-unification-servers` in force → the unified runtime of
- *    `mz-cluster`; else each workload's legacy server) with an info log and the gauge
- *    `mz_cluster_unification_phase_enabled{phase}`.
+ *    `mz-cluster`; else each workload's legacy server; `cluster-unification-logging` taking
+ *    effect → unified logging: compute hosts the log indexes, storage forwards its events, see
+ *    `select.ts`) with an info log and the gauge `mz_cluster_unification_phase_enabled{phase}`.
  * 3. Start the compute and storage runtimes (W worker threads each) and serve them on their two
  *    controller ports (the legacy port layout), and `/metrics`, `/health`, `/ready` on HTTP/1.1.
  * 4. Run until SIGTERM/SIGINT (graceful: servers closed, workers stopped, exit 0), a worker
@@ -25,7 +26,7 @@ import { pino } from "pino";
 import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";
 import { serveHttp } from "./http.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, registerIntrospectionMetrics } from "./metrics.js";
 import { readControllerSecret } from "./secret.js";
 import { selectRuntimes } from "./select.js";
 import { serveWorkload, type WorkloadServer } from "./serve.js";
@@ -63,14 +64,20 @@ const selected = selectRuntimes(config.phases, {
   registry: metrics.registry,
   logger,
 });
+registerIntrospectionMetrics(metrics.registry, () => selected.compute.logging);
 if (secret === null) {
   logger.warn(
     "--insecure-no-auth: controller hellos are not authenticated; any process that reaches the ports can drive this replica",
   );
 }
 logger.info(
-  { path: selected.path, phases: config.phases.toJSON(), workers: config.workers },
-  `clusterd starting on the ${selected.path} path (cluster-unification-servers ${selected.path === "unified" ? "in force" : "not in force"})`,
+  {
+    path: selected.path,
+    logging: selected.logging,
+    phases: config.phases.toJSON(),
+    workers: config.workers,
+  },
+  `clusterd starting on the ${selected.path} path (cluster-unification-servers ${selected.path === "unified" ? "in force" : "not in force"}; ${selected.logging} logging)`,
 );
 
 let stopping = false;

@@ -3,6 +3,7 @@
  * so an evaluation compares like with like; the active path is only announced by
  * `mz_cluster_unification_phase_enabled{phase}` and an info log.
  */
+import type { RuntimeLogging } from "@mzts/mz-cluster";
 import { Counter, Gauge, Registry } from "prom-client";
 
 export interface ClusterdMetrics {
@@ -56,4 +57,51 @@ export function createMetrics(): ClusterdMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** The introspection workloads counted by `mz_cluster_introspection_events_total`. */
+const LOG_WORKLOADS = ["compute", "storage"] as const;
+
+/**
+ * Introspection (phase 2) metrics, read at scrape time from the hosting runtime's totals:
+ * - `mz_cluster_introspection_events_total{workload}`: events applied to the log indexes, by the
+ *   workload that raised them (storage's arrive forwarded);
+ * - `mz_cluster_introspection_log_records`: records held by the log indexes (all workers).
+ * `logging()` gives the compute runtime's `logging` (undefined: nothing logged through
+ * `mz-cluster`, both stay 0).
+ */
+export function registerIntrospectionMetrics(
+  registry: Registry,
+  logging: () => RuntimeLogging | undefined,
+): void {
+  const hostStats = () => {
+    const l = logging();
+    return l?.role === "host" ? l.stats() : undefined;
+  };
+  const seen = { compute: 0, storage: 0 };
+  new Counter({
+    name: "mz_cluster_introspection_events_total",
+    help: "Introspection events applied to the log indexes, by the workload that raised them",
+    labelNames: ["workload"],
+    registers: [registry],
+    collect() {
+      const s = hostStats();
+      for (const w of LOG_WORKLOADS) {
+        this.inc({ workload: w }, 0);
+        const total = s?.events[w] ?? 0;
+        if (total > seen[w]) {
+          this.inc({ workload: w }, total - seen[w]);
+          seen[w] = total;
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: "mz_cluster_introspection_log_records",
+    help: "Records held by the introspection log indexes (arrangement entries, all workers)",
+    registers: [registry],
+    collect() {
+      this.set(hostStats()?.records ?? 0);
+    },
+  });
 }

@@ -1,7 +1,14 @@
 /**
- * The phase seam of the replica side (style §15–16): `selectRuntimes(phases)` picks the unified
- * runtime (`@mzts/mz-cluster`, phase 1 *servers*) or each workload's legacy server, once, at
- * replica start. Nothing below this file reads flags.
+ * The phase seam of the replica side (style §15–16): `selectRuntimes(phases)` picks, once, at
+ * replica start:
+ * - phase 1 (*servers*): the unified runtime (`@mzts/mz-cluster`) or each workload's legacy
+ *   server;
+ * - phase 2 (*logging*, needs servers; `PhaseSet` resolves the prerequisite): unified logging —
+ *   the compute runtime's workers host the log indexes (`logging: {role: "host"}`: each worker's
+ *   `ctx.logging` is a `UnifiedLoggingHost`), the storage runtime's workers forward their events
+ *   (`{role: "forward"}`), and this file wires the two (`wireUnifiedLogging`). Off: no
+ *   `ctx.logging`, compute logs on its own (its legacy logging) and storage not at all.
+ * Nothing below this file reads flags.
  */
 
 import {
@@ -13,7 +20,12 @@ import {
   createLegacyComputeRuntime,
 } from "@mzts/compute";
 import type { PhaseSet } from "@mzts/flags";
-import { type ClusterRuntime, createClusterRuntime, type ResponseMerger } from "@mzts/mz-cluster";
+import {
+  type ClusterRuntime,
+  createClusterRuntime,
+  type ResponseMerger,
+  type RuntimeLogging,
+} from "@mzts/mz-cluster";
 import {
   type ComputeCommand,
   type ComputeResponse,
@@ -42,6 +54,8 @@ export interface RuntimeOptions {
 
 export interface SelectedRuntimes {
   readonly path: "unified" | "legacy";
+  /** Phase 2: unified logging (`mz-cluster/logging`) or compute's own (legacy). */
+  readonly logging: "unified" | "legacy";
   readonly compute: ClusterRuntime<ComputeCommand, ComputeResponse>;
   readonly storage: ClusterRuntime<StorageCommand, StorageResponse>;
   readonly newComputeMerger: (workers: number) => ResponseMerger<ComputeCommand, ComputeResponse>;
@@ -51,6 +65,8 @@ export interface SelectedRuntimes {
 /** Builds the compute and storage runtimes of the path the PhaseSet selects. */
 export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): SelectedRuntimes {
   const unified = phases.takesEffect("servers");
+  // Needs servers: never true without `unified`.
+  const unifiedLogging = unified && phases.takesEffect("logging");
   // The replica id names the replica's persist since handles, so a restart re-attaches to them.
   const computeConfig = {
     dataDir: opts.persistDir,
@@ -68,21 +84,51 @@ export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): Selected
     ? createClusterRuntime<ComputeCommand, ComputeResponse>(createComputeSpec(), {
         workers: opts.workers,
         config: computeConfig,
+        ...(unifiedLogging
+          ? { logging: { role: "host" } as const }
+          : // PHASE(logging): legacy — delete when cluster-unification-logging is retired
+            {}),
       })
     : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
       createLegacyComputeRuntime({ workers: opts.workers, config: computeConfig });
   const storage = unified
-    ? createStorageRuntime(storageOptions)
+    ? createStorageRuntime({
+        ...storageOptions,
+        ...(unifiedLogging
+          ? { logging: { role: "forward" } as const }
+          : // PHASE(logging): legacy — delete when cluster-unification-logging is retired
+            {}),
+      })
     : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
       createLegacyStorageRuntime(storageOptions);
+  if (unifiedLogging) wireUnifiedLogging(compute.logging, storage.logging);
   const newComputeMerger: (n: number) => ComputeResponseMerger = computeMergerFactory(
     new ComputeMetrics(opts.registry),
   );
   return {
     path: unified ? "unified" : "legacy",
+    logging: unifiedLogging ? "unified" : "legacy",
     compute,
     storage,
     newComputeMerger,
     newStorageMerger: (n) => new PartitionedStorageState(n),
   };
+}
+
+/**
+ * Phase 2: storage's introspection events go to the compute workers that host the log indexes
+ * (storage worker `s` → compute worker `s % W`, rows keep `s`), and the compute hosts'
+ * configuration decides whether storage builds events at all (only when a storage relation is
+ * installed; interval 0 installs none).
+ * @throws Error when a runtime lacks its logging role (a wiring bug in this file).
+ */
+export function wireUnifiedLogging(
+  compute: RuntimeLogging | undefined,
+  storage: RuntimeLogging | undefined,
+): void {
+  if (compute?.role !== "host" || storage?.role !== "forward") {
+    throw new Error("unified logging needs a hosting compute runtime and a forwarding storage one");
+  }
+  storage.onLogEvents((events) => compute.injectLogEvents(events));
+  compute.onDemand((demand) => storage.setForwarding(demand.storage));
 }
