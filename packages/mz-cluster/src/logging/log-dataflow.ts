@@ -126,6 +126,7 @@ export class LogDataflow {
 
   /** Sends the held updates, advances every input to `upper` and runs the graph. */
   advance(upper: Timestamp): void {
+    for (const table of this.#tables.values()) table.flush();
     for (const entry of this.#installed.values()) {
       if (entry.pending.length > 0) {
         entry.input.send(entry.pending);
