@@ -1,3 +1,4 @@
+/** `StorageIntrospection` over fake state: nothing while disabled, changes only, re-arming, drops. */
 import type { EventLogger, LogEventBody } from "@mzts/mz-cluster/logging";
 import type { Frontier } from "@mzts/repr";
 import { describe, expect, it } from "vitest";

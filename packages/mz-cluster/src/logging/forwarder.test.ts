@@ -1,3 +1,4 @@
+/** `ForwardingHost` (batching, enabling, bounds) and `routeLogEvents` (forwarding worker w → host worker w % W). */
 import { describe, expect, it } from "vitest";
 import { NO_LOGGER } from "./events.js";
 import { ForwardingHost, routeLogEvents } from "./forwarder.js";

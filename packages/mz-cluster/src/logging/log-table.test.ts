@@ -1,3 +1,4 @@
+/** `LogTable`: per-key coalescing at one log time, exact state at every time, no-op changes. */
 import { logRelation } from "@mzts/protocol";
 import type { Row, Timestamp } from "@mzts/repr";
 import { describe, expect, it } from "vitest";

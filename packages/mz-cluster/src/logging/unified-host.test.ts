@@ -1,3 +1,4 @@
+/** `UnifiedLoggingHost` per relation family: events → rows at log times, uppers and since, configuration (interval 0 installs nothing), late and malformed events. */
 import { LOG_RELATIONS, type LoggingConfig } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
