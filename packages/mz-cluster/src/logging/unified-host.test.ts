@@ -335,3 +335,17 @@ describe("UnifiedLoggingHost: storage relations (forwarded events)", () => {
     expect(rows(h, "ingestion_frontiers", 6000n)).toEqual([["u2", 0n, 1n]]);
   });
 });
+
+describe("UnifiedLoggingHost: bounds", () => {
+  it("a workload that steps late holds one row change per key, not every event", () => {
+    const { h, log } = host();
+    log(100, created);
+    for (let i = 0; i < 200_000; i++) {
+      log(200, { kind: "exportFrontier", exportId: "u5", time: BigInt(i) });
+    }
+    expect(h.queued).toBeLessThan(65_536);
+    h.step(1000);
+    expect(rows(h, "compute_frontiers", 1000n)).toEqual([["u5", 0n, 199_999n]]);
+    expect(h.stats().events.compute).toBe(200_001);
+  });
+});

@@ -10,7 +10,8 @@
  *    `logger` becomes a real logger; otherwise nothing is installed and `logger` is `NO_LOGGER`.
  *    The same configuration again (reconciliation) keeps everything; another one replaces it.
  *    `logLogging` is not implemented (the logging dataflow does not log itself).
- * 2. `logger.log(e)` / `ingest(events)` queue `LogEvent`s (O(1), no row work on the hot path).
+ * 2. `logger.log(e)` / `ingest(events)` queue `LogEvent`s (O(1), no row work on the hot path;
+ *    a queue of `MAX_QUEUED` events is applied at once, so memory stays bounded between steps).
  * 3. `step(nowMs)` applies the queued events in order — each at row time
  *    `max(logTime(atMs), the smallest interval multiple >= upper)` (late events, e.g. forwarded
  *    ones, land at the next open log time) — through the relation families
@@ -104,14 +105,22 @@ export class UnifiedLoggingHost implements LoggingHost {
     this.#clock = opts.clock ?? Date.now;
     this.#retentionMs = opts.retentionMs ?? LOG_RETENTION_MS;
     this.#onDemand = opts.onDemand;
-    const queue = (event: LogEventBody) =>
-      this.#queue.push({ worker: this.worker, atMs: this.#clock(), event });
+    const queue = (event: LogEventBody) => {
+      if (this.#queue.push({ worker: this.worker, atMs: this.#clock(), event }) >= MAX_QUEUED) {
+        this.#drain();
+      }
+    };
     this.#local = Object.freeze({ enabled: true, log: queue });
   }
 
   /** `NO_LOGGER` until configured with logging enabled and a relation installed. */
   get logger(): EventLogger {
     return this.#active === undefined ? NO_LOGGER : this.#local;
+  }
+
+  /** Events waiting for the next `step` (fewer than `MAX_QUEUED`). */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   configure(config: LoggingConfig): void {
@@ -148,6 +157,7 @@ export class UnifiedLoggingHost implements LoggingHost {
   ingest(events: readonly LogEvent[]): void {
     if (this.#active === undefined) return;
     for (const e of events) this.#queue.push(e);
+    if (this.#queue.length >= MAX_QUEUED) this.#drain();
   }
 
   index(id: string): LogIndex | undefined {
@@ -158,27 +168,35 @@ export class UnifiedLoggingHost implements LoggingHost {
     const active = this.#active;
     if (active === undefined || !Number.isFinite(nowMs)) return false;
     const interval = active.intervalMs;
-    let worked = false;
-    if (this.#queue.length > 0) {
-      const queue = this.#queue;
-      this.#queue = [];
-      worked = true;
-      const open = ceilTo(this.#upper, BigInt(interval));
-      for (const e of queue) this.#apply(active, e, open);
-    }
+    const worked = this.#drain();
     const lastComplete = Math.floor(nowMs / interval) * interval;
     const upper = BigInt(lastComplete + 1);
-    if (upper > this.#upper) {
+    const advanced = upper > this.#upper;
+    if (advanced) {
       this.#upper = upper;
       active.dataflow.advance(upper);
-      worked = true;
     }
     const since = BigInt(Math.floor((lastComplete - this.#retentionMs) / interval) * interval);
     if (since > this.#since) {
       this.#since = since;
       active.dataflow.compact(since);
     }
-    return worked;
+    return worked || advanced;
+  }
+
+  /**
+   * Applies the queued events (at the current upper's open log time or later); true when there
+   * were any. Also run when the queue reaches `MAX_QUEUED`, so a workload that steps late holds
+   * at most one row change per key, not every event.
+   */
+  #drain(): boolean {
+    const active = this.#active;
+    if (active === undefined || this.#queue.length === 0) return false;
+    const queue = this.#queue;
+    this.#queue = [];
+    const open = ceilTo(this.#upper, BigInt(active.intervalMs));
+    for (const e of queue) this.#apply(active, e, open);
+    return true;
   }
 
   /** What this host has done so far. */
@@ -230,6 +248,9 @@ export class UnifiedLoggingHost implements LoggingHost {
     this.#since = 0n;
   }
 }
+
+/** Most events queued before they are applied without waiting for `step`. */
+const MAX_QUEUED = 65_536;
 
 /** The smallest multiple of `interval` at or past `t`. */
 function ceilTo(t: bigint, interval: bigint): bigint {
