@@ -12,6 +12,11 @@
  * moves locally. With W > 1 workers, data from other workers arrives asynchronously through the
  * exchange; the runtime calls `step()` again when messages arrive (tests use `runWorkers()`).
  *
+ * ## Operator timing (introspection)
+ * `enableTiming()` makes every later `step()` add the time each operator's `run()` took to its
+ * total (`operatorElapsedNs`, indexed by operator id). Off by default: an untimed `step()` pays one
+ * field check and no clock reads.
+ *
  * Invariants: operators are only added before the first `step()` that would feed them; an
  * operator's `run()` consumes everything queued on its inputs (no partial drains), so a quiet
  * `step()` means the graph is idle until new input or exchange messages arrive.
@@ -58,6 +63,8 @@ export class Graph {
   readonly #operators: Operator[] = [];
   /** Next exchange channel id; identical across workers because graphs are built identically. */
   #nextChannel = 0;
+  /** Nanoseconds each operator spent in `run()`; undefined while timing is off. */
+  #elapsedNs: number[] | undefined;
 
   constructor(options: GraphOptions = {}) {
     this.#allocator = options.allocator;
@@ -84,11 +91,44 @@ export class Graph {
     return this.#operators;
   }
 
+  /** Starts timing every operator's `run()` (idempotent; totals start at 0). */
+  enableTiming(): void {
+    this.#elapsedNs ??= [];
+  }
+
+  /** Whether `step()` times operators. */
+  get timing(): boolean {
+    return this.#elapsedNs !== undefined;
+  }
+
+  /**
+   * Total nanoseconds each operator (by id) spent in `run()` since `enableTiming()`; an operator
+   * that never ran has no entry (read it as 0). Empty while timing is off.
+   */
+  get operatorElapsedNs(): readonly number[] {
+    return this.#elapsedNs ?? NO_TIMES;
+  }
+
   /** Runs every operator once, in order. Returns true when any did work. */
   step(): boolean {
+    const elapsed = this.#elapsedNs;
+    if (elapsed !== undefined) return this.#timedStep(elapsed);
     let worked = false;
     const ops = this.#operators;
     for (let i = 0; i < ops.length; i++) if (ops[i]!.run()) worked = true;
+    return worked;
+  }
+
+  #timedStep(elapsed: number[]): boolean {
+    let worked = false;
+    const ops = this.#operators;
+    let t0 = performance.now();
+    for (let i = 0; i < ops.length; i++) {
+      if (ops[i]!.run()) worked = true;
+      const t1 = performance.now();
+      elapsed[i] = (elapsed[i] ?? 0) + (t1 - t0) * 1e6;
+      t0 = t1;
+    }
     return worked;
   }
 
@@ -99,6 +139,8 @@ export class Graph {
     return n;
   }
 }
+
+const NO_TIMES: readonly number[] = Object.freeze([]);
 
 /** A new graph for one worker. */
 export function createGraph(options: GraphOptions = {}): Graph {

@@ -19,6 +19,12 @@
  * at `t >= since`). Updates inserted later at times below the since are forwarded on insert.
  * The empty since drops the arrangement's contents (nobody may read it again).
  *
+ * ## Sizes (introspection)
+ * `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
+ * forwarded to the since — what introspection calls batches) and `sizeBytes` (an estimate,
+ * `size.ts`) are kept up to date as updates arrive and compact: reading them costs O(1)
+ * (`timeCount`: one pending counter folded into a map of at most the distinct times).
+ *
  * ## Invariants
  * - `since <= upper` is not required (a since past the upper just forbids reads for now).
  * - Only complete updates are inserted (`time < upper` after the upper advances), in ascending
@@ -35,6 +41,7 @@ import {
 } from "@mzts/repr";
 import { NotYetAvailable, SinceViolation } from "../errors.js";
 import { type Key, keyFunction } from "../operators/key.js";
+import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
 
 interface Entry {
   readonly key: Key;
@@ -61,6 +68,14 @@ export class Arrangement {
   readonly #since: MonotoneFrontier;
   readonly #upper: MonotoneFrontier;
   #entries = 0;
+  /** Held updates (sum of every entry's history length). */
+  #updates = 0;
+  /** Bytes of entries and key buckets (updates are added in `sizeBytes`). */
+  #bytes = 0;
+  /** Held updates per time forwarded to the since; `#hotTime`'s count is pending in `#hotDelta`. */
+  readonly #times = new Map<Timestamp, number>();
+  #hotTime: Timestamp | undefined;
+  #hotDelta = 0;
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
     this.name = name;
@@ -91,6 +106,22 @@ export class Arrangement {
     return this.#entries;
   }
 
+  /** Number of updates held: one per (entry, time) of the history. */
+  get updateCount(): number {
+    return this.#updates;
+  }
+
+  /** Number of distinct times held (times below the since count as the since). */
+  get timeCount(): number {
+    this.#flushTimes();
+    return this.#times.size;
+  }
+
+  /** Estimated bytes held (see `size.ts`). */
+  get sizeBytes(): number {
+    return this.#bytes + this.#updates * UPDATE_BYTES;
+  }
+
   /** @internal Adds an update (complete, in ascending time order per row). */
   insert(row: Row, time: Timestamp, diff: number): void {
     if (diff === 0) return;
@@ -99,12 +130,17 @@ export class Arrangement {
     const t = time < since ? since : time;
     const k = this.#keyOf(row);
     let bucket = this.#index.get(k);
-    if (!bucket) this.#index.set(k, (bucket = new Map()));
+    if (!bucket) {
+      this.#index.set(k, (bucket = new Map()));
+      this.#bytes += bucketBytes(k);
+    }
     const rk = rowKey(row);
     const e = bucket.get(rk);
     if (!e) {
       bucket.set(rk, { key: k, rowKey: rk, row, times: [t], diffs: [diff], current: diff });
       this.#entries++;
+      this.#bytes += entryBytes(row, rk);
+      this.#countTime(t, 1);
       return;
     }
     e.current += diff;
@@ -116,12 +152,14 @@ export class Arrangement {
       else {
         times.pop();
         e.diffs.pop();
+        this.#countTime(t, -1);
         if (times.length === 0) this.#remove(e);
         else if (times.length === 1) this.#multi.delete(e);
       }
     } else if (times[last]! < t) {
       times.push(t);
       e.diffs.push(diff);
+      this.#countTime(t, 1);
       this.#multi.add(e);
     } else {
       // Out of order (not produced by the operators, kept correct anyway).
@@ -133,10 +171,12 @@ export class Arrangement {
         else {
           times.splice(i, 1);
           e.diffs.splice(i, 1);
+          this.#countTime(t, -1);
         }
       } else {
         times.splice(i, 0, t);
         e.diffs.splice(i, 0, diff);
+        this.#countTime(t, 1);
       }
       if (times.length === 0) this.#remove(e);
       else if (times.length > 1) this.#multi.add(e);
@@ -163,8 +203,23 @@ export class Arrangement {
       this.#index.clear();
       this.#multi.clear();
       this.#entries = 0;
+      this.#updates = 0;
+      this.#bytes = 0;
+      this.#times.clear();
+      this.#hotTime = undefined;
+      this.#hotDelta = 0;
       return;
     }
+    // Times below the since are now counted as the since.
+    this.#flushTimes();
+    let below = 0;
+    for (const [t, n] of this.#times) {
+      if (t < since) {
+        below += n;
+        this.#times.delete(t);
+      }
+    }
+    if (below > 0) this.#times.set(since, (this.#times.get(since) ?? 0) + below);
     for (const e of [...this.#multi]) {
       const times = e.times;
       const diffs = e.diffs;
@@ -178,9 +233,11 @@ export class Arrangement {
       if (sum === 0) {
         times.splice(0, i);
         diffs.splice(0, i);
+        this.#countTime(since, -i);
       } else {
         times.splice(0, i, since);
         diffs.splice(0, i, sum);
+        this.#countTime(since, 1 - i);
       }
       if (times.length === 0) this.#remove(e);
       else if (times.length === 1) this.#multi.delete(e);
@@ -246,9 +303,36 @@ export class Arrangement {
     const bucket = this.#index.get(e.key);
     if (bucket?.delete(e.rowKey)) {
       this.#entries--;
-      if (bucket.size === 0) this.#index.delete(e.key);
+      this.#bytes -= entryBytes(e.row, e.rowKey);
+      if (bucket.size === 0) {
+        this.#index.delete(e.key);
+        this.#bytes -= bucketBytes(e.key);
+      }
     }
     this.#multi.delete(e);
+  }
+
+  /**
+   * `n` more (or fewer) held updates at `t` (already forwarded to the since). Consecutive
+   * changes at one time — the operators insert in time order — only touch a pending counter.
+   */
+  #countTime(t: Timestamp, n: number): void {
+    this.#updates += n;
+    if (t !== this.#hotTime) {
+      this.#flushTimes();
+      this.#hotTime = t;
+    }
+    this.#hotDelta += n;
+  }
+
+  #flushTimes(): void {
+    const t = this.#hotTime;
+    if (t === undefined) return;
+    this.#hotTime = undefined;
+    const n = (this.#times.get(t) ?? 0) + this.#hotDelta;
+    this.#hotDelta = 0;
+    if (n === 0) this.#times.delete(t);
+    else this.#times.set(t, n);
   }
 }
 

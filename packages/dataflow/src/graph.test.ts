@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createGraph } from "./graph.js";
+import { arrangeBy } from "./operators/arrange-by.js";
+import { createInput } from "./operators/input.js";
+
+afterEach(() => vi.restoreAllMocks());
+
+function pipeline() {
+  const g = createGraph();
+  const input = createInput(g);
+  const op = arrangeBy(input.output, [0]);
+  return { g, input, op };
+}
+
+describe("Graph operator timing", () => {
+  it("is off by default: no clock reads, no totals", () => {
+    const { g, input } = pipeline();
+    const now = vi.spyOn(performance, "now");
+    input.send([[[1n], 0n, 1]]);
+    input.advanceTo(1n);
+    g.run();
+    expect(now).not.toHaveBeenCalled();
+    expect(g.timing).toBe(false);
+    expect(g.operatorElapsedNs).toEqual([]);
+  });
+
+  it("adds each operator's run() time to its total once enabled", () => {
+    const { g, input, op } = pipeline();
+    g.enableTiming();
+    g.enableTiming();
+    input.send([[[1n], 0n, 1]]);
+    input.advanceTo(1n);
+    g.run();
+    const first = [...g.operatorElapsedNs];
+    expect(first).toHaveLength(g.operators.length);
+    expect(first.every((ns) => ns >= 0)).toBe(true);
+    // A slow run() shows up in that operator's total only.
+    const run = op.run.bind(op);
+    vi.spyOn(op, "run").mockImplementation(() => {
+      const until = performance.now() + 2;
+      while (performance.now() < until) {}
+      return run();
+    });
+    g.step();
+    const second = g.operatorElapsedNs;
+    expect(second[op.id]! - first[op.id]!).toBeGreaterThanOrEqual(2e6);
+    expect(second[0]! - first[0]!).toBeLessThan(2e6);
+  });
+});
