@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { type Row, rowKey } from "@mzts/repr";
+import { describe, expect, it } from "vitest";
 import { keyFunction } from "../operators/key.js";
 import { Arrangement } from "./arrangement.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
