@@ -17,6 +17,12 @@
  * 6. A later connection (`onConnection`): commands are buffered until `initializationComplete`,
  *    then reconciled (`reconciliation.ts`).
  *
+ * ## Introspection (phase 2, *logging*)
+ * The worker's `LoggingHost` (deps) is configured by `createInstance`; events are raised through
+ * `ComputeLogging` (`logging/compute-logging.ts`), the host steps in `maintain()`, and a peek
+ * whose target is one of its log indexes is answered like an index peek. `allowCompaction` and
+ * `schedule` of a log index are accepted and ignored (the host compacts its own indexes).
+ *
  * ## Bad commands
  * Duplicate export id or peek uuid → `duplicateId`; unknown import / target / id →
  * `unknownId`; compaction moving back → `frontierRegression`; bad plan → `malformedPlan`; import
@@ -27,6 +33,7 @@
 import { randomUUID } from "node:crypto";
 import type { ExchangeMessage } from "@mzts/dataflow";
 import { type ExchangeMesh, ExchangeRouter } from "@mzts/mz-cluster";
+import type { LoggingHost } from "@mzts/mz-cluster/logging";
 import type { PersistClient } from "@mzts/persist";
 import { createPersist } from "@mzts/persist";
 import type {
@@ -36,6 +43,7 @@ import type {
   ErrorCode,
   FrontiersUpdate,
   InstanceConfig,
+  LoggingConfig,
   Peek,
   PeekResponse,
   SubscribeResponse,
@@ -45,8 +53,10 @@ import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ComputeConfig } from "./config.js";
 import { CommandRefused } from "./errors.js";
+import { FrontierReports } from "./frontier-reports.js";
+import { ComputeLogging } from "./logging/compute-logging.js";
 import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
-import { evaluatePeek, finishPart, peekErrorMessage } from "./peek/peek.js";
+import { evaluatePeek, finishPart, type PeekableIndex, peekErrorMessage } from "./peek/peek.js";
 import { compatibility, exportKey } from "./reconciliation.js";
 import {
   buildDataflow,
@@ -68,18 +78,11 @@ export interface ComputeStateDeps {
   readonly respond: (r: WorkerResponse) => void;
   readonly requestStep: () => void;
   readonly logger: Logger;
+  /** This worker's introspection (legacy or unified), configured by `createInstance`. */
+  readonly logging: LoggingHost;
+  /** Wall clock for the logging host's steps (default `Date.now`). */
+  readonly now?: () => number;
 }
-
-/** Frontiers reported for one collection since the connection began. */
-interface Reported {
-  /** First reports must be at or beyond this (the as-of). */
-  lower: Frontier;
-  write: Frontier | undefined;
-  input: Frontier | undefined;
-  output: Frontier | undefined;
-}
-
-const KINDS = ["write", "input", "output"] as const;
 
 export class ComputeState {
   readonly worker: number;
@@ -99,10 +102,10 @@ export class ComputeState {
   readonly #dropped = new Set<GlobalId>();
   /** Pending peeks by uuid; removed when answered, canceled or at reconciliation. */
   readonly #peeks = new Map<string, Peek>();
-  /** Frontier reports per index / persist sink export; removed after the empty report. */
-  readonly #reported = new Map<GlobalId, Reported>();
-  /** Dropped ids whose empty frontiers are still to be reported. */
-  readonly #pendingEmpty = new Set<GlobalId>();
+  /** Frontier reports of index / persist sink exports and log indexes. */
+  readonly #frontiers = new FrontierReports();
+  readonly #logging: ComputeLogging;
+  readonly #now: () => number;
   /** Commands of a reconnecting controller, buffered until `initializationComplete`. */
   #buffer: ComputeCommand[] | undefined;
   /** Next build sequence number (= exchange namespace). */
@@ -130,6 +133,8 @@ export class ComputeState {
       deps.requestStep,
     );
     this.#replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
+    this.#logging = new ComputeLogging(deps.logging);
+    this.#now = deps.now ?? Date.now;
     if (deps.config.replicaId === undefined && worker === 0) {
       this.#log.warn(
         { readerPrefix: `compute:${this.#replicaId}` },
@@ -206,9 +211,10 @@ export class ComputeState {
         return;
       case "createInstance":
         this.#instance = cmd.config;
+        this.#configureLogging(cmd.config.logging);
         this.#log.info(
           { logging: cmd.config.logging.enabled, intervalMs: cmd.config.logging.intervalMs },
-          "compute: instance created (logging dataflows come with the logging phase)",
+          "compute: instance created",
         );
         return;
       case "updateConfiguration":
@@ -219,7 +225,7 @@ export class ComputeState {
       case "schedule": {
         const df = this.#exports.get(cmd.id);
         if (df) df.scheduled = true;
-        else this.#unknownOrDropped(cmd.kind, cmd.id);
+        else if (!this.#deps.logging.index(cmd.id)) this.#unknownOrDropped(cmd.kind, cmd.id);
         return;
       }
       case "allowWrites": {
@@ -236,15 +242,20 @@ export class ComputeState {
         this.#peek(cmd.peek);
         return;
       case "cancelPeek":
-        if (this.#peeks.delete(cmd.uuid)) {
-          this.#deps.respond({
-            kind: "peekResponse",
-            uuid: cmd.uuid,
-            response: { kind: "canceled" },
-          });
-        } else this.#benignRace("cancelPeek", cmd.uuid);
+        if (this.#peeks.delete(cmd.uuid)) this.#answer(cmd.uuid, { kind: "canceled" });
+        else this.#benignRace("cancelPeek", cmd.uuid);
         return;
     }
+  }
+
+  /** Sends this worker's answer to a peek it accepted. */
+  #answer(uuid: string, response: PeekResponse): void {
+    this.#logging.peekEnded(uuid);
+    this.#deps.respond({ kind: "peekResponse", uuid, response });
+  }
+
+  #configureLogging(config: LoggingConfig): void {
+    this.#logging.configure(config, this.#dataflows.values());
   }
 
   #unknownOrDropped(kind: string, id: GlobalId): void {
@@ -298,8 +309,9 @@ export class ComputeState {
       this.#exports.set(id, df);
       this.#compaction.set(id, desc.asOf);
       this.#dropped.delete(id);
-      if (df.indexes.has(id) || df.persistSinks.has(id)) this.#reported.set(id, fresh(desc.asOf));
+      if (df.indexes.has(id) || df.persistSinks.has(id)) this.#frontiers.track(id, desc.asOf);
     }
+    this.#logging.dataflowCreated(df);
     this.#log.info(
       { dataflow: truncateForLog(desc.debugName), seq, exports: ids },
       "compute: dataflow built",
@@ -314,7 +326,7 @@ export class ComputeState {
   #allowCompaction(id: GlobalId, f: Frontier): void {
     const df = this.#exports.get(id);
     if (!df) {
-      this.#unknownOrDropped("allowCompaction", id);
+      if (!this.#deps.logging.index(id)) this.#unknownOrDropped("allowCompaction", id);
       return;
     }
     const current = this.#compaction.get(id) ?? Frontier.MIN;
@@ -358,25 +370,19 @@ export class ComputeState {
         if (p.target.kind === "index" && p.target.id === id) {
           this.#peeks.delete(uuid);
           if (report) {
-            this.#deps.respond({
-              kind: "peekResponse",
-              uuid,
-              response: { kind: "error", message: `index ${id} was dropped while the peek waited` },
+            this.#answer(uuid, {
+              kind: "error",
+              message: `index ${id} was dropped while the peek waited`,
             });
-          }
+          } else this.#logging.peekEnded(uuid);
         }
       }
     }
     const sub = df.subscribes.get(id);
     if (sub && report) sub.drop();
     df.persistSinks.get(id)?.stop();
-    const rep = this.#reported.get(id);
-    if (rep) {
-      if (report && !(rep.write === null && rep.input === null && rep.output === null)) {
-        this.#pendingEmpty.add(id);
-      }
-      this.#reported.delete(id);
-    }
+    this.#frontiers.drop(id, report);
+    this.#logging.exportDropped(df, id, df.liveExports.size === 0);
     if (df.liveExports.size === 0) {
       const disposed = df.dispose(this.#router);
       this.#disposing.add(disposed);
@@ -402,7 +408,7 @@ export class ComputeState {
       this.#persistPeek(peek, target.shardId);
       return;
     }
-    if (!this.#index(target.id)) {
+    if (!this.#peekable(target.id)) {
       this.#deps.respond({
         kind: "peekResponse",
         uuid: peek.uuid,
@@ -418,17 +424,20 @@ export class ComputeState {
       );
     }
     this.#peeks.set(peek.uuid, peek);
+    this.#logging.peekStarted(peek.uuid, target.id, peek.timestamp);
     this.#deps.requestStep();
+  }
+
+  /** An index or a log index of this worker. */
+  #peekable(id: GlobalId): PeekableIndex | undefined {
+    return this.#index(id) ?? this.#deps.logging.index(id);
   }
 
   /** Peek of a persist shard: worker 0 reads the snapshot, the others answer no rows. */
   #persistPeek(peek: Peek, shardId: string): void {
+    this.#logging.peekStarted(peek.uuid, shardId, peek.timestamp);
     if (this.worker !== 0) {
-      this.#deps.respond({
-        kind: "peekResponse",
-        uuid: peek.uuid,
-        response: { kind: "rows", rows: [] },
-      });
+      this.#answer(peek.uuid, { kind: "rows", rows: [] });
       return;
     }
     this.#peeks.set(peek.uuid, peek);
@@ -443,9 +452,7 @@ export class ComputeState {
         (e: unknown) => ({ kind: "error", message: (e as Error).message }) as const,
       )
       .then((response) => {
-        if (this.#peeks.delete(peek.uuid)) {
-          this.#deps.respond({ kind: "peekResponse", uuid: peek.uuid, response });
-        }
+        if (this.#peeks.delete(peek.uuid)) this.#answer(peek.uuid, response);
       });
   }
 
@@ -472,6 +479,7 @@ export class ComputeState {
     for (const cmd of cmds) {
       if (cmd.kind === "createInstance") {
         this.#instance = cmd.config;
+        this.#configureLogging(cmd.config.logging);
         continue;
       }
       if (cmd.kind !== "createDataflow") {
@@ -523,12 +531,13 @@ export class ComputeState {
     for (const df of [...this.#dataflows.values()]) {
       if (!kept.has(df)) for (const id of [...df.liveExports]) this.#dropExport(id, false);
     }
+    for (const uuid of this.#peeks.keys()) this.#logging.peekEnded(uuid);
     this.#peeks.clear();
-    this.#pendingEmpty.clear();
+    this.#frontiers.reset();
     for (const df of kept) {
       for (const id of df.liveExports) {
         if (df.indexes.has(id) || df.persistSinks.has(id)) {
-          this.#reported.set(id, fresh(this.#compaction.get(id) ?? df.desc.asOf));
+          this.#frontiers.track(id, this.#compaction.get(id) ?? df.desc.asOf);
         }
       }
     }
@@ -546,20 +555,21 @@ export class ComputeState {
     if (this.#closed) return false;
     let worked = false;
     for (const df of this.#dataflows.values()) if (df.step()) worked = true;
+    this.#logging.afterStep();
     for (const [uuid, peek] of this.#peeks) {
       if (peek.target.kind !== "index") continue;
-      const ix = this.#index(peek.target.id);
+      const ix = this.#peekable(peek.target.id);
       if (!ix) continue;
       const r = this.#evaluate(peek, ix);
       if (r === undefined) continue;
       this.#peeks.delete(uuid);
-      this.#deps.respond({ kind: "peekResponse", uuid, response: r });
+      this.#answer(uuid, r);
     }
     return worked;
   }
 
   /** A peek's answer; a throw becomes the peek's error (class 2: the worker carries on). */
-  #evaluate(peek: Peek, ix: IndexState): PeekResponse | undefined {
+  #evaluate(peek: Peek, ix: PeekableIndex): PeekResponse | undefined {
     try {
       return evaluatePeek(peek, ix);
     } catch (e) {
@@ -578,37 +588,31 @@ export class ComputeState {
 
   /** Reports frontiers that advanced, empty frontiers of drops, and changed statistics. */
   maintain(): void {
-    if (this.#closed || this.#buffer !== undefined) return;
-    for (const id of this.#pendingEmpty) {
-      this.#deps.respond({
-        kind: "frontiers",
-        id,
-        frontiers: { write: Frontier.EMPTY, input: Frontier.EMPTY, output: Frontier.EMPTY },
-      });
-    }
-    this.#pendingEmpty.clear();
-    for (const [id, rep] of this.#reported) {
-      const df = this.#exports.get(id);
-      if (!df) continue;
-      const now = this.#frontiersOf(df, id);
-      const out: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
-      for (const k of KINDS) {
-        const v = now[k];
-        if (v === undefined || !Frontier.lessEqual(rep.lower, v)) continue;
-        const prev = rep[k];
-        if (prev === undefined || Frontier.lessThan(prev, v)) {
-          rep[k] = v;
-          out[k] = v;
-        }
-      }
-      if (Object.keys(out).length > 0)
-        this.#deps.respond({ kind: "frontiers", id, frontiers: out });
-    }
+    if (this.#closed) return;
+    // The log indexes advance whatever the connection does; waiting peeks of them retry.
+    if (this.#logging.maintain(this.#now()) && this.#peeks.size > 0) this.#deps.requestStep();
+    if (this.#buffer !== undefined) return;
+    this.#frontiers.report(
+      (id) => {
+        const df = this.#exports.get(id);
+        return df && this.#frontiersOf(df, id);
+      },
+      this.#logUppers(),
+      (id, frontiers) => this.#deps.respond({ kind: "frontiers", id, frontiers }),
+    );
     const stats = this.stats();
     const json = JSON.stringify(stats);
     if (json !== this.#lastStats) {
       this.#lastStats = json;
       this.#deps.respond({ kind: "workerStats", stats });
+    }
+  }
+
+  *#logUppers(): Iterable<[GlobalId, Frontier]> {
+    const ids = this.#instance?.logging.indexLogs.values() ?? [];
+    for (const id of ids) {
+      const ix = this.#deps.logging.index(id);
+      if (ix) yield [id, ix.arrangement.upper];
     }
   }
 
@@ -661,6 +665,7 @@ export class ComputeState {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#logging.close();
     const released = [...this.#dataflows.values()].map((df) => df.dispose(this.#router));
     this.#dataflows.clear();
     await Promise.all([...released, ...this.#disposing]);
@@ -668,10 +673,6 @@ export class ComputeState {
     this.#persist = undefined;
     if (p) await p.then((c) => c.close()).catch(() => {});
   }
-}
-
-function fresh(lower: Frontier): Reported {
-  return { lower, write: undefined, input: undefined, output: undefined };
 }
 
 /** The object a command is about, for error reports. */

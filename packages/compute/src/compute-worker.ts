@@ -3,12 +3,17 @@
  * export is the `WorkerSpec`). It adapts mz-cluster's `ClusterWorker` calls onto the shared
  * per-worker state machine, `ComputeState`; the sequencer has already put commands in one total
  * order, so this file adds nothing but wiring.
+ *
+ * Introspection (phase 2, *logging*): the runtime's unified `LoggingHost` when it has one
+ * (`ctx.logging`, only while the logging phase is in force), else compute's legacy logging.
  */
 import type { WorkerSpec } from "@mzts/mz-cluster";
 import type { ComputeCommand } from "@mzts/protocol";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "./compute-state.js";
 import { parseComputeConfig } from "./config.js";
+// PHASE(logging): legacy — delete when cluster-unification-logging is retired
+import { LegacyComputeLogging } from "./legacy/logging/legacy-logging.js";
 
 const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
   createWorker(ctx) {
@@ -23,6 +28,7 @@ const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
       respond: (r) => ctx.respond(r),
       requestStep: () => ctx.requestStep(),
       logger,
+      logging: ctx.logging ?? new LegacyComputeLogging({ worker: ctx.index, log: logger }),
     });
     if (ctx.index === 0) logger.info({ workers: ctx.peers }, "compute: worker runtime started");
     return {

@@ -32,6 +32,14 @@ export {
   createLegacyComputeRuntime,
   type LegacyComputeRuntimeOptions,
 } from "./legacy/legacy-runtime.js";
+// PHASE(logging): legacy — delete when cluster-unification-logging is retired
+export {
+  LegacyComputeLogging,
+  type LegacyLoggingIgnored,
+  type LegacyLoggingOptions,
+} from "./legacy/logging/legacy-logging.js";
+/** @internal */
+export { ComputeLogging } from "./logging/compute-logging.js";
 export { ComputeResponseMerger, computeMergerFactory } from "./merge.js";
 /** @internal */
 export {

@@ -16,6 +16,7 @@ import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
 import { type ChannelItem, CommandChannel } from "./command-channel.js";
+import { LegacyComputeLogging } from "./logging/legacy-logging.js";
 
 /** `init` of a legacy worker (plain data). */
 export interface LegacyInit {
@@ -47,6 +48,8 @@ const state = new ComputeState(mesh.index, mesh.peers, {
   respond: (response) => toMain({ kind: "response", nonce, response }),
   requestStep: scheduleStep,
   logger,
+  // The legacy servers runtime always logs the legacy way (unified logging needs servers).
+  logging: new LegacyComputeLogging({ worker: mesh.index, log: logger }),
 });
 const router = new ExchangeRouter<ExchangeMessage>(mesh, "compute:command-channel", scheduleStep);
 const channel = new CommandChannel(router.open(0).channel(0), mesh.index, mesh.peers);

@@ -40,8 +40,14 @@ function keyRowProblem(keys: readonly Row[], width: number): string | undefined 
   return undefined;
 }
 
+/**
+ * What a peek reads: an index export, or a log index (`LogIndex` of `@mzts/mz-cluster/logging`
+ * has these fields too).
+ */
+export type PeekableIndex = Pick<IndexState, "id" | "key" | "arity" | "arrangement" | "errors">;
+
 /** The worker's answer, or `undefined` when the index is not yet complete at the time. */
-export function evaluatePeek(peek: Peek, index: IndexState): PeekResponse | undefined {
+export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | undefined {
   const t = peek.timestamp;
   const arr = index.arrangement;
   if (arr.since === null || t < arr.since) {

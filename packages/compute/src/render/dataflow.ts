@@ -91,8 +91,10 @@ export class DataflowInstance {
   readonly persistSinks = new Map<GlobalId, PersistSinkOperator>();
   /** Export ids not yet dropped; the dataflow is freed when this becomes empty. */
   readonly liveExports = new Set<GlobalId>();
-  /** Source feeds (for the input frontier). */
+  /** Import feeds, sources then indexes (for the input frontier). */
   readonly feeds: ImportFeed[] = [];
+  /** The import id of each of `feeds`, in the same order. */
+  readonly feedIds: GlobalId[] = [];
   /** Set by `schedule` (recorded only: dataflows run at once). */
   scheduled = false;
 
@@ -233,6 +235,7 @@ export function buildDataflow(
     const input = createInput(graph, `source ${s.id}`);
     const feed = new ImportFeed(input, feedAsOf, desc.until);
     df.feeds.push(feed);
+    df.feedIds.push(s.id);
     streams.set(s.id, input.output);
     arities.set(s.id, s.arity);
     if (asOf === null) {
@@ -260,6 +263,7 @@ export function buildDataflow(
     const input = createInput(graph, `index ${imp.id}`);
     const feed = new ImportFeed(input, feedAsOf, desc.until);
     df.feeds.push(feed);
+    df.feedIds.push(imp.id);
     streams.set(imp.id, input.output);
     arities.set(imp.id, imp.arity);
     const ix = env.index(imp.id);

@@ -49,6 +49,11 @@ export class SubscribeSink extends Operator {
     if (opts.asOf === null) this.#done = true;
   }
 
+  /** The frontier emitted so far (the next batch's lower). */
+  get frontier(): Frontier {
+    return this.#lower;
+  }
+
   /** True after the final batch or a drop. */
   get done(): boolean {
     return this.#done;

@@ -77,6 +77,7 @@ describe("Arrangement sizes", () => {
         expect(a.updateCount).toBe(held.length);
         expect(a.timeCount).toBe(new Set(held.map(([, tt]) => tt)).size);
         expect(a.sizeBytes).toBe(recountBytes(a));
+        expect(a.count).toBe(held.reduce((n, [, , d]) => n + d, 0));
       }
       expect(a.sizeBytes).toBe(recountBytes(a));
       a.allowCompaction(null);

@@ -20,7 +20,7 @@
  * The empty since drops the arrangement's contents (nobody may read it again).
  *
  * ## Sizes (introspection)
- * `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
+ * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
  * forwarded to the since — what introspection calls batches) and `sizeBytes` (an estimate,
  * `size.ts`) are kept up to date as updates arrive and compact: reading them costs O(1)
  * (`timeCount`: one pending counter folded into a map of at most the distinct times).
@@ -70,6 +70,8 @@ export class Arrangement {
   #entries = 0;
   /** Held updates (sum of every entry's history length). */
   #updates = 0;
+  /** Sum of every held diff. */
+  #count = 0;
   /** Bytes of entries and key buckets (updates are added in `sizeBytes`). */
   #bytes = 0;
   /** Held updates per time forwarded to the since; `#hotTime`'s count is pending in `#hotDelta`. */
@@ -106,6 +108,11 @@ export class Arrangement {
     return this.#entries;
   }
 
+  /** The collection's row count with multiplicities (sum of every held diff), O(1). */
+  get count(): number {
+    return this.#count;
+  }
+
   /** Number of updates held: one per (entry, time) of the history. */
   get updateCount(): number {
     return this.#updates;
@@ -128,6 +135,7 @@ export class Arrangement {
     const since = this.#since.current;
     if (since === null) return;
     const t = time < since ? since : time;
+    this.#count += diff;
     const k = this.#keyOf(row);
     let bucket = this.#index.get(k);
     if (!bucket) {
@@ -204,6 +212,7 @@ export class Arrangement {
       this.#multi.clear();
       this.#entries = 0;
       this.#updates = 0;
+      this.#count = 0;
       this.#bytes = 0;
       this.#times.clear();
       this.#hotTime = undefined;

@@ -1,0 +1,85 @@
+// PHASE(logging): legacy — delete when cluster-unification-logging is retired
+import { NO_LOGGER } from "@mzts/mz-cluster/logging";
+import { describe, expect, it } from "vitest";
+import {
+  conformanceConfig,
+  loggingHostConformance,
+  logIndexId,
+} from "../../logging/conformance.js";
+import { LegacyComputeLogging } from "./legacy-logging.js";
+
+describe("LegacyComputeLogging conforms to the LoggingHost semantics", () => {
+  for (const c of loggingHostConformance(
+    ({ worker, now }) => new LegacyComputeLogging({ worker, now }),
+  )) {
+    it(c.name, () => c.run());
+  }
+});
+
+describe("LegacyComputeLogging (legacy specifics)", () => {
+  it("skips storage relations and counts them and storage events", () => {
+    const host = new LegacyComputeLogging({ worker: 0, now: () => 1_000 });
+    host.configure(conformanceConfig(1000, [["bogus", "log-bogus"]]));
+    expect(host.index(logIndexId("ingestion_frontiers"))).toBeUndefined();
+    expect(host.index(logIndexId("dataflows"))).toBeDefined();
+    host.logger.log({ kind: "ingestionFrontier", sourceId: "s1", upper: 3n });
+    host.logger.log({ kind: "sourceDropped", sourceId: "s1" });
+    expect(host.ignored()).toEqual({ storageEvents: 2, storageRelations: 3, unknownRelations: 1 });
+    expect(host.step(2_000)).toBe(true);
+    expect(host.step(2_000)).toBe(false);
+  });
+
+  it("installs nothing when indexLogs names no compute relation", () => {
+    const host = new LegacyComputeLogging({ worker: 0 });
+    host.configure({
+      enabled: true,
+      intervalMs: 1000,
+      logLogging: false,
+      indexLogs: new Map([["ingestion_frontiers", "x"]]),
+    });
+    expect(host.logger).toBe(NO_LOGGER);
+    expect(host.step(5_000)).toBe(false);
+  });
+
+  it("a different configuration replaces the indexes (new interval, rows start afresh)", () => {
+    let ms = 10_500;
+    const host = new LegacyComputeLogging({ worker: 1, now: () => ms });
+    host.configure(conformanceConfig(1000));
+    host.logger.log({
+      kind: "dataflowCreated",
+      dataflowId: 0,
+      name: "a",
+      exports: [],
+      operators: [],
+      imports: [],
+    });
+    host.step(11_000);
+    const first = host.index(logIndexId("dataflows"))!;
+    expect(first.arrangement.asOf(11_000n)).toHaveLength(1);
+    host.configure(conformanceConfig(500));
+    const second = host.index(logIndexId("dataflows"))!;
+    expect(second).not.toBe(first);
+    ms = 11_600;
+    host.step(11_700);
+    expect(second.arrangement.upper).toBe(11_501n);
+    expect(second.arrangement.asOf(11_500n)).toEqual([]);
+    expect(() => first.arrangement.asOf(11_000n)).toThrow();
+  });
+
+  it("keeps memory bounded: history behind the since is compacted away", () => {
+    let ms = 10_000;
+    const host = new LegacyComputeLogging({ worker: 0, now: () => ms });
+    host.configure(conformanceConfig(1000));
+    const frontiers = host.index(logIndexId("compute_frontiers"))!;
+    for (let i = 0; i < 600; i++) {
+      ms += 1000;
+      host.logger.log({ kind: "exportFrontier", exportId: "u1", time: BigInt(i) });
+      host.step(ms);
+    }
+    // 60 s of retention at 1 s: about 60 times held (each row inserted and later retracted:
+    // two updates per time), however long it runs — not the 1200 updates logged.
+    expect(frontiers.arrangement.timeCount).toBeLessThanOrEqual(62);
+    expect(frontiers.arrangement.updateCount).toBeLessThanOrEqual(2 * 62);
+    expect(frontiers.arrangement.asOf(BigInt(ms))).toEqual([[["u1", 0n, 599n], 1]]);
+  });
+});

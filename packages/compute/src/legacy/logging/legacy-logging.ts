@@ -1,0 +1,182 @@
+// PHASE(logging): legacy — delete when cluster-unification-logging is retired
+/**
+ * `LegacyComputeLogging`: compute's own introspection of one worker (flag
+ * `cluster-unification-logging` off) — a `LoggingHost` for compute's relations only, arranged
+ * directly: events are queued by its logger and applied as rows of `LogTable`s at `step()`, with
+ * no dataflow graph in between (the unified host builds logging dataflows instead; both follow
+ * the same event → row rules, `compute-relations.ts`).
+ *
+ * ## Lifecycle
+ * - `configure(config)`: enabled with an interval > 0 → one `LogTable` per `indexLogs` entry
+ *   naming a compute relation, and a logger that queues events; storage relation names (storage
+ *   has no legacy introspection) and unknown names are skipped and counted. Otherwise (or when
+ *   no relation is installed) nothing is installed and the logger is `NO_LOGGER`. The same config
+ *   again keeps everything; another replaces everything.
+ * - `step(nowMs)`: applies queued events, each at `max(logTime(atMs), the first interval multiple
+ *   >= upper)`, then advances every index's upper to `floor(nowMs / interval) * interval + 1` and
+ *   its since to `upper - 1 - LOG_RETENTION_MS` rounded down to the interval (neither moves back).
+ * - `close()`: frees every table; the logger becomes `NO_LOGGER`.
+ * Storage events reaching this logger are dropped and counted (`ignored().storageEvents`).
+ */
+import {
+  type ComputeLogEvent,
+  type EventLogger,
+  LOG_RETENTION_MS,
+  type LogEventBody,
+  type LoggingHost,
+  NO_LOGGER,
+} from "@mzts/mz-cluster/logging";
+import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
+import type { Logger } from "pino";
+import { ComputeRelations } from "./compute-relations.js";
+import { LogTable } from "./log-table.js";
+
+export interface LegacyLoggingOptions {
+  /** This worker's index (the `worker_id` of its rows). */
+  readonly worker: number;
+  /** Wall clock stamping events (default `Date.now`). */
+  readonly now?: () => number;
+  /** Where configuration problems are logged. */
+  readonly log?: Logger;
+}
+
+/** What the legacy host skipped (for tests and logs). */
+export interface LegacyLoggingIgnored {
+  /** Storage events logged to it (storage has no legacy introspection). */
+  readonly storageEvents: number;
+  /** `indexLogs` entries naming a storage relation. */
+  readonly storageRelations: number;
+  /** `indexLogs` entries naming no relation. */
+  readonly unknownRelations: number;
+}
+
+const STORAGE_KINDS = new Set<LogEventBody["kind"]>([
+  "ingestionFrontier",
+  "ingestionStatistics",
+  "sourceStatus",
+  "sourceDropped",
+]);
+
+export class LegacyComputeLogging implements LoggingHost {
+  readonly worker: number;
+  readonly #now: () => number;
+  readonly #log: Logger | undefined;
+  #logger: EventLogger = NO_LOGGER;
+  #config: LoggingConfig | undefined;
+  #interval = 0;
+  /** Installed tables by relation name and by index id. */
+  #byName = new Map<string, LogTable>();
+  #byId = new Map<string, LogTable>();
+  #relations: ComputeRelations | undefined;
+  /** Events not yet applied: `atMs` and body, in logging order. */
+  #queue: Array<{ atMs: number; event: ComputeLogEvent }> = [];
+  #upper = 0n;
+  #since = 0n;
+  #storageEvents = 0;
+  #storageRelations = 0;
+  #unknownRelations = 0;
+
+  constructor(options: LegacyLoggingOptions) {
+    this.worker = options.worker;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log;
+  }
+
+  get logger(): EventLogger {
+    return this.#logger;
+  }
+
+  ignored(): LegacyLoggingIgnored {
+    return {
+      storageEvents: this.#storageEvents,
+      storageRelations: this.#storageRelations,
+      unknownRelations: this.#unknownRelations,
+    };
+  }
+
+  configure(config: LoggingConfig): void {
+    if (this.#config !== undefined && sameConfig(this.#config, config)) return;
+    this.close();
+    this.#config = config;
+    if (!config.enabled || !Number.isInteger(config.intervalMs) || config.intervalMs <= 0) return;
+    for (const [name, id] of config.indexLogs) {
+      const relation = logRelation(name);
+      if (relation === undefined || relation.workload !== "compute") {
+        if (relation === undefined) this.#unknownRelations++;
+        else this.#storageRelations++;
+        this.#log?.debug(
+          { relation: name, id },
+          relation === undefined
+            ? "compute logging: unknown relation in indexLogs; skipped"
+            : "compute logging: storage relation has no legacy introspection; skipped",
+        );
+        continue;
+      }
+      const table = new LogTable(id, relation);
+      this.#byName.set(relation.name, table);
+      this.#byId.set(id, table);
+    }
+    if (this.#byId.size === 0) return;
+    this.#interval = config.intervalMs;
+    this.#relations = new ComputeRelations(this.#byName);
+    const now = this.#now;
+    this.#logger = {
+      enabled: true,
+      log: (event) => {
+        if (STORAGE_KINDS.has(event.kind)) this.#storageEvents++;
+        else this.#queue.push({ atMs: now(), event: event as ComputeLogEvent });
+      },
+    };
+  }
+
+  index(id: string): LogTable | undefined {
+    return this.#byId.get(id);
+  }
+
+  step(nowMs: number): boolean {
+    const relations = this.#relations;
+    if (relations === undefined) return false;
+    const interval = BigInt(this.#interval);
+    let worked = false;
+    if (this.#queue.length > 0) {
+      worked = true;
+      const queue = this.#queue;
+      this.#queue = [];
+      const floor = ((this.#upper + interval - 1n) / interval) * interval;
+      for (const { atMs, event } of queue) {
+        const t = logTime(atMs, this.#interval);
+        relations.apply(this.worker, event, t > floor ? t : floor);
+      }
+    }
+    const upper = (BigInt(Math.max(0, Math.floor(nowMs))) / interval) * interval + 1n;
+    if (upper > this.#upper) {
+      worked = true;
+      this.#upper = upper;
+      const back = upper - 1n - BigInt(LOG_RETENTION_MS);
+      const since = back > 0n ? (back / interval) * interval : 0n;
+      if (since > this.#since) this.#since = since;
+      for (const table of this.#byId.values()) table.advance(this.#upper, this.#since);
+    }
+    return worked;
+  }
+
+  close(): void {
+    for (const table of this.#byId.values()) table.free();
+    this.#byId = new Map();
+    this.#byName = new Map();
+    this.#relations = undefined;
+    this.#queue = [];
+    this.#logger = NO_LOGGER;
+    this.#config = undefined;
+    this.#interval = 0;
+    this.#upper = 0n;
+    this.#since = 0n;
+  }
+}
+
+function sameConfig(a: LoggingConfig, b: LoggingConfig): boolean {
+  if (a.enabled !== b.enabled || a.intervalMs !== b.intervalMs) return false;
+  if (a.logLogging !== b.logLogging || a.indexLogs.size !== b.indexLogs.size) return false;
+  for (const [k, v] of a.indexLogs) if (b.indexLogs.get(k) !== v) return false;
+  return true;
+}

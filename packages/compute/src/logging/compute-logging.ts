@@ -1,0 +1,233 @@
+/**
+ * `ComputeLogging`: what one compute worker tells its `LoggingHost` (phase 2, *logging*) — the
+ * raising side of the `ComputeLogEvent`s of `@mzts/mz-cluster/logging`, whichever host (compute's
+ * legacy one or the unified logging dataflows) turns them into relations.
+ *
+ * ## When what is raised
+ * - As it happens (from `ComputeState`): `dataflowCreated` (id = build sequence number; exports
+ *   with kinds; the graph's operators; the imports), `dataflowDropped` / `exportDropped`,
+ *   `peekStarted` / `peekEnded` (every accepted peek, however it ends: answered, canceled, dropped
+ *   with its index or by reconciliation).
+ * - `hydrated`: checked after every `step()` while some export is not hydrated, so its time is
+ *   exact to a step: from `dataflowCreated` to the export's output frontier passing its as-of
+ *   (an index's upper, a persist sink's input, a subscribe's emitted frontier; an empty as-of
+ *   hydrates when the output closes).
+ * - Sampled once per maintenance tick (`maintain(nowMs)`), raised only when changed:
+ *   `operatorElapsed` (the graph times its operators only while logging is on),
+ *   `exportFrontier` (indexes: upper; persist sinks: write frontier), `importFrontier` (each
+ *   import of each export), `arrangementSize` and `errorCount` (indexes). Then the host steps.
+ *
+ * ## Cost when logging is off
+ * Every entry point first reads `host.logger.enabled` (false for `NO_LOGGER`, interval 0) and
+ * returns: no events are built, no graph is timed, nothing is sampled.
+ *
+ * ## A host reconfigured
+ * `configure()` may replace the host's logger (a reconciliation with another logging config):
+ * every cached sample is forgotten and the live dataflows are announced again to the new logger.
+ */
+import type { EventLogger, ExportKind, LoggingHost } from "@mzts/mz-cluster/logging";
+import type { LoggingConfig } from "@mzts/protocol";
+import { Frontier, type GlobalId } from "@mzts/repr";
+import type { DataflowInstance } from "../render/dataflow.js";
+
+/** What is remembered of one announced dataflow, to raise only what changed. */
+interface DataflowLog {
+  readonly df: DataflowInstance;
+  /** `performance.now()` at the announcement (ns), the hydration clock's start. */
+  readonly createdNs: number;
+  /** Last raised elapsed ns per operator id. */
+  readonly elapsed: number[];
+  /** Last raised value per export (or export + import) key. */
+  readonly frontiers: Map<string, Frontier>;
+  readonly sizes: Map<GlobalId, string>;
+  readonly errors: Map<GlobalId, number>;
+  /** Exports whose output has not yet passed the as-of. */
+  readonly unhydrated: Set<GlobalId>;
+}
+
+export class ComputeLogging {
+  readonly host: LoggingHost;
+  /** Announced dataflows by build sequence number. */
+  readonly #dataflows = new Map<number, DataflowLog>();
+  /** Dataflows with an export not yet hydrated. */
+  readonly #hydrating = new Set<DataflowLog>();
+  /** Peeks whose start was raised (their end is raised once). */
+  readonly #peeks = new Set<string>();
+  /** The logger the cached state was raised to. */
+  #announcedTo: EventLogger;
+
+  constructor(host: LoggingHost) {
+    this.host = host;
+    this.#announcedTo = host.logger;
+  }
+
+  /** Configures the host; a new logger gets every live dataflow announced again. */
+  configure(config: LoggingConfig, live: Iterable<DataflowInstance>): void {
+    this.host.configure(config);
+    const logger = this.host.logger;
+    if (logger === this.#announcedTo) return;
+    this.#announcedTo = logger;
+    this.#dataflows.clear();
+    this.#hydrating.clear();
+    this.#peeks.clear();
+    if (logger.enabled) for (const df of live) this.dataflowCreated(df);
+  }
+
+  dataflowCreated(df: DataflowInstance): void {
+    const logger = this.host.logger;
+    if (!logger.enabled) return;
+    df.graph.enableTiming();
+    const exports: Array<{ id: string; kind: ExportKind }> = [];
+    for (const id of df.liveExports) exports.push({ id, kind: exportKind(df, id) });
+    logger.log({
+      kind: "dataflowCreated",
+      dataflowId: df.seq,
+      name: df.desc.debugName,
+      exports,
+      operators: df.graph.operators.map((op) => ({ id: op.id, name: op.name })),
+      imports: [...df.feedIds],
+    });
+    const log: DataflowLog = {
+      df,
+      createdNs: performance.now() * 1e6,
+      elapsed: [],
+      frontiers: new Map(),
+      sizes: new Map(),
+      errors: new Map(),
+      unhydrated: new Set(df.liveExports),
+    };
+    this.#dataflows.set(df.seq, log);
+    this.#hydrating.add(log);
+  }
+
+  /** One export dropped; `dataflowGone` when it was the dataflow's last. */
+  exportDropped(df: DataflowInstance, id: GlobalId, dataflowGone: boolean): void {
+    const log = this.#dataflows.get(df.seq);
+    if (log === undefined) return;
+    const logger = this.host.logger;
+    if (dataflowGone) {
+      this.#dataflows.delete(df.seq);
+      this.#hydrating.delete(log);
+      if (logger.enabled) logger.log({ kind: "dataflowDropped", dataflowId: df.seq });
+      return;
+    }
+    log.unhydrated.delete(id);
+    log.sizes.delete(id);
+    log.errors.delete(id);
+    for (const k of [...log.frontiers.keys()])
+      if (k === id || k.startsWith(`${id}\0`)) log.frontiers.delete(k);
+    if (logger.enabled) logger.log({ kind: "exportDropped", exportId: id });
+  }
+
+  peekStarted(uuid: string, objectId: string, time: bigint): void {
+    const logger = this.host.logger;
+    if (!logger.enabled) return;
+    this.#peeks.add(uuid);
+    logger.log({ kind: "peekStarted", uuid, objectId, time, atNs: performance.now() * 1e6 });
+  }
+
+  peekEnded(uuid: string): void {
+    if (!this.#peeks.delete(uuid)) return;
+    const logger = this.host.logger;
+    if (logger.enabled) logger.log({ kind: "peekEnded", uuid, atNs: performance.now() * 1e6 });
+  }
+
+  /** After a worker step: raises `hydrated` for exports whose output passed their as-of. */
+  afterStep(): void {
+    if (this.#hydrating.size === 0) return;
+    const logger = this.host.logger;
+    if (!logger.enabled) return;
+    const nowNs = performance.now() * 1e6;
+    for (const log of this.#hydrating) {
+      const asOf = log.df.desc.asOf;
+      for (const id of log.unhydrated) {
+        const out = outputFrontier(log.df, id);
+        if (out === undefined) continue;
+        if (out === null || (asOf !== null && out > asOf)) {
+          log.unhydrated.delete(id);
+          logger.log({ kind: "hydrated", exportId: id, sinceCreatedNs: nowNs - log.createdNs });
+        }
+      }
+      if (log.unhydrated.size === 0) this.#hydrating.delete(log);
+    }
+  }
+
+  /** The maintenance tick: samples what changed, then steps the host. True when it did work. */
+  maintain(nowMs: number): boolean {
+    const logger = this.host.logger;
+    if (logger.enabled) for (const log of this.#dataflows.values()) sample(logger, log);
+    return this.host.step(nowMs);
+  }
+
+  /** Frees the host. */
+  close(): void {
+    this.#dataflows.clear();
+    this.#hydrating.clear();
+    this.#peeks.clear();
+    this.host.close();
+  }
+}
+
+function exportKind(df: DataflowInstance, id: GlobalId): ExportKind {
+  if (df.indexes.has(id)) return "index";
+  if (df.subscribes.has(id)) return "subscribe";
+  return "persistSink";
+}
+
+/** An export's output frontier (undefined: not known yet). */
+function outputFrontier(df: DataflowInstance, id: GlobalId): Frontier | undefined {
+  const ix = df.indexes.get(id);
+  if (ix) return ix.arrangement.upper;
+  const sink = df.persistSinks.get(id);
+  if (sink) return sink.outputFrontier;
+  return df.subscribes.get(id)?.frontier;
+}
+
+/** Raises what changed in one dataflow since the last tick. */
+function sample(logger: EventLogger, log: DataflowLog): void {
+  const df = log.df;
+  const elapsed = df.graph.operatorElapsedNs;
+  for (let i = 0; i < elapsed.length; i++) {
+    const ns = Math.round(elapsed[i] ?? 0);
+    if (ns !== (log.elapsed[i] ?? 0)) {
+      log.elapsed[i] = ns;
+      logger.log({ kind: "operatorElapsed", dataflowId: df.seq, operatorId: i, elapsedNs: ns });
+    }
+  }
+  for (const id of df.liveExports) {
+    const ix = df.indexes.get(id);
+    const write = ix ? ix.arrangement.upper : df.persistSinks.get(id)?.writeFrontier;
+    if (write !== undefined && changed(log.frontiers, id, write)) {
+      logger.log({ kind: "exportFrontier", exportId: id, time: write });
+    }
+    for (let i = 0; i < df.feeds.length; i++) {
+      const importId = df.feedIds[i]!;
+      const f = df.feeds[i]!.frontier;
+      if (changed(log.frontiers, `${id}\0${importId}`, f)) {
+        logger.log({ kind: "importFrontier", exportId: id, importId, time: f });
+      }
+    }
+    if (!ix) continue;
+    const arr = ix.arrangement;
+    const records = arr.updateCount;
+    const batches = arr.timeCount;
+    const sizeBytes = arr.sizeBytes;
+    const size = `${records}/${batches}/${sizeBytes}`;
+    if (log.sizes.get(id) !== size) {
+      log.sizes.set(id, size);
+      logger.log({ kind: "arrangementSize", exportId: id, records, batches, sizeBytes });
+    }
+    const count = ix.errors.count;
+    if (count !== (log.errors.get(id) ?? 0)) {
+      log.errors.set(id, count);
+      logger.log({ kind: "errorCount", exportId: id, count });
+    }
+  }
+}
+
+/** Records `f` under `key`; true when it differs from the last recorded (none = changed). */
+function changed(seen: Map<string, Frontier>, key: string, f: Frontier): boolean {
+  if (seen.has(key) && Frontier.equal(seen.get(key)!, f)) return false;
+  seen.set(key, f);
+  return true;
+}
