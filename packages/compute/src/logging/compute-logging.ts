@@ -51,8 +51,6 @@ export class ComputeLogging {
   readonly #dataflows = new Map<number, DataflowLog>();
   /** Dataflows with an export not yet hydrated. */
   readonly #hydrating = new Set<DataflowLog>();
-  /** Peeks whose start was raised (their end is raised once). */
-  readonly #peeks = new Set<string>();
   /** The logger the cached state was raised to. */
   #announcedTo: EventLogger;
 
@@ -69,7 +67,6 @@ export class ComputeLogging {
     this.#announcedTo = logger;
     this.#dataflows.clear();
     this.#hydrating.clear();
-    this.#peeks.clear();
     if (logger.enabled) for (const df of live) this.dataflowCreated(df);
   }
 
@@ -122,12 +119,11 @@ export class ComputeLogging {
   peekStarted(uuid: string, objectId: string, time: bigint): void {
     const logger = this.host.logger;
     if (!logger.enabled) return;
-    this.#peeks.add(uuid);
     logger.log({ kind: "peekStarted", uuid, objectId, time, atNs: performance.now() * 1e6 });
   }
 
+  /** A peek answered, canceled or dropped (a host that never saw its start ignores it). */
   peekEnded(uuid: string): void {
-    if (!this.#peeks.delete(uuid)) return;
     const logger = this.host.logger;
     if (logger.enabled) logger.log({ kind: "peekEnded", uuid, atNs: performance.now() * 1e6 });
   }
@@ -163,7 +159,6 @@ export class ComputeLogging {
   close(): void {
     this.#dataflows.clear();
     this.#hydrating.clear();
-    this.#peeks.clear();
     this.host.close();
   }
 }
@@ -225,9 +220,13 @@ function sample(logger: EventLogger, log: DataflowLog): void {
   }
 }
 
-/** Records `f` under `key`; true when it differs from the last recorded (none = changed). */
+/**
+ * Records `f` under `key`; true when it differs from the last recorded. Nothing recorded reads
+ * as the empty frontier (no row): an empty first sample raises nothing.
+ */
 function changed(seen: Map<string, Frontier>, key: string, f: Frontier): boolean {
-  if (seen.has(key) && Frontier.equal(seen.get(key)!, f)) return false;
+  const prev = seen.get(key);
+  if (Frontier.equal(prev === undefined ? null : prev, f)) return false;
   seen.set(key, f);
   return true;
 }

@@ -12,9 +12,13 @@
  * | exportDropped | the export's dataflow_exports row and export-keyed rows |
  * | operatorElapsed, exportFrontier, importFrontier, arrangementSize, hydrated, errorCount | upsert (a null frontier or a 0 count retracts) |
  * | peekStarted / peekEnded | active_peeks insert / retract; peek_durations count += 1 in the duration's bucket |
+ *
+ * Peeks are the hot path: within one log time, a peek's active row is written only if it is
+ * still pending at `flush()` (or when the time moves on), and each duration bucket's count once.
  */
 import type { ComputeLogEvent } from "@mzts/mz-cluster/logging";
 import { durationBucket } from "@mzts/protocol";
+import type { Row } from "@mzts/repr";
 import type { LogTable } from "./log-table.js";
 
 /** Relations keyed (first column) by export id. */
@@ -31,6 +35,7 @@ const EXPORT_KEYED = [
 const DATAFLOW_KEYED = ["dataflows", "operators", "scheduling_elapsed"] as const;
 
 export class ComputeRelations {
+  readonly #worker: bigint;
   readonly #tables: ReadonlyMap<string, LogTable>;
   /** Dataflow id → its live export ids. */
   readonly #dataflows = new Map<number, Set<string>>();
@@ -40,15 +45,43 @@ export class ComputeRelations {
   readonly #peekStarts = new Map<string, number>();
   /** Duration bucket → answered peeks (this worker). */
   readonly #durations = new Map<bigint, bigint>();
+  /** The log time of the pending peek rows. */
+  #time: bigint | undefined;
+  /** Peeks started at `#time` whose active row is not written yet. */
+  readonly #startedRows = new Map<string, Row>();
+  /** Buckets whose count changed at `#time`. */
+  readonly #countedBuckets = new Set<bigint>();
 
-  /** `tables`: installed relations by name. */
-  constructor(tables: ReadonlyMap<string, LogTable>) {
+  /** `worker`: the `worker_id` of every row; `tables`: installed relations by name. */
+  constructor(worker: number, tables: ReadonlyMap<string, LogTable>) {
+    this.#worker = BigInt(worker);
     this.#tables = tables;
   }
 
-  /** Applies one event of worker `worker` at log time `time`. */
-  apply(worker: number, e: ComputeLogEvent, time: bigint): void {
-    const w = BigInt(worker);
+  /** Writes the pending peek rows (call after the last event of a step). */
+  flush(): void {
+    const time = this.#time;
+    if (time === undefined) return;
+    this.#time = undefined;
+    const active = this.#tables.get("active_peeks");
+    if (active) for (const row of this.#startedRows.values()) active.upsert(row, time);
+    this.#startedRows.clear();
+    const durations = this.#tables.get("peek_durations");
+    if (durations) {
+      for (const b of this.#countedBuckets) {
+        durations.upsert([this.#worker, b, this.#durations.get(b)!], time);
+      }
+    }
+    this.#countedBuckets.clear();
+  }
+
+  /** Applies one event at log time `time`. */
+  apply(e: ComputeLogEvent, time: bigint): void {
+    if (time !== this.#time) {
+      this.flush();
+      this.#time = time;
+    }
+    const w = this.#worker;
     const t = this.#tables;
     switch (e.kind) {
       case "dataflowCreated": {
@@ -103,17 +136,16 @@ export class ComputeRelations {
         return;
       case "peekStarted":
         this.#peekStarts.set(e.uuid, e.atNs);
-        t.get("active_peeks")?.upsert([e.uuid, w, e.objectId, e.time], time);
+        this.#startedRows.set(e.uuid, [e.uuid, w, e.objectId, e.time]);
         return;
       case "peekEnded": {
-        t.get("active_peeks")?.delete([e.uuid, w], time);
+        if (!this.#startedRows.delete(e.uuid)) t.get("active_peeks")?.delete([e.uuid, w], time);
         const start = this.#peekStarts.get(e.uuid);
         if (start === undefined) return;
         this.#peekStarts.delete(e.uuid);
-        const bucket = durationBucket(e.atNs - start);
-        const count = (this.#durations.get(bucket) ?? 0n) + 1n;
-        this.#durations.set(bucket, count);
-        t.get("peek_durations")?.upsert([w, bucket, count], time);
+        const bucket = bucketOf(e.atNs - start);
+        this.#durations.set(bucket, (this.#durations.get(bucket) ?? 0n) + 1n);
+        this.#countedBuckets.add(bucket);
         return;
       }
       case "hydrated":
@@ -135,4 +167,17 @@ export class ComputeRelations {
     this.#exportOf.delete(id);
     for (const name of EXPORT_KEYED) this.#tables.get(name)?.deleteGroup(id, time);
   }
+}
+
+/** `2^i` as bigints, by `i` (filled on demand). */
+const POWERS: bigint[] = [];
+
+/** `durationBucket(ns)` without bigint arithmetic for durations below 2^30 ns (~1 s). */
+export function bucketOf(ns: number): bigint {
+  const d = Math.max(1, Math.ceil(ns));
+  if (!(d <= 2 ** 30)) return durationBucket(ns);
+  const exp = d === 1 ? 0 : 32 - Math.clz32(d - 1);
+  let b = POWERS[exp];
+  if (b === undefined) POWERS[exp] = b = 1n << BigInt(exp);
+  return b;
 }

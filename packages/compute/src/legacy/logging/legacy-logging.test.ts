@@ -1,6 +1,6 @@
 // PHASE(logging): legacy — delete when cluster-unification-logging is retired
 import { NO_LOGGER } from "@mzts/mz-cluster/logging";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   conformanceConfig,
   loggingHostConformance,
@@ -66,6 +66,27 @@ describe("LegacyComputeLogging (legacy specifics)", () => {
     expect(() => first.arrangement.asOf(11_000n)).toThrow();
   });
 
+  it("coalesces changes within one log time: a peek started and answered writes nothing", () => {
+    let ms = 10_000;
+    const host = new LegacyComputeLogging({ worker: 0, now: () => ms });
+    host.configure(conformanceConfig(1000));
+    host.step(ms);
+    const active = host.index(logIndexId("active_peeks"))!;
+    const frontiers = host.index(logIndexId("compute_frontiers"))!;
+    const inserts = vi.spyOn(active.arrangement, "insert");
+    const frontierInserts = vi.spyOn(frontiers.arrangement, "insert");
+    ms = 10_100;
+    host.logger.log({ kind: "peekStarted", uuid: "p", objectId: "u1", time: 1n, atNs: 0 });
+    host.logger.log({ kind: "peekEnded", uuid: "p", atNs: 10 });
+    for (let t = 1n; t <= 5n; t++) {
+      host.logger.log({ kind: "exportFrontier", exportId: "u1", time: t });
+    }
+    host.step(11_000);
+    expect(inserts).not.toHaveBeenCalled();
+    expect(frontierInserts).toHaveBeenCalledTimes(1);
+    expect(frontiers.arrangement.asOf(11_000n)).toEqual([[["u1", 0n, 5n], 1]]);
+  });
+
   it("keeps memory bounded: history behind the since is compacted away", () => {
     let ms = 10_000;
     const host = new LegacyComputeLogging({ worker: 0, now: () => ms });
@@ -81,5 +102,36 @@ describe("LegacyComputeLogging (legacy specifics)", () => {
     expect(frontiers.arrangement.timeCount).toBeLessThanOrEqual(62);
     expect(frontiers.arrangement.updateCount).toBeLessThanOrEqual(2 * 62);
     expect(frontiers.arrangement.asOf(BigInt(ms))).toEqual([[["u1", 0n, 599n], 1]]);
+  });
+});
+
+describe("bucketOf", () => {
+  it("equals durationBucket", async () => {
+    const { durationBucket } = await import("@mzts/protocol");
+    const { bucketOf } = await import("./compute-relations.js");
+    const cases = [
+      0,
+      0.4,
+      1,
+      1.5,
+      2,
+      3,
+      4,
+      5,
+      7,
+      8,
+      9,
+      1023,
+      1024,
+      1025,
+      2 ** 30 - 1,
+      2 ** 30,
+      2 ** 30 + 1,
+      5e9,
+      -3,
+    ];
+    for (let i = 0; i < 2000; i++)
+      cases.push(Math.floor(Math.random() * 2 ** 32) / (i % 3 === 0 ? 1000 : 1));
+    for (const ns of cases) expect(bucketOf(ns), `${ns}`).toBe(durationBucket(ns));
   });
 });

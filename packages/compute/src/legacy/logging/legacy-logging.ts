@@ -12,9 +12,14 @@
  *   has no legacy introspection) and unknown names are skipped and counted. Otherwise (or when
  *   no relation is installed) nothing is installed and the logger is `NO_LOGGER`. The same config
  *   again keeps everything; another replaces everything.
- * - `step(nowMs)`: applies queued events, each at `max(logTime(atMs), the first interval multiple
- *   >= upper)`, then advances every index's upper to `floor(nowMs / interval) * interval + 1` and
- *   its since to `upper - 1 - LOG_RETENTION_MS` rounded down to the interval (neither moves back).
+ * - `step(nowMs)`: applies the queued events to the tables' current rows, each at
+ *   `max(logTime(atMs), the first interval multiple >= upper)`; when the upper advances (to
+ *   `floor(nowMs / interval) * interval + 1`, once per interval) the tables write their net
+ *   changes to their arrangements and every index's upper and since advance (the since to
+ *   `upper - 1 - LOG_RETENTION_MS` rounded down to the interval; neither moves back). No row is
+ *   readable before the upper passes its time, so a whole interval's changes coalesce: a peek or
+ *   a dataflow that comes and goes within an interval writes nothing, a frontier that moves ten
+ *   times writes once.
  * - `close()`: frees every table; the logger becomes `NO_LOGGER`.
  * Storage events reaching this logger are dropped and counted (`ignored().storageEvents`).
  */
@@ -68,8 +73,9 @@ export class LegacyComputeLogging implements LoggingHost {
   #byName = new Map<string, LogTable>();
   #byId = new Map<string, LogTable>();
   #relations: ComputeRelations | undefined;
-  /** Events not yet applied: `atMs` and body, in logging order. */
-  #queue: Array<{ atMs: number; event: ComputeLogEvent }> = [];
+  /** Events not yet applied, in logging order, and when each was logged. */
+  #queue: ComputeLogEvent[] = [];
+  #queueAtMs: number[] = [];
   #upper = 0n;
   #since = 0n;
   #storageEvents = 0;
@@ -118,13 +124,16 @@ export class LegacyComputeLogging implements LoggingHost {
     }
     if (this.#byId.size === 0) return;
     this.#interval = config.intervalMs;
-    this.#relations = new ComputeRelations(this.#byName);
+    this.#relations = new ComputeRelations(this.worker, this.#byName);
     const now = this.#now;
     this.#logger = {
       enabled: true,
       log: (event) => {
         if (STORAGE_KINDS.has(event.kind)) this.#storageEvents++;
-        else this.#queue.push({ atMs: now(), event: event as ComputeLogEvent });
+        else {
+          this.#queue.push(event as ComputeLogEvent);
+          this.#queueAtMs.push(now());
+        }
       },
     };
   }
@@ -137,27 +146,37 @@ export class LegacyComputeLogging implements LoggingHost {
     const relations = this.#relations;
     if (relations === undefined) return false;
     const interval = BigInt(this.#interval);
-    let worked = false;
-    if (this.#queue.length > 0) {
-      worked = true;
-      const queue = this.#queue;
-      this.#queue = [];
-      const floor = ((this.#upper + interval - 1n) / interval) * interval;
-      for (const { atMs, event } of queue) {
-        const t = logTime(atMs, this.#interval);
-        relations.apply(this.worker, event, t > floor ? t : floor);
-      }
-    }
     const upper = (BigInt(Math.max(0, Math.floor(nowMs))) / interval) * interval + 1n;
-    if (upper > this.#upper) {
-      worked = true;
-      this.#upper = upper;
-      const back = upper - 1n - BigInt(LOG_RETENTION_MS);
-      const since = back > 0n ? (back / interval) * interval : 0n;
-      if (since > this.#since) this.#since = since;
-      for (const table of this.#byId.values()) table.advance(this.#upper, this.#since);
+    const advances = upper > this.#upper;
+    if (!advances && this.#queue.length === 0) return false;
+    if (this.#queue.length > 0) {
+      const queue = this.#queue;
+      const atMs = this.#queueAtMs;
+      this.#queue = [];
+      this.#queueAtMs = [];
+      const floor = ((this.#upper + interval - 1n) / interval) * interval;
+      // Consecutive events mostly share a millisecond: one log time computation per change.
+      let lastMs = Number.NaN;
+      let time = floor;
+      for (let i = 0; i < queue.length; i++) {
+        const ms = atMs[i]!;
+        if (ms !== lastMs) {
+          lastMs = ms;
+          const t = logTime(ms, this.#interval);
+          time = t > floor ? t : floor;
+        }
+        relations.apply(queue[i]!, time);
+      }
+      relations.flush();
     }
-    return worked;
+    if (!advances) return true;
+    this.#upper = upper;
+    const back = upper - 1n - BigInt(LOG_RETENTION_MS);
+    const since = back > 0n ? (back / interval) * interval : 0n;
+    if (since > this.#since) this.#since = since;
+    // (`advance` flushes each table's pending changes first.)
+    for (const table of this.#byId.values()) table.advance(this.#upper, this.#since);
+    return true;
   }
 
   close(): void {
@@ -166,6 +185,7 @@ export class LegacyComputeLogging implements LoggingHost {
     this.#byName = new Map();
     this.#relations = undefined;
     this.#queue = [];
+    this.#queueAtMs = [];
     this.#logger = NO_LOGGER;
     this.#config = undefined;
     this.#interval = 0;

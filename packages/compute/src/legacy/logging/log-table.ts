@@ -9,6 +9,10 @@
  * compute relation's first column is what its rows are dropped by (a dataflow id, an export id,
  * a peek uuid or the worker), so rows are also grouped by it: `deleteGroup` retracts a group in
  * O(its rows).
+ *
+ * Changes at one log time are coalesced: the current rows change at once, the arrangement gets
+ * the net change per key when the time moves on or at `flush()` (a peek started and answered
+ * within one step, or a dataflow created and dropped, writes nothing).
  */
 import { Arrangement } from "@mzts/dataflow";
 import type { LogIndex } from "@mzts/mz-cluster/logging";
@@ -28,6 +32,9 @@ export class LogTable implements LogIndex {
   readonly #groups = new Map<string, Set<string>>();
   /** Key columns in key order, for key rows given by `delete`. */
   readonly #keyPositions: readonly number[];
+  /** Keys changed at `#pendingTime` → their row before (undefined: none). */
+  readonly #touched = new Map<string, Row | undefined>();
+  #pendingTime: bigint | undefined;
 
   constructor(id: string, relation: LogRelation) {
     this.id = id;
@@ -48,17 +55,15 @@ export class LogTable implements LogIndex {
   upsert(row: Row, time: bigint): void {
     const k = columnsKey(row, this.key);
     const old = this.#rows.get(k);
-    if (old !== undefined) {
-      if (rowsEqual(old, row)) return;
-      this.arrangement.insert(old, time, -1);
-    } else {
+    if (old !== undefined && rowsEqual(old, row)) return;
+    this.#touch(k, old, time);
+    if (old === undefined) {
       const g = datumKey(row[0] ?? null);
       let group = this.#groups.get(g);
       if (!group) this.#groups.set(g, (group = new Set()));
       group.add(k);
     }
     this.#rows.set(k, row);
-    this.arrangement.insert(row, time, 1);
   }
 
   /** The current row of a key (the key columns' values, in key order), if any. */
@@ -81,8 +86,23 @@ export class LogTable implements LogIndex {
     for (const k of [...group]) this.#retract(k, this.#rows.get(k)!, time);
   }
 
+  /** Writes the pending changes' net effect to the arrangement. */
+  flush(): void {
+    const time = this.#pendingTime;
+    if (time === undefined) return;
+    this.#pendingTime = undefined;
+    for (const [k, before] of this.#touched) {
+      const after = this.#rows.get(k);
+      if (before === after || (before && after && rowsEqual(before, after))) continue;
+      if (before) this.arrangement.insert(before, time, -1);
+      if (after) this.arrangement.insert(after, time, 1);
+    }
+    this.#touched.clear();
+  }
+
   /** Advances both arrangements' upper and since (monotone: callers never move them back). */
   advance(upper: bigint, since: bigint): void {
+    this.flush();
     if (Frontier.lessThan(this.arrangement.upper, upper)) {
       this.arrangement.advanceUpper(upper);
       this.errors.advanceUpper(upper);
@@ -95,6 +115,8 @@ export class LogTable implements LogIndex {
 
   /** Frees everything (reads fail afterwards). */
   free(): void {
+    this.#touched.clear();
+    this.#pendingTime = undefined;
     this.#rows.clear();
     this.#groups.clear();
     this.arrangement.allowCompaction(Frontier.EMPTY);
@@ -102,10 +124,19 @@ export class LogTable implements LogIndex {
   }
 
   #retract(k: string, row: Row, time: bigint): void {
+    this.#touch(k, row, time);
     this.#rows.delete(k);
     const g = datumKey(row[0] ?? null);
     const group = this.#groups.get(g);
     if (group?.delete(k) && group.size === 0) this.#groups.delete(g);
-    this.arrangement.insert(row, time, -1);
+  }
+
+  /** Notes that key `k` (current row `current`) changes at `time`. */
+  #touch(k: string, current: Row | undefined, time: bigint): void {
+    if (time !== this.#pendingTime) {
+      this.flush();
+      this.#pendingTime = time;
+    }
+    if (!this.#touched.has(k)) this.#touched.set(k, current);
   }
 }
