@@ -164,6 +164,35 @@ describe("ComputeState introspection", () => {
     }
   });
 
+  it("error_counts counts the rows of an index's error collection", () => {
+    const w = started();
+    const failing: DataflowDescription = {
+      ...INDEX_ONLY,
+      debugName: "errors",
+      objectsToBuild: [
+        {
+          id: "u10",
+          plan: {
+            kind: "map",
+            input: DF.objectsToBuild[0]!.plan,
+            exprs: [
+              {
+                kind: "binary",
+                op: "div",
+                left: { kind: "column", index: 0 },
+                right: { kind: "literal", value: 0n },
+              },
+            ],
+          },
+        },
+      ],
+    };
+    w.ms = 10_200;
+    w.send({ kind: "createDataflow", dataflow: failing });
+    w.tick(11_000);
+    expect(w.rows("error_counts", 11_000)).toEqual([["u1", 0n, 2n]]);
+  });
+
   it("a waiting peek is an active peek until answered, then counts in peek_durations", () => {
     const w = started();
     w.ms = 10_100;
