@@ -235,26 +235,24 @@ describe("ComputeState introspection", () => {
     w.tick(11_000);
     expect(w.rows("active_peeks", 11_000).map(([u]) => u)).toContain(waiting.uuid);
     const index = w.logging.index(logIndexId("dataflows"));
-    w.state.onConnection("n2");
-    w.ms = 11_200;
-    w.send(
-      instance(conformanceConfig(1000)),
-      { kind: "createDataflow", dataflow: INDEX_ONLY },
-      { kind: "initializationComplete" },
-    );
+    /** A new controller at `ms` replaying the same dataflow with logging at `intervalMs`. */
+    const reconnect = (nonce: string, ms: number, intervalMs: number) => {
+      w.state.onConnection(nonce);
+      w.ms = ms;
+      w.send(
+        instance(conformanceConfig(intervalMs)),
+        { kind: "createDataflow", dataflow: INDEX_ONLY },
+        { kind: "initializationComplete" },
+      );
+    };
+    reconnect("n2", 11_200, 1000);
     w.tick(12_000);
     expect(w.logging.index(logIndexId("dataflows"))).toBe(index);
     // Reused: still build number 0, rows untouched.
     expect(w.rows("dataflows", 12_000)).toEqual([[0n, 0n, "constants"]]);
     expect(w.rows("active_peeks", 12_000).map(([u]) => u)).not.toContain(waiting.uuid);
     // Another interval: new indexes, the live dataflow announced to them again.
-    w.state.onConnection("n3");
-    w.ms = 12_100;
-    w.send(
-      instance(conformanceConfig(500)),
-      { kind: "createDataflow", dataflow: INDEX_ONLY },
-      { kind: "initializationComplete" },
-    );
+    reconnect("n3", 12_100, 500);
     w.tick(13_000);
     expect(w.logging.index(logIndexId("dataflows"))).not.toBe(index);
     expect(w.rows("dataflows", 12_500)).toEqual([[0n, 0n, "constants"]]);

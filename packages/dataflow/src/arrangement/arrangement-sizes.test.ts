@@ -1,20 +1,9 @@
 import { type Row, rowKey } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
+import { prng as rng } from "../../test/harness.js";
 import { keyFunction } from "../operators/key.js";
 import { Arrangement } from "./arrangement.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The bytes recomputed from the history: every entry and key bucket once, every update. */
 function recountBytes(a: Arrangement): number {
