@@ -22,8 +22,10 @@
  * returns: no events are built, no graph is timed, nothing is sampled.
  *
  * ## A host reconfigured
- * `configure()` may replace the host's logger (a reconciliation with another logging config):
- * every cached sample is forgotten and the live dataflows are announced again to the new logger.
+ * A `configure()` with another config than the last (a reconciliation with another logging
+ * config) replaces the host's installation (both hosts; the logger object may stay the same):
+ * every cached sample is forgotten and the live dataflows are announced again. The same config
+ * again keeps everything.
  */
 import type { EventLogger, ExportKind, LoggingHost } from "@mzts/mz-cluster/logging";
 import type { LoggingConfig } from "@mzts/protocol";
@@ -51,20 +53,19 @@ export class ComputeLogging {
   readonly #dataflows = new Map<number, DataflowLog>();
   /** Dataflows with an export not yet hydrated. */
   readonly #hydrating = new Set<DataflowLog>();
-  /** The logger the cached state was raised to. */
-  #announcedTo: EventLogger;
+  /** The last configuration applied. */
+  #config: LoggingConfig | undefined;
 
   constructor(host: LoggingHost) {
     this.host = host;
-    this.#announcedTo = host.logger;
   }
 
-  /** Configures the host; a new logger gets every live dataflow announced again. */
+  /** Configures the host; another config than the last gets every live dataflow announced again. */
   configure(config: LoggingConfig, live: Iterable<DataflowInstance>): void {
     this.host.configure(config);
+    if (this.#config !== undefined && sameLoggingConfig(this.#config, config)) return;
+    this.#config = config;
     const logger = this.host.logger;
-    if (logger === this.#announcedTo) return;
-    this.#announcedTo = logger;
     this.#dataflows.clear();
     this.#hydrating.clear();
     if (logger.enabled) for (const df of live) this.dataflowCreated(df);
@@ -157,10 +158,19 @@ export class ComputeLogging {
 
   /** Frees the host. */
   close(): void {
+    this.#config = undefined;
     this.#dataflows.clear();
     this.#hydrating.clear();
     this.host.close();
   }
+}
+
+/** Whether two logging configs are the same (a host keeps everything when configured again). */
+export function sameLoggingConfig(a: LoggingConfig, b: LoggingConfig): boolean {
+  if (a.enabled !== b.enabled || a.intervalMs !== b.intervalMs) return false;
+  if (a.logLogging !== b.logLogging || a.indexLogs.size !== b.indexLogs.size) return false;
+  for (const [k, v] of a.indexLogs) if (b.indexLogs.get(k) !== v) return false;
+  return true;
 }
 
 function exportKind(df: DataflowInstance, id: GlobalId): ExportKind {

@@ -4,7 +4,12 @@
  * like any peek), and interval 0 costing nothing (no events built, no operator timing).
  */
 import { Graph } from "@mzts/dataflow";
-import type { EventLogger, LogEventBody, LoggingHost } from "@mzts/mz-cluster/logging";
+import {
+  type EventLogger,
+  type LogEventBody,
+  type LoggingHost,
+  UnifiedLoggingHost,
+} from "@mzts/mz-cluster/logging";
 import type {
   ComputeCommand,
   ComputeResponse,
@@ -117,8 +122,15 @@ const instance = (logging: LoggingConfig): ComputeCommand => ({
   config: { logging },
 });
 
-function started(logging = conformanceConfig(1000)): Worker {
-  const w: Worker = new Worker(new LegacyComputeLogging({ worker: 0, now: (): number => w.ms }));
+type HostKind = "legacy" | "unified";
+
+function started(logging = conformanceConfig(1000), kind: HostKind = "legacy"): Worker {
+  const now = (): number => w.ms;
+  const w: Worker = new Worker(
+    kind === "legacy"
+      ? new LegacyComputeLogging({ worker: 0, now })
+      : new UnifiedLoggingHost({ worker: 0, clock: now }),
+  );
   w.send(instance(logging), { kind: "initializationComplete" });
   w.tick(10_000);
   return w;
@@ -226,38 +238,41 @@ describe("ComputeState introspection", () => {
     expect(w.out.filter((r) => r.kind === "commandError")).toEqual([]);
   });
 
-  it("reconciliation: the same config keeps the rows and ends dropped peeks; another re-announces", () => {
-    const w = started();
-    w.ms = 10_200;
-    w.send({ kind: "createDataflow", dataflow: INDEX_ONLY });
-    const waiting = peekOf(logIndexId("dataflows"), 3, 50_000n);
-    w.send({ kind: "peek", peek: waiting });
-    w.tick(11_000);
-    expect(w.rows("active_peeks", 11_000).map(([u]) => u)).toContain(waiting.uuid);
-    const index = w.logging.index(logIndexId("dataflows"));
-    /** A new controller at `ms` replaying the same dataflow with logging at `intervalMs`. */
-    const reconnect = (nonce: string, ms: number, intervalMs: number) => {
-      w.state.onConnection(nonce);
-      w.ms = ms;
-      w.send(
-        instance(conformanceConfig(intervalMs)),
-        { kind: "createDataflow", dataflow: INDEX_ONLY },
-        { kind: "initializationComplete" },
-      );
-    };
-    reconnect("n2", 11_200, 1000);
-    w.tick(12_000);
-    expect(w.logging.index(logIndexId("dataflows"))).toBe(index);
-    // Reused: still build number 0, rows untouched.
-    expect(w.rows("dataflows", 12_000)).toEqual([[0n, 0n, "constants"]]);
-    expect(w.rows("active_peeks", 12_000).map(([u]) => u)).not.toContain(waiting.uuid);
-    // Another interval: new indexes, the live dataflow announced to them again.
-    reconnect("n3", 12_100, 500);
-    w.tick(13_000);
-    expect(w.logging.index(logIndexId("dataflows"))).not.toBe(index);
-    expect(w.rows("dataflows", 12_500)).toEqual([[0n, 0n, "constants"]]);
-    expect(w.rows("dataflow_exports", 12_500)).toEqual([["u1", 0n, 0n, "index"]]);
-  });
+  it.each<HostKind>(["legacy", "unified"])(
+    "reconciliation (%s host): the same config keeps the rows and ends dropped peeks; another re-announces",
+    (kind) => {
+      const w = started(conformanceConfig(1000), kind);
+      w.ms = 10_200;
+      w.send({ kind: "createDataflow", dataflow: INDEX_ONLY });
+      const waiting = peekOf(logIndexId("dataflows"), 3, 50_000n);
+      w.send({ kind: "peek", peek: waiting });
+      w.tick(11_000);
+      expect(w.rows("active_peeks", 11_000).map(([u]) => u)).toContain(waiting.uuid);
+      const index = w.logging.index(logIndexId("dataflows"));
+      /** A new controller at `ms` replaying the same dataflow with logging at `intervalMs`. */
+      const reconnect = (nonce: string, ms: number, intervalMs: number) => {
+        w.state.onConnection(nonce);
+        w.ms = ms;
+        w.send(
+          instance(conformanceConfig(intervalMs)),
+          { kind: "createDataflow", dataflow: INDEX_ONLY },
+          { kind: "initializationComplete" },
+        );
+      };
+      reconnect("n2", 11_200, 1000);
+      w.tick(12_000);
+      expect(w.logging.index(logIndexId("dataflows"))).toBe(index);
+      // Reused: still build number 0, rows untouched.
+      expect(w.rows("dataflows", 12_000)).toEqual([[0n, 0n, "constants"]]);
+      expect(w.rows("active_peeks", 12_000).map(([u]) => u)).not.toContain(waiting.uuid);
+      // Another interval: new indexes, the live dataflow announced to them again.
+      reconnect("n3", 12_100, 500);
+      w.tick(13_000);
+      expect(w.logging.index(logIndexId("dataflows"))).not.toBe(index);
+      expect(w.rows("dataflows", 12_500)).toEqual([[0n, 0n, "constants"]]);
+      expect(w.rows("dataflow_exports", 12_500)).toEqual([["u1", 0n, 0n, "index"]]);
+    },
+  );
 
   it("a peek of a log index that is not installed is an unknown id", () => {
     const w = started(conformanceConfig(0));

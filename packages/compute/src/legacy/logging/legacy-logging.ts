@@ -33,6 +33,7 @@ import {
 } from "@mzts/mz-cluster/logging";
 import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
 import type { Logger } from "pino";
+import { sameLoggingConfig } from "../../logging/compute-logging.js";
 import { ComputeRelations } from "./compute-relations.js";
 import { LogTable } from "./log-table.js";
 
@@ -101,7 +102,7 @@ export class LegacyComputeLogging implements LoggingHost {
   }
 
   configure(config: LoggingConfig): void {
-    if (this.#config !== undefined && sameConfig(this.#config, config)) return;
+    if (this.#config !== undefined && sameLoggingConfig(this.#config, config)) return;
     this.close();
     this.#config = config;
     if (!config.enabled || !Number.isInteger(config.intervalMs) || config.intervalMs <= 0) return;
@@ -192,11 +193,4 @@ export class LegacyComputeLogging implements LoggingHost {
     this.#upper = 0n;
     this.#since = 0n;
   }
-}
-
-function sameConfig(a: LoggingConfig, b: LoggingConfig): boolean {
-  if (a.enabled !== b.enabled || a.intervalMs !== b.intervalMs) return false;
-  if (a.logLogging !== b.logLogging || a.indexLogs.size !== b.indexLogs.size) return false;
-  for (const [k, v] of a.indexLogs) if (b.indexLogs.get(k) !== v) return false;
-  return true;
 }

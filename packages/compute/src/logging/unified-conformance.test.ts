@@ -1,0 +1,15 @@
+/**
+ * The conformance cases against mz-cluster's unified host (`UnifiedLoggingHost`), beside the
+ * legacy host's run (`legacy/logging/legacy-logging.test.ts`): both must give the same rows.
+ */
+import { UnifiedLoggingHost } from "@mzts/mz-cluster/logging";
+import { describe, it } from "vitest";
+import { loggingHostConformance } from "./conformance.js";
+
+describe("UnifiedLoggingHost conforms to the LoggingHost semantics", () => {
+  for (const c of loggingHostConformance(
+    ({ worker, now }) => new UnifiedLoggingHost({ worker, clock: now }),
+  )) {
+    it(c.name, () => c.run());
+  }
+});
