@@ -87,6 +87,18 @@ describe("LegacyComputeLogging (legacy specifics)", () => {
     expect(frontiers.arrangement.asOf(11_000n)).toEqual([[["u1", 0n, 5n], 1]]);
   });
 
+  it("applies a full queue at once when the workload steps late", () => {
+    const host = new LegacyComputeLogging({ worker: 0, now: () => 10_500 });
+    host.configure(conformanceConfig(1000));
+    const active = host.index(logIndexId("active_peeks"))!;
+    for (let i = 0; i < 65_536; i++) {
+      host.logger.log({ kind: "peekStarted", uuid: `p${i}`, objectId: "u1", time: 1n, atNs: 0 });
+    }
+    expect(active.size).toBe(65_536);
+    host.step(11_000);
+    expect(active.arrangement.asOf(11_000n)).toHaveLength(65_536);
+  });
+
   it("keeps memory bounded: history behind the since is compacted away", () => {
     let ms = 10_000;
     const host = new LegacyComputeLogging({ worker: 0, now: () => ms });

@@ -56,6 +56,9 @@ export interface LegacyLoggingIgnored {
   readonly unknownRelations: number;
 }
 
+/** Events queued at most between two steps (then applied at once), so memory stays bounded. */
+const MAX_QUEUED = 65_536;
+
 const STORAGE_KINDS = new Set<LogEventBody["kind"]>([
   "ingestionFrontier",
   "ingestionStatistics",
@@ -133,7 +136,7 @@ export class LegacyComputeLogging implements LoggingHost {
         if (STORAGE_KINDS.has(event.kind)) this.#storageEvents++;
         else {
           this.#queue.push(event as ComputeLogEvent);
-          this.#queueAtMs.push(now());
+          if (this.#queueAtMs.push(now()) >= MAX_QUEUED) this.#drain();
         }
       },
     };
@@ -150,26 +153,7 @@ export class LegacyComputeLogging implements LoggingHost {
     const upper = (BigInt(Math.max(0, Math.floor(nowMs))) / interval) * interval + 1n;
     const advances = upper > this.#upper;
     if (!advances && this.#queue.length === 0) return false;
-    if (this.#queue.length > 0) {
-      const queue = this.#queue;
-      const atMs = this.#queueAtMs;
-      this.#queue = [];
-      this.#queueAtMs = [];
-      const floor = ((this.#upper + interval - 1n) / interval) * interval;
-      // Consecutive events mostly share a millisecond: one log time computation per change.
-      let lastMs = Number.NaN;
-      let time = floor;
-      for (let i = 0; i < queue.length; i++) {
-        const ms = atMs[i]!;
-        if (ms !== lastMs) {
-          lastMs = ms;
-          const t = logTime(ms, this.#interval);
-          time = t > floor ? t : floor;
-        }
-        relations.apply(queue[i]!, time);
-      }
-      relations.flush();
-    }
+    this.#drain();
     if (!advances) return true;
     this.#upper = upper;
     const back = upper - 1n - BigInt(LOG_RETENTION_MS);
@@ -178,6 +162,31 @@ export class LegacyComputeLogging implements LoggingHost {
     // (`advance` flushes each table's pending changes first.)
     for (const table of this.#byId.values()) table.advance(this.#upper, this.#since);
     return true;
+  }
+
+  /** Applies the queued events to the tables (at most `MAX_QUEUED` wait between steps). */
+  #drain(): void {
+    const relations = this.#relations;
+    if (relations === undefined || this.#queue.length === 0) return;
+    const interval = BigInt(this.#interval);
+    const queue = this.#queue;
+    const atMs = this.#queueAtMs;
+    this.#queue = [];
+    this.#queueAtMs = [];
+    const floor = ((this.#upper + interval - 1n) / interval) * interval;
+    // Consecutive events mostly share a millisecond: one log time computation per change.
+    let lastMs = Number.NaN;
+    let time = floor;
+    for (let i = 0; i < queue.length; i++) {
+      const ms = atMs[i]!;
+      if (ms !== lastMs) {
+        lastMs = ms;
+        const t = logTime(ms, this.#interval);
+        time = t > floor ? t : floor;
+      }
+      relations.apply(queue[i]!, time);
+    }
+    relations.flush();
   }
 
   close(): void {
