@@ -4,10 +4,11 @@
  * the baseline measured in the same run), runs interleaved, medians printed with the on/off ratio.
  *
  * Rows:
- * - `state W=1`: one `ComputeState` in process (no threads): the logging cost alone;
+ * - `state W=1`: one `ComputeState` in process (no threads): the logging cost alone, with
+ *   compute's legacy host; `state W=1 uh`: the same with mz-cluster's `UnifiedLoggingHost`;
  * - `unified W=2`, `legacy W=2`: a replica on worker threads, driven like a server drives it
- *   (submit + merge), with compute's legacy logging host (the unified host comes from mz-cluster
- *   with the logging phase and is not measured here).
+ *   (submit + merge), with compute's legacy logging host; `unified W=2 uh`: the unified runtime
+ *   hosting unified logging (`logging: {role: "host"}`, as clusterd does with the phase on).
  * Workloads: peeks of a small index (batched 64 per submit, up to 1024 in flight on threads);
  * dataflow create + drop pairs (a constant → index dataflow, created and dropped, 64 per submit).
  *
@@ -15,6 +16,7 @@
  * (20000), BENCH_DATAFLOWS (2000) scale it. Uses the built dist (`pnpm build` first).
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { type LoggingHost, UnifiedLoggingHost } from "@mzts/mz-cluster/logging";
 import type { ComputeCommand, ComputeResponse, DataflowDescription, Peek } from "@mzts/protocol";
 import { pino } from "pino";
 import { ComputeState, LegacyComputeLogging } from "../dist/index.js";
@@ -24,7 +26,8 @@ import { type PathKind, Replica, until } from "../test/harness.js";
 if (process.argv.includes("--help")) {
   console.log(
     "usage: tsx bench/logging-overhead.bench.ts [row-regex]\n" +
-      "rows: state W=1, unified W=2, legacy W=2 (each with logging off and on)",
+      "rows: state W=1, state W=1 uh, unified W=2, unified W=2 uh, legacy W=2 (logging off and on;\n" +
+      "uh = mz-cluster's unified host, else compute's legacy host)",
   );
   process.exit(0);
 }
@@ -85,7 +88,7 @@ function cpuSince(from: NodeJS.CpuUsage): number {
 }
 
 /** One in-process worker: commands applied, stepped and maintained synchronously. */
-function measureState(intervalMs: number): Sample {
+function measureState(intervalMs: number, host: LoggingHost): Sample {
   let answered = 0;
   let dropped = 0;
   const state = new ComputeState(0, 1, {
@@ -97,7 +100,7 @@ function measureState(intervalMs: number): Sample {
     },
     requestStep: () => {},
     logger: pino({ level: "silent" }),
-    logging: new LegacyComputeLogging({ worker: 0 }),
+    logging: host,
   });
   const drive = (cmds: ComputeCommand[]) => {
     for (const c of cmds) state.apply(c);
@@ -191,8 +194,10 @@ async function measureReplica(path: PathKind, intervalMs: number): Promise<Sampl
 }
 
 const rows: Array<{ name: string; run: (intervalMs: number) => Sample | Promise<Sample> }> = [
-  { name: "state W=1", run: measureState },
+  { name: "state W=1", run: (i) => measureState(i, new LegacyComputeLogging({ worker: 0 })) },
+  { name: "state W=1 uh", run: (i) => measureState(i, new UnifiedLoggingHost({ worker: 0 })) },
   { name: "unified W=2", run: (i) => measureReplica("unified", i) },
+  { name: "unified W=2 uh", run: (i) => measureReplica("unified-logging", i) },
   { name: "legacy W=2", run: (i) => measureReplica("legacy", i) },
 ];
 
@@ -218,7 +223,7 @@ const header = [
   "ratio",
 ];
 console.log(
-  header.map((h, i) => (i === 0 ? h.padEnd(12) : h.padStart(i % 3 === 1 ? 12 : 8))).join(" "),
+  header.map((h, i) => (i === 0 ? h.padEnd(14) : h.padStart(i % 3 === 1 ? 12 : 8))).join(" "),
 );
 for (const row of rows.filter((r) => filter.test(r.name))) {
   const off: Sample[] = [];
@@ -227,7 +232,7 @@ for (const row of rows.filter((r) => filter.test(r.name))) {
     off.push(await row.run(0));
     on.push(await row.run(1000));
   }
-  const cells: string[] = [row.name.padEnd(12)];
+  const cells: string[] = [row.name.padEnd(14)];
   for (const k of ["peeksPerS", "cpuPerPeek", "dataflowsPerS", "cpuPerDataflow"] as const) {
     const a = median(off.map((s) => s[k]));
     const b = median(on.map((s) => s[k]));

@@ -17,7 +17,11 @@ import {
   createLegacyComputeRuntime,
 } from "../dist/index.js";
 
-export type PathKind = "unified" | "legacy";
+/**
+ * The runtime: unified (mz-cluster, compute's legacy logging), unified with mz-cluster's unified
+ * logging hosted by the workers (phase 2), or legacy compute.
+ */
+export type PathKind = "unified" | "unified-logging" | "legacy";
 
 export async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "mzts-compute-"));
@@ -50,10 +54,11 @@ export class Replica {
   constructor(path: PathKind, workers: number, dataDir: string, config: object = {}) {
     const full = { dataDir, pollIntervalMs: 10, ...config };
     this.rt =
-      path === "unified"
+      path !== "legacy"
         ? createClusterRuntime<ComputeCommand, ComputeResponse>(createComputeSpec(), {
             workers,
             config: full,
+            ...(path === "unified-logging" ? { logging: { role: "host" } as const } : {}),
           })
         : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
           createLegacyComputeRuntime({ workers, config: full });

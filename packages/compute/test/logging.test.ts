@@ -1,7 +1,7 @@
 /**
  * Introspection on a replica (phase 2, *logging*), real worker threads and persist, W = 2, on
- * both runtimes (each uses compute's legacy logging here: the unified runtime provides no
- * `LoggingHost` without the logging phase): a dataflow over a persist source shows up in the log
+ * both runtimes with compute's legacy logging and on the unified runtime with mz-cluster's
+ * unified logging (`ctx.logging`), with the same expectations: a dataflow over a persist source shows up in the log
  * indexes, a peek of a log index id is answered like an index peek with every worker answering
  * its own `worker_id` rows, and the log indexes' uppers are reported as frontiers.
  */
@@ -99,10 +99,14 @@ async function run(path: PathKind) {
   expect(await rowsAt(rep, "dataflows", 3, later)).toEqual([]);
   expect(await rowsAt(rep, "compute_frontiers", 3, later)).toEqual([]);
   expect(rep.out.filter((r) => r.kind === "commandError")).toEqual([]);
+  // With unified logging the rows came from the runtime's hosts (ctx.logging), not compute's own.
+  const hosted = rep.rt.logging?.role === "host" ? rep.rt.logging.stats().events.compute : 0;
+  expect(hosted > 0).toBe(path === "unified-logging");
 }
 
 describe("introspection on a replica (W = 2)", () => {
-  it("unified runtime", () => run("unified"), 30_000);
+  it("unified runtime (compute's legacy logging)", () => run("unified"), 30_000);
+  it("unified runtime with unified logging (ctx.logging)", () => run("unified-logging"), 30_000);
   // PHASE(servers): legacy — delete when cluster-unification-servers is retired
   it("legacy runtime", () => run("legacy"), 30_000);
 });
