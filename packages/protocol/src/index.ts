@@ -113,6 +113,7 @@ export type {
   ClusterInfo,
   ClusterStatus,
   CollectionStatus,
+  ColumnInfo,
   ControllerPath,
   CreateClusterRequest,
   CreatedObject,
@@ -145,7 +146,13 @@ export type {
   SubscribeRequest,
   SubscribeResponse as EnvironmentSubscribeResponse,
 } from "./environment/api.js";
-export { isObjectName, MAX_NAME_LENGTH, objectKindPhrase } from "./environment/api.js";
+export {
+  introspectionObjectName,
+  isIntrospectionObjectName,
+  isObjectName,
+  MAX_NAME_LENGTH,
+  objectKindPhrase,
+} from "./environment/api.js";
 export {
   checkPeekColumns,
   type EnvironmentCodec,
@@ -230,6 +237,12 @@ export {
   type LoadGeneratorKind,
   type LoadGeneratorOutput,
 } from "./storage/load-generator-outputs.js";
+export {
+  DEFAULT_INTROSPECTION_INTERVAL_MS,
+  introspectionIntervalProblem,
+  MAX_INTROSPECTION_INTERVAL_MS,
+  MIN_INTROSPECTION_INTERVAL_MS,
+} from "./introspection/interval.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,

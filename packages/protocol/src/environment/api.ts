@@ -15,6 +15,7 @@
  * Rpc semantics and error cases are the comments of `proto/mz/environment/v1/environment.proto`.
  */
 import type { Plan } from "@mzts/expr";
+import { INTROSPECTION_SCHEMA } from "../introspection/relations.js";
 import type { Frontier, GlobalId, ReplicaId, Row, Timestamp, Update } from "@mzts/repr";
 import type { MapFilterProject, RowSetFinishing } from "../compute/command.js";
 import type { IngestionConnection } from "../storage/command.js";
@@ -29,11 +30,30 @@ export function isObjectName(v: string): boolean {
   return v.length <= MAX_NAME_LENGTH && NAME.test(v);
 }
 
+/** The listed name of an introspection relation: `mz_introspection.<relation>`. */
+export function introspectionObjectName(relation: string): string {
+  return `${INTROSPECTION_SCHEMA}.${relation}`;
+}
+
+/**
+ * True for `mz_introspection.<name>` with `<name>` a valid object name (whether such a relation
+ * exists is environmentd's to say: it lists the valid ones).
+ */
+export function isIntrospectionObjectName(v: string): boolean {
+  const prefix = `${INTROSPECTION_SCHEMA}.`;
+  return v.startsWith(prefix) && isObjectName(v.slice(prefix.length));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
 export interface CreateClusterRequest {
   readonly name: string;
+  /**
+   * Absent = `DEFAULT_INTROSPECTION_INTERVAL_MS`; 0 = logging off; else 100..3_600_000
+   * (`introspectionIntervalProblem`).
+   */
+  readonly introspectionIntervalMs?: number;
 }
 export interface DropClusterRequest {
   readonly name: string;
@@ -81,7 +101,7 @@ export interface ListObjectsRequest {
   readonly cluster?: string;
 }
 export interface PeekRequest {
-  /** Name of the object read. */
+  /** Name of the object read, or `mz_introspection.<relation>`. */
   readonly object: string;
   /** Absent = the freshest complete time. */
   readonly timestamp?: Timestamp;
@@ -93,8 +113,13 @@ export interface PeekRequest {
   readonly finishing?: RowSetFinishing;
   /** Absent = the server default; else > 0. */
   readonly timeoutMs?: number;
-  /** Absent = every replica (first answer wins); else the replica of that name answers. */
+  /**
+   * Absent = every replica (first answer wins; introspection: an online replica environmentd
+   * picks); else the replica of that name answers.
+   */
   readonly replica?: string;
+  /** Introspection: whose relation (absent = the only cluster); otherwise the object's cluster. */
+  readonly cluster?: string;
 }
 export interface SubscribeRequest {
   readonly object: string;
@@ -144,6 +169,8 @@ export interface ClusterInfo {
   readonly id: string;
   readonly name: string;
   readonly replicas: readonly ReplicaInfo[];
+  /** 0 = logging off. */
+  readonly introspectionIntervalMs: number;
 }
 export interface ListClustersResponse {
   readonly clusters: readonly ClusterInfo[];
@@ -160,13 +187,14 @@ export interface CreateSourceResponse {
   readonly subsources: readonly CreatedObject[];
 }
 
-export type ObjectKind = "source" | "subsource" | "index" | "materializedView";
+export type ObjectKind = "source" | "subsource" | "index" | "materializedView" | "introspection";
 
 const KIND_PHRASE: Readonly<Record<ObjectKind, string>> = {
   source: "a source",
   subsource: "a subsource",
   index: "an index",
   materializedView: "a materialized view",
+  introspection: "an introspection relation",
 };
 
 /** An object kind in prose with its article, for messages: "an index", "a materialized view". */
@@ -181,8 +209,19 @@ export interface ObjectInfo {
   readonly arity: number;
   /** Index: the indexed object; subsource: its source. */
   readonly on?: string;
-  /** Index key columns (empty otherwise). */
+  /** Index (and introspection relation) key columns (empty otherwise). */
   readonly key: readonly number[];
+  /** Introspection relations: their columns (absent otherwise). */
+  readonly columns?: readonly ColumnInfo[];
+  /** Introspection relations: one line on what they hold. */
+  readonly description?: string;
+}
+/** One column of an introspection relation, as listed. */
+export interface ColumnInfo {
+  readonly name: string;
+  /** A `DatumType` of `@mzts/repr` (e.g. `int64`, `text`). */
+  readonly type: string;
+  readonly nullable: boolean;
 }
 export interface ListObjectsResponse {
   readonly objects: readonly ObjectInfo[];
@@ -193,6 +232,10 @@ export interface PeekResponse {
   readonly rows: ReadonlyArray<readonly [row: Row, count: number]>;
   /** The time read at. */
   readonly timestamp: Timestamp;
+  /** The name of the replica that answered. */
+  readonly replica: string;
+  /** Its id. */
+  readonly replicaId: ReplicaId;
 }
 
 /** One subscribe batch: the changes with time below `upper` not sent before. */
@@ -255,6 +298,8 @@ export interface ClusterStatus {
   readonly flags: readonly FlagState[];
   /** The path of each controller-side seam; absent when not reported. */
   readonly controllers?: readonly ControllerPath[];
+  /** The cluster's introspection interval (ms; 0 = logging off). */
+  readonly introspectionIntervalMs: number;
 }
 export interface StatusResponse {
   readonly clusters: readonly ClusterStatus[];

@@ -67,15 +67,36 @@ const objectInfo: fc.Arbitrary<ObjectInfo> = fc
     arity: fc.nat(),
     on: name,
     key: fc.array(fc.nat(), { maxLength: 3 }),
+    columns: fc.array(
+      fc.record({
+        name,
+        type: fc.constantFrom("int64", "text", "boolean"),
+        nullable: fc.boolean(),
+      }),
+      { maxLength: 3 },
+    ),
+    description: fc.string(),
   })
-  .map(({ on, key, ...o }) => ({
-    ...o,
-    ...(o.kind === "index" || o.kind === "subsource" ? { on } : {}),
-    key: o.kind === "index" ? key : [],
-  }));
+  .map(({ on, key, columns, description, ...o }) =>
+    o.kind === "introspection"
+      ? {
+          ...o,
+          name: `mz_introspection.${o.name}`,
+          arity: columns.length,
+          key,
+          columns,
+          description,
+        }
+      : {
+          ...o,
+          ...(o.kind === "index" || o.kind === "subsource" ? { on } : {}),
+          key: o.kind === "index" ? key : [],
+        },
+  );
+const interval = fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 3_600_000 }));
 
 const requests = {
-  createClusterRequest: fc.record({ name }),
+  createClusterRequest: fc.record({ name, introspectionIntervalMs: opt(interval) }).map(clean),
   dropClusterRequest: fc.record({ name, cascade: fc.boolean() }),
   listClustersRequest: fc.constant({}),
   createReplicaRequest: fc.record({ cluster: name, name, size }),
@@ -94,13 +115,14 @@ const requests = {
   listObjectsRequest: fc.record({ cluster: opt(name) }).map(clean),
   peekRequest: fc
     .record({
-      object: name,
+      object: fc.oneof(name, name.map((n) => `mz_introspection.${n}`)),
       timestamp: opt(timestamp),
       p: peek,
       withMfp: fc.boolean(),
       withFinishing: fc.boolean(),
       timeoutMs: opt(fc.integer({ min: 1, max: 2 ** 32 - 1 })),
       replica: opt(name),
+      cluster: opt(name),
     })
     .map(({ p, withMfp, withFinishing, ...r }) =>
       clean({
@@ -130,6 +152,7 @@ const responses = {
         id: clusterId,
         name,
         replicas: fc.array(fc.record({ id: replicaId, name, size }), { maxLength: 2 }),
+        introspectionIntervalMs: interval,
       }),
       { maxLength: 2 },
     ),
@@ -140,6 +163,8 @@ const responses = {
       maxLength: 3,
     }),
     timestamp,
+    replica: name,
+    replicaId,
   }),
   subscribeResponse: fc.record({
     updates: fc.array(
@@ -181,6 +206,7 @@ const responses = {
           { maxLength: 2 },
         ),
         flags: fc.array(flag, { maxLength: 3 }),
+        introspectionIntervalMs: interval,
       }),
       { maxLength: 2 },
     ),

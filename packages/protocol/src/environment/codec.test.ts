@@ -286,7 +286,14 @@ describe("responses", () => {
 });
 
 describe("controller paths in status", () => {
-  const cluster = { id: "u1", name: "c", replicas: [], collections: [], flags: [] };
+  const cluster = {
+    id: "u1",
+    name: "c",
+    replicas: [],
+    collections: [],
+    flags: [],
+    introspectionIntervalMs: 1000,
+  };
   const path = {
     seam: "compute-replicas",
     flag: "cluster-unification-replicas",
@@ -317,5 +324,84 @@ describe("wire", () => {
     expect(Object.keys(kinds)).toHaveLength(14);
     for (const [k, v] of Object.entries(kinds)) if (k !== "subscribe") expect(v).toBe("unary");
     expect(environmentV1.PeekRequestSchema.typeName).toBe("mz.environment.v1.PeekRequest");
+  });
+});
+
+describe("introspection", () => {
+  it("a cluster's introspection interval is 0 or 100..3600000", () => {
+    const decode = (ms: number) =>
+      C.createClusterRequest.fromProto(
+        create(CreateClusterRequestSchema, { name: "c", introspectionIntervalMs: ms }),
+      );
+    expect(decode(0)).toEqual({ name: "c", introspectionIntervalMs: 0 });
+    expect(decode(100)).toEqual({ name: "c", introspectionIntervalMs: 100 });
+    expect(decode(3_600_000)).toEqual({ name: "c", introspectionIntervalMs: 3_600_000 });
+    expect(
+      C.createClusterRequest.fromProto(create(CreateClusterRequestSchema, { name: "c" })),
+    ).toEqual({ name: "c" });
+    for (const bad of [1, 99, 3_600_001]) {
+      expectMalformed(
+        () => decode(bad),
+        "createCluster",
+        "introspectionIntervalMs",
+        /0 \(logging off\) or an integer number of ms from 100 to 3600000/,
+      );
+    }
+  });
+  it("a peek names mz_introspection.<relation> and its cluster; other dotted names are refused", () => {
+    expect(
+      C.peekRequest.fromProto(
+        create(PeekRequestSchema, {
+          object: "mz_introspection.operators",
+          cluster: "quickstart",
+          replica: "r1",
+        }),
+      ),
+    ).toEqual({ object: "mz_introspection.operators", cluster: "quickstart", replica: "r1" });
+    expectMalformed(
+      () => C.peekRequest.fromProto(create(PeekRequestSchema, { object: "public.operators" })),
+      "peek",
+      "object",
+      /not a valid name/,
+    );
+    expectMalformed(
+      () =>
+        C.peekRequest.fromProto(create(PeekRequestSchema, { object: "mz_introspection.Bad" })),
+      "peek",
+      "object",
+      /not a valid name/,
+    );
+  });
+  it("an introspection object lists its columns and key; other kinds may not carry columns", () => {
+    const info = {
+      id: "s1000",
+      name: "mz_introspection.dataflows",
+      kind: "introspection" as const,
+      cluster: "c",
+      arity: 2,
+      key: [0, 1],
+      columns: [
+        { name: "dataflow_id", type: "int64", nullable: false },
+        { name: "worker_id", type: "int64", nullable: false },
+      ],
+      description: "dataflows",
+    };
+    const res = { objects: [info] };
+    expect(C.listObjectsResponse.fromProto(C.listObjectsResponse.toProto(res))).toEqual(res);
+    const short = C.listObjectsResponse.toProto({ objects: [{ ...info, arity: 3 }] });
+    expect(() => C.listObjectsResponse.fromProto(short)).toThrow(/lists 2 columns for arity 3/);
+    const msg = create(ListObjectsResponseSchema, {
+      objects: [
+        {
+          id: "u1",
+          name: "v",
+          kind: ObjectKind.MATERIALIZED_VIEW,
+          cluster: "c",
+          arity: 1,
+          columns: [{ name: "x", type: "int64" }],
+        },
+      ],
+    });
+    expect(() => C.listObjectsResponse.fromProto(msg)).toThrow(/not an introspection relation/);
   });
 });

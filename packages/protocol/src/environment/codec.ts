@@ -38,6 +38,7 @@ import {
   planToProto,
 } from "../codec/plan-codec.js";
 import type { MapFilterProject, RowSetFinishing } from "../compute/command.js";
+import { introspectionIntervalProblem } from "../introspection/interval.js";
 import { FieldError } from "../errors.js";
 import {
   type RowSetFinishing as FinishingProto,
@@ -83,6 +84,7 @@ import {
   type EnvironmentRpc,
   type GetFlagsRequest,
   type GetFlagsResponse,
+  isIntrospectionObjectName,
   type ListClustersRequest,
   type ListClustersResponse,
   type ListObjectsRequest,
@@ -105,6 +107,7 @@ import {
   positive,
 } from "./field-codec.js";
 import {
+  checkInterval,
   clusterStatusFromProto,
   clusterStatusToProto,
   flagFromProto,
@@ -248,7 +251,14 @@ export const environmentCodecs = {
     "createCluster",
     CreateClusterRequestSchema,
     (d) => create(CreateClusterRequestSchema, d),
-    (m) => ({ name: decodeName(m.name, "name") }),
+    (m) => {
+      const name = decodeName(m.name, "name");
+      const interval = m.introspectionIntervalMs;
+      if (interval === undefined) return { name };
+      const problem = introspectionIntervalProblem(interval);
+      if (problem !== undefined) fail("introspectionIntervalMs", problem);
+      return { name, introspectionIntervalMs: interval };
+    },
   ),
   dropClusterRequest: codec<DropClusterRequest, typeof DropClusterRequestSchema>(
     "request",
@@ -366,9 +376,12 @@ export const environmentCodecs = {
         ...(d.finishing === undefined ? {} : { finishing: finishingToProto(d.finishing) }),
         ...(d.timeoutMs === undefined ? {} : { timeoutMs: d.timeoutMs }),
         ...(d.replica === undefined ? {} : { replica: d.replica }),
+        ...(d.cluster === undefined ? {} : { cluster: d.cluster }),
       }),
     (m) => {
-      const object = decodeName(m.object, "object");
+      const object = isIntrospectionObjectName(m.object)
+        ? m.object
+        : decodeName(m.object, "object");
       const mfp =
         m.mapFilterProject === undefined
           ? undefined
@@ -387,6 +400,7 @@ export const environmentCodecs = {
           ? {}
           : { timeoutMs: positive(m.timeoutMs, "timeoutMs", "a timeout (ms)") }),
         ...(m.replica === undefined ? {} : { replica: decodeName(m.replica, "replica") }),
+        ...(m.cluster === undefined ? {} : { cluster: decodeName(m.cluster, "cluster") }),
       };
     },
   ),
@@ -463,6 +477,10 @@ export const environmentCodecs = {
             name: decodeName(r.name, `${at}.replicas[${j}].name`),
             size: positive(r.size, `${at}.replicas[${j}].size`, "a replica size (workers)"),
           })),
+          introspectionIntervalMs: checkInterval(
+            c.introspectionIntervalMs,
+            `${at}.introspectionIntervalMs`,
+          ),
         };
       }),
     }),
@@ -473,7 +491,12 @@ export const environmentCodecs = {
     ListObjectsResponseSchema,
     (d) =>
       create(ListObjectsResponseSchema, {
-        objects: d.objects.map((o) => ({ ...o, kind: OBJECT_KIND[o.kind], key: [...o.key] })),
+        objects: d.objects.map((o) => ({
+          ...o,
+          kind: OBJECT_KIND[o.kind],
+          key: [...o.key],
+          columns: (o.columns ?? []).map((col) => ({ ...col })),
+        })),
       }),
     (m) => ({
       objects: m.objects.map((o, i) => {
@@ -486,16 +509,33 @@ export const environmentCodecs = {
             `is ${hasOn ? "unset" : "set"} for ${objectKindPhrase(kind)} (only an index or a subsource is on an object)`,
           );
         }
-        if (kind !== "index" && o.key.length > 0)
+        const introspection = kind === "introspection";
+        if (kind !== "index" && !introspection && o.key.length > 0)
           fail(`${at}.key`, `is set for ${objectKindPhrase(kind)} (only an index has a key)`);
+        if (!introspection && (o.columns.length > 0 || o.description !== undefined))
+          fail(`${at}.columns`, "are set for an object that is not an introspection relation");
+        if (introspection && o.columns.length !== o.arity)
+          fail(`${at}.columns`, `lists ${o.columns.length} columns for arity ${o.arity}`);
+        if (introspection && !isIntrospectionObjectName(o.name))
+          fail(`${at}.name`, `${JSON.stringify(o.name)} is not mz_introspection.<relation>`);
         return {
           id: decodeGlobalId(o.id, `${at}.id`),
-          name: decodeName(o.name, `${at}.name`),
+          name: introspection ? o.name : decodeName(o.name, `${at}.name`),
           kind,
           cluster: decodeName(o.cluster, `${at}.cluster`),
           arity: o.arity,
           ...(o.on === undefined ? {} : { on: decodeName(o.on, `${at}.on`) }),
           key: [...o.key],
+          ...(introspection
+            ? {
+                columns: o.columns.map((col, j) => {
+                  if (col.name === "" || col.type === "")
+                    fail(`${at}.columns[${j}]`, "has an empty name or type");
+                  return { name: col.name, type: col.type, nullable: col.nullable };
+                }),
+              }
+            : {}),
+          ...(o.description === undefined ? {} : { description: o.description }),
         };
       }),
     }),
@@ -508,6 +548,8 @@ export const environmentCodecs = {
       create(PeekResponseSchema, {
         rows: d.rows.map(([row, count]) => ({ row: rowToProto(row), count: BigInt(count) })),
         timestamp: d.timestamp,
+        replica: d.replica,
+        replicaId: d.replicaId,
       }),
     (m) => ({
       rows: m.rows.map((r, i) => {
@@ -516,6 +558,8 @@ export const environmentCodecs = {
         return [rowFromProto(r.row, `rows[${i}].row`), count] as const;
       }),
       timestamp: m.timestamp,
+      replica: decodeName(m.replica, "replica"),
+      replicaId: decodeReplicaId(m.replicaId, "replicaId"),
     }),
   ),
   subscribeResponse: codec<SubscribeResponse, typeof SubscribeResponseSchema>(

@@ -26,13 +26,22 @@ import {
 } from "../gen/mz/environment/v1/environment_pb.js";
 import type { ClusterStatus, ControllerPath, FlagState, ObjectKind, ReplicaHealth } from "./api.js";
 
+import { introspectionIntervalProblem } from "../introspection/interval.js";
 import { decodeClusterId, decodeName, positive } from "./field-codec.js";
+
+/** A reported introspection interval: 0 or within the valid range. */
+export function checkInterval(v: number, path: string): number {
+  const problem = introspectionIntervalProblem(v);
+  if (problem !== undefined) fail(path, problem);
+  return v;
+}
 
 export const OBJECT_KIND: Readonly<Record<ObjectKind, ObjectKindProto>> = {
   source: ObjectKindProto.SOURCE,
   subsource: ObjectKindProto.SUBSOURCE,
   index: ObjectKindProto.INDEX,
   materializedView: ObjectKindProto.MATERIALIZED_VIEW,
+  introspection: ObjectKindProto.INTROSPECTION,
 };
 export const OBJECT_KIND_BACK = reverse(OBJECT_KIND);
 const HEALTH: Readonly<Record<ReplicaHealth, ReplicaHealthProto>> = {
@@ -93,6 +102,7 @@ export function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
     })),
     flags: c.flags.map(flagToProto),
     controllers: (c.controllers ?? []).map((p) => ({ ...p })),
+    introspectionIntervalMs: c.introspectionIntervalMs,
   });
 }
 
@@ -122,6 +132,7 @@ export function clusterStatusFromProto(c: ClusterStatusProto, path: string): Clu
       };
     }),
     flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
+    introspectionIntervalMs: checkInterval(c.introspectionIntervalMs, `${path}.introspectionIntervalMs`),
     ...(c.controllers.length === 0
       ? {}
       : {

@@ -60,7 +60,10 @@ export type LoggingConfig = Message<"mz.compute.v1.LoggingConfig"> & {
   logLogging: boolean;
 
   /**
-   * Log variant name (e.g. "compute.operators") -> GlobalId of the index exposing it.
+   * Introspection relation name (a `LOG_RELATIONS` name of @mzts/protocol, e.g. "operators";
+   * without the `mz_introspection.` schema) -> GlobalId of the log index exposing it on every
+   * replica of the instance. environmentd assigns one per relation per cluster (stable across
+   * its restarts). Replicas ignore (and count) names they do not know.
    *
    * @generated from field: map<string, string> index_logs = 4;
    */

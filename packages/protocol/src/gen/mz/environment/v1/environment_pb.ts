@@ -35,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mz/environment/v1/environment.proto.
  */
 export const file_mz_environment_v1_environment: GenFile = /*@__PURE__*/
-  fileDesc("CiNtei9lbnZpcm9ubWVudC92MS9lbnZpcm9ubWVudC5wcm90bxIRbXouZW52aXJvbm1lbnQudjEiJAoUQ3JlYXRlQ2x1c3RlclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIjChVDcmVhdGVDbHVzdGVyUmVzcG9uc2USCgoCaWQYASABKAkiMwoSRHJvcENsdXN0ZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2FzY2FkZRgCIAEoCCIVChNEcm9wQ2x1c3RlclJlc3BvbnNlIhUKE0xpc3RDbHVzdGVyc1JlcXVlc3QiNQoLUmVwbGljYUluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIlkKC0NsdXN0ZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMAoIcmVwbGljYXMYAyADKAsyHi5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhSW5mbyJIChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIwCghjbHVzdGVycxgBIAMoCzIeLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJJbmZvIkMKFENyZWF0ZVJlcGxpY2FSZXF1ZXN0Eg8KB2NsdXN0ZXIYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIiMKFUNyZWF0ZVJlcGxpY2FSZXNwb25zZRIKCgJpZBgBIAEoCSIzChJEcm9wUmVwbGljYVJlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0Ryb3BSZXBsaWNhUmVzcG9uc2UidAoTQ3JlYXRlU291cmNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSPgoObG9hZF9nZW5lcmF0b3IYAyABKAsyJi5tei5zdG9yYWdlLnYxLkxvYWRHZW5lcmF0b3JDb25uZWN0aW9uIikKDUNyZWF0ZWRPYmplY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJYChRDcmVhdGVTb3VyY2VSZXNwb25zZRIKCgJpZBgBIAEoCRI0CgpzdWJzb3VyY2VzGAIgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ3JlYXRlZE9iamVjdCJMChJDcmVhdGVJbmRleFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdjbHVzdGVyGAIgASgJEgoKAm9uGAMgASgJEgsKA2tleRgEIAMoDSIhChNDcmVhdGVJbmRleFJlc3BvbnNlEgoKAmlkGAEgASgJIl4KHUNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2x1c3RlchgCIAEoCRIeCgRwbGFuGAMgASgLMhAubXouZXhwci52MS5QbGFuIiwKHkNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXNwb25zZRIKCgJpZBgBIAEoCSIyChFEcm9wT2JqZWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFAoSRHJvcE9iamVjdFJlc3BvbnNlIjYKEkxpc3RPYmplY3RzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIimAEKCk9iamVjdEluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgRraW5kGAMgASgOMh0ubXouZW52aXJvbm1lbnQudjEuT2JqZWN0S2luZBIPCgdjbHVzdGVyGAQgASgJEg0KBWFyaXR5GAUgASgNEg8KAm9uGAYgASgJSACIAQESCwoDa2V5GAcgAygNQgUKA19vbiJFChNMaXN0T2JqZWN0c1Jlc3BvbnNlEi4KB29iamVjdHMYASADKAsyHS5tei5lbnZpcm9ubWVudC52MS5PYmplY3RJbmZvIr0CCgtQZWVrUmVxdWVzdBIOCgZvYmplY3QYASABKAkSFgoJdGltZXN0YW1wGAIgASgESACIAQESPgoTbGl0ZXJhbF9jb25zdHJhaW50cxgDIAEoCzIhLm16LmNvbXB1dGUudjEuTGl0ZXJhbENvbnN0cmFpbnRzEjsKEm1hcF9maWx0ZXJfcHJvamVjdBgEIAEoCzIfLm16LmNvbXB1dGUudjEuTWFwRmlsdGVyUHJvamVjdBIxCglmaW5pc2hpbmcYBSABKAsyHi5tei5jb21wdXRlLnYxLlJvd1NldEZpbmlzaGluZxIXCgp0aW1lb3V0X21zGAYgASgNSAGIAQESFAoHcmVwbGljYRgHIAEoCUgCiAEBQgwKCl90aW1lc3RhbXBCDQoLX3RpbWVvdXRfbXNCCgoIX3JlcGxpY2EiNgoHUGVla1JvdxIcCgNyb3cYASABKAsyDy5tei5yZXByLnYxLlJvdxINCgVjb3VudBgCIAEoBCJLCgxQZWVrUmVzcG9uc2USKAoEcm93cxgBIAMoCzIaLm16LmVudmlyb25tZW50LnYxLlBlZWtSb3cSEQoJdGltZXN0YW1wGAIgASgEIl4KEFN1YnNjcmliZVJlcXVlc3QSDgoGb2JqZWN0GAEgASgJEhIKBWFzX29mGAIgASgESACIAQESEgoFdXBfdG8YAyABKARIAYgBAUIICgZfYXNfb2ZCCAoGX3VwX3RvIksKD1N1YnNjcmliZVVwZGF0ZRIcCgNyb3cYASABKAsyDy5tei5yZXByLnYxLlJvdxIMCgR0aW1lGAIgASgEEgwKBGRpZmYYAyABKAMibQoRU3Vic2NyaWJlUmVzcG9uc2USMwoHdXBkYXRlcxgBIAMoCzIiLm16LmVudmlyb25tZW50LnYxLlN1YnNjcmliZVVwZGF0ZRIjCgV1cHBlchgCIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXIiMQoNU3RhdHVzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIieQoNUmVwbGljYVN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHNpemUYAyABKA0SMAoGaGVhbHRoGAQgASgOMiAubXouZW52aXJvbm1lbnQudjEuUmVwbGljYUhlYWx0aBIOCgZyZWFzb24YBSABKAkivwEKEENvbGxlY3Rpb25TdGF0dXMSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIsCg53cml0ZV9mcm9udGllchgDIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXISIwoFc2luY2UYBCABKAsyFC5tei5yZXByLnYxLkZyb250aWVyEhMKBmxhZ19tcxgFIAEoBEgAiAEBEhMKBmZhaWxlZBgGIAEoCUgBiAEBQgkKB19sYWdfbXNCCQoHX2ZhaWxlZCJ5CglGbGFnU3RhdGUSCwoDa2V5GAEgASgJEg8KB2VuYWJsZWQYAiABKAgSEAoIaW5fZm9yY2UYAyABKAgSEgoKYmxvY2tlZF9ieRgEIAMoCRIPCgdhcHBsaWVkGAUgASgIEhcKD3BlbmRpbmdfcmVzdGFydBgGIAEoCCL8AQoNQ2x1c3RlclN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjIKCHJlcGxpY2FzGAMgAygLMiAubXouZW52aXJvbm1lbnQudjEuUmVwbGljYVN0YXR1cxI4Cgtjb2xsZWN0aW9ucxgEIAMoCzIjLm16LmVudmlyb25tZW50LnYxLkNvbGxlY3Rpb25TdGF0dXMSKwoFZmxhZ3MYBSADKAsyHC5tei5lbnZpcm9ubWVudC52MS5GbGFnU3RhdGUSNgoLY29udHJvbGxlcnMYBiADKAsyIS5tei5lbnZpcm9ubWVudC52MS5Db250cm9sbGVyUGF0aCJICg5Db250cm9sbGVyUGF0aBIMCgRzZWFtGAEgASgJEgwKBGZsYWcYAiABKAkSDAoEcGF0aBgDIAEoCRIMCgRub3RlGAQgASgJIkQKDlN0YXR1c1Jlc3BvbnNlEjIKCGNsdXN0ZXJzGAEgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ2x1c3RlclN0YXR1cyIzCg9HZXRGbGFnc1JlcXVlc3QSFAoHY2x1c3RlchgBIAEoCUgAiAEBQgoKCF9jbHVzdGVyIkwKDENsdXN0ZXJGbGFncxIPCgdjbHVzdGVyGAEgASgJEisKBWZsYWdzGAIgAygLMhwubXouZW52aXJvbm1lbnQudjEuRmxhZ1N0YXRlIkUKEEdldEZsYWdzUmVzcG9uc2USMQoIY2x1c3RlcnMYASADKAsyHy5tei5lbnZpcm9ubWVudC52MS5DbHVzdGVyRmxhZ3MqlgEKCk9iamVjdEtpbmQSGwoXT0JKRUNUX0tJTkRfVU5TUEVDSUZJRUQQABIWChJPQkpFQ1RfS0lORF9TT1VSQ0UQARIZChVPQkpFQ1RfS0lORF9TVUJTT1VSQ0UQAhIVChFPQkpFQ1RfS0lORF9JTkRFWBADEiEKHU9CSkVDVF9LSU5EX01BVEVSSUFMSVpFRF9WSUVXEAQqhQEKDVJlcGxpY2FIZWFsdGgSHgoaUkVQTElDQV9IRUFMVEhfVU5TUEVDSUZJRUQQABIZChVSRVBMSUNBX0hFQUxUSF9PTkxJTkUQARIaChZSRVBMSUNBX0hFQUxUSF9PRkZMSU5FEAISHQoZUkVQTElDQV9IRUFMVEhfUkVTVEFSVElORxADYgZwcm90bzM", [file_mz_compute_v1_peek, file_mz_expr_v1_expr, file_mz_repr_v1_repr, file_mz_storage_v1_ingestion]);
+  fileDesc("CiNtei9lbnZpcm9ubWVudC92MS9lbnZpcm9ubWVudC5wcm90bxIRbXouZW52aXJvbm1lbnQudjEiagoUQ3JlYXRlQ2x1c3RlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRImChlpbnRyb3NwZWN0aW9uX2ludGVydmFsX21zGAIgASgNSACIAQFCHAoaX2ludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMiIwoVQ3JlYXRlQ2x1c3RlclJlc3BvbnNlEgoKAmlkGAEgASgJIjMKEkRyb3BDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFQoTRHJvcENsdXN0ZXJSZXNwb25zZSIVChNMaXN0Q2x1c3RlcnNSZXF1ZXN0IjUKC1JlcGxpY2FJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDSJ8CgtDbHVzdGVySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjAKCHJlcGxpY2FzGAMgAygLMh4ubXouZW52aXJvbm1lbnQudjEuUmVwbGljYUluZm8SIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgEIAEoDSJIChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIwCghjbHVzdGVycxgBIAMoCzIeLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJJbmZvIkMKFENyZWF0ZVJlcGxpY2FSZXF1ZXN0Eg8KB2NsdXN0ZXIYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIiMKFUNyZWF0ZVJlcGxpY2FSZXNwb25zZRIKCgJpZBgBIAEoCSIzChJEcm9wUmVwbGljYVJlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0Ryb3BSZXBsaWNhUmVzcG9uc2UidAoTQ3JlYXRlU291cmNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSPgoObG9hZF9nZW5lcmF0b3IYAyABKAsyJi5tei5zdG9yYWdlLnYxLkxvYWRHZW5lcmF0b3JDb25uZWN0aW9uIikKDUNyZWF0ZWRPYmplY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJYChRDcmVhdGVTb3VyY2VSZXNwb25zZRIKCgJpZBgBIAEoCRI0CgpzdWJzb3VyY2VzGAIgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ3JlYXRlZE9iamVjdCJMChJDcmVhdGVJbmRleFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdjbHVzdGVyGAIgASgJEgoKAm9uGAMgASgJEgsKA2tleRgEIAMoDSIhChNDcmVhdGVJbmRleFJlc3BvbnNlEgoKAmlkGAEgASgJIl4KHUNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2x1c3RlchgCIAEoCRIeCgRwbGFuGAMgASgLMhAubXouZXhwci52MS5QbGFuIiwKHkNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXNwb25zZRIKCgJpZBgBIAEoCSIyChFEcm9wT2JqZWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFAoSRHJvcE9iamVjdFJlc3BvbnNlIjYKEkxpc3RPYmplY3RzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiOgoKQ29sdW1uSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSEAoIbnVsbGFibGUYAyABKAgi8gEKCk9iamVjdEluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgRraW5kGAMgASgOMh0ubXouZW52aXJvbm1lbnQudjEuT2JqZWN0S2luZBIPCgdjbHVzdGVyGAQgASgJEg0KBWFyaXR5GAUgASgNEg8KAm9uGAYgASgJSACIAQESCwoDa2V5GAcgAygNEi4KB2NvbHVtbnMYCCADKAsyHS5tei5lbnZpcm9ubWVudC52MS5Db2x1bW5JbmZvEhgKC2Rlc2NyaXB0aW9uGAkgASgJSAGIAQFCBQoDX29uQg4KDF9kZXNjcmlwdGlvbiJFChNMaXN0T2JqZWN0c1Jlc3BvbnNlEi4KB29iamVjdHMYASADKAsyHS5tei5lbnZpcm9ubWVudC52MS5PYmplY3RJbmZvIt8CCgtQZWVrUmVxdWVzdBIOCgZvYmplY3QYASABKAkSFgoJdGltZXN0YW1wGAIgASgESACIAQESPgoTbGl0ZXJhbF9jb25zdHJhaW50cxgDIAEoCzIhLm16LmNvbXB1dGUudjEuTGl0ZXJhbENvbnN0cmFpbnRzEjsKEm1hcF9maWx0ZXJfcHJvamVjdBgEIAEoCzIfLm16LmNvbXB1dGUudjEuTWFwRmlsdGVyUHJvamVjdBIxCglmaW5pc2hpbmcYBSABKAsyHi5tei5jb21wdXRlLnYxLlJvd1NldEZpbmlzaGluZxIXCgp0aW1lb3V0X21zGAYgASgNSAGIAQESFAoHcmVwbGljYRgHIAEoCUgCiAEBEhQKB2NsdXN0ZXIYCCABKAlIA4gBAUIMCgpfdGltZXN0YW1wQg0KC190aW1lb3V0X21zQgoKCF9yZXBsaWNhQgoKCF9jbHVzdGVyIjYKB1BlZWtSb3cSHAoDcm93GAEgASgLMg8ubXoucmVwci52MS5Sb3cSDQoFY291bnQYAiABKAQicAoMUGVla1Jlc3BvbnNlEigKBHJvd3MYASADKAsyGi5tei5lbnZpcm9ubWVudC52MS5QZWVrUm93EhEKCXRpbWVzdGFtcBgCIAEoBBIPCgdyZXBsaWNhGAMgASgJEhIKCnJlcGxpY2FfaWQYBCABKAkiXgoQU3Vic2NyaWJlUmVxdWVzdBIOCgZvYmplY3QYASABKAkSEgoFYXNfb2YYAiABKARIAIgBARISCgV1cF90bxgDIAEoBEgBiAEBQggKBl9hc19vZkIICgZfdXBfdG8iSwoPU3Vic2NyaWJlVXBkYXRlEhwKA3JvdxgBIAEoCzIPLm16LnJlcHIudjEuUm93EgwKBHRpbWUYAiABKAQSDAoEZGlmZhgDIAEoAyJtChFTdWJzY3JpYmVSZXNwb25zZRIzCgd1cGRhdGVzGAEgAygLMiIubXouZW52aXJvbm1lbnQudjEuU3Vic2NyaWJlVXBkYXRlEiMKBXVwcGVyGAIgASgLMhQubXoucmVwci52MS5Gcm9udGllciIxCg1TdGF0dXNSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJ5Cg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDRIwCgZoZWFsdGgYBCABKA4yIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhSGVhbHRoEg4KBnJlYXNvbhgFIAEoCSK/AQoQQ29sbGVjdGlvblN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKDndyaXRlX2Zyb250aWVyGAMgASgLMhQubXoucmVwci52MS5Gcm9udGllchIjCgVzaW5jZRgEIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXISEwoGbGFnX21zGAUgASgESACIAQESEwoGZmFpbGVkGAYgASgJSAGIAQFCCQoHX2xhZ19tc0IJCgdfZmFpbGVkInkKCUZsYWdTdGF0ZRILCgNrZXkYASABKAkSDwoHZW5hYmxlZBgCIAEoCBIQCghpbl9mb3JjZRgDIAEoCBISCgpibG9ja2VkX2J5GAQgAygJEg8KB2FwcGxpZWQYBSABKAgSFwoPcGVuZGluZ19yZXN0YXJ0GAYgASgIIp8CCg1DbHVzdGVyU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoIcmVwbGljYXMYAyADKAsyIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhU3RhdHVzEjgKC2NvbGxlY3Rpb25zGAQgAygLMiMubXouZW52aXJvbm1lbnQudjEuQ29sbGVjdGlvblN0YXR1cxIrCgVmbGFncxgFIAMoCzIcLm16LmVudmlyb25tZW50LnYxLkZsYWdTdGF0ZRI2Cgtjb250cm9sbGVycxgGIAMoCzIhLm16LmVudmlyb25tZW50LnYxLkNvbnRyb2xsZXJQYXRoEiEKGWludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMYByABKA0iSAoOQ29udHJvbGxlclBhdGgSDAoEc2VhbRgBIAEoCRIMCgRmbGFnGAIgASgJEgwKBHBhdGgYAyABKAkSDAoEbm90ZRgEIAEoCSJECg5TdGF0dXNSZXNwb25zZRIyCghjbHVzdGVycxgBIAMoCzIgLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJTdGF0dXMiMwoPR2V0RmxhZ3NSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJMCgxDbHVzdGVyRmxhZ3MSDwoHY2x1c3RlchgBIAEoCRIrCgVmbGFncxgCIAMoCzIcLm16LmVudmlyb25tZW50LnYxLkZsYWdTdGF0ZSJFChBHZXRGbGFnc1Jlc3BvbnNlEjEKCGNsdXN0ZXJzGAEgAygLMh8ubXouZW52aXJvbm1lbnQudjEuQ2x1c3RlckZsYWdzKrUBCgpPYmplY3RLaW5kEhsKF09CSkVDVF9LSU5EX1VOU1BFQ0lGSUVEEAASFgoST0JKRUNUX0tJTkRfU09VUkNFEAESGQoVT0JKRUNUX0tJTkRfU1VCU09VUkNFEAISFQoRT0JKRUNUX0tJTkRfSU5ERVgQAxIhCh1PQkpFQ1RfS0lORF9NQVRFUklBTElaRURfVklFVxAEEh0KGU9CSkVDVF9LSU5EX0lOVFJPU1BFQ1RJT04QBSqFAQoNUmVwbGljYUhlYWx0aBIeChpSRVBMSUNBX0hFQUxUSF9VTlNQRUNJRklFRBAAEhkKFVJFUExJQ0FfSEVBTFRIX09OTElORRABEhoKFlJFUExJQ0FfSEVBTFRIX09GRkxJTkUQAhIdChlSRVBMSUNBX0hFQUxUSF9SRVNUQVJUSU5HEANiBnByb3RvMw", [file_mz_compute_v1_peek, file_mz_expr_v1_expr, file_mz_repr_v1_repr, file_mz_storage_v1_ingestion]);
 
 /**
  * Create an empty cluster (no replicas; add them with CreateReplica).
@@ -49,6 +49,16 @@ export type CreateClusterRequest = Message<"mz.environment.v1.CreateClusterReque
    * @generated from field: string name = 1;
    */
   name: string;
+
+  /**
+   * How often its replicas' introspection (the `mz_introspection.<relation>` log indexes)
+   * advances, in ms: log times are wall-clock rounded up to it. Unset = 1000. 0 = logging off
+   * (nothing is logged; introspection peeks of the cluster are FailedPrecondition). Otherwise
+   * 100..3600000 (InvalidArgument outside). Fixed for the cluster's life; stored in the catalog.
+   *
+   * @generated from field: optional uint32 introspection_interval_ms = 2;
+   */
+  introspectionIntervalMs?: number | undefined;
 };
 
 /**
@@ -191,6 +201,13 @@ export type ClusterInfo = Message<"mz.environment.v1.ClusterInfo"> & {
    * @generated from field: repeated mz.environment.v1.ReplicaInfo replicas = 3;
    */
   replicas: ReplicaInfo[];
+
+  /**
+   * The cluster's introspection interval in ms (0 = logging off); see CreateClusterRequest.
+   *
+   * @generated from field: uint32 introspection_interval_ms = 4;
+   */
+  introspectionIntervalMs: number;
 };
 
 /**
@@ -594,6 +611,37 @@ export const ListObjectsRequestSchema: GenMessage<ListObjectsRequest> = /*@__PUR
   messageDesc(file_mz_environment_v1_environment, 21);
 
 /**
+ * One column of an object (listed for introspection relations).
+ *
+ * @generated from message mz.environment.v1.ColumnInfo
+ */
+export type ColumnInfo = Message<"mz.environment.v1.ColumnInfo"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The datum type: "int64", "text", "boolean", ... (mz.repr.v1 datum kinds).
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * @generated from field: bool nullable = 3;
+   */
+  nullable: boolean;
+};
+
+/**
+ * Describes the message mz.environment.v1.ColumnInfo.
+ * Use `create(ColumnInfoSchema)` to create a new message.
+ */
+export const ColumnInfoSchema: GenMessage<ColumnInfo> = /*@__PURE__*/
+  messageDesc(file_mz_environment_v1_environment, 22);
+
+/**
  * A catalog object.
  *
  * @generated from message mz.environment.v1.ObjectInfo
@@ -640,11 +688,25 @@ export type ObjectInfo = Message<"mz.environment.v1.ObjectInfo"> & {
   on?: string | undefined;
 
   /**
-   * Index only: its key columns.
+   * Index and introspection relation only: its key columns.
    *
    * @generated from field: repeated uint32 key = 7;
    */
   key: number[];
+
+  /**
+   * Introspection relations only: their columns, in order (arity = their count).
+   *
+   * @generated from field: repeated mz.environment.v1.ColumnInfo columns = 8;
+   */
+  columns: ColumnInfo[];
+
+  /**
+   * Introspection relations only: what the relation holds (one line).
+   *
+   * @generated from field: optional string description = 9;
+   */
+  description?: string | undefined;
 };
 
 /**
@@ -652,14 +714,14 @@ export type ObjectInfo = Message<"mz.environment.v1.ObjectInfo"> & {
  * Use `create(ObjectInfoSchema)` to create a new message.
  */
 export const ObjectInfoSchema: GenMessage<ObjectInfo> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 22);
+  messageDesc(file_mz_environment_v1_environment, 23);
 
 /**
  * @generated from message mz.environment.v1.ListObjectsResponse
  */
 export type ListObjectsResponse = Message<"mz.environment.v1.ListObjectsResponse"> & {
   /**
-   * Objects ordered by name.
+   * Objects ordered by name (then cluster: every cluster lists the same introspection names).
    *
    * @generated from field: repeated mz.environment.v1.ObjectInfo objects = 1;
    */
@@ -671,7 +733,7 @@ export type ListObjectsResponse = Message<"mz.environment.v1.ListObjectsResponse
  * Use `create(ListObjectsResponseSchema)` to create a new message.
  */
 export const ListObjectsResponseSchema: GenMessage<ListObjectsResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 23);
+  messageDesc(file_mz_environment_v1_environment, 24);
 
 /**
  * A one-off read of a source's subsource, an index or a materialized view (or the object an index
@@ -681,7 +743,9 @@ export const ListObjectsResponseSchema: GenMessage<ListObjectsResponse> = /*@__P
  */
 export type PeekRequest = Message<"mz.environment.v1.PeekRequest"> & {
   /**
-   * Name of the object to read: a subsource, materialized view or index (NotFound otherwise).
+   * Name of the object to read: a subsource, materialized view or index, or an introspection
+   * relation `mz_introspection.<relation>` (NotFound otherwise; an unknown relation's error lists
+   * the valid names).
    *
    * @generated from field: string object = 1;
    */
@@ -731,13 +795,26 @@ export type PeekRequest = Message<"mz.environment.v1.PeekRequest"> & {
   timeoutMs?: number | undefined;
 
   /**
-   * Unset = every replica of the object's cluster is asked and the first answer wins. Set = only
-   * the replica of that name in the object's cluster answers (NotFound for an unknown name; the
-   * peek fails if that replica goes away meanwhile).
+   * Unset = every replica of the object's cluster is asked and the first answer wins (for an
+   * introspection relation: environmentd picks an online replica, Unavailable when none is).
+   * Set = only the replica of that name in the object's cluster answers (NotFound for an unknown
+   * name; the peek fails if that replica goes away meanwhile). Each replica logs itself, so
+   * introspection rows differ per replica.
    *
    * @generated from field: optional string replica = 7;
    */
   replica?: string | undefined;
+
+  /**
+   * The cluster whose introspection relation is read (introspection relations only; unset = the
+   * only cluster, InvalidArgument when there are several). For other objects: unset, or the
+   * object's own cluster (InvalidArgument otherwise). A cluster whose introspection interval is 0
+   * is FailedPrecondition (create it with an interval to enable logging). Introspection peeks
+   * without `timestamp` read at the wall clock now (ms), waiting for the log index to pass it.
+   *
+   * @generated from field: optional string cluster = 8;
+   */
+  cluster?: string | undefined;
 };
 
 /**
@@ -745,7 +822,7 @@ export type PeekRequest = Message<"mz.environment.v1.PeekRequest"> & {
  * Use `create(PeekRequestSchema)` to create a new message.
  */
 export const PeekRequestSchema: GenMessage<PeekRequest> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 24);
+  messageDesc(file_mz_environment_v1_environment, 25);
 
 /**
  * One distinct row of a peek result and its multiplicity.
@@ -773,7 +850,7 @@ export type PeekRow = Message<"mz.environment.v1.PeekRow"> & {
  * Use `create(PeekRowSchema)` to create a new message.
  */
 export const PeekRowSchema: GenMessage<PeekRow> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 25);
+  messageDesc(file_mz_environment_v1_environment, 26);
 
 /**
  * @generated from message mz.environment.v1.PeekResponse
@@ -792,6 +869,20 @@ export type PeekResponse = Message<"mz.environment.v1.PeekResponse"> & {
    * @generated from field: uint64 timestamp = 2;
    */
   timestamp: bigint;
+
+  /**
+   * Name of the replica whose answer this is (always set by environmentd).
+   *
+   * @generated from field: string replica = 3;
+   */
+  replica: string;
+
+  /**
+   * That replica's ReplicaId (`u<n>`).
+   *
+   * @generated from field: string replica_id = 4;
+   */
+  replicaId: string;
 };
 
 /**
@@ -799,7 +890,7 @@ export type PeekResponse = Message<"mz.environment.v1.PeekResponse"> & {
  * Use `create(PeekResponseSchema)` to create a new message.
  */
 export const PeekResponseSchema: GenMessage<PeekResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 26);
+  messageDesc(file_mz_environment_v1_environment, 27);
 
 /**
  * Stream the changes of an object: first its snapshot at `as_of`, then every change.
@@ -834,7 +925,7 @@ export type SubscribeRequest = Message<"mz.environment.v1.SubscribeRequest"> & {
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
 export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 27);
+  messageDesc(file_mz_environment_v1_environment, 28);
 
 /**
  * One change: `row` gained `diff` copies at `time`.
@@ -869,7 +960,7 @@ export type SubscribeUpdate = Message<"mz.environment.v1.SubscribeUpdate"> & {
  * Use `create(SubscribeUpdateSchema)` to create a new message.
  */
 export const SubscribeUpdateSchema: GenMessage<SubscribeUpdate> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 28);
+  messageDesc(file_mz_environment_v1_environment, 29);
 
 /**
  * One batch of a subscribe stream: every change with time below `upper` not sent before.
@@ -898,7 +989,7 @@ export type SubscribeResponse = Message<"mz.environment.v1.SubscribeResponse"> &
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
 export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 29);
+  messageDesc(file_mz_environment_v1_environment, 30);
 
 /**
  * @generated from message mz.environment.v1.StatusRequest
@@ -917,7 +1008,7 @@ export type StatusRequest = Message<"mz.environment.v1.StatusRequest"> & {
  * Use `create(StatusRequestSchema)` to create a new message.
  */
 export const StatusRequestSchema: GenMessage<StatusRequest> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 30);
+  messageDesc(file_mz_environment_v1_environment, 31);
 
 /**
  * @generated from message mz.environment.v1.ReplicaStatus
@@ -962,7 +1053,7 @@ export type ReplicaStatus = Message<"mz.environment.v1.ReplicaStatus"> & {
  * Use `create(ReplicaStatusSchema)` to create a new message.
  */
 export const ReplicaStatusSchema: GenMessage<ReplicaStatus> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 31);
+  messageDesc(file_mz_environment_v1_environment, 32);
 
 /**
  * A collection's progress (sources' subsources, indexes, materialized views).
@@ -1019,7 +1110,7 @@ export type CollectionStatus = Message<"mz.environment.v1.CollectionStatus"> & {
  * Use `create(CollectionStatusSchema)` to create a new message.
  */
 export const CollectionStatusSchema: GenMessage<CollectionStatus> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 32);
+  messageDesc(file_mz_environment_v1_environment, 33);
 
 /**
  * One phase flag for one cluster (keys `cluster-unification-<phase>`).
@@ -1076,7 +1167,7 @@ export type FlagState = Message<"mz.environment.v1.FlagState"> & {
  * Use `create(FlagStateSchema)` to create a new message.
  */
 export const FlagStateSchema: GenMessage<FlagState> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 33);
+  messageDesc(file_mz_environment_v1_environment, 34);
 
 /**
  * @generated from message mz.environment.v1.ClusterStatus
@@ -1122,6 +1213,13 @@ export type ClusterStatus = Message<"mz.environment.v1.ClusterStatus"> & {
    * @generated from field: repeated mz.environment.v1.ControllerPath controllers = 6;
    */
   controllers: ControllerPath[];
+
+  /**
+   * The cluster's introspection interval in ms (0 = logging off).
+   *
+   * @generated from field: uint32 introspection_interval_ms = 7;
+   */
+  introspectionIntervalMs: number;
 };
 
 /**
@@ -1129,7 +1227,7 @@ export type ClusterStatus = Message<"mz.environment.v1.ClusterStatus"> & {
  * Use `create(ClusterStatusSchema)` to create a new message.
  */
 export const ClusterStatusSchema: GenMessage<ClusterStatus> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 34);
+  messageDesc(file_mz_environment_v1_environment, 35);
 
 /**
  * One controller-side seam of a cluster and the path it runs (design §7, §9 phases 3-5).
@@ -1171,7 +1269,7 @@ export type ControllerPath = Message<"mz.environment.v1.ControllerPath"> & {
  * Use `create(ControllerPathSchema)` to create a new message.
  */
 export const ControllerPathSchema: GenMessage<ControllerPath> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 35);
+  messageDesc(file_mz_environment_v1_environment, 36);
 
 /**
  * @generated from message mz.environment.v1.StatusResponse
@@ -1190,7 +1288,7 @@ export type StatusResponse = Message<"mz.environment.v1.StatusResponse"> & {
  * Use `create(StatusResponseSchema)` to create a new message.
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 36);
+  messageDesc(file_mz_environment_v1_environment, 37);
 
 /**
  * @generated from message mz.environment.v1.GetFlagsRequest
@@ -1209,7 +1307,7 @@ export type GetFlagsRequest = Message<"mz.environment.v1.GetFlagsRequest"> & {
  * Use `create(GetFlagsRequestSchema)` to create a new message.
  */
 export const GetFlagsRequestSchema: GenMessage<GetFlagsRequest> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 37);
+  messageDesc(file_mz_environment_v1_environment, 38);
 
 /**
  * @generated from message mz.environment.v1.ClusterFlags
@@ -1235,7 +1333,7 @@ export type ClusterFlags = Message<"mz.environment.v1.ClusterFlags"> & {
  * Use `create(ClusterFlagsSchema)` to create a new message.
  */
 export const ClusterFlagsSchema: GenMessage<ClusterFlags> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 38);
+  messageDesc(file_mz_environment_v1_environment, 39);
 
 /**
  * @generated from message mz.environment.v1.GetFlagsResponse
@@ -1254,7 +1352,7 @@ export type GetFlagsResponse = Message<"mz.environment.v1.GetFlagsResponse"> & {
  * Use `create(GetFlagsResponseSchema)` to create a new message.
  */
 export const GetFlagsResponseSchema: GenMessage<GetFlagsResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 39);
+  messageDesc(file_mz_environment_v1_environment, 40);
 
 /**
  * What kind of catalog object.
@@ -1286,6 +1384,15 @@ export enum ObjectKind {
    * @generated from enum value: OBJECT_KIND_MATERIALIZED_VIEW = 4;
    */
   MATERIALIZED_VIEW = 4,
+
+  /**
+   * An introspection relation of a cluster (`mz_introspection.<relation>`): a log index every
+   * replica of the cluster maintains about itself. Peek it with PeekRequest.cluster (and
+   * optionally .replica); it cannot be indexed, subscribed to or dropped.
+   *
+   * @generated from enum value: OBJECT_KIND_INTROSPECTION = 5;
+   */
+  INTROSPECTION = 5,
 }
 
 /**
