@@ -20,8 +20,9 @@ import type { Registry } from "prom-client";
 import type { CollectionFrontiers } from "./collections.js";
 import { CollectionMissing, ControllerClosed, InstanceExists, InstanceMissing } from "./errors.js";
 import { Instance } from "./instance.js";
+import type { LogIndex } from "./log-indexes.js";
 import { controllerMetrics } from "./metrics.js";
-import type { PeekRequest, PeekRows } from "./peek.js";
+import type { PeekAnswer, PeekRequest } from "./peek.js";
 import type { ComputeReplicaConnector, ReplicaLocation, ReplicaStatus } from "./replicas.js";
 import type { SubscribeBatch } from "./subscribe.js";
 
@@ -52,7 +53,10 @@ export interface ComputeInstanceOptions {
 
 /** The compute controller's API. */
 export interface ComputeController {
-  /** @throws InstanceExists, ControllerClosed */
+  /**
+   * The instance's log indexes come from `logging.indexLogs` (`log-indexes.ts`).
+   * @throws InstanceExists, ControllerClosed, InvalidLoggingConfig
+   */
   createInstance(id: string, logging: LoggingConfig, options: ComputeInstanceOptions): void;
   /** Cancels its peeks and subscribes and disconnects its replicas. @throws InstanceMissing */
   dropInstance(id: string): Promise<void>;
@@ -76,12 +80,15 @@ export interface ComputeController {
    */
   allowWrites(instanceId: string, id: GlobalId): void;
   /**
-   * Reads an index; the first replica's answer (or the target replica's) wins.
-   * Rejects with `InstanceMissing`, `CollectionMissing`, `ReplicaMissing`, `SinceViolation` (before
-   * anything is sent), `PeekFailed` (replica error, target replica gone), `PeekTimeout`,
-   * `PeekCanceled`.
+   * Reads an index, or a log index with `targetReplica`; the first replica's answer (or the
+   * target replica's) wins, and says which replica answered.
+   * Rejects with `InstanceMissing`, `CollectionMissing`, `ReplicaMissing`, `SinceViolation`,
+   * `LogPeekUntargeted` (before anything is sent), `PeekFailed` (replica error, target replica
+   * gone), `PeekTimeout`, `PeekCanceled`.
    */
-  peek(instanceId: string, req: PeekRequest): Promise<PeekRows>;
+  peek(instanceId: string, req: PeekRequest): Promise<PeekAnswer>;
+  /** The instance's log indexes by id (empty when its logging is off). @throws InstanceMissing */
+  logIndexes(instanceId: string): ReadonlyMap<GlobalId, LogIndex>;
   /**
    * Batches of a subscribe dataflow merged across replicas (no duplicates, no gaps).
    * @throws InstanceMissing, CollectionExists, CollectionMissing, SinceViolation, ControllerError
@@ -180,6 +187,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
         return Promise.reject(e);
       }
     },
+    logIndexes: (instanceId) => instance(instanceId).logIndexes(),
     subscribe: (instanceId, desc) => instance(instanceId).subscribe(desc),
     frontiers: (id) => ownerOrMissing(id).frontiers(id),
     dropCollection: (id) => {

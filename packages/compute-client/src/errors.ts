@@ -10,6 +10,8 @@
  * - `PeekFailed`: the replica answered the peek with an error, or its target replica went away.
  * - `SubscribeFailed`: a subscribe ended abnormally (replica error, dropped, controller closed).
  * - `ControllerClosed`: a call after `close()`.
+ * - `InvalidLoggingConfig`: `createInstance` with a logging config the replicas could not serve.
+ * - `LogPeekUntargeted`: a peek of a log index without a target replica.
  *
  * The command history's own refusals (`DuplicateInstanceCommand`, `CompactionRegression`,
  * `DuplicatePeek`) live with the history in `@mzts/protocol`.
@@ -183,6 +185,39 @@ export class ControllerClosed extends ControllerError {
   override name = "ControllerClosed";
   constructor() {
     super("the compute controller is closed; build a new one with createComputeController");
+  }
+}
+
+/** `createInstance` was given a logging configuration its replicas could not serve. */
+export class InvalidLoggingConfig extends ControllerError {
+  override name = "InvalidLoggingConfig";
+  constructor(
+    readonly instanceId: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the logging configuration of compute instance ${instanceId} is invalid: ${reason}; ` +
+        "map each introspection relation (LOG_RELATIONS of @mzts/protocol) to one unique GlobalId " +
+        "and give an enabled config a positive intervalMs",
+    );
+  }
+}
+
+/**
+ * A peek of a log index without `targetReplica`: every replica logs itself, so the rows differ
+ * per replica and "the first answer" would be an arbitrary replica's.
+ */
+export class LogPeekUntargeted extends ControllerError {
+  override name = "LogPeekUntargeted";
+  constructor(
+    readonly id: GlobalId,
+    /** The relation the log index exposes. */
+    readonly relation: string,
+  ) {
+    super(
+      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
+        "about itself; peek it with targetReplica set to the replica whose log you want",
+    );
   }
 }
 

@@ -25,6 +25,8 @@ export {
   ControllerError,
   InstanceExists,
   InstanceMissing,
+  InvalidLoggingConfig,
+  LogPeekUntargeted,
   MetricsConflict,
   PeekCanceled,
   PeekFailed,
@@ -36,6 +38,7 @@ export {
 } from "./errors.js";
 // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
 export { connectLegacyComputeReplica } from "./legacy/replica-task.js";
+export type { LogIndex } from "./log-indexes.js";
 export {
   attachHistoryMetrics,
   type ControllerMetrics,
@@ -45,7 +48,7 @@ export {
   PEEK_DURATION_BUCKETS,
   type PeekResult,
 } from "./metrics.js";
-export type { PeekRequest, PeekRows } from "./peek.js";
+export type { PeekAnswer, PeekRequest, PeekRows } from "./peek.js";
 export { TARGET_REPLICA_GONE } from "./pending-peeks.js";
 export {
   PoisonQuarantine,

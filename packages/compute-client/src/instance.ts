@@ -38,8 +38,9 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { type CollectionFrontiers, InstanceCollections } from "./collections.js";
 import { CollectionExists, CollectionMissing, ControllerError, SinceViolation } from "./errors.js";
+import { type LogIndex, logIndexesOf } from "./log-indexes.js";
 import { bindHistoryMetrics, type ControllerMetrics } from "./metrics.js";
-import type { PeekRequest, PeekRows } from "./peek.js";
+import type { PeekAnswer, PeekRequest } from "./peek.js";
 import { InstancePeeks } from "./pending-peeks.js";
 import { PoisonQuarantine, type Quarantined } from "./quarantine.js";
 import {
@@ -85,9 +86,13 @@ export class Instance {
   readonly #quarantine = new PoisonQuarantine();
   /** Persist sink exports of live dataflows (the ids `allowWrites` accepts). */
   readonly #persistSinks = new Set<GlobalId>();
+  /** The log indexes of the logging config (fixed for the instance's life; `log-indexes.ts`). */
+  readonly #logIndexes: ReadonlyMap<GlobalId, LogIndex>;
   #closed = false;
 
+  /** @throws InvalidLoggingConfig (see `logIndexesOf`). */
   constructor(opts: InstanceOptions) {
+    this.#logIndexes = logIndexesOf(opts.id, opts.logging);
     this.id = opts.id;
     this.#opts = opts;
     this.#log = opts.logger.child({ instance_id: opts.id });
@@ -150,6 +155,7 @@ export class Instance {
       metrics: opts.metrics,
       history: this.#history,
       collections: this.#collections,
+      logIndex: (id) => this.#logIndexes.get(id),
       checkReplica: (replicaId) => this.#replicas.get(replicaId),
       broadcast,
       onSettled: (uuid) => this.#quarantine.forget(uuid),
@@ -166,6 +172,11 @@ export class Instance {
     this.#history.push({ kind: "createInstance", config: { logging: opts.logging } });
     this.#history.push({ kind: "initializationComplete" });
     this.#gauges();
+  }
+
+  /** The log indexes of the instance (empty when logging is off). */
+  logIndexes(): ReadonlyMap<GlobalId, LogIndex> {
+    return this.#logIndexes;
   }
 
   /** The history (read-only use: sizes, tests). */
@@ -293,7 +304,8 @@ export class Instance {
       );
     }
     for (const id of [...desc.indexExports, ...desc.sinkExports].map((e) => e.id)) {
-      if (this.#collections.has(id) || this.#subscribes.has(id)) throw new CollectionExists(id);
+      if (this.#collections.has(id) || this.#subscribes.has(id) || this.#logIndexes.has(id))
+        throw new CollectionExists(id);
     }
     for (const imp of desc.indexImports) {
       const c = this.#collections.find(imp.id);
@@ -378,11 +390,11 @@ export class Instance {
   // --- peeks and subscribes ---------------------------------------------------------------
 
   /**
-   * Reads `req.target` at `req.timestamp`; the first answer wins.
-   * @throws CollectionMissing, ReplicaMissing, SinceViolation synchronously (as a rejection).
-   * Rejects with `PeekFailed`, `PeekTimeout`, `PeekCanceled`.
+   * Reads `req.target` (an index or a log index) at `req.timestamp`; the first answer wins.
+   * @throws CollectionMissing, ReplicaMissing, SinceViolation, LogPeekUntargeted synchronously
+   * (as a rejection). Rejects with `PeekFailed`, `PeekTimeout`, `PeekCanceled`.
    */
-  peek(req: PeekRequest): Promise<PeekRows> {
+  peek(req: PeekRequest): Promise<PeekAnswer> {
     return this.#peeks.peek(req);
   }
 

@@ -7,7 +7,8 @@
  *    replica exists (`ReplicaMissing`); takes a read hold at the timestamp; pushes the `peek` into
  *    the history and sends it to every replica (replica targeting filters responses only).
  * 2. The first `peekResponse` with the peek's uuid — from any replica, or only from the target
- *    replica — settles it: rows resolve, an error rejects with `PeekFailed`.
+ *    replica — settles it: rows resolve (with the answering replica's id), an error rejects with
+ *    `PeekFailed`. A log index's peek must name a target replica and takes no read hold.
  * 3. A caller timeout (`timeoutMs`) or abort (`signal`) settles it as canceled (`PeekTimeout`,
  *    `PeekCanceled`); the target replica going away rejects with `PeekFailed("target replica
  *    failed or was dropped")`.
@@ -23,9 +24,15 @@ import type { PeekResult } from "./metrics.js";
 /** The rows of a peek: each distinct row with its (positive) count, in finishing order. */
 export type PeekRows = ReadonlyArray<readonly [row: Row, count: number]>;
 
+/** A peek's answer: its rows and the replica whose answer won. */
+export interface PeekAnswer {
+  readonly rows: PeekRows;
+  readonly replicaId: ReplicaId;
+}
+
 /** What a caller asks of `peek`. */
 export interface PeekRequest {
-  /** An index exported by a dataflow of the instance. */
+  /** An index exported by a dataflow of the instance, or one of its log indexes. */
   readonly target: GlobalId;
   /** The read time; must be at or beyond the target's since. */
   readonly timestamp: Timestamp;
@@ -35,7 +42,10 @@ export interface PeekRequest {
   readonly finishing?: RowSetFinishing;
   /** Only these key rows (absent = all). */
   readonly literalConstraints?: readonly Row[];
-  /** Only this replica's answer counts; it must be a replica of the instance. */
+  /**
+   * Only this replica's answer counts; it must be a replica of the instance. Required for a log
+   * index (every replica logs itself).
+   */
   readonly targetReplica?: ReplicaId;
   /** Cancel (and reject with `PeekTimeout`) when no answer arrives in time. */
   readonly timeoutMs?: number;
@@ -47,8 +57,10 @@ export interface PeekRequest {
 export interface PendingPeek {
   readonly uuid: string;
   readonly target: GlobalId;
-  /** Where its read hold sits. */
+  /** Where its read hold sits (when `held`). */
   readonly timestamp: Timestamp;
+  /** Whether it holds its target at `timestamp` (every index; never a log index). */
+  readonly held: boolean;
   readonly targetReplica: ReplicaId | undefined;
   /** `performance.now()` when issued. */
   readonly startedAt: number;
@@ -60,7 +72,7 @@ export interface PendingPeek {
 
 /** How a peek ended. */
 export type PeekOutcome =
-  | { readonly result: "rows"; readonly rows: PeekRows }
+  | { readonly result: "rows"; readonly rows: PeekRows; readonly replicaId: ReplicaId }
   | { readonly result: "error"; readonly error: Error }
   | { readonly result: "canceled"; readonly error: Error };
 

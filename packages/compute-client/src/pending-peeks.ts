@@ -4,7 +4,8 @@
  * ## Flow
  * 1. `peek` checks the target (a live index), the target replica (if any) and the since, takes a
  *    read hold at the peek's timestamp, and broadcasts the `peek` (it stays in the history while
- *    pending, so a rehydrated replica gets it too).
+ *    pending, so a rehydrated replica gets it too). A log index (`log-indexes.ts`) needs a target
+ *    replica and takes no hold: each replica compacts its own log indexes.
  * 2. The first answer — from any replica, or from the target replica only — settles it
  *    (`absorb`); a caller timeout, an abort, the target replica going away (`failTargeted`) or the
  *    instance closing (`cancelAll`) settle it too.
@@ -18,17 +19,19 @@ import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import type { InstanceCollections } from "./collections.js";
 import {
   ControllerError,
+  LogPeekUntargeted,
   PeekCanceled,
   PeekFailed,
   PeekTimeout,
   SinceViolation,
 } from "./errors.js";
+import type { LogIndex } from "./log-indexes.js";
 import type { ControllerMetrics } from "./metrics.js";
 import {
   buildPeek,
+  type PeekAnswer,
   type PeekOutcome,
   type PeekRequest,
-  type PeekRows,
   type PendingPeek,
 } from "./peek.js";
 
@@ -41,6 +44,8 @@ export interface InstancePeeksOptions {
   readonly metrics: ControllerMetrics;
   readonly history: ComputeCommandHistory;
   readonly collections: InstanceCollections;
+  /** The instance's log index of this id, if it is one. */
+  logIndex(id: GlobalId): LogIndex | undefined;
   /** @throws ReplicaMissing when the instance has no such replica. */
   checkReplica(replicaId: ReplicaId): void;
   broadcast(commands: readonly ComputeCommand[]): void;
@@ -65,23 +70,37 @@ export class InstancePeeks {
 
   /**
    * Reads `req.target` at `req.timestamp`; the first answer wins.
-   * @throws CollectionMissing, ReplicaMissing, SinceViolation, ControllerError (a persist sink)
-   *   synchronously. Rejects with `PeekFailed`, `PeekTimeout`, `PeekCanceled`.
+   * @throws CollectionMissing, ReplicaMissing, SinceViolation, ControllerError (a persist sink),
+   *   LogPeekUntargeted (a log index without `targetReplica`) synchronously. Rejects with
+   *   `PeekFailed`, `PeekTimeout`, `PeekCanceled`.
    */
-  peek(req: PeekRequest): Promise<PeekRows> {
-    const c = this.#opts.collections.live(req.target);
-    if (c.kind !== "index") {
-      throw new ControllerError(
-        `${req.target} is a materialized view's persist sink, which answers no peeks; peek an index on it`,
-      );
-    }
-    if (req.targetReplica !== undefined) this.#opts.checkReplica(req.targetReplica);
-    if (!Frontier.lessEqual(c.since, req.timestamp)) {
-      throw new SinceViolation(c.id, req.timestamp, c.since);
+  peek(req: PeekRequest): Promise<PeekAnswer> {
+    const log = this.#opts.logIndex(req.target);
+    let arity: number;
+    let held: boolean;
+    if (log !== undefined) {
+      if (req.targetReplica === undefined) throw new LogPeekUntargeted(log.id, log.relation.name);
+      this.#opts.checkReplica(req.targetReplica);
+      arity = log.arity;
+      held = false;
+    } else {
+      const c = this.#opts.collections.live(req.target);
+      if (c.kind !== "index") {
+        throw new ControllerError(
+          `${req.target} is a materialized view's persist sink, which answers no peeks; peek an index on it`,
+        );
+      }
+      if (req.targetReplica !== undefined) this.#opts.checkReplica(req.targetReplica);
+      if (!Frontier.lessEqual(c.since, req.timestamp)) {
+        throw new SinceViolation(c.id, req.timestamp, c.since);
+      }
+      this.#opts.collections.holdAt(c, req.timestamp);
+      arity = c.arity;
+      held = true;
     }
     const uuid = randomUUID();
-    const peek = buildPeek(uuid, req, c.arity);
-    return new Promise<PeekRows>((resolve, reject) => {
+    const peek = buildPeek(uuid, req, arity);
+    return new Promise<PeekAnswer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         const p = this.#peeks.get(uuid);
@@ -94,17 +113,18 @@ export class InstancePeeks {
       };
       const pending: PendingPeek = {
         uuid,
-        target: c.id,
+        target: req.target,
         timestamp: req.timestamp,
+        held,
         targetReplica: req.targetReplica,
         startedAt: performance.now(),
-        settle: (o) => (o.result === "rows" ? resolve(o.rows) : reject(o.error)),
+        settle: (o) =>
+          o.result === "rows" ? resolve({ rows: o.rows, replicaId: o.replicaId }) : reject(o.error),
         dispose: () => {
           clearTimeout(timer);
           req.signal?.removeEventListener("abort", onAbort);
         },
       };
-      this.#opts.collections.holdAt(c, req.timestamp);
       this.#peeks.set(uuid, pending);
       this.#opts.broadcast([{ kind: "peek", peek }]);
       this.#opts.onGaugesChanged();
@@ -133,7 +153,7 @@ export class InstancePeeks {
     this.#finish(
       p,
       r.kind === "rows"
-        ? { result: "rows", rows: r.rows }
+        ? { result: "rows", rows: r.rows, replicaId }
         : r.kind === "error"
           ? { result: "error", error: new PeekFailed(p.uuid, r.message) }
           : { result: "canceled", error: new PeekCanceled(p.uuid, "a replica canceled it") },
@@ -176,7 +196,7 @@ export class InstancePeeks {
     this.#opts.onSettled(p.uuid);
     this.#opts.history.retirePeek(p.uuid);
     this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
-    this.#opts.collections.releaseAt(p.target, p.timestamp);
+    if (p.held) this.#opts.collections.releaseAt(p.target, p.timestamp);
     const labels = { instance_id: this.#opts.instanceId, result: outcome.result };
     this.#opts.metrics.peeksTotal.inc(labels);
     this.#opts.metrics.peekDuration.observe(labels, (performance.now() - p.startedAt) / 1000);

@@ -12,6 +12,7 @@ import {
   connectLegacyComputeReplica,
   createComputeController,
   HISTORY_COMMAND_COUNT,
+  LogPeekUntargeted,
 } from "./index.js";
 
 describe("README", () => {
@@ -31,6 +32,30 @@ describe("README", () => {
     const tuning = { backoff: { initialMs: 50, maxMs: 200, jitter: 0.1 } };
     controller.createInstance("u2", logging, { connector: connectLegacyComputeReplica, tuning });
     expect(controller.historySize("u2")).toBe(3);
+    await controller.close();
+  });
+
+  it("log indexes: peeked with a target replica only", async () => {
+    const logger = pino({ level: "silent" });
+    const controller = createComputeController({
+      generation: 1n,
+      logger,
+      registry: new Registry(),
+    });
+    controller.createInstance(
+      "u1",
+      {
+        enabled: true,
+        intervalMs: 1000,
+        logLogging: false,
+        indexLogs: new Map([["operators", "s1002"]]),
+      },
+      { connector: connectLegacyComputeReplica },
+    );
+    expect(controller.logIndexes("u1").get("s1002")).toMatchObject({ id: "s1002", arity: 4 });
+    await expect(
+      controller.peek("u1", { target: "s1002", timestamp: BigInt(Date.now()) }),
+    ).rejects.toBeInstanceOf(LogPeekUntargeted);
     await controller.close();
   });
 

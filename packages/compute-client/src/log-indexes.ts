@@ -1,0 +1,57 @@
+/**
+ * The log indexes of one compute instance (phase 2, *logging*; materialize.md §5 "Controller
+ * side"): one per introspection relation, named by the instance's `LoggingConfig.indexLogs`
+ * (relation name → GlobalId). Every replica of the instance maintains each of them about itself,
+ * from `CreateInstance` on.
+ *
+ * ## Invariants (how they differ from the collections of `collections.ts`)
+ * - Never created by `createDataflow`: their ids are taken from the start (a dataflow exporting
+ *   one is `CollectionExists`), and no dataflow may import one (`CollectionMissing`).
+ * - No controller read holds and no `allowCompaction`: each replica compacts its own log indexes
+ *   behind a fixed window (`LOG_RETENTION_MS`), so a peek below a replica's since is that
+ *   replica's error answer, not a `SinceViolation` here.
+ * - Readable only by a peek with a `targetReplica` (`LogPeekUntargeted` otherwise): the rows
+ *   differ per replica. A disabled config (`enabled: false` or interval 0) has no log indexes.
+ */
+import { LOG_RELATIONS, type LoggingConfig, type LogRelation } from "@mzts/protocol";
+import { GlobalId } from "@mzts/repr";
+import { InvalidLoggingConfig } from "./errors.js";
+
+/** A log index as the controller knows it. */
+export interface LogIndex {
+  readonly id: GlobalId;
+  readonly relation: LogRelation;
+  /** The relation's column count (a peek's arity). */
+  readonly arity: number;
+}
+
+/**
+ * The log indexes of a logging config, by id (empty when logging is off).
+ * @throws InvalidLoggingConfig for an unknown relation name, an id that is not a GlobalId or is
+ *   used twice, or an enabled config whose interval is not a positive integer.
+ */
+export function logIndexesOf(
+  instanceId: string,
+  logging: LoggingConfig,
+): ReadonlyMap<GlobalId, LogIndex> {
+  const out = new Map<GlobalId, LogIndex>();
+  const invalid = (reason: string) => new InvalidLoggingConfig(instanceId, reason);
+  if (logging.enabled && (!Number.isInteger(logging.intervalMs) || logging.intervalMs <= 0)) {
+    throw invalid(`intervalMs is ${logging.intervalMs} while logging is enabled`);
+  }
+  for (const [name, id] of logging.indexLogs) {
+    const relation = LOG_RELATIONS.find((r) => r.name === name);
+    if (relation === undefined) {
+      throw invalid(
+        `indexLogs names ${JSON.stringify(name)}, which is no introspection relation ` +
+          `(known: ${LOG_RELATIONS.map((r) => r.name).join(", ")})`,
+      );
+    }
+    if (!GlobalId.is(id))
+      throw invalid(`indexLogs.${name} is ${JSON.stringify(id)}, not a GlobalId`);
+    if (out.has(id)) throw invalid(`indexLogs maps two relations to ${id}`);
+    out.set(id, { id, relation, arity: relation.columns.length });
+  }
+  if (!logging.enabled || logging.intervalMs === 0) return new Map();
+  return out;
+}
