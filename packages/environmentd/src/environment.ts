@@ -348,6 +348,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     signal,
     dataflows,
     peekTimeoutMs: opts.peekTimeoutMs ?? 10_000,
+    replicaHealth: (clusterId, replicaId) => replicas.healthOf(clusterId, replicaId),
   });
   const status = new Status({
     catalog,

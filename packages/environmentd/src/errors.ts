@@ -77,6 +77,50 @@ export class UpperWaitTimeout extends EnvironmentdError {
   }
 }
 
+/** A peek of `mz_introspection.<name>` for a relation that does not exist (→ NotFound). */
+export class UnknownIntrospectionRelation extends EnvironmentdError {
+  override name = "UnknownIntrospectionRelation";
+  constructor(
+    readonly objectName: string,
+    /** Every valid `mz_introspection.<relation>`. */
+    readonly valid: readonly string[],
+  ) {
+    super(
+      `unknown introspection relation ${JSON.stringify(objectName)}; the introspection ` +
+        `relations are ${valid.join(", ")} (list them with \`mzctl introspection\`)`,
+    );
+  }
+}
+
+/** An introspection peek of a cluster whose logging is off (→ FailedPrecondition). */
+export class IntrospectionDisabled extends EnvironmentdError {
+  override name = "IntrospectionDisabled";
+  constructor(readonly cluster: string) {
+    super(
+      `cluster ${cluster} has introspection interval 0: logging is off, so its replicas keep no ` +
+        "introspection relations. The interval is fixed when a cluster is created: create a " +
+        "cluster with an interval > 0 (CreateCluster introspection_interval_ms, default 1000; " +
+        `\`mzctl clusters create <name> --introspection-interval-ms 1000\`) to introspect it`,
+    );
+  }
+}
+
+/** An introspection peek without a replica, while no replica of the cluster is online (→ Unavailable). */
+export class NoReadyReplica extends EnvironmentdError {
+  override name = "NoReadyReplica";
+  constructor(
+    readonly cluster: string,
+    /** Each replica with its health, e.g. `r1 (offline: …)`; empty when it has none. */
+    readonly replicas: readonly string[],
+  ) {
+    super(
+      `no replica of cluster ${cluster} is online to answer an introspection peek ` +
+        `(${replicas.length === 0 ? "it has no replicas; add one with CreateReplica" : replicas.join(", ")}); ` +
+        "retry once one is online (`mzctl status`), or name one with `replica`",
+    );
+  }
+}
+
 /** A read of an object that failed and is no longer maintained (→ FailedPrecondition). */
 export class ObjectFailed extends EnvironmentdError {
   override name = "ObjectFailed";

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOG_RELATIONS } from "@mzts/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -140,7 +141,7 @@ describe("mzctl", () => {
     expect(peek.code, peek.stderr).toBe(0);
     const lines = peek.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe("#0");
-    const footer = /^\((\d+) rows? at (\d+)\)$/.exec(lines.at(-1) ?? "");
+    const footer = /^\((\d+) rows? at (\d+) from replica r1\)$/.exec(lines.at(-1) ?? "");
     expect(footer).not.toBeNull();
     const values = lines.slice(1, -1).map((l) => Number(l.trim()));
     expect(values.length).toBe(Number(footer?.[1]));
@@ -170,10 +171,11 @@ describe("mzctl", () => {
 
     const objects = await at("objects", "list");
     expect(objects.code, objects.stderr).toBe(0);
-    const rows = objects.stdout
-      .trimEnd()
-      .split("\n")
-      .map((l) => l.split(/\s+/));
+    const objectLines = objects.stdout.trimEnd().split("\n");
+    expect(objectLines.pop()).toBe(
+      `(and ${LOG_RELATIONS.length} mz_introspection relations: \`mzctl introspection\`)`,
+    );
+    const rows = objectLines.map((l) => l.split(/\s+/));
     expect(rows[0]).toEqual(["NAME", "ID", "KIND", "CLUSTER", "ARITY", "ON", "KEY"]);
     expect(rows.slice(1).map((r) => [r[0], r[2]])).toEqual([
       ["cnt", "source"],
@@ -183,7 +185,9 @@ describe("mzctl", () => {
 
     const listJson = await at("--json", "clusters", "list");
     expect(JSON.parse(listJson.stdout)).toMatchObject({
-      clusters: [{ name: "c1", replicas: [{ name: "r1", size: 1 }] }],
+      clusters: [
+        { name: "c1", replicas: [{ name: "r1", size: 1 }], introspectionIntervalMs: 1000 },
+      ],
     });
 
     const missing = await at("peek", "nope");
@@ -197,7 +201,7 @@ describe("mzctl", () => {
     expect(await at("objects", "drop", "cnt", "--cascade")).toMatchObject({ code: 0 });
     expect(await at("replicas", "drop", "c1", "r1")).toMatchObject({ code: 0 });
     expect(await at("clusters", "drop", "c1")).toMatchObject({ code: 0 });
-    expect((await at("clusters", "list")).stdout).toBe("CLUSTER  ID  REPLICAS\n");
+    expect((await at("clusters", "list")).stdout).toBe("CLUSTER  ID  INTROSPECTION_MS  REPLICAS\n");
     // Sixteen mzctl processes, each a Node start and import (about 1 s alone, 2–3 s while CI runs
     // two suites side by side), plus environmentd and clusterd starts: 40 s was seen to run out.
   }, 120_000);

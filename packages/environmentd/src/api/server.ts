@@ -48,11 +48,14 @@ import {
 import type { Environment } from "../environment.js";
 import {
   EnvironmentClosed,
+  IntrospectionDisabled,
   InvalidObjectRequest,
   NoIndexForPeek,
+  NoReadyReplica,
   ObjectFailed,
   PeekBelowSince,
   SubsourceDrop,
+  UnknownIntrospectionRelation,
   UpperWaitTimeout,
 } from "../errors.js";
 
@@ -77,7 +80,7 @@ function codeOf(e: unknown): Code {
     e instanceof MalformedPlan
   )
     return Code.InvalidArgument;
-  if (e instanceof UnknownObject) return Code.NotFound;
+  if (e instanceof UnknownObject || e instanceof UnknownIntrospectionRelation) return Code.NotFound;
   if (e instanceof NameInUse) return Code.AlreadyExists;
   if (
     e instanceof DependencyExists ||
@@ -85,7 +88,8 @@ function codeOf(e: unknown): Code {
     e instanceof NoIndexForPeek ||
     e instanceof ObjectFailed ||
     e instanceof PeekBelowSince ||
-    e instanceof SinceViolation
+    e instanceof SinceViolation ||
+    e instanceof IntrospectionDisabled
   )
     return Code.FailedPrecondition;
   if (e instanceof StaleGeneration) return Code.Aborted;
@@ -99,7 +103,8 @@ function codeOf(e: unknown): Code {
     e instanceof SubscribeFailed ||
     e instanceof ReplicaStartFailed ||
     e instanceof ComputeInstanceMissing ||
-    e instanceof ComputeCollectionMissing
+    e instanceof ComputeCollectionMissing ||
+    e instanceof NoReadyReplica
   )
     return Code.Unavailable;
   // GenerationNotBooted, invariant violations, anything unexpected: a bug, not the caller's fault.

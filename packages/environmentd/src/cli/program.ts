@@ -19,17 +19,17 @@ import {
   type MessageShape,
   toJsonString,
 } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { environmentCodecs, MAX_API_MESSAGE_BYTES } from "@mzts/protocol";
 import { EnvironmentService, exprV1, environmentV1 as S, storageV1 } from "@mzts/protocol/wire";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { CliContext, EnvironmentClient } from "./context.js";
+import { addIntrospectionCommand } from "./introspection.js";
 import { type CliIo, frontierText, rowCells, table, withProgress } from "./render.js";
 
 /** The default API address: environmentd's default gRPC port on loopback. */
 export const DEFAULT_URL = "http://127.0.0.1:6875";
-
-type EnvironmentClient = Client<typeof EnvironmentService>;
 
 interface GlobalOptions {
   url: string;
@@ -98,6 +98,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
     io.stdout(globals().json ? `${toJsonString(schema, message)}\n` : human());
   };
   const callOptions = () => (signal === undefined ? {} : { signal });
+  const ctx: CliContext = { io, client, print, callOptions, uint, u64 };
 
   // ---- clusters -------------------------------------------------------------------------
   const clusters = program.command("clusters").description("create, drop and list clusters");
@@ -108,10 +109,11 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
       const res = await client().listClusters({}, callOptions());
       print(S.ListClustersResponseSchema, res, () =>
         table(
-          ["CLUSTER", "ID", "REPLICAS"],
+          ["CLUSTER", "ID", "INTROSPECTION_MS", "REPLICAS"],
           res.clusters.map((c) => [
             c.name,
             c.id,
+            c.introspectionIntervalMs === 0 ? "off" : String(c.introspectionIntervalMs),
             c.replicas.map((r) => `${r.name}(${r.id}, size ${r.size})`).join(", "),
           ]),
         ),
@@ -120,8 +122,21 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
   clusters
     .command("create <name>")
     .description("create an empty cluster (add replicas with `replicas create`)")
-    .action(async (name: string) => {
-      const res = await client().createCluster({ name }, callOptions());
+    .option(
+      "--introspection-interval-ms <ms>",
+      "introspection interval: 0 = logging off, else 100..3600000 (server default 1000)",
+      uint("an interval"),
+    )
+    .action(async (name: string, o: { introspectionIntervalMs?: number }) => {
+      const res = await client().createCluster(
+        {
+          name,
+          ...(o.introspectionIntervalMs === undefined
+            ? {}
+            : { introspectionIntervalMs: o.introspectionIntervalMs }),
+        },
+        callOptions(),
+      );
       print(S.CreateClusterResponseSchema, res, () => `created cluster ${name} (${res.id})\n`);
     });
   clusters
@@ -294,7 +309,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
   const objects = program.command("objects").description("list and drop catalog objects");
   objects
     .command("list")
-    .description("sources, subsources, indexes and materialized views")
+    .description("sources, subsources, indexes and materialized views (JSON: and introspection)")
     .option("--cluster <cluster>", "only objects on this cluster")
     .action(async (o: { cluster?: string }) => {
       const res = await client().listObjects(
@@ -302,19 +317,28 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
         callOptions(),
       );
       const list = environmentCodecs.listObjectsResponse.fromProto(res);
-      print(S.ListObjectsResponseSchema, res, () =>
-        table(
-          ["NAME", "ID", "KIND", "CLUSTER", "ARITY", "ON", "KEY"],
-          list.objects.map((x) => [
-            x.name,
-            x.id,
-            x.kind,
-            x.cluster,
-            String(x.arity),
-            x.on ?? "",
-            x.key.join(","),
-          ]),
-        ),
+      // The introspection relations (every cluster has each) are listed by `mzctl introspection`.
+      const own = list.objects.filter((x) => x.kind !== "introspection");
+      const introspection = list.objects.length - own.length;
+      print(
+        S.ListObjectsResponseSchema,
+        res,
+        () =>
+          table(
+            ["NAME", "ID", "KIND", "CLUSTER", "ARITY", "ON", "KEY"],
+            own.map((x) => [
+              x.name,
+              x.id,
+              x.kind,
+              x.cluster,
+              String(x.arity),
+              x.on ?? "",
+              x.key.join(","),
+            ]),
+          ) +
+          (introspection === 0
+            ? ""
+            : `(and ${introspection} mz_introspection relations: \`mzctl introspection\`)\n`),
       );
     });
   objects
@@ -337,34 +361,41 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
       uint("a timeout", 1),
     )
     .option("--replica <name>", "only this replica of the object's cluster answers")
-    .action(async (object: string, o: { at?: bigint; timeoutMs?: number; replica?: string }) => {
-      const res = await withProgress(
-        io,
-        `peek ${object}${o.at === undefined ? "" : ` at ${o.at}`}`,
-        client().peek(
-          {
-            object,
-            ...(o.at === undefined ? {} : { timestamp: o.at }),
-            ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
-            ...(o.replica === undefined ? {} : { replica: o.replica }),
-          },
-          callOptions(),
-        ),
-      );
-      const peek = environmentCodecs.peekResponse.fromProto(res);
-      print(S.PeekResponseSchema, res, () => {
-        const width = Math.max(0, ...peek.rows.map(([row]) => row.length));
-        const counted = peek.rows.some(([, count]) => count !== 1);
-        const header = Array.from({ length: width }, (_, i) => `#${i}`);
-        const rows = peek.rows.map(([row, count]) =>
-          counted ? [...rowCells(row), String(count)] : rowCells(row),
+    .option("--cluster <name>", "the object's cluster (mz_introspection.<relation>: whose)")
+    .action(
+      async (
+        object: string,
+        o: { at?: bigint; timeoutMs?: number; replica?: string; cluster?: string },
+      ) => {
+        const res = await withProgress(
+          io,
+          `peek ${object}${o.at === undefined ? "" : ` at ${o.at}`}`,
+          client().peek(
+            {
+              object,
+              ...(o.at === undefined ? {} : { timestamp: o.at }),
+              ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+              ...(o.replica === undefined ? {} : { replica: o.replica }),
+              ...(o.cluster === undefined ? {} : { cluster: o.cluster }),
+            },
+            callOptions(),
+          ),
         );
-        const total = peek.rows.reduce((n, [, count]) => n + count, 0);
-        return `${table(counted ? [...header, "COUNT"] : header, rows)}(${total} row${
-          total === 1 ? "" : "s"
-        } at ${peek.timestamp})\n`;
-      });
-    });
+        const peek = environmentCodecs.peekResponse.fromProto(res);
+        print(S.PeekResponseSchema, res, () => {
+          const width = Math.max(0, ...peek.rows.map(([row]) => row.length));
+          const counted = peek.rows.some(([, count]) => count !== 1);
+          const header = Array.from({ length: width }, (_, i) => `#${i}`);
+          const rows = peek.rows.map(([row, count]) =>
+            counted ? [...rowCells(row), String(count)] : rowCells(row),
+          );
+          const total = peek.rows.reduce((n, [, count]) => n + count, 0);
+          return `${table(counted ? [...header, "COUNT"] : header, rows)}(${total} row${
+            total === 1 ? "" : "s"
+          } at ${peek.timestamp} from replica ${peek.replica})\n`;
+        });
+      },
+    );
 
   program
     .command("subscribe <object>")
@@ -402,6 +433,8 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
         throw e;
       }
     });
+
+  addIntrospectionCommand(program, ctx);
 
   // ---- status and flags -----------------------------------------------------------------------
   program
@@ -502,7 +535,11 @@ function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string 
             `${f.key}${f.inForce ? "" : " (blocked)"}${f.pendingRestart ? " (pending restart)" : ""}`,
         );
       const controllers = (c.controllers ?? []).map((p) => `${p.seam} ${p.path}`).join(", ");
-      return `cluster ${c.name} (${c.id})\n${replicas}${collections}${failed}  flags on: ${
+      const interval =
+        c.introspectionIntervalMs === 0
+          ? "introspection off"
+          : `introspection every ${c.introspectionIntervalMs} ms`;
+      return `cluster ${c.name} (${c.id}, ${interval})\n${replicas}${collections}${failed}  flags on: ${
         flags.length === 0 ? "none" : flags.join(", ")
       }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}`;
     })

@@ -38,7 +38,7 @@ export interface RebuildOptions {
 /** Rebuilds the controllers from the catalog (see the file comment). */
 export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
   const snap = await o.catalog.snapshot();
-  for (const c of snap.clusters) await o.clusters.build(c.id);
+  for (const c of snap.clusters) await o.clusters.build(c);
   const wanted: ReplicaSpec[] = [];
   for (const r of snap.replicas) {
     const phases = o.clusters.selection(r.clusterId)?.phases;

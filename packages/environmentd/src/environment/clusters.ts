@@ -1,6 +1,8 @@
 /**
  * Cluster controller state: for each cluster, its compute instance and storage instance, built
- * with what `selectControllers` chose from the cluster's PhaseSet.
+ * with what `selectControllers` chose from the cluster's PhaseSet; the compute instance gets the
+ * cluster's logging config (its introspection interval and log index ids,
+ * `introspection/log-indexes.ts`).
  *
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
@@ -9,16 +11,17 @@
  * - A cluster has both instances or neither; `drop` removes both and its selection.
  *
  * ## Flow
- * `build(clusterId)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
- * `createInstance` + storage `createInstance` → recorded; `selection(clusterId)` for status.
+ * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
+ * `createInstance` (with `loggingConfig(cluster)`) + storage `createInstance` → recorded;
+ * `selection(clusterId)` for status.
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
 import type { GlobalId } from "@mzts/repr";
 import type { StorageController } from "@mzts/storage-client";
+import type { Cluster } from "../catalog/catalog.js";
 import { type ClusterControllers, selectControllers } from "../controllers.js";
-
-const NO_LOGGING = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };
+import { loggingConfig } from "../introspection/log-indexes.js";
 
 export interface ClustersOptions {
   readonly compute: ComputeController;
@@ -42,11 +45,14 @@ export class Clusters {
   }
 
   /** Builds a cluster's compute and storage instances from its PhaseSet, read now. */
-  async build(clusterId: GlobalId): Promise<ClusterControllers> {
+  async build(cluster: Pick<Cluster, "id" | "options">): Promise<ClusterControllers> {
+    const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
     const chosen = selectControllers(phases);
     const computeConnector = this.#o.computeConnector ?? chosen.compute.connector;
-    this.#o.compute.createInstance(clusterId, NO_LOGGING, { connector: computeConnector });
+    this.#o.compute.createInstance(clusterId, loggingConfig(cluster), {
+      connector: computeConnector,
+    });
     this.#o.storage.createInstance(clusterId, { connector: chosen.storage.connector });
     this.#built.set(clusterId, chosen);
     return chosen;

@@ -24,12 +24,14 @@ import {
   type DropClusterRequest,
   type DropObjectRequest,
   type DropReplicaRequest,
+  introspectionIntervalProblem,
   objectKindPhrase,
 } from "@mzts/protocol";
 import type { Catalog } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { encodeSourceSpec, encodeViewDefinition } from "../catalog/specs.js";
 import { InvalidObjectRequest, ObjectFailed, SubsourceDrop } from "../errors.js";
+import { clusterOptions } from "../introspection/log-indexes.js";
 import { validateIndexKey } from "../validation/index-key.js";
 import { validateViewPlan } from "../validation/plan.js";
 import type { Clusters } from "./clusters.js";
@@ -61,8 +63,16 @@ export class Ddl {
   createCluster(req: CreateClusterRequest): Promise<{ id: string }> {
     const { catalog, generation, clusters } = this.#o;
     return this.#o.queue.run(async () => {
-      const c = await catalog.createCluster(generation, { name: req.name });
-      await clusters.build(c.id);
+      const problem =
+        req.introspectionIntervalMs === undefined
+          ? undefined
+          : introspectionIntervalProblem(req.introspectionIntervalMs);
+      if (problem !== undefined) throw new InvalidObjectRequest("introspectionIntervalMs", problem);
+      const c = await catalog.createCluster(generation, {
+        name: req.name,
+        options: clusterOptions(req.introspectionIntervalMs),
+      });
+      await clusters.build(c);
       return { id: c.id };
     });
   }

@@ -12,7 +12,8 @@
  *
  * ## Flow
  * `ObjectCache.get()` → (cached or) `catalog.snapshot()` → `resolveObjects(snap)` → `byName` /
- * `byId`; `listObjects` renders it for the API.
+ * `byId` (with the snapshot's clusters and replicas); `listObjects` renders it for the API, with
+ * each cluster's introspection relations (`introspection/relations.ts`).
  */
 import { type ColumnType, type Plan, planColumnTypes } from "@mzts/expr";
 import {
@@ -24,8 +25,15 @@ import {
   type ObjectInfo,
 } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
-import type { Catalog, CatalogItem, CatalogSnapshot, Cluster } from "../catalog/catalog.js";
+import type {
+  Catalog,
+  CatalogItem,
+  CatalogSnapshot,
+  Cluster,
+  ClusterReplica,
+} from "../catalog/catalog.js";
 import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
+import { introspectionObjects } from "../introspection/relations.js";
 import { checkStoredPlan } from "../validation/plan.js";
 import { generatorColumnTypes } from "../validation/schema.js";
 
@@ -71,6 +79,7 @@ export interface ResolvedObjects {
   readonly byId: ReadonlyMap<GlobalId, Resolved>;
   readonly items: readonly CatalogItem[];
   readonly clusters: readonly Cluster[];
+  readonly replicas: readonly ClusterReplica[];
 }
 
 /** Resolves a catalog snapshot's items (in its dependency order). */
@@ -145,7 +154,7 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
       });
     }
   }
-  return { byName, byId, items: snap.items, clusters: snap.clusters };
+  return { byName, byId, items: snap.items, clusters: snap.clusters, replicas: snap.replicas };
 }
 
 /** The resolved objects, cached until the next DDL (see the file comment). */
@@ -174,7 +183,10 @@ export class ObjectCache {
   }
 }
 
-/** The objects for `ListObjects`: by name, optionally of one cluster (NotFound if unknown). */
+/**
+ * The objects for `ListObjects`: by name (then cluster), optionally of one cluster (NotFound if
+ * unknown); every cluster lists its `mz_introspection.<relation>` relations too.
+ */
 export async function listObjects(
   catalog: Catalog,
   objects: ObjectCache,
@@ -199,7 +211,12 @@ export async function listObjects(
       key: r.key,
     });
   }
-  out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const c of clusters) {
+    if (req.cluster === undefined || c.name === req.cluster) out.push(...introspectionObjects(c));
+  }
+  out.sort((a, b) =>
+    a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.cluster < b.cluster ? -1 : 1,
+  );
   return { objects: out };
 }
 

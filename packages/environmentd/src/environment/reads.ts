@@ -8,7 +8,13 @@
  *    or quarantined by compute) is `ObjectFailed`; a `replica` names one replica of its cluster.
  * 2. Choose the timestamp (`peekTimestamp`: the freshest complete time, or the requested one once
  *    the inputs passed it), awaiting frontier updates until the deadline.
- * 3. `compute.peek` with what is left of the deadline; the first (or the targeted) replica answers.
+ * 3. `compute.peek` with what is left of the deadline; the first (or the targeted) replica answers,
+ *    and the response names it.
+ *
+ * ## Flow of an introspection peek (`mz_introspection.<relation>`)
+ * Resolved and validated by `introspection/relations.ts` (relation, cluster, replica: the named
+ * one or an online one), read at the requested time or now (wall clock ms): the replica answers
+ * once its log index passes that time (within one introspection interval), from its own log.
  *
  * ## Flow of a subscribe
  * The durable collection (a subsource or view; for an index, what it is on) from its as-of
@@ -29,18 +35,20 @@ import {
   type EnvironmentSubscribeResponse,
   objectKindPhrase,
   type PeekRequest,
+  type ReplicaHealth,
   type SubscribeRequest,
 } from "@mzts/protocol";
-import type { Frontier } from "@mzts/repr";
+import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { PersistReadHolds } from "@mzts/storage-client";
-import type { Catalog } from "../catalog/catalog.js";
+import type { Catalog, ClusterReplica } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
+import { isIntrospectionObject, resolveIntrospectionPeek } from "../introspection/relations.js";
 import { validatePeekKeys, validatePeekSize } from "../validation/peek.js";
 import type { Dataflows } from "./dataflows.js";
 import type { FrontierSignal } from "./frontier-signal.js";
 import type { Frontiers } from "./frontiers.js";
-import type { ObjectCache, Resolved } from "./objects.js";
+import type { ObjectCache, Resolved, ResolvedObjects } from "./objects.js";
 import { peekTimestamp, subscribeAsOf } from "./timestamps.js";
 
 export interface ReadsOptions {
@@ -53,6 +61,11 @@ export interface ReadsOptions {
   readonly dataflows: Dataflows;
   /** Default peek timeout (ms). */
   readonly peekTimeoutMs: number;
+  /** A replica's health (`Replicas.healthOf`): introspection peeks pick an online replica. */
+  readonly replicaHealth: (
+    clusterId: GlobalId,
+    replicaId: ReplicaId,
+  ) => { health: ReplicaHealth; reason: string };
 }
 
 /** Peeks and subscribes (see the file comment). */
@@ -66,8 +79,10 @@ export class Reads {
   }
 
   async peek(req: PeekRequest): Promise<EnvironmentPeekResponse> {
-    const { catalog, compute } = this.#o;
-    const { byName, byId } = await this.#o.objects.get();
+    const { compute } = this.#o;
+    const resolved = await this.#o.objects.get();
+    if (isIntrospectionObject(req.object)) return this.#peekIntrospection(req, resolved);
+    const { byName, byId, clusters, replicas } = resolved;
     const object = byName.get(req.object);
     if (object === undefined) throw new UnknownObject("object", req.object);
     if (object.kind === "source") {
@@ -95,17 +110,19 @@ export class Reads {
     validatePeekSize(req);
     const failure = index.failed ?? compute.failures(index.clusterId).get(index.id);
     if (failure !== undefined) throw new ObjectFailed(index.name, failure);
+    const clusterId = index.clusterId;
+    const clusterName = clusters.find((c) => c.id === clusterId)?.name ?? clusterId;
+    if (req.cluster !== undefined && req.cluster !== clusterName) {
+      throw new InvalidObjectRequest(
+        "cluster",
+        `is ${req.cluster}, but ${req.object} is on cluster ${clusterName}; leave it unset or name ${clusterName}`,
+      );
+    }
     let targetReplica: string | undefined;
     if (req.replica !== undefined) {
       const name = req.replica;
-      const clusterId = index.clusterId;
-      targetReplica = (await catalog.listReplicas()).find(
-        (r) => r.clusterId === clusterId && r.name === name,
-      )?.id;
-      if (targetReplica === undefined) {
-        const cluster = (await catalog.listClusters()).find((c) => c.id === clusterId);
-        throw new UnknownObject("replica", name, cluster?.name ?? clusterId);
-      }
+      targetReplica = replicas.find((r) => r.clusterId === clusterId && r.name === name)?.id;
+      if (targetReplica === undefined) throw new UnknownObject("replica", name, clusterName);
     }
     const timeoutMs = req.timeoutMs ?? this.#o.peekTimeoutMs;
     const deadline = Date.now() + timeoutMs;
@@ -117,18 +134,46 @@ export class Reads {
       timeoutMs,
       deadline,
     });
-    const rows = await compute.peek(index.clusterId, {
+    const answer = await compute.peek(index.clusterId, {
       target: index.id,
       ...(targetReplica === undefined ? {} : { targetReplica }),
       timestamp,
       timeoutMs: Math.max(1, deadline - Date.now()),
-      ...(req.mapFilterProject === undefined ? {} : { mapFilterProject: req.mapFilterProject }),
-      ...(req.finishing === undefined ? {} : { finishing: req.finishing }),
-      ...(req.literalConstraints === undefined
-        ? {}
-        : { literalConstraints: req.literalConstraints }),
+      ...readParts(req),
     });
-    return { rows, timestamp };
+    return {
+      rows: answer.rows,
+      timestamp,
+      replica: replicaName(answer.replicaId, replicas),
+      replicaId: answer.replicaId,
+    };
+  }
+
+  /** A peek of `mz_introspection.<relation>` (see the file comment). */
+  async #peekIntrospection(
+    req: PeekRequest,
+    { clusters, replicas }: ResolvedObjects,
+  ): Promise<EnvironmentPeekResponse> {
+    const target = resolveIntrospectionPeek(req, {
+      clusters,
+      replicas,
+      health: this.#o.replicaHealth,
+    });
+    validatePeekSize(req);
+    const timestamp = req.timestamp ?? BigInt(Date.now());
+    const answer = await this.#o.compute.peek(target.clusterId, {
+      target: target.logIndex,
+      targetReplica: target.replicaId,
+      timestamp,
+      timeoutMs: req.timeoutMs ?? this.#o.peekTimeoutMs,
+      ...readParts(req),
+    });
+    return {
+      rows: answer.rows,
+      timestamp,
+      replica: target.replicaName,
+      replicaId: answer.replicaId,
+    };
   }
 
   /** See the file comment; `cancel` is the caller going away (e.g. the API call's signal). */
@@ -191,6 +236,20 @@ export class Reads {
       hold?.release();
     }
   }
+}
+
+/** The optional parts of a peek that go to compute as they are. */
+function readParts(req: PeekRequest) {
+  return {
+    ...(req.mapFilterProject === undefined ? {} : { mapFilterProject: req.mapFilterProject }),
+    ...(req.finishing === undefined ? {} : { finishing: req.finishing }),
+    ...(req.literalConstraints === undefined ? {} : { literalConstraints: req.literalConstraints }),
+  };
+}
+
+/** The name of replica `id` (its id if it was dropped since). */
+function replicaName(id: ReplicaId, replicas: readonly ClusterReplica[]): string {
+  return replicas.find((r) => r.id === id)?.name ?? id;
 }
 
 /** The compute since of subscribe `id`, or undefined once its stream ended. */

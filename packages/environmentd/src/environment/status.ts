@@ -11,6 +11,7 @@
  *   phases), or the controllers' build PhaseSet when no replica runs; `pendingRestart` when the
  *   current PhaseSet differs from what runs, or the replicas disagree.
  * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
+ * - `introspectionIntervalMs` (listing and status): the cluster's, as stored (0 = logging off).
  */
 import type { ComputeController } from "@mzts/compute-client";
 import { FLAG_KEYS, PHASES, type PhaseSet } from "@mzts/flags";
@@ -26,6 +27,7 @@ import type {
 } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
 import type { Catalog, Cluster } from "../catalog/catalog.js";
+import { introspectionIntervalOf } from "../introspection/log-indexes.js";
 import type { Clusters } from "./clusters.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ObjectCache } from "./objects.js";
@@ -63,6 +65,7 @@ export class Status {
           .filter((r) => r.clusterId === c.id)
           .sort(byName)
           .map((r) => ({ id: r.id, name: r.name, size: r.workers })),
+        introspectionIntervalMs: introspectionIntervalOf(c),
       })),
     };
   }
@@ -116,6 +119,7 @@ export class Status {
           })),
         collections,
         flags: await this.flagStates(c.id),
+        introspectionIntervalMs: introspectionIntervalOf(c),
         ...(selection === undefined ? {} : { controllers: selection.paths }),
       });
     }
