@@ -104,12 +104,19 @@ describe("README", () => {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: "{}",
-    }); // {"clusters":[{"id":"u1","name":"quickstart","replicas":[{"id":"u2","name":"r1","size":1}]}]}
+    }); // {"clusters":[{"id":"u1","name":"quickstart","replicas":[{"id":"u2","name":"r1","size":1}],"introspectionIntervalMs":1000}]}
     await api.close();
     await env.close(); // stops the replicas; { keepReplicas: true } leaves them for the next boot
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
-      clusters: [{ id: "u1", name: "quickstart", replicas: [{ id: "u2", name: "r1", size: 1 }] }],
+      clusters: [
+        {
+          id: "u1",
+          name: "quickstart",
+          replicas: [{ id: "u2", name: "r1", size: 1 }],
+          introspectionIntervalMs: 1000,
+        },
+      ],
     });
     expect(env.orchestrator.list()).toEqual([]); // the replica was stopped
   }, 60_000);

@@ -144,7 +144,12 @@ describe("environmentd", () => {
     expect(listed.status).toBe(200);
     expect(listed.json).toEqual({
       clusters: [
-        { id: expect.any(String), name: "c1", replicas: [{ id: replica.id, name: "r1", size: 2 }] },
+        {
+          id: expect.any(String),
+          name: "c1",
+          replicas: [{ id: replica.id, name: "r1", size: 2 }],
+          introspectionIntervalMs: 1000,
+        },
       ],
     });
 
@@ -169,6 +174,14 @@ describe("environmentd", () => {
       await client.peek({ object: "bids_idx", timestamp: grpcPeek.timestamp, replica: "r1" }),
     );
     expect(sortRows(byReplica.rows)).toEqual(sortRows(grpcPeek.rows));
+    // Every answer names its replica (the only one here); a wrong cluster is refused.
+    expect([grpcPeek.replica, byReplica.replica]).toEqual(["r1", "r1"]);
+    expect(byReplica.replicaId).toMatch(/^u\d+$/);
+    await expectCode(
+      client.peek({ object: "bids_idx", cluster: "other" }),
+      Code.InvalidArgument,
+      "bids_idx is on cluster c1; leave it unset or name c1",
+    );
     await expectCode(
       client.peek({ object: "bids_idx", replica: "r9" }),
       Code.NotFound,

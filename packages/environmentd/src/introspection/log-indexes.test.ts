@@ -13,9 +13,9 @@ import { openSqliteCatalog } from "../catalog/sqlite.js";
 import {
   clusterOptions,
   introspectionIntervalOf,
+  loggingConfig,
   logIndexId,
   logIndexIds,
-  loggingConfig,
 } from "./log-indexes.js";
 
 const dirs: string[] = [];

@@ -1,0 +1,140 @@
+/**
+ * `mzctl introspection` against a real API server (loopback, port 0) over an environment that
+ * answers ListObjects with two clusters' introspection relations and records the peeks it gets:
+ * the listing (one row per relation, columns and key by name), the peek (column names as header,
+ * the answering replica), `--json`, the `mz_introspection.` prefix being optional, and an rpc
+ * error's exit code.
+ */
+import type { PeekRequest } from "@mzts/protocol";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiServer, startApiServer } from "../api/server.js";
+import { UnknownObject } from "../catalog/errors.js";
+import type { Environment } from "../environment.js";
+import { introspectionObjects } from "../introspection/relations.js";
+import { runCli } from "./program.js";
+import type { CliIo } from "./render.js";
+
+function capture(): CliIo & { out: string; err: string } {
+  const io = {
+    out: "",
+    err: "",
+    stderrIsTty: false,
+    stdout: (t: string) => {
+      io.out += t;
+    },
+    stderr: (t: string) => {
+      io.err += t;
+    },
+  };
+  return io;
+}
+
+const peeks: PeekRequest[] = [];
+const environment = {
+  async listObjects(req: { cluster?: string }) {
+    const objects = [
+      ...introspectionObjects({ id: "u1", name: "c1" }),
+      ...introspectionObjects({ id: "u2", name: "c2" }),
+      { id: "u9", name: "v", kind: "materializedView" as const, cluster: "c1", arity: 1, key: [] },
+    ].filter((o) => req.cluster === undefined || o.cluster === req.cluster);
+    return { objects };
+  },
+  async peek(req: PeekRequest) {
+    peeks.push(req);
+    if (req.replica === "r9") throw new UnknownObject("replica", "r9", req.cluster);
+    return {
+      rows: [
+        [[1n, 0n, "index u5"], 1],
+        [[2n, 1n, "subscribe t1"], 2],
+      ] as const,
+      timestamp: 1_700_000_000_000n,
+      replica: req.replica ?? "r1",
+      replicaId: req.replica === "r2" ? "u4" : "u3",
+    };
+  },
+} as unknown as Environment;
+
+let api: ApiServer;
+beforeAll(async () => {
+  api = await startApiServer({
+    environment,
+    registry: new Registry(),
+    logger: pino({ level: "silent" }),
+  });
+});
+afterAll(() => api.close());
+
+async function mzctl(...args: string[]) {
+  const io = capture();
+  const code = await runCli(["node", "mzctl", "--url", api.grpcUrl, ...args], io);
+  return { code, out: io.out, err: io.err };
+}
+
+describe("mzctl introspection", () => {
+  it("lists each relation once with its columns and key", async () => {
+    const r = await mzctl("introspection");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^RELATION\s+COLUMNS\s+KEY\s+DESCRIPTION$/);
+    expect(lines.filter((l) => l.startsWith("mz_introspection.operators "))).toHaveLength(1);
+    expect(r.out).toMatch(
+      /mz_introspection\.hydration_times\s+export_id text, worker_id int64, time_ns int64\?\s+export_id,worker_id\s+time from/,
+    );
+    expect(lines.at(-1)).toBe(
+      "(per replica of clusters c1, c2; read one with `mzctl introspection <relation> --replica <name>`)",
+    );
+    const json = await mzctl("--json", "introspection", "--cluster", "c2");
+    const doc = JSON.parse(json.out) as {
+      objects: Array<{ name: string; kind: string; cluster: string }>;
+    };
+    expect(doc.objects).toHaveLength(14);
+    expect(new Set(doc.objects.map((o) => `${o.kind} ${o.cluster}`))).toEqual(
+      new Set(["OBJECT_KIND_INTROSPECTION c2"]),
+    );
+  });
+
+  it("reads a relation from a replica: column names, counts, who answered", async () => {
+    const r = await mzctl("introspection", "dataflows", "--cluster", "c1", "--replica", "r2");
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        "dataflow_id  worker_id  name          COUNT",
+        "1            0          index u5      1",
+        "2            1          subscribe t1  2",
+        "(3 rows at 1700000000000 from replica r2)",
+        "",
+      ].join("\n"),
+    );
+    expect(peeks.at(-1)).toEqual({
+      object: "mz_introspection.dataflows",
+      cluster: "c1",
+      replica: "r2",
+    });
+    const json = await mzctl(
+      "--json",
+      "introspection",
+      "mz_introspection.operators",
+      "--at",
+      "42",
+      "--timeout-ms",
+      "500",
+    );
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ replica: "r1", replicaId: "u3" });
+    expect(peeks.at(-1)).toEqual({
+      object: "mz_introspection.operators",
+      timestamp: 42n,
+      timeoutMs: 500,
+    });
+  });
+
+  it("exits 1 with the server's code on a refused peek", async () => {
+    const r = await mzctl("introspection", "dataflows", "--replica", "r9");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/^error: not_found: unknown replica "r9"/);
+  });
+});
