@@ -77,6 +77,7 @@ function status(write: bigint, since: bigint): StatusResponse {
         replicas: [],
         flags: [],
         collections: [{ id: "u9", name: "ticker_idx", writeFrontier: write, since, lagMs: 12 }],
+        introspectionIntervalMs: 1000,
       },
     ],
   };
@@ -85,9 +86,10 @@ function status(write: bigint, since: bigint): StatusResponse {
 it("reports wrong answers, frontiers going back and a stalled subscribe", async () => {
   const api = fakeApi({
     peek: (req, n) => {
-      if (req.object === "bids_idx") return { rows: n === 3 ? [] : bids, timestamp: T };
-      if (req.object === "winning_bids_idx") return { rows: winning, timestamp: T };
-      return { rows: [], timestamp: n === 4 ? 100n : 1000n + BigInt(n) };
+      const by = { replica: "r1", replicaId: "u2" };
+      if (req.object === "bids_idx") return { rows: n === 3 ? [] : bids, timestamp: T, ...by };
+      if (req.object === "winning_bids_idx") return { rows: winning, timestamp: T, ...by };
+      return { rows: [], timestamp: n === 4 ? 100n : 1000n + BigInt(n), ...by };
     },
     status: (n) => (n === 3 ? status(50n, 10n) : status(100n + BigInt(n), 20n + BigInt(n))),
     batches: [

@@ -107,7 +107,7 @@ export function environmentApi(grpcUrl: string): EnvironmentApi {
     },
     async peek(req) {
       const res = codecs.peekResponse.fromProto(await client.peek(codecs.peekRequest.toProto(req)));
-      return { rows: sortRows(res.rows), timestamp: res.timestamp };
+      return { ...res, rows: sortRows(res.rows) };
     },
     async status(cluster) {
       return codecs.statusResponse.fromProto(

@@ -2,7 +2,8 @@
  * The demo of the main job: a cluster with two replicas, an auction load generator, indexes and
  * materialized views over it — created through the environment's API on first boot and found in
  * the catalog on every later boot — and a live status table (replica health, frontiers, lag,
- * flags) redrawn every second.
+ * flags, and per replica its hydration and arrangement sizes from its own introspection
+ * relations) redrawn every second.
  *
  * ## Objects (created once; a rerun resumes them from the catalog)
  * - cluster `demo` with replicas `r1` and `r2` (1 worker each: the machine has 2 cores);
@@ -87,6 +88,37 @@ export async function ensureDemo(env: Environment, log: (line: string) => void):
   return true;
 }
 
+/**
+ * One replica's own view, from its introspection relations: exports hydrated on every worker,
+ * and its arrangements' records and bytes (summed over exports and workers).
+ */
+async function replicaLog(env: Environment, cluster: string, replica: string): Promise<string> {
+  const read = (relation: string) =>
+    env.peek({ object: `mz_introspection.${relation}`, cluster, replica, timeoutMs: 1500 });
+  try {
+    const hydration = await read("hydration_times");
+    const pending = new Set<string>();
+    const exports = new Set<string>();
+    for (const [[exportId, , timeNs]] of hydration.rows) {
+      exports.add(String(exportId));
+      if (timeNs === null) pending.add(String(exportId));
+    }
+    const sizes = await read("arrangement_sizes");
+    let records = 0n;
+    let bytes = 0n;
+    for (const [[, , r, , b], n] of sizes.rows) {
+      records += BigInt(r as bigint) * BigInt(n);
+      bytes += BigInt(b as bigint) * BigInt(n);
+    }
+    return (
+      `hydrated ${exports.size - pending.size}/${exports.size} exports, ` +
+      `arrangements ${records} records, ${(Number(bytes) / 1048576).toFixed(1)} MiB`
+    );
+  } catch (e) {
+    return `introspection not readable (${(e as Error).message.split(";")[0]})`;
+  }
+}
+
 function frontier(f: bigint | null): string {
   return f === null ? "[] (closed)" : new Date(Number(f)).toISOString().slice(11, 23);
 }
@@ -116,6 +148,12 @@ export async function renderStatus(env: Environment): Promise<string> {
         `${f.key.replace("cluster-unification-", "")}=${f.inForce ? "on" : "off"}${f.pendingRestart ? " (pending restart)" : ""}`,
     );
     lines.push(`  flags: ${flags.join(", ")}`);
+    if (c.introspectionIntervalMs > 0) {
+      for (const r of c.replicas) {
+        if (r.health === "online")
+          lines.push(`  ${r.name}: ${await replicaLog(env, c.name, r.name)}`);
+      }
+    }
   }
   try {
     const peek = await env.peek({ object: "winning_bids_idx", timeoutMs: 2000 });

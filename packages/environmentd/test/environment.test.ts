@@ -276,7 +276,7 @@ describe("environmentd", () => {
     const beforeData = c.peekResponse.fromProto(
       await client.peek({ object: "bids_idx", timestamp: 1n }),
     );
-    expect(beforeData).toEqual({ rows: [], timestamp: 1n });
+    expect(beforeData).toMatchObject({ rows: [], timestamp: 1n, replica: "r1" });
     await expectCode(
       client.createIndex({ name: "bad_idx", cluster: "c1", on: "auction_bids", key: [7] }),
       Code.InvalidArgument,
