@@ -17,34 +17,14 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import {
   type ComputeController,
-  type ComputeReplicaConnector,
   ControllerError,
   createComputeController,
   type SubscribeBatch,
 } from "../src/index.js";
+import { type FakeReplicas, fakeReplicas } from "./fake-replicas.js";
 
-type ConnectorOptions = Parameters<ComputeReplicaConnector>[0];
-
-interface Fake {
-  readonly incarnations: Array<{ opts: ConnectorOptions; sent: ComputeCommand[] }>;
-  readonly connector: ComputeReplicaConnector;
-}
-
-function fakeConnector(): Fake {
-  const incarnations: Fake["incarnations"] = [];
-  const connector: ComputeReplicaConnector = (opts) => {
-    const inc = { opts, sent: [] as ComputeCommand[] };
-    incarnations.push(inc);
-    queueMicrotask(() => opts.onConnected(opts.epoch));
-    return {
-      epoch: opts.epoch,
-      state: "connected",
-      send: (cs) => inc.sent.push(...cs),
-      close: async () => {},
-    };
-  };
-  return { incarnations, connector };
-}
+type Fake = FakeReplicas;
+const fakeConnector = fakeReplicas;
 
 const VIEW: DataflowDescription = {
   debugName: "view",

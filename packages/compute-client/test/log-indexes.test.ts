@@ -13,37 +13,13 @@ import {
   CollectionExists,
   CollectionMissing,
   type ComputeController,
-  type ComputeReplicaConnector,
   createComputeController,
   InvalidLoggingConfig,
   LogPeekUntargeted,
   PeekFailed,
   ReplicaMissing,
 } from "../src/index.js";
-
-type Options = Parameters<ComputeReplicaConnector>[0];
-
-/** Fake replicas: every incarnation with what it was sent. */
-function fakeReplicas() {
-  const incarnations: Array<{ opts: Options; sent: ComputeCommand[] }> = [];
-  const connector: ComputeReplicaConnector = (opts) => {
-    const inc = { opts, sent: [] as ComputeCommand[] };
-    incarnations.push(inc);
-    queueMicrotask(() => opts.onConnected(opts.epoch));
-    return {
-      epoch: opts.epoch,
-      state: "connected",
-      send: (cs) => inc.sent.push(...cs),
-      close: async () => {},
-    };
-  };
-  const of = (replicaId: string) => {
-    const inc = [...incarnations].reverse().find((i) => i.opts.replicaId === replicaId);
-    if (inc === undefined) throw new Error(`no incarnation of ${replicaId}`);
-    return inc;
-  };
-  return { incarnations, connector, of };
-}
+import { fakeReplicas } from "./fake-replicas.js";
 
 const LOGGING: LoggingConfig = {
   enabled: true,

@@ -14,22 +14,9 @@ import { UnknownObject } from "../catalog/errors.js";
 import type { Environment } from "../environment.js";
 import { introspectionObjects } from "../introspection/relations.js";
 import { runCli } from "./program.js";
-import type { CliIo } from "./render.js";
+import { bufferIo } from "./render.js";
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stderrIsTty: false,
-    stdout: (t: string) => {
-      io.out += t;
-    },
-    stderr: (t: string) => {
-      io.err += t;
-    },
-  };
-  return io;
-}
+const capture = () => bufferIo();
 
 const peeks: PeekRequest[] = [];
 const environment = {

@@ -15,7 +15,7 @@ import { environmentCodecs, INTROSPECTION_SCHEMA, logRelation } from "@mzts/prot
 import { environmentV1 as S } from "@mzts/protocol/wire";
 import type { Command } from "commander";
 import type { CliContext } from "./context.js";
-import { rowCells, table, withProgress } from "./render.js";
+import { peekTable, table, withProgress } from "./render.js";
 
 interface PeekOptions {
   cluster?: string;
@@ -96,17 +96,6 @@ async function peek(ctx: CliContext, relation: string, o: PeekOptions): Promise<
     ),
   );
   const answer = environmentCodecs.peekResponse.fromProto(res);
-  ctx.print(S.PeekResponseSchema, res, () => {
-    const columns = logRelation(object)?.columns.map((c) => c.name);
-    const width = Math.max(columns?.length ?? 0, ...answer.rows.map(([row]) => row.length));
-    const header = Array.from({ length: width }, (_, i) => columns?.[i] ?? `#${i}`);
-    const counted = answer.rows.some(([, count]) => count !== 1);
-    const rows = answer.rows.map(([row, count]) =>
-      counted ? [...rowCells(row), String(count)] : rowCells(row),
-    );
-    const total = answer.rows.reduce((n, [, count]) => n + count, 0);
-    return `${table(counted ? [...header, "COUNT"] : header, rows)}(${total} row${
-      total === 1 ? "" : "s"
-    } at ${answer.timestamp} from replica ${answer.replica})\n`;
-  });
+  const columns = logRelation(object)?.columns.map((c) => c.name);
+  ctx.print(S.PeekResponseSchema, res, () => peekTable(answer, columns));
 }

@@ -5,22 +5,9 @@
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { createProgram, runCli } from "./program.js";
-import type { CliIo } from "./render.js";
+import { bufferIo } from "./render.js";
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stderrIsTty: false,
-    stdout: (t: string) => {
-      io.out += t;
-    },
-    stderr: (t: string) => {
-      io.err += t;
-    },
-  };
-  return io;
-}
+const capture = () => bufferIo();
 
 /** Every command path of the program, e.g. `["sources", "create"]`. */
 function commandPaths(cmd: Command, prefix: string[] = []): string[][] {

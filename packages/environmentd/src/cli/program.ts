@@ -26,7 +26,7 @@ import { EnvironmentService, exprV1, environmentV1 as S, storageV1 } from "@mzts
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { CliContext, EnvironmentClient } from "./context.js";
 import { addIntrospectionCommand } from "./introspection.js";
-import { type CliIo, frontierText, rowCells, table, withProgress } from "./render.js";
+import { type CliIo, frontierText, peekTable, rowCells, table, withProgress } from "./render.js";
 
 /** The default API address: environmentd's default gRPC port on loopback. */
 export const DEFAULT_URL = "http://127.0.0.1:6875";
@@ -382,18 +382,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
           ),
         );
         const peek = environmentCodecs.peekResponse.fromProto(res);
-        print(S.PeekResponseSchema, res, () => {
-          const width = Math.max(0, ...peek.rows.map(([row]) => row.length));
-          const counted = peek.rows.some(([, count]) => count !== 1);
-          const header = Array.from({ length: width }, (_, i) => `#${i}`);
-          const rows = peek.rows.map(([row, count]) =>
-            counted ? [...rowCells(row), String(count)] : rowCells(row),
-          );
-          const total = peek.rows.reduce((n, [, count]) => n + count, 0);
-          return `${table(counted ? [...header, "COUNT"] : header, rows)}(${total} row${
-            total === 1 ? "" : "s"
-          } at ${peek.timestamp} from replica ${peek.replica})\n`;
-        });
+        print(S.PeekResponseSchema, res, () => peekTable(peek));
       },
     );
 

@@ -3,6 +3,7 @@
  * line on stderr while waiting on long work (a spinner with the elapsed time when stderr is a
  * TTY; otherwise one "waiting…" line, so logs and pipes stay readable).
  */
+import type { EnvironmentPeekResponse } from "@mzts/protocol";
 import { Datum, Frontier, type Row } from "@mzts/repr";
 
 /** Where mzctl writes: injectable so tests and embedders can capture output. */
@@ -39,6 +40,39 @@ export function table(header: readonly string[], rows: readonly (readonly string
 /** One row's datums as text cells (`NULL`, numbers, ISO timestamps, `\x…` bytes, JSON text). */
 export function rowCells(row: Row): string[] {
   return row.map((d) => Datum.format(d));
+}
+
+/**
+ * A peek's rows as a table — headed by `columns` (else `#0`, `#1`, …), with a COUNT column when a
+ * row occurs more than once — and a footer: how many rows, at which time, from which replica.
+ */
+export function peekTable(peek: EnvironmentPeekResponse, columns?: readonly string[]): string {
+  const width = Math.max(columns?.length ?? 0, ...peek.rows.map(([row]) => row.length));
+  const header = Array.from({ length: width }, (_, i) => columns?.[i] ?? `#${i}`);
+  const counted = peek.rows.some(([, count]) => count !== 1);
+  const rows = peek.rows.map(([row, count]) =>
+    counted ? [...rowCells(row), String(count)] : rowCells(row),
+  );
+  const total = peek.rows.reduce((n, [, count]) => n + count, 0);
+  return `${table(counted ? [...header, "COUNT"] : header, rows)}(${total} row${
+    total === 1 ? "" : "s"
+  } at ${peek.timestamp} from replica ${peek.replica})\n`;
+}
+
+/** An `io` that keeps what is written (tests, embedders): `out` and `err`. */
+export function bufferIo(stderrIsTty = false): CliIo & { out: string; err: string } {
+  const io = {
+    out: "",
+    err: "",
+    stderrIsTty,
+    stdout: (t: string) => {
+      io.out += t;
+    },
+    stderr: (t: string) => {
+      io.err += t;
+    },
+  };
+  return io;
 }
 
 /** `[t]` or `[]` (complete), as frontiers print in logs and errors. */
