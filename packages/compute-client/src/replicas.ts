@@ -8,7 +8,8 @@
  *    phase 3, the unified one; chosen per cluster by environmentd).
  * 2. `spawn` first tells the instance (`onSpawn`) so it can reset the replica's per-collection
  *    frontiers and holds, then builds the incarnation. Its replay is the history's reduced
- *    commands, read when the stream opens (`onReplay` runs right after that read).
+ *    commands, read when the stream opens (`onReplay` runs right after that read). A peek
+ *    targeted at one replica goes to that replica only, live and in replays (`forReplica`).
  * 3. Callbacks of other epochs or of a replaced replica state are ignored (stale incarnations);
  *    the current incarnation's responses and the commands written to it (replayed or live) are
  *    passed on (`onResponses`, `onCommandSent`).
@@ -202,9 +203,15 @@ export class InstanceReplicas {
     }));
   }
 
-  /** Sends live commands to every replica's current incarnation. */
+  /**
+   * Sends live commands to every replica's current incarnation — except a peek targeted at
+   * another replica (`forReplica`).
+   */
   send(commands: readonly ComputeCommand[]): void {
-    for (const r of this.#replicas.values()) r.connection.send(commands);
+    for (const r of this.#replicas.values()) {
+      const mine = forReplica(commands, r.id);
+      if (mine.length > 0) r.connection.send(mine);
+    }
   }
 
   /** Removes every replica and resolves when their incarnations have stopped. */
@@ -237,7 +244,7 @@ export class InstanceReplicas {
       replay: () => {
         // Read when the stream opens: collections dropped (and created) since the spawn are not
         // in it, so this incarnation will never report on them either.
-        const commands = o.history.commands();
+        const commands = forReplica(o.history.commands(), r.id);
         if (this.#current(r, epoch)) o.onReplay(r.id);
         return commands;
       },
@@ -299,4 +306,18 @@ export class InstanceReplicas {
     r.connected = connected;
     this.#opts.onGaugesChanged();
   }
+}
+
+/**
+ * The commands replica `replicaId` is sent: all but the peeks targeted at another replica (only
+ * the target's answer counts, and every replica would otherwise do — and log, in its
+ * introspection — a read nobody wants; Materialize sends a targeted peek to its target only).
+ */
+export function forReplica(
+  commands: readonly ComputeCommand[],
+  replicaId: ReplicaId,
+): readonly ComputeCommand[] {
+  const other = (c: ComputeCommand) =>
+    c.kind === "peek" && c.peek.targetReplica !== undefined && c.peek.targetReplica !== replicaId;
+  return commands.some(other) ? commands.filter((c) => !other(c)) : commands;
 }

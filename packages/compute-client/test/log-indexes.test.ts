@@ -155,3 +155,17 @@ describe("log indexes in the compute controller", () => {
     c.createInstance("c9", LOGGING, { connector: fake.connector });
   });
 });
+
+describe("targeted peeks", () => {
+  it("go to their target replica only, live and in a replay", async () => {
+    const { c, fake } = start();
+    void c.peek("c1", { target: "s1000", timestamp: 5n, targetReplica: "u2" }).catch(() => {});
+    expect(sentPeek(fake.of("u2").sent, "s1000")).toBeDefined();
+    expect(sentPeek(fake.of("u1").sent, "s1000")).toBeUndefined();
+    // u1 rehydrates: its replay leaves out the pending peek targeted at u2; u2's keeps it.
+    const u1 = fake.of("u1");
+    u1.opts.onFailed(u1.opts.epoch, new Error("connection reset"));
+    expect(sentPeek(fake.of("u1").opts.replay(), "s1000")).toBeUndefined();
+    expect(sentPeek(fake.of("u2").opts.replay(), "s1000")).toBeDefined();
+  });
+});
