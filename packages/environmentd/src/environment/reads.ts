@@ -13,8 +13,8 @@
  *
  * ## Flow of an introspection peek (`mz_introspection.<relation>`)
  * Resolved and validated by `introspection/relations.ts` (relation, cluster, replica: the named
- * one or an online one), read at the requested time or now (wall clock ms): the replica answers
- * once its log index passes that time (within one introspection interval), from its own log.
+ * one or an online one), read at the requested time or now (wall clock ms, rounded down to the
+ * cluster's interval: the newest log time the replica completed), from the replica's own log.
  *
  * ## Flow of a subscribe
  * The durable collection (a subsource or view; for an index, what it is on) from its as-of
@@ -43,7 +43,11 @@ import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Catalog, ClusterReplica } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
-import { isIntrospectionObject, resolveIntrospectionPeek } from "../introspection/relations.js";
+import {
+  introspectionNow,
+  isIntrospectionObject,
+  resolveIntrospectionPeek,
+} from "../introspection/relations.js";
 import { validatePeekKeys, validatePeekSize } from "../validation/peek.js";
 import type { Dataflows } from "./dataflows.js";
 import type { FrontierSignal } from "./frontier-signal.js";
@@ -160,7 +164,7 @@ export class Reads {
       health: this.#o.replicaHealth,
     });
     validatePeekSize(req);
-    const timestamp = req.timestamp ?? BigInt(Date.now());
+    const timestamp = req.timestamp ?? introspectionNow(target.intervalMs);
     const answer = await this.#o.compute.peek(target.clusterId, {
       target: target.logIndex,
       targetReplica: target.replicaId,

@@ -17,6 +17,7 @@ import {
   logIndexId,
   logIndexIds,
 } from "./log-indexes.js";
+import { introspectionNow } from "./relations.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -80,5 +81,16 @@ describe("introspection interval", () => {
     expect(introspectionIntervalOf({ options: {} })).toBe(1000);
     expect(introspectionIntervalOf({ options: { introspectionIntervalMs: 5 } })).toBe(1000);
     expect(introspectionIntervalOf({ options: { introspectionIntervalMs: "1s" } })).toBe(1000);
+  });
+});
+
+describe("introspection now", () => {
+  it("is the wall clock rounded down to the interval (the newest completed log time)", () => {
+    expect(introspectionNow(1000, 1_700_000_000_999)).toBe(1_700_000_000_000n);
+    expect(introspectionNow(250, 1_700_000_000_260)).toBe(1_700_000_000_250n);
+    expect(introspectionNow(3_600_000, 7_300_000)).toBe(7_200_000n);
+    const t = introspectionNow(1000);
+    expect(Number(t) % 1000).toBe(0);
+    expect(Date.now() - Number(t)).toBeLessThan(1100);
   });
 });

@@ -13,6 +13,8 @@
  *    arity, `validatePeekKeys` (key rows: the relation's key columns and their types).
  * 4. The replica: `replica` by name among the cluster's (`UnknownObject`), or the first online
  *    one by name (`NoReadyReplica`): each replica logs itself, so one must be chosen.
+ * 5. The time (when none is requested): `introspectionNow`, the wall clock rounded down to the
+ *    interval.
  */
 import {
   checkPeekColumns,
@@ -64,6 +66,8 @@ export interface IntrospectionTarget {
   readonly logIndex: GlobalId;
   readonly replicaId: ReplicaId;
   readonly replicaName: string;
+  /** The cluster's introspection interval (ms, > 0). */
+  readonly intervalMs: number;
 }
 
 /** What resolution reads: the catalog's clusters and replicas, and the replicas' health. */
@@ -93,7 +97,8 @@ export function resolveIntrospectionPeek(
     );
   }
   const cluster = pickCluster(req.cluster, ctx.clusters);
-  if (introspectionIntervalOf(cluster) === 0) throw new IntrospectionDisabled(cluster.name);
+  const intervalMs = introspectionIntervalOf(cluster);
+  if (intervalMs === 0) throw new IntrospectionDisabled(cluster.name);
   checkPeekColumns(req, relation.columns.length);
   validatePeekKeys(req.literalConstraints, {
     name: req.object,
@@ -123,7 +128,18 @@ export function resolveIntrospectionPeek(
     logIndex: logIndexId(cluster.id, relation.name),
     replicaId: replica.id,
     replicaName: replica.name,
+    intervalMs,
   };
+}
+
+/**
+ * The default time of an introspection peek: now (wall-clock ms) rounded down to the interval —
+ * the newest log time a replica has completed (its log indexes' upper is one past the last
+ * interval multiple it stepped to), so the peek is answered at once instead of waiting up to one
+ * interval (an hour, at the largest) for the next multiple.
+ */
+export function introspectionNow(intervalMs: number, nowMs: number = Date.now()): bigint {
+  return BigInt(Math.floor(nowMs / intervalMs) * intervalMs);
 }
 
 /** The named cluster, or the only one. */

@@ -810,7 +810,8 @@ export type PeekRequest = Message<"mz.environment.v1.PeekRequest"> & {
    * only cluster, InvalidArgument when there are several). For other objects: unset, or the
    * object's own cluster (InvalidArgument otherwise). A cluster whose introspection interval is 0
    * is FailedPrecondition (create it with an interval to enable logging). Introspection peeks
-   * without `timestamp` read at the wall clock now (ms), waiting for the log index to pass it.
+   * without `timestamp` read at now: the wall clock (ms) rounded down to the cluster's interval,
+   * the newest log time a replica has completed.
    *
    * @generated from field: optional string cluster = 8;
    */
