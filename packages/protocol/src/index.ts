@@ -178,6 +178,12 @@ export {
   StaleGeneration,
 } from "./errors.js";
 export {
+  DEFAULT_INTROSPECTION_INTERVAL_MS,
+  introspectionIntervalProblem,
+  MAX_INTROSPECTION_INTERVAL_MS,
+  MIN_INTROSPECTION_INTERVAL_MS,
+} from "./introspection/interval.js";
+export {
   durationBucket,
   INTROSPECTION_SCHEMA,
   LOG_RELATIONS,
@@ -237,12 +243,6 @@ export {
   type LoadGeneratorKind,
   type LoadGeneratorOutput,
 } from "./storage/load-generator-outputs.js";
-export {
-  DEFAULT_INTROSPECTION_INTERVAL_MS,
-  introspectionIntervalProblem,
-  MAX_INTROSPECTION_INTERVAL_MS,
-  MIN_INTROSPECTION_INTERVAL_MS,
-} from "./introspection/interval.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,

@@ -15,9 +15,9 @@
  * Rpc semantics and error cases are the comments of `proto/mz/environment/v1/environment.proto`.
  */
 import type { Plan } from "@mzts/expr";
-import { INTROSPECTION_SCHEMA } from "../introspection/relations.js";
 import type { Frontier, GlobalId, ReplicaId, Row, Timestamp, Update } from "@mzts/repr";
 import type { MapFilterProject, RowSetFinishing } from "../compute/command.js";
+import { INTROSPECTION_SCHEMA } from "../introspection/relations.js";
 import type { IngestionConnection } from "../storage/command.js";
 
 /** Longest object name (Postgres' NAMEDATALEN - 1). */

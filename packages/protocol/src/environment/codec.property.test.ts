@@ -115,7 +115,10 @@ const requests = {
   listObjectsRequest: fc.record({ cluster: opt(name) }).map(clean),
   peekRequest: fc
     .record({
-      object: fc.oneof(name, name.map((n) => `mz_introspection.${n}`)),
+      object: fc.oneof(
+        name,
+        name.map((n) => `mz_introspection.${n}`),
+      ),
       timestamp: opt(timestamp),
       p: peek,
       withMfp: fc.boolean(),

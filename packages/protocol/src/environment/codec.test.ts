@@ -365,8 +365,7 @@ describe("introspection", () => {
       /not a valid name/,
     );
     expectMalformed(
-      () =>
-        C.peekRequest.fromProto(create(PeekRequestSchema, { object: "mz_introspection.Bad" })),
+      () => C.peekRequest.fromProto(create(PeekRequestSchema, { object: "mz_introspection.Bad" })),
       "peek",
       "object",
       /not a valid name/,
@@ -403,5 +402,32 @@ describe("introspection", () => {
       ],
     });
     expect(() => C.listObjectsResponse.fromProto(msg)).toThrow(/not an introspection relation/);
+  });
+});
+
+describe("introspection relations are no catalog objects", () => {
+  it("cannot be subscribed to, dropped or indexed (the error says to peek)", () => {
+    const name = "mz_introspection.operators";
+    expectMalformed(
+      () => C.subscribeRequest.fromProto(create(SubscribeRequestSchema, { object: name })),
+      "subscribe",
+      "object",
+      /is an introspection relation, which cannot be subscribed to; peek it/,
+    );
+    expectMalformed(
+      () => C.dropObjectRequest.fromProto(create(DropObjectRequestSchema, { name })),
+      "dropObject",
+      "name",
+      /cannot be dropped/,
+    );
+    expectMalformed(
+      () =>
+        C.createIndexRequest.fromProto(
+          create(CreateIndexRequestSchema, { name: "i", cluster: "c", on: name }),
+        ),
+      "createIndex",
+      "on",
+      /cannot be indexed/,
+    );
   });
 });

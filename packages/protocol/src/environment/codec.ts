@@ -38,7 +38,6 @@ import {
   planToProto,
 } from "../codec/plan-codec.js";
 import type { MapFilterProject, RowSetFinishing } from "../compute/command.js";
-import { introspectionIntervalProblem } from "../introspection/interval.js";
 import { FieldError } from "../errors.js";
 import {
   type RowSetFinishing as FinishingProto,
@@ -70,6 +69,7 @@ import {
   SubscribeRequestSchema,
   SubscribeResponseSchema,
 } from "../gen/mz/environment/v1/environment_pb.js";
+import { introspectionIntervalProblem } from "../introspection/interval.js";
 import { loadGeneratorFromProto, loadGeneratorToProto } from "../storage/codec.js";
 import {
   type CreateClusterRequest,
@@ -241,6 +241,21 @@ export function checkPeekColumns(req: PeekRequest, arity: number): void {
   }
 }
 
+/**
+ * The name of a catalog object: an introspection relation (`mz_introspection.<relation>`) is no
+ * catalog object — it can only be peeked — so naming one here says so.
+ */
+function catalogObjectName(v: string, path: string, verb: string): string {
+  if (isIntrospectionObjectName(v)) {
+    fail(
+      path,
+      `${JSON.stringify(v)} is an introspection relation, which cannot be ${verb}; peek it ` +
+        "(with its cluster, and a replica) or list them with ListObjects",
+    );
+  }
+  return decodeName(v, path);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The codecs
 
@@ -316,7 +331,7 @@ export const environmentCodecs = {
     (m) => ({
       name: decodeName(m.name, "name"),
       cluster: decodeName(m.cluster, "cluster"),
-      on: decodeName(m.on, "on"),
+      on: catalogObjectName(m.on, "on", "indexed"),
       key: [...m.key],
     }),
   ),
@@ -350,7 +365,7 @@ export const environmentCodecs = {
     "dropObject",
     DropObjectRequestSchema,
     (d) => create(DropObjectRequestSchema, d),
-    (m) => ({ name: decodeName(m.name, "name"), cascade: m.cascade }),
+    (m) => ({ name: catalogObjectName(m.name, "name", "dropped"), cascade: m.cascade }),
   ),
   listObjectsRequest: codec<ListObjectsRequest, typeof ListObjectsRequestSchema>(
     "request",
@@ -410,7 +425,7 @@ export const environmentCodecs = {
     SubscribeRequestSchema,
     (d) => create(SubscribeRequestSchema, d),
     (m) => {
-      const object = decodeName(m.object, "object");
+      const object = catalogObjectName(m.object, "object", "subscribed to");
       if (m.asOf !== undefined && m.upTo !== undefined && m.upTo <= m.asOf) {
         fail("upTo", `is ${m.upTo}, not beyond asOf ${m.asOf}; set upTo > asOf or leave it unset`);
       }

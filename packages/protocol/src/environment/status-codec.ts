@@ -24,9 +24,8 @@ import {
   ObjectKind as ObjectKindProto,
   ReplicaHealth as ReplicaHealthProto,
 } from "../gen/mz/environment/v1/environment_pb.js";
-import type { ClusterStatus, ControllerPath, FlagState, ObjectKind, ReplicaHealth } from "./api.js";
-
 import { introspectionIntervalProblem } from "../introspection/interval.js";
+import type { ClusterStatus, ControllerPath, FlagState, ObjectKind, ReplicaHealth } from "./api.js";
 import { decodeClusterId, decodeName, positive } from "./field-codec.js";
 
 /** A reported introspection interval: 0 or within the valid range. */
@@ -132,7 +131,10 @@ export function clusterStatusFromProto(c: ClusterStatusProto, path: string): Clu
       };
     }),
     flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
-    introspectionIntervalMs: checkInterval(c.introspectionIntervalMs, `${path}.introspectionIntervalMs`),
+    introspectionIntervalMs: checkInterval(
+      c.introspectionIntervalMs,
+      `${path}.introspectionIntervalMs`,
+    ),
     ...(c.controllers.length === 0
       ? {}
       : {
