@@ -49,7 +49,8 @@ export type Rows = ReadonlyArray<readonly [Row, number]>;
 
 /** The API of one environmentd, in domain types. */
 export interface EnvironmentApi {
-  createCluster(name: string): Promise<string>;
+  /** `introspectionIntervalMs`: absent = the server default (1000); 0 = logging off. */
+  createCluster(name: string, introspectionIntervalMs?: number): Promise<string>;
   createReplica(cluster: string, name: string, size: number): Promise<string>;
   listClusters(): Promise<ListClustersResponse>;
   createSource(req: CreateSourceRequest): Promise<CreateSourceResponse>;
@@ -76,8 +77,10 @@ export function environmentApi(grpcUrl: string): EnvironmentApi {
     createGrpcTransport({ baseUrl: grpcUrl, sessionManager: sessions }),
   );
   return {
-    async createCluster(name) {
-      return (await client.createCluster(codecs.createClusterRequest.toProto({ name }))).id;
+    async createCluster(name, introspectionIntervalMs) {
+      const req =
+        introspectionIntervalMs === undefined ? { name } : { name, introspectionIntervalMs };
+      return (await client.createCluster(codecs.createClusterRequest.toProto(req))).id;
     },
     async createReplica(cluster, name, size) {
       return (
