@@ -6,9 +6,10 @@
  * and this suite fails — by design: it is the integration check to run once all three land.
  *
  * Per path: a two-worker replica of a cluster with a 200 ms introspection interval runs a
- * deterministic counter source and an index on it; the index's dataflow, its export, operators,
- * frontier, arrangement and hydration must show up in the replica's own relations, read through
- * environmentd's API at now (default) with the replica named or chosen.
+ * real-time counter source (its frontiers keep advancing: a closed source's index frontier would
+ * be empty, and its `compute_frontiers` row retracted) and an index on it; the index's dataflow,
+ * its export, operators, frontier, arrangement and hydration must show up in the replica's own
+ * relations, read through environmentd's API at now (default) with the replica named or chosen.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,9 +21,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEnvironment, type Environment } from "../src/index.js";
 
-const START = 1_700_000_000_000n;
-const TICKS = 20n;
-const TICK_MS = 50;
+const TICK_MS = 100;
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -88,7 +87,6 @@ describe.each(PATHS)("introspection against a real replica (%s)", (_name, flags)
         generator: { kind: "counter" },
         seed: 1n,
         tickIntervalMs: TICK_MS,
-        deterministic: { startTimeMs: START, maxTicks: TICKS },
       },
     });
     const index = await env.createIndex({
@@ -98,9 +96,8 @@ describe.each(PATHS)("introspection against a real replica (%s)", (_name, flags)
       key: [0],
     });
     // The index answers: hydrated on r1.
-    const last = START + TICKS * BigInt(TICK_MS) - 1n;
-    const peek = await env.peek({ object: "cnt_idx", timestamp: last, timeoutMs: 30_000 });
-    expect(peek.rows.length).toBe(Number(TICKS));
+    const peek = await env.peek({ object: "cnt_idx", timeoutMs: 30_000 });
+    expect(peek.replica).toBe("r1");
 
     // Its export, on both workers, and the dataflow that builds it.
     const exports = await rowsUntil(env, "dataflow_exports", "the index export", (rows) =>
@@ -113,14 +110,15 @@ describe.each(PATHS)("introspection against a real replica (%s)", (_name, flags)
     await rowsUntil(env, "operators", "its operators", (rows) =>
       rows.some((r) => r[0] === dataflowId),
     );
-    // Its frontier: the counter's final upper (deterministic source).
+    // Its frontier: at or past what the peek read (the counter keeps ticking).
     await rowsUntil(env, "compute_frontiers", "the index frontier", (rows) =>
-      rows.some((r) => r[0] === index.id && typeof r[2] === "bigint" && r[2] > last),
+      rows.some((r) => r[0] === index.id && typeof r[2] === "bigint" && r[2] > peek.timestamp),
     );
-    // Its arrangement: TICKS records over the two workers.
+    // Its arrangement: at least the rows the peek saw, over the two workers.
+    const seen = peek.rows.reduce((n, [, count]) => n + count, 0);
     await rowsUntil(env, "arrangement_sizes", "the arrangement's records", (rows) => {
       const mine = rows.filter((r) => r[0] === index.id);
-      return mine.reduce((n, r) => n + Number(r[2]), 0) === Number(TICKS);
+      return mine.reduce((n, r) => n + Number(r[2]), 0) >= Math.max(1, seen);
     });
     // Hydrated: a time on every worker.
     await rowsUntil(env, "hydration_times", "hydration", (rows) =>
