@@ -19,7 +19,29 @@ import { bufferIo } from "./render.js";
 const capture = () => bufferIo();
 
 const peeks: PeekRequest[] = [];
+const created: Array<{ name: string; introspectionIntervalMs?: number }> = [];
+const cluster = (name: string, interval: number) => ({
+  id: name === "c1" ? "u1" : "u2",
+  name,
+  replicas: [],
+  introspectionIntervalMs: interval,
+});
 const environment = {
+  async createCluster(req: { name: string; introspectionIntervalMs?: number }) {
+    created.push(req);
+    return { id: "u7" };
+  },
+  async listClusters() {
+    return { clusters: [cluster("c1", 1000), cluster("c2", 0)] };
+  },
+  async status() {
+    return {
+      clusters: [
+        { ...cluster("c1", 250), collections: [], flags: [] },
+        { ...cluster("c2", 0), collections: [], flags: [] },
+      ],
+    };
+  },
   async listObjects(req: { cluster?: string }) {
     const objects = [
       ...introspectionObjects({ id: "u1", name: "c1" }),
@@ -123,5 +145,27 @@ describe("mzctl introspection", () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe("");
     expect(r.err).toMatch(/^error: not_found: unknown replica "r9"/);
+  });
+});
+
+describe("mzctl and the introspection interval", () => {
+  it("creates a cluster with one, and lists and reports each cluster's", async () => {
+    const made = await mzctl("clusters", "create", "c3", "--introspection-interval-ms", "0");
+    expect(made.code).toBe(0);
+    expect(created.at(-1)).toEqual({ name: "c3", introspectionIntervalMs: 0 });
+    expect((await mzctl("clusters", "create", "c4")).code).toBe(0);
+    expect(created.at(-1)).toEqual({ name: "c4" }); // the server's default
+    const list = await mzctl("clusters", "list");
+    expect(list.out.split("\n").map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      ["CLUSTER", "ID", "INTROSPECTION_MS"],
+      ["c1", "u1", "1000"],
+      ["c2", "u2", "off"],
+      [""],
+    ]);
+    const status = await mzctl("status");
+    expect(status.out).toContain("cluster c1 (u1, introspection every 250 ms)\n");
+    expect(status.out).toContain("cluster c2 (u2, introspection off)\n");
+    const bad = await mzctl("clusters", "create", "c5", "--introspection-interval-ms", "-1");
+    expect(bad.code).toBe(2);
   });
 });
