@@ -340,7 +340,6 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     readPhases,
   });
   const reads = new Reads({
-    catalog,
     objects,
     compute,
     readHolds,

@@ -40,7 +40,7 @@ import {
 } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { PersistReadHolds } from "@mzts/storage-client";
-import type { Catalog, ClusterReplica } from "../catalog/catalog.js";
+import type { ClusterReplica } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
 import {
@@ -56,7 +56,6 @@ import type { ObjectCache, Resolved, ResolvedObjects } from "./objects.js";
 import { peekTimestamp, subscribeAsOf } from "./timestamps.js";
 
 export interface ReadsOptions {
-  readonly catalog: Catalog;
   readonly objects: ObjectCache;
   readonly compute: ComputeController;
   readonly readHolds: PersistReadHolds;
