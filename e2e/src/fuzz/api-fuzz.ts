@@ -19,13 +19,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Expr, Plan } from "@mzts/expr";
+import type { Plan } from "@mzts/expr";
 import type { ObjectInfo, PeekRequest } from "@mzts/protocol";
-import { expr, plan, row } from "@mzts/protocol/arbitraries";
 import fc from "fast-check";
 import { CLUSTER, createAuctionWorkload, T } from "../harness/auction-workload.js";
 import { ReplicaReaper, sleep, startEnvironmentd, waitFor } from "../harness/environment.js";
 import { stopAll } from "../harness/processes.js";
+import { peekRequest, viewDefinition } from "./requests.js";
 
 export interface ApiFuzzOptions {
   readonly seed: number;
@@ -54,102 +54,27 @@ type Action =
     }
   | { readonly rpc: "dropObject"; readonly name: string };
 
-/** `not(not(…(column 0 = column 0)))`, `depth` levels. */
-function deepExpr(depth: number): Expr {
-  let e: Expr = {
-    kind: "binary",
-    op: "eq",
-    left: { kind: "column", index: 0 },
-    right: { kind: "column", index: 0 },
-  } as Expr;
-  for (let i = 0; i < depth; i++) e = { kind: "unary", op: "not", arg: e } as Expr;
-  return e;
-}
-
 function actions(objects: readonly ObjectInfo[]): fc.Arbitrary<Action> {
   const readable = objects.filter((o) => o.kind !== "source");
   const indexed = new Map(objects.filter((o) => o.kind === "index").map((o) => [o.name, o]));
   const inputs = objects
     .filter((o) => o.kind === "subsource" || o.kind === "materializedView")
     .map((o) => [o.id, o.arity] as const);
-  const cols = (arity: number) =>
-    fc.array(fc.integer({ min: 0, max: arity + 1 }), { maxLength: 3 });
   const object = fc.constantFrom(...readable);
-  const predicate = (arity: number) =>
-    fc.oneof(
-      { arbitrary: expr(Math.max(arity, 1), 2), weight: 5 },
-      { arbitrary: fc.integer({ min: 30, max: 60 }).map(deepExpr), weight: 1 },
-    );
-  const peek: fc.Arbitrary<Action> = object.chain((o) => {
-    const keyWidth = indexed.get(o.name)?.key.length ?? 1;
-    return fc
-      .record({
-        timestamp: fc.option(
-          fc.oneof(fc.constant(T), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
-          { nil: undefined },
-        ),
-        literalConstraints: fc.option(
-          fc
-            .constantFrom(0, keyWidth, keyWidth + 1)
-            .chain((w) => fc.array(row(w), { minLength: 1, maxLength: 3 })),
-          { nil: undefined, freq: 3 },
-        ),
-        mapFilterProject: fc.option(
-          fc.record({
-            exprs: fc.array(expr(Math.max(o.arity, 1), 1), { maxLength: 1 }),
-            predicates: fc.array(predicate(o.arity), { maxLength: 2 }),
-            projection: cols(o.arity),
-          }),
-          { nil: undefined, freq: 2 },
-        ),
-        finishing: fc.option(
-          fc.record({
-            orderBy: fc.array(
-              fc.record({
-                column: fc.integer({ min: 0, max: o.arity + 1 }),
-                desc: fc.boolean(),
-                nullsLast: fc.boolean(),
-              }),
-              { maxLength: 2 },
-            ),
-            offset: fc.nat(5),
-            project: cols(o.arity),
-            limit: fc.option(fc.nat(10), { nil: undefined }),
-          }),
-          { nil: undefined, freq: 3 },
-        ),
-      })
-      .map(({ timestamp, literalConstraints, mapFilterProject, finishing }): Action => {
-        const { limit, ...f } = finishing ?? { orderBy: [], offset: 0, project: [] };
-        return {
-          rpc: "peek",
-          request: {
-            object: o.name,
-            timeoutMs: 3000,
-            ...(timestamp === undefined ? {} : { timestamp }),
-            ...(literalConstraints === undefined ? {} : { literalConstraints }),
-            ...(mapFilterProject === undefined ? {} : { mapFilterProject }),
-            ...(finishing === undefined
-              ? {}
-              : { finishing: limit === undefined ? f : { ...f, limit } }),
-          },
-        };
-      });
-  });
-  const view: fc.Arbitrary<Action> = fc
-    .tuple(
-      plan(inputs, 2),
-      fc.option(fc.integer({ min: 30, max: 60 }), { nil: undefined, freq: 5 }),
-      fc.array(fc.nat(3), { maxLength: 2 }),
-    )
-    .map(([[p, arity], deep, indexKey]) => ({
-      rpc: "createMaterializedView",
-      plan:
-        deep === undefined || arity === 0
-          ? p
-          : { kind: "filter", input: p, predicates: [deepExpr(deep)] },
-      indexKey,
-    }));
+  const peek: fc.Arbitrary<Action> = object.chain((o) =>
+    peekRequest(
+      o,
+      indexed.get(o.name)?.key.length ?? 1,
+      fc.option(fc.oneof(fc.constant(T), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })), {
+        nil: undefined,
+      }),
+    ).map((request): Action => ({ rpc: "peek", request })),
+  );
+  const view: fc.Arbitrary<Action> = viewDefinition(inputs).map(({ plan, indexKey }) => ({
+    rpc: "createMaterializedView",
+    plan,
+    indexKey,
+  }));
   const index: fc.Arbitrary<Action> = fc
     .tuple(object, fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 3 }))
     .map(([o, key]) => ({ rpc: "createIndex", on: o.name, key }));

@@ -161,6 +161,8 @@ export interface EnvironmentdOptions {
   readonly readyTimeoutMs?: number;
   /** Extra environment variables (e.g. `MZ_CLUSTERD_NODE_ARGS` for profiles). */
   readonly env?: NodeJS.ProcessEnv;
+  /** `--flags-file` (default: environmentd's `<dataDir>/flags.json`, every phase off). */
+  readonly flagsFile?: string;
 }
 
 const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ \/metrics (\S+)$/;
@@ -171,6 +173,7 @@ export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<Envi
     ENVIRONMENTD,
     [
       ...(opts.demo === true ? ["--demo"] : []),
+      ...(opts.flagsFile === undefined ? [] : ["--flags-file", opts.flagsFile]),
       "--data-dir",
       opts.dataDir,
       "--grpc-port",
@@ -204,6 +207,8 @@ export interface ReplicaRecordView {
   readonly replicaId: string;
   readonly clusterId: string;
   readonly generation: number;
+  /** The phases the replica was started with (`PhaseSet` JSON). */
+  readonly phases?: { readonly inForce: Readonly<Record<string, boolean>> };
   readonly pid: number;
   readonly host: string;
   readonly ports: {

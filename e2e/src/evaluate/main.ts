@@ -1,0 +1,98 @@
+/**
+ * `pnpm evaluate <phase|all> [--minutes M | --seconds S] [--out DIR]`: the phase off and on side
+ * by side on one environmentd (`evaluate.ts`); the report goes to
+ * `<out>/<phase>-<date>/report.{json,html}` (default out: `evaluation`).
+ * `pnpm evaluate consistency [--seed N] [--steps K]`: a seeded random workload on two clusters,
+ * every built phase off and on, must answer alike (`consistency.ts`).
+ *
+ * Progress goes to stderr, the verdict line and the report's path to stdout. Exit code: 0 pass
+ * (or nothing to evaluate: the phase is not built, which is said), 1 fail, 2 usage error.
+ * Ctrl-C stops everything it started (`harness/processes.ts`, `session.ts`).
+ *
+ *   pnpm evaluate servers --minutes 5
+ *   pnpm evaluate consistency --seed 7 --steps 200
+ */
+import { parseArgs } from "node:util";
+import { PHASES } from "@mzts/flags";
+import { runConsistency } from "./consistency.js";
+import { runEvaluation } from "./evaluate.js";
+import { isTarget } from "./phases.js";
+
+const USAGE = `usage: pnpm evaluate <${PHASES.join("|")}|all> [--minutes M | --seconds S] [--out DIR]
+       pnpm evaluate consistency [--seed N] [--steps K]`;
+
+function usage(message: string): never {
+  process.stderr.write(`evaluate: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positive(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${name}: expected a positive number, got "${v}"`);
+  return n;
+}
+
+let parsed: { values: Record<string, string | undefined>; positionals: string[] };
+try {
+  parsed = parseArgs({
+    options: {
+      minutes: { type: "string" },
+      seconds: { type: "string" },
+      out: { type: "string" },
+      seed: { type: "string" },
+      steps: { type: "string" },
+    },
+    allowPositionals: true,
+    strict: true,
+  }) as typeof parsed;
+} catch (e) {
+  usage((e as Error).message);
+}
+const { values, positionals } = parsed;
+const [what, ...extra] = positionals;
+if (what === undefined) usage("say what to evaluate");
+if (extra.length > 0) usage(`unexpected arguments: ${extra.join(" ")}`);
+
+if (what === "consistency") {
+  for (const k of ["minutes", "seconds", "out"]) {
+    if (values[k] !== undefined) usage(`--${k} is not an option of consistency`);
+  }
+  const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    usage(`--seed: expected an integer ≥ 0, got "${values.seed}"`);
+  }
+  const steps = positive("steps", values.steps, 60);
+  if (!Number.isSafeInteger(steps)) usage(`--steps: expected an integer, got "${values.steps}"`);
+  const r = await runConsistency({ seed, steps });
+  process.stdout.write(`${r.summary.join("\n")}\n`);
+  process.exit(r.problems.length === 0 ? 0 : 1);
+}
+
+if (!isTarget(what))
+  usage(`unknown phase "${what}" (expected one of ${PHASES.join(", ")}, all, consistency)`);
+for (const k of ["seed", "steps"]) {
+  if (values[k] !== undefined) usage(`--${k} is an option of consistency only`);
+}
+if (values.minutes !== undefined && values.seconds !== undefined) {
+  usage("give --minutes or --seconds, not both");
+}
+const seconds =
+  values.seconds !== undefined
+    ? positive("seconds", values.seconds, 0)
+    : positive("minutes", values.minutes, 2) * 60;
+const result = await runEvaluation({
+  target: what,
+  seconds,
+  ...(values.out === undefined ? {} : { outDir: values.out }),
+});
+if (result.skipped !== undefined) {
+  process.stdout.write(
+    `evaluate ${what}: nothing to evaluate (${result.skipped.skipped.map((s) => s.reason).join("; ")}); skipped\n`,
+  );
+  process.exit(0);
+}
+process.stdout.write(
+  `evaluate ${what}: ${result.report.verdict.toUpperCase()} — ${result.dir}/report.html\n`,
+);
+process.exit(result.report.verdict === "pass" ? 0 : 1);
