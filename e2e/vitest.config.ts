@@ -3,7 +3,7 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   test: {
     name: "@mzts/e2e",
-    include: ["tests/**/*.e2e.test.ts"],
+    include: ["tests/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Suites start real processes: one file at a time keeps the 2-core CI machine responsive.

@@ -273,7 +273,10 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
             peeksPerSecond: tput[x],
             subscribeUpdates: subscribes.updates(x),
             freshnessMs: smp.freshness[x],
-            freshness: summarise(smp.freshness[x].map(([, v]) => v)),
+            // Steady state only: the kills' lag is in the series (and the plot), not here.
+            freshness: summarise(
+              smp.freshness[x].filter(([t]) => t <= opts.seconds * 1000).map(([, v]) => v),
+            ),
             viewLagMs: smp.viewLag[x],
             replicaRssMb: smp.replicaRssMb[x],
             recovery: recoveries[x],

@@ -116,10 +116,13 @@ ${checks}</table>
 <h2>Differences</h2>
 ${diffs}
 <h2>Peek latency distribution</h2>
+<p>Every answered peek of the fixed-time rounds, per side, on the same buckets.</p>
 <div class="plot"><canvas id="latency-distribution"></canvas></div>
 <h2>Memory over time</h2>
+<p>Each side's replica RSS (its <code>/metrics</code>) and environmentd's, which holds both sides' controllers; the dips are the kill -9s.</p>
 <div class="plot"><canvas id="memory-over-time"></canvas></div>
 <h2>Frontier lag over time</h2>
+<p>Wall clock − (upper − 1) of each side's ticker index (100 ms ticks; slightly negative when the source stamps ahead) and winning view (1 s ticks), every 500 ms (50 ms around the kills); the spikes are the kill -9s.</p>
 <div class="plot"><canvas id="frontier-lag-over-time"></canvas></div>
 <script>${chartJs}</script>
 <script>

@@ -14,8 +14,6 @@
  */
 import { parseArgs } from "node:util";
 import { PHASES } from "@mzts/flags";
-import { runConsistency } from "./consistency.js";
-import { runEvaluation } from "./evaluate.js";
 import { isTarget } from "./phases.js";
 
 const USAGE = `usage: pnpm evaluate <${PHASES.join("|")}|all> [--minutes M | --seconds S] [--out DIR]
@@ -64,6 +62,7 @@ if (what === "consistency") {
   }
   const steps = positive("steps", values.steps, 60);
   if (!Number.isSafeInteger(steps)) usage(`--steps: expected an integer, got "${values.steps}"`);
+  const { runConsistency } = await import("./consistency.js");
   const r = await runConsistency({ seed, steps });
   process.stdout.write(`${r.summary.join("\n")}\n`);
   process.exit(r.problems.length === 0 ? 0 : 1);
@@ -81,6 +80,8 @@ const seconds =
   values.seconds !== undefined
     ? positive("seconds", values.seconds, 0)
     : positive("minutes", values.minutes, 2) * 60;
+// Imported once the arguments are good, so usage errors answer at once.
+const { runEvaluation } = await import("./evaluate.js");
 const result = await runEvaluation({
   target: what,
   seconds,

@@ -33,6 +33,7 @@ export interface SideReport {
   readonly subscribeUpdates: number;
   /** now − (upper − 1) of the side's ticker index, over time. */
   readonly freshnessMs: Series;
+  /** Of `freshnessMs` in the steady window (before the kills). */
   readonly freshness: LatencySummary;
   /** The lag of the side's `winning` view over time. */
   readonly viewLagMs: Series;

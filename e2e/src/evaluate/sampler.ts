@@ -1,8 +1,10 @@
 /**
  * Samples an evaluation over time, until `stop()`:
  * - `Status` every `statusMs`: every collection's write frontier and since must never move back
- *   (`FrontierTrack`; a move back is a difference), each side's freshness (the lag of its
- *   `FRESHNESS` index: now − (upper − 1)) and the lag of its `winning` view as series, each
+ *   (`FrontierTrack`; a move back is a difference), each side's freshness (wall clock when the
+ *   status answered − (upper − 1) of its `FRESHNESS` index, unclamped: a real-time source may
+ *   stamp its upper up to a tick ahead, so it can be slightly negative) and the same lag of its
+ *   `winning` view as series, each
  *   replica's health with the time (for detection times), the last status per side;
  * - memory every `memoryMs`: each side's replica RSS (`process_resident_memory_bytes` from the
  *   replica's own `/metrics`) and environmentd's (from its `/metrics`; the controllers of both
@@ -73,7 +75,7 @@ export function startSampler(
   let stopped = false;
   let statusMs = opts.statusMs;
   const rel = () => Math.round(performance.now() - opts.t0);
-  const onStatus = (s: StatusResponse, at: number) => {
+  const onStatus = (s: StatusResponse, at: number, wallMs: number) => {
     for (const c of s.clusters) {
       for (const col of c.collections) {
         for (const d of [
@@ -86,8 +88,14 @@ export function startSampler(
       const side = SIDES.find((x) => ctx.sides[x].clusterId === c.id);
       if (side === undefined) continue;
       last.set(side, c);
-      const lag = (name: string) =>
-        c.collections.find((col) => col.name === ctx.name(side, name))?.lagMs;
+      // Not status's `lagMs`: it is clamped at 0, and real-time sources stamp their upper up to
+      // a tick ahead of the wall clock, so it reads 0 most of the time.
+      const lag = (name: string) => {
+        const w = c.collections.find((col) => col.name === ctx.name(side, name))?.writeFrontier;
+        return w === undefined || w === null || w === 0n
+          ? undefined
+          : Number(BigInt(wallMs) - (w - 1n));
+      };
       const fresh = lag(FRESHNESS);
       if (fresh !== undefined) samples.freshness[side].push([rel(), fresh]);
       const view = lag("winning");
@@ -104,7 +112,8 @@ export function startSampler(
     while (!stopped) {
       const asked = performance.now();
       try {
-        onStatus(await ctx.session.api.status(), asked);
+        const status = await ctx.session.api.status();
+        onStatus(status, asked, Date.now());
         samples.statusOk++;
       } catch {
         samples.statusFailed++;
