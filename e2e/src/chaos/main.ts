@@ -7,21 +7,15 @@
  *   pnpm chaos --seed 1 --seconds 75 --gap 3,8 --kinds replica,both
  */
 import { parseArgs } from "node:util";
+import { integerOption, positiveOption, usageExit } from "../harness/cli.js";
 import { formatChaosSummary, KILL_KINDS, type KillKind, runChaos } from "./chaos.js";
 
-function usage(message: string): never {
-  process.stderr.write(
-    `chaos: ${message}\nusage: pnpm chaos [--seed N] [--minutes M | --seconds S] [--gap MIN,MAX] [--max-blobs N] [--recovery S] [--kinds replica,both,environmentd,environmentd-ddl]\n`,
-  );
-  process.exit(2);
-}
-
-function positive(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) usage(`--${name}: expected a positive number, got "${v}"`);
-  return n;
-}
+const usage: (message: string) => never = usageExit(
+  "chaos",
+  "usage: pnpm chaos [--seed N] [--minutes M | --seconds S] [--gap MIN,MAX] [--max-blobs N] [--recovery S] [--kinds replica,both,environmentd,environmentd-ddl]",
+);
+const positive = (name: string, v: string | undefined, dflt: number) =>
+  positiveOption(usage, name, v, dflt);
 
 let values: Record<string, string | undefined>;
 try {
@@ -40,9 +34,7 @@ try {
 } catch (e) {
   usage((e as Error).message);
 }
-const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
-if (!Number.isSafeInteger(seed) || seed < 0)
-  usage(`--seed: expected an integer ≥ 0, got "${values.seed}"`);
+const seed = integerOption(usage, "seed", values.seed, Date.now() % 1_000_000, 0);
 const seconds =
   values.seconds !== undefined
     ? positive("seconds", values.seconds, 0)

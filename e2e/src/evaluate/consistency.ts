@@ -24,7 +24,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { environmentCodecs as codecs } from "@mzts/protocol";
 import fc from "fast-check";
 import { peekRequest, viewDefinition } from "../fuzz/requests.js";
-import { START, T, TICK_MS, TICKS } from "../harness/auction-workload.js";
+import { deterministicAuction, T } from "../harness/auction-workload.js";
 import { type EnvironmentApi, type Rows, sleep, waitFor } from "../harness/environment.js";
 import { Rng } from "../harness/rng.js";
 import { phasesApplied } from "./applied.js";
@@ -38,16 +38,9 @@ import {
   type Stream,
 } from "./compare.js";
 import { evaluationContext, SIDES, type Side, sideName } from "./context.js";
-import { writeEvaluationFlags } from "./flags-file.js";
 import { sidesOf } from "./phases.js";
-import { openSession, type Session } from "./session.js";
-import {
-  CLUSTER_NAME,
-  createClusters,
-  EXPECTED_IDS,
-  SOURCE_CLUSTER,
-  sideInfos,
-} from "./workload.js";
+import { openSidesSession, type Session } from "./session.js";
+import { CLUSTER_NAME, createClusters, SOURCE_CLUSTER, sideInfos } from "./workload.js";
 
 export const STEP_KINDS = [
   "peek",
@@ -152,14 +145,7 @@ export async function runConsistency(opts: ConsistencyOptions): Promise<Consiste
   const sample = <A>(arb: fc.Arbitrary<A>, step: number): A =>
     fc.sample(arb, { seed: (opts.seed * 7919 + step) | 0, numRuns: 1 })[0] as A;
   try {
-    session = await openSession({
-      writeFlags: (file) =>
-        writeEvaluationFlags(file, {
-          candidateClusterId: EXPECTED_IDS.candidate,
-          baseline: sides.baseline,
-          candidate: sides.candidate,
-        }),
-    });
+    session = await openSidesSession(sides);
     const api = session.api;
     const ids = await createClusters(api, say);
     const ctx = evaluationContext(
@@ -169,13 +155,7 @@ export async function runConsistency(opts: ConsistencyOptions): Promise<Consiste
     const auction = await api.createSource({
       name: "auction",
       cluster: SOURCE_CLUSTER,
-      loadGenerator: {
-        kind: "loadGenerator",
-        generator: { kind: "auction" },
-        seed: BigInt(opts.seed),
-        tickIntervalMs: Number(TICK_MS),
-        deterministic: { startTimeMs: START, maxTicks: TICKS },
-      },
+      loadGenerator: deterministicAuction(BigInt(opts.seed)),
     });
     const { objects } = await api.listObjects();
     const inputs = objects

@@ -27,7 +27,6 @@ import {
   formatDifference,
 } from "./compare.js";
 import { type EvaluationContext, evaluationContext, SIDES, type Side } from "./context.js";
-import { writeEvaluationFlags } from "./flags-file.js";
 import { renderHtml } from "./html.js";
 import { compareRound, compareRounds, emptyPeekLog, throughput } from "./peeks.js";
 import { checksOf, type Sides, sidesOf, type Target } from "./phases.js";
@@ -41,10 +40,10 @@ import {
   writeReport,
 } from "./report.js";
 import { startSampler } from "./sampler.js";
-import { openSession, type Session } from "./session.js";
+import { openSidesSession, type Session } from "./session.js";
 import { summarise } from "./stats.js";
 import { startSubscribes } from "./subscribes.js";
-import { createWorkload, EXPECTED_IDS, FIXED_INDEXES } from "./workload.js";
+import { createWorkload, FIXED_INDEXES } from "./workload.js";
 
 export interface EvaluationOptions {
   readonly target: Target;
@@ -97,15 +96,19 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const peeks = emptyPeekLog();
   let session: Session | undefined;
   let report: EvaluationReport | undefined;
+  /** What every report of this run says, whatever happened. */
+  const header = () => ({
+    target: opts.target,
+    started,
+    seconds: opts.seconds,
+    elapsedSeconds: Math.round((performance.now() - startedMs) / 1000),
+    skipped: sides.skipped,
+    checks,
+    differences,
+    errors,
+  });
   try {
-    session = await openSession({
-      writeFlags: (file) =>
-        writeEvaluationFlags(file, {
-          candidateClusterId: EXPECTED_IDS.candidate,
-          baseline: sides.baseline,
-          candidate: sides.candidate,
-        }),
-    });
+    session = await openSidesSession(sides);
     say(`environmentd up (data directory ${session.dataDir})`);
     const info = await createWorkload(
       session.api,
@@ -252,14 +255,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     }
     const smp = sampler.samples;
     report = assembleReport({
-      target: opts.target,
-      started,
-      seconds: opts.seconds,
-      elapsedSeconds: Math.round((performance.now() - startedMs) / 1000),
-      skipped: sides.skipped,
-      checks,
-      differences,
-      errors,
+      ...header(),
       environmentdRssMb: smp.environmentdRssMb,
       sides: Object.fromEntries(
         SIDES.map((x) => [
@@ -291,14 +287,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   }
   // The run broke before it could measure: still a report, failing, saying why.
   report ??= assembleReport({
-    target: opts.target,
-    started,
-    seconds: opts.seconds,
-    elapsedSeconds: Math.round((performance.now() - startedMs) / 1000),
-    skipped: sides.skipped,
-    checks,
-    differences,
-    errors,
+    ...header(),
     environmentdRssMb: [],
     sides: {
       baseline: emptySide(sides.baseline),

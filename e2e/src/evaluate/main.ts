@@ -14,22 +14,15 @@
  */
 import { parseArgs } from "node:util";
 import { PHASES } from "@mzts/flags";
+import { integerOption, positiveOption, usageExit } from "../harness/cli.js";
 import { isTarget } from "./phases.js";
 
 const USAGE = `usage: pnpm evaluate <${PHASES.join("|")}|all> [--minutes M | --seconds S] [--out DIR]
        pnpm evaluate consistency [--seed N] [--steps K]`;
 
-function usage(message: string): never {
-  process.stderr.write(`evaluate: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function positive(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) usage(`--${name}: expected a positive number, got "${v}"`);
-  return n;
-}
+const usage: (message: string) => never = usageExit("evaluate", USAGE);
+const positive = (name: string, v: string | undefined, dflt: number) =>
+  positiveOption(usage, name, v, dflt);
 
 let parsed: { values: Record<string, string | undefined>; positionals: string[] };
 try {
@@ -56,12 +49,8 @@ if (what === "consistency") {
   for (const k of ["minutes", "seconds", "out"]) {
     if (values[k] !== undefined) usage(`--${k} is not an option of consistency`);
   }
-  const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    usage(`--seed: expected an integer ≥ 0, got "${values.seed}"`);
-  }
-  const steps = positive("steps", values.steps, 60);
-  if (!Number.isSafeInteger(steps)) usage(`--steps: expected an integer, got "${values.steps}"`);
+  const seed = integerOption(usage, "seed", values.seed, Date.now() % 1_000_000, 0);
+  const steps = integerOption(usage, "steps", values.steps, 60, 1);
   const { runConsistency } = await import("./consistency.js");
   const r = await runConsistency({ seed, steps });
   process.stdout.write(`${r.summary.join("\n")}\n`);

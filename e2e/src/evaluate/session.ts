@@ -17,6 +17,9 @@ import {
   startEnvironmentd,
 } from "../harness/environment.js";
 import { stopAll } from "../harness/processes.js";
+import { writeEvaluationFlags } from "./flags-file.js";
+import type { Sides } from "./phases.js";
+import { EXPECTED_IDS } from "./workload.js";
 
 export interface Session {
   readonly dataDir: string;
@@ -77,4 +80,16 @@ export async function openSession(opts: {
     await close();
     throw e;
   }
+}
+
+/** A session whose flags file gives the candidate cluster (`EXPECTED_IDS`) the candidate's phases. */
+export function openSidesSession(sides: Sides): Promise<Session> {
+  return openSession({
+    writeFlags: (file) =>
+      writeEvaluationFlags(file, {
+        candidateClusterId: EXPECTED_IDS.candidate,
+        baseline: sides.baseline,
+        candidate: sides.candidate,
+      }),
+  });
 }

@@ -21,7 +21,7 @@
 
 import type { Plan } from "@mzts/expr";
 import type { Phase } from "@mzts/flags";
-import { START, TICK_MS, TICKS } from "../harness/auction-workload.js";
+import { deterministicAuction, TICKER } from "../harness/auction-workload.js";
 import type { EnvironmentApi } from "../harness/environment.js";
 import { SIDES, type Side, type SideInfo, sideName } from "./context.js";
 
@@ -107,12 +107,7 @@ export async function createWorkload(
   await api.createSource({
     name: "ticker",
     cluster: SOURCE_CLUSTER,
-    loadGenerator: {
-      kind: "loadGenerator",
-      generator: { kind: "counter" },
-      seed: 1n,
-      tickIntervalMs: 100,
-    },
+    loadGenerator: TICKER,
   });
   const bids: Plan = { kind: "get", id: bidsId, arity: 5 };
   for (const side of SIDES) {
@@ -141,13 +136,7 @@ export async function createWorkload(
     await api.createSource({
       name: n("fixed"),
       cluster,
-      loadGenerator: {
-        kind: "loadGenerator",
-        generator: { kind: "auction" },
-        seed: 42n,
-        tickIntervalMs: Number(TICK_MS),
-        deterministic: { startTimeMs: START, maxTicks: TICKS },
-      },
+      loadGenerator: deterministicAuction(42n),
     });
     await api.createIndex({ name: n("fixed_bids_idx"), cluster, on: n("fixed_bids"), key: [2] });
   }

@@ -8,14 +8,13 @@
  *   pnpm fuzz --seed 1 --only clusterd
  */
 import { parseArgs } from "node:util";
+import { integerOption, usageExit } from "../harness/cli.js";
 import { formatFuzzSummary, runFuzz } from "./fuzz.js";
 
-function usage(message: string): never {
-  process.stderr.write(
-    `fuzz: ${message}\nusage: pnpm fuzz [--seed N] [--iterations K] [--only clusterd|api] [--bomb-mb MB] [--max-rss-growth-mb MB]\n`,
-  );
-  process.exit(2);
-}
+const usage: (message: string) => never = usageExit(
+  "fuzz",
+  "usage: pnpm fuzz [--seed N] [--iterations K] [--only clusterd|api] [--bomb-mb MB] [--max-rss-growth-mb MB]",
+);
 
 let values: Record<string, string | undefined>;
 try {
@@ -32,13 +31,8 @@ try {
 } catch (e) {
   usage((e as Error).message);
 }
-function int(name: string, v: string | undefined, dflt: number, min: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min)
-    usage(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
+const int = (name: string, v: string | undefined, dflt: number, min: number) =>
+  integerOption(usage, name, v, dflt, min);
 const seed = int("seed", values.seed, Date.now() % 1_000_000, 0);
 const iterations = int("iterations", values.iterations, 200, 1);
 if (values.only !== undefined && values.only !== "clusterd" && values.only !== "api")

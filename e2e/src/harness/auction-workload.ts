@@ -13,6 +13,7 @@
  * (hydrated), returning them as the baseline every later answer at T must equal.
  */
 import type { Plan } from "@mzts/expr";
+import type { IngestionConnection } from "@mzts/protocol";
 import type { EnvironmentApi, Rows } from "./environment.js";
 
 export const START = 1_700_000_000_000n;
@@ -25,6 +26,25 @@ export const T = END - 1n;
 export const CLUSTER = "c";
 /** bids_idx, winning_bids, winning_bids_idx, ticker_idx. */
 export const DATAFLOWS = 4;
+
+/** The deterministic AUCTION generator: ticks of `TICK_MS` from `START`, closed at `END`. */
+export function deterministicAuction(seed: bigint): IngestionConnection {
+  return {
+    kind: "loadGenerator",
+    generator: { kind: "auction" },
+    seed,
+    tickIntervalMs: Number(TICK_MS),
+    deterministic: { startTimeMs: START, maxTicks: TICKS },
+  };
+}
+
+/** A real-time COUNTER ticking every 100 ms (frontiers that keep moving). */
+export const TICKER: IngestionConnection = {
+  kind: "loadGenerator",
+  generator: { kind: "counter" },
+  seed: 1n,
+  tickIntervalMs: 100,
+};
 
 export interface AuctionWorkload {
   readonly clusterId: string;
@@ -52,13 +72,7 @@ export async function createAuctionWorkload(
   const auction = await api.createSource({
     name: "auction",
     cluster: CLUSTER,
-    loadGenerator: {
-      kind: "loadGenerator",
-      generator: { kind: "auction" },
-      seed: 42n,
-      tickIntervalMs: Number(TICK_MS),
-      deterministic: { startTimeMs: START, maxTicks: TICKS },
-    },
+    loadGenerator: deterministicAuction(42n),
   });
   const bidsId = auction.subsources.find((s) => s.name === "auction_bids")?.id;
   if (bidsId === undefined) throw new Error("auction has no auction_bids subsource");
@@ -84,12 +98,7 @@ export async function createAuctionWorkload(
   await api.createSource({
     name: "ticker",
     cluster: CLUSTER,
-    loadGenerator: {
-      kind: "loadGenerator",
-      generator: { kind: "counter" },
-      seed: 1n,
-      tickIntervalMs: 100,
-    },
+    loadGenerator: TICKER,
   });
   await api.createIndex({ name: "ticker_idx", cluster: CLUSTER, on: "ticker_counter", key: [0] });
   // Hydrated: the fixed-time answers exist and the ticker answers at its freshest time.
