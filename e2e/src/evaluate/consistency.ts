@@ -12,6 +12,8 @@
  *   map/filter/project and finishing, on both sides: the same rows, or the same error code;
  * - `view`: a random plan over the auction's subsources as a materialized view on both sides,
  *   then an index with a random key: created alike or refused alike (same code);
+ * - `source`: a deterministic auction source of its own on each side (seeded with N + step), its
+ *   bids indexed (storage under the phase; a later `drop` drops the source);
  * - `index`: an index with a random key on the bids or a live view, on both sides;
  * - `subscribe`: a live view from `T` to its end, on both sides: the same stream (`diffStreams`);
  * - `drop`: a live object (cascade) on both sides;
@@ -45,6 +47,7 @@ import { CLUSTER_NAME, createClusters, SOURCE_CLUSTER, sideInfos } from "./workl
 export const STEP_KINDS = [
   "peek",
   "view",
+  "source",
   "index",
   "subscribe",
   "drop",
@@ -55,6 +58,7 @@ export type StepKind = (typeof STEP_KINDS)[number];
 const WEIGHTS: ReadonlyArray<readonly [StepKind, number]> = [
   ["peek", 10],
   ["view", 4],
+  ["source", 1],
   ["index", 2],
   ["subscribe", 2],
   ["drop", 1],
@@ -91,6 +95,8 @@ interface Live {
   readonly arity: number;
   /** Width of the index key (a view: its index's). */
   readonly keyWidth: number;
+  /** What a drop of it drops (an index on a step's own source: the source), default itself. */
+  readonly drops?: string;
 }
 
 /** `f`'s outcome: the rows it answered (none for DDL), or its error code. */
@@ -255,6 +261,36 @@ export async function runConsistency(opts: ConsistencyOptions): Promise<Consiste
           }
           break;
         }
+        case "source": {
+          // A twin deterministic source per side (storage under the phase), its bids indexed.
+          const neutral = `s${step}`;
+          const created = await both(`${at} create ${neutral}`, (side) =>
+            api.createSource({
+              name: sideName(side, neutral),
+              cluster: CLUSTER_NAME[side],
+              loadGenerator: deterministicAuction(BigInt(opts.seed + step)),
+            }),
+          );
+          if (!created) break;
+          const indexed = await both(`${at} index ${neutral}_bids`, (side) =>
+            api.createIndex({
+              name: sideName(side, `${neutral}_bids_idx`),
+              cluster: CLUSTER_NAME[side],
+              on: sideName(side, `${neutral}_bids`),
+              key: [2],
+            }),
+          );
+          if (indexed) {
+            live.push({
+              neutral: `${neutral}_bids_idx`,
+              kind: "index",
+              arity: bidsArity,
+              keyWidth: 1,
+              drops: neutral,
+            });
+          }
+          break;
+        }
         case "index": {
           const views = live.filter((l) => l.kind === "view");
           const on =
@@ -305,14 +341,9 @@ export async function runConsistency(opts: ConsistencyOptions): Promise<Consiste
         case "drop": {
           const o = pick();
           if (o === undefined || o.neutral === "bids") break;
-          await both(`${at} ${o.neutral}`, (side) =>
-            api.dropObject(sideName(side, o.neutral), true),
-          );
-          // Cascade: a view's index and indexes on it go with it.
-          for (let i = live.length - 1; i >= 0; i--) {
-            const l = live[i] as Live;
-            if (l.neutral === o.neutral || l.neutral.startsWith(`${o.neutral}_`)) live.splice(i, 1);
-          }
+          const target = o.drops ?? o.neutral;
+          await both(`${at} ${target}`, (side) => api.dropObject(sideName(side, target), true));
+          // Cascade: what depended on it went with it.
           const names = new Set((await api.listObjects()).objects.map((x) => x.name));
           for (let i = live.length - 1; i >= 0; i--) {
             if (!names.has(sideName("baseline", (live[i] as Live).neutral))) live.splice(i, 1);
