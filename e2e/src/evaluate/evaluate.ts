@@ -39,10 +39,10 @@ import {
   reportDir,
   writeReport,
 } from "./report.js";
-import { startSampler } from "./sampler.js";
+import { type Sampler, startSampler } from "./sampler.js";
 import { openSidesSession, type Session } from "./session.js";
 import { summarise } from "./stats.js";
-import { startSubscribes } from "./subscribes.js";
+import { type Subscribes, startSubscribes } from "./subscribes.js";
 import { createWorkload, FIXED_INDEXES } from "./workload.js";
 
 export interface EvaluationOptions {
@@ -95,6 +95,8 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const tput: Record<Side, number> = { baseline: 0, candidate: 0 };
   const peeks = emptyPeekLog();
   let session: Session | undefined;
+  let sampler: Sampler | undefined;
+  let subscribes: Subscribes | undefined;
   let report: EvaluationReport | undefined;
   /** What every report of this run says, whatever happened. */
   const header = () => ({
@@ -145,15 +147,17 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     await runPlugins();
 
     const t0 = performance.now();
-    const sampler = startSampler(ctx, { t0, statusMs: 500, memoryMs: 1000 });
-    const subscribes = await startSubscribes(ctx);
+    sampler = startSampler(ctx, { t0, statusMs: 500, memoryMs: 1000 });
+    const subscribed = await startSubscribes(ctx);
+    subscribes = subscribed;
+    const smp = sampler.samples;
     say("steady window: peeks at fixed times, subscribes, frontiers, memory …");
     const steadyEnd = t0 + opts.seconds * 1000;
     const progress = setInterval(() => {
       const s = Math.round((performance.now() - t0) / 1000);
       const p50 = (side: Side) => summarise(peeks.latencyMs[side]).p50Ms;
       say(
-        `${Math.min(s, opts.seconds)}/${opts.seconds} s: ${peeks.compared} pairs compared, ${peeks.differences.length + sampler.samples.differences.length} differences; p50 baseline ${p50("baseline")} ms, candidate ${p50("candidate")} ms`,
+        `${Math.min(s, opts.seconds)}/${opts.seconds} s: ${peeks.compared} pairs compared, ${peeks.differences.length + smp.differences.length} differences; p50 baseline ${p50("baseline")} ms, candidate ${p50("candidate")} ms`,
       );
     }, 5000);
     try {
@@ -162,11 +166,11 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       clearInterval(progress);
     }
     const tputS = Math.min(10, Math.max(2, Math.round(opts.seconds / 10)));
+    say(`throughput: each side alone, in alternating 1 s windows (${tputS} s each) …`);
+    const tp = await throughput(ctx, tputS, 4);
     for (const side of SIDES) {
-      say(`throughput of the ${side} alone (${tputS} s) …`);
-      const r = await throughput(ctx, side, tputS, 4);
-      tput[side] = r.peeksPerSecond;
-      peeks.failed[side] += r.failed;
+      tput[side] = tp[side].peeksPerSecond;
+      peeks.failed[side] += tp[side].failed;
     }
     sampler.setStatusInterval(50);
     await sleep(600); // the sampler's current pause ends: detection is measured at 50 ms
@@ -186,7 +190,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       return true;
     });
     if (!finalRound) errors.push("no common time on both sides after recovery");
-    const streams = await subscribes.stopAndCompare();
+    const streams = await subscribed.stopAndCompare();
     await sleep(600); // one more status sample after the last peeks
     await sampler.stop();
     const statusDiffs = diffStatuses(
@@ -253,7 +257,6 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     if (peeks.compared === 0) {
       errors.push("no peeks were compared (a check that compared nothing proves nothing)");
     }
-    const smp = sampler.samples;
     report = assembleReport({
       ...header(),
       environmentdRssMb: smp.environmentdRssMb,
@@ -267,7 +270,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
             peekLatency: summarise(peeks.latencyMs[x]),
             peeksFailed: peeks.failed[x],
             peeksPerSecond: tput[x],
-            subscribeUpdates: subscribes.updates(x),
+            subscribeUpdates: subscribed.updates(x),
             freshnessMs: smp.freshness[x],
             // Steady state only: the kills' lag is in the series (and the plot), not here.
             freshness: summarise(
@@ -283,6 +286,9 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   } catch (e) {
     errors.push((e as Error).stack ?? String(e));
   } finally {
+    // Idempotent: already done when the run got to its end.
+    await subscribes?.stopAndCompare().catch(() => []);
+    await sampler?.stop();
     await session?.close();
   }
   // The run broke before it could measure: still a report, failing, saying why.

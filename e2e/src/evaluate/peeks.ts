@@ -10,7 +10,8 @@
  *   compacted past the chosen time before its peek (a race with the 1 s compaction window) is
  *   read again, both sides, at a newer common time (`retried`), up to `TRIES` times.
  * - `throughput`: a closed loop of `concurrency` peeks in flight at the freshest time of the
- *   side's `winning_idx`, for `seconds`: answered peeks per second.
+ *   side's `winning_idx`, one side at a time in alternating 1 s windows: answered peeks per
+ *   second.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { T } from "../harness/auction-workload.js";
@@ -132,18 +133,18 @@ export async function compareRounds(
   }
 }
 
-/** Answered peeks per second of one side (see the file comment). */
-export async function throughput(
+/** One closed-loop window of one side: answered and failed peeks, and its length (s). */
+async function throughputWindow(
   ctx: EvaluationContext,
   side: Side,
   seconds: number,
   concurrency: number,
-): Promise<{ peeksPerSecond: number; failed: number }> {
+): Promise<{ ok: number; failed: number; elapsedS: number }> {
   const object = ctx.name(side, "winning_idx");
-  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
   let ok = 0;
   let failed = 0;
-  const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
@@ -156,6 +157,35 @@ export async function throughput(
       }
     }),
   );
-  const elapsed = (performance.now() - start) / 1000;
-  return { peeksPerSecond: Math.round((ok / elapsed) * 10) / 10, failed };
+  return { ok, failed, elapsedS: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Answered peeks per second of each side (see the file comment), measured in 1 s windows that
+ * alternate between the sides (`seconds` each in all), so a shift in the machine's load during
+ * the measurement falls on both alike.
+ */
+export async function throughput(
+  ctx: EvaluationContext,
+  seconds: number,
+  concurrency: number,
+): Promise<{ [S in Side]: { peeksPerSecond: number; failed: number } }> {
+  const acc = {
+    baseline: { ok: 0, failed: 0, elapsedS: 0 },
+    candidate: { ok: 0, failed: 0, elapsedS: 0 },
+  };
+  for (let i = 0; i < seconds; i++) {
+    const order: Side[] = i % 2 === 0 ? ["baseline", "candidate"] : ["candidate", "baseline"];
+    for (const side of order) {
+      const w = await throughputWindow(ctx, side, 1, concurrency);
+      acc[side].ok += w.ok;
+      acc[side].failed += w.failed;
+      acc[side].elapsedS += w.elapsedS;
+    }
+  }
+  const per = (side: Side) => ({
+    peeksPerSecond: Math.round((acc[side].ok / Math.max(acc[side].elapsedS, 0.001)) * 10) / 10,
+    failed: acc[side].failed,
+  });
+  return { baseline: per("baseline"), candidate: per("candidate") };
 }
