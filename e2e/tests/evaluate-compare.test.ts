@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createPhaseFlags, PHASES } from "@mzts/flags";
 import type { PeekRequest, StatusResponse } from "@mzts/protocol";
 import type { Row, Update } from "@mzts/repr";
@@ -103,7 +104,7 @@ describe("frontiers and statuses", () => {
 });
 
 /** A scripted environmentd: both sides answer `answer(object)`, frontiers at 2000. */
-function scriptedContext(answer: (object: string) => Rows) {
+function scriptedContext(answer: (object: string, timestamp?: bigint) => Rows) {
   const collections = (suffix: string) =>
     [...LIVE_INDEXES, ...FIXED_INDEXES].map((n) => ({
       id: n,
@@ -122,7 +123,7 @@ function scriptedContext(answer: (object: string) => Rows) {
     status: async () => status,
     peek: async (req: PeekRequest) => {
       peeked.push(req);
-      return { rows: answer(req.object), timestamp: req.timestamp ?? 0n };
+      return { rows: answer(req.object, req.timestamp), timestamp: req.timestamp ?? 0n };
     },
   } as unknown as EnvironmentApi;
   const session = { api, records: () => [] } as unknown as Session;
@@ -180,6 +181,51 @@ describe("a round of fixed-time peeks", () => {
     expect(html).toContain("FAIL");
     expect(html).toContain("winning_idx at 1999");
     for (const id of PLOT_IDS) expect(html).toContain(`<canvas id="${id}">`);
+  });
+});
+
+describe("compaction races", () => {
+  const compacted = () => {
+    throw new ConnectError(
+      "cannot read ticker_on: it is compacted up to since 2000",
+      Code.FailedPrecondition,
+    );
+  };
+  it("a side that compacted past the time is read again, both sides, and then compared", async () => {
+    let raced = false;
+    const { ctx, peeked } = scriptedContext((object) => {
+      if (object === "ticker_on" && !raced) {
+        raced = true;
+        compacted();
+      }
+      return rows([1, 1]);
+    });
+    const log = emptyPeekLog();
+    await compareRound(ctx, log);
+    expect(log.retried).toBe(1);
+    expect(log.unreadable).toBe(0);
+    expect(log.differences).toEqual([]);
+    expect(peeked.filter((p) => p.object === "ticker_off")).toHaveLength(2);
+  });
+  it("a pair never readable on both is counted, not compared, and is no difference", async () => {
+    const { ctx } = scriptedContext((object) =>
+      object === "ticker_on" ? compacted() : rows([1, 1]),
+    );
+    const log = emptyPeekLog();
+    await compareRound(ctx, log);
+    expect(log.unreadable).toBe(1);
+    expect(log.compared).toBe(LIVE_INDEXES.length + FIXED_INDEXES.length - 1);
+    expect(log.differences).toEqual([]);
+  });
+  it("any other error against rows is a difference", async () => {
+    const { ctx } = scriptedContext((object) => {
+      if (object === "top_on_idx") throw new ConnectError("boom", Code.Internal);
+      return rows([1, 1]);
+    });
+    const log = emptyPeekLog();
+    await compareRound(ctx, log);
+    expect(log.differences.map((d) => d.subject)).toEqual(["top_idx at 1999"]);
+    expect(log.failed.candidate).toBe(1);
   });
 });
 

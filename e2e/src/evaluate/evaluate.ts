@@ -218,7 +218,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       },
       {
         name: "peeks at fixed times",
-        describe: `live indexes at a common complete time, twin indexes at T: rows compared one by one (${peeks.retried} pairs read again after a compaction race)`,
+        describe: `live indexes at a common complete time, twin indexes at T: rows compared one by one (${peeks.retried} pairs read again after a compaction race, ${peeks.unreadable} given up)`,
         compared: peeks.compared,
         differences: peeks.differences.length,
       },
@@ -256,6 +256,11 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     );
     if (peeks.compared === 0) {
       errors.push("no peeks were compared (a check that compared nothing proves nothing)");
+    }
+    if (peeks.unreadable > 0.1 * (peeks.compared + peeks.unreadable)) {
+      errors.push(
+        `${peeks.unreadable} of ${peeks.compared + peeks.unreadable} peek pairs found no time both sides could read (one side lagging the other by more than the compaction window): too few comparisons to judge`,
+      );
     }
     report = assembleReport({
       ...header(),

@@ -8,7 +8,8 @@
  *   `T`. Every peek's latency is recorded for its side; a failed peek is an outcome compared
  *   like rows (the same error on both sides is not a difference, but is counted). A side that
  *   compacted past the chosen time before its peek (a race with the 1 s compaction window) is
- *   read again, both sides, at a newer common time (`retried`), up to `TRIES` times.
+ *   read again, both sides, at a newer common time (`retried`), up to `TRIES` times; a pair
+ *   still unreadable then is counted (`unreadable`), not compared.
  * - `throughput`: a closed loop of `concurrency` peeks in flight at the freshest time of the
  *   side's `winning_idx`, one side at a time in alternating 1 s windows: answered peeks per
  *   second.
@@ -28,6 +29,8 @@ export interface PeekLog {
   compared: number;
   /** Pairs read again because a side had compacted past the chosen time (see `compareRound`). */
   retried: number;
+  /** Pairs given up after `TRIES` compaction races (not compared). */
+  unreadable: number;
   rounds: number;
   readonly differences: Difference[];
 }
@@ -38,6 +41,7 @@ export function emptyPeekLog(): PeekLog {
     failed: { baseline: 0, candidate: 0 },
     compared: 0,
     retried: 0,
+    unreadable: 0,
     rounds: 0,
     differences: [],
   };
@@ -107,10 +111,18 @@ export async function compareRound(ctx: EvaluationContext, log: PeekLog): Promis
       // The index compacted past `at` on a side between the status and the peek: the live
       // indexes' sinces trail their uppers by one compaction window (1 s), one tick of the
       // auction. Not an answer to compare; read both again at a newer common time.
-      if (fixed !== undefined || attempt >= TRIES) break;
+      if (fixed !== undefined) break;
       if (!belowSince(got.baseline) && !belowSince(got.candidate)) break;
+      if (attempt >= TRIES) break;
       log.retried++;
       at = (await commonTime(ctx)) ?? at;
+    }
+    if (fixed === undefined && (belowSince(got.baseline) || belowSince(got.candidate))) {
+      // No time both sides could still read (one lagged the other by more than the window):
+      // nothing to compare, which is not a difference; `unreadable` counts it, and the run
+      // fails when too many pairs end so (`evaluate.ts`).
+      log.unreadable++;
+      continue;
     }
     log.compared++;
     const d = diffOutcomes(`${neutral} at ${at}`, got.baseline, got.candidate);
