@@ -6,6 +6,8 @@
  * flags service itself evaluates it, and the sides of each target.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -21,11 +23,16 @@ import {
   FrontierTrack,
   type Stream,
 } from "../src/evaluate/compare.js";
-import { evaluationContext, neutralName, sideName } from "../src/evaluate/context.js";
+import {
+  type EvaluationContext,
+  evaluationContext,
+  neutralName,
+  sideName,
+} from "../src/evaluate/context.js";
 import { evaluationFlags } from "../src/evaluate/flags-file.js";
 import { PLOT_IDS, renderHtml } from "../src/evaluate/html.js";
 import { compareRound, emptyPeekLog } from "../src/evaluate/peeks.js";
-import { sidesOf } from "../src/evaluate/phases.js";
+import { PHASE_CHECKS, sidesOf } from "../src/evaluate/phases.js";
 import { assembleReport, emptySide, verdictOf } from "../src/evaluate/report.js";
 import type { Session } from "../src/evaluate/session.js";
 import { FIXED_INDEXES, LIVE_INDEXES } from "../src/evaluate/workload.js";
@@ -226,6 +233,35 @@ describe("compaction races", () => {
     await compareRound(ctx, log);
     expect(log.differences.map((d) => d.subject)).toEqual(["top_idx at 1999"]);
     expect(log.failed.candidate).toBe(1);
+  });
+});
+
+describe("the servers phase's own check", () => {
+  it("a metric family the candidate replica lost is a difference", async () => {
+    const metrics: Record<string, string> = {
+      "/baseline/metrics":
+        "# TYPE mz_compute_dataflows gauge\n# TYPE mz_storage_ingestions gauge\n",
+      "/candidate/metrics": "# TYPE mz_compute_dataflows gauge\n# TYPE mz_cluster_extra gauge\n",
+    };
+    const server = createServer((req, res) => {
+      const body = metrics[req.url ?? ""];
+      res.writeHead(body === undefined ? 404 : 200).end(body ?? "");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const ctx = {
+        replicaUrl: (side: string) => `http://127.0.0.1:${port}/${side}`,
+      } as unknown as EvaluationContext;
+      const [check] = PHASE_CHECKS.servers;
+      expect(await check?.run(ctx)).toEqual([
+        { check: "servers", subject: "replica metric families", diff: ["- mz_storage_ingestions"] },
+      ]);
+      metrics["/candidate/metrics"] += "# TYPE mz_storage_ingestions gauge\n";
+      expect(await check?.run(ctx)).toEqual([]);
+    } finally {
+      server.close();
+    }
   });
 });
 

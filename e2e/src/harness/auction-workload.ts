@@ -10,7 +10,8 @@
  * Four dataflows: bids_idx, winning_bids, winning_bids_idx, ticker_idx.
  *
  * `createAuctionWorkload` creates it through the API and waits until the fixed-time answers exist
- * (hydrated), returning them as the baseline every later answer at T must equal.
+ * (hydrated), returning them as the baseline every later answer at T must equal. Its two
+ * generators (`deterministicAuction(seed)`, `TICKER`) are exported for `pnpm evaluate`.
  */
 import type { Plan } from "@mzts/expr";
 import type { IngestionConnection } from "@mzts/protocol";
