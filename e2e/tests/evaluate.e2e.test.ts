@@ -67,6 +67,11 @@ it("evaluate servers: passes and writes the report with its plots", {
     expect(s.recovery?.rehydratedMs).toBeGreaterThan(s.recovery?.restartedMs ?? 0);
   }
   expect(report.sides.candidate.phases).toEqual(["servers"]);
+  // The flags file targets the candidate cluster's id with a rule on the cluster context.
+  expect(JSON.stringify(report.flags)).toContain('"contextKind":"cluster"');
+  expect(JSON.stringify(report.flags)).toContain(
+    `"values":["${report.sides.candidate.clusterId}"]`,
+  );
   expect(report.sides.baseline.phases).toEqual([]);
   expect(report.environmentdRssMb.length).toBeGreaterThan(10);
   const html = readFileSync(join(dir, "report.html"), "utf8");

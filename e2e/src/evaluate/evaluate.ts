@@ -15,6 +15,8 @@
  * 7. The report (`report.ts`, `html.ts`) under `<out>/<target>-<date>/`; the verdict.
  * Everything started is stopped at the end, on failure and on SIGINT (`session.ts`).
  */
+
+import { readFileSync } from "node:fs";
 import { PHASES } from "@mzts/flags";
 import type { ClusterStatus } from "@mzts/protocol";
 import { T } from "../harness/auction-workload.js";
@@ -98,6 +100,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   let sampler: Sampler | undefined;
   let subscribes: Subscribes | undefined;
   let report: EvaluationReport | undefined;
+  let flags: unknown;
   /** What every report of this run says, whatever happened. */
   const header = () => ({
     target: opts.target,
@@ -108,9 +111,11 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     checks,
     differences,
     errors,
+    ...(flags === undefined ? {} : { flags }),
   });
   try {
     session = await openSidesSession(sides);
+    flags = JSON.parse(readFileSync(session.flagsFile, "utf8"));
     say(`environmentd up (data directory ${session.dataDir})`);
     const info = await createWorkload(
       session.api,

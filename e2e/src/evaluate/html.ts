@@ -115,6 +115,7 @@ ${sideRows(r)}
 ${checks}</table>
 <h2>Differences</h2>
 ${diffs}
+${r.flags === undefined ? "" : `<details><summary>Flags file of the run</summary><pre>${esc(JSON.stringify(r.flags, null, 2))}</pre></details>`}
 <h2>Peek latency distribution</h2>
 <p>Every answered peek of the fixed-time rounds, per side, on the same buckets.</p>
 <div class="plot"><canvas id="latency-distribution"></canvas></div>

@@ -57,6 +57,8 @@ export interface EvaluationReport {
   /** Problems that stopped a part of the run (an exception): each fails the verdict. */
   readonly errors: readonly string[];
   readonly sides: { readonly [S in Side]: SideReport };
+  /** The flags file the run used (full flag definitions), when it got that far. */
+  readonly flags?: unknown;
   /** environmentd's RSS (the controllers of both sides live in it). */
   readonly environmentdRssMb: Series;
   readonly host: {
