@@ -12,9 +12,10 @@
  * ## Plug-ins (`PHASE_CHECKS`)
  * Every run makes the common comparisons (peeks at fixed times, subscribe streams, frontiers,
  * statuses, the phases each replica runs). A phase adds its own checks here, run once both sides
- * are hydrated and again at the end of the run: e.g. `logging` will compare the introspection
- * schema (`mz_introspection.*` relations and columns) of the two clusters. A check returns
- * `Difference`s; any fails the verdict.
+ * are hydrated and again at the end of the run (after the kills): `servers` checks the replica's
+ * metric vocabulary, `logging` that the unified log host runs on the candidate only (and, once
+ * environmentd lists them, will compare the introspection schema of the two clusters). A check
+ * returns `Difference`s; any fails the verdict.
  */
 import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
 import type { Difference } from "./compare.js";
@@ -125,11 +126,63 @@ const serverMetrics: PhaseCheck = {
   },
 };
 
+/** One sample's value (0 when absent) from Prometheus text. */
+function sampleOf(text: string, series: string): number {
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
+
+const LOG_SERIES = [
+  'mz_cluster_introspection_events_total{workload="compute"}',
+  'mz_cluster_introspection_events_total{workload="storage"}',
+  "mz_cluster_introspection_log_records",
+] as const;
+
+/**
+ * logging: the unified log host (`mz-cluster/src/logging`) runs on the candidate's replica only —
+ * it applied events raised by compute and by storage (forwarded) and holds log records — and the
+ * baseline's stays idle (its compute logs through the legacy host). The comparison of the
+ * introspection schema (`mz_introspection.*` relations, columns and keys per side) joins this
+ * entry once environmentd lists the relations.
+ */
+const unifiedLogHost: PhaseCheck = {
+  name: "unified log host",
+  describe:
+    "the candidate replica's log host applied compute and storage events and holds records; the baseline's is idle",
+  async run(ctx) {
+    const text = async (url: string) => {
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`GET ${url}/metrics: ${res.status}`);
+      return res.text();
+    };
+    const [a, b] = await Promise.all([
+      text(ctx.replicaUrl("baseline")),
+      text(ctx.replicaUrl("candidate")),
+    ]);
+    const lines: string[] = [];
+    for (const series of LOG_SERIES) {
+      const base = sampleOf(a, series);
+      const cand = sampleOf(b, series);
+      if (base !== 0) lines.push(`- ${series} ${base} (the baseline's host should be idle)`);
+      if (!(cand > 0)) {
+        lines.push(
+          `+ ${series} ${cand} (the candidate's host should be logging; 0 = no log index installed: does environmentd send the logging configuration?)`,
+        );
+      }
+    }
+    return lines.length === 0
+      ? []
+      : [{ check: "logging", subject: "unified log host", diff: lines }];
+  },
+};
+
 /** Each phase's own checks (the plug-in table; a phase that lands adds its entry). */
 export const PHASE_CHECKS: { readonly [P in Phase]: readonly PhaseCheck[] } = {
   servers: [serverMetrics],
   replicas: [],
-  logging: [],
+  logging: [unifiedLogHost],
   client: [],
   state: [],
 };
