@@ -236,8 +236,8 @@ describe("compaction races", () => {
   });
 });
 
-describe("the servers phase's own check", () => {
-  it("a metric family the candidate replica lost is a difference", async () => {
+describe("the phases' own checks", () => {
+  it("servers: a lost metric family; logging: a log host idle on the candidate or busy on the baseline", async () => {
     const metrics: Record<string, string> = {
       "/baseline/metrics":
         "# TYPE mz_compute_dataflows gauge\n# TYPE mz_storage_ingestions gauge\n",
@@ -259,6 +259,20 @@ describe("the servers phase's own check", () => {
       ]);
       metrics["/candidate/metrics"] += "# TYPE mz_storage_ingestions gauge\n";
       expect(await check?.run(ctx)).toEqual([]);
+      // logging: the candidate's unified log host must log, the baseline's stay idle.
+      const [logging] = PHASE_CHECKS.logging;
+      const host = (compute: number, storage: number, records: number) =>
+        `mz_cluster_introspection_events_total{workload="compute"} ${compute}\nmz_cluster_introspection_events_total{workload="storage"} ${storage}\nmz_cluster_introspection_log_records ${records}\n`;
+      metrics["/baseline/metrics"] = host(0, 0, 0);
+      metrics["/candidate/metrics"] = host(120, 7, 40);
+      expect(await logging?.run(ctx)).toEqual([]);
+      metrics["/candidate/metrics"] = host(120, 0, 40);
+      expect((await logging?.run(ctx))?.[0]?.diff).toEqual([
+        expect.stringContaining('+ mz_cluster_introspection_events_total{workload="storage"} 0'),
+      ]);
+      metrics["/baseline/metrics"] = host(3, 0, 0);
+      metrics["/candidate/metrics"] = host(120, 7, 40);
+      expect((await logging?.run(ctx))?.[0]?.diff[0]).toMatch(/^- .*compute.* 3/);
     } finally {
       server.close();
     }
