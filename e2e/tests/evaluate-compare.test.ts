@@ -35,6 +35,7 @@ import { compareRound, emptyPeekLog } from "../src/evaluate/peeks.js";
 import { PHASE_CHECKS, sidesOf } from "../src/evaluate/phases.js";
 import { assembleReport, emptySide, verdictOf } from "../src/evaluate/report.js";
 import type { Session } from "../src/evaluate/session.js";
+import { summarise } from "../src/evaluate/stats.js";
 import { FIXED_INDEXES, LIVE_INDEXES } from "../src/evaluate/workload.js";
 import { T } from "../src/harness/auction-workload.js";
 import type { EnvironmentApi, Rows } from "../src/harness/environment.js";
@@ -88,6 +89,17 @@ describe("subscribe streams", () => {
     expect(diffStreams("s", 10n, a, stream([], []))[0]?.diff).toEqual([
       "no batch from the candidate",
     ]);
+  });
+});
+
+describe("latency summaries", () => {
+  it("percentiles by nearest rank and a histogram on the fixed buckets", () => {
+    const s = summarise([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 6000]);
+    expect([s.count, s.p50Ms, s.p90Ms, s.p99Ms, s.maxMs]).toEqual([11, 6, 10, 6000, 6000]);
+    expect(s.histogram.reduce((a, b) => a + b, 0)).toBe(11);
+    expect(s.histogram[0]).toBe(1); // ≤ 1 ms
+    expect(s.histogram.at(-1)).toBe(1); // above the last bucket
+    expect(summarise([]).p99Ms).toBe(0);
   });
 });
 

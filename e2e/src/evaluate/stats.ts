@@ -35,9 +35,9 @@ export function summarise(samplesMs: readonly number[]): LatencySummary {
   const sorted = [...samplesMs].sort((a, b) => a - b);
   const histogram = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   for (const x of sorted) {
-    const i = LATENCY_BUCKETS_MS.findIndex((b) => x <= b);
-    histogram[i < 0 ? LATENCY_BUCKETS_MS.length : i] =
-      (histogram[i < 0 ? LATENCY_BUCKETS_MS.length : i] as number) + 1;
+    const found = LATENCY_BUCKETS_MS.findIndex((b) => x <= b);
+    const i = found < 0 ? LATENCY_BUCKETS_MS.length : found;
+    histogram[i] = (histogram[i] ?? 0) + 1;
   }
   const sum = sorted.reduce((s, x) => s + x, 0);
   return {
