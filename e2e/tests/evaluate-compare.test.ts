@@ -133,8 +133,22 @@ function scriptedContext(answer: (object: string, timestamp?: bigint) => Rows) {
     }));
   const status: StatusResponse = {
     clusters: [
-      { id: "u2", name: "eval_off", replicas: [], collections: collections("off"), flags: [] },
-      { id: "u3", name: "eval_on", replicas: [], collections: collections("on"), flags: [] },
+      {
+        id: "u2",
+        name: "eval_off",
+        replicas: [],
+        collections: collections("off"),
+        flags: [],
+        introspectionIntervalMs: 1000,
+      },
+      {
+        id: "u3",
+        name: "eval_on",
+        replicas: [],
+        collections: collections("on"),
+        flags: [],
+        introspectionIntervalMs: 1000,
+      },
     ],
   };
   const peeked: PeekRequest[] = [];
