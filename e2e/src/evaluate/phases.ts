@@ -134,6 +134,9 @@ function sampleOf(text: string, series: string): number {
   return 0;
 }
 
+/** Longest wait for the candidate's log host to show its totals (see `unifiedLogHost`). */
+const LOG_SETTLE_MS = 10_000;
+
 const LOG_SERIES = [
   'mz_cluster_introspection_events_total{workload="compute"}',
   'mz_cluster_introspection_events_total{workload="storage"}',
@@ -157,10 +160,19 @@ const unifiedLogHost: PhaseCheck = {
       if (!res.ok) throw new Error(`GET ${url}/metrics: ${res.status}`);
       return res.text();
     };
-    const [a, b] = await Promise.all([
-      text(ctx.replicaUrl("baseline")),
-      text(ctx.replicaUrl("candidate")),
-    ]);
+    // The host reports its totals once a second and starts empty after a restart (the kill -9
+    // of the recovery step): give the candidate a few seconds to show records before judging.
+    let a = "";
+    let b = "";
+    const deadline = Date.now() + LOG_SETTLE_MS;
+    for (;;) {
+      [a, b] = await Promise.all([
+        text(ctx.replicaUrl("baseline")),
+        text(ctx.replicaUrl("candidate")),
+      ]);
+      if (LOG_SERIES.every((s) => sampleOf(b, s) > 0) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const lines: string[] = [];
     for (const series of LOG_SERIES) {
       const base = sampleOf(a, series);
