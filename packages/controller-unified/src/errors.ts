@@ -21,3 +21,17 @@ export class InvalidBackoff extends UnifiedControllerError {
     super(`invalid reconnect backoff: ${field} is ${value}; give ${expected}`);
   }
 }
+
+/**
+ * A replica ended its `Control` stream (it should never: a replica serves until the controller
+ * goes away). The incarnation fails; the instance starts the next one, whose replay reconciles.
+ */
+export class ReplicaStreamEnded extends UnifiedControllerError {
+  override name = "ReplicaStreamEnded";
+  constructor(
+    /** The workload whose stream ended. */
+    readonly stream: string,
+  ) {
+    super(`the replica ended the ${stream} stream; the next incarnation reconnects and replays`);
+  }
+}

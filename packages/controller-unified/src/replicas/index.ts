@@ -3,16 +3,26 @@
  * side: how a controller instance talks to one replica incarnation, for compute and storage alike.
  *
  * ## Contract
- * - Today: the `ReplicaConnection<C, R>` seam, its options and tuning, the `ReplicaConnector<C, R>`
+ * - The `ReplicaConnection<C, R>` seam, its options and tuning, the `ReplicaConnector<C, R>`
  *   factory type both `-client` controllers take per instance, the one reconnect backoff and the
- *   abortable sleep between attempts. The legacy implementations live in
+ *   abortable sleep between attempts.
+ * - The unified replica task (`ReplicaTask`, `createReplicaTaskConnector`): one loop for every
+ *   workload, generic over a `ReplicaProtocol` the workload provides (compute-client's and
+ *   storage-client's `replica-protocol.ts`), with the one rehydration policy its connector carries
+ *   (`createRehydrationPolicy`). The legacy implementations live in
  *   `compute-client/src/legacy/replica-task.ts` and `storage-client/src/legacy/replica-task.ts`.
- * - Phase 3 adds here the unified replica task (one loop for both protocols: backoff, replay of
- *   the protocol's command history from `@mzts/protocol`, rehydration) implementing this seam.
- *   It never imports a `-client` package.
+ * - It never imports a `-client` package.
  */
 export { sleep } from "./abortable-sleep.js";
 export { type Backoff, backoffDelayMs, checkBackoff, DEFAULT_BACKOFF } from "./backoff.js";
+export {
+  createRehydrationPolicy,
+  DEFAULT_REHYDRATION,
+  type RehydrationClock,
+  type RehydrationPolicy,
+  type RehydrationTuning,
+  ReplicaRehydration,
+} from "./rehydration.js";
 export type {
   ReplicaConnection,
   ReplicaConnectionOptions,
@@ -20,3 +30,10 @@ export type {
   ReplicaConnectionTuning,
   ReplicaConnector,
 } from "./replica-connection.js";
+export type { ControlService, ReplicaProtocol } from "./replica-protocol.js";
+export {
+  createReplicaTaskConnector,
+  ReplicaTask,
+  type ReplicaTaskConnectorOptions,
+  UNIFIED_TUNING,
+} from "./replica-task.js";

@@ -6,7 +6,7 @@
  *
  * Implementations: the legacy tasks `compute-client/src/legacy/replica-task.ts` and
  * `storage-client/src/legacy/replica-task.ts` (deliberately separate: they are the drift that
- * phase 3 removes), and the unified task that `controller-unified/src/replicas/` will hold.
+ * phase 3 removes), and the unified task `replica-task.ts` (phase 3), one for both protocols.
  * A controller takes its `ReplicaConnector` **per instance** (per cluster), chosen by
  * environmentd's composition root from that cluster's `PhaseSet`; no controller has a default.
  *
@@ -22,7 +22,8 @@
  *    instance discards other epochs.
  * 4. Once connected, **any** error (stream ended, transport failure, keepalive timeout, malformed
  *    response) ends the incarnation: `onFailed(epoch, error)` exactly once, then nothing more is
- *    delivered. The instance decides when to start epoch + 1.
+ *    delivered. The instance decides when to start epoch + 1: by the connector's `rehydration`
+ *    policy when it has one (the unified task's), otherwise by its own (legacy) policy.
  * 5. `close()` ends it from any state without `onFailed` and resolves when its loop has exited;
  *    no callback fires afterwards.
  *
@@ -31,6 +32,7 @@
  */
 import type { Logger } from "pino";
 import type { Backoff } from "./backoff.js";
+import type { RehydrationPolicy } from "./rehydration.js";
 
 /** Connection states, in the order a healthy incarnation goes through them. */
 export type ReplicaConnectionState = "connecting" | "connected" | "failed" | "closed";
@@ -101,6 +103,12 @@ export interface ReplicaConnection<C, R = unknown> {
  * Builds an incarnation: the seam between an instance and the legacy or unified replica task.
  * Given to a controller per instance (cluster).
  */
-export type ReplicaConnector<C, R> = (
-  options: ReplicaConnectionOptions<C, R>,
-) => ReplicaConnection<C, R>;
+export interface ReplicaConnector<C, R> {
+  (options: ReplicaConnectionOptions<C, R>): ReplicaConnection<C, R>;
+  /**
+   * When the next incarnation starts after a failure, if this implementation decides it (the
+   * unified task: one policy for both controllers, `rehydration.ts`). Absent (the legacy tasks):
+   * each instance applies its own legacy policy.
+   */
+  readonly rehydration?: RehydrationPolicy;
+}
