@@ -57,6 +57,8 @@ export {
   SUSPECT_WINDOW_MS,
 } from "./quarantine.js";
 export { impliedHold, ReadHolds } from "./read-holds.js";
+// The unified path of the same seam (phase 3): the compute protocol for controller-unified's task.
+export { computeReplicaProtocol, connectUnifiedComputeReplica } from "./replica-protocol.js";
 export type {
   ComputeReplicaConnection,
   ComputeReplicaConnector,

@@ -14,7 +14,9 @@
  *    the current incarnation's responses and the commands written to it (replayed or live) are
  *    passed on (`onResponses`, `onCommandSent`).
  * 4. A failed incarnation is rehydrated: `onDisconnected` (the instance fails targeted peeks and
- *    may quarantine a poison command, taking it out of the history), then epoch + 1 at once — or, when incarnations keep failing within `QUICK_FAILURE_MS` of
+ *    may quarantine a poison command, taking it out of the history), then epoch + 1 when the
+ *    connector's rehydration policy says (the unified task's, `connector.rehydration`) — or, on
+ *    the legacy path, at once, or when incarnations keep failing within `QUICK_FAILURE_MS` of
  *    their start (a crash loop, e.g. a replica refusing a replayed command), after a pause from
  *    `backoffDelayMs` (125 ms doubling, capped at 5 s, no jitter).
  * 5. `remove` takes a replica out (no more callbacks) and returns it for the caller to close.
@@ -26,6 +28,7 @@ import {
   type ReplicaConnectionState,
   type ReplicaConnectionTuning,
   type ReplicaConnector,
+  type ReplicaRehydration,
 } from "@mzts/controller-unified/replicas";
 import {
   type ComputeCommand,
@@ -89,6 +92,8 @@ export interface ReplicaState {
   quickFailures: number;
   /** A delayed respawn, while backing off a crash loop. */
   respawn: NodeJS.Timeout | undefined;
+  /** The connector's rehydration schedule for this replica (unified path); undefined: legacy. */
+  readonly rehydration: ReplicaRehydration | undefined;
 }
 
 /** An incarnation that fails sooner than this after its start counts toward a crash loop. */
@@ -168,6 +173,7 @@ export class InstanceReplicas {
       spawnedAt: 0,
       quickFailures: 0,
       respawn: undefined,
+      rehydration: this.#opts.connector.rehydration?.forReplica(),
     };
     this.#replicas.set(replicaId, state);
     this.#spawn(state, 1);
@@ -188,6 +194,7 @@ export class InstanceReplicas {
     const r = this.get(replicaId);
     this.#replicas.delete(replicaId);
     clearTimeout(r.respawn);
+    r.rehydration?.cancel();
     this.#setConnected(r, false);
     return r;
   }
@@ -217,7 +224,10 @@ export class InstanceReplicas {
   /** Removes every replica and resolves when their incarnations have stopped. */
   async close(): Promise<void> {
     const replicas = [...this.#replicas.values()];
-    for (const r of replicas) clearTimeout(r.respawn);
+    for (const r of replicas) {
+      clearTimeout(r.respawn);
+      r.rehydration?.cancel();
+    }
     this.#replicas.clear();
     await Promise.all(replicas.map((r) => r.connection.close()));
   }
@@ -232,6 +242,7 @@ export class InstanceReplicas {
     const o = this.#opts;
     r.epoch = epoch;
     r.spawnedAt = Date.now();
+    r.rehydration?.started();
     o.onSpawn(r.id);
     const labels = { instance_id: o.instanceId, replica_id: r.id };
     r.connection = o.connector({
@@ -272,14 +283,26 @@ export class InstanceReplicas {
     });
   }
 
-  // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired (the unified
-  // replica task owns the rehydration policy and its crash-loop backoff, design §9 phase 3).
   #rehydrate(r: ReplicaState, error: Error): void {
     r.failures++;
     r.lastError = `replica task failed: ${error.message}`;
     r.refusal = helloRefusalOf(error);
     this.#setConnected(r, false);
     this.#opts.onDisconnected(r.id, error);
+    if (r.rehydration !== undefined) {
+      // The unified path: the task's one policy (at once, crash loops backed off with jitter).
+      const failed = r.epoch;
+      const delay = r.rehydration.failed(() => {
+        if (this.#replicas.get(r.id) === r && !this.#opts.isClosed()) this.#spawn(r, failed + 1);
+      });
+      this.#opts.log.warn(
+        { replica_id: r.id, epoch: failed, next_epoch: failed + 1, delay_ms: delay },
+        `rehydrating replica ${r.id} after: ${r.lastError}`,
+      );
+      return;
+    }
+    // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired (the unified
+    // replica task owns the rehydration policy and its crash-loop backoff, design §9 phase 3).
     // A replica that fails right after every start (e.g. it refuses a command of the replayed
     // history) is respawned with backoff instead of in a tight loop.
     r.quickFailures = Date.now() - r.spawnedAt < QUICK_FAILURE_MS ? r.quickFailures + 1 : 0;

@@ -21,9 +21,12 @@
  * 3. Responses (tagged with the replica id) update the collections; listeners see them.
  * 4. `allowCompaction(id, since)` / `dropIngestion(id)`: an empty frontier drops — a `dropped`
  *    status, then the collection waits for each owed `droppedId` and is forgotten.
- * 5. A failed task (any stream error) leaves its replica *failed*; every maintenance (1 s) calls
- *    `rehydrateFailedReplicas()`, which gives it a new task replaying the reduced history. The
- *    placement is not touched, so the other replicas and single-replica objects are undisturbed.
+ * 5. A failed task (any stream error) leaves its replica *failed* until it gets a new task
+ *    replaying the reduced history: when the connector's rehydration policy says (the unified
+ *    task's, `connector.rehydration`: at once, crash loops backed off), or — legacy — at the next
+ *    maintenance (1 s) `rehydrateFailedReplicas()`. Responses of an older epoch are discarded.
+ *    The placement is not touched, so the other replicas and single-replica objects are
+ *    undisturbed.
  * 6. `dropReplica`: the task is closed, the placement re-decides single-replica objects (the new
  *    replica gets their commands) and objects left on no replica get a `paused` status with
  *    `REPLICA_DROPPED_HINT`.
@@ -38,6 +41,7 @@ import type {
   ReplicaConnectionState,
   ReplicaConnectionTuning,
   ReplicaConnector,
+  ReplicaRehydration,
 } from "@mzts/controller-unified/replicas";
 import {
   createHello,
@@ -204,7 +208,10 @@ export interface StorageController {
   hasCollection(id: GlobalId): boolean;
   /** The instance's command history, reduced first. @throws InstanceMissing */
   history(instanceId: string): readonly StorageCommand[];
-  /** Replaces failed replica tasks (also run every `maintenanceIntervalMs`). */
+  /**
+   * Replaces failed replica tasks (also run every `maintenanceIntervalMs`) whose connector has no
+   * rehydration policy of its own (the legacy tasks).
+   */
   rehydrateFailedReplicas(): void;
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: (event: StorageControllerEvent) => void): () => void;
@@ -224,6 +231,8 @@ interface ReplicaState {
   epoch: number;
   /** Successful connections of this replica's tasks. */
   connects: number;
+  /** The connector's rehydration schedule for this replica (unified path); undefined: legacy. */
+  readonly rehydration: ReplicaRehydration | undefined;
 }
 
 /** One storage instance. */
@@ -298,6 +307,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
   /** Starts a new incarnation of `replicaId` (its replay is read when its stream opens). */
   const startTask = (i: InstanceState, replicaId: ReplicaId, state: ReplicaState): void => {
     const epoch = ++state.epoch;
+    state.rehydration?.started();
     const startedAt = performance.now();
     /** Whether this task is counted in the connected gauge / its connect wait was recorded. */
     let counted = false;
@@ -327,7 +337,8 @@ export function createStorageController(options: StorageControllerOptions): Stor
       logger,
       ...(i.tuning === undefined ? {} : { tuning: i.tuning }),
       onCommandSent: (c) => metrics.commandsTotal.inc({ command_type: c.kind }),
-      onResponses: (_epoch, responses) => {
+      onResponses: (e, responses) => {
+        if (e !== state.epoch) return; // an older incarnation's
         for (const response of responses) {
           if (task.state !== "connected") return;
           metrics.responsesTotal.inc({ response_type: response.kind });
@@ -352,14 +363,27 @@ export function createStorageController(options: StorageControllerOptions): Stor
         // The next connection reconciles silently: nothing owed, reported uppers start over.
         collections.replicaReset(i.id, replicaId, false);
         emit({ kind: "replicaFailed", instanceId: i.id, replicaId, error });
+        state.rehydration?.failed(() => {
+          if (!closed && i.replicas.get(replicaId) === state && state.task === task) {
+            rehydrate(i, replicaId, state);
+          }
+        });
       },
     });
     state.task = task;
     state.stopTask = () => {
+      state.rehydration?.cancel();
       recordWait();
       uncount();
       return task.close();
     };
+  };
+
+  /** Gives a failed replica its next incarnation. */
+  const rehydrate = (i: InstanceState, replicaId: ReplicaId, state: ReplicaState) => {
+    logger.info({ instance_id: i.id, replica_id: replicaId }, "rehydrating storage replica");
+    emit({ kind: "replicaRehydrating", instanceId: i.id, replicaId });
+    startTask(i, replicaId, state);
   };
 
   // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired (the unified
@@ -368,10 +392,9 @@ export function createStorageController(options: StorageControllerOptions): Stor
     if (closed) return;
     for (const i of instances.values()) {
       for (const [replicaId, state] of i.replicas) {
-        if (state.task.state !== "failed") continue;
-        logger.info({ instance_id: i.id, replica_id: replicaId }, "rehydrating storage replica");
-        emit({ kind: "replicaRehydrating", instanceId: i.id, replicaId });
-        startTask(i, replicaId, state);
+        // The connector's own policy (unified path) rehydrates these.
+        if (state.task.state !== "failed" || state.rehydration !== undefined) continue;
+        rehydrate(i, replicaId, state);
       }
     }
   };
@@ -461,7 +484,12 @@ export function createStorageController(options: StorageControllerOptions): Stor
       const i = instance(instanceId, "addReplica");
       const resumed = i.placement.addReplica(replicaId);
       // The task reads `state.url` at once, so the state exists before its task does.
-      const state = { url: location.storageUrl, connects: 0, epoch: 0 } as ReplicaState;
+      const state = {
+        url: location.storageUrl,
+        connects: 0,
+        epoch: 0,
+        rehydration: i.connector.rehydration?.forReplica(),
+      } as ReplicaState;
       i.replicas.set(replicaId, state);
       startTask(i, replicaId, state);
       logger.info(

@@ -65,3 +65,5 @@ export {
   type ReplicaPreference,
   SINK_PREFERENCE,
 } from "./placement.js";
+// The unified path of the same seam (phase 3): the storage protocol for controller-unified's task.
+export { connectUnifiedStorageReplica, storageReplicaProtocol } from "./replica-protocol.js";

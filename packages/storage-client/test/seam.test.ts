@@ -5,8 +5,11 @@
  *   (and are not sent twice);
  * - a failed incarnation is replaced at the next maintenance with epoch + 1, and the metrics the
  *   legacy task used to count itself (connected gauge, connects, commands, responses) are counted
- *   by the controller for any connector.
+ *   by the controller for any connector;
+ * - with a connector that carries a rehydration policy (the unified task's), the policy replaces
+ *   the maintenance tick: at once, crash loops backed off; responses of older epochs are dropped.
  */
+import { createRehydrationPolicy } from "@mzts/controller-unified/replicas";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { ingestionDescription } from "@mzts/protocol/testing/storage-commands";
 import { pino } from "pino";
@@ -135,5 +138,58 @@ describe("storage controller behind the replica seam", () => {
       await c.close();
     }
     expect(await value(registry, "mz_storage_controller_connected_replica_count")).toBe(0);
+  });
+});
+
+describe("storage controller with a connector that carries a rehydration policy", () => {
+  it("rehydrates by the policy, not the tick, and drops responses of older epochs", async () => {
+    const c = createStorageController({
+      generation: 1n,
+      logger: pino({ level: "silent" }),
+      registry: new Registry(),
+      maintenanceIntervalMs: 60_000,
+    });
+    const fake = fakeConnector("unified");
+    const connector = Object.assign(fake.connector, {
+      rehydration: createRehydrationPolicy(
+        { quickFailureMs: 60_000, backoff: { initialMs: 200, maxMs: 200, jitter: 0 } },
+        { random: () => 0 },
+      ),
+    });
+    try {
+      c.createInstance("c1", { connector });
+      c.addReplica("c1", "u1", { storageUrl: "http://c1-u1" });
+      c.createIngestion("c1", "u10", ingestionDescription(["u10"]));
+      const first = fake.incarnations[0];
+      first?.connect();
+      first?.respond({ kind: "frontierUpper", id: "u10", upper: 7n });
+      expect(c.frontier("u10")).toBe(7n);
+      // The first failure: the next incarnation at once, no maintenance needed.
+      first?.fail();
+      const second = fake.incarnations[1];
+      expect(second?.opts.epoch).toBe(2);
+      second?.connect();
+      expect(second?.sent.map((s) => s.kind)).toContain("runIngestion");
+      // An older epoch's responses are dropped, even through the current incarnation's callback.
+      second?.opts.onResponses(1, [{ kind: "frontierUpper", id: "u10", upper: 100n }]);
+      expect(c.frontier("u10")).toBe(7n);
+      second?.respond({ kind: "frontierUpper", id: "u10", upper: 8n });
+      expect(c.frontier("u10")).toBe(8n);
+      // A second quick failure is a crash loop: backed off, and the tick does not bypass it.
+      second?.fail();
+      c.rehydrateFailedReplicas();
+      expect(fake.incarnations).toHaveLength(2);
+      expect(c.replicas("c1")).toMatchObject([{ state: "failed" }]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fake.incarnations.map((i) => i.opts.epoch)).toEqual([1, 2, 3]);
+      // Dropping the replica cancels a pending respawn.
+      fake.incarnations[2]?.connect();
+      fake.incarnations[2]?.fail();
+      await c.dropReplica("c1", "u1");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fake.incarnations).toHaveLength(3);
+    } finally {
+      await c.close();
+    }
   });
 });
