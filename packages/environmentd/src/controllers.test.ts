@@ -1,11 +1,12 @@
 /**
- * `selectControllers(phases)`: per cluster, every controller-side seam with its path. Nothing
- * unified is built yet, so every seam runs legacy with the legacy compute and storage connectors; a phase in
- * force is reported as accepted with no effect yet (design §7), a phase that is off as plain legacy.
+ * `selectControllers(phases)`: per cluster, every controller-side seam with its path. `replicas`
+ * is built: in force, both replica seams run the unified task (its compute and storage
+ * connectors, which carry the unified rehydration policy); off or blocked, the legacy tasks. The
+ * unbuilt phases in force (client, state) are reported as accepted with no effect yet.
  */
-import { connectLegacyComputeReplica } from "@mzts/compute-client";
+import { connectLegacyComputeReplica, connectUnifiedComputeReplica } from "@mzts/compute-client";
 import { PhaseSet } from "@mzts/flags";
-import { connectLegacyStorageReplica } from "@mzts/storage-client";
+import { connectLegacyStorageReplica, connectUnifiedStorageReplica } from "@mzts/storage-client";
 import { describe, expect, it } from "vitest";
 import { selectControllers } from "./controllers.js";
 
@@ -14,6 +15,7 @@ describe("selectControllers", () => {
     const chosen = selectControllers(PhaseSet.of("u1", { servers: true }));
     expect(chosen.compute.connector).toBe(connectLegacyComputeReplica);
     expect(chosen.storage.connector).toBe(connectLegacyStorageReplica);
+    expect(chosen.compute.connector.rehydration).toBeUndefined();
     expect(chosen.paths.map((p) => [p.seam, p.flag, p.path])).toEqual([
       ["compute-replicas", "cluster-unification-replicas", "legacy"],
       ["storage-replicas", "cluster-unification-replicas", "legacy"],
@@ -23,13 +25,26 @@ describe("selectControllers", () => {
     for (const p of chosen.paths) expect(p.note).not.toMatch(/no effect/);
   });
 
-  it("reports a controller-side phase in force as accepted, no effect yet", () => {
+  it("runs both replica seams unified when replicas is in force (no prerequisite)", () => {
+    const chosen = selectControllers(PhaseSet.of("u1", { replicas: true }));
+    expect(chosen.compute.connector).toBe(connectUnifiedComputeReplica);
+    expect(chosen.storage.connector).toBe(connectUnifiedStorageReplica);
+    expect(chosen.compute.connector.rehydration).toBeDefined();
+    expect(chosen.storage.connector.rehydration).toBeDefined();
+    expect(chosen.paths.map((p) => [p.seam, p.path, p.note])).toEqual([
+      ["compute-replicas", "unified", "controller-unified replica task (compute protocol)"],
+      ["storage-replicas", "unified", "controller-unified replica task (storage protocol)"],
+      ["client", "legacy", "two ports, two streams per replica"],
+      ["state", "legacy", "a compute and a storage instance"],
+    ]);
+  });
+
+  it("reports an unbuilt controller-side phase in force as accepted, no effect yet", () => {
     const chosen = selectControllers(
       PhaseSet.of("u1", { servers: true, replicas: true, client: true, state: true }),
     );
-    expect(chosen.compute.connector).toBe(connectLegacyComputeReplica);
-    expect(chosen.storage.connector).toBe(connectLegacyStorageReplica);
-    for (const p of chosen.paths) {
+    expect(chosen.compute.connector).toBe(connectUnifiedComputeReplica);
+    for (const p of chosen.paths.filter((x) => x.seam === "client" || x.seam === "state")) {
       expect(p.path).toBe("legacy");
       expect(p.note).toMatch(new RegExp(`^${p.flag} in force: accepted, no effect yet`));
     }
@@ -40,5 +55,6 @@ describe("selectControllers", () => {
     const chosen = selectControllers(PhaseSet.of("u1", { client: true }));
     const client = chosen.paths.find((p) => p.seam === "client");
     expect(client?.note).toBe("two ports, two streams per replica");
+    expect(chosen.compute.connector).toBe(connectLegacyComputeReplica);
   });
 });

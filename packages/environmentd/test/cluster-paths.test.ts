@@ -5,7 +5,7 @@
  * - the replica spec handed to the orchestrator: each clusterd process got its cluster's PhaseSet
  *   (`--phases` on its command line);
  * - status: the flags applied per cluster, and the controller paths `selectControllers` chose when
- *   the cluster's controllers were built (`replicas` in force: accepted, no effect yet);
+ *   the cluster's controllers were built (`replicas` in force: the unified replica task);
  * - both clusters serve the same peek (awaiting their inputs' frontiers).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -110,8 +110,8 @@ it("runs two clusters of one environmentd on different paths", async () => {
   expect(replicasSeam("unified")).toEqual({
     seam: "compute-replicas",
     flag: "cluster-unification-replicas",
-    path: "legacy",
-    note: "cluster-unification-replicas in force: accepted, no effect yet (compute-client replica task)",
+    path: "unified",
+    note: "controller-unified replica task (compute protocol)",
   });
   expect(replicasSeam("legacy")?.note).toBe("compute-client replica task");
   for (const c of status.clusters) {

@@ -67,11 +67,12 @@ describe("PhaseSet", () => {
     expect(set.has("client")).toBe(true);
     expect(set.has("state")).toBe(false);
     expect(set.takesEffect("servers")).toBe(true);
+    expect(set.takesEffect("replicas")).toBe(true); // in force and built
     expect(set.takesEffect("logging")).toBe(true); // in force and built
     expect(set.takesEffect("client")).toBe(false); // in force, not built (default builtPhases)
     expect(set.phases).toEqual(["servers", "replicas", "logging", "client"]);
-    expect(set.noEffect).toEqual(["replicas", "client"]);
-    expect(String(set)).toBe("u1: servers, replicas, logging, client [no effect replicas, client]");
+    expect(set.noEffect).toEqual(["client"]);
+    expect(String(set)).toBe("u1: servers, replicas, logging, client [no effect client]");
   });
 
   it("is deeply frozen", () => {

@@ -155,15 +155,17 @@ describe("createPhaseFlags on TestData", () => {
   it("accepts a flag of an unbuilt phase and reports it as having no effect", async () => {
     await on("servers");
     await on("replicas");
-    const flags = h.create({ dataSource: td.getFactory() }); // default: only servers built
+    await on("client");
+    const flags = h.create({ dataSource: td.getFactory() }); // default: client is not built
     await flags.ready();
     const set = await flags.phases("u1");
-    expect(set.has("replicas")).toBe(true);
-    expect(set.takesEffect("replicas")).toBe(false);
-    expect(set.noEffect).toEqual(["replicas"]);
-    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "replicas" })).toBe(1);
-    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "servers" })).toBe(0);
-    const warn = h.logs.find((l) => l.level === WARN && l.phase === "replicas");
+    expect(set.has("client")).toBe(true);
+    expect(set.takesEffect("client")).toBe(false);
+    expect(set.takesEffect("replicas")).toBe(true);
+    expect(set.noEffect).toEqual(["client"]);
+    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "client" })).toBe(1);
+    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "replicas" })).toBe(0);
+    const warn = h.logs.find((l) => l.level === WARN && l.phase === "client");
     expect(warn?.msg).toMatch(/not built yet: its flag has no effect/);
   });
 
