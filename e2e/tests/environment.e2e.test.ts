@@ -39,6 +39,14 @@ import type { Expr } from "@mzts/expr";
 import type { Frontier, Row } from "@mzts/repr";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
+  COMPUTE_CONNECTED as CONNECTED,
+  healthByName,
+  isMonotone,
+  peekWorkload,
+  pidOf,
+  waitForConnected,
+} from "../src/harness/auction-peeks.js";
+import {
   type AuctionWorkload,
   CLUSTER,
   createAuctionWorkload,
@@ -65,7 +73,6 @@ import {
 import { liveCount, stopAll } from "../src/harness/processes.js";
 
 const HISTORY = "mz_compute_controller_history_command_count";
-const CONNECTED = "mz_compute_controller_connected_replica_count";
 const REUSED = "mz_compute_reconciliation_reused_dataflows_count_total";
 const REPLACED = "mz_compute_reconciliation_replaced_dataflows_count_total";
 
@@ -142,35 +149,6 @@ async function setUp(c: Ctx, replicas: number): Promise<Setup> {
   return { env, ...w };
 }
 
-/** Waits until the compute controller counts `n` connected replicas for the instance. */
-async function waitForConnected(
-  env: EnvironmentdHandle,
-  clusterId: string,
-  n: number,
-  timeoutMs = 30_000,
-): Promise<void> {
-  await waitFor(
-    `${n} connected replicas`,
-    async () =>
-      metricSum(await scrape(env.httpUrl), CONNECTED, { instance_id: clusterId }) === n
-        ? true
-        : undefined,
-    timeoutMs,
-  );
-}
-
-/** Replica name → health in one status answer. */
-async function healthByName(api: EnvironmentApi): Promise<Map<string, string>> {
-  const s = await api.status(CLUSTER);
-  return new Map(s.clusters[0]?.replicas.map((r) => [r.name, r.health]) ?? []);
-}
-
-function pidOf(records: readonly ReplicaRecordView[], replicaId: string): number {
-  const pid = recordedPid(records, replicaId);
-  if (pid === undefined) throw new Error(`no record for replica ${replicaId}`);
-  return pid;
-}
-
 /** Write frontier per collection name. */
 async function writeFrontiers(api: EnvironmentApi): Promise<Map<string, Frontier>> {
   const s = await api.status(CLUSTER);
@@ -188,71 +166,6 @@ async function replicaCounter(
     sum += metricSum(await scrape(`http://127.0.0.1:${r.ports.http}`), name);
   }
   return sum;
-}
-
-interface Workload {
-  ok: number;
-  /** Peeks answered between the kill and the replica being online again. */
-  okDuringOutage: number;
-  readonly errors: string[];
-  /** Answers at T that differ from the hydrated ones. */
-  readonly mismatches: string[];
-  /** Timestamps of the freshest-time ticker peeks, in order. */
-  readonly freshTimes: bigint[];
-}
-
-/** Sequential peeks until `stop()`: fixed time T (bids, winning bids) and freshest (ticker). */
-function peekWorkload(
-  api: EnvironmentApi,
-  s: Setup,
-  inOutage: () => boolean,
-): { stop(): Promise<Workload> } {
-  const w: Workload = { ok: 0, okDuringOutage: 0, errors: [], mismatches: [], freshTimes: [] };
-  let stopped = false;
-  const one = async (f: () => Promise<void>) => {
-    try {
-      await f();
-      w.ok++;
-      if (inOutage()) w.okDuringOutage++;
-    } catch (e) {
-      w.errors.push(e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e));
-    }
-  };
-  const loop = (async () => {
-    while (!stopped) {
-      await one(async () => {
-        const r = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
-        if (JSON.stringify(r.rows, big) !== JSON.stringify(s.bidsAtT, big))
-          w.mismatches.push(`bids_idx at ${T}: ${r.rows.length} rows`);
-      });
-      await one(async () => {
-        // Freshest time: the closed deterministic input makes that T.
-        const r = await api.peek({ object: "winning_bids_idx", timeoutMs: 10_000 });
-        if (r.timestamp !== T) w.mismatches.push(`winning_bids_idx read at ${r.timestamp}`);
-        else if (JSON.stringify(r.rows, big) !== JSON.stringify(s.winningAtT, big))
-          w.mismatches.push(`winning_bids_idx at ${T}: ${r.rows.length} rows`);
-      });
-      await one(async () => {
-        const r = await api.peek({ object: "ticker_counter", timeoutMs: 10_000 });
-        w.freshTimes.push(r.timestamp);
-      });
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return w;
-    },
-  };
-}
-
-function big(_k: string, v: unknown): unknown {
-  return typeof v === "bigint" ? `${v}` : v;
-}
-
-function isMonotone(ts: readonly bigint[]): boolean {
-  return ts.every((t, i) => i === 0 || (ts[i - 1] as bigint) <= t);
 }
 
 // ---------------------------------------------------------------------------------------------

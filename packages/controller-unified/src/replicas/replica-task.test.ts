@@ -244,7 +244,7 @@ describe("unified replica task", () => {
     expect(seen.failures.map(([, e]) => e.message)).toEqual(["cannot encode cancelPeek"]);
   });
 
-  it("detects a stalled replica within pingInterval + pingTimeout (defaults: 2 s)", async () => {
+  it("detects a stalled replica within pingInterval + pingTimeout (defaults: 1.75 s)", async () => {
     const fake = await replica();
     const proxy: StallProxy = await startStallProxy(fake.port);
     cleanup.push(() => proxy.close());

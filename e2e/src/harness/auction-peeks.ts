@@ -1,0 +1,129 @@
+/**
+ * Peeking the auction workload (`auction-workload.ts`) while replicas fail, shared by the
+ * environment tests and the phase-3 suite: a sequential peek loop that checks every answer at T
+ * against the hydrated baseline, and the small status/metrics helpers these scenarios wait on.
+ *
+ * ## Invariants
+ * - `peekWorkload` never throws: a failed peek is recorded (`errors`, with its Connect code), a
+ *   wrong answer too (`mismatches`); the caller decides what must be empty.
+ * - The freshest-time ticker peeks' timestamps are kept in order, so a test can check that reads
+ *   never go back in time.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type AuctionWorkload, CLUSTER, T } from "./auction-workload.js";
+import {
+  type EnvironmentApi,
+  type EnvironmentdHandle,
+  metricSum,
+  type ReplicaRecordView,
+  recordedPid,
+  scrape,
+  waitFor,
+} from "./environment.js";
+
+/** The compute controller's connected replicas gauge (per instance). */
+export const COMPUTE_CONNECTED = "mz_compute_controller_connected_replica_count";
+
+/** What a `peekWorkload` saw. */
+export interface PeekWorkloadResult {
+  ok: number;
+  /** Peeks answered while `inOutage()` was true. */
+  okDuringOutage: number;
+  readonly errors: string[];
+  /** Answers at T that differ from the hydrated ones. */
+  readonly mismatches: string[];
+  /** Timestamps of the freshest-time ticker peeks, in order. */
+  readonly freshTimes: bigint[];
+}
+
+/** Sequential peeks until `stop()`: fixed time T (bids, winning bids) and freshest (ticker). */
+export function peekWorkload(
+  api: EnvironmentApi,
+  s: AuctionWorkload,
+  inOutage: () => boolean,
+): { stop(): Promise<PeekWorkloadResult> } {
+  const w: PeekWorkloadResult = {
+    ok: 0,
+    okDuringOutage: 0,
+    errors: [],
+    mismatches: [],
+    freshTimes: [],
+  };
+  let stopped = false;
+  const one = async (f: () => Promise<void>) => {
+    try {
+      await f();
+      w.ok++;
+      if (inOutage()) w.okDuringOutage++;
+    } catch (e) {
+      w.errors.push(e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e));
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await one(async () => {
+        const r = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
+        if (JSON.stringify(r.rows, big) !== JSON.stringify(s.bidsAtT, big))
+          w.mismatches.push(`bids_idx at ${T}: ${r.rows.length} rows`);
+      });
+      await one(async () => {
+        // Freshest time: the closed deterministic input makes that T.
+        const r = await api.peek({ object: "winning_bids_idx", timeoutMs: 10_000 });
+        if (r.timestamp !== T) w.mismatches.push(`winning_bids_idx read at ${r.timestamp}`);
+        else if (JSON.stringify(r.rows, big) !== JSON.stringify(s.winningAtT, big))
+          w.mismatches.push(`winning_bids_idx at ${T}: ${r.rows.length} rows`);
+      });
+      await one(async () => {
+        const r = await api.peek({ object: "ticker_counter", timeoutMs: 10_000 });
+        w.freshTimes.push(r.timestamp);
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return w;
+    },
+  };
+}
+
+/** JSON replacer for rows with bigints. */
+export function big(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? `${v}` : v;
+}
+
+/** Whether `ts` never goes down. */
+export function isMonotone(ts: readonly bigint[]): boolean {
+  return ts.every((t, i) => i === 0 || (ts[i - 1] as bigint) <= t);
+}
+
+/** Waits until the compute controller counts `n` connected replicas for the instance. */
+export async function waitForConnected(
+  env: EnvironmentdHandle,
+  clusterId: string,
+  n: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(
+    `${n} connected replicas`,
+    async () =>
+      metricSum(await scrape(env.httpUrl), COMPUTE_CONNECTED, { instance_id: clusterId }) === n
+        ? true
+        : undefined,
+    timeoutMs,
+  );
+}
+
+/** Replica name → health in one status answer of the workload's cluster. */
+export async function healthByName(api: EnvironmentApi): Promise<Map<string, string>> {
+  const s = await api.status(CLUSTER);
+  return new Map(s.clusters[0]?.replicas.map((r) => [r.name, r.health]) ?? []);
+}
+
+/** The recorded pid of `replicaId`. @throws when there is no record. */
+export function pidOf(records: readonly ReplicaRecordView[], replicaId: string): number {
+  const pid = recordedPid(records, replicaId);
+  if (pid === undefined) throw new Error(`no record for replica ${replicaId}`);
+  return pid;
+}

@@ -1,0 +1,237 @@
+/**
+ * Phase 3 (replicas) as a function of the flag: one environmentd (a real process, loopback, port
+ * 0) on a fresh data directory under `/tmp/replicas-*` whose flags file sets
+ * `cluster-unification-replicas` off (legacy compute and storage replica tasks) or on (the
+ * unified `ReplicaTask` for both), driving the auction workload on two replicas. Returns what a
+ * client and an operator can observe, so the test can assert each run and compare the two.
+ *
+ * ## Scenario (one environment, in order)
+ * 1. Paths: status names the path of each controller seam of cluster `c`.
+ * 2. kill -9 of r1 under a sequential peek workload: no peek fails or differs; the orchestrator
+ *    restarts r1 and the controllers rehydrate it (both connected gauges back to 2).
+ * 3. SIGSTOP of r2: the time until the compute controller, the storage controller and status
+ *    notice (polled every 50 ms); meanwhile the rehydrated r1 alone answers the peeks at T, which
+ *    must equal the hydrated answers. SIGCONT, reconnected.
+ * 4. History bound: 400 peeks, then the compute controller's history size (metric).
+ * 5. Observables: answers at T, the reference from the shards, the closed collections'
+ *    frontiers, and the names of the controllers' metrics.
+ *
+ * Cleanup (always): environmentd is killed (`stopAll`), every clusterd pid recorded for the data
+ * directory is SIGCONT + SIGKILLed, and the directory is removed.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ControllerPath } from "@mzts/protocol";
+import type { Frontier } from "@mzts/repr";
+import {
+  COMPUTE_CONNECTED,
+  healthByName,
+  isMonotone,
+  type PeekWorkloadResult,
+  peekWorkload,
+  pidOf,
+  waitForConnected,
+} from "../harness/auction-peeks.js";
+import { CLUSTER, createAuctionWorkload, T } from "../harness/auction-workload.js";
+import {
+  metricSum,
+  ReplicaReaper,
+  type Rows,
+  recordedPid,
+  referenceAnswer,
+  scrape,
+  sleep,
+  startEnvironmentd,
+  waitFor,
+} from "../harness/environment.js";
+import { stopAll } from "../harness/processes.js";
+
+const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
+const HISTORY = "mz_compute_controller_history_command_count";
+
+/** Detection times (ms after the SIGSTOP; undefined = not within the deadline). */
+export interface Detection {
+  readonly computeMs: number | undefined;
+  readonly storageMs: number | undefined;
+  readonly statusMs: number | undefined;
+}
+
+/** What one run observed. */
+export interface Phase3Observations {
+  /** Status: the controller paths of cluster `c`. */
+  readonly paths: readonly ControllerPath[];
+  readonly failover: PeekWorkloadResult & {
+    readonly restartMs: number;
+    readonly monotone: boolean;
+  };
+  /** Answers at T while only the rehydrated r1 could answer (r2 stopped). */
+  readonly rehydrated: { readonly bids: Rows; readonly winning: Rows };
+  readonly detection: Detection;
+  /** Whether environmentd stayed up through the stop. */
+  readonly survivedStop: boolean;
+  /** The compute controller's history size after 400 peeks. */
+  readonly historyAfterPeeks: number;
+  /** Answers at T: the hydrated baseline, the last ones (after everything), the shards' reference. */
+  readonly atT: { readonly bids: Rows; readonly winning: Rows };
+  readonly final: { readonly bids: Rows; readonly winning: Rows };
+  readonly reference: { readonly bids: Rows; readonly winning: Rows };
+  /** Write frontiers of the collections, except the real-time ticker's. */
+  readonly closedFrontiers: ReadonlyMap<string, Frontier>;
+  /** Names of environmentd's compute and storage controller metrics, sorted. */
+  readonly metricNames: readonly string[];
+  /** Compute and storage replica connects over the run (2 + 2 at start, + rehydrations). */
+  readonly connects: { readonly compute: number; readonly storage: number };
+}
+
+/** Runs the scenario with `cluster-unification-replicas` = `replicas`. */
+export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Phase3Observations> {
+  const dataDir = mkdtempSync("/tmp/replicas-");
+  const reaper = new ReplicaReaper(dataDir);
+  const stopped = new Set<number>();
+  writeFileSync(
+    join(dataDir, "flags.json"),
+    JSON.stringify({ flagValues: { "cluster-unification-replicas": opts.replicas } }),
+  );
+  const env = await startEnvironmentd({ dataDir });
+  try {
+    const api = env.api;
+    const s = await createAuctionWorkload(api, 2);
+    await waitForConnected(env, s.clusterId, 2);
+    const paths = (await api.status(CLUSTER)).clusters[0]?.controllers ?? [];
+    const r1 = s.replicaIds.get("r1") as string;
+    const r2 = s.replicaIds.get("r2") as string;
+
+    // 2. kill -9 of r1 under peeks.
+    const oldPid = pidOf(reaper.observe(), r1);
+    let outage = false;
+    const workload = peekWorkload(api, s, () => outage);
+    await sleep(1000);
+    const killedAt = Date.now();
+    outage = true;
+    process.kill(oldPid, "SIGKILL");
+    await waitFor(
+      "the orchestrator to restart r1",
+      () => {
+        const p = recordedPid(reaper.observe(), r1);
+        return p !== undefined && p !== oldPid ? p : undefined;
+      },
+      20_000,
+    );
+    await waitFor(
+      "r1 online and both replicas connected to both controllers",
+      async () => {
+        const m = await scrape(env.httpUrl);
+        const ok =
+          (await healthByName(api)).get("r1") === "online" &&
+          metricSum(m, COMPUTE_CONNECTED, { instance_id: s.clusterId }) === 2 &&
+          metricSum(m, STORAGE_CONNECTED) === 2;
+        return ok ? true : undefined;
+      },
+      20_000,
+    );
+    outage = false;
+    const restartMs = Date.now() - killedAt;
+    await sleep(1000); // keep peeking against the rehydrated replica
+    const w = await workload.stop();
+
+    // 3. SIGSTOP of r2: detection, and r1 alone answers.
+    const pid2 = pidOf(reaper.observe(), r2);
+    const alive = () =>
+      env.process.child.exitCode === null && env.process.child.signalCode === null;
+    stopped.add(pid2);
+    const stoppedAt = Date.now();
+    process.kill(pid2, "SIGSTOP");
+    let computeMs: number | undefined;
+    let storageMs: number | undefined;
+    let statusMs: number | undefined;
+    let rehydrated: { bids: Rows; winning: Rows } | undefined;
+    while (alive() && Date.now() - stoppedAt < 12_000) {
+      const m = await scrape(env.httpUrl);
+      const at = Date.now() - stoppedAt;
+      if (
+        computeMs === undefined &&
+        metricSum(m, COMPUTE_CONNECTED, { instance_id: s.clusterId }) < 2
+      )
+        computeMs = at;
+      if (storageMs === undefined && metricSum(m, STORAGE_CONNECTED) < 2) storageMs = at;
+      if (statusMs === undefined && (await healthByName(api)).get("r2") !== "online")
+        statusMs = Date.now() - stoppedAt;
+      if (rehydrated === undefined) {
+        const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
+        const winning = await api.peek({
+          object: "winning_bids_idx",
+          timestamp: T,
+          timeoutMs: 10_000,
+        });
+        rehydrated = { bids: bids.rows, winning: winning.rows };
+      }
+      if (computeMs !== undefined && storageMs !== undefined && statusMs !== undefined) break;
+      await sleep(50);
+    }
+    const survivedStop = alive();
+    process.kill(pid2, "SIGCONT");
+    stopped.delete(pid2);
+    if (survivedStop) await waitForConnected(env, s.clusterId, 2, 20_000);
+
+    // 4. History bound.
+    for (let i = 0; i < 400; i++) {
+      await api.peek({
+        object: i % 2 === 0 ? "winning_bids_idx" : "ticker_counter",
+        timeoutMs: 10_000,
+      });
+    }
+    const afterPeeks = await scrape(env.httpUrl);
+    const historyAfterPeeks = metricSum(afterPeeks, HISTORY, { instance_id: s.clusterId });
+
+    // 5. Observables.
+    const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
+    const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs: 10_000 });
+    const status = await api.status(CLUSTER);
+    const closedFrontiers = new Map(
+      (status.clusters[0]?.collections ?? [])
+        .filter((c) => !c.name.startsWith("ticker"))
+        .map((c) => [c.name, c.writeFrontier] as const),
+    );
+    const metricNames = [
+      ...new Set(
+        afterPeeks
+          .map((x) => x.name)
+          .filter((n) => /^mz_(compute|storage)_(controller_|commands|responses|peek)/.test(n)),
+      ),
+    ].sort();
+    return {
+      paths,
+      failover: { ...w, restartMs, monotone: isMonotone(w.freshTimes) },
+      rehydrated: rehydrated ?? { bids: [], winning: [] },
+      detection: { computeMs, storageMs, statusMs },
+      survivedStop,
+      historyAfterPeeks,
+      atT: { bids: s.bidsAtT, winning: s.winningAtT },
+      final: { bids: bids.rows, winning: winning.rows },
+      reference: {
+        bids: await referenceAnswer(dataDir, s.bidsPlan, T),
+        winning: await referenceAnswer(dataDir, s.winningPlan, T),
+      },
+      closedFrontiers,
+      metricNames,
+      connects: {
+        compute: metricSum(afterPeeks, "mz_compute_controller_replica_connects_total", {
+          instance_id: s.clusterId,
+        }),
+        storage: metricSum(afterPeeks, "mz_storage_controller_replica_connects_total"),
+      },
+    };
+  } finally {
+    env.api.close();
+    await stopAll();
+    for (const pid of stopped) {
+      try {
+        process.kill(pid, "SIGCONT");
+      } catch {
+        // gone
+      }
+    }
+    reaper.reap();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
