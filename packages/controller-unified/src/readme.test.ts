@@ -7,11 +7,15 @@ import { describe, expect, it } from "vitest";
 import {
   backoffDelayMs,
   checkBackoff,
+  createRehydrationPolicy,
+  createReplicaTaskConnector,
   InvalidBackoff,
   type ReplicaConnectionState,
   type ReplicaConnector,
   sleep,
+  UNIFIED_TUNING,
 } from "./index.js";
+import { testComputeProtocol } from "./testdata/fake-replica.js";
 
 describe("README", () => {
   it("ReplicaConnector (the seam)", async () => {
@@ -88,4 +92,52 @@ describe("README", () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(getEventListeners(abort.signal, "abort")).toHaveLength(0);
   });
+
+  it("createReplicaTaskConnector() (the unified replica task)", async () => {
+    // testComputeProtocol is the README's computeReplicaProtocol (compute-client's, copied).
+    expect(testComputeProtocol.isHello(testComputeProtocol.hello(createHelloForTest()))).toBe(true);
+    const connectUnifiedComputeReplica = createReplicaTaskConnector(testComputeProtocol);
+    expect(connectUnifiedComputeReplica.rehydration).toBeDefined();
+    expect(UNIFIED_TUNING).toMatchObject({
+      backoff: { initialMs: 125, maxMs: 1000, jitter: 0.2 },
+      connectTimeoutMs: 5000,
+      pingIntervalMs: 250,
+      pingTimeoutMs: 1500,
+    });
+    const conn = connectUnifiedComputeReplica({
+      instanceId: "c1",
+      replicaId: "u1",
+      epoch: 1,
+      generation: 1n,
+      location: () => "http://127.0.0.1:1",
+      replay: () => [],
+      logger: pino({ level: "silent" }),
+      onConnected: () => {},
+      onResponses: () => {},
+      onFailed: () => {},
+    });
+    expect(conn.state).toBe("connecting"); // nothing listens there: it keeps retrying
+    await conn.close();
+    expect(conn.state).toBe("closed");
+  });
+
+  it("createRehydrationPolicy()", () => {
+    const policy = createRehydrationPolicy();
+    const r = policy.forReplica();
+    const spawned: number[] = [];
+    const spawn = (epoch: number) => spawned.push(epoch);
+    r.started();
+    expect(r.failed(() => spawn(2))).toBe(0); // the first quick failure: ran now
+    r.started();
+    const pause = r.failed(() => spawn(3)); // the second in a row: 125 ms ± 20 %
+    expect(pause).toBeGreaterThanOrEqual(100);
+    expect(pause).toBeLessThanOrEqual(150);
+    r.cancel(); // a pending respawn never runs
+    expect(r.pending).toBe(false);
+    expect(spawned).toEqual([2]);
+  });
 });
+
+function createHelloForTest() {
+  return { nonce: "n", generation: 1n, protocolVersion: 1, buildVersion: "0" };
+}
