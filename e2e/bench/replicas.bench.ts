@@ -4,8 +4,9 @@
  * `ReplicaTask`), measured in the same run, interleaved (off, on, off, on, …; medians).
  *
  * Every run boots a fresh environmentd (temp data dir `/tmp/replicas-*`, ports 0, its flags file
- * setting the phase) with cluster `c`: `--replicas` replicas (size 1), a real-time COUNTER source
- * (tick 100 ms) and `--dataflows` indexes on it (`idx_1` … `idx_n`), then measures:
+ * setting the phase) with cluster `c`: `--replicas` replicas (size 1), a deterministic COUNTER
+ * source (20 ticks, then closed: hydration is the whole work) and `--dataflows` indexes on it
+ * (`idx_1` … `idx_n`), then measures:
  * - `rehydrate`: kill -9 of r1, until (a) the orchestrator restarted it (a record with a new pid),
  *   (b) both controllers connected it again (their connects counters grew), (c) it hydrated every
  *   dataflow: a peek of each index aimed at r1 (`replica: "r1"`) answers (8 in flight).
@@ -73,6 +74,10 @@ interface Sample {
   detectCompute: number;
   detectStorage: number;
   storm: number;
+  /** Connects of r1 (compute + storage) between its kill and its hydration (2 = one each). */
+  reconnects: number;
+  /** "replica task failed" / "storage replica failed" warnings environmentd logged in the run. */
+  failureLogs: number;
 }
 
 interface Running {
@@ -119,7 +124,7 @@ async function peekAll(api: EnvironmentApi, replica: string, names: readonly str
       const object = names[next++] as string;
       await waitFor(
         `${object} on ${replica}`,
-        () => api.peek({ object, replica, timeoutMs: 1000 }).then(() => true),
+        () => api.peek({ object, replica, timeoutMs: 5000 }).then(() => true),
         60_000,
         20,
       );
@@ -152,6 +157,8 @@ async function runOnce(unified: boolean): Promise<Sample> {
         generator: { kind: "counter" },
         seed: 1n,
         tickIntervalMs: 100,
+        // Closed after 20 ticks: hydration is the whole work, no steady stream behind it.
+        deterministic: { startTimeMs: 1_700_000_000_000n, maxTicks: 20n },
       },
     });
     const names: string[] = [];
@@ -159,6 +166,7 @@ async function runOnce(unified: boolean): Promise<Sample> {
       names.push(`idx_${i}`);
       await api.createIndex({ name: `idx_${i}`, cluster: CLUSTER, on: "ticker_counter", key: [0] });
     }
+    log(`${unified ? "unified" : "legacy"}: ${DATAFLOWS} indexes created; hydrating`);
     for (const name of replicaIds.keys()) await peekAll(api, name, names);
     await waitFor("all connected", async () => {
       const c = await counts(env, clusterId);
@@ -173,15 +181,7 @@ async function runOnce(unified: boolean): Promise<Sample> {
     const oldPid = recordedPid(r.reaper.observe(), r1) as number;
     const killedAt = performance.now();
     process.kill(oldPid, "SIGKILL");
-    await waitFor(
-      "r1 restarted",
-      () => {
-        const p = recordedPid(r.reaper.observe(), r1);
-        return p !== undefined && p !== oldPid ? true : undefined;
-      },
-      30_000,
-      10,
-    );
+    await r.reaper.waitForRestart(r1, oldPid, 30_000, 10);
     const restart = performance.now() - killedAt;
     await waitFor(
       "r1 reconnected",
@@ -198,6 +198,12 @@ async function runOnce(unified: boolean): Promise<Sample> {
     const connected = performance.now() - killedAt;
     await peekAll(api, "r1", names);
     const hydrated = performance.now() - killedAt;
+    const after = await counts(env, clusterId);
+    const reconnects =
+      after.computeConnects -
+      before.computeConnects +
+      after.storageConnects -
+      before.storageConnects;
     log(
       `${path}: rehydrate restart ${restart.toFixed(0)} connected ${connected.toFixed(0)} hydrated ${hydrated.toFixed(0)} ms`,
     );
@@ -256,8 +262,21 @@ async function runOnce(unified: boolean): Promise<Sample> {
     const last = names.at(-1) as string;
     await Promise.all([...replicaIds.keys()].map((n) => peekAll(api, n, [last])));
     const storm = performance.now() - stormAt;
-    log(`${path}: storm ${storm.toFixed(0)} ms`);
-    return { restart, connected, hydrated, detectCompute, detectStorage, storm };
+    const logged = `${env.process.stderr()}\n${env.process.lines.join("\n")}`;
+    const failureLogs = logged.match(/replica task failed|storage replica failed/g)?.length ?? 0;
+    log(
+      `${path}: storm ${storm.toFixed(0)} ms; r1 connects while rehydrating ${reconnects}; failure logs ${failureLogs}`,
+    );
+    return {
+      restart,
+      connected,
+      hydrated,
+      detectCompute,
+      detectStorage,
+      storm,
+      reconnects,
+      failureLogs,
+    };
   } finally {
     env.api.close();
     await stopAll();
@@ -283,6 +302,8 @@ const rows: Array<[string, keyof Sample]> = [
   ["detect SIGSTOP: compute controller", "detectCompute"],
   ["detect SIGSTOP: storage controller", "detectStorage"],
   [`reconnect storm: ${REPLICAS} replicas killed at once, all back and answering`, "storm"],
+  ["r1 connects (compute + storage) while rehydrating (2 = one each)", "reconnects"],
+  ["replica failure warnings logged by environmentd over the run", "failureLogs"],
 ];
 console.log(`\nphase 3 replicas: legacy (off) vs unified (on), median of ${RUNS} run(s), ms`);
 console.log("| measure | legacy | unified | ratio (unified / legacy) |");

@@ -186,14 +186,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   const killedAt = Date.now();
   outage = true;
   process.kill(oldPid, "SIGKILL");
-  const newPid = await waitFor(
-    "the orchestrator to restart r1",
-    () => {
-      const p = recordedPid(c.reaper.observe(), r1);
-      return p !== undefined && p !== oldPid ? p : undefined;
-    },
-    20_000,
-  );
+  const newPid = await c.reaper.waitForRestart(r1, oldPid);
   await waitFor(
     "status to report r1 online again",
     async () => ((await healthByName(api)).get("r1") === "online" ? true : undefined),

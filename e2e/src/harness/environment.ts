@@ -267,6 +267,27 @@ export class ReplicaReaper {
     ).length;
   }
 
+  /**
+   * Waits until the record of `replicaId` names a pid other than `oldPid` (the orchestrator
+   * restarted it) and returns that pid.
+   */
+  waitForRestart(
+    replicaId: string,
+    oldPid: number,
+    timeoutMs = 20_000,
+    everyMs = 100,
+  ): Promise<number> {
+    return waitFor(
+      `the orchestrator to restart ${replicaId}`,
+      () => {
+        const p = recordedPid(this.observe(), replicaId);
+        return p !== undefined && p !== oldPid ? p : undefined;
+      },
+      timeoutMs,
+      everyMs,
+    );
+  }
+
   /** SIGCONT + SIGKILL to every remembered (and currently recorded) clusterd of the directory. */
   reap(): void {
     this.observe();

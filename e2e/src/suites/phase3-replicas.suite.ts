@@ -37,7 +37,6 @@ import {
   metricSum,
   ReplicaReaper,
   type Rows,
-  recordedPid,
   referenceAnswer,
   scrape,
   sleep,
@@ -109,14 +108,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     const killedAt = Date.now();
     outage = true;
     process.kill(oldPid, "SIGKILL");
-    await waitFor(
-      "the orchestrator to restart r1",
-      () => {
-        const p = recordedPid(reaper.observe(), r1);
-        return p !== undefined && p !== oldPid ? p : undefined;
-      },
-      20_000,
-    );
+    await reaper.waitForRestart(r1, oldPid);
     await waitFor(
       "r1 online and both replicas connected to both controllers",
       async () => {
