@@ -60,9 +60,9 @@ import {
   hasMetric,
   metricSum,
   ReplicaReaper,
-  type ReplicaRecordView,
   recordedPid,
   referenceAnswer,
+  replicaCounter,
   type Sample,
   scrape,
   sleep,
@@ -153,19 +153,6 @@ async function setUp(c: Ctx, replicas: number): Promise<Setup> {
 async function writeFrontiers(api: EnvironmentApi): Promise<Map<string, Frontier>> {
   const s = await api.status(CLUSTER);
   return new Map(s.clusters[0]?.collections.map((c) => [c.name, c.writeFrontier]) ?? []);
-}
-
-/** Sum of a counter over the replicas' own /metrics. */
-async function replicaCounter(
-  records: readonly ReplicaRecordView[],
-  name: string,
-): Promise<number> {
-  let sum = 0;
-  for (const r of records) {
-    if (r.ports === null) throw new Error(`replica ${r.replicaId} has no ports yet`);
-    sum += metricSum(await scrape(`http://127.0.0.1:${r.ports.http}`), name);
-  }
-  return sum;
 }
 
 // ---------------------------------------------------------------------------------------------

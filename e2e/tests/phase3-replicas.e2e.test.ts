@@ -3,7 +3,8 @@
  * off (the legacy compute and storage replica tasks) and on (controller-unified's `ReplicaTask`
  * for both): kill -9 of one of two replicas under peeks with no failed peek and the rehydrated
  * replica answering the same, SIGSTOP detection (measured; the unified goal is ≤ 2 s), the
- * history bound after 400 peeks, and the same observable results off and on
+ * history bound after 400 peeks, environmentd kill -9 + restart (replicas adopted, every dataflow
+ * reused, none replaced), and the same observable results off and on
  * (`src/suites/phase3-replicas.suite.ts`).
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -30,7 +31,8 @@ describe.each([
         `(${o.failover.okDuringOutage} during the outage); SIGSTOP detected by compute ` +
         `${d.computeMs ?? "never"} ms, storage ${d.storageMs ?? "never"} ms, status ` +
         `${d.statusMs ?? "never"} ms; history ${o.historyAfterPeeks} commands after 400 peeks; ` +
-        `connects compute ${o.connects.compute}, storage ${o.connects.storage}`,
+        `connects compute ${o.connects.compute}, storage ${o.connects.storage}; after an ` +
+        `environmentd restart reused ${o.restart.reused}, replaced ${o.restart.replaced}`,
     );
     const path = on ? "unified" : "legacy";
     expect(o.paths.filter((p) => p.seam.endsWith("-replicas")).map((p) => p.path)).toEqual([
@@ -59,6 +61,13 @@ describe.each([
     // Both controllers rehydrated r1 after the kill and r2 after the stop.
     expect(o.connects.compute).toBeGreaterThanOrEqual(4);
     expect(o.connects.storage).toBeGreaterThanOrEqual(4);
+    // environmentd restarted: adopted and reconciled replicas, the same paths and answers.
+    const r = o.restart;
+    expect(r.nextGeneration).toBe(true);
+    expect(r.adopted).toBe(true);
+    expect({ reused: r.reused, replaced: r.replaced }).toEqual({ reused: r.expected, replaced: 0 });
+    expect(r.paths).toEqual(o.paths);
+    expect(r.answers).toEqual(o.atT);
   }, 90_000);
 });
 
@@ -70,6 +79,7 @@ describe("phase 3 replicas, off vs on", () => {
     if (off === undefined || on === undefined) return;
     expect(on.atT).toEqual(off.atT);
     expect(on.final).toEqual(off.final);
+    expect(on.restart.answers).toEqual(off.restart.answers);
     expect(on.rehydrated).toEqual(off.rehydrated);
     expect(on.reference).toEqual(off.reference);
     expect(on.closedFrontiers).toEqual(off.closedFrontiers);

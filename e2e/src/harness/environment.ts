@@ -352,6 +352,19 @@ export function metricSum(
   return sum;
 }
 
+/** Sum of a counter over the replicas' own /metrics. */
+export async function replicaCounter(
+  records: readonly ReplicaRecordView[],
+  name: string,
+): Promise<number> {
+  let sum = 0;
+  for (const r of records) {
+    if (r.ports === null) throw new Error(`replica ${r.replicaId} has no ports yet`);
+    sum += metricSum(await scrape(`http://127.0.0.1:${r.ports.http}`), name);
+  }
+  return sum;
+}
+
 /** Whether any sample is named `name` (a metric that exists, even at 0). */
 export function hasMetric(samples: readonly Sample[], name: string): boolean {
   return samples.some((s) => s.name === name);

@@ -15,6 +15,9 @@
  * 4. History bound: 400 peeks, then the compute controller's history size (metric).
  * 5. Observables: answers at T, the reference from the shards, the closed collections'
  *    frontiers, and the names of the controllers' metrics.
+ * 6. environmentd kill -9 and restart on the same data directory: the next generation adopts the
+ *    replicas (same pids), reconciles them (every dataflow reused on every replica, none
+ *    replaced), runs the same paths and answers the same at T.
  *
  * Cleanup (always): environmentd is killed (`stopAll`), every clusterd pid recorded for the data
  * directory is SIGCONT + SIGKILLed, and the directory is removed.
@@ -32,12 +35,15 @@ import {
   pidOf,
   waitForConnected,
 } from "../harness/auction-peeks.js";
-import { CLUSTER, createAuctionWorkload, T } from "../harness/auction-workload.js";
+import { CLUSTER, createAuctionWorkload, DATAFLOWS, T } from "../harness/auction-workload.js";
 import {
+  type EnvironmentdHandle,
   metricSum,
   ReplicaReaper,
   type Rows,
+  recordedPid,
   referenceAnswer,
+  replicaCounter,
   scrape,
   sleep,
   startEnvironmentd,
@@ -47,6 +53,8 @@ import { stopAll } from "../harness/processes.js";
 
 const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
 const HISTORY = "mz_compute_controller_history_command_count";
+const REUSED = "mz_compute_reconciliation_reused_dataflows_count_total";
+const REPLACED = "mz_compute_reconciliation_replaced_dataflows_count_total";
 
 /** Detection times (ms after the SIGSTOP; undefined = not within the deadline). */
 export interface Detection {
@@ -80,6 +88,18 @@ export interface Phase3Observations {
   readonly metricNames: readonly string[];
   /** Compute and storage replica connects over the run (2 + 2 at start, + rehydrations). */
   readonly connects: { readonly compute: number; readonly storage: number };
+  /** After environmentd's kill -9 and restart. */
+  readonly restart: {
+    readonly nextGeneration: boolean;
+    /** Every replica kept its pid. */
+    readonly adopted: boolean;
+    readonly reused: number;
+    readonly replaced: number;
+    /** Dataflows × replicas. */
+    readonly expected: number;
+    readonly paths: readonly ControllerPath[];
+    readonly answers: { readonly bids: Rows; readonly winning: Rows };
+  };
 }
 
 /** Runs the scenario with `cluster-unification-replicas` = `replicas`. */
@@ -92,6 +112,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     JSON.stringify({ flagValues: { "cluster-unification-replicas": opts.replicas } }),
   );
   const env = await startEnvironmentd({ dataDir });
+  let env2: EnvironmentdHandle | undefined;
   try {
     const api = env.api;
     const s = await createAuctionWorkload(api, 2);
@@ -191,6 +212,55 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
           .filter((n) => /^mz_(compute|storage)_(controller_|commands|responses|peek)/.test(n)),
       ),
     ].sort();
+    const connects = {
+      compute: metricSum(afterPeeks, "mz_compute_controller_replica_connects_total", {
+        instance_id: s.clusterId,
+      }),
+      storage: metricSum(afterPeeks, "mz_storage_controller_replica_connects_total"),
+    };
+    const reference = {
+      bids: await referenceAnswer(dataDir, s.bidsPlan, T),
+      winning: await referenceAnswer(dataDir, s.winningPlan, T),
+    };
+
+    // 6. environmentd kill -9 and restart.
+    const records = reaper.observe().filter((x) => x.clusterId === s.clusterId);
+    const pids = new Map(records.map((x) => [x.replicaId, x.pid]));
+    const reusedBefore = await replicaCounter(records, REUSED);
+    const replacedBefore = await replicaCounter(records, REPLACED);
+    env.process.child.kill("SIGKILL");
+    await env.process.exited;
+    env2 = await startEnvironmentd({ dataDir });
+    await waitForConnected(env2, s.clusterId, 2);
+    await waitFor("storage connected to both replicas", async () =>
+      metricSum(await scrape(env2?.httpUrl ?? ""), STORAGE_CONNECTED) === 2 ? true : undefined,
+    );
+    const adopted = [...pids].every(([id, pid]) => recordedPid(reaper.observe(), id) === pid);
+    const expected = DATAFLOWS * pids.size;
+    let reused = 0;
+    let replaced = 0;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      reused = (await replicaCounter(records, REUSED)) - reusedBefore;
+      replaced = (await replicaCounter(records, REPLACED)) - replacedBefore;
+      if (reused + replaced >= expected) break;
+      await sleep(200);
+    }
+    const bids2 = await env2.api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 20_000 });
+    const winning2 = await env2.api.peek({
+      object: "winning_bids_idx",
+      timestamp: T,
+      timeoutMs: 20_000,
+    });
+    const restart = {
+      nextGeneration: env2.generation === env.generation + 1n,
+      adopted,
+      reused,
+      replaced,
+      expected,
+      paths: (await env2.api.status(CLUSTER)).clusters[0]?.controllers ?? [],
+      answers: { bids: bids2.rows, winning: winning2.rows },
+    };
     return {
       paths,
       failover: { ...w, restartMs, monotone: isMonotone(w.freshTimes) },
@@ -200,21 +270,15 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
       historyAfterPeeks,
       atT: { bids: s.bidsAtT, winning: s.winningAtT },
       final: { bids: bids.rows, winning: winning.rows },
-      reference: {
-        bids: await referenceAnswer(dataDir, s.bidsPlan, T),
-        winning: await referenceAnswer(dataDir, s.winningPlan, T),
-      },
+      reference,
       closedFrontiers,
       metricNames,
-      connects: {
-        compute: metricSum(afterPeeks, "mz_compute_controller_replica_connects_total", {
-          instance_id: s.clusterId,
-        }),
-        storage: metricSum(afterPeeks, "mz_storage_controller_replica_connects_total"),
-      },
+      connects,
+      restart,
     };
   } finally {
     env.api.close();
+    env2?.api.close();
     await stopAll();
     for (const pid of stopped) {
       try {
