@@ -20,12 +20,11 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type FakeReplica,
-  type StallProxy,
   startFakeReplica,
-  startStallProxy,
   testComputeProtocol,
 } from "../testdata/fake-replica.js";
 import { measureAbortListeners } from "../testing/listener-leak.js";
+import { type StallProxy, startStallProxy } from "../testing/stall-proxy.js";
 import { createRehydrationPolicy } from "./rehydration.js";
 import type {
   ReplicaConnection,

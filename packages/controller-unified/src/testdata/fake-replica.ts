@@ -1,15 +1,14 @@
 /**
  * Test fixtures for the unified replica task (tests only): a fake replica serving
- * `ComputeService.Control` over h2c on 127.0.0.1 (port 0), a TCP proxy in front of it that can
- * stall (a stopped replica: the kernel keeps the connection, nothing is answered), and the
- * compute protocol description the tests drive it with.
+ * `ComputeService.Control` over h2c on 127.0.0.1 (port 0) and the compute protocol description
+ * the tests drive it with. (The stalling TCP proxy is `../testing/stall-proxy.ts`.)
  *
  * The fake replica records every stream (the commands of each request message, in order), lets
  * a test push responses into the current stream, and can be told to end every new stream right
  * after its first message (a replica refusing its hello or replay: a crash loop).
  */
 import http2 from "node:http2";
-import { type AddressInfo, createServer, type Server, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
@@ -151,81 +150,6 @@ export async function startFakeReplica(port = 0): Promise<FakeReplica> {
     async close() {
       for (const p of [...pushers]) p.end();
       for (const s of sessions) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/**
- * A loopback TCP proxy that can stall, like a SIGSTOPped replica: while stalled nothing is read
- * or forwarded in either direction (the kernel still accepts new connections); `resume()` lets
- * the buffered bytes through.
- */
-export interface StallProxy {
-  readonly url: string;
-  /** Connections accepted so far. */
-  readonly accepted: number;
-  stall(): void;
-  resume(): void;
-  close(): Promise<void>;
-}
-
-/** Starts a proxy on 127.0.0.1 (a free port) to `127.0.0.1:targetPort`. */
-export async function startStallProxy(targetPort: number): Promise<StallProxy> {
-  let stalled = false;
-  let accepted = 0;
-  const sockets = new Set<Socket>();
-  const pairs = new Set<[Socket, Socket]>();
-  const track = (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => s.destroy());
-  };
-  const server: Server = createServer((client) => {
-    accepted++;
-    track(client);
-    const upstream = new Socket();
-    track(upstream);
-    upstream.connect(targetPort, "127.0.0.1");
-    const pair: [Socket, Socket] = [client, upstream];
-    pairs.add(pair);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    if (stalled) {
-      client.pause();
-      upstream.pause();
-    }
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => {
-      client.destroy();
-      pairs.delete(pair);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get accepted() {
-      return accepted;
-    },
-    stall() {
-      stalled = true;
-      for (const [a, b] of pairs) {
-        a.unpipe(b);
-        b.unpipe(a);
-        a.pause();
-        b.pause();
-      }
-    },
-    resume() {
-      stalled = false;
-      for (const [a, b] of pairs) {
-        a.pipe(b);
-        b.pipe(a);
-      }
-    },
-    async close() {
-      for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
