@@ -198,6 +198,19 @@ describe("unified replica task", () => {
     expect(fake.streams).toHaveLength(1); // it did not reconnect: that is the instance's call
   });
 
+  it("still ends (close resolves) when the instance's onFailed throws", async () => {
+    const fake = await replica();
+    const { conn } = start(() => fake.url, [hello()], {
+      onFailed: () => {
+        throw new Error("instance bug");
+      },
+    });
+    await until("connected", () => conn.state === "connected" && fake.streams.length === 1);
+    fake.endStreams();
+    await until("failed", () => conn.state === "failed");
+    await expect(conn.close()).resolves.toBeUndefined();
+  });
+
   it("delivers nothing after a malformed response fails it, or after close", async () => {
     const fake = await replica();
     const { conn, seen } = start(() => fake.url, [hello()]);

@@ -204,7 +204,12 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
           },
           `replica task failed: ${cause.message}`,
         );
-        this.#opts.onFailed(this.epoch, cause);
+        try {
+          this.#opts.onFailed(this.epoch, cause);
+        } catch (e) {
+          // The instance's bug; the task has ended either way (close() must still resolve).
+          logger.error({ replica_id: replicaId, err: toError(e).message }, "onFailed threw");
+        }
         return;
       }
       failures++;
