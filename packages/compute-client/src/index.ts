@@ -1,7 +1,8 @@
 /**
  * @mzts/compute-client — the compute controller side (legacy path): the controller with its
  * instances (collections and read holds, pending peeks, subscribes, replica lifecycle), the
- * legacy compute replica task, metrics and the package's errors. The command history it replays
+ * legacy compute replica task, the compute protocol for the unified one (`replica-protocol.ts`),
+ * metrics and the package's errors. The command history it replays
  * is `@mzts/protocol`'s `ComputeCommandHistory`; the replica seam is
  * `@mzts/controller-unified/replicas`' `ReplicaConnection`, and each instance takes its
  * `connector` in `createInstance` (no default).

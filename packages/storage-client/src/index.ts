@@ -1,7 +1,8 @@
 /**
  * @mzts/storage-client — the storage controller side (legacy path): the controller itself
  * (instances, replicas, ingestions, collections), the placement of ingestions and sinks on
- * replicas, the persist read holds, and the legacy storage replica task. The command history it
+ * replicas, the persist read holds, the legacy storage replica task and the storage protocol for
+ * the unified one (`replica-protocol.ts`). The command history it
  * replays is `@mzts/protocol`'s `StorageCommandHistory`; the replica seam is
  * `@mzts/controller-unified/replicas`' `ReplicaConnection`, and each instance takes its
  * `connector` in `createInstance` (no default).
