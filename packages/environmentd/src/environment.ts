@@ -289,6 +289,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     compute,
     storage,
     readPhases,
+    log,
     ...(opts.computeConnector === undefined ? {} : { computeConnector: opts.computeConnector }),
   });
   const replicas = new Replicas({

@@ -12,13 +12,15 @@
  *
  * ## Flow
  * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
- * `createInstance` (with `loggingConfig(cluster)`) + storage `createInstance` → recorded;
- * `selection(clusterId)` for status.
+ * `createInstance` (with `loggingConfig(cluster)`) + storage `createInstance` → recorded and
+ * announced (info log "cluster controllers built" with each seam's path); `selection(clusterId)`
+ * for status.
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
 import type { GlobalId } from "@mzts/repr";
 import type { StorageController } from "@mzts/storage-client";
+import type { Logger } from "pino";
 import type { Cluster } from "../catalog/catalog.js";
 import { type ClusterControllers, selectControllers } from "../controllers.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
@@ -33,6 +35,8 @@ export interface ClustersOptions {
    * task to observe or break replicas); the selection recorded for status stays the chosen one.
    */
   readonly computeConnector?: ComputeReplicaConnector;
+  /** Announces each cluster's controller paths once, when they are built (style §18). */
+  readonly log?: Logger;
 }
 
 /** The clusters' controller state (see the file comment). */
@@ -55,6 +59,10 @@ export class Clusters {
     });
     this.#o.storage.createInstance(clusterId, { connector: chosen.storage.connector });
     this.#built.set(clusterId, chosen);
+    this.#o.log?.info(
+      { cluster_id: clusterId, paths: chosen.paths.map((p) => `${p.seam}=${p.path}`) },
+      "cluster controllers built",
+    );
     return chosen;
   }
 
