@@ -60,9 +60,10 @@ import {
   hasMetric,
   metricSum,
   ReplicaReaper,
+  reconciledSince,
+  reconciliationCounts,
   recordedPid,
   referenceAnswer,
-  replicaCounter,
   type Sample,
   scrape,
   sleep,
@@ -73,8 +74,6 @@ import {
 import { liveCount, stopAll } from "../src/harness/processes.js";
 
 const HISTORY = "mz_compute_controller_history_command_count";
-const REUSED = "mz_compute_reconciliation_reused_dataflows_count_total";
-const REPLACED = "mz_compute_reconciliation_replaced_dataflows_count_total";
 
 interface Ctx {
   readonly dataDir: string;
@@ -232,8 +231,7 @@ it("restarts environmentd: next generation, adopted and reconciled replicas, fen
   const frontiersBefore = await writeFrontiers(s.env.api);
   const freshBefore = (await s.env.api.peek({ object: "ticker_counter", timeoutMs: 10_000 }))
     .timestamp;
-  const reusedBefore = await replicaCounter(records, REUSED);
-  const replacedBefore = await replicaCounter(records, REPLACED);
+  const before = await reconciliationCounts(records);
 
   c.killed.add(s.env);
   s.env.process.child.kill("SIGKILL");
@@ -267,15 +265,7 @@ it("restarts environmentd: next generation, adopted and reconciled replicas, fen
   }
   // Reconciled: every dataflow kept on every replica, none rebuilt.
   const expected = DATAFLOWS * pids.size;
-  let reused = 0;
-  let replaced = 0;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    reused = (await replicaCounter(after, REUSED)) - reusedBefore;
-    replaced = (await replicaCounter(after, REPLACED)) - replacedBefore;
-    if (reused + replaced >= expected) break;
-    await sleep(200);
-  }
+  const { reused, replaced } = await reconciledSince(after, before, expected);
   // Answers at T: as before, and equal to the reference from the shards.
   const bids = await env2.api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 20_000 });
   const winning = await env2.api.peek({

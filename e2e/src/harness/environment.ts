@@ -365,6 +365,44 @@ export async function replicaCounter(
   return sum;
 }
 
+/** The replicas' compute reconciliation counters: dataflows reused and replaced so far. */
+export interface Reconciliation {
+  readonly reused: number;
+  readonly replaced: number;
+}
+
+/** The reconciliation counters summed over the replicas' own /metrics. */
+export async function reconciliationCounts(
+  records: readonly ReplicaRecordView[],
+): Promise<Reconciliation> {
+  return {
+    reused: await replicaCounter(records, "mz_compute_reconciliation_reused_dataflows_count_total"),
+    replaced: await replicaCounter(
+      records,
+      "mz_compute_reconciliation_replaced_dataflows_count_total",
+    ),
+  };
+}
+
+/**
+ * Polls the reconciliation counters (every 200 ms, up to `timeoutMs`) until `expected` dataflows
+ * were reused or replaced since `before`; returns what was counted since then.
+ */
+export async function reconciledSince(
+  records: readonly ReplicaRecordView[],
+  before: Reconciliation,
+  expected: number,
+  timeoutMs = 10_000,
+): Promise<Reconciliation> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await reconciliationCounts(records);
+    const since = { reused: now.reused - before.reused, replaced: now.replaced - before.replaced };
+    if (since.reused + since.replaced >= expected || Date.now() >= deadline) return since;
+    await sleep(200);
+  }
+}
+
 /** Whether any sample is named `name` (a metric that exists, even at 0). */
 export function hasMetric(samples: readonly Sample[], name: string): boolean {
   return samples.some((s) => s.name === name);

@@ -41,9 +41,10 @@ import {
   metricSum,
   ReplicaReaper,
   type Rows,
+  reconciledSince,
+  reconciliationCounts,
   recordedPid,
   referenceAnswer,
-  replicaCounter,
   scrape,
   sleep,
   startEnvironmentd,
@@ -53,8 +54,6 @@ import { stopAll } from "../harness/processes.js";
 
 const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
 const HISTORY = "mz_compute_controller_history_command_count";
-const REUSED = "mz_compute_reconciliation_reused_dataflows_count_total";
-const REPLACED = "mz_compute_reconciliation_replaced_dataflows_count_total";
 
 /** Detection times (ms after the SIGSTOP; undefined = not within the deadline). */
 export interface Detection {
@@ -226,8 +225,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     // 6. environmentd kill -9 and restart.
     const records = reaper.observe().filter((x) => x.clusterId === s.clusterId);
     const pids = new Map(records.map((x) => [x.replicaId, x.pid]));
-    const reusedBefore = await replicaCounter(records, REUSED);
-    const replacedBefore = await replicaCounter(records, REPLACED);
+    const before = await reconciliationCounts(records);
     env.process.child.kill("SIGKILL");
     await env.process.exited;
     env2 = await startEnvironmentd({ dataDir });
@@ -237,15 +235,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     );
     const adopted = [...pids].every(([id, pid]) => recordedPid(reaper.observe(), id) === pid);
     const expected = DATAFLOWS * pids.size;
-    let reused = 0;
-    let replaced = 0;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      reused = (await replicaCounter(records, REUSED)) - reusedBefore;
-      replaced = (await replicaCounter(records, REPLACED)) - replacedBefore;
-      if (reused + replaced >= expected) break;
-      await sleep(200);
-    }
+    const { reused, replaced } = await reconciledSince(records, before, expected);
     const bids2 = await env2.api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 20_000 });
     const winning2 = await env2.api.peek({
       object: "winning_bids_idx",
