@@ -141,6 +141,22 @@ describe("unified replica task", () => {
     expect(seen.failures).toEqual([]);
   });
 
+  it("tries a changed location at once instead of waiting out the backoff", async () => {
+    const refusing = createServer((s) => s.destroy());
+    await new Promise<void>((r) => refusing.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise((r) => refusing.close(r)));
+    const port = (refusing.address() as { port: number }).port;
+    const fake = await replica();
+    let url = `http://127.0.0.1:${port}`;
+    const backoff = { initialMs: 3000, maxMs: 3000, jitter: 0 };
+    const { conn } = start(() => url, [hello()], { tuning: { backoff } });
+    await new Promise((r) => setTimeout(r, 200)); // the first attempt failed: a 3 s pause
+    const movedAt = performance.now();
+    url = fake.url; // the replica restarted elsewhere
+    await until("connected", () => conn.state === "connected");
+    expect(performance.now() - movedAt).toBeLessThan(1000);
+  });
+
   it("opens with a fresh signed hello, then the replay read at that moment, then live sends", async () => {
     const fake = await replica();
     const secret = generateReplicaSecret();

@@ -9,7 +9,8 @@
  *    (read at every attempt) and waits for one PING ack (`connectTimeoutMs`): a stopped process's
  *    kernel still accepts TCP, only an ack proves the replica alive. A failed attempt is retried
  *    after `backoffDelayMs(n)` (125 ms doubling to 1 s, ±20 % jitter) — the first 5 at debug,
- *    later ones at info — until connected or closed. Nothing is sent before.
+ *    later ones at info — until connected or closed; a pause ends early when `location()`
+ *    changes (a restarted replica's new address is tried within 50 ms). Nothing is sent before.
  * 2. Connected: `onConnected(epoch)`; the stream opens on a session of its own and, in the same
  *    turn, its first message is written: a fresh hello (new nonce, `generation`, signed for the
  *    workload's stream with the replica secret when there is one), then `replay()` read at that
@@ -70,6 +71,8 @@ export const UNIFIED_TUNING: Required<ReplicaConnectionTuning> = {
 
 /** Connect attempts logged at debug before they are logged at info (Materialize's). */
 const QUIET_RETRIES = 5;
+/** How often a backoff pause checks whether the replica's location changed. */
+const LOCATION_POLL_MS = 50;
 
 /** Options of `createReplicaTaskConnector`. */
 export interface ReplicaTaskConnectorOptions {
@@ -227,7 +230,20 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
         },
         "replica connect attempt failed, retrying",
       );
-      await sleep(delay, this.#abort.signal);
+      await this.#pause(delay, url);
+    }
+  }
+
+  /**
+   * The backoff pause before the next attempt, cut short when the replica's location changes (a
+   * restarted replica listens elsewhere: the orchestrator's new address is tried within
+   * `LOCATION_POLL_MS` instead of after up to a full backoff step).
+   */
+  async #pause(delayMs: number, url: string): Promise<void> {
+    const until = performance.now() + delayMs;
+    for (let left = delayMs; left > 0 && this.#live; left = until - performance.now()) {
+      await sleep(Math.min(left, LOCATION_POLL_MS), this.#abort.signal);
+      if (this.#opts.location() !== url) return;
     }
   }
 
