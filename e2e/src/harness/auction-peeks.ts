@@ -16,6 +16,7 @@ import {
   type EnvironmentdHandle,
   metricSum,
   type ReplicaRecordView,
+  type Rows,
   recordedPid,
   scrape,
   waitFor,
@@ -86,6 +87,19 @@ export function peekWorkload(
       return w;
     },
   };
+}
+
+/** The two fixed-time answers of the workload. */
+export interface AnswersAtT {
+  readonly bids: Rows;
+  readonly winning: Rows;
+}
+
+/** Peeks `bids_idx` and `winning_bids_idx` at T (each within `timeoutMs`). */
+export async function answersAtT(api: EnvironmentApi, timeoutMs = 10_000): Promise<AnswersAtT> {
+  const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs });
+  const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs });
+  return { bids: bids.rows, winning: winning.rows };
 }
 
 /** JSON replacer for rows with bigints. */

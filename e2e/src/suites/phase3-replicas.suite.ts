@@ -27,6 +27,8 @@ import { join } from "node:path";
 import type { ControllerPath } from "@mzts/protocol";
 import type { Frontier } from "@mzts/repr";
 import {
+  type AnswersAtT,
+  answersAtT,
   COMPUTE_CONNECTED,
   healthByName,
   isMonotone,
@@ -40,7 +42,6 @@ import {
   type EnvironmentdHandle,
   metricSum,
   ReplicaReaper,
-  type Rows,
   reconciledSince,
   reconciliationCounts,
   recordedPid,
@@ -71,16 +72,16 @@ export interface Phase3Observations {
     readonly monotone: boolean;
   };
   /** Answers at T while only the rehydrated r1 could answer (r2 stopped). */
-  readonly rehydrated: { readonly bids: Rows; readonly winning: Rows };
+  readonly rehydrated: AnswersAtT;
   readonly detection: Detection;
   /** Whether environmentd stayed up through the stop. */
   readonly survivedStop: boolean;
   /** The compute controller's history size after 400 peeks. */
   readonly historyAfterPeeks: number;
   /** Answers at T: the hydrated baseline, the last ones (after everything), the shards' reference. */
-  readonly atT: { readonly bids: Rows; readonly winning: Rows };
-  readonly final: { readonly bids: Rows; readonly winning: Rows };
-  readonly reference: { readonly bids: Rows; readonly winning: Rows };
+  readonly atT: AnswersAtT;
+  readonly final: AnswersAtT;
+  readonly reference: AnswersAtT;
   /** Write frontiers of the collections, except the real-time ticker's. */
   readonly closedFrontiers: ReadonlyMap<string, Frontier>;
   /** Names of environmentd's compute and storage controller metrics, sorted. */
@@ -97,7 +98,7 @@ export interface Phase3Observations {
     /** Dataflows × replicas. */
     readonly expected: number;
     readonly paths: readonly ControllerPath[];
-    readonly answers: { readonly bids: Rows; readonly winning: Rows };
+    readonly answers: AnswersAtT;
   };
 }
 
@@ -156,7 +157,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     let computeMs: number | undefined;
     let storageMs: number | undefined;
     let statusMs: number | undefined;
-    let rehydrated: { bids: Rows; winning: Rows } | undefined;
+    let rehydrated: AnswersAtT | undefined;
     while (alive() && Date.now() - stoppedAt < 12_000) {
       const m = await scrape(env.httpUrl);
       const at = Date.now() - stoppedAt;
@@ -169,13 +170,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
       if (statusMs === undefined && (await healthByName(api)).get("r2") !== "online")
         statusMs = Date.now() - stoppedAt;
       if (rehydrated === undefined) {
-        const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
-        const winning = await api.peek({
-          object: "winning_bids_idx",
-          timestamp: T,
-          timeoutMs: 10_000,
-        });
-        rehydrated = { bids: bids.rows, winning: winning.rows };
+        rehydrated = await answersAtT(api);
       }
       if (computeMs !== undefined && storageMs !== undefined && statusMs !== undefined) break;
       await sleep(50);
@@ -196,8 +191,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     const historyAfterPeeks = metricSum(afterPeeks, HISTORY, { instance_id: s.clusterId });
 
     // 5. Observables.
-    const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 10_000 });
-    const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs: 10_000 });
+    const final = await answersAtT(api);
     const status = await api.status(CLUSTER);
     const closedFrontiers = new Map(
       (status.clusters[0]?.collections ?? [])
@@ -236,12 +230,6 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     const adopted = [...pids].every(([id, pid]) => recordedPid(reaper.observe(), id) === pid);
     const expected = DATAFLOWS * pids.size;
     const { reused, replaced } = await reconciledSince(records, before, expected);
-    const bids2 = await env2.api.peek({ object: "bids_idx", timestamp: T, timeoutMs: 20_000 });
-    const winning2 = await env2.api.peek({
-      object: "winning_bids_idx",
-      timestamp: T,
-      timeoutMs: 20_000,
-    });
     const restart = {
       nextGeneration: env2.generation === env.generation + 1n,
       adopted,
@@ -249,7 +237,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
       replaced,
       expected,
       paths: (await env2.api.status(CLUSTER)).clusters[0]?.controllers ?? [],
-      answers: { bids: bids2.rows, winning: winning2.rows },
+      answers: await answersAtT(env2.api, 20_000),
     };
     return {
       paths,
@@ -259,7 +247,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
       survivedStop,
       historyAfterPeeks,
       atT: { bids: s.bidsAtT, winning: s.winningAtT },
-      final: { bids: bids.rows, winning: winning.rows },
+      final,
       reference,
       closedFrontiers,
       metricNames,
