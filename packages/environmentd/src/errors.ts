@@ -37,7 +37,8 @@ export class PeekBelowSince extends EnvironmentdError {
     readonly since: Frontier,
   ) {
     super(
-      `cannot read ${objectName} at ${timestamp}: it is compacted up to since ${since ?? "[] (dropped)"}; ` +
+      `cannot read ${objectName} at ${timestamp}: it is readable from since ${since ?? "[] (dropped)"} on ` +
+        "(compacted below it, or below the as-of a materialized view was first written at); " +
         "peek at a timestamp at or beyond the since, or leave the timestamp unset",
     );
   }

@@ -97,6 +97,29 @@ describe("PersistReadHolds", () => {
     expect(await (await persist.openShard("s1")).since()).toBe(10n);
   });
 
+  it("advancePolicy raises the since at once; the tick applies it once the upper passes it", async () => {
+    const h = make(10n);
+    await h.register("u1", "s1");
+    const below = h.acquire("u1", 0n);
+    expect(h.advancePolicy("u1", 25n)).toBe(0n); // a reader below keeps it back
+    below.release();
+    expect(h.since("u1")).toBe(25n);
+    expect(() => h.acquire("u1", 24n)).toThrow(ReadHoldBelowSince);
+    expect(h.advancePolicy("u1", 3n)).toBe(25n); // never back
+    // Not written yet: persist's since cannot pass the upper.
+    await h.tick();
+    const shard = await persist.openShard("s1");
+    expect(await shard.since()).toBe(0n);
+    await write("s1", 0n, 30n);
+    await h.tick();
+    expect(await shard.since()).toBe(25n);
+    // The window moves it on from there, never back below it.
+    await write("s1", 30n, 40n);
+    await h.tick();
+    expect(h.since("u1")).toBe(30n);
+    expect(() => h.advancePolicy("u9", 1n)).toThrow(CollectionMissing);
+  });
+
   it("refuses a hold below the since and unknown ids, each with its error", async () => {
     const h = make(10n);
     await h.register("u1", "s1");

@@ -20,6 +20,11 @@
  *   incarnation's). Running it at once matters under churn: an environmentd restarted more often
  *   than the interval would otherwise never maintain anything (persist also expires lapsed
  *   readers on every downgrade, so the since moves even between maintenance passes).
+ * - `advancePolicy(id, f)` moves the policy hold up to `f` at once (never back): a collection that
+ *   is not readable below `f` — a materialized view's shard below the as-of its sink started
+ *   writing at, which holds an empty collection there — gets a since of at least `f` (the meet
+ *   with the other holds), and the next tick makes it durable as soon as the shard's upper passes
+ *   `f` (a since never passes the upper in persist).
  * - `unregister(id)` expires the handle (dropped collection).
  *
  * ## Errors
@@ -205,6 +210,22 @@ export class PersistReadHolds {
         holds.#recompute(e);
       },
     };
+  }
+
+  /**
+   * Moves `id`'s policy hold to `join(policy, f)` (see the file comment); returns the new since.
+   * @throws CollectionMissing
+   */
+  advancePolicy(id: GlobalId, f: Frontier): Frontier {
+    const e = this.#entry(id, "advancePolicy");
+    const next = Frontier.join(e.policy, f);
+    if (!Frontier.equal(next, e.policy)) {
+      this.#add(e, next, 1);
+      this.#add(e, e.policy, -1);
+      e.policy = next;
+      this.#recompute(e);
+    }
+    return e.since;
   }
 
   /** Stops tracking `id` and expires its handle (the collection was dropped). */

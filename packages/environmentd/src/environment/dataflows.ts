@@ -8,6 +8,9 @@
  *   before it is installed (its as-of is chosen from their sinces and uppers).
  * - A dataflow's import holds are taken before it is created and kept until it is uninstalled;
  *   a materialized view may write (`allowWrites`) once installed.
+ * - A materialized view is never readable below its readable floor (see `timestamps.ts`): its
+ *   shard's since is raised to the as-of its sink starts writing at, before anything (an index,
+ *   a subscribe) can choose a time on it.
  * - `uninstall` is idempotent towards the controllers (a collection they already forgot is fine)
  *   and releases every hold and since handle of the item.
  */
@@ -23,7 +26,7 @@ import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ImportHolds } from "./import-holds.js";
 import type { Resolved } from "./objects.js";
-import { selectAsOf } from "./timestamps.js";
+import { restartFloor, selectAsOf, sinkFloor } from "./timestamps.js";
 
 export interface DataflowsOptions {
   readonly compute: ComputeController;
@@ -57,7 +60,9 @@ export class Dataflows {
     if (item.kind === "source") {
       for (const e of item.exports) await readHolds.register(e.id, e.shardId);
     } else if (item.kind === "materialized-view") {
-      await readHolds.register(item.id, item.shardId);
+      const since = await readHolds.register(item.id, item.shardId);
+      const floor = restartFloor(since, readHolds.upper(item.id));
+      if (floor !== undefined) readHolds.advancePolicy(item.id, floor);
     }
   }
 
@@ -123,6 +128,10 @@ export class Dataflows {
     }
     const df = this.dataflowFor(item, byId);
     if (df === undefined) return;
+    if (item.kind === "materialized-view") {
+      const floor = sinkFloor(this.#o.readHolds.upper(item.id), df.asOf);
+      if (floor !== undefined) this.#o.readHolds.advancePolicy(item.id, floor);
+    }
     const imports = df.sourceImports.map((i) => i.id);
     importHolds.holdWhile(item.id, imports, df.asOf, () =>
       compute.createDataflow(item.clusterId, df),

@@ -12,6 +12,30 @@
  *   deadline, then fails with `UpperWaitTimeout`; a time below the since is `PeekBelowSince`.
  * - **Subscribe as-of** (`subscribeAsOf`): the freshest complete time of the durable collection
  *   (its bounding upper − 1), never below its since; a requested as-of below the since fails.
+ *
+ * ## A materialized view's readable floor
+ * A view's persist sink appends from its shard's upper: a dataflow built at as-of `A` over a
+ * shard written up to `U ≤ A` (a new view: `U = 0`; one rebuilt after its inputs were compacted
+ * past its upper) writes the batch `[U, A + 1)` with the view's contents at `A`. Below `A` the
+ * shard then holds what never was (a new view: an empty collection), yet its since (0 for a new
+ * shard; the compaction window trails the upper by only a second) let an index built right
+ * after the view (`asOf` = that since), a peek through it and a subscribe read there: `pnpm
+ * evaluate` saw an index on a fresh view answer 0 rows at a time where the same view on another
+ * cluster had 1. Materialize starts a view's storage collection with since = its as-of; so
+ * does this controller, through the since it owns:
+ * - `sinkFloor`: installing a view whose shard's upper is at or below the dataflow's as-of raises
+ *   the shard's since (the policy hold, `PersistReadHolds.advancePolicy`) to the as-of, before
+ *   the view's dataflow is created and so before an index, a peek or a subscribe chooses a time
+ *   on it. Imports (`selectAsOf`), peeks (the index's compute since, at least its as-of) and
+ *   subscribes (`subscribeAsOf`) all start from that since, so a time below the floor is the same
+ *   `PeekBelowSince` (FailedPrecondition) as one below any since, naming the floor.
+ * - Durable: the read-hold tick downgrades the controller's since handle to the floor as soon as
+ *   the sink's first batch moves the upper past it (persist never lets a since pass the upper),
+ *   so the next environmentd re-attaches to a handle whose since is the floor.
+ * - Across a restart between that first append and the next tick nothing durable knows the
+ *   floor; what is known is a written shard (upper > 0) whose handle never moved from a new
+ *   shard's since 0. `restartFloor` then takes upper − 1 (every time the shard is complete for;
+ *   the floor is at most that): reads of older times are refused, never answered wrong.
  */
 import type { Frontier, GlobalId, Timestamp } from "@mzts/repr";
 import type { PersistReadHolds } from "@mzts/storage-client";
@@ -42,6 +66,22 @@ export function selectAsOf(
   }
   const late = fresh === undefined || fresh === 0n ? 0n : fresh - 1n;
   return late > least ? late : least;
+}
+
+/**
+ * The floor to raise a view's shard since to when its dataflow is (re)built at `asOf` over a
+ * shard written up to `upper` (see the file comment); undefined: the sink continues the shard.
+ */
+export function sinkFloor(upper: Frontier, asOf: Timestamp): Timestamp | undefined {
+  return upper !== null && upper <= asOf && asOf > 0n ? asOf : undefined;
+}
+
+/**
+ * The floor of a view's shard re-attached at boot with `since` and `upper` (see the file
+ * comment): a written shard whose since never moved from 0 is readable from upper − 1 only.
+ */
+export function restartFloor(since: Frontier, upper: Frontier): Timestamp | undefined {
+  return since === 0n && upper !== null && upper > 1n ? upper - 1n : undefined;
 }
 
 /** What a peek's timestamp is chosen from. */
