@@ -72,8 +72,8 @@ export function selectAsOf(
  * The floor to raise a view's shard since to when its dataflow is (re)built at `asOf` over a
  * shard written up to `upper` (see the file comment); undefined: the sink continues the shard.
  */
-export function sinkFloor(upper: Frontier, asOf: Timestamp): Timestamp | undefined {
-  return upper !== null && upper <= asOf && asOf > 0n ? asOf : undefined;
+export function sinkFloor(upper: Frontier, asOf: Frontier): Timestamp | undefined {
+  return upper !== null && asOf !== null && upper <= asOf && asOf > 0n ? asOf : undefined;
 }
 
 /**
