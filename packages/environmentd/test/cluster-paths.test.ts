@@ -136,4 +136,4 @@ it("runs two clusters of one environmentd on different paths", async () => {
   }
   expect(answers[0]).toEqual(answers[1]);
   expect(answers[0]?.length).toBeGreaterThan(0);
-});
+}, 120_000);
