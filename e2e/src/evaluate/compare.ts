@@ -34,7 +34,8 @@ export function show(value: unknown): string {
   );
 }
 
-function cap(lines: string[]): string[] {
+/** `lines`, at most `MAX_LINES` of them (the count of the rest is given). */
+export function cap(lines: string[]): string[] {
   if (lines.length <= MAX_LINES) return lines;
   return [...lines.slice(0, MAX_LINES), `… ${lines.length - MAX_LINES} more lines`];
 }

@@ -9,7 +9,9 @@
  * 4. The steady window (`seconds`): rounds of fixed-time peeks compared row by row (`peeks.ts`),
  *    subscribes on both sides (`subscribes.ts`), status and memory sampled (`sampler.ts`);
  *    a progress line every 5 s.
- * 5. Throughput of each side alone; kill -9 of each side's replica in turn (`rehydration.ts`).
+ * 5. Throughput of each side alone; when the candidate adds the controller-side phase `replicas`,
+ *    SIGSTOP of each side's replica in turn (detection by its controllers, `controllers.ts`);
+ *    kill -9 of each side's replica in turn (`rehydration.ts`).
  * 6. After recovery: one more round of peeks, the subscribe streams compared, the statuses of
  *    the twin collections compared, the phases and the phase's checks again.
  * 7. The report (`report.ts`, `html.ts`) under `<out>/<target>-<date>/`; the verdict.
@@ -29,6 +31,7 @@ import {
   formatDifference,
 } from "./compare.js";
 import { type EvaluationContext, evaluationContext, SIDES, type Side } from "./context.js";
+import { type StallDetection, stopAndDetect } from "./controllers.js";
 import { renderHtml } from "./html.js";
 import { compareRound, compareRounds, emptyPeekLog, throughput } from "./peeks.js";
 import { checksOf, type Sides, sidesOf, type Target } from "./phases.js";
@@ -46,6 +49,9 @@ import { openSidesSession, type Session } from "./session.js";
 import { summarise } from "./stats.js";
 import { type Subscribes, startSubscribes } from "./subscribes.js";
 import { createWorkload, FIXED_INDEXES } from "./workload.js";
+
+/** How long a SIGSTOPped replica may go unnoticed (and take to come back after SIGCONT). */
+const STALL_TIMEOUT_MS = 10_000;
 
 export interface EvaluationOptions {
   readonly target: Target;
@@ -94,6 +100,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const errors: string[] = [];
   const checks: CheckSummary[] = [];
   const recoveries: Record<Side, Recovery | null> = { baseline: null, candidate: null };
+  const stalls: Record<Side, StallDetection | null> = { baseline: null, candidate: null };
   const tput: Record<Side, number> = { baseline: 0, candidate: 0 };
   const peeks = emptyPeekLog();
   let session: Session | undefined;
@@ -179,13 +186,28 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     }
     sampler.setStatusInterval(50);
     await sleep(600); // the sampler's current pause ends: detection is measured at 50 ms
+    if (sides.candidate.includes("replicas") && !sides.baseline.includes("replicas")) {
+      for (const side of SIDES) {
+        say(`SIGSTOP of the ${side}'s replica (detection by its controllers) …`);
+        const d = await stopAndDetect(ctx, sampler, side, STALL_TIMEOUT_MS);
+        stalls[side] = d;
+        say(
+          `  compute ${d.computeMs ?? "—"} ms, storage ${d.storageMs ?? "—"} ms, status ${d.statusMs ?? "—"} ms; after SIGCONT back in ${d.resumedMs ?? "—"} ms`,
+        );
+        if (d.resumedMs === null) {
+          errors.push(
+            `the ${side}'s replica did not come back within ${STALL_TIMEOUT_MS} ms of its SIGCONT`,
+          );
+        }
+      }
+    }
     for (const side of SIDES) {
       say(`kill -9 of the ${side}'s replica …`);
       const r = await killAndRehydrate(ctx, sampler, side, 60_000);
       recoveries[side] = r.recovery;
       differences.push(...r.differences);
       say(
-        `  detected ${r.recovery.detectionMs ?? "—"} ms, restarted ${r.recovery.restartedMs ?? "—"} ms, rehydrated ${r.recovery.rehydratedMs ?? "—"} ms`,
+        `  detected ${r.recovery.detectionMs ?? "—"} ms, restarted ${r.recovery.restartedMs ?? "—"} ms, reconnected ${r.recovery.reconnectedMs ?? "—"} ms, rehydrated ${r.recovery.rehydratedMs ?? "—"} ms`,
       );
     }
     sampler.setStatusInterval(500);
@@ -289,6 +311,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
             viewLagMs: smp.viewLag[x],
             replicaRssMb: smp.replicaRssMb[x],
             recovery: recoveries[x],
+            stall: stalls[x],
           },
         ]),
       ) as EvaluationReport["sides"],

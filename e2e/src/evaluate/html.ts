@@ -1,6 +1,6 @@
 /**
  * `report.html`: one self-contained page (no network) drawn from the report — the verdict, the
- * side-by-side table, the checks, every difference as a diff, and three plots drawn by Chart.js:
+ * side-by-side table (recovery after kill -9, and SIGSTOP detection when the run measured it), the checks, every difference as a diff, and three plots drawn by Chart.js:
  * the peek latency distributions (`#latency-distribution`), memory over time
  * (`#memory-over-time`) and frontier lag over time (`#frontier-lag-over-time`).
  *
@@ -50,8 +50,24 @@ function sideRows(r: EvaluationReport): string {
     ["replica RSS max", (s) => num(Math.max(0, ...s.replicaRssMb.map(([, v]) => v)), " MB")],
     ["kill -9 → detected", (s) => num(s.recovery?.detectionMs, " ms")],
     ["kill -9 → restarted", (s) => num(s.recovery?.restartedMs, " ms")],
+    ["kill -9 → controllers reconnected", (s) => num(s.recovery?.reconnectedMs, " ms")],
     ["kill -9 → rehydrated", (s) => num(s.recovery?.rehydratedMs, " ms")],
+    [
+      "restart → rehydrated",
+      (s) =>
+        typeof s.recovery?.rehydratedMs === "number" && typeof s.recovery.restartedMs === "number"
+          ? `${s.recovery.rehydratedMs - s.recovery.restartedMs} ms`
+          : "—",
+    ],
   ];
+  if (SIDES.some((x) => r.sides[x].stall !== null)) {
+    rows.push(
+      ["SIGSTOP → compute controller noticed", (s) => num(s.stall?.computeMs, " ms")],
+      ["SIGSTOP → storage controller noticed", (s) => num(s.stall?.storageMs, " ms")],
+      ["SIGSTOP → status not online", (s) => num(s.stall?.statusMs, " ms")],
+      ["SIGCONT → connected and online", (s) => num(s.stall?.resumedMs, " ms")],
+    );
+  }
   const head = `<tr><th></th>${SIDES.map((s) => `<th>${s}</th>`).join("")}</tr>`;
   const body = rows
     .map(

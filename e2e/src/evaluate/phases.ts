@@ -13,13 +13,24 @@
  * Every run makes the common comparisons (peeks at fixed times, subscribe streams, frontiers,
  * statuses, the phases each replica runs). A phase adds its own checks here, run once both sides
  * are hydrated and again at the end of the run (after the kills): `servers` checks the replica's
- * metric vocabulary, `logging` that the unified log host runs on the candidate only (and, once
- * environmentd lists them, will compare the introspection schema of the two clusters). A check
- * returns `Difference`s; any fails the verdict.
+ * metric vocabulary; `replicas` that status reports the candidate's replica seams on the unified
+ * replica task and the baseline's on the legacy ones (`controllers.ts`); `logging` that the
+ * unified log host runs on the candidate only, and the introspection of both clusters
+ * (`introspection.ts`: the schema listed, storage relations served by the candidate only,
+ * compute relations' deterministic columns alike). A check returns `Difference`s; any fails the
+ * verdict.
  */
 import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
 import type { Difference } from "./compare.js";
 import type { EvaluationContext } from "./context.js";
+import { controllerPathsCheck } from "./controllers.js";
+import {
+  diffComputeRelations,
+  diffIntrospectionSchema,
+  diffStorageRelations,
+  type IntrospectionView,
+  readIntrospection,
+} from "./introspection.js";
 
 /** `pnpm evaluate`'s first argument. */
 export type Target = Phase | "all";
@@ -146,9 +157,8 @@ const LOG_SERIES = [
 /**
  * logging: the unified log host (`mz-cluster/src/logging`) runs on the candidate's replica only —
  * it applied events raised by compute and by storage (forwarded) and holds log records — and the
- * baseline's stays idle (its compute logs through the legacy host). The comparison of the
- * introspection schema (`mz_introspection.*` relations, columns and keys per side) joins this
- * entry once environmentd lists the relations.
+ * baseline's stays idle (its compute logs through the legacy host). What the two hosts log is
+ * compared by the introspection checks after it.
  */
 const unifiedLogHost: PhaseCheck = {
   name: "unified log host",
@@ -190,11 +200,55 @@ const unifiedLogHost: PhaseCheck = {
   },
 };
 
+/** One read of both sides' introspection shared by the checks of one `runPlugins` (≤ 10 s old). */
+const introspectionReads = new WeakMap<
+  EvaluationContext,
+  { readonly atMs: number; readonly read: ReturnType<typeof readIntrospection> }
+>();
+function introspectionOf(ctx: EvaluationContext): ReturnType<typeof readIntrospection> {
+  const cached = introspectionReads.get(ctx);
+  if (cached !== undefined && performance.now() - cached.atMs < 10_000) return cached.read;
+  const read = readIntrospection(ctx);
+  introspectionReads.set(ctx, { atMs: performance.now(), read });
+  return read;
+}
+
+/** A logging check over both sides' introspection (`introspection.ts`). */
+const introspectionCheck = (
+  name: string,
+  describe: string,
+  diff: (a: IntrospectionView, b: IntrospectionView) => Difference[],
+): PhaseCheck => ({
+  name,
+  describe,
+  async run(ctx) {
+    const read = await introspectionOf(ctx);
+    return diff(read.baseline, read.candidate);
+  },
+});
+
 /** Each phase's own checks (the plug-in table; a phase that lands adds its entry). */
 export const PHASE_CHECKS: { readonly [P in Phase]: readonly PhaseCheck[] } = {
   servers: [serverMetrics],
-  replicas: [],
-  logging: [unifiedLogHost],
+  replicas: [controllerPathsCheck],
+  logging: [
+    unifiedLogHost,
+    introspectionCheck(
+      "introspection schema",
+      "ListObjects: both clusters list the same mz_introspection relations, columns and keys",
+      diffIntrospectionSchema,
+    ),
+    introspectionCheck(
+      "storage relations",
+      "the candidate's replica serves every storage relation, naming only its own sources; the baseline's refuses them",
+      diffStorageRelations,
+    ),
+    introspectionCheck(
+      "compute relations",
+      "each compute relation's deterministic columns at one log time, ids mapped by name (objects of both sides); every export hydrated on both",
+      diffComputeRelations,
+    ),
+  ],
   client: [],
   state: [],
 };

@@ -2,6 +2,10 @@
  * kill -9 of a side's replica and the times it takes, from the kill (ms):
  * - detection: the first `Status` sample (the sampler's) that reports the replica not online;
  * - restarted: the orchestrator recorded a new pid for it, with its ports (clusterd is ready);
+ * - reconnected: the side's compute controller or the storage controller saw the connection go
+ *   and then both are connected to as many replicas as before the kill again (`controllerGauges`,
+ *   polled every 50 ms): the replica tasks' reconnect to the restarted replica, what phase 3
+ *   changes;
  * - rehydrated: after the restart, the first `Status` sample where the replica is online and
  *   every live index of the side (`LIVE_INDEXES`) has a write frontier past both the kill's
  *   wall-clock time and what the killed replica had reported — the restarted replica rebuilt
@@ -14,12 +18,14 @@
 import { sleep } from "../harness/environment.js";
 import type { Difference } from "./compare.js";
 import type { EvaluationContext, Side } from "./context.js";
+import { controllerGauges, firstTime } from "./controllers.js";
 import type { Sampler } from "./sampler.js";
 import { LIVE_INDEXES } from "./workload.js";
 
 export interface Recovery {
   readonly detectionMs: number | null;
   readonly restartedMs: number | null;
+  readonly reconnectedMs: number | null;
   readonly rehydratedMs: number | null;
 }
 
@@ -30,6 +36,7 @@ export async function killAndRehydrate(
   timeoutMs: number,
 ): Promise<{ recovery: Recovery; differences: Difference[] }> {
   const before = ctx.replica(side);
+  const gauges = await controllerGauges(ctx, side);
   const killedAtWall = BigInt(Date.now());
   const t0 = performance.now();
   process.kill(before.pid, "SIGKILL");
@@ -73,11 +80,30 @@ export async function killAndRehydrate(
           Math.max(1, timeoutMs - (performance.now() - t0)),
         ),
   );
-  const [d, r, h] = await Promise.all([detection, restarted, rehydrated]);
+  // The gauges first drop (the controllers saw the connection go), then come back.
+  const reconnected = (async () => {
+    const deadline = t0 + timeoutMs;
+    const dropped = await firstTime(t0, deadline, async () => {
+      const g = await controllerGauges(ctx, side);
+      return g.compute < gauges.compute || g.storage < gauges.storage;
+    });
+    if (dropped === null) return null;
+    return firstTime(t0, deadline, async () => {
+      const g = await controllerGauges(ctx, side);
+      return g.compute >= gauges.compute && g.storage >= gauges.storage;
+    });
+  })();
+  const [d, r, c, h] = await Promise.all([detection, restarted, reconnected, rehydrated]);
   const ms = (t: number | undefined) => (t === undefined ? null : Math.round(t - t0));
-  const recovery = { detectionMs: ms(d), restartedMs: ms(r), rehydratedMs: ms(h) };
+  const recovery = {
+    detectionMs: ms(d),
+    restartedMs: ms(r),
+    reconnectedMs: c,
+    rehydratedMs: ms(h),
+  };
+  // reconnected is a measurement only: a side that does not come back misses rehydrated too.
   const missing = Object.entries(recovery)
-    .filter(([, v]) => v === null)
+    .filter(([k, v]) => v === null && k !== "reconnectedMs")
     .map(([k]) => k.replace(/Ms$/, ""));
   const differences: Difference[] =
     missing.length === 0

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Phase } from "@mzts/flags";
 import type { Difference } from "./compare.js";
 import type { Side } from "./context.js";
+import type { StallDetection } from "./controllers.js";
 import type { Recovery } from "./rehydration.js";
 import { type LatencySummary, type Series, summarise } from "./stats.js";
 
@@ -39,6 +40,8 @@ export interface SideReport {
   readonly viewLagMs: Series;
   readonly replicaRssMb: Series;
   readonly recovery: Recovery | null;
+  /** SIGSTOP detection (runs that evaluate the controller-side phase `replicas`), else null. */
+  readonly stall: StallDetection | null;
 }
 
 export interface EvaluationReport {
@@ -108,6 +111,7 @@ export function emptySide(phases: readonly Phase[]): SideReport {
     viewLagMs: [],
     replicaRssMb: [],
     recovery: null,
+    stall: null,
   };
 }
 

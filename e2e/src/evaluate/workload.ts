@@ -32,6 +32,8 @@ export const CLUSTER_NAME: { readonly [S in Side]: string } = {
 };
 /** Ids a fresh catalog gives the three clusters, created in this order. */
 export const EXPECTED_IDS = { source: "u1", baseline: "u2", candidate: "u3" } as const;
+/** The one replica of each cluster. */
+export const REPLICA = "r1";
 /** The demo's bound on auctions (memory and disk stay flat over a long run). */
 export const MAX_AUCTIONS = 300n;
 
@@ -66,8 +68,8 @@ export async function createClusters(
   log(
     `clusters ${SOURCE_CLUSTER} (${src}), ${CLUSTER_NAME.baseline} (${ids.baseline}), ${CLUSTER_NAME.candidate} (${ids.candidate})`,
   );
-  await api.createReplica(SOURCE_CLUSTER, "r1", 1);
-  for (const side of SIDES) await api.createReplica(CLUSTER_NAME[side], "r1", 1);
+  await api.createReplica(SOURCE_CLUSTER, REPLICA, 1);
+  for (const side of SIDES) await api.createReplica(CLUSTER_NAME[side], REPLICA, 1);
   return ids;
 }
 

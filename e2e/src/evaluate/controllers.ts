@@ -1,0 +1,147 @@
+/**
+ * The controller side of an evaluation (phase 3, *replicas*, and what every run measures of it):
+ *
+ * - `diffControllerPaths` / `controllerPathsCheck` (`PHASE_CHECKS.replicas`): status reports, per
+ *   cluster, the path of each controller seam (`ClusterStatus.controllers`); the candidate's
+ *   replica seams (`compute-replicas`, `storage-replicas`) must run `unified` and the baseline's
+ *   `legacy` — a seam runs unified exactly when its side's phases hold the seam's flag's phase.
+ *   (The replica records say nothing here: a controller-side phase is not the replica's.)
+ * - `controllerGauges`: the replicas the side's compute controller (`instance_id` = cluster id)
+ *   and the storage controller (one gauge for every cluster: an evaluation stalls or kills one
+ *   replica at a time, so a drop of the total is that replica's) are connected to now.
+ * - `stopAndDetect`: SIGSTOP of a side's replica (a stall: its sockets stay open, only the
+ *   controller's liveness probe can notice) and the times until the compute controller, the
+ *   storage controller and status notice; then SIGCONT and the time until all three are back.
+ *   Each step not reached within the deadline is `null` (a measurement, not a verdict: the
+ *   legacy path may take longer than the deadline).
+ */
+import { FLAG_KEYS, PHASES } from "@mzts/flags";
+import type { StatusResponse } from "@mzts/protocol";
+import { COMPUTE_CONNECTED } from "../harness/auction-peeks.js";
+import { metricSum, scrape, sleep } from "../harness/environment.js";
+import type { Difference } from "./compare.js";
+import { type EvaluationContext, SIDES, type Side } from "./context.js";
+import type { PhaseCheck } from "./phases.js";
+import type { Sampler } from "./sampler.js";
+
+export const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
+/** The seams phase 3 switches (the others are reported, not built). */
+export const REPLICA_SEAMS = ["compute-replicas", "storage-replicas"] as const;
+
+/** Each side's replica seams run the path its phases say (see the file comment). */
+export function diffControllerPaths(
+  ctx: Pick<EvaluationContext, "sides">,
+  status: StatusResponse,
+): Difference[] {
+  const out: Difference[] = [];
+  for (const side of SIDES) {
+    const info = ctx.sides[side];
+    const c = status.clusters.find((x) => x.id === info.clusterId);
+    const lines: string[] = [];
+    for (const seam of REPLICA_SEAMS) {
+      const p = c?.controllers?.find((x) => x.seam === seam);
+      const phase = PHASES.find((ph) => FLAG_KEYS[ph] === p?.flag);
+      const want = phase !== undefined && info.phases.includes(phase) ? "unified" : "legacy";
+      if (p === undefined) lines.push(`${seam}: not reported (status has no controller paths)`);
+      else if (p.path !== want)
+        lines.push(`${seam}: runs ${p.path} (${p.note}); the ${side} needs ${want}`);
+    }
+    if (lines.length > 0) {
+      out.push({ check: "replicas", subject: `${info.cluster}: controller paths`, diff: lines });
+    }
+  }
+  return out;
+}
+
+export const controllerPathsCheck: PhaseCheck = {
+  name: "controller paths",
+  describe:
+    "status: the candidate's compute and storage replica seams run the unified replica task, the baseline's the legacy ones",
+  async run(ctx) {
+    return diffControllerPaths(ctx, await ctx.session.api.status());
+  },
+};
+
+/** Replicas the side's compute controller and the storage controller are connected to. */
+export async function controllerGauges(
+  ctx: EvaluationContext,
+  side: Side,
+): Promise<{ readonly compute: number; readonly storage: number }> {
+  const m = await scrape(ctx.session.env.httpUrl);
+  return {
+    compute: metricSum(m, COMPUTE_CONNECTED, { instance_id: ctx.sides[side].clusterId }),
+    storage: metricSum(m, STORAGE_CONNECTED),
+  };
+}
+
+/** What a SIGSTOP of a side's replica took to notice and to recover from (ms). */
+export interface StallDetection {
+  readonly computeMs: number | null;
+  readonly storageMs: number | null;
+  readonly statusMs: number | null;
+  /** After the SIGCONT: both controllers connected again and status online. */
+  readonly resumedMs: number | null;
+}
+
+/** Polls `f` every 50 ms until it holds (the time since `t0`) or `deadline` (null). */
+export async function firstTime(
+  t0: number,
+  deadline: number,
+  f: () => Promise<boolean>,
+): Promise<number | null> {
+  while (performance.now() < deadline) {
+    if (await f().catch(() => false)) return Math.round(performance.now() - t0);
+    await sleep(50);
+  }
+  return null;
+}
+
+/** See the file comment; the replica is always continued, whatever happens. */
+export async function stopAndDetect(
+  ctx: EvaluationContext,
+  sampler: Sampler,
+  side: Side,
+  timeoutMs: number,
+): Promise<StallDetection> {
+  const before = await controllerGauges(ctx, side);
+  const { pid } = ctx.replica(side);
+  const t0 = performance.now();
+  process.kill(pid, "SIGSTOP");
+  let detected: { computeMs: number | null; storageMs: number | null; statusMs: number | null };
+  try {
+    const status = sampler.waitFor(
+      side,
+      t0,
+      (c) => c.replicas.some((r) => r.health !== "online"),
+      timeoutMs,
+    );
+    const deadline = t0 + timeoutMs;
+    const [computeMs, storageMs, statusAt] = await Promise.all([
+      firstTime(
+        t0,
+        deadline,
+        async () => (await controllerGauges(ctx, side)).compute < before.compute,
+      ),
+      firstTime(
+        t0,
+        deadline,
+        async () => (await controllerGauges(ctx, side)).storage < before.storage,
+      ),
+      status,
+    ]);
+    detected = {
+      computeMs,
+      storageMs,
+      statusMs: statusAt === undefined ? null : Math.round(statusAt - t0),
+    };
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  const t1 = performance.now();
+  const back = await firstTime(t1, t1 + timeoutMs, async () => {
+    const g = await controllerGauges(ctx, side);
+    const online = sampler.last(side)?.replicas.every((r) => r.health === "online") ?? false;
+    return g.compute >= before.compute && g.storage >= before.storage && online;
+  });
+  return { ...detected, resumedMs: back };
+}
