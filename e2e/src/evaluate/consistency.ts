@@ -19,10 +19,12 @@
  * - `drop`: a live object (cascade) on both sides;
  * - `replica`: a second replica `r2` added to both clusters, or dropped again;
  * - `kill`: kill -9 of every replica of both clusters; both must answer again.
- * Before the first step each side's replicas must run the side's phases (`applied.ts`).
+ * Before the first step each side's replicas must run the side's phases (`applied.ts`) and its
+ * controller seams the side's paths (`controllers.ts`: the candidate's replica tasks unified).
  * Problems: every difference (as a diff) and every step that could not run.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Phase } from "@mzts/flags";
 import { environmentCodecs as codecs } from "@mzts/protocol";
 import fc from "fast-check";
 import { peekRequest, viewDefinition } from "../fuzz/requests.js";
@@ -40,6 +42,7 @@ import {
   type Stream,
 } from "./compare.js";
 import { evaluationContext, SIDES, type Side, sideName } from "./context.js";
+import { diffControllerPaths } from "./controllers.js";
 import { sidesOf } from "./phases.js";
 import { openSidesSession, type Session } from "./session.js";
 import { CLUSTER_NAME, createClusters, SOURCE_CLUSTER, sideInfos } from "./workload.js";
@@ -75,6 +78,8 @@ export interface ConsistencyOptions {
 
 export interface ConsistencyResult {
   readonly seed: number;
+  /** The phases each side ran (`sidesOf("all")`). */
+  readonly phases: { readonly baseline: readonly Phase[]; readonly candidate: readonly Phase[] };
   /** Steps run per kind. */
   readonly ran: Readonly<Record<StepKind, number>>;
   /** Comparisons made (each compares both sides once). */
@@ -206,6 +211,7 @@ export async function runConsistency(opts: ConsistencyOptions): Promise<Consiste
     live.push({ neutral: "bids", kind: "index", arity: bidsArity, keyWidth: 1 });
     await answering("setup");
     for (const d of await phasesApplied(ctx)) differences.push(d);
+    for (const d of diffControllerPaths(ctx, await api.status())) differences.push(d);
     say(
       `baseline runs [${sides.baseline.join(", ") || "no phase"}], candidate [${sides.candidate.join(", ")}]; ${opts.steps} steps`,
     );
@@ -397,6 +403,7 @@ export async function runConsistency(opts: ConsistencyOptions): Promise<Consiste
   ];
   return {
     seed: opts.seed,
+    phases: { baseline: sides.baseline, candidate: sides.candidate },
     ran,
     compared,
     rowsCompared,
