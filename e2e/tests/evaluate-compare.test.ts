@@ -284,7 +284,9 @@ describe("the phases' own checks", () => {
         { check: "servers", subject: "replica metric families", diff: ["- mz_storage_ingestions"] },
       ]);
       metrics["/candidate/metrics"] += "# TYPE mz_storage_ingestions gauge\n";
-      expect(await check?.run(ctx)).toEqual([]);
+      const counted: number[] = [];
+      expect(await check?.run(ctx, (n) => counted.push(n))).toEqual([]);
+      expect(counted).toEqual([2]); // the baseline's two families
       // logging: the candidate's unified log host must log, the baseline's stay idle.
       const [logging] = PHASE_CHECKS.logging;
       const host = (compute: number, storage: number, records: number) =>

@@ -57,7 +57,8 @@ export const controllerPathsCheck: PhaseCheck = {
   name: "controller paths",
   describe:
     "status: the candidate's compute and storage replica seams run the unified replica task, the baseline's the legacy ones",
-  async run(ctx) {
+  async run(ctx, tally) {
+    tally?.(SIDES.length * REPLICA_SEAMS.length);
     return diffControllerPaths(ctx, await ctx.session.api.status());
   },
 };

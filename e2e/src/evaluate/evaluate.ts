@@ -145,10 +145,13 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     const applied = await phasesApplied(ctx);
     const plugins = checksOf(sides);
     const pluginFound = new Map<string, number>();
+    const pluginCompared = new Map<string, number>();
     const runPlugins = async () => {
       for (const c of plugins) {
+        const tally = (n: number) =>
+          pluginCompared.set(c.name, (pluginCompared.get(c.name) ?? 0) + n);
         const found = await c
-          .run(ctx)
+          .run(ctx, tally)
           .catch((e: unknown): Difference[] => [
             { check: c.name, subject: "the check failed", diff: [(e as Error).message] },
           ]);
@@ -277,7 +280,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       ...plugins.map((c) => ({
         name: c.name,
         describe: c.describe,
-        compared: 2,
+        compared: pluginCompared.get(c.name) ?? 0,
         differences: pluginFound.get(c.name) ?? 0,
       })),
     );

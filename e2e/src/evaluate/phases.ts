@@ -21,6 +21,7 @@
  * verdict.
  */
 import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
+import { LOG_RELATIONS } from "@mzts/protocol";
 import type { Difference } from "./compare.js";
 import type { EvaluationContext } from "./context.js";
 import { controllerPathsCheck } from "./controllers.js";
@@ -97,7 +98,8 @@ export interface PhaseCheck {
   readonly name: string;
   /** One line for the report: what it compares. */
   readonly describe: string;
-  run(ctx: EvaluationContext): Promise<Difference[]>;
+  /** The differences found; `tally(n)` says how many things it compared (the report's count). */
+  run(ctx: EvaluationContext, tally?: (compared: number) => void): Promise<Difference[]>;
 }
 
 /** The metric families (`mz_*`) a replica exposes on `/metrics`. */
@@ -120,12 +122,13 @@ async function metricFamilies(url: string): Promise<Set<string>> {
 const serverMetrics: PhaseCheck = {
   name: "replica metric families",
   describe: "every mz_* metric family of the baseline replica is exposed by the candidate's",
-  async run(ctx) {
+  async run(ctx, tally) {
     const [a, b] = await Promise.all([
       metricFamilies(ctx.replicaUrl("baseline")),
       metricFamilies(ctx.replicaUrl("candidate")),
     ]);
     const missing = [...a].filter((m) => !b.has(m)).sort();
+    tally?.(a.size);
     if (missing.length === 0) return [];
     return [
       {
@@ -164,7 +167,7 @@ const unifiedLogHost: PhaseCheck = {
   name: "unified log host",
   describe:
     "the candidate replica's log host applied compute and storage events and holds records; the baseline's is idle",
-  async run(ctx) {
+  async run(ctx, tally) {
     const text = async (url: string) => {
       const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new Error(`GET ${url}/metrics: ${res.status}`);
@@ -184,6 +187,7 @@ const unifiedLogHost: PhaseCheck = {
       await new Promise((r) => setTimeout(r, 250));
     }
     const lines: string[] = [];
+    tally?.(2 * LOG_SERIES.length);
     for (const series of LOG_SERIES) {
       const base = sampleOf(a, series);
       const cand = sampleOf(b, series);
@@ -218,14 +222,26 @@ const introspectionCheck = (
   name: string,
   describe: string,
   diff: (a: IntrospectionView, b: IntrospectionView) => Difference[],
+  /** What it compares (the report's count). */
+  compared: (a: IntrospectionView, b: IntrospectionView) => number,
 ): PhaseCheck => ({
   name,
   describe,
-  async run(ctx) {
+  async run(ctx, tally) {
     const read = await introspectionOf(ctx);
+    tally?.(compared(read.baseline, read.candidate));
     return diff(read.baseline, read.candidate);
   },
 });
+
+/** Rows both sides answered for the relations of `workload`. */
+const rowsAnswered =
+  (workload: "compute" | "storage") => (a: IntrospectionView, b: IntrospectionView) =>
+    [a, b]
+      .flatMap((v) =>
+        LOG_RELATIONS.filter((r) => r.workload === workload).map((r) => v.answers.get(r.name)),
+      )
+      .reduce((n, o) => n + (o?.ok === true ? o.rows.length : 1), 0);
 
 /** Each phase's own checks (the plug-in table; a phase that lands adds its entry). */
 export const PHASE_CHECKS: { readonly [P in Phase]: readonly PhaseCheck[] } = {
@@ -237,16 +253,19 @@ export const PHASE_CHECKS: { readonly [P in Phase]: readonly PhaseCheck[] } = {
       "introspection schema",
       "ListObjects: both clusters list the same mz_introspection relations, columns and keys",
       diffIntrospectionSchema,
+      (a, b) => a.listed.length + b.listed.length,
     ),
     introspectionCheck(
       "storage relations",
       "the candidate's replica serves every storage relation, naming only its own sources; the baseline's refuses them",
       diffStorageRelations,
+      rowsAnswered("storage"),
     ),
     introspectionCheck(
       "compute relations",
       "each compute relation's deterministic columns at one log time, ids mapped by name (objects of both sides); every export hydrated on both",
       diffComputeRelations,
+      rowsAnswered("compute"),
     ),
   ],
   client: [],
