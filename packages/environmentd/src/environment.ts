@@ -349,6 +349,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     dataflows,
     peekTimeoutMs: opts.peekTimeoutMs ?? 10_000,
     replicaHealth: (clusterId, replicaId) => replicas.healthOf(clusterId, replicaId),
+    replicaLogsStorage: (replicaId) => replicas.phasesOf(replicaId)?.takesEffect("logging"),
   });
   const status = new Status({
     catalog,

@@ -106,6 +106,28 @@ export class IntrospectionDisabled extends EnvironmentdError {
   }
 }
 
+/**
+ * A peek of a storage introspection relation on a replica that runs compute's legacy logging
+ * (`cluster-unification-logging` not in force when it started), which keeps no storage relations
+ * (→ FailedPrecondition).
+ */
+export class StorageIntrospectionUnavailable extends EnvironmentdError {
+  override name = "StorageIntrospectionUnavailable";
+  constructor(
+    readonly relation: string,
+    readonly cluster: string,
+    readonly replica: string,
+  ) {
+    super(
+      `${relation} is a storage relation, kept only by replicas on the unified logging path; ` +
+        `replica ${replica} of cluster ${cluster} was started with cluster-unification-logging ` +
+        "not in force (compute's legacy logging). Turn the flag on for the cluster (with " +
+        "cluster-unification-servers) and create a new replica to read it; compute relations " +
+        "are readable on this replica as they are",
+    );
+  }
+}
+
 /** An introspection peek without a replica, while no replica of the cluster is online (→ Unavailable). */
 export class NoReadyReplica extends EnvironmentdError {
   override name = "NoReadyReplica";

@@ -18,6 +18,7 @@ import type { Row } from "@mzts/repr";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { StorageIntrospectionUnavailable } from "../src/errors.js";
 import { createEnvironment, type Environment } from "../src/index.js";
 
 const TICK_MS = 100;
@@ -139,5 +140,14 @@ describe.each(PATHS)("introspection against a real replica (%s)", (_name, flags)
     await expect(
       env.peek({ object: "mz_introspection.dataflows", cluster: "off" }),
     ).rejects.toThrow(/introspection interval 0/);
+    // Storage relations: kept by a replica on the unified path only; on the legacy path the
+    // refusal says why (not an endless "retry").
+    const storagePeek = env.peek({
+      object: "mz_introspection.ingestion_statistics",
+      cluster: "c1",
+      replica: "r1",
+    });
+    if (flags.logging === true) await expect(storagePeek).resolves.toBeDefined();
+    else await expect(storagePeek).rejects.toThrow(StorageIntrospectionUnavailable);
   }, 120_000);
 });

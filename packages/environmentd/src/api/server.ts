@@ -54,6 +54,7 @@ import {
   NoReadyReplica,
   ObjectFailed,
   PeekBelowSince,
+  StorageIntrospectionUnavailable,
   SubsourceDrop,
   UnknownIntrospectionRelation,
   UpperWaitTimeout,
@@ -89,7 +90,8 @@ function codeOf(e: unknown): Code {
     e instanceof ObjectFailed ||
     e instanceof PeekBelowSince ||
     e instanceof SinceViolation ||
-    e instanceof IntrospectionDisabled
+    e instanceof IntrospectionDisabled ||
+    e instanceof StorageIntrospectionUnavailable
   )
     return Code.FailedPrecondition;
   if (e instanceof StaleGeneration) return Code.Aborted;

@@ -65,6 +65,8 @@ export interface ReadsOptions {
   /** Default peek timeout (ms). */
   readonly peekTimeoutMs: number;
   /** A replica's health (`Replicas.healthOf`): introspection peeks pick an online replica. */
+  /** Whether a replica keeps storage introspection relations (undefined: unknown). */
+  readonly replicaLogsStorage?: (replicaId: string) => boolean | undefined;
   readonly replicaHealth: (
     clusterId: GlobalId,
     replicaId: ReplicaId,
@@ -161,6 +163,9 @@ export class Reads {
       clusters,
       replicas,
       health: this.#o.replicaHealth,
+      ...(this.#o.replicaLogsStorage === undefined
+        ? {}
+        : { logsStorage: this.#o.replicaLogsStorage }),
     });
     validatePeekSize(req);
     const timestamp = req.timestamp ?? introspectionNow(target.intervalMs);

@@ -144,6 +144,11 @@ export class Replicas {
     for (const [id, rt] of this.#replicas) this.healthOf(rt.clusterId, id);
   }
 
+  /** The PhaseSet a replica was started with (undefined: not started by this environmentd). */
+  phasesOf(replicaId: string): PhaseSet | undefined {
+    return this.#replicas.get(replicaId)?.phases;
+  }
+
   /** A replica's health (see the file comment). */
   healthOf(clusterId: GlobalId, replicaId: string): { health: ReplicaHealth; reason: string } {
     const rt = this.#replicas.get(replicaId);

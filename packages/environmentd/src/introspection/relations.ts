@@ -8,7 +8,8 @@
  * 1. The relation: `LOG_RELATIONS` by name (`UnknownIntrospectionRelation`, NotFound, lists the
  *    valid names).
  * 2. The cluster: `cluster` by name (`UnknownObject`), or the only cluster (several:
- *    `InvalidObjectRequest` naming them). Logging off (interval 0): `IntrospectionDisabled`.
+ *    `InvalidObjectRequest` naming them). Logging off (interval 0): `IntrospectionDisabled`. A storage relation on a
+ *    replica started without unified logging: `StorageIntrospectionUnavailable`.
  * 3. The request against the relation like any peek: `checkPeekColumns` (MFP, finishing) over its
  *    arity, `validatePeekKeys` (key rows: the relation's key columns and their types).
  * 4. The replica: `replica` by name among the cluster's (`UnknownObject`), or the first online
@@ -34,6 +35,7 @@ import {
   IntrospectionDisabled,
   InvalidObjectRequest,
   NoReadyReplica,
+  StorageIntrospectionUnavailable,
   UnknownIntrospectionRelation,
 } from "../errors.js";
 import { validatePeekKeys } from "../validation/peek.js";
@@ -78,12 +80,18 @@ export interface IntrospectionContext {
     clusterId: GlobalId,
     replicaId: ReplicaId,
   ) => { health: ReplicaHealth; reason: string };
+  /**
+   * Whether the replica keeps storage relations (it was started with the unified logging path);
+   * undefined = not known here (e.g. not started by this environmentd): the replica answers.
+   */
+  readonly logsStorage?: (replicaId: ReplicaId) => boolean | undefined;
 }
 
 /**
  * Resolves (and validates) a peek of `mz_introspection.<relation>` (see the file comment).
  * @throws UnknownIntrospectionRelation, UnknownObject (cluster, replica), InvalidObjectRequest,
- *   MalformedRequest (columns), IntrospectionDisabled, NoReadyReplica
+ *   MalformedRequest (columns), IntrospectionDisabled, NoReadyReplica,
+ *   StorageIntrospectionUnavailable (a storage relation on a replica on legacy logging)
  */
 export function resolveIntrospectionPeek(
   req: PeekRequest,
@@ -121,6 +129,9 @@ export function resolveIntrospectionPeek(
         healths.map((h) => `${h.r.name} (${h.health}${h.reason === "" ? "" : `: ${h.reason}`})`),
       );
     }
+  }
+  if (relation.workload === "storage" && ctx.logsStorage?.(replica.id) === false) {
+    throw new StorageIntrospectionUnavailable(req.object, cluster.name, replica.name);
   }
   return {
     relation,

@@ -146,6 +146,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
     "peeks pending on the worker",
     [c("uuid", "text"), c("worker_id", "int64"), c("object_id", "text"), c("time", "int64")],
     [0, 1],
+    ["uuid", "time"],
   ),
   relation(
     "peek_durations",
