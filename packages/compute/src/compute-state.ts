@@ -63,6 +63,7 @@ import {
   checkDataflow,
   type DataflowInstance,
   exportIds,
+  type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
 
@@ -272,6 +273,14 @@ export class ComputeState {
     return this.#exports.get(id)?.indexes.get(id);
   }
 
+  /** An index a dataflow may import: a dataflow's index export or a log index of this worker. */
+  #importable(id: GlobalId): ImportableIndex | undefined {
+    const ix = this.#index(id);
+    if (ix !== undefined) return ix;
+    const log = this.#deps.logging.index(id);
+    return log === undefined ? undefined : { arrangement: log.arrangement, tap: log };
+  }
+
   #createDataflow(desc: DataflowDescription): void {
     const ids = exportIds(desc);
     const seen = new Set<GlobalId>();
@@ -285,7 +294,7 @@ export class ComputeState {
       }
       seen.add(id);
     }
-    checkDataflow(desc, (id) => this.#index(id));
+    checkDataflow(desc, (id) => this.#importable(id));
     const seq = this.#nextSeq++;
     const df = buildDataflow(seq, desc, {
       worker: this.worker,
@@ -301,7 +310,7 @@ export class ComputeState {
       ...(this.#deps.config.sinceDowngradeIntervalMs === undefined
         ? {}
         : { sinceDowngradeIntervalMs: this.#deps.config.sinceDowngradeIntervalMs }),
-      index: (id) => this.#index(id),
+      index: (id) => this.#importable(id),
       subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
     });
     this.#dataflows.set(seq, df);

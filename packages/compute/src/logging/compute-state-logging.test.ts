@@ -17,7 +17,7 @@ import type {
   LoggingConfig,
   Peek,
 } from "@mzts/protocol";
-import type { Row } from "@mzts/repr";
+import type { Row, Update } from "@mzts/repr";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
@@ -273,6 +273,48 @@ describe("ComputeState introspection", () => {
       expect(w.rows("dataflow_exports", 12_500)).toEqual([["u1", 0n, 0n, "index"]]);
     },
   );
+
+  for (const kind of ["legacy", "unified"] as const) {
+    it(`a subscribe imports a log index like an index: history, then its changes (${kind})`, () => {
+      const w = started(conformanceConfig(1000), kind);
+      w.ms = 10_200;
+      w.send({ kind: "createDataflow", dataflow: INDEX_ONLY });
+      w.tick(11_000);
+      const hydration = logIndexId("hydration_times");
+      const tap: DataflowDescription = {
+        debugName: "hydration tap",
+        sourceImports: [],
+        indexImports: [{ id: hydration, arity: 3, key: [0, 1] }],
+        objectsToBuild: [{ id: "t9", plan: { kind: "get", id: hydration, arity: 3 } }],
+        indexExports: [],
+        sinkExports: [{ id: "t8", fromId: "t9", connection: { kind: "subscribe" } }],
+        asOf: 10_500n,
+        until: null,
+      };
+      w.send({ kind: "createDataflow", dataflow: tap });
+      w.ms = 11_300;
+      w.send({ kind: "allowCompaction", id: "u1", frontier: null });
+      w.tick(12_000);
+      const updates: Update[] = [];
+      let upper: bigint | null = 0n;
+      for (const r of w.out) {
+        if (r.kind !== "subscribeResponse" || r.id !== "t8") continue;
+        expect(r.response.kind).toBe("batch");
+        if (r.response.kind !== "batch" || r.response.result.kind !== "updates") continue;
+        updates.push(...r.response.result.updates);
+        upper = r.response.upper;
+      }
+      expect(upper).toBe(12_001n);
+      // The export hydrated at 11 000 (history, forwarded to the as-of's log time) and its row
+      // was retracted at 12 000 when the index was dropped (a change after the import).
+      const at = (t: bigint) =>
+        updates
+          .filter(([row, time]) => row[0] === "u1" && time <= t)
+          .reduce((n, [, , d]) => n + d, 0);
+      expect(at(11_000n)).toBe(1);
+      expect(at(12_000n)).toBe(0);
+    });
+  }
 
   it("a peek of a log index that is not installed is an unknown id", () => {
     const w = started(conformanceConfig(0));

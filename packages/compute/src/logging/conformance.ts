@@ -16,7 +16,7 @@ import {
   NO_LOGGER,
 } from "@mzts/mz-cluster/logging";
 import { LOG_RELATIONS, type LoggingConfig } from "@mzts/protocol";
-import type { Row } from "@mzts/repr";
+import type { Frontier, Row, Update } from "@mzts/repr";
 
 /** Builds a fresh, unconfigured host of worker `worker`, stamping events with `now()`. */
 export type LoggingHostFactory = (options: {
@@ -95,6 +95,49 @@ class Fixture {
         `relation ${name} at ${t}:\n  expected ${want.join(" ") || "(none)"}\n  got      ${got.join(" ") || "(none)"}`,
       );
     }
+  }
+}
+
+/**
+ * An importer of a log index that checks the feed contract as it goes: every update arrives
+ * before the frontier that completes it, and never at a time an earlier frontier completed.
+ */
+class RecordingFeed {
+  readonly updates: Update[] = [];
+  readonly frontiers: Frontier[] = [];
+  #unconfirmed: Update[] = [];
+
+  send(updates: Iterable<Update>): void {
+    const last = this.frontiers.at(-1);
+    for (const u of updates) {
+      if (last !== undefined && last !== null && u[1] < last) {
+        throw new Error(`feed: update at ${u[1]} after frontier ${last} completed it`);
+      }
+      this.updates.push(u);
+      this.#unconfirmed.push(u);
+    }
+  }
+
+  advance(f: Frontier): void {
+    for (const u of this.#unconfirmed) {
+      if (f !== null && u[1] >= f) throw new Error(`feed: update at ${u[1]} not complete at ${f}`);
+    }
+    this.#unconfirmed = [];
+    this.frontiers.push(f);
+  }
+
+  /** The collection as of `t`, as sorted text of rows with count 1. */
+  rows(t: number): string[] {
+    const counts = new Map<string, number>();
+    for (const [row, time, diff] of this.updates) {
+      if (time <= BigInt(t)) counts.set(show(row), (counts.get(show(row)) ?? 0) + diff);
+    }
+    const out: string[] = [];
+    for (const [row, n] of counts) {
+      if (n !== 0 && n !== 1) throw new Error(`feed: row ${row} has count ${n} at ${t}`);
+      if (n === 1) out.push(row);
+    }
+    return out.sort();
   }
 }
 
@@ -342,6 +385,38 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
         f.settle(21_500);
         f.expect("dataflows", 20_000, []);
         f.expect("dataflows", 21_000, [[7n, w, "df7"]]);
+      },
+    },
+    {
+      name: "a log index's change feed: complete history, then each complete change once; detach stops it",
+      run() {
+        const f = new Fixture(factory);
+        f.log(10_500, CREATED);
+        f.settle(11_000);
+        // A change at an open log time (12 000) when the importer attaches.
+        f.log(11_200, { kind: "errorCount", exportId: "u1", count: 2 });
+        f.settle(11_500);
+        const dataflows = new RecordingFeed();
+        const errors = new RecordingFeed();
+        f.host.index(logIndexId("dataflows"))!.attach(dataflows);
+        f.host.index(logIndexId("error_counts"))!.attach(errors);
+        check(show(dataflows.frontiers) === show([11_001n]), `frontiers ${show(dataflows.frontiers)}`);
+        check(show(dataflows.rows(11_000)) === show(f.rows("dataflows", 11_000)), "history differs");
+        check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
+        f.log(12_300, { kind: "errorCount", exportId: "u1", count: 3 });
+        f.settle(13_000);
+        for (const t of [11_000, 12_000, 13_000]) {
+          const got = show(errors.rows(t));
+          const want = show(f.rows("error_counts", t));
+          check(got === want, `error_counts at ${t}: feed ${got}, index ${want}`);
+        }
+        check(errors.frontiers.at(-1) === 13_001n, `feed frontier ${errors.frontiers.at(-1)}`);
+        f.host.index(logIndexId("error_counts"))!.detach(errors);
+        const seen = errors.updates.length;
+        f.log(13_200, { kind: "errorCount", exportId: "u1", count: 4 });
+        f.settle(14_000);
+        check(errors.updates.length === seen, "a detached feed still got updates");
+        check(errors.frontiers.at(-1) === 13_001n, "a detached feed still advanced");
       },
     },
     {

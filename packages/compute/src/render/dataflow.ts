@@ -10,7 +10,7 @@
  * 3. Imports: each persist source is an input fed by a `SourceReader`, which holds the shard's
  *    since at its read position with the since handle `sourceReaderId(replica, import, first
  *    export, worker)`; each index import is an input attached to the exporting dataflow's
- *    `IndexTap` in this worker — attached last, once every operator is connected (a reader
+ *    `IndexTap` (or a log index's change feed) in this worker — attached last, once every operator is connected (a reader
  *    connecting later would miss earlier messages).
  * 4. Objects: `render()` each plan in order, with imports and earlier objects as `get`s.
  * 5. Exports: an index = `ArrangeByOperator` (exchanged by key) + `IndexTap` (for importers);
@@ -57,6 +57,21 @@ export interface IndexState {
   readonly tap: IndexTap;
 }
 
+/** Where a dataflow's updates of an imported index come from (history, then changes). */
+export interface IndexSource {
+  attach(feed: ImportFeed): void;
+  detach(feed: ImportFeed): void;
+}
+
+/**
+ * An index a dataflow of this worker can import: a dataflow's index export (`IndexState`, fed
+ * by its `IndexTap`) or a log index (fed by its change feed).
+ */
+export interface ImportableIndex {
+  readonly arrangement: Arrangement;
+  readonly tap: IndexSource;
+}
+
 /** What `buildDataflow` needs from the worker. */
 export interface BuildEnv {
   readonly worker: number;
@@ -70,8 +85,8 @@ export interface BuildEnv {
   readonly replicaId: string;
   /** Least time between two since downgrades of a source reader, ms (default 1000). */
   readonly sinceDowngradeIntervalMs?: number;
-  /** An index export live in this worker. */
-  index(id: GlobalId): IndexState | undefined;
+  /** An index export or log index live in this worker. */
+  index(id: GlobalId): ImportableIndex | undefined;
   /** Emits a subscribe response of this worker. */
   subscribeResponse(id: GlobalId, r: SubscribeResponse): void;
 }
@@ -85,7 +100,7 @@ export class DataflowInstance {
   readonly graph: Graph;
   readonly sources: SourceReader[] = [];
   /** Index imports: the feed and the tap it is attached to. */
-  readonly imports: Array<{ readonly feed: ImportFeed; readonly tap: IndexTap }> = [];
+  readonly imports: Array<{ readonly feed: ImportFeed; readonly tap: IndexSource }> = [];
   readonly indexes = new Map<GlobalId, IndexState>();
   readonly subscribes = new Map<GlobalId, SubscribeSink>();
   readonly persistSinks = new Map<GlobalId, PersistSinkOperator>();
@@ -147,7 +162,7 @@ export function exportIds(desc: DataflowDescription): GlobalId[] {
  */
 export function checkDataflow(
   desc: DataflowDescription,
-  index: (id: GlobalId) => IndexState | undefined,
+  index: (id: GlobalId) => ImportableIndex | undefined,
 ): void {
   const first = exportIds(desc)[0] ?? desc.objectsToBuild[0]?.id ?? "";
   const arities = new Map<GlobalId, number>();

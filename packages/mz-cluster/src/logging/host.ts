@@ -17,12 +17,16 @@
  *    compacts each index to `upper - retentionMs` (rounded to the interval), so memory stays
  *    bounded however long the replica runs.
  * 4. Peeks of a log index go through `index(id)` exactly like peeks of any index.
+ * 5. A dataflow of the same worker imports a log index like an index: `attach(feed)` sends its
+ *    complete history and upper, then every later change once complete (`log-feeds.ts`);
+ *    `detach(feed)` when the dataflow is dropped. Reconfiguring or closing detaches every feed.
  */
 import type { Arrangement } from "@mzts/dataflow";
 import type { LoggingConfig, LogRelation } from "@mzts/protocol";
 import type { EventLogger } from "./events.js";
+import type { LogIndexFeed } from "./log-feeds.js";
 
-/** A log index as the peek path sees it (the subset of a compute index a peek reads). */
+/** A log index as the peek path and importing dataflows see it. */
 export interface LogIndex {
   readonly id: string;
   readonly relation: LogRelation;
@@ -32,6 +36,10 @@ export interface LogIndex {
   readonly arrangement: Arrangement;
   /** Always empty; its upper follows `arrangement`'s (peeks read both). */
   readonly errors: Arrangement;
+  /** Attaches an importer: complete history, the upper, then changes (see `log-feeds.ts`). */
+  attach(feed: LogIndexFeed): void;
+  /** Detaches an importer. */
+  detach(feed: LogIndexFeed): void;
 }
 
 /** One worker's introspection. */

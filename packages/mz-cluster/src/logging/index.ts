@@ -16,6 +16,7 @@ export {
 } from "./events.js";
 export { ForwardingHost, type ForwardingHostOptions, routeLogEvents } from "./forwarder.js";
 export { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
+export { LogFeeds, type LogIndexFeed } from "./log-feeds.js";
 export type {
   ForwardRuntimeLogging,
   HostRuntimeLogging,

@@ -9,6 +9,8 @@
  *    and runs the graph: the arrangements take the complete times (`< upper`) and their upper
  *    becomes `upper`; each index's (always empty) error arrangement follows.
  * 3. `compact(since)` lets every arrangement forget history below `since`.
+ * 4. Each index's change feed (`LogFeeds`) gets every update as the tables emit it and the
+ *    arrangement's upper after each run, so importing dataflows see exactly its contents.
  *
  * With no allocator the graph is a one-worker graph: each worker's log indexes hold only the rows
  * its host logged (every key includes `worker_id`); a peek merges the workers' parts as for any
@@ -30,6 +32,7 @@ import {
 import type { LogRelation } from "@mzts/protocol";
 import type { GlobalId, Timestamp, Update } from "@mzts/repr";
 import type { LogIndex } from "./host.js";
+import { LogFeeds } from "./log-feeds.js";
 import { LogTable } from "./log-table.js";
 
 /** One log index to install. */
@@ -41,6 +44,8 @@ export interface LogInstall {
 interface Installed {
   readonly input: InputHandle;
   readonly index: LogIndex;
+  /** The index's change feed (importing dataflows). */
+  readonly feeds: LogFeeds;
   /** Updates not yet sent into the input. */
   pending: Update[];
 }
@@ -67,6 +72,7 @@ export class LogDataflow {
         relation.key,
         `log:${relation.name}`,
       );
+      const feeds = new LogFeeds(arrange.arrangement);
       const index: LogIndex = {
         id,
         relation,
@@ -74,8 +80,10 @@ export class LogDataflow {
         arity: relation.columns.length,
         arrangement: arrange.arrangement,
         errors: new Arrangement(`${name}/log:${relation.name}/errors`, [0]),
+        attach: (feed) => feeds.attach(feed),
+        detach: (feed) => feeds.detach(feed),
       };
-      const entry: Installed = { input, index, pending: [] };
+      const entry: Installed = { input, index, feeds, pending: [] };
       this.#installed.set(relation.name, entry);
       this.#byId.set(id, index);
       this.#tables.set(
@@ -83,7 +91,10 @@ export class LogDataflow {
         new LogTable(
           relation,
           () => this.#time,
-          (row, time, diff) => entry.pending.push([row, time, diff]),
+          (row, time, diff) => {
+            entry.pending.push([row, time, diff]);
+            feeds.publish(row, time, diff);
+          },
         ),
       );
     }
@@ -137,9 +148,10 @@ export class LogDataflow {
       }
     }
     this.graph.run();
-    for (const { index } of this.#installed.values()) {
+    for (const { index, feeds } of this.#installed.values()) {
       const errs = index.errors;
       if (errs.upper !== null && errs.upper < upper) errs.advanceUpper(upper);
+      feeds.advance(index.arrangement.upper);
     }
   }
 
@@ -155,6 +167,7 @@ export class LogDataflow {
   close(): void {
     for (const entry of this.#installed.values()) {
       entry.pending = [];
+      entry.feeds.close();
       entry.input.close();
       entry.index.arrangement.allowCompaction(null);
       entry.index.errors.allowCompaction(null);

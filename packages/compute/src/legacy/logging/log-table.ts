@@ -13,9 +13,12 @@
  * Changes at one log time are coalesced: the current rows change at once, the arrangement gets
  * the net change per key when the time moves on or at `flush()` (a peek started and answered
  * within one step, or a dataflow created and dropped, writes nothing).
+ *
+ * Importing dataflows attach to its change feed (`LogFeeds`): every update written to the
+ * arrangement is published to it, and every advance of the upper releases the complete ones.
  */
 import { Arrangement } from "@mzts/dataflow";
-import type { LogIndex } from "@mzts/mz-cluster/logging";
+import { LogFeeds, type LogIndex, type LogIndexFeed } from "@mzts/mz-cluster/logging";
 import type { LogRelation } from "@mzts/protocol";
 import { columnsKey, type Datum, datumKey, Frontier, type Row, rowsEqual } from "@mzts/repr";
 
@@ -26,6 +29,8 @@ export class LogTable implements LogIndex {
   readonly arity: number;
   readonly arrangement: Arrangement;
   readonly errors: Arrangement;
+  /** The change feed of importing dataflows. */
+  readonly #feeds: LogFeeds;
   /** Current row per key. */
   readonly #rows = new Map<string, Row>();
   /** First column's datum key → keys of the current rows in that group. */
@@ -44,6 +49,15 @@ export class LogTable implements LogIndex {
     this.arrangement = new Arrangement(`log ${relation.name} ${id}`, relation.key);
     this.errors = new Arrangement(`log ${relation.name} ${id} errors`, []);
     this.#keyPositions = relation.key.map((_, i) => i);
+    this.#feeds = new LogFeeds(this.arrangement);
+  }
+
+  attach(feed: LogIndexFeed): void {
+    this.#feeds.attach(feed);
+  }
+
+  detach(feed: LogIndexFeed): void {
+    this.#feeds.detach(feed);
   }
 
   /** Number of current rows. */
@@ -94,8 +108,14 @@ export class LogTable implements LogIndex {
     for (const [k, before] of this.#touched) {
       const after = this.#rows.get(k);
       if (before === after || (before && after && rowsEqual(before, after))) continue;
-      if (before) this.arrangement.insert(before, time, -1);
-      if (after) this.arrangement.insert(after, time, 1);
+      if (before) {
+        this.arrangement.insert(before, time, -1);
+        this.#feeds.publish(before, time, -1);
+      }
+      if (after) {
+        this.arrangement.insert(after, time, 1);
+        this.#feeds.publish(after, time, 1);
+      }
     }
     this.#touched.clear();
   }
@@ -106,6 +126,7 @@ export class LogTable implements LogIndex {
     if (Frontier.lessThan(this.arrangement.upper, upper)) {
       this.arrangement.advanceUpper(upper);
       this.errors.advanceUpper(upper);
+      this.#feeds.advance(upper);
     }
     if (Frontier.lessThan(this.arrangement.since, since)) {
       this.arrangement.allowCompaction(since);
@@ -115,6 +136,7 @@ export class LogTable implements LogIndex {
 
   /** Frees everything (reads fail afterwards). */
   free(): void {
+    this.#feeds.close();
     this.#touched.clear();
     this.#pendingTime = undefined;
     this.#rows.clear();
