@@ -90,10 +90,17 @@ export interface ComputeController {
   /** The instance's log indexes by id (empty when its logging is off). @throws InstanceMissing */
   logIndexes(instanceId: string): ReadonlyMap<GlobalId, LogIndex>;
   /**
-   * Batches of a subscribe dataflow merged across replicas (no duplicates, no gaps).
-   * @throws InstanceMissing, CollectionExists, CollectionMissing, SinceViolation, ControllerError
+   * Batches of a subscribe dataflow merged across replicas (no duplicates, no gaps); with
+   * `targetReplica`, built by that replica only and free to import its log indexes
+   * (`Instance.subscribe`).
+   * @throws InstanceMissing, CollectionExists, CollectionMissing, SinceViolation, ControllerError,
+   *   LogImportUntargeted, ReplicaMissing
    */
-  subscribe(instanceId: string, desc: DataflowDescription): AsyncIterable<SubscribeBatch>;
+  subscribe(
+    instanceId: string,
+    desc: DataflowDescription,
+    options?: { readonly targetReplica?: ReplicaId },
+  ): AsyncIterable<SubscribeBatch>;
   /** @throws CollectionMissing */
   frontiers(id: GlobalId): CollectionFrontiers;
   /** @throws CollectionMissing */
@@ -188,7 +195,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
       }
     },
     logIndexes: (instanceId) => instance(instanceId).logIndexes(),
-    subscribe: (instanceId, desc) => instance(instanceId).subscribe(desc),
+    subscribe: (instanceId, desc, options) => instance(instanceId).subscribe(desc, options),
     frontiers: (id) => ownerOrMissing(id).frontiers(id),
     dropCollection: (id) => {
       for (const i of instances.values()) i.clearFailure(id);

@@ -221,6 +221,25 @@ export class LogPeekUntargeted extends ControllerError {
   }
 }
 
+/**
+ * A dataflow importing a log index that is not a replica-targeted subscribe: every replica logs
+ * itself, so only a subscribe built by one replica (`subscribe(desc, { targetReplica })`) can read
+ * one replica's log consistently.
+ */
+export class LogImportUntargeted extends ControllerError {
+  override name = "LogImportUntargeted";
+  constructor(
+    readonly id: GlobalId,
+    /** The relation the log index exposes. */
+    readonly relation: string,
+  ) {
+    super(
+      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
+        "about itself; import it only in a subscribe with targetReplica set",
+    );
+  }
+}
+
 function fmt(f: Frontier): string {
   return f === null ? "[]" : `[${f}]`;
 }

@@ -27,6 +27,7 @@ export {
   InstanceExists,
   InstanceMissing,
   InvalidLoggingConfig,
+  LogImportUntargeted,
   LogPeekUntargeted,
   MetricsConflict,
   PeekCanceled,

@@ -37,7 +37,13 @@ import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/r
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { type CollectionFrontiers, InstanceCollections } from "./collections.js";
-import { CollectionExists, CollectionMissing, ControllerError, SinceViolation } from "./errors.js";
+import {
+  CollectionExists,
+  CollectionMissing,
+  ControllerError,
+  LogImportUntargeted,
+  SinceViolation,
+} from "./errors.js";
 import { type LogIndex, logIndexesOf } from "./log-indexes.js";
 import { bindHistoryMetrics, type ControllerMetrics } from "./metrics.js";
 import type { PeekAnswer, PeekRequest } from "./peek.js";
@@ -140,6 +146,7 @@ export class Instance {
         if (poison !== undefined) this.#applyQuarantine(poison);
       },
       onGaugesChanged,
+      targetOf: (id) => this.#subscribes.targetOf(id),
     });
     this.#collections = new InstanceCollections({
       log: this.#log,
@@ -297,7 +304,8 @@ export class Instance {
     this.#broadcast([{ kind: "allowWrites", id }]);
   }
 
-  #checkDataflow(desc: DataflowDescription): Timestamp {
+  /** `targetReplica`: the replica a targeted subscribe is for (may import log indexes). */
+  #checkDataflow(desc: DataflowDescription, targetReplica?: ReplicaId): Timestamp {
     if (desc.asOf === null) {
       throw new ControllerError(
         `dataflow ${desc.debugName} has an empty as-of; give it the time its results start at`,
@@ -308,6 +316,17 @@ export class Instance {
         throw new CollectionExists(id);
     }
     for (const imp of desc.indexImports) {
+      const log = this.#logIndexes.get(imp.id);
+      if (log !== undefined) {
+        if (targetReplica === undefined) throw new LogImportUntargeted(log.id, log.relation.name);
+        if (imp.arity !== log.arity) {
+          throw new ControllerError(
+            `dataflow ${desc.debugName} imports log index ${imp.id} (${log.relation.name}) with ` +
+              `arity ${imp.arity}; the relation has ${log.arity} columns`,
+          );
+        }
+        continue;
+      }
       const c = this.#collections.find(imp.id);
       if (c === undefined || c.dropped) throw new CollectionMissing(imp.id);
       if (!Frontier.lessEqual(c.since, desc.asOf)) {
@@ -400,10 +419,21 @@ export class Instance {
 
   /**
    * Creates a subscribe dataflow (exactly one subscribe sink) and returns its merged batches.
+   * With `targetReplica` (replica-targeted, `targeted.ts`) only that replica builds it — also in
+   * its replays after a reconnect, never another replica — it may import the instance's log
+   * indexes (that replica's log), and it ends with `SubscribeFailed` when the replica is dropped.
+   * A log index has no controller since: choose an as-of the replica still holds (its last
+   * `LOG_RETENTION_MS`), or the replica refuses the dataflow.
    * @throws ControllerError when `desc` does not export exactly one subscribe sink.
    * @throws CollectionExists, CollectionMissing, SinceViolation, MalformedPlan as `createDataflow`.
+   * @throws LogImportUntargeted when it imports a log index without `targetReplica`.
+   * @throws ReplicaMissing when `targetReplica` is not a replica of the instance.
    */
-  subscribe(desc: DataflowDescription): AsyncIterable<SubscribeBatch> {
+  subscribe(
+    desc: DataflowDescription,
+    options: { readonly targetReplica?: ReplicaId } = {},
+  ): AsyncIterable<SubscribeBatch> {
+    const target = options.targetReplica;
     const sinks = desc.sinkExports.filter((s) => s.connection.kind === "subscribe");
     const sink = sinks[0];
     if (sinks.length !== 1 || sink === undefined || desc.indexExports.length > 0) {
@@ -412,9 +442,10 @@ export class Instance {
           "subscribed; use createDataflow for indexes and persist sinks",
       );
     }
-    const asOf = this.#checkDataflow(desc);
+    if (target !== undefined) this.#replicas.get(target);
+    const asOf = this.#checkDataflow(desc, target);
     this.#arities(desc);
-    const stream = this.#subscribes.open(sink.id, asOf);
+    const stream = this.#subscribes.open(sink.id, asOf, target);
     this.#broadcast([
       { kind: "createDataflow", dataflow: desc },
       { kind: "schedule", id: sink.id },

@@ -6,7 +6,8 @@
  *
  * ## Invariants (how they differ from the collections of `collections.ts`)
  * - Never created by `createDataflow`: their ids are taken from the start (a dataflow exporting
- *   one is `CollectionExists`), and no dataflow may import one (`CollectionMissing`).
+ *   one is `CollectionExists`), and only a replica-targeted subscribe may import one
+ *   (`LogImportUntargeted` otherwise): it reads its target's log (history, then changes).
  * - No controller read holds and no `allowCompaction`: each replica compacts its own log indexes
  *   behind a fixed window (`LOG_RETENTION_MS`), so a peek below a replica's since is that
  *   replica's error answer, not a `SinceViolation` here.

@@ -41,6 +41,7 @@ import { type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import type { Logger } from "pino";
 import { ReplicaExists, ReplicaMissing } from "./errors.js";
 import type { ControllerMetrics } from "./metrics.js";
+import { commandTarget, type TargetOf } from "./targeted.js";
 
 /** Where a replica's compute endpoint listens. */
 export interface ReplicaLocation {
@@ -127,6 +128,8 @@ export interface InstanceReplicasOptions {
   onDisconnected(replicaId: ReplicaId, error: Error): void;
   /** The replica or connected count changed. */
   onGaugesChanged(): void;
+  /** The owner of a replica-targeted subscribe's id (`targeted.ts`). */
+  targetOf?: TargetOf;
 }
 
 /** The replicas of one instance and their current incarnations. */
@@ -216,7 +219,7 @@ export class InstanceReplicas {
    */
   send(commands: readonly ComputeCommand[]): void {
     for (const r of this.#replicas.values()) {
-      const mine = forReplica(commands, r.id);
+      const mine = forReplica(commands, r.id, this.#opts.targetOf);
       if (mine.length > 0) r.connection.send(mine);
     }
   }
@@ -255,7 +258,7 @@ export class InstanceReplicas {
       replay: () => {
         // Read when the stream opens: collections dropped (and created) since the spawn are not
         // in it, so this incarnation will never report on them either.
-        const commands = forReplica(o.history.commands(), r.id);
+        const commands = forReplica(o.history.commands(), r.id, o.targetOf);
         if (this.#current(r, epoch)) o.onReplay(r.id);
         return commands;
       },
@@ -332,15 +335,19 @@ export class InstanceReplicas {
 }
 
 /**
- * The commands replica `replicaId` is sent: all but the peeks targeted at another replica (only
- * the target's answer counts, and every replica would otherwise do — and log, in its
- * introspection — a read nobody wants; Materialize sends a targeted peek to its target only).
+ * The commands replica `replicaId` is sent: all but those targeted at another replica
+ * (`targeted.ts`): peeks (only the target's answer counts, and every replica would otherwise
+ * do — and log, in its introspection — a read nobody wants; Materialize sends a targeted peek to
+ * its target only) and the commands of replica-targeted subscribes.
  */
 export function forReplica(
   commands: readonly ComputeCommand[],
   replicaId: ReplicaId,
+  targetOf?: TargetOf,
 ): readonly ComputeCommand[] {
-  const other = (c: ComputeCommand) =>
-    c.kind === "peek" && c.peek.targetReplica !== undefined && c.peek.targetReplica !== replicaId;
+  const other = (c: ComputeCommand) => {
+    const target = commandTarget(c, targetOf);
+    return target !== undefined && target !== replicaId;
+  };
   return commands.some(other) ? commands.filter((c) => !other(c)) : commands;
 }

@@ -21,6 +21,11 @@
  * (`frontiers(id).since`). Without it a replay rebuilt the subscribe at its original as-of, which
  * its inputs had long compacted past: the rehydrated replica stalled on a since violation and
  * the stream hung once every replica had been restarted.
+ *
+ * ## Replica-targeted subscribes (`targeted.ts`)
+ * Opened with a `target`, a subscribe is built by that replica only (live and in its replays;
+ * `targetOf` tells the replica sending which id is whose, until the drop was sent): only the
+ * target's incarnations hold its since, and dropping the target ends it (`SubscribeFailed`).
  */
 import type { ComputeCommand, SubscribeResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/repr";
@@ -47,12 +52,16 @@ interface Entry {
   since: Timestamp;
   /** Per replica incarnation told to build it: the as-of it was given, until its first batch. */
   readonly holds: Map<ReplicaId, Timestamp>;
+  /** The only replica that builds it (replica-targeted), if any. */
+  readonly target: ReplicaId | undefined;
 }
 
 /** The live subscribes of one instance, by sink id. */
 export class InstanceSubscribes {
   readonly #opts: InstanceSubscribesOptions;
   readonly #entries = new Map<GlobalId, Entry>();
+  /** Targeted subscribe id → its replica, until the drop was sent. */
+  readonly #targets = new Map<GlobalId, ReplicaId>();
 
   constructor(opts: InstanceSubscribesOptions) {
     this.#opts = opts;
@@ -72,38 +81,54 @@ export class InstanceSubscribes {
     return e === undefined ? undefined : { since: e.since, write: e.stream.frontier };
   }
 
-  /** Registers the stream of subscribe sink `id`, starting at `asOf`. */
-  open(id: GlobalId, asOf: Timestamp): SubscribeStream {
+  /** The replica that alone builds subscribe `id`, when it is replica-targeted. */
+  targetOf(id: GlobalId): ReplicaId | undefined {
+    return this.#targets.get(id);
+  }
+
+  /**
+   * Registers the stream of subscribe sink `id`, starting at `asOf`; with `target`, only that
+   * replica builds it (register before the `createDataflow` is broadcast).
+   */
+  open(id: GlobalId, asOf: Timestamp, target?: ReplicaId): SubscribeStream {
+    if (target !== undefined) this.#targets.set(id, target);
     const stream = new SubscribeStream(id, asOf, () => {
       this.#entries.delete(id);
       this.#opts.onCollection(id, false);
       if (!this.#opts.isClosed())
         this.#opts.broadcast([{ kind: "allowCompaction", id, frontier: null }]);
+      this.#targets.delete(id);
       this.#opts.onGaugesChanged();
     });
     const holds = new Map<ReplicaId, Timestamp>();
-    for (const r of this.#opts.replicaIds()) holds.set(r, asOf);
-    this.#entries.set(id, { stream, since: asOf, holds });
+    for (const r of this.#opts.replicaIds()) {
+      if (target === undefined || r === target) holds.set(r, asOf);
+    }
+    this.#entries.set(id, { stream, since: asOf, holds, target });
     this.#opts.onCollection(id, true);
     return stream;
   }
 
   /** A new incarnation of `replicaId` will rebuild every live subscribe at (or past) its since. */
   replicaSpawned(replicaId: ReplicaId): void {
-    for (const e of this.#entries.values()) e.holds.set(replicaId, e.since);
+    for (const e of this.#entries.values()) {
+      if (e.target === undefined || e.target === replicaId) e.holds.set(replicaId, e.since);
+    }
   }
 
-  /** A replica was dropped: it holds nothing anymore. */
+  /** A replica was dropped: it holds nothing anymore, and its targeted subscribes end. */
   replicaDropped(replicaId: ReplicaId): void {
-    for (const [id, e] of this.#entries) {
-      if (e.holds.delete(replicaId)) this.#advance(id, e);
+    for (const [id, e] of [...this.#entries]) {
+      if (e.target === replicaId) {
+        e.stream.fail(new SubscribeFailed(id, `its target replica ${replicaId} was dropped`));
+      } else if (e.holds.delete(replicaId)) this.#advance(id, e);
     }
   }
 
   /** A replica's batch for subscribe `id` (ignored when it is not live). */
   absorb(replicaId: ReplicaId, id: GlobalId, response: SubscribeResponse): void {
     const e = this.#entries.get(id);
-    if (e === undefined) return;
+    if (e === undefined || (e.target !== undefined && e.target !== replicaId)) return;
     e.stream.offer(response);
     // A batch means this incarnation's readers passed its as-of: they hold their inputs now.
     if (response.kind === "batch") e.holds.delete(replicaId);

@@ -2,7 +2,8 @@
  * Log indexes (phase 2, *logging*) in the compute controller, against fake replicas that record
  * what each incarnation was sent: the instance's `LoggingConfig.indexLogs` names them; they are
  * peekable only with a target replica, through the pending-peeks path, without read holds or
- * compaction commands, and their ids cannot be exported or imported by dataflows.
+ * compaction commands; their ids cannot be exported, and imported only by replica-targeted
+ * subscribes (`targeted-subscribes.test.ts`).
  */
 import type { ComputeCommand, LoggingConfig } from "@mzts/protocol";
 import { dataflowDesc } from "@mzts/protocol/testing/compute-commands";
@@ -15,6 +16,7 @@ import {
   type ComputeController,
   createComputeController,
   InvalidLoggingConfig,
+  LogImportUntargeted,
   LogPeekUntargeted,
   PeekFailed,
   ReplicaMissing,
@@ -114,7 +116,7 @@ describe("log indexes in the compute controller", () => {
       ...dataflowDesc(["u20"], 0n),
       indexImports: [{ id: "s1000", key: [0], arity: 3 }],
     };
-    expect(() => c.createDataflow("c1", importing)).toThrow(CollectionMissing);
+    expect(() => c.createDataflow("c1", importing)).toThrow(LogImportUntargeted);
   });
 
   it("with logging off there are no log indexes", async () => {
