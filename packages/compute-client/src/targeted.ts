@@ -19,7 +19,10 @@ import type { GlobalId, ReplicaId } from "@mzts/repr";
 export type TargetOf = (id: GlobalId) => ReplicaId | undefined;
 
 /** The only replica `c` is for, or undefined when every replica gets it. */
-export function commandTarget(c: ComputeCommand, targetOf: TargetOf | undefined): ReplicaId | undefined {
+export function commandTarget(
+  c: ComputeCommand,
+  targetOf: TargetOf | undefined,
+): ReplicaId | undefined {
   switch (c.kind) {
     case "peek":
       return c.peek.targetReplica;

@@ -400,8 +400,14 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
         const errors = new RecordingFeed();
         f.host.index(logIndexId("dataflows"))!.attach(dataflows);
         f.host.index(logIndexId("error_counts"))!.attach(errors);
-        check(show(dataflows.frontiers) === show([11_001n]), `frontiers ${show(dataflows.frontiers)}`);
-        check(show(dataflows.rows(11_000)) === show(f.rows("dataflows", 11_000)), "history differs");
+        check(
+          show(dataflows.frontiers) === show([11_001n]),
+          `frontiers ${show(dataflows.frontiers)}`,
+        );
+        check(
+          show(dataflows.rows(11_000)) === show(f.rows("dataflows", 11_000)),
+          "history differs",
+        );
         check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
         f.log(12_300, { kind: "errorCount", exportId: "u1", count: 3 });
         f.settle(13_000);
