@@ -34,7 +34,8 @@ async function open(now: () => number) {
     registry: new Registry(),
   });
   const shards = new Map<PersistedIntrospection, Shard>();
-  for (const r of PERSISTED_INTROSPECTION) shards.set(r, await persist.openShard(`intro-${r}`, { create: true }));
+  for (const r of PERSISTED_INTROSPECTION)
+    shards.set(r, await persist.openShard(`intro-${r}`, { create: true }));
   return { shards, c: new ReplicaIntrospectionCollections({ shards, now }) };
 }
 

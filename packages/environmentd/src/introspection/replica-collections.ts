@@ -122,7 +122,10 @@ export class ReplicaIntrospectionCollections {
   }
 
   /** Runs `write` after every earlier write of the relation settled. */
-  #enqueue(relation: PersistedIntrospection, write: (shard: Shard) => Promise<void>): Promise<void> {
+  #enqueue(
+    relation: PersistedIntrospection,
+    write: (shard: Shard) => Promise<void>,
+  ): Promise<void> {
     const shard = this.#shards.get(relation)!;
     const prev = this.#chains.get(relation) ?? Promise.resolve();
     const run = prev.then(() => write(shard));

@@ -1,0 +1,169 @@
+/**
+ * `ReplicaIntrospection` with a scripted controller (replica statuses and subscribe streams the
+ * test feeds) and real persisted collections: targeted subscribes per connected incarnation,
+ * batches written with the replica id, rows retracted when the replica fails or is dropped, a
+ * new incarnation followed from scratch, and a batch racing the end never written.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPersist, type PersistClient, type Shard } from "@mzts/persist";
+import type { DataflowDescription } from "@mzts/protocol";
+import type { Frontier, Update } from "@mzts/repr";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  PERSISTED_INTROSPECTION,
+  type PersistedIntrospection,
+  ReplicaIntrospectionCollections,
+} from "./replica-collections.js";
+import { type IntrospectionController, ReplicaIntrospection } from "./replica-introspection.js";
+
+let dir: string | undefined;
+let persist: PersistClient | undefined;
+afterEach(async () => {
+  await persist?.close();
+  persist = undefined;
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+type Batch = { upper: Frontier; updates: readonly Update[] };
+
+/** A subscribe stream the test pushes batches into. */
+class Stream implements AsyncIterable<Batch> {
+  readonly #queue: Batch[] = [];
+  #wake: (() => void) | undefined;
+  #done: Error | undefined;
+  constructor(
+    readonly desc: DataflowDescription,
+    readonly target: string,
+  ) {}
+  push(b: Batch): void {
+    this.#queue.push(b);
+    this.#wake?.();
+  }
+  fail(e: Error): void {
+    this.#done = e;
+    this.#wake?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
+    for (;;) {
+      const b = this.#queue.shift();
+      if (b !== undefined) {
+        yield b;
+        continue;
+      }
+      if (this.#done) throw this.#done;
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+  }
+}
+
+function scripted() {
+  const replicas: Array<{ replicaId: string; epoch: number; state: string }> = [];
+  const streams: Stream[] = [];
+  const dropped: string[] = [];
+  const controller: IntrospectionController = {
+    replicas: () => replicas,
+    subscribe(_instance, desc, { targetReplica }) {
+      const s = new Stream(desc, targetReplica);
+      streams.push(s);
+      return s;
+    },
+    dropCollection(id) {
+      dropped.push(id);
+      streams.find((s) => s.desc.sinkExports[0]!.id === id)?.fail(new Error("dropped"));
+    },
+  };
+  const of = (replica: string, relation: string) =>
+    [...streams]
+      .reverse()
+      .find((s) => s.target === replica && s.desc.debugName.includes(relation))!;
+  return { replicas, streams, dropped, controller, of };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe("replica introspection subscribes", () => {
+  it("follow each connected incarnation and retract a failed or dropped replica's rows", async () => {
+    dir = await mkdtemp(join(tmpdir(), "persisted-intro-"));
+    persist = await createPersist({
+      dataDir: dir,
+      logger: pino({ level: "silent" }),
+      registry: new Registry(),
+    });
+    const shards = new Map<PersistedIntrospection, Shard>();
+    for (const r of PERSISTED_INTROSPECTION) {
+      shards.set(r, await persist.openShard(`intro-${r}`, { create: true }));
+    }
+    let ms = 10_500;
+    const collections = new ReplicaIntrospectionCollections({ shards, now: () => ms });
+    const s = scripted();
+    let n = 0;
+    const intro = new ReplicaIntrospection({
+      controller: s.controller,
+      collections,
+      nextId: () => `t${++n}`,
+      logIndex: (_i, relation) => `s${100 + PERSISTED_INTROSPECTION.indexOf(relation)}`,
+      intervalMs: () => 1000,
+      logger: pino({ level: "silent" }),
+      now: () => ms,
+    });
+    s.replicas.push(
+      { replicaId: "u1", epoch: 1, state: "connected" },
+      { replicaId: "u2", epoch: 1, state: "connecting" },
+    );
+    intro.sync("c1");
+    expect(s.streams.map((x) => x.target)).toEqual(["u1", "u1", "u1"]);
+    const hydration = s.of("u1", "hydration_times");
+    expect(hydration.desc.asOf).toBe(9000n);
+    expect(hydration.desc.indexImports).toEqual([{ id: "s100", key: [0, 1], arity: 3 }]);
+    s.replicas[1]!.state = "connected";
+    intro.sync("c1");
+    intro.sync("c1"); // nothing new: no second set
+    expect(s.streams.map((x) => x.target)).toEqual(["u1", "u1", "u1", "u2", "u2", "u2"]);
+
+    s.of("u1", "hydration_times").push({ upper: 11_001n, updates: [[["u7", 0n, 5n], 11_000n, 1]] });
+    s.of("u2", "hydration_times").push({
+      upper: 11_001n,
+      updates: [[["u7", 0n, null], 11_000n, 1]],
+    });
+    s.of("u1", "error_counts").push({ upper: 11_001n, updates: [[["u7", 0n, 2n], 11_000n, 1]] });
+    await settle();
+    await collections.append("hydration_times", "u9", [], null); // waits for the chain
+    expect(await collections.read("hydration_times")).toEqual([
+      ["u1", "u7", 0n, 5n],
+      ["u2", "u7", 0n, null],
+    ]);
+
+    // u1's incarnation fails: its subscribes end and its rows go; a batch racing the end is
+    // never written.
+    ms = 12_500;
+    s.replicas[0]!.state = "connecting";
+    s.replicas[0]!.epoch = 2;
+    s.of("u1", "hydration_times").push({ upper: 12_001n, updates: [[["u8", 0n, 1n], 12_000n, 1]] });
+    intro.sync("c1");
+    await intro.idle();
+    await settle();
+    expect(s.dropped).toEqual(["t1", "t2", "t3"]);
+    expect(await collections.read("hydration_times")).toEqual([["u2", "u7", 0n, null]]);
+    expect(await collections.read("error_counts")).toEqual([]);
+
+    // Its next incarnation connects: followed from scratch.
+    s.replicas[0]!.state = "connected";
+    intro.sync("c1");
+    s.of("u1", "hydration_times").push({ upper: 13_001n, updates: [[["u7", 0n, 6n], 13_000n, 1]] });
+    await settle();
+    // u2 is dropped: gone from the controller, its rows retracted.
+    ms = 14_500;
+    s.replicas.splice(1, 1);
+    intro.sync("c1");
+    await intro.idle();
+    expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 6n]]);
+    intro.close();
+  });
+});

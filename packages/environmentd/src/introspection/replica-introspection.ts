@@ -1,0 +1,192 @@
+/**
+ * `ReplicaIntrospection`: per replica incarnation, replica-targeted subscribes over its own
+ * `hydration_times`, `compute_frontiers` and `error_counts` log indexes, whose batches are written
+ * (replica id prepended) into the persisted collections (`replica-collections.ts`) — Materialize's
+ * introspection subscribes (materialize.md §5).
+ *
+ * ## Flow (`sync(instanceId)`, called whenever the instance's replicas may have changed)
+ * 1. A replica `connected` in an incarnation (epoch) not yet followed: its previous
+ *    incarnation's subscribes (if any) are ended and its rows retracted, then one targeted
+ *    subscribe per relation starts, as of the last complete log time (well inside the replica's
+ *    log retention), importing that relation's log index.
+ * 2. A followed replica that is gone (dropped) or not connected (its incarnation failed): its
+ *    subscribes are ended and its rows retracted — a rehydrated incarnation logs from scratch, so
+ *    it starts over at 1 once connected.
+ * 3. Each subscribe's batches are appended in order; none after its incarnation ended (checked
+ *    before each append, so a batch racing the end cannot land after the retraction).
+ *
+ * Boot: `collections.retainOnly(live replicas)` before the first `sync` (done by the caller,
+ * which knows the catalog).
+ */
+import type { DataflowDescription } from "@mzts/protocol";
+import { logRelation } from "@mzts/protocol";
+import type { Frontier, GlobalId, Update } from "@mzts/repr";
+import type { Logger } from "pino";
+import {
+  PERSISTED_INTROSPECTION,
+  type PersistedIntrospection,
+  type ReplicaIntrospectionCollections,
+} from "./replica-collections.js";
+
+/** What the driver needs of the compute controller. */
+export interface IntrospectionController {
+  replicas(
+    instanceId: string,
+  ): ReadonlyArray<{ readonly replicaId: string; readonly epoch: number; readonly state: string }>;
+  subscribe(
+    instanceId: string,
+    desc: DataflowDescription,
+    options: { readonly targetReplica: string },
+  ): AsyncIterable<{ readonly upper: Frontier; readonly updates: readonly Update[] }>;
+  dropCollection(id: GlobalId): void;
+}
+
+export interface ReplicaIntrospectionOptions {
+  readonly controller: IntrospectionController;
+  readonly collections: ReplicaIntrospectionCollections;
+  /** A fresh transient id (shared with the other transient dataflows of environmentd). */
+  nextId(): GlobalId;
+  /** The instance's log index of `relation`, if installed (logging on). */
+  logIndex(instanceId: string, relation: PersistedIntrospection): GlobalId | undefined;
+  /** The instance's introspection interval, ms (> 0 when logging is on). */
+  intervalMs(instanceId: string): number;
+  readonly logger: Logger;
+  /** Wall clock, ms; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** One followed replica incarnation. */
+interface Followed {
+  readonly epoch: number;
+  readonly ids: GlobalId[];
+  ended: boolean;
+  /** Settles when every subscribe loop of the incarnation has stopped. */
+  loops: Promise<void>;
+}
+
+/** The introspection subscribes of every replica; see the file comment. */
+export class ReplicaIntrospection {
+  readonly #o: ReplicaIntrospectionOptions;
+  /** `instance/replica` → its followed incarnation. */
+  readonly #followed = new Map<string, Followed>();
+  /** Retractions and ends in flight (awaited by `idle`). */
+  #pending: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: ReplicaIntrospectionOptions) {
+    this.#o = opts;
+  }
+
+  /** Brings the instance's followed incarnations in line with its replicas (see above). */
+  sync(instanceId: string): void {
+    const now = new Map(this.#o.controller.replicas(instanceId).map((r) => [r.replicaId, r]));
+    const prefix = `${instanceId}/`;
+    for (const [key, f] of [...this.#followed]) {
+      if (!key.startsWith(prefix)) continue;
+      const r = now.get(key.slice(prefix.length));
+      if (r === undefined || r.state !== "connected" || r.epoch !== f.epoch) {
+        this.#end(key, f, key.slice(prefix.length));
+      }
+    }
+    for (const r of now.values()) {
+      const key = prefix + r.replicaId;
+      if (r.state === "connected" && !this.#followed.has(key)) this.#start(instanceId, r, key);
+    }
+  }
+
+  /** Settles once every retraction issued so far is written. */
+  async idle(): Promise<void> {
+    await this.#pending;
+  }
+
+  /** Ends every subscribe (without retracting: the rows stay for the next boot to judge). */
+  close(): void {
+    for (const f of this.#followed.values()) {
+      f.ended = true;
+      for (const id of f.ids) this.#drop(id);
+    }
+    this.#followed.clear();
+  }
+
+  #start(instanceId: string, r: { replicaId: string; epoch: number }, key: string): void {
+    const o = this.#o;
+    const interval = o.intervalMs(instanceId);
+    if (!(interval > 0)) return;
+    const nowMs = (o.now ?? Date.now)();
+    const asOf = BigInt(Math.max(0, Math.floor(nowMs / interval) * interval - interval));
+    const f: Followed = { epoch: r.epoch, ids: [], ended: false, loops: Promise.resolve() };
+    const loops: Promise<void>[] = [];
+    for (const relation of PERSISTED_INTROSPECTION) {
+      const log = o.logIndex(instanceId, relation);
+      const desc = logRelation(relation);
+      if (log === undefined || desc === undefined) continue;
+      const id = o.nextId();
+      const arity = desc.columns.length;
+      let stream: AsyncIterable<{ upper: Frontier; updates: readonly Update[] }>;
+      try {
+        stream = o.controller.subscribe(
+          instanceId,
+          {
+            debugName: `introspection ${relation} of ${r.replicaId}`,
+            sourceImports: [],
+            indexImports: [{ id: log, key: desc.key, arity }],
+            objectsToBuild: [{ id, plan: { kind: "get", id: log, arity } }],
+            indexExports: [],
+            sinkExports: [{ id, fromId: id, connection: { kind: "subscribe" } }],
+            asOf,
+            until: null,
+          },
+          { targetReplica: r.replicaId },
+        );
+      } catch (e) {
+        o.logger.warn(
+          { replica_id: r.replicaId, relation, err: e },
+          "introspection subscribe refused",
+        );
+        continue;
+      }
+      f.ids.push(id);
+      loops.push(this.#pump(f, relation, r.replicaId, stream));
+    }
+    f.loops = Promise.all(loops).then(() => undefined);
+    this.#followed.set(key, f);
+  }
+
+  async #pump(
+    f: Followed,
+    relation: PersistedIntrospection,
+    replicaId: string,
+    stream: AsyncIterable<{ upper: Frontier; updates: readonly Update[] }>,
+  ): Promise<void> {
+    try {
+      for await (const b of stream) {
+        if (f.ended) break;
+        await this.#o.collections.append(relation, replicaId, b.updates, b.upper);
+      }
+    } catch (e) {
+      if (!f.ended) {
+        this.#o.logger.warn(
+          { replica_id: replicaId, relation, err: e },
+          "introspection subscribe ended",
+        );
+      }
+    }
+  }
+
+  #end(key: string, f: Followed, replicaId: string): void {
+    f.ended = true;
+    this.#followed.delete(key);
+    for (const id of f.ids) this.#drop(id);
+    const retracted = this.#o.collections.retract(replicaId).catch((e: unknown) => {
+      this.#o.logger.warn({ replica_id: replicaId, err: e }, "introspection retraction failed");
+    });
+    this.#pending = Promise.all([this.#pending, retracted]);
+  }
+
+  #drop(id: GlobalId): void {
+    try {
+      this.#o.controller.dropCollection(id);
+    } catch {
+      // Already ended (its replica was dropped, which ends its targeted subscribes).
+    }
+  }
+}
