@@ -21,7 +21,7 @@
  * - A failed write is logged by the caller; the chain goes on (the next write re-reads the upper).
  */
 import type { Shard } from "@mzts/persist";
-import { type Row, rowKey, type Timestamp, type Update } from "@mzts/repr";
+import { type Row, rowKey, Timestamp, type Update } from "@mzts/repr";
 
 /** The per-worker log relations written per replica, in this order. */
 export const PERSISTED_INTROSPECTION = [
@@ -68,10 +68,10 @@ export class ReplicaIntrospectionCollections {
     return this.#enqueue(relation, async (shard) => {
       const current = await shard.upper();
       if (current === null) return;
-      let next = upper === null ? current : upper > current ? upper : current;
+      let next = upper === null ? current : Timestamp.max(upper, current);
       const out: Update[] = [];
       for (const [row, t, d] of updates) {
-        const time = t < current ? current : t;
+        const time = Timestamp.max(t, current);
         if (time >= next) next = time + 1n;
         out.push([[replicaId, ...row], time, d]);
       }
@@ -111,7 +111,7 @@ export class ReplicaIntrospectionCollections {
           if (current === null || current === 0n) return;
           const out: Update[] = [];
           const now = BigInt(Math.floor(this.#now()));
-          const time = now > current ? now : current;
+          const time = Timestamp.max(now, current);
           for (const [row, n] of consolidate(await shard.snapshot(current - 1n))) {
             if (typeof row[0] === "string" && matches(row[0])) out.push([row, time, -n]);
           }
