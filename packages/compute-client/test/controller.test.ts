@@ -220,7 +220,7 @@ afterEach(async () => {
   rmSync(e.dir, { recursive: true, force: true });
 });
 
-async function setup(replicas: readonly string[]): Promise<Env> {
+async function setup(replicas: readonly string[], logging: LoggingConfig = LOGGING): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), "mzts-compute-client-"));
   const persistDir = join(dir, "persist");
   await seedShards(persistDir);
@@ -263,7 +263,7 @@ async function setup(replicas: readonly string[]): Promise<Env> {
       } catch {}
     }
   });
-  controller.createInstance(INSTANCE, LOGGING, { connector: connectLegacyComputeReplica });
+  controller.createInstance(INSTANCE, logging, { connector: connectLegacyComputeReplica });
   const locations = await Promise.all(
     replicas.map((replicaId) =>
       orchestrator.ensureReplica({
@@ -543,6 +543,69 @@ describe("compute controller against real replicas", () => {
     expect(await metric(registry, "mz_compute_peeks_total", { result: "canceled" })).toBe(1);
     expect(await metric(registry, "mz_compute_peeks_total", { result: "rows" })).toBe(1);
   }, 45_000);
+
+  it("a replica-targeted subscribe reads its target's log index; the other replica never builds it", async () => {
+    const logging: LoggingConfig = {
+      enabled: true,
+      intervalMs: 100,
+      logLogging: false,
+      indexLogs: new Map([
+        ["hydration_times", "s1010"],
+        ["dataflows", "s1011"],
+      ]),
+    };
+    const { controller } = await setup(["u8", "u9"], logging);
+    const constant: DataflowDescription = {
+      debugName: "constant",
+      sourceImports: [],
+      indexImports: [],
+      objectsToBuild: [{ id: "u30", plan: { kind: "constant", rows: [[[1n], 1]], arity: 1 } }],
+      indexExports: [{ id: "u31", objectId: "u30", key: [0] }],
+      sinkExports: [],
+      asOf: 0n,
+      until: null,
+    };
+    controller.createDataflow(INSTANCE, constant);
+    const asOf = BigInt(Math.floor(Date.now() / 100) * 100);
+    const tap: DataflowDescription = {
+      debugName: "hydration tap",
+      sourceImports: [],
+      indexImports: [{ id: "s1010", key: [0, 1], arity: 3 }],
+      objectsToBuild: [{ id: "t40", plan: { kind: "get", id: "s1010", arity: 3 } }],
+      indexExports: [],
+      sinkExports: [{ id: "t40", fromId: "t40", connection: { kind: "subscribe" } }],
+      asOf,
+      until: null,
+    };
+    const counts = new Map<string, number>();
+    const stream = controller.subscribe(INSTANCE, tap, { targetReplica: "u9" });
+    const reading = (async () => {
+      for await (const b of stream) {
+        for (const [row, , d] of b.updates) {
+          const k = `${row[0]}:${row[2] === null ? "null" : "hydrated"}`;
+          counts.set(k, (counts.get(k) ?? 0) + d);
+        }
+      }
+    })().catch(() => {});
+    // u31 hydrated on u9 (a constant): its row with a time arrives through the import.
+    await until(() => (counts.get("u31:hydrated") ?? 0) === 1, "u9's hydration row of u31");
+    // The tap itself is a dataflow of u9 only: u8's log of dataflows does not list it.
+    const names = async (replica: string) => {
+      const t = BigInt(Math.floor(Date.now() / 100) * 100);
+      const a = await controller.peek(INSTANCE, {
+        target: "s1011",
+        timestamp: t,
+        targetReplica: replica,
+        timeoutMs: 10_000,
+      });
+      return a.rows.map(([row]) => row[2]);
+    };
+    expect(await names("u9")).toContain("hydration tap");
+    expect(await names("u8")).not.toContain("hydration tap");
+    expect(await names("u8")).toContain("constant");
+    controller.dropCollection("t40");
+    await reading;
+  });
 
   it("10,000 create/drop cycles against a replica leave the history bounded by the live objects", async () => {
     const { controller, registry } = await setup(["u1"]);
