@@ -613,7 +613,7 @@ describe("compute controller against real replicas", () => {
     expect(await names("u8")).not.toContain("hydration tap");
     controller.dropCollection("t40");
     await reading;
-  });
+  }, 90_000);
 
   it("10,000 create/drop cycles against a replica leave the history bounded by the live objects", async () => {
     const { controller, registry } = await setup(["u1"]);
