@@ -92,8 +92,9 @@ export class LogDataflow {
           relation,
           () => this.#time,
           (row, time, diff) => {
-            entry.pending.push([row, time, diff]);
-            feeds.publish(row, time, diff);
+            const u: Update = [row, time, diff];
+            entry.pending.push(u);
+            feeds.publish(u);
           },
         ),
       );

@@ -20,7 +20,7 @@
  * of the open log times (one interval's changes), and advancing with no feed costs one pass.
  */
 import type { Arrangement } from "@mzts/dataflow";
-import { Frontier, type Timestamp, type Update } from "@mzts/repr";
+import { Frontier, type Update } from "@mzts/repr";
 
 /** An importer of a log index (compute's `ImportFeed` satisfies it). */
 export interface LogIndexFeed {
@@ -62,9 +62,9 @@ export class LogFeeds {
     this.#feeds.delete(feed);
   }
 
-  /** Records an update written to the index (at a time `>=` the current upper). */
-  publish(row: Update[0], time: Timestamp, diff: number): void {
-    this.#held.push([row, time, diff]);
+  /** Records an update written to the index (at a time `>=` the current upper; not mutated after). */
+  publish(update: Update): void {
+    this.#held.push(update);
   }
 
   /** The index's upper advanced to `upper`: sends the newly complete updates, then `upper`. */

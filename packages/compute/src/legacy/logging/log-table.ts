@@ -110,11 +110,11 @@ export class LogTable implements LogIndex {
       if (before === after || (before && after && rowsEqual(before, after))) continue;
       if (before) {
         this.arrangement.insert(before, time, -1);
-        this.#feeds.publish(before, time, -1);
+        this.#feeds.publish([before, time, -1]);
       }
       if (after) {
         this.arrangement.insert(after, time, 1);
-        this.#feeds.publish(after, time, 1);
+        this.#feeds.publish([after, time, 1]);
       }
     }
     this.#touched.clear();
