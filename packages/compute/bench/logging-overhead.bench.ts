@@ -37,6 +37,8 @@ const PEEKS = Number(process.env.BENCH_PEEKS ?? 20_000);
 const DATAFLOWS = Number(process.env.BENCH_DATAFLOWS ?? 2_000);
 const BATCH = 64;
 const IN_FLIGHT = 1024;
+/** `off` / `on`: run one side only (profiling); default both. */
+const ONLY = process.env.BENCH_ONLY;
 
 const dataflow = (id: string): DataflowDescription => ({
   debugName: `bench ${id}`,
@@ -201,7 +203,8 @@ const rows: Array<{ name: string; run: (intervalMs: number) => Sample | Promise<
   { name: "legacy W=2", run: (i) => measureReplica("legacy", i) },
 ];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) =>
+  xs.length === 0 ? Number.NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 console.log(`runs ${RUNS}, peeks ${PEEKS}, dataflows ${DATAFLOWS}; logging on = interval 1000 ms`);
 console.log(
@@ -229,8 +232,8 @@ for (const row of rows.filter((r) => filter.test(r.name))) {
   const off: Sample[] = [];
   const on: Sample[] = [];
   for (let i = 0; i < RUNS; i++) {
-    off.push(await row.run(0));
-    on.push(await row.run(1000));
+    if (ONLY !== "on") off.push(await row.run(0));
+    if (ONLY !== "off") on.push(await row.run(1000));
   }
   const cells: string[] = [row.name.padEnd(14)];
   for (const k of ["peeksPerS", "cpuPerPeek", "dataflowsPerS", "cpuPerDataflow"] as const) {

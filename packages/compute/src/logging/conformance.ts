@@ -346,6 +346,35 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
       },
     },
     {
+      name: "what comes and goes within a log time writes nothing; across log times it shows",
+      run() {
+        const f = new Fixture(factory);
+        // Created, stepped (not advanced), then dropped at the same log time: no update at all.
+        f.log(10_100, CREATED, ...states("u1"));
+        f.settle(10_200);
+        f.log(10_300, { kind: "peekStarted", uuid: "p", objectId: "u1", time: 1n, atNs: 0 });
+        f.settle(10_400);
+        f.log(10_500, { kind: "peekEnded", uuid: "p", atNs: 10 });
+        f.log(10_600, { kind: "dataflowDropped", dataflowId: 7 });
+        f.settle(11_000);
+        const dataflowRelations = COMPUTE.filter((n) => n !== "peek_durations");
+        for (const name of dataflowRelations) {
+          const updates = f.host.index(logIndexId(name))!.arrangement.updateCount;
+          if (updates !== 0) throw new Error(`${name}: ${updates} updates, expected none`);
+        }
+        f.expect("peek_durations", 11_000, [[w, 16n, 1n]]);
+        // Created at 12 000 and dropped at 13 000 without a step between: shown at 12 000 only.
+        f.log(11_100, CREATED, { kind: "hydrated", exportId: "t2", sinceCreatedNs: 3e6 });
+        f.log(11_200, { kind: "exportDropped", exportId: "u1" });
+        f.log(12_100, { kind: "dataflowDropped", dataflowId: 7 });
+        f.settle(13_000);
+        f.expect("dataflows", 12_000, [[7n, w, "df7"]]);
+        f.expect("dataflow_exports", 12_000, [["t2", w, 7n, "subscribe"]]);
+        f.expect("hydration_times", 12_000, [["t2", w, 3_000_000n]]);
+        for (const name of dataflowRelations) f.expect(name, 13_000, []);
+      },
+    },
+    {
       name: "peeks are active until they end; their durations count per power-of-two bucket",
       run() {
         const f = new Fixture(factory);

@@ -8,6 +8,11 @@
  * until `dataflowDropped`), which is what a drop needs to retract every row of the dataflow and
  * of its exports.
  *
+ * ## Held writes
+ * A dataflow's writes are held from its creation until `flush` (`HeldDataflows`): one created and
+ * dropped within a log time writes nothing. The host flushes before the log time moves on and
+ * before the log indexes advance.
+ *
  * ## Late and orphan events
  * An event about a dataflow or export this logger does not know (never created, or already
  * dropped — e.g. a frontier sampled just before the drop was applied) is ignored and counted
@@ -15,6 +20,7 @@
  */
 import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
+import { HeldDataflows } from "./held-dataflows.js";
 import type { LogTable } from "./log-table.js";
 
 /** The tables this family writes (undefined = relation not installed). */
@@ -67,6 +73,8 @@ export class DataflowUpdates {
   readonly #dataflows = new Map<string, LiveDataflow>();
   /** `worker:exportId` → its dataflow's id, while the export lives. */
   readonly #exports = new Map<string, number>();
+  /** Writes of dataflows created since the last flush. */
+  readonly #held = new HeldDataflows<LiveDataflow>();
   /** Events about unknown dataflows or exports, ignored. */
   orphans = 0;
 
@@ -79,25 +87,25 @@ export class DataflowUpdates {
     return this.#dataflows.size;
   }
 
-  /** Applies one event of `worker` at the tables' current time. */
+  /** Applies one event of `worker` at the tables' current time (held writes wait for `flush`). */
   apply(worker: number, e: DataflowEvent): void {
     const w = BigInt(worker);
     switch (e.kind) {
       case "dataflowCreated": {
         const dkey = `${worker}:${e.dataflowId}`;
         if (this.#dataflows.has(dkey)) this.#dropDataflow(worker, e.dataflowId);
-        const df = BigInt(e.dataflowId);
-        this.#dataflows.set(dkey, {
+        const live: LiveDataflow = {
           exports: new Set(e.exports.map((x) => x.id)),
           imports: e.imports.slice(),
+        };
+        this.#dataflows.set(dkey, live);
+        // An export id still owned by another dataflow (not a valid plan) has rows in a table.
+        if (e.exports.every((x) => !this.#exports.has(`${worker}:${x.id}`))) this.#held.hold(live);
+        for (const x of e.exports) this.#exports.set(`${worker}:${x.id}`, e.dataflowId);
+        const rows = createdRows(w, e);
+        this.#held.write(live, () => {
+          for (const [name, row] of rows) this.#upsert(name, row);
         });
-        this.#upsert("dataflows", [df, w, e.name]);
-        for (const x of e.exports) {
-          this.#exports.set(`${worker}:${x.id}`, e.dataflowId);
-          this.#upsert("dataflow_exports", [x.id, w, df, x.kind]);
-          this.#upsert("hydration_times", [x.id, w, null]);
-        }
-        for (const op of e.operators) this.#upsert("operators", [df, BigInt(op.id), w, op.name]);
         return;
       }
       case "dataflowDropped":
@@ -111,72 +119,76 @@ export class DataflowUpdates {
           return;
         }
         this.#exports.delete(`${worker}:${e.exportId}`);
-        this.#dataflows.get(`${worker}:${owner}`)?.exports.delete(e.exportId);
-        this.#retractExport(e.exportId, w);
+        const live = this.#dataflows.get(`${worker}:${owner}`);
+        live?.exports.delete(e.exportId);
+        const retract = () => this.#retractExport(e.exportId, w);
+        if (live === undefined) retract();
+        else this.#held.write(live, retract);
         return;
       }
-      case "operatorElapsed":
-        if (!this.#dataflows.has(`${worker}:${e.dataflowId}`)) {
+      case "operatorElapsed": {
+        const live = this.#dataflows.get(`${worker}:${e.dataflowId}`);
+        if (live === undefined) {
           this.orphans++;
           return;
         }
-        this.#upsert("scheduling_elapsed", [
-          BigInt(e.dataflowId),
-          BigInt(e.operatorId),
-          w,
-          int(e.elapsedNs),
-        ]);
+        const row = [BigInt(e.dataflowId), BigInt(e.operatorId), w, int(e.elapsedNs)];
+        this.#held.write(live, this.#upserter("scheduling_elapsed", row));
         return;
+      }
       default: {
         const owner = this.#exports.get(`${worker}:${e.exportId}`);
-        const imports =
-          owner === undefined ? undefined : this.#dataflows.get(`${worker}:${owner}`)?.imports;
+        const live = owner === undefined ? undefined : this.#dataflows.get(`${worker}:${owner}`);
         if (
-          imports === undefined ||
-          (e.kind === "importFrontier" && !imports.includes(e.importId))
+          live === undefined ||
+          (e.kind === "importFrontier" && !live.imports.includes(e.importId))
         ) {
           this.orphans++;
           return;
         }
-        this.#applyExportEvent(w, e);
+        this.#held.write(live, this.#exportWrite(w, e));
       }
     }
   }
 
-  /** Events keyed by a live export. */
-  #applyExportEvent(
+  /**
+   * Applies the held writes (before the log time moves on and before the indexes advance);
+   * returns how many threw (rows are built and checked when the event is applied, so none should).
+   */
+  flush(): number {
+    return this.#held.flush();
+  }
+
+  /** The write of an event keyed by a live export (its row built, and checked, now). */
+  #exportWrite(
     w: bigint,
     e: Extract<
       DataflowEvent,
       { kind: "exportFrontier" | "importFrontier" | "arrangementSize" | "hydrated" | "errorCount" }
     >,
-  ): void {
+  ): () => void {
     switch (e.kind) {
       case "exportFrontier":
-        if (e.time === null) this.#tables.table("compute_frontiers")?.remove([e.exportId, w]);
-        else this.#upsert("compute_frontiers", [e.exportId, w, e.time]);
-        return;
+        if (e.time === null) return () => this.#remove("compute_frontiers", [e.exportId, w]);
+        return this.#upserter("compute_frontiers", [e.exportId, w, e.time]);
       case "importFrontier":
         if (e.time === null) {
-          this.#tables.table("compute_import_frontiers")?.remove([e.exportId, e.importId, w]);
-        } else this.#upsert("compute_import_frontiers", [e.exportId, e.importId, w, e.time]);
-        return;
+          return () => this.#remove("compute_import_frontiers", [e.exportId, e.importId, w]);
+        }
+        return this.#upserter("compute_import_frontiers", [e.exportId, e.importId, w, e.time]);
       case "arrangementSize":
-        this.#upsert("arrangement_sizes", [
+        return this.#upserter("arrangement_sizes", [
           e.exportId,
           w,
           int(e.records),
           int(e.batches),
           int(e.sizeBytes),
         ]);
-        return;
       case "hydrated":
-        this.#upsert("hydration_times", [e.exportId, w, int(e.sinceCreatedNs)]);
-        return;
+        return this.#upserter("hydration_times", [e.exportId, w, int(e.sinceCreatedNs)]);
       case "errorCount":
-        if (e.count === 0) this.#tables.table("error_counts")?.remove([e.exportId, w]);
-        else this.#upsert("error_counts", [e.exportId, w, int(e.count)]);
-        return;
+        if (e.count === 0) return () => this.#remove("error_counts", [e.exportId, w]);
+        return this.#upserter("error_counts", [e.exportId, w, int(e.count)]);
     }
   }
 
@@ -184,13 +196,13 @@ export class DataflowUpdates {
     const dkey = `${worker}:${dataflowId}`;
     const live = this.#dataflows.get(dkey)!;
     this.#dataflows.delete(dkey);
+    for (const x of live.exports) this.#exports.delete(`${worker}:${x}`);
+    // Held: none of its rows reached a table, and its writes net to nothing at this log time.
+    if (this.#held.discard(live)) return;
     const w = BigInt(worker);
     const df = BigInt(dataflowId);
     for (const name of DATAFLOW_KEYED) this.#tables.table(name)?.removeGroup(df, w);
-    for (const x of live.exports) {
-      this.#exports.delete(`${worker}:${x}`);
-      this.#retractExport(x, w);
-    }
+    for (const x of live.exports) this.#retractExport(x, w);
   }
 
   #retractExport(exportId: string, w: bigint): void {
@@ -201,6 +213,28 @@ export class DataflowUpdates {
   #upsert(name: string, row: Row): void {
     this.#tables.table(name)?.upsert(row);
   }
+
+  #upserter(name: string, row: Row): () => void {
+    return () => this.#upsert(name, row);
+  }
+
+  #remove(name: string, key: Row): void {
+    this.#tables.table(name)?.remove(key);
+  }
+}
+
+/** A dataflow's creation rows (relation name, row), built when the event is applied. */
+function createdRows(
+  w: bigint,
+  e: Extract<DataflowEvent, { kind: "dataflowCreated" }>,
+): Array<readonly [string, Row]> {
+  const df = BigInt(e.dataflowId);
+  const rows: Array<readonly [string, Row]> = [["dataflows", [df, w, e.name]]];
+  for (const x of e.exports) {
+    rows.push(["dataflow_exports", [x.id, w, df, x.kind]], ["hydration_times", [x.id, w, null]]);
+  }
+  for (const op of e.operators) rows.push(["operators", [df, BigInt(op.id), w, op.name]]);
+  return rows;
 }
 
 /**

@@ -15,8 +15,10 @@ export {
   type StorageLogEvent,
 } from "./events.js";
 export { ForwardingHost, type ForwardingHostOptions, routeLogEvents } from "./forwarder.js";
+export { HeldDataflows } from "./held-dataflows.js";
 export { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
 export { LogFeeds, type LogIndexFeed } from "./log-feeds.js";
+export { bucketOf } from "./peek-updates.js";
 export type {
   ForwardRuntimeLogging,
   HostRuntimeLogging,

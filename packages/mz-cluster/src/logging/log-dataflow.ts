@@ -101,6 +101,11 @@ export class LogDataflow {
     }
   }
 
+  /** The log time of the next changes. */
+  get time(): Timestamp {
+    return this.#time;
+  }
+
   /** Sets the log time of the next changes. */
   at(time: Timestamp): void {
     this.#time = time;

@@ -165,6 +165,33 @@ describe("UnifiedLoggingHost: dataflow relations", () => {
     ]);
   });
 
+  it("a dataflow created and dropped within one log time writes no update", () => {
+    const { h, log } = host();
+    log(100, created);
+    h.step(500); // a drain between: the creation is held, not written
+    log(600, { kind: "hydrated", exportId: "u5", sinceCreatedNs: 5 });
+    log(700, { kind: "dataflowDropped", dataflowId: 3 });
+    h.step(1000);
+    for (const name of ["dataflows", "dataflow_exports", "operators", "hydration_times"]) {
+      expect(h.index(idOf(name))!.arrangement.updateCount, name).toBe(0);
+    }
+  });
+
+  it("held writes of a dataflow reach the tables in order when its log time ends", () => {
+    const { h, log } = host();
+    log(100, created);
+    log(200, { kind: "hydrated", exportId: "u5", sinceCreatedNs: 5e6 });
+    log(300, { kind: "exportDropped", exportId: "u6" });
+    log(1100, { kind: "dataflowDropped", dataflowId: 3 }); // the next log time, same drain
+    h.step(2000);
+    expect(rows(h, "hydration_times", 1000n)).toEqual([["u5", 0n, 5000000n]]);
+    expect(rows(h, "dataflow_exports", 1000n)).toEqual([["u5", 0n, 3n, "index"]]);
+    expect(rows(h, "operators", 1000n)).toHaveLength(2);
+    for (const name of ["dataflows", "dataflow_exports", "operators", "hydration_times"]) {
+      expect(rows(h, name, 2000n), name).toEqual([]);
+    }
+  });
+
   it("state events upsert: the old row is retracted at the new log time; null and 0 retract", () => {
     const { h, log } = host();
     log(100, created);
@@ -278,6 +305,36 @@ describe("UnifiedLoggingHost: peek relations", () => {
       [1n, 4096n, 2n],
       [1n, 8192n, 1n],
     ]);
+  });
+
+  it("a peek spanning log times within one drain shows at the first and is gone at the next", () => {
+    const { h, log } = host();
+    h.step(1); // upper 1: the first open log time is 1000
+    log(100, { kind: "peekStarted", uuid: "p1", objectId: "u5", time: 7n, atNs: 0 });
+    log(150, { kind: "peekStarted", uuid: "p2", objectId: "u5", time: 7n, atNs: 0 });
+    log(200, { kind: "peekEnded", uuid: "p2", atNs: 10 }); // same log time: never a row
+    log(1500, { kind: "peekEnded", uuid: "p1", atNs: 3000 }); // log time 2000, same drain
+    h.step(3000);
+    expect(rows(h, "active_peeks", 1000n)).toEqual([["p1", 0n, "u5", 7n]]);
+    expect(rows(h, "active_peeks", 2000n)).toEqual([]);
+    expect(rows(h, "peek_durations", 1000n)).toEqual([[0n, 16n, 1n]]);
+    expect(rows(h, "peek_durations", 2000n)).toEqual([
+      [0n, 16n, 1n],
+      [0n, 4096n, 1n],
+    ]);
+  });
+
+  it("a uuid started again replaces its row; its end retracts the row written before", () => {
+    const { h, log } = host();
+    log(100, { kind: "peekStarted", uuid: "p1", objectId: "u5", time: 7n, atNs: 0 });
+    h.step(1000);
+    log(1100, { kind: "peekStarted", uuid: "p1", objectId: "u6", time: 8n, atNs: 0 });
+    h.step(2000);
+    expect(rows(h, "active_peeks", 2000n)).toEqual([["p1", 0n, "u6", 8n]]);
+    log(2100, { kind: "peekStarted", uuid: "p1", objectId: "u7", time: 9n, atNs: 0 });
+    log(2200, { kind: "peekEnded", uuid: "p1", atNs: 1 });
+    h.step(3000);
+    expect(rows(h, "active_peeks", 3000n)).toEqual([]);
   });
 });
 

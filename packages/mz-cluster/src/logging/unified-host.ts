@@ -15,7 +15,9 @@
  * 3. `step(nowMs)` applies the queued events in order — each at row time
  *    `max(logTime(atMs), the smallest interval multiple >= upper)` (late events, e.g. forwarded
  *    ones, land at the next open log time) — through the relation families
- *    (`dataflow-updates.ts`, `peek-updates.ts`, `storage-updates.ts`), then advances every log
+ *    (`dataflow-updates.ts`, `peek-updates.ts`, `storage-updates.ts`; the first two hold a log
+ *    time's rows until it ends, so what comes and goes within it costs no table work), then
+ *    advances every log
  *    index's upper to `floor(nowMs / interval) * interval + 1` and compacts to
  *    `upper - 1 - retentionMs` rounded down to the interval (never back).
  *
@@ -174,6 +176,7 @@ export class UnifiedLoggingHost implements LoggingHost {
     const advanced = upper > this.#upper;
     if (advanced) {
       this.#upper = upper;
+      this.#rejected += flushHeld(active);
       active.dataflow.advance(upper);
     }
     const since = BigInt(Math.floor((lastComplete - this.#retentionMs) / interval) * interval);
@@ -220,7 +223,12 @@ export class UnifiedLoggingHost implements LoggingHost {
   #apply(active: Active, e: LogEvent, open: Timestamp): void {
     try {
       const t = logTime(e.atMs, active.intervalMs);
-      active.dataflow.at(t > open ? t : open);
+      const time = t > open ? t : open;
+      if (time !== active.dataflow.time) {
+        // Held rows belong to the time that ends here.
+        this.#rejected += flushHeld(active);
+        active.dataflow.at(time);
+      }
       const body = e.event;
       if (isDataflowEvent(body)) {
         active.dataflows.apply(e.worker, body);
@@ -247,6 +255,13 @@ export class UnifiedLoggingHost implements LoggingHost {
     this.#upper = 0n;
     this.#since = 0n;
   }
+}
+
+/** Writes the rows the relation families hold back within a log time (at the tables' time). */
+function flushHeld(active: Active): number {
+  const failed = active.dataflows.flush();
+  active.peeks.flush();
+  return failed;
 }
 
 /** Most events queued before they are applied without waiting for `step`. */

@@ -15,9 +15,10 @@
  *
  * Peeks are the hot path: within one log time, a peek's active row is written only if it is
  * still pending at `flush()` (or when the time moves on), and each duration bucket's count once.
+ * Likewise a new dataflow's writes are held until then (`HeldDataflows`): one created and dropped
+ * within a log time touches no table.
  */
-import type { ComputeLogEvent } from "@mzts/mz-cluster/logging";
-import { durationBucket } from "@mzts/protocol";
+import { bucketOf, type ComputeLogEvent, HeldDataflows } from "@mzts/mz-cluster/logging";
 import type { Row } from "@mzts/repr";
 import type { LogTable } from "./log-table.js";
 
@@ -51,6 +52,8 @@ export class ComputeRelations {
   readonly #startedRows = new Map<string, Row>();
   /** Buckets whose count changed at `#time`. */
   readonly #countedBuckets = new Set<bigint>();
+  /** Writes of dataflows created at `#time` (keyed by their export sets). */
+  readonly #held = new HeldDataflows<Set<string>>();
 
   /** `worker`: the `worker_id` of every row; `tables`: installed relations by name. */
   constructor(worker: number, tables: ReadonlyMap<string, LogTable>) {
@@ -58,11 +61,12 @@ export class ComputeRelations {
     this.#tables = tables;
   }
 
-  /** Writes the pending peek rows (call after the last event of a step). */
+  /** Writes the held rows (before the tables advance; `apply` does it when the time moves on). */
   flush(): void {
     const time = this.#time;
     if (time === undefined) return;
     this.#time = undefined;
+    this.#held.flush();
     const active = this.#tables.get("active_peeks");
     if (active) for (const row of this.#startedRows.values()) active.upsert(row, time);
     this.#startedRows.clear();
@@ -86,50 +90,77 @@ export class ComputeRelations {
     switch (e.kind) {
       case "dataflowCreated": {
         const df = BigInt(e.dataflowId);
-        t.get("dataflows")?.upsert([df, w, e.name], time);
-        const exports = this.#dataflows.get(e.dataflowId) ?? new Set<string>();
-        this.#dataflows.set(e.dataflowId, exports);
+        const rows: Array<readonly [string, Row]> = [["dataflows", [df, w, e.name]]];
+        for (const x of e.exports) {
+          rows.push(
+            ["dataflow_exports", [x.id, w, df, x.kind]],
+            ["hydration_times", [x.id, w, null]],
+          );
+        }
+        for (const op of e.operators) rows.push(["operators", [df, BigInt(op.id), w, op.name]]);
+        let exports = this.#dataflows.get(e.dataflowId);
+        if (exports === undefined) {
+          this.#dataflows.set(e.dataflowId, (exports = new Set()));
+          // Held only while none of its rows can be in a table (no export id owned elsewhere).
+          if (e.exports.every((x) => !this.#exportOf.has(x.id))) this.#held.hold(exports);
+        }
         for (const x of e.exports) {
           exports.add(x.id);
           this.#exportOf.set(x.id, e.dataflowId);
-          t.get("dataflow_exports")?.upsert([x.id, w, df, x.kind], time);
-          t.get("hydration_times")?.upsert([x.id, w, null], time);
         }
-        const ops = t.get("operators");
-        if (ops) for (const op of e.operators) ops.upsert([df, BigInt(op.id), w, op.name], time);
+        this.#held.write(exports, () => {
+          for (const [name, row] of rows) t.get(name)?.upsert(row, time);
+        });
         return;
       }
       case "dataflowDropped": {
+        const exports = this.#dataflows.get(e.dataflowId);
+        this.#dataflows.delete(e.dataflowId);
+        if (exports !== undefined && this.#held.discard(exports)) {
+          for (const id of exports) this.#exportOf.delete(id);
+          return;
+        }
         const df = BigInt(e.dataflowId);
         for (const name of DATAFLOW_KEYED) t.get(name)?.deleteGroup(df, time);
-        for (const id of this.#dataflows.get(e.dataflowId) ?? []) this.#dropExport(id, time);
-        this.#dataflows.delete(e.dataflowId);
+        for (const id of exports ?? []) this.#dropExport(id, time);
         return;
       }
-      case "exportDropped":
-        this.#dataflows.get(this.#exportOf.get(e.exportId) ?? -1)?.delete(e.exportId);
-        this.#dropExport(e.exportId, time);
+      case "exportDropped": {
+        const exports = this.#dataflows.get(this.#exportOf.get(e.exportId) ?? -1);
+        exports?.delete(e.exportId);
+        this.#exportOf.delete(e.exportId);
+        const drop = () => this.#dropExport(e.exportId, time);
+        if (exports === undefined) drop();
+        else this.#held.write(exports, drop);
         return;
-      case "operatorElapsed":
-        t.get("scheduling_elapsed")?.upsert(
-          [BigInt(e.dataflowId), BigInt(e.operatorId), w, BigInt(Math.round(e.elapsedNs))],
-          time,
-        );
+      }
+      case "operatorElapsed": {
+        const row = [
+          BigInt(e.dataflowId),
+          BigInt(e.operatorId),
+          w,
+          BigInt(Math.round(e.elapsedNs)),
+        ];
+        this.#write(this.#dataflows.get(e.dataflowId), "scheduling_elapsed", row, time);
         return;
+      }
       case "exportFrontier": {
-        const table = t.get("compute_frontiers");
-        if (e.time === null) table?.delete([e.exportId, w], time);
-        else table?.upsert([e.exportId, w, e.time], time);
+        const owner = this.#ownerOf(e.exportId);
+        if (e.time === null) this.#write(owner, "compute_frontiers", [e.exportId, w], time, true);
+        else this.#write(owner, "compute_frontiers", [e.exportId, w, e.time], time);
         return;
       }
       case "importFrontier": {
-        const table = t.get("compute_import_frontiers");
-        if (e.time === null) table?.delete([e.exportId, e.importId, w], time);
-        else table?.upsert([e.exportId, e.importId, w, e.time], time);
+        const owner = this.#ownerOf(e.exportId);
+        const name = "compute_import_frontiers";
+        if (e.time === null) this.#write(owner, name, [e.exportId, e.importId, w], time, true);
+        else this.#write(owner, name, [e.exportId, e.importId, w, e.time], time);
         return;
       }
       case "arrangementSize":
-        t.get("arrangement_sizes")?.upsert(
+        this.#write(
+          this.#ownerOf(e.exportId),
+          "arrangement_sizes",
           [e.exportId, w, BigInt(e.records), BigInt(e.batches), BigInt(Math.round(e.sizeBytes))],
           time,
         );
@@ -149,35 +180,41 @@ export class ComputeRelations {
         return;
       }
       case "hydrated":
-        t.get("hydration_times")?.upsert(
+        this.#write(
+          this.#ownerOf(e.exportId),
+          "hydration_times",
           [e.exportId, w, BigInt(Math.round(e.sinceCreatedNs))],
           time,
         );
         return;
       case "errorCount": {
-        const table = t.get("error_counts");
-        if (e.count === 0) table?.delete([e.exportId, w], time);
-        else table?.upsert([e.exportId, w, BigInt(e.count)], time);
+        const owner = this.#ownerOf(e.exportId);
+        if (e.count === 0) this.#write(owner, "error_counts", [e.exportId, w], time, true);
+        else this.#write(owner, "error_counts", [e.exportId, w, BigInt(e.count)], time);
         return;
       }
     }
+  }
+
+  /** The export set of the dataflow owning an export (the key of its held writes). */
+  #ownerOf(exportId: string): Set<string> | undefined {
+    const df = this.#exportOf.get(exportId);
+    return df === undefined ? undefined : this.#dataflows.get(df);
+  }
+
+  /** Upserts `row` (or, with `remove`, deletes the key `row`) at `time`; held with its owner. */
+  #write(owner: Set<string> | undefined, name: string, row: Row, time: bigint, remove = false) {
+    const write = () => {
+      const table = this.#tables.get(name);
+      if (remove) table?.delete(row, time);
+      else table?.upsert(row, time);
+    };
+    if (owner === undefined) write();
+    else this.#held.write(owner, write);
   }
 
   #dropExport(id: string, time: bigint): void {
     this.#exportOf.delete(id);
     for (const name of EXPORT_KEYED) this.#tables.get(name)?.deleteGroup(id, time);
   }
-}
-
-/** `2^i` as bigints, by `i` (filled on demand). */
-const POWERS: bigint[] = [];
-
-/** `durationBucket(ns)` without bigint arithmetic for durations below 2^30 ns (~1 s). */
-export function bucketOf(ns: number): bigint {
-  const d = Math.max(1, Math.ceil(ns));
-  if (!(d <= 2 ** 30)) return durationBucket(ns);
-  const exp = d === 1 ? 0 : 32 - Math.clz32(d - 1);
-  let b = POWERS[exp];
-  if (b === undefined) POWERS[exp] = b = 1n << BigInt(exp);
-  return b;
 }

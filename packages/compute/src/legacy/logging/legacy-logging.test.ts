@@ -120,7 +120,7 @@ describe("LegacyComputeLogging (legacy specifics)", () => {
 describe("bucketOf", () => {
   it("equals durationBucket", async () => {
     const { durationBucket } = await import("@mzts/protocol");
-    const { bucketOf } = await import("./compute-relations.js");
+    const { bucketOf } = await import("@mzts/mz-cluster/logging");
     const cases = [
       0,
       0.4,

@@ -136,7 +136,7 @@ export class LegacyComputeLogging implements LoggingHost {
         if (STORAGE_KINDS.has(event.kind)) this.#storageEvents++;
         else {
           this.#queue.push(event as ComputeLogEvent);
-          if (this.#queueAtMs.push(now()) >= MAX_QUEUED) this.#drain();
+          if (this.#queueAtMs.push(now()) >= MAX_QUEUED) this.#drain(true);
         }
       },
     };
@@ -159,13 +159,18 @@ export class LegacyComputeLogging implements LoggingHost {
     const back = upper - 1n - BigInt(LOG_RETENTION_MS);
     const since = back > 0n ? (back / interval) * interval : 0n;
     if (since > this.#since) this.#since = since;
-    // (`advance` flushes each table's pending changes first.)
+    // The held rows first; then `advance` flushes each table's pending changes.
+    relations.flush();
     for (const table of this.#byId.values()) table.advance(this.#upper, this.#since);
     return true;
   }
 
-  /** Applies the queued events to the tables (at most `MAX_QUEUED` wait between steps). */
-  #drain(): void {
+  /**
+   * Applies the queued events to the tables (at most `MAX_QUEUED` wait between steps). Rows held
+   * within a log time (`ComputeRelations`) are written by `step` before the tables advance, or
+   * here with `full` (a workload stepping late holds no more than one queue).
+   */
+  #drain(full = false): void {
     const relations = this.#relations;
     if (relations === undefined || this.#queue.length === 0) return;
     const interval = BigInt(this.#interval);
@@ -186,7 +191,7 @@ export class LegacyComputeLogging implements LoggingHost {
       }
       relations.apply(queue[i]!, time);
     }
-    relations.flush();
+    if (full) relations.flush();
   }
 
   close(): void {
