@@ -23,7 +23,9 @@ import { createStorageRuntime } from "../dist/index.js";
 import { ALLOW_WRITES, counter, expected, INIT, shardUpper, until } from "../test/harness.js";
 
 if (process.argv.includes("--help")) {
-  console.log("usage: tsx bench/ingestion-logging.bench.ts (env BENCH_RUNS, BENCH_TICKS, BENCH_WORKERS)");
+  console.log(
+    "usage: tsx bench/ingestion-logging.bench.ts (env BENCH_RUNS, BENCH_TICKS, BENCH_WORKERS)",
+  );
   process.exit(0);
 }
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -59,7 +61,8 @@ async function measure(logging: boolean): Promise<Sample> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const forward = rt.logging;
-    if (forward?.role !== "forward") throw new Error("the storage runtime does not forward logging");
+    if (forward?.role !== "forward")
+      throw new Error("the storage runtime does not forward logging");
     if (logging) {
       host.configure(STORAGE_LOGGING);
       forward.onLogEvents((events: readonly LogEvent[]) => host.ingest(events));

@@ -92,6 +92,7 @@ export class DataflowUpdates {
     const w = BigInt(worker);
     switch (e.kind) {
       case "dataflowCreated": {
+        checkCreated(e);
         const dkey = `${worker}:${e.dataflowId}`;
         if (this.#dataflows.has(dkey)) this.#dropDataflow(worker, e.dataflowId);
         const live: LiveDataflow = {
@@ -102,10 +103,8 @@ export class DataflowUpdates {
         // An export id still owned by another dataflow (not a valid plan) has rows in a table.
         if (e.exports.every((x) => !this.#exports.has(`${worker}:${x.id}`))) this.#held.hold(live);
         for (const x of e.exports) this.#exports.set(`${worker}:${x.id}`, e.dataflowId);
-        const rows = createdRows(w, e);
-        this.#held.write(live, () => {
-          for (const [name, row] of rows) this.#upsert(name, row);
-        });
+        // Rows are built only when written (most held dataflows never are).
+        this.#held.write(live, () => this.#writeCreated(w, e));
         return;
       }
       case "dataflowDropped":
@@ -157,6 +156,17 @@ export class DataflowUpdates {
    */
   flush(): number {
     return this.#held.flush();
+  }
+
+  /** A dataflow's creation rows. */
+  #writeCreated(w: bigint, e: Extract<DataflowEvent, { kind: "dataflowCreated" }>): void {
+    const df = BigInt(e.dataflowId);
+    this.#upsert("dataflows", [df, w, e.name]);
+    for (const x of e.exports) {
+      this.#upsert("dataflow_exports", [x.id, w, df, x.kind]);
+      this.#upsert("hydration_times", [x.id, w, null]);
+    }
+    for (const op of e.operators) this.#upsert("operators", [df, BigInt(op.id), w, op.name]);
   }
 
   /** The write of an event keyed by a live export (its row built, and checked, now). */
@@ -223,18 +233,19 @@ export class DataflowUpdates {
   }
 }
 
-/** A dataflow's creation rows (relation name, row), built when the event is applied. */
-function createdRows(
-  w: bigint,
-  e: Extract<DataflowEvent, { kind: "dataflowCreated" }>,
-): Array<readonly [string, Row]> {
-  const df = BigInt(e.dataflowId);
-  const rows: Array<readonly [string, Row]> = [["dataflows", [df, w, e.name]]];
-  for (const x of e.exports) {
-    rows.push(["dataflow_exports", [x.id, w, df, x.kind]], ["hydration_times", [x.id, w, null]]);
+/**
+ * Checks what turning a `dataflowCreated` into rows would convert (its rows are built later).
+ * @throws RangeError for a dataflow or operator id that is not an integer (counted as rejected).
+ */
+function checkCreated(e: Extract<DataflowEvent, { kind: "dataflowCreated" }>): void {
+  if (!Number.isSafeInteger(e.dataflowId)) {
+    throw new RangeError(`dataflowCreated: dataflow id ${e.dataflowId} is not an integer`);
   }
-  for (const op of e.operators) rows.push(["operators", [df, BigInt(op.id), w, op.name]]);
-  return rows;
+  for (const op of e.operators) {
+    if (!Number.isSafeInteger(op.id)) {
+      throw new RangeError(`dataflowCreated: operator id ${op.id} is not an integer`);
+    }
+  }
 }
 
 /**

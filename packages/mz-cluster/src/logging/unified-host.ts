@@ -198,7 +198,22 @@ export class UnifiedLoggingHost implements LoggingHost {
     const queue = this.#queue;
     this.#queue = [];
     const open = ceilTo(this.#upper, BigInt(active.intervalMs));
-    for (const e of queue) this.#apply(active, e, open);
+    // Consecutive events mostly share a millisecond: one log time per distinct `atMs`.
+    let lastMs = Number.NaN;
+    let time = open;
+    for (const e of queue) {
+      if (e.atMs !== lastMs) {
+        try {
+          const t = logTime(e.atMs, active.intervalMs);
+          time = t > open ? t : open;
+          lastMs = e.atMs;
+        } catch {
+          this.#rejected++;
+          continue;
+        }
+      }
+      this.#apply(active, e, time);
+    }
     return true;
   }
 
@@ -220,10 +235,9 @@ export class UnifiedLoggingHost implements LoggingHost {
     if (had) this.#onDemand?.({ storage: false });
   }
 
-  #apply(active: Active, e: LogEvent, open: Timestamp): void {
+  /** Applies one event at its row time `time`. */
+  #apply(active: Active, e: LogEvent, time: Timestamp): void {
     try {
-      const t = logTime(e.atMs, active.intervalMs);
-      const time = t > open ? t : open;
       if (time !== active.dataflow.time) {
         // Held rows belong to the time that ends here.
         this.#rejected += flushHeld(active);
