@@ -205,6 +205,7 @@ export class UnifiedLoggingHost implements LoggingHost {
       if (e.atMs !== lastMs) {
         try {
           const t = logTime(e.atMs, active.intervalMs);
+          // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
           time = t > open ? t : open;
           lastMs = e.atMs;
         } catch {
