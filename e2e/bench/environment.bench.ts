@@ -10,7 +10,10 @@
  * ## Peeks (section `peek`)
  * 1. Baseline: `peek-echo-server.ts`, a bare Connect server in its own process that answers
  *    `EnvironmentService/Peek` with a canned response (environmentd's answer to the same request),
- *    over h2c gRPC (the baseline every ratio divides by) and Connect JSON over HTTP/1.1.
+ *    over h2c gRPC (the baseline every ratio divides by) and Connect JSON over HTTP/1.1; beside
+ *    it the raw floor: a bare `node:http2` listener in the same process answering the same
+ *    response's gRPC-framed bytes, called with a bare `node:http2` client (`raw-h2.ts`; the
+ *    request is the same peek request, encoded once).
  * 2. `top_bidders_idx` (≤ 40 rows) peeked at the freshest time (no timestamp), and a point
  *    lookup (`literal_constraints`: auction 1) on `bids_by_auction`, each through the gRPC port
  *    (h2c) and the HTTP port (Connect JSON over HTTP/1.1).
@@ -44,6 +47,7 @@ import { Agent } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
@@ -53,6 +57,7 @@ import {
   startEnvironmentd,
 } from "../src/harness/environment.js";
 import type { Started } from "../src/harness/processes.js";
+import { rawH2Client } from "./raw-h2.js";
 
 const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C] [--help]
   regex           only the sections whose name matches: peek, replica-restart, environmentd-restart
@@ -248,7 +253,7 @@ interface PeekMeasure {
   rowsMax: number;
 }
 
-async function measure(call: () => Promise<{ rows: unknown[] }>): Promise<PeekMeasure> {
+async function measure(call: () => Promise<{ rows: ArrayLike<unknown> }>): Promise<PeekMeasure> {
   for (let i = 0; i < WARMUP; i++) await call();
   const lat: number[] = [];
   let rowsMin = Number.POSITIVE_INFINITY;
@@ -281,30 +286,40 @@ async function measure(call: () => Promise<{ rows: unknown[] }>): Promise<PeekMe
   };
 }
 
-async function startEchoServer(grpcUrl: string): Promise<{ h2: string; h1: string }> {
+async function startEchoServer(
+  grpcUrl: string,
+): Promise<{ h2: string; h1: string; raw: string; rows: number }> {
   // Same node, same loader (tsx's --require/--import flags) as this script.
   const child = spawn(process.execPath, [...process.execArgv, ECHO_SERVER, grpcUrl, FULL_OBJECT], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   echoServers.add(child);
   child.once("exit", () => echoServers.delete(child));
-  const [h2, h1] = await new Promise<[number, number]>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("echo server did not start in 30 s")), 30_000);
-    child.once("exit", (c) => reject(new Error(`echo server exited with ${c}`)));
-    let out = "";
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /PORTS (\d+) (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve([Number(m[1]), Number(m[2])]);
-      }
-    });
-  });
-  return { h2: `http://127.0.0.1:${h2}`, h1: `http://127.0.0.1:${h1}` };
+  const [h2, h1, raw, rows] = await new Promise<[number, number, number, number]>(
+    (resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("echo server did not start in 30 s")), 30_000);
+      child.once("exit", (c) => reject(new Error(`echo server exited with ${c}`)));
+      let out = "";
+      child.stdout!.on("data", (b: Buffer) => {
+        out += b.toString();
+        const m = /PORTS (\d+) (\d+) (\d+) (\d+)/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve([Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])]);
+        }
+      });
+    },
+  );
+  return {
+    h2: `http://127.0.0.1:${h2}`,
+    h1: `http://127.0.0.1:${h1}`,
+    raw: `http://127.0.0.1:${raw}`,
+    rows,
+  };
 }
 
 const PEEK_ROWS = [
+  "raw-h2",
   "echo-grpc",
   "echo-json",
   "peek-grpc",
@@ -318,9 +333,17 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   const echo = await startEchoServer(b.grpcUrl);
   const echoGrpc = grpcClient(echo.h2);
   const echoJson = jsonClient(echo.h1);
+  const raw = rawH2Client(echo.raw, "/mz.environment.v1.EnvironmentService/Peek");
+  const rawRequest = toBinary(
+    EnvironmentService.method.peek.input,
+    create(EnvironmentService.method.peek.input, FULL_PEEK),
+  );
   const apiGrpc = grpcClient(b.grpcUrl);
   const apiJson = jsonClient(b.httpUrl);
-  const clients: Record<PeekRow, () => Promise<{ rows: unknown[] }>> = {
+  // The raw row does not decode its answer: it reports the canned answer's row count.
+  const rawRows = { length: echo.rows };
+  const clients: Record<PeekRow, () => Promise<{ rows: ArrayLike<unknown> }>> = {
+    "raw-h2": () => raw.call(rawRequest).then(() => ({ rows: rawRows })),
     "echo-grpc": () => echoGrpc.peek(FULL_PEEK),
     "echo-json": () => echoJson.peek(FULL_PEEK),
     "peek-grpc": () => apiGrpc.peek(FULL_PEEK),
@@ -335,6 +358,7 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
     progress(`run ${run + 1}/${RUNS}: ${row} …`);
     out[row] = await measure(clients[row]);
   }
+  raw.close();
   for (const c of echoServers) c.kill("SIGKILL");
   return out;
 }
@@ -554,6 +578,7 @@ if (peekResults.length > 0) {
   });
   const base = row("echo-grpc");
   const label: Record<PeekRow, string> = {
+    "raw-h2": "raw node:http2 unary, canned gRPC frame (floor)",
     "echo-grpc": "bare Connect echo, gRPC h2c (baseline)",
     "echo-json": "bare Connect echo, Connect JSON HTTP/1.1",
     "peek-grpc": `API peek ${FULL_OBJECT}, gRPC h2c`,

@@ -3,6 +3,9 @@
  * (flag off) vs unified (flag on), each beside a bare Connect bidi echo measured in the same run.
  *
  * Rows (servers are separate processes on loopback; runs interleaved; medians):
+ * - `raw`: a raw `node:http2` unary echo (`raw-h2-echo-server.ts`): the encoded peek request goes
+ *   out gRPC-framed and comes back untouched — no Connect, no decoding: the transport's floor.
+ *   Latency: one peek per call, sequential; throughput: 64 peeks per call, 16 calls in flight;
  * - `echo`: a Connect server whose stream handler answers peeks itself (mz-cluster's bench
  *   server) — the transport baseline;
  * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on; a peek of a
@@ -20,15 +23,22 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
+import { toBinary } from "@bufbuild/protobuf";
+import {
+  type ComputeCommand,
+  computeRequestToProto,
+  type DataflowDescription,
+} from "@mzts/protocol";
+import { ComputeService } from "@mzts/protocol/wire";
 import { startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
 import { stopAll } from "../src/harness/processes.js";
+import { rawH2Client, startRawH2EchoProcess } from "./raw-h2.js";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
-    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS",
+    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_ROWS (comma-separated: raw,echo,legacy,unified)",
   );
   process.exit(0);
 }
@@ -145,6 +155,47 @@ async function drive(
   };
 }
 
+/** The raw `node:http2` unary echo: same request bytes, same counts, nothing in between. */
+async function rawRun(): Promise<Measure> {
+  const server = await startRawH2EchoProcess();
+  const client = rawH2Client(server.url, "/mz.compute.v1.ComputeService/Control");
+  const encode = (n: number) =>
+    toBinary(
+      ComputeService.method.control.input,
+      computeRequestToProto(Array.from({ length: n }, () => peek(randomUUID()))),
+    );
+  try {
+    for (let i = 0; i < 200; i++) await client.call(encode(1));
+    const lat: number[] = [];
+    for (let i = 0; i < LAT_N; i++) {
+      const t0 = process.hrtime.bigint();
+      await client.call(encode(1));
+      lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    lat.sort((a, b) => a - b);
+    const t0 = process.hrtime.bigint();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 1024 / 64 }, async () => {
+        while (sent < TPUT_N) {
+          const n = Math.min(64, TPUT_N - sent);
+          sent += n;
+          await client.call(encode(n));
+        }
+      }),
+    );
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return {
+      p50: lat[Math.floor(lat.length / 2)]!,
+      p99: lat[Math.floor(lat.length * 0.99)]!,
+      tput: TPUT_N / secs,
+    };
+  } finally {
+    client.close();
+    server.stop();
+  }
+}
+
 async function echoRun(): Promise<Measure> {
   const child: ChildProcess = spawn(process.execPath, [ECHO, "echo", "1"], {
     stdio: ["ignore", "pipe", "inherit"],
@@ -248,17 +299,26 @@ async function clusterdRun(
 }
 
 const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: number }>> = {
+  raw: [],
   echo: [],
   legacy: [],
   unified: [],
 };
+/** `BENCH_ROWS=unified` (comma-separated) measures only those rows (e.g. under `--cpu-prof`). */
+const ONLY = process.env.BENCH_ROWS?.split(",") ?? ["raw", "echo", "legacy", "unified"];
+const RUNNERS: Record<string, [string, () => Promise<Measure>]> = {
+  raw: ["raw node:http2 echo", rawRun],
+  echo: ["echo", echoRun],
+  legacy: ["legacy (flag off)", () => clusterdRun(false)],
+  unified: ["unified (flag on)", () => clusterdRun(true)],
+};
 for (let run = 1; run <= RUNS; run++) {
-  process.stderr.write(`run ${run}/${RUNS}: echo …\n`);
-  results.echo!.push(await echoRun());
-  process.stderr.write(`run ${run}/${RUNS}: legacy (flag off) …\n`);
-  results.legacy!.push(await clusterdRun(false));
-  process.stderr.write(`run ${run}/${RUNS}: unified (flag on) …\n`);
-  results.unified!.push(await clusterdRun(true));
+  for (const name of ONLY) {
+    const [label, measure] = RUNNERS[name] ?? [];
+    if (measure === undefined) throw new Error(`BENCH_ROWS: unknown row ${name}`);
+    process.stderr.write(`run ${run}/${RUNS}: ${label} …\n`);
+    results[name]!.push(await measure());
+  }
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const row = (name: string) => {
@@ -273,21 +333,32 @@ const row = (name: string) => {
 };
 const echo = row("echo");
 const legacy = row("legacy");
+const raw = row("raw");
 console.log(
   `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64/message); median of ${RUNS} interleaved runs`,
 );
 console.log(
-  "| row | p50 µs | p99 µs | p50 vs echo | peeks/s pipelined | tput vs echo | vs legacy (p50 / tput) | freshness p50 / p99 ms |",
+  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | freshness p50 / p99 ms |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
-for (const name of ["echo", "legacy", "unified"]) {
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+const LABELS: Record<string, string> = {
+  raw: "raw node:http2 unary echo (floor)",
+  echo: "bare Connect echo (baseline)",
+  legacy: "legacy (flag off)",
+  unified: "unified (flag on)",
+};
+for (const name of ONLY) {
   const r = row(name);
-  const fresh = name === "echo" ? "—" : `${r.fresh50.toFixed(0)} / ${r.fresh99.toFixed(0)}`;
+  const fresh =
+    name === "legacy" || name === "unified"
+      ? `${r.fresh50.toFixed(0)} / ${r.fresh99.toFixed(0)}`
+      : "—";
   const vsLegacy =
     name === "unified"
       ? `${(r.p50 / legacy.p50).toFixed(2)}x / ${(r.tput / legacy.tput).toFixed(2)}x`
       : "—";
+  const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "—");
   console.log(
-    `| ${name === "echo" ? "bare Connect echo (baseline)" : `${name} (flag ${name === "legacy" ? "off" : "on"})`} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${(r.p50 / echo.p50).toFixed(2)}x | ${r.tput.toFixed(0)} | ${(r.tput / echo.tput).toFixed(2)}x | ${vsLegacy} | ${fresh} |`,
+    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${fresh} |`,
   );
 }
