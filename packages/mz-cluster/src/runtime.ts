@@ -10,8 +10,8 @@
  *    strictly in submission order, so preparation never reorders commands.
  * 3. Released commands go to worker 0 (`cluster:submit`), which pushes them into the sequencer;
  *    every worker applies them in one total order.
- * 4. Workers' responses come back tagged with the nonce of the connection they were serving when
- *    they produced them; `onResponse` only sees responses of the current connection (older ones
+ * 4. Workers' responses come back (one message per worker per event-loop turn) tagged with the
+ *    nonce of the connection they were serving when they produced them; `onResponse` only sees responses of the current connection (older ones
  *    are dropped and counted).
  *
  * `connect(nonce)` is itself sequenced, so every worker switches connection at the same point of
@@ -132,12 +132,12 @@ export function createClusterRuntime<C, R>(
   mesh.on("cluster:out", (payload, from) => {
     const msg = payload as WorkerToMain;
     switch (msg.kind) {
-      case "response":
+      case "responses":
         if (msg.nonce !== nonce) {
-          stale++;
+          stale += msg.responses.length;
           return;
         }
-        for (const cb of responseCbs) cb(from, msg.response as R);
+        for (const response of msg.responses) for (const cb of responseCbs) cb(from, response as R);
         return;
       case "fatal":
         fail(new WorkerFailed(from, msg.message));

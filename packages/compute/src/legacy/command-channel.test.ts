@@ -33,6 +33,30 @@ describe("legacy command channel", () => {
     expect(() => chans[1]!.push(items[0]!)).toThrow(RangeError);
   });
 
+  it("sends a batch as one data and one progress message per worker, released in order", () => {
+    const W = 2;
+    const ex = createInMemoryExchange(W, { immediate: false, clone: true });
+    const chans = Array.from(
+      { length: W },
+      (_, w) => new CommandChannel(ex.allocator(w).channel(0), w, W),
+    );
+    const items: ChannelItem[] = Array.from({ length: 64 }, (_, i) => ({
+      kind: "command",
+      command: { kind: "allowCompaction", id: "u1", frontier: BigInt(i) },
+    }));
+    chans[0]!.pushAll(items.slice(0, 1));
+    chans[0]!.pushAll(items.slice(1));
+    expect(ex.inFlight).toBe(2 * 2 * W); // two batches × (data + progress) × W
+    const got: ChannelItem[][] = [[], []];
+    while (ex.inFlight > 0) {
+      ex.deliver();
+      chans.forEach((c, w) => {
+        got[w]!.push(...c.receive());
+      });
+    }
+    for (const g of got) expect(g).toEqual(items);
+  });
+
   it("encodes bigints, bytes and maps losslessly", () => {
     const item: ChannelItem = {
       kind: "command",

@@ -46,11 +46,21 @@ export class CommandChannel {
 
   /** Worker 0: broadcasts `item` at the next time and advances progress past it. */
   push(item: ChannelItem): void {
+    this.pushAll([item]);
+  }
+
+  /**
+   * Worker 0: broadcasts `items` at consecutive times and advances progress past them — one data
+   * and one progress message per peer for the whole batch, not per item.
+   */
+  pushAll(items: readonly ChannelItem[]): void {
     if (this.#index !== 0) throw new RangeError("only worker 0 feeds the command channel");
-    const t = this.#time++;
-    const row = [encodeItem(item)];
+    if (items.length === 0) return;
+    const rows = items.map((item) => [encodeItem(item)]);
+    const times = items.map(() => this.#time++);
+    const diffs = items.map(() => 1);
     for (let w = 0; w < this.#peers; w++) {
-      this.#channel.send(w, { kind: "data", rows: [row], times: [t], diffs: [1] });
+      this.#channel.send(w, { kind: "data", rows, times, diffs });
     }
     for (let w = 0; w < this.#peers; w++) {
       this.#channel.send(w, { kind: "progress", frontier: this.#time });

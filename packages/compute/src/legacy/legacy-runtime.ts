@@ -70,11 +70,12 @@ export function createLegacyComputeRuntime(
       return;
     }
     if (m.nonce !== nonce) {
-      stale++;
+      stale += m.responses.length;
       return;
     }
     // Worker statistics ride along; the compute merger takes them out.
-    for (const cb of responseCbs) cb(from, m.response as ComputeResponse);
+    for (const response of m.responses)
+      for (const cb of responseCbs) cb(from, response as ComputeResponse);
   });
   const send = (items: ChannelItem[]) => {
     if (closed || failed || items.length === 0) return;

@@ -8,7 +8,8 @@
  *    commands) and feeds them into the `CommandChannel`; every worker applies the items the
  *    channel releases, in its time order.
  * 3. Step the dataflows until idle, yielding between rounds; `maintain()` on a timer.
- * Responses go to the main thread tagged with the nonce the worker serves (`legacy:out`).
+ * Responses go to the main thread tagged with the nonce the worker serves (`legacy:out`), one
+ * message per event-loop turn.
  */
 import type { ExchangeMessage } from "@mzts/dataflow";
 import { ExchangeRouter, joinMesh, MAIN } from "@mzts/mz-cluster";
@@ -27,7 +28,12 @@ export interface LegacyInit {
 
 /** Worker → main on `legacy:out`. */
 export type LegacyOut =
-  | { readonly kind: "response"; readonly nonce: string | null; readonly response: WorkerResponse }
+  /** Responses produced in one event-loop turn under one nonce, in order. */
+  | {
+      readonly kind: "responses";
+      readonly nonce: string | null;
+      readonly responses: WorkerResponse[];
+    }
   | { readonly kind: "fatal"; readonly message: string };
 
 const mesh = await joinMesh();
@@ -36,7 +42,34 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-const toMain = (m: LegacyOut) => mesh.send(MAIN, "legacy:out", m);
+// Responses leave in one message per event-loop turn (and per nonce); a fatal flushes them first.
+let pending: WorkerResponse[] = [];
+let pendingNonce: string | null = null;
+let flushScheduled = false;
+const flushResponses = () => {
+  flushScheduled = false;
+  if (pending.length === 0) return;
+  const responses = pending;
+  pending = [];
+  mesh.send(MAIN, "legacy:out", {
+    kind: "responses",
+    nonce: pendingNonce,
+    responses,
+  } satisfies LegacyOut);
+};
+const respond = (response: WorkerResponse) => {
+  if (pending.length > 0 && pendingNonce !== nonce) flushResponses();
+  pendingNonce = nonce;
+  pending.push(response);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(flushResponses);
+  }
+};
+const toMain = (m: LegacyOut) => {
+  flushResponses();
+  mesh.send(MAIN, "legacy:out", m);
+};
 const config = parseComputeConfig(init.config);
 const logger = pino({
   level: config.logLevel ?? "silent",
@@ -45,7 +78,7 @@ const logger = pino({
 const state = new ComputeState(mesh.index, mesh.peers, {
   mesh,
   config,
-  respond: (response) => toMain({ kind: "response", nonce, response }),
+  respond,
   requestStep: scheduleStep,
   logger,
   // The legacy servers runtime always logs the legacy way (unified logging needs servers).
@@ -85,7 +118,7 @@ function runSteps(): void {
 }
 
 mesh.on("legacy:submit", (payload) => {
-  for (const item of payload as ChannelItem[]) channel.push(item);
+  channel.pushAll(payload as ChannelItem[]);
   scheduleStep();
 });
 

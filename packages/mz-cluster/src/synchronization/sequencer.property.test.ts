@@ -14,7 +14,7 @@ interface Item {
  */
 function simulate(
   workers: number,
-  ops: ReadonlyArray<{ push: boolean; worker: number; pick: number }>,
+  ops: ReadonlyArray<{ push: boolean; worker: number; pick: number; batch?: number }>,
 ) {
   const inflight: Array<{ to: number; msg: SequencerMessage<Item> }> = [];
   const seqs = Array.from(
@@ -30,7 +30,9 @@ function simulate(
   for (const op of ops) {
     if (op.push) {
       const w = op.worker % workers;
-      seqs[w]!.push({ worker: w, n: pushed[w]!++ });
+      const n = op.batch ?? 1;
+      if (n === 1) seqs[w]!.push({ worker: w, n: pushed[w]!++ });
+      else seqs[w]!.pushAll(Array.from({ length: n }, () => ({ worker: w, n: pushed[w]!++ })));
     } else if (inflight.length > 0) {
       deliver(op.pick % inflight.length);
     }
@@ -46,9 +48,15 @@ function simulate(
 describe("Sequencer", () => {
   test.prop([
     fc.integer({ min: 1, max: 6 }),
-    fc.array(fc.record({ push: fc.boolean(), worker: fc.nat(), pick: fc.nat() }), {
-      maxLength: 200,
-    }),
+    fc.array(
+      fc.record({
+        push: fc.boolean(),
+        worker: fc.nat(),
+        pick: fc.nat(),
+        batch: fc.integer({ min: 0, max: 4 }),
+      }),
+      { maxLength: 200 },
+    ),
   ])("every worker applies the identical sequence under delays and reordering", (workers, ops) => {
     const { delivered, pushed } = simulate(workers, ops);
     const total = pushed.reduce((a, b) => a + b, 0);
@@ -65,6 +73,21 @@ describe("Sequencer", () => {
     }
   });
 
+  it("sends a batch across each thread boundary once, not once per item", () => {
+    const sent: Array<{ to: number; msg: SequencerMessage<number> }> = [];
+    const w0 = new Sequencer<number>(0, 3, (to, msg) => sent.push({ to, msg }));
+    w0.pushAll(Array.from({ length: 64 }, (_, i) => i));
+    expect(sent.map((s) => s.to)).toEqual([1, 2]);
+    expect(sent[0]!.msg).toEqual({ kind: "sequenced", seq: 0, items: sent[0]!.msg.items });
+    expect(sent[0]!.msg.items).toHaveLength(64);
+    expect([...w0.drain()].map((s) => s.seq)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    // A non-zero worker's batch is one submit to worker 0.
+    const w1out: Array<SequencerMessage<number>> = [];
+    new Sequencer<number>(1, 3, (_to, msg) => w1out.push(msg)).pushAll([7, 8, 9]);
+    expect(w1out).toEqual([{ kind: "submit", from: 1, index: 0, items: [7, 8, 9] }]);
+    expect(() => w0.receive({ kind: "sequenced", seq: 0 } as never)).toThrow(/malformed/);
+  });
+
   it("runs the documented two-worker example", () => {
     const seqs: Sequencer<string>[] = [];
     for (let w = 0; w < 2; w++)
@@ -79,19 +102,19 @@ describe("Sequencer", () => {
 
   it("reports duplicates as protocol errors and refuses pushes after close", () => {
     const s = new Sequencer<string>(0, 2, () => {});
-    s.receive({ kind: "submit", from: 1, index: 0, item: "a" });
-    expect(() => s.receive({ kind: "submit", from: 1, index: 0, item: "a" })).toThrow(
+    s.receive({ kind: "submit", from: 1, index: 0, items: ["a"] });
+    expect(() => s.receive({ kind: "submit", from: 1, index: 0, items: ["a"] })).toThrow(
       SequencerProtocolError,
     );
-    expect(() => s.receive({ kind: "submit", from: 5, index: 0, item: "a" })).toThrow(
+    expect(() => s.receive({ kind: "submit", from: 5, index: 0, items: ["a"] })).toThrow(
       /unknown worker 5/,
     );
     const t = new Sequencer<string>(1, 2, () => {});
-    expect(() => t.receive({ kind: "submit", from: 0, index: 0, item: "a" })).toThrow(
+    expect(() => t.receive({ kind: "submit", from: 0, index: 0, items: ["a"] })).toThrow(
       /other than 0/,
     );
-    t.receive({ kind: "sequenced", seq: 0, item: "x" });
-    expect(() => t.receive({ kind: "sequenced", seq: 0, item: "x" })).toThrow(
+    t.receive({ kind: "sequenced", seq: 0, items: ["x"] });
+    expect(() => t.receive({ kind: "sequenced", seq: 0, items: ["x"] })).toThrow(
       /duplicate sequence number 0/,
     );
     t.close();

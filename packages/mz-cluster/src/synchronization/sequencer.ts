@@ -8,12 +8,15 @@
  * (started by any worker) are ordered.
  *
  * ## Algorithm (Materialize's worker-0 index scheme, `internal_control.rs`)
- * 1. A pushing worker tags its item with its own running index (0, 1, 2, … per worker) and sends
- *    `submit {from, index, item}` to worker 0.
+ * 1. A pushing worker tags its items with its own running index (0, 1, 2, … per worker) and sends
+ *    `submit {from, index, items}` to worker 0 (`items[i]` has index `index + i`; `pushAll` sends
+ *    a whole batch as one message).
  * 2. Worker 0 keeps, per source worker, the next index it expects and a stash of early arrivals;
  *    it releases a source's items strictly in index order, stamping each with the next global
- *    sequence number, and sends `sequenced {seq, item}` to every worker.
- * 3. Every worker stashes `sequenced` messages that arrive early and yields them strictly in `seq`
+ *    sequence number, and sends `sequenced {seq, items}` to every worker — one message per peer
+ *    for every run of items one submit released (`items[i]` has sequence number `seq + i`), so a
+ *    batch of 64 commands crosses each thread boundary once, not 64 times.
+ * 3. Every worker stashes sequenced items that arrive early and yields them strictly in `seq`
  *    order.
  *
  * ## Correctness
@@ -39,8 +42,19 @@ import { SequencerClosed, SequencerProtocolError } from "../errors.js";
 
 /** A message between sequencer instances. Plain data: crosses `postMessage` unchanged. */
 export type SequencerMessage<T> =
-  | { readonly kind: "submit"; readonly from: number; readonly index: number; readonly item: T }
-  | { readonly kind: "sequenced"; readonly seq: number; readonly item: T };
+  | {
+      readonly kind: "submit";
+      readonly from: number;
+      /** The running index of `items[0]`; `items[i]` has `index + i`. */
+      readonly index: number;
+      readonly items: readonly T[];
+    }
+  | {
+      readonly kind: "sequenced";
+      /** The sequence number of `items[0]`; `items[i]` has `seq + i`. */
+      readonly seq: number;
+      readonly items: readonly T[];
+    };
 
 /** An item with its global sequence number. */
 export interface Sequenced<T> {
@@ -94,13 +108,24 @@ export class Sequencer<T> implements Disposable {
 
   /** Submits an item for sequencing. @throws SequencerClosed after `close()`. */
   push(item: T): void {
+    this.pushAll([item]);
+  }
+
+  /**
+   * Submits items for sequencing, in order, as one message (they stay consecutive in the total
+   * order only if no other worker's items are released between them). @throws SequencerClosed
+   * after `close()`.
+   */
+  pushAll(items: readonly T[]): void {
     if (this.#closed) throw new SequencerClosed(this.workerIndex);
+    if (items.length === 0) return;
     const msg: SequencerMessage<T> = {
       kind: "submit",
       from: this.workerIndex,
-      index: this.#nextPushIndex++,
-      item,
+      index: this.#nextPushIndex,
+      items,
     };
+    this.#nextPushIndex += items.length;
     if (this.workerIndex === 0) this.receive(msg);
     else this.#send(0, msg);
   }
@@ -111,8 +136,14 @@ export class Sequencer<T> implements Disposable {
    */
   receive(msg: SequencerMessage<T>): void {
     if (this.#closed) return;
-    if (msg.kind === "submit") this.#onSubmit(msg.from, msg.index, msg.item);
-    else if (msg.kind === "sequenced") this.#onSequenced(msg.seq, msg.item);
+    if (!Array.isArray(msg.items) || !Number.isInteger(msg.kind === "submit" ? msg.index : msg.seq))
+      throw new SequencerProtocolError(
+        this.workerIndex,
+        `malformed message ${JSON.stringify(msg)}`,
+      );
+    if (msg.kind === "submit") this.#onSubmit(msg.from, msg.index, msg.items);
+    else if (msg.kind === "sequenced")
+      for (let i = 0; i < msg.items.length; i++) this.#onSequenced(msg.seq + i, msg.items[i] as T);
     else
       throw new SequencerProtocolError(this.workerIndex, `unknown message ${JSON.stringify(msg)}`);
   }
@@ -149,7 +180,7 @@ export class Sequencer<T> implements Disposable {
     this.close();
   }
 
-  #onSubmit(from: number, index: number, item: T): void {
+  #onSubmit(from: number, index: number, items: readonly T[]): void {
     if (this.workerIndex !== 0) {
       throw new SequencerProtocolError(
         this.workerIndex,
@@ -160,19 +191,24 @@ export class Sequencer<T> implements Disposable {
       throw new SequencerProtocolError(0, `submit from unknown worker ${from}`);
     }
     const early = this.#early[from]!;
-    if (index < this.#nextFrom[from]! || early.has(index)) {
-      throw new SequencerProtocolError(0, `duplicate submit ${index} from worker ${from}`);
+    for (let i = 0; i < items.length; i++) {
+      if (index + i < this.#nextFrom[from]! || early.has(index + i)) {
+        throw new SequencerProtocolError(0, `duplicate submit ${index + i} from worker ${from}`);
+      }
     }
-    early.set(index, item);
-    // Release this source's items in index order.
-    for (let i = this.#nextFrom[from]!; early.has(i); i = this.#nextFrom[from]!) {
-      const it = early.get(i) as T;
+    for (let i = 0; i < items.length; i++) early.set(index + i, items[i] as T);
+    // Release this source's items in index order, as one run of consecutive sequence numbers.
+    const seq = this.#nextAssign;
+    const released: T[] = [];
+    for (let i = this.#nextFrom[from]!; early.has(i); i++) {
+      released.push(early.get(i) as T);
       early.delete(i);
       this.#nextFrom[from] = i + 1;
-      const seq = this.#nextAssign++;
-      for (let w = 1; w < this.peers; w++) this.#send(w, { kind: "sequenced", seq, item: it });
-      this.#onSequenced(seq, it);
     }
+    if (released.length === 0) return;
+    this.#nextAssign += released.length;
+    for (let w = 1; w < this.peers; w++) this.#send(w, { kind: "sequenced", seq, items: released });
+    for (let i = 0; i < released.length; i++) this.#onSequenced(seq + i, released[i] as T);
   }
 
   #onSequenced(seq: number, item: T): void {

@@ -40,7 +40,8 @@ export interface SubmitMessage {
 
 /** Worker → main. */
 export type WorkerToMain =
-  | { readonly kind: "response"; readonly nonce: string | null; readonly response: unknown }
+  /** Responses produced in one event-loop turn under one nonce, in order. */
+  | { readonly kind: "responses"; readonly nonce: string | null; readonly responses: unknown[] }
   | { readonly kind: "connected"; readonly nonce: string; readonly seq: number }
   | { readonly kind: "fatal"; readonly message: string }
   | { readonly kind: "closed" }

@@ -27,7 +27,36 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-const toMain = (msg: WorkerToMain) => mesh.send(MAIN, "cluster:out", msg);
+// Responses leave in one `responses` message per event-loop turn (and per nonce): a burst of
+// peek answers crosses to the main thread once. Any other message first flushes them, so the main
+// thread sees everything in the order the worker produced it.
+let pending: unknown[] = [];
+let pendingNonce: string | null = null;
+let flushScheduled = false;
+const flushResponses = () => {
+  flushScheduled = false;
+  if (pending.length === 0) return;
+  const responses = pending;
+  pending = [];
+  mesh.send(MAIN, "cluster:out", {
+    kind: "responses",
+    nonce: pendingNonce,
+    responses,
+  } satisfies WorkerToMain);
+};
+const respond = (response: unknown) => {
+  if (pending.length > 0 && pendingNonce !== nonce) flushResponses();
+  pendingNonce = nonce;
+  pending.push(response);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(flushResponses);
+  }
+};
+const toMain = (msg: WorkerToMain) => {
+  flushResponses();
+  mesh.send(MAIN, "cluster:out", msg);
+};
 
 const logging =
   init.logging === null
@@ -47,9 +76,7 @@ const worker = await spec.createWorker({
   peers: mesh.peers,
   config: init.config,
   mesh,
-  respond(response) {
-    toMain({ kind: "response", nonce, response });
-  },
+  respond,
   sequence(command) {
     sequencer.push({ kind: "command", nonce: null, command, internal: true });
     applyReady();
@@ -100,7 +127,7 @@ mesh.on("cluster:seq", (payload) => {
 
 mesh.on("cluster:submit", (payload) => {
   const msg = payload as SubmitMessage;
-  for (const item of msg.items) sequencer.push(item);
+  sequencer.pushAll(msg.items);
   applyReady();
 });
 
