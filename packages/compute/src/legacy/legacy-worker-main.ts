@@ -42,7 +42,8 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-// Responses leave in one message per event-loop turn (and per nonce); a fatal flushes them first.
+// Responses leave in one message per step round or event-loop turn (and per nonce); a fatal flushes
+// them first.
 let pending: WorkerResponse[] = [];
 let pendingNonce: string | null = null;
 let flushScheduled = false;
@@ -110,7 +111,11 @@ function runSteps(): void {
     applyReady();
     const deadline = performance.now() + init.stepBudgetMs;
     let more = true;
-    while (more && performance.now() < deadline) more = state.step();
+    // Answers of a step leave when it returns, not when the whole step budget is spent.
+    while (more && performance.now() < deadline) {
+      more = state.step();
+      flushResponses();
+    }
     if (more) scheduleStep();
   } catch (e) {
     toMain({ kind: "fatal", message: (e as Error).stack ?? String(e) });

@@ -27,8 +27,8 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-// Responses leave in one `responses` message per event-loop turn (and per nonce): a burst of
-// peek answers crosses to the main thread once. Any other message first flushes them, so the main
+// Responses leave in one `responses` message per step round or event-loop turn (and per nonce): a
+// burst of peek answers crosses to the main thread once. Any other message first flushes them, so the main
 // thread sees everything in the order the worker produced it.
 let pending: unknown[] = [];
 let pendingNonce: string | null = null;
@@ -111,7 +111,11 @@ function runSteps(): void {
   if (closed) return;
   const deadline = performance.now() + init.stepBudgetMs;
   let more = true;
-  while (more && performance.now() < deadline) more = worker.step();
+  // Answers of a step leave when it returns, not when the whole step budget is spent.
+  while (more && performance.now() < deadline) {
+    more = worker.step();
+    flushResponses();
+  }
   if (more) scheduleStep();
 }
 
