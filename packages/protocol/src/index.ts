@@ -189,9 +189,11 @@ export {
   LOG_RELATIONS,
   type LogColumn,
   type LogRelation,
+  type LogScope,
   type LogWorkload,
   logRelation,
   logTime,
+  relationsOfScope,
 } from "./introspection/relations.js";
 export {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,

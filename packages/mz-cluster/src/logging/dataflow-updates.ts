@@ -18,6 +18,7 @@
  * dropped — e.g. a frontier sampled just before the drop was applied) is ignored and counted
  * (`orphans`): logging it would leave a row nothing ever retracts.
  */
+import { relationsOfScope } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
 import { HeldDataflows } from "./held-dataflows.js";
@@ -28,17 +29,9 @@ export interface TableLookup {
   table(name: string): LogTable | undefined;
 }
 
-/** Relations keyed by export id whose rows go when the export goes. */
-const EXPORT_KEYED = [
-  "compute_frontiers",
-  "compute_import_frontiers",
-  "arrangement_sizes",
-  "hydration_times",
-  "error_counts",
-] as const;
-
-/** Relations keyed by dataflow id whose rows go when the dataflow goes. */
-const DATAFLOW_KEYED = ["dataflows", "operators", "scheduling_elapsed"] as const;
+/** Relations whose rows go with their export / their dataflow (one list, in `@mzts/protocol`). */
+const EXPORT_KEYED = relationsOfScope("export");
+const DATAFLOW_KEYED = relationsOfScope("dataflow");
 
 interface LiveDataflow {
   /** Export ids not dropped. */
@@ -216,7 +209,6 @@ export class DataflowUpdates {
   }
 
   #retractExport(exportId: string, w: bigint): void {
-    this.#tables.table("dataflow_exports")?.removeGroup(exportId, w);
     for (const name of EXPORT_KEYED) this.#tables.table(name)?.removeGroup(exportId, w);
   }
 

@@ -9,10 +9,11 @@
  * - `sourceDropped`: retracts every row of the source (of that worker) in all three.
  * Stateless: the tables hold the rows.
  */
+import { relationsOfScope } from "@mzts/protocol";
 import { int, type TableLookup } from "./dataflow-updates.js";
 import type { StorageLogEvent } from "./events.js";
 
-const STORAGE_RELATIONS = ["ingestion_frontiers", "ingestion_statistics", "source_status"];
+const STORAGE_RELATIONS = relationsOfScope("source");
 
 const STORAGE_KINDS: ReadonlySet<string> = new Set([
   "ingestionFrontier",

@@ -28,11 +28,19 @@ export interface LogColumn {
 /** Which workload's events feed a relation. */
 export type LogWorkload = "compute" | "storage";
 
+/**
+ * What a relation's rows belong to (named by its first column): dropping that object retracts
+ * them. `worker` rows (histograms) live as long as the worker.
+ */
+export type LogScope = "dataflow" | "export" | "peek" | "worker" | "source";
+
 /** One introspection relation (a "log variant"). */
 export interface LogRelation {
   /** The relation's name without schema, e.g. `"compute_frontiers"`; the `index_logs` key. */
   readonly name: string;
   readonly workload: LogWorkload;
+  /** Whose drop retracts its rows (see `LogScope`). */
+  readonly scope: LogScope;
   readonly columns: readonly LogColumn[];
   /** The log index's key columns (unique among the live rows). */
   readonly key: readonly number[];
@@ -51,6 +59,7 @@ const c = (name: string, type: DatumType, nullable = false): LogColumn =>
 function relation(
   name: string,
   workload: LogWorkload,
+  scope: LogScope,
   description: string,
   columns: LogColumn[],
   key: number[],
@@ -62,6 +71,7 @@ function relation(
   return Object.freeze({
     name,
     workload,
+    scope,
     description,
     columns: Object.freeze(columns),
     key: Object.freeze(key),
@@ -74,6 +84,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "dataflows",
     "compute",
+    "dataflow",
     "dataflows installed on the worker (id = build order on the replica)",
     [c("dataflow_id", "int64"), c("worker_id", "int64"), c("name", "text")],
     [0, 1],
@@ -81,6 +92,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "dataflow_exports",
     "compute",
+    "export",
     "exports (indexes, subscribes, persist sinks) and the dataflow that builds each",
     [c("export_id", "text"), c("worker_id", "int64"), c("dataflow_id", "int64"), c("kind", "text")],
     [0, 1],
@@ -88,6 +100,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "operators",
     "compute",
+    "dataflow",
     "operators of each dataflow (id = position in the dataflow's graph)",
     [
       c("dataflow_id", "int64"),
@@ -100,6 +113,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "scheduling_elapsed",
     "compute",
+    "dataflow",
     "time each operator spent running, nanoseconds",
     [
       c("dataflow_id", "int64"),
@@ -113,6 +127,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "compute_frontiers",
     "compute",
+    "export",
     "write frontier of each index and persist sink (absent once empty)",
     [c("export_id", "text"), c("worker_id", "int64"), c("time", "int64")],
     [0, 1],
@@ -121,6 +136,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "compute_import_frontiers",
     "compute",
+    "export",
     "frontier of each import of each export's dataflow",
     [c("export_id", "text"), c("import_id", "text"), c("worker_id", "int64"), c("time", "int64")],
     [0, 1, 2],
@@ -129,6 +145,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "arrangement_sizes",
     "compute",
+    "export",
     "records, batches (distinct times held) and estimated bytes of each index arrangement",
     [
       c("export_id", "text"),
@@ -143,6 +160,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "active_peeks",
     "compute",
+    "peek",
     "peeks pending on the worker",
     [c("uuid", "text"), c("worker_id", "int64"), c("object_id", "text"), c("time", "int64")],
     [0, 1],
@@ -151,6 +169,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "peek_durations",
     "compute",
+    "worker",
     "histogram of answered peeks: count per power-of-two duration bucket (upper bound, ns)",
     [c("worker_id", "int64"), c("duration_ns", "int64"), c("count", "int64")],
     [0, 1],
@@ -159,6 +178,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "hydration_times",
     "compute",
+    "export",
     "time from dataflow creation to hydration per export, ns (null until hydrated)",
     [c("export_id", "text"), c("worker_id", "int64"), c("time_ns", "int64", true)],
     [0, 1],
@@ -167,6 +187,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "error_counts",
     "compute",
+    "export",
     "rows in each export's error collection (absent when zero)",
     [c("export_id", "text"), c("worker_id", "int64"), c("count", "int64")],
     [0, 1],
@@ -174,6 +195,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "ingestion_frontiers",
     "storage",
+    "source",
     "upper each storage worker has written for each ingestion export (a subsource's shard)",
     [c("source_id", "text"), c("worker_id", "int64"), c("upper", "int64")],
     [0, 1],
@@ -182,6 +204,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "ingestion_statistics",
     "storage",
+    "source",
     "what each storage worker has ingested per source",
     [
       c("source_id", "text"),
@@ -197,6 +220,7 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
   relation(
     "source_status",
     "storage",
+    "source",
     "last status each storage worker reported per source",
     [
       c("source_id", "text"),
@@ -208,6 +232,11 @@ export const LOG_RELATIONS: readonly LogRelation[] = Object.freeze([
     ["error"],
   ),
 ]);
+
+/** The names of the relations whose rows `scope`'s drop retracts, in listing order. */
+export function relationsOfScope(scope: LogScope): readonly string[] {
+  return LOG_RELATIONS.filter((r) => r.scope === scope).map((r) => r.name);
+}
 
 /** The relation of a name (`"operators"` or `"mz_introspection.operators"`), or undefined. */
 export function logRelation(name: string): LogRelation | undefined {

@@ -19,21 +19,13 @@
  * within a log time touches no table.
  */
 import { bucketOf, type ComputeLogEvent, HeldDataflows } from "@mzts/mz-cluster/logging";
+import { relationsOfScope } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import type { LogTable } from "./log-table.js";
 
-/** Relations keyed (first column) by export id. */
-const EXPORT_KEYED = [
-  "dataflow_exports",
-  "compute_frontiers",
-  "compute_import_frontiers",
-  "arrangement_sizes",
-  "hydration_times",
-  "error_counts",
-] as const;
-
-/** Relations keyed (first column) by dataflow id. */
-const DATAFLOW_KEYED = ["dataflows", "operators", "scheduling_elapsed"] as const;
+/** Relations whose rows go with their export / their dataflow (one list, in `@mzts/protocol`). */
+const EXPORT_KEYED = relationsOfScope("export");
+const DATAFLOW_KEYED = relationsOfScope("dataflow");
 
 export class ComputeRelations {
   readonly #worker: bigint;
