@@ -34,8 +34,6 @@ import { randomUUID } from "node:crypto";
 import type { ExchangeMessage } from "@mzts/dataflow";
 import { type ExchangeMesh, ExchangeRouter } from "@mzts/mz-cluster";
 import type { LoggingHost } from "@mzts/mz-cluster/logging";
-import type { PersistClient } from "@mzts/persist";
-import { createPersist } from "@mzts/persist";
 import type {
   ComputeCommand,
   ComputeResponse,
@@ -56,7 +54,7 @@ import { CommandRefused } from "./errors.js";
 import { FrontierReports } from "./frontier-reports.js";
 import { ComputeLogging } from "./logging/compute-logging.js";
 import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
-import { evaluatePeek, finishPart, type PeekableIndex, peekErrorMessage } from "./peek/peek.js";
+import { evaluatePeek, type PeekableIndex, peekErrorMessage } from "./peek/peek.js";
 import { compatibility, exportKey } from "./reconciliation.js";
 import {
   buildDataflow,
@@ -66,6 +64,7 @@ import {
   type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
+import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
 export const EXCHANGE_CHANNEL = "compute:exchange";
@@ -111,7 +110,7 @@ export class ComputeState {
   #buffer: ComputeCommand[] | undefined;
   /** Next build sequence number (= exchange namespace). */
   #nextSeq = 0;
-  #persist: Promise<PersistClient> | undefined;
+  readonly #shards: WorkerShards;
   #reused = 0;
   #replaced = 0;
   readonly #benign: Record<string, number> = {};
@@ -127,6 +126,7 @@ export class ComputeState {
     this.worker = worker;
     this.workers = workers;
     this.#deps = deps;
+    this.#shards = new WorkerShards(deps.config);
     this.#log = deps.logger;
     this.#router = new ExchangeRouter<ExchangeMessage>(
       deps.mesh,
@@ -300,7 +300,7 @@ export class ComputeState {
       worker: this.worker,
       workers: this.workers,
       router: this.#router,
-      openShard: (shardId) => this.#openShard(shardId),
+      openShard: (shardId) => this.#shards.open(shardId),
       requestStep: this.#deps.requestStep,
       logger: this.#log,
       ...(this.#deps.config.pollIntervalMs === undefined
@@ -450,29 +450,9 @@ export class ComputeState {
       return;
     }
     this.#peeks.set(peek.uuid, peek);
-    this.#openShard(shardId)
-      .then((shard) => shard.snapshot(peek.timestamp, { wait: true }))
-      .then(
-        (updates) =>
-          finishPart(
-            peek,
-            updates.map(([row, , n]) => [row, n] as const),
-          ),
-        (e: unknown) => ({ kind: "error", message: (e as Error).message }) as const,
-      )
-      .then((response) => {
-        if (this.#peeks.delete(peek.uuid)) this.#answer(peek.uuid, response);
-      });
-  }
-
-  #openShard(shardId: string) {
-    this.#persist ??= createPersist({
-      dataDir: this.#deps.config.dataDir,
-      ...(this.#deps.config.pollIntervalMs === undefined
-        ? {}
-        : { pollIntervalMs: this.#deps.config.pollIntervalMs }),
+    void this.#shards.peek(peek, shardId).then((response) => {
+      if (this.#peeks.delete(peek.uuid)) this.#answer(peek.uuid, response);
     });
-    return this.#persist.then((p) => p.openShard(shardId, { create: true }));
   }
 
   // ---- reconciliation -------------------------------------------------------------------------
@@ -678,9 +658,7 @@ export class ComputeState {
     const released = [...this.#dataflows.values()].map((df) => df.dispose(this.#router));
     this.#dataflows.clear();
     await Promise.all([...released, ...this.#disposing]);
-    const p = this.#persist;
-    this.#persist = undefined;
-    if (p) await p.then((c) => c.close()).catch(() => {});
+    await this.#shards.close();
   }
 }
 

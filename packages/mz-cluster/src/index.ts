@@ -22,6 +22,7 @@ export {
   spawnMesh,
   type WorkerMesh,
 } from "./communication/mesh.js";
+export { ResponseBatcher } from "./communication/response-batcher.js";
 export {
   ConnectionSuperseded,
   ControllerConnection,

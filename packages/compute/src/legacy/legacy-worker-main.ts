@@ -12,7 +12,7 @@
  * message per event-loop turn.
  */
 import type { ExchangeMessage } from "@mzts/dataflow";
-import { ExchangeRouter, joinMesh, MAIN } from "@mzts/mz-cluster";
+import { ExchangeRouter, joinMesh, MAIN, ResponseBatcher } from "@mzts/mz-cluster";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
@@ -42,31 +42,16 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-// Responses leave in one message per step round or event-loop turn (and per nonce); a fatal flushes
-// them first.
-let pending: WorkerResponse[] = [];
-let pendingNonce: string | null = null;
-let flushScheduled = false;
-const flushResponses = () => {
-  flushScheduled = false;
-  if (pending.length === 0) return;
-  const responses = pending;
-  pending = [];
+// Responses leave batched (mz-cluster's `ResponseBatcher`); a fatal flushes them first.
+const responses = new ResponseBatcher<WorkerResponse>((n, batch) =>
   mesh.send(MAIN, "legacy:out", {
     kind: "responses",
-    nonce: pendingNonce,
-    responses,
-  } satisfies LegacyOut);
-};
-const respond = (response: WorkerResponse) => {
-  if (pending.length > 0 && pendingNonce !== nonce) flushResponses();
-  pendingNonce = nonce;
-  pending.push(response);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    queueMicrotask(flushResponses);
-  }
-};
+    nonce: n,
+    responses: batch,
+  } satisfies LegacyOut),
+);
+const respond = (response: WorkerResponse) => responses.push(nonce, response);
+const flushResponses = () => responses.flush();
 const toMain = (m: LegacyOut) => {
   flushResponses();
   mesh.send(MAIN, "legacy:out", m);

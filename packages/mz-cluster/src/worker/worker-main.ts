@@ -16,6 +16,7 @@
 
 import type { WorkerSpec } from "../cluster-spec.js";
 import { joinMesh, MAIN } from "../communication/mesh.js";
+import { ResponseBatcher } from "../communication/response-batcher.js";
 import { Sequencer, type SequencerMessage } from "../synchronization/sequencer.js";
 import type { RuntimeInit, SequencedItem, SubmitMessage, WorkerToMain } from "./messages.js";
 
@@ -27,32 +28,17 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-// Responses leave in one `responses` message per step round or event-loop turn (and per nonce): a
-// burst of peek answers crosses to the main thread once. Any other message first flushes them, so the main
+// Responses leave batched (`ResponseBatcher`); any other message first flushes them, so the main
 // thread sees everything in the order the worker produced it.
-let pending: unknown[] = [];
-let pendingNonce: string | null = null;
-let flushScheduled = false;
-const flushResponses = () => {
-  flushScheduled = false;
-  if (pending.length === 0) return;
-  const responses = pending;
-  pending = [];
+const responses = new ResponseBatcher<unknown>((n, batch) =>
   mesh.send(MAIN, "cluster:out", {
     kind: "responses",
-    nonce: pendingNonce,
-    responses,
-  } satisfies WorkerToMain);
-};
-const respond = (response: unknown) => {
-  if (pending.length > 0 && pendingNonce !== nonce) flushResponses();
-  pendingNonce = nonce;
-  pending.push(response);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    queueMicrotask(flushResponses);
-  }
-};
+    nonce: n,
+    responses: batch,
+  } satisfies WorkerToMain),
+);
+const respond = (response: unknown) => responses.push(nonce, response);
+const flushResponses = () => responses.flush();
 const toMain = (msg: WorkerToMain) => {
   flushResponses();
   mesh.send(MAIN, "cluster:out", msg);
