@@ -9,20 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPersist } from "@mzts/persist";
-import type { ComputeResponse, StorageResponse } from "@mzts/protocol";
+import type { StorageResponse } from "@mzts/protocol";
 import { compareRows, type Frontier, type Row, type Update } from "@mzts/repr";
-import { startClusterd } from "../harness/clusterd.js";
-import { computeDriver, storageDriver } from "../harness/driver.js";
-import {
-  END_MS,
-  ids,
-  indexedDataflow,
-  peekAll,
-  runIngestion,
-  START_MS,
-  subscribeDataflow,
-  TICK_MS,
-} from "./scenario.js";
+import { END_MS, ids, peekAll, START_MS, subscribeDataflow, TICK_MS } from "./scenario.js";
+import { peekOnce, startScenario, untilShardsClosed } from "./scenario-driver.js";
 
 export interface Phase1Config {
   readonly flags: { readonly [phase: string]: boolean };
@@ -52,47 +42,26 @@ export async function runPhase1Scenario(cfg: Phase1Config): Promise<Phase1Observ
   const dir = mkdtempSync(join(tmpdir(), "mzts-e2e-phase1-"));
   const shardPrefix = "s";
   try {
-    const clusterd = await startClusterd({
-      persistDir: dir,
+    const { clusterd, storage, compute } = await startScenario({
+      dir,
       workers: cfg.workers,
       flags: cfg.flags,
+      shardPrefix,
+      extra: [
+        { kind: "createDataflow", dataflow: subscribeDataflow(shardPrefix) },
+        { kind: "schedule", id: ids.subscribe },
+      ],
     });
-    const storage = storageDriver(clusterd.storageUrl, 1n, { secret: clusterd.secret });
-    storage.send([
-      runIngestion(shardPrefix),
-      { kind: "initializationComplete" },
-      { kind: "allowWrites" },
-    ]);
-    const compute = computeDriver(clusterd.computeUrl, 1n, { secret: clusterd.secret });
-    compute.send([
-      { kind: "initializationComplete" },
-      { kind: "createDataflow", dataflow: indexedDataflow(shardPrefix) },
-      { kind: "schedule", id: ids.index },
-      { kind: "createDataflow", dataflow: subscribeDataflow(shardPrefix) },
-      { kind: "schedule", id: ids.subscribe },
-    ]);
     // The ingestion closes its shards after the last tick.
-    await storage.until(
-      (rs) => rs.some((r) => r.kind === "frontierUpper" && r.id === ids.bids && r.upper === null),
-      "the bids shard to close",
-      60_000,
-    );
+    await untilShardsClosed(storage);
     const peeks = new Map<bigint, ReadonlyArray<readonly [Row, number]>>();
     for (const t of PEEK_TIMES) {
-      const p = peekAll(t);
-      const from = compute.responses.length;
-      compute.send([p]);
-      const r = await compute.next(
-        (x): x is ComputeResponse & { kind: "peekResponse" } =>
-          x.kind === "peekResponse" && x.uuid === p.peek.uuid,
-        from,
-        30_000,
-      );
-      if (r.response.kind !== "rows")
+      const r = await peekOnce(compute, peekAll(t));
+      if (r.kind !== "rows")
         throw new Error(
-          `peek at ${t} failed: ${JSON.stringify(r.response, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`,
+          `peek at ${t} failed: ${JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`,
         );
-      peeks.set(t, r.response.rows);
+      peeks.set(t, r.rows);
     }
     // The subscribe ends with the inputs (empty upper).
     await compute.until(
@@ -119,18 +88,9 @@ export async function runPhase1Scenario(cfg: Phase1Config): Promise<Phase1Observ
     // Compaction: reads below the new since are refused.
     const since = START_MS + 20n * TICK_MS;
     compute.send([{ kind: "allowCompaction", id: ids.index, frontier: since }]);
-    const below = peekAll(START_MS + 5n * TICK_MS);
-    const fromBelow = compute.responses.length;
-    compute.send([below]);
-    const belowAnswer = await compute.next(
-      (x): x is ComputeResponse & { kind: "peekResponse" } =>
-        x.kind === "peekResponse" && x.uuid === below.peek.uuid,
-      fromBelow,
-    );
+    const belowAnswer = await peekOnce(compute, peekAll(START_MS + 5n * TICK_MS));
     const belowSinceError =
-      belowAnswer.response.kind === "error"
-        ? belowAnswer.response.message
-        : `unexpected ${belowAnswer.response.kind}`;
+      belowAnswer.kind === "error" ? belowAnswer.message : `unexpected ${belowAnswer.kind}`;
     // Drop: the index reports empty frontiers.
     compute.send([{ kind: "allowCompaction", id: ids.index, frontier: null }]);
     await compute.until(

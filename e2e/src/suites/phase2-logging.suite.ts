@@ -18,24 +18,19 @@ import { join } from "node:path";
 import { createPersist } from "@mzts/persist";
 import {
   type ComputeCommand,
-  type ComputeResponse,
   LOG_RELATIONS,
   type LogRelation,
   type SourceStatistics,
   type StorageResponse,
 } from "@mzts/protocol";
 import { compareRows, type Frontier, type Row } from "@mzts/repr";
-import { startClusterd } from "../harness/clusterd.js";
-import { computeDriver, storageDriver } from "../harness/driver.js";
+import { END_MS, ids, peekAll, START_MS, TICK_MS } from "./scenario.js";
 import {
-  END_MS,
-  ids,
-  indexedDataflow,
-  peekAll,
-  runIngestion,
-  START_MS,
-  TICK_MS,
-} from "./scenario.js";
+  peekOnce,
+  type ScenarioReplica,
+  startScenario,
+  untilShardsClosed,
+} from "./scenario-driver.js";
 
 /** The introspection interval of the scenario (short, so reads settle quickly). */
 export const INTERVAL_MS = 200;
@@ -89,37 +84,14 @@ export async function runPhase2Scenario(cfg: Phase2Config): Promise<Phase2Observ
   const shardPrefix = "s";
   const logIds = logIndexIds();
   try {
-    const clusterd = await startClusterd({
-      persistDir: dir,
+    const { clusterd, storage, compute } = await startScenario({
+      dir,
       workers: cfg.workers,
       flags: cfg.flags,
+      shardPrefix,
+      logging: { enabled: true, intervalMs: INTERVAL_MS, logLogging: false, indexLogs: logIds },
     });
-    const storage = storageDriver(clusterd.storageUrl, 1n, { secret: clusterd.secret });
-    storage.send([
-      runIngestion(shardPrefix),
-      { kind: "initializationComplete" },
-      { kind: "allowWrites" },
-    ]);
-    const compute = computeDriver(clusterd.computeUrl, 1n, {
-      secret: clusterd.secret,
-      createInstance: false,
-    });
-    compute.send([
-      {
-        kind: "createInstance",
-        config: {
-          logging: { enabled: true, intervalMs: INTERVAL_MS, logLogging: false, indexLogs: logIds },
-        },
-      },
-      { kind: "initializationComplete" },
-      { kind: "createDataflow", dataflow: indexedDataflow(shardPrefix) },
-      { kind: "schedule", id: ids.index },
-    ]);
-    await storage.until(
-      (rs) => rs.some((r) => r.kind === "frontierUpper" && r.id === ids.bids && r.upper === null),
-      "the bids shard to close",
-      60_000,
-    );
+    await untilShardsClosed(storage);
     const peeks: Array<ReadonlyArray<readonly [Row, number]>> = [];
     for (const t of [START_MS + 5n * TICK_MS, START_MS + 20n * TICK_MS]) {
       const r = await ask(compute, peekAll(t));
@@ -172,22 +144,15 @@ export async function runPhase2Scenario(cfg: Phase2Config): Promise<Phase2Observ
 }
 
 async function ask(
-  compute: ReturnType<typeof computeDriver>,
+  compute: ScenarioReplica["compute"],
   p: ComputeCommand & { kind: "peek" },
 ): Promise<RelationRead> {
-  const from = compute.responses.length;
-  compute.send([p]);
-  const r = await compute.next(
-    (x): x is ComputeResponse & { kind: "peekResponse" } =>
-      x.kind === "peekResponse" && x.uuid === p.peek.uuid,
-    from,
-    30_000,
-  );
-  if (r.response.kind === "rows") {
-    const rows = [...r.response.rows].sort((a, b) => compareRows(a[0], b[0]));
+  const r = await peekOnce(compute, p);
+  if (r.kind === "rows") {
+    const rows = [...r.rows].sort((a, b) => compareRows(a[0], b[0]));
     return { kind: "rows", rows };
   }
-  return { kind: "error", message: r.response.kind === "error" ? r.response.message : "canceled" };
+  return { kind: "error", message: r.kind === "error" ? r.message : "canceled" };
 }
 
 /** A relation's rows reduced to its deterministic columns, sorted (for off/on comparison). */
