@@ -82,7 +82,8 @@ export class ComputeLogging {
       dataflowId: df.seq,
       name: df.desc.debugName,
       exports,
-      operators: df.graph.operators.map((op) => ({ id: op.id, name: op.name })),
+      // The graph's operators carry `id` and `name`: no per-operator copy.
+      operators: df.graph.operators,
       imports: [...df.feedIds],
     });
     const log: DataflowLog = {

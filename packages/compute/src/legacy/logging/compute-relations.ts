@@ -71,6 +71,23 @@ export class ComputeRelations {
     this.#countedBuckets.clear();
   }
 
+  /** The rows of a `dataflowCreated`: dataflows, dataflow_exports, hydration_times, operators. */
+  #writeCreated(e: Extract<ComputeLogEvent, { kind: "dataflowCreated" }>, time: bigint): void {
+    const w = this.#worker;
+    const t = this.#tables;
+    const df = BigInt(e.dataflowId);
+    t.get("dataflows")?.upsert([df, w, e.name], time);
+    const exports = t.get("dataflow_exports");
+    const hydration = t.get("hydration_times");
+    for (const x of e.exports) {
+      exports?.upsert([x.id, w, df, x.kind], time);
+      hydration?.upsert([x.id, w, null], time);
+    }
+    const operators = t.get("operators");
+    if (operators)
+      for (const op of e.operators) operators.upsert([df, BigInt(op.id), w, op.name], time);
+  }
+
   /** Applies one event at log time `time`. */
   apply(e: ComputeLogEvent, time: bigint): void {
     if (time !== this.#time) {
@@ -81,15 +98,6 @@ export class ComputeRelations {
     const t = this.#tables;
     switch (e.kind) {
       case "dataflowCreated": {
-        const df = BigInt(e.dataflowId);
-        const rows: Array<readonly [string, Row]> = [["dataflows", [df, w, e.name]]];
-        for (const x of e.exports) {
-          rows.push(
-            ["dataflow_exports", [x.id, w, df, x.kind]],
-            ["hydration_times", [x.id, w, null]],
-          );
-        }
-        for (const op of e.operators) rows.push(["operators", [df, BigInt(op.id), w, op.name]]);
         let exports = this.#dataflows.get(e.dataflowId);
         if (exports === undefined) {
           this.#dataflows.set(e.dataflowId, (exports = new Set()));
@@ -100,9 +108,8 @@ export class ComputeRelations {
           exports.add(x.id);
           this.#exportOf.set(x.id, e.dataflowId);
         }
-        this.#held.write(exports, () => {
-          for (const [name, row] of rows) t.get(name)?.upsert(row, time);
-        });
+        // Rows are built when written: a dataflow dropped within its log time never builds them.
+        this.#held.write(exports, () => this.#writeCreated(e, time));
         return;
       }
       case "dataflowDropped": {
