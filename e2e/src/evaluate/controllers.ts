@@ -6,9 +6,8 @@
  *   replica seams (`compute-replicas`, `storage-replicas`) must run `unified` and the baseline's
  *   `legacy` — a seam runs unified exactly when its side's phases hold the seam's flag's phase.
  *   (The replica records say nothing here: a controller-side phase is not the replica's.)
- * - `controllerGauges`: the replicas the side's compute controller (`instance_id` = cluster id)
- *   and the storage controller (one gauge for every cluster: an evaluation stalls or kills one
- *   replica at a time, so a drop of the total is that replica's) are connected to now.
+ * - `controllerGauges`: the replicas the side's compute and storage controller instances
+ *   (`instance_id` = the side's cluster id on both gauges) are connected to now.
  * - `stopAndDetect`: SIGSTOP of a side's replica (a stall: its sockets stay open, only the
  *   controller's liveness probe can notice) and the times until the compute controller, the
  *   storage controller and status notice; then SIGCONT and the time until all three are back.
@@ -63,7 +62,7 @@ export const controllerPathsCheck: PhaseCheck = {
   },
 };
 
-/** Replicas the side's compute controller and the storage controller are connected to. */
+/** Replicas the side's compute and storage controller instances are connected to. */
 export async function controllerGauges(
   ctx: EvaluationContext,
   side: Side,
@@ -71,7 +70,7 @@ export async function controllerGauges(
   const m = await scrape(ctx.session.env.httpUrl);
   return {
     compute: metricSum(m, COMPUTE_CONNECTED, { instance_id: ctx.sides[side].clusterId }),
-    storage: metricSum(m, STORAGE_CONNECTED),
+    storage: metricSum(m, STORAGE_CONNECTED, { instance_id: ctx.sides[side].clusterId }),
   };
 }
 

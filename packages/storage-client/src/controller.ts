@@ -309,18 +309,19 @@ export function createStorageController(options: StorageControllerOptions): Stor
     const epoch = ++state.epoch;
     state.rehydration?.started();
     const startedAt = performance.now();
+    const labels = { instance_id: i.id, replica_id: replicaId };
     /** Whether this task is counted in the connected gauge / its connect wait was recorded. */
     let counted = false;
     let waited = false;
     const recordWait = () => {
       if (waited) return;
       waited = true;
-      metrics.replicaConnectWaitSeconds.inc((performance.now() - startedAt) / 1000);
+      metrics.replicaConnectWaitSeconds.inc(labels, (performance.now() - startedAt) / 1000);
     };
     const uncount = () => {
       if (!counted) return;
       counted = false;
-      metrics.connectedReplicaCount.dec();
+      metrics.connectedReplicaCount.dec({ instance_id: i.id });
     };
     const current = () => i.replicas.get(replicaId)?.task === task && task.state === "connected";
     const task: StorageReplicaConnection = i.connector({
@@ -336,12 +337,12 @@ export function createStorageController(options: StorageControllerOptions): Stor
       },
       logger,
       ...(i.tuning === undefined ? {} : { tuning: i.tuning }),
-      onCommandSent: (c) => metrics.commandsTotal.inc({ command_type: c.kind }),
+      onCommandSent: (c) => metrics.commandsTotal.inc({ ...labels, command_type: c.kind }),
       onResponses: (e, responses) => {
         if (e !== state.epoch) return; // an older incarnation's
         for (const response of responses) {
           if (task.state !== "connected") return;
-          metrics.responsesTotal.inc({ response_type: response.kind });
+          metrics.responsesTotal.inc({ ...labels, response_type: response.kind });
           if (!current()) continue; // a stale task
           emit({ kind: "response", instanceId: i.id, replicaId, response });
           collections.absorb(i.id, replicaId, response);
@@ -350,8 +351,8 @@ export function createStorageController(options: StorageControllerOptions): Stor
       onConnected: () => {
         recordWait();
         counted = true;
-        metrics.connectedReplicaCount.inc();
-        metrics.replicaConnectsTotal.inc();
+        metrics.connectedReplicaCount.inc({ instance_id: i.id });
+        metrics.replicaConnectsTotal.inc(labels);
         const s = i.replicas.get(replicaId);
         if (s?.task !== task) return;
         s.connects++;

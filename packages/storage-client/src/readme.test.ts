@@ -28,7 +28,7 @@ const sink = (runSink("u3", "u1") as Extract<StorageCommand, { kind: "runSink" }
 function readmeHistory(): StorageCommandHistory {
   const registry = new Registry();
   const history = new StorageCommandHistory({
-    metrics: createStorageControllerMetrics(registry).historyCounts,
+    metrics: createStorageControllerMetrics(registry).historyCountsFor("u1"),
   });
   history.push({ kind: "hello", hello: createHello(1n) });
   history.push({ kind: "runIngestion", id: "u1", description }); // writes u1 and u2

@@ -33,7 +33,7 @@
  * that saw the commands live.
  *
  * ## Metrics
- * `mz_storage_controller_history_command_count{command_type}`: every kind is *set* at the end of
+ * `mz_storage_controller_history_command_count{instance_id, command_type}`: every kind is *set* at the end of
  * a reduction (no reset first), and the pushed kind is incremented between reductions.
  */
 import { Frontier, type GlobalId } from "@mzts/repr";
@@ -47,7 +47,7 @@ import {
 
 /**
  * Where one storage command history mirrors its per-kind counts (storage-client's
- * `createStorageControllerMetrics(registry).historyCounts` writes them into a Prometheus gauge).
+ * `createStorageControllerMetrics(registry).historyCountsFor(instanceId)` writes them into a Prometheus gauge).
  */
 export interface StorageHistoryMetrics {
   /** Sets the count of `commandType` commands. */
@@ -70,7 +70,7 @@ export function ingestionCollectionIds(
 
 /** Options of `StorageCommandHistory`. */
 export interface StorageCommandHistoryOptions {
-  /** Receives per-kind counts (`createStorageControllerMetrics(registry).historyCounts`). */
+  /** Receives per-kind counts (`createStorageControllerMetrics(registry).historyCountsFor(instanceId)`). */
   readonly metrics?: StorageHistoryMetrics;
 }
 
