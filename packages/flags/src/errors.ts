@@ -81,8 +81,9 @@ export class WrongFlagType extends FlagsError {
   ) {
     super(
       `flag ${flagKey} in ${source}${where(line, undefined)} has the value ${show(value)} ` +
-        "but phase flags are booleans; set it to true or false — the last good value of " +
-        `${flagKey} stays in force until then`,
+        "but phase flags are booleans or migration stages; set it to true or false, or to one " +
+        'of "off", "shadow", "live", "complete" (or "dualwrite", "rampdown") — the last good ' +
+        `value of ${flagKey} stays in force until then`,
     );
   }
 }

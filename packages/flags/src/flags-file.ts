@@ -5,7 +5,7 @@
  * file first (at startup, and again each time the SDK loads an edit) because the SDK is lenient
  * in ways that would flip phases on garbage: a top-level `[]`, a typo such as `"flagz"` or
  * `"flagValues": "abc"` load as "no phase flags" (= all off), and a string or number value loads
- * as a flag whose evaluation is not a boolean.
+ * as a flag whose evaluation is neither a boolean nor a migration stage.
  *
  * ## Accepted forms (both may be combined; a key may appear in only one)
  * - `{"flagValues": {"cluster-unification-servers": true}}`: the same value for every context.
@@ -16,8 +16,9 @@
  * ## Checks
  * - JSON syntax (with line and column when the parser reports a position).
  * - Top level: an object whose keys are among `flagValues`, `flags`, `segments`, each an object.
- * - Phase flags: booleans in `flagValues`; in `flags`, a definition whose `key` matches, whose
- *   `on` is a boolean, whose variations are all booleans, and whose variation indexes (off,
+ * - Phase flags: booleans or migration stages (`stages.ts`: `"off"`, `"shadow"`, `"live"`,
+ *   `"complete"`, …) in `flagValues`; in `flags`, a definition whose `key` matches, whose `on`
+ *   is a boolean, whose variations are all booleans or stages, and whose variation indexes (off,
  *   fallthrough, targets, rules, rollouts) are in range.
  * - Other flags: ignored (reported in `unknownKeys`), except that a definition must be an object.
  */
@@ -25,13 +26,14 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { MalformedFlagsFile, MissingFlagsFile, WrongFlagType } from "./errors.js";
 import { type PhaseFlagKey, phaseOfFlagKey } from "./keys.js";
+import { isPhaseFlagValue, type PhaseFlagValue } from "./stages.js";
 
 /** What a valid flags file holds, as far as the phases are concerned. */
 export interface FlagsFileContents {
   /** The file's path. */
   readonly file: string;
   /** Each phase flag in the file → its variations (`flagValues` entries become `[value]`). */
-  readonly phaseFlags: ReadonlyMap<PhaseFlagKey, readonly boolean[]>;
+  readonly phaseFlags: ReadonlyMap<PhaseFlagKey, readonly PhaseFlagValue[]>;
   /** Every flag key in the file (`flags` and `flagValues`). */
   readonly keys: ReadonlySet<string>;
   /** Flag keys that are not phase flags; ignored. */
@@ -45,7 +47,7 @@ const TOP_LEVEL_KEYS = ["flagValues", "flags", "segments"];
  *
  * @throws MissingFlagsFile when the file cannot be read.
  * @throws MalformedFlagsFile when it is not valid JSON or not in a file form.
- * @throws WrongFlagType when a phase flag is not boolean.
+ * @throws WrongFlagType when a phase flag is neither a boolean nor a stage.
  */
 export async function readFlagsFile(file: string): Promise<FlagsFileContents> {
   let text: string;
@@ -72,7 +74,7 @@ export function readFlagsFileSync(file: string): FlagsFileContents {
  * Validates the text of a flags file.
  *
  * @throws MalformedFlagsFile when it is not valid JSON or not in a file form.
- * @throws WrongFlagType when a phase flag is not boolean.
+ * @throws WrongFlagType when a phase flag is neither a boolean nor a stage.
  */
 export function parseFlagsFile(file: string, text: string): FlagsFileContents {
   if (text.trim() === "") {
@@ -111,7 +113,7 @@ export function parseFlagsFile(file: string, text: string): FlagsFileContents {
   const flags = (parsed.flags ?? {}) as Record<string, unknown>;
   const segments = (parsed.segments ?? {}) as Record<string, unknown>;
 
-  const phaseFlags = new Map<PhaseFlagKey, readonly boolean[]>();
+  const phaseFlags = new Map<PhaseFlagKey, readonly PhaseFlagValue[]>();
   const keys = new Set<string>();
   const unknownKeys: string[] = [];
 
@@ -121,7 +123,7 @@ export function parseFlagsFile(file: string, text: string): FlagsFileContents {
       unknownKeys.push(key);
       continue;
     }
-    if (typeof value !== "boolean") throw new WrongFlagType(key, value, file, lineOf(text, key));
+    if (!isPhaseFlagValue(value)) throw new WrongFlagType(key, value, file, lineOf(text, key));
     phaseFlags.set(key as PhaseFlagKey, [value]);
   }
   for (const [key, def] of Object.entries(flags)) {
@@ -155,7 +157,7 @@ function checkDefinition(
   text: string,
   key: string,
   def: Record<string, unknown>,
-): boolean[] {
+): PhaseFlagValue[] {
   const line = lineOf(text, key);
   const bad = (problem: string) => new MalformedFlagsFile(file, `flags.${key}: ${problem}`, line);
   if (typeof def.on !== "boolean") throw bad('"on" must be true or false');
@@ -164,7 +166,7 @@ function checkDefinition(
     throw bad('"variations" must be a non-empty array, e.g. [true, false]');
   }
   for (const v of variations) {
-    if (typeof v !== "boolean") throw new WrongFlagType(key, v, file, line);
+    if (!isPhaseFlagValue(v)) throw new WrongFlagType(key, v, file, line);
   }
   const index = (v: unknown, where: string) => {
     if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= variations.length) {
@@ -222,7 +224,7 @@ function checkDefinition(
       variationOrRollout(r, `rules[${i}]`);
     });
   }
-  return variations as boolean[];
+  return variations as PhaseFlagValue[];
 }
 
 function syntaxError(file: string, text: string, e: unknown): MalformedFlagsFile {

@@ -36,6 +36,7 @@ export {
   PHASE_BLOCKED_METRIC,
   PHASE_ENABLED_METRIC,
   PHASE_NO_EFFECT_METRIC,
+  PHASE_STAGE_METRIC,
 } from "./metrics.js";
 export {
   type PhaseFlags as PhaseBooleans,
@@ -50,3 +51,15 @@ export {
   type PhaseFlagsOptions,
   type PhaseSetListener,
 } from "./provider.js";
+export {
+  authoritativePath,
+  comparesPaths,
+  isMigrating,
+  isPhaseFlagValue,
+  isStage,
+  type PhaseFlagValue,
+  type PhasePath,
+  STAGES,
+  type Stage,
+  stageOf,
+} from "./stages.js";

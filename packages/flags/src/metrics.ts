@@ -4,11 +4,14 @@
  * - `mz_cluster_unification_phase_enabled{cluster,phase}`: 1 when the phase is in force.
  * - `mz_cluster_unification_phase_blocked{cluster,phase}`: 1 when its flag is on but a
  *   prerequisite is not in force.
- * - `mz_cluster_unification_phase_no_effect{cluster,phase}`: 1 when it is in force but not built.
+ * - `mz_cluster_unification_phase_no_effect{cluster,phase}`: 1 when it is in force (or
+ *   migrating) but not built.
+ * - `mz_cluster_unification_phase_stage{cluster,phase}`: the flag's migration stage as its index
+ *   in `STAGES` (0 off, 1 dualwrite, 2 shadow, 3 live, 4 rampdown, 5 complete).
  * - `mz_cluster_unification_flags_errors_total{error}`: rejected flag data and failed
  *   evaluations, by error class (`MalformedFlagsFile`, `WrongFlagType`, …).
  *
- * The three gauges carry a series for every phase of every tracked cluster (0 or 1), so a
+ * The gauges carry a series for every phase of every tracked cluster (0 or 1), so a
  * dashboard sees a cluster's whole state; `remove(cluster)` drops them when it is forgotten.
  * Metrics already registered under these names in the registry (a second `createPhaseFlags` on
  * the same registry) are reused, not registered twice.
@@ -16,10 +19,12 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { PHASES } from "./keys.js";
 import type { PhaseSet } from "./phase-set.js";
+import { STAGES } from "./stages.js";
 
 export const PHASE_ENABLED_METRIC = "mz_cluster_unification_phase_enabled";
 export const PHASE_BLOCKED_METRIC = "mz_cluster_unification_phase_blocked";
 export const PHASE_NO_EFFECT_METRIC = "mz_cluster_unification_phase_no_effect";
+export const PHASE_STAGE_METRIC = "mz_cluster_unification_phase_stage";
 export const FLAGS_ERRORS_METRIC = "mz_cluster_unification_flags_errors_total";
 
 type Labels = "cluster" | "phase";
@@ -29,6 +34,7 @@ export class PhaseMetrics {
   readonly #enabled: Gauge<Labels>;
   readonly #blocked: Gauge<Labels>;
   readonly #noEffect: Gauge<Labels>;
+  readonly #stage: Gauge<Labels>;
   readonly #errors: Counter<"error">;
 
   constructor(registry: Registry) {
@@ -43,6 +49,10 @@ export class PhaseMetrics {
     this.#noEffect = gauge(
       PHASE_NO_EFFECT_METRIC,
       "1 when the phase is in force but its code is not built yet (the flag has no effect)",
+    );
+    this.#stage = gauge(
+      PHASE_STAGE_METRIC,
+      "The phase flag's migration stage: 0 off, 1 dualwrite, 2 shadow, 3 live, 4 rampdown, 5 complete",
     );
     this.#errors =
       (registry.getSingleMetric(FLAGS_ERRORS_METRIC) as Counter<"error"> | undefined) ??
@@ -61,6 +71,7 @@ export class PhaseMetrics {
       this.#enabled.set(labels, phases.inForce[phase] ? 1 : 0);
       this.#blocked.set(labels, phases.blocked[phase] === undefined ? 0 : 1);
       this.#noEffect.set(labels, phases.noEffect.includes(phase) ? 1 : 0);
+      this.#stage.set(labels, STAGES.indexOf(phases.stages[phase]));
     }
   }
 
@@ -71,6 +82,7 @@ export class PhaseMetrics {
       this.#enabled.remove(labels);
       this.#blocked.remove(labels);
       this.#noEffect.remove(labels);
+      this.#stage.remove(labels);
     }
   }
 

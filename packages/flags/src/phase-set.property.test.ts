@@ -1,30 +1,40 @@
-/** Properties of `resolvePhases` and `PhaseSet` over every flag combination and build set. */
+/**
+ * Properties of `resolvePhases` and `PhaseSet` over every flag combination (booleans and
+ * migration stages) and build set.
+ */
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { PHASES, type Phase, PREREQUISITES } from "./keys.js";
 import { PhaseSet, resolvePhases } from "./phase-set.js";
+import { authoritativePath, isMigrating, type PhaseFlagValue, STAGES, stageOf } from "./stages.js";
 
+const value: fc.Arbitrary<PhaseFlagValue> = fc.oneof(fc.boolean(), fc.constantFrom(...STAGES));
 const flags = fc.record(
-  Object.fromEntries(PHASES.map((p) => [p, fc.boolean()])) as Record<Phase, fc.Arbitrary<boolean>>,
+  Object.fromEntries(PHASES.map((p) => [p, value])) as Record<Phase, fc.Arbitrary<PhaseFlagValue>>,
   { requiredKeys: [] },
 );
+/** Whether a flag value is on (`true`/`complete`); absent is off. */
+const on = (v: PhaseFlagValue | undefined) => v !== undefined && stageOf(v) === "complete";
+const middle = (v: PhaseFlagValue | undefined) => v !== undefined && isMigrating(stageOf(v));
 const built = fc.subarray([...PHASES]);
 
 describe("resolvePhases properties", () => {
   test.prop([flags, built])("in force ⇔ flag on and all prerequisites in force", (f, b) => {
     const r = resolvePhases(f, b);
     for (const p of PHASES) {
-      const expected = f[p] === true && PREREQUISITES[p].every((q) => r.inForce[q]);
+      const expected = on(f[p]) && PREREQUISITES[p].every((q) => r.inForce[q]);
       expect(r.inForce[p]).toBe(expected);
-      expect(r.flagsOn[p]).toBe(f[p] === true);
+      expect(r.flagsOn[p]).toBe(on(f[p]));
     }
   });
 
-  test.prop([flags, built])("blocked ⇔ on and not in force; it lists the missing", (f, b) => {
+  test.prop([flags, built])("blocked ⇔ on or migrating, a prerequisite not in force", (f, b) => {
     const r = resolvePhases(f, b);
     for (const p of PHASES) {
       const isBlocked = r.blocked[p] !== undefined;
-      expect(isBlocked).toBe(r.flagsOn[p] && !r.inForce[p]);
+      const missing = !PREREQUISITES[p].every((q) => r.inForce[q]);
+      expect(isBlocked).toBe((on(f[p]) || middle(f[p])) && missing);
+      expect(r.migrating.includes(p)).toBe(middle(f[p]) && !missing);
       if (isBlocked) {
         expect(r.blocked[p]).toEqual(PREREQUISITES[p].filter((q) => !r.inForce[q]));
         expect(r.blocked[p]?.length).toBeGreaterThan(0);
@@ -32,10 +42,27 @@ describe("resolvePhases properties", () => {
     }
   });
 
-  test.prop([flags, built])("no effect ⇔ in force and not built", (f, b) => {
+  test.prop([flags, built])("no effect ⇔ in force or migrating, and not built", (f, b) => {
     const r = resolvePhases(f, b);
-    expect(r.noEffect).toEqual(PHASES.filter((p) => r.inForce[p] && !b.includes(p)));
+    expect(r.noEffect).toEqual(
+      PHASES.filter((p) => (r.inForce[p] || r.migrating.includes(p)) && !b.includes(p)),
+    );
   });
+
+  test.prop([fc.string({ minLength: 1 }), flags, built])(
+    "the path run: unified ⇔ built and (in force, or migrating with unified authoritative)",
+    (clusterId, f, b) => {
+      const set = PhaseSet.of(clusterId, f, b);
+      for (const p of PHASES) {
+        const unified =
+          b.includes(p) &&
+          (set.inForce[p] ||
+            (set.migrating.includes(p) && authoritativePath(set.stages[p]) === "unified"));
+        expect(set.path(p)).toBe(unified ? "unified" : "legacy");
+        expect(set.takesEffect(p)).toBe(unified);
+      }
+    },
+  );
 
   test.prop([flags])("in force is transitively closed over the graph", (f) => {
     const r = resolvePhases(f, [...PHASES]);

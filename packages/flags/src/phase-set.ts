@@ -14,26 +14,51 @@
  * - So every phase whose flag is on is exactly one of: in force and built (takes effect), in force
  *   but not built (no effect), or blocked. A flag that is off (or absent) is none of these.
  *
+ * ## Migration stages (`stages.ts`, docs/design/20261207_migration_stages.md)
+ * A flag may also be a stage: `false` is `off`, `true` is `complete`. Only `complete` is "on" in
+ * the sense above (in force). A middle stage (`dualwrite`, `shadow`, `live`, `rampdown`) makes
+ * the phase **migrating** when every prerequisite is in force, else blocked like an on flag; a
+ * migrating phase is not in force, so its dependants stay blocked until it is complete. A
+ * migrating phase whose code is not built is listed in `noEffect` too.
+ * Running both paths side by side is not built yet: until it is, a migrating phase runs its
+ * authoritative path alone (`path(p)`: legacy in dualwrite/shadow, unified in live/rampdown),
+ * and `takesEffect(p)` is "runs the unified path".
+ *
  * ## Serialisation
- * `JSON.stringify(set)` gives `{clusterId, flagsOn, inForce, blocked, noEffect}`; `PhaseSet.parse`
- * accepts exactly that and re-derives `inForce`/`blocked` from `flagsOn`, rejecting (with
- * `InvalidPhaseSet`) anything inconsistent, so a child process can trust what it is handed.
+ * `JSON.stringify(set)` gives `{clusterId, flagsOn, inForce, blocked, noEffect}`, plus `stages`
+ * only when some phase is in a middle stage (so a PhaseSet of booleans keeps its form);
+ * `PhaseSet.parse` accepts exactly that and re-derives `inForce`/`blocked` from `flagsOn` (and
+ * `stages`), rejecting (with `InvalidPhaseSet`) anything inconsistent, so a child process can
+ * trust what it is handed.
  */
 import { InvalidPhaseSet } from "./errors.js";
 import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "./keys.js";
+import {
+  authoritativePath,
+  isMigrating,
+  isStage,
+  type PhaseFlagValue,
+  type PhasePath,
+  type Stage,
+  stageOf,
+} from "./stages.js";
 
 /** A boolean per phase. */
 export type PhaseFlags = { readonly [P in Phase]: boolean };
 
 /** What `resolvePhases` derives from raw flag values. Frozen. */
 export interface PhaseResolution {
-  /** The raw flag value of each phase (absent = off). */
+  /** Whether each phase's flag is `true`/`complete` (absent = off; a middle stage is not on). */
   readonly flagsOn: PhaseFlags;
+  /** Each phase's stage (`true` = complete, `false` or absent = off). */
+  readonly stages: { readonly [P in Phase]: Stage };
+  /** Phases in a middle stage whose prerequisites are in force, in `PHASES` order. */
+  readonly migrating: readonly Phase[];
   /** Whether each phase is in force. */
   readonly inForce: PhaseFlags;
   /** Each phase that is on but blocked → its direct prerequisites that are not in force. */
   readonly blocked: { readonly [P in Phase]?: readonly Phase[] };
-  /** Phases in force whose code is not built, in `PHASES` order. */
+  /** Phases in force or migrating whose code is not built, in `PHASES` order. */
   readonly noEffect: readonly Phase[];
 }
 
@@ -41,28 +66,38 @@ export interface PhaseResolution {
  * Computes in force / blocked / no effect from raw flag values. Pure and total: a missing entry
  * means off.
  *
- * @param flags the flag value of each phase; absent means off.
+ * @param flags the flag value of each phase (a boolean or a stage); absent means off.
  * @param builtPhases the phases whose unified code exists (default `BUILT_PHASES`).
  */
 export function resolvePhases(
-  flags: { readonly [P in Phase]?: boolean },
+  flags: { readonly [P in Phase]?: PhaseFlagValue },
   builtPhases: readonly Phase[] = BUILT_PHASES,
 ): PhaseResolution {
   const flagsOn = {} as Record<Phase, boolean>;
+  const stages = {} as Record<Phase, Stage>;
   const inForce = {} as Record<Phase, boolean>;
   const blocked: { [P in Phase]?: readonly Phase[] } = {};
+  const migrating: Phase[] = [];
   const noEffect: Phase[] = [];
   // PHASES is in dependency order, so every prerequisite is resolved before its dependants.
   for (const phase of PHASES) {
-    const on = flags[phase] === true;
+    const value = flags[phase];
+    const stage = isStage(value) || typeof value === "boolean" ? stageOf(value) : "off";
+    const on = stage === "complete";
+    const middle = isMigrating(stage);
     const missing = PREREQUISITES[phase].filter((p) => !inForce[p]);
+    stages[phase] = stage;
     flagsOn[phase] = on;
     inForce[phase] = on && missing.length === 0;
-    if (on && missing.length > 0) blocked[phase] = Object.freeze(missing);
-    if (inForce[phase] && !builtPhases.includes(phase)) noEffect.push(phase);
+    if ((on || middle) && missing.length > 0) blocked[phase] = Object.freeze(missing);
+    if (middle && missing.length === 0) migrating.push(phase);
+    const running = inForce[phase] || (middle && missing.length === 0);
+    if (running && !builtPhases.includes(phase)) noEffect.push(phase);
   }
   return Object.freeze({
     flagsOn: Object.freeze(flagsOn),
+    stages: Object.freeze(stages),
+    migrating: Object.freeze(migrating),
     inForce: Object.freeze(inForce),
     blocked: Object.freeze(blocked),
     noEffect: Object.freeze(noEffect),
@@ -76,6 +111,8 @@ export interface PhaseSetJson {
   inForce: Record<Phase, boolean>;
   blocked: { [P in Phase]?: Phase[] };
   noEffect: Phase[];
+  /** Present only when some phase is in a middle stage. */
+  stages?: Record<Phase, Stage>;
 }
 
 const construct = Symbol("PhaseSet.construct");
@@ -85,6 +122,8 @@ export class PhaseSet implements PhaseResolution {
   /** The cluster this snapshot is for. */
   readonly clusterId: string;
   readonly flagsOn: PhaseFlags;
+  readonly stages: { readonly [P in Phase]: Stage };
+  readonly migrating: readonly Phase[];
   readonly inForce: PhaseFlags;
   readonly blocked: { readonly [P in Phase]?: readonly Phase[] };
   readonly noEffect: readonly Phase[];
@@ -94,6 +133,8 @@ export class PhaseSet implements PhaseResolution {
     if (token !== construct) throw new TypeError("use PhaseSet.of() or PhaseSet.parse()");
     this.clusterId = clusterId;
     this.flagsOn = resolution.flagsOn;
+    this.stages = resolution.stages;
+    this.migrating = resolution.migrating;
     this.inForce = resolution.inForce;
     this.blocked = resolution.blocked;
     this.noEffect = resolution.noEffect;
@@ -106,7 +147,7 @@ export class PhaseSet implements PhaseResolution {
    */
   static of(
     clusterId: string,
-    flags: { readonly [P in Phase]?: boolean } = {},
+    flags: { readonly [P in Phase]?: PhaseFlagValue } = {},
     builtPhases: readonly Phase[] = BUILT_PHASES,
   ): PhaseSet {
     return new PhaseSet(construct, clusterId, resolvePhases(flags, builtPhases));
@@ -136,9 +177,12 @@ export class PhaseSet implements PhaseResolution {
   static fromJSON(value: unknown): PhaseSet {
     const obj = record(value, "the top level");
     const keys = Object.keys(obj).sort().join(",");
-    if (keys !== "blocked,clusterId,flagsOn,inForce,noEffect") {
+    if (
+      keys !== "blocked,clusterId,flagsOn,inForce,noEffect" &&
+      keys !== "blocked,clusterId,flagsOn,inForce,noEffect,stages"
+    ) {
       throw new InvalidPhaseSet(
-        `expected exactly the fields blocked, clusterId, flagsOn, inForce, noEffect; got ${keys || "none"}`,
+        `expected exactly the fields blocked, clusterId, flagsOn, inForce, noEffect (and stages); got ${keys || "none"}`,
       );
     }
     const clusterId = obj.clusterId;
@@ -146,16 +190,33 @@ export class PhaseSet implements PhaseResolution {
       throw new InvalidPhaseSet("clusterId must be a non-empty string");
     }
     const flagsOn = phaseBooleans(obj.flagsOn, "flagsOn");
+    const stagesIn = obj.stages === undefined ? undefined : phaseStages(obj.stages);
     const inForce = phaseBooleans(obj.inForce, "inForce");
     const noEffect = phaseList(obj.noEffect, "noEffect");
     const blockedIn = record(obj.blocked, "blocked");
-    for (const phase of noEffect) {
-      if (!inForce[phase])
-        throw new InvalidPhaseSet(`noEffect lists ${phase}, which is not in force`);
+    if (stagesIn !== undefined) {
+      for (const phase of PHASES) {
+        if (flagsOn[phase] !== (stagesIn[phase] === "complete")) {
+          throw new InvalidPhaseSet(
+            `flagsOn.${phase} is ${flagsOn[phase]} but stages.${phase} is ${stagesIn[phase]}`,
+          );
+        }
+      }
+      if (!PHASES.some((p) => isMigrating(stagesIn[p]))) {
+        throw new InvalidPhaseSet("stages is written only when some phase is in a middle stage");
+      }
     }
-    // noEffect ⊆ inForce, so "built = every phase not in noEffect" reproduces noEffect exactly.
+    const flags = stagesIn ?? flagsOn;
+    const running = resolvePhases(flags, PHASES);
+    for (const phase of noEffect) {
+      if (!running.inForce[phase] && !running.migrating.includes(phase))
+        throw new InvalidPhaseSet(
+          `noEffect lists ${phase}, which is neither in force nor migrating`,
+        );
+    }
+    // noEffect ⊆ in force or migrating, so "built = every phase not in noEffect" reproduces it.
     const resolution = resolvePhases(
-      flagsOn,
+      flags,
       PHASES.filter((p) => !noEffect.includes(p)),
     );
     for (const phase of PHASES) {
@@ -189,9 +250,30 @@ export class PhaseSet implements PhaseResolution {
     return this.inForce[phase];
   }
 
-  /** Whether `phase` is in force and its code is built, i.e. selecting it changes what runs. */
+  /**
+   * Whether the unified path of `phase` runs: in force (or migrating with the unified path
+   * authoritative, see the file comment) and its code is built, i.e. selecting it changes what
+   * runs.
+   */
   takesEffect(phase: Phase): boolean {
-    return this.inForce[phase] && !this.noEffect.includes(phase);
+    return this.path(phase) === "unified";
+  }
+
+  /**
+   * The path of `phase` a composition root runs: unified when it is in force and built; for a
+   * migrating, built phase its stage's authoritative path (running both side by side is not built
+   * yet); legacy otherwise.
+   */
+  path(phase: Phase): PhasePath {
+    if (this.noEffect.includes(phase)) return "legacy";
+    if (this.inForce[phase]) return "unified";
+    if (this.migrating.includes(phase)) return authoritativePath(this.stages[phase]);
+    return "legacy";
+  }
+
+  /** The stage of `phase`'s flag. */
+  stage(phase: Phase): Stage {
+    return this.stages[phase];
   }
 
   /** The phases in force, in `PHASES` order. */
@@ -207,10 +289,12 @@ export class PhaseSet implements PhaseResolution {
       PHASES.every(
         (p) =>
           this.flagsOn[p] === other.flagsOn[p] &&
+          this.stages[p] === other.stages[p] &&
           this.inForce[p] === other.inForce[p] &&
           sameList(this.blocked[p], other.blocked[p]),
       ) &&
-      sameList(this.noEffect, other.noEffect)
+      sameList(this.noEffect, other.noEffect) &&
+      sameList(this.migrating, other.migrating)
     );
   }
 
@@ -221,13 +305,15 @@ export class PhaseSet implements PhaseResolution {
       const missing = this.blocked[p];
       if (missing !== undefined) blocked[p] = [...missing];
     }
-    return {
+    const json: PhaseSetJson = {
       clusterId: this.clusterId,
       flagsOn: { ...this.flagsOn },
       inForce: { ...this.inForce },
       blocked,
       noEffect: [...this.noEffect],
     };
+    if (PHASES.some((p) => isMigrating(this.stages[p]))) json.stages = { ...this.stages };
+    return json;
   }
 
   /** A one-line summary for logs, e.g. `u1: servers [blocked client←replicas]`. */
@@ -237,6 +323,8 @@ export class PhaseSet implements PhaseResolution {
       const missing = this.blocked[p];
       return missing === undefined ? [] : [`${p}←${missing.join("+")}`];
     });
+    const migrating = this.migrating.map((p) => `${p} ${this.stages[p]}`);
+    if (migrating.length > 0) parts.push(`[migrating ${migrating.join(", ")}]`);
     if (blocked.length > 0) parts.push(`[blocked ${blocked.join(", ")}]`);
     if (this.noEffect.length > 0) parts.push(`[no effect ${this.noEffect.join(", ")}]`);
     return parts.join(" ");
@@ -260,6 +348,25 @@ function phaseBooleans(value: unknown, what: string): Record<Phase, boolean> {
   for (const phase of PHASES) {
     const v = obj[phase];
     if (typeof v !== "boolean") throw new InvalidPhaseSet(`${what}.${phase} must be a boolean`);
+    out[phase] = v;
+  }
+  return out;
+}
+
+function phaseStages(value: unknown): Record<Phase, Stage> {
+  const obj = record(value, "stages");
+  const out = {} as Record<Phase, Stage>;
+  for (const key of Object.keys(obj)) {
+    if (!isPhase(key))
+      throw new InvalidPhaseSet(`stages has an unknown phase ${JSON.stringify(key)}`);
+  }
+  for (const phase of PHASES) {
+    const v = obj[phase];
+    if (!isStage(v)) {
+      throw new InvalidPhaseSet(
+        `stages.${phase} must be a stage (off, dualwrite, shadow, live, rampdown, complete)`,
+      );
+    }
     out[phase] = v;
   }
   return out;

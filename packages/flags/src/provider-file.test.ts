@@ -158,6 +158,26 @@ describe("createPhaseFlags on a flags file", () => {
     }
   });
 
+  it("accepts migration stages in flagValues and in full definitions", async () => {
+    const file = h.write("flags.json", values({ [SERVERS]: "shadow" }));
+    const flags = h.create({ flagsFile: file });
+    await flags.ready();
+    expect((await flags.phases("u1")).stage("servers")).toBe("shadow");
+    h.write("flags.json", {
+      flags: {
+        [SERVERS]: {
+          key: SERVERS,
+          on: true,
+          variations: ["off", "live"],
+          fallthrough: { variation: 1 },
+          offVariation: 0,
+        },
+      },
+    });
+    await waitFor(() => flags.current("u1")?.stage("servers") === "live");
+    expect(flags.lastError).toBeUndefined();
+  });
+
   it("a slow writer's half-written file is not reported as an error", async () => {
     const file = h.write("flags.json", values({ [SERVERS]: false }));
     const flags = h.create({ flagsFile: file });

@@ -17,6 +17,7 @@ import {
   PHASE_BLOCKED_METRIC,
   PHASE_ENABLED_METRIC,
   PHASE_NO_EFFECT_METRIC,
+  PHASE_STAGE_METRIC,
 } from "./metrics.js";
 import type { PhaseSet } from "./phase-set.js";
 import { ERROR, type Harness, harness, sleep, WARN, waitFor } from "./testdata/harness.js";
@@ -248,6 +249,31 @@ describe("createPhaseFlags on TestData", () => {
     await on("servers", false);
     await waitFor(() => flags.current("u1")?.has("servers") === false);
     expect(flags.currentError).toBeUndefined();
+  });
+
+  it("a migration flag's stage applies per cluster, with its stage gauge", async () => {
+    await td.update(
+      td
+        .flag(FLAG_KEYS.servers)
+        .variations("off", "shadow", "live", "complete")
+        .variationForContext("cluster", "u1", 1)
+        .fallthroughVariation(0),
+    );
+    const flags = h.create({ dataSource: td.getFactory() });
+    await flags.ready();
+    const u1 = await flags.phases("u1");
+    expect(u1.stage("servers")).toBe("shadow");
+    expect(u1.migrating).toEqual(["servers"]);
+    expect(u1.path("servers")).toBe("legacy");
+    expect((await flags.phases("u2")).stage("servers")).toBe("off");
+    expect(await h.gauge(PHASE_STAGE_METRIC, { cluster: "u1", phase: "servers" })).toBe(2);
+    // Live: the unified path becomes authoritative; the change is published.
+    await td.update(
+      td.flag(FLAG_KEYS.servers).variations("off", "shadow", "live", "complete").variationForAll(2),
+    );
+    await waitFor(() => flags.current("u1")?.stage("servers") === "live");
+    expect(flags.current("u1")?.takesEffect("servers")).toBe(true);
+    expect(flags.lastError).toBeUndefined();
   });
 
   it("a wrong-typed value at start counts as absent (off) and is recorded", async () => {

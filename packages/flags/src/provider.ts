@@ -11,14 +11,14 @@
  *   the data source).
  * - `sdkKey`: a plain LaunchDarkly client. Only evaluation-time checks apply (below).
  * - `dataSource` (tests): an SDK data source factory such as `TestData#getFactory()`; a
- *   delivery of a phase flag with a non-boolean variation is dropped (the flag keeps its last
- *   good definition), other flags in it apply.
+ *   delivery of a phase flag with a variation that is neither a boolean nor a migration stage
+ *   (`stages.ts`) is dropped (the flag keeps its last good definition), other flags in it apply.
  *
  * ## Evaluation
  * Each tracked cluster is evaluated with the multi-kind context of `context.ts` (five
- * `variationDetail` calls). An absent flag is off; a served variation that is not a boolean, or
- * an evaluation error, keeps the cluster's last good value of that flag (off if it never had
- * one) and records an error. Raw values go through `resolvePhases`.
+ * `variationDetail` calls). An absent flag is off; a served variation that is neither a boolean
+ * nor a migration stage, or an evaluation error, keeps the cluster's last good value of that flag
+ * (off if it never had one) and records an error. Raw values go through `resolvePhases`.
  *
  * ## Flow of a change
  * 1. The data source delivers data; the gate (`data-source.ts` wraps the source, `source-gates.ts`
@@ -63,6 +63,7 @@ import { BUILT_PHASES, FLAG_KEYS, isPhase, PHASES, type Phase } from "./keys.js"
 import { PhaseMetrics } from "./metrics.js";
 import { PhaseSet } from "./phase-set.js";
 import { FileGate, type GateHost, ItemGate } from "./source-gates.js";
+import { isPhaseFlagValue, type PhaseFlagValue } from "./stages.js";
 
 /** Options of `createPhaseFlags`. Pass exactly one of `sdkKey`, `flagsFile`, `dataSource`. */
 export interface PhaseFlagsOptions {
@@ -458,7 +459,7 @@ class PhaseFlagsImpl implements PhaseFlags {
     if (client === undefined) return undefined;
     const previous = this.#clusters.get(clusterId)?.phaseSet;
     const context = clusterContext(this.#environmentId, clusterId);
-    const flags = {} as Record<Phase, boolean>;
+    const flags = {} as Record<Phase, PhaseFlagValue>;
     for (const phase of PHASES) {
       const detail = await client.variationDetail(FLAG_KEYS[phase], context, null);
       flags[phase] = this.#valueOf(phase, clusterId, detail, previous);
@@ -474,9 +475,9 @@ class PhaseFlagsImpl implements PhaseFlags {
     clusterId: string,
     detail: LDEvaluationDetail,
     previous: PhaseSet | undefined,
-  ): boolean {
+  ): PhaseFlagValue {
     const key = FLAG_KEYS[phase];
-    const lastGood = previous?.flagsOn[phase] ?? false;
+    const lastGood: PhaseFlagValue = previous?.stages[phase] ?? false;
     if (detail.reason.kind === "ERROR") {
       if (detail.reason.errorKind === "FLAG_NOT_FOUND") return false;
       this.#evaluationError(
@@ -486,7 +487,7 @@ class PhaseFlagsImpl implements PhaseFlags {
     }
     // Off with no off variation: the SDK serves no variation; the flag is off.
     if (detail.variationIndex === null || detail.variationIndex === undefined) return false;
-    if (typeof detail.value !== "boolean") {
+    if (!isPhaseFlagValue(detail.value)) {
       this.#evaluationError(new WrongFlagType(key, detail.value, this.source));
       return lastGood;
     }

@@ -8,7 +8,7 @@
  *   we read a half-written file) does not report an error the writer never made; a file that is
  *   valid again but that the SDK has not loaded since it failed on it is reported as the SDK's
  *   rejection only after `SDK_GAP_MS` (its watcher can lag under load).
- * - `ItemGate`: a phase flag with a non-boolean variation keeps its last good definition (or is
+ * - `ItemGate`: a phase flag with a variation that is neither a boolean nor a stage keeps its last good definition (or is
  *   dropped when it never had one); other flags in the delivery apply.
  *
  * Both report to the provider through `GateHost` (accepted data clears the current error,
@@ -25,6 +25,7 @@ import {
 } from "./errors.js";
 import { type FlagsFileContents, readFlagsFileSync } from "./flags-file.js";
 import { FLAG_KEYS, PHASES, phaseOfFlagKey } from "./keys.js";
+import { isPhaseFlagValue } from "./stages.js";
 
 /** How long a flags file problem must persist before it is recorded (see `FileGate`). */
 export const SETTLE_MS = 50;
@@ -143,7 +144,7 @@ export class FileGate implements DataGate {
   }
 }
 
-/** The gate of other data sources: a phase flag with a non-boolean variation keeps its last good definition. */
+/** The gate of other data sources: a phase flag with a variation that is neither a boolean nor a stage keeps its last good definition. */
 export class ItemGate implements DataGate {
   readonly #host: GateHost;
   /** The last accepted definition of each phase flag (for per-flag keep-last-good). */
@@ -204,7 +205,7 @@ export class ItemGate implements DataGate {
     if (item.deleted === true || phaseOfFlagKey(item.key) === undefined) return undefined;
     const variations: unknown = item.variations;
     const bad = Array.isArray(variations)
-      ? variations.find((v) => typeof v !== "boolean")
+      ? variations.find((v) => !isPhaseFlagValue(v))
       : variations;
     const ok = Array.isArray(variations) && bad === undefined;
     return ok ? undefined : new WrongFlagType(item.key, bad, this.#host.source);
