@@ -23,6 +23,7 @@ import { Instance } from "./instance.js";
 import type { LogIndex } from "./log-indexes.js";
 import { controllerMetrics } from "./metrics.js";
 import type { PeekAnswer, PeekRequest } from "./peek.js";
+import type { PathSplit } from "./peek-comparison.js";
 import type { ComputeReplicaConnector, ReplicaLocation, ReplicaStatus } from "./replicas.js";
 import type { SubscribeBatch } from "./subscribe.js";
 
@@ -49,6 +50,11 @@ export interface ComputeInstanceOptions {
   readonly connector: ComputeReplicaConnector;
   /** Replica connection tuning (backoff, keepalive); the implementation's defaults otherwise. */
   readonly tuning?: ReplicaConnectionTuning;
+  /**
+   * Migration stages: how the cluster's replicas are split between a migrating phase's paths,
+   * read for every new peek (`peek-comparison.ts`); absent or undefined = every answer counts.
+   */
+  readonly pathSplit?: () => PathSplit | undefined;
 }
 
 /** The compute controller's API. */
@@ -160,6 +166,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
           connector: options.connector,
           compactionWindowMs: opts.compactionWindowMs ?? 1000n,
           ...(options.tuning !== undefined ? { tuning: options.tuning } : {}),
+          ...(options.pathSplit !== undefined ? { pathSplit: options.pathSplit } : {}),
           onWriteFrontier: (cid) => {
             for (const l of frontierListeners) l(cid);
           },

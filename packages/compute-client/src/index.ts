@@ -51,6 +51,15 @@ export {
   type PeekResult,
 } from "./metrics.js";
 export type { PeekAnswer, PeekRequest, PeekRows } from "./peek.js";
+export {
+  COMPARISON_TIMEOUT_MS,
+  type ComparisonRecord,
+  type ComparisonResult,
+  diffOutcomes,
+  diffRows,
+  type PathSlot,
+  type PathSplit,
+} from "./peek-comparison.js";
 export { TARGET_REPLICA_GONE } from "./pending-peeks.js";
 export {
   PoisonQuarantine,

@@ -47,6 +47,7 @@ import {
 import { type LogIndex, logIndexesOf } from "./log-indexes.js";
 import { bindHistoryMetrics, type ControllerMetrics } from "./metrics.js";
 import type { PeekAnswer, PeekRequest } from "./peek.js";
+import { type ComparisonRecord, comparisonMetrics, type PathSplit } from "./peek-comparison.js";
 import { InstancePeeks } from "./pending-peeks.js";
 import { PoisonQuarantine, type Quarantined } from "./quarantine.js";
 import {
@@ -71,6 +72,8 @@ export interface InstanceOptions {
   readonly connector: ComputeReplicaConnector;
   readonly compactionWindowMs: bigint;
   readonly tuning?: ReplicaConnectionTuning;
+  /** Migration stages: the replica split of a migrating phase, read per peek (`controller.ts`). */
+  readonly pathSplit?: () => PathSplit | undefined;
   /** Called when a collection is created / forgotten (the controller's id index). */
   onCollection(id: GlobalId, live: boolean): void;
   /** A collection's global write frontier advanced (the controller's `onWriteFrontier`). */
@@ -167,6 +170,16 @@ export class Instance {
       broadcast,
       onSettled: (uuid) => this.#quarantine.forget(uuid),
       onGaugesChanged,
+      comparison: () => {
+        const split = opts.pathSplit?.();
+        if (split === undefined) return undefined;
+        return {
+          ...split,
+          slotOf: (r) => split.slotOf(r),
+          connected: (slot) => this.#replicas.anyConnected((r) => split.slotOf(r) === slot),
+        };
+      },
+      onComparison: (record) => this.#compared(record),
     });
     this.#subscribes = new InstanceSubscribes({
       isClosed,
@@ -179,6 +192,32 @@ export class Instance {
     this.#history.push({ kind: "createInstance", config: { logging: opts.logging } });
     this.#history.push({ kind: "initializationComplete" });
     this.#gauges();
+  }
+
+  /** Counts and logs a finished peek comparison (migration stages). */
+  #compared(record: ComparisonRecord): void {
+    const m = comparisonMetrics(this.#opts.registry);
+    const base = { instance_id: this.id, phase: record.phase };
+    m.comparisons.inc({ ...base, result: record.result });
+    for (const [path, ms] of Object.entries(record.latencyMs)) {
+      m.pathLatency.observe({ ...base, path }, ms / 1000);
+    }
+    if (record.result === "inconsistent") {
+      this.#log.warn(
+        {
+          uuid: record.uuid,
+          phase: record.phase,
+          served_by: record.servedBy,
+          difference: record.difference,
+        },
+        `peek answers of the ${record.phase} phase's paths differ: ${record.difference}`,
+      );
+    } else if (record.result === "fallback") {
+      this.#log.info(
+        { uuid: record.uuid, phase: record.phase, served_by: record.servedBy },
+        "peek served by the non-authoritative path: no authoritative answer in time",
+      );
+    }
   }
 
   /** The log indexes of the instance (empty when logging is off). */

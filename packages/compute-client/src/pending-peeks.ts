@@ -12,6 +12,10 @@
  * 3. Settling (`#finish`) in this order: retire it from the history, broadcast `cancelPeek`,
  *    THEN release its read hold (so compaction never overtakes a replica still reading), count it
  *    in the metrics, settle the caller's promise.
+ * 4. In a cluster whose replicas are split between the paths of a migrating phase (`comparison`,
+ *    `peek-comparison.ts`): an answer of the authoritative path settles the caller, one of the
+ *    other path is held or compared; the peek stays in the history, keeps its hold and is not
+ *    canceled until the other path answered or the comparison timed out (`#comparing`).
  */
 import { randomUUID } from "node:crypto";
 import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
@@ -34,6 +38,12 @@ import {
   type PeekRequest,
   type PendingPeek,
 } from "./peek.js";
+import {
+  COMPARISON_TIMEOUT_MS,
+  type ComparisonRecord,
+  PeekComparison,
+  type PeekComparisonConfig,
+} from "./peek-comparison.js";
 
 /** The error text of peeks/subscribes whose target replica went away (upstream's wording). */
 export const TARGET_REPLICA_GONE = "target replica failed or was dropped";
@@ -53,12 +63,20 @@ export interface InstancePeeksOptions {
   onSettled(uuid: string): void;
   /** The peek count changed. */
   onGaugesChanged(): void;
+  /** The comparison of a new untargeted peek, read when it is issued (absent: none). */
+  comparison?(): PeekComparisonConfig | undefined;
+  /** A comparison finished (or a peek fell back to the other path). */
+  onComparison?(record: ComparisonRecord): void;
 }
 
 /** The peeks of one instance waiting for their first answer, by uuid. */
 export class InstancePeeks {
   readonly #opts: InstancePeeksOptions;
   readonly #peeks = new Map<string, PendingPeek>();
+  /** The comparison of each pending or comparing peek in a migrating cluster, by uuid. */
+  readonly #comparisons = new Map<string, PeekComparison>();
+  /** Peeks whose caller is settled, waiting for the other path's answer. */
+  readonly #comparing = new Map<string, PendingPeek>();
 
   constructor(opts: InstancePeeksOptions) {
     this.#opts = opts;
@@ -126,15 +144,25 @@ export class InstancePeeks {
         },
       };
       this.#peeks.set(uuid, pending);
+      const compare = req.targetReplica === undefined ? this.#opts.comparison?.() : undefined;
+      if (compare !== undefined) this.#comparisons.set(uuid, new PeekComparison(compare));
       this.#opts.broadcast([{ kind: "peek", peek }]);
       this.#opts.onGaugesChanged();
       if (req.timeoutMs !== undefined) {
         const ms = req.timeoutMs;
         timer = setTimeout(() => {
           const p = this.#peeks.get(uuid);
-          if (p !== undefined) {
-            this.#finish(p, { result: "canceled", error: new PeekTimeout(uuid, ms) });
+          if (p === undefined) return;
+          // An answer of the other path is held: serve it rather than fail (a fallback).
+          const cmp = this.#comparisons.get(uuid);
+          const held = cmp?.answers.entries().next().value;
+          if (cmp !== undefined && held !== undefined) {
+            cmp.servedBy = held[0];
+            this.#answer(p, held[1].outcome);
+            this.#complete(p, true);
+            return;
           }
+          this.#finish(p, { result: "canceled", error: new PeekTimeout(uuid, ms) });
         }, ms);
       }
       if (req.signal !== undefined) {
@@ -147,17 +175,43 @@ export class InstancePeeks {
   /** A replica's `peekResponse`: settles the peek if it is the first (valid) answer. */
   absorb(replicaId: ReplicaId, resp: Extract<ComputeResponse, { kind: "peekResponse" }>): void {
     const p = this.#peeks.get(resp.uuid);
-    if (p === undefined) return; // answered already, or unknown
+    if (p === undefined) {
+      this.#absorbLate(replicaId, resp);
+      return; // answered already, or unknown
+    }
     if (p.targetReplica !== undefined && p.targetReplica !== replicaId) return;
-    const r = resp.response;
-    this.#finish(
-      p,
-      r.kind === "rows"
-        ? { result: "rows", rows: r.rows, replicaId }
-        : r.kind === "error"
-          ? { result: "error", error: new PeekFailed(p.uuid, r.message) }
-          : { result: "canceled", error: new PeekCanceled(p.uuid, "a replica canceled it") },
+    const outcome = outcomeOf(p.uuid, replicaId, resp);
+    const cmp = this.#comparisons.get(p.uuid);
+    const slot = cmp?.config.slotOf(replicaId);
+    if (cmp === undefined || slot === undefined) {
+      this.#finish(p, outcome);
+      return;
+    }
+    cmp.record(slot, outcome, performance.now() - p.startedAt);
+    if (!cmp.settles(slot)) return; // held until the authoritative path answers
+    cmp.servedBy = slot;
+    this.#answer(p, outcome);
+    if (!cmp.awaitsOther()) {
+      this.#complete(p, true);
+      return;
+    }
+    this.#comparing.set(p.uuid, p);
+    cmp.timer = setTimeout(
+      () => this.#complete(p, true),
+      cmp.config.timeoutMs ?? COMPARISON_TIMEOUT_MS,
     );
+  }
+
+  /** An answer to a peek whose caller is settled: the other path's, when it is compared. */
+  #absorbLate(replicaId: ReplicaId, resp: Extract<ComputeResponse, { kind: "peekResponse" }>) {
+    const p = this.#comparing.get(resp.uuid);
+    const cmp = this.#comparisons.get(resp.uuid);
+    const slot = cmp?.config.slotOf(replicaId);
+    if (p === undefined || cmp === undefined || slot === undefined) return;
+    if (!cmp.record(slot, outcomeOf(p.uuid, replicaId, resp), performance.now() - p.startedAt)) {
+      return;
+    }
+    if (!cmp.awaitsOther()) this.#complete(p, true);
   }
 
   /** Fails the peeks targeted at a replica that went away. */
@@ -179,6 +233,8 @@ export class InstancePeeks {
     for (const p of [...this.#peeks.values()]) {
       if (pick(p)) this.#finish(p, { result: "error", error: new PeekFailed(p.uuid, reason) });
     }
+    // Callers answered already; their comparisons end unreported.
+    for (const p of [...this.#comparing.values()]) if (pick(p)) this.#complete(p, false);
   }
 
   /** Cancels every pending peek with `reason` (the instance is closing). */
@@ -186,6 +242,7 @@ export class InstancePeeks {
     for (const p of [...this.#peeks.values()]) {
       this.#finish(p, { result: "canceled", error: new PeekCanceled(p.uuid, reason) });
     }
+    for (const p of [...this.#comparing.values()]) this.#complete(p, false);
   }
 
   /** Settles a pending peek: retire, cancel on every replica, THEN release its hold. */
@@ -193,14 +250,58 @@ export class InstancePeeks {
     if (this.#peeks.get(p.uuid) !== p) return;
     this.#peeks.delete(p.uuid);
     p.dispose();
+    this.#comparisons.delete(p.uuid);
+    this.#release(p);
+    this.#settle(p, outcome);
+  }
+
+  /** Settles the caller of a compared peek, which keeps its hold and history entry. */
+  #answer(p: PendingPeek, outcome: PeekOutcome): void {
+    this.#peeks.delete(p.uuid);
+    p.dispose();
+    this.#settle(p, outcome);
+  }
+
+  /** Ends a compared peek's comparison: reports it (when asked), then retires and releases. */
+  #complete(p: PendingPeek, report: boolean): void {
+    const cmp = this.#comparisons.get(p.uuid);
+    if (cmp === undefined) return;
+    clearTimeout(cmp.timer);
+    this.#comparisons.delete(p.uuid);
+    this.#comparing.delete(p.uuid);
+    this.#release(p);
+    const record = report ? cmp.finish(p.uuid) : undefined;
+    if (record !== undefined) this.#opts.onComparison?.(record);
+  }
+
+  /** Retire from the history, cancel on every replica, THEN release the read hold. */
+  #release(p: PendingPeek): void {
     this.#opts.onSettled(p.uuid);
     this.#opts.history.retirePeek(p.uuid);
     this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
     if (p.held) this.#opts.collections.releaseAt(p.target, p.timestamp);
+  }
+
+  /** Counts a settled peek and settles its caller. */
+  #settle(p: PendingPeek, outcome: PeekOutcome): void {
     const labels = { instance_id: this.#opts.instanceId, result: outcome.result };
     this.#opts.metrics.peeksTotal.inc(labels);
     this.#opts.metrics.peekDuration.observe(labels, (performance.now() - p.startedAt) / 1000);
     this.#opts.onGaugesChanged();
     p.settle(outcome);
   }
+}
+
+/** A replica's answer as an outcome. */
+function outcomeOf(
+  uuid: string,
+  replicaId: ReplicaId,
+  resp: Extract<ComputeResponse, { kind: "peekResponse" }>,
+): PeekOutcome {
+  const r = resp.response;
+  return r.kind === "rows"
+    ? { result: "rows", rows: r.rows, replicaId }
+    : r.kind === "error"
+      ? { result: "error", error: new PeekFailed(uuid, r.message) }
+      : { result: "canceled", error: new PeekCanceled(uuid, "a replica canceled it") };
 }

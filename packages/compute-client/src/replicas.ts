@@ -152,6 +152,12 @@ export class InstanceReplicas {
     return n;
   }
 
+  /** Whether some replica picked by `pick` is connected now. */
+  anyConnected(pick: (replicaId: ReplicaId) => boolean): boolean {
+    for (const [id, r] of this.#replicas) if (r.connected && pick(id)) return true;
+    return false;
+  }
+
   ids(): IterableIterator<ReplicaId> {
     return this.#replicas.keys();
   }
