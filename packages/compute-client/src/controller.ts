@@ -23,7 +23,7 @@ import { Instance } from "./instance.js";
 import type { LogIndex } from "./log-indexes.js";
 import { controllerMetrics } from "./metrics.js";
 import type { PeekAnswer, PeekRequest } from "./peek.js";
-import type { PathSplit } from "./peek-comparison.js";
+import type { ComparisonRecord, PathSplit } from "./peek-comparison.js";
 import type { ComputeReplicaConnector, ReplicaLocation, ReplicaStatus } from "./replicas.js";
 import type { SubscribeBatch } from "./subscribe.js";
 
@@ -55,6 +55,11 @@ export interface ComputeInstanceOptions {
    * read for every new peek (`peek-comparison.ts`); absent or undefined = every answer counts.
    */
   readonly pathSplit?: () => PathSplit | undefined;
+  /**
+   * Each finished comparison (after it is counted and logged), e.g. for LaunchDarkly's migration
+   * tracking (`@mzts/flags` `trackComparison`).
+   */
+  readonly onComparison?: (record: ComparisonRecord) => void;
 }
 
 /** The compute controller's API. */
@@ -167,6 +172,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
           compactionWindowMs: opts.compactionWindowMs ?? 1000n,
           ...(options.tuning !== undefined ? { tuning: options.tuning } : {}),
           ...(options.pathSplit !== undefined ? { pathSplit: options.pathSplit } : {}),
+          ...(options.onComparison !== undefined ? { onComparison: options.onComparison } : {}),
           onWriteFrontier: (cid) => {
             for (const l of frontierListeners) l(cid);
           },

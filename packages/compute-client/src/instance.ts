@@ -74,6 +74,8 @@ export interface InstanceOptions {
   readonly tuning?: ReplicaConnectionTuning;
   /** Migration stages: the replica split of a migrating phase, read per peek (`controller.ts`). */
   readonly pathSplit?: () => PathSplit | undefined;
+  /** Each finished comparison, after it is counted and logged. */
+  readonly onComparison?: (record: ComparisonRecord) => void;
   /** Called when a collection is created / forgotten (the controller's id index). */
   onCollection(id: GlobalId, live: boolean): void;
   /** A collection's global write frontier advanced (the controller's `onWriteFrontier`). */
@@ -217,6 +219,11 @@ export class Instance {
         { uuid: record.uuid, phase: record.phase, served_by: record.servedBy },
         "peek served by the non-authoritative path: no authoritative answer in time",
       );
+    }
+    try {
+      this.#opts.onComparison?.(record);
+    } catch (e) {
+      this.#log.error({ err: e }, "onComparison threw");
     }
   }
 

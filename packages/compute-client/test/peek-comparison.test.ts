@@ -14,6 +14,7 @@ import pino from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import {
+  type ComparisonRecord,
   type ComputeController,
   createComputeController,
   diffRows,
@@ -37,12 +38,14 @@ interface Setup {
   readonly fake: FakeReplicas;
   readonly registry: Registry;
   readonly logs: Array<{ msg: string; difference?: string }>;
+  readonly records: ComparisonRecord[];
 }
 
 async function setup(split: Partial<PathSplit> = {}): Promise<Setup> {
   const fake = fakeReplicas();
   const registry = new Registry();
   const logs: Setup["logs"] = [];
+  const records: ComparisonRecord[] = [];
   const logger = pino(
     { level: "info" },
     { write: (line: string) => logs.push(JSON.parse(line) as Setup["logs"][number]) },
@@ -59,7 +62,11 @@ async function setup(split: Partial<PathSplit> = {}): Promise<Setup> {
   c.createInstance(
     "c1",
     { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
-    { connector: fake.connector, pathSplit: () => pathSplit },
+    {
+      connector: fake.connector,
+      pathSplit: () => pathSplit,
+      onComparison: (r) => records.push(r),
+    },
   );
   c.addReplica("c1", "u1", { computeUrl: "http://127.0.0.1:1" });
   c.addReplica("c1", "u2", { computeUrl: "http://127.0.0.1:2" });
@@ -70,7 +77,7 @@ async function setup(split: Partial<PathSplit> = {}): Promise<Setup> {
       { kind: "frontiers", id: "u31", frontiers: { write: 5n, input: 5n, output: 5n } },
     ]);
   }
-  return { c, fake, registry, logs };
+  return { c, fake, registry, logs, records };
 }
 
 function respond(fake: FakeReplicas, replicaId: string, responses: ComputeResponse[]): void {
@@ -116,7 +123,7 @@ describe("peek comparison in a migrating cluster", () => {
   });
 
   it("holds an answer of the other path that comes first, and counts a difference", async () => {
-    const { c, fake, registry, logs } = await setup();
+    const { c, fake, registry, logs, records } = await setup();
     let settled = false;
     const answer = c.peek("c1", { target: "u31", timestamp: 5n }).finally(() => {
       settled = true;
@@ -130,6 +137,13 @@ describe("peek comparison in a migrating cluster", () => {
     expect(a.replicaId).toBe("u1");
     expect(a.rows).toEqual([[[1n], 1]]);
     expect(await counts(registry)).toEqual({ inconsistent: 1 });
+    expect(records).toEqual([
+      expect.objectContaining({
+        result: "inconsistent",
+        servedBy: "legacy",
+        latencyMs: { legacy: expect.any(Number), unified: expect.any(Number) },
+      }),
+    ]);
     expect(logs.some((l) => /paths differ/.test(l.msg) && /\(2\)/.test(l.difference ?? ""))).toBe(
       true,
     );
@@ -195,7 +209,9 @@ describe("diffRows", () => {
         ],
       ),
     ).toBeUndefined();
-    expect(diffRows([[[1n], 2]], [[[1n], 1]])).toMatch(/1 row\(s\) differ; first: \(1\) occurs 1 more time/);
+    expect(diffRows([[[1n], 2]], [[[1n], 1]])).toMatch(
+      /1 row\(s\) differ; first: \(1\) occurs 1 more time/,
+    );
     expect(diffRows([], [[["a"], 1]])).toMatch(/other answer/);
   });
 });

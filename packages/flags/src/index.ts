@@ -46,6 +46,7 @@ export {
   resolvePhases,
 } from "./phase-set.js";
 export {
+  type ComparisonObservation,
   createPhaseFlags,
   type PhaseFlags,
   type PhaseFlagsOptions,

@@ -276,6 +276,31 @@ describe("createPhaseFlags on TestData", () => {
     expect(flags.lastError).toBeUndefined();
   });
 
+  it("reports a comparison to LaunchDarkly's migration tracking as a read with both paths", async () => {
+    await td.update(td.flag(FLAG_KEYS.servers).variations("off", "shadow").variationForAll(1));
+    const flags = h.create({ dataSource: td.getFactory() });
+    expect(await flags.trackComparison("u1", "servers", { latencyMs: { legacy: 3 } })).toBe(
+      undefined,
+    ); // not ready yet
+    await flags.ready();
+    const event = await flags.trackComparison("u1", "servers", {
+      latencyMs: { legacy: 3, unified: 5 },
+      consistent: false,
+      errors: ["unified"],
+    });
+    expect(event).toMatchObject({
+      kind: "migration_op",
+      operation: "read",
+      evaluation: { key: FLAG_KEYS.servers, value: "shadow" },
+      measurements: expect.arrayContaining([
+        { key: "invoked", values: { old: true, new: true } },
+        { key: "latency_ms", values: { old: 3, new: 5 } },
+        { key: "error", values: { new: true } },
+        expect.objectContaining({ key: "consistent", value: false }),
+      ]),
+    });
+  });
+
   it("a wrong-typed value at start counts as absent (off) and is recorded", async () => {
     await on("servers", 1);
     const flags = h.create({ dataSource: td.getFactory() });

@@ -38,6 +38,8 @@ import {
   type LDClient,
   type LDEvaluationDetail,
   type LDLogger,
+  type LDMigrationOpEvent,
+  LDMigrationStage,
   type LDOptions,
   init as ldInit,
 } from "@launchdarkly/node-server-sdk";
@@ -127,8 +129,30 @@ export interface PhaseFlags {
   readonly currentError: FlagsError | undefined;
   /** The last (up to 50) errors, oldest first. */
   errors(): readonly FlagsError[];
+  /**
+   * Reports one comparison of a migrating phase's two paths to LaunchDarkly's migration tracking
+   * (a `read` operation: each path invoked, with its latency; consistency when both answered):
+   * `migrationVariation` for the cluster, then `trackMigration` of the tracker's event. With
+   * events off (the flags file and test sources) the event goes nowhere; it is returned for
+   * callers and tests. Never throws: a failure is logged at debug and gives undefined.
+   */
+  trackComparison(
+    clusterId: string,
+    phase: Phase,
+    observed: ComparisonObservation,
+  ): Promise<LDMigrationOpEvent | undefined>;
   /** Closes the SDK client and drops all metric series. Idempotent. */
   close(): Promise<void>;
+}
+
+/** What a caller observed of one comparison (`trackComparison`). */
+export interface ComparisonObservation {
+  /** Milliseconds to each path's first answer; a path without one did not answer. */
+  readonly latencyMs: { readonly legacy?: number; readonly unified?: number };
+  /** Whether the two answers agreed; absent when only one path answered. */
+  readonly consistent?: boolean;
+  /** Paths whose answer was an error. */
+  readonly errors?: readonly ("legacy" | "unified")[];
 }
 
 const MAX_ERRORS = 50;
@@ -492,6 +516,40 @@ class PhaseFlagsImpl implements PhaseFlags {
       return lastGood;
     }
     return detail.value;
+  }
+
+  async trackComparison(
+    clusterId: string,
+    phase: Phase,
+    observed: ComparisonObservation,
+  ): Promise<LDMigrationOpEvent | undefined> {
+    const client = this.#client;
+    if (client === undefined || this.#state !== "ready") return undefined;
+    try {
+      const context = clusterContext(this.#environmentId, clusterId);
+      const { tracker } = await client.migrationVariation(
+        FLAG_KEYS[phase],
+        context,
+        LDMigrationStage.Off,
+      );
+      tracker.op("read");
+      const origin = { legacy: "old", unified: "new" } as const;
+      for (const path of ["legacy", "unified"] as const) {
+        const ms = observed.latencyMs[path];
+        if (ms === undefined) continue;
+        tracker.invoked(origin[path]);
+        tracker.latency(origin[path], ms);
+      }
+      for (const path of observed.errors ?? []) tracker.error(origin[path]);
+      const consistent = observed.consistent;
+      if (consistent !== undefined) tracker.consistency(() => consistent);
+      const event = tracker.createEvent();
+      if (event !== undefined) client.trackMigration(event);
+      return event;
+    } catch (e) {
+      this.#log.debug({ err: e, cluster: clusterId, phase }, "migration tracking failed");
+      return undefined;
+    }
   }
 
   #publish(clusterId: string, next: PhaseSet): void {
