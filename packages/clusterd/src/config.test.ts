@@ -1,4 +1,4 @@
-import { PhaseSet } from "@mzts/flags";
+import { BUILT_PHASES, PhaseSet } from "@mzts/flags";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "./config.js";
 
@@ -33,8 +33,11 @@ describe("parseConfig", () => {
       clusterId: "u1",
       replicaId: "u2",
       workers: 3,
-      computeListen: { host: "127.0.0.1", port: 0 },
-      storageListen: { host: "127.0.0.1", port: 2100 },
+      controllerListen: {
+        layout: "workloads",
+        compute: { host: "127.0.0.1", port: 0 },
+        storage: { host: "127.0.0.1", port: 2100 },
+      },
       httpListen: { host: "127.0.0.1", port: 6878 },
       noControllerTimeoutMs: 120_000,
       logLevel: "info",
@@ -78,5 +81,55 @@ describe("parseConfig", () => {
       /--controller-secret-file.*required.*--insecure-no-auth/,
     );
     expect(configError(["--insecure-no-auth"]).message).toMatch(/contradicts/);
+  });
+
+  describe("controller layout (cluster-unification-client)", () => {
+    // `client` is not in BUILT_PHASES until the controller side lands: build it in explicitly.
+    const onePort = JSON.stringify(
+      PhaseSet.of("u1", { servers: true, replicas: true, client: true }, [
+        ...BUILT_PHASES,
+        "client",
+      ]),
+    );
+
+    it("takes --cluster-listen when client takes effect, and only then", () => {
+      const c = parseConfig([...base, "--phases", onePort, "--cluster-listen", "127.0.0.1:0"]);
+      expect(c.controllerListen).toEqual({
+        layout: "cluster",
+        cluster: { host: "127.0.0.1", port: 0 },
+      });
+      expect(parseConfig([...base, "--phases", onePort]).controllerListen).toEqual({
+        layout: "cluster",
+        cluster: { host: "127.0.0.1", port: 2102 },
+      });
+      // The flag on but not built (noEffect): the two-port layout, as the launcher resolved it.
+      const notBuilt = JSON.stringify(
+        PhaseSet.of("u1", { servers: true, replicas: true, client: true }, ["servers", "replicas"]),
+      );
+      expect(parseConfig([...base, "--phases", notBuilt]).controllerListen.layout).toBe(
+        "workloads",
+      );
+    });
+
+    it("refuses the other layout's flags, naming them", () => {
+      for (const flag of ["--compute-listen", "--storage-listen"]) {
+        const e = configError(["--phases", onePort, flag, "127.0.0.1:0"]);
+        expect(e.flag).toBe(flag);
+        expect(e.message).toMatch(/one port, pass --cluster-listen/);
+      }
+      const e = configError(["--cluster-listen", "127.0.0.1:0"]);
+      expect(e.flag).toBe("--cluster-listen");
+      expect(e.message).toMatch(/pass --compute-listen and --storage-listen/);
+      expect(
+        configError([
+          "--phases",
+          onePort,
+          "--cluster-listen",
+          "127.0.0.1:7000",
+          "--http-listen",
+          "127.0.0.1:7000",
+        ]).message,
+      ).toMatch(/--cluster-listen\/--http-listen.*must differ/);
+    });
   });
 });

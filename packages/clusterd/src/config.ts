@@ -15,13 +15,26 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/**
+ * Where controllers connect, by the layout the PhaseSet selects (`cluster-unification-client`
+ * taking effect → one port serving `ClusterService`; else one port per workload).
+ */
+export type ControllerListen =
+  | { readonly layout: "cluster"; readonly cluster: ListenAddress }
+  // PHASE(client): legacy — delete when cluster-unification-client is retired
+  | {
+      readonly layout: "workloads";
+      readonly compute: ListenAddress;
+      readonly storage: ListenAddress;
+    };
+
 export interface ClusterdConfig {
   readonly clusterId: string;
   readonly replicaId: string;
   /** Worker threads per runtime (compute and storage each). */
   readonly workers: number;
-  readonly computeListen: ListenAddress;
-  readonly storageListen: ListenAddress;
+  /** The controller port(s) of the layout. */
+  readonly controllerListen: ControllerListen;
   /** Plain HTTP/1.1: /metrics, /health, /ready. */
   readonly httpListen: ListenAddress;
   /** Directory of the embedded persist location (SQLite consensus + blob files). */
@@ -102,7 +115,7 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     .option("--workers <n>", "worker threads per runtime", positiveInt("--workers", 1), 1)
     .option(
       "--compute-listen <host:port>",
-      "compute controller port",
+      "compute controller port (two-port layout: cluster-unification-client not in effect)",
       address("--compute-listen"),
       {
         host: "127.0.0.1",
@@ -111,11 +124,20 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     )
     .option(
       "--storage-listen <host:port>",
-      "storage controller port",
+      "storage controller port (two-port layout: cluster-unification-client not in effect)",
       address("--storage-listen"),
       {
         host: "127.0.0.1",
         port: 2100,
+      },
+    )
+    .option(
+      "--cluster-listen <host:port>",
+      "the one controller port (ClusterService) when cluster-unification-client takes effect",
+      address("--cluster-listen"),
+      {
+        host: "127.0.0.1",
+        port: 2102,
       },
     )
     .option(
@@ -166,6 +188,7 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     workers: number;
     computeListen: ListenAddress;
     storageListen: ListenAddress;
+    clusterListen: ListenAddress;
     httpListen: ListenAddress;
     persistDir: string;
     phases?: string;
@@ -188,13 +211,23 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
       `the PhaseSet is for cluster ${phases.clusterId}, but --cluster-id is ${o.clusterId}`,
     );
   }
-  const ports = [o.computeListen.port, o.storageListen.port, o.httpListen.port].filter(
-    (p) => p !== 0,
+  const controllerListen = controllerListenOf(phases, o, (name) =>
+    program.getOptionValueSource(name),
   );
+  const listens =
+    controllerListen.layout === "cluster"
+      ? { "--cluster-listen": controllerListen.cluster }
+      : // PHASE(client): legacy — delete when cluster-unification-client is retired
+        {
+          "--compute-listen": controllerListen.compute,
+          "--storage-listen": controllerListen.storage,
+        };
+  const ports = [...Object.values(listens), o.httpListen].map((a) => a.port).filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) {
+    const names = [...Object.keys(listens), "--http-listen"];
     throw new ConfigError(
-      "--compute-listen/--storage-listen/--http-listen",
-      "the three ports must differ (or be 0 for any free port)",
+      names.join("/"),
+      `the ${names.length} ports must differ (or be 0 for any free port)`,
     );
   }
   if (o.controllerSecretFile === undefined && o.insecureNoAuth !== true) {
@@ -214,8 +247,7 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     clusterId: o.clusterId,
     replicaId: o.replicaId,
     workers: o.workers,
-    computeListen: o.computeListen,
-    storageListen: o.storageListen,
+    controllerListen,
     httpListen: o.httpListen,
     persistDir: o.persistDir,
     phases,
@@ -223,4 +255,44 @@ export function parseConfig(argv: readonly string[]): ClusterdConfig {
     logLevel: o.logLevel,
     controllerSecretFile: o.controllerSecretFile ?? null,
   };
+}
+
+/**
+ * The controller layout of `phases`, refusing the other layout's flags: with
+ * `cluster-unification-client` taking effect only `--cluster-listen`, else only
+ * `--compute-listen`/`--storage-listen` (a launcher that passes the wrong set resolved the phase
+ * differently from the replica, and its controller would not find the port it expects).
+ * @throws ConfigError naming the refused flag
+ */
+function controllerListenOf(
+  phases: PhaseSet,
+  o: { computeListen: ListenAddress; storageListen: ListenAddress; clusterListen: ListenAddress },
+  source: (option: string) => string | undefined,
+): ControllerListen {
+  const given = (option: string) => source(option) !== undefined && source(option) !== "default";
+  if (phases.takesEffect("client")) {
+    for (const [option, flag] of [
+      ["computeListen", "--compute-listen"],
+      ["storageListen", "--storage-listen"],
+    ] as const) {
+      if (given(option)) {
+        throw new ConfigError(
+          flag,
+          "is not served when cluster-unification-client takes effect (the --phases given): " +
+            "this replica serves compute and storage on one port, pass --cluster-listen instead",
+        );
+      }
+    }
+    return { layout: "cluster", cluster: o.clusterListen };
+  }
+  // PHASE(client): legacy — delete when cluster-unification-client is retired
+  if (given("clusterListen")) {
+    throw new ConfigError(
+      "--cluster-listen",
+      "is served only when cluster-unification-client takes effect, which the --phases given do " +
+        "not: this replica serves compute and storage on their own ports, pass --compute-listen " +
+        "and --storage-listen instead",
+    );
+  }
+  return { layout: "workloads", compute: o.computeListen, storage: o.storageListen };
 }

@@ -11,25 +11,27 @@
  *    `mz-cluster`; else each workload's legacy server; `cluster-unification-logging` taking
  *    effect → unified logging: compute hosts the log indexes, storage forwards its events, see
  *    `select.ts`) with an info log and the gauge `mz_cluster_unification_phase_enabled{phase}`.
- * 3. Start the compute and storage runtimes (W worker threads each) and serve them on their two
- *    controller ports (the legacy port layout), and `/metrics`, `/health`, `/ready` on HTTP/1.1.
+ * 3. Start the compute and storage runtimes (W worker threads each) and serve their controllers
+ *    (`controller-ports.ts`): `cluster-unification-client` taking effect → one port
+ *    (`--cluster-listen`) serving `ClusterService`, both workloads on one stream; else compute and
+ *    storage on their own ports (the legacy layout); and `/metrics`, `/health`, `/ready` on
+ *    HTTP/1.1. The ready line carries the ports chosen: `clusterPort` or `computePort` and
+ *    `storagePort`, and `httpPort`.
  * 4. Run until SIGTERM/SIGINT (graceful: servers closed, workers stopped, exit 0), a worker
  *    failure (exit 1; the orchestrator restarts the replica and the controller rehydrates it), or
- *    no controller on either port for `--controller-absent-timeout` (exit 0: nothing lingers).
+ *    no controller on any controller port for `--controller-absent-timeout` (exit 0: nothing
+ *    lingers).
  */
 import { mkdirSync } from "node:fs";
 import { PHASES } from "@mzts/flags";
-import { ControllerConnections, computeStreamCodec, storageStreamCodec } from "@mzts/mz-cluster";
-import { PROTOCOL_VERSION } from "@mzts/protocol";
-import { ComputeService, StorageService } from "@mzts/protocol/wire";
 import { pino } from "pino";
 import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";
+import { type ServedControllers, serveControllers } from "./controller-ports.js";
 import { serveHttp } from "./http.js";
 import { createMetrics, registerIntrospectionMetrics } from "./metrics.js";
 import { readControllerSecret } from "./secret.js";
 import { selectRuntimes } from "./select.js";
-import { serveWorkload, type WorkloadServer } from "./serve.js";
 
 let config: ReturnType<typeof parseConfig>;
 let secret: Uint8Array | null;
@@ -81,8 +83,7 @@ logger.info(
 );
 
 let stopping = false;
-let compute: WorkloadServer | undefined;
-let storage: WorkloadServer | undefined;
+let controllers: ServedControllers | undefined;
 let httpServer: { port: number; close(): Promise<void> } | undefined;
 async function shutdown(code: number, reason: string): Promise<void> {
   if (stopping) return;
@@ -90,7 +91,7 @@ async function shutdown(code: number, reason: string): Promise<void> {
   logger.info({ reason, code }, "clusterd shutting down");
   const timer = setTimeout(() => process.exit(code), 5000);
   timer.unref();
-  await Promise.allSettled([compute?.close(), storage?.close(), httpServer?.close()]);
+  await Promise.allSettled([controllers?.close(), httpServer?.close()]);
   await Promise.allSettled([selected.compute.close(), selected.storage.close()]);
   process.exit(code);
 }
@@ -123,47 +124,19 @@ try {
 }
 
 // The no-controller clock starts once the runtimes are up.
-const noController = () => {
-  if (computeConns.current === null && storageConns.current === null) {
-    void shutdown(0, `no controller connected for ${config.noControllerTimeoutMs} ms`);
-  }
-};
-const connections = (stream: "compute" | "storage") =>
-  new ControllerConnections({
-    protocolVersion: PROTOCOL_VERSION,
-    noControllerTimeoutMs: config.noControllerTimeoutMs,
-    onNoController: noController,
-    secret,
-    stream,
-    label: `replica ${config.replicaId} (cluster ${config.clusterId}) ${stream} port`,
-  });
-// TODO(cluster-unification/client): the two-port layout (one controller stream per workload) is
-// phase 4's legacy path; it is marked PHASE(client) once `ClusterService.Control` is served.
-const computeConns = connections("compute");
-const storageConns = connections("storage");
-
-compute = await serveWorkload({
-  name: "compute",
-  service: ComputeService,
-  codec: computeStreamCodec,
-  runtime: selected.compute,
-  newMerger: selected.newComputeMerger,
-  connections: computeConns,
-  listen: config.computeListen,
+controllers = await serveControllers({
+  listen: config.controllerListen,
+  selected,
+  clusterId: config.clusterId,
+  replicaId: config.replicaId,
+  secret,
+  noControllerTimeoutMs: config.noControllerTimeoutMs,
+  onNoController: () =>
+    void shutdown(0, `no controller connected for ${config.noControllerTimeoutMs} ms`),
   metrics,
   logger,
 });
-storage = await serveWorkload({
-  name: "storage",
-  service: StorageService,
-  codec: storageStreamCodec,
-  runtime: selected.storage,
-  newMerger: selected.newStorageMerger,
-  connections: storageConns,
-  listen: config.storageListen,
-  metrics,
-  logger,
-});
+const ports = controllers.ports;
 let listening = false;
 httpServer = await serveHttp(config.httpListen, metrics.registry, {
   describe: () => ({
@@ -171,8 +144,7 @@ httpServer = await serveHttp(config.httpListen, metrics.registry, {
     replicaId: config.replicaId,
     path: selected.path,
     workers: config.workers,
-    computePort: compute?.port,
-    storagePort: storage?.port,
+    ...ports,
     phases: config.phases.toJSON(),
   }),
   healthy: () => !stopping,
@@ -180,7 +152,4 @@ httpServer = await serveHttp(config.httpListen, metrics.registry, {
 });
 listening = true;
 // One machine-readable line for launchers (the orchestrator and tests read the ports from it).
-logger.info(
-  { computePort: compute.port, storagePort: storage.port, httpPort: httpServer.port },
-  "clusterd ready",
-);
+logger.info({ ...ports, httpPort: httpServer.port }, "clusterd ready");

@@ -14,6 +14,10 @@ export interface ClusterdMetrics {
   readonly connections: Counter<"workload">;
   readonly streamErrors: Counter<"workload" | "code">;
   readonly lastCommandReceived: Gauge<"server_name">;
+  /** Open HTTP/2 (TCP) connections on a controller port, by port ("compute", "storage", "cluster"). */
+  readonly transportConnections: Gauge<"server_name">;
+  /** Open controller streams (RPCs) on a controller port, by port. */
+  readonly controllerStreams: Gauge<"server_name">;
 }
 
 export function createMetrics(): ClusterdMetrics {
@@ -53,6 +57,18 @@ export function createMetrics(): ClusterdMetrics {
     lastCommandReceived: new Gauge({
       name: "mz_grpc_server_last_command_received",
       help: "Unix time (s) of the last command received from a controller",
+      labelNames: ["server_name"],
+      registers: [registry],
+    }),
+    transportConnections: new Gauge({
+      name: "mz_cluster_controller_transport_connections",
+      help: "Open HTTP/2 (TCP) connections on a controller port: compute and storage (two ports) or cluster (one)",
+      labelNames: ["server_name"],
+      registers: [registry],
+    }),
+    controllerStreams: new Gauge({
+      name: "mz_cluster_controller_streams",
+      help: "Open controller streams on a controller port: compute and storage (two ports) or cluster (one, carrying both)",
       labelNames: ["server_name"],
       registers: [registry],
     }),

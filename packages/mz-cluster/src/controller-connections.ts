@@ -19,8 +19,15 @@
  *   **before** the generation, so an unauthenticated hello can neither fence nor supersede the
  *   controller. Without a secret (`--insecure-no-auth`) every hello is accepted as before.
  * - Every refusal names the refusing side (`label`, e.g. "replica u1 compute port").
+ * - The unified cluster stream (phase 4) carries two sub-protocols, each opened by its own hello
+ *   signed for its own stream name: the first hello `open`s the connection (`open(hello, onEnd,
+ *   "storage")`), the other sub-protocol's hello `join`s it — it must carry a valid proof for its
+ *   stream and agree with the first (`checkClusterHellos`: same nonce, generation, versions), so it
+ *   neither fences nor supersedes anything. Newest-wins and fencing apply to the connection, and so
+ *   to the stream as a whole.
  */
 import {
+  checkClusterHellos,
   checkHello,
   type Hello,
   type HelloStream,
@@ -89,20 +96,20 @@ export class HelloUnauthenticated extends ClusterError {
 
 export type Stage = "initializing" | "live" | "closed";
 
-/** One accepted controller connection. */
+/** One accepted controller connection (on a cluster stream: one sub-protocol of it). */
 export class ControllerConnection {
   readonly hello: HelloInfo;
+  /** The stream (or sub-protocol) this hello was accepted for; "compute" must createInstance first. */
+  readonly stream: HelloStream;
   #stage: Stage = "initializing";
   #createdInstance = false;
   readonly #onEnd: (err: ClusterError) => void;
-  /** Whether the stream's first command must be createInstance (the compute stream). */
-  readonly #createInstanceFirst: boolean;
 
   /** @internal */
-  constructor(hello: HelloInfo, onEnd: (err: ClusterError) => void, createInstanceFirst = false) {
+  constructor(hello: HelloInfo, onEnd: (err: ClusterError) => void, stream: HelloStream) {
     this.hello = hello;
     this.#onEnd = onEnd;
-    this.#createInstanceFirst = createInstanceFirst;
+    this.stream = stream;
   }
 
   get stage(): Stage {
@@ -142,7 +149,7 @@ export class ControllerConnection {
         );
       }
       this.#createdInstance = true;
-    } else if (this.#createInstanceFirst && !this.#createdInstance) {
+    } else if (this.stream === "compute" && !this.#createdInstance) {
       // command.proto stage 1: nothing but createInstance comes between the hello and it.
       throw new ProtocolViolation(
         "FailedPrecondition",
@@ -181,7 +188,10 @@ export interface ControllerConnectionsOptions {
   readonly onNoController?: () => void;
   /** Names this side in refusals, e.g. "replica u1 compute port". */
   readonly label?: string;
-  /** The stream whose hellos this accepts (part of the auth proof). */
+  /**
+   * The stream whose hellos this accepts (part of the auth proof); default "cluster". On the
+   * unified stream each hello names its sub-protocol instead (`open`'s and `join`'s `stream`).
+   */
   readonly stream?: HelloStream;
   /**
    * The environment's replica secret; every hello must carry a valid proof of it. `null` turns
@@ -222,12 +232,17 @@ export class ControllerConnections implements Disposable {
   }
 
   /**
-   * Accepts a hello. The previous connection (if any) ends with `ConnectionSuperseded`.
+   * Accepts a hello for `stream` (default: the `stream` option). The previous connection (if any)
+   * ends with `ConnectionSuperseded`.
    * @throws HelloUnauthenticated (checked first), StaleGeneration | ProtocolVersionMismatch (from
    * `@mzts/protocol`'s `checkHello`)
    */
-  open(hello: HelloInfo, onEnd: (err: ClusterError) => void): ControllerConnection {
-    this.#authenticate(hello);
+  open(
+    hello: HelloInfo,
+    onEnd: (err: ClusterError) => void,
+    stream: HelloStream = this.#opts.stream ?? "cluster",
+  ): ControllerConnection {
+    this.#authenticate(hello, stream);
     try {
       checkHello(hello, this.#highest, this.#opts.protocolVersion);
     } catch (e) {
@@ -240,11 +255,33 @@ export class ControllerConnections implements Disposable {
       this.#seenNonces.delete(this.#seenNonces.values().next().value as string);
     }
     const prev = this.#current;
-    const conn = new ControllerConnection(hello, onEnd, this.#opts.stream === "compute");
+    const conn = new ControllerConnection(hello, onEnd, stream);
     this.#current = conn;
     this.#disarmIdle();
     prev?.end(new ConnectionSuperseded(prev.nonce, hello.nonce, hello.generation));
     return conn;
+  }
+
+  /**
+   * Accepts the other sub-protocol's hello on `first`'s unified stream: it opens no new
+   * connection (no fencing, no superseding, `current` stays `first`) and ends with `first`.
+   * @throws HelloUnauthenticated (no valid proof for `stream`; checked first), HelloMismatch (it
+   * disagrees with `first`'s hello), ProtocolViolation (`first` is closed or already `stream`)
+   */
+  join(first: ControllerConnection, hello: HelloInfo, stream: HelloStream): ControllerConnection {
+    if (first.stage === "closed")
+      throw new ProtocolViolation("FailedPrecondition", "command on a closed connection");
+    if (first.stream === stream || stream === "cluster") {
+      throw new ProtocolViolation(
+        "InvalidArgument",
+        `a second ${stream} hello on one stream (each sub-protocol sends its hello once, first)`,
+      );
+    }
+    // The nonce was accepted with `first`: this hello's proof is checked, not its freshness.
+    this.#authenticate(hello, stream, false);
+    if (stream === "compute") checkClusterHellos(hello, first.hello);
+    else checkClusterHellos(first.hello, hello);
+    return new ControllerConnection(hello, () => {}, stream);
   }
 
   /** The controller side of `conn` went away (stream ended or failed). */
@@ -271,12 +308,12 @@ export class ControllerConnections implements Disposable {
     return this.#opts.label ?? "this replica";
   }
 
-  #authenticate(hello: HelloInfo): void {
+  #authenticate(hello: HelloInfo, stream: HelloStream, fresh = true): void {
     const secret = this.#opts.secret;
     if (secret === null) return;
-    const check = verifyHelloProof(hello, secret, this.#opts.stream ?? "cluster");
+    const check = verifyHelloProof(hello, secret, stream);
     const failed =
-      check !== "valid" ? check : this.#seenNonces.has(hello.nonce) ? "replayed" : null;
+      check !== "valid" ? check : fresh && this.#seenNonces.has(hello.nonce) ? "replayed" : null;
     if (failed !== null) {
       this.unauthenticatedCount++;
       throw new HelloUnauthenticated(this.label, failed, hello.nonce);

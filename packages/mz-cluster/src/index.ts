@@ -9,6 +9,11 @@
 export { AsyncQueue } from "./async-queue.js";
 export type { ClusterSpec, ClusterWorker, WorkerContext, WorkerSpec } from "./cluster-spec.js";
 export {
+  type ClusterStreamHandlerOptions,
+  createClusterStreamHandler,
+  type SubProtocol,
+} from "./cluster-stream.js";
+export {
   type ExchangeAllocator,
   type ExchangeChannel,
   type ExchangeMesh,
@@ -34,6 +39,12 @@ export {
   type Stage,
   type ViolationCode,
 } from "./controller-connections.js";
+export {
+  type ControllerServer,
+  type ControllerServerOptions,
+  listenControllerServer,
+  type TransportCounts,
+} from "./controller-server.js";
 export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
 export type {
   ForwardRuntimeLogging,
@@ -51,12 +62,16 @@ export {
   CONTROLLER_STREAM_SERVER_OPTIONS,
   type CommandClass,
   createStreamHandler,
+  helloNotFirst,
   type StreamCodec,
   type StreamHandlerOptions,
+  type StreamRoute,
   type StreamSession,
+  serveStream,
   toConnectError,
 } from "./server.js";
 export { computeStreamCodec, storageStreamCodec } from "./stream-codecs.js";
+export { StreamLane } from "./stream-lane.js";
 export {
   type Sequenced,
   Sequencer,

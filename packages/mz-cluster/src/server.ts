@@ -17,6 +17,10 @@
  *    for the next controller), when a newer connection supersedes this one (`Aborted`), or on a
  *    protocol violation. The replica stays up in every case.
  *
+ * `serveStream` is the skeleton (read in order, end once) shared with the unified cluster stream's
+ * handler (`cluster-stream.ts`); a `StreamLane` (`stream-lane.ts`) holds one protocol's connection
+ * and session.
+ *
  * Errors map to Connect codes in one place, `toConnectError()` (style §9). Refusals of a hello
  * carry the trailer `mz-refusal` (`stale-generation` with `mz-highest-generation`, or
  * `unauthenticated`; `@mzts/protocol` `hello-refusal.ts`), so a controller can tell them apart
@@ -24,6 +28,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  HelloMismatch,
   HIGHEST_GENERATION_TRAILER,
   MAX_COMMAND_MESSAGE_BYTES,
   MAX_RESPONSE_MESSAGE_BYTES,
@@ -41,6 +46,7 @@ import {
   HelloUnauthenticated,
   ProtocolViolation,
 } from "./controller-connections.js";
+import { StreamLane } from "./stream-lane.js";
 
 /** How a command relates to the protocol stages. */
 export type CommandClass =
@@ -133,11 +139,61 @@ export function toConnectError(err: unknown, refusedBy = "this replica"): Connec
       err.code === "InvalidArgument" ? Code.InvalidArgument : Code.FailedPrecondition,
     );
   }
-  if (err instanceof MalformedCommand) return new ConnectError(err.message, Code.InvalidArgument);
+  if (err instanceof MalformedCommand || err instanceof HelloMismatch)
+    return new ConnectError(err.message, Code.InvalidArgument);
   return new ConnectError(
     `internal error: ${String((err as Error)?.message ?? err)}`,
     Code.Internal,
   );
+}
+
+/** What a handler does with one controller stream (`serveStream`). */
+export interface StreamRoute<WireReq> {
+  /** Routes one request message. Throws to end the stream (mapped by `toConnectError`). */
+  message(req: WireReq): void;
+  /** The stream ended (`undefined`: the controller closed its side); called exactly once. */
+  finish(err: ConnectError | undefined): void;
+}
+
+/**
+ * The skeleton of every controller-stream handler: reads the request messages in order into
+ * `route`, and ends the response stream once — when the requests end, when `route` throws, or
+ * when `end(err)` is called (a newer connection superseded this one). `start` gets the response
+ * queue and `end`. `refusedBy` names this side in hello refusals.
+ */
+export function serveStream<WireReq, WireRes>(
+  requests: AsyncIterable<WireReq>,
+  refusedBy: string,
+  start: (out: AsyncQueue<WireRes>, end: (err: unknown) => void) => StreamRoute<WireReq>,
+): AsyncIterable<WireRes> {
+  const out = new AsyncQueue<WireRes>();
+  let route: StreamRoute<WireReq> | undefined;
+  const end = (err: unknown) => {
+    if (out.ended) return;
+    const cerr = err === undefined ? undefined : toConnectError(err, refusedBy);
+    route?.finish(cerr);
+    if (cerr) out.fail(cerr);
+    else out.end();
+  };
+  route = start(out, end);
+  const read = async () => {
+    const it = requests[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await it.next();
+      if (next.done || out.ended) return;
+      route.message(next.value);
+    }
+  };
+  read().then(
+    () => end(undefined),
+    (e: unknown) => end(e),
+  );
+  return out;
+}
+
+/** The violation of a stream (or sub-protocol) whose first command is not its hello. */
+export function helloNotFirst(what = "a stream"): ProtocolViolation {
+  return new ProtocolViolation("InvalidArgument", `the first command of ${what} must be a hello`);
 }
 
 /** Builds the bidi-stream handler implementation for a Connect service method. */
@@ -145,57 +201,29 @@ export function createStreamHandler<WireReq, Cmd, WireRes, Resp>(
   opts: StreamHandlerOptions<WireReq, Cmd, WireRes, Resp>,
 ): (requests: AsyncIterable<WireReq>) => AsyncIterable<WireRes> {
   const { codec, connections } = opts;
-  return (requests) => {
-    const out = new AsyncQueue<WireRes>();
-    let conn: ControllerConnection | undefined;
-    let session: StreamSession<Cmd, Resp> | undefined;
-
-    const finish = (err: unknown) => {
-      const cerr = err === undefined ? undefined : toConnectError(err, connections.label);
-      if (cerr) opts.onStreamError?.(cerr, conn);
-      session?.close(cerr);
-      session = undefined;
-      if (conn) connections.closed(conn);
-      if (cerr) out.fail(cerr);
-      else out.end();
-    };
-
-    const read = async () => {
-      const it = requests[Symbol.asyncIterator]();
-      for (;;) {
-        const next = await it.next();
-        if (next.done) return;
-        if (out.ended) return;
-        const cmds = codec.decodeRequest(next.value);
-        let start = 0;
-        if (!conn) {
-          const first = cmds[0];
-          const cls = first === undefined ? undefined : codec.classify(first);
-          if (cls?.kind !== "hello") {
-            throw new ProtocolViolation(
-              "InvalidArgument",
-              "the first command of a stream must be a hello",
-            );
+  return (requests) =>
+    serveStream<WireReq, WireRes>(requests, connections.label, (out, end) => {
+      const lane = new StreamLane<Cmd, Resp>(codec.classify, opts.openSession, (resps) =>
+        out.push(codec.encodeResponses(resps)),
+      );
+      return {
+        message(req) {
+          const cmds = codec.decodeRequest(req);
+          let start = 0;
+          if (!lane.conn) {
+            const first = cmds[0];
+            const cls = first === undefined ? undefined : codec.classify(first);
+            if (cls?.kind !== "hello") throw helloNotFirst();
+            lane.open(connections.open(cls.hello, end));
+            start = 1;
           }
-          conn = connections.open(cls.hello, (e) => finish(e));
-          session = opts.openSession(conn);
-          session.onResponses((resps) => {
-            if (resps.length > 0 && !out.ended) out.push(codec.encodeResponses(resps));
-          });
-          start = 1;
-        }
-        for (let i = start; i < cmds.length; i++) {
-          const cls = codec.classify(cmds[i]!);
-          conn.admit(cls.kind);
-        }
-        if (start < cmds.length) session?.commands(start === 0 ? cmds : cmds.slice(start));
-      }
-    };
-
-    read().then(
-      () => finish(undefined),
-      (e: unknown) => finish(e),
-    );
-    return out;
-  };
+          for (let i = start; i < cmds.length; i++) lane.admit(cmds[i]!);
+          lane.forward(start === 0 ? cmds : cmds.slice(start));
+        },
+        finish(err) {
+          if (err) opts.onStreamError?.(err, lane.conn);
+          lane.close(err, connections);
+        },
+      };
+    });
 }

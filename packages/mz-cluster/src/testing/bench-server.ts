@@ -5,10 +5,6 @@
  * - `unified`: peeks go through the unified runtime to all W workers; answers are merged by
  *   `PartitionedComputeState` before they leave the process.
  */
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   type ComputeCommand,
   type ComputeResponse,
@@ -17,13 +13,10 @@ import {
 } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
+import { listenControllerServer } from "../controller-server.js";
 import { createClusterRuntime } from "../runtime.js";
 import { createRuntimeSessions } from "../runtime-session.js";
-import {
-  CONTROLLER_STREAM_SERVER_OPTIONS,
-  createStreamHandler,
-  type StreamSession,
-} from "../server.js";
+import { createStreamHandler, type StreamSession } from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
 import { echoPeekSession } from "./compute-echo-server.js";
 
@@ -48,13 +41,8 @@ if (mode === "unified") {
 }
 
 const handler = createStreamHandler({ codec: computeStreamCodec, connections, openSession });
-const server = http2.createServer(
-  connectNodeAdapter({
-    routes: (r: ConnectRouter) => r.service(ComputeService, { control: handler }),
-    ...CONTROLLER_STREAM_SERVER_OPTIONS,
-  }),
-);
-server.listen(0, "127.0.0.1", () => {
-  console.log(`PORT ${(server.address() as AddressInfo).port}`);
+const server = await listenControllerServer({
+  routes: (r) => r.service(ComputeService, { control: handler }),
 });
+console.log(`PORT ${server.port}`);
 process.on("SIGTERM", () => process.exit(0));

@@ -3,18 +3,11 @@
  * tests and benchmarks of the serving layer (hello, fencing, stages) without a compute workload
  * (@internal — no semver).
  */
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type ComputeCommand, type ComputeResponse, PROTOCOL_VERSION } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
-import {
-  CONTROLLER_STREAM_SERVER_OPTIONS,
-  createStreamHandler,
-  type StreamSession,
-} from "../server.js";
+import { listenControllerServer } from "../controller-server.js";
+import { createStreamHandler, type StreamSession } from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
 
 /** A session that answers every peek itself with no rows (no runtime behind it). */
@@ -66,26 +59,15 @@ export async function startComputeEchoServer(
     connections,
     openSession: echoPeekSession,
   });
-  const routes = (router: ConnectRouter) => router.service(ComputeService, { control: handler });
-  const server = http2.createServer(
-    connectNodeAdapter({ routes, ...CONTROLLER_STREAM_SERVER_OPTIONS }),
-  );
-  const open = new Set<http2.ServerHttp2Session>();
-  server.on("session", (s) => {
-    open.add(s);
-    s.on("close", () => open.delete(s));
+  const server = await listenControllerServer({
+    routes: (router) => router.service(ComputeService, { control: handler }),
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        connections.close();
-        server.close(() => resolve());
-        // Streams left open by a test must not keep the server alive.
-        for (const s of open) s.destroy();
-      }),
+    close: async () => {
+      connections.close();
+      await server.close();
+    },
   };
 }
