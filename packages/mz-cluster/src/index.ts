@@ -79,6 +79,11 @@ export {
   type SequencerSend,
 } from "./synchronization/sequencer.js";
 // internal — no semver
+/** @internal A test controller of the unified cluster stream (clusterd's tests use it). */
+export {
+  openClusterStream,
+  type TestClusterStream,
+} from "./testing/cluster-stream-client.js";
 /** @internal A tiny workload for runtime tests and benchmarks. */
 export type { EchoCommand, EchoResponse } from "./testing/echo-worker.js";
 export type { ForwardingStats, RuntimeLoggingInit } from "./worker/messages.js";
