@@ -45,10 +45,16 @@ afterEach(async () => {
 interface Clusterd {
   readonly ready: Record<string, unknown>;
   readonly secret: Uint8Array;
+  /** The exit code once clusterd exits. */
+  readonly exited: Promise<number | null>;
 }
 
 /** Starts clusterd with `phases`; resolves with its ready line. Stopped after the test. */
-async function startClusterd(phases: PhaseSet, listen: string[]): Promise<Clusterd> {
+async function startClusterd(
+  phases: PhaseSet,
+  listen: string[],
+  absentTimeout = "60s",
+): Promise<Clusterd> {
   const dir = mkdtempSync(join(tmpdir(), "mzts-clusterd-port-"));
   const secret = generateReplicaSecret();
   const secretFile = join(dir, "replica-secret");
@@ -60,11 +66,13 @@ async function startClusterd(phases: PhaseSet, listen: string[]): Promise<Cluste
       ...["--cluster-id", "u1", "--replica-id", "r1", "--workers", "1"],
       ...["--persist-dir", join(dir, "persist"), "--controller-secret-file", secretFile],
       ...["--phases", JSON.stringify(phases), "--http-listen", "127.0.0.1:0", ...listen],
-      ...["--controller-absent-timeout", "60s", "--log-level", "info"],
+      ...["--controller-absent-timeout", absentTimeout, "--log-level", "info"],
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
   cleanup.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -89,7 +97,7 @@ async function startClusterd(phases: PhaseSet, listen: string[]): Promise<Cluste
     });
     void exited.then(() => reject(new Error(`clusterd exited before ready: ${stderr}`)));
   });
-  return { ready, secret };
+  return { ready, secret, exited };
 }
 
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
@@ -265,5 +273,28 @@ describe("clusterd controller layout", () => {
         ]),
       ),
     ).toBe(Code.Unimplemented);
+  });
+
+  it("one port: a cluster stream counts as the controller of both workloads for the no-controller timeout", async () => {
+    const { ready, secret, exited } = await startClusterd(
+      onePort,
+      ["--cluster-listen", "127.0.0.1:0"],
+      "1500ms",
+    );
+    let code: number | null | undefined;
+    void exited.then((c) => {
+      code = c;
+    });
+    // Only the storage sub-protocol has said hello: the stream still counts for compute too.
+    const s = openClusterStream(`http://127.0.0.1:${String(ready.clusterPort)}`);
+    s.send([storage({ kind: "hello", hello: signHello(createHello(1n), secret, "storage") })]);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(code).toBeUndefined();
+    // Once the stream ends, nothing lingers: clusterd exits 0 after the timeout.
+    s.end();
+    expect(await s.done).toBeUndefined();
+    const t0 = Date.now();
+    expect(await exited).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });
 });

@@ -62,16 +62,12 @@ export {
   CONTROLLER_STREAM_SERVER_OPTIONS,
   type CommandClass,
   createStreamHandler,
-  helloNotFirst,
   type StreamCodec,
   type StreamHandlerOptions,
-  type StreamRoute,
   type StreamSession,
-  serveStream,
   toConnectError,
 } from "./server.js";
 export { computeStreamCodec, storageStreamCodec } from "./stream-codecs.js";
-export { StreamLane } from "./stream-lane.js";
 export {
   type Sequenced,
   Sequencer,
