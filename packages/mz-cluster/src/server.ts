@@ -196,6 +196,8 @@ export function helloNotFirst(what = "a stream"): ProtocolViolation {
   return new ProtocolViolation("InvalidArgument", `the first command of ${what} must be a hello`);
 }
 
+// PHASE(client): legacy — delete when cluster-unification-client is retired (one stream per
+// workload, the two-port layout; the cluster stream is `createClusterStreamHandler`)
 /** Builds the bidi-stream handler implementation for a Connect service method. */
 export function createStreamHandler<WireReq, Cmd, WireRes, Resp>(
   opts: StreamHandlerOptions<WireReq, Cmd, WireRes, Resp>,

@@ -7,6 +7,7 @@
  * trailers), per-sub-protocol order under interleaving, hellos signed per sub-protocol, and one
  * TCP connection and one stream carrying both. Imports the BUILT package (`dist/`: worker threads).
  */
+import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import {
   type ClusterCommand,
@@ -20,6 +21,7 @@ import {
   type StorageCommand,
   signHello,
 } from "@mzts/protocol";
+import { clusterV1 } from "@mzts/protocol/wire";
 import { Frontier } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
 import { openClusterStream, type TestClusterStream } from "../dist/index.js";
@@ -152,6 +154,25 @@ describe("cluster stream: hellos", () => {
     const next = openBoth(2n);
     next.send([peek(2), drop(2)]);
     await until(() => next.compute.length === 1 && next.storage.length === 1);
+  });
+
+  it("ends the stream on an undecodable or empty command with InvalidArgument naming the field", async () => {
+    const srv = await start();
+    const a = openBoth(1n);
+    a.send([peek(1)]);
+    await until(() => a.compute.length === 1);
+    a.sendRaw(
+      create(clusterV1.ControlRequestSchema, {
+        commands: [create(clusterV1.ClusterCommandSchema, {})],
+      }),
+    );
+    const err = await a.done;
+    expect(err?.code).toBe(Code.InvalidArgument);
+    expect(err?.rawMessage).toMatch(/commands\[0\].*neither compute nor storage is set/);
+    const b = openBoth(1n);
+    b.sendRaw(create(clusterV1.ControlRequestSchema, { commands: [] }));
+    expect((await b.done)?.code).toBe(Code.InvalidArgument);
+    expect(srv.connections.current).toBeNull();
   });
 
   it("a second hello of the same sub-protocol ends the stream", async () => {
