@@ -1,5 +1,6 @@
 import {
   generateReplicaSecret,
+  HelloMismatch,
   ProtocolVersionMismatch,
   StaleGeneration,
   signHello,
@@ -146,5 +147,36 @@ describe("ControllerConnections", () => {
     const storage = conns({ stream: "storage" }).open(hello("c", 1n), () => {});
     storage.admit("other");
     storage.admit("initializationComplete");
+  });
+
+  it("join: the other sub-protocol's hello rides the first's connection without fencing or superseding", () => {
+    const secret = generateReplicaSecret();
+    const c = conns({ secret });
+    const nonce = "00000000-0000-4000-8000-000000000001";
+    const first = c.open(signHello(hello(nonce, 2n), secret, "storage"), () => {}, "storage");
+    expect(first.stream).toBe("storage");
+    const joined = c.join(first, signHello(hello(nonce, 2n), secret, "compute"), "compute");
+    expect(joined.stream).toBe("compute");
+    expect(c.current).toBe(first);
+    expect(c.highestGeneration).toBe(2n);
+    // The joined compute sub-protocol keeps compute's stage rule.
+    expect(() => joined.admit("other")).toThrow(/a command before createInstance/);
+    // Another nonce or generation disagrees; a proof for another stream is unauthenticated.
+    const other = "00000000-0000-4000-8000-000000000002";
+    expect(() => c.join(first, signHello(hello(other, 2n), secret, "compute"), "compute")).toThrow(
+      HelloMismatch,
+    );
+    expect(() => c.join(first, signHello(hello(nonce, 3n), secret, "compute"), "compute")).toThrow(
+      HelloMismatch,
+    );
+    expect(() => c.join(first, signHello(hello(nonce, 2n), secret, "storage"), "compute")).toThrow(
+      HelloUnauthenticated,
+    );
+    expect(c.highestGeneration).toBe(2n);
+    expect(() => c.join(first, hello(nonce, 2n), "storage")).toThrow(/a second storage hello/);
+    c.closed(first);
+    expect(() => c.join(first, signHello(hello(nonce, 2n), secret, "compute"), "compute")).toThrow(
+      /closed connection/,
+    );
   });
 });
