@@ -271,6 +271,24 @@ export class PhaseSet implements PhaseResolution {
     return "legacy";
   }
 
+  /**
+   * The PhaseSet a replica on `slot` of a migrating cluster runs and is driven with: every
+   * migrating phase resolved to `complete` (unified slot) or `off` (legacy slot), the other
+   * phases as they are (docs/design/20261207_migration_stages.md). A PhaseSet with nothing
+   * migrating is returned as it is.
+   */
+  forSlot(slot: PhasePath): PhaseSet {
+    if (this.migrating.length === 0) return this;
+    const flags = { ...this.stages } as Record<Phase, PhaseFlagValue>;
+    for (const p of this.migrating) flags[p] = slot === "unified";
+    // Built = every phase not listed as having no effect (noEffect ⊆ in force or migrating).
+    return PhaseSet.of(
+      this.clusterId,
+      flags,
+      PHASES.filter((p) => !this.noEffect.includes(p)),
+    );
+  }
+
   /** The stage of `phase`'s flag. */
   stage(phase: Phase): Stage {
     return this.stages[phase];

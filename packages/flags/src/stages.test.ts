@@ -91,4 +91,22 @@ describe("stages", () => {
       /only when some phase is in a middle stage/,
     );
   });
+
+  it("forSlot resolves every migrating phase to the slot's path and keeps the rest", () => {
+    const set = PhaseSet.of("u1", { servers: true, replicas: "shadow", logging: "live" }, ALL);
+    expect(set.migrating).toEqual(["replicas", "logging"]);
+    const unified = set.forSlot("unified");
+    expect(unified.migrating).toEqual([]);
+    expect(unified.phases).toEqual(["servers", "replicas", "logging"]);
+    const legacy = set.forSlot("legacy");
+    expect(legacy.phases).toEqual(["servers"]);
+    expect(legacy.stage("logging")).toBe("off");
+    expect(PhaseSet.of("u1", { servers: true }, ALL).forSlot("legacy").phases).toEqual(["servers"]);
+    // A phase that is not built stays without effect on its slot.
+    const unbuilt = PhaseSet.of("u1", { servers: true, replicas: true, client: "live" }, [
+      "servers",
+      "replicas",
+    ]);
+    expect(unbuilt.forSlot("unified").noEffect).toEqual(["client"]);
+  });
 });
