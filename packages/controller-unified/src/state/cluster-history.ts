@@ -1,0 +1,103 @@
+/**
+ * The command history of one cluster: every `ClusterCommand` the cluster state sent its replicas,
+ * compute and storage in one log, with one reduction (design.md §9 phase 5) — so a cluster keeps
+ * one history bounded by its live objects, not two.
+ *
+ * ## Flow
+ * 1. `push` appends; when the log has doubled since the last reduction it reduces (amortised
+ *    O(1) per command; the first push reduces).
+ * 2. `retirePeek(uuid)`: an answered peek is left out of every later reduction.
+ * 3. `commands()` reduces and returns the log: what a new replica incarnation is replayed.
+ *
+ * ## Reduction
+ * One pass splits the log by workload, keeping each workload's order, applies that workload's
+ * rule (`reduction-rules.ts`: the protocol's own `ComputeCommandHistory` /
+ * `StorageCommandHistory` rules), and concatenates storage then compute. The order *within* each
+ * workload is the protocol's replay order; the cluster stream lets the two interleave freely
+ * (`@mzts/protocol` `cluster-command.ts`), and storage first puts the ingestions before the
+ * dataflows that read them.
+ */
+import type { ClusterCommand, ComputeCommand, StorageCommand } from "@mzts/protocol";
+import { computeReduction, type ReductionRule, storageReduction } from "./reduction-rules.js";
+
+/** The rules the history applies (tests may inject a wrong one to see it caught). */
+export interface ClusterReductionRules {
+  readonly compute: ReductionRule<ComputeCommand>;
+  readonly storage: ReductionRule<StorageCommand>;
+}
+
+/** The protocol's rules. */
+export const PROTOCOL_RULES: ClusterReductionRules = {
+  compute: computeReduction,
+  storage: storageReduction,
+};
+
+/** The one reducing history of a cluster. */
+export class ClusterCommandHistory {
+  readonly #rules: ClusterReductionRules;
+  /** The log, oldest first; replaced wholesale by each reduction. */
+  #log: ClusterCommand[] = [];
+  /** Length right after the last reduction (0 before the first): the doubling trigger. */
+  #reducedCount = 0;
+  /** Peeks answered since the last reduction (the next one leaves them out, then forgets them). */
+  readonly #retired = new Set<string>();
+  /** Reductions so far (a metric and a test hook). */
+  #reductions = 0;
+
+  constructor(rules: ClusterReductionRules = PROTOCOL_RULES) {
+    this.#rules = rules;
+  }
+
+  /** Appends a command; reduces when the log doubled since the last reduction. */
+  push(command: ClusterCommand): void {
+    this.#log.push(command);
+    if (this.#log.length > 2 * this.#reducedCount) this.reduce();
+  }
+
+  /** Marks an answered peek: no later reduction keeps it. */
+  retirePeek(uuid: string): void {
+    this.#retired.add(uuid);
+  }
+
+  /** Reduces the log in place (see the file comment). */
+  reduce(): void {
+    const compute: ComputeCommand[] = [];
+    const storage: StorageCommand[] = [];
+    for (const c of this.#log) {
+      if (c.kind === "compute") compute.push(c.command);
+      else storage.push(c.command);
+    }
+    const reduced: ClusterCommand[] = [];
+    for (const command of this.#rules.storage.reduce(storage, this.#retired))
+      reduced.push({ kind: "storage", command });
+    for (const command of this.#rules.compute.reduce(compute, this.#retired))
+      reduced.push({ kind: "compute", command });
+    this.#log = reduced;
+    this.#reducedCount = reduced.length;
+    this.#retired.clear();
+    this.#reductions++;
+  }
+
+  /** The reduced log, oldest first (reduces first). A snapshot array. */
+  commands(): readonly ClusterCommand[] {
+    this.reduce();
+    return this.#log.slice();
+  }
+
+  /** Commands held (reduced or not). */
+  get size(): number {
+    return this.#log.length;
+  }
+
+  /** Reductions so far. */
+  get reductions(): number {
+    return this.#reductions;
+  }
+
+  /** Commands held per workload. */
+  sizes(): { readonly compute: number; readonly storage: number } {
+    let compute = 0;
+    for (const c of this.#log) if (c.kind === "compute") compute++;
+    return { compute, storage: this.#log.length - compute };
+  }
+}

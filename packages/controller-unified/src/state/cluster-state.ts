@@ -1,0 +1,804 @@
+/**
+ * `ClusterState`: the one controller state of a cluster (design.md §9 phase 5) — the compute and
+ * storage objects in one collection table (`collection-table.ts`), one read-hold mechanism
+ * (`read-holds.ts`) that also feeds the persist since handles (`since-handles.ts`), one command
+ * history with one reduction (`cluster-history.ts`), one health record per replica
+ * (`replica-health.ts`) and one maintenance tick (`maintenance.ts`). It replaces, per cluster,
+ * compute-client's `Instance` state and storage-client's instance state with environmentd's
+ * `ImportHolds`/`PersistReadHolds` upkeep.
+ *
+ * It is a synchronous core without I/O: the driver (the `ClusterController` of the next slice)
+ * feeds it calls and replica responses, sends what `takeOutbox()` returns, surfaces
+ * `takeEvents()`, performs the since-handle I/O the tick asks for, and tells it when replica
+ * incarnations start, connect and fail.
+ *
+ * ## Flow
+ * 1. `new ClusterState` pushes the compute `hello`, `createInstance`, `initializationComplete`
+ *    and the storage `hello`, `initializationComplete` (and `allowWrites` unless read-only) into
+ *    the history.
+ * 2. DDL (`createIngestion`, `createDataflow`, `allowWrites`, `allowCompaction`, `drop`) checks
+ *    its input, updates the table and holds, and pushes its commands into the history and the
+ *    outbox. A dataflow holds each local import (`dependant:<dataflow>`) at its as-of, then at
+ *    its own since; a foreign import (another cluster's) comes with a `ReadHold` the state keeps.
+ * 3. Replicas: `addReplica` (epoch 1), `spawn` (the next epoch, after a failure), `replay` (the
+ *    reduced history, read when the incarnation's stream opens), `connected`, `failed`,
+ *    `dropReplica`. The per-workload replica rules (`replica-rules.ts`) apply at each.
+ * 4. `absorb(replicaId, epoch, response)`: responses of another epoch are dropped; frontiers
+ *    update the per-replica and global write frontiers, which move the policy holds; peek answers
+ *    settle the first pending peek; drop acknowledgements forget rows.
+ * 5. Whenever a collection's holds change, its since is re-derived at once: a compute
+ *    collection's advance is sent as `allowCompaction` (empty = the drop), and every dataflow's
+ *    holds on its imports follow its since (so the imports' sinces advance too).
+ * 6. `tick(nowMs)`: since-handle downgrades and expiries, stale replicas.
+ *
+ * ## Peeks
+ * `beginPeek` holds the target at the peek's time and sends it (a targeted peek to its replica
+ * only, live and in replays); the first answer (`absorb`) or `finishPeek` (timeout, abort)
+ * settles it in the legacy order: retired from the history, `cancelPeek` sent, THEN the hold is
+ * released, so compaction never overtakes a replica still reading.
+ *
+ * ## Not in this slice
+ * Subscribes, log indexes, poison quarantine and ingestion placement (single-replica sources)
+ * stay with the legacy instances; see `docs/design/20261207_phase5_state.md`.
+ */
+import {
+  type ClusterCommand,
+  type ClusterResponse,
+  type ComputeCommand,
+  type ComputeResponse,
+  createHello,
+  type DataflowDescription,
+  type IngestionDescription,
+  ingestionCollectionIds,
+  type LoggingConfig,
+  type Peek,
+  type PeekResponse,
+  type StorageCommand,
+  type StorageResponse,
+} from "@mzts/protocol";
+import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
+import {
+  ClusterCommandHistory,
+  type ClusterReductionRules,
+  PROTOCOL_RULES,
+} from "./cluster-history.js";
+import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
+import {
+  CollectionExists,
+  CollectionMissing,
+  DependantsExist,
+  DuplicatePeek,
+  InvalidStateRequest,
+  ReplicaExists,
+  ReplicaMissing,
+  SinceViolation,
+} from "./errors.js";
+import {
+  DEFAULT_MAINTENANCE,
+  type MaintenanceReport,
+  type MaintenanceTuning,
+  maintenanceStep,
+} from "./maintenance.js";
+import { Holder, policyHold } from "./read-holds.js";
+import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
+import { REPLICA_RULES } from "./replica-rules.js";
+import { SinceHandles } from "./since-handles.js";
+
+/** A hold on one collection, given out by `acquireReadHold` (one mechanism, any reader). */
+export interface ReadHold {
+  readonly collectionId: GlobalId;
+  /** Where it holds now. */
+  readonly frontier: Frontier;
+  /** Moves the hold to `join(frontier, f)` (never back). No-op after `release`. */
+  downgrade(f: Frontier): void;
+  /** Ends the hold. Idempotent. */
+  release(): void;
+}
+
+/** Options of `ClusterState`. */
+export interface ClusterStateOptions {
+  readonly clusterId: string;
+  /** The environment's generation (the history's placeholder hello carries it). */
+  readonly generation: bigint;
+  readonly logging: LoggingConfig;
+  /** How far the policy hold trails the write frontier (ms of timestamp). Default 1000. */
+  readonly compactionWindowMs?: bigint;
+  /** A read-only state never sends storage `allowWrites` (0dt). Default false. */
+  readonly readOnly?: boolean;
+  readonly maintenance?: Partial<MaintenanceTuning>;
+  /** Tests only: the reduction rules (default: the protocol's). */
+  readonly rules?: ClusterReductionRules;
+}
+
+/** A command to send: to every replica, or to `replicaId` only. */
+export interface OutgoingCommand {
+  readonly command: ClusterCommand;
+  readonly replicaId?: ReplicaId;
+}
+
+/** What the state tells its driver (drained by `takeEvents`). */
+export type ClusterStateEvent =
+  | { readonly kind: "writeFrontier"; readonly id: GlobalId; readonly frontier: Frontier }
+  | {
+      readonly kind: "peekSettled";
+      readonly uuid: string;
+      /** The answering replica, or undefined when `finishPeek`/a replica loss settled it. */
+      readonly replicaId: ReplicaId | undefined;
+      readonly response: PeekResponse | undefined;
+    }
+  | { readonly kind: "forgotten"; readonly id: GlobalId }
+  /** A response the state does not interpret (status, statistics, subscribes, errors). */
+  | {
+      readonly kind: "response";
+      readonly replicaId: ReplicaId;
+      readonly response: ClusterResponse;
+    };
+
+/** Options of `createDataflow`. */
+export interface CreateDataflowOptions {
+  /**
+   * Holds on imports that are not collections of this cluster (another cluster's
+   * `acquireReadHold`), at or below the as-of; the state keeps them at the dataflow's since and
+   * releases them with it.
+   */
+  readonly foreignHolds?: readonly ReadHold[];
+}
+
+interface Dataflow {
+  readonly exports: readonly GlobalId[];
+  readonly imports: readonly GlobalId[];
+  readonly foreign: readonly ReadHold[];
+  live: boolean;
+}
+
+interface PendingPeek {
+  readonly target: GlobalId;
+  readonly targetReplica: ReplicaId | undefined;
+}
+
+/** The one controller state of a cluster (see the file comment). */
+export class ClusterState {
+  readonly clusterId: string;
+  readonly #window: bigint;
+  readonly #tuning: MaintenanceTuning;
+  readonly #table: CollectionTable;
+  readonly #history: ClusterCommandHistory;
+  readonly #health = new ReplicaHealthTable();
+  readonly #handles = new SinceHandles();
+  /** Dataflow (its first export id) → exports, local imports, foreign holds. */
+  readonly #dataflows = new Map<GlobalId, Dataflow>();
+  /** Live ingestions → their collection ids (own id first). */
+  readonly #ingestions = new Map<GlobalId, GlobalId[]>();
+  /** Persist sink exports of live dataflows (what `allowWrites` accepts). */
+  readonly #persistSinks = new Set<GlobalId>();
+  readonly #peeks = new Map<string, PendingPeek>();
+  #outbox: OutgoingCommand[] = [];
+  #events: ClusterStateEvent[] = [];
+  #externalHolds = 0;
+
+  constructor(opts: ClusterStateOptions) {
+    this.clusterId = opts.clusterId;
+    this.#window = opts.compactionWindowMs ?? 1000n;
+    this.#tuning = { ...DEFAULT_MAINTENANCE, ...opts.maintenance };
+    this.#table = new CollectionTable(opts.clusterId);
+    this.#history = new ClusterCommandHistory(opts.rules ?? PROTOCOL_RULES);
+    const hello = createHello(opts.generation);
+    const h = (c: ClusterCommand) => this.#history.push(c);
+    h({ kind: "compute", command: { kind: "hello", hello } });
+    h({ kind: "compute", command: { kind: "createInstance", config: { logging: opts.logging } } });
+    h({ kind: "compute", command: { kind: "initializationComplete" } });
+    h({ kind: "storage", command: { kind: "hello", hello } });
+    h({ kind: "storage", command: { kind: "initializationComplete" } });
+    if (opts.readOnly !== true) h({ kind: "storage", command: { kind: "allowWrites" } });
+  }
+
+  // --- outbox and events ---------------------------------------------------------------------
+
+  /** The commands to send since the last call, in order. */
+  takeOutbox(): OutgoingCommand[] {
+    const out = this.#outbox;
+    this.#outbox = [];
+    return out;
+  }
+
+  /** The events since the last call, in order. */
+  takeEvents(): ClusterStateEvent[] {
+    const out = this.#events;
+    this.#events = [];
+    return out;
+  }
+
+  #compute(command: ComputeCommand, replicaId?: ReplicaId): void {
+    const c: ClusterCommand = { kind: "compute", command };
+    this.#history.push(c);
+    this.#outbox.push(replicaId === undefined ? { command: c } : { command: c, replicaId });
+  }
+
+  #storage(command: StorageCommand): void {
+    const c: ClusterCommand = { kind: "storage", command };
+    this.#history.push(c);
+    this.#outbox.push({ command: c });
+  }
+
+  // --- replicas ------------------------------------------------------------------------------
+
+  /**
+   * Adds a replica and starts its first incarnation (epoch 1, returned).
+   * @throws InvalidId (from `@mzts/repr`) when `replicaId` is not `u<n>`/`s<n>`.
+   * @throws ReplicaExists
+   */
+  addReplica(replicaId: ReplicaId): number {
+    ReplicaIds.parse(replicaId);
+    if (this.#health.has(replicaId)) throw new ReplicaExists(this.clusterId, replicaId);
+    this.#health.add(replicaId);
+    return this.spawn(replicaId);
+  }
+
+  /** Starts the replica's next incarnation; returns its epoch. @throws ReplicaMissing */
+  spawn(replicaId: ReplicaId): number {
+    const epoch = this.#replicaEpoch(replicaId) + 1;
+    this.#health.spawned(replicaId, epoch);
+    for (const c of this.#table.values()) REPLICA_RULES[c.workload].spawned(c, replicaId);
+    return epoch;
+  }
+
+  /**
+   * The replay of the replica's current incarnation: the reduced history, without peeks targeted
+   * at other replicas. Call it when the incarnation's stream opens. @throws ReplicaMissing
+   */
+  replay(replicaId: ReplicaId): readonly ClusterCommand[] {
+    this.#replicaEpoch(replicaId);
+    const commands = this.#history
+      .commands()
+      .filter(
+        (c) =>
+          !(
+            c.kind === "compute" &&
+            c.command.kind === "peek" &&
+            isOther(c.command.peek, replicaId)
+          ),
+      );
+    for (const c of [...this.#table.values()]) {
+      REPLICA_RULES[c.workload].replayed(c, replicaId);
+      this.#maybeForget(c);
+    }
+    return commands;
+  }
+
+  /** The incarnation connected. Returns false for another epoch. */
+  connected(replicaId: ReplicaId, epoch: number, nowMs: number): boolean {
+    return this.#health.connected(replicaId, epoch, nowMs);
+  }
+
+  /**
+   * The incarnation failed: its frontiers are void (per-workload rules) and the peeks targeted at
+   * it are settled (`peekSettled` without a response). Returns false for another epoch or a
+   * second failure.
+   */
+  failed(replicaId: ReplicaId, epoch: number, message: string): boolean {
+    if (!this.#health.failed(replicaId, epoch, message)) return false;
+    this.#settleTargeted(replicaId);
+    for (const c of [...this.#table.values()]) {
+      REPLICA_RULES[c.workload].failed(c, replicaId);
+      this.#maybeForget(c);
+    }
+    return true;
+  }
+
+  /** Removes a replica: its peeks, frontiers, holds and health record go. @throws ReplicaMissing */
+  dropReplica(replicaId: ReplicaId): void {
+    this.#replicaEpoch(replicaId);
+    this.#health.remove(replicaId);
+    this.#settleTargeted(replicaId);
+    for (const c of [...this.#table.values()]) {
+      REPLICA_RULES[c.workload].removed(c, replicaId);
+      this.#settle(c);
+    }
+  }
+
+  /** One record per replica, in the order they were added. */
+  health(): ReplicaHealthRecord[] {
+    return this.#health.records();
+  }
+
+  #replicaEpoch(replicaId: ReplicaId): number {
+    const epoch = this.#health.epoch(replicaId);
+    if (epoch === undefined) throw new ReplicaMissing(this.clusterId, replicaId);
+    return epoch;
+  }
+
+  // --- storage objects -----------------------------------------------------------------------
+
+  /**
+   * Creates an ingestion (its own collection and one per source export), or alters a live one
+   * (new exports are added; the new definition replaces the old in the history).
+   * @param shardSince the durable since of an export's shard (its since handle; default minimum).
+   * @throws CollectionExists when an id belongs to another object or is still being dropped.
+   */
+  createIngestion(
+    id: GlobalId,
+    description: IngestionDescription,
+    nowMs = 0,
+    shardSince: (shardId: string) => Frontier = () => Frontier.MIN,
+  ): void {
+    const ids = ingestionCollectionIds(id, description);
+    const existing = this.#ingestions.get(id);
+    for (const cid of ids) {
+      const row = this.#table.find(cid);
+      if (row !== undefined && (row.dropped || !(existing?.includes(cid) ?? false))) {
+        throw new CollectionExists(this.clusterId, cid);
+      }
+    }
+    const shards = new Map(description.sourceExports.map((e) => [e.id, e.shardId]));
+    for (const cid of ids) {
+      if (this.#table.has(cid)) continue;
+      const shardId = shards.get(cid);
+      const since = shardId === undefined ? Frontier.MIN : shardSince(shardId);
+      const c = this.#table.insert({
+        id: cid,
+        kind: cid === id ? "ingestion" : "sourceExport",
+        objectId: id,
+        ...(shardId === undefined ? {} : { shardId }),
+        since,
+      });
+      if (since !== null) c.holds.set(Holder.POLICY, since);
+      if (shardId !== undefined) this.#handles.register(cid, shardId, since, nowMs);
+    }
+    this.#ingestions.set(id, ids);
+    this.#storage({ kind: "runIngestion", id, description });
+  }
+
+  // --- compute objects -----------------------------------------------------------------------
+
+  /**
+   * Creates a dataflow: its index exports and persist sinks become collections at its as-of,
+   * each local import is held at the as-of by the dataflow.
+   * @throws InvalidStateRequest (empty as-of, a subscribe sink, no export, a foreign import
+   *   without a hold).
+   * @throws CollectionExists, CollectionMissing (a local import dropped), SinceViolation.
+   */
+  createDataflow(desc: DataflowDescription, options: CreateDataflowOptions = {}, nowMs = 0): void {
+    const op = `createDataflow ${desc.debugName}`;
+    const asOf = desc.asOf;
+    if (asOf === null)
+      throw new InvalidStateRequest(op, "the as-of is empty; give the time its results start at");
+    if (desc.sinkExports.some((s) => s.connection.kind !== "persist")) {
+      throw new InvalidStateRequest(
+        op,
+        "subscribe sinks are not served by the cluster state yet; use the legacy instance",
+      );
+    }
+    const exportIds = [...desc.indexExports.map((e) => e.id), ...desc.sinkExports.map((s) => s.id)];
+    const key = exportIds[0];
+    if (key === undefined)
+      throw new InvalidStateRequest(op, "a dataflow must export an index or a persist sink");
+    for (const id of exportIds)
+      if (this.#table.has(id)) throw new CollectionExists(this.clusterId, id);
+    const foreign = options.foreignHolds ?? [];
+    const imports: GlobalId[] = [];
+    for (const id of [
+      ...desc.sourceImports.map((s) => s.id),
+      ...desc.indexImports.map((i) => i.id),
+    ]) {
+      if (imports.includes(id)) continue;
+      const local = this.#table.find(id);
+      if (local === undefined) {
+        const hold = foreign.find((h) => h.collectionId === id);
+        if (hold === undefined) {
+          throw new InvalidStateRequest(
+            op,
+            `${id} is not a collection of cluster ${this.clusterId}; pass a read hold on it (foreignHolds)`,
+          );
+        }
+        if (!Frontier.lessEqual(hold.frontier, asOf))
+          throw new SinceViolation(id, asOf, hold.frontier);
+        continue;
+      }
+      if (local.dropped) throw new CollectionMissing(this.clusterId, id, op);
+      if (!Frontier.lessEqual(local.since, asOf)) throw new SinceViolation(id, asOf, local.since);
+      imports.push(id);
+    }
+    for (const id of imports) {
+      const c = this.#table.live(id, op);
+      c.holds.set(Holder.dependant(key), asOf);
+      c.dependants.add(key);
+    }
+    this.#dataflows.set(key, { exports: exportIds, imports, foreign, live: true });
+    const sinks = new Map(desc.sinkExports.map((s) => [s.id, s.connection]));
+    for (const id of exportIds) {
+      const sink = sinks.get(id);
+      const shardId = sink?.kind === "persist" ? sink.shardId : undefined;
+      const c = this.#table.insert({
+        id,
+        kind: shardId === undefined ? "index" : "materializedView",
+        objectId: key,
+        ...(shardId === undefined ? {} : { shardId }),
+        since: asOf,
+        dependencies: imports,
+      });
+      c.holds.set(Holder.POLICY, asOf);
+      REPLICA_RULES.compute.created(c, this.#health.ids());
+      if (shardId !== undefined) {
+        this.#persistSinks.add(id);
+        this.#handles.register(id, shardId, asOf, nowMs);
+      }
+    }
+    this.#compute({ kind: "createDataflow", dataflow: desc });
+    for (const e of desc.indexExports) this.#compute({ kind: "schedule", id: e.id });
+    for (const s of desc.sinkExports) this.#compute({ kind: "schedule", id: s.id });
+  }
+
+  /** Lets a persist sink write (kept in the history). @throws CollectionMissing */
+  allowWrites(id: GlobalId): void {
+    if (!this.#persistSinks.has(id)) throw new CollectionMissing(this.clusterId, id, "allowWrites");
+    this.#compute({ kind: "allowWrites", id });
+  }
+
+  // --- compaction and drops ------------------------------------------------------------------
+
+  /**
+   * Raises a collection's read-policy floor to `frontier` (never back); the empty frontier drops
+   * it (`drop`). @throws CollectionMissing, DependantsExist (a drop)
+   */
+  allowCompaction(id: GlobalId, frontier: Frontier): void {
+    const c = this.#table.live(id, "allowCompaction");
+    if (frontier === null) {
+      this.drop(id);
+      return;
+    }
+    c.floor = Frontier.join(c.floor, frontier);
+    this.#updatePolicy(c);
+  }
+
+  /**
+   * Drops a collection — for an ingestion's own id, the ingestion with all its exports. Its
+   * holds go; the replicas are told (compute: once no peek holds it); the row is forgotten when
+   * every replica acknowledged.
+   * @throws CollectionMissing, DependantsExist (a live dataflow of this cluster reads it)
+   */
+  drop(id: GlobalId): void {
+    const c = this.#table.live(id, "drop");
+    const ids = c.kind === "ingestion" ? (this.#ingestions.get(id) ?? [id]) : [id];
+    const readers = ids.flatMap((cid) => [...(this.#table.find(cid)?.dependants ?? [])]);
+    if (readers.length > 0) throw new DependantsExist(id, readers);
+    if (c.workload === "storage") {
+      this.#storage({ kind: "allowCompaction", id, frontier: null });
+      if (c.kind === "ingestion") this.#ingestions.delete(id);
+      for (const cid of ids) {
+        const row = this.#table.find(cid);
+        if (row === undefined || row.dropped) continue;
+        row.dropped = true;
+        REPLICA_RULES.storage.dropped(row);
+        this.#settle(row);
+      }
+      return;
+    }
+    this.#persistSinks.delete(id);
+    c.dropped = true;
+    REPLICA_RULES.compute.dropped(c);
+    const df = this.#dataflows.get(c.objectId);
+    if (df?.live && df.exports.every((e) => this.#table.find(e)?.dropped !== false)) {
+      df.live = false;
+      this.#dataflows.delete(c.objectId);
+      for (const h of df.foreign) h.release();
+      for (const imp of df.imports) {
+        const i = this.#table.find(imp);
+        if (i === undefined) continue;
+        i.holds.release(Holder.dependant(c.objectId));
+        i.dependants.delete(c.objectId);
+        this.#settle(i);
+      }
+    }
+    this.#settle(c);
+  }
+
+  // --- reads ---------------------------------------------------------------------------------
+
+  /**
+   * Holds `id` at `at` until released (one hold among the collection's others).
+   * @throws CollectionMissing, SinceViolation
+   */
+  acquireReadHold(id: GlobalId, at: Frontier): ReadHold {
+    const c = this.#table.live(id, "acquireReadHold");
+    if (!Frontier.lessEqual(c.since, at)) throw new SinceViolation(id, at, c.since);
+    const holder = Holder.external(++this.#externalHolds);
+    c.holds.set(holder, at);
+    let current = at;
+    let released = false;
+    return {
+      collectionId: id,
+      get frontier() {
+        return current;
+      },
+      downgrade: (f) => {
+        if (released) return;
+        const next = Frontier.join(current, f);
+        if (Frontier.equal(next, current)) return;
+        current = next;
+        c.holds.set(holder, next);
+        this.#settle(c);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        c.holds.release(holder);
+        this.#settle(c);
+      },
+    };
+  }
+
+  /**
+   * Starts a peek of an index: holds it at the peek's time and sends it (a targeted peek to its
+   * replica only). @throws DuplicatePeek, CollectionMissing, InvalidStateRequest (not an index),
+   * ReplicaMissing (targetReplica), SinceViolation
+   */
+  beginPeek(peek: Peek): void {
+    if (this.#peeks.has(peek.uuid)) throw new DuplicatePeek(peek.uuid);
+    if (peek.target.kind !== "index") {
+      throw new InvalidStateRequest(
+        "peek",
+        "only index peeks are served by the cluster state; peek an index",
+      );
+    }
+    const c = this.#table.live(peek.target.id, "peek");
+    if (c.kind !== "index")
+      throw new InvalidStateRequest(
+        "peek",
+        `${c.id} is a ${c.kind}, which answers no peeks; peek an index on it`,
+      );
+    if (peek.targetReplica !== undefined) this.#replicaEpoch(peek.targetReplica);
+    if (!Frontier.lessEqual(c.since, peek.timestamp))
+      throw new SinceViolation(c.id, peek.timestamp, c.since);
+    c.holds.set(Holder.peek(peek.uuid), peek.timestamp);
+    this.#peeks.set(peek.uuid, { target: c.id, targetReplica: peek.targetReplica });
+    this.#compute({ kind: "peek", peek }, peek.targetReplica);
+  }
+
+  /** Settles a pending peek without an answer (timeout, abort). Returns whether it was pending. */
+  finishPeek(uuid: string): boolean {
+    return this.#finishPeek(uuid, undefined, undefined);
+  }
+
+  /** Pending peeks. */
+  get peekCount(): number {
+    return this.#peeks.size;
+  }
+
+  #finishPeek(
+    uuid: string,
+    replicaId: ReplicaId | undefined,
+    response: PeekResponse | undefined,
+  ): boolean {
+    const p = this.#peeks.get(uuid);
+    if (p === undefined) return false;
+    this.#peeks.delete(uuid);
+    this.#history.retirePeek(uuid);
+    this.#compute({ kind: "cancelPeek", uuid });
+    const c = this.#table.find(p.target);
+    if (c !== undefined) {
+      c.holds.release(Holder.peek(uuid));
+      this.#settle(c);
+    }
+    this.#events.push({ kind: "peekSettled", uuid, replicaId, response });
+    return true;
+  }
+
+  #settleTargeted(replicaId: ReplicaId): void {
+    for (const [uuid, p] of [...this.#peeks])
+      if (p.targetReplica === replicaId) this.#finishPeek(uuid, undefined, undefined);
+  }
+
+  // --- responses -----------------------------------------------------------------------------
+
+  /** A response of `replicaId`'s incarnation `epoch`; other epochs (and failed ones) are dropped. */
+  absorb(replicaId: ReplicaId, epoch: number, response: ClusterResponse, nowMs = 0): void {
+    if (!this.#health.current(replicaId, epoch) || this.#health.get(replicaId)?.state === "failed")
+      return;
+    this.#health.heard(replicaId, epoch, nowMs);
+    if (response.kind === "compute") this.#absorbCompute(replicaId, response.response, response);
+    else this.#absorbStorage(replicaId, response.response, response);
+  }
+
+  #absorbCompute(replicaId: ReplicaId, r: ComputeResponse, whole: ClusterResponse): void {
+    switch (r.kind) {
+      case "frontiers": {
+        const c = this.#table.find(r.id);
+        if (c === undefined || c.workload !== "compute") return;
+        const held = c.holds.get(Holder.replica(replicaId));
+        const input = r.frontiers.input;
+        if (held !== undefined && input !== undefined && Frontier.lessThan(held, input)) {
+          c.holds.release(Holder.replica(replicaId));
+          this.#settle(c);
+        }
+        if (r.frontiers.write === undefined || !this.#table.has(c.id)) return;
+        this.#absorbWrite(c, replicaId, r.frontiers.write);
+        return;
+      }
+      case "peekResponse": {
+        const p = this.#peeks.get(r.uuid);
+        if (p === undefined || (p.targetReplica !== undefined && p.targetReplica !== replicaId))
+          return;
+        this.#finishPeek(r.uuid, replicaId, r.response);
+        return;
+      }
+      default:
+        this.#events.push({ kind: "response", replicaId, response: whole });
+    }
+  }
+
+  #absorbStorage(replicaId: ReplicaId, r: StorageResponse, whole: ClusterResponse): void {
+    switch (r.kind) {
+      case "frontierUpper": {
+        const c = this.#table.find(r.id);
+        if (c === undefined || c.workload !== "storage") return;
+        if (c.dropped && !REPLICA_RULES.storage.lateWrite(c, replicaId)) return;
+        this.#absorbWrite(c, replicaId, r.upper);
+        return;
+      }
+      case "droppedId": {
+        const c = this.#table.find(r.id);
+        if (c === undefined || c.owed === undefined) return;
+        c.delivered.add(replicaId);
+        c.owed.delete(replicaId);
+        this.#maybeForget(c);
+        return;
+      }
+      default:
+        this.#events.push({ kind: "response", replicaId, response: whole });
+    }
+  }
+
+  #absorbWrite(c: Collection, replicaId: ReplicaId, write: Frontier): void {
+    if (this.#table.absorbWrite(c, replicaId, write)) {
+      this.#events.push({ kind: "writeFrontier", id: c.id, frontier: c.write });
+      this.#updatePolicy(c);
+    } else {
+      this.#maybeForget(c);
+    }
+  }
+
+  // --- holds and sinces ----------------------------------------------------------------------
+
+  /** Moves the policy hold after the floor or the write frontier moved, then settles. */
+  #updatePolicy(c: Collection): void {
+    const current = c.holds.get(Holder.POLICY);
+    if (current !== undefined) {
+      const next = policyHold(current, c.floor, c.write, this.#window);
+      if (!Frontier.equal(next, current)) c.holds.set(Holder.POLICY, next);
+    }
+    this.#settle(c);
+  }
+
+  /**
+   * Re-derives the since after a hold change: a compute advance is sent as `allowCompaction`,
+   * the dataflow's holds on its imports follow it; then the row may be forgotten.
+   */
+  #settle(c: Collection): void {
+    if (this.#table.advanceSince(c)) {
+      if (c.workload === "compute")
+        this.#compute({ kind: "allowCompaction", id: c.id, frontier: c.since });
+      this.#followSince(c.objectId);
+    }
+    this.#maybeForget(c);
+  }
+
+  /** A live dataflow's holds on its imports move to its since (the meet of its exports'). */
+  #followSince(key: GlobalId): void {
+    const df = this.#dataflows.get(key);
+    if (df === undefined || !df.live) return;
+    let since: Frontier = Frontier.EMPTY;
+    for (const e of df.exports) {
+      const c = this.#table.find(e);
+      if (c !== undefined && !c.dropped) since = Frontier.meet(since, c.since);
+    }
+    if (since === null) return;
+    for (const h of df.foreign) h.downgrade(since);
+    for (const imp of df.imports) {
+      const i = this.#table.find(imp);
+      const held = i?.holds.get(Holder.dependant(key));
+      if (i === undefined || held === undefined || !Frontier.lessThan(held, since)) continue;
+      i.holds.set(Holder.dependant(key), since);
+      this.#settle(i);
+    }
+  }
+
+  #maybeForget(c: Collection): void {
+    if (!this.#table.has(c.id) || !REPLICA_RULES[c.workload].forgettable(c, this.#health.ids()))
+      return;
+    this.#table.delete(c.id);
+    this.#events.push({ kind: "forgotten", id: c.id });
+  }
+
+  // --- queries -------------------------------------------------------------------------------
+
+  /** Whether `id` is a collection (live, or dropped and not yet forgotten). */
+  has(id: GlobalId): boolean {
+    return this.#table.has(id);
+  }
+
+  /** Whether `id` is a live collection. */
+  isLive(id: GlobalId): boolean {
+    return this.#table.find(id)?.dropped === false;
+  }
+
+  /** @throws CollectionMissing when unknown or forgotten (dropped ones answer until then). */
+  frontiers(id: GlobalId): CollectionFrontiers {
+    return this.#table.frontiers(id);
+  }
+
+  /** The holds of a collection: holder → frontier. @throws CollectionMissing */
+  holds(id: GlobalId): ReadonlyMap<string, Frontier> {
+    return this.#table.known(id, "holds").holds.snapshot();
+  }
+
+  /** Every collection id the table holds (live and dropped-not-forgotten). */
+  collectionIds(): GlobalId[] {
+    return [...this.#table.values()].map((c) => c.id);
+  }
+
+  /** The kind and workload of a collection. @throws CollectionMissing */
+  describe(
+    id: GlobalId,
+  ): Pick<Collection, "kind" | "workload" | "objectId" | "shardId" | "dropped"> {
+    const c = this.#table.known(id, "describe");
+    return {
+      kind: c.kind,
+      workload: c.workload,
+      objectId: c.objectId,
+      shardId: c.shardId,
+      dropped: c.dropped,
+    };
+  }
+
+  /** The durable since of a shard-backed collection's handle, as last settled. */
+  durableSince(id: GlobalId): Frontier | undefined {
+    return this.#handles.durableSince(id);
+  }
+
+  /** Sizes for status and metrics. */
+  sizes(): {
+    collections: number;
+    history: number;
+    peeks: number;
+    replicas: number;
+    sinceHandles: number;
+  } {
+    return {
+      collections: this.#table.size,
+      history: this.#history.size,
+      peeks: this.#peeks.size,
+      replicas: this.#health.size,
+      sinceHandles: this.#handles.size,
+    };
+  }
+
+  /** The reduced history (what a replica with no targeted peeks is replayed). */
+  history(): readonly ClusterCommand[] {
+    return this.#history.commands();
+  }
+
+  // --- maintenance ---------------------------------------------------------------------------
+
+  /** One maintenance step (`maintenance.ts`): what the driver must do now. */
+  tick(nowMs: number): MaintenanceReport {
+    return maintenanceStep(
+      { handles: this.#handles, health: this.#health, rows: (id) => this.#table.find(id) },
+      nowMs,
+      this.#tuning,
+    );
+  }
+
+  /** A since-handle downgrade of the tick succeeded. */
+  sinceSettled(id: GlobalId, since: Frontier, nowMs: number): void {
+    this.#handles.settled(id, since, nowMs);
+  }
+
+  /** A since-handle downgrade of the tick failed (the next tick retries). */
+  sinceFailed(id: GlobalId): void {
+    this.#handles.failed(id);
+  }
+}
+
+function isOther(peek: Peek, replicaId: ReplicaId): boolean {
+  return peek.targetReplica !== undefined && peek.targetReplica !== replicaId;
+}

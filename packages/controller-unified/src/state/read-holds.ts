@@ -1,0 +1,98 @@
+/**
+ * Read holds of one collection: the one hold mechanism of the cluster state, for compute and
+ * storage objects alike (design.md §9 phase 5). A hold names its **holder** and sits at a
+ * frontier; the collection's **since** is the meet of its holds — the least time the controller
+ * still lets anyone read, what it allows the replicas (`allowCompaction`) and persist (the since
+ * handle, through the maintenance tick) to compact to.
+ *
+ * ## Holders (one hold each)
+ * - `policy`: the read policy, `join(floor, write − window)` (`policyHold`); `floor` starts at the
+ *   as-of (compute) or the shard's since (storage) and is raised by the client's
+ *   `allowCompaction`; released by the drop.
+ * - `replica:<id>`: a compute replica incarnation told to build the collection at some as-of,
+ *   until it reports an input frontier beyond it.
+ * - `peek:<uuid>`: a pending peek at its timestamp, until it was retired and cancelled.
+ * - `dependant:<dataflow>`: a dataflow of this cluster reading the collection (a view's hold on a
+ *   source or an index), at the dataflow's since; released when the dataflow is dropped.
+ * - `external:<n>`: a `ReadHold` handle given out by `acquireReadHold` (a reader outside the
+ *   cluster, e.g. another cluster's dataflow or a subscribe), until released.
+ *
+ * ## Invariants
+ * - One hold per holder; `set` moves it (never backward once taken, checked by the caller's
+ *   `SinceViolation`/`invariant`), `release` removes it.
+ * - No holds = the empty since.
+ */
+import { Frontier, invariant, type ReplicaId } from "@mzts/repr";
+
+/** Holder names (see the file comment). */
+export const Holder = {
+  POLICY: "policy",
+  replica: (id: ReplicaId): string => `replica:${id}`,
+  peek: (uuid: string): string => `peek:${uuid}`,
+  dependant: (dataflow: string): string => `dependant:${dataflow}`,
+  external: (n: number): string => `external:${n}`,
+} as const;
+
+/** The holds of one collection, by holder. */
+export class ReadHoldSet {
+  /** Holder → its frontier; an entry exists exactly while the holder holds. */
+  readonly #holds = new Map<string, Frontier>();
+
+  /** Takes or moves `holder`'s hold to `f`. A move must not go backward (a bug otherwise). */
+  set(holder: string, f: Frontier): void {
+    const prev = this.#holds.get(holder);
+    invariant(
+      prev === undefined || Frontier.lessEqual(prev, f),
+      `read hold ${holder} would move back from ${Frontier.format(prev ?? null)} to ${Frontier.format(f)}`,
+    );
+    this.#holds.set(holder, f);
+  }
+
+  /** Releases `holder`'s hold; returns whether it held. */
+  release(holder: string): boolean {
+    return this.#holds.delete(holder);
+  }
+
+  get(holder: string): Frontier | undefined {
+    return this.#holds.get(holder);
+  }
+
+  has(holder: string): boolean {
+    return this.#holds.has(holder);
+  }
+
+  /** The meet of every hold; empty when there is none. */
+  since(): Frontier {
+    let since: Frontier = Frontier.EMPTY;
+    for (const f of this.#holds.values()) since = Frontier.meet(since, f);
+    return since;
+  }
+
+  get size(): number {
+    return this.#holds.size;
+  }
+
+  /** A snapshot: holder → frontier. */
+  snapshot(): ReadonlyMap<string, Frontier> {
+    return new Map(this.#holds);
+  }
+
+  /** The holders whose name starts with `prefix` (e.g. every `replica:`). */
+  holders(prefix: string): string[] {
+    return [...this.#holds.keys()].filter((h) => h.startsWith(prefix));
+  }
+}
+
+/**
+ * The read policy's hold: `join(current, floor, write − window)`. A closed write frontier keeps
+ * the hold where it was (the empty frontier would mean "drop").
+ */
+export function policyHold(
+  current: Frontier,
+  floor: Frontier,
+  write: Frontier,
+  windowMs: bigint,
+): Frontier {
+  const lagged: Frontier = write === null ? current : write > windowMs ? write - windowMs : 0n;
+  return Frontier.join(Frontier.join(current, floor), lagged);
+}
