@@ -48,6 +48,7 @@ import {
   type ComputeResponse,
   createHello,
   type DataflowDescription,
+  type HelloRefusal,
   type IngestionDescription,
   ingestionCollectionIds,
   type LoggingConfig,
@@ -275,8 +276,8 @@ export class ClusterState {
    * it are settled (`peekSettled` without a response). Returns false for another epoch or a
    * second failure.
    */
-  failed(replicaId: ReplicaId, epoch: number, message: string): boolean {
-    if (!this.#health.failed(replicaId, epoch, message)) return false;
+  failed(replicaId: ReplicaId, epoch: number, message: string, refusal?: HelloRefusal): boolean {
+    if (!this.#health.failed(replicaId, epoch, message, refusal)) return false;
     this.#settleTargeted(replicaId);
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].failed(c, replicaId);

@@ -12,6 +12,7 @@
  *   maintenance tick), cleared by the next response.
  * - `remove`: the record goes with the replica.
  */
+import type { HelloRefusal } from "@mzts/protocol";
 import type { ReplicaId } from "@mzts/repr";
 
 /** A replica's connection state as the cluster state sees it. */
@@ -27,6 +28,8 @@ export interface ReplicaHealthRecord {
   readonly failures: number;
   /** The last failure's message. */
   readonly lastError: string | undefined;
+  /** Set when the replica refused the last hello (fenced, or not authenticated). */
+  readonly refusal: HelloRefusal | undefined;
   /** When the current incarnation connected (ms), if it did. */
   readonly connectedAtMs: number | undefined;
   /** When the replica last answered anything (ms), if ever. */
@@ -48,6 +51,7 @@ export class ReplicaHealthTable {
       state: "starting",
       failures: 0,
       lastError: undefined,
+      refusal: undefined,
       connectedAtMs: undefined,
       lastHeardMs: undefined,
       stale: false,
@@ -93,6 +97,7 @@ export class ReplicaHealthTable {
     r.state = "connected";
     r.connectedAtMs = nowMs;
     r.lastHeardMs = nowMs;
+    r.refusal = undefined;
     r.stale = false;
     return true;
   }
@@ -105,12 +110,18 @@ export class ReplicaHealthTable {
     return true;
   }
 
-  failed(replicaId: ReplicaId, epoch: number, message: string): boolean {
+  failed(
+    replicaId: ReplicaId,
+    epoch: number,
+    message: string,
+    refusal: HelloRefusal | undefined = undefined,
+  ): boolean {
     const r = this.#records.get(replicaId);
     if (r === undefined || r.epoch !== epoch || r.state === "failed") return false;
     r.state = "failed";
     r.failures++;
     r.lastError = message;
+    r.refusal = refusal;
     r.stale = false;
     return true;
   }
