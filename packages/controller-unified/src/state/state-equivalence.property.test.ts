@@ -55,6 +55,20 @@ describe("ClusterState vs the legacy compute + storage states", () => {
     );
   });
 
+  it("agree on a late upper after a drop (the late replica owes a droppedId too)", async () => {
+    const ops: Op[] = [
+      { kind: "addReplica" },
+      { kind: "addReplica" },
+      { kind: "createSource", exports: 1 },
+      { kind: "report", pick: 1, replica: 0, delta: 2, input: false },
+      { kind: "drop", pick: 0 },
+      { kind: "report", pick: 1, replica: 1, delta: 3, input: false },
+      { kind: "ack", pick: 1, replica: 0 },
+      { kind: "ack", pick: 1, replica: 1 },
+    ];
+    expect(await run(ops)).toEqual([]);
+  });
+
   it("catches an injected difference: a compute reduction that ignores compactions", async () => {
     const noCompaction: ReductionRule<ComputeCommand> = {
       reduce: (commands, retired) =>
