@@ -17,37 +17,50 @@ import { indexedView, ingestion, peekOf } from "./testdata/objects.js";
 
 const LOGGING = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };
 const n = fc.nat({ max: 1000 });
+const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 const opArb = fc.oneof(
-  fc.record({ kind: fc.constant("source" as const) }),
-  fc.record({
-    kind: fc.constant("view" as const),
-    on: fc.array(n, { minLength: 1, maxLength: 3 }),
-    bump: fc.nat({ max: 2 }),
-  }),
-  fc.record({ kind: fc.constant("drop" as const), pick: n }),
-  fc.record({ kind: fc.constant("peek" as const), pick: n, offset: fc.nat({ max: 3 }) }),
-  fc.record({ kind: fc.constant("settle" as const), pick: n, replica: n }),
-  fc.record({ kind: fc.constant("compact" as const), pick: n, delta: fc.nat({ max: 5 }) }),
-  fc.record({
-    kind: fc.constant("report" as const),
-    pick: n,
-    replica: n,
-    delta: fc.nat({ max: 5 }),
-    input: fc.boolean(),
-  }),
-  fc.record({ kind: fc.constant("hold" as const), pick: n }),
-  fc.record({
-    kind: fc.constant("moveHold" as const),
-    pick: n,
-    delta: fc.nat({ max: 4 }),
-    release: fc.boolean(),
-  }),
-  fc.record({
-    kind: fc.constant("replica" as const),
-    op: fc.constantFrom("add", "drop", "reconnect"),
-    pick: n,
-  }),
-  fc.record({ kind: fc.constant("tick" as const) }),
+  w(2, fc.record({ kind: fc.constant("source" as const) })),
+  w(
+    4,
+    fc.record({
+      kind: fc.constant("view" as const),
+      on: fc.array(n, { minLength: 1, maxLength: 3 }),
+      bump: fc.nat({ max: 2 }),
+    }),
+  ),
+  w(1, fc.record({ kind: fc.constant("drop" as const), pick: n })),
+  w(2, fc.record({ kind: fc.constant("peek" as const), pick: n, offset: fc.nat({ max: 3 }) })),
+  w(2, fc.record({ kind: fc.constant("settle" as const), pick: n, replica: n })),
+  w(4, fc.record({ kind: fc.constant("compact" as const), pick: n, delta: fc.nat({ max: 5 }) })),
+  w(
+    4,
+    fc.record({
+      kind: fc.constant("report" as const),
+      pick: n,
+      replica: n,
+      delta: fc.nat({ max: 5 }),
+      input: fc.boolean(),
+    }),
+  ),
+  w(1, fc.record({ kind: fc.constant("hold" as const), pick: n })),
+  w(
+    1,
+    fc.record({
+      kind: fc.constant("moveHold" as const),
+      pick: n,
+      delta: fc.nat({ max: 4 }),
+      release: fc.boolean(),
+    }),
+  ),
+  w(
+    1,
+    fc.record({
+      kind: fc.constant("replica" as const),
+      op: fc.constantFrom("add", "drop", "reconnect"),
+      pick: n,
+    }),
+  ),
+  w(1, fc.record({ kind: fc.constant("tick" as const) })),
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -248,8 +261,8 @@ function run(ops: readonly Op[]): void {
 describe("ClusterState invariants", () => {
   it("hold safety, monotone frontiers, valid replays and a bounded history under random work", () => {
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => run(ops)),
-      { numRuns: 150 },
+      fc.property(fc.array(opArb, { minLength: 30, maxLength: 80 }), (ops) => run(ops)),
+      { numRuns: 200 },
     );
   });
 });

@@ -148,10 +148,16 @@ describe("ClusterState", () => {
     s.addReplica("u2");
     s.beginPeek(peekOf("p", "u20", 0n));
     s.drop("u20");
-    expect(s.holds("u11").has(Holder.dependant("u20"))).toBe(false); // the import is free at once
     expect(() => s.drop("u20")).toThrow(CollectionMissing);
+    // Until its drop is sent, a replay still rebuilds u20 at its since: its import stays held
+    // there (environmentd released it at once: a replay then read a compacted source).
+    expect(s.holds("u11").get(Holder.dependant("u20"))).toBe(0n);
+    s.allowCompaction("u11", 9n);
+    expect(s.frontiers("u11").since).toBe(0n);
     s.takeOutbox();
     s.finishPeek("p");
+    expect(s.holds("u11").has(Holder.dependant("u20"))).toBe(false);
+    expect(s.frontiers("u11").since).toBe(9n);
     expect(s.takeOutbox().map((o) => o.command.command)).toContainEqual({
       kind: "allowCompaction",
       id: "u20",

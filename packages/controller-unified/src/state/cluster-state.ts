@@ -149,7 +149,6 @@ interface Dataflow {
   readonly exports: readonly GlobalId[];
   readonly imports: readonly GlobalId[];
   readonly foreign: readonly ReadHold[];
-  live: boolean;
 }
 
 interface PendingPeek {
@@ -404,7 +403,7 @@ export class ClusterState {
       c.holds.set(Holder.dependant(key), asOf);
       c.dependants.add(key);
     }
-    this.#dataflows.set(key, { exports: exportIds, imports, foreign, live: true });
+    this.#dataflows.set(key, { exports: exportIds, imports, foreign });
     const sinks = new Map(desc.sinkExports.map((s) => [s.id, s.connection]));
     for (const id of exportIds) {
       const sink = sinks.get(id);
@@ -478,17 +477,10 @@ export class ClusterState {
     c.dropped = true;
     REPLICA_RULES.compute.dropped(c);
     const df = this.#dataflows.get(c.objectId);
-    if (df?.live && df.exports.every((e) => this.#table.find(e)?.dropped !== false)) {
-      df.live = false;
-      this.#dataflows.delete(c.objectId);
-      for (const h of df.foreign) h.release();
-      for (const imp of df.imports) {
-        const i = this.#table.find(imp);
-        if (i === undefined) continue;
-        i.holds.release(Holder.dependant(c.objectId));
-        i.dependants.delete(c.objectId);
-        this.#settle(i);
-      }
+    if (df !== undefined && df.exports.every((e) => this.#table.find(e)?.dropped !== false)) {
+      // No live reader any more (drops of its imports are allowed), but the dataflow keeps
+      // holding them until its own drop is sent (`#followSince`): a replay rebuilds it until then.
+      for (const imp of df.imports) this.#table.find(imp)?.dependants.delete(c.objectId);
     }
     this.#settle(c);
   }
@@ -683,16 +675,29 @@ export class ClusterState {
     this.#maybeForget(c);
   }
 
-  /** A live dataflow's holds on its imports move to its since (the meet of its exports'). */
+  /**
+   * A dataflow's holds on its imports move to its since: the meet of its exports' sinces, dropped
+   * ones included — a dropped export whose drop is not sent yet (a peek still holds it) is still
+   * in the history, and a replay rebuilds it at that since, so its imports must stay readable
+   * there. Once every export's since is empty, the holds are released.
+   */
   #followSince(key: GlobalId): void {
     const df = this.#dataflows.get(key);
-    if (df === undefined || !df.live) return;
+    if (df === undefined) return;
     let since: Frontier = Frontier.EMPTY;
-    for (const e of df.exports) {
-      const c = this.#table.find(e);
-      if (c !== undefined && !c.dropped) since = Frontier.meet(since, c.since);
+    for (const e of df.exports) since = Frontier.meet(since, this.#table.find(e)?.since ?? null);
+    if (since === null) {
+      this.#dataflows.delete(key);
+      for (const h of df.foreign) h.release();
+      for (const imp of df.imports) {
+        const i = this.#table.find(imp);
+        if (i === undefined) continue;
+        i.holds.release(Holder.dependant(key));
+        i.dependants.delete(key);
+        this.#settle(i);
+      }
+      return;
     }
-    if (since === null) return;
     for (const h of df.foreign) h.downgrade(since);
     for (const imp of df.imports) {
       const i = this.#table.find(imp);

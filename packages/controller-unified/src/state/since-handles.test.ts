@@ -31,6 +31,16 @@ describe("SinceHandles", () => {
     ]);
   });
 
+  it("a dropped collection that something still holds keeps its handle", () => {
+    const h = new SinceHandles();
+    h.register("u1", "s1", 0n, 0);
+    const held = rows({ u1: { id: "u1", since: 2n, write: 4n, dropped: true } });
+    expect(h.plan(held, 1, 100)).toEqual({
+      downgrades: [{ id: "u1", shardId: "s1", since: 2n, heartbeat: false }],
+      expiries: [],
+    });
+  });
+
   it("a dropped or forgotten collection's handle is expired once", () => {
     const h = new SinceHandles();
     h.register("u1", "s1", 0n, 0);

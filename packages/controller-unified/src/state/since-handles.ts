@@ -13,7 +13,8 @@
  *   upper; a closed upper does not bound it) when that is beyond its durable since and no
  *   downgrade is in flight; otherwise, nothing in flight and unwritten for `heartbeatMs`, it is
  *   heartbeated (a downgrade to its durable since) so its lease never lapses.
- * - A dropped collection's handle is expired, once.
+ * - A dropped collection's handle is expired, once, when nothing holds it any more (its since is
+ *   empty): a dropped subsource that a dropped-but-still-peeked dataflow reads keeps its shard.
  * - `settled(id, f, now)` / `failed(id)` settle the in-flight request (a failure is retried by
  *   the next tick).
  */
@@ -86,7 +87,7 @@ export class SinceHandles {
     const expiries: SinceExpiry[] = [];
     for (const [id, h] of this.#handles) {
       const c = rows(id);
-      if (c === undefined || c.dropped) {
+      if (c === undefined || (c.dropped && c.since === null)) {
         if (!h.expired) {
           h.expired = true;
           expiries.push({ id, shardId: h.shardId });

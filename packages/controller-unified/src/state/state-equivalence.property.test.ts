@@ -47,7 +47,7 @@ const WARMUP: Op[] = [
 describe("ClusterState vs the legacy compute + storage states", () => {
   it("answer the same under random DDL, peeks, compactions, reports and replica churn", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+      fc.asyncProperty(fc.array(opArb, { minLength: 30, maxLength: 80 }), async (ops) => {
         const differences = await run([...WARMUP, ...ops]);
         expect(differences).toEqual([]);
       }),

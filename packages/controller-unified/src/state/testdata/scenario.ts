@@ -32,7 +32,7 @@ import type {
   Peek,
   StorageCommand,
 } from "@mzts/protocol";
-import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
+import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import fc from "fast-check";
 import { ClusterState, type ClusterStateOptions } from "../cluster-state.js";
 import { CLUSTER, LegacyCluster, LOGGING } from "./legacy-cluster.js";
@@ -150,6 +150,10 @@ export class Scenario {
   readonly #ingestionExports = new Map<GlobalId, GlobalId[]>();
   /** Live dataflows (index and view ids) → the subsources they read. */
   readonly #dataflows = new Map<GlobalId, GlobalId[]>();
+  /** Dropped dataflows → the subsources they read. */
+  readonly #droppedDataflows = new Map<GlobalId, GlobalId[]>();
+  /** Comparisons where a dropped dataflow still held its import (see `compare`). */
+  lingering = 0;
   /** Every id ever created, with its workload. */
   readonly #ids = new Map<GlobalId, "compute" | "storage" | "ingestion">();
   /** Test key → uuid (the same on both sides: the unified side is given the legacy's peek). */
@@ -242,7 +246,9 @@ export class Scenario {
         const on = [...new Set(picks.map((p) => subsources[p % subsources.length] as GlobalId))];
         let asOf = 0n;
         for (const s of on) {
-          const since = u.frontiers(s).since;
+          // Both sides must accept it: the unified side may hold a subsource lower than the
+          // legacy one (see `compare`, the lingering holds of dropped dataflows).
+          const since = Frontier.join(u.frontiers(s).since, l.readHolds.since(s));
           if (since === null) return;
           if (since > asOf) asOf = since;
         }
@@ -285,6 +291,7 @@ export class Scenario {
           this.#sources.splice(this.#sources.indexOf(source), 1);
         } else {
           l.dropDataflow(id);
+          this.#droppedDataflows.set(id, this.#dataflows.get(id) ?? []);
           this.#dataflows.delete(id);
         }
         u.drop(id);
@@ -529,13 +536,30 @@ export class Scenario {
       try {
         legacyWrite = l.storage.frontier(id);
       } catch {}
+      const lingering = [...this.#droppedDataflows]
+        .filter(([d, on]) => on.includes(id) && u.has(d) && u.frontiers(d).since !== null)
+        .map(([d]) => u.frontiers(d).since);
+      if (lingering.length > 0) this.lingering++;
+      if (legacyWrite === "forgotten" && u.has(id) && !u.isLive(id) && lingering.length > 0) {
+        continue; // the same divergence as below: the dropped subsource's shard stays held
+      }
       eq(`storage ${id} write`, legacyWrite, u.has(id) ? u.frontiers(id).write : "forgotten");
       if (w === "storage" && u.isLive(id)) {
-        eq(`storage ${id} since`, l.readHolds.since(id), u.frontiers(id).since);
+        // Known divergence (a legacy bug, fixed): environmentd releases a dataflow's import
+        // holds when it uninstalls it, but compute keeps the dropped dataflow in its history
+        // while a peek holds it, so a replay rebuilds it at an as-of its import may have
+        // compacted past. The unified state holds the import at the dataflow's since until its
+        // drop is sent. Accepted exactly as: since = meet(legacy since, those dataflows' sinces),
+        // holds = legacy holds + those dataflows.
+        const legacySince = lingering.reduce<Frontier>(
+          (a, f) => Frontier.meet(a, f),
+          l.readHolds.since(id),
+        );
+        eq(`storage ${id} since`, legacySince, u.frontiers(id).since);
         const imports = [...l.importHolds.values()]
           .flat()
           .filter((h) => h.collectionId === id).length;
-        eq(`storage ${id} holds`, 1 + imports, u.holds(id).size);
+        eq(`storage ${id} holds`, 1 + imports + lingering.length, u.holds(id).size);
       }
     }
     const legacyPending = [...l.peeks]
