@@ -51,7 +51,7 @@ describe("ClusterState vs the legacy compute + storage states", () => {
         const differences = await run([...WARMUP, ...ops]);
         expect(differences).toEqual([]);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
