@@ -83,7 +83,12 @@ describe("ClusterCommandHistory", () => {
   it("applies the rules it is given (the equivalence test injects a wrong one)", () => {
     let calls = 0;
     const h = new ClusterCommandHistory({
-      compute: { reduce: (cmds, r) => (calls++, computeReduction.reduce(cmds, r)) },
+      compute: {
+        reduce: (cmds, r) => {
+          calls++;
+          return computeReduction.reduce(cmds, r);
+        },
+      },
       storage: storageReduction,
     });
     h.push(c({ kind: "hello", hello }, "compute"));

@@ -477,7 +477,7 @@ export class ClusterState {
     c.dropped = true;
     REPLICA_RULES.compute.dropped(c);
     const df = this.#dataflows.get(c.objectId);
-    if (df !== undefined && df.exports.every((e) => this.#table.find(e)?.dropped !== false)) {
+    if (df?.exports.every((e) => this.#table.find(e)?.dropped !== false)) {
       // No live reader any more (drops of its imports are allowed), but the dataflow keeps
       // holding them until its own drop is sent (`#followSince`): a replay rebuilds it until then.
       for (const imp of df.imports) this.#table.find(imp)?.dependants.delete(c.objectId);

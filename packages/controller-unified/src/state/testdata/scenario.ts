@@ -24,18 +24,12 @@
  *   blanked (each side draws its own).
  */
 
-import type {
-  ClusterCommand,
-  ComputeCommand,
-  DataflowDescription,
-  IngestionDescription,
-  Peek,
-  StorageCommand,
-} from "@mzts/protocol";
+import type { ClusterCommand, ComputeCommand, Peek, StorageCommand } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import fc from "fast-check";
 import { ClusterState, type ClusterStateOptions } from "../cluster-state.js";
 import { CLUSTER, LegacyCluster, LOGGING } from "./legacy-cluster.js";
+import { indexedView, ingestion } from "./objects.js";
 
 /** One random operation (picks are resolved against the model when it runs). */
 export type Op =
@@ -215,20 +209,7 @@ export class Scenario {
       case "createSource": {
         const id = this.#id();
         const exports = Array.from({ length: op.exports }, () => this.#id());
-        const desc: IngestionDescription = {
-          sourceExports: exports.map((e, i) => ({
-            id: e,
-            shardId: `shard-${e}`,
-            outputIndex: i,
-            name: "",
-          })),
-          connection: {
-            kind: "loadGenerator",
-            generator: { kind: "counter" },
-            seed: 1n,
-            tickIntervalMs: 1000,
-          },
-        };
+        const desc = ingestion(...exports);
         void l.createSource(id, desc);
         u.createIngestion(id, desc);
         for (const r of this.#replicas.values()) for (const c of [id, ...exports]) r.knows.add(c);
@@ -253,23 +234,7 @@ export class Scenario {
           if (since > asOf) asOf = since;
         }
         const id = this.#id();
-        const get = (s: GlobalId) => ({ kind: "get" as const, id: s, arity: 1 });
-        const desc: DataflowDescription = {
-          debugName: id,
-          sourceImports: on.map((s) => ({ id: s, shardId: `shard-${s}`, arity: 1, upper: null })),
-          indexImports: [],
-          objectsToBuild: [
-            {
-              id,
-              plan:
-                on.length === 1 ? get(on[0] as GlobalId) : { kind: "union", inputs: on.map(get) },
-            },
-          ],
-          indexExports: [{ id, objectId: id, key: [0] }],
-          sinkExports: [],
-          asOf: asOf + BigInt(op.bump),
-          until: null,
-        };
+        const desc = indexedView(id, asOf + BigInt(op.bump), on);
         l.createDataflow(id, desc);
         u.createDataflow(desc);
         for (const r of this.#replicas.values()) r.knows.add(id);
