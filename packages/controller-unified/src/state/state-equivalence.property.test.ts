@@ -53,7 +53,8 @@ describe("ClusterState vs the legacy compute + storage states", () => {
       }),
       { numRuns: 40 },
     );
-  });
+    // CPU time only (no timers inside): ~5 s alone, more on a shared machine.
+  }, 120_000);
 
   it("agree on a late upper after a drop (the late replica owes a droppedId too)", async () => {
     const ops: Op[] = [
