@@ -1,0 +1,88 @@
+/**
+ * The `ClusterController` interface is implementable by the legacy path: the test-only adapter
+ * (`testdata/legacy-cluster-controller.ts`) over the real compute and storage controllers and
+ * `PersistReadHolds`, driven through fake replica connections.
+ */
+import { describe, expect, it } from "vitest";
+import type { ClusterController } from "./cluster-controller.js";
+import { InvalidStateRequest } from "./errors.js";
+import { CLUSTER, LegacyCluster } from "./testdata/legacy-cluster.js";
+import { LegacyClusterController } from "./testdata/legacy-cluster-controller.js";
+import { indexedView, ingestion } from "./testdata/objects.js";
+import { flush } from "./testdata/scenario.js";
+
+const twoPort = {
+  layout: "two-port",
+  computeUrl: "http://127.0.0.1:1",
+  storageUrl: "http://127.0.0.1:1",
+} as const;
+
+describe("LegacyClusterController", () => {
+  it("drives one legacy cluster through the one interface", async () => {
+    const l = await LegacyCluster.create(2n);
+    const adapter = new LegacyClusterController({
+      clusterId: CLUSTER,
+      compute: l.compute,
+      storage: l.storage,
+      readHolds: l.readHolds,
+    });
+    const c: ClusterController = adapter;
+    try {
+      c.addReplica("u1", twoPort);
+      expect(() =>
+        c.addReplica("u2", { layout: "one-port", clusterUrl: "http://127.0.0.1:1" }),
+      ).toThrow(InvalidStateRequest);
+      await flush();
+      expect(c.replicas()).toMatchObject([
+        { replicaId: "u1", epoch: 1, state: "connected", failures: 0 },
+      ]);
+      expect(await c.openShards([{ id: "u11", shardId: "shard-u11" }])).toEqual(
+        new Map([["u11", 0n]]),
+      );
+      c.createIngestion("u10", ingestion("u11"));
+      l.shards.set("u11", "shard-u11"); // the fake persist's upper follows the reported uppers
+      c.createDataflow(indexedView("u20", 0n, ["u11"]));
+      const writes: string[] = [];
+      const off = c.onWriteFrontier((id) => writes.push(id));
+      l.storageRespond("u1", { kind: "frontierUpper", id: "u11", upper: 10n });
+      l.computeRespond("u1", {
+        kind: "frontiers",
+        id: "u20",
+        frontiers: { write: 10n, input: 10n },
+      });
+      off();
+      expect(writes).toEqual(["u11", "u20"]);
+      await adapter.upkeep();
+      expect(c.frontiers("u20")).toEqual({ since: 8n, write: 10n, reported: true });
+      expect(c.frontiers("u11")).toEqual({ since: 8n, write: 10n, reported: true });
+      await c.waitForUpper("u20", 10n);
+
+      const answer = c.peek({ target: "u20", timestamp: 9n });
+      const sent = l.computeFake.current("u1")?.sent.find((x) => x.kind === "peek");
+      expect(c.status().pendingPeeks).toBe(1);
+      if (sent?.kind !== "peek") throw new Error("no peek sent");
+      l.computeRespond("u1", {
+        kind: "peekResponse",
+        uuid: sent.peek.uuid,
+        response: { kind: "rows", rows: [] },
+      });
+      expect(await answer).toEqual({ rows: [], replicaId: "u1" });
+
+      expect(() => c.acquireReadHold("u20", 9n)).toThrow(/holds only shard-backed collections/);
+      c.acquireReadHold("u11", 9n).release();
+      expect(c.status()).toMatchObject({
+        clusterId: CLUSTER,
+        path: "legacy",
+        collections: 3,
+        pendingPeeks: 0,
+      });
+      c.drop("u20");
+      c.drop("u10");
+      expect(c.hasCollection("u11")).toBe(false);
+      expect(c.status().collections).toBe(0);
+    } finally {
+      await c.close();
+      await l.close();
+    }
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * Tests only: the **legacy** `ClusterController` — one cluster's compute instance, storage
+ * instance and the environment's `PersistReadHolds` behind the one interface — written here to
+ * prove the interface is implementable by the legacy path without changing either `-client`
+ * package. The next slice moves it to environmentd (which may import the `-client` packages) as
+ * the `state`-off side of the seam; this package cannot ship it (it never depends on them).
+ *
+ * ## Mapping
+ * - Replicas: both controllers' `addReplica`/`dropReplica`; health from compute's replica
+ *   statuses (both controllers run the same replicas).
+ * - Objects: an ingestion → storage; a dataflow → compute, its source imports held through
+ *   `PersistReadHolds` (environmentd's `ImportHolds`), released at the drop.
+ * - `frontiers(id)`: compute's for a compute collection; for a storage one, the write frontier from
+ *   storage and the since from `PersistReadHolds` (legacy keeps the two apart).
+ * - `acquireReadHold`: only shard-backed collections (`PersistReadHolds`); compute-client has no
+ *   external hold on its collections — one of the gaps the unified state closes.
+ * - `status()`: collections and peeks are counted here (compute-client exposes them only as
+ *   gauges).
+ */
+import type { DataflowDescription, IngestionDescription } from "@mzts/protocol";
+import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
+import type { ComputeController } from "../../../../compute-client/dist/index.js";
+import type {
+  ReadHold as PersistHold,
+  PersistReadHolds,
+  StorageController,
+} from "../../../../storage-client/dist/index.js";
+import type {
+  ClusterController,
+  ClusterControllerStatus,
+  ClusterPeekAnswer,
+  ClusterPeekRequest,
+  ClusterReplicaLocation,
+  ClusterSubscribeBatch,
+} from "../cluster-controller.js";
+import type { ReadHold } from "../cluster-state.js";
+import type { CollectionFrontiers } from "../collection-table.js";
+import { CollectionMissing, InvalidStateRequest } from "../errors.js";
+import type { ReplicaHealthRecord } from "../replica-health.js";
+
+/** What the adapter composes (shared per environment but for the cluster id). */
+export interface LegacyParts {
+  readonly clusterId: string;
+  readonly compute: ComputeController;
+  readonly storage: StorageController;
+  readonly readHolds: PersistReadHolds;
+}
+
+/** The legacy path behind `ClusterController` (see the file comment). */
+export class LegacyClusterController implements ClusterController {
+  readonly clusterId: string;
+  readonly path = "legacy" as const;
+  readonly #p: LegacyParts;
+  /** Dataflow → its holds on its imports (environmentd's `ImportHolds`). */
+  readonly #importHolds = new Map<GlobalId, PersistHold[]>();
+  /** Ingestion → its subsources (their since handles go with it). */
+  readonly #ingestions = new Map<GlobalId, readonly GlobalId[]>();
+  /** Compute collections created here and not yet dropped. */
+  readonly #compute = new Set<GlobalId>();
+  #pendingPeeks = 0;
+
+  constructor(parts: LegacyParts) {
+    this.clusterId = parts.clusterId;
+    this.#p = parts;
+  }
+
+  // --- replicas -------------------------------------------------------------------------------
+
+  addReplica(replicaId: ReplicaId, location: ClusterReplicaLocation): void {
+    const { computeUrl, storageUrl } = this.#twoPort(location, "addReplica");
+    this.#p.compute.addReplica(this.clusterId, replicaId, { computeUrl });
+    this.#p.storage.addReplica(this.clusterId, replicaId, { storageUrl });
+  }
+
+  updateReplicaLocation(replicaId: ReplicaId, location: ClusterReplicaLocation): void {
+    const { computeUrl, storageUrl } = this.#twoPort(location, "updateReplicaLocation");
+    this.#p.compute.updateReplicaLocation(this.clusterId, replicaId, { computeUrl });
+    this.#p.storage.updateReplicaLocation(this.clusterId, replicaId, { storageUrl });
+  }
+
+  async dropReplica(replicaId: ReplicaId): Promise<void> {
+    await this.#p.compute.dropReplica(this.clusterId, replicaId);
+    await this.#p.storage.dropReplica(this.clusterId, replicaId);
+  }
+
+  replicas(): readonly ReplicaHealthRecord[] {
+    return this.#p.compute.replicas(this.clusterId).map((r) => ({
+      replicaId: r.replicaId,
+      epoch: r.epoch,
+      state: r.state === "connected" ? "connected" : r.state === "failed" ? "failed" : "starting",
+      failures: r.failures,
+      lastError: r.lastError,
+      refusal: r.refusal,
+      connectedAtMs: undefined,
+      lastHeardMs: undefined,
+      stale: false,
+    }));
+  }
+
+  #twoPort(location: ClusterReplicaLocation, op: string) {
+    if (location.layout !== "two-port") {
+      throw new InvalidStateRequest(
+        op,
+        "the legacy controllers need a two-port replica (computeUrl, storageUrl)",
+      );
+    }
+    return location;
+  }
+
+  // --- objects --------------------------------------------------------------------------------
+
+  async openShards(shards: readonly { readonly id: GlobalId; readonly shardId: string }[]) {
+    const out = new Map<GlobalId, Frontier>();
+    for (const s of shards) out.set(s.id, await this.#p.readHolds.register(s.id, s.shardId));
+    return out;
+  }
+
+  createIngestion(id: GlobalId, description: IngestionDescription): void {
+    this.#p.storage.createIngestion(this.clusterId, id, description);
+    this.#ingestions.set(
+      id,
+      description.sourceExports.map((e) => e.id),
+    );
+  }
+
+  createDataflow(
+    desc: DataflowDescription,
+    options: { readonly foreignHolds?: readonly ReadHold[] } = {},
+  ): void {
+    const key = desc.indexExports[0]?.id ?? desc.sinkExports[0]?.id;
+    if (key === undefined)
+      throw new InvalidStateRequest("createDataflow", "a dataflow must export something");
+    const held = new Set((options.foreignHolds ?? []).map((h) => h.collectionId));
+    const holds = desc.sourceImports
+      .filter((i) => !held.has(i.id))
+      .map((i) => this.#p.readHolds.acquire(i.id, desc.asOf));
+    try {
+      this.#p.compute.createDataflow(this.clusterId, desc);
+    } catch (e) {
+      for (const h of holds) h.release();
+      throw e;
+    }
+    this.#importHolds.set(key, [...holds, ...((options.foreignHolds ?? []) as PersistHold[])]);
+    for (const e of [...desc.indexExports, ...desc.sinkExports]) this.#compute.add(e.id);
+  }
+
+  allowWrites(id: GlobalId): void {
+    this.#p.compute.allowWrites(this.clusterId, id);
+  }
+
+  allowCompaction(id: GlobalId, frontier: Frontier): void {
+    if (frontier === null) return this.drop(id);
+    if (this.#compute.has(id)) this.#p.compute.allowCompaction(id, frontier);
+    else if (this.#p.readHolds.has(id)) this.#p.readHolds.advancePolicy(id, frontier);
+    else throw new CollectionMissing(this.clusterId, id, "allowCompaction");
+  }
+
+  drop(id: GlobalId): void {
+    const exports = this.#ingestions.get(id);
+    if (exports !== undefined) {
+      this.#p.storage.dropIngestion(id);
+      for (const e of exports) void this.#p.readHolds.unregister(e);
+      this.#ingestions.delete(id);
+      return;
+    }
+    if (!this.#compute.delete(id)) throw new CollectionMissing(this.clusterId, id, "drop");
+    for (const h of this.#importHolds.get(id) ?? []) h.release();
+    this.#importHolds.delete(id);
+    this.#p.compute.dropCollection(id);
+  }
+
+  // --- reads ----------------------------------------------------------------------------------
+
+  acquireReadHold(id: GlobalId, at: Frontier): ReadHold {
+    if (!this.#p.readHolds.has(id)) {
+      throw new InvalidStateRequest(
+        "acquireReadHold",
+        `${id} has no shard: the legacy path holds only shard-backed collections`,
+      );
+    }
+    return this.#p.readHolds.acquire(id, at);
+  }
+
+  async peek(req: ClusterPeekRequest): Promise<ClusterPeekAnswer> {
+    this.#pendingPeeks++;
+    try {
+      return await this.#p.compute.peek(this.clusterId, req);
+    } finally {
+      this.#pendingPeeks--;
+    }
+  }
+
+  subscribe(
+    desc: DataflowDescription,
+    options: { readonly targetReplica?: ReplicaId } = {},
+  ): AsyncIterable<ClusterSubscribeBatch> {
+    return this.#p.compute.subscribe(this.clusterId, desc, options);
+  }
+
+  // --- observation ----------------------------------------------------------------------------
+
+  hasCollection(id: GlobalId): boolean {
+    return this.#compute.has(id) || this.#p.storage.hasCollection(id);
+  }
+
+  frontiers(id: GlobalId): CollectionFrontiers {
+    if (this.#compute.has(id)) return this.#p.compute.frontiers(id);
+    if (!this.#p.storage.hasCollection(id))
+      throw new CollectionMissing(this.clusterId, id, "frontiers");
+    const since = this.#p.readHolds.has(id) ? this.#p.readHolds.since(id) : Frontier.MIN;
+    const write = this.#p.storage.frontier(id);
+    return { since, write, reported: write !== Frontier.MIN };
+  }
+
+  waitForUpper(
+    id: GlobalId,
+    target: Frontier,
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<void> {
+    if (!this.#compute.has(id)) return this.#p.storage.waitForUpper(id, target, options);
+    return new Promise((resolve, reject) => {
+      const done = () => Frontier.lessEqual(target, this.#p.compute.frontiers(id).write);
+      if (done()) return resolve();
+      const timer = setTimeout(() => {
+        off();
+        reject(
+          new InvalidStateRequest(
+            "waitForUpper",
+            `${id} did not reach ${Frontier.format(target)} in time`,
+          ),
+        );
+      }, options.timeoutMs ?? 30_000);
+      const off = this.#p.compute.onWriteFrontier((changed) => {
+        if (changed !== id || !done()) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  onWriteFrontier(listener: (id: GlobalId) => void): () => void {
+    const offCompute = this.#p.compute.onWriteFrontier((id) => {
+      if (this.#compute.has(id)) listener(id);
+    });
+    const offStorage = this.#p.storage.onEvent((e) => {
+      if (e.kind === "writeFrontier" && e.instanceId === this.clusterId) listener(e.id);
+    });
+    return () => {
+      offCompute();
+      offStorage();
+    };
+  }
+
+  failures(): ReadonlyMap<GlobalId, string> {
+    return this.#p.compute.failures(this.clusterId);
+  }
+
+  objectStatus(id: GlobalId) {
+    return { status: this.#p.storage.status(id), statistics: this.#p.storage.statistics(id) };
+  }
+
+  status(): ClusterControllerStatus {
+    let storage = 0;
+    for (const exports of this.#ingestions.values()) storage += 1 + exports.length;
+    return {
+      clusterId: this.clusterId,
+      path: this.path,
+      collections: this.#compute.size + storage,
+      historyCommands:
+        this.#p.compute.historySize(this.clusterId) +
+        this.#p.storage.history(this.clusterId).length,
+      pendingPeeks: this.#pendingPeeks,
+      replicas: this.replicas(),
+    };
+  }
+
+  /**
+   * environmentd's upkeep loop body (`ImportHolds`): import holds follow their dataflow's compute
+   * since, then the since handles tick. The adapter runs it on its own interval in production.
+   */
+  async upkeep(): Promise<void> {
+    for (const [id, holds] of this.#importHolds) {
+      if (!this.#compute.has(id)) continue;
+      const since = this.#p.compute.frontiers(id).since;
+      if (since !== null) for (const h of holds) h.downgrade(since);
+    }
+    await this.#p.readHolds.tick();
+  }
+
+  async close(): Promise<void> {
+    for (const holds of this.#importHolds.values()) for (const h of holds) h.release();
+    this.#importHolds.clear();
+  }
+}
