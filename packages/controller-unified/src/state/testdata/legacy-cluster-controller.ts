@@ -149,7 +149,10 @@ export class LegacyClusterController implements ClusterController {
   }
 
   allowCompaction(id: GlobalId, frontier: Frontier): void {
-    if (frontier === null) return this.drop(id);
+    if (frontier === null) {
+      this.drop(id);
+      return;
+    }
     if (this.#compute.has(id)) this.#p.compute.allowCompaction(id, frontier);
     else if (this.#p.readHolds.has(id)) this.#p.readHolds.advancePolicy(id, frontier);
     else throw new CollectionMissing(this.clusterId, id, "allowCompaction");
