@@ -152,6 +152,6 @@ export interface ClusterController {
   };
   status(): ClusterControllerStatus;
 
-  /** Stops every replica connection and the maintenance timer; `keepReplicas` leaves the processes running. */
+  /** Stops every replica connection and the maintenance timer (the replica processes keep running). */
   close(): Promise<void>;
 }

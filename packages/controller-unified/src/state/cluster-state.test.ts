@@ -264,7 +264,9 @@ describe("ClusterState", () => {
 
   it("a materialized view is one row: compute-written, shard-backed, writable once allowed", () => {
     const s = withIndex();
-    s.createDataflow(indexedView("u40", 0n, ["u11"], [], "shard-u40"));
+    s.createDataflow(indexedView("u40", 5n, ["u11"], [], "shard-u40"), { shardSince: () => 0n });
+    expect(s.frontiers("u40").since).toBe(5n); // its readable floor, whatever the handle says
+    expect(s.durableSince("u40")).toBe(0n);
     expect(s.describe("u40")).toMatchObject({
       kind: "materializedView",
       workload: "compute",
@@ -278,6 +280,12 @@ describe("ClusterState", () => {
           (c) => c.command.kind === "allowWrites" && "id" in c.command && c.command.id === "u40",
         ),
     ).toBe(true);
+    // The handle's since moves up to meet(since, upper) = the as-of once the sink wrote there.
     expect(s.tick(0).downgrades).toEqual([]);
+    s.addReplica("u1");
+    report(s, "u1", "u40", 6n);
+    expect(s.tick(0).downgrades).toEqual([
+      { id: "u40", shardId: "shard-u40", since: 5n, heartbeat: false },
+    ]);
   });
 });

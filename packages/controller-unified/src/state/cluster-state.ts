@@ -83,7 +83,7 @@ import {
 import { Holder, policyHold } from "./read-holds.js";
 import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
 import { REPLICA_RULES } from "./replica-rules.js";
-import { SinceHandles } from "./since-handles.js";
+import { type ShardCollection, SinceHandles } from "./since-handles.js";
 
 /** A hold on one collection, given out by `acquireReadHold` (one mechanism, any reader). */
 export interface ReadHold {
@@ -143,6 +143,12 @@ export interface CreateDataflowOptions {
    * releases them with it.
    */
   readonly foreignHolds?: readonly ReadHold[];
+  /**
+   * The durable since of a persist sink's shard (its since handle, opened by the driver; default
+   * the as-of). The row's since is the as-of either way: below it the shard holds nothing the
+   * sink wrote (the readable floor).
+   */
+  readonly shardSince?: (shardId: string) => Frontier;
 }
 
 interface Dataflow {
@@ -420,7 +426,7 @@ export class ClusterState {
       REPLICA_RULES.compute.created(c, this.#health.ids());
       if (shardId !== undefined) {
         this.#persistSinks.add(id);
-        this.#handles.register(id, shardId, asOf, nowMs);
+        this.#handles.register(id, shardId, options.shardSince?.(shardId) ?? asOf, nowMs);
       }
     }
     this.#compute({ kind: "createDataflow", dataflow: desc });
@@ -788,10 +794,22 @@ export class ClusterState {
   /** One maintenance step (`maintenance.ts`): what the driver must do now. */
   tick(nowMs: number): MaintenanceReport {
     return maintenanceStep(
-      { handles: this.#handles, health: this.#health, rows: (id) => this.#table.find(id) },
+      { handles: this.#handles, health: this.#health, rows: (id) => this.#shardRow(id) },
       nowMs,
       this.#tuning,
     );
+  }
+
+  /**
+   * A row as the since handles see it: a compute row's write frontier starts at its as-of, which
+   * is not its shard's upper — until a replica reported one, the upper is taken as unknown (the
+   * minimum), so a handle is never asked past the shard's upper.
+   */
+  #shardRow(id: GlobalId): ShardCollection | undefined {
+    const c = this.#table.find(id);
+    if (c === undefined) return undefined;
+    const write = c.workload === "compute" && !c.reported ? Frontier.MIN : c.write;
+    return { id, since: c.since, write, dropped: c.dropped };
   }
 
   /** A since-handle downgrade of the tick succeeded. */
