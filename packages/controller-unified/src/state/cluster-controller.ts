@@ -38,8 +38,8 @@ import type {
   StatusUpdate,
 } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId, Row, Timestamp, Update } from "@mzts/repr";
-import type { ReadHold } from "./cluster-state.js";
 import type { CollectionFrontiers } from "./collection-table.js";
+import type { ReadHold } from "./read-holds.js";
 import type { ReplicaHealthRecord } from "./replica-health.js";
 
 /** Where a replica serves: two ports (legacy layout) or one (phase 4 `client`). */

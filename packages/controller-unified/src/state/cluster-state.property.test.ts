@@ -12,7 +12,8 @@
 import { Frontier as F, type Frontier, type GlobalId } from "@mzts/repr";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ClusterState, type ReadHold } from "./cluster-state.js";
+import { ClusterState } from "./cluster-state.js";
+import type { ReadHold } from "./read-holds.js";
 import { indexedView, ingestion, peekOf } from "./testdata/objects.js";
 
 const LOGGING = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };

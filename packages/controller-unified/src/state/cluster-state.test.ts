@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClusterState, type OutgoingCommand } from "./cluster-state.js";
+import { ClusterState } from "./cluster-state.js";
 import {
   CollectionExists,
   CollectionMissing,
@@ -10,6 +10,7 @@ import {
   SinceViolation,
 } from "./errors.js";
 import { Holder } from "./read-holds.js";
+import type { OutgoingCommand } from "./state-io.js";
 import { indexedView, ingestion, peekOf } from "./testdata/objects.js";
 
 const LOGGING = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };

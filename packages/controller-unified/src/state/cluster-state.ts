@@ -51,18 +51,13 @@ import {
   type HelloRefusal,
   type IngestionDescription,
   ingestionCollectionIds,
-  type LoggingConfig,
   type Peek,
   type PeekResponse,
   type StorageCommand,
   type StorageResponse,
 } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
-import {
-  ClusterCommandHistory,
-  type ClusterReductionRules,
-  PROTOCOL_RULES,
-} from "./cluster-history.js";
+import { ClusterCommandHistory, PROTOCOL_RULES } from "./cluster-history.js";
 import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
 import {
   CollectionExists,
@@ -80,82 +75,17 @@ import {
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
-import { Holder, policyHold } from "./read-holds.js";
+import { Holder, type ReadHold } from "./read-holds.js";
 import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
 import { REPLICA_RULES } from "./replica-rules.js";
 import { type ShardCollection, SinceHandles } from "./since-handles.js";
-
-/** A hold on one collection, given out by `acquireReadHold` (one mechanism, any reader). */
-export interface ReadHold {
-  readonly collectionId: GlobalId;
-  /** Where it holds now. */
-  readonly frontier: Frontier;
-  /** Moves the hold to `join(frontier, f)` (never back). No-op after `release`. */
-  downgrade(f: Frontier): void;
-  /** Ends the hold. Idempotent. */
-  release(): void;
-}
-
-/** Options of `ClusterState`. */
-export interface ClusterStateOptions {
-  readonly clusterId: string;
-  /** The environment's generation (the history's placeholder hello carries it). */
-  readonly generation: bigint;
-  readonly logging: LoggingConfig;
-  /** How far the policy hold trails the write frontier (ms of timestamp). Default 1000. */
-  readonly compactionWindowMs?: bigint;
-  /** A read-only state never sends storage `allowWrites` (0dt). Default false. */
-  readonly readOnly?: boolean;
-  readonly maintenance?: Partial<MaintenanceTuning>;
-  /** Tests only: the reduction rules (default: the protocol's). */
-  readonly rules?: ClusterReductionRules;
-}
-
-/** A command to send: to every replica, or to `replicaId` only. */
-export interface OutgoingCommand {
-  readonly command: ClusterCommand;
-  readonly replicaId?: ReplicaId;
-}
-
-/** What the state tells its driver (drained by `takeEvents`). */
-export type ClusterStateEvent =
-  | { readonly kind: "writeFrontier"; readonly id: GlobalId; readonly frontier: Frontier }
-  | {
-      readonly kind: "peekSettled";
-      readonly uuid: string;
-      /** The answering replica, or undefined when `finishPeek`/a replica loss settled it. */
-      readonly replicaId: ReplicaId | undefined;
-      readonly response: PeekResponse | undefined;
-    }
-  | { readonly kind: "forgotten"; readonly id: GlobalId }
-  /** A response the state does not interpret (status, statistics, subscribes, errors). */
-  | {
-      readonly kind: "response";
-      readonly replicaId: ReplicaId;
-      readonly response: ClusterResponse;
-    };
-
-/** Options of `createDataflow`. */
-export interface CreateDataflowOptions {
-  /**
-   * Holds on imports that are not collections of this cluster (another cluster's
-   * `acquireReadHold`), at or below the as-of; the state keeps them at the dataflow's since and
-   * releases them with it.
-   */
-  readonly foreignHolds?: readonly ReadHold[];
-  /**
-   * The durable since of a persist sink's shard (its since handle, opened by the driver; default
-   * the as-of). The row's since is the as-of either way: below it the shard holds nothing the
-   * sink wrote (the readable floor).
-   */
-  readonly shardSince?: (shardId: string) => Frontier;
-}
-
-interface Dataflow {
-  readonly exports: readonly GlobalId[];
-  readonly imports: readonly GlobalId[];
-  readonly foreign: readonly ReadHold[];
-}
+import { SincePropagation } from "./since-propagation.js";
+import type {
+  ClusterStateEvent,
+  ClusterStateOptions,
+  CreateDataflowOptions,
+  OutgoingCommand,
+} from "./state-io.js";
 
 interface PendingPeek {
   readonly target: GlobalId;
@@ -171,8 +101,8 @@ export class ClusterState {
   readonly #history: ClusterCommandHistory;
   readonly #health = new ReplicaHealthTable();
   readonly #handles = new SinceHandles();
-  /** Dataflow (its first export id) → exports, local imports, foreign holds. */
-  readonly #dataflows = new Map<GlobalId, Dataflow>();
+  /** How hold changes propagate: sinces, `allowCompaction`, imports' holds, forgetting. */
+  readonly #propagation: SincePropagation;
   /** Live ingestions → their collection ids (own id first). */
   readonly #ingestions = new Map<GlobalId, GlobalId[]>();
   /** Persist sink exports of live dataflows (what `allowWrites` accepts). */
@@ -188,6 +118,14 @@ export class ClusterState {
     this.#tuning = { ...DEFAULT_MAINTENANCE, ...opts.maintenance };
     this.#table = new CollectionTable(opts.clusterId);
     this.#history = new ClusterCommandHistory(opts.rules ?? PROTOCOL_RULES);
+    this.#propagation = new SincePropagation({
+      table: this.#table,
+      windowMs: this.#window,
+      replicas: () => this.#health.ids(),
+      allowCompaction: (id, since) =>
+        this.#compute({ kind: "allowCompaction", id, frontier: since }),
+      forgotten: (id) => this.#events.push({ kind: "forgotten", id }),
+    });
     const hello = createHello(opts.generation);
     const h = (c: ClusterCommand) => this.#history.push(c);
     h({ kind: "compute", command: { kind: "hello", hello } });
@@ -266,7 +204,7 @@ export class ClusterState {
       );
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].replayed(c, replicaId);
-      this.#maybeForget(c);
+      this.#propagation.maybeForget(c);
     }
     return commands;
   }
@@ -286,7 +224,7 @@ export class ClusterState {
     this.#settleTargeted(replicaId);
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].failed(c, replicaId);
-      this.#maybeForget(c);
+      this.#propagation.maybeForget(c);
     }
     return true;
   }
@@ -298,7 +236,7 @@ export class ClusterState {
     this.#settleTargeted(replicaId);
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].removed(c, replicaId);
-      this.#settle(c);
+      this.#propagation.settle(c);
     }
   }
 
@@ -409,7 +347,7 @@ export class ClusterState {
       c.holds.set(Holder.dependant(key), asOf);
       c.dependants.add(key);
     }
-    this.#dataflows.set(key, { exports: exportIds, imports, foreign });
+    this.#propagation.addDataflow(key, { exports: exportIds, imports, foreign });
     const sinks = new Map(desc.sinkExports.map((s) => [s.id, s.connection]));
     for (const id of exportIds) {
       const sink = sinks.get(id);
@@ -453,7 +391,7 @@ export class ClusterState {
       return;
     }
     c.floor = Frontier.join(c.floor, frontier);
-    this.#updatePolicy(c);
+    this.#propagation.updatePolicy(c);
   }
 
   /**
@@ -475,20 +413,20 @@ export class ClusterState {
         if (row === undefined || row.dropped) continue;
         row.dropped = true;
         REPLICA_RULES.storage.dropped(row);
-        this.#settle(row);
+        this.#propagation.settle(row);
       }
       return;
     }
     this.#persistSinks.delete(id);
     c.dropped = true;
     REPLICA_RULES.compute.dropped(c);
-    const df = this.#dataflows.get(c.objectId);
+    const df = this.#propagation.dataflow(c.objectId);
     if (df?.exports.every((e) => this.#table.find(e)?.dropped !== false)) {
       // No live reader any more (drops of its imports are allowed), but the dataflow keeps
-      // holding them until its own drop is sent (`#followSince`): a replay rebuilds it until then.
+      // holding them until its own drop is sent (`SincePropagation`): a replay rebuilds it until then.
       for (const imp of df.imports) this.#table.find(imp)?.dependants.delete(c.objectId);
     }
-    this.#settle(c);
+    this.#propagation.settle(c);
   }
 
   // --- reads ---------------------------------------------------------------------------------
@@ -515,13 +453,13 @@ export class ClusterState {
         if (Frontier.equal(next, current)) return;
         current = next;
         c.holds.set(holder, next);
-        this.#settle(c);
+        this.#propagation.settle(c);
       },
       release: () => {
         if (released) return;
         released = true;
         c.holds.release(holder);
-        this.#settle(c);
+        this.#propagation.settle(c);
       },
     };
   }
@@ -576,7 +514,7 @@ export class ClusterState {
     const c = this.#table.find(p.target);
     if (c !== undefined) {
       c.holds.release(Holder.peek(uuid));
-      this.#settle(c);
+      this.#propagation.settle(c);
     }
     this.#events.push({ kind: "peekSettled", uuid, replicaId, response });
     return true;
@@ -607,7 +545,7 @@ export class ClusterState {
         const input = r.frontiers.input;
         if (held !== undefined && input !== undefined && Frontier.lessThan(held, input)) {
           c.holds.release(Holder.replica(replicaId));
-          this.#settle(c);
+          this.#propagation.settle(c);
         }
         if (r.frontiers.write === undefined || !this.#table.has(c.id)) return;
         this.#absorbWrite(c, replicaId, r.frontiers.write);
@@ -639,7 +577,7 @@ export class ClusterState {
         if (c === undefined || c.owed === undefined) return;
         c.delivered.add(replicaId);
         c.owed.delete(replicaId);
-        this.#maybeForget(c);
+        this.#propagation.maybeForget(c);
         return;
       }
       default:
@@ -650,75 +588,10 @@ export class ClusterState {
   #absorbWrite(c: Collection, replicaId: ReplicaId, write: Frontier): void {
     if (this.#table.absorbWrite(c, replicaId, write)) {
       this.#events.push({ kind: "writeFrontier", id: c.id, frontier: c.write });
-      this.#updatePolicy(c);
+      this.#propagation.updatePolicy(c);
     } else {
-      this.#maybeForget(c);
+      this.#propagation.maybeForget(c);
     }
-  }
-
-  // --- holds and sinces ----------------------------------------------------------------------
-
-  /** Moves the policy hold after the floor or the write frontier moved, then settles. */
-  #updatePolicy(c: Collection): void {
-    const current = c.holds.get(Holder.POLICY);
-    if (current !== undefined) {
-      const next = policyHold(current, c.floor, c.write, this.#window);
-      if (!Frontier.equal(next, current)) c.holds.set(Holder.POLICY, next);
-    }
-    this.#settle(c);
-  }
-
-  /**
-   * Re-derives the since after a hold change: a compute advance is sent as `allowCompaction`,
-   * the dataflow's holds on its imports follow it; then the row may be forgotten.
-   */
-  #settle(c: Collection): void {
-    if (this.#table.advanceSince(c)) {
-      if (c.workload === "compute")
-        this.#compute({ kind: "allowCompaction", id: c.id, frontier: c.since });
-      this.#followSince(c.objectId);
-    }
-    this.#maybeForget(c);
-  }
-
-  /**
-   * A dataflow's holds on its imports move to its since: the meet of its exports' sinces, dropped
-   * ones included — a dropped export whose drop is not sent yet (a peek still holds it) is still
-   * in the history, and a replay rebuilds it at that since, so its imports must stay readable
-   * there. Once every export's since is empty, the holds are released.
-   */
-  #followSince(key: GlobalId): void {
-    const df = this.#dataflows.get(key);
-    if (df === undefined) return;
-    let since: Frontier = Frontier.EMPTY;
-    for (const e of df.exports) since = Frontier.meet(since, this.#table.find(e)?.since ?? null);
-    if (since === null) {
-      this.#dataflows.delete(key);
-      for (const h of df.foreign) h.release();
-      for (const imp of df.imports) {
-        const i = this.#table.find(imp);
-        if (i === undefined) continue;
-        i.holds.release(Holder.dependant(key));
-        i.dependants.delete(key);
-        this.#settle(i);
-      }
-      return;
-    }
-    for (const h of df.foreign) h.downgrade(since);
-    for (const imp of df.imports) {
-      const i = this.#table.find(imp);
-      const held = i?.holds.get(Holder.dependant(key));
-      if (i === undefined || held === undefined || !Frontier.lessThan(held, since)) continue;
-      i.holds.set(Holder.dependant(key), since);
-      this.#settle(i);
-    }
-  }
-
-  #maybeForget(c: Collection): void {
-    if (!this.#table.has(c.id) || !REPLICA_RULES[c.workload].forgettable(c, this.#health.ids()))
-      return;
-    this.#table.delete(c.id);
-    this.#events.push({ kind: "forgotten", id: c.id });
   }
 
   // --- queries -------------------------------------------------------------------------------

@@ -42,14 +42,7 @@ export {
   type ClusterReductionRules,
   PROTOCOL_RULES,
 } from "./cluster-history.js";
-export {
-  ClusterState,
-  type ClusterStateEvent,
-  type ClusterStateOptions,
-  type CreateDataflowOptions,
-  type OutgoingCommand,
-  type ReadHold,
-} from "./cluster-state.js";
+export { ClusterState } from "./cluster-state.js";
 export type {
   CollectionFrontiers,
   CollectionKind,
@@ -75,7 +68,7 @@ export {
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
-export { Holder, policyHold } from "./read-holds.js";
+export { Holder, policyHold, type ReadHold } from "./read-holds.js";
 export { computeReduction, type ReductionRule, storageReduction } from "./reduction-rules.js";
 export type { ReplicaConnectionHealth, ReplicaHealthRecord } from "./replica-health.js";
 /** @internal */
@@ -85,3 +78,9 @@ export { computeRules, REPLICA_RULES, type ReplicaRules, storageRules } from "./
 export type { SinceDowngrade, SinceExpiry } from "./since-handles.js";
 /** @internal */
 export { SinceHandles } from "./since-handles.js";
+export type {
+  ClusterStateEvent,
+  ClusterStateOptions,
+  CreateDataflowOptions,
+  OutgoingCommand,
+} from "./state-io.js";

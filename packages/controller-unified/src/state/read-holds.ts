@@ -22,7 +22,7 @@
  *   `SinceViolation`/`invariant`), `release` removes it.
  * - No holds = the empty since.
  */
-import { Frontier, invariant, type ReplicaId } from "@mzts/repr";
+import { Frontier, type GlobalId, invariant, type ReplicaId } from "@mzts/repr";
 
 /** Holder names (see the file comment). */
 export const Holder = {
@@ -95,4 +95,15 @@ export function policyHold(
 ): Frontier {
   const lagged: Frontier = write === null ? current : write > windowMs ? write - windowMs : 0n;
   return Frontier.join(Frontier.join(current, floor), lagged);
+}
+
+/** A hold on one collection, given out by `acquireReadHold` (one mechanism, any reader). */
+export interface ReadHold {
+  readonly collectionId: GlobalId;
+  /** Where it holds now. */
+  readonly frontier: Frontier;
+  /** Moves the hold to `join(frontier, f)` (never back). No-op after `release`. */
+  downgrade(f: Frontier): void;
+  /** Ends the hold. Idempotent. */
+  release(): void;
 }

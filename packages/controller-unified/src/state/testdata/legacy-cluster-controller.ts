@@ -33,9 +33,9 @@ import type {
   ClusterReplicaLocation,
   ClusterSubscribeBatch,
 } from "../cluster-controller.js";
-import type { ReadHold } from "../cluster-state.js";
 import type { CollectionFrontiers } from "../collection-table.js";
 import { CollectionMissing, InvalidStateRequest } from "../errors.js";
+import type { ReadHold } from "../read-holds.js";
 import type { ReplicaHealthRecord } from "../replica-health.js";
 
 /** What the adapter composes (shared per environment but for the cluster id). */

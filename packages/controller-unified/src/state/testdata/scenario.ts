@@ -27,7 +27,8 @@
 import type { ClusterCommand, ComputeCommand, Peek, StorageCommand } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import fc from "fast-check";
-import { ClusterState, type ClusterStateOptions } from "../cluster-state.js";
+import { ClusterState } from "../cluster-state.js";
+import type { ClusterStateOptions } from "../state-io.js";
 import { CLUSTER, LegacyCluster, LOGGING } from "./legacy-cluster.js";
 import { indexedView, ingestion } from "./objects.js";
 
