@@ -2,28 +2,14 @@ import { type ClusterCommand, createHello } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
 import { ClusterCommandHistory } from "./cluster-history.js";
 import { computeReduction, storageReduction } from "./reduction-rules.js";
+import { ingestion as ingestionOf, peekOf } from "./testdata/objects.js";
 
 const hello = createHello(1n);
 const c = (command: ClusterCommand["command"] & { kind: string }, kind: "compute" | "storage") =>
   ({ kind, command }) as ClusterCommand;
 
 const ingestion = (id: string): ClusterCommand =>
-  c(
-    {
-      kind: "runIngestion",
-      id,
-      description: {
-        sourceExports: [{ id: `${id}0`, shardId: "s", outputIndex: 0, name: "" }],
-        connection: {
-          kind: "loadGenerator",
-          generator: { kind: "counter" },
-          seed: 1n,
-          tickIntervalMs: 1000,
-        },
-      },
-    },
-    "storage",
-  );
+  c({ kind: "runIngestion", id, description: ingestionOf(`${id}0`) }, "storage");
 
 describe("ClusterCommandHistory", () => {
   it("one log, one reduction: storage then compute, each in the protocol's order", () => {
@@ -59,22 +45,7 @@ describe("ClusterCommandHistory", () => {
 
   it("an answered peek is left out of the next reduction", () => {
     const h = new ClusterCommandHistory();
-    h.push(
-      c(
-        {
-          kind: "peek",
-          peek: {
-            uuid: "p1",
-            target: { kind: "index", id: "u1" },
-            arity: 0,
-            timestamp: 1n,
-            mapFilterProject: { exprs: [], predicates: [], projection: [] },
-            finishing: { orderBy: [], offset: 0, project: [] },
-          },
-        },
-        "compute",
-      ),
-    );
+    h.push(c({ kind: "peek", peek: peekOf("p1", "u1", 1n) }, "compute"));
     expect(h.commands()).toHaveLength(1);
     h.retirePeek("p1");
     expect(h.commands()).toHaveLength(0);

@@ -7,6 +7,7 @@ import {
 } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
 import { computeReduction, storageReduction } from "./reduction-rules.js";
+import { ingestion, peekOf } from "./testdata/objects.js";
 
 const hello = createHello(1n);
 const dataflow = (id: string, asOf: bigint): ComputeCommand => ({
@@ -44,17 +45,7 @@ describe("the reduction rules are the protocol's", () => {
   });
 
   it("compute: a retired peek is left out", () => {
-    const peek: ComputeCommand = {
-      kind: "peek",
-      peek: {
-        uuid: "p",
-        target: { kind: "index", id: "u1" },
-        arity: 0,
-        timestamp: 1n,
-        mapFilterProject: { exprs: [], predicates: [], projection: [] },
-        finishing: { orderBy: [], offset: 0, project: [] },
-      },
-    };
+    const peek: ComputeCommand = { kind: "peek", peek: peekOf("p", "u1", 1n) };
     const commands = [dataflow("u1", 1n), peek];
     expect(computeReduction.reduce(commands, new Set()).map((c) => c.kind)).toContain("peek");
     expect(computeReduction.reduce(commands, new Set(["p"])).map((c) => c.kind)).not.toContain(
@@ -65,19 +56,7 @@ describe("the reduction rules are the protocol's", () => {
   it("storage: the same as StorageCommandHistory fed the same commands", () => {
     const commands: StorageCommand[] = [
       { kind: "hello", hello },
-      {
-        kind: "runIngestion",
-        id: "u1",
-        description: {
-          sourceExports: [{ id: "u2", shardId: "s", outputIndex: 0, name: "" }],
-          connection: {
-            kind: "loadGenerator",
-            generator: { kind: "counter" },
-            seed: 1n,
-            tickIntervalMs: 1000,
-          },
-        },
-      },
+      { kind: "runIngestion", id: "u1", description: ingestion("u2") },
       { kind: "allowCompaction", id: "u1", frontier: null },
       { kind: "initializationComplete" },
     ];
