@@ -46,6 +46,7 @@ export interface LegacyParts {
   readonly readHolds: PersistReadHolds;
 }
 
+// PHASE(state): legacy — delete when cluster-unification-state is retired
 /** The legacy path behind `ClusterController` (see the file comment). */
 export class LegacyClusterController implements ClusterController {
   readonly clusterId: string;
