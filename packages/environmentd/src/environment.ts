@@ -19,6 +19,10 @@
  * | `ddl.ts`, `reads.ts`  | the DDL operations; peeks and subscribes                          |
  * | `status.ts`           | listings, status, flags                                           |
  * | `shard-gc.ts`         | dropping orphaned persist shards                                  |
+ * | `transient-ids.ts`    | the one counter of transient (`t<n>`) dataflow ids                |
+ *
+ * and `introspection/persisted-introspection.ts`: every replica's hydration, frontiers and error
+ * counts kept in persist by environmentd (`mz_introspection.replica_<relation>`).
  *
  * ## Boot (numbered walk-through)
  * 1. Open the catalog (SQLite under `dataDir` unless one is injected) and `boot()`: generation + 1,
@@ -31,12 +35,16 @@
  * 4. Rebuild from the catalog (`boot.ts`): per cluster its instances (PhaseSet read ONCE,
  *    `selectControllers`), ingestions and dataflows in dependency order, then the replicas,
  *    adopted where a previous environmentd left them running.
- * 5. Start the timers: read-hold upkeep, shard GC, the fencing check.
+ * 5. Open the persisted introspection (its shards; rows of replicas not running are retracted).
+ * 6. Start the timers: read-hold upkeep, shard GC, the fencing check, the persisted
+ *    introspection's upkeep (one replica-targeted subscribe per relation and connected replica
+ *    of every cluster with logging on).
  *
  * ## Invariants
  * - Every write goes through the catalog with this environment's generation, before the
  *   controllers are touched, one at a time (`DdlQueue`).
- * - `close()` waits for the running DDL, stops the timers, closes the controllers, read holds and
+ * - `close()` waits for the running DDL, stops the timers and the persisted introspection's
+ *   subscribes (its rows stay for the next boot), closes the controllers, read holds and
  *   persist, then stops (or, `keepReplicas`, leaves) the replicas; it runs once.
  */
 import { join } from "node:path";
@@ -93,7 +101,9 @@ import { Reads } from "./environment/reads.js";
 import { Replicas } from "./environment/replicas.js";
 import { ShardGc } from "./environment/shard-gc.js";
 import { Status } from "./environment/status.js";
+import { TransientIds } from "./environment/transient-ids.js";
 import { EnvironmentClosed } from "./errors.js";
+import { PersistedIntrospection } from "./introspection/persisted-introspection.js";
 import { ensureReplicaSecret } from "./replica-secret.js";
 
 export { GENERATOR_OUTPUTS } from "./environment/objects.js";
@@ -309,6 +319,8 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     confirmMs: opts.shardGcConfirmMs ?? 60_000,
   });
 
+  const transientIds = new TransientIds();
+  let persisted: PersistedIntrospection;
   try {
     await rebuildFromCatalog({
       catalog,
@@ -318,6 +330,16 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       replicas,
       dataflows,
       log,
+    });
+    persisted = await PersistedIntrospection.open({
+      persist,
+      readHolds,
+      compute,
+      catalog: () => objects.get(),
+      running: new Set(replicas.pids().keys()),
+      nextId: () => transientIds.next(),
+      signal,
+      log: log.child({ component: "persisted-introspection" }),
     });
   } catch (e) {
     orchestrator.abandon();
@@ -348,6 +370,8 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     signal,
     dataflows,
     peekTimeoutMs: opts.peekTimeoutMs ?? 10_000,
+    transientIds,
+    persisted,
     replicaHealth: (clusterId, replicaId) => replicas.healthOf(clusterId, replicaId),
     replicaLogsStorage: (replicaId) => replicas.phasesOf(replicaId)?.takesEffect("logging"),
   });
@@ -362,6 +386,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   });
   const collectOrphanShards = () => queue.run(() => shardGc.collect());
   shardGc.start(opts.shardGcIntervalMs ?? 60_000, collectOrphanShards);
+  persisted.start();
 
   const env: Environment = {
     generation,
@@ -399,6 +424,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       queue.close();
       fencing.stop();
       shardGc.stop();
+      await persisted.close();
       await importHolds.close();
       signal.close(new EnvironmentClosed());
       await compute.close();

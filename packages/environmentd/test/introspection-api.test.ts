@@ -29,6 +29,7 @@ import {
   type Environment,
   startApiServer,
 } from "../src/index.js";
+import { PERSISTED_RELATIONS } from "../src/introspection/persisted-relations.js";
 
 /** Fake compute replicas: record the logging config, answer log-index peeks with their id. */
 function fakeCompute() {
@@ -142,13 +143,31 @@ describe("introspection through the API", () => {
   it("lists mz_introspection.<relation> per cluster with columns and key", async () => {
     const all = c.listObjectsResponse.fromProto(await client.listObjects({})).objects;
     const intro = all.filter((o) => o.kind === "introspection");
-    expect(intro).toHaveLength(3 * LOG_RELATIONS.length);
+    expect(intro).toHaveLength(3 * (LOG_RELATIONS.length + 3));
+    expect(new Set(intro.map((o) => o.id)).size).toBe(intro.length);
     const mine = c.listObjectsResponse
       .fromProto(await client.listObjects({ cluster: "c1" }))
       .objects.filter((o) => o.kind === "introspection");
     expect(mine.map((o) => o.name).sort()).toEqual(
-      LOG_RELATIONS.map((r) => `mz_introspection.${r.name}`).sort(),
+      [
+        ...LOG_RELATIONS.map((r) => `mz_introspection.${r.name}`),
+        "mz_introspection.replica_hydration_times",
+        "mz_introspection.replica_compute_frontiers",
+        "mz_introspection.replica_error_counts",
+      ].sort(),
     );
+    // The persisted ones: replica_id, then the log relation's columns; key shifted behind it.
+    expect(mine.find((o) => o.name === "mz_introspection.replica_hydration_times")).toMatchObject({
+      cluster: "c1",
+      arity: 4,
+      key: [0, 1, 2],
+      columns: [
+        { name: "replica_id", type: "text", nullable: false },
+        { name: "export_id", type: "text", nullable: false },
+        { name: "worker_id", type: "int64", nullable: false },
+        { name: "time_ns", type: "int64", nullable: true },
+      ],
+    });
     const ops = mine.find((o) => o.name === "mz_introspection.operators");
     expect(ops).toMatchObject({
       cluster: "c1",
@@ -249,5 +268,52 @@ describe("introspection through the API", () => {
     expect(
       await refusal(client.peek({ object: "missing", cluster: "c1" }), Code.NotFound),
     ).toContain("missing");
+    expect(unknown).toContain("mz_introspection.replica_hydration_times");
+  });
+
+  it("answers the persisted relations itself, validated like any peek", async () => {
+    const object = "mz_introspection.replica_error_counts";
+    // No replica answers (these fakes never feed a subscribe): environmentd reads persist.
+    const empty = c.peekResponse.fromProto(await client.peek({ object, cluster: "c1" }));
+    expect(empty).toMatchObject({ rows: [], replica: "environmentd", replicaId: "s0" });
+    const named = c.peekResponse.fromProto(
+      await client.peek({ object, cluster: "c1", replica: "r2" }),
+    );
+    expect(named).toMatchObject({ rows: [], replica: "r2", replicaId: ids.get("c1.r2") });
+    expect(PERSISTED_RELATIONS.map((r) => r.objectName)).toContain(object);
+    expect(
+      await refusal(client.peek({ object, cluster: "quiet" }), Code.FailedPrecondition),
+    ).toContain("cluster quiet has introspection interval 0");
+    expect(
+      await refusal(client.peek({ object, cluster: "c1", replica: "r9" }), Code.NotFound),
+    ).toContain('unknown replica "r9" in cluster "c1"');
+    expect(await refusal(client.peek({ object }), Code.InvalidArgument)).toContain(
+      "name one of c1, fast, quiet",
+    );
+    expect(
+      await refusal(
+        client.peek({ object, cluster: "c1", mapFilterProject: { projection: [4] } }),
+        Code.InvalidArgument,
+      ),
+    ).toContain("column 4 out of range for 4 columns");
+    expect(
+      await refusal(
+        client.peek({
+          object,
+          cluster: "c1",
+          literalConstraints: {
+            rows: [{ datums: [{ value: { case: "textValue", value: "u1" } }] }],
+          },
+        }),
+        Code.InvalidArgument,
+      ),
+    ).toContain(`has 1 datums; the key of ${object} has 3`);
+    // A time nobody wrote yet: awaited until the deadline.
+    expect(
+      await refusal(
+        client.peek({ object, cluster: "c1", timestamp: 1n << 60n, timeoutMs: 200 }),
+        Code.DeadlineExceeded,
+      ),
+    ).toContain(`did not pass ${1n << 60n} within 200 ms`);
   });
 });

@@ -15,10 +15,12 @@
  * Resolved and validated by `introspection/relations.ts` (relation, cluster, replica: the named
  * one or an online one), read at the requested time or now (wall clock ms, rounded down to the
  * cluster's interval: the newest log time the replica completed), from the replica's own log.
+ * The persisted ones (`mz_introspection.replica_<relation>`, every replica's rows) are read by
+ * environmentd from persist (`introspection/persisted-peek.ts`): no replica is asked.
  *
  * ## Flow of a subscribe
  * The durable collection (a subsource or view; for an index, what it is on) from its as-of
- * (`subscribeAsOf`), held at the subscribe's compute since (one below what was emitted, held back
+ * (`subscribeAsOf`), under a transient id from the environment's one counter (`TransientIds`), held at the subscribe's compute since (one below what was emitted, held back
  * while a replica rebuilds it: what a replay reads its shard at), until `upTo` or the empty
  * upper. Breaking out drops the subscribe and releases the hold.
  *
@@ -43,6 +45,8 @@ import type { PersistReadHolds } from "@mzts/storage-client";
 import type { ClusterReplica } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
+import type { PersistedIntrospection } from "../introspection/persisted-introspection.js";
+import { persistedRelation } from "../introspection/persisted-relations.js";
 import {
   introspectionNow,
   isIntrospectionObject,
@@ -54,6 +58,7 @@ import type { FrontierSignal } from "./frontier-signal.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ObjectCache, Resolved, ResolvedObjects } from "./objects.js";
 import { peekTimestamp, subscribeAsOf } from "./timestamps.js";
+import type { TransientIds } from "./transient-ids.js";
 
 export interface ReadsOptions {
   readonly objects: ObjectCache;
@@ -64,6 +69,10 @@ export interface ReadsOptions {
   readonly dataflows: Dataflows;
   /** Default peek timeout (ms). */
   readonly peekTimeoutMs: number;
+  /** The environment's transient ids (shared with the persisted introspection's subscribes). */
+  readonly transientIds: TransientIds;
+  /** Answers peeks of `mz_introspection.replica_<relation>` (absent: they are unknown). */
+  readonly persisted?: PersistedIntrospection;
   /** A replica's health (`Replicas.healthOf`): introspection peeks pick an online replica. */
   /** Whether a replica keeps storage introspection relations (undefined: unknown). */
   readonly replicaLogsStorage?: (replicaId: string) => boolean | undefined;
@@ -76,8 +85,6 @@ export interface ReadsOptions {
 /** Peeks and subscribes (see the file comment). */
 export class Reads {
   readonly #o: ReadsOptions;
-  /** Counter of transient ids (`t<n>`) for subscribes. */
-  #transientIds = 0;
 
   constructor(opts: ReadsOptions) {
     this.#o = opts;
@@ -159,6 +166,16 @@ export class Reads {
     req: PeekRequest,
     { clusters, replicas }: ResolvedObjects,
   ): Promise<EnvironmentPeekResponse> {
+    const rel = persistedRelation(req.object);
+    const persisted = rel === undefined ? undefined : this.#o.persisted;
+    if (rel !== undefined && persisted !== undefined) {
+      return persisted.peek(
+        req,
+        rel,
+        { clusters, replicas },
+        req.timeoutMs ?? this.#o.peekTimeoutMs,
+      );
+    }
     const target = resolveIntrospectionPeek(req, {
       clusters,
       replicas,
@@ -202,7 +219,7 @@ export class Reads {
       );
     }
     const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
-    const id = `t${++this.#transientIds}`;
+    const id = this.#o.transientIds.next();
     const hold = readHolds.has(base.id) ? readHolds.acquire(base.id, asOf) : undefined;
     const onCancel = () => {
       hold?.release();

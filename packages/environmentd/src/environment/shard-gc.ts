@@ -13,11 +13,14 @@
  *   environmentd restarted more often than the interval still collects. Readers whose lease
  *   lapsed (a crashed replica's) are expired first (`maintenance()`).
  * - Shards that vanished or are referenced again are forgotten; a tombstone is skipped.
+ * - environmentd's own shards are never garbage: the persisted introspection collections
+ *   (`introspection/persisted-relations.ts`), which no catalog object references.
  */
 import { type PersistClient, ShardDropped } from "@mzts/persist";
 import type { Frontier } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Catalog } from "../catalog/catalog.js";
+import { isPersistedIntrospectionShard } from "../introspection/persisted-relations.js";
 import { OrphanSightings, orphanVerdict } from "./orphan-sightings.js";
 
 export interface ShardGcOptions {
@@ -80,7 +83,7 @@ export class ShardGc {
     let dropped = 0;
     const seen = new Set<string>();
     for (const shardId of await persist.listShards()) {
-      if (referenced.has(shardId)) continue;
+      if (referenced.has(shardId) || isPersistedIntrospectionShard(shardId)) continue;
       // Shards derived from a referenced one (`<shard>-<suffix>`) belong to its object.
       const dash = shardId.lastIndexOf("-");
       if (dash > 0 && referenced.has(shardId.slice(0, dash))) continue;

@@ -1,8 +1,9 @@
 /**
  * The introspection relations as environmentd's API shows them (phase 2, *logging*): listed per
  * cluster under the reserved schema (`mz_introspection.<relation>`, `ObjectKind` introspection,
- * with their columns, key and description), and resolved for a peek: which relation, which
- * cluster, which replica.
+ * with their columns, key and description) — each replica's own log relations, then the persisted
+ * `replica_<relation>` ones (`persisted-relations.ts`, read from persist by environmentd) — and
+ * resolved for a peek of a replica's log: which relation, which cluster, which replica.
  *
  * ## Resolution of an introspection peek (`resolveIntrospectionPeek`)
  * 1. The relation: `LOG_RELATIONS` by name (`UnknownIntrospectionRelation`, NotFound, lists the
@@ -40,15 +41,19 @@ import {
 } from "../errors.js";
 import { validatePeekKeys } from "../validation/peek.js";
 import { introspectionIntervalOf, logIndexId } from "./log-indexes.js";
+import { PERSISTED_RELATIONS, persistedIntrospectionObjects } from "./persisted-relations.js";
 
 /** Whether a peek's object names the reserved schema. */
 export function isIntrospectionObject(object: string): boolean {
   return object.startsWith(`${INTROSPECTION_SCHEMA}.`);
 }
 
-/** The `mz_introspection.<relation>` objects of one cluster, in `LOG_RELATIONS` order. */
+/**
+ * The `mz_introspection.<relation>` objects of one cluster, in `LOG_RELATIONS` order, then its
+ * persisted `mz_introspection.replica_<relation>` ones.
+ */
 export function introspectionObjects(cluster: Pick<Cluster, "id" | "name">): ObjectInfo[] {
-  return LOG_RELATIONS.map((r) => ({
+  const logs = LOG_RELATIONS.map((r) => ({
     id: logIndexId(cluster.id, r.name),
     name: introspectionObjectName(r.name),
     kind: "introspection" as const,
@@ -58,6 +63,7 @@ export function introspectionObjects(cluster: Pick<Cluster, "id" | "name">): Obj
     columns: r.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
     description: r.description,
   }));
+  return [...logs, ...persistedIntrospectionObjects(cluster)];
 }
 
 /** What an introspection peek reads. */
@@ -99,10 +105,10 @@ export function resolveIntrospectionPeek(
 ): IntrospectionTarget {
   const relation = logRelation(req.object);
   if (relation === undefined || !isIntrospectionObject(req.object)) {
-    throw new UnknownIntrospectionRelation(
-      req.object,
-      LOG_RELATIONS.map((r) => introspectionObjectName(r.name)),
-    );
+    throw new UnknownIntrospectionRelation(req.object, [
+      ...LOG_RELATIONS.map((r) => introspectionObjectName(r.name)),
+      ...PERSISTED_RELATIONS.map((r) => r.objectName),
+    ]);
   }
   const cluster = pickCluster(req.cluster, ctx.clusters);
   const intervalMs = introspectionIntervalOf(cluster);
@@ -153,8 +159,8 @@ export function introspectionNow(intervalMs: number, nowMs: number = Date.now())
   return BigInt(Math.floor(nowMs / intervalMs) * intervalMs);
 }
 
-/** The named cluster, or the only one. */
-function pickCluster(name: string | undefined, clusters: readonly Cluster[]): Cluster {
+/** The named cluster, or the only one. @throws UnknownObject, InvalidObjectRequest */
+export function pickCluster(name: string | undefined, clusters: readonly Cluster[]): Cluster {
   if (name !== undefined) {
     const c = clusters.find((x) => x.name === name);
     if (c === undefined) throw new UnknownObject("cluster", name);

@@ -15,6 +15,12 @@
  *   manager deletes by filter).
  * - `retainOnly(live)`: at boot, retracts the rows of every replica not in `live`.
  *
+ * ## Reads
+ * - `upper(relation)`: the shard's upper as this writer last saw it (`load()` reads it at open;
+ *   every write moves it and calls `onWrite`, so a reader awaiting a time is woken).
+ * - `snapshot(relation, asOf)`: the consolidated rows as of `asOf` (`since <= asOf < upper`; the
+ *   caller holds the since, e.g. with a read hold).
+ *
  * ## Invariants
  * - Per shard, every write (append or retraction) runs after the previous one settled (one
  *   promise chain per relation), so they apply in call order and always at or above the upper.
@@ -42,6 +48,8 @@ export interface ReplicaIntrospectionOptions {
   readonly shards: ReadonlyMap<PersistedIntrospection, Shard>;
   /** Wall clock (ms) of retractions; default `Date.now`. */
   readonly now?: () => number;
+  /** Called after every write that moved an upper. */
+  readonly onWrite?: () => void;
 }
 
 /** The persisted per-replica introspection collections; see the file comment. */
@@ -49,6 +57,8 @@ export class ReplicaIntrospectionCollections {
   readonly #shards: ReadonlyMap<PersistedIntrospection, Shard>;
   readonly #now: () => number;
   readonly #chains = new Map<PersistedIntrospection, Promise<void>>();
+  readonly #uppers = new Map<PersistedIntrospection, Timestamp | null>();
+  readonly #onWrite: () => void;
 
   constructor(opts: ReplicaIntrospectionOptions) {
     for (const r of PERSISTED_INTROSPECTION) {
@@ -56,6 +66,22 @@ export class ReplicaIntrospectionCollections {
     }
     this.#shards = opts.shards;
     this.#now = opts.now ?? Date.now;
+    this.#onWrite = opts.onWrite ?? (() => {});
+  }
+
+  /** Reads every shard's upper (at open; writes keep them current afterwards). */
+  async load(): Promise<void> {
+    for (const [relation, shard] of this.#shards) this.#uppers.set(relation, await shard.upper());
+  }
+
+  /** The relation's upper as last seen (undefined before `load`; null = closed). */
+  upper(relation: PersistedIntrospection): Timestamp | null | undefined {
+    return this.#uppers.get(relation);
+  }
+
+  /** The consolidated rows of `relation` as of `asOf` (see the file comment). */
+  async snapshot(relation: PersistedIntrospection, asOf: Timestamp): Promise<Array<[Row, number]>> {
+    return consolidate(await this.#shards.get(relation)!.snapshot(asOf));
   }
 
   /** Writes one subscribe batch of `replicaId` (see the file comment). */
@@ -75,7 +101,7 @@ export class ReplicaIntrospectionCollections {
         if (time >= next) next = time + 1n;
         out.push([[replicaId, ...row], time, d]);
       }
-      if (next > current) await shard.compareAndAppend(out, current, next);
+      if (next > current) await this.#write(relation, shard, out, current, next);
     });
   }
 
@@ -103,6 +129,11 @@ export class ReplicaIntrospectionCollections {
     return out.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
   }
 
+  /** Settles once every write issued so far settled (failed ones included). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#chains.values());
+  }
+
   async #retractWhere(matches: (replicaId: string) => boolean): Promise<void> {
     await Promise.all(
       PERSISTED_INTROSPECTION.map((relation) =>
@@ -115,10 +146,22 @@ export class ReplicaIntrospectionCollections {
           for (const [row, n] of consolidate(await shard.snapshot(current - 1n))) {
             if (typeof row[0] === "string" && matches(row[0])) out.push([row, time, -n]);
           }
-          if (out.length > 0) await shard.compareAndAppend(out, current, time + 1n);
+          if (out.length > 0) await this.#write(relation, shard, out, current, time + 1n);
         }),
       ),
     );
+  }
+
+  async #write(
+    relation: PersistedIntrospection,
+    shard: Shard,
+    updates: readonly Update[],
+    expected: Timestamp,
+    next: Timestamp,
+  ): Promise<void> {
+    await shard.compareAndAppend(updates, expected, next);
+    this.#uppers.set(relation, next);
+    this.#onWrite();
   }
 
   /** Runs `write` after every earlier write of the relation settled. */

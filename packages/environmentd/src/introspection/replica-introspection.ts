@@ -8,15 +8,21 @@
  * 1. A replica `connected` in an incarnation (epoch) not yet followed: its previous
  *    incarnation's subscribes (if any) are ended and its rows retracted, then one targeted
  *    subscribe per relation starts, as of the last complete log time (well inside the replica's
- *    log retention), importing that relation's log index.
+ *    log retention), importing that relation's log index. Rows carried over from an earlier
+ *    environmentd (`carry`) are retracted first: the subscribe's snapshot writes them anew.
  * 2. A followed replica that is gone (dropped) or not connected (its incarnation failed): its
  *    subscribes are ended and its rows retracted — a rehydrated incarnation logs from scratch, so
- *    it starts over at 1 once connected.
+ *    it starts over at 1 once connected. A replica with carried-over rows whose incarnation fails
+ *    before it ever connected has them retracted too.
  * 3. Each subscribe's batches are appended in order; none after its incarnation ended (checked
- *    before each append, so a batch racing the end cannot land after the retraction).
+ *    before each append — ended here, or no longer the replica's connected incarnation in the
+ *    controller — so a batch racing the end cannot land after the retraction, and a batch of a
+ *    newer incarnation, whose log started from scratch, is never mixed into the old one's rows).
+ * 4. `forget(instanceId)` (the cluster was dropped): every followed replica of it is ended and
+ *    its rows retracted. An instance the controller no longer knows syncs as one without replicas.
  *
- * Boot: `collections.retainOnly(live replicas)` before the first `sync` (done by the caller,
- * which knows the catalog).
+ * Boot: `collections.retainOnly(live replicas)`, then `carry(live replicas)`, before the first
+ * `sync` (done by the caller, which knows the catalog). Rule and reasons: the phase 2 design note.
  */
 import type { DataflowDescription } from "@mzts/protocol";
 import { logRelation } from "@mzts/protocol";
@@ -30,9 +36,13 @@ import {
 
 /** What the driver needs of the compute controller. */
 export interface IntrospectionController {
-  replicas(
-    instanceId: string,
-  ): ReadonlyArray<{ readonly replicaId: string; readonly epoch: number; readonly state: string }>;
+  replicas(instanceId: string): ReadonlyArray<{
+    readonly replicaId: string;
+    readonly epoch: number;
+    readonly state: string;
+    /** Incarnations that failed so far (absent: none). */
+    readonly failures?: number;
+  }>;
   subscribe(
     instanceId: string,
     desc: DataflowDescription,
@@ -71,6 +81,8 @@ export class ReplicaIntrospection {
   readonly #followed = new Map<string, Followed>();
   /** Retractions and ends in flight (awaited by `idle`). */
   #pending: Promise<unknown> = Promise.resolve();
+  /** `instance/replica` whose rows an earlier environmentd wrote and nobody replaced yet. */
+  readonly #carried = new Set<string>();
 
   constructor(opts: ReplicaIntrospectionOptions) {
     this.#o = opts;
@@ -78,7 +90,7 @@ export class ReplicaIntrospection {
 
   /** Brings the instance's followed incarnations in line with its replicas (see above). */
   sync(instanceId: string): void {
-    const now = new Map(this.#o.controller.replicas(instanceId).map((r) => [r.replicaId, r]));
+    const now = new Map(this.#replicasOf(instanceId).map((r) => [r.replicaId, r]));
     const prefix = `${instanceId}/`;
     for (const [key, f] of [...this.#followed]) {
       if (!key.startsWith(prefix)) continue;
@@ -89,8 +101,46 @@ export class ReplicaIntrospection {
     }
     for (const r of now.values()) {
       const key = prefix + r.replicaId;
-      if (r.state === "connected" && !this.#followed.has(key)) this.#start(instanceId, r, key);
+      if (r.state === "connected" && !this.#followed.has(key)) {
+        if (this.#carried.delete(key)) this.#retract(r.replicaId);
+        this.#start(instanceId, r, key);
+      } else if ((r.failures ?? 0) > 0 && this.#carried.delete(key)) {
+        this.#retract(r.replicaId);
+      }
     }
+  }
+
+  /** Rows of these replicas (`[instanceId, replicaId]`) were written by an earlier boot. */
+  carry(replicas: ReadonlyArray<readonly [string, string]>): void {
+    for (const [instanceId, replicaId] of replicas) this.#carried.add(`${instanceId}/${replicaId}`);
+  }
+
+  /** The instance was dropped: ends its followed replicas and retracts their rows. */
+  forget(instanceId: string): void {
+    const prefix = `${instanceId}/`;
+    for (const [key, f] of [...this.#followed]) {
+      if (key.startsWith(prefix)) this.#end(key, f, key.slice(prefix.length));
+    }
+    for (const key of [...this.#carried]) {
+      if (!key.startsWith(prefix)) continue;
+      this.#carried.delete(key);
+      this.#retract(key.slice(prefix.length));
+    }
+  }
+
+  /** The instance's replicas; none once the controller no longer knows it (dropped). */
+  #replicasOf(instanceId: string): ReturnType<IntrospectionController["replicas"]> {
+    try {
+      return this.#o.controller.replicas(instanceId);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether `f` is still the replica's connected incarnation in the controller. */
+  #current(instanceId: string, replicaId: string, f: Followed): boolean {
+    const r = this.#replicasOf(instanceId).find((x) => x.replicaId === replicaId);
+    return r !== undefined && r.state === "connected" && r.epoch === f.epoch;
   }
 
   /** Settles once every retraction issued so far is written. */
@@ -145,13 +195,14 @@ export class ReplicaIntrospection {
         continue;
       }
       f.ids.push(id);
-      loops.push(this.#pump(f, relation, r.replicaId, stream));
+      loops.push(this.#pump(instanceId, f, relation, r.replicaId, stream));
     }
     f.loops = Promise.all(loops).then(() => undefined);
     this.#followed.set(key, f);
   }
 
   async #pump(
+    instanceId: string,
     f: Followed,
     relation: PersistedIntrospection,
     replicaId: string,
@@ -159,7 +210,7 @@ export class ReplicaIntrospection {
   ): Promise<void> {
     try {
       for await (const b of stream) {
-        if (f.ended) break;
+        if (f.ended || !this.#current(instanceId, replicaId, f)) break;
         await this.#o.collections.append(relation, replicaId, b.updates, b.upper);
       }
     } catch (e) {
@@ -176,6 +227,11 @@ export class ReplicaIntrospection {
     f.ended = true;
     this.#followed.delete(key);
     for (const id of f.ids) this.#drop(id);
+    this.#retract(replicaId);
+  }
+
+  /** Retracts the replica's rows (awaited by `idle`; a failure is logged). */
+  #retract(replicaId: string): void {
     const retracted = this.#o.collections.retract(replicaId).catch((e: unknown) => {
       this.#o.logger.warn({ replica_id: replicaId, err: e }, "introspection retraction failed");
     });
