@@ -10,10 +10,14 @@
  *   as a table with the relation's column names, then which replica answered at which time.
  *   Without `--replica` environmentd picks an online replica; without `--cluster` the only
  *   cluster. With `--json`, the ListObjects / Peek response's protobuf JSON.
+ * - The persisted `replica_<relation>` ones (every replica's rows, `replica_id` first) are
+ *   answered by environmentd from persist, also while replicas are down; `--replica` keeps that
+ *   replica's rows only.
  */
 import { environmentCodecs, INTROSPECTION_SCHEMA, logRelation } from "@mzts/protocol";
 import { environmentV1 as S } from "@mzts/protocol/wire";
 import type { Command } from "commander";
+import { persistedRelation } from "../introspection/persisted-relations.js";
 import type { CliContext } from "./context.js";
 import { peekTable, table, withProgress } from "./render.js";
 
@@ -96,6 +100,6 @@ async function peek(ctx: CliContext, relation: string, o: PeekOptions): Promise<
     ),
   );
   const answer = environmentCodecs.peekResponse.fromProto(res);
-  const columns = logRelation(object)?.columns.map((c) => c.name);
+  const columns = (logRelation(object) ?? persistedRelation(object))?.columns.map((c) => c.name);
   ctx.print(S.PeekResponseSchema, res, () => peekTable(answer, columns));
 }

@@ -5,6 +5,7 @@
  */
 import type { EnvironmentPeekResponse } from "@mzts/protocol";
 import { Datum, Frontier, type Row } from "@mzts/repr";
+import { PERSISTED_ANSWERER } from "../introspection/persisted-relations.js";
 
 /** Where mzctl writes: injectable so tests and embedders can capture output. */
 export interface CliIo {
@@ -56,7 +57,11 @@ export function peekTable(peek: EnvironmentPeekResponse, columns?: readonly stri
   const total = peek.rows.reduce((n, [, count]) => n + count, 0);
   return `${table(counted ? [...header, "COUNT"] : header, rows)}(${total} row${
     total === 1 ? "" : "s"
-  } at ${peek.timestamp} from replica ${peek.replica})\n`;
+  } at ${peek.timestamp} from ${
+    peek.replicaId === PERSISTED_ANSWERER.replicaId
+      ? "environmentd (persisted)"
+      : `replica ${peek.replica}`
+  })\n`;
 }
 
 /** An `io` that keeps what is written (tests, embedders): `out` and `err`. */

@@ -33,12 +33,9 @@ import type { FrontierSignal } from "../environment/frontier-signal.js";
 import { IntrospectionDisabled, PeekBelowSince, UpperWaitTimeout } from "../errors.js";
 import { validatePeekKeys, validatePeekSize } from "../validation/peek.js";
 import { introspectionIntervalOf } from "./log-indexes.js";
-import type { PersistedRelation } from "./persisted-relations.js";
+import { PERSISTED_ANSWERER, type PersistedRelation } from "./persisted-relations.js";
 import { pickCluster } from "./relations.js";
 import type { ReplicaIntrospectionCollections } from "./replica-collections.js";
-
-/** Who an answer of environmentd itself names (no replica answered it). */
-export const PERSISTED_ANSWERER = { replica: "environmentd", replicaId: "s0" } as const;
 
 /** What a persisted peek reads. */
 export interface PersistedPeekContext {

@@ -48,6 +48,12 @@ if (LOG_RELATIONS.length >= PERSISTED_ID_BASE) {
   );
 }
 
+/**
+ * Who a peek answered by environmentd itself names (no replica answered it): `s0` is a system id
+ * no replica has (replica ids are `u<n>`).
+ */
+export const PERSISTED_ANSWERER = { replica: "environmentd", replicaId: "s0" } as const;
+
 /** One persisted relation, as listed and peeked. */
 export interface PersistedRelation {
   readonly relation: PersistedIntrospection;

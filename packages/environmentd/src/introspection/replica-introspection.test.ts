@@ -2,7 +2,9 @@
  * `ReplicaIntrospection` with a scripted controller (replica statuses and subscribe streams the
  * test feeds) and real persisted collections: targeted subscribes per connected incarnation,
  * batches written with the replica id, rows retracted when the replica fails or is dropped, a
- * new incarnation followed from scratch, and a batch racing the end never written.
+ * new incarnation followed from scratch, and a batch racing the end never written; rows carried
+ * over from an earlier boot, transient exports, a newer incarnation's batch arriving before the
+ * sync, and a dropped instance.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -62,11 +64,16 @@ class Stream implements AsyncIterable<Batch> {
 }
 
 function scripted() {
-  const replicas: Array<{ replicaId: string; epoch: number; state: string }> = [];
+  const replicas: Array<{ replicaId: string; epoch: number; state: string; failures?: number }> =
+    [];
+  const gone = { instance: false };
   const streams: Stream[] = [];
   const dropped: string[] = [];
   const controller: IntrospectionController = {
-    replicas: () => replicas,
+    replicas: () => {
+      if (gone.instance) throw new Error("InstanceMissing");
+      return replicas;
+    },
     subscribe(_instance, desc, { targetReplica }) {
       const s = new Stream(desc, targetReplica);
       streams.push(s);
@@ -81,7 +88,34 @@ function scripted() {
     [...streams]
       .reverse()
       .find((s) => s.target === replica && s.desc.debugName.includes(relation))!;
-  return { replicas, streams, dropped, controller, of };
+  return { replicas, streams, dropped, controller, of, gone };
+}
+
+async function setup() {
+  dir = await mkdtemp(join(tmpdir(), "persisted-intro-"));
+  persist = await createPersist({
+    dataDir: dir,
+    logger: pino({ level: "silent" }),
+    registry: new Registry(),
+  });
+  const shards = new Map<PersistedIntrospection, Shard>();
+  for (const r of PERSISTED_INTROSPECTION) {
+    shards.set(r, await persist.openShard(`intro-${r}`, { create: true }));
+  }
+  const clock = { ms: 10_500 };
+  const collections = new ReplicaIntrospectionCollections({ shards, now: () => clock.ms });
+  const s = scripted();
+  let n = 0;
+  const intro = new ReplicaIntrospection({
+    controller: s.controller,
+    collections,
+    nextId: () => `t${++n}`,
+    logIndex: (_i, relation) => `s${100 + PERSISTED_INTROSPECTION.indexOf(relation)}`,
+    intervalMs: () => 1000,
+    logger: pino({ level: "silent" }),
+    now: () => clock.ms,
+  });
+  return { s, collections, intro, clock };
 }
 
 const settle = async () => {
@@ -164,6 +198,69 @@ describe("replica introspection subscribes", () => {
     intro.sync("c1");
     await intro.idle();
     expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 6n]]);
+    intro.close();
+  });
+
+  it("replace carried-over rows, skip transient exports and newer incarnations, forget a dropped instance", async () => {
+    const { s, collections, intro } = await setup();
+    // An earlier boot wrote rows of u1 (running) and u2 (running, but it will fail first).
+    await collections.append("hydration_times", "u1", [[["u7", 0n, 1n], 1000n, 1]], 1001n);
+    await collections.append("hydration_times", "u2", [[["u7", 0n, 2n], 1000n, 1]], 1001n);
+    intro.carry([
+      ["c1", "u1"],
+      ["c1", "u2"],
+    ]);
+    s.replicas.push(
+      { replicaId: "u1", epoch: 1, state: "connecting" },
+      { replicaId: "u2", epoch: 1, state: "connecting" },
+    );
+    intro.sync("c1");
+    await intro.idle();
+    // Still connecting: the carried rows stay (the replica may well still be hydrated).
+    expect(await collections.read("hydration_times")).toEqual([
+      ["u1", "u7", 0n, 1n],
+      ["u2", "u7", 0n, 2n],
+    ]);
+    // u1 connects (its rows are replaced by its snapshot); u2's first incarnation fails.
+    s.replicas[0]!.state = "connected";
+    s.replicas[1]!.failures = 1;
+    s.replicas[1]!.epoch = 2;
+    intro.sync("c1");
+    s.of("u1", "hydration_times").push({
+      upper: 11_001n,
+      updates: [
+        [["u7", 0n, 1n], 11_000n, 1],
+        [["t3", 0n, 9n], 11_000n, 1], // an introspection subscribe's own export
+      ],
+    });
+    await settle();
+    await intro.idle();
+    await collections.settled();
+    expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 1n]]);
+
+    // u1 fails and reconnects before any sync: a batch of the new incarnation is not written.
+    s.replicas[0]!.epoch = 2;
+    s.of("u1", "hydration_times").push({
+      upper: 12_001n,
+      updates: [[["u7", 0n, 1n], 12_000n, -1]],
+    });
+    await settle();
+    await collections.settled();
+    expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 1n]]);
+    intro.sync("c1"); // ends the old incarnation (retracting), follows the new one
+    await intro.idle();
+    expect(await collections.read("hydration_times")).toEqual([]);
+    s.of("u1", "error_counts").push({ upper: 13_001n, updates: [[["u7", 0n, 4n], 13_000n, 1]] });
+    await settle();
+    await collections.settled();
+    expect(await collections.read("error_counts")).toEqual([["u1", "u7", 0n, 4n]]);
+
+    // The cluster is dropped: the controller no longer knows it; its rows go.
+    s.gone.instance = true;
+    intro.sync("c1"); // an unknown instance syncs as one without replicas
+    intro.forget("c1");
+    await intro.idle();
+    expect(await collections.read("error_counts")).toEqual([]);
     intro.close();
   });
 });

@@ -18,7 +18,11 @@
  *    before each append — ended here, or no longer the replica's connected incarnation in the
  *    controller — so a batch racing the end cannot land after the retraction, and a batch of a
  *    newer incarnation, whose log started from scratch, is never mixed into the old one's rows).
- * 4. `forget(instanceId)` (the cluster was dropped): every followed replica of it is ended and
+ * 4. Rows of transient exports (`t<n>`: subscribes, these introspection subscribes included)
+ *    are not written: they are session-scoped, not catalog objects, and the introspection
+ *    subscribes' own frontiers would otherwise change (and be written) every interval. The filter
+ *    is a function of the row, so a retraction is dropped exactly when its insertion was.
+ * 5. `forget(instanceId)` (the cluster was dropped): every followed replica of it is ended and
  *    its rows retracted. An instance the controller no longer knows syncs as one without replicas.
  *
  * Boot: `collections.retainOnly(live replicas)`, then `carry(live replicas)`, before the first
@@ -211,10 +215,12 @@ export class ReplicaIntrospection {
     try {
       for await (const b of stream) {
         if (f.ended || !this.#current(instanceId, replicaId, f)) break;
-        await this.#o.collections.append(relation, replicaId, b.updates, b.upper);
+        const updates = b.updates.filter(([row]) => !isTransient(row[0]));
+        await this.#o.collections.append(relation, replicaId, updates, b.upper);
       }
     } catch (e) {
-      if (!f.ended) {
+      // Ended here, or its replica is gone or failed (the next sync retracts): nothing to tell.
+      if (!f.ended && this.#current(instanceId, replicaId, f)) {
         this.#o.logger.warn(
           { replica_id: replicaId, relation, err: e },
           "introspection subscribe ended",
@@ -245,4 +251,9 @@ export class ReplicaIntrospection {
       // Already ended (its replica was dropped, which ends its targeted subscribes).
     }
   }
+}
+
+/** Whether an export id is transient (`t<n>`; `GlobalId` of `@mzts/repr`). */
+function isTransient(id: unknown): boolean {
+  return typeof id === "string" && /^t[0-9]+$/.test(id);
 }
