@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOG_RELATIONS } from "@mzts/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PERSISTED_RELATIONS } from "../src/introspection/persisted-relations.js";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -173,7 +174,7 @@ describe("mzctl", () => {
     expect(objects.code, objects.stderr).toBe(0);
     const objectLines = objects.stdout.trimEnd().split("\n");
     expect(objectLines.pop()).toBe(
-      `(and ${LOG_RELATIONS.length} mz_introspection relations: \`mzctl introspection\`)`,
+      `(and ${LOG_RELATIONS.length + PERSISTED_RELATIONS.length} mz_introspection relations: \`mzctl introspection\`)`,
     );
     const rows = objectLines.map((l) => l.split(/\s+/));
     expect(rows[0]).toEqual(["NAME", "ID", "KIND", "CLUSTER", "ARITY", "ON", "KEY"]);

@@ -53,6 +53,14 @@ const environment = {
   async peek(req: PeekRequest) {
     peeks.push(req);
     if (req.replica === "r9") throw new UnknownObject("replica", "r9", req.cluster);
+    if (req.object === "mz_introspection.replica_hydration_times") {
+      return {
+        rows: [[["u3", "u5", 0n, 12n], 1]] as const,
+        timestamp: 1_700_000_000_000n,
+        replica: "environmentd",
+        replicaId: "s0",
+      };
+    }
     return {
       rows: [
         [[1n, 0n, "index u5"], 1],
@@ -93,15 +101,29 @@ describe("mzctl introspection", () => {
       /mz_introspection\.hydration_times\s+export_id text, worker_id int64, time_ns int64\?\s+export_id,worker_id\s+time from/,
     );
     expect(lines.at(-1)).toBe(
-      "(per replica of clusters c1, c2; read one with `mzctl introspection <relation> --replica <name>`)",
+      "(per replica of clusters c1, c2; read one with `mzctl introspection <relation> --replica <name>`; the replica_ ones hold every replica's rows, kept by environmentd)",
     );
     const json = await mzctl("--json", "introspection", "--cluster", "c2");
     const doc = JSON.parse(json.out) as {
       objects: Array<{ name: string; kind: string; cluster: string }>;
     };
-    expect(doc.objects).toHaveLength(14);
+    expect(doc.objects).toHaveLength(14 + 3); // the log relations, then the persisted ones
+    expect(doc.objects.at(-1)?.name).toBe("mz_introspection.replica_error_counts");
     expect(new Set(doc.objects.map((o) => `${o.kind} ${o.cluster}`))).toEqual(
       new Set(["OBJECT_KIND_INTROSPECTION c2"]),
+    );
+  });
+
+  it("reads a persisted relation: its columns, answered by environmentd", async () => {
+    const r = await mzctl("introspection", "replica_hydration_times", "--cluster", "c1");
+    expect(r.err).toBe("");
+    expect(r.out).toBe(
+      [
+        "replica_id  export_id  worker_id  time_ns",
+        "u3          u5         0          12",
+        "(1 row at 1700000000000 from environmentd (persisted))",
+        "",
+      ].join("\n"),
     );
   });
 

@@ -75,9 +75,12 @@ async function list(ctx: CliContext, cluster: string | undefined): Promise<void>
       ]);
     }
     const clusters = [...new Set(relations.map((r) => r.cluster))].join(", ");
+    const persisted = relations.some((r) => persistedRelation(r.name) !== undefined)
+      ? "; the replica_ ones hold every replica's rows, kept by environmentd"
+      : "";
     return `${table(["RELATION", "COLUMNS", "KEY", "DESCRIPTION"], rows)}(per replica of cluster${
       clusters.includes(",") ? "s" : ""
-    } ${clusters}; read one with \`mzctl introspection <relation> --replica <name>\`)\n`;
+    } ${clusters}; read one with \`mzctl introspection <relation> --replica <name>\`${persisted})\n`;
   });
 }
 
