@@ -263,4 +263,28 @@ describe("replica introspection subscribes", () => {
     expect(await collections.read("error_counts")).toEqual([]);
     intro.close();
   });
+
+  it("follow a replica anew when one of its subscribes stops by itself (same incarnation)", async () => {
+    const { s, collections, intro } = await setup();
+    s.replicas.push({ replicaId: "u1", epoch: 1, state: "connected" });
+    intro.sync("c1");
+    s.of("u1", "hydration_times").push({ upper: 11_001n, updates: [[["u7", 0n, 5n], 11_000n, 1]] });
+    await settle();
+    await collections.settled();
+    expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 5n]]);
+    // E.g. the instance was rebuilt and the replica re-added at the same epoch: the subscribe
+    // fails, the replica stays connected.
+    s.of("u1", "error_counts").fail(new Error("subscribe canceled"));
+    await settle();
+    intro.sync("c1");
+    await intro.idle();
+    expect(s.dropped).toEqual(["t1", "t2", "t3"]);
+    expect(s.streams).toHaveLength(6); // a second set
+    expect(await collections.read("hydration_times")).toEqual([]);
+    s.of("u1", "hydration_times").push({ upper: 12_001n, updates: [[["u7", 0n, 5n], 12_000n, 1]] });
+    await settle();
+    await collections.settled();
+    expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 5n]]);
+    intro.close();
+  });
 });

@@ -10,8 +10,9 @@
  *    subscribe per relation starts, as of the last complete log time (well inside the replica's
  *    log retention), importing that relation's log index. Rows carried over from an earlier
  *    environmentd (`carry`) are retracted first: the subscribe's snapshot writes them anew.
- * 2. A followed replica that is gone (dropped) or not connected (its incarnation failed): its
- *    subscribes are ended and its rows retracted — a rehydrated incarnation logs from scratch, so
+ * 2. A followed replica that is gone (dropped) or not connected (its incarnation failed), or
+ *    one of whose subscribes stopped by itself (failed; its instance rebuilt): its
+ *    subscribes are ended and its rows retracted (and, still connected, it is followed anew) — a rehydrated incarnation logs from scratch, so
  *    it starts over at 1 once connected. A replica with carried-over rows whose incarnation fails
  *    before it ever connected has them retracted too.
  * 3. Each subscribe's batches are appended in order; none after its incarnation ended (checked
@@ -74,6 +75,11 @@ interface Followed {
   readonly epoch: number;
   readonly ids: GlobalId[];
   ended: boolean;
+  /**
+   * A subscribe of it stopped without being ended here (failed, or its instance was rebuilt and
+   * the replica re-added at the same epoch): the next sync ends it and follows it anew.
+   */
+  broken: boolean;
   /** Settles when every subscribe loop of the incarnation has stopped. */
   loops: Promise<void>;
 }
@@ -99,7 +105,7 @@ export class ReplicaIntrospection {
     for (const [key, f] of [...this.#followed]) {
       if (!key.startsWith(prefix)) continue;
       const r = now.get(key.slice(prefix.length));
-      if (r === undefined || r.state !== "connected" || r.epoch !== f.epoch) {
+      if (r === undefined || r.state !== "connected" || r.epoch !== f.epoch || f.broken) {
         this.#end(key, f, key.slice(prefix.length));
       }
     }
@@ -167,7 +173,13 @@ export class ReplicaIntrospection {
     if (!(interval > 0)) return;
     const nowMs = (o.now ?? Date.now)();
     const asOf = BigInt(Math.max(0, Math.floor(nowMs / interval) * interval - interval));
-    const f: Followed = { epoch: r.epoch, ids: [], ended: false, loops: Promise.resolve() };
+    const f: Followed = {
+      epoch: r.epoch,
+      ids: [],
+      ended: false,
+      broken: false,
+      loops: Promise.resolve(),
+    };
     const loops: Promise<void>[] = [];
     for (const relation of PERSISTED_INTROSPECTION) {
       const log = o.logIndex(instanceId, relation);
@@ -223,9 +235,11 @@ export class ReplicaIntrospection {
       if (!f.ended && this.#current(instanceId, replicaId, f)) {
         this.#o.logger.warn(
           { replica_id: replicaId, relation, err: e },
-          "introspection subscribe ended",
+          "introspection subscribe ended; following the replica anew",
         );
       }
+    } finally {
+      if (!f.ended) f.broken = true;
     }
   }
 
