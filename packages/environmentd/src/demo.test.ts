@@ -1,7 +1,8 @@
 /**
  * The demo's live status, per online replica of a cluster with logging on: hydration and
  * arrangement sizes read from that replica's own introspection relations (hydrated = every
- * worker has a time), and a readable note when its introspection cannot be read.
+ * worker has a time), and a readable note when its introspection cannot be read; every replica's
+ * hydration (the offline one's too) from the persisted `replica_hydration_times`.
  */
 import type { PeekRequest } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
@@ -10,7 +11,7 @@ import type { Environment } from "./environment.js";
 
 function fakeEnv(peek: (req: PeekRequest) => unknown): Environment {
   const replica = (name: string, health: string) => ({
-    id: "u2",
+    id: name === "r1" ? "u2" : "u3",
     name,
     size: 1,
     health,
@@ -49,6 +50,15 @@ describe("demo status", () => {
           ],
         };
       }
+      if (req.object === "mz_introspection.replica_hydration_times") {
+        return {
+          rows: [
+            [["u2", "u5", 0n, 10n], 1],
+            [["u2", "u7", 0n, 11n], 1],
+            [["u9", "u7", 0n, 11n], 1], // another cluster's replica
+          ],
+        };
+      }
       if (req.object === "mz_introspection.arrangement_sizes") {
         return {
           rows: [
@@ -62,9 +72,16 @@ describe("demo status", () => {
     const screen = await renderStatus(env);
     expect(screen).toContain("\n  r1: hydrated 1/2 exports, arrangements 40 records, 2.0 MiB\n");
     expect(screen).not.toContain("r2:");
+    expect(screen).toContain(
+      "\n  hydration kept by environmentd: r1 2/2, r2 none (down or rebuilding)\n",
+    );
     expect(asked.filter((r) => r.object.startsWith("mz_introspection."))).toEqual([
       expect.objectContaining({ cluster: "demo", replica: "r1" }),
       expect.objectContaining({ cluster: "demo", replica: "r1" }),
+      expect.objectContaining({
+        cluster: "demo",
+        object: "mz_introspection.replica_hydration_times",
+      }),
     ]);
   });
 

@@ -2,8 +2,9 @@
  * The demo of the main job: a cluster with two replicas, an auction load generator, indexes and
  * materialized views over it — created through the environment's API on first boot and found in
  * the catalog on every later boot — and a live status table (replica health, frontiers, lag,
- * flags, and per replica its hydration and arrangement sizes from its own introspection
- * relations) redrawn every second.
+ * flags, per online replica its hydration and arrangement sizes from its own introspection
+ * relations, and every replica's hydration from the persisted `replica_hydration_times`, which
+ * environmentd answers also while a replica is down) redrawn every second.
  *
  * ## Objects (created once; a rerun resumes them from the catalog)
  * - cluster `demo` with replicas `r1` and `r2` (1 worker each: the machine has 2 cores);
@@ -88,6 +89,20 @@ export async function ensureDemo(env: Environment, log: (line: string) => void):
   return true;
 }
 
+/** Exports (with a row) and those hydrated on every worker, from `(export, time_ns)` pairs. */
+function hydrationCounts(rows: Iterable<readonly [unknown, unknown]>): {
+  exports: number;
+  hydrated: number;
+} {
+  const pending = new Set<string>();
+  const exports = new Set<string>();
+  for (const [exportId, timeNs] of rows) {
+    exports.add(String(exportId));
+    if (timeNs === null) pending.add(String(exportId));
+  }
+  return { exports: exports.size, hydrated: exports.size - pending.size };
+}
+
 /**
  * One replica's own view, from its introspection relations: exports hydrated on every worker,
  * and its arrangements' records and bytes (summed over exports and workers).
@@ -97,12 +112,7 @@ async function replicaLog(env: Environment, cluster: string, replica: string): P
     env.peek({ object: `mz_introspection.${relation}`, cluster, replica, timeoutMs: 1500 });
   try {
     const hydration = await read("hydration_times");
-    const pending = new Set<string>();
-    const exports = new Set<string>();
-    for (const [[exportId, , timeNs]] of hydration.rows) {
-      exports.add(String(exportId));
-      if (timeNs === null) pending.add(String(exportId));
-    }
+    const h = hydrationCounts(hydration.rows.map(([[exportId, , timeNs]]) => [exportId, timeNs]));
     const sizes = await read("arrangement_sizes");
     let records = 0n;
     let bytes = 0n;
@@ -111,11 +121,41 @@ async function replicaLog(env: Environment, cluster: string, replica: string): P
       bytes += BigInt(b as bigint) * BigInt(n);
     }
     return (
-      `hydrated ${exports.size - pending.size}/${exports.size} exports, ` +
+      `hydrated ${h.hydrated}/${h.exports} exports, ` +
       `arrangements ${records} records, ${(Number(bytes) / 1048576).toFixed(1)} MiB`
     );
   } catch (e) {
     return `introspection not readable (${(e as Error).message.split(";")[0]})`;
+  }
+}
+
+/**
+ * Every replica's hydration from the persisted `replica_hydration_times` (environmentd answers it;
+ * a replica without rows is down or rebuilding).
+ */
+async function persistedHydration(
+  env: Environment,
+  cluster: string,
+  replicas: ReadonlyArray<{ id: string; name: string }>,
+): Promise<string> {
+  try {
+    const { rows } = await env.peek({
+      object: "mz_introspection.replica_hydration_times",
+      cluster,
+      timeoutMs: 1500,
+    });
+    return replicas
+      .map((r) => {
+        const h = hydrationCounts(
+          rows
+            .filter(([row]) => row[0] === r.id)
+            .map(([[, exportId, , timeNs]]) => [exportId, timeNs]),
+        );
+        return `${r.name} ${h.exports === 0 ? "none (down or rebuilding)" : `${h.hydrated}/${h.exports}`}`;
+      })
+      .join(", ");
+  } catch (e) {
+    return `not readable (${(e as Error).message.split(";")[0]})`;
   }
 }
 
@@ -153,6 +193,9 @@ export async function renderStatus(env: Environment): Promise<string> {
         if (r.health === "online")
           lines.push(`  ${r.name}: ${await replicaLog(env, c.name, r.name)}`);
       }
+      lines.push(
+        `  hydration kept by environmentd: ${await persistedHydration(env, c.name, c.replicas)}`,
+      );
     }
   }
   try {
