@@ -121,10 +121,11 @@ async function readTime(
   const since = ctx.readHolds.since(rel.collectionId);
   const requested = req.timestamp;
   if (requested === undefined) {
+    // Nothing written yet (or, never for these shards, closed): nothing to read.
     const upper = ctx.collections.upper(rel.relation);
-    if (upper === undefined || upper === 0n) return undefined;
-    const fresh = upper === null ? since : upper - 1n;
-    return since !== null && fresh !== null && fresh < since ? since : (fresh ?? undefined);
+    if (upper === undefined || upper === null || upper === 0n) return undefined;
+    const fresh = upper - 1n;
+    return since !== null && fresh < since ? since : fresh;
   }
   if (since === null || requested < since) {
     throw new PeekBelowSince(req.object, requested, since);
