@@ -124,29 +124,7 @@ const settle = async () => {
 
 describe("replica introspection subscribes", () => {
   it("follow each connected incarnation and retract a failed or dropped replica's rows", async () => {
-    dir = await mkdtemp(join(tmpdir(), "persisted-intro-"));
-    persist = await createPersist({
-      dataDir: dir,
-      logger: pino({ level: "silent" }),
-      registry: new Registry(),
-    });
-    const shards = new Map<PersistedIntrospection, Shard>();
-    for (const r of PERSISTED_INTROSPECTION) {
-      shards.set(r, await persist.openShard(`intro-${r}`, { create: true }));
-    }
-    let ms = 10_500;
-    const collections = new ReplicaIntrospectionCollections({ shards, now: () => ms });
-    const s = scripted();
-    let n = 0;
-    const intro = new ReplicaIntrospection({
-      controller: s.controller,
-      collections,
-      nextId: () => `t${++n}`,
-      logIndex: (_i, relation) => `s${100 + PERSISTED_INTROSPECTION.indexOf(relation)}`,
-      intervalMs: () => 1000,
-      logger: pino({ level: "silent" }),
-      now: () => ms,
-    });
+    const { s, collections, intro, clock } = await setup();
     s.replicas.push(
       { replicaId: "u1", epoch: 1, state: "connected" },
       { replicaId: "u2", epoch: 1, state: "connecting" },
@@ -176,7 +154,7 @@ describe("replica introspection subscribes", () => {
 
     // u1's incarnation fails: its subscribes end and its rows go; a batch racing the end is
     // never written.
-    ms = 12_500;
+    clock.ms = 12_500;
     s.replicas[0]!.state = "connecting";
     s.replicas[0]!.epoch = 2;
     s.of("u1", "hydration_times").push({ upper: 12_001n, updates: [[["u8", 0n, 1n], 12_000n, 1]] });
@@ -193,7 +171,7 @@ describe("replica introspection subscribes", () => {
     s.of("u1", "hydration_times").push({ upper: 13_001n, updates: [[["u7", 0n, 6n], 13_000n, 1]] });
     await settle();
     // u2 is dropped: gone from the controller, its rows retracted.
-    ms = 14_500;
+    clock.ms = 14_500;
     s.replicas.splice(1, 1);
     intro.sync("c1");
     await intro.idle();
