@@ -2,7 +2,8 @@
  * The persisted per-replica introspection end to end (phase 2, *logging*, issue 11): real
  * clusterd replicas (loopback, free ports), environmentd's replica-targeted subscribes writing
  * `mz_introspection.replica_<relation>` into persist, and environmentd answering peeks of them
- * itself. Everything started is stopped after the test, also on failure.
+ * itself, on compute's legacy logging and on the unified logging. Everything started is stopped
+ * after the test, also on failure.
  *
  * 1. Two replicas of a cluster with logging on and an index: both replicas' hydration rows
  *    (replica id first, hydrated) and frontiers appear; map/filter/project and finishing apply;
@@ -18,7 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ComputeReplicaConnector } from "@mzts/compute-client";
-import { PhaseSet } from "@mzts/flags";
+import { type Phase, PhaseSet } from "@mzts/flags";
 import type { Row } from "@mzts/repr";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -77,10 +78,14 @@ const neverConnects: ComputeReplicaConnector = (opts) => ({
   close: async () => {},
 });
 
-function boot(dir: string, extra: Partial<Parameters<typeof createEnvironment>[0]> = {}) {
+function boot(
+  dir: string,
+  flags: { readonly [P in Phase]?: boolean },
+  extra: Partial<Parameters<typeof createEnvironment>[0]> = {},
+) {
   return createEnvironment({
     dataDir: dir,
-    phaseFlags: (id) => PhaseSet.of(id, {}),
+    phaseFlags: (id) => PhaseSet.of(id, flags),
     logger: pino({ level: "warn" }),
     registry: new Registry(),
     controllerAbsentTimeoutMs: 30_000,
@@ -89,11 +94,16 @@ function boot(dir: string, extra: Partial<Parameters<typeof createEnvironment>[0
   });
 }
 
-describe("persisted replica introspection", () => {
+const PATHS: Array<[string, { readonly [P in Phase]?: boolean }]> = [
+  ["legacy logging", {}],
+  ["unified logging", { servers: true, logging: true }],
+];
+
+describe.each(PATHS)("persisted replica introspection (%s)", (_name, flags) => {
   it("keeps every replica's hydration and frontiers in persist, retracted when it fails or is dropped", async () => {
     const dir = mkdtempSync(join(tmpdir(), "intro-persisted-"));
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-    let env = await boot(dir);
+    let env = await boot(dir, flags);
     let closeEnv = () => env.close();
     cleanup.push(() => closeEnv());
     await env.createCluster({ name: "c1", introspectionIntervalMs: 200 });
@@ -188,7 +198,7 @@ describe("persisted replica introspection", () => {
 
     // 4. Restart; no replica's compute connects: the rows are answered from persist.
     await env.close();
-    env = await boot(dir, { computeConnector: neverConnects });
+    env = await boot(dir, flags, { computeConnector: neverConnects });
     closeEnv = () => env.close();
     const after = await rows(env, HYDRATION);
     expect(of(after, r1).map((r) => r.slice(0, 3))).toEqual(before.map((r) => r.slice(0, 3)));
