@@ -340,6 +340,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       nextId: () => transientIds.next(),
       signal,
       log: log.child({ component: "persisted-introspection" }),
+      registry: opts.registry,
     });
   } catch (e) {
     orchestrator.abandon();

@@ -103,7 +103,8 @@ describe.each(PATHS)("persisted replica introspection (%s)", (_name, flags) => {
   it("keeps every replica's hydration and frontiers in persist, retracted when it fails or is dropped", async () => {
     const dir = mkdtempSync(join(tmpdir(), "intro-persisted-"));
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-    let env = await boot(dir, flags);
+    const registry = new Registry();
+    let env = await boot(dir, flags, { registry });
     let closeEnv = () => env.close();
     cleanup.push(() => closeEnv());
     await env.createCluster({ name: "c1", introspectionIntervalMs: 200 });
@@ -159,6 +160,15 @@ describe.each(PATHS)("persisted replica introspection (%s)", (_name, flags) => {
       },
     });
     expect(top.rows).toEqual([[[[r1, r2].sort().at(-1)], 1]]);
+    // Metrics: both replicas followed; appends written.
+    const metric = async (name: string, labels: Record<string, string> = {}) =>
+      ((await registry.getSingleMetric(name)?.get())?.values ?? [])
+        .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+        .reduce((n, v) => n + v.value, 0);
+    expect(await metric("mz_persisted_introspection_followed_replicas")).toBe(2);
+    expect(
+      await metric("mz_persisted_introspection_writes_total", { kind: "append" }),
+    ).toBeGreaterThan(0);
     // A subscribe while the introspection subscribes run: its transient id is not one of theirs
     // (one counter; two would both hand out t1 → CollectionExists).
     for await (const batch of env.subscribe({ object: "cnt_counter" })) {
@@ -193,6 +203,10 @@ describe.each(PATHS)("persisted replica introspection (%s)", (_name, flags) => {
     await until(env, FRONTIERS, "r2's frontiers retracted", (rs) => of(rs, r2).length === 0);
     await new Promise((r) => setTimeout(r, 1000)); // several upkeep ticks and log intervals
     expect(of(await rows(env, HYDRATION), r2)).toEqual([]);
+    expect(await metric("mz_persisted_introspection_followed_replicas")).toBe(1);
+    expect(
+      await metric("mz_persisted_introspection_writes_total", { kind: "retract" }),
+    ).toBeGreaterThan(0);
     const before = of(await rows(env, HYDRATION), r1);
     expect(hydrated(before, r1, index)).toBe(true);
 

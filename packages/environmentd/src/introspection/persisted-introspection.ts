@@ -20,6 +20,10 @@
  * forgotten (its replicas' rows retracted). A dropped replica leaves the controller, so the next
  * tick retracts its rows; a dropped cluster likewise.
  *
+ * ## Metrics
+ * `mz_persisted_introspection_writes_total` and `…_updates_total` (by `relation`, `kind` =
+ * append | retract), `mz_persisted_introspection_followed_replicas` (incarnations followed).
+ *
  * ## Close
  * Stops the timer, ends every subscribe (without retracting: the rows stay for the next boot to
  * judge) and waits for the writes in flight, before the controllers and persist close.
@@ -30,6 +34,7 @@ import type { EnvironmentPeekResponse, PeekRequest } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
 import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Logger } from "pino";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { Cluster, ClusterReplica } from "../catalog/catalog.js";
 import type { FrontierSignal } from "../environment/frontier-signal.js";
 import { introspectionIntervalOf, logIndexId } from "./log-indexes.js";
@@ -60,6 +65,7 @@ export interface PersistedIntrospectionOptions {
   /** Woken by every write (peeks awaiting a time). */
   readonly signal: FrontierSignal;
   readonly log: Logger;
+  readonly registry: Registry;
   /** Upkeep interval (ms); default 250. */
   readonly tickMs?: number;
 }
@@ -73,6 +79,7 @@ export class PersistedIntrospection {
   readonly #intervals = new Map<GlobalId, number>();
   /** Clusters synced by the last tick. */
   #synced = new Set<GlobalId>();
+  readonly #followedGauge: Gauge;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #closed = false;
@@ -80,9 +87,11 @@ export class PersistedIntrospection {
   private constructor(
     o: PersistedIntrospectionOptions,
     collections: ReplicaIntrospectionCollections,
+    followedGauge: Gauge,
   ) {
     this.#o = o;
     this.#collections = collections;
+    this.#followedGauge = followedGauge;
     this.#driver = new ReplicaIntrospection({
       controller: o.compute,
       collections,
@@ -101,13 +110,35 @@ export class PersistedIntrospection {
       shards.set(r.relation, await o.persist.openShard(r.shardId, { create: true }));
       await o.readHolds.register(r.collectionId, r.shardId);
     }
+    const labelNames = ["relation", "kind"] as const;
+    const writes = new Counter({
+      name: "mz_persisted_introspection_writes_total",
+      help: "Writes of environmentd's persisted replica introspection shards, by relation and kind (append, retract)",
+      labelNames,
+      registers: [o.registry],
+    });
+    const updates = new Counter({
+      name: "mz_persisted_introspection_updates_total",
+      help: "Updates written to the persisted replica introspection shards, by relation and kind",
+      labelNames,
+      registers: [o.registry],
+    });
+    const followed = new Gauge({
+      name: "mz_persisted_introspection_followed_replicas",
+      help: "Replica incarnations whose introspection environmentd follows with targeted subscribes",
+      registers: [o.registry],
+    });
     const collections = new ReplicaIntrospectionCollections({
       shards,
-      onWrite: () => o.signal.notify(),
+      onWrite: (relation, kind, n) => {
+        writes.inc({ relation, kind });
+        updates.inc({ relation, kind }, n);
+        o.signal.notify();
+      },
     });
     await collections.load();
     await collections.retainOnly(o.running);
-    const self = new PersistedIntrospection(o, collections);
+    const self = new PersistedIntrospection(o, collections, followed);
     const { replicas } = await o.catalog();
     self.#driver.carry(
       replicas.filter((r) => o.running.has(r.id)).map((r) => [r.clusterId, r.id] as const),
@@ -146,6 +177,7 @@ export class PersistedIntrospection {
     for (const id of this.#synced) if (!synced.has(id)) this.#driver.forget(id);
     for (const id of synced) this.#driver.sync(id);
     this.#synced = synced;
+    this.#followedGauge.set(this.#driver.followed);
   }
 
   /** A peek of a persisted relation (`persisted-peek.ts`). */

@@ -48,8 +48,12 @@ export interface ReplicaIntrospectionOptions {
   readonly shards: ReadonlyMap<PersistedIntrospection, Shard>;
   /** Wall clock (ms) of retractions; default `Date.now`. */
   readonly now?: () => number;
-  /** Called after every write that moved an upper. */
-  readonly onWrite?: () => void;
+  /** Called after every write (which moved an upper), with how many updates it wrote. */
+  readonly onWrite?: (
+    relation: PersistedIntrospection,
+    kind: "append" | "retract",
+    updates: number,
+  ) => void;
 }
 
 /** The persisted per-replica introspection collections; see the file comment. */
@@ -58,7 +62,7 @@ export class ReplicaIntrospectionCollections {
   readonly #now: () => number;
   readonly #chains = new Map<PersistedIntrospection, Promise<void>>();
   readonly #uppers = new Map<PersistedIntrospection, Timestamp | null>();
-  readonly #onWrite: () => void;
+  readonly #onWrite: NonNullable<ReplicaIntrospectionOptions["onWrite"]>;
 
   constructor(opts: ReplicaIntrospectionOptions) {
     for (const r of PERSISTED_INTROSPECTION) {
@@ -101,7 +105,7 @@ export class ReplicaIntrospectionCollections {
         if (time >= next) next = time + 1n;
         out.push([[replicaId, ...row], time, d]);
       }
-      if (next > current) await this.#write(relation, shard, out, current, next);
+      if (next > current) await this.#write(relation, "append", shard, out, current, next);
     });
   }
 
@@ -146,7 +150,9 @@ export class ReplicaIntrospectionCollections {
           for (const [row, n] of consolidate(await shard.snapshot(current - 1n))) {
             if (typeof row[0] === "string" && matches(row[0])) out.push([row, time, -n]);
           }
-          if (out.length > 0) await this.#write(relation, shard, out, current, time + 1n);
+          if (out.length > 0) {
+            await this.#write(relation, "retract", shard, out, current, time + 1n);
+          }
         }),
       ),
     );
@@ -154,6 +160,7 @@ export class ReplicaIntrospectionCollections {
 
   async #write(
     relation: PersistedIntrospection,
+    kind: "append" | "retract",
     shard: Shard,
     updates: readonly Update[],
     expected: Timestamp,
@@ -161,7 +168,7 @@ export class ReplicaIntrospectionCollections {
   ): Promise<void> {
     await shard.compareAndAppend(updates, expected, next);
     this.#uppers.set(relation, next);
-    this.#onWrite();
+    this.#onWrite(relation, kind, updates.length);
   }
 
   /** Runs `write` after every earlier write of the relation settled. */

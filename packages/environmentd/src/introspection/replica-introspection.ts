@@ -153,6 +153,11 @@ export class ReplicaIntrospection {
     return r !== undefined && r.state === "connected" && r.epoch === f.epoch;
   }
 
+  /** How many replica incarnations are followed now. */
+  get followed(): number {
+    return this.#followed.size;
+  }
+
   /** Settles once every retraction issued so far is written. */
   async idle(): Promise<void> {
     await this.#pending;
