@@ -336,6 +336,11 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       readHolds,
       compute,
       catalog: () => objects.get(),
+      fenced: () =>
+        catalog.generation().then(
+          (g) => g > generation,
+          () => false,
+        ),
       running: new Set(replicas.pids().keys()),
       nextId: () => transientIds.next(),
       signal,

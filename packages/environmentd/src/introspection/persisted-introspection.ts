@@ -20,6 +20,11 @@
  * forgotten (its replicas' rows retracted). A dropped replica leaves the controller, so the next
  * tick retracts its rows; a dropped cluster likewise.
  *
+ * ## Fencing
+ * A retraction is written only while no newer environmentd booted (the catalog's generation is
+ * read right before it; unreadable = not fenced): an older environmentd seeing its replicas fail
+ * over to the newer one must not delete the rows the newer one writes for them.
+ *
  * ## Metrics
  * `mz_persisted_introspection_writes_total` and `…_updates_total` (by `relation`, `kind` =
  * append | retract), `mz_persisted_introspection_followed_replicas` (incarnations followed).
@@ -58,6 +63,8 @@ export interface PersistedIntrospectionOptions {
   readonly compute: ComputeController;
   /** The resolved catalog (cached until the next DDL). */
   readonly catalog: () => Promise<CatalogView>;
+  /** Whether a newer environmentd booted (the catalog's generation moved past ours). */
+  readonly fenced: () => Promise<boolean>;
   /** The replicas running now (attached to the controllers by the rebuild). */
   readonly running: ReadonlySet<string>;
   /** Transient ids, shared with peeks and subscribes (`TransientIds`). */
@@ -130,6 +137,7 @@ export class PersistedIntrospection {
     });
     const collections = new ReplicaIntrospectionCollections({
       shards,
+      fenced: o.fenced,
       onWrite: (relation, kind, n) => {
         writes.inc({ relation, kind });
         updates.inc({ relation, kind }, n);

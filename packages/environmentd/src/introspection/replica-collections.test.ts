@@ -26,7 +26,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function open(now: () => number) {
+async function open(now: () => number, fenced?: () => Promise<boolean>) {
   dir = await mkdtemp(join(tmpdir(), "persisted-intro-"));
   persist = await createPersist({
     dataDir: dir,
@@ -36,7 +36,10 @@ async function open(now: () => number) {
   const shards = new Map<PersistedIntrospection, Shard>();
   for (const r of PERSISTED_INTROSPECTION)
     shards.set(r, await persist.openShard(`intro-${r}`, { create: true }));
-  return { shards, c: new ReplicaIntrospectionCollections({ shards, now }) };
+  return {
+    shards,
+    c: new ReplicaIntrospectionCollections({ shards, now, ...(fenced ? { fenced } : {}) }),
+  };
 }
 
 describe("persisted per-replica introspection", () => {
@@ -83,5 +86,21 @@ describe("persisted per-replica introspection", () => {
     await c.retainOnly(new Set(["u3"]));
     expect(await c.read("hydration_times")).toEqual([["u3", "u8", 1n, 1n]]);
     expect(await c.read("compute_frontiers")).toEqual([]);
+  });
+
+  it("retracts nothing once a newer environmentd booted", async () => {
+    let fenced = false;
+    const { c } = await open(
+      () => 5000,
+      async () => fenced,
+    );
+    await c.append("hydration_times", "u1", [[["u7", 0n, 1n], 1000n, 1]], 1001n);
+    fenced = true; // the newer environmentd now writes u1's rows
+    await c.retract("u1");
+    await c.retainOnly(new Set());
+    expect(await c.read("hydration_times")).toEqual([["u1", "u7", 0n, 1n]]);
+    fenced = false;
+    await c.retract("u1");
+    expect(await c.read("hydration_times")).toEqual([]);
   });
 });

@@ -14,6 +14,9 @@
  *   `max(upper, now)` (read back from the shard as of `upper - 1`, like Materialize's collection
  *   manager deletes by filter).
  * - `retainOnly(live)`: at boot, retracts the rows of every replica not in `live`.
+ * - A retraction is skipped when `fenced()` says a newer environmentd booted (asked right before
+ *   it is written): a zombie's replicas fail over to the newer environmentd, whose rows a
+ *   retraction by replica id would delete.
  *
  * ## Reads
  * - `upper(relation)`: the shard's upper as this writer last saw it (`load()` reads it at open;
@@ -48,6 +51,8 @@ export interface ReplicaIntrospectionOptions {
   readonly shards: ReadonlyMap<PersistedIntrospection, Shard>;
   /** Wall clock (ms) of retractions; default `Date.now`. */
   readonly now?: () => number;
+  /** Whether a newer environmentd booted (then nothing is retracted); default never. */
+  readonly fenced?: () => Promise<boolean>;
   /** Called after every write (which moved an upper), with how many updates it wrote. */
   readonly onWrite?: (
     relation: PersistedIntrospection,
@@ -63,6 +68,7 @@ export class ReplicaIntrospectionCollections {
   readonly #chains = new Map<PersistedIntrospection, Promise<void>>();
   readonly #uppers = new Map<PersistedIntrospection, Timestamp | null>();
   readonly #onWrite: NonNullable<ReplicaIntrospectionOptions["onWrite"]>;
+  readonly #fenced: () => Promise<boolean>;
 
   constructor(opts: ReplicaIntrospectionOptions) {
     for (const r of PERSISTED_INTROSPECTION) {
@@ -71,6 +77,7 @@ export class ReplicaIntrospectionCollections {
     this.#shards = opts.shards;
     this.#now = opts.now ?? Date.now;
     this.#onWrite = opts.onWrite ?? (() => {});
+    this.#fenced = opts.fenced ?? (async () => false);
   }
 
   /** Reads every shard's upper (at open; writes keep them current afterwards). */
@@ -143,7 +150,7 @@ export class ReplicaIntrospectionCollections {
       PERSISTED_INTROSPECTION.map((relation) =>
         this.#enqueue(relation, async (shard) => {
           const current = await shard.upper();
-          if (current === null || current === 0n) return;
+          if (current === null || current === 0n || (await this.#fenced())) return;
           const out: Update[] = [];
           const now = BigInt(Math.floor(this.#now()));
           const time = Timestamp.max(now, current);
