@@ -184,9 +184,11 @@ describe("replica introspection subscribes", () => {
     // An earlier boot wrote rows of u1 (running) and u2 (running, but it will fail first).
     await collections.append("hydration_times", "u1", [[["u7", 0n, 1n], 1000n, 1]], 1001n);
     await collections.append("hydration_times", "u2", [[["u7", 0n, 2n], 1000n, 1]], 1001n);
+    await collections.append("error_counts", "u3", [[["u7", 0n, 1n], 1000n, 1]], 1001n);
     intro.carry([
       ["c1", "u1"],
       ["c1", "u2"],
+      ["c1", "u3"], // dropped before it ever connected: not among the controller's replicas
     ]);
     s.replicas.push(
       { replicaId: "u1", epoch: 1, state: "connecting" },
@@ -199,6 +201,7 @@ describe("replica introspection subscribes", () => {
       ["u1", "u7", 0n, 1n],
       ["u2", "u7", 0n, 2n],
     ]);
+    expect(await collections.read("error_counts")).toEqual([]);
     // u1 connects (its rows are replaced by its snapshot); u2's first incarnation fails.
     s.replicas[0]!.state = "connected";
     s.replicas[1]!.failures = 1;

@@ -11,10 +11,10 @@
  *    log retention), importing that relation's log index. Rows carried over from an earlier
  *    environmentd (`carry`) are retracted first: the subscribe's snapshot writes them anew.
  * 2. A followed replica that is gone (dropped) or not connected (its incarnation failed), or
- *    one of whose subscribes stopped by itself (failed; its instance rebuilt): its
- *    subscribes are ended and its rows retracted (and, still connected, it is followed anew) — a rehydrated incarnation logs from scratch, so
- *    it starts over at 1 once connected. A replica with carried-over rows whose incarnation fails
- *    before it ever connected has them retracted too.
+ *    one of whose subscribes stopped by itself (failed; its instance rebuilt): its subscribes
+ *    are ended and its rows retracted — a rehydrated incarnation logs from scratch, so it starts
+ *    over at 1 once connected (still connected: at once). A replica with carried-over rows whose
+ *    incarnation fails (or that is dropped) before it ever connected has them retracted too.
  * 3. Each subscribe's batches are appended in order; none after its incarnation ended (checked
  *    before each append — ended here, or no longer the replica's connected incarnation in the
  *    controller — so a batch racing the end cannot land after the retraction, and a batch of a
@@ -116,6 +116,13 @@ export class ReplicaIntrospection {
         this.#start(instanceId, r, key);
       } else if ((r.failures ?? 0) > 0 && this.#carried.delete(key)) {
         this.#retract(r.replicaId);
+      }
+    }
+    for (const key of [...this.#carried]) {
+      const replicaId = key.slice(prefix.length);
+      if (key.startsWith(prefix) && !now.has(replicaId)) {
+        this.#carried.delete(key); // dropped before it ever connected
+        this.#retract(replicaId);
       }
     }
   }
