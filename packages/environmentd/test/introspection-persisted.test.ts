@@ -10,7 +10,8 @@
  *    a subscribe beside the introspection subscribes gets its own transient id.
  * 2. `kill -9` of r2: its rows are retracted (its incarnation failed — a restarted process logs
  *    from scratch), then come back once it rehydrated.
- * 3. Dropping r2: its rows are retracted for good.
+ * 3. Dropping r2: its rows are retracted for good; dropping a second cluster retracts its
+ *    replica's rows.
  * 4. environmentd restarts with replicas whose compute never connects (a fake connector): the
  *    relation is answered from persist — r1's rows survived, r2's stay gone — while no replica is
  *    up; `mzctl introspection replica_hydration_times` prints it.
@@ -20,7 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ComputeReplicaConnector } from "@mzts/compute-client";
 import { type Phase, PhaseSet } from "@mzts/flags";
-import type { Row } from "@mzts/repr";
+import { createPersist } from "@mzts/persist";
+import { type Row, rowKey } from "@mzts/repr";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
@@ -209,6 +211,41 @@ describe.each(PATHS)("persisted replica introspection (%s)", (_name, flags) => {
     ).toBeGreaterThan(0);
     const before = of(await rows(env, HYDRATION), r1);
     expect(hydrated(before, r1, index)).toBe(true);
+
+    // 3b. Dropping a cluster retracts its replicas' rows (read from the shard itself: the
+    // cluster is gone, so no peek names it).
+    await env.createCluster({ name: "c2", introspectionIntervalMs: 200 });
+    const r3 = (await env.createReplica({ cluster: "c2", name: "r3", size: 1 })).id;
+    const other = (
+      await env.createIndex({ name: "cnt_idx2", cluster: "c2", on: "cnt_counter", key: [0] })
+    ).id;
+    const c2Rows = async () => {
+      const res = await env.peek({ object: HYDRATION, cluster: "c2" });
+      return res.rows.map(([row]) => row);
+    };
+    for (let i = 0; !hydrated(await c2Rows(), r3, other); i++) {
+      if (i > 600) throw new Error("r3 never hydrated cnt_idx2");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await env.dropCluster({ name: "c2", cascade: true });
+    const reader = await createPersist({ dataDir: join(dir, "persist") });
+    try {
+      const shard = await reader.openShard(HYDRATION);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const upper = (await shard.upper()) as bigint;
+        const live = new Map<string, number>();
+        for (const [row, , d] of await shard.snapshot(upper - 1n)) {
+          if (row[0] === r3) live.set(rowKey(row), (live.get(rowKey(row)) ?? 0) + d);
+        }
+        if ([...live.values()].every((n) => n === 0)) break;
+        if (Date.now() > deadline)
+          throw new Error("r3's rows were not retracted after its cluster was dropped");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await reader.close();
+    }
 
     // 4. Restart; no replica's compute connects: the rows are answered from persist.
     await env.close();
