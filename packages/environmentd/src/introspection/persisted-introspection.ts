@@ -10,8 +10,8 @@
  *    compaction window, so persist compacts it (nobody else reads it, and shard GC skips it).
  * 2. Read the uppers; retract the rows of every replica that is not running now (dropped while
  *    environmentd was down, or that could not start); the running ones keep theirs ("carried")
- *    until their first incarnation of this boot connects (a fresh snapshot replaces them) or fails
- *    (retracted).
+ *    until their first incarnation of this boot connects (a fresh snapshot replaces them), or
+ *    fails or has not connected within 30 s (retracted).
  *
  * ## Upkeep (every `tickMs`, and `sync()`)
  * From the resolved catalog (cached until the next DDL): every cluster with logging on

@@ -268,4 +268,20 @@ describe("replica introspection subscribes", () => {
     expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 5n]]);
     intro.close();
   });
+
+  it("retract carried-over rows of a replica that does not connect within the grace period", async () => {
+    const { s, collections, intro, clock } = await setup();
+    await collections.append("hydration_times", "u1", [[["u7", 0n, 1n], 1000n, 1]], 1001n);
+    intro.carry([["c1", "u1"]]);
+    s.replicas.push({ replicaId: "u1", epoch: 1, state: "connecting" });
+    clock.ms += 29_000;
+    intro.sync("c1");
+    await intro.idle();
+    expect(await collections.read("hydration_times")).toEqual([["u1", "u7", 0n, 1n]]);
+    clock.ms += 1_000; // 30 s after boot: down, as far as anyone can tell
+    intro.sync("c1");
+    await intro.idle();
+    expect(await collections.read("hydration_times")).toEqual([]);
+    intro.close();
+  });
 });

@@ -14,7 +14,8 @@
  *    one of whose subscribes stopped by itself (failed; its instance rebuilt): its subscribes
  *    are ended and its rows retracted — a rehydrated incarnation logs from scratch, so it starts
  *    over at 1 once connected (still connected: at once). A replica with carried-over rows whose
- *    incarnation fails (or that is dropped) before it ever connected has them retracted too.
+ *    incarnation fails (or that is dropped, or that has not connected within `carryGraceMs` of
+ *    `carry`) before it ever connected has them retracted too.
  * 3. Each subscribe's batches are appended in order; none after its incarnation ended (checked
  *    before each append — ended here, or no longer the replica's connected incarnation in the
  *    controller — so a batch racing the end cannot land after the retraction, and a batch of a
@@ -68,6 +69,11 @@ export interface ReplicaIntrospectionOptions {
   readonly logger: Logger;
   /** Wall clock, ms; default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * How long carried-over rows of a replica that has not connected yet are kept (ms; default
+   * 30 000): longer, and the replica counts as down.
+   */
+  readonly carryGraceMs?: number;
 }
 
 /** One followed replica incarnation. */
@@ -93,6 +99,8 @@ export class ReplicaIntrospection {
   #pending: Promise<unknown> = Promise.resolve();
   /** `instance/replica` whose rows an earlier environmentd wrote and nobody replaced yet. */
   readonly #carried = new Set<string>();
+  /** Wall clock (ms) after which carried rows of a replica not yet connected are retracted. */
+  #carryDeadline = Number.POSITIVE_INFINITY;
 
   constructor(opts: ReplicaIntrospectionOptions) {
     this.#o = opts;
@@ -114,7 +122,10 @@ export class ReplicaIntrospection {
       if (r.state === "connected" && !this.#followed.has(key)) {
         if (this.#carried.delete(key)) this.#retract(r.replicaId);
         this.#start(instanceId, r, key);
-      } else if ((r.failures ?? 0) > 0 && this.#carried.delete(key)) {
+      } else if (
+        ((r.failures ?? 0) > 0 || this.#now() >= this.#carryDeadline) &&
+        this.#carried.delete(key)
+      ) {
         this.#retract(r.replicaId);
       }
     }
@@ -130,6 +141,7 @@ export class ReplicaIntrospection {
   /** Rows of these replicas (`[instanceId, replicaId]`) were written by an earlier boot. */
   carry(replicas: ReadonlyArray<readonly [string, string]>): void {
     for (const [instanceId, replicaId] of replicas) this.#carried.add(`${instanceId}/${replicaId}`);
+    this.#carryDeadline = this.#now() + (this.#o.carryGraceMs ?? 30_000);
   }
 
   /** The instance was dropped: ends its followed replicas and retracts their rows. */
@@ -143,6 +155,10 @@ export class ReplicaIntrospection {
       this.#carried.delete(key);
       this.#retract(key.slice(prefix.length));
     }
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
   }
 
   /** The instance's replicas; none once the controller no longer knows it (dropped). */
@@ -183,7 +199,7 @@ export class ReplicaIntrospection {
     const o = this.#o;
     const interval = o.intervalMs(instanceId);
     if (!(interval > 0)) return;
-    const nowMs = (o.now ?? Date.now)();
+    const nowMs = this.#now();
     const asOf = BigInt(Math.max(0, Math.floor(nowMs / interval) * interval - interval));
     const f: Followed = {
       epoch: r.epoch,
