@@ -33,6 +33,16 @@ export interface CollectionFrontiers {
   readonly reported: boolean;
 }
 
+/** One collection as one replica reported it, beside the global frontier (hydration checks). */
+export interface ReplicaCollectionFrontier {
+  /** The replica's write frontier; undefined until its current incarnation reports one. */
+  readonly replica: Frontier | undefined;
+  /** The global write frontier (the join over replicas). */
+  readonly global: Frontier;
+  /** The collection's as-of. */
+  readonly asOf: Timestamp;
+}
+
 /** Per-collection state (indexes and persist sinks). */
 export interface CollectionState {
   readonly id: GlobalId;
@@ -202,6 +212,16 @@ export class InstanceCollections {
       this.#releaseReplicaHold(c, replicaId);
       if (!c.dropped) this.#acquireReplicaHold(c, replicaId, c.since);
     }
+  }
+
+  /** Every live collection's frontier on `replicaId` and globally. */
+  replicaFrontiers(replicaId: ReplicaId): Map<GlobalId, ReplicaCollectionFrontier> {
+    const out = new Map<GlobalId, ReplicaCollectionFrontier>();
+    for (const c of this.#collections.values()) {
+      if (c.dropped) continue;
+      out.set(c.id, { replica: c.replicaWrite.get(replicaId), global: c.write, asOf: c.asOf });
+    }
+    return out;
   }
 
   /** The incarnation's replay was read: collections whose drop it no longer has are done for it. */

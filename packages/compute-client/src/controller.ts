@@ -17,7 +17,7 @@ import type { DataflowDescription, LoggingConfig } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { CollectionFrontiers } from "./collections.js";
+import type { CollectionFrontiers, ReplicaCollectionFrontier } from "./collections.js";
 import { CollectionMissing, ControllerClosed, InstanceExists, InstanceMissing } from "./errors.js";
 import { Instance } from "./instance.js";
 import type { LogIndex } from "./log-indexes.js";
@@ -79,6 +79,21 @@ export interface ComputeController {
   dropReplica(instanceId: string, replicaId: ReplicaId): Promise<void>;
   /** @throws InstanceMissing */
   replicas(instanceId: string): ReplicaStatus[];
+  /**
+   * Replaces the instance's connector and gives every replica its next incarnation through it
+   * (a controller-side phase flipped live): peeks, subscribes and collections stay, the replicas
+   * reconcile the replayed history against what they run. @throws InstanceMissing
+   */
+  reseatReplicas(instanceId: string, connector: ComputeReplicaConnector): Promise<void>;
+  /**
+   * Per live collection of the instance: the replica's write frontier (undefined: not reported
+   * by its current incarnation) and the global one — whether a new replica has caught up.
+   * @throws InstanceMissing, ReplicaMissing
+   */
+  replicaFrontiers(
+    instanceId: string,
+    replicaId: ReplicaId,
+  ): ReadonlyMap<GlobalId, ReplicaCollectionFrontier>;
   /**
    * @throws InstanceMissing, CollectionExists, CollectionMissing, SinceViolation, MalformedPlan
    */
@@ -197,6 +212,9 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
       instance(instanceId).updateReplicaLocation(replicaId, location),
     dropReplica: async (instanceId, replicaId) => instance(instanceId).dropReplica(replicaId),
     replicas: (instanceId) => instance(instanceId).replicas(),
+    reseatReplicas: async (instanceId, connector) =>
+      instance(instanceId).reseatReplicas(connector),
+    replicaFrontiers: (instanceId, replicaId) => instance(instanceId).replicaFrontiers(replicaId),
     createDataflow: (instanceId, desc) => instance(instanceId).createDataflow(desc),
     allowCompaction: (id, frontier) => ownerOrMissing(id).allowCompaction(id, frontier),
     allowWrites: (instanceId, id) => instance(instanceId).allowWrites(id),

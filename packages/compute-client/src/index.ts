@@ -12,7 +12,7 @@
 // but the replica task is the legacy compute instance state (controller, instances, collections
 // and holds, peeks, subscribes) that phase 5 replaces with one `ClusterState` per cluster
 // (`controller-unified/src/state/`).
-export type { CollectionFrontiers } from "./collections.js";
+export type { CollectionFrontiers, ReplicaCollectionFrontier } from "./collections.js";
 export {
   type ComputeController,
   type ComputeControllerOptions,

@@ -36,7 +36,11 @@ import {
 import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { type CollectionFrontiers, InstanceCollections } from "./collections.js";
+import {
+  type CollectionFrontiers,
+  InstanceCollections,
+  type ReplicaCollectionFrontier,
+} from "./collections.js";
 import {
   CollectionExists,
   CollectionMissing,
@@ -269,6 +273,18 @@ export class Instance {
 
   replicas(): ReplicaStatus[] {
     return this.#replicas.statuses();
+  }
+
+  /** Every replica's next incarnation goes through `connector` (`InstanceReplicas.reseat`). */
+  async reseatReplicas(connector: ComputeReplicaConnector): Promise<void> {
+    this.#log.info({ replicas: [...this.#replicas.ids()] }, "reseating replicas on a new connector");
+    await this.#replicas.reseat(connector);
+  }
+
+  /** Per live collection: the replica's reported write frontier and the global one. */
+  replicaFrontiers(replicaId: ReplicaId): Map<GlobalId, ReplicaCollectionFrontier> {
+    this.#replicas.get(replicaId);
+    return this.#collections.replicaFrontiers(replicaId);
   }
 
   // --- quarantine -------------------------------------------------------------------------

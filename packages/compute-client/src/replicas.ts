@@ -94,7 +94,7 @@ export interface ReplicaState {
   /** A delayed respawn, while backing off a crash loop. */
   respawn: NodeJS.Timeout | undefined;
   /** The connector's rehydration schedule for this replica (unified path); undefined: legacy. */
-  readonly rehydration: ReplicaRehydration | undefined;
+  rehydration: ReplicaRehydration | undefined;
 }
 
 /** An incarnation that fails sooner than this after its start counts toward a crash loop. */
@@ -136,9 +136,12 @@ export interface InstanceReplicasOptions {
 export class InstanceReplicas {
   readonly #opts: InstanceReplicasOptions;
   readonly #replicas = new Map<ReplicaId, ReplicaState>();
+  /** Builds every incarnation; the options' one until `reseat` replaces it. */
+  #connector: ComputeReplicaConnector;
 
   constructor(opts: InstanceReplicasOptions) {
     this.#opts = opts;
+    this.#connector = opts.connector;
   }
 
   get size(): number {
@@ -182,7 +185,7 @@ export class InstanceReplicas {
       spawnedAt: 0,
       quickFailures: 0,
       respawn: undefined,
-      rehydration: this.#opts.connector.rehydration?.forReplica(),
+      rehydration: this.#connector.rehydration?.forReplica(),
     };
     this.#replicas.set(replicaId, state);
     this.#spawn(state, 1);
@@ -206,6 +209,29 @@ export class InstanceReplicas {
     r.rehydration?.cancel();
     this.#setConnected(r, false);
     return r;
+  }
+
+  /**
+   * Replaces the connector (a controller-side phase flipped on a running cluster) and gives every
+   * replica its next incarnation through it: the old incarnation is closed, the new one replays
+   * the reduced history with a fresh hello (same generation, new nonce), and the replica
+   * reconciles it against what runs, keeping the dataflows it already has. Resolves when the
+   * old incarnations have stopped.
+   */
+  async reseat(connector: ComputeReplicaConnector): Promise<void> {
+    this.#connector = connector;
+    const closing: Promise<void>[] = [];
+    for (const r of this.#replicas.values()) {
+      clearTimeout(r.respawn);
+      r.respawn = undefined;
+      r.rehydration?.cancel();
+      r.rehydration = connector.rehydration?.forReplica();
+      this.#setConnected(r, false);
+      const old = r.connection;
+      this.#spawn(r, r.epoch + 1); // old's callbacks are stale from here on (epoch moved)
+      closing.push(old.close());
+    }
+    await Promise.all(closing);
   }
 
   statuses(): ReplicaStatus[] {
@@ -254,7 +280,7 @@ export class InstanceReplicas {
     r.rehydration?.started();
     o.onSpawn(r.id);
     const labels = { instance_id: o.instanceId, replica_id: r.id };
-    r.connection = o.connector({
+    r.connection = this.#connector({
       instanceId: o.instanceId,
       replicaId: r.id,
       epoch,

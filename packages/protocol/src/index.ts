@@ -128,6 +128,7 @@ export type {
   EnvironmentRequest,
   EnvironmentRpc,
   FlagState,
+  FlipStatus,
   GetFlagsRequest,
   GetFlagsResponse,
   ListClustersRequest,

@@ -174,6 +174,12 @@ export interface StorageController {
   /** The instance's replicas, smallest id first. @throws InstanceMissing */
   replicas(instanceId: string): StorageReplicaInfo[];
   /**
+   * Replaces the instance's connector and gives every replica its next incarnation through it
+   * (a controller-side phase flipped live): ingestions and their placement stay, each replica
+   * reconciles the replayed history against what it runs. @throws InstanceMissing
+   */
+  reseatReplicas(instanceId: string, connector: StorageReplicaConnector): Promise<void>;
+  /**
    * Creates (or, for an existing id of the same instance, alters) an ingestion.
    * @throws InstanceMissing, CollectionExists, PlacementConflict, ControllerClosed
    */
@@ -232,7 +238,7 @@ interface ReplicaState {
   /** Successful connections of this replica's tasks. */
   connects: number;
   /** The connector's rehydration schedule for this replica (unified path); undefined: legacy. */
-  readonly rehydration: ReplicaRehydration | undefined;
+  rehydration: ReplicaRehydration | undefined;
 }
 
 /** One storage instance. */
@@ -241,8 +247,8 @@ interface InstanceState {
   readonly history: StorageCommandHistory;
   readonly placement: IngestionPlacement;
   readonly replicas: Map<ReplicaId, ReplicaState>;
-  /** How this instance's replicas are connected. */
-  readonly connector: StorageReplicaConnector;
+  /** How this instance's replicas are connected; replaced by `reseatReplicas`. */
+  connector: StorageReplicaConnector;
   readonly tuning: ReplicaConnectionTuning | undefined;
   /** Live ingestions → their collection ids (own id first). */
   readonly ingestions: Map<GlobalId, readonly GlobalId[]>;
@@ -534,6 +540,23 @@ export function createStorageController(options: StorageControllerOptions): Stor
       for (const id of paused) collections.injectStatus(i.id, id, "paused", [REPLICA_DROPPED_HINT]);
       logger.info({ instance_id: instanceId, replica_id: replicaId }, "storage replica dropped");
       await task;
+    },
+
+    async reseatReplicas(instanceId, connector) {
+      const i = instance(instanceId, "reseatReplicas");
+      i.connector = connector;
+      const stopped: Promise<void>[] = [];
+      for (const [replicaId, state] of i.replicas) {
+        stopped.push(state.stopTask());
+        state.rehydration = connector.rehydration?.forReplica();
+        collections.replicaReset(i.id, replicaId, false);
+        startTask(i, replicaId, state);
+      }
+      logger.info(
+        { instance_id: instanceId, replicas: [...i.replicas.keys()] },
+        "storage replicas reseated on a new connector",
+      );
+      await Promise.all(stopped);
     },
 
     replicas(instanceId) {

@@ -319,6 +319,18 @@ export class CatalogState {
     return replica;
   }
 
+  /** Drops `retired`, and `successor` takes its name. @throws UnknownObject, InvalidCatalogInput */
+  replaceReplica(cluster: string, retired: string, successor: string): ClusterReplica {
+    const old = this.getReplica(cluster, retired);
+    const next = this.getReplica(cluster, successor);
+    if (old.id === next.id) {
+      throw new InvalidCatalogInput("replaceReplica", "successor", "must name another replica");
+    }
+    this.#delete(old.id);
+    this.#delete(next.id);
+    return this.#insert<ClusterReplica>({ ...next, name: old.name });
+  }
+
   /** @throws UnknownObject, DependencyExists */
   dropItem(kind: ItemKind, name: string, cascade: boolean): CatalogItem[] {
     if (!ITEM_KINDS.includes(kind)) throw new UnknownObject("object", String(kind));

@@ -212,6 +212,18 @@ export interface Catalog {
   /** @throws StaleGeneration, GenerationNotBooted, UnknownObject */
   dropReplica(generation: Generation, cluster: string, name: string): Promise<ClusterReplica>;
   /**
+   * In one transaction: drops replica `retired` of `cluster` and gives replica `successor` (of
+   * the same cluster) its name — the last step of rolling a replica onto new phases
+   * (`environment/flips/`). Returns the successor as renamed.
+   * @throws StaleGeneration, GenerationNotBooted, UnknownObject, InvalidCatalogInput (same replica)
+   */
+  replaceReplica(
+    generation: Generation,
+    cluster: string,
+    retired: string,
+    successor: string,
+  ): Promise<ClusterReplica>;
+  /**
    * Drops a source, index or materialized view (and, with `cascade`, its dependents).
    * Returns the dropped objects, dependents first.
    * @throws StaleGeneration, GenerationNotBooted, UnknownObject, DependencyExists
@@ -286,6 +298,8 @@ export function catalogFromStore(store: CatalogStore): Catalog {
       mutate("dropCluster", g, (s) => s.dropCluster(name, options.cascade ?? false)),
     dropReplica: (g, cluster, name) =>
       mutate("dropReplica", g, (s) => s.dropReplica(cluster, name)),
+    replaceReplica: (g, cluster, retired, successor) =>
+      mutate("replaceReplica", g, (s) => s.replaceReplica(cluster, retired, successor)),
     dropItem: (g, kind, name, options = {}) =>
       mutate("dropItem", g, (s) => s.dropItem(kind, name, options.cascade ?? false)),
     getCluster: (name) => read((s) => s.getCluster(name)),

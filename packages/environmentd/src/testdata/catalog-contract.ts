@@ -113,6 +113,22 @@ export function describeCatalogContract(name: string, factory: CatalogFactory): 
       );
     });
 
+    it("replaceReplica drops the retired replica and renames its successor, in one write", async () => {
+      const g = await c.boot();
+      const o = await populate(g);
+      const successor = await c.createReplica(g, { cluster: "c1", name: "r1-pending", workers: 3 });
+      const renamed = await c.replaceReplica(g, "c1", "r1", "r1-pending");
+      expect(renamed).toMatchObject({ id: successor.id, name: "r1", workers: 3, clusterId: "u1" });
+      expect((await c.listReplicas("c1")).map((r) => [r.id, r.name])).toEqual([[successor.id, "r1"]]);
+      // Durable: a new handle sees the rename; the old id is gone.
+      const other = await again();
+      expect((await other.getReplica("c1", "r1")).id).toBe(successor.id);
+      expect(o.replica.id).not.toBe(successor.id);
+      await expect(c.replaceReplica(g, "c1", "r1", "r1")).rejects.toThrow(/another replica/);
+      await expect(c.replaceReplica(g, "c1", "r1", "nope")).rejects.toThrow(UnknownObject);
+      expect((await c.listReplicas("c1")).map((r) => r.name)).toEqual(["r1"]);
+    });
+
     it("a zombie (older generation) write fails with StaleGeneration and changes nothing", async () => {
       const g1 = await c.boot();
       await populate(g1);
@@ -148,6 +164,7 @@ export function describeCatalogContract(name: string, factory: CatalogFactory): 
           }),
         () => c.dropCluster(g1, "c1", { cascade: true }),
         () => c.dropReplica(g1, "c1", "r1"),
+        () => c.replaceReplica(g1, "c1", "r1", "r1"),
         () => c.dropItem(g1, "source", "counter", { cascade: true }),
       ];
       for (const write of zombieWrites) {

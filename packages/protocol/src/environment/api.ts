@@ -275,10 +275,30 @@ export interface FlagState {
   readonly inForce: boolean;
   /** Prerequisites not in force (only when enabled and blocked). */
   readonly blockedBy: readonly string[];
-  /** Whether what runs now was started with the phase in force. */
+  /** Whether what runs now was started with the phase in force (every replica / the controller). */
   readonly applied: boolean;
-  /** `inForce !== applied`: takes effect at the next replica start / controller rebuild. */
-  readonly pendingRestart: boolean;
+  /**
+   * What runs does not match `inForce` yet — always when `inForce !== applied`, also while the
+   * replicas disagree: a live flip is rolling replicas or reseating controllers, or it failed
+   * (`ClusterStatus.flip`).
+   */
+  readonly flipping: boolean;
+}
+/** A live flip of a cluster's phases: in progress, or the last one that failed. */
+export interface FlipStatus {
+  readonly state: "rolling" | "reseating" | "failed";
+  /** The step in progress or that failed. */
+  readonly step: string;
+  /** The replica the step is about (its name), if any. */
+  readonly replica?: string;
+  /** When the step started (wall clock ms). */
+  readonly stepSinceMs: number;
+  /** When the flip started (wall clock ms). */
+  readonly startedMs: number;
+  /** The phases being flipped to (in force), comma-separated; "" = none. */
+  readonly target: string;
+  /** Why it failed (state `failed`). */
+  readonly error?: string;
 }
 /** One controller-side seam of a cluster and the path it runs (design §7, §9 phases 3–5). */
 export interface ControllerPath {
@@ -300,6 +320,8 @@ export interface ClusterStatus {
   readonly controllers?: readonly ControllerPath[];
   /** The cluster's introspection interval (ms; 0 = logging off). */
   readonly introspectionIntervalMs: number;
+  /** The live flip in progress, or the last one that failed; absent when none. */
+  readonly flip?: FlipStatus;
 }
 export interface StatusResponse {
   readonly clusters: readonly ClusterStatus[];

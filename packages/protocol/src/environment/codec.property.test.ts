@@ -17,7 +17,7 @@ import {
   u64,
 } from "../testdata/arbitraries.js";
 import { type Codec, viaBinary, viaJson, withoutNegativeZero } from "../testdata/round-trip.js";
-import type { FlagState, ObjectInfo } from "./api.js";
+import type { FlagState, FlipStatus, ObjectInfo } from "./api.js";
 import { environmentCodecs as C, OBJECT_KINDS, REPLICA_HEALTHS } from "./codec.js";
 
 const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,62}$/);
@@ -54,10 +54,21 @@ const flag: fc.Arbitrary<FlagState> = fc
         inForce: on,
         blockedBy: enabled && !on ? blocked : [],
         applied,
-        pendingRestart: on !== applied,
+        flipping: on !== applied,
       };
     }),
   );
+const flip: fc.Arbitrary<FlipStatus> = fc
+  .record({
+    state: fc.constantFrom("rolling" as const, "reseating" as const, "failed" as const),
+    step: fc.string(),
+    replica: opt(fc.string({ minLength: 1 })),
+    stepSinceMs: fc.nat(),
+    startedMs: fc.nat(),
+    target: fc.string(),
+    error: fc.string({ minLength: 1 }),
+  })
+  .map(({ error, ...f }) => clean(f.state === "failed" ? { ...f, error } : f));
 const objectInfo: fc.Arbitrary<ObjectInfo> = fc
   .record({
     id: globalId,
@@ -210,7 +221,8 @@ const responses = {
         ),
         flags: fc.array(flag, { maxLength: 3 }),
         introspectionIntervalMs: interval,
-      }),
+        flip: opt(flip),
+      }).map(clean),
       { maxLength: 2 },
     ),
   }),

@@ -247,7 +247,7 @@ describe("checkPeekColumns", () => {
 });
 
 describe("responses", () => {
-  it("rejects a flag whose pendingRestart is not inForce != applied", () => {
+  it("rejects a flag that is not flipping although inForce != applied", () => {
     const msg = create(GetFlagsResponseSchema, {
       clusters: [
         {
@@ -258,7 +258,7 @@ describe("responses", () => {
               enabled: true,
               inForce: true,
               applied: false,
-              pendingRestart: false,
+              flipping: false,
             }),
           ],
         },
@@ -266,7 +266,7 @@ describe("responses", () => {
     });
     const e = thrown(() => C.getFlagsResponse.fromProto(msg));
     expect(e).toBeInstanceOf(MalformedApiResponse);
-    expect((e as MalformedApiResponse).path).toBe("clusters[0].flags[0].pendingRestart");
+    expect((e as MalformedApiResponse).path).toBe("clusters[0].flags[0].flipping");
   });
 
   it("names object kinds with their article (an index, not a index)", () => {

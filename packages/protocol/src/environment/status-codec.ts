@@ -3,7 +3,8 @@
  * health, collections with frontiers and lag, flag states, controller paths) and `FlagState` ⇄
  * `mz.environment.v1`, plus the object-kind and replica-health enum maps. `…FromProto` checks the
  * flag state's consistency (in force only when on, blocked only when on but not in force,
- * `pendingRestart` = inForce ≠ applied) and throws `FieldError`s with the field path.
+ * `flipping` whenever inForce ≠ applied; a flip's state and times) and throws `FieldError`s
+ * with the field path.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -20,12 +21,20 @@ import {
   ClusterStatusSchema,
   type ControllerPath as ControllerPathProto,
   type FlagState as FlagStateProto,
+  type FlipStatus as FlipStatusProto,
   FlagStateSchema,
   ObjectKind as ObjectKindProto,
   ReplicaHealth as ReplicaHealthProto,
 } from "../gen/mz/environment/v1/environment_pb.js";
 import { introspectionIntervalProblem } from "../introspection/interval.js";
-import type { ClusterStatus, ControllerPath, FlagState, ObjectKind, ReplicaHealth } from "./api.js";
+import type {
+  ClusterStatus,
+  ControllerPath,
+  FlagState,
+  FlipStatus,
+  ObjectKind,
+  ReplicaHealth,
+} from "./api.js";
 import { decodeClusterId, decodeName, positive } from "./field-codec.js";
 
 /** A reported introspection interval: 0 or within the valid range. */
@@ -73,8 +82,8 @@ export function flagFromProto(f: FlagStateProto, path: string): FlagState {
   if (blockedBy.length > 0 && (f.inForce || !f.enabled)) {
     fail(`${path}.blockedBy`, "is set for a flag that is not on-but-blocked");
   }
-  if (f.pendingRestart !== (f.inForce !== f.applied)) {
-    fail(`${path}.pendingRestart`, `is ${f.pendingRestart}; it must equal inForce != applied`);
+  if (!f.flipping && f.inForce !== f.applied) {
+    fail(`${path}.flipping`, "is false, but inForce != applied: what runs differs from the flags");
   }
   return {
     key,
@@ -82,7 +91,7 @@ export function flagFromProto(f: FlagStateProto, path: string): FlagState {
     inForce: f.inForce,
     blockedBy,
     applied: f.applied,
-    pendingRestart: f.pendingRestart,
+    flipping: f.flipping,
   };
 }
 
@@ -102,6 +111,7 @@ export function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
     flags: c.flags.map(flagToProto),
     controllers: (c.controllers ?? []).map((p) => ({ ...p })),
     introspectionIntervalMs: c.introspectionIntervalMs,
+    ...(c.flip === undefined ? {} : { flip: { ...c.flip, stepSinceMs: BigInt(c.flip.stepSinceMs), startedMs: BigInt(c.flip.startedMs) } }),
   });
 }
 
@@ -140,6 +150,27 @@ export function clusterStatusFromProto(c: ClusterStatusProto, path: string): Clu
       : {
           controllers: c.controllers.map((p, i) => pathFromProto(p, `${path}.controllers[${i}]`)),
         }),
+    ...(c.flip === undefined ? {} : { flip: flipFromProto(c.flip, `${path}.flip`) }),
+  };
+}
+
+const FLIP_STATES: readonly string[] = ["rolling", "reseating", "failed"];
+
+function flipFromProto(f: FlipStatusProto, path: string): FlipStatus {
+  if (!FLIP_STATES.includes(f.state)) {
+    fail(`${path}.state`, `${JSON.stringify(f.state)} is not a flip state (${FLIP_STATES.join(", ")})`);
+  }
+  if ((f.state === "failed") !== (f.error !== "")) {
+    fail(`${path}.error`, "must be set exactly when the state is failed");
+  }
+  return {
+    state: f.state as FlipStatus["state"],
+    step: f.step,
+    ...(f.replica === "" ? {} : { replica: f.replica }),
+    stepSinceMs: safeU64(f.stepSinceMs, `${path}.stepSinceMs`),
+    startedMs: safeU64(f.startedMs, `${path}.startedMs`),
+    target: f.target,
+    ...(f.error === "" ? {} : { error: f.error }),
   };
 }
 

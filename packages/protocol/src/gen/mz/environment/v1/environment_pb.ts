@@ -35,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mz/environment/v1/environment.proto.
  */
 export const file_mz_environment_v1_environment: GenFile = /*@__PURE__*/
-  fileDesc("CiNtei9lbnZpcm9ubWVudC92MS9lbnZpcm9ubWVudC5wcm90bxIRbXouZW52aXJvbm1lbnQudjEiagoUQ3JlYXRlQ2x1c3RlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRImChlpbnRyb3NwZWN0aW9uX2ludGVydmFsX21zGAIgASgNSACIAQFCHAoaX2ludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMiIwoVQ3JlYXRlQ2x1c3RlclJlc3BvbnNlEgoKAmlkGAEgASgJIjMKEkRyb3BDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFQoTRHJvcENsdXN0ZXJSZXNwb25zZSIVChNMaXN0Q2x1c3RlcnNSZXF1ZXN0IjUKC1JlcGxpY2FJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDSJ8CgtDbHVzdGVySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjAKCHJlcGxpY2FzGAMgAygLMh4ubXouZW52aXJvbm1lbnQudjEuUmVwbGljYUluZm8SIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgEIAEoDSJIChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIwCghjbHVzdGVycxgBIAMoCzIeLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJJbmZvIkMKFENyZWF0ZVJlcGxpY2FSZXF1ZXN0Eg8KB2NsdXN0ZXIYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIiMKFUNyZWF0ZVJlcGxpY2FSZXNwb25zZRIKCgJpZBgBIAEoCSIzChJEcm9wUmVwbGljYVJlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0Ryb3BSZXBsaWNhUmVzcG9uc2UidAoTQ3JlYXRlU291cmNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSPgoObG9hZF9nZW5lcmF0b3IYAyABKAsyJi5tei5zdG9yYWdlLnYxLkxvYWRHZW5lcmF0b3JDb25uZWN0aW9uIikKDUNyZWF0ZWRPYmplY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJYChRDcmVhdGVTb3VyY2VSZXNwb25zZRIKCgJpZBgBIAEoCRI0CgpzdWJzb3VyY2VzGAIgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ3JlYXRlZE9iamVjdCJMChJDcmVhdGVJbmRleFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdjbHVzdGVyGAIgASgJEgoKAm9uGAMgASgJEgsKA2tleRgEIAMoDSIhChNDcmVhdGVJbmRleFJlc3BvbnNlEgoKAmlkGAEgASgJIl4KHUNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2x1c3RlchgCIAEoCRIeCgRwbGFuGAMgASgLMhAubXouZXhwci52MS5QbGFuIiwKHkNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXNwb25zZRIKCgJpZBgBIAEoCSIyChFEcm9wT2JqZWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFAoSRHJvcE9iamVjdFJlc3BvbnNlIjYKEkxpc3RPYmplY3RzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiOgoKQ29sdW1uSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSEAoIbnVsbGFibGUYAyABKAgi8gEKCk9iamVjdEluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgRraW5kGAMgASgOMh0ubXouZW52aXJvbm1lbnQudjEuT2JqZWN0S2luZBIPCgdjbHVzdGVyGAQgASgJEg0KBWFyaXR5GAUgASgNEg8KAm9uGAYgASgJSACIAQESCwoDa2V5GAcgAygNEi4KB2NvbHVtbnMYCCADKAsyHS5tei5lbnZpcm9ubWVudC52MS5Db2x1bW5JbmZvEhgKC2Rlc2NyaXB0aW9uGAkgASgJSAGIAQFCBQoDX29uQg4KDF9kZXNjcmlwdGlvbiJFChNMaXN0T2JqZWN0c1Jlc3BvbnNlEi4KB29iamVjdHMYASADKAsyHS5tei5lbnZpcm9ubWVudC52MS5PYmplY3RJbmZvIt8CCgtQZWVrUmVxdWVzdBIOCgZvYmplY3QYASABKAkSFgoJdGltZXN0YW1wGAIgASgESACIAQESPgoTbGl0ZXJhbF9jb25zdHJhaW50cxgDIAEoCzIhLm16LmNvbXB1dGUudjEuTGl0ZXJhbENvbnN0cmFpbnRzEjsKEm1hcF9maWx0ZXJfcHJvamVjdBgEIAEoCzIfLm16LmNvbXB1dGUudjEuTWFwRmlsdGVyUHJvamVjdBIxCglmaW5pc2hpbmcYBSABKAsyHi5tei5jb21wdXRlLnYxLlJvd1NldEZpbmlzaGluZxIXCgp0aW1lb3V0X21zGAYgASgNSAGIAQESFAoHcmVwbGljYRgHIAEoCUgCiAEBEhQKB2NsdXN0ZXIYCCABKAlIA4gBAUIMCgpfdGltZXN0YW1wQg0KC190aW1lb3V0X21zQgoKCF9yZXBsaWNhQgoKCF9jbHVzdGVyIjYKB1BlZWtSb3cSHAoDcm93GAEgASgLMg8ubXoucmVwci52MS5Sb3cSDQoFY291bnQYAiABKAQicAoMUGVla1Jlc3BvbnNlEigKBHJvd3MYASADKAsyGi5tei5lbnZpcm9ubWVudC52MS5QZWVrUm93EhEKCXRpbWVzdGFtcBgCIAEoBBIPCgdyZXBsaWNhGAMgASgJEhIKCnJlcGxpY2FfaWQYBCABKAkiXgoQU3Vic2NyaWJlUmVxdWVzdBIOCgZvYmplY3QYASABKAkSEgoFYXNfb2YYAiABKARIAIgBARISCgV1cF90bxgDIAEoBEgBiAEBQggKBl9hc19vZkIICgZfdXBfdG8iSwoPU3Vic2NyaWJlVXBkYXRlEhwKA3JvdxgBIAEoCzIPLm16LnJlcHIudjEuUm93EgwKBHRpbWUYAiABKAQSDAoEZGlmZhgDIAEoAyJtChFTdWJzY3JpYmVSZXNwb25zZRIzCgd1cGRhdGVzGAEgAygLMiIubXouZW52aXJvbm1lbnQudjEuU3Vic2NyaWJlVXBkYXRlEiMKBXVwcGVyGAIgASgLMhQubXoucmVwci52MS5Gcm9udGllciIxCg1TdGF0dXNSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJ5Cg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDRIwCgZoZWFsdGgYBCABKA4yIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhSGVhbHRoEg4KBnJlYXNvbhgFIAEoCSK/AQoQQ29sbGVjdGlvblN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKDndyaXRlX2Zyb250aWVyGAMgASgLMhQubXoucmVwci52MS5Gcm9udGllchIjCgVzaW5jZRgEIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXISEwoGbGFnX21zGAUgASgESACIAQESEwoGZmFpbGVkGAYgASgJSAGIAQFCCQoHX2xhZ19tc0IJCgdfZmFpbGVkInkKCUZsYWdTdGF0ZRILCgNrZXkYASABKAkSDwoHZW5hYmxlZBgCIAEoCBIQCghpbl9mb3JjZRgDIAEoCBISCgpibG9ja2VkX2J5GAQgAygJEg8KB2FwcGxpZWQYBSABKAgSFwoPcGVuZGluZ19yZXN0YXJ0GAYgASgIIp8CCg1DbHVzdGVyU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoIcmVwbGljYXMYAyADKAsyIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhU3RhdHVzEjgKC2NvbGxlY3Rpb25zGAQgAygLMiMubXouZW52aXJvbm1lbnQudjEuQ29sbGVjdGlvblN0YXR1cxIrCgVmbGFncxgFIAMoCzIcLm16LmVudmlyb25tZW50LnYxLkZsYWdTdGF0ZRI2Cgtjb250cm9sbGVycxgGIAMoCzIhLm16LmVudmlyb25tZW50LnYxLkNvbnRyb2xsZXJQYXRoEiEKGWludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMYByABKA0iSAoOQ29udHJvbGxlclBhdGgSDAoEc2VhbRgBIAEoCRIMCgRmbGFnGAIgASgJEgwKBHBhdGgYAyABKAkSDAoEbm90ZRgEIAEoCSJECg5TdGF0dXNSZXNwb25zZRIyCghjbHVzdGVycxgBIAMoCzIgLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJTdGF0dXMiMwoPR2V0RmxhZ3NSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJMCgxDbHVzdGVyRmxhZ3MSDwoHY2x1c3RlchgBIAEoCRIrCgVmbGFncxgCIAMoCzIcLm16LmVudmlyb25tZW50LnYxLkZsYWdTdGF0ZSJFChBHZXRGbGFnc1Jlc3BvbnNlEjEKCGNsdXN0ZXJzGAEgAygLMh8ubXouZW52aXJvbm1lbnQudjEuQ2x1c3RlckZsYWdzKrUBCgpPYmplY3RLaW5kEhsKF09CSkVDVF9LSU5EX1VOU1BFQ0lGSUVEEAASFgoST0JKRUNUX0tJTkRfU09VUkNFEAESGQoVT0JKRUNUX0tJTkRfU1VCU09VUkNFEAISFQoRT0JKRUNUX0tJTkRfSU5ERVgQAxIhCh1PQkpFQ1RfS0lORF9NQVRFUklBTElaRURfVklFVxAEEh0KGU9CSkVDVF9LSU5EX0lOVFJPU1BFQ1RJT04QBSqFAQoNUmVwbGljYUhlYWx0aBIeChpSRVBMSUNBX0hFQUxUSF9VTlNQRUNJRklFRBAAEhkKFVJFUExJQ0FfSEVBTFRIX09OTElORRABEhoKFlJFUExJQ0FfSEVBTFRIX09GRkxJTkUQAhIdChlSRVBMSUNBX0hFQUxUSF9SRVNUQVJUSU5HEANiBnByb3RvMw", [file_mz_compute_v1_peek, file_mz_expr_v1_expr, file_mz_repr_v1_repr, file_mz_storage_v1_ingestion]);
+  fileDesc("CiNtei9lbnZpcm9ubWVudC92MS9lbnZpcm9ubWVudC5wcm90bxIRbXouZW52aXJvbm1lbnQudjEiagoUQ3JlYXRlQ2x1c3RlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRImChlpbnRyb3NwZWN0aW9uX2ludGVydmFsX21zGAIgASgNSACIAQFCHAoaX2ludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMiIwoVQ3JlYXRlQ2x1c3RlclJlc3BvbnNlEgoKAmlkGAEgASgJIjMKEkRyb3BDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFQoTRHJvcENsdXN0ZXJSZXNwb25zZSIVChNMaXN0Q2x1c3RlcnNSZXF1ZXN0IjUKC1JlcGxpY2FJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDSJ8CgtDbHVzdGVySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjAKCHJlcGxpY2FzGAMgAygLMh4ubXouZW52aXJvbm1lbnQudjEuUmVwbGljYUluZm8SIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgEIAEoDSJIChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIwCghjbHVzdGVycxgBIAMoCzIeLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJJbmZvIkMKFENyZWF0ZVJlcGxpY2FSZXF1ZXN0Eg8KB2NsdXN0ZXIYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIiMKFUNyZWF0ZVJlcGxpY2FSZXNwb25zZRIKCgJpZBgBIAEoCSIzChJEcm9wUmVwbGljYVJlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0Ryb3BSZXBsaWNhUmVzcG9uc2UidAoTQ3JlYXRlU291cmNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSPgoObG9hZF9nZW5lcmF0b3IYAyABKAsyJi5tei5zdG9yYWdlLnYxLkxvYWRHZW5lcmF0b3JDb25uZWN0aW9uIikKDUNyZWF0ZWRPYmplY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJYChRDcmVhdGVTb3VyY2VSZXNwb25zZRIKCgJpZBgBIAEoCRI0CgpzdWJzb3VyY2VzGAIgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ3JlYXRlZE9iamVjdCJMChJDcmVhdGVJbmRleFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdjbHVzdGVyGAIgASgJEgoKAm9uGAMgASgJEgsKA2tleRgEIAMoDSIhChNDcmVhdGVJbmRleFJlc3BvbnNlEgoKAmlkGAEgASgJIl4KHUNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2x1c3RlchgCIAEoCRIeCgRwbGFuGAMgASgLMhAubXouZXhwci52MS5QbGFuIiwKHkNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXNwb25zZRIKCgJpZBgBIAEoCSIyChFEcm9wT2JqZWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFAoSRHJvcE9iamVjdFJlc3BvbnNlIjYKEkxpc3RPYmplY3RzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiOgoKQ29sdW1uSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSEAoIbnVsbGFibGUYAyABKAgi8gEKCk9iamVjdEluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgRraW5kGAMgASgOMh0ubXouZW52aXJvbm1lbnQudjEuT2JqZWN0S2luZBIPCgdjbHVzdGVyGAQgASgJEg0KBWFyaXR5GAUgASgNEg8KAm9uGAYgASgJSACIAQESCwoDa2V5GAcgAygNEi4KB2NvbHVtbnMYCCADKAsyHS5tei5lbnZpcm9ubWVudC52MS5Db2x1bW5JbmZvEhgKC2Rlc2NyaXB0aW9uGAkgASgJSAGIAQFCBQoDX29uQg4KDF9kZXNjcmlwdGlvbiJFChNMaXN0T2JqZWN0c1Jlc3BvbnNlEi4KB29iamVjdHMYASADKAsyHS5tei5lbnZpcm9ubWVudC52MS5PYmplY3RJbmZvIt8CCgtQZWVrUmVxdWVzdBIOCgZvYmplY3QYASABKAkSFgoJdGltZXN0YW1wGAIgASgESACIAQESPgoTbGl0ZXJhbF9jb25zdHJhaW50cxgDIAEoCzIhLm16LmNvbXB1dGUudjEuTGl0ZXJhbENvbnN0cmFpbnRzEjsKEm1hcF9maWx0ZXJfcHJvamVjdBgEIAEoCzIfLm16LmNvbXB1dGUudjEuTWFwRmlsdGVyUHJvamVjdBIxCglmaW5pc2hpbmcYBSABKAsyHi5tei5jb21wdXRlLnYxLlJvd1NldEZpbmlzaGluZxIXCgp0aW1lb3V0X21zGAYgASgNSAGIAQESFAoHcmVwbGljYRgHIAEoCUgCiAEBEhQKB2NsdXN0ZXIYCCABKAlIA4gBAUIMCgpfdGltZXN0YW1wQg0KC190aW1lb3V0X21zQgoKCF9yZXBsaWNhQgoKCF9jbHVzdGVyIjYKB1BlZWtSb3cSHAoDcm93GAEgASgLMg8ubXoucmVwci52MS5Sb3cSDQoFY291bnQYAiABKAQicAoMUGVla1Jlc3BvbnNlEigKBHJvd3MYASADKAsyGi5tei5lbnZpcm9ubWVudC52MS5QZWVrUm93EhEKCXRpbWVzdGFtcBgCIAEoBBIPCgdyZXBsaWNhGAMgASgJEhIKCnJlcGxpY2FfaWQYBCABKAkiXgoQU3Vic2NyaWJlUmVxdWVzdBIOCgZvYmplY3QYASABKAkSEgoFYXNfb2YYAiABKARIAIgBARISCgV1cF90bxgDIAEoBEgBiAEBQggKBl9hc19vZkIICgZfdXBfdG8iSwoPU3Vic2NyaWJlVXBkYXRlEhwKA3JvdxgBIAEoCzIPLm16LnJlcHIudjEuUm93EgwKBHRpbWUYAiABKAQSDAoEZGlmZhgDIAEoAyJtChFTdWJzY3JpYmVSZXNwb25zZRIzCgd1cGRhdGVzGAEgAygLMiIubXouZW52aXJvbm1lbnQudjEuU3Vic2NyaWJlVXBkYXRlEiMKBXVwcGVyGAIgASgLMhQubXoucmVwci52MS5Gcm9udGllciIxCg1TdGF0dXNSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJ5Cg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDRIwCgZoZWFsdGgYBCABKA4yIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhSGVhbHRoEg4KBnJlYXNvbhgFIAEoCSK/AQoQQ29sbGVjdGlvblN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKDndyaXRlX2Zyb250aWVyGAMgASgLMhQubXoucmVwci52MS5Gcm9udGllchIjCgVzaW5jZRgEIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXISEwoGbGFnX21zGAUgASgESACIAQESEwoGZmFpbGVkGAYgASgJSAGIAQFCCQoHX2xhZ19tc0IJCgdfZmFpbGVkInIKCUZsYWdTdGF0ZRILCgNrZXkYASABKAkSDwoHZW5hYmxlZBgCIAEoCBIQCghpbl9mb3JjZRgDIAEoCBISCgpibG9ja2VkX2J5GAQgAygJEg8KB2FwcGxpZWQYBSABKAgSEAoIZmxpcHBpbmcYBiABKAgihAEKCkZsaXBTdGF0dXMSDQoFc3RhdGUYASABKAkSDAoEc3RlcBgCIAEoCRIPCgdyZXBsaWNhGAMgASgJEhUKDXN0ZXBfc2luY2VfbXMYBCABKAQSEgoKc3RhcnRlZF9tcxgFIAEoBBIOCgZ0YXJnZXQYBiABKAkSDQoFZXJyb3IYByABKAki2gIKDUNsdXN0ZXJTdGF0dXMSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIyCghyZXBsaWNhcxgDIAMoCzIgLm16LmVudmlyb25tZW50LnYxLlJlcGxpY2FTdGF0dXMSOAoLY29sbGVjdGlvbnMYBCADKAsyIy5tei5lbnZpcm9ubWVudC52MS5Db2xsZWN0aW9uU3RhdHVzEisKBWZsYWdzGAUgAygLMhwubXouZW52aXJvbm1lbnQudjEuRmxhZ1N0YXRlEjYKC2NvbnRyb2xsZXJzGAYgAygLMiEubXouZW52aXJvbm1lbnQudjEuQ29udHJvbGxlclBhdGgSIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgHIAEoDRIwCgRmbGlwGAggASgLMh0ubXouZW52aXJvbm1lbnQudjEuRmxpcFN0YXR1c0gAiAEBQgcKBV9mbGlwIkgKDkNvbnRyb2xsZXJQYXRoEgwKBHNlYW0YASABKAkSDAoEZmxhZxgCIAEoCRIMCgRwYXRoGAMgASgJEgwKBG5vdGUYBCABKAkiRAoOU3RhdHVzUmVzcG9uc2USMgoIY2x1c3RlcnMYASADKAsyIC5tei5lbnZpcm9ubWVudC52MS5DbHVzdGVyU3RhdHVzIjMKD0dldEZsYWdzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiTAoMQ2x1c3RlckZsYWdzEg8KB2NsdXN0ZXIYASABKAkSKwoFZmxhZ3MYAiADKAsyHC5tei5lbnZpcm9ubWVudC52MS5GbGFnU3RhdGUiRQoQR2V0RmxhZ3NSZXNwb25zZRIxCghjbHVzdGVycxgBIAMoCzIfLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJGbGFncyq1AQoKT2JqZWN0S2luZBIbChdPQkpFQ1RfS0lORF9VTlNQRUNJRklFRBAAEhYKEk9CSkVDVF9LSU5EX1NPVVJDRRABEhkKFU9CSkVDVF9LSU5EX1NVQlNPVVJDRRACEhUKEU9CSkVDVF9LSU5EX0lOREVYEAMSIQodT0JKRUNUX0tJTkRfTUFURVJJQUxJWkVEX1ZJRVcQBBIdChlPQkpFQ1RfS0lORF9JTlRST1NQRUNUSU9OEAUqhQEKDVJlcGxpY2FIZWFsdGgSHgoaUkVQTElDQV9IRUFMVEhfVU5TUEVDSUZJRUQQABIZChVSRVBMSUNBX0hFQUxUSF9PTkxJTkUQARIaChZSRVBMSUNBX0hFQUxUSF9PRkZMSU5FEAISHQoZUkVQTElDQV9IRUFMVEhfUkVTVEFSVElORxADYgZwcm90bzM", [file_mz_compute_v1_peek, file_mz_expr_v1_expr, file_mz_repr_v1_repr, file_mz_storage_v1_ingestion]);
 
 /**
  * Create an empty cluster (no replicas; add them with CreateReplica).
@@ -1148,19 +1148,21 @@ export type FlagState = Message<"mz.environment.v1.FlagState"> & {
   blockedBy: string[];
 
   /**
-   * Whether the phase is in force in what runs now (replicas started / controller built with it).
+   * Whether the phase is in force in what runs now (every replica started / the controller built
+   * with it).
    *
    * @generated from field: bool applied = 5;
    */
   applied: boolean;
 
   /**
-   * in_force != applied: the change takes effect at the next replica start (server-side
-   * phases) or controller rebuild (controller-side phases).
+   * What runs does not match in_force yet (always when in_force != applied; also while the
+   * replicas disagree): a live flip is rolling the cluster's replicas or reseating its
+   * controllers, or it failed (ClusterStatus.flip says which step, since when, and why).
    *
-   * @generated from field: bool pending_restart = 6;
+   * @generated from field: bool flipping = 6;
    */
-  pendingRestart: boolean;
+  flipping: boolean;
 };
 
 /**
@@ -1169,6 +1171,70 @@ export type FlagState = Message<"mz.environment.v1.FlagState"> & {
  */
 export const FlagStateSchema: GenMessage<FlagState> = /*@__PURE__*/
   messageDesc(file_mz_environment_v1_environment, 34);
+
+/**
+ * A live flip of a cluster's phases (design §7, §9 "Evaluation and live flips").
+ *
+ * @generated from message mz.environment.v1.FlipStatus
+ */
+export type FlipStatus = Message<"mz.environment.v1.FlipStatus"> & {
+  /**
+   * "rolling" (replicas are being replaced), "reseating" (controllers take the new phases) or
+   * "failed" (the last flip stopped; the old replicas keep serving).
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+
+  /**
+   * The step in progress or that failed, e.g. "awaiting hydration of r1-pending (u9)".
+   *
+   * @generated from field: string step = 2;
+   */
+  step: string;
+
+  /**
+   * The replica the step is about (its name), if any.
+   *
+   * @generated from field: string replica = 3;
+   */
+  replica: string;
+
+  /**
+   * When the step started (wall clock ms).
+   *
+   * @generated from field: uint64 step_since_ms = 4;
+   */
+  stepSinceMs: bigint;
+
+  /**
+   * When the flip started (wall clock ms).
+   *
+   * @generated from field: uint64 started_ms = 5;
+   */
+  startedMs: bigint;
+
+  /**
+   * The phases being flipped to, e.g. "servers,logging".
+   *
+   * @generated from field: string target = 6;
+   */
+  target: string;
+
+  /**
+   * Why it failed (state "failed").
+   *
+   * @generated from field: string error = 7;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message mz.environment.v1.FlipStatus.
+ * Use `create(FlipStatusSchema)` to create a new message.
+ */
+export const FlipStatusSchema: GenMessage<FlipStatus> = /*@__PURE__*/
+  messageDesc(file_mz_environment_v1_environment, 35);
 
 /**
  * @generated from message mz.environment.v1.ClusterStatus
@@ -1221,6 +1287,13 @@ export type ClusterStatus = Message<"mz.environment.v1.ClusterStatus"> & {
    * @generated from field: uint32 introspection_interval_ms = 7;
    */
   introspectionIntervalMs: number;
+
+  /**
+   * The live flip in progress, or the last one that failed; absent when none.
+   *
+   * @generated from field: optional mz.environment.v1.FlipStatus flip = 8;
+   */
+  flip?: FlipStatus | undefined;
 };
 
 /**
@@ -1228,7 +1301,7 @@ export type ClusterStatus = Message<"mz.environment.v1.ClusterStatus"> & {
  * Use `create(ClusterStatusSchema)` to create a new message.
  */
 export const ClusterStatusSchema: GenMessage<ClusterStatus> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 35);
+  messageDesc(file_mz_environment_v1_environment, 36);
 
 /**
  * One controller-side seam of a cluster and the path it runs (design §7, §9 phases 3-5).
@@ -1270,7 +1343,7 @@ export type ControllerPath = Message<"mz.environment.v1.ControllerPath"> & {
  * Use `create(ControllerPathSchema)` to create a new message.
  */
 export const ControllerPathSchema: GenMessage<ControllerPath> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 36);
+  messageDesc(file_mz_environment_v1_environment, 37);
 
 /**
  * @generated from message mz.environment.v1.StatusResponse
@@ -1289,7 +1362,7 @@ export type StatusResponse = Message<"mz.environment.v1.StatusResponse"> & {
  * Use `create(StatusResponseSchema)` to create a new message.
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 37);
+  messageDesc(file_mz_environment_v1_environment, 38);
 
 /**
  * @generated from message mz.environment.v1.GetFlagsRequest
@@ -1308,7 +1381,7 @@ export type GetFlagsRequest = Message<"mz.environment.v1.GetFlagsRequest"> & {
  * Use `create(GetFlagsRequestSchema)` to create a new message.
  */
 export const GetFlagsRequestSchema: GenMessage<GetFlagsRequest> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 38);
+  messageDesc(file_mz_environment_v1_environment, 39);
 
 /**
  * @generated from message mz.environment.v1.ClusterFlags
@@ -1334,7 +1407,7 @@ export type ClusterFlags = Message<"mz.environment.v1.ClusterFlags"> & {
  * Use `create(ClusterFlagsSchema)` to create a new message.
  */
 export const ClusterFlagsSchema: GenMessage<ClusterFlags> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 39);
+  messageDesc(file_mz_environment_v1_environment, 40);
 
 /**
  * @generated from message mz.environment.v1.GetFlagsResponse
@@ -1353,7 +1426,7 @@ export type GetFlagsResponse = Message<"mz.environment.v1.GetFlagsResponse"> & {
  * Use `create(GetFlagsResponseSchema)` to create a new message.
  */
 export const GetFlagsResponseSchema: GenMessage<GetFlagsResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 40);
+  messageDesc(file_mz_environment_v1_environment, 41);
 
 /**
  * What kind of catalog object.

@@ -153,7 +153,7 @@ export const EnvironmentService: GenService<{
     output: typeof StatusResponseSchema;
   },
   /**
-   * The phase flags in force per cluster (with pending restarts).
+   * The phase flags in force per cluster (with flips in progress).
    *
    * @generated from rpc mz.environment.v1.EnvironmentService.GetFlags
    */
