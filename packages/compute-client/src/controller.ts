@@ -212,8 +212,7 @@ export function createComputeController(opts: ComputeControllerOptions): Compute
       instance(instanceId).updateReplicaLocation(replicaId, location),
     dropReplica: async (instanceId, replicaId) => instance(instanceId).dropReplica(replicaId),
     replicas: (instanceId) => instance(instanceId).replicas(),
-    reseatReplicas: async (instanceId, connector) =>
-      instance(instanceId).reseatReplicas(connector),
+    reseatReplicas: async (instanceId, connector) => instance(instanceId).reseatReplicas(connector),
     replicaFrontiers: (instanceId, replicaId) => instance(instanceId).replicaFrontiers(replicaId),
     createDataflow: (instanceId, desc) => instance(instanceId).createDataflow(desc),
     allowCompaction: (id, frontier) => ownerOrMissing(id).allowCompaction(id, frontier),

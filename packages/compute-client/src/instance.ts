@@ -277,7 +277,10 @@ export class Instance {
 
   /** Every replica's next incarnation goes through `connector` (`InstanceReplicas.reseat`). */
   async reseatReplicas(connector: ComputeReplicaConnector): Promise<void> {
-    this.#log.info({ replicas: [...this.#replicas.ids()] }, "reseating replicas on a new connector");
+    this.#log.info(
+      { replicas: [...this.#replicas.ids()] },
+      "reseating replicas on a new connector",
+    );
     await this.#replicas.reseat(connector);
   }
 

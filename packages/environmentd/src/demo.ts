@@ -185,7 +185,7 @@ export async function renderStatus(env: Environment): Promise<string> {
     }
     const flags = c.flags.map(
       (f) =>
-        `${f.key.replace("cluster-unification-", "")}=${f.inForce ? "on" : "off"}${f.pendingRestart ? " (pending restart)" : ""}`,
+        `${f.key.replace("cluster-unification-", "")}=${f.inForce ? "on" : "off"}${f.flipping ? " (flipping)" : ""}`,
     );
     lines.push(`  flags: ${flags.join(", ")}`);
     if (c.introspectionIntervalMs > 0) {

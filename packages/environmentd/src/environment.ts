@@ -19,6 +19,7 @@
  * | `ddl.ts`, `reads.ts`  | the DDL operations; peeks and subscribes                          |
  * | `status.ts`           | listings, status, flags                                           |
  * | `shard-gc.ts`         | dropping orphaned persist shards                                  |
+ * | `flips/`              | live flips: watching the flags, rolling replicas, reseating       |
  * | `transient-ids.ts`    | the one counter of transient (`t<n>`) dataflow ids                |
  *
  * and `introspection/persisted-introspection.ts`: every replica's hydration, frontiers and error
@@ -38,7 +39,8 @@
  * 5. Open the persisted introspection (its shards; rows of replicas not running are retracted).
  * 6. Start the timers: read-hold upkeep, shard GC, the fencing check, the persisted
  *    introspection's upkeep (one replica-targeted subscribe per relation and connected replica
- *    of every cluster with logging on).
+ *    of every cluster with logging on); watch every cluster's flags (`flips/live-flips.ts`: a
+ *    changed PhaseSet is flipped live).
  *
  * ## Invariants
  * - Every write goes through the catalog with this environment's generation, before the
@@ -93,6 +95,7 @@ import { Dataflows } from "./environment/dataflows.js";
 import { Ddl } from "./environment/ddl.js";
 import { DdlQueue } from "./environment/ddl-queue.js";
 import { Fencing } from "./environment/fencing.js";
+import { LiveFlips } from "./environment/flips/live-flips.js";
 import { FrontierSignal } from "./environment/frontier-signal.js";
 import { Frontiers } from "./environment/frontiers.js";
 import { ImportHolds } from "./environment/import-holds.js";
@@ -157,6 +160,12 @@ export interface EnvironmentOptions {
    * test seam: tests wrap the legacy task to observe or break replicas).
    */
   readonly computeConnector?: ComputeReplicaConnector;
+  /**
+   * How long a live flip waits for a replica to hydrate — a successor started with the new
+   * phases, or a replica reseated on new controllers — before it stops and reports the failure
+   * (ms). Default 120 000.
+   */
+  readonly flipHydrationTimeoutMs?: number;
 }
 
 export interface CloseOptions {
@@ -194,6 +203,11 @@ export interface Environment {
   getFlags(req: GetFlagsRequest): Promise<GetFlagsResponse>;
   /** The pid of each running replica (for tests and the CLI). */
   replicaPids(): ReadonlyMap<string, number | null>;
+  /**
+   * Checks a cluster's phases now and flips what runs if they changed (flag sources with change
+   * events do this by themselves); resolves when no flip of it runs any more.
+   */
+  flipNow(clusterId: string): Promise<void>;
   /**
    * One pass of shard garbage collection (also run soon after boot and every
    * `shardGcIntervalMs`): a persist shard no catalog object references, with no reader and the
@@ -389,7 +403,25 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     clusters,
     compute,
     readPhases,
+    flipOf: (clusterId) => flips.statusOf(clusterId),
   });
+  const flips = new LiveFlips({
+    catalog,
+    generation,
+    queue,
+    orchestrator,
+    clusters,
+    replicas,
+    compute,
+    readPhases,
+    log,
+    registry: opts.registry,
+    hydrationTimeoutMs: opts.flipHydrationTimeoutMs ?? 120_000,
+    ...(typeof phaseSource === "function"
+      ? {}
+      : { subscribe: phaseSource.subscribe.bind(phaseSource) }),
+  });
+  for (const c of await catalog.listClusters()) flips.watch(c.id);
   const collectOrphanShards = () => queue.run(() => shardGc.collect());
   shardGc.start(opts.shardGcIntervalMs ?? 60_000, collectOrphanShards);
   persisted.start();
@@ -421,10 +453,15 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     status: (req) => status.status(req),
     getFlags: (req) => status.getFlags(req),
     replicaPids: () => replicas.pids(),
+    async flipNow(clusterId) {
+      flips.poke(clusterId);
+      await flips.idle(clusterId);
+    },
     collectOrphanShards,
 
     async close(options = {}) {
       if (closed) return;
+      await flips.close();
       await queue.idle();
       closed = true;
       queue.close();

@@ -321,8 +321,9 @@ describe("environmentd", () => {
     expect(bidsStatus?.writeFrontier).toBeNull();
     const idxStatus = cluster?.collections.find((x) => x.name === "bids_idx");
     expect(idxStatus).toBeDefined();
-    expect(cluster?.flags.every((f) => !f.pendingRestart && !f.inForce)).toBe(true);
-    // A flag flip is reported as pending until the replica restarts.
+    expect(cluster?.flags.every((f) => !f.flipping && !f.inForce)).toBe(true);
+    // A flag change is reported as flipping until a flip brings what runs to it (this phase
+    // source is a function, without change events: nothing flips until `flipNow`).
     serversOn = true;
     const flags = c.getFlagsResponse.fromProto(await client.getFlags({ cluster: "c1" }));
     const servers = flags.clusters[0]?.flags.find((f) => f.key === "cluster-unification-servers");
@@ -330,7 +331,7 @@ describe("environmentd", () => {
       enabled: true,
       inForce: true,
       applied: false,
-      pendingRestart: true,
+      flipping: true,
     });
     serversOn = false;
     // /health and /metrics on the HTTP/1.1 port.

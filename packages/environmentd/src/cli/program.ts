@@ -450,7 +450,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
 
   program
     .command("flags")
-    .description("the phase flags per cluster (in force, applied, pending restart)")
+    .description("the phase flags per cluster (in force, applied, flipping)")
     .option("--cluster <cluster>", "only this cluster")
     .action(async (o: { cluster?: string }) => {
       const res = await client().getFlags(
@@ -460,7 +460,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
       const flags = environmentCodecs.getFlagsResponse.fromProto(res);
       print(S.GetFlagsResponseSchema, res, () =>
         table(
-          ["CLUSTER", "FLAG", "ENABLED", "IN_FORCE", "APPLIED", "PENDING_RESTART", "BLOCKED_BY"],
+          ["CLUSTER", "FLAG", "ENABLED", "IN_FORCE", "APPLIED", "FLIPPING", "BLOCKED_BY"],
           flags.clusters.flatMap((c) =>
             c.flags.map((f) => [
               c.cluster,
@@ -468,7 +468,7 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
               yesNo(f.enabled),
               yesNo(f.inForce),
               yesNo(f.applied),
-              yesNo(f.pendingRestart),
+              yesNo(f.flipping),
               f.blockedBy.join(","),
             ]),
           ),
@@ -519,18 +519,21 @@ function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string 
         .join("");
       const flags = c.flags
         .filter((f) => f.enabled || f.applied)
-        .map(
-          (f) =>
-            `${f.key}${f.inForce ? "" : " (blocked)"}${f.pendingRestart ? " (pending restart)" : ""}`,
-        );
+        .map((f) => `${f.key}${f.inForce ? "" : " (blocked)"}${f.flipping ? " (flipping)" : ""}`);
       const controllers = (c.controllers ?? []).map((p) => `${p.seam} ${p.path}`).join(", ");
       const interval =
         c.introspectionIntervalMs === 0
           ? "introspection off"
           : `introspection every ${c.introspectionIntervalMs} ms`;
+      const flip =
+        c.flip === undefined
+          ? ""
+          : `  flip ${c.flip.state} to [${c.flip.target}]: ${c.flip.step} (since ${new Date(
+              c.flip.stepSinceMs,
+            ).toISOString()})${c.flip.error === undefined ? "" : `: ${c.flip.error}`}\n`;
       return `cluster ${c.name} (${c.id}, ${interval})\n${replicas}${collections}${failed}  flags on: ${
         flags.length === 0 ? "none" : flags.join(", ")
-      }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}`;
+      }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}${flip}`;
     })
     .join("\n");
 }

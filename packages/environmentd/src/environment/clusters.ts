@@ -7,14 +7,17 @@
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
  *   `selectControllers(phases)` is called at that same point: what a cluster's controllers run is
- *   fixed until they are rebuilt (a changed flag is `pendingRestart` in status meanwhile).
+ *   fixed until they are built again or reseated by a live flip (`flips/`; status shows the flip).
  * - A cluster has both instances or neither; `drop` removes both and its selection.
  *
  * ## Flow
  * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
  * `createInstance` (with `loggingConfig(cluster)`) + storage `createInstance` → recorded and
  * announced (info log "cluster controllers built" with each seam's path); `selection(clusterId)`
- * for status.
+ * for status. `reseat(clusterId, phases)` (a live flip of a controller-side phase) chooses again
+ * and, where a connector changed, gives every replica its next incarnation through the new one:
+ * the instances — their collections, peeks and subscribes — stay. `onChange` tells the flips
+ * which clusters exist.
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
@@ -43,6 +46,7 @@ export interface ClustersOptions {
 export class Clusters {
   readonly #o: ClustersOptions;
   readonly #built = new Map<GlobalId, ClusterControllers>();
+  readonly #listeners = new Set<(clusterId: GlobalId, built: boolean) => void>();
 
   constructor(opts: ClustersOptions) {
     this.#o = opts;
@@ -63,7 +67,42 @@ export class Clusters {
       { cluster_id: clusterId, paths: chosen.paths.map((p) => `${p.seam}=${p.path}`) },
       "cluster controllers built",
     );
+    for (const l of this.#listeners) l(clusterId, true);
     return chosen;
+  }
+
+  /**
+   * Chooses a built cluster's controllers again from `phases` (a live flip, `flips/`); where a
+   * connector changed, every replica reconnects through the new one (its next incarnation
+   * replays the history; the replica reconciles it, keeping its dataflows).
+   * @throws InstanceMissing (from the controllers) when the cluster is not built.
+   */
+  async reseat(clusterId: GlobalId, phases: PhaseSet): Promise<ClusterControllers> {
+    const before = this.#built.get(clusterId);
+    const chosen = selectControllers(phases);
+    const { compute, storage, computeConnector } = this.#o;
+    const reconnect: Promise<void>[] = [];
+    if (computeConnector === undefined && before?.compute.connector !== chosen.compute.connector)
+      reconnect.push(compute.reseatReplicas(clusterId, chosen.compute.connector));
+    if (before?.storage.connector !== chosen.storage.connector)
+      reconnect.push(storage.reseatReplicas(clusterId, chosen.storage.connector));
+    this.#built.set(clusterId, chosen);
+    await Promise.all(reconnect);
+    this.#o.log?.info(
+      {
+        cluster_id: clusterId,
+        paths: chosen.paths.map((p) => `${p.seam}=${p.path}`),
+        reconnected: reconnect.length > 0,
+      },
+      "cluster controllers reseated",
+    );
+    return chosen;
+  }
+
+  /** Calls `listener` when a cluster's controllers are built or dropped. Returns the unsubscribe. */
+  onChange(listener: (clusterId: GlobalId, built: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** What a cluster's controllers were built with (undefined: not built here). */
@@ -76,5 +115,6 @@ export class Clusters {
     await this.#o.compute.dropInstance(clusterId);
     await this.#o.storage.dropInstance(clusterId);
     this.#built.delete(clusterId);
+    for (const l of this.#listeners) l(clusterId, false);
   }
 }

@@ -7,9 +7,11 @@
  * - A collection is listed once its write frontier is known (an index once a replica reported on
  *   it); lag = now − (upper − 1) ms, absent for an empty or not started upper. A failed one (an
  *   invalid stored definition, or quarantined by compute) is listed with `failed`, frontiers 0.
- * - Flags per cluster: `applied` is what runs — every running replica's PhaseSet (server-side
- *   phases), or the controllers' build PhaseSet when no replica runs; `pendingRestart` when the
- *   current PhaseSet differs from what runs, or the replicas disagree.
+ * - Flags per cluster: `applied` is what runs — for a server-side phase every running replica's
+ *   PhaseSet (the controllers' when no replica runs), for a controller-side phase the
+ *   controllers' (`flips/flip-plan.ts` says which is which); `flipping` when the current PhaseSet
+ *   differs from what runs, or the replicas disagree: a live flip is on its way (`flip`).
+ * - `flip`: the cluster's live flip in progress, or the last one that failed (`flips/`).
  * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
  * - `introspectionIntervalMs` (listing and status): the cluster's, as stored (0 = logging off).
  */
@@ -19,6 +21,7 @@ import type {
   ClusterStatus,
   CollectionStatus,
   FlagState,
+  FlipStatus,
   GetFlagsRequest,
   GetFlagsResponse,
   ListClustersResponse,
@@ -29,6 +32,7 @@ import type { GlobalId } from "@mzts/repr";
 import type { Catalog, Cluster } from "../catalog/catalog.js";
 import { introspectionIntervalOf } from "../introspection/log-indexes.js";
 import type { Clusters } from "./clusters.js";
+import { SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ObjectCache } from "./objects.js";
 import type { Replicas } from "./replicas.js";
@@ -42,6 +46,8 @@ export interface StatusOptions {
   /** For the collections compute quarantined (`failures`). */
   readonly compute: ComputeController;
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
+  /** The live flip of a cluster, if any (`flips/live-flips.ts`). */
+  readonly flipOf?: (clusterId: GlobalId) => FlipStatus | undefined;
 }
 
 const byName = <T extends { readonly name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
@@ -121,6 +127,7 @@ export class Status {
         flags: await this.flagStates(c.id),
         introspectionIntervalMs: introspectionIntervalOf(c),
         ...(selection === undefined ? {} : { controllers: selection.paths }),
+        ...flipField(this.#o.flipOf?.(c.id)),
       });
     }
     return { clusters: out };
@@ -135,23 +142,23 @@ export class Status {
     };
   }
 
-  /** The phase flags of a cluster: in force now, applied in what runs, pending restart. */
+  /** The phase flags of a cluster: in force now, applied in what runs, flipping. */
   async flagStates(clusterId: GlobalId): Promise<FlagState[]> {
     const now = await this.#o.readPhases(clusterId);
     const running = this.#o.replicas.ofCluster(clusterId);
     const built = this.#o.clusters.selection(clusterId)?.phases ?? now;
     return PHASES.map((p) => {
       const inForce = now.inForce[p];
-      const applied =
-        running.length > 0 ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
-      const mixed = running.some((r) => r.phases.inForce[p] !== inForce);
+      const serverSide = SERVER_SIDE_PHASES.includes(p) && running.length > 0;
+      const applied = serverSide ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
+      const mixed = serverSide && running.some((r) => r.phases.inForce[p] !== inForce);
       return {
         key: FLAG_KEYS[p],
         enabled: now.flagsOn[p],
         inForce,
         blockedBy: (now.blocked[p] ?? []).map((q) => FLAG_KEYS[q]),
         applied,
-        pendingRestart: inForce !== applied || mixed,
+        flipping: inForce !== applied || mixed,
       };
     }).sort((a, b) => (a.key < b.key ? -1 : 1));
   }
@@ -162,3 +169,5 @@ export class Status {
     return [...(await catalog.listClusters())].sort(byName);
   }
 }
+
+const flipField = (flip: FlipStatus | undefined) => (flip === undefined ? {} : { flip });

@@ -119,7 +119,9 @@ export function describeCatalogContract(name: string, factory: CatalogFactory): 
       const successor = await c.createReplica(g, { cluster: "c1", name: "r1-pending", workers: 3 });
       const renamed = await c.replaceReplica(g, "c1", "r1", "r1-pending");
       expect(renamed).toMatchObject({ id: successor.id, name: "r1", workers: 3, clusterId: "u1" });
-      expect((await c.listReplicas("c1")).map((r) => [r.id, r.name])).toEqual([[successor.id, "r1"]]);
+      expect((await c.listReplicas("c1")).map((r) => [r.id, r.name])).toEqual([
+        [successor.id, "r1"],
+      ]);
       // Durable: a new handle sees the rename; the old id is gone.
       const other = await again();
       expect((await other.getReplica("c1", "r1")).id).toBe(successor.id);

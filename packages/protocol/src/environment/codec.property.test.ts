@@ -193,36 +193,38 @@ const responses = {
   }),
   statusResponse: fc.record({
     clusters: fc.array(
-      fc.record({
-        id: clusterId,
-        name,
-        replicas: fc.array(
-          fc.record({
-            id: replicaId,
-            name,
-            size,
-            health: fc.constantFrom(...REPLICA_HEALTHS),
-            reason: fc.string(),
-          }),
-          { maxLength: 2 },
-        ),
-        collections: fc.array(
-          fc
-            .record({
-              id: globalId,
+      fc
+        .record({
+          id: clusterId,
+          name,
+          replicas: fc.array(
+            fc.record({
+              id: replicaId,
               name,
-              writeFrontier: frontier,
-              since: frontier,
-              lagMs: opt(fc.nat()),
-              failed: opt(fc.string()),
-            })
-            .map(clean),
-          { maxLength: 2 },
-        ),
-        flags: fc.array(flag, { maxLength: 3 }),
-        introspectionIntervalMs: interval,
-        flip: opt(flip),
-      }).map(clean),
+              size,
+              health: fc.constantFrom(...REPLICA_HEALTHS),
+              reason: fc.string(),
+            }),
+            { maxLength: 2 },
+          ),
+          collections: fc.array(
+            fc
+              .record({
+                id: globalId,
+                name,
+                writeFrontier: frontier,
+                since: frontier,
+                lagMs: opt(fc.nat()),
+                failed: opt(fc.string()),
+              })
+              .map(clean),
+            { maxLength: 2 },
+          ),
+          flags: fc.array(flag, { maxLength: 3 }),
+          introspectionIntervalMs: interval,
+          flip: opt(flip),
+        })
+        .map(clean),
       { maxLength: 2 },
     ),
   }),

@@ -21,8 +21,8 @@ import {
   ClusterStatusSchema,
   type ControllerPath as ControllerPathProto,
   type FlagState as FlagStateProto,
-  type FlipStatus as FlipStatusProto,
   FlagStateSchema,
+  type FlipStatus as FlipStatusProto,
   ObjectKind as ObjectKindProto,
   ReplicaHealth as ReplicaHealthProto,
 } from "../gen/mz/environment/v1/environment_pb.js";
@@ -111,7 +111,15 @@ export function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
     flags: c.flags.map(flagToProto),
     controllers: (c.controllers ?? []).map((p) => ({ ...p })),
     introspectionIntervalMs: c.introspectionIntervalMs,
-    ...(c.flip === undefined ? {} : { flip: { ...c.flip, stepSinceMs: BigInt(c.flip.stepSinceMs), startedMs: BigInt(c.flip.startedMs) } }),
+    ...(c.flip === undefined
+      ? {}
+      : {
+          flip: {
+            ...c.flip,
+            stepSinceMs: BigInt(c.flip.stepSinceMs),
+            startedMs: BigInt(c.flip.startedMs),
+          },
+        }),
   });
 }
 
@@ -158,7 +166,10 @@ const FLIP_STATES: readonly string[] = ["rolling", "reseating", "failed"];
 
 function flipFromProto(f: FlipStatusProto, path: string): FlipStatus {
   if (!FLIP_STATES.includes(f.state)) {
-    fail(`${path}.state`, `${JSON.stringify(f.state)} is not a flip state (${FLIP_STATES.join(", ")})`);
+    fail(
+      `${path}.state`,
+      `${JSON.stringify(f.state)} is not a flip state (${FLIP_STATES.join(", ")})`,
+    );
   }
   if ((f.state === "failed") !== (f.error !== "")) {
     fail(`${path}.error`, "must be set exactly when the state is failed");

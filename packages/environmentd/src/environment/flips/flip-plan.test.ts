@@ -1,0 +1,46 @@
+import { type Phase, PhaseSet } from "@mzts/flags";
+import { describe, expect, it } from "vitest";
+import { nextFlipStep, phasesText, type RunningReplica } from "./flip-plan.js";
+
+const set = (flags: { readonly [P in Phase]?: boolean } = {}) => PhaseSet.of("u1", flags);
+const replica = (id: string, name: string, flags: { readonly [P in Phase]?: boolean } = {}) =>
+  ({ id, name, phases: set(flags) }) satisfies RunningReplica;
+
+describe("nextFlipStep", () => {
+  it("is done when what runs matches the target", () => {
+    expect(nextFlipStep(set(), [replica("u2", "r1")], set())).toEqual({ kind: "done" });
+  });
+
+  it("reseats the controllers first for a controller-side phase", () => {
+    const target = set({ replicas: true, servers: true });
+    const step = nextFlipStep(set(), [replica("u2", "r1")], target);
+    expect(step).toEqual({ kind: "reseat" });
+    // Once reseated, the replicas are rolled for servers.
+    expect(nextFlipStep(target, [replica("u2", "r1")], target)).toMatchObject({ kind: "roll" });
+  });
+
+  it("rolls replicas one at a time, in name order, for a server-side phase", () => {
+    const target = set({ servers: true });
+    const rs = [replica("u3", "r2"), replica("u2", "r1")];
+    expect(nextFlipStep(target, rs, target)).toEqual({ kind: "roll", replica: rs[1] });
+    const rolled = [replica("u3", "r2"), replica("u9", "r1", { servers: true })];
+    expect(nextFlipStep(target, rolled, target)).toEqual({ kind: "roll", replica: rolled[0] });
+  });
+
+  it("does not roll for a phase that is on but blocked (nothing runs differently)", () => {
+    const target = set({ logging: true }); // needs servers
+    expect(target.inForce.logging).toBe(false);
+    expect(nextFlipStep(set(), [replica("u2", "r1")], target)).toEqual({ kind: "record" });
+  });
+
+  it("records a server-side change on a cluster without replicas", () => {
+    expect(nextFlipStep(set(), [], set({ servers: true }))).toEqual({ kind: "record" });
+  });
+
+  it("names the phases in force", () => {
+    expect(phasesText(set({ servers: true, logging: true, replicas: true }))).toBe(
+      "servers,replicas,logging",
+    );
+    expect(phasesText(set())).toBe("");
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * What a flip must do: which phases are read where (design §7), and the next step that brings a
+ * cluster from what runs to a target PhaseSet.
+ *
+ * ## Sides
+ * - Server side (`SERVER_SIDE_PHASES`: servers, logging, client): clusterd reads them once, at
+ *   start (`--phases`). A change needs new replica processes: the cluster's replicas are rolled.
+ * - Controller side (`CONTROLLER_SIDE_PHASES`: replicas, state): read when a cluster's
+ *   controllers are built (`selectControllers`). A change reseats the cluster's controllers.
+ *   (Phase 4's client is read by both ends, per replica; a replica rolled onto it gets the
+ *   matching controller path from its own PhaseSet, so it rolls like a server-side phase.)
+ *
+ * ## Invariants
+ * - Pure: the plan is a function of what runs and the target.
+ * - Phases compare by `inForce` (what status reports as `applied`); a phase whose flag is on but
+ *   blocked is not in force, so turning it on changes nothing that runs.
+ * - The controllers go first (a reseat takes a second; a roll takes a hydration per replica), then
+ *   the replicas one at a time in name order, so a step always leaves the other replicas serving.
+ */
+import { PHASES, type Phase, type PhaseSet } from "@mzts/flags";
+
+/** Phases that clusterd reads at replica start. */
+export const SERVER_SIDE_PHASES: readonly Phase[] = Object.freeze(["servers", "logging", "client"]);
+/** Phases that are read when a cluster's controllers are built. */
+export const CONTROLLER_SIDE_PHASES: readonly Phase[] = Object.freeze(["replicas", "state"]);
+
+/** Whether `a` and `b` put a different set of `phases` in force. */
+export function differsIn(a: PhaseSet, b: PhaseSet, phases: readonly Phase[]): boolean {
+  return phases.some((p) => a.inForce[p] !== b.inForce[p]);
+}
+
+/** The phases in force, comma-separated in `PHASES` order ("" for none). */
+export function phasesText(s: PhaseSet): string {
+  return PHASES.filter((p) => s.inForce[p]).join(",");
+}
+
+/** A running replica as the plan sees it. */
+export interface RunningReplica {
+  readonly id: string;
+  readonly name: string;
+  readonly phases: PhaseSet;
+}
+
+/** The next step of a flip (see the file comment). */
+export type FlipStep =
+  /** The controllers' connectors change: reseat every replica's connection. */
+  | { readonly kind: "reseat" }
+  /** Only the recorded PhaseSet of the controllers changes (nothing they run differs). */
+  | { readonly kind: "record" }
+  /** Replace `replica` by a successor started with the target phases. */
+  | { readonly kind: "roll"; readonly replica: RunningReplica }
+  | { readonly kind: "done" };
+
+/**
+ * The next step towards `target`, given the controllers' PhaseSet and the running replicas.
+ * Replicas of a PhaseSet that differs only in what clusterd does not read are not rolled.
+ */
+export function nextFlipStep(
+  controllers: PhaseSet,
+  replicas: readonly RunningReplica[],
+  target: PhaseSet,
+): FlipStep {
+  if (differsIn(controllers, target, CONTROLLER_SIDE_PHASES)) return { kind: "reseat" };
+  const stale = [...replicas]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .find((r) => differsIn(r.phases, target, SERVER_SIDE_PHASES));
+  if (stale !== undefined) return { kind: "roll", replica: stale };
+  if (!controllers.equals(target)) return { kind: "record" };
+  return { kind: "done" };
+}
