@@ -148,7 +148,7 @@ it("a successor that does not hydrate in time is withdrawn; the old replica keep
   );
   const flip = (await env.status({})).clusters[0]?.flip;
   expect(flip?.error).toMatch(/did not hydrate within 1 ms/);
-  expect(flip?.step).toMatch(/awaiting hydration of r1-pending/);
+  expect(flip?.step).toMatch(/awaiting hydration of r1_pending/);
   expect(flip?.replica).toBe("r1");
   await until("the successor withdrawn", async () => (await replicas()).size === 2);
   expect(await replicas()).toEqual(before);

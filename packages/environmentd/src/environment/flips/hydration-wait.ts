@@ -16,7 +16,7 @@ export interface HydrationWait {
   readonly compute: ComputeController;
   readonly clusterId: string;
   readonly replicaId: ReplicaId;
-  /** How the replica is named in the error (e.g. `r1-pending (u9)`). */
+  /** How the replica is named in the error (e.g. `r1_pending (u9)`). */
   readonly label: string;
   readonly mark: HydrationMark;
   readonly timeoutMs: number;

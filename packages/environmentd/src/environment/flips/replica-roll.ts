@@ -1,17 +1,17 @@
 /**
  * Rolling one replica onto new phases (a server-side phase flipped): a successor starts beside
  * it, hydrates, and takes its place — Materialize's graceful reconfiguration (`ALTER CLUSTER …
- * WITH (WAIT UNTIL READY)`: `-pending` replicas, swapped in once hydrated).
+ * WITH (WAIT UNTIL READY)`: `-pending` replicas (`_pending` here: API names take no `-`), swapped in once hydrated).
  *
  * ## Why a surge and not a restart in place
  * clusterd reads its phases once, at start, so the new phases need a new process. Starting it
  * beside the old one (a surge) means the cluster never has fewer hydrated replicas than before:
  * the old one answers every peek until the successor has caught up, and a one-replica cluster
  * keeps serving too. The successor is a catalog replica of its own (a fresh `u<n>` id: the
- * controllers and the orchestrator key replicas by id), named `<name>-pending` until the swap.
+ * controllers and the orchestrator key replicas by id), named `<name>_pending` until the swap.
  *
  * ## Steps (numbered walk-through)
- * 1. `start-successor` (in the DDL queue): create `<name>-pending` in the catalog, start it with
+ * 1. `start-successor` (in the DDL queue): create `<name>_pending` in the catalog, start it with
  *    the target PhaseSet (`orchestrator.ensureReplica`), attach it to both controllers (its
  *    replay builds every dataflow and ingestion of the cluster), and mark the global frontiers
  *    it must reach (`hydration.ts`). A start that fails removes the catalog entry again.
@@ -59,11 +59,19 @@ export interface StepReporter {
   end(step: FlipStepName, ok: boolean): void;
 }
 
-/** The name `<name>-pending` (or `-pending-2`, … when taken) for a successor. */
+/** The longest API name (`[a-z_][a-z0-9_]*`, at most 63 characters). */
+const MAX_NAME = 63;
+
+/**
+ * The name `<name>_pending` (`_pending2`, … when taken) for a successor: a valid API name, the
+ * original shortened when it would be too long.
+ */
 export function successorName(name: string, taken: ReadonlySet<string>): string {
-  let candidate = `${name}-pending`;
-  for (let i = 2; taken.has(candidate); i++) candidate = `${name}-pending-${i}`;
-  return candidate;
+  for (let i = 1; ; i++) {
+    const suffix = i === 1 ? "_pending" : `_pending${i}`;
+    const candidate = `${name.slice(0, MAX_NAME - suffix.length)}${suffix}`;
+    if (!taken.has(candidate)) return candidate;
+  }
 }
 
 async function step<T>(
