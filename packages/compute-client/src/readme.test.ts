@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import {
   attachHistoryMetrics,
   connectLegacyComputeReplica,
+  connectUnifiedComputeReplica,
   createComputeController,
   HISTORY_COMMAND_COUNT,
   LogPeekUntargeted,
@@ -28,6 +29,10 @@ describe("README", () => {
       { replicaId: "u1", epoch: 1, state: "connecting", failures: 0 },
     ]);
     expect(controller.failures("u1")).toEqual(new Map()); // nothing quarantined
+    expect(controller.replicaFrontiers("u1", "u1")).toEqual(new Map()); // no collection yet
+    // A live flip of a controller-side phase: every replica's next incarnation on the new connector.
+    await controller.reseatReplicas("u1", connectUnifiedComputeReplica);
+    expect(controller.replicas("u1")).toMatchObject([{ replicaId: "u1", epoch: 2, failures: 0 }]);
     // controller-unified's README: the composition root's call, with optional tuning.
     const tuning = { backoff: { initialMs: 50, maxMs: 200, jitter: 0.1 } };
     controller.createInstance("u2", logging, { connector: connectLegacyComputeReplica, tuning });

@@ -159,3 +159,32 @@ it("a successor that does not hydrate in time is withdrawn; the old replica keep
   expect(await metric("mz_environment_flips_failed_total", "roll")).toBe(1);
   expect((await peek()).rows.length).toBeGreaterThan(0);
 }, 120_000);
+
+it("a flip during a flip supersedes its target at the next step (never queued)", async () => {
+  const { env, set, replicas, peek, metric } = await setup();
+  const before = await replicas();
+  await set("servers", true);
+  await until("r1's successor hydrating", async () =>
+    /awaiting hydration of r1_pending/.test((await env.status({})).clusters[0]?.flip?.step ?? ""),
+  );
+  await set("servers", false); // while r1's successor (servers on) hydrates
+  await until(
+    "the flip to settle",
+    async () => {
+      const c = (await env.status({})).clusters[0];
+      return c?.flip === undefined && c.flags.every((f) => !f.flipping) && c.replicas.length === 2;
+    },
+    120_000,
+  );
+  const after = await replicas();
+  // r1 was rolled onto servers on (the step in progress finished), then back onto the newest
+  // target; r2 was never rolled: it already ran the newest target when its turn came.
+  expect(after.get("r1")).not.toBe(before.get("r1"));
+  expect(after.get("r2")).toBe(before.get("r2"));
+  for (const id of after.values()) {
+    expect(phasesOfProcess(env.replicaPids().get(id) ?? -1).inForce.servers).toBe(false);
+  }
+  expect(await metric("mz_environment_flips_started_total", "roll")).toBe(1);
+  expect(await metric("mz_environment_flips_completed_total", "roll")).toBe(1);
+  expect((await peek()).rows.length).toBeGreaterThan(0);
+}, 180_000);

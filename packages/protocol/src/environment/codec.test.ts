@@ -269,6 +269,27 @@ describe("responses", () => {
     expect((e as MalformedApiResponse).path).toBe("clusters[0].flags[0].flipping");
   });
 
+  it("accepts a flag flipping while inForce == applied (replicas that disagree mid-roll)", () => {
+    // Off now, applied off (not every replica has it), but one replica still runs it.
+    const msg = create(GetFlagsResponseSchema, {
+      clusters: [
+        {
+          cluster: "c",
+          flags: [
+            create(FlagStateSchema, {
+              key: "cluster-unification-servers",
+              enabled: false,
+              inForce: false,
+              applied: false,
+              flipping: true,
+            }),
+          ],
+        },
+      ],
+    });
+    expect(C.getFlagsResponse.fromProto(msg).clusters[0]?.flags[0]?.flipping).toBe(true);
+  });
+
   it("names object kinds with their article (an index, not a index)", () => {
     const msg = create(ListObjectsResponseSchema, {
       objects: [{ id: "u1", name: "i", kind: ObjectKind.INDEX, cluster: "c", arity: 1, key: [0] }],
