@@ -7,7 +7,8 @@
  *   legacy task used to count itself (connected gauge, connects, commands, responses) are counted
  *   by the controller for any connector;
  * - with a connector that carries a rehydration policy (the unified task's), the policy replaces
- *   the maintenance tick: at once, crash loops backed off; responses of older epochs are dropped.
+ *   the maintenance tick: at once, crash loops backed off; responses of older epochs are dropped;
+ * - `reseatReplicas` (a live flip): every replica reconnects through the new connector.
  */
 import { createRehydrationPolicy } from "@mzts/controller-unified/replicas";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
@@ -188,6 +189,47 @@ describe("storage controller with a connector that carries a rehydration policy"
       await c.dropReplica("c1", "u1");
       await new Promise((r) => setTimeout(r, 300));
       expect(fake.incarnations).toHaveLength(3);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("storage controller reseated on a new connector (a live flip)", () => {
+  it("gives every replica its next incarnation through the new connector; ingestions stay", async () => {
+    const c = createStorageController({
+      generation: 1n,
+      logger: pino({ level: "silent" }),
+      registry: new Registry(),
+      maintenanceIntervalMs: 60_000,
+    });
+    const legacy = fakeConnector("legacy");
+    const unified = fakeConnector("unified");
+    try {
+      c.createInstance("c1", { connector: legacy.connector });
+      c.addReplica("c1", "u1", { storageUrl: "http://c1-u1" });
+      c.addReplica("c1", "u2", { storageUrl: "http://c1-u2" });
+      c.createIngestion("c1", "u10", ingestionDescription(["u10"]));
+      for (const i of legacy.incarnations) i.connect();
+      legacy.incarnations[0]?.respond({ kind: "frontierUpper", id: "u10", upper: 7n });
+
+      await c.reseatReplicas("c1", unified.connector);
+      expect(unified.incarnations.map((i) => [i.opts.replicaId, i.opts.epoch])).toEqual([
+        ["u1", 2],
+        ["u2", 2],
+      ]);
+      // The next incarnation replays the ingestion; the old ones' responses no longer count.
+      for (const i of unified.incarnations) i.connect();
+      expect(unified.incarnations[0]?.sent.map((s) => s.kind)).toContain("runIngestion");
+      legacy.incarnations[0]?.respond({ kind: "frontierUpper", id: "u10", upper: 100n });
+      expect(c.frontier("u10")).toBe(7n); // never backward, the stale answer ignored
+      unified.incarnations[0]?.respond({ kind: "frontierUpper", id: "u10", upper: 9n });
+      expect(c.frontier("u10")).toBe(9n);
+      // Later failures respawn through the new connector.
+      unified.incarnations[1]?.fail();
+      c.rehydrateFailedReplicas();
+      expect(unified.incarnations.map((i) => i.opts.epoch)).toEqual([2, 2, 3]);
+      expect(legacy.incarnations).toHaveLength(2);
     } finally {
       await c.close();
     }
