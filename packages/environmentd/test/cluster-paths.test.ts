@@ -8,7 +8,7 @@
  *   the cluster's controllers were built (`replicas` in force: the unified replica task);
  * - both clusters serve the same peek (awaiting their inputs' frontiers).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Phase, PhaseSet } from "@mzts/flags";
@@ -16,6 +16,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, expect, it } from "vitest";
 import { createEnvironment, type Environment } from "../src/index.js";
+import { phasesOfProcess, until } from "./replica-processes.js";
 
 const START = 1_700_000_000_000n;
 const TICKS = 5n;
@@ -26,21 +27,6 @@ afterEach(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
   cleanup = [];
 });
-
-/** The `--phases` PhaseSet a replica process was started with (Linux: its command line). */
-function phasesOfProcess(pid: number): PhaseSet {
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  const at = argv.indexOf("--phases");
-  return PhaseSet.parse(argv[at + 1] ?? "");
-}
-
-async function until(what: string, f: () => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 it("runs two clusters of one environmentd on different paths", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mzts-cluster-paths-"));

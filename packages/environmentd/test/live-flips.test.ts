@@ -8,14 +8,15 @@
  * - a successor that cannot hydrate in time is withdrawn: the old replica keeps serving, status
  *   reports the failed flip, the failure is counted.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPhaseFlags, FLAG_KEYS, type Phase, PhaseSet } from "@mzts/flags";
+import { createPhaseFlags, FLAG_KEYS, type Phase } from "@mzts/flags";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, expect, it } from "vitest";
 import { createEnvironment, type Environment } from "../src/index.js";
+import { phasesOfProcess, until } from "./replica-processes.js";
 
 const TICK_MS = 50;
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
@@ -25,19 +26,6 @@ afterEach(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
   cleanup = [];
 });
-
-function phasesOfProcess(pid: number): PhaseSet {
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  return PhaseSet.parse(argv[argv.indexOf("--phases") + 1] ?? "");
-}
-
-async function until(what: string, f: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function setup(flipHydrationTimeoutMs?: number) {
   const dir = mkdtempSync(join(tmpdir(), "mzts-live-flips-"));
@@ -172,7 +160,12 @@ it("a flip during a flip supersedes its target at the next step (never queued)",
     "the flip to settle",
     async () => {
       const c = (await env.status({})).clusters[0];
-      return c?.flip === undefined && c.flags.every((f) => !f.flipping) && c.replicas.length === 2;
+      return (
+        c !== undefined &&
+        c.flip === undefined &&
+        c.flags.every((f) => !f.flipping) &&
+        c.replicas.length === 2
+      );
     },
     120_000,
   );

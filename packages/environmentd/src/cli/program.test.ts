@@ -1,10 +1,13 @@
 /**
  * mzctl's `--help`: every command and subcommand prints its usage and exits 0 (a bigint option
  * default once made `sources create --help` crash with "Do not know how to serialize a BigInt").
+ * `mzctl status` text shows a cluster's live flip.
  */
+
+import { environmentCodecs } from "@mzts/protocol";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { createProgram, runCli } from "./program.js";
+import { createProgram, renderStatus, runCli } from "./program.js";
 import { bufferIo } from "./render.js";
 
 const capture = () => bufferIo();
@@ -36,5 +39,46 @@ describe("mzctl --help", () => {
     const io = capture();
     expect(await runCli(["node", "mzctl", "sources", "create", "--help"], io)).toBe(0);
     expect(io.out).toMatch(/--seed <n>\s+generator seed \(default: 1\)/);
+  });
+});
+
+describe("mzctl status", () => {
+  it("shows a cluster's failed flip with its step, time and error, and flipping flags", () => {
+    const text = renderStatus(
+      environmentCodecs.statusResponse.toProto({
+        clusters: [
+          {
+            id: "u1",
+            name: "c",
+            replicas: [],
+            collections: [],
+            flags: [
+              {
+                key: "cluster-unification-servers",
+                enabled: true,
+                inForce: true,
+                blockedBy: [],
+                applied: false,
+                flipping: true,
+              },
+            ],
+            introspectionIntervalMs: 1000,
+            flip: {
+              state: "failed",
+              step: "awaiting hydration of r1_pending (u9)",
+              replica: "r1",
+              stepSinceMs: 0,
+              startedMs: 0,
+              target: "servers",
+              error: "replica r1_pending (u9) did not hydrate within 1 ms",
+            },
+          },
+        ],
+      }),
+    );
+    expect(text).toContain("cluster-unification-servers (flipping)");
+    expect(text).toContain(
+      "flip failed to [servers]: awaiting hydration of r1_pending (u9) (since 1970-01-01T00:00:00.000Z): replica r1_pending (u9) did not hydrate within 1 ms",
+    );
   });
 });

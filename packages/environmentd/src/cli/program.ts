@@ -483,7 +483,8 @@ function yesNo(b: boolean): string {
   return b ? "yes" : "no";
 }
 
-function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string {
+/** `mzctl status` as text: per cluster its replicas, collections, flags, controllers and flip. */
+export function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string {
   const status = environmentCodecs.statusResponse.fromProto(res);
   if (status.clusters.length === 0)
     return "no clusters (create one with `mzctl clusters create`)\n";
