@@ -11,7 +11,8 @@
  * back in time, a subscribe stream without a gap or a duplicate, status frontiers never
  * regressing, and p99 peek latency during the flips ≤ 2× the steady state measured before them
  * (both printed; Materialize's floor under a flag change is avg ≤ 5 ms, max ≤ 500 ms — printed for
- * comparison, not asserted on this shared 2-core machine).
+ * comparison, not asserted on this shared 2-core machine). Steady state is measured in two 6 s
+windows, before the first flip and after the last, and taken together.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -120,11 +121,19 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   await flip("replicas off", { replicas: false }, false);
   await flip("all on", { servers: true, logging: true, replicas: true }, true);
   await flip("all off", { servers: false, logging: false, replicas: false }, true);
+  const afterFrom = Date.now();
+  await sleep(6000); // steady again, after the flips
+  const afterTo = Date.now();
 
   const r = await load.stop();
   const w = await watch.stop();
   const inWindow = (t: number) => windows.some((x) => t >= x.from && t <= x.to);
-  const steady = r.peeks.filter((p) => p.atMs >= steadyFrom && p.atMs < steadyTo).map((p) => p.ms);
+  const between = (from: number, to: number) =>
+    r.peeks.filter((p) => p.atMs >= from && p.atMs < to).map((p) => p.ms);
+  const before = between(steadyFrom, steadyTo);
+  const after = between(afterFrom, afterTo);
+  // Steady state: the windows before and after the flips (the shared machine's load drifts).
+  const steady = [...before, ...after];
   const during = r.peeks.filter((p) => inWindow(p.atMs)).map((p) => p.ms);
   const p99Steady = percentile(steady, 99);
   const p99During = percentile(during, 99);
@@ -132,7 +141,9 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   console.log(
     `live flips: ${windows.map((x) => `${x.what} ${x.to - x.from} ms`).join(", ")}; ` +
       `peeks ${r.peeks.length} (${steady.length} steady, ${during.length} during flips), ` +
-      `p50/p99 steady ${percentile(steady, 50).toFixed(1)}/${p99Steady.toFixed(1)} ms, ` +
+      `p50/p99 steady ${percentile(steady, 50).toFixed(1)}/${p99Steady.toFixed(1)} ms ` +
+      `(before ${percentile(before, 50).toFixed(1)}/${percentile(before, 99).toFixed(1)}, ` +
+      `after ${percentile(after, 50).toFixed(1)}/${percentile(after, 99).toFixed(1)}), ` +
       `during ${percentile(during, 50).toFixed(1)}/${p99During.toFixed(1)} ms ` +
       `(avg ${avgDuring.toFixed(1)} ms, max ${Math.max(...during).toFixed(1)} ms); ` +
       `subscribe ${r.subscribe.batches} batches, ${r.subscribe.values} values; ` +
