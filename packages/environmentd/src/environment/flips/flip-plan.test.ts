@@ -33,6 +33,15 @@ describe("nextFlipStep", () => {
     expect(nextFlipStep(set(), [replica("u2", "r1")], target)).toEqual({ kind: "record" });
   });
 
+  it("rolls for a migration stage that changes the path replicas run (off → live)", () => {
+    const live = PhaseSet.of("u1", { servers: "live" });
+    expect(live.inForce.servers).toBe(false);
+    expect(nextFlipStep(live, [replica("u2", "r1")], live)).toMatchObject({ kind: "roll" });
+    // shadow keeps the legacy path authoritative, but the phase is migrating: rolled too.
+    const shadow = PhaseSet.of("u1", { servers: "shadow" });
+    expect(nextFlipStep(shadow, [replica("u2", "r1")], shadow)).toMatchObject({ kind: "roll" });
+  });
+
   it("records a server-side change on a cluster without replicas", () => {
     expect(nextFlipStep(set(), [], set({ servers: true }))).toEqual({ kind: "record" });
   });

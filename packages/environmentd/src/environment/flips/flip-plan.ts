@@ -12,8 +12,12 @@
  *
  * ## Invariants
  * - Pure: the plan is a function of what runs and the target.
- * - Phases compare by `inForce` (what status reports as `applied`); a phase whose flag is on but
- *   blocked is not in force, so turning it on changes nothing that runs.
+ * - Phases compare by what runs: in force (what status reports as `applied`), the path a
+ *   composition root runs (`PhaseSet.path`: a migration stage's authoritative path, design
+ *   §9 "Migration stages"), and whether the phase is migrating. A phase whose flag is on but
+ *   blocked is none of these, so turning it on changes nothing that runs.
+ * - Replica slots of a migrating cluster (`PhaseSet.forSlot`) are not wired yet; once they are, a
+ *   replica is compared with `target.forSlot(its slot)`, not with the target itself.
  * - The controllers go first (a reseat takes a second; a roll takes a hydration per replica), then
  *   the replicas one at a time in name order, so a step always leaves the other replicas serving.
  */
@@ -24,9 +28,14 @@ export const SERVER_SIDE_PHASES: readonly Phase[] = Object.freeze(["servers", "l
 /** Phases that are read when a cluster's controllers are built. */
 export const CONTROLLER_SIDE_PHASES: readonly Phase[] = Object.freeze(["replicas", "state"]);
 
-/** Whether `a` and `b` put a different set of `phases` in force. */
+/** Whether `a` and `b` run any of `phases` differently (in force, path, migrating). */
 export function differsIn(a: PhaseSet, b: PhaseSet, phases: readonly Phase[]): boolean {
-  return phases.some((p) => a.inForce[p] !== b.inForce[p]);
+  return phases.some(
+    (p) =>
+      a.inForce[p] !== b.inForce[p] ||
+      a.path(p) !== b.path(p) ||
+      a.migrating.includes(p) !== b.migrating.includes(p),
+  );
 }
 
 /** The phases in force, comma-separated in `PHASES` order ("" for none). */
