@@ -4,7 +4,7 @@
  *
  * ## Invariants
  * - A replica's PhaseSet is read once, at replica start (style §16), and kept with it: status
- *   compares it with the cluster's current PhaseSet (`pendingRestart`).
+ *   compares it with the cluster's current PhaseSet (`flipping`; a live flip rolls it, `flips/`).
  * - Attach adds the replica to the compute and the storage controller at the orchestrator's
  *   location; an orchestrator `online` event at a new location moves it in both.
  * - Health is the orchestrator's view of the process and — while the process runs — the compute
