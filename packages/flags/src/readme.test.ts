@@ -52,7 +52,7 @@ describe("README", () => {
     const phases = await flags.phases("u1"); // tracked from now on
     const unified = phases.takesEffect("servers"); // in force and built
     const unsubscribe = flags.subscribe("u1", (next, previous) => {
-      logger.info({ next: next.phases, previous: previous.phases }, "phases changed: flip what runs");
+      logger.info({ next: next.phases, previous: previous.phases }, "phases changed");
     });
 
     opened = flags;
@@ -61,7 +61,7 @@ describe("README", () => {
     h.write("flags.json", { flagValues: { [FLAG_KEYS.servers]: false } });
     await waitFor(() => changes.length === 1);
     expect(changes).toEqual([[]]);
-    expect(h.logs.some((l) => l.msg === "phases changed: flip what runs")).toBe(true);
+    expect(h.logs.some((l) => l.msg === "phases changed")).toBe(true);
     unsubscribe();
   });
 

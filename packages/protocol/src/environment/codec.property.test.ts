@@ -68,7 +68,10 @@ const flip: fc.Arbitrary<FlipStatus> = fc
     target: fc.string(),
     error: fc.string({ minLength: 1 }),
   })
-  .map(({ error, ...f }) => clean(f.state === "failed" ? { ...f, error } : f));
+  .map(
+    ({ error, ...f }): FlipStatus =>
+      clean(f.state === "failed" ? { ...f, error } : f) as FlipStatus,
+  );
 const objectInfo: fc.Arbitrary<ObjectInfo> = fc
   .record({
     id: globalId,
