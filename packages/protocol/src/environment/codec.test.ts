@@ -247,23 +247,24 @@ describe("checkPeekColumns", () => {
 });
 
 describe("responses", () => {
-  it("rejects a flag that is not flipping although inForce != applied", () => {
-    const msg = create(GetFlagsResponseSchema, {
+  /** A GetFlags response of one cluster with one servers flag. */
+  const flagsResponse = (f: {
+    enabled: boolean;
+    inForce: boolean;
+    applied: boolean;
+    flipping: boolean;
+  }) =>
+    create(GetFlagsResponseSchema, {
       clusters: [
         {
           cluster: "c",
-          flags: [
-            create(FlagStateSchema, {
-              key: "cluster-unification-servers",
-              enabled: true,
-              inForce: true,
-              applied: false,
-              flipping: false,
-            }),
-          ],
+          flags: [create(FlagStateSchema, { key: "cluster-unification-servers", ...f })],
         },
       ],
     });
+
+  it("rejects a flag that is not flipping although inForce != applied", () => {
+    const msg = flagsResponse({ enabled: true, inForce: true, applied: false, flipping: false });
     const e = thrown(() => C.getFlagsResponse.fromProto(msg));
     expect(e).toBeInstanceOf(MalformedApiResponse);
     expect((e as MalformedApiResponse).path).toBe("clusters[0].flags[0].flipping");
@@ -271,22 +272,7 @@ describe("responses", () => {
 
   it("accepts a flag flipping while inForce == applied (replicas that disagree mid-roll)", () => {
     // Off now, applied off (not every replica has it), but one replica still runs it.
-    const msg = create(GetFlagsResponseSchema, {
-      clusters: [
-        {
-          cluster: "c",
-          flags: [
-            create(FlagStateSchema, {
-              key: "cluster-unification-servers",
-              enabled: false,
-              inForce: false,
-              applied: false,
-              flipping: true,
-            }),
-          ],
-        },
-      ],
-    });
+    const msg = flagsResponse({ enabled: false, inForce: false, applied: false, flipping: true });
     expect(C.getFlagsResponse.fromProto(msg).clusters[0]?.flags[0]?.flipping).toBe(true);
   });
 
