@@ -417,11 +417,12 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     log,
     registry: opts.registry,
     hydrationTimeoutMs: opts.flipHydrationTimeoutMs ?? 120_000,
+    journalPath: join(opts.dataDir, "flips.json"),
     ...(typeof phaseSource === "function"
       ? {}
       : { subscribe: phaseSource.subscribe.bind(phaseSource) }),
   });
-  for (const c of await catalog.listClusters()) flips.watch(c.id);
+  await flips.start();
   const collectOrphanShards = () => queue.run(() => shardGc.collect());
   shardGc.start(opts.shardGcIntervalMs ?? 60_000, collectOrphanShards);
   persisted.start();

@@ -8,7 +8,7 @@
  * - a successor that cannot hydrate in time is withdrawn: the old replica keeps serving, status
  *   reports the failed flip, the failure is counted.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPhaseFlags, FLAG_KEYS, type Phase } from "@mzts/flags";
@@ -39,15 +39,17 @@ async function setup(flipHydrationTimeoutMs?: number) {
   const flags = createPhaseFlags({ environmentId: "env", flagsFile, logger, registry });
   await flags.ready();
   cleanup.push(() => flags.close());
-  const env: Environment = await createEnvironment({
-    dataDir: dir,
-    phaseFlags: flags,
-    logger,
-    registry,
-    controllerAbsentTimeoutMs: 30_000,
-    shardGcIntervalMs: 0,
-    ...(flipHydrationTimeoutMs === undefined ? {} : { flipHydrationTimeoutMs }),
-  });
+  const open = (envRegistry = registry) =>
+    createEnvironment({
+      dataDir: dir,
+      phaseFlags: flags,
+      logger,
+      registry: envRegistry,
+      controllerAbsentTimeoutMs: 30_000,
+      shardGcIntervalMs: 0,
+      ...(flipHydrationTimeoutMs === undefined ? {} : { flipHydrationTimeoutMs }),
+    });
+  const env: Environment = await open();
   cleanup.push(() => env.close());
   const cluster = await env.createCluster({ name: "c" });
   for (const name of ["r1", "r2"]) await env.createReplica({ cluster: "c", name, size: 1 });
@@ -76,7 +78,7 @@ async function setup(flipHydrationTimeoutMs?: number) {
   const metric = async (name: string, kind: string) =>
     (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.kind === kind)
       ?.value ?? 0;
-  return { env, cluster, set, replicas, peek, registry, metric };
+  return { env, cluster, set, replicas, peek, registry, metric, open, dir };
 }
 
 it("rolls the replicas for servers and reseats the controllers for replicas", async () => {
@@ -180,4 +182,27 @@ it("a flip during a flip supersedes its target at the next step (never queued)",
   expect(await metric("mz_environment_flips_started_total", "roll")).toBe(1);
   expect(await metric("mz_environment_flips_completed_total", "roll")).toBe(1);
   expect((await peek()).rows.length).toBeGreaterThan(0);
+}, 180_000);
+
+it("a roll left half-done by an environmentd that stopped is undone by the next one", async () => {
+  const { env, set, replicas, open, dir } = await setup();
+  const before = await replicas();
+  await set("servers", true);
+  await until("r1's successor hydrating", async () =>
+    /awaiting hydration of r1_pending/.test((await env.status({})).clusters[0]?.flip?.step ?? ""),
+  );
+  expect((await replicas()).has("r1_pending")).toBe(true);
+  await env.close({ keepReplicas: true }); // as if it died: the successor is left running
+  const next = await open(new Registry());
+  cleanup.push(() => next.close());
+  const names = new Map(
+    (await next.listClusters()).clusters[0]?.replicas.map((r) => [r.name, r.id]),
+  );
+  expect(names).toEqual(before); // the successor withdrawn; r1 and r2 kept their ids
+  expect(JSON.parse(readFileSync(join(dir, "flips.json"), "utf8"))).toEqual({ rolls: [] });
+  // Started at boot with the phases in force now: nothing left to flip.
+  await until("no flip", async () => (await next.status({})).clusters[0]?.flip === undefined);
+  for (const id of names.values()) {
+    expect(phasesOfProcess(next.replicaPids().get(id) ?? -1).inForce.servers).toBe(true);
+  }
 }, 180_000);

@@ -4,6 +4,9 @@
  * for a server-side phase, reseating the controllers for a controller-side one (design §7, §9).
  *
  * ## Flow
+ * 0. `start()` (once, after the boot's rebuild): a roll the previous environmentd left half-done
+ *    (`roll-journal.ts`) is undone — its successor, still under its `_pending` name, is dropped
+ *    (catalog, controllers, process); a swapped one is kept — then every cluster is watched.
  * 1. `Clusters.onChange`: a cluster built (boot, `createCluster`) is watched — subscribed to the
  *    flags (`subscribe`, the `@mzts/flags` provider's change events; file and LaunchDarkly
  *    sources alike) — and poked once, in case its flags changed since it was built; a dropped
@@ -21,9 +24,12 @@ import type { FlipStatus } from "@mzts/protocol";
 import type { Registry } from "prom-client";
 import { ClusterFlip, type ClusterFlipDeps } from "./cluster-flip.js";
 import { flipMetrics } from "./flip-metrics.js";
+import { RollJournal } from "./roll-journal.js";
 
-export interface LiveFlipsOptions extends Omit<ClusterFlipDeps, "metrics"> {
+export interface LiveFlipsOptions extends Omit<ClusterFlipDeps, "metrics" | "journal"> {
   readonly registry: Registry;
+  /** Where the roll journal lives (`<dataDir>/flips.json`). */
+  readonly journalPath: string;
   /** The flags' change events; undefined when the phase source has none. */
   readonly subscribe?: (clusterId: string, listener: PhaseSetListener) => () => void;
 }
@@ -38,11 +44,46 @@ export class LiveFlips {
 
   constructor(opts: LiveFlipsOptions) {
     this.#o = opts;
-    this.#deps = { ...opts, metrics: flipMetrics(opts.registry) };
+    this.#deps = {
+      ...opts,
+      metrics: flipMetrics(opts.registry),
+      journal: new RollJournal(opts.journalPath),
+    };
     this.#unwatch = opts.clusters.onChange((clusterId, built) => {
       if (built) this.watch(clusterId);
       else this.forget(clusterId);
     });
+  }
+
+  /** Undoes the rolls a previous environmentd left half-done, then watches every cluster. */
+  async start(): Promise<void> {
+    const d = this.#deps;
+    for (const roll of d.journal.entries()) {
+      await d.queue
+        .run(async () => {
+          const cluster = (await d.catalog.listClusters()).find((c) => c.id === roll.clusterId);
+          const successor =
+            cluster === undefined
+              ? undefined
+              : (await d.catalog.listReplicas(cluster.name)).find((r) => r.id === roll.successorId);
+          if (cluster !== undefined && successor?.name === roll.successorName) {
+            await d.catalog.dropReplica(d.generation, cluster.name, successor.name);
+            await d.replicas.detach(cluster.id, successor.id);
+            d.log.warn(
+              { cluster_id: cluster.id, successor_id: successor.id, replica: roll.retiredName },
+              "flip: withdrew the successor of a roll a previous environmentd left half-done",
+            );
+          }
+          d.journal.end(roll.successorId);
+        })
+        .catch((e: unknown) =>
+          d.log.error(
+            { err: e, successor_id: roll.successorId },
+            "flip: could not undo a half-done roll; its successor stays as a replica — drop it",
+          ),
+        );
+    }
+    for (const c of await d.catalog.listClusters()) this.watch(c.id);
   }
 
   /** Watches a cluster's flags (idempotent) and checks it once. */

@@ -22,7 +22,9 @@
  * A successor that does not hydrate in time is withdrawn (`withdraw`: dropped from the catalog,
  * the controllers and the orchestrator) and the roll fails with `ReplicaNotHydrated`: the old
  * replica never stopped serving. A replica the user dropped meanwhile is not replaced: its
- * successor is withdrawn and the roll ends.
+ * successor is withdrawn and the roll ends. Each roll is journaled (`roll-journal.ts`) from the
+ * successor's creation to its swap or withdrawal: an environmentd that dies in between leaves the
+ * next one a successor to withdraw (`LiveFlips.start`).
  *
  * ## Invariants
  * - Catalog writes go through the DDL queue with this environment's generation (fencing holds).
@@ -40,6 +42,7 @@ import type { Replicas } from "../replicas.js";
 import type { FlipStepName } from "./flip-metrics.js";
 import { markHydration } from "./hydration.js";
 import { awaitHydration } from "./hydration-wait.js";
+import type { RollJournal } from "./roll-journal.js";
 
 export interface RollDeps {
   readonly catalog: Catalog;
@@ -51,6 +54,8 @@ export interface RollDeps {
   readonly log: Logger;
   /** How long a successor may take to hydrate (ms). */
   readonly hydrationTimeoutMs: number;
+  /** Rolls under way, for the next environmentd should this one die mid-roll. */
+  readonly journal: RollJournal;
 }
 
 /** Reports each step as it starts (status, logs) and how it went (metrics). */
@@ -120,6 +125,8 @@ export async function rollReplica(
           name,
           workers: old.workers,
         });
+        const entry = { clusterId: cluster.id, retiredId: old.id, retiredName: old.name };
+        d.journal.begin({ ...entry, successorId: r.id, successorName: r.name });
         try {
           const spec = d.replicas.spec(cluster.id, r.id, r.workers, target);
           const location = await d.orchestrator.ensureReplica(spec);
@@ -127,6 +134,7 @@ export async function rollReplica(
         } catch (e) {
           await d.catalog.dropReplica(d.generation, cluster.name, name).catch(() => undefined);
           await d.orchestrator.dropReplica(r.id).catch(() => undefined);
+          d.journal.end(r.id);
           throw e;
         }
         log.info({ successor_id: r.id, successor: r.name }, "flip: successor started");
@@ -141,6 +149,7 @@ export async function rollReplica(
           .dropReplica(d.generation, cluster.name, successor.name)
           .catch(() => undefined);
         await d.replicas.detach(cluster.id, successor.id);
+        d.journal.end(successor.id);
         log.warn({ successor_id: successor.id }, "flip: successor withdrawn");
       }),
     );
@@ -171,6 +180,7 @@ export async function rollReplica(
       const names = new Set((await d.catalog.listReplicas(cluster.name)).map((r) => r.name));
       if (!names.has(old.name)) return false; // dropped by the user meanwhile
       await d.catalog.replaceReplica(d.generation, cluster.name, old.name, successor.name);
+      d.journal.end(successor.id);
       await d.replicas.detach(cluster.id, old.id);
       return true;
     }),
