@@ -35,3 +35,38 @@ export class ReplicaStreamEnded extends UnifiedControllerError {
     super(`the replica ended the ${stream} stream; the next incarnation reconnects and replays`);
   }
 }
+
+/**
+ * How a replica's controller endpoints are laid out (design §9 phase 4): `two-port` serves
+ * `ComputeService` and `StorageService` on two ports (the legacy client), `one-port` serves
+ * `ClusterService` on one (`cluster-unification-client`). Decided once per replica, at its
+ * creation, from its PhaseSet.
+ */
+export type ReplicaLayout = "two-port" | "one-port";
+
+/**
+ * The replica does not serve the service this controller speaks (Connect `Unimplemented`): the
+ * controller and the replica disagree on the layout — e.g. a replica started (or adopted) under
+ * the other setting of `cluster-unification-client`. Shown in the replica's status; the
+ * controller keeps retrying with backoff.
+ */
+export class ReplicaLayoutMismatch extends UnifiedControllerError {
+  override name = "ReplicaLayoutMismatch";
+  constructor(
+    readonly replicaId: string,
+    /** The layout the controller speaks. */
+    readonly controllerLayout: ReplicaLayout,
+    /** The service the replica refused (e.g. `mz.cluster.v1.ClusterService`). */
+    readonly service: string,
+    /** The replica's own message. */
+    readonly detail: string,
+  ) {
+    const replicaLayout = controllerLayout === "one-port" ? "two-port" : "one-port";
+    super(
+      `replica layout mismatch: replica ${replicaId} does not serve ${service} (${detail}); ` +
+        `the controller speaks the ${controllerLayout} layout, the replica runs the ${replicaLayout} one. ` +
+        "Drop and recreate the replica so it starts with the cluster's current flags, or set " +
+        `cluster-unification-client back to ${controllerLayout === "one-port" ? "off" : "on"} for its cluster`,
+    );
+  }
+}

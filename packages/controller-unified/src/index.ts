@@ -5,7 +5,13 @@
  * each phase's content lives behind its subpath: `./replicas` (phase 3), `./client` (phase 4),
  * `./state` (phase 5). It depends on `@mzts/protocol` and never on a `-client` package.
  */
-export { InvalidBackoff, ReplicaStreamEnded, UnifiedControllerError } from "./errors.js";
+export {
+  InvalidBackoff,
+  type ReplicaLayout,
+  ReplicaLayoutMismatch,
+  ReplicaStreamEnded,
+  UnifiedControllerError,
+} from "./errors.js";
 export {
   type Backoff,
   backoffDelayMs,

@@ -50,6 +50,14 @@ export class LivenessProbe {
     return this.#abort.signal;
   }
 
+  /**
+   * The probe's HTTP/2 session: a stream opened on it (the unified replica tasks' `Control`
+   * stream) shares the probe's one TCP connection and dies with it.
+   */
+  get session(): http2.ClientHttp2Session {
+    return this.#session;
+  }
+
   #fail(e: Error): void {
     if (this.#abort.signal.aborted) return;
     this.failure = e;
