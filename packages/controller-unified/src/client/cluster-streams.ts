@@ -17,10 +17,7 @@ import type {
   StorageResponse,
 } from "@mzts/protocol";
 import { createRehydrationPolicy, type RehydrationPolicy } from "../replicas/rehydration.js";
-import type {
-  ReplicaConnectionOptions,
-  ReplicaConnector,
-} from "../replicas/replica-connection.js";
+import type { ReplicaConnectionOptions, ReplicaConnector } from "../replicas/replica-connection.js";
 import { ReplicaStream } from "./replica-stream.js";
 import { SubConnection } from "./sub-connection.js";
 import { computeSubProtocol, type SubProtocol, storageSubProtocol } from "./sub-protocol.js";

@@ -138,7 +138,12 @@ export class StreamTask<Req extends Message, Res extends Message> {
   }
 
   #fields(extra: Record<string, unknown>): Record<string, unknown> {
-    return { replica_id: this.#o.replicaId, ...this.#o.logFields, stream: this.#o.stream, ...extra };
+    return {
+      replica_id: this.#o.replicaId,
+      ...this.#o.logFields,
+      stream: this.#o.stream,
+      ...extra,
+    };
   }
 
   async #run(): Promise<void> {
@@ -166,7 +171,10 @@ export class StreamTask<Req extends Message, Res extends Message> {
       if (connected) {
         this.#state = "failed";
         const cause = this.#cause(this.#localError ?? probe.failure ?? error);
-        o.logger.warn(this.#fields({ err: cause.message }), `replica task failed: ${cause.message}`);
+        o.logger.warn(
+          this.#fields({ err: cause.message }),
+          `replica task failed: ${cause.message}`,
+        );
         try {
           o.failed(cause);
         } catch (e) {

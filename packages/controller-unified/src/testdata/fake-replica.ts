@@ -1,26 +1,34 @@
 /**
- * Test fixtures for the unified replica task (tests only): a fake replica serving
- * `ComputeService.Control` over h2c on 127.0.0.1 (port 0) and the compute protocol description
- * the tests drive it with. (The stalling TCP proxy is `../testing/stall-proxy.ts`.)
+ * Test fixtures for the unified replica task and the cluster stream (tests only): a fake replica
+ * serving one `Control` service over h2c on 127.0.0.1 (port 0) — `ComputeService` for the
+ * per-workload task (`startFakeReplica`), `ClusterService` for the one-port layout
+ * (`startFakeClusterReplica`) — and the compute protocol description the tests drive it with.
+ * (The stalling TCP proxy is `../testing/stall-proxy.ts`.)
  *
  * The fake replica records every stream (the commands of each request message, in order), lets
- * a test push responses into the current stream, and can be told to end every new stream right
- * after its first message (a replica refusing its hello or replay: a crash loop).
+ * a test push responses into the current stream, can be told to end every new stream right
+ * after its first message (a replica refusing its hello or replay: a crash loop), and counts the
+ * HTTP/2 sessions (TCP connections) it accepted.
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
+  type ClusterCommand,
+  type ClusterResponse,
   type ComputeCommand,
   type ComputeResponse,
+  clusterRequestFromProto,
+  clusterResponsesToProto,
   computeRequestFromProto,
   computeRequestToProto,
   computeResponsesFromProto,
   computeResponsesToProto,
 } from "@mzts/protocol";
-import { ComputeService, type computeV1 } from "@mzts/protocol/wire";
-import type { ReplicaProtocol } from "../replicas/replica-protocol.js";
+import { ClusterService, ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import type { ControlService, ReplicaProtocol } from "../replicas/replica-protocol.js";
 
 /** The compute protocol, as compute-client describes it (a test-side copy; this package cannot import it). */
 export const testComputeProtocol: ReplicaProtocol<
@@ -38,20 +46,22 @@ export const testComputeProtocol: ReplicaProtocol<
 };
 
 /** One stream the fake replica served. */
-export interface FakeStream {
+export interface FakeStream<C = ComputeCommand> {
   /** The commands of each request message, in order. */
-  readonly messages: ComputeCommand[][];
+  readonly messages: C[][];
   /** Whether the stream is still open. */
   open: boolean;
 }
 
-export interface FakeReplica {
+export interface FakeReplica<C = ComputeCommand, R = ComputeResponse> {
   readonly url: string;
   readonly port: number;
   /** Every stream served, oldest first. */
-  readonly streams: FakeStream[];
+  readonly streams: FakeStream<C>[];
+  /** HTTP/2 sessions (TCP connections) accepted so far, and those still open. */
+  readonly sessions: { readonly accepted: number; readonly open: number };
   /** Pushes responses into the newest open stream; false when none is open. */
-  respond(responses: readonly ComputeResponse[]): boolean;
+  respond(responses: readonly R[]): boolean;
   /** From now on, end every new stream with `FailedPrecondition` after its first message. */
   refuseStreams(refuse: boolean): void;
   /** Ends the open streams (the replica "restarts" its server side). */
@@ -59,26 +69,62 @@ export interface FakeReplica {
   close(): Promise<void>;
 }
 
-/** Starts a fake replica on 127.0.0.1, port `port` (0: a free one). */
-export async function startFakeReplica(port = 0): Promise<FakeReplica> {
-  const streams: FakeStream[] = [];
+/** What a fake replica serves: one `Control` service and its codecs. */
+interface FakeService<C, R, Req extends Message, Res extends Message> {
+  readonly service: ControlService<Req, Res>;
+  decode(request: Req): C[];
+  encode(responses: readonly R[]): Res;
+}
+
+/** Starts a fake compute replica (`ComputeService`) on 127.0.0.1, port `port` (0: a free one). */
+export function startFakeReplica(port = 0): Promise<FakeReplica> {
+  return startFake(
+    {
+      service: ComputeService,
+      decode: computeRequestFromProto,
+      encode: (r: readonly ComputeResponse[]) => computeResponsesToProto(r),
+    },
+    port,
+  );
+}
+
+/** Starts a fake one-port replica (`ClusterService` only) on 127.0.0.1, port `port`. */
+export function startFakeClusterReplica(
+  port = 0,
+): Promise<FakeReplica<ClusterCommand, ClusterResponse>> {
+  return startFake(
+    {
+      service: ClusterService,
+      decode: clusterRequestFromProto,
+      encode: (r: readonly ClusterResponse[]) => clusterResponsesToProto(r),
+    },
+    port,
+  );
+}
+
+async function startFake<C, R, Req extends Message, Res extends Message>(
+  spec: FakeService<C, R, Req, Res>,
+  port: number,
+): Promise<FakeReplica<C, R>> {
+  const streams: FakeStream<C>[] = [];
   const pushers: Array<{
-    stream: FakeStream;
-    push: (r: computeV1.ControlResponse) => void;
+    stream: FakeStream<C>;
+    push: (r: Res) => void;
     end: () => void;
   }> = [];
   let refuse = false;
+  let accepted = 0;
   const routes = (router: ConnectRouter) =>
-    router.service(ComputeService, {
-      async *control(requests) {
-        const stream: FakeStream = { messages: [], open: true };
+    router.service(spec.service, {
+      async *control(requests: AsyncIterable<Req>) {
+        const stream: FakeStream<C> = { messages: [], open: true };
         streams.push(stream);
-        const queue: computeV1.ControlResponse[] = [];
+        const queue: Res[] = [];
         let wake: (() => void) | undefined;
         let ended = false;
         const entry = {
           stream,
-          push: (r: computeV1.ControlResponse) => {
+          push: (r: Res) => {
             queue.push(r);
             wake?.();
           },
@@ -92,7 +138,7 @@ export async function startFakeReplica(port = 0): Promise<FakeReplica> {
         void (async () => {
           try {
             for await (const req of requests) {
-              stream.messages.push(computeRequestFromProto(req));
+              stream.messages.push(spec.decode(req));
               if (refuse) {
                 throw new ConnectError("refused by the fake replica", Code.FailedPrecondition);
               }
@@ -126,6 +172,7 @@ export async function startFakeReplica(port = 0): Promise<FakeReplica> {
   const server = http2.createServer(connectNodeAdapter({ routes }));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
+    accepted++;
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
@@ -135,10 +182,13 @@ export async function startFakeReplica(port = 0): Promise<FakeReplica> {
     url: `http://127.0.0.1:${bound}`,
     port: bound,
     streams,
+    get sessions() {
+      return { accepted, open: sessions.size };
+    },
     respond(responses) {
       const last = pushers.at(-1);
       if (last === undefined) return false;
-      last.push(computeResponsesToProto(responses));
+      last.push(spec.encode(responses));
       return true;
     },
     refuseStreams(r) {
