@@ -13,8 +13,20 @@ import { type ReplicaLogPaths, rotateLog, tail } from "./clusterd-logs.js";
 import { ReplicaStartFailed } from "./errors.js";
 import type { ReplicaLocation, ReplicaSpec } from "./orchestrator.js";
 import { signal, terminatePid } from "./process-probe.js";
+import { type ReplicaLayout, replicaLayout } from "./replica-layout.js";
 
-export type Ports = { readonly compute: number; readonly storage: number; readonly http: number };
+/**
+ * A ready replica's ports: the one-port layout's `cluster` port, or (`PHASE(client)`) the
+ * two-port layout's `compute` and `storage` ports; `http` either way.
+ */
+export type Ports =
+  | { readonly cluster: number; readonly http: number }
+  | { readonly compute: number; readonly storage: number; readonly http: number };
+
+/** The layout `ports` belong to. */
+export function layoutOfPorts(ports: Ports): ReplicaLayout {
+  return "cluster" in ports ? "one-port" : "two-port";
+}
 
 /** How a child exited. */
 export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
@@ -51,14 +63,39 @@ export interface ClusterdConfig {
   readonly nodeArgs: readonly string[];
 }
 
-/** The URLs of a replica listening on `host` with `ports`. */
+/**
+ * The URLs of a replica listening on `host` with `ports`. One-port: both controllers' URLs are
+ * the cluster port's (`clusterUrl`), where the one stream carries both.
+ */
 export function locationOf(host: string, ports: Ports): ReplicaLocation {
   const h = host.includes(":") ? `[${host}]` : host;
+  const httpUrl = `http://${h}:${ports.http}`;
+  if ("cluster" in ports) {
+    const clusterUrl = `http://${h}:${ports.cluster}`;
+    return { computeUrl: clusterUrl, storageUrl: clusterUrl, clusterUrl, httpUrl };
+  }
+  // PHASE(client): legacy — delete when cluster-unification-client is retired
   return {
     computeUrl: `http://${h}:${ports.compute}`,
     storageUrl: `http://${h}:${ports.storage}`,
-    httpUrl: `http://${h}:${ports.http}`,
+    httpUrl,
   };
+}
+
+/** The listen flags of a replica of `layout` (port 0 = any free one; `preferred` when it fits). */
+function listenArgs(host: string, layout: ReplicaLayout, preferred: Ports | null): string[] {
+  if (layout === "one-port") {
+    const port = preferred !== null && "cluster" in preferred ? preferred.cluster : 0;
+    return ["--cluster-listen", `${host}:${port}`];
+  }
+  // PHASE(client): legacy — delete when cluster-unification-client is retired
+  const two = preferred !== null && "compute" in preferred ? preferred : null;
+  return [
+    "--compute-listen",
+    `${host}:${two?.compute ?? 0}`,
+    "--storage-listen",
+    `${host}:${two?.storage ?? 0}`,
+  ];
 }
 
 /** clusterd's arguments (after `node`): the entry script and its flags; port 0 = any free port. */
@@ -76,10 +113,7 @@ export function clusterdArgs(
     spec.replicaId,
     "--workers",
     String(spec.workers),
-    "--compute-listen",
-    `${host}:${preferred?.compute ?? 0}`,
-    "--storage-listen",
-    `${host}:${preferred?.storage ?? 0}`,
+    ...listenArgs(host, replicaLayout(spec.phases), preferred),
     "--http-listen",
     `${host}:${preferred?.http ?? 0}`,
     "--persist-dir",
@@ -96,18 +130,19 @@ export function clusterdArgs(
   ];
 }
 
-/** The ports of the `"clusterd ready"` line in `stdout`, or null while there is none. */
+/**
+ * The ports of the `"clusterd ready"` line in `stdout`, or null while there is none: one-port
+ * `{clusterPort, httpPort}`, two-port `{computePort, storagePort, httpPort}`.
+ */
 export function findReadyPorts(stdout: string): Ports | null {
   for (const line of stdout.split("\n")) {
     if (!line.includes('"clusterd ready"')) continue;
     try {
       const j = JSON.parse(line) as Record<string, unknown>;
-      if (
-        j.msg === "clusterd ready" &&
-        typeof j.computePort === "number" &&
-        typeof j.storagePort === "number" &&
-        typeof j.httpPort === "number"
-      ) {
+      if (j.msg !== "clusterd ready" || typeof j.httpPort !== "number") continue;
+      if (typeof j.clusterPort === "number") return { cluster: j.clusterPort, http: j.httpPort };
+      // PHASE(client): legacy — delete when cluster-unification-client is retired
+      if (typeof j.computePort === "number" && typeof j.storagePort === "number") {
         return { compute: j.computePort, storage: j.storagePort, http: j.httpPort };
       }
     } catch {

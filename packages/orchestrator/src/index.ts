@@ -36,5 +36,6 @@ export {
   type ProcessOrchestrator,
   type ProcessOrchestratorOptions,
 } from "./process-orchestrator.js";
+export { type ReplicaLayout, replicaLayout } from "./replica-layout.js";
 /** @internal */
 export { loadRecords, type ReplicaRecord, recordsPath } from "./replica-records.js";

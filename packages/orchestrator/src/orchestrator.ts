@@ -32,12 +32,17 @@ export interface ReplicaSpec {
   readonly generation: number;
 }
 
-/** Where a replica's controllers connect. URLs are `http://host:port` (h2c for the gRPC ports). */
+/**
+ * Where a replica's controllers connect. URLs are `http://host:port` (h2c for the gRPC ports).
+ * One-port layout (`replica-layout.ts`): `clusterUrl` is set and both controllers' URLs are it.
+ */
 export interface ReplicaLocation {
-  /** Compute controller endpoint (gRPC over h2c). */
+  /** Compute controller endpoint (gRPC over h2c); the cluster port in the one-port layout. */
   readonly computeUrl: string;
-  /** Storage controller endpoint (gRPC over h2c). */
+  /** Storage controller endpoint (gRPC over h2c); the cluster port in the one-port layout. */
   readonly storageUrl: string;
+  /** The one-port layout's `ClusterService` endpoint; absent in the two-port layout. */
+  readonly clusterUrl?: string;
   /** `/metrics`, `/health`, `/ready` (HTTP/1.1). */
   readonly httpUrl: string;
 }

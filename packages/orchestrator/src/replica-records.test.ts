@@ -33,10 +33,12 @@ describe("replica records", () => {
 
   it("a missing file is empty; a saved file round-trips with no temp file left", () => {
     expect(loadRecords(dir).records).toEqual([]);
-    saveRecords(dir, [record, { ...record, replicaId: "r0", ports: null }]);
+    const onePort: ReplicaRecord = { ...record, replicaId: "r2", ports: { cluster: 4, http: 5 } };
+    saveRecords(dir, [record, { ...record, replicaId: "r0", ports: null }, onePort]);
     const loaded = loadRecords(dir);
-    expect(loaded.records.map((r) => r.replicaId)).toEqual(["r0", "r1"]);
+    expect(loaded.records.map((r) => r.replicaId)).toEqual(["r0", "r1", "r2"]);
     expect(loaded.records[1]).toEqual(record);
+    expect(loaded.records[2]).toEqual(onePort);
     expect(readdirSync(orchestratorDir(dir))).toEqual(["replicas.json"]);
   });
 

@@ -24,6 +24,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { PhaseSetJson } from "@mzts/flags";
+import type { Ports } from "./clusterd-process.js";
 
 export interface ReplicaRecord {
   readonly replicaId: string;
@@ -35,12 +36,8 @@ export interface ReplicaRecord {
   readonly pid: number;
   /** The clusterd entry the process runs (checked against /proc/<pid>/cmdline). */
   readonly clusterdPath: string;
-  /** Null while the process is starting. */
-  readonly ports: {
-    readonly compute: number;
-    readonly storage: number;
-    readonly http: number;
-  } | null;
+  /** Null while the process is starting; `{cluster, http}` in the one-port layout. */
+  readonly ports: Ports | null;
   readonly host: string;
   /** ISO-8601. */
   readonly startedAt: string;
@@ -85,9 +82,9 @@ function isRecord(value: unknown): value is ReplicaRecord {
     (ports === null ||
       (typeof ports === "object" &&
         ports !== undefined &&
-        typeof ports.compute === "number" &&
-        typeof ports.storage === "number" &&
-        typeof ports.http === "number"))
+        typeof ports.http === "number" &&
+        (typeof ports.cluster === "number" ||
+          (typeof ports.compute === "number" && typeof ports.storage === "number"))))
   );
 }
 

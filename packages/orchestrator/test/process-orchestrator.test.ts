@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PhaseSet } from "@mzts/flags";
+import { BUILT_PHASES, PhaseSet } from "@mzts/flags";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -334,6 +334,53 @@ if (n < 5) {
       stderrTail: expect.stringContaining("boom in incarnation 1"),
     });
   }, 40_000);
+
+  it("starts a one-port replica with --cluster-listen, records its cluster port and restarts on it", async () => {
+    // A stand-in clusterd: logs its arguments, says ready on the port it was asked for (a fixed
+    // one for port 0) and stays up.
+    const fake = join(dir, "fake-one-port.mjs");
+    const argsLog = join(dir, "args.log");
+    writeFileSync(
+      fake,
+      `import { appendFileSync } from "node:fs";
+const args = process.argv.slice(2);
+appendFileSync(${JSON.stringify(argsLog)}, JSON.stringify(args) + "\\n");
+const listen = args[args.indexOf("--cluster-listen") + 1] ?? "";
+const port = Number(listen.split(":").pop()) || 45123;
+console.log(JSON.stringify({ msg: "clusterd ready", clusterPort: port, httpPort: 45124 }));
+setInterval(() => {}, 1000);
+`,
+    );
+    const events: ReplicaEvent[] = [];
+    const o = await orchestrator(events, { clusterdPath: fake });
+    const phases = PhaseSet.of("u1", { servers: true, replicas: true, client: true }, [
+      ...BUILT_PHASES,
+      "client",
+    ]);
+    const location = await o.ensureReplica(spec("r1", { phases }));
+    expect(location).toEqual({
+      computeUrl: "http://127.0.0.1:45123",
+      storageUrl: "http://127.0.0.1:45123",
+      clusterUrl: "http://127.0.0.1:45123",
+      httpUrl: "http://127.0.0.1:45124",
+    });
+    expect(records()[0]?.ports).toEqual({ cluster: 45123, http: 45124 });
+    const first = pidOf(o, "r1");
+    process.kill(first, "SIGKILL");
+    await until("restarted", () => events.filter((e) => e.kind === "online")[1]);
+    pidOf(o, "r1");
+    const argv = readFileSync(argsLog, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as string[]);
+    expect(argv).toHaveLength(2);
+    for (const a of argv) {
+      expect(a).not.toContain("--compute-listen");
+      expect(a).not.toContain("--storage-listen");
+    }
+    expect(argv[0]?.[(argv[0]?.indexOf("--cluster-listen") ?? 0) + 1]).toBe("127.0.0.1:0");
+    expect(argv[1]?.[(argv[1]?.indexOf("--cluster-listen") ?? 0) + 1]).toBe("127.0.0.1:45123");
+  }, 20_000);
 
   it("bad clusterd configuration fails the start with exit code 2 and clusterd's message", async () => {
     const events: ReplicaEvent[] = [];
