@@ -5,16 +5,20 @@
  * unbuilt phases in force (client, state) are reported as accepted with no effect yet.
  */
 import { connectLegacyComputeReplica, connectUnifiedComputeReplica } from "@mzts/compute-client";
-import { PhaseSet } from "@mzts/flags";
+import { ReplicaTask } from "@mzts/controller-unified";
+import { SubConnection } from "@mzts/controller-unified/client";
+import { BUILT_PHASES, PhaseSet } from "@mzts/flags";
+import type { ReplicaLayout } from "@mzts/orchestrator";
 import { connectLegacyStorageReplica, connectUnifiedStorageReplica } from "@mzts/storage-client";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { selectControllers } from "./controllers.js";
 
 describe("selectControllers", () => {
   it("chooses legacy everywhere when no controller-side phase is on", () => {
     const chosen = selectControllers(PhaseSet.of("u1", { servers: true }));
-    expect(chosen.compute.connector).toBe(connectLegacyComputeReplica);
-    expect(chosen.storage.connector).toBe(connectLegacyStorageReplica);
+    expect(chosen.compute.perWorkload).toBe(connectLegacyComputeReplica);
+    expect(chosen.storage.perWorkload).toBe(connectLegacyStorageReplica);
     expect(chosen.compute.connector.rehydration).toBeUndefined();
     expect(chosen.paths.map((p) => [p.seam, p.flag, p.path])).toEqual([
       ["compute-replicas", "cluster-unification-replicas", "legacy"],
@@ -27,8 +31,8 @@ describe("selectControllers", () => {
 
   it("runs both replica seams unified when replicas is in force (no prerequisite)", () => {
     const chosen = selectControllers(PhaseSet.of("u1", { replicas: true }));
-    expect(chosen.compute.connector).toBe(connectUnifiedComputeReplica);
-    expect(chosen.storage.connector).toBe(connectUnifiedStorageReplica);
+    expect(chosen.compute.perWorkload).toBe(connectUnifiedComputeReplica);
+    expect(chosen.storage.perWorkload).toBe(connectUnifiedStorageReplica);
     expect(chosen.compute.connector.rehydration).toBeDefined();
     expect(chosen.storage.connector.rehydration).toBeDefined();
     expect(chosen.paths.map((p) => [p.seam, p.path, p.note])).toEqual([
@@ -43,7 +47,7 @@ describe("selectControllers", () => {
     const chosen = selectControllers(
       PhaseSet.of("u1", { servers: true, replicas: true, client: true, state: true }),
     );
-    expect(chosen.compute.connector).toBe(connectUnifiedComputeReplica);
+    expect(chosen.compute.perWorkload).toBe(connectUnifiedComputeReplica);
     for (const p of chosen.paths.filter((x) => x.seam === "client" || x.seam === "state")) {
       expect(p.path).toBe("legacy");
       expect(p.note).toMatch(new RegExp(`^${p.flag} in force: accepted, no effect yet`));
@@ -55,6 +59,48 @@ describe("selectControllers", () => {
     const chosen = selectControllers(PhaseSet.of("u1", { client: true }));
     const client = chosen.paths.find((p) => p.seam === "client");
     expect(client?.note).toBe("two ports, two streams per replica");
-    expect(chosen.compute.connector).toBe(connectLegacyComputeReplica);
+    expect(chosen.compute.perWorkload).toBe(connectLegacyComputeReplica);
+  });
+
+  it("runs the client seam unified when client takes effect", () => {
+    const built = [...new Set([...BUILT_PHASES, "client" as const])];
+    const chosen = selectControllers(
+      PhaseSet.of("u1", { servers: true, replicas: true, client: true }, built),
+    );
+    expect(chosen.paths.find((p) => p.seam === "client")).toMatchObject({
+      path: "unified",
+      note: "one ClusterService stream per replica (controller-unified client)",
+    });
+    expect(chosen.compute.connector.rehydration).toBeDefined();
+    expect(chosen.storage.connector.rehydration).toBeDefined();
+  });
+
+  it("speaks each replica's own layout: one-port replicas ride the cluster stream", async () => {
+    const layouts: Record<string, ReplicaLayout> = { r1: "one-port", r2: "two-port" };
+    const chosen = selectControllers(PhaseSet.of("u1", { replicas: true }), {
+      layoutOf: (id) => layouts[id],
+    });
+    const open = (replicaId: string) =>
+      chosen.compute.connector({
+        instanceId: "u1",
+        replicaId,
+        epoch: 1,
+        generation: 1n,
+        location: () => "http://127.0.0.1:1",
+        replay: () => [],
+        logger: pino({ level: "silent" }),
+        onConnected: () => {},
+        onResponses: () => {},
+        onFailed: () => {},
+      });
+    const r1 = open("r1");
+    const r2 = open("r2");
+    const r3 = open("r3"); // unknown: the cluster's layout (two-port)
+    expect(r1).toBeInstanceOf(SubConnection);
+    expect(r2).toBeInstanceOf(ReplicaTask);
+    expect(r3).toBeInstanceOf(ReplicaTask);
+    expect(chosen.streams.replicaIds()).toEqual(["r1"]);
+    await Promise.all([r1.close(), r2.close(), r3.close()]);
+    expect(chosen.streams.replicaIds()).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@
  * | ------------------ | ------------------------------- | ------------------------------------------------- | ----------------------------- |
  * | `compute-replicas` | `cluster-unification-replicas`  | compute-client's replica task (`connectLegacyComputeReplica`) | controller-unified's `ReplicaTask` with compute's protocol (`connectUnifiedComputeReplica`) |
  * | `storage-replicas` | `cluster-unification-replicas`  | storage-client's replica task (`connectLegacyStorageReplica`) | controller-unified's `ReplicaTask` with storage's protocol (`connectUnifiedStorageReplica`) |
- * | `client`           | `cluster-unification-client`    | two ports, two streams per replica                | not built yet                 |
+ * | `client`           | `cluster-unification-client`    | two ports, two streams per replica                | controller-unified's `ClusterStreams`: one `ClusterService` stream per replica for both |
  * | `state`            | `cluster-unification-state`     | a compute and a storage instance per cluster      | not built yet                 |
  *
  * ## Invariants
@@ -23,13 +23,23 @@
  * - Both controllers take the chosen connector per instance (`createInstance(…, { connector })`);
  *   neither has a default of its own. The unified connectors carry the unified rehydration
  *   policy, which both instances then follow instead of their legacy ones.
+ * - The client seam is chosen per REPLICA, not per cluster: a replica's layout is read once, at
+ *   its creation, from the PhaseSet it was started with (`replicaLayout` of `@mzts/orchestrator`,
+ *   which also shapes clusterd's arguments) and looked up here through `layoutOf(replicaId)`, so
+ *   the controller always speaks what the replica serves. One-port replicas ride the cluster's
+ *   `ClusterStreams` (one stream for both instances); two-port replicas take the per-workload
+ *   connector the replicas seam chose. A disagreement anyway (Connect `Unimplemented`) is a
+ *   `ReplicaLayoutMismatch` in the replica's status.
  */
 import {
   type ComputeReplicaConnector,
   connectLegacyComputeReplica,
   connectUnifiedComputeReplica,
 } from "@mzts/compute-client";
+import type { ReplicaConnector } from "@mzts/controller-unified";
+import { type ClusterStreams, createClusterStreams } from "@mzts/controller-unified/client";
 import { FLAG_KEYS, type Phase, type PhaseSet } from "@mzts/flags";
+import { type ReplicaLayout, replicaLayout } from "@mzts/orchestrator";
 import type { ControllerPath } from "@mzts/protocol";
 import {
   connectLegacyStorageReplica,
@@ -54,22 +64,70 @@ const SEAMS: readonly { seam: ControllerSeam; phase: Phase; legacy: string; unif
     legacy: "storage-client replica task",
     unified: "controller-unified replica task (storage protocol)",
   },
-  { seam: "client", phase: "client", legacy: "two ports, two streams per replica", unified: "" },
+  {
+    seam: "client",
+    phase: "client",
+    legacy: "two ports, two streams per replica",
+    unified: "one ClusterService stream per replica (controller-unified client)",
+  },
   { seam: "state", phase: "state", legacy: "a compute and a storage instance", unified: "" },
 ];
+
+/** One instance's connectors: the one it takes, and the per-workload one of two-port replicas. */
+export interface InstanceConnectors<C> {
+  /** What the instance takes: per replica, by its layout (the cluster stream or `perWorkload`). */
+  readonly connector: C;
+  /** The two-port layout's connector, chosen by the replicas seam (legacy or unified task). */
+  readonly perWorkload: C;
+}
 
 /** What one cluster's controller state runs (see the file comment). */
 export interface ClusterControllers {
   /** The PhaseSet it was chosen from (read once, when the cluster's controllers were built). */
   readonly phases: PhaseSet;
-  readonly compute: { readonly connector: ComputeReplicaConnector };
-  readonly storage: { readonly connector: StorageReplicaConnector };
+  readonly compute: InstanceConnectors<ComputeReplicaConnector>;
+  readonly storage: InstanceConnectors<StorageReplicaConnector>;
+  /** The cluster's shared replica streams (its one-port replicas). */
+  readonly streams: ClusterStreams;
   /** Every controller-side seam with the path it runs, in seam order. */
   readonly paths: readonly ControllerPath[];
 }
 
+/** Options of `selectControllers`. */
+export interface SelectOptions {
+  /**
+   * The layout of a replica, read once at its creation (`replicaLayout(its PhaseSet)`); a replica
+   * it does not know (undefined) takes the layout of the cluster's PhaseSet.
+   */
+  readonly layoutOf?: (replicaId: string) => ReplicaLayout | undefined;
+}
+
+/**
+ * A connector choosing, per replica, the cluster stream (one-port) or `perWorkload` (two-port),
+ * carrying `perWorkload`'s rehydration policy (the one the replicas seam chose for the cluster).
+ * `onePort` is the cluster stream's connector.
+ */
+function perLayout<C, R>(
+  layoutOf: (replicaId: string) => ReplicaLayout,
+  onePort: ReplicaConnector<C, R>,
+  perWorkload: ReplicaConnector<C, R>,
+): ReplicaConnector<C, R> {
+  const connect: ReplicaConnector<C, R> = (o) =>
+    layoutOf(o.replicaId) === "one-port"
+      ? onePort(o)
+      : // PHASE(client): legacy — delete when cluster-unification-client is retired
+        perWorkload(o);
+  // A one-port replica of a cluster whose replicas seam is legacy (it was created after a flag
+  // change) follows the instances' legacy policies: its sub-connections still share one stream.
+  const rehydration = perWorkload.rehydration;
+  return rehydration === undefined ? connect : Object.assign(connect, { rehydration });
+}
+
 /** Chooses what a cluster's controller state runs from its PhaseSet. */
-export function selectControllers(phases: PhaseSet): ClusterControllers {
+export function selectControllers(
+  phases: PhaseSet,
+  options: SelectOptions = {},
+): ClusterControllers {
   const paths = SEAMS.map(({ seam, phase, legacy, unified }): ControllerPath => {
     const flag = FLAG_KEYS[phase];
     if (phases.takesEffect(phase)) return { seam, flag, path: "unified", note: unified };
@@ -79,20 +137,28 @@ export function selectControllers(phases: PhaseSet): ClusterControllers {
     return { seam, flag, path: "legacy", note };
   });
   const replicas = phases.takesEffect("replicas");
+  const computeTask = replicas
+    ? connectUnifiedComputeReplica
+    : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+      connectLegacyComputeReplica;
+  const storageTask = replicas
+    ? connectUnifiedStorageReplica
+    : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+      connectLegacyStorageReplica;
+  const clusterLayout = replicaLayout(phases);
+  const layoutOf = (id: string) => options.layoutOf?.(id) ?? clusterLayout;
+  const streams = createClusterStreams();
   return {
     phases,
     compute: {
-      connector: replicas
-        ? connectUnifiedComputeReplica
-        : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
-          connectLegacyComputeReplica,
+      connector: perLayout(layoutOf, streams.compute, computeTask),
+      perWorkload: computeTask,
     },
     storage: {
-      connector: replicas
-        ? connectUnifiedStorageReplica
-        : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
-          connectLegacyStorageReplica,
+      connector: perLayout(layoutOf, streams.storage, storageTask),
+      perWorkload: storageTask,
     },
+    streams,
     paths,
   };
 }

@@ -314,6 +314,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     storage,
     readPhases,
     log,
+    layoutOf: (replicaId) => replicas.layoutOf(replicaId),
     ...(opts.computeConnector === undefined ? {} : { computeConnector: opts.computeConnector }),
   });
   const replicas = new Replicas({

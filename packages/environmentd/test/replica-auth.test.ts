@@ -57,7 +57,8 @@ it("says a replica was taken over by another process, not that this environmentd
 
   // The intruder holds the secret and sends generation + 5 to the replica's compute port.
   const secret = parseReplicaSecret(readFileSync(join(dataDir, "replica-secret"), "utf8"));
-  const port = loadRecords(dataDir).records[0]?.ports?.compute as number;
+  const ports = loadRecords(dataDir).records[0]?.ports;
+  const port = ports !== undefined && ports !== null && "compute" in ports ? ports.compute : 0;
   const client = createClient(
     ComputeService,
     createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),

@@ -21,6 +21,7 @@
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
+import type { ReplicaLayout } from "@mzts/orchestrator";
 import type { GlobalId } from "@mzts/repr";
 import type { StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
@@ -40,6 +41,11 @@ export interface ClustersOptions {
   readonly computeConnector?: ComputeReplicaConnector;
   /** Announces each cluster's controller paths once, when they are built (style §18). */
   readonly log?: Logger;
+  /**
+   * The layout of a replica, read once when it was started (`Replicas.layoutOf`); the
+   * controllers speak it to that replica (`selectControllers`).
+   */
+  readonly layoutOf?: (replicaId: string) => ReplicaLayout | undefined;
 }
 
 /** The clusters' controller state (see the file comment). */
@@ -56,7 +62,8 @@ export class Clusters {
   async build(cluster: Pick<Cluster, "id" | "options">): Promise<ClusterControllers> {
     const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
-    const chosen = selectControllers(phases);
+    const layoutOf = this.#o.layoutOf;
+    const chosen = selectControllers(phases, layoutOf === undefined ? {} : { layoutOf });
     const computeConnector = this.#o.computeConnector ?? chosen.compute.connector;
     this.#o.compute.createInstance(clusterId, loggingConfig(cluster), {
       connector: computeConnector,

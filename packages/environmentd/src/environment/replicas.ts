@@ -7,6 +7,10 @@
  *   compares it with the cluster's current PhaseSet (`flipping`; a live flip rolls it, `flips/`).
  * - Attach adds the replica to the compute and the storage controller at the orchestrator's
  *   location; an orchestrator `online` event at a new location moves it in both.
+ * - A replica's layout (`replicaLayout` of its PhaseSet: one-port when `cluster-unification-client`
+ *   takes effect) is what the orchestrator launched it with and what the controllers speak to it
+ *   (`layoutOf`, read by the cluster's connectors when they connect). In the one-port layout both
+ *   controllers' URLs are the replica's cluster port.
  * - Health is the orchestrator's view of the process and — while the process runs — the compute
  *   controller's view of the connection (a replica that stops answering its PING probe is
  *   `offline` with the controller's reason). A replica refusing our hellos is `offline` with a
@@ -16,7 +20,13 @@
  */
 import type { ComputeController } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
-import type { ProcessOrchestrator, ReplicaLocation, ReplicaSpec } from "@mzts/orchestrator";
+import {
+  type ProcessOrchestrator,
+  type ReplicaLayout,
+  type ReplicaLocation,
+  type ReplicaSpec,
+  replicaLayout,
+} from "@mzts/orchestrator";
 import type { ReplicaHealth } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
 import type { StorageController } from "@mzts/storage-client";
@@ -147,6 +157,12 @@ export class Replicas {
   /** The PhaseSet a replica was started with (undefined: not started by this environmentd). */
   phasesOf(replicaId: string): PhaseSet | undefined {
     return this.#replicas.get(replicaId)?.phases;
+  }
+
+  /** The layout a replica was started with (undefined: not started by this environmentd). */
+  layoutOf(replicaId: string): ReplicaLayout | undefined {
+    const phases = this.phasesOf(replicaId);
+    return phases === undefined ? undefined : replicaLayout(phases);
   }
 
   /** A replica's health (see the file comment). */
