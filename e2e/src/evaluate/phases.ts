@@ -17,11 +17,13 @@
  * replica task and the baseline's on the legacy ones (`controllers.ts`); `logging` that the
  * unified log host runs on the candidate only, and the introspection of both clusters
  * (`introspection.ts`: the schema listed, storage relations served by the candidate only,
- * compute relations' deterministic columns alike). A check returns `Difference`s; any fails the
- * verdict.
+ * compute relations' deterministic columns alike); `client` that the candidate's replica is
+ * reached over one TCP connection and the baseline's over one per workload (`client.ts`). A check
+ * returns `Difference`s; any fails the verdict.
  */
 import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
 import { LOG_RELATIONS } from "@mzts/protocol";
+import { clientConnectionsCheck } from "./client.js";
 import type { Difference } from "./compare.js";
 import type { EvaluationContext } from "./context.js";
 import { controllerPathsCheck } from "./controllers.js";
@@ -268,7 +270,7 @@ export const PHASE_CHECKS: { readonly [P in Phase]: readonly PhaseCheck[] } = {
       rowsAnswered("compute"),
     ),
   ],
-  client: [],
+  client: [clientConnectionsCheck],
   state: [],
 };
 

@@ -211,11 +211,11 @@ export interface ReplicaRecordView {
   readonly phases?: { readonly inForce: Readonly<Record<string, boolean>> };
   readonly pid: number;
   readonly host: string;
-  readonly ports: {
-    readonly compute: number;
-    readonly storage: number;
-    readonly http: number;
-  } | null;
+  /** `{cluster, http}` for a one-port replica (`cluster-unification-client`). */
+  readonly ports:
+    | { readonly compute: number; readonly storage: number; readonly http: number }
+    | { readonly cluster: number; readonly http: number }
+    | null;
 }
 
 /** The orchestrator's replica records (empty when the file does not exist yet). */

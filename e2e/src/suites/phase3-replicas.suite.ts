@@ -1,12 +1,15 @@
 /**
- * Phase 3 (replicas) as a function of the flag: one environmentd (a real process, loopback, port
+ * Phase 3 (replicas) as a function of the flags: one environmentd (a real process, loopback, port
  * 0) on a fresh data directory under `/tmp/replicas-*` whose flags file sets
  * `cluster-unification-replicas` off (legacy compute and storage replica tasks) or on (the
- * unified `ReplicaTask` for both), driving the auction workload on two replicas. Returns what a
- * client and an operator can observe, so the test can assert each run and compare the two.
+ * unified `ReplicaTask` for both) and, optionally, `cluster-unification-client` (with servers:
+ * phase 4, one `ClusterService` stream per replica for both controllers), driving the auction
+ * workload on two replicas. Returns what a client and an operator can observe, so the tests
+ * (`phase3-replicas`, `phase4-client`) can assert each run and compare them.
  *
  * ## Scenario (one environment, in order)
- * 1. Paths: status names the path of each controller seam of cluster `c`.
+ * 1. Paths: status names the path of each controller seam of cluster `c`; the TCP connections
+ *    the controllers hold to each replica (socket count and the replica's gauge).
  * 2. kill -9 of r1 under a sequential peek workload: no peek fails or differs; the orchestrator
  *    restarts r1 and the controllers rehydrate it (both connected gauges back to 2).
  * 3. SIGSTOP of r2: the time until the compute controller, the storage controller and status
@@ -39,6 +42,10 @@ import {
 } from "../harness/auction-peeks.js";
 import { CLUSTER, createAuctionWorkload, DATAFLOWS, T } from "../harness/auction-workload.js";
 import {
+  type ControllerConnections,
+  controllerConnections,
+} from "../harness/controller-connections.js";
+import {
   type EnvironmentdHandle,
   metricSum,
   ReplicaReaper,
@@ -67,6 +74,8 @@ export interface Detection {
 export interface Phase3Observations {
   /** Status: the controller paths of cluster `c`. */
   readonly paths: readonly ControllerPath[];
+  /** Per replica name: the controllers' TCP connections to it once both are connected. */
+  readonly connections: ReadonlyMap<string, ControllerConnections>;
   readonly failover: PeekWorkloadResult & {
     readonly restartMs: number;
     readonly monotone: boolean;
@@ -102,15 +111,25 @@ export interface Phase3Observations {
   };
 }
 
-/** Runs the scenario with `cluster-unification-replicas` = `replicas`. */
-export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Phase3Observations> {
+/** The flags of a run. */
+export interface Phase3Flags {
+  /** `cluster-unification-replicas`. */
+  readonly replicas: boolean;
+  /** `cluster-unification-client` (with `cluster-unification-servers`, its prerequisite). */
+  readonly client?: boolean;
+}
+
+/** Runs the scenario with `cluster-unification-replicas` = `replicas` (and `client`). */
+export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observations> {
   const dataDir = mkdtempSync("/tmp/replicas-");
   const reaper = new ReplicaReaper(dataDir);
   const stopped = new Set<number>();
-  writeFileSync(
-    join(dataDir, "flags.json"),
-    JSON.stringify({ flagValues: { "cluster-unification-replicas": opts.replicas } }),
-  );
+  const flagValues: Record<string, boolean> = { "cluster-unification-replicas": opts.replicas };
+  if (opts.client === true) {
+    flagValues["cluster-unification-servers"] = true;
+    flagValues["cluster-unification-client"] = true;
+  }
+  writeFileSync(join(dataDir, "flags.json"), JSON.stringify({ flagValues }));
   const env = await startEnvironmentd({ dataDir });
   let env2: EnvironmentdHandle | undefined;
   try {
@@ -120,6 +139,14 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     const paths = (await api.status(CLUSTER)).clusters[0]?.controllers ?? [];
     const r1 = s.replicaIds.get("r1") as string;
     const r2 = s.replicaIds.get("r2") as string;
+    await waitFor("storage connected to both replicas", async () =>
+      metricSum(await scrape(env.httpUrl), STORAGE_CONNECTED) === 2 ? true : undefined,
+    );
+    const connections = new Map<string, ControllerConnections>();
+    for (const [name, id] of s.replicaIds) {
+      const record = reaper.observe().find((x) => x.replicaId === id);
+      if (record !== undefined) connections.set(name, await controllerConnections(record));
+    }
 
     // 2. kill -9 of r1 under peeks.
     const oldPid = pidOf(reaper.observe(), r1);
@@ -241,6 +268,7 @@ export async function runPhase3Scenario(opts: { replicas: boolean }): Promise<Ph
     };
     return {
       paths,
+      connections,
       failover: { ...w, restartMs, monotone: isMonotone(w.freshTimes) },
       rehydrated: rehydrated ?? { bids: [], winning: [] },
       detection: { computeMs, storageMs, statusMs },
