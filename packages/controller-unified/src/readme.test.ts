@@ -15,6 +15,7 @@ import {
   sleep,
   UNIFIED_TUNING,
 } from "./index.js";
+import { createClusterStreams } from "./client/index.js";
 import { testComputeProtocol } from "./testdata/fake-replica.js";
 
 describe("README", () => {
@@ -119,6 +120,31 @@ describe("README", () => {
     expect(conn.state).toBe("connecting"); // nothing listens there: it keeps retrying
     await conn.close();
     expect(conn.state).toBe("closed");
+  });
+
+  it("createClusterStreams() (phase 4: one stream per replica)", async () => {
+    const streams = createClusterStreams();
+    expect(streams.compute.rehydration).toBeDefined();
+    expect(streams.storage.rehydration).toBe(streams.compute.rehydration);
+    const open = <C, R>(connector: ReplicaConnector<C, R>) =>
+      connector({
+        instanceId: "c1",
+        replicaId: "u2",
+        epoch: 1,
+        generation: 1n,
+        location: () => "http://127.0.0.1:1",
+        replay: () => [],
+        logger: pino({ level: "silent" }),
+        onConnected: () => {},
+        onResponses: () => {},
+        onFailed: () => {},
+      });
+    const c = open(streams.compute);
+    const s = open(streams.storage);
+    expect(streams.replicaIds()).toEqual(["u2"]);
+    expect(streams.streamsStarted).toBe(1);
+    await Promise.all([c.close(), s.close()]);
+    expect(streams.replicaIds()).toEqual([]);
   });
 
   it("createRehydrationPolicy()", () => {

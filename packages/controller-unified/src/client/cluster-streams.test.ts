@@ -32,6 +32,7 @@ import {
   startFakeReplica,
   testComputeProtocol,
 } from "../testdata/fake-replica.js";
+import { measureAbortListeners } from "../testing/listener-leak.js";
 import { createClusterStreams } from "./cluster-streams.js";
 
 const logger = pino({ level: "silent" });
@@ -284,5 +285,12 @@ describe("ClusterStreams", () => {
     expect((err as ReplicaLayoutMismatch).controllerLayout).toBe("two-port");
     expect(err?.message).toMatch(/mz\.compute\.v1\.ComputeService/);
     expect(err?.message).toMatch(/cluster-unification-client back to on/);
+  });
+
+  it("leaves no abort listener per connect attempt", async () => {
+    const report = await measureAbortListeners(createClusterStreams().compute, 25);
+    expect(report.attempts).toBeGreaterThanOrEqual(25);
+    expect(report.state).toBe("connecting");
+    expect(report.mostListeners).toBeLessThanOrEqual(2);
   });
 });
