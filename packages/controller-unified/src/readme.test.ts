@@ -4,6 +4,7 @@
 import { getEventListeners } from "node:events";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { createClusterStreams } from "./client/index.js";
 import {
   backoffDelayMs,
   checkBackoff,
@@ -15,7 +16,6 @@ import {
   sleep,
   UNIFIED_TUNING,
 } from "./index.js";
-import { createClusterStreams } from "./client/index.js";
 import { testComputeProtocol } from "./testdata/fake-replica.js";
 
 describe("README", () => {

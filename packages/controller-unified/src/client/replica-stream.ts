@@ -124,17 +124,23 @@ class StreamIncarnation implements SubStream {
     for (const [sub, cs] of sent) for (const c of cs) sub.options.onCommandSent?.(c);
   }
 
-  /** Each run of one kind to that kind's sub-connection, in order. */
+  /** Each run of one kind to that kind's sub-connection, in order (one pass, no copies). */
   #demux(responses: readonly ClusterResponse[]): void {
-    let i = 0;
-    while (i < responses.length && this.task.state === "connected") {
-      const kind = (responses[i] as ClusterResponse).kind;
-      let j = i;
-      while (j < responses.length && (responses[j] as ClusterResponse).kind === kind) j++;
-      const sub = this.members.get(kind);
-      if (sub !== undefined) sub.deliver(responses.slice(i, j).map((r) => sub.protocol.unwrap(r)));
-      i = j;
+    let kind: SubProtocolKind | undefined;
+    let run: unknown[] = [];
+    const flush = () => {
+      if (kind === undefined || run.length === 0) return;
+      if (this.task.state === "connected") this.members.get(kind)?.deliver(run);
+      run = [];
+    };
+    for (const r of responses) {
+      if (r.kind !== kind) {
+        flush();
+        kind = r.kind;
+      }
+      run.push(r.response);
     }
+    flush();
   }
 
   detach(sub: AnySub): Promise<void> {

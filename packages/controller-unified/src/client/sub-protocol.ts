@@ -1,12 +1,12 @@
 /**
  * The two sub-protocols of a cluster stream (design §9 phase 4, `proto/mz/cluster/v1/cluster.proto`):
  * how a compute or storage command rides a `ClusterCommand`, how its hello is built and
- * recognised, and which hello-proof stream name it signs for. The cluster stream
+ * recognised, and which hello-proof stream name it signs for (its responses arrive as the
+ * `response` of a `ClusterResponse` of its kind). The cluster stream
  * (`replica-stream.ts`) is the same for both; this is the only difference.
  */
 import type {
   ClusterCommand,
-  ClusterResponse,
   ComputeCommand,
   ComputeResponse,
   Hello,
@@ -18,13 +18,12 @@ import type {
 export type SubProtocolKind = ClusterCommand["kind"];
 
 /** What the cluster stream needs to know of one sub-protocol. */
+// biome-ignore lint/correctness/noUnusedVariables: R pairs the sub-protocol with its responses.
 export interface SubProtocol<C, R> {
   /** The `ClusterCommand` case, and the stream name its hello is signed for. */
   readonly kind: SubProtocolKind;
   /** The command as a cluster command. */
   wrap(command: C): ClusterCommand;
-  /** The sub-protocol's responses of a run of cluster responses of its kind. */
-  unwrap(response: ClusterResponse): R;
   hello(hello: Hello): C;
   isHello(command: C): boolean;
 }
@@ -33,7 +32,6 @@ export interface SubProtocol<C, R> {
 export const computeSubProtocol: SubProtocol<ComputeCommand, ComputeResponse> = {
   kind: "compute",
   wrap: (command) => ({ kind: "compute", command }),
-  unwrap: (r) => (r as Extract<ClusterResponse, { kind: "compute" }>).response,
   hello: (hello) => ({ kind: "hello", hello }),
   isHello: (command) => command.kind === "hello",
 };
@@ -42,7 +40,6 @@ export const computeSubProtocol: SubProtocol<ComputeCommand, ComputeResponse> = 
 export const storageSubProtocol: SubProtocol<StorageCommand, StorageResponse> = {
   kind: "storage",
   wrap: (command) => ({ kind: "storage", command }),
-  unwrap: (r) => (r as Extract<ClusterResponse, { kind: "storage" }>).response,
   hello: (hello) => ({ kind: "hello", hello }),
   isHello: (command) => command.kind === "hello",
 };
