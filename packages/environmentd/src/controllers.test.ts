@@ -1,13 +1,14 @@
 /**
  * `selectControllers(phases)`: per cluster, every controller-side seam with its path. `replicas`
  * is built: in force, both replica seams run the unified task (its compute and storage
- * connectors, which carry the unified rehydration policy); off or blocked, the legacy tasks. The
- * unbuilt phases in force (client, state) are reported as accepted with no effect yet.
+ * connectors, which carry the unified rehydration policy); off or blocked, the legacy tasks.
+ * `client` is built: per replica, its layout picks the cluster stream or the per-workload task.
+ * The unbuilt phase in force (state) is reported as accepted with no effect yet.
  */
 import { connectLegacyComputeReplica, connectUnifiedComputeReplica } from "@mzts/compute-client";
 import { ReplicaTask } from "@mzts/controller-unified";
 import { SubConnection } from "@mzts/controller-unified/client";
-import { BUILT_PHASES, PhaseSet } from "@mzts/flags";
+import { PhaseSet } from "@mzts/flags";
 import type { ReplicaLayout } from "@mzts/orchestrator";
 import { connectLegacyStorageReplica, connectUnifiedStorageReplica } from "@mzts/storage-client";
 import { pino } from "pino";
@@ -48,7 +49,8 @@ describe("selectControllers", () => {
       PhaseSet.of("u1", { servers: true, replicas: true, client: true, state: true }),
     );
     expect(chosen.compute.perWorkload).toBe(connectUnifiedComputeReplica);
-    for (const p of chosen.paths.filter((x) => x.seam === "client" || x.seam === "state")) {
+    expect(chosen.paths.find((x) => x.seam === "client")?.path).toBe("unified");
+    for (const p of chosen.paths.filter((x) => x.seam === "state")) {
       expect(p.path).toBe("legacy");
       expect(p.note).toMatch(new RegExp(`^${p.flag} in force: accepted, no effect yet`));
     }
@@ -63,9 +65,8 @@ describe("selectControllers", () => {
   });
 
   it("runs the client seam unified when client takes effect", () => {
-    const built = [...new Set([...BUILT_PHASES, "client" as const])];
     const chosen = selectControllers(
-      PhaseSet.of("u1", { servers: true, replicas: true, client: true }, built),
+      PhaseSet.of("u1", { servers: true, replicas: true, client: true }),
     );
     expect(chosen.paths.find((p) => p.seam === "client")).toMatchObject({
       path: "unified",

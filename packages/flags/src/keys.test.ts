@@ -35,8 +35,8 @@ describe("keys", () => {
     });
   });
 
-  it("builds servers, replicas and logging so far, and the constants are frozen", () => {
-    expect(BUILT_PHASES).toEqual(["servers", "replicas", "logging"]);
+  it("builds servers, replicas, logging and client so far, and the constants are frozen", () => {
+    expect(BUILT_PHASES).toEqual(["servers", "replicas", "logging", "client"]);
     expect(Object.isFrozen(FLAG_KEYS) && Object.isFrozen(PREREQUISITES)).toBe(true);
     expect(Object.isFrozen(PREREQUISITES.client)).toBe(true);
   });

@@ -44,7 +44,12 @@ export const PREREQUISITES: { readonly [P in Phase]: readonly Phase[] } = Object
  * The phases whose unified code exists in this build. A phase that is not built is accepted (its
  * flag may be on) and reported as having no effect. Grows as phases land.
  */
-export const BUILT_PHASES: readonly Phase[] = Object.freeze(["servers", "replicas", "logging"]);
+export const BUILT_PHASES: readonly Phase[] = Object.freeze([
+  "servers",
+  "replicas",
+  "logging",
+  "client",
+]);
 
 const PHASE_BY_KEY: ReadonlyMap<string, Phase> = new Map(PHASES.map((p) => [FLAG_KEYS[p], p]));
 

@@ -61,18 +61,21 @@ describe("resolvePhases", () => {
 });
 
 describe("PhaseSet", () => {
-  const set = PhaseSet.of("u1", { servers: true, replicas: true, client: true, logging: true });
+  const flags = { servers: true, replicas: true, client: true, logging: true, state: true };
+  const set = PhaseSet.of("u1", flags);
 
   it("answers has / takesEffect / phases", () => {
     expect(set.has("client")).toBe(true);
-    expect(set.has("state")).toBe(false);
+    expect(set.has("state")).toBe(true);
+    expect(PhaseSet.of("u1", { ...flags, state: false }).has("state")).toBe(false);
     expect(set.takesEffect("servers")).toBe(true);
     expect(set.takesEffect("replicas")).toBe(true); // in force and built
     expect(set.takesEffect("logging")).toBe(true); // in force and built
-    expect(set.takesEffect("client")).toBe(false); // in force, not built (default builtPhases)
-    expect(set.phases).toEqual(["servers", "replicas", "logging", "client"]);
-    expect(set.noEffect).toEqual(["client"]);
-    expect(String(set)).toBe("u1: servers, replicas, logging, client [no effect client]");
+    expect(set.takesEffect("client")).toBe(true); // in force and built
+    expect(set.takesEffect("state")).toBe(false); // in force, not built (default builtPhases)
+    expect(set.phases).toEqual(["servers", "replicas", "logging", "client", "state"]);
+    expect(set.noEffect).toEqual(["state"]);
+    expect(String(set)).toBe("u1: servers, replicas, logging, client, state [no effect state]");
   });
 
   it("is deeply frozen", () => {
@@ -85,19 +88,13 @@ describe("PhaseSet", () => {
   });
 
   it("compares structurally", () => {
-    const same = PhaseSet.of("u1", { servers: true, replicas: true, client: true, logging: true });
+    const same = PhaseSet.of("u1", flags);
     expect(set.equals(same)).toBe(true);
-    expect(
-      set.equals(PhaseSet.of("u2", { servers: true, replicas: true, client: true, logging: true })),
-    ).toBe(false);
+    expect(set.equals(PhaseSet.of("u2", flags))).toBe(false);
     expect(set.equals(PhaseSet.of("u1", { servers: true, replicas: true, client: true }))).toBe(
       false,
     );
-    const allBuilt = PhaseSet.of(
-      "u1",
-      { servers: true, replicas: true, client: true, logging: true },
-      ALL,
-    );
+    const allBuilt = PhaseSet.of("u1", flags, ALL);
     expect(set.equals(allBuilt)).toBe(false); // noEffect differs
   });
 
@@ -119,7 +116,8 @@ describe("PhaseSet", () => {
   });
 
   it("parse rejects garbage with InvalidPhaseSet", () => {
-    const good = JSON.parse(JSON.stringify(set)) as Record<string, unknown>;
+    const noState = PhaseSet.of("u1", { ...flags, state: false });
+    const good = JSON.parse(JSON.stringify(noState)) as Record<string, unknown>;
     const variants: [string, unknown][] = [
       ["not json", "{nope"],
       ["array", []],

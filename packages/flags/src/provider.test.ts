@@ -157,16 +157,17 @@ describe("createPhaseFlags on TestData", () => {
     await on("servers");
     await on("replicas");
     await on("client");
-    const flags = h.create({ dataSource: td.getFactory() }); // default: client is not built
+    await on("state");
+    const flags = h.create({ dataSource: td.getFactory() }); // default: state is not built
     await flags.ready();
     const set = await flags.phases("u1");
-    expect(set.has("client")).toBe(true);
-    expect(set.takesEffect("client")).toBe(false);
-    expect(set.takesEffect("replicas")).toBe(true);
-    expect(set.noEffect).toEqual(["client"]);
-    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "client" })).toBe(1);
-    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "replicas" })).toBe(0);
-    const warn = h.logs.find((l) => l.level === WARN && l.phase === "client");
+    expect(set.has("state")).toBe(true);
+    expect(set.takesEffect("state")).toBe(false);
+    expect(set.takesEffect("client")).toBe(true);
+    expect(set.noEffect).toEqual(["state"]);
+    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "state" })).toBe(1);
+    expect(await h.gauge(PHASE_NO_EFFECT_METRIC, { cluster: "u1", phase: "client" })).toBe(0);
+    const warn = h.logs.find((l) => l.level === WARN && l.phase === "state");
     expect(warn?.msg).toMatch(/not built yet: its flag has no effect/);
   });
 
