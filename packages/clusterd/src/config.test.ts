@@ -84,7 +84,7 @@ describe("parseConfig", () => {
   });
 
   describe("controller layout (cluster-unification-client)", () => {
-    // `client` is not in BUILT_PHASES until the controller side lands: build it in explicitly.
+    // `client` is built (BUILT_PHASES); listed explicitly so the test does not depend on that.
     const onePort = JSON.stringify(
       PhaseSet.of("u1", { servers: true, replicas: true, client: true }, [
         ...BUILT_PHASES,
