@@ -9,31 +9,19 @@
  * in /proc/net/tcp and the replica's `mz_cluster_controller_transport_connections` gauge), where
  * the two-port layout has at least two.
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { liveCount, stopAll } from "../src/harness/processes.js";
-import {
-  describeRun,
-  expectPhase3Run,
-  expectSameObservations,
-} from "../src/suites/phase3-replicas.expect.js";
-import { type Phase3Observations, runPhase3Scenario } from "../src/suites/phase3-replicas.suite.js";
+import { expect } from "vitest";
+import { describePhase3Runs } from "../src/suites/phase3-replicas.expect.js";
 
-afterEach(stopAll);
-afterAll(() => {
-  expect(liveCount()).toBe(0);
-});
-
-const runs: Record<string, Phase3Observations> = {};
-
-describe.each([
-  ["off", false],
-  ["on", true],
-])("phase 4 client, flag %s", (name, client) => {
-  it("survives kill -9 and SIGSTOP of a replica under peeks; one connection per replica when on", async () => {
-    const o = await runPhase3Scenario({ replicas: true, client });
-    runs[name] = o;
-    console.log(describeRun(`phase 4 ${name}`, o));
-    expectPhase3Run(o, true);
+describePhase3Runs({
+  title: "phase 4 client",
+  runs: [
+    ["off", { replicas: true, client: false }],
+    ["on", { replicas: true, client: true }],
+  ],
+  test: "survives kill -9 and SIGSTOP of a replica under peeks; one connection per replica when on",
+  timeoutMs: 120_000,
+  check(o, flags) {
+    const client = flags.client === true;
     expect(o.paths.find((p) => p.seam === "client")?.path).toBe(client ? "unified" : "legacy");
     expect([...o.connections.keys()].sort()).toEqual(["r1", "r2"]);
     for (const [replica, c] of o.connections) {
@@ -43,11 +31,5 @@ describe.each([
         expect(c.metric, replica).toBeGreaterThanOrEqual(2);
       }
     }
-  }, 120_000);
-});
-
-describe("phase 4 client, off vs on", () => {
-  it("observes the same results and the same metric names", () => {
-    expectSameObservations(runs.off, runs.on);
-  });
+  },
 });

@@ -1,10 +1,61 @@
 /**
- * The assertions on runs of the phase 3 scenario (`phase3-replicas.suite.ts`), shared by the
- * phase 3 test (replicas off and on) and the phase 4 test (client off and on, replicas on), so
- * the failure suite runs with each phase's flag on without a copy of its checks.
+ * The phase 3 scenario (`phase3-replicas.suite.ts`) as a test suite factory and its assertions,
+ * shared by the phase 3 test (replicas off and on) and the phase 4 test (client off and on,
+ * replicas on), so the failure suite runs with each phase's flag on without a copy of its checks:
+ * `describePhase3Runs` runs the scenario once per flag setting (each with `expectPhase3Run` plus
+ * the caller's own checks), then compares the first run with every other (`expectSameObservations`).
  */
-import { expect } from "vitest";
-import type { Phase3Observations } from "./phase3-replicas.suite.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { liveCount, stopAll } from "../harness/processes.js";
+import {
+  type Phase3Flags,
+  type Phase3Observations,
+  runPhase3Scenario,
+} from "./phase3-replicas.suite.js";
+
+/** What `describePhase3Runs` runs. */
+export interface Phase3Runs {
+  /** The suite's title ("phase 3 replicas"); runs are "<title>, flag <name>". */
+  readonly title: string;
+  /** Each run's name ("off", "on") and flags; the first is the baseline of the comparison. */
+  readonly runs: ReadonlyArray<readonly [string, Phase3Flags]>;
+  /** The run test's name. */
+  readonly test: string;
+  readonly timeoutMs: number;
+  /** Checks of the caller's phase on one run, after `expectPhase3Run`. */
+  check?(o: Phase3Observations, flags: Phase3Flags): void;
+}
+
+/** Registers one test per run and the comparison of the runs (see the file comment). */
+export function describePhase3Runs(spec: Phase3Runs): void {
+  afterEach(stopAll);
+  afterAll(() => {
+    expect(liveCount()).toBe(0);
+  });
+  const seen: Record<string, Phase3Observations> = {};
+  describe.each(spec.runs.map(([name, flags]) => [name, flags] as const))(
+    `${spec.title}, flag %s`,
+    (name, flags) => {
+      it(
+        spec.test,
+        async () => {
+          const o = await runPhase3Scenario(flags);
+          seen[name] = o;
+          console.log(describeRun(`${spec.title} ${name}`, o));
+          expectPhase3Run(o, flags.replicas);
+          spec.check?.(o, flags);
+        },
+        spec.timeoutMs,
+      );
+    },
+  );
+  const [baseline, ...others] = spec.runs.map(([name]) => name);
+  describe(`${spec.title}, ${spec.runs.map(([n]) => n).join(" vs ")}`, () => {
+    it("observes the same results and the same metric names", () => {
+      for (const other of others) expectSameObservations(seen[baseline ?? ""], seen[other]);
+    });
+  });
+}
 
 /**
  * One run's checks: kill -9 under peeks with no failed or differing peek, SIGSTOP detected,
