@@ -18,8 +18,9 @@
  *    lookup (`literal_constraints`: auction 1) on `bids_by_auction`, each through the gRPC port
  *    (h2c) and the HTTP port (Connect JSON over HTTP/1.1).
  * 3. Latency: `BENCH_LAT_N` sequential calls per row (p50 / p99 µs) after a warm-up; throughput:
- *    `BENCH_TPUT_N` calls with `--concurrency` in flight (calls/s). Rows are measured one after
- *    the other, starting at a different row in each run.
+ *    at each `--concurrency` (default 32 and 256 in flight), max(`BENCH_TPUT_N`, 8 × in flight)
+ *    calls (calls/s). Rows are measured one after the other, starting at a different row in each
+ *    run; `BENCH_ROWS` (comma-separated row names) measures only those.
  *
  * ## Recovery (sections `replica-restart`, `environmentd-restart`)
  * - Cold boot (the baseline of the recovery table): spawn of `environmentd --demo` on an empty
@@ -37,9 +38,11 @@
  *
  * Everything started is stopped on exit, on failure and on SIGINT: environmentd and the echo
  * server (child processes), the replicas (pids from `replicas.json`; detached by design), and the
- * temp data dirs. Progress goes to stderr, the tables to stdout.
+ * temp data dirs. Progress goes to stderr, the tables to stdout, followed by one result line per
+ * figure (`results.ts`, for `pnpm bench --compare`). Under `MZ_E2E_PROFILE_DIR` (`pnpm bench
+ * --profile`) environmentd and the replicas are stopped with SIGTERM so their profiles are written.
  *
- * Usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C] [--help]
+ * Usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C[,C...]] [--help]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -57,26 +60,35 @@ import {
   startEnvironmentd,
 } from "../src/harness/environment.js";
 import type { Started } from "../src/harness/processes.js";
+import { profiling } from "../src/harness/profile.js";
 import { rawH2Client } from "./raw-h2.js";
+import { type Better, emitResult } from "./results.js";
 
-const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C] [--help]
+const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C[,C...]] [--help]
   regex           only the sections whose name matches: peek, replica-restart, environmentd-restart
   --runs N        interleaved runs, medians reported (default 3)
-  --concurrency C calls in flight for the throughput column (default 32)
+  --concurrency C calls in flight for the throughput columns (default 32,256)
 env: BENCH_LAT_N (sequential calls per row, default 500), BENCH_TPUT_N (calls per throughput
-row, default 1000), BENCH_PUMP_MS (pause between the API peeks that flow while a replica
-restarts, default 5), BENCH_REHYDRATE_TIMEOUT_MS (default 15000)`;
+row, at least 8 per call in flight; default 1000), BENCH_ROWS (peek rows to measure,
+comma-separated: ${"raw-h2,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json"}),
+BENCH_PUMP_MS (pause between the API peeks that flow while a replica restarts, default 5),
+BENCH_REHYDRATE_TIMEOUT_MS (default 15000), MZ_E2E_PROFILE_DIR (CPU profiles, see the harness)`;
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(HELP);
   process.exit(0);
 }
-const options: Record<string, number> = { "--runs": 3, "--concurrency": 32 };
+const options: Record<string, number> = { "--runs": 3 };
+let concurrencies = [32, 256];
 let select = /./;
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
-  if (a in options) {
+  if (a === "--concurrency") {
+    concurrencies = (args[++i] ?? "").split(",").map(Number);
+    if (concurrencies.some((n) => !Number.isInteger(n) || n < 1))
+      throw new Error(`--concurrency needs positive integers (comma-separated)\n${HELP}`);
+  } else if (a in options) {
     const n = Number(args[++i]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer\n${HELP}`);
     options[a] = n;
@@ -84,7 +96,7 @@ for (let i = 0; i < args.length; i++) {
   else select = new RegExp(a);
 }
 const RUNS = options["--runs"]!;
-const CONCURRENCY = options["--concurrency"]!;
+const CONCURRENCIES = concurrencies;
 const LAT_N = Number(process.env.BENCH_LAT_N ?? 500);
 const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 1000);
 const WARMUP = 50;
@@ -156,16 +168,31 @@ function reapAllSync(): void {
 // The harness (imported above) kills its children and exits on SIGINT/SIGTERM; this runs then.
 process.once("exit", reapAllSync);
 
-async function stopEnvironmentd(e: Started): Promise<void> {
-  if (e.child.exitCode === null && e.child.signalCode === null) e.child.kill("SIGKILL");
+async function stopEnvironmentd(e: Started, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  if (e.child.exitCode === null && e.child.signalCode === null) e.child.kill(signal);
+  if (signal !== "SIGKILL") {
+    // Graceful (profiles): give it 10 s to write its profile, then kill it.
+    const t = setTimeout(() => e.child.kill("SIGKILL"), 10_000);
+    await e.exited;
+    clearTimeout(t);
+  }
   await e.exited;
   environmentds.delete(e);
 }
 
-/** Stops everything of one data dir and removes it. */
+/**
+ * Stops everything of one data dir and removes it: kill -9, or under profiling SIGTERM first
+ * (environmentd, then its replicas) so their CPU profiles are written.
+ */
 async function teardown(dir: string, envs: Iterable<Started>): Promise<void> {
-  for (const e of [...envs]) await stopEnvironmentd(e);
+  const graceful = profiling();
+  for (const e of [...envs]) await stopEnvironmentd(e, graceful ? "SIGTERM" : "SIGKILL");
   const pids = readRecords(dir).map((r) => r.pid);
+  if (graceful) {
+    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await sleep(50);
+  }
   for (const pid of pids) killPid(pid);
   const deadline = Date.now() + 5000;
   while (pids.some(alive) && Date.now() < deadline) await sleep(20);
@@ -247,7 +274,8 @@ async function waitReplicasOnline(api: Api, timeoutMs: number): Promise<void> {
 interface PeekMeasure {
   p50: number;
   p99: number;
-  tput: number;
+  /** calls/s by calls in flight. */
+  tput: Record<number, number>;
   /** Fewest and most rows in an answer during the latency loop (the demo's objects grow). */
   rowsMin: number;
   rowsMax: number;
@@ -266,21 +294,25 @@ async function measure(call: () => Promise<{ rows: ArrayLike<unknown> }>): Promi
     rowsMax = Math.max(rowsMax, rows.length);
   }
   lat.sort((a, b) => a - b);
-  let issued = 0;
-  const t0 = now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (issued < TPUT_N) {
-        issued++;
-        await call();
-      }
-    }),
-  );
-  const secs = (now() - t0) / 1000;
+  const tput: Record<number, number> = {};
+  for (const inFlight of CONCURRENCIES) {
+    const total = tputCalls(inFlight);
+    let issued = 0;
+    const t0 = now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (issued < total) {
+          issued++;
+          await call();
+        }
+      }),
+    );
+    tput[inFlight] = total / ((now() - t0) / 1000);
+  }
   return {
     p50: lat[Math.floor(lat.length / 2)]!,
     p99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]!,
-    tput: TPUT_N / secs,
+    tput,
     rowsMin,
     rowsMax,
   };
@@ -318,7 +350,7 @@ async function startEchoServer(
   };
 }
 
-const PEEK_ROWS = [
+const ALL_PEEK_ROWS = [
   "raw-h2",
   "echo-grpc",
   "echo-json",
@@ -327,7 +359,17 @@ const PEEK_ROWS = [
   "lookup-grpc",
   "lookup-json",
 ] as const;
-type PeekRow = (typeof PEEK_ROWS)[number];
+type PeekRow = (typeof ALL_PEEK_ROWS)[number];
+const PEEK_ROWS: readonly PeekRow[] =
+  process.env.BENCH_ROWS === undefined
+    ? ALL_PEEK_ROWS
+    : process.env.BENCH_ROWS.split(",").map((r) => {
+        if (!(ALL_PEEK_ROWS as readonly string[]).includes(r))
+          throw new Error(`BENCH_ROWS: unknown row ${r}\n${HELP}`);
+        return r as PeekRow;
+      });
+/** Calls per throughput measurement at `inFlight` calls in flight. */
+const tputCalls = (inFlight: number) => Math.max(TPUT_N, 8 * inFlight);
 
 async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, PeekMeasure>> {
   const echo = await startEchoServer(b.grpcUrl);
@@ -563,7 +605,7 @@ const med = (xs: number[]) => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
-const x = (n: number) => `${n.toFixed(2)}x`;
+const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "—");
 
 const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(" / ");
 console.log(
@@ -573,10 +615,14 @@ if (peekResults.length > 0) {
   const row = (name: PeekRow) => ({
     p50: med(peekResults.map((r) => r[name].p50)),
     p99: med(peekResults.map((r) => r[name].p99)),
-    tput: med(peekResults.map((r) => r[name].tput)),
+    tput: Object.fromEntries(
+      CONCURRENCIES.map((c) => [c, med(peekResults.map((r) => r[name].tput[c]!))]),
+    ) as Record<number, number>,
     rows: `${Math.min(...peekResults.map((r) => r[name].rowsMin))}–${Math.max(...peekResults.map((r) => r[name].rowsMax))}`,
   });
-  const base = row("echo-grpc");
+  const base = PEEK_ROWS.includes("echo-grpc")
+    ? row("echo-grpc")
+    : { p50: Number.NaN, p99: Number.NaN, tput: {} as Record<number, number> };
   const label: Record<PeekRow, string> = {
     "raw-h2": "raw node:http2 unary, canned gRPC frame (floor)",
     "echo-grpc": "bare Connect echo, gRPC h2c (baseline)",
@@ -587,17 +633,29 @@ if (peekResults.length > 0) {
     "lookup-json": "API point lookup bids_by_auction[auction 1], Connect JSON HTTP/1.1",
   };
   console.log(
-    `\n### Peeks through the API (${LAT_N} sequential calls per row for latency; ${TPUT_N} calls with ${CONCURRENCY} in flight for throughput)\n`,
+    `\n### Peeks through the API (${LAT_N} sequential calls per row for latency; throughput with ${CONCURRENCIES.map((c) => `${c} in flight (${tputCalls(c)} calls)`).join(", ")})\n`,
   );
-  console.log(
-    "| row | rows returned | p50 µs | p99 µs | p50 vs echo | p99 vs echo | calls/s | calls/s vs echo |",
-  );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  const tputHead = CONCURRENCIES.map((c) => ` calls/s @${c} | vs echo |`).join("");
+  console.log(`| row | rows returned | p50 µs | p99 µs | p50 vs echo | p99 vs echo |${tputHead}`);
+  console.log(`|---|---:|---:|---:|---:|---:|${"---:|---:|".repeat(CONCURRENCIES.length)}`);
   for (const name of PEEK_ROWS) {
     const r = row(name);
+    const tputCells = CONCURRENCIES.map(
+      (c) => ` ${r.tput[c]!.toFixed(0)} | ${x(r.tput[c]! / base.tput[c]!)} |`,
+    ).join("");
     console.log(
-      `| ${label[name]} | ${r.rows} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${x(r.p50 / base.p50)} | ${x(r.p99 / base.p99)} | ${r.tput.toFixed(0)} | ${x(r.tput / base.tput)} |`,
+      `| ${label[name]} | ${r.rows} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${x(r.p50 / base.p50)} | ${x(r.p99 / base.p99)} |${tputCells}`,
     );
+  }
+  // Result lines: the API rows are tracked, the baselines (raw, echo) and p99s shown for noise.
+  for (const name of PEEK_ROWS) {
+    const r = row(name);
+    const tracked = name.startsWith("peek-") || name.startsWith("lookup-");
+    const fig = (figure: string, value: number, unit: string, better: Better, t = tracked) =>
+      emitResult({ bench: "environment", figure, value, unit, better, tracked: t });
+    fig(`${name} p50`, r.p50, "µs", "lower");
+    fig(`${name} p99`, r.p99, "µs", "lower", false);
+    for (const c of CONCURRENCIES) fig(`${name} calls/s @${c}`, r.tput[c]!, "calls/s", "higher");
   }
   console.log(
     "\nBaseline: a bare Connect server (own process, loopback) answering EnvironmentService/Peek with a canned copy of environmentd's own top_bidders_idx answer (re-fetched every 500 ms) — same messages, same connect-node stack, no work; every ratio divides by its h2c gRPC row.",
@@ -615,6 +673,14 @@ if (replicaResults.length > 0 || envResults.length > 0) {
     const stats =
       xs.length === 0 ? "— | — | —" : `${med(xs).toFixed(0)} | ${range(xs)} | ${x(med(xs) / base)}`;
     console.log(`| ${event} | ${signal} | ${xs.length}/${all.length} | ${stats} |`);
+    emitResult({
+      bench: "environment",
+      figure: event,
+      value: xs.length === all.length ? med(xs) : Number.NaN,
+      unit: "ms",
+      better: "lower",
+      tracked: false,
+    });
   };
   line(
     "cold boot (baseline)",

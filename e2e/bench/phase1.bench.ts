@@ -15,6 +15,10 @@
  * Freshness: a real-time counter source ticking every 50 ms feeds an index; a tick's lag = wall
  * time at which the index's write frontier passes the tick's time − that time (p50 / p99).
  *
+ * Tables go to stdout, followed by one result line per figure (`results.ts`, for `pnpm bench
+ * --compare`). Under `MZ_E2E_PROFILE_DIR` (`pnpm bench --profile`) clusterd runs with
+ * `--cpu-prof` and is stopped with SIGTERM as always, so its profile is written.
+ *
  * Usage: tsx bench/phase1.bench.ts [--runs N] [--workers W] [--help]
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -34,6 +38,7 @@ import { startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
 import { stopAll } from "../src/harness/processes.js";
 import { rawH2Client, startRawH2EchoProcess } from "./raw-h2.js";
+import { type Better, emitResult } from "./results.js";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
@@ -361,4 +366,16 @@ for (const name of ONLY) {
   console.log(
     `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${fresh} |`,
   );
+}
+// Result lines (`results.ts`): the clusterd rows are tracked; the baselines, p99s and freshness
+// (dominated by the 50 ms tick) are shown for the noise.
+for (const name of ONLY) {
+  const r = row(name);
+  const clusterd = name === "legacy" || name === "unified";
+  const fig = (figure: string, value: number, unit: string, better: Better, tracked: boolean) =>
+    emitResult({ bench: "phase1", figure: `${name} ${figure}`, value, unit, better, tracked });
+  fig("p50", r.p50, "µs", "lower", clusterd);
+  fig("p99", r.p99, "µs", "lower", false);
+  fig("peeks/s pipelined", r.tput, "peeks/s", "higher", clusterd);
+  if (clusterd) fig("freshness p50", r.fresh50, "ms", "lower", false);
 }

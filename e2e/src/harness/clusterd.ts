@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { PhaseSet } from "@mzts/flags";
 import { formatReplicaSecret, generateReplicaSecret } from "@mzts/protocol";
 import { type Started, startNode } from "./processes.js";
+import { profileNodeArgs } from "./profile.js";
 
 const CLUSTERD = fileURLToPath(new URL("../../../packages/clusterd/dist/main.js", import.meta.url));
 
@@ -46,28 +47,33 @@ export async function startClusterd(opts: ClusterdOptions): Promise<ClusterdHand
   const secretDir = mkdtempSync(join(tmpdir(), "mzts-e2e-secret-"));
   const secretFile = join(secretDir, "replica-secret");
   if (secret !== null) writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
-  const proc = startNode(CLUSTERD, [
-    "--cluster-id",
-    clusterId,
-    "--replica-id",
-    opts.replicaId ?? "u1",
-    "--workers",
-    String(opts.workers ?? 2),
-    "--compute-listen",
-    "127.0.0.1:0",
-    "--storage-listen",
-    "127.0.0.1:0",
-    "--http-listen",
-    "127.0.0.1:0",
-    "--persist-dir",
-    opts.persistDir,
-    "--phases",
-    JSON.stringify(phases),
-    "--controller-absent-timeout",
-    opts.controllerAbsentTimeout ?? "60s",
-    ...(secret === null ? ["--insecure-no-auth"] : ["--controller-secret-file", secretFile]),
-    ...(opts.extraArgs ?? []),
-  ]);
+  const proc = startNode(
+    CLUSTERD,
+    [
+      "--cluster-id",
+      clusterId,
+      "--replica-id",
+      opts.replicaId ?? "u1",
+      "--workers",
+      String(opts.workers ?? 2),
+      "--compute-listen",
+      "127.0.0.1:0",
+      "--storage-listen",
+      "127.0.0.1:0",
+      "--http-listen",
+      "127.0.0.1:0",
+      "--persist-dir",
+      opts.persistDir,
+      "--phases",
+      JSON.stringify(phases),
+      "--controller-absent-timeout",
+      opts.controllerAbsentTimeout ?? "60s",
+      ...(secret === null ? ["--insecure-no-auth"] : ["--controller-secret-file", secretFile]),
+      ...(opts.extraArgs ?? []),
+    ],
+    {},
+    profileNodeArgs("clusterd"),
+  );
   void proc.exited.then(() => rmSync(secretDir, { recursive: true, force: true }));
   const line = await proc.waitForLine((l) => l.includes('"clusterd ready"'));
   const ready = JSON.parse(line) as { computePort: number; storagePort: number; httpPort: number };

@@ -39,6 +39,7 @@ import {
 import { EnvironmentService } from "@mzts/protocol/wire";
 import { compareRows, consolidateRows, Datum, type Frontier, type Row, rowKey } from "@mzts/repr";
 import { type Started, startNode } from "./processes.js";
+import { profileNodeArgs } from "./profile.js";
 
 const ENVIRONMENTD = fileURLToPath(
   new URL("../../../packages/environmentd/dist/main.js", import.meta.url),
@@ -185,7 +186,14 @@ export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<Envi
       "--log-level",
       opts.logLevel ?? "warn",
     ],
-    opts.env,
+    {
+      // Profiling (`MZ_E2E_PROFILE_DIR`): environmentd's replicas too, unless the caller chose.
+      ...(profileNodeArgs("clusterd").length > 0
+        ? { MZ_CLUSTERD_NODE_ARGS: profileNodeArgs("clusterd").join(" ") }
+        : {}),
+      ...opts.env,
+    },
+    profileNodeArgs("environmentd"),
   );
   const line = await proc.waitForLine((l) => READY.test(l), opts.readyTimeoutMs ?? 30_000);
   const m = READY.exec(line);

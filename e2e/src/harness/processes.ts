@@ -33,13 +33,14 @@ export interface Started {
   stderr(): string;
 }
 
-/** Spawns `node <script> ...args` and tracks it. */
+/** Spawns `node [nodeArgs] <script> ...args` and tracks it. */
 export function startNode(
   script: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
 ): Started {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
