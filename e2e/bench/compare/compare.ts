@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { type BenchResult, parseResults } from "../results.js";
 import { type BenchName, runBench } from "../runner.js";
 import { compareRounds, comparisonTable, DEFAULT_THRESHOLD } from "./verdict.js";
-import { prepareBaseline, removeSync, resolveCommit, run } from "./worktree.js";
+import { prepareBaseline, removeSync, resolveCommit, run, signalChildren } from "./worktree.js";
 
 export interface CompareOptions {
   readonly repoRoot: string;
@@ -55,7 +55,9 @@ export async function runCompare(o: CompareOptions): Promise<number> {
   const baseline = await prepareBaseline(o.repoRoot, commit, (l) => progress(`baseline: ${l}`));
   const onExit = () => removeSync(o.repoRoot, baseline.root);
   const onSignal = (sig: NodeJS.Signals) => {
-    progress(`${sig}: removing the baseline worktree`);
+    progress(`${sig}: stopping the running bench, removing the baseline worktree`);
+    // The bench reaps what it started on SIGTERM (its harness), then exits.
+    signalChildren("SIGTERM");
     onExit();
     process.exit(130);
   };

@@ -13,7 +13,7 @@
  * `git worktree prune`); the driver calls it in a `finally` and on SIGINT/SIGTERM, so a failed
  * build or bench leaves nothing behind.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,14 @@ import { join } from "node:path";
 /** A mistake in the command line (e.g. a ref that is no commit): exit code 2. */
 export class BenchUsageError extends Error {
   override readonly name = "BenchUsageError";
+}
+
+/** The commands `run` has running (a bench, a build), for `signalChildren`. */
+const running = new Set<ChildProcess>();
+
+/** Passes a signal on to every running command (the driver is being interrupted). */
+export function signalChildren(signal: NodeJS.Signals): void {
+  for (const c of running) c.kill(signal);
 }
 
 /** Runs a command; resolves with its stdout, rejects with its exit code and output's tail. */
@@ -37,6 +45,7 @@ export function run(
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
+    running.add(child);
     let out = "";
     let err = "";
     const lines = (chunk: string, pending: { s: string }) => {
@@ -58,6 +67,7 @@ export function run(
     });
     child.once("error", reject);
     child.once("close", (code, signal) => {
+      running.delete(child);
       if (code === 0) resolve(out);
       else
         reject(
