@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { usageExit } from "../src/harness/cli.js";
 import { runCompare } from "./compare/compare.js";
-import { BenchUsageError } from "./compare/worktree.js";
+import { BenchUsageError } from "./exec.js";
 import { runProfile } from "./profile/profile.js";
 import { BENCHES, isBenchName } from "./runner.js";
 

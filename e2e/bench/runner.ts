@@ -5,7 +5,7 @@
  * (progress) is passed on line by line; its stdout (tables and result lines) is returned.
  */
 import { join } from "node:path";
-import { run } from "./compare/worktree.js";
+import { run } from "./exec.js";
 
 /** The benches the drivers know, and the arguments that make one run of each. */
 export const BENCHES = {

@@ -5,7 +5,7 @@
  * untracked figures never fail; a figure one build did not produce fails.
  */
 import { describe, expect, it } from "vitest";
-import { compareRounds, comparisonTable, median } from "../bench/compare/verdict.js";
+import { compareRounds, comparisonTable, median, noiseNotes } from "../bench/compare/verdict.js";
 import { type BenchResult, formatResult, parseResults } from "../bench/results.js";
 
 const lat = (value: number, tracked = true): BenchResult => ({
@@ -124,6 +124,22 @@ describe("compareRounds", () => {
       rounds(lat, [1000, Number.NaN, 1000]),
     );
     expect(nan.figures[0]!.verdict).toBe("missing");
+  });
+
+  it("notes noise: a baseline that moved beyond the threshold, a load above the cores", () => {
+    const echo = (v: number) => ({ ...lat(v, false), figure: "echo p50" });
+    const c = compareRounds(
+      [0, 1, 2].map(() => [lat(1000), echo(100)]),
+      [0, 1, 2].map(() => [lat(1000), echo(150)]),
+    );
+    expect(c.passed).toBe(true);
+    const notes = noiseNotes(c, 0.1, { max: 9.5, cores: 2 });
+    expect(notes).toHaveLength(2);
+    expect(notes[0]).toMatch(/1 of 1 untracked figures .* echo p50 50 %/);
+    expect(notes[1]).toMatch(/9\.5 on 2 cores/);
+    expect(noiseNotes(compareRounds([[lat(1)]], [[lat(1)]]), 0.1, { max: 1, cores: 2 })).toEqual(
+      [],
+    );
   });
 
   it("does not pass a comparison that tracked nothing", () => {

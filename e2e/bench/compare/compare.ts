@@ -13,10 +13,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { run, signalChildren } from "../exec.js";
 import { type BenchResult, parseResults } from "../results.js";
 import { type BenchName, runBench } from "../runner.js";
-import { compareRounds, comparisonTable, DEFAULT_THRESHOLD } from "./verdict.js";
-import { prepareBaseline, removeSync, resolveCommit, run, signalChildren } from "./worktree.js";
+import { compareRounds, comparisonTable, DEFAULT_THRESHOLD, noiseNotes } from "./verdict.js";
+import { prepareBaseline, removeSync, resolveCommit } from "./worktree.js";
 
 export interface CompareOptions {
   readonly repoRoot: string;
@@ -122,6 +123,10 @@ export async function runCompare(o: CompareOptions): Promise<number> {
       "",
       comparisonTable(comparison, names),
       "",
+      ...noiseNotes(comparison, threshold, {
+        max: Math.max(...loads.map((l) => l.load[0]!)),
+        cores: cpus().length,
+      }).map((n) => `${n}\n`),
       comparison.passed
         ? `PASS: ${tracked.length} tracked figures, none more than ${(threshold * 100).toFixed(0)} % worse.`
         : comparison.failures.length === 0

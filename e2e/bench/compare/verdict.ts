@@ -145,6 +145,33 @@ export function compareRounds(
   };
 }
 
+/**
+ * Warnings about the measurement itself: untracked figures (mostly baselines) that moved beyond
+ * the threshold between the builds, and a load average above the cores — either means the
+ * verdicts rest on a noisy machine.
+ */
+export function noiseNotes(
+  c: Comparison,
+  threshold: number,
+  load: { readonly max: number; readonly cores: number },
+): string[] {
+  const notes: string[] = [];
+  const untracked = c.figures.filter((f) => !f.tracked && Number.isFinite(f.worse));
+  const moved = untracked.filter((f) => f.worse > 1 + threshold || f.worse < 1 / (1 + threshold));
+  if (moved.length > 0)
+    notes.push(
+      `noise: ${moved.length} of ${untracked.length} untracked figures (baselines, p99s) moved more than ${(threshold * 100).toFixed(0)} % between the builds: ${moved
+        .slice(0, 6)
+        .map((f) => `${f.bench} ${f.figure} ${((f.worse - 1) * 100).toFixed(0)} %`)
+        .join(", ")}${moved.length > 6 ? ", …" : ""}`,
+    );
+  if (load.max > load.cores)
+    notes.push(
+      `noise: the 1-minute load average reached ${load.max.toFixed(1)} on ${load.cores} cores during the run`,
+    );
+  return notes;
+}
+
 const fmt = (v: number) =>
   !Number.isFinite(v) ? "—" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
 

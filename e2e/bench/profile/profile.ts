@@ -4,7 +4,7 @@
  *   and each clusterd (legacy, then unified);
  * - `environment`: the environment bench's peek section (one run, every row, throughput at 32
  *   and 256 in flight): the driver, environmentd, and both replicas.
- * Every process runs with `--cpu-prof`: the driver on its command line, clusterd and
+ * The tree is built first (`pnpm build`). Every process runs with `--cpu-prof`: the driver on its command line, clusterd and
  * environmentd through the harness (`MZ_E2E_PROFILE_DIR`, `src/harness/profile.ts`; environmentd
  * hands it to its replicas with `MZ_CLUSTERD_NODE_ARGS`). Output:
  * `bench-profiles/<date>/<bench>/<role>/*.cpuprofile` with a `.txt` top-N self-time summary
@@ -14,6 +14,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { run } from "../exec.js";
 import { type BenchName, runBench } from "../runner.js";
 import { type CpuProfile, formatSummary, summarize } from "./cpuprofile-summary.js";
 
@@ -38,6 +39,8 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
   const date = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const out = join(o.repoRoot, "bench-profiles", date);
   mkdirSync(out, { recursive: true });
+  progress("building: pnpm build");
+  await run("pnpm", ["build"], o.repoRoot);
   const index: string[] = [
     `pnpm bench --profile, ${new Date().toISOString()}, ${cpus().length} cores`,
     `load average (1/5/15 min) at the start ${load()}`,
