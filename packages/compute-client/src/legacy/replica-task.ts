@@ -15,7 +15,7 @@
  * 2. Connected (`onConnected`, the connects metric): open the `Control` stream and write the
  *    replay — the reduced history as of this moment (`replay()`), its `hello` rewritten to a fresh
  *    `createHello(generation)` signed with the replica secret (`signHello`) — then every later
- *    `send`.
+ *    `send`, the `send`s of one event-loop turn in one message at its end (`SendCoalescer`).
  * 3. Keepalive: the probe session PINGs every `pingIntervalMs`; a PING unanswered for
  *    `pingTimeoutMs` (or the session dying) aborts the stream. A stopped replica is therefore
  *    detected within `pingIntervalMs + pingTimeoutMs` (3 s by default).
@@ -33,6 +33,7 @@ import {
   type ReplicaConnectionOptions,
   type ReplicaConnectionState,
   type ReplicaConnectionTuning,
+  SendCoalescer,
   sleep,
 } from "@mzts/controller-unified/replicas";
 import {
@@ -109,6 +110,8 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
   readonly #tuning: Required<ReplicaConnectionTuning>;
   /** The stream's request queue, while a stream is open. */
   #requests: RequestQueue | undefined;
+  /** `send`s of one event-loop turn, written as one message at its end (issue 16). */
+  readonly #outbox = new SendCoalescer<ComputeCommand>((commands) => this.#write(commands));
   /** Aborts the current attempt / stream and any sleep. */
   readonly #abort = new AbortController();
   /** Resolves when the run loop has exited. */
@@ -128,7 +131,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
   send(commands: readonly ComputeCommand[]): void {
     if (this.#state === "failed" || this.#state === "closed" || commands.length === 0) return;
     // Before the stream opens, `commands` are in the history that the replay will read.
-    if (this.#requests !== undefined) this.#write(commands);
+    if (this.#requests !== undefined) this.#outbox.add(commands);
   }
 
   async close(): Promise<void> {
@@ -178,6 +181,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
         error = e;
       } finally {
         attempt.close();
+        this.#outbox.discard();
         this.#requests?.end();
         this.#requests = undefined;
       }

@@ -37,3 +37,4 @@ export {
   type ReplicaTaskConnectorOptions,
   UNIFIED_TUNING,
 } from "./replica-task.js";
+export { SendCoalescer } from "./send-coalescer.js";

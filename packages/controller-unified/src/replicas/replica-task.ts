@@ -11,7 +11,8 @@
  * 1. Connected: `onConnected(epoch)`; in the turn the stream opens its first message is written:
  *    a fresh hello (new nonce, `generation`, signed for the workload's stream with the replica
  *    secret when there is one), then `replay()` read at that moment with its hellos dropped.
- *    Every later `send` follows in order (a hello in it is replaced by a fresh one too).
+ *    Every later `send` follows in order (a hello in it is replaced by a fresh one too); the
+ *    `send`s of one event-loop turn leave together in one message at its end (`SendCoalescer`).
  * 2. Responses are decoded by the protocol and delivered in arrival order, tagged with the epoch,
  *    only while this incarnation is connected (never after it failed or was closed).
  * 3. Fail-once: any error — including a response that does not decode, a command that does not
@@ -31,6 +32,7 @@ import type {
   ReplicaConnector,
 } from "./replica-connection.js";
 import type { ReplicaProtocol } from "./replica-protocol.js";
+import { SendCoalescer } from "./send-coalescer.js";
 import { StreamTask, toError } from "./stream-task.js";
 
 export { UNIFIED_TUNING } from "./stream-task.js";
@@ -64,6 +66,10 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
   readonly #opts: ReplicaConnectionOptions<C, R>;
   /** The connection and its one stream. */
   readonly #task: StreamTask<Req, Res>;
+  /** `send`s of one event-loop turn, written as one message at its end (issue 16). */
+  readonly #outbox = new SendCoalescer<C>((commands) => {
+    if (this.#task.writable) this.#write(commands);
+  });
 
   constructor(protocol: ReplicaProtocol<C, R, Req, Res>, opts: ReplicaConnectionOptions<C, R>) {
     this.#protocol = protocol;
@@ -91,7 +97,10 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
         const responses = this.#protocol.decode(message);
         if (this.#task.state === "connected") opts.onResponses(this.epoch, responses);
       },
-      failed: (cause) => opts.onFailed(this.epoch, cause),
+      failed: (cause) => {
+        this.#outbox.discard();
+        opts.onFailed(this.epoch, cause);
+      },
     });
   }
 
@@ -102,10 +111,11 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
   send(commands: readonly C[]): void {
     // Before the stream opens they are in the history the replay reads; after its end, dropped.
     if (!this.#task.writable || commands.length === 0) return;
-    this.#write(commands);
+    this.#outbox.add(commands);
   }
 
   close(): Promise<void> {
+    this.#outbox.discard();
     return this.#task.close();
   }
 

@@ -1,0 +1,101 @@
+/**
+ * A seam-level check that a compute `ReplicaConnector`'s task coalesces (issue 16): the commands
+ * it is given during one event-loop turn leave in one stream message, not one message per
+ * `send`. Both compute replica tasks (legacy and unified) run the same check.
+ *
+ * Flow: a loopback Connect server for `ComputeService.Control` records the commands of every
+ * request message and answers nothing; the task connects (its first message is the hello), then
+ * `send` is called `n` times in one turn with one command each; once all `n` arrived, the report
+ * says in how many messages they came.
+ */
+import { randomUUID } from "node:crypto";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  type ComputeCommand,
+  type ComputeResponse,
+  computeRequestFromProto,
+  createHello,
+} from "@mzts/protocol";
+import { ComputeService } from "@mzts/protocol/wire";
+import { pino } from "pino";
+import type { ReplicaConnector } from "../replicas/replica-connection.js";
+
+export interface CoalescingReport {
+  /** Request messages that carried the `n` commands sent in one turn. */
+  readonly messages: number;
+  /** Commands received after the first message (expected: `n`). */
+  readonly commands: number;
+}
+
+/** Sends `n` single-command batches in one turn through `connector`'s task; see the file comment. */
+export async function measureCoalescing(
+  connector: ReplicaConnector<ComputeCommand, ComputeResponse>,
+  n = 10,
+  deadlineMs = 10_000,
+): Promise<CoalescingReport> {
+  /** Commands per request message, in arrival order. */
+  const messages: number[] = [];
+  const routes = (router: ConnectRouter) =>
+    router.service(ComputeService, {
+      async *control(requests) {
+        // Read the requests beside the (empty) response stream, as a replica does.
+        let ended: () => void = () => {};
+        const done = new Promise<void>((r) => {
+          ended = r;
+        });
+        void (async () => {
+          try {
+            for await (const req of requests) messages.push(computeRequestFromProto(req).length);
+          } catch {
+            // the task closed the stream
+          } finally {
+            ended();
+          }
+        })();
+        await done;
+      },
+    });
+  const server = http2.createServer(connectNodeAdapter({ routes }));
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const task = connector({
+    instanceId: "u1",
+    replicaId: "u1",
+    epoch: 1,
+    generation: 1n,
+    location: () => url,
+    // The history of a fresh instance starts with its hello (the legacy task sends it as is).
+    replay: () => [{ kind: "hello", hello: createHello(1n) }],
+    logger: pino({ level: "silent" }),
+    onConnected: () => {},
+    onResponses: () => {},
+    onFailed: () => {},
+  });
+  const until = async (what: string, f: () => boolean) => {
+    const deadline = Date.now() + deadlineMs;
+    while (!f()) {
+      if (Date.now() > deadline)
+        throw new Error(`measureCoalescing: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  try {
+    await until("the first message (the hello)", () => messages.length >= 1);
+    for (let i = 0; i < n; i++) task.send([{ kind: "cancelPeek", uuid: randomUUID() }]);
+    const commands = () => messages.slice(1).reduce((a, b) => a + b, 0);
+    await until(`${n} commands`, () => commands() >= n);
+    return { messages: messages.length - 1, commands: commands() };
+  } finally {
+    await task.close();
+    for (const s of sessions) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
