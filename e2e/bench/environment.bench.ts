@@ -656,6 +656,13 @@ if (peekResults.length > 0) {
     fig(`${name} p50`, r.p50, "µs", "lower");
     fig(`${name} p99`, r.p99, "µs", "lower", false);
     for (const c of CONCURRENCIES) fig(`${name} calls/s @${c}`, r.tput[c]!, "calls/s", "higher");
+    // The same figures over the echo baseline of the same run (less sensitive to the machine's
+    // load than the absolute ones; shown, not gated).
+    if (tracked && PEEK_ROWS.includes("echo-grpc")) {
+      fig(`${name} p50 / echo p50`, r.p50 / base.p50, "x", "lower", false);
+      for (const c of CONCURRENCIES)
+        fig(`${name} calls/s @${c} / echo`, r.tput[c]! / base.tput[c]!, "x", "higher", false);
+    }
   }
   console.log(
     "\nBaseline: a bare Connect server (own process, loopback) answering EnvironmentService/Peek with a canned copy of environmentd's own top_bidders_idx answer (re-fetched every 500 ms) — same messages, same connect-node stack, no work; every ratio divides by its h2c gRPC row.",

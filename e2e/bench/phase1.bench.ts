@@ -378,4 +378,9 @@ for (const name of ONLY) {
   fig("p99", r.p99, "µs", "lower", false);
   fig("peeks/s pipelined", r.tput, "peeks/s", "higher", clusterd);
   if (clusterd) fig("freshness p50", r.fresh50, "ms", "lower", false);
+  // Over the echo baseline of the same run (less sensitive to the machine's load; not gated).
+  if (clusterd && ONLY.includes("echo")) {
+    fig("p50 / echo p50", r.p50 / echo.p50, "x", "lower", false);
+    fig("peeks/s / echo", r.tput / echo.tput, "x", "higher", false);
+  }
 }

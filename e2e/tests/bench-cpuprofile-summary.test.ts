@@ -11,6 +11,7 @@ import {
   moduleOf,
   summarize,
 } from "../bench/profile/cpuprofile-summary.js";
+import { threadOf } from "../bench/profile/profile.js";
 
 const frame = (functionName: string, url = "", lineNumber = 0) => ({
   functionName,
@@ -20,9 +21,13 @@ const frame = (functionName: string, url = "", lineNumber = 0) => ({
 });
 const PROFILE: CpuProfile = {
   nodes: [
-    { id: 1, callFrame: frame("(root)") },
+    { id: 1, callFrame: frame("(root)"), children: [2, 3, 6] },
     { id: 2, callFrame: frame("(idle)") },
-    { id: 3, callFrame: frame("peek", "file:///r/packages/environmentd/dist/api.js", 9) },
+    {
+      id: 3,
+      callFrame: frame("peek", "file:///r/packages/environmentd/dist/api.js", 9),
+      children: [4],
+    },
     {
       id: 4,
       callFrame: frame(
@@ -30,8 +35,9 @@ const PROFILE: CpuProfile = {
         "file:///r/node_modules/.pnpm/@bufbuild+protobuf@2/node_modules/@bufbuild/protobuf/dist/x.js",
         1,
       ),
+      children: [5],
     },
-    // `peek` again under another caller: the same function.
+    // `peek` again, called by `encode` (recursion): one function, counted once per sample.
     { id: 5, callFrame: frame("peek", "file:///r/packages/environmentd/dist/api.js", 9) },
     { id: 6, callFrame: frame("(garbage collector)") },
   ],
@@ -52,11 +58,21 @@ describe("cpuprofile summary", () => {
     expect(peek.module).toBe("@mzts/environmentd");
     expect(peek.where).toBe("/r/packages/environmentd/dist/api.js:10");
     expect(s.modules.find((m) => m.module === "@bufbuild/protobuf")!.selfUs).toBe(500);
+    // Inclusive, own code only: peek's self time + encode's under it; the recursion counted once.
+    expect(s.ownInclusive).toEqual([
+      expect.objectContaining({ name: "peek", module: "@mzts/environmentd", selfUs: 3500 }),
+    ]);
     const text = formatSummary("t", s, 2);
     expect(text).toMatch(/3\.0 +\d+\.\d % {2}peek {2}\(@mzts\/environmentd\)/);
     expect(text).not.toMatch(/\(idle\)/);
     // top 2: peek and encode, not the garbage collector (third).
     expect(text.split("self time by module")[0]).not.toMatch(/garbage/);
+  });
+
+  it("names a profile's process and thread from its file name", () => {
+    expect(threadOf("CPU.20261206.100634.2497.0.001.cpuprofile")).toBe("pid 2497, main thread");
+    expect(threadOf("CPU.20261206.100638.2523.2.003.cpuprofile")).toBe("pid 2523, worker thread 2");
+    expect(threadOf("x.cpuprofile")).toBe("unknown thread");
   });
 
   it("names modules", () => {

@@ -7,6 +7,8 @@
  * script + line), so a function reached along many stacks is one row; a second table groups by
  * module (the package a script belongs to: `@mzts/<pkg>`, a `node_modules` package, `node:` for
  * Node's own JavaScript, or the V8 pseudo frames `(garbage collector)`, `(program)`, `(idle)`).
+ * A third table gives the inclusive time (self + callees, once per sample) of this repository's
+ * own functions: where in our code the library time is spent.
  *
  * CLI: `tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N]` prints the summary.
  */
@@ -24,6 +26,7 @@ export interface CpuProfile {
       readonly columnNumber?: number;
     };
     readonly hitCount?: number;
+    readonly children?: readonly number[];
   }>;
   readonly startTime: number;
   readonly endTime: number;
@@ -45,6 +48,11 @@ export interface ProfileSummary {
   /** Time in samples that were not `(idle)` (µs). */
   readonly busyUs: number;
   readonly functions: readonly SelfTimeRow[];
+  /**
+   * Inclusive time (the function or anything it called on the stack) of this repository's
+   * functions (`@mzts/*` modules), counted once per sample even when recursive.
+   */
+  readonly ownInclusive: readonly SelfTimeRow[];
   readonly modules: ReadonlyArray<{ readonly module: string; readonly selfUs: number }>;
 }
 
@@ -93,10 +101,34 @@ export function summarize(p: CpuProfile): ProfileSummary {
     modules.set(module, (modules.get(module) ?? 0) + us);
     if (name !== "(idle)") busy += us;
   }
+  // Inclusive time of the repository's own functions: walk each sample's stack once.
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, { name: string; where: string; module: string; us: number }>();
+  for (const [id, us] of self) {
+    if (us === 0 || byId.get(id)?.callFrame.functionName === "(idle)") continue;
+    const seen = new Set<string>();
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      const { functionName, url, lineNumber } = byId.get(x)!.callFrame;
+      const module = moduleOf(url, functionName);
+      if (!module.startsWith("@mzts/")) continue;
+      const name = functionName === "" ? "(anonymous)" : functionName;
+      const where = `${url.replace(/^file:\/\//, "")}:${lineNumber + 1}`;
+      const k = `${name}\u0000${where}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const f = inclusive.get(k) ?? { name, where, module, us: 0 };
+      f.us += us;
+      inclusive.set(k, f);
+    }
+  }
   return {
     durationUs: p.endTime - p.startTime,
     busyUs: busy,
     functions: [...functions.values()]
+      .sort((a, b) => b.us - a.us)
+      .map(({ name, where, module, us }) => ({ name, where, module, selfUs: us })),
+    ownInclusive: [...inclusive.values()]
       .sort((a, b) => b.us - a.us)
       .map(({ name, where, module, us }) => ({ name, where, module, selfUs: us })),
     modules: [...modules]
@@ -118,6 +150,13 @@ export function formatSummary(title: string, s: ProfileSummary, top: number): st
     `  self ms    busy %  function  (module)  location`,
   ];
   for (const f of s.functions.filter((f) => f.name !== "(idle)").slice(0, top))
+    lines.push(`${ms(f.selfUs)}  ${pct(f.selfUs)}  ${f.name}  (${f.module})  ${f.where}`);
+  lines.push(
+    "",
+    `top ${top} functions of this repository (@mzts/*) by inclusive time (self + callees)`,
+    "  incl ms    busy %  function  (module)  location",
+  );
+  for (const f of s.ownInclusive.slice(0, top))
     lines.push(`${ms(f.selfUs)}  ${pct(f.selfUs)}  ${f.name}  (${f.module})  ${f.where}`);
   lines.push("", "self time by module", "  self ms    busy %  module");
   for (const m of s.modules.filter((m) => m.module !== "(idle)"))

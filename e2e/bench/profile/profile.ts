@@ -35,6 +35,13 @@ const RUNS: ReadonlyArray<{ bench: BenchName; args: string[]; env: NodeJS.Proces
   { bench: "environment", args: ["peek"], env: {} },
 ];
 
+/** Which process and thread a profile is of, from Node's file name `CPU.<date>.<time>.<pid>.<tid>.<seq>`. */
+export function threadOf(file: string): string {
+  const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(file);
+  if (m === null) return "unknown thread";
+  return m[2] === "0" ? `pid ${m[1]}, main thread` : `pid ${m[1]}, worker thread ${m[2]}`;
+}
+
 export async function runProfile(o: ProfileOptions): Promise<void> {
   const date = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const out = join(o.repoRoot, "bench-profiles", date);
@@ -70,14 +77,17 @@ export async function runProfile(o: ProfileOptions): Promise<void> {
       for (const f of readdirSync(join(dir, role.name)).filter((f) => f.endsWith(".cpuprofile"))) {
         const file = join(dir, role.name, f);
         const s = summarize(JSON.parse(readFileSync(file, "utf8")) as CpuProfile);
-        writeFileSync(`${file}.txt`, formatSummary(`${r.bench} · ${role.name} · ${f}`, s, o.top));
+        writeFileSync(
+          `${file}.txt`,
+          formatSummary(`${r.bench} · ${role.name} · ${f} (${threadOf(f)})`, s, o.top),
+        );
         const busiest = s.functions
           .filter((x) => x.name !== "(idle)")
           .slice(0, 5)
           .map((x) => `${x.name} ${(x.selfUs / 1000).toFixed(0)} ms`)
           .join(", ");
         index.push(
-          `${role.name}/${f}: busy ${(s.busyUs / 1e6).toFixed(2)} s of ${(s.durationUs / 1e6).toFixed(2)} s; top: ${busiest}`,
+          `${role.name}/${f} (${threadOf(f)}): busy ${(s.busyUs / 1e6).toFixed(2)} s of ${(s.durationUs / 1e6).toFixed(2)} s; top: ${busiest}`,
         );
         progress(`${r.bench} · ${role.name}: ${f} summarized`);
       }

@@ -20,8 +20,8 @@ import {
   createHello,
 } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
-import { pino } from "pino";
 import type { ReplicaConnector } from "../replicas/replica-connection.js";
+import { checkTaskOptions } from "./check-options.js";
 
 export interface CoalescingReport {
   /** Request messages that carried the `n` commands sent in one turn. */
@@ -66,19 +66,8 @@ export async function measureCoalescing(
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const task = connector({
-    instanceId: "u1",
-    replicaId: "u1",
-    epoch: 1,
-    generation: 1n,
-    location: () => url,
-    // The history of a fresh instance starts with its hello (the legacy task sends it as is).
-    replay: () => [{ kind: "hello", hello: createHello(1n) }],
-    logger: pino({ level: "silent" }),
-    onConnected: () => {},
-    onResponses: () => {},
-    onFailed: () => {},
-  });
+  // The history of a fresh instance starts with its hello (the legacy task sends it as is).
+  const task = connector(checkTaskOptions(url, [{ kind: "hello", hello: createHello(1n) }]));
   const until = async (what: string, f: () => boolean) => {
     const deadline = Date.now() + deadlineMs;
     while (!f()) {

@@ -11,8 +11,8 @@
  */
 import { getEventListeners } from "node:events";
 import { createServer } from "node:net";
-import { pino } from "pino";
 import type { ReplicaConnectionState, ReplicaConnector } from "../replicas/replica-connection.js";
+import { checkTaskOptions } from "./check-options.js";
 
 export interface ListenerLeakReport {
   /** TCP connections the server refused (≥ the attempts asked for unless the deadline passed). */
@@ -44,19 +44,9 @@ export async function measureAbortListeners<C, R>(
     if (this instanceof AbortSignal) signals.add(this);
     return add.apply(this, args);
   } as typeof add;
-  const task = connector({
-    instanceId: "u1",
-    replicaId: "u1",
-    epoch: 1,
-    generation: 1n,
-    location: () => url,
-    replay: () => [],
-    logger: pino({ level: "silent" }),
-    tuning: { backoff: { initialMs: 1, maxMs: 2, jitter: 0 } },
-    onConnected: () => {},
-    onResponses: () => {},
-    onFailed: () => {},
-  });
+  const task = connector(
+    checkTaskOptions<C, R>(url, [], { tuning: { backoff: { initialMs: 1, maxMs: 2, jitter: 0 } } }),
+  );
   try {
     const deadline = Date.now() + deadlineMs;
     while (refused < attempts && Date.now() < deadline) {
