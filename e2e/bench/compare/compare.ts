@@ -56,7 +56,9 @@ export async function runCompare(o: CompareOptions): Promise<number> {
   const baseline = await prepareBaseline(o.repoRoot, commit, (l) => progress(`baseline: ${l}`));
   const onExit = () => removeSync(o.repoRoot, baseline.root);
   const onSignal = (sig: NodeJS.Signals) => {
-    progress(`${sig}: stopping the running bench, removing the baseline worktree`);
+    progress(
+      `${sig}: stopping the running bench, removing the baseline worktree (the runs so far are in bench-compare/)`,
+    );
     // The bench reaps what it started on SIGTERM (its harness), then exits.
     signalChildren("SIGTERM");
     onExit();
@@ -70,6 +72,13 @@ export async function runCompare(o: CompareOptions): Promise<number> {
     const results: Record<keyof typeof sides, BenchResult[][]> = { baseline: [], candidate: [] };
     const loads: Array<{ round: number; side: string; bench: string; load: number[] }> = [];
     const started = Date.now();
+    const dir = join(o.repoRoot, "bench-compare", stamp());
+    mkdirSync(dir, { recursive: true });
+    const saveRaw = () =>
+      writeFileSync(
+        join(dir, "results.json"),
+        `${JSON.stringify({ names, commit, rounds: results, loads, threshold }, null, 2)}\n`,
+      );
     let comparison = compareRounds([], [], { threshold, maxRounds: o.maxRounds });
     for (let round = 1; round <= o.maxRounds; round++) {
       const order: Array<keyof typeof sides> =
@@ -102,6 +111,8 @@ export async function runCompare(o: CompareOptions): Promise<number> {
           );
         }
         results[side].push(all);
+        // Saved after every run, so an interrupted comparison keeps what it measured.
+        saveRaw();
       }
       if (round < o.rounds) continue;
       comparison = compareRounds(results.baseline, results.candidate, {
@@ -133,13 +144,7 @@ export async function runCompare(o: CompareOptions): Promise<number> {
           ? "FAIL: no tracked figure was measured."
           : `FAIL: ${comparison.failures.map((f) => `${f.bench} ${f.figure} ${f.verdict === "missing" ? "missing" : `${((f.worse - 1) * 100).toFixed(1)} % worse`}`).join("; ")}.`,
     ].join("\n");
-    const dir = join(o.repoRoot, "bench-compare", stamp());
-    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "report.md"), `${report}\n`);
-    writeFileSync(
-      join(dir, "results.json"),
-      `${JSON.stringify({ names, commit, rounds: results, loads, threshold }, null, 2)}\n`,
-    );
     console.log(`\n${report}\n`);
     progress(`report and raw results in ${dir}`);
     return comparison.passed ? 0 : 1;
