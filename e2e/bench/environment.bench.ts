@@ -651,8 +651,9 @@ if (peekResults.length > 0) {
   for (const name of PEEK_ROWS) {
     const r = row(name);
     const tracked = name.startsWith("peek-") || name.startsWith("lookup-");
+    const baseline = name === "raw-h2" || name.startsWith("echo-");
     const fig = (figure: string, value: number, unit: string, better: Better, t = tracked) =>
-      emitResult({ bench: "environment", figure, value, unit, better, tracked: t });
+      emitResult({ bench: "environment", figure, value, unit, better, tracked: t, baseline });
     fig(`${name} p50`, r.p50, "µs", "lower");
     fig(`${name} p99`, r.p99, "µs", "lower", false);
     for (const c of CONCURRENCIES) fig(`${name} calls/s @${c}`, r.tput[c]!, "calls/s", "higher");

@@ -372,8 +372,17 @@ for (const name of ONLY) {
 for (const name of ONLY) {
   const r = row(name);
   const clusterd = name === "legacy" || name === "unified";
+  const baseline = !clusterd; // the raw and echo rows
   const fig = (figure: string, value: number, unit: string, better: Better, tracked: boolean) =>
-    emitResult({ bench: "phase1", figure: `${name} ${figure}`, value, unit, better, tracked });
+    emitResult({
+      bench: "phase1",
+      figure: `${name} ${figure}`,
+      value,
+      unit,
+      better,
+      tracked,
+      baseline,
+    });
   fig("p50", r.p50, "µs", "lower", clusterd);
   fig("p99", r.p99, "µs", "lower", false);
   fig("peeks/s pipelined", r.tput, "peeks/s", "higher", clusterd);

@@ -25,6 +25,11 @@ export interface BenchResult {
   readonly better: Better;
   /** Whether `--compare` fails when this figure gets worse beyond the threshold. */
   readonly tracked: boolean;
+  /**
+   * A transport baseline (the raw and echo rows): the same code on both builds, so when it moves
+   * between them the machine did (`--compare` says so).
+   */
+  readonly baseline?: boolean;
 }
 
 /** The line for one result (no trailing newline). */
@@ -54,7 +59,8 @@ export function parseResults(stdout: string): BenchResult[] {
       (typeof r.value !== "number" && r.value !== null) ||
       typeof r.unit !== "string" ||
       (r.better !== "lower" && r.better !== "higher") ||
-      typeof r.tracked !== "boolean"
+      typeof r.tracked !== "boolean" ||
+      (r.baseline !== undefined && typeof r.baseline !== "boolean")
     )
       throw new Error(`malformed bench result line (missing or mistyped field): ${line}`);
     // A non-finite value (a row that measured nothing) is written as null: it reads back as NaN.

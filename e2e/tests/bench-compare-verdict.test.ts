@@ -127,15 +127,16 @@ describe("compareRounds", () => {
   });
 
   it("notes noise: a baseline that moved beyond the threshold, a load above the cores", () => {
-    const echo = (v: number) => ({ ...lat(v, false), figure: "echo p50" });
+    const echo = (v: number) => ({ ...lat(v, false), figure: "echo p50", baseline: true });
+    const p99 = (v: number) => ({ ...lat(v, false), figure: "peek p99" }); // not a baseline
     const c = compareRounds(
-      [0, 1, 2].map(() => [lat(1000), echo(100)]),
-      [0, 1, 2].map(() => [lat(1000), echo(150)]),
+      [0, 1, 2].map(() => [lat(1000), echo(100), p99(100)]),
+      [0, 1, 2].map(() => [lat(1000), echo(150), p99(300)]),
     );
     expect(c.passed).toBe(true);
     const notes = noiseNotes(c, 0.1, { max: 9.5, cores: 2 });
     expect(notes).toHaveLength(2);
-    expect(notes[0]).toMatch(/1 of 1 untracked figures .* echo p50 50 %/);
+    expect(notes[0]).toMatch(/1 of 1 transport baseline figures .* echo p50 50 %$/);
     expect(notes[1]).toMatch(/9\.5 on 2 cores/);
     expect(noiseNotes(compareRounds([[lat(1)]], [[lat(1)]]), 0.1, { max: 1, cores: 2 })).toEqual(
       [],

@@ -30,6 +30,8 @@ export interface FigureComparison {
   readonly unit: string;
   readonly better: Better;
   readonly tracked: boolean;
+  /** A transport baseline row (`BenchResult.baseline`): moving, it measures the machine. */
+  readonly transport: boolean;
   /** Per round, in round order (NaN where a round did not produce it). */
   readonly baseline: readonly number[];
   readonly candidate: readonly number[];
@@ -123,6 +125,7 @@ export function compareRounds(
       unit: m.unit,
       better: m.better,
       tracked: m.tracked,
+      transport: m.baseline === true,
       baseline: b,
       candidate: c,
       baselineMedian: bm,
@@ -146,9 +149,9 @@ export function compareRounds(
 }
 
 /**
- * Warnings about the measurement itself: untracked figures (mostly baselines) that moved beyond
- * the threshold between the builds, and a load average above the cores — either means the
- * verdicts rest on a noisy machine.
+ * Warnings about the measurement itself: transport baseline figures (the same code on both
+ * builds) that moved beyond the threshold between the builds, and a load average above the
+ * cores — either means the verdicts rest on a noisy machine.
  */
 export function noiseNotes(
   c: Comparison,
@@ -156,11 +159,11 @@ export function noiseNotes(
   load: { readonly max: number; readonly cores: number },
 ): string[] {
   const notes: string[] = [];
-  const untracked = c.figures.filter((f) => !f.tracked && Number.isFinite(f.worse));
-  const moved = untracked.filter((f) => f.worse > 1 + threshold || f.worse < 1 / (1 + threshold));
+  const baselines = c.figures.filter((f) => f.transport && Number.isFinite(f.worse));
+  const moved = baselines.filter((f) => f.worse > 1 + threshold || f.worse < 1 / (1 + threshold));
   if (moved.length > 0)
     notes.push(
-      `noise: ${moved.length} of ${untracked.length} untracked figures (baselines, p99s) moved more than ${(threshold * 100).toFixed(0)} % between the builds: ${moved
+      `noise: ${moved.length} of ${baselines.length} transport baseline figures (same code on both builds) moved more than ${(threshold * 100).toFixed(0)} % between the builds: ${moved
         .slice(0, 6)
         .map((f) => `${f.bench} ${f.figure} ${((f.worse - 1) * 100).toFixed(0)} %`)
         .join(", ")}${moved.length > 6 ? ", …" : ""}`,
