@@ -150,6 +150,8 @@ describe("ClusterStreams", () => {
     c.conn.send([{ kind: "allowCompaction", id: "u1", frontier: 2n } as ComputeCommand]);
     s.conn.send([{ kind: "allowCompaction", id: "u2", frontier: 4n }]);
     await until("live commands", () => (r.streams[0]?.messages.flat().length ?? 0) === 8);
+    // Both workloads' commands of one event-loop turn leave in one request message (issue 16).
+    expect(r.streams[0]?.messages.at(-1)?.map((x) => x.kind)).toEqual(["compute", "storage"]);
     expect(c.seen.sent.map((x) => x.kind)).toEqual([
       "hello",
       "createInstance",

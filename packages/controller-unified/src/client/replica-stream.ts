@@ -38,6 +38,7 @@ import {
   type Hello,
 } from "@mzts/protocol";
 import { ClusterService, type clusterV1 } from "@mzts/protocol/wire";
+import { SendCoalescer } from "../replicas/send-coalescer.js";
 import { StreamTask, toError } from "../replicas/stream-task.js";
 import type { SubConnection, SubStream } from "./sub-connection.js";
 import type { SubProtocolKind } from "./sub-protocol.js";
@@ -54,6 +55,10 @@ class StreamIncarnation implements SubStream {
   /** The stream's hello; set when it opens. */
   #hello: Hello | undefined;
   readonly #owner: ReplicaStream;
+  /** Live commands of one event-loop turn, both workloads', written as one message (issue 16). */
+  readonly #outbox = new SendCoalescer<readonly [AnySub, readonly unknown[]]>((batch) =>
+    this.#flush(batch),
+  );
 
   constructor(owner: ReplicaStream, first: AnySub) {
     this.#owner = owner;
@@ -75,7 +80,10 @@ class StreamIncarnation implements SubStream {
         this.#join([...this.members.values()]);
       },
       message: (message) => this.#demux(clusterResponsesFromProto(message)),
-      failed: (cause) => this.#owner.ended(this, cause),
+      failed: (cause) => {
+        this.#outbox.discard();
+        this.#owner.ended(this, cause);
+      },
     });
   }
 
@@ -101,13 +109,24 @@ class StreamIncarnation implements SubStream {
     this.#push(out, sent);
   }
 
+  /** A sub-connection's live commands: both workloads' of one event-loop turn share a message. */
   write(sub: AnySub, commands: readonly unknown[]): void {
     if (this.members.get(sub.protocol.kind) !== sub || !this.task.writable) return;
-    const out = sub.outgoing(commands);
-    this.#push(
-      out.map((c) => sub.protocol.wrap(c)),
-      [[sub, out]],
-    );
+    this.#outbox.add([[sub, commands]]);
+  }
+
+  /** Writes one turn's commands as one request message (members that left are skipped). */
+  #flush(batch: ReadonlyArray<readonly [AnySub, readonly unknown[]]>): void {
+    if (!this.task.writable) return;
+    const out: ClusterCommand[] = [];
+    const sent: Array<[AnySub, unknown[]]> = [];
+    for (const [sub, commands] of batch) {
+      if (this.members.get(sub.protocol.kind) !== sub) continue;
+      const cs = sub.outgoing(commands);
+      for (const c of cs) out.push(sub.protocol.wrap(c));
+      sent.push([sub, cs]);
+    }
+    this.#push(out, sent);
   }
 
   /** One request message; an encode error fails the stream (never the caller). */
