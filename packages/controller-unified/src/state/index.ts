@@ -58,6 +58,9 @@ export {
   DependantsExist,
   DuplicatePeek,
   InvalidStateRequest,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
   ReplicaExists,
   ReplicaMissing,
   SinceViolation,
@@ -73,8 +76,15 @@ export { computeReduction, type ReductionRule, storageReduction } from "./reduct
 export type { ReplicaConnectionHealth, ReplicaHealthRecord } from "./replica-health.js";
 /** @internal */
 export { ReplicaHealthTable } from "./replica-health.js";
+export type { ClusterConnectors } from "./replica-incarnation.js";
 /** @internal */
 export { computeRules, REPLICA_RULES, type ReplicaRules, storageRules } from "./replica-rules.js";
+export {
+  type PersistClientLike,
+  type PersistSinceHandleLike,
+  persistSinceHandleIo,
+  type SinceHandleIo,
+} from "./since-handle-io.js";
 export type { SinceDowngrade, SinceExpiry } from "./since-handles.js";
 /** @internal */
 export { SinceHandles } from "./since-handles.js";
@@ -84,3 +94,7 @@ export type {
   CreateDataflowOptions,
   OutgoingCommand,
 } from "./state-io.js";
+export {
+  UnifiedClusterController,
+  type UnifiedClusterControllerOptions,
+} from "./unified-cluster-controller.js";
