@@ -1,0 +1,156 @@
+/**
+ * The unified driver against a real clusterd process (two-port layout; loopback, port 0, a temp
+ * persist dir, the replica secret in a 0600 file; everything stopped after the test, even on
+ * failure), through compute-client's and storage-client's real unified replica tasks
+ * (`connectUnified*Replica`, loaded from their built `dist` by path: test-only, like
+ * `testdata/legacy-cluster.ts`). A deterministic counter is ingested, an index is built over
+ * it, the index is peeked, the since handle is downgraded by the tick, everything is dropped and
+ * forgotten. The since-handle I/O is the in-memory fake (the replica's persist is its own).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import {
+  formatReplicaSecret,
+  generateReplicaSecret,
+  type IngestionDescription,
+} from "@mzts/protocol";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { connectUnifiedComputeReplica } from "../../../compute-client/dist/index.js";
+import { PhaseSet } from "../../../flags/dist/index.js";
+import { connectUnifiedStorageReplica } from "../../../storage-client/dist/index.js";
+import type { ClusterConnectors } from "./replica-incarnation.js";
+import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
+import { LOGGING } from "./testdata/legacy-cluster.js";
+import { indexedView } from "./testdata/objects.js";
+import { UnifiedClusterController } from "./unified-cluster-controller.js";
+
+const MAIN = new URL("../../../clusterd/dist/main.js", import.meta.url);
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+/** Starts a two-port clusterd; resolves with its ports and secret. Stopped after the test. */
+async function startClusterd(): Promise<{ ports: Record<string, unknown>; secret: Uint8Array }> {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-driver-clusterd-"));
+  const secret = generateReplicaSecret();
+  const secretFile = join(dir, "replica-secret");
+  writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
+  const phases = PhaseSet.of("u1", { servers: true, replicas: true });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      MAIN.pathname,
+      ...["--cluster-id", "u1", "--replica-id", "u1", "--workers", "1"],
+      ...["--persist-dir", join(dir, "persist"), "--controller-secret-file", secretFile],
+      ...["--phases", JSON.stringify(phases), "--http-listen", "127.0.0.1:0"],
+      ...["--compute-listen", "127.0.0.1:0", "--storage-listen", "127.0.0.1:0"],
+      ...["--controller-absent-timeout", "60s", "--log-level", "info"],
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  cleanup.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const ports = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no ready line within 20 s")), 20_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const j = JSON.parse(line) as Record<string, unknown>;
+      if (j.msg === "clusterd ready") {
+        clearTimeout(timer);
+        resolve(j);
+      }
+    });
+    void exited.then(() => reject(new Error(`clusterd exited before ready: ${stderr}`)));
+  });
+  return { ports, secret };
+}
+
+/** A deterministic counter: 5 ticks, then its upper closes. */
+const counter: IngestionDescription = {
+  sourceExports: [{ id: "u11", shardId: "shard-u11", outputIndex: 0, name: "counter" }],
+  connection: {
+    kind: "loadGenerator",
+    generator: { kind: "counter" },
+    seed: 7n,
+    tickIntervalMs: 100,
+    deterministic: { startTimeMs: 1_000_000n, maxTicks: 5n },
+  },
+};
+
+describe("UnifiedClusterController against a real clusterd (two ports)", () => {
+  it("ingests, builds an index, answers a peek, downgrades the since handle, drops", async () => {
+    const { ports, secret } = await startClusterd();
+    const io = fakeSinceHandles();
+    const c = new UnifiedClusterController({
+      clusterId: "u1",
+      generation: 1n,
+      logging: LOGGING,
+      connectors: {
+        compute: connectUnifiedComputeReplica,
+        storage: connectUnifiedStorageReplica,
+      } as unknown as ClusterConnectors,
+      sinceHandles: io,
+      replicaSecret: secret,
+      logger: pino({ level: "silent" }),
+      tickIntervalMs: 50,
+    });
+    cleanup.push(() => c.close());
+    c.addReplica("u1", {
+      layout: "two-port",
+      computeUrl: `http://127.0.0.1:${String(ports.computePort)}`,
+      storageUrl: `http://127.0.0.1:${String(ports.storagePort)}`,
+    });
+    expect(await c.openShards([{ id: "u11", shardId: "shard-u11" }])).toEqual(
+      new Map([["u11", 0n]]),
+    );
+    c.createIngestion("u10", counter);
+    c.createDataflow(indexedView("u20", 0n, ["u11"]));
+    await c.waitForUpper("u11", null, { timeoutMs: 30_000 });
+    await c.waitForUpper("u20", null, { timeoutMs: 30_000 });
+    expect(c.replicas()).toMatchObject([{ replicaId: "u1", epoch: 1, state: "connected" }]);
+
+    // The counter's last tick is well before this time; the index's write frontier is closed.
+    const at = 1_000_000n + 10_000n;
+    expect(c.frontiers("u20")).toMatchObject({ write: null, reported: true });
+    const answer = await c.peek({ target: "u20", timestamp: at, timeoutMs: 20_000 });
+    expect(answer.replicaId).toBe("u1");
+    expect(answer.rows.length).toBeGreaterThan(0);
+
+    // Compacting the index and its source: the tick downgrades the source's since handle.
+    c.allowCompaction("u20", at);
+    c.allowCompaction("u11", at);
+    expect(c.frontiers("u11").since).toBe(at);
+    const deadline = Date.now() + 10_000;
+    while (c.state.durableSince("u11") !== at && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(io.sinces.get("shard-u11")).toBe(at);
+
+    c.drop("u20");
+    c.drop("u10");
+    const gone = Date.now() + 10_000;
+    while (c.status().collections > 0 && Date.now() < gone)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(c.status().collections).toBe(0);
+    await c.maintain();
+    expect(io.sinces.get("shard-u11")).toBe("expired");
+    await c.close();
+    expect(c.replicas()).toMatchObject([{ replicaId: "u1", epoch: 1 }]);
+  }, 60_000);
+});
