@@ -26,6 +26,7 @@ import type {
   StorageCommand,
   StorageResponse,
 } from "@mzts/protocol";
+import { invariant } from "@mzts/repr";
 import type { Logger } from "pino";
 import type {
   ReplicaConnection,
@@ -116,7 +117,7 @@ export class ReplicaIncarnation {
     const { connectors } = opts;
     if (this.layout === "one-port") {
       const connect = connectors.cluster;
-      if (connect === undefined) throw new Error("no cluster connector (checked by the driver)");
+      invariant(connect !== undefined, "no cluster connector (the driver checks the layout)");
       const first = clusterUrl(opts.location()) ?? "";
       const o: ReplicaConnectionOptions<ClusterCommand, ClusterResponse> = {
         ...base,
@@ -128,8 +129,10 @@ export class ReplicaIncarnation {
       return;
     }
     const { compute, storage } = connectors;
-    if (compute === undefined || storage === undefined)
-      throw new Error("no two-port connectors (checked by the driver)");
+    invariant(
+      compute !== undefined && storage !== undefined,
+      "no two-port connectors (the driver checks the layout)",
+    );
     const loc = opts.location();
     const computeFirst = loc.layout === "two-port" ? loc.computeUrl : "";
     const storageFirst = loc.layout === "two-port" ? loc.storageUrl : "";
