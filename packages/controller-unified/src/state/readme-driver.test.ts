@@ -12,6 +12,7 @@ import type {
 import type { Frontier } from "@mzts/repr";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
+import type { PersistClient } from "../../../persist/dist/index.js";
 import { type PersistClientLike, persistSinceHandleIo, UnifiedClusterController } from "./index.js";
 import { createFakeConnector } from "./testdata/fake-connector.js";
 import { indexedView, ingestion } from "./testdata/objects.js";
@@ -99,5 +100,10 @@ describe("README: UnifiedClusterController", () => {
     ]);
     await c.close();
     expect(computeFake.current("u1")?.state).toBe("closed");
+  });
+
+  it("the real persist client fits PersistClientLike (typecheck fails when it drifts)", () => {
+    const fits = (p: PersistClient): PersistClientLike => p;
+    expect(typeof fits).toBe("function");
   });
 });
