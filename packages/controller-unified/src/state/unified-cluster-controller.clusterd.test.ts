@@ -5,7 +5,10 @@
  * (`connectUnified*Replica`, loaded from their built `dist` by path: test-only, like
  * `testdata/legacy-cluster.ts`). A deterministic counter is ingested, an index is built over
  * it, the index is peeked, the since handle is downgraded by the tick, everything is dropped and
- * forgotten. The since-handle I/O is the in-memory fake (the replica's persist is its own).
+ * forgotten. Then a crash: the replica is SIGKILLed, its incarnation fails, it restarts on other
+ * ports over the same persist dir, `updateReplicaLocation` points the next incarnation there, and
+ * the replayed index answers again. The since-handle I/O is the in-memory fake (the replica's
+ * persist is its own).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,11 +39,23 @@ afterEach(async () => {
 });
 
 /** Starts a two-port clusterd; resolves with its ports and secret. Stopped after the test. */
-async function startClusterd(): Promise<{ ports: Record<string, unknown>; secret: Uint8Array }> {
-  const dir = mkdtempSync(join(tmpdir(), "mzts-driver-clusterd-"));
-  const secret = generateReplicaSecret();
+interface Clusterd {
+  readonly ports: Record<string, unknown>;
+  readonly secret: Uint8Array;
+  readonly dir: string;
+  /** SIGKILLs the process (a crash); resolves once it exited. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts a two-port clusterd (in `reuse`'s persist dir with its secret: a restarted replica);
+ * resolves with its ports. Stopped, and its dir removed, after the test.
+ */
+async function startClusterd(reuse?: Clusterd): Promise<Clusterd> {
+  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), "mzts-driver-clusterd-"));
+  const secret = reuse?.secret ?? generateReplicaSecret();
   const secretFile = join(dir, "replica-secret");
-  writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
+  if (reuse === undefined) writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
   const phases = PhaseSet.of("u1", { servers: true, replicas: true });
   const child: ChildProcess = spawn(
     process.execPath,
@@ -55,8 +70,9 @@ async function startClusterd(): Promise<{ ports: Record<string, unknown>; secret
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const running = () => child.exitCode === null && child.signalCode === null;
   cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (running()) {
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
@@ -79,7 +95,44 @@ async function startClusterd(): Promise<{ ports: Record<string, unknown>; secret
     });
     void exited.then(() => reject(new Error(`clusterd exited before ready: ${stderr}`)));
   });
-  return { ports, secret };
+  const kill = async () => {
+    if (running()) child.kill("SIGKILL");
+    await exited;
+  };
+  return { ports, secret, dir, kill };
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const twoPortOf = (d: Clusterd) =>
+  ({
+    layout: "two-port",
+    computeUrl: `http://127.0.0.1:${String(d.ports.computePort)}`,
+    storageUrl: `http://127.0.0.1:${String(d.ports.storagePort)}`,
+  }) as const;
+
+function driver(secret: Uint8Array, io = fakeSinceHandles()): UnifiedClusterController {
+  const c = new UnifiedClusterController({
+    clusterId: "u1",
+    generation: 1n,
+    logging: LOGGING,
+    connectors: {
+      compute: connectUnifiedComputeReplica,
+      storage: connectUnifiedStorageReplica,
+    } as unknown as ClusterConnectors,
+    sinceHandles: io,
+    replicaSecret: secret,
+    logger: pino({ level: "silent" }),
+    tickIntervalMs: 50,
+  });
+  cleanup.push(() => c.close());
+  return c;
 }
 
 /** A deterministic counter: 5 ticks, then its upper closes. */
@@ -96,27 +149,10 @@ const counter: IngestionDescription = {
 
 describe("UnifiedClusterController against a real clusterd (two ports)", () => {
   it("ingests, builds an index, answers a peek, downgrades the since handle, drops", async () => {
-    const { ports, secret } = await startClusterd();
+    const replica = await startClusterd();
     const io = fakeSinceHandles();
-    const c = new UnifiedClusterController({
-      clusterId: "u1",
-      generation: 1n,
-      logging: LOGGING,
-      connectors: {
-        compute: connectUnifiedComputeReplica,
-        storage: connectUnifiedStorageReplica,
-      } as unknown as ClusterConnectors,
-      sinceHandles: io,
-      replicaSecret: secret,
-      logger: pino({ level: "silent" }),
-      tickIntervalMs: 50,
-    });
-    cleanup.push(() => c.close());
-    c.addReplica("u1", {
-      layout: "two-port",
-      computeUrl: `http://127.0.0.1:${String(ports.computePort)}`,
-      storageUrl: `http://127.0.0.1:${String(ports.storagePort)}`,
-    });
+    const c = driver(replica.secret, io);
+    c.addReplica("u1", twoPortOf(replica));
     expect(await c.openShards([{ id: "u11", shardId: "shard-u11" }])).toEqual(
       new Map([["u11", 0n]]),
     );
@@ -152,5 +188,27 @@ describe("UnifiedClusterController against a real clusterd (two ports)", () => {
     expect(io.sinces.get("shard-u11")).toBe("expired");
     await c.close();
     expect(c.replicas()).toMatchObject([{ replicaId: "u1", epoch: 1 }]);
+  }, 60_000);
+
+  it("a crashed replica fails its incarnation; restarted elsewhere, the next one replays and answers", async () => {
+    const first = await startClusterd();
+    const c = driver(first.secret);
+    c.addReplica("u1", twoPortOf(first));
+    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+    c.createIngestion("u10", counter);
+    c.createDataflow(indexedView("u20", 0n, ["u11"]));
+    await c.waitForUpper("u20", null, { timeoutMs: 30_000 });
+
+    await first.kill();
+    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1);
+    const second = await startClusterd(first); // same persist dir and secret, new ports
+    c.updateReplicaLocation("u1", twoPortOf(second));
+    await until("the next incarnation", () => {
+      const r = c.replicas()[0];
+      return r !== undefined && r.epoch >= 2 && r.state === "connected";
+    });
+    const answer = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
+    expect(answer.replicaId).toBe("u1");
+    expect(answer.rows.length).toBeGreaterThan(0);
   }, 60_000);
 });
