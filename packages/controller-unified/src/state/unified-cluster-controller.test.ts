@@ -210,6 +210,47 @@ describe("UnifiedClusterController: objects and since handles", () => {
     );
   });
 
+  it("a read hold on an index holds it; releasing it sends the compaction to the replicas", async () => {
+    const u = await withObjects();
+    u.computeFake.respond("u1", [
+      { kind: "frontiers", id: "u20", frontiers: { write: 10n, input: 10n } },
+    ]);
+    // Since 8 (write 10 − window 2); two holds at 8 keep it there while the write moves on.
+    const hold = u.controller.acquireReadHold("u20", 8n);
+    const held = u.controller.acquireReadHold("u20", 8n);
+    u.computeFake.respond("u1", [
+      { kind: "frontiers", id: "u20", frontiers: { write: 20n, input: 20n } },
+    ]);
+    hold.release();
+    expect(u.controller.frontiers("u20").since).toBe(8n); // the second hold
+    const sent = () => u.computeFake.current("u1")?.sent.at(-1);
+    held.release();
+    expect(u.controller.frontiers("u20").since).toBe(18n);
+    expect(sent()).toEqual({ kind: "allowCompaction", id: "u20", frontier: 18n });
+  });
+
+  it("storage statuses and statistics are kept per object, stamped with the replica", async () => {
+    const u = await withObjects();
+    u.storageFake.respond("u1", [
+      {
+        kind: "statusUpdate",
+        update: {
+          id: "u10",
+          status: "running",
+          timestampMs: 5n,
+          hints: [],
+          namespacedErrors: new Map(),
+        },
+      },
+    ]);
+    expect(u.controller.objectStatus("u10").status).toMatchObject({
+      status: "running",
+      replicaId: "u1",
+    });
+    expect(u.controller.objectStatus("u11").status).toBeUndefined();
+    expect(() => u.controller.objectStatus("u99")).toThrow(/u99 is not a live collection/);
+  });
+
   it("a malformed plan is refused before the state takes the dataflow", async () => {
     const u = await withObjects();
     const bad = indexedView("u30", 0n, ["u11"]);
