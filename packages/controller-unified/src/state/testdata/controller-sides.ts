@@ -109,13 +109,14 @@ export async function peekOn(
 ): Promise<PeekOutcome> {
   // An answered peek must not time out on a loaded machine; an unanswered one times out soon.
   const timeoutMs = answer === undefined ? 20 : 10_000;
-  const before = sentPeeks(side).length;
+  // Incarnations are listed oldest first, not in send order: the new uuid is the one not seen.
+  const before = new Set(sentPeeks(side));
   const promise = side.c.peek({ target, timestamp, timeoutMs }).then(
     (a) => ({ rows: a.rows, replicaId: a.replicaId }),
     (e: Error) => ({ error: e.name }),
   );
   await flush();
-  const uuid = sentPeeks(side)[before];
+  const uuid = sentPeeks(side).find((u) => !before.has(u));
   if (answer !== undefined && uuid !== undefined) {
     side.computeFake.respond(answer.replicaId, [
       {
