@@ -17,7 +17,7 @@
  *    `mz_compute_peeks_total{result}` and `mz_compute_peek_duration_seconds{result}` are recorded.
  *    Later responses for the uuid are ignored.
  */
-import type { MapFilterProject, Peek, RowSetFinishing } from "@mzts/protocol";
+import type { MapFilterProject, RowSetFinishing } from "@mzts/protocol";
 import type { GlobalId, ReplicaId, Row, Timestamp } from "@mzts/repr";
 import type { PeekResult } from "./metrics.js";
 
@@ -81,23 +81,5 @@ export function outcomeResult(o: PeekOutcome): PeekResult {
   return o.result;
 }
 
-/** The `peek` command for `req` over a target of `arity` columns. */
-export function buildPeek(uuid: string, req: PeekRequest, arity: number): Peek {
-  const all = Array.from({ length: arity }, (_, i) => i);
-  const mfp = req.mapFilterProject ?? { exprs: [], predicates: [], projection: all };
-  const finishing = req.finishing ?? {
-    orderBy: [],
-    offset: 0,
-    project: Array.from({ length: mfp.projection.length }, (_, i) => i),
-  };
-  return {
-    uuid,
-    target: { kind: "index", id: req.target },
-    arity,
-    timestamp: req.timestamp,
-    mapFilterProject: mfp,
-    finishing,
-    ...(req.literalConstraints !== undefined ? { literalConstraints: req.literalConstraints } : {}),
-    ...(req.targetReplica !== undefined ? { targetReplica: req.targetReplica } : {}),
-  };
-}
+/** The `peek` command for a request (`@mzts/protocol`'s, shared with the unified cluster controller). */
+export { buildPeek } from "@mzts/protocol";

@@ -98,6 +98,7 @@ export {
   dataflowExportIds,
 } from "./compute/command-history.js";
 export { maxResultSizeError, PartitionedComputeState } from "./compute/partitioned-state.js";
+export { buildPeek, type PeekSpec } from "./compute/peek-command.js";
 export type {
   CollectionHydration,
   ComputeResponse,

@@ -34,12 +34,12 @@
 import { randomUUID } from "node:crypto";
 import { validatePlan } from "@mzts/expr";
 import {
+  buildPeek,
   type ClusterResponse,
   type DataflowDescription,
   type HelloRefusal,
   helloRefusalOf,
   type IngestionDescription,
-  type Peek,
   type SourceStatistics,
   type StatusUpdate,
 } from "@mzts/protocol";
@@ -555,25 +555,4 @@ export class UnifiedClusterController implements ClusterController {
   #closedError(op: string): InvalidStateRequest {
     return new InvalidStateRequest(op, `the controller of cluster ${this.clusterId} is closed`);
   }
-}
-
-/** The `peek` command for `req` (compute-client's `buildPeek` rules). */
-function buildPeek(uuid: string, req: ClusterPeekRequest, arity: number): Peek {
-  const all = Array.from({ length: arity }, (_, i) => i);
-  const mfp = req.mapFilterProject ?? { exprs: [], predicates: [], projection: all };
-  const finishing = req.finishing ?? {
-    orderBy: [],
-    offset: 0,
-    project: Array.from({ length: mfp.projection.length }, (_, i) => i),
-  };
-  return {
-    uuid,
-    target: { kind: "index", id: req.target },
-    arity,
-    timestamp: req.timestamp,
-    mapFilterProject: mfp,
-    finishing,
-    ...(req.literalConstraints !== undefined ? { literalConstraints: req.literalConstraints } : {}),
-    ...(req.targetReplica !== undefined ? { targetReplica: req.targetReplica } : {}),
-  };
 }

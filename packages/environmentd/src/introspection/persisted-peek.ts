@@ -98,7 +98,6 @@ export async function peekPersisted(
     {
       target: rel.collectionId,
       timestamp,
-      timeoutMs: ctx.timeoutMs,
       ...(req.mapFilterProject === undefined ? {} : { mapFilterProject: req.mapFilterProject }),
       ...(req.finishing === undefined ? {} : { finishing: req.finishing }),
     },
