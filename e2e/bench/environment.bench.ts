@@ -44,8 +44,8 @@
  *
  * Usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C[,C...]] [--help]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { Agent } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,13 +54,18 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
-import {
-  type ReplicaRecordView,
-  readReplicaRecords,
-  startEnvironmentd,
-} from "../src/harness/environment.js";
+import { startEnvironmentd } from "../src/harness/environment.js";
 import type { Started } from "../src/harness/processes.js";
-import { profiling } from "../src/harness/profile.js";
+import {
+  dataDirs,
+  echoServers,
+  environmentds,
+  killPid,
+  type ReplicaRecord,
+  readRecords,
+  stopEnvironmentd,
+  teardown,
+} from "./bench-reaper.js";
 import { rawH2Client } from "./raw-h2.js";
 import { type Better, emitResult } from "./results.js";
 
@@ -127,78 +132,6 @@ const LOOKUP_PEEK: PeekInit = {
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-// ---- cleanup: everything started is stopped, whatever happens ------------------------------
-
-const dataDirs = new Set<string>();
-const echoServers = new Set<ChildProcess>();
-const environmentds = new Set<Started>();
-
-type ReplicaRecord = ReplicaRecordView;
-const readRecords = readReplicaRecords;
-
-function killPid(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Synchronous, for the `exit` handler: environmentds first (no more restarts), then replicas. */
-function reapAllSync(): void {
-  for (const c of echoServers) c.kill("SIGKILL");
-  for (const e of environmentds) if (e.child.pid !== undefined) killPid(e.child.pid);
-  // An orchestrator may have been spawning a replica as it died: give the kill a moment.
-  if (environmentds.size > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
-  for (const dir of dataDirs) {
-    for (const r of readRecords(dir)) killPid(r.pid);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-// The harness (imported above) kills its children and exits on SIGINT/SIGTERM; this runs then.
-process.once("exit", reapAllSync);
-
-async function stopEnvironmentd(e: Started, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-  if (e.child.exitCode === null && e.child.signalCode === null) e.child.kill(signal);
-  if (signal !== "SIGKILL") {
-    // Graceful (profiles): give it 10 s to write its profile, then kill it.
-    const t = setTimeout(() => e.child.kill("SIGKILL"), 10_000);
-    await e.exited;
-    clearTimeout(t);
-  }
-  await e.exited;
-  environmentds.delete(e);
-}
-
-/**
- * Stops everything of one data dir and removes it: kill -9, or under profiling SIGTERM first
- * (environmentd, then its replicas) so their CPU profiles are written.
- */
-async function teardown(dir: string, envs: Iterable<Started>): Promise<void> {
-  const graceful = profiling();
-  for (const e of [...envs]) await stopEnvironmentd(e, graceful ? "SIGTERM" : "SIGKILL");
-  const pids = readRecords(dir).map((r) => r.pid);
-  if (graceful) {
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGTERM");
-    const deadline = Date.now() + 10_000;
-    while (pids.some(alive) && Date.now() < deadline) await sleep(50);
-  }
-  for (const pid of pids) killPid(pid);
-  const deadline = Date.now() + 5000;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(20);
-  rmSync(dir, { recursive: true, force: true });
-  dataDirs.delete(dir);
-}
 
 // ---- environmentd ------------------------------------------------------------------------
 
