@@ -29,7 +29,11 @@ import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";
 import { type ServedControllers, serveControllers } from "./controller-ports.js";
 import { serveHttp } from "./http.js";
-import { createMetrics, registerIntrospectionMetrics } from "./metrics.js";
+import {
+  createMetrics,
+  registerIntrospectionMetrics,
+  registerWorkerHeapMetrics,
+} from "./metrics.js";
 import { readControllerSecret } from "./secret.js";
 import { selectRuntimes } from "./select.js";
 
@@ -67,6 +71,7 @@ const selected = selectRuntimes(config.phases, {
   logger,
 });
 registerIntrospectionMetrics(metrics.registry, () => selected.compute.logging);
+registerWorkerHeapMetrics(metrics.registry, selected);
 if (secret === null) {
   logger.warn(
     "--insecure-no-auth: controller hellos are not authenticated; any process that reaches the ports can drive this replica",

@@ -3,7 +3,7 @@
  * so an evaluation compares like with like; the active path is only announced by
  * `mz_cluster_unification_phase_enabled{phase}` and an info log.
  */
-import type { RuntimeLogging } from "@mzts/mz-cluster";
+import type { ClusterRuntime, RuntimeLogging } from "@mzts/mz-cluster";
 import { Counter, Gauge, Registry } from "prom-client";
 
 export interface ClusterdMetrics {
@@ -86,6 +86,33 @@ const LOG_WORKLOADS = ["compute", "storage"] as const;
  * `logging()` gives the compute runtime's `logging` (undefined: nothing logged through
  * `mz-cluster`, both stay 0).
  */
+/**
+ * `mz_cluster_worker_heap_used_bytes{workload, worker}`: each worker thread's V8 heap in use, as
+ * the runtime last heard it (every 5 s). Worker heaps are isolates of their own, absent from the
+ * process's `nodejs_heap_*`; the soak reads this to tell a worker's growth from native memory.
+ * Runtimes that do not report (the legacy servers) have no series.
+ */
+export function registerWorkerHeapMetrics(
+  registry: Registry,
+  runtimes: {
+    readonly compute: Pick<ClusterRuntime<unknown, unknown>, "workerHeapBytes">;
+    readonly storage: Pick<ClusterRuntime<unknown, unknown>, "workerHeapBytes">;
+  },
+): void {
+  new Gauge({
+    name: "mz_cluster_worker_heap_used_bytes",
+    help: "V8 heap in use of each worker thread, by workload (reported every 5 s)",
+    labelNames: ["workload", "worker"],
+    registers: [registry],
+    collect() {
+      for (const workload of ["compute", "storage"] as const) {
+        const bytes = runtimes[workload].workerHeapBytes?.() ?? [];
+        for (const [w, b] of bytes.entries()) this.set({ workload, worker: String(w) }, b);
+      }
+    },
+  });
+}
+
 export function registerIntrospectionMetrics(
   registry: Registry,
   logging: () => RuntimeLogging | undefined,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `environmentd-soak`: runs the demo (`environmentd --demo`) for N minutes and prints, every
- * interval, the RSS and JS heap in use of environmentd and of every replica process, the data directory's size
+ * interval, the RSS and JS heap in use of environmentd and of every replica process (and the replica's
+ * worker threads' heaps, summed), the data directory's size
  * (persist blobs and consensus, catalog, replica logs), the persist blob count and a peek's
  * latency through the API. At the end: each series' first and last values after the warm-up and
  * its slope (per 10 minutes, least squares over the second half), so "flat" is a number.
@@ -65,14 +66,25 @@ interface Record {
   readonly ports: { readonly http: number } | null;
 }
 
-/** `nodejs_heap_size_used_bytes` from a /metrics endpoint, in MB (undefined if unavailable). */
-async function heapMb(metricsUrl: string): Promise<number | undefined> {
+/**
+ * From a /metrics endpoint, in MB: the main thread's heap in use (`nodejs_heap_size_used_bytes`)
+ * and the sum of the worker threads' (`mz_cluster_worker_heap_used_bytes`, clusterd's unified
+ * runtimes; worker isolates are not in the process's heap). Undefined when unavailable.
+ */
+async function heapsMb(
+  metricsUrl: string,
+): Promise<{ main: number | undefined; workers: number | undefined }> {
   try {
     const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
-    const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(await res.text());
-    return m?.[1] === undefined ? undefined : Number(m[1]) / 2 ** 20;
+    const text = await res.text();
+    const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+    let workers: number | undefined;
+    for (const w of text.matchAll(/^mz_cluster_worker_heap_used_bytes\{[^}]*\} (\S+)$/gm)) {
+      workers = (workers ?? 0) + Number(w[1]) / 2 ** 20;
+    }
+    return { main: m?.[1] === undefined ? undefined : Number(m[1]) / 2 ** 20, workers };
   } catch {
-    return undefined;
+    return { main: undefined, workers: undefined };
   }
 }
 function replicaRecords(): Record[] {
@@ -179,15 +191,16 @@ try {
     const envRss = rssMb(env.pid ?? -1);
     if (envRss !== undefined) series.set("environmentd MB", envRss);
     if (httpUrl !== undefined) {
-      const heap = await heapMb(`${httpUrl}/metrics`);
+      const heap = (await heapsMb(`${httpUrl}/metrics`)).main;
       if (heap !== undefined) series.set("environmentd heap MB", heap);
     }
     for (const r of replicaRecords()) {
       const mb = rssMb(r.pid);
       if (mb !== undefined) series.set(`${r.replicaId} MB`, mb);
       if (r.ports === null) continue;
-      const heap = await heapMb(`http://127.0.0.1:${r.ports.http}/metrics`);
-      if (heap !== undefined) series.set(`${r.replicaId} heap MB`, heap);
+      const heaps = await heapsMb(`http://127.0.0.1:${r.ports.http}/metrics`);
+      if (heaps.main !== undefined) series.set(`${r.replicaId} heap MB`, heaps.main);
+      if (heaps.workers !== undefined) series.set(`${r.replicaId} workers heap MB`, heaps.workers);
     }
     const all = du(dataDir);
     const persist = du(join(dataDir, "persist"));

@@ -80,6 +80,11 @@ export interface ClusterRuntime<C, R> {
   /** Asks every worker to step (e.g. external data became available). */
   poke(): void;
   /**
+   * Each worker's V8 heap in use (bytes) as last reported (every `HEAP_REPORT_MS`; 0 before the
+   * first report). Worker heaps are separate isolates, absent from the process's heap metrics.
+   */
+  workerHeapBytes?(): readonly number[];
+  /**
    * The unified logging of the runtime's workers (present when created with `logging`): the
    * hosting role takes forwarded events, the forwarding role hands them out.
    */
@@ -102,6 +107,7 @@ export function createClusterRuntime<C, R>(
   });
   let nonce: string | null = null;
   let stale = 0;
+  const heapBytes: number[] = new Array<number>(opts.workers).fill(0);
   let failed = false;
   let closed = false;
   const closedAcks: { count: number; resolve?: () => void } = { count: 0 };
@@ -144,6 +150,9 @@ export function createClusterRuntime<C, R>(
         return;
       case "closed":
         if (++closedAcks.count === opts.workers) closedAcks.resolve?.();
+        return;
+      case "heap":
+        if (from >= 0 && from < heapBytes.length) heapBytes[from] = msg.usedBytes;
         return;
       default:
         logging?.receive(from, msg);
@@ -217,6 +226,7 @@ export function createClusterRuntime<C, R>(
     onFailure(cb) {
       failureCbs.push(cb);
     },
+    workerHeapBytes: () => heapBytes,
     poke() {
       for (let w = 0; w < opts.workers; w++) mesh.send(w, "cluster:step", null);
     },

@@ -37,6 +37,16 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 describe("cluster runtime", () => {
+  it("reports each worker's heap in use (worker isolates are not in the process's heap)", async () => {
+    const { rt } = start(2);
+    await rt.ready;
+    await until(() => (rt.workerHeapBytes?.() ?? []).every((b) => b > 0));
+    const heaps = rt.workerHeapBytes?.() ?? [];
+    expect(heaps).toHaveLength(2);
+    // A worker's heap is megabytes, not the main thread's.
+    for (const b of heaps) expect(b).toBeGreaterThan(1 << 20);
+  });
+
   it("delivers every command to every worker in one order, internal commands included", async () => {
     const W = 3;
     const { rt, responses } = start(W);

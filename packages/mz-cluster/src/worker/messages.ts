@@ -52,7 +52,12 @@ export type WorkerToMain =
   /** Hosting worker: its totals (at most once per second, when they changed). */
   | { readonly kind: "logStats"; readonly stats: LoggingStats }
   /** Forwarding worker: its totals (at most once per second, when they changed). */
-  | { readonly kind: "forwardStats"; readonly stats: ForwardingStats };
+  | { readonly kind: "forwardStats"; readonly stats: ForwardingStats }
+  /** Every worker: its V8 heap in use (bytes), about once per `HEAP_REPORT_MS`. */
+  | { readonly kind: "heap"; readonly usedBytes: number };
+
+/** How often a worker reports its heap in use to the main thread. */
+export const HEAP_REPORT_MS = 5000;
 
 /** What a forwarding worker has done. */
 export interface ForwardingStats {

@@ -14,11 +14,18 @@
  *    events and reports totals. The workload, not this loop, steps a hosting `ctx.logging`.
  */
 
+import { getHeapStatistics } from "node:v8";
 import type { WorkerSpec } from "../cluster-spec.js";
 import { joinMesh, MAIN } from "../communication/mesh.js";
 import { ResponseBatcher } from "../communication/response-batcher.js";
 import { Sequencer, type SequencerMessage } from "../synchronization/sequencer.js";
-import type { RuntimeInit, SequencedItem, SubmitMessage, WorkerToMain } from "./messages.js";
+import {
+  HEAP_REPORT_MS,
+  type RuntimeInit,
+  type SequencedItem,
+  type SubmitMessage,
+  type WorkerToMain,
+} from "./messages.js";
 
 const mesh = await joinMesh();
 const init = mesh.init as RuntimeInit;
@@ -136,9 +143,16 @@ mesh.on("cluster:close", async () => {
   }
 });
 
+let heapReportedAt = 0;
 const timer = setInterval(() => {
   if (closed) return;
   worker.maintain?.();
   logging?.afterMaintain(Date.now());
+  const now = Date.now();
+  if (now - heapReportedAt >= HEAP_REPORT_MS) {
+    // A worker's heap is its own isolate's: the process's heap metrics do not include it.
+    heapReportedAt = now;
+    toMain({ kind: "heap", usedBytes: getHeapStatistics().used_heap_size });
+  }
   scheduleStep();
 }, init.maintenanceIntervalMs);
