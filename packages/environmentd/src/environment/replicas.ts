@@ -36,7 +36,8 @@ import { RefusalLog, refusalReason } from "../hello-refusals.js";
 /** A running replica as the environment sees it. */
 export interface ReplicaRuntime {
   readonly clusterId: GlobalId;
-  readonly name: string;
+  /** The catalog name (changes once, when a live flip's successor takes its old one's). */
+  name: string;
   readonly workers: number;
   /** The PhaseSet this replica was started with. */
   readonly phases: PhaseSet;
@@ -128,6 +129,12 @@ export class Replicas {
     });
     compute.addReplica(clusterId, replicaId, { computeUrl: location.computeUrl });
     storage.addReplica(clusterId, replicaId, { storageUrl: location.storageUrl });
+  }
+
+  /** A replica took another name in the catalog (a live flip's successor taking its old one's). */
+  rename(replicaId: string, name: string): void {
+    const r = this.#replicas.get(replicaId);
+    if (r !== undefined) r.name = name;
   }
 
   /** Removes a replica from both controllers and stops its process (best effort). */

@@ -180,6 +180,7 @@ export async function rollReplica(
       const names = new Set((await d.catalog.listReplicas(cluster.name)).map((r) => r.name));
       if (!names.has(old.name)) return false; // dropped by the user meanwhile
       await d.catalog.replaceReplica(d.generation, cluster.name, old.name, successor.name);
+      d.replicas.rename(successor.id, old.name);
       d.journal.end(successor.id);
       await d.replicas.detach(cluster.id, old.id);
       return true;
