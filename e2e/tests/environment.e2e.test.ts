@@ -401,11 +401,14 @@ it("keeps the command history bounded by the live objects", async () => {
   expect(Math.max(...samples.slice(half))).toBeLessThanOrEqual(
     Math.max(...samples.slice(0, half)) + 10,
   );
-  // The live objects' dataflows, plus environmentd's persisted introspection subscribes (one per
-  // relation — hydration_times, compute_frontiers, error_counts — on the one replica).
+  // The live objects' dataflows (under 10), plus environmentd's persisted introspection
+  // subscribes (one per relation — hydration_times, compute_frontiers, error_counts — on the one
+  // replica). The history reduces when it has doubled since its last reduction, so between two
+  // reductions it may hold up to as many again (a drop not yet reduced away): 13 was measured
+  // with 11 live. A leak is what the samples above catch (≥ 50 over the cycles).
   expect(
     metricSum(end, "mz_compute_controller_history_dataflow_count", { instance_id: s.clusterId }),
-  ).toBeLessThan(10 + 3);
+  ).toBeLessThan(2 * (10 + 3));
 }, 120_000);
 
 it("notices a stopped replica (SIGSTOP) within 10 s: controller and status", async () => {
