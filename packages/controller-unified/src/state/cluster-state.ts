@@ -52,18 +52,17 @@ import {
   type IngestionDescription,
   ingestionCollectionIds,
   type Peek,
-  type PeekResponse,
   type StorageCommand,
   type StorageResponse,
 } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import { ClusterCommandHistory, PROTOCOL_RULES } from "./cluster-history.js";
+import { ClusterPeeks } from "./cluster-peeks.js";
 import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
 import {
   CollectionExists,
   CollectionMissing,
   DependantsExist,
-  DuplicatePeek,
   InvalidStateRequest,
   ReplicaExists,
   ReplicaMissing,
@@ -87,11 +86,6 @@ import type {
   OutgoingCommand,
 } from "./state-io.js";
 
-interface PendingPeek {
-  readonly target: GlobalId;
-  readonly targetReplica: ReplicaId | undefined;
-}
-
 /** The one controller state of a cluster (see the file comment). */
 export class ClusterState {
   readonly clusterId: string;
@@ -107,7 +101,7 @@ export class ClusterState {
   readonly #ingestions = new Map<GlobalId, GlobalId[]>();
   /** Persist sink exports of live dataflows (what `allowWrites` accepts). */
   readonly #persistSinks = new Set<GlobalId>();
-  readonly #peeks = new Map<string, PendingPeek>();
+  readonly #peeks: ClusterPeeks;
   #outbox: OutgoingCommand[] = [];
   #events: ClusterStateEvent[] = [];
   #externalHolds = 0;
@@ -125,6 +119,14 @@ export class ClusterState {
       allowCompaction: (id, since) =>
         this.#compute({ kind: "allowCompaction", id, frontier: since }),
       forgotten: (id) => this.#events.push({ kind: "forgotten", id }),
+    });
+    this.#peeks = new ClusterPeeks({
+      table: this.#table,
+      history: this.#history,
+      propagation: this.#propagation,
+      compute: (command, replicaId) => this.#compute(command, replicaId),
+      checkReplica: (replicaId) => this.#replicaEpoch(replicaId),
+      event: (e) => this.#events.push(e),
     });
     const hello = createHello(opts.generation);
     const h = (c: ClusterCommand) => this.#history.push(c);
@@ -221,7 +223,7 @@ export class ClusterState {
    */
   failed(replicaId: ReplicaId, epoch: number, message: string, refusal?: HelloRefusal): boolean {
     if (!this.#health.failed(replicaId, epoch, message, refusal)) return false;
-    this.#settleTargeted(replicaId);
+    this.#peeks.settleTargeted(replicaId);
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].failed(c, replicaId);
       this.#propagation.maybeForget(c);
@@ -233,7 +235,7 @@ export class ClusterState {
   dropReplica(replicaId: ReplicaId): void {
     this.#replicaEpoch(replicaId);
     this.#health.remove(replicaId);
-    this.#settleTargeted(replicaId);
+    this.#peeks.settleTargeted(replicaId);
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].removed(c, replicaId);
       this.#propagation.settle(c);
@@ -464,65 +466,19 @@ export class ClusterState {
     };
   }
 
-  /**
-   * Starts a peek of an index: holds it at the peek's time and sends it (a targeted peek to its
-   * replica only). @throws DuplicatePeek, CollectionMissing, InvalidStateRequest (not an index),
-   * ReplicaMissing (targetReplica), SinceViolation
-   */
+  /** Starts a peek of an index (`cluster-peeks.ts`). */
   beginPeek(peek: Peek): void {
-    if (this.#peeks.has(peek.uuid)) throw new DuplicatePeek(peek.uuid);
-    if (peek.target.kind !== "index") {
-      throw new InvalidStateRequest(
-        "peek",
-        "only index peeks are served by the cluster state; peek an index",
-      );
-    }
-    const c = this.#table.live(peek.target.id, "peek");
-    if (c.kind !== "index")
-      throw new InvalidStateRequest(
-        "peek",
-        `${c.id} is a ${c.kind}, which answers no peeks; peek an index on it`,
-      );
-    if (peek.targetReplica !== undefined) this.#replicaEpoch(peek.targetReplica);
-    if (!Frontier.lessEqual(c.since, peek.timestamp))
-      throw new SinceViolation(c.id, peek.timestamp, c.since);
-    c.holds.set(Holder.peek(peek.uuid), peek.timestamp);
-    this.#peeks.set(peek.uuid, { target: c.id, targetReplica: peek.targetReplica });
-    this.#compute({ kind: "peek", peek }, peek.targetReplica);
+    this.#peeks.begin(peek);
   }
 
   /** Settles a pending peek without an answer (timeout, abort). Returns whether it was pending. */
   finishPeek(uuid: string): boolean {
-    return this.#finishPeek(uuid, undefined, undefined);
+    return this.#peeks.finish(uuid);
   }
 
   /** Pending peeks. */
   get peekCount(): number {
     return this.#peeks.size;
-  }
-
-  #finishPeek(
-    uuid: string,
-    replicaId: ReplicaId | undefined,
-    response: PeekResponse | undefined,
-  ): boolean {
-    const p = this.#peeks.get(uuid);
-    if (p === undefined) return false;
-    this.#peeks.delete(uuid);
-    this.#history.retirePeek(uuid);
-    this.#compute({ kind: "cancelPeek", uuid });
-    const c = this.#table.find(p.target);
-    if (c !== undefined) {
-      c.holds.release(Holder.peek(uuid));
-      this.#propagation.settle(c);
-    }
-    this.#events.push({ kind: "peekSettled", uuid, replicaId, response });
-    return true;
-  }
-
-  #settleTargeted(replicaId: ReplicaId): void {
-    for (const [uuid, p] of [...this.#peeks])
-      if (p.targetReplica === replicaId) this.#finishPeek(uuid, undefined, undefined);
   }
 
   // --- responses -----------------------------------------------------------------------------
@@ -551,13 +507,9 @@ export class ClusterState {
         this.#absorbWrite(c, replicaId, r.frontiers.write);
         return;
       }
-      case "peekResponse": {
-        const p = this.#peeks.get(r.uuid);
-        if (p === undefined || (p.targetReplica !== undefined && p.targetReplica !== replicaId))
-          return;
-        this.#finishPeek(r.uuid, replicaId, r.response);
+      case "peekResponse":
+        this.#peeks.answered(replicaId, r.uuid, r.response);
         return;
-      }
       default:
         this.#events.push({ kind: "response", replicaId, response: whole });
     }
