@@ -62,6 +62,10 @@ export {
   type SqliteCatalogOptions,
 } from "./catalog/sqlite.js";
 export {
+  LegacyClusterController,
+  type LegacyParts,
+} from "./cluster-controllers/legacy-cluster-controller.js";
+export {
   type CloseOptions,
   createEnvironment,
   type Environment,

@@ -1,30 +1,25 @@
 /**
- * Tests only: the **legacy** `ClusterController` — one cluster's compute instance, storage
- * instance and the environment's `PersistReadHolds` behind the one interface — written here to
- * prove the interface is implementable by the legacy path without changing either `-client`
- * package. The next slice moves it to environmentd (which may import the `-client` packages) as
- * the `state`-off side of the seam; this package cannot ship it (it never depends on them).
+ * The **legacy** `ClusterController` (phase 5 `state` off): one cluster's compute instance
+ * (compute-client), its storage instance (storage-client) and the environment's
+ * `PersistReadHolds` behind the one interface environmentd drives per cluster, so nothing above
+ * the controller changes when a cluster's `state` phase flips (design note
+ * `docs/design/20261207_phase5_state.md`).
  *
  * ## Mapping
  * - Replicas: both controllers' `addReplica`/`dropReplica`; health from compute's replica
  *   statuses (both controllers run the same replicas).
  * - Objects: an ingestion → storage; a dataflow → compute, its source imports held through
- *   `PersistReadHolds` (environmentd's `ImportHolds`), released at the drop.
+ *   `PersistReadHolds` (what environmentd's `ImportHolds` did), released at the drop.
  * - `frontiers(id)`: compute's for a compute collection; for a storage one, the write frontier from
  *   storage and the since from `PersistReadHolds` (legacy keeps the two apart).
  * - `acquireReadHold`: only shard-backed collections (`PersistReadHolds`); compute-client has no
  *   external hold on its collections — one of the gaps the unified state closes.
  * - `status()`: collections and peeks are counted here (compute-client exposes them only as
  *   gauges).
+ * - Errors: the `-client` classes are rethrown as `@mzts/controller-unified/state`'s
+ *   (`client-errors.ts`).
  */
-import type { DataflowDescription, IngestionDescription } from "@mzts/protocol";
-import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
-import type { ComputeController } from "../../../../compute-client/dist/index.js";
-import type {
-  ReadHold as PersistHold,
-  PersistReadHolds,
-  StorageController,
-} from "../../../../storage-client/dist/index.js";
+import type { ComputeController } from "@mzts/compute-client";
 import type {
   ClusterController,
   ClusterControllerStatus,
@@ -32,11 +27,23 @@ import type {
   ClusterPeekRequest,
   ClusterReplicaLocation,
   ClusterSubscribeBatch,
-} from "../cluster-controller.js";
-import type { CollectionFrontiers } from "../collection-table.js";
-import { CollectionMissing, InvalidStateRequest } from "../errors.js";
-import type { ReadHold } from "../read-holds.js";
-import type { ReplicaHealthRecord } from "../replica-health.js";
+  CollectionFrontiers,
+  ReadHold,
+  ReplicaHealthRecord,
+} from "@mzts/controller-unified/state";
+import {
+  CollectionExists,
+  CollectionMissing,
+  InvalidStateRequest,
+} from "@mzts/controller-unified/state";
+import type { DataflowDescription, IngestionDescription } from "@mzts/protocol";
+import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
+import type {
+  ReadHold as PersistHold,
+  PersistReadHolds,
+  StorageController,
+} from "@mzts/storage-client";
+import { mapClientError, mapped } from "./client-errors.js";
 
 /** What the adapter composes (shared per environment but for the cluster id). */
 export interface LegacyParts {
@@ -52,7 +59,7 @@ export class LegacyClusterController implements ClusterController {
   readonly clusterId: string;
   readonly path = "legacy" as const;
   readonly #p: LegacyParts;
-  /** Dataflow → its holds on its imports (environmentd's `ImportHolds`). */
+  /** Dataflow → its holds on its imports (what environmentd's `ImportHolds` kept). */
   readonly #importHolds = new Map<GlobalId, PersistHold[]>();
   /** Ingestion → its subsources (their since handles go with it). */
   readonly #ingestions = new Map<GlobalId, readonly GlobalId[]>();
@@ -65,23 +72,35 @@ export class LegacyClusterController implements ClusterController {
     this.#p = parts;
   }
 
+  #call<T>(op: string, f: () => T): T {
+    return mapped(this.clusterId, op, f);
+  }
+
   // --- replicas -------------------------------------------------------------------------------
 
   addReplica(replicaId: ReplicaId, location: ClusterReplicaLocation): void {
     const { computeUrl, storageUrl } = this.#twoPort(location, "addReplica");
-    this.#p.compute.addReplica(this.clusterId, replicaId, { computeUrl });
-    this.#p.storage.addReplica(this.clusterId, replicaId, { storageUrl });
+    this.#call("addReplica", () => {
+      this.#p.compute.addReplica(this.clusterId, replicaId, { computeUrl });
+      this.#p.storage.addReplica(this.clusterId, replicaId, { storageUrl });
+    });
   }
 
   updateReplicaLocation(replicaId: ReplicaId, location: ClusterReplicaLocation): void {
     const { computeUrl, storageUrl } = this.#twoPort(location, "updateReplicaLocation");
-    this.#p.compute.updateReplicaLocation(this.clusterId, replicaId, { computeUrl });
-    this.#p.storage.updateReplicaLocation(this.clusterId, replicaId, { storageUrl });
+    this.#call("updateReplicaLocation", () => {
+      this.#p.compute.updateReplicaLocation(this.clusterId, replicaId, { computeUrl });
+      this.#p.storage.updateReplicaLocation(this.clusterId, replicaId, { storageUrl });
+    });
   }
 
   async dropReplica(replicaId: ReplicaId): Promise<void> {
-    await this.#p.compute.dropReplica(this.clusterId, replicaId);
-    await this.#p.storage.dropReplica(this.clusterId, replicaId);
+    try {
+      await this.#p.compute.dropReplica(this.clusterId, replicaId);
+      await this.#p.storage.dropReplica(this.clusterId, replicaId);
+    } catch (e) {
+      throw mapClientError(this.clusterId, "dropReplica", e);
+    }
   }
 
   replicas(): readonly ReplicaHealthRecord[] {
@@ -117,7 +136,11 @@ export class LegacyClusterController implements ClusterController {
   }
 
   createIngestion(id: GlobalId, description: IngestionDescription): void {
-    this.#p.storage.createIngestion(this.clusterId, id, description);
+    // storage-client takes an identical re-creation as a no-op; the interface does not.
+    if (this.#ingestions.has(id)) throw new CollectionExists(this.clusterId, id);
+    this.#call("createIngestion", () =>
+      this.#p.storage.createIngestion(this.clusterId, id, description),
+    );
     this.#ingestions.set(
       id,
       description.sourceExports.map((e) => e.id),
@@ -132,21 +155,22 @@ export class LegacyClusterController implements ClusterController {
     if (key === undefined)
       throw new InvalidStateRequest("createDataflow", "a dataflow must export something");
     const held = new Set((options.foreignHolds ?? []).map((h) => h.collectionId));
-    const holds = desc.sourceImports
-      .filter((i) => !held.has(i.id))
-      .map((i) => this.#p.readHolds.acquire(i.id, desc.asOf));
+    const holds: PersistHold[] = [];
     try {
+      for (const i of desc.sourceImports) {
+        if (!held.has(i.id)) holds.push(this.#p.readHolds.acquire(i.id, desc.asOf));
+      }
       this.#p.compute.createDataflow(this.clusterId, desc);
     } catch (e) {
       for (const h of holds) h.release();
-      throw e;
+      throw mapClientError(this.clusterId, "createDataflow", e);
     }
     this.#importHolds.set(key, [...holds, ...((options.foreignHolds ?? []) as PersistHold[])]);
     for (const e of [...desc.indexExports, ...desc.sinkExports]) this.#compute.add(e.id);
   }
 
   allowWrites(id: GlobalId): void {
-    this.#p.compute.allowWrites(this.clusterId, id);
+    this.#call("allowWrites", () => this.#p.compute.allowWrites(this.clusterId, id));
   }
 
   allowCompaction(id: GlobalId, frontier: Frontier): void {
@@ -154,7 +178,8 @@ export class LegacyClusterController implements ClusterController {
       this.drop(id);
       return;
     }
-    if (this.#compute.has(id)) this.#p.compute.allowCompaction(id, frontier);
+    if (this.#compute.has(id))
+      this.#call("allowCompaction", () => this.#p.compute.allowCompaction(id, frontier));
     else if (this.#p.readHolds.has(id)) this.#p.readHolds.advancePolicy(id, frontier);
     else throw new CollectionMissing(this.clusterId, id, "allowCompaction");
   }
@@ -162,7 +187,7 @@ export class LegacyClusterController implements ClusterController {
   drop(id: GlobalId): void {
     const exports = this.#ingestions.get(id);
     if (exports !== undefined) {
-      this.#p.storage.dropIngestion(id);
+      this.#call("drop", () => this.#p.storage.dropIngestion(id));
       for (const e of exports) void this.#p.readHolds.unregister(e);
       this.#ingestions.delete(id);
       return;
@@ -170,7 +195,7 @@ export class LegacyClusterController implements ClusterController {
     if (!this.#compute.delete(id)) throw new CollectionMissing(this.clusterId, id, "drop");
     for (const h of this.#importHolds.get(id) ?? []) h.release();
     this.#importHolds.delete(id);
-    this.#p.compute.dropCollection(id);
+    this.#call("drop", () => this.#p.compute.dropCollection(id));
   }
 
   // --- reads ----------------------------------------------------------------------------------
@@ -182,13 +207,15 @@ export class LegacyClusterController implements ClusterController {
         `${id} has no shard: the legacy path holds only shard-backed collections`,
       );
     }
-    return this.#p.readHolds.acquire(id, at);
+    return this.#call("acquireReadHold", () => this.#p.readHolds.acquire(id, at));
   }
 
   async peek(req: ClusterPeekRequest): Promise<ClusterPeekAnswer> {
     this.#pendingPeeks++;
     try {
       return await this.#p.compute.peek(this.clusterId, req);
+    } catch (e) {
+      throw mapClientError(this.clusterId, "peek", e);
     } finally {
       this.#pendingPeeks--;
     }
@@ -198,7 +225,7 @@ export class LegacyClusterController implements ClusterController {
     desc: DataflowDescription,
     options: { readonly targetReplica?: ReplicaId } = {},
   ): AsyncIterable<ClusterSubscribeBatch> {
-    return this.#p.compute.subscribe(this.clusterId, desc, options);
+    return this.#call("subscribe", () => this.#p.compute.subscribe(this.clusterId, desc, options));
   }
 
   // --- observation ----------------------------------------------------------------------------
@@ -208,7 +235,7 @@ export class LegacyClusterController implements ClusterController {
   }
 
   frontiers(id: GlobalId): CollectionFrontiers {
-    if (this.#compute.has(id)) return this.#p.compute.frontiers(id);
+    if (this.#compute.has(id)) return this.#call("frontiers", () => this.#p.compute.frontiers(id));
     if (!this.#p.storage.hasCollection(id))
       throw new CollectionMissing(this.clusterId, id, "frontiers");
     const since = this.#p.readHolds.has(id) ? this.#p.readHolds.since(id) : Frontier.MIN;
@@ -221,7 +248,11 @@ export class LegacyClusterController implements ClusterController {
     target: Frontier,
     options: { readonly timeoutMs?: number } = {},
   ): Promise<void> {
-    if (!this.#compute.has(id)) return this.#p.storage.waitForUpper(id, target, options);
+    if (!this.#compute.has(id)) {
+      return this.#p.storage
+        .waitForUpper(id, target, options)
+        .catch((e: unknown) => Promise.reject(mapClientError(this.clusterId, "waitForUpper", e)));
+    }
     return new Promise((resolve, reject) => {
       const done = () => Frontier.lessEqual(target, this.#p.compute.frontiers(id).write);
       if (done()) return resolve();
@@ -280,8 +311,8 @@ export class LegacyClusterController implements ClusterController {
   }
 
   /**
-   * environmentd's upkeep loop body (`ImportHolds`): import holds follow their dataflow's compute
-   * since, then the since handles tick. The adapter runs it on its own interval in production.
+   * The upkeep body (what environmentd's `ImportHolds` ran): import holds follow their
+   * dataflow's compute since, then the since handles tick.
    */
   async upkeep(): Promise<void> {
     for (const [id, holds] of this.#importHolds) {

@@ -2,13 +2,15 @@
  * The two `ClusterController`s answer the same (issue 14: "same observable results"): the legacy
  * adapter over the real compute and storage controllers and the unified driver over one
  * `ClusterState`, driven through the interface with identical replica traffic
- * (`testdata/controller-sides.ts`). Compared after every step: existence, since and write
+ * (`src/testdata/cluster-controllers/controller-sides.ts`). Compared after every step: existence, since and write
  * frontier of every object, replicas (epoch, state, failures), pending peeks and every peek's
  * outcome (rows and answering replica, or the error's name); `openShards`' sinces; write-frontier
  * notifications. A random sequence of reports, compactions, peeks, reconnects and upkeep ticks
  * runs over a fixed set of objects, then everything is dropped. A third test injects a
  * difference (a compaction window off by one on the unified side) and checks it is caught.
  */
+
+import { indexedView, ingestion } from "@mzts/controller-unified/testing";
 import type { GlobalId, ReplicaId } from "@mzts/repr";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -18,9 +20,8 @@ import {
   type PeekOutcome,
   peekOn,
   type Side,
-} from "./testdata/controller-sides.js";
-import { indexedView, ingestion } from "./testdata/objects.js";
-import { flush, stringify } from "./testdata/scenario.js";
+} from "../testdata/cluster-controllers/controller-sides.js";
+import { flush, stringify } from "../testdata/cluster-controllers/legacy-cluster.js";
 
 const WINDOW = 2n;
 const SHARDS = new Map([

@@ -1,15 +1,21 @@
 /**
- * The `ClusterController` interface is implementable by the legacy path: the test-only adapter
- * (`testdata/legacy-cluster-controller.ts`) over the real compute and storage controllers and
- * `PersistReadHolds`, driven through fake replica connections.
+ * The legacy `ClusterController` (`legacy-cluster-controller.ts`) over the real compute and
+ * storage controllers and `PersistReadHolds`, driven through fake replica connections.
  */
+
+import {
+  type ClusterController,
+  CollectionExists,
+  CollectionMissing,
+  InvalidStateRequest,
+  ReplicaExists,
+  ReplicaMissing,
+  SinceViolation,
+} from "@mzts/controller-unified/state";
+import { indexedView, ingestion } from "@mzts/controller-unified/testing";
 import { describe, expect, it } from "vitest";
-import type { ClusterController } from "./cluster-controller.js";
-import { InvalidStateRequest } from "./errors.js";
-import { CLUSTER, LegacyCluster } from "./testdata/legacy-cluster.js";
-import { LegacyClusterController } from "./testdata/legacy-cluster-controller.js";
-import { indexedView, ingestion } from "./testdata/objects.js";
-import { flush } from "./testdata/scenario.js";
+import { CLUSTER, flush, LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
+import { LegacyClusterController } from "./legacy-cluster-controller.js";
 
 const twoPort = {
   layout: "two-port",
@@ -19,7 +25,7 @@ const twoPort = {
 
 describe("LegacyClusterController", () => {
   it("drives one legacy cluster through the one interface", async () => {
-    const l = await LegacyCluster.create(2n);
+    const l = new LegacyCluster(2n);
     const adapter = new LegacyClusterController({
       clusterId: CLUSTER,
       compute: l.compute,
@@ -80,6 +86,36 @@ describe("LegacyClusterController", () => {
       c.drop("u10");
       expect(c.hasCollection("u11")).toBe(false);
       expect(c.status().collections).toBe(0);
+    } finally {
+      await c.close();
+      await l.close();
+    }
+  });
+
+  it("throws the one interface's error classes, not the -client ones", async () => {
+    const l = new LegacyCluster(2n);
+    const c = new LegacyClusterController({
+      clusterId: CLUSTER,
+      compute: l.compute,
+      storage: l.storage,
+      readHolds: l.readHolds,
+    });
+    try {
+      c.addReplica("u1", twoPort);
+      expect(() => c.addReplica("u1", twoPort)).toThrow(ReplicaExists);
+      await expect(c.dropReplica("u9")).rejects.toThrow(ReplicaMissing);
+      await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+      c.createIngestion("u10", ingestion("u11"));
+      expect(() => c.createIngestion("u10", ingestion("u11"))).toThrow(CollectionExists);
+      c.allowCompaction("u11", 5n);
+      expect(() => c.acquireReadHold("u11", 1n)).toThrow(SinceViolation);
+      expect(() => c.createDataflow(indexedView("u20", 1n, ["u11"]))).toThrow(SinceViolation);
+      c.createDataflow(indexedView("u20", 5n, ["u11"]));
+      expect(() => c.createDataflow(indexedView("u20", 5n, ["u11"]))).toThrow(CollectionExists);
+      expect(() => c.createDataflow(indexedView("u21", 5n, ["u99"]))).toThrow(CollectionMissing);
+      await expect(c.peek({ target: "u99", timestamp: 1n })).rejects.toThrow(CollectionMissing);
+      expect(() => c.frontiers("u99")).toThrow(CollectionMissing);
+      expect(() => c.drop("u99")).toThrow(CollectionMissing);
     } finally {
       await c.close();
       await l.close();

@@ -1,10 +1,17 @@
 /**
  * Tests only: the two `ClusterController`s side by side under one workload — the legacy adapter
- * (`legacy-cluster-controller.ts` over the real compute and storage controllers) and the
- * unified driver (`unified-cluster.ts`) — each behind the same in-memory replica fakes, so a test
- * drives both through the interface and the same replica traffic, then compares what they
- * answer (`observe`): existence, frontiers and sinces, replicas, pending peeks, peek outcomes.
+ * (`cluster-controllers/legacy-cluster-controller.ts` over the real compute and storage
+ * controllers) and the unified driver (no timer: `maintain()` is the upkeep) — each behind the
+ * same in-memory replica fakes, so a test drives both through the interface and the same
+ * replica traffic, then compares what they answer (`observe`): existence, frontiers and sinces, replicas, pending peeks, peek outcomes.
  */
+
+import { type ClusterController, UnifiedClusterController } from "@mzts/controller-unified/state";
+import {
+  createFakeConnector,
+  type FakeConnector,
+  fakeSinceHandles,
+} from "@mzts/controller-unified/testing";
 import type {
   ComputeCommand,
   ComputeResponse,
@@ -12,12 +19,9 @@ import type {
   StorageResponse,
 } from "@mzts/protocol";
 import type { GlobalId, ReplicaId } from "@mzts/repr";
-import type { ClusterController } from "../cluster-controller.js";
-import type { FakeConnector } from "./fake-connector.js";
-import { CLUSTER, LegacyCluster } from "./legacy-cluster.js";
-import { LegacyClusterController } from "./legacy-cluster-controller.js";
-import { flush } from "./scenario.js";
-import { unifiedCluster } from "./unified-cluster.js";
+import pino from "pino";
+import { LegacyClusterController } from "../../cluster-controllers/legacy-cluster-controller.js";
+import { CLUSTER, flush, LegacyCluster, LOGGING } from "./legacy-cluster.js";
 
 /** One path under test. */
 export interface Side {
@@ -41,7 +45,7 @@ export async function controllerSides(
   [legacyWindowMs, unifiedWindowMs]: readonly [bigint, bigint],
   shards: ReadonlyMap<GlobalId, string>,
 ): Promise<[Side, Side]> {
-  const l = await LegacyCluster.create(legacyWindowMs);
+  const l = new LegacyCluster(legacyWindowMs);
   for (const [id, shard] of shards) l.shards.set(id, shard);
   const adapter = new LegacyClusterController({
     clusterId: CLUSTER,
@@ -62,7 +66,7 @@ export async function controllerSides(
       await l.close();
     },
   };
-  const u = unifiedCluster(unifiedWindowMs);
+  const u = unifiedSide(unifiedWindowMs);
   const unified: Side = {
     name: "unified",
     c: u.controller,
@@ -75,6 +79,25 @@ export async function controllerSides(
     close: () => u.controller.close(),
   };
   return [legacy, unified];
+}
+
+/** The driver over the two-port fakes and in-memory since handles (as the legacy side's). */
+function unifiedSide(windowMs: bigint) {
+  const computeFake = createFakeConnector<ComputeCommand, ComputeResponse>();
+  const storageFake = createFakeConnector<StorageCommand, StorageResponse>();
+  const controller = new UnifiedClusterController({
+    clusterId: CLUSTER,
+    generation: 1n,
+    logging: LOGGING,
+    compactionWindowMs: windowMs,
+    connectors: { compute: computeFake.connector, storage: storageFake.connector },
+    sinceHandles: fakeSinceHandles(),
+    logger: pino({ level: "silent" }),
+    tickIntervalMs: 0,
+    maintenance: { heartbeatMs: 60_000 },
+    now: () => 0,
+  });
+  return { controller, computeFake, storageFake };
 }
 
 /** What a side answers about `ids` and its replicas (comparable with `toEqual`). */
