@@ -12,11 +12,12 @@
  * | `compute-replicas` | `cluster-unification-replicas`  | compute-client's replica task (`connectLegacyComputeReplica`) | controller-unified's `ReplicaTask` with compute's protocol (`connectUnifiedComputeReplica`) |
  * | `storage-replicas` | `cluster-unification-replicas`  | storage-client's replica task (`connectLegacyStorageReplica`) | controller-unified's `ReplicaTask` with storage's protocol (`connectUnifiedStorageReplica`) |
  * | `client`           | `cluster-unification-client`    | two ports, two streams per replica                | controller-unified's `ClusterStreams`: one `ClusterService` stream per replica for both |
- * | `state`            | `cluster-unification-state`     | a compute and a storage instance per cluster      | not built yet                 |
+ * | `state`            | `cluster-unification-state`     | a compute and a storage instance per cluster behind `LegacyClusterController` | one `ClusterState` per cluster (`UnifiedClusterController`) |
  *
  * ## Invariants
  * - A seam runs unified exactly when its phase takes effect (`PhaseSet.takesEffect`: in force
- *   and built). A phase in force whose unified path is not built (client, state) is reported as
+ *   and built); `Clusters.build` builds the unified cluster controller exactly when the `state`
+ *   seam is unified here. A phase in force whose unified path is not built is reported as
  *   "accepted, no effect yet" (design §7), never half-enabled; a phase that is off (or blocked)
  *   reports plain legacy.
  * - The selection is a pure function of the PhaseSet: the same PhaseSet gives the same choice.
@@ -70,7 +71,12 @@ const SEAMS: readonly { seam: ControllerSeam; phase: Phase; legacy: string; unif
     legacy: "two ports, two streams per replica",
     unified: "one ClusterService stream per replica (controller-unified client)",
   },
-  { seam: "state", phase: "state", legacy: "a compute and a storage instance", unified: "" },
+  {
+    seam: "state",
+    phase: "state",
+    legacy: "a compute and a storage instance",
+    unified: "one controller state per cluster (controller-unified state)",
+  },
 ];
 
 /** One instance's connectors: the one it takes, and the per-workload one of two-port replicas. */

@@ -8,11 +8,12 @@
  * | `ddl-queue.ts`        | one catalog write at a time; the resolved-object cache's lifetime |
  * | `fencing.ts`          | noticing a newer generation and stopping                          |
  * | `objects.ts`          | object resolution and its cache                                   |
- * | `frontiers.ts`        | an object's upper and since from read holds + both controllers    |
+ * | `frontiers.ts`        | an object's upper and since from its shard + its cluster's controller |
+ * | `shards.ts`           | durable collections by owning cluster: open, since, upper, holds  |
  * | `frontier-signal.ts`  | awaiting a frontier (woken by frontier updates, with a timeout)   |
  * | `timestamps.ts`       | as-of, peek timestamp and subscribe as-of selection               |
- * | `import-holds.ts`     | dataflows' holds on their imports; the read-hold upkeep loop       |
- * | `clusters.ts`         | a cluster's instances, built with `selectControllers(phases)`      |
+ * | `import-holds.ts`     | cross-cluster import holds; the legacy read-hold upkeep loop      |
+ * | `clusters.ts`         | one `ClusterController` per cluster (legacy adapter or unified)   |
  * | `replicas.ts`         | replica specs, attach/detach, locations, health                   |
  * | `dataflows.ts`        | installing catalog items as ingestions and dataflows              |
  * | `boot.ts`             | rebuilding the controllers from the catalog                       |
@@ -56,7 +57,11 @@ import {
   createComputeController,
 } from "@mzts/compute-client";
 import { createPhaseFlags, type PhaseFlags, type PhaseSet } from "@mzts/flags";
-import { createProcessOrchestrator, type ProcessOrchestrator } from "@mzts/orchestrator";
+import {
+  createProcessOrchestrator,
+  type ProcessOrchestrator,
+  type ReplicaLayout,
+} from "@mzts/orchestrator";
 import { createPersist } from "@mzts/persist";
 import type {
   CreateClusterRequest,
@@ -103,6 +108,7 @@ import { listObjects, ObjectCache } from "./environment/objects.js";
 import { Reads } from "./environment/reads.js";
 import { Replicas } from "./environment/replicas.js";
 import { ShardGc } from "./environment/shard-gc.js";
+import { Shards } from "./environment/shards.js";
 import { Status } from "./environment/status.js";
 import { TransientIds } from "./environment/transient-ids.js";
 import { EnvironmentClosed } from "./errors.js";
@@ -287,12 +293,6 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   storage.onEvent((e) => {
     if (e.kind === "writeFrontier") signal.notify();
   });
-  const importHolds = new ImportHolds({
-    compute,
-    readHolds,
-    tickMs: opts.readHoldTickMs ?? 1000,
-    onTick: () => signal.notify(),
-  });
 
   let closed = false;
   const objects = new ObjectCache(catalog);
@@ -308,24 +308,39 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     onChecked: () => replicas.checkRefusals(),
   });
   const queue = new DdlQueue(objects, (newer) => fencing.fencedBy(newer));
-  const frontiers = new Frontiers({ compute, storage, readHolds });
-  const clusters = new Clusters({
+  const readHoldTickMs = opts.readHoldTickMs ?? 1000;
+  const clusters: Clusters = new Clusters({
     compute,
     storage,
+    readHolds,
+    persist,
     readPhases,
+    generation,
+    replicaSecret: replicaSecret.secret,
+    logger: opts.logger,
+    compactionWindowMs: windowMs,
+    tickMs: readHoldTickMs,
+    onWriteFrontier: () => signal.notify(),
     log,
-    layoutOf: (replicaId) => replicas.layoutOf(replicaId),
+    layoutOf: (replicaId): ReplicaLayout | undefined => replicas.layoutOf(replicaId),
     ...(opts.computeConnector === undefined ? {} : { computeConnector: opts.computeConnector }),
   });
-  const replicas = new Replicas({
+  const importHolds = new ImportHolds({
+    clusters,
+    readHolds,
+    tickMs: readHoldTickMs,
+    onTick: () => signal.notify(),
+  });
+  const shards = new Shards({ clusters, readHolds, persist });
+  const frontiers = new Frontiers({ clusters, shards });
+  const replicas: Replicas = new Replicas({
     generation,
     orchestrator,
-    compute,
-    storage,
+    clusters,
     catalogGeneration: () => fencing.catalogGeneration,
     log,
   });
-  const dataflows = new Dataflows({ compute, storage, readHolds, importHolds, frontiers });
+  const dataflows = new Dataflows({ clusters, shards, readHolds, frontiers });
   const shardGc = new ShardGc({
     catalog,
     persist,
@@ -349,7 +364,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     persisted = await PersistedIntrospection.open({
       persist,
       readHolds,
-      compute,
+      clusters,
       catalog: () => objects.get(),
       fenced: () =>
         catalog.generation().then(
@@ -365,6 +380,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   } catch (e) {
     orchestrator.abandon();
     await importHolds.close();
+    await clusters.close();
     await Promise.allSettled([compute.close(), storage.close(), catalog.close()]);
     await readHolds.close();
     await persist.close();
@@ -385,8 +401,8 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   });
   const reads = new Reads({
     objects,
-    compute,
-    readHolds,
+    clusters,
+    shards,
     frontiers,
     signal,
     dataflows,
@@ -402,7 +418,6 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     frontiers,
     replicas,
     clusters,
-    compute,
     readPhases,
     flipOf: (clusterId) => flips.statusOf(clusterId),
   });
@@ -413,7 +428,6 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     orchestrator,
     clusters,
     replicas,
-    compute,
     readPhases,
     log,
     registry: opts.registry,
@@ -472,6 +486,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
       await persisted.close();
       await importHolds.close();
       signal.close(new EnvironmentClosed());
+      await clusters.close();
       await compute.close();
       await storage.close();
       await readHolds.close();

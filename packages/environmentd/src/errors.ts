@@ -157,3 +157,20 @@ export class ObjectFailed extends EnvironmentdError {
     );
   }
 }
+
+/**
+ * A call named a cluster whose controller is not built here (dropped meanwhile, or not booted;
+ * → Unavailable).
+ */
+export class ClusterControllerMissing extends EnvironmentdError {
+  override name = "ClusterControllerMissing";
+  constructor(
+    readonly clusterId: string,
+    readonly operation: string,
+  ) {
+    super(
+      `${operation}: cluster ${clusterId} has no controller in this environmentd (dropped, or ` +
+        "not booted yet); list the clusters and retry on one that exists",
+    );
+  }
+}

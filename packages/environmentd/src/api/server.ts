@@ -30,6 +30,7 @@ import {
   SinceViolation,
   SubscribeFailed,
 } from "@mzts/compute-client";
+import * as cluster from "@mzts/controller-unified/state";
 import { MalformedPlan } from "@mzts/expr";
 import { ReplicaStartFailed } from "@mzts/orchestrator";
 import { environmentCodecs, MAX_API_MESSAGE_BYTES, MalformedRequest } from "@mzts/protocol";
@@ -47,6 +48,7 @@ import {
 } from "../catalog/errors.js";
 import type { Environment } from "../environment.js";
 import {
+  ClusterControllerMissing,
   EnvironmentClosed,
   IntrospectionDisabled,
   InvalidObjectRequest,
@@ -90,13 +92,17 @@ function codeOf(e: unknown): Code {
     e instanceof ObjectFailed ||
     e instanceof PeekBelowSince ||
     e instanceof SinceViolation ||
+    e instanceof cluster.SinceViolation ||
+    e instanceof cluster.DependantsExist ||
+    e instanceof cluster.InvalidStateRequest ||
     e instanceof IntrospectionDisabled ||
     e instanceof StorageIntrospectionUnavailable
   )
     return Code.FailedPrecondition;
   if (e instanceof StaleGeneration) return Code.Aborted;
-  if (e instanceof UpperWaitTimeout || e instanceof PeekTimeout) return Code.DeadlineExceeded;
-  if (e instanceof PeekCanceled) return Code.Canceled;
+  if (e instanceof UpperWaitTimeout || e instanceof PeekTimeout || e instanceof cluster.PeekTimeout)
+    return Code.DeadlineExceeded;
+  if (e instanceof PeekCanceled || e instanceof cluster.PeekCanceled) return Code.Canceled;
   if (
     e instanceof EnvironmentClosed ||
     e instanceof CatalogClosed ||
@@ -106,7 +112,12 @@ function codeOf(e: unknown): Code {
     e instanceof ReplicaStartFailed ||
     e instanceof ComputeInstanceMissing ||
     e instanceof ComputeCollectionMissing ||
-    e instanceof NoReadyReplica
+    e instanceof NoReadyReplica ||
+    // the cluster's controller (either path): a collection or replica gone meanwhile
+    e instanceof cluster.PeekFailed ||
+    e instanceof cluster.CollectionMissing ||
+    e instanceof cluster.ReplicaMissing ||
+    e instanceof ClusterControllerMissing
   )
     return Code.Unavailable;
   // GenerationNotBooted, invariant violations, anything unexpected: a bug, not the caller's fault.

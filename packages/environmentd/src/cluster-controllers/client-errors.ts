@@ -13,7 +13,10 @@
  * | `InvalidReplicaId`                                | `InvalidStateRequest`   |
  *
  * Anything else (closed controllers, `MalformedPlan`, log-peek targeting, subscribe failures)
- * passes through unchanged: it has no counterpart and callers already handle it.
+ * passes through unchanged: it has no counterpart and callers already handle it. A peek's own
+ * errors (`keepPeekErrors`) keep compute-client's classes: `ClusterController.peek` promises the
+ * compute controller's peek errors on both paths (`./state`'s carry the same names), and the
+ * API maps both.
  */
 // PHASE(state): legacy — delete when cluster-unification-state is retired
 import * as compute from "@mzts/compute-client";
@@ -31,7 +34,15 @@ import {
 import * as storage from "@mzts/storage-client";
 
 /** `e` as the `./state` class it corresponds to (or `e` itself); `op` names the call. */
-export function mapClientError(clusterId: string, op: string, e: unknown): unknown {
+export function mapClientError(
+  clusterId: string,
+  op: string,
+  e: unknown,
+  options: { readonly keepPeekErrors?: boolean } = {},
+): unknown {
+  if (options.keepPeekErrors === true && e instanceof compute.ControllerError) {
+    if (e instanceof compute.PeekCanceled || e instanceof compute.PeekFailed) return e;
+  }
   if (e instanceof compute.CollectionMissing) return new CollectionMissing(clusterId, e.id, op);
   if (e instanceof storage.CollectionMissing)
     return new CollectionMissing(clusterId, e.collectionId, op);

@@ -121,4 +121,52 @@ describe("LegacyClusterController", () => {
       await l.close();
     }
   });
+
+  // Legacy defect (design note "Legacy defects" 2): environmentd released a dropped dataflow's
+  // import holds at the drop while compute still kept the dataflow for a pending peek, so a
+  // replay could rebuild it below its import's since. The adapter keeps them until compute
+  // forgets the dataflow.
+  it("keeps a dropped dataflow's import holds while a peek still holds it", async () => {
+    const l = new LegacyCluster(2n);
+    const c = new LegacyClusterController({
+      clusterId: CLUSTER,
+      compute: l.compute,
+      storage: l.storage,
+      readHolds: l.readHolds,
+    });
+    try {
+      c.addReplica("u1", twoPort);
+      await flush();
+      await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+      c.createIngestion("u10", ingestion("u11"));
+      l.shards.set("u11", "shard-u11");
+      c.createDataflow(indexedView("u20", 0n, ["u11"]));
+      l.storageRespond("u1", { kind: "frontierUpper", id: "u11", upper: 5n });
+      l.computeRespond("u1", { kind: "frontiers", id: "u20", frontiers: { write: 5n, input: 5n } });
+      await c.upkeep();
+      expect(c.frontiers("u11").since).toBe(3n);
+      const answer = c.peek({ target: "u20", timestamp: 3n });
+      const sent = l.computeFake.current("u1")?.sent.find((x) => x.kind === "peek");
+      if (sent?.kind !== "peek") throw new Error("no peek sent");
+      c.drop("u20");
+      // The peek holds u20 at 3 in compute: a replay would rebuild it at 3.
+      expect(l.compute.frontiers("u20").since).toBe(3n);
+      l.storageRespond("u1", { kind: "frontierUpper", id: "u11", upper: 20n });
+      await c.upkeep();
+      expect(c.frontiers("u11").since).toBe(3n);
+      l.computeRespond("u1", {
+        kind: "peekResponse",
+        uuid: sent.peek.uuid,
+        response: { kind: "rows", rows: [] },
+      });
+      await answer;
+      l.computeRespond("u1", { kind: "frontiers", id: "u20", frontiers: { write: null } });
+      await c.upkeep();
+      expect(() => l.compute.frontiers("u20")).toThrow(); // forgotten
+      expect(c.frontiers("u11").since).toBe(18n);
+    } finally {
+      await c.close();
+      await l.close();
+    }
+  });
 });

@@ -9,7 +9,13 @@
  * - Replicas: both controllers' `addReplica`/`dropReplica`; health from compute's replica
  *   statuses (both controllers run the same replicas).
  * - Objects: an ingestion → storage; a dataflow → compute, its source imports held through
- *   `PersistReadHolds` (what environmentd's `ImportHolds` did), released at the drop.
+ *   `PersistReadHolds` (what environmentd's `ImportHolds` did) — and its `foreignHolds` (imports
+ *   of other clusters) — at its as-of, then at its compute since (`advanceImportHolds`), until
+ *   compute FORGETS the dataflow: a dropped dataflow a peek still holds stays in compute's
+ *   history, and a replica rehydrating meanwhile rebuilds it at that since (the legacy defect
+ *   "environmentd releases a dropped dataflow's import holds while a peek still holds it").
+ * - Subscribes: compute's (`subscribe`); `frontiers`/`drop` of a transient subscribe id go to
+ *   compute as they are (the subscribe's since; its cancel).
  * - `frontiers(id)`: compute's for a compute collection; for a storage one, the write frontier from
  *   storage and the since from `PersistReadHolds` (legacy keeps the two apart).
  * - `acquireReadHold`: only shard-backed collections (`PersistReadHolds`); compute-client has no
@@ -17,7 +23,8 @@
  * - `status()`: collections and peeks are counted here (compute-client exposes them only as
  *   gauges).
  * - Errors: the `-client` classes are rethrown as `@mzts/controller-unified/state`'s
- *   (`client-errors.ts`).
+ *   (`client-errors.ts`); a peek's own errors keep compute-client's classes (same names as
+ *   `./state`'s, as the interface says).
  */
 import type { ComputeController } from "@mzts/compute-client";
 import type {
@@ -59,8 +66,8 @@ export class LegacyClusterController implements ClusterController {
   readonly clusterId: string;
   readonly path = "legacy" as const;
   readonly #p: LegacyParts;
-  /** Dataflow → its holds on its imports (what environmentd's `ImportHolds` kept). */
-  readonly #importHolds = new Map<GlobalId, PersistHold[]>();
+  /** Dataflow → its holds on its imports (kept until compute forgets the dataflow). */
+  readonly #importHolds = new Map<GlobalId, ReadHold[]>();
   /** Ingestion → its subsources (their since handles go with it). */
   readonly #ingestions = new Map<GlobalId, readonly GlobalId[]>();
   /** Compute collections created here and not yet dropped. */
@@ -95,12 +102,13 @@ export class LegacyClusterController implements ClusterController {
   }
 
   async dropReplica(replicaId: ReplicaId): Promise<void> {
-    try {
-      await this.#p.compute.dropReplica(this.clusterId, replicaId);
-      await this.#p.storage.dropReplica(this.clusterId, replicaId);
-    } catch (e) {
-      throw mapClientError(this.clusterId, "dropReplica", e);
-    }
+    // Both controllers let go of it even when one of them does not know it.
+    const [c, s] = await Promise.allSettled([
+      this.#p.compute.dropReplica(this.clusterId, replicaId),
+      this.#p.storage.dropReplica(this.clusterId, replicaId),
+    ]);
+    const failed = c.status === "rejected" ? c : s.status === "rejected" ? s : undefined;
+    if (failed !== undefined) throw mapClientError(this.clusterId, "dropReplica", failed.reason);
   }
 
   replicas(): readonly ReplicaHealthRecord[] {
@@ -165,7 +173,7 @@ export class LegacyClusterController implements ClusterController {
       for (const h of holds) h.release();
       throw mapClientError(this.clusterId, "createDataflow", e);
     }
-    this.#importHolds.set(key, [...holds, ...((options.foreignHolds ?? []) as PersistHold[])]);
+    this.#importHolds.set(key, [...holds, ...(options.foreignHolds ?? [])]);
     for (const e of [...desc.indexExports, ...desc.sinkExports]) this.#compute.add(e.id);
   }
 
@@ -192,10 +200,11 @@ export class LegacyClusterController implements ClusterController {
       this.#ingestions.delete(id);
       return;
     }
-    if (!this.#compute.delete(id)) throw new CollectionMissing(this.clusterId, id, "drop");
-    for (const h of this.#importHolds.get(id) ?? []) h.release();
-    this.#importHolds.delete(id);
+    // Not created here: a transient subscribe's id (its cancel), or CollectionMissing.
+    this.#compute.delete(id);
     this.#call("drop", () => this.#p.compute.dropCollection(id));
+    // The import holds stay until compute forgets the dataflow (`advanceImportHolds`).
+    this.#releaseIfForgotten(id);
   }
 
   // --- reads ----------------------------------------------------------------------------------
@@ -215,7 +224,7 @@ export class LegacyClusterController implements ClusterController {
     try {
       return await this.#p.compute.peek(this.clusterId, req);
     } catch (e) {
-      throw mapClientError(this.clusterId, "peek", e);
+      throw mapClientError(this.clusterId, "peek", e, { keepPeekErrors: true });
     } finally {
       this.#pendingPeeks--;
     }
@@ -235,9 +244,9 @@ export class LegacyClusterController implements ClusterController {
   }
 
   frontiers(id: GlobalId): CollectionFrontiers {
-    if (this.#compute.has(id)) return this.#call("frontiers", () => this.#p.compute.frontiers(id));
-    if (!this.#p.storage.hasCollection(id))
-      throw new CollectionMissing(this.clusterId, id, "frontiers");
+    // Compute's (a dataflow, or a transient subscribe), unless storage's.
+    if (this.#compute.has(id) || !this.#p.storage.hasCollection(id))
+      return this.#call("frontiers", () => this.#p.compute.frontiers(id));
     const since = this.#p.readHolds.has(id) ? this.#p.readHolds.since(id) : Frontier.MIN;
     const write = this.#p.storage.frontier(id);
     return { since, write, reported: write !== Frontier.MIN };
@@ -287,6 +296,27 @@ export class LegacyClusterController implements ClusterController {
     };
   }
 
+  /** Compute exports' write frontiers as `replicaId` last reported them (reported ones only). */
+  replicaFrontiers(replicaId: ReplicaId): ReadonlyMap<GlobalId, Frontier> {
+    const out = new Map<GlobalId, Frontier>();
+    for (const [id, f] of this.replicaCollectionFrontiers(replicaId)) {
+      if (f.replica !== undefined) out.set(id, f.replica);
+    }
+    return out;
+  }
+
+  /** compute-client's per-replica record of every live export (replica, global, as-of). */
+  replicaCollectionFrontiers(replicaId: ReplicaId) {
+    return this.#call("replicaFrontiers", () =>
+      this.#p.compute.replicaFrontiers(this.clusterId, replicaId),
+    );
+  }
+
+  /** The cluster's log indexes (compute-client's `logIndexes`). */
+  logIndexes() {
+    return this.#call("logIndexes", () => this.#p.compute.logIndexes(this.clusterId));
+  }
+
   failures(): ReadonlyMap<GlobalId, string> {
     return this.#p.compute.failures(this.clusterId);
   }
@@ -311,15 +341,36 @@ export class LegacyClusterController implements ClusterController {
   }
 
   /**
-   * The upkeep body (what environmentd's `ImportHolds` ran): import holds follow their
-   * dataflow's compute since, then the since handles tick.
+   * Import holds follow their dataflow's compute since; a dropped dataflow's are released once
+   * compute forgot it (file comment). environmentd's upkeep loop calls it every tick.
    */
-  async upkeep(): Promise<void> {
-    for (const [id, holds] of this.#importHolds) {
-      if (!this.#compute.has(id)) continue;
+  advanceImportHolds(): void {
+    for (const id of [...this.#importHolds.keys()]) {
+      if (this.#releaseIfForgotten(id)) continue;
       const since = this.#p.compute.frontiers(id).since;
-      if (since !== null) for (const h of holds) h.downgrade(since);
+      if (since !== null) for (const h of this.#importHolds.get(id) ?? []) h.downgrade(since);
     }
+  }
+
+  /** Releases `id`'s import holds if compute no longer knows it; returns whether it did. */
+  #releaseIfForgotten(id: GlobalId): boolean {
+    const holds = this.#importHolds.get(id);
+    if (holds === undefined) return false;
+    let since: Frontier;
+    try {
+      since = this.#p.compute.frontiers(id).since;
+    } catch {
+      since = null; // forgotten (CollectionMissing) or closed
+    }
+    if (since !== null) return false;
+    for (const h of holds) h.release();
+    this.#importHolds.delete(id);
+    return true;
+  }
+
+  /** The upkeep body on its own (tests, the bench): `advanceImportHolds`, then the handles tick. */
+  async upkeep(): Promise<void> {
+    this.advanceImportHolds();
     await this.#p.readHolds.tick();
   }
 

@@ -1,42 +1,80 @@
 /**
- * Cluster controller state: for each cluster, its compute instance and storage instance, built
- * with what `selectControllers` chose from the cluster's PhaseSet; the compute instance gets the
- * cluster's logging config (its introspection interval and log index ids,
- * `introspection/log-indexes.ts`).
+ * Cluster controllers: for each cluster, ONE `ClusterController` (`@mzts/controller-unified/state`)
+ * that every call naming the cluster goes through (`controllerOf`), built from the cluster's
+ * PhaseSet with what `selectControllers` chose:
+ * - `state` does not take effect (legacy): the cluster's compute instance and storage instance on
+ *   the environment's shared controllers (the compute instance gets the cluster's logging config,
+ *   `introspection/log-indexes.ts`) behind `LegacyClusterController`, its shards' since handles in
+ *   the environment's `PersistReadHolds`;
+ * - `state` takes effect (unified): a `UnifiedClusterController` over one `ClusterState`, with
+ *   the per-workload unified replica tasks (two-port replicas), its own since handles on the
+ *   cluster's shards (`persistSinceHandleIo`, the reader id `PersistReadHolds` uses, so a restart
+ *   or a path change re-attaches the same handles), the replica secret, the cluster's logging
+ *   config and the compaction window.
  *
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
- *   `selectControllers(phases)` is called at that same point: what a cluster's controllers run is
- *   fixed until they are built again or reseated by a live flip (`flips/`; status shows the flip).
- * - A cluster has both instances or neither; `drop` removes both and its selection.
+ *   `selectControllers(phases)` is called at that same point: what a cluster's controller runs is
+ *   fixed until it is built again or reseated by a live flip (`flips/`; status shows the flip).
+ * - One owner per since handle: a unified cluster's shards are opened only by its controller
+ *   (`openShards`), never by `PersistReadHolds` (which keeps the legacy clusters' shards and the
+ *   environment's own introspection shards).
+ * - `drop` closes the cluster's controller (and drops a legacy cluster's instances).
  *
  * ## Flow
- * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → compute
- * `createInstance` (with `loggingConfig(cluster)`) + storage `createInstance` → recorded and
- * announced (info log "cluster controllers built" with each seam's path); `selection(clusterId)`
- * for status. `reseat(clusterId, phases)` (a live flip of a controller-side phase) chooses again
- * and, where a connector changed, gives every replica its next incarnation through the new one:
- * the instances — their collections, peeks and subscribes — stay. `onChange` tells the flips
- * which clusters exist.
+ * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → the
+ * controller → recorded and announced (info log "cluster controllers built" with each seam's
+ * path); `selection(clusterId)` for status. `reseat(clusterId, phases)` (a live flip of a
+ * controller-side phase) chooses again; on the legacy path, where a connector changed, every
+ * replica gets its next incarnation through the new one (the instances — collections, peeks,
+ * subscribes — stay). A flip of `state` itself (legacy ↔ unified) is recorded and applied when
+ * the cluster's controller is next built (the next environmentd boot). `onChange` tells the
+ * flips which clusters exist.
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
+import {
+  type ClusterController,
+  type PersistClientLike,
+  persistSinceHandleIo,
+  UnifiedClusterController,
+} from "@mzts/controller-unified/state";
 import type { PhaseSet } from "@mzts/flags";
 import type { ReplicaLayout } from "@mzts/orchestrator";
 import type { GlobalId } from "@mzts/repr";
-import type { StorageController } from "@mzts/storage-client";
+import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
 import type { Cluster } from "../catalog/catalog.js";
+import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
 import { type ClusterControllers, selectControllers } from "../controllers.js";
+import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
+
+/** The reader id of environmentd's since handles (both paths: a path change re-attaches them). */
+export const SINCE_READER_ID = "environmentd";
 
 export interface ClustersOptions {
   readonly compute: ComputeController;
   readonly storage: StorageController;
+  /** The environment's since handles (legacy clusters' shards). */
+  readonly readHolds: PersistReadHolds;
+  /** Persist, for a unified cluster's own since handles. */
+  readonly persist: PersistClientLike;
   /** The cluster's current PhaseSet. */
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
+  readonly generation: bigint;
+  /** The environment's replica secret (hello proofs). */
+  readonly replicaSecret?: Uint8Array;
+  readonly logger: Logger;
+  /** How far sinces trail uppers (ms). */
+  readonly compactionWindowMs: bigint;
+  /** A unified controller's maintenance interval (ms; the legacy read-hold upkeep's). */
+  readonly tickMs: number;
+  /** Called on every write-frontier advance of a unified cluster (the frontier waiters). */
+  readonly onWriteFrontier?: () => void;
   /**
-   * Replaces the chosen compute connector of every cluster (a test seam: tests wrap the legacy
-   * task to observe or break replicas); the selection recorded for status stays the chosen one.
+   * Replaces the chosen compute connector of every legacy cluster (a test seam: tests wrap the
+   * legacy task to observe or break replicas); the selection recorded for status stays the
+   * chosen one.
    */
   readonly computeConnector?: ComputeReplicaConnector;
   /** Announces each cluster's controller paths once, when they are built (style §18). */
@@ -48,28 +86,39 @@ export interface ClustersOptions {
   readonly layoutOf?: (replicaId: string) => ReplicaLayout | undefined;
 }
 
-/** The clusters' controller state (see the file comment). */
+interface Built {
+  /** What runs (the selection the controller was built or last reseated with). */
+  chosen: ClusterControllers;
+  readonly controller: ClusterController;
+  readonly unlisten: () => void;
+}
+
+/** The clusters' controllers (see the file comment). */
 export class Clusters {
   readonly #o: ClustersOptions;
-  readonly #built = new Map<GlobalId, ClusterControllers>();
+  readonly #built = new Map<GlobalId, Built>();
   readonly #listeners = new Set<(clusterId: GlobalId, built: boolean) => void>();
 
   constructor(opts: ClustersOptions) {
     this.#o = opts;
   }
 
-  /** Builds a cluster's compute and storage instances from its PhaseSet, read now. */
+  /** Builds a cluster's controller from its PhaseSet, read now. */
   async build(cluster: Pick<Cluster, "id" | "options">): Promise<ClusterControllers> {
     const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
     const layoutOf = this.#o.layoutOf;
     const chosen = selectControllers(phases, layoutOf === undefined ? {} : { layoutOf });
-    const computeConnector = this.#o.computeConnector ?? chosen.compute.connector;
-    this.#o.compute.createInstance(clusterId, loggingConfig(cluster), {
-      connector: computeConnector,
-    });
-    this.#o.storage.createInstance(clusterId, { connector: chosen.storage.connector });
-    this.#built.set(clusterId, chosen);
+    const controller = phases.takesEffect("state")
+      ? this.#unified(cluster, chosen)
+      : // PHASE(state): legacy — delete when cluster-unification-state is retired
+        this.#legacy(cluster, chosen);
+    const notify = this.#o.onWriteFrontier;
+    const unlisten =
+      controller.path === "unified" && notify !== undefined
+        ? controller.onWriteFrontier(() => notify())
+        : () => {};
+    this.#built.set(clusterId, { chosen, controller, unlisten });
     this.#o.log?.info(
       { cluster_id: clusterId, paths: chosen.paths.map((p) => `${p.seam}=${p.path}`) },
       "cluster controllers built",
@@ -78,32 +127,78 @@ export class Clusters {
     return chosen;
   }
 
+  // PHASE(state): legacy — delete when cluster-unification-state is retired
+  #legacy(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers) {
+    const { compute, storage, readHolds } = this.#o;
+    compute.createInstance(cluster.id, loggingConfig(cluster), {
+      connector: this.#o.computeConnector ?? chosen.compute.connector,
+    });
+    storage.createInstance(cluster.id, { connector: chosen.storage.connector });
+    return new LegacyClusterController({ clusterId: cluster.id, compute, storage, readHolds });
+  }
+
+  // PHASE(state): unified — the one cluster controller
+  #unified(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers) {
+    const o = this.#o;
+    return new UnifiedClusterController({
+      clusterId: cluster.id,
+      generation: o.generation,
+      logging: loggingConfig(cluster),
+      compactionWindowMs: o.compactionWindowMs,
+      // Two-port replicas: the per-workload unified tasks (`state` needs `replicas`). One-port
+      // replicas need the driver's `connectors.cluster` (phase 4's stream), not wired yet: the
+      // driver refuses such a replica with a typed error (`InvalidStateRequest`).
+      connectors: { compute: chosen.compute.perWorkload, storage: chosen.storage.perWorkload },
+      sinceHandles: persistSinceHandleIo(o.persist, SINCE_READER_ID),
+      ...(o.replicaSecret === undefined ? {} : { replicaSecret: o.replicaSecret }),
+      logger: o.logger,
+      tickIntervalMs: o.tickMs,
+    });
+  }
+
   /**
-   * Chooses a built cluster's controllers again from `phases` (a live flip, `flips/`); where a
-   * connector changed, every replica reconnects through the new one (its next incarnation
-   * replays the history; the replica reconciles it, keeping its dataflows).
-   * @throws InstanceMissing (from the controllers) when the cluster is not built.
+   * Chooses a built cluster's controllers again from `phases` (a live flip, `flips/`); on the
+   * legacy path, where a connector changed, every replica reconnects through the new one (its
+   * next incarnation replays the history; the replica reconciles it, keeping its dataflows).
+   * A change of the `state` path is recorded and applied at the controller's next build.
+   * @throws ClusterControllerMissing when the cluster is not built.
    */
   async reseat(clusterId: GlobalId, phases: PhaseSet): Promise<ClusterControllers> {
-    const before = this.#built.get(clusterId);
+    const built = this.#get(clusterId, "reseat");
+    const before = built.chosen;
     const chosen = selectControllers(phases);
-    const { compute, storage, computeConnector } = this.#o;
     const reconnect: Promise<void>[] = [];
-    if (computeConnector === undefined && before?.compute.connector !== chosen.compute.connector)
-      reconnect.push(compute.reseatReplicas(clusterId, chosen.compute.connector));
-    if (before?.storage.connector !== chosen.storage.connector)
-      reconnect.push(storage.reseatReplicas(clusterId, chosen.storage.connector));
-    this.#built.set(clusterId, chosen);
+    // PHASE(state): legacy — delete when cluster-unification-state is retired
+    if (built.controller.path === "legacy") {
+      const { compute, storage, computeConnector } = this.#o;
+      if (computeConnector === undefined && before.compute.connector !== chosen.compute.connector)
+        reconnect.push(compute.reseatReplicas(clusterId, chosen.compute.connector));
+      if (before.storage.connector !== chosen.storage.connector)
+        reconnect.push(storage.reseatReplicas(clusterId, chosen.storage.connector));
+    }
+    built.chosen = chosen;
     await Promise.all(reconnect);
     this.#o.log?.info(
       {
         cluster_id: clusterId,
         paths: chosen.paths.map((p) => `${p.seam}=${p.path}`),
         reconnected: reconnect.length > 0,
+        ...(this.statePending(clusterId) ? { state_applied_at_restart: true } : {}),
       },
       "cluster controllers reseated",
     );
     return chosen;
+  }
+
+  /**
+   * Whether the cluster's recorded phases put `state` on the other path than its controller
+   * runs (a live flip of `state`, applied when the controller is next built).
+   */
+  statePending(clusterId: GlobalId): boolean {
+    const built = this.#built.get(clusterId);
+    if (built === undefined) return false;
+    const wanted = built.chosen.phases.takesEffect("state") ? "unified" : "legacy";
+    return wanted !== built.controller.path;
   }
 
   /** Calls `listener` when a cluster's controllers are built or dropped. Returns the unsubscribe. */
@@ -114,14 +209,50 @@ export class Clusters {
 
   /** What a cluster's controllers were built with (undefined: not built here). */
   selection(clusterId: GlobalId): ClusterControllers | undefined {
-    return this.#built.get(clusterId);
+    return this.#built.get(clusterId)?.chosen;
   }
 
-  /** Drops a cluster's instances (cancelling their peeks and subscribes). */
+  /** The cluster's controller. @throws ClusterControllerMissing */
+  controllerOf(clusterId: GlobalId, operation = "controllerOf"): ClusterController {
+    return this.#get(clusterId, operation).controller;
+  }
+
+  /** The cluster's controller, or undefined when it is not built here. */
+  findController(clusterId: GlobalId): ClusterController | undefined {
+    return this.#built.get(clusterId)?.controller;
+  }
+
+  /** Every built cluster's controller. */
+  controllers(): IterableIterator<ClusterController> {
+    return [...this.#built.values()].map((b) => b.controller).values();
+  }
+
+  #get(clusterId: GlobalId, operation: string): Built {
+    const built = this.#built.get(clusterId);
+    if (built === undefined) throw new ClusterControllerMissing(clusterId, operation);
+    return built;
+  }
+
+  /** Drops a cluster's controller (cancelling its peeks and subscribes). */
   async drop(clusterId: GlobalId): Promise<void> {
-    await this.#o.compute.dropInstance(clusterId);
-    await this.#o.storage.dropInstance(clusterId);
+    const built = this.#built.get(clusterId);
+    if (built === undefined) return;
     this.#built.delete(clusterId);
+    built.unlisten();
+    await built.controller.close();
+    // PHASE(state): legacy — delete when cluster-unification-state is retired
+    if (built.controller.path === "legacy") {
+      await this.#o.compute.dropInstance(clusterId);
+      await this.#o.storage.dropInstance(clusterId);
+    }
     for (const l of this.#listeners) l(clusterId, false);
+  }
+
+  /** Closes every controller (the replica processes keep running). */
+  async close(): Promise<void> {
+    const all = [...this.#built.values()];
+    this.#built.clear();
+    for (const b of all) b.unlisten();
+    await Promise.allSettled(all.map((b) => b.controller.close()));
   }
 }

@@ -1,38 +1,40 @@
 /**
- * Installing catalog items in the controllers: a source becomes a storage ingestion (one export
- * per subsource), an index or a materialized view a compute dataflow over its durable inputs,
- * with its as-of chosen by `selectAsOf` and its imports held (`ImportHolds`).
+ * Installing catalog items through their cluster's `ClusterController` (`Clusters.controllerOf`):
+ * a source becomes an ingestion (one export per subsource), an index or a materialized view a
+ * dataflow over its durable inputs, with its as-of chosen by `selectAsOf` and its imports held.
  *
  * ## Invariants
- * - Shards first: `registerShards` opens the environment's since handles on an item's shards
- *   before it is installed (its as-of is chosen from their sinces and uppers).
- * - A dataflow's import holds are taken before it is created and kept until it is uninstalled;
- *   a materialized view may write (`allowWrites`) once installed.
- * - A materialized view is never readable below its readable floor (see `timestamps.ts`): its
- *   shard's since is raised to the as-of its sink starts writing at, before anything (an index,
- *   a subscribe) can choose a time on it.
+ * - Shards first: `registerShards` opens the owning cluster's since handles on an item's shards
+ *   (`Shards.open` → `openShards`) before it is installed (its as-of is chosen from their sinces
+ *   and uppers; the unified driver refuses an ingestion or a persist sink whose shard it has not
+ *   opened).
+ * - A dataflow's imports are held at its as-of, then at its since, until its controller forgets
+ *   it: imports of its own cluster by the controller itself; imports owned by another cluster by
+ *   a hold from that cluster's controller (`acquireReadHold`), passed as `foreignHolds`.
+ * - A materialized view may write (`allowWrites`) once installed, and is never readable below its
+ *   readable floor (see `timestamps.ts`): on the legacy path its shard's since is raised to the
+ *   as-of its sink starts writing at; the unified state starts the view's one since at its as-of.
  * - `uninstall` is idempotent towards the controllers (a collection they already forgot is fine)
  *   and releases every hold and since handle of the item.
  */
-import {
-  CollectionMissing as ComputeCollectionMissing,
-  type ComputeController,
-} from "@mzts/compute-client";
+import { CollectionMissing } from "@mzts/controller-unified/state";
 import type { DataflowDescription, SourceImport } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
-import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
+import type { PersistReadHolds } from "@mzts/storage-client";
 import type { CatalogItem } from "../catalog/catalog.js";
 import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
+import type { Clusters } from "./clusters.js";
 import type { Frontiers } from "./frontiers.js";
-import type { ImportHolds } from "./import-holds.js";
+import { foreignHolds } from "./import-holds.js";
 import type { Resolved } from "./objects.js";
+import type { Shards } from "./shards.js";
 import { restartFloor, selectAsOf, sinkFloor } from "./timestamps.js";
 
 export interface DataflowsOptions {
-  readonly compute: ComputeController;
-  readonly storage: StorageController;
+  readonly clusters: Clusters;
+  readonly shards: Shards;
+  /** The legacy clusters' since handles (a legacy view's readable floor). */
   readonly readHolds: PersistReadHolds;
-  readonly importHolds: ImportHolds;
   readonly frontiers: Frontiers;
 }
 
@@ -56,14 +58,25 @@ export class Dataflows {
 
   /** Opens the since handles of an item's shards (subsources, materialized views). */
   async registerShards(item: CatalogItem): Promise<void> {
-    const { readHolds } = this.#o;
+    const { shards } = this.#o;
     if (item.kind === "source") {
-      for (const e of item.exports) await readHolds.register(e.id, e.shardId);
+      await shards.open(
+        item.clusterId,
+        item.exports.map((e) => ({ id: e.id, shardId: e.shardId })),
+      );
     } else if (item.kind === "materialized-view") {
-      const since = await readHolds.register(item.id, item.shardId);
-      const floor = restartFloor(since, readHolds.upper(item.id));
-      if (floor !== undefined) readHolds.advancePolicy(item.id, floor);
+      const sinces = await shards.open(item.clusterId, [{ id: item.id, shardId: item.shardId }]);
+      // PHASE(state): legacy — delete when cluster-unification-state is retired
+      if (this.#isLegacy(item.clusterId)) {
+        const { readHolds } = this.#o;
+        const floor = restartFloor(sinces.get(item.id) ?? 0n, readHolds.upper(item.id));
+        if (floor !== undefined) readHolds.advancePolicy(item.id, floor);
+      }
     }
+  }
+
+  #isLegacy(clusterId: GlobalId): boolean {
+    return this.#o.clusters.findController(clusterId)?.path !== "unified";
   }
 
   /** The dataflow of an index or materialized view (undefined: a source, or its input is gone). */
@@ -71,7 +84,7 @@ export class Dataflows {
     item: CatalogItem,
     byId: ReadonlyMap<GlobalId, Resolved>,
   ): DataflowDescription | undefined {
-    const { readHolds } = this.#o;
+    const { shards } = this.#o;
     if (item.kind === "index") {
       const on = byId.get(item.dependsOn[0] ?? "");
       if (on === undefined) return undefined;
@@ -82,7 +95,7 @@ export class Dataflows {
         objectsToBuild: [{ id: item.id, plan: { kind: "get", id: on.id, arity: on.arity } }],
         indexExports: [{ id: item.id, objectId: item.id, key: item.key }],
         sinkExports: [],
-        asOf: selectAsOf(readHolds, [on.id]),
+        asOf: selectAsOf(shards, [on.id]),
         until: null,
       };
     }
@@ -101,7 +114,7 @@ export class Dataflows {
           { id: item.id, fromId: item.id, connection: { kind: "persist", shardId: item.shardId } },
         ],
         asOf: selectAsOf(
-          readHolds,
+          shards,
           inputs.map((i) => i.id),
           item.id,
         ),
@@ -113,9 +126,9 @@ export class Dataflows {
 
   /** Installs an item: an ingestion, or a dataflow holding its imports. */
   install(item: CatalogItem, byId: ReadonlyMap<GlobalId, Resolved>): void {
-    const { compute, storage, importHolds } = this.#o;
+    const controller = this.#o.clusters.controllerOf(item.clusterId, "install");
     if (item.kind === "source") {
-      storage.createIngestion(item.clusterId, item.id, {
+      controller.createIngestion(item.id, {
         sourceExports: item.exports.map((e) => ({
           id: e.id,
           shardId: e.shardId,
@@ -128,31 +141,47 @@ export class Dataflows {
     }
     const df = this.dataflowFor(item, byId);
     if (df === undefined) return;
-    if (item.kind === "materialized-view") {
-      const floor = sinkFloor(this.#o.readHolds.upper(item.id), df.asOf);
-      if (floor !== undefined) this.#o.readHolds.advancePolicy(item.id, floor);
+    // PHASE(state): legacy — delete when cluster-unification-state is retired
+    if (item.kind === "materialized-view" && controller.path === "legacy") {
+      const { readHolds } = this.#o;
+      const floor = sinkFloor(readHolds.upper(item.id), df.asOf);
+      if (floor !== undefined) readHolds.advancePolicy(item.id, floor);
     }
-    const imports = df.sourceImports.map((i) => i.id);
-    importHolds.holdWhile(item.id, imports, df.asOf, () =>
-      compute.createDataflow(item.clusterId, df),
-    );
-    if (item.kind === "materialized-view") compute.allowWrites(item.clusterId, item.id);
+    const foreign = foreignHolds(this.#o.shards, item.clusterId, df);
+    try {
+      controller.createDataflow(df, { foreignHolds: foreign });
+    } catch (e) {
+      for (const h of foreign) h.release();
+      throw e;
+    }
+    if (item.kind === "materialized-view") controller.allowWrites(item.id);
   }
 
   /** Uninstalls an item: its ingestion or dataflow, holds and since handles. */
   uninstall(item: CatalogItem): void {
-    const { compute, storage, readHolds, importHolds } = this.#o;
+    const controller = this.#o.clusters.findController(item.clusterId);
     if (item.kind === "source") {
-      if (storage.hasCollection(item.id)) storage.dropIngestion(item.id);
-      for (const e of item.exports) void readHolds.unregister(e.id);
+      if (controller?.hasCollection(item.id) === true) controller.drop(item.id);
+      for (const e of item.exports) this.#forgetShard(e.id);
       return;
     }
-    importHolds.release(item.id);
-    if (item.kind === "materialized-view") void readHolds.unregister(item.id);
     try {
-      compute.dropCollection(item.id);
+      controller?.drop(item.id);
     } catch (e) {
-      if (!(e instanceof ComputeCollectionMissing)) throw e;
+      if (!(e instanceof CollectionMissing)) throw e;
     }
+    if (item.kind === "materialized-view") this.#forgetShard(item.id);
+  }
+
+  /**
+   * A dropped collection's since handle: the unified owner expired it with the drop; a legacy
+   * one is in the environment's `PersistReadHolds`.
+   */
+  #forgetShard(id: GlobalId): void {
+    const legacy = this.#o.shards.ownerOf(id)?.path !== "unified";
+    this.#o.shards.forget(id);
+    // PHASE(state): legacy — delete when cluster-unification-state is retired (the adapter's
+    // ingestion drop already let go of its subsources' handles)
+    if (legacy && this.#o.readHolds.has(id)) void this.#o.readHolds.unregister(id);
   }
 }

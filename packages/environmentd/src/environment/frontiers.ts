@@ -1,31 +1,34 @@
 /**
- * The frontiers of a resolved object, read from the three sources that know them, in one place:
- * - the persist read holds (`PersistReadHolds`): a durable collection's (subsource's or view's)
- *   shard upper and since — the truth, refreshed every read-hold tick;
- * - the storage controller: a subsource's write frontier as its replicas report it;
- * - the compute controller: an index's or view's write frontier and since as replicas report them.
- * The controllers may know a newer upper than the last tick (replicas report first), or nothing
+ * The frontiers of a resolved object, read in one place from what knows them:
+ * - its durable collection's shard (`Shards`: a subsource's or view's shard upper and since —
+ *   from the environment's `PersistReadHolds` for a legacy cluster, refreshed every read-hold
+ *   tick; from the owning unified cluster's controller otherwise);
+ * - its cluster's controller (`ClusterController.frontiers`): a subsource's write frontier, an
+ *   index's or view's write frontier and since, as replicas report them.
+ * The controller may know a newer upper than the last tick (replicas report first), or nothing
  * yet (just booted): the upper is their join.
  *
  * ## Invariants
  * - `upperOf` is `undefined` while nobody knows the collection's frontier (an index no replica
- *   reported on only knows its as-of: not a frontier to show); `null` = closed.
+ *   reported on only knows its as-of: not a frontier to show; a collection of a cluster whose
+ *   controller is gone); `null` = closed.
  * - `boundingUpper` of a closed input is the last finite upper it can have had: a deterministic
  *   source's final upper (start + maxTicks × tick), or its own inputs' (recursively).
  */
 import {
-  CollectionMissing as ComputeCollectionMissing,
-  type ComputeController,
-} from "@mzts/compute-client";
+  type ClusterController,
+  type CollectionFrontiers,
+  CollectionMissing,
+} from "@mzts/controller-unified/state";
 import { Frontier, type GlobalId } from "@mzts/repr";
-import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
+import type { Clusters } from "./clusters.js";
 import type { Resolved } from "./objects.js";
+import type { Shards } from "./shards.js";
 
 /** Where the frontiers come from. */
 export interface FrontierSources {
-  readonly compute: ComputeController;
-  readonly storage: StorageController;
-  readonly readHolds: PersistReadHolds;
+  readonly clusters: Clusters;
+  readonly shards: Shards;
 }
 
 /** Reads resolved objects' frontiers (see the file comment). */
@@ -38,31 +41,39 @@ export class Frontiers {
 
   /** The write frontier (undefined: not known yet; null: closed). */
   upperOf(r: Resolved): Frontier | undefined {
-    const { compute, storage, readHolds } = this.#s;
+    const { shards } = this.#s;
+    const durable = r.shardId !== undefined && shards.has(r.id) ? shards.upper(r.id) : 0n;
+    const f = this.#frontiers(r);
+    if (r.kind === "subsource") return Frontier.join(durable, f?.write ?? 0n);
+    if (f === undefined || (r.kind === "index" && !f.reported)) return undefined;
+    return Frontier.join(durable, f.write);
+  }
+
+  /** The since of a durable collection's shard, or an index's (its controller's). */
+  sinceOf(r: Resolved): Frontier {
+    const { shards } = this.#s;
+    if (r.shardId !== undefined && shards.has(r.id)) return shards.since(r.id);
+    return this.computeSince(r);
+  }
+
+  /**
+   * An index's (or any compute collection's) since as its cluster's controller holds it.
+   * @throws CollectionMissing, ClusterControllerMissing
+   */
+  computeSince(r: Pick<Resolved, "id" | "clusterId">): Frontier {
+    return this.#s.clusters.controllerOf(r.clusterId, "frontiers").frontiers(r.id).since;
+  }
+
+  /** `r`'s frontiers in its cluster's controller (undefined: not a live collection there). */
+  #frontiers(r: Resolved): CollectionFrontiers | undefined {
+    const c: ClusterController | undefined = this.#s.clusters.findController(r.clusterId);
+    if (c === undefined) return undefined;
     try {
-      const durable = r.shardId !== undefined && readHolds.has(r.id) ? readHolds.upper(r.id) : 0n;
-      if (r.kind === "subsource") {
-        return Frontier.join(durable, storage.hasCollection(r.id) ? storage.frontier(r.id) : 0n);
-      }
-      const f = compute.frontiers(r.id);
-      if (r.kind === "index" && !f.reported) return undefined;
-      return Frontier.join(durable, f.write);
+      return c.frontiers(r.id);
     } catch (e) {
-      if (e instanceof ComputeCollectionMissing) return undefined;
+      if (e instanceof CollectionMissing) return undefined;
       throw e;
     }
-  }
-
-  /** The since of a durable collection's shard, or an index's (compute). */
-  sinceOf(r: Resolved): Frontier {
-    const { compute, readHolds } = this.#s;
-    if (r.shardId !== undefined && readHolds.has(r.id)) return readHolds.since(r.id);
-    return compute.frontiers(r.id).since;
-  }
-
-  /** An index's (or any compute collection's) since as the compute controller holds it. */
-  computeSince(id: GlobalId): Frontier {
-    return this.#s.compute.frontiers(id).since;
   }
 
   /**

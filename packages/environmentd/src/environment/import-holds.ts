@@ -1,27 +1,51 @@
 /**
- * Import read holds and their upkeep: each installed dataflow (index or materialized view) holds
- * its durable imports (subsource and view shards, through `PersistReadHolds`) at its as-of, then
- * at its own since — what a replay of it needs — and the upkeep loop moves them and the shards'
- * sinces along.
+ * Import read holds across clusters, and the legacy read-hold upkeep loop.
  *
- * ## Invariants
- * - A dataflow's holds are taken before it is sent to the compute controller and released when
- *   it is uninstalled (or its creation failed): persist never compacts an import past what a
- *   replica may still have to read it at.
- * - Every `tickMs`: holds advance to the dataflow's compute since (never back; a dropped or unknown
- *   collection is skipped), then `PersistReadHolds.tick()` downgrades the environment's since
- *   handles (trailing the uppers by the compaction window) and refreshes the uppers; once it
- *   settles the frontier waiters are woken (`onTick`). One tick at a time; `close()` waits for it.
+ * - `foreignHolds`: a dataflow's imports owned by ANOTHER cluster (a view on cluster B over a
+ *   source of cluster A) are held at the dataflow's as-of by a hold from the owning cluster's
+ *   controller (`acquireReadHold`), handed to the dataflow's controller as `foreignHolds`: it
+ *   keeps them at the dataflow's since and releases them when it forgets the dataflow. Imports of
+ *   the dataflow's own cluster are held by its controller itself.
+ * - `ImportHolds` (the upkeep loop): every `tickMs`, each legacy cluster's controller moves its
+ *   dataflows' import holds to their compute sinces (`LegacyClusterController.advanceImportHolds`),
+ *   then the environment's `PersistReadHolds` ticks once (downgrading the since handles, trailing
+ *   the uppers by the compaction window, and refreshing the uppers); once it settles the frontier
+ *   waiters are woken (`onTick`). One tick at a time; `close()` waits for it. Unified clusters
+ *   run their own maintenance (the driver's timer).
  */
-import {
-  CollectionMissing as ComputeCollectionMissing,
-  type ComputeController,
-} from "@mzts/compute-client";
-import type { Frontier, GlobalId } from "@mzts/repr";
-import type { PersistReadHolds, ReadHold } from "@mzts/storage-client";
+import type { ReadHold } from "@mzts/controller-unified/state";
+import type { DataflowDescription } from "@mzts/protocol";
+import type { GlobalId } from "@mzts/repr";
+import type { PersistReadHolds } from "@mzts/storage-client";
+import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
+import type { Clusters } from "./clusters.js";
+import type { Shards } from "./shards.js";
+
+/**
+ * Holds on `df`'s source imports owned by another cluster than `clusterId`, at `df.asOf`, from
+ * their owners' controllers. On a failure the holds taken so far are released.
+ * @throws the owner's CollectionMissing / SinceViolation
+ */
+export function foreignHolds(
+  shards: Shards,
+  clusterId: GlobalId,
+  df: DataflowDescription,
+): ReadHold[] {
+  const holds: ReadHold[] = [];
+  try {
+    for (const i of df.sourceImports) {
+      const owner = shards.clusterOf(i.id);
+      if (owner !== undefined && owner !== clusterId) holds.push(shards.acquire(i.id, df.asOf));
+    }
+  } catch (e) {
+    for (const h of holds) h.release();
+    throw e;
+  }
+  return holds;
+}
 
 export interface ImportHoldsOptions {
-  readonly compute: ComputeController;
+  readonly clusters: Clusters;
   readonly readHolds: PersistReadHolds;
   /** Upkeep period (ms). */
   readonly tickMs: number;
@@ -29,10 +53,10 @@ export interface ImportHoldsOptions {
   readonly onTick: () => void;
 }
 
-/** The holds of installed dataflows on their imports, and the upkeep loop (file comment). */
+// PHASE(state): legacy — delete when cluster-unification-state is retired
+/** The legacy clusters' read-hold upkeep loop (file comment). */
 export class ImportHolds {
   readonly #o: ImportHoldsOptions;
-  readonly #holds = new Map<GlobalId, ReadHold[]>();
   readonly #timer: NodeJS.Timeout;
   #upkeep: Promise<void> | undefined;
   #closed = false;
@@ -43,44 +67,10 @@ export class ImportHolds {
     this.#timer.unref();
   }
 
-  /**
-   * Holds `imports` at `asOf` while `install` runs; keeps them for `dataflowId` if it succeeds,
-   * releases them if it throws.
-   */
-  holdWhile(
-    dataflowId: GlobalId,
-    imports: readonly GlobalId[],
-    asOf: Frontier,
-    install: () => void,
-  ): void {
-    const holds = imports.map((id) => this.#o.readHolds.acquire(id, asOf));
-    try {
-      install();
-    } catch (e) {
-      for (const h of holds) h.release();
-      throw e;
-    }
-    this.#holds.set(dataflowId, holds);
-  }
-
-  /** Releases a dataflow's holds (it was dropped). */
-  release(dataflowId: GlobalId): void {
-    for (const h of this.#holds.get(dataflowId) ?? []) h.release();
-    this.#holds.delete(dataflowId);
-  }
-
-  /** Moves each dataflow's import holds up to the dataflow's own since. */
+  /** Moves each legacy dataflow's import holds up to the dataflow's own since. */
   advance(): void {
-    for (const [id, holds] of this.#holds) {
-      let since: Frontier;
-      try {
-        since = this.#o.compute.frontiers(id).since;
-      } catch (e) {
-        if (e instanceof ComputeCollectionMissing) continue;
-        throw e;
-      }
-      if (since === null) continue;
-      for (const h of holds) h.downgrade(since);
+    for (const c of this.#o.clusters.controllers()) {
+      if (c instanceof LegacyClusterController) c.advanceImportHolds();
     }
   }
 
@@ -95,7 +85,7 @@ export class ImportHolds {
       });
   }
 
-  /** Stops the upkeep loop (waits for a running tick). The holds go with the read holds. */
+  /** Stops the upkeep loop (waits for a running tick). The holds go with the controllers. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);

@@ -8,8 +8,8 @@
  *    or quarantined by compute) is `ObjectFailed`; a `replica` names one replica of its cluster.
  * 2. Choose the timestamp (`peekTimestamp`: the freshest complete time, or the requested one once
  *    the inputs passed it), awaiting frontier updates until the deadline.
- * 3. `compute.peek` with what is left of the deadline; the first (or the targeted) replica answers,
- *    and the response names it.
+ * 3. The index's cluster's controller (`ClusterController.peek`) with what is left of the
+ *    deadline; the first (or the targeted) replica answers, and the response names it.
  *
  * ## Flow of an introspection peek (`mz_introspection.<relation>`)
  * Resolved and validated by `introspection/relations.ts` (relation, cluster, replica: the named
@@ -22,15 +22,18 @@
  * The durable collection (a subsource or view; for an index, what it is on) from its as-of
  * (`subscribeAsOf`), under a transient id from the environment's one counter (`TransientIds`), held at the subscribe's compute since (one below what was emitted, held back
  * while a replica rebuilds it: what a replay reads its shard at), until `upTo` or the empty
- * upper. Breaking out drops the subscribe and releases the hold.
+ * upper, through the cluster's controller (`ClusterController.subscribe`); the hold on the
+ * durable collection comes from its owner's controller (`Shards.acquire`). Breaking out drops
+ * the subscribe and releases the hold.
  *
  * A consumer that goes away while no batch comes (a stalled or killed replica, a cluster without
  * replicas) cannot break out: `return()` on an async generator waits for its pending step, so
  * the `finally` would never run and the hold would pin the shard's since — persist could compact
  * nothing and blobs grew with every tick (issue 10, replica kills). Its `cancel` signal (the API
- * call's) releases the hold at once and drops the compute subscribe, which ends the stream.
+ * call's) releases the hold at once and drops the subscribe (`drop(id)` of its transient id),
+ * which ends the stream.
  */
-import { CollectionMissing, type ComputeController } from "@mzts/compute-client";
+import { type ClusterController, CollectionMissing } from "@mzts/controller-unified/state";
 import {
   checkPeekColumns,
   type EnvironmentPeekResponse,
@@ -41,7 +44,6 @@ import {
   type SubscribeRequest,
 } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
-import type { PersistReadHolds } from "@mzts/storage-client";
 import type { ClusterReplica } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
 import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
@@ -53,17 +55,19 @@ import {
   resolveIntrospectionPeek,
 } from "../introspection/relations.js";
 import { validatePeekKeys, validatePeekSize } from "../validation/peek.js";
+import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
 import type { FrontierSignal } from "./frontier-signal.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ObjectCache, Resolved, ResolvedObjects } from "./objects.js";
+import type { Shards } from "./shards.js";
 import { peekTimestamp, subscribeAsOf } from "./timestamps.js";
 import type { TransientIds } from "./transient-ids.js";
 
 export interface ReadsOptions {
   readonly objects: ObjectCache;
-  readonly compute: ComputeController;
-  readonly readHolds: PersistReadHolds;
+  readonly clusters: Clusters;
+  readonly shards: Shards;
   readonly frontiers: Frontiers;
   readonly signal: FrontierSignal;
   readonly dataflows: Dataflows;
@@ -91,7 +95,6 @@ export class Reads {
   }
 
   async peek(req: PeekRequest): Promise<EnvironmentPeekResponse> {
-    const { compute } = this.#o;
     const resolved = await this.#o.objects.get();
     if (isIntrospectionObject(req.object)) return this.#peekIntrospection(req, resolved);
     const { byName, byId, clusters, replicas } = resolved;
@@ -120,7 +123,8 @@ export class Reads {
       types: index.types,
     });
     validatePeekSize(req);
-    const failure = index.failed ?? compute.failures(index.clusterId).get(index.id);
+    const controller = this.#o.clusters.controllerOf(index.clusterId, "peek");
+    const failure = index.failed ?? controller.failures().get(index.id);
     if (failure !== undefined) throw new ObjectFailed(index.name, failure);
     const clusterId = index.clusterId;
     const clusterName = clusters.find((c) => c.id === clusterId)?.name ?? clusterId;
@@ -146,7 +150,7 @@ export class Reads {
       timeoutMs,
       deadline,
     });
-    const answer = await compute.peek(index.clusterId, {
+    const answer = await controller.peek({
       target: index.id,
       ...(targetReplica === undefined ? {} : { targetReplica }),
       timestamp,
@@ -186,7 +190,8 @@ export class Reads {
     });
     validatePeekSize(req);
     const timestamp = req.timestamp ?? introspectionNow(target.intervalMs);
-    const answer = await this.#o.compute.peek(target.clusterId, {
+    const controller = this.#o.clusters.controllerOf(target.clusterId, "peek");
+    const answer = await controller.peek({
       target: target.logIndex,
       targetReplica: target.replicaId,
       timestamp,
@@ -206,7 +211,7 @@ export class Reads {
     req: SubscribeRequest,
     cancel?: AbortSignal,
   ): AsyncIterable<EnvironmentSubscribeResponse> {
-    const { compute, readHolds } = this.#o;
+    const { shards } = this.#o;
     const { byName, byId } = await this.#o.objects.get();
     const object = byName.get(req.object);
     if (object === undefined) throw new UnknownObject("object", req.object);
@@ -220,17 +225,18 @@ export class Reads {
     }
     const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
     const id = this.#o.transientIds.next();
-    const hold = readHolds.has(base.id) ? readHolds.acquire(base.id, asOf) : undefined;
+    const controller = this.#o.clusters.controllerOf(base.clusterId, "subscribe");
+    const hold = shards.has(base.id) ? shards.acquire(base.id, asOf) : undefined;
     const onCancel = () => {
       hold?.release();
       try {
-        compute.dropCollection(id);
+        controller.drop(id);
       } catch {
         // CollectionMissing, its only error: the subscribe already ended. (A listener must not throw.)
       }
     };
     try {
-      const batches = compute.subscribe(base.clusterId, {
+      const batches = controller.subscribe({
         debugName: `subscribe-${req.object}`,
         sourceImports: [this.#o.dataflows.sourceImport(base)],
         indexImports: [],
@@ -247,7 +253,7 @@ export class Reads {
         const updates = batch.updates.filter(([, , diff]) => diff !== 0);
         // The shard may compact up to where a replay rebuilds the subscribe (its since).
         if (!done && hold !== undefined) {
-          const since = liveSince(compute, id);
+          const since = liveSince(controller, id);
           if (since !== undefined) hold.downgrade(since);
         }
         yield { updates, upper: done ? null : batch.upper };
@@ -277,10 +283,10 @@ function replicaName(id: ReplicaId, replicas: readonly ClusterReplica[]): string
   return replicas.find((r) => r.id === id)?.name ?? id;
 }
 
-/** The compute since of subscribe `id`, or undefined once its stream ended. */
-function liveSince(compute: ComputeController, id: string): Frontier | undefined {
+/** The since of subscribe `id`, or undefined once its stream ended. */
+function liveSince(controller: ClusterController, id: string): Frontier | undefined {
   try {
-    return compute.frontiers(id).since;
+    return controller.frontiers(id).since;
   } catch (e) {
     if (e instanceof CollectionMissing) return undefined;
     throw e;

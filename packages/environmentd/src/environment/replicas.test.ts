@@ -9,12 +9,11 @@ import { describe, expect, it } from "vitest";
 import { Replicas, type ReplicasOptions } from "./replicas.js";
 
 function replicas(): Replicas {
-  const controller = { addReplica: () => {}, dropReplica: async () => {} };
+  const controller = { path: "legacy", addReplica: () => {}, dropReplica: async () => {} };
   const opts = {
     generation: 1n,
     orchestrator: { onEvent: () => {}, list: () => [], dropReplica: async () => {} },
-    compute: controller,
-    storage: controller,
+    clusters: { controllerOf: () => controller, findController: () => controller },
     catalogGeneration: () => 1n,
     log: pino({ level: "silent" }),
   } as unknown as ReplicasOptions;

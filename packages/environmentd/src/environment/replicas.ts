@@ -1,24 +1,27 @@
 /**
  * The replicas this environmentd runs: the spec each is started with (handed to the
- * orchestrator), its location and pid, its health, and its attachment to both controllers.
+ * orchestrator), its location and pid, its health, and its attachment to its cluster's
+ * controller (`Clusters.controllerOf`).
  *
  * ## Invariants
  * - A replica's PhaseSet is read once, at replica start (style §16), and kept with it: status
  *   compares it with the cluster's current PhaseSet (`flipping`; a live flip rolls it, `flips/`).
- * - Attach adds the replica to the compute and the storage controller at the orchestrator's
- *   location; an orchestrator `online` event at a new location moves it in both.
+ * - Attach adds the replica to its cluster's controller at the orchestrator's location; an
+ *   orchestrator `online` event at a new location moves it there. The legacy controller takes
+ *   both URLs (its connectors pick the replica's layout, `layoutOf`); the unified one the
+ *   replica's layout (`clusterLocation`).
  * - A replica's layout (`replicaLayout` of its PhaseSet: one-port when `cluster-unification-client`
  *   takes effect) is what the orchestrator launched it with and what the controllers speak to it
  *   (`layoutOf`, read by the cluster's connectors when they connect). In the one-port layout both
  *   controllers' URLs are the replica's cluster port.
- * - Health is the orchestrator's view of the process and — while the process runs — the compute
+ * - Health is the orchestrator's view of the process and — while the process runs — the cluster
  *   controller's view of the connection (a replica that stops answering its PING probe is
  *   `offline` with the controller's reason). A replica refusing our hellos is `offline` with a
  *   reason judged against the catalog's generation (`hello-refusals.ts`): fenced, or driven by
  *   another process; each distinct refusal is logged once.
- * - Detach never throws: the replica leaves both controllers and the orchestrator, best effort.
+ * - Detach never throws: the replica leaves its controller and the orchestrator, best effort.
  */
-import type { ComputeController } from "@mzts/compute-client";
+import type { ClusterController, ClusterReplicaLocation } from "@mzts/controller-unified/state";
 import type { PhaseSet } from "@mzts/flags";
 import {
   type ProcessOrchestrator,
@@ -29,9 +32,19 @@ import {
 } from "@mzts/orchestrator";
 import type { ReplicaHealth } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
-import type { StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
 import { RefusalLog, refusalReason } from "../hello-refusals.js";
+import type { Clusters } from "./clusters.js";
+
+/** Where the cluster's controller reaches a replica (see the file comment). */
+export function clusterLocation(
+  controller: ClusterController,
+  location: ReplicaLocation,
+): ClusterReplicaLocation {
+  if (controller.path === "unified" && location.clusterUrl !== undefined)
+    return { layout: "one-port", clusterUrl: location.clusterUrl };
+  return { layout: "two-port", computeUrl: location.computeUrl, storageUrl: location.storageUrl };
+}
 
 /** A running replica as the environment sees it. */
 export interface ReplicaRuntime {
@@ -50,8 +63,7 @@ export interface ReplicaRuntime {
 export interface ReplicasOptions {
   readonly generation: bigint;
   readonly orchestrator: ProcessOrchestrator;
-  readonly compute: ComputeController;
-  readonly storage: StorageController;
+  readonly clusters: Clusters;
   /** The catalog's generation as last read (`Fencing`), to judge a refused hello. */
   readonly catalogGeneration: () => bigint;
   /** Logs each distinct refusal of our hellos once. */
@@ -80,8 +92,8 @@ export class Replicas {
             e.location.storageUrl !== r.location.storageUrl
           ) {
             r.location = e.location;
-            opts.compute.updateReplicaLocation(r.clusterId, e.replicaId, e.location);
-            opts.storage.updateReplicaLocation(r.clusterId, e.replicaId, e.location);
+            const c = opts.clusters.findController(r.clusterId);
+            c?.updateReplicaLocation(e.replicaId, clusterLocation(c, e.location));
           }
           break;
         case "offline":
@@ -106,7 +118,7 @@ export class Replicas {
     return { clusterId, replicaId, workers, phases, generation: Number(this.#o.generation) };
   }
 
-  /** Records a started replica and adds it to both controllers at `location`. */
+  /** Records a started replica and adds it to its cluster's controller at `location`. */
   attach(
     clusterId: GlobalId,
     replicaId: string,
@@ -115,7 +127,8 @@ export class Replicas {
     phases: PhaseSet,
     location: ReplicaLocation,
   ): void {
-    const { orchestrator, compute, storage } = this.#o;
+    const { orchestrator, clusters } = this.#o;
+    const controller = clusters.controllerOf(clusterId, "addReplica");
     const pid = orchestrator.list().find((s) => s.replicaId === replicaId)?.pid ?? null;
     this.#replicas.set(replicaId, {
       clusterId,
@@ -127,8 +140,7 @@ export class Replicas {
       reason: "",
       pid,
     });
-    compute.addReplica(clusterId, replicaId, { computeUrl: location.computeUrl });
-    storage.addReplica(clusterId, replicaId, { storageUrl: location.storageUrl });
+    controller.addReplica(replicaId, clusterLocation(controller, location));
   }
 
   /** A replica took another name in the catalog (a live flip's successor taking its old one's). */
@@ -137,12 +149,14 @@ export class Replicas {
     if (r !== undefined) r.name = name;
   }
 
-  /** Removes a replica from both controllers and stops its process (best effort). */
+  /** Removes a replica from its cluster's controller and stops its process (best effort). */
   async detach(clusterId: GlobalId, replicaId: string): Promise<void> {
     this.#replicas.delete(replicaId);
-    const { orchestrator, compute, storage } = this.#o;
-    await compute.dropReplica(clusterId, replicaId).catch(() => undefined);
-    await storage.dropReplica(clusterId, replicaId).catch(() => undefined);
+    const { orchestrator, clusters } = this.#o;
+    await clusters
+      .findController(clusterId)
+      ?.dropReplica(replicaId)
+      .catch(() => undefined);
     await orchestrator.dropReplica(replicaId).catch(() => undefined);
   }
 
@@ -177,12 +191,10 @@ export class Replicas {
     const rt = this.#replicas.get(replicaId);
     if (rt === undefined) return { health: "offline", reason: "not started by this environmentd" };
     if (rt.health !== "online") return { health: rt.health, reason: rt.reason };
-    let task: ReturnType<ComputeController["replicas"]>[number] | undefined;
-    try {
-      task = this.#o.compute.replicas(clusterId).find((x) => x.replicaId === replicaId);
-    } catch {
-      task = undefined;
-    }
+    const task = this.#o.clusters
+      .findController(clusterId)
+      ?.replicas()
+      .find((x) => x.replicaId === replicaId);
     if (task === undefined || task.state === "connected") return { health: "online", reason: "" };
     if (task.refusal !== undefined) {
       const { generation, catalogGeneration } = this.#o;

@@ -15,11 +15,11 @@
  * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
  * - `introspectionIntervalMs` (listing and status): the cluster's, as stored (0 = logging off).
  */
-import type { ComputeController } from "@mzts/compute-client";
 import { FLAG_KEYS, PHASES, type PhaseSet } from "@mzts/flags";
 import type {
   ClusterStatus,
   CollectionStatus,
+  ControllerPath,
   FlagState,
   FlipStatus,
   GetFlagsRequest,
@@ -42,9 +42,8 @@ export interface StatusOptions {
   readonly objects: ObjectCache;
   readonly frontiers: Frontiers;
   readonly replicas: Replicas;
+  /** Also the collections each cluster's controller quarantined (`failures`). */
   readonly clusters: Clusters;
-  /** For the collections compute quarantined (`failures`). */
-  readonly compute: ComputeController;
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
   /** The live flip of a cluster, if any (`flips/live-flips.ts`). */
   readonly flipOf?: (clusterId: GlobalId) => FlipStatus | undefined;
@@ -85,9 +84,10 @@ export class Status {
     const out: ClusterStatus[] = [];
     for (const c of clusters) {
       const collections: CollectionStatus[] = [];
+      const failures = this.#o.clusters.findController(c.id)?.failures();
       for (const r of byId.values()) {
         if (r.clusterId !== c.id || r.kind === "source") continue;
-        const failed = r.failed ?? this.#o.compute.failures(c.id).get(r.id);
+        const failed = r.failed ?? failures?.get(r.id);
         if (failed !== undefined) {
           collections.push({ id: r.id, name: r.name, writeFrontier: 0n, since: 0n, failed });
           continue;
@@ -126,11 +126,31 @@ export class Status {
         collections,
         flags: await this.flagStates(c.id),
         introspectionIntervalMs: introspectionIntervalOf(c),
-        ...(selection === undefined ? {} : { controllers: selection.paths }),
+        ...(selection === undefined
+          ? {}
+          : { controllers: this.#statePaths(c.id, selection.paths) }),
         ...flipField(this.#o.flipOf?.(c.id)),
       });
     }
     return { clusters: out };
+  }
+
+  /**
+   * The seams' paths; a `state` flip recorded but not applied (`Clusters.statePending`) says
+   * that it applies at the next restart.
+   */
+  #statePaths(clusterId: GlobalId, paths: readonly ControllerPath[]): ControllerPath[] {
+    const controller = this.#o.clusters.findController(clusterId);
+    if (controller === undefined || !this.#o.clusters.statePending(clusterId)) return [...paths];
+    return paths.map((p) =>
+      p.seam !== "state"
+        ? p
+        : {
+            ...p,
+            path: controller.path,
+            note: `${p.note}; the flip to ${p.path} is applied at the next restart (runs ${controller.path})`,
+          },
+    );
   }
 
   async getFlags(req: GetFlagsRequest): Promise<GetFlagsResponse> {
@@ -150,7 +170,9 @@ export class Status {
     return PHASES.map((p) => {
       const inForce = now.inForce[p];
       const serverSide = SERVER_SIDE_PHASES.includes(p) && running.length > 0;
-      const applied = serverSide ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
+      let applied = serverSide ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
+      // A live flip of `state` is recorded now and applied at the next restart.
+      if (p === "state" && this.#o.clusters.statePending(clusterId)) applied = !applied;
       const mixed = serverSide && running.some((r) => r.phases.inForce[p] !== inForce);
       return {
         key: FLAG_KEYS[p],

@@ -38,15 +38,15 @@
  *   the floor is at most that): reads of older times are refused, never answered wrong.
  */
 import type { Frontier, GlobalId, Timestamp } from "@mzts/repr";
-import type { PersistReadHolds } from "@mzts/storage-client";
 import { InvalidObjectRequest, PeekBelowSince, UpperWaitTimeout } from "../errors.js";
 import type { FrontierSignal } from "./frontier-signal.js";
 import type { Frontiers } from "./frontiers.js";
 import type { Resolved } from "./objects.js";
+import type { ShardFrontiers } from "./shards.js";
 
 /** The as-of of a dataflow over `imports` (durable collections), writing `own` if a view. */
 export function selectAsOf(
-  readHolds: PersistReadHolds,
+  readHolds: ShardFrontiers,
   imports: readonly GlobalId[],
   own?: GlobalId,
 ): Timestamp {
@@ -110,7 +110,7 @@ export function peekTimestamp(
   const remaining = Math.max(0, p.deadline - Date.now());
   const requested = p.requested;
   if (requested !== undefined) {
-    const since = frontiers.computeSince(p.index.id);
+    const since = frontiers.computeSince(p.index);
     if (since === null || requested < since) {
       return Promise.reject(new PeekBelowSince(p.object, requested, since));
     }
@@ -126,7 +126,7 @@ export function peekTimestamp(
   let since: Frontier = 0n;
   return signal.until(
     () => {
-      since = frontiers.computeSince(p.index.id);
+      since = frontiers.computeSince(p.index);
       if (since === null) throw new PeekBelowSince(p.object, 0n, since);
       const u = frontiers.minUpper(p.index.inputs, p.byId);
       const fresh = u === undefined ? since : u - 1n;

@@ -33,7 +33,7 @@
  * Stops the timer, ends every subscribe (without retracting: the rows stay for the next boot to
  * judge) and waits for the writes in flight, before the controllers and persist close.
  */
-import type { ComputeController } from "@mzts/compute-client";
+import { CollectionMissing } from "@mzts/controller-unified/state";
 import type { PersistClient, Shard } from "@mzts/persist";
 import type { EnvironmentPeekResponse, PeekRequest } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
@@ -41,6 +41,7 @@ import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Cluster, ClusterReplica } from "../catalog/catalog.js";
+import type { Clusters } from "../environment/clusters.js";
 import type { FrontierSignal } from "../environment/frontier-signal.js";
 import { introspectionIntervalOf, logIndexId } from "./log-indexes.js";
 import { peekPersisted } from "./persisted-peek.js";
@@ -49,7 +50,7 @@ import {
   type PersistedIntrospection as Relation,
   ReplicaIntrospectionCollections,
 } from "./replica-collections.js";
-import { ReplicaIntrospection } from "./replica-introspection.js";
+import { type IntrospectionController, ReplicaIntrospection } from "./replica-introspection.js";
 
 /** The catalog as the upkeep reads it (`ObjectCache.get()`). */
 export interface CatalogView {
@@ -60,7 +61,8 @@ export interface CatalogView {
 export interface PersistedIntrospectionOptions {
   readonly persist: PersistClient;
   readonly readHolds: PersistReadHolds;
-  readonly compute: ComputeController;
+  /** The clusters' controllers (each replica's targeted log subscribes). */
+  readonly clusters: Clusters;
   /** The resolved catalog (cached until the next DDL). */
   readonly catalog: () => Promise<CatalogView>;
   /** Whether a newer environmentd booted (the catalog's generation moved past ours). */
@@ -75,6 +77,28 @@ export interface PersistedIntrospectionOptions {
   readonly registry: Registry;
   /** Upkeep interval (ms); default 250. */
   readonly tickMs?: number;
+}
+
+/**
+ * The replica subscribes' controller seen through each cluster's `ClusterController`: a
+ * subscribe's transient id is dropped on the cluster that runs it.
+ */
+function introspectionController(clusters: Clusters): IntrospectionController {
+  const clusterOf = new Map<GlobalId, string>();
+  return {
+    replicas: (instanceId) => clusters.findController(instanceId)?.replicas() ?? [],
+    subscribe(instanceId, desc, options) {
+      const stream = clusters.controllerOf(instanceId, "subscribe").subscribe(desc, options);
+      for (const e of desc.sinkExports) clusterOf.set(e.id, instanceId);
+      return stream;
+    },
+    dropCollection(id) {
+      const instanceId = clusterOf.get(id);
+      clusterOf.delete(id);
+      if (instanceId === undefined) throw new CollectionMissing("", id, "drop");
+      clusters.findController(instanceId)?.drop(id);
+    },
+  };
 }
 
 /** See the file comment. */
@@ -100,7 +124,7 @@ export class PersistedIntrospection {
     this.#collections = collections;
     this.#followedGauge = followedGauge;
     this.#driver = new ReplicaIntrospection({
-      controller: o.compute,
+      controller: introspectionController(o.clusters),
       collections,
       nextId: () => o.nextId(),
       logIndex: (instanceId, relation) =>

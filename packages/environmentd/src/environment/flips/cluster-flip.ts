@@ -29,7 +29,6 @@
  *   when it has stopped; nothing runs after it.
  * - A cluster that is dropped during a flip ends it quietly (no failure is reported).
  */
-import type { ComputeController } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
 import type { FlipStatus } from "@mzts/protocol";
 import type { Logger } from "pino";
@@ -54,7 +53,6 @@ export interface ClusterFlipDeps extends RollDeps {
   readonly catalog: Catalog;
   readonly clusters: Clusters;
   readonly replicas: Replicas;
-  readonly compute: ComputeController;
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
   readonly metrics: FlipMetrics;
   readonly log: Logger;
@@ -207,8 +205,9 @@ export class ClusterFlip {
   async #reseat(target: PhaseSet, log: Logger): Promise<void> {
     const d = this.#d;
     const report = this.#reporter("reseating", log);
-    const ids = d.compute.replicas(this.clusterId).map((r) => r.replicaId);
-    const marks = new Map(ids.map((id) => [id, markHydration(d.compute, this.clusterId, id)]));
+    const controller = d.clusters.controllerOf(this.clusterId, "reseat");
+    const ids = controller.replicas().map((r) => r.replicaId);
+    const marks = new Map(ids.map((id) => [id, markHydration(controller, id)]));
     report.begin("reseat", `reseating the controllers on [${phasesText(target)}]`);
     try {
       await d.clusters.reseat(this.clusterId, target);
@@ -222,8 +221,7 @@ export class ClusterFlip {
       await Promise.all(
         [...marks].map(([replicaId, mark]) =>
           awaitHydration({
-            compute: d.compute,
-            clusterId: this.clusterId,
+            controller: d.clusters.controllerOf(this.clusterId, "reseat"),
             replicaId,
             label: replicaId,
             mark,

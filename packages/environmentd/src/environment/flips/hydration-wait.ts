@@ -1,5 +1,5 @@
 /**
- * Waiting for a replica to hydrate (`hydration.ts`): woken by every write frontier the compute
+ * Waiting for a replica to hydrate (`hydration.ts`): woken by every write frontier the cluster's
  * controller reports (and a 250 ms tick), until the replica caught up, the timeout passed
  * (`ReplicaNotHydrated`) or the flip was aborted (the signal's reason is thrown).
  *
@@ -7,14 +7,14 @@
  * - The frontier listener and the timers are removed on every way out.
  * - `onProgress` sees each new count of pending exports once (for the step text).
  */
-import type { ComputeController } from "@mzts/compute-client";
+import type { ClusterController } from "@mzts/controller-unified/state";
 import type { ReplicaId } from "@mzts/repr";
 import { ReplicaNotHydrated } from "./errors.js";
 import { type HydrationMark, type HydrationProgress, hydrationOf } from "./hydration.js";
 
 export interface HydrationWait {
-  readonly compute: ComputeController;
-  readonly clusterId: string;
+  /** The cluster's controller (`Clusters.controllerOf`). */
+  readonly controller: ClusterController;
   readonly replicaId: ReplicaId;
   /** How the replica is named in the error (e.g. `r1_pending (u9)`). */
   readonly label: string;
@@ -37,7 +37,7 @@ export function awaitHydration(w: HydrationWait): Promise<void> {
     const check = () => {
       let p: HydrationProgress;
       try {
-        p = hydrationOf(w.compute, w.clusterId, w.replicaId, w.mark);
+        p = hydrationOf(w.controller, w.replicaId, w.mark);
       } catch (e) {
         finish(e); // the replica or its cluster went away
         return;
@@ -55,7 +55,7 @@ export function awaitHydration(w: HydrationWait): Promise<void> {
     const deadline = setTimeout(() => {
       let pending: readonly string[] = [];
       try {
-        pending = hydrationOf(w.compute, w.clusterId, w.replicaId, w.mark).pending;
+        pending = hydrationOf(w.controller, w.replicaId, w.mark).pending;
       } catch {
         // gone: report what we knew
       }
@@ -64,7 +64,7 @@ export function awaitHydration(w: HydrationWait): Promise<void> {
     const tick = setInterval(check, 250);
     const onAbort = () => finish(w.signal.reason);
     w.signal.addEventListener("abort", onAbort, { once: true });
-    const unlisten = w.compute.onWriteFrontier(() => check());
+    const unlisten = w.controller.onWriteFrontier(() => check());
     cleanups.push(
       () => clearTimeout(deadline),
       () => clearInterval(tick),

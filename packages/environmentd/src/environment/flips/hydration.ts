@@ -12,23 +12,59 @@
  * only the second. A replica with no exports to build is hydrated at once.
  *
  * ## Invariants
- * - Read-only: it asks the compute controller for frontiers and never changes them.
+ * - Read-only: it asks the cluster's controller for frontiers and never changes them. The legacy
+ *   controller gives compute-client's per-replica record (replica, global, as-of); the unified
+ *   one its `replicaFrontiers` with the global write frontier and since of each export (the since
+ *   is at least the as-of; until the driver reports per-replica frontiers, a typed error).
  * - `pending` names what is missing, for the flip's step text and its failure message.
  */
-import type { ComputeController } from "@mzts/compute-client";
-import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
+import { type ClusterController, InvalidStateRequest } from "@mzts/controller-unified/state";
+import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
+import { LegacyClusterController } from "../../cluster-controllers/legacy-cluster-controller.js";
+
+/** One export as a replica and the cluster see it. */
+interface ExportFrontiers {
+  /** The replica's reported write frontier (undefined: not reported by its incarnation). */
+  readonly replica: Frontier | undefined;
+  readonly global: Frontier;
+  /** Output beyond this counts (the as-of; on the unified path the since, at least the as-of). */
+  readonly asOf: Frontier;
+}
+
+/** Every live export of the cluster with `replicaId`'s frontier. */
+function exportFrontiers(
+  controller: ClusterController,
+  replicaId: ReplicaId,
+): ReadonlyMap<GlobalId, ExportFrontiers> {
+  // PHASE(state): legacy — delete when cluster-unification-state is retired
+  if (controller instanceof LegacyClusterController)
+    return controller.replicaCollectionFrontiers(replicaId);
+  const perReplica = (
+    controller as Partial<{ replicaFrontiers(r: ReplicaId): ReadonlyMap<GlobalId, Frontier> }>
+  ).replicaFrontiers;
+  if (perReplica === undefined) {
+    throw new InvalidStateRequest(
+      "replicaFrontiers",
+      "the unified cluster controller does not report per-replica frontiers yet; flip the " +
+        "cluster's state phase off to roll its replicas",
+    );
+  }
+  const out = new Map<GlobalId, ExportFrontiers>();
+  for (const [id, replica] of perReplica.call(controller, replicaId)) {
+    if (!controller.hasCollection(id)) continue;
+    const f = controller.frontiers(id);
+    out.set(id, { replica, global: f.write, asOf: f.since });
+  }
+  return out;
+}
 
 /** The export frontiers a replica must reach (see the file comment). */
 export type HydrationMark = ReadonlyMap<GlobalId, Frontier>;
 
 /** The global write frontier of every live export of `clusterId`, now. */
-export function markHydration(
-  compute: ComputeController,
-  clusterId: string,
-  replicaId: ReplicaId,
-): HydrationMark {
+export function markHydration(controller: ClusterController, replicaId: ReplicaId): HydrationMark {
   const mark = new Map<GlobalId, Frontier>();
-  for (const [id, f] of compute.replicaFrontiers(clusterId, replicaId)) mark.set(id, f.global);
+  for (const [id, f] of exportFrontiers(controller, replicaId)) mark.set(id, f.global);
   return mark;
 }
 
@@ -46,18 +82,20 @@ const reached = (have: Frontier | undefined, need: Frontier): boolean =>
 
 /** Whether `replicaId` has caught up with `mark` (see the file comment). */
 export function hydrationOf(
-  compute: ComputeController,
-  clusterId: string,
+  controller: ClusterController,
   replicaId: ReplicaId,
   mark: HydrationMark,
 ): HydrationProgress {
   const pending: GlobalId[] = [];
   let total = 0;
-  for (const [id, f] of compute.replicaFrontiers(clusterId, replicaId)) {
+  for (const [id, f] of exportFrontiers(controller, replicaId)) {
     total++;
-    const beyondAsOf: Frontier = f.asOf + 1n;
+    const beyondAsOf: Frontier = f.asOf === null ? null : f.asOf + 1n;
     const seen = mark.get(id);
-    const need = seen === undefined || (seen !== null && seen < beyondAsOf) ? beyondAsOf : seen;
+    const need =
+      seen === undefined || (seen !== null && Frontier.lessThan(seen, beyondAsOf))
+        ? beyondAsOf
+        : seen;
     if (!reached(f.replica, need)) pending.push(id);
   }
   return { hydrated: pending.length === 0, pending, total };

@@ -32,11 +32,11 @@
  * - Peeks targeted at the retired replica by id fail once it is gone (as after a drop); the
  *   replica's name answers to the successor from the swap on.
  */
-import type { ComputeController } from "@mzts/compute-client";
 import type { PhaseSet } from "@mzts/flags";
 import type { ProcessOrchestrator } from "@mzts/orchestrator";
 import type { Logger } from "pino";
 import type { Catalog, Cluster, ClusterReplica } from "../../catalog/catalog.js";
+import type { Clusters } from "../clusters.js";
 import type { DdlQueue } from "../ddl-queue.js";
 import type { Replicas } from "../replicas.js";
 import type { FlipStepName } from "./flip-metrics.js";
@@ -50,7 +50,8 @@ export interface RollDeps {
   readonly queue: DdlQueue;
   readonly orchestrator: ProcessOrchestrator;
   readonly replicas: Replicas;
-  readonly compute: ComputeController;
+  /** The clusters' controllers (hydration is read from the cluster's). */
+  readonly clusters: Clusters;
   readonly log: Logger;
   /** How long a successor may take to hydrate (ms). */
   readonly hydrationTimeoutMs: number;
@@ -138,7 +139,7 @@ export async function rollReplica(
           throw e;
         }
         log.info({ successor_id: r.id, successor: r.name }, "flip: successor started");
-        return { successor: r, mark: markHydration(d.compute, cluster.id, r.id) };
+        return { successor: r, mark: markHydration(d.clusters.controllerOf(cluster.id), r.id) };
       }),
   );
   const label = `${successor.name} (${successor.id})`;
@@ -156,8 +157,7 @@ export async function rollReplica(
   try {
     await step(report, "hydrate", `awaiting hydration of ${label}`, old.name, () =>
       awaitHydration({
-        compute: d.compute,
-        clusterId: cluster.id,
+        controller: d.clusters.controllerOf(cluster.id),
         replicaId: successor.id,
         label,
         mark,

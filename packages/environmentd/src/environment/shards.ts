@@ -1,0 +1,128 @@
+/**
+ * The catalog's durable collections (subsources and materialized views) by the cluster that owns
+ * their shard's since handle: opening a cluster's shards through its controller, and their since
+ * and upper as timestamp selection and status read them, whichever path the owner is on.
+ *
+ * | owner's path | since handle                 | since                         | upper                                   |
+ * | ------------ | ---------------------------- | ----------------------------- | --------------------------------------- |
+ * | legacy       | the environment's `PersistReadHolds` (through the adapter's `openShards`) | `PersistReadHolds.since` | `PersistReadHolds.upper` (refreshed every upkeep tick) |
+ * | unified      | the cluster's controller (`openShards`) | the controller's row since (the handle's durable since before the row exists) | the shard's upper read at open, joined with the write frontier the replicas report |
+ *
+ * ## Invariants
+ * - One owner per since handle: a shard is opened through its owning cluster's controller only.
+ * - A hold on a durable collection (a dataflow's cross-cluster import, a subscribe) is taken from
+ *   the owner's controller (`acquireReadHold`).
+ */
+import type { ClusterController, ReadHold } from "@mzts/controller-unified/state";
+import { Frontier, type GlobalId } from "@mzts/repr";
+import type { PersistReadHolds } from "@mzts/storage-client";
+import type { Clusters } from "./clusters.js";
+
+/** What an upper is read from for a unified cluster's shard (a slice of `@mzts/persist`). */
+export interface ShardUpperSource {
+  openShard(
+    shardId: string,
+    options: { readonly create: boolean },
+  ): Promise<{ upper(): Promise<Frontier> }>;
+}
+
+export interface ShardsOptions {
+  readonly clusters: Clusters;
+  readonly readHolds: PersistReadHolds;
+  readonly persist: ShardUpperSource;
+}
+
+interface Owned {
+  readonly clusterId: GlobalId;
+  /** Unified owners: the handle's durable since (until the row exists) and the upper at open. */
+  readonly openedSince: Frontier;
+  readonly openedUpper: Frontier;
+}
+
+/** Since and upper of a durable collection (what timestamp selection reads). */
+export interface ShardFrontiers {
+  since(id: GlobalId): Frontier;
+  upper(id: GlobalId): Frontier;
+}
+
+/** The durable collections by owner (see the file comment). */
+export class Shards implements ShardFrontiers {
+  readonly #o: ShardsOptions;
+  readonly #owned = new Map<GlobalId, Owned>();
+
+  constructor(opts: ShardsOptions) {
+    this.#o = opts;
+  }
+
+  /** Opens (or re-attaches) `clusterId`'s since handles on `shards`; returns their sinces. */
+  async open(
+    clusterId: GlobalId,
+    shards: readonly { readonly id: GlobalId; readonly shardId: string }[],
+  ): Promise<ReadonlyMap<GlobalId, Frontier>> {
+    const controller = this.#o.clusters.controllerOf(clusterId, "openShards");
+    const sinces = await controller.openShards(shards);
+    for (const s of shards) {
+      let openedUpper: Frontier = 0n;
+      if (controller.path === "unified") {
+        const shard = await this.#o.persist.openShard(s.shardId, { create: true });
+        openedUpper = await shard.upper();
+      }
+      this.#owned.set(s.id, { clusterId, openedSince: sinces.get(s.id) ?? 0n, openedUpper });
+    }
+    return sinces;
+  }
+
+  /** Forgets a dropped collection (its owner released the handle with the drop). */
+  forget(id: GlobalId): void {
+    this.#owned.delete(id);
+  }
+
+  /** Whether `id` is an open durable collection. */
+  has(id: GlobalId): boolean {
+    const o = this.#owned.get(id);
+    if (o === undefined) return false;
+    return this.#unified(o) !== undefined || this.#o.readHolds.has(id);
+  }
+
+  /** The owner's controller (undefined: not a durable collection, or its cluster is gone). */
+  ownerOf(id: GlobalId): ClusterController | undefined {
+    const o = this.#owned.get(id);
+    return o === undefined ? undefined : this.#o.clusters.findController(o.clusterId);
+  }
+
+  since(id: GlobalId): Frontier {
+    const o = this.#owned.get(id);
+    const c = o === undefined ? undefined : this.#unified(o);
+    if (o === undefined || c === undefined) return this.#o.readHolds.since(id);
+    return c.hasCollection(id) ? c.frontiers(id).since : o.openedSince;
+  }
+
+  upper(id: GlobalId): Frontier {
+    const o = this.#owned.get(id);
+    const c = o === undefined ? undefined : this.#unified(o);
+    if (o === undefined || c === undefined) return this.#o.readHolds.upper(id);
+    return c.hasCollection(id)
+      ? Frontier.join(o.openedUpper, c.frontiers(id).write)
+      : o.openedUpper;
+  }
+
+  /**
+   * A hold on `id` at `at` from its owner's controller.
+   * @throws CollectionMissing, SinceViolation (the owner's), ClusterControllerMissing
+   */
+  acquire(id: GlobalId, at: Frontier): ReadHold {
+    const o = this.#owned.get(id);
+    if (o === undefined) return this.#o.readHolds.acquire(id, at);
+    return this.#o.clusters.controllerOf(o.clusterId, "acquireReadHold").acquireReadHold(id, at);
+  }
+
+  /** The owner's cluster of `id` (undefined: not opened here). */
+  clusterOf(id: GlobalId): GlobalId | undefined {
+    return this.#owned.get(id)?.clusterId;
+  }
+
+  #unified(o: Owned): ClusterController | undefined {
+    const c = this.#o.clusters.findController(o.clusterId);
+    return c?.path === "unified" ? c : undefined;
+  }
+}
