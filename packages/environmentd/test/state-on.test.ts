@@ -14,13 +14,14 @@
  * A live flip of `state` is recorded and applied at the next environmentd restart (status says
  * so meanwhile; the cluster keeps running on its old controller).
  *
- * With `state` on, the replicas are two-port (`client` in force but not built here, so the
- * per-workload unified replica tasks serve them): the unified driver's one-port connector is not
- * wired yet.
+ * The replicas are one-port (`client` takes effect) when the unified driver has its one-port
+ * connector (`ClusterStreams.cluster`), else two-port (`client` in force but not built here, so
+ * the per-workload unified replica tasks serve them).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClusterStreams } from "@mzts/controller-unified/client";
 import { BUILT_PHASES, type Phase, PhaseSet } from "@mzts/flags";
 import type { EnvironmentPeekResponse } from "@mzts/protocol";
 import { compareRows } from "@mzts/repr";
@@ -45,9 +46,16 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
 });
 
-/** The phases with `state` on or off; two-port replicas either way (see the file comment). */
+/**
+ * Whether the unified driver has its one-port connector (`ClusterStreams.cluster`): then the
+ * replicas run one-port (`client` built, as `BUILT_PHASES` has it), else two-port.
+ */
+const ONE_PORT = "cluster" in createClusterStreams();
+
+/** The phases with `state` on or off; the same replica layout either way. */
 function phaseFunction(state: boolean) {
-  const built: Phase[] = [...BUILT_PHASES.filter((p) => p !== "client"), "state"];
+  const client: Phase[] = ONE_PORT ? [] : ["client"];
+  const built: Phase[] = [...BUILT_PHASES.filter((p) => !client.includes(p)), "state"];
   return (id: string) =>
     PhaseSet.of(id, { servers: true, replicas: true, client: true, state }, built);
 }

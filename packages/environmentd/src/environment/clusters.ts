@@ -33,6 +33,7 @@
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import {
+  type ClusterConnectors,
   type ClusterController,
   type PersistClientLike,
   persistSinceHandleIo,
@@ -93,6 +94,12 @@ interface Built {
   readonly unlisten: () => void;
 }
 
+/** The one-port connector of the unified driver, when the cluster's streams offer one. */
+function onePort(chosen: ClusterControllers): Pick<ClusterConnectors, "cluster"> {
+  const cluster = (chosen.streams as Partial<Pick<ClusterConnectors, "cluster">>).cluster;
+  return cluster === undefined ? {} : { cluster };
+}
+
 /** The clusters' controllers (see the file comment). */
 export class Clusters {
   readonly #o: ClustersOptions;
@@ -145,10 +152,14 @@ export class Clusters {
       generation: o.generation,
       logging: loggingConfig(cluster),
       compactionWindowMs: o.compactionWindowMs,
-      // Two-port replicas: the per-workload unified tasks (`state` needs `replicas`). One-port
-      // replicas need the driver's `connectors.cluster` (phase 4's stream), not wired yet: the
-      // driver refuses such a replica with a typed error (`InvalidStateRequest`).
-      connectors: { compute: chosen.compute.perWorkload, storage: chosen.storage.perWorkload },
+      // Two-port replicas: the per-workload unified tasks (`state` needs `replicas`); one-port
+      // replicas: the cluster's shared stream (`ClusterStreams.cluster`, where `./client` has it;
+      // without it the driver refuses a one-port replica with `InvalidStateRequest`).
+      connectors: {
+        compute: chosen.compute.perWorkload,
+        storage: chosen.storage.perWorkload,
+        ...onePort(chosen),
+      },
       sinceHandles: persistSinceHandleIo(o.persist, SINCE_READER_ID),
       ...(o.replicaSecret === undefined ? {} : { replicaSecret: o.replicaSecret }),
       logger: o.logger,
