@@ -15,7 +15,6 @@ import {
 import { indexedView, ingestion } from "@mzts/controller-unified/testing";
 import { describe, expect, it } from "vitest";
 import { CLUSTER, flush, LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
-import { LegacyClusterController } from "./legacy-cluster-controller.js";
 
 const twoPort = {
   layout: "two-port",
@@ -26,12 +25,7 @@ const twoPort = {
 describe("LegacyClusterController", () => {
   it("drives one legacy cluster through the one interface", async () => {
     const l = new LegacyCluster(2n);
-    const adapter = new LegacyClusterController({
-      clusterId: CLUSTER,
-      compute: l.compute,
-      storage: l.storage,
-      readHolds: l.readHolds,
-    });
+    const adapter = l.controller();
     const c: ClusterController = adapter;
     try {
       c.addReplica("u1", twoPort);
@@ -94,12 +88,7 @@ describe("LegacyClusterController", () => {
 
   it("throws the one interface's error classes, not the -client ones", async () => {
     const l = new LegacyCluster(2n);
-    const c = new LegacyClusterController({
-      clusterId: CLUSTER,
-      compute: l.compute,
-      storage: l.storage,
-      readHolds: l.readHolds,
-    });
+    const c = l.controller();
     try {
       c.addReplica("u1", twoPort);
       expect(() => c.addReplica("u1", twoPort)).toThrow(ReplicaExists);
@@ -128,12 +117,7 @@ describe("LegacyClusterController", () => {
   // forgets the dataflow.
   it("keeps a dropped dataflow's import holds while a peek still holds it", async () => {
     const l = new LegacyCluster(2n);
-    const c = new LegacyClusterController({
-      clusterId: CLUSTER,
-      compute: l.compute,
-      storage: l.storage,
-      readHolds: l.readHolds,
-    });
+    const c = l.controller();
     try {
       c.addReplica("u1", twoPort);
       await flush();

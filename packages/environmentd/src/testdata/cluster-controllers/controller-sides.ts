@@ -20,7 +20,6 @@ import type {
 } from "@mzts/protocol";
 import type { GlobalId, ReplicaId } from "@mzts/repr";
 import pino from "pino";
-import { LegacyClusterController } from "../../cluster-controllers/legacy-cluster-controller.js";
 import { CLUSTER, flush, LegacyCluster, LOGGING } from "./legacy-cluster.js";
 
 /** One path under test. */
@@ -47,12 +46,7 @@ export async function controllerSides(
 ): Promise<[Side, Side]> {
   const l = new LegacyCluster(legacyWindowMs);
   for (const [id, shard] of shards) l.shards.set(id, shard);
-  const adapter = new LegacyClusterController({
-    clusterId: CLUSTER,
-    compute: l.compute,
-    storage: l.storage,
-    readHolds: l.readHolds,
-  });
+  const adapter = l.controller();
   const legacy: Side = {
     name: "legacy",
     c: adapter,

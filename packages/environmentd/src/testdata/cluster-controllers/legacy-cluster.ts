@@ -2,8 +2,8 @@
  * Tests only: one cluster's legacy parts without a network — compute-client's controller and
  * storage-client's controller with one instance each, through the replica seam with in-memory
  * fakes (`@mzts/controller-unified/testing`), and storage-client's `PersistReadHolds` over an
- * in-memory persist whose shard uppers are the uppers the replicas reported. The legacy adapter
- * (`cluster-controllers/legacy-cluster-controller.ts`) is built over them by the tests.
+ * in-memory persist whose shard uppers are the uppers the replicas reported; `controller()` is
+ * the legacy adapter (`cluster-controllers/legacy-cluster-controller.ts`) over them.
  */
 import { type ComputeController, createComputeController } from "@mzts/compute-client";
 import { createFakeConnector } from "@mzts/controller-unified/testing";
@@ -21,6 +21,7 @@ import {
 } from "@mzts/storage-client";
 import pino from "pino";
 import { Registry } from "prom-client";
+import { LegacyClusterController } from "../../cluster-controllers/legacy-cluster-controller.js";
 
 export const CLUSTER = "u1";
 export const LOGGING = {
@@ -87,6 +88,12 @@ export class LegacyCluster {
       logger,
       registry: new Registry(),
     });
+  }
+
+  /** The legacy adapter over these parts. */
+  controller(): LegacyClusterController {
+    const { compute, storage, readHolds } = this;
+    return new LegacyClusterController({ clusterId: CLUSTER, compute, storage, readHolds });
   }
 
   /** Both of the replica's streams fail; each controller starts the next incarnation. */
