@@ -3,15 +3,15 @@
  * a previous environmentd left running.
  *
  * ## Flow (numbered walk-through)
- * 1. Per cluster: build its compute and storage instances (`Clusters.build`: PhaseSet read once,
+ * 1. Per cluster: build its controller (`Clusters.build`: PhaseSet read once,
  *    `selectControllers`); every catalog replica's spec carries the cluster's PhaseSet.
  * 2. Open the since handles of every shard, then install the ingestions and dataflows in catalog
  *    (dependency) order — before any replica: a replica's replay is the history at the time it
  *    is added, and a replica that reconciles against a history without its dataflows drops them.
  * 3. `orchestrator.reconcile(wanted)`: same spec → adopted (same pid); others terminated; missing
  *    ones started.
- * 4. Each replica that runs is attached to both controllers at its location; one that could not
- *    start is logged and left out (status shows it offline).
+ * 4. Each replica that runs is attached to its cluster's controller at its location; one that
+ *    could not start is logged and left out (status shows it offline).
  *
  * ## Invariants
  * - Runs after `catalog.boot()` (this generation fenced the older ones) and before any API call.

@@ -23,8 +23,9 @@
  * evaluate` saw an index on a fresh view answer 0 rows at a time where the same view on another
  * cluster had 1. Materialize starts a view's storage collection with since = its as-of; so
  * does this controller, through the since it owns:
- * - `sinkFloor`: installing a view whose shard's upper is at or below the dataflow's as-of raises
- *   the shard's since (the policy hold, `PersistReadHolds.advancePolicy`) to the as-of, before
+ * - `sinkFloor` (legacy clusters; a unified cluster's state starts the view's one since at its
+ *   as-of by itself): installing a view whose shard's upper is at or below the dataflow's as-of
+ *   raises the shard's since (the policy hold, `PersistReadHolds.advancePolicy`) to the as-of, before
  *   the view's dataflow is created and so before an index, a peek or a subscribe chooses a time
  *   on it. Imports (`selectAsOf`), peeks (the index's compute since, at least its as-of) and
  *   subscribes (`subscribeAsOf`) all start from that since, so a time below the floor is the same
@@ -44,7 +45,10 @@ import type { Frontiers } from "./frontiers.js";
 import type { Resolved } from "./objects.js";
 import type { ShardFrontiers } from "./shards.js";
 
-/** The as-of of a dataflow over `imports` (durable collections), writing `own` if a view. */
+/**
+ * The as-of of a dataflow over `imports` (durable collections, their since and upper as their
+ * owners hold them: `Shards`), writing `own` if a view.
+ */
 export function selectAsOf(
   readHolds: ShardFrontiers,
   imports: readonly GlobalId[],

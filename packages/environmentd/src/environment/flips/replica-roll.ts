@@ -12,7 +12,7 @@
  *
  * ## Steps (numbered walk-through)
  * 1. `start-successor` (in the DDL queue): create `<name>_pending` in the catalog, start it with
- *    the target PhaseSet (`orchestrator.ensureReplica`), attach it to both controllers (its
+ *    the target PhaseSet (`orchestrator.ensureReplica`), attach it to its cluster's controller (its
  *    replay builds every dataflow and ingestion of the cluster), and mark the global frontiers
  *    it must reach (`hydration.ts`). A start that fails removes the catalog entry again.
  * 2. `hydrate` (outside the queue, so DDL goes on): wait until the successor has caught up.
