@@ -74,6 +74,7 @@ export {
   type PhaseSource,
 } from "./environment.js";
 export {
+  ClusterControllerMissing,
   EnvironmentClosed,
   InvalidObjectRequest,
   NoIndexForPeek,
