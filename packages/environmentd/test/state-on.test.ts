@@ -11,6 +11,9 @@
  *   `mz_compute_reconciliation_{reused,replaced}_dataflows_count_total`), and answers the same;
  * - drops (view index, view, index, source), after which the objects are gone.
  *
+ * The same with the two clusters on different paths (a cross-cluster hold from a unified cluster
+ * held by a legacy dataflow, and the other way round).
+ *
  * A live flip of `state` is recorded and applied at the next environmentd restart (status says
  * so meanwhile; the cluster keeps running on its old controller).
  *
@@ -60,11 +63,14 @@ function phaseFunction(state: boolean) {
     PhaseSet.of(id, { servers: true, replicas: true, client: true, state }, built);
 }
 
-function open(dir: string, state: boolean | (() => boolean)): Promise<Environment> {
-  const on = typeof state === "function" ? state : () => state;
+/** `state` per cluster id (a function of nothing: every cluster alike). */
+type StateOf = (clusterId: string) => boolean;
+
+function open(dir: string, state: boolean | StateOf): Promise<Environment> {
+  const on: StateOf = typeof state === "function" ? state : () => state;
   return createEnvironment({
     dataDir: dir,
-    phaseFlags: (id) => phaseFunction(on())(id),
+    phaseFlags: (id) => phaseFunction(on(id))(id),
     logger: pino({ level: "warn" }),
     registry: new Registry(),
     readHoldTickMs: 100,
@@ -167,8 +173,14 @@ async function answersAt(env: Environment, name: string, at: bigint) {
  * its start); it closes at once, so the restart runs over a live counter (an index over a closed
  * input is rebuilt at its input's since after a restart, on either path: see the report).
  */
-async function scenario(state: boolean) {
-  const dir = mkdtempSync(join(tmpdir(), `mzts-state-${state ? "on" : "off"}-`));
+async function scenario(src: boolean, views = src) {
+  const dir = mkdtempSync(join(tmpdir(), `mzts-state-${src}-${views}-`));
+  // The clusters are built src first, then views (createCluster, then boot in id order).
+  const names = new Map<string, "src" | "views">();
+  const state: StateOf = (id) => {
+    if (!names.has(id)) names.set(id, names.size === 0 ? "src" : "views");
+    return names.get(id) === "src" ? src : views;
+  };
   cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
   let env = await open(dir, state);
   cleanup.push(() => env.close());
@@ -269,6 +281,23 @@ describe("state (phase 5) through environmentd", () => {
     }
     expect(on.answers).toEqual(off.answers);
   }, 240_000);
+
+  it("gives the same answers with the source's cluster on one path and the view's on the other", async () => {
+    // Cross-cluster holds across paths: a legacy view holding a unified cluster's subsource
+    // (a `./state` hold) and a unified view holding a legacy one's (a `PersistReadHolds` hold).
+    const off = await scenario(false);
+    for (const [src, views] of [
+      [true, false],
+      [false, true],
+    ] as const) {
+      const mixed = await scenario(src, views);
+      const paths = [src, views].map((on) => (on ? "unified" : "legacy"));
+      expect(mixed.statePaths, `src ${src}, views ${views}`).toEqual(paths);
+      expect(mixed.answers).toEqual(off.answers);
+      expect(mixed.reconciled).toEqual({ reused: DATAFLOWS, replaced: 0 });
+      expect(mixed.left).toEqual([]);
+    }
+  }, 300_000);
 
   it("applies a live flip of state at the next restart, and status says so meanwhile", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mzts-state-flip-"));
