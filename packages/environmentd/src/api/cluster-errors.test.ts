@@ -1,0 +1,40 @@
+/**
+ * `toConnectError` for what a cluster's controller throws on either path (phase 5): the
+ * `@mzts/controller-unified/state` classes (the unified driver's, and the legacy adapter's mapped
+ * `-client` ones) get the same Connect codes as compute-client's, and a cluster without a
+ * controller is Unavailable.
+ */
+import { Code } from "@connectrpc/connect";
+import {
+  CollectionMissing,
+  DependantsExist,
+  InvalidStateRequest,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
+  ReplicaMissing,
+  SinceViolation,
+} from "@mzts/controller-unified/state";
+import { describe, expect, it } from "vitest";
+import { ClusterControllerMissing } from "../errors.js";
+import { toConnectError } from "./server.js";
+
+const cases: Array<[string, unknown, Code]> = [
+  ["SinceViolation", new SinceViolation("u1", 1n, 5n), Code.FailedPrecondition],
+  ["DependantsExist", new DependantsExist("u1", ["u2"]), Code.FailedPrecondition],
+  ["InvalidStateRequest", new InvalidStateRequest("peek", "why"), Code.FailedPrecondition],
+  ["PeekTimeout", new PeekTimeout("p", 10), Code.DeadlineExceeded],
+  ["PeekCanceled", new PeekCanceled("p", "gone"), Code.Canceled],
+  ["PeekFailed", new PeekFailed("p", "replica error"), Code.Unavailable],
+  ["CollectionMissing", new CollectionMissing("u1", "u2", "peek"), Code.Unavailable],
+  ["ReplicaMissing", new ReplicaMissing("u1", "u9"), Code.Unavailable],
+  ["ClusterControllerMissing", new ClusterControllerMissing("u1", "peek"), Code.Unavailable],
+];
+
+describe("toConnectError (cluster controller errors)", () => {
+  it.each(cases)("%s", (_name, error, code) => {
+    const e = toConnectError(error);
+    expect(e.code).toBe(code);
+    expect(e.rawMessage).toBe((error as Error).message);
+  });
+});
