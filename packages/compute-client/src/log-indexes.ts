@@ -1,58 +1,23 @@
 /**
- * The log indexes of one compute instance (phase 2, *logging*; materialize.md §5 "Controller
- * side"): one per introspection relation, named by the instance's `LoggingConfig.indexLogs`
- * (relation name → GlobalId). Every replica of the instance maintains each of them about itself,
- * from `CreateInstance` on.
- *
- * ## Invariants (how they differ from the collections of `collections.ts`)
- * - Never created by `createDataflow`: their ids are taken from the start (a dataflow exporting
- *   one is `CollectionExists`), and only a replica-targeted subscribe may import one
- *   (`LogImportUntargeted` otherwise): it reads its target's log (history, then changes).
- * - No controller read holds and no `allowCompaction`: each replica compacts its own log indexes
- *   behind a fixed window (`LOG_RETENTION_MS`), so a peek below a replica's since is that
- *   replica's error answer, not a `SinceViolation` here.
- * - Readable only by a peek with a `targetReplica` (`LogPeekUntargeted` otherwise): the rows
- *   differ per replica. A disabled config (`enabled: false` or interval 0) has no log indexes.
+ * The log indexes of one compute instance (phase 2, *logging*): the rule lives in
+ * `@mzts/controller-unified/state` (`log-indexes.ts`, shared with the unified cluster controller);
+ * this file binds it to compute-client's `InvalidLoggingConfig`. See there for the invariants
+ * (no controller holds, targeted peeks and subscribes only).
  */
-import { LOG_RELATIONS, type LoggingConfig, type LogRelation } from "@mzts/protocol";
-import { GlobalId } from "@mzts/repr";
+import { type LogIndex, logIndexesOf as sharedLogIndexesOf } from "@mzts/controller-unified/state";
+import type { LoggingConfig } from "@mzts/protocol";
+import type { GlobalId } from "@mzts/repr";
 import { InvalidLoggingConfig } from "./errors.js";
 
-/** A log index as the controller knows it. */
-export interface LogIndex {
-  readonly id: GlobalId;
-  readonly relation: LogRelation;
-  /** The relation's column count (a peek's arity). */
-  readonly arity: number;
-}
+export type { LogIndex };
 
 /**
  * The log indexes of a logging config, by id (empty when logging is off).
- * @throws InvalidLoggingConfig for an unknown relation name, an id that is not a GlobalId or is
- *   used twice, or an enabled config whose interval is not a positive integer.
+ * @throws InvalidLoggingConfig (see the shared rule).
  */
 export function logIndexesOf(
   instanceId: string,
   logging: LoggingConfig,
 ): ReadonlyMap<GlobalId, LogIndex> {
-  const out = new Map<GlobalId, LogIndex>();
-  const invalid = (reason: string) => new InvalidLoggingConfig(instanceId, reason);
-  if (logging.enabled && (!Number.isInteger(logging.intervalMs) || logging.intervalMs <= 0)) {
-    throw invalid(`intervalMs is ${logging.intervalMs} while logging is enabled`);
-  }
-  for (const [name, id] of logging.indexLogs) {
-    const relation = LOG_RELATIONS.find((r) => r.name === name);
-    if (relation === undefined) {
-      throw invalid(
-        `indexLogs names ${JSON.stringify(name)}, which is no introspection relation ` +
-          `(known: ${LOG_RELATIONS.map((r) => r.name).join(", ")})`,
-      );
-    }
-    if (!GlobalId.is(id))
-      throw invalid(`indexLogs.${name} is ${JSON.stringify(id)}, not a GlobalId`);
-    if (out.has(id)) throw invalid(`indexLogs maps two relations to ${id}`);
-    out.set(id, { id, relation, arity: relation.columns.length });
-  }
-  if (!logging.enabled || logging.intervalMs === 0) return new Map();
-  return out;
+  return sharedLogIndexesOf(logging, (reason) => new InvalidLoggingConfig(instanceId, reason));
 }

@@ -28,10 +28,14 @@
  * - `frontiers(id).since` is the one since of the collection (compute: what replicas may compact
  *   to; storage: what the shard's since handle may be downgraded to).
  * - `status()` is O(replicas + 1) and allocation-light: the 10k-dataflow bench measures it.
+ * - A subscribe has no `dropSubscribe`: its iterable ends it when the consumer breaks out (or
+ *   calls `return()`); `drop(id)` with the subscribe's sink id also ends it (the stream fails
+ *   with the compute controller's `SubscribeFailed`, `CollectionMissing` once it is gone).
  */
 import type {
   DataflowDescription,
   IngestionDescription,
+  LogRelation,
   MapFilterProject,
   RowSetFinishing,
   SourceStatistics,
@@ -72,6 +76,14 @@ export interface ClusterSubscribeBatch {
   readonly updates: readonly Update[];
 }
 
+/** A log index of the cluster (compute-client's `LogIndex`, structurally). */
+export interface ClusterLogIndex {
+  readonly id: GlobalId;
+  readonly relation: LogRelation;
+  /** The relation's column count (a peek's arity). */
+  readonly arity: number;
+}
+
 /** What `status()` reports (cheap: the scale bench reads it per cluster). */
 export interface ClusterControllerStatus {
   readonly clusterId: string;
@@ -98,6 +110,11 @@ export interface ClusterController {
   dropReplica(replicaId: ReplicaId): Promise<void>;
   /** One health record per replica. */
   replicas(): readonly ReplicaHealthRecord[];
+  /**
+   * The compute exports' write frontiers as `replicaId`'s current incarnation last reported them
+   * (absent: not reported by it yet). The live flip's hydration check. @throws ReplicaMissing
+   */
+  replicaFrontiers(replicaId: ReplicaId): ReadonlyMap<GlobalId, Frontier>;
 
   // --- objects --------------------------------------------------------------------------------
   /**
@@ -118,20 +135,34 @@ export interface ClusterController {
   allowWrites(id: GlobalId): void;
   /** Raises the read-policy floor; the empty frontier drops. @throws CollectionMissing */
   allowCompaction(id: GlobalId, frontier: Frontier): void;
-  /** Drops a collection (an ingestion's own id: the whole ingestion). @throws CollectionMissing, DependantsExist */
+  /**
+   * Drops a collection (an ingestion's own id: the whole ingestion; a subscribe's sink id: the
+   * subscribe, its stream fails). @throws CollectionMissing, DependantsExist
+   */
   drop(id: GlobalId): void;
 
   // --- reads ----------------------------------------------------------------------------------
   /** @throws CollectionMissing, SinceViolation */
   acquireReadHold(id: GlobalId, at: Frontier): ReadHold;
-  /** Rejects with the compute controller's peek errors on both paths. */
+  /**
+   * Rejects with the compute controller's peek errors on both paths. A log index is peeked with
+   * a `targetReplica` only (that replica's rows).
+   */
   peek(req: ClusterPeekRequest): Promise<ClusterPeekAnswer>;
+  /**
+   * A subscribe dataflow (exactly one subscribe sink): its batches merged across replicas, every
+   * update once, frontiers never regress. With `targetReplica` only that replica builds it (it may
+   * import log indexes) and the stream fails when that replica goes away. Breaking out of the
+   * iteration drops it on the replicas. Edge errors are thrown synchronously.
+   */
   subscribe(
     desc: DataflowDescription,
     options?: { readonly targetReplica?: ReplicaId },
   ): AsyncIterable<ClusterSubscribeBatch>;
 
   // --- observation ----------------------------------------------------------------------------
+  /** The cluster's log indexes (its logging config; empty when logging is off). */
+  logIndexes(): ReadonlyMap<GlobalId, ClusterLogIndex>;
   hasCollection(id: GlobalId): boolean;
   /** @throws CollectionMissing */
   frontiers(id: GlobalId): CollectionFrontiers;

@@ -10,7 +10,8 @@ import type { ComputeCommand, Peek, PeekResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import type { ClusterCommandHistory } from "./cluster-history.js";
 import type { CollectionTable } from "./collection-table.js";
-import { DuplicatePeek, InvalidStateRequest, SinceViolation } from "./errors.js";
+import { DuplicatePeek, InvalidStateRequest, LogPeekUntargeted, SinceViolation } from "./errors.js";
+import type { LogIndex } from "./log-indexes.js";
 import { Holder } from "./read-holds.js";
 import type { SincePropagation } from "./since-propagation.js";
 import type { ClusterStateEvent } from "./state-io.js";
@@ -29,6 +30,8 @@ export interface ClusterPeeksOptions {
   compute(command: ComputeCommand, replicaId?: ReplicaId): void;
   /** @throws ReplicaMissing */
   checkReplica(replicaId: ReplicaId): void;
+  /** The log index `id`, if it is one (peeked on one replica, without holds). */
+  logIndex(id: GlobalId): LogIndex | undefined;
   event(e: ClusterStateEvent): void;
 }
 
@@ -56,6 +59,15 @@ export class ClusterPeeks {
         "peek",
         "only index peeks are served by the cluster state; peek an index",
       );
+    }
+    const log = this.#o.logIndex(peek.target.id);
+    if (log !== undefined) {
+      // A replica's own log: no controller hold (the replica compacts it behind its window).
+      if (peek.targetReplica === undefined) throw new LogPeekUntargeted(log.id, log.relation.name);
+      this.#o.checkReplica(peek.targetReplica);
+      this.#pending.set(peek.uuid, { target: log.id, targetReplica: peek.targetReplica });
+      this.#o.compute({ kind: "peek", peek }, peek.targetReplica);
+      return;
     }
     const c = this.#o.table.live(peek.target.id, "peek");
     if (c.kind !== "index")

@@ -63,7 +63,9 @@ import {
   CollectionExists,
   CollectionMissing,
   DependantsExist,
+  InvalidLoggingConfig,
   InvalidStateRequest,
+  LogImportUntargeted,
   ReplicaExists,
   ReplicaMissing,
   SinceViolation,
@@ -74,6 +76,7 @@ import {
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
+import { type LogIndex, logIndexesOf } from "./log-indexes.js";
 import { Holder, type ReadHold } from "./read-holds.js";
 import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
 import { REPLICA_RULES } from "./replica-rules.js";
@@ -102,12 +105,19 @@ export class ClusterState {
   /** Persist sink exports of live dataflows (what `allowWrites` accepts). */
   readonly #persistSinks = new Set<GlobalId>();
   readonly #peeks: ClusterPeeks;
+  /** The log indexes of the logging config (fixed for the state's life; `log-indexes.ts`). */
+  readonly #logIndexes: ReadonlyMap<GlobalId, LogIndex>;
   #outbox: OutgoingCommand[] = [];
   #events: ClusterStateEvent[] = [];
   #externalHolds = 0;
 
+  /** @throws InvalidLoggingConfig (see `logIndexesOf`). */
   constructor(opts: ClusterStateOptions) {
     this.clusterId = opts.clusterId;
+    this.#logIndexes = logIndexesOf(
+      opts.logging,
+      (reason) => new InvalidLoggingConfig(opts.clusterId, reason),
+    );
     this.#window = opts.compactionWindowMs ?? 1000n;
     this.#tuning = { ...DEFAULT_MAINTENANCE, ...opts.maintenance };
     this.#table = new CollectionTable(opts.clusterId);
@@ -126,6 +136,7 @@ export class ClusterState {
       propagation: this.#propagation,
       compute: (command, replicaId) => this.#compute(command, replicaId),
       checkReplica: (replicaId) => this.#replicaEpoch(replicaId),
+      logIndex: (id) => this.#logIndexes.get(id),
       event: (e) => this.#events.push(e),
     });
     const hello = createHello(opts.generation);
@@ -242,6 +253,26 @@ export class ClusterState {
     }
   }
 
+  /**
+   * The live compute exports' write frontiers as `replicaId`'s current incarnation reported them
+   * (an export it has not reported on yet is absent). @throws ReplicaMissing
+   */
+  replicaFrontiers(replicaId: ReplicaId): Map<GlobalId, Frontier> {
+    this.#replicaEpoch(replicaId);
+    const out = new Map<GlobalId, Frontier>();
+    for (const c of this.#table.values()) {
+      if (c.workload !== "compute" || c.dropped) continue;
+      const write = c.replicaWrite.get(replicaId);
+      if (write !== undefined) out.set(c.id, write);
+    }
+    return out;
+  }
+
+  /** The log indexes of the logging config (empty when logging is off). */
+  logIndexes(): ReadonlyMap<GlobalId, LogIndex> {
+    return this.#logIndexes;
+  }
+
   /** One record per replica, in the order they were added. */
   health(): ReplicaHealthRecord[] {
     return this.#health.records();
@@ -319,7 +350,12 @@ export class ClusterState {
     if (key === undefined)
       throw new InvalidStateRequest(op, "a dataflow must export an index or a persist sink");
     for (const id of exportIds)
-      if (this.#table.has(id)) throw new CollectionExists(this.clusterId, id);
+      if (this.#table.has(id) || this.#logIndexes.has(id))
+        throw new CollectionExists(this.clusterId, id);
+    for (const imp of desc.indexImports) {
+      const log = this.#logIndexes.get(imp.id);
+      if (log !== undefined) throw new LogImportUntargeted(log.id, log.relation.name);
+    }
     const foreign = options.foreignHolds ?? [];
     const imports: GlobalId[] = [];
     for (const id of [

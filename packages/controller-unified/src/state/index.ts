@@ -32,6 +32,7 @@
 export type {
   ClusterController,
   ClusterControllerStatus,
+  ClusterLogIndex,
   ClusterPeekAnswer,
   ClusterPeekRequest,
   ClusterReplicaLocation,
@@ -57,14 +58,19 @@ export {
   CollectionMissing,
   DependantsExist,
   DuplicatePeek,
+  InvalidLoggingConfig,
   InvalidStateRequest,
+  LogImportUntargeted,
+  LogPeekUntargeted,
   PeekCanceled,
   PeekFailed,
   PeekTimeout,
   ReplicaExists,
   ReplicaMissing,
   SinceViolation,
+  SubscribeFailed,
 } from "./errors.js";
+export { LOGGING_DISABLED, type LogIndex, logIndexesOf } from "./log-indexes.js";
 export {
   DEFAULT_MAINTENANCE,
   type MaintenanceReport,

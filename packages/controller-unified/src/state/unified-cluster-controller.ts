@@ -40,16 +40,19 @@ import {
   type HelloRefusal,
   helloRefusalOf,
   type IngestionDescription,
+  type LoggingConfig,
   type SourceStatistics,
   type StatusUpdate,
 } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import { createRehydrationPolicy, type ReplicaRehydration } from "../replicas/rehydration.js";
 import type { ReplicaConnectionTuning } from "../replicas/replica-connection.js";
 import type {
   ClusterController,
   ClusterControllerStatus,
+  ClusterLogIndex,
   ClusterPeekAnswer,
   ClusterPeekRequest,
   ClusterReplicaLocation,
@@ -58,6 +61,7 @@ import type {
 import { ClusterState } from "./cluster-state.js";
 import type { CollectionFrontiers } from "./collection-table.js";
 import { CollectionMissing, InvalidStateRequest, ReplicaMissing } from "./errors.js";
+import { LOGGING_DISABLED } from "./log-indexes.js";
 import { PeekWaiters } from "./peek-waiters.js";
 import type { ReadHold } from "./read-holds.js";
 import type { ReplicaHealthRecord } from "./replica-health.js";
@@ -67,7 +71,17 @@ import type { ClusterStateOptions } from "./state-io.js";
 import { UpperWaiters } from "./upper-waiters.js";
 
 /** Options of `UnifiedClusterController`. */
-export interface UnifiedClusterControllerOptions extends ClusterStateOptions {
+export interface UnifiedClusterControllerOptions extends Omit<ClusterStateOptions, "logging"> {
+  /**
+   * The cluster's logging config (log index ids + interval), sent in its `CreateInstance`, as
+   * compute-client's `createInstance(id, logging, …)` takes it. Default: logging off.
+   */
+  readonly logging?: LoggingConfig;
+  /**
+   * The legacy controllers' Prometheus series (same names, `instance_id` / `replica_id` labels)
+   * and the cluster state's gauges, registered on `registry`. Absent: no metrics.
+   */
+  readonly metrics?: { readonly registry: Registry };
   readonly connectors: ClusterConnectors;
   readonly sinceHandles: SinceHandleIo;
   readonly logger: Logger;
@@ -115,7 +129,7 @@ export class UnifiedClusterController implements ClusterController {
     this.#o = opts;
     this.#log = opts.logger.child({ component: "cluster-controller", cluster_id: opts.clusterId });
     this.#now = opts.now ?? Date.now;
-    this.state = new ClusterState(opts);
+    this.state = new ClusterState({ ...opts, logging: opts.logging ?? LOGGING_DISABLED });
     this.#peeks = new PeekWaiters((uuid) => {
       this.state.finishPeek(uuid);
       this.#flush();
@@ -171,6 +185,10 @@ export class UnifiedClusterController implements ClusterController {
 
   replicas(): readonly ReplicaHealthRecord[] {
     return this.state.health();
+  }
+
+  replicaFrontiers(replicaId: ReplicaId): ReadonlyMap<GlobalId, Frontier> {
+    return this.state.replicaFrontiers(replicaId);
   }
 
   #checkLayout(location: ClusterReplicaLocation, op: string): void {
@@ -403,7 +421,8 @@ export class UnifiedClusterController implements ClusterController {
     if (this.#closed) return Promise.reject(this.#closedError("peek"));
     const uuid = randomUUID();
     return this.#peeks.wait(uuid, req, () => {
-      const arity = this.#arities.get(req.target);
+      const arity =
+        this.#arities.get(req.target) ?? this.state.logIndexes().get(req.target)?.arity;
       if (arity === undefined) {
         // The state says why (missing, not an index) with its typed errors.
         this.state.frontiers(req.target);
@@ -432,6 +451,10 @@ export class UnifiedClusterController implements ClusterController {
   }
 
   // --- observation ----------------------------------------------------------------------------
+
+  logIndexes(): ReadonlyMap<GlobalId, ClusterLogIndex> {
+    return this.state.logIndexes();
+  }
 
   hasCollection(id: GlobalId): boolean {
     return this.state.isLive(id);
