@@ -37,9 +37,10 @@
  * settles it in the legacy order: retired from the history, `cancelPeek` sent, THEN the hold is
  * released, so compaction never overtakes a replica still reading.
  *
- * ## Not in this slice
- * Subscribes, log indexes, poison quarantine and ingestion placement (single-replica sources)
- * stay with the legacy instances; see `docs/design/20261207_phase5_state.md`.
+ * ## Subscribes and log indexes
+ * `createSubscribe` (`cluster-subscribes.ts`: the shared merge and since rule, the holds on its
+ * imports, replica-targeted routing); the log indexes of the logging config are peeked on one
+ * replica and imported only by targeted subscribes (`log-indexes.ts`).
  */
 import {
   type ClusterCommand,
@@ -58,25 +59,26 @@ import {
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import { ClusterCommandHistory, PROTOCOL_RULES } from "./cluster-history.js";
 import { ClusterPeeks } from "./cluster-peeks.js";
+import { ClusterSubscribes } from "./cluster-subscribes.js";
 import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
+import { checkImports, holdImports, type ImportContext } from "./dataflow-imports.js";
 import {
   CollectionExists,
   CollectionMissing,
   DependantsExist,
   InvalidLoggingConfig,
   InvalidStateRequest,
-  LogImportUntargeted,
   ReplicaExists,
   ReplicaMissing,
   SinceViolation,
 } from "./errors.js";
+import { type LogIndex, logIndexesOf } from "./log-indexes.js";
 import {
   DEFAULT_MAINTENANCE,
   type MaintenanceReport,
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
-import { type LogIndex, logIndexesOf } from "./log-indexes.js";
 import { Holder, type ReadHold } from "./read-holds.js";
 import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
 import { REPLICA_RULES } from "./replica-rules.js";
@@ -88,6 +90,8 @@ import type {
   CreateDataflowOptions,
   OutgoingCommand,
 } from "./state-io.js";
+import type { SubscribeStream } from "./subscribe-stream.js";
+import { commandTarget } from "./targeted-commands.js";
 
 /** The one controller state of a cluster (see the file comment). */
 export class ClusterState {
@@ -105,6 +109,9 @@ export class ClusterState {
   /** Persist sink exports of live dataflows (what `allowWrites` accepts). */
   readonly #persistSinks = new Set<GlobalId>();
   readonly #peeks: ClusterPeeks;
+  readonly #subscribes: ClusterSubscribes;
+  readonly #importContext: ImportContext;
+  #closed = false;
   /** The log indexes of the logging config (fixed for the state's life; `log-indexes.ts`). */
   readonly #logIndexes: ReadonlyMap<GlobalId, LogIndex>;
   #outbox: OutgoingCommand[] = [];
@@ -138,6 +145,20 @@ export class ClusterState {
       checkReplica: (replicaId) => this.#replicaEpoch(replicaId),
       logIndex: (id) => this.#logIndexes.get(id),
       event: (e) => this.#events.push(e),
+    });
+    this.#importContext = {
+      clusterId: opts.clusterId,
+      table: this.#table,
+      logIndex: (id) => this.#logIndexes.get(id),
+      taken: (id) => this.#subscribes.has(id),
+    };
+    this.#subscribes = new ClusterSubscribes({
+      imports: this.#importContext,
+      propagation: this.#propagation,
+      compute: (command, replicaId) => this.#compute(command, replicaId),
+      checkReplica: (replicaId) => this.#replicaEpoch(replicaId),
+      replicaIds: () => this.#health.ids(),
+      isClosed: () => this.#closed,
     });
     const hello = createHello(opts.generation);
     const h = (c: ClusterCommand) => this.#history.push(c);
@@ -196,25 +217,23 @@ export class ClusterState {
     const epoch = this.#replicaEpoch(replicaId) + 1;
     this.#health.spawned(replicaId, epoch);
     for (const c of this.#table.values()) REPLICA_RULES[c.workload].spawned(c, replicaId);
+    this.#subscribes.replicaSpawned(replicaId);
     return epoch;
   }
 
   /**
-   * The replay of the replica's current incarnation: the reduced history, without peeks targeted
-   * at other replicas. Call it when the incarnation's stream opens. @throws ReplicaMissing
+   * The replay of the replica's current incarnation: the reduced history, without the commands
+   * targeted at other replicas (peeks, targeted subscribes: `commandTarget`). Call it when the
+   * incarnation's stream opens. @throws ReplicaMissing
    */
   replay(replicaId: ReplicaId): readonly ClusterCommand[] {
     this.#replicaEpoch(replicaId);
-    const commands = this.#history
-      .commands()
-      .filter(
-        (c) =>
-          !(
-            c.kind === "compute" &&
-            c.command.kind === "peek" &&
-            isOther(c.command.peek, replicaId)
-          ),
-      );
+    const targetOf = (id: GlobalId) => this.#subscribes.targetOf(id);
+    const commands = this.#history.commands().filter((c) => {
+      if (c.kind !== "compute") return true;
+      const target = commandTarget(c.command, targetOf);
+      return target === undefined || target === replicaId;
+    });
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].replayed(c, replicaId);
       this.#propagation.maybeForget(c);
@@ -247,6 +266,7 @@ export class ClusterState {
     this.#replicaEpoch(replicaId);
     this.#health.remove(replicaId);
     this.#peeks.settleTargeted(replicaId);
+    this.#subscribes.replicaDropped(replicaId);
     for (const c of [...this.#table.values()]) {
       REPLICA_RULES[c.workload].removed(c, replicaId);
       this.#propagation.settle(c);
@@ -336,55 +356,23 @@ export class ClusterState {
    */
   createDataflow(desc: DataflowDescription, options: CreateDataflowOptions = {}, nowMs = 0): void {
     const op = `createDataflow ${desc.debugName}`;
-    const asOf = desc.asOf;
-    if (asOf === null)
-      throw new InvalidStateRequest(op, "the as-of is empty; give the time its results start at");
     if (desc.sinkExports.some((s) => s.connection.kind !== "persist")) {
       throw new InvalidStateRequest(
         op,
-        "subscribe sinks are not served by the cluster state yet; use the legacy instance",
+        "subscribe sinks are opened with createSubscribe (the controller's subscribe), not here",
       );
     }
     const exportIds = [...desc.indexExports.map((e) => e.id), ...desc.sinkExports.map((s) => s.id)];
     const key = exportIds[0];
     if (key === undefined)
       throw new InvalidStateRequest(op, "a dataflow must export an index or a persist sink");
-    for (const id of exportIds)
-      if (this.#table.has(id) || this.#logIndexes.has(id))
-        throw new CollectionExists(this.clusterId, id);
-    for (const imp of desc.indexImports) {
-      const log = this.#logIndexes.get(imp.id);
-      if (log !== undefined) throw new LogImportUntargeted(log.id, log.relation.name);
-    }
     const foreign = options.foreignHolds ?? [];
-    const imports: GlobalId[] = [];
-    for (const id of [
-      ...desc.sourceImports.map((s) => s.id),
-      ...desc.indexImports.map((i) => i.id),
-    ]) {
-      if (imports.includes(id)) continue;
-      const local = this.#table.find(id);
-      if (local === undefined) {
-        const hold = foreign.find((h) => h.collectionId === id);
-        if (hold === undefined) {
-          throw new InvalidStateRequest(
-            op,
-            `${id} is not a collection of cluster ${this.clusterId}; pass a read hold on it (foreignHolds)`,
-          );
-        }
-        if (!Frontier.lessEqual(hold.frontier, asOf))
-          throw new SinceViolation(id, asOf, hold.frontier);
-        continue;
-      }
-      if (local.dropped) throw new CollectionMissing(this.clusterId, id, op);
-      if (!Frontier.lessEqual(local.since, asOf)) throw new SinceViolation(id, asOf, local.since);
-      imports.push(id);
-    }
-    for (const id of imports) {
-      const c = this.#table.live(id, op);
-      c.holds.set(Holder.dependant(key), asOf);
-      c.dependants.add(key);
-    }
+    const { asOf, local: imports } = checkImports(this.#importContext, desc, {
+      op,
+      exportIds,
+      foreignHolds: foreign,
+    });
+    holdImports(this.#table, key, imports, asOf, op);
     this.#propagation.addDataflow(key, { exports: exportIds, imports, foreign });
     const sinks = new Map(desc.sinkExports.map((s) => [s.id, s.connection]));
     for (const id of exportIds) {
@@ -439,6 +427,7 @@ export class ClusterState {
    * @throws CollectionMissing, DependantsExist (a live dataflow of this cluster reads it)
    */
   drop(id: GlobalId): void {
+    if (this.#subscribes.fail(id, "the subscribe was dropped")) return;
     const c = this.#table.live(id, "drop");
     const ids = c.kind === "ingestion" ? (this.#ingestions.get(id) ?? [id]) : [id];
     const readers = ids.flatMap((cid) => [...(this.#table.find(cid)?.dependants ?? [])]);
@@ -502,6 +491,34 @@ export class ClusterState {
     };
   }
 
+  /**
+   * Opens a subscribe (`cluster-subscribes.ts`): its merged stream. Ending the stream (its
+   * consumer breaks out, `drop(id)`, the target replica dropped, an error batch) sends the drop.
+   * @throws InvalidStateRequest, CollectionExists, CollectionMissing, SinceViolation,
+   *   LogImportUntargeted, ReplicaMissing
+   */
+  createSubscribe(
+    desc: DataflowDescription,
+    options: {
+      readonly targetReplica?: ReplicaId;
+      readonly foreignHolds?: readonly ReadHold[];
+    } = {},
+  ): SubscribeStream {
+    return this.#subscribes.open(desc, options.targetReplica, options.foreignHolds);
+  }
+
+  /** Live subscribes. */
+  get subscribeCount(): number {
+    return this.#subscribes.size;
+  }
+
+  /** Ends every subscribe without sending drops (the driver closes). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscribes.failAll("the cluster controller closed");
+  }
+
   /** Starts a peek of an index (`cluster-peeks.ts`). */
   beginPeek(peek: Peek): void {
     this.#peeks.begin(peek);
@@ -546,6 +563,9 @@ export class ClusterState {
       case "peekResponse":
         this.#peeks.answered(replicaId, r.uuid, r.response);
         return;
+      case "subscribeResponse":
+        this.#subscribes.absorb(replicaId, r.id, r.response);
+        return;
       default:
         this.#events.push({ kind: "response", replicaId, response: whole });
     }
@@ -589,14 +609,17 @@ export class ClusterState {
     return this.#table.has(id);
   }
 
-  /** Whether `id` is a live collection. */
+  /** Whether `id` is a live collection or a live subscribe. */
   isLive(id: GlobalId): boolean {
-    return this.#table.find(id)?.dropped === false;
+    return this.#table.find(id)?.dropped === false || this.#subscribes.has(id);
   }
 
-  /** @throws CollectionMissing when unknown or forgotten (dropped ones answer until then). */
+  /**
+   * A collection's or a live subscribe's frontiers.
+   * @throws CollectionMissing when unknown or forgotten (dropped ones answer until then).
+   */
   frontiers(id: GlobalId): CollectionFrontiers {
-    return this.#table.frontiers(id);
+    return this.#subscribes.frontiers(id) ?? this.#table.frontiers(id);
   }
 
   /** The holds of a collection: holder → frontier. @throws CollectionMissing */
@@ -682,8 +705,4 @@ export class ClusterState {
   sinceFailed(id: GlobalId): void {
     this.#handles.failed(id);
   }
-}
-
-function isOther(peek: Peek, replicaId: ReplicaId): boolean {
-  return peek.targetReplica !== undefined && peek.targetReplica !== replicaId;
 }

@@ -100,6 +100,13 @@ export type {
   CreateDataflowOptions,
   OutgoingCommand,
 } from "./state-io.js";
+export { SubscribeSet, type SubscribeSetOptions } from "./subscribe-set.js";
+export {
+  type SubscribeBatch,
+  type SubscribeFailure,
+  SubscribeStream,
+} from "./subscribe-stream.js";
+export { commandTarget, type TargetOf } from "./targeted-commands.js";
 export {
   UnifiedClusterController,
   type UnifiedClusterControllerOptions,

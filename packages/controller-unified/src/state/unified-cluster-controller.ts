@@ -26,10 +26,9 @@
  * - `close()`: the timer stops, pending respawns are cancelled, every connection closes, pending
  *   peeks and `waitForUpper`s reject, in-flight persist I/O is awaited; later calls throw.
  *
- * ## Not served yet (typed errors, never silent)
- * Subscribes (`subscribe` throws `InvalidStateRequest` on iteration), log indexes, poison
- * quarantine (`failures()` is empty) and single-replica ingestion placement: see
- * `docs/design/20261207_phase5_state.md`.
+ * ## Subscribes
+ * `subscribe` opens one in the state (`cluster-subscribes.ts`) and returns its merged stream;
+ * the end of the stream (completed, failed, broken off) flushes the drop it queued.
  */
 import { randomUUID } from "node:crypto";
 import { validatePlan } from "@mzts/expr";
@@ -361,15 +360,7 @@ export class UnifiedClusterController implements ClusterController {
     for (const s of desc.sinkExports)
       if (s.connection.kind === "persist") since(s.connection.shardId);
     // Plans are checked before the state takes the dataflow (compute-client's rule).
-    const arities = new Map<GlobalId, number>();
-    for (const s of desc.sourceImports) arities.set(s.id, s.arity);
-    for (const i of desc.indexImports) arities.set(i.id, i.arity);
-    desc.objectsToBuild.forEach((o, i) => {
-      arities.set(
-        o.id,
-        validatePlan(o.plan, (id) => arities.get(id), `objectsToBuild[${i}]`),
-      );
-    });
+    const arities = validateDataflowPlans(desc);
     const foreign = options.foreignHolds;
     this.state.createDataflow(
       desc,
@@ -421,8 +412,7 @@ export class UnifiedClusterController implements ClusterController {
     if (this.#closed) return Promise.reject(this.#closedError("peek"));
     const uuid = randomUUID();
     return this.#peeks.wait(uuid, req, () => {
-      const arity =
-        this.#arities.get(req.target) ?? this.state.logIndexes().get(req.target)?.arity;
+      const arity = this.#arities.get(req.target) ?? this.state.logIndexes().get(req.target)?.arity;
       if (arity === undefined) {
         // The state says why (missing, not an index) with its typed errors.
         this.state.frontiers(req.target);
@@ -436,18 +426,23 @@ export class UnifiedClusterController implements ClusterController {
     });
   }
 
+  /**
+   * A subscribe's merged batches (`cluster-subscribes.ts`); edge errors are thrown here. Ending
+   * the iteration early (break, `return()`) drops it on the replicas; `foreignHolds` (imports of
+   * another cluster) are held at its since and released with it.
+   */
   subscribe(
     desc: DataflowDescription,
-    _options: { readonly targetReplica?: ReplicaId } = {},
+    options: {
+      readonly targetReplica?: ReplicaId;
+      readonly foreignHolds?: readonly ReadHold[];
+    } = {},
   ): AsyncIterable<ClusterSubscribeBatch> {
-    const error = new InvalidStateRequest(
-      `subscribe ${desc.debugName}`,
-      "subscribes are not served by the unified cluster controller yet; use the legacy path " +
-        "(cluster-unification-state off) for this cluster",
-    );
-    return {
-      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-    };
+    this.#open(`subscribe ${desc.debugName}`);
+    validateDataflowPlans(desc);
+    const stream = this.state.createSubscribe(desc, options);
+    this.#flush();
+    return flushingIterable(stream, () => this.#flush());
   }
 
   // --- observation ----------------------------------------------------------------------------
@@ -560,6 +555,7 @@ export class UnifiedClusterController implements ClusterController {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#peeks.closeAll();
+    this.state.close();
     this.#uppers.closeAll(this.#closedError("waitForUpper"));
     const closing: Promise<void>[] = [];
     for (const entry of this.#replicas.values()) {
@@ -578,4 +574,52 @@ export class UnifiedClusterController implements ClusterController {
   #closedError(op: string): InvalidStateRequest {
     return new InvalidStateRequest(op, `the controller of cluster ${this.clusterId} is closed`);
   }
+}
+
+/** Validates a dataflow's plans (compute-client's rule); the arity of each import and object. */
+function validateDataflowPlans(desc: DataflowDescription): Map<GlobalId, number> {
+  const arities = new Map<GlobalId, number>();
+  for (const s of desc.sourceImports) arities.set(s.id, s.arity);
+  for (const i of desc.indexImports) arities.set(i.id, i.arity);
+  desc.objectsToBuild.forEach((o, i) => {
+    arities.set(
+      o.id,
+      validatePlan(o.plan, (id) => arities.get(id), `objectsToBuild[${i}]`),
+    );
+  });
+  return arities;
+}
+
+/**
+ * `stream` as an iterable whose end — completed, failed, or broken off by its consumer — is
+ * followed by `flush` (the drop the stream's end queued in the state goes out at once).
+ */
+function flushingIterable<T>(stream: AsyncIterable<T>, flush: () => void): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = stream[Symbol.asyncIterator]();
+      const after = async <R>(p: Promise<R>): Promise<R> => {
+        try {
+          return await p;
+        } finally {
+          flush();
+        }
+      };
+      return {
+        next: async () => {
+          try {
+            const r = await it.next();
+            if (r.done === true) flush();
+            return r;
+          } catch (e) {
+            flush();
+            throw e;
+          }
+        },
+        return: (value?: unknown) =>
+          after(it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined })),
+        throw: (e?: unknown) => after(it.throw?.(e) ?? Promise.reject(e)),
+      } as AsyncIterator<T>;
+    },
+  };
 }

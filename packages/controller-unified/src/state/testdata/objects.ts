@@ -69,3 +69,17 @@ export function peekOf(
     ...(targetReplica === undefined ? {} : { targetReplica }),
   };
 }
+
+/** A subscribe `id` over `sources` (persist imports) and `indexes` (index imports) at `asOf`. */
+export function subscribeOf(
+  id: GlobalId,
+  asOf: bigint,
+  sources: readonly GlobalId[],
+  indexes: readonly GlobalId[] = [],
+): DataflowDescription {
+  return {
+    ...indexedView(id, asOf, sources, indexes),
+    indexExports: [],
+    sinkExports: [{ id, fromId: id, connection: { kind: "subscribe" } }],
+  };
+}
