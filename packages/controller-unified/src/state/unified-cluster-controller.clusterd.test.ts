@@ -23,12 +23,13 @@ import {
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectUnifiedComputeReplica } from "../../../compute-client/dist/index.js";
-import { PhaseSet } from "../../../flags/dist/index.js";
+import { BUILT_PHASES, PhaseSet } from "../../../flags/dist/index.js";
 import { connectUnifiedStorageReplica } from "../../../storage-client/dist/index.js";
+import { createClusterStreams } from "../client/cluster-streams.js";
 import type { ClusterConnectors } from "./replica-incarnation.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { LOGGING } from "./testdata/legacy-cluster.js";
-import { indexedView } from "./testdata/objects.js";
+import { indexedView, subscribeOf } from "./testdata/objects.js";
 import { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 const MAIN = new URL("../../../clusterd/dist/main.js", import.meta.url);
@@ -48,15 +49,29 @@ interface Clusterd {
 }
 
 /**
- * Starts a two-port clusterd (in `reuse`'s persist dir with its secret: a restarted replica);
- * resolves with its ports. Stopped, and its dir removed, after the test.
+ * Starts a clusterd (in `reuse`'s persist dir with its secret: a restarted replica); two ports,
+ * or one (`--cluster-listen`, the `client` phase on); resolves with its ports. Stopped, and its
+ * dir removed, after the test.
  */
-async function startClusterd(reuse?: Clusterd): Promise<Clusterd> {
+async function startClusterd(
+  reuse?: Clusterd,
+  layout: "two-port" | "one-port" = "two-port",
+): Promise<Clusterd> {
   const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), "mzts-driver-clusterd-"));
   const secret = reuse?.secret ?? generateReplicaSecret();
   const secretFile = join(dir, "replica-secret");
   if (reuse === undefined) writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
-  const phases = PhaseSet.of("u1", { servers: true, replicas: true });
+  const phases =
+    layout === "two-port"
+      ? PhaseSet.of("u1", { servers: true, replicas: true })
+      : PhaseSet.of("u1", { servers: true, replicas: true, client: true }, [
+          ...BUILT_PHASES,
+          "client",
+        ]);
+  const listen =
+    layout === "two-port"
+      ? ["--compute-listen", "127.0.0.1:0", "--storage-listen", "127.0.0.1:0"]
+      : ["--cluster-listen", "127.0.0.1:0"];
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -64,7 +79,7 @@ async function startClusterd(reuse?: Clusterd): Promise<Clusterd> {
       ...["--cluster-id", "u1", "--replica-id", "u1", "--workers", "1"],
       ...["--persist-dir", join(dir, "persist"), "--controller-secret-file", secretFile],
       ...["--phases", JSON.stringify(phases), "--http-listen", "127.0.0.1:0"],
-      ...["--compute-listen", "127.0.0.1:0", "--storage-listen", "127.0.0.1:0"],
+      ...listen,
       ...["--controller-absent-timeout", "60s", "--log-level", "info"],
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
@@ -117,15 +132,19 @@ const twoPortOf = (d: Clusterd) =>
     storageUrl: `http://127.0.0.1:${String(d.ports.storagePort)}`,
   }) as const;
 
-function driver(secret: Uint8Array, io = fakeSinceHandles()): UnifiedClusterController {
+function driver(
+  secret: Uint8Array,
+  io = fakeSinceHandles(),
+  connectors: ClusterConnectors = {
+    compute: connectUnifiedComputeReplica,
+    storage: connectUnifiedStorageReplica,
+  } as unknown as ClusterConnectors,
+): UnifiedClusterController {
   const c = new UnifiedClusterController({
     clusterId: "u1",
     generation: 1n,
     logging: LOGGING,
-    connectors: {
-      compute: connectUnifiedComputeReplica,
-      storage: connectUnifiedStorageReplica,
-    } as unknown as ClusterConnectors,
+    connectors,
     sinceHandles: io,
     replicaSecret: secret,
     logger: pino({ level: "silent" }),
@@ -211,4 +230,56 @@ describe("UnifiedClusterController against a real clusterd (two ports)", () => {
     expect(answer.replicaId).toBe("u1");
     expect(answer.rows.length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe("UnifiedClusterController against a real clusterd (one port, --cluster-listen)", () => {
+  it("both sub-protocols on one ClusterService stream: ingests, indexes, peeks, subscribes to the end, recovers", async () => {
+    const first = await startClusterd(undefined, "one-port");
+    expect(first.ports).toHaveProperty("clusterPort");
+    const streams = createClusterStreams();
+    const c = driver(first.secret, fakeSinceHandles(), { cluster: streams.cluster });
+    const onePortOf = (d: Clusterd) =>
+      ({
+        layout: "one-port",
+        clusterUrl: `http://127.0.0.1:${String(d.ports.clusterPort)}`,
+      }) as const;
+    c.addReplica("u1", onePortOf(first));
+    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+    c.createIngestion("u10", counter);
+    c.createDataflow(indexedView("u20", 0n, ["u11"]));
+    await c.waitForUpper("u20", null, { timeoutMs: 30_000 });
+    expect(streams.streamsStarted).toBe(1);
+    const answer = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
+    expect(answer.rows.length).toBeGreaterThan(0);
+
+    // A subscribe over the counter: every update once, up to its closed upper.
+    const seen = new Map<string, number>();
+    let last: bigint | null = 0n;
+    for await (const b of c.subscribe(subscribeOf("u30", 0n, ["u11"]))) {
+      expect(b.lower).toBe(last);
+      last = b.upper;
+      for (const [row, , diff] of b.updates) {
+        const k = JSON.stringify(row, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+        seen.set(k, (seen.get(k) ?? 0) + diff);
+      }
+    }
+    expect(last).toBe(null);
+    const rows = answer.rows.map(([row, n]) => [
+      JSON.stringify(row, (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+      n,
+    ]);
+    expect(new Map(rows as [string, number][])).toEqual(seen);
+
+    // A crash: one new stream for the next incarnation, the index answers again.
+    await first.kill();
+    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1);
+    const second = await startClusterd(first, "one-port");
+    c.updateReplicaLocation("u1", onePortOf(second));
+    await until("the next incarnation", () => {
+      const r = c.replicas()[0];
+      return r !== undefined && r.epoch >= 2 && r.state === "connected";
+    });
+    const again = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
+    expect(again.rows).toEqual(answer.rows);
+  }, 90_000);
 });
