@@ -17,7 +17,13 @@
  * (`@mzts/protocol` `cluster-command.ts`), and storage first puts the ingestions before the
  * dataflows that read them.
  */
-import type { ClusterCommand, ComputeCommand, StorageCommand } from "@mzts/protocol";
+import {
+  type ClusterCommand,
+  type ComputeCommand,
+  createHello,
+  type LoggingConfig,
+  type StorageCommand,
+} from "@mzts/protocol";
 import { computeReduction, type ReductionRule, storageReduction } from "./reduction-rules.js";
 
 /** The rules the history applies (tests may inject a wrong one to see it caught). */
@@ -100,4 +106,26 @@ export class ClusterCommandHistory {
     for (const c of this.#log) if (c.kind === "compute") compute++;
     return { compute, storage: this.#log.length - compute };
   }
+}
+
+/**
+ * The commands a cluster's history starts with: the compute `hello` (placeholder nonce; each
+ * stream sends a fresh one), `createInstance` with the logging config, `initializationComplete`,
+ * and the storage `hello`, `initializationComplete` and — unless read-only (0dt) — `allowWrites`.
+ */
+export function clusterPreamble(opts: {
+  readonly generation: bigint;
+  readonly logging: LoggingConfig;
+  readonly readOnly?: boolean;
+}): ClusterCommand[] {
+  const hello = createHello(opts.generation);
+  const out: ClusterCommand[] = [
+    { kind: "compute", command: { kind: "hello", hello } },
+    { kind: "compute", command: { kind: "createInstance", config: { logging: opts.logging } } },
+    { kind: "compute", command: { kind: "initializationComplete" } },
+    { kind: "storage", command: { kind: "hello", hello } },
+    { kind: "storage", command: { kind: "initializationComplete" } },
+  ];
+  if (opts.readOnly !== true) out.push({ kind: "storage", command: { kind: "allowWrites" } });
+  return out;
 }

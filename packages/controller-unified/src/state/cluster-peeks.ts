@@ -106,6 +106,13 @@ export class ClusterPeeks {
     return true;
   }
 
+  /** The pending peeks reading `id`. */
+  reading(id: GlobalId): string[] {
+    const out: string[] = [];
+    for (const [uuid, p] of this.#pending) if (p.target === id) out.push(uuid);
+    return out;
+  }
+
   /** Settles (unanswered) the peeks targeted at a replica that failed or was dropped. */
   settleTargeted(replicaId: ReplicaId): void {
     for (const [uuid, p] of [...this.#pending])

@@ -47,7 +47,6 @@ import {
   type ClusterResponse,
   type ComputeCommand,
   type ComputeResponse,
-  createHello,
   type DataflowDescription,
   type HelloRefusal,
   type IngestionDescription,
@@ -57,7 +56,7 @@ import {
   type StorageResponse,
 } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
-import { ClusterCommandHistory, PROTOCOL_RULES } from "./cluster-history.js";
+import { ClusterCommandHistory, clusterPreamble, PROTOCOL_RULES } from "./cluster-history.js";
 import { ClusterPeeks } from "./cluster-peeks.js";
 import { ClusterSubscribes } from "./cluster-subscribes.js";
 import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
@@ -82,7 +81,7 @@ import {
 import { Holder, type ReadHold } from "./read-holds.js";
 import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
 import { REPLICA_RULES } from "./replica-rules.js";
-import { type ShardCollection, SinceHandles } from "./since-handles.js";
+import { SinceHandles, shardRow } from "./since-handles.js";
 import { SincePropagation } from "./since-propagation.js";
 import type {
   ClusterStateEvent,
@@ -159,15 +158,9 @@ export class ClusterState {
       checkReplica: (replicaId) => this.#replicaEpoch(replicaId),
       replicaIds: () => this.#health.ids(),
       isClosed: () => this.#closed,
+      ended: (id) => this.#events.push({ kind: "forgotten", id }),
     });
-    const hello = createHello(opts.generation);
-    const h = (c: ClusterCommand) => this.#history.push(c);
-    h({ kind: "compute", command: { kind: "hello", hello } });
-    h({ kind: "compute", command: { kind: "createInstance", config: { logging: opts.logging } } });
-    h({ kind: "compute", command: { kind: "initializationComplete" } });
-    h({ kind: "storage", command: { kind: "hello", hello } });
-    h({ kind: "storage", command: { kind: "initializationComplete" } });
-    if (opts.readOnly !== true) h({ kind: "storage", command: { kind: "allowWrites" } });
+    for (const c of clusterPreamble(opts)) this.#history.push(c);
   }
 
   // --- outbox and events ---------------------------------------------------------------------
@@ -507,6 +500,11 @@ export class ClusterState {
     return this.#subscribes.open(desc, options.targetReplica, options.foreignHolds);
   }
 
+  /** Ends subscribe `id` with `SubscribeFailed(reason)`; false when it is not live. */
+  failSubscribe(id: GlobalId, reason: string): boolean {
+    return this.#subscribes.fail(id, reason);
+  }
+
   /** Live subscribes. */
   get subscribeCount(): number {
     return this.#subscribes.size;
@@ -532,6 +530,11 @@ export class ClusterState {
   /** Pending peeks. */
   get peekCount(): number {
     return this.#peeks.size;
+  }
+
+  /** The uuids of the pending peeks reading `id`. */
+  peeksReading(id: GlobalId): string[] {
+    return this.#peeks.reading(id);
   }
 
   // --- responses -----------------------------------------------------------------------------
@@ -678,22 +681,10 @@ export class ClusterState {
   /** One maintenance step (`maintenance.ts`): what the driver must do now. */
   tick(nowMs: number): MaintenanceReport {
     return maintenanceStep(
-      { handles: this.#handles, health: this.#health, rows: (id) => this.#shardRow(id) },
+      { handles: this.#handles, health: this.#health, rows: (id) => shardRow(this.#table, id) },
       nowMs,
       this.#tuning,
     );
-  }
-
-  /**
-   * A row as the since handles see it: a compute row's write frontier starts at its as-of, which
-   * is not its shard's upper — until a replica reported one, the upper is taken as unknown (the
-   * minimum), so a handle is never asked past the shard's upper.
-   */
-  #shardRow(id: GlobalId): ShardCollection | undefined {
-    const c = this.#table.find(id);
-    if (c === undefined) return undefined;
-    const write = c.workload === "compute" && !c.reported ? Frontier.MIN : c.write;
-    return { id, since: c.since, write, dropped: c.dropped };
   }
 
   /** A since-handle downgrade of the tick succeeded. */

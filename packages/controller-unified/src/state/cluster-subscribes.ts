@@ -39,6 +39,8 @@ export interface ClusterSubscribesOptions {
   replicaIds(): Iterable<ReplicaId>;
   /** Whether the owner is closing (no drop is sent then). */
   isClosed(): boolean;
+  /** A subscribe ended (its id is free again). */
+  ended(id: GlobalId): void;
 }
 
 /** A live subscribe's holds on its imports. */
@@ -68,7 +70,9 @@ export class ClusterSubscribes {
         }
       },
       replicaIds: () => opts.replicaIds(),
-      onCollection: () => {},
+      onCollection: (id, live) => {
+        if (!live) opts.ended(id);
+      },
       onGaugesChanged: () => {},
     });
   }

@@ -12,7 +12,10 @@
  * - An import of **another cluster** comes with a `ReadHold` at or below the as-of
  *   (`foreignHolds`). A subscribe may omit it for a source import (the caller keeps it readable,
  *   as environmentd does on the legacy path); an index import is always local.
+ * - Its plans are valid (`validateDataflowPlans`, compute-client's rule, checked by the driver
+ *   before the state takes the dataflow).
  */
+import { validatePlan } from "@mzts/expr";
 import type { DataflowDescription } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, type Timestamp } from "@mzts/repr";
 import type { CollectionTable } from "./collection-table.js";
@@ -115,4 +118,21 @@ export function holdImports(
     c.holds.set(Holder.dependant(key), at);
     c.dependants.add(key);
   }
+}
+
+/**
+ * Validates a dataflow's plans (`validatePlan` of `@mzts/expr`, compute-client's rule); returns
+ * the arity of each import and built object. @throws MalformedPlan
+ */
+export function validateDataflowPlans(desc: DataflowDescription): Map<GlobalId, number> {
+  const arities = new Map<GlobalId, number>();
+  for (const s of desc.sourceImports) arities.set(s.id, s.arity);
+  for (const i of desc.indexImports) arities.set(i.id, i.arity);
+  desc.objectsToBuild.forEach((o, i) => {
+    arities.set(
+      o.id,
+      validatePlan(o.plan, (id) => arities.get(id), `objectsToBuild[${i}]`),
+    );
+  });
+  return arities;
 }

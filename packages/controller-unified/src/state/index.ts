@@ -77,6 +77,12 @@ export {
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
+export {
+  PoisonQuarantine,
+  QUARANTINE_STRIKES,
+  type Quarantined,
+  SUSPECT_WINDOW_MS,
+} from "./poison-quarantine.js";
 export { Holder, policyHold, type ReadHold } from "./read-holds.js";
 export { computeReduction, type ReductionRule, storageReduction } from "./reduction-rules.js";
 export type { ReplicaConnectionHealth, ReplicaHealthRecord } from "./replica-health.js";

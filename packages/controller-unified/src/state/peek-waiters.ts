@@ -92,6 +92,11 @@ export class PeekWaiters {
     }
   }
 
+  /** Rejects peek `uuid` with `error`, settling the state's side first (quarantine). */
+  fail(uuid: string, error: Error): void {
+    this.#cancel(uuid, error);
+  }
+
   /** Rejects every pending peek (the controller closed). */
   closeAll(): void {
     for (const uuid of [...this.#waiters.keys()]) {

@@ -65,6 +65,8 @@ export interface IncarnationOptions {
   onConnected(epoch: number): void;
   onResponses(epoch: number, responses: readonly ClusterResponse[]): void;
   onFailed(epoch: number, error: Error): void;
+  /** Every command written to the replica (replayed or live), as a `ClusterCommand`. */
+  onCommandSent?(epoch: number, command: ClusterCommand): void;
 }
 
 type Link =
@@ -91,6 +93,9 @@ export class ReplicaIncarnation {
       ...(opts.replicaSecret === undefined ? {} : { replicaSecret: opts.replicaSecret }),
       logger: opts.logger,
       ...(opts.tuning === undefined ? {} : { tuning: opts.tuning }),
+    };
+    const sent = (command: ClusterCommand) => {
+      if (!this.#over) opts.onCommandSent?.(this.epoch, command);
     };
     const callbacks = <R>(kind: Link["kind"], wrap: (r: R) => ClusterResponse) => ({
       onConnected: () => {
@@ -123,6 +128,7 @@ export class ReplicaIncarnation {
         ...base,
         location: url(clusterUrl, first),
         replay: () => opts.replay(),
+        onCommandSent: sent,
         ...callbacks<ClusterResponse>("cluster", (r) => r),
       };
       this.#links.push({ kind: "cluster", conn: connect(o) });
@@ -141,6 +147,7 @@ export class ReplicaIncarnation {
       ...base,
       location: url((l) => (l.layout === "two-port" ? l.computeUrl : undefined), computeFirst),
       replay: () => slice("compute"),
+      onCommandSent: (command: ComputeCommand) => sent({ kind: "compute", command }),
       ...callbacks<ComputeResponse>("compute", (response) => ({ kind: "compute", response })),
     });
     this.#links.push({ kind: "compute", conn: c });
@@ -148,6 +155,7 @@ export class ReplicaIncarnation {
       ...base,
       location: url((l) => (l.layout === "two-port" ? l.storageUrl : undefined), storageFirst),
       replay: () => slice("storage"),
+      onCommandSent: (command: StorageCommand) => sent({ kind: "storage", command }),
       ...callbacks<StorageResponse>("storage", (response) => ({ kind: "storage", response })),
     });
     this.#links.push({ kind: "storage", conn: s });

@@ -19,6 +19,7 @@
  *   the next tick).
  */
 import { Frontier, type GlobalId } from "@mzts/repr";
+import type { CollectionTable } from "./collection-table.js";
 
 /** A handle to downgrade (a heartbeat when `since` equals its durable since). */
 export interface SinceDowngrade {
@@ -126,4 +127,16 @@ export class SinceHandles {
   get size(): number {
     return this.#handles.size;
   }
+}
+
+/**
+ * A row as the since handles see it: a compute row's write frontier starts at its as-of, which is
+ * not its shard's upper — until a replica reported one, the upper is taken as unknown (the
+ * minimum), so a handle is never asked past the shard's upper.
+ */
+export function shardRow(table: CollectionTable, id: GlobalId): ShardCollection | undefined {
+  const c = table.find(id);
+  if (c === undefined) return undefined;
+  const write = c.workload === "compute" && !c.reported ? Frontier.MIN : c.write;
+  return { id, since: c.since, write, dropped: c.dropped };
 }

@@ -40,6 +40,7 @@ export type ClusterStateEvent =
       readonly replicaId: ReplicaId | undefined;
       readonly response: PeekResponse | undefined;
     }
+  /** A row was forgotten, or a subscribe ended: the id is free. */
   | { readonly kind: "forgotten"; readonly id: GlobalId }
   /** A response the state does not interpret (status, statistics, subscribes, errors). */
   | {

@@ -31,7 +31,6 @@
  * the end of the stream (completed, failed, broken off) flushes the drop it queued.
  */
 import { randomUUID } from "node:crypto";
-import { validatePlan } from "@mzts/expr";
 import {
   buildPeek,
   type ClusterResponse,
@@ -59,7 +58,9 @@ import type {
 } from "./cluster-controller.js";
 import { ClusterState } from "./cluster-state.js";
 import type { CollectionFrontiers } from "./collection-table.js";
-import { CollectionMissing, InvalidStateRequest, ReplicaMissing } from "./errors.js";
+import { validateDataflowPlans } from "./dataflow-imports.js";
+import { DriverQuarantine } from "./driver-quarantine.js";
+import { CollectionMissing, InvalidStateRequest, PeekFailed, ReplicaMissing } from "./errors.js";
 import { LOGGING_DISABLED } from "./log-indexes.js";
 import { PeekWaiters } from "./peek-waiters.js";
 import type { ReadHold } from "./read-holds.js";
@@ -67,6 +68,7 @@ import type { ReplicaHealthRecord } from "./replica-health.js";
 import { type ClusterConnectors, ReplicaIncarnation } from "./replica-incarnation.js";
 import type { SinceHandleIo } from "./since-handle-io.js";
 import type { ClusterStateOptions } from "./state-io.js";
+import { flushingIterable } from "./subscribe-streams.js";
 import { UpperWaiters } from "./upper-waiters.js";
 
 /** Options of `UnifiedClusterController`. */
@@ -118,6 +120,7 @@ export class UnifiedClusterController implements ClusterController {
   readonly #frontierListeners = new Set<(id: GlobalId) => void>();
   readonly #statuses = new Map<GlobalId, StatusUpdate>();
   readonly #statistics = new Map<GlobalId, Map<ReplicaId, SourceStatistics>>();
+  readonly #quarantine: DriverQuarantine;
   readonly #timer: NodeJS.Timeout | undefined;
   /** The running maintenance step (one at a time). */
   #maintaining: Promise<void> | undefined;
@@ -134,6 +137,17 @@ export class UnifiedClusterController implements ClusterController {
       this.#flush();
     });
     this.#uppers = new UpperWaiters((id) => this.state.frontiers(id).write);
+    this.#quarantine = new DriverQuarantine(
+      {
+        log: this.#log,
+        failPeek: (uuid, reason) => this.#peeks.fail(uuid, new PeekFailed(uuid, reason)),
+        peeksReading: (id) => this.state.peeksReading(id),
+        failSubscribe: (id, reason) => this.state.failSubscribe(id, reason),
+        isLive: (id) => this.state.isLive(id),
+        drop: (id) => this.state.drop(id),
+      },
+      this.#now,
+    );
     const every = opts.tickIntervalMs ?? 1000;
     if (every > 0) {
       this.#timer = setInterval(() => void this.maintain(), every);
@@ -177,6 +191,7 @@ export class UnifiedClusterController implements ClusterController {
     const entry = this.#replica(replicaId);
     this.#replicas.delete(replicaId);
     entry.rehydration.cancel();
+    this.#quarantine.forgetReplica(replicaId);
     this.state.dropReplica(replicaId);
     this.#flush();
     await entry.incarnation?.close();
@@ -235,6 +250,9 @@ export class UnifiedClusterController implements ClusterController {
         this.#flush();
       },
       onResponses: (e, responses) => this.#absorb(replicaId, e, responses),
+      onCommandSent: (e, command) => {
+        if (entry.incarnation?.epoch === e) this.#quarantine.sent(replicaId, command);
+      },
       onFailed: (e, error) => this.#failed(replicaId, entry, e, error),
     });
   }
@@ -243,6 +261,8 @@ export class UnifiedClusterController implements ClusterController {
     const refusal: HelloRefusal | undefined = helloRefusalOf(error);
     if (!this.state.failed(replicaId, epoch, error.message, refusal)) return;
     this.#log.warn({ replica_id: replicaId, epoch, err: error }, "replica incarnation failed");
+    // Quarantine before the next incarnation reads its replay (`driver-quarantine.ts`).
+    this.#quarantine.failed(replicaId, error, refusal !== undefined);
     this.#flush();
     const failed = entry.incarnation;
     entry.incarnation = undefined;
@@ -257,6 +277,7 @@ export class UnifiedClusterController implements ClusterController {
   #absorb(replicaId: ReplicaId, epoch: number, responses: readonly ClusterResponse[]): void {
     const now = this.#now();
     for (const r of responses) {
+      this.#quarantine.answered(r);
       this.state.absorb(replicaId, epoch, r, now);
       if (r.kind === "storage") this.#storageObservation(replicaId, r.response);
     }
@@ -293,9 +314,11 @@ export class UnifiedClusterController implements ClusterController {
           for (const l of this.#frontierListeners) this.#safely(() => l(e.id));
           break;
         case "peekSettled":
+          this.#quarantine.forget(e.uuid);
           this.#peeks.settled(e.uuid, e.replicaId, e.response);
           break;
         case "forgotten":
+          this.#quarantine.forget(e.id);
           this.#uppers.advanced(e.id); // rejects its waiters: the collection is gone
           this.#arities.delete(e.id);
           this.#statuses.delete(e.id);
@@ -382,6 +405,7 @@ export class UnifiedClusterController implements ClusterController {
   }
 
   drop(id: GlobalId): void {
+    this.#quarantine.clearFailure(id); // the user drops it: no longer reported (compute-client's order)
     this.state.drop(id);
     this.#flush();
   }
@@ -476,8 +500,9 @@ export class UnifiedClusterController implements ClusterController {
     return () => this.#frontierListeners.delete(l);
   }
 
+  /** Dataflows quarantined (`driver-quarantine.ts`) with their reasons, until dropped. */
   failures(): ReadonlyMap<GlobalId, string> {
-    return new Map();
+    return this.#quarantine.failures();
   }
 
   objectStatus(id: GlobalId) {
@@ -574,52 +599,4 @@ export class UnifiedClusterController implements ClusterController {
   #closedError(op: string): InvalidStateRequest {
     return new InvalidStateRequest(op, `the controller of cluster ${this.clusterId} is closed`);
   }
-}
-
-/** Validates a dataflow's plans (compute-client's rule); the arity of each import and object. */
-function validateDataflowPlans(desc: DataflowDescription): Map<GlobalId, number> {
-  const arities = new Map<GlobalId, number>();
-  for (const s of desc.sourceImports) arities.set(s.id, s.arity);
-  for (const i of desc.indexImports) arities.set(i.id, i.arity);
-  desc.objectsToBuild.forEach((o, i) => {
-    arities.set(
-      o.id,
-      validatePlan(o.plan, (id) => arities.get(id), `objectsToBuild[${i}]`),
-    );
-  });
-  return arities;
-}
-
-/**
- * `stream` as an iterable whose end — completed, failed, or broken off by its consumer — is
- * followed by `flush` (the drop the stream's end queued in the state goes out at once).
- */
-function flushingIterable<T>(stream: AsyncIterable<T>, flush: () => void): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]() {
-      const it = stream[Symbol.asyncIterator]();
-      const after = async <R>(p: Promise<R>): Promise<R> => {
-        try {
-          return await p;
-        } finally {
-          flush();
-        }
-      };
-      return {
-        next: async () => {
-          try {
-            const r = await it.next();
-            if (r.done === true) flush();
-            return r;
-          } catch (e) {
-            flush();
-            throw e;
-          }
-        },
-        return: (value?: unknown) =>
-          after(it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined })),
-        throw: (e?: unknown) => after(it.throw?.(e) ?? Promise.reject(e)),
-      } as AsyncIterator<T>;
-    },
-  };
 }

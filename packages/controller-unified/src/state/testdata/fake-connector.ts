@@ -3,7 +3,9 @@
  * instance — so the legacy compute and storage instances run without a network. Each incarnation
  * "connects" in a microtask (reading its replay then, as a real stream does when it opens);
  * the test injects responses and failures per replica. Its rehydration policy respawns a failed
- * incarnation synchronously (no backoff), so a test sees the next incarnation at once.
+ * incarnation synchronously (no backoff), so a test sees the next incarnation at once. With
+ * `reportSent`, every replayed and live command is reported through `onCommandSent`, as a real
+ * task does when it writes it (the quarantine's input).
  */
 import type { ReplicaConnectionOptions, ReplicaConnectionState } from "../../replicas/index.js";
 
@@ -27,11 +29,16 @@ export interface FakeConnector<C, R> {
   /** Every incarnation ever built, oldest first. */
   readonly incarnations: FakeIncarnation<C, R>[];
   respond(replicaId: string, responses: readonly R[]): void;
-  fail(replicaId: string, message: string): void;
+  fail(replicaId: string, message: string | Error): void;
 }
 
 /** Builds a fake connector (see the file comment). */
-export function createFakeConnector<C, R>(): FakeConnector<C, R> {
+export function createFakeConnector<C, R>(
+  options: { readonly reportSent?: boolean } = {},
+): FakeConnector<C, R> {
+  const report = (opts: ReplicaConnectionOptions<C, R>, commands: readonly C[]) => {
+    if (options.reportSent === true) for (const c of commands) opts.onCommandSent?.(c);
+  };
   const incarnations: FakeIncarnation<C, R>[] = [];
   const current = new Map<string, FakeIncarnation<C, R>>();
   const connector = (opts: ReplicaConnectionOptions<C, R>) => {
@@ -49,6 +56,7 @@ export function createFakeConnector<C, R>(): FakeConnector<C, R> {
       inc.replay = opts.replay();
       inc.state = "connected";
       opts.onConnected(opts.epoch);
+      report(opts, inc.replay);
     });
     return {
       epoch: opts.epoch,
@@ -56,7 +64,9 @@ export function createFakeConnector<C, R>(): FakeConnector<C, R> {
         return inc.state;
       },
       send: (commands: readonly C[]) => {
-        if (inc.state === "connected") inc.sent.push(...commands);
+        if (inc.state !== "connected") return;
+        inc.sent.push(...commands);
+        report(opts, commands);
       },
       close: async () => {
         inc.state = "closed";
@@ -87,7 +97,7 @@ export function createFakeConnector<C, R>(): FakeConnector<C, R> {
       const inc = current.get(replicaId);
       if (inc === undefined || inc.state !== "connected") return;
       inc.state = "failed";
-      inc.opts.onFailed(inc.epoch, new Error(message));
+      inc.opts.onFailed(inc.epoch, typeof message === "string" ? new Error(message) : message);
     },
   };
 }
