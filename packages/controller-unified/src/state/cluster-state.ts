@@ -7,15 +7,11 @@
  * compute-client's `Instance` state and storage-client's instance state with environmentd's
  * `ImportHolds`/`PersistReadHolds` upkeep.
  *
- * It is a synchronous core without I/O: the driver (the `ClusterController` of the next slice)
- * feeds it calls and replica responses, sends what `takeOutbox()` returns, surfaces
- * `takeEvents()`, performs the since-handle I/O the tick asks for, and tells it when replica
- * incarnations start, connect and fail.
+ * A synchronous core without I/O: the driver (`unified-cluster-controller.ts`) feeds it calls
+ * and responses, sends `takeOutbox()`, surfaces `takeEvents()`, does the since-handle I/O.
  *
  * ## Flow
- * 1. `new ClusterState` pushes the compute `hello`, `createInstance`, `initializationComplete`
- *    and the storage `hello`, `initializationComplete` (and `allowWrites` unless read-only) into
- *    the history.
+ * 1. `new ClusterState` pushes the preamble (`clusterPreamble`) into the history.
  * 2. DDL (`createIngestion`, `createDataflow`, `allowWrites`, `allowCompaction`, `drop`) checks
  *    its input, updates the table and holds, and pushes its commands into the history and the
  *    outbox. A dataflow holds each local import (`dependant:<dataflow>`) at its as-of, then at
@@ -31,16 +27,11 @@
  *    holds on its imports follow its since (so the imports' sinces advance too).
  * 6. `tick(nowMs)`: since-handle downgrades and expiries, stale replicas.
  *
- * ## Peeks
- * `beginPeek` holds the target at the peek's time and sends it (a targeted peek to its replica
- * only, live and in replays); the first answer (`absorb`) or `finishPeek` (timeout, abort)
- * settles it in the legacy order: retired from the history, `cancelPeek` sent, THEN the hold is
- * released, so compaction never overtakes a replica still reading.
- *
- * ## Subscribes and log indexes
- * `createSubscribe` (`cluster-subscribes.ts`: the shared merge and since rule, the holds on its
- * imports, replica-targeted routing); the log indexes of the logging config are peeked on one
- * replica and imported only by targeted subscribes (`log-indexes.ts`).
+ * ## Split out, one concept each
+ * Peeks (`cluster-peeks.ts`), subscribes (`cluster-subscribes.ts`, the shared merge and since
+ * rule), a dataflow's import checks (`dataflow-imports.ts`), ingestion placement
+ * (`cluster-placement.ts`, the shared rule), log indexes (`log-indexes.ts`: peeked on one
+ * replica, imported only by targeted subscribes).
  */
 import {
   type ClusterCommand,
@@ -58,6 +49,7 @@ import {
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import { ClusterCommandHistory, clusterPreamble, PROTOCOL_RULES } from "./cluster-history.js";
 import { ClusterPeeks } from "./cluster-peeks.js";
+import { ClusterPlacement } from "./cluster-placement.js";
 import { ClusterSubscribes } from "./cluster-subscribes.js";
 import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
 import { checkImports, holdImports, type ImportContext } from "./dataflow-imports.js";
@@ -109,6 +101,7 @@ export class ClusterState {
   readonly #persistSinks = new Set<GlobalId>();
   readonly #peeks: ClusterPeeks;
   readonly #subscribes: ClusterSubscribes;
+  readonly #placement: ClusterPlacement;
   readonly #importContext: ImportContext;
   #closed = false;
   /** The log indexes of the logging config (fixed for the state's life; `log-indexes.ts`). */
@@ -145,6 +138,7 @@ export class ClusterState {
       logIndex: (id) => this.#logIndexes.get(id),
       event: (e) => this.#events.push(e),
     });
+    this.#placement = new ClusterPlacement(opts.clusterId, opts.placement);
     this.#importContext = {
       clusterId: opts.clusterId,
       table: this.#table,
@@ -185,10 +179,11 @@ export class ClusterState {
     this.#outbox.push(replicaId === undefined ? { command: c } : { command: c, replicaId });
   }
 
+  /** A storage command: into the history, to the replicas its object is placed on. */
   #storage(command: StorageCommand): void {
-    const c: ClusterCommand = { kind: "storage", command };
+    const c = { kind: "storage", command } as const;
     this.#history.push(c);
-    this.#outbox.push({ command: c });
+    this.#outbox.push(...this.#placement.route(c));
   }
 
   // --- replicas ------------------------------------------------------------------------------
@@ -202,6 +197,7 @@ export class ClusterState {
     ReplicaIds.parse(replicaId);
     if (this.#health.has(replicaId)) throw new ReplicaExists(this.clusterId, replicaId);
     this.#health.add(replicaId);
+    this.#placement.replicaAdded(replicaId);
     return this.spawn(replicaId);
   }
 
@@ -223,7 +219,7 @@ export class ClusterState {
     this.#replicaEpoch(replicaId);
     const targetOf = (id: GlobalId) => this.#subscribes.targetOf(id);
     const commands = this.#history.commands().filter((c) => {
-      if (c.kind !== "compute") return true;
+      if (c.kind === "storage") return this.#placement.replays(replicaId, c.command);
       const target = commandTarget(c.command, targetOf);
       return target === undefined || target === replicaId;
     });
@@ -258,6 +254,7 @@ export class ClusterState {
   dropReplica(replicaId: ReplicaId): void {
     this.#replicaEpoch(replicaId);
     this.#health.remove(replicaId);
+    this.#outbox.push(...this.#placement.replicaRemoved(replicaId, () => this.#history.commands()));
     this.#peeks.settleTargeted(replicaId);
     this.#subscribes.replicaDropped(replicaId);
     for (const c of [...this.#table.values()]) {
@@ -335,6 +332,7 @@ export class ClusterState {
       if (shardId !== undefined) this.#handles.register(cid, shardId, since, nowMs);
     }
     this.#ingestions.set(id, ids);
+    this.#placement.ingestion(id, description);
     this.#storage({ kind: "runIngestion", id, description });
   }
 
@@ -427,7 +425,10 @@ export class ClusterState {
     if (readers.length > 0) throw new DependantsExist(id, readers);
     if (c.workload === "storage") {
       this.#storage({ kind: "allowCompaction", id, frontier: null });
-      if (c.kind === "ingestion") this.#ingestions.delete(id);
+      if (c.kind === "ingestion") {
+        this.#ingestions.delete(id);
+        this.#placement.removed(id);
+      }
       for (const cid of ids) {
         const row = this.#table.find(cid);
         if (row === undefined || row.dropped) continue;
@@ -503,6 +504,11 @@ export class ClusterState {
   /** Ends subscribe `id` with `SubscribeFailed(reason)`; false when it is not live. */
   failSubscribe(id: GlobalId, reason: string): boolean {
     return this.#subscribes.fail(id, reason);
+  }
+
+  /** The replicas running the object of storage collection `id` (`cluster-placement.ts`). */
+  placement(id: GlobalId): readonly ReplicaId[] {
+    return this.#placement.replicasFor(id);
   }
 
   /** Live subscribes. */

@@ -70,6 +70,17 @@ export {
   SinceViolation,
   SubscribeFailed,
 } from "./errors.js";
+export {
+  IngestionPlacement,
+  ingestionPreference,
+  objectIdOf,
+  type PlacedObject,
+  type PlacementErrors,
+  type PlacementMove,
+  placedObjectOf,
+  type ReplicaPreference,
+  SINK_PREFERENCE,
+} from "./ingestion-placement.js";
 export { LOGGING_DISABLED, type LogIndex, logIndexesOf } from "./log-indexes.js";
 export {
   DEFAULT_MAINTENANCE,

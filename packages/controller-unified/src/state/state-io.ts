@@ -6,6 +6,7 @@
 import type { ClusterCommand, ClusterResponse, LoggingConfig, PeekResponse } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { ClusterReductionRules } from "./cluster-history.js";
+import type { PreferenceOf } from "./cluster-placement.js";
 import type { MaintenanceTuning } from "./maintenance.js";
 import type { ReadHold } from "./read-holds.js";
 
@@ -22,6 +23,11 @@ export interface ClusterStateOptions {
   readonly maintenance?: Partial<MaintenanceTuning>;
   /** Tests only: the reduction rules (default: the protocol's). */
   readonly rules?: ClusterReductionRules;
+  /**
+   * Tests only: how an ingestion is placed (default: storage-client's `ingestionPreference`;
+   * every connection kind today is deterministic, so this is how a test gets a single-replica one).
+   */
+  readonly placement?: PreferenceOf;
 }
 
 /** A command to send: to every replica, or to `replicaId` only. */

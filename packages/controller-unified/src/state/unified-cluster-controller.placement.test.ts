@@ -1,0 +1,101 @@
+/**
+ * Ingestion placement in the unified driver (`cluster-placement.ts` over storage-client's rule,
+ * `ingestion-placement.ts`): a deterministic ingestion (a load generator) runs on every replica;
+ * a single-replica one (injected: no connection kind is non-deterministic today) runs on the
+ * smallest replica id only — live and in replays — and moves to the next replica when its
+ * replica is dropped, paused with none left.
+ */
+import type {
+  ComputeCommand,
+  ComputeResponse,
+  StorageCommand,
+  StorageResponse,
+} from "@mzts/protocol";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { createFakeConnector } from "./testdata/fake-connector.js";
+import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
+import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
+import { ingestion } from "./testdata/objects.js";
+import { flush } from "./testdata/scenario.js";
+import { UnifiedClusterController } from "./unified-cluster-controller.js";
+
+const at = (port: number) =>
+  ({
+    layout: "two-port",
+    computeUrl: `http://127.0.0.1:${port}`,
+    storageUrl: `http://127.0.0.1:${port + 1}`,
+  }) as const;
+
+let open: UnifiedClusterController[] = [];
+afterEach(async () => {
+  for (const c of open) await c.close();
+  open = [];
+});
+
+/** A cluster whose ingestion `u10` is single-replica (`u20` stays multi-replica). */
+async function setup() {
+  const compute = createFakeConnector<ComputeCommand, ComputeResponse>();
+  const storage = createFakeConnector<StorageCommand, StorageResponse>();
+  const c = new UnifiedClusterController({
+    clusterId: CLUSTER,
+    generation: 1n,
+    logging: LOGGING,
+    connectors: { compute: compute.connector, storage: storage.connector },
+    sinceHandles: fakeSinceHandles(),
+    logger: pino({ level: "silent" }),
+    tickIntervalMs: 0,
+    placement: (d) => (d.sourceExports[0]?.id === "u11" ? "singleReplica" : "multiReplica"),
+  });
+  open.push(c);
+  c.addReplica("u3", at(30));
+  c.addReplica("u2", at(20));
+  await flush();
+  await c.openShards([
+    { id: "u11", shardId: "shard-u11" },
+    { id: "u21", shardId: "shard-u21" },
+  ]);
+  c.createIngestion("u10", ingestion("u11"));
+  c.createIngestion("u20", ingestion("u21"));
+  return { c, storage };
+}
+
+const runs = (cs: readonly StorageCommand[] | undefined) =>
+  (cs ?? []).flatMap((x) => (x.kind === "runIngestion" ? [x.id] : []));
+
+describe("UnifiedClusterController: ingestion placement", () => {
+  it("a single-replica ingestion runs on the smallest replica id only, live and in replays", async () => {
+    const { c, storage } = await setup();
+    expect(runs(storage.current("u2")?.sent)).toEqual(["u10", "u20"]);
+    expect(runs(storage.current("u3")?.sent)).toEqual(["u20"]);
+    expect(c.state.placement("u11")).toEqual(["u2"]);
+    // Reconnects replay it to its replica only.
+    storage.fail("u3", "restart");
+    storage.fail("u2", "restart");
+    await flush();
+    expect(runs(storage.current("u2")?.replay)).toEqual(["u10", "u20"]);
+    expect(runs(storage.current("u3")?.replay)).toEqual(["u20"]);
+    // Its frontier reports come from that replica; the drop goes to it only.
+    storage.respond("u2", [{ kind: "frontierUpper", id: "u11", upper: 4n }]);
+    expect(c.frontiers("u11").write).toBe(4n);
+  });
+
+  it("dropping its replica moves it to the next one at once; with none left it is paused", async () => {
+    const { c, storage } = await setup();
+    const u3 = storage.current("u3");
+    await c.dropReplica("u2");
+    expect(runs(u3?.sent)).toEqual(["u20", "u10"]); // moved: its commands go to u3 now
+    expect(c.state.placement("u11")).toEqual(["u3"]);
+    await c.dropReplica("u3");
+    expect(c.state.placement("u11")).toEqual([]); // paused
+    c.addReplica("u4", at(40));
+    await flush();
+    expect(runs(storage.current("u4")?.replay)).toEqual(["u10", "u20"]);
+    c.drop("u10");
+    expect(storage.current("u4")?.sent.at(-1)).toEqual({
+      kind: "allowCompaction",
+      id: "u10",
+      frontier: null,
+    });
+  });
+});
