@@ -13,7 +13,23 @@ import {
 import { Gauge, Registry } from "prom-client";
 import { describe, expect, it, vi } from "vitest";
 import { MetricsConflict } from "./errors.js";
-import { attachHistoryMetrics, HISTORY_COMMAND_COUNT, HISTORY_DATAFLOW_COUNT } from "./metrics.js";
+import {
+  attachHistoryMetrics,
+  controllerMetrics,
+  HISTORY_COMMAND_COUNT,
+  HISTORY_DATAFLOW_COUNT,
+} from "./metrics.js";
+
+describe("the controller metrics are shared with the unified cluster controller", () => {
+  it("one set per registry: the unified driver's series are the legacy controller's objects", async () => {
+    const { controllerMetrics: shared, MetricsConflict: UnifiedConflict } = await import(
+      "@mzts/controller-unified/state"
+    );
+    const registry = new Registry();
+    const legacy = controllerMetrics(registry);
+    expect(shared(registry, (n, r) => new UnifiedConflict(n, r))).toBe(legacy);
+  });
+});
 
 describe("ComputeCommandHistory metrics", () => {
   async function gaugeValues(registry: Registry, name: string) {

@@ -1,128 +1,42 @@
 /**
- * Prometheus gauges of the compute controller's command history (materialize.md §2.5, §8).
- *
- * - `mz_compute_controller_history_command_count{command_type, …labels}`: commands in the
- *   history, per kind (every kind has a series, 0 when absent).
- * - `mz_compute_controller_history_dataflow_count{…labels}`: `createDataflow` commands in the
- *   history.
- *
- * The gauges of one registry are created once and shared by every history attached to it; each
- * history writes its own series, told apart by the extra labels it was attached with (e.g.
- * `{instance_id: "u1"}`). Values are only ever *set* to the new count, never reset first, so a
- * scrape sees either the old or the new value and never a transiently empty history.
- *
- * The controller's own metrics (`ControllerMetrics`, materialize.md §4.2), labelled
- * `instance_id` (and `replica_id` where per replica):
- * - `mz_compute_commands_total{command_type}`: commands sent to replicas (per replica);
- * - `mz_compute_responses_total{response_type}`: responses received from replicas (per replica);
- * - `mz_compute_controller_replica_connects_total`: successful connections (per replica);
- * - `mz_compute_controller_replica_connect_wait_time_seconds_total`: time from an incarnation's
- *   start to its connection, backoff included (per replica);
- * - `mz_compute_controller_connected_replica_count`: replicas connected now;
- * - `mz_compute_controller_replica_count`, `…_peek_count`, `…_subscribe_count`,
- *   `…_collection_count`: state sizes;
- * - `mz_compute_peeks_total{result=rows|error|canceled}` and
- *   `mz_compute_peek_duration_seconds{result}` (buckets 0.5 ms … 32 s, powers of two).
- *
- * Names and labels are the same on the legacy and unified paths (style §18).
+ * The compute controller's Prometheus series (history gauges, commands/responses, replica
+ * connects, state sizes, peeks): defined once in `@mzts/controller-unified/state`
+ * (`controller-metrics.ts`, shared with the unified cluster controller so dashboards do not change
+ * with the `state` flag); this binds them to compute-client's `MetricsConflict`.
  */
 import {
-  COMPUTE_COMMAND_KINDS,
-  type ComputeCommandHistory,
-  type ComputeHistoryMetrics,
-} from "@mzts/protocol";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+  type ControllerMetrics,
+  bindHistoryMetrics as sharedBindHistoryMetrics,
+  controllerMetrics as sharedControllerMetrics,
+} from "@mzts/controller-unified/state";
+import type { ComputeCommandHistory, ComputeHistoryMetrics } from "@mzts/protocol";
+import type { Registry } from "prom-client";
 import { MetricsConflict } from "./errors.js";
 
-/** Metric name of the per-kind history gauge. */
-export const HISTORY_COMMAND_COUNT = "mz_compute_controller_history_command_count";
-/** Metric name of the history dataflow gauge. */
-export const HISTORY_DATAFLOW_COUNT = "mz_compute_controller_history_dataflow_count";
+export {
+  type ControllerMetrics,
+  HISTORY_COMMAND_COUNT,
+  HISTORY_DATAFLOW_COUNT,
+  PEEK_DURATION_BUCKETS,
+  type PeekResult,
+} from "@mzts/controller-unified/state";
 
-/** The two shared gauges of one registry and the extra label names they were created with. */
-interface HistoryGauges {
-  readonly commandCount: Gauge<string>;
-  readonly dataflowCount: Gauge<string>;
-  /** Sorted extra label names (without `command_type`). */
-  readonly labelNames: readonly string[];
-}
-
-/** Gauges created by this module, per registry (a registry refuses a name twice). */
-const gaugesByRegistry = new WeakMap<Registry, HistoryGauges>();
+const conflict = (name: string, reason: string) => new MetricsConflict(name, reason);
 
 /**
- * The history gauges of `registry` with extra label names `labelNames`, created on first use.
- * @throws MetricsConflict when the names are registered by other code, or with other labels.
- */
-function historyGauges(registry: Registry, labelNames: readonly string[]): HistoryGauges {
-  const sorted = [...labelNames].sort();
-  if (sorted.includes("command_type")) {
-    throw new MetricsConflict(HISTORY_COMMAND_COUNT, "command_type is set by the history itself");
-  }
-  const existing = gaugesByRegistry.get(registry);
-  if (existing !== undefined) {
-    if (existing.labelNames.join(",") !== sorted.join(",")) {
-      throw new MetricsConflict(
-        HISTORY_COMMAND_COUNT,
-        `it has extra labels [${existing.labelNames.join(", ")}], not [${sorted.join(", ")}]`,
-      );
-    }
-    return existing;
-  }
-  for (const name of [HISTORY_COMMAND_COUNT, HISTORY_DATAFLOW_COUNT]) {
-    if (registry.getSingleMetric(name) !== undefined) {
-      throw new MetricsConflict(name, "it was registered by other code");
-    }
-  }
-  const gauges: HistoryGauges = {
-    commandCount: new Gauge({
-      name: HISTORY_COMMAND_COUNT,
-      help: "The number of commands in the compute controller's command history, by type.",
-      labelNames: ["command_type", ...sorted],
-      registers: [registry],
-    }),
-    dataflowCount: new Gauge({
-      name: HISTORY_DATAFLOW_COUNT,
-      help: "The number of dataflows in the compute controller's command history.",
-      labelNames: sorted,
-      registers: [registry],
-    }),
-    labelNames: sorted,
-  };
-  gaugesByRegistry.set(registry, gauges);
-  return gauges;
-}
-
-/**
- * A sink writing one history's series, labelled with `labels`, into `registry`. Every kind's
- * series is created at 0 (unless the caller sets it right away), so dashboards see `hello = 0`
- * rather than a missing series.
- * @throws MetricsConflict when the gauges exist with other label names or were made elsewhere.
+ * A sink writing one history's series, labelled with `labels`, into `registry` (every kind's
+ * series at 0 first). @throws MetricsConflict (other label names, or names made elsewhere)
  */
 export function bindHistoryMetrics(
   registry: Registry,
   labels: Readonly<Record<string, string>>,
 ): ComputeHistoryMetrics {
-  const gauges = historyGauges(registry, Object.keys(labels));
-  const base = { ...labels };
-  return {
-    setCommandCount: (kind, count) =>
-      gauges.commandCount.set({ ...base, command_type: kind }, count),
-    setDataflowCount: (count) => gauges.dataflowCount.set(base, count),
-    remove: () => {
-      for (const kind of COMPUTE_COMMAND_KINDS) {
-        gauges.commandCount.remove({ ...base, command_type: kind });
-      }
-      gauges.dataflowCount.remove(base);
-    },
-  };
+  return sharedBindHistoryMetrics(registry, labels, conflict);
 }
 
 /**
- * Mirrors `history`'s counts into the history gauges of `registry`, labelled with `labels`
- * (`history.attachMetrics(bindHistoryMetrics(registry, labels))`). Returns the detach function,
- * which removes the series.
- * @throws MetricsConflict when the gauges exist with other label names or were made elsewhere.
+ * Mirrors `history`'s counts into the history gauges of `registry`, labelled with `labels`.
+ * Returns the detach function, which removes the series. @throws MetricsConflict
  */
 export function attachHistoryMetrics(
   history: ComputeCommandHistory,
@@ -132,114 +46,7 @@ export function attachHistoryMetrics(
   return history.attachMetrics(bindHistoryMetrics(registry, labels));
 }
 
-/** Peek outcomes, the `result` label of the peek metrics. */
-export type PeekResult = "rows" | "error" | "canceled";
-
-/** Peek duration buckets: 0.5 ms, 1 ms, … 32 s (powers of two). */
-export const PEEK_DURATION_BUCKETS: readonly number[] = Array.from(
-  { length: 17 },
-  (_, i) => 0.0005 * 2 ** i,
-);
-
-/** The compute controller's metrics in one registry (created once per registry, shared). */
-export interface ControllerMetrics {
-  readonly commandsTotal: Counter<"instance_id" | "replica_id" | "command_type">;
-  readonly responsesTotal: Counter<"instance_id" | "replica_id" | "response_type">;
-  readonly replicaConnectsTotal: Counter<"instance_id" | "replica_id">;
-  /** Seconds incarnations spent from their start until connected (backoff included). */
-  readonly replicaConnectWaitSeconds: Counter<"instance_id" | "replica_id">;
-  readonly connectedReplicaCount: Gauge<"instance_id">;
-  readonly replicaCount: Gauge<"instance_id">;
-  readonly peekCount: Gauge<"instance_id">;
-  readonly subscribeCount: Gauge<"instance_id">;
-  readonly collectionCount: Gauge<"instance_id">;
-  readonly peeksTotal: Counter<"instance_id" | "result">;
-  readonly peekDuration: Histogram<"instance_id" | "result">;
-}
-
-const controllerMetricsByRegistry = new WeakMap<Registry, ControllerMetrics>();
-
-/**
- * The controller metrics of `registry`, created on first use.
- * @throws MetricsConflict when one of the names was registered by other code.
- */
+/** The controller metrics of `registry`, created on first use. @throws MetricsConflict */
 export function controllerMetrics(registry: Registry): ControllerMetrics {
-  const existing = controllerMetricsByRegistry.get(registry);
-  if (existing !== undefined) return existing;
-  const names = [
-    "mz_compute_commands_total",
-    "mz_compute_responses_total",
-    "mz_compute_controller_replica_connects_total",
-    "mz_compute_controller_replica_connect_wait_time_seconds_total",
-    "mz_compute_controller_connected_replica_count",
-    "mz_compute_controller_replica_count",
-    "mz_compute_controller_peek_count",
-    "mz_compute_controller_subscribe_count",
-    "mz_compute_controller_collection_count",
-    "mz_compute_peeks_total",
-    "mz_compute_peek_duration_seconds",
-  ];
-  for (const name of names) {
-    if (registry.getSingleMetric(name) !== undefined) {
-      throw new MetricsConflict(name, "it was registered by other code");
-    }
-  }
-  const registers = [registry];
-  const gauge = (name: string, help: string) =>
-    new Gauge({ name, help, labelNames: ["instance_id"] as const, registers });
-  const metrics: ControllerMetrics = {
-    commandsTotal: new Counter({
-      name: "mz_compute_commands_total",
-      help: "The number of compute commands sent to replicas, by type.",
-      labelNames: ["instance_id", "replica_id", "command_type"] as const,
-      registers,
-    }),
-    responsesTotal: new Counter({
-      name: "mz_compute_responses_total",
-      help: "The number of compute responses received from replicas, by type.",
-      labelNames: ["instance_id", "replica_id", "response_type"] as const,
-      registers,
-    }),
-    replicaConnectsTotal: new Counter({
-      name: "mz_compute_controller_replica_connects_total",
-      help: "The number of successful connections to a replica.",
-      labelNames: ["instance_id", "replica_id"] as const,
-      registers,
-    }),
-    replicaConnectWaitSeconds: new Counter({
-      name: "mz_compute_controller_replica_connect_wait_time_seconds_total",
-      help: "The time spent waiting for replica (re-)connections, backoff included.",
-      labelNames: ["instance_id", "replica_id"] as const,
-      registers,
-    }),
-    connectedReplicaCount: gauge(
-      "mz_compute_controller_connected_replica_count",
-      "The number of replicas the controller is connected to.",
-    ),
-    replicaCount: gauge("mz_compute_controller_replica_count", "The number of replicas."),
-    peekCount: gauge("mz_compute_controller_peek_count", "The number of pending peeks."),
-    subscribeCount: gauge(
-      "mz_compute_controller_subscribe_count",
-      "The number of active subscribes.",
-    ),
-    collectionCount: gauge(
-      "mz_compute_controller_collection_count",
-      "The number of collections the controller tracks.",
-    ),
-    peeksTotal: new Counter({
-      name: "mz_compute_peeks_total",
-      help: "The number of peeks finished, by result.",
-      labelNames: ["instance_id", "result"] as const,
-      registers,
-    }),
-    peekDuration: new Histogram({
-      name: "mz_compute_peek_duration_seconds",
-      help: "Time from a peek being issued to its result, by result.",
-      labelNames: ["instance_id", "result"] as const,
-      buckets: [...PEEK_DURATION_BUCKETS],
-      registers,
-    }),
-  };
-  controllerMetricsByRegistry.set(registry, metrics);
-  return metrics;
+  return sharedControllerMetrics(registry, conflict);
 }

@@ -13,6 +13,15 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createStorageControllerMetrics } from "./metrics.js";
 
+describe("the storage controller metrics are shared with the unified cluster controller", () => {
+  it("one set per registry, whoever asks first", async () => {
+    const { storageControllerMetrics } = await import("@mzts/controller-unified/state");
+    const registry = new Registry();
+    const unified = storageControllerMetrics(registry);
+    expect(createStorageControllerMetrics(registry)).toBe(unified);
+  });
+});
+
 describe("StorageCommandHistory counts and metrics", () => {
   it("counts per kind, set during reduction and incremented between", async () => {
     const registry = new Registry();

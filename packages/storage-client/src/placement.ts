@@ -4,8 +4,8 @@
  * state; see there for the rules and the flow); this binds it to storage-client's errors.
  */
 import {
-  IngestionPlacement as SharedIngestionPlacement,
   type PlacementErrors,
+  IngestionPlacement as SharedIngestionPlacement,
 } from "@mzts/controller-unified/state";
 import type { ReplicaId } from "@mzts/repr";
 import {

@@ -19,10 +19,14 @@
  */
 import {
   type ClusterCommand,
+  COMPUTE_COMMAND_KINDS,
   type ComputeCommand,
+  type ComputeHistoryMetrics,
   createHello,
   type LoggingConfig,
+  STORAGE_COMMAND_KINDS,
   type StorageCommand,
+  type StorageHistoryMetrics,
 } from "@mzts/protocol";
 import { computeReduction, type ReductionRule, storageReduction } from "./reduction-rules.js";
 
@@ -38,6 +42,16 @@ export const PROTOCOL_RULES: ClusterReductionRules = {
   storage: storageReduction,
 };
 
+/**
+ * Where the history mirrors its per-kind counts: the legacy histories' series
+ * (`mz_compute_controller_history_{command,dataflow}_count`,
+ * `mz_storage_controller_history_command_count`), so dashboards read the same either way.
+ */
+export interface ClusterHistoryMetrics {
+  readonly compute: ComputeHistoryMetrics;
+  readonly storage: StorageHistoryMetrics;
+}
+
 /** The one reducing history of a cluster. */
 export class ClusterCommandHistory {
   readonly #rules: ClusterReductionRules;
@@ -49,6 +63,10 @@ export class ClusterCommandHistory {
   readonly #retired = new Set<string>();
   /** Reductions so far (a metric and a test hook). */
   #reductions = 0;
+  /** Where the counts are mirrored (`attachMetrics`). */
+  #metrics: ClusterHistoryMetrics | undefined;
+  /** `<workload>:<kind>` → commands held, while metrics are attached. */
+  readonly #counts = new Map<string, number>();
 
   constructor(rules: ClusterReductionRules = PROTOCOL_RULES) {
     this.#rules = rules;
@@ -58,6 +76,52 @@ export class ClusterCommandHistory {
   push(command: ClusterCommand): void {
     this.#log.push(command);
     if (this.#log.length > 2 * this.#reducedCount) this.reduce();
+    else if (this.#metrics !== undefined) this.#mirrorOne(command);
+  }
+
+  /**
+   * Mirrors the per-kind counts into `sink` from now on (set at every reduction, incremented in
+   * between; every kind's series is set, 0 when absent). Returns the detach function, which
+   * removes the compute series (the storage ones go with `forgetInstance`).
+   */
+  attachMetrics(sink: ClusterHistoryMetrics): () => void {
+    this.#metrics = sink;
+    this.#mirrorAll();
+    return () => {
+      if (this.#metrics !== sink) return;
+      this.#metrics = undefined;
+      sink.compute.remove();
+    };
+  }
+
+  /** One pushed command: its kind's count (kept per workload, so O(1)) goes to the sink. */
+  #mirrorOne(c: ClusterCommand): void {
+    const m = this.#metrics;
+    if (m === undefined) return;
+    const key = `${c.kind}:${c.command.kind}`;
+    const n = (this.#counts.get(key) ?? 0) + 1;
+    this.#counts.set(key, n);
+    if (c.kind === "storage") {
+      m.storage.inc(c.command.kind);
+      return;
+    }
+    m.compute.setCommandCount(c.command.kind, n);
+    if (c.command.kind === "createDataflow") m.compute.setDataflowCount(n);
+  }
+
+  /** Recounts the log (at a reduction, already O(n)) and sets every kind's series. */
+  #mirrorAll(): void {
+    const m = this.#metrics;
+    if (m === undefined) return;
+    this.#counts.clear();
+    for (const c of this.#log) {
+      const key = `${c.kind}:${c.command.kind}`;
+      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    }
+    const count = (key: string) => this.#counts.get(key) ?? 0;
+    for (const k of COMPUTE_COMMAND_KINDS) m.compute.setCommandCount(k, count(`compute:${k}`));
+    m.compute.setDataflowCount(count("compute:createDataflow"));
+    for (const k of STORAGE_COMMAND_KINDS) m.storage.set(k, count(`storage:${k}`));
   }
 
   /** Marks an answered peek: no later reduction keeps it. */
@@ -82,6 +146,7 @@ export class ClusterCommandHistory {
     this.#reducedCount = reduced.length;
     this.#retired.clear();
     this.#reductions++;
+    this.#mirrorAll();
   }
 
   /** The reduced log, oldest first (reduces first). A snapshot array. */

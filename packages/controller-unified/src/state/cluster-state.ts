@@ -47,7 +47,12 @@ import {
   type StorageResponse,
 } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
-import { ClusterCommandHistory, clusterPreamble, PROTOCOL_RULES } from "./cluster-history.js";
+import {
+  ClusterCommandHistory,
+  type ClusterHistoryMetrics,
+  clusterPreamble,
+  PROTOCOL_RULES,
+} from "./cluster-history.js";
 import { ClusterPeeks } from "./cluster-peeks.js";
 import { ClusterPlacement } from "./cluster-placement.js";
 import { ClusterSubscribes } from "./cluster-subscribes.js";
@@ -70,7 +75,7 @@ import {
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
-import { Holder, type ReadHold } from "./read-holds.js";
+import { Holder, heldAt, type ReadHold } from "./read-holds.js";
 import { type ReplicaHealthRecord, ReplicaHealthTable } from "./replica-health.js";
 import { REPLICA_RULES } from "./replica-rules.js";
 import { SinceHandles, shardRow } from "./since-handles.js";
@@ -460,29 +465,7 @@ export class ClusterState {
     const c = this.#table.live(id, "acquireReadHold");
     if (!Frontier.lessEqual(c.since, at)) throw new SinceViolation(id, at, c.since);
     const holder = Holder.external(++this.#externalHolds);
-    c.holds.set(holder, at);
-    let current = at;
-    let released = false;
-    return {
-      collectionId: id,
-      get frontier() {
-        return current;
-      },
-      downgrade: (f) => {
-        if (released) return;
-        const next = Frontier.join(current, f);
-        if (Frontier.equal(next, current)) return;
-        current = next;
-        c.holds.set(holder, next);
-        this.#propagation.settle(c);
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        c.holds.release(holder);
-        this.#propagation.settle(c);
-      },
-    };
+    return heldAt(id, c.holds, holder, at, () => this.#propagation.settle(c));
   }
 
   /**
@@ -509,11 +492,6 @@ export class ClusterState {
   /** The replicas running the object of storage collection `id` (`cluster-placement.ts`). */
   placement(id: GlobalId): readonly ReplicaId[] {
     return this.#placement.replicasFor(id);
-  }
-
-  /** Live subscribes. */
-  get subscribeCount(): number {
-    return this.#subscribes.size;
   }
 
   /** Ends every subscribe without sending drops (the driver closes). */
@@ -663,6 +641,8 @@ export class ClusterState {
   /** Sizes for status and metrics. */
   sizes(): {
     collections: number;
+    computeCollections: number;
+    subscribes: number;
     history: number;
     peeks: number;
     replicas: number;
@@ -670,11 +650,18 @@ export class ClusterState {
   } {
     return {
       collections: this.#table.size,
+      computeCollections: this.#table.computeSize,
+      subscribes: this.#subscribes.size,
       history: this.#history.size,
       peeks: this.#peeks.size,
       replicas: this.#health.size,
       sinceHandles: this.#handles.size,
     };
+  }
+
+  /** Mirrors the history's per-kind counts (`ClusterCommandHistory.attachMetrics`). */
+  attachHistoryMetrics(sink: ClusterHistoryMetrics): () => void {
+    return this.#history.attachMetrics(sink);
   }
 
   /** The reduced history (what a replica with no targeted peeks is replayed). */

@@ -87,6 +87,8 @@ export class CollectionTable {
   readonly #clusterId: string;
   /** Live and dropped-but-not-forgotten collections. */
   readonly #rows = new Map<GlobalId, Collection>();
+  /** Compute rows among them (a gauge's value, kept O(1)). */
+  #compute = 0;
 
   constructor(clusterId: string) {
     this.#clusterId = clusterId;
@@ -94,6 +96,11 @@ export class CollectionTable {
 
   get size(): number {
     return this.#rows.size;
+  }
+
+  /** Rows of the compute workload (indexes, materialized views). */
+  get computeSize(): number {
+    return this.#compute;
   }
 
   /** Adds a row; the caller checked that the id is free. */
@@ -119,6 +126,7 @@ export class CollectionTable {
       delivered: new Set(),
     };
     this.#rows.set(n.id, row);
+    if (workload === "compute") this.#compute++;
     return row;
   }
 
@@ -147,7 +155,10 @@ export class CollectionTable {
 
   /** Forgets a row (every replica acknowledged its drop). */
   delete(id: GlobalId): void {
+    const row = this.#rows.get(id);
+    if (row === undefined) return;
     this.#rows.delete(id);
+    if (row.workload === "compute") this.#compute--;
   }
 
   values(): IterableIterator<Collection> {

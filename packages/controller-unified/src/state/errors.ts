@@ -211,3 +211,17 @@ export class LogImportUntargeted extends ClusterStateError {
     );
   }
 }
+
+/** A metric name of the shared controller series is taken by other code (or other labels). */
+export class MetricsConflict extends ClusterStateError {
+  override name = "MetricsConflict";
+  constructor(
+    readonly metricName: string,
+    readonly reason: string,
+  ) {
+    super(
+      `metric ${metricName} cannot be reused: ${reason}; give the cluster controllers the ` +
+        "environment's registry (the legacy controllers' series are shared), or a separate one",
+    );
+  }
+}

@@ -53,6 +53,20 @@ export type {
 /** @internal */
 export { CollectionTable } from "./collection-table.js";
 export {
+  bindHistoryMetrics,
+  type ClusterStateMetrics,
+  type ControllerMetrics,
+  clusterStateMetrics,
+  controllerMetrics,
+  HISTORY_COMMAND_COUNT,
+  HISTORY_DATAFLOW_COUNT,
+  type MetricsConflictOf,
+  PEEK_DURATION_BUCKETS,
+  type PeekResult,
+  type StorageControllerMetrics,
+  storageControllerMetrics,
+} from "./controller-metrics.js";
+export {
   ClusterStateError,
   CollectionExists,
   CollectionMissing,
@@ -62,6 +76,7 @@ export {
   InvalidStateRequest,
   LogImportUntargeted,
   LogPeekUntargeted,
+  MetricsConflict,
   PeekCanceled,
   PeekFailed,
   PeekTimeout,

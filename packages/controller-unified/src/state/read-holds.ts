@@ -107,3 +107,39 @@ export interface ReadHold {
   /** Ends the hold. Idempotent. */
   release(): void;
 }
+
+/**
+ * Takes `holder`'s hold at `at` in `holds` and returns its handle: `downgrade` moves it forward
+ * only, `release` ends it (idempotent); each change calls `changed` (the since re-derives).
+ */
+export function heldAt(
+  collectionId: GlobalId,
+  holds: ReadHoldSet,
+  holder: string,
+  at: Frontier,
+  changed: () => void,
+): ReadHold {
+  holds.set(holder, at);
+  let current = at;
+  let released = false;
+  return {
+    collectionId,
+    get frontier() {
+      return current;
+    },
+    downgrade(f) {
+      if (released) return;
+      const next = Frontier.join(current, f);
+      if (Frontier.equal(next, current)) return;
+      current = next;
+      holds.set(holder, next);
+      changed();
+    },
+    release() {
+      if (released) return;
+      released = true;
+      holds.release(holder);
+      changed();
+    },
+  };
+}

@@ -148,7 +148,7 @@ describe("UnifiedClusterController: subscribes", () => {
     expect(u.controller.state.holds("u11").has("dependant:u30")).toBe(false);
     expect(u.controller.hasCollection("u30")).toBe(false);
     expect(() => u.controller.drop("u30")).toThrow(CollectionMissing);
-    expect(u.controller.state.subscribeCount).toBe(0);
+    expect(u.controller.state.sizes().subscribes).toBe(0);
   });
 
   it("drop(id) ends the stream with SubscribeFailed and sends the drop", async () => {

@@ -59,8 +59,15 @@ import type {
 import { ClusterState } from "./cluster-state.js";
 import type { CollectionFrontiers } from "./collection-table.js";
 import { validateDataflowPlans } from "./dataflow-imports.js";
+import { DriverMetrics } from "./driver-metrics.js";
 import { DriverQuarantine } from "./driver-quarantine.js";
-import { CollectionMissing, InvalidStateRequest, PeekFailed, ReplicaMissing } from "./errors.js";
+import {
+  CollectionMissing,
+  InvalidStateRequest,
+  PeekCanceled,
+  PeekFailed,
+  ReplicaMissing,
+} from "./errors.js";
 import { LOGGING_DISABLED } from "./log-indexes.js";
 import { PeekWaiters } from "./peek-waiters.js";
 import type { ReadHold } from "./read-holds.js";
@@ -98,6 +105,8 @@ export interface UnifiedClusterControllerOptions extends Omit<ClusterStateOption
 interface ReplicaEntry {
   location: ClusterReplicaLocation;
   incarnation: ReplicaIncarnation | undefined;
+  /** When the current incarnation started (`performance.now()`; the connect wait metric). */
+  startedAt: number;
   readonly rehydration: ReplicaRehydration;
 }
 
@@ -121,6 +130,7 @@ export class UnifiedClusterController implements ClusterController {
   readonly #statuses = new Map<GlobalId, StatusUpdate>();
   readonly #statistics = new Map<GlobalId, Map<ReplicaId, SourceStatistics>>();
   readonly #quarantine: DriverQuarantine;
+  readonly #metrics: DriverMetrics | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
   /** The running maintenance step (one at a time). */
   #maintaining: Promise<void> | undefined;
@@ -148,6 +158,11 @@ export class UnifiedClusterController implements ClusterController {
       },
       this.#now,
     );
+    this.#metrics =
+      opts.metrics === undefined
+        ? undefined
+        : new DriverMetrics(opts.metrics.registry, opts.clusterId, this.state);
+    this.#metrics?.gauges(this.state);
     const every = opts.tickIntervalMs ?? 1000;
     if (every > 0) {
       this.#timer = setInterval(() => void this.maintain(), every);
@@ -168,10 +183,12 @@ export class UnifiedClusterController implements ClusterController {
     const entry: ReplicaEntry = {
       location,
       incarnation: undefined,
+      startedAt: 0,
       rehydration: policy.forReplica(),
     };
     this.#replicas.set(replicaId, entry);
     this.#start(replicaId, entry, epoch);
+    this.#metrics?.gauges(this.state);
   }
 
   updateReplicaLocation(replicaId: ReplicaId, location: ClusterReplicaLocation): void {
@@ -229,6 +246,7 @@ export class UnifiedClusterController implements ClusterController {
   /** Starts incarnation `epoch` of a replica. */
   #start(replicaId: ReplicaId, entry: ReplicaEntry, epoch: number): void {
     entry.rehydration.started();
+    entry.startedAt = performance.now();
     entry.incarnation = new ReplicaIncarnation({
       clusterId: this.clusterId,
       replicaId,
@@ -246,12 +264,15 @@ export class UnifiedClusterController implements ClusterController {
         return replay;
       },
       onConnected: (e) => {
-        this.state.connected(replicaId, e, this.#now());
+        if (!this.state.connected(replicaId, e, this.#now())) return;
+        this.#metrics?.connected(replicaId, (performance.now() - entry.startedAt) / 1000);
         this.#flush();
       },
       onResponses: (e, responses) => this.#absorb(replicaId, e, responses),
       onCommandSent: (e, command) => {
-        if (entry.incarnation?.epoch === e) this.#quarantine.sent(replicaId, command);
+        if (entry.incarnation?.epoch !== e) return;
+        this.#quarantine.sent(replicaId, command);
+        this.#metrics?.commandSent(replicaId, command);
       },
       onFailed: (e, error) => this.#failed(replicaId, entry, e, error),
     });
@@ -276,7 +297,9 @@ export class UnifiedClusterController implements ClusterController {
 
   #absorb(replicaId: ReplicaId, epoch: number, responses: readonly ClusterResponse[]): void {
     const now = this.#now();
+    const current = this.#replicas.get(replicaId)?.incarnation?.epoch === epoch;
     for (const r of responses) {
+      if (current) this.#metrics?.response(replicaId, r);
       this.#quarantine.answered(r);
       this.state.absorb(replicaId, epoch, r, now);
       if (r.kind === "storage") this.#storageObservation(replicaId, r.response);
@@ -328,6 +351,7 @@ export class UnifiedClusterController implements ClusterController {
           break;
       }
     }
+    this.#metrics?.gauges(this.state);
   }
 
   #safely(f: () => void): void {
@@ -435,7 +459,9 @@ export class UnifiedClusterController implements ClusterController {
   peek(req: ClusterPeekRequest): Promise<ClusterPeekAnswer> {
     if (this.#closed) return Promise.reject(this.#closedError("peek"));
     const uuid = randomUUID();
-    return this.#peeks.wait(uuid, req, () => {
+    const startedAt = performance.now();
+    let begun = false;
+    const answer = this.#peeks.wait(uuid, req, () => {
       const arity = this.#arities.get(req.target) ?? this.state.logIndexes().get(req.target)?.arity;
       if (arity === undefined) {
         // The state says why (missing, not an index) with its typed errors.
@@ -446,8 +472,23 @@ export class UnifiedClusterController implements ClusterController {
         );
       }
       this.state.beginPeek(buildPeek(uuid, req, arity));
+      begun = true;
       this.#flush();
     });
+    const m = this.#metrics;
+    if (m === undefined) return answer;
+    // Counted as compute-client counts: begun peeks only, a timeout is a cancel.
+    const seconds = () => (performance.now() - startedAt) / 1000;
+    return answer.then(
+      (a) => {
+        m.peek("rows", seconds());
+        return a;
+      },
+      (e: unknown) => {
+        if (begun) m.peek(e instanceof PeekCanceled ? "canceled" : "error", seconds());
+        throw e;
+      },
+    );
   }
 
   /**
@@ -581,6 +622,7 @@ export class UnifiedClusterController implements ClusterController {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#peeks.closeAll();
     this.state.close();
+    this.#metrics?.close();
     this.#uppers.closeAll(this.#closedError("waitForUpper"));
     const closing: Promise<void>[] = [];
     for (const entry of this.#replicas.values()) {

@@ -1,0 +1,167 @@
+/**
+ * The unified driver's Prometheus series (`driver-metrics.ts`): the legacy controllers' names and
+ * labels (`instance_id`, `replica_id`) — commands and responses per workload, replica connects,
+ * state-size gauges, peeks by result, the history gauges split by workload — in a registry the
+ * legacy controllers already registered them in (the same metric objects), plus the cluster
+ * state's own gauges; `close()` removes the cluster's gauge series.
+ */
+import type {
+  ComputeCommand,
+  ComputeResponse,
+  StorageCommand,
+  StorageResponse,
+} from "@mzts/protocol";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { controllerMetrics, storageControllerMetrics } from "./controller-metrics.js";
+import { MetricsConflict } from "./errors.js";
+import { createFakeConnector } from "./testdata/fake-connector.js";
+import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
+import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
+import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
+import { flush } from "./testdata/scenario.js";
+import { UnifiedClusterController } from "./unified-cluster-controller.js";
+
+let open: UnifiedClusterController[] = [];
+afterEach(async () => {
+  for (const c of open) await c.close();
+  open = [];
+});
+
+/** The value of `name` at exactly `labels` (undefined: no such series). */
+async function value(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const m = registry.getSingleMetric(name);
+  if (m === undefined) throw new Error(`${name} is not registered`);
+  const { values } = await m.get();
+  const want = Object.entries(labels);
+  const hit = values.find(
+    (v) =>
+      want.every(([k, x]) => v.labels[k] === x) &&
+      Object.keys(v.labels).filter((k) => k !== "le").length === want.length,
+  );
+  return hit?.value;
+}
+
+describe("UnifiedClusterController: metrics", () => {
+  it("writes the legacy controllers' series (shared objects) and the cluster state gauges", async () => {
+    const registry = new Registry();
+    // The legacy controllers of the environment registered their series first.
+    const legacyCompute = controllerMetrics(registry, (n, r) => new MetricsConflict(n, r));
+    storageControllerMetrics(registry);
+    const compute = createFakeConnector<ComputeCommand, ComputeResponse>({ reportSent: true });
+    const storage = createFakeConnector<StorageCommand, StorageResponse>({ reportSent: true });
+    const c = new UnifiedClusterController({
+      clusterId: CLUSTER,
+      generation: 1n,
+      logging: LOGGING,
+      connectors: { compute: compute.connector, storage: storage.connector },
+      sinceHandles: fakeSinceHandles(),
+      logger: pino({ level: "silent" }),
+      tickIntervalMs: 0,
+      metrics: { registry },
+    });
+    open.push(c);
+    c.addReplica("u1", {
+      layout: "two-port",
+      computeUrl: "http://127.0.0.1:1",
+      storageUrl: "http://127.0.0.1:2",
+    });
+    await flush();
+    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+    c.createIngestion("u10", ingestion("u11"));
+    c.createDataflow(indexedView("u20", 0n, ["u11"]));
+    compute.respond("u1", [{ kind: "frontiers", id: "u20", frontiers: { write: 5n } }]);
+    storage.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 5n }]);
+    const peeked = c.peek({ target: "u20", timestamp: 4n });
+    const sent = compute.current("u1")?.sent.find((x) => x.kind === "peek");
+    if (sent?.kind !== "peek") throw new Error("no peek");
+    compute.respond("u1", [
+      { kind: "peekResponse", uuid: sent.peek.uuid, response: { kind: "rows", rows: [] } },
+    ]);
+    await peeked;
+    await expect(c.peek({ target: "u20", timestamp: 4n, timeoutMs: 5 })).rejects.toThrow();
+    c.subscribe(subscribeOf("u30", 4n, ["u11"]));
+
+    const inst = { instance_id: CLUSTER };
+    const rep = { ...inst, replica_id: "u1" };
+    const v = (name: string, labels: Record<string, string>) => value(registry, name, labels);
+    expect(await v("mz_compute_commands_total", { ...rep, command_type: "createDataflow" })).toBe(
+      2,
+    );
+    expect(await v("mz_storage_commands_total", { ...rep, command_type: "runIngestion" })).toBe(1);
+    expect(await v("mz_compute_responses_total", { ...rep, response_type: "frontiers" })).toBe(1);
+    expect(await v("mz_storage_responses_total", { ...rep, response_type: "frontierUpper" })).toBe(
+      1,
+    );
+    expect(await v("mz_compute_controller_replica_connects_total", rep)).toBe(1);
+    expect(await v("mz_storage_controller_replica_connects_total", rep)).toBe(1);
+    expect(await v("mz_compute_controller_replica_count", inst)).toBe(1);
+    expect(await v("mz_compute_controller_connected_replica_count", inst)).toBe(1);
+    expect(await v("mz_storage_controller_connected_replica_count", inst)).toBe(1);
+    expect(await v("mz_compute_controller_collection_count", inst)).toBe(1);
+    expect(await v("mz_compute_controller_subscribe_count", inst)).toBe(1);
+    expect(await v("mz_compute_controller_peek_count", inst)).toBe(0);
+    expect(await v("mz_compute_peeks_total", { ...inst, result: "rows" })).toBe(1);
+    expect(await v("mz_compute_peeks_total", { ...inst, result: "canceled" })).toBe(1);
+    const historyKind = { ...inst, command_type: "createDataflow" };
+    expect(await v("mz_compute_controller_history_command_count", historyKind)).toBe(2);
+    expect(await v("mz_compute_controller_history_dataflow_count", inst)).toBe(2);
+    expect(
+      await v("mz_storage_controller_history_command_count", {
+        ...inst,
+        command_type: "runIngestion",
+      }),
+    ).toBe(1);
+    expect(await v("mz_cluster_state_collections", inst)).toBe(3); // u10, u11, u20
+    expect(await v("mz_cluster_state_history_commands", inst)).toBe(c.status().historyCommands);
+    // The legacy controllers' objects are the ones written (one set per registry).
+    expect((await legacyCompute.replicaCount.get()).values).toEqual([
+      expect.objectContaining({ labels: inst, value: 1 }),
+    ]);
+
+    await c.close();
+    expect(await v("mz_compute_controller_replica_count", inst)).toBeUndefined();
+    expect(await v("mz_cluster_state_collections", inst)).toBeUndefined();
+    expect(await v("mz_compute_controller_history_dataflow_count", inst)).toBeUndefined();
+    // Counters are totals: they stay.
+    expect(await v("mz_compute_peeks_total", { ...inst, result: "rows" })).toBe(1);
+  });
+
+  it("a name registered by other code is a typed conflict at construction", () => {
+    const registry = new Registry();
+    registry.registerMetric(
+      new (class {
+        name = "mz_compute_commands_total";
+        help = "x";
+        async get() {
+          return {
+            name: this.name,
+            help: this.help,
+            type: "counter",
+            values: [],
+            aggregator: "sum",
+          };
+        }
+        reset() {}
+      })() as never,
+    );
+    expect(
+      () =>
+        new UnifiedClusterController({
+          clusterId: CLUSTER,
+          generation: 1n,
+          logging: LOGGING,
+          connectors: {},
+          sinceHandles: fakeSinceHandles(),
+          logger: pino({ level: "silent" }),
+          tickIntervalMs: 0,
+          metrics: { registry },
+        }),
+    ).toThrow(MetricsConflict);
+  });
+});
