@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import type { PersistClient } from "../../../persist/dist/index.js";
 import { type PersistClientLike, persistSinceHandleIo, UnifiedClusterController } from "./index.js";
 import { createFakeConnector } from "./testdata/fake-connector.js";
-import { indexedView, ingestion } from "./testdata/objects.js";
+import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
 
 const logging = { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() };
@@ -85,6 +85,24 @@ describe("README: UnifiedClusterController", () => {
     ]);
     const { rows, replicaId } = await peeking;
     expect({ rows, replicaId }).toEqual({ rows: [[[1n], 1]], replicaId: "u1" });
+    const subscribe = c.subscribe(subscribeOf("u30", 3n, ["u11"]));
+    computeFake.respond("u1", [
+      {
+        kind: "subscribeResponse",
+        id: "u30",
+        response: { kind: "batch", lower: 3n, upper: 4n, result: { kind: "updates", updates: [] } },
+      },
+    ]);
+    for await (const batch of subscribe) {
+      expect(batch).toEqual({ lower: 3n, upper: 4n, updates: [] });
+      break; // merged batches ({ lower, upper, updates }); breaking out drops it on the replicas
+    }
+    expect(computeFake.current("u1")?.sent.at(-1)).toEqual({
+      kind: "allowCompaction",
+      id: "u30",
+      frontier: null,
+    });
+    expect(c.failures()).toEqual(new Map());
 
     // The since handle follows the subsource through the adapter; a lapsed lease is re-opened.
     storageFake.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 10n }]);
