@@ -23,7 +23,7 @@
  */
 
 import type { ReplicaConnectionTuning } from "@mzts/controller-unified/replicas";
-import { validatePlan } from "@mzts/expr";
+import { validateDataflowPlans } from "@mzts/controller-unified/state";
 import {
   type ComputeCommand,
   ComputeCommandHistory,
@@ -335,7 +335,7 @@ export class Instance {
    */
   createDataflow(desc: DataflowDescription): void {
     const asOf = this.#checkDataflow(desc);
-    const arities = this.#arities(desc);
+    const arities = validateDataflowPlans(desc);
     for (const e of desc.indexExports) {
       const arity = arities.get(e.objectId);
       if (arity === undefined) throw new CollectionMissing(e.objectId);
@@ -399,20 +399,6 @@ export class Instance {
       }
     }
     return desc.asOf;
-  }
-
-  /** Arity of every import and built object of `desc` (validating the plans). */
-  #arities(desc: DataflowDescription): Map<GlobalId, number> {
-    const arities = new Map<GlobalId, number>();
-    for (const s of desc.sourceImports) arities.set(s.id, s.arity);
-    for (const i of desc.indexImports) arities.set(i.id, i.arity);
-    desc.objectsToBuild.forEach((o, i) => {
-      arities.set(
-        o.id,
-        validatePlan(o.plan, (id) => arities.get(id), `objectsToBuild[${i}]`),
-      );
-    });
-    return arities;
   }
 
   /**
@@ -509,7 +495,7 @@ export class Instance {
     }
     if (target !== undefined) this.#replicas.get(target);
     const asOf = this.#checkDataflow(desc, target);
-    this.#arities(desc);
+    validateDataflowPlans(desc);
     const stream = this.#subscribes.open(sink.id, asOf, target);
     this.#broadcast([
       { kind: "createDataflow", dataflow: desc },

@@ -66,6 +66,7 @@ export {
   type StorageControllerMetrics,
   storageControllerMetrics,
 } from "./controller-metrics.js";
+export { validateDataflowPlans } from "./dataflow-imports.js";
 export {
   ClusterStateError,
   CollectionExists,

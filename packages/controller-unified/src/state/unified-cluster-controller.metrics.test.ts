@@ -5,22 +5,16 @@
  * legacy controllers already registered them in (the same metric objects), plus the cluster
  * state's own gauges; `close()` removes the cluster's gauge series.
  */
-import type {
-  ComputeCommand,
-  ComputeResponse,
-  StorageCommand,
-  StorageResponse,
-} from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { controllerMetrics, storageControllerMetrics } from "./controller-metrics.js";
 import { MetricsConflict } from "./errors.js";
-import { createFakeConnector } from "./testdata/fake-connector.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
+import { unifiedCluster } from "./testdata/unified-cluster.js";
 import { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 let open: UnifiedClusterController[] = [];
@@ -53,18 +47,8 @@ describe("UnifiedClusterController: metrics", () => {
     // The legacy controllers of the environment registered their series first.
     const legacyCompute = controllerMetrics(registry, (n, r) => new MetricsConflict(n, r));
     storageControllerMetrics(registry);
-    const compute = createFakeConnector<ComputeCommand, ComputeResponse>({ reportSent: true });
-    const storage = createFakeConnector<StorageCommand, StorageResponse>({ reportSent: true });
-    const c = new UnifiedClusterController({
-      clusterId: CLUSTER,
-      generation: 1n,
-      logging: LOGGING,
-      connectors: { compute: compute.connector, storage: storage.connector },
-      sinceHandles: fakeSinceHandles(),
-      logger: pino({ level: "silent" }),
-      tickIntervalMs: 0,
-      metrics: { registry },
-    });
+    const u = unifiedCluster(2n, 0, 60_000, { reportSent: true, metrics: { registry } });
+    const { controller: c, computeFake: compute, storageFake: storage } = u;
     open.push(c);
     c.addReplica("u1", {
       layout: "two-port",

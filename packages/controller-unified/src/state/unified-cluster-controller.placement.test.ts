@@ -5,20 +5,12 @@
  * smallest replica id only — live and in replays — and moves to the next replica when its
  * replica is dropped, paused with none left.
  */
-import type {
-  ComputeCommand,
-  ComputeResponse,
-  StorageCommand,
-  StorageResponse,
-} from "@mzts/protocol";
-import pino from "pino";
+import type { StorageCommand } from "@mzts/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { createFakeConnector } from "./testdata/fake-connector.js";
-import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
-import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { ingestion } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
-import { UnifiedClusterController } from "./unified-cluster-controller.js";
+import { unifiedCluster } from "./testdata/unified-cluster.js";
+import type { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 const at = (port: number) =>
   ({
@@ -35,18 +27,10 @@ afterEach(async () => {
 
 /** A cluster whose ingestion `u10` is single-replica (`u20` stays multi-replica). */
 async function setup() {
-  const compute = createFakeConnector<ComputeCommand, ComputeResponse>();
-  const storage = createFakeConnector<StorageCommand, StorageResponse>();
-  const c = new UnifiedClusterController({
-    clusterId: CLUSTER,
-    generation: 1n,
-    logging: LOGGING,
-    connectors: { compute: compute.connector, storage: storage.connector },
-    sinceHandles: fakeSinceHandles(),
-    logger: pino({ level: "silent" }),
-    tickIntervalMs: 0,
+  const u = unifiedCluster(2n, 0, 60_000, {
     placement: (d) => (d.sourceExports[0]?.id === "u11" ? "singleReplica" : "multiReplica"),
   });
+  const { controller: c, storageFake: storage } = u;
   open.push(c);
   c.addReplica("u3", at(30));
   c.addReplica("u2", at(20));

@@ -6,22 +6,13 @@
  * with `PeekFailed`; a refused hello strikes nothing; the user's drop clears the failure.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  type ComputeCommand,
-  type ComputeResponse,
-  REFUSAL_TRAILER,
-  type StorageCommand,
-  type StorageResponse,
-} from "@mzts/protocol";
-import pino from "pino";
+import { type ComputeCommand, REFUSAL_TRAILER } from "@mzts/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { CollectionMissing, PeekFailed } from "./errors.js";
-import { createFakeConnector, type FakeConnector } from "./testdata/fake-connector.js";
-import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
-import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
-import { UnifiedClusterController } from "./unified-cluster-controller.js";
+import { unifiedCluster } from "./testdata/unified-cluster.js";
+import type { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 const twoPort = {
   layout: "two-port",
@@ -35,29 +26,16 @@ afterEach(async () => {
   open = [];
 });
 
-interface Setup {
-  readonly c: UnifiedClusterController;
-  readonly compute: FakeConnector<ComputeCommand, ComputeResponse>;
-}
-
-async function setup(): Promise<Setup> {
-  const compute = createFakeConnector<ComputeCommand, ComputeResponse>({ reportSent: true });
-  const storage = createFakeConnector<StorageCommand, StorageResponse>({ reportSent: true });
-  const c = new UnifiedClusterController({
-    clusterId: CLUSTER,
-    generation: 1n,
-    logging: LOGGING,
-    connectors: { compute: compute.connector, storage: storage.connector },
-    sinceHandles: fakeSinceHandles(),
-    logger: pino({ level: "silent" }),
-    tickIntervalMs: 0,
-  });
+/** Replica u1 connected, source u10 (u11); the fakes report every command they are written. */
+async function setup() {
+  const u = unifiedCluster(2n, 0, 60_000, { reportSent: true });
+  const c = u.controller;
   open.push(c);
   c.addReplica("u1", twoPort);
   await flush();
   await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
   c.createIngestion("u10", ingestion("u11"));
-  return { c, compute };
+  return { c, compute: u.computeFake };
 }
 
 const builds = (cs: readonly ComputeCommand[] | undefined, id: string) =>

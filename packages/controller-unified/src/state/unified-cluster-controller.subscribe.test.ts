@@ -11,11 +11,8 @@ import {
   type ComputeResponse,
   LOG_RELATIONS,
   type LoggingConfig,
-  type StorageCommand,
-  type StorageResponse,
 } from "@mzts/protocol";
 import type { Update } from "@mzts/repr";
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   CollectionExists,
@@ -27,13 +24,9 @@ import {
   ReplicaMissing,
   SubscribeFailed,
 } from "./errors.js";
-import { createFakeConnector } from "./testdata/fake-connector.js";
-import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
-import { CLUSTER } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
 import { type UnifiedCluster, unifiedCluster } from "./testdata/unified-cluster.js";
-import { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 const twoPort = {
   layout: "two-port",
@@ -228,19 +221,9 @@ const LOGGING_ON: LoggingConfig = {
 };
 
 function withLogging(logging: LoggingConfig) {
-  const compute = createFakeConnector<ComputeCommand, ComputeResponse>();
-  const storage = createFakeConnector<StorageCommand, StorageResponse>();
-  const controller = new UnifiedClusterController({
-    clusterId: CLUSTER,
-    generation: 1n,
-    logging,
-    connectors: { compute: compute.connector, storage: storage.connector },
-    sinceHandles: fakeSinceHandles(),
-    logger: pino({ level: "silent" }),
-    tickIntervalMs: 0,
-  });
-  open.push(controller);
-  return { controller, compute };
+  const u = unifiedCluster(2n, 0, 60_000, { logging });
+  open.push(u.controller);
+  return { controller: u.controller, compute: u.computeFake };
 }
 
 describe("UnifiedClusterController: log indexes", () => {

@@ -11,7 +11,10 @@ import type {
   StorageResponse,
 } from "@mzts/protocol";
 import pino from "pino";
-import { UnifiedClusterController } from "../unified-cluster-controller.js";
+import {
+  UnifiedClusterController,
+  type UnifiedClusterControllerOptions,
+} from "../unified-cluster-controller.js";
 import { createFakeConnector, type FakeConnector } from "./fake-connector.js";
 import { type FakeSinceHandles, fakeSinceHandles } from "./fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./legacy-cluster.js";
@@ -25,14 +28,22 @@ export interface UnifiedCluster {
   readonly clock: { now: number };
 }
 
+/** Other options of the driver, and whether the fakes report what they write (`reportSent`). */
+export type UnifiedClusterExtras = Partial<
+  Pick<UnifiedClusterControllerOptions, "logging" | "metrics" | "placement">
+> & { readonly reportSent?: boolean };
+
 /** Builds one (compaction window `windowMs`, as the legacy cluster's). */
 export function unifiedCluster(
   windowMs: bigint,
   tickIntervalMs = 0,
   heartbeatMs = 60_000,
+  extras: UnifiedClusterExtras = {},
 ): UnifiedCluster {
-  const computeFake = createFakeConnector<ComputeCommand, ComputeResponse>();
-  const storageFake = createFakeConnector<StorageCommand, StorageResponse>();
+  const { reportSent, ...options } = extras;
+  const fakes = { reportSent: reportSent ?? false };
+  const computeFake = createFakeConnector<ComputeCommand, ComputeResponse>(fakes);
+  const storageFake = createFakeConnector<StorageCommand, StorageResponse>(fakes);
   const io = fakeSinceHandles();
   const clock = { now: 0 };
   const controller = new UnifiedClusterController({
@@ -46,6 +57,7 @@ export function unifiedCluster(
     tickIntervalMs,
     maintenance: { heartbeatMs },
     now: () => clock.now,
+    ...options,
   });
   return { controller, computeFake, storageFake, io, clock };
 }
