@@ -32,6 +32,7 @@ import {
   startFakeReplica,
   testComputeProtocol,
 } from "../testdata/fake-replica.js";
+import { until } from "../testdata/until.js";
 import { measureAbortListeners } from "../testing/listener-leak.js";
 import { createClusterStreams } from "./cluster-streams.js";
 
@@ -42,14 +43,6 @@ afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
   cleanup = [];
 });
-
-async function until(what: string, f: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function clusterReplica(): Promise<FakeReplica<ClusterCommand, never>> {
   const r = await startFakeClusterReplica();

@@ -23,6 +23,7 @@ import {
   startFakeReplica,
   testComputeProtocol,
 } from "../testdata/fake-replica.js";
+import { until } from "../testdata/until.js";
 import { measureAbortListeners } from "../testing/listener-leak.js";
 import { type StallProxy, startStallProxy } from "../testing/stall-proxy.js";
 import { createRehydrationPolicy } from "./rehydration.js";
@@ -55,14 +56,6 @@ async function replica(): Promise<FakeReplica> {
   const r = await startFakeReplica();
   cleanup.push(() => r.close());
   return r;
-}
-
-async function until(what: string, f: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** What one incarnation's callbacks saw. */

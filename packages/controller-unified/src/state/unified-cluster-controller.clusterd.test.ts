@@ -26,6 +26,7 @@ import { connectUnifiedComputeReplica } from "../../../compute-client/dist/index
 import { BUILT_PHASES, PhaseSet } from "../../../flags/dist/index.js";
 import { connectUnifiedStorageReplica } from "../../../storage-client/dist/index.js";
 import { createClusterStreams } from "../client/cluster-streams.js";
+import { until } from "../testdata/until.js";
 import type { ClusterConnectors } from "./replica-incarnation.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { LOGGING } from "./testdata/legacy-cluster.js";
@@ -115,14 +116,6 @@ async function startClusterd(
     await exited;
   };
   return { ports, secret, dir, kill };
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const twoPortOf = (d: Clusterd) =>
@@ -219,13 +212,17 @@ describe("UnifiedClusterController against a real clusterd (two ports)", () => {
     await c.waitForUpper("u20", null, { timeoutMs: 30_000 });
 
     await first.kill();
-    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1);
+    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1, 20_000);
     const second = await startClusterd(first); // same persist dir and secret, new ports
     c.updateReplicaLocation("u1", twoPortOf(second));
-    await until("the next incarnation", () => {
-      const r = c.replicas()[0];
-      return r !== undefined && r.epoch >= 2 && r.state === "connected";
-    });
+    await until(
+      "the next incarnation",
+      () => {
+        const r = c.replicas()[0];
+        return r !== undefined && r.epoch >= 2 && r.state === "connected";
+      },
+      20_000,
+    );
     const answer = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
     expect(answer.replicaId).toBe("u1");
     expect(answer.rows.length).toBeGreaterThan(0);
@@ -272,13 +269,17 @@ describe("UnifiedClusterController against a real clusterd (one port, --cluster-
 
     // A crash: one new stream for the next incarnation, the index answers again.
     await first.kill();
-    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1);
+    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1, 20_000);
     const second = await startClusterd(first, "one-port");
     c.updateReplicaLocation("u1", onePortOf(second));
-    await until("the next incarnation", () => {
-      const r = c.replicas()[0];
-      return r !== undefined && r.epoch >= 2 && r.state === "connected";
-    });
+    await until(
+      "the next incarnation",
+      () => {
+        const r = c.replicas()[0];
+        return r !== undefined && r.epoch >= 2 && r.state === "connected";
+      },
+      20_000,
+    );
     const again = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
     expect(again.rows).toEqual(answer.rows);
   }, 90_000);

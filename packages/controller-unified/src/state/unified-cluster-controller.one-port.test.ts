@@ -17,6 +17,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClusterStreams } from "../client/cluster-streams.js";
 import { type FakeReplica, startFakeClusterReplica } from "../testdata/fake-replica.js";
+import { until } from "../testdata/until.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion } from "./testdata/objects.js";
@@ -27,14 +28,6 @@ afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
   cleanup = [];
 });
-
-async function until(what: string, f: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const label = (c: ClusterCommand) => `${c.kind}:${c.command.kind}`;
 const helloOf = (cs: readonly ClusterCommand[], kind: "compute" | "storage"): Hello => {
