@@ -105,6 +105,8 @@ export interface UnifiedClusterControllerOptions extends Omit<ClusterStateOption
 interface ReplicaEntry {
   location: ClusterReplicaLocation;
   incarnation: ReplicaIncarnation | undefined;
+  /** The current incarnation's epoch (set before it is built: it may report while being built). */
+  epoch: number;
   /** When the current incarnation started (`performance.now()`; the connect wait metric). */
   startedAt: number;
   readonly rehydration: ReplicaRehydration;
@@ -183,6 +185,7 @@ export class UnifiedClusterController implements ClusterController {
     const entry: ReplicaEntry = {
       location,
       incarnation: undefined,
+      epoch,
       startedAt: 0,
       rehydration: policy.forReplica(),
     };
@@ -246,6 +249,7 @@ export class UnifiedClusterController implements ClusterController {
   /** Starts incarnation `epoch` of a replica. */
   #start(replicaId: ReplicaId, entry: ReplicaEntry, epoch: number): void {
     entry.rehydration.started();
+    entry.epoch = epoch;
     entry.startedAt = performance.now();
     entry.incarnation = new ReplicaIncarnation({
       clusterId: this.clusterId,
@@ -270,7 +274,7 @@ export class UnifiedClusterController implements ClusterController {
       },
       onResponses: (e, responses) => this.#absorb(replicaId, e, responses),
       onCommandSent: (e, command) => {
-        if (entry.incarnation?.epoch !== e) return;
+        if (entry.epoch !== e) return;
         this.#quarantine.sent(replicaId, command);
         this.#metrics?.commandSent(replicaId, command);
       },
@@ -297,7 +301,7 @@ export class UnifiedClusterController implements ClusterController {
 
   #absorb(replicaId: ReplicaId, epoch: number, responses: readonly ClusterResponse[]): void {
     const now = this.#now();
-    const current = this.#replicas.get(replicaId)?.incarnation?.epoch === epoch;
+    const current = this.#replicas.get(replicaId)?.epoch === epoch;
     for (const r of responses) {
       if (current) this.#metrics?.response(replicaId, r);
       this.#quarantine.answered(r);
