@@ -1,26 +1,77 @@
 /**
- * Subscribes through `ClusterController` on both paths under identical replica traffic
- * (`testdata/controller-sides.ts`): the legacy adapter (compute-client's instance) and the
- * unified driver yield the same merged batches, rebuild the subscribe at the same as-of in a
+ * Subscribes on both paths under identical replica traffic (the same in-memory fakes): the legacy
+ * compute controller (compute-client's instance, `testdata/legacy-cluster.ts`) and the unified
+ * driver (`testdata/unified-cluster.ts`) yield the same merged batches, rebuild the subscribe at the same as-of in a
  * reconnected replica's replay, route a targeted subscribe to the same replica only, and send the
  * same drop when the consumer breaks out. Random batch interleavings of two replicas (ahead,
  * behind, overlapping, a reconnect in between) are compared batch by batch.
  */
 import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
-import type { Update } from "@mzts/repr";
+import type { ReplicaId, Update } from "@mzts/repr";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ClusterSubscribeBatch } from "./cluster-controller.js";
-import { controllerSides, type Side } from "./testdata/controller-sides.js";
-import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
+import type { FakeConnector } from "./testdata/fake-connector.js";
+import { CLUSTER, LegacyCluster } from "./testdata/legacy-cluster.js";
+import { ingestion, subscribeOf } from "./testdata/objects.js";
 import { flush, stringify } from "./testdata/scenario.js";
+import { unifiedCluster } from "./testdata/unified-cluster.js";
 
 const twoPort = {
   layout: "two-port",
   computeUrl: "http://127.0.0.1:1",
   storageUrl: "http://127.0.0.1:2",
 } as const;
-const SHARDS = new Map([["u11", "shard-u11"]]);
+const REPLICAS = ["u1", "u2"] as const;
+
+/** One path: how to open a subscribe, its compute fake, a reconnect. */
+interface Side {
+  subscribe(
+    desc: DataflowDescription,
+    options: { readonly targetReplica?: ReplicaId },
+  ): AsyncIterable<ClusterSubscribeBatch>;
+  hasCollection(id: string): boolean;
+  readonly computeFake: FakeConnector<ComputeCommand, ComputeResponse>;
+  reconnect(replicaId: ReplicaId): void;
+  close(): Promise<void>;
+}
+
+async function legacySide(): Promise<Side> {
+  const l = await LegacyCluster.create(2n);
+  for (const r of REPLICAS) l.addReplica(r);
+  await flush();
+  return {
+    subscribe: (desc, options) => l.compute.subscribe(CLUSTER, desc, options),
+    hasCollection: (id) => {
+      try {
+        l.compute.frontiers(id);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    computeFake: l.computeFake,
+    reconnect: (r) => l.reconnect(r),
+    close: () => l.close(),
+  };
+}
+
+async function unifiedSide(): Promise<Side> {
+  const u = unifiedCluster(2n);
+  const c = u.controller;
+  for (const r of REPLICAS) c.addReplica(r, twoPort);
+  await flush();
+  await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+  c.createIngestion("u10", ingestion("u11"));
+  return {
+    subscribe: (desc, options) => c.subscribe(desc, options),
+    hasCollection: (id) => c.hasCollection(id),
+    computeFake: u.computeFake,
+    // One stream failing fails the incarnation: the storage stream is closed with it.
+    reconnect: (r) => u.computeFake.fail(r, "reconnect"),
+    close: () => c.close(),
+  };
+}
 
 /** One step of replica traffic: a batch `[lower, upper)` from a replica, or its reconnect. */
 type Step =
@@ -51,17 +102,9 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 
-const REPLICAS = ["u1", "u2"] as const;
 /** The deterministic data both replicas compute: one update per time. */
 const updatesIn = (lower: number, upper: number): Update[] =>
   Array.from({ length: upper - lower }, (_, i) => [[BigInt(lower + i)], BigInt(lower + i), 1]);
-
-async function setUp(side: Side): Promise<void> {
-  for (const r of REPLICAS) side.c.addReplica(r, twoPort);
-  await flush();
-  await side.c.openShards([{ id: "u11", shardId: "shard-u11" }]);
-  side.c.createIngestion("u10", ingestion("u11"));
-}
 
 /** The as-of a replica's current incarnation was told to build `id` at (its replay). */
 function replayedAsOf(side: Side, replica: string, id: string): bigint | null | undefined {
@@ -79,8 +122,7 @@ async function drive(
   steps: readonly Step[],
   targetReplica?: string,
 ): Promise<unknown> {
-  await setUp(side);
-  const it = side.c
+  const it = side
     .subscribe(desc, targetReplica === undefined ? {} : { targetReplica })
     [Symbol.asyncIterator]();
   const got: ClusterSubscribeBatch[] = [];
@@ -138,11 +180,11 @@ async function drive(
       .filter((c) => (c.kind === "allowCompaction" || c.kind === "schedule") && c.id === id)
       .map((c) => (c.kind === "allowCompaction" ? `compact:${String(c.frontier)}` : c.kind)),
   ]);
-  return { got, asOfs, sentTo, live: side.c.hasCollection(id) };
+  return { got, asOfs, sentTo, live: side.hasCollection(id) };
 }
 
 async function compare(steps: readonly Step[], targetReplica?: string): Promise<[string, string]> {
-  const sides = await controllerSides([2n, 2n], SHARDS);
+  const sides = [await legacySide(), await unifiedSide()] as const;
   try {
     const desc = subscribeOf("u30", 0n, ["u11"]);
     const [legacy, unified] = sides;
@@ -154,7 +196,7 @@ async function compare(steps: readonly Step[], targetReplica?: string): Promise<
   }
 }
 
-describe("subscribes: the legacy adapter and the unified driver answer the same", () => {
+describe("subscribes: the legacy compute controller and the unified driver answer the same", () => {
   it("on a scripted interleaving with a reconnect", async () => {
     const steps: Step[] = [
       { kind: "batch", replica: 0, lower: 0, len: 3 },
