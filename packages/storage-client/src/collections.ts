@@ -32,10 +32,8 @@ import {
   UpperWaitTimedOut,
 } from "./errors.js";
 
-/** Hint of a `paused` status when an object is installed while its instance has no replica. */
-export const NO_REPLICA_HINT = "There is currently no replica running this source";
-/** Hint of a `paused` status when the replica running an object was dropped. */
-export const REPLICA_DROPPED_HINT = "The replica running this source has been dropped";
+// The `paused` statuses' hints are shared with the unified cluster controller.
+export { NO_REPLICA_HINT, REPLICA_DROPPED_HINT } from "@mzts/controller-unified/state";
 
 /** What the collections report to the controller's listeners. */
 export type CollectionEvent =

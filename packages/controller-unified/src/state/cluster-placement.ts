@@ -108,6 +108,11 @@ export class ClusterPlacement {
     return out;
   }
 
+  /** The registered objects no replica runs (all of them with zero replicas). */
+  paused(): GlobalId[] {
+    return this.#p.pausedObjects();
+  }
+
   /** The replicas running `id`'s object now (tests, status). */
   replicasFor(id: GlobalId): readonly ReplicaId[] {
     return this.#p.replicasFor(id);

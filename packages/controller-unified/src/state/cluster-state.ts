@@ -494,6 +494,11 @@ export class ClusterState {
     return this.#placement.replicasFor(id);
   }
 
+  /** The ingestions no replica runs now (all of them with zero replicas). */
+  pausedIngestions(): GlobalId[] {
+    return this.#placement.paused();
+  }
+
   /** Ends every subscribe without sending drops (the driver closes). */
   close(): void {
     if (this.#closed) return;

@@ -89,11 +89,13 @@ export {
 export {
   IngestionPlacement,
   ingestionPreference,
+  NO_REPLICA_HINT,
   objectIdOf,
   type PlacedObject,
   type PlacementErrors,
   type PlacementMove,
   placedObjectOf,
+  REPLICA_DROPPED_HINT,
   type ReplicaPreference,
   SINK_PREFERENCE,
 } from "./ingestion-placement.js";

@@ -40,6 +40,11 @@ export interface PlacementErrors {
   placementConflict(objectId: GlobalId, current: string, requested: string): Error;
 }
 
+/** Hint of a `paused` status when an object is installed while its instance has no replica. */
+export const NO_REPLICA_HINT = "There is currently no replica running this source";
+/** Hint of a `paused` status when the replica running an object was dropped. */
+export const REPLICA_DROPPED_HINT = "The replica running this source has been dropped";
+
 /** How many replicas an object runs on. */
 export type ReplicaPreference = "multiReplica" | "singleReplica";
 

@@ -3,10 +3,11 @@
  * `ingestion-placement.ts`): a deterministic ingestion (a load generator) runs on every replica;
  * a single-replica one (injected: no connection kind is non-deterministic today) runs on the
  * smallest replica id only — live and in replays — and moves to the next replica when its
- * replica is dropped, paused with none left.
+ * replica is dropped, paused with none left (storage-client's `paused` status and hints).
  */
 import type { StorageCommand } from "@mzts/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { NO_REPLICA_HINT, REPLICA_DROPPED_HINT } from "./ingestion-placement.js";
 import { ingestion } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
 import { unifiedCluster } from "./testdata/unified-cluster.js";
@@ -48,6 +49,17 @@ const runs = (cs: readonly StorageCommand[] | undefined) =>
   (cs ?? []).flatMap((x) => (x.kind === "runIngestion" ? [x.id] : []));
 
 describe("UnifiedClusterController: ingestion placement", () => {
+  it("an ingestion created with no replica is paused (storage-client's status and hint)", async () => {
+    const u = unifiedCluster(2n);
+    open.push(u.controller);
+    await u.controller.openShards([{ id: "u11", shardId: "shard-u11" }]);
+    u.controller.createIngestion("u10", ingestion("u11"));
+    expect(u.controller.objectStatus("u10").status).toMatchObject({
+      status: "paused",
+      hints: [NO_REPLICA_HINT],
+    });
+  });
+
   it("a single-replica ingestion runs on the smallest replica id only, live and in replays", async () => {
     const { c, storage } = await setup();
     expect(runs(storage.current("u2")?.sent)).toEqual(["u10", "u20"]);
@@ -70,8 +82,15 @@ describe("UnifiedClusterController: ingestion placement", () => {
     await c.dropReplica("u2");
     expect(runs(u3?.sent)).toEqual(["u20", "u10"]); // moved: its commands go to u3 now
     expect(c.state.placement("u11")).toEqual(["u3"]);
+    expect(c.objectStatus("u10").status).toBeUndefined(); // moved, not paused
     await c.dropReplica("u3");
     expect(c.state.placement("u11")).toEqual([]); // paused
+    for (const id of ["u10", "u20"]) {
+      expect(c.objectStatus(id).status).toMatchObject({
+        status: "paused",
+        hints: [REPLICA_DROPPED_HINT],
+      });
+    }
     c.addReplica("u4", at(40));
     await flush();
     expect(runs(storage.current("u4")?.replay)).toEqual(["u10", "u20"]);

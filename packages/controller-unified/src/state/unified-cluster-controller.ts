@@ -68,6 +68,7 @@ import {
   PeekFailed,
   ReplicaMissing,
 } from "./errors.js";
+import { NO_REPLICA_HINT, REPLICA_DROPPED_HINT } from "./ingestion-placement.js";
 import { LOGGING_DISABLED } from "./log-indexes.js";
 import { PeekWaiters } from "./peek-waiters.js";
 import type { ReadHold } from "./read-holds.js";
@@ -212,7 +213,10 @@ export class UnifiedClusterController implements ClusterController {
     this.#replicas.delete(replicaId);
     entry.rehydration.cancel();
     this.#quarantine.forgetReplica(replicaId);
+    const before = new Set(this.state.pausedIngestions());
     this.state.dropReplica(replicaId);
+    for (const id of this.state.pausedIngestions())
+      if (!before.has(id)) this.#paused(id, REPLICA_DROPPED_HINT);
     this.#flush();
     await entry.incarnation?.close();
   }
@@ -399,7 +403,19 @@ export class UnifiedClusterController implements ClusterController {
     const since = this.#shardSince("createIngestion");
     for (const e of description.sourceExports) since(e.shardId);
     this.state.createIngestion(id, description, this.#now(), since);
+    if (this.state.placement(id).length === 0) this.#paused(id, NO_REPLICA_HINT);
     this.#flush();
+  }
+
+  /** storage-client's `paused` status of an ingestion no replica runs (with its hint). */
+  #paused(id: GlobalId, hint: string): void {
+    this.#statuses.set(id, {
+      id,
+      status: "paused",
+      timestampMs: BigInt(Math.floor(this.#now())),
+      hints: [hint],
+      namespacedErrors: new Map(),
+    });
   }
 
   createDataflow(
