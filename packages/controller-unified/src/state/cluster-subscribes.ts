@@ -9,7 +9,9 @@
  *   as-of, a log index imported only by a replica-targeted subscribe.
  * - **Holds on its imports**: a local import is held (`dependant:<sink id>`) at the as-of, then
  *   at the subscribe's since (each `allowCompaction` the shared rule broadcasts moves it
- *   forward), released when the subscribe ends; `foreignHolds` (another cluster's imports) the
+ *   forward), released when the subscribe ends. A subscribe is no dependant: its inputs may be
+ *   dropped under it, as on the legacy path — the hold keeps the dropped row (and its shard
+ *   handle) until the subscribe ends; `foreignHolds` (another cluster's imports) the
  *   same way. An import of another cluster without a hold is the caller's to keep readable (as
  *   on the legacy path, where environmentd holds it at `frontiers(id).since`).
  * - **Routing**: each command goes to the state's history and outbox with its target replica
@@ -129,7 +131,7 @@ export class ClusterSubscribes {
       ...(target === undefined ? {} : { target }),
       unheldForeignSources: true,
     });
-    holdImports(this.#o.imports.table, id, local, asOf, op);
+    holdImports(this.#o.imports.table, id, local, asOf, op, false);
     this.#imports.set(id, { local, foreign: foreignHolds });
     const stream = this.#set.open(id, asOf, target);
     this.#o.compute({ kind: "createDataflow", dataflow: desc }, target);

@@ -6,7 +6,8 @@
  * - Its export ids are fresh: not a collection (live or dropped-not-forgotten), not a log index.
  * - A **local** import (a collection of this cluster) is live and readable at the as-of
  *   (`since ≤ as-of`); the dataflow then holds it with `dependant:<key>` at the as-of and is one
- *   of its dependants (its drop is refused while the dataflow lives).
+ *   of its dependants (its drop is refused while the dataflow lives; not for a subscribe, see
+ *   `holdImports`).
  * - A **log index** import only in a replica-targeted subscribe (`LogImportUntargeted`), with the
  *   relation's arity; it takes no hold (each replica compacts its own log).
  * - An import of **another cluster** comes with a `ReadHold` at or below the as-of
@@ -105,18 +106,24 @@ export function checkImports(
   return { asOf, local };
 }
 
-/** `key` holds each local import at `at` (`dependant:<key>`) and becomes one of its dependants. */
+/**
+ * `key` holds each local import at `at` (`dependant:<key>`); a dataflow also becomes one of its
+ * dependants (its drop is refused while the dataflow lives), a subscribe does not (`dependant:
+ * false`: as on the legacy path, its inputs may be dropped under it; the hold keeps a dropped
+ * import's row and shard handle until the subscribe ends).
+ */
 export function holdImports(
   table: CollectionTable,
   key: GlobalId,
   local: readonly GlobalId[],
   at: Timestamp,
   op: string,
+  dependant = true,
 ): void {
   for (const id of local) {
     const c = table.live(id, op);
     c.holds.set(Holder.dependant(key), at);
-    c.dependants.add(key);
+    if (dependant) c.dependants.add(key);
   }
 }
 

@@ -131,7 +131,6 @@ describe("UnifiedClusterController: subscribes", () => {
     const u = await twoReplicas();
     const sub = u.controller.subscribe(subscribeOf("u30", 0n, ["u11"]));
     expect(u.controller.state.holds("u11").has("dependant:u30")).toBe(true);
-    expect(() => u.controller.drop("u10")).toThrow(/read by u30/);
     u.computeFake.respond("u1", [batch("u30", 0n, 2n, [upd(1n, 0n)])]);
     for await (const b of sub) {
       expect(b.upper).toBe(2n);
@@ -142,6 +141,22 @@ describe("UnifiedClusterController: subscribes", () => {
     expect(u.controller.hasCollection("u30")).toBe(false);
     expect(() => u.controller.drop("u30")).toThrow(CollectionMissing);
     expect(u.controller.state.sizes().subscribes).toBe(0);
+  });
+
+  it("its source may be dropped under it (as on the legacy path): the hold keeps the row until it ends", async () => {
+    const u = await twoReplicas();
+    const it = u.controller.subscribe(subscribeOf("u30", 0n, ["u11"]))[Symbol.asyncIterator]();
+    u.controller.drop("u10");
+    for (const r of ["u1", "u2"]) {
+      u.storageFake.respond(r, [{ kind: "frontierUpper", id: "u11", upper: 1n }]);
+      u.storageFake.respond(r, [{ kind: "droppedId", id: "u11" }]);
+    }
+    expect(u.controller.hasCollection("u11")).toBe(false);
+    expect(u.controller.state.has("u11")).toBe(true); // dropped, held by the subscribe
+    u.computeFake.respond("u1", [batch("u30", 0n, 2n, [upd(1n, 0n)])]);
+    expect((await it.next()).value).toEqual({ lower: 0n, upper: 2n, updates: [upd(1n, 0n)] });
+    await it.return?.();
+    expect(u.controller.state.has("u11")).toBe(false); // forgotten once the subscribe let go
   });
 
   it("drop(id) ends the stream with SubscribeFailed and sends the drop", async () => {
