@@ -118,6 +118,29 @@ async function startClusterd(
   return { ports, secret, dir, kill };
 }
 
+/**
+ * SIGKILLs `first`, waits for the incarnation's failure, restarts the replica over the same
+ * persist dir and secret on new ports, points the driver there and waits for the next incarnation.
+ */
+async function crashAndRestart(
+  c: UnifiedClusterController,
+  first: Clusterd,
+  layout: "two-port" | "one-port",
+): Promise<void> {
+  await first.kill();
+  await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1, 20_000);
+  const second = await startClusterd(first, layout);
+  c.updateReplicaLocation("u1", layout === "two-port" ? twoPortOf(second) : onePortOf(second));
+  const next = () => {
+    const r = c.replicas()[0];
+    return r !== undefined && r.epoch >= 2 && r.state === "connected";
+  };
+  await until("the next incarnation", next, 20_000);
+}
+
+const onePortOf = (d: Clusterd) =>
+  ({ layout: "one-port", clusterUrl: `http://127.0.0.1:${String(d.ports.clusterPort)}` }) as const;
+
 const twoPortOf = (d: Clusterd) =>
   ({
     layout: "two-port",
@@ -211,18 +234,7 @@ describe("UnifiedClusterController against a real clusterd (two ports)", () => {
     c.createDataflow(indexedView("u20", 0n, ["u11"]));
     await c.waitForUpper("u20", null, { timeoutMs: 30_000 });
 
-    await first.kill();
-    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1, 20_000);
-    const second = await startClusterd(first); // same persist dir and secret, new ports
-    c.updateReplicaLocation("u1", twoPortOf(second));
-    await until(
-      "the next incarnation",
-      () => {
-        const r = c.replicas()[0];
-        return r !== undefined && r.epoch >= 2 && r.state === "connected";
-      },
-      20_000,
-    );
+    await crashAndRestart(c, first, "two-port");
     const answer = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
     expect(answer.replicaId).toBe("u1");
     expect(answer.rows.length).toBeGreaterThan(0);
@@ -235,11 +247,6 @@ describe("UnifiedClusterController against a real clusterd (one port, --cluster-
     expect(first.ports).toHaveProperty("clusterPort");
     const streams = createClusterStreams();
     const c = driver(first.secret, fakeSinceHandles(), { cluster: streams.cluster });
-    const onePortOf = (d: Clusterd) =>
-      ({
-        layout: "one-port",
-        clusterUrl: `http://127.0.0.1:${String(d.ports.clusterPort)}`,
-      }) as const;
     c.addReplica("u1", onePortOf(first));
     await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
     c.createIngestion("u10", counter);
@@ -268,18 +275,7 @@ describe("UnifiedClusterController against a real clusterd (one port, --cluster-
     expect(new Map(rows as [string, number][])).toEqual(seen);
 
     // A crash: one new stream for the next incarnation, the index answers again.
-    await first.kill();
-    await until("the incarnation's failure", () => c.replicas()[0]?.failures === 1, 20_000);
-    const second = await startClusterd(first, "one-port");
-    c.updateReplicaLocation("u1", onePortOf(second));
-    await until(
-      "the next incarnation",
-      () => {
-        const r = c.replicas()[0];
-        return r !== undefined && r.epoch >= 2 && r.state === "connected";
-      },
-      20_000,
-    );
+    await crashAndRestart(c, first, "one-port");
     const again = await c.peek({ target: "u20", timestamp: 1_010_000n, timeoutMs: 20_000 });
     expect(again.rows).toEqual(answer.rows);
   }, 90_000);
