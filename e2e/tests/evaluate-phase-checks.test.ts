@@ -5,6 +5,7 @@
  * No processes.
  */
 import {
+  type ControllerPath,
   introspectionObjectName,
   LOG_RELATIONS,
   type ObjectInfo,
@@ -14,7 +15,7 @@ import type { Row } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
 import type { Outcome } from "../src/evaluate/compare.js";
 import type { EvaluationContext } from "../src/evaluate/context.js";
-import { diffControllerPaths } from "../src/evaluate/controllers.js";
+import { diffControllerPaths, STATE_SEAMS } from "../src/evaluate/controllers.js";
 import {
   diffComputeRelations,
   diffIntrospectionSchema,
@@ -342,5 +343,39 @@ describe("replicas: controller paths", () => {
       "compute-replicas: not reported (status has no controller paths)",
       "storage-replicas: not reported (status has no controller paths)",
     ]);
+  });
+});
+
+describe("state: controller paths", () => {
+  const ctx = {
+    sides: {
+      baseline: { side: "baseline", cluster: "eval_off", clusterId: "u2", phases: ["client"] },
+      candidate: {
+        side: "candidate",
+        cluster: "eval_on",
+        clusterId: "u3",
+        phases: ["client", "state"],
+      },
+    },
+  } as unknown as EvaluationContext;
+  const status = (off: string, on: string): StatusResponse => {
+    const cluster = (id: string, name: string, path: string) => ({
+      id,
+      name,
+      replicas: [],
+      collections: [],
+      flags: [],
+      introspectionIntervalMs: 1000,
+      controllers: [
+        { seam: "state", flag: "cluster-unification-state", path, note: path },
+      ] as ControllerPath[],
+    });
+    return { clusters: [cluster("u2", "eval_off", off), cluster("u3", "eval_on", on)] };
+  };
+  it("one unified state on the candidate and the legacy pair on the baseline passes; else found", () => {
+    expect(diffControllerPaths(ctx, status("legacy", "unified"), STATE_SEAMS, "state")).toEqual([]);
+    const d = diffControllerPaths(ctx, status("legacy", "legacy"), STATE_SEAMS, "state");
+    expect(d.map((x) => [x.check, x.subject])).toEqual([["state", "eval_on: controller paths"]]);
+    expect(d[0]?.diff[0]).toMatch(/^state: runs legacy .* needs unified$/);
   });
 });

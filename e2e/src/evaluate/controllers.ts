@@ -6,6 +6,8 @@
  *   replica seams (`compute-replicas`, `storage-replicas`) must run `unified` and the baseline's
  *   `legacy` — a seam runs unified exactly when its side's phases hold the seam's flag's phase.
  *   (The replica records say nothing here: a controller-side phase is not the replica's.)
+ * - `statePathCheck` (`PHASE_CHECKS.state`, phase 5): the same for the `state` seam — the
+ *   candidate's cluster is driven by one unified controller state, the baseline's by the pair.
  * - `controllerGauges`: the replicas the side's compute and storage controller instances
  *   (`instance_id` = the side's cluster id on both gauges) are connected to now.
  * - `stopAndDetect`: SIGSTOP of a side's replica (a stall: its sockets stay open, only the
@@ -27,17 +29,25 @@ export const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count"
 /** The seams phase 3 switches (the others are reported, not built). */
 export const REPLICA_SEAMS = ["compute-replicas", "storage-replicas"] as const;
 
-/** Each side's replica seams run the path its phases say (see the file comment). */
+/** The seam phase 5 switches: the cluster's controller state. */
+export const STATE_SEAMS = ["state"] as const;
+
+/**
+ * Each side's `seams` (default: the replica seams) run the path its phases say (see the file
+ * comment); a difference is reported under `check` (the phase whose check it is).
+ */
 export function diffControllerPaths(
   ctx: Pick<EvaluationContext, "sides">,
   status: StatusResponse,
+  seams: readonly string[] = REPLICA_SEAMS,
+  check = "replicas",
 ): Difference[] {
   const out: Difference[] = [];
   for (const side of SIDES) {
     const info = ctx.sides[side];
     const c = status.clusters.find((x) => x.id === info.clusterId);
     const lines: string[] = [];
-    for (const seam of REPLICA_SEAMS) {
+    for (const seam of seams) {
       const p = c?.controllers?.find((x) => x.seam === seam);
       const phase = PHASES.find((ph) => FLAG_KEYS[ph] === p?.flag);
       const want = phase !== undefined && info.phases.includes(phase) ? "unified" : "legacy";
@@ -46,7 +56,7 @@ export function diffControllerPaths(
         lines.push(`${seam}: runs ${p.path} (${p.note}); the ${side} needs ${want}`);
     }
     if (lines.length > 0) {
-      out.push({ check: "replicas", subject: `${info.cluster}: controller paths`, diff: lines });
+      out.push({ check, subject: `${info.cluster}: controller paths`, diff: lines });
     }
   }
   return out;
@@ -59,6 +69,17 @@ export const controllerPathsCheck: PhaseCheck = {
   async run(ctx, tally) {
     tally?.(SIDES.length * REPLICA_SEAMS.length);
     return diffControllerPaths(ctx, await ctx.session.api.status());
+  },
+};
+
+/** `PHASE_CHECKS.state`: the candidate's cluster runs one unified controller state, the baseline's the legacy pair. */
+export const statePathCheck: PhaseCheck = {
+  name: "controller state",
+  describe:
+    "status: the candidate's cluster is driven by one unified controller state (seam `state`), the baseline's by a compute and a storage instance",
+  async run(ctx, tally) {
+    tally?.(SIDES.length * STATE_SEAMS.length);
+    return diffControllerPaths(ctx, await ctx.session.api.status(), STATE_SEAMS, "state");
   },
 };
 

@@ -18,7 +18,9 @@
  * unified log host runs on the candidate only, and the introspection of both clusters
  * (`introspection.ts`: the schema listed, storage relations served by the candidate only,
  * compute relations' deterministic columns alike); `client` that the candidate's replica is
- * reached over one TCP connection and the baseline's over one per workload (`client.ts`). A check
+ * reached over one TCP connection and the baseline's over one per workload (`client.ts`); `state`
+ * that status reports the candidate's cluster on one unified controller state and the baseline's
+ * on the legacy pair (`controllers.ts`; the common comparisons are the rest of its evidence). A check
  * returns `Difference`s; any fails the verdict.
  */
 import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
@@ -26,7 +28,7 @@ import { LOG_RELATIONS } from "@mzts/protocol";
 import { clientConnectionsCheck } from "./client.js";
 import type { Difference } from "./compare.js";
 import type { EvaluationContext } from "./context.js";
-import { controllerPathsCheck } from "./controllers.js";
+import { controllerPathsCheck, statePathCheck } from "./controllers.js";
 import {
   diffComputeRelations,
   diffIntrospectionSchema,
@@ -271,7 +273,7 @@ export const PHASE_CHECKS: { readonly [P in Phase]: readonly PhaseCheck[] } = {
     ),
   ],
   client: [clientConnectionsCheck],
-  state: [],
+  state: [statePathCheck],
 };
 
 /** The checks of every phase the candidate runs beyond the baseline. */

@@ -3,9 +3,10 @@
  * 0) on a fresh data directory under `/tmp/replicas-*` whose flags file sets
  * `cluster-unification-replicas` off (legacy compute and storage replica tasks) or on (the
  * unified `ReplicaTask` for both) and, optionally, `cluster-unification-client` (with servers:
- * phase 4, one `ClusterService` stream per replica for both controllers), driving the auction
+ * phase 4, one `ClusterService` stream per replica for both controllers) and
+ * `cluster-unification-state` (phase 5, one controller state per cluster), driving the auction
  * workload on two replicas. Returns what a client and an operator can observe, so the tests
- * (`phase3-replicas`, `phase4-client`) can assert each run and compare them.
+ * (`phase3-replicas`, `phase4-client`, `phase5-state`) can assert each run and compare them.
  *
  * ## Scenario (one environment, in order)
  * 1. Paths: status names the path of each controller seam of cluster `c`; the TCP connections
@@ -117,6 +118,8 @@ export interface Phase3Flags {
   readonly replicas: boolean;
   /** `cluster-unification-client` (with `cluster-unification-servers`, its prerequisite). */
   readonly client?: boolean;
+  /** `cluster-unification-state` (needs `client`: one controller state per cluster, phase 5). */
+  readonly state?: boolean;
 }
 
 /** Runs the scenario with `cluster-unification-replicas` = `replicas` (and `client`). */
@@ -129,6 +132,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     flagValues["cluster-unification-servers"] = true;
     flagValues["cluster-unification-client"] = true;
   }
+  if (opts.state === true) flagValues["cluster-unification-state"] = true;
   writeFileSync(join(dataDir, "flags.json"), JSON.stringify({ flagValues }));
   const env = await startEnvironmentd({ dataDir });
   let env2: EnvironmentdHandle | undefined;
