@@ -318,6 +318,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     generation,
     replicaSecret: replicaSecret.secret,
     logger: opts.logger,
+    registry: opts.registry,
     compactionWindowMs: windowMs,
     tickMs: readHoldTickMs,
     onWriteFrontier: () => signal.notify(),

@@ -36,7 +36,7 @@ describe("keys", () => {
   });
 
   it("builds servers, replicas, logging and client so far, and the constants are frozen", () => {
-    expect(BUILT_PHASES).toEqual(["servers", "replicas", "logging", "client"]);
+    expect(BUILT_PHASES).toEqual(["servers", "replicas", "logging", "client", "state"]);
     expect(Object.isFrozen(FLAG_KEYS) && Object.isFrozen(PREREQUISITES)).toBe(true);
     expect(Object.isFrozen(PREREQUISITES.client)).toBe(true);
   });

@@ -49,6 +49,7 @@ export const BUILT_PHASES: readonly Phase[] = Object.freeze([
   "replicas",
   "logging",
   "client",
+  "state",
 ]);
 
 const PHASE_BY_KEY: ReadonlyMap<string, Phase> = new Map(PHASES.map((p) => [FLAG_KEYS[p], p]));

@@ -33,7 +33,6 @@
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import {
-  type ClusterConnectors,
   type ClusterController,
   type PersistClientLike,
   persistSinceHandleIo,
@@ -44,6 +43,7 @@ import type { ReplicaLayout } from "@mzts/orchestrator";
 import type { GlobalId } from "@mzts/repr";
 import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { Cluster } from "../catalog/catalog.js";
 import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
 import { type ClusterControllers, selectControllers } from "../controllers.js";
@@ -66,6 +66,11 @@ export interface ClustersOptions {
   /** The environment's replica secret (hello proofs). */
   readonly replicaSecret?: Uint8Array;
   readonly logger: Logger;
+  /**
+   * Where a unified cluster's controller registers the legacy controllers' series (the same
+   * names and labels, so dashboards do not change with the flag) and its state gauges.
+   */
+  readonly registry?: Registry;
   /** How far sinces trail uppers (ms). */
   readonly compactionWindowMs: bigint;
   /** A unified controller's maintenance interval (ms; the legacy read-hold upkeep's). */
@@ -94,11 +99,6 @@ interface Built {
   readonly unlisten: () => void;
 }
 
-/** The one-port connector of the unified driver, when the cluster's streams offer one. */
-function onePort(chosen: ClusterControllers): Pick<ClusterConnectors, "cluster"> {
-  const cluster = (chosen.streams as Partial<Pick<ClusterConnectors, "cluster">>).cluster;
-  return cluster === undefined ? {} : { cluster };
-}
 
 /** The clusters' controllers (see the file comment). */
 export class Clusters {
@@ -153,17 +153,17 @@ export class Clusters {
       logging: loggingConfig(cluster),
       compactionWindowMs: o.compactionWindowMs,
       // Two-port replicas: the per-workload unified tasks (`state` needs `replicas`); one-port
-      // replicas: the cluster's shared stream (`ClusterStreams.cluster`, where `./client` has it;
-      // without it the driver refuses a one-port replica with `InvalidStateRequest`).
+      // replicas: the cluster's shared stream (`ClusterStreams.cluster`).
       connectors: {
         compute: chosen.compute.perWorkload,
         storage: chosen.storage.perWorkload,
-        ...onePort(chosen),
+        cluster: chosen.streams.cluster,
       },
       sinceHandles: persistSinceHandleIo(o.persist, SINCE_READER_ID),
       ...(o.replicaSecret === undefined ? {} : { replicaSecret: o.replicaSecret }),
       logger: o.logger,
       tickIntervalMs: o.tickMs,
+      ...(o.registry === undefined ? {} : { metrics: { registry: o.registry } }),
     });
   }
 
