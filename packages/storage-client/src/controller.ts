@@ -214,6 +214,8 @@ export interface StorageController {
   hasCollection(id: GlobalId): boolean;
   /** The instance's command history, reduced first. @throws InstanceMissing */
   history(instanceId: string): readonly StorageCommand[];
+  /** Commands the instance's history holds now, without reducing or copying it. @throws InstanceMissing */
+  historySize(instanceId: string): number;
   /**
    * Replaces failed replica tasks (also run every `maintenanceIntervalMs`) whose connector has no
    * rehydration policy of its own (the legacy tasks).
@@ -615,6 +617,8 @@ export function createStorageController(options: StorageControllerOptions): Stor
       history.reduce();
       return history.commands();
     },
+
+    historySize: (instanceId) => instance(instanceId, "historySize").history.size,
 
     rehydrateFailedReplicas,
 

@@ -334,7 +334,7 @@ export class LegacyClusterController implements ClusterController {
       collections: this.#compute.size + storage,
       historyCommands:
         this.#p.compute.historySize(this.clusterId) +
-        this.#p.storage.history(this.clusterId).length,
+        this.#p.storage.historySize(this.clusterId),
       pendingPeeks: this.#pendingPeeks,
       replicas: this.replicas(),
     };
