@@ -23,7 +23,7 @@ export type { Consensus, SeqNo, VersionedData } from "./consensus/consensus.js";
 export { createMemoryConsensus } from "./consensus/memory.js";
 export type { PostgresConsensusOptions } from "./consensus/postgres.js";
 export { createPostgresConsensus } from "./consensus/postgres.js";
-export type { SqliteConsensusOptions } from "./consensus/sqlite.js";
+export type { SqliteCommitMode, SqliteConsensusOptions } from "./consensus/sqlite.js";
 export { createSqliteConsensus, SQLITE_CONSENSUS_SCHEMA_VERSION } from "./consensus/sqlite.js";
 export type { PersistTuning } from "./context.js";
 export {

@@ -1,6 +1,6 @@
 /**
- * Runs the consensus contract against every implementation: memory, SQLite (a temp file, with a
- * second connection as "another process") and PostgreSQL (a unique schema per run; skipped with
+ * Runs the consensus contract against every implementation: memory, SQLite in both commit modes
+ * (a temp file, with a second connection as "another process") and PostgreSQL (a unique schema per run; skipped with
  * a message when `MZ_TEST_POSTGRES_URL` is unset or unreachable, required under CI).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -17,15 +17,15 @@ import { createSqliteConsensus, SQLITE_CONSENSUS_SCHEMA_VERSION } from "./sqlite
 
 describeConsensusContract("memory", { open: async () => createMemoryConsensus() });
 
-{
+for (const commit of ["thread", "turn"] as const) {
   let dir = "";
-  describeConsensusContract("sqlite", {
+  describeConsensusContract(`sqlite (commit ${commit})`, {
     async open() {
       dir = mkdtempSync(join(tmpdir(), "mzts-persist-consensus-"));
-      return createSqliteConsensus(join(dir, "c.sqlite"));
+      return createSqliteConsensus(join(dir, "c.sqlite"), { commit });
     },
     async openAgain() {
-      return createSqliteConsensus(join(dir, "c.sqlite"));
+      return createSqliteConsensus(join(dir, "c.sqlite"), { commit });
     },
     async cleanup() {
       rmSync(dir, { recursive: true, force: true });

@@ -11,29 +11,50 @@
  *   means the same thing for consensus as for blobs, which are fsynced before they are
  *   referenced.
  * - `busy_timeout` makes a process wait (instead of failing with SQLITE_BUSY) while another holds
- *   the write lock; compare-and-set runs in a `BEGIN IMMEDIATE` transaction, so "read head, check,
- *   insert" is atomic across processes.
+ *   the write lock; writes run in a `BEGIN IMMEDIATE` transaction, so "read head, check, insert"
+ *   is atomic across processes.
  * - `journal_size_limit` truncates the WAL after checkpoints so the file stays bounded.
  * - `PRAGMA user_version` holds the schema version; a newer one is refused with
  *   `UnsupportedFormatVersion`.
  *
- * better-sqlite3 is synchronous: each call blocks the event loop for its duration (microseconds
- * for reads, one fsync for a commit). That is the price of the simplest embedded store.
+ * ## Group commit, off the caller's thread
+ * better-sqlite3 is synchronous, and a commit's fsync costs milliseconds. Writes
+ * (`compareAndSet`, `truncate`) therefore go through a `ConsensusWriter` (`sqlite-writer.ts`):
+ * concurrent writes commit as one transaction with one fsync, by default on a worker thread with
+ * its own connection (`commit: "thread"`), inside worker threads on the calling thread once per
+ * event-loop turn (`commit: "turn"`). Either way a write resolves only after its group's COMMIT
+ * returned (durable, as above), and a group gives the outcomes the writes would have had one at a
+ * time in issue order. Reads (`head`, `scan`, `listKeys`) stay synchronous on the caller's
+ * connection (microseconds; WAL readers see every commit that returned before they started).
  */
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import { resolve } from "node:path";
+import { isMainThread } from "node:worker_threads";
+import type Database from "better-sqlite3";
 import { PersistClosed, StorageUnavailable, UnsupportedFormatVersion } from "../errors.js";
-import { type Consensus, checkNextSeqNo, type SeqNo, type VersionedData } from "./consensus.js";
+import { type Consensus, checkNextSeqNo } from "./consensus.js";
+import {
+  type ConsensusWrite,
+  createConsensusSchema,
+  openConsensusDb,
+  prepareConsensusDb,
+  SQLITE_CONSENSUS_SCHEMA_VERSION,
+  type WriteOutcome,
+} from "./sqlite-db.js";
+import { type SqliteCommitMode, threadWriter, turnWriter } from "./sqlite-writer.js";
 
-/** The consensus schema version written to `PRAGMA user_version`. */
-export const SQLITE_CONSENSUS_SCHEMA_VERSION = 1;
+export { SQLITE_CONSENSUS_SCHEMA_VERSION } from "./sqlite-db.js";
+export type { SqliteCommitMode } from "./sqlite-writer.js";
 
 export interface SqliteConsensusOptions {
   /** `FULL` (default: durable against power loss) or `NORMAL` (durable against process kill). */
   readonly synchronous?: "FULL" | "NORMAL";
   /** How long to wait for another process's write lock, in ms (default 10 000). */
   readonly busyTimeoutMs?: number;
+  /**
+   * Where writes commit (grouped either way): `"thread"` a worker thread (default on the main
+   * thread), `"turn"` the calling thread at the end of the event-loop turn (default in workers).
+   */
+  readonly commit?: SqliteCommitMode;
 }
 
 interface Row {
@@ -51,18 +72,17 @@ export function createSqliteConsensus(
   options: SqliteConsensusOptions = {},
 ): Consensus {
   const file = resolve(path);
+  const dbOptions = {
+    synchronous: options.synchronous ?? "FULL",
+    busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
+  } as const;
   let db: Database.Database;
+  let version: number;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    db = new Database(file);
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
-    db.pragma("journal_size_limit = 4194304");
+    ({ db, version } = openConsensusDb(file, dbOptions));
   } catch (e) {
     throw new StorageUnavailable("consensus", `open ${file}`, e);
   }
-  const version = db.pragma("user_version", { simple: true }) as number;
   if (version > SQLITE_CONSENSUS_SCHEMA_VERSION) {
     db.close();
     throw new UnsupportedFormatVersion(
@@ -73,53 +93,14 @@ export function createSqliteConsensus(
     );
   }
   try {
-    db.transaction(() => {
-      db.exec(
-        `CREATE TABLE IF NOT EXISTS consensus (
-           shard TEXT NOT NULL,
-           seqno INTEGER NOT NULL,
-           data BLOB NOT NULL,
-           PRIMARY KEY (shard, seqno)
-         ) WITHOUT ROWID`,
-      );
-      db.pragma(`user_version = ${SQLITE_CONSENSUS_SCHEMA_VERSION}`);
-    }).immediate();
+    createConsensusSchema(db);
   } catch (e) {
     db.close();
     throw new StorageUnavailable("consensus", `create schema in ${file}`, e);
   }
-
-  const headStmt = db
-    .prepare<[string], Row>(
-      "SELECT seqno, data FROM consensus WHERE shard = ? ORDER BY seqno DESC LIMIT 1",
-    )
-    .safeIntegers(true);
-  const insertStmt = db.prepare<[string, bigint, Uint8Array]>(
-    "INSERT INTO consensus (shard, seqno, data) VALUES (?, ?, ?)",
-  );
-  const scanStmt = db
-    .prepare<[string, bigint, number], Row>(
-      "SELECT seqno, data FROM consensus WHERE shard = ? AND seqno >= ? ORDER BY seqno LIMIT ?",
-    )
-    .safeIntegers(true);
-  const deleteStmt = db.prepare<[string, bigint]>(
-    "DELETE FROM consensus WHERE shard = ? AND seqno < ?",
-  );
-  const keysStmt = db.prepare<[], { shard: string }>("SELECT DISTINCT shard FROM consensus");
-
-  const cas = db.transaction((key: string, expected: SeqNo | undefined, entry: VersionedData) => {
-    const head = headStmt.get(key)?.seqno;
-    if (head !== expected) return false;
-    insertStmt.run(key, entry.seqNo, entry.data);
-    return true;
-  });
-  const truncate = db.transaction((key: string, seqNo: SeqNo) => {
-    const head = headStmt.get(key)?.seqno;
-    if (head === undefined || seqNo > head) {
-      throw new RangeError(`truncate(${key}, ${seqNo}) is beyond the head ${head ?? "(none)"}`);
-    }
-    return deleteStmt.run(key, seqNo).changes;
-  });
+  const cdb = prepareConsensusDb(db);
+  const mode = options.commit ?? (isMainThread ? "thread" : "turn");
+  const writer = mode === "thread" ? threadWriter({ file, ...dbOptions }) : turnWriter(cdb);
 
   let closed = false;
   const location = `sqlite:${file}`;
@@ -128,30 +109,42 @@ export function createSqliteConsensus(
     try {
       return Promise.resolve(f());
     } catch (e) {
-      if (e instanceof RangeError) return Promise.reject(e);
       return Promise.reject(new StorageUnavailable("consensus", op, e));
     }
   }
-  const toEntry = (r: Row): VersionedData => ({ seqNo: r.seqno, data: new Uint8Array(r.data) });
+  async function write(op: string, w: ConsensusWrite): Promise<boolean | number> {
+    if (closed) throw new PersistClosed(`consensus ${location}`);
+    let outcome: WriteOutcome;
+    try {
+      outcome = await writer.write(w);
+    } catch (e) {
+      throw new StorageUnavailable("consensus", op, e);
+    }
+    if (!outcome.ok) throw new RangeError(outcome.range);
+    return outcome.value;
+  }
+  const toEntry = (r: Row) => ({ seqNo: r.seqno, data: new Uint8Array(r.data) });
 
   return {
     location,
     head: (key) =>
       run("head", () => {
-        const r = headStmt.get(key);
+        const r = cdb.head(key);
         return r === undefined ? undefined : toEntry(r);
       }),
-    compareAndSet: (key, expected, entry) =>
-      run("compareAndSet", () => {
-        checkNextSeqNo(expected, entry.seqNo);
-        return cas.immediate(key, expected, entry);
-      }),
-    scan: (key, from, limit) => run("scan", () => scanStmt.all(key, from, limit).map(toEntry)),
-    truncate: (key, seqNo) => run("truncate", () => truncate.immediate(key, seqNo)),
-    listKeys: () => run("listKeys", () => keysStmt.all().map((r) => r.shard)),
+    async compareAndSet(key, expected, entry) {
+      checkNextSeqNo(expected, entry.seqNo);
+      const w = { op: "cas", key, expected, seqNo: entry.seqNo, data: entry.data } as const;
+      return (await write("compareAndSet", w)) as boolean;
+    },
+    truncate: async (key, seqNo) =>
+      (await write("truncate", { op: "truncate", key, seqNo })) as number,
+    scan: (key, from, limit) => run("scan", () => cdb.scan(key, from, limit).map(toEntry)),
+    listKeys: () => run("listKeys", () => cdb.keys()),
     async close() {
       if (closed) return;
       closed = true;
+      await writer.close();
       db.close();
     },
   };

@@ -1,0 +1,144 @@
+/**
+ * The SQLite consensus database, shared by the two threads that open it: `openConsensusDb`
+ * (pragmas, schema check) and `applyWrites`, which commits a group of writes — compare-and-sets
+ * and truncations, in the order they were issued — in ONE `BEGIN IMMEDIATE` transaction, so the
+ * group costs one WAL fsync instead of one per write (group commit).
+ *
+ * ## Group semantics
+ * Each write sees the ones before it in the group (same transaction), so a group gives exactly
+ * the outcomes the writes would have had one at a time in that order: a compare-and-set whose
+ * expected seqno is stale fails and the rest still commit; a truncation beyond the head is that
+ * write's `RangeError` only. A failure of the store itself (I/O error, the write lock not granted
+ * within `busy_timeout`) rolls the whole group back and fails every write in it with the same
+ * store error: the callers see `StorageUnavailable`, whose contract is "outcome unknown".
+ * Results are handed back only after `COMMIT` returned, i.e. after the fsync (`synchronous=FULL`):
+ * a write is durable before its caller hears it committed.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+
+/** The consensus schema version written to `PRAGMA user_version`. */
+export const SQLITE_CONSENSUS_SCHEMA_VERSION = 1;
+
+export interface ConsensusDbOptions {
+  readonly synchronous: "FULL" | "NORMAL";
+  readonly busyTimeoutMs: number;
+}
+
+/** One write of a group; `seqNo`s are validated by the caller before it is queued. */
+export type ConsensusWrite =
+  | {
+      readonly op: "cas";
+      readonly key: string;
+      readonly expected: bigint | undefined;
+      readonly seqNo: bigint;
+      readonly data: Uint8Array;
+    }
+  | { readonly op: "truncate"; readonly key: string; readonly seqNo: bigint };
+
+/** A write's outcome: `cas` → committed?, `truncate` → rows deleted, or a per-write range error. */
+export type WriteOutcome =
+  | { readonly ok: true; readonly value: boolean | number }
+  | { readonly ok: false; readonly range: string };
+
+interface Row {
+  seqno: bigint;
+  data: Buffer;
+}
+
+/** An open consensus database with its prepared statements. */
+export interface ConsensusDb {
+  readonly db: Database.Database;
+  head(key: string): Row | undefined;
+  scan(key: string, from: bigint, limit: number): Row[];
+  keys(): string[];
+  /**
+   * Commits `writes` in one transaction and returns their outcomes in order.
+   * @throws the store's error (nothing of the group committed)
+   */
+  applyWrites(writes: readonly ConsensusWrite[]): WriteOutcome[];
+}
+
+/**
+ * Opens `file` with the consensus pragmas. `schema: true` creates the table (the opening thread
+ * does; a second connection of the same process only prepares statements).
+ * @throws the driver's error; `{ newerVersion }` via the returned check when the schema is newer
+ */
+export function openConsensusDb(
+  file: string,
+  o: ConsensusDbOptions,
+): { readonly db: Database.Database; readonly version: number } {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma(`busy_timeout = ${o.busyTimeoutMs}`);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${o.synchronous}`);
+    db.pragma("journal_size_limit = 4194304");
+    return { db, version: db.pragma("user_version", { simple: true }) as number };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** Creates the table if needed and stamps the schema version (one immediate transaction). */
+export function createConsensusSchema(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS consensus (
+         shard TEXT NOT NULL,
+         seqno INTEGER NOT NULL,
+         data BLOB NOT NULL,
+         PRIMARY KEY (shard, seqno)
+       ) WITHOUT ROWID`,
+    );
+    db.pragma(`user_version = ${SQLITE_CONSENSUS_SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** Prepares the consensus statements on an open database whose schema exists. */
+export function prepareConsensusDb(db: Database.Database): ConsensusDb {
+  const headStmt = db
+    .prepare<[string], Row>(
+      "SELECT seqno, data FROM consensus WHERE shard = ? ORDER BY seqno DESC LIMIT 1",
+    )
+    .safeIntegers(true);
+  const insertStmt = db.prepare<[string, bigint, Uint8Array]>(
+    "INSERT INTO consensus (shard, seqno, data) VALUES (?, ?, ?)",
+  );
+  const scanStmt = db
+    .prepare<[string, bigint, number], Row>(
+      "SELECT seqno, data FROM consensus WHERE shard = ? AND seqno >= ? ORDER BY seqno LIMIT ?",
+    )
+    .safeIntegers(true);
+  const deleteStmt = db.prepare<[string, bigint]>(
+    "DELETE FROM consensus WHERE shard = ? AND seqno < ?",
+  );
+  const keysStmt = db.prepare<[], { shard: string }>("SELECT DISTINCT shard FROM consensus");
+
+  const one = (w: ConsensusWrite): WriteOutcome => {
+    const head = headStmt.get(w.key)?.seqno;
+    if (w.op === "cas") {
+      if (head !== w.expected) return { ok: true, value: false };
+      insertStmt.run(w.key, w.seqNo, w.data);
+      return { ok: true, value: true };
+    }
+    if (head === undefined || w.seqNo > head)
+      return {
+        ok: false,
+        range: `truncate(${w.key}, ${w.seqNo}) is beyond the head ${head ?? "(none)"}`,
+      };
+    return { ok: true, value: deleteStmt.run(w.key, w.seqNo).changes };
+  };
+  const group = db.transaction((writes: readonly ConsensusWrite[]) => writes.map(one));
+
+  return {
+    db,
+    head: (key) => headStmt.get(key),
+    scan: (key, from, limit) => scanStmt.all(key, from, limit),
+    keys: () => keysStmt.all().map((r) => r.shard),
+    applyWrites: (writes) => group.immediate(writes),
+  };
+}
