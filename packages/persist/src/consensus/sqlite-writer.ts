@@ -44,7 +44,9 @@ export function turnWriter(db: ConsensusDb): ConsensusWriter {
     flushed = undefined;
     try {
       const outcomes = db.applyWrites(group.map(([w]) => w));
-      group.forEach(([, p], i) => p.resolve(outcomes[i]!));
+      group.forEach(([, p], i) => {
+        p.resolve(outcomes[i]!);
+      });
     } catch (e) {
       for (const [, p] of group) p.reject(e as Error);
     }
@@ -107,7 +109,10 @@ export function threadWriter(init: WriterInit): ConsensusWriter {
       if ("error" in m) {
         const e = new Error(m.error);
         for (const id of m.ids) settle(id, (p) => p.reject(e));
-      } else m.ids.forEach((id, i) => settle(id, (p) => p.resolve(m.outcomes[i]!)));
+      } else
+        m.ids.forEach((id, i) => {
+          settle(id, (p) => p.resolve(m.outcomes[i]!));
+        });
       idle();
     });
     w.on("error", (e) => {
