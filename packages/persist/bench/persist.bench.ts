@@ -11,7 +11,12 @@
  *   decoding them (no consolidation). Rows: persist `snapshot` (first and repeated) on SQLite +
  *   files and on PostgreSQL + files.
  *
- * Usage: pnpm bench [regex] [--appends N] [--snapshot-updates N] [--help]
+ * - consensus: compare-and-sets on the SQLite consensus, 1 and 32 at a time, grouped on the
+ *   calling thread (`commit: "turn"`) and on the writer thread (`"thread"`). Baseline = one
+ *   transaction per write on the calling thread (the path before group commit). See
+ *   `consensus-writes.ts`.
+ *
+ * Usage: pnpm bench [regex] [--appends N] [--snapshot-updates N] [--cas N] [--help]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +33,7 @@ import {
   encodeBatch,
   type PersistClient,
 } from "../src/index.js";
+import { benchConsensusWrites } from "./consensus-writes.js";
 
 // `pnpm bench -- x` forwards the `--` itself; drop it.
 const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--"));
@@ -38,6 +44,7 @@ if (args.includes("--help") || args.includes("-h")) {
   --appends N            appends measured per row (default 200)
   --batch N              updates per appended batch (default 1000)
   --snapshot-updates N   updates in the snapshot shard (default 1000000)
+  --cas N                compare-and-sets per consensus row (default 2000)
 
 Environment: MZ_TEST_POSTGRES_URL=postgres://user:pw@host:5432/db enables the PostgreSQL rows.`);
   process.exit(0);
@@ -53,6 +60,7 @@ function opt(name: string, dflt: number): number {
 const APPENDS = opt("--appends", 200);
 const BATCH = opt("--batch", 1000);
 const SNAPSHOT_UPDATES = opt("--snapshot-updates", 1_000_000);
+const CAS = opt("--cas", 2000);
 const filter = new RegExp(args[0] ?? ".");
 const want = (table: string, row: string) => filter.test(`${table}/${row}`);
 
@@ -347,4 +355,26 @@ if (
   await benchAppend(pgSkip);
 }
 if (["sqlite", "postgres"].some((r) => want("snapshot", r))) await benchSnapshot(pgSkip);
+if (filter.test("consensus/")) {
+  const rows = await benchConsensusWrites(CAS, [1, 32]);
+  const base = new Map(
+    rows.filter((r) => r.name.startsWith("baseline")).map((r) => [r.concurrency, r]),
+  );
+  printTable(
+    "consensus: compare-and-sets (2 KiB state each), C concurrent on C shards per round; ELU = the main thread's event-loop utilization",
+    ["row", "C", "writes/s", "round p50 ms", "ELU", "writes/s vs baseline", "ELU vs baseline"],
+    rows.map((r) => {
+      const b = base.get(r.concurrency)!;
+      return [
+        r.name,
+        String(r.concurrency),
+        f0(r.writesPerSec),
+        f2(r.roundP50Ms),
+        f2(r.elu),
+        `${f2(r.writesPerSec / b.writesPerSec)}x`,
+        `${f2(r.elu / b.elu)}x`,
+      ];
+    }),
+  );
+}
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
