@@ -13,11 +13,14 @@
  * the replicas recorded for the data dir). Progress goes to stderr, the table to stdout.
  *
  * Usage: tsx bench/scale.bench.ts [--indexes 300,1000] [--help]
- * Profiles: `BENCH_PROFILE_DIR=<dir>` starts the replica with `--cpu-prof` (via environmentd's
- * `MZ_CLUSTERD_NODE_ARGS`) and stops it with SIGTERM at the end so the profiles are written.
+ * Profiles: `BENCH_PROFILE_DIR=<dir>` runs environmentd and the replicas with `--cpu-prof`
+ * (`<dir>/<N>/{environmentd,clusterd}`, the harness's `MZ_E2E_PROFILE_DIR`); after the
+ * rehydration the restarted replica idles another `BENCH_IDLE_S` and then it and environmentd
+ * are stopped with SIGTERM, so the replica's profile is its rehydration plus an idle period and
+ * environmentd's covers the whole run (the peeks and Status calls included).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
@@ -83,13 +86,8 @@ async function measure(n: number): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), "mzts-bench-scale-"));
   let env: EnvironmentdHandle | undefined;
   try {
-    env = await startEnvironmentd({
-      dataDir: dir,
-      readyTimeoutMs: 60_000,
-      ...(PROFILE_DIR === undefined
-        ? {}
-        : { env: { MZ_CLUSTERD_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } }),
-    });
+    if (PROFILE_DIR !== undefined) process.env.MZ_E2E_PROFILE_DIR = join(PROFILE_DIR, String(n));
+    env = await startEnvironmentd({ dataDir: dir, readyTimeoutMs: 60_000 });
     const api = env.api;
     await api.createCluster("c");
     await api.createReplica("c", "r1", 1);
@@ -159,8 +157,10 @@ async function measure(n: number): Promise<Row> {
     await untilAllAnswer(env, n, 120_000);
     const rehydrationS = (performance.now() - k) / 1000;
     if (PROFILE_DIR !== undefined) {
+      await sleep(IDLE_S * 1000);
       const next = readReplicaRecords(dir)[0]!.pid;
       process.kill(next, "SIGTERM");
+      env.process.child.kill("SIGTERM");
       await sleep(5000);
     }
     return { indexes: n, ...row0, rehydrationS };
@@ -198,20 +198,27 @@ async function untilAllAnswer(
 }
 
 const rows: Row[] = [];
+const loads: string[] = [];
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(" / ");
 for (const n of [BASELINE, ...counts]) {
-  progress(`scale: ${n} indexes`);
+  progress(`scale: ${n} indexes (load ${load()})`);
+  const before = load();
   rows.push(await measure(n));
+  loads.push(`${before} → ${load()}`);
 }
 const base = rows[0]!;
 const fmt = (v: number, b: number, digits = 1) =>
   `${v.toFixed(digits)} (${b > 0 ? (v / b).toFixed(2) : "–"}×)`;
 console.log(
-  "\n| indexes | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | rehydration s |",
+  "\n| indexes | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | rehydration s | load (1/5/15 min) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.indexes} | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} |`,
+    `| ${r.indexes} | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
   );
 }
 console.log(`\n(ratios to the ${BASELINE}-index baseline of the same run)`);

@@ -11,6 +11,8 @@
  *    and go to 2 (bounded by `maxAttempts`, with a small jittered backoff after a few losses);
  * 4. on commit, cache the new state, wake in-process waiters and, every `truncateEvery` seqnos,
  *    truncate the consensus history below the new head.
+ * The commands of one shard in one process run this loop one at a time (in issue order), so they
+ * never race each other, only other processes.
  *
  * Because the function is pure and retried against whatever state won, several writers in
  * several processes can share a shard: each command either applies to the latest state or fails
@@ -63,6 +65,8 @@ export class ShardMachine {
   readonly #deps: MachineDeps;
   /** The newest state this process has seen; replaced only by a higher seqno. */
   #cached: VersionedState | undefined;
+  /** The command whose compare-and-set loop runs now; the next waits for it (see `apply`). */
+  #writing: Promise<unknown> = Promise.resolve();
   /** Grouped commands waiting for the next turn of the event loop, by command name. */
   readonly #groups = new Map<string, GroupMember[]>();
   /** The head read in flight, shared by concurrent `poll` calls. */
@@ -160,7 +164,20 @@ export class ShardMachine {
    * @throws whatever `f` reports (confirmed against a fresh state), ContentionExceeded,
    * StorageUnavailable, UnknownShard, CorruptBlob, UnsupportedFormatVersion
    */
-  async apply<R>(
+  apply<R>(
+    cmd: string,
+    f: (state: ShardState) => Step<R>,
+  ): Promise<{ result: R; committed: boolean } & VersionedState> {
+    // One command's loop at a time per shard in this process: the consensus commits
+    // asynchronously (grouped), so N commands started together from one cached state would lose
+    // N−1 compare-and-sets per round to each other and retry into ContentionExceeded. Queued, each
+    // starts from the state its predecessor wrote and commits at its first attempt.
+    const run = this.#writing.then(() => this.#apply(cmd, f));
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply<R>(
     cmd: string,
     f: (state: ShardState) => Step<R>,
   ): Promise<{ result: R; committed: boolean } & VersionedState> {
