@@ -12,7 +12,8 @@
  * 4. on commit, cache the new state, wake in-process waiters and, every `truncateEvery` seqnos,
  *    truncate the consensus history below the new head.
  * The commands of one shard in one process run this loop one at a time (in issue order), so they
- * never race each other, only other processes.
+ * never race each other, only other processes; the commands that arrive meanwhile run next, as
+ * one group with one compare-and-set (`apply`).
  *
  * Because the function is pure and retried against whatever state won, several writers in
  * several processes can share a shard: each command either applies to the latest state or fails
@@ -37,6 +38,7 @@ export const POLL_SHARE_MS = 5;
 
 /** A caller waiting in a group of `applyGrouped`. */
 interface GroupMember {
+  readonly cmd: string;
   readonly f: (state: ShardState) => Step<unknown>;
   readonly resolve: (v: { result: unknown; committed: boolean } & VersionedState) => void;
   readonly reject: (e: unknown) => void;
@@ -65,8 +67,10 @@ export class ShardMachine {
   readonly #deps: MachineDeps;
   /** The newest state this process has seen; replaced only by a higher seqno. */
   #cached: VersionedState | undefined;
-  /** The command whose compare-and-set loop runs now; the next waits for it (see `apply`). */
-  #writing: Promise<unknown> = Promise.resolve();
+  /** Commands waiting for the compare-and-set loop in flight (see `apply`). */
+  #queue: GroupMember[] = [];
+  /** Whether a compare-and-set loop runs now. */
+  #draining = false;
   /** Grouped commands waiting for the next turn of the event loop, by command name. */
   readonly #groups = new Map<string, GroupMember[]>();
   /** The head read in flight, shared by concurrent `poll` calls. */
@@ -168,13 +172,26 @@ export class ShardMachine {
     cmd: string,
     f: (state: ShardState) => Step<R>,
   ): Promise<{ result: R; committed: boolean } & VersionedState> {
-    // One command's loop at a time per shard in this process: the consensus commits
-    // asynchronously (grouped), so N commands started together from one cached state would lose
-    // N−1 compare-and-sets per round to each other and retry into ContentionExceeded. Queued, each
-    // starts from the state its predecessor wrote and commits at its first attempt.
-    const run = this.#writing.then(() => this.#apply(cmd, f));
-    this.#writing = run.catch(() => undefined);
-    return run;
+    return new Promise((resolve, reject) => {
+      this.#enqueue([{ cmd, f, resolve, reject } as GroupMember]);
+    });
+  }
+
+  /**
+   * One compare-and-set loop at a time per shard in this process. The consensus commits
+   * asynchronously (grouped, possibly on another thread), so N commands started together from
+   * one cached state would lose N−1 compare-and-sets per round to each other and retry into
+   * ContentionExceeded. Instead the commands that arrive while a loop runs wait, and then run
+   * together as one group (`#runMembers`): one compare-and-set for all of them.
+   */
+  #enqueue(members: readonly GroupMember[]): void {
+    this.#queue.push(...members);
+    if (this.#draining) return;
+    this.#draining = true;
+    void (async () => {
+      while (this.#queue.length > 0) await this.#runMembers(this.#queue.splice(0));
+      this.#draining = false;
+    })();
   }
 
   async #apply<R>(
@@ -238,27 +255,42 @@ export class ShardMachine {
         this.#groups.set(cmd, group);
         setImmediate(() => void this.#runGroup(cmd));
       }
-      group.push({ f, resolve, reject } as GroupMember);
+      group.push({ cmd, f, resolve, reject } as GroupMember);
     });
   }
 
-  async #runGroup(cmd: string): Promise<void> {
+  #runGroup(cmd: string): void {
     const members = this.#groups.get(cmd) ?? [];
     this.#groups.delete(cmd);
+    this.#enqueue(members);
+  }
+
+  /**
+   * Runs queued commands: one alone as `#apply`; several as one compare-and-set, each member's
+   * function on its predecessors' result, after a head read (so an error a member computes is
+   * judged against a state read during the call). Never rejects; settles every member.
+   */
+  async #runMembers(members: readonly GroupMember[]): Promise<void> {
     if (members.length === 1) {
       const m = members[0]!;
-      this.apply(cmd, m.f).then(m.resolve, m.reject);
+      await this.#apply(m.cmd, m.f).then(m.resolve, m.reject);
       return;
     }
+    const cmd = members.every((m) => m.cmd === members[0]!.cmd) ? members[0]!.cmd : "grouped";
     try {
       await this.fetch();
-      let outcomes: Array<{ error: Error } | { result: unknown; wrote: boolean }> = [];
-      const out = await this.apply(cmd, (s0) => {
+      let outcomes: Array<{ error: unknown } | { result: unknown; wrote: boolean }> = [];
+      const out = await this.#apply(cmd, (s0) => {
         outcomes = [];
         let s = s0;
         let wrote = false;
         for (const m of members) {
-          const step = m.f(s);
+          let step: Step<unknown>;
+          try {
+            step = m.f(s);
+          } catch (e) {
+            step = { error: e as Error };
+          }
           if ("error" in step) outcomes.push({ error: step.error });
           else {
             outcomes.push({ result: step.result, wrote: "write" in step });
@@ -270,7 +302,7 @@ export class ShardMachine {
         }
         return wrote ? { write: s, result: undefined } : { result: undefined };
       });
-      this.#deps.metrics.groupedCommands.inc({ cmd }, members.length);
+      for (const m of members) this.#deps.metrics.groupedCommands.inc({ cmd: m.cmd });
       members.forEach((m, i) => {
         const o = outcomes[i]!;
         if ("error" in o) m.reject(o.error);

@@ -97,7 +97,7 @@ export function createPersistMetrics(registry: Registry): PersistMetrics {
     }),
     groupedCommands: new Counter({
       name: "mz_persist_grouped_commands_total",
-      help: "Commands that shared one consensus compare-and-set with others of the same kind.",
+      help: "Commands that shared one consensus compare-and-set with others.",
       labelNames: ["cmd"],
       registers,
     }),
