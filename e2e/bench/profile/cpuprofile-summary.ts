@@ -164,20 +164,52 @@ export function formatSummary(title: string, s: ProfileSummary, top: number): st
   return `${lines.join("\n")}\n`;
 }
 
-/** Reads a `.cpuprofile` file and returns its text summary. */
-export function summarizeFile(file: string, top: number): string {
+/**
+ * The profile's last `seconds` only (its samples in that window), e.g. the idle period at the end
+ * of the scale bench's replica profile, which begins with the rehydration.
+ */
+export function lastSeconds(p: CpuProfile, seconds: number): CpuProfile {
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  if (samples.length === 0) return p;
+  const from = p.endTime - seconds * 1e6;
+  let t = p.startTime;
+  let first = samples.length;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (t >= from) {
+      first = i;
+      break;
+    }
+  }
+  return {
+    ...p,
+    startTime: Math.max(p.startTime, from),
+    samples: samples.slice(first),
+    timeDeltas: [0, ...deltas.slice(first + 1)],
+  };
+}
+
+/** Reads a `.cpuprofile` file and returns its text summary (of its last `last` s, if given). */
+export function summarizeFile(file: string, top: number, last?: number): string {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   if (!Array.isArray(p.nodes)) throw new Error(`${file} is not a .cpuprofile (no nodes)`);
-  return formatSummary(file, summarize(p), top);
+  return formatSummary(file, summarize(last === undefined ? p : lastSeconds(p, last)), top);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [file, flag, n] = process.argv.slice(2);
-  if (file === undefined || (flag !== undefined && flag !== "--top")) {
+  const [file, ...rest] = process.argv.slice(2);
+  const opts = new Map<string, number>();
+  for (let i = 0; i + 1 < rest.length; i += 2) opts.set(rest[i]!, Number(rest[i + 1]));
+  if (
+    file === undefined ||
+    rest.length % 2 === 1 ||
+    [...opts].some(([k, v]) => !["--top", "--last"].includes(k) || !(v > 0))
+  ) {
     process.stderr.write(
-      "usage: tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N]\n",
+      "usage: tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--last SECONDS]\n",
     );
     process.exit(2);
   }
-  process.stdout.write(summarizeFile(file, n === undefined ? 30 : Number(n)));
+  process.stdout.write(summarizeFile(file, opts.get("--top") ?? 30, opts.get("--last")));
 }

@@ -35,7 +35,7 @@ function inlinePerWrite(file: string): Consensus {
       const [o] = cdb.applyWrites([
         { op: "cas", key, expected, seqNo: entry.seqNo, data: entry.data },
       ]);
-      return o!.ok && o.value === true;
+      return o?.ok === true && o.value === true;
     },
     async close() {
       cdb.db.close();

@@ -13,8 +13,9 @@
  *
  * A downgrade may trigger an opportunistic compaction (see `compaction.ts`). Downgrades of
  * several handles of one shard issued in the same turn of the event loop share one
- * compare-and-set (`ShardMachine.applyGrouped`), so a process with many readers of a shard
- * writes its state once per round of downgrades, not once per reader.
+ * compare-and-set (`ShardMachine.applyBatch`, `downgradeAll`), so a process with many readers of
+ * a shard writes its state once per round of downgrades, not once per reader, and the round
+ * copies the readers once (O(N), not O(N²)).
  */
 import { Frontier } from "@mzts/repr";
 import { compact } from "./compaction.js";
@@ -26,7 +27,8 @@ import {
   SinceBeyondUpper,
   SinceRegression,
 } from "./errors.js";
-import { expireLapsed, sinceFromReaders, wantsCompaction } from "./state.js";
+import type { BatchStep } from "./machine.js";
+import { type ShardState, sinceFromReaders, wantsCompaction } from "./state.js";
 
 export class SinceHandle {
   readonly readerId: string;
@@ -64,24 +66,11 @@ export class SinceHandle {
     const id = this.readerId;
     if (this.#expired) throw new ReaderExpired(shardId, id);
     const now = ctx.tuning.now();
-    const out = await ctx.machine.applyGrouped("downgrade_since", (s0) => {
-      if (s0.dropped) return { error: new ShardDropped(shardId) };
-      const r = s0.readers[id];
-      if (r === undefined) return { error: new ReaderExpired(shardId, id) };
-      if (!Frontier.lessEqual(r.since, frontier)) {
-        return { error: new SinceRegression(shardId, id, r.since, frontier) };
-      }
-      if (!Frontier.lessEqual(frontier, s0.upper)) {
-        return { error: new SinceBeyondUpper(shardId, id, frontier, s0.upper) };
-      }
-      // Other readers whose lease lapsed go with this write (see `expireLapsed`).
-      const { state: s, expired } = expireLapsed(s0, now, ctx.tuning.readerLeaseMs, id);
-      const readers = { ...s.readers, [id]: { since: frontier, heartbeatMs: now } };
-      return {
-        write: { ...s, readers, since: sinceFromReaders(s.since, readers) },
-        result: expired,
-      };
-    });
+    const out = await ctx.machine.applyBatch(
+      "downgrade_since",
+      { id, frontier, now, leaseMs: ctx.tuning.readerLeaseMs },
+      downgradeAll,
+    );
     logExpired(ctx, out.result);
     this.#since = frontier;
     ctx.metrics.cmd.inc({ cmd: "downgrade_since", outcome: "ok" });
@@ -140,4 +129,47 @@ export function logExpired(ctx: ShardContext, readers: readonly string[]): void 
   }
   if (readers.length > 0)
     ctx.metrics.cmd.inc({ cmd: "expire_lapsed_reader", outcome: "ok" }, readers.length);
+}
+
+/** One handle's downgrade in a round (`downgradeAll`). */
+interface Downgrade {
+  readonly id: string;
+  readonly frontier: Frontier;
+  readonly now: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * A round of downgrades over one state, in issue order, each as if alone (a member sees its
+ * predecessors' writes): one copy of the readers, one lapsed-reader scan (keeping every member's
+ * reader), one meet. Each outcome is the readers that lapsed (reported by the first member that
+ * wrote) or that member's error.
+ */
+export function downgradeAll(s0: ShardState, ds: readonly Downgrade[]): BatchStep<string[]> {
+  if (s0.dropped) return { outcomes: ds.map(() => ({ error: new ShardDropped(s0.shardId) })) };
+  const writing = new Set(ds.map((d) => d.id));
+  const first = ds[0]!;
+  const lapsed = Object.keys(s0.readers).filter(
+    (r) => !writing.has(r) && s0.readers[r]!.heartbeatMs + first.leaseMs < first.now,
+  );
+  const readers = { ...s0.readers };
+  for (const r of lapsed) delete readers[r];
+  let wrote = false;
+  const outcomes = ds.map((d): { result: string[] } | { error: Error } => {
+    const r = readers[d.id];
+    if (r === undefined) return { error: new ReaderExpired(s0.shardId, d.id) };
+    if (!Frontier.lessEqual(r.since, d.frontier))
+      return { error: new SinceRegression(s0.shardId, d.id, r.since, d.frontier) };
+    if (!Frontier.lessEqual(d.frontier, s0.upper))
+      return { error: new SinceBeyondUpper(s0.shardId, d.id, d.frontier, s0.upper) };
+    readers[d.id] = { since: d.frontier, heartbeatMs: d.now };
+    const expired = wrote ? [] : lapsed;
+    wrote = true;
+    return { result: expired };
+  });
+  if (!wrote) return { outcomes };
+  return {
+    write: { ...s0, readers, since: sinceFromReaders(s0.since, readers) },
+    outcomes,
+  };
 }
