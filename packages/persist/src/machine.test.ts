@@ -98,7 +98,7 @@ describe("ShardMachine reads", () => {
   });
 });
 
-describe("ShardMachine.applyGrouped (since downgrades of many handles)", () => {
+describe("ShardMachine.applyBatch (since downgrades of many handles)", () => {
   it("writes one state for the downgrades of one turn; a failing member fails alone", async () => {
     const consensus = counting(createMemoryConsensus());
     let cas = 0;

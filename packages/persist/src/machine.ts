@@ -37,7 +37,7 @@ export interface VersionedState {
 /** How long a poll's head read is shared with later polls, ms (see `poll`). */
 export const POLL_SHARE_MS = 5;
 
-/** A caller waiting in a group of `applyGrouped`. */
+/** A command waiting in the shard's queue (`apply`, or one `applyBatch` group). */
 interface GroupMember {
   readonly cmd: string;
   readonly f: (state: ShardState) => Step<unknown>;
@@ -91,8 +91,6 @@ export class ShardMachine {
   #draining = false;
   /** `applyBatch` groups waiting for the next turn of the event loop, by command name. */
   readonly #batches = new Map<string, BatchGroup<unknown, unknown>>();
-  /** Grouped commands waiting for the next turn of the event loop, by command name. */
-  readonly #groups = new Map<string, GroupMember[]>();
   /** The head read in flight, shared by concurrent `poll` calls. */
   #inflight: Promise<VersionedState | undefined> | undefined;
   /** The last head read `poll` completed, and when (`performance.now()`). */
@@ -275,36 +273,10 @@ export class ShardMachine {
   }
 
   /**
-   * Like `apply`, but the commands of the same name issued in one turn of the event loop share
-   * one compare-and-set: their functions run in issue order over the state, each on its
-   * predecessors' result, and one state is written. Each caller gets its own result or error.
-   * For frequent small commands of many handles (a replica's readers downgrading their sinces
-   * once a second): N readers cost one consensus write per turn instead of N, each rewriting a
-   * state that lists all N.
-   *
-   * A group of more than one reads the head first, so an error a member computes is judged
-   * against a state read during the call (as `apply` confirms its errors).
-   * @throws for one member: its function's error; for all: as `apply`
-   */
-  applyGrouped<R>(
-    cmd: string,
-    f: (state: ShardState) => Step<R>,
-  ): Promise<{ result: R; committed: boolean } & VersionedState> {
-    return new Promise((resolve, reject) => {
-      let group = this.#groups.get(cmd);
-      if (group === undefined) {
-        group = [];
-        this.#groups.set(cmd, group);
-        setImmediate(() => void this.#runGroup(cmd));
-      }
-      group.push({ cmd, f, resolve, reject } as GroupMember);
-    });
-  }
-
-  /**
-   * Like `applyGrouped`, for commands whose group is cheaper applied at once: the members of
-   * `cmd` issued in one turn run as ONE call `run(state, members)`, which returns the state to
-   * write (if any) and an outcome per member. A round of N since downgrades then copies the
+   * Like `apply`, for frequent small commands of many handles (a replica's readers downgrading
+   * their sinces once a second): the members of `cmd` issued in one turn of the event loop share
+   * one compare-and-set, and run as ONE call `run(state, members)`, which returns the state to
+   * write (if any) and an outcome per member (each as if alone, in issue order). A round of N since downgrades then copies the
    * readers once, not N times (O(N) instead of O(N²)). A group of more than one reads the head
    * first (errors are judged against a state read during the call); a lone member's error is
    * confirmed as `apply` does.
@@ -372,12 +344,6 @@ export class ShardMachine {
             await this.fetch();
           },
     };
-  }
-
-  #runGroup(cmd: string): void {
-    const members = this.#groups.get(cmd) ?? [];
-    this.#groups.delete(cmd);
-    this.#enqueue(members);
   }
 
   /**

@@ -14,7 +14,7 @@
  * | `mz_persist_compaction_total` | counter | `outcome` | compactions (`ok` / `merged` beyond the since / `lost_race`) |
  * | `mz_persist_compaction_batches_total` | counter | — | batches merged by compaction |
  * | `mz_persist_consensus_truncated_total` | counter | — | consensus history entries deleted |
- * | `mz_persist_grouped_commands_total` | counter | `cmd` | commands that shared a compare-and-set with others (`applyGrouped`, `applyBatch`, commands queued behind a running one) |
+ * | `mz_persist_grouped_commands_total` | counter | `cmd` | commands that shared a compare-and-set with others (`applyBatch`, commands queued behind a running one) |
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 

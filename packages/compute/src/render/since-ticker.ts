@@ -2,7 +2,7 @@
  * `SinceTicker`: one timer per interval for every source reader of this thread, instead of one
  * timer per reader. All readers of a worker then downgrade their since handles in the same turn
  * of the event loop, which persist folds into one compare-and-set per shard
- * (`ShardMachine.applyGrouped`): consensus writes per second no longer grow with the number of
+ * (`ShardMachine.applyBatch`): consensus writes per second no longer grow with the number of
  * dataflows importing a shard (issue 16: 100 indexes on one source had 100 state rewrites a
  * second, each listing all 100 readers).
  *
