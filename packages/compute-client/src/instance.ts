@@ -208,6 +208,7 @@ export class Instance {
     for (const [path, ms] of Object.entries(record.latencyMs)) {
       m.pathLatency.observe({ ...base, path }, ms / 1000);
     }
+    for (const path of record.errors) m.pathErrors.inc({ ...base, path });
     if (record.result === "inconsistent") {
       this.#log.warn(
         {

@@ -20,7 +20,8 @@
  * Each finished comparison is reported once (`ComparisonRecord`); the instance counts it in
  * `mz_cluster_unification_comparisons_total{instance_id, phase, result}` and the latency of each
  * path's first answer in `mz_cluster_unification_path_latency_seconds{instance_id, phase, path}`,
- * and logs the first difference of an inconsistent one.
+ * and the errors of each path in `mz_cluster_unification_path_errors_total{instance_id, phase,
+ * path}`, and logs the first difference of an inconsistent one.
  */
 import { compareRows, Datum, type ReplicaId, rowKey } from "@mzts/repr";
 import { Counter, Histogram, type Registry } from "prom-client";
@@ -44,6 +45,12 @@ export interface PathSplit {
   slotOf(replicaId: ReplicaId): PathSlot | undefined;
   /** How long the other path's answer is waited for after the caller was answered (default 5 s). */
   readonly timeoutMs?: number;
+  /**
+   * Test hook (never set in production): rewrites the non-authoritative answer before it is
+   * compared (the caller is never served the rewritten one), so an e2e test can prove that a
+   * difference is counted. Applied in `PeekComparison.finish`.
+   */
+  readonly perturbOther?: (outcome: PeekOutcome) => PeekOutcome;
 }
 
 /** A split with the instance's view of its replicas' connections. */
@@ -66,6 +73,8 @@ export interface ComparisonRecord {
   readonly latencyMs: { readonly legacy?: number; readonly unified?: number };
   /** The first difference, for `inconsistent`. */
   readonly difference?: string;
+  /** The paths whose first answer was an error (a replica's cancel is not one). */
+  readonly errors: readonly PathSlot[];
 }
 
 /** The default time the other path is waited for. */
@@ -119,6 +128,7 @@ export function diffRows(a: PeekRows, b: PeekRows): string | undefined {
 export interface ComparisonMetrics {
   readonly comparisons: Counter<"instance_id" | "phase" | "result">;
   readonly pathLatency: Histogram<"instance_id" | "phase" | "path">;
+  readonly pathErrors: Counter<"instance_id" | "phase" | "path">;
 }
 
 const byRegistry = new WeakMap<Registry, ComparisonMetrics>();
@@ -140,6 +150,12 @@ export function comparisonMetrics(registry: Registry): ComparisonMetrics {
       help: "Time from a peek to each path's first answer, in a migrating phase.",
       labelNames: ["instance_id", "phase", "path"] as const,
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers,
+    }),
+    pathErrors: new Counter({
+      name: "mz_cluster_unification_path_errors_total",
+      help: "Peeks whose first answer on a path of a migrating phase was an error, by path.",
+      labelNames: ["instance_id", "phase", "path"] as const,
       registers,
     }),
   };
@@ -191,14 +207,20 @@ export class PeekComparison {
   finish(uuid: string): ComparisonRecord | undefined {
     const served = this.servedBy ?? this.config.authoritative;
     const latencyMs: { legacy?: number; unified?: number } = {};
-    for (const [slot, a] of this.answers) latencyMs[slot] = a.ms;
-    const base = { uuid, phase: this.config.phase, servedBy: served, latencyMs };
+    const errors: PathSlot[] = [];
+    for (const [slot, a] of this.answers) {
+      latencyMs[slot] = a.ms;
+      if (a.outcome.result === "error") errors.push(slot);
+    }
+    const base = { uuid, phase: this.config.phase, servedBy: served, latencyMs, errors };
     if (served !== this.config.authoritative) return { ...base, result: "fallback" };
     if (!this.config.compare) return undefined;
     const mine = this.answers.get(served);
     const theirs = this.answers.get(otherSlot(served));
     if (mine === undefined || theirs === undefined) return { ...base, result: "timeout" };
-    const difference = diffOutcomes(mine.outcome, theirs.outcome);
+    const perturb = this.config.perturbOther;
+    const other = perturb === undefined ? theirs.outcome : perturb(theirs.outcome);
+    const difference = diffOutcomes(mine.outcome, other);
     return difference === undefined
       ? { ...base, result: "consistent" }
       : { ...base, result: "inconsistent", difference };

@@ -182,6 +182,36 @@ describe("peek comparison in a migrating cluster", () => {
     await again.c.close();
   });
 
+  it("the perturbOther test hook makes equal answers differ, never touching the served one", async () => {
+    const { c, fake, registry, records } = await setup({
+      perturbOther: (o) =>
+        o.result === "rows" ? { ...o, rows: [...o.rows, [[99n], 1] as const] } : o,
+    });
+    const answer = c.peek("c1", { target: "u31", timestamp: 5n });
+    const uuid = lastPeek(fake, "u1");
+    respond(fake, "u2", [rows(uuid, [1n])]);
+    respond(fake, "u1", [rows(uuid, [1n])]);
+    expect((await answer).rows).toEqual([[[1n], 1]]);
+    expect(await counts(registry)).toEqual({ inconsistent: 1 });
+    expect(records[0]?.difference).toMatch(/\(99\)/);
+    await c.close();
+  });
+
+  it("counts each path's error answers", async () => {
+    const { c, fake, registry, records } = await setup();
+    const answer = c.peek("c1", { target: "u31", timestamp: 5n });
+    const uuid = lastPeek(fake, "u1");
+    respond(fake, "u1", [rows(uuid, [1n])]);
+    await answer;
+    respond(fake, "u2", [
+      { kind: "peekResponse", uuid, response: { kind: "error", message: "boom" } },
+    ]);
+    expect(records[0]).toMatchObject({ result: "inconsistent", errors: ["unified"] });
+    const m = await registry.getSingleMetric("mz_cluster_unification_path_errors_total")?.get();
+    expect(m?.values.map((v) => [v.labels.path, v.value])).toEqual([["unified", 1]]);
+    await c.close();
+  });
+
   it("dualwrite serves the authoritative answer without comparing or waiting", async () => {
     const { c, fake, registry } = await setup({ compare: false });
     const answer = c.peek("c1", { target: "u31", timestamp: 5n });
