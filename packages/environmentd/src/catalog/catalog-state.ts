@@ -38,6 +38,7 @@ import type {
   ItemKind,
   JsonValue,
   MaterializedView,
+  ReplicaSlot,
   Source,
 } from "./catalog.js";
 import {
@@ -209,8 +210,19 @@ export class CatalogState {
     if (!Number.isSafeInteger(input.workers) || input.workers < 1) {
       throw new InvalidCatalogInput(op, "workers", `must be an integer ≥ 1, got ${input.workers}`);
     }
+    for (const field of ["slot", "tieSlot"] as const) {
+      const v = input[field];
+      if (v !== undefined && !isSlot(v)) {
+        throw new InvalidCatalogInput(
+          op,
+          field,
+          `must be "legacy" or "unified", got ${JSON.stringify(v)}`,
+        );
+      }
+    }
     const cluster = this.getCluster(input.cluster);
     this.#checkFree("replica", "replica", cluster.id, name);
+    const slots = this.replicas(cluster.name).map((r) => r.slot);
     return this.#insert<ClusterReplica>({
       kind: "replica",
       id: this.#allocate(),
@@ -218,6 +230,7 @@ export class CatalogState {
       createdGeneration: this.generation,
       clusterId: cluster.id,
       workers: input.workers,
+      slot: input.slot ?? balancedSlot(slots, input.tieSlot ?? "legacy"),
     });
   }
 
@@ -438,6 +451,21 @@ function isItem(o: CatalogObject): o is CatalogItem {
   return o.kind === "source" || o.kind === "index" || o.kind === "materialized-view";
 }
 
+/** Whether `v` is a replica slot. */
+export function isSlot(v: unknown): v is ReplicaSlot {
+  return v === "legacy" || v === "unified";
+}
+
+/**
+ * The slot a new replica of a cluster whose replicas have `slots` takes: the one fewer have, a
+ * tie going to `tie` (so replicas alternate by creation order, the first taking `tie`).
+ */
+export function balancedSlot(slots: readonly ReplicaSlot[], tie: ReplicaSlot): ReplicaSlot {
+  const legacy = slots.filter((s) => s === "legacy").length;
+  const unified = slots.length - legacy;
+  return legacy === unified ? tie : legacy < unified ? "legacy" : "unified";
+}
+
 function dependsOnAny(item: CatalogItem, ids: ReadonlySet<string>): boolean {
   return item.kind !== "source" && item.dependsOn.some((d) => ids.has(d));
 }
@@ -582,8 +610,18 @@ export function decodeRow(row: StoredObjectRow): CatalogObject {
       }
       return { ...base, kind: "cluster", options: options as ClusterOptions };
     }
-    case "replica":
-      return { ...base, kind: "replica", clusterId: str("clusterId"), workers: int("workers") };
+    case "replica": {
+      const slot = body.slot;
+      if (!isSlot(slot))
+        throw corrupt(`slot is ${JSON.stringify(slot)}, not "legacy" or "unified"`);
+      return {
+        ...base,
+        kind: "replica",
+        clusterId: str("clusterId"),
+        workers: int("workers"),
+        slot,
+      };
+    }
     case "source": {
       const exports = body.exports;
       if (!Array.isArray(exports)) throw corrupt("exports is not a list");

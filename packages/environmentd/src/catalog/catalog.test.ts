@@ -12,9 +12,38 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeCatalogContract } from "../testdata/catalog-contract.js";
+import type { Catalog, ClusterReplica } from "./catalog.js";
 import { CorruptCatalog, StaleGeneration, UnsupportedFormatVersion } from "./errors.js";
 import { openPostgresCatalog, POSTGRES_CATALOG_SCHEMA_VERSION } from "./postgres.js";
 import { openSqliteCatalog, SQLITE_CATALOG_SCHEMA_VERSION } from "./sqlite.js";
+
+/** Two clusters' replicas, created interleaved, all given the same (wrong-for-some) slot. */
+async function populateReplicas(c: Catalog): Promise<void> {
+  const g = await c.boot();
+  await c.createCluster(g, { name: "c1" });
+  await c.createCluster(g, { name: "c2" });
+  for (const [cluster, name] of [
+    ["c1", "a"],
+    ["c2", "a"],
+    ["c1", "b"],
+    ["c1", "c"],
+    ["c2", "b"],
+  ] as const) {
+    await c.createReplica(g, { cluster, name, workers: 1, slot: "unified" });
+  }
+}
+
+/** What the migration gives `populateReplicas`' replicas: per cluster, alternating by id. */
+const MIGRATED = [
+  ["c1/a", "legacy"],
+  ["c2/a", "legacy"],
+  ["c1/b", "unified"],
+  ["c1/c", "legacy"],
+  ["c2/b", "unified"],
+];
+
+const slotsOf = (rs: readonly ClusterReplica[]) =>
+  rs.map((r) => [`${r.clusterId === "u1" ? "c1" : "c2"}/${r.name}`, r.slot]);
 
 {
   let dir = "";
@@ -58,8 +87,35 @@ describe("sqlite catalog specifics", () => {
     db.close();
     expect(() => openSqliteCatalog({ path: file })).toThrow(UnsupportedFormatVersion);
     expect(() => openSqliteCatalog({ path: file })).toThrow(
-      /catalog schema format version 2 is newer than the supported version 1; run a newer environmentd/,
+      /catalog schema format version 3 is newer than the supported version 2; run a newer environmentd/,
     );
+  });
+
+  it("migrates a version 1 catalog: replicas gain slots alternating by creation order", async () => {
+    const c = openSqliteCatalog({ path: file });
+    await populateReplicas(c);
+    await c.close();
+    // Back to version 1: no slot in the replica rows.
+    const db = new Database(file);
+    for (const r of db
+      .prepare<[], { id: string; body: string }>(
+        "SELECT id, body FROM catalog_objects WHERE kind = 'replica'",
+      )
+      .all()) {
+      const { slot: _, ...body } = JSON.parse(r.body) as Record<string, unknown>;
+      db.prepare("UPDATE catalog_objects SET body = ? WHERE id = ?").run(
+        JSON.stringify(body),
+        r.id,
+      );
+    }
+    db.pragma("user_version = 1");
+    db.close();
+    const again = openSqliteCatalog({ path: file });
+    expect(slotsOf(await again.listReplicas())).toEqual(MIGRATED);
+    await again.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_CATALOG_SCHEMA_VERSION);
+    check.close();
   });
 
   it("refuses an object row of a newer format version, and does not rewrite it", async () => {
@@ -116,11 +172,34 @@ if (probe.ok) {
           POSTGRES_CATALOG_SCHEMA_VERSION + 1,
         ]);
         await expect(openPostgresCatalog({ url: probe.url, schema })).rejects.toThrow(
-          /catalog schema format version 2 is newer than the supported version 1/,
+          /catalog schema format version 3 is newer than the supported version 2/,
         );
       } finally {
         await client.end();
         await c.close();
+      }
+    });
+
+    it("migrates a version 1 catalog: replicas gain slots alternating by creation order", async () => {
+      const schema = uniqueSchema("migrate");
+      schemas.push(schema);
+      const c = await openPostgresCatalog({ url: probe.url, schema });
+      await populateReplicas(c);
+      await c.close();
+      const client = new pg.Client({ connectionString: probe.url });
+      await client.connect();
+      try {
+        await client.query(
+          `UPDATE "${schema}".catalog_objects SET body = (body::jsonb - 'slot')::text WHERE kind = 'replica'`,
+        );
+        await client.query(`UPDATE "${schema}".catalog_state SET schema_version = 1`);
+        const again = await openPostgresCatalog({ url: probe.url, schema });
+        expect(slotsOf(await again.listReplicas())).toEqual(MIGRATED);
+        await again.close();
+        const v = await client.query(`SELECT schema_version FROM "${schema}".catalog_state`);
+        expect(v.rows[0]?.schema_version).toBe(POSTGRES_CATALOG_SCHEMA_VERSION);
+      } finally {
+        await client.end();
       }
     });
 

@@ -58,6 +58,13 @@ export interface Cluster extends ObjectBase {
   readonly options: ClusterOptions;
 }
 
+/**
+ * Which path of a migrating phase a replica runs (docs/design/20261207_migration_stages.md):
+ * given at creation, kept across restarts, meaningful only while some phase of its cluster is
+ * in a middle stage (`PhaseSet.forSlot`).
+ */
+export type ReplicaSlot = "legacy" | "unified";
+
 /** One replica (one clusterd process) of a cluster. */
 export interface ClusterReplica extends ObjectBase {
   readonly kind: "replica";
@@ -65,6 +72,8 @@ export interface ClusterReplica extends ObjectBase {
   readonly clusterId: GlobalId;
   /** The replica's size: its number of worker threads (≥ 1). */
   readonly workers: number;
+  /** Its migration slot (see `ReplicaSlot`). */
+  readonly slot: ReplicaSlot;
 }
 
 /** One collection a source writes (a subsource / source export). */
@@ -126,6 +135,13 @@ export interface CreateReplicaInput {
   readonly cluster: string;
   readonly name: string;
   readonly workers: number;
+  /**
+   * The replica's slot. Absent: the slot fewer of the cluster's replicas have, ties going to
+   * `tieSlot` — so replicas alternate by creation order, the first taking `tieSlot`.
+   */
+  readonly slot?: ReplicaSlot;
+  /** The slot a tie goes to (the authoritative path of the cluster's stage; default `legacy`). */
+  readonly tieSlot?: ReplicaSlot;
 }
 
 export interface CreateSourceInput {

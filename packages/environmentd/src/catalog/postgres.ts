@@ -14,7 +14,8 @@
  * - Reads run in a `REPEATABLE READ READ ONLY` transaction: one consistent snapshot.
  *
  * The schema version lives in `catalog_state.schema_version`; a newer one is refused with
- * `UnsupportedFormatVersion`. The DDL runs under a transaction-scoped advisory lock so that
+ * `UnsupportedFormatVersion`, an older one is migrated (`migrations.ts`) under the advisory lock,
+ * in the transaction that records the new one. The DDL runs under a transaction-scoped advisory lock so that
  * processes opening a fresh schema at once do not race on `CREATE … IF NOT EXISTS`.
  *
  * `pg` returns `int8` as strings; generations and ids are parsed as `bigint`.
@@ -28,9 +29,10 @@ import {
   StaleGeneration,
   UnsupportedFormatVersion,
 } from "./errors.js";
+import { CATALOG_SCHEMA_VERSION, migrateRows } from "./migrations.js";
 
-/** The catalog schema version stored in `catalog_state.schema_version`. */
-export const POSTGRES_CATALOG_SCHEMA_VERSION = 1;
+/** The catalog schema version stored in `catalog_state.schema_version` (`migrations.ts`). */
+export const POSTGRES_CATALOG_SCHEMA_VERSION = CATALOG_SCHEMA_VERSION;
 
 export interface PostgresCatalogOptions {
   /** A connection URL, e.g. `postgres://user:password@host:5432/db`. */
@@ -122,6 +124,16 @@ export async function openPostgresCatalog(options: PostgresCatalogOptions): Prom
            UNIQUE (namespace, scope, name)
          )`,
       );
+      const v = await c.query<{ v: number }>(`SELECT schema_version AS v FROM ${state} FOR UPDATE`);
+      const from = v.rows[0]?.v ?? POSTGRES_CATALOG_SCHEMA_VERSION;
+      if (from < POSTGRES_CATALOG_SCHEMA_VERSION) {
+        for (const r of migrateRows(from, await loadObjects(c))) {
+          await c.query(`UPDATE ${objects} SET body = $1 WHERE id = $2`, [r.body, r.id]);
+        }
+        await c.query(`UPDATE ${state} SET schema_version = $1 WHERE id = 1`, [
+          POSTGRES_CATALOG_SCHEMA_VERSION,
+        ]);
+      }
     });
   } catch (e) {
     await pool.end().catch(() => {});

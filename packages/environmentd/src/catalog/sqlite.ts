@@ -7,7 +7,8 @@
  * - `catalog_objects(id, kind, namespace, scope, name, format_version, body)` with
  *   `UNIQUE(namespace, scope, name)` (see `catalog-state.ts` for the row format).
  * - `PRAGMA user_version` holds the schema version; a newer one is refused with
- *   `UnsupportedFormatVersion`.
+ *   `UnsupportedFormatVersion`, an older one is migrated (`migrations.ts`) in the transaction
+ *   that records the new one.
  *
  * ## Fencing and durability
  * Every boot and mutation runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write
@@ -31,9 +32,10 @@ import {
   StaleGeneration,
   UnsupportedFormatVersion,
 } from "./errors.js";
+import { CATALOG_SCHEMA_VERSION, migrateRows } from "./migrations.js";
 
-/** The catalog schema version written to `PRAGMA user_version`. */
-export const SQLITE_CATALOG_SCHEMA_VERSION = 1;
+/** The catalog schema version written to `PRAGMA user_version` (`migrations.ts`). */
+export const SQLITE_CATALOG_SCHEMA_VERSION = CATALOG_SCHEMA_VERSION;
 
 export interface SqliteCatalogOptions {
   /** The database file (created with its directory if missing), e.g. `<dataDir>/catalog.sqlite`. */
@@ -108,6 +110,20 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
            UNIQUE (namespace, scope, name)
          ) WITHOUT ROWID;`,
       );
+      // Re-read under the write lock: another process may have migrated meanwhile.
+      const from = db.pragma("user_version", { simple: true }) as number;
+      if (from < SQLITE_CATALOG_SCHEMA_VERSION) {
+        const rows = db
+          .prepare<[], ObjectRow>(
+            "SELECT id, kind, namespace, scope, name, format_version, body FROM catalog_objects",
+          )
+          .all()
+          .map((r) => ({ ...r, formatVersion: r.format_version }));
+        const update = db.prepare<[string, string]>(
+          "UPDATE catalog_objects SET body = ? WHERE id = ?",
+        );
+        for (const r of migrateRows(from, rows)) update.run(r.body, r.id);
+      }
       db.pragma(`user_version = ${SQLITE_CATALOG_SCHEMA_VERSION}`);
     }).immediate();
   } catch (e) {

@@ -40,6 +40,7 @@ const cluster = (id: string, name: string): Cluster => ({
 });
 const replica = (id: string, name: string, clusterId: string): ClusterReplica => ({
   kind: "replica",
+  slot: "legacy",
   id,
   name,
   clusterId,

@@ -113,6 +113,34 @@ export function describeCatalogContract(name: string, factory: CatalogFactory): 
       );
     });
 
+    it("replica slots: alternate by creation order from the tie slot, balance after a drop, an explicit slot wins, durable", async () => {
+      const g = await c.boot();
+      await c.createCluster(g, { name: "c1" });
+      await c.createCluster(g, { name: "c2" });
+      const slot = async (cluster: string, name: string, extra = {}) =>
+        (await c.createReplica(g, { cluster, name, workers: 1, ...extra })).slot;
+      expect(await slot("c1", "a")).toBe("legacy");
+      expect(await slot("c1", "b")).toBe("unified");
+      expect(await slot("c1", "c")).toBe("legacy");
+      // Another cluster counts its own; a tie goes to tieSlot (the authoritative path, live).
+      expect(await slot("c2", "a", { tieSlot: "unified" })).toBe("unified");
+      expect(await slot("c2", "b", { tieSlot: "unified" })).toBe("legacy");
+      // After a drop the fewer slot is taken; an explicit slot (a roll's successor) wins.
+      await c.dropReplica(g, "c1", "b");
+      expect(await slot("c1", "d")).toBe("unified");
+      expect(await slot("c1", "e", { slot: "unified" })).toBe("unified");
+      await expect(slot("c1", "f", { slot: "both" })).rejects.toThrow(InvalidCatalogInput);
+      const other = await again();
+      expect((await other.listReplicas("c1")).map((r) => [r.name, r.slot])).toEqual([
+        ["a", "legacy"],
+        ["c", "legacy"],
+        ["d", "unified"],
+        ["e", "unified"],
+      ]);
+      // A roll's successor takes its old one's name and keeps its own slot.
+      expect((await c.replaceReplica(g, "c1", "a", "e")).slot).toBe("unified");
+    });
+
     it("replaceReplica drops the retired replica and renames its successor, in one write", async () => {
       const g = await c.boot();
       const o = await populate(g);
