@@ -322,6 +322,45 @@ export interface ClusterStatus {
   readonly introspectionIntervalMs: number;
   /** The live flip in progress, or the last one that failed; absent when none. */
   readonly flip?: FlipStatus;
+  /** The cluster's phases in a middle migration stage, in phase order; absent when none. */
+  readonly migrations?: readonly MigrationStatus[];
+}
+/** A path of a migrating phase (docs/design/20261207_migration_stages.md). */
+export type MigrationPath = "legacy" | "unified";
+/**
+ * A phase of a cluster in a middle migration stage: both paths run on the cluster's replicas
+ * (split by slot), one authoritative, the other's peek answers compared.
+ */
+export interface MigrationStatus {
+  /** The phase's flag key. */
+  readonly flag: string;
+  /** `dualwrite`, `shadow`, `live` or `rampdown`. */
+  readonly stage: string;
+  readonly authoritative: MigrationPath;
+  /** Whether the stage compares (shadow, live). */
+  readonly compares: boolean;
+  /** Each running replica's path by name; undefined = neither (started before the stage changed). */
+  readonly slots: readonly { readonly replica: string; readonly slot?: MigrationPath }[];
+  /** Comparisons so far (shared by the phases migrating together). */
+  readonly consistent: number;
+  readonly inconsistent: number;
+  readonly timeout: number;
+  readonly fallback: number;
+  /** The first difference of the last inconsistent comparison. */
+  readonly lastInconsistency?: string;
+  /** First-answer latency and errors per path (legacy, unified). */
+  readonly paths: readonly PathLatency[];
+  /** What keeps the stage from comparing, e.g. "needs a second replica to compare". */
+  readonly note?: string;
+}
+/** One path's first answers to compared peeks. */
+export interface PathLatency {
+  readonly path: MigrationPath;
+  /** Answers measured (the quantiles cover the most recent up to 1024). */
+  readonly answers: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
 }
 export interface StatusResponse {
   readonly clusters: readonly ClusterStatus[];

@@ -321,6 +321,56 @@ describe("controller paths in status", () => {
   });
 });
 
+describe("migration stages in status", () => {
+  const cluster = {
+    id: "u1",
+    name: "c",
+    replicas: [],
+    collections: [],
+    flags: [],
+    introspectionIntervalMs: 1000,
+  };
+  const migration = {
+    flag: "cluster-unification-servers",
+    stage: "shadow",
+    authoritative: "legacy" as const,
+    compares: true,
+    slots: [{ replica: "r1", slot: "legacy" as const }, { replica: "r2" }],
+    consistent: 12,
+    inconsistent: 1,
+    timeout: 0,
+    fallback: 2,
+    lastInconsistency: "1 row(s) differ",
+    paths: [
+      { path: "legacy" as const, answers: 15, p50Ms: 1.5, p99Ms: 9, errors: 0 },
+      { path: "unified" as const, answers: 13, p50Ms: 1.25, p99Ms: 8, errors: 1 },
+    ],
+  };
+  it("round-trip, and stay absent when none migrates", () => {
+    const status = {
+      clusters: [
+        { ...cluster, migrations: [migration, { ...migration, note: "n", paths: [] }] },
+        cluster,
+      ],
+    };
+    expect(C.statusResponse.fromProto(C.statusResponse.toProto(status))).toEqual(status);
+  });
+  it("reject an end stage and a path that is neither legacy nor unified", () => {
+    for (const [field, at] of [
+      ["stage", "clusters[0].migrations[0].stage"],
+      ["slot", "clusters[0].migrations[0].slots[0].slot"],
+    ] as const) {
+      const msg = C.statusResponse.toProto({ clusters: [{ ...cluster, migrations: [migration] }] });
+      const m = msg.clusters[0]!.migrations[0]!;
+      if (field === "stage") m.stage = "complete";
+      else m.slots[0]!.slot = "sideways";
+      const e = thrown(() => C.statusResponse.fromProto(msg));
+      expect(e).toBeInstanceOf(MalformedApiResponse);
+      expect((e as MalformedApiResponse).path).toBe(at);
+    }
+  });
+});
+
 describe("wire", () => {
   it("exports EnvironmentService with unary rpcs and a server-streaming Subscribe", () => {
     expect(EnvironmentService.typeName).toBe("mz.environment.v1.EnvironmentService");

@@ -36,6 +36,7 @@ import type {
   ReplicaHealth,
 } from "./api.js";
 import { decodeClusterId, decodeName, positive } from "./field-codec.js";
+import { migrationFromProto, migrationToProto } from "./migration-codec.js";
 
 /** A reported introspection interval: 0 or within the valid range. */
 export function checkInterval(v: number, path: string): number {
@@ -120,6 +121,7 @@ export function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
             startedMs: BigInt(c.flip.startedMs),
           },
         }),
+    migrations: (c.migrations ?? []).map(migrationToProto),
   });
 }
 
@@ -159,6 +161,11 @@ export function clusterStatusFromProto(c: ClusterStatusProto, path: string): Clu
           controllers: c.controllers.map((p, i) => pathFromProto(p, `${path}.controllers[${i}]`)),
         }),
     ...(c.flip === undefined ? {} : { flip: flipFromProto(c.flip, `${path}.flip`) }),
+    ...(c.migrations.length === 0
+      ? {}
+      : {
+          migrations: c.migrations.map((m, i) => migrationFromProto(m, `${path}.migrations[${i}]`)),
+        }),
   };
 }
 

@@ -35,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mz/environment/v1/environment.proto.
  */
 export const file_mz_environment_v1_environment: GenFile = /*@__PURE__*/
-  fileDesc("CiNtei9lbnZpcm9ubWVudC92MS9lbnZpcm9ubWVudC5wcm90bxIRbXouZW52aXJvbm1lbnQudjEiagoUQ3JlYXRlQ2x1c3RlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRImChlpbnRyb3NwZWN0aW9uX2ludGVydmFsX21zGAIgASgNSACIAQFCHAoaX2ludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMiIwoVQ3JlYXRlQ2x1c3RlclJlc3BvbnNlEgoKAmlkGAEgASgJIjMKEkRyb3BDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFQoTRHJvcENsdXN0ZXJSZXNwb25zZSIVChNMaXN0Q2x1c3RlcnNSZXF1ZXN0IjUKC1JlcGxpY2FJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDSJ8CgtDbHVzdGVySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjAKCHJlcGxpY2FzGAMgAygLMh4ubXouZW52aXJvbm1lbnQudjEuUmVwbGljYUluZm8SIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgEIAEoDSJIChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIwCghjbHVzdGVycxgBIAMoCzIeLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJJbmZvIkMKFENyZWF0ZVJlcGxpY2FSZXF1ZXN0Eg8KB2NsdXN0ZXIYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIiMKFUNyZWF0ZVJlcGxpY2FSZXNwb25zZRIKCgJpZBgBIAEoCSIzChJEcm9wUmVwbGljYVJlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0Ryb3BSZXBsaWNhUmVzcG9uc2UidAoTQ3JlYXRlU291cmNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSPgoObG9hZF9nZW5lcmF0b3IYAyABKAsyJi5tei5zdG9yYWdlLnYxLkxvYWRHZW5lcmF0b3JDb25uZWN0aW9uIikKDUNyZWF0ZWRPYmplY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJYChRDcmVhdGVTb3VyY2VSZXNwb25zZRIKCgJpZBgBIAEoCRI0CgpzdWJzb3VyY2VzGAIgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ3JlYXRlZE9iamVjdCJMChJDcmVhdGVJbmRleFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdjbHVzdGVyGAIgASgJEgoKAm9uGAMgASgJEgsKA2tleRgEIAMoDSIhChNDcmVhdGVJbmRleFJlc3BvbnNlEgoKAmlkGAEgASgJIl4KHUNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2x1c3RlchgCIAEoCRIeCgRwbGFuGAMgASgLMhAubXouZXhwci52MS5QbGFuIiwKHkNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXNwb25zZRIKCgJpZBgBIAEoCSIyChFEcm9wT2JqZWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFAoSRHJvcE9iamVjdFJlc3BvbnNlIjYKEkxpc3RPYmplY3RzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiOgoKQ29sdW1uSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSEAoIbnVsbGFibGUYAyABKAgi8gEKCk9iamVjdEluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgRraW5kGAMgASgOMh0ubXouZW52aXJvbm1lbnQudjEuT2JqZWN0S2luZBIPCgdjbHVzdGVyGAQgASgJEg0KBWFyaXR5GAUgASgNEg8KAm9uGAYgASgJSACIAQESCwoDa2V5GAcgAygNEi4KB2NvbHVtbnMYCCADKAsyHS5tei5lbnZpcm9ubWVudC52MS5Db2x1bW5JbmZvEhgKC2Rlc2NyaXB0aW9uGAkgASgJSAGIAQFCBQoDX29uQg4KDF9kZXNjcmlwdGlvbiJFChNMaXN0T2JqZWN0c1Jlc3BvbnNlEi4KB29iamVjdHMYASADKAsyHS5tei5lbnZpcm9ubWVudC52MS5PYmplY3RJbmZvIt8CCgtQZWVrUmVxdWVzdBIOCgZvYmplY3QYASABKAkSFgoJdGltZXN0YW1wGAIgASgESACIAQESPgoTbGl0ZXJhbF9jb25zdHJhaW50cxgDIAEoCzIhLm16LmNvbXB1dGUudjEuTGl0ZXJhbENvbnN0cmFpbnRzEjsKEm1hcF9maWx0ZXJfcHJvamVjdBgEIAEoCzIfLm16LmNvbXB1dGUudjEuTWFwRmlsdGVyUHJvamVjdBIxCglmaW5pc2hpbmcYBSABKAsyHi5tei5jb21wdXRlLnYxLlJvd1NldEZpbmlzaGluZxIXCgp0aW1lb3V0X21zGAYgASgNSAGIAQESFAoHcmVwbGljYRgHIAEoCUgCiAEBEhQKB2NsdXN0ZXIYCCABKAlIA4gBAUIMCgpfdGltZXN0YW1wQg0KC190aW1lb3V0X21zQgoKCF9yZXBsaWNhQgoKCF9jbHVzdGVyIjYKB1BlZWtSb3cSHAoDcm93GAEgASgLMg8ubXoucmVwci52MS5Sb3cSDQoFY291bnQYAiABKAQicAoMUGVla1Jlc3BvbnNlEigKBHJvd3MYASADKAsyGi5tei5lbnZpcm9ubWVudC52MS5QZWVrUm93EhEKCXRpbWVzdGFtcBgCIAEoBBIPCgdyZXBsaWNhGAMgASgJEhIKCnJlcGxpY2FfaWQYBCABKAkiXgoQU3Vic2NyaWJlUmVxdWVzdBIOCgZvYmplY3QYASABKAkSEgoFYXNfb2YYAiABKARIAIgBARISCgV1cF90bxgDIAEoBEgBiAEBQggKBl9hc19vZkIICgZfdXBfdG8iSwoPU3Vic2NyaWJlVXBkYXRlEhwKA3JvdxgBIAEoCzIPLm16LnJlcHIudjEuUm93EgwKBHRpbWUYAiABKAQSDAoEZGlmZhgDIAEoAyJtChFTdWJzY3JpYmVSZXNwb25zZRIzCgd1cGRhdGVzGAEgAygLMiIubXouZW52aXJvbm1lbnQudjEuU3Vic2NyaWJlVXBkYXRlEiMKBXVwcGVyGAIgASgLMhQubXoucmVwci52MS5Gcm9udGllciIxCg1TdGF0dXNSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJ5Cg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDRIwCgZoZWFsdGgYBCABKA4yIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhSGVhbHRoEg4KBnJlYXNvbhgFIAEoCSK/AQoQQ29sbGVjdGlvblN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKDndyaXRlX2Zyb250aWVyGAMgASgLMhQubXoucmVwci52MS5Gcm9udGllchIjCgVzaW5jZRgEIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXISEwoGbGFnX21zGAUgASgESACIAQESEwoGZmFpbGVkGAYgASgJSAGIAQFCCQoHX2xhZ19tc0IJCgdfZmFpbGVkInIKCUZsYWdTdGF0ZRILCgNrZXkYASABKAkSDwoHZW5hYmxlZBgCIAEoCBIQCghpbl9mb3JjZRgDIAEoCBISCgpibG9ja2VkX2J5GAQgAygJEg8KB2FwcGxpZWQYBSABKAgSEAoIZmxpcHBpbmcYBiABKAgihAEKCkZsaXBTdGF0dXMSDQoFc3RhdGUYASABKAkSDAoEc3RlcBgCIAEoCRIPCgdyZXBsaWNhGAMgASgJEhUKDXN0ZXBfc2luY2VfbXMYBCABKAQSEgoKc3RhcnRlZF9tcxgFIAEoBBIOCgZ0YXJnZXQYBiABKAkSDQoFZXJyb3IYByABKAki2gIKDUNsdXN0ZXJTdGF0dXMSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIyCghyZXBsaWNhcxgDIAMoCzIgLm16LmVudmlyb25tZW50LnYxLlJlcGxpY2FTdGF0dXMSOAoLY29sbGVjdGlvbnMYBCADKAsyIy5tei5lbnZpcm9ubWVudC52MS5Db2xsZWN0aW9uU3RhdHVzEisKBWZsYWdzGAUgAygLMhwubXouZW52aXJvbm1lbnQudjEuRmxhZ1N0YXRlEjYKC2NvbnRyb2xsZXJzGAYgAygLMiEubXouZW52aXJvbm1lbnQudjEuQ29udHJvbGxlclBhdGgSIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgHIAEoDRIwCgRmbGlwGAggASgLMh0ubXouZW52aXJvbm1lbnQudjEuRmxpcFN0YXR1c0gAiAEBQgcKBV9mbGlwIkgKDkNvbnRyb2xsZXJQYXRoEgwKBHNlYW0YASABKAkSDAoEZmxhZxgCIAEoCRIMCgRwYXRoGAMgASgJEgwKBG5vdGUYBCABKAkiRAoOU3RhdHVzUmVzcG9uc2USMgoIY2x1c3RlcnMYASADKAsyIC5tei5lbnZpcm9ubWVudC52MS5DbHVzdGVyU3RhdHVzIjMKD0dldEZsYWdzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiTAoMQ2x1c3RlckZsYWdzEg8KB2NsdXN0ZXIYASABKAkSKwoFZmxhZ3MYAiADKAsyHC5tei5lbnZpcm9ubWVudC52MS5GbGFnU3RhdGUiRQoQR2V0RmxhZ3NSZXNwb25zZRIxCghjbHVzdGVycxgBIAMoCzIfLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJGbGFncyq1AQoKT2JqZWN0S2luZBIbChdPQkpFQ1RfS0lORF9VTlNQRUNJRklFRBAAEhYKEk9CSkVDVF9LSU5EX1NPVVJDRRABEhkKFU9CSkVDVF9LSU5EX1NVQlNPVVJDRRACEhUKEU9CSkVDVF9LSU5EX0lOREVYEAMSIQodT0JKRUNUX0tJTkRfTUFURVJJQUxJWkVEX1ZJRVcQBBIdChlPQkpFQ1RfS0lORF9JTlRST1NQRUNUSU9OEAUqhQEKDVJlcGxpY2FIZWFsdGgSHgoaUkVQTElDQV9IRUFMVEhfVU5TUEVDSUZJRUQQABIZChVSRVBMSUNBX0hFQUxUSF9PTkxJTkUQARIaChZSRVBMSUNBX0hFQUxUSF9PRkZMSU5FEAISHQoZUkVQTElDQV9IRUFMVEhfUkVTVEFSVElORxADYgZwcm90bzM", [file_mz_compute_v1_peek, file_mz_expr_v1_expr, file_mz_repr_v1_repr, file_mz_storage_v1_ingestion]);
+  fileDesc("CiNtei9lbnZpcm9ubWVudC92MS9lbnZpcm9ubWVudC5wcm90bxIRbXouZW52aXJvbm1lbnQudjEiagoUQ3JlYXRlQ2x1c3RlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRImChlpbnRyb3NwZWN0aW9uX2ludGVydmFsX21zGAIgASgNSACIAQFCHAoaX2ludHJvc3BlY3Rpb25faW50ZXJ2YWxfbXMiIwoVQ3JlYXRlQ2x1c3RlclJlc3BvbnNlEgoKAmlkGAEgASgJIjMKEkRyb3BDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFQoTRHJvcENsdXN0ZXJSZXNwb25zZSIVChNMaXN0Q2x1c3RlcnNSZXF1ZXN0IjUKC1JlcGxpY2FJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDSJ8CgtDbHVzdGVySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjAKCHJlcGxpY2FzGAMgAygLMh4ubXouZW52aXJvbm1lbnQudjEuUmVwbGljYUluZm8SIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgEIAEoDSJIChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIwCghjbHVzdGVycxgBIAMoCzIeLm16LmVudmlyb25tZW50LnYxLkNsdXN0ZXJJbmZvIkMKFENyZWF0ZVJlcGxpY2FSZXF1ZXN0Eg8KB2NsdXN0ZXIYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgNIiMKFUNyZWF0ZVJlcGxpY2FSZXNwb25zZRIKCgJpZBgBIAEoCSIzChJEcm9wUmVwbGljYVJlcXVlc3QSDwoHY2x1c3RlchgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0Ryb3BSZXBsaWNhUmVzcG9uc2UidAoTQ3JlYXRlU291cmNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSPgoObG9hZF9nZW5lcmF0b3IYAyABKAsyJi5tei5zdG9yYWdlLnYxLkxvYWRHZW5lcmF0b3JDb25uZWN0aW9uIikKDUNyZWF0ZWRPYmplY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSJYChRDcmVhdGVTb3VyY2VSZXNwb25zZRIKCgJpZBgBIAEoCRI0CgpzdWJzb3VyY2VzGAIgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ3JlYXRlZE9iamVjdCJMChJDcmVhdGVJbmRleFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdjbHVzdGVyGAIgASgJEgoKAm9uGAMgASgJEgsKA2tleRgEIAMoDSIhChNDcmVhdGVJbmRleFJlc3BvbnNlEgoKAmlkGAEgASgJIl4KHUNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHY2x1c3RlchgCIAEoCRIeCgRwbGFuGAMgASgLMhAubXouZXhwci52MS5QbGFuIiwKHkNyZWF0ZU1hdGVyaWFsaXplZFZpZXdSZXNwb25zZRIKCgJpZBgBIAEoCSIyChFEcm9wT2JqZWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2Nhc2NhZGUYAiABKAgiFAoSRHJvcE9iamVjdFJlc3BvbnNlIjYKEkxpc3RPYmplY3RzUmVxdWVzdBIUCgdjbHVzdGVyGAEgASgJSACIAQFCCgoIX2NsdXN0ZXIiOgoKQ29sdW1uSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSEAoIbnVsbGFibGUYAyABKAgi8gEKCk9iamVjdEluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIrCgRraW5kGAMgASgOMh0ubXouZW52aXJvbm1lbnQudjEuT2JqZWN0S2luZBIPCgdjbHVzdGVyGAQgASgJEg0KBWFyaXR5GAUgASgNEg8KAm9uGAYgASgJSACIAQESCwoDa2V5GAcgAygNEi4KB2NvbHVtbnMYCCADKAsyHS5tei5lbnZpcm9ubWVudC52MS5Db2x1bW5JbmZvEhgKC2Rlc2NyaXB0aW9uGAkgASgJSAGIAQFCBQoDX29uQg4KDF9kZXNjcmlwdGlvbiJFChNMaXN0T2JqZWN0c1Jlc3BvbnNlEi4KB29iamVjdHMYASADKAsyHS5tei5lbnZpcm9ubWVudC52MS5PYmplY3RJbmZvIt8CCgtQZWVrUmVxdWVzdBIOCgZvYmplY3QYASABKAkSFgoJdGltZXN0YW1wGAIgASgESACIAQESPgoTbGl0ZXJhbF9jb25zdHJhaW50cxgDIAEoCzIhLm16LmNvbXB1dGUudjEuTGl0ZXJhbENvbnN0cmFpbnRzEjsKEm1hcF9maWx0ZXJfcHJvamVjdBgEIAEoCzIfLm16LmNvbXB1dGUudjEuTWFwRmlsdGVyUHJvamVjdBIxCglmaW5pc2hpbmcYBSABKAsyHi5tei5jb21wdXRlLnYxLlJvd1NldEZpbmlzaGluZxIXCgp0aW1lb3V0X21zGAYgASgNSAGIAQESFAoHcmVwbGljYRgHIAEoCUgCiAEBEhQKB2NsdXN0ZXIYCCABKAlIA4gBAUIMCgpfdGltZXN0YW1wQg0KC190aW1lb3V0X21zQgoKCF9yZXBsaWNhQgoKCF9jbHVzdGVyIjYKB1BlZWtSb3cSHAoDcm93GAEgASgLMg8ubXoucmVwci52MS5Sb3cSDQoFY291bnQYAiABKAQicAoMUGVla1Jlc3BvbnNlEigKBHJvd3MYASADKAsyGi5tei5lbnZpcm9ubWVudC52MS5QZWVrUm93EhEKCXRpbWVzdGFtcBgCIAEoBBIPCgdyZXBsaWNhGAMgASgJEhIKCnJlcGxpY2FfaWQYBCABKAkiXgoQU3Vic2NyaWJlUmVxdWVzdBIOCgZvYmplY3QYASABKAkSEgoFYXNfb2YYAiABKARIAIgBARISCgV1cF90bxgDIAEoBEgBiAEBQggKBl9hc19vZkIICgZfdXBfdG8iSwoPU3Vic2NyaWJlVXBkYXRlEhwKA3JvdxgBIAEoCzIPLm16LnJlcHIudjEuUm93EgwKBHRpbWUYAiABKAQSDAoEZGlmZhgDIAEoAyJtChFTdWJzY3JpYmVSZXNwb25zZRIzCgd1cGRhdGVzGAEgAygLMiIubXouZW52aXJvbm1lbnQudjEuU3Vic2NyaWJlVXBkYXRlEiMKBXVwcGVyGAIgASgLMhQubXoucmVwci52MS5Gcm9udGllciIxCg1TdGF0dXNSZXF1ZXN0EhQKB2NsdXN0ZXIYASABKAlIAIgBAUIKCghfY2x1c3RlciJ5Cg1SZXBsaWNhU3RhdHVzEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoDRIwCgZoZWFsdGgYBCABKA4yIC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhSGVhbHRoEg4KBnJlYXNvbhgFIAEoCSK/AQoQQ29sbGVjdGlvblN0YXR1cxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKDndyaXRlX2Zyb250aWVyGAMgASgLMhQubXoucmVwci52MS5Gcm9udGllchIjCgVzaW5jZRgEIAEoCzIULm16LnJlcHIudjEuRnJvbnRpZXISEwoGbGFnX21zGAUgASgESACIAQESEwoGZmFpbGVkGAYgASgJSAGIAQFCCQoHX2xhZ19tc0IJCgdfZmFpbGVkInIKCUZsYWdTdGF0ZRILCgNrZXkYASABKAkSDwoHZW5hYmxlZBgCIAEoCBIQCghpbl9mb3JjZRgDIAEoCBISCgpibG9ja2VkX2J5GAQgAygJEg8KB2FwcGxpZWQYBSABKAgSEAoIZmxpcHBpbmcYBiABKAgihAEKCkZsaXBTdGF0dXMSDQoFc3RhdGUYASABKAkSDAoEc3RlcBgCIAEoCRIPCgdyZXBsaWNhGAMgASgJEhUKDXN0ZXBfc2luY2VfbXMYBCABKAQSEgoKc3RhcnRlZF9tcxgFIAEoBBIOCgZ0YXJnZXQYBiABKAkSDQoFZXJyb3IYByABKAkikgMKDUNsdXN0ZXJTdGF0dXMSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIyCghyZXBsaWNhcxgDIAMoCzIgLm16LmVudmlyb25tZW50LnYxLlJlcGxpY2FTdGF0dXMSOAoLY29sbGVjdGlvbnMYBCADKAsyIy5tei5lbnZpcm9ubWVudC52MS5Db2xsZWN0aW9uU3RhdHVzEisKBWZsYWdzGAUgAygLMhwubXouZW52aXJvbm1lbnQudjEuRmxhZ1N0YXRlEjYKC2NvbnRyb2xsZXJzGAYgAygLMiEubXouZW52aXJvbm1lbnQudjEuQ29udHJvbGxlclBhdGgSIQoZaW50cm9zcGVjdGlvbl9pbnRlcnZhbF9tcxgHIAEoDRIwCgRmbGlwGAggASgLMh0ubXouZW52aXJvbm1lbnQudjEuRmxpcFN0YXR1c0gAiAEBEjYKCm1pZ3JhdGlvbnMYCSADKAsyIi5tei5lbnZpcm9ubWVudC52MS5NaWdyYXRpb25TdGF0dXNCBwoFX2ZsaXAisgIKD01pZ3JhdGlvblN0YXR1cxIMCgRmbGFnGAEgASgJEg0KBXN0YWdlGAIgASgJEhUKDWF1dGhvcml0YXRpdmUYAyABKAkSEAoIY29tcGFyZXMYBCABKAgSMwoFc2xvdHMYBSADKAsyJC5tei5lbnZpcm9ubWVudC52MS5SZXBsaWNhU2xvdFN0YXR1cxISCgpjb25zaXN0ZW50GAYgASgEEhQKDGluY29uc2lzdGVudBgHIAEoBBIPCgd0aW1lb3V0GAggASgEEhAKCGZhbGxiYWNrGAkgASgEEhoKEmxhc3RfaW5jb25zaXN0ZW5jeRgKIAEoCRItCgVwYXRocxgLIAMoCzIeLm16LmVudmlyb25tZW50LnYxLlBhdGhMYXRlbmN5EgwKBG5vdGUYDCABKAkiMgoRUmVwbGljYVNsb3RTdGF0dXMSDwoHcmVwbGljYRgBIAEoCRIMCgRzbG90GAIgASgJIlwKC1BhdGhMYXRlbmN5EgwKBHBhdGgYASABKAkSDwoHYW5zd2VycxgCIAEoBBIOCgZwNTBfbXMYAyABKAESDgoGcDk5X21zGAQgASgBEg4KBmVycm9ycxgFIAEoBCJICg5Db250cm9sbGVyUGF0aBIMCgRzZWFtGAEgASgJEgwKBGZsYWcYAiABKAkSDAoEcGF0aBgDIAEoCRIMCgRub3RlGAQgASgJIkQKDlN0YXR1c1Jlc3BvbnNlEjIKCGNsdXN0ZXJzGAEgAygLMiAubXouZW52aXJvbm1lbnQudjEuQ2x1c3RlclN0YXR1cyIzCg9HZXRGbGFnc1JlcXVlc3QSFAoHY2x1c3RlchgBIAEoCUgAiAEBQgoKCF9jbHVzdGVyIkwKDENsdXN0ZXJGbGFncxIPCgdjbHVzdGVyGAEgASgJEisKBWZsYWdzGAIgAygLMhwubXouZW52aXJvbm1lbnQudjEuRmxhZ1N0YXRlIkUKEEdldEZsYWdzUmVzcG9uc2USMQoIY2x1c3RlcnMYASADKAsyHy5tei5lbnZpcm9ubWVudC52MS5DbHVzdGVyRmxhZ3MqtQEKCk9iamVjdEtpbmQSGwoXT0JKRUNUX0tJTkRfVU5TUEVDSUZJRUQQABIWChJPQkpFQ1RfS0lORF9TT1VSQ0UQARIZChVPQkpFQ1RfS0lORF9TVUJTT1VSQ0UQAhIVChFPQkpFQ1RfS0lORF9JTkRFWBADEiEKHU9CSkVDVF9LSU5EX01BVEVSSUFMSVpFRF9WSUVXEAQSHQoZT0JKRUNUX0tJTkRfSU5UUk9TUEVDVElPThAFKoUBCg1SZXBsaWNhSGVhbHRoEh4KGlJFUExJQ0FfSEVBTFRIX1VOU1BFQ0lGSUVEEAASGQoVUkVQTElDQV9IRUFMVEhfT05MSU5FEAESGgoWUkVQTElDQV9IRUFMVEhfT0ZGTElORRACEh0KGVJFUExJQ0FfSEVBTFRIX1JFU1RBUlRJTkcQA2IGcHJvdG8z", [file_mz_compute_v1_peek, file_mz_expr_v1_expr, file_mz_repr_v1_repr, file_mz_storage_v1_ingestion]);
 
 /**
  * Create an empty cluster (no replicas; add them with CreateReplica).
@@ -1294,6 +1294,14 @@ export type ClusterStatus = Message<"mz.environment.v1.ClusterStatus"> & {
    * @generated from field: optional mz.environment.v1.FlipStatus flip = 8;
    */
   flip?: FlipStatus | undefined;
+
+  /**
+   * The phases of this cluster in a middle migration stage, in phase order
+   * (docs/design/20261207_migration_stages.md); empty when none migrates.
+   *
+   * @generated from field: repeated mz.environment.v1.MigrationStatus migrations = 9;
+   */
+  migrations: MigrationStatus[];
 };
 
 /**
@@ -1302,6 +1310,174 @@ export type ClusterStatus = Message<"mz.environment.v1.ClusterStatus"> & {
  */
 export const ClusterStatusSchema: GenMessage<ClusterStatus> = /*@__PURE__*/
   messageDesc(file_mz_environment_v1_environment, 36);
+
+/**
+ * A phase of a cluster in a middle migration stage: its two paths run side by side on the
+ * cluster's replicas (split by slot), one authoritative, and the other's peek answers compared.
+ *
+ * @generated from message mz.environment.v1.MigrationStatus
+ */
+export type MigrationStatus = Message<"mz.environment.v1.MigrationStatus"> & {
+  /**
+   * The phase's flag key.
+   *
+   * @generated from field: string flag = 1;
+   */
+  flag: string;
+
+  /**
+   * "dualwrite", "shadow", "live" or "rampdown".
+   *
+   * @generated from field: string stage = 2;
+   */
+  stage: string;
+
+  /**
+   * The path whose answers are served: "legacy" or "unified".
+   *
+   * @generated from field: string authoritative = 3;
+   */
+  authoritative: string;
+
+  /**
+   * Whether the stage compares the other path's answers (shadow, live).
+   *
+   * @generated from field: bool compares = 4;
+   */
+  compares: boolean;
+
+  /**
+   * Each running replica's path, ordered by replica name.
+   *
+   * @generated from field: repeated mz.environment.v1.ReplicaSlotStatus slots = 5;
+   */
+  slots: ReplicaSlotStatus[];
+
+  /**
+   * Comparisons of the cluster's peeks so far (every phase migrating together shares them: a
+   * replica's slot resolves all of them at once).
+   *
+   * @generated from field: uint64 consistent = 6;
+   */
+  consistent: bigint;
+
+  /**
+   * @generated from field: uint64 inconsistent = 7;
+   */
+  inconsistent: bigint;
+
+  /**
+   * @generated from field: uint64 timeout = 8;
+   */
+  timeout: bigint;
+
+  /**
+   * @generated from field: uint64 fallback = 9;
+   */
+  fallback: bigint;
+
+  /**
+   * The first difference of the last inconsistent comparison ("" when none).
+   *
+   * @generated from field: string last_inconsistency = 10;
+   */
+  lastInconsistency: string;
+
+  /**
+   * First-answer latency and error answers of each path, "legacy" then "unified".
+   *
+   * @generated from field: repeated mz.environment.v1.PathLatency paths = 11;
+   */
+  paths: PathLatency[];
+
+  /**
+   * What keeps the stage from comparing, if anything, e.g. "needs a second replica to compare".
+   *
+   * @generated from field: string note = 12;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message mz.environment.v1.MigrationStatus.
+ * Use `create(MigrationStatusSchema)` to create a new message.
+ */
+export const MigrationStatusSchema: GenMessage<MigrationStatus> = /*@__PURE__*/
+  messageDesc(file_mz_environment_v1_environment, 37);
+
+/**
+ * The path a replica runs in a migrating cluster.
+ *
+ * @generated from message mz.environment.v1.ReplicaSlotStatus
+ */
+export type ReplicaSlotStatus = Message<"mz.environment.v1.ReplicaSlotStatus"> & {
+  /**
+   * Replica name.
+   *
+   * @generated from field: string replica = 1;
+   */
+  replica: string;
+
+  /**
+   * "legacy", "unified", or "" when it runs neither path's phase set (started before the stage
+   * changed; a live flip rolls it).
+   *
+   * @generated from field: string slot = 2;
+   */
+  slot: string;
+};
+
+/**
+ * Describes the message mz.environment.v1.ReplicaSlotStatus.
+ * Use `create(ReplicaSlotStatusSchema)` to create a new message.
+ */
+export const ReplicaSlotStatusSchema: GenMessage<ReplicaSlotStatus> = /*@__PURE__*/
+  messageDesc(file_mz_environment_v1_environment, 38);
+
+/**
+ * One path's first answers to compared peeks.
+ *
+ * @generated from message mz.environment.v1.PathLatency
+ */
+export type PathLatency = Message<"mz.environment.v1.PathLatency"> & {
+  /**
+   * "legacy" or "unified".
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * Answers measured (the most recent up to 1024 give the quantiles).
+   *
+   * @generated from field: uint64 answers = 2;
+   */
+  answers: bigint;
+
+  /**
+   * @generated from field: double p50_ms = 3;
+   */
+  p50Ms: number;
+
+  /**
+   * @generated from field: double p99_ms = 4;
+   */
+  p99Ms: number;
+
+  /**
+   * Answers that were errors.
+   *
+   * @generated from field: uint64 errors = 5;
+   */
+  errors: bigint;
+};
+
+/**
+ * Describes the message mz.environment.v1.PathLatency.
+ * Use `create(PathLatencySchema)` to create a new message.
+ */
+export const PathLatencySchema: GenMessage<PathLatency> = /*@__PURE__*/
+  messageDesc(file_mz_environment_v1_environment, 39);
 
 /**
  * One controller-side seam of a cluster and the path it runs (design §7, §9 phases 3-5).
@@ -1343,7 +1519,7 @@ export type ControllerPath = Message<"mz.environment.v1.ControllerPath"> & {
  * Use `create(ControllerPathSchema)` to create a new message.
  */
 export const ControllerPathSchema: GenMessage<ControllerPath> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 37);
+  messageDesc(file_mz_environment_v1_environment, 40);
 
 /**
  * @generated from message mz.environment.v1.StatusResponse
@@ -1362,7 +1538,7 @@ export type StatusResponse = Message<"mz.environment.v1.StatusResponse"> & {
  * Use `create(StatusResponseSchema)` to create a new message.
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 38);
+  messageDesc(file_mz_environment_v1_environment, 41);
 
 /**
  * @generated from message mz.environment.v1.GetFlagsRequest
@@ -1381,7 +1557,7 @@ export type GetFlagsRequest = Message<"mz.environment.v1.GetFlagsRequest"> & {
  * Use `create(GetFlagsRequestSchema)` to create a new message.
  */
 export const GetFlagsRequestSchema: GenMessage<GetFlagsRequest> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 39);
+  messageDesc(file_mz_environment_v1_environment, 42);
 
 /**
  * @generated from message mz.environment.v1.ClusterFlags
@@ -1407,7 +1583,7 @@ export type ClusterFlags = Message<"mz.environment.v1.ClusterFlags"> & {
  * Use `create(ClusterFlagsSchema)` to create a new message.
  */
 export const ClusterFlagsSchema: GenMessage<ClusterFlags> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 40);
+  messageDesc(file_mz_environment_v1_environment, 43);
 
 /**
  * @generated from message mz.environment.v1.GetFlagsResponse
@@ -1426,7 +1602,7 @@ export type GetFlagsResponse = Message<"mz.environment.v1.GetFlagsResponse"> & {
  * Use `create(GetFlagsResponseSchema)` to create a new message.
  */
 export const GetFlagsResponseSchema: GenMessage<GetFlagsResponse> = /*@__PURE__*/
-  messageDesc(file_mz_environment_v1_environment, 41);
+  messageDesc(file_mz_environment_v1_environment, 44);
 
 /**
  * What kind of catalog object.
