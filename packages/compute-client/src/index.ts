@@ -50,7 +50,13 @@ export {
   PEEK_DURATION_BUCKETS,
   type PeekResult,
 } from "./metrics.js";
-export { buildPeek, type PeekAnswer, type PeekRequest, type PeekRows } from "./peek.js";
+export {
+  buildPeek,
+  type PeekAnswer,
+  type PeekOutcome,
+  type PeekRequest,
+  type PeekRows,
+} from "./peek.js";
 export {
   COMPARISON_TIMEOUT_MS,
   type ComparisonRecord,

@@ -31,6 +31,9 @@
  *   `ClusterStreams` (one stream for both instances); two-port replicas take the per-workload
  *   connector the replicas seam chose. A disagreement anyway (Connect `Unimplemented`) is a
  *   `ReplicaLayoutMismatch` in the replica's status.
+ * - While `cluster-unification-replicas` migrates (a middle stage), the replicas seam is chosen
+ *   per replica too: each replica's task follows the PhaseSet of its migration slot
+ *   (`slotOf`, `environment/stages/replica-tasks.ts`); the seam's path is the authoritative one.
  */
 import {
   type ComputeReplicaConnector,
@@ -39,7 +42,7 @@ import {
 } from "@mzts/compute-client";
 import type { ReplicaConnector } from "@mzts/controller-unified";
 import { type ClusterStreams, createClusterStreams } from "@mzts/controller-unified/client";
-import { FLAG_KEYS, type Phase, type PhaseSet } from "@mzts/flags";
+import { FLAG_KEYS, type Phase, type PhasePath, type PhaseSet } from "@mzts/flags";
 import { type ReplicaLayout, replicaLayout } from "@mzts/orchestrator";
 import type { ControllerPath } from "@mzts/protocol";
 import {
@@ -47,6 +50,7 @@ import {
   connectUnifiedStorageReplica,
   type StorageReplicaConnector,
 } from "@mzts/storage-client";
+import { perReplicaTask } from "./environment/stages/replica-tasks.js";
 
 /** A controller-side seam. */
 export type ControllerSeam = "compute-replicas" | "storage-replicas" | "client" | "state";
@@ -106,6 +110,11 @@ export interface SelectOptions {
    * it does not know (undefined) takes the layout of the cluster's PhaseSet.
    */
   readonly layoutOf?: (replicaId: string) => ReplicaLayout | undefined;
+  /**
+   * A replica's migration slot (catalog): while `cluster-unification-replicas` migrates, each
+   * replica's task follows its slot's PhaseSet (`environment/stages/replica-tasks.ts`).
+   */
+  readonly slotOf?: (replicaId: string) => PhasePath | undefined;
 }
 
 /**
@@ -136,21 +145,29 @@ export function selectControllers(
 ): ClusterControllers {
   const paths = SEAMS.map(({ seam, phase, legacy, unified }): ControllerPath => {
     const flag = FLAG_KEYS[phase];
+    if (phase === "replicas" && phases.migrating.includes(phase)) {
+      const stage = phases.stage(phase);
+      const path = phases.path(phase);
+      return { seam, flag, path, note: `${stage}: per replica by slot (${legacy} | ${unified})` };
+    }
     if (phases.takesEffect(phase)) return { seam, flag, path: "unified", note: unified };
     const note = phases.inForce[phase]
       ? `${flag} in force: accepted, no effect yet (${legacy})`
       : legacy;
     return { seam, flag, path: "legacy", note };
   });
-  const replicas = phases.takesEffect("replicas");
-  const computeTask = replicas
-    ? connectUnifiedComputeReplica
-    : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
-      connectLegacyComputeReplica;
-  const storageTask = replicas
-    ? connectUnifiedStorageReplica
-    : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
-      connectLegacyStorageReplica;
+  const computeTask = perReplicaTask(phases, options.slotOf, (p) =>
+    p.takesEffect("replicas")
+      ? connectUnifiedComputeReplica
+      : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+        connectLegacyComputeReplica,
+  );
+  const storageTask = perReplicaTask(phases, options.slotOf, (p) =>
+    p.takesEffect("replicas")
+      ? connectUnifiedStorageReplica
+      : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+        connectLegacyStorageReplica,
+  );
   const clusterLayout = replicaLayout(phases);
   const layoutOf = (id: string) => options.layoutOf?.(id) ?? clusterLayout;
   const streams = createClusterStreams();

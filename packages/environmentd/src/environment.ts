@@ -109,6 +109,7 @@ import { Reads } from "./environment/reads.js";
 import { Replicas } from "./environment/replicas.js";
 import { ShardGc } from "./environment/shard-gc.js";
 import { Shards } from "./environment/shards.js";
+import { ClusterStages, type ClusterStagesOptions } from "./environment/stages/cluster-stages.js";
 import { Status } from "./environment/status.js";
 import { TransientIds } from "./environment/transient-ids.js";
 import { EnvironmentClosed } from "./errors.js";
@@ -172,6 +173,12 @@ export interface EnvironmentOptions {
    * (ms). Default 120 000.
    */
   readonly flipHydrationTimeoutMs?: number;
+  /**
+   * Migration stages (docs/design/20261207_migration_stages.md): how long a peek's other path is
+   * waited for (ms; default 5000), and a test hook rewriting a cluster's non-authoritative
+   * answers before they are compared (never what a caller is served).
+   */
+  readonly stages?: Pick<ClusterStagesOptions, "comparisonTimeoutMs" | "perturbOther">;
 }
 
 export interface CloseOptions {
@@ -309,6 +316,14 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   });
   const queue = new DdlQueue(objects, (newer) => fencing.fencedBy(newer));
   const readHoldTickMs = opts.readHoldTickMs ?? 1000;
+  const stages = new ClusterStages({
+    clusterPhases: (clusterId): PhaseSet | undefined => clusters.selection(clusterId)?.phases,
+    replicaPhases: (replicaId) => replicas.phasesOf(replicaId),
+    replicaSlot: (replicaId) => replicas.slotOf(replicaId),
+    ...(typeof phaseSource === "function" ? {} : { tracker: phaseSource }),
+    ...opts.stages,
+    log: log.child({ component: "stages" }),
+  });
   const clusters: Clusters = new Clusters({
     compute,
     storage,
@@ -323,7 +338,9 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     tickMs: readHoldTickMs,
     onWriteFrontier: () => signal.notify(),
     log,
+    stages,
     layoutOf: (replicaId): ReplicaLayout | undefined => replicas.layoutOf(replicaId),
+    slotOf: (replicaId) => replicas.slotOf(replicaId),
     ...(opts.computeConnector === undefined ? {} : { computeConnector: opts.computeConnector }),
   });
   const importHolds = new ImportHolds({
@@ -420,6 +437,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     replicas,
     clusters,
     readPhases,
+    stages,
     flipOf: (clusterId) => flips.statusOf(clusterId),
   });
   const flips = new LiveFlips({

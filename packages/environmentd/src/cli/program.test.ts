@@ -81,4 +81,65 @@ describe("mzctl status", () => {
       "flip failed to [servers]: awaiting hydration of r1_pending (u9) (since 1970-01-01T00:00:00.000Z): replica r1_pending (u9) did not hydrate within 1 ms",
     );
   });
+
+  it("shows a migrating phase: stage, slots, comparisons, latency, and the second-replica note", () => {
+    const base = {
+      id: "u1",
+      name: "c",
+      replicas: [],
+      collections: [],
+      flags: [],
+      introspectionIntervalMs: 1000,
+    };
+    const migration = {
+      flag: "cluster-unification-servers",
+      stage: "shadow",
+      authoritative: "legacy" as const,
+      compares: true,
+      slots: [
+        { replica: "r1", slot: "legacy" as const },
+        { replica: "r2", slot: "unified" as const },
+      ],
+      consistent: 40,
+      inconsistent: 1,
+      timeout: 0,
+      fallback: 0,
+      lastInconsistency: "1 row(s) differ; first: (99) occurs 1 more time(s) in the other answer",
+      paths: [
+        { path: "legacy" as const, answers: 41, p50Ms: 1.5, p99Ms: 4, errors: 0 },
+        { path: "unified" as const, answers: 41, p50Ms: 1.25, p99Ms: 3, errors: 0 },
+      ],
+    };
+    const text = renderStatus(
+      environmentCodecs.statusResponse.toProto({
+        clusters: [{ ...base, migrations: [migration] }],
+      }),
+    );
+    expect(text).toContain(
+      "migration cluster-unification-servers shadow: legacy answers, the other is compared; slots r1 legacy, r2 unified",
+    );
+    expect(text).toContain("comparisons: 40 consistent, 1 inconsistent, 0 timeout, 0 fallback");
+    expect(text).toMatch(/PATH\s+ANSWERS\s+P50_MS\s+P99_MS\s+ERRORS\n\s+legacy\s+41\s+1.5\s+4\s+0/);
+    expect(text).toContain("last inconsistency: 1 row(s) differ");
+    const one = renderStatus(
+      environmentCodecs.statusResponse.toProto({
+        clusters: [
+          {
+            ...base,
+            migrations: [
+              {
+                ...migration,
+                slots: [{ replica: "r1", slot: "legacy" as const }],
+                consistent: 0,
+                inconsistent: 0,
+                paths: [],
+                note: "needs a second replica to compare: only the legacy path runs; add one (it takes the unified slot)",
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(one).toContain("note: needs a second replica to compare");
+  });
 });

@@ -27,6 +27,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { CliContext, EnvironmentClient } from "./context.js";
 import { addIntrospectionCommand } from "./introspection.js";
 import { type CliIo, frontierText, peekTable, rowCells, table, withProgress } from "./render.js";
+import { migrationsText } from "./render-migrations.js";
 
 /** The default API address: environmentd's default gRPC port on loopback. */
 export const DEFAULT_URL = "http://127.0.0.1:6875";
@@ -483,7 +484,10 @@ function yesNo(b: boolean): string {
   return b ? "yes" : "no";
 }
 
-/** `mzctl status` as text: per cluster its replicas, collections, flags, controllers and flip. */
+/**
+ * `mzctl status` as text: per cluster its replicas, collections, flags, controllers, flip and
+ * migration stages (`render-migrations.ts`).
+ */
 export function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): string {
   const status = environmentCodecs.statusResponse.fromProto(res);
   if (status.clusters.length === 0)
@@ -534,7 +538,9 @@ export function renderStatus(res: MessageShape<typeof S.StatusResponseSchema>): 
             ).toISOString()})${c.flip.error === undefined ? "" : `: ${c.flip.error}`}\n`;
       return `cluster ${c.name} (${c.id}, ${interval})\n${replicas}${collections}${failed}  flags on: ${
         flags.length === 0 ? "none" : flags.join(", ")
-      }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}${flip}`;
+      }\n${controllers === "" ? "" : `  controllers: ${controllers}\n`}${flip}${migrationsText(
+        c.migrations,
+      )}`;
     })
     .join("\n");
 }

@@ -4,7 +4,8 @@
  *
  * ## Flow (numbered walk-through)
  * 1. Per cluster: build its controller (`Clusters.build`: PhaseSet read once,
- *    `selectControllers`); every catalog replica's spec carries the cluster's PhaseSet.
+ *    `selectControllers`); every catalog replica's spec carries the cluster's PhaseSet for the
+ *    replica's migration slot (`stages/replica-slots.ts`; the slot is kept in the catalog).
  * 2. Open the since handles of every shard, then install the ingestions and dataflows in catalog
  *    (dependency) order — before any replica: a replica's replay is the history at the time it
  *    is added, and a replica that reconciles against a history without its dataflows drops them.
@@ -17,13 +18,16 @@
  * - Runs after `catalog.boot()` (this generation fenced the older ones) and before any API call.
  * - On failure the caller tears down what was built (nothing is half-served).
  */
+
+import type { PhaseSet } from "@mzts/flags";
 import type { ProcessOrchestrator, ReplicaSpec } from "@mzts/orchestrator";
 import type { Logger } from "pino";
-import type { Catalog } from "../catalog/catalog.js";
+import type { Catalog, ClusterReplica } from "../catalog/catalog.js";
 import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
 import type { ObjectCache } from "./objects.js";
 import type { Replicas } from "./replicas.js";
+import { replicaPhases } from "./stages/replica-slots.js";
 
 export interface RebuildOptions {
   readonly catalog: Catalog;
@@ -41,7 +45,7 @@ export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
   for (const c of snap.clusters) await o.clusters.build(c);
   const wanted: ReplicaSpec[] = [];
   for (const r of snap.replicas) {
-    const phases = o.clusters.selection(r.clusterId)?.phases;
+    const phases = slotted(o, r);
     if (phases !== undefined) wanted.push(o.replicas.spec(r.clusterId, r.id, r.workers, phases));
   }
   for (const item of snap.items) await o.dataflows.registerShards(item);
@@ -53,15 +57,21 @@ export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
   const result = await o.orchestrator.reconcile(wanted);
   for (const r of snap.replicas) {
     const location = result.locations.get(r.id);
-    const phases = o.clusters.selection(r.clusterId)?.phases;
+    const phases = slotted(o, r);
     if (location === undefined || phases === undefined) {
       o.log.warn({ replica_id: r.id, err: result.failed.get(r.id) }, "replica could not start");
       continue;
     }
-    o.replicas.attach(r.clusterId, r.id, r.name, r.workers, phases, location);
+    o.replicas.attach(r.clusterId, r.id, r.name, r.workers, phases, location, r.slot);
   }
   o.log.info(
     { clusters: snap.clusters.length, replicas: snap.replicas.length, items: snap.items.length },
     "controllers rebuilt from the catalog",
   );
+}
+
+/** The PhaseSet catalog replica `r` runs: its cluster's, for its slot (undefined: not built). */
+function slotted(o: RebuildOptions, r: ClusterReplica): PhaseSet | undefined {
+  const phases = o.clusters.selection(r.clusterId)?.phases;
+  return phases === undefined ? undefined : replicaPhases(phases, r.slot);
 }

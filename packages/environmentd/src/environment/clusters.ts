@@ -44,11 +44,12 @@ import type { GlobalId } from "@mzts/repr";
 import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Cluster } from "../catalog/catalog.js";
+import type { Cluster, ReplicaSlot } from "../catalog/catalog.js";
 import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
-import { type ClusterControllers, selectControllers } from "../controllers.js";
+import { type ClusterControllers, type SelectOptions, selectControllers } from "../controllers.js";
 import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
+import type { ClusterStages } from "./stages/cluster-stages.js";
 
 /** The reader id of environmentd's since handles (both paths: a path change re-attaches them). */
 export const SINCE_READER_ID = "environmentd";
@@ -90,6 +91,10 @@ export interface ClustersOptions {
    * controllers speak it to that replica (`selectControllers`).
    */
   readonly layoutOf?: (replicaId: string) => ReplicaLayout | undefined;
+  /** A replica's migration slot (`Replicas.slotOf`). */
+  readonly slotOf?: (replicaId: string) => ReplicaSlot | undefined;
+  /** Migration stages: each compute instance's peek comparison (`stages/cluster-stages.ts`). */
+  readonly stages?: ClusterStages;
 }
 
 interface Built {
@@ -98,7 +103,6 @@ interface Built {
   readonly controller: ClusterController;
   readonly unlisten: () => void;
 }
-
 
 /** The clusters' controllers (see the file comment). */
 export class Clusters {
@@ -114,8 +118,7 @@ export class Clusters {
   async build(cluster: Pick<Cluster, "id" | "options">): Promise<ClusterControllers> {
     const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
-    const layoutOf = this.#o.layoutOf;
-    const chosen = selectControllers(phases, layoutOf === undefined ? {} : { layoutOf });
+    const chosen = selectControllers(phases, this.#selectOptions());
     const controller = phases.takesEffect("state")
       ? this.#unified(cluster, chosen)
       : // PHASE(state): legacy — delete when cluster-unification-state is retired
@@ -139,6 +142,7 @@ export class Clusters {
     const { compute, storage, readHolds } = this.#o;
     compute.createInstance(cluster.id, loggingConfig(cluster), {
       connector: this.#o.computeConnector ?? chosen.compute.connector,
+      ...this.#o.stages?.instanceOptions(cluster.id),
     });
     storage.createInstance(cluster.id, { connector: chosen.storage.connector });
     return new LegacyClusterController({ clusterId: cluster.id, compute, storage, readHolds });
@@ -177,7 +181,7 @@ export class Clusters {
   async reseat(clusterId: GlobalId, phases: PhaseSet): Promise<ClusterControllers> {
     const built = this.#get(clusterId, "reseat");
     const before = built.chosen;
-    const chosen = selectControllers(phases);
+    const chosen = selectControllers(phases, this.#selectOptions());
     const reconnect: Promise<void>[] = [];
     // PHASE(state): legacy — delete when cluster-unification-state is retired
     if (built.controller.path === "legacy") {
@@ -210,6 +214,15 @@ export class Clusters {
     if (built === undefined) return false;
     const wanted = built.chosen.phases.takesEffect("state") ? "unified" : "legacy";
     return wanted !== built.controller.path;
+  }
+
+  /** How `selectControllers` learns each replica's layout and PhaseSet. */
+  #selectOptions(): SelectOptions {
+    const { layoutOf, slotOf } = this.#o;
+    return {
+      ...(layoutOf === undefined ? {} : { layoutOf }),
+      ...(slotOf === undefined ? {} : { slotOf }),
+    };
   }
 
   /** Calls `listener` when a cluster's controllers are built or dropped. Returns the unsubscribe. */
@@ -249,6 +262,7 @@ export class Clusters {
     const built = this.#built.get(clusterId);
     if (built === undefined) return;
     this.#built.delete(clusterId);
+    this.#o.stages?.forget(clusterId);
     built.unlisten();
     await built.controller.close();
     // PHASE(state): legacy — delete when cluster-unification-state is retired

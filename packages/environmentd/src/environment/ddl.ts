@@ -8,7 +8,9 @@
  * - Requests are validated against the resolved objects before the catalog write (an index's key
  *   columns, a view's `get`s and plan); what the catalog refuses (names, dependencies) it names.
  * - A replica that cannot start is removed from the catalog again (best effort) and the error
- *   returned; a replica's PhaseSet is read once, at its start.
+ *   returned; a replica's PhaseSet is read once, at its start, and resolved for its migration
+ *   slot (`stages/replica-slots.ts`: the slot is given at creation, a tie to the authoritative
+ *   path, and kept in the catalog).
  * - Drops uninstall dependents first (the catalog returns them in that order), then detach the
  *   replicas, then drop the clusters' instances.
  */
@@ -39,6 +41,7 @@ import type { Dataflows } from "./dataflows.js";
 import type { DdlQueue } from "./ddl-queue.js";
 import { GENERATOR_OUTPUTS, type ObjectCache, planGets } from "./objects.js";
 import type { Replicas } from "./replicas.js";
+import { replicaPhases, tieSlot } from "./stages/replica-slots.js";
 
 export interface DdlOptions {
   readonly catalog: Catalog;
@@ -97,12 +100,15 @@ export class Ddl {
   createReplica(req: CreateReplicaRequest): Promise<{ id: string }> {
     const { catalog, generation, orchestrator, replicas } = this.#o;
     return this.#o.queue.run(async () => {
+      const cluster = await catalog.getCluster(req.cluster);
+      const current = await this.#o.readPhases(cluster.id); // once, at replica start (style §16)
       const r = await catalog.createReplica(generation, {
         cluster: req.cluster,
         name: req.name,
         workers: req.size,
+        tieSlot: tieSlot(current),
       });
-      const phases = await this.#o.readPhases(r.clusterId); // once, at replica start (style §16)
+      const phases = replicaPhases(current, r.slot);
       let location: ReplicaLocation;
       try {
         location = await orchestrator.ensureReplica(
@@ -112,7 +118,7 @@ export class Ddl {
         await catalog.dropReplica(generation, req.cluster, req.name).catch(() => undefined);
         throw e;
       }
-      replicas.attach(r.clusterId, r.id, r.name, r.workers, phases, location);
+      replicas.attach(r.clusterId, r.id, r.name, r.workers, phases, location, r.slot);
       return { id: r.id };
     });
   }

@@ -33,6 +33,7 @@ import {
 import type { ReplicaHealth } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
+import type { ReplicaSlot } from "../catalog/catalog.js";
 import { RefusalLog, refusalReason } from "../hello-refusals.js";
 import type { Clusters } from "./clusters.js";
 
@@ -54,6 +55,8 @@ export interface ReplicaRuntime {
   readonly workers: number;
   /** The PhaseSet this replica was started with. */
   readonly phases: PhaseSet;
+  /** Its migration slot (catalog; `stages/replica-slots.ts`). */
+  readonly slot: ReplicaSlot;
   location: ReplicaLocation;
   health: ReplicaHealth;
   reason: string;
@@ -126,6 +129,7 @@ export class Replicas {
     workers: number,
     phases: PhaseSet,
     location: ReplicaLocation,
+    slot: ReplicaSlot = "legacy",
   ): void {
     const { orchestrator, clusters } = this.#o;
     const controller = clusters.controllerOf(clusterId, "addReplica");
@@ -135,6 +139,7 @@ export class Replicas {
       name,
       workers,
       phases,
+      slot,
       location,
       health: "online",
       reason: "",
@@ -178,6 +183,11 @@ export class Replicas {
   /** The PhaseSet a replica was started with (undefined: not started by this environmentd). */
   phasesOf(replicaId: string): PhaseSet | undefined {
     return this.#replicas.get(replicaId)?.phases;
+  }
+
+  /** A replica's migration slot (undefined: not started by this environmentd). */
+  slotOf(replicaId: string): ReplicaSlot | undefined {
+    return this.#replicas.get(replicaId)?.slot;
   }
 
   /** The layout a replica was started with (undefined: not started by this environmentd). */

@@ -13,6 +13,8 @@
  *   differs from what runs, or the replicas disagree: a live flip is on its way (`flip`).
  * - `flip`: the cluster's live flip in progress, or the last one that failed (`flips/`).
  * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
+ * - `migrations`: the cluster's phases in a middle migration stage, with the replicas' slots
+ *   and the peek comparisons so far (`stages/cluster-stages.ts`); absent when none migrates.
  * - `introspectionIntervalMs` (listing and status): the cluster's, as stored (0 = logging off).
  */
 import { FLAG_KEYS, PHASES, type PhaseSet } from "@mzts/flags";
@@ -36,6 +38,7 @@ import { SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ObjectCache } from "./objects.js";
 import type { Replicas } from "./replicas.js";
+import type { ClusterStages } from "./stages/cluster-stages.js";
 
 export interface StatusOptions {
   readonly catalog: Catalog;
@@ -45,6 +48,8 @@ export interface StatusOptions {
   /** Also the collections each cluster's controller quarantined (`failures`). */
   readonly clusters: Clusters;
   readonly readPhases: (clusterId: string) => Promise<PhaseSet>;
+  /** Migration stages: each migrating cluster's split and comparisons (`stages/`). */
+  readonly stages?: ClusterStages;
   /** The live flip of a cluster, if any (`flips/live-flips.ts`). */
   readonly flipOf?: (clusterId: GlobalId) => FlipStatus | undefined;
 }
@@ -111,6 +116,8 @@ export class Status {
       }
       collections.sort(byName);
       const selection = this.#o.clusters.selection(c.id);
+      const ofCluster = reps.filter((r) => r.clusterId === c.id);
+      const migrations = this.#o.stages?.migrations(c.id, ofCluster) ?? [];
       out.push({
         id: c.id,
         name: c.name,
@@ -130,6 +137,7 @@ export class Status {
           ? {}
           : { controllers: this.#statePaths(c.id, selection.paths) }),
         ...flipField(this.#o.flipOf?.(c.id)),
+        ...(migrations.length === 0 ? {} : { migrations }),
       });
     }
     return { clusters: out };

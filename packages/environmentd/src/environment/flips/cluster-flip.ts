@@ -276,7 +276,7 @@ export class ClusterFlip {
     for (const r of await this.#d.catalog.listReplicas(cluster.name)) {
       const phases = this.#d.replicas.phasesOf(r.id);
       if (phases !== undefined)
-        out.push({ catalog: r, running: { id: r.id, name: r.name, phases } });
+        out.push({ catalog: r, running: { id: r.id, name: r.name, phases, slot: r.slot } });
     }
     return out;
   }
@@ -288,7 +288,9 @@ function flipKind(
   replicas: readonly RunningReplica[],
   target: PhaseSet,
 ): FlipKind {
-  const server = replicas.some((r) => differsIn(r.phases, target, SERVER_SIDE_PHASES));
+  const server = replicas.some((r) =>
+    differsIn(r.phases, target.forSlot(r.slot), SERVER_SIDE_PHASES),
+  );
   const controller = differsIn(controllers, target, CONTROLLER_SIDE_PHASES);
   return server && controller ? "both" : server ? "roll" : controller ? "reseat" : "record";
 }

@@ -3,8 +3,12 @@ import { describe, expect, it } from "vitest";
 import { nextFlipStep, phasesText, type RunningReplica } from "./flip-plan.js";
 
 const set = (flags: { readonly [P in Phase]?: boolean } = {}) => PhaseSet.of("u1", flags);
-const replica = (id: string, name: string, flags: { readonly [P in Phase]?: boolean } = {}) =>
-  ({ id, name, phases: set(flags) }) satisfies RunningReplica;
+const replica = (
+  id: string,
+  name: string,
+  flags: { readonly [P in Phase]?: boolean } = {},
+  slot: "legacy" | "unified" = "legacy",
+) => ({ id, name, phases: set(flags), slot }) satisfies RunningReplica;
 
 describe("nextFlipStep", () => {
   it("is done when what runs matches the target", () => {
@@ -33,13 +37,23 @@ describe("nextFlipStep", () => {
     expect(nextFlipStep(set(), [replica("u2", "r1")], target)).toEqual({ kind: "record" });
   });
 
-  it("rolls for a migration stage that changes the path replicas run (off → live)", () => {
-    const live = PhaseSet.of("u1", { servers: "live" });
-    expect(live.inForce.servers).toBe(false);
-    expect(nextFlipStep(live, [replica("u2", "r1")], live)).toMatchObject({ kind: "roll" });
-    // shadow keeps the legacy path authoritative, but the phase is migrating: rolled too.
-    const shadow = PhaseSet.of("u1", { servers: "shadow" });
-    expect(nextFlipStep(shadow, [replica("u2", "r1")], shadow)).toMatchObject({ kind: "roll" });
+  it("migration stages roll only the replicas whose slot's PhaseSet changes", () => {
+    const stage = (servers: "shadow" | "live" | "complete") => PhaseSet.of("u1", { servers });
+    const before = [replica("u2", "r1"), replica("u3", "r2", {}, "unified")];
+    // off → shadow: the unified slot's replica is rolled onto servers; the legacy one stays.
+    expect(nextFlipStep(set(), before, stage("shadow"))).toEqual({
+      kind: "roll",
+      replica: before[1],
+    });
+    const split = [replica("u2", "r1"), replica("u4", "r2", { servers: true }, "unified")];
+    expect(nextFlipStep(stage("shadow"), split, stage("shadow"))).toEqual({ kind: "done" });
+    // shadow → live changes only which path is authoritative: no roll.
+    expect(nextFlipStep(stage("shadow"), split, stage("live"))).toEqual({ kind: "record" });
+    // live → complete rolls the legacy slot's replica.
+    expect(nextFlipStep(stage("live"), split, stage("complete"))).toEqual({
+      kind: "roll",
+      replica: split[0],
+    });
   });
 
   it("records a server-side change on a cluster without replicas", () => {

@@ -16,12 +16,15 @@
  *   composition root runs (`PhaseSet.path`: a migration stage's authoritative path, design
  *   §9 "Migration stages"), and whether the phase is migrating. A phase whose flag is on but
  *   blocked is none of these, so turning it on changes nothing that runs.
- * - Replica slots of a migrating cluster (`PhaseSet.forSlot`) are not wired yet; once they are, a
- *   replica is compared with `target.forSlot(its slot)`, not with the target itself.
+ * - A replica is compared with `target.forSlot(its slot)` (migration stages: the PhaseSet a
+ *   replica on that slot runs), not with the target itself: `shadow` → `live` changes no
+ *   replica's PhaseSet (only which path is authoritative), `off` → `shadow` rolls the replicas
+ *   of the unified slot, `live` → `complete` those of the legacy slot.
  * - The controllers go first (a reseat takes a second; a roll takes a hydration per replica), then
  *   the replicas one at a time in name order, so a step always leaves the other replicas serving.
  */
 import { PHASES, type Phase, type PhaseSet } from "@mzts/flags";
+import type { ReplicaSlot } from "../../catalog/catalog.js";
 
 /** Phases that clusterd reads at replica start. */
 export const SERVER_SIDE_PHASES: readonly Phase[] = Object.freeze(["servers", "logging", "client"]);
@@ -48,6 +51,8 @@ export interface RunningReplica {
   readonly id: string;
   readonly name: string;
   readonly phases: PhaseSet;
+  /** Its migration slot (catalog). */
+  readonly slot: ReplicaSlot;
 }
 
 /** The next step of a flip (see the file comment). */
@@ -72,7 +77,7 @@ export function nextFlipStep(
   if (differsIn(controllers, target, CONTROLLER_SIDE_PHASES)) return { kind: "reseat" };
   const stale = [...replicas]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .find((r) => differsIn(r.phases, target, SERVER_SIDE_PHASES));
+    .find((r) => differsIn(r.phases, target.forSlot(r.slot), SERVER_SIDE_PHASES));
   if (stale !== undefined) return { kind: "roll", replica: stale };
   if (!controllers.equals(target)) return { kind: "record" };
   return { kind: "done" };

@@ -125,13 +125,15 @@ export async function rollReplica(
           cluster: cluster.name,
           name,
           workers: old.workers,
+          slot: old.slot, // the successor takes its old one's migration slot
         });
+        const phases = target.forSlot(r.slot);
         const entry = { clusterId: cluster.id, retiredId: old.id, retiredName: old.name };
         d.journal.begin({ ...entry, successorId: r.id, successorName: r.name });
         try {
-          const spec = d.replicas.spec(cluster.id, r.id, r.workers, target);
+          const spec = d.replicas.spec(cluster.id, r.id, r.workers, phases);
           const location = await d.orchestrator.ensureReplica(spec);
-          d.replicas.attach(cluster.id, r.id, r.name, r.workers, target, location);
+          d.replicas.attach(cluster.id, r.id, r.name, r.workers, phases, location, r.slot);
         } catch (e) {
           await d.catalog.dropReplica(d.generation, cluster.name, name).catch(() => undefined);
           await d.orchestrator.dropReplica(r.id).catch(() => undefined);
