@@ -1,0 +1,226 @@
+/**
+ * Migration stages end to end (docs/design/20261207_migration_stages.md): for each built phase
+ * whose paths split per replica — servers, logging, client (replica side) and replicas (per
+ * replica task) — a two-replica cluster of one environmentd runs the phase in `shadow`, then
+ * (a live flip) in `live`:
+ * - each replica is launched with its slot's phases (first replica legacy, second unified: the
+ *   replica's `--phases`, and for client its one-port layout), and status shows the stage, the
+ *   slots and the comparisons;
+ * - peeks at a fixed time are served by the authoritative path's replica (legacy in shadow,
+ *   unified in live) and answer exactly what the all-off cluster answers;
+ * - every peek's other answer is compared: the deterministic workload counts only consistent
+ *   comparisons, and a difference injected into the compared copy of the other path's answer
+ *   (the comparator's test hook, never the replica) is counted as inconsistent, so the check
+ *   can fail.
+ * One environment serves every phase (one cluster at a time, dropped afterwards, so at most
+ * three clusterd run); the data comes from the deterministic auction on an all-off cluster.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PeekOutcome } from "@mzts/compute-client";
+import { createEnvironment, type Environment } from "@mzts/environmentd";
+import { type Phase, type PhaseFlagValue, PhaseSet } from "@mzts/flags";
+import type { MigrationStatus } from "@mzts/protocol";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deterministicAuction, T } from "../src/harness/auction-workload.js";
+import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
+
+type Flags = { [P in Phase]?: PhaseFlagValue };
+
+/** What each phase's cluster runs besides the migrating phase (its prerequisites, complete). */
+const CASES: readonly { phase: Phase; flags: (stage: "shadow" | "live") => Flags }[] = [
+  { phase: "servers", flags: (s) => ({ servers: s }) },
+  { phase: "logging", flags: (s) => ({ servers: true, logging: s }) },
+  { phase: "replicas", flags: (s) => ({ replicas: s }) },
+  { phase: "client", flags: (s) => ({ servers: true, replicas: true, client: s }) },
+];
+const ROUNDS = 4;
+
+let dataDir = "";
+let reaper: ReplicaReaper;
+let env: Environment;
+const flagsById = new Map<string, Flags>();
+let pending: Flags = {};
+const perturbed = new Set<string>();
+const baseline = new Map<string, Rows>();
+
+/** The `--phases` a replica's process was started with. */
+function launchedPhases(replicaId: string): PhaseSet {
+  const pid = env.replicaPids().get(replicaId);
+  if (pid === undefined || pid === null) throw new Error(`replica ${replicaId} has no process`);
+  const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  return PhaseSet.parse(args[args.indexOf("--phases") + 1] ?? "");
+}
+
+async function migrationOf(cluster: string): Promise<MigrationStatus | undefined> {
+  const s = await env.status({ cluster });
+  return s.clusters[0]?.migrations?.[0];
+}
+
+/** Peeks both of a cluster's indexes at T `ROUNDS` times; returns who answered. */
+async function peekRounds(suffix: string): Promise<Set<string>> {
+  const answered = new Set<string>();
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const object of ["bids", "winning"]) {
+      const res = await env.peek({ object: `${object}_${suffix}`, timestamp: T, timeoutMs: 30_000 });
+      expect(sortRows(res.rows), `${object}_${suffix} at T`).toEqual(baseline.get(object));
+      answered.add(res.replica);
+    }
+  }
+  return answered;
+}
+
+/** Waits until `n` comparisons of the cluster finished, and returns its migration status. */
+async function settled(cluster: string, n: number): Promise<MigrationStatus> {
+  return waitFor(
+    `${n} comparisons on ${cluster}`,
+    async () => {
+      const m = await migrationOf(cluster);
+      const done = m === undefined ? 0 : m.consistent + m.inconsistent + m.timeout + m.fallback;
+      return done >= n ? m : undefined;
+    },
+    20_000,
+    100,
+  );
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "mzts-stages-"));
+  reaper = new ReplicaReaper(dataDir);
+  env = await createEnvironment({
+    dataDir,
+    phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
+    logger: pino({ level: "warn" }),
+    registry: new Registry(),
+    controllerAbsentTimeoutMs: 20_000,
+    stages: {
+      comparisonTimeoutMs: 10_000,
+      perturbOther: (clusterId, o: PeekOutcome): PeekOutcome =>
+        perturbed.has(clusterId) && o.result === "rows"
+          ? { ...o, rows: [...o.rows, [[-1n], 1]] }
+          : o,
+    },
+  });
+  // The all-off cluster: the data and the answers every stage must give.
+  const base = await env.createCluster({ name: "base" });
+  flagsById.set(base.id, {});
+  await env.createReplica({ cluster: "base", name: "r1", size: 1 });
+  await env.createSource({ name: "auction", cluster: "base", loadGenerator: deterministicAuction(42n) });
+  await env.createMaterializedView({
+    name: "winning_bids",
+    cluster: "base",
+    plan: {
+      kind: "reduce",
+      input: {
+        kind: "get",
+        id: (await env.listObjects({})).objects.find((o) => o.name === "auction_bids")!.id,
+        arity: 5,
+      },
+      groupKey: [2],
+      aggregates: [{ func: "max", column: 3 }, { func: "count" }],
+    },
+  });
+  await env.createIndex({ name: "bids_base", cluster: "base", on: "auction_bids", key: [2] });
+  await env.createIndex({ name: "winning_base", cluster: "base", on: "winning_bids", key: [0] });
+  for (const object of ["bids", "winning"]) {
+    const res = await env.peek({ object: `${object}_base`, timestamp: T, timeoutMs: 30_000 });
+    expect(res.rows.length, `${object} at T`).toBeGreaterThan(0);
+    baseline.set(object, sortRows(res.rows));
+  }
+  reaper.observe();
+}, 90_000);
+
+afterAll(async () => {
+  reaper?.observe();
+  await env?.close();
+  reaper?.reap();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("migration stages: shadow and live on a two-replica cluster", () => {
+  for (const { phase, flags } of CASES) {
+    it(`${phase}: slots, authoritative answers, zero inconsistencies, an injected one counted`, async () => {
+      const name = `p_${phase}`;
+      pending = flags("shadow");
+      const { id } = await env.createCluster({ name });
+      flagsById.set(id, pending);
+      const r1 = (await env.createReplica({ cluster: name, name: "r1", size: 1 })).id;
+      const r2 = (await env.createReplica({ cluster: name, name: "r2", size: 1 })).id;
+      reaper.observe();
+      await env.createIndex({ name: `bids_${phase}`, cluster: name, on: "auction_bids", key: [2] });
+      await env.createIndex({
+        name: `winning_${phase}`,
+        cluster: name,
+        on: "winning_bids",
+        key: [0],
+      });
+
+      // Each replica runs its slot's phases: r1 legacy (the phase off), r2 unified (on).
+      if (phase !== "replicas") {
+        expect(launchedPhases(r1).inForce[phase]).toBe(false);
+        expect(launchedPhases(r2).inForce[phase]).toBe(true);
+      }
+      if (phase === "client") {
+        const loc = (r: string) => env.orchestrator.list().find((s) => s.replicaId === r)?.location;
+        expect(loc(r1)?.computeUrl).not.toBe(loc(r1)?.storageUrl);
+        expect(loc(r2)?.computeUrl).toBe(loc(r2)?.storageUrl); // one port
+      }
+      // Hydrated on both replicas before counting (each answers at T by itself).
+      for (const replica of ["r1", "r2"]) {
+        for (const object of ["bids", "winning"]) {
+          await env.peek({ object: `${object}_${phase}`, timestamp: T, timeoutMs: 60_000, replica });
+        }
+      }
+
+      let before = (await migrationOf(name))?.consistent ?? 0;
+      for (const [stage, answers] of [
+        ["shadow", "r1"],
+        ["live", "r2"],
+      ] as const) {
+        if (stage === "live") {
+          flagsById.set(id, flags("live"));
+          await env.flipNow(id);
+          before = 0; // a stage change counts afresh
+          // Nothing rolled: shadow → live changes only which path answers.
+          expect(env.replicaPids().has(r1) && env.replicaPids().has(r2)).toBe(true);
+        }
+        expect(await peekRounds(phase), `${stage}: served by`).toEqual(new Set([answers]));
+        const m = await settled(name, before + 2 * ROUNDS);
+        expect(m).toMatchObject({
+          flag: `cluster-unification-${phase}`,
+          stage,
+          authoritative: stage === "shadow" ? "legacy" : "unified",
+          compares: true,
+          slots: [
+            { replica: "r1", slot: "legacy" },
+            { replica: "r2", slot: "unified" },
+          ],
+          inconsistent: 0,
+          timeout: 0,
+          fallback: 0,
+        });
+        expect(m.consistent).toBe(before + 2 * ROUNDS);
+        expect(m.paths.map((p) => [p.path, p.answers >= 2 * ROUNDS, p.errors])).toEqual([
+          ["legacy", true, 0],
+          ["unified", true, 0],
+        ]);
+      }
+
+      // An injected difference in the compared copy is counted (the caller is still served right).
+      perturbed.add(id);
+      try {
+        const res = await env.peek({ object: `bids_${phase}`, timestamp: T, timeoutMs: 30_000 });
+        expect(sortRows(res.rows)).toEqual(baseline.get("bids"));
+        const m = await settled(name, 2 * ROUNDS + 1);
+        expect(m.inconsistent).toBe(1);
+        expect(m.lastInconsistency).toMatch(/\(-1\) occurs 1 more time\(s\) in the other answer/);
+      } finally {
+        perturbed.delete(id);
+      }
+      await env.dropCluster({ name, cascade: true });
+    }, 90_000);
+  }
+});
