@@ -65,7 +65,11 @@ async function peekRounds(suffix: string): Promise<Set<string>> {
   const answered = new Set<string>();
   for (let i = 0; i < ROUNDS; i++) {
     for (const object of ["bids", "winning"]) {
-      const res = await env.peek({ object: `${object}_${suffix}`, timestamp: T, timeoutMs: 30_000 });
+      const res = await env.peek({
+        object: `${object}_${suffix}`,
+        timestamp: T,
+        timeoutMs: 30_000,
+      });
       expect(sortRows(res.rows), `${object}_${suffix} at T`).toEqual(baseline.get(object));
       answered.add(res.replica);
     }
@@ -108,7 +112,11 @@ beforeAll(async () => {
   const base = await env.createCluster({ name: "base" });
   flagsById.set(base.id, {});
   await env.createReplica({ cluster: "base", name: "r1", size: 1 });
-  await env.createSource({ name: "auction", cluster: "base", loadGenerator: deterministicAuction(42n) });
+  await env.createSource({
+    name: "auction",
+    cluster: "base",
+    loadGenerator: deterministicAuction(42n),
+  });
   await env.createMaterializedView({
     name: "winning_bids",
     cluster: "base",
@@ -171,7 +179,12 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
       // Hydrated on both replicas before counting (each answers at T by itself).
       for (const replica of ["r1", "r2"]) {
         for (const object of ["bids", "winning"]) {
-          await env.peek({ object: `${object}_${phase}`, timestamp: T, timeoutMs: 60_000, replica });
+          await env.peek({
+            object: `${object}_${phase}`,
+            timestamp: T,
+            timeoutMs: 60_000,
+            replica,
+          });
         }
       }
 

@@ -4,18 +4,23 @@
  * with some phases and the candidate cluster with more.
  *
  * For each phase: on for both sides → `fallthrough` true; on for the candidate only → a rule
- * `cluster.key in [candidate id]` serving true, fallthrough false; off for both → fallthrough
- * false. Every phase flag is present (an absent flag would be off anyway; present, the file says
+ * `cluster.key in [candidate id]` serving true (or the migration stage of `--stage`, e.g.
+ * `"shadow"`), fallthrough false; off for both → fallthrough false. Every phase flag is present (an absent flag would be off anyway; present, the file says
  * what the run did). The text is checked with `@mzts/flags`' own parser before it is written.
  */
 import { writeFileSync } from "node:fs";
-import { FLAG_KEYS, PHASES, type Phase, parseFlagsFile } from "@mzts/flags";
+import { FLAG_KEYS, PHASES, type Phase, parseFlagsFile, type Stage } from "@mzts/flags";
 
 /** The flags file text for the two sides. */
 export function evaluationFlags(opts: {
   readonly candidateClusterId: string;
   readonly baseline: readonly Phase[];
   readonly candidate: readonly Phase[];
+  /**
+   * A migration stage the candidate's own phases are served as, instead of `true`
+   * (`pnpm evaluate <phase> --stage shadow|live`).
+   */
+  readonly stage?: Stage;
 }): string {
   const flags: Record<string, unknown> = {};
   for (const phase of PHASES) {
@@ -25,7 +30,7 @@ export function evaluationFlags(opts: {
     flags[key] = {
       key,
       on: true,
-      variations: [true, false],
+      variations: [candidateOnly && opts.stage !== undefined ? opts.stage : true, false],
       offVariation: 1,
       fallthrough: { variation: both ? 0 : 1 },
       rules: candidateOnly

@@ -4,6 +4,9 @@
  * `<out>/<phase>-<date>/report.{json,html}` (default out: `evaluation`).
  * `pnpm evaluate consistency [--seed N] [--steps K]`: a seeded random workload on two clusters,
  * every built phase off and on, must answer alike (`consistency.ts`).
+ * `pnpm evaluate <phase> --stage shadow|live [--seconds S]`: the workload with the candidate's
+ * phase in that migration stage on two replicas; environmentd's comparison counts are the
+ * verdict (`stage-run.ts`).
  *
  * Progress goes to stderr, the verdict line and the report's path to stdout. Exit code: 0 pass
  * (or nothing to evaluate: the phase is not built, which is said), 1 fail, 2 usage error.
@@ -11,6 +14,7 @@
  *
  *   pnpm evaluate servers --minutes 5
  *   pnpm evaluate consistency --seed 7 --steps 200
+ *   pnpm evaluate servers --stage shadow --seconds 30
  */
 import { parseArgs } from "node:util";
 import { PHASES } from "@mzts/flags";
@@ -18,6 +22,7 @@ import { integerOption, positiveOption, usageExit } from "../harness/cli.js";
 import { isTarget } from "./phases.js";
 
 const USAGE = `usage: pnpm evaluate <${PHASES.join("|")}|all> [--minutes M | --seconds S] [--out DIR]
+       pnpm evaluate <${PHASES.join("|")}> --stage shadow|live [--minutes M | --seconds S] [--out DIR]
        pnpm evaluate consistency [--seed N] [--steps K]`;
 
 const usage: (message: string) => never = usageExit("evaluate", USAGE);
@@ -33,6 +38,7 @@ try {
       out: { type: "string" },
       seed: { type: "string" },
       steps: { type: "string" },
+      stage: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -46,7 +52,7 @@ if (what === undefined) usage("say what to evaluate");
 if (extra.length > 0) usage(`unexpected arguments: ${extra.join(" ")}`);
 
 if (what === "consistency") {
-  for (const k of ["minutes", "seconds", "out"]) {
+  for (const k of ["minutes", "seconds", "out", "stage"]) {
     if (values[k] !== undefined) usage(`--${k} is not an option of consistency`);
   }
   const seed = integerOption(usage, "seed", values.seed, Date.now() % 1_000_000, 0);
@@ -69,6 +75,30 @@ const seconds =
   values.seconds !== undefined
     ? positive("seconds", values.seconds, 0)
     : positive("minutes", values.minutes, 2) * 60;
+if (values.stage !== undefined) {
+  const stage = values.stage;
+  if (what === "all") usage("--stage takes one phase, not all");
+  if (stage !== "shadow" && stage !== "live") {
+    usage(`--stage must be shadow or live (the stages that compare), got "${stage}"`);
+  }
+  const { runStageEvaluation } = await import("./stage-run.js");
+  const r = await runStageEvaluation({
+    phase: what,
+    stage,
+    seconds,
+    ...(values.out === undefined ? {} : { outDir: values.out }),
+  });
+  if (r.skipped !== undefined) {
+    process.stdout.write(
+      `evaluate ${what} --stage ${stage}: nothing to evaluate (${r.skipped}); skipped\n`,
+    );
+    process.exit(0);
+  }
+  process.stdout.write(
+    `evaluate ${what} --stage ${stage}: ${r.report.verdict.toUpperCase()} — ${r.dir}/report.json\n`,
+  );
+  process.exit(r.report.verdict === "pass" ? 0 : 1);
+}
 // Imported once the arguments are good, so usage errors answer at once.
 const { runEvaluation } = await import("./evaluate.js");
 const result = await runEvaluation({

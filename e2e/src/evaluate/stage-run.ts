@@ -1,0 +1,209 @@
+/**
+ * `pnpm evaluate <phase> --stage shadow|live` (`main.ts`): the evaluation's deterministic
+ * workload (`workload.ts`) with the candidate cluster's phase in a middle migration stage
+ * instead of `complete` (docs/design/20261207_migration_stages.md), on TWO replicas so the
+ * stage splits them (`r1` takes the authoritative path, `r2` the other):
+ *
+ * 1. One environmentd (`session.ts`) whose flags file serves the phase's flag as the stage to
+ *    the candidate cluster (`flags-file.ts`); the workload on both sides, `r2` added to the
+ *    candidate; both replicas hydrated (a targeted peek of every fixed index on each).
+ * 2. For `seconds`: rounds of peeks at fixed times, candidate vs baseline (`peeks.ts`); each of
+ *    the candidate's peeks is also compared by environmentd across its two replicas.
+ * 3. The candidate's `migrations` status: the comparison counts, per-path latency and errors.
+ *
+ * Verdict: pass iff the rounds found no difference, the candidate compared at least one peek,
+ * counted no inconsistency, and both replicas ran their slots. Timeouts and fallbacks are
+ * reported, not failed (a slow replica under load). Writes `<out>/<phase>-<stage>-<date>/
+ * report.json`; everything started is stopped (`session.ts`).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Phase } from "@mzts/flags";
+import type { MigrationStatus } from "@mzts/protocol";
+import { T } from "../harness/auction-workload.js";
+import { sleep, waitFor } from "../harness/environment.js";
+import type { Difference } from "./compare.js";
+import { formatDifference } from "./compare.js";
+import { evaluationContext, SIDES } from "./context.js";
+import { writeEvaluationFlags } from "./flags-file.js";
+import { compareRound, compareRounds, emptyPeekLog } from "./peeks.js";
+import { sidesOf } from "./phases.js";
+import { reportDir } from "./report.js";
+import { openSession, type Session } from "./session.js";
+import { summarise } from "./stats.js";
+import {
+  CLUSTER_NAME,
+  createWorkload,
+  EXPECTED_IDS,
+  FIXED_INDEXES,
+  LIVE_INDEXES,
+} from "./workload.js";
+
+/** The stages `--stage` takes (the two that compare). */
+export const COMPARED_STAGES = ["shadow", "live"] as const;
+export type ComparedStage = (typeof COMPARED_STAGES)[number];
+
+export interface StageRunOptions {
+  readonly phase: Phase;
+  readonly stage: ComparedStage;
+  /** The window of peek rounds (s). */
+  readonly seconds: number;
+  readonly outDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface StageReport {
+  readonly phase: Phase;
+  readonly stage: ComparedStage;
+  readonly started: string;
+  readonly seconds: number;
+  readonly verdict: "pass" | "fail";
+  /** The candidate's migration status at the end (environmentd's comparisons). */
+  readonly migration: MigrationStatus | null;
+  /** Peek pairs compared, candidate vs baseline, and their differences. */
+  readonly peeks: {
+    readonly compared: number;
+    readonly differences: readonly Difference[];
+    readonly latencyMs: Record<string, ReturnType<typeof summarise>>;
+  };
+  readonly problems: readonly string[];
+}
+
+export type StageRunResult =
+  | { readonly skipped: string; readonly report?: undefined }
+  | { readonly report: StageReport; readonly dir: string; readonly skipped?: undefined };
+
+export async function runStageEvaluation(opts: StageRunOptions): Promise<StageRunResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const sides = sidesOf(opts.phase);
+  if (sides.skipped.length > 0) return { skipped: sides.skipped.map((s) => s.reason).join("; ") };
+  const say = (l: string) => log(`evaluate ${opts.phase} --stage ${opts.stage}: ${l}`);
+  const started = new Date();
+  const problems: string[] = [];
+  const peeks = emptyPeekLog();
+  let migration: MigrationStatus | undefined;
+  let session: Session | undefined;
+  try {
+    session = await openSession({
+      writeFlags: (file) =>
+        writeEvaluationFlags(file, {
+          candidateClusterId: EXPECTED_IDS.candidate,
+          baseline: sides.baseline,
+          candidate: sides.candidate,
+          stage: opts.stage,
+        }),
+    });
+    say(`environmentd up (data directory ${session.dataDir})`);
+    const info = await createWorkload(
+      session.api,
+      { baseline: sides.baseline, candidate: sides.candidate },
+      say,
+    );
+    await session.api.createReplica(CLUSTER_NAME.candidate, "r2", 1);
+    const ctx = evaluationContext(session, info);
+    say("waiting for both sides (and both candidate replicas) to hydrate …");
+    for (const n of FIXED_INDEXES) {
+      await session.api.peek({ object: ctx.name("baseline", n), timestamp: T, timeoutMs: 60_000 });
+      for (const replica of ["r1", "r2"]) {
+        const object = ctx.name("candidate", n);
+        await session.api.peek({ object, timestamp: T, timeoutMs: 60_000, replica });
+      }
+    }
+    for (const n of LIVE_INDEXES) {
+      for (const replica of ["r1", "r2"]) {
+        await session.api.peek({ object: ctx.name("candidate", n), timeoutMs: 60_000, replica });
+      }
+    }
+    await waitFor(
+      "a common time on both sides",
+      async () => ((await compareRound(ctx, emptyPeekLog())) ? true : undefined),
+      60_000,
+      250,
+    );
+    const api = session.api;
+    const candidate = async () =>
+      (await api.status(CLUSTER_NAME.candidate)).clusters[0]?.migrations?.find(
+        (m) => m.flag === `cluster-unification-${opts.phase}`,
+      );
+    const before = await candidate();
+    say(`slots: ${before?.slots.map((s) => `${s.replica} ${s.slot ?? "(neither)"}`).join(", ")}`);
+    const end = performance.now() + opts.seconds * 1000;
+    const progress = setInterval(() => {
+      void candidate().then((m) =>
+        say(
+          `${peeks.compared} pairs vs baseline, ${peeks.differences.length} differences; replicas compared ${m?.consistent ?? 0} consistent, ${m?.inconsistent ?? 0} inconsistent`,
+        ),
+      );
+    }, 5000);
+    try {
+      await compareRounds(ctx, peeks, () => performance.now() >= end, 100);
+    } finally {
+      clearInterval(progress);
+    }
+    await sleep(1000); // the last comparisons settle (the other path's answer)
+    migration = await candidate();
+    if (migration === undefined) problems.push("the candidate reports no migrating phase");
+    else {
+      if (migration.stage !== opts.stage) {
+        problems.push(
+          `the candidate's ${opts.phase} runs stage ${migration.stage}, not ${opts.stage}`,
+        );
+      }
+      const slots = migration.slots.map((s) => s.slot).sort();
+      if (JSON.stringify(slots) !== JSON.stringify(["legacy", "unified"])) {
+        problems.push(
+          `the candidate's replicas run slots ${JSON.stringify(slots)}, not one of each`,
+        );
+      }
+      if (migration.inconsistent > 0) {
+        problems.push(
+          `${migration.inconsistent} inconsistent comparison(s); last: ${migration.lastInconsistency ?? "?"}`,
+        );
+      }
+      if (migration.consistent === 0) {
+        problems.push(
+          "no peek was compared across the paths (a check that compared nothing proves nothing)",
+        );
+      }
+    }
+    if (peeks.compared === 0) problems.push("no peek pair was compared with the baseline");
+    for (const d of peeks.differences) problems.push(formatDifference(d));
+  } catch (e) {
+    problems.push((e as Error).stack ?? String(e));
+  } finally {
+    await session?.close();
+  }
+  const report: StageReport = {
+    phase: opts.phase,
+    stage: opts.stage,
+    started: started.toISOString(),
+    seconds: opts.seconds,
+    verdict: problems.length === 0 ? "pass" : "fail",
+    migration: migration ?? null,
+    peeks: {
+      compared: peeks.compared,
+      differences: peeks.differences,
+      latencyMs: Object.fromEntries(SIDES.map((s) => [s, summarise(peeks.latencyMs[s])])),
+    },
+    problems,
+  };
+  const dir = reportDir(opts.outDir ?? "evaluation", `${opts.phase}-${opts.stage}`, started);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "report.json"),
+    `${JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? `${v}` : v), 2)}\n`,
+  );
+  const m = report.migration;
+  say(
+    m === null
+      ? "no migration status"
+      : `comparisons: ${m.consistent} consistent, ${m.inconsistent} inconsistent, ${m.timeout} timeout, ${m.fallback} fallback; ${m.paths
+          .map(
+            (p) =>
+              `${p.path} p50 ${p.p50Ms} ms p99 ${p.p99Ms} ms (${p.answers} answers, ${p.errors} errors)`,
+          )
+          .join("; ")}`,
+  );
+  for (const p of problems) log(`evaluate: problem: ${p}`);
+  return { report, dir };
+}
