@@ -20,9 +20,10 @@
  * the phase **migrating** when every prerequisite is in force, else blocked like an on flag; a
  * migrating phase is not in force, so its dependants stay blocked until it is complete. A
  * migrating phase whose code is not built is listed in `noEffect` too.
- * Running both paths side by side is not built yet: until it is, a migrating phase runs its
- * authoritative path alone (`path(p)`: legacy in dualwrite/shadow, unified in live/rampdown),
- * and `takesEffect(p)` is "runs the unified path".
+ * Both paths run side by side on a cluster's replicas, split by slot (environmentd's
+ * `environment/stages/`: a replica on a slot runs `forSlot(slot)`); `path(p)` is the
+ * authoritative path (legacy in dualwrite/shadow, unified in live/rampdown), what the cluster as
+ * a whole runs, and `takesEffect(p)` is "runs the unified path".
  *
  * ## Serialisation
  * `JSON.stringify(set)` gives `{clusterId, flagsOn, inForce, blocked, noEffect}`, plus `stages`
@@ -261,8 +262,8 @@ export class PhaseSet implements PhaseResolution {
 
   /**
    * The path of `phase` a composition root runs: unified when it is in force and built; for a
-   * migrating, built phase its stage's authoritative path (running both side by side is not built
-   * yet); legacy otherwise.
+   * migrating, built phase its stage's authoritative path (a replica of a split cluster runs its
+   * slot's, `forSlot`); legacy otherwise.
    */
   path(phase: Phase): PhasePath {
     if (this.noEffect.includes(phase)) return "legacy";
