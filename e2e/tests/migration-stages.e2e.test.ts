@@ -12,6 +12,8 @@
  *   comparisons, and a difference injected into the compared copy of the other path's answer
  *   (the comparator's test hook, never the replica) is counted as inconsistent, so the check
  *   can fail.
+ * - a restart keeps the slots: the next environmentd adopts both replicas of a shadow cluster
+ *   (same pids: each one's spec is still its slot's phases).
  * One environment serves every phase (one cluster at a time, dropped afterwards, so at most
  * three clusterd run); the data comes from the deterministic auction on an all-off cluster.
  */
@@ -91,10 +93,9 @@ async function settled(cluster: string, n: number): Promise<MigrationStatus> {
   );
 }
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "mzts-stages-"));
-  reaper = new ReplicaReaper(dataDir);
-  env = await createEnvironment({
+/** Boots environmentd on `dataDir` (again: adopting the replicas a previous one left). */
+function boot(): Promise<Environment> {
+  return createEnvironment({
     dataDir,
     phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
     logger: pino({ level: "warn" }),
@@ -108,6 +109,12 @@ beforeAll(async () => {
           : o,
     },
   });
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "mzts-stages-"));
+  reaper = new ReplicaReaper(dataDir);
+  env = await boot();
   // The all-off cluster: the data and the answers every stage must give.
   const base = await env.createCluster({ name: "base" });
   flagsById.set(base.id, {});
@@ -236,4 +243,24 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
       await env.dropCluster({ name, cascade: true });
     }, 90_000);
   }
+
+  it("a restart keeps every replica's slot: the next environmentd adopts both replicas as they run", async () => {
+    pending = { servers: "shadow" };
+    const { id } = await env.createCluster({ name: "p_restart" });
+    flagsById.set(id, pending);
+    const r1 = (await env.createReplica({ cluster: "p_restart", name: "r1", size: 1 })).id;
+    const r2 = (await env.createReplica({ cluster: "p_restart", name: "r2", size: 1 })).id;
+    reaper.observe();
+    const pids = [env.replicaPids().get(r1), env.replicaPids().get(r2)];
+    await env.close({ keepReplicas: true });
+    env = await boot();
+    // Same pids: each replica's spec (its slot's phases) is what it was started with.
+    expect([env.replicaPids().get(r1), env.replicaPids().get(r2)]).toEqual(pids);
+    expect(launchedPhases(r2).inForce.servers).toBe(true);
+    expect((await migrationOf("p_restart"))?.slots).toEqual([
+      { replica: "r1", slot: "legacy" },
+      { replica: "r2", slot: "unified" },
+    ]);
+    await env.dropCluster({ name: "p_restart", cascade: true });
+  }, 60_000);
 });
