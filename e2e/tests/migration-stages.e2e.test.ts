@@ -223,6 +223,9 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
           fallback: 0,
         });
         expect(m.consistent).toBe(before + 2 * ROUNDS);
+        // Each replica runs its slot's phases: nothing is reported as flipping.
+        const flagStates = (await env.status({ cluster: name })).clusters[0]?.flags ?? [];
+        expect(flagStates.filter((f) => f.flipping).map((f) => f.key)).toEqual([]);
         expect(m.paths.map((p) => [p.path, p.answers >= 2 * ROUNDS, p.errors])).toEqual([
           ["legacy", true, 0],
           ["unified", true, 0],

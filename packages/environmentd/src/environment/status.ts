@@ -181,7 +181,9 @@ export class Status {
       let applied = serverSide ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
       // A live flip of `state` is recorded now and applied at the next restart.
       if (p === "state" && this.#o.clusters.statePending(clusterId)) applied = !applied;
-      const mixed = serverSide && running.some((r) => r.phases.inForce[p] !== inForce);
+      // A replica of a migrating cluster runs its slot's phases (`stages/`), not the cluster's.
+      const mixed =
+        serverSide && running.some((r) => r.phases.inForce[p] !== now.forSlot(r.slot).inForce[p]);
       return {
         key: FLAG_KEYS[p],
         enabled: now.flagsOn[p],
