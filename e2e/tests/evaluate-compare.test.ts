@@ -358,6 +358,29 @@ describe("sides and flags", () => {
       } finally {
         await flags.close();
       }
+      // --stage: the candidate's phase is served as the migration stage, the rest unchanged.
+      writeFileSync(
+        file,
+        evaluationFlags({
+          candidateClusterId: "u3",
+          baseline: ["servers"],
+          candidate: ["servers", "logging"],
+          stage: "shadow",
+        }),
+      );
+      const staged = createPhaseFlags({ environmentId: "evaluate", flagsFile: file });
+      try {
+        await staged.ready();
+        const u3 = await staged.phases("u3");
+        expect([u3.phases, u3.migrating, u3.stage("logging")]).toEqual([
+          ["servers"],
+          ["logging"],
+          "shadow",
+        ]);
+        expect((await staged.phases("u2")).migrating).toEqual([]);
+      } finally {
+        await staged.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

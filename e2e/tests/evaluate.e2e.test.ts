@@ -97,6 +97,9 @@ it("the CLI: usage errors exit 2; a phase not built is skipped, exit 0", () => {
     ["servers", "--minutes", "0"],
     ["servers", "--seed", "1"],
     ["consistency", "--out", "x"],
+    ["servers", "--stage", "complete"],
+    ["all", "--stage", "shadow"],
+    ["consistency", "--stage", "live"],
   ]) {
     const r = run(...args);
     expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
