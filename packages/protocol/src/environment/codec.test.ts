@@ -292,15 +292,17 @@ describe("responses", () => {
   });
 });
 
+/** A cluster status with nothing in it (the status tests add what they check). */
+const cluster = {
+  id: "u1",
+  name: "c",
+  replicas: [],
+  collections: [],
+  flags: [],
+  introspectionIntervalMs: 1000,
+};
+
 describe("controller paths in status", () => {
-  const cluster = {
-    id: "u1",
-    name: "c",
-    replicas: [],
-    collections: [],
-    flags: [],
-    introspectionIntervalMs: 1000,
-  };
   const path = {
     seam: "compute-replicas",
     flag: "cluster-unification-replicas",
@@ -322,14 +324,6 @@ describe("controller paths in status", () => {
 });
 
 describe("migration stages in status", () => {
-  const cluster = {
-    id: "u1",
-    name: "c",
-    replicas: [],
-    collections: [],
-    flags: [],
-    introspectionIntervalMs: 1000,
-  };
   const migration = {
     flag: "cluster-unification-servers",
     stage: "shadow",
