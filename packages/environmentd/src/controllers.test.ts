@@ -104,4 +104,33 @@ describe("selectControllers", () => {
     await Promise.all([r1.close(), r2.close(), r3.close()]);
     expect(chosen.streams.replicaIds()).toEqual([]);
   });
+
+  it("a replicas migration connects each replica through its slot's task (shadow: legacy answers)", async () => {
+    const slots: Record<string, "legacy" | "unified"> = { r1: "legacy", r2: "unified" };
+    const chosen = selectControllers(PhaseSet.of("u1", { replicas: "shadow" }), {
+      slotOf: (id) => slots[id],
+    });
+    expect(chosen.paths[0]).toMatchObject({ seam: "compute-replicas", path: "legacy" });
+    expect(chosen.paths[0]?.note).toMatch(/^shadow: per replica by slot/);
+    // The instance follows the authoritative (legacy) path's rehydration policy.
+    expect(chosen.compute.connector.rehydration).toBeUndefined();
+    const options = (replicaId: string) => ({
+      instanceId: "u1",
+      replicaId,
+      epoch: 1,
+      generation: 1n,
+      location: () => "http://127.0.0.1:1",
+      replay: () => [],
+      logger: pino({ level: "silent" }),
+      onConnected: () => {},
+      onResponses: () => {},
+      onFailed: () => {},
+    });
+    const compute = ["r1", "r2", "r3"].map((r) => chosen.compute.connector(options(r)));
+    const storage = ["r1", "r2"].map((r) => chosen.storage.connector(options(r) as never));
+    // r1 legacy, r2 unified (the controller-unified ReplicaTask), r3 unknown: the authoritative.
+    expect(compute.map((c) => c instanceof ReplicaTask)).toEqual([false, true, false]);
+    expect(storage.map((c) => c instanceof ReplicaTask)).toEqual([false, true]);
+    await Promise.all([...compute, ...storage].map((c) => c.close()));
+  });
 });
