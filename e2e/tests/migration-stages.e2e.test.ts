@@ -12,6 +12,8 @@
  *   comparisons, and a difference injected into the compared copy of the other path's answer
  *   (the comparator's test hook, never the replica) is counted as inconsistent, so the check
  *   can fail.
+ * - off → shadow by a live flip rolls only the unified slot's replica (its successor keeps the
+ *   slot and the name); the legacy one keeps running;
  * - a restart keeps the slots: the next environmentd adopts both replicas of a shadow cluster
  *   (same pids: each one's spec is still its slot's phases).
  * One environment serves every phase (one cluster at a time, dropped afterwards, so at most
@@ -246,6 +248,41 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
       await env.dropCluster({ name, cascade: true });
     }, 90_000);
   }
+
+  it("off → shadow (a live flip) rolls only the unified slot's replica; the successor keeps the slot", async () => {
+    pending = {};
+    const { id } = await env.createCluster({ name: "p_roll" });
+    flagsById.set(id, pending);
+    const r1 = (await env.createReplica({ cluster: "p_roll", name: "r1", size: 1 })).id;
+    const r2 = (await env.createReplica({ cluster: "p_roll", name: "r2", size: 1 })).id;
+    await env.createIndex({ name: "bids_roll", cluster: "p_roll", on: "auction_bids", key: [2] });
+    await env.peek({ object: "bids_roll", timestamp: T, timeoutMs: 60_000 });
+    reaper.observe();
+    const pid1 = env.replicaPids().get(r1);
+    flagsById.set(id, { servers: "shadow" });
+    await env.flipNow(id);
+    reaper.observe();
+    const after = (await env.listClusters()).clusters.find((c) => c.name === "p_roll");
+    const ids = new Map(after?.replicas.map((r) => [r.name, r.id]));
+    expect(ids.get("r1")).toBe(r1); // legacy slot: runs the legacy path already, not rolled
+    expect(env.replicaPids().get(r1)).toBe(pid1);
+    const successor = ids.get("r2");
+    expect(successor).not.toBe(r2); // rolled onto its slot's phases, under the same name
+    expect(launchedPhases(successor ?? "").inForce.servers).toBe(true);
+    const res = await env.peek({ object: "bids_roll", timestamp: T, timeoutMs: 30_000 });
+    expect(sortRows(res.rows)).toEqual(baseline.get("bids"));
+    expect(res.replica).toBe("r1");
+    const m = await settled("p_roll", 1);
+    expect(m).toMatchObject({
+      stage: "shadow",
+      consistent: 1,
+      slots: [
+        { replica: "r1", slot: "legacy" },
+        { replica: "r2", slot: "unified" },
+      ],
+    });
+    await env.dropCluster({ name: "p_roll", cascade: true });
+  }, 60_000);
 
   it("a restart keeps every replica's slot: the next environmentd adopts both replicas as they run", async () => {
     pending = { servers: "shadow" };
