@@ -174,16 +174,21 @@ function noteOf(
   const notes: string[] = [];
   if (split.conflict !== undefined) notes.push(split.conflict);
   const on = (s: "legacy" | "unified") => slots.filter((x) => x.slot === s).length;
-  const other = split.authoritative === "legacy" ? "unified" : "legacy";
-  if (split.compare && on(split.authoritative) + on(other) < 2) {
+  const auth = split.authoritative;
+  const other = auth === "legacy" ? "unified" : "legacy";
+  if (split.compare && on(auth) + on(other) === 0) {
+    notes.push("needs two replicas to compare: no replica runs either path; add two");
+  } else if (split.compare && on(auth) + on(other) === 1) {
+    const runs = on(auth) > 0 ? auth : other;
+    const missing = runs === auth ? other : auth;
     notes.push(
-      `needs a second replica to compare: ${slots.length === 0 ? "no replica runs" : `only the ${on(split.authoritative) > 0 ? split.authoritative : other} path runs`}; add one (it takes the ${on(split.authoritative) > 0 ? other : split.authoritative} slot)`,
+      `needs a second replica to compare: only the ${runs} path runs; add one (it takes the ${missing} slot)`,
     );
   } else if (split.compare && on(other) === 0) {
     notes.push(`no replica on the ${other} path: nothing to compare`);
-  } else if (on(split.authoritative) === 0) {
+  } else if (on(auth) === 0) {
     notes.push(
-      `no replica on the authoritative ${split.authoritative} path: the ${other} path answers (fallback)`,
+      `no replica on the authoritative ${auth} path: the ${other} path answers (fallback)`,
     );
   }
   const stale = slots.filter((x) => x.slot === undefined).length;

@@ -93,11 +93,13 @@ describe("ClusterStages", () => {
       ["u3", "unified"],
     ]);
     const tracked: unknown[] = [];
+    /** What a replica was started with, when not its slot's phases. */
+    const started = new Map<string, PhaseSet>();
     const stages = new ClusterStages({
       clusterPhases: () => phases,
       replicaPhases: (r) => {
         const s = slots.get(r);
-        return s === undefined ? undefined : phases.forSlot(s);
+        return started.get(r) ?? (s === undefined ? undefined : phases.forSlot(s));
       },
       replicaSlot: (r) => slots.get(r),
       tracker: {
@@ -111,6 +113,7 @@ describe("ClusterStages", () => {
     return {
       stages,
       slots,
+      started,
       tracked,
       set: (p: PhaseSet) => {
         phases = p;
@@ -177,7 +180,14 @@ describe("ClusterStages", () => {
     const s = setup(of({ servers: "shadow" }));
     const [m] = s.stages.migrations("u1", [{ id: "u2", name: "r1" }]);
     expect(m?.note).toMatch(/^needs a second replica to compare: only the legacy path runs/);
-    const none = s.stages.migrations("u1", [])[0];
-    expect(none?.note).toMatch(/needs a second replica to compare: no replica runs/);
+    expect(s.stages.migrations("u1", [])[0]?.note).toMatch(/^needs two replicas to compare/);
+    // A replica that runs neither path (started before the stage) does not count.
+    s.slots.set("u9", "unified");
+    s.started.set("u9", of({})); // started before servers went to shadow: servers off
+    const stale = s.stages.migrations("u1", [{ id: "u9", name: "old" }])[0];
+    expect(stale?.slots).toEqual([{ replica: "old" }]);
+    expect(stale?.note).toBe(
+      "needs two replicas to compare: no replica runs either path; add two; 1 replica(s) run neither path's phases (a flip rolls them)",
+    );
   });
 });
