@@ -7,7 +7,11 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
-import { type ReplicaRecordView, readReplicaRecords } from "../src/harness/environment.js";
+import {
+  isOurClusterd,
+  type ReplicaRecordView,
+  readReplicaRecords,
+} from "../src/harness/environment.js";
 import type { Started } from "../src/harness/processes.js";
 import { profiling } from "../src/harness/profile.js";
 
@@ -44,7 +48,7 @@ function reapAllSync(): void {
   // An orchestrator may have been spawning a replica as it died: give the kill a moment.
   if (environmentds.size > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
   for (const dir of dataDirs) {
-    for (const r of readRecords(dir)) killPid(r.pid);
+    for (const r of readRecords(dir)) if (isOurClusterd(r.pid, dir)) killPid(r.pid);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -73,7 +77,9 @@ export async function stopEnvironmentd(
 export async function teardown(dir: string, envs: Iterable<Started>): Promise<void> {
   const graceful = profiling();
   for (const e of [...envs]) await stopEnvironmentd(e, graceful ? "SIGTERM" : "SIGKILL");
-  const pids = readRecords(dir).map((r) => r.pid);
+  const pids = readRecords(dir)
+    .map((r) => r.pid)
+    .filter((pid) => isOurClusterd(pid, dir));
   if (graceful) {
     for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGTERM");
     const deadline = Date.now() + 10_000;

@@ -39,6 +39,7 @@ import {
 import {
   type EnvironmentApi,
   type EnvironmentdHandle,
+  isOurClusterd,
   ReplicaReaper,
   referenceAnswer,
   sleep,
@@ -200,7 +201,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       const records = reaper.observe().filter((x) => x.clusterId === w.clusterId);
       const victims = n === 1 ? [records[Math.floor(rng.next() * records.length)]] : records;
       for (const v of victims) {
-        if (v === undefined) continue;
+        if (v === undefined || !isOurClusterd(v.pid, dataDir)) continue;
         try {
           process.kill(v.pid, "SIGKILL");
         } catch {

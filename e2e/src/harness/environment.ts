@@ -238,8 +238,12 @@ export function readReplicaRecords(dataDir: string): ReplicaRecordView[] {
   }
 }
 
-/** Whether `pid` runs a clusterd of `dataDir` (its command line names the data directory). */
-function isOurClusterd(pid: number, dataDir: string): boolean {
+/**
+ * Whether `pid` runs a clusterd of `dataDir` (its command line names the data directory). Check
+ * before signalling a recorded pid: a record outlives its process and the pid may have been
+ * reused (a stale record's pid once named this machine's PostgreSQL postmaster).
+ */
+export function isOurClusterd(pid: number, dataDir: string): boolean {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     return argv.some((a) => a.includes("clusterd")) && argv.some((a) => a.startsWith(dataDir));

@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isClusterdFor } from "@mzts/orchestrator";
 import { Command, InvalidArgumentError } from "commander";
 import { diskUsage as du, rssMb } from "./resource-usage.js";
 
@@ -62,6 +63,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Record {
   readonly replicaId: string;
+  readonly clusterId: string;
+  readonly clusterdPath: string;
   readonly pid: number;
   readonly ports: { readonly http: number } | null;
 }
@@ -142,6 +145,8 @@ async function cleanup(): Promise<void> {
     if (envExit === undefined) env.kill("SIGKILL");
   }
   for (const r of replicaRecords()) {
+    // A record outlives its process: never signal a pid that is no longer this run's clusterd.
+    if (!isClusterdFor(r.pid, r.clusterdPath, r.clusterId, r.replicaId)) continue;
     try {
       process.kill(r.pid, "SIGKILL");
     } catch {

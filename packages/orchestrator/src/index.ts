@@ -36,6 +36,7 @@ export {
   type ProcessOrchestrator,
   type ProcessOrchestratorOptions,
 } from "./process-orchestrator.js";
+export { isClusterdFor } from "./process-probe.js";
 export { type ReplicaLayout, replicaLayout } from "./replica-layout.js";
 /** @internal */
 export { loadRecords, type ReplicaRecord, recordsPath } from "./replica-records.js";

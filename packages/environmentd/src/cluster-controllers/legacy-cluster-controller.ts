@@ -333,8 +333,7 @@ export class LegacyClusterController implements ClusterController {
       path: this.path,
       collections: this.#compute.size + storage,
       historyCommands:
-        this.#p.compute.historySize(this.clusterId) +
-        this.#p.storage.historySize(this.clusterId),
+        this.#p.compute.historySize(this.clusterId) + this.#p.storage.historySize(this.clusterId),
       pendingPeeks: this.#pendingPeeks,
       replicas: this.replicas(),
     };
