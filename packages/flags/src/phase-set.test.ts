@@ -5,6 +5,8 @@ import { PHASES } from "./keys.js";
 import { PhaseSet, resolvePhases } from "./phase-set.js";
 
 const ALL = [...PHASES];
+/** Every phase but `state`: a build where one phase is not built yet (what "no effect" means). */
+const BUT_STATE = PHASES.filter((p) => p !== "state");
 
 describe("resolvePhases", () => {
   it("servers + replicas on, logging off: both in force, nothing blocked", () => {
@@ -62,7 +64,7 @@ describe("resolvePhases", () => {
 
 describe("PhaseSet", () => {
   const flags = { servers: true, replicas: true, client: true, logging: true, state: true };
-  const set = PhaseSet.of("u1", flags);
+  const set = PhaseSet.of("u1", flags, BUT_STATE);
 
   it("answers has / takesEffect / phases", () => {
     expect(set.has("client")).toBe(true);
@@ -72,7 +74,8 @@ describe("PhaseSet", () => {
     expect(set.takesEffect("replicas")).toBe(true); // in force and built
     expect(set.takesEffect("logging")).toBe(true); // in force and built
     expect(set.takesEffect("client")).toBe(true); // in force and built
-    expect(set.takesEffect("state")).toBe(false); // in force, not built (default builtPhases)
+    expect(set.takesEffect("state")).toBe(false); // in force, not built (BUT_STATE)
+    expect(PhaseSet.of("u1", flags).takesEffect("state")).toBe(true); // built by default now
     expect(set.phases).toEqual(["servers", "replicas", "logging", "client", "state"]);
     expect(set.noEffect).toEqual(["state"]);
     expect(String(set)).toBe("u1: servers, replicas, logging, client, state [no effect state]");
@@ -88,9 +91,9 @@ describe("PhaseSet", () => {
   });
 
   it("compares structurally", () => {
-    const same = PhaseSet.of("u1", flags);
+    const same = PhaseSet.of("u1", flags, BUT_STATE);
     expect(set.equals(same)).toBe(true);
-    expect(set.equals(PhaseSet.of("u2", flags))).toBe(false);
+    expect(set.equals(PhaseSet.of("u2", flags, BUT_STATE))).toBe(false);
     expect(set.equals(PhaseSet.of("u1", { servers: true, replicas: true, client: true }))).toBe(
       false,
     );

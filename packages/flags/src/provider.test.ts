@@ -158,7 +158,11 @@ describe("createPhaseFlags on TestData", () => {
     await on("replicas");
     await on("client");
     await on("state");
-    const flags = h.create({ dataSource: td.getFactory() }); // default: state is not built
+    // A build where `state` is not built yet (every phase is built by default now).
+    const flags = h.create({
+      dataSource: td.getFactory(),
+      builtPhases: PHASES.filter((p) => p !== "state"),
+    });
     await flags.ready();
     const set = await flags.phases("u1");
     expect(set.has("state")).toBe(true);
