@@ -23,6 +23,7 @@ export {
 export { type FlagsFileContents, parseFlagsFile, readFlagsFile } from "./flags-file.js";
 export {
   BUILT_PHASES,
+  CONTROLLER_SIDE_PHASES,
   FLAG_KEYS,
   isPhase,
   PHASES,
@@ -30,6 +31,7 @@ export {
   type PhaseFlagKey,
   PREREQUISITES,
   phaseOfFlagKey,
+  SERVER_SIDE_PHASES,
 } from "./keys.js";
 export {
   FLAGS_ERRORS_METRIC,

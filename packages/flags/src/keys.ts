@@ -52,6 +52,15 @@ export const BUILT_PHASES: readonly Phase[] = Object.freeze([
   "state",
 ]);
 
+/**
+ * Phases clusterd reads at replica start (servers, logging, client): what a replica process
+ * serves. The others (replicas, state) are read when a cluster's controllers are built, so a
+ * running replica serves both of their paths and never needs replacing for them.
+ */
+export const SERVER_SIDE_PHASES: readonly Phase[] = Object.freeze(["servers", "logging", "client"]);
+/** Phases read when a cluster's controllers are built (environmentd's side). */
+export const CONTROLLER_SIDE_PHASES: readonly Phase[] = Object.freeze(["replicas", "state"]);
+
 const PHASE_BY_KEY: ReadonlyMap<string, Phase> = new Map(PHASES.map((p) => [FLAG_KEYS[p], p]));
 
 /** Whether `value` names a phase. */

@@ -4,7 +4,7 @@
  * (`validateSpec`, `sameShape`: what decides adopt/keep versus replace) and the records on disk
  * that the managed and unclaimed replicas amount to (`recordsOf`), and their `list()` status.
  */
-import type { PhaseSet } from "@mzts/flags";
+import { type PhaseSet, SERVER_SIDE_PHASES } from "@mzts/flags";
 import { locationOf, type Ports, type Running } from "./clusterd-process.js";
 import { InvalidReplicaSpec, type OrchestratorError } from "./errors.js";
 import type { ReplicaLocation, ReplicaSpec, ReplicaState, ReplicaStatus } from "./orchestrator.js";
@@ -52,7 +52,10 @@ export function newEntry(spec: ReplicaSpec, clusterdPath: string): Entry {
 
 /**
  * Whether a process of `other`'s shape, running `clusterdPath`, can serve `spec` (same cluster,
- * workers, phases and clusterd entry as the orchestrator's `currentClusterdPath`).
+ * workers, server-side phases in effect and clusterd entry as the orchestrator's
+ * `currentClusterdPath`). Only the phases clusterd reads (`SERVER_SIDE_PHASES`) shape a process:
+ * a replica started before a controller-side flip (replicas, state) serves either controller
+ * path, so an environmentd restarted after one adopts it instead of replacing it.
  */
 export function sameShape(
   spec: ReplicaSpec,
@@ -63,7 +66,7 @@ export function sameShape(
   return (
     spec.clusterId === other.clusterId &&
     spec.workers === other.workers &&
-    spec.phases.equals(other.phases) &&
+    SERVER_SIDE_PHASES.every((p) => spec.phases.takesEffect(p) === other.phases.takesEffect(p)) &&
     clusterdPath === currentClusterdPath
   );
 }

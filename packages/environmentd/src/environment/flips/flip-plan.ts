@@ -23,13 +23,16 @@
  * - The controllers go first (a reseat takes a second; a roll takes a hydration per replica), then
  *   the replicas one at a time in name order, so a step always leaves the other replicas serving.
  */
-import { PHASES, type Phase, type PhaseSet } from "@mzts/flags";
+import {
+  CONTROLLER_SIDE_PHASES,
+  PHASES,
+  type Phase,
+  type PhaseSet,
+  SERVER_SIDE_PHASES,
+} from "@mzts/flags";
 import type { ReplicaSlot } from "../../catalog/catalog.js";
 
-/** Phases that clusterd reads at replica start. */
-export const SERVER_SIDE_PHASES: readonly Phase[] = Object.freeze(["servers", "logging", "client"]);
-/** Phases that are read when a cluster's controllers are built. */
-export const CONTROLLER_SIDE_PHASES: readonly Phase[] = Object.freeze(["replicas", "state"]);
+export { CONTROLLER_SIDE_PHASES, SERVER_SIDE_PHASES };
 
 /** Whether `a` and `b` run any of `phases` differently (in force, path, migrating). */
 export function differsIn(a: PhaseSet, b: PhaseSet, phases: readonly Phase[]): boolean {
