@@ -8,6 +8,9 @@
  * - `SinceViolation`: a read (peek, dataflow as-of) below a collection's since.
  * - `PeekCanceled` (and its subclass `PeekTimeout`): the caller gave up on a peek.
  * - `PeekFailed`: the replica answered the peek with an error, or its target replica went away.
+ *   These three are `@mzts/controller-unified`'s classes, re-exported: one definition for the
+ *   legacy and the unified controller path, so `instanceof` holds whichever path answered (they
+ *   extend `UnifiedControllerError`, not `ControllerError`).
  * - `SubscribeFailed`: a subscribe ended abnormally (replica error, dropped, controller closed).
  * - `ControllerClosed`: a call after `close()`.
  * - `InvalidLoggingConfig`: `createInstance` with a logging config the replicas could not serve.
@@ -20,6 +23,8 @@
  * not input errors: they throw `InvariantViolation` from `@mzts/repr`.
  */
 import type { Frontier, GlobalId } from "@mzts/repr";
+
+export { PeekCanceled, PeekFailed, PeekTimeout } from "@mzts/controller-unified";
 
 /** Root of every error thrown by `@mzts/compute-client`. */
 export class ControllerError extends Error {
@@ -124,47 +129,6 @@ export class SinceViolation extends ControllerError {
     super(
       `cannot read ${id} at ${fmt(timestamp)}: its since is ${fmt(since)} (times before it may ` +
         "be compacted); read at a time at or beyond the since, e.g. frontiers(id).since",
-    );
-  }
-}
-
-/** The caller canceled a peek (or it timed out, see `PeekTimeout`). */
-export class PeekCanceled extends ControllerError {
-  override name = "PeekCanceled";
-  constructor(
-    readonly uuid: string,
-    readonly reason: string,
-  ) {
-    super(`peek ${uuid} was canceled: ${reason}; issue a new peek if the result is still needed`);
-  }
-}
-
-/** No replica answered a peek within the caller's timeout; the peek was canceled. */
-export class PeekTimeout extends PeekCanceled {
-  override name = "PeekTimeout";
-  constructor(
-    uuid: string,
-    readonly timeoutMs: number,
-  ) {
-    super(
-      uuid,
-      `no replica answered within ${timeoutMs} ms (are the replicas connected and hydrated? ` +
-        "check with `mzctl status`); retry with a larger timeoutMs",
-    );
-  }
-}
-
-/** A replica answered a peek with an error, or the peek's target replica went away. */
-export class PeekFailed extends ControllerError {
-  override name = "PeekFailed";
-  constructor(
-    readonly uuid: string,
-    /** The replica's error text (e.g. "target replica failed or was dropped"). */
-    readonly reason: string,
-  ) {
-    super(
-      `peek ${uuid} failed: ${reason}; fix the query or its time and retry (a failed target ` +
-        "replica can be retried once it is connected again, or without targetReplica)",
     );
   }
 }

@@ -1,6 +1,12 @@
 /**
  * Error classes of `@mzts/controller-unified`: one root (`UnifiedControllerError`) and a narrow
  * class per failure, each with structured fields and a message that says what to do next.
+ *
+ * The peek outcomes (`PeekCanceled`, its subclass `PeekTimeout`, `PeekFailed`) are defined here
+ * once for both controller paths: the unified driver (`./state`) rejects with them and
+ * compute-client re-exports them as its own, so `instanceof` (environmentd's Connect mapping)
+ * holds whichever path answered a peek. They live here, not in compute-client, because
+ * compute-client depends on this package and never the other way.
  */
 
 /** Root of every error thrown by `@mzts/controller-unified`. */
@@ -67,6 +73,50 @@ export class ReplicaLayoutMismatch extends UnifiedControllerError {
         `the controller speaks the ${controllerLayout} layout, the replica runs the ${replicaLayout} one. ` +
         "Drop and recreate the replica so it starts with the cluster's current flags, or set " +
         `cluster-unification-client back to ${controllerLayout === "one-port" ? "off" : "on"} for its cluster`,
+    );
+  }
+}
+
+/**
+ * The caller canceled a peek (or it timed out, `PeekTimeout`), or the controller closed. Shared
+ * by both controller paths (see the file comment; compute-client re-exports it).
+ */
+export class PeekCanceled extends UnifiedControllerError {
+  override name = "PeekCanceled";
+  constructor(
+    readonly uuid: string,
+    readonly reason: string,
+  ) {
+    super(`peek ${uuid} was canceled: ${reason}; issue a new peek if the result is still needed`);
+  }
+}
+
+/** No replica answered a peek within the caller's timeout; the peek was canceled. */
+export class PeekTimeout extends PeekCanceled {
+  override name = "PeekTimeout";
+  constructor(
+    uuid: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      uuid,
+      `no replica answered within ${timeoutMs} ms (are the replicas connected and hydrated? ` +
+        "check with `mzctl status`); retry with a larger timeoutMs",
+    );
+  }
+}
+
+/** A replica answered a peek with an error, or the peek's target replica went away. */
+export class PeekFailed extends UnifiedControllerError {
+  override name = "PeekFailed";
+  constructor(
+    readonly uuid: string,
+    /** The replica's error text (e.g. "target replica failed or was dropped"). */
+    readonly reason: string,
+  ) {
+    super(
+      `peek ${uuid} failed: ${reason}; fix the query or its time and retry (a failed target ` +
+        "replica can be retried once it is connected again, or without targetReplica)",
     );
   }
 }

@@ -7,6 +7,9 @@
  */
 export {
   InvalidBackoff,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
   type ReplicaLayout,
   ReplicaLayoutMismatch,
   ReplicaStreamEnded,

@@ -7,6 +7,9 @@
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import { UnifiedControllerError } from "../errors.js";
 
+/** The peek outcomes: one definition for both controller paths (`../errors.ts`). */
+export { PeekCanceled, PeekFailed, PeekTimeout } from "../errors.js";
+
 /** Root of every error the cluster state throws for bad input. */
 export class ClusterStateError extends UnifiedControllerError {
   override name = "ClusterStateError";
@@ -105,50 +108,6 @@ export class InvalidStateRequest extends ClusterStateError {
     readonly reason: string,
   ) {
     super(`${operation}: ${reason}`);
-  }
-}
-
-/**
- * The caller canceled a peek (or it timed out, `PeekTimeout`), or the controller closed. Same
- * name and message shape as compute-client's, so callers handle both paths alike.
- */
-export class PeekCanceled extends ClusterStateError {
-  override name = "PeekCanceled";
-  constructor(
-    readonly uuid: string,
-    readonly reason: string,
-  ) {
-    super(`peek ${uuid} was canceled: ${reason}; issue a new peek if the result is still needed`);
-  }
-}
-
-/** No replica answered a peek within the caller's timeout; the peek was canceled. */
-export class PeekTimeout extends PeekCanceled {
-  override name = "PeekTimeout";
-  constructor(
-    uuid: string,
-    readonly timeoutMs: number,
-  ) {
-    super(
-      uuid,
-      `no replica answered within ${timeoutMs} ms (are the replicas connected and hydrated? ` +
-        "check with `mzctl status`); retry with a larger timeoutMs",
-    );
-  }
-}
-
-/** A replica answered a peek with an error, or the peek's target replica went away. */
-export class PeekFailed extends ClusterStateError {
-  override name = "PeekFailed";
-  constructor(
-    readonly uuid: string,
-    /** The replica's error text (e.g. "target replica failed or was dropped"). */
-    readonly reason: string,
-  ) {
-    super(
-      `peek ${uuid} failed: ${reason}; fix the query or its time and retry (a failed target ` +
-        "replica can be retried once it is connected again, or without targetReplica)",
-    );
   }
 }
 

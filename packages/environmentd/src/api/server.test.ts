@@ -4,6 +4,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PeekCanceled, PeekFailed, PeekTimeout, SinceViolation } from "@mzts/compute-client";
+import * as unifiedState from "@mzts/controller-unified/state";
 import { MalformedPlan } from "@mzts/expr";
 import { MalformedRequest } from "@mzts/protocol";
 import { describe, expect, it } from "vitest";
@@ -60,6 +61,10 @@ const cases: Array<[string, unknown, Code]> = [
   ["peek timeout", new PeekTimeout("p", 100), Code.DeadlineExceeded],
   ["peek canceled", new PeekCanceled("p", "caller aborted"), Code.Canceled],
   ["peek failed", new PeekFailed("p", "boom"), Code.Unavailable],
+  // The unified driver's peeks (phase 5 state) reject with the same classes: one definition.
+  ["peek timeout (unified driver)", new unifiedState.PeekTimeout("p", 100), Code.DeadlineExceeded],
+  ["peek canceled (unified driver)", new unifiedState.PeekCanceled("p", "closed"), Code.Canceled],
+  ["peek failed (unified driver)", new unifiedState.PeekFailed("p", "boom"), Code.Unavailable],
   ["environment closed", new EnvironmentClosed(), Code.Unavailable],
   ["catalog closed", new CatalogClosed("sqlite:x"), Code.Unavailable],
   [
