@@ -10,13 +10,9 @@
  * - not taking effect (legacy): `computePort`/`storagePort`, and `ClusterService` is
  *   `Unimplemented`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { startTestClusterd, type TestClusterd, waitUntil as until } from "@mzts/clusterd/testing";
 import { BUILT_PHASES, PhaseSet } from "@mzts/flags";
 import { openClusterStream } from "@mzts/mz-cluster";
 import {
@@ -25,8 +21,6 @@ import {
   clusterRequestToProto,
   computeRequestToProto,
   createHello,
-  formatReplicaSecret,
-  generateReplicaSecret,
   type Hello,
   type StorageCommand,
   signHello,
@@ -35,77 +29,25 @@ import {
 import { ClusterService, ComputeService, StorageService } from "@mzts/protocol/wire";
 import { afterEach, describe, expect, it } from "vitest";
 
-const MAIN = new URL("../dist/main.js", import.meta.url);
-
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
 });
 
-interface Clusterd {
-  readonly ready: Record<string, unknown>;
-  readonly secret: Uint8Array;
-  /** The exit code once clusterd exits. */
-  readonly exited: Promise<number | null>;
-}
-
-/** Starts clusterd with `phases`; resolves with its ready line. Stopped after the test. */
+/** Starts clusterd with `phases` on `layout`; stopped after the test. */
 async function startClusterd(
   phases: PhaseSet,
-  listen: string[],
-  absentTimeout = "60s",
-): Promise<Clusterd> {
-  const dir = mkdtempSync(join(tmpdir(), "mzts-clusterd-port-"));
-  const secret = generateReplicaSecret();
-  const secretFile = join(dir, "replica-secret");
-  writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      MAIN.pathname,
-      ...["--cluster-id", "u1", "--replica-id", "r1", "--workers", "1"],
-      ...["--persist-dir", join(dir, "persist"), "--controller-secret-file", secretFile],
-      ...["--phases", JSON.stringify(phases), "--http-listen", "127.0.0.1:0", ...listen],
-      ...["--controller-absent-timeout", absentTimeout, "--log-level", "info"],
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
+  layout: "one-port" | "two-port",
+  absentTimeout?: string,
+): Promise<TestClusterd> {
+  const c = await startTestClusterd({
+    phases,
+    layout,
+    replicaId: "r1",
+    ...(absentTimeout === undefined ? {} : { absentTimeout }),
   });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no ready line within 20 s")), 20_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const j = JSON.parse(line) as Record<string, unknown>;
-      if (j.msg === "clusterd ready") {
-        clearTimeout(timer);
-        resolve(j);
-      }
-    });
-    void exited.then(() => reject(new Error(`clusterd exited before ready: ${stderr}`)));
-  });
-  return { ready, secret, exited };
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  cleanup.push(c.stop);
+  return c;
 }
 
 /** The value of one sample of `/metrics`, or undefined. */
@@ -151,7 +93,7 @@ const onePort = PhaseSet.of("u1", { servers: true, replicas: true, client: true 
 
 describe("clusterd controller layout", () => {
   it("one port (client takes effect): ClusterService drives compute and storage over one stream", async () => {
-    const { ready, secret } = await startClusterd(onePort, ["--cluster-listen", "127.0.0.1:0"]);
+    const { ready, secret } = await startClusterd(onePort, "one-port");
     expect(Object.keys(ready)).toEqual(expect.arrayContaining(["clusterPort", "httpPort"]));
     expect(ready).not.toHaveProperty("computePort");
     expect(ready).not.toHaveProperty("storagePort");
@@ -252,12 +194,7 @@ describe("clusterd controller layout", () => {
   });
 
   it("two ports (client not in effect): compute and storage ports, ClusterService is Unimplemented", async () => {
-    const { ready } = await startClusterd(PhaseSet.of("u1", { servers: true }), [
-      "--compute-listen",
-      "127.0.0.1:0",
-      "--storage-listen",
-      "127.0.0.1:0",
-    ]);
+    const { ready } = await startClusterd(PhaseSet.of("u1", { servers: true }), "two-port");
     expect(ready).toMatchObject({
       computePort: expect.any(Number),
       storagePort: expect.any(Number),
@@ -276,11 +213,7 @@ describe("clusterd controller layout", () => {
   });
 
   it("one port: a cluster stream counts as the controller of both workloads for the no-controller timeout", async () => {
-    const { ready, secret, exited } = await startClusterd(
-      onePort,
-      ["--cluster-listen", "127.0.0.1:0"],
-      "1500ms",
-    );
+    const { ready, secret, exited } = await startClusterd(onePort, "one-port", "1500ms");
     let code: number | null | undefined;
     void exited.then((c) => {
       code = c;
