@@ -11,8 +11,13 @@ import { run } from "./exec.js";
 export const BENCHES = {
   phase1: { script: "phase1.bench.ts", args: ["--runs", "1"] },
   environment: { script: "environment.bench.ts", args: ["--runs", "1"] },
+  // Needs environmentd's `LegacyClusterController` on both sides (issue 14): opt in by --benches.
+  "state-scale": { script: "state-scale.bench.ts", args: [] },
 } as const;
 export type BenchName = keyof typeof BENCHES;
+
+/** What `--compare` runs without `--benches`. */
+export const DEFAULT_COMPARE_BENCHES: readonly BenchName[] = ["phase1", "environment"];
 
 export function isBenchName(s: string): s is BenchName {
   return Object.hasOwn(BENCHES, s);

@@ -4,7 +4,8 @@
  * - `legacy`: environmentd's composition — one compute-client controller and one storage-client
  *   controller with an instance per cluster, one `PersistReadHolds`, and environmentd's
  *   `LegacyClusterController` per cluster; the maintenance round is each adapter's `upkeep()`
- *   (environmentd's import-hold upkeep and the since handles' tick);
+ *   (environmentd's import-hold upkeep and the shared since handles' tick — `sharedTick` times
+ *   that tick alone);
  * - `unified`: one `UnifiedClusterController` per cluster (no timer; the round is `maintain()`
  *   of each), its since handles through `persistSinceHandleIo` over the fake persist.
  *
@@ -49,6 +50,12 @@ export interface BenchSide {
   readonly clock: { now: number };
   /** One maintenance round over every cluster. */
   maintain(): Promise<void>;
+  /**
+   * Legacy only: the environment's one `PersistReadHolds.tick()` alone. Every adapter's
+   * `upkeep()` runs it (the shared since handles), so a round runs it once per cluster, where
+   * environmentd before phase 5 ran it once per environment.
+   */
+  sharedTick?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -252,6 +259,7 @@ async function buildLegacy(shape: SideShape): Promise<BenchSide> {
     async maintain() {
       for (const a of adapters) await a.upkeep();
     },
+    sharedTick: () => readHolds.tick(),
     async close() {
       for (const a of adapters) await a.close();
       await readHolds.close();
