@@ -292,6 +292,7 @@ function report(cfg: Config, rows: readonly Measured[], load: [number[], number[
     ["heap used", "heapMb", "MB", 1, true],
     ["RSS growth over the empty process", "rssMb", "MB", 1, false],
     ["heap growth over the empty process", "heapMb", "MB", 1, false],
+    ["heap growth per collection", "heapMb", "bytes", 0, false],
     ["status() one cluster p50", "statusP50Us", "µs", 1, true],
     ["status() one cluster p99", "statusP99Us", "µs", 1, false],
     [`status() all ${cfg.clusters} p50`, "statusAllP50Ms", "ms", 3, true],
@@ -313,6 +314,8 @@ function report(cfg: Config, rows: readonly Measured[], load: [number[], number[
   const value = (r: Measured | undefined, label: string, key: keyof Measured) => {
     if (r === undefined) return Number.NaN;
     if (label.startsWith("RSS growth")) return r.rssMb - r.baseRssMb;
+    if (label === "heap growth per collection")
+      return ((r.heapMb - r.baseHeapMb) * 2 ** 20) / r.collections;
     if (label.startsWith("heap growth")) return r.heapMb - r.baseHeapMb;
     // A figure a side does not have was NaN, JSON null on the way from the child.
     return (r[key] as number | null) ?? Number.NaN;
