@@ -3,9 +3,9 @@
  * `ClusterController` interface over the same in-memory world (`state-scale-fakes.ts`):
  * - `legacy`: environmentd's composition — one compute-client controller and one storage-client
  *   controller with an instance per cluster, one `PersistReadHolds`, and environmentd's
- *   `LegacyClusterController` per cluster; the maintenance round is each adapter's `upkeep()`
- *   (environmentd's import-hold upkeep and the shared since handles' tick — `sharedTick` times
- *   that tick alone);
+ *   `LegacyClusterController` per cluster; the maintenance round is environmentd's upkeep —
+ *   every adapter's import-hold step, then the shared `PersistReadHolds` tick (`sharedTick`
+ *   times that tick alone);
  * - `unified`: one `UnifiedClusterController` per cluster (no timer; the round is `maintain()`
  *   of each), its since handles through `persistSinceHandleIo` over the fake persist.
  *
@@ -50,11 +50,7 @@ export interface BenchSide {
   readonly clock: { now: number };
   /** One maintenance round over every cluster. */
   maintain(): Promise<void>;
-  /**
-   * Legacy only: the environment's one `PersistReadHolds.tick()` alone. Every adapter's
-   * `upkeep()` runs it (the shared since handles), so a round runs it once per cluster, where
-   * environmentd before phase 5 ran it once per environment.
-   */
+  /** Legacy only: the environment's one `PersistReadHolds.tick()` alone. */
   sharedTick?(): Promise<void>;
   close(): Promise<void>;
 }
@@ -257,7 +253,14 @@ async function buildLegacy(shape: SideShape): Promise<BenchSide> {
     persist,
     clock: { now: 0 },
     async maintain() {
-      for (const a of adapters) await a.upkeep();
+      // environmentd's upkeep: each adapter's import-hold step, then the shared since handles'
+      // tick once (`advanceImportHolds`, the adapter as environmentd wires it); the adapter's
+      // first version ran both per cluster in `upkeep()`.
+      const steps = adapters as unknown as readonly LegacyUpkeep[];
+      if (steps.every((a) => a.advanceImportHolds !== undefined)) {
+        for (const a of steps) a.advanceImportHolds!();
+        await readHolds.tick();
+      } else for (const a of steps) await a.upkeep!();
     },
     sharedTick: () => readHolds.tick(),
     async close() {
@@ -267,6 +270,12 @@ async function buildLegacy(shape: SideShape): Promise<BenchSide> {
       await storage.close();
     },
   };
+}
+
+/** The legacy adapter's upkeep, either version (see `maintain`). */
+interface LegacyUpkeep {
+  advanceImportHolds?(): void;
+  upkeep?(): Promise<void>;
 }
 
 /** Lets the fake replicas connect (they do in a microtask). */

@@ -18,7 +18,7 @@
  * | --------- | ---------------------------------------------------------------------------- |
  * | `legacy`  | environmentd's `LegacyClusterController` per cluster over one compute-client |
  * |           | controller and one storage-client controller (one instance per cluster) and  |
- * |           | one `PersistReadHolds` — environmentd's composition; maintenance = `upkeep()` |
+ * |           | one `PersistReadHolds` — environmentd's composition; maintenance = its upkeep |
  * | `unified` | one `UnifiedClusterController` per cluster (`maintain()`), since handles via |
  * |           | `persistSinceHandleIo` over the fake persist                                 |
  *
@@ -299,13 +299,7 @@ function report(cfg: Config, rows: readonly Measured[], load: [number[], number[
     [`status() all ${cfg.clusters} p99`, "statusAllP99Ms", "ms", 3, false],
     [`maintenance round, all ${cfg.clusters} p50`, "tickP50Ms", "ms", 2, true],
     [`maintenance round, all ${cfg.clusters} p99`, "tickP99Ms", "ms", 2, false],
-    [
-      "one shared PersistReadHolds tick alone p50 (legacy: in every cluster's upkeep)",
-      "sharedTickP50Ms",
-      "ms",
-      2,
-      false,
-    ],
+    ["of which the shared PersistReadHolds tick alone p50", "sharedTickP50Ms", "ms", 2, false],
     ["frontier round (2 replicas × every collection) p50", "frontierRoundP50Ms", "ms", 1, false],
     ["build (DDL of every object)", "buildMs", "ms", 0, false],
     ["collections", "collections", "", 0, false],
