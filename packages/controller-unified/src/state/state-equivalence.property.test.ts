@@ -6,6 +6,9 @@
  * the same: frontiers, sinces, holds, pending peeks, replicas and replay contents
  * (`testdata/scenario.ts` lists exactly what is compared). A second test injects a difference —
  * a wrong reduction rule, a different read policy — and checks that the comparison catches it.
+ *
+ * Seeded (11 by default, so a run is reproducible); `EQ_SEED=<n> EQ_RUNS=<runs>` explores others.
+ * A failing seed prints its shrunk counterexample: turn it into a deterministic test here.
  */
 
 import type { ComputeCommand } from "@mzts/protocol";
@@ -51,7 +54,7 @@ describe("ClusterState vs the legacy compute + storage states", () => {
         const differences = await run([...WARMUP, ...ops]);
         expect(differences).toEqual([]);
       }),
-      { numRuns: 40 },
+      { numRuns: Number(process.env.EQ_RUNS ?? 40), seed: Number(process.env.EQ_SEED ?? 11) },
     );
     // CPU time only (no timers inside): ~5 s alone, more on a shared machine.
   }, 120_000);
@@ -98,6 +101,58 @@ describe("ClusterState vs the legacy compute + storage states", () => {
     expect(await run(ops)).toEqual([]);
     const caught = await run(ops, { compactionWindowMs: WINDOW + 1n });
     expect(caught.join("\n")).toMatch(/compute u103: .*since/);
+  });
+
+  /**
+   * Seeds 105, 155, 157 (shrunk by hand): the unified state keeps dropped subsource u101 while
+   * dropped index u103 is peeked (divergence 2); u1 reports a late upper on it then, so it owes a
+   * `droppedId` (the storage rule) and the row waits for it after the peek ends; the legacy
+   * side forgot u101 at its drop and ignored the report. Accepted exactly (`#owesUnifiedOnly`).
+   */
+  const lateUpperWhileHeld: Op[] = [
+    ...WARMUP, // u2 reported on u101, u1 on u100
+    { kind: "peek", pick: 0, offset: 0 }, // on u103
+    { kind: "drop", pick: 0 }, // u103 (its drop waits for the peek)
+    { kind: "drop", pick: 0 }, // u104
+    { kind: "reconnect", pick: 1 }, // u2: owes no droppedId on u101 any more
+    { kind: "drop", pick: 0 }, // source u100: legacy forgets u101, u103 still holds it here
+    { kind: "report", pick: 1, replica: 0, delta: 0, input: false }, // u1: late upper on u101
+  ];
+
+  it("a late upper on a subsource held by a peeked dropped dataflow: forgotten at its droppedId", async () => {
+    for (const end of ["cancelPeek", "answerPeek"] as const) {
+      const s = await Scenario.create(WINDOW);
+      try {
+        const last: Op =
+          end === "cancelPeek" ? { kind: end, pick: 0 } : { kind: end, pick: 0, replica: 0 };
+        for (const op of [...lateUpperWhileHeld, last]) await s.apply(op);
+        expect(s.differences).toEqual([]);
+        expect(s.unified.has("u101")).toBe(true); // waits for u1's droppedId
+        expect(s.unified.holds("u101").size).toBe(0);
+        expect(s.lateOwedRows).toBeGreaterThan(0);
+        await s.apply({ kind: "ack", pick: 2, replica: 0 }); // u1's droppedId for u101
+        expect(s.differences).toEqual([]);
+        expect(s.unified.has("u101")).toBe(false);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it("catches a dropped subsource kept with no hold and no droppedId owed on record", async () => {
+    const s = await Scenario.create(WINDOW);
+    try {
+      for (const op of lateUpperWhileHeld.slice(0, -1)) await s.apply(op);
+      // The late upper reaches the unified side only: nothing the model knows explains the row.
+      const u1 = s.unified.health().find((r) => r.replicaId === "u1");
+      const resp = { kind: "frontierUpper" as const, id: "u101", upper: 0n };
+      s.unified.absorb("u1", u1?.epoch ?? 0, { kind: "storage", response: resp });
+      expect(s.differences).toEqual([]);
+      await s.apply({ kind: "cancelPeek", pick: 0 });
+      expect(s.differences.join("\n")).toMatch(/storage u101 write: legacy "forgotten" != unified/);
+    } finally {
+      await s.close();
+    }
   });
 
   it("legacy leaks a dropped index once every replica restarted; the unified state forgets it", async () => {
