@@ -153,8 +153,10 @@ export interface StorageController {
   /**
    * Drops an instance: its remaining ingestions are dropped (on the replicas too), its replica
    * tasks stopped and its history forgotten. @throws InstanceMissing
+   * With `keepReplicas` (a live rebuild of the cluster's controller) the connections stop FIRST,
+   * so the replicas keep every ingestion running for the next controller to reconcile.
    */
-  dropInstance(instanceId: string): Promise<void>;
+  dropInstance(instanceId: string, options?: { readonly keepReplicas?: boolean }): Promise<void>;
   allowWrites(instanceId: string): void;
   /** Sends storage parameters to every replica. @throws InstanceMissing */
   updateConfiguration(instanceId: string, params: ReadonlyMap<string, string>): void;
@@ -462,13 +464,18 @@ export function createStorageController(options: StorageControllerOptions): Stor
       );
     },
 
-    async dropInstance(instanceId) {
+    async dropInstance(instanceId, options) {
       const i = instance(instanceId, "dropInstance");
-      for (const objectId of [...i.ingestions.keys()]) drop(i, objectId, objectId);
+      const dropIngestions = () => {
+        for (const objectId of [...i.ingestions.keys()]) drop(i, objectId, objectId);
+      };
+      if (options?.keepReplicas !== true) dropIngestions();
       instances.delete(instanceId);
       const tasks = [...i.replicas.values()].map((s) => s.stopTask());
       for (const replicaId of i.replicas.keys()) collections.replicaReset(i.id, replicaId, true);
       i.replicas.clear();
+      // No replica is connected any more: the drops only clear the controller's bookkeeping.
+      if (options?.keepReplicas === true) dropIngestions();
       metrics.forgetInstance(instanceId);
       logger.info({ instance_id: instanceId }, "storage instance dropped");
       await Promise.all(tasks);

@@ -123,6 +123,7 @@ export class Reads {
       types: index.types,
     });
     validatePeekSize(req);
+    await this.#o.clusters.ready(index.clusterId);
     const controller = this.#o.clusters.controllerOf(index.clusterId, "peek");
     const failure = index.failed ?? controller.failures().get(index.id);
     if (failure !== undefined) throw new ObjectFailed(index.name, failure);
@@ -150,7 +151,9 @@ export class Reads {
       timeoutMs,
       deadline,
     });
-    const answer = await controller.peek({
+    // A live rebuild of the cluster's controller may have run meanwhile: peek the current one.
+    await this.#o.clusters.ready(clusterId);
+    const answer = await this.#o.clusters.controllerOf(clusterId, "peek").peek({
       target: index.id,
       ...(targetReplica === undefined ? {} : { targetReplica }),
       timestamp,
@@ -190,6 +193,7 @@ export class Reads {
     });
     validatePeekSize(req);
     const timestamp = req.timestamp ?? introspectionNow(target.intervalMs);
+    await this.#o.clusters.ready(target.clusterId);
     const controller = this.#o.clusters.controllerOf(target.clusterId, "peek");
     const answer = await controller.peek({
       target: target.logIndex,
@@ -225,6 +229,7 @@ export class Reads {
     }
     const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
     const id = this.#o.transientIds.next();
+    await this.#o.clusters.ready(base.clusterId);
     const controller = this.#o.clusters.controllerOf(base.clusterId, "subscribe");
     const hold = shards.has(base.id) ? shards.acquire(base.id, asOf) : undefined;
     const onCancel = () => {

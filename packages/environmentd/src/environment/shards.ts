@@ -11,12 +11,14 @@
  * ## Invariants
  * - One owner per since handle: a shard is opened through its owning cluster's controller only.
  * - A hold on a durable collection (a dataflow's cross-cluster import, a subscribe) is taken from
- *   the owner's controller (`acquireReadHold`).
+ *   the owner's controller (`acquireReadHold`) and handed out movable (`movable-holds.ts`): a
+ *   rebuild of the owner's controller moves it to the new one (`moveHolds`) without a gap.
  */
 import type { ClusterController, ReadHold } from "@mzts/controller-unified/state";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Clusters } from "./clusters.js";
+import { type MovableHold, MovableHolds } from "./movable-holds.js";
 
 /** What an upper is read from for a unified cluster's shard (a slice of `@mzts/persist`). */
 export interface ShardUpperSource {
@@ -49,6 +51,7 @@ export interface ShardFrontiers {
 export class Shards implements ShardFrontiers {
   readonly #o: ShardsOptions;
   readonly #owned = new Map<GlobalId, Owned>();
+  readonly #holds = new MovableHolds();
 
   constructor(opts: ShardsOptions) {
     this.#o = opts;
@@ -107,13 +110,46 @@ export class Shards implements ShardFrontiers {
   }
 
   /**
-   * A hold on `id` at `at` from its owner's controller.
+   * A hold on `id` at `at` from its owner's controller, movable to the owner's next controller;
+   * `heldBy`: the cluster whose dataflow takes it (undefined: a subscribe).
    * @throws CollectionMissing, SinceViolation (the owner's), ClusterControllerMissing
    */
-  acquire(id: GlobalId, at: Frontier): ReadHold {
+  acquire(id: GlobalId, at: Frontier, heldBy?: GlobalId): ReadHold {
+    return this.#holds.wrap(this.#ownerHold(id, at), heldBy);
+  }
+
+  #ownerHold(id: GlobalId, at: Frontier): ReadHold {
     const o = this.#owned.get(id);
     if (o === undefined) return this.#o.readHolds.acquire(id, at);
     return this.#o.clusters.controllerOf(o.clusterId, "acquireReadHold").acquireReadHold(id, at);
+  }
+
+  /**
+   * After a rebuild of `clusterId`'s controller: every live hold on its collections is taken
+   * again from the new controller (at its frontier, or the new since if that passed it) and the
+   * old one released. Returns how many moved and how many had to move up to the since.
+   */
+  moveHolds(clusterId: GlobalId): { readonly moved: number; readonly raised: number } {
+    const ids = new Set(this.ownedBy(clusterId));
+    let raised = 0;
+    const held = this.#holds.on(ids);
+    for (const h of held) {
+      const since = this.since(h.collectionId);
+      const before = h.frontier;
+      const at = h.move((f) => this.#ownerHold(h.collectionId, f), since);
+      if (!Frontier.equal(at, before)) raised++;
+    }
+    return { moved: held.length, raised };
+  }
+
+  /** The live holds `clusterId`'s dataflows took (a rebuild releases them once re-installed). */
+  heldBy(clusterId: GlobalId): readonly MovableHold[] {
+    return this.#holds.heldBy(clusterId);
+  }
+
+  /** The collections `clusterId` owns. */
+  ownedBy(clusterId: GlobalId): GlobalId[] {
+    return [...this.#owned].filter(([, o]) => o.clusterId === clusterId).map(([id]) => id);
   }
 
   /** The owner's cluster of `id` (undefined: not opened here). */
