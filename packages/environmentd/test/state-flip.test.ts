@@ -17,6 +17,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createPersist } from "@mzts/persist";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Environment } from "../src/index.js";
@@ -80,6 +81,42 @@ function frontierWatch(env: Environment) {
     );
   }, 50);
   return { regressions, stop: () => clearInterval(timer) };
+}
+
+/**
+ * Samples the durable since of the shards (with a persist client of its own): records any that
+ * moved back, and whether environmentd's since handle is still registered at the end.
+ */
+async function durableSinceWatch(dir: string, shards: readonly string[]) {
+  const persist = await createPersist({ dataDir: join(dir, "persist") });
+  const opened = await Promise.all(shards.map((id) => persist.openShard(id)));
+  const last = new Map<number, bigint | null>();
+  const regressions: string[] = [];
+  let sampling: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    sampling = (async () => {
+      for (const [i, shard] of opened.entries()) {
+        const since = await shard.since();
+        const prev = last.get(i);
+        if (prev !== undefined && (prev === null || (since !== null && since < prev)))
+          regressions.push(`${shards[i]}: ${prev} → ${since}`);
+        last.set(i, since);
+      }
+    })().catch(() => undefined);
+  }, 100);
+  return {
+    regressions,
+    /** Stops sampling; returns each shard's readers. */
+    stop: async () => {
+      clearInterval(timer);
+      await sampling;
+      const readers = await Promise.all(
+        opened.map(async (s) => Object.keys((await s.info()).readers)),
+      );
+      await persist.close();
+      return readers;
+    },
+  };
 }
 
 async function metric(registry: Registry, name: string): Promise<number> {
@@ -155,6 +192,17 @@ describe("a live flip of state", () => {
         (p) => p.seam === "state",
       )?.path;
     const flipStates = new Set<string>();
+    const snap = await env.catalog.snapshot();
+    const shardIds = snap.items.flatMap((i) =>
+      i.kind === "source"
+        ? i.exports.map((e) => e.shardId)
+        : i.kind === "materialized-view"
+          ? [i.shardId]
+          : [],
+    );
+    expect(shardIds).toHaveLength(2); // the counter's, the view's
+    const durable = await durableSinceWatch(dir, shardIds);
+    let readers: string[][] = [];
     const peeks = steadyPeeks(env);
     const frontiers = frontierWatch(env);
     const watchFlip = setInterval(() => {
@@ -208,7 +256,11 @@ describe("a live flip of state", () => {
       clearInterval(watchFlip);
       frontiers.stop();
       await peeks.stop();
+      readers = await durable.stop();
     }
+    expect(durable.regressions).toEqual([]);
+    // The hand-offs kept environmentd's since handle on both shards (never expired).
+    for (const r of readers) expect(r).toContain("environmentd");
     expect(peeks.failures).toEqual([]);
     expect(peeks.answers()).toBeGreaterThan(20);
     expect(frontiers.regressions).toEqual([]);
