@@ -15,7 +15,8 @@
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
  *   `selectControllers(phases)` is called at that same point: what a cluster's controller runs is
- *   fixed until it is built again or reseated by a live flip (`flips/`; status shows the flip).
+ *   fixed until it is built again (boot, or a live flip of `state`: `rebuild`) or reseated by a
+ *   live flip (`flips/`; status shows the flip).
  * - One owner per since handle: a unified cluster's shards are opened only by its controller
  *   (`openShards`), never by `PersistReadHolds` (which keeps the legacy clusters' shards and the
  *   environment's own introspection shards).
