@@ -12,7 +12,8 @@
  *   `mz_environment_flips_{started,completed}_total{kind="rebuild"}` count both flips;
  * - every replica of `src` reconciles: its dataflow reused, none replaced (clusterd's counters);
  * - the since and write frontier of every collection never move back (sampled every 50 ms);
- * - the view on the other cluster keeps counting (its hold on the counter moved without a gap).
+ * - the view on the other cluster keeps counting (its hold on the counter moved without a gap);
+ * - a subscribe on the flipped cluster ends with the retryable `ControllerRebuilt`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -204,6 +205,16 @@ describe("a live flip of state", () => {
     const durable = await durableSinceWatch(dir, shardIds);
     let readers: string[][] = [];
     const peeks = steadyPeeks(env);
+    // A subscribe on the flipped cluster ends with the retryable ControllerRebuilt.
+    let subscribeBatches = 0;
+    const subscribeEnd = (async () => {
+      try {
+        for await (const _ of env.subscribe({ object: "c_counter" })) subscribeBatches++;
+        return "ended";
+      } catch (e) {
+        return (e as Error).name;
+      }
+    })();
     const frontiers = frontierWatch(env);
     const watchFlip = setInterval(() => {
       void env.status({ cluster: "src" }).then(
@@ -261,6 +272,8 @@ describe("a live flip of state", () => {
     expect(durable.regressions).toEqual([]);
     // The hand-offs kept environmentd's since handle on both shards (never expired).
     for (const r of readers) expect(r).toContain("environmentd");
+    expect(await subscribeEnd).toBe("ControllerRebuilt");
+    expect(subscribeBatches).toBeGreaterThan(0);
     expect(peeks.failures).toEqual([]);
     expect(peeks.answers()).toBeGreaterThan(20);
     expect(frontiers.regressions).toEqual([]);

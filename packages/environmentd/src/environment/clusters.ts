@@ -115,6 +115,8 @@ export class Clusters {
   readonly #listeners = new Set<(clusterId: GlobalId, built: boolean) => void>();
   /** Rebuilds in progress: calls naming the cluster wait on them (`ready`). */
   readonly #rebuilding = new Map<GlobalId, Promise<void>>();
+  /** Controllers a rebuild replaced (their calls' failures are `ControllerRebuilt`). */
+  readonly #retired = new WeakSet<ClusterController>();
 
   constructor(opts: ClustersOptions) {
     this.#o = opts;
@@ -178,6 +180,7 @@ export class Clusters {
       while (old.controller.status().pendingPeeks > 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 10));
       // The old controller stays the cluster's until `build` replaces it (frontier reads go on).
+      this.#retired.add(old.controller);
       await this.#closeBuilt(old, { keepReplicas: true });
       await this.build(cluster, false);
       await reinstall(old.controller);
@@ -191,6 +194,11 @@ export class Clusters {
       this.#rebuilding.delete(cluster.id);
       done();
     }
+  }
+
+  /** Whether a rebuild replaced `controller` (from the moment it started closing it). */
+  wasRebuilt(controller: ClusterController): boolean {
+    return this.#retired.has(controller);
   }
 
   /** Resolves when no rebuild of the cluster runs (at once when none does). */

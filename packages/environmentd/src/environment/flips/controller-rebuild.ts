@@ -29,10 +29,10 @@
  *
  * ## What callers see
  * - Peeks arriving during step 1 wait for it (`Clusters.ready`), then go to the new controller;
- *   a peek the old controller could not finish within the drain deadline fails with its close
- *   error (retryable: the same peek succeeds once the rebuild is done).
- * - A subscribe on the cluster ends with the old controller's close error (retryable: subscribe
- *   again, from the last frontier it reported). A subscribe on another cluster over this one's
+ *   a peek the old controller could not finish within the drain deadline fails with
+ *   `ControllerRebuilt` (retryable: the same peek succeeds once the rebuild is done).
+ * - A subscribe on the cluster ends with `ControllerRebuilt` (retryable: subscribe again, from
+ *   the last frontier it reported). A subscribe on another cluster over this one's
  *   collections keeps running (its hold moves).
  */
 import type { PersistReadHolds } from "@mzts/storage-client";

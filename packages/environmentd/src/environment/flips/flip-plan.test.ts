@@ -55,9 +55,9 @@ describe("nextFlipStep", () => {
     expect(nextFlipStep(on, rs, clientOff)).toEqual({ kind: "rebuild" });
     expect(nextFlipStep(clientOff, rs, clientOff)).toMatchObject({ kind: "roll" });
     // state on but blocked changes nothing that runs: no rebuild.
-    expect(nextFlipStep(off, rs, set({ servers: true, replicas: true, state: true }))).toMatchObject(
-      { kind: "roll" },
-    );
+    expect(
+      nextFlipStep(off, rs, set({ servers: true, replicas: true, state: true })),
+    ).toMatchObject({ kind: "roll" });
   });
 
   it("records a server-side change on a cluster without replicas", () => {
