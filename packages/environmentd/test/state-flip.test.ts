@@ -3,14 +3,16 @@
  * the cluster's controller is rebuilt on the other path while its replicas keep running.
  *
  * Cluster `src` (two replicas) runs a counter source and an index on it; cluster `views` (one
- * replica, legacy throughout) a materialized view over the counter — a cross-cluster import held
- * on `src`'s controller — and an index on the view. Under steady peeks of both indexes, `src`'s
- * `state` flips on (legacy → unified) and then off again (unified → legacy):
+ * replica) a materialized view over the counter — a cross-cluster import held on `src`'s
+ * controller — and an index on the view. Under steady peeks of both indexes, `state` flips on
+ * for `src` (legacy → unified: views' hold on the counter moves), then for `views` (its own holds
+ * on the counter are taken anew from src's unified controller), then off for `src` and `views`:
  * - no peek fails; what was counted before is still counted between and after (a prefix of the
  *   counter), and the view on the other cluster counts all of it at the same time;
  * - status shows the flip as `rebuilding` with its steps, then the new path, nothing flipping;
  *   `mz_environment_flips_{started,completed}_total{kind="rebuild"}` count both flips;
- * - every replica of `src` reconciles: its dataflow reused, none replaced (clusterd's counters);
+ * - every replica of the flipped cluster reconciles: every dataflow reused, none replaced
+ *   (clusterd's counters);
  * - the since and write frontier of every collection never move back (sampled every 50 ms);
  * - the view on the other cluster keeps counting (its hold on the counter moved without a gap);
  * - a subscribe on the flipped cluster ends with the retryable `ControllerRebuilt`.
@@ -127,18 +129,20 @@ async function metric(registry: Registry, name: string): Promise<number> {
 }
 
 describe("a live flip of state", () => {
-  it("rebuilds the controller of a running two-replica cluster on and off: no failed peek, every dataflow reused", async () => {
+  it("rebuilds the controllers of running clusters on and off: no failed peek, every dataflow reused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mzts-state-live-flip-"));
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-    let srcOn = false;
-    let srcId = "";
+    /** `state` per cluster name; cluster ids by name. */
+    const stateOn = new Map<string, boolean>();
+    const idOf = new Map<string, string>();
     const registry = new Registry();
-    const env = await open(dir, (id) => id === srcId && srcOn, {
+    const nameOf = (id: string) => [...idOf].find(([, v]) => v === id)?.[0] ?? "";
+    const env = await open(dir, (id) => stateOn.get(nameOf(id)) === true, {
       registry,
     });
     cleanup.push(() => env.close());
-    srcId = (await env.createCluster({ name: "src", introspectionIntervalMs: 0 })).id;
-    await env.createCluster({ name: "views", introspectionIntervalMs: 0 });
+    for (const name of ["src", "views"])
+      idOf.set(name, (await env.createCluster({ name, introspectionIntervalMs: 0 })).id);
     for (const name of ["r1", "r2"]) await env.createReplica({ cluster: "src", name, size: 1 });
     await env.createReplica({ cluster: "views", name: "v1", size: 1 });
     await env.createSource({
@@ -184,14 +188,12 @@ describe("a live flip of state", () => {
     const first = await answersAt();
     expect(first.total).toEqual([[[BigInt(first.counter.length)], 1]]);
 
-    const srcReplicas = async () =>
-      (await env.status({ cluster: "src" })).clusters[0]?.replicas.map((r) => r.id) ?? [];
-    const ids = await srcReplicas();
-    expect(ids).toHaveLength(2);
-    const statePath = async () =>
-      (await env.status({ cluster: "src" })).clusters[0]?.controllers?.find(
-        (p) => p.seam === "state",
-      )?.path;
+    const replicasOf = async (cluster: string) =>
+      (await env.status({ cluster })).clusters[0]?.replicas.map((r) => r.id) ?? [];
+    expect(await replicasOf("src")).toHaveLength(2);
+    const statePath = async (cluster: string) =>
+      (await env.status({ cluster })).clusters[0]?.controllers?.find((p) => p.seam === "state")
+        ?.path;
     const flipStates = new Set<string>();
     const snap = await env.catalog.snapshot();
     const shardIds = snap.items.flatMap((i) =>
@@ -217,23 +219,31 @@ describe("a live flip of state", () => {
     })();
     const frontiers = frontierWatch(env);
     const watchFlip = setInterval(() => {
-      void env.status({ cluster: "src" }).then(
+      void env.status({}).then(
         (s) => {
-          const f = s.clusters[0]?.flip;
-          if (f !== undefined) flipStates.add(`${f.state}: ${f.step}`);
+          for (const c of s.clusters)
+            if (c.flip !== undefined) flipStates.add(`${c.flip.state}: ${c.flip.step}`);
         },
         () => undefined,
       );
     }, 20);
     try {
       await new Promise((r) => setTimeout(r, 1000)); // steady state first
-      const results: Array<{ path: string | undefined; reused: number; replaced: number }> = [];
-      for (const on of [true, false]) {
+      const results: Array<{ flip: string; path?: string; reused: number; replaced: number }> = [];
+      // src on (its collections' holds from views move legacy → unified), views on (its holds on
+      // src's collections are taken anew, unified → unified), then both off again.
+      for (const [cluster, on] of [
+        ["src", true],
+        ["views", true],
+        ["src", false],
+        ["views", false],
+      ] as const) {
+        const ids = await replicasOf(cluster);
         const counts = await reconciliation(env);
-        srcOn = on;
-        await env.flipNow(srcId);
-        const path = await statePath();
-        const reconciled = await until("the src replicas reconciled", async () => {
+        stateOn.set(cluster, on);
+        await env.flipNow(idOf.get(cluster) ?? "");
+        const path = await statePath(cluster);
+        const reconciled = await until(`the ${cluster} replicas reconciled`, async () => {
           const now = await reconciliation(env);
           let reused = 0;
           let replaced = 0;
@@ -243,11 +253,16 @@ describe("a live flip of state", () => {
             reused += u - u0;
             replaced += p - p0;
           }
-          return reused + replaced >= ids.length ? { reused, replaced } : undefined;
+          const dataflows = cluster === "src" ? 1 : 2; // c_idx; c_total and c_total_idx
+          return reused + replaced >= ids.length * dataflows ? { reused, replaced } : undefined;
         });
-        results.push({ path, ...reconciled });
-        const c = (await env.status({ cluster: "src" })).clusters[0];
-        expect(c?.flip, `flip ${on}`).toBeUndefined();
+        results.push({
+          flip: `${cluster} ${on}`,
+          ...(path === undefined ? {} : { path }),
+          ...reconciled,
+        });
+        const c = (await env.status({ cluster })).clusters[0];
+        expect(c?.flip, `flip ${cluster} ${on}`).toBeUndefined();
         expect(c?.flags.find((f) => f.key === "cluster-unification-state")).toMatchObject({
           applied: on,
           flipping: false,
@@ -255,13 +270,16 @@ describe("a live flip of state", () => {
         // A re-installed index is readable from its new as-of on (as after a restart): compare at
         // the freshest time — what was counted is still there, and the view counts all of it.
         const now = await freshAnswers();
-        expect(now.counter.slice(0, first.counter.length), `state ${on}`).toEqual(first.counter);
-        expect(now.total, `state ${on}`).toEqual([[[BigInt(now.counter.length)], 1]]);
+        const what = `${cluster} state ${on}`;
+        expect(now.counter.slice(0, first.counter.length), what).toEqual(first.counter);
+        expect(now.total, what).toEqual([[[BigInt(now.counter.length)], 1]]);
         await new Promise((r) => setTimeout(r, 1000)); // steady state between and after
       }
       expect(results).toEqual([
-        { path: "unified", reused: 2, replaced: 0 },
-        { path: "legacy", reused: 2, replaced: 0 },
+        { flip: "src true", path: "unified", reused: 2, replaced: 0 },
+        { flip: "views true", path: "unified", reused: 2, replaced: 0 },
+        { flip: "src false", path: "legacy", reused: 2, replaced: 0 },
+        { flip: "views false", path: "legacy", reused: 2, replaced: 0 },
       ]);
     } finally {
       clearInterval(watchFlip);
@@ -272,14 +290,14 @@ describe("a live flip of state", () => {
     expect(durable.regressions).toEqual([]);
     // The hand-offs kept environmentd's since handle on both shards (never expired).
     for (const r of readers) expect(r).toContain("environmentd");
-    expect(await subscribeEnd).toBe("ControllerRebuilt");
+    expect(await subscribeEnd).toBe("ControllerRebuilt"); // at src's first rebuild
     expect(subscribeBatches).toBeGreaterThan(0);
     expect(peeks.failures).toEqual([]);
     expect(peeks.answers()).toBeGreaterThan(20);
     expect(frontiers.regressions).toEqual([]);
     expect([...flipStates].some((s) => s.startsWith("rebuilding"))).toBe(true);
-    expect(await metric(registry, "mz_environment_flips_started_total")).toBe(2);
-    expect(await metric(registry, "mz_environment_flips_completed_total")).toBe(2);
+    expect(await metric(registry, "mz_environment_flips_started_total")).toBe(4);
+    expect(await metric(registry, "mz_environment_flips_completed_total")).toBe(4);
     // The view on the other cluster kept counting every value.
     const fresh = await env.peek({ object: "c_idx", timeoutMs: 10_000 });
     const total = await env.peek({
