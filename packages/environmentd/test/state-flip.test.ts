@@ -169,13 +169,7 @@ describe("a live flip of state", () => {
       },
     });
     await env.createIndex({ name: "c_total_idx", cluster: "views", on: "c_total", key: [] });
-    const at = (await until("c_idx", () => env.peek({ object: "c_idx", timeoutMs: 5000 })))
-      .timestamp;
-    await until("c_total_idx", () => env.peek({ object: "c_total_idx", timeoutMs: 5000 }));
-    const answersAt = async () => ({
-      counter: sorted(await env.peek({ object: "c_idx", timestamp: at, timeoutMs: 10_000 })),
-      total: sorted(await env.peek({ object: "c_total_idx", timestamp: at, timeoutMs: 10_000 })),
-    });
+    /** Both indexes at the counter index's freshest time. */
     const freshAnswers = async () => {
       const counter = await env.peek({ object: "c_idx", timeoutMs: 10_000 });
       const total = await env.peek({
@@ -185,7 +179,7 @@ describe("a live flip of state", () => {
       });
       return { counter: sorted(counter), total: sorted(total) };
     };
-    const first = await answersAt();
+    const first = await until("both indexes", freshAnswers);
     expect(first.total).toEqual([[[BigInt(first.counter.length)], 1]]);
 
     const replicasOf = async (cluster: string) =>

@@ -52,6 +52,8 @@ export class Shards implements ShardFrontiers {
   readonly #o: ShardsOptions;
   readonly #owned = new Map<GlobalId, Owned>();
   readonly #holds = new MovableHolds();
+  /** A rebuilding owner's collections: their since and upper as of the rebuild's start. */
+  readonly #frozen = new Map<GlobalId, { readonly since: Frontier; readonly upper: Frontier }>();
 
   constructor(opts: ShardsOptions) {
     this.#o = opts;
@@ -94,6 +96,12 @@ export class Shards implements ShardFrontiers {
   }
 
   since(id: GlobalId): Frontier {
+    const frozen = this.#frozen.get(id);
+    return frozen !== undefined ? frozen.since : this.#liveSince(id);
+  }
+
+  /** The owner's since now (not frozen). */
+  #liveSince(id: GlobalId): Frontier {
     const o = this.#owned.get(id);
     const c = o === undefined ? undefined : this.#unified(o);
     if (o === undefined || c === undefined) return this.#o.readHolds.since(id);
@@ -101,6 +109,8 @@ export class Shards implements ShardFrontiers {
   }
 
   upper(id: GlobalId): Frontier {
+    const frozen = this.#frozen.get(id);
+    if (frozen !== undefined) return frozen.upper;
     const o = this.#owned.get(id);
     const c = o === undefined ? undefined : this.#unified(o);
     if (o === undefined || c === undefined) return this.#o.readHolds.upper(id);
@@ -134,7 +144,7 @@ export class Shards implements ShardFrontiers {
     let raised = 0;
     const held = this.#holds.on(ids);
     for (const h of held) {
-      const since = this.since(h.collectionId);
+      const since = this.#liveSince(h.collectionId);
       const before = h.frontier;
       const at = h.move((f) => this.#ownerHold(h.collectionId, f), since);
       if (!Frontier.equal(at, before)) raised++;
@@ -145,6 +155,19 @@ export class Shards implements ShardFrontiers {
   /** The live holds `clusterId`'s dataflows took (a rebuild releases them once re-installed). */
   heldBy(clusterId: GlobalId): readonly MovableHold[] {
     return this.#holds.heldBy(clusterId);
+  }
+
+  /**
+   * While `clusterId`'s controller is rebuilt (its since handles change hands, its collections are
+   * created again): `since` and `upper` of its collections answer what they were now, so readers
+   * (status, timestamp selection) never see them move back. Returns the thaw.
+   */
+  freeze(clusterId: GlobalId): () => void {
+    const ids = this.ownedBy(clusterId);
+    for (const id of ids) this.#frozen.set(id, { since: this.since(id), upper: this.upper(id) });
+    return () => {
+      for (const id of ids) this.#frozen.delete(id);
+    };
   }
 
   /** The collections `clusterId` owns. */
