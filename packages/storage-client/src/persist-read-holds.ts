@@ -231,12 +231,8 @@ export class PersistReadHolds {
 
   /** Stops tracking `id` and expires its handle (the collection was dropped). */
   async unregister(id: GlobalId): Promise<void> {
-    const e = this.#entries.get(id);
+    const e = this.#forget(id);
     if (e === undefined) return;
-    this.#entries.delete(id);
-    e.dropped = true;
-    this.#lag.remove({ collection_id: id });
-    this.#holdCount.remove({ collection_id: id });
     try {
       await e.handle.expire();
     } catch (err) {
@@ -251,13 +247,20 @@ export class PersistReadHolds {
    * are void afterwards (their owner re-acquires them from the new owner).
    */
   async handOff(id: GlobalId): Promise<void> {
-    const e = this.#entries.get(id);
+    const e = this.#forget(id);
     if (e === undefined) return;
+    while (e.busy && this.#ticking !== undefined) await this.#ticking;
+  }
+
+  /** Stops tracking `id` (its entry, marked dropped, and its series); undefined: not tracked. */
+  #forget(id: GlobalId): Entry | undefined {
+    const e = this.#entries.get(id);
+    if (e === undefined) return undefined;
     this.#entries.delete(id);
     e.dropped = true;
     this.#lag.remove({ collection_id: id });
     this.#holdCount.remove({ collection_id: id });
-    while (e.busy && this.#ticking !== undefined) await this.#ticking;
+    return e;
   }
 
   /** One pass over every collection (see the file comment). Concurrent calls share one pass. */

@@ -74,7 +74,7 @@ it("with keepReplicas, tells its replicas nothing: their connections stop first"
     sent.length = 0;
     const c = createStorageController({ generation: 1n, logger: pino({ level: "silent" }) });
     c.createInstance("u1", { connector: recording });
-    c.addReplica("u1", "u5", "http://127.0.0.1:1");
+    c.addReplica("u1", "u5", { storageUrl: "http://127.0.0.1:1" });
     await new Promise((r) => setTimeout(r, 0));
     c.createIngestion("u1", "u10", {
       sourceExports: [{ id: "u100", shardId: "s-u10", outputIndex: 0, name: "counter" }],
