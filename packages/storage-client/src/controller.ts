@@ -361,10 +361,15 @@ export function createStorageController(options: StorageControllerOptions): Stor
         counted = true;
         metrics.connectedReplicaCount.inc({ instance_id: i.id });
         metrics.replicaConnectsTotal.inc(labels);
-        const s = i.replicas.get(replicaId);
-        if (s?.task !== task) return;
-        s.connects++;
-        emit({ kind: "replicaConnected", instanceId: i.id, replicaId });
+        // A connector may call this synchronously, from inside `i.connector(...)` (a one-port
+        // replica whose shared stream is already open): `task` is assigned and recorded only once
+        // that returns, so the task check waits a microtask.
+        queueMicrotask(() => {
+          const s = i.replicas.get(replicaId);
+          if (s?.task !== task) return;
+          s.connects++;
+          emit({ kind: "replicaConnected", instanceId: i.id, replicaId });
+        });
       },
       onFailed: (_epoch, error) => {
         uncount();

@@ -94,3 +94,24 @@ it("with keepReplicas, tells its replicas nothing: their connections stop first"
     await c.close();
   }
 });
+
+it("takes a connector that reports the connection at once, from inside the connect call", async () => {
+  // A one-port replica whose shared stream is already open joins synchronously (ClusterStreams).
+  const events: string[] = [];
+  const atOnce: StorageReplicaConnector = (o) => {
+    o.onConnected(o.epoch);
+    return {
+      epoch: o.epoch,
+      state: "connected" as const,
+      send: () => {},
+      close: async () => {},
+    } as ReturnType<StorageReplicaConnector>;
+  };
+  const c = createStorageController({ generation: 1n, logger: pino({ level: "silent" }) });
+  c.onEvent((e) => events.push(e.kind));
+  c.createInstance("u1", { connector: atOnce });
+  c.addReplica("u1", "u5", { storageUrl: "http://127.0.0.1:1" });
+  await new Promise((r) => setTimeout(r, 0));
+  expect(events).toContain("replicaConnected");
+  await c.close();
+});

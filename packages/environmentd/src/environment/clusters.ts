@@ -252,7 +252,9 @@ export class Clusters {
   async reseat(clusterId: GlobalId, phases: PhaseSet): Promise<ClusterControllers> {
     const built = this.#get(clusterId, "reseat");
     const before = built.chosen;
-    const chosen = selectControllers(phases);
+    // The replicas' layouts as at build: a replica keeps the one it was started with until rolled.
+    const layoutOf = this.#o.layoutOf;
+    const chosen = selectControllers(phases, layoutOf === undefined ? {} : { layoutOf });
     const reconnect: Promise<void>[] = [];
     // PHASE(state): legacy — delete when cluster-unification-state is retired
     if (built.controller.path === "legacy") {

@@ -97,7 +97,8 @@ export class Shards implements ShardFrontiers {
 
   since(id: GlobalId): Frontier {
     const frozen = this.#frozen.get(id);
-    return frozen !== undefined ? frozen.since : this.#liveSince(id);
+    if (frozen === undefined) return this.#liveSince(id);
+    return floored(frozen.since, () => this.#liveSince(id));
   }
 
   /** The owner's since now (not frozen). */
@@ -110,7 +111,12 @@ export class Shards implements ShardFrontiers {
 
   upper(id: GlobalId): Frontier {
     const frozen = this.#frozen.get(id);
-    if (frozen !== undefined) return frozen.upper;
+    if (frozen === undefined) return this.#liveUpper(id);
+    return floored(frozen.upper, () => this.#liveUpper(id));
+  }
+
+  /** The owner's upper now (not floored). */
+  #liveUpper(id: GlobalId): Frontier {
     const o = this.#owned.get(id);
     const c = o === undefined ? undefined : this.#unified(o);
     if (o === undefined || c === undefined) return this.#o.readHolds.upper(id);
@@ -159,8 +165,11 @@ export class Shards implements ShardFrontiers {
 
   /**
    * While `clusterId`'s controller is rebuilt (its since handles change hands, its collections are
-   * created again): `since` and `upper` of its collections answer what they were now, so readers
-   * (status, timestamp selection) never see them move back. Returns the thaw.
+   * created again): `since` and `upper` of its collections are floored at what they are now (the
+   * join with the live value, or the floor while the new owner has no answer yet), so readers
+   * (status, timestamp selection) never see them move back, and an as-of chosen meanwhile is
+   * still as fresh as the live values allow (a stale one would be below what the replicas
+   * compacted their dataflows to: replaced, not reused). Returns the thaw.
    */
   freeze(clusterId: GlobalId): () => void {
     const ids = this.ownedBy(clusterId);
@@ -183,5 +192,14 @@ export class Shards implements ShardFrontiers {
   #unified(o: Owned): ClusterController | undefined {
     const c = this.#o.clusters.findController(o.clusterId);
     return c?.path === "unified" ? c : undefined;
+  }
+}
+
+/** `join(floor, live())`; the floor alone when the live value is not there (yet). */
+function floored(floor: Frontier, live: () => Frontier): Frontier {
+  try {
+    return Frontier.join(floor, live());
+  } catch {
+    return floor;
   }
 }

@@ -7,8 +7,8 @@
  * 1. `rebuild` (in the DDL queue: no catalog write interleaves):
  *    a. bridge holds: every collection of another cluster that this cluster's dataflows import
  *       is held once more (`Shards.acquire`), so it stays held while the old controller lets go;
- *       the cluster's durable collections' since and upper are frozen for readers
- *       (`Shards.freeze`) until the new controller has them;
+ *       the cluster's durable collections' since and upper are floored for readers at their
+ *       current values (`Shards.freeze`) until the rebuild ends;
  *    b. `Clusters.rebuild`: calls naming the cluster wait; the old controller's pending peeks
  *       get a short deadline to finish (`REBUILD_PEEK_DRAIN_MS`); it closes (a legacy cluster's
  *       instances are dropped without a word to the replicas); the new one is built from the
