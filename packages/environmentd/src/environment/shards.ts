@@ -34,6 +34,13 @@ export interface ShardsOptions {
   readonly persist: ShardUpperSource;
 }
 
+/** Floors of a rebuilt owner's collection (`Shards.freeze`); a reached floor is deleted. */
+interface Floors {
+  since?: Frontier;
+  upper?: Frontier;
+  ended: boolean;
+}
+
 interface Owned {
   readonly clusterId: GlobalId;
   /** Unified owners: the handle's durable since (until the row exists) and the upper at open. */
@@ -52,8 +59,11 @@ export class Shards implements ShardFrontiers {
   readonly #o: ShardsOptions;
   readonly #owned = new Map<GlobalId, Owned>();
   readonly #holds = new MovableHolds();
-  /** A rebuilding owner's collections: their since and upper as of the rebuild's start. */
-  readonly #frozen = new Map<GlobalId, { readonly since: Frontier; readonly upper: Frontier }>();
+  /**
+   * A rebuilt owner's collections: their since and upper as of the rebuild's start, kept as
+   * floors until the rebuild ended and the live value reached them (`freeze`).
+   */
+  readonly #floors = new Map<GlobalId, Floors>();
 
   constructor(opts: ShardsOptions) {
     this.#o = opts;
@@ -80,6 +90,7 @@ export class Shards implements ShardFrontiers {
   /** Forgets a dropped collection (its owner released the handle with the drop). */
   forget(id: GlobalId): void {
     this.#owned.delete(id);
+    this.#floors.delete(id);
   }
 
   /** Whether `id` is an open durable collection. */
@@ -96,9 +107,7 @@ export class Shards implements ShardFrontiers {
   }
 
   since(id: GlobalId): Frontier {
-    const frozen = this.#frozen.get(id);
-    if (frozen === undefined) return this.#liveSince(id);
-    return floored(frozen.since, () => this.#liveSince(id));
+    return this.#floored(id, "since", () => this.#liveSince(id));
   }
 
   /** The owner's since now (not frozen). */
@@ -110,9 +119,25 @@ export class Shards implements ShardFrontiers {
   }
 
   upper(id: GlobalId): Frontier {
-    const frozen = this.#frozen.get(id);
-    if (frozen === undefined) return this.#liveUpper(id);
-    return floored(frozen.upper, () => this.#liveUpper(id));
+    return this.#floored(id, "upper", () => this.#liveUpper(id));
+  }
+
+  /** `live()` floored (see `freeze`); a floor the live value reached after the rebuild goes. */
+  #floored(id: GlobalId, which: "since" | "upper", live: () => Frontier): Frontier {
+    const f = this.#floors.get(id);
+    if (f === undefined || !(which in f)) return live();
+    const floor = f[which] as Frontier;
+    let now: Frontier;
+    try {
+      now = live();
+    } catch {
+      return floor; // the new owner has no answer yet
+    }
+    if (f.ended && Frontier.lessEqual(floor, now)) {
+      delete f[which];
+      if (!("since" in f) && !("upper" in f)) this.#floors.delete(id);
+    }
+    return Frontier.join(floor, now);
   }
 
   /** The owner's upper now (not floored). */
@@ -169,13 +194,19 @@ export class Shards implements ShardFrontiers {
    * join with the live value, or the floor while the new owner has no answer yet), so readers
    * (status, timestamp selection) never see them move back, and an as-of chosen meanwhile is
    * still as fresh as the live values allow (a stale one would be below what the replicas
-   * compacted their dataflows to: replaced, not reused). Returns the thaw.
+   * compacted their dataflows to: replaced, not reused). Returns the thaw: from then on each
+   * floor goes once the live value has reached it (a legacy owner's upper is refreshed by its
+   * next read-hold tick).
    */
   freeze(clusterId: GlobalId): () => void {
     const ids = this.ownedBy(clusterId);
-    for (const id of ids) this.#frozen.set(id, { since: this.since(id), upper: this.upper(id) });
+    const floors = ids.map((id): [GlobalId, Floors] => [
+      id,
+      { since: this.since(id), upper: this.upper(id), ended: false },
+    ]);
+    for (const [id, f] of floors) this.#floors.set(id, f);
     return () => {
-      for (const id of ids) this.#frozen.delete(id);
+      for (const [, f] of floors) f.ended = true;
     };
   }
 
@@ -192,14 +223,5 @@ export class Shards implements ShardFrontiers {
   #unified(o: Owned): ClusterController | undefined {
     const c = this.#o.clusters.findController(o.clusterId);
     return c?.path === "unified" ? c : undefined;
-  }
-}
-
-/** `join(floor, live())`; the floor alone when the live value is not there (yet). */
-function floored(floor: Frontier, live: () => Frontier): Frontier {
-  try {
-    return Frontier.join(floor, live());
-  } catch {
-    return floor;
   }
 }
