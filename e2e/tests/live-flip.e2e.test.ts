@@ -136,11 +136,7 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   await flip("servers, replicas off", { servers: false, replicas: false }, true);
   const all = { servers: true, logging: true, replicas: true, client: true, state: true };
   await flip("all on", all, true);
-  await flip(
-    "all off",
-    Object.fromEntries(Object.keys(all).map((p) => [p, false])) as Flags,
-    true,
-  );
+  await flip("all off", Object.fromEntries(Object.keys(all).map((p) => [p, false])) as Flags, true);
   const afterFrom = Date.now();
   await sleep(6000); // steady again, after the flips
   const afterTo = Date.now();

@@ -56,7 +56,9 @@ export interface ReadLoadResult {
 
 /** A subscribe ended by a rebuild of its cluster's controller (retryable: resume it). */
 const rebuilt = (e: unknown) =>
-  e instanceof ConnectError && e.code === Code.Unavailable && /was rebuilt meanwhile/.test(e.rawMessage);
+  e instanceof ConnectError &&
+  e.code === Code.Unavailable &&
+  /was rebuilt meanwhile/.test(e.rawMessage);
 
 const message = (e: unknown) =>
   e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e);
