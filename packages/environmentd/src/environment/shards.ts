@@ -200,9 +200,19 @@ export class Shards implements ShardFrontiers {
    */
   freeze(clusterId: GlobalId): () => void {
     const ids = this.ownedBy(clusterId);
+    const old = this.#o.clusters.findController(clusterId);
+    // The upper readers see is joined with the write frontier the replicas reported to the old
+    // controller (`Frontiers.upperOf`), which may be ahead of the shard's upper as last read.
+    const reported = (id: GlobalId): Frontier => {
+      try {
+        return old?.hasCollection(id) === true ? old.frontiers(id).write : 0n;
+      } catch {
+        return 0n;
+      }
+    };
     const floors = ids.map((id): [GlobalId, Floors] => [
       id,
-      { since: this.since(id), upper: this.upper(id), ended: false },
+      { since: this.since(id), upper: Frontier.join(this.upper(id), reported(id)), ended: false },
     ]);
     for (const [id, f] of floors) this.#floors.set(id, f);
     return () => {
