@@ -332,6 +332,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
       metrics.connectedReplicaCount.dec({ instance_id: i.id });
     };
     const current = () => i.replicas.get(replicaId)?.task === task && task.state === "connected";
+    let assigned = false;
     const task: StorageReplicaConnection = i.connector({
       instanceId: i.id,
       replicaId,
@@ -361,15 +362,17 @@ export function createStorageController(options: StorageControllerOptions): Stor
         counted = true;
         metrics.connectedReplicaCount.inc({ instance_id: i.id });
         metrics.replicaConnectsTotal.inc(labels);
-        // A connector may call this synchronously, from inside `i.connector(...)` (a one-port
-        // replica whose shared stream is already open): `task` is assigned and recorded only once
-        // that returns, so the task check waits a microtask.
-        queueMicrotask(() => {
+        const announce = () => {
           const s = i.replicas.get(replicaId);
           if (s?.task !== task) return;
           s.connects++;
           emit({ kind: "replicaConnected", instanceId: i.id, replicaId });
-        });
+        };
+        // A connector may call this synchronously, from inside `i.connector(...)` (a one-port
+        // replica whose shared stream is already open): `task` is assigned and recorded only once
+        // that returns, so then the task check waits a microtask.
+        if (assigned) announce();
+        else queueMicrotask(announce);
       },
       onFailed: (_epoch, error) => {
         uncount();
@@ -384,6 +387,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
         });
       },
     });
+    assigned = true;
     state.task = task;
     state.stopTask = () => {
       state.rehydration?.cancel();
