@@ -2,7 +2,10 @@
  * Live flips (issue 15): one environmentd process with a flags FILE this test rewrites, a
  * two-replica cluster (`auction-workload.ts`) under a steady peek and subscribe load
  * (`read-load.ts`). Every built flag is flipped on and off one at a time — servers, then logging
- * (which needs servers: on with servers in force), replicas — and then all together. After each
+ * (which needs servers: on with servers in force), replicas, client (with servers and replicas),
+ * state (with client in force: the controller is rebuilt, no replica replaced; the subscribe,
+ * on the flipped cluster, ends with the retryable `ControllerRebuilt` and is resumed from its
+ * last upper, `read-load.ts`) — and then all together. After each
  * write the test waits until status shows what runs matches the flags (no flip in progress,
  * nothing flipping) and checks that the flip did what its side says: a server-side flip replaced
  * both replicas (new ids, same names), a controller-side one replaced none.
@@ -45,7 +48,7 @@ afterAll(() => {
   expect(liveCount()).toBe(0);
 });
 
-type Flags = Partial<Record<"servers" | "logging" | "replicas", boolean>>;
+type Flags = Partial<Record<"servers" | "logging" | "replicas" | "client" | "state", boolean>>;
 
 /** Waits until status shows no flip and no flag flipping; returns the replica ids by name. */
 async function flipped(api: EnvironmentApi, want: Flags): Promise<Map<string, string>> {
@@ -124,8 +127,16 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   await flip("servers off", { servers: false }, true);
   await flip("replicas on", { replicas: true }, false);
   await flip("replicas off", { replicas: false }, false);
-  await flip("all on", { servers: true, logging: true, replicas: true }, true);
-  await flip("all off", { servers: false, logging: false, replicas: false }, true);
+  // client is read by both ends (a roll); state needs servers, replicas and client, and its flip
+  // rebuilds the cluster's controller while the replicas keep running (no replica replaced).
+  await flip("client on", { servers: true, replicas: true, client: true }, true);
+  await flip("state on", { state: true }, false);
+  await flip("state off", { state: false }, false);
+  await flip("client off", { client: false }, true);
+  await flip("servers, replicas off", { servers: false, replicas: false }, true);
+  const all = { servers: true, logging: true, replicas: true, client: true, state: true };
+  await flip("all on", all, true);
+  await flip("all off", Object.fromEntries(Object.keys(all).map((p) => [p, false])) as Flags, true);
   const afterFrom = Date.now();
   await sleep(6000); // steady again, after the flips
   const afterTo = Date.now();
@@ -151,7 +162,8 @@ it("flips every built flag on a live two-replica cluster without failing a read"
       `after ${percentile(after, 50).toFixed(1)}/${percentile(after, 99).toFixed(1)}), ` +
       `during ${percentile(during, 50).toFixed(1)}/${p99During.toFixed(1)} ms ` +
       `(avg ${avgDuring.toFixed(1)} ms, max ${Math.max(...during).toFixed(1)} ms); ` +
-      `subscribe ${r.subscribe.batches} batches, ${r.subscribe.values} values; ` +
+      `subscribe ${r.subscribe.batches} batches, ${r.subscribe.values} values, ` +
+      `${r.subscribe.resumes} resumed after a rebuild; ` +
       `status samples ${w.samples}`,
   );
 

@@ -6,7 +6,9 @@
  * ## What is recorded
  * - Peeks, one after another: `bids_idx` at T (compared with the hydrated answer) and
  *   `ticker_counter` at the freshest time (its timestamps must never go back).
- * - The subscribe of `ticker_counter` (a COUNTER: tick n inserts the row n once): batches must be
+ * - The subscribe of `ticker_counter` (a COUNTER: tick n inserts the row n once), resumed from
+ *   its last upper when a live flip of `state` ends it (`ControllerRebuilt`, retryable; counted
+ *   in `resumes`): batches must be
  *   contiguous (each upper beyond the last, every update time in [previous upper, upper)), and
  *   the rows received must be consecutive counter values, each exactly once — a gap (a missing
  *   value), a duplicate (a value twice) or a retraction is recorded.
@@ -42,10 +44,21 @@ export interface ReadLoadResult {
     readonly values: number;
     /** Contiguity, gap, duplicate and retraction problems (empty = a clean stream). */
     readonly problems: readonly string[];
-    /** Set when the stream failed (not by our cancel). */
+    /** Set when the stream failed (not by our cancel, nor retryably). */
     readonly error: string | undefined;
+    /**
+     * How often the stream ended with the retryable `ControllerRebuilt` (a live flip of `state`
+     * rebuilt the cluster's controller) and was resumed from its last upper.
+     */
+    readonly resumes: number;
   };
 }
+
+/** A subscribe ended by a rebuild of its cluster's controller (retryable: resume it). */
+const rebuilt = (e: unknown) =>
+  e instanceof ConnectError &&
+  e.code === Code.Unavailable &&
+  /was rebuilt meanwhile/.test(e.rawMessage);
 
 const message = (e: unknown) =>
   e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e);
@@ -89,27 +102,42 @@ export function readLoad(
   let batches = 0;
   let subscribeError: string | undefined;
   const cancel = new AbortController();
+  let resumes = 0;
   const subscribeLoop = (async () => {
     let upper: bigint | undefined;
-    try {
-      for await (const b of api.subscribe({ object: "ticker_counter" }, cancel.signal)) {
-        batches++;
-        for (const [row, time, diff] of b.updates) {
-          if (upper !== undefined && time < upper)
-            problems.push(`update at ${time} below the previous upper ${upper}`);
-          if (b.upper !== null && time >= b.upper)
-            problems.push(`update at ${time} not below its batch's upper ${b.upper}`);
-          const v = BigInt(row[0] as bigint | number);
-          if (diff !== 1) problems.push(`value ${v} with diff ${diff}`);
-          else if (seen.has(v)) problems.push(`value ${v} twice (duplicate)`);
-          seen.add(v);
+    for (;;) {
+      // Resumed after a retryable end: from the time before the last upper, its snapshot (every
+      // value below the upper, received already) skipped.
+      const asOf = upper === undefined ? undefined : upper - 1n;
+      try {
+        const req = { object: "ticker_counter", ...(asOf === undefined ? {} : { asOf }) };
+        for await (const b of api.subscribe(req, cancel.signal)) {
+          batches++;
+          for (const [row, time, diff] of b.updates) {
+            if (asOf !== undefined && time <= asOf) continue;
+            if (upper !== undefined && time < upper)
+              problems.push(`update at ${time} below the previous upper ${upper}`);
+            if (b.upper !== null && time >= b.upper)
+              problems.push(`update at ${time} not below its batch's upper ${b.upper}`);
+            const v = BigInt(row[0] as bigint | number);
+            if (diff !== 1) problems.push(`value ${v} with diff ${diff}`);
+            else if (seen.has(v)) problems.push(`value ${v} twice (duplicate)`);
+            seen.add(v);
+          }
+          if (b.upper !== null && upper !== undefined && b.upper <= upper && asOf === undefined)
+            problems.push(`upper ${b.upper} not beyond ${upper}`);
+          if (b.upper !== null && (upper === undefined || b.upper > upper)) upper = b.upper;
         }
-        if (b.upper !== null && upper !== undefined && b.upper <= upper)
-          problems.push(`upper ${b.upper} not beyond ${upper}`);
-        if (b.upper !== null) upper = b.upper;
+        return;
+      } catch (e) {
+        if (cancel.signal.aborted) return;
+        if (rebuilt(e) && upper !== undefined && resumes < 20) {
+          resumes++;
+          continue;
+        }
+        subscribeError = message(e);
+        return;
       }
-    } catch (e) {
-      if (!cancel.signal.aborted) subscribeError = message(e);
     }
   })();
 
@@ -129,7 +157,7 @@ export function readLoad(
         errors,
         mismatches,
         monotone: isMonotone(fresh),
-        subscribe: { batches, values: seen.size, problems, error: subscribeError },
+        subscribe: { batches, values: seen.size, problems, error: subscribeError, resumes },
       };
     },
   };

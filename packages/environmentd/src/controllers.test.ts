@@ -8,7 +8,7 @@
 import { connectLegacyComputeReplica, connectUnifiedComputeReplica } from "@mzts/compute-client";
 import { ReplicaTask } from "@mzts/controller-unified";
 import { SubConnection } from "@mzts/controller-unified/client";
-import { PhaseSet } from "@mzts/flags";
+import { PHASES, PhaseSet } from "@mzts/flags";
 import type { ReplicaLayout } from "@mzts/orchestrator";
 import { connectLegacyStorageReplica, connectUnifiedStorageReplica } from "@mzts/storage-client";
 import { pino } from "pino";
@@ -45,15 +45,21 @@ describe("selectControllers", () => {
   });
 
   it("reports an unbuilt controller-side phase in force as accepted, no effect yet", () => {
-    const chosen = selectControllers(
-      PhaseSet.of("u1", { servers: true, replicas: true, client: true, state: true }),
-    );
+    // A build where `state` is not built yet (every phase is built now).
+    const built = PHASES.filter((p) => p !== "state");
+    const flags = { servers: true, replicas: true, client: true, state: true };
+    const chosen = selectControllers(PhaseSet.of("u1", flags, built));
     expect(chosen.compute.perWorkload).toBe(connectUnifiedComputeReplica);
     expect(chosen.paths.find((x) => x.seam === "client")?.path).toBe("unified");
-    for (const p of chosen.paths.filter((x) => x.seam === "state")) {
+    const state = chosen.paths.filter((x) => x.seam === "state");
+    expect(state).toHaveLength(1);
+    for (const p of state) {
       expect(p.path).toBe("legacy");
       expect(p.note).toMatch(new RegExp(`^${p.flag} in force: accepted, no effect yet`));
     }
+    // Built (the default now): the state seam runs unified.
+    const unified = selectControllers(PhaseSet.of("u1", flags));
+    expect(unified.paths.find((x) => x.seam === "state")?.path).toBe("unified");
   });
 
   it("does not report a blocked phase as in force", () => {

@@ -174,3 +174,23 @@ export class ClusterControllerMissing extends EnvironmentdError {
     );
   }
 }
+
+/**
+ * A peek or subscribe ran on a cluster's controller that a live flip of `state` rebuilt under it
+ * (the peek did not finish within the drain deadline; a subscribe on the cluster always ends):
+ * retryable (→ Unavailable).
+ */
+export class ControllerRebuilt extends EnvironmentdError {
+  override name = "ControllerRebuilt";
+  constructor(
+    readonly clusterId: string,
+    readonly operation: string,
+    cause?: unknown,
+  ) {
+    super(
+      `${operation}: cluster ${clusterId}'s controller was rebuilt meanwhile (a live flip of ` +
+        "cluster-unification-state); run it again (a subscribe: from the last frontier it reported)",
+      { cause },
+    );
+  }
+}

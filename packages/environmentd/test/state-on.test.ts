@@ -14,8 +14,7 @@
  * The same with the two clusters on different paths (a cross-cluster hold from a unified cluster
  * held by a legacy dataflow, and the other way round).
  *
- * A live flip of `state` is recorded and applied at the next environmentd restart (status says
- * so meanwhile; the cluster keeps running on its old controller).
+ * A live flip of `state` rebuilds the cluster's controller at once: `state-flip.test.ts`.
  *
  * The replicas are one-port (`client` takes effect) when the unified driver has its one-port
  * connector (`ClusterStreams.cluster`), else two-port (`client` in force but not built here, so
@@ -24,14 +23,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClusterStreams } from "@mzts/controller-unified/client";
-import { BUILT_PHASES, type Phase, PhaseSet } from "@mzts/flags";
-import type { EnvironmentPeekResponse } from "@mzts/protocol";
-import { compareRows } from "@mzts/repr";
-import { pino } from "pino";
-import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { createEnvironment, type Environment } from "../src/index.js";
+import type { Environment } from "../src/index.js";
+import { open, reconciliation, type StateOf, sorted, until } from "./state-support.js";
 
 const TICK_MS = 100;
 /**
@@ -48,68 +42,6 @@ const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
 });
-
-/**
- * Whether the unified driver has its one-port connector (`ClusterStreams.cluster`): then the
- * replicas run one-port (`client` built, as `BUILT_PHASES` has it), else two-port.
- */
-const ONE_PORT = "cluster" in createClusterStreams();
-
-/** The phases with `state` on or off; the same replica layout either way. */
-function phaseFunction(state: boolean) {
-  const client: Phase[] = ONE_PORT ? [] : ["client"];
-  const built: Phase[] = [...BUILT_PHASES.filter((p) => !client.includes(p)), "state"];
-  return (id: string) =>
-    PhaseSet.of(id, { servers: true, replicas: true, client: true, state }, built);
-}
-
-/** `state` per cluster id (a function of nothing: every cluster alike). */
-type StateOf = (clusterId: string) => boolean;
-
-function open(dir: string, state: boolean | StateOf): Promise<Environment> {
-  const on: StateOf = typeof state === "function" ? state : () => state;
-  return createEnvironment({
-    dataDir: dir,
-    phaseFlags: (id) => phaseFunction(on(id))(id),
-    logger: pino({ level: "warn" }),
-    registry: new Registry(),
-    readHoldTickMs: 100,
-    shardGcIntervalMs: 0,
-    controllerAbsentTimeoutMs: 60_000,
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const sorted = (r: EnvironmentPeekResponse) =>
-  [...r.rows].sort((a, b) => compareRows(a[0], b[0])).map(([row, n]) => [row, n]);
-
-/** Each replica's reconciliation counters (reused, replaced), from its `/metrics`. */
-async function reconciliation(env: Environment): Promise<Map<string, [number, number]>> {
-  const out = new Map<string, [number, number]>();
-  for (const r of env.orchestrator.list()) {
-    if (r.location === null) continue;
-    const text = await (await fetch(`${r.location.httpUrl}/metrics`)).text();
-    const sum = (name: string) =>
-      text
-        .split("\n")
-        .filter((l) => l.startsWith(name))
-        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
-    out.set(r.replicaId, [
-      sum("mz_compute_reconciliation_reused_dataflows_count_total"),
-      sum("mz_compute_reconciliation_replaced_dataflows_count_total"),
-    ]);
-  }
-  return out;
-}
 
 /** Waits until the index answers at `timestamp` (the replicas hydrated), then returns it. */
 function peekAt(env: Environment, object: string, timestamp: bigint) {
@@ -298,41 +230,4 @@ describe("state (phase 5) through environmentd", () => {
       expect(mixed.left).toEqual([]);
     }
   }, 300_000);
-
-  it("applies a live flip of state at the next restart, and status says so meanwhile", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "mzts-state-flip-"));
-    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-    let stateOn = false;
-    let env = await open(dir, () => stateOn);
-    cleanup.push(() => env.close());
-    const { id } = await env.createCluster({ name: "c", introspectionIntervalMs: 0 });
-    await env.createReplica({ cluster: "c", name: "r1", size: 1 });
-    const stateOf = async () => {
-      const c = (await env.status({ cluster: "c" })).clusters[0];
-      const flag = c?.flags.find((f) => f.key === "cluster-unification-state");
-      const seam = c?.controllers?.find((p) => p.seam === "state");
-      return {
-        path: seam?.path,
-        note: seam?.note,
-        applied: flag?.applied,
-        flipping: flag?.flipping,
-      };
-    };
-    expect(await stateOf()).toMatchObject({ path: "legacy", applied: false, flipping: false });
-
-    stateOn = true;
-    await env.flipNow(id);
-    const pending = await stateOf();
-    expect(pending).toMatchObject({ path: "legacy", applied: false, flipping: true });
-    expect(pending.note).toContain("applied at the next restart");
-
-    await env.close({ keepReplicas: true });
-    env = await open(dir, () => stateOn);
-    expect(await stateOf()).toMatchObject({ path: "unified", applied: true, flipping: false });
-    const online = async () =>
-      (await env.status({ cluster: "c" })).clusters[0]?.replicas[0]?.health === "online"
-        ? true
-        : undefined;
-    await until("the replica online on the unified controller", online);
-  }, 120_000);
 });

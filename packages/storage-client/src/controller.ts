@@ -153,8 +153,10 @@ export interface StorageController {
   /**
    * Drops an instance: its remaining ingestions are dropped (on the replicas too), its replica
    * tasks stopped and its history forgotten. @throws InstanceMissing
+   * With `keepReplicas` (a live rebuild of the cluster's controller) the connections stop FIRST,
+   * so the replicas keep every ingestion running for the next controller to reconcile.
    */
-  dropInstance(instanceId: string): Promise<void>;
+  dropInstance(instanceId: string, options?: { readonly keepReplicas?: boolean }): Promise<void>;
   allowWrites(instanceId: string): void;
   /** Sends storage parameters to every replica. @throws InstanceMissing */
   updateConfiguration(instanceId: string, params: ReadonlyMap<string, string>): void;
@@ -332,6 +334,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
       metrics.connectedReplicaCount.dec({ instance_id: i.id });
     };
     const current = () => i.replicas.get(replicaId)?.task === task && task.state === "connected";
+    let assigned = false;
     const task: StorageReplicaConnection = i.connector({
       instanceId: i.id,
       replicaId,
@@ -361,10 +364,17 @@ export function createStorageController(options: StorageControllerOptions): Stor
         counted = true;
         metrics.connectedReplicaCount.inc({ instance_id: i.id });
         metrics.replicaConnectsTotal.inc(labels);
-        const s = i.replicas.get(replicaId);
-        if (s?.task !== task) return;
-        s.connects++;
-        emit({ kind: "replicaConnected", instanceId: i.id, replicaId });
+        const announce = () => {
+          const s = i.replicas.get(replicaId);
+          if (s?.task !== task) return;
+          s.connects++;
+          emit({ kind: "replicaConnected", instanceId: i.id, replicaId });
+        };
+        // A connector may call this synchronously, from inside `i.connector(...)` (a one-port
+        // replica whose shared stream is already open): `task` is assigned and recorded only once
+        // that returns, so then the task check waits a microtask.
+        if (assigned) announce();
+        else queueMicrotask(announce);
       },
       onFailed: (_epoch, error) => {
         uncount();
@@ -379,6 +389,7 @@ export function createStorageController(options: StorageControllerOptions): Stor
         });
       },
     });
+    assigned = true;
     state.task = task;
     state.stopTask = () => {
       state.rehydration?.cancel();
@@ -464,13 +475,18 @@ export function createStorageController(options: StorageControllerOptions): Stor
       );
     },
 
-    async dropInstance(instanceId) {
+    async dropInstance(instanceId, options) {
       const i = instance(instanceId, "dropInstance");
-      for (const objectId of [...i.ingestions.keys()]) drop(i, objectId, objectId);
+      const dropIngestions = () => {
+        for (const objectId of [...i.ingestions.keys()]) drop(i, objectId, objectId);
+      };
+      if (options?.keepReplicas !== true) dropIngestions();
       instances.delete(instanceId);
       const tasks = [...i.replicas.values()].map((s) => s.stopTask());
       for (const replicaId of i.replicas.keys()) collections.replicaReset(i.id, replicaId, true);
       i.replicas.clear();
+      // No replica is connected any more: the drops only clear the controller's bookkeeping.
+      if (options?.keepReplicas === true) dropIngestions();
       metrics.forgetInstance(instanceId);
       logger.info({ instance_id: instanceId }, "storage instance dropped");
       await Promise.all(tasks);

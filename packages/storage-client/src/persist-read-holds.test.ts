@@ -56,6 +56,29 @@ async function write(shardId: string, from: bigint, to: bigint): Promise<void> {
 }
 
 describe("PersistReadHolds", () => {
+  it("hands a handle off without expiring it: the next owner re-attaches it at its since", async () => {
+    const h = make(10n);
+    await h.register("u1", "s1");
+    await write("s1", 0n, 50n);
+    await h.tick();
+    expect(h.appliedSince("u1")).toBe(40n);
+    await h.handOff("u1");
+    expect(h.has("u1")).toBe(false);
+    const shard = await persist.openShard("s1");
+    // Still registered (an expired reader would be gone), its since where the tracker left it.
+    expect(Object.keys((await shard.info()).readers)).toEqual(["environmentd"]);
+    expect(await shard.since()).toBe(40n);
+    // Ticks after the hand-off leave it alone; the next owner re-attaches at the same since.
+    await write("s1", 50n, 80n);
+    await h.tick();
+    expect(await shard.since()).toBe(40n);
+    expect((await shard.openSinceHandle("environmentd")).since).toBe(40n);
+    // unregister (a drop) does expire it.
+    await h.register("u1", "s1");
+    await h.unregister("u1");
+    expect(Object.keys((await shard.info()).readers)).toEqual([]);
+  });
+
   it("trails the upper by the window and compacts the shard's batches", async () => {
     const h = make(10n);
     expect(await h.register("u1", "s1")).toBe(0n);

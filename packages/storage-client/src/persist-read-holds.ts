@@ -25,7 +25,8 @@
  *   writing at, which holds an empty collection there — gets a since of at least `f` (the meet
  *   with the other holds), and the next tick makes it durable as soon as the shard's upper passes
  *   `f` (a since never passes the upper in persist).
- * - `unregister(id)` expires the handle (dropped collection).
+ * - `unregister(id)` expires the handle (dropped collection); `handOff(id)` stops tracking it
+ *   without expiring it (another owner re-attaches it under the same reader id).
  *
  * ## Errors
  * `acquire` below the since → `ReadHoldBelowSince`; unknown ids → `CollectionMissing`. Persist
@@ -230,17 +231,36 @@ export class PersistReadHolds {
 
   /** Stops tracking `id` and expires its handle (the collection was dropped). */
   async unregister(id: GlobalId): Promise<void> {
-    const e = this.#entries.get(id);
+    const e = this.#forget(id);
     if (e === undefined) return;
-    this.#entries.delete(id);
-    e.dropped = true;
-    this.#lag.remove({ collection_id: id });
-    this.#holdCount.remove({ collection_id: id });
     try {
       await e.handle.expire();
     } catch (err) {
       this.#log.debug({ collection_id: id, err }, "expiring a dropped collection's handle failed");
     }
+  }
+
+  /**
+   * Stops tracking `id` WITHOUT expiring its handle: another owner re-attaches it under the same
+   * reader id (a live rebuild of a cluster's controller onto the unified path). Waits for a tick
+   * in flight on it, so no downgrade of this tracker lands after the hand-off. Holds taken on it
+   * are void afterwards (their owner re-acquires them from the new owner).
+   */
+  async handOff(id: GlobalId): Promise<void> {
+    const e = this.#forget(id);
+    if (e === undefined) return;
+    while (e.busy && this.#ticking !== undefined) await this.#ticking;
+  }
+
+  /** Stops tracking `id` (its entry, marked dropped, and its series); undefined: not tracked. */
+  #forget(id: GlobalId): Entry | undefined {
+    const e = this.#entries.get(id);
+    if (e === undefined) return undefined;
+    this.#entries.delete(id);
+    e.dropped = true;
+    this.#lag.remove({ collection_id: id });
+    this.#holdCount.remove({ collection_id: id });
+    return e;
   }
 
   /** One pass over every collection (see the file comment). Concurrent calls share one pass. */

@@ -16,7 +16,7 @@ import {
   SinceViolation,
 } from "@mzts/controller-unified/state";
 import { describe, expect, it } from "vitest";
-import { ClusterControllerMissing } from "../errors.js";
+import { ClusterControllerMissing, ControllerRebuilt } from "../errors.js";
 import { toConnectError } from "./server.js";
 
 const cases: Array<[string, unknown, Code]> = [
@@ -29,6 +29,7 @@ const cases: Array<[string, unknown, Code]> = [
   ["CollectionMissing", new CollectionMissing("u1", "u2", "peek"), Code.Unavailable],
   ["ReplicaMissing", new ReplicaMissing("u1", "u9"), Code.Unavailable],
   ["ClusterControllerMissing", new ClusterControllerMissing("u1", "peek"), Code.Unavailable],
+  ["ControllerRebuilt", new ControllerRebuilt("u1", "subscribe"), Code.Unavailable],
 ];
 
 describe("toConnectError (cluster controller errors)", () => {

@@ -49,6 +49,7 @@ import {
 import type { Environment } from "../environment.js";
 import {
   ClusterControllerMissing,
+  ControllerRebuilt,
   EnvironmentClosed,
   IntrospectionDisabled,
   InvalidObjectRequest,
@@ -117,7 +118,8 @@ function codeOf(e: unknown): Code {
     e instanceof cluster.PeekFailed ||
     e instanceof cluster.CollectionMissing ||
     e instanceof cluster.ReplicaMissing ||
-    e instanceof ClusterControllerMissing
+    e instanceof ClusterControllerMissing ||
+    e instanceof ControllerRebuilt
   )
     return Code.Unavailable;
   // GenerationNotBooted, invariant violations, anything unexpected: a bug, not the caller's fault.

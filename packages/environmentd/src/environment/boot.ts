@@ -22,7 +22,7 @@
 import type { PhaseSet } from "@mzts/flags";
 import type { ProcessOrchestrator, ReplicaSpec } from "@mzts/orchestrator";
 import type { Logger } from "pino";
-import type { Catalog, ClusterReplica } from "../catalog/catalog.js";
+import type { Catalog, CatalogItem, ClusterReplica } from "../catalog/catalog.js";
 import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
 import type { ObjectCache } from "./objects.js";
@@ -39,6 +39,23 @@ export interface RebuildOptions {
   readonly log: Logger;
 }
 
+/**
+ * Opens the since handles of `items`' shards, then installs them in the given (catalog,
+ * dependency) order — boot's step 2, and a live controller rebuild's (`flips/controller-rebuild.ts`,
+ * one cluster's items). A stored view that fails its checks (and what is built on it) is reported
+ * failed, not installed.
+ */
+export async function installItems(
+  o: Pick<RebuildOptions, "objects" | "dataflows">,
+  items: readonly CatalogItem[],
+): Promise<void> {
+  for (const item of items) await o.dataflows.registerShards(item);
+  const { byId } = await o.objects.get();
+  for (const item of items) {
+    if (byId.get(item.id)?.failed === undefined) o.dataflows.install(item, byId);
+  }
+}
+
 /** Rebuilds the controllers from the catalog (see the file comment). */
 export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
   const snap = await o.catalog.snapshot();
@@ -48,12 +65,7 @@ export async function rebuildFromCatalog(o: RebuildOptions): Promise<void> {
     const phases = slotted(o, r);
     if (phases !== undefined) wanted.push(o.replicas.spec(r.clusterId, r.id, r.workers, phases));
   }
-  for (const item of snap.items) await o.dataflows.registerShards(item);
-  const { byId } = await o.objects.get();
-  // A stored view that fails its checks (and what is built on it) is reported failed, not installed.
-  for (const item of snap.items) {
-    if (byId.get(item.id)?.failed === undefined) o.dataflows.install(item, byId);
-  }
+  await installItems(o, snap.items);
   const result = await o.orchestrator.reconcile(wanted);
   for (const r of snap.replicas) {
     const location = result.locations.get(r.id);

@@ -15,11 +15,14 @@
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
  *   `selectControllers(phases)` is called at that same point: what a cluster's controller runs is
- *   fixed until it is built again or reseated by a live flip (`flips/`; status shows the flip).
+ *   fixed until it is built again (boot, or a live flip of `state`: `rebuild`) or reseated by a
+ *   live flip (`flips/`; status shows the flip).
  * - One owner per since handle: a unified cluster's shards are opened only by its controller
  *   (`openShards`), never by `PersistReadHolds` (which keeps the legacy clusters' shards and the
  *   environment's own introspection shards).
  * - `drop` closes the cluster's controller (and drops a legacy cluster's instances).
+ * - `rebuild` never sends the replicas a drop: they keep every dataflow and ingestion running,
+ *   and the new controller's replay makes them reconcile (reuse) them.
  *
  * ## Flow
  * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → the
@@ -27,9 +30,12 @@
  * path); `selection(clusterId)` for status. `reseat(clusterId, phases)` (a live flip of a
  * controller-side phase) chooses again; on the legacy path, where a connector changed, every
  * replica gets its next incarnation through the new one (the instances — collections, peeks,
- * subscribes — stay). A flip of `state` itself (legacy ↔ unified) is recorded and applied when
- * the cluster's controller is next built (the next environmentd boot). `onChange` tells the
- * flips which clusters exist.
+ * subscribes — stay). A flip of `state` itself (legacy ↔ unified) rebuilds the controller
+ * (`rebuild`, driven by `flips/controller-rebuild.ts`): the old one is drained of its peeks and
+ * closed (legacy: its instances dropped without a word to the replicas), a new one is built from
+ * the PhaseSet read now, and the caller re-installs the catalog objects and re-adds the replicas;
+ * calls that name the cluster meanwhile wait on `ready`. `onChange` tells the flips which
+ * clusters exist (a rebuild is no drop: it does not notify).
  */
 import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import {
@@ -97,6 +103,9 @@ export interface ClustersOptions {
   readonly stages?: ClusterStages;
 }
 
+/** How long a rebuild lets the old controller's pending peeks finish before it closes it. */
+export const REBUILD_PEEK_DRAIN_MS = 5_000;
+
 interface Built {
   /** What runs (the selection the controller was built or last reseated with). */
   chosen: ClusterControllers;
@@ -109,13 +118,20 @@ export class Clusters {
   readonly #o: ClustersOptions;
   readonly #built = new Map<GlobalId, Built>();
   readonly #listeners = new Set<(clusterId: GlobalId, built: boolean) => void>();
+  /** Rebuilds in progress: calls naming the cluster wait on them (`ready`). */
+  readonly #rebuilding = new Map<GlobalId, Promise<void>>();
+  /** Controllers a rebuild replaced (their calls' failures are `ControllerRebuilt`). */
+  readonly #retired = new WeakSet<ClusterController>();
 
   constructor(opts: ClustersOptions) {
     this.#o = opts;
   }
 
-  /** Builds a cluster's controller from its PhaseSet, read now. */
-  async build(cluster: Pick<Cluster, "id" | "options">): Promise<ClusterControllers> {
+  /** Builds a cluster's controller from its PhaseSet, read now (`announce`: tell `onChange`). */
+  async build(
+    cluster: Pick<Cluster, "id" | "options">,
+    announce = true,
+  ): Promise<ClusterControllers> {
     const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
     const chosen = selectControllers(phases, this.#selectOptions());
@@ -133,8 +149,68 @@ export class Clusters {
       { cluster_id: clusterId, paths: chosen.paths.map((p) => `${p.seam}=${p.path}`) },
       "cluster controllers built",
     );
-    for (const l of this.#listeners) l(clusterId, true);
+    if (announce) for (const l of this.#listeners) l(clusterId, true);
     return chosen;
+  }
+
+  /**
+   * Rebuilds a built cluster's controller (a live flip of `state`, see the file comment):
+   * 1. calls naming the cluster wait (`ready`) from now until the rebuild settles;
+   * 2. the old controller's pending peeks get up to `drainMs` to finish;
+   * 3. the old controller closes (its subscribes end with its typed close error); a legacy
+   *    cluster's instances are dropped without commands to the replicas;
+   * 4. the new one is built from the PhaseSet read now;
+   * 5. `reinstall(old)` re-installs the objects and re-adds the replicas on the new controller.
+   * A failure of 4 or 5 leaves the cluster without a controller (the flip reports it failed;
+   * the next flip or a restart builds it again).
+   * @throws ClusterControllerMissing when the cluster is not built.
+   */
+  async rebuild(
+    cluster: Pick<Cluster, "id" | "options">,
+    reinstall: (old: ClusterController) => Promise<void>,
+    drainMs = REBUILD_PEEK_DRAIN_MS,
+  ): Promise<{ readonly from: string; readonly to: string }> {
+    const old = this.#get(cluster.id, "rebuild");
+    let done = () => {};
+    const gate = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.#rebuilding.set(cluster.id, gate);
+    try {
+      // One macrotask first: a peek that got the old controller just before the gate went up
+      // has registered with it by then.
+      await new Promise((r) => setTimeout(r, 0));
+      const deadline = Date.now() + drainMs;
+      while (old.controller.status().pendingPeeks > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      // The old controller stays the cluster's until `build` replaces it (frontier reads go on).
+      this.#retired.add(old.controller);
+      await this.#closeBuilt(old, { keepReplicas: true });
+      await this.build(cluster, false);
+      await reinstall(old.controller);
+      const to = this.controllerOf(cluster.id, "rebuild").path;
+      this.#o.log?.info(
+        { cluster_id: cluster.id, from: old.controller.path, to },
+        "cluster controller rebuilt",
+      );
+      return { from: old.controller.path, to };
+    } finally {
+      this.#rebuilding.delete(cluster.id);
+      done();
+    }
+  }
+
+  /** Whether a rebuild replaced `controller` (from the moment it started closing it). */
+  wasRebuilt(controller: ClusterController): boolean {
+    return this.#retired.has(controller);
+  }
+
+  /** Resolves when no rebuild of the cluster runs (at once when none does). */
+  async ready(clusterId: GlobalId): Promise<void> {
+    for (let r = this.#rebuilding.get(clusterId); r !== undefined; ) {
+      await r;
+      r = this.#rebuilding.get(clusterId);
+    }
   }
 
   // PHASE(state): legacy — delete when cluster-unification-state is retired
@@ -175,12 +251,13 @@ export class Clusters {
    * Chooses a built cluster's controllers again from `phases` (a live flip, `flips/`); on the
    * legacy path, where a connector changed, every replica reconnects through the new one (its
    * next incarnation replays the history; the replica reconciles it, keeping its dataflows).
-   * A change of the `state` path is recorded and applied at the controller's next build.
+   * A change of the `state` path is not a reseat: the flip rebuilds the controller (`rebuild`).
    * @throws ClusterControllerMissing when the cluster is not built.
    */
   async reseat(clusterId: GlobalId, phases: PhaseSet): Promise<ClusterControllers> {
     const built = this.#get(clusterId, "reseat");
     const before = built.chosen;
+    // The replicas' layouts as at build: a replica keeps the one it was started with until rolled.
     const chosen = selectControllers(phases, this.#selectOptions());
     const reconnect: Promise<void>[] = [];
     // PHASE(state): legacy — delete when cluster-unification-state is retired
@@ -198,22 +275,10 @@ export class Clusters {
         cluster_id: clusterId,
         paths: chosen.paths.map((p) => `${p.seam}=${p.path}`),
         reconnected: reconnect.length > 0,
-        ...(this.statePending(clusterId) ? { state_applied_at_restart: true } : {}),
       },
       "cluster controllers reseated",
     );
     return chosen;
-  }
-
-  /**
-   * Whether the cluster's recorded phases put `state` on the other path than its controller
-   * runs (a live flip of `state`, applied when the controller is next built).
-   */
-  statePending(clusterId: GlobalId): boolean {
-    const built = this.#built.get(clusterId);
-    if (built === undefined) return false;
-    const wanted = built.chosen.phases.takesEffect("state") ? "unified" : "legacy";
-    return wanted !== built.controller.path;
   }
 
   /** How `selectControllers` learns each replica's layout and PhaseSet. */
@@ -263,14 +328,20 @@ export class Clusters {
     if (built === undefined) return;
     this.#built.delete(clusterId);
     this.#o.stages?.forget(clusterId);
+    await this.#closeBuilt(built, { keepReplicas: false });
+    for (const l of this.#listeners) l(clusterId, false);
+  }
+
+  /** Closes a controller; a legacy one's instances are dropped (`keepReplicas`: no word to them). */
+  async #closeBuilt(built: Built, opts: { readonly keepReplicas: boolean }): Promise<void> {
     built.unlisten();
     await built.controller.close();
     // PHASE(state): legacy — delete when cluster-unification-state is retired
     if (built.controller.path === "legacy") {
-      await this.#o.compute.dropInstance(clusterId);
-      await this.#o.storage.dropInstance(clusterId);
+      const id = built.controller.clusterId;
+      await this.#o.compute.dropInstance(id);
+      await this.#o.storage.dropInstance(id, opts);
     }
-    for (const l of this.#listeners) l(clusterId, false);
   }
 
   /** Closes every controller (the replica processes keep running). */

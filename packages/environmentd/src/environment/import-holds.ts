@@ -35,7 +35,8 @@ export function foreignHolds(
   try {
     for (const i of df.sourceImports) {
       const owner = shards.clusterOf(i.id);
-      if (owner !== undefined && owner !== clusterId) holds.push(shards.acquire(i.id, df.asOf));
+      if (owner !== undefined && owner !== clusterId)
+        holds.push(shards.acquire(i.id, df.asOf, clusterId));
     }
   } catch (e) {
     for (const h of holds) h.release();

@@ -46,7 +46,12 @@ import {
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import type { ClusterReplica } from "../catalog/catalog.js";
 import { UnknownObject } from "../catalog/errors.js";
-import { InvalidObjectRequest, NoIndexForPeek, ObjectFailed } from "../errors.js";
+import {
+  ControllerRebuilt,
+  InvalidObjectRequest,
+  NoIndexForPeek,
+  ObjectFailed,
+} from "../errors.js";
 import type { PersistedIntrospection } from "../introspection/persisted-introspection.js";
 import { persistedRelation } from "../introspection/persisted-relations.js";
 import {
@@ -123,6 +128,7 @@ export class Reads {
       types: index.types,
     });
     validatePeekSize(req);
+    await this.#o.clusters.ready(index.clusterId);
     const controller = this.#o.clusters.controllerOf(index.clusterId, "peek");
     const failure = index.failed ?? controller.failures().get(index.id);
     if (failure !== undefined) throw new ObjectFailed(index.name, failure);
@@ -150,13 +156,20 @@ export class Reads {
       timeoutMs,
       deadline,
     });
-    const answer = await controller.peek({
-      target: index.id,
-      ...(targetReplica === undefined ? {} : { targetReplica }),
-      timestamp,
-      timeoutMs: Math.max(1, deadline - Date.now()),
-      ...readParts(req),
-    });
+    // A live rebuild of the cluster's controller may have run meanwhile: peek the current one.
+    await this.#o.clusters.ready(clusterId);
+    const peeked = this.#o.clusters.controllerOf(clusterId, "peek");
+    const answer = await peeked
+      .peek({
+        target: index.id,
+        ...(targetReplica === undefined ? {} : { targetReplica }),
+        timestamp,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        ...readParts(req),
+      })
+      .catch((e: unknown) => {
+        throw this.#rebuilt(clusterId, peeked, "peek", e);
+      });
     return {
       rows: answer.rows,
       timestamp,
@@ -190,6 +203,7 @@ export class Reads {
     });
     validatePeekSize(req);
     const timestamp = req.timestamp ?? introspectionNow(target.intervalMs);
+    await this.#o.clusters.ready(target.clusterId);
     const controller = this.#o.clusters.controllerOf(target.clusterId, "peek");
     const answer = await controller.peek({
       target: target.logIndex,
@@ -225,6 +239,7 @@ export class Reads {
     }
     const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
     const id = this.#o.transientIds.next();
+    await this.#o.clusters.ready(base.clusterId);
     const controller = this.#o.clusters.controllerOf(base.clusterId, "subscribe");
     const hold = shards.has(base.id) ? shards.acquire(base.id, asOf) : undefined;
     const onCancel = () => {
@@ -261,11 +276,19 @@ export class Reads {
       }
     } catch (e) {
       // The stream ended because the caller went away: nobody is left to tell.
-      if (cancel?.aborted !== true) throw e;
+      if (cancel?.aborted !== true) throw this.#rebuilt(base.clusterId, controller, "subscribe", e);
     } finally {
       cancel?.removeEventListener("abort", onCancel);
       hold?.release();
     }
+  }
+
+  /**
+   * `e` as the retryable `ControllerRebuilt` when a live flip of `state` rebuilt `used` (the
+   * cluster's controller the call ran on) meanwhile; else `e` itself.
+   */
+  #rebuilt(clusterId: string, used: ClusterController, operation: string, e: unknown): unknown {
+    return this.#o.clusters.wasRebuilt(used) ? new ControllerRebuilt(clusterId, operation, e) : e;
   }
 }
 

@@ -148,6 +148,20 @@ export class Replicas {
     controller.addReplica(replicaId, clusterLocation(controller, location));
   }
 
+  /**
+   * Adds every running replica of a cluster to its (rebuilt) controller at its current location:
+   * the processes kept running; the new controller's replay makes them reconcile.
+   */
+  reattach(clusterId: GlobalId): number {
+    const controller = this.#o.clusters.controllerOf(clusterId, "addReplica");
+    const running = this.ofCluster(clusterId);
+    for (const [id, r] of this.#replicas) {
+      if (r.clusterId === clusterId)
+        controller.addReplica(id, clusterLocation(controller, r.location));
+    }
+    return running.length;
+  }
+
   /** A replica took another name in the catalog (a live flip's successor taking its old one's). */
   rename(replicaId: string, name: string): void {
     const r = this.#replicas.get(replicaId);

@@ -21,7 +21,6 @@ import { FLAG_KEYS, PHASES, type PhaseSet } from "@mzts/flags";
 import type {
   ClusterStatus,
   CollectionStatus,
-  ControllerPath,
   FlagState,
   FlipStatus,
   GetFlagsRequest,
@@ -133,32 +132,12 @@ export class Status {
         collections,
         flags: await this.flagStates(c.id),
         introspectionIntervalMs: introspectionIntervalOf(c),
-        ...(selection === undefined
-          ? {}
-          : { controllers: this.#statePaths(c.id, selection.paths) }),
+        ...(selection === undefined ? {} : { controllers: [...selection.paths] }),
         ...flipField(this.#o.flipOf?.(c.id)),
         ...(migrations.length === 0 ? {} : { migrations }),
       });
     }
     return { clusters: out };
-  }
-
-  /**
-   * The seams' paths; a `state` flip recorded but not applied (`Clusters.statePending`) says
-   * that it applies at the next restart.
-   */
-  #statePaths(clusterId: GlobalId, paths: readonly ControllerPath[]): ControllerPath[] {
-    const controller = this.#o.clusters.findController(clusterId);
-    if (controller === undefined || !this.#o.clusters.statePending(clusterId)) return [...paths];
-    return paths.map((p) =>
-      p.seam !== "state"
-        ? p
-        : {
-            ...p,
-            path: controller.path,
-            note: `${p.note}; the flip to ${p.path} is applied at the next restart (runs ${controller.path})`,
-          },
-    );
   }
 
   async getFlags(req: GetFlagsRequest): Promise<GetFlagsResponse> {
@@ -178,9 +157,7 @@ export class Status {
     return PHASES.map((p) => {
       const inForce = now.inForce[p];
       const serverSide = SERVER_SIDE_PHASES.includes(p) && running.length > 0;
-      let applied = serverSide ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
-      // A live flip of `state` is recorded now and applied at the next restart.
-      if (p === "state" && this.#o.clusters.statePending(clusterId)) applied = !applied;
+      const applied = serverSide ? running.every((r) => r.phases.inForce[p]) : built.inForce[p];
       // A replica of a migrating cluster runs its slot's phases (`stages/`), not the cluster's.
       const mixed =
         serverSide && running.some((r) => r.phases.inForce[p] !== now.forSlot(r.slot).inForce[p]);

@@ -279,14 +279,18 @@ export interface FlagState {
   readonly applied: boolean;
   /**
    * What runs does not match `inForce` yet — always when `inForce !== applied`, also while the
-   * replicas disagree: a live flip is rolling replicas or reseating controllers, or it failed
+   * replicas disagree: a live flip is rolling replicas, reseating or rebuilding controllers, or it failed
    * (`ClusterStatus.flip`).
    */
   readonly flipping: boolean;
 }
 /** A live flip of a cluster's phases: in progress, or the last one that failed. */
 export interface FlipStatus {
-  readonly state: "rolling" | "reseating" | "failed";
+  /**
+   * `rolling` (replicas replaced), `reseating` (controllers take the new phases), `rebuilding`
+   * (the cluster's controller rebuilt on the other `state` path; replicas reconcile), `failed`.
+   */
+  readonly state: "rolling" | "reseating" | "rebuilding" | "failed";
   /** The step in progress or that failed. */
   readonly step: string;
   /** The replica the step is about (its name), if any. */

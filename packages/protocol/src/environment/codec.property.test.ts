@@ -60,7 +60,12 @@ const flag: fc.Arbitrary<FlagState> = fc
   );
 const flip: fc.Arbitrary<FlipStatus> = fc
   .record({
-    state: fc.constantFrom("rolling" as const, "reseating" as const, "failed" as const),
+    state: fc.constantFrom(
+      "rolling" as const,
+      "reseating" as const,
+      "rebuilding" as const,
+      "failed" as const,
+    ),
     step: fc.string(),
     replica: opt(fc.string({ minLength: 1 })),
     stepSinceMs: fc.nat(),

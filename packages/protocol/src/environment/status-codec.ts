@@ -169,7 +169,7 @@ export function clusterStatusFromProto(c: ClusterStatusProto, path: string): Clu
   };
 }
 
-const FLIP_STATES: readonly string[] = ["rolling", "reseating", "failed"];
+const FLIP_STATES: readonly string[] = ["rolling", "reseating", "rebuilding", "failed"];
 
 function flipFromProto(f: FlipStatusProto, path: string): FlipStatus {
   if (!FLIP_STATES.includes(f.state)) {

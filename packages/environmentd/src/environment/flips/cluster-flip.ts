@@ -20,6 +20,7 @@
  * ## Steps and what they report
  * | Step (plan)  | Status `state` | Metric steps                                 |
  * | ------------ | -------------- | -------------------------------------------- |
+ * | `rebuild`    | `rebuilding`   | `rebuild`, then `reconcile` (`controller-rebuild.ts`)       |
  * | `reseat`     | `reseating`    | `reseat`, then `reconcile` (every replica caught up again) |
  * | `record`     | (none)         | (none: only the recorded PhaseSet moves)     |
  * | `roll`       | `rolling`      | `start-successor`, `hydrate`, `retire` (`withdraw` on failure) |
@@ -36,6 +37,7 @@ import type { Catalog, Cluster, ClusterReplica } from "../../catalog/catalog.js"
 import { UnknownObject } from "../../catalog/errors.js";
 import type { Clusters } from "../clusters.js";
 import type { Replicas } from "../replicas.js";
+import { type RebuildDeps, rebuildController } from "./controller-rebuild.js";
 import type { FlipKind, FlipMetrics, FlipStepName } from "./flip-metrics.js";
 import {
   CONTROLLER_SIDE_PHASES,
@@ -44,12 +46,13 @@ import {
   phasesText,
   type RunningReplica,
   SERVER_SIDE_PHASES,
+  statePathChanges,
 } from "./flip-plan.js";
 import { markHydration } from "./hydration.js";
 import { awaitHydration } from "./hydration-wait.js";
 import { type RollDeps, rollReplica, type StepReporter } from "./replica-roll.js";
 
-export interface ClusterFlipDeps extends RollDeps {
+export interface ClusterFlipDeps extends RollDeps, RebuildDeps {
   readonly catalog: Catalog;
   readonly clusters: Clusters;
   readonly replicas: Replicas;
@@ -174,6 +177,19 @@ export class ClusterFlip {
           await this.#reseat(target, log);
           continue;
         }
+        if (next.kind === "rebuild") {
+          const done = await rebuildController(
+            d,
+            cluster,
+            this.#reporter("rebuilding", log),
+            signal,
+          );
+          log.info(
+            done,
+            `flip: cluster ${cluster.name}'s controller rebuilt (${done.from} → ${done.to})`,
+          );
+          continue;
+        }
         const old = replicas.find((r) => r.running.id === next.replica.id)?.catalog;
         if (old === undefined) continue; // raced with a drop: plan again
         await rollReplica(d, cluster, old, target, this.#reporter("rolling", log), signal);
@@ -292,5 +308,7 @@ function flipKind(
     differsIn(r.phases, target.forSlot(r.slot), SERVER_SIDE_PHASES),
   );
   const controller = differsIn(controllers, target, CONTROLLER_SIDE_PHASES);
-  return server && controller ? "both" : server ? "roll" : controller ? "reseat" : "record";
+  if (server && controller) return "both";
+  if (statePathChanges(controllers, target)) return "rebuild";
+  return server ? "roll" : controller ? "reseat" : "record";
 }

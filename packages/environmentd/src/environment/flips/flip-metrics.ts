@@ -10,18 +10,21 @@
  * | `mz_environment_flip_step_duration_seconds` | histogram | `step`, `result`|
  *
  * `kind`: `roll` (a server-side phase changed: replicas replaced), `reseat` (a controller-side
- * phase changed), `both`, `record` (neither: only the recorded PhaseSet moved). `step`: `start-successor`,
- * `hydrate`, `retire`, `reseat`, `reconcile`, `withdraw` (removing a successor that failed).
+ * phase changed), `rebuild` (whether `state` takes effect changed: the cluster's controller
+ * rebuilt on the other path), `both` (replicas rolled and the controller reseated or rebuilt),
+ * `record` (neither: only the recorded PhaseSet moved). `step`: `start-successor`, `hydrate`,
+ * `retire`, `reseat`, `rebuild`, `reconcile`, `withdraw` (removing a successor that failed).
  * `result`: `ok` or `error`. Registering twice on one registry reuses the metrics.
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 
-export type FlipKind = "roll" | "reseat" | "both" | "record";
+export type FlipKind = "roll" | "reseat" | "rebuild" | "both" | "record";
 export type FlipStepName =
   | "start-successor"
   | "hydrate"
   | "retire"
   | "reseat"
+  | "rebuild"
   | "reconcile"
   | "withdraw";
 
@@ -60,7 +63,7 @@ export function flipMetrics(registry: Registry): FlipMetrics {
     () =>
       new Histogram({
         name: "mz_environment_flip_step_duration_seconds",
-        help: "Duration of each step of a live flip (start a successor, hydrate, retire, reseat).",
+        help: "Duration of each step of a live flip (start a successor, hydrate, retire, reseat, rebuild).",
         labelNames: ["step", "result"],
         buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128],
         registers: [registry],

@@ -56,6 +56,24 @@ describe("nextFlipStep", () => {
     });
   });
 
+  it("rebuilds the controller first when whether state takes effect changes (on, or off through a prerequisite)", () => {
+    const on = set({ servers: true, replicas: true, client: true, state: true });
+    expect(on.takesEffect("state")).toBe(true);
+    const off = set({ servers: true, replicas: true, client: true });
+    const rs = [replica("u2", "r1", { servers: true, replicas: true, client: true })];
+    expect(nextFlipStep(off, rs, on)).toEqual({ kind: "rebuild" });
+    expect(nextFlipStep(on, rs, off)).toEqual({ kind: "rebuild" });
+    // `client` off turns state off: the controller is rebuilt before the replicas roll.
+    const clientOff = set({ servers: true, replicas: true, state: true });
+    expect(clientOff.takesEffect("state")).toBe(false);
+    expect(nextFlipStep(on, rs, clientOff)).toEqual({ kind: "rebuild" });
+    expect(nextFlipStep(clientOff, rs, clientOff)).toMatchObject({ kind: "roll" });
+    // state on but blocked changes nothing that runs: no rebuild.
+    expect(
+      nextFlipStep(off, rs, set({ servers: true, replicas: true, state: true })),
+    ).toMatchObject({ kind: "roll" });
+  });
+
   it("records a server-side change on a cluster without replicas", () => {
     expect(nextFlipStep(set(), [], set({ servers: true }))).toEqual({ kind: "record" });
   });

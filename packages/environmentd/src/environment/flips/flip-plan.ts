@@ -6,7 +6,9 @@
  * - Server side (`SERVER_SIDE_PHASES`: servers, logging, client): clusterd reads them once, at
  *   start (`--phases`). A change needs new replica processes: the cluster's replicas are rolled.
  * - Controller side (`CONTROLLER_SIDE_PHASES`: replicas, state): read when a cluster's
- *   controllers are built (`selectControllers`). A change reseats the cluster's controllers.
+ *   controllers are built (`selectControllers`). A change reseats the cluster's controllers; a
+ *   change of whether `state` takes effect (legacy ↔ unified, also when a prerequisite turns it
+ *   off or on) rebuilds the cluster's controller (`controller-rebuild.ts`).
  *   (Phase 4's client is read by both ends, per replica; a replica rolled onto it gets the
  *   matching controller path from its own PhaseSet, so it rolls like a server-side phase.)
  *
@@ -20,7 +22,9 @@
  *   replica on that slot runs), not with the target itself: `shadow` → `live` changes no
  *   replica's PhaseSet (only which path is authoritative), `off` → `shadow` rolls the replicas
  *   of the unified slot, `live` → `complete` those of the legacy slot.
- * - The controllers go first (a reseat takes a second; a roll takes a hydration per replica), then
+ * - The controllers go first (a rebuild or a reseat takes seconds; a roll takes a hydration per
+ *   replica) — a rebuild before a reseat (the rebuilt controller reads every controller-side
+ *   phase anew) — then
  *   the replicas one at a time in name order, so a step always leaves the other replicas serving.
  */
 import {
@@ -44,6 +48,11 @@ export function differsIn(a: PhaseSet, b: PhaseSet, phases: readonly Phase[]): b
   );
 }
 
+/** Whether the controller runs on another path (legacy ↔ unified) under `target`. */
+export function statePathChanges(controllers: PhaseSet, target: PhaseSet): boolean {
+  return controllers.takesEffect("state") !== target.takesEffect("state");
+}
+
 /** The phases in force, comma-separated in `PHASES` order ("" for none). */
 export function phasesText(s: PhaseSet): string {
   return PHASES.filter((p) => s.inForce[p]).join(",");
@@ -60,6 +69,8 @@ export interface RunningReplica {
 
 /** The next step of a flip (see the file comment). */
 export type FlipStep =
+  /** Whether `state` takes effect changes: rebuild the cluster's controller on the other path. */
+  | { readonly kind: "rebuild" }
   /** The controllers' connectors change: reseat every replica's connection. */
   | { readonly kind: "reseat" }
   /** Only the recorded PhaseSet of the controllers changes (nothing they run differs). */
@@ -77,6 +88,7 @@ export function nextFlipStep(
   replicas: readonly RunningReplica[],
   target: PhaseSet,
 ): FlipStep {
+  if (statePathChanges(controllers, target)) return { kind: "rebuild" };
   if (differsIn(controllers, target, CONTROLLER_SIDE_PHASES)) return { kind: "reseat" };
   const stale = [...replicas]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

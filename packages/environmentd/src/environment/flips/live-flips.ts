@@ -1,7 +1,9 @@
 /**
  * Live flips: environmentd watches the phase flags of every cluster it has built and, when a
  * cluster's PhaseSet changes, flips what runs to it (`cluster-flip.ts`) — rolling the replicas
- * for a server-side phase, reseating the controllers for a controller-side one (design §7, §9).
+ * for a server-side phase, reseating the controllers for a controller-side one, rebuilding the
+ * cluster's controller when whether `state` takes effect changes (`controller-rebuild.ts`;
+ * design §7, §9).
  *
  * ## Flow
  * 0. `start()` (once, after the boot's rebuild): a roll the previous environmentd left half-done
