@@ -14,6 +14,7 @@ import {
   PeekTimeout,
   ReplicaMissing,
   SinceViolation,
+  SubscribeFailed,
 } from "@mzts/controller-unified/state";
 import { describe, expect, it } from "vitest";
 import { ClusterControllerMissing, ControllerRebuilt } from "../errors.js";
@@ -26,6 +27,7 @@ const cases: Array<[string, unknown, Code]> = [
   ["PeekTimeout", new PeekTimeout("p", 10), Code.DeadlineExceeded],
   ["PeekCanceled", new PeekCanceled("p", "gone"), Code.Canceled],
   ["PeekFailed", new PeekFailed("p", "replica error"), Code.Unavailable],
+  ["SubscribeFailed", new SubscribeFailed("u9", "target replica dropped"), Code.Unavailable],
   ["CollectionMissing", new CollectionMissing("u1", "u2", "peek"), Code.Unavailable],
   ["ReplicaMissing", new ReplicaMissing("u1", "u9"), Code.Unavailable],
   ["ClusterControllerMissing", new ClusterControllerMissing("u1", "peek"), Code.Unavailable],

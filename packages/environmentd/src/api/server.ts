@@ -116,6 +116,7 @@ function codeOf(e: unknown): Code {
     e instanceof NoReadyReplica ||
     // the cluster's controller (either path): a collection or replica gone meanwhile
     e instanceof cluster.PeekFailed ||
+    e instanceof cluster.SubscribeFailed ||
     e instanceof cluster.CollectionMissing ||
     e instanceof cluster.ReplicaMissing ||
     e instanceof ClusterControllerMissing ||
