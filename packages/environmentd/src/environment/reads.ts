@@ -237,9 +237,10 @@ export class Reads {
         `${req.object} is ${objectKindPhrase(object.kind)}; subscribe to a subsource, materialized view or index`,
       );
     }
+    // A cluster whose controller a live flip is rebuilding has its collections back after it.
+    await this.#o.clusters.ready(base.clusterId);
     const asOf = subscribeAsOf(this.#o.frontiers, req.object, base, byId, req.asOf);
     const id = this.#o.transientIds.next();
-    await this.#o.clusters.ready(base.clusterId);
     const controller = this.#o.clusters.controllerOf(base.clusterId, "subscribe");
     const hold = shards.has(base.id) ? shards.acquire(base.id, asOf) : undefined;
     const onCancel = () => {
