@@ -2,19 +2,21 @@
  * Error classes of `@mzts/compute-client`: one root (`ControllerError`) and a narrow class per
  * failure (shared/style.md §9).
  *
- * - `MetricsConflict`: a history metric name already registered with a different shape.
  * - `InstanceMissing`, `ReplicaMissing`, `CollectionMissing`: an unknown (or dropped) id.
  * - `InstanceExists`, `ReplicaExists`, `CollectionExists`: an id created twice.
  * - `SinceViolation`: a read (peek, dataflow as-of) below a collection's since.
+ * - `ControllerClosed`: a call after `close()`.
+ *
+ * Re-exported from `@mzts/controller-unified`, one definition for the legacy and the unified
+ * controller path so `instanceof` holds whichever path threw (they extend
+ * `UnifiedControllerError`, not `ControllerError`):
  * - `PeekCanceled` (and its subclass `PeekTimeout`): the caller gave up on a peek.
  * - `PeekFailed`: the replica answered the peek with an error, or its target replica went away.
- *   These three are `@mzts/controller-unified`'s classes, re-exported: one definition for the
- *   legacy and the unified controller path, so `instanceof` holds whichever path answered (they
- *   extend `UnifiedControllerError`, not `ControllerError`).
  * - `SubscribeFailed`: a subscribe ended abnormally (replica error, dropped, controller closed).
- * - `ControllerClosed`: a call after `close()`.
  * - `InvalidLoggingConfig`: `createInstance` with a logging config the replicas could not serve.
  * - `LogPeekUntargeted`: a peek of a log index without a target replica.
+ * - `LogImportUntargeted`: a dataflow importing a log index outside a targeted subscribe.
+ * - `MetricsConflict`: a controller metric name already registered with a different shape.
  *
  * The command history's own refusals (`DuplicateInstanceCommand`, `CompactionRegression`,
  * `DuplicatePeek`) live with the history in `@mzts/protocol`.
@@ -24,27 +26,20 @@
  */
 import type { Frontier, GlobalId } from "@mzts/repr";
 
-export { PeekCanceled, PeekFailed, PeekTimeout } from "@mzts/controller-unified";
+export {
+  InvalidLoggingConfig,
+  LogImportUntargeted,
+  LogPeekUntargeted,
+  MetricsConflict,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
+  SubscribeFailed,
+} from "@mzts/controller-unified";
 
 /** Root of every error thrown by `@mzts/compute-client`. */
 export class ControllerError extends Error {
   override name = "ControllerError";
-}
-
-/** A history metric name is registered in the registry with another type or other labels. */
-export class MetricsConflict extends ControllerError {
-  override name = "MetricsConflict";
-  constructor(
-    /** The contested metric name. */
-    readonly metricName: string,
-    /** Why the registered metric cannot be reused. */
-    readonly reason: string,
-  ) {
-    super(
-      `metric ${metricName} cannot be reused: ${reason}; attach every history of one registry ` +
-        "with the same label names, or use a separate prom-client Registry",
-    );
-  }
 }
 
 /** The compute instance (cluster) does not exist, or was dropped. */
@@ -133,74 +128,11 @@ export class SinceViolation extends ControllerError {
   }
 }
 
-/** The subscribe ended abnormally (replica error, dropped by compaction, controller closed). */
-export class SubscribeFailed extends ControllerError {
-  override name = "SubscribeFailed";
-  constructor(
-    readonly id: GlobalId,
-    readonly reason: string,
-  ) {
-    super(`subscribe ${id} failed: ${reason}; start a new subscribe to keep reading`);
-  }
-}
-
 /** The controller was closed. */
 export class ControllerClosed extends ControllerError {
   override name = "ControllerClosed";
   constructor() {
     super("the compute controller is closed; build a new one with createComputeController");
-  }
-}
-
-/** `createInstance` was given a logging configuration its replicas could not serve. */
-export class InvalidLoggingConfig extends ControllerError {
-  override name = "InvalidLoggingConfig";
-  constructor(
-    readonly instanceId: string,
-    readonly reason: string,
-  ) {
-    super(
-      `the logging configuration of compute instance ${instanceId} is invalid: ${reason}; ` +
-        "map each introspection relation (LOG_RELATIONS of @mzts/protocol) to one unique GlobalId " +
-        "and give an enabled config a positive intervalMs",
-    );
-  }
-}
-
-/**
- * A peek of a log index without `targetReplica`: every replica logs itself, so the rows differ
- * per replica and "the first answer" would be an arbitrary replica's.
- */
-export class LogPeekUntargeted extends ControllerError {
-  override name = "LogPeekUntargeted";
-  constructor(
-    readonly id: GlobalId,
-    /** The relation the log index exposes. */
-    readonly relation: string,
-  ) {
-    super(
-      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
-        "about itself; peek it with targetReplica set to the replica whose log you want",
-    );
-  }
-}
-
-/**
- * A dataflow importing a log index that is not a replica-targeted subscribe: every replica logs
- * itself, so only a subscribe built by one replica (`subscribe(desc, { targetReplica })`) can read
- * one replica's log consistently.
- */
-export class LogImportUntargeted extends ControllerError {
-  override name = "LogImportUntargeted";
-  constructor(
-    readonly id: GlobalId,
-    /** The relation the log index exposes. */
-    readonly relation: string,
-  ) {
-    super(
-      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
-        "about itself; import it only in a subscribe with targetReplica set",
-    );
   }
 }
 

@@ -2,12 +2,15 @@
  * Error classes of `@mzts/controller-unified`: one root (`UnifiedControllerError`) and a narrow
  * class per failure, each with structured fields and a message that says what to do next.
  *
- * The peek outcomes (`PeekCanceled`, its subclass `PeekTimeout`, `PeekFailed`) are defined here
- * once for both controller paths: the unified driver (`./state`) rejects with them and
- * compute-client re-exports them as its own, so `instanceof` (environmentd's Connect mapping)
- * holds whichever path answered a peek. They live here, not in compute-client, because
- * compute-client depends on this package and never the other way.
+ * The errors both controller paths throw are defined here once: the peek outcomes
+ * (`PeekCanceled`, its subclass `PeekTimeout`, `PeekFailed`), `SubscribeFailed`,
+ * `InvalidLoggingConfig`, `LogPeekUntargeted`, `LogImportUntargeted` and `MetricsConflict`. The
+ * unified driver (`./state`) throws them and compute-client re-exports them as its own, so
+ * `instanceof` (environmentd's Connect mapping, a caller's catch) holds whichever path answered.
+ * They live here, not in compute-client, because compute-client depends on this package and never
+ * the other way.
  */
+import type { GlobalId } from "@mzts/repr";
 
 /** Root of every error thrown by `@mzts/controller-unified`. */
 export class UnifiedControllerError extends Error {
@@ -117,6 +120,97 @@ export class PeekFailed extends UnifiedControllerError {
     super(
       `peek ${uuid} failed: ${reason}; fix the query or its time and retry (a failed target ` +
         "replica can be retried once it is connected again, or without targetReplica)",
+    );
+  }
+}
+
+/**
+ * A subscribe ended before its empty upper: dropped, its target replica went away, a replica
+ * answered with an error, its consumer stopped reading, or the controller closed. Shared by both
+ * controller paths (see the file comment; compute-client re-exports it).
+ */
+export class SubscribeFailed extends UnifiedControllerError {
+  override name = "SubscribeFailed";
+  constructor(
+    readonly id: GlobalId,
+    readonly reason: string,
+  ) {
+    super(`subscribe ${id} failed: ${reason}; start a new subscribe to keep reading`);
+  }
+}
+
+/**
+ * A cluster (compute instance) was given a logging configuration its replicas could not serve.
+ * Shared by both controller paths.
+ */
+export class InvalidLoggingConfig extends UnifiedControllerError {
+  override name = "InvalidLoggingConfig";
+  constructor(
+    /** The cluster, i.e. compute-client's compute instance. */
+    readonly clusterId: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the logging configuration of cluster ${clusterId} is invalid: ${reason}; map each ` +
+        "introspection relation (LOG_RELATIONS of @mzts/protocol) to one unique GlobalId and give " +
+        "an enabled config a positive intervalMs",
+    );
+  }
+}
+
+/**
+ * A peek of a log index without `targetReplica`: every replica logs itself, so the rows differ
+ * per replica and "the first answer" would be an arbitrary replica's. Shared by both paths.
+ */
+export class LogPeekUntargeted extends UnifiedControllerError {
+  override name = "LogPeekUntargeted";
+  constructor(
+    readonly id: GlobalId,
+    /** The relation the log index exposes. */
+    readonly relation: string,
+  ) {
+    super(
+      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
+        "about itself; peek it with targetReplica set to the replica whose log you want",
+    );
+  }
+}
+
+/**
+ * A dataflow importing a log index that is not a replica-targeted subscribe: every replica logs
+ * itself, so only a subscribe built by one replica (`subscribe(desc, { targetReplica })`) can read
+ * one replica's log consistently. Shared by both paths.
+ */
+export class LogImportUntargeted extends UnifiedControllerError {
+  override name = "LogImportUntargeted";
+  constructor(
+    readonly id: GlobalId,
+    /** The relation the log index exposes. */
+    readonly relation: string,
+  ) {
+    super(
+      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
+        "about itself; import it only in a subscribe with targetReplica set",
+    );
+  }
+}
+
+/**
+ * A controller metric name is registered in the registry by other code, with another type or
+ * other labels. Shared by both paths (their series are one set per registry).
+ */
+export class MetricsConflict extends UnifiedControllerError {
+  override name = "MetricsConflict";
+  constructor(
+    /** The contested metric name. */
+    readonly metricName: string,
+    /** Why the registered metric cannot be reused. */
+    readonly reason: string,
+  ) {
+    super(
+      `metric ${metricName} cannot be reused: ${reason}; give every controller of one environment ` +
+        "the same registry (their series are shared, with the same label names), or use a " +
+        "separate prom-client Registry",
     );
   }
 }

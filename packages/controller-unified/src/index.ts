@@ -7,12 +7,17 @@
  */
 export {
   InvalidBackoff,
+  InvalidLoggingConfig,
+  LogImportUntargeted,
+  LogPeekUntargeted,
+  MetricsConflict,
   PeekCanceled,
   PeekFailed,
   PeekTimeout,
   type ReplicaLayout,
   ReplicaLayoutMismatch,
   ReplicaStreamEnded,
+  SubscribeFailed,
   UnifiedControllerError,
 } from "./errors.js";
 export {

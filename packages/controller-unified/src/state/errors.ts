@@ -7,8 +7,20 @@
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
 import { UnifiedControllerError } from "../errors.js";
 
-/** The peek outcomes: one definition for both controller paths (`../errors.ts`). */
-export { PeekCanceled, PeekFailed, PeekTimeout } from "../errors.js";
+/**
+ * The errors both controller paths throw (the peek outcomes, `SubscribeFailed`, the logging and
+ * metrics errors): one definition, in `../errors.ts`, which compute-client re-exports too.
+ */
+export {
+  InvalidLoggingConfig,
+  LogImportUntargeted,
+  LogPeekUntargeted,
+  MetricsConflict,
+  PeekCanceled,
+  PeekFailed,
+  PeekTimeout,
+  SubscribeFailed,
+} from "../errors.js";
 
 /** Root of every error the cluster state throws for bad input. */
 export class ClusterStateError extends UnifiedControllerError {
@@ -108,79 +120,5 @@ export class InvalidStateRequest extends ClusterStateError {
     readonly reason: string,
   ) {
     super(`${operation}: ${reason}`);
-  }
-}
-
-/**
- * A subscribe ended before its empty upper: dropped, its target replica went away, a replica
- * answered with an error, its consumer stopped reading, or the controller closed. Same name and
- * message shape as compute-client's.
- */
-export class SubscribeFailed extends ClusterStateError {
-  override name = "SubscribeFailed";
-  constructor(
-    readonly id: GlobalId,
-    readonly reason: string,
-  ) {
-    super(`subscribe ${id} failed: ${reason}; start a new subscribe to keep reading`);
-  }
-}
-
-/** The cluster's logging configuration cannot be used (compute-client's twin). */
-export class InvalidLoggingConfig extends ClusterStateError {
-  override name = "InvalidLoggingConfig";
-  constructor(
-    readonly clusterId: string,
-    readonly reason: string,
-  ) {
-    super(
-      `the logging configuration of cluster ${clusterId} is invalid: ${reason}; map each ` +
-        "introspection relation (LOG_RELATIONS of @mzts/protocol) to one unique GlobalId and give " +
-        "an enabled config a positive intervalMs",
-    );
-  }
-}
-
-/** A peek of a log index without `targetReplica` (every replica logs itself). */
-export class LogPeekUntargeted extends ClusterStateError {
-  override name = "LogPeekUntargeted";
-  constructor(
-    readonly id: GlobalId,
-    /** The relation the log index exposes. */
-    readonly relation: string,
-  ) {
-    super(
-      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
-        "about itself; peek it with targetReplica set to the replica whose log you want",
-    );
-  }
-}
-
-/** A dataflow importing a log index that is not a replica-targeted subscribe. */
-export class LogImportUntargeted extends ClusterStateError {
-  override name = "LogImportUntargeted";
-  constructor(
-    readonly id: GlobalId,
-    /** The relation the log index exposes. */
-    readonly relation: string,
-  ) {
-    super(
-      `${id} is the log index of introspection relation ${relation}, which every replica keeps ` +
-        "about itself; import it only in a subscribe with targetReplica set",
-    );
-  }
-}
-
-/** A metric name of the shared controller series is taken by other code (or other labels). */
-export class MetricsConflict extends ClusterStateError {
-  override name = "MetricsConflict";
-  constructor(
-    readonly metricName: string,
-    readonly reason: string,
-  ) {
-    super(
-      `metric ${metricName} cannot be reused: ${reason}; give the cluster controllers the ` +
-        "environment's registry (the legacy controllers' series are shared), or a separate one",
-    );
   }
 }

@@ -5,6 +5,7 @@
  * controller is Unavailable.
  */
 import { Code } from "@connectrpc/connect";
+import * as compute from "@mzts/compute-client";
 import {
   CollectionMissing,
   DependantsExist,
@@ -32,6 +33,9 @@ const cases: Array<[string, unknown, Code]> = [
   ["ReplicaMissing", new ReplicaMissing("u1", "u9"), Code.Unavailable],
   ["ClusterControllerMissing", new ClusterControllerMissing("u1", "peek"), Code.Unavailable],
   ["ControllerRebuilt", new ControllerRebuilt("u1", "subscribe"), Code.Unavailable],
+  // One class each for both paths: compute-client's names are the same classes.
+  ["SubscribeFailed (legacy)", new compute.SubscribeFailed("u9", "dropped"), Code.Unavailable],
+  ["PeekTimeout (legacy)", new compute.PeekTimeout("p", 10), Code.DeadlineExceeded],
 ];
 
 describe("toConnectError (cluster controller errors)", () => {

@@ -101,9 +101,10 @@ function codeOf(e: unknown): Code {
   )
     return Code.FailedPrecondition;
   if (e instanceof StaleGeneration) return Code.Aborted;
-  if (e instanceof UpperWaitTimeout || e instanceof PeekTimeout || e instanceof cluster.PeekTimeout)
-    return Code.DeadlineExceeded;
-  if (e instanceof PeekCanceled || e instanceof cluster.PeekCanceled) return Code.Canceled;
+  // The peek outcomes and SubscribeFailed are one class each for both controller paths
+  // (`@mzts/controller-unified`'s, re-exported by compute-client and `./state`): one check each.
+  if (e instanceof UpperWaitTimeout || e instanceof PeekTimeout) return Code.DeadlineExceeded;
+  if (e instanceof PeekCanceled) return Code.Canceled;
   if (
     e instanceof EnvironmentClosed ||
     e instanceof CatalogClosed ||
@@ -115,8 +116,6 @@ function codeOf(e: unknown): Code {
     e instanceof ComputeCollectionMissing ||
     e instanceof NoReadyReplica ||
     // the cluster's controller (either path): a collection or replica gone meanwhile
-    e instanceof cluster.PeekFailed ||
-    e instanceof cluster.SubscribeFailed ||
     e instanceof cluster.CollectionMissing ||
     e instanceof cluster.ReplicaMissing ||
     e instanceof ClusterControllerMissing ||

@@ -9,14 +9,12 @@
  * | `CollectionExists` (both)                         | `CollectionExists`      |
  * | `SinceViolation`, `ReadHoldBelowSince`            | `SinceViolation`        |
  * | `ReplicaMissing`, `ReplicaExists` (both)          | same names              |
- * | `PeekTimeout`, `PeekCanceled`, `PeekFailed`       | same names              |
  * | `InvalidReplicaId`                                | `InvalidStateRequest`   |
  *
- * Anything else (closed controllers, `MalformedPlan`, log-peek targeting, subscribe failures)
- * passes through unchanged: it has no counterpart and callers already handle it. A peek's own
- * errors (`keepPeekErrors`) keep compute-client's classes: `ClusterController.peek` promises the
- * compute controller's peek errors on both paths (`./state`'s carry the same names), and the
- * API maps both.
+ * The errors both paths share (`PeekTimeout`, `PeekCanceled`, `PeekFailed`, `SubscribeFailed`,
+ * `InvalidLoggingConfig`, `LogPeekUntargeted`, `LogImportUntargeted`, `MetricsConflict`) are one
+ * class each (`@mzts/controller-unified`'s, re-exported by both packages) and pass through as
+ * they are, like anything else without a counterpart (closed controllers, `MalformedPlan`).
  */
 // PHASE(state): legacy — delete when cluster-unification-state is retired
 import * as compute from "@mzts/compute-client";
@@ -24,9 +22,6 @@ import {
   CollectionExists,
   CollectionMissing,
   InvalidStateRequest,
-  PeekCanceled,
-  PeekFailed,
-  PeekTimeout,
   ReplicaExists,
   ReplicaMissing,
   SinceViolation,
@@ -34,15 +29,7 @@ import {
 import * as storage from "@mzts/storage-client";
 
 /** `e` as the `./state` class it corresponds to (or `e` itself); `op` names the call. */
-export function mapClientError(
-  clusterId: string,
-  op: string,
-  e: unknown,
-  options: { readonly keepPeekErrors?: boolean } = {},
-): unknown {
-  if (options.keepPeekErrors === true && e instanceof compute.ControllerError) {
-    if (e instanceof compute.PeekCanceled || e instanceof compute.PeekFailed) return e;
-  }
+export function mapClientError(clusterId: string, op: string, e: unknown): unknown {
   if (e instanceof compute.CollectionMissing) return new CollectionMissing(clusterId, e.id, op);
   if (e instanceof storage.CollectionMissing)
     return new CollectionMissing(clusterId, e.collectionId, op);
@@ -55,9 +42,6 @@ export function mapClientError(
     return new ReplicaMissing(clusterId, e.replicaId);
   if (e instanceof compute.ReplicaExists || e instanceof storage.ReplicaExists)
     return new ReplicaExists(clusterId, e.replicaId);
-  if (e instanceof compute.PeekTimeout) return new PeekTimeout(e.uuid, e.timeoutMs);
-  if (e instanceof compute.PeekCanceled) return new PeekCanceled(e.uuid, e.reason);
-  if (e instanceof compute.PeekFailed) return new PeekFailed(e.uuid, e.reason);
   if (e instanceof storage.InvalidReplicaId) return new InvalidStateRequest(op, e.message);
   return e;
 }

@@ -224,7 +224,7 @@ export class LegacyClusterController implements ClusterController {
     try {
       return await this.#p.compute.peek(this.clusterId, req);
     } catch (e) {
-      throw mapClientError(this.clusterId, "peek", e, { keepPeekErrors: true });
+      throw mapClientError(this.clusterId, "peek", e);
     } finally {
       this.#pendingPeeks--;
     }
