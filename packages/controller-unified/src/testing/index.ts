@@ -5,7 +5,10 @@
  * the tests of the packages that implement it (not used by the running system); and the
  * phase 5 fakes a `ClusterController` test outside this package needs (environmentd's legacy
  * adapter tests): an in-memory `ReplicaConnector` (`createFakeConnector`), in-memory since
- * handles (`fakeSinceHandles`) and object builders (`ingestion`, `indexedView`).
+ * handles (`fakeSinceHandles`), object builders (`ingestion`, `indexedView`), and the fakes under
+ * a legacy test cluster (`LegacyClusterFakes`: both replica seams, the in-memory persist
+ * `fakePersist`, the parts' options; `LEGACY_CLUSTER`, `LEGACY_LOGGING`) and the unified driver
+ * over the same fakes (`unifiedCluster`).
  */
 
 export {
@@ -14,7 +17,18 @@ export {
   type FakeIncarnation,
 } from "../state/testdata/fake-connector.js";
 export { type FakeSinceHandles, fakeSinceHandles } from "../state/testdata/fake-since-handles.js";
+export {
+  CLUSTER as LEGACY_CLUSTER,
+  fakePersist,
+  LegacyClusterFakes,
+  LOGGING as LEGACY_LOGGING,
+} from "../state/testdata/legacy-fakes.js";
 export { indexedView, ingestion } from "../state/testdata/objects.js";
+export {
+  type UnifiedCluster,
+  type UnifiedClusterExtras,
+  unifiedCluster,
+} from "../state/testdata/unified-cluster.js";
 export { type CoalescingReport, measureCoalescing } from "./coalescing.js";
 export { type ListenerLeakReport, measureAbortListeners } from "./listener-leak.js";
 export { type StallProxy, startStallProxy } from "./stall-proxy.js";

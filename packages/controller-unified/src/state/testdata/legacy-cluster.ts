@@ -7,7 +7,8 @@
  * - storage-client's `createStorageController` with one instance (storage collections, placement,
  *   `StorageCommandHistory`), through the same seam;
  * - storage-client's `PersistReadHolds` (the environment's since handles and holds) over an
- *   in-memory persist whose shard uppers are the uppers the replicas reported;
+ *   in-memory persist whose shard uppers are the uppers the replicas reported (the fakes, the
+ *   persist and the parts' options are `legacy-fakes.ts`, shared with environmentd's tests);
  * - environmentd's `ImportHolds` glue (`environment/import-holds.ts`, a dozen lines restated
  *   here because environmentd is not importable): a dataflow holds its source imports at its
  *   as-of, each tick moves the holds to the dataflow's compute since, then `PersistReadHolds`
@@ -17,16 +18,8 @@
  * on them (they depend on it), and `turbo.json` orders their build before this package's tests.
  */
 
-import type {
-  ComputeCommand,
-  ComputeResponse,
-  DataflowDescription,
-  IngestionDescription,
-  StorageCommand,
-  StorageResponse,
-} from "@mzts/protocol";
+import type { DataflowDescription, IngestionDescription } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId } from "@mzts/repr";
-import pino from "pino";
 import {
   type ComputeController,
   createComputeController,
@@ -37,16 +30,9 @@ import {
   type ReadHold,
   type StorageController,
 } from "../../../../storage-client/dist/index.js";
-import { createFakeConnector, type FakeConnector } from "./fake-connector.js";
+import { CLUSTER, LegacyClusterFakes, LOGGING } from "./legacy-fakes.js";
 
-const logger = pino({ level: "silent" });
-export const CLUSTER = "u1";
-export const LOGGING = {
-  enabled: false,
-  intervalMs: 1000,
-  logLogging: false,
-  indexLogs: new Map(),
-};
+export { CLUSTER, LOGGING } from "./legacy-fakes.js";
 
 type PromRegistry = new () => object;
 let registryClass: PromRegistry | undefined;
@@ -62,26 +48,6 @@ async function promRegistry(): Promise<PromRegistry> {
   return registryClass;
 }
 
-/** An in-memory persist: what `PersistReadHolds` calls, nothing more. */
-function fakePersist(uppers: Map<string, Frontier>): unknown {
-  return {
-    openShard: async (shardId: string) => ({
-      upper: async () => uppers.get(shardId) ?? 0n,
-      maintenance: async () => ({}),
-      openSinceHandle: async () => {
-        const handle = {
-          since: 0n as Frontier,
-          downgradeSince: async (f: Frontier) => {
-            handle.since = f;
-          },
-          expire: async () => {},
-        };
-        return handle;
-      },
-    }),
-  };
-}
-
 /** A legacy peek in flight. */
 interface LegacyPeek {
   readonly uuid: string;
@@ -89,67 +55,28 @@ interface LegacyPeek {
   outcome: { replicaId: string } | { error: string } | undefined;
 }
 
-/** One legacy cluster (see the file comment). */
-export class LegacyCluster {
+/** One legacy cluster (see the file comment); its fakes are `LegacyClusterFakes`'. */
+export class LegacyCluster extends LegacyClusterFakes {
   readonly compute: ComputeController;
   readonly storage: StorageController;
   readonly readHolds: PersistReadHolds;
-  readonly computeFake: FakeConnector<ComputeCommand, ComputeResponse>;
-  readonly storageFake: FakeConnector<StorageCommand, StorageResponse>;
-  /** Shard id → the upper the replicas reported (the fake persist's upper). */
-  readonly shardUppers = new Map<string, Frontier>();
-  /** Collection id → shard id (subsources). */
-  readonly shards = new Map<GlobalId, string>();
   /** environmentd's `ImportHolds`: dataflow → its holds on its source imports. */
   readonly importHolds = new Map<GlobalId, ReadHold[]>();
   /** Test key → the legacy peek. */
   readonly peeks = new Map<string, LegacyPeek>();
 
-  private constructor(
-    compute: ComputeController,
-    storage: StorageController,
-    readHolds: PersistReadHolds,
-    computeFake: FakeConnector<ComputeCommand, ComputeResponse>,
-    storageFake: FakeConnector<StorageCommand, StorageResponse>,
-  ) {
-    this.compute = compute;
-    this.storage = storage;
-    this.readHolds = readHolds;
-    this.computeFake = computeFake;
-    this.storageFake = storageFake;
+  private constructor(windowMs: bigint, Registry: PromRegistry) {
+    super();
+    const o = this.legacyPartsOptions(windowMs, () => new Registry());
+    this.compute = createComputeController(o.compute);
+    this.compute.createInstance(CLUSTER, LOGGING, o.computeInstance);
+    this.storage = createStorageController(o.storage);
+    this.storage.createInstance(CLUSTER, o.storageInstance);
+    this.readHolds = new PersistReadHolds(o.readHolds);
   }
 
   static async create(windowMs: bigint): Promise<LegacyCluster> {
-    const Registry = await promRegistry();
-    const computeFake = createFakeConnector<ComputeCommand, ComputeResponse>();
-    const storageFake = createFakeConnector<StorageCommand, StorageResponse>();
-    const compute = createComputeController({
-      generation: 1n,
-      logger,
-      registry: new Registry() as never,
-      compactionWindowMs: windowMs,
-    });
-    compute.createInstance(CLUSTER, LOGGING, { connector: computeFake.connector });
-    const storage = createStorageController({
-      generation: 1n,
-      logger,
-      maintenanceIntervalMs: 3_600_000,
-    });
-    storage.createInstance(CLUSTER, { connector: storageFake.connector });
-    const shardUppers = new Map<string, Frontier>();
-    const readHolds = new PersistReadHolds({
-      persist: fakePersist(shardUppers) as never,
-      readerId: "environmentd",
-      compactionWindowMs: windowMs,
-      tickMs: 0,
-      heartbeatMs: 3_600_000,
-      maintenanceEveryMs: 3_600_000,
-      logger,
-      registry: new Registry() as never,
-    });
-    const cluster = new LegacyCluster(compute, storage, readHolds, computeFake, storageFake);
-    Object.assign(cluster, { shardUppers });
-    return cluster;
+    return new LegacyCluster(windowMs, await promRegistry());
   }
 
   // --- DDL (as environmentd's `Dataflows.install`/`uninstall` do it) --------------------------
@@ -228,28 +155,6 @@ export class LegacyCluster {
   async dropReplica(replicaId: ReplicaId): Promise<void> {
     await this.compute.dropReplica(CLUSTER, replicaId);
     await this.storage.dropReplica(CLUSTER, replicaId);
-  }
-
-  /** Both of the replica's streams fail; each controller starts the next incarnation. */
-  reconnect(replicaId: ReplicaId): void {
-    this.computeFake.fail(replicaId, "reconnect");
-    this.storageFake.fail(replicaId, "reconnect");
-  }
-
-  computeRespond(replicaId: ReplicaId, r: ComputeResponse): void {
-    this.computeFake.respond(replicaId, [r]);
-  }
-
-  storageRespond(replicaId: ReplicaId, r: StorageResponse): void {
-    if (r.kind === "frontierUpper") {
-      const shard = this.shards.get(r.id);
-      if (shard !== undefined) {
-        const prev = this.shardUppers.get(shard) ?? 0n;
-        if (prev !== null && (r.upper === null || r.upper > prev))
-          this.shardUppers.set(shard, r.upper);
-      }
-    }
-    this.storageFake.respond(replicaId, [r]);
   }
 
   // --- upkeep ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import {
 } from "../unified-cluster-controller.js";
 import { createFakeConnector, type FakeConnector } from "./fake-connector.js";
 import { type FakeSinceHandles, fakeSinceHandles } from "./fake-since-handles.js";
-import { CLUSTER, LOGGING } from "./legacy-cluster.js";
+import { CLUSTER, LOGGING } from "./legacy-fakes.js";
 
 /** The driver and its fakes. */
 export interface UnifiedCluster {

@@ -6,12 +6,8 @@
  * replica traffic, then compares what they answer (`observe`): existence, frontiers and sinces, replicas, pending peeks, peek outcomes.
  */
 
-import { type ClusterController, UnifiedClusterController } from "@mzts/controller-unified/state";
-import {
-  createFakeConnector,
-  type FakeConnector,
-  fakeSinceHandles,
-} from "@mzts/controller-unified/testing";
+import type { ClusterController } from "@mzts/controller-unified/state";
+import { type FakeConnector, unifiedCluster } from "@mzts/controller-unified/testing";
 import type {
   ComputeCommand,
   ComputeResponse,
@@ -19,8 +15,7 @@ import type {
   StorageResponse,
 } from "@mzts/protocol";
 import type { GlobalId, ReplicaId } from "@mzts/repr";
-import pino from "pino";
-import { CLUSTER, flush, LegacyCluster, LOGGING } from "./legacy-cluster.js";
+import { flush, LegacyCluster } from "./legacy-cluster.js";
 
 /** One path under test. */
 export interface Side {
@@ -60,7 +55,7 @@ export async function controllerSides(
       await l.close();
     },
   };
-  const u = unifiedSide(unifiedWindowMs);
+  const u = unifiedCluster(unifiedWindowMs);
   const unified: Side = {
     name: "unified",
     c: u.controller,
@@ -73,25 +68,6 @@ export async function controllerSides(
     close: () => u.controller.close(),
   };
   return [legacy, unified];
-}
-
-/** The driver over the two-port fakes and in-memory since handles (as the legacy side's). */
-function unifiedSide(windowMs: bigint) {
-  const computeFake = createFakeConnector<ComputeCommand, ComputeResponse>();
-  const storageFake = createFakeConnector<StorageCommand, StorageResponse>();
-  const controller = new UnifiedClusterController({
-    clusterId: CLUSTER,
-    generation: 1n,
-    logging: LOGGING,
-    compactionWindowMs: windowMs,
-    connectors: { compute: computeFake.connector, storage: storageFake.connector },
-    sinceHandles: fakeSinceHandles(),
-    logger: pino({ level: "silent" }),
-    tickIntervalMs: 0,
-    maintenance: { heartbeatMs: 60_000 },
-    now: () => 0,
-  });
-  return { controller, computeFake, storageFake };
 }
 
 /** What a side answers about `ids` and its replicas (comparable with `toEqual`). */
