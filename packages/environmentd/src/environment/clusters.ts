@@ -106,6 +106,19 @@ export interface ClustersOptions {
 /** How long a rebuild lets the old controller's pending peeks finish before it closes it. */
 export const REBUILD_PEEK_DRAIN_MS = 5_000;
 
+/**
+ * How a rebuild retries a new controller that failed halfway (`rebuild`): up to `attempts`
+ * builds in all, `initialMs` before the second, doubling up to `maxMs`.
+ */
+export interface RebuildRetry {
+  readonly attempts: number;
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+/** About 6 s of retries (0.2 + 0.4 + 0.8 + 1.6 + 3.2 s) before a rebuild gives up. */
+export const REBUILD_RETRY: RebuildRetry = { attempts: 6, initialMs: 200, maxMs: 3_200 };
+
 interface Built {
   /** What runs (the selection the controller was built or last reseated with). */
   chosen: ClusterControllers;
@@ -122,6 +135,10 @@ export class Clusters {
   readonly #rebuilding = new Map<GlobalId, Promise<void>>();
   /** Controllers a rebuild replaced (their calls' failures are `ControllerRebuilt`). */
   readonly #retired = new WeakSet<ClusterController>();
+  /** A cluster whose last rebuild gave up: its old (closed) controller's record (`rebuild`). */
+  readonly #gaveUp = new Map<GlobalId, Built>();
+  /** Built controllers already closed (`#closeBuilt` runs once per controller). */
+  readonly #closed = new WeakSet<Built>();
 
   constructor(opts: ClustersOptions) {
     this.#o = opts;
@@ -145,6 +162,7 @@ export class Clusters {
         ? controller.onWriteFrontier(() => notify())
         : () => {};
     this.#built.set(clusterId, { chosen, controller, unlisten });
+    this.#gaveUp.delete(clusterId);
     this.#o.log?.info(
       { cluster_id: clusterId, paths: chosen.paths.map((p) => `${p.seam}=${p.path}`) },
       "cluster controllers built",
@@ -160,17 +178,30 @@ export class Clusters {
    * 3. the old controller closes (its subscribes end with its typed close error); a legacy
    *    cluster's instances are dropped without commands to the replicas;
    * 4. the new one is built from the PhaseSet read now;
-   * 5. `reinstall(old)` re-installs the objects and re-adds the replicas on the new controller.
-   * A failure of 4 or 5 leaves the cluster without a controller (the flip reports it failed;
-   * the next flip or a restart builds it again).
-   * @throws ClusterControllerMissing when the cluster is not built.
+   * 5. `reinstall(old, attempt)` re-installs the objects and re-adds the replicas on the new
+   *    controller.
+   * A failure of 4 or 5 (halfway: some objects installed, some replicas not re-added) discards
+   * the half-built controller (retired and closed like the old one, its replicas kept) and goes
+   * back to 4 after a backoff (`retry`), with the gate of 1 still up: no call naming the cluster
+   * ever reaches a half-built controller (its collections missing, its sinces not yet raised),
+   * they wait for the one that is complete. Between attempts the cluster's controller is the old
+   * (closed) one again, so frontier reads see what they saw before the rebuild. `reinstall` must
+   * therefore be repeatable. When the last attempt fails too the cluster is left without a
+   * controller — never on a half-built one: calls naming it fail with the retryable
+   * `ClusterControllerMissing` (Connect `Unavailable`), the flip reports it failed, and the next
+   * flip (`selection` still names the old controller's PhaseSet, which differs from the target)
+   * or a restart builds it again.
+   * @throws ClusterControllerMissing when the cluster is not built; the last attempt's error.
    */
   async rebuild(
     cluster: Pick<Cluster, "id" | "options">,
-    reinstall: (old: ClusterController) => Promise<void>,
+    reinstall: (old: ClusterController, attempt: number) => Promise<void>,
     drainMs = REBUILD_PEEK_DRAIN_MS,
+    retry: RebuildRetry = REBUILD_RETRY,
   ): Promise<{ readonly from: string; readonly to: string }> {
-    const old = this.#get(cluster.id, "rebuild");
+    // A cluster whose last rebuild gave up has no controller, only its old one's record.
+    const old = this.#gaveUp.get(cluster.id) ?? this.#get(cluster.id, "rebuild");
+    this.#gaveUp.delete(cluster.id);
     let done = () => {};
     const gate = new Promise<void>((resolve) => {
       done = resolve;
@@ -181,13 +212,35 @@ export class Clusters {
       // has registered with it by then.
       await new Promise((r) => setTimeout(r, 0));
       const deadline = Date.now() + drainMs;
-      while (old.controller.status().pendingPeeks > 0 && Date.now() < deadline)
+      while (
+        !this.#closed.has(old) &&
+        old.controller.status().pendingPeeks > 0 &&
+        Date.now() < deadline
+      )
         await new Promise((r) => setTimeout(r, 10));
       // The old controller stays the cluster's until `build` replaces it (frontier reads go on).
       this.#retired.add(old.controller);
       await this.#closeBuilt(old, { keepReplicas: true });
-      await this.build(cluster, false);
-      await reinstall(old.controller);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.build(cluster, false);
+          await reinstall(old.controller, attempt);
+          break;
+        } catch (e) {
+          await this.#discardHalfBuilt(cluster.id, old);
+          if (attempt >= retry.attempts) {
+            this.#built.delete(cluster.id);
+            this.#gaveUp.set(cluster.id, old);
+            throw e;
+          }
+          const delayMs = Math.min(retry.maxMs, retry.initialMs * 2 ** (attempt - 1));
+          this.#o.log?.warn(
+            { cluster_id: cluster.id, attempt, of: retry.attempts, delay_ms: delayMs, err: e },
+            "cluster controller rebuild failed halfway; retrying",
+          );
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
+      }
       const to = this.controllerOf(cluster.id, "rebuild").path;
       this.#o.log?.info(
         { cluster_id: cluster.id, from: old.controller.path, to },
@@ -198,6 +251,23 @@ export class Clusters {
       this.#rebuilding.delete(cluster.id);
       done();
     }
+  }
+
+  /**
+   * After a failed rebuild attempt: the controller it built (if any) is retired and closed like
+   * the old one (its replicas kept), and the cluster's entry is the old, closed one again.
+   */
+  async #discardHalfBuilt(clusterId: GlobalId, old: Built): Promise<void> {
+    const half = this.#built.get(clusterId);
+    this.#built.set(clusterId, old);
+    if (half === undefined || half === old) return;
+    this.#retired.add(half.controller);
+    await this.#closeBuilt(half, { keepReplicas: true }).catch((e: unknown) =>
+      this.#o.log?.warn(
+        { cluster_id: clusterId, err: e },
+        "closing a half-built cluster controller failed",
+      ),
+    );
   }
 
   /** Whether a rebuild replaced `controller` (from the moment it started closing it). */
@@ -298,7 +368,7 @@ export class Clusters {
 
   /** What a cluster's controllers were built with (undefined: not built here). */
   selection(clusterId: GlobalId): ClusterControllers | undefined {
-    return this.#built.get(clusterId)?.chosen;
+    return (this.#built.get(clusterId) ?? this.#gaveUp.get(clusterId))?.chosen;
   }
 
   /** The cluster's controller. @throws ClusterControllerMissing */
@@ -324,6 +394,7 @@ export class Clusters {
 
   /** Drops a cluster's controller (cancelling its peeks and subscribes). */
   async drop(clusterId: GlobalId): Promise<void> {
+    this.#gaveUp.delete(clusterId);
     const built = this.#built.get(clusterId);
     if (built === undefined) return;
     this.#built.delete(clusterId);
@@ -334,6 +405,9 @@ export class Clusters {
 
   /** Closes a controller; a legacy one's instances are dropped (`keepReplicas`: no word to them). */
   async #closeBuilt(built: Built, opts: { readonly keepReplicas: boolean }): Promise<void> {
+    // Once: a rebuild that gave up leaves the old, closed controller, which the next one closes.
+    if (this.#closed.has(built)) return;
+    this.#closed.add(built);
     built.unlisten();
     await built.controller.close();
     // PHASE(state): legacy — delete when cluster-unification-state is retired

@@ -27,6 +27,18 @@
  *       released — the re-installed dataflows hold them now;
  *    f. every running replica is re-added at its current location (`Replicas.reattach`): its
  *       replay makes it reconcile, reusing every dataflow and ingestion.
+ *    A failure halfway through b–f (the new controller built, some items installed, some
+ *    replicas not re-added) is retried: `Clusters.rebuild` discards the half-built controller
+ *    and builds another after a backoff (`REBUILD_RETRY`, about 6 s in all), c–f run again on
+ *    it (they are repeatable: hand-offs and registrations of a shard already moved are no-ops,
+ *    the old controller's imports are released once, the bridges hold them meanwhile). Calls
+ *    naming the cluster wait for the whole of it (`Clusters.ready`), so no read ever sees a
+ *    half-built controller: its missing collections would fail reads, and its sinces, not yet
+ *    raised to the old controller's, would let a read choose a time the old one had compacted
+ *    past — which is why it retries rather than reopening the old controller (closed, its
+ *    subscribes ended: reopening it is a rebuild too, to the path the flip is leaving). When every
+ *    attempt fails the cluster stays on the old, closed controller, the flip shows `failed`, and
+ *    the next flip or a restart rebuilds it.
  * 2. `reconcile` (outside the queue): wait until every replica has caught up again.
  *
  * ## What callers see
@@ -127,9 +139,20 @@ async function rebuildInQueue(d: RebuildDeps, cluster: Cluster): Promise<Rebuild
   let moved = { moved: 0, raised: 0 };
   let replicas = 0;
   try {
-    const { from, to } = await d.clusters.rebuild(cluster, async (old) => {
-      // PHASE(state): legacy — delete when cluster-unification-state is retired
-      if (old.path === "legacy" && d.clusters.controllerOf(cluster.id).path === "unified") {
+    let importsReleased = false;
+    // Repeatable: `Clusters.rebuild` runs it again on a fresh controller when an attempt failed
+    // halfway (the half-built one is discarded).
+    const { from, to } = await d.clusters.rebuild(cluster, async (_old, attempt) => {
+      if (attempt > 1) {
+        // The failed attempt's dataflows took holds on other clusters' collections; their
+        // controller is discarded, so they go (the bridges hold those collections meanwhile).
+        const original = new Set(imports);
+        for (const h of d.shards.heldBy(cluster.id)) if (!original.has(h)) h.release();
+      }
+      // PHASE(state): legacy — delete when cluster-unification-state is retired (a unified
+      // controller owns the cluster's since handles: the environment's hands off what it has, the
+      // old legacy controller's or what a failed legacy attempt re-registered; else a no-op)
+      if (d.clusters.controllerOf(cluster.id).path === "unified") {
         for (const id of d.shards.ownedBy(cluster.id)) await d.readHolds.handOff(id);
       }
       await installItems(d, items);
@@ -143,7 +166,8 @@ async function rebuildInQueue(d: RebuildDeps, cluster: Cluster): Promise<Rebuild
         else if (controller.hasCollection(id)) controller.allowCompaction(id, since);
       }
       moved = d.shards.moveHolds(cluster.id);
-      for (const h of imports) h.release();
+      if (!importsReleased) for (const h of imports) h.release();
+      importsReleased = true;
       replicas = d.replicas.reattach(cluster.id);
     });
     return {
