@@ -15,6 +15,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterControllerMissing } from "../errors.js";
 import { LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
+import { settles } from "../testdata/settles.js";
 import { Clusters } from "./clusters.js";
 
 const CLUSTER = { id: "u2", options: {} };
@@ -46,21 +47,6 @@ async function setup() {
   return { clusters, old: clusters.controllerOf(CLUSTER.id) };
 }
 
-/** Whether `p` settled within a few event-loop turns. */
-async function settles(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  void p.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
-}
-
 describe("Clusters.rebuild, a new controller failing halfway", () => {
   it("discards the half-built controller and retries; callers wait for the complete one", async () => {
     const { clusters, old } = await setup();
@@ -89,7 +75,7 @@ describe("Clusters.rebuild, a new controller failing halfway", () => {
     expect(clusters.wasRebuilt(old)).toBe(true);
     expect(clusters.wasRebuilt(complete)).toBe(false);
     // Nobody got through while the half-built controller was the cluster's.
-    expect(await Promise.all(waiters.map(settles))).toEqual([true, true]);
+    expect(await Promise.all(waiters.map((w) => settles(w)))).toEqual([true, true]);
   });
 
   it("holds callers across the backoff between attempts", async () => {
