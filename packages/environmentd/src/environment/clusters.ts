@@ -37,7 +37,12 @@
  * calls that name the cluster meanwhile wait on `ready`. `onChange` tells the flips which
  * clusters exist (a rebuild is no drop: it does not notify).
  */
-import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
+import type {
+  ComparisonRecord,
+  ComputeController,
+  ComputeReplicaConnector,
+} from "@mzts/compute-client";
+import type { ReplicaConnector } from "@mzts/controller-unified";
 import {
   type ClusterController,
   type PersistClientLike,
@@ -46,16 +51,31 @@ import {
 } from "@mzts/controller-unified/state";
 import type { PhaseSet } from "@mzts/flags";
 import type { ReplicaLayout } from "@mzts/orchestrator";
+import type {
+  ComputeCommand,
+  ComputeResponse,
+  StorageCommand,
+  StorageResponse,
+} from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
-import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
+import { PersistReadHolds, type StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
-import type { Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { Cluster, ReplicaSlot } from "../catalog/catalog.js";
 import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
 import { type ClusterControllers, type SelectOptions, selectControllers } from "../controllers.js";
 import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
+import type { ShardUpperSource } from "./shards.js";
 import type { ClusterStages } from "./stages/cluster-stages.js";
+import { DrySinces, dryPersist, drySinceHandleIo } from "./stages/dry-persist.js";
+import { MirrorHub, type Workload } from "./stages/mirror-replicas.js";
+import {
+  ShadowedClusterController,
+  type StateStage,
+  stateStage,
+} from "./stages/shadowed-controller.js";
+import type { StateSnapshot } from "./stages/state-comparison.js";
 
 /** The reader id of environmentd's since handles (both paths: a path change re-attaches them). */
 export const SINCE_READER_ID = "environmentd";
@@ -101,7 +121,15 @@ export interface ClustersOptions {
   readonly slotOf?: (replicaId: string) => ReplicaSlot | undefined;
   /** Migration stages: each compute instance's peek comparison (`stages/cluster-stages.ts`). */
   readonly stages?: ClusterStages;
+  /**
+   * Where a legacy shadow of a `state` stage reads its shards' uppers (read only; the real
+   * persist client). Absent: its policy holds never move.
+   */
+  readonly uppers?: ShardUpperSource;
 }
+
+type Command = ComputeCommand | StorageCommand;
+type Response = ComputeResponse | StorageResponse;
 
 /** How long a rebuild lets the old controller's pending peeks finish before it closes it. */
 export const REBUILD_PEEK_DRAIN_MS = 5_000;
@@ -135,10 +163,14 @@ export class Clusters {
     const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
     const chosen = selectControllers(phases, this.#selectOptions());
-    const controller = phases.takesEffect("state")
-      ? this.#unified(cluster, chosen)
-      : // PHASE(state): legacy — delete when cluster-unification-state is retired
-        this.#legacy(cluster, chosen);
+    const stage = stateStage(phases);
+    const controller =
+      stage !== undefined
+        ? this.#shadowed(cluster, chosen, stage)
+        : phases.takesEffect("state")
+          ? this.#unified(cluster, chosen)
+          : // PHASE(state): legacy — delete when cluster-unification-state is retired
+            this.#legacy(cluster, chosen);
     const notify = this.#o.onWriteFrontier;
     const unlisten =
       controller.path === "unified" && notify !== undefined
@@ -214,18 +246,22 @@ export class Clusters {
   }
 
   // PHASE(state): legacy — delete when cluster-unification-state is retired
-  #legacy(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers) {
+  #legacy(
+    cluster: Pick<Cluster, "id" | "options">,
+    chosen: ClusterControllers,
+    tap: <C>(workload: Workload, c: C) => C = (_w, c) => c,
+  ) {
     const { compute, storage, readHolds } = this.#o;
     compute.createInstance(cluster.id, loggingConfig(cluster), {
-      connector: this.#o.computeConnector ?? chosen.compute.connector,
+      connector: tap("compute", this.#o.computeConnector ?? chosen.compute.connector),
       ...this.#o.stages?.instanceOptions(cluster.id),
     });
-    storage.createInstance(cluster.id, { connector: chosen.storage.connector });
+    storage.createInstance(cluster.id, { connector: tap("storage", chosen.storage.connector) });
     return new LegacyClusterController({ clusterId: cluster.id, compute, storage, readHolds });
   }
 
   // PHASE(state): unified — the one cluster controller
-  #unified(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers) {
+  #unified(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers, hub?: MirrorHub) {
     const o = this.#o;
     return new UnifiedClusterController({
       clusterId: cluster.id,
@@ -234,16 +270,104 @@ export class Clusters {
       compactionWindowMs: o.compactionWindowMs,
       // Two-port replicas: the per-workload unified tasks (`state` needs `replicas`); one-port
       // replicas: the cluster's shared stream (`ClusterStreams.cluster`).
-      connectors: {
-        compute: chosen.compute.perWorkload,
-        storage: chosen.storage.perWorkload,
-        cluster: chosen.streams.cluster,
-      },
+      connectors:
+        hub === undefined
+          ? {
+              compute: chosen.compute.perWorkload,
+              storage: chosen.storage.perWorkload,
+              cluster: chosen.streams.cluster,
+            }
+          : {
+              compute: hub.tap("compute", chosen.compute.perWorkload),
+              storage: hub.tap("storage", chosen.storage.perWorkload),
+              cluster: hub.tapCluster(chosen.streams.cluster),
+            },
       sinceHandles: persistSinceHandleIo(o.persist, SINCE_READER_ID),
       ...(o.replicaSecret === undefined ? {} : { replicaSecret: o.replicaSecret }),
       logger: o.logger,
       tickIntervalMs: o.tickMs,
       ...(o.registry === undefined ? {} : { metrics: { registry: o.registry } }),
+    });
+  }
+
+  /**
+   * A `state` migration stage (`stages/shadowed-controller.ts`): the authoritative path's
+   * controller on tapped connectors, the other path's on mirror replicas and dry since handles.
+   * A legacy shadow takes the cluster's instances on the shared compute and storage controllers
+   * (the authoritative unified controller does not use them) and its own `PersistReadHolds`
+   * over dry handles.
+   */
+  #shadowed(
+    cluster: Pick<Cluster, "id" | "options">,
+    chosen: ClusterControllers,
+    stage: StateStage,
+  ): ShadowedClusterController {
+    const o = this.#o;
+    const log = o.logger.child({ component: "state-shadow", cluster_id: cluster.id });
+    const hub = new MirrorHub(log);
+    const drySinces = new DrySinces();
+    const common = {
+      hub,
+      drySinces,
+      compares: stage.compares,
+      compareEveryMs: o.tickMs,
+      onComparison: (r: ComparisonRecord) => o.stages?.stateCompared(cluster.id, r),
+      ...(o.stages?.perturbState === undefined
+        ? {}
+        : { perturb: (s: StateSnapshot) => o.stages?.perturbState?.(cluster.id, s) ?? s }),
+      log: o.logger,
+    };
+    if (stage.authoritative === "legacy") {
+      const authoritative = this.#legacy(
+        cluster,
+        chosen,
+        (w, c) => hub.tap(w, c as ReplicaConnector<Command, Response>) as typeof c,
+      );
+      const shadow = new UnifiedClusterController({
+        clusterId: cluster.id,
+        generation: o.generation,
+        logging: loggingConfig(cluster),
+        compactionWindowMs: o.compactionWindowMs,
+        connectors: { compute: hub.mirror("compute"), storage: hub.mirror("storage") },
+        sinceHandles: drySinceHandleIo(drySinces),
+        logger: log,
+        tickIntervalMs: o.tickMs,
+      });
+      return new ShadowedClusterController({ ...common, authoritative, shadow });
+    }
+    // PHASE(state): legacy — delete when cluster-unification-state is retired
+    const authoritative = this.#unified(cluster, chosen, hub);
+    const { compute, storage } = o;
+    compute.createInstance(cluster.id, loggingConfig(cluster), {
+      connector: hub.mirror("compute"),
+    });
+    storage.createInstance(cluster.id, { connector: hub.mirror("storage") });
+    const readHolds = new PersistReadHolds({
+      persist: dryPersist(drySinces, o.uppers),
+      readerId: SINCE_READER_ID,
+      compactionWindowMs: o.compactionWindowMs,
+      tickMs: 0,
+      logger: log,
+      registry: new Registry(),
+    });
+    const shadow = new LegacyClusterController({
+      clusterId: cluster.id,
+      compute,
+      storage,
+      readHolds,
+    });
+    return new ShadowedClusterController({
+      ...common,
+      authoritative,
+      shadow,
+      shadowUpkeep: () => shadow.upkeep(),
+      onClose: async () => {
+        await readHolds.close();
+        await Promise.allSettled([
+          compute.dropInstance(cluster.id),
+          storage.dropInstance(cluster.id, { keepReplicas: true }),
+        ]);
+      },
     });
   }
 
@@ -263,10 +387,23 @@ export class Clusters {
     // PHASE(state): legacy — delete when cluster-unification-state is retired
     if (built.controller.path === "legacy") {
       const { compute, storage, computeConnector } = this.#o;
+      // A `state` stage's authoritative legacy controller keeps its connectors tapped.
+      const c = built.controller;
+      const hub = c instanceof ShadowedClusterController ? c.hub : undefined;
       if (computeConnector === undefined && before.compute.connector !== chosen.compute.connector)
-        reconnect.push(compute.reseatReplicas(clusterId, chosen.compute.connector));
+        reconnect.push(
+          compute.reseatReplicas(
+            clusterId,
+            hub?.tap("compute", chosen.compute.connector) ?? chosen.compute.connector,
+          ),
+        );
       if (before.storage.connector !== chosen.storage.connector)
-        reconnect.push(storage.reseatReplicas(clusterId, chosen.storage.connector));
+        reconnect.push(
+          storage.reseatReplicas(
+            clusterId,
+            hub?.tap("storage", chosen.storage.connector) ?? chosen.storage.connector,
+          ),
+        );
     }
     built.chosen = chosen;
     await Promise.all(reconnect);
