@@ -60,13 +60,18 @@ async function peekRounds(suffix: string): Promise<void> {
   }
 }
 
-/** Waits until the cluster's `state` stage counted at least `n` consistent comparisons. */
-async function consistent(cluster: string, n: number): Promise<MigrationStatus> {
+/**
+ * Waits until the cluster's `state` stage compared `peeks` peeks (each path answered them: the
+ * shadow's answers come through the mirrored, uuid-paired responses) and counted at least `n`
+ * consistent comparisons (peeks and derived-state ticks).
+ */
+async function compared(cluster: string, peeks: number, n: number): Promise<MigrationStatus> {
   return waitFor(
-    `${n} consistent state comparisons on ${cluster}`,
+    `${peeks} peeks and ${n} consistent state comparisons on ${cluster}`,
     async () => {
       const m = await stateMigration(cluster);
-      return m !== undefined && m.consistent >= n ? m : undefined;
+      const answered = m?.paths.every((p) => p.answers >= peeks) ?? false;
+      return m !== undefined && answered && m.consistent >= n ? m : undefined;
     },
     20_000,
     100,
@@ -149,7 +154,7 @@ describe("migration stages: phase 5 state", () => {
       }
       await peekRounds("state");
       // Peeks (2 × ROUNDS) and a few derived-state ticks, all consistent.
-      const m = await consistent(name, 2 * ROUNDS + 4);
+      const m = await compared(name, 2 * ROUNDS, 2 * ROUNDS + 4);
       expect(m, stage).toMatchObject({
         flag: "cluster-unification-state",
         stage,
@@ -159,6 +164,13 @@ describe("migration stages: phase 5 state", () => {
         inconsistent: 0,
       });
       expect(m.lastInconsistency, stage).toBeUndefined();
+      expect(
+        m.paths.map((p) => [p.path, p.answers, p.errors]),
+        `${stage}: each peek answered by both controllers`,
+      ).toEqual([
+        ["legacy", 2 * ROUNDS, 0],
+        ["unified", 2 * ROUNDS, 0],
+      ]);
     }
 
     // An injected difference (the shadow's snapshot gains a failure) is counted exactly once.
