@@ -150,7 +150,10 @@ describe("MirrorHub", () => {
     expect(s.got.responses).toEqual([frontier(1), frontier(2), frontier(3)]);
     // The shadow's connection closes (its own decision): the next responses wait, bounded.
     await s.conn.close();
-    a.fake.respond("r1", Array.from({ length: MAX_BUFFERED + 5 }, (_, i) => frontier(10 + i)));
+    a.fake.respond(
+      "r1",
+      Array.from({ length: MAX_BUFFERED + 5 }, (_, i) => frontier(10 + i)),
+    );
     expect(hub.counters.overflowed).toBe(5);
     const next = shadowIncarnation(hub, 2);
     await flush();

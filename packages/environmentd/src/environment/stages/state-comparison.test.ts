@@ -4,7 +4,7 @@
  */
 import type { Frontier } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { itemsOf, type StateSnapshot, StateDivergences } from "./state-comparison.js";
+import { itemsOf, StateDivergences, type StateSnapshot } from "./state-comparison.js";
 
 const names = { a: "legacy", s: "unified" };
 
