@@ -360,6 +360,7 @@ export class Clusters {
       ...common,
       authoritative,
       shadow,
+      shadowReadHolds: readHolds,
       shadowUpkeep: () => shadow.upkeep(),
       onClose: async () => {
         await readHolds.close();

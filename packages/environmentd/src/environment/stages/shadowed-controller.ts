@@ -40,6 +40,7 @@ import type {
 import { authoritativePath, comparesPaths, type PhasePath, type PhaseSet } from "@mzts/flags";
 import type { DataflowDescription, IngestionDescription } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
+import type { PersistReadHolds } from "@mzts/storage-client";
 import type { Logger } from "pino";
 import type { DrySinces } from "./dry-persist.js";
 import { type MirrorHub, type ReplayPair, stableJson } from "./mirror-replicas.js";
@@ -66,6 +67,11 @@ export interface ShadowedControllerOptions {
   readonly perturb?: (snapshot: StateSnapshot) => StateSnapshot;
   /** The shadow's upkeep, run every interval (a legacy shadow's import holds and read holds). */
   readonly shadowUpkeep?: () => Promise<void>;
+  /**
+   * A legacy shadow's own read holds (dry handles): environmentd raises a materialized view's
+   * policy there as it does for a legacy cluster (`dataflows.ts`).
+   */
+  readonly shadowReadHolds?: PersistReadHolds;
   /** Runs after both controllers closed (a legacy shadow's instances are dropped). */
   readonly onClose?: () => Promise<void>;
   readonly log: Logger;
@@ -123,6 +129,11 @@ export class ShadowedClusterController implements ClusterController {
       this.#timer = setInterval(() => this.#tick(), opts.compareEveryMs);
       this.#timer.unref();
     }
+  }
+
+  /** A legacy shadow's read holds (see the option). */
+  get shadowReadHolds(): PersistReadHolds | undefined {
+    return this.#o.shadowReadHolds;
   }
 
   /** The cluster's mirror hub (a reseat taps its new connectors through it). */
