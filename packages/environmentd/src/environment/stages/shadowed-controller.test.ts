@@ -119,7 +119,7 @@ function unified(
 }
 
 /** One composite in `stage` over fake replicas (the authoritative's) and mirrors (the shadow's). */
-function composite(stage: "shadow" | "live") {
+function composite(stage: "shadow" | "live", durable: ReadonlyMap<string, Frontier> = new Map()) {
   const hub = new MirrorHub(logger);
   const computeFake = createFakeConnector<ComputeCommand, ComputeResponse>();
   const storageFake = createFakeConnector<StorageCommand, StorageResponse>();
@@ -138,7 +138,8 @@ function composite(stage: "shadow" | "live") {
   };
   const drySinces = new DrySinces();
   const realSinces = new DrySinces(); // the authoritative's "persist" in this test
-  const authSinceHandles = fakeSinceHandles();
+  const authSinceHandles = fakeSinceHandles(durable);
+  for (const [shard, since] of durable) realSinces.seed(shard, since);
   let authoritative: ClusterController;
   let shadow: ClusterController;
   const closers: (() => Promise<void>)[] = [];
@@ -303,15 +304,21 @@ describe("ShadowedClusterController", () => {
     expect(() => t.c.allowCompaction("u99", 3n)).toThrow(/u99/);
   });
 
-  it("live: the legacy shadow never touches the authoritative's since handles", async () => {
-    const t = composite("live");
-    open.push(t);
-    await workload(t);
-    // Only the authoritative unified controller opened and downgraded handles.
-    expect(t.authSinceHandles.calls.filter((c) => c.startsWith("open"))).toEqual([
-      "open shard-u11",
-      "open shard-u12",
-    ]);
-    expect(t.c.shadow.frontiers("u11").since).toBe(t.c.authoritative.frontiers("u11").since);
-  });
+  for (const stage of ["shadow", "live"] as const) {
+    it(`${stage}: the shadow starts from the authoritative's durable sinces, on dry handles`, async () => {
+      const t = composite(stage, new Map([["shard-u11", 4n]]));
+      open.push(t);
+      t.c.addReplica("u2", twoPort);
+      await flush();
+      const sinces = await t.c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+      expect(sinces.get("u11")).toBe(4n);
+      t.c.createIngestion("u10", ingestion("u11"));
+      expect(t.c.shadow.frontiers("u11").since).toBe(4n);
+      expect(t.c.authoritative.frontiers("u11").since).toBe(4n);
+      if (stage === "live") {
+        // Only the authoritative unified controller opened a handle.
+        expect(t.authSinceHandles.calls).toEqual(["open shard-u11"]);
+      }
+    });
+  }
 });
