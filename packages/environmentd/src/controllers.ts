@@ -150,6 +150,11 @@ export function selectControllers(
       const path = phases.path(phase);
       return { seam, flag, path, note: `${stage}: per replica by slot (${legacy} | ${unified})` };
     }
+    if (phase === "state" && phases.migrating.includes(phase) && !phases.noEffect.includes(phase)) {
+      const stage = phases.stage(phase);
+      const path = phases.path(phase);
+      return { seam, flag, path, note: `${stage}: both controllers run, ${path} authoritative` };
+    }
     if (phases.takesEffect(phase)) return { seam, flag, path: "unified", note: unified };
     const note = phases.inForce[phase]
       ? `${flag} in force: accepted, no effect yet (${legacy})`
