@@ -34,6 +34,8 @@
  * - While `cluster-unification-replicas` migrates (a middle stage), the replicas seam is chosen
  *   per replica too: each replica's task follows the PhaseSet of its migration slot
  *   (`slotOf`, `environment/stages/replica-tasks.ts`); the seam's path is the authoritative one.
+ * - While `cluster-unification-state` migrates, the `state` seam's path is the authoritative one
+ *   and `Clusters.build` runs both controllers (`environment/stages/shadowed-controller.ts`).
  */
 import {
   type ComputeReplicaConnector,
