@@ -23,6 +23,19 @@ function rows(uuid: string, n: number): ComputeResponse {
   return { kind: "peekResponse", uuid, response: { kind: "rows", rows: [[[BigInt(n)], 1]] } };
 }
 
+/** What every incarnation of replica r1 is given but its callbacks. */
+function incarnation(epoch: number, replay: readonly ComputeCommand[]) {
+  return {
+    instanceId: "u1",
+    replicaId: "r1",
+    epoch,
+    generation: 1n,
+    location: () => "",
+    replay: () => replay,
+    logger,
+  };
+}
+
 /** A shadow incarnation on a mirror: what it got, and its connection. */
 function shadowIncarnation(hub: MirrorHub, epoch: number, replay: ComputeCommand[] = []) {
   const got = {
@@ -33,13 +46,7 @@ function shadowIncarnation(hub: MirrorHub, epoch: number, replay: ComputeCommand
   };
   const mirror = hub.mirror<ComputeCommand, ComputeResponse>("compute");
   const opts: ReplicaConnectionOptions<ComputeCommand, ComputeResponse> = {
-    instanceId: "u1",
-    replicaId: "r1",
-    epoch,
-    generation: 1n,
-    location: () => "",
-    replay: () => replay,
-    logger,
+    ...incarnation(epoch, replay),
     onConnected: () => {
       got.connected += 1;
     },
@@ -65,13 +72,7 @@ function authoritative(hub: MirrorHub, replay: ComputeCommand[] = []) {
   );
   const start = (epoch: number) =>
     tapped({
-      instanceId: "u1",
-      replicaId: "r1",
-      epoch,
-      generation: 1n,
-      location: () => "",
-      replay: () => replay,
-      logger,
+      ...incarnation(epoch, replay),
       onConnected: () => {},
       onResponses: () => {},
       onFailed: () => {},
