@@ -37,10 +37,11 @@
  * calls that name the cluster meanwhile wait on `ready`. `onChange` tells the flips which
  * clusters exist (a rebuild is no drop: it does not notify).
  */
-import type {
-  ComparisonRecord,
-  ComputeController,
-  ComputeReplicaConnector,
+import {
+  type ComparisonRecord,
+  type ComputeController,
+  type ComputeReplicaConnector,
+  createComputeController,
 } from "@mzts/compute-client";
 import type { ReplicaConnector } from "@mzts/controller-unified";
 import {
@@ -58,7 +59,11 @@ import type {
   StorageResponse,
 } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
-import { PersistReadHolds, type StorageController } from "@mzts/storage-client";
+import {
+  createStorageController,
+  PersistReadHolds,
+  type StorageController,
+} from "@mzts/storage-client";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import type { Cluster, ReplicaSlot } from "../catalog/catalog.js";
@@ -293,9 +298,9 @@ export class Clusters {
   /**
    * A `state` migration stage (`stages/shadowed-controller.ts`): the authoritative path's
    * controller on tapped connectors, the other path's on mirror replicas and dry since handles.
-   * A legacy shadow takes the cluster's instances on the shared compute and storage controllers
-   * (the authoritative unified controller does not use them) and its own `PersistReadHolds`
-   * over dry handles.
+   * A legacy shadow gets compute and storage controllers of its own (on a registry of its own:
+   * the environment's series and frontier events stay the authoritative's) and its own
+   * `PersistReadHolds` over dry handles.
    */
   #shadowed(
     cluster: Pick<Cluster, "id" | "options">,
@@ -337,7 +342,16 @@ export class Clusters {
     }
     // PHASE(state): legacy — delete when cluster-unification-state is retired
     const authoritative = this.#unified(cluster, chosen, hub);
-    const { compute, storage } = o;
+    // The shadow's own controllers and registry: nothing of it mixes with the environment's
+    // (its metric series, its frontier events), and it talks to mirrors only.
+    const registry = new Registry();
+    const compute = createComputeController({
+      generation: o.generation,
+      logger: log,
+      registry,
+      compactionWindowMs: o.compactionWindowMs,
+    });
+    const storage = createStorageController({ generation: o.generation, logger: log, registry });
     compute.createInstance(cluster.id, loggingConfig(cluster), {
       connector: hub.mirror("compute"),
     });
@@ -348,7 +362,7 @@ export class Clusters {
       compactionWindowMs: o.compactionWindowMs,
       tickMs: 0,
       logger: log,
-      registry: new Registry(),
+      registry,
     });
     const shadow = new LegacyClusterController({
       clusterId: cluster.id,
@@ -364,10 +378,7 @@ export class Clusters {
       shadowUpkeep: () => shadow.upkeep(),
       onClose: async () => {
         await readHolds.close();
-        await Promise.allSettled([
-          compute.dropInstance(cluster.id),
-          storage.dropInstance(cluster.id, { keepReplicas: true }),
-        ]);
+        await Promise.allSettled([compute.close(), storage.close()]);
       },
     });
   }
