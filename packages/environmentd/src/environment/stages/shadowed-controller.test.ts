@@ -271,6 +271,49 @@ describe("ShadowedClusterController", () => {
     });
   }
 
+  for (const stage of ["shadow", "live"] as const) {
+    it(`${stage}: a subscribe runs on both; ending the caller's drops the shadow's too`, async () => {
+      const t = composite(stage);
+      open.push(t);
+      await workload(t);
+      const desc = {
+        ...indexedView("t1", 8n, ["u11"]),
+        indexExports: [],
+        sinkExports: [{ id: "t1", fromId: "t1", connection: { kind: "subscribe" as const } }],
+      };
+      const stream = t.c.subscribe(desc);
+      await flush();
+      expect(t.c.shadow.frontiers("t1").since).toBe(t.c.authoritative.frontiers("t1").since);
+      t.computeFake.respond("u2", [
+        {
+          kind: "subscribeResponse",
+          id: "t1",
+          response: {
+            kind: "batch",
+            lower: 8n,
+            upper: 9n,
+            result: { kind: "updates", updates: [] },
+          },
+        },
+      ]);
+      for await (const batch of stream) {
+        expect(batch.upper).toBe(9n);
+        break; // the caller ends it: both sides drop it
+      }
+      await flush();
+      const dropped = (c: ClusterController) => {
+        try {
+          return c.frontiers("t1").since === null;
+        } catch {
+          return true; // forgotten
+        }
+      };
+      expect(dropped(t.c.authoritative)).toBe(true);
+      expect(dropped(t.c.shadow)).toBe(true);
+      expect(t.records.filter((r) => r.result === "inconsistent")).toEqual([]);
+    });
+  }
+
   it("counts an injected difference exactly once, after the convergence window", async () => {
     const t = composite("shadow");
     open.push(t);

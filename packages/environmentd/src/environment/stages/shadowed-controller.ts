@@ -339,7 +339,8 @@ export class ShadowedClusterController implements ClusterController {
       if (ended) return;
       ended = true;
       try {
-        if (sinkId !== undefined && this.shadow.hasCollection(sinkId)) this.shadow.drop(sinkId);
+        // Not `hasCollection`: the legacy adapter's does not count subscribes.
+        if (sinkId !== undefined) this.shadow.drop(sinkId);
       } catch {
         // already gone on the shadow
       }
