@@ -58,6 +58,18 @@ export function drySinceHandleIo(sinces: DrySinces): SinceHandleIo {
  * it uses exists: `openShard` → `openSinceHandle`, `upper`, `maintenance`).
  */
 export function dryPersist(sinces: DrySinces, uppers: ShardUpperSource | undefined): PersistClient {
+  // One real shard per id (opened once, read only), as `PersistReadHolds` keeps its own.
+  const real = new Map<string, Promise<{ upper(): Promise<Frontier> }>>();
+  const upperOf = async (shardId: string): Promise<Frontier> => {
+    if (uppers === undefined) return Frontier.MIN;
+    let shard = real.get(shardId);
+    if (shard === undefined) {
+      shard = uppers.openShard(shardId, { create: false });
+      real.set(shardId, shard);
+      shard.catch(() => real.delete(shardId));
+    }
+    return (await shard).upper();
+  };
   const client = {
     async openShard(shardId: string) {
       return {
@@ -71,13 +83,11 @@ export function dryPersist(sinces: DrySinces, uppers: ShardUpperSource | undefin
             },
             async expire() {
               sinces.expire(shardId);
+              real.delete(shardId);
             },
           };
         },
-        upper: async () =>
-          uppers === undefined
-            ? Frontier.MIN
-            : (await uppers.openShard(shardId, { create: false })).upper(),
+        upper: () => upperOf(shardId),
         maintenance: async () => ({
           expiredReaders: [],
           mergedBatches: 0,

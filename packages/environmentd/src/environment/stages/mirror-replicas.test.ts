@@ -186,6 +186,21 @@ describe("MirrorHub", () => {
     expect(a.fake.current("r1")?.sent).toEqual([]);
   });
 
+  it("one mirror per authoritative incarnation: the shadow's next connection takes it when the previous one closes", async () => {
+    const hub = new MirrorHub(logger);
+    const a = authoritative(hub);
+    a.start(1);
+    const s1 = shadowIncarnation(hub, 1);
+    await flush();
+    const s2 = shadowIncarnation(hub, 2);
+    await flush();
+    expect([s1.conn.state, s2.conn.state]).toEqual(["connected", "connecting"]);
+    await s1.conn.close();
+    await flush();
+    expect(s2.conn.state).toBe("connected");
+    expect(s2.got.connected).toBe(1);
+  });
+
   it("records both replays of an incarnation, normalised, and whether they are comparable", async () => {
     const hub = new MirrorHub(logger);
     const a = authoritative(hub, [peek("a1", 5n)]);

@@ -445,7 +445,10 @@ export class MirrorHub {
     const slot = this.#slots.get(key(m.replicaId, m.workload));
     if (slot === undefined) return;
     slot.waiting.delete(m);
-    slot.auth?.mirrors.delete(m);
+    const inc = slot.auth;
+    if (inc === undefined || !inc.mirrors.delete(m)) return;
+    // The incarnation is free again: a waiting mirror (the shadow's next) may take it.
+    if (inc.connected && !inc.over) for (const w of slot.waiting) this.#attachSoon(w, inc);
   }
 
   #slot(replicaId: string, workload: Workload): Slot {
