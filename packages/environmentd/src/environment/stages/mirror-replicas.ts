@@ -295,7 +295,7 @@ export class MirrorHub {
     }
   }
 
-  /** Stops delivering anything (the composite closes). */
+  /** Stops delivering anything, failures included (the composite closes). */
   close(): void {
     this.#closed = true;
     this.#slots.clear();
@@ -402,6 +402,7 @@ export class MirrorHub {
     if (inc.over) return;
     inc.over = true;
     inc.buffer = [];
+    if (this.#closed) return; // the composite is closing: the shadow is closed, not failed
     for (const m of [...inc.mirrors]) {
       inc.mirrors.delete(m);
       if (m.state !== "connected") continue;

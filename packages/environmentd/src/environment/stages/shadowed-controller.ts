@@ -532,9 +532,11 @@ export class ShadowedClusterController implements ClusterController {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    // The hub first: the authoritative's connections closing must not fail the shadow's mirrors
+    // (the shadow would start reconnecting while it closes).
+    this.#o.hub.close();
     await Promise.allSettled([this.authoritative.close(), this.shadow.close()]);
     await this.#upkeep;
-    this.#o.hub.close();
     await this.#o.onClose?.();
   }
 }
