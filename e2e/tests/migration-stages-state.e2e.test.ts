@@ -37,6 +37,7 @@ const stateFlags = (stage: "shadow" | "live"): Flags => ({
 const ROUNDS = 3;
 
 let dataDir = "";
+let registry = new Registry();
 let reaper: ReplicaReaper;
 let env: Environment;
 const flagsById = new Map<string, Flags>();
@@ -83,11 +84,12 @@ async function compared(cluster: string, peeks: number, n: number): Promise<Migr
 
 /** Boots environmentd on `dataDir` (again: adopting the replicas a previous one left). */
 function boot(): Promise<Environment> {
+  registry = new Registry();
   return createEnvironment({
     dataDir,
     phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
     logger: pino({ level: "warn" }),
-    registry: new Registry(),
+    registry,
     controllerAbsentTimeoutMs: 20_000,
     readHoldTickMs: 250,
     stages: {
@@ -146,6 +148,21 @@ describe("migration stages: phase 5 state", () => {
         inconsistent: 0,
       });
       expect(m.lastInconsistency, stage).toBeUndefined();
+      // The same counts on /metrics (compute-client's comparison series, phase "state").
+      const series =
+        (await registry.getSingleMetric("mz_cluster_unification_comparisons_total")?.get())
+          ?.values ?? [];
+      const counted = (result: string) =>
+        series
+          .filter(
+            (v) =>
+              v.labels.instance_id === id &&
+              v.labels.phase === "state" &&
+              v.labels.result === result,
+          )
+          .reduce((n, v) => n + v.value, 0);
+      expect(counted("consistent"), stage).toBeGreaterThanOrEqual(m.consistent);
+      expect(counted("inconsistent"), stage).toBe(0);
       expect(
         m.paths.map((p) => [p.path, p.answers, p.errors]),
         `${stage}: each peek answered by both controllers`,

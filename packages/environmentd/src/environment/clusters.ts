@@ -41,6 +41,7 @@ import {
   type ComparisonRecord,
   type ComputeController,
   type ComputeReplicaConnector,
+  comparisonMetrics,
   createComputeController,
 } from "@mzts/compute-client";
 import type { ReplicaConnector } from "@mzts/controller-unified";
@@ -76,6 +77,7 @@ import type { ClusterStages } from "./stages/cluster-stages.js";
 import { DrySinces, dryPersist, drySinceHandleIo } from "./stages/dry-persist.js";
 import { MirrorHub, type Workload } from "./stages/mirror-replicas.js";
 import {
+  countStateComparison,
   ShadowedClusterController,
   type StateStage,
   stateStage,
@@ -311,12 +313,16 @@ export class Clusters {
     const log = o.logger.child({ component: "state-shadow", cluster_id: cluster.id });
     const hub = new MirrorHub(log);
     const drySinces = new DrySinces();
+    const metrics = o.registry === undefined ? undefined : comparisonMetrics(o.registry);
     const common = {
       hub,
       drySinces,
       compares: stage.compares,
       compareEveryMs: o.tickMs,
-      onComparison: (r: ComparisonRecord) => o.stages?.stateCompared(cluster.id, r),
+      onComparison: (r: ComparisonRecord) => {
+        o.stages?.stateCompared(cluster.id, r);
+        if (metrics !== undefined) countStateComparison(metrics, cluster.id, r);
+      },
       ...(o.stages?.perturbState === undefined
         ? {}
         : { perturb: (s: StateSnapshot) => o.stages?.perturbState?.(cluster.id, s) ?? s }),

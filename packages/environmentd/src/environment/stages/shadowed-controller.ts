@@ -24,7 +24,7 @@
  * - A shadow's subscribe is drained in the background and dropped when the caller's ends.
  */
 import { randomUUID } from "node:crypto";
-import type { ComparisonRecord, PathSlot } from "@mzts/compute-client";
+import type { ComparisonMetrics, ComparisonRecord, PathSlot } from "@mzts/compute-client";
 import { diffRows } from "@mzts/compute-client";
 import type {
   ClusterController,
@@ -89,6 +89,24 @@ export function stateStage(phases: PhaseSet): StateStage | undefined {
   if (!phases.migrating.includes("state") || phases.noEffect.includes("state")) return undefined;
   const stage = phases.stage("state");
   return { authoritative: authoritativePath(stage), compares: comparesPaths(stage) };
+}
+
+/**
+ * Counts a `state` comparison on compute-client's comparison series (`phase="state"`: peeks and
+ * derived-state ticks alike; latencies and errors are the peeks').
+ */
+export function countStateComparison(
+  m: ComparisonMetrics,
+  clusterId: string,
+  r: ComparisonRecord,
+): void {
+  m.comparisons.inc({ instance_id: clusterId, phase: "state", result: r.result });
+  for (const path of ["legacy", "unified"] as const) {
+    const labels = { instance_id: clusterId, phase: "state", path };
+    const ms = r.latencyMs[path];
+    if (ms !== undefined) m.pathLatency.observe(labels, ms / 1000);
+    if (r.errors.includes(path)) m.pathErrors.inc(labels);
+  }
 }
 
 /** What one `compareNow` found. */
