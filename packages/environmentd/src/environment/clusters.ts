@@ -10,7 +10,10 @@
  *   the per-workload unified replica tasks (two-port replicas), its own since handles on the
  *   cluster's shards (`persistSinceHandleIo`, the reader id `PersistReadHolds` uses, so a restart
  *   or a path change re-attaches the same handles), the replica secret, the cluster's logging
- *   config and the compaction window.
+ *   config and the compaction window;
+ * - `state` in a middle migration stage: both, the authoritative one (legacy in dualwrite/shadow,
+ *   unified in live/rampdown) built as above on tapped connectors, the other on mirror replicas
+ *   (`stages/shadowed-build.ts`, `ShadowedClusterController`).
  *
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
@@ -37,14 +40,7 @@
  * calls that name the cluster meanwhile wait on `ready`. `onChange` tells the flips which
  * clusters exist (a rebuild is no drop: it does not notify).
  */
-import {
-  type ComparisonRecord,
-  type ComputeController,
-  type ComputeReplicaConnector,
-  comparisonMetrics,
-  createComputeController,
-} from "@mzts/compute-client";
-import type { ReplicaConnector } from "@mzts/controller-unified";
+import type { ComputeController, ComputeReplicaConnector } from "@mzts/compute-client";
 import {
   type ClusterController,
   type PersistClientLike,
@@ -53,20 +49,10 @@ import {
 } from "@mzts/controller-unified/state";
 import type { PhaseSet } from "@mzts/flags";
 import type { ReplicaLayout } from "@mzts/orchestrator";
-import type {
-  ComputeCommand,
-  ComputeResponse,
-  StorageCommand,
-  StorageResponse,
-} from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
-import {
-  createStorageController,
-  PersistReadHolds,
-  type StorageController,
-} from "@mzts/storage-client";
+import type { PersistReadHolds, StorageController } from "@mzts/storage-client";
 import type { Logger } from "pino";
-import { Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { Cluster, ReplicaSlot } from "../catalog/catalog.js";
 import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
 import { type ClusterControllers, type SelectOptions, selectControllers } from "../controllers.js";
@@ -74,15 +60,9 @@ import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
 import type { ShardUpperSource } from "./shards.js";
 import type { ClusterStages } from "./stages/cluster-stages.js";
-import { DrySinces, dryPersist, drySinceHandleIo } from "./stages/dry-persist.js";
-import { MirrorHub, type Workload } from "./stages/mirror-replicas.js";
-import {
-  countStateComparison,
-  ShadowedClusterController,
-  type StateStage,
-  stateStage,
-} from "./stages/shadowed-controller.js";
-import type { StateSnapshot } from "./stages/state-comparison.js";
+import type { MirrorHub, Workload } from "./stages/mirror-replicas.js";
+import { buildShadowed } from "./stages/shadowed-build.js";
+import { ShadowedClusterController, stateStage } from "./stages/shadowed-controller.js";
 
 /** The reader id of environmentd's since handles (both paths: a path change re-attaches them). */
 export const SINCE_READER_ID = "environmentd";
@@ -135,9 +115,6 @@ export interface ClustersOptions {
   readonly uppers?: ShardUpperSource;
 }
 
-type Command = ComputeCommand | StorageCommand;
-type Response = ComputeResponse | StorageResponse;
-
 /** How long a rebuild lets the old controller's pending peeks finish before it closes it. */
 export const REBUILD_PEEK_DRAIN_MS = 5_000;
 
@@ -173,7 +150,21 @@ export class Clusters {
     const stage = stateStage(phases);
     const controller =
       stage !== undefined
-        ? this.#shadowed(cluster, chosen, stage)
+        ? buildShadowed({
+            clusterId: cluster.id,
+            stage,
+            logging: loggingConfig(cluster),
+            generation: this.#o.generation,
+            compactionWindowMs: this.#o.compactionWindowMs,
+            tickMs: this.#o.tickMs,
+            readerId: SINCE_READER_ID,
+            logger: this.#o.logger,
+            ...(this.#o.registry === undefined ? {} : { registry: this.#o.registry }),
+            ...(this.#o.stages === undefined ? {} : { stages: this.#o.stages }),
+            ...(this.#o.uppers === undefined ? {} : { uppers: this.#o.uppers }),
+            legacy: (tap) => this.#legacy(cluster, chosen, tap),
+            unified: (hub) => this.#unified(cluster, chosen, hub),
+          })
         : phases.takesEffect("state")
           ? this.#unified(cluster, chosen)
           : // PHASE(state): legacy — delete when cluster-unification-state is retired
@@ -294,98 +285,6 @@ export class Clusters {
       logger: o.logger,
       tickIntervalMs: o.tickMs,
       ...(o.registry === undefined ? {} : { metrics: { registry: o.registry } }),
-    });
-  }
-
-  /**
-   * A `state` migration stage (`stages/shadowed-controller.ts`): the authoritative path's
-   * controller on tapped connectors, the other path's on mirror replicas and dry since handles.
-   * A legacy shadow gets compute and storage controllers of its own (on a registry of its own:
-   * the environment's series and frontier events stay the authoritative's) and its own
-   * `PersistReadHolds` over dry handles.
-   */
-  #shadowed(
-    cluster: Pick<Cluster, "id" | "options">,
-    chosen: ClusterControllers,
-    stage: StateStage,
-  ): ShadowedClusterController {
-    const o = this.#o;
-    const log = o.logger.child({ component: "state-shadow", cluster_id: cluster.id });
-    const hub = new MirrorHub(log);
-    const drySinces = new DrySinces();
-    const metrics = o.registry === undefined ? undefined : comparisonMetrics(o.registry);
-    const common = {
-      hub,
-      drySinces,
-      compares: stage.compares,
-      compareEveryMs: o.tickMs,
-      onComparison: (r: ComparisonRecord) => {
-        o.stages?.stateCompared(cluster.id, r);
-        if (metrics !== undefined) countStateComparison(metrics, cluster.id, r);
-      },
-      ...(o.stages?.perturbState === undefined
-        ? {}
-        : { perturb: (s: StateSnapshot) => o.stages?.perturbState?.(cluster.id, s) ?? s }),
-      log: o.logger,
-    };
-    if (stage.authoritative === "legacy") {
-      const authoritative = this.#legacy(
-        cluster,
-        chosen,
-        (w, c) => hub.tap(w, c as ReplicaConnector<Command, Response>) as typeof c,
-      );
-      const shadow = new UnifiedClusterController({
-        clusterId: cluster.id,
-        generation: o.generation,
-        logging: loggingConfig(cluster),
-        compactionWindowMs: o.compactionWindowMs,
-        connectors: { compute: hub.mirror("compute"), storage: hub.mirror("storage") },
-        sinceHandles: drySinceHandleIo(drySinces),
-        logger: log,
-        tickIntervalMs: o.tickMs,
-      });
-      return new ShadowedClusterController({ ...common, authoritative, shadow });
-    }
-    // PHASE(state): legacy — delete when cluster-unification-state is retired
-    const authoritative = this.#unified(cluster, chosen, hub);
-    // The shadow's own controllers and registry: nothing of it mixes with the environment's
-    // (its metric series, its frontier events), and it talks to mirrors only.
-    const registry = new Registry();
-    const compute = createComputeController({
-      generation: o.generation,
-      logger: log,
-      registry,
-      compactionWindowMs: o.compactionWindowMs,
-    });
-    const storage = createStorageController({ generation: o.generation, logger: log, registry });
-    compute.createInstance(cluster.id, loggingConfig(cluster), {
-      connector: hub.mirror("compute"),
-    });
-    storage.createInstance(cluster.id, { connector: hub.mirror("storage") });
-    const readHolds = new PersistReadHolds({
-      persist: dryPersist(drySinces, o.uppers),
-      readerId: SINCE_READER_ID,
-      compactionWindowMs: o.compactionWindowMs,
-      tickMs: 0,
-      logger: log,
-      registry,
-    });
-    const shadow = new LegacyClusterController({
-      clusterId: cluster.id,
-      compute,
-      storage,
-      readHolds,
-    });
-    return new ShadowedClusterController({
-      ...common,
-      authoritative,
-      shadow,
-      shadowReadHolds: readHolds,
-      shadowUpkeep: () => shadow.upkeep(),
-      onClose: async () => {
-        await readHolds.close();
-        await Promise.allSettled([compute.close(), storage.close()]);
-      },
     });
   }
 
