@@ -347,6 +347,19 @@ describe("ShadowedClusterController", () => {
     expect(() => t.c.allowCompaction("u99", 3n)).toThrow(/u99/);
   });
 
+  it("a peek the shadow fails is counted inconsistent; the caller gets the authoritative answer", async () => {
+    const t = composite("shadow");
+    open.push(t);
+    await workload(t);
+    t.c.shadow.drop("u20"); // behind the composite's back
+    const a = await peekAnswered(t);
+    expect(a.rows).toEqual([[[7n], 2]]);
+    await flush();
+    const r = t.records.at(-1);
+    expect(r).toMatchObject({ result: "inconsistent", errors: ["unified"] });
+    expect(r?.difference).toMatch(/^peek: the unified peek failed: /);
+  });
+
   for (const stage of ["shadow", "live"] as const) {
     it(`${stage}: the shadow starts from the authoritative's durable sinces, on dry handles`, async () => {
       const t = composite(stage, new Map([["shard-u11", 4n]]));

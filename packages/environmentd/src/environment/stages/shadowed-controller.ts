@@ -77,6 +77,11 @@ export interface ShadowedControllerOptions {
   readonly log: Logger;
 }
 
+/** How one side's peek ended, and when (ms from issue). */
+type PeekSettled =
+  | { readonly ok: true; readonly answer: ClusterPeekAnswer; readonly ms: number }
+  | { readonly ok: false; readonly error: unknown; readonly ms: number };
+
 /** How a cluster's `state` phase runs both paths (undefined: one path only, off or complete). */
 export interface StateStage {
   readonly authoritative: PhasePath;
@@ -304,10 +309,10 @@ export class ShadowedClusterController implements ClusterController {
     } catch (e) {
       other = Promise.reject(e);
     }
-    const timed = (p: Promise<ClusterPeekAnswer>) =>
+    const timed = (p: Promise<ClusterPeekAnswer>): Promise<PeekSettled> =>
       p.then(
-        (a) => ({ ok: true as const, a, ms: performance.now() - startedAt }),
-        (e: unknown) => ({ ok: false as const, e, ms: performance.now() - startedAt }),
+        (answer) => ({ ok: true, answer, ms: performance.now() - startedAt }),
+        (error: unknown) => ({ ok: false, error, ms: performance.now() - startedAt }),
       );
     void Promise.all([timed(answer), timed(other)]).then(([a, s]) => {
       if (this.#o.compares && !this.#closed) this.#peekCompared(a, s);
@@ -315,16 +320,14 @@ export class ShadowedClusterController implements ClusterController {
     return answer;
   }
 
-  #peekCompared(
-    a: { ok: true; a: ClusterPeekAnswer; ms: number } | { ok: false; e: unknown; ms: number },
-    s: { ok: true; a: ClusterPeekAnswer; ms: number } | { ok: false; e: unknown; ms: number },
-  ): void {
+  #peekCompared(a: PeekSettled, s: PeekSettled): void {
     let difference: string | undefined;
-    if (a.ok && s.ok) difference = diffRows(a.a.rows, s.a.rows);
-    else if (a.ok !== s.ok)
-      difference = `the ${a.ok ? this.#shadowPath : this.path} peek failed: ${errorText(a.ok ? (s as { e: unknown }).e : (a as { e: unknown }).e)}`;
-    else if (errorName((a as { e: unknown }).e) !== errorName((s as { e: unknown }).e))
-      difference = `peek errors differ: ${errorText((a as { e: unknown }).e)} vs ${errorText((s as { e: unknown }).e)}`;
+    if (a.ok && s.ok) difference = diffRows(a.answer.rows, s.answer.rows);
+    else if (!a.ok && !s.ok) {
+      if (errorName(a.error) !== errorName(s.error))
+        difference = `peek errors differ: ${errorText(a.error)} vs ${errorText(s.error)}`;
+    } else if (!a.ok) difference = `the ${this.path} peek failed: ${errorText(a.error)}`;
+    else if (!s.ok) difference = `the ${this.#shadowPath} peek failed: ${errorText(s.error)}`;
     const errors: PathSlot[] = [];
     if (!a.ok) errors.push(this.path);
     if (!s.ok) errors.push(this.#shadowPath);
