@@ -29,8 +29,9 @@ import type { MigrationStatus } from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deterministicAuction, T } from "../src/harness/auction-workload.js";
+import { T } from "../src/harness/auction-workload.js";
 import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
+import { createStageBase } from "../src/harness/stage-base.js";
 
 type Flags = { [P in Phase]?: PhaseFlagValue };
 
@@ -118,35 +119,9 @@ beforeAll(async () => {
   reaper = new ReplicaReaper(dataDir);
   env = await boot();
   // The all-off cluster: the data and the answers every stage must give.
-  const base = await env.createCluster({ name: "base" });
-  flagsById.set(base.id, {});
-  await env.createReplica({ cluster: "base", name: "r1", size: 1 });
-  await env.createSource({
-    name: "auction",
-    cluster: "base",
-    loadGenerator: deterministicAuction(42n),
-  });
-  await env.createMaterializedView({
-    name: "winning_bids",
-    cluster: "base",
-    plan: {
-      kind: "reduce",
-      input: {
-        kind: "get",
-        id: (await env.listObjects({})).objects.find((o) => o.name === "auction_bids")!.id,
-        arity: 5,
-      },
-      groupKey: [2],
-      aggregates: [{ func: "max", column: 3 }, { func: "count" }],
-    },
-  });
-  await env.createIndex({ name: "bids_base", cluster: "base", on: "auction_bids", key: [2] });
-  await env.createIndex({ name: "winning_base", cluster: "base", on: "winning_bids", key: [0] });
-  for (const object of ["bids", "winning"]) {
-    const res = await env.peek({ object: `${object}_base`, timestamp: T, timeoutMs: 30_000 });
-    expect(res.rows.length, `${object} at T`).toBeGreaterThan(0);
-    baseline.set(object, sortRows(res.rows));
-  }
+  const base = await createStageBase(env);
+  flagsById.set(base.baseId, {});
+  for (const [k, v] of base.baseline) baseline.set(k, v);
   reaper.observe();
 }, 90_000);
 

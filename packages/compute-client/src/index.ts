@@ -59,8 +59,10 @@ export {
 } from "./peek.js";
 export {
   COMPARISON_TIMEOUT_MS,
+  type ComparisonMetrics,
   type ComparisonRecord,
   type ComparisonResult,
+  comparisonMetrics,
   diffOutcomes,
   diffRows,
   type PathSlot,

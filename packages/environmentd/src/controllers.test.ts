@@ -111,6 +111,20 @@ describe("selectControllers", () => {
     expect(chosen.streams.replicaIds()).toEqual([]);
   });
 
+  it("a state stage reports both controllers running, with the authoritative path", () => {
+    const pre = { servers: true, replicas: true, client: true } as const;
+    for (const [stage, path] of [
+      ["shadow", "legacy"],
+      ["live", "unified"],
+    ] as const) {
+      const chosen = selectControllers(PhaseSet.of("u1", { ...pre, state: stage }));
+      expect(chosen.paths.find((p) => p.seam === "state")).toMatchObject({
+        path,
+        note: `${stage}: both controllers run, ${path} authoritative`,
+      });
+    }
+  });
+
   it("a replicas migration connects each replica through its slot's task (shadow: legacy answers)", async () => {
     const slots: Record<string, "legacy" | "unified"> = { r1: "legacy", r2: "unified" };
     const chosen = selectControllers(PhaseSet.of("u1", { replicas: "shadow" }), {

@@ -34,6 +34,8 @@
  * - While `cluster-unification-replicas` migrates (a middle stage), the replicas seam is chosen
  *   per replica too: each replica's task follows the PhaseSet of its migration slot
  *   (`slotOf`, `environment/stages/replica-tasks.ts`); the seam's path is the authoritative one.
+ * - While `cluster-unification-state` migrates, the `state` seam's path is the authoritative one
+ *   and `Clusters.build` runs both controllers (`environment/stages/shadowed-controller.ts`).
  */
 import {
   type ComputeReplicaConnector,
@@ -149,6 +151,11 @@ export function selectControllers(
       const stage = phases.stage(phase);
       const path = phases.path(phase);
       return { seam, flag, path, note: `${stage}: per replica by slot (${legacy} | ${unified})` };
+    }
+    if (phase === "state" && phases.migrating.includes(phase) && !phases.noEffect.includes(phase)) {
+      const stage = phases.stage(phase);
+      const path = phases.path(phase);
+      return { seam, flag, path, note: `${stage}: both controllers run, ${path} authoritative` };
     }
     if (phases.takesEffect(phase)) return { seam, flag, path: "unified", note: unified };
     const note = phases.inForce[phase]

@@ -178,7 +178,10 @@ export interface EnvironmentOptions {
    * waited for (ms; default 5000), and a test hook rewriting a cluster's non-authoritative
    * answers before they are compared (never what a caller is served).
    */
-  readonly stages?: Pick<ClusterStagesOptions, "comparisonTimeoutMs" | "perturbOther">;
+  readonly stages?: Pick<
+    ClusterStagesOptions,
+    "comparisonTimeoutMs" | "perturbOther" | "perturbState"
+  >;
 }
 
 export interface CloseOptions {
@@ -339,6 +342,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     onWriteFrontier: () => signal.notify(),
     log,
     stages,
+    uppers: persist,
     layoutOf: (replicaId): ReplicaLayout | undefined => replicas.layoutOf(replicaId),
     slotOf: (replicaId) => replicas.slotOf(replicaId),
     ...(opts.computeConnector === undefined ? {} : { computeConnector: opts.computeConnector }),

@@ -141,5 +141,22 @@ describe("mzctl status", () => {
       }),
     );
     expect(one).toContain("note: needs a second replica to compare");
+    const state = renderStatus(
+      environmentCodecs.statusResponse.toProto({
+        clusters: [
+          {
+            ...base,
+            migrations: [
+              {
+                ...migration,
+                flag: "cluster-unification-state",
+                slots: [{ replica: "r1" }, { replica: "r2" }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(state).toContain("slots r1 (both), r2 (both)");
   });
 });

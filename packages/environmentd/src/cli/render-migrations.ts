@@ -16,7 +16,7 @@ function migrationText(m: MigrationStatus): string {
   const slots =
     m.slots.length === 0
       ? "no replicas"
-      : m.slots.map((s) => `${s.replica} ${s.slot ?? "(neither)"}`).join(", ");
+      : m.slots.map((s) => `${s.replica} ${s.slot ?? noSlot(m)}`).join(", ");
   const lines = [
     `migration ${m.flag} ${m.stage}: ${m.authoritative} answers${
       m.compares ? ", the other is compared" : ""
@@ -51,4 +51,9 @@ function migrationText(m: MigrationStatus): string {
   }
   if (m.note !== undefined) lines.push(`  note: ${m.note}`);
   return lines.map((l) => `  ${l}\n`).join("");
+}
+
+/** A replica without a slot: under `state` every replica runs both paths (one drives it). */
+function noSlot(m: MigrationStatus): string {
+  return m.flag === "cluster-unification-state" ? "(both)" : "(neither)";
 }

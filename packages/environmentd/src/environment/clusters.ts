@@ -10,7 +10,10 @@
  *   the per-workload unified replica tasks (two-port replicas), its own since handles on the
  *   cluster's shards (`persistSinceHandleIo`, the reader id `PersistReadHolds` uses, so a restart
  *   or a path change re-attaches the same handles), the replica secret, the cluster's logging
- *   config and the compaction window.
+ *   config and the compaction window;
+ * - `state` in a middle migration stage: both, the authoritative one (legacy in dualwrite/shadow,
+ *   unified in live/rampdown) built as above on tapped connectors, the other on mirror replicas
+ *   (`stages/shadowed-build.ts`, `ShadowedClusterController`).
  *
  * ## Invariants
  * - The cluster's PhaseSet is read ONCE per controller build (style §16), here, and
@@ -55,7 +58,11 @@ import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-c
 import { type ClusterControllers, type SelectOptions, selectControllers } from "../controllers.js";
 import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
+import type { ShardUpperSource } from "./shards.js";
 import type { ClusterStages } from "./stages/cluster-stages.js";
+import type { MirrorHub, Workload } from "./stages/mirror-replicas.js";
+import { buildShadowed } from "./stages/shadowed-build.js";
+import { ShadowedClusterController, stateStage } from "./stages/shadowed-controller.js";
 
 /** The reader id of environmentd's since handles (both paths: a path change re-attaches them). */
 export const SINCE_READER_ID = "environmentd";
@@ -101,6 +108,11 @@ export interface ClustersOptions {
   readonly slotOf?: (replicaId: string) => ReplicaSlot | undefined;
   /** Migration stages: each compute instance's peek comparison (`stages/cluster-stages.ts`). */
   readonly stages?: ClusterStages;
+  /**
+   * Where a legacy shadow of a `state` stage reads its shards' uppers (read only; the real
+   * persist client). Absent: its policy holds never move.
+   */
+  readonly uppers?: ShardUpperSource;
 }
 
 /** How long a rebuild lets the old controller's pending peeks finish before it closes it. */
@@ -152,10 +164,28 @@ export class Clusters {
     const clusterId = cluster.id;
     const phases = await this.#o.readPhases(clusterId);
     const chosen = selectControllers(phases, this.#selectOptions());
-    const controller = phases.takesEffect("state")
-      ? this.#unified(cluster, chosen)
-      : // PHASE(state): legacy — delete when cluster-unification-state is retired
-        this.#legacy(cluster, chosen);
+    const stage = stateStage(phases);
+    const controller =
+      stage !== undefined
+        ? buildShadowed({
+            clusterId: cluster.id,
+            stage,
+            logging: loggingConfig(cluster),
+            generation: this.#o.generation,
+            compactionWindowMs: this.#o.compactionWindowMs,
+            tickMs: this.#o.tickMs,
+            readerId: SINCE_READER_ID,
+            logger: this.#o.logger,
+            ...(this.#o.registry === undefined ? {} : { registry: this.#o.registry }),
+            ...(this.#o.stages === undefined ? {} : { stages: this.#o.stages }),
+            ...(this.#o.uppers === undefined ? {} : { uppers: this.#o.uppers }),
+            legacy: (tap) => this.#legacy(cluster, chosen, tap),
+            unified: (hub) => this.#unified(cluster, chosen, hub),
+          })
+        : phases.takesEffect("state")
+          ? this.#unified(cluster, chosen)
+          : // PHASE(state): legacy — delete when cluster-unification-state is retired
+            this.#legacy(cluster, chosen);
     const notify = this.#o.onWriteFrontier;
     const unlisten =
       controller.path === "unified" && notify !== undefined
@@ -284,18 +314,22 @@ export class Clusters {
   }
 
   // PHASE(state): legacy — delete when cluster-unification-state is retired
-  #legacy(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers) {
+  #legacy(
+    cluster: Pick<Cluster, "id" | "options">,
+    chosen: ClusterControllers,
+    tap: <C>(workload: Workload, c: C) => C = (_w, c) => c,
+  ) {
     const { compute, storage, readHolds } = this.#o;
     compute.createInstance(cluster.id, loggingConfig(cluster), {
-      connector: this.#o.computeConnector ?? chosen.compute.connector,
+      connector: tap("compute", this.#o.computeConnector ?? chosen.compute.connector),
       ...this.#o.stages?.instanceOptions(cluster.id),
     });
-    storage.createInstance(cluster.id, { connector: chosen.storage.connector });
+    storage.createInstance(cluster.id, { connector: tap("storage", chosen.storage.connector) });
     return new LegacyClusterController({ clusterId: cluster.id, compute, storage, readHolds });
   }
 
   // PHASE(state): unified — the one cluster controller
-  #unified(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers) {
+  #unified(cluster: Pick<Cluster, "id" | "options">, chosen: ClusterControllers, hub?: MirrorHub) {
     const o = this.#o;
     return new UnifiedClusterController({
       clusterId: cluster.id,
@@ -304,11 +338,18 @@ export class Clusters {
       compactionWindowMs: o.compactionWindowMs,
       // Two-port replicas: the per-workload unified tasks (`state` needs `replicas`); one-port
       // replicas: the cluster's shared stream (`ClusterStreams.cluster`).
-      connectors: {
-        compute: chosen.compute.perWorkload,
-        storage: chosen.storage.perWorkload,
-        cluster: chosen.streams.cluster,
-      },
+      connectors:
+        hub === undefined
+          ? {
+              compute: chosen.compute.perWorkload,
+              storage: chosen.storage.perWorkload,
+              cluster: chosen.streams.cluster,
+            }
+          : {
+              compute: hub.tap("compute", chosen.compute.perWorkload),
+              storage: hub.tap("storage", chosen.storage.perWorkload),
+              cluster: hub.tapCluster(chosen.streams.cluster),
+            },
       sinceHandles: persistSinceHandleIo(o.persist, SINCE_READER_ID),
       ...(o.replicaSecret === undefined ? {} : { replicaSecret: o.replicaSecret }),
       logger: o.logger,
@@ -333,10 +374,23 @@ export class Clusters {
     // PHASE(state): legacy — delete when cluster-unification-state is retired
     if (built.controller.path === "legacy") {
       const { compute, storage, computeConnector } = this.#o;
+      // A `state` stage's authoritative legacy controller keeps its connectors tapped.
+      const c = built.controller;
+      const hub = c instanceof ShadowedClusterController ? c.hub : undefined;
       if (computeConnector === undefined && before.compute.connector !== chosen.compute.connector)
-        reconnect.push(compute.reseatReplicas(clusterId, chosen.compute.connector));
+        reconnect.push(
+          compute.reseatReplicas(
+            clusterId,
+            hub?.tap("compute", chosen.compute.connector) ?? chosen.compute.connector,
+          ),
+        );
       if (before.storage.connector !== chosen.storage.connector)
-        reconnect.push(storage.reseatReplicas(clusterId, chosen.storage.connector));
+        reconnect.push(
+          storage.reseatReplicas(
+            clusterId,
+            hub?.tap("storage", chosen.storage.connector) ?? chosen.storage.connector,
+          ),
+        );
     }
     built.chosen = chosen;
     await Promise.all(reconnect);

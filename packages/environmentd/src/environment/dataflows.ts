@@ -17,6 +17,7 @@
  * - `uninstall` is idempotent towards the controllers (a collection they already forgot is fine)
  *   and releases every hold and since handle of the item.
  */
+
 import { CollectionMissing } from "@mzts/controller-unified/state";
 import type { DataflowDescription, SourceImport } from "@mzts/protocol";
 import type { GlobalId } from "@mzts/repr";
@@ -28,6 +29,7 @@ import type { Frontiers } from "./frontiers.js";
 import { foreignHolds } from "./import-holds.js";
 import type { Resolved } from "./objects.js";
 import type { Shards } from "./shards.js";
+import { ShadowedClusterController } from "./stages/shadowed-controller.js";
 import { restartFloor, selectAsOf, sinkFloor } from "./timestamps.js";
 
 export interface DataflowsOptions {
@@ -146,6 +148,13 @@ export class Dataflows {
       const { readHolds } = this.#o;
       const floor = sinkFloor(readHolds.upper(item.id), df.asOf);
       if (floor !== undefined) readHolds.advancePolicy(item.id, floor);
+    }
+    // A `state` stage's legacy shadow keeps its own (dry) read holds: the same floor there.
+    const shadowHolds =
+      controller instanceof ShadowedClusterController ? controller.shadowReadHolds : undefined;
+    if (item.kind === "materialized-view" && shadowHolds?.has(item.id) === true) {
+      const floor = sinkFloor(shadowHolds.upper(item.id), df.asOf);
+      if (floor !== undefined) shadowHolds.advancePolicy(item.id, floor);
     }
     const foreign = foreignHolds(this.#o.shards, item.clusterId, df);
     try {

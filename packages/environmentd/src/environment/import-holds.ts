@@ -20,6 +20,7 @@ import type { PersistReadHolds } from "@mzts/storage-client";
 import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
 import type { Clusters } from "./clusters.js";
 import type { Shards } from "./shards.js";
+import { ShadowedClusterController } from "./stages/shadowed-controller.js";
 
 /**
  * Holds on `df`'s source imports owned by another cluster than `clusterId`, at `df.asOf`, from
@@ -72,6 +73,12 @@ export class ImportHolds {
   advance(): void {
     for (const c of this.#o.clusters.controllers()) {
       if (c instanceof LegacyClusterController) c.advanceImportHolds();
+      // A `state` stage's authoritative legacy controller (its legacy shadow keeps its own).
+      else if (
+        c instanceof ShadowedClusterController &&
+        c.authoritative instanceof LegacyClusterController
+      )
+        c.authoritative.advanceImportHolds();
     }
   }
 

@@ -56,6 +56,20 @@ describe("nextFlipStep", () => {
     });
   });
 
+  it("rebuilds the controller when the state stage's shape changes (one path ↔ both, authority, comparing)", () => {
+    const pre = { servers: true, replicas: true, client: true } as const;
+    const stage = (state: "off" | "dualwrite" | "shadow" | "live" | "complete") =>
+      PhaseSet.of("u1", { ...pre, state });
+    const rs = [replica("u2", "r1", pre)];
+    const steps = (a: Parameters<typeof stage>[0], b: Parameters<typeof stage>[0]) =>
+      nextFlipStep(stage(a), rs, stage(b)).kind;
+    expect(steps("off", "shadow")).toBe("rebuild"); // legacy alone → both, legacy authoritative
+    expect(steps("shadow", "live")).toBe("rebuild"); // the other side authoritative
+    expect(steps("live", "complete")).toBe("rebuild"); // both → unified alone
+    expect(steps("dualwrite", "shadow")).toBe("rebuild"); // now compared
+    expect(steps("shadow", "shadow")).not.toBe("rebuild");
+  });
+
   it("rebuilds the controller first when whether state takes effect changes (on, or off through a prerequisite)", () => {
     const on = set({ servers: true, replicas: true, client: true, state: true });
     expect(on.takesEffect("state")).toBe(true);

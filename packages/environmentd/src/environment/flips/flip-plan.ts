@@ -35,6 +35,7 @@ import {
   SERVER_SIDE_PHASES,
 } from "@mzts/flags";
 import type { ReplicaSlot } from "../../catalog/catalog.js";
+import { stateStage } from "../stages/shadowed-controller.js";
 
 export { CONTROLLER_SIDE_PHASES, SERVER_SIDE_PHASES };
 
@@ -48,9 +49,18 @@ export function differsIn(a: PhaseSet, b: PhaseSet, phases: readonly Phase[]): b
   );
 }
 
-/** Whether the controller runs on another path (legacy ↔ unified) under `target`. */
+/**
+ * Whether the controller is built otherwise under `target`: another path (legacy ↔ unified), or
+ * another `state` migration stage (one path ↔ both, which is authoritative, whether compared).
+ */
 export function statePathChanges(controllers: PhaseSet, target: PhaseSet): boolean {
-  return controllers.takesEffect("state") !== target.takesEffect("state");
+  const a = stateStage(controllers);
+  const b = stateStage(target);
+  return (
+    controllers.takesEffect("state") !== target.takesEffect("state") ||
+    a?.authoritative !== b?.authoritative ||
+    a?.compares !== b?.compares
+  );
 }
 
 /** The phases in force, comma-separated in `PHASES` order ("" for none). */

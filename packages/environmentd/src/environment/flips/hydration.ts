@@ -21,6 +21,7 @@
 import { type ClusterController, InvalidStateRequest } from "@mzts/controller-unified/state";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import { LegacyClusterController } from "../../cluster-controllers/legacy-cluster-controller.js";
+import { ShadowedClusterController } from "../stages/shadowed-controller.js";
 
 /** One export as a replica and the cluster see it. */
 interface ExportFrontiers {
@@ -33,9 +34,11 @@ interface ExportFrontiers {
 
 /** Every live export of the cluster with `replicaId`'s frontier. */
 function exportFrontiers(
-  controller: ClusterController,
+  cluster: ClusterController,
   replicaId: ReplicaId,
 ): ReadonlyMap<GlobalId, ExportFrontiers> {
+  // A `state` stage: the authoritative controller's view (it drives the replicas).
+  const controller = cluster instanceof ShadowedClusterController ? cluster.authoritative : cluster;
   // PHASE(state): legacy — delete when cluster-unification-state is retired
   if (controller instanceof LegacyClusterController)
     return controller.replicaCollectionFrontiers(replicaId);

@@ -28,6 +28,8 @@ import type { Logger } from "pino";
 import type { ReplicaSlot } from "../../catalog/catalog.js";
 import { ComparisonTally } from "./comparison-tally.js";
 import { type SlotSplit, slotOfReplica, slotSplit } from "./replica-slots.js";
+import { stateStage } from "./shadowed-controller.js";
+import type { StateSnapshot } from "./state-comparison.js";
 
 export interface ClusterStagesOptions {
   /** The PhaseSet a cluster's controllers run (`Clusters.selection`). */
@@ -45,6 +47,11 @@ export interface ClusterStagesOptions {
    * what a caller is served), so a test proves a difference is counted.
    */
   readonly perturbOther?: (clusterId: GlobalId, outcome: PeekOutcome) => PeekOutcome;
+  /**
+   * Test hook of a `state` stage: rewrites a cluster's shadow snapshot before it is compared
+   * (`shadowed-controller.ts`), so a test proves a difference is counted.
+   */
+  readonly perturbState?: (clusterId: GlobalId, snapshot: StateSnapshot) => StateSnapshot;
   readonly log: Logger;
 }
 
@@ -58,6 +65,8 @@ export interface NamedReplica {
 export class ClusterStages {
   readonly #o: ClusterStagesOptions;
   readonly #tallies = new Map<GlobalId, { key: string; tally: ComparisonTally }>();
+  /** A `state` stage's comparisons per cluster (keyed by the stage, counted afresh when it changes). */
+  readonly #stateTallies = new Map<GlobalId, { key: string; tally: ComparisonTally }>();
 
   constructor(opts: ClusterStagesOptions) {
     this.#o = opts;
@@ -106,8 +115,72 @@ export class ClusterStages {
     }
   }
 
+  /** The `state` stage's perturbation hook (tests), if any. */
+  get perturbState(): ClusterStagesOptions["perturbState"] {
+    return this.#o.perturbState;
+  }
+
+  /** Counts a finished comparison of a cluster's `state` stage (`shadowed-controller.ts`). */
+  stateCompared(clusterId: GlobalId, record: ComparisonRecord): void {
+    const phases = this.#o.clusterPhases(clusterId);
+    if (phases === undefined || stateStage(phases) === undefined) return;
+    this.#stateTally(clusterId, phases).add(record);
+    const consistent =
+      record.result === "consistent" ? true : record.result === "inconsistent" ? false : undefined;
+    void this.#o.tracker?.trackComparison(clusterId, "state", {
+      latencyMs: record.latencyMs,
+      ...(consistent === undefined ? {} : { consistent }),
+      errors: record.errors,
+    });
+  }
+
   /** The `migrations` of a cluster's status (empty: nothing migrates). */
   migrations(clusterId: GlobalId, replicas: readonly NamedReplica[]): MigrationStatus[] {
+    return [
+      ...this.#splitMigrations(clusterId, replicas),
+      ...this.#stateMigration(clusterId, replicas),
+    ];
+  }
+
+  /** The `state` stage's entry: both controllers run, compared by derived state, no slots. */
+  #stateMigration(clusterId: GlobalId, replicas: readonly NamedReplica[]): MigrationStatus[] {
+    const phases = this.#o.clusterPhases(clusterId);
+    const stage = phases === undefined ? undefined : stateStage(phases);
+    if (phases === undefined || stage === undefined) return [];
+    const tally = this.#stateTally(clusterId, phases);
+    const other = stage.authoritative === "legacy" ? "unified" : "legacy";
+    return [
+      {
+        flag: FLAG_KEYS.state,
+        stage: phases.stage("state"),
+        authoritative: stage.authoritative,
+        compares: stage.compares,
+        slots: [...replicas]
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .map((r) => ({ replica: r.name })),
+        ...tally.counts,
+        ...(tally.lastInconsistency === undefined
+          ? {}
+          : { lastInconsistency: tally.lastInconsistency }),
+        paths: tally.paths(),
+        note:
+          `both controllers run: the ${stage.authoritative} one drives the replicas, the ` +
+          `${other} one runs on their mirrored traffic` +
+          (stage.compares ? "; derived state and peek answers compared" : "; not compared"),
+      },
+    ];
+  }
+
+  #stateTally(clusterId: GlobalId, phases: PhaseSet): ComparisonTally {
+    const key = phases.stage("state");
+    const t = this.#stateTallies.get(clusterId);
+    if (t !== undefined && t.key === key) return t.tally;
+    const tally = new ComparisonTally();
+    this.#stateTallies.set(clusterId, { key, tally });
+    return tally;
+  }
+
+  #splitMigrations(clusterId: GlobalId, replicas: readonly NamedReplica[]): MigrationStatus[] {
     const phases = this.#o.clusterPhases(clusterId);
     const split = this.#split(clusterId);
     if (phases === undefined || split === undefined) return [];
@@ -137,6 +210,7 @@ export class ClusterStages {
   /** Drops a cluster's tally (the cluster was dropped). */
   forget(clusterId: GlobalId): void {
     this.#tallies.delete(clusterId);
+    this.#stateTallies.delete(clusterId);
   }
 
   #slotOf(split: SlotSplit, replicaId: string): ReplicaSlot | undefined {

@@ -7,7 +7,8 @@
  * - The split phases are the migrating, built phases whose two paths run per replica: the
  *   replica-side phases (servers, logging, client) and replicas (phase 3: the replica's slot picks
  *   its controller replica task). `state` (phase 5) is not split by replica: both controller
- *   states would be fed the same commands — not built here (see the design note).
+ *   states are fed the same commands on the cluster's one set of replicas, the authoritative
+ *   one driving them (`shadowed-controller.ts`, `mirror-replicas.ts`).
  * - A replica on slot `s` runs `phases.forSlot(s)`: every migrating phase off (legacy) or
  *   complete (unified). That PhaseSet is what the orchestrator launches it with and what the
  *   controllers speak to it (`Replicas.layoutOf`, `selectControllers`).
