@@ -30,7 +30,13 @@ import pino from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deterministicAuction, T } from "../src/harness/auction-workload.js";
-import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
+import {
+  parseMetrics,
+  ReplicaReaper,
+  type Rows,
+  sortRows,
+  waitFor,
+} from "../src/harness/environment.js";
 
 type Flags = { [P in Phase]?: PhaseFlagValue };
 
@@ -46,6 +52,8 @@ const ROUNDS = 4;
 let dataDir = "";
 let reaper: ReplicaReaper;
 let env: Environment;
+/** The environment's metrics registry (what its `/metrics` serves). */
+let registry: Registry;
 const flagsById = new Map<string, Flags>();
 let pending: Flags = {};
 const perturbed = new Set<string>();
@@ -57,6 +65,47 @@ function launchedPhases(replicaId: string): PhaseSet {
   if (pid === undefined || pid === null) throw new Error(`replica ${replicaId} has no process`);
   const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   return PhaseSet.parse(args[args.indexOf("--phases") + 1] ?? "");
+}
+
+/**
+ * The replica tasks a cluster's connections run now, from the metrics text: one
+ * `<replica id> <workload> <task>` per connected series of `mz_controller_replica_task`, sorted.
+ */
+async function replicaTasks(clusterId: string): Promise<string[]> {
+  return parseMetrics(await registry.metrics())
+    .filter(
+      (s) =>
+        s.name === "mz_controller_replica_task" &&
+        s.labels.instance_id === clusterId &&
+        s.value > 0,
+    )
+    .map(
+      ({ labels: l, value }) =>
+        `${l.replica_id} ${l.workload} ${l.task}${value > 1 ? ` ×${value}` : ""}`,
+    )
+    .sort();
+}
+
+/** Waits until the replicas' connections run `legacy`'s and `unified`'s tasks, one each. */
+async function expectReplicaTasks(clusterId: string, legacy: string, unified: string) {
+  const want = [
+    `${legacy} compute legacy`,
+    `${legacy} storage legacy`,
+    `${unified} compute unified`,
+    `${unified} storage unified`,
+  ].sort();
+  let last: string[] = [];
+  await waitFor(
+    `replica tasks ${JSON.stringify(want)}`,
+    async () => {
+      last = await replicaTasks(clusterId);
+      return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
+    },
+    20_000,
+    100,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last seen ${JSON.stringify(last)}`);
+  });
 }
 
 async function migrationOf(cluster: string): Promise<MigrationStatus | undefined> {
@@ -101,7 +150,7 @@ function boot(): Promise<Environment> {
     dataDir,
     phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
     logger: pino({ level: "warn" }),
-    registry: new Registry(),
+    registry: (registry = new Registry()),
     controllerAbsentTimeoutMs: 20_000,
     stages: {
       comparisonTimeoutMs: 10_000,
@@ -225,6 +274,9 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
           fallback: 0,
         });
         expect(m.consistent).toBe(before + 2 * ROUNDS);
+        // Per replica task, seen in the metrics: r1's connections run the legacy replica task,
+        // r2's the unified one, in both stages (only the authoritative path moves).
+        if (phase === "replicas") await expectReplicaTasks(id, r1, r2);
         // Each replica runs its slot's phases: nothing is reported as flipping.
         const flagStates = (await env.status({ cluster: name })).clusters[0]?.flags ?? [];
         expect(flagStates.filter((f) => f.flipping).map((f) => f.key)).toEqual([]);

@@ -56,6 +56,7 @@ import { type ClusterControllers, type SelectOptions, selectControllers } from "
 import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
 import type { ClusterStages } from "./stages/cluster-stages.js";
+import { ReplicaTaskMetric } from "./stages/replica-task-metric.js";
 
 /** The reader id of environmentd's since handles (both paths: a path change re-attaches them). */
 export const SINCE_READER_ID = "environmentd";
@@ -123,8 +124,12 @@ export class Clusters {
   /** Controllers a rebuild replaced (their calls' failures are `ControllerRebuilt`). */
   readonly #retired = new WeakSet<ClusterController>();
 
+  /** `mz_controller_replica_task` (when there is a registry). */
+  readonly #taskMetric: ReplicaTaskMetric | undefined;
+
   constructor(opts: ClustersOptions) {
     this.#o = opts;
+    this.#taskMetric = opts.registry === undefined ? undefined : new ReplicaTaskMetric(opts.registry);
   }
 
   /** Builds a cluster's controller from its PhaseSet, read now (`announce`: tell `onChange`). */
@@ -284,9 +289,11 @@ export class Clusters {
   /** How `selectControllers` learns each replica's layout and PhaseSet. */
   #selectOptions(): SelectOptions {
     const { layoutOf, slotOf } = this.#o;
+    const taskMetric = this.#taskMetric;
     return {
       ...(layoutOf === undefined ? {} : { layoutOf }),
       ...(slotOf === undefined ? {} : { slotOf }),
+      ...(taskMetric === undefined ? {} : { taskMetric }),
     };
   }
 
