@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { PLOT_IDS, renderHtml } from "../src/evaluate/html.js";
+import { connectedReplicaTasks, expectedReplicaTasks } from "../src/evaluate/replica-tasks.js";
 import { assembleReport, emptySide } from "../src/evaluate/report.js";
 import { renderStageHtml, STAGE_PLOT_IDS } from "../src/evaluate/stage-html.js";
 import { pathLatencyOf, type StageReport } from "../src/evaluate/stage-run.js";
@@ -40,6 +41,41 @@ describe("pathLatencyOf", () => {
       byPath: { legacy: [2, 3, 1], unified: [2, 0, 3] },
     });
     expect(pathLatencyOf(parseMetrics(text), "u9")).toBeNull();
+  });
+});
+
+describe("connectedReplicaTasks", () => {
+  it("lists the connected series of one instance; a split is told apart from one task for all", () => {
+    const task = (instance: string, replica: string, workload: string, t: string, n: number) =>
+      `mz_controller_replica_task{instance_id="${instance}",replica_id="${replica}",workload="${workload}",task="${t}"} ${n}`;
+    const text = [
+      task("u3", "u4", "compute", "legacy", 1),
+      task("u3", "u4", "storage", "legacy", 1),
+      task("u3", "u5", "compute", "unified", 1),
+      task("u3", "u5", "storage", "unified", 2),
+      task("u3", "u5", "compute", "legacy", 0), // an old incarnation, closed
+      task("u2", "u1", "compute", "legacy", 1), // another cluster
+    ].join("\n");
+    const got = connectedReplicaTasks(parseMetrics(text), "u3");
+    expect(got).toEqual([
+      "u4 compute legacy",
+      "u4 storage legacy",
+      "u5 compute unified",
+      "u5 storage unified ×2",
+    ]);
+    const split = expectedReplicaTasks([
+      { id: "u5", task: "unified" },
+      { id: "u4", task: "legacy" },
+    ]);
+    expect(split).toEqual([
+      "u4 compute legacy",
+      "u4 storage legacy",
+      "u5 compute unified",
+      "u5 storage unified",
+    ]);
+    // Two connections at once is not the expected one.
+    expect(got).not.toEqual(split);
+    expect(connectedReplicaTasks(parseMetrics(text), "u9")).toEqual([]);
   });
 });
 
@@ -78,6 +114,12 @@ function stageReport(over: Partial<StageReport> = {}): StageReport {
       [2000, 12, 0, 0, 0],
     ],
     pathLatency: { bucketsMs: [5, 10], byPath: { legacy: [2, 3, 1], unified: [4, 0, 0] } },
+    replicaTasks: [
+      "u4 compute legacy",
+      "u4 storage legacy",
+      "u5 compute legacy",
+      "u5 storage legacy",
+    ],
     samples: {
       freshnessMs: { baseline: [[0, 5]], candidate: [[0, 6]] },
       viewLagMs: { baseline: [[0, 500]], candidate: [[0, 600]] },

@@ -29,6 +29,7 @@ import type { MigrationStatus } from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectedReplicaTasks, expectedReplicaTasks } from "../src/evaluate/replica-tasks.js";
 import { deterministicAuction, T } from "../src/harness/auction-workload.js";
 import {
   parseMetrics,
@@ -67,38 +68,17 @@ function launchedPhases(replicaId: string): PhaseSet {
   return PhaseSet.parse(args[args.indexOf("--phases") + 1] ?? "");
 }
 
-/**
- * The replica tasks a cluster's connections run now, from the metrics text: one
- * `<replica id> <workload> <task>` per connected series of `mz_controller_replica_task`, sorted.
- */
-async function replicaTasks(clusterId: string): Promise<string[]> {
-  return parseMetrics(await registry.metrics())
-    .filter(
-      (s) =>
-        s.name === "mz_controller_replica_task" &&
-        s.labels.instance_id === clusterId &&
-        s.value > 0,
-    )
-    .map(
-      ({ labels: l, value }) =>
-        `${l.replica_id} ${l.workload} ${l.task}${value > 1 ? ` ×${value}` : ""}`,
-    )
-    .sort();
-}
-
 /** Waits until the replicas' connections run `legacy`'s and `unified`'s tasks, one each. */
 async function expectReplicaTasks(clusterId: string, legacy: string, unified: string) {
-  const want = [
-    `${legacy} compute legacy`,
-    `${legacy} storage legacy`,
-    `${unified} compute unified`,
-    `${unified} storage unified`,
-  ].sort();
+  const want = expectedReplicaTasks([
+    { id: legacy, task: "legacy" },
+    { id: unified, task: "unified" },
+  ]);
   let last: string[] = [];
   await waitFor(
     `replica tasks ${JSON.stringify(want)}`,
     async () => {
-      last = await replicaTasks(clusterId);
+      last = connectedReplicaTasks(parseMetrics(await registry.metrics()), clusterId);
       return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
     },
     20_000,

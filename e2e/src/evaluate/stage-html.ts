@@ -46,6 +46,7 @@ function migrationTable(r: StageReport): string {
       `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${p.answers} answers, ${p.errors} errors`,
     ]),
     ["last inconsistency", m.lastInconsistency ?? "—"],
+    ["replica tasks (connected)", r.replicaTasks.join(", ") || "—"],
     [
       "peeks vs baseline",
       `${r.peeks.compared} pairs, ${r.peeks.differences.length} differences; ${Object.entries(

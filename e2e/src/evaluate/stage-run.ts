@@ -16,8 +16,9 @@
  *    (`mz_cluster_unification_path_latency_seconds`, `pathLatencyOf`).
  *
  * Verdict: pass iff the rounds found no difference, the candidate compared at least one peek,
- * counted no inconsistency, both replicas ran their slots, both paths' latencies were measured
- * and no frontier moved back. Timeouts and fallbacks are reported, not failed (a slow replica
+ * counted no inconsistency, both replicas ran their slots (for `replicas`: each replica's
+ * connections ran its slot's replica task, `replica-tasks.ts`), both paths' latencies were
+ * measured and no frontier moved back. Timeouts and fallbacks are reported, not failed (a slow replica
  * under load). Writes `<out>/<phase>-<stage>-<date>/report.json` and `report.html`
  * (`stage-html.ts`); everything started is stopped (`session.ts`).
  */
@@ -34,6 +35,7 @@ import { evaluationContext, SIDES } from "./context.js";
 import { writeEvaluationFlags } from "./flags-file.js";
 import { compareRound, compareRounds, emptyPeekLog } from "./peeks.js";
 import { sidesOf } from "./phases.js";
+import { connectedReplicaTasks, expectedReplicaTasks } from "./replica-tasks.js";
 import { reportDir } from "./report.js";
 import { startSampler } from "./sampler.js";
 import { openSession, type Session } from "./session.js";
@@ -89,6 +91,8 @@ export interface StageReport {
   readonly comparisons: readonly ComparisonSample[];
   /** Per-path latency distributions of the candidate (null: not scraped). */
   readonly pathLatency: PathLatencyHistogram | null;
+  /** The candidate's connected replica tasks at the end (`replica-tasks.ts`). */
+  readonly replicaTasks: readonly string[];
   /** Memory and frontier lag over time, per side (the plain evaluation's sampler). */
   readonly samples: {
     readonly freshnessMs: Record<string, Series>;
@@ -150,6 +154,7 @@ export async function runStageEvaluation(opts: StageRunOptions): Promise<StageRu
   let migration: MigrationStatus | undefined;
   const comparisons: ComparisonSample[] = [];
   let pathLatency: PathLatencyHistogram | null = null;
+  let replicaTasks: string[] = [];
   let samples: StageReport["samples"] = {
     freshnessMs: {},
     viewLagMs: {},
@@ -238,7 +243,9 @@ export async function runStageEvaluation(opts: StageRunOptions): Promise<StageRu
       environmentdRssMb: s.environmentdRssMb,
     };
     for (const d of s.differences) problems.push(formatDifference(d));
-    pathLatency = pathLatencyOf(await scrape(session.env.httpUrl), info.candidate.clusterId);
+    const metrics = await scrape(session.env.httpUrl);
+    pathLatency = pathLatencyOf(metrics, info.candidate.clusterId);
+    replicaTasks = connectedReplicaTasks(metrics, info.candidate.clusterId);
     const measured = (p: MigrationPath) =>
       (pathLatency?.byPath[p] ?? []).reduce((a, b) => a + b, 0) > 0;
     if (!measured("legacy") || !measured("unified")) {
@@ -247,6 +254,21 @@ export async function runStageEvaluation(opts: StageRunOptions): Promise<StageRu
       );
     }
     migration = await candidate();
+    if (opts.phase === "replicas" && migration !== undefined) {
+      // The split is per replica task: each replica's connections run its slot's task.
+      const replicas = (await api.status(CLUSTER_NAME.candidate)).clusters[0]?.replicas ?? [];
+      const want = expectedReplicaTasks(
+        migration.slots.flatMap((s) => {
+          const id = replicas.find((r) => r.name === s.replica)?.id;
+          return id === undefined || s.slot === undefined ? [] : [{ id, task: s.slot }];
+        }),
+      );
+      if (JSON.stringify(replicaTasks) !== JSON.stringify(want)) {
+        problems.push(
+          `the candidate's replicas run the replica tasks ${JSON.stringify(replicaTasks)}, not their slots' ${JSON.stringify(want)} (mz_controller_replica_task)`,
+        );
+      }
+    }
     if (migration === undefined) problems.push("the candidate reports no migrating phase");
     else {
       if (migration.stage !== opts.stage) {
@@ -292,6 +314,7 @@ export async function runStageEvaluation(opts: StageRunOptions): Promise<StageRu
     },
     comparisons,
     pathLatency,
+    replicaTasks,
     samples,
     problems,
     host: { loadavg: loadavg() },
