@@ -6,6 +6,9 @@
  * - each replica is launched with its slot's phases (first replica legacy, second unified: the
  *   replica's `--phases`, and for client its one-port layout), and status shows the stage, the
  *   slots and the comparisons;
+ * - for replicas, the split is per replica task and seen from outside: environmentd's
+ *   `mz_controller_replica_task` has r1's compute and storage connections on the legacy replica
+ *   task and r2's on the unified one, in shadow and in live;
  * - peeks at a fixed time are served by the authoritative path's replica (legacy in shadow,
  *   unified in live) and answer exactly what the all-off cluster answers;
  * - every peek's other answer is compared: the deterministic workload counts only consistent
@@ -31,13 +34,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectedReplicaTasks, expectedReplicaTasks } from "../src/evaluate/replica-tasks.js";
 import { deterministicAuction, T } from "../src/harness/auction-workload.js";
-import {
-  parseMetrics,
-  ReplicaReaper,
-  type Rows,
-  sortRows,
-  waitFor,
-} from "../src/harness/environment.js";
+import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
 
 type Flags = { [P in Phase]?: PhaseFlagValue };
 
@@ -78,7 +75,7 @@ async function expectReplicaTasks(clusterId: string, legacy: string, unified: st
   await waitFor(
     `replica tasks ${JSON.stringify(want)}`,
     async () => {
-      last = connectedReplicaTasks(parseMetrics(await registry.metrics()), clusterId);
+      last = connectedReplicaTasks(await registry.metrics(), clusterId);
       return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
     },
     20_000,

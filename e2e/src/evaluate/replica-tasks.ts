@@ -5,11 +5,17 @@
  * `migration-stages.e2e.test.ts`). A replica is written `<replica id> <workload> <task>`, one per
  * connected series (`×n` when more than one connection of it is up).
  */
-import type { Sample } from "../harness/environment.js";
+import { parseMetrics, type Sample } from "../harness/environment.js";
 
-/** The connected replica tasks of instance (cluster) `instanceId`, sorted. */
-export function connectedReplicaTasks(samples: readonly Sample[], instanceId: string): string[] {
-  return samples
+/**
+ * The connected replica tasks of instance (cluster) `instanceId`, sorted, from scraped samples or
+ * the metrics text.
+ */
+export function connectedReplicaTasks(
+  metrics: readonly Sample[] | string,
+  instanceId: string,
+): string[] {
+  return (typeof metrics === "string" ? parseMetrics(metrics) : metrics)
     .filter(
       (s) =>
         s.name === "mz_controller_replica_task" &&
