@@ -129,7 +129,8 @@ export class Clusters {
 
   constructor(opts: ClustersOptions) {
     this.#o = opts;
-    this.#taskMetric = opts.registry === undefined ? undefined : new ReplicaTaskMetric(opts.registry);
+    this.#taskMetric =
+      opts.registry === undefined ? undefined : new ReplicaTaskMetric(opts.registry);
   }
 
   /** Builds a cluster's controller from its PhaseSet, read now (`announce`: tell `onChange`). */
