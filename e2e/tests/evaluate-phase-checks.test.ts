@@ -15,7 +15,7 @@ import type { Row } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
 import type { Outcome } from "../src/evaluate/compare.js";
 import type { EvaluationContext } from "../src/evaluate/context.js";
-import { diffControllerPaths, STATE_SEAMS } from "../src/evaluate/controllers.js";
+import { diffControllerPaths, diffReplicaTasks, STATE_SEAMS } from "../src/evaluate/controllers.js";
 import {
   diffComputeRelations,
   diffIntrospectionSchema,
@@ -23,7 +23,7 @@ import {
   type IntrospectionView,
   sideMaps,
 } from "../src/evaluate/introspection.js";
-import type { Rows } from "../src/harness/environment.js";
+import { parseMetrics, type Rows } from "../src/harness/environment.js";
 
 /** A side's catalog objects (the shared sources on u1, the side's on its own cluster). */
 function objects(): ObjectInfo[] {
@@ -343,6 +343,47 @@ describe("replicas: controller paths", () => {
       "compute-replicas: not reported (status has no controller paths)",
       "storage-replicas: not reported (status has no controller paths)",
     ]);
+  });
+});
+
+describe("replicas: replica tasks", () => {
+  const ctx = (candidate: string[]) =>
+    ({
+      sides: {
+        baseline: { side: "baseline", cluster: "eval_off", clusterId: "u2", phases: [] },
+        candidate: { side: "candidate", cluster: "eval_on", clusterId: "u3", phases: candidate },
+      },
+      replica: (side: string) => ({ replicaId: side === "baseline" ? "u5" : "u6" }),
+    }) as unknown as EvaluationContext;
+  const series = (cluster: string, replica: string, task: string, value = 1) =>
+    ["compute", "storage"].map(
+      (workload) =>
+        `mz_controller_replica_task{instance_id="${cluster}",replica_id="${replica}",workload="${workload}",task="${task}"} ${value}`,
+    );
+  const metrics = (...lines: string[][]) => parseMetrics(lines.flat().join("\n"));
+  it("each side's replica connected through its task passes; what else runs is found", () => {
+    const off = series("u2", "u5", "legacy");
+    expect(
+      diffReplicaTasks(ctx(["replicas"]), metrics(off, series("u3", "u6", "unified"))),
+    ).toEqual([]);
+    // The candidate's replica connected through the legacy task (the choice not applied).
+    const d = diffReplicaTasks(ctx(["replicas"]), metrics(off, series("u3", "u6", "legacy")));
+    expect(d.map((x) => x.subject)).toEqual([
+      "eval_on: replica tasks (mz_controller_replica_task)",
+    ]);
+    expect(d[0]?.diff).toEqual([
+      "- u6 compute unified, u6 storage unified",
+      "+ u6 compute legacy, u6 storage legacy",
+    ]);
+    // Not connected (the series at 0) is found too.
+    expect(
+      diffReplicaTasks(ctx(["replicas"]), metrics(off, series("u3", "u6", "unified", 0)))[0]?.diff,
+    ).toEqual(["- u6 compute unified, u6 storage unified", "+ none"]);
+    // A one-port replica (client) has no per-workload connection.
+    expect(diffReplicaTasks(ctx(["replicas", "client"]), metrics(off))).toEqual([]);
+    expect(
+      diffReplicaTasks(ctx(["replicas", "client"]), metrics(off, series("u3", "u6", "unified"))),
+    ).toHaveLength(1);
   });
 });
 

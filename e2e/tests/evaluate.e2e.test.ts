@@ -3,8 +3,10 @@
  * other, of one environmentd) must pass — every comparison made and equal — and write a
  * `report.json` whose verdict is pass with measurements on both sides, and a `report.html` with
  * the three plots and Chart.js inlined (no network). Nothing may be left running or on disk
- * under /tmp/evaluate-*. The CLI: usage errors exit 2; a phase that is not built is skipped
- * with a message, exit 0.
+ * under /tmp/evaluate-*. A 10 s `evaluate replicas --stage shadow` must pass with each
+ * candidate replica connected through its slot's replica task and write its `report.html` with
+ * the stage plots. The CLI: usage errors exit 2; a phase that is not built is skipped with a
+ * message, exit 0.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -16,6 +18,8 @@ import { afterAll, expect, it } from "vitest";
 import { runEvaluation } from "../src/evaluate/evaluate.js";
 import { PLOT_IDS } from "../src/evaluate/html.js";
 import type { EvaluationReport } from "../src/evaluate/report.js";
+import { STAGE_PLOT_IDS } from "../src/evaluate/stage-html.js";
+import { runStageEvaluation } from "../src/evaluate/stage-run.js";
 import { liveCount } from "../src/harness/processes.js";
 
 const MAIN = fileURLToPath(new URL("../src/evaluate/main.ts", import.meta.url));
@@ -86,6 +90,45 @@ it("evaluate servers: passes and writes the report with its plots", {
   expect(lines.some((l) => /\d+\/30 s: \d+ pairs compared/.test(l))).toBe(true);
   expect(liveCount()).toBe(0);
   expect(evaluationDirs().filter((d) => !before.has(d))).toEqual([]);
+});
+
+it("evaluate replicas --stage shadow: passes, each replica on its slot's task, report.html with its plots", {
+  timeout: 240_000,
+}, async () => {
+  const lines: string[] = [];
+  const r = await runStageEvaluation({
+    phase: "replicas",
+    stage: "shadow",
+    seconds: 10,
+    outDir: out,
+    log: (l) => lines.push(l),
+  });
+  if (r.report === undefined) throw new Error(`skipped: ${r.skipped}`);
+  const report = r.report;
+  expect(report.problems, lines.join("\n")).toEqual([]);
+  expect(report.verdict).toBe("pass");
+  expect(report.migration?.consistent).toBeGreaterThan(0);
+  // One replica per path, each connected through its slot's replica task.
+  const slots = new Map(report.migration?.slots.map((s) => [s.slot, s.replica]));
+  expect([...slots.keys()].sort()).toEqual(["legacy", "unified"]);
+  const tasksOf = new Map<string, string[]>();
+  for (const t of report.replicaTasks) {
+    const [id = "", workload, task] = t.split(" ");
+    tasksOf.set(id, [...(tasksOf.get(id) ?? []), `${workload} ${task}`]);
+  }
+  expect([...tasksOf.values()].map((t) => t.join(", ")).sort()).toEqual([
+    "compute legacy, storage legacy",
+    "compute unified, storage unified",
+  ]);
+  expect(report.comparisons.length).toBeGreaterThan(3);
+  for (const path of ["legacy", "unified"] as const) {
+    expect(report.pathLatency?.byPath[path].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  }
+  const html = readFileSync(join(r.dir, "report.html"), "utf8");
+  for (const id of STAGE_PLOT_IDS) expect(html).toContain(`document.getElementById("${id}")`);
+  expect(html).toContain("Chart.js v4.6.1");
+  expect(html).not.toMatch(/<script[^>]+src=/);
+  expect(liveCount()).toBe(0);
 });
 
 it("the CLI: usage errors exit 2; a phase not built is skipped, exit 0", () => {

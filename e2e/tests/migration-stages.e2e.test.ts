@@ -6,6 +6,9 @@
  * - each replica is launched with its slot's phases (first replica legacy, second unified: the
  *   replica's `--phases`, and for client its one-port layout), and status shows the stage, the
  *   slots and the comparisons;
+ * - for replicas, the split is per replica task and seen from outside: environmentd's
+ *   `mz_controller_replica_task` has r1's compute and storage connections on the legacy replica
+ *   task and r2's on the unified one, in shadow and in live;
  * - peeks at a fixed time are served by the authoritative path's replica (legacy in shadow,
  *   unified in live) and answer exactly what the all-off cluster answers;
  * - every peek's other answer is compared: the deterministic workload counts only consistent
@@ -29,6 +32,7 @@ import type { MigrationStatus } from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectedReplicaTasks, expectedReplicaTasks } from "../src/evaluate/replica-tasks.js";
 import { T } from "../src/harness/auction-workload.js";
 import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
 import { createStageBase } from "../src/harness/stage-base.js";
@@ -47,6 +51,8 @@ const ROUNDS = 4;
 let dataDir = "";
 let reaper: ReplicaReaper;
 let env: Environment;
+/** The environment's metrics registry (what its `/metrics` serves). */
+let registry: Registry;
 const flagsById = new Map<string, Flags>();
 let pending: Flags = {};
 const perturbed = new Set<string>();
@@ -58,6 +64,26 @@ function launchedPhases(replicaId: string): PhaseSet {
   if (pid === undefined || pid === null) throw new Error(`replica ${replicaId} has no process`);
   const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   return PhaseSet.parse(args[args.indexOf("--phases") + 1] ?? "");
+}
+
+/** Waits until the replicas' connections run `legacy`'s and `unified`'s tasks, one each. */
+async function expectReplicaTasks(clusterId: string, legacy: string, unified: string) {
+  const want = expectedReplicaTasks([
+    { id: legacy, task: "legacy" },
+    { id: unified, task: "unified" },
+  ]);
+  let last: string[] = [];
+  await waitFor(
+    `replica tasks ${JSON.stringify(want)}`,
+    async () => {
+      last = connectedReplicaTasks(await registry.metrics(), clusterId);
+      return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
+    },
+    20_000,
+    100,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last seen ${JSON.stringify(last)}`);
+  });
 }
 
 async function migrationOf(cluster: string): Promise<MigrationStatus | undefined> {
@@ -102,7 +128,7 @@ function boot(): Promise<Environment> {
     dataDir,
     phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
     logger: pino({ level: "warn" }),
-    registry: new Registry(),
+    registry: (registry = new Registry()),
     controllerAbsentTimeoutMs: 20_000,
     stages: {
       comparisonTimeoutMs: 10_000,
@@ -200,6 +226,9 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
           fallback: 0,
         });
         expect(m.consistent).toBe(before + 2 * ROUNDS);
+        // Per replica task, seen in the metrics: r1's connections run the legacy replica task,
+        // r2's the unified one, in both stages (only the authoritative path moves).
+        if (phase === "replicas") await expectReplicaTasks(id, r1, r2);
         // Each replica runs its slot's phases: nothing is reported as flipping.
         const flagStates = (await env.status({ cluster: name })).clusters[0]?.flags ?? [];
         expect(flagStates.filter((f) => f.flipping).map((f) => f.key)).toEqual([]);

@@ -6,6 +6,9 @@
  *   replica seams (`compute-replicas`, `storage-replicas`) must run `unified` and the baseline's
  *   `legacy` — a seam runs unified exactly when its side's phases hold the seam's flag's phase.
  *   (The replica records say nothing here: a controller-side phase is not the replica's.)
+ *   `diffReplicaTasks` checks the same of what runs: environmentd's `mz_controller_replica_task`
+ *   must have each side's replica connected through that task, for compute and storage (none
+ *   for a one-port `client` replica, which rides the cluster stream).
  * - `statePathCheck` (`PHASE_CHECKS.state`, phase 5): the same for the `state` seam — the
  *   candidate's cluster is driven by one unified controller state, the baseline's by the pair.
  * - `controllerGauges`: the replicas the side's compute and storage controller instances
@@ -19,10 +22,11 @@
 import { FLAG_KEYS, PHASES } from "@mzts/flags";
 import type { StatusResponse } from "@mzts/protocol";
 import { COMPUTE_CONNECTED } from "../harness/auction-peeks.js";
-import { metricSum, scrape, sleep } from "../harness/environment.js";
+import { metricSum, type Sample, scrape, sleep } from "../harness/environment.js";
 import type { Difference } from "./compare.js";
 import { type EvaluationContext, SIDES, type Side } from "./context.js";
 import type { PhaseCheck } from "./phases.js";
+import { connectedReplicaTasks, expectedReplicaTasks } from "./replica-tasks.js";
 import type { Sampler } from "./sampler.js";
 
 export const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
@@ -62,13 +66,51 @@ export function diffControllerPaths(
   return out;
 }
 
+/**
+ * Each side's replica is connected through the replica task its phases choose (unified with
+ * `replicas`, else legacy), for compute and storage, per environmentd's metrics (see the file
+ * comment); a one-port replica (`client`) has no such connection.
+ */
+export function diffReplicaTasks(
+  ctx: Pick<EvaluationContext, "sides" | "replica">,
+  samples: readonly Sample[],
+): Difference[] {
+  const out: Difference[] = [];
+  for (const side of SIDES) {
+    const info = ctx.sides[side];
+    const task = info.phases.includes("replicas") ? "unified" : "legacy";
+    const want = info.phases.includes("client")
+      ? []
+      : expectedReplicaTasks([{ id: ctx.replica(side).replicaId, task }]);
+    const got = connectedReplicaTasks(samples, info.clusterId);
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      out.push({
+        check: "replicas",
+        subject: `${info.cluster}: replica tasks (mz_controller_replica_task)`,
+        diff: [`- ${want.join(", ") || "none"}`, `+ ${got.join(", ") || "none"}`],
+      });
+    }
+  }
+  return out;
+}
+
+/** How long `controllerPathsCheck` lets a replica's connection come back (after a kill -9). */
+const REPLICA_TASKS_SETTLE_MS = 10_000;
+
 export const controllerPathsCheck: PhaseCheck = {
   name: "controller paths",
   describe:
-    "status: the candidate's compute and storage replica seams run the unified replica task, the baseline's the legacy ones",
+    "status: the candidate's compute and storage replica seams run the unified replica task, the baseline's the legacy ones; environmentd's mz_controller_replica_task: each replica is connected through that task",
   async run(ctx, tally) {
-    tally?.(SIDES.length * REPLICA_SEAMS.length);
-    return diffControllerPaths(ctx, await ctx.session.api.status());
+    tally?.(SIDES.length * (REPLICA_SEAMS.length + 1));
+    const paths = diffControllerPaths(ctx, await ctx.session.api.status());
+    const deadline = performance.now() + REPLICA_TASKS_SETTLE_MS;
+    let tasks = diffReplicaTasks(ctx, await scrape(ctx.session.env.httpUrl));
+    while (tasks.length > 0 && performance.now() < deadline) {
+      await sleep(250);
+      tasks = diffReplicaTasks(ctx, await scrape(ctx.session.env.httpUrl));
+    }
+    return [...paths, ...tasks];
   },
 };
 

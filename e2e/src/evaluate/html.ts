@@ -1,18 +1,14 @@
 /**
- * `report.html`: one self-contained page (no network) drawn from the report — the verdict, the
- * side-by-side table (recovery after kill -9, and SIGSTOP detection when the run measured it), the checks, every difference as a diff, and three plots drawn by Chart.js:
- * the peek latency distributions (`#latency-distribution`), memory over time
- * (`#memory-over-time`) and frontier lag over time (`#frontier-lag-over-time`).
- *
- * Chart.js's UMD build (a dependency of this package) is inlined into the page; the report's data
- * is inlined as JSON with `<` escaped, so nothing in it can close the script element.
+ * `report.html`: one self-contained page (no network, `chart-page.ts`) drawn from the report —
+ * the verdict, the side-by-side table (recovery after kill -9, and SIGSTOP detection when the run
+ * measured it), the checks, every difference as a diff, and three plots drawn by Chart.js: the
+ * peek latency distributions (`#latency-distribution`), memory over time (`#memory-over-time`)
+ * and frontier lag over time (`#frontier-lag-over-time`).
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { chartJsSource, chartPage, esc, type Plot } from "./chart-page.js";
 import { SIDES } from "./context.js";
 import type { EvaluationReport, SideReport } from "./report.js";
-import { LATENCY_BUCKETS_MS } from "./stats.js";
+import { LATENCY_BUCKETS_MS, type LatencySummary } from "./stats.js";
 
 /** The ids of the plots' canvases (the e2e test checks that the page has them). */
 export const PLOT_IDS = [
@@ -20,16 +16,6 @@ export const PLOT_IDS = [
   "memory-over-time",
   "frontier-lag-over-time",
 ] as const;
-
-/** Chart.js's UMD build, read from the installed package. */
-export function chartJsSource(): string {
-  const main = createRequire(import.meta.url).resolve("chart.js");
-  return readFileSync(join(dirname(main), "chart.umd.min.js"), "utf8");
-}
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => `&${{ "&": "amp", "<": "lt", ">": "gt", '"': "quot" }[c]};`);
-}
 
 const num = (x: number | null | undefined, unit = "") =>
   x === null || x === undefined ? "—" : `${x}${unit}`;
@@ -78,17 +64,61 @@ function sideRows(r: EvaluationReport): string {
   return `<table>${head}\n${body}</table>`;
 }
 
+/** The buckets of `LatencySummary.histogram`, as the plots label them. */
+export const LATENCY_BUCKET_LABELS = [
+  ...LATENCY_BUCKETS_MS.map((b) => `≤${b} ms`),
+  `>${LATENCY_BUCKETS_MS.at(-1)} ms`,
+];
+
+/** The histograms of `summaries` by name (a `bars` series, on `LATENCY_BUCKET_LABELS`). */
+export function histograms(
+  summaries: Record<string, LatencySummary>,
+): Record<string, readonly number[]> {
+  return Object.fromEntries(Object.entries(summaries).map(([k, v]) => [k, v.histogram]));
+}
+
+/** The peeks' latency per side (`DATA.buckets`, `DATA.latency`: `histograms`). */
+export const LATENCY_PLOT: Plot = {
+  id: "latency-distribution",
+  title: "Peek latency distribution",
+  caption: "Every answered peek of the fixed-time rounds, per side, on the same buckets.",
+  chart: `bars(DATA.buckets, DATA.latency, "peeks")`,
+};
+
+/** Replica RSS per side (`DATA.rss`) and environmentd's (`DATA.environmentdRss`) over time. */
+export function memoryPlot(caption: string): Plot {
+  return {
+    id: "memory-over-time",
+    title: "Memory over time",
+    caption,
+    chart: `lines([...perSide(DATA.rss, "replica RSS"),
+  line("environmentd RSS (both controllers)", COLORS.environmentd, DATA.environmentdRss)], "MB")`,
+  };
+}
+
+/** Each side's ticker lag (`DATA.freshness`) and winning view lag (`DATA.viewLag`) over time. */
+export function frontierLagPlot(caption: string): Plot {
+  return {
+    id: "frontier-lag-over-time",
+    title: "Frontier lag over time",
+    caption,
+    chart: `lines([...perSide(DATA.freshness, "ticker lag"),
+  ...perSide(DATA.viewLag, "winning view lag", true)], "ms behind now")`,
+  };
+}
+
 /** The page (see the file comment). */
 export function renderHtml(r: EvaluationReport, chartJs: string = chartJsSource()): string {
   const data = {
-    buckets: [...LATENCY_BUCKETS_MS.map((b) => `≤${b} ms`), `>${LATENCY_BUCKETS_MS.at(-1)} ms`],
-    latency: Object.fromEntries(SIDES.map((s) => [s, r.sides[s].peekLatency.histogram])),
+    buckets: LATENCY_BUCKET_LABELS,
+    latency: histograms(
+      Object.fromEntries(SIDES.map((s) => [`${s} (peeks)`, r.sides[s].peekLatency])),
+    ),
     rss: Object.fromEntries(SIDES.map((s) => [s, r.sides[s].replicaRssMb])),
     environmentdRss: r.environmentdRssMb,
     freshness: Object.fromEntries(SIDES.map((s) => [s, r.sides[s].freshnessMs])),
     viewLag: Object.fromEntries(SIDES.map((s) => [s, r.sides[s].viewLagMs])),
   };
-  const json = JSON.stringify(data).replace(/</g, "\\u003c");
   const checks = r.checks
     .map(
       (c) =>
@@ -110,16 +140,7 @@ export function renderHtml(r: EvaluationReport, chartJs: string = chartJsSource(
     r.skipped.length === 0
       ? ""
       : `<p>Skipped: ${esc(r.skipped.map((s) => `${s.phase} (${s.reason})`).join("; "))}</p>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>mzts evaluation: ${esc(r.target)} — ${r.verdict}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}
-.pass{color:#17702b}.fail{color:#b3261e;font-weight:bold}.verdict{font-size:2em}
-.plot{height:320px;margin:1em 0 2.5em}pre{background:#f6f6f6;padding:1em;overflow:auto}
-</style></head><body>
-<h1>Evaluation of <code>${esc(r.target)}</code>: <span class="verdict ${r.verdict}">${r.verdict.toUpperCase()}</span></h1>
+  const body = `<h1>Evaluation of <code>${esc(r.target)}</code>: <span class="verdict ${r.verdict}">${r.verdict.toUpperCase()}</span></h1>
 <p>Started ${esc(r.startedAt)}; steady window ${r.seconds} s; whole run ${r.elapsedSeconds} s;
 host: node ${esc(r.host.node)}, ${r.host.cpus} CPUs, load ${r.host.loadavg.map((x) => x.toFixed(2)).join(" ")}.
 The baseline cluster runs without the phase, the candidate with it; both read the same sources.</p>
@@ -131,46 +152,20 @@ ${sideRows(r)}
 ${checks}</table>
 <h2>Differences</h2>
 ${diffs}
-${r.flags === undefined ? "" : `<details><summary>Flags file of the run</summary><pre>${esc(JSON.stringify(r.flags, null, 2))}</pre></details>`}
-<h2>Peek latency distribution</h2>
-<p>Every answered peek of the fixed-time rounds, per side, on the same buckets.</p>
-<div class="plot"><canvas id="latency-distribution"></canvas></div>
-<h2>Memory over time</h2>
-<p>Each side's replica RSS (its <code>/metrics</code>) and environmentd's, which holds both sides' controllers; the dips are the kill -9s.</p>
-<div class="plot"><canvas id="memory-over-time"></canvas></div>
-<h2>Frontier lag over time</h2>
-<p>Wall clock − (upper − 1) of each side's ticker index (100 ms ticks; slightly negative when the source stamps ahead) and winning view (1 s ticks), every 500 ms (50 ms around the kills); the spikes are the kill -9s.</p>
-<div class="plot"><canvas id="frontier-lag-over-time"></canvas></div>
-<script>${chartJs}</script>
-<script>
-const DATA = ${json};
-const COLORS = { baseline: "#1f77b4", candidate: "#d62728", environmentd: "#2ca02c" };
-const xy = (s) => s.map(([t, v]) => ({ x: t / 1000, y: v }));
-const timeAxis = (y) => ({ x: { type: "linear", title: { display: true, text: "seconds since start" } },
-  y: { beginAtZero: true, title: { display: true, text: y } } });
-new Chart(document.getElementById("latency-distribution"), {
-  type: "bar",
-  data: { labels: DATA.buckets, datasets: Object.entries(DATA.latency).map(([side, h]) => ({
-    label: side + " (peeks)", data: h, backgroundColor: COLORS[side] })) },
-  options: { maintainAspectRatio: false, scales: { y: { beginAtZero: true, title: { display: true, text: "peeks" } } } },
-});
-new Chart(document.getElementById("memory-over-time"), {
-  type: "line",
-  data: { datasets: [
-    ...Object.entries(DATA.rss).map(([side, s]) => ({ label: side + " replica RSS", data: xy(s), borderColor: COLORS[side], pointRadius: 0 })),
-    { label: "environmentd RSS (both controllers)", data: xy(DATA.environmentdRss), borderColor: COLORS.environmentd, pointRadius: 0 },
-  ] },
-  options: { maintainAspectRatio: false, scales: timeAxis("MB") },
-});
-new Chart(document.getElementById("frontier-lag-over-time"), {
-  type: "line",
-  data: { datasets: [
-    ...Object.entries(DATA.freshness).map(([side, s]) => ({ label: side + " ticker lag", data: xy(s), borderColor: COLORS[side], pointRadius: 0 })),
-    ...Object.entries(DATA.viewLag).map(([side, s]) => ({ label: side + " winning view lag", data: xy(s), borderColor: COLORS[side], borderDash: [4, 4], pointRadius: 0 })),
-  ] },
-  options: { maintainAspectRatio: false, scales: timeAxis("ms behind now") },
-});
-</script>
-</body></html>
-`;
+${r.flags === undefined ? "" : `<details><summary>Flags file of the run</summary><pre>${esc(JSON.stringify(r.flags, null, 2))}</pre></details>`}`;
+  return chartPage({
+    title: `mzts evaluation: ${r.target} — ${r.verdict}`,
+    body,
+    data,
+    chartJs,
+    plots: [
+      LATENCY_PLOT,
+      memoryPlot(
+        "Each side's replica RSS (its <code>/metrics</code>) and environmentd's, which holds both sides' controllers; the dips are the kill -9s.",
+      ),
+      frontierLagPlot(
+        "Wall clock − (upper − 1) of each side's ticker index (100 ms ticks; slightly negative when the source stamps ahead) and winning view (1 s ticks), every 500 ms (50 ms around the kills); the spikes are the kill -9s.",
+      ),
+    ],
+  });
 }

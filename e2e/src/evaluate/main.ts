@@ -6,7 +6,7 @@
  * every built phase off and on, must answer alike (`consistency.ts`).
  * `pnpm evaluate <phase> --stage shadow|live [--seconds S]`: the workload with the candidate's
  * phase in that migration stage on two replicas; environmentd's comparison counts are the
- * verdict (`stage-run.ts`).
+ * verdict (`stage-run.ts`; `report.{json,html}`).
  *
  * Progress goes to stderr, the verdict line and the report's path to stdout. Exit code: 0 pass
  * (or nothing to evaluate: the phase is not built, which is said), 1 fail, 2 usage error.
@@ -95,7 +95,7 @@ if (values.stage !== undefined) {
     process.exit(0);
   }
   process.stdout.write(
-    `evaluate ${what} --stage ${stage}: ${r.report.verdict.toUpperCase()} — ${r.dir}/report.json\n`,
+    `evaluate ${what} --stage ${stage}: ${r.report.verdict.toUpperCase()} — ${r.dir}/report.html\n`,
   );
   process.exit(r.report.verdict === "pass" ? 0 : 1);
 }

@@ -14,8 +14,9 @@
  * statuses, the phases each replica runs). A phase adds its own checks here, run once both sides
  * are hydrated and again at the end of the run (after the kills): `servers` checks the replica's
  * metric vocabulary; `replicas` that status reports the candidate's replica seams on the unified
- * replica task and the baseline's on the legacy ones (`controllers.ts`); `logging` that the
- * unified log host runs on the candidate only, and the introspection of both clusters
+ * replica task and the baseline's on the legacy ones, and that environmentd's
+ * `mz_controller_replica_task` has each replica connected through that task (`controllers.ts`);
+ * `logging` that the unified log host runs on the candidate only, and the introspection of both clusters
  * (`introspection.ts`: the schema listed, storage relations served by the candidate only,
  * compute relations' deterministic columns alike); `client` that the candidate's replica is
  * reached over one TCP connection and the baseline's over one per workload (`client.ts`); `state`

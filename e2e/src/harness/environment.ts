@@ -332,12 +332,17 @@ export interface Sample {
   readonly value: number;
 }
 
-/** GET `<baseUrl>/metrics`, parsed (text format; comments skipped). */
+/** GET `<baseUrl>/metrics`, parsed (`parseMetrics`). */
 export async function scrape(baseUrl: string): Promise<Sample[]> {
   const res = await fetch(`${baseUrl}/metrics`);
   if (!res.ok) throw new Error(`GET ${baseUrl}/metrics: ${res.status}`);
+  return parseMetrics(await res.text());
+}
+
+/** Prometheus text format, parsed (comments skipped). */
+export function parseMetrics(text: string): Sample[] {
   const out: Sample[] = [];
-  for (const line of (await res.text()).split("\n")) {
+  for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
     if (m === null) continue;

@@ -52,6 +52,7 @@ import {
   connectUnifiedStorageReplica,
   type StorageReplicaConnector,
 } from "@mzts/storage-client";
+import type { ReplicaTaskMetric } from "./environment/stages/replica-task-metric.js";
 import { perReplicaTask } from "./environment/stages/replica-tasks.js";
 
 /** A controller-side seam. */
@@ -117,6 +118,8 @@ export interface SelectOptions {
    * replica's task follows its slot's PhaseSet (`environment/stages/replica-tasks.ts`).
    */
   readonly slotOf?: (replicaId: string) => PhasePath | undefined;
+  /** Counts each replica's connections per task (`mz_controller_replica_task`). */
+  readonly taskMetric?: ReplicaTaskMetric;
 }
 
 /**
@@ -163,17 +166,34 @@ export function selectControllers(
       : legacy;
     return { seam, flag, path: "legacy", note };
   });
+  const metric = options.taskMetric;
+  const observed = <C, R>(
+    workload: "compute" | "storage",
+    p: PhaseSet,
+    unified: ReplicaConnector<C, R>,
+    legacy: ReplicaConnector<C, R>,
+  ): ReplicaConnector<C, R> => {
+    const task: PhasePath = p.takesEffect("replicas") ? "unified" : "legacy";
+    const connector = task === "unified" ? unified : legacy;
+    return metric === undefined ? connector : metric.observe(workload, task, connector);
+  };
   const computeTask = perReplicaTask(phases, options.slotOf, (p) =>
-    p.takesEffect("replicas")
-      ? connectUnifiedComputeReplica
-      : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
-        connectLegacyComputeReplica,
+    observed(
+      "compute",
+      p,
+      connectUnifiedComputeReplica,
+      // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+      connectLegacyComputeReplica,
+    ),
   );
   const storageTask = perReplicaTask(phases, options.slotOf, (p) =>
-    p.takesEffect("replicas")
-      ? connectUnifiedStorageReplica
-      : // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
-        connectLegacyStorageReplica,
+    observed(
+      "storage",
+      p,
+      connectUnifiedStorageReplica,
+      // PHASE(replicas): legacy — delete when cluster-unification-replicas is retired
+      connectLegacyStorageReplica,
+    ),
   );
   const clusterLayout = replicaLayout(phases);
   const layoutOf = (id: string) => options.layoutOf?.(id) ?? clusterLayout;

@@ -61,6 +61,7 @@ import { loggingConfig } from "../introspection/log-indexes.js";
 import type { ShardUpperSource } from "./shards.js";
 import type { ClusterStages } from "./stages/cluster-stages.js";
 import type { MirrorHub, Workload } from "./stages/mirror-replicas.js";
+import { ReplicaTaskMetric } from "./stages/replica-task-metric.js";
 import { buildShadowed } from "./stages/shadowed-build.js";
 import { ShadowedClusterController, stateStage } from "./stages/shadowed-controller.js";
 
@@ -152,8 +153,13 @@ export class Clusters {
   /** Built controllers already closed (`#closeBuilt` runs once per controller). */
   readonly #closed = new WeakSet<Built>();
 
+  /** `mz_controller_replica_task` (when there is a registry). */
+  readonly #taskMetric: ReplicaTaskMetric | undefined;
+
   constructor(opts: ClustersOptions) {
     this.#o = opts;
+    this.#taskMetric =
+      opts.registry === undefined ? undefined : new ReplicaTaskMetric(opts.registry);
   }
 
   /** Builds a cluster's controller from its PhaseSet, read now (`announce`: tell `onChange`). */
@@ -408,9 +414,11 @@ export class Clusters {
   /** How `selectControllers` learns each replica's layout and PhaseSet. */
   #selectOptions(): SelectOptions {
     const { layoutOf, slotOf } = this.#o;
+    const taskMetric = this.#taskMetric;
     return {
       ...(layoutOf === undefined ? {} : { layoutOf }),
       ...(slotOf === undefined ? {} : { slotOf }),
+      ...(taskMetric === undefined ? {} : { taskMetric }),
     };
   }
 
