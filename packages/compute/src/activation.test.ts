@@ -140,7 +140,9 @@ class Workers {
     let min: bigint | null | undefined = null;
     for (const out of this.out) {
       let last: FrontiersUpdate["write"];
-      for (const r of out) if (r.kind === "frontiers" && r.id === id && r.frontiers.write !== undefined) last = r.frontiers.write;
+      for (const r of out)
+        if (r.kind === "frontiers" && r.id === id && r.frontiers.write !== undefined)
+          last = r.frontiers.write;
       if (last === undefined) return undefined;
       if (last !== null && (min === null || last < (min as bigint))) min = last;
     }
@@ -175,7 +177,12 @@ async function shards(names: string[]) {
   const persist = await createPersist({ dataDir: dir });
   cleanups.push(() => persist.close());
   const out: Record<string, Shard> = {};
-  for (const n of names) out[n] = await persist.openShard(n, { create: true });
+  for (const n of names) {
+    out[n] = await persist.openShard(n, { create: true });
+    // The controller's read hold at the as-of (0): a worker registering its reader after another
+    // worker's reader moved on still finds the snapshot readable.
+    await out[n].openSinceHandle("controller");
+  }
   return { dir, shards: out };
 }
 
