@@ -22,6 +22,7 @@ import { pino } from "pino";
 import { ComputeState, LegacyComputeLogging } from "../dist/index.js";
 import { conformanceConfig } from "../dist/logging/conformance.js";
 import { type PathKind, Replica, until } from "../test/harness.js";
+import { constantIndex } from "./constant-index.js";
 
 if (process.argv.includes("--help")) {
   console.log(
@@ -40,25 +41,7 @@ const IN_FLIGHT = 1024;
 /** `off` / `on`: run one side only (profiling); default both. */
 const ONLY = process.env.BENCH_ONLY;
 
-const dataflow = (id: string): DataflowDescription => ({
-  debugName: `bench ${id}`,
-  sourceImports: [],
-  indexImports: [],
-  objectsToBuild: [
-    {
-      id: `${id}o`,
-      plan: {
-        kind: "constant",
-        rows: Array.from({ length: 16 }, (_, i) => [[BigInt(i), `row ${i}`], 1] as const),
-        arity: 2,
-      },
-    },
-  ],
-  indexExports: [{ id, objectId: `${id}o`, key: [0] }],
-  sinkExports: [],
-  asOf: 0n,
-  until: null,
-});
+const dataflow = (id: string): DataflowDescription => constantIndex(id, 16);
 
 let uuids = 0;
 const peek = (id: string): Peek => ({

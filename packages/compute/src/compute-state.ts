@@ -7,11 +7,15 @@
  * ## Example flow (W workers, each running this)
  * 1. `createDataflow(d)`: checked (`checkDataflow`), then built (`buildDataflow`) with the next
  *    build sequence number as its exchange namespace; exports registered by id.
- * 2. `step()`: source data is pumped in, every graph runs once, pending peeks are retried.
+ * 2. `step()`: source data is pumped in, every *activated* graph runs once (new input, exchange
+ *    arrivals or an async completion; an idle dataflow is skipped), pending peeks are retried.
  * 3. `peek(p)`: answered once `since <= t < upper` on this worker's part of the index; the
  *    process merger unions the W parts and applies the finishing.
  * 4. `maintain()`: frontiers of indexes and persist sinks that advanced are reported (never
- *    regressing, first report ≥ as-of), then the worker's statistics if they changed.
+ *    regressing, first report ≥ as-of), then the worker's statistics if they changed. Only
+ *    dataflows *touched* since the last tick (their graph ran, or they were compacted) are looked
+ *    at, and statistics are recounted only after a command, a step that worked or an answer:
+ *    the tick's cost does not grow with the number of idle dataflows.
  * 5. `allowCompaction(id, empty)`: the export is dropped; when a dataflow's last export goes, it
  *    is freed; empty frontiers are reported once.
  * 6. A later connection (`onConnection`): commands are buffered until `initializationComplete`,
@@ -116,6 +120,10 @@ export class ComputeState {
   readonly #benign: Record<string, number> = {};
   readonly #errors: Record<string, number> = {};
   #lastStats = "";
+  /** Whether statistics may have changed since the last were sent. */
+  #statsDirty = true;
+  /** Dataflows whose graph ran (or were compacted) since the last `maintain()`. */
+  readonly #touched = new Set<DataflowInstance>();
   #closed = false;
   /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
   readonly #disposing = new Set<Promise<void>>();
@@ -128,11 +136,11 @@ export class ComputeState {
     this.#deps = deps;
     this.#shards = new WorkerShards(deps.config);
     this.#log = deps.logger;
-    this.#router = new ExchangeRouter<ExchangeMessage>(
-      deps.mesh,
-      EXCHANGE_CHANNEL,
-      deps.requestStep,
-    );
+    // Exchange arrivals activate only the dataflow of their namespace (= build sequence number).
+    this.#router = new ExchangeRouter<ExchangeMessage>(deps.mesh, EXCHANGE_CHANNEL, (ns) => {
+      this.#dataflows.get(ns)?.graph.activate();
+      deps.requestStep();
+    });
     this.#replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
     this.#logging = new ComputeLogging(deps.logging);
     this.#now = deps.now ?? Date.now;
@@ -156,6 +164,7 @@ export class ComputeState {
   /** Applies one command (in the total order). Never throws. */
   apply(cmd: ComputeCommand): void {
     if (this.#closed) return;
+    this.#statsDirty = true;
     if (this.#buffer !== undefined) {
       if (cmd.kind === "initializationComplete") {
         const cmds = this.#buffer;
@@ -251,6 +260,7 @@ export class ComputeState {
 
   /** Sends this worker's answer to a peek it accepted. */
   #answer(uuid: string, response: PeekResponse): void {
+    this.#statsDirty = true;
     this.#logging.peekEnded(uuid);
     this.#deps.respond({ kind: "peekResponse", uuid, response });
   }
@@ -351,6 +361,8 @@ export class ComputeState {
       this.#dropExport(id, true);
       return;
     }
+    // Compaction shrinks the arrangements now: introspection samples the dataflow again.
+    this.#touched.add(df);
     const ix = df.indexes.get(id);
     if (ix && Frontier.lessThan(ix.arrangement.since, f)) ix.arrangement.allowCompaction(f);
     // The error arrangement is shared by the dataflow's indexes: compact to their meet.
@@ -543,7 +555,8 @@ export class ComputeState {
   step(): boolean {
     if (this.#closed) return false;
     let worked = false;
-    for (const df of this.#dataflows.values()) if (df.step()) worked = true;
+    for (const df of this.#dataflows.values()) if (df.step(this.#touched)) worked = true;
+    if (worked) this.#statsDirty = true;
     this.#logging.afterStep();
     for (const [uuid, peek] of this.#peeks) {
       if (peek.target.kind !== "index") continue;
@@ -578,6 +591,12 @@ export class ComputeState {
   /** Reports frontiers that advanced, empty frontiers of drops, and changed statistics. */
   maintain(): void {
     if (this.#closed) return;
+    for (const df of this.#touched) {
+      this.#logging.touch(df);
+      for (const id of df.liveExports) this.#frontiers.touch(id);
+    }
+    if (this.#touched.size > 0) this.#statsDirty = true;
+    this.#touched.clear();
     // The log indexes advance whatever the connection does; waiting peeks of them retry.
     if (this.#logging.maintain(this.#now()) && this.#peeks.size > 0) this.#deps.requestStep();
     if (this.#buffer !== undefined) return;
@@ -589,6 +608,8 @@ export class ComputeState {
       this.#logUppers(),
       (id, frontiers) => this.#deps.respond({ kind: "frontiers", id, frontiers }),
     );
+    if (!this.#statsDirty) return;
+    this.#statsDirty = false;
     const stats = this.stats();
     const json = JSON.stringify(stats);
     if (json !== this.#lastStats) {

@@ -7,6 +7,14 @@
  *
  * A new connection (reconciliation) starts afresh: pending empties are forgotten and every
  * collection's next report is its first.
+ *
+ * ## Cost independent of idle collections
+ * `report()` looks only at collections *touched* since the last report: newly tracked ones, and
+ * those the worker `touch()`es because their dataflow ran (every frontier of an export moves
+ * only when its dataflow's graph runs: input, exchange or an async completion activates it). A
+ * touched collection whose frontiers are not reportable yet (below the as-of, unknown) is looked
+ * at again when its dataflow runs again. Log indexes (a handful per instance) are looked at on
+ * every report.
  */
 import type { FrontiersUpdate } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
@@ -31,10 +39,18 @@ export class FrontierReports {
   readonly #pendingEmpty = new Set<GlobalId>();
   /** Last upper reported per log index (this connection). */
   readonly #logs = new Map<GlobalId, Frontier>();
+  /** Tracked ids to look at in the next `report()`. */
+  readonly #touched = new Set<GlobalId>();
 
   /** Starts (or restarts) reporting `id`, first report at or beyond `lower`. */
   track(id: GlobalId, lower: Frontier): void {
     this.#reported.set(id, { lower, write: undefined, input: undefined, output: undefined });
+    this.#touched.add(id);
+  }
+
+  /** `id`'s frontiers may have moved: the next `report()` looks at it (untracked ids: no-op). */
+  touch(id: GlobalId): void {
+    if (this.#reported.has(id)) this.#touched.add(id);
   }
 
   /** Stops reporting `id`; with `report`, its empty frontiers go out once (unless already). */
@@ -45,6 +61,7 @@ export class FrontierReports {
       this.#pendingEmpty.add(id);
     }
     this.#reported.delete(id);
+    this.#touched.delete(id);
   }
 
   /** A new connection: forget pending empties and what log indexes reported. */
@@ -54,8 +71,9 @@ export class FrontierReports {
   }
 
   /**
-   * Sends pending empties, then every tracked frontier that advanced (`now(id)` gives the
-   * export's current frontiers, undefined when it is gone), then log index uppers that advanced.
+   * Sends pending empties, then every frontier of a touched collection that advanced (`now(id)`
+   * gives the export's current frontiers, undefined when it is gone), then log index uppers that
+   * advanced.
    */
   report(
     now: (id: GlobalId) => FrontiersUpdate | undefined,
@@ -66,7 +84,9 @@ export class FrontierReports {
       send(id, { write: Frontier.EMPTY, input: Frontier.EMPTY, output: Frontier.EMPTY });
     }
     this.#pendingEmpty.clear();
-    for (const [id, rep] of this.#reported) {
+    for (const id of this.#touched) {
+      const rep = this.#reported.get(id);
+      if (rep === undefined) continue;
       const current = now(id);
       if (current === undefined) continue;
       const out: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
@@ -81,6 +101,7 @@ export class FrontierReports {
       }
       if (Object.keys(out).length > 0) send(id, out);
     }
+    this.#touched.clear();
     for (const [id, upper] of logUppers) {
       const prev = this.#logs.get(id);
       if (prev !== undefined && !Frontier.lessThan(prev, upper)) continue;

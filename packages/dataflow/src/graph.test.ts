@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createGraph } from "./graph.js";
 import { arrangeBy } from "./operators/arrange-by.js";
+import { capture } from "./operators/capture.js";
+import { constant } from "./operators/constant.js";
 import { createInput } from "./operators/input.js";
 
 afterEach(() => vi.restoreAllMocks());
@@ -57,5 +59,54 @@ describe("Graph operator timing", () => {
     g.step();
     g.step();
     expect(now).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("Graph activation", () => {
+  it("skips a quiet graph until input arrives, and then produces the output", () => {
+    const { g, input, op } = pipeline();
+    expect(g.activated).toBe(true); // built: must run once
+    while (g.stepIfActivated());
+    expect(g.activated).toBe(false);
+    const run = vi.spyOn(op, "run");
+    expect(g.stepIfActivated()).toBe(false);
+    expect(run).not.toHaveBeenCalled();
+    // Input from outside activates the graph; it runs until quiet and the data arrives.
+    input.send([[[7n], 3n, 1]]);
+    expect(g.activated).toBe(true);
+    input.advanceTo(4n);
+    let steps = 0;
+    while (g.stepIfActivated()) steps++;
+    expect(steps).toBeGreaterThan(0);
+    expect(op.arrangement.upper).toBe(4n);
+    expect(op.arrangement.updates()).toEqual([[[7n], 3n, 1]]);
+    expect(g.activated).toBe(false);
+  });
+
+  it("a frontier move alone activates the graph", () => {
+    const { g, input, op } = pipeline();
+    while (g.stepIfActivated());
+    input.advanceTo(9n);
+    while (g.stepIfActivated());
+    expect(op.arrangement.upper).toBe(9n);
+  });
+
+  it("activate() wakes a graph whose work arrived another way", () => {
+    const { g } = pipeline();
+    while (g.stepIfActivated());
+    const step = vi.spyOn(g, "step");
+    g.stepIfActivated();
+    expect(step).not.toHaveBeenCalled();
+    g.activate();
+    g.stepIfActivated();
+    expect(step).toHaveBeenCalledTimes(1);
+  });
+
+  it("a new graph runs once, so constants are emitted", () => {
+    const g = createGraph({ asOf: 5n });
+    const out = capture(constant(g, [[[1n], 1]]));
+    while (g.stepIfActivated());
+    expect(out.updates).toEqual([[[1n], 5n, 1]]);
+    expect(out.frontier).toBe(null);
   });
 });

@@ -12,6 +12,18 @@
  * moves locally. With W > 1 workers, data from other workers arrives asynchronously through the
  * exchange; the runtime calls `step()` again when messages arrive (tests use `runWorkers()`).
  *
+ * ## Activation (skipping idle graphs)
+ * A graph is *activated* when something may have given one of its operators work: it is built
+ * activated (constants emit on the first step), every `Stream.send` / `advance` activates it
+ * (an input fed from outside, or an operator's output inside a step), and whoever delivers work
+ * by other means calls `activate()`: the runtime when exchange messages for the graph arrive, an
+ * operator whose async work (a persist write) completed. `stepIfActivated()` runs the graph only
+ * when activated and clears the flag first; a step that did work leaves it activated, so the
+ * graph is stepped again until a quiet step. Because every operator's `run()` only has work when
+ * an input port received something (or an exchange channel or async completion delivered it, see
+ * above), a graph that is not activated would do nothing in `step()`: skipping it is exact.
+ * `step()` itself stays unconditional (tests and `runWorkers()` use it).
+ *
  * ## Operator timing (introspection)
  * `enableTiming()` makes every later `step()` add the time each operator's `run()` took to its
  * total (`operatorElapsedNs`, indexed by operator id): one clock read per step and one per
@@ -66,6 +78,8 @@ export class Graph {
   #nextChannel = 0;
   /** Nanoseconds each operator spent in `run()`; undefined while timing is off. */
   #elapsedNs: number[] | undefined;
+  /** Whether an operator may have work (see "Activation"); a new graph must run once. */
+  #activated = true;
 
   constructor(options: GraphOptions = {}) {
     this.#allocator = options.allocator;
@@ -108,6 +122,31 @@ export class Graph {
    */
   get operatorElapsedNs(): readonly number[] {
     return this.#elapsedNs ?? NO_TIMES;
+  }
+
+  /** Whether the graph may have work: `stepIfActivated()` would run it. */
+  get activated(): boolean {
+    return this.#activated;
+  }
+
+  /**
+   * Marks the graph as possibly having work. Streams call it on every send and frontier move;
+   * call it when work reaches an operator another way (exchange arrivals, async completions).
+   */
+  activate(): void {
+    this.#activated = true;
+  }
+
+  /**
+   * Runs every operator once when the graph is activated, else nothing. Returns true when any
+   * did work (the graph then stays activated, so the caller steps it again until quiet).
+   */
+  stepIfActivated(): boolean {
+    if (!this.#activated) return false;
+    this.#activated = false;
+    const worked = this.step();
+    if (worked) this.#activated = true;
+    return worked;
   }
 
   /** Runs every operator once, in order. Returns true when any did work. */

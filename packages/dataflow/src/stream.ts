@@ -113,6 +113,7 @@ export class Stream {
     }
     const ports = this.#ports;
     for (let i = 0; i < ports.length; i++) ports[i]!.receiveData(batch);
+    this.graph.activate();
   }
 
   /**
@@ -123,6 +124,7 @@ export class Stream {
     if (!this.#frontier.advance(f)) return;
     const ports = this.#ports;
     for (let i = 0; i < ports.length; i++) ports[i]!.receiveFrontier(f);
+    this.graph.activate();
   }
 
   /** Applies pipeable operator factories in order: `s.pipe(map(…), filter(…))`. */

@@ -16,6 +16,9 @@
  *   `operatorElapsed` (the graph times its operators only while logging is on),
  *   `exportFrontier` (indexes: upper; persist sinks: write frontier), `importFrontier` (each
  *   import of each export), `arrangementSize` and `errorCount` (indexes). Then the host steps.
+ *   Only dataflows *touched* since the last tick are sampled: announced ones, and those the
+ *   worker `touch()`es because their graph ran or their arrangements were compacted — nothing
+ *   sampled changes otherwise, so a tick's cost does not grow with idle dataflows.
  *
  * ## Cost when logging is off
  * Every entry point first reads `host.logger.enabled` (false for `NO_LOGGER`, interval 0) and
@@ -53,6 +56,8 @@ export class ComputeLogging {
   readonly #dataflows = new Map<number, DataflowLog>();
   /** Dataflows with an export not yet hydrated. */
   readonly #hydrating = new Set<DataflowLog>();
+  /** Dataflows to sample at the next tick (announced or touched since the last). */
+  readonly #touched = new Set<DataflowLog>();
   /** The last configuration applied. */
   #config: LoggingConfig | undefined;
 
@@ -68,6 +73,7 @@ export class ComputeLogging {
     const logger = this.host.logger;
     this.#dataflows.clear();
     this.#hydrating.clear();
+    this.#touched.clear();
     if (logger.enabled) for (const df of live) this.dataflowCreated(df);
   }
 
@@ -97,6 +103,13 @@ export class ComputeLogging {
     };
     this.#dataflows.set(df.seq, log);
     this.#hydrating.add(log);
+    this.#touched.add(log);
+  }
+
+  /** `df` ran or was compacted: sample it at the next tick (unannounced dataflows: no-op). */
+  touch(df: DataflowInstance): void {
+    const log = this.#dataflows.get(df.seq);
+    if (log !== undefined) this.#touched.add(log);
   }
 
   /** One export dropped; `dataflowGone` when it was the dataflow's last. */
@@ -107,6 +120,7 @@ export class ComputeLogging {
     if (dataflowGone) {
       this.#dataflows.delete(df.seq);
       this.#hydrating.delete(log);
+      this.#touched.delete(log);
       if (logger.enabled) logger.log({ kind: "dataflowDropped", dataflowId: df.seq });
       return;
     }
@@ -153,7 +167,8 @@ export class ComputeLogging {
   /** The maintenance tick: samples what changed, then steps the host. True when it did work. */
   maintain(nowMs: number): boolean {
     const logger = this.host.logger;
-    if (logger.enabled) for (const log of this.#dataflows.values()) sample(logger, log);
+    if (logger.enabled) for (const log of this.#touched) sample(logger, log);
+    this.#touched.clear();
     return this.host.step(nowMs);
   }
 
@@ -162,6 +177,7 @@ export class ComputeLogging {
     this.#config = undefined;
     this.#dataflows.clear();
     this.#hydrating.clear();
+    this.#touched.clear();
     this.host.close();
   }
 }

@@ -19,7 +19,9 @@
  * 6. Every arrangement starts compacted to the as-of: reads below it are refused.
  *
  * Dataflows are not suspended: they run as soon as they are built (`schedule` is recorded but
- * not required), which the protocol allows ("may build dataflows suspended").
+ * not required), which the protocol allows ("may build dataflows suspended"). A worker step runs
+ * a dataflow's graph only when it is activated (`Graph.stepIfActivated`): new input, exchange
+ * arrivals for its namespace (`ComputeState` activates by namespace) or an async completion.
  */
 import {
   ArrangeByOperator,
@@ -126,11 +128,19 @@ export class DataflowInstance {
     return f;
   }
 
-  /** Moves source data in and runs every operator once. True when anything moved. */
-  step(): boolean {
+  /**
+   * Moves source data in and runs every operator once — only when the graph is activated (data
+   * or a frontier reached one of its inputs, exchange messages or an async completion arrived;
+   * `Graph.stepIfActivated`): an idle dataflow costs a few field reads. A dataflow whose graph
+   * ran adds itself to `touched` (its frontiers, sizes and timings may have changed). True when
+   * anything moved.
+   */
+  step(touched: Set<DataflowInstance>): boolean {
     let worked = false;
     for (const s of this.sources) if (s.pump()) worked = true;
-    if (this.graph.step()) worked = true;
+    if (!this.graph.activated) return worked;
+    touched.add(this);
+    if (this.graph.stepIfActivated()) worked = true;
     return worked;
   }
 

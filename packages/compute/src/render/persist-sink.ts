@@ -85,7 +85,7 @@ export class PersistSinkOperator extends Operator {
         .then(async (shard) => {
           this.#shard = shard;
           this.#shardUpper = await shard.upper();
-          this.#requestStep();
+          this.#wake();
         })
         .catch((e: unknown) => {
           this.#logger.warn(
@@ -106,9 +106,16 @@ export class PersistSinkOperator extends Operator {
     return this.#input.frontier;
   }
 
-  /** Allows writes (one-way). */
+  /** Allows writes (one-way); the next step may write what is gathered. */
   allowWrites(): void {
     this.#writesAllowed = true;
+    this.#wake();
+  }
+
+  /** Async work completed (or writes allowed): the graph must step again (`Graph.activate`). */
+  #wake(): void {
+    this.graph.activate();
+    this.#requestStep();
   }
 
   /** Stops writing (the sink was dropped). */
@@ -179,7 +186,7 @@ export class PersistSinkOperator extends Operator {
       })
       .finally(() => {
         this.#inFlight = false;
-        this.#requestStep();
+        this.#wake();
       });
   }
 

@@ -14,10 +14,15 @@
  * ## Compaction
  * `allowCompaction(since)` advances the since: every time below it is forwarded to it, and an
  * entry's diffs at times `<= since` are summed into one (dropped when zero; an entry with no
- * history left is removed). Entries with more than one time are tracked in a set, so compaction
- * visits only those (a single-time entry is already compact: forwarding its time changes no read
- * at `t >= since`). Updates inserted later at times below the since are forwarded on insert.
- * The empty since drops the arrangement's contents (nobody may read it again).
+ * history left is removed). Only an entry with two times at or below the since has anything to
+ * merge (a single time below it is already compact: forwarding it changes no read at
+ * `t >= since`), so entries with more than one time wait in a min-heap keyed by their second
+ * time (`time-heap.ts`), and compaction pops only those that became due: its cost follows the
+ * history that actually merges, not the history held (a log index with a minute of history
+ * compacts one interval's worth per advance). A heap record is checked when popped (`heapKey`:
+ * an entry whose times changed meanwhile is re-queued at its current second time, or dropped
+ * when it is single-time or gone). Updates inserted later at times below the since are forwarded
+ * on insert. The empty since drops the arrangement's contents (nobody may read it again).
  *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
@@ -42,6 +47,7 @@ import {
 import { NotYetAvailable, SinceViolation } from "../errors.js";
 import { type Key, keyFunction } from "../operators/key.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
+import { TimeHeap } from "./time-heap.js";
 
 interface Entry {
   readonly key: Key;
@@ -52,6 +58,8 @@ interface Entry {
   diffs: number[];
   /** Sum of `diffs`. */
   current: number;
+  /** Key of this entry's live record in the compaction heap (undefined: none). */
+  heapKey?: Timestamp | undefined;
 }
 
 /** A key-indexed collection with history between `since` and `upper`. */
@@ -63,8 +71,8 @@ export class Arrangement {
   /** Key of a lookup row (the key columns' values in key order). */
   readonly #lookupKeyOf: (row: Row) => Key;
   readonly #index = new Map<Key, Map<string, Entry>>();
-  /** Entries with more than one time (the only ones compaction needs to visit). */
-  readonly #multi = new Set<Entry>();
+  /** Entries with more than one time, keyed by (at most) their second time: due for compaction. */
+  readonly #due = new TimeHeap<Entry>();
   readonly #since: MonotoneFrontier;
   readonly #upper: MonotoneFrontier;
   #entries = 0;
@@ -162,13 +170,12 @@ export class Arrangement {
         e.diffs.pop();
         this.#countTime(t, -1);
         if (times.length === 0) this.#remove(e);
-        else if (times.length === 1) this.#multi.delete(e);
       }
     } else if (times[last]! < t) {
       times.push(t);
       e.diffs.push(diff);
       this.#countTime(t, 1);
-      this.#multi.add(e);
+      if (times.length === 2) this.#schedule(e);
     } else {
       // Out of order (not produced by the operators, kept correct anyway).
       let i = 0;
@@ -187,8 +194,7 @@ export class Arrangement {
         this.#countTime(t, 1);
       }
       if (times.length === 0) this.#remove(e);
-      else if (times.length > 1) this.#multi.add(e);
-      else this.#multi.delete(e);
+      else if (times.length > 1) this.#schedule(e);
     }
   }
 
@@ -209,7 +215,7 @@ export class Arrangement {
     if (!this.#since.advance(since)) return;
     if (since === null) {
       this.#index.clear();
-      this.#multi.clear();
+      this.#due.clear();
       this.#entries = 0;
       this.#updates = 0;
       this.#count = 0;
@@ -229,14 +235,21 @@ export class Arrangement {
       }
     }
     if (below > 0) this.#times.set(since, (this.#times.get(since) ?? 0) + below);
-    for (const e of [...this.#multi]) {
+    const due = this.#due;
+    for (let k = due.peekKey(); k !== undefined && k <= since; k = due.peekKey()) {
+      const e = due.pop()!;
+      // A stale record (the entry was re-queued earlier, or is single-time or removed now).
+      if (e.heapKey !== k) continue;
+      e.heapKey = undefined;
       const times = e.times;
+      if (times.length < 2) continue;
       const diffs = e.diffs;
       let i = 0;
       let sum = 0;
       while (i < times.length && times[i]! <= since) sum += diffs[i++]!;
       if (i <= 1) {
-        if (i === 1) times[0] = since;
+        // Its second time moved up meanwhile: not due yet.
+        this.#schedule(e);
         continue;
       }
       if (sum === 0) {
@@ -249,8 +262,19 @@ export class Arrangement {
         this.#countTime(since, 1 - i);
       }
       if (times.length === 0) this.#remove(e);
-      else if (times.length === 1) this.#multi.delete(e);
+      else if (times.length > 1) this.#schedule(e);
     }
+  }
+
+  /**
+   * Queues a multi-time entry for compaction at its second time, unless a record at or below
+   * that time is already queued (popped early, it is re-queued then).
+   */
+  #schedule(e: Entry): void {
+    const k = e.times[1]!;
+    if (e.heapKey !== undefined && e.heapKey <= k) return;
+    e.heapKey = k;
+    this.#due.push(k, e);
   }
 
   /**
@@ -318,7 +342,6 @@ export class Arrangement {
         this.#bytes -= bucketBytes(e.key);
       }
     }
-    this.#multi.delete(e);
   }
 
   /**

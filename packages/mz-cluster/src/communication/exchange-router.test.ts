@@ -83,8 +83,12 @@ describe("ExchangeRouter", () => {
   it("holds arrivals for a namespace not yet opened and signals when it opens", async () => {
     const { meshes } = memoryMesh(2);
     let arrivals = 0;
+    const namespaces: number[] = [];
     const sender = new ExchangeRouter<number>(meshes[0]!, "t:exchange", () => {});
-    const receiver = new ExchangeRouter<number>(meshes[1]!, "t:exchange", () => arrivals++);
+    const receiver = new ExchangeRouter<number>(meshes[1]!, "t:exchange", (ns) => {
+      arrivals++;
+      namespaces.push(ns);
+    });
     sender.open(7).channel(1).send(1, 1);
     sender.open(7).channel(1).send(1, 2);
     await settle();
@@ -99,6 +103,7 @@ describe("ExchangeRouter", () => {
     sender.open(7).channel(1).send(1, 3);
     await settle();
     expect(arrivals).toBe(2); // open now: every arrival signals
+    expect(namespaces).toEqual([7, 7]); // with its namespace (compute activates that dataflow)
   });
 
   it("frees a closed namespace's queues and discards its later arrivals", async () => {

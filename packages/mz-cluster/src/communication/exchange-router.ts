@@ -51,7 +51,7 @@ type Inbox<M> = Array<readonly [from: number, message: M]>;
 export class ExchangeRouter<M> {
   readonly #mesh: ExchangeMesh;
   readonly #name: string;
-  readonly #onArrival: () => void;
+  readonly #onArrival: (ns: number) => void;
   /** ns → channel id → arrived messages. Present for open namespaces and early arrivals. */
   readonly #inboxes = new Map<number, Map<number, Inbox<M>>>();
   /** Namespaces opened and not closed. */
@@ -62,10 +62,11 @@ export class ExchangeRouter<M> {
   /**
    * Registers the router's handler for mesh channel `channelName` (one router per name and
    * worker). `onArrival` fires when a message for an open namespace arrives, or when a namespace
-   * with early arrivals opens: the worker should step.
+   * with early arrivals opens, with that namespace: the worker should step (at least the
+   * namespace's dataflow; compute activates only that one).
    * @throws RangeError for a channel name in the mesh's reserved `mesh:` space.
    */
-  constructor(mesh: ExchangeMesh, channelName: string, onArrival: () => void) {
+  constructor(mesh: ExchangeMesh, channelName: string, onArrival: (ns: number) => void) {
     if (channelName.startsWith("mesh:")) {
       throw new RangeError(`exchange channel name ${channelName}: the mesh: prefix is reserved`);
     }
@@ -76,7 +77,7 @@ export class ExchangeRouter<M> {
       const [ns, ch, msg] = payload as Envelope<M>;
       if (this.#closed.has(ns)) return;
       this.#inbox(ns, ch).push([from, msg]);
-      if (this.#open.has(ns)) this.#onArrival();
+      if (this.#open.has(ns)) this.#onArrival(ns);
     });
   }
 
@@ -90,7 +91,7 @@ export class ExchangeRouter<M> {
   /** The allocator of namespace `ns` (the same number on every worker). */
   open(ns: number): ExchangeAllocator<M> {
     this.#open.add(ns);
-    if (this.#inboxes.has(ns)) this.#onArrival();
+    if (this.#inboxes.has(ns)) this.#onArrival(ns);
     const mesh = this.#mesh;
     const name = this.#name;
     return {
