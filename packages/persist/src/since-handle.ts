@@ -30,7 +30,7 @@ import {
   SinceRegression,
 } from "./errors.js";
 import type { BatchStep } from "./machine.js";
-import { type ShardState, sinceFromReaders, wantsCompaction } from "./state.js";
+import { type ReaderState, type ShardState, sinceFromReaders, wantsCompaction } from "./state.js";
 
 export class SinceHandle {
   readonly readerId: string;
@@ -124,6 +124,24 @@ export function logExpired(ctx: ShardContext, readers: readonly string[]): void 
     ctx.metrics.cmd.inc({ cmd: "expire_lapsed_reader", outcome: "ok" }, readers.length);
 }
 
+/**
+ * A round's one lapsed-reader scan and one copy of the readers: the readers whose lease lapsed
+ * at the first member's clock, except the members' own, and the readers without them.
+ */
+function withoutLapsed(
+  s0: ShardState,
+  members: ReadonlyArray<{ readonly id: string; readonly now: number; readonly leaseMs: number }>,
+): { lapsed: string[]; readers: Record<string, ReaderState> } {
+  const own = new Set(members.map((m) => m.id));
+  const first = members[0]!;
+  const lapsed = Object.keys(s0.readers).filter(
+    (r) => !own.has(r) && s0.readers[r]!.heartbeatMs + first.leaseMs < first.now,
+  );
+  const readers = { ...s0.readers };
+  for (const r of lapsed) delete readers[r];
+  return { lapsed, readers };
+}
+
 /** One handle's downgrade in a round (`downgradeAll`). */
 interface Downgrade {
   readonly id: string;
@@ -140,13 +158,7 @@ interface Downgrade {
  */
 export function downgradeAll(s0: ShardState, ds: readonly Downgrade[]): BatchStep<string[]> {
   if (s0.dropped) return { outcomes: ds.map(() => ({ error: new ShardDropped(s0.shardId) })) };
-  const writing = new Set(ds.map((d) => d.id));
-  const first = ds[0]!;
-  const lapsed = Object.keys(s0.readers).filter(
-    (r) => !writing.has(r) && s0.readers[r]!.heartbeatMs + first.leaseMs < first.now,
-  );
-  const readers = { ...s0.readers };
-  for (const r of lapsed) delete readers[r];
+  const { lapsed, readers } = withoutLapsed(s0, ds);
   let wrote = false;
   const outcomes = ds.map((d): { result: string[] } | { error: Error } => {
     const r = readers[d.id];
@@ -188,13 +200,7 @@ export interface Registered {
  */
 export function registerAll(s0: ShardState, rs: readonly Registration[]): BatchStep<Registered> {
   if (s0.dropped) return { outcomes: rs.map(() => ({ error: new ShardDropped(s0.shardId) })) };
-  const registering = new Set(rs.map((r) => r.id));
-  const first = rs[0]!;
-  const lapsed = Object.keys(s0.readers).filter(
-    (r) => !registering.has(r) && s0.readers[r]!.heartbeatMs + first.leaseMs < first.now,
-  );
-  const readers = { ...s0.readers };
-  for (const r of lapsed) delete readers[r];
+  const { lapsed, readers } = withoutLapsed(s0, rs);
   const since = lapsed.length === 0 ? s0.since : sinceFromReaders(s0.since, readers);
   const outcomes = rs.map((r, i) => {
     const at = readers[r.id]?.since ?? since;
