@@ -39,7 +39,7 @@ import {
   WaitAborted,
 } from "./errors.js";
 import { Listener, type ListenOptions } from "./listen.js";
-import { logCompactionFailure, logExpired, SinceHandle } from "./since-handle.js";
+import { logCompactionFailure, logExpired, registerAll, SinceHandle } from "./since-handle.js";
 import { type BatchMeta, expireLapsed, wantsCompaction, withBatch } from "./state.js";
 import { waitForChange } from "./wakeup.js";
 
@@ -279,16 +279,13 @@ export class Shard {
     if (typeof readerId !== "string" || readerId.length === 0 || readerId.length > 200) {
       throw new InvalidUpdate(id, -1, "a reader id is a non-empty string of at most 200 chars");
     }
-    const now = ctx.tuning.now();
-    const out = await ctx.machine.apply("open_since_handle", (s0) => {
-      if (s0.dropped) return { error: new ShardDropped(id) };
-      // Lapsed readers go first, so a new registration is not pinned to a dead reader's since.
-      const { state: s, expired } = expireLapsed(s0, now, ctx.tuning.readerLeaseMs, readerId);
-      const existing = s.readers[readerId];
-      const since = existing?.since ?? s.since;
-      const readers = { ...s.readers, [readerId]: { since, heartbeatMs: now } };
-      return { write: { ...s, readers }, result: { since, expired } };
-    });
+    // Lapsed readers go first, so a new registration is not pinned to a dead reader's since;
+    // the registrations of one turn share one compare-and-set and one copy (`registerAll`).
+    const out = await ctx.machine.applyBatch(
+      "open_since_handle",
+      { id: readerId, now: ctx.tuning.now(), leaseMs: ctx.tuning.readerLeaseMs },
+      registerAll,
+    );
     logExpired(ctx, out.result.expired);
     ctx.metrics.cmd.inc({ cmd: "open_since_handle", outcome: "ok" });
     return new SinceHandle(ctx, readerId, out.result.since);

@@ -15,7 +15,9 @@
  * several handles of one shard issued in the same turn of the event loop share one
  * compare-and-set (`ShardMachine.applyBatch`, `downgradeAll`), so a process with many readers of
  * a shard writes its state once per round of downgrades, not once per reader, and the round
- * copies the readers once (O(N), not O(N²)).
+ * copies the readers once (O(N), not O(N²)). Registrations (`registerAll`) and expiries
+ * (`expireAll`) are grouped the same way: a replica restarting with N dataflows over one source
+ * registers (and re-registers) N handles at once.
  */
 import { Frontier } from "@mzts/repr";
 import { compact } from "./compaction.js";
@@ -28,7 +30,7 @@ import {
   SinceRegression,
 } from "./errors.js";
 import type { BatchStep } from "./machine.js";
-import { type ShardState, sinceFromReaders, wantsCompaction } from "./state.js";
+import { type ReaderState, type ShardState, sinceFromReaders, wantsCompaction } from "./state.js";
 
 export class SinceHandle {
   readonly readerId: string;
@@ -94,16 +96,7 @@ export class SinceHandle {
    */
   async expire(): Promise<void> {
     if (this.#expired) return;
-    const id = this.readerId;
-    await this.#ctx.machine.apply("expire_reader", (s) => {
-      if (s.dropped || s.readers[id] === undefined) return { result: undefined };
-      const readers = { ...s.readers };
-      delete readers[id];
-      return {
-        write: { ...s, readers, since: sinceFromReaders(s.since, readers) },
-        result: undefined,
-      };
-    });
+    await this.#ctx.machine.applyBatch("expire_reader", this.readerId, expireAll);
     this.#expired = true;
     this.#ctx.metrics.cmd.inc({ cmd: "expire_since_handle", outcome: "ok" });
   }
@@ -131,6 +124,24 @@ export function logExpired(ctx: ShardContext, readers: readonly string[]): void 
     ctx.metrics.cmd.inc({ cmd: "expire_lapsed_reader", outcome: "ok" }, readers.length);
 }
 
+/**
+ * A round's one lapsed-reader scan and one copy of the readers: the readers whose lease lapsed
+ * at the first member's clock, except the members' own, and the readers without them.
+ */
+function withoutLapsed(
+  s0: ShardState,
+  members: ReadonlyArray<{ readonly id: string; readonly now: number; readonly leaseMs: number }>,
+): { lapsed: string[]; readers: Record<string, ReaderState> } {
+  const own = new Set(members.map((m) => m.id));
+  const first = members[0]!;
+  const lapsed = Object.keys(s0.readers).filter(
+    (r) => !own.has(r) && s0.readers[r]!.heartbeatMs + first.leaseMs < first.now,
+  );
+  const readers = { ...s0.readers };
+  for (const r of lapsed) delete readers[r];
+  return { lapsed, readers };
+}
+
 /** One handle's downgrade in a round (`downgradeAll`). */
 interface Downgrade {
   readonly id: string;
@@ -147,13 +158,7 @@ interface Downgrade {
  */
 export function downgradeAll(s0: ShardState, ds: readonly Downgrade[]): BatchStep<string[]> {
   if (s0.dropped) return { outcomes: ds.map(() => ({ error: new ShardDropped(s0.shardId) })) };
-  const writing = new Set(ds.map((d) => d.id));
-  const first = ds[0]!;
-  const lapsed = Object.keys(s0.readers).filter(
-    (r) => !writing.has(r) && s0.readers[r]!.heartbeatMs + first.leaseMs < first.now,
-  );
-  const readers = { ...s0.readers };
-  for (const r of lapsed) delete readers[r];
+  const { lapsed, readers } = withoutLapsed(s0, ds);
   let wrote = false;
   const outcomes = ds.map((d): { result: string[] } | { error: Error } => {
     const r = readers[d.id];
@@ -172,4 +177,48 @@ export function downgradeAll(s0: ShardState, ds: readonly Downgrade[]): BatchSte
     write: { ...s0, readers, since: sinceFromReaders(s0.since, readers) },
     outcomes,
   };
+}
+
+/** One registration in a round (`registerAll`). */
+export interface Registration {
+  readonly id: string;
+  readonly now: number;
+  readonly leaseMs: number;
+}
+
+/** What a registration returns: where the handle starts, and the readers that lapsed. */
+export interface Registered {
+  readonly since: Frontier;
+  readonly expired: string[];
+}
+
+/**
+ * A round of registrations over one state, in issue order: one copy of the readers, one
+ * lapsed-reader scan (keeping every member's reader, so a re-attaching member keeps its since, as
+ * alone), one meet. A new reader starts at the shard's since after the lapsed ones went; an
+ * existing one keeps its since (re-attach). The lapsed readers are reported by the first member.
+ */
+export function registerAll(s0: ShardState, rs: readonly Registration[]): BatchStep<Registered> {
+  if (s0.dropped) return { outcomes: rs.map(() => ({ error: new ShardDropped(s0.shardId) })) };
+  const { lapsed, readers } = withoutLapsed(s0, rs);
+  const since = lapsed.length === 0 ? s0.since : sinceFromReaders(s0.since, readers);
+  const outcomes = rs.map((r, i) => {
+    const at = readers[r.id]?.since ?? since;
+    readers[r.id] = { since: at, heartbeatMs: r.now };
+    return { result: { since: at, expired: i === 0 ? lapsed : [] } };
+  });
+  return { write: { ...s0, readers, since }, outcomes };
+}
+
+/**
+ * A round of expiries over one state: the members' readers go (one copy, one meet); a reader
+ * already gone, or a dropped shard, is a no-op (expiry is idempotent).
+ */
+export function expireAll(s0: ShardState, ids: readonly string[]): BatchStep<undefined> {
+  const outcomes = ids.map(() => ({ result: undefined }));
+  const present = s0.dropped ? [] : ids.filter((id) => s0.readers[id] !== undefined);
+  if (present.length === 0) return { outcomes };
+  const readers = { ...s0.readers };
+  for (const id of present) delete readers[id];
+  return { write: { ...s0, readers, since: sinceFromReaders(s0.since, readers) }, outcomes };
 }

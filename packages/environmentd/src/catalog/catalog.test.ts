@@ -133,6 +133,8 @@ describe("sqlite catalog specifics", () => {
     db.prepare("UPDATE catalog_objects SET body = '{' WHERE id = 'u1'").run();
     db.prepare("UPDATE catalog_objects SET format_version = 1 WHERE id = 'u1'").run();
     await expect(c.listClusters()).rejects.toThrow(CorruptCatalog);
+    // The fencing check reads the state row only (not every object: issue 16's idle cost).
+    await expect(c.generation()).resolves.toBe(g);
     db.close();
     await c.close();
   });
@@ -165,6 +167,8 @@ if (probe.ok) {
       try {
         await client.query(`UPDATE "${schema}".catalog_objects SET format_version = 2`);
         await expect(c.listClusters()).rejects.toThrow(UnsupportedFormatVersion);
+        // The fencing check reads the state row only (not every object).
+        await expect(c.generation()).resolves.toBe(g);
         await expect(c.createCluster(g, { name: "c2" })).rejects.toThrow(
           /object u1: catalog object format version 2/,
         );

@@ -206,6 +206,15 @@ export async function openPostgresCatalog(options: PostgresCatalogOptions): Prom
         if (row === undefined) throw new Error("catalog_state row is missing");
         return BigInt(row.generation);
       }),
+    generation: () =>
+      run("generation", async () => {
+        const r = await pool.query<{ generation: string }>(
+          `SELECT generation::text AS generation FROM ${state} WHERE id = 1`,
+        );
+        const row = r.rows[0];
+        if (row === undefined) throw new Error("catalog_state row is missing");
+        return BigInt(row.generation);
+      }),
     read: (f) =>
       run("read", () =>
         transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (c) => {

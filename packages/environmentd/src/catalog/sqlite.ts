@@ -183,6 +183,12 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
   const store: CatalogStore = {
     location,
     boot: () => run("boot", () => boot.immediate()),
+    generation: () =>
+      run("generation", () => {
+        const s = stateStmt.get();
+        if (s === undefined) throw new Error("catalog_state row is missing");
+        return s.generation;
+      }),
     read: (f) => run("read", () => db.transaction(() => f(load())).deferred()),
     mutate: (op, generation, f) =>
       run(op, () =>
