@@ -142,7 +142,13 @@ async function scenario(src: boolean, views = src) {
       counter: sorted(await env.peek({ object: "det_idx", timeoutMs: 5000 })),
       total: sorted(await env.peek({ object: "det_total_idx", timeoutMs: 5000 })),
     };
-    return a.counter.length === Number(TICKS) ? a : undefined;
+    // Both complete: the two indexes are peeked separately (each at its own freshest time,
+    // possibly on another cluster), so a complete counter says nothing of the total's read.
+    const [row] = a.total;
+    const total = row === undefined ? undefined : (row[0] as readonly unknown[])[0];
+    return a.counter.length === Number(TICKS) && a.total.length === 1 && total === TICKS
+      ? a
+      : undefined;
   });
   const fresh = await env.peek({ object: "det_total_idx", timeoutMs: 20_000 });
   await dropCounterObjects(env, "det");
