@@ -39,6 +39,8 @@ interface Floors {
   since?: Frontier;
   upper?: Frontier;
   ended: boolean;
+  /** The write frontier the replicas report to the rebuilt (old) controller while it runs. */
+  readonly reported: () => Frontier;
 }
 
 interface Owned {
@@ -122,7 +124,12 @@ export class Shards implements ShardFrontiers {
     return this.#floored(id, "upper", () => this.#liveUpper(id));
   }
 
-  /** `live()` floored (see `freeze`); a floor the live value reached after the rebuild goes. */
+  /**
+   * `live()` floored (see `freeze`); a floor the live value reached after the rebuild goes. The
+   * floor rises with every answer (a ratchet): the old owner's values keep advancing after the
+   * freeze until it is replaced, and the new one's may start behind what was answered meanwhile
+   * (a legacy owner's durable since and last-read upper trail a unified controller's).
+   */
   #floored(id: GlobalId, which: "since" | "upper", live: () => Frontier): Frontier {
     const f = this.#floors.get(id);
     if (f === undefined || !(which in f)) return live();
@@ -133,11 +140,13 @@ export class Shards implements ShardFrontiers {
     } catch {
       return floor; // the new owner has no answer yet
     }
-    if (f.ended && Frontier.lessEqual(floor, now)) {
+    const out = Frontier.join(Frontier.join(floor, now), which === "upper" ? f.reported() : 0n);
+    f[which] = out;
+    if (f.ended && Frontier.lessEqual(out, now)) {
       delete f[which];
       if (!("since" in f) && !("upper" in f)) this.#floors.delete(id);
     }
-    return Frontier.join(floor, now);
+    return out;
   }
 
   /** The owner's upper now (not floored). */
@@ -194,7 +203,8 @@ export class Shards implements ShardFrontiers {
    * join with the live value, or the floor while the new owner has no answer yet), so readers
    * (status, timestamp selection) never see them move back, and an as-of chosen meanwhile is
    * still as fresh as the live values allow (a stale one would be below what the replicas
-   * compacted their dataflows to: replaced, not reused). Returns the thaw: from then on each
+   * compacted their dataflows to: replaced, not reused). Each floor rises with what readers were
+   * answered until the old controller is gone (`#floored`). Returns the thaw: from then on each
    * floor goes once the live value has reached it (a legacy owner's upper is refreshed by its
    * next read-hold tick).
    */
@@ -212,7 +222,12 @@ export class Shards implements ShardFrontiers {
     };
     const floors = ids.map((id): [GlobalId, Floors] => [
       id,
-      { since: this.since(id), upper: Frontier.join(this.upper(id), reported(id)), ended: false },
+      {
+        since: this.since(id),
+        upper: Frontier.join(this.upper(id), reported(id)),
+        ended: false,
+        reported: () => reported(id),
+      },
     ]);
     for (const [id, f] of floors) this.#floors.set(id, f);
     return () => {
