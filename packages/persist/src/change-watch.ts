@@ -6,8 +6,9 @@
  * compute worker spent about a quarter of its time there.
  *
  * A waiter says which state it has seen (its seqno). It is woken when the shard moved past it:
- * at once when the machine already holds a newer state, on an in-process commit (`notify`), or
- * when the watch's single timer (every `pollMs` while anyone waits) reads a newer head — the
+ * at once when the machine already holds a newer state, on any in-process commit (`notify`: all
+ * waiters, as the commit may have come through another client's machine), or when the watch's
+ * single timer (every `pollMs` while anyone waits) reads a newer head — the
  * writes of other processes. A poll that fails wakes everybody (they read again and see the
  * error themselves). `cancel` (a listener closing) resolves the wait at once.
  */
@@ -81,14 +82,14 @@ export class ChangeWatch {
   }
 
   #arm(): void {
+    // A commit in this process may come through another client's machine (same store), whose
+    // seqno this one has not seen yet: wake everybody, they re-read (one shared head read).
     this.#unsubscribe ??= subscribeOnce(this.#key, () => {
       this.#unsubscribe = undefined;
-      this.#wake(this.#current());
+      this.#wake(undefined);
     });
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.#tick(), this.#pollMs);
-      this.#timer.unref?.();
-    }
+    // Ref'd, as each listener's own timer was: a process waiting for another's writes stays up.
+    this.#timer ??= setTimeout(() => this.#tick(), this.#pollMs);
   }
 
   #tick(): void {
