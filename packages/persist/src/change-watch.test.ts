@@ -9,6 +9,7 @@ import { createMemoryBlob } from "./blob/memory.js";
 import { createPersist } from "./client.js";
 import type { Consensus } from "./consensus/consensus.js";
 import { createMemoryConsensus } from "./consensus/memory.js";
+import { ShardMachine } from "./machine.js";
 
 function countingHeads(inner: Consensus): Consensus & { heads: number } {
   const c = Object.assign(Object.create(null) as object, inner, {
@@ -57,6 +58,39 @@ describe("idle listeners of one shard", () => {
       await other.close();
     } finally {
       await reader.close();
+    }
+  });
+
+  it("are not woken by commits that leave the upper (since downgrades), but are by another client's append", async () => {
+    // A replica's idle source shard changes mostly by its readers' since downgrades and
+    // heartbeats; before, each such commit woke every listener to re-read and wait again.
+    const consensus = createMemoryConsensus();
+    const blob = createMemoryBlob();
+    // No timer tick in the test: only in-process commits wake.
+    const p = await createPersist({ consensus, blob, pollIntervalMs: 60_000 });
+    // Another client of the same store in this process: its commits are not in `p`'s machine.
+    const writer = await createPersist({ consensus, blob, pollIntervalMs: 60_000 });
+    try {
+      const shard = await p.openShard("s", { create: true });
+      await shard.compareAndAppend([], 0n, 100n);
+      const h = await shard.openSinceHandle("r");
+      const listeners = Array.from({ length: 50 }, () => shard.listen(100n));
+      const firsts = listeners.map((l) => l.next());
+      await new Promise((r) => setTimeout(r, 20));
+      const polls = vi.spyOn(ShardMachine.prototype, "poll");
+      for (let t = 1n; t <= 20n; t++) await h.downgradeSince(t);
+      await new Promise((r) => setTimeout(r, 20));
+      // Before: 20 commits × 50 listeners re-reading the head.
+      expect(polls.mock.calls.length).toBeLessThan(20);
+      polls.mockRestore();
+      const ws = await writer.openShard("s");
+      await ws.compareAndAppend([[["x"], 100n, 1]], 100n, 101n);
+      const events = await Promise.all(firsts);
+      expect(events.every((e) => e.value?.upper === 101n)).toBe(true);
+      for (const l of listeners) l.close();
+    } finally {
+      await writer.close();
+      await p.close();
     }
   });
 });

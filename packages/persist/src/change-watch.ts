@@ -5,19 +5,23 @@
  * wakeups a second for a shard that changes about twice a second; at 300 indexes the idle replica's
  * compute worker spent about a quarter of its time there.
  *
- * A waiter says which state it has seen (its seqno). It is woken when the shard moved past it:
- * at once when the machine already holds a newer state, on any in-process commit (`notify`: all
- * waiters, as the commit may have come through another client's machine), or when the watch's
- * single timer (every `pollMs` while anyone waits) reads a newer head — the
- * writes of other processes. A poll that fails wakes everybody (they read again and see the
- * error themselves). `cancel` (a listener closing) resolves the wait at once.
+ * A waiter says where it stands (its position). It is woken when a state of the shard has its
+ * upper past that position (which includes a dropped shard: upper EMPTY) — not on every change
+ * of the state: most of an idle shard's changes are readers' since downgrades and heartbeats,
+ * and waking every listener for each of those cost N wakeups, N head checks and N re-waits per
+ * change. The states looked at: the machine's cached one (at once), a fresh head read after any
+ * in-process commit (`notify`; it may have come through another client's machine, whose state
+ * this machine has not seen: one read per commit for all waiters, never one shared with a read
+ * that began before the commit), and the single timer's shared head read every `pollMs` while
+ * anyone waits — the writes of other processes. A read that fails wakes everybody (they read
+ * again and see the error themselves). `cancel` (a listener closing) resolves the wait at once.
  */
-import type { SeqNo } from "./consensus/consensus.js";
+import { Frontier, type Timestamp } from "@mzts/repr";
 import type { VersionedState } from "./machine.js";
 import { subscribeOnce } from "./wakeup.js";
 
 interface Waiter {
-  readonly seen: SeqNo;
+  readonly pos: Timestamp;
   readonly wake: () => void;
 }
 
@@ -31,38 +35,45 @@ export class ChangeWatch {
   readonly #key: string;
   readonly #pollMs: number;
   readonly #head: () => Promise<VersionedState>;
-  readonly #current: () => SeqNo | undefined;
+  readonly #fresh: () => Promise<VersionedState>;
+  readonly #current: () => VersionedState | undefined;
   readonly #waiters = new Set<Waiter>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** A fresh read after a commit is in flight; `#again`: another commit came during it. */
+  #reading = false;
+  #again = false;
 
   /**
    * @param key the in-process wakeup key of the shard
    * @param head a shared head read (`ShardMachine.poll`)
-   * @param current the newest seqno the process holds (`ShardMachine.cached`)
+   * @param fresh a head read begun now (`ShardMachine.fetch`)
+   * @param current the newest state the process holds (`ShardMachine.cached`)
    */
   constructor(
     key: string,
     pollMs: number,
     head: () => Promise<VersionedState>,
-    current: () => SeqNo | undefined,
+    fresh: () => Promise<VersionedState>,
+    current: () => VersionedState | undefined,
   ) {
     this.#key = key;
     this.#pollMs = pollMs;
     this.#head = head;
+    this.#fresh = fresh;
     this.#current = current;
   }
 
-  /** Resolves once the shard's state is newer than `seen` (or on cancel). */
-  wait(seen: SeqNo): ChangeWait {
+  /** Resolves once a state of the shard has its upper past `pos` (or on cancel). */
+  wait(pos: Timestamp): ChangeWait {
     let waiter: Waiter | undefined;
     const changed = new Promise<void>((resolve) => {
       const cur = this.#current();
-      if (cur !== undefined && cur > seen) {
+      if (cur !== undefined && Frontier.lessThan(pos, cur.state.upper)) {
         resolve();
         return;
       }
-      waiter = { seen, wake: resolve };
+      waiter = { pos, wake: resolve };
       this.#waiters.add(waiter);
       this.#arm();
     });
@@ -82,29 +93,51 @@ export class ChangeWatch {
   }
 
   #arm(): void {
-    // A commit in this process may come through another client's machine (same store), whose
-    // seqno this one has not seen yet: wake everybody, they re-read (one shared head read).
     this.#unsubscribe ??= subscribeOnce(this.#key, () => {
       this.#unsubscribe = undefined;
-      this.#wake(undefined);
+      this.#afterCommit();
     });
     // Ref'd, as each listener's own timer was: a process waiting for another's writes stays up.
     this.#timer ??= setTimeout(() => this.#tick(), this.#pollMs);
+  }
+
+  /** An in-process commit: one fresh head read for all waiters (again if more commits came). */
+  #afterCommit(): void {
+    if (this.#waiters.size === 0) return this.#disarmIfIdle();
+    this.#arm();
+    if (this.#reading) {
+      this.#again = true;
+      return;
+    }
+    this.#reading = true;
+    this.#fresh().then(
+      (v) => this.#readDone(v),
+      () => this.#readDone(undefined),
+    );
+  }
+
+  #readDone(v: VersionedState | undefined): void {
+    this.#reading = false;
+    this.#wake(v);
+    if (this.#again) {
+      this.#again = false;
+      this.#afterCommit();
+    }
   }
 
   #tick(): void {
     this.#timer = undefined;
     if (this.#waiters.size === 0) return;
     this.#head().then(
-      (v) => this.#wake(v.seqNo),
+      (v) => this.#wake(v),
       () => this.#wake(undefined),
     );
   }
 
-  /** Wakes the waiters that have seen less than `seqNo` (all of them for `undefined`). */
-  #wake(seqNo: SeqNo | undefined): void {
+  /** Wakes the waiters whose position `v`'s upper passed (all of them for `undefined`). */
+  #wake(v: VersionedState | undefined): void {
     for (const w of this.#waiters) {
-      if (seqNo !== undefined && w.seen >= seqNo) continue;
+      if (v !== undefined && !Frontier.lessThan(w.pos, v.state.upper)) continue;
       this.#waiters.delete(w);
       w.wake();
     }

@@ -12,10 +12,11 @@
  * ## Flow
  * Each `next()` returns a buffered event, or else reads the consensus head: if the upper is past
  * the position, it fetches the batches overlapping `[position, upper)` and buffers one event per
- * batch; otherwise it waits on the shard's shared `ChangeWatch` until the state moved past the
- * one it looked at — an in-process wakeup (a write through any client of the same store in this
- * process) or the watch's one poll every `pollIntervalMs` for all idle listeners of the shard
- * (writes by other processes) — and looks again.
+ * batch; otherwise it waits on the shard's shared `ChangeWatch` until a state's upper is past the
+ * position (a since downgrade or heartbeat of another reader does not wake it) — looked at after
+ * an in-process commit (a write through any client of the same store in this process) and at the
+ * watch's one poll every `pollIntervalMs` for all idle listeners of the shard (writes by other
+ * processes) — and looks again.
  *
  * The batches a listener needs must not be compacted: hold a since handle at or below the
  * position. If a batch at or beyond the position has been compacted, `next()` rejects with
@@ -49,8 +50,6 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
   /** Events fetched but not yet returned, in order. */
   readonly #queue: ListenEvent[] = [];
   #closed = false;
-  /** The seqno of the last state this listener looked at (what a wait is relative to). */
-  #seen = 0n;
   /** The wait in progress, cancelled by `close()`. */
   #wait: ChangeWait | undefined;
 
@@ -83,7 +82,7 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
       if (this.#position === null) return { done: true, value: undefined };
       const progressed = await this.#step(this.#position);
       if (!progressed && !this.#closed) {
-        const w = this.#ctx.machine.changeWatch(this.#pollMs).wait(this.#seen);
+        const w = this.#ctx.machine.changeWatch(this.#pollMs).wait(this.#position);
         this.#wait = w;
         await w.changed;
         this.#wait = undefined;
@@ -110,7 +109,6 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
     for (let attempt = 0; ; attempt++) {
       // A shared poll: a listener that sees nothing new just looks again later.
       const { seqNo, state } = await (attempt === 0 ? ctx.machine.poll() : ctx.machine.fetch());
-      if (seqNo > this.#seen) this.#seen = seqNo;
       if (state.dropped) throw new ShardDropped(ctx.machine.shardId);
       if (!Frontier.lessThan(pos, state.upper)) return false;
       const needed = state.batches.filter((b) => Frontier.lessThan(pos, b.upper));

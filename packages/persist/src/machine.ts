@@ -117,7 +117,8 @@ export class ShardMachine {
         this.wakeKey,
         pollMs,
         () => this.poll(),
-        () => this.#cached?.seqNo,
+        () => this.fetch(),
+        () => this.#cached,
       );
       this.#watches.set(pollMs, w);
     }
