@@ -103,7 +103,10 @@ export class ChangeWatch {
 
   /** An in-process commit: one fresh head read for all waiters (again if more commits came). */
   #afterCommit(): void {
-    if (this.#waiters.size === 0) return this.#disarmIfIdle();
+    if (this.#waiters.size === 0) {
+      this.#disarmIfIdle();
+      return;
+    }
     this.#arm();
     if (this.#reading) {
       this.#again = true;
