@@ -7,6 +7,9 @@
  * own client (since downgrades, appends) — and every one that was not closed reaches the empty
  * frontier within 3 s of the shard's close. Seeded, so a failing run replays. It fails against a
  * listener that only waits for in-process wakeups (checked by hand).
+ *
+ * Knobs for a sweep: `LIVENESS_RUNS` (default 10) runs with seeds `LIVENESS_SEED` (default 1000)
+ * + run, e.g. `LIVENESS_RUNS=500 LIVENESS_SEED=7000 npx vitest run src/listen-liveness.test.ts`.
  */
 import { describe, expect, it } from "vitest";
 import { createMemoryBlob } from "./blob/memory.js";
@@ -45,10 +48,13 @@ const rnd = () => {
   return seed / 0x7fffffff;
 };
 
+const RUNS = Number(process.env.LIVENESS_RUNS ?? 10);
+const SEED_BASE = Number(process.env.LIVENESS_SEED ?? 1000);
+
 describe("listeners under racing writers, closes and the empty frontier", () => {
-  for (let run = 0; run < 10; run++) {
-    it(`run ${run}`, async () => {
-      seed = 1000 + run;
+  for (let run = 0; run < RUNS; run++) {
+    it(`run ${run} (seed ${SEED_BASE + run})`, async () => {
+      seed = SEED_BASE + run;
       const inner = createMemoryConsensus();
       const blob = createMemoryBlob();
       const delay = () => (rnd() < 0.3 ? -1 : Math.floor(rnd() * 3));

@@ -12,8 +12,11 @@
  * ## Flow
  * Each `next()` returns a buffered event, or else reads the consensus head: if the upper is past
  * the position, it fetches the batches overlapping `[position, upper)` and buffers one event per
- * batch; otherwise it sleeps until an in-process wakeup (a write through any client of the same
- * store in this process) or `pollIntervalMs` (writes by other processes), and looks again.
+ * batch; otherwise it waits on the shard's shared `ChangeWatch` until a state's upper is past the
+ * position (a since downgrade or heartbeat of another reader does not wake it) — looked at after
+ * an in-process commit (a write through any client of the same store in this process) and at the
+ * watch's one poll every `pollIntervalMs` for all idle listeners of the shard (writes by other
+ * processes) — and looks again.
  *
  * The batches a listener needs must not be compacted: hold a since handle at or below the
  * position. If a batch at or beyond the position has been compacted, `next()` rejects with
@@ -21,9 +24,9 @@
  * resolves a pending `next()` with `done`.
  */
 import { Frontier, type Timestamp, type Update } from "@mzts/repr";
+import type { ChangeWait } from "./change-watch.js";
 import { fetchBatches, type ShardContext } from "./context.js";
 import { CorruptBlob, ShardDropped, SinceViolation } from "./errors.js";
-import { waitForChange } from "./wakeup.js";
 
 /** One step of a listen: the updates with `lower <= time < upper`. */
 export interface ListenEvent {
@@ -47,8 +50,8 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
   /** Events fetched but not yet returned, in order. */
   readonly #queue: ListenEvent[] = [];
   #closed = false;
-  /** Aborted by `close()` to cut a sleep short. */
-  readonly #abort = new AbortController();
+  /** The wait in progress, cancelled by `close()`. */
+  #wait: ChangeWait | undefined;
 
   constructor(ctx: ShardContext, from: Timestamp, options: ListenOptions = {}) {
     this.#ctx = ctx;
@@ -79,7 +82,10 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
       if (this.#position === null) return { done: true, value: undefined };
       const progressed = await this.#step(this.#position);
       if (!progressed && !this.#closed) {
-        await waitForChange(this.#ctx.machine.wakeKey, this.#pollMs, this.#abort.signal);
+        const w = this.#ctx.machine.changeWatch(this.#pollMs).wait(this.#position);
+        this.#wait = w;
+        await w.changed;
+        this.#wait = undefined;
       }
     }
   }
@@ -94,7 +100,7 @@ export class Listener implements AsyncIterableIterator<ListenEvent> {
   close(): void {
     this.#closed = true;
     this.#queue.length = 0;
-    this.#abort.abort();
+    this.#wait?.cancel();
   }
 
   /** Buffers the events past `pos` if the upper moved; returns whether it did. */

@@ -20,6 +20,7 @@
  * with the error that state implies (e.g. `UpperMismatch`).
  */
 import type { Logger } from "pino";
+import { ChangeWatch } from "./change-watch.js";
 import { decodeState, encodeState, stateRecordKey } from "./codec.js";
 import type { Consensus, SeqNo } from "./consensus/consensus.js";
 import { ContentionExceeded, UnknownShard } from "./errors.js";
@@ -95,10 +96,33 @@ export class ShardMachine {
   /** The last head read `poll` completed, and when (`performance.now()`). */
   #lastPoll: { readonly v: VersionedState; readonly atMs: number } | undefined;
 
+  /** The shared waits of this shard's idle listeners, by poll interval (`changeWatch`). */
+  readonly #watches = new Map<number, ChangeWatch>();
+
   constructor(shardId: string, deps: MachineDeps) {
     this.shardId = shardId;
     this.#deps = deps;
     this.wakeKey = `${deps.consensus.location}|${shardId}`;
+  }
+
+  /**
+   * The shared wait for a change of this shard, polling every `pollMs` while anyone waits
+   * (`change-watch.ts`): the idle listeners of the shard in this process cost one timer and one
+   * head read per interval, not one each.
+   */
+  changeWatch(pollMs: number): ChangeWatch {
+    let w = this.#watches.get(pollMs);
+    if (w === undefined) {
+      w = new ChangeWatch(
+        this.wakeKey,
+        pollMs,
+        () => this.poll(),
+        () => this.fetch(),
+        () => this.#cached,
+      );
+      this.#watches.set(pollMs, w);
+    }
+    return w;
   }
 
   /** The newest state seen by this process (may be stale). */

@@ -42,3 +42,21 @@ export function waitForChange(key: string, ms: number, signal?: AbortSignal): Pr
     if (signal?.aborted) done();
   });
 }
+
+/**
+ * Calls `f` once at the next `notify(key)`; returns the unsubscribe (a shared watcher waiting for
+ * many listeners, see `change-watch.ts`).
+ */
+export function subscribeOnce(key: string, f: () => void): () => void {
+  let set = waiters.get(key);
+  if (set === undefined) {
+    set = new Set();
+    waiters.set(key, set);
+  }
+  const s = set;
+  s.add(f);
+  return () => {
+    s.delete(f);
+    if (s.size === 0 && waiters.get(key) === s) waiters.delete(key);
+  };
+}
