@@ -59,7 +59,7 @@ import { FrontierReports } from "./frontier-reports.js";
 import { ComputeLogging } from "./logging/compute-logging.js";
 import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
 import { evaluatePeek, type PeekableIndex, peekErrorMessage } from "./peek/peek.js";
-import { compatibility, exportKey } from "./reconciliation.js";
+import { planReconciliation } from "./reconciliation.js";
 import {
   buildDataflow,
   checkDataflow,
@@ -470,82 +470,48 @@ export class ComputeState {
   // ---- reconciliation -------------------------------------------------------------------------
 
   #reconcile(cmds: readonly ComputeCommand[]): void {
-    const byKey = new Map<string, DataflowInstance>();
-    for (const df of this.#dataflows.values()) byKey.set(exportKey(df.desc), df);
-    const kept = new Set<DataflowInstance>();
-    const keptExports = new Set<GlobalId>();
-    const todo: ComputeCommand[] = [];
-    let reused = 0;
-    let replaced = 0;
-    for (const cmd of cmds) {
-      if (cmd.kind === "createInstance") {
-        this.#instance = cmd.config;
-        this.#configureLogging(cmd.config.logging);
-        continue;
-      }
-      if (cmd.kind !== "createDataflow") {
-        todo.push(cmd);
-        continue;
-      }
-      const desc = cmd.dataflow;
-      const old = byKey.get(exportKey(desc));
-      let reason = old
-        ? compatibility(
-            {
-              desc: old.desc,
-              sinces: new Map(
-                [...old.liveExports].map((id) => [id, this.#compaction.get(id) ?? null]),
-              ),
-            },
-            desc,
-          )
-        : "no running dataflow exports the same ids";
-      if (reason === undefined && old && old.liveExports.size !== exportIds(desc).length) {
-        reason = "some of its exports were dropped";
-      }
-      if (reason === undefined) {
-        const missing = desc.indexImports.find((i) => !keptExports.has(i.id));
-        if (missing) reason = `imported index ${missing.id} is not kept`;
-      }
-      if (reason === undefined && old) {
-        kept.add(old);
-        reused++;
-        old.desc = desc;
-        for (const id of old.liveExports) {
-          keptExports.add(id);
-          const ix = old.indexes.get(id);
-          if (desc.asOf !== null && ix && Frontier.lessThan(ix.arrangement.since, desc.asOf)) {
-            ix.arrangement.allowCompaction(desc.asOf);
-          }
-          this.#compaction.set(id, Frontier.join(this.#compaction.get(id) ?? null, desc.asOf));
+    const plan = planReconciliation(
+      cmds,
+      this.#dataflows.values(),
+      (id) => this.#compaction.get(id) ?? null,
+    );
+    for (const cmd of plan.instances) {
+      this.#instance = cmd.config;
+      this.#configureLogging(cmd.config.logging);
+    }
+    for (const [old, desc] of plan.reuse) {
+      old.desc = desc;
+      for (const id of old.liveExports) {
+        const ix = old.indexes.get(id);
+        if (desc.asOf !== null && ix && Frontier.lessThan(ix.arrangement.since, desc.asOf)) {
+          ix.arrangement.allowCompaction(desc.asOf);
         }
-      } else {
-        replaced++;
-        this.#log.info(
-          { dataflow: desc.debugName, reason },
-          "compute: reconciliation replaces dataflow",
-        );
-        todo.push(cmd);
+        this.#compaction.set(id, Frontier.join(this.#compaction.get(id) ?? null, desc.asOf));
       }
+    }
+    for (const { debugName, reason } of plan.replaced) {
+      this.#log.info({ dataflow: debugName, reason }, "compute: reconciliation replaces dataflow");
     }
     // Drop what the new controller does not want (silently: it never heard of it).
     for (const df of [...this.#dataflows.values()]) {
-      if (!kept.has(df)) for (const id of [...df.liveExports]) this.#dropExport(id, false);
+      if (!plan.reuse.has(df)) for (const id of [...df.liveExports]) this.#dropExport(id, false);
     }
     for (const uuid of this.#peeks.keys()) this.#logging.peekEnded(uuid);
     this.#peeks.clear();
     this.#frontiers.reset();
-    for (const df of kept) {
+    for (const df of plan.reuse.keys()) {
       for (const id of df.liveExports) {
         if (df.indexes.has(id) || df.persistSinks.has(id)) {
           this.#frontiers.track(id, this.#compaction.get(id) ?? df.desc.asOf);
         }
       }
     }
+    const reused = plan.reuse.size;
+    const replaced = plan.replaced.length;
     this.#reused += reused;
     this.#replaced += replaced;
     this.#log.info({ reused, replaced }, "compute: reconciliation done");
-    for (const cmd of todo) this.#handle(cmd);
+    for (const cmd of plan.todo) this.#handle(cmd);
     this.#deps.requestStep();
   }
 

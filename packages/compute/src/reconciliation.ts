@@ -12,10 +12,12 @@
  * Everything else is **replaced**: running dataflows not reused are dropped silently (no empty
  * frontiers: the new controller never heard of them), new ones are built from scratch.
  *
- * `compatibility()` returns the first reason for a mismatch (logged), or `undefined`.
+ * `compatibility()` returns the first reason for a mismatch (logged), or `undefined`;
+ * `planReconciliation()` applies the rules to a whole replay (the worker applies its plan).
  */
-import type { DataflowDescription } from "@mzts/protocol";
+import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
+import { exportIds } from "./render/dataflow.js";
 
 /** Structural equality over plain data (bigint, Uint8Array, Map, arrays, objects). */
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -83,4 +85,74 @@ export function compatibility(old: RunningDataflow, neu: DataflowDescription): s
     }
   }
   return undefined;
+}
+
+/** A running dataflow as `planReconciliation` pairs it (the worker's own dataflow objects). */
+export interface LiveDataflow {
+  readonly desc: DataflowDescription;
+  /** Exports not dropped yet. */
+  readonly liveExports: ReadonlySet<GlobalId>;
+}
+
+/** What a replayed history means for the running dataflows (`planReconciliation`). */
+export interface ReconciliationPlan<D extends LiveDataflow> {
+  /** The replay's instance configs, in order (the last one is in force). */
+  readonly instances: readonly Extract<ComputeCommand, { kind: "createInstance" }>[];
+  /** Running dataflows reused, each with the description the new controller sent for it. */
+  readonly reuse: ReadonlyMap<D, DataflowDescription>;
+  /** Dataflows replaced (built anew), with the reason logged. */
+  readonly replaced: readonly { readonly debugName: string; readonly reason: string }[];
+  /** Commands to apply as new, in order (replaced dataflows and every other command). */
+  readonly todo: readonly ComputeCommand[];
+}
+
+/**
+ * Pairs a replayed history with the running dataflows by rules a–d (file comment); `sinceOf`
+ * is an export's current compaction frontier. Pure: the worker applies the plan.
+ */
+export function planReconciliation<D extends LiveDataflow>(
+  cmds: readonly ComputeCommand[],
+  running: Iterable<D>,
+  sinceOf: (id: GlobalId) => Frontier,
+): ReconciliationPlan<D> {
+  const byKey = new Map<string, D>();
+  for (const df of running) byKey.set(exportKey(df.desc), df);
+  const instances: Extract<ComputeCommand, { kind: "createInstance" }>[] = [];
+  const reuse = new Map<D, DataflowDescription>();
+  const replaced: { debugName: string; reason: string }[] = [];
+  const keptExports = new Set<GlobalId>();
+  const todo: ComputeCommand[] = [];
+  for (const cmd of cmds) {
+    if (cmd.kind === "createInstance") {
+      instances.push(cmd);
+      continue;
+    }
+    if (cmd.kind !== "createDataflow") {
+      todo.push(cmd);
+      continue;
+    }
+    const desc = cmd.dataflow;
+    const old = byKey.get(exportKey(desc));
+    let reason = old
+      ? compatibility(
+          { desc: old.desc, sinces: new Map([...old.liveExports].map((id) => [id, sinceOf(id)])) },
+          desc,
+        )
+      : "no running dataflow exports the same ids";
+    if (reason === undefined && old && old.liveExports.size !== exportIds(desc).length) {
+      reason = "some of its exports were dropped";
+    }
+    if (reason === undefined) {
+      const missing = desc.indexImports.find((i) => !keptExports.has(i.id));
+      if (missing) reason = `imported index ${missing.id} is not kept`;
+    }
+    if (reason === undefined && old) {
+      reuse.set(old, desc);
+      for (const id of old.liveExports) keptExports.add(id);
+    } else {
+      replaced.push({ debugName: desc.debugName, reason: reason ?? "" });
+      todo.push(cmd);
+    }
+  }
+  return { instances, reuse, replaced, todo };
 }
