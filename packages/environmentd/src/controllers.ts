@@ -143,6 +143,24 @@ function perLayout<C, R>(
   return rehydration === undefined ? connect : Object.assign(connect, { rehydration });
 }
 
+/**
+ * Whether the connectors chosen from `a` and from `b` connect a cluster's existing replicas
+ * differently, so a reseat must reconnect them. They do when the replicas seam changes (another
+ * replica task, or per replica by slot ↔ one for all, or another authoritative path: the
+ * instance's rehydration policy and the task of a replica of unknown slot follow it). A change of
+ * `client` alone does not: each replica's layout is the one it was started with (`layoutOf`,
+ * fixed until a flip rolls the replica, whose successor connects anew), so e.g. a `client`
+ * shadow → live flip changes only which path answers. `selectControllers` builds new connector
+ * objects on every call, so they cannot be compared by identity.
+ */
+export function connectorsDiffer(a: PhaseSet, b: PhaseSet): boolean {
+  return (
+    a.inForce.replicas !== b.inForce.replicas ||
+    a.path("replicas") !== b.path("replicas") ||
+    a.migrating.includes("replicas") !== b.migrating.includes("replicas")
+  );
+}
+
 /** Chooses what a cluster's controller state runs from its PhaseSet. */
 export function selectControllers(
   phases: PhaseSet,

@@ -31,7 +31,8 @@
  * `build(cluster)` (boot, `createCluster`) → read PhaseSet → `selectControllers` → the
  * controller → recorded and announced (info log "cluster controllers built" with each seam's
  * path); `selection(clusterId)` for status. `reseat(clusterId, phases)` (a live flip of a
- * controller-side phase) chooses again; on the legacy path, where a connector changed, every
+ * controller-side phase, or a flip's `record`) chooses again; on the legacy path, where a
+ * connector changed (`connectorsDiffer`: the replicas seam; never a stage change alone), every
  * replica gets its next incarnation through the new one (the instances — collections, peeks,
  * subscribes — stay). A flip of `state` itself (legacy ↔ unified) rebuilds the controller
  * (`rebuild`, driven by `flips/controller-rebuild.ts`): the old one is drained of its peeks and
@@ -55,7 +56,12 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Cluster, ReplicaSlot } from "../catalog/catalog.js";
 import { LegacyClusterController } from "../cluster-controllers/legacy-cluster-controller.js";
-import { type ClusterControllers, type SelectOptions, selectControllers } from "../controllers.js";
+import {
+  type ClusterControllers,
+  connectorsDiffer,
+  type SelectOptions,
+  selectControllers,
+} from "../controllers.js";
 import { ClusterControllerMissing } from "../errors.js";
 import { loggingConfig } from "../introspection/log-indexes.js";
 import type { ShardUpperSource } from "./shards.js";
@@ -375,10 +381,15 @@ export class Clusters {
     const built = this.#get(clusterId, "reseat");
     const before = built.chosen;
     // The replicas' layouts as at build: a replica keeps the one it was started with until rolled.
-    const chosen = selectControllers(phases, this.#selectOptions());
+    const fresh = selectControllers(phases, this.#selectOptions());
+    // Connectors that connect no replica otherwise are kept (with the replicas' connections):
+    // reconnecting every replica on a stage change that changes nothing they run would leave the
+    // authoritative path without a connected replica for a moment (peeks then fall back).
+    const changed = connectorsDiffer(before.phases, phases);
+    const chosen = changed ? fresh : { ...before, phases, paths: fresh.paths };
     const reconnect: Promise<void>[] = [];
     // PHASE(state): legacy — delete when cluster-unification-state is retired
-    if (built.controller.path === "legacy") {
+    if (built.controller.path === "legacy" && changed) {
       const { compute, storage, computeConnector } = this.#o;
       // A `state` stage's authoritative legacy controller keeps its connectors tapped.
       const c = built.controller;
