@@ -9,7 +9,7 @@
  * The legacy path over the in-memory fakes (`testdata/cluster-controllers/legacy-cluster.ts`);
  * the reconnects are counted at the compute and storage controllers' `reseatReplicas`.
  */
-import { type PhaseFlagValue, type Phase, PhaseSet } from "@mzts/flags";
+import { type Phase, type PhaseFlagValue, PhaseSet } from "@mzts/flags";
 import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
