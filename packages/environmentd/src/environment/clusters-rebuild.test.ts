@@ -44,7 +44,7 @@ async function setup() {
     await parts.close();
   });
   await clusters.build(CLUSTER);
-  return { clusters, old: clusters.controllerOf(CLUSTER.id) };
+  return { clusters, parts, old: clusters.controllerOf(CLUSTER.id) };
 }
 
 describe("Clusters.rebuild, a new controller failing halfway", () => {
@@ -137,5 +137,23 @@ describe("Clusters.rebuild, a new controller failing halfway", () => {
     const now = clusters.controllerOf(CLUSTER.id);
     expect(now).not.toBe(old);
     expect(clusters.wasRebuilt(now)).toBe(false);
+  });
+  it("a legacy build failing between its compute and storage instances is retried cleanly", async () => {
+    const { clusters, parts } = await setup();
+    const create = parts.storage.createInstance.bind(parts.storage);
+    let calls = 0;
+    parts.storage.createInstance = (id, options) => {
+      calls++;
+      // The first attempt fails after the compute instance was created.
+      if (calls === 1) throw new Error("injected: storage createInstance failed");
+      create(id, options);
+    };
+    // Before: the retry met the first attempt's compute instance (InstanceExists) every time.
+    await expect(clusters.rebuild(CLUSTER, async () => {}, 0, FAST)).resolves.toEqual({
+      from: "legacy",
+      to: "legacy",
+    });
+    expect(calls).toBe(2);
+    expect(clusters.findController(CLUSTER.id)).toBeDefined();
   });
 });

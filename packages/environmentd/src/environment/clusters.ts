@@ -336,7 +336,18 @@ export class Clusters {
       connector: tap("compute", this.#o.computeConnector ?? chosen.compute.connector),
       ...this.#o.stages?.instanceOptions(cluster.id),
     });
-    storage.createInstance(cluster.id, { connector: tap("storage", chosen.storage.connector) });
+    try {
+      storage.createInstance(cluster.id, { connector: tap("storage", chosen.storage.connector) });
+    } catch (e) {
+      // Not half-created: a rebuild's next attempt creates both again (else InstanceExists).
+      // The instance leaves the controller at once; its close (no replica yet) finishes later.
+      void compute
+        .dropInstance(cluster.id)
+        .catch((err: unknown) =>
+          this.#o.log?.warn({ cluster_id: cluster.id, err }, "dropping a half-created instance"),
+        );
+      throw e;
+    }
     return new LegacyClusterController({ clusterId: cluster.id, compute, storage, readHolds });
   }
 
