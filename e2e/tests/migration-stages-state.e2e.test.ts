@@ -13,20 +13,11 @@
  * - a restart adopts the cluster's replicas and builds both controllers again (live: the
  *   unified one authoritative), with the same answers and no inconsistency.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createEnvironment, type Environment } from "@mzts/environmentd";
-import { type Phase, type PhaseFlagValue, PhaseSet } from "@mzts/flags";
 import type { MigrationStatus } from "@mzts/protocol";
-import pino from "pino";
-import { Registry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { T } from "../src/harness/auction-workload.js";
-import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
-import { createStageBase } from "../src/harness/stage-base.js";
-
-type Flags = { [P in Phase]?: PhaseFlagValue };
+import { sortRows, waitFor } from "../src/harness/environment.js";
+import { type StageFlags as Flags, stageEnvironment } from "../src/harness/stage-base.js";
 
 const stateFlags = (stage: "shadow" | "live"): Flags => ({
   servers: true,
@@ -36,17 +27,20 @@ const stateFlags = (stage: "shadow" | "live"): Flags => ({
 });
 const ROUNDS = 3;
 
-let dataDir = "";
-let registry = new Registry();
-let reaper: ReplicaReaper;
-let env: Environment;
-const flagsById = new Map<string, Flags>();
-let pending: Flags = {};
 const perturbed = new Set<string>();
-const baseline = new Map<string, Rows>();
+const suite = stageEnvironment("mzts-state-stage-", {
+  controllerAbsentTimeoutMs: 20_000,
+  readHoldTickMs: 250,
+  stages: {
+    perturbState: (clusterId, s) =>
+      perturbed.has(clusterId)
+        ? { ...s, failures: new Map([...s.failures, ["u-injected", "an injected difference"]]) }
+        : s,
+  },
+});
 
 async function stateMigration(cluster: string): Promise<MigrationStatus | undefined> {
-  const s = await env.status({ cluster });
+  const s = await suite.env.status({ cluster });
   return s.clusters[0]?.migrations?.find((m) => m.flag === "cluster-unification-state");
 }
 
@@ -54,12 +48,12 @@ async function stateMigration(cluster: string): Promise<MigrationStatus | undefi
 async function peekRounds(suffix: string): Promise<void> {
   for (let i = 0; i < ROUNDS; i++) {
     for (const object of ["bids", "winning"]) {
-      const res = await env.peek({
+      const res = await suite.env.peek({
         object: `${object}_${suffix}`,
         timestamp: T,
         timeoutMs: 30_000,
       });
-      expect(sortRows(res.rows), `${object}_${suffix} at T`).toEqual(baseline.get(object));
+      expect(sortRows(res.rows), `${object}_${suffix} at T`).toEqual(suite.baseline.get(object));
     }
   }
 }
@@ -82,59 +76,32 @@ async function compared(cluster: string, peeks: number, n: number): Promise<Migr
   );
 }
 
-/** Boots environmentd on `dataDir` (again: adopting the replicas a previous one left). */
-function boot(): Promise<Environment> {
-  registry = new Registry();
-  return createEnvironment({
-    dataDir,
-    phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
-    logger: pino({ level: "warn" }),
-    registry,
-    controllerAbsentTimeoutMs: 20_000,
-    readHoldTickMs: 250,
-    stages: {
-      perturbState: (clusterId, s) =>
-        perturbed.has(clusterId)
-          ? { ...s, failures: new Map([...s.failures, ["u-injected", "an injected difference"]]) }
-          : s,
-    },
-  });
-}
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "mzts-state-stage-"));
-  reaper = new ReplicaReaper(dataDir);
-  env = await boot();
-  // The all-off cluster: the data and the answers every stage must give.
-  const base = await createStageBase(env);
-  flagsById.set(base.baseId, {});
-  for (const [k, v] of base.baseline) baseline.set(k, v);
-  reaper.observe();
-}, 90_000);
-
-afterAll(async () => {
-  reaper?.observe();
-  await env?.close();
-  reaper?.reap();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
 describe("migration stages: phase 5 state", () => {
   it("shadow then live: same answers, zero inconsistencies, an injected difference counted once", async () => {
     const name = "p_state";
-    pending = stateFlags("shadow");
-    const { id } = await env.createCluster({ name });
-    flagsById.set(id, pending);
-    await env.createReplica({ cluster: name, name: "r1", size: 1 });
-    await env.createReplica({ cluster: name, name: "r2", size: 1 });
-    reaper.observe();
-    await env.createIndex({ name: "bids_state", cluster: name, on: "auction_bids", key: [2] });
-    await env.createIndex({ name: "winning_state", cluster: name, on: "winning_bids", key: [0] });
+    suite.pending = stateFlags("shadow");
+    const { id } = await suite.env.createCluster({ name });
+    suite.flagsById.set(id, suite.pending);
+    await suite.env.createReplica({ cluster: name, name: "r1", size: 1 });
+    await suite.env.createReplica({ cluster: name, name: "r2", size: 1 });
+    suite.observe();
+    await suite.env.createIndex({
+      name: "bids_state",
+      cluster: name,
+      on: "auction_bids",
+      key: [2],
+    });
+    await suite.env.createIndex({
+      name: "winning_state",
+      cluster: name,
+      on: "winning_bids",
+      key: [0],
+    });
 
     for (const stage of ["shadow", "live"] as const) {
       if (stage === "live") {
-        flagsById.set(id, stateFlags("live"));
-        await env.flipNow(id);
+        suite.flagsById.set(id, stateFlags("live"));
+        await suite.env.flipNow(id);
       }
       await peekRounds("state");
       // Peeks (2 × ROUNDS) and a few derived-state ticks, all consistent.
@@ -150,7 +117,7 @@ describe("migration stages: phase 5 state", () => {
       expect(m.lastInconsistency, stage).toBeUndefined();
       // The same counts on /metrics (compute-client's comparison series, phase "state").
       const series =
-        (await registry.getSingleMetric("mz_cluster_unification_comparisons_total")?.get())
+        (await suite.registry.getSingleMetric("mz_cluster_unification_comparisons_total")?.get())
           ?.values ?? [];
       const counted = (result: string) =>
         series
@@ -199,13 +166,13 @@ describe("migration stages: phase 5 state", () => {
 
   it("a restart adopts the live cluster's replicas and runs both controllers again, consistent", async () => {
     const name = "p_state";
-    const pids = [...env.replicaPids()].sort();
-    await env.close({ keepReplicas: true });
-    env = await boot();
-    expect([...env.replicaPids()].sort()).toEqual(pids); // adopted, not restarted
+    const pids = [...suite.env.replicaPids()].sort();
+    await suite.env.close({ keepReplicas: true });
+    await suite.boot();
+    expect([...suite.env.replicaPids()].sort()).toEqual(pids); // adopted, not restarted
     await peekRounds("state");
     const m = await compared(name, 2 * ROUNDS, 2 * ROUNDS + 4);
     expect(m).toMatchObject({ stage: "live", authoritative: "unified", inconsistent: 0 });
-    await env.dropCluster({ name, cascade: true });
+    await suite.env.dropCluster({ name, cascade: true });
   }, 60_000);
 });

@@ -22,22 +22,15 @@
  * One environment serves every phase (one cluster at a time, dropped afterwards, so at most
  * three clusterd run); the data comes from the deterministic auction on an all-off cluster.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { PeekOutcome } from "@mzts/compute-client";
-import { createEnvironment, type Environment } from "@mzts/environmentd";
-import { type Phase, type PhaseFlagValue, PhaseSet } from "@mzts/flags";
+import { type Phase, PhaseSet } from "@mzts/flags";
 import type { MigrationStatus } from "@mzts/protocol";
-import pino from "pino";
-import { Registry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectedReplicaTasks, expectedReplicaTasks } from "../src/evaluate/replica-tasks.js";
 import { T } from "../src/harness/auction-workload.js";
-import { ReplicaReaper, type Rows, sortRows, waitFor } from "../src/harness/environment.js";
-import { createStageBase } from "../src/harness/stage-base.js";
-
-type Flags = { [P in Phase]?: PhaseFlagValue };
+import { sortRows, waitFor } from "../src/harness/environment.js";
+import { type StageFlags as Flags, stageEnvironment } from "../src/harness/stage-base.js";
 
 /** What each phase's cluster runs besides the migrating phase (its prerequisites, complete). */
 const CASES: readonly { phase: Phase; flags: (stage: "shadow" | "live") => Flags }[] = [
@@ -48,19 +41,19 @@ const CASES: readonly { phase: Phase; flags: (stage: "shadow" | "live") => Flags
 ];
 const ROUNDS = 4;
 
-let dataDir = "";
-let reaper: ReplicaReaper;
-let env: Environment;
-/** The environment's metrics registry (what its `/metrics` serves). */
-let registry: Registry;
-const flagsById = new Map<string, Flags>();
-let pending: Flags = {};
 const perturbed = new Set<string>();
-const baseline = new Map<string, Rows>();
+const suite = stageEnvironment("mzts-stages-", {
+  controllerAbsentTimeoutMs: 20_000,
+  stages: {
+    comparisonTimeoutMs: 10_000,
+    perturbOther: (clusterId, o: PeekOutcome): PeekOutcome =>
+      perturbed.has(clusterId) && o.result === "rows" ? { ...o, rows: [...o.rows, [[-1n], 1]] } : o,
+  },
+});
 
 /** The `--phases` a replica's process was started with. */
 function launchedPhases(replicaId: string): PhaseSet {
-  const pid = env.replicaPids().get(replicaId);
+  const pid = suite.env.replicaPids().get(replicaId);
   if (pid === undefined || pid === null) throw new Error(`replica ${replicaId} has no process`);
   const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   return PhaseSet.parse(args[args.indexOf("--phases") + 1] ?? "");
@@ -76,7 +69,7 @@ async function expectReplicaTasks(clusterId: string, legacy: string, unified: st
   await waitFor(
     `replica tasks ${JSON.stringify(want)}`,
     async () => {
-      last = connectedReplicaTasks(await registry.metrics(), clusterId);
+      last = connectedReplicaTasks(await suite.registry.metrics(), clusterId);
       return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
     },
     20_000,
@@ -87,7 +80,7 @@ async function expectReplicaTasks(clusterId: string, legacy: string, unified: st
 }
 
 async function migrationOf(cluster: string): Promise<MigrationStatus | undefined> {
-  const s = await env.status({ cluster });
+  const s = await suite.env.status({ cluster });
   return s.clusters[0]?.migrations?.[0];
 }
 
@@ -96,12 +89,12 @@ async function peekRounds(suffix: string): Promise<Set<string>> {
   const answered = new Set<string>();
   for (let i = 0; i < ROUNDS; i++) {
     for (const object of ["bids", "winning"]) {
-      const res = await env.peek({
+      const res = await suite.env.peek({
         object: `${object}_${suffix}`,
         timestamp: T,
         timeoutMs: 30_000,
       });
-      expect(sortRows(res.rows), `${object}_${suffix} at T`).toEqual(baseline.get(object));
+      expect(sortRows(res.rows), `${object}_${suffix} at T`).toEqual(suite.baseline.get(object));
       answered.add(res.replica);
     }
   }
@@ -122,54 +115,23 @@ async function settled(cluster: string, n: number): Promise<MigrationStatus> {
   );
 }
 
-/** Boots environmentd on `dataDir` (again: adopting the replicas a previous one left). */
-function boot(): Promise<Environment> {
-  return createEnvironment({
-    dataDir,
-    phaseFlags: (id) => PhaseSet.of(id, flagsById.get(id) ?? pending),
-    logger: pino({ level: "warn" }),
-    registry: (registry = new Registry()),
-    controllerAbsentTimeoutMs: 20_000,
-    stages: {
-      comparisonTimeoutMs: 10_000,
-      perturbOther: (clusterId, o: PeekOutcome): PeekOutcome =>
-        perturbed.has(clusterId) && o.result === "rows"
-          ? { ...o, rows: [...o.rows, [[-1n], 1]] }
-          : o,
-    },
-  });
-}
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "mzts-stages-"));
-  reaper = new ReplicaReaper(dataDir);
-  env = await boot();
-  // The all-off cluster: the data and the answers every stage must give.
-  const base = await createStageBase(env);
-  flagsById.set(base.baseId, {});
-  for (const [k, v] of base.baseline) baseline.set(k, v);
-  reaper.observe();
-}, 90_000);
-
-afterAll(async () => {
-  reaper?.observe();
-  await env?.close();
-  reaper?.reap();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
 describe("migration stages: shadow and live on a two-replica cluster", () => {
   for (const { phase, flags } of CASES) {
     it(`${phase}: slots, authoritative answers, zero inconsistencies, an injected one counted`, async () => {
       const name = `p_${phase}`;
-      pending = flags("shadow");
-      const { id } = await env.createCluster({ name });
-      flagsById.set(id, pending);
-      const r1 = (await env.createReplica({ cluster: name, name: "r1", size: 1 })).id;
-      const r2 = (await env.createReplica({ cluster: name, name: "r2", size: 1 })).id;
-      reaper.observe();
-      await env.createIndex({ name: `bids_${phase}`, cluster: name, on: "auction_bids", key: [2] });
-      await env.createIndex({
+      suite.pending = flags("shadow");
+      const { id } = await suite.env.createCluster({ name });
+      suite.flagsById.set(id, suite.pending);
+      const r1 = (await suite.env.createReplica({ cluster: name, name: "r1", size: 1 })).id;
+      const r2 = (await suite.env.createReplica({ cluster: name, name: "r2", size: 1 })).id;
+      suite.observe();
+      await suite.env.createIndex({
+        name: `bids_${phase}`,
+        cluster: name,
+        on: "auction_bids",
+        key: [2],
+      });
+      await suite.env.createIndex({
         name: `winning_${phase}`,
         cluster: name,
         on: "winning_bids",
@@ -182,14 +144,15 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
         expect(launchedPhases(r2).inForce[phase]).toBe(true);
       }
       if (phase === "client") {
-        const loc = (r: string) => env.orchestrator.list().find((s) => s.replicaId === r)?.location;
+        const loc = (r: string) =>
+          suite.env.orchestrator.list().find((s) => s.replicaId === r)?.location;
         expect(loc(r1)?.computeUrl).not.toBe(loc(r1)?.storageUrl);
         expect(loc(r2)?.computeUrl).toBe(loc(r2)?.storageUrl); // one port
       }
       // Hydrated on both replicas before counting (each answers at T by itself).
       for (const replica of ["r1", "r2"]) {
         for (const object of ["bids", "winning"]) {
-          await env.peek({
+          await suite.env.peek({
             object: `${object}_${phase}`,
             timestamp: T,
             timeoutMs: 60_000,
@@ -204,11 +167,11 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
         ["live", "r2"],
       ] as const) {
         if (stage === "live") {
-          flagsById.set(id, flags("live"));
-          await env.flipNow(id);
+          suite.flagsById.set(id, flags("live"));
+          await suite.env.flipNow(id);
           before = 0; // a stage change counts afresh
           // Nothing rolled: shadow → live changes only which path answers.
-          expect(env.replicaPids().has(r1) && env.replicaPids().has(r2)).toBe(true);
+          expect(suite.env.replicaPids().has(r1) && suite.env.replicaPids().has(r2)).toBe(true);
         }
         expect(await peekRounds(phase), `${stage}: served by`).toEqual(new Set([answers]));
         const m = await settled(name, before + 2 * ROUNDS);
@@ -230,7 +193,7 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
         // r2's the unified one, in both stages (only the authoritative path moves).
         if (phase === "replicas") await expectReplicaTasks(id, r1, r2);
         // Each replica runs its slot's phases: nothing is reported as flipping.
-        const flagStates = (await env.status({ cluster: name })).clusters[0]?.flags ?? [];
+        const flagStates = (await suite.env.status({ cluster: name })).clusters[0]?.flags ?? [];
         expect(flagStates.filter((f) => f.flipping).map((f) => f.key)).toEqual([]);
         expect(m.paths.map((p) => [p.path, p.answers >= 2 * ROUNDS, p.errors])).toEqual([
           ["legacy", true, 0],
@@ -241,40 +204,49 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
       // An injected difference in the compared copy is counted (the caller is still served right).
       perturbed.add(id);
       try {
-        const res = await env.peek({ object: `bids_${phase}`, timestamp: T, timeoutMs: 30_000 });
-        expect(sortRows(res.rows)).toEqual(baseline.get("bids"));
+        const res = await suite.env.peek({
+          object: `bids_${phase}`,
+          timestamp: T,
+          timeoutMs: 30_000,
+        });
+        expect(sortRows(res.rows)).toEqual(suite.baseline.get("bids"));
         const m = await settled(name, 2 * ROUNDS + 1);
         expect(m.inconsistent).toBe(1);
         expect(m.lastInconsistency).toMatch(/\(-1\) occurs 1 more time\(s\) in the other answer/);
       } finally {
         perturbed.delete(id);
       }
-      await env.dropCluster({ name, cascade: true });
+      await suite.env.dropCluster({ name, cascade: true });
     }, 90_000);
   }
 
   it("off → shadow (a live flip) rolls only the unified slot's replica; the successor keeps the slot", async () => {
-    pending = {};
-    const { id } = await env.createCluster({ name: "p_roll" });
-    flagsById.set(id, pending);
-    const r1 = (await env.createReplica({ cluster: "p_roll", name: "r1", size: 1 })).id;
-    const r2 = (await env.createReplica({ cluster: "p_roll", name: "r2", size: 1 })).id;
-    await env.createIndex({ name: "bids_roll", cluster: "p_roll", on: "auction_bids", key: [2] });
-    await env.peek({ object: "bids_roll", timestamp: T, timeoutMs: 60_000 });
-    reaper.observe();
-    const pid1 = env.replicaPids().get(r1);
-    flagsById.set(id, { servers: "shadow" });
-    await env.flipNow(id);
-    reaper.observe();
-    const after = (await env.listClusters()).clusters.find((c) => c.name === "p_roll");
+    suite.pending = {};
+    const { id } = await suite.env.createCluster({ name: "p_roll" });
+    suite.flagsById.set(id, suite.pending);
+    const r1 = (await suite.env.createReplica({ cluster: "p_roll", name: "r1", size: 1 })).id;
+    const r2 = (await suite.env.createReplica({ cluster: "p_roll", name: "r2", size: 1 })).id;
+    await suite.env.createIndex({
+      name: "bids_roll",
+      cluster: "p_roll",
+      on: "auction_bids",
+      key: [2],
+    });
+    await suite.env.peek({ object: "bids_roll", timestamp: T, timeoutMs: 60_000 });
+    suite.observe();
+    const pid1 = suite.env.replicaPids().get(r1);
+    suite.flagsById.set(id, { servers: "shadow" });
+    await suite.env.flipNow(id);
+    suite.observe();
+    const after = (await suite.env.listClusters()).clusters.find((c) => c.name === "p_roll");
     const ids = new Map(after?.replicas.map((r) => [r.name, r.id]));
     expect(ids.get("r1")).toBe(r1); // legacy slot: runs the legacy path already, not rolled
-    expect(env.replicaPids().get(r1)).toBe(pid1);
+    expect(suite.env.replicaPids().get(r1)).toBe(pid1);
     const successor = ids.get("r2");
     expect(successor).not.toBe(r2); // rolled onto its slot's phases, under the same name
     expect(launchedPhases(successor ?? "").inForce.servers).toBe(true);
-    const res = await env.peek({ object: "bids_roll", timestamp: T, timeoutMs: 30_000 });
-    expect(sortRows(res.rows)).toEqual(baseline.get("bids"));
+    const res = await suite.env.peek({ object: "bids_roll", timestamp: T, timeoutMs: 30_000 });
+    expect(sortRows(res.rows)).toEqual(suite.baseline.get("bids"));
     expect(res.replica).toBe("r1");
     const m = await settled("p_roll", 1);
     expect(m).toMatchObject({
@@ -285,26 +257,26 @@ describe("migration stages: shadow and live on a two-replica cluster", () => {
         { replica: "r2", slot: "unified" },
       ],
     });
-    await env.dropCluster({ name: "p_roll", cascade: true });
+    await suite.env.dropCluster({ name: "p_roll", cascade: true });
   }, 60_000);
 
   it("a restart keeps every replica's slot: the next environmentd adopts both replicas as they run", async () => {
-    pending = { servers: "shadow" };
-    const { id } = await env.createCluster({ name: "p_restart" });
-    flagsById.set(id, pending);
-    const r1 = (await env.createReplica({ cluster: "p_restart", name: "r1", size: 1 })).id;
-    const r2 = (await env.createReplica({ cluster: "p_restart", name: "r2", size: 1 })).id;
-    reaper.observe();
-    const pids = [env.replicaPids().get(r1), env.replicaPids().get(r2)];
-    await env.close({ keepReplicas: true });
-    env = await boot();
+    suite.pending = { servers: "shadow" };
+    const { id } = await suite.env.createCluster({ name: "p_restart" });
+    suite.flagsById.set(id, suite.pending);
+    const r1 = (await suite.env.createReplica({ cluster: "p_restart", name: "r1", size: 1 })).id;
+    const r2 = (await suite.env.createReplica({ cluster: "p_restart", name: "r2", size: 1 })).id;
+    suite.observe();
+    const pids = [suite.env.replicaPids().get(r1), suite.env.replicaPids().get(r2)];
+    await suite.env.close({ keepReplicas: true });
+    await suite.boot();
     // Same pids: each replica's spec (its slot's phases) is what it was started with.
-    expect([env.replicaPids().get(r1), env.replicaPids().get(r2)]).toEqual(pids);
+    expect([suite.env.replicaPids().get(r1), suite.env.replicaPids().get(r2)]).toEqual(pids);
     expect(launchedPhases(r2).inForce.servers).toBe(true);
     expect((await migrationOf("p_restart"))?.slots).toEqual([
       { replica: "r1", slot: "legacy" },
       { replica: "r2", slot: "unified" },
     ]);
-    await env.dropCluster({ name: "p_restart", cascade: true });
+    await suite.env.dropCluster({ name: "p_restart", cascade: true });
   }, 60_000);
 });
