@@ -92,7 +92,15 @@ it("flips every built flag on a live two-replica cluster without failing a read"
       }),
     );
   write();
-  const env = await startEnvironmentd({ dataDir, flagsFile, controllerAbsentTimeoutS: 30 });
+  // `LIVE_FLIP_LOG=<file>`: environmentd logs at info into <file> (a wedged flip's steps).
+  const logFile = process.env.LIVE_FLIP_LOG;
+  const env = await startEnvironmentd({
+    dataDir,
+    flagsFile,
+    controllerAbsentTimeoutS: 30,
+    ...(logFile === undefined ? {} : { logLevel: "info" }),
+  });
+  if (logFile !== undefined) cleanup.push(() => writeFileSync(logFile, env.process.stderr()));
   const api = env.api;
   const s = await createAuctionWorkload(api, 2);
   reaper.observe();
