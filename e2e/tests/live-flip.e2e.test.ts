@@ -24,13 +24,12 @@ import { afterAll, afterEach, expect, it } from "vitest";
 import { waitForConnected } from "../src/harness/auction-peeks.js";
 import { CLUSTER, createAuctionWorkload } from "../src/harness/auction-workload.js";
 import {
-  type EnvironmentApi,
   ReplicaReaper,
   sleep,
   startEnvironmentd,
-  waitFor,
   watchStatus,
 } from "../src/harness/environment.js";
+import { ALL_OFF, ALL_ON, type Flags, settled, writeFlags } from "../src/harness/live-flip.js";
 import { liveCount, stopAll } from "../src/harness/processes.js";
 
 /** What a clusterd starting beside the load may add to the p99 on a 2-core runner (see the end). */
@@ -48,30 +47,6 @@ afterAll(() => {
   expect(liveCount()).toBe(0);
 });
 
-type Flags = Partial<Record<"servers" | "logging" | "replicas" | "client" | "state", boolean>>;
-
-/** Waits until status shows no flip and no flag flipping; returns the replica ids by name. */
-async function flipped(api: EnvironmentApi, want: Flags): Promise<Map<string, string>> {
-  return waitFor(
-    `the flip to ${JSON.stringify(want)}`,
-    async () => {
-      const c = (await api.status(CLUSTER)).clusters[0];
-      if (c === undefined) return undefined;
-      if (c.flip?.state === "failed") throw new Error(`flip failed: ${c.flip.error}`);
-      const settled =
-        c.flip === undefined &&
-        c.flags.every((f) => !f.flipping) &&
-        Object.entries(want).every(
-          ([p, on]) => c.flags.find((f) => f.key === `cluster-unification-${p}`)?.applied === on,
-        ) &&
-        c.replicas.length === 2;
-      return settled ? new Map(c.replicas.map((r) => [r.name, r.id])) : undefined;
-    },
-    120_000,
-    100,
-  );
-}
-
 it("flips every built flag on a live two-replica cluster without failing a read", async () => {
   const dataDir = mkdtempSync("/tmp/live-flip-");
   const reaper = new ReplicaReaper(dataDir);
@@ -81,18 +56,17 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   });
   const flagsFile = join(dataDir, "flags.json");
   const flags: Flags = {};
-  // In place: the flags SDK watches the file's inode (packages/flags README).
-  const write = () =>
-    writeFileSync(
-      flagsFile,
-      JSON.stringify({
-        flagValues: Object.fromEntries(
-          Object.entries(flags).map(([p, on]) => [`cluster-unification-${p}`, on]),
-        ),
-      }),
-    );
+  const write = () => writeFlags(flagsFile, flags);
   write();
-  const env = await startEnvironmentd({ dataDir, flagsFile, controllerAbsentTimeoutS: 30 });
+  // `LIVE_FLIP_LOG=<file>`: environmentd logs at info into <file> (a wedged flip's steps).
+  const logFile = process.env.LIVE_FLIP_LOG;
+  const env = await startEnvironmentd({
+    dataDir,
+    flagsFile,
+    controllerAbsentTimeoutS: 30,
+    ...(logFile === undefined ? {} : { logLevel: "info" }),
+  });
+  if (logFile !== undefined) cleanup.push(() => writeFileSync(logFile, env.process.stderr()));
   const api = env.api;
   const s = await createAuctionWorkload(api, 2);
   reaper.observe();
@@ -111,7 +85,7 @@ it("flips every built flag on a live two-replica cluster without failing a read"
     Object.assign(flags, change);
     const from = Date.now();
     write();
-    const next = await flipped(api, { ...flags });
+    const next = await settled(api, { ...flags });
     windows.push({ what, from, to: Date.now() });
     reaper.observe();
     for (const [name, id] of next) {
@@ -134,9 +108,8 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   await flip("state off", { state: false }, false);
   await flip("client off", { client: false }, true);
   await flip("servers, replicas off", { servers: false, replicas: false }, true);
-  const all = { servers: true, logging: true, replicas: true, client: true, state: true };
-  await flip("all on", all, true);
-  await flip("all off", Object.fromEntries(Object.keys(all).map((p) => [p, false])) as Flags, true);
+  await flip("all on", ALL_ON, true);
+  await flip("all off", ALL_OFF, true);
   const afterFrom = Date.now();
   await sleep(6000); // steady again, after the flips
   const afterTo = Date.now();

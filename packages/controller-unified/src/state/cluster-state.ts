@@ -283,6 +283,19 @@ export class ClusterState {
     return out;
   }
 
+  /**
+   * The live compute exports (indexes, persist sinks), whether or not a replica reported on them
+   * (a hydration check needs the ones a replica has not reported on yet: `replicaFrontiers`
+   * leaves them out).
+   */
+  computeExports(): GlobalId[] {
+    const out: GlobalId[] = [];
+    for (const c of this.#table.values()) {
+      if (c.workload === "compute" && !c.dropped) out.push(c.id);
+    }
+    return out;
+  }
+
   /** The log indexes of the logging config (empty when logging is off). */
   logIndexes(): ReadonlyMap<GlobalId, LogIndex> {
     return this.#logIndexes;

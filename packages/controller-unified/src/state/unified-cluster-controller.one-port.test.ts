@@ -86,6 +86,9 @@ describe("UnifiedClusterController: one port (createClusterStreams().cluster)", 
       "compute:createDataflow",
       "compute:schedule",
     ]);
+    // Not reported on yet: an export all the same (a hydration check waits for it).
+    expect(c.replicaFrontiers("u1")).toEqual(new Map());
+    expect(c.computeExports()).toEqual(["u20"]);
     // Responses of both kinds reach the state.
     r.respond([
       { kind: "storage", response: { kind: "frontierUpper", id: "u11", upper: 6n } },

@@ -229,6 +229,11 @@ export class UnifiedClusterController implements ClusterController {
     return this.state.replicaFrontiers(replicaId);
   }
 
+  /** The live compute exports, reported on or not (`ClusterState.computeExports`). */
+  computeExports(): readonly GlobalId[] {
+    return this.state.computeExports();
+  }
+
   #checkLayout(location: ClusterReplicaLocation, op: string): void {
     const { compute, storage, cluster } = this.#o.connectors;
     const ok =

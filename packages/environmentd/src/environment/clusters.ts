@@ -152,6 +152,8 @@ export class Clusters {
   readonly #listeners = new Set<(clusterId: GlobalId, built: boolean) => void>();
   /** Rebuilds in progress: calls naming the cluster wait on them (`ready`). */
   readonly #rebuilding = new Map<GlobalId, Promise<void>>();
+  /** When each running rebuild started (Date.now(), for status). */
+  readonly #rebuildStarted = new Map<GlobalId, number>();
   /** Controllers a rebuild replaced (their calls' failures are `ControllerRebuilt`). */
   readonly #retired = new WeakSet<ClusterController>();
   /** A cluster whose last rebuild gave up: its old (closed) controller's record (`rebuild`). */
@@ -249,6 +251,7 @@ export class Clusters {
       done = resolve;
     });
     this.#rebuilding.set(cluster.id, gate);
+    this.#rebuildStarted.set(cluster.id, Date.now());
     try {
       // One macrotask first: a peek that got the old controller just before the gate went up
       // has registered with it by then.
@@ -291,6 +294,7 @@ export class Clusters {
       return { from: old.controller.path, to };
     } finally {
       this.#rebuilding.delete(cluster.id);
+      this.#rebuildStarted.delete(cluster.id);
       done();
     }
   }
@@ -315,6 +319,15 @@ export class Clusters {
   /** Whether a rebuild replaced `controller` (from the moment it started closing it). */
   wasRebuilt(controller: ClusterController): boolean {
     return this.#retired.has(controller);
+  }
+
+  /**
+   * When the cluster's running rebuild started (Date.now()); undefined when none runs. Meanwhile
+   * its controller (the old, closed one, or a new one still being installed) may not know every
+   * collection: status reports the rebuild rather than a missing collection.
+   */
+  rebuildingSince(clusterId: GlobalId): number | undefined {
+    return this.#rebuildStarted.get(clusterId);
   }
 
   /** Resolves when no rebuild of the cluster runs (at once when none does). */

@@ -11,7 +11,10 @@
  *   PhaseSet (the controllers' when no replica runs), for a controller-side phase the
  *   controllers' (`flips/flip-plan.ts` says which is which); `flipping` when the current PhaseSet
  *   differs from what runs, or the replicas disagree: a live flip is on its way (`flip`).
- * - `flip`: the cluster's live flip in progress, or the last one that failed (`flips/`).
+ * - `flip`: the cluster's live flip in progress, or the last one that failed (`flips/`); a
+ *   rebuild of the cluster's controller in progress shows as `rebuilding` (its flip's, or one of
+ *   its own). Meanwhile a collection its controller cannot answer for yet (a new controller
+ *   still installing, the old one closed) is left out instead of failing the call.
  * - `controllers`: what `selectControllers` chose when the cluster's controllers were built.
  * - `migrations`: the cluster's phases in a middle migration stage, with the replicas' slots
  *   and the peek comparisons so far (`stages/cluster-stages.ts`); absent when none migrates.
@@ -29,11 +32,12 @@ import type {
   StatusRequest,
   StatusResponse,
 } from "@mzts/protocol";
-import type { GlobalId } from "@mzts/repr";
+import type { Frontier, GlobalId } from "@mzts/repr";
 import type { Catalog, Cluster } from "../catalog/catalog.js";
+import type { ClusterControllers } from "../controllers.js";
 import { introspectionIntervalOf } from "../introspection/log-indexes.js";
 import type { Clusters } from "./clusters.js";
-import { SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
+import { phasesText, SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
 import type { Frontiers } from "./frontiers.js";
 import type { ObjectCache } from "./objects.js";
 import type { Replicas } from "./replicas.js";
@@ -92,6 +96,9 @@ export class Status {
     for (const c of clusters) {
       const collections: CollectionStatus[] = [];
       const failures = this.#o.clusters.findController(c.id)?.failures();
+      // A rebuild in progress (a live flip of `state`): its controller may not know every
+      // collection yet; those are left out until it is done and the flip shows `rebuilding`.
+      const rebuildingSince = this.#o.clusters.rebuildingSince(c.id);
       for (const r of byId.values()) {
         if (r.clusterId !== c.id || r.kind === "source") continue;
         const failed = r.failed ?? failures?.get(r.id);
@@ -99,9 +106,16 @@ export class Status {
           collections.push({ id: r.id, name: r.name, writeFrontier: 0n, since: 0n, failed });
           continue;
         }
-        const write = frontiers.upperOf(r);
-        if (write === undefined) continue;
-        const since = frontiers.sinceOf(r);
+        let write: Frontier | undefined;
+        let since: Frontier;
+        try {
+          write = frontiers.upperOf(r);
+          if (write === undefined) continue;
+          since = frontiers.sinceOf(r);
+        } catch (e) {
+          if (rebuildingSince === undefined) throw e;
+          continue;
+        }
         const lag =
           write === null || write === 0n
             ? undefined
@@ -136,7 +150,7 @@ export class Status {
         flags: await this.flagStates(c.id),
         introspectionIntervalMs: introspectionIntervalOf(c),
         ...(selection === undefined ? {} : { controllers: [...selection.paths] }),
-        ...flipField(this.#o.flipOf?.(c.id)),
+        ...flipField(this.#o.flipOf?.(c.id) ?? rebuildFlip(rebuildingSince, selection)),
         ...(migrations.length === 0 ? {} : { migrations }),
       });
     }
@@ -193,3 +207,21 @@ export class Status {
 }
 
 const flipField = (flip: FlipStatus | undefined) => (flip === undefined ? {} : { flip });
+
+/**
+ * A rebuild no flip reports (a flip reports its own, as `rebuilding`): shown as one, so a
+ * collection left out meanwhile is explained.
+ */
+function rebuildFlip(
+  since: number | undefined,
+  selection: ClusterControllers | undefined,
+): FlipStatus | undefined {
+  if (since === undefined) return undefined;
+  return {
+    state: "rebuilding",
+    step: "rebuilding the cluster's controller (its replicas keep running)",
+    stepSinceMs: since,
+    startedMs: since,
+    target: selection === undefined ? "" : phasesText(selection.phases),
+  };
+}

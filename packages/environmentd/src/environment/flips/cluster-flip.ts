@@ -183,6 +183,7 @@ export class ClusterFlip {
             cluster,
             this.#reporter("rebuilding", log),
             signal,
+            log,
           );
           log.info(
             done,

@@ -50,6 +50,7 @@
  *   collections keeps running (its hold moves).
  */
 import type { PersistReadHolds } from "@mzts/storage-client";
+import type { Logger } from "pino";
 import type { Catalog, Cluster } from "../../catalog/catalog.js";
 import { installItems } from "../boot.js";
 import type { Clusters } from "../clusters.js";
@@ -93,6 +94,7 @@ export async function rebuildController(
   cluster: Cluster,
   report: StepReporter,
   signal: AbortSignal,
+  log?: Logger,
 ): Promise<RebuildResult> {
   let result: RebuildResult | undefined;
   report.begin("rebuild", "rebuilding the cluster's controller (its replicas keep running)");
@@ -116,6 +118,13 @@ export async function rebuildController(
           mark: markHydration(controller, replicaId),
           timeoutMs: d.hydrationTimeoutMs,
           signal,
+          // Each new count of what a replica still lacks (a reconcile that does not finish
+          // names its replica and exports in the log).
+          onProgress: (p) =>
+            log?.info(
+              { replica_id: replicaId, pending: p.pending.slice(0, 10), of: p.total },
+              `flip: reconciling ${replicaId}: ${p.pending.length} of ${p.total} export(s) pending`,
+            ),
         }),
       ),
     );

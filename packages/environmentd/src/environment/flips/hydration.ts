@@ -14,8 +14,9 @@
  * ## Invariants
  * - Read-only: it asks the cluster's controller for frontiers and never changes them. The legacy
  *   controller gives compute-client's per-replica record (replica, global, as-of); the unified
- *   one its `replicaFrontiers` with the global write frontier and since of each export (the since
- *   is at least the as-of; until the driver reports per-replica frontiers, a typed error).
+ *   one its `replicaFrontiers` for every live export (`computeExports`: one not reported on yet
+ *   is pending) with the global write frontier and since of each (the since is at least the
+ *   as-of; a controller without them: a typed error).
  * - `pending` names what is missing, for the flip's step text and its failure message.
  */
 import { type ClusterController, InvalidStateRequest } from "@mzts/controller-unified/state";
@@ -32,6 +33,12 @@ interface ExportFrontiers {
   readonly asOf: Frontier;
 }
 
+/** What the unified controller tells a hydration check (`UnifiedClusterController`). */
+interface UnifiedExports {
+  replicaFrontiers(replicaId: ReplicaId): ReadonlyMap<GlobalId, Frontier>;
+  computeExports(): readonly GlobalId[];
+}
+
 /** Every live export of the cluster with `replicaId`'s frontier. */
 function exportFrontiers(
   cluster: ClusterController,
@@ -42,21 +49,22 @@ function exportFrontiers(
   // PHASE(state): legacy — delete when cluster-unification-state is retired
   if (controller instanceof LegacyClusterController)
     return controller.replicaCollectionFrontiers(replicaId);
-  const perReplica = (
-    controller as Partial<{ replicaFrontiers(r: ReplicaId): ReadonlyMap<GlobalId, Frontier> }>
-  ).replicaFrontiers;
-  if (perReplica === undefined) {
+  const unified = controller as Partial<UnifiedExports>;
+  if (unified.replicaFrontiers === undefined || unified.computeExports === undefined) {
     throw new InvalidStateRequest(
       "replicaFrontiers",
       "the unified cluster controller does not report per-replica frontiers yet; flip the " +
         "cluster's state phase off to roll its replicas",
     );
   }
+  // Every live export, not only those the replica reported on: one it has not reported on yet
+  // is pending (else a successor that built nothing yet counted as hydrated at once).
+  const reported = unified.replicaFrontiers(replicaId);
   const out = new Map<GlobalId, ExportFrontiers>();
-  for (const [id, replica] of perReplica.call(controller, replicaId)) {
+  for (const id of unified.computeExports()) {
     if (!controller.hasCollection(id)) continue;
     const f = controller.frontiers(id);
-    out.set(id, { replica, global: f.write, asOf: f.since });
+    out.set(id, { replica: reported.get(id), global: f.write, asOf: f.since });
   }
   return out;
 }
