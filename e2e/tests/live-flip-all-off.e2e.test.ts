@@ -9,7 +9,7 @@
  * Asserted: every flip settles (status: no flip, nothing flipping, two replicas), 0 failed peeks,
  * answers at T unchanged, a subscribe stream without a gap or a duplicate. `LIVE_FLIP_LOG=<file>`
  * writes environmentd's info log there; `LIVE_FLIP_CYCLES` sets the number of off/on cycles
- * (default 2).
+ * (default 1 in the suite; the loop is for hunting the wedge).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +32,7 @@ afterAll(() => {
 });
 
 it("flips every phase off and on again on a live two-replica cluster", async () => {
-  const cycles = Number(process.env.LIVE_FLIP_CYCLES ?? "2");
+  const cycles = Number(process.env.LIVE_FLIP_CYCLES ?? "1");
   const dataDir = mkdtempSync("/tmp/live-flip-all-off-");
   const reaper = new ReplicaReaper(dataDir);
   cleanup.push(() => {
