@@ -1,0 +1,186 @@
+/**
+ * What N index dataflows on one ticking source cost a worker (issue 16), in process: the scale
+ * bench's replica (a counter source ticking once a second, N indexes on it) without
+ * environmentd, the network or worker threads. One `ComputeState` (W=1, compute's legacy
+ * logging host with every compute relation at 1000 ms, as clusterd with every phase off), real
+ * persist on a temp directory; a writer appends the counter's next row every `BENCH_TICK_MS`
+ * (default 1000) through its own persist client in this process, as storage does on a replica.
+ * The worker is driven like the legacy worker loop: `step()` until quiet on every request,
+ * `maintain()` every 10 ms.
+ *
+ * After every index answered (hydrated) and `BENCH_SETTLE_S` (default 3) more seconds, the
+ * process CPU (user + system, the writer's share included) over `BENCH_WINDOW_S` (default 10)
+ * seconds is the row's figure, as % of a core, beside the heap and RSS at the end. Rows at N = 4
+ * (the baseline, the demo's size) and each N given, as ratios to the baseline of the same run.
+ *
+ * Usage: tsx bench/source-tick.bench.ts [N,N...] (default 300,1000). Uses the built dist.
+ * Profile the window of one row: `BENCH_ONLY=1 BENCH_EXIT_AFTER_WINDOW=1 node --cpu-prof
+ * --cpu-prof-dir=<dir> --import tsx bench/source-tick.bench.ts 1000`, then e2e's
+ * `tsx bench/profile/cpuprofile-summary.ts <file> --last 10` (the window is the profile's end).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPersist } from "@mzts/persist";
+import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
+import { pino } from "pino";
+import { ComputeState, LegacyComputeLogging } from "../dist/index.js";
+import { conformanceConfig } from "../dist/logging/conformance.js";
+
+const counts = (process.argv[2] ?? "300,1000").split(",").map(Number);
+const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 1000);
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 3);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
+const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const BASELINE = 4;
+const SHARD = "counter";
+
+/** Exit right after the first measured window (under `--cpu-prof`: the profile ends with it). */
+const EXIT_AFTER = process.env.BENCH_EXIT_AFTER_WINDOW === "1";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The scale bench's index: the counter's subsource (arity 1) → index on column 0. */
+function sourceIndex(i: number, asOf: bigint): DataflowDescription {
+  const id = `u${i + 10}`;
+  return {
+    debugName: `i${i}`,
+    sourceImports: [{ id: "u1", shardId: SHARD, arity: 1, upper: asOf + 1n }],
+    indexImports: [],
+    objectsToBuild: [{ id, plan: { kind: "get", id: "u1", arity: 1 } }],
+    indexExports: [{ id, objectId: id, key: [0] }],
+    sinkExports: [],
+    asOf,
+    until: null,
+  };
+}
+
+interface Row {
+  readonly n: number;
+  readonly cpuPct: number;
+  readonly heapMb: number;
+  readonly rssMb: number;
+}
+
+async function measure(n: number): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-bench-source-tick-"));
+  const writerClient = await createPersist({ dataDir: join(dir, "persist") });
+  const shard = await writerClient.openShard(SHARD, { create: true });
+  // The controller's hold: a few ticks behind the upper, as environmentd's read policy keeps it.
+  const hold = await shard.openSinceHandle("controller");
+  let t = 0n;
+  const append = async () => {
+    await shard.compareAndAppend([[[t + 1n], t, 1]], t, t + 1n);
+    t++;
+    if (t > 5n) await hold.downgradeSince(t - 5n);
+  };
+  for (let i = 0; i < 5; i++) await append();
+  // One append at a time (a tick may come while the previous append still waits on a busy loop).
+  let writing: Promise<void> = Promise.resolve();
+  const writer = setInterval(() => {
+    writing = writing.then(append);
+  }, TICK_MS);
+
+  const log = pino({ level: "silent" });
+  const frontiers = new Map<string, bigint | null>();
+  let scheduled = false;
+  let closed = false;
+  const state: ComputeState = new ComputeState(0, 1, {
+    mesh: { index: 0, peers: 1, send() {}, on() {} },
+    config: { dataDir: join(dir, "persist"), replicaId: "bench" },
+    respond: (r) => {
+      if (r.kind === "frontiers" && r.frontiers.output !== undefined)
+        frontiers.set(r.id, r.frontiers.output);
+    },
+    requestStep,
+    logger: log,
+    logging: new LegacyComputeLogging({ worker: 0, log }),
+  });
+  function requestStep(): void {
+    if (scheduled || closed) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (closed) return;
+      const deadline = performance.now() + 5;
+      let more = true;
+      while (more && performance.now() < deadline) more = state.step();
+      if (more) requestStep();
+    });
+  }
+  const maintain = setInterval(() => {
+    state.maintain();
+    requestStep();
+  }, 10);
+
+  const cmds: ComputeCommand[] = [
+    { kind: "createInstance", config: { logging: conformanceConfig(1000) } },
+    ...Array.from(
+      { length: n },
+      (_, i): ComputeCommand => ({ kind: "createDataflow", dataflow: sourceIndex(i, t - 1n) }),
+    ),
+    { kind: "initializationComplete" },
+  ];
+  for (const c of cmds) state.apply(c);
+  const hydrated = () => {
+    let k = 0;
+    for (const f of frontiers.values()) if (f !== null && f >= t - 1n) k++;
+    return k;
+  };
+  const deadline = Date.now() + 120_000 + n * 100;
+  while (hydrated() < n) {
+    if (Date.now() > deadline) throw new Error(`only ${hydrated()} of ${n} indexes hydrated`);
+    await sleep(100);
+  }
+  await sleep(SETTLE_S * 1000);
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  await sleep(WINDOW_S * 1000);
+  const c1 = process.cpuUsage(c0);
+  const wallMs = performance.now() - w0;
+  const mem = process.memoryUsage();
+  if (EXIT_AFTER) {
+    process.stderr.write(
+      `  n=${n}: ${(((c1.user + c1.system) / 1000 / wallMs) * 100).toFixed(1)} %\n`,
+    );
+    process.exit(0);
+  }
+  const row = {
+    n,
+    cpuPct: ((c1.user + c1.system) / 1000 / wallMs) * 100,
+    heapMb: mem.heapUsed / 2 ** 20,
+    rssMb: mem.rss / 2 ** 20,
+  };
+  closed = true;
+  clearInterval(writer);
+  clearInterval(maintain);
+  await writing;
+  await state.close();
+  await writerClient.close();
+  rmSync(dir, { recursive: true, force: true });
+  return row;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ns = process.env.BENCH_ONLY ? counts : [BASELINE, ...counts];
+const rows = new Map<number, Row[]>();
+for (let r = 0; r < RUNS; r++) {
+  for (const n of ns) {
+    const row = await measure(n);
+    process.stderr.write(
+      `  n=${n}: ${row.cpuPct.toFixed(1)} % of a core, heap ${row.heapMb.toFixed(0)} MB, rss ${row.rssMb.toFixed(0)} MB\n`,
+    );
+    rows.set(n, [...(rows.get(n) ?? []), row]);
+  }
+}
+const base = rows.has(BASELINE) ? median(rows.get(BASELINE)!.map((r) => r.cpuPct)) : Number.NaN;
+console.log(
+  `| indexes | CPU % of a core (median of ${RUNS}) | × the ${BASELINE}-index row | heap MB | RSS MB |`,
+);
+console.log("|---|---|---|---|---|");
+for (const [n, rs] of rows) {
+  const cpu = median(rs.map((r) => r.cpuPct));
+  console.log(
+    `| ${n} | ${cpu.toFixed(1)} | ${(cpu / base).toFixed(2)} | ${median(rs.map((r) => r.heapMb)).toFixed(0)} | ${median(rs.map((r) => r.rssMb)).toFixed(0)} |`,
+  );
+}
