@@ -18,7 +18,8 @@
  * --cpu-prof-dir=<dir> --import tsx bench/source-tick.bench.ts 1000`, then e2e's
  * `tsx bench/profile/cpuprofile-summary.ts <file> --last 10` (the window is the profile's end).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPersist } from "@mzts/persist";
@@ -34,6 +35,14 @@ const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const BASELINE = 4;
 const SHARD = "counter";
+
+/**
+ * `BENCH_HEAP_PROFILE=<file>`: V8's sampling heap profiler from before the dataflows are created
+ * to the end of the window; the live sampled allocations (what the heap holds then, by
+ * allocation stack) go to `<file>` (`.heapprofile`, DevTools' format) and a summary by
+ * allocating function to stderr.
+ */
+const HEAP_PROFILE = process.env.BENCH_HEAP_PROFILE;
 
 /** Exit right after the first measured window (under `--cpu-prof`: the profile ends with it). */
 const EXIT_AFTER = process.env.BENCH_EXIT_AFTER_WINDOW === "1";
@@ -113,6 +122,11 @@ async function measure(n: number): Promise<Row> {
     requestStep();
   }, 10);
 
+  const heap = HEAP_PROFILE === undefined ? undefined : new Session();
+  if (heap !== undefined) {
+    heap.connect();
+    await heap.post("HeapProfiler.startSampling", { samplingInterval: 4096 });
+  }
   const cmds: ComputeCommand[] = [
     { kind: "createInstance", config: { logging: conformanceConfig(1000) } },
     ...Array.from(
@@ -138,6 +152,13 @@ async function measure(n: number): Promise<Row> {
   await sleep(WINDOW_S * 1000);
   const c1 = process.cpuUsage(c0);
   const wallMs = performance.now() - w0;
+  if (heap !== undefined) {
+    const { profile } = await heap.post("HeapProfiler.getSamplingProfile");
+    await heap.post("HeapProfiler.stopSampling");
+    heap.disconnect();
+    writeFileSync(HEAP_PROFILE!, JSON.stringify(profile));
+    process.stderr.write(heapSummary(profile));
+  }
   const mem = process.memoryUsage();
   if (EXIT_AFTER) {
     process.stderr.write(
@@ -159,6 +180,43 @@ async function measure(n: number): Promise<Row> {
   await writerClient.close();
   rmSync(dir, { recursive: true, force: true });
   return row;
+}
+
+interface HeapNode {
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+  };
+  readonly selfSize: number;
+  readonly children: readonly HeapNode[];
+}
+
+/** Live sampled bytes by allocating function (top 25), and by the first repository frame. */
+function heapSummary(profile: { head: HeapNode }): string {
+  const byFn = new Map<string, number>();
+  const byOwn = new Map<string, number>();
+  let total = 0;
+  const name = (n: HeapNode) =>
+    `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/^.*\/packages\//, "")}:${n.callFrame.lineNumber + 1}`;
+  const walk = (n: HeapNode, own: string | undefined) => {
+    const here = /\/packages\//.test(n.callFrame.url) ? name(n) : own;
+    if (n.selfSize > 0) {
+      total += n.selfSize;
+      byFn.set(name(n), (byFn.get(name(n)) ?? 0) + n.selfSize);
+      const k = here ?? "(outside the repository)";
+      byOwn.set(k, (byOwn.get(k) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c, here);
+  };
+  walk(profile.head, undefined);
+  const top = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([k, v]) => `  ${(v / 2 ** 20).toFixed(1).padStart(7)} MB  ${k}`)
+      .join("\n");
+  return `heap: ${(total / 2 ** 20).toFixed(1)} MB live (sampled)\nby allocating function:\n${top(byFn)}\nby innermost repository frame:\n${top(byOwn)}\n`;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
