@@ -43,6 +43,11 @@ const SHARD = "counter";
  * allocating function to stderr.
  */
 const HEAP_PROFILE = process.env.BENCH_HEAP_PROFILE;
+/**
+ * `BENCH_ALLOC_PROFILE=<file>`: the same profiler over the measured window only, counting objects
+ * collected since too — where the window allocates (what the GC share is made of).
+ */
+const ALLOC_PROFILE = process.env.BENCH_ALLOC_PROFILE;
 
 /** Exit right after the first measured window (under `--cpu-prof`: the profile ends with it). */
 const EXIT_AFTER = process.env.BENCH_EXIT_AFTER_WINDOW === "1";
@@ -147,11 +152,27 @@ async function measure(n: number): Promise<Row> {
     await sleep(100);
   }
   await sleep(SETTLE_S * 1000);
+  const alloc = ALLOC_PROFILE === undefined ? undefined : new Session();
+  if (alloc !== undefined) {
+    alloc.connect();
+    await alloc.post("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   await sleep(WINDOW_S * 1000);
   const c1 = process.cpuUsage(c0);
   const wallMs = performance.now() - w0;
+  if (alloc !== undefined) {
+    const { profile } = await alloc.post("HeapProfiler.getSamplingProfile");
+    await alloc.post("HeapProfiler.stopSampling");
+    alloc.disconnect();
+    writeFileSync(ALLOC_PROFILE!, JSON.stringify(profile));
+    process.stderr.write(heapSummary(profile, "allocated in the window, collected included"));
+  }
   if (heap !== undefined) {
     const { profile } = await heap.post("HeapProfiler.getSamplingProfile");
     await heap.post("HeapProfiler.stopSampling");
@@ -193,7 +214,7 @@ interface HeapNode {
 }
 
 /** Live sampled bytes by allocating function (top 25), and by the first repository frame. */
-function heapSummary(profile: { head: HeapNode }): string {
+function heapSummary(profile: { head: HeapNode }, what = "live"): string {
   const byFn = new Map<string, number>();
   const byOwn = new Map<string, number>();
   let total = 0;
@@ -216,7 +237,7 @@ function heapSummary(profile: { head: HeapNode }): string {
       .slice(0, 25)
       .map(([k, v]) => `  ${(v / 2 ** 20).toFixed(1).padStart(7)} MB  ${k}`)
       .join("\n");
-  return `heap: ${(total / 2 ** 20).toFixed(1)} MB live (sampled)\nby allocating function:\n${top(byFn)}\nby innermost repository frame:\n${top(byOwn)}\n`;
+  return `heap: ${(total / 2 ** 20).toFixed(1)} MB ${what} (sampled)\nby allocating function:\n${top(byFn)}\nby innermost repository frame:\n${top(byOwn)}\n`;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
