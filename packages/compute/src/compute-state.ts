@@ -8,7 +8,8 @@
  * 1. `createDataflow(d)`: checked (`checkDataflow`), then built (`buildDataflow`) with the next
  *    build sequence number as its exchange namespace; exports registered by id.
  * 2. `step()`: source data is pumped in, every *activated* graph runs once (new input, exchange
- *    arrivals or an async completion; an idle dataflow is skipped), pending peeks are retried.
+ *    arrivals or an async completion; an idle dataflow is not even looked at: the worker keeps
+ *    the set of active ones), pending peeks are retried.
  * 3. `peek(p)`: answered once `since <= t < upper` on this worker's part of the index; the
  *    process merger unions the W parts and applies the finishing.
  * 4. `maintain()`: frontiers of indexes and persist sinks that advanced are reported (never
@@ -68,6 +69,7 @@ import {
   type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
+import { ShardListeners } from "./render/shard-listeners.js";
 import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
@@ -115,6 +117,8 @@ export class ComputeState {
   /** Next build sequence number (= exchange namespace). */
   #nextSeq = 0;
   readonly #shards: WorkerShards;
+  /** One persist listener per shard, shared by the source readers of every dataflow. */
+  readonly #listeners: ShardListeners;
   #reused = 0;
   #replaced = 0;
   readonly #benign: Record<string, number> = {};
@@ -122,6 +126,13 @@ export class ComputeState {
   #lastStats = "";
   /** Whether statistics may have changed since the last were sent. */
   #statsDirty = true;
+  /**
+   * Dataflows that may have work: built, activated since (`BuildEnv.activated`) or still working.
+   * A step visits only these (in insertion order; one activated during the step is visited in it)
+   * and forgets each that ends its step not activated, so a step's cost does not grow with the
+   * number of idle dataflows.
+   */
+  readonly #active = new Set<DataflowInstance>();
   /** Dataflows whose graph ran (or were compacted) since the last `maintain()`. */
   readonly #touched = new Set<DataflowInstance>();
   #closed = false;
@@ -135,6 +146,15 @@ export class ComputeState {
     this.workers = workers;
     this.#deps = deps;
     this.#shards = new WorkerShards(deps.config);
+    this.#listeners = new ShardListeners({
+      worker,
+      workers,
+      openShard: (shardId) => this.#shards.open(shardId),
+      logger: deps.logger,
+      ...(deps.config.pollIntervalMs === undefined
+        ? {}
+        : { pollIntervalMs: deps.config.pollIntervalMs }),
+    });
     this.#log = deps.logger;
     // Exchange arrivals activate only the dataflow of their namespace (= build sequence number).
     this.#router = new ExchangeRouter<ExchangeMessage>(deps.mesh, EXCHANGE_CHANNEL, (ns) => {
@@ -311,19 +331,21 @@ export class ComputeState {
       workers: this.workers,
       router: this.#router,
       openShard: (shardId) => this.#shards.open(shardId),
+      listeners: this.#listeners,
       requestStep: this.#deps.requestStep,
       logger: this.#log,
-      ...(this.#deps.config.pollIntervalMs === undefined
-        ? {}
-        : { pollIntervalMs: this.#deps.config.pollIntervalMs }),
       replicaId: this.#replicaId,
       ...(this.#deps.config.sinceDowngradeIntervalMs === undefined
         ? {}
         : { sinceDowngradeIntervalMs: this.#deps.config.sinceDowngradeIntervalMs }),
       index: (id) => this.#importable(id),
       subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
+      activated: (d) => {
+        if (this.#dataflows.get(d.seq) === d) this.#active.add(d);
+      },
     });
     this.#dataflows.set(seq, df);
+    this.#active.add(df);
     for (const id of ids) {
       this.#exports.set(id, df);
       this.#compaction.set(id, desc.asOf);
@@ -406,6 +428,7 @@ export class ComputeState {
     this.#logging.exportDropped(df, id, df.liveExports.size === 0);
     if (df.liveExports.size === 0) {
       const disposed = df.dispose(this.#router);
+      this.#active.delete(df);
       this.#disposing.add(disposed);
       void disposed.then(() => this.#disposing.delete(disposed));
       this.#dataflows.delete(df.seq);
@@ -517,11 +540,17 @@ export class ComputeState {
 
   // ---- stepping and reporting -----------------------------------------------------------------
 
-  /** Runs every dataflow once and retries pending peeks. True when more work may be pending. */
+  /**
+   * Runs every active dataflow once and retries pending peeks. True when more work may be
+   * pending.
+   */
   step(): boolean {
     if (this.#closed) return false;
     let worked = false;
-    for (const df of this.#dataflows.values()) if (df.step(this.#touched)) worked = true;
+    for (const df of this.#active) {
+      if (df.step(this.#touched)) worked = true;
+      if (!df.graph.activated) this.#active.delete(df);
+    }
     if (worked) this.#statsDirty = true;
     this.#logging.afterStep();
     for (const [uuid, peek] of this.#peeks) {
@@ -644,6 +673,7 @@ export class ComputeState {
     this.#logging.close();
     const released = [...this.#dataflows.values()].map((df) => df.dispose(this.#router));
     this.#dataflows.clear();
+    this.#active.clear();
     await Promise.all([...released, ...this.#disposing]);
     await this.#shards.close();
   }

@@ -22,7 +22,10 @@
  * graph is stepped again until a quiet step. Because every operator's `run()` only has work when
  * an input port received something (or an exchange channel or async completion delivered it, see
  * above), a graph that is not activated would do nothing in `step()`: skipping it is exact.
- * `step()` itself stays unconditional (tests and `runWorkers()` use it).
+ * `step()` itself stays unconditional (tests and `runWorkers()` use it). `onActivate` (an option)
+ * is told of every transition to activated, so a runtime holding many graphs can step only the
+ * activated ones without looking at the others (a graph is built activated: the runtime adds it
+ * itself).
  *
  * ## Operator timing (introspection)
  * `enableTiming()` makes every later `step()` add the time each operator's `run()` took to its
@@ -61,6 +64,12 @@ export interface GraphOptions {
   readonly asOf?: Timestamp;
   /** A name for errors and debugging. */
   readonly name?: string;
+  /**
+   * Called when the graph goes from not activated to activated (never while it already is):
+   * lets a runtime keep the set of graphs with work instead of checking every graph per step.
+   * It must only record; it runs inside `Stream.send` / `advance` and from async completions.
+   */
+  readonly onActivate?: () => void;
 }
 
 /** One worker's dataflow graph. */
@@ -80,6 +89,7 @@ export class Graph {
   #elapsedNs: number[] | undefined;
   /** Whether an operator may have work (see "Activation"); a new graph must run once. */
   #activated = true;
+  readonly #onActivate: (() => void) | undefined;
 
   constructor(options: GraphOptions = {}) {
     this.#allocator = options.allocator;
@@ -87,6 +97,7 @@ export class Graph {
     this.workers = options.allocator?.peers ?? 1;
     this.asOf = options.asOf ?? 0n;
     this.name = options.name ?? "dataflow";
+    this.#onActivate = options.onActivate;
   }
 
   /** @internal Registers an operator; returns its id. */
@@ -134,7 +145,9 @@ export class Graph {
    * call it when work reaches an operator another way (exchange arrivals, async completions).
    */
   activate(): void {
+    if (this.#activated) return;
     this.#activated = true;
+    this.#onActivate?.();
   }
 
   /**

@@ -4,6 +4,9 @@
  * of a replica's N listeners of a shard decoded the whole state (which lists N readers) on every
  * poll — quadratic in dataflows (issue 16: an idle replica with 100 indexes at 90 % of a core).
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -11,6 +14,7 @@ import { createMemoryBlob } from "./blob/memory.js";
 import { createPersist } from "./client.js";
 import type { Consensus } from "./consensus/consensus.js";
 import { createMemoryConsensus } from "./consensus/memory.js";
+import { createSqliteConsensus } from "./consensus/sqlite.js";
 import { SinceRegression } from "./errors.js";
 import { POLL_SHARE_MS, ShardMachine } from "./machine.js";
 import { createPersistMetrics } from "./metrics.js";
@@ -95,6 +99,38 @@ describe("ShardMachine reads", () => {
     consensus.heads = 0;
     await m.poll();
     expect(consensus.heads).toBe(1);
+  });
+});
+
+describe("ShardMachine head reads of an unchanged shard (SQLite consensus)", () => {
+  it("read the head's seqno only; the entry when it moved", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mzts-persist-headseq-"));
+    const sqlite = createSqliteConsensus(join(dir, "consensus.sqlite"));
+    try {
+      const c = counting(sqlite) as Consensus & { heads: number; seqNos: number };
+      c.seqNos = 0;
+      c.headSeqNo = (key: string) => {
+        c.seqNos++;
+        return sqlite.headSeqNo!(key);
+      };
+      const mine = machine(c);
+      const theirs = machine(sqlite);
+      await mine.create(initialState("s1", 0));
+      const a = await mine.fetch();
+      c.heads = 0;
+      c.seqNos = 0;
+      for (let i = 0; i < 5; i++) expect(await mine.fetch()).toBe(a);
+      expect(c.heads).toBe(0); // the state (every reader listed) is not read again
+      expect(c.seqNos).toBe(5);
+      await theirs.apply("test", (s) => ({ write: { ...s }, result: undefined }));
+      const b = await mine.fetch();
+      expect(b.seqNo).toBe(a.seqNo + 1n);
+      expect(b).not.toBe(a);
+      expect(c.heads).toBe(1);
+    } finally {
+      await sqlite.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -182,7 +182,15 @@ export class ShardMachine {
   }
 
   async #fetchHead(): Promise<VersionedState | undefined> {
-    const head = await this.#deps.consensus.head(this.shardId);
+    const consensus = this.#deps.consensus;
+    const known = this.#cached;
+    // A head still at the state this process knows: read its seqno only, not the state (which
+    // lists every reader) — most polls of a shard find nothing new.
+    if (known !== undefined && consensus.headSeqNo !== undefined) {
+      if ((await consensus.headSeqNo(this.shardId)) === known.seqNo && this.#cached === known)
+        return known;
+    }
+    const head = await consensus.head(this.shardId);
     if (head === undefined) return undefined;
     const cached = this.#cached;
     if (cached !== undefined && cached.seqNo === head.seqNo) return cached;

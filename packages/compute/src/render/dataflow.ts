@@ -21,7 +21,9 @@
  * Dataflows are not suspended: they run as soon as they are built (`schedule` is recorded but
  * not required), which the protocol allows ("may build dataflows suspended"). A worker step runs
  * a dataflow's graph only when it is activated (`Graph.stepIfActivated`): new input, exchange
- * arrivals for its namespace (`ComputeState` activates by namespace) or an async completion.
+ * arrivals for its namespace (`ComputeState` activates by namespace), an async completion, or a
+ * source reader's queued event. Each activation is told to the worker (`BuildEnv.activated`),
+ * which steps only the dataflows it was told of.
  */
 import {
   ArrangeByOperator,
@@ -45,6 +47,7 @@ import { SubscribeSink } from "../subscribe/subscribe-sink.js";
 import { ImportFeed } from "./import-feed.js";
 import { IndexTap } from "./index-tap.js";
 import { PersistSinkOperator } from "./persist-sink.js";
+import type { ShardListeners } from "./shard-listeners.js";
 import { type OpenShard, SourceReader, sourceReaderId } from "./source-import.js";
 
 /** An index export held by this worker. */
@@ -80,9 +83,10 @@ export interface BuildEnv {
   readonly workers: number;
   readonly router: ExchangeRouter<ExchangeMessage>;
   readonly openShard: OpenShard;
+  /** The worker's one listener per shard, shared by its source readers. */
+  readonly listeners: ShardListeners;
   readonly requestStep: () => void;
   readonly logger: Logger;
-  readonly pollIntervalMs?: number;
   /** This replica's identity in the since handle ids of source readers. */
   readonly replicaId: string;
   /** Least time between two since downgrades of a source reader, ms (default 1000). */
@@ -91,6 +95,12 @@ export interface BuildEnv {
   index(id: GlobalId): ImportableIndex | undefined;
   /** Emits a subscribe response of this worker. */
   subscribeResponse(id: GlobalId, r: SubscribeResponse): void;
+  /**
+   * The dataflow's graph became activated (`GraphOptions.onActivate`), or a source reader queued
+   * an event for it: the worker steps it. Not called for the build itself (a new graph is
+   * activated): the worker adds a built dataflow to its active set.
+   */
+  activated(df: DataflowInstance): void;
 }
 
 /** One worker's running dataflow. */
@@ -243,12 +253,22 @@ export function buildDataflow(
 ): DataflowInstance {
   const asOf = desc.asOf;
   const allocator = env.workers > 1 ? env.router.open(seq) : undefined;
+  const self: { df?: DataflowInstance } = {};
   const graph = createGraph({
     ...(allocator ? { allocator } : {}),
     asOf: asOf ?? 0n,
     name: desc.debugName || `dataflow#${seq}`,
+    onActivate: () => {
+      if (self.df !== undefined) env.activated(self.df);
+    },
   });
   const df = new DataflowInstance(seq, desc, graph);
+  self.df = df;
+  // A source reader's queued event makes the dataflow active (the step pumps it in).
+  const sourceEvent = () => {
+    graph.activate();
+    env.requestStep();
+  };
   const streams = new Map<GlobalId, Stream>();
   const arities = new Map<GlobalId, number>();
   const feedAsOf = asOf ?? 0n;
@@ -275,9 +295,9 @@ export function buildDataflow(
       worker: env.worker,
       workers: env.workers,
       openShard: env.openShard,
-      requestStep: env.requestStep,
+      listeners: env.listeners,
+      requestStep: sourceEvent,
       logger: env.logger,
-      ...(env.pollIntervalMs === undefined ? {} : { pollIntervalMs: env.pollIntervalMs }),
       ...(env.sinceDowngradeIntervalMs === undefined
         ? {}
         : { sinceDowngradeIntervalMs: env.sinceDowngradeIntervalMs }),

@@ -28,10 +28,18 @@ export class ImportFeed {
     return this.input.frontier;
   }
 
-  /** Sends `updates` (times forwarded to asOf, those ≥ until dropped). */
+  /**
+   * Sends `updates` (times forwarded to asOf, those ≥ until dropped). An array whose times all lie
+   * in `[asOf, until)` — every event after a source's snapshot — goes to the input as it is (the
+   * input copies it into its batch; the array may be shared with other dataflows' feeds).
+   */
   send(updates: Iterable<Update>): void {
     if (this.input.frontier === null) return;
     const { asOf, until } = this;
+    if (Array.isArray(updates) && inRange(updates as readonly Update[], asOf, until)) {
+      if ((updates as readonly Update[]).length > 0) this.input.send(updates);
+      return;
+    }
     const out: Update[] = [];
     for (const [row, t, d] of updates) {
       if (until !== null && t >= until) continue;
@@ -51,4 +59,13 @@ export class ImportFeed {
   close(): void {
     if (this.input.frontier !== null) this.input.close();
   }
+}
+
+/** Whether every update's time lies in `[asOf, until)`. */
+function inRange(updates: readonly Update[], asOf: Timestamp, until: Frontier): boolean {
+  for (let i = 0; i < updates.length; i++) {
+    const t = updates[i]![1];
+    if (t < asOf || (until !== null && t >= until)) return false;
+  }
+  return true;
 }

@@ -19,6 +19,7 @@ import { Frontier, type Timestamp, type Update } from "@mzts/repr";
 import { type Logger, pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ImportFeed } from "./import-feed.js";
+import { ShardListeners } from "./shard-listeners.js";
 import { SourceReader, sourceReaderId } from "./source-import.js";
 
 const SHARD = "s1";
@@ -170,6 +171,16 @@ function startReader(
   if (o.gateClosed) gate.close();
   const opened: Frontier[] = [];
   const feed = new Recorder(BigInt(asOf));
+  const openShard = async (id: string) =>
+    gated(await persist.openShard(id), gate, opened, o.expireDelayMs);
+  const logger = o.logger ?? pino({ level: "silent" });
+  const listeners = new ShardListeners({
+    worker: 0,
+    workers: 1,
+    openShard,
+    logger,
+    pollIntervalMs: 5,
+  });
   const reader: SourceReader = new SourceReader({
     id: "u1",
     shardId: SHARD,
@@ -177,10 +188,10 @@ function startReader(
     feed: feed as unknown as ImportFeed,
     worker: 0,
     workers: 1,
-    openShard: async (id) => gated(await persist.openShard(id), gate, opened, o.expireDelayMs),
+    openShard,
+    listeners,
     requestStep: () => reader.pump(),
-    logger: o.logger ?? pino({ level: "silent" }),
-    pollIntervalMs: 5,
+    logger,
     sinceDowngradeIntervalMs: 10,
     ...(o.heartbeatMs === undefined ? {} : { sinceHeartbeatIntervalMs: o.heartbeatMs }),
   });

@@ -14,8 +14,10 @@
  *    the shard up to the fastest replica without pulling data from under a lagging one.
  * 3. Keep only this worker's partition (`hashRow(row) % W === worker`): every worker reads the
  *    shard and together they hold each update exactly once; keyed operators then exchange.
- * 4. `listen(asOf + 1)`: each event's updates (partitioned) and its upper, which becomes the
- *    input frontier (through `ImportFeed`: forwarded to asOf, closed at until).
+ * 4. The updates from `asOf + 1` on, through the worker's one listener of the shard
+ *    (`ShardListeners`: partitioned once, fanned out to every reader of the shard): each event's
+ *    updates and its upper, which becomes the input frontier (through `ImportFeed`: forwarded to
+ *    asOf, closed at until).
  * 5. A tick (every `sinceDowngradeIntervalMs`, default 1 s, on the thread's shared
  *    `sinceTicker`, so all readers downgrade in one turn and persist writes once per shard) downgrades the handle to the
  *    position read so far (asOf + 1 after the snapshot, then each consumed event's upper) when it
@@ -45,6 +47,7 @@ import {
 import { Frontier, hashRow, type Timestamp, type Update } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ImportFeed } from "./import-feed.js";
+import type { ShardListeners } from "./shard-listeners.js";
 import { sinceTicker } from "./since-ticker.js";
 
 /** Opens a persist shard by id (the worker's persist client). */
@@ -97,9 +100,10 @@ export interface SourceReaderOptions {
   readonly worker: number;
   readonly workers: number;
   readonly openShard: OpenShard;
+  /** The worker's shared listeners: the updates after the snapshot come from there. */
+  readonly listeners: ShardListeners;
   readonly requestStep: () => void;
   readonly logger: Logger;
-  readonly pollIntervalMs?: number;
   /** Least time between two since downgrades, ms (default 1000). */
   readonly sinceDowngradeIntervalMs?: number;
   /** Longest time without a downgrade before a heartbeat, ms (default 60 000; < the lease). */
@@ -182,17 +186,31 @@ export class SourceReader {
     this.#queue.push({ updates: this.#mine(snap), upper: feed.asOf + 1n });
     this.#position = feed.asOf + 1n;
     requestStep();
-    const listener = shard.listen(feed.asOf + 1n, {
-      signal,
-      ...(this.#o.pollIntervalMs === undefined ? {} : { pollIntervalMs: this.#o.pollIntervalMs }),
+    // The worker's shared listener of the shard from asOf + 1 (`ShardListeners`).
+    await new Promise<void>((resolve, reject) => {
+      const unsubscribe = this.#o.listeners.subscribe(this.shardId, feed.asOf + 1n, {
+        event: (updates, upper) => {
+          if (signal.aborted) return;
+          this.#queue.push({ updates, upper });
+          requestStep();
+          if (upper === null) resolve();
+          else this.#position = upper;
+        },
+        failed: reject,
+      });
+      signal.addEventListener(
+        "abort",
+        () => {
+          unsubscribe();
+          resolve();
+        },
+        { once: true },
+      );
+      if (signal.aborted) {
+        unsubscribe();
+        resolve();
+      }
     });
-    for await (const ev of listener) {
-      if (signal.aborted) return;
-      this.#queue.push({ updates: this.#mine(ev.updates), upper: ev.upper });
-      requestStep();
-      if (ev.upper === null) return;
-      this.#position = ev.upper;
-    }
   }
 
   /** Waits (bounded) until an earlier reader of this thread with the same id has released it. */
@@ -337,9 +355,9 @@ export class SourceReader {
     return { source: this.id, shard: this.shardId, reader: this.readerId };
   }
 
-  #mine(updates: readonly Update[]): Update[] {
+  #mine(updates: readonly Update[]): readonly Update[] {
     const { worker, workers } = this.#o;
-    if (workers === 1) return updates.slice();
+    if (workers === 1) return updates;
     return updates.filter(([row]) => hashRow(row) % workers === worker);
   }
 

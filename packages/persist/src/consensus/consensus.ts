@@ -31,6 +31,11 @@ export interface Consensus {
   /** The latest entry of `key`. @throws StorageUnavailable */
   head(key: string): Promise<VersionedData | undefined>;
   /**
+   * The latest entry's seqno only (optional: a store that can read it without the data offers
+   * it, so a poll of an unchanged key does not read its entry). @throws StorageUnavailable
+   */
+  headSeqNo?(key: string): Promise<SeqNo | undefined>;
+  /**
    * Appends `entry` if the head's seqno is `expected`. Returns whether it committed.
    * @throws StorageUnavailable (outcome unknown), RangeError for a seqno that is not expected+1
    */

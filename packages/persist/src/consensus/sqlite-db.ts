@@ -51,6 +51,8 @@ interface Row {
 export interface ConsensusDb {
   readonly db: Database.Database;
   head(key: string): Row | undefined;
+  /** The head's seqno without its data. */
+  headSeqNo(key: string): bigint | undefined;
   scan(key: string, from: bigint, limit: number): Row[];
   keys(): string[];
   /**
@@ -105,6 +107,11 @@ export function prepareConsensusDb(db: Database.Database): ConsensusDb {
       "SELECT seqno, data FROM consensus WHERE shard = ? ORDER BY seqno DESC LIMIT 1",
     )
     .safeIntegers(true);
+  const headSeqNoStmt = db
+    .prepare<[string], { seqno: bigint }>(
+      "SELECT seqno FROM consensus WHERE shard = ? ORDER BY seqno DESC LIMIT 1",
+    )
+    .safeIntegers(true);
   const insertStmt = db.prepare<[string, bigint, Uint8Array]>(
     "INSERT INTO consensus (shard, seqno, data) VALUES (?, ?, ?)",
   );
@@ -137,6 +144,7 @@ export function prepareConsensusDb(db: Database.Database): ConsensusDb {
   return {
     db,
     head: (key) => headStmt.get(key),
+    headSeqNo: (key) => headSeqNoStmt.get(key)?.seqno,
     scan: (key, from, limit) => scanStmt.all(key, from, limit),
     keys: () => keysStmt.all().map((r) => r.shard),
     applyWrites: (writes) => group.immediate(writes),

@@ -132,6 +132,7 @@ export function createSqliteConsensus(
         const r = cdb.head(key);
         return r === undefined ? undefined : toEntry(r);
       }),
+    headSeqNo: (key) => run("head", () => cdb.headSeqNo(key)),
     async compareAndSet(key, expected, entry) {
       checkNextSeqNo(expected, entry.seqNo);
       const w = { op: "cas", key, expected, seqNo: entry.seqNo, data: entry.data } as const;
