@@ -81,6 +81,8 @@ interface Row {
   readonly createMsPerIndex: { readonly mean: number; readonly tenths: readonly number[] };
   /** kill -9 → the replica's successor process recorded. */
   readonly respawnS: number;
+  /** The same probe over every index at steady state (no restart): its own floor. */
+  readonly probeFloorS: number;
   /** kill -9 → the first index answering a fresh peek again. */
   readonly firstAnswerS: number;
   /** kill -9 → the last index answering a fresh peek again. */
@@ -180,7 +182,11 @@ async function measure(n: number): Promise<Row> {
       envRssMb: rssMb(envPid),
       replicaRssMb: rssMb(pid),
     };
-    progress(`  ${n}: idle measured; kill -9 of the replica`);
+    // The probe's own floor: one pass over every index while nothing restarts.
+    const floor = await untilAllAnswer(env, n, 180_000);
+    progress(
+      `  ${n}: a probe pass at steady state takes ${(floor.lastMs / 1000).toFixed(2)} s (load ${load()}); kill -9 of the replica`,
+    );
     const atKill = BigInt((await api.peek({ object: "i0", replica: "r1" })).timestamp);
     const k = performance.now();
     process.kill(pid, "SIGKILL");
@@ -204,6 +210,7 @@ async function measure(n: number): Promise<Row> {
       ...row0,
       createMsPerIndex,
       respawnS,
+      probeFloorS: floor.lastMs / 1000,
       firstAnswerS: answered.firstMs / 1000,
       rehydrationS,
     };
@@ -286,12 +293,12 @@ const base = rows[0]!;
 const fmt = (v: number, b: number, digits = 1) =>
   `${v.toFixed(digits)} (${b > 0 ? (v / b).toFixed(2) : "–"}×)`;
 console.log(
-  "\n| indexes | create ms/index (first → last tenth) | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | respawn s | first index answering s | rehydration (last index answering) s | load (1/5/15 min) |",
+  "\n| indexes | create ms/index (first → last tenth) | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | probe pass at steady state s | respawn s | first index answering s | rehydration (last index answering) s | load (1/5/15 min) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.indexes} | ${r.createMsPerIndex.mean.toFixed(1)} (${r.createMsPerIndex.tenths[0]!.toFixed(1)} → ${r.createMsPerIndex.tenths.at(-1)!.toFixed(1)}) | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${r.respawnS.toFixed(2)} | ${fmt(r.firstAnswerS, base.firstAnswerS, 2)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
+    `| ${r.indexes} | ${r.createMsPerIndex.mean.toFixed(1)} (${r.createMsPerIndex.tenths[0]!.toFixed(1)} → ${r.createMsPerIndex.tenths.at(-1)!.toFixed(1)}) | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${r.probeFloorS.toFixed(2)} | ${r.respawnS.toFixed(2)} | ${fmt(r.firstAnswerS, base.firstAnswerS, 2)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
   );
 }
 console.log(`\n(ratios to the ${BASELINE}-index baseline of the same run)`);
