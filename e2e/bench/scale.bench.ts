@@ -24,7 +24,7 @@
  * are stopped with SIGTERM, so the replica's profile is its rehydration plus an idle period and
  * environmentd's covers the whole run (the peeks and Status calls included).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -189,12 +189,14 @@ async function measure(n: number): Promise<Row> {
     );
     const atKill = BigInt((await api.peek({ object: "i0", replica: "r1" })).timestamp);
     const k = performance.now();
+    const killedAt = Date.now();
     process.kill(pid, "SIGKILL");
     const restarted = Date.now() + 60_000;
     while (readReplicaRecords(dir)[0]?.pid === pid && Date.now() < restarted) await sleep(20);
     const respawnS = (performance.now() - k) / 1000;
     const answered = await untilAllAnswer(env, n, 180_000, k, atKill);
     const rehydrationS = answered.lastMs / 1000;
+    progress(`  ${n}: restart timeline (s after the kill): ${restartTimeline(dir, killedAt)}`);
     progress(
       `  ${n}: respawned after ${respawnS.toFixed(2)} s; first index answering ${(answered.firstMs / 1000).toFixed(2)} s, last ${rehydrationS.toFixed(2)} s (load ${load()})`,
     );
@@ -226,6 +228,45 @@ async function measure(n: number): Promise<Row> {
     }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The restarted replica's milestones from its log (pino lines after `killedAt`): process up,
+ * serving, the compute controller connected, its reconciliation done — where the time before the
+ * first answer goes.
+ */
+function restartTimeline(dataDir: string, killedAt: number): string {
+  const logs = join(dataDir, "orchestrator", "logs");
+  const marks: Array<[string, (l: { msg?: string; workload?: string }) => boolean]> = [
+    ["first log line", () => true],
+    ["clusterd ready", (l) => l.msg === "clusterd ready"],
+    [
+      "compute controller connected",
+      (l) => l.msg === "controller connected" && l.workload === "compute",
+    ],
+    ["reconciliation done", (l) => l.msg === "compute: reconciliation done"],
+  ];
+  const found = new Map<string, number>();
+  try {
+    for (const f of readdirSync(logs).filter((x) => x.endsWith(".out.log"))) {
+      for (const line of readFileSync(join(logs, f), "utf8").split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const l = JSON.parse(line) as { time?: number; msg?: string; workload?: string };
+        if (l.time === undefined || l.time < killedAt) continue;
+        for (const [name, p] of marks) {
+          if (!found.has(name) && p(l)) found.set(name, l.time);
+        }
+      }
+    }
+  } catch (e) {
+    return `unreadable (${(e as Error).message})`;
+  }
+  return marks
+    .map(([name]) => {
+      const t = found.get(name);
+      return `${name} ${t === undefined ? "–" : ((t - killedAt) / 1000).toFixed(2)}`;
+    })
+    .join(", ");
 }
 
 /** When the indexes answered: the first and the last, in ms from `since`. */
