@@ -26,7 +26,7 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { CatalogObject } from "./catalog.js";
 import { type Catalog, type CatalogStore, catalogFromStore } from "./catalog.js";
-import { CatalogState, checkGeneration, type StoredObjectRow } from "./catalog-state.js";
+import { CatalogState, checkGeneration, decodeRow, type StoredObjectRow } from "./catalog-state.js";
 import {
   CatalogUnavailable,
   EnvironmentdError,
@@ -230,9 +230,12 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
               return result;
             })
             .immediate();
-          // Committed by this connection: `data_version` is unchanged, the objects are `after`'s.
+          // Committed by this connection: `data_version` is unchanged, the objects are `after`'s
+          // — the written ones as a load decodes them (the same fields, in the same order).
           if (after !== undefined && known !== undefined) {
-            known = { dataVersion: known.dataVersion, objects: after.objects() };
+            const objects = after.objects();
+            for (const r of after.inserted) objects.set(r.id, decodeRow(r));
+            known = { dataVersion: known.dataVersion, objects };
           }
           return result;
         } catch (e) {
