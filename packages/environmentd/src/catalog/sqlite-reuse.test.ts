@@ -76,8 +76,7 @@ describe("SQLite catalog: decoded objects reused", () => {
     // Reopened, the catalog holds what the reused objects said — field for field, in order.
     await c.close();
     const again = open();
-    const text = (x: unknown) =>
-      JSON.stringify(x, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+    const text = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
     expect(text(await again.snapshot())).toBe(text(snap));
   });
 
