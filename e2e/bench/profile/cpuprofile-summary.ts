@@ -265,7 +265,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
           ...(opts.has("--to") ? { to: opts.get("--to")! } : {}),
         }
       : undefined;
-  process.stdout.write(
-    summarizeFile(file, opts.get("--top") ?? 30, opts.get("--last"), range),
-  );
+  process.stdout.write(summarizeFile(file, opts.get("--top") ?? 30, opts.get("--last"), range));
 }
