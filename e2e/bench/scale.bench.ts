@@ -8,7 +8,12 @@
  *   the replica's persist SQLite over the same window);
  * - API peek p50/p99 (round-robin over the indexes, freshest time), Status p50;
  * - environmentd and replica RSS;
- * - rehydration: kill -9 of the replica until every index answers an API peek again.
+ * - setup: the wall time of each `createIndex` (mean, and per tenth of the N: flat when creating
+ *   is O(N) in all, rising when each create costs O(catalog));
+ * - rehydration: kill -9 of the replica until every index answers an API peek at a fresh
+ *   timestamp (no earlier than one read just before the kill) again, probed by `BENCH_PROBES`
+ *   concurrent peekers (default 16) so the figure is the replica's and environmentd's, not
+ *   N × one peek's latency; the first and the last index answering are reported separately.
  * Everything started is stopped on exit, failure and SIGINT (the harness's process registry and
  * the replicas recorded for the data dir). Progress goes to stderr, the table to stdout.
  *
@@ -19,7 +24,7 @@
  * are stopped with SIGTERM, so the replica's profile is its rehydration plus an idle period and
  * environmentd's covers the whole run (the peeks and Status calls included).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -33,6 +38,7 @@ import { stopAll } from "../src/harness/processes.js";
 const HELP = `usage: tsx bench/scale.bench.ts [--indexes N[,N...]] [--help]
   --indexes  the index counts measured beside the baseline of ${4} (default 300)
 env: BENCH_SETTLE_S (default 10), BENCH_IDLE_S (default 10), BENCH_PEEKS (default 100),
+BENCH_PROBES (concurrent peekers of the rehydration probe, default 16),
 BENCH_PROFILE_DIR (write replica CPU profiles there)`;
 
 const args = process.argv.slice(2);
@@ -53,8 +59,13 @@ const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 10);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
 const PEEKS = Number(process.env.BENCH_PEEKS ?? 100);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const PROBES = Number(process.env.BENCH_PROBES ?? 16);
 
 const progress = (s: string) => process.stderr.write(`${s}\n`);
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(" / ");
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Row {
@@ -66,6 +77,15 @@ interface Row {
   readonly statusP50Ms: number;
   readonly envRssMb: number;
   readonly replicaRssMb: number;
+  /** Setup: the mean wall time of one `createIndex` over the N creates, and of each tenth. */
+  readonly createMsPerIndex: { readonly mean: number; readonly tenths: readonly number[] };
+  /** kill -9 → the replica's successor process recorded. */
+  readonly respawnS: number;
+  /** The same probe over every index at steady state (no restart): its own floor. */
+  readonly probeFloorS: number;
+  /** kill -9 → the first index answering a fresh peek again. */
+  readonly firstAnswerS: number;
+  /** kill -9 → the last index answering a fresh peek again. */
   readonly rehydrationS: number;
 }
 
@@ -102,12 +122,25 @@ async function measure(n: number): Promise<Row> {
       },
     } as Parameters<typeof api.createSource>[0]);
     const t0 = performance.now();
+    const createMs: number[] = [];
     for (let i = 0; i < n; i++) {
+      const a = performance.now();
       await api.createIndex({ name: `i${i}`, cluster: "c", on: "ticker_counter", key: [0] });
+      createMs.push(performance.now() - a);
       if ((i + 1) % 100 === 0) progress(`  ${n}: ${i + 1} indexes created`);
     }
-    progress(`  ${n}: created in ${((performance.now() - t0) / 1000).toFixed(1)} s; settling`);
-    await untilAllAnswer(env, n, 120_000);
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const tenth = Math.max(1, Math.floor(n / 10));
+    const createMsPerIndex = {
+      mean: mean(createMs),
+      tenths: Array.from({ length: Math.ceil(n / tenth) }, (_, j) =>
+        mean(createMs.slice(j * tenth, (j + 1) * tenth)),
+      ),
+    };
+    progress(
+      `  ${n}: created in ${((performance.now() - t0) / 1000).toFixed(1)} s (ms per index by tenth: ${createMsPerIndex.tenths.map((v) => v.toFixed(1)).join(", ")}; load ${load()}); settling`,
+    );
+    await untilAllAnswer(env, n, 180_000);
     await sleep(SETTLE_S * 1000);
     const pid = readReplicaRecords(dir)[0]!.pid;
     const db = new Database(join(dir, "persist", "consensus.sqlite"), { readonly: true });
@@ -149,13 +182,24 @@ async function measure(n: number): Promise<Row> {
       envRssMb: rssMb(envPid),
       replicaRssMb: rssMb(pid),
     };
-    progress(`  ${n}: idle measured; kill -9 of the replica`);
+    // The probe's own floor: one pass over every index while nothing restarts.
+    const floor = await untilAllAnswer(env, n, 180_000);
+    progress(
+      `  ${n}: a probe pass at steady state takes ${(floor.lastMs / 1000).toFixed(2)} s (load ${load()}); kill -9 of the replica`,
+    );
+    const atKill = BigInt((await api.peek({ object: "i0", replica: "r1" })).timestamp);
     const k = performance.now();
+    const killedAt = Date.now();
     process.kill(pid, "SIGKILL");
     const restarted = Date.now() + 60_000;
     while (readReplicaRecords(dir)[0]?.pid === pid && Date.now() < restarted) await sleep(20);
-    await untilAllAnswer(env, n, 120_000);
-    const rehydrationS = (performance.now() - k) / 1000;
+    const respawnS = (performance.now() - k) / 1000;
+    const answered = await untilAllAnswer(env, n, 180_000, k, atKill);
+    const rehydrationS = answered.lastMs / 1000;
+    progress(`  ${n}: restart timeline (s after the kill): ${restartTimeline(dir, killedAt)}`);
+    progress(
+      `  ${n}: respawned after ${respawnS.toFixed(2)} s; first index answering ${(answered.firstMs / 1000).toFixed(2)} s, last ${rehydrationS.toFixed(2)} s (load ${load()})`,
+    );
     if (PROFILE_DIR !== undefined) {
       await sleep(IDLE_S * 1000);
       const next = readReplicaRecords(dir)[0]!.pid;
@@ -163,7 +207,15 @@ async function measure(n: number): Promise<Row> {
       env.process.child.kill("SIGTERM");
       await sleep(5000);
     }
-    return { indexes: n, ...row0, rehydrationS };
+    return {
+      indexes: n,
+      ...row0,
+      createMsPerIndex,
+      respawnS,
+      probeFloorS: floor.lastMs / 1000,
+      firstAnswerS: answered.firstMs / 1000,
+      rehydrationS,
+    };
   } finally {
     env?.api.close();
     await stopAll();
@@ -178,31 +230,100 @@ async function measure(n: number): Promise<Row> {
   }
 }
 
-/** Waits until every index answers a peek aimed at the replica. */
+/**
+ * The restarted replica's milestones from its log (pino lines after `killedAt`): process up,
+ * serving, the compute controller connected, its reconciliation done — where the time before the
+ * first answer goes.
+ */
+function restartTimeline(dataDir: string, killedAt: number): string {
+  const logs = join(dataDir, "orchestrator", "logs");
+  const marks: Array<[string, (l: { msg?: string; workload?: string }) => boolean]> = [
+    ["first log line", () => true],
+    ["clusterd ready", (l) => l.msg === "clusterd ready"],
+    [
+      "compute controller connected",
+      (l) => l.msg === "controller connected" && l.workload === "compute",
+    ],
+    ["reconciliation done", (l) => l.msg === "compute: reconciliation done"],
+  ];
+  const found = new Map<string, number>();
+  try {
+    for (const f of readdirSync(logs).filter((x) => x.endsWith(".out.log"))) {
+      for (const line of readFileSync(join(logs, f), "utf8").split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const l = JSON.parse(line) as { time?: number; msg?: string; workload?: string };
+        if (l.time === undefined || l.time < killedAt) continue;
+        for (const [name, p] of marks) {
+          if (!found.has(name) && p(l)) found.set(name, l.time);
+        }
+      }
+    }
+  } catch (e) {
+    return `unreadable (${(e as Error).message})`;
+  }
+  return marks
+    .map(([name]) => {
+      const t = found.get(name);
+      return `${name} ${t === undefined ? "–" : ((t - killedAt) / 1000).toFixed(2)}`;
+    })
+    .join(", ");
+}
+
+/** When the indexes answered: the first and the last, in ms from `since`. */
+interface Answered {
+  readonly firstMs: number;
+  readonly lastMs: number;
+}
+
+/**
+ * Waits until every index answers a peek aimed at the replica at a fresh timestamp (the freshest
+ * complete time environmentd chooses, and at least `atLeast`: a time no earlier than the kill, so
+ * an answer from before the restart cannot count). `PROBES` peekers share one queue of indexes; an
+ * index whose peek fails or is too old goes to the back of it. Returns when the first and the last
+ * index answered, in ms after `since`.
+ */
 async function untilAllAnswer(
   env: EnvironmentdHandle,
   n: number,
   timeoutMs: number,
-): Promise<void> {
+  since = performance.now(),
+  atLeast = 0n,
+): Promise<Answered> {
   const deadline = Date.now() + timeoutMs;
-  let next = 0;
-  while (next < n) {
-    if (Date.now() > deadline) throw new Error(`only ${next} of ${n} indexes answered in time`);
-    try {
-      await env.api.peek({ object: `i${next}`, replica: "r1", timeoutMs: 2000 });
-      next++;
-    } catch {
-      await sleep(20);
+  const queue = Array.from({ length: n }, (_, i) => i);
+  let answered = 0;
+  let firstMs = Number.NaN;
+  let lastMs = Number.NaN;
+  const peeker = async () => {
+    for (;;) {
+      const i = queue.shift();
+      if (i === undefined) return;
+      if (Date.now() > deadline) {
+        throw new Error(`only ${answered} of ${n} indexes answered in time`);
+      }
+      let ok = false;
+      try {
+        const r = await env.api.peek({ object: `i${i}`, replica: "r1", timeoutMs: 2000 });
+        ok = BigInt(r.timestamp) >= atLeast;
+      } catch {
+        // not yet: retried after the others
+      }
+      if (ok) {
+        const at = performance.now() - since;
+        if (answered++ === 0) firstMs = at;
+        lastMs = at;
+      } else {
+        queue.push(i);
+        await sleep(20);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(PROBES, n) }, peeker));
+  return { firstMs, lastMs };
 }
 
 const rows: Row[] = [];
 const loads: string[] = [];
-const load = () =>
-  loadavg()
-    .map((v) => v.toFixed(1))
-    .join(" / ");
 for (const n of [BASELINE, ...counts]) {
   progress(`scale: ${n} indexes (load ${load()})`);
   const before = load();
@@ -213,12 +334,12 @@ const base = rows[0]!;
 const fmt = (v: number, b: number, digits = 1) =>
   `${v.toFixed(digits)} (${b > 0 ? (v / b).toFixed(2) : "–"}×)`;
 console.log(
-  "\n| indexes | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | rehydration s | load (1/5/15 min) |",
+  "\n| indexes | create ms/index (first → last tenth) | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | probe pass at steady state s | respawn s | first index answering s | rehydration (last index answering) s | load (1/5/15 min) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.indexes} | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
+    `| ${r.indexes} | ${r.createMsPerIndex.mean.toFixed(1)} (${r.createMsPerIndex.tenths[0]!.toFixed(1)} → ${r.createMsPerIndex.tenths.at(-1)!.toFixed(1)}) | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${r.probeFloorS.toFixed(2)} | ${r.respawnS.toFixed(2)} | ${fmt(r.firstAnswerS, base.firstAnswerS, 2)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
   );
 }
 console.log(`\n(ratios to the ${BASELINE}-index baseline of the same run)`);

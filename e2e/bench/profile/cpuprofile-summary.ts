@@ -10,7 +10,8 @@
  * A third table gives the inclusive time (self + callees, once per sample) of this repository's
  * own functions: where in our code the library time is spent.
  *
- * CLI: `tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N]` prints the summary.
+ * CLI: `tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--last S | --from S
+ * --to S]` prints the summary (of a window of the profile when given).
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -190,11 +191,55 @@ export function lastSeconds(p: CpuProfile, seconds: number): CpuProfile {
   };
 }
 
-/** Reads a `.cpuprofile` file and returns its text summary (of its last `last` s, if given). */
-export function summarizeFile(file: string, top: number, last?: number): string {
+/**
+ * The profile's samples from `fromS` to `toS` seconds after its start, e.g. the first seconds of
+ * a restarted replica's profile (its rehydration) or environmentd's during a replica's restart.
+ */
+export function window(p: CpuProfile, fromS: number, toS = Number.POSITIVE_INFINITY): CpuProfile {
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  const from = p.startTime + fromS * 1e6;
+  const to = p.startTime + toS * 1e6;
+  const kept: number[] = [];
+  const keptDeltas: number[] = [];
+  let t = p.startTime;
+  let prev = from;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (t < from) continue;
+    if (t > to) break;
+    kept.push(samples[i]!);
+    keptDeltas.push(t - prev);
+    prev = t;
+  }
+  return {
+    ...p,
+    startTime: Math.max(p.startTime, from),
+    endTime: Math.min(p.endTime, to),
+    samples: kept,
+    timeDeltas: keptDeltas,
+  };
+}
+
+/**
+ * Reads a `.cpuprofile` file and returns its text summary: of its last `last` s if given, else of
+ * `[from, to]` s after its start if given, else of all of it.
+ */
+export function summarizeFile(
+  file: string,
+  top: number,
+  last?: number,
+  range?: { readonly from?: number; readonly to?: number },
+): string {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   if (!Array.isArray(p.nodes)) throw new Error(`${file} is not a .cpuprofile (no nodes)`);
-  return formatSummary(file, summarize(last === undefined ? p : lastSeconds(p, last)), top);
+  const part =
+    last !== undefined
+      ? lastSeconds(p, last)
+      : range !== undefined
+        ? window(p, range.from ?? 0, range.to)
+        : p;
+  return formatSummary(file, summarize(part), top);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -204,12 +249,21 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (
     file === undefined ||
     rest.length % 2 === 1 ||
-    [...opts].some(([k, v]) => !["--top", "--last"].includes(k) || !(v > 0))
+    [...opts].some(
+      ([k, v]) => !["--top", "--last", "--from", "--to"].includes(k) || !(v > 0 || k === "--from"),
+    )
   ) {
     process.stderr.write(
-      "usage: tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--last SECONDS]\n",
+      "usage: tsx bench/profile/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--last SECONDS | --from S --to S]\n",
     );
     process.exit(2);
   }
-  process.stdout.write(summarizeFile(file, opts.get("--top") ?? 30, opts.get("--last")));
+  const range =
+    opts.has("--from") || opts.has("--to")
+      ? {
+          ...(opts.has("--from") ? { from: opts.get("--from")! } : {}),
+          ...(opts.has("--to") ? { to: opts.get("--to")! } : {}),
+        }
+      : undefined;
+  process.stdout.write(summarizeFile(file, opts.get("--top") ?? 30, opts.get("--last"), range));
 }

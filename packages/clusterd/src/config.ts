@@ -6,7 +6,7 @@
  * than a replica that half starts.
  */
 
-import { PhaseSet } from "@mzts/flags";
+import { PhaseSet } from "@mzts/flags/phases";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 
 /** A listen address: loopback by default. */

@@ -23,7 +23,7 @@
  *    lingers).
  */
 import { mkdirSync } from "node:fs";
-import { PHASES } from "@mzts/flags";
+import { PHASES } from "@mzts/flags/phases";
 import { pino } from "pino";
 import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";

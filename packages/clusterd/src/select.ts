@@ -19,7 +19,7 @@ import {
   // PHASE(servers): legacy — delete when cluster-unification-servers is retired
   createLegacyComputeRuntime,
 } from "@mzts/compute";
-import type { PhaseSet } from "@mzts/flags";
+import type { PhaseSet } from "@mzts/flags/phases";
 import {
   type ClusterRuntime,
   createClusterRuntime,

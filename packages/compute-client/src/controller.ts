@@ -73,7 +73,10 @@ export interface ComputeController {
   dropInstance(id: string): Promise<void>;
   /** @throws InstanceMissing, ReplicaExists */
   addReplica(instanceId: string, replicaId: ReplicaId, location: ReplicaLocation): void;
-  /** Where to connect from the next attempt on. @throws InstanceMissing, ReplicaMissing */
+  /**
+   * The replica (re)started at `location`: where to connect from the next attempt on, which goes
+   * now rather than after the rest of its backoff. @throws InstanceMissing, ReplicaMissing
+   */
   updateReplicaLocation(instanceId: string, replicaId: ReplicaId, location: ReplicaLocation): void;
   /** @throws InstanceMissing, ReplicaMissing */
   dropReplica(instanceId: string, replicaId: ReplicaId): Promise<void>;

@@ -257,7 +257,10 @@ export class Instance {
 
   /** @throws ReplicaMissing */
   updateReplicaLocation(replicaId: ReplicaId, location: ReplicaLocation): void {
-    this.#replicas.get(replicaId).location = location;
+    const r = this.#replicas.get(replicaId);
+    r.location = location;
+    // The replica (re)started there: a connecting incarnation tries now, not after its backoff.
+    r.connection?.retryNow?.();
   }
 
   /** @throws ReplicaMissing */

@@ -104,7 +104,8 @@ import { LiveFlips } from "./environment/flips/live-flips.js";
 import { FrontierSignal } from "./environment/frontier-signal.js";
 import { Frontiers } from "./environment/frontiers.js";
 import { ImportHolds } from "./environment/import-holds.js";
-import { listObjects, ObjectCache } from "./environment/objects.js";
+import { ObjectCache } from "./environment/object-cache.js";
+import { listObjects } from "./environment/objects.js";
 import { Reads } from "./environment/reads.js";
 import { Replicas } from "./environment/replicas.js";
 import { ShardGc } from "./environment/shard-gc.js";
@@ -238,7 +239,10 @@ export interface Environment {
 /** Builds and boots an environment (see the file comment for the steps). */
 export async function createEnvironment(opts: EnvironmentOptions): Promise<Environment> {
   const log = opts.logger.child({ component: "environment" });
-  const catalog = opts.catalog ?? openSqliteCatalog({ path: join(opts.dataDir, "catalog.sqlite") });
+  const store = opts.catalog ?? openSqliteCatalog({ path: join(opts.dataDir, "catalog.sqlite") });
+  // Every write goes through the tracked catalog, which keeps the resolved objects current.
+  const objects = new ObjectCache(store);
+  const catalog = objects.track(store);
   let ownedFlags: PhaseFlags | undefined;
   let phaseSource: PhaseSource;
   if (opts.phaseFlags !== undefined) phaseSource = opts.phaseFlags;
@@ -305,7 +309,6 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
   });
 
   let closed = false;
-  const objects = new ObjectCache(catalog);
   const fencing = new Fencing({
     catalog,
     generation,
@@ -317,7 +320,7 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     },
     onChecked: () => replicas.checkRefusals(),
   });
-  const queue = new DdlQueue(objects, (newer) => fencing.fencedBy(newer));
+  const queue = new DdlQueue((newer) => fencing.fencedBy(newer));
   const readHoldTickMs = opts.readHoldTickMs ?? 1000;
   const stages = new ClusterStages({
     clusterPhases: (clusterId): PhaseSet | undefined => clusters.selection(clusterId)?.phases,

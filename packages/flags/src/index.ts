@@ -22,31 +22,14 @@ export {
 /** @internal */
 export { type FlagsFileContents, parseFlagsFile, readFlagsFile } from "./flags-file.js";
 export {
-  BUILT_PHASES,
-  CONTROLLER_SIDE_PHASES,
-  FLAG_KEYS,
-  isPhase,
-  PHASES,
-  type Phase,
-  type PhaseFlagKey,
-  PREREQUISITES,
-  phaseOfFlagKey,
-  SERVER_SIDE_PHASES,
-} from "./keys.js";
-export {
   FLAGS_ERRORS_METRIC,
   PHASE_BLOCKED_METRIC,
   PHASE_ENABLED_METRIC,
   PHASE_NO_EFFECT_METRIC,
   PHASE_STAGE_METRIC,
 } from "./metrics.js";
-export {
-  type PhaseFlags as PhaseBooleans,
-  type PhaseResolution,
-  PhaseSet,
-  type PhaseSetJson,
-  resolvePhases,
-} from "./phase-set.js";
+// The keys and PhaseSet (also `@mzts/flags/phases`, without the provider).
+export * from "./phases.js";
 export {
   type ComparisonObservation,
   createPhaseFlags,

@@ -93,6 +93,9 @@ export class ShardMachine {
   readonly #batches = new Map<string, BatchGroup<unknown, unknown>>();
   /** The head read in flight, shared by concurrent `poll` calls. */
   #inflight: Promise<VersionedState | undefined> | undefined;
+  /** The head read in flight (`#fetchHead`), and the one queued behind it for later callers. */
+  #headRead: Promise<VersionedState | undefined> | undefined;
+  #nextHeadRead: Promise<VersionedState | undefined> | undefined;
   /** The last head read `poll` completed, and when (`performance.now()`). */
   #lastPoll: { readonly v: VersionedState; readonly atMs: number } | undefined;
 
@@ -181,7 +184,37 @@ export class ShardMachine {
     return cached !== undefined && cached.seqNo > v.seqNo ? cached : v;
   }
 
-  async #fetchHead(): Promise<VersionedState | undefined> {
+  /**
+   * A linearizable head read, shared: a call while a read is in flight waits for the next read,
+   * which starts once that one settled — after the call — and serves every call that arrived
+   * meanwhile. A burst of N calls (a restarted replica's N dataflows opening and snapshotting
+   * one shard, each state listing N readers) costs two reads, not N.
+   */
+  #fetchHead(): Promise<VersionedState | undefined> {
+    if (this.#headRead === undefined) return this.#startHeadRead();
+    this.#nextHeadRead ??= this.#headRead.then(
+      () => this.#startNextHeadRead(),
+      () => this.#startNextHeadRead(),
+    );
+    return this.#nextHeadRead;
+  }
+
+  #startNextHeadRead(): Promise<VersionedState | undefined> {
+    this.#nextHeadRead = undefined;
+    return this.#startHeadRead();
+  }
+
+  #startHeadRead(): Promise<VersionedState | undefined> {
+    const read = this.#readHead();
+    this.#headRead = read;
+    const done = () => {
+      if (this.#headRead === read) this.#headRead = undefined;
+    };
+    read.then(done, done);
+    return read;
+  }
+
+  async #readHead(): Promise<VersionedState | undefined> {
     const consensus = this.#deps.consensus;
     const known = this.#cached;
     // A head still at the state this process knows: read its seqno only, not the state (which

@@ -163,8 +163,9 @@ export interface StorageController {
   /** @throws InstanceMissing, InvalidReplicaId, ReplicaExists, ControllerClosed */
   addReplica(instanceId: string, replicaId: ReplicaId, location: ReplicaLocationConfig): void;
   /**
-   * Points a replica at a new URL (its process moved); a connected task is restarted.
-   * @throws InstanceMissing, ReplicaMissing
+   * The replica's process (re)started at `location`: a new URL is used from the next attempt on
+   * (a connected task is restarted), and a connecting task tries now rather than after the rest
+   * of its backoff. @throws InstanceMissing, ReplicaMissing
    */
   updateReplicaLocation(
     instanceId: string,
@@ -526,8 +527,13 @@ export function createStorageController(options: StorageControllerOptions): Stor
     updateReplicaLocation(instanceId, replicaId, location) {
       const i = instance(instanceId, "updateReplicaLocation");
       const state = replica(i, replicaId, "updateReplicaLocation");
-      if (state.url === location.storageUrl) return;
+      // The replica (re)started there: a connecting task tries now, not after its backoff.
+      if (state.url === location.storageUrl) {
+        state.task.retryNow?.();
+        return;
+      }
       state.url = location.storageUrl;
+      state.task.retryNow?.();
       if (state.task.state === "connected") {
         closeTask(state);
         collections.replicaReset(i.id, replicaId, false);

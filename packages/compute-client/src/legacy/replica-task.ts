@@ -33,8 +33,8 @@ import {
   type ReplicaConnectionOptions,
   type ReplicaConnectionState,
   type ReplicaConnectionTuning,
+  RetryKick,
   SendCoalescer,
-  sleep,
 } from "@mzts/controller-unified/replicas";
 import {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
@@ -114,6 +114,8 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
   readonly #outbox = new SendCoalescer<ComputeCommand>((commands) => this.#write(commands));
   /** Aborts the current attempt / stream and any sleep. */
   readonly #abort = new AbortController();
+  /** Ends a backoff wait early (`retryNow`: the replica was seen starting). */
+  readonly #kick = new RetryKick();
   /** Resolves when the run loop has exited. */
   readonly #done: Promise<void>;
 
@@ -132,6 +134,10 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     if (this.#state === "failed" || this.#state === "closed" || commands.length === 0) return;
     // Before the stream opens, `commands` are in the history that the replay will read.
     if (this.#requests !== undefined) this.#outbox.add(commands);
+  }
+
+  retryNow(): void {
+    if (this.#state === "connecting") this.#kick.kick();
   }
 
   async close(): Promise<void> {
@@ -175,6 +181,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
         await attempt.probe();
         proven = true;
         this.#state = "connected";
+        this.#kick.connected();
         this.#opts.onConnected(this.epoch);
         await this.#stream(url, attempt);
       } catch (e) {
@@ -207,7 +214,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
       };
       if (failures > 5) log.info(fields, "replica connect attempt failed, retrying");
       else log.debug(fields, "replica connect attempt failed, retrying");
-      await sleep(delay, this.#abort.signal);
+      await this.#kick.wait(delay, this.#abort.signal);
     }
   }
 

@@ -105,6 +105,11 @@ export class ClusterConnection implements ReplicaConnection<ClusterCommand, Clus
     }
   }
 
+  retryNow(): void {
+    this.#storage.retryNow();
+    this.#compute.retryNow();
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#storage.close(), this.#compute.close()]);
   }

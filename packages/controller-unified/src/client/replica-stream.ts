@@ -162,6 +162,10 @@ class StreamIncarnation implements SubStream {
     flush();
   }
 
+  retryNow(): void {
+    this.task.retryNow();
+  }
+
   detach(sub: AnySub): Promise<void> {
     return this.#owner.detach(this, sub);
   }

@@ -29,6 +29,8 @@ export interface SubStream {
   write(sub: SubConnection<unknown, unknown>, commands: readonly unknown[]): void;
   /** Detaches `sub`; resolves when nothing of the stream can call it any more. */
   detach(sub: SubConnection<unknown, unknown>): Promise<void>;
+  /** The replica was seen starting: a backoff pause of the stream ends now. */
+  retryNow(): void;
 }
 
 /** One sub-protocol incarnation on a shared cluster stream (see the file comment). */
@@ -108,6 +110,10 @@ export class SubConnection<C, R> implements ReplicaConnection<C, R> {
   send(commands: readonly C[]): void {
     if (this.#state !== "connected" || commands.length === 0) return;
     this.#stream?.write(this as SubConnection<unknown, unknown>, commands);
+  }
+
+  retryNow(): void {
+    if (this.#state === "connecting") this.#stream?.retryNow();
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
  * ## Contract
  * - The `ReplicaConnection<C, R>` seam, its options and tuning, the `ReplicaConnector<C, R>`
  *   factory type both `-client` controllers take per instance, the one reconnect backoff and the
- *   abortable sleep between attempts.
+ *   abortable sleep between attempts (`RetryKick`: cut short when the replica is seen starting).
  * - The unified replica task (`ReplicaTask`, `createReplicaTaskConnector`): one loop for every
  *   workload, generic over a `ReplicaProtocol` the workload provides (compute-client's and
  *   storage-client's `replica-protocol.ts`), with the one rehydration policy its connector carries
@@ -37,4 +37,5 @@ export {
   type ReplicaTaskConnectorOptions,
   UNIFIED_TUNING,
 } from "./replica-task.js";
+export { RetryKick } from "./retry-kick.js";
 export { SendCoalescer } from "./send-coalescer.js";

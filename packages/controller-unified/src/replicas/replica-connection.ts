@@ -97,6 +97,11 @@ export interface ReplicaConnection<C, R = unknown> {
   send(commands: readonly C[]): void;
   /** Stops the incarnation (no `onFailed`); resolves when its loop has exited. */
   close(): Promise<void>;
+  /**
+   * The replica was seen (re)starting at its location: the next connection attempt goes now, not
+   * after the rest of its backoff (`RetryKick`). No effect on a connected incarnation.
+   */
+  retryNow?(): void;
 }
 
 /**

@@ -119,6 +119,10 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
     return this.#task.close();
   }
 
+  retryNow(): void {
+    this.#task.retryNow();
+  }
+
   /** A fresh hello for this connection, signed for the workload's stream when there is a secret. */
   #hello(): Hello {
     const hello = createHello(this.#opts.generation);

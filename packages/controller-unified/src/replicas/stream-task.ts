@@ -10,7 +10,8 @@
  *    (read at every attempt) and waits for one PING ack (`connectTimeoutMs`): a stopped process's
  *    kernel still accepts TCP, only an ack proves the replica alive. A failed attempt is retried
  *    after `backoffDelayMs(n)` (125 ms doubling to 1 s, ±20 % jitter) — the first 5 at debug,
- *    later ones at info — until connected or closed; a pause ends early when `location()`
+ *    later ones at info — until connected or closed; a pause ends early at `retryNow()` (the
+ *    replica was seen starting) or when `location()`
  *    changes (a restarted replica's new address is tried within 50 ms).
  * 2. Connected: `hooks.connected()`; then the stream opens on the probe's HTTP/2 session (one TCP
  *    connection per task, probe and stream together) and, in the same turn, `hooks.opened()`
@@ -36,11 +37,11 @@ import { CONTROLLER_CLIENT_TRANSPORT_OPTIONS } from "@mzts/protocol";
 import { LivenessProbe } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import { type ReplicaLayout, ReplicaLayoutMismatch, ReplicaStreamEnded } from "../errors.js";
-import { sleep } from "./abortable-sleep.js";
 import { backoffDelayMs, DEFAULT_BACKOFF } from "./backoff.js";
 import type { ReplicaConnectionState, ReplicaConnectionTuning } from "./replica-connection.js";
 import type { ControlService } from "./replica-protocol.js";
 import { RequestQueue } from "./request-queue.js";
+import { RetryKick } from "./retry-kick.js";
 
 /**
  * The unified path's defaults, the same for every workload: Materialize's reconnect backoff, and
@@ -98,6 +99,8 @@ export class StreamTask<Req extends Message, Res extends Message> {
   readonly #abort = new AbortController();
   /** Resolves when the run loop has returned. */
   readonly #done: Promise<void>;
+  /** Ends a backoff pause early (`retryNow`). */
+  readonly #kick = new RetryKick();
 
   constructor(options: StreamTaskOptions<Req, Res>) {
     this.#o = options;
@@ -158,6 +161,7 @@ export class StreamTask<Req extends Message, Res extends Message> {
         if (!this.#live) return;
         connected = true;
         this.#state = "connected";
+        this.#kick.connected();
         o.connected();
         if (this.#state === "connected") await this.#stream(url, probe);
       } catch (e) {
@@ -216,9 +220,14 @@ export class StreamTask<Req extends Message, Res extends Message> {
   async #pause(delayMs: number, url: string): Promise<void> {
     const until = performance.now() + delayMs;
     for (let left = delayMs; left > 0 && this.#live; left = until - performance.now()) {
-      await sleep(Math.min(left, LOCATION_POLL_MS), this.#abort.signal);
+      if (await this.#kick.wait(Math.min(left, LOCATION_POLL_MS), this.#abort.signal)) return;
       if (this.#o.location() !== url) return;
     }
+  }
+
+  /** The replica was seen (re)starting: the pause before the next attempt ends now. */
+  retryNow(): void {
+    if (this.#state === "connecting") this.#kick.kick();
   }
 
   /** Runs the stream until it ends, fails, or the probe aborts it. */

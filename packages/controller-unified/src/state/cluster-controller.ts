@@ -104,7 +104,10 @@ export interface ClusterController {
   // --- replicas -------------------------------------------------------------------------------
   /** @throws ReplicaExists, InvalidId */
   addReplica(replicaId: ReplicaId, location: ClusterReplicaLocation): void;
-  /** The replica's process moved; the next connection attempt uses it. @throws ReplicaMissing */
+  /**
+   * The replica's process (re)started at `location` (moved or not): the next connection attempt
+   * uses it and goes now, not after the rest of a backoff pause. @throws ReplicaMissing
+   */
   updateReplicaLocation(replicaId: ReplicaId, location: ClusterReplicaLocation): void;
   /** @throws ReplicaMissing */
   dropReplica(replicaId: ReplicaId): Promise<void>;

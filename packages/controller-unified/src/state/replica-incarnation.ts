@@ -176,6 +176,11 @@ export class ReplicaIncarnation {
     }
   }
 
+  /** The replica was seen (re)starting: every connection's backoff pause ends now. */
+  retryNow(): void {
+    for (const l of this.#links) l.conn.retryNow?.();
+  }
+
   /** Closes every connection (no `onFailed`). */
   async close(): Promise<void> {
     this.#over = true;

@@ -206,6 +206,7 @@ export class UnifiedClusterController implements ClusterController {
       );
     }
     entry.location = location;
+    entry.incarnation?.retryNow();
   }
 
   async dropReplica(replicaId: ReplicaId): Promise<void> {

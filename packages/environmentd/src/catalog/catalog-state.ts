@@ -102,12 +102,26 @@ export class CatalogState {
   readonly deleted: string[] = [];
 
   /**
+   * From the stored rows (decoded here), or from objects decoded before (`objects`, e.g. a
+   * store's copy of what it last read or committed: copied, never changed).
    * @throws UnsupportedFormatVersion, CorruptCatalog
    */
-  constructor(generation: Generation, nextId: bigint, rows: readonly StoredObjectRow[]) {
+  constructor(
+    generation: Generation,
+    nextId: bigint,
+    rows: readonly StoredObjectRow[] | ReadonlyMap<string, CatalogObject>,
+  ) {
     this.generation = generation;
     this.nextId = nextId;
-    for (const row of rows) this.#objects.set(row.id, decodeRow(row));
+    if (rows instanceof Map) for (const [id, o] of rows) this.#objects.set(id, o);
+    else
+      for (const row of rows as readonly StoredObjectRow[])
+        this.#objects.set(row.id, decodeRow(row));
+  }
+
+  /** Every object by id as of now (after this transaction's mutations); a copy. */
+  objects(): Map<string, CatalogObject> {
+    return new Map(this.#objects);
   }
 
   // ---- reads ----

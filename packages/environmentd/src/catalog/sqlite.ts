@@ -24,8 +24,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import type { CatalogObject } from "./catalog.js";
 import { type Catalog, type CatalogStore, catalogFromStore } from "./catalog.js";
-import { CatalogState, checkGeneration, type StoredObjectRow } from "./catalog-state.js";
+import { CatalogState, checkGeneration, decodeRow, type StoredObjectRow } from "./catalog-state.js";
 import {
   CatalogUnavailable,
   EnvironmentdError,
@@ -149,10 +150,30 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
   const deleteStmt = db.prepare<[string]>("DELETE FROM catalog_objects WHERE id = ?");
   const nextIdStmt = db.prepare<[bigint]>("UPDATE catalog_state SET next_id = ? WHERE id = 1");
 
+  // The objects as of this connection's last load or commit, and SQLite's `data_version` then:
+  // it changes only when another connection commits, so while it holds, the decoded objects are
+  // still the stored ones and a DDL skips reading and decoding every row (issue 16: creating
+  // 1,000 indexes decoded the whole catalog per create, O(N²)). Dropped after any failure.
+  let known:
+    | { readonly dataVersion: number; readonly objects: Map<string, CatalogObject> }
+    | undefined;
+  const dataVersion = () => db.pragma("data_version", { simple: true }) as number;
+
   const load = (): CatalogState => {
     const s = stateStmt.get();
     if (s === undefined) throw new Error("catalog_state row is missing");
-    const rows: StoredObjectRow[] = objectsStmt.all().map((r) => ({
+    const version = dataVersion();
+    if (known !== undefined && known.dataVersion === version) {
+      return new CatalogState(s.generation, s.next_id, known.objects);
+    }
+    known = undefined;
+    const state = new CatalogState(s.generation, s.next_id, loadRows());
+    known = { dataVersion: version, objects: state.objects() };
+    return state;
+  };
+
+  const loadRows = (): StoredObjectRow[] => {
+    return objectsStmt.all().map((r) => ({
       id: r.id,
       kind: r.kind,
       namespace: r.namespace,
@@ -161,7 +182,6 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
       formatVersion: r.format_version,
       body: r.body,
     }));
-    return new CatalogState(s.generation, s.next_id, rows);
   };
 
   /** Runs `f`, passing our typed errors through and wrapping the store's. */
@@ -191,23 +211,38 @@ export function openSqliteCatalog(options: SqliteCatalogOptions): Catalog {
       }),
     read: (f) => run("read", () => db.transaction(() => f(load())).deferred()),
     mutate: (op, generation, f) =>
-      run(op, () =>
-        db
-          .transaction(() => {
-            const s = stateStmt.get();
-            if (s === undefined) throw new Error("catalog_state row is missing");
-            checkGeneration(op, generation, s.generation);
-            const state = load();
-            const result = f(state);
-            for (const id of state.deleted) deleteStmt.run(id);
-            for (const r of state.inserted) {
-              insertStmt.run(r.id, r.kind, r.namespace, r.scope, r.name, r.formatVersion, r.body);
-            }
-            nextIdStmt.run(state.nextId);
-            return result;
-          })
-          .immediate(),
-      ),
+      run(op, () => {
+        let after: CatalogState | undefined;
+        try {
+          const result = db
+            .transaction(() => {
+              const s = stateStmt.get();
+              if (s === undefined) throw new Error("catalog_state row is missing");
+              checkGeneration(op, generation, s.generation);
+              const state = load();
+              const result = f(state);
+              for (const id of state.deleted) deleteStmt.run(id);
+              for (const r of state.inserted) {
+                insertStmt.run(r.id, r.kind, r.namespace, r.scope, r.name, r.formatVersion, r.body);
+              }
+              nextIdStmt.run(state.nextId);
+              after = state;
+              return result;
+            })
+            .immediate();
+          // Committed by this connection: `data_version` is unchanged, the objects are `after`'s
+          // — the written ones as a load decodes them (the same fields, in the same order).
+          if (after !== undefined && known !== undefined) {
+            const objects = after.objects();
+            for (const r of after.inserted) objects.set(r.id, decodeRow(r));
+            known = { dataVersion: known.dataVersion, objects };
+          }
+          return result;
+        } catch (e) {
+          known = undefined;
+          throw e;
+        }
+      }),
     async close() {
       db.close();
     },

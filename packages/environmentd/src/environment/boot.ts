@@ -25,7 +25,7 @@ import type { Logger } from "pino";
 import type { Catalog, CatalogItem, ClusterReplica } from "../catalog/catalog.js";
 import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
-import type { ObjectCache } from "./objects.js";
+import type { ObjectCache } from "./object-cache.js";
 import type { Replicas } from "./replicas.js";
 import { replicaPhases } from "./stages/replica-slots.js";
 

@@ -4,8 +4,9 @@
  *
  * ## Invariants
  * - Operations run in submission order; one failing does not stop the next.
- * - The resolved-object cache is invalidated before and after every operation (resolution reads
- *   the catalog; only writes through this queue change it for this generation).
+ * - The resolved-object cache stays current through the operations' own catalog writes
+ *   (`object-cache.ts`: the tracked catalog applies each write's result); only writes through
+ *   this queue change the catalog for this generation.
  * - An operation refused with `StaleGeneration` reports the newer generation (`onStale`): a newer
  *   environmentd booted and this one must stop acting.
  * - After `close()`, new operations reject with `EnvironmentClosed`; `idle()` waits for the
@@ -13,30 +14,20 @@
  */
 import { StaleGeneration } from "../catalog/errors.js";
 import { EnvironmentClosed } from "../errors.js";
-import type { ObjectCache } from "./objects.js";
 
 export class DdlQueue {
-  readonly #objects: ObjectCache;
   readonly #onStale: (newer: bigint) => void;
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(objects: ObjectCache, onStale: (newer: bigint) => void) {
-    this.#objects = objects;
+  constructor(onStale: (newer: bigint) => void) {
     this.#onStale = onStale;
   }
 
   /** Runs `f` after every operation submitted before it. */
   run<T>(f: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new EnvironmentClosed());
-    const op = async () => {
-      this.#objects.invalidate();
-      try {
-        return await f();
-      } finally {
-        this.#objects.invalidate();
-      }
-    };
+    const op = () => f();
     const next = this.#chain.then(op, op);
     this.#chain = next.catch((e: unknown) => {
       if (e instanceof StaleGeneration) this.#onStale(e.currentGeneration);

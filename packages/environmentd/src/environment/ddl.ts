@@ -39,7 +39,8 @@ import { validateViewPlan } from "../validation/plan.js";
 import type { Clusters } from "./clusters.js";
 import type { Dataflows } from "./dataflows.js";
 import type { DdlQueue } from "./ddl-queue.js";
-import { GENERATOR_OUTPUTS, type ObjectCache, planGets } from "./objects.js";
+import type { ObjectCache } from "./object-cache.js";
+import { GENERATOR_OUTPUTS, planGets } from "./objects.js";
 import type { Replicas } from "./replicas.js";
 import { replicaPhases, tieSlot } from "./stages/replica-slots.js";
 

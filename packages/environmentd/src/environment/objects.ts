@@ -1,19 +1,18 @@
 /**
  * Object resolution: the catalog's items seen as the objects the API names — sources, their
  * subsources (one per generator output), indexes and materialized views — each with its cluster,
- * arity, shard, key and the inputs whose uppers bound a read of it; and the cache of that view.
+ * arity, shard, key and the inputs whose uppers bound a read of it. The cache of that view is
+ * `object-cache.ts`.
  *
  * ## Invariants
- * - Resolution reads the catalog once (`snapshot()`) and resolves items in its dependency order,
- *   so an index's or view's inputs are resolved before it (arity comes from them).
- * - The cache holds until the next DDL: every catalog write of this generation runs in the DDL
- *   queue, which invalidates it before and after; a newer generation's writes fence this
- *   environmentd. Peeks therefore skip the catalog read. A failed read is not cached.
+ * - Resolution resolves items in the catalog's dependency order, so an index's or view's inputs
+ *   are resolved before it (arity comes from them); `resolveItem` resolves one item given those,
+ *   so a new item is resolved alone (`object-cache.ts` applies a DDL's own change).
  *
  * ## Flow
- * `ObjectCache.get()` → (cached or) `catalog.snapshot()` → `resolveObjects(snap)` → `byName` /
- * `byId` (with the snapshot's clusters and replicas); `listObjects` renders it for the API, with
- * each cluster's introspection relations (`introspection/relations.ts`).
+ * `catalog.snapshot()` → `resolveObjects(snap)` → `byName` / `byId` (with the snapshot's clusters
+ * and replicas); `listObjects` renders it for the API, with each cluster's introspection
+ * relations (`introspection/relations.ts`).
  */
 import { type ColumnType, type Plan, planColumnTypes } from "@mzts/expr";
 import {
@@ -36,6 +35,7 @@ import { decodeSourceConnection, decodeViewPlan } from "../catalog/specs.js";
 import { introspectionObjects } from "../introspection/relations.js";
 import { checkStoredPlan } from "../validation/plan.js";
 import { generatorColumnTypes } from "../validation/schema.js";
+import type { ObjectCache } from "./object-cache.js";
 
 /** One generator output: its subsource suffix and arity. */
 interface GeneratorOutput {
@@ -86,14 +86,25 @@ export interface ResolvedObjects {
 export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
   const byName = new Map<string, Resolved>();
   const byId = new Map<GlobalId, Resolved>();
-  const add = (r: Resolved) => {
-    byName.set(r.name, r);
-    byId.set(r.id, r);
-  };
   for (const item of snap.items) {
-    if (item.kind === "source") {
-      const connection = decodeSourceConnection(item.spec);
-      add({
+    for (const r of resolveItem(item, byId)) {
+      byName.set(r.name, r);
+      byId.set(r.id, r);
+    }
+  }
+  return { byName, byId, items: snap.items, clusters: snap.clusters, replicas: snap.replicas };
+}
+
+/**
+ * One item as the objects it names (a source: itself, then its subsources), given the objects
+ * resolved before it (`byId`: everything it depends on).
+ */
+export function resolveItem(item: CatalogItem, byId: ReadonlyMap<GlobalId, Resolved>): Resolved[] {
+  if (item.kind === "source") {
+    const connection = decodeSourceConnection(item.spec);
+    const outputs = GENERATOR_OUTPUTS[connection.generator.kind];
+    return [
+      {
         id: item.id,
         name: item.name,
         kind: "source",
@@ -101,10 +112,9 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
         arity: 0,
         key: [],
         inputs: [],
-      });
-      const outputs = GENERATOR_OUTPUTS[connection.generator.kind];
-      for (const e of item.exports) {
-        add({
+      },
+      ...item.exports.map(
+        (e): Resolved => ({
           id: e.id,
           name: e.name,
           kind: "subsource",
@@ -116,11 +126,14 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
           inputs: [],
           connection,
           types: generatorColumnTypes(connection.generator.kind, e.outputIndex),
-        });
-      }
-    } else if (item.kind === "index") {
-      const on = byId.get(item.dependsOn[0] ?? "");
-      add({
+        }),
+      ),
+    ];
+  }
+  if (item.kind === "index") {
+    const on = byId.get(item.dependsOn[0] ?? "");
+    return [
+      {
         id: item.id,
         name: item.name,
         kind: "index",
@@ -131,56 +144,30 @@ export function resolveObjects(snap: CatalogSnapshot): ResolvedObjects {
         inputs: item.dependsOn,
         ...(on?.types === undefined ? {} : { types: on.types }),
         ...(on?.failed === undefined ? {} : { failed: `${on.name} failed: ${on.failed}` }),
-      });
-    } else {
-      const input = item.dependsOn.map((id) => byId.get(id)).find((r) => r?.failed);
-      const stored = checkStoredPlan(
-        () => decodeViewPlan(item.definition),
-        (id) => byId.get(id)?.arity,
-        input === undefined ? undefined : `${input.name} failed: ${input.failed}`,
-      );
-      add({
-        id: item.id,
-        name: item.name,
-        kind: "materializedView",
-        clusterId: item.clusterId,
-        arity: "plan" in stored ? stored.arity : 0,
-        shardId: item.shardId,
-        key: [],
-        inputs: item.dependsOn,
-        ...("plan" in stored
-          ? { types: planColumnTypes(stored.plan, (id) => byId.get(id)?.types) }
-          : { failed: stored.failed }),
-      });
-    }
+      },
+    ];
   }
-  return { byName, byId, items: snap.items, clusters: snap.clusters, replicas: snap.replicas };
-}
-
-/** The resolved objects, cached until the next DDL (see the file comment). */
-export class ObjectCache {
-  readonly #catalog: Catalog;
-  #cached: Promise<ResolvedObjects> | undefined;
-
-  constructor(catalog: Catalog) {
-    this.#catalog = catalog;
-  }
-
-  get(): Promise<ResolvedObjects> {
-    if (this.#cached === undefined) {
-      const read = this.#catalog.snapshot().then(resolveObjects);
-      this.#cached = read;
-      read.catch(() => {
-        if (this.#cached === read) this.#cached = undefined;
-      });
-    }
-    return this.#cached;
-  }
-
-  /** Drops the cache (the DDL queue calls it around every catalog write). */
-  invalidate(): void {
-    this.#cached = undefined;
-  }
+  const input = item.dependsOn.map((id) => byId.get(id)).find((r) => r?.failed);
+  const stored = checkStoredPlan(
+    () => decodeViewPlan(item.definition),
+    (id) => byId.get(id)?.arity,
+    input === undefined ? undefined : `${input.name} failed: ${input.failed}`,
+  );
+  return [
+    {
+      id: item.id,
+      name: item.name,
+      kind: "materializedView",
+      clusterId: item.clusterId,
+      arity: "plan" in stored ? stored.arity : 0,
+      shardId: item.shardId,
+      key: [],
+      inputs: item.dependsOn,
+      ...("plan" in stored
+        ? { types: planColumnTypes(stored.plan, (id) => byId.get(id)?.types) }
+        : { failed: stored.failed }),
+    },
+  ];
 }
 
 /**

@@ -39,7 +39,7 @@ import { introspectionIntervalOf } from "../introspection/log-indexes.js";
 import type { Clusters } from "./clusters.js";
 import { phasesText, SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
 import type { Frontiers } from "./frontiers.js";
-import type { ObjectCache } from "./objects.js";
+import type { ObjectCache } from "./object-cache.js";
 import type { Replicas } from "./replicas.js";
 import type { ClusterStages } from "./stages/cluster-stages.js";
 

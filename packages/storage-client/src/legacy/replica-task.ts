@@ -39,7 +39,7 @@ import {
   type ReplicaConnectionOptions,
   type ReplicaConnectionState,
   type ReplicaConnectionTuning,
-  sleep,
+  RetryKick,
 } from "@mzts/controller-unified/replicas";
 import {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
@@ -128,6 +128,8 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
   #state: ReplicaConnectionState = "connecting";
   /** Aborts the connect wait, the stream and the session on `close()`. */
   readonly #abort = new AbortController();
+  /** Ends a backoff wait early (`retryNow`: the replica was seen starting). */
+  readonly #kick = new RetryKick();
   /** The HTTP/2 session of the current attempt or connection. */
   #session: Http2SessionManager | undefined;
   /** Resolves when the task's loop has returned. */
@@ -152,6 +154,10 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
     }
   }
 
+  retryNow(): void {
+    if (this.#state === "connecting") this.#kick.kick();
+  }
+
   /** Ends the task without reporting a failure; resolves when its loop has returned. */
   async close(): Promise<void> {
     if (this.#state === "closed" || this.#state === "failed") return this.#done;
@@ -174,6 +180,7 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
     const { session, probe } = connected;
     const requests = new RequestQueue();
     this.#state = "connected";
+    this.#kick.connected();
     const secret = this.#opts.replicaSecret;
     const unsigned = createHello(this.#opts.generation);
     const hello = secret === undefined ? unsigned : signHello(unsigned, secret, "storage");
@@ -256,7 +263,7 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
         { replica_id: replicaId, url, attempt, delay_ms: delay, err: reason },
         "storage replica connect failed; retrying",
       );
-      await sleep(delay, this.#abort.signal);
+      await this.#kick.wait(delay, this.#abort.signal);
     }
   }
 }

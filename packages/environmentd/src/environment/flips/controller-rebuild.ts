@@ -56,7 +56,7 @@ import { installItems } from "../boot.js";
 import type { Clusters } from "../clusters.js";
 import type { Dataflows } from "../dataflows.js";
 import type { DdlQueue } from "../ddl-queue.js";
-import type { ObjectCache } from "../objects.js";
+import type { ObjectCache } from "../object-cache.js";
 import type { Replicas } from "../replicas.js";
 import type { Shards } from "../shards.js";
 import { markHydration } from "./hydration.js";
