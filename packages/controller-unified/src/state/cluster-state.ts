@@ -83,6 +83,7 @@ import { SincePropagation } from "./since-propagation.js";
 import type {
   ClusterStateEvent,
   ClusterStateOptions,
+  ClusterStateSizes,
   CreateDataflowOptions,
   OutgoingCommand,
 } from "./state-io.js";
@@ -274,13 +275,7 @@ export class ClusterState {
    */
   replicaFrontiers(replicaId: ReplicaId): Map<GlobalId, Frontier> {
     this.#replicaEpoch(replicaId);
-    const out = new Map<GlobalId, Frontier>();
-    for (const c of this.#table.values()) {
-      if (c.workload !== "compute" || c.dropped) continue;
-      const write = c.replicaWrite.get(replicaId);
-      if (write !== undefined) out.set(c.id, write);
-    }
-    return out;
+    return this.#table.replicaWrites(replicaId);
   }
 
   /**
@@ -289,11 +284,7 @@ export class ClusterState {
    * leaves them out).
    */
   computeExports(): GlobalId[] {
-    const out: GlobalId[] = [];
-    for (const c of this.#table.values()) {
-      if (c.workload === "compute" && !c.dropped) out.push(c.id);
-    }
-    return out;
+    return this.#table.liveComputeIds();
   }
 
   /** The log indexes of the logging config (empty when logging is off). */
@@ -634,7 +625,7 @@ export class ClusterState {
 
   /** Every collection id the table holds (live and dropped-not-forgotten). */
   collectionIds(): GlobalId[] {
-    return [...this.#table.values()].map((c) => c.id);
+    return this.#table.ids();
   }
 
   /** The kind and workload of a collection. @throws CollectionMissing */
@@ -657,15 +648,7 @@ export class ClusterState {
   }
 
   /** Sizes for status and metrics. */
-  sizes(): {
-    collections: number;
-    computeCollections: number;
-    subscribes: number;
-    history: number;
-    peeks: number;
-    replicas: number;
-    sinceHandles: number;
-  } {
+  sizes(): ClusterStateSizes {
     return {
       collections: this.#table.size,
       computeCollections: this.#table.computeSize,

@@ -165,6 +165,29 @@ export class CollectionTable {
     return this.#rows.values();
   }
 
+  /** Every collection id (live and dropped-not-forgotten). */
+  ids(): GlobalId[] {
+    return [...this.#rows.keys()];
+  }
+
+  /** The live compute exports (indexes, persist sinks), reported on or not. */
+  liveComputeIds(): GlobalId[] {
+    const out: GlobalId[] = [];
+    for (const c of this.#rows.values()) if (c.workload === "compute" && !c.dropped) out.push(c.id);
+    return out;
+  }
+
+  /** The live compute exports' write frontiers as `replicaId` reported them (absent: none yet). */
+  replicaWrites(replicaId: ReplicaId): Map<GlobalId, Frontier> {
+    const out = new Map<GlobalId, Frontier>();
+    for (const c of this.#rows.values()) {
+      if (c.workload !== "compute" || c.dropped) continue;
+      const write = c.replicaWrite.get(replicaId);
+      if (write !== undefined) out.set(c.id, write);
+    }
+    return out;
+  }
+
   /** @throws CollectionMissing */
   frontiers(id: GlobalId): CollectionFrontiers {
     const c = this.known(id, "frontiers");

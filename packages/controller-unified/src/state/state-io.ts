@@ -70,3 +70,14 @@ export interface CreateDataflowOptions {
    */
   readonly shardSince?: (shardId: string) => Frontier;
 }
+
+/** `ClusterState.sizes()`: counts for status and metrics. */
+export interface ClusterStateSizes {
+  readonly collections: number;
+  readonly computeCollections: number;
+  readonly subscribes: number;
+  readonly history: number;
+  readonly peeks: number;
+  readonly replicas: number;
+  readonly sinceHandles: number;
+}
