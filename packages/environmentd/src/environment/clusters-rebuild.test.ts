@@ -11,12 +11,10 @@
  */
 import type { ClusterController } from "@mzts/controller-unified/state";
 import { PhaseSet } from "@mzts/flags";
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterControllerMissing } from "../errors.js";
-import { LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
+import { legacyClusters } from "../testdata/cluster-controllers/legacy-clusters.js";
 import { settles } from "../testdata/settles.js";
-import { Clusters } from "./clusters.js";
 
 const CLUSTER = { id: "u2", options: {} };
 const FAST = { attempts: 3, initialMs: 20, maxMs: 40 };
@@ -27,22 +25,8 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const parts = new LegacyCluster(1000n);
-  const clusters = new Clusters({
-    compute: parts.compute,
-    storage: parts.storage,
-    readHolds: parts.readHolds,
-    persist: {} as never, // legacy only: a unified controller would open its shards here
-    readPhases: async (id) => PhaseSet.of(id, {}),
-    generation: 1n,
-    logger: pino({ level: "silent" }),
-    compactionWindowMs: 1000n,
-    tickMs: 0,
-  });
-  cleanup.push(async () => {
-    await clusters.close();
-    await parts.close();
-  });
+  const { clusters, parts, close } = legacyClusters((id) => PhaseSet.of(id, {}));
+  cleanup.push(close);
   await clusters.build(CLUSTER);
   return { clusters, parts, old: clusters.controllerOf(CLUSTER.id) };
 }

@@ -10,10 +10,8 @@
  * the reconnects are counted at the compute and storage controllers' `reseatReplicas`.
  */
 import { type Phase, type PhaseFlagValue, PhaseSet } from "@mzts/flags";
-import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
-import { Clusters } from "./clusters.js";
+import { legacyClusters } from "../testdata/cluster-controllers/legacy-clusters.js";
 
 const CLUSTER = { id: "u2", options: {} };
 type Flags = { [P in Phase]?: PhaseFlagValue };
@@ -24,22 +22,8 @@ afterEach(async () => {
 });
 
 async function setup(flags: Flags) {
-  const parts = new LegacyCluster(1000n);
-  const clusters = new Clusters({
-    compute: parts.compute,
-    storage: parts.storage,
-    readHolds: parts.readHolds,
-    persist: {} as never, // legacy only: a unified controller would open its shards here
-    readPhases: async (id) => PhaseSet.of(id, flags),
-    generation: 1n,
-    logger: pino({ level: "silent" }),
-    compactionWindowMs: 1000n,
-    tickMs: 0,
-  });
-  cleanup.push(async () => {
-    await clusters.close();
-    await parts.close();
-  });
+  const { clusters, parts, close } = legacyClusters((id) => PhaseSet.of(id, flags));
+  cleanup.push(close);
   await clusters.build(CLUSTER);
   const compute = vi.spyOn(parts.compute, "reseatReplicas");
   const storage = vi.spyOn(parts.storage, "reseatReplicas");

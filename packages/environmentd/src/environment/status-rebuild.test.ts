@@ -12,11 +12,9 @@
  */
 import { CollectionMissing } from "@mzts/controller-unified/state";
 import { PhaseSet } from "@mzts/flags";
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Cluster } from "../catalog/catalog.js";
-import { LegacyCluster } from "../testdata/cluster-controllers/legacy-cluster.js";
-import { Clusters } from "./clusters.js";
+import { legacyClusters } from "../testdata/cluster-controllers/legacy-clusters.js";
 import { Frontiers } from "./frontiers.js";
 import type { ObjectCache } from "./object-cache.js";
 import type { Resolved, ResolvedObjects } from "./objects.js";
@@ -42,22 +40,8 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const parts = new LegacyCluster(1000n);
-  const clusters = new Clusters({
-    compute: parts.compute,
-    storage: parts.storage,
-    readHolds: parts.readHolds,
-    persist: {} as never, // legacy only
-    readPhases: async (id) => PhaseSet.of(id, {}),
-    generation: 1n,
-    logger: pino({ level: "silent" }),
-    compactionWindowMs: 1000n,
-    tickMs: 0,
-  });
-  cleanup.push(async () => {
-    await clusters.close();
-    await parts.close();
-  });
+  const { clusters, close } = legacyClusters((id) => PhaseSet.of(id, {}));
+  cleanup.push(close);
   await clusters.build(CLUSTER);
   // No shard is owned here: the subsource's since is its controller's (`Frontiers.sinceOf`).
   const shards = { has: () => false } as unknown as Shards;
