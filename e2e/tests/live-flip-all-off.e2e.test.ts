@@ -11,13 +11,15 @@
  * writes environmentd's info log there; `LIVE_FLIP_CYCLES` sets the number of off/on cycles
  * (default 1 in the suite; the loop is for hunting the wedge).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, afterEach, expect, it } from "vitest";
-import { waitForConnected } from "../src/harness/auction-peeks.js";
-import { createAuctionWorkload } from "../src/harness/auction-workload.js";
-import { ReplicaReaper, sleep, startEnvironmentd } from "../src/harness/environment.js";
-import { ALL_OFF, ALL_ON, settled, writeFlags } from "../src/harness/live-flip.js";
+import { sleep } from "../src/harness/environment.js";
+import {
+  ALL_OFF,
+  ALL_ON,
+  settled,
+  startLiveFlipEnvironment,
+  writeFlags,
+} from "../src/harness/live-flip.js";
 import { liveCount, stopAll } from "../src/harness/processes.js";
 import { readLoad } from "../src/harness/read-load.js";
 
@@ -33,26 +35,12 @@ afterAll(() => {
 
 it("flips every phase off and on again on a live two-replica cluster", async () => {
   const cycles = Number(process.env.LIVE_FLIP_CYCLES ?? "1");
-  const dataDir = mkdtempSync("/tmp/live-flip-all-off-");
-  const reaper = new ReplicaReaper(dataDir);
-  cleanup.push(() => {
-    reaper.reap();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  const flagsFile = join(dataDir, "flags.json");
-  writeFlags(flagsFile, ALL_ON);
-  const logFile = process.env.LIVE_FLIP_LOG;
-  const env = await startEnvironmentd({
-    dataDir,
+  const {
+    api,
+    workload: s,
+    reaper,
     flagsFile,
-    controllerAbsentTimeoutS: 30,
-    ...(logFile === undefined ? {} : { logLevel: "info" }),
-  });
-  if (logFile !== undefined) cleanup.push(() => writeFileSync(logFile, env.process.stderr()));
-  const api = env.api;
-  const s = await createAuctionWorkload(api, 2);
-  reaper.observe();
-  await waitForConnected(env, s.clusterId, 2);
+  } = await startLiveFlipEnvironment("live-flip-all-off-", ALL_ON, cleanup);
   await settled(api, ALL_ON);
   const load = readLoad(api, s);
   await sleep(1000);

@@ -18,18 +18,17 @@
  * for comparison, not asserted on this shared 2-core machine. Steady state is measured in two
  * 6 s windows, before the first flip and after the last, and taken together.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, afterEach, expect, it } from "vitest";
-import { waitForConnected } from "../src/harness/auction-peeks.js";
-import { CLUSTER, createAuctionWorkload } from "../src/harness/auction-workload.js";
+import { CLUSTER } from "../src/harness/auction-workload.js";
+import { sleep, watchStatus } from "../src/harness/environment.js";
 import {
-  ReplicaReaper,
-  sleep,
-  startEnvironmentd,
-  watchStatus,
-} from "../src/harness/environment.js";
-import { ALL_OFF, ALL_ON, type Flags, settled, writeFlags } from "../src/harness/live-flip.js";
+  ALL_OFF,
+  ALL_ON,
+  type Flags,
+  settled,
+  startLiveFlipEnvironment,
+  writeFlags,
+} from "../src/harness/live-flip.js";
 import { liveCount, stopAll } from "../src/harness/processes.js";
 
 /** What a clusterd starting beside the load may add to the p99 on a 2-core runner (see the end). */
@@ -48,29 +47,14 @@ afterAll(() => {
 });
 
 it("flips every built flag on a live two-replica cluster without failing a read", async () => {
-  const dataDir = mkdtempSync("/tmp/live-flip-");
-  const reaper = new ReplicaReaper(dataDir);
-  cleanup.push(() => {
-    reaper.reap();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  const flagsFile = join(dataDir, "flags.json");
   const flags: Flags = {};
-  const write = () => writeFlags(flagsFile, flags);
-  write();
-  // `LIVE_FLIP_LOG=<file>`: environmentd logs at info into <file> (a wedged flip's steps).
-  const logFile = process.env.LIVE_FLIP_LOG;
-  const env = await startEnvironmentd({
-    dataDir,
+  const {
+    api,
+    workload: s,
+    reaper,
     flagsFile,
-    controllerAbsentTimeoutS: 30,
-    ...(logFile === undefined ? {} : { logLevel: "info" }),
-  });
-  if (logFile !== undefined) cleanup.push(() => writeFileSync(logFile, env.process.stderr()));
-  const api = env.api;
-  const s = await createAuctionWorkload(api, 2);
-  reaper.observe();
-  await waitForConnected(env, s.clusterId, 2);
+  } = await startLiveFlipEnvironment("live-flip-", flags, cleanup);
+  const write = () => writeFlags(flagsFile, flags);
 
   const watch = watchStatus(api, CLUSTER, 200);
   const load = readLoad(api, s);

@@ -9,10 +9,17 @@
  * - A status call that fails while the flip runs is retried; on timeout the error names the last
  *   error and the last status seen (its flip step, flags and replicas).
  */
-import { writeFileSync } from "node:fs";
-import { big } from "./auction-peeks.js";
-import { CLUSTER } from "./auction-workload.js";
-import { type EnvironmentApi, waitFor } from "./environment.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { big, waitForConnected } from "./auction-peeks.js";
+import { type AuctionWorkload, CLUSTER, createAuctionWorkload } from "./auction-workload.js";
+import {
+  type EnvironmentApi,
+  type EnvironmentdHandle,
+  ReplicaReaper,
+  startEnvironmentd,
+  waitFor,
+} from "./environment.js";
 
 /** The built phase flags a live-flip test sets (absent = off). */
 export type Flags = Partial<
@@ -36,6 +43,49 @@ export const ALL_OFF: Required<Flags> = {
   client: false,
   state: false,
 };
+
+/** A live-flip test's environment (`startLiveFlipEnvironment`). */
+export interface LiveFlipEnvironment {
+  readonly env: EnvironmentdHandle;
+  readonly api: EnvironmentApi;
+  readonly workload: AuctionWorkload;
+  readonly reaper: ReplicaReaper;
+  /** The flags file environmentd watches (`writeFlags` it). */
+  readonly flagsFile: string;
+}
+
+/**
+ * A data dir under /tmp (`prefix`), the flags file written with `initial`, environmentd on both
+ * (`LIVE_FLIP_LOG=<file>`: it logs at info into <file>, a wedged flip's steps), and the auction
+ * workload's two-replica cluster with both replicas connected. `cleanup` gets what reaps the
+ * replicas and removes the dir (and writes the log); the caller stops the processes.
+ */
+export async function startLiveFlipEnvironment(
+  prefix: string,
+  initial: Flags,
+  cleanup: Array<() => void>,
+): Promise<LiveFlipEnvironment> {
+  const dataDir = mkdtempSync(`/tmp/${prefix}`);
+  const reaper = new ReplicaReaper(dataDir);
+  cleanup.push(() => {
+    reaper.reap();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const flagsFile = join(dataDir, "flags.json");
+  writeFlags(flagsFile, initial);
+  const logFile = process.env.LIVE_FLIP_LOG;
+  const env = await startEnvironmentd({
+    dataDir,
+    flagsFile,
+    controllerAbsentTimeoutS: 30,
+    ...(logFile === undefined ? {} : { logLevel: "info" }),
+  });
+  if (logFile !== undefined) cleanup.push(() => writeFileSync(logFile, env.process.stderr()));
+  const workload = await createAuctionWorkload(env.api, 2);
+  reaper.observe();
+  await waitForConnected(env, workload.clusterId, 2);
+  return { env, api: env.api, workload, reaper, flagsFile };
+}
 
 /** Rewrites `file` in place with `flags` as full flag values. */
 export function writeFlags(file: string, flags: Flags): void {
