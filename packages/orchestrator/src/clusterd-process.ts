@@ -6,7 +6,7 @@
  * this module knows nothing of replicas beyond their spec.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, type FSWatcher, openSync, readSync, watch } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { type ReplicaLogPaths, rotateLog, tail } from "./clusterd-logs.js";
@@ -204,6 +204,67 @@ export async function spawnClusterd(
   };
 }
 
+/** Fallback poll of a starting replica's stdout when no change event arrives, ms. */
+const READY_POLL_MS = 50;
+
+/**
+ * Reads a starting replica's stdout incrementally: each `poll` reads only the bytes written since
+ * the last one and looks for the ready line among the complete lines (a partial last line waits
+ * for the next poll), so a chatty start costs O(its output) in total, not O(output) per poll.
+ */
+export class ReadyLineReader {
+  readonly #path: string;
+  #fd: number | null = null;
+  #offset = 0;
+  #partial = "";
+  readonly #chunk = Buffer.alloc(64 * 1024);
+  readonly #decoder = new TextDecoder();
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** The ports of the ready line if it has been written by now. */
+  poll(): Ports | null {
+    if (this.#fd === null) {
+      try {
+        this.#fd = openSync(this.#path, "r");
+      } catch {
+        return null; // not there yet
+      }
+    }
+    for (;;) {
+      const n = readSync(this.#fd, this.#chunk, 0, this.#chunk.length, this.#offset);
+      if (n === 0) return null;
+      this.#offset += n;
+      const text =
+        this.#partial + this.#decoder.decode(this.#chunk.subarray(0, n), { stream: true });
+      const end = text.lastIndexOf("\n");
+      this.#partial = end < 0 ? text : text.slice(end + 1);
+      if (end >= 0) {
+        const ports = findReadyPorts(text.slice(0, end));
+        if (ports !== null) return ports;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+}
+
+/** `fs.watch` of a file, or null where watching is not possible (the poll still runs). */
+function watchQuietly(path: string, onChange: () => void): FSWatcher | null {
+  try {
+    const w = watch(path, { persistent: false }, onChange);
+    w.on("error", () => {});
+    return w;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Waits for the ready line of a process `spawnClusterd` started: its ports, or (the process has
  * exited; killed when no ready line came within `startTimeoutMs`) the `ReplicaStartFailed` to
@@ -222,26 +283,34 @@ export async function awaitReady(
     exited = x;
   });
   const deadline = Date.now() + config.startTimeoutMs;
+  const stdout = new ReadyLineReader(logs.out);
+  // A write to stdout wakes the loop at once; the poll below is the fallback (a watch can miss
+  // events, e.g. on network file systems) and the deadline's clock.
+  let wake: (() => void) | null = null;
+  const watcher = watchQuietly(logs.out, () => wake?.());
   let ports: Ports | null = null;
   let timedOut = false;
-  while (ports === null) {
-    let stdout = "";
-    try {
-      stdout = readFileSync(logs.out, "utf8");
-    } catch {
-      // not there yet
+  try {
+    while (ports === null) {
+      ports = stdout.poll();
+      if (ports !== null) return ports;
+      if (exited !== null) break;
+      if (Date.now() >= deadline) {
+        timedOut = true;
+        running.stopping = true;
+        signal(running.pid, "SIGKILL");
+        await exit;
+        break;
+      }
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      await Promise.race([sleep(READY_POLL_MS), exit, woken]);
+      wake = null;
     }
-    ports = findReadyPorts(stdout);
-    if (ports !== null) return ports;
-    if (exited !== null) break;
-    if (Date.now() >= deadline) {
-      timedOut = true;
-      running.stopping = true;
-      signal(running.pid, "SIGKILL");
-      await exit;
-      break;
-    }
-    await Promise.race([sleep(50), exit]);
+  } finally {
+    watcher?.close();
+    stdout.close();
   }
   const x = await exit;
   const reason = timedOut
