@@ -265,7 +265,7 @@ describe("ClusterState invariants", () => {
       fc.property(fc.array(opArb, { minLength: 30, maxLength: 80 }), (ops) => run(ops)),
       { numRuns: 200 },
     );
-    // 200 runs of deterministic, CPU-bound work: 1.5 s on a quiet machine, 6.5 s at load 16.
+    // 200 runs of deterministic, CPU-bound work: 6.5 s at load 16 on a 2-core machine.
     // The budget covers a CI runner shared with other suites; a real hang still fails it.
   }, 120_000);
 });
