@@ -5,7 +5,7 @@
  * the wire shape of Status (a columnar table since issue 16).
  */
 
-import { environmentCodecs } from "@mzts/protocol";
+import { environmentCodecs, MalformedApiResponse } from "@mzts/protocol";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { createProgram, renderStatus, runCli } from "./program.js";
@@ -90,6 +90,26 @@ describe("mzctl status", () => {
         "  flags on: none",
         "",
       ].join("\n"),
+    );
+  });
+
+  it("reports a malformed collection table as MalformedApiResponse (runCli prints it, exit 1)", () => {
+    const msg = environmentCodecs.statusResponse.toProto({
+      clusters: [
+        {
+          id: "u1",
+          name: "c",
+          replicas: [],
+          collections: [{ id: "u5", name: "a_idx", writeFrontier: 2n, since: 1n, lagMs: 3 }],
+          flags: [],
+          introspectionIntervalMs: 1000,
+        },
+      ],
+    });
+    msg.clusters[0]!.collections!.sinces = [];
+    expect(() => renderStatus(msg)).toThrow(MalformedApiResponse);
+    expect(() => renderStatus(msg)).toThrow(
+      "malformed status response at clusters[0].collections.sinces: has 0 sinces for 1 ids",
     );
   });
 
