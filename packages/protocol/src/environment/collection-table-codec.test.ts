@@ -13,6 +13,7 @@ import {
   type CollectionTable,
   StatusResponseSchema,
 } from "../gen/mz/environment/v1/environment_pb.js";
+import { thrown } from "../testdata/expect-malformed.js";
 import { viaBinary, viaJson } from "../testdata/round-trip.js";
 import type { ClusterStatus, CollectionStatus, StatusResponse } from "./api.js";
 import { environmentCodecs as C } from "./codec.js";
@@ -53,15 +54,6 @@ const status = (collections: readonly CollectionStatus[]): StatusResponse => ({
     } satisfies ClusterStatus,
   ],
 });
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 /** The status response of ROWS with its table changed by `edit`, decoded. */
 function decodeEdited(edit: (t: CollectionTable) => void): unknown {
