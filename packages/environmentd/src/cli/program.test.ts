@@ -1,10 +1,11 @@
 /**
  * mzctl's `--help`: every command and subcommand prints its usage and exits 0 (a bigint option
  * default once made `sources create --help` crash with "Do not know how to serialize a BigInt").
- * `mzctl status` text shows a cluster's live flip.
+ * `mzctl status` text shows a cluster's live flip, and its collections table is the same whatever
+ * the wire shape of Status (a columnar table since issue 16).
  */
 
-import { environmentCodecs } from "@mzts/protocol";
+import { environmentCodecs, MalformedApiResponse } from "@mzts/protocol";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { createProgram, renderStatus, runCli } from "./program.js";
@@ -43,6 +44,75 @@ describe("mzctl --help", () => {
 });
 
 describe("mzctl status", () => {
+  it("shows the collections: frontiers, since, lag (blank when none), empty frontiers, failures", () => {
+    const text = renderStatus(
+      environmentCodecs.statusResponse.toProto({
+        clusters: [
+          {
+            id: "u1",
+            name: "c",
+            replicas: [{ id: "u2", name: "r1", size: 1, health: "online", reason: "" }],
+            collections: [
+              {
+                id: "u5",
+                name: "a_idx",
+                writeFrontier: 1_765_000_000_001n,
+                since: 1_765_000_000_000n,
+                lagMs: 3,
+              },
+              { id: "u6", name: "b_done", writeFrontier: null, since: 7n },
+              { id: "u7", name: "c_dropped", writeFrontier: 3n, since: null, lagMs: 12 },
+              {
+                id: "u8",
+                name: "d_failed",
+                writeFrontier: 0n,
+                since: 0n,
+                failed: "quarantined: boom",
+              },
+            ],
+            flags: [],
+            introspectionIntervalMs: 1000,
+          },
+        ],
+      }),
+    );
+    expect(text).toBe(
+      [
+        "cluster c (u1, introspection every 1000 ms)",
+        "  REPLICA  ID  SIZE  HEALTH  REASON",
+        "  r1       u2  1     online",
+        "  COLLECTION  ID  WRITE_FRONTIER   SINCE            LAG_MS",
+        "  a_idx       u5  [1765000000001]  [1765000000000]  3",
+        "  b_done      u6  []               [7]",
+        "  c_dropped   u7  [3]              []               12",
+        "  d_failed    u8  [0]              [0]",
+        "  FAILED d_failed: quarantined: boom",
+        "  flags on: none",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("reports a malformed collection table as MalformedApiResponse (runCli prints it, exit 1)", () => {
+    const msg = environmentCodecs.statusResponse.toProto({
+      clusters: [
+        {
+          id: "u1",
+          name: "c",
+          replicas: [],
+          collections: [{ id: "u5", name: "a_idx", writeFrontier: 2n, since: 1n, lagMs: 3 }],
+          flags: [],
+          introspectionIntervalMs: 1000,
+        },
+      ],
+    });
+    msg.clusters[0]!.collections!.sinces = [];
+    expect(() => renderStatus(msg)).toThrow(MalformedApiResponse);
+    expect(() => renderStatus(msg)).toThrow(
+      "malformed status response at clusters[0].collections.sinces: has 0 sinces for 1 ids",
+    );
+  });
+
   it("shows a cluster's failed flip with its step, time and error, and flipping flags", () => {
     const text = renderStatus(
       environmentCodecs.statusResponse.toProto({

@@ -41,12 +41,20 @@ export class Frontiers {
 
   /** The write frontier (undefined: not known yet; null: closed). */
   upperOf(r: Resolved): Frontier | undefined {
-    const { shards } = this.#s;
-    const durable = r.shardId !== undefined && shards.has(r.id) ? shards.upper(r.id) : 0n;
+    return this.#upper(r, this.#frontiers(r));
+  }
+
+  /**
+   * `upperOf` and then `sinceOf` with one lookup in the controller (Status reads every
+   * collection's per call). `undefined` when `upperOf` is. @throws as `sinceOf`
+   */
+  progressOf(r: Resolved): { readonly write: Frontier; readonly since: Frontier } | undefined {
     const f = this.#frontiers(r);
-    if (r.kind === "subsource") return Frontier.join(durable, f?.write ?? 0n);
-    if (f === undefined || (r.kind === "index" && !f.reported)) return undefined;
-    return Frontier.join(durable, f.write);
+    const write = this.#upper(r, f);
+    if (write === undefined) return undefined;
+    const { shards } = this.#s;
+    if (r.shardId !== undefined && shards.has(r.id)) return { write, since: shards.since(r.id) };
+    return { write, since: f === undefined ? this.computeSince(r) : f.since };
   }
 
   /** The since of a durable collection's shard, or an index's (its controller's). */
@@ -62,6 +70,14 @@ export class Frontiers {
    */
   computeSince(r: Pick<Resolved, "id" | "clusterId">): Frontier {
     return this.#s.clusters.controllerOf(r.clusterId, "frontiers").frontiers(r.id).since;
+  }
+
+  #upper(r: Resolved, f: CollectionFrontiers | undefined): Frontier | undefined {
+    const { shards } = this.#s;
+    const durable = r.shardId !== undefined && shards.has(r.id) ? shards.upper(r.id) : 0n;
+    if (r.kind === "subsource") return Frontier.join(durable, f?.write ?? 0n);
+    if (f === undefined || (r.kind === "index" && !f.reported)) return undefined;
+    return Frontier.join(durable, f.write);
   }
 
   /** `r`'s frontiers in its cluster's controller (undefined: not a live collection there). */

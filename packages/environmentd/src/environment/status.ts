@@ -106,28 +106,26 @@ export class Status {
           collections.push({ id: r.id, name: r.name, writeFrontier: 0n, since: 0n, failed });
           continue;
         }
-        let write: Frontier | undefined;
-        let since: Frontier;
+        let p: { readonly write: Frontier; readonly since: Frontier } | undefined;
         try {
-          write = frontiers.upperOf(r);
-          if (write === undefined) continue;
-          since = frontiers.sinceOf(r);
+          p = frontiers.progressOf(r);
         } catch (e) {
           if (rebuildingSince === undefined) throw e;
           continue;
         }
-        const lag =
-          write === null || write === 0n
-            ? undefined
-            : now - (write - 1n) > 0n
-              ? now - (write - 1n)
-              : 0n;
+        if (p === undefined) continue;
+        const { write, since } = p;
+        if (write === null || write === 0n) {
+          collections.push({ id: r.id, name: r.name, writeFrontier: write, since });
+          continue;
+        }
+        const lag = now - (write - 1n);
         collections.push({
           id: r.id,
           name: r.name,
           writeFrontier: write,
           since,
-          ...(lag === undefined ? {} : { lagMs: Number(lag) }),
+          lagMs: lag > 0n ? Number(lag) : 0,
         });
       }
       collections.sort(byName);

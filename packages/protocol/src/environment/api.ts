@@ -255,6 +255,10 @@ export interface ReplicaStatus {
   /** Empty when online. */
   readonly reason: string;
 }
+/**
+ * A collection's progress: one row of `ClusterStatus.collections` (on the wire, one row of the
+ * cluster's columnar `CollectionTable`: `collection-table-codec.ts`).
+ */
 export interface CollectionStatus {
   readonly id: GlobalId;
   readonly name: string;

@@ -20,20 +20,12 @@ import {
   PeekRequestSchema,
   SubscribeRequestSchema,
 } from "../gen/mz/environment/v1/environment_pb.js";
+import { thrown } from "../testdata/expect-malformed.js";
 import { EnvironmentService, environmentV1 } from "../wire.js";
 import type { ObjectKind as ObjectKindName, PeekRequest } from "./api.js";
 import { isObjectName, objectKindPhrase } from "./api.js";
 import { environmentCodecs as C, checkPeekColumns } from "./codec.js";
 import { MalformedApiResponse, MalformedRequest } from "./errors.js";
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 function expectMalformed(f: () => unknown, rpc: string, path: string, reason: RegExp): void {
   const e = thrown(f);

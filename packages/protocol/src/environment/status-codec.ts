@@ -1,21 +1,14 @@
 /**
  * The environment API codec's status and flags sub-codec: `ClusterStatus` (replicas and their
- * health, collections with frontiers and lag, flag states, controller paths) and `FlagState` ⇄
+ * health, collections with frontiers and lag — a columnar table, `collection-table-codec.ts` —
+ * flag states, controller paths) and `FlagState` ⇄
  * `mz.environment.v1`, plus the object-kind and replica-health enum maps. `…FromProto` checks the
  * flag state's consistency (in force only when on, blocked only when on but not in force,
  * `flipping` whenever inForce ≠ applied; a flip's state and times) and throws `FieldError`s
  * with the field path.
  */
 import { create } from "@bufbuild/protobuf";
-import {
-  decodeEnum,
-  decodeGlobalId,
-  decodeReplicaId,
-  fail,
-  reverse,
-  safeU64,
-} from "../codec/field.js";
-import { frontierFromProto, frontierToProto } from "../codec/frontier-codec.js";
+import { decodeEnum, decodeReplicaId, fail, reverse, safeU64 } from "../codec/field.js";
 import {
   type ClusterStatus as ClusterStatusProto,
   ClusterStatusSchema,
@@ -35,6 +28,7 @@ import type {
   ObjectKind,
   ReplicaHealth,
 } from "./api.js";
+import { collectionTableFromProto, collectionTableToProto } from "./collection-table-codec.js";
 import { decodeClusterId, decodeName, positive } from "./field-codec.js";
 import { migrationFromProto, migrationToProto } from "./migration-codec.js";
 
@@ -101,14 +95,7 @@ export function clusterStatusToProto(c: ClusterStatus): ClusterStatusProto {
     id: c.id,
     name: c.name,
     replicas: c.replicas.map((r) => ({ ...r, health: HEALTH[r.health] })),
-    collections: c.collections.map((s) => ({
-      id: s.id,
-      name: s.name,
-      writeFrontier: frontierToProto(s.writeFrontier),
-      since: frontierToProto(s.since),
-      ...(s.lagMs === undefined ? {} : { lagMs: BigInt(s.lagMs) }),
-      ...(s.failed === undefined ? {} : { failed: s.failed }),
-    })),
+    collections: collectionTableToProto(c.collections),
     flags: c.flags.map(flagToProto),
     controllers: (c.controllers ?? []).map((p) => ({ ...p })),
     introspectionIntervalMs: c.introspectionIntervalMs,
@@ -139,17 +126,7 @@ export function clusterStatusFromProto(c: ClusterStatusProto, path: string): Clu
         reason: r.reason,
       };
     }),
-    collections: c.collections.map((s, i) => {
-      const at = `${path}.collections[${i}]`;
-      return {
-        id: decodeGlobalId(s.id, `${at}.id`),
-        name: decodeName(s.name, `${at}.name`),
-        writeFrontier: frontierFromProto(s.writeFrontier, `${at}.writeFrontier`),
-        since: frontierFromProto(s.since, `${at}.since`),
-        ...(s.lagMs === undefined ? {} : { lagMs: safeU64(s.lagMs, `${at}.lagMs`) }),
-        ...(s.failed === undefined ? {} : { failed: s.failed }),
-      };
-    }),
+    collections: collectionTableFromProto(c.collections, `${path}.collections`),
     flags: c.flags.map((f, i) => flagFromProto(f, `${path}.flags[${i}]`)),
     introspectionIntervalMs: checkInterval(
       c.introspectionIntervalMs,

@@ -1,7 +1,8 @@
 /**
  * Assertion helper for negative codec tests: the call throws the expected typed error
  * (`MalformedCommand`/`MalformedResponse`) for the expected protocol, kind and field path, and the
- * message names the path and says what is wrong. Test-only.
+ * message names the path and says what is wrong; `thrown` for the tests that look at the error
+ * themselves. Test-only.
  */
 import { expect } from "vitest";
 import { MalformedCommand, MalformedResponse, ProtocolError } from "../errors.js";
@@ -13,17 +14,22 @@ export interface Expected {
   readonly reason: RegExp;
 }
 
+/** What `f` throws; fails the test when it returns. */
+export function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a throw");
+}
+
 function check(
   cls: typeof MalformedCommand | typeof MalformedResponse,
   f: () => unknown,
   want: Expected,
 ): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
+  const err = thrown(f);
   expect(err, "expected the decoder to throw").toBeInstanceOf(cls);
   expect(err).toBeInstanceOf(ProtocolError);
   const e = err as MalformedCommand;
