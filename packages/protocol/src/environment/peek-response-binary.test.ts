@@ -51,7 +51,12 @@ describe("peekResponseToBinary", () => {
 
   it("refuses a column that is not a datum, like toProto", () => {
     for (const bad of [1n << 63n, "\ud800", { kind: "nope" }, undefined]) {
-      const d = { rows: [[[bad as Datum], 1] as const], timestamp: 1n, replica: "r", replicaId: "u1" };
+      const d = {
+        rows: [[[bad as Datum], 1] as const],
+        timestamp: 1n,
+        replica: "r",
+        replicaId: "u1",
+      };
       expect(() => reflective(d)).toThrow(InvalidDatum);
       expect(() => peekResponseToBinary(d)).toThrow(InvalidDatum);
     }
