@@ -175,12 +175,23 @@ describe("the lean gRPC Peek path", () => {
     let served = 0;
     let handedOn = 0;
     const method = fastPeekMethod(env);
-    const fastPath = grpcFastPath([{ ...method, answer: (m) => (served++, method.answer(m)) }], {
-      readMaxBytes: 1024,
-      writeMaxBytes: 1 << 20,
-      recursionLimit: 256,
-      toConnectError,
-    });
+    const fastPath = grpcFastPath(
+      [
+        {
+          ...method,
+          answer: (m) => {
+            served++;
+            return method.answer(m);
+          },
+        },
+      ],
+      {
+        readMaxBytes: 1024,
+        writeMaxBytes: 1 << 20,
+        recursionLimit: 256,
+        toConnectError,
+      },
+    );
     const server = http2.createServer((req, res) => {
       if (fastPath(req, res)) return;
       handedOn++;
