@@ -179,7 +179,7 @@ describe("the lean gRPC Peek path", () => {
       [
         {
           ...method,
-          answer: (m) => {
+          answer: (m: Parameters<typeof method.answer>[0]) => {
             served++;
             return method.answer(m);
           },

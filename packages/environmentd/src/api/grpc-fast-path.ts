@@ -177,7 +177,15 @@ function decodeUnary<I extends DescMessage>(
 
 /** Connect's response shape: headers, the message in one envelope (if any), then trailers. */
 function respond(res: Http2ServerResponse, bytes: Uint8Array | undefined, error?: ConnectError) {
-  if (res.stream.destroyed) return; // the client went away
+  if (res.stream.destroyed || res.stream.closed) return; // the client went away
+  try {
+    write(res, bytes, error);
+  } catch {
+    // The stream closed under us (the session is going away): nothing left to answer.
+  }
+}
+
+function write(res: Http2ServerResponse, bytes: Uint8Array | undefined, error?: ConnectError) {
   res.writeHead(200, { "content-type": RESPONSE_TYPE });
   res.addTrailers(
     error === undefined
