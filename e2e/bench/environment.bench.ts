@@ -13,10 +13,15 @@
  *    over h2c gRPC (the baseline every ratio divides by) and Connect JSON over HTTP/1.1; beside
  *    it the raw floor: a bare `node:http2` listener in the same process answering the same
  *    response's gRPC-framed bytes, called with a bare `node:http2` client (`raw-h2.ts`; the
- *    request is the same peek request, encoded once).
+ *    request is the same peek request, encoded once). Two crossed rows split the echo's cost
+ *    between the two ends: `raw-client-echo` (the raw client against the Connect echo server:
+ *    Connect's server share) and `connect-client-raw` (the bench's Connect gRPC client against
+ *    the raw server: Connect's client share). Each reports the canned answer's row count.
  * 2. `top_bidders_idx` (≤ 40 rows) peeked at the freshest time (no timestamp), and a point
  *    lookup (`literal_constraints`: auction 1) on `bids_by_auction`, each through the gRPC port
- *    (h2c) and the HTTP port (Connect JSON over HTTP/1.1).
+ *    (h2c) and the HTTP port (Connect JSON over HTTP/1.1); `raw-client-peek` sends the same
+ *    `top_bidders_idx` request to the gRPC port with the raw client (environmentd's cost without
+ *    Connect's client; the answer is not decoded, its row count is the canned one's).
  * 3. Latency: `BENCH_LAT_N` sequential calls per row (p50 / p99 µs) after a warm-up; throughput:
  *    at each `--concurrency` (default 32 and 256 in flight), max(`BENCH_TPUT_N`, 8 × in flight)
  *    calls (calls/s). Rows are measured one after the other, starting at a different row in each
@@ -75,7 +80,7 @@ const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concur
   --concurrency C calls in flight for the throughput columns (default 32,256)
 env: BENCH_LAT_N (sequential calls per row, default 500), BENCH_TPUT_N (calls per throughput
 row, at least 8 per call in flight; default 1000), BENCH_ROWS (peek rows to measure,
-comma-separated: ${"raw-h2,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json"}),
+comma-separated: ${"raw-h2,raw-client-echo,connect-client-raw,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json,raw-client-peek"}),
 BENCH_PUMP_MS (pause between the API peeks that flow while a replica restarts, default 5),
 BENCH_REHYDRATE_TIMEOUT_MS (default 15000), MZ_E2E_PROFILE_DIR (CPU profiles, see the harness)`;
 
@@ -120,6 +125,7 @@ const ECHO_SERVER = fileURLToPath(new URL("./peek-echo-server.ts", import.meta.u
 /** The demo's dataflows: bids_by_auction, winning_bids (+ index), top_bidders (+ index). */
 const DEMO_DATAFLOWS = 5;
 const FULL_OBJECT = "top_bidders_idx";
+const PEEK_PATH = "/mz.environment.v1.EnvironmentService/Peek";
 
 type Api = Client<typeof EnvironmentService>;
 type PeekInit = Parameters<Api["peek"]>[0];
@@ -285,12 +291,15 @@ async function startEchoServer(
 
 const ALL_PEEK_ROWS = [
   "raw-h2",
+  "raw-client-echo",
+  "connect-client-raw",
   "echo-grpc",
   "echo-json",
   "peek-grpc",
   "peek-json",
   "lookup-grpc",
   "lookup-json",
+  "raw-client-peek",
 ] as const;
 type PeekRow = (typeof ALL_PEEK_ROWS)[number];
 const PEEK_ROWS: readonly PeekRow[] =
@@ -308,17 +317,25 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   const echo = await startEchoServer(b.grpcUrl);
   const echoGrpc = grpcClient(echo.h2);
   const echoJson = jsonClient(echo.h1);
-  const raw = rawH2Client(echo.raw, "/mz.environment.v1.EnvironmentService/Peek");
+  const raw = rawH2Client(echo.raw, PEEK_PATH);
   const rawRequest = toBinary(
     EnvironmentService.method.peek.input,
     create(EnvironmentService.method.peek.input, FULL_PEEK),
   );
   const apiGrpc = grpcClient(b.grpcUrl);
   const apiJson = jsonClient(b.httpUrl);
+  // The client/server split of the echo's cost: the raw client against the Connect echo server,
+  // Connect's client against the raw server; and the raw client against environmentd's own port.
+  const rawEcho = rawH2Client(echo.h2, PEEK_PATH);
+  const connectRaw = grpcClient(echo.raw);
+  const rawApi = rawH2Client(b.grpcUrl, PEEK_PATH);
   // The raw row does not decode its answer: it reports the canned answer's row count.
   const rawRows = { length: echo.rows };
   const clients: Record<PeekRow, () => Promise<{ rows: ArrayLike<unknown> }>> = {
     "raw-h2": () => raw.call(rawRequest).then(() => ({ rows: rawRows })),
+    "raw-client-echo": () => rawEcho.call(rawRequest).then(() => ({ rows: rawRows })),
+    "connect-client-raw": () => connectRaw.peek(FULL_PEEK),
+    "raw-client-peek": () => rawApi.call(rawRequest).then(() => ({ rows: rawRows })),
     "echo-grpc": () => echoGrpc.peek(FULL_PEEK),
     "echo-json": () => echoJson.peek(FULL_PEEK),
     "peek-grpc": () => apiGrpc.peek(FULL_PEEK),
@@ -333,7 +350,7 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
     progress(`run ${run + 1}/${RUNS}: ${row} …`);
     out[row] = await measure(clients[row]);
   }
-  raw.close();
+  for (const c of [raw, rawEcho, rawApi]) c.close();
   for (const c of echoServers) c.kill("SIGKILL");
   return out;
 }
@@ -558,6 +575,9 @@ if (peekResults.length > 0) {
     : { p50: Number.NaN, p99: Number.NaN, tput: {} as Record<number, number> };
   const label: Record<PeekRow, string> = {
     "raw-h2": "raw node:http2 unary, canned gRPC frame (floor)",
+    "raw-client-echo": "raw node:http2 client → Connect echo server (server's share)",
+    "connect-client-raw": "Connect gRPC client → raw node:http2 server (client's share)",
+    "raw-client-peek": `API peek ${FULL_OBJECT}, raw node:http2 client, gRPC h2c`,
     "echo-grpc": "bare Connect echo, gRPC h2c (baseline)",
     "echo-json": "bare Connect echo, Connect JSON HTTP/1.1",
     "peek-grpc": `API peek ${FULL_OBJECT}, gRPC h2c`,
@@ -583,8 +603,13 @@ if (peekResults.length > 0) {
   // Result lines: the API rows are tracked, the baselines (raw, echo) and p99s shown for noise.
   for (const name of PEEK_ROWS) {
     const r = row(name);
+    // `raw-client-peek` is shown, not gated: a ref from before the row would lack it.
     const tracked = name.startsWith("peek-") || name.startsWith("lookup-");
-    const baseline = name === "raw-h2" || name.startsWith("echo-");
+    const baseline =
+      name === "raw-h2" ||
+      name.startsWith("echo-") ||
+      name === "raw-client-echo" ||
+      name === "connect-client-raw";
     const fig = (figure: string, value: number, unit: string, better: Better, t = tracked) =>
       emitResult({ bench: "environment", figure, value, unit, better, tracked: t, baseline });
     fig(`${name} p50`, r.p50, "µs", "lower");

@@ -166,6 +166,7 @@ export {
   REPLICA_HEALTHS,
 } from "./environment/codec.js";
 export { MalformedApiResponse, MalformedRequest } from "./environment/errors.js";
+export { peekResponseToBinary } from "./environment/peek-response-binary.js";
 // Errors.
 export {
   CommandHistoryError,

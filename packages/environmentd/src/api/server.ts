@@ -14,6 +14,9 @@
  *    → InvalidArgument naming the field).
  * 2. Call the environment. 3. Encode the response with its codec (or `create(...)`).
  * Every failure goes through the one `toConnectError()` below (style §9).
+ *
+ * Plain-gRPC `Peek` on the gRPC port takes a lean path beside Connect (`grpc-fast-path.ts`: same
+ * decode, environment call and error mapping; the answer encoded without message objects).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createHttp2Server, type Http2Server } from "node:http2";
@@ -33,7 +36,12 @@ import {
 import * as cluster from "@mzts/controller-unified/state";
 import { MalformedPlan } from "@mzts/expr";
 import { ReplicaStartFailed } from "@mzts/orchestrator";
-import { environmentCodecs, MAX_API_MESSAGE_BYTES, MalformedRequest } from "@mzts/protocol";
+import {
+  environmentCodecs,
+  MAX_API_MESSAGE_BYTES,
+  MalformedRequest,
+  peekResponseToBinary,
+} from "@mzts/protocol";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -62,6 +70,7 @@ import {
   UnknownIntrospectionRelation,
   UpperWaitTimeout,
 } from "../errors.js";
+import { type FastUnaryMethod, grpcFastPath } from "./grpc-fast-path.js";
 
 const S = environmentV1;
 
@@ -126,13 +135,10 @@ function codeOf(e: unknown): Code {
   return Code.Internal;
 }
 
-/** The Connect routes of `EnvironmentService` over an environment. */
-export function environmentRoutes(
-  env: Environment,
-  logger?: Logger,
-): (router: ConnectRouter) => void {
+/** Runs one rpc: its failure mapped by `toConnectError`, logged (Internal) or traced (refusals). */
+function rpcRunner(logger?: Logger) {
   const log = logger?.child({ component: "environment-api" });
-  async function run<T>(rpc: string, f: () => Promise<T>): Promise<T> {
+  return async function run<T>(rpc: string, f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (e) {
@@ -141,7 +147,35 @@ export function environmentRoutes(
       else log?.debug({ rpc, code: Code[err.code], msg: err.rawMessage }, "rpc refused");
       throw err;
     }
-  }
+  };
+}
+
+/**
+ * `Peek` for the lean gRPC path (`grpc-fast-path.ts`): the same decode, environment call and
+ * error mapping as the Connect route's, the answer written by `peekResponseToBinary`.
+ */
+export function fastPeekMethod(
+  env: Environment,
+  logger?: Logger,
+): FastUnaryMethod<typeof EnvironmentService.method.peek.input> {
+  const run = rpcRunner(logger);
+  const { peek } = EnvironmentService.method;
+  return {
+    path: `/${EnvironmentService.typeName}/${peek.name}`,
+    input: peek.input,
+    answer: (m) =>
+      run("peek", async () =>
+        peekResponseToBinary(await env.peek(environmentCodecs.peekRequest.fromProto(m))),
+      ),
+  };
+}
+
+/** The Connect routes of `EnvironmentService` over an environment. */
+export function environmentRoutes(
+  env: Environment,
+  logger?: Logger,
+): (router: ConnectRouter) => void {
+  const run = rpcRunner(logger);
   const c = environmentCodecs;
   return (router) =>
     router.service(EnvironmentService, {
@@ -240,6 +274,11 @@ export interface ApiServerOptions {
   readonly grpcPort?: number;
   /** Connect JSON + /metrics + /health (HTTP/1.1) port; 0 = any free port (default). */
   readonly httpPort?: number;
+  /**
+   * Serve plain-gRPC `Peek` on the h2c port without Connect (`grpc-fast-path.ts`; default on).
+   * Off: every call goes through Connect (the tests compare the two).
+   */
+  readonly grpcFastPath?: boolean;
 }
 
 /**
@@ -271,7 +310,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     writeMaxBytes: MAX_API_MESSAGE_BYTES,
     binaryOptions: { recursionLimit: API_RECURSION_LIMIT },
   };
-  const h2: Http2Server = createHttp2Server(connectNodeAdapter(adapter));
+  const grpc = connectNodeAdapter(adapter);
+  // The hot unary methods in plain gRPC skip Connect (`grpc-fast-path.ts`); the rest is Connect's.
+  const fast =
+    opts.grpcFastPath === false
+      ? undefined
+      : grpcFastPath([fastPeekMethod(opts.environment, opts.logger)], {
+          readMaxBytes: MAX_API_MESSAGE_BYTES,
+          writeMaxBytes: MAX_API_MESSAGE_BYTES,
+          recursionLimit: API_RECURSION_LIMIT,
+          toConnectError,
+        });
+  const h2: Http2Server = createHttp2Server((req, res) => {
+    if (fast?.(req, res) !== true) grpc(req, res);
+  });
   const connect = connectNodeAdapter(adapter);
   const h1: HttpServer = createHttpServer((req, res) => {
     const path = (req.url ?? "").split("?")[0];
