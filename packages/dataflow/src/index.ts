@@ -5,6 +5,7 @@
  */
 
 export { Arrangement } from "./arrangement/arrangement.js";
+export type { Key } from "./operators/key.js";
 export { Batch } from "./batch.js";
 export {
   DataflowError,

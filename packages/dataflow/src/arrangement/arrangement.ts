@@ -137,20 +137,34 @@ export class Arrangement {
     return this.#bytes + this.#updates * UPDATE_BYTES;
   }
 
-  /** @internal Adds an update (complete, in ascending time order per row). */
-  insert(row: Row, time: Timestamp, diff: number): void {
+  /** The arrangement key of `row` (what `insert` indexes it by). */
+  keyOf(row: Row): Key {
+    return this.#keyOf(row);
+  }
+
+  /** The arrangement key of a lookup row (the key columns' values, in key order). */
+  lookupKeyOf(key: Row): Key {
+    return this.#lookupKeyOf(key);
+  }
+
+  /**
+   * @internal Adds an update (complete, in ascending time order per row). A caller that already
+   * has the row's `keyOf(row)` and `rowKey(row)` (`@mzts/repr`) may pass them (`k`, `rk`: not
+   * checked) to spare building them again.
+   */
+  insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
     if (diff === 0) return;
     const since = this.#since.current;
     if (since === null) return;
     const t = time < since ? since : time;
     this.#count += diff;
-    const k = this.#keyOf(row);
+    if (k === undefined) k = this.#keyOf(row);
     let bucket = this.#index.get(k);
     if (!bucket) {
       this.#index.set(k, (bucket = new Map()));
       this.#bytes += bucketBytes(k);
     }
-    const rk = rowKey(row);
+    if (rk === undefined) rk = rowKey(row);
     const e = bucket.get(rk);
     if (!e) {
       bucket.set(rk, { key: k, rowKey: rk, row, times: [t], diffs: [diff], current: diff });
@@ -172,10 +186,18 @@ export class Arrangement {
         if (times.length === 0) this.#remove(e);
       }
     } else if (times[last]! < t) {
-      times.push(t);
-      e.diffs.push(diff);
-      this.#countTime(t, 1);
-      if (times.length === 2) this.#schedule(e);
+      if (last === 0) {
+        // Exact-size pairs: `push` would grow a one-element array's store to 17 slots, and most
+        // entries never get a third time (a row inserted, later retracted, then compacted away).
+        e.times = [times[0]!, t];
+        e.diffs = [e.diffs[0]!, diff];
+        this.#countTime(t, 1);
+        this.#schedule(e);
+      } else {
+        times.push(t);
+        e.diffs.push(diff);
+        this.#countTime(t, 1);
+      }
     } else {
       // Out of order (not produced by the operators, kept correct anyway).
       let i = 0;
