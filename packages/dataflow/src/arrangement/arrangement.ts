@@ -53,13 +53,23 @@ interface Entry {
   readonly key: Key;
   readonly rowKey: string;
   readonly row: Row;
-  /** Ascending times with non-zero diffs. */
-  times: Timestamp[];
-  diffs: number[];
-  /** Sum of `diffs`. */
+  /** Number of times held (ascending, each with a non-zero diff). */
+  n: number;
+  /**
+   * Up to two times are held inline (`t0`/`d0`, `t1`/`d1`; `times` undefined): most entries are
+   * a row inserted and later retracted, and two arrays per entry cost more than the row. From a
+   * third time on, `times`/`diffs` hold them all (the inline fields are then unused).
+   */
+  t0: Timestamp;
+  d0: number;
+  t1: Timestamp;
+  d1: number;
+  times: Timestamp[] | undefined;
+  diffs: number[] | undefined;
+  /** Sum of the diffs. */
   current: number;
   /** Key of this entry's live record in the compaction heap (undefined: none). */
-  heapKey?: Timestamp | undefined;
+  heapKey: Timestamp | undefined;
 }
 
 /** A key-indexed collection with history between `since` and `upper`. */
@@ -161,63 +171,115 @@ export class Arrangement {
     if (k === undefined) k = this.#keyOf(row);
     let bucket = this.#index.get(k);
     if (!bucket) {
+      if (typeof k === "string") flatten(k);
       this.#index.set(k, (bucket = new Map()));
       this.#bytes += bucketBytes(k);
     }
     if (rk === undefined) rk = rowKey(row);
     const e = bucket.get(rk);
     if (!e) {
-      bucket.set(rk, { key: k, rowKey: rk, row, times: [t], diffs: [diff], current: diff });
+      flatten(rk);
+      // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
+      const entry: Entry = {
+        key: k,
+        rowKey: rk,
+        row,
+        n: 1,
+        t0: t,
+        d0: diff,
+        t1: NO_TIME,
+        d1: 0,
+        times: undefined,
+        diffs: undefined,
+        current: diff,
+        heapKey: undefined,
+      };
+      bucket.set(rk, entry);
       this.#entries++;
       this.#bytes += entryBytes(row, rk);
       this.#countTime(t, 1);
       return;
     }
     e.current += diff;
-    const times = e.times;
+    if (e.times === undefined && this.#insertInline(e, t, diff)) return;
+    const times = (e.times ??= inlineTimes(e));
+    const diffs = (e.diffs ??= inlineDiffs(e));
     const last = times.length - 1;
     if (times[last] === t) {
-      const d = e.diffs[last]! + diff;
-      if (d !== 0) e.diffs[last] = d;
+      const d = diffs[last]! + diff;
+      if (d !== 0) diffs[last] = d;
       else {
         times.pop();
-        e.diffs.pop();
+        diffs.pop();
         this.#countTime(t, -1);
-        if (times.length === 0) this.#remove(e);
       }
     } else if (times[last]! < t) {
-      if (last === 0) {
-        // Exact-size pairs: `push` would grow a one-element array's store to 17 slots, and most
-        // entries never get a third time (a row inserted, later retracted, then compacted away).
-        e.times = [times[0]!, t];
-        e.diffs = [e.diffs[0]!, diff];
-        this.#countTime(t, 1);
-        this.#schedule(e);
-      } else {
-        times.push(t);
-        e.diffs.push(diff);
-        this.#countTime(t, 1);
-      }
+      times.push(t);
+      diffs.push(diff);
+      this.#countTime(t, 1);
     } else {
       // Out of order (not produced by the operators, kept correct anyway).
       let i = 0;
       while (times[i]! < t) i++;
       if (times[i] === t) {
-        const d = e.diffs[i]! + diff;
-        if (d !== 0) e.diffs[i] = d;
+        const d = diffs[i]! + diff;
+        if (d !== 0) diffs[i] = d;
         else {
           times.splice(i, 1);
-          e.diffs.splice(i, 1);
+          diffs.splice(i, 1);
           this.#countTime(t, -1);
         }
       } else {
         times.splice(i, 0, t);
-        e.diffs.splice(i, 0, diff);
+        diffs.splice(i, 0, diff);
         this.#countTime(t, 1);
       }
-      if (times.length === 0) this.#remove(e);
-      else if (times.length > 1) this.#schedule(e);
     }
+    settle(e);
+    if (e.n === 0) this.#remove(e);
+    else if (e.n > 1) this.#schedule(e);
+  }
+
+  /**
+   * `insert` into an entry holding its times inline, when they stay at most two; false (nothing
+   * changed) when the entry needs its arrays: a third time, or one before the second.
+   */
+  #insertInline(e: Entry, t: Timestamp, diff: number): boolean {
+    if (e.n === 1) {
+      if (e.t0 === t) {
+        const d = e.d0 + diff;
+        if (d !== 0) e.d0 = d;
+        else {
+          e.n = 0;
+          this.#countTime(t, -1);
+          this.#remove(e);
+        }
+        return true;
+      }
+      if (e.t0 < t) {
+        e.t1 = t;
+        e.d1 = diff;
+      } else {
+        e.t1 = e.t0;
+        e.d1 = e.d0;
+        e.t0 = t;
+        e.d0 = diff;
+      }
+      e.n = 2;
+      this.#countTime(t, 1);
+      this.#schedule(e);
+      return true;
+    }
+    if (e.t1 !== t) return false;
+    const d = e.d1 + diff;
+    if (d !== 0) e.d1 = d;
+    else {
+      e.n = 1;
+      e.t1 = NO_TIME;
+      e.d1 = 0;
+      this.#countTime(t, -1);
+    }
+    return true;
   }
 
   /**
@@ -263,9 +325,30 @@ export class Arrangement {
       // A stale record (the entry was re-queued earlier, or is single-time or removed now).
       if (e.heapKey !== k) continue;
       e.heapKey = undefined;
+      if (e.n < 2) continue;
+      if (e.times === undefined) {
+        // Inline: due when both times are at or below the since.
+        if (e.t1 > since) {
+          this.#schedule(e);
+          continue;
+        }
+        const sum = e.d0 + e.d1;
+        e.t1 = NO_TIME;
+        e.d1 = 0;
+        if (sum === 0) {
+          e.n = 0;
+          this.#countTime(since, -2);
+          this.#remove(e);
+        } else {
+          e.n = 1;
+          e.t0 = since;
+          e.d0 = sum;
+          this.#countTime(since, -1);
+        }
+        continue;
+      }
       const times = e.times;
-      if (times.length < 2) continue;
-      const diffs = e.diffs;
+      const diffs = e.diffs!;
       let i = 0;
       let sum = 0;
       while (i < times.length && times[i]! <= since) sum += diffs[i++]!;
@@ -283,8 +366,9 @@ export class Arrangement {
         diffs.splice(0, i, sum);
         this.#countTime(since, 1 - i);
       }
-      if (times.length === 0) this.#remove(e);
-      else if (times.length > 1) this.#schedule(e);
+      settle(e);
+      if (e.n === 0) this.#remove(e);
+      else if (e.n > 1) this.#schedule(e);
     }
   }
 
@@ -293,7 +377,7 @@ export class Arrangement {
    * that time is already queued (popped early, it is re-queued then).
    */
   #schedule(e: Entry): void {
-    const k = e.times[1]!;
+    const k = e.times === undefined ? e.t1 : e.times[1]!;
     if (e.heapKey !== undefined && e.heapKey <= k) return;
     e.heapKey = k;
     this.#due.push(k, e);
@@ -338,9 +422,14 @@ export class Arrangement {
     if (since === null) return out;
     for (const bucket of this.#index.values()) {
       for (const e of bucket.values()) {
+        if (e.times === undefined) {
+          out.push([e.row, forward(e.t0, since), e.d0]);
+          if (e.n === 2) out.push([e.row, forward(e.t1, since), e.d1]);
+          continue;
+        }
         for (let i = 0; i < e.times.length; i++) {
           const t = e.times[i]!;
-          out.push([e.row, forward(t, since), e.diffs[i]!]);
+          out.push([e.row, forward(t, since), e.diffs![i]!]);
         }
       }
     }
@@ -390,6 +479,44 @@ export class Arrangement {
   }
 }
 
+/**
+ * Makes V8 store a string held as a map key flat: a key built by concatenation (`rowKey`,
+ * `columnsKey`) is otherwise kept as its tree of pieces, about twice the bytes of the flat string
+ * (reading a character flattens it in place).
+ */
+function flatten(s: string): void {
+  flattened ^= s.charCodeAt(0) | 0;
+}
+/** Uses `flatten`'s reads (so no compiler drops them as dead). */
+let flattened = 0;
+
+/** The unused inline time (a bigint, so the field keeps one representation). */
+const NO_TIME: Timestamp = -1n;
+
+/** An inline entry's times as an array (it is getting a third time, or one out of order). */
+function inlineTimes(e: Entry): Timestamp[] {
+  return e.n === 2 ? [e.t0, e.t1] : [e.t0];
+}
+
+function inlineDiffs(e: Entry): number[] {
+  return e.n === 2 ? [e.d0, e.d1] : [e.d0];
+}
+
+/** After its arrays changed: `n` from them, and back to inline when two times or fewer remain. */
+function settle(e: Entry): void {
+  const times = e.times!;
+  const diffs = e.diffs!;
+  const n = times.length;
+  e.n = n;
+  if (n > 2) return;
+  e.t0 = n > 0 ? times[0]! : NO_TIME;
+  e.d0 = n > 0 ? diffs[0]! : 0;
+  e.t1 = n > 1 ? times[1]! : NO_TIME;
+  e.d1 = n > 1 ? diffs[1]! : 0;
+  e.times = undefined;
+  e.diffs = undefined;
+}
+
 /** `t` advanced to `since` (bigints: no Math.max). */
 function forward(t: Timestamp, since: Timestamp): Timestamp {
   if (t < since) return since;
@@ -400,10 +527,14 @@ function collect(bucket: Map<string, Entry>, t: Timestamp, out: Array<[Row, numb
   for (const e of bucket.values()) {
     const times = e.times;
     let n: number;
-    if (times[times.length - 1]! <= t) n = e.current;
+    if (times === undefined) {
+      // Inline: one or two times.
+      if (e.n === 1 || e.t1 <= t) n = e.t0 <= t ? e.current : 0;
+      else n = e.t0 <= t ? e.d0 : 0;
+    } else if (times[times.length - 1]! <= t) n = e.current;
     else {
       n = 0;
-      for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs[i]!;
+      for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs![i]!;
     }
     if (n !== 0) out.push([e.row, n]);
   }
