@@ -72,6 +72,18 @@ interface Entry {
   heapKey: Timestamp | undefined;
 }
 
+/**
+ * The entries of one key by row key. `key` is the one copy of the key its entries share (a key
+ * string is built afresh for every insert; an entry keeping its own would hold one per entry).
+ */
+class Bucket extends Map<string, Entry> {
+  readonly key: Key;
+  constructor(key: Key) {
+    super();
+    this.key = key;
+  }
+}
+
 /** A key-indexed collection with history between `since` and `upper`. */
 export class Arrangement {
   readonly name: string;
@@ -80,7 +92,7 @@ export class Arrangement {
   readonly #keyOf: (row: Row) => Key;
   /** Key of a lookup row (the key columns' values in key order). */
   readonly #lookupKeyOf: (row: Row) => Key;
-  readonly #index = new Map<Key, Map<string, Entry>>();
+  readonly #index = new Map<Key, Bucket>();
   /** Entries with more than one time, keyed by (at most) their second time: due for compaction. */
   readonly #due = new TimeHeap<Entry>();
   readonly #since: MonotoneFrontier;
@@ -172,7 +184,7 @@ export class Arrangement {
     let bucket = this.#index.get(k);
     if (!bucket) {
       if (typeof k === "string") flatten(k);
-      this.#index.set(k, (bucket = new Map()));
+      this.#index.set(k, (bucket = new Bucket(k)));
       this.#bytes += bucketBytes(k);
     }
     if (rk === undefined) rk = rowKey(row);
@@ -181,7 +193,7 @@ export class Arrangement {
       flatten(rk);
       // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
       const entry: Entry = {
-        key: k,
+        key: bucket.key,
         rowKey: rk,
         row,
         n: 1,
