@@ -137,7 +137,8 @@ describe("Arrangement compaction", () => {
       for (let step = 0; step < 300; step++) {
         const x = r();
         if (x < 0.65) {
-          const at = r() < 0.7 || t === since ? t : since + BigInt(Math.floor(r() * Number(t - since)));
+          const at =
+            r() < 0.7 || t === since ? t : since + BigInt(Math.floor(r() * Number(t - since)));
           const row = rowsOf[Math.floor(r() * rowsOf.length)]!;
           const d = r() < 0.55 ? 1 : -1;
           a.insert(row, at, d);

@@ -500,6 +500,7 @@ function flatten(s: string): void {
   flattened ^= s.charCodeAt(0) | 0;
 }
 /** Uses `flatten`'s reads (so no compiler drops them as dead). */
+// biome-ignore lint/correctness/noUnusedVariables: written only, so that the reads are not dead code
 let flattened = 0;
 
 /** The unused inline time (a bigint, so the field keeps one representation). */

@@ -92,7 +92,8 @@ describe("LegacyComputeLogging (legacy specifics)", () => {
     const host = new LegacyComputeLogging({ worker: 0, now: () => ms });
     host.configure(conformanceConfig(1000));
     const frontiers = host.index(logIndexId("compute_frontiers"))!;
-    const frontier = (time: bigint) => host.logger.log({ kind: "exportFrontier", exportId: "u1", time });
+    const frontier = (time: bigint) =>
+      host.logger.log({ kind: "exportFrontier", exportId: "u1", time });
     ms = 10_100;
     frontier(1n);
     host.step(11_000);
