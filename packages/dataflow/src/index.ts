@@ -39,6 +39,7 @@ export { ExchangeOperator, exchange } from "./operators/exchange.js";
 export { FilterOperator, filter } from "./operators/filter.js";
 export { createInput, InputHandle } from "./operators/input.js";
 export { JoinOperator, join } from "./operators/join.js";
+export type { Key } from "./operators/key.js";
 export { MapOperator, map } from "./operators/map.js";
 export { compileMfp, MfpOperator, type MfpStep, mfp } from "./operators/mfp.js";
 export { NegateOperator, negate } from "./operators/negate.js";

@@ -36,15 +36,25 @@ import { Frontier, type GlobalId } from "@mzts/repr";
 import type { DataflowInstance } from "../render/dataflow.js";
 
 /** What is remembered of one announced dataflow, to raise only what changed. */
+/** An index's last raised arrangement size. */
+interface SizeSample {
+  records: number;
+  batches: number;
+  sizeBytes: number;
+}
+
 interface DataflowLog {
   readonly df: DataflowInstance;
   /** `performance.now()` at the announcement (ns), the hydration clock's start. */
   readonly createdNs: number;
   /** Last raised elapsed ns per operator id. */
   readonly elapsed: number[];
-  /** Last raised value per export (or export + import) key. */
-  readonly frontiers: Map<string, Frontier>;
-  readonly sizes: Map<GlobalId, string>;
+  /** Last raised output frontier per export. */
+  readonly frontiers: Map<GlobalId, Frontier>;
+  /** Last raised import frontiers per export, by the dataflow's feed index. */
+  readonly importFrontiers: Map<GlobalId, Array<Frontier | undefined>>;
+  /** Last raised arrangement size per index export (updated in place). */
+  readonly sizes: Map<GlobalId, SizeSample>;
   readonly errors: Map<GlobalId, number>;
   /** Exports whose output has not yet passed the as-of. */
   readonly unhydrated: Set<GlobalId>;
@@ -97,6 +107,7 @@ export class ComputeLogging {
       createdNs: performance.now() * 1e6,
       elapsed: [],
       frontiers: new Map(),
+      importFrontiers: new Map(),
       sizes: new Map(),
       errors: new Map(),
       unhydrated: new Set(df.liveExports),
@@ -127,8 +138,8 @@ export class ComputeLogging {
     log.unhydrated.delete(id);
     log.sizes.delete(id);
     log.errors.delete(id);
-    for (const k of [...log.frontiers.keys()])
-      if (k === id || k.startsWith(`${id}\0`)) log.frontiers.delete(k);
+    log.frontiers.delete(id);
+    log.importFrontiers.delete(id);
     if (logger.enabled) logger.log({ kind: "exportDropped", exportId: id });
   }
 
@@ -222,11 +233,16 @@ function sample(logger: EventLogger, log: DataflowLog): void {
     if (write !== undefined && changed(log.frontiers, id, write)) {
       logger.log({ kind: "exportFrontier", exportId: id, time: write });
     }
-    for (let i = 0; i < df.feeds.length; i++) {
-      const importId = df.feedIds[i]!;
-      const f = df.feeds[i]!.frontier;
-      if (changed(log.frontiers, `${id}\0${importId}`, f)) {
-        logger.log({ kind: "importFrontier", exportId: id, importId, time: f });
+    if (df.feeds.length > 0) {
+      let seen = log.importFrontiers.get(id);
+      if (seen === undefined) log.importFrontiers.set(id, (seen = []));
+      for (let i = 0; i < df.feeds.length; i++) {
+        const f = df.feeds[i]!.frontier;
+        const prev = seen[i];
+        // Nothing recorded reads as the empty frontier (see `changed`).
+        if (Frontier.equal(prev === undefined ? null : prev, f)) continue;
+        seen[i] = f;
+        logger.log({ kind: "importFrontier", exportId: id, importId: df.feedIds[i]!, time: f });
       }
     }
     if (!ix) continue;
@@ -234,9 +250,19 @@ function sample(logger: EventLogger, log: DataflowLog): void {
     const records = arr.updateCount;
     const batches = arr.timeCount;
     const sizeBytes = arr.sizeBytes;
-    const size = `${records}/${batches}/${sizeBytes}`;
-    if (log.sizes.get(id) !== size) {
-      log.sizes.set(id, size);
+    const size = log.sizes.get(id);
+    if (size === undefined) log.sizes.set(id, { records, batches, sizeBytes });
+    if (
+      size === undefined ||
+      size.records !== records ||
+      size.batches !== batches ||
+      size.sizeBytes !== sizeBytes
+    ) {
+      if (size !== undefined) {
+        size.records = records;
+        size.batches = batches;
+        size.sizeBytes = sizeBytes;
+      }
       logger.log({ kind: "arrangementSize", exportId: id, records, batches, sizeBytes });
     }
     const count = ix.errors.count;

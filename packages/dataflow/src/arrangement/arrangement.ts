@@ -53,13 +53,35 @@ interface Entry {
   readonly key: Key;
   readonly rowKey: string;
   readonly row: Row;
-  /** Ascending times with non-zero diffs. */
-  times: Timestamp[];
-  diffs: number[];
-  /** Sum of `diffs`. */
+  /** Number of times held (ascending, each with a non-zero diff). */
+  n: number;
+  /**
+   * Up to two times are held inline (`t0`/`d0`, `t1`/`d1`; `times` undefined): most entries are
+   * a row inserted and later retracted, and two arrays per entry cost more than the row. From a
+   * third time on, `times`/`diffs` hold them all (the inline fields are then unused).
+   */
+  t0: Timestamp;
+  d0: number;
+  t1: Timestamp;
+  d1: number;
+  times: Timestamp[] | undefined;
+  diffs: number[] | undefined;
+  /** Sum of the diffs. */
   current: number;
   /** Key of this entry's live record in the compaction heap (undefined: none). */
-  heapKey?: Timestamp | undefined;
+  heapKey: Timestamp | undefined;
+}
+
+/**
+ * The entries of one key by row key. `key` is the one copy of the key its entries share (a key
+ * string is built afresh for every insert; an entry keeping its own would hold one per entry).
+ */
+class Bucket extends Map<string, Entry> {
+  readonly key: Key;
+  constructor(key: Key) {
+    super();
+    this.key = key;
+  }
 }
 
 /** A key-indexed collection with history between `since` and `upper`. */
@@ -70,7 +92,7 @@ export class Arrangement {
   readonly #keyOf: (row: Row) => Key;
   /** Key of a lookup row (the key columns' values in key order). */
   readonly #lookupKeyOf: (row: Row) => Key;
-  readonly #index = new Map<Key, Map<string, Entry>>();
+  readonly #index = new Map<Key, Bucket>();
   /** Entries with more than one time, keyed by (at most) their second time: due for compaction. */
   readonly #due = new TimeHeap<Entry>();
   readonly #since: MonotoneFrontier;
@@ -137,65 +159,139 @@ export class Arrangement {
     return this.#bytes + this.#updates * UPDATE_BYTES;
   }
 
-  /** @internal Adds an update (complete, in ascending time order per row). */
-  insert(row: Row, time: Timestamp, diff: number): void {
+  /** The arrangement key of `row` (what `insert` indexes it by). */
+  keyOf(row: Row): Key {
+    return this.#keyOf(row);
+  }
+
+  /** The arrangement key of a lookup row (the key columns' values, in key order). */
+  lookupKeyOf(key: Row): Key {
+    return this.#lookupKeyOf(key);
+  }
+
+  /**
+   * @internal Adds an update (complete, in ascending time order per row). A caller that already
+   * has the row's `keyOf(row)` and `rowKey(row)` (`@mzts/repr`) may pass them (`k`, `rk`: not
+   * checked) to spare building them again.
+   */
+  insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
     if (diff === 0) return;
     const since = this.#since.current;
     if (since === null) return;
     const t = time < since ? since : time;
     this.#count += diff;
-    const k = this.#keyOf(row);
+    if (k === undefined) k = this.#keyOf(row);
     let bucket = this.#index.get(k);
     if (!bucket) {
-      this.#index.set(k, (bucket = new Map()));
+      if (typeof k === "string") flatten(k);
+      this.#index.set(k, (bucket = new Bucket(k)));
       this.#bytes += bucketBytes(k);
     }
-    const rk = rowKey(row);
+    if (rk === undefined) rk = rowKey(row);
     const e = bucket.get(rk);
     if (!e) {
-      bucket.set(rk, { key: k, rowKey: rk, row, times: [t], diffs: [diff], current: diff });
+      flatten(rk);
+      // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
+      const entry: Entry = {
+        key: bucket.key,
+        rowKey: rk,
+        row,
+        n: 1,
+        t0: t,
+        d0: diff,
+        t1: NO_TIME,
+        d1: 0,
+        times: undefined,
+        diffs: undefined,
+        current: diff,
+        heapKey: undefined,
+      };
+      bucket.set(rk, entry);
       this.#entries++;
       this.#bytes += entryBytes(row, rk);
       this.#countTime(t, 1);
       return;
     }
     e.current += diff;
-    const times = e.times;
+    if (e.times === undefined && this.#insertInline(e, t, diff)) return;
+    const times = (e.times ??= inlineTimes(e));
+    const diffs = (e.diffs ??= inlineDiffs(e));
     const last = times.length - 1;
     if (times[last] === t) {
-      const d = e.diffs[last]! + diff;
-      if (d !== 0) e.diffs[last] = d;
+      const d = diffs[last]! + diff;
+      if (d !== 0) diffs[last] = d;
       else {
         times.pop();
-        e.diffs.pop();
+        diffs.pop();
         this.#countTime(t, -1);
-        if (times.length === 0) this.#remove(e);
       }
     } else if (times[last]! < t) {
       times.push(t);
-      e.diffs.push(diff);
+      diffs.push(diff);
       this.#countTime(t, 1);
-      if (times.length === 2) this.#schedule(e);
     } else {
       // Out of order (not produced by the operators, kept correct anyway).
       let i = 0;
       while (times[i]! < t) i++;
       if (times[i] === t) {
-        const d = e.diffs[i]! + diff;
-        if (d !== 0) e.diffs[i] = d;
+        const d = diffs[i]! + diff;
+        if (d !== 0) diffs[i] = d;
         else {
           times.splice(i, 1);
-          e.diffs.splice(i, 1);
+          diffs.splice(i, 1);
           this.#countTime(t, -1);
         }
       } else {
         times.splice(i, 0, t);
-        e.diffs.splice(i, 0, diff);
+        diffs.splice(i, 0, diff);
         this.#countTime(t, 1);
       }
-      if (times.length === 0) this.#remove(e);
-      else if (times.length > 1) this.#schedule(e);
     }
+    settle(e);
+    if (e.n === 0) this.#remove(e);
+    else if (e.n > 1) this.#schedule(e);
+  }
+
+  /**
+   * `insert` into an entry holding its times inline, when they stay at most two; false (nothing
+   * changed) when the entry needs its arrays: a third time, or one before the second.
+   */
+  #insertInline(e: Entry, t: Timestamp, diff: number): boolean {
+    if (e.n === 1) {
+      if (e.t0 === t) {
+        const d = e.d0 + diff;
+        if (d !== 0) e.d0 = d;
+        else {
+          e.n = 0;
+          this.#countTime(t, -1);
+          this.#remove(e);
+        }
+        return true;
+      }
+      if (e.t0 < t) {
+        e.t1 = t;
+        e.d1 = diff;
+      } else {
+        e.t1 = e.t0;
+        e.d1 = e.d0;
+        e.t0 = t;
+        e.d0 = diff;
+      }
+      e.n = 2;
+      this.#countTime(t, 1);
+      this.#schedule(e);
+      return true;
+    }
+    if (e.t1 !== t) return false;
+    const d = e.d1 + diff;
+    if (d !== 0) e.d1 = d;
+    else {
+      e.n = 1;
+      e.t1 = NO_TIME;
+      e.d1 = 0;
+      this.#countTime(t, -1);
+    }
+    return true;
   }
 
   /**
@@ -241,9 +337,30 @@ export class Arrangement {
       // A stale record (the entry was re-queued earlier, or is single-time or removed now).
       if (e.heapKey !== k) continue;
       e.heapKey = undefined;
+      if (e.n < 2) continue;
+      if (e.times === undefined) {
+        // Inline: due when both times are at or below the since.
+        if (e.t1 > since) {
+          this.#schedule(e);
+          continue;
+        }
+        const sum = e.d0 + e.d1;
+        e.t1 = NO_TIME;
+        e.d1 = 0;
+        if (sum === 0) {
+          e.n = 0;
+          this.#countTime(since, -2);
+          this.#remove(e);
+        } else {
+          e.n = 1;
+          e.t0 = since;
+          e.d0 = sum;
+          this.#countTime(since, -1);
+        }
+        continue;
+      }
       const times = e.times;
-      if (times.length < 2) continue;
-      const diffs = e.diffs;
+      const diffs = e.diffs!;
       let i = 0;
       let sum = 0;
       while (i < times.length && times[i]! <= since) sum += diffs[i++]!;
@@ -261,8 +378,9 @@ export class Arrangement {
         diffs.splice(0, i, sum);
         this.#countTime(since, 1 - i);
       }
-      if (times.length === 0) this.#remove(e);
-      else if (times.length > 1) this.#schedule(e);
+      settle(e);
+      if (e.n === 0) this.#remove(e);
+      else if (e.n > 1) this.#schedule(e);
     }
   }
 
@@ -271,7 +389,7 @@ export class Arrangement {
    * that time is already queued (popped early, it is re-queued then).
    */
   #schedule(e: Entry): void {
-    const k = e.times[1]!;
+    const k = e.times === undefined ? e.t1 : e.times[1]!;
     if (e.heapKey !== undefined && e.heapKey <= k) return;
     e.heapKey = k;
     this.#due.push(k, e);
@@ -316,9 +434,14 @@ export class Arrangement {
     if (since === null) return out;
     for (const bucket of this.#index.values()) {
       for (const e of bucket.values()) {
+        if (e.times === undefined) {
+          out.push([e.row, forward(e.t0, since), e.d0]);
+          if (e.n === 2) out.push([e.row, forward(e.t1, since), e.d1]);
+          continue;
+        }
         for (let i = 0; i < e.times.length; i++) {
           const t = e.times[i]!;
-          out.push([e.row, forward(t, since), e.diffs[i]!]);
+          out.push([e.row, forward(t, since), e.diffs![i]!]);
         }
       }
     }
@@ -368,6 +491,45 @@ export class Arrangement {
   }
 }
 
+/**
+ * Makes V8 store a string held as a map key flat: a key built by concatenation (`rowKey`,
+ * `columnsKey`) is otherwise kept as its tree of pieces, about twice the bytes of the flat string
+ * (reading a character flattens it in place).
+ */
+function flatten(s: string): void {
+  flattened ^= s.charCodeAt(0) | 0;
+}
+/** Uses `flatten`'s reads (so no compiler drops them as dead). */
+// biome-ignore lint/correctness/noUnusedVariables: written only, so that the reads are not dead code
+let flattened = 0;
+
+/** The unused inline time (a bigint, so the field keeps one representation). */
+const NO_TIME: Timestamp = -1n;
+
+/** An inline entry's times as an array (it is getting a third time, or one out of order). */
+function inlineTimes(e: Entry): Timestamp[] {
+  return e.n === 2 ? [e.t0, e.t1] : [e.t0];
+}
+
+function inlineDiffs(e: Entry): number[] {
+  return e.n === 2 ? [e.d0, e.d1] : [e.d0];
+}
+
+/** After its arrays changed: `n` from them, and back to inline when two times or fewer remain. */
+function settle(e: Entry): void {
+  const times = e.times!;
+  const diffs = e.diffs!;
+  const n = times.length;
+  e.n = n;
+  if (n > 2) return;
+  e.t0 = n > 0 ? times[0]! : NO_TIME;
+  e.d0 = n > 0 ? diffs[0]! : 0;
+  e.t1 = n > 1 ? times[1]! : NO_TIME;
+  e.d1 = n > 1 ? diffs[1]! : 0;
+  e.times = undefined;
+  e.diffs = undefined;
+}
+
 /** `t` advanced to `since` (bigints: no Math.max). */
 function forward(t: Timestamp, since: Timestamp): Timestamp {
   if (t < since) return since;
@@ -378,10 +540,14 @@ function collect(bucket: Map<string, Entry>, t: Timestamp, out: Array<[Row, numb
   for (const e of bucket.values()) {
     const times = e.times;
     let n: number;
-    if (times[times.length - 1]! <= t) n = e.current;
+    if (times === undefined) {
+      // Inline: one or two times.
+      if (e.n === 1 || e.t1 <= t) n = e.t0 <= t ? e.current : 0;
+      else n = e.t0 <= t ? e.d0 : 0;
+    } else if (times[times.length - 1]! <= t) n = e.current;
     else {
       n = 0;
-      for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs[i]!;
+      for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs![i]!;
     }
     if (n !== 0) out.push([e.row, n]);
   }

@@ -25,6 +25,11 @@ export class HeldDataflows<K extends object> {
     this.#held.set(dataflow, []);
   }
 
+  /** Whether `dataflow`'s writes are held (a caller may then skip building a closure). */
+  holds(dataflow: K): boolean {
+    return this.#held.has(dataflow);
+  }
+
   /** Applies `write` now, or queues it when `dataflow` is held. */
   write(dataflow: K, write: () => void): void {
     const queue = this.#held.get(dataflow);

@@ -203,13 +203,15 @@ export class ComputeRelations {
 
   /** Upserts `row` (or, with `remove`, deletes the key `row`) at `time`; held with its owner. */
   #write(owner: Set<string> | undefined, name: string, row: Row, time: bigint, remove = false) {
-    const write = () => {
-      const table = this.#tables.get(name);
-      if (remove) table?.delete(row, time);
-      else table?.upsert(row, time);
-    };
-    if (owner === undefined) write();
-    else this.#held.write(owner, write);
+    if (owner !== undefined && this.#held.holds(owner)) {
+      this.#held.write(owner, () => this.#writeNow(name, row, time, remove));
+    } else this.#writeNow(name, row, time, remove);
+  }
+
+  #writeNow(name: string, row: Row, time: bigint, remove: boolean): void {
+    const table = this.#tables.get(name);
+    if (remove) table?.delete(row, time);
+    else table?.upsert(row, time);
   }
 
   #dropExport(id: string, time: bigint): void {

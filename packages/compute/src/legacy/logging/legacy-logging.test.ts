@@ -87,6 +87,39 @@ describe("LegacyComputeLogging (legacy specifics)", () => {
     expect(frontiers.arrangement.asOf(11_000n)).toEqual([[["u1", 0n, 5n], 1]]);
   });
 
+  it("a row changed and changed back within one log time writes nothing; later changes retract the row the index holds", () => {
+    let ms = 10_000;
+    const host = new LegacyComputeLogging({ worker: 0, now: () => ms });
+    host.configure(conformanceConfig(1000));
+    const frontiers = host.index(logIndexId("compute_frontiers"))!;
+    const frontier = (time: bigint) =>
+      host.logger.log({ kind: "exportFrontier", exportId: "u1", time });
+    ms = 10_100;
+    frontier(1n);
+    host.step(11_000);
+    const inserts = vi.spyOn(frontiers.arrangement, "insert");
+    ms = 11_100;
+    frontier(2n);
+    frontier(1n);
+    host.step(12_000);
+    expect(inserts).not.toHaveBeenCalled();
+    ms = 12_100;
+    frontier(3n);
+    host.step(13_000);
+    ms = 13_100;
+    frontier(4n);
+    host.step(14_000);
+    expect(inserts).toHaveBeenCalledTimes(4);
+    expect(frontiers.arrangement.asOf(11_000n)).toEqual([[["u1", 0n, 1n], 1]]);
+    expect(frontiers.arrangement.asOf(12_000n)).toEqual([[["u1", 0n, 1n], 1]]);
+    expect(frontiers.arrangement.asOf(13_000n)).toEqual([[["u1", 0n, 3n], 1]]);
+    expect(frontiers.arrangement.asOf(14_000n)).toEqual([[["u1", 0n, 4n], 1]]);
+    expect(frontiers.arrangement.current()).toEqual([[["u1", 0n, 4n], 1]]);
+    // Each retraction found the entry of the row it retracts (no entry of a negative count).
+    expect(frontiers.arrangement.size).toBe(3);
+    expect(frontiers.arrangement.count).toBe(1);
+  });
+
   it("applies a full queue at once when the workload steps late", () => {
     const host = new LegacyComputeLogging({ worker: 0, now: () => 10_500 });
     host.configure(conformanceConfig(1000));

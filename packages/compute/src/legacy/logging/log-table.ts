@@ -17,10 +17,19 @@
  * Importing dataflows attach to its change feed (`LogFeeds`): every update written to the
  * arrangement is published to it, and every advance of the upper releases the complete ones.
  */
-import { Arrangement } from "@mzts/dataflow";
+import { Arrangement, type Key } from "@mzts/dataflow";
 import { LogFeeds, type LogIndex, type LogIndexFeed } from "@mzts/mz-cluster/logging";
 import type { LogRelation } from "@mzts/protocol";
-import { columnsKey, type Datum, datumKey, Frontier, type Row, rowsEqual } from "@mzts/repr";
+import { type Datum, datumKey, Frontier, type Row, rowKey, rowsEqual } from "@mzts/repr";
+
+/**
+ * A key's current row and, once the row went into the arrangement, its `rowKey` there (kept so
+ * the row's retraction a tick later does not build the string again).
+ */
+interface Current {
+  readonly row: Row;
+  rk: string | undefined;
+}
 
 export class LogTable implements LogIndex {
   readonly id: string;
@@ -31,14 +40,12 @@ export class LogTable implements LogIndex {
   readonly errors: Arrangement;
   /** The change feed of importing dataflows. */
   readonly #feeds: LogFeeds;
-  /** Current row per key. */
-  readonly #rows = new Map<string, Row>();
+  /** Current row per key (the arrangement's key of the row). */
+  readonly #rows = new Map<Key, Current>();
   /** First column's datum key → keys of the current rows in that group. */
-  readonly #groups = new Map<string, Set<string>>();
-  /** Key columns in key order, for key rows given by `delete`. */
-  readonly #keyPositions: readonly number[];
+  readonly #groups = new Map<string, Set<Key>>();
   /** Keys changed at `#pendingTime` → their row before (undefined: none). */
-  readonly #touched = new Map<string, Row | undefined>();
+  readonly #touched = new Map<Key, Current | undefined>();
   #pendingTime: bigint | undefined;
 
   constructor(id: string, relation: LogRelation) {
@@ -48,7 +55,6 @@ export class LogTable implements LogIndex {
     this.arity = relation.columns.length;
     this.arrangement = new Arrangement(`log ${relation.name} ${id}`, relation.key);
     this.errors = new Arrangement(`log ${relation.name} ${id} errors`, []);
-    this.#keyPositions = relation.key.map((_, i) => i);
     this.#feeds = new LogFeeds(this.arrangement);
   }
 
@@ -67,9 +73,9 @@ export class LogTable implements LogIndex {
 
   /** Makes `row` its key's current row at `time`. */
   upsert(row: Row, time: bigint): void {
-    const k = columnsKey(row, this.key);
+    const k = this.arrangement.keyOf(row);
     const old = this.#rows.get(k);
-    if (old !== undefined && rowsEqual(old, row)) return;
+    if (old !== undefined && rowsEqual(old.row, row)) return;
     this.#touch(k, old, time);
     if (old === undefined) {
       const g = datumKey(row[0] ?? null);
@@ -77,17 +83,17 @@ export class LogTable implements LogIndex {
       if (!group) this.#groups.set(g, (group = new Set()));
       group.add(k);
     }
-    this.#rows.set(k, row);
+    this.#rows.set(k, { row, rk: undefined });
   }
 
   /** The current row of a key (the key columns' values, in key order), if any. */
   get(key: readonly Datum[]): Row | undefined {
-    return this.#rows.get(columnsKey(key, this.#keyPositions));
+    return this.#rows.get(this.arrangement.lookupKeyOf(key))?.row;
   }
 
   /** Retracts the current row of a key (the key columns' values, in key order) at `time`. */
   delete(key: readonly Datum[], time: bigint): void {
-    const k = columnsKey(key, this.#keyPositions);
+    const k = this.arrangement.lookupKeyOf(key);
     const old = this.#rows.get(k);
     if (old === undefined) return;
     this.#retract(k, old, time);
@@ -105,16 +111,24 @@ export class LogTable implements LogIndex {
     const time = this.#pendingTime;
     if (time === undefined) return;
     this.#pendingTime = undefined;
+    const arrangement = this.arrangement;
     for (const [k, before] of this.#touched) {
       const after = this.#rows.get(k);
-      if (before === after || (before && after && rowsEqual(before, after))) continue;
+      if (before === after) continue;
+      if (before && after && rowsEqual(before.row, after.row)) {
+        // Back to the row the arrangement has: that record stays current (its key known).
+        if (after.rk === undefined) after.rk = before.rk;
+        continue;
+      }
       if (before) {
-        this.arrangement.insert(before, time, -1);
-        this.#feeds.publish([before, time, -1]);
+        // `before.rk` is set: the row went into the arrangement at an earlier flush.
+        arrangement.insert(before.row, time, -1, k, (before.rk ??= rowKey(before.row)));
+        this.#feeds.publish([before.row, time, -1]);
       }
       if (after) {
-        this.arrangement.insert(after, time, 1);
-        this.#feeds.publish([after, time, 1]);
+        after.rk = rowKey(after.row);
+        arrangement.insert(after.row, time, 1, k, after.rk);
+        this.#feeds.publish([after.row, time, 1]);
       }
     }
     this.#touched.clear();
@@ -145,16 +159,16 @@ export class LogTable implements LogIndex {
     this.errors.allowCompaction(Frontier.EMPTY);
   }
 
-  #retract(k: string, row: Row, time: bigint): void {
-    this.#touch(k, row, time);
+  #retract(k: Key, cur: Current, time: bigint): void {
+    this.#touch(k, cur, time);
     this.#rows.delete(k);
-    const g = datumKey(row[0] ?? null);
+    const g = datumKey(cur.row[0] ?? null);
     const group = this.#groups.get(g);
     if (group?.delete(k) && group.size === 0) this.#groups.delete(g);
   }
 
   /** Notes that key `k` (current row `current`) changes at `time`. */
-  #touch(k: string, current: Row | undefined, time: bigint): void {
+  #touch(k: Key, current: Current | undefined, time: bigint): void {
     if (time !== this.#pendingTime) {
       this.flush();
       this.#pendingTime = time;
