@@ -372,7 +372,8 @@ class ShardSinceHold {
       } else if (e instanceof ReaderExpired || e instanceof SinceRegression) {
         // Expired (lease lapsed) or moved by another holder of this id: register again.
         this.#o.logger.warn({ ...fields, err: e }, "compute: since handle lost; registering again");
-        this.#register();
+        // A registration already in flight (for a new reader) replaces the handle too.
+        if (this.#registering === undefined) this.#register();
         void this.#registering?.done.then(() => this.#warnIfAbove());
       } else {
         this.#o.logger.warn(

@@ -324,6 +324,23 @@ describe("SourceReader since hold", () => {
     expect(Object.keys((await shard.info()).readers)).toEqual([ID_A]);
   });
 
+  it("a handle whose lease lapsed is registered again (its other id) and goes on holding", async () => {
+    const { persist, shard } = await setup({ readerLeaseMs: 200 });
+    await write(shard, 0, 5);
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (l: string) => lines.push(l) });
+    const { reader, feed } = startReader(persist, 4, { heartbeatMs: 60_000, logger });
+    await until(() => reader.handleSince === 5n, "the handle at 5");
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await shard.maintenance()).expiredReaders).toEqual([ID_A]);
+    await write(shard, 5, 9);
+    await until(() => feed.frontier === 9n, "the reader at 9");
+    await until(() => reader.readerId === ID_B && reader.handleSince === 9n, "a new handle at 9");
+    expect(await computeReaders(shard)).toEqual([ID_B]);
+    expect(lines.join("\n")).toContain("since handle lost; registering again");
+    expect(reader.error).toBeUndefined();
+  });
+
   it("(c) stopping the reader expires its handle; the since then moves freely", async () => {
     const { persist, shard } = await setup();
     await write(shard, 0, 5);
