@@ -70,6 +70,7 @@ import {
   type IndexState,
 } from "./render/dataflow.js";
 import { ShardListeners } from "./render/shard-listeners.js";
+import { ShardSinceHolds } from "./render/shard-since-holds.js";
 import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
@@ -119,6 +120,8 @@ export class ComputeState {
   readonly #shards: WorkerShards;
   /** One persist listener per shard, shared by the source readers of every dataflow. */
   readonly #listeners: ShardListeners;
+  /** One since handle per source shard, at the least position of its readers. */
+  readonly #holds: ShardSinceHolds;
   #reused = 0;
   #replaced = 0;
   readonly #benign: Record<string, number> = {};
@@ -138,8 +141,6 @@ export class ComputeState {
   #closed = false;
   /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
   readonly #disposing = new Set<Promise<void>>();
-  /** This replica's identity in source readers' since handle ids (configured, else random). */
-  readonly #replicaId: string;
 
   constructor(worker: number, workers: number, deps: ComputeStateDeps) {
     this.worker = worker;
@@ -161,12 +162,22 @@ export class ComputeState {
       this.#dataflows.get(ns)?.graph.activate();
       deps.requestStep();
     });
-    this.#replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
+    // This replica's identity in the since handle ids (configured, else random).
+    const replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
+    this.#holds = new ShardSinceHolds({
+      replicaId,
+      worker,
+      openShard: (shardId) => this.#shards.open(shardId),
+      logger: deps.logger,
+      ...(deps.config.sinceDowngradeIntervalMs === undefined
+        ? {}
+        : { downgradeIntervalMs: deps.config.sinceDowngradeIntervalMs }),
+    });
     this.#logging = new ComputeLogging(deps.logging);
     this.#now = deps.now ?? Date.now;
     if (deps.config.replicaId === undefined && worker === 0) {
       this.#log.warn(
-        { readerPrefix: `compute:${this.#replicaId}` },
+        { readerPrefix: `compute:${replicaId}` },
         "compute: no replicaId configured; source readers use random since handle ids, so a " +
           "restarted replica cannot re-attach and a crash leaves registrations until their lease lapses",
       );
@@ -332,12 +343,9 @@ export class ComputeState {
       router: this.#router,
       openShard: (shardId) => this.#shards.open(shardId),
       listeners: this.#listeners,
+      holds: this.#holds,
       requestStep: this.#deps.requestStep,
       logger: this.#log,
-      replicaId: this.#replicaId,
-      ...(this.#deps.config.sinceDowngradeIntervalMs === undefined
-        ? {}
-        : { sinceDowngradeIntervalMs: this.#deps.config.sinceDowngradeIntervalMs }),
       index: (id) => this.#importable(id),
       subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
       activated: (d) => {

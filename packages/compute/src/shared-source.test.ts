@@ -6,8 +6,9 @@
  * with exactly the values written up to that time, reports its frontier up to the shard's upper,
  * a dropped one reports the empty frontier; each worker keeps one listener of the shard open
  * (plus a short catch-up for a dataflow that started behind it; before: one per dataflow per
- * worker) and none once every dataflow is dropped; the since handles of dropped dataflows are
- * expired (no read hold leaked).
+ * worker) and none once every dataflow is dropped; each worker holds the shard with one since
+ * handle (`render/shard-since-holds.ts`; before: one per dataflow per worker), expired once
+ * every dataflow is dropped (no read hold leaked).
  */
 import { Listener, Shard } from "@mzts/persist";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -106,13 +107,44 @@ describe.each([1, 2])("shared source listener, W=%i", (workers) => {
     // started behind the shared one have ended); before, one per dataflow per worker.
     expect(open.size).toBe(workers);
 
-    // d0's since handles are expired; after every drop only the controller holds the shard.
+    // One since handle per worker for the four dataflows; after every drop only the controller
+    // holds the shard.
     const readers = async () => Object.keys((await shard.info()).readers).sort();
-    await w.until(() => true, "a turn");
-    await expectEventually(async () => (await readers()).every((r) => !r.includes(":d0-src:")));
+    expect((await readers()).filter((r) => r.startsWith("compute:"))).toHaveLength(workers);
     for (const id of live) w.apply({ kind: "allowCompaction", id, frontier: null });
     await expectEventually(async () => (await readers()).join() === "controller");
     expect(open.size).toBe(0);
+  });
+});
+
+describe.each([1, 2])("one since handle per shard per worker, W=%i", (workers) => {
+  it("100 dataflows on one shard register one handle per worker, expired with the last", async () => {
+    const { dir, shards: s } = await shards(["a"]);
+    const shard = s.a!;
+    for (let t = 0n; t < 5n; t++) await append(shard, t, t);
+    const w = new Workers(workers, dir);
+    const ids = Array.from({ length: 100 }, (_, i) => `d${i}`);
+    w.apply(
+      INSTANCE,
+      ...ids.map((id, i) => ({
+        kind: "createDataflow" as const,
+        dataflow: sourceIndex(id, "a", BigInt(i % 5)),
+      })),
+      { kind: "initializationComplete" },
+    );
+    await w.until(() => ids.every((id) => w.write(id) === 5n), "every index at 5");
+    const compute = async () =>
+      Object.keys((await shard.info()).readers).filter((r) => r.startsWith("compute:"));
+    expect((await compute()).sort()).toEqual(
+      Array.from({ length: workers }, (_, i) => `compute:r1:w${i}:a`),
+    );
+    expect(await w.peek("d3", 4n)).toEqual(upTo(4n));
+    // Dropping all but one keeps each worker's handle; dropping the last expires them.
+    for (const id of ids.slice(1)) w.apply({ kind: "allowCompaction", id, frontier: null });
+    await w.until(() => ids.slice(1).every((id) => w.write(id) === null), "99 dropped");
+    expect(await compute()).toHaveLength(workers);
+    w.apply({ kind: "allowCompaction", id: "d0", frontier: null });
+    await expectEventually(async () => (await compute()).length === 0);
   });
 });
 

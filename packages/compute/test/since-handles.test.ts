@@ -1,9 +1,9 @@
 /**
  * Source readers' since handles on a running replica (both paths, W = 2, real worker threads and
- * persist): each worker registers `compute:<replicaId>:<import>:<first export>:w<worker>` and
- * moves it with the data read; a dataflow replaced by reconciliation hands the same ids to its
- * new readers (the old readers' late expiry must not unregister them); dropping the dataflow or
- * closing the replica expires them. A "controller" handle holds the shard at 0, as environmentd's
+ * persist): each worker holds the shard with one handle, `compute:<replicaId>:w<worker>:a` (or
+ * `…:b` after a re-registration below it), and moves it with the data read; a dataflow replaced
+ * by reconciliation is held by the same worker handles (the old readers' late expiry must not
+ * unregister them); dropping the dataflow or closing the replica expires them. A "controller" handle holds the shard at 0, as environmentd's
  * read holds do for the replayed as-of.
  */
 import { createPersist, type Shard } from "@mzts/persist";
@@ -17,7 +17,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const IDS = ["compute:r1:u1:u3:w0", "compute:r1:u1:u3:w1"];
+/** Each worker's hold of the shard, without its generation suffix (`:a`/`:b`). */
+const IDS = ["compute:r1:w0", "compute:r1:w1"];
 
 function src(debugName: string): DataflowDescription {
   return dataflow({
@@ -42,12 +43,17 @@ function history(df: DataflowDescription): ComputeCommand[] {
   ];
 }
 
-/** The replica's registrations (the controller's left out) and their sinces, as JSON. */
+/**
+ * The replica's registrations (the controller's left out) and their sinces, as JSON, each named
+ * without its generation suffix (two of one worker would collide: the JSON then differs).
+ */
 async function readers(shard: Shard): Promise<string> {
   const out: Record<string, string | null> = {};
   const all = (await shard.info()).readers;
   for (const id of Object.keys(all).sort()) {
-    if (id !== "controller") out[id] = Frontier.toJSON(all[id]!.since);
+    if (id === "controller") continue;
+    const name = id.replace(/:[ab]$/, "");
+    out[name in out ? id : name] = Frontier.toJSON(all[id]!.since);
   }
   return JSON.stringify(out);
 }
@@ -81,7 +87,8 @@ describe("source readers' since handles", () => {
       await append(nums, 3n, 5n);
       await settled(5n);
 
-      // Replaced by reconciliation (a changed description, same export): same ids, still held.
+      // Replaced by reconciliation (a changed description, same export): still held, one handle
+      // per worker.
       rep.connect("n2");
       rep.send(...history(src("second")));
       await until(() => rep.metrics.totals().replaced === 1, "the dataflow replaced");

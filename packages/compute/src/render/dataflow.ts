@@ -7,9 +7,8 @@
  *    valid with the imports' and earlier objects' arities, exports naming known objects and
  *    valid key columns), so a bad description is refused before anything is built.
  * 2. A `Graph` with the dataflow's own exchange namespace (`ExchangeRouter.open(seq)`).
- * 3. Imports: each persist source is an input fed by a `SourceReader`, which holds the shard's
- *    since at its read position with the since handle `sourceReaderId(replica, import, first
- *    export, worker)`; each index import is an input attached to the exporting dataflow's
+ * 3. Imports: each persist source is an input fed by a `SourceReader`, whose position the
+ *    worker's one since handle of the shard holds (`ShardSinceHolds`); each index import is an input attached to the exporting dataflow's
  *    `IndexTap` (or a log index's change feed) in this worker — attached last, once every operator is connected (a reader
  *    connecting later would miss earlier messages).
  * 4. Objects: `render()` each plan in order, with imports and earlier objects as `get`s.
@@ -48,7 +47,8 @@ import { ImportFeed } from "./import-feed.js";
 import { IndexTap } from "./index-tap.js";
 import { PersistSinkOperator } from "./persist-sink.js";
 import type { ShardListeners } from "./shard-listeners.js";
-import { type OpenShard, SourceReader, sourceReaderId } from "./source-import.js";
+import type { ShardSinceHolds } from "./shard-since-holds.js";
+import { type OpenShard, SourceReader } from "./source-import.js";
 
 /** An index export held by this worker. */
 export interface IndexState {
@@ -87,10 +87,8 @@ export interface BuildEnv {
   readonly listeners: ShardListeners;
   readonly requestStep: () => void;
   readonly logger: Logger;
-  /** This replica's identity in the since handle ids of source readers. */
-  readonly replicaId: string;
-  /** Least time between two since downgrades of a source reader, ms (default 1000). */
-  readonly sinceDowngradeIntervalMs?: number;
+  /** The worker's since holds: one persist since handle per shard, shared by its source readers. */
+  readonly holds: ShardSinceHolds;
   /** An index export or log index live in this worker. */
   index(id: GlobalId): ImportableIndex | undefined;
   /** Emits a subscribe response of this worker. */
@@ -274,7 +272,6 @@ export function buildDataflow(
   const feedAsOf = asOf ?? 0n;
   /** Imports that produce nothing (empty as-of), closed once the graph is built. */
   const closed: ImportFeed[] = [];
-  const dataflowId = exportIds(desc)[0] ?? desc.objectsToBuild[0]?.id ?? `dataflow#${seq}`;
 
   for (const s of desc.sourceImports) {
     const input = createInput(graph, `source ${s.id}`);
@@ -290,17 +287,14 @@ export function buildDataflow(
     const reader = new SourceReader({
       id: s.id,
       shardId: s.shardId,
-      readerId: sourceReaderId(env.replicaId, s.id, dataflowId, env.worker),
       feed,
       worker: env.worker,
       workers: env.workers,
       openShard: env.openShard,
       listeners: env.listeners,
+      holds: env.holds,
       requestStep: sourceEvent,
       logger: env.logger,
-      ...(env.sinceDowngradeIntervalMs === undefined
-        ? {}
-        : { sinceDowngradeIntervalMs: env.sinceDowngradeIntervalMs }),
     });
     df.sources.push(reader);
   }

@@ -21,10 +21,10 @@
  *    the shared listener. A new subscriber later starts a new one.
  *
  * ## Read holds
- * The shared listener reads batches at `P`, which only persist's since must not have passed. Each
- * subscriber holds its own since handle at or below its own position (`SourceReader`); a
- * subscriber that started at or before `P` has a position at or below `P`, so while one exists
- * the shard since is at or below `P`. When only subscribers that start after `P` remain (the
+ * The shared listener reads batches at `P`, which only persist's since must not have passed. The
+ * worker's since handle of the shard is held at the least position of its readers
+ * (`ShardSinceHolds`); a subscriber that started at or before `P` has a position at or below
+ * `P`, so while one exists the shard since is at or below `P`. When only subscribers that start after `P` remain (the
  * others left before the shared listener reached them), nothing holds `P`: the shared listener is
  * restarted at the least of their `from`s (none of them has received anything yet).
  *

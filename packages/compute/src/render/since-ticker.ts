@@ -1,13 +1,13 @@
 /**
- * `SinceTicker`: one timer per interval for every source reader of this thread, instead of one
- * timer per reader. All readers of a worker then downgrade their since handles in the same turn
- * of the event loop, which persist folds into one compare-and-set per shard
- * (`ShardMachine.applyBatch`): consensus writes per second no longer grow with the number of
- * dataflows importing a shard (issue 16: 100 indexes on one source had 100 state rewrites a
- * second, each listing all 100 readers).
+ * `SinceTicker`: one timer per interval for every since hold of this thread (`ShardSinceHolds`:
+ * one per shard per worker), instead of one timer per hold. All holds of a thread then downgrade
+ * their since handles in the same turn of the event loop, which persist folds into one
+ * compare-and-set per shard (`ShardMachine.applyBatch`): consensus writes per second do not grow
+ * with the number of dataflows or workers importing a shard (issue 16: 100 indexes on one source
+ * had 100 state rewrites a second, each listing all 100 readers).
  *
  * The timer is unref'd, starts with the first registration of its interval and stops with the
- * last. A tick that throws does not stop the others (readers' ticks never throw; this is a
+ * last. A tick that throws does not stop the others (holds' ticks never throw; this is a
  * guard).
  */
 export class SinceTicker {
@@ -26,7 +26,7 @@ export class SinceTicker {
           try {
             t();
           } catch {
-            // A reader's tick never throws; one that did must not starve the others.
+            // A hold's tick never throws; one that did must not starve the others.
           }
         }
       }, intervalMs);
