@@ -58,7 +58,8 @@ for (let i = 0; i < args.length; i++) {
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 10);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
 const PEEKS = Number(process.env.BENCH_PEEKS ?? 100);
-const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** Unset or empty: no profiles. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR || undefined;
 const PROBES = Number(process.env.BENCH_PROBES ?? 16);
 
 const progress = (s: string) => process.stderr.write(`${s}\n`);
