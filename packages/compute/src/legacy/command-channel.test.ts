@@ -1,4 +1,6 @@
 // PHASE(servers): legacy — delete when cluster-unification-servers is retired
+
+import { fc, test } from "@fast-check/vitest";
 import { createInMemoryExchange } from "@mzts/dataflow";
 import { describe, expect, it } from "vitest";
 import { type ChannelItem, CommandChannel, decodeItem, encodeItem } from "./command-channel.js";
@@ -96,5 +98,55 @@ describe("legacy command channel", () => {
       },
     };
     expect(decodeItem(encodeItem(bytes))).toEqual(bytes);
+  });
+
+  // The encoding as it was (a replacer and a reviver, V8's slow paths): the new one must write
+  // the same text and read it back the same.
+  const referenceEncode = (item: unknown): string =>
+    JSON.stringify(item, function (this: unknown, key: string, v: unknown) {
+      const raw = (this as Record<string, unknown>)[key];
+      if (typeof raw === "bigint") return { $b: raw.toString() };
+      if (raw instanceof Uint8Array) return { $u: Buffer.from(raw).toString("base64") };
+      if (raw instanceof Map) return { $m: [...raw.entries()] };
+      return v;
+    });
+  const leaf = fc.oneof(
+    fc.bigInt(),
+    fc.string(),
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.uint8Array({ maxLength: 8 }),
+  );
+  const tree = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small" },
+      leaf,
+      fc.array(tie("node"), { maxLength: 4 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), tie("node"), { maxKeys: 4 }),
+      fc
+        .array(fc.tuple(fc.string({ maxLength: 3 }), tie("node")), { maxLength: 3 })
+        .map((es) => new Map(es)),
+    ),
+  })).node;
+
+  test.prop([tree], { numRuns: 300, seed: 16 })(
+    "writes the reference encoding's text and reads it back losslessly",
+    (value) => {
+      const item = { kind: "command", command: { kind: "x", value } } as unknown as ChannelItem;
+      const text = encodeItem(item);
+      expect(text).toBe(referenceEncode(item));
+      expect(decodeItem(text)).toEqual(item);
+    },
+  );
+
+  it("keeps a key named __proto__ as data and never changes a prototype", () => {
+    const text =
+      '{"kind":"command","command":{"kind":"x","__proto__":{"$b":"5"},"a":{"__proto__":{"polluted":1}}}}';
+    const got = decodeItem(text) as unknown as { command: Record<string, unknown> };
+    expect(Object.getPrototypeOf(got.command)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(got.command, "__proto__")?.value).toBe(5n);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
