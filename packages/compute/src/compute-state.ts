@@ -35,7 +35,6 @@
  * peek; schedule, compaction, allowWrites for a dropped id) are ignored and counted.
  * A peek of an unknown index also gets a `peekResponse` error, so it completes.
  */
-import { randomUUID } from "node:crypto";
 import type { ExchangeMessage } from "@mzts/dataflow";
 import { type ExchangeMesh, ExchangeRouter } from "@mzts/mz-cluster";
 import type { LoggingHost } from "@mzts/mz-cluster/logging";
@@ -69,8 +68,6 @@ import {
   type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
-import { ShardListeners } from "./render/shard-listeners.js";
-import { ShardSinceHolds } from "./render/shard-since-holds.js";
 import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
@@ -117,11 +114,8 @@ export class ComputeState {
   #buffer: ComputeCommand[] | undefined;
   /** Next build sequence number (= exchange namespace). */
   #nextSeq = 0;
+  /** The worker's persist client, shared shard listeners and since holds. */
   readonly #shards: WorkerShards;
-  /** One persist listener per shard, shared by the source readers of every dataflow. */
-  readonly #listeners: ShardListeners;
-  /** One since handle per source shard, at the least position of its readers. */
-  readonly #holds: ShardSinceHolds;
   #reused = 0;
   #replaced = 0;
   readonly #benign: Record<string, number> = {};
@@ -146,42 +140,15 @@ export class ComputeState {
     this.worker = worker;
     this.workers = workers;
     this.#deps = deps;
-    this.#shards = new WorkerShards(deps.config);
-    this.#listeners = new ShardListeners({
-      worker,
-      workers,
-      openShard: (shardId) => this.#shards.open(shardId),
-      logger: deps.logger,
-      ...(deps.config.pollIntervalMs === undefined
-        ? {}
-        : { pollIntervalMs: deps.config.pollIntervalMs }),
-    });
+    this.#shards = new WorkerShards(worker, workers, deps.config, deps.logger);
     this.#log = deps.logger;
     // Exchange arrivals activate only the dataflow of their namespace (= build sequence number).
     this.#router = new ExchangeRouter<ExchangeMessage>(deps.mesh, EXCHANGE_CHANNEL, (ns) => {
       this.#dataflows.get(ns)?.graph.activate();
       deps.requestStep();
     });
-    // This replica's identity in the since handle ids (configured, else random).
-    const replicaId = deps.config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
-    this.#holds = new ShardSinceHolds({
-      replicaId,
-      worker,
-      openShard: (shardId) => this.#shards.open(shardId),
-      logger: deps.logger,
-      ...(deps.config.sinceDowngradeIntervalMs === undefined
-        ? {}
-        : { downgradeIntervalMs: deps.config.sinceDowngradeIntervalMs }),
-    });
     this.#logging = new ComputeLogging(deps.logging);
     this.#now = deps.now ?? Date.now;
-    if (deps.config.replicaId === undefined && worker === 0) {
-      this.#log.warn(
-        { readerPrefix: `compute:${replicaId}` },
-        "compute: no replicaId configured; source readers use random since handle ids, so a " +
-          "restarted replica cannot re-attach and a crash leaves registrations until their lease lapses",
-      );
-    }
   }
 
   // ---- connection and commands ----------------------------------------------------------------
@@ -342,8 +309,8 @@ export class ComputeState {
       workers: this.workers,
       router: this.#router,
       openShard: (shardId) => this.#shards.open(shardId),
-      listeners: this.#listeners,
-      holds: this.#holds,
+      listeners: this.#shards.listeners,
+      holds: this.#shards.holds,
       requestStep: this.#deps.requestStep,
       logger: this.#log,
       index: (id) => this.#importable(id),

@@ -1,19 +1,55 @@
 /**
- * `WorkerShards`: one worker's persist client, opened on first use — the shards its source
- * imports and persist sinks read and write — and the answer to a peek of a persist shard (the
- * snapshot at the peek's time, waiting for the upper to pass it, through the peek's finishing).
+ * `WorkerShards`: one worker's side of persist — its client, opened on first use (the shards its
+ * source imports and persist sinks read and write); the shard listeners and since holds its
+ * source readers share (one of each per shard, whatever the number of dataflows reading it);
+ * and the answer to a peek of a persist shard (the snapshot at the peek's time, waiting for the
+ * upper to pass it, through the peek's finishing).
  */
+import { randomUUID } from "node:crypto";
 import { createPersist, type PersistClient, type Shard } from "@mzts/persist";
 import type { Peek, PeekResponse } from "@mzts/protocol";
+import type { Logger } from "pino";
 import type { ComputeConfig } from "./config.js";
 import { finishPart } from "./peek/peek.js";
+import { ShardListeners } from "./render/shard-listeners.js";
+import { ShardSinceHolds } from "./render/shard-since-holds.js";
 
 export class WorkerShards {
   readonly #config: ComputeConfig;
   #client: Promise<PersistClient> | undefined;
+  /** One persist listener per shard, shared by the source readers of every dataflow. */
+  readonly listeners: ShardListeners;
+  /** One since handle per source shard, at the least position of its readers. */
+  readonly holds: ShardSinceHolds;
 
-  constructor(config: ComputeConfig) {
+  constructor(worker: number, workers: number, config: ComputeConfig, logger: Logger) {
     this.#config = config;
+    const openShard = (shardId: string) => this.open(shardId);
+    this.listeners = new ShardListeners({
+      worker,
+      workers,
+      openShard,
+      logger,
+      ...(config.pollIntervalMs === undefined ? {} : { pollIntervalMs: config.pollIntervalMs }),
+    });
+    // This replica's identity in the since handle ids (configured, else random).
+    const replicaId = config.replicaId ?? `anon-${randomUUID().slice(0, 8)}`;
+    this.holds = new ShardSinceHolds({
+      replicaId,
+      worker,
+      openShard,
+      logger,
+      ...(config.sinceDowngradeIntervalMs === undefined
+        ? {}
+        : { downgradeIntervalMs: config.sinceDowngradeIntervalMs }),
+    });
+    if (config.replicaId === undefined && worker === 0) {
+      logger.warn(
+        { readerPrefix: `compute:${replicaId}` },
+        "compute: no replicaId configured; source readers use random since handle ids, so a " +
+          "restarted replica cannot re-attach and a crash leaves registrations until their lease lapses",
+      );
+    }
   }
 
   /** Opens (creating if needed) a shard. */
