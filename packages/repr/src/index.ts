@@ -38,6 +38,7 @@ export {
   RowReader,
   rowKey,
   rowsEqual,
+  varintSize,
 } from "./row.js";
 export { Timestamp } from "./timestamp.js";
 export { collectionAsOf, consolidateRows, consolidateUpdates, type Update } from "./update.js";

@@ -393,7 +393,8 @@ export function hashRow(row: Row, columns?: readonly number[]): number {
   return hashString(columns ? columnsKey(row, columns) : rowKey(row));
 }
 
-function varintSize(n: number): number {
+/** Bytes of the (protobuf / row) varint of a non-negative safe integer. */
+export function varintSize(n: number): number {
   let s = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 0x80);

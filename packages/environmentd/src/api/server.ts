@@ -310,21 +310,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     writeMaxBytes: MAX_API_MESSAGE_BYTES,
     binaryOptions: { recursionLimit: API_RECURSION_LIMIT },
   };
-  const grpc = connectNodeAdapter(adapter);
+  // One Connect handler serves both listeners (it takes HTTP/1.1 and HTTP/2 requests).
+  const connect = connectNodeAdapter(adapter);
   // The hot unary methods in plain gRPC skip Connect (`grpc-fast-path.ts`); the rest is Connect's.
   const fast =
     opts.grpcFastPath === false
       ? undefined
       : grpcFastPath([fastPeekMethod(opts.environment, opts.logger)], {
-          readMaxBytes: MAX_API_MESSAGE_BYTES,
-          writeMaxBytes: MAX_API_MESSAGE_BYTES,
-          recursionLimit: API_RECURSION_LIMIT,
+          readMaxBytes: adapter.readMaxBytes,
+          writeMaxBytes: adapter.writeMaxBytes,
+          recursionLimit: adapter.binaryOptions.recursionLimit,
           toConnectError,
         });
   const h2: Http2Server = createHttp2Server((req, res) => {
-    if (fast?.(req, res) !== true) grpc(req, res);
+    if (fast?.(req, res) !== true) connect(req, res);
   });
-  const connect = connectNodeAdapter(adapter);
   const h1: HttpServer = createHttpServer((req, res) => {
     const path = (req.url ?? "").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {

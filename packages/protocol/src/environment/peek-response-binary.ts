@@ -18,26 +18,16 @@
  * rejects lone surrogates, so UTF-8 here equals `TextEncoder`'s). `peek-response-binary.test.ts`
  * checks both on random answers.
  */
-import { Datum, InvalidDatum, type Row } from "@mzts/repr";
+import { Datum, InvalidDatum, type Row, varintSize } from "@mzts/repr";
 import type { PeekResponse } from "./api.js";
 
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const U64 = (1n << 64n) - 1n;
 
-/** Bytes of the varint of a non-negative safe integer. */
-function varLen(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
 /** Bytes of the varint of an int64/uint64 (negative: two's complement, 10 bytes). */
 function varLen64(v: bigint): number {
-  if (v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return varLen(Number(v));
+  if (v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return varintSize(Number(v));
   let u = v & U64;
   let len = 1;
   while (u >= 0x80n) {
@@ -71,17 +61,17 @@ function sizeDatum(d: Datum): Sized {
       const n = d as Extract<Datum, { kind: "numeric" }>;
       const strLen = Buffer.byteLength(n.unscaled.toString(), "utf8");
       const inner = numericLen(strLen, n.scale);
-      return { len: 1 + varLen(inner) + inner, strLen, kind };
+      return { len: 1 + varintSize(inner) + inner, strLen, kind };
     }
     case "text":
     case "jsonb": {
       const s = kind === "text" ? (d as string) : (d as Extract<Datum, { kind: "jsonb" }>).text;
       const strLen = Buffer.byteLength(s, "utf8");
-      return { len: 1 + varLen(strLen) + strLen, strLen, kind };
+      return { len: 1 + varintSize(strLen) + strLen, strLen, kind };
     }
     case "bytes": {
       const n = (d as Uint8Array).length;
-      return { len: 1 + varLen(n) + n, strLen: 0, kind };
+      return { len: 1 + varintSize(n) + n, strLen: 0, kind };
     }
     case "timestamp": {
       const ms = (d as Extract<Datum, { kind: "timestamp" }>).ms;
@@ -94,7 +84,7 @@ function sizeDatum(d: Datum): Sized {
 
 /** Length of a `Datum.Numeric` message (unscaled is never empty: a bigint's digits). */
 const numericLen = (strLen: number, scale: number) =>
-  (strLen === 0 ? 0 : 1 + varLen(strLen) + strLen) + (scale === 0 ? 0 : 1 + varLen(scale));
+  (strLen === 0 ? 0 : 1 + varintSize(strLen) + strLen) + (scale === 0 ? 0 : 1 + varintSize(scale));
 
 /** A cursor over the output buffer. */
 class Out {
@@ -200,18 +190,18 @@ export function peekResponseToBinary(d: PeekResponse): Uint8Array {
     const [row, count] = d.rows[i]!;
     const ds = (row as Row).map(sizeDatum);
     let rowLen = 0;
-    for (const s of ds) rowLen += 1 + varLen(s.len) + s.len;
-    const peekRowLen = 1 + varLen(rowLen) + rowLen + (count === 0 ? 0 : 1 + varLen(count));
+    for (const s of ds) rowLen += 1 + varintSize(s.len) + s.len;
+    const peekRowLen = 1 + varintSize(rowLen) + rowLen + (count === 0 ? 0 : 1 + varintSize(count));
     sized[i] = ds;
     rowLens[i] = rowLen;
     peekRowLens[i] = peekRowLen;
-    total += 1 + varLen(peekRowLen) + peekRowLen;
+    total += 1 + varintSize(peekRowLen) + peekRowLen;
   }
   const replicaLen = Buffer.byteLength(d.replica, "utf8");
   const replicaIdLen = Buffer.byteLength(d.replicaId, "utf8");
   if (d.timestamp !== 0n) total += 1 + varLen64(d.timestamp);
-  if (replicaLen !== 0) total += 1 + varLen(replicaLen) + replicaLen;
-  if (replicaIdLen !== 0) total += 1 + varLen(replicaIdLen) + replicaIdLen;
+  if (replicaLen !== 0) total += 1 + varintSize(replicaLen) + replicaLen;
+  if (replicaIdLen !== 0) total += 1 + varintSize(replicaIdLen) + replicaIdLen;
   // Pass 2: bytes.
   const o = new Out(Buffer.allocUnsafe(total));
   for (let i = 0; i < d.rows.length; i++) {
