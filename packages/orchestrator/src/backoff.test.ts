@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, DEFAULT_RESTART_BACKOFF, nextAttempt } from "./backoff.js";
+import { backoffDelay, DEFAULT_RESTART_BACKOFF, nextAttempt, restartDelay } from "./backoff.js";
 
 describe("restart backoff", () => {
   const b = { initialMs: 100, maxMs: 1000, factor: 2, resetAfterMs: 5000 };
@@ -15,5 +15,13 @@ describe("restart backoff", () => {
     expect(nextAttempt(b, 4, 4999)).toBe(5);
     expect(nextAttempt(b, 4, 5000)).toBe(1);
     expect(nextAttempt(b, 0, 10)).toBe(1);
+  });
+
+  it("restarts at once after a long enough run, else backs off", () => {
+    // A replica that ran resetAfterMs or more is back without a pause (issue 16: the pause is
+    // rehydration time); one that died sooner waits, and so does every later attempt of a loop.
+    expect(restartDelay(b, nextAttempt(b, 4, 5000), 5000)).toBe(0);
+    expect(restartDelay(b, nextAttempt(b, 0, 10), 10)).toBe(100);
+    expect(restartDelay(b, nextAttempt(b, 1, 10), 10)).toBe(200);
   });
 });

@@ -2,8 +2,10 @@
  * Restart backoff: exponential and capped, reset after a replica stayed up long enough.
  *
  * attempt n (1-based) waits `min(maxMs, initialMs · factor^(n-1))`. The attempt counter goes back
- * to 0 when a process had been online for at least `resetAfterMs` before it died, so a replica that
- * crashes once a day restarts quickly while a crash loop slows down to one try per `maxMs`.
+ * to 1 when a process had been online for at least `resetAfterMs` before it died, and that restart
+ * is immediate (`restartDelay`): a replica that crashes once a day is back without a pause (every
+ * pause is rehydration time), while one that dies sooner backs off and a crash loop slows down to
+ * one try per `maxMs`.
  */
 
 export interface RestartBackoff {
@@ -33,4 +35,13 @@ export function backoffDelay(backoff: RestartBackoff, attempt: number): number {
 /** The attempt number of the next restart, given the previous one and how long the run lasted. */
 export function nextAttempt(backoff: RestartBackoff, previous: number, uptimeMs: number): number {
   return uptimeMs >= backoff.resetAfterMs ? 1 : previous + 1;
+}
+
+/**
+ * The delay before the restart of a process that ran `uptimeMs` and whose next attempt is
+ * `attempt`: none after a run of at least `resetAfterMs` (at most one restart per `resetAfterMs`
+ * can come this way), else `backoffDelay`.
+ */
+export function restartDelay(backoff: RestartBackoff, attempt: number, uptimeMs: number): number {
+  return uptimeMs >= backoff.resetAfterMs ? 0 : backoffDelay(backoff, attempt);
 }

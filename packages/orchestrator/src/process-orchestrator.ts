@@ -18,7 +18,7 @@
  *    the pid gone or `/health` failing three times) logs "replica offline" with the last lines of
  *    its stderr log (`stderrTail`, at most 20 lines / 4000 chars; also on the `offline` event),
  *    emits `offline`, then `restarting` with the
- *    backoff delay (`backoff.ts`), then `online` again. The restart asks for the **same ports**
+ *    backoff delay (`backoff.ts`; none after a run of at least `resetAfterMs`), then `online` again. The restart asks for the **same ports**
  *    (node listens with SO_REUSEADDR), falling back to fresh ports when they are taken (EADDRINUSE),
  *    so controllers usually reconnect to the same address — but they must always use the latest
  *    reported location. Exit code 2 (bad configuration) is permanent: `failed`, no more restarts.
@@ -59,6 +59,7 @@ import {
   DEFAULT_RESTART_BACKOFF,
   nextAttempt,
   type RestartBackoff,
+  restartDelay,
 } from "./backoff.js";
 import { replicaLogPaths, tail } from "./clusterd-logs.js";
 import {
@@ -533,13 +534,16 @@ class ProcessOrchestratorImpl implements ProcessOrchestrator {
     const uptime = running.onlineSince === null ? 0 : Date.now() - running.onlineSince;
     entry.attempt = nextAttempt(this.#backoff, entry.attempt, uptime);
     entry.preferredPorts = running.ports;
-    this.#scheduleRestart(entry, reason);
+    this.#scheduleRestart(entry, reason, restartDelay(this.#backoff, entry.attempt, uptime));
   }
 
-  #scheduleRestart(entry: Entry, reason: string): void {
+  #scheduleRestart(
+    entry: Entry,
+    reason: string,
+    delayMs = backoffDelay(this.#backoff, entry.attempt),
+  ): void {
     if (this.#closed || entry.removed) return;
     entry.state = "restarting";
-    const delayMs = backoffDelay(this.#backoff, entry.attempt);
     const id = entry.spec.replicaId;
     this.#log.info({ replica_id: id, attempt: entry.attempt, delay_ms: delayMs }, "restarting");
     this.#emit({ kind: "restarting", replicaId: id, attempt: entry.attempt, delayMs, reason });

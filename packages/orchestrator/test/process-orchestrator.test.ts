@@ -178,6 +178,25 @@ describe("process orchestrator", () => {
     expect(await metric(o, "mz_orchestrator_replica_restarts_total")).toBe(2);
   });
 
+  it("restarts at once a replica that had run resetAfterMs, then backs off again", async () => {
+    const events: ReplicaEvent[] = [];
+    const o = await orchestrator(events, {
+      restartBackoff: { initialMs: 200, maxMs: 1000, factor: 2, resetAfterMs: 300 },
+    });
+    await o.ensureReplica(spec("r1"));
+    await new Promise((r) => setTimeout(r, 400));
+    process.kill(pidOf(o, "r1"), "SIGKILL");
+    await until("second online", () => events.filter((e) => e.kind === "online")[1]);
+    // Killed again before resetAfterMs: the ordinary backoff.
+    process.kill(pidOf(o, "r1"), "SIGKILL");
+    await until("third online", () => events.filter((e) => e.kind === "online")[2]);
+    const restarting = events.filter((e) => e.kind === "restarting");
+    expect(restarting.map((e) => [e.attempt, e.delayMs])).toEqual([
+      [1, 0],
+      [2, 400],
+    ]);
+  });
+
   it("drop stops the process and removes its record", async () => {
     const o = await orchestrator();
     await o.ensureReplica(spec("r1"));

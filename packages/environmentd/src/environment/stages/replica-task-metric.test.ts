@@ -14,6 +14,7 @@ type Options = ReplicaConnectionOptions<unknown, unknown>;
 /** A connector that connects at once (synchronously) and remembers its incarnations' options. */
 function fakeTask() {
   const opened: Options[] = [];
+  const retries = { count: 0 };
   const connector: ReplicaConnector<unknown, unknown> = (o) => {
     opened.push(o);
     let state: "connected" | "closed" = "connected";
@@ -24,12 +25,15 @@ function fakeTask() {
         return state;
       },
       send: () => {},
+      retryNow: () => {
+        retries.count++;
+      },
       close: async () => {
         state = "closed";
       },
     };
   };
-  return { connector, opened };
+  return { connector, opened, retries };
 }
 
 const options = (replicaId: string, epoch = 1) =>
@@ -92,5 +96,16 @@ describe("ReplicaTaskMetric", () => {
     const again = new ReplicaTaskMetric(registry).observe("storage", "unified", connector);
     await again(options("u5")).close();
     expect(await series(registry)).toEqual(["u5 storage unified=0"]);
+  });
+
+  it("passes retryNow through, so a restarted replica is tried at once (issue 16)", () => {
+    const task = fakeTask();
+    const connect = new ReplicaTaskMetric(new Registry()).observe(
+      "compute",
+      "legacy",
+      task.connector,
+    );
+    connect(options("u2")).retryNow?.();
+    expect(task.retries.count).toBe(1);
   });
 });

@@ -85,6 +85,9 @@ export class ReplicaTaskMetric {
           return inner.state;
         },
         send: (commands) => inner.send(commands),
+        // Forwarded, or a restarted replica waits out the rest of its task's backoff (up to 1 s)
+        // instead of being tried the moment the orchestrator sees it serving.
+        retryNow: () => inner.retryNow?.(),
         close: async () => {
           try {
             await inner.close();
