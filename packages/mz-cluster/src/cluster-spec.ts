@@ -75,7 +75,8 @@ export interface ClusterWorker<C> {
    * (`Infinity`: never), and otherwise only after `ctx.requestMaintenance()` — an idle worker
    * then has no timer running.
    */
-  maintain?(): number | undefined | void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: storage's maintain returns nothing (void), compute's a number
+  maintain?(): number | void;
   /** The runtime is shutting down (awaited, within the runtime's close grace period). */
   close?(): void | Promise<void>;
 }

@@ -28,14 +28,14 @@ export interface MaintenanceTimerOptions {
    * One maintenance run; returns the ms until the next one is due unasked (`Infinity`: only when
    * asked), or nothing for the fixed cadence.
    */
-  readonly run: () => number | undefined | void;
+  readonly run: () => unknown;
   /** Monotonic clock in ms (default `performance.now`). */
   readonly now?: () => number;
 }
 
 export class MaintenanceTimer {
   readonly #intervalMs: number;
-  readonly #run: () => number | undefined | void;
+  readonly #run: () => unknown;
   readonly #now: () => number;
   #lastRun = Number.NEGATIVE_INFINITY;
   /** When the armed run is due (Infinity: none armed). */
