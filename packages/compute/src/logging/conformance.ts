@@ -455,6 +455,29 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
       },
     },
     {
+      name: "an importer attaching while changes at open log times are written gets each once",
+      run() {
+        const f = new Fixture(factory);
+        f.log(10_500, CREATED);
+        f.settle(11_000);
+        // Changes at two open log times (12 000, 13 000): a host may already have written the
+        // first to its index (not complete yet) when the importer attaches.
+        f.log(11_200, { kind: "errorCount", exportId: "u1", count: 2 });
+        f.log(12_300, { kind: "errorCount", exportId: "u1", count: 3 });
+        f.settle(11_500);
+        const errors = new RecordingFeed();
+        f.host.index(logIndexId("error_counts"))!.attach(errors);
+        check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
+        f.settle(13_000);
+        for (const t of [11_000, 12_000, 13_000]) {
+          const got = show(errors.rows(t));
+          const want = show(f.rows("error_counts", t));
+          check(got === want, `error_counts at ${t}: feed ${got}, index ${want}`);
+        }
+        check(f.rows("error_counts", 13_000).length === 1, "the change is in the index");
+      },
+    },
+    {
       name: "the same configuration again keeps every index and row; close frees them",
       run() {
         const f = new Fixture(factory);

@@ -55,7 +55,8 @@ export class LogTable implements LogIndex {
     this.arity = relation.columns.length;
     this.arrangement = new Arrangement(`log ${relation.name} ${id}`, relation.key);
     this.errors = new Arrangement(`log ${relation.name} ${id} errors`, []);
-    this.#feeds = new LogFeeds(this.arrangement);
+    // `flush` inserts every update into the arrangement as it publishes it.
+    this.#feeds = new LogFeeds(this.arrangement, { arrangedOnPublish: true });
   }
 
   attach(feed: LogIndexFeed): void {
@@ -112,6 +113,8 @@ export class LogTable implements LogIndex {
     if (time === undefined) return;
     this.#pendingTime = undefined;
     const arrangement = this.arrangement;
+    // Updates are built for the change feed only when a dataflow imports this log index.
+    const publish = this.#feeds.wanted;
     for (const [k, before] of this.#touched) {
       const after = this.#rows.get(k);
       if (before === after) continue;
@@ -123,12 +126,12 @@ export class LogTable implements LogIndex {
       if (before) {
         // `before.rk` is set: the row went into the arrangement at an earlier flush.
         arrangement.insert(before.row, time, -1, k, (before.rk ??= rowKey(before.row)));
-        this.#feeds.publish([before.row, time, -1]);
+        if (publish) this.#feeds.publish([before.row, time, -1]);
       }
       if (after) {
         after.rk = rowKey(after.row);
         arrangement.insert(after.row, time, 1, k, after.rk);
-        this.#feeds.publish([after.row, time, 1]);
+        if (publish) this.#feeds.publish([after.row, time, 1]);
       }
     }
     this.#touched.clear();
