@@ -35,6 +35,8 @@ class Loop {
   readonly timer: MaintenanceTimer;
   /** `Date.now()` of every maintenance run. */
   readonly runs: number[] = [];
+  /** What happened, in order: `maintain` runs and `answer`s (peek responses). */
+  readonly events: string[] = [];
   #scheduled = false;
   #closed = false;
 
@@ -44,13 +46,17 @@ class Loop {
       intervalMs: 10,
       run: () => {
         this.runs.push(Date.now());
+        this.events.push("maintain");
         return this.state.maintain();
       },
     });
     this.state = new ComputeState(0, 1, {
       mesh: { index: 0, peers: 1, send() {}, on() {} },
       config: { dataDir: dir, pollIntervalMs: 5, replicaId: "r1", sinceDowngradeIntervalMs: 50 },
-      respond: (r) => this.out.push(r),
+      respond: (r) => {
+        this.out.push(r);
+        if (r.kind === "peekResponse") this.events.push("answer");
+      },
       requestStep: () => this.#requestStep(),
       requestMaintenance: () => this.timer.request(),
       logger: log,
@@ -146,6 +152,12 @@ describe("maintenance on demand", () => {
     // And quiet again.
     await sleep(100);
     expect(w.timer.armed).toBe(false);
+
+    // A peek after the quiet spell is answered before the maintenance it asked for runs.
+    w.events.length = 0;
+    await w.peek("ua", 1n);
+    await w.until(() => w.events.includes("maintain"), "the peek's maintenance");
+    expect(w.events.slice(0, 2)).toEqual(["answer", "maintain"]);
   });
 
   it("with logging on, an idle worker maintains about once per log interval; log uppers advance", async () => {

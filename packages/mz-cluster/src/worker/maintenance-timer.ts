@@ -7,10 +7,12 @@
  * ## When it runs
  * - **Asked** (`request()`, the workload's `ctx.requestMaintenance()`): something changed that
  *   maintenance reports (a dataflow ran, a command was applied, a peek was answered). It runs at
- *   once (next event-loop turn) when the last run is at least `intervalMs` ago, else at
- *   `intervalMs` after the last run: a report never waits longer than the fixed interval made it
- *   wait (a change after a quiet spell is reported in the same turn instead of up to 10 ms later),
- *   and under load it runs at most once per `intervalMs`, as before.
+ *   once when the last run is at least `intervalMs` ago, else at `intervalMs` after the last run:
+ *   a report never waits longer than the fixed interval made it wait (a change after a quiet
+ *   spell is reported within about a millisecond instead of up to 10 ms later), and under load it
+ *   runs at most once per `intervalMs`, as before. "At once" is a 0 ms timeout, not an immediate:
+ *   timers run after the event loop's immediates, so the step a command asked for (an immediate)
+ *   runs first and a peek's answer never waits behind maintenance.
  * - **Due** (what `run()` returns): the ms until the workload must run again unasked, e.g. the
  *   next log interval boundary (log indexes advance with the wall clock); `Infinity` = only when
  *   asked. A workload whose `maintain()` returns nothing keeps the fixed cadence (`intervalMs`).
@@ -41,7 +43,6 @@ export class MaintenanceTimer {
   /** When the armed run is due (Infinity: none armed). */
   #dueAt = Number.POSITIVE_INFINITY;
   #timeout: ReturnType<typeof setTimeout> | undefined;
-  #immediate: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
   #runs = 0;
 
@@ -76,22 +77,18 @@ export class MaintenanceTimer {
     if (this.#closed || at >= this.#dueAt) return;
     this.#disarm();
     this.#dueAt = at;
-    const delay = at - this.#now();
-    if (delay <= 0) this.#immediate = setImmediate(() => this.#fire());
-    else this.#timeout = setTimeout(() => this.#fire(), Math.ceil(delay));
+    const delay = Math.max(0, Math.ceil(at - this.#now()));
+    this.#timeout = setTimeout(() => this.#fire(), delay);
   }
 
   #disarm(): void {
     if (this.#timeout !== undefined) clearTimeout(this.#timeout);
-    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timeout = undefined;
-    this.#immediate = undefined;
     this.#dueAt = Number.POSITIVE_INFINITY;
   }
 
   #fire(): void {
     this.#timeout = undefined;
-    this.#immediate = undefined;
     this.#dueAt = Number.POSITIVE_INFINITY;
     if (this.#closed) return;
     const now = this.#now();
