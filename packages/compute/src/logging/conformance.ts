@@ -141,6 +141,15 @@ class RecordingFeed {
   }
 }
 
+/** Checks that `feed` holds what relation `name`'s index holds at each of `times`. */
+function sameAsIndex(f: Fixture, feed: RecordingFeed, name: string, times: number[]): void {
+  for (const t of times) {
+    const got = show(feed.rows(t));
+    const want = show(f.rows(name, t));
+    check(got === want, `${name} at ${t}: feed ${got}, index ${want}`);
+  }
+}
+
 function show(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
 }
@@ -440,11 +449,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
         check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
         f.log(12_300, { kind: "errorCount", exportId: "u1", count: 3 });
         f.settle(13_000);
-        for (const t of [11_000, 12_000, 13_000]) {
-          const got = show(errors.rows(t));
-          const want = show(f.rows("error_counts", t));
-          check(got === want, `error_counts at ${t}: feed ${got}, index ${want}`);
-        }
+        sameAsIndex(f, errors, "error_counts", [11_000, 12_000, 13_000]);
         check(errors.frontiers.at(-1) === 13_001n, `feed frontier ${errors.frontiers.at(-1)}`);
         f.host.index(logIndexId("error_counts"))!.detach(errors);
         const seen = errors.updates.length;
@@ -469,11 +474,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
         f.host.index(logIndexId("error_counts"))!.attach(errors);
         check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
         f.settle(13_000);
-        for (const t of [11_000, 12_000, 13_000]) {
-          const got = show(errors.rows(t));
-          const want = show(f.rows("error_counts", t));
-          check(got === want, `error_counts at ${t}: feed ${got}, index ${want}`);
-        }
+        sameAsIndex(f, errors, "error_counts", [11_000, 12_000, 13_000]);
         check(f.rows("error_counts", 13_000).length === 1, "the change is in the index");
       },
     },
