@@ -641,14 +641,17 @@ export class ComputeState {
     let subscribes = 0;
     let persistSinks = 0;
     for (const df of this.#dataflows.values()) {
-      const errs = new Set<unknown>();
+      // A dataflow's indexes share one error arrangement (counted once); no set per dataflow.
+      let counted: unknown;
+      let more: Set<unknown> | undefined;
       for (const ix of df.indexes.values()) {
         if (df.liveExports.has(ix.id)) indexes++;
         records += ix.arrangement.size;
-        if (!errs.has(ix.errors)) {
-          errs.add(ix.errors);
-          records += ix.errors.size;
-        }
+        const errs = ix.errors;
+        if (errs === counted || more?.has(errs)) continue;
+        if (counted === undefined) counted = errs;
+        else (more ??= new Set()).add(errs);
+        records += errs.size;
       }
       for (const id of df.subscribes.keys()) if (df.liveExports.has(id)) subscribes++;
       for (const id of df.persistSinks.keys()) if (df.liveExports.has(id)) persistSinks++;
