@@ -16,7 +16,11 @@
  *    regressing, first report ≥ as-of), then the worker's statistics if they changed. Only
  *    dataflows *touched* since the last tick (their graph ran, or they were compacted) are looked
  *    at, and statistics are recounted only after a command, a step that worked or an answer:
- *    the tick's cost does not grow with the number of idle dataflows.
+ *    the tick's cost does not grow with the number of idle dataflows. With
+ *    `deps.requestMaintenance` the worker loop runs it only when asked — after a command, a step
+ *    that touched a dataflow or worked, an answer — or when due: it returns the ms until the next
+ *    log interval boundary (log indexes advance with the wall clock; `Infinity` without logging),
+ *    so an idle worker has no maintenance timer (issue 16).
  * 5. `allowCompaction(id, empty)`: the export is dropped; when a dataflow's last export goes, it
  *    is freed; empty frontiers are reported once.
  * 6. A later connection (`onConnection`): commands are buffered until `initializationComplete`,
@@ -81,6 +85,11 @@ export interface ComputeStateDeps {
   readonly config: ComputeConfig;
   readonly respond: (r: WorkerResponse) => void;
   readonly requestStep: () => void;
+  /**
+   * Asks the worker loop to run `maintain()` soon (mz-cluster's `MaintenanceTimer`). Absent: the
+   * caller runs it on its own fixed cadence.
+   */
+  readonly requestMaintenance?: () => void;
   readonly logger: Logger;
   /** This worker's introspection (legacy or unified), configured by `createInstance`. */
   readonly logging: LoggingHost;
@@ -162,7 +171,7 @@ export class ComputeState {
   /** Applies one command (in the total order). Never throws. */
   apply(cmd: ComputeCommand): void {
     if (this.#closed) return;
-    this.#statsDirty = true;
+    this.#dirty();
     if (this.#buffer !== undefined) {
       if (cmd.kind === "initializationComplete") {
         const cmds = this.#buffer;
@@ -258,7 +267,7 @@ export class ComputeState {
 
   /** Sends this worker's answer to a peek it accepted. */
   #answer(uuid: string, response: PeekResponse): void {
-    this.#statsDirty = true;
+    this.#dirty();
     this.#logging.peekEnded(uuid);
     this.#deps.respond({ kind: "peekResponse", uuid, response });
   }
@@ -527,6 +536,7 @@ export class ComputeState {
       if (!df.graph.activated) this.#active.delete(df);
     }
     if (worked) this.#statsDirty = true;
+    if (worked || this.#touched.size > 0) this.#deps.requestMaintenance?.();
     this.#logging.afterStep();
     for (const [uuid, peek] of this.#peeks) {
       if (peek.target.kind !== "index") continue;
@@ -558,17 +568,33 @@ export class ComputeState {
     }
   }
 
-  /** Reports frontiers that advanced, empty frontiers of drops, and changed statistics. */
-  maintain(): void {
-    if (this.#closed) return;
+  /** Statistics may have changed: recount them at the next maintenance, soon. */
+  #dirty(): void {
+    this.#statsDirty = true;
+    this.#deps.requestMaintenance?.();
+  }
+
+  /**
+   * Reports frontiers that advanced, empty frontiers of drops, and changed statistics. Returns
+   * the ms until it is next due unasked (the next log interval boundary; `Infinity`: none).
+   */
+  maintain(): number {
+    if (this.#closed) return Number.POSITIVE_INFINITY;
+    const nowMs = this.#now();
+    this.#report(nowMs);
+    return this.#logging.nextStepInMs(nowMs);
+  }
+
+  #report(nowMs: number): void {
     for (const df of this.#touched) {
       this.#logging.touch(df);
       for (const id of df.liveExports) this.#frontiers.touch(id);
     }
     if (this.#touched.size > 0) this.#statsDirty = true;
     this.#touched.clear();
-    // The log indexes advance whatever the connection does; waiting peeks of them retry.
-    if (this.#logging.maintain(this.#now()) && this.#peeks.size > 0) this.#deps.requestStep();
+    // The log indexes advance whatever the connection does; waiting peeks of them retry, and
+    // dataflows importing them (activated by their feeds) step.
+    if (this.#logging.maintain(nowMs)) this.#deps.requestStep();
     if (this.#buffer !== undefined) return;
     this.#frontiers.report(
       (id) => {
@@ -615,14 +641,17 @@ export class ComputeState {
     let subscribes = 0;
     let persistSinks = 0;
     for (const df of this.#dataflows.values()) {
-      const errs = new Set<unknown>();
+      // A dataflow's indexes share one error arrangement (counted once); no set per dataflow.
+      let counted: unknown;
+      let more: Set<unknown> | undefined;
       for (const ix of df.indexes.values()) {
         if (df.liveExports.has(ix.id)) indexes++;
         records += ix.arrangement.size;
-        if (!errs.has(ix.errors)) {
-          errs.add(ix.errors);
-          records += ix.errors.size;
-        }
+        const errs = ix.errors;
+        if (errs === counted || more?.has(errs)) continue;
+        if (counted === undefined) counted = errs;
+        else (more ??= new Set()).add(errs);
+        records += errs.size;
       }
       for (const id of df.subscribes.keys()) if (df.liveExports.has(id)) subscribes++;
       for (const id of df.persistSinks.keys()) if (df.liveExports.has(id)) persistSinks++;

@@ -27,6 +27,7 @@ const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
       config,
       respond: (r) => ctx.respond(r),
       requestStep: () => ctx.requestStep(),
+      requestMaintenance: () => ctx.requestMaintenance(),
       logger,
       logging: ctx.logging ?? new LegacyComputeLogging({ worker: ctx.index, log: logger }),
     });

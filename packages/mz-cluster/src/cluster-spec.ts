@@ -45,6 +45,12 @@ export interface WorkerContext<C, R> {
   /** Asks the runtime to call `step()` soon (e.g. data arrived on a workload channel). */
   requestStep(): void;
   /**
+   * Asks the runtime to call `maintain()` soon: at once when the last run is `maintenanceIntervalMs`
+   * or more ago, else that long after it (`worker/maintenance-timer.ts`). Only meaningful for a
+   * workload whose `maintain()` returns when it is next due.
+   */
+  requestMaintenance(): void;
+  /**
    * The unified introspection of this worker (phase 2, *logging*), present only when the runtime
    * was created with unified logging; absent = the workload logs on its own (legacy) or not at
    * all.
@@ -63,8 +69,14 @@ export interface ClusterWorker<C> {
   apply(command: C, info: { readonly seq: number; readonly internal: boolean }): void;
   /** Does a bounded amount of work; returns true when more work is pending. */
   step(): boolean;
-  /** Periodic maintenance (frontier reporting, statistics), every `maintenanceIntervalMs`. */
-  maintain?(): void;
+  /**
+   * Maintenance (frontier reporting, statistics). Returning nothing: every
+   * `maintenanceIntervalMs`. Returning a number: the ms until it is next due unasked
+   * (`Infinity`: never), and otherwise only after `ctx.requestMaintenance()` — an idle worker
+   * then has no timer running.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: storage's maintain returns nothing (void), compute's a number
+  maintain?(): number | void;
   /** The runtime is shutting down (awaited, within the runtime's close grace period). */
   close?(): void | Promise<void>;
 }

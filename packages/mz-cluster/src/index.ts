@@ -82,4 +82,5 @@ export {
 } from "./testing/cluster-stream-client.js";
 /** @internal A tiny workload for runtime tests and benchmarks. */
 export type { EchoCommand, EchoResponse } from "./testing/echo-worker.js";
+export { MaintenanceTimer, type MaintenanceTimerOptions } from "./worker/maintenance-timer.js";
 export type { ForwardingStats, RuntimeLoggingInit } from "./worker/messages.js";

@@ -59,6 +59,26 @@ describe("legacy command channel", () => {
     for (const g of got) expect(g).toEqual(items);
   });
 
+  test.prop(
+    [
+      fc.string({ unit: "binary" }),
+      fc.option(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { nil: null }),
+    ],
+    { numRuns: 300, seed: 16 },
+  )("allowCompaction's compact text round-trips any id and frontier (not JSON)", (id, frontier) => {
+    const item: ChannelItem = {
+      kind: "command",
+      command: { kind: "allowCompaction", id, frontier },
+    };
+    const text = encodeItem(item);
+    expect(text.startsWith("{")).toBe(false);
+    expect(decodeItem(text)).toEqual(item);
+    // Other items stay JSON, whatever their strings hold.
+    const other: ChannelItem = { kind: "command", command: { kind: "schedule", id } };
+    expect(decodeItem(encodeItem(other))).toEqual(other);
+    expect(encodeItem(other).startsWith("{")).toBe(true);
+  });
+
   it("encodes bigints, bytes and maps losslessly", () => {
     const item: ChannelItem = {
       kind: "command",

@@ -14,7 +14,10 @@
  * so every worker releases the identical sequence — one total order without the sequencer.
  *
  * Items are encoded as JSON text with tags for bigint, Uint8Array and Map (commands carry
- * all three), so the channel carries plain `ExchangeMessage` rows of one text datum.
+ * all three), so the channel carries plain `ExchangeMessage` rows of one text datum. The most
+ * frequent command at idle, `allowCompaction` (the controller moves every index's since about
+ * once a second: 1,000 a second with 1,000 indexes), has a compact text of its own instead
+ * (`\u0001<frontier>|<id>`; JSON text never starts with a control character).
  */
 import type { Channel } from "@mzts/dataflow";
 import type { ComputeCommand } from "@mzts/protocol";
@@ -98,8 +101,16 @@ export class CommandChannel {
  * objects and become `null` in arrays.
  */
 export function encodeItem(item: ChannelItem): string {
+  if (item.kind === "command" && item.command.kind === "allowCompaction") {
+    const { id, frontier } = item.command;
+    // The empty frontier (null) has no digits; a bigint's decimal digits never contain `|`.
+    return `${COMPACTION}${frontier === null ? "" : frontier.toString()}|${id}`;
+  }
   return JSON.stringify(jsonSafe(item));
 }
+
+/** The first character of a compact `allowCompaction` item (see the file comment). */
+const COMPACTION = "\u0001";
 
 function jsonSafe(v: unknown): unknown {
   if (typeof v === "bigint") return { $b: v.toString() };
@@ -128,6 +139,18 @@ function jsonSafe(v: unknown): unknown {
  * turns the tagged objects back into bigints, bytes and maps.
  */
 export function decodeItem(s: string): ChannelItem {
+  if (s.charCodeAt(0) === 1) {
+    const bar = s.indexOf("|");
+    const f = s.slice(1, bar);
+    return {
+      kind: "command",
+      command: {
+        kind: "allowCompaction",
+        id: s.slice(bar + 1),
+        frontier: f === "" ? null : BigInt(f),
+      },
+    };
+  }
   return revive(JSON.parse(s)) as ChannelItem;
 }
 

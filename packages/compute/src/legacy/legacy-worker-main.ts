@@ -7,12 +7,19 @@
  * 2. Worker 0 receives the controller's items (`legacy:submit`: connection switches and
  *    commands) and feeds them into the `CommandChannel`; every worker applies the items the
  *    channel releases, in its time order.
- * 3. Step the dataflows until idle, yielding between rounds; `maintain()` on a timer.
+ * 3. Step the dataflows until idle, yielding between rounds; `maintain()` when the state asks or
+ *    it is due (mz-cluster's `MaintenanceTimer`: no timer at idle).
  * Responses go to the main thread tagged with the nonce the worker serves (`legacy:out`), one
  * message per event-loop turn.
  */
 import type { ExchangeMessage } from "@mzts/dataflow";
-import { ExchangeRouter, joinMesh, MAIN, ResponseBatcher } from "@mzts/mz-cluster";
+import {
+  ExchangeRouter,
+  joinMesh,
+  MAIN,
+  MaintenanceTimer,
+  ResponseBatcher,
+} from "@mzts/mz-cluster";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
@@ -61,11 +68,17 @@ const logger = pino({
   level: config.logLevel ?? "silent",
   base: { workload: "compute", worker: mesh.index },
 });
+const maintenance = new MaintenanceTimer({
+  intervalMs: init.maintenanceIntervalMs,
+  // Only once `state` exists (its constructor asks nothing; `closed` is checked inside).
+  run: () => state.maintain(),
+});
 const state = new ComputeState(mesh.index, mesh.peers, {
   mesh,
   config,
   respond,
   requestStep: scheduleStep,
+  requestMaintenance: () => maintenance.request(),
   logger,
   // The legacy servers runtime always logs the legacy way (unified logging needs servers).
   logging: new LegacyComputeLogging({ worker: mesh.index, log: logger }),
@@ -114,15 +127,9 @@ mesh.on("legacy:submit", (payload) => {
 
 mesh.on("legacy:close", () => {
   closed = true;
-  clearInterval(timer);
+  maintenance.close();
   void state.close().finally(() => {
     mesh.send(MAIN, "legacy:closed", null);
     mesh.close();
   });
 });
-
-const timer = setInterval(() => {
-  if (closed) return;
-  state.maintain();
-  scheduleStep();
-}, init.maintenanceIntervalMs);

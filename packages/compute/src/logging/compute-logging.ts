@@ -183,6 +183,17 @@ export class ComputeLogging {
     return this.host.step(nowMs);
   }
 
+  /**
+   * The ms from `nowMs` until the host's log indexes next advance (the next multiple of the
+   * interval: their upper is one past the last multiple `<= now`); `Infinity` when nothing is
+   * installed. The worker must step the host then, whatever else happens.
+   */
+  nextStepInMs(nowMs: number): number {
+    const interval = this.#config?.intervalMs ?? 0;
+    if (!this.host.logger.enabled || !(interval > 0)) return Number.POSITIVE_INFINITY;
+    return interval - (((Math.floor(nowMs) % interval) + interval) % interval);
+  }
+
   /** Frees the host. */
   close(): void {
     this.#config = undefined;

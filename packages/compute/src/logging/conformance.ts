@@ -141,6 +141,15 @@ class RecordingFeed {
   }
 }
 
+/** Checks that `feed` holds what relation `name`'s index holds at each of `times`. */
+function sameAsIndex(f: Fixture, feed: RecordingFeed, name: string, times: number[]): void {
+  for (const t of times) {
+    const got = show(feed.rows(t));
+    const want = show(f.rows(name, t));
+    check(got === want, `${name} at ${t}: feed ${got}, index ${want}`);
+  }
+}
+
 function show(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
 }
@@ -440,11 +449,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
         check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
         f.log(12_300, { kind: "errorCount", exportId: "u1", count: 3 });
         f.settle(13_000);
-        for (const t of [11_000, 12_000, 13_000]) {
-          const got = show(errors.rows(t));
-          const want = show(f.rows("error_counts", t));
-          check(got === want, `error_counts at ${t}: feed ${got}, index ${want}`);
-        }
+        sameAsIndex(f, errors, "error_counts", [11_000, 12_000, 13_000]);
         check(errors.frontiers.at(-1) === 13_001n, `feed frontier ${errors.frontiers.at(-1)}`);
         f.host.index(logIndexId("error_counts"))!.detach(errors);
         const seen = errors.updates.length;
@@ -452,6 +457,25 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
         f.settle(14_000);
         check(errors.updates.length === seen, "a detached feed still got updates");
         check(errors.frontiers.at(-1) === 13_001n, "a detached feed still advanced");
+      },
+    },
+    {
+      name: "an importer attaching while changes at open log times are written gets each once",
+      run() {
+        const f = new Fixture(factory);
+        f.log(10_500, CREATED);
+        f.settle(11_000);
+        // Changes at two open log times (12 000, 13 000): a host may already have written the
+        // first to its index (not complete yet) when the importer attaches.
+        f.log(11_200, { kind: "errorCount", exportId: "u1", count: 2 });
+        f.log(12_300, { kind: "errorCount", exportId: "u1", count: 3 });
+        f.settle(11_500);
+        const errors = new RecordingFeed();
+        f.host.index(logIndexId("error_counts"))!.attach(errors);
+        check(errors.rows(11_000).length === 0, "an incomplete change came with the history");
+        f.settle(13_000);
+        sameAsIndex(f, errors, "error_counts", [11_000, 12_000, 13_000]);
+        check(f.rows("error_counts", 13_000).length === 1, "the change is in the index");
       },
     },
     {

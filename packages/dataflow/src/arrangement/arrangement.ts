@@ -172,7 +172,9 @@ export class Arrangement {
   /**
    * @internal Adds an update (complete, in ascending time order per row). A caller that already
    * has the row's `keyOf(row)` and `rowKey(row)` (`@mzts/repr`) may pass them (`k`, `rk`: not
-   * checked) to spare building them again.
+   * checked) to spare building them again. `rk` only has to tell the row apart from the other
+   * rows of its key, so a caller that inserts every update itself may pass any such string (the
+   * legacy log tables pass the key of the non-key columns), the same for every update of a row.
    */
   insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
     if (diff === 0) return;

@@ -18,6 +18,10 @@
  * `advance(upper)` passes them — held even with no feed attached, since a feed attaching later
  * gets only the complete history from the arrangement — so the buffer holds at most the updates
  * of the open log times (one interval's changes), and advancing with no feed costs one pass.
+ * A host whose arrangement already has each update when it is published (`arrangedOnPublish`:
+ * the legacy host) holds nothing while no feed is attached (issue 16: nearly no log index is
+ * imported): the first feed takes the not yet complete updates from the arrangement (consolidated:
+ * the same collection).
  */
 import type { Arrangement } from "@mzts/dataflow";
 import { Frontier, type Update } from "@mzts/repr";
@@ -39,8 +43,12 @@ export class LogFeeds {
   /** Upper forwarded to the feeds. */
   #frontier: Frontier = Frontier.MIN;
 
-  constructor(arrangement: Arrangement) {
+  /** Whether `arrangement` has every update when it is published (see the file comment). */
+  readonly #arrangedOnPublish: boolean;
+
+  constructor(arrangement: Arrangement, options: { readonly arrangedOnPublish?: boolean } = {}) {
     this.#arrangement = arrangement;
+    this.#arrangedOnPublish = options.arrangedOnPublish ?? false;
   }
 
   /** Number of attached feeds. */
@@ -52,6 +60,9 @@ export class LogFeeds {
   attach(feed: LogIndexFeed): void {
     const f = this.#frontier;
     const history = this.#arrangement.updates();
+    if (this.#arrangedOnPublish && this.#feeds.size === 0) {
+      this.#held = f === null ? [] : history.filter(([, t]) => t >= f);
+    }
     feed.send(f === null ? history : history.filter(([, t]) => t < f));
     feed.advance(f);
     this.#feeds.add(feed);
@@ -60,11 +71,17 @@ export class LogFeeds {
   /** Detaches an importer (its dataflow was dropped). */
   detach(feed: LogIndexFeed): void {
     this.#feeds.delete(feed);
+    if (this.#arrangedOnPublish && this.#feeds.size === 0) this.#held = [];
+  }
+
+  /** Whether an update published now would be held. */
+  get wanted(): boolean {
+    return !this.#arrangedOnPublish || this.#feeds.size > 0;
   }
 
   /** Records an update written to the index (at a time `>=` the current upper; not mutated after). */
   publish(update: Update): void {
-    this.#held.push(update);
+    if (this.wanted) this.#held.push(update);
   }
 
   /** The index's upper advanced to `upper`: sends the newly complete updates, then `upper`. */

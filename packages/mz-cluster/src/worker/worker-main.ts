@@ -8,17 +8,21 @@
  * 3. A connection item switches the worker's nonce (responses are tagged with it) and calls
  *    `onConnection`; a command item calls `apply`.
  * 4. After applying, and whenever asked, step the workload until it reports no more work,
- *    yielding to the event loop between rounds so messages keep flowing; run `maintain` on a timer.
+ *    yielding to the event loop between rounds so messages keep flowing; run `maintain` when the
+ *    workload asks or it is due (`maintenance-timer.ts`: a workload whose `maintain` says when it
+ *    is next due has no timer at idle; one that does not keeps the fixed interval). The heap
+ *    report has its own slow timer.
  * 5. With unified logging (`init.logging`), the worker's `ctx.logging` comes from
  *    `logging/worker-logging.ts` (loaded only then); after each `maintain` it drains forwarded
  *    events and reports totals. The workload, not this loop, steps a hosting `ctx.logging`.
  */
 
 import { getHeapStatistics } from "node:v8";
-import type { WorkerSpec } from "../cluster-spec.js";
+import type { ClusterWorker, WorkerSpec } from "../cluster-spec.js";
 import { joinMesh, MAIN } from "../communication/mesh.js";
 import { ResponseBatcher } from "../communication/response-batcher.js";
 import { Sequencer, type SequencerMessage } from "../synchronization/sequencer.js";
+import { MaintenanceTimer } from "./maintenance-timer.js";
 import {
   HEAP_REPORT_MS,
   type RuntimeInit,
@@ -64,6 +68,21 @@ const sequencer = new Sequencer<SequencedItem>(mesh.index, mesh.peers, (to, msg)
   mesh.send(to, "cluster:seq", msg),
 );
 
+let maintained: ClusterWorker<unknown> | undefined;
+const maintenance = new MaintenanceTimer({
+  intervalMs: init.maintenanceIntervalMs,
+  run() {
+    // Not before the worker exists (it may ask while it is being built).
+    if (closed || maintained === undefined) return Number.POSITIVE_INFINITY;
+    const due = maintained.maintain?.();
+    logging?.afterMaintain(Date.now());
+    // A workload on the fixed cadence gets a step after every tick, as it always did; one that
+    // says when it is due asks for steps itself.
+    if (typeof due !== "number") scheduleStep();
+    return due;
+  },
+});
+
 const worker = await spec.createWorker({
   index: mesh.index,
   peers: mesh.peers,
@@ -75,6 +94,7 @@ const worker = await spec.createWorker({
     applyReady();
   },
   requestStep: scheduleStep,
+  requestMaintenance: () => maintenance.request(),
   ...(logging === undefined ? {} : { logging: logging.host }),
 });
 
@@ -132,7 +152,8 @@ mesh.on("cluster:step", () => scheduleStep());
 
 mesh.on("cluster:close", async () => {
   closed = true;
-  clearInterval(timer);
+  maintenance.close();
+  clearInterval(heapTimer);
   sequencer.close();
   try {
     await worker.close?.();
@@ -143,16 +164,14 @@ mesh.on("cluster:close", async () => {
   }
 });
 
-let heapReportedAt = 0;
-const timer = setInterval(() => {
-  if (closed) return;
-  worker.maintain?.();
-  logging?.afterMaintain(Date.now());
-  const now = Date.now();
-  if (now - heapReportedAt >= HEAP_REPORT_MS) {
-    // A worker's heap is its own isolate's: the process's heap metrics do not include it.
-    heapReportedAt = now;
-    toMain({ kind: "heap", usedBytes: getHeapStatistics().used_heap_size });
-  }
-  scheduleStep();
-}, init.maintenanceIntervalMs);
+maintained = worker;
+// Workloads with nothing to ask run maintenance from the start; the others from their first ask.
+maintenance.request();
+
+// A worker's heap is its own isolate's: the process's heap metrics do not include it.
+const reportHeap = () => {
+  if (!closed) toMain({ kind: "heap", usedBytes: getHeapStatistics().used_heap_size });
+};
+reportHeap();
+const heapTimer = setInterval(reportHeap, HEAP_REPORT_MS);
+heapTimer.unref();

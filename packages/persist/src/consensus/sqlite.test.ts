@@ -63,6 +63,38 @@ describe.each(["thread", "turn"] as const)("sqlite consensus, commit %s", (commi
   });
 });
 
+describe.each(["thread", "turn"] as const)("sqlite head seqno polls, commit %s", (commit) => {
+  it("a remembered head seqno follows own writes, truncations and another connection's commits", async () => {
+    const [c, file] = consensus(commit);
+    const head = (key: string) => c.headSeqNo!(key);
+    expect(await head("s")).toBeUndefined();
+    expect(await head("s")).toBeUndefined();
+    await c.compareAndSet("s", undefined, { seqNo: 1n, data: bytes("a") });
+    expect(await head("s")).toBe(1n);
+    await c.compareAndSet("s", 1n, { seqNo: 2n, data: bytes("b") });
+    expect(await head("s")).toBe(2n);
+    expect(await head("s")).toBe(2n);
+    // Another connection (another process or thread) commits: seen at the next poll.
+    const other = new Database(file);
+    other
+      .prepare("INSERT INTO consensus (shard, seqno, data) VALUES (?, ?, ?)")
+      .run("s", 3n, bytes("c"));
+    expect(await head("s")).toBe(3n);
+    other.prepare("DELETE FROM consensus WHERE shard = ?").run("s");
+    expect(await head("s")).toBeUndefined();
+    other.close();
+    // Own writes again, on a shard the other connection emptied, and a truncation.
+    await c.compareAndSet("s", undefined, { seqNo: 1n, data: bytes("d") });
+    expect(await head("s")).toBe(1n);
+    await c.compareAndSet("s", 1n, { seqNo: 2n, data: bytes("e") });
+    expect(await head("s")).toBe(2n);
+    await c.compareAndSet("t", undefined, { seqNo: 1n, data: bytes("t") });
+    expect(await head("t")).toBe(1n);
+    expect(await c.truncate("s", 2n)).toBe(1);
+    expect(await head("s")).toBe(2n);
+  });
+});
+
 describe("sqlite consensus, commit thread", () => {
   it("does not block the event loop while another connection holds the write lock", async () => {
     const [c, file] = consensus("thread", 5000);

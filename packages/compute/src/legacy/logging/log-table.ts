@@ -20,11 +20,13 @@
 import { Arrangement, type Key } from "@mzts/dataflow";
 import { LogFeeds, type LogIndex, type LogIndexFeed } from "@mzts/mz-cluster/logging";
 import type { LogRelation } from "@mzts/protocol";
-import { type Datum, datumKey, Frontier, type Row, rowKey, rowsEqual } from "@mzts/repr";
+import { type Datum, datumKey, Frontier, type Row, rowsEqual } from "@mzts/repr";
 
 /**
- * A key's current row and, once the row went into the arrangement, its `rowKey` there (kept so
- * the row's retraction a tick later does not build the string again).
+ * A key's current row and, once the row went into the arrangement, its row key there (kept so
+ * the row's retraction a tick later does not build the string again). The row key is that of
+ * its non-key columns only (`#rowKeyOf`): it tells the row apart among the rows of its key, all
+ * the arrangement needs, at a fraction of the whole row's key (issue 16).
  */
 interface Current {
   readonly row: Row;
@@ -40,6 +42,8 @@ export class LogTable implements LogIndex {
   readonly errors: Arrangement;
   /** The change feed of importing dataflows. */
   readonly #feeds: LogFeeds;
+  /** The columns not in the key, in order. */
+  readonly #valueColumns: readonly number[];
   /** Current row per key (the arrangement's key of the row). */
   readonly #rows = new Map<Key, Current>();
   /** First column's datum key → keys of the current rows in that group. */
@@ -55,7 +59,9 @@ export class LogTable implements LogIndex {
     this.arity = relation.columns.length;
     this.arrangement = new Arrangement(`log ${relation.name} ${id}`, relation.key);
     this.errors = new Arrangement(`log ${relation.name} ${id} errors`, []);
-    this.#feeds = new LogFeeds(this.arrangement);
+    // `flush` inserts every update into the arrangement as it publishes it.
+    this.#feeds = new LogFeeds(this.arrangement, { arrangedOnPublish: true });
+    this.#valueColumns = relation.columns.map((_, i) => i).filter((i) => !relation.key.includes(i));
   }
 
   attach(feed: LogIndexFeed): void {
@@ -112,6 +118,8 @@ export class LogTable implements LogIndex {
     if (time === undefined) return;
     this.#pendingTime = undefined;
     const arrangement = this.arrangement;
+    // Updates are built for the change feed only when a dataflow imports this log index.
+    const publish = this.#feeds.wanted;
     for (const [k, before] of this.#touched) {
       const after = this.#rows.get(k);
       if (before === after) continue;
@@ -122,13 +130,13 @@ export class LogTable implements LogIndex {
       }
       if (before) {
         // `before.rk` is set: the row went into the arrangement at an earlier flush.
-        arrangement.insert(before.row, time, -1, k, (before.rk ??= rowKey(before.row)));
-        this.#feeds.publish([before.row, time, -1]);
+        arrangement.insert(before.row, time, -1, k, (before.rk ??= this.#rowKeyOf(before.row)));
+        if (publish) this.#feeds.publish([before.row, time, -1]);
       }
       if (after) {
-        after.rk = rowKey(after.row);
+        after.rk = this.#rowKeyOf(after.row);
         arrangement.insert(after.row, time, 1, k, after.rk);
-        this.#feeds.publish([after.row, time, 1]);
+        if (publish) this.#feeds.publish([after.row, time, 1]);
       }
     }
     this.#touched.clear();
@@ -157,6 +165,15 @@ export class LogTable implements LogIndex {
     this.#groups.clear();
     this.arrangement.allowCompaction(Frontier.EMPTY);
     this.errors.allowCompaction(Frontier.EMPTY);
+  }
+
+  /** The key of `row` among the rows of its key: its non-key columns' (see `Current`). */
+  #rowKeyOf(row: Row): string {
+    const cols = this.#valueColumns;
+    if (cols.length === 1) return datumKey(row[cols[0]!] ?? null);
+    let s = "";
+    for (let i = 0; i < cols.length; i++) s += datumKey(row[cols[i]!] ?? null);
+    return s;
   }
 
   #retract(k: Key, cur: Current, time: bigint): void {

@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { MaintenanceTimer } from "./maintenance-timer.js";
+
+/**
+ * A timer (10 ms interval) on vitest's fake clock whose runs are recorded (`at`: `Date.now()` of
+ * each); `due` is what each run returns (default: nothing periodic).
+ */
+function recorded(due: () => number | undefined = () => Number.POSITIVE_INFINITY) {
+  vi.useFakeTimers();
+  vi.setSystemTime(0);
+  const at: number[] = [];
+  const timer = new MaintenanceTimer({
+    intervalMs: 10,
+    run: () => {
+      at.push(Date.now());
+      return due();
+    },
+    now: () => Date.now(),
+  });
+  return { at, timer };
+}
+
+describe("MaintenanceTimer", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("is not armed at idle when the workload says nothing is due", async () => {
+    const { at, timer } = recorded();
+    expect(timer.armed).toBe(false);
+    timer.request();
+    expect(timer.armed).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    // One run for the one request, then nothing: no timer while idle.
+    expect(at).toHaveLength(1);
+    expect(timer.armed).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    timer.close();
+  });
+
+  it("runs a request after a quiet spell at once, not an interval later", async () => {
+    const { at, timer } = recorded();
+    vi.setSystemTime(5_000);
+    timer.request();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(at).toHaveLength(1);
+    expect(at[0]! - 5_000).toBeLessThanOrEqual(1);
+    timer.close();
+  });
+
+  it("runs at most once per interval under a stream of requests", async () => {
+    const { at, timer } = recorded();
+    for (let ms = 0; ms < 50; ms++) {
+      timer.request();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(20);
+    // At most one run per 10 ms, each as soon as allowed.
+    expect(at).toHaveLength(6);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(10);
+    timer.close();
+  });
+
+  it("runs again when due (the workload's delay) without being asked", async () => {
+    // The next log interval boundary (1 s).
+    const { at, timer } = recorded(() => 1000 - (Date.now() % 1000));
+    vi.setSystemTime(250);
+    timer.request();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(at).toHaveLength(4);
+    expect(at.slice(1)).toEqual([1000, 2000, 3000]);
+    timer.close();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(at).toHaveLength(4);
+  });
+
+  it("keeps the fixed cadence for a workload whose maintain returns nothing", async () => {
+    const { at, timer } = recorded(() => undefined);
+    timer.request();
+    await vi.advanceTimersByTimeAsync(95);
+    expect(at).toHaveLength(10);
+    timer.close();
+  });
+
+  it("a request runs after the immediates queued with it (a step goes first)", async () => {
+    const order: string[] = [];
+    const timer = new MaintenanceTimer({
+      intervalMs: 10,
+      run: () => {
+        order.push("maintain");
+        return Number.POSITIVE_INFINITY;
+      },
+    });
+    // A command: asks for maintenance and a step, in that order.
+    timer.request();
+    setImmediate(() => order.push("step"));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(["step", "maintain"]);
+    timer.close();
+  });
+
+  it("a request during a run is honoured an interval after it", async () => {
+    let again = true;
+    const { at, timer } = recorded(() => {
+      if (again) {
+        again = false;
+        timer.request();
+      }
+      return Number.POSITIVE_INFINITY;
+    });
+    timer.request();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(at).toHaveLength(2);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(10);
+    timer.close();
+  });
+});

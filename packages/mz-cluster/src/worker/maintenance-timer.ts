@@ -1,0 +1,101 @@
+/**
+ * `MaintenanceTimer`: when a worker thread runs its workload's `maintain()` (issue 16). Before,
+ * every worker ran it on a fixed 10 ms interval whether anything had changed or not: at idle that
+ * was 100 wakeups a second per worker, each followed by a step round, about a quarter of an idle
+ * compute worker's busy time.
+ *
+ * ## When it runs
+ * - **Asked** (`request()`, the workload's `ctx.requestMaintenance()`): something changed that
+ *   maintenance reports (a dataflow ran, a command was applied, a peek was answered). It runs at
+ *   once when the last run is at least `intervalMs` ago, else at `intervalMs` after the last run:
+ *   a report never waits longer than the fixed interval made it wait (a change after a quiet
+ *   spell is reported within about a millisecond instead of up to 10 ms later), and under load it
+ *   runs at most once per `intervalMs`, as before. "At once" is a 0 ms timeout, not an immediate:
+ *   timers run after the event loop's immediates, so the step a command asked for (an immediate)
+ *   runs first and a peek's answer never waits behind maintenance.
+ * - **Due** (what `run()` returns): the ms until the workload must run again unasked, e.g. the
+ *   next log interval boundary (log indexes advance with the wall clock); `Infinity` = only when
+ *   asked. A workload whose `maintain()` returns nothing keeps the fixed cadence (`intervalMs`).
+ * The earlier of the two wins; a timer is armed only while a run is pending, so an idle worker
+ * whose workload has nothing periodic sleeps.
+ *
+ * A run that throws is the caller's problem (`run` is the workload's `maintain`, which never
+ * throws); the timer stays usable. `close()` disarms it for good.
+ */
+
+export interface MaintenanceTimerOptions {
+  /** The shortest time between two runs (the runtime's `maintenanceIntervalMs`). */
+  readonly intervalMs: number;
+  /**
+   * One maintenance run; returns the ms until the next one is due unasked (`Infinity`: only when
+   * asked), or nothing for the fixed cadence.
+   */
+  readonly run: () => unknown;
+  /** Monotonic clock in ms (default `performance.now`). */
+  readonly now?: () => number;
+}
+
+export class MaintenanceTimer {
+  readonly #intervalMs: number;
+  readonly #run: () => unknown;
+  readonly #now: () => number;
+  #lastRun = Number.NEGATIVE_INFINITY;
+  /** When the armed run is due (Infinity: none armed). */
+  #dueAt = Number.POSITIVE_INFINITY;
+  #timeout: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #runs = 0;
+
+  constructor(options: MaintenanceTimerOptions) {
+    this.#intervalMs = options.intervalMs;
+    this.#run = options.run;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Something changed: run soon (at once, or `intervalMs` after the last run). */
+  request(): void {
+    this.#armAt(Math.max(this.#now(), this.#lastRun + this.#intervalMs));
+  }
+
+  /** Whether a run is pending (for tests). */
+  get armed(): boolean {
+    return this.#dueAt !== Number.POSITIVE_INFINITY;
+  }
+
+  /** Runs so far (for tests). */
+  get runs(): number {
+    return this.#runs;
+  }
+
+  /** Disarms for good. */
+  close(): void {
+    this.#closed = true;
+    this.#disarm();
+  }
+
+  #armAt(at: number): void {
+    if (this.#closed || at >= this.#dueAt) return;
+    this.#disarm();
+    this.#dueAt = at;
+    const delay = Math.max(0, Math.ceil(at - this.#now()));
+    this.#timeout = setTimeout(() => this.#fire(), delay);
+  }
+
+  #disarm(): void {
+    if (this.#timeout !== undefined) clearTimeout(this.#timeout);
+    this.#timeout = undefined;
+    this.#dueAt = Number.POSITIVE_INFINITY;
+  }
+
+  #fire(): void {
+    this.#timeout = undefined;
+    this.#dueAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    const now = this.#now();
+    this.#lastRun = now;
+    this.#runs++;
+    const next = this.#run();
+    const due = typeof next === "number" ? next : this.#intervalMs;
+    if (Number.isFinite(due)) this.#armAt(now + Math.max(0, due));
+  }
+}
