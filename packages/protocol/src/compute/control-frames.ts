@@ -1,0 +1,133 @@
+/**
+ * The controller's framed codec of the `ComputeService.Control` stream (issue 16): commands are
+ * encoded once for all replicas, responses decoded one by one — and a peek answer the controller
+ * no longer waits for is dropped before it is decoded.
+ *
+ * ## How
+ * `ControlRequestFrames`/`ControlResponseFrames` (`proto/mz/compute/v1/control_frames.proto`) are
+ * wire-identical to `ControlRequest`/`ControlResponse` (`repeated bytes` = `repeated <message>`).
+ * `ComputeFramesService` is a copy of `ComputeService`'s descriptor whose `control` method has
+ * them as input and output: Connect serializes with the method's schemas and builds the path
+ * from its parent service, so the path stays `/mz.compute.v1.ComputeService/Control` and a
+ * replica receives the very bytes `toBinary(ControlRequestSchema, computeRequestToProto(cmds))`
+ * would give (a property test proves it).
+ *
+ * ## Invariants
+ * - Encode once: an instance hands the same command object to every replica's task, and those
+ *   tasks flush in the same event-loop turn (`SendCoalescer`); `computeCommandFrame` keeps each
+ *   command's bytes until the next turn, so the second replica reuses the first one's. Commands
+ *   are immutable (readonly domain types); the cache holds them for at most one turn.
+ * - Decode: `computeResponsesFromFrames` gives what `computeResponsesFromProto` gives for the same
+ *   bytes — same responses, same `MalformedResponse` (kind, path, reason) — except that a frame
+ *   `skippablePeekUuid` proves to be a well-framed peek answer for a uuid `awaitsPeek` rejects is
+ *   left out (`peek-answer-scan.ts` says what is checked). An undecodable frame is a
+ *   `MalformedResponse` at `responses[i]` (the unframed message failed inside Connect).
+ */
+import { create, fromBinary } from "@bufbuild/protobuf";
+import type { GenService } from "@bufbuild/protobuf/codegenv2";
+import { decodeBatch } from "../codec/envelope.js";
+import { MalformedResponse } from "../errors.js";
+import {
+  type ControlRequestFrames,
+  ControlRequestFramesSchema,
+  type ControlResponseFrames,
+  ControlResponseFramesSchema,
+} from "../gen/mz/compute/v1/control_frames_pb.js";
+import { ComputeResponseSchema } from "../gen/mz/compute/v1/response_pb.js";
+import { ComputeService } from "../gen/mz/compute/v1/service_pb.js";
+import { encodeComputeCommand, responseFromProtoAt } from "./codec.js";
+import type { ComputeCommand } from "./command.js";
+import { skippablePeekUuid } from "./peek-answer-scan.js";
+import type { ComputeResponse } from "./response.js";
+
+/** `ComputeService` with the framed messages as `Control`'s input and output (same path). */
+export const ComputeFramesService: GenService<{
+  control: {
+    methodKind: "bidi_streaming";
+    input: typeof ControlRequestFramesSchema;
+    output: typeof ControlResponseFramesSchema;
+  };
+}> = framesService();
+
+function framesService() {
+  const control = {
+    ...ComputeService.method.control,
+    input: ControlRequestFramesSchema,
+    output: ControlResponseFramesSchema,
+  };
+  const service = { ...ComputeService, methods: [control], method: { control } };
+  return service as unknown as typeof ComputeFramesService;
+}
+
+/** This turn's encoded commands (see "Encode once" in the file comment). */
+let frames = new Map<ComputeCommand, Uint8Array>();
+let clearScheduled = false;
+
+function clearFrames(): void {
+  frames = new Map();
+  clearScheduled = false;
+}
+
+/**
+ * The binary `ComputeCommand` of `cmd`, encoded once per turn however many replicas send it.
+ * @throws InvalidDatum (see `computeCommandToProto`).
+ */
+export function computeCommandFrame(cmd: ComputeCommand): Uint8Array {
+  let bytes = frames.get(cmd);
+  if (bytes === undefined) {
+    bytes = encodeComputeCommand(cmd);
+    frames.set(cmd, bytes);
+    if (!clearScheduled) {
+      clearScheduled = true;
+      setImmediate(clearFrames);
+    }
+  }
+  return bytes;
+}
+
+/**
+ * One stream message carrying `cmds` in order; its bytes are those of
+ * `computeRequestToProto(cmds)`. @throws InvalidDatum
+ */
+export function computeRequestFrames(cmds: readonly ComputeCommand[]): ControlRequestFrames {
+  return create(ControlRequestFramesSchema, { commands: cmds.map(computeCommandFrame) });
+}
+
+/**
+ * The responses of one stream message, in order, leaving out the peek answers `awaitsPeek`
+ * rejects (absent: none is left out). `awaitsPeek` is asked once per skippable peek answer.
+ * @throws MalformedResponse as `computeResponsesFromProto` (also when empty), and for a frame
+ *   that does not parse.
+ */
+export function computeResponsesFromFrames(
+  msg: ControlResponseFrames,
+  awaitsPeek?: (uuid: string) => boolean,
+): ComputeResponse[] {
+  const out: ComputeResponse[] = [];
+  decodeBatch(msg.responses, "compute", "response", (frame, prefix) => {
+    if (awaitsPeek !== undefined) {
+      const uuid = skippablePeekUuid(frame);
+      if (uuid !== undefined && !awaitsPeek(uuid)) return;
+    }
+    out.push(responseFromProtoAt(parseFrame(frame, prefix), prefix));
+  });
+  return out;
+}
+
+/** The frames of one response message as it arrives (tests and benches; Connect parses them). */
+export function parseResponseFrames(bytes: Uint8Array): ControlResponseFrames {
+  return fromBinary(ControlResponseFramesSchema, bytes);
+}
+
+function parseFrame(frame: Uint8Array, prefix: string) {
+  try {
+    return fromBinary(ComputeResponseSchema, frame);
+  } catch (e) {
+    throw new MalformedResponse(
+      "compute",
+      "unknown",
+      prefix.slice(0, -1),
+      `undecodable payload (${(e as Error).message})`,
+    );
+  }
+}
