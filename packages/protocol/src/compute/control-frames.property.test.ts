@@ -26,6 +26,7 @@ import {
   computeRequestToProto,
   computeResponsesFromProto,
   computeResponsesToProto,
+  encodeComputeCommand,
 } from "./codec.js";
 import {
   ComputeFramesService,
@@ -118,6 +119,17 @@ describe("requests", () => {
   test.prop([batch(computeCommand)])("the framed request's bytes are the plain one's", (cmds) => {
     const framed = toBinary(ControlRequestFramesSchema, computeRequestFrames(cmds));
     expect(framed).toEqual(toBinary(ControlRequestSchema, computeRequestToProto(cmds)));
+  });
+
+  test.prop([
+    fc.oneof(
+      fc.uuid(),
+      fc.string({ minLength: 36, maxLength: 36 }),
+      fc.string({ unit: "grapheme", maxLength: 40 }),
+    ),
+  ])("a cancel's directly written bytes are the plain encoder's, for any uuid string", (uuid) => {
+    const cmd = { kind: "cancelPeek", uuid } as const;
+    expect(computeCommandFrame(cmd)).toEqual(encodeComputeCommand(cmd));
   });
 
   it("encodes a command once per turn, however many replicas send it", async () => {
