@@ -6,23 +6,18 @@
  * in `mz_compute_responses_total` (as a delivered one would be); one from a stale incarnation is
  * not (it never was).
  */
-import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
+import type { ComputeResponse } from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createComputeController, type PathSplit } from "../src/index.js";
-import { type FakeReplicas, fakeReplicas } from "./fake-replicas.js";
-
-const INDEX: DataflowDescription = {
-  debugName: "constant",
-  sourceImports: [],
-  indexImports: [],
-  objectsToBuild: [{ id: "u30", plan: { kind: "constant", rows: [[[1n], 1]], arity: 1 } }],
-  indexExports: [{ id: "u31", objectId: "u30", key: [0] }],
-  sinkExports: [],
-  asOf: 0n,
-  until: null,
-};
+import {
+  CONSTANT_INDEX,
+  type FakeReplicas,
+  fakeReplicas,
+  lastPeek,
+  respond,
+} from "./fake-replicas.js";
 
 async function setup(pathSplit?: PathSplit) {
   const fake = fakeReplicas();
@@ -43,7 +38,7 @@ async function setup(pathSplit?: PathSplit) {
   );
   c.addReplica("c1", "u1", { computeUrl: "http://127.0.0.1:1" });
   c.addReplica("c1", "u2", { computeUrl: "http://127.0.0.1:2" });
-  c.createDataflow("c1", INDEX);
+  c.createDataflow("c1", CONSTANT_INDEX);
   await new Promise((r) => setTimeout(r, 0)); // the fake incarnations connect
   for (const r of ["u1", "u2"]) {
     respond(fake, r, [
@@ -53,20 +48,8 @@ async function setup(pathSplit?: PathSplit) {
   return { c, fake, registry };
 }
 
-function respond(fake: FakeReplicas, replicaId: string, responses: ComputeResponse[]): void {
-  const inc = fake.of(replicaId);
-  inc.opts.onResponses(inc.opts.epoch, responses);
-}
-
 const awaits = (fake: FakeReplicas, replicaId: string, uuid: string) =>
   fake.of(replicaId).opts.awaitsPeek?.(uuid);
-
-function lastPeek(fake: FakeReplicas, replicaId: string): string {
-  const peeks = fake
-    .of(replicaId)
-    .sent.filter((c): c is Extract<ComputeCommand, { kind: "peek" }> => c.kind === "peek");
-  return peeks[peeks.length - 1]!.peek.uuid;
-}
 
 const canceled = (uuid: string): ComputeResponse => ({
   kind: "peekResponse",

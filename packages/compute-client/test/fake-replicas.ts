@@ -1,9 +1,10 @@
 /**
  * Fake compute replicas for controller tests: a connector whose incarnations connect at once and
  * record every command they are sent (live; the replay is `opts.replay()`). Tests answer through
- * `opts.onResponses` and fail an incarnation through `opts.onFailed`.
+ * `opts.onResponses` (`respond`) and fail an incarnation through `opts.onFailed`. Also: a
+ * constant index dataflow to peek (`CONSTANT_INDEX`, u31) and the last peek sent (`lastPeek`).
  */
-import type { ComputeCommand } from "@mzts/protocol";
+import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
 import type { ComputeReplicaConnector } from "../src/index.js";
 
 export type ConnectorOptions = Parameters<ComputeReplicaConnector>[0];
@@ -41,4 +42,30 @@ export function fakeReplicas(): FakeReplicas {
     return inc;
   };
   return { incarnations, connector, of };
+}
+
+/** A dataflow exporting index u31 of one constant row (1). */
+export const CONSTANT_INDEX: DataflowDescription = {
+  debugName: "constant",
+  sourceImports: [],
+  indexImports: [],
+  objectsToBuild: [{ id: "u30", plan: { kind: "constant", rows: [[[1n], 1]], arity: 1 } }],
+  indexExports: [{ id: "u31", objectId: "u30", key: [0] }],
+  sinkExports: [],
+  asOf: 0n,
+  until: null,
+};
+
+/** Delivers `responses` from `replicaId`'s current incarnation. */
+export function respond(fake: FakeReplicas, replicaId: string, responses: ComputeResponse[]): void {
+  const inc = fake.of(replicaId);
+  inc.opts.onResponses(inc.opts.epoch, responses);
+}
+
+/** The uuid of the last peek sent to `replicaId`. */
+export function lastPeek(fake: FakeReplicas, replicaId: string): string {
+  const peeks = fake
+    .of(replicaId)
+    .sent.filter((c): c is Extract<ComputeCommand, { kind: "peek" }> => c.kind === "peek");
+  return peeks[peeks.length - 1]!.peek.uuid;
 }
