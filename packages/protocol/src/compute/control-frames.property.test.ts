@@ -151,6 +151,74 @@ describe("responses", () => {
     expect(framed).toEqual(rs);
   });
 
+  test.prop([batch(fc.oneof(computeResponse, computeResponses.peekResponse))])(
+    "decode like the plain message when every peek is awaited (rows read from the scan)",
+    (rs) => {
+      const bytes = toBinary(ControlResponseSchema, computeResponsesToProto(rs));
+      expect(computeResponsesFromFrames(parseResponseFrames(bytes), () => true)).toEqual(rs);
+    },
+  );
+
+  it("reads only plainly encoded row batches from the scan, and decodes or refuses the rest alike", () => {
+    const uuid = "0f9a44f2-5b1e-4c4f-9a55-3c1c7d0b8e21";
+    const row = [0x01, 0x00]; // whatever RowPacker makes of it, both decoders see the same bytes
+    const varint = (n: bigint) => {
+      const out: number[] = [];
+      let v = BigInt.asUintN(64, n);
+      do {
+        const b = Number(v & 0x7fn);
+        v >>= 7n;
+        out.push(v > 0n ? b | 0x80 : b);
+      } while (v > 0n);
+      return out;
+    };
+    const len = (no: number, payload: number[]) => [
+      (no << 3) | 2,
+      ...varint(BigInt(payload.length)),
+      ...payload,
+    ];
+    const answer = (batch: number[]) =>
+      new Uint8Array(len(2, [...len(1, [...Buffer.from(uuid)]), ...len(2, batch)]));
+    const good = toBinary(
+      ComputeResponseSchema,
+      computeResponsesToProto([
+        { kind: "peekResponse", uuid, response: { kind: "rows", rows: [[[1n], 2]] } },
+      ]).responses[0] as ComputeResponseProto,
+    );
+    const batches: Record<string, number[]> = {
+      "unpacked diffs": [0x08, 1, ...len(2, row), 0x18, 2],
+      "format version twice": [0x08, 1, 0x08, 1, ...len(2, row), ...len(3, [2])],
+      "a negative diff": [0x08, 1, ...len(2, row), ...len(3, varint(-1n))],
+      "a diff beyond 2^49": [0x08, 1, ...len(2, row), ...len(3, varint(1n << 50n))],
+      "no rows": [0x08, 1, ...len(3, [2])],
+      "no format version": [...len(2, row), ...len(3, [2])],
+      "an unknown field": [0x08, 1, ...len(2, row), ...len(3, [2]), 0x78, 5],
+      "a truncated diff": [0x08, 1, ...len(2, row), ...len(3, [0x82])],
+    };
+    const frames = {
+      good,
+      ...Object.fromEntries(Object.entries(batches).map(([k, b]) => [k, answer(b)])),
+    };
+    for (const [name, frame] of Object.entries(frames)) {
+      const bytes = toBinary(
+        ControlResponseFramesSchema,
+        create(ControlResponseFramesSchema, { responses: [frame] }),
+      );
+      const plain = outcome(() =>
+        computeResponsesFromProto(fromBinary(ControlResponseSchema, bytes)),
+      );
+      const framed = outcome(() =>
+        computeResponsesFromFrames(parseResponseFrames(bytes), () => true),
+      );
+      if (plain !== null && typeof plain === "object" && "error" in plain) {
+        // Bytes that do not parse: Connect failed the unframed message; the frame is refused.
+        expect(framed, name).toEqual({
+          malformed: expect.stringMatching(/at responses\[0\]: undecodable payload/),
+        });
+      } else expect(framed, name).toEqual(plain);
+    }
+  });
+
   test.prop([batch(rawResponse)])(
     "refuse what the plain decoder refuses, with the same MalformedResponse",
     (items) => {

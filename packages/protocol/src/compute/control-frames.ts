@@ -19,14 +19,17 @@
  *   are immutable (readonly domain types); the cache holds them for at most one turn.
  * - Decode: `computeResponsesFromFrames` gives what `computeResponsesFromProto` gives for the same
  *   bytes — same responses, same `MalformedResponse` (kind, path, reason) — except that a frame
- *   `skippablePeekUuid` proves to be a well-framed peek answer for a uuid `awaitsPeek` rejects is
- *   left out (`peek-answer-scan.ts` says what is checked). An undecodable frame is a
- *   `MalformedResponse` at `responses[i]` (the unframed message failed inside Connect).
+ *   `scanPeekAnswer` proves to be a well-framed peek answer for a uuid `awaitsPeek` rejects is
+ *   left out (`peek-answer-scan.ts` says what is checked). An awaited answer with plainly encoded
+ *   rows is read from the scan's positions and validated by the same `rowBatchFromProto`, without
+ *   the reflective decode. An undecodable frame is a `MalformedResponse` at `responses[i]` (the
+ *   unframed message failed inside Connect).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import type { GenService } from "@bufbuild/protobuf/codegenv2";
 import { decodeBatch } from "../codec/envelope.js";
-import { MalformedResponse } from "../errors.js";
+import { rowBatchFromProto } from "../codec/row-batch-codec.js";
+import { FieldError, MalformedResponse } from "../errors.js";
 import {
   type ControlRequestFrames,
   ControlRequestFramesSchema,
@@ -35,9 +38,15 @@ import {
 } from "../gen/mz/compute/v1/control_frames_pb.js";
 import { ComputeResponseSchema } from "../gen/mz/compute/v1/response_pb.js";
 import { ComputeService } from "../gen/mz/compute/v1/service_pb.js";
+import type { RowBatch } from "../gen/mz/repr/v1/repr_pb.js";
 import { encodeComputeCommand, responseFromProtoAt } from "./codec.js";
 import type { ComputeCommand } from "./command.js";
-import { skippablePeekUuid } from "./peek-answer-scan.js";
+import {
+  ROWS_RESULT,
+  type ScannedPeekAnswer,
+  scanPeekAnswer,
+  scanRowBatch,
+} from "./peek-answer-scan.js";
 import type { ComputeResponse } from "./response.js";
 
 /** `ComputeService` with the framed messages as `Control`'s input and output (same path). */
@@ -130,13 +139,41 @@ export function computeResponsesFromFrames(
 ): ComputeResponse[] {
   const out: ComputeResponse[] = [];
   decodeBatch(msg.responses, "compute", "response", (frame, prefix) => {
-    if (awaitsPeek !== undefined) {
-      const uuid = skippablePeekUuid(frame);
-      if (uuid !== undefined && !awaitsPeek(uuid)) return;
+    const answer = awaitsPeek === undefined ? undefined : scanPeekAnswer(frame);
+    if (answer !== undefined) {
+      if (!awaitsPeek?.(answer.uuid)) return;
+      const rows = answer.result === ROWS_RESULT ? rowsAnswer(frame, answer, prefix) : undefined;
+      if (rows !== undefined) {
+        out.push(rows);
+        return;
+      }
     }
     out.push(responseFromProtoAt(parseFrame(frame, prefix), prefix));
   });
   return out;
+}
+
+/**
+ * An awaited answer with rows, read straight from the frame (no reflective decode: the scan
+ * found the fields) and validated by the same `rowBatchFromProto`; `undefined` when its
+ * `RowBatch` is not plainly encoded (`scanRowBatch`): the full decode takes it then.
+ * @throws MalformedResponse as the full decode would
+ */
+function rowsAnswer(
+  frame: Uint8Array,
+  answer: ScannedPeekAnswer,
+  prefix: string,
+): ComputeResponse | undefined {
+  const batch = scanRowBatch(frame, answer.start, answer.end);
+  if (batch === undefined) return undefined;
+  try {
+    const rows = rowBatchFromProto(batch as RowBatch, `${prefix}peekResponse.rows`);
+    return { kind: "peekResponse", uuid: answer.uuid, response: { kind: "rows", rows } };
+  } catch (e) {
+    if (e instanceof FieldError)
+      throw new MalformedResponse("compute", "peekResponse", e.path, e.reason);
+    throw e;
+  }
 }
 
 /** The frames of one response message as it arrives (tests and benches; Connect parses them). */

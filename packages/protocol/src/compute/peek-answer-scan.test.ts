@@ -2,13 +2,18 @@
  * `skippablePeekUuid`: which frames are proven skippable peek answers, and that every other shape
  * (another kind, a framing error, a shape the scan does not prove) is left to the full decode.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { ComputeResponseSchema } from "../gen/mz/compute/v1/response_pb.js";
 import { computeResponse, computeResponses } from "../testdata/arbitraries.js";
 import { encodeComputeResponse } from "./codec.js";
-import { skippablePeekUuid } from "./peek-answer-scan.js";
+import {
+  ROWS_RESULT,
+  scanPeekAnswer,
+  scanRowBatch,
+  skippablePeekUuid,
+} from "./peek-answer-scan.js";
 
 const UUID = "0f9a44f2-5b1e-4c4f-9a55-3c1c7d0b8e21";
 const canceled = (uuid: string) =>
@@ -38,6 +43,24 @@ describe("skippablePeekUuid", () => {
     (r, cut) => {
       const bytes = encodeComputeResponse(r);
       expect(skippablePeekUuid(bytes.subarray(0, cut % bytes.length))).toBeUndefined();
+    },
+  );
+
+  test.prop([computeResponses.peekResponse])(
+    "finds the rows of an answer as the decoder does (so they are read without it)",
+    (r) => {
+      const bytes = encodeComputeResponse(r);
+      const answer = scanPeekAnswer(bytes);
+      const decoded = fromBinary(ComputeResponseSchema, bytes).kind;
+      if (decoded.case !== "peekResponse" || decoded.value.result.case !== "rows") {
+        expect(answer?.result).not.toBe(ROWS_RESULT);
+        return;
+      }
+      expect(answer?.result).toBe(ROWS_RESULT);
+      const batch = scanRowBatch(bytes, answer?.start ?? 0, answer?.end ?? 0);
+      const { formatVersion, rows, diffs } = decoded.value.result.value;
+      if (diffs.some((d) => d >= 2n ** 49n)) expect(batch).toBeUndefined();
+      else expect(batch).toEqual({ formatVersion, rows, diffs });
     },
   );
 

@@ -1,8 +1,9 @@
 /**
- * `skippablePeekUuid`: reads, without decoding it, whether one binary `mz.compute.v1.ComputeResponse`
- * is a peek answer and for which uuid — so a controller can drop an answer it no longer waits for
- * (the other replica answered first, or the peek was canceled) before paying for its rows
- * (issue 16; `control-frames.ts`).
+ * `scanPeekAnswer` / `skippablePeekUuid`: reads, without decoding it, whether one binary
+ * `mz.compute.v1.ComputeResponse` is a peek answer, for which uuid and where its result lies — so
+ * a controller can drop an answer it no longer waits for (the other replica answered first, or
+ * the peek was canceled) before paying for its rows, and read the rows of one it waits for
+ * without a reflective decode (`scanRowBatch`; issue 16, `control-frames.ts`).
  *
  * ## What a skipped answer is checked for (the rest is what skipping saves)
  * - The response is well-framed: every tag is valid and every field's length lies within it.
@@ -105,11 +106,23 @@ function readVarint32(buf: Uint8Array, pos: number, limit: number): number {
 
 const field: Field = { no: 0, wireType: 0, start: 0, end: 0 };
 
+/** A peek answer found by `scanPeekAnswer`: its uuid and where its one result's payload lies. */
+export interface ScannedPeekAnswer {
+  readonly uuid: string;
+  /** The `PeekResponse.result` case: 2 rows, 3 error, 4 canceled. */
+  readonly result: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** `PeekResponse.result` = rows (a `RowBatch`). */
+export const ROWS_RESULT = 2;
+
 /**
- * The uuid of `frame` when it is a peek answer that may be skipped undecoded (see the file
- * comment for what is checked); `undefined` when it must be decoded in full.
+ * `frame` as a peek answer that may be skipped undecoded (see the file comment for what is
+ * checked); `undefined` when it must be decoded in full.
  */
-export function skippablePeekUuid(frame: Uint8Array): string | undefined {
+export function scanPeekAnswer(frame: Uint8Array): ScannedPeekAnswer | undefined {
   const limit = frame.length;
   let answerStart = -1;
   let answerEnd = -1;
@@ -122,7 +135,9 @@ export function skippablePeekUuid(frame: Uint8Array): string | undefined {
   }
   if (answerStart < 0) return undefined;
   let uuid: string | undefined;
-  let results = 0;
+  let result = 0;
+  let start = 0;
+  let end = 0;
   for (let pos = answerStart; pos < answerEnd; pos = field.end) {
     if (!readField(frame, pos, answerEnd, field)) return undefined;
     if (field.no === UUID_FIELD) {
@@ -130,12 +145,73 @@ export function skippablePeekUuid(frame: Uint8Array): string | undefined {
       if (field.end - field.start !== UUID_LENGTH) return undefined;
       uuid = ascii(frame, field.start, field.end);
     } else if (field.no >= RESULT_FIRST && field.no <= RESULT_LAST) {
-      if (field.wireType !== LEN) return undefined;
-      results++;
+      if (field.wireType !== LEN || result !== 0) return undefined;
+      result = field.no;
+      start = field.start;
+      end = field.end;
     }
   }
-  if (uuid === undefined || results !== 1 || !isUuid(uuid)) return undefined;
-  return uuid;
+  if (uuid === undefined || result === 0 || !isUuid(uuid)) return undefined;
+  return { uuid, result, start, end };
+}
+
+/** The uuid of `frame` when `scanPeekAnswer` takes it. */
+export function skippablePeekUuid(frame: Uint8Array): string | undefined {
+  return scanPeekAnswer(frame)?.uuid;
+}
+
+/**
+ * The fields of a `RowBatch` at `frame[start..end]` when its encoding is the plain one — each of
+ * format_version (varint, ≤ 32 bits), rows and packed diffs at most once, every diff in
+ * [0, 2^49) — else `undefined` (decode it in full). Unknown fields are ignored, as by a decode.
+ */
+export function scanRowBatch(
+  frame: Uint8Array,
+  start: number,
+  end: number,
+): { formatVersion: number; rows: Uint8Array; diffs: bigint[] } | undefined {
+  let formatVersion = -1;
+  let rows: Uint8Array | undefined;
+  let diffs: bigint[] | undefined;
+  for (let pos = start; pos < end; pos = field.end) {
+    if (!readField(frame, pos, end, field)) return undefined;
+    if (field.no === 1) {
+      if (field.wireType !== VARINT || formatVersion >= 0) return undefined;
+      formatVersion = readVarint32(frame, field.start, field.end);
+      if (formatVersion < 0) return undefined;
+    } else if (field.no === 2) {
+      if (field.wireType !== LEN || rows !== undefined) return undefined;
+      rows = frame.subarray(field.start, field.end);
+    } else if (field.no === 3) {
+      if (field.wireType !== LEN || diffs !== undefined) return undefined;
+      diffs = packedSmallVarints(frame, field.start, field.end);
+      if (diffs === undefined) return undefined;
+    }
+  }
+  return {
+    formatVersion: Math.max(formatVersion, 0),
+    rows: rows ?? new Uint8Array(0),
+    diffs: diffs ?? [],
+  };
+}
+
+/** Packed varints in [0, 2^49) (at most 7 bytes each) as bigints; `undefined` otherwise. */
+function packedSmallVarints(buf: Uint8Array, start: number, end: number): bigint[] | undefined {
+  const out: bigint[] = [];
+  let pos = start;
+  while (pos < end) {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (i === 7 || pos >= end) return undefined;
+      const b = buf[pos++] as number;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) break;
+      scale *= 128;
+    }
+    out.push(BigInt(value));
+  }
+  return out;
 }
 
 /** `buf[start..end]` as a string of its bytes (only ASCII survives `isUuid`). */
