@@ -21,7 +21,12 @@ import {
   ControlRequestSchema,
   ControlResponseSchema,
 } from "../gen/mz/compute/v1/service_pb.js";
-import { computeCommand, computeResponse, computeResponses } from "../testdata/arbitraries.js";
+import {
+  computeCommand,
+  computeCommands,
+  computeResponse,
+  computeResponses,
+} from "../testdata/arbitraries.js";
 import {
   computeRequestToProto,
   computeResponsesFromProto,
@@ -131,6 +136,13 @@ describe("requests", () => {
     const cmd = { kind: "cancelPeek", uuid } as const;
     expect(computeCommandFrame(cmd)).toEqual(encodeComputeCommand(cmd));
   });
+
+  test.prop([computeCommands.peek], { numRuns: 500 })(
+    "a peek's directly written bytes are the plain encoder's",
+    (cmd) => {
+      expect(computeCommandFrame(cmd)).toEqual(encodeComputeCommand(cmd));
+    },
+  );
 
   it("encodes a command once per turn, however many replicas send it", async () => {
     const cmd = { kind: "cancelPeek", uuid: "0f9a44f2-5b1e-4c4f-9a55-3c1c7d0b8e21" } as const;

@@ -13,6 +13,8 @@
  * would give (a property test proves it).
  *
  * ## Invariants
+ * - Peeks and cancels (one each per API peek) are written directly (`peek-frame.ts`,
+ *   `cancelPeekFrame`), byte-identical to `encodeComputeCommand`; other commands by reflection.
  * - Encode once: an instance hands the same command object to every replica's task, and those
  *   tasks flush in the same event-loop turn (`SendCoalescer`); `computeCommandFrame` keeps each
  *   command's bytes until the next turn, so the second replica reuses the first one's. Commands
@@ -47,6 +49,7 @@ import {
   scanPeekAnswer,
   scanRowBatch,
 } from "./peek-answer-scan.js";
+import { peekCommandFrame } from "./peek-frame.js";
 import type { ComputeResponse } from "./response.js";
 
 /** `ComputeService` with the framed messages as `Control`'s input and output (same path). */
@@ -84,7 +87,10 @@ function clearFrames(): void {
 export function computeCommandFrame(cmd: ComputeCommand): Uint8Array {
   let bytes = frames.get(cmd);
   if (bytes === undefined) {
-    bytes = (cmd.kind === "cancelPeek" && cancelPeekFrame(cmd.uuid)) || encodeComputeCommand(cmd);
+    bytes =
+      cmd.kind === "peek"
+        ? peekCommandFrame(cmd.peek)
+        : (cmd.kind === "cancelPeek" && cancelPeekFrame(cmd.uuid)) || encodeComputeCommand(cmd);
     frames.set(cmd, bytes);
     if (!clearScheduled) {
       clearScheduled = true;
