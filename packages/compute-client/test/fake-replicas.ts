@@ -5,7 +5,7 @@
  * constant index dataflow to peek (`CONSTANT_INDEX`, u31) and the last peek sent (`lastPeek`).
  */
 import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
-import type { ComputeReplicaConnector } from "../src/index.js";
+import type { ComputeController, ComputeReplicaConnector } from "../src/index.js";
 
 export type ConnectorOptions = Parameters<ComputeReplicaConnector>[0];
 
@@ -68,4 +68,23 @@ export function lastPeek(fake: FakeReplicas, replicaId: string): string {
     .of(replicaId)
     .sent.filter((c): c is Extract<ComputeCommand, { kind: "peek" }> => c.kind === "peek");
   return peeks[peeks.length - 1]!.peek.uuid;
+}
+
+/**
+ * Instance c1 of `c` (built on `fake`'s connector) gets replicas u1 and u2 and `CONSTANT_INDEX`,
+ * readable at 5 on both (each reported frontiers 5).
+ */
+export async function withIndexOnTwoReplicas(
+  c: ComputeController,
+  fake: FakeReplicas,
+): Promise<void> {
+  c.addReplica("c1", "u1", { computeUrl: "http://127.0.0.1:1" });
+  c.addReplica("c1", "u2", { computeUrl: "http://127.0.0.1:2" });
+  c.createDataflow("c1", CONSTANT_INDEX);
+  await new Promise((r) => setTimeout(r, 0)); // the fake incarnations connect
+  for (const r of ["u1", "u2"]) {
+    respond(fake, r, [
+      { kind: "frontiers", id: "u31", frontiers: { write: 5n, input: 5n, output: 5n } },
+    ]);
+  }
 }

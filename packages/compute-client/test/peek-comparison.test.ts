@@ -21,11 +21,11 @@ import {
   type PathSplit,
 } from "../src/index.js";
 import {
-  CONSTANT_INDEX,
   type FakeReplicas,
   fakeReplicas,
   lastPeek,
   respond,
+  withIndexOnTwoReplicas,
 } from "./fake-replicas.js";
 
 interface Setup {
@@ -63,15 +63,7 @@ async function setup(split: Partial<PathSplit> = {}): Promise<Setup> {
       onComparison: (r) => records.push(r),
     },
   );
-  c.addReplica("c1", "u1", { computeUrl: "http://127.0.0.1:1" });
-  c.addReplica("c1", "u2", { computeUrl: "http://127.0.0.1:2" });
-  c.createDataflow("c1", CONSTANT_INDEX);
-  await new Promise((r) => setTimeout(r, 0)); // the fake incarnations connect
-  for (const r of ["u1", "u2"]) {
-    respond(fake, r, [
-      { kind: "frontiers", id: "u31", frontiers: { write: 5n, input: 5n, output: 5n } },
-    ]);
-  }
+  await withIndexOnTwoReplicas(c, fake);
   return { c, fake, registry, logs, records };
 }
 
