@@ -143,6 +143,13 @@ export class Instance {
         }
       },
       onCommandSent: (replicaId, command) => this.#quarantine.sent(replicaId, command),
+      awaitsPeek: (replicaId, uuid) => {
+        if (this.#peeks.awaits(uuid)) return true;
+        // Dropped undecoded (issue 16); counted as if delivered. Quarantine and holds have
+        // forgotten the peek already (settled).
+        this.#countResponse(replicaId, "peekResponse");
+        return false;
+      },
       onDisconnected: (replicaId, error) => {
         this.#peeks.failTargeted(replicaId);
         if (helloRefusalOf(error) !== undefined) {
@@ -437,12 +444,16 @@ export class Instance {
 
   // --- responses --------------------------------------------------------------------------
 
-  #handle(replicaId: ReplicaId, resp: ComputeResponse): void {
+  #countResponse(replicaId: ReplicaId, kind: ComputeResponse["kind"]): void {
     this.#opts.metrics.responsesTotal.inc({
       instance_id: this.id,
       replica_id: replicaId,
-      response_type: resp.kind,
+      response_type: kind,
     });
+  }
+
+  #handle(replicaId: ReplicaId, resp: ComputeResponse): void {
+    this.#countResponse(replicaId, resp.kind);
     switch (resp.kind) {
       case "frontiers":
         this.#collections.absorbFrontiers(replicaId, resp);

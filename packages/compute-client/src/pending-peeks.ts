@@ -172,6 +172,16 @@ export class InstancePeeks {
     });
   }
 
+  /**
+   * Whether an answer to peek `uuid` still matters: it is pending, or its caller is answered and
+   * the other path's answer is awaited for the comparison. Any other answer (a replica's after
+   * the first, one after a cancel, an unknown uuid) is ignored by `absorb`, so a replica task may
+   * drop it undecoded (issue 16).
+   */
+  awaits(uuid: string): boolean {
+    return this.#peeks.has(uuid) || this.#comparing.has(uuid);
+  }
+
   /** A replica's `peekResponse`: settles the peek if it is the first (valid) answer. */
   absorb(replicaId: ReplicaId, resp: Extract<ComputeResponse, { kind: "peekResponse" }>): void {
     const p = this.#peeks.get(resp.uuid);

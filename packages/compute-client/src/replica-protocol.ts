@@ -16,23 +16,28 @@ import {
 import {
   type ComputeCommand,
   type ComputeResponse,
-  computeRequestToProto,
-  computeResponsesFromProto,
+  computeRequestFrames,
+  computeResponsesFromFrames,
 } from "@mzts/protocol";
-import { ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import { ComputeFramesService, type computeV1 } from "@mzts/protocol/wire";
 import type { ComputeReplicaConnector } from "./replicas.js";
 
-/** The compute stream: commands and responses, `ComputeService.Control`, `hello` first. */
+/**
+ * The compute stream: commands and responses, `ComputeService.Control`, `hello` first. Framed
+ * (`@mzts/protocol`'s `control-frames.ts`, issue 16), as the legacy task's: the same bytes on the
+ * wire, each command encoded once for all replicas, and peek answers the instance no longer
+ * waits for dropped undecoded.
+ */
 export const computeReplicaProtocol: ReplicaProtocol<
   ComputeCommand,
   ComputeResponse,
-  computeV1.ControlRequest,
-  computeV1.ControlResponse
+  computeV1.ControlRequestFrames,
+  computeV1.ControlResponseFrames
 > = {
   stream: "compute",
-  service: ComputeService,
-  encode: computeRequestToProto,
-  decode: computeResponsesFromProto,
+  service: ComputeFramesService,
+  encode: computeRequestFrames,
+  decode: computeResponsesFromFrames,
   hello: (hello) => ({ kind: "hello", hello }),
   isHello: (command) => command.kind === "hello",
 };

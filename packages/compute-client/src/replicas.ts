@@ -12,7 +12,8 @@
  *    targeted at one replica goes to that replica only, live and in replays (`forReplica`).
  * 3. Callbacks of other epochs or of a replaced replica state are ignored (stale incarnations);
  *    the current incarnation's responses and the commands written to it (replayed or live) are
- *    passed on (`onResponses`, `onCommandSent`).
+ *    passed on (`onResponses`, `onCommandSent`); a peek answer is awaited (`awaitsPeek`) only
+ *    from the current incarnation, as the instance says.
  * 4. A failed incarnation is rehydrated: `onDisconnected` (the instance fails targeted peeks and
  *    may quarantine a poison command, taking it out of the history), then epoch + 1 when the
  *    connector's rehydration policy says (the unified task's, `connector.rehydration`) — or, on
@@ -122,6 +123,11 @@ export interface InstanceReplicasOptions {
   onReplay(replicaId: ReplicaId): void;
   /** Responses of a replica's current incarnation. */
   onResponses(replicaId: ReplicaId, responses: readonly ComputeResponse[]): void;
+  /**
+   * Whether the instance still waits for an answer to peek `uuid` from `replicaId`'s current
+   * incarnation; false: the answer is dropped undecoded (`ReplicaConnectionOptions.awaitsPeek`).
+   */
+  awaitsPeek(replicaId: ReplicaId, uuid: string): boolean;
   /** A command written to a replica's current incarnation (replayed or live). */
   onCommandSent(replicaId: ReplicaId, command: ComputeCommand): void;
   /** A replica's incarnation failed with `error` (before its rehydration reads the history). */
@@ -307,6 +313,7 @@ export class InstanceReplicas {
         if (!this.#current(r, e)) return; // stale incarnation
         o.onResponses(r.id, responses);
       },
+      awaitsPeek: (uuid) => this.#current(r, epoch) && o.awaitsPeek(r.id, uuid),
       onFailed: (e, error) => {
         if (!this.#current(r, e) || o.isClosed()) return;
         this.#rehydrate(r, error);

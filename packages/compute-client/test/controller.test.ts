@@ -36,6 +36,7 @@ import {
   PeekTimeout,
   SinceViolation,
 } from "../src/index.js";
+import { CONSTANT_INDEX } from "./fake-replicas.js";
 
 const INSTANCE = "u1";
 const LOGGING: LoggingConfig = {
@@ -555,17 +556,7 @@ describe("compute controller against real replicas", () => {
       ]),
     };
     const { controller } = await setup(["u8", "u9"], logging);
-    const constant: DataflowDescription = {
-      debugName: "constant",
-      sourceImports: [],
-      indexImports: [],
-      objectsToBuild: [{ id: "u30", plan: { kind: "constant", rows: [[[1n], 1]], arity: 1 } }],
-      indexExports: [{ id: "u31", objectId: "u30", key: [0] }],
-      sinkExports: [],
-      asOf: 0n,
-      until: null,
-    };
-    controller.createDataflow(INSTANCE, constant);
+    controller.createDataflow(INSTANCE, CONSTANT_INDEX);
     const asOf = BigInt(Math.floor(Date.now() / 100) * 100);
     const tap: DataflowDescription = {
       debugName: "hydration tap",

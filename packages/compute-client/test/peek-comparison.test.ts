@@ -9,7 +9,7 @@
  * - differences and timeouts are counted and logged; dualwrite serves without comparing;
  * - the pure row comparison (multisets with counts).
  */
-import type { ComputeCommand, ComputeResponse, DataflowDescription } from "@mzts/protocol";
+import type { ComputeResponse } from "@mzts/protocol";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -20,18 +20,13 @@ import {
   diffRows,
   type PathSplit,
 } from "../src/index.js";
-import { type FakeReplicas, fakeReplicas } from "./fake-replicas.js";
-
-const INDEX: DataflowDescription = {
-  debugName: "constant",
-  sourceImports: [],
-  indexImports: [],
-  objectsToBuild: [{ id: "u30", plan: { kind: "constant", rows: [[[1n], 1]], arity: 1 } }],
-  indexExports: [{ id: "u31", objectId: "u30", key: [0] }],
-  sinkExports: [],
-  asOf: 0n,
-  until: null,
-};
+import {
+  type FakeReplicas,
+  fakeReplicas,
+  lastPeek,
+  respond,
+  withIndexOnTwoReplicas,
+} from "./fake-replicas.js";
 
 interface Setup {
   readonly c: ComputeController;
@@ -68,29 +63,8 @@ async function setup(split: Partial<PathSplit> = {}): Promise<Setup> {
       onComparison: (r) => records.push(r),
     },
   );
-  c.addReplica("c1", "u1", { computeUrl: "http://127.0.0.1:1" });
-  c.addReplica("c1", "u2", { computeUrl: "http://127.0.0.1:2" });
-  c.createDataflow("c1", INDEX);
-  await new Promise((r) => setTimeout(r, 0)); // the fake incarnations connect
-  for (const r of ["u1", "u2"]) {
-    respond(fake, r, [
-      { kind: "frontiers", id: "u31", frontiers: { write: 5n, input: 5n, output: 5n } },
-    ]);
-  }
+  await withIndexOnTwoReplicas(c, fake);
   return { c, fake, registry, logs, records };
-}
-
-function respond(fake: FakeReplicas, replicaId: string, responses: ComputeResponse[]): void {
-  const inc = fake.of(replicaId);
-  inc.opts.onResponses(inc.opts.epoch, responses);
-}
-
-/** The uuid of the last peek sent to `replicaId`. */
-function lastPeek(fake: FakeReplicas, replicaId: string): string {
-  const peeks = fake
-    .of(replicaId)
-    .sent.filter((c): c is Extract<ComputeCommand, { kind: "peek" }> => c.kind === "peek");
-  return peeks[peeks.length - 1]!.peek.uuid;
 }
 
 const rows = (uuid: string, values: bigint[]): ComputeResponse => ({

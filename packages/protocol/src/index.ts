@@ -97,7 +97,14 @@ export {
   type ComputeHistoryMetrics,
   dataflowExportIds,
 } from "./compute/command-history.js";
+export {
+  computeCommandFrame,
+  computeRequestFrames,
+  computeResponsesFromFrames,
+  parseResponseFrames,
+} from "./compute/control-frames.js";
 export { maxResultSizeError, PartitionedComputeState } from "./compute/partitioned-state.js";
+export { skippablePeekUuid } from "./compute/peek-answer-scan.js";
 export { buildPeek, type PeekSpec } from "./compute/peek-command.js";
 export type {
   CollectionHydration,

@@ -7,6 +7,8 @@
  * `storageV1`, …), because the compute and storage packages reuse message names
  * (`ControlRequest`, `AllowCompaction`, …).
  */
+
+export { ComputeFramesService } from "./compute/control-frames.js";
 export { ClusterService } from "./gen/mz/cluster/v1/cluster_pb.js";
 export { ComputeService } from "./gen/mz/compute/v1/service_pb.js";
 export { EnvironmentService } from "./gen/mz/environment/v1/service_pb.js";

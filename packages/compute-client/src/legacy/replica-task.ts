@@ -19,7 +19,10 @@
  * 3. Keepalive: the probe session PINGs every `pingIntervalMs`; a PING unanswered for
  *    `pingTimeoutMs` (or the session dying) aborts the stream. A stopped replica is therefore
  *    detected within `pingIntervalMs + pingTimeoutMs` (3 s by default).
- * 4. Responses are decoded (`computeResponsesFromProto`) and delivered tagged with the epoch.
+ * 4. Responses are decoded and delivered tagged with the epoch. The stream is framed
+ *    (`@mzts/protocol`'s `control-frames.ts`, issue 16; the same bytes on the wire): each
+ *    command is encoded once for all replicas, and a peek answer the instance no longer waits
+ *    for (`awaitsPeek`) is dropped before it is decoded — once checked to be well-framed.
  * 5. Once connected, **any** error — stream ended, transport error, keepalive timeout, malformed
  *    response — fails the incarnation: a warning `replica task failed: …`, `onFailed` once, and
  *    nothing more is delivered. The instance rehydrates with epoch + 1.
@@ -40,13 +43,13 @@ import {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
   type ComputeCommand,
   type ComputeResponse,
-  computeRequestToProto,
-  computeResponsesFromProto,
+  computeRequestFrames,
+  computeResponsesFromFrames,
   createHello,
   type Hello,
   signHello,
 } from "@mzts/protocol";
-import { ComputeService, type computeV1, LivenessProbe } from "@mzts/protocol/wire";
+import { ComputeFramesService, type computeV1, LivenessProbe } from "@mzts/protocol/wire";
 import type { ComputeReplicaConnection, ComputeReplicaConnector } from "../replicas.js";
 
 /** The compute task's tuning defaults (storage's keepalive timeout differs: 5 s). */
@@ -67,12 +70,12 @@ export const connectLegacyComputeReplica: ComputeReplicaConnector = (options) =>
 /** A single-consumer queue of request messages, iterated by the Connect client. */
 class RequestQueue {
   /** Pending messages; consumed from `#head`. */
-  #items: computeV1.ControlRequest[] = [];
+  #items: computeV1.ControlRequestFrames[] = [];
   #head = 0;
   #wake: (() => void) | undefined;
   #ended = false;
 
-  push(msg: computeV1.ControlRequest): void {
+  push(msg: computeV1.ControlRequestFrames): void {
     this.#items.push(msg);
     this.#wake?.();
   }
@@ -83,10 +86,10 @@ class RequestQueue {
   }
 
   /** Must be an async generator: Connect calls `return()`/`throw()` on it. */
-  async *iterate(): AsyncGenerator<computeV1.ControlRequest> {
+  async *iterate(): AsyncGenerator<computeV1.ControlRequestFrames> {
     for (;;) {
       while (this.#head < this.#items.length) {
-        const item = this.#items[this.#head++] as computeV1.ControlRequest;
+        const item = this.#items[this.#head++] as computeV1.ControlRequestFrames;
         if (this.#head === this.#items.length) {
           this.#items = [];
           this.#head = 0;
@@ -112,6 +115,8 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
   #requests: RequestQueue | undefined;
   /** `send`s of one event-loop turn, written as one message at its end (issue 16). */
   readonly #outbox = new SendCoalescer<ComputeCommand>((commands) => this.#write(commands));
+  /** The instance's `awaitsPeek`, if any (see `ReplicaConnectionOptions`). */
+  readonly #awaitsPeek: ((uuid: string) => boolean) | undefined;
   /** Aborts the current attempt / stream and any sleep. */
   readonly #abort = new AbortController();
   /** Ends a backoff wait early (`retryNow`: the replica was seen starting). */
@@ -123,6 +128,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     this.#opts = opts;
     this.epoch = opts.epoch;
     this.#tuning = { ...DEFAULTS, ...opts.tuning };
+    this.#awaitsPeek = opts.awaitsPeek?.bind(opts);
     this.#done = this.#run();
   }
 
@@ -154,7 +160,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     const out = commands.map((c) =>
       c.kind === "hello" ? { kind: "hello" as const, hello: this.#hello() } : c,
     );
-    requests.push(computeRequestToProto(out));
+    requests.push(computeRequestFrames(out));
     for (const c of out) this.#opts.onCommandSent?.(c);
   }
 
@@ -224,7 +230,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     // linger idle, holding a socket to the replica, after every reconnect).
     const session = new Http2SessionManager(url);
     const client = createClient(
-      ComputeService,
+      ComputeFramesService,
       createGrpcTransport({
         baseUrl: url,
         sessionManager: session,
@@ -238,7 +244,7 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     try {
       for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {
         if (this.#stopped) return;
-        const responses: ComputeResponse[] = computeResponsesFromProto(msg);
+        const responses: ComputeResponse[] = computeResponsesFromFrames(msg, this.#awaitsPeek);
         this.#opts.onResponses(this.epoch, responses);
       }
     } finally {

@@ -19,7 +19,8 @@
  *    `send`, in order. Commands sent before the stream opened are in the replay (the instance
  *    pushes every command into its history before sending), so they are not queued.
  * 3. Responses are delivered in arrival order, tagged with the epoch (`onResponses`); the
- *    instance discards other epochs.
+ *    instance discards other epochs. A compute task may leave out the peek answers `awaitsPeek`
+ *    rejects, undecoded (a malformed one it does decode still fails the incarnation).
  * 4. Once connected, **any** error (stream ended, transport failure, keepalive timeout, malformed
  *    response) ends the incarnation: `onFailed(epoch, error)` exactly once, then nothing more is
  *    delivered. The instance decides when to start epoch + 1: by the connector's `rehydration`
@@ -77,6 +78,13 @@ export interface ReplicaConnectionOptions<C, R> {
   onConnected(epoch: number): void;
   /** Responses, in arrival order. */
   onResponses(epoch: number, responses: readonly R[]): void;
+  /**
+   * Whether the instance still waits for an answer to peek `uuid` (compute). A peek answer it
+   * does not wait for (another replica answered first, the peek was canceled) may be dropped
+   * before it is decoded (issue 16) — only once it was checked to be well-framed — and is then
+   * not delivered. Asked at most once per answer. Absent: every response is decoded and delivered.
+   */
+  awaitsPeek?(uuid: string): boolean;
   /** Called once, when a connected incarnation fails. */
   onFailed(epoch: number, error: Error): void;
   /** Called for every command written to the stream (metrics). */

@@ -42,8 +42,12 @@ export interface ReplicaProtocol<
   readonly service: ControlService<Req, Res>;
   /** One request message for a non-empty batch of commands, in order. */
   encode(commands: readonly C[]): Req;
-  /** The responses of one response message, in order. @throws on a malformed message */
-  decode(message: Res): R[];
+  /**
+   * The responses of one response message, in order; a protocol with peeks may leave out the
+   * answers `awaitsPeek` rejects (the connection's `awaitsPeek`), undecoded.
+   * @throws on a malformed message
+   */
+  decode(message: Res, awaitsPeek?: (uuid: string) => boolean): R[];
   /** The workload's hello command carrying `hello`. */
   hello(hello: Hello): C;
   /** Whether `command` is a hello (dropped from replays: the task sends its own). */

@@ -14,7 +14,9 @@
  *    Every later `send` follows in order (a hello in it is replaced by a fresh one too); the
  *    `send`s of one event-loop turn leave together in one message at its end (`SendCoalescer`).
  * 2. Responses are decoded by the protocol and delivered in arrival order, tagged with the epoch,
- *    only while this incarnation is connected (never after it failed or was closed).
+ *    only while this incarnation is connected (never after it failed or was closed). The
+ *    protocol may leave out peek answers the instance no longer waits for (`awaitsPeek`),
+ *    undecoded (issue 16).
  * 3. Fail-once: any error — including a response that does not decode, a command that does not
  *    encode, a callback throwing — ends the incarnation: `onFailed(epoch, error)` exactly once.
  *
@@ -70,11 +72,14 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
   readonly #outbox = new SendCoalescer<C>((commands) => {
     if (this.#task.writable) this.#write(commands);
   });
+  /** The instance's `awaitsPeek`, if any (see `ReplicaConnectionOptions`). */
+  readonly #awaitsPeek: ((uuid: string) => boolean) | undefined;
 
   constructor(protocol: ReplicaProtocol<C, R, Req, Res>, opts: ReplicaConnectionOptions<C, R>) {
     this.#protocol = protocol;
     this.#opts = opts;
     this.epoch = opts.epoch;
+    this.#awaitsPeek = opts.awaitsPeek?.bind(opts);
     this.#task = new StreamTask<Req, Res>({
       service: protocol.service,
       stream: protocol.stream,
@@ -94,7 +99,7 @@ export class ReplicaTask<C, R, Req extends Message = Message, Res extends Messag
         this.#write(first);
       },
       message: (message) => {
-        const responses = this.#protocol.decode(message);
+        const responses = this.#protocol.decode(message, this.#awaitsPeek);
         if (this.#task.state === "connected") opts.onResponses(this.epoch, responses);
       },
       failed: (cause) => {

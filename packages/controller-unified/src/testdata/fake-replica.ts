@@ -22,25 +22,30 @@ import {
   type ComputeResponse,
   clusterRequestFromProto,
   clusterResponsesToProto,
+  computeRequestFrames,
   computeRequestFromProto,
-  computeRequestToProto,
-  computeResponsesFromProto,
+  computeResponsesFromFrames,
   computeResponsesToProto,
 } from "@mzts/protocol";
-import { ClusterService, ComputeService, type computeV1 } from "@mzts/protocol/wire";
+import {
+  ClusterService,
+  ComputeFramesService,
+  ComputeService,
+  type computeV1,
+} from "@mzts/protocol/wire";
 import type { ControlService, ReplicaProtocol } from "../replicas/replica-protocol.js";
 
 /** The compute protocol, as compute-client describes it (a test-side copy; this package cannot import it). */
 export const testComputeProtocol: ReplicaProtocol<
   ComputeCommand,
   ComputeResponse,
-  computeV1.ControlRequest,
-  computeV1.ControlResponse
+  computeV1.ControlRequestFrames,
+  computeV1.ControlResponseFrames
 > = {
   stream: "compute",
-  service: ComputeService,
-  encode: computeRequestToProto,
-  decode: computeResponsesFromProto,
+  service: ComputeFramesService,
+  encode: computeRequestFrames,
+  decode: computeResponsesFromFrames,
   hello: (hello) => ({ kind: "hello", hello }),
   isHello: (c) => c.kind === "hello",
 };

@@ -9,19 +9,15 @@
  * says in how many messages they came.
  */
 import { randomUUID } from "node:crypto";
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   type ComputeCommand,
   type ComputeResponse,
   computeRequestFromProto,
   createHello,
 } from "@mzts/protocol";
-import { ComputeService } from "@mzts/protocol/wire";
 import type { ReplicaConnector } from "../replicas/replica-connection.js";
 import { checkTaskOptions } from "./check-options.js";
+import { pollUntil, startComputeTestServer } from "./compute-server.js";
 
 export interface CoalescingReport {
   /** Request messages that carried the `n` commands sent in one turn. */
@@ -38,44 +34,29 @@ export async function measureCoalescing(
 ): Promise<CoalescingReport> {
   /** Commands per request message, in arrival order. */
   const messages: number[] = [];
-  const routes = (router: ConnectRouter) =>
-    router.service(ComputeService, {
-      async *control(requests) {
-        // Read the requests beside the (empty) response stream, as a replica does.
-        let ended: () => void = () => {};
-        const done = new Promise<void>((r) => {
-          ended = r;
-        });
-        void (async () => {
-          try {
-            for await (const req of requests) messages.push(computeRequestFromProto(req).length);
-          } catch {
-            // the task closed the stream
-          } finally {
-            ended();
-          }
-        })();
-        await done;
-      },
-    });
-  const server = http2.createServer(connectNodeAdapter({ routes }));
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (s) => {
-    sessions.add(s);
-    s.on("close", () => sessions.delete(s));
+  const server = await startComputeTestServer({
+    async *control(requests) {
+      // Read the requests beside the (empty) response stream, as a replica does.
+      let ended: () => void = () => {};
+      const done = new Promise<void>((r) => {
+        ended = r;
+      });
+      void (async () => {
+        try {
+          for await (const req of requests) messages.push(computeRequestFromProto(req).length);
+        } catch {
+          // the task closed the stream
+        } finally {
+          ended();
+        }
+      })();
+      await done;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // The history of a fresh instance starts with its hello (the legacy task sends it as is).
-  const task = connector(checkTaskOptions(url, [{ kind: "hello", hello: createHello(1n) }]));
-  const until = async (what: string, f: () => boolean) => {
-    const deadline = Date.now() + deadlineMs;
-    while (!f()) {
-      if (Date.now() > deadline)
-        throw new Error(`measureCoalescing: timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const task = connector(checkTaskOptions(server.url, [{ kind: "hello", hello: createHello(1n) }]));
+  const until = (what: string, f: () => boolean) =>
+    pollUntil(`measureCoalescing: ${what}`, f, deadlineMs);
   try {
     await until("the first message (the hello)", () => messages.length >= 1);
     for (let i = 0; i < n; i++) task.send([{ kind: "cancelPeek", uuid: randomUUID() }]);
@@ -84,7 +65,6 @@ export async function measureCoalescing(
     return { messages: messages.length - 1, commands: commands() };
   } finally {
     await task.close();
-    for (const s of sessions) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   }
 }

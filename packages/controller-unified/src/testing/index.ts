@@ -1,6 +1,7 @@
 /**
  * `@mzts/controller-unified/testing`: checks every replica task behind the seam must pass (no
- * abort-listener pile-up, one stream message per event-loop turn), and a
+ * abort-listener pile-up, one stream message per event-loop turn; for compute, peek answers
+ * nobody awaits dropped undecoded), and a
  * TCP proxy that stalls or drops a replica's traffic (`startStallProxy`), for
  * the tests of the packages that implement it (not used by the running system); and the
  * phase 5 fakes a `ClusterController` test outside this package needs (environmentd's legacy
@@ -31,4 +32,10 @@ export {
 } from "../state/testdata/unified-cluster.js";
 export { type CoalescingReport, measureCoalescing } from "./coalescing.js";
 export { type ListenerLeakReport, measureAbortListeners } from "./listener-leak.js";
+export {
+  AWAITED_PEEK,
+  measurePeekSkipping,
+  type PeekSkippingReport,
+  UNAWAITED_PEEK,
+} from "./peek-skipping.js";
 export { type StallProxy, startStallProxy } from "./stall-proxy.js";

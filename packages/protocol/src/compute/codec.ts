@@ -387,7 +387,8 @@ function subscribeFromProto(
   }
 }
 
-function responseFromProtoAt(msg: ComputeResponseProto, prefix: string): ComputeResponse {
+/** `computeResponseFromProto` with `prefix` (e.g. `responses[2].`) in front of error paths. */
+export function responseFromProtoAt(msg: ComputeResponseProto, prefix: string): ComputeResponse {
   const k = msg.kind;
   const kind = k.case ?? "unknown";
   const path = prefix + kind;
