@@ -10,7 +10,9 @@
  * ## Merge rules
  * - **Frontiers** (per collection, per kind write/input/output): each part's frontier starts at
  *   the minimum; the merged frontier is the meet over parts, reported only when it strictly
- *   advances (`PartitionedFrontier`). A collection is forgotten once all kinds are empty.
+ *   advances (`CollectionFrontiers`). A collection is forgotten once all kinds are empty. When
+ *   every reported kind's meet advanced to the part's own value (always so with one part), the
+ *   part's response is passed on as is: no new response per report.
  * - **Peeks**: answers are accumulated per uuid until all N parts answered (two answers from one
  *   part are a bug). Precedence `canceled` > `error` > `rows`, independent of arrival order: the
  *   error of the lowest part index wins, rows concatenate in part order. Rows whose packed size
@@ -44,10 +46,12 @@ import {
 } from "@mzts/repr";
 import { CommandErrorMerge } from "../cluster/command-error-merge.js";
 import type { ComputeCommand } from "./command.js";
-import type { ComputeResponse, FrontiersUpdate, PeekResponse } from "./response.js";
+import { CollectionFrontiers, INPUT, OUTPUT, WRITE } from "./collection-frontiers.js";
+import type { ComputeResponse, PeekResponse } from "./response.js";
+
+type FrontiersResponse = Extract<ComputeResponse, { kind: "frontiers" }>;
 
 const UNLIMITED = (1n << 64n) - 1n;
-const KINDS = ["write", "input", "output"] as const;
 
 /** The error text of an oversized result (tests and the controller match it). */
 export function maxResultSizeError(max: bigint): string {
@@ -86,7 +90,7 @@ export class PartitionedComputeState {
   /** Largest packed result in bytes; set by `updateConfiguration`, initially unlimited. */
   #maxResultSize = UNLIMITED;
   /** Collection id → per-kind meet of part frontiers; deleted when every kind is empty. */
-  readonly #frontiers = new Map<GlobalId, Record<(typeof KINDS)[number], PartitionedFrontier>>();
+  readonly #frontiers = new Map<GlobalId, CollectionFrontiers>();
   /** Peek uuid → answers by part; deleted when all parts answered. */
   readonly #peeks = new Map<string, Map<number, PeekResponse>>();
   /** Subscribe id → merge state; deleted after the final batch or `droppedAt`. */
@@ -125,7 +129,7 @@ export class PartitionedComputeState {
     }
     switch (r.kind) {
       case "frontiers":
-        return this.#absorbFrontiers(part, r.id, r.frontiers);
+        return this.#absorbFrontiers(part, r);
       case "peekResponse":
         return this.#absorbPeek(part, r.uuid, r.response);
       case "subscribeResponse":
@@ -137,25 +141,25 @@ export class PartitionedComputeState {
     }
   }
 
-  #absorbFrontiers(part: number, id: GlobalId, f: FrontiersUpdate): ComputeResponse[] {
+  #absorbFrontiers(part: number, r: FrontiersResponse): ComputeResponse[] {
+    const { id, frontiers: f } = r;
     let state = this.#frontiers.get(id);
     if (state === undefined) {
-      state = {
-        write: new PartitionedFrontier(`${id} write frontier`, this.#parts),
-        input: new PartitionedFrontier(`${id} input frontier`, this.#parts),
-        output: new PartitionedFrontier(`${id} output frontier`, this.#parts),
-      };
+      state = new CollectionFrontiers(this.#parts);
       this.#frontiers.set(id, state);
     }
+    const write = f.write === undefined ? undefined : state.set(id, WRITE, part, f.write);
+    const input = f.input === undefined ? undefined : state.set(id, INPUT, part, f.input);
+    const output = f.output === undefined ? undefined : state.set(id, OUTPUT, part, f.output);
+    if (state.isEmpty) this.#frontiers.delete(id);
+    if (write === undefined && input === undefined && output === undefined) return [];
+    // Every reported kind advanced to the part's value (always so with one part): pass it on.
+    if (write === f.write && input === f.input && output === f.output) return [r];
     const merged: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
-    for (const kind of KINDS) {
-      const v = f[kind];
-      if (v === undefined) continue;
-      const advanced = state[kind].set(part, v);
-      if (advanced !== undefined) merged[kind] = advanced;
-    }
-    if (KINDS.every((k) => state[k].isEmpty)) this.#frontiers.delete(id);
-    return Object.keys(merged).length === 0 ? [] : [{ kind: "frontiers", id, frontiers: merged }];
+    if (write !== undefined) merged.write = write;
+    if (input !== undefined) merged.input = input;
+    if (output !== undefined) merged.output = output;
+    return [{ kind: "frontiers", id, frontiers: merged }];
   }
 
   #absorbPeek(part: number, uuid: string, response: PeekResponse): ComputeResponse[] {
