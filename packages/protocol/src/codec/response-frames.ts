@@ -126,18 +126,31 @@ class Out {
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
   }
 
-  /** A set `Frontier` message field (sized by `frontierLength`, which accepted `f`). */
+  /**
+   * A set `Frontier` message field (`frontierLength` accepted `f`): the varint is written first
+   * and the two lengths (< 128: one byte each) filled in after, so `f` is converted once.
+   */
   frontier(tag: number, f: Frontier): void {
-    this.buf[this.pos++] = tag;
+    const buf = this.buf;
+    buf[this.pos++] = tag;
     if (f === null) {
-      this.buf[this.pos++] = 0;
+      buf[this.pos++] = 0;
       return;
     }
-    const n = u64Size(f);
-    this.buf[this.pos++] = 2 + n;
-    this.buf[this.pos++] = ld(1);
-    this.buf[this.pos++] = n;
+    const at = this.pos;
+    buf[at + 1] = ld(1);
+    this.pos = at + 3;
     this.u64(f);
+    const n = this.pos - at - 3;
+    buf[at] = n + 2;
+    buf[at + 2] = n;
+  }
+
+  /** Repeats the field written at `[start, end)` under another `tag` (one-byte tags). */
+  again(tag: number, start: number, end: number): void {
+    const buf = this.buf;
+    buf[this.pos++] = tag;
+    for (let i = start + 1; i < end; i++) buf[this.pos++] = buf[i] as number;
   }
 
   bytes(b: Uint8Array): void {
@@ -204,9 +217,10 @@ function optionalFrontierFieldLength(f: Frontier | undefined): number {
 /** Length of the `Frontiers` message, or -1 (fallback). */
 function frontiersLength(id: GlobalId, f: FrontiersUpdate): number {
   const idLen = asciiLength(id);
+  // The kinds usually report one time: size it once.
   const write = optionalFrontierFieldLength(f.write);
-  const input = optionalFrontierFieldLength(f.input);
-  const output = optionalFrontierFieldLength(f.output);
+  const input = f.input === f.write ? write : optionalFrontierFieldLength(f.input);
+  const output = f.output === f.input ? input : optionalFrontierFieldLength(f.output);
   if (idLen < 0 || write < 0 || input < 0 || output < 0) return -1;
   return stringFieldLength(idLen) + write + input + output;
 }
@@ -215,9 +229,21 @@ function writeFrontiers(out: Out, id: GlobalId, f: FrontiersUpdate, len: number)
   out.buf[out.pos++] = ld(1);
   out.varint(len);
   out.ascii(ld(1), id);
-  if (f.write !== undefined) out.frontier(ld(2), f.write);
-  if (f.input !== undefined) out.frontier(ld(3), f.input);
-  if (f.output !== undefined) out.frontier(ld(4), f.output);
+  // The last frontier field written afresh, repeated under the next tag when the time is equal.
+  let last: Frontier | undefined;
+  let start = 0;
+  let end = 0;
+  for (let k = 0; k < 3; k++) {
+    const v = k === 0 ? f.write : k === 1 ? f.input : f.output;
+    if (v === undefined) continue;
+    if (end > start && v === last) out.again(ld(2 + k), start, end);
+    else {
+      start = out.pos;
+      out.frontier(ld(2 + k), v);
+      end = out.pos;
+      last = v;
+    }
+  }
 }
 
 /** Length of a `ComputeResponse` message, or -1 (fallback). */
