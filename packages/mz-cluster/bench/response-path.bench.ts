@@ -79,7 +79,8 @@ const pipelines: Pipeline[] = [
   {
     name: "framed/cluster",
     merger: current,
-    encode: (rs) => toBinary(clusterV1.ControlResponseSchema, clusterResponsesFramed(asCluster(rs))),
+    encode: (rs) =>
+      toBinary(clusterV1.ControlResponseSchema, clusterResponsesFramed(asCluster(rs))),
   },
   { name: "merge only", merger: current, encode: () => undefined },
   {
@@ -134,7 +135,8 @@ for (const workers of WORKERS) {
   ] as const) {
     const x = bytes.get(a);
     const y = bytes.get(b);
-    if (x && y && !Buffer.from(x).equals(y)) throw new Error(`${a} and ${b} differ at W=${workers}`);
+    if (x && y && !Buffer.from(x).equals(y))
+      throw new Error(`${a} and ${b} differ at W=${workers}`);
   }
   const us = new Map<string, number[]>(pipelines.map((p) => [p.name, []]));
   for (let r = 0; r < RUNS; r++) {
@@ -150,7 +152,9 @@ for (const workers of WORKERS) {
     }),
   );
   const ref = median(us.get(process.env.BENCH_BASE ? "base" : "reflective") ?? []);
-  console.log(`\nW=${workers}            µs/tick   vs ${process.env.BENCH_BASE ? "base" : "reflective"}`);
+  console.log(
+    `\nW=${workers}            µs/tick   vs ${process.env.BENCH_BASE ? "base" : "reflective"}`,
+  );
   for (const p of pipelines) {
     const m = median(us.get(p.name) ?? []);
     console.log(`${p.name.padEnd(20)} ${m.toFixed(0).padStart(8)}   ${(m / ref).toFixed(2)}×`);

@@ -24,7 +24,7 @@ import {
   PROTOCOL_VERSION,
   type StorageResponse,
 } from "@mzts/protocol";
-import { ClusterService, ComputeService, clusterV1, computeV1 } from "@mzts/protocol/wire";
+import { ClusterService, ComputeService, type clusterV1, computeV1 } from "@mzts/protocol/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { AsyncQueue } from "../src/async-queue.js";
 import { createClusterStreamHandler } from "../src/cluster-stream.js";
@@ -38,7 +38,11 @@ const U64_MAX = (1n << 64n) - 1n;
 const UUID = "00000000-0000-4000-8000-000000000001";
 /** One response of every kind; frontiers set, empty, absent and at the u64 edges. */
 const COMPUTE: ComputeResponse[] = [
-  { kind: "frontiers", id: "u1", frontiers: { write: 1_700_000_000_000n, input: 0n, output: null } },
+  {
+    kind: "frontiers",
+    id: "u1",
+    frontiers: { write: 1_700_000_000_000n, input: 0n, output: null },
+  },
   { kind: "frontiers", id: "u2", frontiers: { write: U64_MAX } },
   { kind: "frontiers", id: "s3", frontiers: { input: null, output: 1n << 63n } },
   { kind: "peekResponse", uuid: UUID, response: { kind: "rows", rows: [[["a", 1n], 2]] } },

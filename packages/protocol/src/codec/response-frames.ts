@@ -31,15 +31,14 @@
  */
 import { create, type Message, toBinary, type UnknownField } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { type Frontier, type GlobalId, varintSize } from "@mzts/repr";
-import type { ClusterResponse } from "../cluster/cluster-command.js";
-import { clusterResponseToProto } from "../cluster/cluster-command.js";
+import { type Frontier, type GlobalId, InvariantViolation, varintSize } from "@mzts/repr";
+import { type ClusterResponse, clusterResponseToProto } from "../cluster/cluster-command.js";
 import { computeResponseToProto } from "../compute/codec.js";
 import type { ComputeResponse, FrontiersUpdate } from "../compute/response.js";
 import {
-  ClusterResponseSchema,
   type ControlResponse as ClusterControlResponse,
   ControlResponseSchema as ClusterControlResponseSchema,
+  ClusterResponseSchema,
 } from "../gen/mz/cluster/v1/cluster_pb.js";
 import { ComputeResponseSchema } from "../gen/mz/compute/v1/response_pb.js";
 import {
@@ -190,10 +189,19 @@ function frames<R>(rs: readonly R[], codec: FrameCodec<R>): UnknownField[] {
   const fields = new Array<UnknownField>(n);
   for (let i = 0; i < n; i++) {
     const start = out.pos;
-    out.varint(sizes[i] as number);
+    const size = sizes[i] as number;
+    out.varint(size);
     const b = slow[i];
-    if (b === undefined) codec.write(out, rs[i] as R);
-    else out.bytes(b);
+    if (b === undefined) {
+      const at = out.pos;
+      codec.write(out, rs[i] as R);
+      // A sizing bug would corrupt every later frame: refuse to send it.
+      if (out.pos - at !== size) {
+        throw new InvariantViolation(
+          `response frame ${i} is ${out.pos - at} bytes, sized ${size}: a response-frames bug`,
+        );
+      }
+    } else out.bytes(b);
     fields[i] = {
       no: 1,
       wireType: WireType.LengthDelimited,

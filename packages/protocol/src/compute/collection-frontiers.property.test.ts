@@ -18,19 +18,21 @@ const time: fc.Arbitrary<Frontier> = fc.option(fc.bigInt({ min: 0n, max: 6n }), 
   nil: null,
   freq: 8,
 });
-const scenario = fc.integer({ min: 1, max: 4 }).chain((parts) =>
-  fc.tuple(
-    fc.constant(parts),
-    fc.array(
-      fc.tuple(
-        fc.integer({ min: 0, max: parts - 1 }),
-        fc.constantFrom<FrontierKind>(0, 1, 2),
-        time,
+const scenario = fc
+  .integer({ min: 1, max: 4 })
+  .chain((parts) =>
+    fc.tuple(
+      fc.constant(parts),
+      fc.array(
+        fc.tuple(
+          fc.integer({ min: 0, max: parts - 1 }),
+          fc.constantFrom<FrontierKind>(0, 1, 2),
+          time,
+        ),
+        { maxLength: 60 },
       ),
-      { maxLength: 60 },
     ),
-  ),
-);
+  );
 
 function outcome(f: () => Frontier | undefined): Frontier | undefined | string {
   try {
@@ -42,20 +44,20 @@ function outcome(f: () => Frontier | undefined): Frontier | undefined | string {
 }
 
 describe("CollectionFrontiers", () => {
-  test.prop([scenario], { numRuns: 500 })("behaves as a PartitionedFrontier per kind", ([
-    parts,
-    reports,
-  ]) => {
-    const got = new CollectionFrontiers(parts);
-    const model = NAMES.map((k) => new PartitionedFrontier(`u7 ${k} frontier`, parts));
-    for (const [part, kind, f] of reports) {
-      expect(outcome(() => got.set("u7", kind, part, f))).toEqual(
-        outcome(() => model[kind]!.set(part, f)),
-      );
-      for (const k of [0, 1, 2] as const) expect(got.frontier(k)).toBe(model[k]!.frontier);
-      expect(got.isEmpty).toBe(model.every((m) => m.isEmpty));
-    }
-  });
+  test.prop([scenario], { numRuns: 500 })(
+    "behaves as a PartitionedFrontier per kind",
+    ([parts, reports]) => {
+      const got = new CollectionFrontiers(parts);
+      const model = NAMES.map((k) => new PartitionedFrontier(`u7 ${k} frontier`, parts));
+      for (const [part, kind, f] of reports) {
+        expect(outcome(() => got.set("u7", kind, part, f))).toEqual(
+          outcome(() => model[kind]!.set(part, f)),
+        );
+        for (const k of [0, 1, 2] as const) expect(got.frontier(k)).toBe(model[k]!.frontier);
+        expect(got.isEmpty).toBe(model.every((m) => m.isEmpty));
+      }
+    },
+  );
 });
 
 describe("PartitionedComputeState frontier reports", () => {
@@ -75,7 +77,10 @@ describe("PartitionedComputeState frontier reports", () => {
         }
         if (typeof want === "string") expect(out).toBe(want);
         else if (want === undefined) expect(out).toEqual([]);
-        else expect(out).toEqual([{ kind: "frontiers", id: "u7", frontiers: { [NAMES[kind]]: want } }]);
+        else
+          expect(out).toEqual([
+            { kind: "frontiers", id: "u7", frontiers: { [NAMES[kind]]: want } },
+          ]);
         // Once every kind is empty the collection is forgotten: a fresh state starts at the minimum.
         if (model.every((m) => m.isEmpty)) break;
       }

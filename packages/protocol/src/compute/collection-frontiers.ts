@@ -64,6 +64,8 @@ export class CollectionFrontiers {
 
   /** True when every kind's meet is empty (nothing follows; the collection can be forgotten). */
   get isEmpty(): boolean {
-    return this.#joint[WRITE] === null && this.#joint[INPUT] === null && this.#joint[OUTPUT] === null;
+    return (
+      this.#joint[WRITE] === null && this.#joint[INPUT] === null && this.#joint[OUTPUT] === null
+    );
   }
 }

@@ -45,8 +45,8 @@ import {
   type Update,
 } from "@mzts/repr";
 import { CommandErrorMerge } from "../cluster/command-error-merge.js";
-import type { ComputeCommand } from "./command.js";
 import { CollectionFrontiers, INPUT, OUTPUT, WRITE } from "./collection-frontiers.js";
+import type { ComputeCommand } from "./command.js";
 import type { ComputeResponse, PeekResponse } from "./response.js";
 
 type FrontiersResponse = Extract<ComputeResponse, { kind: "frontiers" }>;
