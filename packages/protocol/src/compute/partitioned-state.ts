@@ -58,11 +58,19 @@ export function maxResultSizeError(max: bigint): string {
   return `total result exceeds max size of ${max} bytes`;
 }
 
-/** Packed size of rows, as `RowBatch` carries them (each row once). */
-function packedSize(rows: Iterable<Row>): number {
+/**
+ * A limit no packed result can exceed: a buffer holds fewer than 2^53 bytes. The replica runs
+ * with the unlimited default unless a controller sets `maxResultSize`, so the merge does not pack
+ * every peek answer and subscribe batch only to measure it (issue 16).
+ */
+const BEYOND_ANY_BUFFER = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** True when `rows` packed, as `RowBatch` carries them (each row once), exceed `max` bytes. */
+function exceeds(rows: readonly (readonly [Row, ...unknown[]])[], max: bigint): boolean {
+  if (max >= BEYOND_ANY_BUFFER) return false;
   const p = new RowPacker();
-  for (const r of rows) p.pack(r);
-  return p.length;
+  for (const [row] of rows) p.pack(row);
+  return BigInt(p.length) > max;
 }
 
 /** Per-subscribe merge state. */
@@ -183,7 +191,7 @@ export class PartitionedComputeState {
     const error = ordered.find((r) => r.kind === "error");
     if (error !== undefined) return error;
     const rows = ordered.flatMap((r) => (r.kind === "rows" ? r.rows : []));
-    if (BigInt(packedSize(rows.map(([row]) => row))) > this.#maxResultSize) {
+    if (exceeds(rows, this.#maxResultSize)) {
       return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
     }
     return { kind: "rows", rows };
@@ -232,10 +240,7 @@ export class PartitionedComputeState {
     if (advanced === null) this.#subscribes.delete(id);
     const updates = consolidateUpdates(out);
     let error = s.error;
-    if (
-      error === undefined &&
-      BigInt(packedSize(updates.map(([row]) => row))) > this.#maxResultSize
-    ) {
+    if (error === undefined && exceeds(updates, this.#maxResultSize)) {
       error = s.error = maxResultSizeError(this.#maxResultSize);
     }
     return [
