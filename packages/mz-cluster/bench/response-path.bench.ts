@@ -17,7 +17,8 @@
  * It checks first that every row's bytes are equal.
  *
  * Usage: `npx tsx bench/response-path.bench.ts [N=1000]` with BENCH_WORKERS (default 1,2),
- * BENCH_TICKS (per run, default 50), BENCH_RUNS (default 5), BENCH_BASE.
+ * BENCH_TICKS (per run, default 50), BENCH_RUNS (default 5), BENCH_BASE, BENCH_SUBSCRIBE=1 (add a
+ * subscribe batch of 2N updates per worker and tick).
  */
 import os from "node:os";
 import { toBinary } from "@bufbuild/protobuf";
@@ -37,6 +38,7 @@ const WORKERS = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
 const TICKS = Number(process.env.BENCH_TICKS ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const T0 = 1_700_000_000_000n;
+const SUBSCRIBE = process.env.BENCH_SUBSCRIBE === "1";
 
 interface Merger {
   absorb(part: number, r: ComputeResponse): ComputeResponse[];
@@ -50,10 +52,30 @@ interface Pipeline {
 }
 
 const ids = Array.from({ length: N }, (_, i) => `u${1000 + i}`);
-/** One worker's reports of tick `k` (fresh objects, as a worker message delivers them). */
+/**
+ * One worker's reports of tick `k` (fresh objects, as a worker message delivers them); with
+ * BENCH_SUBSCRIBE=1 also the batch of a subscribe over the frontier log (environmentd's
+ * introspection subscribe): a retraction and an insertion per index.
+ */
 const reports = (k: number): ComputeResponse[] => {
   const t = T0 + BigInt(k) * 1000n;
-  return ids.map((id) => ({ kind: "frontiers", id, frontiers: { write: t, input: t, output: t } }));
+  const out: ComputeResponse[] = ids.map((id) => ({
+    kind: "frontiers",
+    id,
+    frontiers: { write: t, input: t, output: t },
+  }));
+  if (SUBSCRIBE) {
+    const updates = ids.flatMap((id) => [
+      [[id, "r1", t - 1000n], t - 1n, -1] as const,
+      [[id, "r1", t], t - 1n, 1] as const,
+    ]);
+    out.push({
+      kind: "subscribeResponse",
+      id: "t1",
+      response: { kind: "batch", lower: t - 1000n, upper: t, result: { kind: "updates", updates } },
+    });
+  }
+  return out;
 };
 const asCluster = (rs: ComputeResponse[]): ClusterResponse[] =>
   rs.map((response) => ({ kind: "compute", response }));
@@ -124,7 +146,9 @@ function run(p: Pipeline, workers: number, first: number, ticks: number) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-console.log(`response path: N=${N}, ${TICKS} ticks × ${RUNS} runs, loadavg ${loadavg()}`);
+console.log(
+  `response path: N=${N}${SUBSCRIBE ? " + subscribe" : ""}, ${TICKS} ticks × ${RUNS} runs, loadavg ${loadavg()}`,
+);
 for (const workers of WORKERS) {
   // Same bytes from every encoding row (the cluster rows against each other).
   const bytes = new Map(pipelines.map((p) => [p.name, run(p, workers, 1, 2).last]));
