@@ -52,22 +52,11 @@ import {
 } from "../gen/mz/storage/v1/service_pb.js";
 import { storageResponseToProto } from "../storage/codec.js";
 import type { StorageResponse } from "../storage/response.js";
+import { ByteCursor, varint64Size } from "./byte-cursor.js";
 
 const U64_MAX = (1n << 64n) - 1n;
-const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 /** Tag of field `no` with wire type 2 (length-delimited), for field numbers 1–15. */
 const ld = (no: number) => (no << 3) | WireType.LengthDelimited;
-
-/** Varint length of a uint64 bigint in range. */
-function u64Size(v: bigint): number {
-  if (v <= SAFE_MAX) return varintSize(Number(v));
-  let len = 1;
-  while (v >= 0x80n) {
-    v >>= 7n;
-    len++;
-  }
-  return len;
-}
 
 /** Byte length of `s` if it is all ASCII (then UTF-8 = one byte per char), else -1. */
 function asciiLength(s: string): number {
@@ -84,7 +73,7 @@ function frontierLength(f: Frontier): number {
   if (f === null) return 0;
   if (typeof f !== "bigint" || f < 0n || f > U64_MAX) return -1;
   // tag, the packed list's length (≤ 10, one byte), the varint.
-  return 2 + u64Size(f);
+  return 2 + varint64Size(f);
 }
 
 /** Length of a string field (tag, length, bytes) of `len` ASCII bytes; proto3 skips "". */
@@ -93,30 +82,7 @@ const stringFieldLength = (len: number) => (len === 0 ? 0 : 1 + varintSize(len) 
 const shortMessageFieldLength = (len: number) => 2 + len;
 
 /** A cursor writing into one buffer. */
-class Out {
-  pos = 0;
-  constructor(readonly buf: Uint8Array) {}
-
-  varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  u64(v: bigint): void {
-    if (v <= SAFE_MAX) {
-      this.varint(Number(v));
-      return;
-    }
-    while (v >= 0x80n) {
-      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.pos++] = Number(v);
-  }
-
+class Out extends ByteCursor {
   /** A string field of ASCII `s` (skipped when empty, as proto3 does). */
   ascii(tag: number, s: string): void {
     if (s.length === 0) return;
@@ -139,7 +105,7 @@ class Out {
     const at = this.pos;
     buf[at + 1] = ld(1);
     this.pos = at + 3;
-    this.u64(f);
+    this.varint64(f);
     const n = this.pos - at - 3;
     buf[at] = n + 2;
     buf[at + 2] = n;

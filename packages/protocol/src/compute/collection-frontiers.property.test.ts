@@ -43,12 +43,16 @@ function outcome(f: () => Frontier | undefined): Frontier | undefined | string {
   }
 }
 
+/** The model: one `PartitionedFrontier` per kind of collection u7. */
+const modelOf = (parts: number) =>
+  NAMES.map((k) => new PartitionedFrontier(`u7 ${k} frontier`, parts));
+
 describe("CollectionFrontiers", () => {
   test.prop([scenario], { numRuns: 500 })(
     "behaves as a PartitionedFrontier per kind",
     ([parts, reports]) => {
       const got = new CollectionFrontiers(parts);
-      const model = NAMES.map((k) => new PartitionedFrontier(`u7 ${k} frontier`, parts));
+      const model = modelOf(parts);
       for (const [part, kind, f] of reports) {
         expect(outcome(() => got.set("u7", kind, part, f))).toEqual(
           outcome(() => model[kind]!.set(part, f)),
@@ -65,7 +69,7 @@ describe("PartitionedComputeState frontier reports", () => {
     "the merged report holds exactly the kinds whose meet advanced, at the meet",
     ([parts, reports]) => {
       const s = new PartitionedComputeState(parts);
-      const model = NAMES.map((k) => new PartitionedFrontier(`u7 ${k} frontier`, parts));
+      const model = modelOf(parts);
       for (const [part, kind, f] of reports) {
         const r: ComputeResponse = { kind: "frontiers", id: "u7", frontiers: { [NAMES[kind]]: f } };
         const want = outcome(() => model[kind]!.set(part, f));
