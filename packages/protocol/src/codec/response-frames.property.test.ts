@@ -2,7 +2,8 @@
  * The pre-encoded stream messages (`response-frames.ts`) against the reflective codec: for any
  * responses, `toBinary` of the framed message is byte-for-byte `toBinary` of
  * `…ResponsesToProto`, on the compute, storage and unified cluster streams — every response kind,
- * frontiers set, unset, empty and at the u64 edges, ids empty, long and non-ASCII — and a value the
+ * frontiers set, unset, empty and at the u64 edges, ids empty, long and non-ASCII, subscribe
+ * batches empty and long with the diff edges — and a value the
  * reflective codec refuses is refused by the framed one too. Equal bytes are what controllers,
  * which decode with the real schemas, need.
  */
@@ -18,6 +19,7 @@ import { ControlResponseSchema as StorageControlResponseSchema } from "../gen/mz
 import { storageResponsesToProto } from "../storage/codec.js";
 import type { StorageResponse } from "../storage/response.js";
 import {
+  anyRow,
   clusterResponse,
   computeResponse,
   frontier,
@@ -61,11 +63,31 @@ const edgeFrontiers: fc.Arbitrary<ComputeResponse> = fc
     id,
     frontiers: { write, input, output } as never,
   }));
+/** Subscribe batches with long (multi-byte length) fields, empty ones and the diff edges. */
+const edgeSubscribe: fc.Arbitrary<ComputeResponse> = fc
+  .tuple(
+    edgeId,
+    edgeFrontier,
+    edgeFrontier,
+    fc.array(
+      fc.tuple(
+        anyRow,
+        edgeTime,
+        fc.constantFrom(1, -1, 7, -300, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER),
+      ),
+      { maxLength: 200 },
+    ),
+  )
+  .map(([id, lower, upper, updates]) => ({
+    kind: "subscribeResponse",
+    id,
+    response: { kind: "batch", lower, upper, result: { kind: "updates", updates } },
+  }));
 const edgeUpper: fc.Arbitrary<StorageResponse> = fc
   .tuple(edgeId, edgeFrontier)
   .map(([id, upper]) => ({ kind: "frontierUpper", id, upper }));
 
-const computeBatch = fc.array(fc.oneof(computeResponse, edgeFrontiers), {
+const computeBatch = fc.array(fc.oneof(computeResponse, edgeFrontiers, edgeSubscribe), {
   minLength: 1,
   maxLength: 40,
 });
@@ -77,6 +99,7 @@ const clusterBatch = fc.array(
   fc.oneof(
     clusterResponse,
     edgeFrontiers.map((response) => ({ kind: "compute" as const, response })),
+    edgeSubscribe.map((response) => ({ kind: "compute" as const, response })),
     edgeUpper.map((response) => ({ kind: "storage" as const, response })),
   ),
   { minLength: 1, maxLength: 40 },
@@ -122,6 +145,36 @@ describe("framed response messages serialize to the reflective bytes", () => {
       );
       if (want instanceof Error) expect(got).toBeInstanceOf(Error);
       else expect(Buffer.from(got as Uint8Array).equals(want)).toBe(true);
+    },
+  );
+  test.prop([fc.constantFrom<unknown>(1.5, Number.NaN, 2 ** 60, "1"), invalidTime])(
+    "a subscribe diff or time the reflective codec cannot encode is its to judge",
+    (diff, time) => {
+      for (const [t, d] of [
+        [time, 1],
+        [5n, diff],
+      ]) {
+        const rs = [
+          {
+            kind: "subscribeResponse",
+            id: "t1",
+            response: {
+              kind: "batch",
+              lower: 0n,
+              upper: 9n,
+              result: { kind: "updates", updates: [[["x"], t, d]] },
+            },
+          } as unknown as ComputeResponse,
+        ];
+        const want = reflective(() =>
+          toBinary(ComputeControlResponseSchema, computeResponsesToProto(rs)),
+        );
+        const got = reflective(() =>
+          toBinary(ComputeControlResponseSchema, computeResponsesFramed(rs)),
+        );
+        if (want instanceof Error) expect(got).toBeInstanceOf(Error);
+        else expect(Buffer.from(got as Uint8Array).equals(want)).toBe(true);
+      }
     },
   );
 });

@@ -24,14 +24,24 @@
  * The frequent responses at idle — compute `frontiers` (one per index and tick) and storage
  * `frontierUpper` — are written straight from the domain value into one buffer per stream
  * message: proto3 field order, the empty string id skipped, a set frontier message written even
- * when empty, its element as a packed `uint64`. Anything else, and any value the reflective path
- * should judge (a time that is not a `uint64` bigint, an id with non-ASCII characters), goes
- * through `toBinary` of the one response (the fallback), so what the wire carries and what
- * throws are the reflective codec's.
+ * when empty, its element as a packed `uint64`. Compute subscribe batches of updates (the
+ * introspection subscribes: ~2 updates per index and tick) are written directly into their own
+ * buffer, rows packed by `RowPacker` as `updateBatchToProto` packs them. Anything else, and any
+ * value the reflective path should judge (a time that is not a `uint64` bigint, a diff that is
+ * not a safe integer, an id with non-ASCII characters), goes through `toBinary` of the one
+ * response (the fallback), so what the wire carries and what throws are the reflective codec's.
+ * A frame whose written length is not its computed size throws `InvariantViolation` rather than
+ * leave corrupt.
  */
 import { create, type Message, toBinary, type UnknownField } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { type Frontier, type GlobalId, InvariantViolation, varintSize } from "@mzts/repr";
+import {
+  type Frontier,
+  type GlobalId,
+  InvariantViolation,
+  RowPacker,
+  varintSize,
+} from "@mzts/repr";
 import { type ClusterResponse, clusterResponseToProto } from "../cluster/cluster-command.js";
 import { computeResponseToProto } from "../compute/codec.js";
 import type { ComputeResponse, FrontiersUpdate } from "../compute/response.js";
@@ -53,6 +63,7 @@ import {
 import { storageResponseToProto } from "../storage/codec.js";
 import type { StorageResponse } from "../storage/response.js";
 import { ByteCursor, varint64Size } from "./byte-cursor.js";
+import { ROW_FORMAT_VERSION } from "./row-batch-codec.js";
 
 const U64_MAX = (1n << 64n) - 1n;
 /** Tag of field `no` with wire type 2 (length-delimited), for field numbers 1–15. */
@@ -233,10 +244,94 @@ function writeComputeResponse(out: Out, r: ComputeResponse): void {
   writeFrontiers(out, f.id, f.frontiers, frontiersLength(f.id, f.frontiers));
 }
 
+// ---------------------------------------------------------------------------------------------
+// compute `subscribeResponse` with a batch of updates: ComputeResponse { SubscribeResponse
+// subscribe_response = 3 { string id = 1; SubscribeBatch batch = 2 { Frontier lower = 1;
+// Frontier upper = 2; UpdateBatch updates = 3 { uint32 format_version = 1; bytes rows = 2;
+// repeated uint64 times = 3; repeated int64 diffs = 4; } } } } — the introspection subscribes'
+// batches (a retraction and an insertion per index and tick over the frontier log). The rows are
+// packed by `RowPacker` as `updateBatchToProto` packs them (and throw what it throws).
+
+type SubscribeBatchResponse = Extract<ComputeResponse, { kind: "subscribeResponse" }>;
+
+/** Bytes of a length-delimited field of `len` bytes (tag, length, payload). */
+const fieldLength = (len: number) => 1 + varintSize(len) + len;
+
+/** The `ComputeResponse` bytes of a subscribe batch of updates, or undefined (reflective). */
+function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined {
+  const b = r.response;
+  if (b.kind !== "batch" || b.result.kind !== "updates") return undefined;
+  const idLen = asciiLength(r.id);
+  const lowerLen = frontierLength(b.lower);
+  const upperLen = frontierLength(b.upper);
+  if (idLen < 0 || lowerLen < 0 || upperLen < 0) return undefined;
+  const updates = b.result.updates;
+  const packer = new RowPacker(64 + updates.length * 16);
+  let timesLen = 0;
+  let diffsLen = 0;
+  for (const [row, time, diff] of updates) {
+    packer.pack(row);
+    if (typeof time !== "bigint" || time < 0n || time > U64_MAX) return undefined;
+    if (!Number.isSafeInteger(diff)) return undefined;
+    timesLen += varint64Size(time);
+    diffsLen += diff >= 0 ? varintSize(diff) : 10;
+  }
+  const rowsLen = packer.length;
+  const batchLen =
+    2 + // format_version (1)
+    (rowsLen === 0 ? 0 : fieldLength(rowsLen)) +
+    (updates.length === 0 ? 0 : fieldLength(timesLen) + fieldLength(diffsLen));
+  const subscribeBatchLen =
+    shortMessageFieldLength(lowerLen) + shortMessageFieldLength(upperLen) + fieldLength(batchLen);
+  const subscribeLen = stringFieldLength(idLen) + fieldLength(subscribeBatchLen);
+  const out = new Out(new Uint8Array(fieldLength(subscribeLen)));
+  out.buf[out.pos++] = ld(3);
+  out.varint(subscribeLen);
+  out.ascii(ld(1), r.id);
+  out.buf[out.pos++] = ld(2);
+  out.varint(subscribeBatchLen);
+  out.frontier(ld(1), b.lower);
+  out.frontier(ld(2), b.upper);
+  out.buf[out.pos++] = ld(3);
+  out.varint(batchLen);
+  out.buf[out.pos++] = 1 << 3; // format_version, varint
+  out.buf[out.pos++] = ROW_FORMAT_VERSION;
+  if (rowsLen > 0) {
+    out.buf[out.pos++] = ld(2);
+    out.varint(rowsLen);
+    out.bytes(packer.finish());
+  }
+  if (updates.length > 0) {
+    out.buf[out.pos++] = ld(3);
+    out.varint(timesLen);
+    for (const u of updates) out.varint64(u[1]);
+    out.buf[out.pos++] = ld(4);
+    out.varint(diffsLen);
+    for (const u of updates) {
+      if (u[2] >= 0) out.varint(u[2]);
+      else out.varint64(BigInt(u[2]));
+    }
+  }
+  if (out.pos !== out.buf.length) {
+    throw new InvariantViolation(
+      `subscribe frame is ${out.pos} bytes, sized ${out.buf.length}: a response-frames bug`,
+    );
+  }
+  return out.buf;
+}
+
+/** The reflective bytes of a compute response, but subscribe batches' written directly. */
+function computeResponseBytes(r: ComputeResponse): Uint8Array {
+  return (
+    (r.kind === "subscribeResponse" ? subscribeBatchBytes(r) : undefined) ??
+    toBinary(ComputeResponseSchema, computeResponseToProto(r))
+  );
+}
+
 const COMPUTE: FrameCodec<ComputeResponse> = {
   size: computeResponseLength,
   write: writeComputeResponse,
-  fallback: (r) => toBinary(ComputeResponseSchema, computeResponseToProto(r)),
+  fallback: computeResponseBytes,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +386,19 @@ const CLUSTER: FrameCodec<ClusterResponse> = {
     if (r.kind === "compute") writeComputeResponse(out, r.response);
     else writeStorageResponse(out, r.response);
   },
-  fallback: (r) => toBinary(ClusterResponseSchema, clusterResponseToProto(r)),
+  fallback(r) {
+    if (r.kind === "compute" && r.response.kind === "subscribeResponse") {
+      const inner = subscribeBatchBytes(r.response);
+      if (inner !== undefined) {
+        const out = new Out(new Uint8Array(fieldLength(inner.length)));
+        out.buf[out.pos++] = ld(1);
+        out.varint(inner.length);
+        out.bytes(inner);
+        return out.buf;
+      }
+    }
+    return toBinary(ClusterResponseSchema, clusterResponseToProto(r));
+  },
 };
 
 /** `msg` carrying `fields` as its only content. */
