@@ -85,13 +85,37 @@ function observedSessions<C extends { kind: string }, R extends { kind: string }
       },
       onResponses(sink) {
         session.onResponses((resps) => {
-          for (const r of resps) metrics.responses.inc({ workload, response_type: r.kind });
+          countResponses(resps, (kind, n) =>
+            metrics.responses.inc({ workload, response_type: kind }, n),
+          );
           sink(resps);
         });
       },
       close: (err) => session.close(err),
     };
   };
+}
+
+/**
+ * Counts `resps` by kind, one `inc` per run of equal kinds: a batch is mostly one kind (1,000
+ * frontier reports a tick at idle), and a labelled `inc` costs ~0.25 µs (issue 16).
+ */
+export function countResponses(
+  resps: readonly { kind: string }[],
+  inc: (kind: string, n: number) => void,
+): void {
+  let kind: string | undefined;
+  let n = 0;
+  for (const r of resps) {
+    if (r.kind === kind) {
+      n++;
+      continue;
+    }
+    if (kind !== undefined) inc(kind, n);
+    kind = r.kind;
+    n = 1;
+  }
+  if (kind !== undefined) inc(kind, n);
 }
 
 /** Counts and logs the error that ended a controller stream. */

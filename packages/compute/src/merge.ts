@@ -48,13 +48,20 @@ export class ComputeResponseMerger {
       return [];
     }
     const out = this.#state.absorb(part, r);
-    return out.map((m) => {
-      if (m.kind !== "peekResponse") return m;
-      const f = this.#finishing.get(m.uuid);
-      this.#finishing.delete(m.uuid);
-      if (f === undefined || m.response.kind !== "rows") return m;
-      return { ...m, response: { kind: "rows", rows: applyFinishing(m.response.rows, f) } };
-    });
+    // In place: the merged array is fresh, and most responses (frontiers) pass through untouched.
+    for (let i = 0; i < out.length; i++) {
+      const m = out[i] as ComputeResponse;
+      if (m.kind === "peekResponse") out[i] = this.#finish(m);
+    }
+    return out;
+  }
+
+  /** Applies the peek's finishing to its merged rows (and forgets the finishing). */
+  #finish(m: Extract<ComputeResponse, { kind: "peekResponse" }>): ComputeResponse {
+    const f = this.#finishing.get(m.uuid);
+    this.#finishing.delete(m.uuid);
+    if (f === undefined || m.response.kind !== "rows") return m;
+    return { ...m, response: { kind: "rows", rows: applyFinishing(m.response.rows, f) } };
   }
 }
 

@@ -21,15 +21,16 @@
  * - A protocol violation on either sub-protocol ends the whole stream with its Connect code; the
  *   runtimes keep running for the next stream.
  * - Responses of both lanes produced in one event-loop turn leave as one stream message
- *   (`ResponseBatcher`).
+ *   (`ResponseBatcher`), pre-encoded on a binary stream (`clusterResponsesFramed`).
  */
-import type { ConnectError } from "@connectrpc/connect";
+import type { ConnectError, HandlerContext } from "@connectrpc/connect";
 import {
   type ClusterCommand,
   type ClusterResponse,
   type ComputeCommand,
   type ComputeResponse,
   clusterRequestFromProto,
+  clusterResponsesFramed,
   clusterResponsesToProto,
   type StorageCommand,
   type StorageResponse,
@@ -37,7 +38,7 @@ import {
 import type { clusterV1 } from "@mzts/protocol/wire";
 import { ResponseBatcher } from "./communication/response-batcher.js";
 import type { ControllerConnection, ControllerConnections } from "./controller-connections.js";
-import { helloNotFirst, type StreamSession, serveStream } from "./server.js";
+import { helloNotFirst, isBinaryStream, type StreamSession, serveStream } from "./server.js";
 import { computeStreamCodec, storageStreamCodec } from "./stream-codecs.js";
 import { StreamLane } from "./stream-lane.js";
 
@@ -70,16 +71,18 @@ export interface ClusterStreamHandlerOptions {
 /** Builds the bidi-stream handler of `ClusterService.Control`. */
 export function createClusterStreamHandler(
   opts: ClusterStreamHandlerOptions,
-): (requests: AsyncIterable<clusterV1.ControlRequest>) => AsyncIterable<clusterV1.ControlResponse> {
+): (
+  requests: AsyncIterable<clusterV1.ControlRequest>,
+  context?: HandlerContext,
+) => AsyncIterable<clusterV1.ControlResponse> {
   const { connections } = opts;
-  return (requests) =>
+  return (requests, context) =>
     serveStream<clusterV1.ControlRequest, clusterV1.ControlResponse>(
       requests,
       connections.label,
       (out, end) => {
-        const batcher = new ResponseBatcher<ClusterResponse>((_, rs) =>
-          out.push(clusterResponsesToProto(rs)),
-        );
+        const encode = isBinaryStream(context) ? clusterResponsesFramed : clusterResponsesToProto;
+        const batcher = new ResponseBatcher<ClusterResponse>((_, rs) => out.push(encode(rs)));
         const lanes = {
           compute: new StreamLane<ComputeCommand, ComputeResponse>(
             computeStreamCodec.classify,

@@ -12,7 +12,10 @@
  *    InitializationComplete, a createInstance after InitializationComplete end it with the
  *    violation's code), then handed to the session in order. A message over the transport's
  *    `readMaxBytes` ends it with `ResourceExhausted` (Connect checks it before decoding).
- * 4. The session's responses are batched into response messages as they come.
+ * 4. The session's responses are batched into response messages as they come (one per session
+ *    flush: a microtask after the worker message that produced them). On a binary stream they
+ *    leave pre-encoded (`StreamCodec.frameResponses`): Connect's `toBinary` then copies bytes
+ *    instead of walking every response by reflection.
  * 5. The stream ends when the controller closes its side (the session closes and the replica waits
  *    for the next controller), when a newer connection supersedes this one (`Aborted`), or on a
  *    protocol violation. The replica stays up in every case.
@@ -26,7 +29,7 @@
  * `unauthenticated`; `@mzts/protocol` `hello-refusal.ts`), so a controller can tell them apart
  * without parsing messages.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
   HelloMismatch,
   HIGHEST_GENERATION_TRAILER,
@@ -60,6 +63,12 @@ export interface StreamCodec<WireReq, Cmd, WireRes, Resp> {
   decodeRequest(req: WireReq): Cmd[];
   /** Encodes a batch of responses into one response message. */
   encodeResponses(resps: readonly Resp[]): WireRes;
+  /**
+   * Encodes a batch into one response message with the responses pre-encoded, for binary
+   * serialization only (same bytes as `encodeResponses`'s; `@mzts/protocol` `response-frames.ts`).
+   * Binary streams use it when present; JSON streams always get `encodeResponses`.
+   */
+  frameResponses?(resps: readonly Resp[]): WireRes;
   classify(cmd: Cmd): CommandClass;
 }
 
@@ -83,17 +92,21 @@ export interface StreamHandlerOptions<WireReq, Cmd, WireRes, Resp> {
 
 /**
  * The Connect handler options of every controller-stream server (pass them to
- * `connectNodeAdapter`): per-message read/write limits (`@mzts/protocol` `limits.ts`), and no
- * compression — controllers never compress, and a gzip message inflates ~1000× before decoding.
+ * `connectNodeAdapter`): per-message read/write limits (`@mzts/protocol` `limits.ts`), no
+ * compression — controllers never compress, and a gzip message inflates ~1000× before decoding —
+ * and unknown fields written (protobuf-es's default, spelled out): pre-encoded responses travel
+ * as unknown fields (`StreamCodec.frameResponses`).
  */
 export const CONTROLLER_STREAM_SERVER_OPTIONS: {
   readonly readMaxBytes: number;
   readonly writeMaxBytes: number;
   readonly acceptCompression: never[];
+  readonly binaryOptions: { readonly writeUnknownFields: true };
 } = {
   readMaxBytes: MAX_COMMAND_MESSAGE_BYTES,
   writeMaxBytes: MAX_RESPONSE_MESSAGE_BYTES,
   acceptCompression: [],
+  binaryOptions: { writeUnknownFields: true },
 };
 
 /**
@@ -145,6 +158,17 @@ export function toConnectError(err: unknown, refusedBy = "this replica"): Connec
     `internal error: ${String((err as Error)?.message ?? err)}`,
     Code.Internal,
   );
+}
+
+/**
+ * True when the stream's messages travel as binary protobuf (gRPC, gRPC-web, Connect `+proto`),
+ * judged by the request's content type: then responses may leave pre-encoded (`frameResponses`).
+ * False for JSON, and without a context (a handler called in process, whose responses are read
+ * as messages).
+ */
+export function isBinaryStream(context: HandlerContext | undefined): boolean {
+  const type = context?.requestHeader.get("content-type");
+  return type != null && !/json/i.test(type);
 }
 
 /** What a handler does with one controller stream (`serveStream`). */
@@ -201,12 +225,16 @@ export function helloNotFirst(what = "a stream"): ProtocolViolation {
 /** Builds the bidi-stream handler implementation for a Connect service method. */
 export function createStreamHandler<WireReq, Cmd, WireRes, Resp>(
   opts: StreamHandlerOptions<WireReq, Cmd, WireRes, Resp>,
-): (requests: AsyncIterable<WireReq>) => AsyncIterable<WireRes> {
+): (requests: AsyncIterable<WireReq>, context?: HandlerContext) => AsyncIterable<WireRes> {
   const { codec, connections } = opts;
-  return (requests) =>
+  return (requests, context) =>
     serveStream<WireReq, WireRes>(requests, connections.label, (out, end) => {
+      const encode =
+        codec.frameResponses !== undefined && isBinaryStream(context)
+          ? codec.frameResponses
+          : codec.encodeResponses;
       const lane = new StreamLane<Cmd, Resp>(codec.classify, opts.openSession, (resps) =>
-        out.push(codec.encodeResponses(resps)),
+        out.push(encode(resps)),
       );
       return {
         message(req) {

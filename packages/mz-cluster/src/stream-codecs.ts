@@ -1,16 +1,19 @@
 /**
  * The `StreamCodec`s of the compute and storage controller streams: how `createStreamHandler`
- * decodes a request message into domain commands, encodes responses, and classifies commands
- * by protocol stage. Decoding errors are `MalformedCommand`s (→ Connect `InvalidArgument`).
+ * decodes a request message into domain commands, encodes responses (as messages, and pre-encoded
+ * for binary streams: `@mzts/protocol` `response-frames.ts`), and classifies commands by protocol
+ * stage. Decoding errors are `MalformedCommand`s (→ Connect `InvalidArgument`).
  */
 import {
   type ComputeCommand,
   type ComputeResponse,
   computeRequestFromProto,
+  computeResponsesFramed,
   computeResponsesToProto,
   type StorageCommand,
   type StorageResponse,
   storageRequestFromProto,
+  storageResponsesFramed,
   storageResponsesToProto,
 } from "@mzts/protocol";
 import type { computeV1, storageV1 } from "@mzts/protocol/wire";
@@ -32,6 +35,7 @@ export const computeStreamCodec: StreamCodec<
 > = {
   decodeRequest: computeRequestFromProto,
   encodeResponses: computeResponsesToProto,
+  frameResponses: computeResponsesFramed,
   classify,
 };
 
@@ -44,5 +48,6 @@ export const storageStreamCodec: StreamCodec<
 > = {
   decodeRequest: storageRequestFromProto,
   encodeResponses: storageResponsesToProto,
+  frameResponses: storageResponsesFramed,
   classify,
 };

@@ -56,6 +56,11 @@ export {
   REFUSAL_TRAILER,
 } from "./cluster/hello-refusal.js";
 export { SHARD_ID } from "./codec/field.js";
+export {
+  clusterResponsesFramed,
+  computeResponsesFramed,
+  storageResponsesFramed,
+} from "./codec/response-frames.js";
 // Bulk row encoding version.
 export { ROW_FORMAT_VERSION } from "./codec/row-batch-codec.js";
 export {

@@ -2,8 +2,8 @@
  * Unit tests of the compute response merge: frontier meets, peek precedence and size limit,
  * subscribe batch release at the joint upper, drops, and command-error deduplication.
  */
-import { FrontierRegression, InvariantViolation } from "@mzts/repr";
-import { describe, expect, it } from "vitest";
+import { FrontierRegression, InvariantViolation, RowPacker } from "@mzts/repr";
+import { describe, expect, it, vi } from "vitest";
 import { maxResultSizeError, PartitionedComputeState } from "./partitioned-state.js";
 import type { ComputeResponse, PeekResponse, SubscribeResponse } from "./response.js";
 
@@ -103,6 +103,31 @@ describe("PartitionedComputeState peeks", () => {
     expect(s.absorb(0, peek({ kind: "rows", rows: [[["x"], 1]] }))).toEqual([
       peek({ kind: "rows", rows: [[["x"], 1]] }),
     ]);
+  });
+
+  it("packs rows to measure them only under a limit a buffer can reach", () => {
+    const pack = vi.spyOn(RowPacker.prototype, "pack");
+    try {
+      const rows: Array<[string[], number]> = [[["x".repeat(10)], 1]];
+      const unlimited = new PartitionedComputeState(1);
+      expect(unlimited.absorb(0, peek({ kind: "rows", rows }))).toEqual([
+        peek({ kind: "rows", rows }),
+      ]);
+      expect(unlimited.absorb(0, batch(0n, 5n, [[1n, 1]]))).toHaveLength(1);
+      expect(pack).not.toHaveBeenCalled();
+      const limited = new PartitionedComputeState(1);
+      const max = BigInt(Number.MAX_SAFE_INTEGER) - 1n;
+      limited.observeCommand({
+        kind: "updateConfiguration",
+        params: { maxResultSize: max, dyncfgUpdates: new Map() },
+      });
+      expect(limited.absorb(0, peek({ kind: "rows", rows }))).toEqual([
+        peek({ kind: "rows", rows }),
+      ]);
+      expect(pack).toHaveBeenCalledTimes(1);
+    } finally {
+      pack.mockRestore();
+    }
   });
 
   it("two answers from one part are a bug", () => {

@@ -10,7 +10,9 @@
  * ## Merge rules
  * - **Frontiers** (per collection, per kind write/input/output): each part's frontier starts at
  *   the minimum; the merged frontier is the meet over parts, reported only when it strictly
- *   advances (`PartitionedFrontier`). A collection is forgotten once all kinds are empty.
+ *   advances (`CollectionFrontiers`). A collection is forgotten once all kinds are empty. When
+ *   every reported kind's meet advanced to the part's own value (always so with one part), the
+ *   part's response is passed on as is: no new response per report.
  * - **Peeks**: answers are accumulated per uuid until all N parts answered (two answers from one
  *   part are a bug). Precedence `canceled` > `error` > `rows`, independent of arrival order: the
  *   error of the lowest part index wins, rows concatenate in part order. Rows whose packed size
@@ -43,22 +45,32 @@ import {
   type Update,
 } from "@mzts/repr";
 import { CommandErrorMerge } from "../cluster/command-error-merge.js";
+import { CollectionFrontiers, INPUT, OUTPUT, WRITE } from "./collection-frontiers.js";
 import type { ComputeCommand } from "./command.js";
-import type { ComputeResponse, FrontiersUpdate, PeekResponse } from "./response.js";
+import type { ComputeResponse, PeekResponse } from "./response.js";
+
+type FrontiersResponse = Extract<ComputeResponse, { kind: "frontiers" }>;
 
 const UNLIMITED = (1n << 64n) - 1n;
-const KINDS = ["write", "input", "output"] as const;
 
 /** The error text of an oversized result (tests and the controller match it). */
 export function maxResultSizeError(max: bigint): string {
   return `total result exceeds max size of ${max} bytes`;
 }
 
-/** Packed size of rows, as `RowBatch` carries them (each row once). */
-function packedSize(rows: Iterable<Row>): number {
+/**
+ * A limit no packed result can exceed: a buffer holds fewer than 2^53 bytes. The replica runs
+ * with the unlimited default unless a controller sets `maxResultSize`, so the merge does not pack
+ * every peek answer and subscribe batch only to measure it (issue 16).
+ */
+const BEYOND_ANY_BUFFER = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** True when `rows` packed, as `RowBatch` carries them (each row once), exceed `max` bytes. */
+function exceeds(rows: readonly (readonly [Row, ...unknown[]])[], max: bigint): boolean {
+  if (max >= BEYOND_ANY_BUFFER) return false;
   const p = new RowPacker();
-  for (const r of rows) p.pack(r);
-  return p.length;
+  for (const [row] of rows) p.pack(row);
+  return BigInt(p.length) > max;
 }
 
 /** Per-subscribe merge state. */
@@ -86,7 +98,7 @@ export class PartitionedComputeState {
   /** Largest packed result in bytes; set by `updateConfiguration`, initially unlimited. */
   #maxResultSize = UNLIMITED;
   /** Collection id → per-kind meet of part frontiers; deleted when every kind is empty. */
-  readonly #frontiers = new Map<GlobalId, Record<(typeof KINDS)[number], PartitionedFrontier>>();
+  readonly #frontiers = new Map<GlobalId, CollectionFrontiers>();
   /** Peek uuid → answers by part; deleted when all parts answered. */
   readonly #peeks = new Map<string, Map<number, PeekResponse>>();
   /** Subscribe id → merge state; deleted after the final batch or `droppedAt`. */
@@ -125,7 +137,7 @@ export class PartitionedComputeState {
     }
     switch (r.kind) {
       case "frontiers":
-        return this.#absorbFrontiers(part, r.id, r.frontiers);
+        return this.#absorbFrontiers(part, r);
       case "peekResponse":
         return this.#absorbPeek(part, r.uuid, r.response);
       case "subscribeResponse":
@@ -137,25 +149,25 @@ export class PartitionedComputeState {
     }
   }
 
-  #absorbFrontiers(part: number, id: GlobalId, f: FrontiersUpdate): ComputeResponse[] {
+  #absorbFrontiers(part: number, r: FrontiersResponse): ComputeResponse[] {
+    const { id, frontiers: f } = r;
     let state = this.#frontiers.get(id);
     if (state === undefined) {
-      state = {
-        write: new PartitionedFrontier(`${id} write frontier`, this.#parts),
-        input: new PartitionedFrontier(`${id} input frontier`, this.#parts),
-        output: new PartitionedFrontier(`${id} output frontier`, this.#parts),
-      };
+      state = new CollectionFrontiers(this.#parts);
       this.#frontiers.set(id, state);
     }
+    const write = f.write === undefined ? undefined : state.set(id, WRITE, part, f.write);
+    const input = f.input === undefined ? undefined : state.set(id, INPUT, part, f.input);
+    const output = f.output === undefined ? undefined : state.set(id, OUTPUT, part, f.output);
+    if (state.isEmpty) this.#frontiers.delete(id);
+    if (write === undefined && input === undefined && output === undefined) return [];
+    // Every reported kind advanced to the part's value (always so with one part): pass it on.
+    if (write === f.write && input === f.input && output === f.output) return [r];
     const merged: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
-    for (const kind of KINDS) {
-      const v = f[kind];
-      if (v === undefined) continue;
-      const advanced = state[kind].set(part, v);
-      if (advanced !== undefined) merged[kind] = advanced;
-    }
-    if (KINDS.every((k) => state[k].isEmpty)) this.#frontiers.delete(id);
-    return Object.keys(merged).length === 0 ? [] : [{ kind: "frontiers", id, frontiers: merged }];
+    if (write !== undefined) merged.write = write;
+    if (input !== undefined) merged.input = input;
+    if (output !== undefined) merged.output = output;
+    return [{ kind: "frontiers", id, frontiers: merged }];
   }
 
   #absorbPeek(part: number, uuid: string, response: PeekResponse): ComputeResponse[] {
@@ -179,7 +191,7 @@ export class PartitionedComputeState {
     const error = ordered.find((r) => r.kind === "error");
     if (error !== undefined) return error;
     const rows = ordered.flatMap((r) => (r.kind === "rows" ? r.rows : []));
-    if (BigInt(packedSize(rows.map(([row]) => row))) > this.#maxResultSize) {
+    if (exceeds(rows, this.#maxResultSize)) {
       return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
     }
     return { kind: "rows", rows };
@@ -228,10 +240,7 @@ export class PartitionedComputeState {
     if (advanced === null) this.#subscribes.delete(id);
     const updates = consolidateUpdates(out);
     let error = s.error;
-    if (
-      error === undefined &&
-      BigInt(packedSize(updates.map(([row]) => row))) > this.#maxResultSize
-    ) {
+    if (error === undefined && exceeds(updates, this.#maxResultSize)) {
       error = s.error = maxResultSizeError(this.#maxResultSize);
     }
     return [

@@ -19,24 +19,11 @@
  * checks both on random answers.
  */
 import { Datum, InvalidDatum, type Row, varintSize } from "@mzts/repr";
+import { ByteCursor, varint64Size } from "../codec/byte-cursor.js";
 import type { PeekResponse } from "./api.js";
 
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
-const U64 = (1n << 64n) - 1n;
-
-/** Bytes of the varint of an int64/uint64 (negative: two's complement, 10 bytes). */
-function varLen64(v: bigint): number {
-  if (v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return varintSize(Number(v));
-  let u = v & U64;
-  let len = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    len++;
-  }
-  return len;
-}
-
 /** The pieces of one datum, sized in the first pass and written in the second. */
 interface Sized {
   /** The `Datum` message's length. */
@@ -54,7 +41,7 @@ function sizeDatum(d: Datum): Sized {
     case "boolean":
       return { len: 2, strLen: 0, kind };
     case "int64":
-      return { len: 1 + varLen64(d as bigint), strLen: 0, kind };
+      return { len: 1 + varint64Size(d as bigint), strLen: 0, kind };
     case "float64":
       return { len: 9, strLen: 0, kind };
     case "numeric": {
@@ -77,7 +64,7 @@ function sizeDatum(d: Datum): Sized {
       const ms = (d as Extract<Datum, { kind: "timestamp" }>).ms;
       if (ms < INT64_MIN || ms > INT64_MAX)
         throw new InvalidDatum(ms, "timestamp out of int64 range");
-      return { len: 1 + varLen64(ms), strLen: 0, kind };
+      return { len: 1 + varint64Size(ms), strLen: 0, kind };
     }
   }
 }
@@ -87,33 +74,9 @@ const numericLen = (strLen: number, scale: number) =>
   (strLen === 0 ? 0 : 1 + varintSize(strLen) + strLen) + (scale === 0 ? 0 : 1 + varintSize(scale));
 
 /** A cursor over the output buffer. */
-class Out {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
+class Out extends ByteCursor<Buffer> {
   byte(b: number): void {
     this.buf[this.pos++] = b;
-  }
-
-  varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  varint64(v: bigint): void {
-    if (v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) {
-      this.varint(Number(v));
-      return;
-    }
-    let u = v & U64;
-    while (u >= 0x80n) {
-      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
-      u >>= 7n;
-    }
-    this.buf[this.pos++] = Number(u);
   }
 
   string(s: string, byteLen: number): void {
@@ -199,7 +162,7 @@ export function peekResponseToBinary(d: PeekResponse): Uint8Array {
   }
   const replicaLen = Buffer.byteLength(d.replica, "utf8");
   const replicaIdLen = Buffer.byteLength(d.replicaId, "utf8");
-  if (d.timestamp !== 0n) total += 1 + varLen64(d.timestamp);
+  if (d.timestamp !== 0n) total += 1 + varint64Size(d.timestamp);
   if (replicaLen !== 0) total += 1 + varintSize(replicaLen) + replicaLen;
   if (replicaIdLen !== 0) total += 1 + varintSize(replicaIdLen) + replicaIdLen;
   // Pass 2: bytes.
