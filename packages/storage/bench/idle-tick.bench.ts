@@ -8,19 +8,21 @@
  * maintenance every 10 ms; compare a base dist by swapping `dist/` between runs.
  *
  * Usage: tsx bench/idle-tick.bench.ts (env BENCH_RUNS (3), BENCH_WORKERS (2), BENCH_SETTLE_S,
- * BENCH_WINDOW_S). Uses the built dist (`pnpm build` first).
+ * BENCH_WINDOW_S, BENCH_PATH=legacy for the legacy runtime). Uses the built dist (`pnpm build` first).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StorageCommand } from "@mzts/protocol";
-import { createStorageRuntime } from "../dist/index.js";
+import { createLegacyStorageRuntime, createStorageRuntime } from "../dist/index.js";
 import { ALLOW_WRITES, INIT } from "../test/harness.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 3);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
+/** `BENCH_PATH=legacy`: the legacy runtime (clusterd with every phase off). */
+const LEGACY = process.env.BENCH_PATH === "legacy";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -41,7 +43,10 @@ const COUNTER: StorageCommand = {
 
 async function measure(): Promise<{ cpu: number; reports: number }> {
   const dir = await mkdtemp(join(tmpdir(), "mzts-storage-idle-bench-"));
-  const rt = createStorageRuntime({ dataDir: dir, workers: WORKERS });
+  const rt = (LEGACY ? createLegacyStorageRuntime : createStorageRuntime)({
+    dataDir: dir,
+    workers: WORKERS,
+  });
   try {
     let reports = 0;
     rt.onResponse((_w, r) => {
@@ -64,7 +69,7 @@ async function measure(): Promise<{ cpu: number; reports: number }> {
   }
 }
 
-console.log(`workers ${WORKERS}, window ${WINDOW_S} s, ${RUNS} runs`);
+console.log(`${LEGACY ? "legacy" : "unified"}, workers ${WORKERS}, window ${WINDOW_S} s, ${RUNS} runs`);
 for (let i = 0; i < RUNS; i++) {
   const { cpu, reports } = await measure();
   const load = (await import("node:os")).loadavg()[0]!.toFixed(1);

@@ -55,8 +55,9 @@
  * health, statistics), step that generated, persist call of a writer that settled, render and
  * drop — or when it is next due (its return value): statistics, a writer's read-only poll,
  * retry or since heartbeat, the next tick of a real-time ingestion (for which it asks a step).
- * An idle worker with a once-a-second source wakes about twice a second, not every 10 ms. A loop
- * without `requestMaintenance` (legacy) keeps calling it on its fixed interval.
+ * An idle worker with a once-a-second source wakes a few times a second, not every 10 ms. Both
+ * worker loops (unified, legacy) run it through mz-cluster's `MaintenanceTimer`; a loop without
+ * `requestMaintenance` would have to call it on a fixed interval.
  *
  * ## Bad commands (design §3)
  * A re-sent identical `runIngestion` is a no-op (replay); a different description under a running
