@@ -69,7 +69,9 @@ async function measure(): Promise<{ cpu: number; reports: number }> {
   }
 }
 
-console.log(`${LEGACY ? "legacy" : "unified"}, workers ${WORKERS}, window ${WINDOW_S} s, ${RUNS} runs`);
+console.log(
+  `${LEGACY ? "legacy" : "unified"}, workers ${WORKERS}, window ${WINDOW_S} s, ${RUNS} runs`,
+);
 for (let i = 0; i < RUNS; i++) {
   const { cpu, reports } = await measure();
   const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
