@@ -91,7 +91,7 @@ function setup(opts: { writesAllowed: boolean }) {
   const { s, client } = fakeShard();
   const sent: Array<[number, StorageMeshMessage]> = [];
   const counters = new StorageCounters();
-  const clock = { now: 1000, writesAllowed: opts.writesAllowed, quiet: 0 };
+  const clock = { now: 1000, writesAllowed: opts.writesAllowed, quiet: 0, settled: 0 };
   const writer = new ShardWriter(
     {
       deps: {
@@ -109,6 +109,9 @@ function setup(opts: { writesAllowed: boolean }) {
       sendTo: (to, msg) => sent.push([to, msg]),
       writesAllowed: () => clock.writesAllowed,
       closed: () => false,
+      settled: () => {
+        clock.settled++;
+      },
       onQuiet: () => {
         clock.quiet++;
       },
@@ -237,5 +240,42 @@ describe("ShardWriter", () => {
     expect(t.writer.quiet).toBe(true); // …before the writer reported quiet
     expect(t.clock.quiet).toBe(1);
     expect(t.uppers(0)).toEqual([]); // and its outcome was not adopted
+  });
+
+  it("says when it is next due unasked: read-only poll, retry, heartbeat; nothing while busy", async () => {
+    const t = setup({ writesAllowed: false });
+    expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY); // opening
+    t.writer.open();
+    await settle();
+    expect(t.clock.settled).toBeGreaterThan(0); // each persist call that settles asks for maintenance
+    // Read-only: the next poll (the last one ran at the open's pump).
+    t.clock.now += 10;
+    const poll = t.writer.dueInMs(t.clock.now);
+    expect(poll).toBeGreaterThan(0);
+    expect(poll).toBeLessThanOrEqual(DEFAULT_STATE_OPTIONS.readOnlyPollMs);
+    // Writable and idle: nothing due.
+    t.clock.writesAllowed = true;
+    expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY);
+    // A failed append: due at the retry.
+    t.s.fail = new Error("disk full");
+    sendAll(t.writer, 0n, 2n);
+    await settle();
+    const retry = t.writer.dueInMs(t.clock.now);
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(5000);
+    t.clock.now += retry;
+    t.s.fail = undefined;
+    t.writer.pump();
+    await settle();
+    expect(t.s.appends).toHaveLength(1);
+    expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY);
+    // A since handle: due at the next heartbeat, a minute out.
+    t.writer.wantSince(at(1n));
+    await settle();
+    const beat = t.writer.dueInMs(t.clock.now);
+    expect(beat).toBeGreaterThan(59_000);
+    expect(beat).toBeLessThanOrEqual(60_001);
+    t.writer.stop();
+    expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY);
   });
 });

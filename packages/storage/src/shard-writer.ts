@@ -66,6 +66,8 @@ export interface WriterScope {
   writesAllowed(): boolean;
   /** Whether the worker is closing. */
   closed(): boolean;
+  /** A persist call of the writer settled (what maintenance reports or schedules may change). */
+  settled(): void;
   /** A stopped writer's persist call settled: the writer is `quiet` now (the write fence). */
   onQuiet(w: ShardWriter): void;
 }
@@ -265,6 +267,24 @@ export class ShardWriter {
   }
 
   /**
+   * Ms from `now` until the writer must be pumped or heart-beaten unasked (`maintain`): a retry
+   * after a failure, the next read-only poll, the next since heartbeat; Infinity: none. A writer
+   * with a persist call in flight has nothing due until it settles (`settled`).
+   */
+  dueInMs(now: number): number {
+    if (this.#dead) return Number.POSITIVE_INFINITY;
+    let at = Number.POSITIVE_INFINITY;
+    if (this.#sinceHandle !== undefined) at = this.#lastHeartbeatMs + HEARTBEAT_MS + 1;
+    if (this.#shard !== undefined && !this.#busy) {
+      if (this.#refresh || this.#retryAtMs > now) at = Math.min(at, this.#retryAtMs);
+      else if (!this.#scope.writesAllowed()) {
+        at = Math.min(at, this.#lastPollMs + this.#scope.deps.options.readOnlyPollMs);
+      }
+    }
+    return at - now;
+  }
+
+  /**
    * The drop path: no append starts after this and no outcome is adopted; the since handle
    * expires. An append already in flight still lands; the writer is `quiet` once it settled.
    */
@@ -289,6 +309,7 @@ export class ShardWriter {
   /** A persist call settled; a stopped writer is quiet now. */
   #settle(): void {
     this.#busy = false;
+    this.#scope.settled();
     if (this.#dead) this.#scope.onQuiet(this);
   }
 

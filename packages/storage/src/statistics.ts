@@ -57,6 +57,11 @@ export class StorageStatistics {
     return true;
   }
 
+  /** When statistics are next due (ms, the clock `due` was given). */
+  get nextAtMs(): number {
+    return this.#nextAtMs;
+  }
+
   /** Worker `from`'s latest counters (replacing its earlier ones). */
   absorb(from: number, entries: readonly ExportStats[]): void {
     this.#workerStats.set(from, new Map(entries.map((e) => [e.exportId, e])));

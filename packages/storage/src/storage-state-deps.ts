@@ -43,6 +43,11 @@ export interface StorageStateDeps {
   send(to: number, msg: StorageMeshMessage): void;
   /** Asks the loop to call `step()` soon. */
   requestStep(): void;
+  /**
+   * Asks the loop to call `maintain()` soon (mz-cluster's `ctx.requestMaintenance`); absent = the
+   * loop calls it on a fixed interval (legacy).
+   */
+  requestMaintenance?(): void;
   /** This worker's persist client (opened on first use). */
   openPersist(): Promise<PersistClient>;
   readonly counters: StorageCounters;

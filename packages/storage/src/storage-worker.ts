@@ -27,6 +27,7 @@ const spec: WorkerSpec<StorageCommand, StorageResponse> = {
       respond: (r) => ctx.respond(r),
       send: (to, msg) => ctx.mesh.send(to, STORAGE_CHANNEL, msg),
       requestStep: () => ctx.requestStep(),
+      requestMaintenance: () => ctx.requestMaintenance(),
       openPersist: () => persist.open(),
       counters: new StorageCounters(config.counters),
       logger,

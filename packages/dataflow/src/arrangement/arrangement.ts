@@ -1,8 +1,12 @@
 /**
  * `Arrangement`: a collection indexed by key, holding its history from `since` to `upper`.
  *
- * Layout: key string → (row key → entry); an entry holds the row, its history as parallel arrays
- * of ascending times and non-zero diffs, and `current` (the sum of all its diffs).
+ * Layout: key string → its entries: the entry itself while the key has exactly one (most keys
+ * of an index on a growing source, a log table's rows that do not change: no map per key), else
+ * a map row key → entry (`Bucket`; a key that had two entries keeps its map until it has none,
+ * so a key that changes now and then does not build one per change). An entry holds the row,
+ * its history (inline up to two times, else parallel arrays of ascending times and non-zero
+ * diffs) and `current` (the sum of all its diffs).
  *
  * Reads:
  * - `asOf(t)` / `lookup(key, t)`: the collection (or one key's rows) as of `t`, valid when
@@ -73,8 +77,9 @@ interface Entry {
 }
 
 /**
- * The entries of one key by row key. `key` is the one copy of the key its entries share (a key
- * string is built afresh for every insert; an entry keeping its own would hold one per entry).
+ * The entries of a key that has had two or more, by row key. `key` is the one copy of the key
+ * its entries share (a key string is built afresh for every insert; an entry keeping its own
+ * would hold one per entry).
  */
 class Bucket extends Map<string, Entry> {
   readonly key: Key;
@@ -92,7 +97,8 @@ export class Arrangement {
   readonly #keyOf: (row: Row) => Key;
   /** Key of a lookup row (the key columns' values in key order). */
   readonly #lookupKeyOf: (row: Row) => Key;
-  readonly #index = new Map<Key, Bucket>();
+  /** Key → its one entry, or its entries by row key (see the file comment). */
+  readonly #index = new Map<Key, Entry | Bucket>();
   /** Entries with more than one time, keyed by (at most) their second time: due for compaction. */
   readonly #due = new TimeHeap<Entry>();
   readonly #since: MonotoneFrontier;
@@ -183,35 +189,30 @@ export class Arrangement {
     const t = time < since ? since : time;
     this.#count += diff;
     if (k === undefined) k = this.#keyOf(row);
-    let bucket = this.#index.get(k);
-    if (!bucket) {
-      if (typeof k === "string") flatten(k);
-      this.#index.set(k, (bucket = new Bucket(k)));
-      this.#bytes += bucketBytes(k);
-    }
     if (rk === undefined) rk = rowKey(row);
-    const e = bucket.get(rk);
-    if (!e) {
-      flatten(rk);
-      // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
-      const entry: Entry = {
-        key: bucket.key,
-        rowKey: rk,
-        row,
-        n: 1,
-        t0: t,
-        d0: diff,
-        t1: NO_TIME,
-        d1: 0,
-        times: undefined,
-        diffs: undefined,
-        current: diff,
-        heapKey: undefined,
-      };
-      bucket.set(rk, entry);
-      this.#entries++;
-      this.#bytes += entryBytes(row, rk);
-      this.#countTime(t, 1);
+    const slot = this.#index.get(k);
+    let e: Entry | undefined;
+    if (slot === undefined) {
+      // A new key: its one entry is the slot.
+      if (typeof k === "string") flatten(k);
+      this.#bytes += bucketBytes(k);
+      this.#index.set(k, this.#newEntry(k, row, rk, t, diff));
+      return;
+    }
+    if (slot instanceof Bucket) {
+      e = slot.get(rk);
+      if (e === undefined) {
+        slot.set(rk, this.#newEntry(slot.key, row, rk, t, diff));
+        return;
+      }
+    } else if (slot.rowKey === rk) {
+      e = slot;
+    } else {
+      // The key's second entry: from now on a map.
+      const bucket = new Bucket(slot.key);
+      bucket.set(slot.rowKey, slot);
+      bucket.set(rk, this.#newEntry(slot.key, row, rk, t, diff));
+      this.#index.set(slot.key, bucket);
       return;
     }
     e.current += diff;
@@ -252,6 +253,29 @@ export class Arrangement {
     settle(e);
     if (e.n === 0) this.#remove(e);
     else if (e.n > 1) this.#schedule(e);
+  }
+
+  /** A new entry of `row` (key `key`, row key `rk`) holding `diff` at `t`, counted. */
+  #newEntry(key: Key, row: Row, rk: string, t: Timestamp, diff: number): Entry {
+    flatten(rk);
+    this.#entries++;
+    this.#bytes += entryBytes(row, rk);
+    this.#countTime(t, 1);
+    // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
+    return {
+      key,
+      rowKey: rk,
+      row,
+      n: 1,
+      t0: t,
+      d0: diff,
+      t1: NO_TIME,
+      d1: 0,
+      times: undefined,
+      diffs: undefined,
+      current: diff,
+      heapKey: undefined,
+    };
   }
 
   /**
@@ -404,7 +428,7 @@ export class Arrangement {
   asOf(t: Timestamp): Array<[Row, number]> {
     this.#checkRead(t);
     const out: Array<[Row, number]> = [];
-    for (const bucket of this.#index.values()) collect(bucket, t, out);
+    for (const slot of this.#index.values()) collect(slot, t, out);
     return out;
   }
 
@@ -415,16 +439,20 @@ export class Arrangement {
   lookup(key: Row, t: Timestamp): Array<[Row, number]> {
     this.#checkRead(t);
     const out: Array<[Row, number]> = [];
-    const bucket = this.#index.get(this.#lookupKeyOf(key));
-    if (bucket) collect(bucket, t, out);
+    const slot = this.#index.get(this.#lookupKeyOf(key));
+    if (slot !== undefined) collect(slot, t, out);
     return out;
   }
 
   /** The contents as of the latest complete time, from running counts (no history walk). */
   current(): Array<[Row, number]> {
     const out: Array<[Row, number]> = [];
-    for (const bucket of this.#index.values()) {
-      for (const e of bucket.values()) if (e.current !== 0) out.push([e.row, e.current]);
+    for (const slot of this.#index.values()) {
+      if (!(slot instanceof Bucket)) {
+        if (slot.current !== 0) out.push([slot.row, slot.current]);
+        continue;
+      }
+      for (const e of slot.values()) if (e.current !== 0) out.push([e.row, e.current]);
     }
     return out;
   }
@@ -434,18 +462,9 @@ export class Arrangement {
     const since = this.#since.current;
     const out: Update[] = [];
     if (since === null) return out;
-    for (const bucket of this.#index.values()) {
-      for (const e of bucket.values()) {
-        if (e.times === undefined) {
-          out.push([e.row, forward(e.t0, since), e.d0]);
-          if (e.n === 2) out.push([e.row, forward(e.t1, since), e.d1]);
-          continue;
-        }
-        for (let i = 0; i < e.times.length; i++) {
-          const t = e.times[i]!;
-          out.push([e.row, forward(t, since), e.diffs![i]!]);
-        }
-      }
+    for (const slot of this.#index.values()) {
+      if (slot instanceof Bucket) for (const e of slot.values()) history(e, since, out);
+      else history(slot, since, out);
     }
     return out;
   }
@@ -458,15 +477,16 @@ export class Arrangement {
   }
 
   #remove(e: Entry): void {
-    const bucket = this.#index.get(e.key);
-    if (bucket?.delete(e.rowKey)) {
+    const slot = this.#index.get(e.key);
+    if (slot === e) this.#index.delete(e.key);
+    else if (!(slot instanceof Bucket) || !slot.delete(e.rowKey)) return;
+    else if (slot.size > 0) {
       this.#entries--;
       this.#bytes -= entryBytes(e.row, e.rowKey);
-      if (bucket.size === 0) {
-        this.#index.delete(e.key);
-        this.#bytes -= bucketBytes(e.key);
-      }
-    }
+      return;
+    } else this.#index.delete(e.key);
+    this.#entries--;
+    this.#bytes -= entryBytes(e.row, e.rowKey) + bucketBytes(e.key);
   }
 
   /**
@@ -538,19 +558,38 @@ function forward(t: Timestamp, since: Timestamp): Timestamp {
   return t;
 }
 
-function collect(bucket: Map<string, Entry>, t: Timestamp, out: Array<[Row, number]>): void {
-  for (const e of bucket.values()) {
-    const times = e.times;
-    let n: number;
-    if (times === undefined) {
-      // Inline: one or two times.
-      if (e.n === 1 || e.t1 <= t) n = e.t0 <= t ? e.current : 0;
-      else n = e.t0 <= t ? e.d0 : 0;
-    } else if (times[times.length - 1]! <= t) n = e.current;
-    else {
-      n = 0;
-      for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs![i]!;
-    }
-    if (n !== 0) out.push([e.row, n]);
+/** Appends a key's rows as of `t` (its one entry, or every entry of its bucket). */
+function collect(slot: Entry | Bucket, t: Timestamp, out: Array<[Row, number]>): void {
+  if (!(slot instanceof Bucket)) {
+    collectEntry(slot, t, out);
+    return;
+  }
+  for (const e of slot.values()) collectEntry(e, t, out);
+}
+
+function collectEntry(e: Entry, t: Timestamp, out: Array<[Row, number]>): void {
+  const times = e.times;
+  let n: number;
+  if (times === undefined) {
+    // Inline: one or two times.
+    if (e.n === 1 || e.t1 <= t) n = e.t0 <= t ? e.current : 0;
+    else n = e.t0 <= t ? e.d0 : 0;
+  } else if (times[times.length - 1]! <= t) n = e.current;
+  else {
+    n = 0;
+    for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs![i]!;
+  }
+  if (n !== 0) out.push([e.row, n]);
+}
+
+/** Appends an entry's history, times forwarded to `since`. */
+function history(e: Entry, since: Timestamp, out: Update[]): void {
+  if (e.times === undefined) {
+    out.push([e.row, forward(e.t0, since), e.d0]);
+    if (e.n === 2) out.push([e.row, forward(e.t1, since), e.d1]);
+    return;
+  }
+  for (let i = 0; i < e.times.length; i++) {
+    out.push([e.row, forward(e.times[i]!, since), e.diffs![i]!]);
   }
 }

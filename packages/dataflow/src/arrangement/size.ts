@@ -10,7 +10,8 @@
  * - a row: its array (16 B + 8 B per slot) plus its datums;
  * - an entry: the entry object (72 B), its two history arrays (2 × 32 B), its slot in the key
  *   bucket's map (40 B) and its row-key string;
- * - a key bucket: a map (80 B), its slot in the index (40 B) and the key string;
+ * - a key bucket: a map (80 B), its slot in the index (40 B) and the key string (a key with one
+ *   entry has no map: counted the same, so the estimate does not move when a key gets its second);
  * - a held update (one time of one entry): 8 B in each history array and a heap bigint time (24 B).
  */
 import type { Datum, Row } from "@mzts/repr";

@@ -15,10 +15,11 @@
  * 4. Storage's own `InternalCommandSequencer` (worker 0 decides) delivers the internal commands to
  *    every worker in one global order; each renders or drops at that point, at position
  *    `global * ACTIONS_PER_COMMAND`.
- * 5. A loop steps the state (bounded rounds, yielding to the event loop) and runs `maintain` on a
- *    timer. Responses are tagged with the worker's current nonce; the main thread drops stale ones.
+ * 5. A loop steps the state (bounded rounds, yielding to the event loop) and runs `maintain` when
+ *    the state asks or it is due (mz-cluster's `MaintenanceTimer`, as the unified loop: no 10 ms
+ *    tick at idle, issue 16). Responses are tagged with the worker's current nonce; the main thread drops stale ones.
  */
-import { joinMesh, MAIN } from "@mzts/mz-cluster";
+import { joinMesh, MAIN, MaintenanceTimer } from "@mzts/mz-cluster";
 import { STORAGE_CHANNEL, type StorageMeshMessage } from "../mesh-messages.js";
 import { StorageCounters } from "../metrics.js";
 import { ACTIONS_PER_COMMAND, type DataflowAction, StorageState } from "../storage-state.js";
@@ -46,12 +47,18 @@ let stepScheduled = false;
 
 const toMain = (msg: LegacyWorkerToMain) => mesh.send(MAIN, LEGACY_OUT, msg);
 
-const state = new StorageState({
+const maintenance = new MaintenanceTimer({
+  intervalMs: init.maintenanceIntervalMs,
+  run: () => state.maintain(),
+});
+
+const state: StorageState = new StorageState({
   index: mesh.index,
   peers: mesh.peers,
   respond: (response) => toMain({ kind: "response", nonce, response }),
   send: (to, msg) => mesh.send(to, STORAGE_CHANNEL, msg),
   requestStep: scheduleStep,
+  requestMaintenance: () => maintenance.request(),
   openPersist: () => persist.open(),
   counters: new StorageCounters(config.counters),
   logger,
@@ -179,7 +186,4 @@ function runSteps(): void {
   if (more) scheduleStep();
 }
 
-setInterval(() => {
-  state.maintain();
-  scheduleStep();
-}, init.maintenanceIntervalMs);
+maintenance.request();
