@@ -99,6 +99,35 @@ describe("MaintenanceTimer", () => {
     timer.close();
   });
 
+  it("a step goes first also when the turn is slow and the request comes from an immediate", async () => {
+    // A 0 ms timeout would run first here: the request is made in the check phase and the turn
+    // outlasts the timer's millisecond, so the next timers phase comes before the next immediates.
+    for (let round = 0; round < 20; round++) {
+      const order: string[] = [];
+      const timer = new MaintenanceTimer({
+        intervalMs: 10,
+        run: () => {
+          order.push("maintain");
+          return Number.POSITIVE_INFINITY;
+        },
+      });
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          timer.request();
+          setImmediate(() => order.push("step"));
+          const until = performance.now() + 2;
+          while (performance.now() < until) {
+            // a busy turn (a loaded machine)
+          }
+          resolve();
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 15));
+      expect(order).toEqual(["step", "maintain"]);
+      timer.close();
+    }
+  });
+
   it("a request during a run is honoured an interval after it", async () => {
     let again = true;
     const { at, timer } = recorded(() => {

@@ -10,9 +10,12 @@
  *   once when the last run is at least `intervalMs` ago, else at `intervalMs` after the last run:
  *   a report never waits longer than the fixed interval made it wait (a change after a quiet
  *   spell is reported within about a millisecond instead of up to 10 ms later), and under load it
- *   runs at most once per `intervalMs`, as before. "At once" is a 0 ms timeout, not an immediate:
- *   timers run after the event loop's immediates, so the step a command asked for (an immediate)
- *   runs first and a peek's answer never waits behind maintenance.
+ *   runs at most once per `intervalMs`, as before. "At once" is an immediate queued from an
+ *   immediate: it runs in the event loop's next check phase, after every immediate queued with
+ *   the request (the step a command asked for), so a peek's answer never waits behind
+ *   maintenance. (A 0 ms timeout does not guarantee that: Node runs a timer before or after the
+ *   immediates of the same turn depending on where in the loop it was set and how long the turn
+ *   took; CI saw maintenance run first.)
  * - **Due** (what `run()` returns): the ms until the workload must run again unasked, e.g. the
  *   next log interval boundary (log indexes advance with the wall clock); `Infinity` = only when
  *   asked. A workload whose `maintain()` returns nothing keeps the fixed cadence (`intervalMs`).
@@ -43,6 +46,7 @@ export class MaintenanceTimer {
   /** When the armed run is due (Infinity: none armed). */
   #dueAt = Number.POSITIVE_INFINITY;
   #timeout: ReturnType<typeof setTimeout> | undefined;
+  #immediate: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
   #runs = 0;
 
@@ -78,17 +82,24 @@ export class MaintenanceTimer {
     this.#disarm();
     this.#dueAt = at;
     const delay = Math.max(0, Math.ceil(at - this.#now()));
-    this.#timeout = setTimeout(() => this.#fire(), delay);
+    if (delay > 0) this.#timeout = setTimeout(() => this.#fire(), delay);
+    else
+      this.#immediate = setImmediate(() => {
+        this.#immediate = setImmediate(() => this.#fire());
+      });
   }
 
   #disarm(): void {
     if (this.#timeout !== undefined) clearTimeout(this.#timeout);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timeout = undefined;
+    this.#immediate = undefined;
     this.#dueAt = Number.POSITIVE_INFINITY;
   }
 
   #fire(): void {
     this.#timeout = undefined;
+    this.#immediate = undefined;
     this.#dueAt = Number.POSITIVE_INFINITY;
     if (this.#closed) return;
     const now = this.#now();
