@@ -25,6 +25,12 @@ export {
   encodeClusterResponse,
 } from "./cluster/cluster-command.js";
 export {
+  clusterCommandFrame,
+  clusterRequestFrames,
+  clusterResponsesFromFrames,
+  parseClusterResponseFrames,
+} from "./cluster/control-frames.js";
+export {
   type CommandError,
   ERROR_CODES,
   type ErrorCode,
