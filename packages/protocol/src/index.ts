@@ -25,16 +25,16 @@ export {
   encodeClusterResponse,
 } from "./cluster/cluster-command.js";
 export {
+  type CommandError,
+  ERROR_CODES,
+  type ErrorCode,
+} from "./cluster/command-error.js";
+export {
   clusterCommandFrame,
   clusterRequestFrames,
   clusterResponsesFromFrames,
   parseClusterResponseFrames,
 } from "./cluster/control-frames.js";
-export {
-  type CommandError,
-  ERROR_CODES,
-  type ErrorCode,
-} from "./cluster/command-error.js";
 export {
   BUILD_VERSION,
   checkHello,

@@ -10,7 +10,6 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import type { ComputeCommand } from "../compute/command.js";
 import { computeCommandFrame } from "../compute/control-frames.js";
-import { MalformedResponse } from "../errors.js";
 import {
   type ClusterResponse as ClusterResponseProto,
   ClusterResponseSchema,
@@ -29,6 +28,7 @@ import {
   computeCommands,
   computeResponses,
 } from "../testdata/arbitraries.js";
+import { decodeOutcome } from "../testdata/decode-outcome.js";
 import {
   type ClusterCommand,
   type ClusterResponse,
@@ -52,16 +52,7 @@ const peekAnswer: fc.Arbitrary<ClusterResponse> = computeResponses.peekResponse.
 }));
 const UUID = "0f9a44f2-5b1e-4c4f-9a55-3c1c7d0b8e21";
 
-/** The outcome of a decode: its value, or the error's class and message. */
-function outcome(f: () => ClusterResponse[]): unknown {
-  try {
-    return { ok: f() };
-  } catch (e) {
-    return e instanceof MalformedResponse
-      ? { malformed: e.message }
-      : { error: (e as Error).constructor.name };
-  }
-}
+const outcome = decodeOutcome;
 
 const plainBytes = (rs: readonly ClusterResponse[]) =>
   toBinary(ControlResponseSchema, clusterResponsesToProto(rs));

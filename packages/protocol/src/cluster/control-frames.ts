@@ -26,12 +26,11 @@
  *   (the unframed message failed inside Connect).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { decodeBatch } from "../codec/envelope.js";
+import { decodeBatch, parseBinary } from "../codec/envelope.js";
 import { framedControlService } from "../codec/framed-service.js";
 import { TurnCache } from "../codec/turn-cache.js";
 import type { ComputeCommand } from "../compute/command.js";
 import { computeCommandFrame, computeResponseFromFrame } from "../compute/control-frames.js";
-import { MalformedResponse } from "../errors.js";
 import { ClusterResponseSchema, ClusterService } from "../gen/mz/cluster/v1/cluster_pb.js";
 import {
   type ControlRequestFrames,
@@ -132,7 +131,12 @@ export function clusterResponsesFromFrames(
     const at = i++;
     const start = computeFieldStart(frame);
     if (start < 0) {
-      out.push(clusterResponseAt(parseFrame(frame, prefix), at));
+      out.push(
+        clusterResponseAt(
+          parseBinary(ClusterResponseSchema, frame, "cluster", "response", prefix.slice(0, -1)),
+          at,
+        ),
+      );
       return;
     }
     const inner = frame.subarray(start);
@@ -145,17 +149,4 @@ export function clusterResponsesFromFrames(
 /** The frames of one response message as it arrives (tests and benches; Connect parses them). */
 export function parseClusterResponseFrames(bytes: Uint8Array): ControlResponseFrames {
   return fromBinary(ControlResponseFramesSchema, bytes);
-}
-
-function parseFrame(frame: Uint8Array, prefix: string) {
-  try {
-    return fromBinary(ClusterResponseSchema, frame);
-  } catch (e) {
-    throw new MalformedResponse(
-      "cluster",
-      "unknown",
-      prefix.slice(0, -1),
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
 }

@@ -28,7 +28,7 @@
  *   unframed message failed inside Connect).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { decodeBatch } from "../codec/envelope.js";
+import { decodeBatch, parseBinary } from "../codec/envelope.js";
 import { framedControlService } from "../codec/framed-service.js";
 import { rowBatchFromProto } from "../codec/row-batch-codec.js";
 import { TurnCache } from "../codec/turn-cache.js";
@@ -146,7 +146,10 @@ export function computeResponseFromFrame(
     const rows = answer.result === ROWS_RESULT ? rowsAnswer(frame, answer, prefix) : undefined;
     if (rows !== undefined) return rows;
   }
-  return responseFromProtoAt(parseFrame(frame, prefix), prefix);
+  return responseFromProtoAt(
+    parseBinary(ComputeResponseSchema, frame, "compute", "response", prefix.slice(0, -1)),
+    prefix,
+  );
 }
 
 /**
@@ -175,17 +178,4 @@ function rowsAnswer(
 /** The frames of one response message as it arrives (tests and benches; Connect parses them). */
 export function parseResponseFrames(bytes: Uint8Array): ControlResponseFrames {
   return fromBinary(ControlResponseFramesSchema, bytes);
-}
-
-function parseFrame(frame: Uint8Array, prefix: string) {
-  try {
-    return fromBinary(ComputeResponseSchema, frame);
-  } catch (e) {
-    throw new MalformedResponse(
-      "compute",
-      "unknown",
-      prefix.slice(0, -1),
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
 }
