@@ -64,21 +64,21 @@ const framesBytes = (frames: readonly Uint8Array[]) =>
     create(ControlResponseFramesSchema, { responses: [...frames] }),
   );
 
-const unreadableRows = (uuid: string) =>
+/** A binary `ClusterResponse` carrying a compute peek answer to `uuid` with `result`. */
+const computeAnswerFrame = (
+  uuid: string,
+  result: { case: "rows"; value: { formatVersion: number } } | { case: "canceled"; value: object },
+) =>
   toBinary(
     ClusterResponseSchema,
     create(ClusterResponseSchema, {
-      kind: {
-        case: "compute",
-        value: {
-          kind: {
-            case: "peekResponse",
-            value: { uuid, result: { case: "rows", value: { formatVersion: 999 } } },
-          },
-        },
-      },
+      kind: { case: "compute", value: { kind: { case: "peekResponse", value: { uuid, result } } } },
     }),
   );
+
+/** An answer whose rows are of a format no decoder knows (malformed when decoded). */
+const unreadableRows = (uuid: string) =>
+  computeAnswerFrame(uuid, { case: "rows", value: { formatVersion: 999 } });
 
 /** Frames the codec refuses, or that take the reflective path (and a few it takes). */
 const oddFrames: readonly Uint8Array[] = [
@@ -87,20 +87,7 @@ const oddFrames: readonly Uint8Array[] = [
     ClusterResponseSchema,
     create(ClusterResponseSchema, { kind: { case: "compute", value: {} } }),
   ),
-  toBinary(
-    ClusterResponseSchema,
-    create(ClusterResponseSchema, {
-      kind: {
-        case: "compute",
-        value: {
-          kind: {
-            case: "peekResponse",
-            value: { uuid: "not-a-uuid", result: { case: "canceled", value: {} } },
-          },
-        },
-      },
-    }),
-  ),
+  computeAnswerFrame("not-a-uuid", { case: "canceled", value: {} }),
   toBinary(
     ClusterResponseSchema,
     create(ClusterResponseSchema, { kind: { case: "storage", value: {} } }),
