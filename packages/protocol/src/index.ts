@@ -30,6 +30,12 @@ export {
   type ErrorCode,
 } from "./cluster/command-error.js";
 export {
+  clusterCommandFrame,
+  clusterRequestFrames,
+  clusterResponsesFromFrames,
+  parseClusterResponseFrames,
+} from "./cluster/control-frames.js";
+export {
   BUILD_VERSION,
   checkHello,
   createHello,

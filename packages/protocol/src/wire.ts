@@ -8,6 +8,7 @@
  * (`ControlRequest`, `AllowCompaction`, …).
  */
 
+export { ClusterFramesService } from "./cluster/control-frames.js";
 export { ComputeFramesService } from "./compute/control-frames.js";
 export { ClusterService } from "./gen/mz/cluster/v1/cluster_pb.js";
 export { ComputeService } from "./gen/mz/compute/v1/service_pb.js";

@@ -2,8 +2,9 @@
  * `ReplicaStream`: the ONE `ClusterService.Control` stream (and one TCP connection) of one replica
  * that both the compute and the storage instance's connections ride (design §9 phase 4). Each
  * stream incarnation is a `StreamTask` (`../replicas/stream-task.ts`: probe, backoff, keepalive,
- * fail-once, layout mismatch — the phase 3 machinery) speaking `ClusterService` with the
- * `cluster-command.ts` codec of `@mzts/protocol`.
+ * fail-once, layout mismatch — the phase 3 machinery) speaking `ClusterService` with the framed
+ * codec of `@mzts/protocol` (`cluster/control-frames.ts`, issue 16: the same bytes on the wire,
+ * each compute command encoded once for all replicas).
  *
  * ## Attach protocol
  * 1. A sub-connection (`SubConnection`, one per instance incarnation) attaches. With no live
@@ -15,7 +16,9 @@
  *    message. A sub-connection attaching to an open stream joins at once the same way (the
  *    replica takes the other sub-protocol's hello later on the same stream).
  * 3. Responses are demultiplexed by kind: each run of one kind goes to that kind's
- *    sub-connection, tagged with its epoch (`onResponses`), in arrival order.
+ *    sub-connection, tagged with its epoch (`onResponses`), in arrival order. A compute peek
+ *    answer the compute sub-connection's instance no longer waits for (`awaitsPeek`) is dropped
+ *    undecoded (issue 16, `@mzts/protocol`'s `cluster/control-frames.ts`).
  * 4. The stream fails (ended, transport, keepalive, a malformed message, a callback throwing,
  *    `Unimplemented` → `ReplicaLayoutMismatch`): every attached sub-connection fails once
  *    (`onFailed`). Their instances start new epochs (at once by the unified rehydration policy),
@@ -32,12 +35,12 @@
 import {
   type ClusterCommand,
   type ClusterResponse,
-  clusterRequestToProto,
-  clusterResponsesFromProto,
+  clusterRequestFrames,
+  clusterResponsesFromFrames,
   createHello,
   type Hello,
 } from "@mzts/protocol";
-import { ClusterService, type clusterV1 } from "@mzts/protocol/wire";
+import { ClusterFramesService, type clusterV1 } from "@mzts/protocol/wire";
 import { SendCoalescer } from "../replicas/send-coalescer.js";
 import { StreamTask, toError } from "../replicas/stream-task.js";
 import type { SubConnection, SubStream } from "./sub-connection.js";
@@ -47,7 +50,7 @@ type AnySub = SubConnection<unknown, unknown>;
 
 /** One incarnation of the replica's cluster stream and the sub-connections attached to it. */
 class StreamIncarnation implements SubStream {
-  readonly task: StreamTask<clusterV1.ControlRequest, clusterV1.ControlResponse>;
+  readonly task: StreamTask<clusterV1.ControlRequestFrames, clusterV1.ControlResponseFrames>;
   /** Attached sub-connections by kind, until they fail with the stream or detach. */
   readonly members = new Map<SubProtocolKind, AnySub>();
   /** Kinds whose hello went on this stream (a kind says hello once per stream). */
@@ -65,7 +68,7 @@ class StreamIncarnation implements SubStream {
     this.members.set(first.protocol.kind, first);
     const o = first.options;
     this.task = new StreamTask({
-      service: ClusterService,
+      service: ClusterFramesService,
       stream: "cluster",
       layout: "one-port",
       replicaId: o.replicaId,
@@ -79,7 +82,7 @@ class StreamIncarnation implements SubStream {
         this.#hello = createHello(o.generation);
         this.#join([...this.members.values()]);
       },
-      message: (message) => this.#demux(clusterResponsesFromProto(message)),
+      message: (message) => this.#demux(clusterResponsesFromFrames(message, this.#awaitsPeek())),
       failed: (cause) => {
         this.#outbox.discard();
         this.#owner.ended(this, cause);
@@ -132,15 +135,25 @@ class StreamIncarnation implements SubStream {
   /** One request message; an encode error fails the stream (never the caller). */
   #push(commands: ClusterCommand[], sent: ReadonlyArray<readonly [AnySub, unknown[]]>): void {
     if (commands.length === 0) return;
-    let message: clusterV1.ControlRequest;
+    let message: clusterV1.ControlRequestFrames;
     try {
-      message = clusterRequestToProto(commands);
+      message = clusterRequestFrames(commands);
     } catch (e) {
       this.task.fail(toError(e));
       return;
     }
     this.task.push(message);
     for (const [sub, cs] of sent) for (const c of cs) sub.options.onCommandSent?.(c);
+  }
+
+  /**
+   * The attached compute sub-connection's `awaitsPeek` (its instance's), asked about each compute
+   * peek answer of a message; undefined (nothing dropped) when it has none.
+   */
+  #awaitsPeek(): ((uuid: string) => boolean) | undefined {
+    const options = this.members.get("compute")?.options;
+    if (options?.awaitsPeek === undefined) return undefined;
+    return (uuid) => options.awaitsPeek?.(uuid) ?? true;
   }
 
   /** Each run of one kind to that kind's sub-connection, in order (one pass, no copies). */

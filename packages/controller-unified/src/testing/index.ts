@@ -36,6 +36,7 @@ export {
   AWAITED_PEEK,
   measurePeekSkipping,
   type PeekSkippingReport,
+  type PeekSkippingWire,
   UNAWAITED_PEEK,
 } from "./peek-skipping.js";
 export { type StallProxy, startStallProxy } from "./stall-proxy.js";

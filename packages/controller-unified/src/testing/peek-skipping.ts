@@ -2,7 +2,9 @@
  * A seam-level check of issue 16's lazy decode: a compute `ReplicaConnector`'s task asks its
  * instance (`awaitsPeek`) about each peek answer and drops the ones nobody waits for before
  * decoding them, delivers everything else in order, and still fails the incarnation on a
- * malformed answer that is awaited. Both compute replica tasks (legacy and unified) run it.
+ * malformed answer that is awaited. Both compute replica tasks (legacy and unified) run it, and
+ * the compute connection riding the phase 4 cluster stream (`wire: "cluster"`: the replica serves
+ * `ClusterService`, each answer inside a `ClusterResponse.compute`).
  *
  * Flow: a loopback replica (`compute-server.ts`, the plain `ComputeService`) waits for the task's
  * first request (the hello), then answers with two messages:
@@ -17,10 +19,10 @@ import {
   computeResponsesToProto,
   createHello,
 } from "@mzts/protocol";
-import { type computeV1, computeV1 as v1 } from "@mzts/protocol/wire";
+import { clusterV1, type computeV1, computeV1 as v1 } from "@mzts/protocol/wire";
 import type { ReplicaConnector } from "../replicas/replica-connection.js";
 import { checkTaskOptions } from "./check-options.js";
-import { pollUntil, startComputeTestServer } from "./compute-server.js";
+import { pollUntil, startClusterTestServer, startComputeTestServer } from "./compute-server.js";
 
 export interface PeekSkippingReport {
   /** What each `onResponses` call delivered. */
@@ -44,10 +46,14 @@ function unreadableAnswer(uuid: string): computeV1.ComputeResponse {
   });
 }
 
+/** Which stream the connector's task speaks. */
+export type PeekSkippingWire = "compute" | "cluster";
+
 /** Runs the check against `connector`'s task (see the file comment). */
 export async function measurePeekSkipping(
   connector: ReplicaConnector<ComputeCommand, ComputeResponse>,
   deadlineMs = 10_000,
+  wire: PeekSkippingWire = "compute",
 ): Promise<PeekSkippingReport> {
   const canceled: ComputeResponse = {
     kind: "peekResponse",
@@ -55,23 +61,41 @@ export async function measurePeekSkipping(
     response: { kind: "canceled" },
   };
   const frontier: ComputeResponse = { kind: "frontiers", id: "u1", frontiers: { write: 1n } };
-  const [first, third] = computeResponsesToProto([canceled, frontier]).responses;
-  const server = await startComputeTestServer({
-    async *control(requests) {
-      for await (const _ of requests) {
-        yield create(v1.ControlResponseSchema, {
-          responses: [
-            first,
-            unreadableAnswer(UNAWAITED_PEEK),
-            third,
-          ] as computeV1.ComputeResponse[],
+  const [first, third] = computeResponsesToProto([canceled, frontier]).responses as [
+    computeV1.ComputeResponse,
+    computeV1.ComputeResponse,
+  ];
+  const messages = [
+    [first, unreadableAnswer(UNAWAITED_PEEK), third],
+    [unreadableAnswer(AWAITED_PEEK)],
+  ];
+  /** Answers the first request (the hello) with `messages`, then holds the stream open. */
+  async function* answer<Req, Res>(
+    requests: AsyncIterable<Req>,
+    message: (rs: computeV1.ComputeResponse[]) => Res,
+  ) {
+    for await (const _ of requests) {
+      for (const m of messages) yield message(m);
+      break;
+    }
+    await new Promise(() => {}); // hold the stream open; the task ends it
+  }
+  const server =
+    wire === "compute"
+      ? await startComputeTestServer({
+          control: (requests) =>
+            answer(requests, (responses) => create(v1.ControlResponseSchema, { responses })),
+        })
+      : await startClusterTestServer({
+          control: (requests) =>
+            answer(requests, (responses) =>
+              create(clusterV1.ControlResponseSchema, {
+                responses: responses.map((value) =>
+                  create(clusterV1.ClusterResponseSchema, { kind: { case: "compute", value } }),
+                ),
+              }),
+            ),
         });
-        yield create(v1.ControlResponseSchema, { responses: [unreadableAnswer(AWAITED_PEEK)] });
-        break;
-      }
-      await new Promise(() => {}); // hold the stream open; the task ends it
-    },
-  });
   const delivered: ComputeResponse[][] = [];
   const asked: string[] = [];
   let failure: Error | undefined;

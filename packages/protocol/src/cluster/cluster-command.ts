@@ -185,13 +185,19 @@ export function clusterResponsesFromProto(msg: ControlResponse): ClusterResponse
       "is empty; send at least one response per stream message",
     );
   }
-  return msg.responses.map((r, i) => {
-    try {
-      return clusterResponseFromProto(r);
-    } catch (e) {
-      if (!(e instanceof MalformedResponse)) throw e;
-      const at = `responses[${i}].${r.kind.case ?? ""}`;
-      throw new MalformedResponse(e.protocol, e.kind, e.path ? `${at}.${e.path}` : at, e.reason);
-    }
-  });
+  return msg.responses.map(clusterResponseAt);
+}
+
+/**
+ * Decodes `r`, the response at `responses[i]` of a stream message (the index and case in front of
+ * its error paths). @throws MalformedResponse
+ */
+export function clusterResponseAt(r: ClusterResponseProto, i: number): ClusterResponse {
+  try {
+    return clusterResponseFromProto(r);
+  } catch (e) {
+    if (!(e instanceof MalformedResponse)) throw e;
+    const at = `responses[${i}].${r.kind.case ?? ""}`;
+    throw new MalformedResponse(e.protocol, e.kind, e.path ? `${at}.${e.path}` : at, e.reason);
+  }
 }

@@ -15,17 +15,21 @@ function malformed(dir: Direction, protocol: ProtocolName, path: string, reason:
     : new MalformedResponse(protocol, "unknown", path, reason);
 }
 
-/** Parses a binary message. @throws MalformedCommand | MalformedResponse for undecodable bytes. */
+/**
+ * Parses a binary message (at `path` of its stream message, for the error).
+ * @throws MalformedCommand | MalformedResponse for undecodable bytes.
+ */
 export function parseBinary<Desc extends DescMessage>(
   schema: Desc,
   bytes: Uint8Array,
   protocol: ProtocolName,
   dir: Direction,
+  path = "",
 ): MessageShape<Desc> {
   try {
     return fromBinary(schema, bytes);
   } catch (e) {
-    throw malformed(dir, protocol, "", `undecodable payload (${(e as Error).message})`);
+    throw malformed(dir, protocol, path, `undecodable payload (${(e as Error).message})`);
   }
 }
 

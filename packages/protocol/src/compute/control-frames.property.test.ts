@@ -27,6 +27,7 @@ import {
   computeResponse,
   computeResponses,
 } from "../testdata/arbitraries.js";
+import { decodeOutcome } from "../testdata/decode-outcome.js";
 import {
   computeRequestToProto,
   computeResponsesFromProto,
@@ -40,20 +41,10 @@ import {
   computeResponsesFromFrames,
   parseResponseFrames,
 } from "./control-frames.js";
-import type { ComputeResponse } from "./response.js";
 
 const batch = <T>(a: fc.Arbitrary<T>) => fc.array(a, { minLength: 1, maxLength: 6 });
 
-/** The outcome of a decode: its value, or the error's class and message. */
-function outcome(f: () => ComputeResponse[]): unknown {
-  try {
-    return { ok: f() };
-  } catch (e) {
-    return e instanceof MalformedResponse
-      ? { malformed: e.message }
-      : { error: (e as Error).constructor.name };
-  }
-}
+const outcome = decodeOutcome;
 
 /** Proto-level responses the codec refuses (and a few it takes), to compare the two decoders. */
 const rawResponse: fc.Arbitrary<ComputeResponseProto> = fc.oneof(

@@ -28,9 +28,10 @@
  *   unframed message failed inside Connect).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
-import type { GenService } from "@bufbuild/protobuf/codegenv2";
-import { decodeBatch } from "../codec/envelope.js";
+import { decodeBatch, parseBinary } from "../codec/envelope.js";
+import { framedControlService } from "../codec/framed-service.js";
 import { rowBatchFromProto } from "../codec/row-batch-codec.js";
+import { TurnCache } from "../codec/turn-cache.js";
 import { FieldError, MalformedResponse } from "../errors.js";
 import {
   type ControlRequestFrames,
@@ -53,51 +54,28 @@ import { peekCommandFrame } from "./peek-frame.js";
 import type { ComputeResponse } from "./response.js";
 
 /** `ComputeService` with the framed messages as `Control`'s input and output (same path). */
-export const ComputeFramesService: GenService<{
-  control: {
-    methodKind: "bidi_streaming";
-    input: typeof ControlRequestFramesSchema;
-    output: typeof ControlResponseFramesSchema;
-  };
-}> = framesService();
-
-function framesService() {
-  const control = {
-    ...ComputeService.method.control,
-    input: ControlRequestFramesSchema,
-    output: ControlResponseFramesSchema,
-  };
-  const service = { ...ComputeService, methods: [control], method: { control } };
-  return service as unknown as typeof ComputeFramesService;
-}
+export const ComputeFramesService = framedControlService(
+  ComputeService,
+  ControlRequestFramesSchema,
+  ControlResponseFramesSchema,
+);
 
 /** This turn's encoded commands (see "Encode once" in the file comment). */
-let frames = new Map<ComputeCommand, Uint8Array>();
-let clearScheduled = false;
-
-function clearFrames(): void {
-  frames = new Map();
-  clearScheduled = false;
-}
+const frames = new TurnCache<ComputeCommand, Uint8Array>();
 
 /**
- * The binary `ComputeCommand` of `cmd`, encoded once per turn however many replicas send it.
+ * The binary `ComputeCommand` of `cmd`, encoded once per turn however many replicas send it
+ * (the cluster stream's frames wrap these very bytes, `cluster/control-frames.ts`).
  * @throws InvalidDatum (see `computeCommandToProto`).
  */
 export function computeCommandFrame(cmd: ComputeCommand): Uint8Array {
-  let bytes = frames.get(cmd);
-  if (bytes === undefined) {
-    bytes =
-      cmd.kind === "peek"
-        ? peekCommandFrame(cmd.peek)
-        : (cmd.kind === "cancelPeek" && cancelPeekFrame(cmd.uuid)) || encodeComputeCommand(cmd);
-    frames.set(cmd, bytes);
-    if (!clearScheduled) {
-      clearScheduled = true;
-      setImmediate(clearFrames);
-    }
-  }
-  return bytes;
+  return frames.get(cmd, encodeCommandFrame);
+}
+
+function encodeCommandFrame(cmd: ComputeCommand): Uint8Array {
+  return cmd.kind === "peek"
+    ? peekCommandFrame(cmd.peek)
+    : (cmd.kind === "cancelPeek" && cancelPeekFrame(cmd.uuid)) || encodeComputeCommand(cmd);
 }
 
 /** `ComputeCommand.cancel_peek` (field 9) wrapping `CancelPeek.uuid` (field 1), length-delimited. */
@@ -145,18 +123,33 @@ export function computeResponsesFromFrames(
 ): ComputeResponse[] {
   const out: ComputeResponse[] = [];
   decodeBatch(msg.responses, "compute", "response", (frame, prefix) => {
-    const answer = awaitsPeek === undefined ? undefined : scanPeekAnswer(frame);
-    if (answer !== undefined) {
-      if (!awaitsPeek?.(answer.uuid)) return;
-      const rows = answer.result === ROWS_RESULT ? rowsAnswer(frame, answer, prefix) : undefined;
-      if (rows !== undefined) {
-        out.push(rows);
-        return;
-      }
-    }
-    out.push(responseFromProtoAt(parseFrame(frame, prefix), prefix));
+    const r = computeResponseFromFrame(frame, prefix, awaitsPeek);
+    if (r !== undefined) out.push(r);
   });
   return out;
+}
+
+/**
+ * One binary `ComputeResponse` (`prefix` in front of its error paths), or `undefined` for a
+ * well-framed peek answer `awaitsPeek` rejects (dropped undecoded). Shared by the compute and
+ * the cluster stream's framed codecs.
+ * @throws MalformedResponse as `responseFromProtoAt`, and for a frame that does not parse.
+ */
+export function computeResponseFromFrame(
+  frame: Uint8Array,
+  prefix: string,
+  awaitsPeek: ((uuid: string) => boolean) | undefined,
+): ComputeResponse | undefined {
+  const answer = awaitsPeek === undefined ? undefined : scanPeekAnswer(frame);
+  if (answer !== undefined) {
+    if (!awaitsPeek?.(answer.uuid)) return undefined;
+    const rows = answer.result === ROWS_RESULT ? rowsAnswer(frame, answer, prefix) : undefined;
+    if (rows !== undefined) return rows;
+  }
+  return responseFromProtoAt(
+    parseBinary(ComputeResponseSchema, frame, "compute", "response", prefix.slice(0, -1)),
+    prefix,
+  );
 }
 
 /**
@@ -185,17 +178,4 @@ function rowsAnswer(
 /** The frames of one response message as it arrives (tests and benches; Connect parses them). */
 export function parseResponseFrames(bytes: Uint8Array): ControlResponseFrames {
   return fromBinary(ControlResponseFramesSchema, bytes);
-}
-
-function parseFrame(frame: Uint8Array, prefix: string) {
-  try {
-    return fromBinary(ComputeResponseSchema, frame);
-  } catch (e) {
-    throw new MalformedResponse(
-      "compute",
-      "unknown",
-      prefix.slice(0, -1),
-      `undecodable payload (${(e as Error).message})`,
-    );
-  }
 }
