@@ -12,6 +12,7 @@
  * | `mz_storage_updates_generated_total`         | counter | —                                        |
  * | `mz_storage_updates_appended_total`          | counter | —                                        |
  * | `mz_storage_appends_total`                   | counter | `outcome` (`ok`/`upper_mismatch`/`error`) |
+ * | `mz_storage_shard_opens_total`               | counter | `outcome` (`ok`/`error`)                 |
  * | `mz_storage_benign_races_total`              | counter | `kind` (`compaction_unknown_id`)         |
  * | `mz_storage_command_errors_total`            | counter | `code` (protocol error codes)            |
  * | `mz_storage_reconciliation_ingestions_total` | counter | `outcome` (`kept`/`dropped`)             |
@@ -36,9 +37,11 @@ export const SLOT = {
   reconciliationDropped: 12,
   /** Gauge, written by worker 0 only. */
   ingestions: 13,
+  shardOpensOk: 14,
+  shardOpensError: 15,
 } as const;
 export type Slot = (typeof SLOT)[keyof typeof SLOT];
-const SLOTS = 14;
+const SLOTS = 16;
 
 /** A block of 64-bit counters shared by a runtime's main thread and its workers. */
 export class StorageCounters {
@@ -97,6 +100,15 @@ export function registerStorageMetrics(registry: Registry, counters: StorageCoun
     [{ outcome: "upper_mismatch" }, SLOT.appendsUpperMismatch],
     [{ outcome: "error" }, SLOT.appendsError],
   ]);
+  counter(
+    "mz_storage_shard_opens_total",
+    "Shard writers' attempts to open their export shard by outcome (errors are retried)",
+    ["outcome"],
+    () => [
+      [{ outcome: "ok" }, SLOT.shardOpensOk],
+      [{ outcome: "error" }, SLOT.shardOpensError],
+    ],
+  );
   counter(
     "mz_storage_benign_races_total",
     "Commands tolerated silently (design §3 class 3)",

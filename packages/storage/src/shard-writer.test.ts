@@ -2,12 +2,12 @@
  * `ShardWriter` against an in-memory shard double (compare-and-append with persist's
  * `UpperMismatch`, an upper, a since handle): it appends only what every worker has sent, closes
  * the shard at `maxTicks`, adopts another replica's upper, polls in read-only mode, reports health
- * and retries after a failure, and stops appending after `stop()`. The write path over real
+ * and retries after a failure (of the open too), and stops appending after `stop()`. The write path over real
  * workers and persist is tested in `test/storage-runtime.test.ts`.
  */
 
 import type { PersistClient } from "@mzts/persist";
-import { UpperMismatch } from "@mzts/persist";
+import { StorageUnavailable, UpperMismatch } from "@mzts/persist";
 import type { IngestionDescription } from "@mzts/protocol";
 import { Frontier, type Update } from "@mzts/repr";
 import { pino } from "pino";
@@ -55,6 +55,9 @@ function fakeShard() {
     gate: undefined as Promise<void> | undefined,
     expired: 0,
     since: Frontier.MIN,
+    /** `openShard` calls, and how many of the next ones fail (Infinity: all). */
+    opens: 0,
+    openFailures: 0,
   };
   const handle = {
     get since() {
@@ -83,14 +86,26 @@ function fakeShard() {
     },
     openSinceHandle: async () => handle,
   };
-  const client = { openShard: async () => shard } as unknown as PersistClient;
+  const client = {
+    openShard: async () => {
+      s.opens++;
+      if (s.openFailures > 0) {
+        s.openFailures--;
+        throw new StorageUnavailable("consensus", "open", new Error("SQLITE_BUSY"));
+      }
+      return shard;
+    },
+  } as unknown as PersistClient;
   return { s, client };
 }
 
-function setup(opts: { writesAllowed: boolean }) {
+function setup(opts: { writesAllowed: boolean; openFailures?: number }) {
   const { s, client } = fakeShard();
+  s.openFailures = opts.openFailures ?? 0;
   const sent: Array<[number, StorageMeshMessage]> = [];
   const counters = new StorageCounters();
+  const logs: Array<{ level: number; msg: string; shard?: string; err?: unknown }> = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const clock = { now: 1000, writesAllowed: opts.writesAllowed, quiet: 0, settled: 0 };
   const writer = new ShardWriter(
     {
@@ -102,7 +117,7 @@ function setup(opts: { writesAllowed: boolean }) {
         requestStep: () => {},
         openPersist: async () => client,
         counters,
-        logger: pino({ level: "silent" }),
+        logger,
         nowMs: () => clock.now,
         options: DEFAULT_STATE_OPTIONS,
       },
@@ -131,7 +146,7 @@ function setup(opts: { writesAllowed: boolean }) {
     sent.flatMap(([to, m]) => (m.kind === "health" ? [`${to}:${m.error ?? "ok"}`] : []));
   const uppers = (to: number) =>
     sent.flatMap(([t, m]) => (m.kind === "upper" && t === to ? [m.upper] : []));
-  return { s, writer, counters, clock, health, uppers };
+  return { s, writer, counters, clock, health, uppers, logs };
 }
 
 const settle = async () => {
@@ -277,5 +292,81 @@ describe("ShardWriter", () => {
     expect(beat).toBeLessThanOrEqual(60_001);
     t.writer.stop();
     expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("ShardWriter: a failed open", () => {
+  /** Runs the writer as maintenance does: at each due time, pump. Returns the delays. */
+  async function retry(t: ReturnType<typeof setup>, times: number): Promise<number[]> {
+    const delays: number[] = [];
+    for (let i = 0; i < times; i++) {
+      const due = t.writer.dueInMs(t.clock.now);
+      delays.push(due);
+      t.clock.now += due;
+      t.writer.pump();
+      await settle();
+    }
+    return delays;
+  }
+
+  it("is retried with backoff until the shard opens; then the data lands and the upper advances", async () => {
+    const t = setup({ writesAllowed: true, openFailures: 3 });
+    t.writer.open();
+    sendAll(t.writer, 0n, 2n); // the workers keep sending while the shard is not open
+    await settle();
+    expect(t.s.opens).toBe(1);
+    expect(t.health()).toEqual([
+      `0:${new StorageUnavailable("consensus", "open", new Error("SQLITE_BUSY")).message}`,
+    ]);
+    t.writer.pump(); // before the backoff: no new attempt
+    await settle();
+    expect(t.s.opens).toBe(1);
+    // Maintenance is told when to retry (the file's backoff: 100, 200, 400 ms, …).
+    expect(await retry(t, 3)).toEqual([100, 200, 400]);
+    expect(t.s.opens).toBe(4);
+    expect(t.counters.get(SLOT.shardOpensError)).toBe(3n);
+    expect(t.counters.get(SLOT.shardOpensOk)).toBe(1n);
+    sendAll(t.writer, 2n, END);
+    await settle();
+    // Every tick written once, in order; every worker told; healthy again.
+    expect(t.s.appends).toEqual([
+      { lower: 0n, upper: at(2n), n: total(0n, 2n) },
+      { lower: at(2n), upper: Frontier.EMPTY, n: total(2n, END) },
+    ]);
+    expect(t.writer.committed).toBe(BigInt(total(0n, END)));
+    for (const w of [0, 1]) expect(t.uppers(w)).toEqual([at(2n), Frontier.EMPTY]);
+    expect(t.health().at(-1)).toBe("0:ok");
+    expect(t.logs.filter((l) => l.msg === "storage: shard writer recovered")).toHaveLength(1);
+    expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("keeps retrying a shard that never opens, capped at 5 s, writes nothing, and stops on drop", async () => {
+    const t = setup({ writesAllowed: true, openFailures: Number.POSITIVE_INFINITY });
+    t.writer.open();
+    sendAll(t.writer, 0n, END);
+    await settle();
+    const delays = await retry(t, 12);
+    expect(delays.slice(0, 6)).toEqual([100, 200, 400, 800, 1600, 3200]);
+    expect(delays.slice(6)).toEqual(Array(6).fill(5000));
+    expect(t.s.opens).toBe(13); // one attempt per due time, none in between
+    expect(t.s.appends).toEqual([]);
+    expect(t.uppers(0)).toEqual([]); // frontiers hold
+    expect(t.health()).toHaveLength(1); // stalled once, not once per attempt
+    // Logged: the first failure at warn (shard, error, what to check), the repeats at debug.
+    const failures = t.logs.filter((l) => l.msg.startsWith("storage: opening the export shard"));
+    expect(failures.map((l) => l.level)).toEqual([40, ...Array(12).fill(20)]);
+    expect(failures[0]).toMatchObject({
+      shard: "s",
+      err: { message: expect.stringMatching(/SQLITE_BUSY/) },
+    });
+    expect(failures[0]!.msg).toMatch(/check that persist's data directory and consensus/);
+    // Dropped: quiet at once (nothing in flight), nothing due, no further attempt.
+    t.writer.stop();
+    expect(t.writer.quiet).toBe(true);
+    expect(t.writer.dueInMs(t.clock.now)).toBe(Number.POSITIVE_INFINITY);
+    t.clock.now += 10_000;
+    t.writer.pump();
+    await settle();
+    expect(t.s.opens).toBe(13);
   });
 });

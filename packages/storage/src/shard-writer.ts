@@ -13,6 +13,9 @@
  *    returned upper and drops what is below it: duplicates harmless, no gaps. Other failures
  *    report the writer unhealthy (`health` to worker 0: the ingestion is stalled) and retry with
  *    backoff after re-reading the upper (the outcome of the failed append is unknown).
+ *    Opening the shard fails and retries the same way (`pump()` re-opens once the backoff is
+ *    over; `dueInMs` tells maintenance when): until it opens nothing is appended and the
+ *    shard's frontiers hold. Each first failure after a success logs at warn, repeats at debug.
  * 4. `#adopt()`: each upper advance is broadcast to every worker (`upper`), which reports it and
  *    paces its generation; the first write or adoption reports the writer healthy.
  *
@@ -45,6 +48,15 @@ export const SINCE_READER_ID = "storage-replica";
 export const NO_TICK_BOUND = 1n << 80n;
 
 const HEARTBEAT_MS = 60_000;
+
+/** The log message of each persist call's failure: what failed, what happens, what to check. */
+const FAILED = {
+  open:
+    "storage: opening the export shard failed; retrying with backoff (its frontiers hold until " +
+    "it opens): check that persist's data directory and consensus are reachable and writable",
+  upper: "storage: reading the shard's upper failed; retrying with backoff",
+  append: "storage: append failed",
+} as const;
 
 /** The worker that writes shard `shardId` among `peers` workers. */
 export function writerOf(shardId: string, peers: number): number {
@@ -151,21 +163,27 @@ export class ShardWriter {
     return this.#committed;
   }
 
-  /** Opens the shard (creating it), then starts appending. Call once, after the constructor. */
+  /**
+   * Opens the shard (creating it), then starts appending. Call once, after the constructor;
+   * after a failure `pump()` calls it again once the backoff is over.
+   */
   open(): void {
+    this.#busy = true;
     this.#scope.deps
       .openPersist()
       .then((p) => p.openShard(this.shardId, { create: true }))
       .then(
         (shard) => {
           this.#shard = shard;
+          this.#scope.deps.counters.add(SLOT.shardOpensOk);
           this.#settle();
           this.pump();
         },
         (e: unknown) => {
           this.#settle();
+          this.#scope.deps.counters.add(SLOT.shardOpensError);
           this.#refresh = true;
-          this.#fail(e);
+          this.#fail(e, "open");
         },
       );
   }
@@ -180,8 +198,13 @@ export class ShardWriter {
   /** Appends what every worker has sent, if the writer is idle. */
   pump(): void {
     const { deps } = this.#scope;
-    if (this.#dead || this.#busy || this.#shard === undefined || this.#scope.closed()) return;
+    if (this.#dead || this.#busy || this.#scope.closed()) return;
     const shard = this.#shard;
+    if (shard === undefined) {
+      // The open failed (it is in flight otherwise: `busy`): retry once the backoff is over.
+      if (deps.nowMs() >= this.#retryAtMs) this.open();
+      return;
+    }
     if (this.#refresh || !this.#scope.writesAllowed()) {
       if (!this.#refresh && deps.nowMs() - this.#lastPollMs < deps.options.readOnlyPollMs) return;
       if (this.#refresh && deps.nowMs() < this.#retryAtMs) return;
@@ -196,7 +219,7 @@ export class ShardWriter {
         },
         (e: unknown) => {
           this.#settle();
-          this.#fail(e);
+          this.#fail(e, "upper");
         },
       );
       return;
@@ -246,7 +269,7 @@ export class ShardWriter {
         }
         deps.counters.add(SLOT.appendsError);
         this.#refresh = true;
-        this.#fail(e);
+        this.#fail(e, "append");
       },
     );
   }
@@ -268,16 +291,19 @@ export class ShardWriter {
 
   /**
    * Ms from `now` until the writer must be pumped or heart-beaten unasked (`maintain`): a retry
-   * after a failure, the next read-only poll, the next since heartbeat; Infinity: none. A writer
-   * with a persist call in flight has nothing due until it settles (`settled`).
+   * after a failure (of the open too), the next read-only poll, the next since heartbeat;
+   * Infinity: none. A writer with a persist call in flight has nothing due until it settles
+   * (`settled`).
    */
   dueInMs(now: number): number {
     if (this.#dead) return Number.POSITIVE_INFINITY;
     let at = Number.POSITIVE_INFINITY;
     if (this.#sinceHandle !== undefined) at = this.#lastHeartbeatMs + HEARTBEAT_MS + 1;
-    if (this.#shard !== undefined && !this.#busy) {
-      if (this.#refresh || this.#retryAtMs > now) at = Math.min(at, this.#retryAtMs);
-      else if (!this.#scope.writesAllowed()) {
+    if (!this.#busy) {
+      // Not busy and not open: the open failed.
+      if (this.#shard === undefined || this.#refresh || this.#retryAtMs > now) {
+        at = Math.min(at, this.#retryAtMs);
+      } else if (!this.#scope.writesAllowed()) {
         at = Math.min(at, this.#lastPollMs + this.#scope.deps.options.readOnlyPollMs);
       }
     }
@@ -319,6 +345,12 @@ export class ShardWriter {
     const { deps, sendTo } = this.#scope;
     const before = this.#upper;
     this.#upper = Frontier.join(this.#upper, upper);
+    if (this.#failures > 0) {
+      deps.logger.info(
+        { ingestion: this.ingestionId, shard: this.shardId, failures: this.#failures },
+        "storage: shard writer recovered",
+      );
+    }
     this.#failures = 0;
     this.#retryAtMs = 0;
     if (this.#upper === null) {
@@ -361,15 +393,25 @@ export class ShardWriter {
     }
   }
 
-  #fail(e: unknown): void {
+  /** Persist call `op` failed: stalled, retried after the backoff (`pump`, `dueInMs`). */
+  #fail(e: unknown, op: keyof typeof FAILED): void {
     if (this.#dead) return;
     const { deps, sendTo } = this.#scope;
     const message = e instanceof Error ? e.message : String(e);
     this.#failures++;
-    this.#retryAtMs = deps.nowMs() + Math.min(5000, 50 * 2 ** Math.min(this.#failures, 10));
-    deps.logger.warn(
-      { err: e, ingestion: this.ingestionId, shard: this.shardId, failures: this.#failures },
-      "storage: append failed",
+    const backoffMs = Math.min(5000, 50 * 2 ** Math.min(this.#failures, 10));
+    this.#retryAtMs = deps.nowMs() + backoffMs;
+    // The first failure of a run, or a different error, at warn; repeats at debug.
+    const level = this.#failures === 1 || this.#error !== message ? "warn" : "debug";
+    deps.logger[level](
+      {
+        err: e,
+        ingestion: this.ingestionId,
+        shard: this.shardId,
+        failures: this.#failures,
+        retryInMs: backoffMs,
+      },
+      FAILED[op],
     );
     if (this.#error !== message) {
       this.#error = message;

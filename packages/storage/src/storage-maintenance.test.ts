@@ -5,13 +5,15 @@
  * - a tick reaches the shard and the `frontierUpper` report about as promptly as on the fixed
  *   10 ms cadence (the old loop, run beside it in the same test: its maintenance returns
  *   nothing and every run is followed by a step, as `worker-main.ts` does for such workloads);
- * - between ticks nothing runs every 10 ms: a few maintenance runs per tick, not 100 a second.
+ * - between ticks nothing runs every 10 ms: a few maintenance runs per tick, not 100 a second;
+ * - a shard writer whose open fails is retried when its backoff is over (maintenance is told
+ *   when): the ingestion is `stalled`, then runs and its data lands, once.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MaintenanceTimer } from "@mzts/mz-cluster";
-import { createPersist, type PersistClient } from "@mzts/persist";
+import { createPersist, type PersistClient, StorageUnavailable } from "@mzts/persist";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -44,7 +46,7 @@ class Loop {
   #closed = false;
   #seq = 0;
 
-  constructor(fixed: boolean) {
+  constructor(fixed: boolean, openPersist: () => Promise<PersistClient> = async () => persist) {
     this.timer = new MaintenanceTimer({
       intervalMs: 10,
       run: () => {
@@ -64,7 +66,7 @@ class Loop {
       },
       requestStep: () => this.#requestStep(),
       ...(fixed ? {} : { requestMaintenance: () => this.timer.request() }),
-      openPersist: async () => persist,
+      openPersist,
       counters: new StorageCounters(),
       logger: pino({ level: "silent" }),
       nowMs: () => Date.now(),
@@ -93,6 +95,13 @@ class Loop {
       else if (a.kind === "drop") this.state.dropDataflow(this.#seq, a.id);
       else this.state.dropExport(this.#seq, a.ingestionId, a.exportId);
     }
+  }
+
+  /** Every status of `id`, in order. */
+  statuses(id: string): string[] {
+    return this.out.flatMap(({ r }) =>
+      r.kind === "statusUpdate" && r.update.id === id ? [r.update.status] : [],
+    );
   }
 
   /** Arrival time and upper of every `frontierUpper` of `id`. */
@@ -183,5 +192,31 @@ describe("storage maintenance on demand", () => {
     expect(runs).toBeLessThanOrEqual(25);
     expect(loop.uppers("u2").length).toBeGreaterThanOrEqual(2);
     expect(loop.timer.armed).toBe(true); // the next tick or statistics, not a 10 ms tick
+  });
+});
+
+describe("a shard writer whose open fails", () => {
+  it("is retried by maintenance until it opens: stalled, then running, its data written once", async () => {
+    let attempts = 0;
+    const loop = new Loop(false, async () => {
+      if (++attempts <= 3) {
+        throw new StorageUnavailable("consensus", "open", new Error("SQLITE_BUSY"));
+      }
+      return persist;
+    });
+    loop.apply(counter("s-retry", BigInt(Date.now()), 50));
+    loop.apply({ kind: "allowWrites" });
+    // Backoff 100 + 200 + 400 ms, then the open and the first append.
+    await until(() => loop.uppers("u2").length >= 2);
+    expect(attempts).toBe(4);
+    expect(loop.statuses("u1")).toEqual(["starting", "stalled", "running"]);
+    // What the shard holds: each tick's update once (the counter inserts `n + 1` at tick `n`).
+    const upper = loop.uppers("u2").at(-1)!.upper;
+    const shard = await persist.openShard("s-retry");
+    const rows = (await shard.snapshot(upper - 1n)).map(([row]) =>
+      JSON.stringify(row, (_, v) => (typeof v === "bigint" ? `${v}` : v)),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows).size).toBe(rows.length);
   });
 });

@@ -69,16 +69,26 @@ export function workerLogger(config: StorageWorkerConfig, worker: number): Logge
   );
 }
 
-/** Opens the worker's persist client on first use. */
+/**
+ * Opens the worker's persist client on first use. A failed open is not kept: the next `open()`
+ * (a shard writer's retry) tries again.
+ */
 export function lazyPersist(config: StorageWorkerConfig, logger: Logger) {
   let client: Promise<PersistClient> | undefined;
   return {
     open(): Promise<PersistClient> {
-      client ??= createPersist({ dataDir: config.dataDir, logger });
+      if (client === undefined) {
+        const opening = createPersist({ dataDir: config.dataDir, logger });
+        client = opening;
+        opening.catch(() => {
+          if (client === opening) client = undefined;
+        });
+      }
       return client;
     },
     async close(): Promise<void> {
-      if (client !== undefined) await (await client).close();
+      const opened = await client?.catch(() => undefined);
+      await opened?.close();
     },
   };
 }
