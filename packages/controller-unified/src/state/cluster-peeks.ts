@@ -83,6 +83,17 @@ export class ClusterPeeks {
     this.#o.compute({ kind: "peek", peek }, peek.targetReplica);
   }
 
+  /**
+   * Whether `replicaId`'s answer to peek `uuid` still matters: it is pending and the replica may
+   * answer it. `answered` ignores any other answer (a replica's after the first, one after a
+   * timeout or abort, an unknown uuid), so a replica task may drop it undecoded (issue 16).
+   * Phase 5 compares no paths: nothing is awaited after the peek settles.
+   */
+  awaits(replicaId: ReplicaId, uuid: string): boolean {
+    const p = this.#pending.get(uuid);
+    return p !== undefined && (p.targetReplica === undefined || p.targetReplica === replicaId);
+  }
+
   /** `replicaId` answered: settles the peek if it is pending and the replica may answer it. */
   answered(replicaId: ReplicaId, uuid: string, response: PeekResponse): void {
     const p = this.#pending.get(uuid);

@@ -520,6 +520,11 @@ export class ClusterState {
     return this.#peeks.finish(uuid);
   }
 
+  /** Whether `absorb` would settle peek `uuid` with an answer of `replicaId`'s incarnation `epoch`. */
+  awaitsPeek(replicaId: ReplicaId, epoch: number, uuid: string): boolean {
+    return this.#absorbs(replicaId, epoch) && this.#peeks.awaits(replicaId, uuid);
+  }
+
   /** Pending peeks. */
   get peekCount(): number {
     return this.#peeks.size;
@@ -534,11 +539,16 @@ export class ClusterState {
 
   /** A response of `replicaId`'s incarnation `epoch`; other epochs (and failed ones) are dropped. */
   absorb(replicaId: ReplicaId, epoch: number, response: ClusterResponse, nowMs = 0): void {
-    if (!this.#health.current(replicaId, epoch) || this.#health.get(replicaId)?.state === "failed")
-      return;
+    if (!this.#absorbs(replicaId, epoch)) return;
     this.#health.heard(replicaId, epoch, nowMs);
     if (response.kind === "compute") this.#absorbCompute(replicaId, response.response, response);
     else this.#absorbStorage(replicaId, response.response, response);
+  }
+
+  /** Whether responses of `replicaId`'s incarnation `epoch` are absorbed (current, not failed). */
+  #absorbs(replicaId: ReplicaId, epoch: number): boolean {
+    const h = this.#health;
+    return h.current(replicaId, epoch) && h.get(replicaId)?.state !== "failed";
   }
 
   #absorbCompute(replicaId: ReplicaId, r: ComputeResponse, whole: ClusterResponse): void {

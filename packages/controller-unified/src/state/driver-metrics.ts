@@ -68,6 +68,12 @@ export class DriverMetrics {
     else this.#storage.responsesTotal.inc(labels);
   }
 
+  /** A current incarnation's peek answer nobody awaited, dropped undecoded (counted as delivered). */
+  peekResponseDropped(replicaId: ReplicaId): void {
+    const labels = { instance_id: this.#id, replica_id: replicaId, response_type: "peekResponse" };
+    this.#compute.responsesTotal.inc(labels);
+  }
+
   /** An incarnation connected after `waitSeconds` (from its start, backoff included). */
   connected(replicaId: ReplicaId, waitSeconds: number): void {
     const labels = { instance_id: this.#id, replica_id: replicaId };

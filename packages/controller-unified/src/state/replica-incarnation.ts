@@ -65,6 +65,11 @@ export interface IncarnationOptions {
   onConnected(epoch: number): void;
   onResponses(epoch: number, responses: readonly ClusterResponse[]): void;
   onFailed(epoch: number, error: Error): void;
+  /**
+   * Whether this incarnation's answer to compute peek `uuid` is still awaited; false: the
+   * connection may drop it undecoded (`ReplicaConnectionOptions.awaitsPeek`, issue 16).
+   */
+  awaitsPeek?(uuid: string): boolean;
   /** Every command written to the replica (replayed or live), as a `ClusterCommand`. */
   onCommandSent?(epoch: number, command: ClusterCommand): void;
 }
@@ -94,6 +99,9 @@ export class ReplicaIncarnation {
       logger: opts.logger,
       ...(opts.tuning === undefined ? {} : { tuning: opts.tuning }),
     };
+    const awaits = opts.awaitsPeek;
+    const awaitsPeek =
+      awaits === undefined ? {} : { awaitsPeek: (uuid: string) => !this.#over && awaits(uuid) };
     const sent = (command: ClusterCommand) => {
       if (!this.#over) opts.onCommandSent?.(this.epoch, command);
     };
@@ -129,6 +137,7 @@ export class ReplicaIncarnation {
         location: url(clusterUrl, first),
         replay: () => opts.replay(),
         onCommandSent: sent,
+        ...awaitsPeek,
         ...callbacks<ClusterResponse>("cluster", (r) => r),
       };
       this.#links.push({ kind: "cluster", conn: connect(o) });
@@ -148,6 +157,7 @@ export class ReplicaIncarnation {
       location: url((l) => (l.layout === "two-port" ? l.computeUrl : undefined), computeFirst),
       replay: () => slice("compute"),
       onCommandSent: (command: ComputeCommand) => sent({ kind: "compute", command }),
+      ...awaitsPeek,
       ...callbacks<ComputeResponse>("compute", (response) => ({ kind: "compute", response })),
     });
     this.#links.push({ kind: "compute", conn: c });

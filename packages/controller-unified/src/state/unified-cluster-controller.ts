@@ -22,7 +22,8 @@
  *   `state.tick(now)`; each downgrade/heartbeat is done through `SinceHandleIo` and confirmed
  *   with `sinceSettled` / `sinceFailed` (retried by the next tick), each expiry is done once.
  * - **Peeks**: the `Peek` is built as compute-client's `buildPeek` does (arity from the
- *   dataflow), `state.beginPeek`; timeouts and aborts settle it through `state.finishPeek`.
+ *   dataflow), `state.beginPeek`; timeouts and aborts settle it through `state.finishPeek`. A replica's
+ *   connections drop the peek answers `state.awaitsPeek` says nobody awaits undecoded (issue 16).
  * - `close()`: the timer stops, pending respawns are cancelled, every connection closes, pending
  *   peeks and `waitForUpper`s reject, in-flight persist I/O is awaited; later calls throw.
  *
@@ -283,6 +284,12 @@ export class UnifiedClusterController implements ClusterController {
         this.#flush();
       },
       onResponses: (e, responses) => this.#absorb(replicaId, e, responses),
+      awaitsPeek: (uuid) => {
+        if (this.state.awaitsPeek(replicaId, epoch, uuid)) return true;
+        // Dropped undecoded (issue 16); a current incarnation's is counted as if delivered.
+        if (entry.epoch === epoch) this.#metrics?.peekResponseDropped(replicaId);
+        return false;
+      },
       onCommandSent: (e, command) => {
         if (entry.epoch !== e) return;
         this.#quarantine.sent(replicaId, command);

@@ -67,6 +67,8 @@ export interface FakeReplica<C = ComputeCommand, R = ComputeResponse> {
   readonly sessions: { readonly accepted: number; readonly open: number };
   /** Pushes responses into the newest open stream; false when none is open. */
   respond(responses: readonly R[]): boolean;
+  /** Pushes one response message as given (e.g. one no decoder reads) into the newest open stream. */
+  respondRaw(message: Message): boolean;
   /** From now on, end every new stream with `FailedPrecondition` after its first message. */
   refuseStreams(refuse: boolean): void;
   /** Ends the open streams (the replica "restarts" its server side). */
@@ -194,6 +196,12 @@ async function startFake<C, R, Req extends Message, Res extends Message>(
       const last = pushers.at(-1);
       if (last === undefined) return false;
       last.push(spec.encode(responses));
+      return true;
+    },
+    respondRaw(message) {
+      const last = pushers.at(-1);
+      if (last === undefined) return false;
+      last.push(message as Res);
       return true;
     },
     refuseStreams(r) {

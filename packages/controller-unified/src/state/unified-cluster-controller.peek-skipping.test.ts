@@ -1,0 +1,97 @@
+/**
+ * Issue 16 in phase 5, on the wire: the unified driver on the one-port layout
+ * (`createClusterStreams().cluster`) against a fake `ClusterService` replica (127.0.0.1, port 0)
+ * tells its stream which compute peek answers it awaits (`awaitsPeek`), so an answer nobody
+ * awaits is dropped before it is decoded, and an awaited one is still decoded — a malformed one
+ * fails the incarnation. The replica answers a pending peek with two messages:
+ * 1. `[frontiers(u20, 1), answer(unknown uuid, rows of an unknown format)]` — the second would
+ *    fail the whole message (and the incarnation) if it were decoded;
+ * 2. `[answer(the pending peek, rows of an unknown format)]` — awaited, so decoded and refused.
+ */
+import { create } from "@bufbuild/protobuf";
+import { type ClusterCommand, type ClusterResponse, computeResponsesToProto } from "@mzts/protocol";
+import { clusterV1, type computeV1, computeV1 as v1 } from "@mzts/protocol/wire";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { createClusterStreams } from "../client/cluster-streams.js";
+import { type FakeReplica, startFakeClusterReplica } from "../testdata/fake-replica.js";
+import { until } from "../testdata/until.js";
+import { PeekCanceled } from "./errors.js";
+import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
+import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
+import { indexedView, ingestion } from "./testdata/objects.js";
+import { UnifiedClusterController } from "./unified-cluster-controller.js";
+
+const UNKNOWN = "5a0c1d9e-7c1b-4f0e-8a43-2f6f3e9b1c02";
+
+let cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+/** An answer to `uuid` whose rows are of a format no decoder knows (malformed when decoded). */
+function unreadableAnswer(uuid: string): computeV1.ComputeResponse {
+  return create(v1.ComputeResponseSchema, {
+    kind: {
+      case: "peekResponse",
+      value: { uuid, result: { case: "rows", value: { formatVersion: 999 } } },
+    },
+  });
+}
+
+/** One `ClusterService` response message carrying compute responses. */
+function computeMessage(responses: computeV1.ComputeResponse[]) {
+  return create(clusterV1.ControlResponseSchema, {
+    responses: responses.map((value) =>
+      create(clusterV1.ClusterResponseSchema, { kind: { case: "compute", value } }),
+    ),
+  });
+}
+
+describe("UnifiedClusterController: unawaited peek answers are dropped undecoded (one port)", () => {
+  it("skips the unreadable unawaited answer, fails the incarnation on the awaited one", async () => {
+    const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
+    cleanup.push(() => r.close());
+    const c = new UnifiedClusterController({
+      clusterId: CLUSTER,
+      generation: 1n,
+      logging: LOGGING,
+      connectors: { cluster: createClusterStreams().cluster },
+      sinceHandles: fakeSinceHandles(),
+      logger: pino({ level: "silent" }),
+      tickIntervalMs: 0,
+      tuning: { backoff: { initialMs: 5, maxMs: 20, jitter: 0 } },
+    });
+    cleanup.push(() => c.close());
+    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+    c.createIngestion("u10", ingestion("u11"));
+    c.createDataflow(indexedView("u20", 0n, ["u11"]));
+    c.addReplica("u1", { layout: "one-port", clusterUrl: r.url });
+    await until("connected", () => c.replicas()[0]?.state === "connected");
+    const answer = c.peek({ target: "u20", timestamp: 1n });
+    answer.catch(() => {}); // settled when the controller closes
+    const sent = () =>
+      r.streams[0]?.messages
+        .flat()
+        .flatMap((x) => (x.kind === "compute" && x.command.kind === "peek" ? [x.command] : []));
+    await until("the peek", () => (sent()?.length ?? 0) === 1);
+    const peek = sent()?.[0];
+    if (peek?.kind !== "peek") throw new Error("no peek sent");
+
+    const [frontier] = computeResponsesToProto([
+      { kind: "frontiers", id: "u20", frontiers: { write: 1n } },
+    ]).responses as [computeV1.ComputeResponse];
+    expect(r.respondRaw(computeMessage([frontier, unreadableAnswer(UNKNOWN)]))).toBe(true);
+    expect(r.respondRaw(computeMessage([unreadableAnswer(peek.peek.uuid)]))).toBe(true);
+    await until("the failure", () => (c.replicas()[0]?.failures ?? 0) >= 1);
+
+    // The first message was delivered without its unawaited answer; the second failed.
+    expect(c.frontiers("u20").write).toBe(1n);
+    expect(c.replicas()[0]?.failures).toBe(1);
+    expect(c.replicas()[0]?.lastError).toMatch(/responses\[0\]\.compute\.peekResponse\.rows/);
+    expect(c.status().pendingPeeks).toBe(1); // replayed to the next incarnation
+    await c.close();
+    await expect(answer).rejects.toBeInstanceOf(PeekCanceled);
+  });
+});
