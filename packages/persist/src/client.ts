@@ -73,6 +73,20 @@ export const DEFAULT_TUNING: PersistTuning = {
  */
 export async function createPersist(config: PersistConfig): Promise<PersistClient> {
   const owned: Array<{ close(): Promise<void> }> = [];
+  try {
+    return openPersist(config, owned);
+  } catch (e) {
+    // A later step failed (e.g. the registry already holds persist's metrics): close what was
+    // opened, or each failed attempt of a retrying caller leaks a SQLite handle and its writer.
+    for (const store of owned.reverse()) await store.close().catch(() => {});
+    throw e;
+  }
+}
+
+function openPersist(
+  config: PersistConfig,
+  owned: Array<{ close(): Promise<void> }>,
+): PersistClient {
   let consensus = config.consensus;
   let blob = config.blob;
   if (consensus === undefined || blob === undefined) {
