@@ -37,7 +37,12 @@ function incarnation(epoch: number, replay: readonly ComputeCommand[]) {
 }
 
 /** A shadow incarnation on a mirror: what it got, and its connection. */
-function shadowIncarnation(hub: MirrorHub, epoch: number, replay: ComputeCommand[] = []) {
+function shadowIncarnation(
+  hub: MirrorHub,
+  epoch: number,
+  replay: ComputeCommand[] = [],
+  awaitsPeek?: (uuid: string) => boolean,
+) {
   const got = {
     connected: 0,
     responses: [] as ComputeResponse[],
@@ -59,12 +64,17 @@ function shadowIncarnation(hub: MirrorHub, epoch: number, replay: ComputeCommand
     onCommandSent: (c) => {
       got.sent.push(c);
     },
+    ...(awaitsPeek === undefined ? {} : { awaitsPeek }),
   };
   return { got, conn: mirror(opts) };
 }
 
 /** The authoritative side: a fake replica behind the hub's tap, and one incarnation of r1. */
-function authoritative(hub: MirrorHub, replay: ComputeCommand[] = []) {
+function authoritative(
+  hub: MirrorHub,
+  replay: ComputeCommand[] = [],
+  awaitsPeek?: (uuid: string) => boolean,
+) {
   const fake = createFakeConnector<ComputeCommand, ComputeResponse>();
   const tapped = hub.tap<ComputeCommand, ComputeResponse>(
     "compute",
@@ -76,6 +86,7 @@ function authoritative(hub: MirrorHub, replay: ComputeCommand[] = []) {
       onConnected: () => {},
       onResponses: () => {},
       onFailed: () => {},
+      ...(awaitsPeek === undefined ? {} : { awaitsPeek }),
     });
   return { fake, start };
 }
@@ -104,6 +115,26 @@ describe("MirrorHub", () => {
     // A response for a peek the shadow never issued passes as it is, counted.
     a.fake.respond("r1", [rows("a9", 9)]);
     expect(hub.counters.unpaired).toBe(1);
+  });
+
+  it("awaits an answer the authoritative no longer awaits while the shadow awaits its pair; else drops it and forgets the pair", async () => {
+    const hub = new MirrorHub(logger);
+    const authAwaits = new Set(["a2"]);
+    const shadowAwaits = new Set(["s1"]);
+    const a = authoritative(hub, [], (u) => authAwaits.has(u));
+    const conn = a.start(1);
+    const s = shadowIncarnation(hub, 1, [], (u) => shadowAwaits.has(u));
+    await flush();
+    conn.send([peek("a1", 5n), peek("a2", 6n)]);
+    s.conn.send([peek("s1", 5n), peek("s2", 6n)]);
+    const awaits = a.fake.current("r1")?.opts.awaitsPeek;
+    expect(awaits?.("a2")).toBe(true); // the authoritative's own
+    expect(awaits?.("a1")).toBe(true); // answered there, but the shadow still awaits s1
+    shadowAwaits.delete("s1");
+    expect(awaits?.("a1")).toBe(false); // nobody: dropped undecoded, the pair forgotten
+    a.fake.respond("r1", [rows("a1", 1)]);
+    expect(hub.counters.unpaired).toBe(1);
+    expect(awaits?.("a9")).toBe(false); // never issued by the shadow
   });
 
   it("keeps a pending peek paired across incarnations: its replays are not paired again", async () => {

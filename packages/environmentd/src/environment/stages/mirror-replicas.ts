@@ -17,7 +17,9 @@
  *   Peek commands are paired with the authoritative's in issue order among peeks of the same
  *   content (target, timestamp, plan: the composite issues both peeks synchronously), replays
  *   included once; a `PeekResponse` (a canceled one too) reaching the shadow carries the paired
- *   uuid. Unpaired queues are bounded (`MAX_UNPAIRED` per replica, oldest dropped).
+ *   uuid. Unpaired queues are bounded (`MAX_UNPAIRED` per replica, oldest dropped). A tapped
+ *   task asks `awaitsPeek` (issue 16): an answer is awaited while the authoritative or the
+ *   shadow (for the paired peek) awaits it; one neither awaits is dropped and its pair forgotten.
  * - **Replays compared** (`takeReplays`): for each incarnation the shadow attached to, its replay
  *   and the authoritative's, normalised (`normalizeCommands`: peek uuids by first appearance,
  *   hello nonces dropped). The pair is comparable only when the authoritative sent no live
@@ -73,6 +75,8 @@ interface Mirror {
   onResponses(epoch: number, responses: readonly Response[]): void;
   onFailed(epoch: number, error: Error): void;
   onCommandSent(command: Command): void;
+  /** The shadow incarnation's `awaitsPeek` (absent: it decodes every answer). */
+  readonly awaitsPeek: ((uuid: string) => boolean) | undefined;
   state: "connecting" | "connected" | "failed" | "closed";
 }
 
@@ -161,6 +165,7 @@ export class MirrorHub {
       const inc = this.#authStart(o.replicaId, workload);
       const conn = connector({
         ...o,
+        ...this.#awaits(inc, o),
         replay: () => {
           const r = o.replay();
           this.#safely(() => this.#authReplay(inc, r));
@@ -206,6 +211,7 @@ export class MirrorHub {
       };
       const conn = connector({
         ...o,
+        ...this.#awaits(incs.compute, o),
         replay: () => {
           const r = o.replay();
           this.#safely(() => {
@@ -256,6 +262,7 @@ export class MirrorHub {
         onResponses: (e, rs) => o.onResponses(e, rs as readonly R[]),
         onFailed: (e, err) => o.onFailed(e, err),
         onCommandSent: (c) => o.onCommandSent?.(c as C),
+        awaitsPeek: o.awaitsPeek === undefined ? undefined : (uuid) => o.awaitsPeek?.(uuid) ?? true,
         state: "connecting",
       };
       const slot = this.#slot(o.replicaId, workload);
@@ -325,6 +332,39 @@ export class MirrorHub {
         await conn.close();
       },
     };
+  }
+
+  /**
+   * The tapped connection's `awaitsPeek` (issue 16): the authoritative's, or — when it no longer
+   * waits — the shadow's for the paired peek (the shadow needs the replica's answer too; with no
+   * mirror up it is buffered, so awaited). An answer neither awaits is dropped undecoded, so its
+   * pair is forgotten here (`#rewritePeeks` never sees it).
+   */
+  #awaits(
+    inc: AuthIncarnation,
+    o: { awaitsPeek?(uuid: string): boolean },
+  ): { awaitsPeek?: (uuid: string) => boolean } {
+    if (o.awaitsPeek === undefined) return {};
+    return {
+      awaitsPeek: (uuid) => {
+        if (o.awaitsPeek?.(uuid) !== false) return true;
+        let shadow = false;
+        this.#safely(() => {
+          shadow = this.#shadowAwaits(inc, uuid);
+        });
+        return shadow;
+      },
+    };
+  }
+
+  #shadowAwaits(inc: AuthIncarnation, uuid: string): boolean {
+    const pairs = this.#peeks.get(inc.replicaId);
+    const paired = pairs?.pairs.get(uuid);
+    if (inc.over || this.#closed || pairs === undefined || paired === undefined) return false;
+    const [m] = inc.mirrors;
+    const awaited = m?.state !== "connected" || m.awaitsPeek === undefined || m.awaitsPeek(paired);
+    if (!awaited) pairs.answered(uuid);
+    return awaited;
   }
 
   #authStart(replicaId: string, workload: Workload): AuthIncarnation {
