@@ -86,6 +86,7 @@
  */
 import type { CommandError, ErrorCode, IngestionDescription, StorageCommand } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
+import type { DataflowAction } from "./dataflow-actions.js";
 import { InvalidSourceSpec } from "./errors.js";
 import {
   type IngestionResume,
@@ -101,6 +102,7 @@ import {
   type IngestionDataflow,
   renderIngestion,
 } from "./ingestion-dataflow.js";
+import { MAX_MAINTENANCE_SLEEP_MS, nextTickAtMs } from "./maintenance-due.js";
 import type { ExportStats, StorageMeshMessage } from "./mesh-messages.js";
 import { SLOT, type Slot } from "./metrics.js";
 import { planReconciliation } from "./reconciliation.js";
@@ -110,23 +112,7 @@ import { IngestionStatuses } from "./status.js";
 import { StorageIntrospection } from "./storage-introspection.js";
 import type { StorageStateDeps } from "./storage-state-deps.js";
 
-/** A dataflow change implied by a controller command. */
-export type DataflowAction =
-  | {
-      readonly kind: "render";
-      readonly id: GlobalId;
-      readonly description: IngestionDescription;
-      /** Present on the unified path (prepared); the legacy worker 0 reads it itself. */
-      readonly resume: IngestionResume | undefined;
-    }
-  | { readonly kind: "drop"; readonly id: GlobalId }
-  | { readonly kind: "dropExport"; readonly ingestionId: GlobalId; readonly exportId: GlobalId };
-
-/**
- * Room for the dataflow actions of one command in the position space: the actions of the command
- * at position `p` of the shared order run at `p * ACTIONS_PER_COMMAND + i`.
- */
-export const ACTIONS_PER_COMMAND = 1024;
+export { ACTIONS_PER_COMMAND, type DataflowAction } from "./dataflow-actions.js";
 
 /** An ingestion as recorded by bookkeeping. */
 interface Recorded {
@@ -723,20 +709,6 @@ export class StorageState {
     for (const w of this.#writers.values()) w.kill();
     this.#writers.clear();
   }
-}
-
-/**
- * The longest maintenance sleeps unasked: what changes without asking (forwarding of
- * introspection switched on, a since handle opened in the background) is reported within it.
- */
-export const MAX_MAINTENANCE_SLEEP_MS = 1000;
-
-/** When `df`'s next real-time tick comes (wall-clock ms), or undefined: nothing to wait for. */
-function nextTickAtMs(df: IngestionDataflow): number | undefined {
-  if (df.deterministic) return undefined;
-  let live = false;
-  for (const x of df.exports.values()) live ||= x.live;
-  return live ? Number(df.generator.clock.timeAt(df.nextTick)) : undefined;
 }
 
 const ERROR_SLOTS: Partial<Record<ErrorCode, Slot>> = {
