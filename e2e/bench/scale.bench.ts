@@ -4,8 +4,10 @@
  * same measurements at the baseline N (the demo's size, 4) and at each larger N, so every figure
  * is also printed as a ratio to the baseline measured in the same run:
  * - idle replica CPU (% of a core, from `/proc/<pid>/stat` over `BENCH_IDLE_S` seconds after a
- *   `BENCH_SETTLE_S` settle), consensus writes per second (the sum of the shards' seqno growth in
- *   the replica's persist SQLite over the same window);
+ *   `BENCH_SETTLE_S` settle; keep the settle at least the replicas' log retention,
+ *   `LOG_RETENTION_MS` = 10 s, so the log history held, and the collector's work over it, is at
+ *   its steady size in the window), consensus writes per second (the sum of the shards' seqno
+ *   growth in the replica's persist SQLite over the same window);
  * - API peek p50/p99 (round-robin over the indexes, freshest time), Status p50;
  * - environmentd and replica RSS;
  * - setup: the wall time of each `createIndex` (mean, and per tenth of the N: flat when creating
