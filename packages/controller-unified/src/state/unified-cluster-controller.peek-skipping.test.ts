@@ -94,4 +94,30 @@ describe("UnifiedClusterController: unawaited peek answers are dropped undecoded
     await c.close();
     await expect(answer).rejects.toBeInstanceOf(PeekCanceled);
   });
+
+  it("a dropped answer is a sign of life: it refreshes the replica's last-heard time", async () => {
+    const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
+    cleanup.push(() => r.close());
+    let nowMs = 1_000;
+    const c = new UnifiedClusterController({
+      clusterId: CLUSTER,
+      generation: 1n,
+      logging: LOGGING,
+      connectors: { cluster: createClusterStreams().cluster },
+      sinceHandles: fakeSinceHandles(),
+      logger: pino({ level: "silent" }),
+      tickIntervalMs: 0,
+      now: () => nowMs,
+    });
+    cleanup.push(() => c.close());
+    c.addReplica("u1", { layout: "one-port", clusterUrl: r.url });
+    await until("connected", () => c.replicas()[0]?.state === "connected");
+    await until("the stream's first message", () => (r.streams[0]?.messages.length ?? 0) > 0);
+    expect(c.replicas()[0]?.lastHeardMs).toBe(1_000);
+    nowMs = 2_000;
+    // A message with nothing but an answer nobody awaits: dropped undecoded, nothing absorbed.
+    expect(r.respondRaw(computeMessage([unreadableAnswer(UNKNOWN)]))).toBe(true);
+    await until("last heard refreshed", () => c.replicas()[0]?.lastHeardMs === 2_000, 3_000);
+    expect(c.replicas()[0]?.failures).toBe(0);
+  });
 });
