@@ -87,12 +87,7 @@ export class DropPath {
     s.exportOwner.delete(id);
     s.exportShard.delete(id);
     s.compaction.delete(id);
-    if (report) {
-      this.#dropped.add(id);
-      if (s.reported.delete(id)) this.#reportDropped(id, (w) => w.exportId === id);
-    } else {
-      s.reported.delete(id);
-    }
+    this.#untrack(id, report, (w) => w.exportId === id);
   }
 
   /** Forgets ingestion `id` (its exports are forgotten first, by the caller). */
@@ -100,17 +95,23 @@ export class DropPath {
     const s = this.#s;
     s.ingestions.delete(id);
     s.compaction.delete(id);
-    if (report) {
-      this.#dropped.add(id);
-      if (s.reported.delete(id)) this.#reportDropped(id, (w) => w.ingestionId === id);
-    } else {
-      s.reported.delete(id);
-    }
+    this.#untrack(id, report, (w) => w.ingestionId === id);
     if (s.deps.index === 0) {
       s.statuses.forget(id, report);
       s.deps.counters.set(SLOT.ingestions, s.ingestions.size);
     }
     s.deps.logger.info({ ingestion: id, worker: s.deps.index }, "storage: ingestion dropped");
+  }
+
+  /**
+   * `id` is no longer tracked; a controller drop (`report`) marks it dropped and answers
+   * `droppedId` if it was tracked on this connection (`#reportDropped`; its writers are `of`).
+   */
+  #untrack(id: GlobalId, report: boolean, of: (w: ShardWriter) => boolean): void {
+    const tracked = this.#s.reported.delete(id);
+    if (!report) return;
+    this.#dropped.add(id);
+    if (tracked) this.#reportDropped(id, of);
   }
 
   /**

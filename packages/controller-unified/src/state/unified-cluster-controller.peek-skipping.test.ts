@@ -20,7 +20,10 @@ import { PeekCanceled } from "./errors.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion } from "./testdata/objects.js";
-import { UnifiedClusterController } from "./unified-cluster-controller.js";
+import {
+  UnifiedClusterController,
+  type UnifiedClusterControllerOptions,
+} from "./unified-cluster-controller.js";
 
 const UNKNOWN = "5a0c1d9e-7c1b-4f0e-8a43-2f6f3e9b1c02";
 
@@ -49,20 +52,24 @@ function computeMessage(responses: computeV1.ComputeResponse[]) {
   });
 }
 
+/** The driver on the one-port layout, fake since handles, no maintenance timer. */
+const controller = (extra: Partial<UnifiedClusterControllerOptions>) =>
+  new UnifiedClusterController({
+    clusterId: CLUSTER,
+    generation: 1n,
+    logging: LOGGING,
+    connectors: { cluster: createClusterStreams().cluster },
+    sinceHandles: fakeSinceHandles(),
+    logger: pino({ level: "silent" }),
+    tickIntervalMs: 0,
+    ...extra,
+  });
+
 describe("UnifiedClusterController: unawaited peek answers are dropped undecoded (one port)", () => {
   it("skips the unreadable unawaited answer, fails the incarnation on the awaited one", async () => {
     const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
     cleanup.push(() => r.close());
-    const c = new UnifiedClusterController({
-      clusterId: CLUSTER,
-      generation: 1n,
-      logging: LOGGING,
-      connectors: { cluster: createClusterStreams().cluster },
-      sinceHandles: fakeSinceHandles(),
-      logger: pino({ level: "silent" }),
-      tickIntervalMs: 0,
-      tuning: { backoff: { initialMs: 5, maxMs: 20, jitter: 0 } },
-    });
+    const c = controller({ tuning: { backoff: { initialMs: 5, maxMs: 20, jitter: 0 } } });
     cleanup.push(() => c.close());
     await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
     c.createIngestion("u10", ingestion("u11"));
@@ -99,16 +106,7 @@ describe("UnifiedClusterController: unawaited peek answers are dropped undecoded
     const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
     cleanup.push(() => r.close());
     let nowMs = 1_000;
-    const c = new UnifiedClusterController({
-      clusterId: CLUSTER,
-      generation: 1n,
-      logging: LOGGING,
-      connectors: { cluster: createClusterStreams().cluster },
-      sinceHandles: fakeSinceHandles(),
-      logger: pino({ level: "silent" }),
-      tickIntervalMs: 0,
-      now: () => nowMs,
-    });
+    const c = controller({ now: () => nowMs });
     cleanup.push(() => c.close());
     c.addReplica("u1", { layout: "one-port", clusterUrl: r.url });
     await until("connected", () => c.replicas()[0]?.state === "connected");
