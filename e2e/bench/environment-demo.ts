@@ -46,6 +46,13 @@ export async function bootEnvironmentd(dir: string): Promise<Booted> {
 
 export const grpcClient = (url: string): Api =>
   createClient(EnvironmentService, createGrpcTransport({ baseUrl: url }));
+/**
+ * Idle time after which the JSON client drops a pooled keep-alive socket itself: below every
+ * server's keep-alive window it calls (environmentd's 65 s; Node's default 5 s, kept by the echo
+ * server), so it never reuses a socket the server is closing (EPIPE / ECONNRESET).
+ */
+const CLIENT_IDLE_MS = 4_000;
+
 export const jsonClient = (url: string): Api =>
   createClient(
     EnvironmentService,
@@ -53,7 +60,7 @@ export const jsonClient = (url: string): Api =>
       baseUrl: url,
       httpVersion: "1.1",
       useBinaryFormat: false,
-      nodeOptions: { agent: new Agent({ keepAlive: true }) },
+      nodeOptions: { agent: new Agent({ keepAlive: true, timeout: CLIENT_IDLE_MS }) },
     }),
   );
 

@@ -27,7 +27,9 @@
  *    calls (calls/s). Before the first row, `BENCH_ENV_WARMUP` API calls spread over the API
  *    rows warm environmentd up (else the first API row measures its post-boot warm-up). Rows are
  *    measured one after the other, starting at a different row in each run; `BENCH_ROWS`
- *    (comma-separated row names) measures only those.
+ *    (comma-separated row names) measures only those. A call that fails (e.g. a dropped
+ *    connection) is counted in the row's `failed calls` column and its first error printed to
+ *    stderr; it does not end the run (latency and calls/s count the answered calls only).
  *
  * ## Recovery (sections `replica-restart`, `environmentd-restart`)
  * - Cold boot (the baseline of the recovery table): spawn of `environmentd --demo` on an empty
@@ -153,47 +155,74 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 interface PeekMeasure {
   p50: number;
   p99: number;
-  /** calls/s by calls in flight. */
+  /** calls/s by calls in flight (answered calls only). */
   tput: Record<number, number>;
   /** Fewest and most rows in an answer during the latency loop (the demo's objects grow). */
   rowsMin: number;
   rowsMax: number;
+  /** Calls that threw (warm-up, latency and throughput loops): counted, not fatal. */
+  failed: number;
+  /** The first failure's message, for the report. */
+  firstError: string | undefined;
 }
 
-async function measure(call: () => Promise<{ rows: ArrayLike<unknown> }>): Promise<PeekMeasure> {
-  for (let i = 0; i < WARMUP; i++) await call();
+type PeekCall = () => Promise<{ rows: ArrayLike<unknown> }>;
+
+/** Failed calls of one row: a call that throws is counted and reported, never ends the bench. */
+class Failures {
+  count = 0;
+  first: string | undefined;
+  /** Runs `call`; undefined when it threw. */
+  async try<T>(call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (e) {
+      this.count++;
+      this.first ??= e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      return undefined;
+    }
+  }
+}
+
+async function measure(call: PeekCall): Promise<PeekMeasure> {
+  const failures = new Failures();
+  for (let i = 0; i < WARMUP; i++) await failures.try(call);
   const lat: number[] = [];
   let rowsMin = Number.POSITIVE_INFINITY;
   let rowsMax = 0;
   for (let i = 0; i < LAT_N; i++) {
     const t0 = now();
-    const { rows } = await call();
+    const answer = await failures.try(call);
+    if (answer === undefined) continue;
     lat.push((now() - t0) * 1000);
-    rowsMin = Math.min(rowsMin, rows.length);
-    rowsMax = Math.max(rowsMax, rows.length);
+    rowsMin = Math.min(rowsMin, answer.rows.length);
+    rowsMax = Math.max(rowsMax, answer.rows.length);
   }
   lat.sort((a, b) => a - b);
   const tput: Record<number, number> = {};
   for (const inFlight of CONCURRENCIES) {
     const total = tputCalls(inFlight);
+    const failedBefore = failures.count;
     let issued = 0;
     const t0 = now();
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (issued < total) {
           issued++;
-          await call();
+          await failures.try(call);
         }
       }),
     );
-    tput[inFlight] = total / ((now() - t0) / 1000);
+    tput[inFlight] = (total - (failures.count - failedBefore)) / ((now() - t0) / 1000);
   }
   return {
-    p50: lat[Math.floor(lat.length / 2)]!,
-    p99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]!,
+    p50: lat[Math.floor(lat.length / 2)] ?? Number.NaN,
+    p99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] ?? Number.NaN,
     tput,
     rowsMin,
     rowsMax,
+    failed: failures.count,
+    firstError: failures.first,
   };
 }
 
@@ -271,7 +300,7 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   const rawApi = rawH2Client(b.grpcUrl, PEEK_PATH);
   // The raw row does not decode its answer: it reports the canned answer's row count.
   const rawRows = { length: echo.rows };
-  const clients: Record<PeekRow, () => Promise<{ rows: ArrayLike<unknown> }>> = {
+  const clients: Record<PeekRow, PeekCall> = {
     "raw-h2": () => raw.call(rawRequest).then(() => ({ rows: rawRows })),
     "raw-client-echo": () => rawEcho.call(rawRequest).then(() => ({ rows: rawRows })),
     "connect-client-raw": () => connectRaw.peek(FULL_PEEK),
@@ -286,14 +315,23 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   // environmentd's first calls after its boot run slower (JIT, the replicas' first answers): a
   // round of API calls first, so no row measures that warm-up (the first API row did, issue 16).
   const apiRows = PEEK_ROWS.filter((r) => API_ROWS.has(r));
+  const warmup = new Failures();
   for (let i = 0; i < ENV_WARMUP && apiRows.length > 0; i++)
-    await clients[apiRows[i % apiRows.length]!]();
+    await warmup.try(clients[apiRows[i % apiRows.length]!]);
+  if (warmup.count > 0)
+    progress(
+      `run ${run + 1}/${RUNS}: ${warmup.count} warm-up call(s) failed; first: ${warmup.first}`,
+    );
   const out = {} as Record<PeekRow, PeekMeasure>;
   // Rotate the order per run so no row always runs first (or last) in a run.
   for (let i = 0; i < PEEK_ROWS.length; i++) {
     const row = PEEK_ROWS[(i + run) % PEEK_ROWS.length]!;
     progress(`run ${run + 1}/${RUNS}: ${row} …`);
     out[row] = await measure(clients[row]);
+    if (out[row].failed > 0)
+      progress(
+        `run ${run + 1}/${RUNS}: ${row}: ${out[row].failed} call(s) failed; first: ${out[row].firstError}`,
+      );
   }
   for (const c of [raw, rawEcho, rawApi]) c.close();
   for (const c of echoServers) c.kill("SIGKILL");
@@ -514,6 +552,8 @@ if (peekResults.length > 0) {
       CONCURRENCIES.map((c) => [c, med(peekResults.map((r) => r[name].tput[c]!))]),
     ) as Record<number, number>,
     rows: `${Math.min(...peekResults.map((r) => r[name].rowsMin))}–${Math.max(...peekResults.map((r) => r[name].rowsMax))}`,
+    /** Failed calls summed over the runs. */
+    failed: peekResults.reduce((n, r) => n + r[name].failed, 0),
   });
   const base = PEEK_ROWS.includes("echo-grpc")
     ? row("echo-grpc")
@@ -534,15 +574,17 @@ if (peekResults.length > 0) {
     `\n### Peeks through the API (${LAT_N} sequential calls per row for latency; throughput with ${CONCURRENCIES.map((c) => `${c} in flight (${tputCalls(c)} calls)`).join(", ")})\n`,
   );
   const tputHead = CONCURRENCIES.map((c) => ` calls/s @${c} | vs echo |`).join("");
-  console.log(`| row | rows returned | p50 µs | p99 µs | p50 vs echo | p99 vs echo |${tputHead}`);
-  console.log(`|---|---:|---:|---:|---:|---:|${"---:|---:|".repeat(CONCURRENCIES.length)}`);
+  console.log(
+    `| row | rows returned | failed calls | p50 µs | p99 µs | p50 vs echo | p99 vs echo |${tputHead}`,
+  );
+  console.log(`|---|---:|---:|---:|---:|---:|---:|${"---:|---:|".repeat(CONCURRENCIES.length)}`);
   for (const name of PEEK_ROWS) {
     const r = row(name);
     const tputCells = CONCURRENCIES.map(
       (c) => ` ${r.tput[c]!.toFixed(0)} | ${x(r.tput[c]! / base.tput[c]!)} |`,
     ).join("");
     console.log(
-      `| ${label[name]} | ${r.rows} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${x(r.p50 / base.p50)} | ${x(r.p99 / base.p99)} |${tputCells}`,
+      `| ${label[name]} | ${r.rows} | ${r.failed} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${x(r.p50 / base.p50)} | ${x(r.p99 / base.p99)} |${tputCells}`,
     );
   }
   // Result lines: the API rows are tracked, the baselines (raw, echo) and p99s shown for noise.
@@ -559,6 +601,7 @@ if (peekResults.length > 0) {
       emitResult({ bench: "environment", figure, value, unit, better, tracked: t, baseline });
     fig(`${name} p50`, r.p50, "µs", "lower");
     fig(`${name} p99`, r.p99, "µs", "lower", false);
+    fig(`${name} failed calls`, r.failed, "calls", "lower", false);
     for (const c of CONCURRENCIES) fig(`${name} calls/s @${c}`, r.tput[c]!, "calls/s", "higher");
     // The same figures over the echo baseline of the same run (less sensitive to the machine's
     // load than the absolute ones; shown, not gated).

@@ -8,7 +8,8 @@
  * - with logging on, an idle worker runs maintenance about once per log interval (at the
  *   boundary, when the log indexes advance), and their uppers are reported at each.
  */
-import { MaintenanceTimer } from "@mzts/mz-cluster";
+import type { MaintenanceTimer } from "@mzts/mz-cluster";
+import { TestWorkerLoop, until } from "@mzts/mz-cluster/testing";
 import type { ComputeCommand, PeekResponse } from "@mzts/protocol";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -37,19 +38,19 @@ class Loop {
   readonly runs: number[] = [];
   /** What happened, in order: `maintain` runs and `answer`s (peek responses). */
   readonly events: string[] = [];
-  #scheduled = false;
-  #closed = false;
+  readonly #loop: TestWorkerLoop;
 
   constructor(dir: string) {
     const log = pino({ level: "silent" });
-    this.timer = new MaintenanceTimer({
-      intervalMs: 10,
-      run: () => {
+    this.#loop = new TestWorkerLoop({
+      step: () => this.state.step(),
+      maintain: () => {
         this.runs.push(Date.now());
         this.events.push("maintain");
         return this.state.maintain();
       },
     });
+    this.timer = this.#loop.timer;
     this.state = new ComputeState(0, 1, {
       mesh: { index: 0, peers: 1, send() {}, on() {} },
       config: { dataDir: dir, pollIntervalMs: 5, replicaId: "r1", sinceDowngradeIntervalMs: 50 },
@@ -57,27 +58,14 @@ class Loop {
         this.out.push(r);
         if (r.kind === "peekResponse") this.events.push("answer");
       },
-      requestStep: () => this.#requestStep(),
-      requestMaintenance: () => this.timer.request(),
+      requestStep: this.#loop.requestStep,
+      requestMaintenance: this.#loop.requestMaintenance,
       logger: log,
       logging: new LegacyComputeLogging({ worker: 0, log }),
     });
     cleanups.push(async () => {
-      this.#closed = true;
-      this.timer.close();
+      this.#loop.close();
       await this.state.close();
-    });
-  }
-
-  #requestStep(): void {
-    if (this.#scheduled || this.#closed) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      if (this.#closed) return;
-      let more = true;
-      for (let i = 0; i < 100 && more; i++) more = this.state.step();
-      if (more) this.#requestStep();
     });
   }
 
@@ -96,12 +84,8 @@ class Loop {
     return last;
   }
 
-  async until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(2);
-    }
+  until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+    return until(cond, what, ms);
   }
 
   async peek(id: string, t: bigint): Promise<PeekResponse> {

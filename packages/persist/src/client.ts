@@ -69,7 +69,8 @@ export const DEFAULT_TUNING: PersistTuning = {
 /**
  * Opens a persist client over the embedded stores under `config.dataDir` (or the given ones).
  * @throws PersistError (InvalidShardId never; StorageUnavailable / UnsupportedFormatVersion from
- * opening the stores; a plain PersistError when neither a dataDir nor both stores are given)
+ * opening the stores; MetricsAlreadyRegistered when `config.registry` holds another client's
+ * metrics; a plain PersistError when neither a dataDir nor both stores are given)
  */
 export async function createPersist(config: PersistConfig): Promise<PersistClient> {
   const owned: Array<{ close(): Promise<void> }> = [];

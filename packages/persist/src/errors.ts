@@ -265,6 +265,26 @@ export class PersistClosed extends PersistError {
   }
 }
 
+/**
+ * The metrics registry handed to `createPersist` already holds persist's metrics: another persist
+ * client registered them (prom-client allows each metric name once per registry).
+ */
+export class MetricsAlreadyRegistered extends PersistError {
+  override name = "MetricsAlreadyRegistered";
+  constructor(
+    /** The first persist metric found already registered. */
+    readonly metric: string,
+    /** prom-client's error. */
+    override readonly cause: unknown,
+  ) {
+    super(
+      `persist metric ${metric} is already registered in this registry (another persist client ` +
+        "uses it); open one persist client per registry and share it, or pass a fresh " +
+        "registry: createPersist({ registry: new Registry() }) (the default)",
+    );
+  }
+}
+
 /** A wait (snapshot `{ wait: true }`) timed out or was aborted. */
 export class WaitAborted extends PersistError {
   override name = "WaitAborted";

@@ -32,6 +32,7 @@ export {
   InvalidBatchBounds,
   InvalidShardId,
   InvalidUpdate,
+  MetricsAlreadyRegistered,
   PersistClosed,
   PersistError,
   ReaderExpired,

@@ -17,6 +17,7 @@
  * | `mz_persist_grouped_commands_total` | counter | `cmd` | commands that shared a compare-and-set with others (`applyBatch`, commands queued behind a running one) |
  */
 import { Counter, Histogram, type Registry } from "prom-client";
+import { MetricsAlreadyRegistered } from "./errors.js";
 
 /** The metric objects of one client. */
 export interface PersistMetrics {
@@ -35,9 +36,32 @@ export interface PersistMetrics {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-/** Creates and registers the metrics on `registry`. */
+/**
+ * Creates and registers the metrics on `registry`, all or none.
+ * @throws MetricsAlreadyRegistered when `registry` already holds one of them (another persist
+ * client's); the registry is left as it was.
+ */
 export function createPersistMetrics(registry: Registry): PersistMetrics {
-  const registers = [registry];
+  const metrics = buildMetrics();
+  const added: string[] = [];
+  for (const metric of Object.values(metrics) as Array<Counter | Histogram>) {
+    // `name` is public on prom-client's metrics, but not in its type declarations.
+    const name = (metric as unknown as { name: string }).name;
+    try {
+      registry.registerMetric(metric);
+    } catch (e) {
+      for (const n of added) registry.removeSingleMetric(n);
+      if (registry.getSingleMetric(name) !== undefined) throw new MetricsAlreadyRegistered(name, e);
+      throw e;
+    }
+    added.push(name);
+  }
+  return metrics;
+}
+
+/** The metric objects, registered nowhere yet. */
+function buildMetrics(): PersistMetrics {
+  const registers: Registry[] = [];
   return {
     cmd: new Counter({
       name: "mz_persist_cmd_total",

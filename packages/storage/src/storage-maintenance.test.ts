@@ -12,7 +12,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MaintenanceTimer } from "@mzts/mz-cluster";
+import type { MaintenanceTimer } from "@mzts/mz-cluster";
+import { TestWorkerLoop, until as untilFor } from "@mzts/mz-cluster/testing";
 import { createPersist, type PersistClient, StorageUnavailable } from "@mzts/persist";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { pino } from "pino";
@@ -42,21 +43,21 @@ class Loop {
   readonly state: StorageState;
   readonly timer: MaintenanceTimer;
   runs = 0;
-  #scheduled = false;
-  #closed = false;
+  readonly #loop: TestWorkerLoop;
   #seq = 0;
 
   constructor(fixed: boolean, openPersist: () => Promise<PersistClient> = async () => persist) {
-    this.timer = new MaintenanceTimer({
-      intervalMs: 10,
-      run: () => {
+    this.#loop = new TestWorkerLoop({
+      step: () => this.state.step(),
+      maintain: () => {
         this.runs++;
         const due = this.state.maintain();
         if (!fixed) return due;
-        this.#requestStep();
+        this.#loop.requestStep();
         return undefined;
       },
     });
+    this.timer = this.#loop.timer;
     this.state = new StorageState({
       index: 0,
       peers: 1,
@@ -64,8 +65,8 @@ class Loop {
       send: () => {
         throw new Error("one worker sends nothing");
       },
-      requestStep: () => this.#requestStep(),
-      ...(fixed ? {} : { requestMaintenance: () => this.timer.request() }),
+      requestStep: this.#loop.requestStep,
+      ...(fixed ? {} : { requestMaintenance: this.#loop.requestMaintenance }),
       openPersist,
       counters: new StorageCounters(),
       logger: pino({ level: "silent" }),
@@ -74,18 +75,6 @@ class Loop {
     });
     loops.push(this);
     this.timer.request();
-  }
-
-  #requestStep(): void {
-    if (this.#scheduled || this.#closed) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      if (this.#closed) return;
-      let more = true;
-      for (let i = 0; i < 100 && more; i++) more = this.state.step();
-      if (more) this.#requestStep();
-    });
   }
 
   apply(cmd: StorageCommand): void {
@@ -112,8 +101,7 @@ class Loop {
   }
 
   close(): void {
-    this.#closed = true;
-    this.timer.close();
+    this.#loop.close();
     this.state.close();
   }
 }
@@ -141,13 +129,7 @@ function latencies(uppers: Array<{ at: number; upper: bigint }>, intervalMs: num
   return uppers.slice(1).map(({ at, upper }) => at - Number(upper - BigInt(intervalMs)));
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the first upper");
-    await sleep(5);
-  }
-}
+const until = (cond: () => boolean) => untilFor(cond, "the first upper", 10_000, 5);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

@@ -10,6 +10,7 @@
  * | `statistics.ts`         | per-worker counters summed on worker 0 (`statisticsUpdates`)        |
  * | `storage-introspection.ts` | the introspection events sampled once per tick (unified logging) |
  * | `reconciliation.ts`     | what a reconnection keeps and drops                                 |
+ * | `drop-path.ts`          | what a drop forgets, dropped ids, the `droppedId` write fence       |
  * | `mesh-messages.ts`      | the messages between workers (`STORAGE_CHANNEL`)                    |
  *
  * The state is driven by a worker loop (the unified `storage-worker.ts`, or the legacy worker in
@@ -44,7 +45,7 @@
  * - `droppedId` (every worker, once per tracked id) at drop time; nothing for the id after it.
  *   A worker that writes one of the id's shards answers only once that writer has stopped and
  *   its persist call in flight has settled, so a drop is a write fence: the shard's upper never
- *   moves after the controller hears `droppedId` (`#reportDropped`).
+ *   moves after the controller hears `droppedId` (`drop-path.ts`).
  * - `statusUpdate` (worker 0 only): `status.ts`.
  * - `statisticsUpdates` (worker 0, every `statisticsIntervalMs`): `statistics.ts`.
  * - `commandError` (every worker, deduplicated by the process merge) for bad commands.
@@ -65,28 +66,16 @@
  * moving back is `frontierRegression`; `runSink` is `unsupported`. Compaction of an unknown or
  * dropped id is tolerated and counted (`mz_storage_benign_races_total`). Nothing throws out.
  *
- * ## Reconciliation
+ * ## Reconciliation and the drop path
  * After `onConnection()` commands are buffered until `initializationComplete`; then
- * `#reconcile` applies `planReconciliation()` (`reconciliation.ts`) and the buffer.
- *
- * ## Drop path (an ingestion, or one export)
- * 1. `applyCommand(allowCompaction(id, []))` → `#allowCompaction`: the bookkeeping forgets the
- *    id (`#forgetExport` / `#forgetIngestion`: worker 0's `dropped` status; `droppedId` per
- *    tracked id through `#reportDropped`, held while this worker's writers of the id still run)
- *    and returns the action `drop` (or `dropExport`).
- * 2. The worker loop runs the action at its position `gen`: `dropDataflow(gen, id)` (or
- *    `dropExport`) stops generating and calls `#stopWriter(gen, shardId)` per export.
- * 3. `#stopWriter` records the drop position (parts of renders at or before it are discarded,
- *    also from the stash) and stops this worker's writer: `ShardWriter.stop()` — no append starts
- *    after it; one already in flight still lands.
- * 4. Once every writer of the id is `quiet` (stopped, nothing in flight: `onQuiet`),
- *    `#releaseDrops` answers the held `droppedId`s in order — the write fence.
- * Dropping stops writes and expires this replica's since handles; the shards and their data stay
- * in persist (the controller owns shards and drops them with `dropShard`).
+ * `#reconcile` applies `DropPath.reconcile` (`drop-path.ts`, over `reconciliation.ts`'s plan) and
+ * the buffer. What a drop forgets, and the `droppedId` write fence, are `drop-path.ts`'s; the
+ * dataflow side (steps 2–3: `dropDataflow` / `dropExport` → `#stopWriter`) stays here.
  */
 import type { CommandError, ErrorCode, IngestionDescription, StorageCommand } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { DataflowAction } from "./dataflow-actions.js";
+import { DropPath, type RecordedIngestion } from "./drop-path.js";
 import { InvalidSourceSpec } from "./errors.js";
 import {
   type IngestionResume,
@@ -105,7 +94,6 @@ import {
 import { MAX_MAINTENANCE_SLEEP_MS, nextTickAtMs } from "./maintenance-due.js";
 import type { ExportStats, StorageMeshMessage } from "./mesh-messages.js";
 import { SLOT, type Slot } from "./metrics.js";
-import { planReconciliation } from "./reconciliation.js";
 import { type Part, ShardWriter, type WriterScope } from "./shard-writer.js";
 import { StorageStatistics, statisticsIntervalMs } from "./statistics.js";
 import { IngestionStatuses } from "./status.js";
@@ -114,25 +102,16 @@ import type { StorageStateDeps } from "./storage-state-deps.js";
 
 export { ACTIONS_PER_COMMAND, type DataflowAction } from "./dataflow-actions.js";
 
-/** An ingestion as recorded by bookkeeping. */
-interface Recorded {
-  readonly description: IngestionDescription;
-  /** Export ids not dropped. */
-  readonly exports: Set<GlobalId>;
-}
-
 /** One worker's storage state; see the file comment. */
 export class StorageState {
   readonly #d: StorageStateDeps;
   // ---- bookkeeping (identical on every worker: a function of the controller commands) ----
   /** Recorded ingestions, from `runIngestion` until dropped or reconciled away. */
-  readonly #ingestions = new Map<GlobalId, Recorded>();
+  readonly #ingestions = new Map<GlobalId, RecordedIngestion>();
   /** Export id → its ingestion id, while the export lives. */
   readonly #exportOwner = new Map<GlobalId, GlobalId>();
   /** Export id → its shard id, while the export lives. */
   readonly #exportShard = new Map<GlobalId, string>();
-  /** Ids dropped by `allowCompaction(id, [])`; never run again. */
-  readonly #dropped = new Set<GlobalId>();
   /** Id → last compaction frontier; reset at reconciliation. */
   readonly #compaction = new Map<GlobalId, Frontier>();
   /** Tracked id → the upper last reported on this connection (starts at the minimum). */
@@ -153,8 +132,6 @@ export class StorageState {
   readonly #dropGenById = new Map<GlobalId, number>();
   /** Shard id → the position of its last drop; parts of renders at or before it are dead. */
   readonly #dropGenByShard = new Map<string, number>();
-  /** `droppedId`s held until this worker's writers of the id are stopped and quiet, in order. */
-  #heldDrops: Array<{ readonly id: GlobalId; readonly writers: readonly ShardWriter[] }> = [];
   /** Shard id → the greatest upper learned (resume points, writer broadcasts). */
   readonly #knownUppers = new Map<string, Frontier>();
   // ---- reporting ----
@@ -168,6 +145,8 @@ export class StorageState {
   readonly #generateScope: GenerateScope;
   /** Introspection events, sampled from the maps above on `maintain` (phase 2, unified). */
   readonly #introspection: StorageIntrospection;
+  /** What dropping forgets, the dropped ids, the held `droppedId`s (`drop-path.ts`). */
+  readonly #drops: DropPath;
   #closed = false;
 
   constructor(deps: StorageStateDeps) {
@@ -179,9 +158,7 @@ export class StorageState {
       writesAllowed: () => this.#writesAllowed,
       closed: () => this.#closed,
       settled: () => this.#changed(),
-      onQuiet: () => {
-        if (this.#heldDrops.length > 0) this.#releaseDrops();
-      },
+      onQuiet: () => this.#drops.releaseDrops(),
     };
     this.#generateScope = {
       deps,
@@ -197,6 +174,16 @@ export class StorageState {
           : [...ing.exports].map((x) => this.#exportShard.get(x));
       },
       buffering: () => this.#buffer !== null,
+    });
+    this.#drops = new DropPath({
+      deps,
+      ingestions: this.#ingestions,
+      exportOwner: this.#exportOwner,
+      exportShard: this.#exportShard,
+      compaction: this.#compaction,
+      reported: this.#reported,
+      writers: this.#writers,
+      statuses: this.#statuses,
     });
     this.#introspection = new StorageIntrospection({
       writers: this.#writers,
@@ -220,8 +207,7 @@ export class StorageState {
     this.#buffer = [];
     this.#reported.clear();
     this.#changed();
-    // A new controller reconciles from scratch; answers meant for the old one are dropped.
-    this.#heldDrops = [];
+    this.#drops.forgetHeld();
   }
 
   /**
@@ -287,7 +273,7 @@ export class StorageState {
       );
       return [];
     }
-    if (this.#dropped.has(id)) {
+    if (this.#drops.wasDropped(id)) {
       this.#error(
         id,
         "runIngestion",
@@ -304,7 +290,11 @@ export class StorageState {
       return [];
     }
     for (const e of description.sourceExports) {
-      if (this.#exportOwner.has(e.id) || this.#ingestions.has(e.id) || this.#dropped.has(e.id)) {
+      if (
+        this.#exportOwner.has(e.id) ||
+        this.#ingestions.has(e.id) ||
+        this.#drops.wasDropped(e.id)
+      ) {
         this.#error(
           id,
           "runIngestion",
@@ -363,86 +353,21 @@ export class StorageState {
       return [];
     }
     if (ingestion !== undefined) {
-      for (const x of ingestion.exports) this.#forgetExport(x, true);
-      this.#forgetIngestion(id, true);
+      for (const x of ingestion.exports) this.#drops.forgetExport(x, true);
+      this.#drops.forgetIngestion(id, true);
       return [{ kind: "drop", id }];
     }
     const ing = this.#ingestions.get(owner!);
     ing?.exports.delete(id);
-    this.#forgetExport(id, true);
+    this.#drops.forgetExport(id, true);
     return [{ kind: "dropExport", ingestionId: owner!, exportId: id }];
   }
 
-  #forgetExport(id: GlobalId, report: boolean): void {
-    this.#exportOwner.delete(id);
-    this.#exportShard.delete(id);
-    this.#compaction.delete(id);
-    if (report) {
-      this.#dropped.add(id);
-      if (this.#reported.delete(id)) this.#reportDropped(id, (w) => w.exportId === id);
-    } else {
-      this.#reported.delete(id);
-    }
-  }
-
-  #forgetIngestion(id: GlobalId, report: boolean): void {
-    this.#ingestions.delete(id);
-    this.#compaction.delete(id);
-    if (report) {
-      this.#dropped.add(id);
-      if (this.#reported.delete(id)) this.#reportDropped(id, (w) => w.ingestionId === id);
-    } else {
-      this.#reported.delete(id);
-    }
-    if (this.#d.index === 0) {
-      this.#statuses.forget(id, report);
-      this.#d.counters.set(SLOT.ingestions, this.#ingestions.size);
-    }
-    this.#d.logger.info({ ingestion: id, worker: this.#d.index }, "storage: ingestion dropped");
-  }
-
-  /**
-   * Answers `droppedId` for `id` now, or — while one of this worker's writers of the id (`of`)
-   * still runs (the drop action has not run yet) or has a persist call in flight — once they are
-   * all quiet (`#releaseDrops`). Held answers keep their order.
-   */
-  #reportDropped(id: GlobalId, of: (w: ShardWriter) => boolean): void {
-    const writers = [...this.#writers.values()].filter(of);
-    this.#heldDrops.push({ id, writers });
-    this.#releaseDrops();
-  }
-
-  /** Answers the held `droppedId`s, in order, up to the first whose writers are not quiet. */
-  #releaseDrops(): void {
-    while (this.#heldDrops.length > 0) {
-      const { id, writers } = this.#heldDrops[0]!;
-      if (writers.some((w) => !w.quiet)) return;
-      this.#heldDrops.shift();
-      this.#d.respond({ kind: "droppedId", id });
-    }
-  }
-
-  /** `initializationComplete` after a reconnection: see `reconciliation.ts`. */
+  /** `initializationComplete` after a reconnection: `DropPath.reconcile`, then the buffer. */
   #reconcile(): DataflowAction[] {
     const buffered = this.#buffer ?? [];
     this.#buffer = null;
-    const { kept, dropped } = planReconciliation(this.#ingestions, buffered);
-    const actions: DataflowAction[] = [];
-    this.#reported.clear();
-    this.#compaction.clear();
-    for (const id of dropped) {
-      for (const x of this.#ingestions.get(id)!.exports) this.#forgetExport(x, false);
-      this.#forgetIngestion(id, false);
-      actions.push({ kind: "drop", id });
-    }
-    if (this.#d.index === 0) {
-      this.#d.counters.add(SLOT.reconciliationKept, kept.length);
-      this.#d.counters.add(SLOT.reconciliationDropped, actions.length);
-    }
-    this.#d.logger.info(
-      { worker: this.#d.index, kept: kept.length, dropped: actions.length },
-      "storage: reconciled",
-    );
+    const { kept, actions } = this.#drops.reconcile(buffered);
     for (const c of buffered) actions.push(...this.#apply(c));
     if (this.#d.index === 0) this.#statuses.resend(kept);
     return actions;
@@ -460,7 +385,7 @@ export class StorageState {
     description: IngestionDescription,
     resume: IngestionResume | undefined,
   ): void {
-    if (this.#dropped.has(id) || (this.#dropGenById.get(id) ?? -1) >= gen) return;
+    if (this.#drops.wasDropped(id) || (this.#dropGenById.get(id) ?? -1) >= gen) return;
     if (resume === undefined) {
       this.#error(id, "runIngestion", "internal", `ingestion ${id} reached a worker unprepared`);
       return;
@@ -470,7 +395,7 @@ export class StorageState {
     const df = renderIngestion(
       {
         peers: this.#d.peers,
-        isDropped: (x) => this.#dropped.has(x),
+        isDropped: (x) => this.#drops.wasDropped(x),
         learnUpper: (shardId, upper) => this.#learnUpper(shardId, upper),
       },
       gen,
@@ -546,7 +471,7 @@ export class StorageState {
     if (w === undefined || w.gen > gen) return;
     this.#writers.delete(shardId);
     w.stop();
-    this.#releaseDrops();
+    this.#drops.releaseDrops();
   }
 
   /** Joins `upper` into what is known of the shard's upper; returns the result. */

@@ -290,3 +290,23 @@ describe("ClusterState", () => {
     ]);
   });
 });
+
+describe("ClusterState: a peek answer dropped undecoded (issue 16)", () => {
+  it("refreshes the replica's last-heard time and clears stale, like an absorbed response", () => {
+    const s = withIndex();
+    const epoch = s.addReplica("u1");
+    s.connected("u1", epoch, 100);
+    expect(s.health()[0]?.lastHeardMs).toBe(100);
+    s.tick(10_000_000); // silent since 100: stale
+    expect(s.health()[0]?.stale).toBe(true);
+    s.peekAnswerDropped("u1", epoch, 5_000);
+    expect(s.health()[0]?.lastHeardMs).toBe(5_000);
+    expect(s.health()[0]?.stale).toBe(false);
+    // An older incarnation's, or a failed one's, is no sign of life of the current one.
+    s.peekAnswerDropped("u1", epoch - 1, 6_000);
+    expect(s.health()[0]?.lastHeardMs).toBe(5_000);
+    s.failed("u1", epoch, "gone");
+    s.peekAnswerDropped("u1", epoch, 7_000);
+    expect(s.health()[0]?.lastHeardMs).toBe(5_000);
+  });
+});

@@ -28,23 +28,21 @@
  * 6. `tick(nowMs)`: since-handle downgrades and expiries, stale replicas.
  *
  * ## Split out, one concept each
- * Peeks (`cluster-peeks.ts`), subscribes (`cluster-subscribes.ts`, the shared merge and since
- * rule), a dataflow's import checks (`dataflow-imports.ts`), ingestion placement
- * (`cluster-placement.ts`, the shared rule), log indexes (`log-indexes.ts`: peeked on one
- * replica, imported only by targeted subscribes).
+ * Responses (`cluster-responses.ts`: what each response changes), peeks (`cluster-peeks.ts`),
+ * subscribes (`cluster-subscribes.ts`, the shared merge and since rule), a dataflow's import
+ * checks (`dataflow-imports.ts`), ingestion placement (`cluster-placement.ts`, the shared rule),
+ * log indexes (`log-indexes.ts`: peeked on one replica, imported only by targeted subscribes).
  */
 import {
   type ClusterCommand,
   type ClusterResponse,
   type ComputeCommand,
-  type ComputeResponse,
   type DataflowDescription,
   type HelloRefusal,
   type IngestionDescription,
   ingestionCollectionIds,
   type Peek,
   type StorageCommand,
-  type StorageResponse,
 } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId, ReplicaId as ReplicaIds } from "@mzts/repr";
 import {
@@ -55,6 +53,7 @@ import {
 } from "./cluster-history.js";
 import { ClusterPeeks } from "./cluster-peeks.js";
 import { ClusterPlacement } from "./cluster-placement.js";
+import { ClusterResponses } from "./cluster-responses.js";
 import { ClusterSubscribes } from "./cluster-subscribes.js";
 import { type Collection, type CollectionFrontiers, CollectionTable } from "./collection-table.js";
 import { checkImports, holdImports, type ImportContext } from "./dataflow-imports.js";
@@ -107,6 +106,8 @@ export class ClusterState {
   readonly #persistSinks = new Set<GlobalId>();
   readonly #peeks: ClusterPeeks;
   readonly #subscribes: ClusterSubscribes;
+  /** How responses change the state (`cluster-responses.ts`). */
+  readonly #responses: ClusterResponses;
   readonly #placement: ClusterPlacement;
   readonly #importContext: ImportContext;
   #closed = false;
@@ -159,6 +160,13 @@ export class ClusterState {
       replicaIds: () => this.#health.ids(),
       isClosed: () => this.#closed,
       ended: (id) => this.#events.push({ kind: "forgotten", id }),
+    });
+    this.#responses = new ClusterResponses({
+      table: this.#table,
+      propagation: this.#propagation,
+      peeks: this.#peeks,
+      subscribes: this.#subscribes,
+      event: (e) => this.#events.push(e),
     });
     for (const c of clusterPreamble(opts)) this.#history.push(c);
   }
@@ -525,6 +533,16 @@ export class ClusterState {
     return this.#absorbs(replicaId, epoch) && this.#peeks.awaits(replicaId, uuid);
   }
 
+  /**
+   * A peek answer of `replicaId`'s incarnation `epoch` that `awaitsPeek` rejected, so it was
+   * dropped undecoded (issue 16): never absorbed, it is still a sign of life and refreshes the
+   * replica's last-heard time like any response (else a replica answering only stale peeks would
+   * look silent, and turn stale). Other epochs and failed incarnations are ignored, as in `absorb`.
+   */
+  peekAnswerDropped(replicaId: ReplicaId, epoch: number, nowMs: number): void {
+    if (this.#absorbs(replicaId, epoch)) this.#health.heard(replicaId, epoch, nowMs);
+  }
+
   /** Pending peeks. */
   get peekCount(): number {
     return this.#peeks.size;
@@ -541,71 +559,13 @@ export class ClusterState {
   absorb(replicaId: ReplicaId, epoch: number, response: ClusterResponse, nowMs = 0): void {
     if (!this.#absorbs(replicaId, epoch)) return;
     this.#health.heard(replicaId, epoch, nowMs);
-    if (response.kind === "compute") this.#absorbCompute(replicaId, response.response, response);
-    else this.#absorbStorage(replicaId, response.response, response);
+    this.#responses.absorb(replicaId, response);
   }
 
   /** Whether responses of `replicaId`'s incarnation `epoch` are absorbed (current, not failed). */
   #absorbs(replicaId: ReplicaId, epoch: number): boolean {
     const h = this.#health;
     return h.current(replicaId, epoch) && h.get(replicaId)?.state !== "failed";
-  }
-
-  #absorbCompute(replicaId: ReplicaId, r: ComputeResponse, whole: ClusterResponse): void {
-    switch (r.kind) {
-      case "frontiers": {
-        const c = this.#table.find(r.id);
-        if (c === undefined || c.workload !== "compute") return;
-        const held = c.holds.get(Holder.replica(replicaId));
-        const input = r.frontiers.input;
-        if (held !== undefined && input !== undefined && Frontier.lessThan(held, input)) {
-          c.holds.release(Holder.replica(replicaId));
-          this.#propagation.settle(c);
-        }
-        if (r.frontiers.write === undefined || !this.#table.has(c.id)) return;
-        this.#absorbWrite(c, replicaId, r.frontiers.write);
-        return;
-      }
-      case "peekResponse":
-        this.#peeks.answered(replicaId, r.uuid, r.response);
-        return;
-      case "subscribeResponse":
-        this.#subscribes.absorb(replicaId, r.id, r.response);
-        return;
-      default:
-        this.#events.push({ kind: "response", replicaId, response: whole });
-    }
-  }
-
-  #absorbStorage(replicaId: ReplicaId, r: StorageResponse, whole: ClusterResponse): void {
-    switch (r.kind) {
-      case "frontierUpper": {
-        const c = this.#table.find(r.id);
-        if (c === undefined || c.workload !== "storage") return;
-        if (c.dropped && !REPLICA_RULES.storage.lateWrite(c, replicaId)) return;
-        this.#absorbWrite(c, replicaId, r.upper);
-        return;
-      }
-      case "droppedId": {
-        const c = this.#table.find(r.id);
-        if (c === undefined || c.owed === undefined) return;
-        c.delivered.add(replicaId);
-        c.owed.delete(replicaId);
-        this.#propagation.maybeForget(c);
-        return;
-      }
-      default:
-        this.#events.push({ kind: "response", replicaId, response: whole });
-    }
-  }
-
-  #absorbWrite(c: Collection, replicaId: ReplicaId, write: Frontier): void {
-    if (this.#table.absorbWrite(c, replicaId, write)) {
-      this.#events.push({ kind: "writeFrontier", id: c.id, frontier: c.write });
-      this.#propagation.updatePolicy(c);
-    } else {
-      this.#propagation.maybeForget(c);
-    }
   }
 
   // --- queries -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  *
  * ## Lifecycle of a record
  * - `add`: epoch 0, `starting`. `spawned(epoch)`: a new incarnation (epoch only rises),
- *   `starting`. `connected(epoch)`: `connected`. `heard(epoch)`: any response.
+ *   `starting`. `connected(epoch)`: `connected`. `heard(epoch)`: any response, including a peek
+ *   answer dropped undecoded because nobody awaits it (`ClusterState.peekAnswerDropped`).
  *   `failed(epoch, error)`: `failed`, failures + 1. Events of another epoch are ignored (an older
  *   incarnation's late callbacks) and report false.
  * - `stale`: connected but silent for `staleAfterMs`; set and cleared by `checkStale(now)` (the

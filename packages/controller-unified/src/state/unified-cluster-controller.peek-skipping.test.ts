@@ -20,7 +20,10 @@ import { PeekCanceled } from "./errors.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion } from "./testdata/objects.js";
-import { UnifiedClusterController } from "./unified-cluster-controller.js";
+import {
+  UnifiedClusterController,
+  type UnifiedClusterControllerOptions,
+} from "./unified-cluster-controller.js";
 
 const UNKNOWN = "5a0c1d9e-7c1b-4f0e-8a43-2f6f3e9b1c02";
 
@@ -49,20 +52,24 @@ function computeMessage(responses: computeV1.ComputeResponse[]) {
   });
 }
 
+/** The driver on the one-port layout, fake since handles, no maintenance timer. */
+const controller = (extra: Partial<UnifiedClusterControllerOptions>) =>
+  new UnifiedClusterController({
+    clusterId: CLUSTER,
+    generation: 1n,
+    logging: LOGGING,
+    connectors: { cluster: createClusterStreams().cluster },
+    sinceHandles: fakeSinceHandles(),
+    logger: pino({ level: "silent" }),
+    tickIntervalMs: 0,
+    ...extra,
+  });
+
 describe("UnifiedClusterController: unawaited peek answers are dropped undecoded (one port)", () => {
   it("skips the unreadable unawaited answer, fails the incarnation on the awaited one", async () => {
     const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
     cleanup.push(() => r.close());
-    const c = new UnifiedClusterController({
-      clusterId: CLUSTER,
-      generation: 1n,
-      logging: LOGGING,
-      connectors: { cluster: createClusterStreams().cluster },
-      sinceHandles: fakeSinceHandles(),
-      logger: pino({ level: "silent" }),
-      tickIntervalMs: 0,
-      tuning: { backoff: { initialMs: 5, maxMs: 20, jitter: 0 } },
-    });
+    const c = controller({ tuning: { backoff: { initialMs: 5, maxMs: 20, jitter: 0 } } });
     cleanup.push(() => c.close());
     await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
     c.createIngestion("u10", ingestion("u11"));
@@ -93,5 +100,22 @@ describe("UnifiedClusterController: unawaited peek answers are dropped undecoded
     expect(c.status().pendingPeeks).toBe(1); // replayed to the next incarnation
     await c.close();
     await expect(answer).rejects.toBeInstanceOf(PeekCanceled);
+  });
+
+  it("a dropped answer is a sign of life: it refreshes the replica's last-heard time", async () => {
+    const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
+    cleanup.push(() => r.close());
+    let nowMs = 1_000;
+    const c = controller({ now: () => nowMs });
+    cleanup.push(() => c.close());
+    c.addReplica("u1", { layout: "one-port", clusterUrl: r.url });
+    await until("connected", () => c.replicas()[0]?.state === "connected");
+    await until("the stream's first message", () => (r.streams[0]?.messages.length ?? 0) > 0);
+    expect(c.replicas()[0]?.lastHeardMs).toBe(1_000);
+    nowMs = 2_000;
+    // A message with nothing but an answer nobody awaits: dropped undecoded, nothing absorbed.
+    expect(r.respondRaw(computeMessage([unreadableAnswer(UNKNOWN)]))).toBe(true);
+    await until("last heard refreshed", () => c.replicas()[0]?.lastHeardMs === 2_000, 3_000);
+    expect(c.replicas()[0]?.failures).toBe(0);
   });
 });

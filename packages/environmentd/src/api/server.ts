@@ -9,6 +9,19 @@
  *   http://127.0.0.1:PORT/mz.environment.v1.EnvironmentService/ListClusters` works; it also
  *   answers `GET /metrics` (Prometheus text) and `GET /health` (`ok`).
  *
+ * ## Idle connections
+ * - HTTP/1.1: an idle keep-alive socket is closed after `API_HTTP_KEEP_ALIVE_TIMEOUT_MS` (65 s;
+ *   Node's default is 5 s). A client reusing a socket at the very moment the server closes it gets
+ *   `EPIPE`/`ECONNRESET`, so the server must outlast the clients' own idle timeouts: 65 s is above
+ *   the common ones (undici 4 s, or the server's `Keep-Alive: timeout=` hint minus 1 s, which
+ *   Node sends; load balancers' 60 s). Node's `http.Agent` has no idle timeout of its own unless
+ *   given `timeout`: such a client should set one below 65 s. `headersTimeout` is kept above the
+ *   keep-alive window (Node ≥ 18 starts the headers timer with a request's first byte, so it only
+ *   bounds a slow sender; older runtimes counted the idle time, and closed idle sockets early).
+ * - gRPC (h2c): no idle timeout (`Http2Server` timeout 0): an idle session stays open until the
+ *   client closes it, or `close()`. HTTP/2 has no such race: a server that does end a session
+ *   sends GOAWAY naming the last stream it took, so a client retries later streams elsewhere.
+ *
  * ## Flow of one rpc
  * 1. Decode the wire message with `environmentCodecs.<rpc>Request.fromProto` (`MalformedRequest`
  *    → InvalidArgument naming the field).
@@ -290,6 +303,15 @@ export interface ApiServerOptions {
  */
 export const API_RECURSION_LIMIT = 256;
 
+/**
+ * How long the HTTP/1.1 listener keeps an idle keep-alive socket open (see "Idle connections"
+ * above): above common clients' and load balancers' idle timeouts (60 s), so a client never reuses
+ * a socket the server is closing. Advertised to clients as `Keep-Alive: timeout=65`.
+ */
+export const API_HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** The HTTP/1.1 listener's `headersTimeout`: never shorter than the keep-alive window. */
+export const API_HTTP_HEADERS_TIMEOUT_MS = API_HTTP_KEEP_ALIVE_TIMEOUT_MS + 1_000;
+
 export interface ApiServer {
   /** `http://host:port` of the gRPC (h2c) listener. */
   readonly grpcUrl: string;
@@ -325,28 +347,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const h2: Http2Server = createHttp2Server((req, res) => {
     if (fast?.(req, res) !== true) connect(req, res);
   });
-  const h1: HttpServer = createHttpServer((req, res) => {
-    const path = (req.url ?? "").split("?")[0];
-    if (req.method === "GET" && path === "/metrics") {
-      opts.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { "content-type": opts.registry.contentType });
-          res.end(text);
-        },
-        (e: unknown) => {
-          res.writeHead(500, { "content-type": "text/plain" });
-          res.end(String(e));
-        },
-      );
-      return;
-    }
-    if (req.method === "GET" && path === "/health") {
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end("ok\n");
-      return;
-    }
-    connect(req, res);
-  });
+  const h1: HttpServer = createHttpServer(
+    {
+      keepAliveTimeout: API_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: API_HTTP_HEADERS_TIMEOUT_MS,
+    },
+    (req, res) => {
+      const path = (req.url ?? "").split("?")[0];
+      if (req.method === "GET" && path === "/metrics") {
+        opts.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { "content-type": opts.registry.contentType });
+            res.end(text);
+          },
+          (e: unknown) => {
+            res.writeHead(500, { "content-type": "text/plain" });
+            res.end(String(e));
+          },
+        );
+        return;
+      }
+      if (req.method === "GET" && path === "/health") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("ok\n");
+        return;
+      }
+      connect(req, res);
+    },
+  );
   const listen = (server: Http2Server | HttpServer, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once("error", reject);

@@ -1,0 +1,6 @@
+/**
+ * `@mzts/mz-cluster/testing`: helpers for the tests of the workloads that run on the runtime
+ * (@internal — no semver; not used by the running system): `TestWorkerLoop`, a worker thread's
+ * step and maintenance loop around one workload state in the test's thread, and `until`.
+ */
+export { TestWorkerLoop, type TestWorkerLoopOptions, until } from "./worker-loop.js";
