@@ -53,6 +53,15 @@ import { type Key, keyFunction } from "../operators/key.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
 import { TimeHeap } from "./time-heap.js";
 
+/**
+ * @internal A row's entry in an arrangement (`insertEntry` / `updateEntry`), opaque to callers.
+ * Valid for any later update of the same row in the same arrangement: an entry removed meanwhile
+ * (no history left) is found again by key.
+ */
+export interface EntryRef {
+  readonly __arrangementEntry: never;
+}
+
 interface Entry {
   readonly key: Key;
   readonly rowKey: string;
@@ -183,9 +192,39 @@ export class Arrangement {
    * legacy log tables pass the key of the non-key columns), the same for every update of a row.
    */
   insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
-    if (diff === 0) return;
+    this.#insert(row, time, diff, k, rk);
+  }
+
+  /**
+   * @internal `insert`, returning the entry that holds the row afterwards (undefined when it
+   * holds no history any more, or the arrangement is released): a caller that keeps a row's
+   * entry adds the row's later updates with `updateEntry`, without looking the row up again
+   * (the legacy log tables retract a key's replaced row this way; issue 16).
+   */
+  insertEntry(row: Row, time: Timestamp, diff: number, k: Key, rk: string): EntryRef | undefined {
+    return this.#insert(row, time, diff, k, rk) as EntryRef | undefined;
+  }
+
+  /**
+   * @internal Adds an update to the row of `ref` (from `insertEntry`): what `insert(row, time,
+   * diff)` of that row does, without the key and row-key lookups while the entry still holds
+   * history (an entry removed meanwhile, or a released arrangement, takes the `insert` path).
+   * Returns the row's entry afterwards, as `insertEntry` does.
+   */
+  updateEntry(ref: EntryRef, time: Timestamp, diff: number): EntryRef | undefined {
+    const e = ref as unknown as Entry;
+    if (e.n === 0) return this.#insert(e.row, time, diff, e.key, e.rowKey) as EntryRef | undefined;
+    if (diff === 0) return ref;
     const since = this.#since.current;
-    if (since === null) return;
+    if (since === null) return undefined;
+    this.#count += diff;
+    return this.#update(e, time < since ? since : time, diff) as EntryRef | undefined;
+  }
+
+  #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): Entry | undefined {
+    if (diff === 0) return undefined;
+    const since = this.#since.current;
+    if (since === null) return undefined;
     const t = time < since ? since : time;
     this.#count += diff;
     if (k === undefined) k = this.#keyOf(row);
@@ -196,14 +235,16 @@ export class Arrangement {
       // A new key: its one entry is the slot.
       if (typeof k === "string") flatten(k);
       this.#bytes += bucketBytes(k);
-      this.#index.set(k, this.#newEntry(k, row, rk, t, diff));
-      return;
+      e = this.#newEntry(k, row, rk, t, diff);
+      this.#index.set(k, e);
+      return e;
     }
     if (slot instanceof Bucket) {
       e = slot.get(rk);
       if (e === undefined) {
-        slot.set(rk, this.#newEntry(slot.key, row, rk, t, diff));
-        return;
+        e = this.#newEntry(slot.key, row, rk, t, diff);
+        slot.set(rk, e);
+        return e;
       }
     } else if (slot.rowKey === rk) {
       e = slot;
@@ -211,12 +252,21 @@ export class Arrangement {
       // The key's second entry: from now on a map.
       const bucket = new Bucket(slot.key);
       bucket.set(slot.rowKey, slot);
-      bucket.set(rk, this.#newEntry(slot.key, row, rk, t, diff));
+      e = this.#newEntry(slot.key, row, rk, t, diff);
+      bucket.set(rk, e);
       this.#index.set(slot.key, bucket);
-      return;
+      return e;
     }
+    return this.#update(e, t, diff);
+  }
+
+  /**
+   * Adds `diff` at `t` (forwarded to the since, non-zero diff) to an entry of the index; the
+   * entry, or undefined when it was removed (no history left).
+   */
+  #update(e: Entry, t: Timestamp, diff: number): Entry | undefined {
     e.current += diff;
-    if (e.times === undefined && this.#insertInline(e, t, diff)) return;
+    if (e.times === undefined && this.#insertInline(e, t, diff)) return e.n === 0 ? undefined : e;
     const times = (e.times ??= inlineTimes(e));
     const diffs = (e.diffs ??= inlineDiffs(e));
     const last = times.length - 1;
@@ -251,8 +301,12 @@ export class Arrangement {
       }
     }
     settle(e);
-    if (e.n === 0) this.#remove(e);
-    else if (e.n > 1) this.#schedule(e);
+    if (e.n === 0) {
+      this.#remove(e);
+      return undefined;
+    }
+    if (e.n > 1) this.#schedule(e);
+    return e;
   }
 
   /** A new entry of `row` (key `key`, row key `rk`) holding `diff` at `t`, counted. */
