@@ -41,6 +41,7 @@
  *   entry's times strictly ascending with non-zero diffs.
  */
 import {
+  columnsKey,
   Frontier,
   MonotoneFrontier,
   type Row,
@@ -123,6 +124,10 @@ export class Arrangement {
   readonly #times = new Map<Timestamp, number>();
   #hotTime: Timestamp | undefined;
   #hotDelta = 0;
+  /** `trackRows`: row object → the entry holding it, for entries whose count is not 0. */
+  #byRow: Map<Row, Entry> | undefined;
+  /** `trackRows`: the columns the row key is made of (undefined: every column). */
+  #rowKeyColumns: readonly number[] | undefined;
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
     this.name = name;
@@ -221,12 +226,30 @@ export class Arrangement {
     return this.#update(e, time < since ? since : time, diff) as EntryRef | undefined;
   }
 
+  /**
+   * @internal Tunes the arrangement for log-table shaped input (a key's one current row replaced
+   * now and then, the replaced row retracted as the same object; issue 16): an update of a row
+   * object an entry holds with a non-zero count finds that entry by identity, with no key nor
+   * row key built, and the row key is made of `valueColumns` only (the columns outside the key:
+   * they tell the rows of a key apart). Call before the first insert. Reads are unchanged.
+   */
+  trackRows(valueColumns: readonly number[]): void {
+    this.#byRow ??= new Map();
+    this.#rowKeyColumns = valueColumns.slice();
+  }
+
   #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): Entry | undefined {
     if (diff === 0) return undefined;
     const since = this.#since.current;
     if (since === null) return undefined;
     const t = time < since ? since : time;
     this.#count += diff;
+    const byRow = this.#byRow;
+    if (byRow !== undefined) {
+      const held = byRow.get(row);
+      if (held !== undefined) return this.#update(held, t, diff);
+      if (rk === undefined) rk = columnsKey(row, this.#rowKeyColumns!);
+    }
     if (k === undefined) k = this.#keyOf(row);
     if (rk === undefined) rk = rowKey(row);
     const slot = this.#index.get(k);
@@ -265,6 +288,11 @@ export class Arrangement {
    * entry, or undefined when it was removed (no history left).
    */
   #update(e: Entry, t: Timestamp, diff: number): Entry | undefined {
+    const byRow = this.#byRow;
+    if (byRow !== undefined) {
+      if (e.current === 0) byRow.set(e.row, e);
+      else if (e.current + diff === 0) byRow.delete(e.row);
+    }
     e.current += diff;
     if (e.times === undefined && this.#insertInline(e, t, diff)) return e.n === 0 ? undefined : e;
     const times = (e.times ??= inlineTimes(e));
@@ -316,7 +344,7 @@ export class Arrangement {
     this.#bytes += entryBytes(row, rk);
     this.#countTime(t, 1);
     // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
-    return {
+    const e: Entry = {
       key,
       rowKey: rk,
       row,
@@ -330,6 +358,8 @@ export class Arrangement {
       current: diff,
       heapKey: undefined,
     };
+    this.#byRow?.set(row, e);
+    return e;
   }
 
   /**
@@ -399,6 +429,7 @@ export class Arrangement {
       this.#times.clear();
       this.#hotTime = undefined;
       this.#hotDelta = 0;
+      this.#byRow?.clear();
       return;
     }
     // Times below the since are now counted as the since.
