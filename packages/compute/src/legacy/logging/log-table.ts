@@ -92,7 +92,10 @@ export class LogTable implements LogIndex {
     if (s === undefined) {
       s = { key: k, row: undefined, written: undefined, entry: undefined, dirty: false };
       this.#slots.set(k, s);
-    } else if (s.row !== undefined && sameRow(s.row, row)) return;
+    } else if (s.row !== undefined) {
+      if (sameRow(s.row, row)) return;
+      shareKey(row, s.row, this.key);
+    }
     this.#touch(s, time);
     if (s.row === undefined) {
       this.#live++;
@@ -237,4 +240,13 @@ function sameRow(a: Row, b: Row): boolean {
     if (x !== y && (typeof x !== "object" || x === null || !Datum.equal(x, y))) return false;
   }
   return true;
+}
+
+/**
+ * Makes `row` hold `old`'s datums in the key columns (equal: same key): a key replaced every
+ * tick keeps a retention's worth of rows, and this spares one copy of each key datum per row
+ * (rows passed to `upsert` are the table's; equal datums are interchangeable).
+ */
+function shareKey(row: Row, old: Row, key: readonly number[]): void {
+  for (let i = 0; i < key.length; i++) (row as Datum[])[key[i]!] = old[key[i]!]!;
 }
