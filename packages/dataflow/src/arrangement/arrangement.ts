@@ -28,6 +28,14 @@
  * when it is single-time or gone). Updates inserted later at times below the since are forwarded
  * on insert. The empty since drops the arrangement's contents (nobody may read it again).
  *
+ * ## Log-table shaped input (issue 16)
+ * A log index holds one current row per key, replaced every tick and kept for the retention.
+ * Two internal fast paths spare a replaced row's retraction the key and row-key lookups (reads
+ * are unchanged): a caller that writes the arrangement itself keeps each row's entry
+ * (`insertEntry`, then `updateEntry`; an entry removed meanwhile is found again by key), and an
+ * arrangement fed by an operator can `trackRows`: entries with a non-zero count are found by
+ * their row object (the same object is retracted), and row keys are made of the non-key columns.
+ *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
  * forwarded to the since — what introspection calls batches) and `sizeBytes` (an estimate,

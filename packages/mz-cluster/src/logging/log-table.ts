@@ -19,8 +19,9 @@
  * - At most one live row per key (the relation's key columns); `size` counts them.
  * - After `flush`, the emitted updates summed up equal the live rows, each change at the clock's
  *   time (set by the host before each event) when it happened.
- * - Groups hold exactly the keys of live rows (no empty group is kept), so memory follows the
- *   live rows however many were dropped.
+ * - Groups hold exactly the slots of live rows (no empty group is kept), and a slot outlives its
+ *   row only until its removal is flushed, so memory follows the live rows however many were
+ *   dropped.
  */
 import type { LogRelation } from "@mzts/protocol";
 import { columnsKey, type Datum, type Row, rowKey, type Timestamp } from "@mzts/repr";
