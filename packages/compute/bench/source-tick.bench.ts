@@ -16,6 +16,7 @@
  * (the baseline, the demo's size) and each N given, as ratios to the baseline of the same run.
  *
  * Usage: tsx bench/source-tick.bench.ts [N,N...] (default 300,1000). Uses the built dist.
+ * `BENCH_UH=1`: the unified logging host (mz-cluster's `UnifiedLoggingHost`) instead.
  * Profile the window of one row: `BENCH_ONLY=1 BENCH_EXIT_AFTER_WINDOW=1 node --cpu-prof
  * --cpu-prof-dir=<dir> --import tsx bench/source-tick.bench.ts 1000`, then e2e's
  * `tsx bench/profile/cpuprofile-summary.ts <file> --last 10` (the window is the profile's end).
@@ -25,6 +26,7 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MaintenanceTimer } from "@mzts/mz-cluster";
+import { UnifiedLoggingHost } from "@mzts/mz-cluster/logging";
 import { createPersist } from "@mzts/persist";
 import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
 import { pino } from "pino";
@@ -37,6 +39,8 @@ const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 3);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const BASELINE = 4;
+/** `BENCH_UH=1`: mz-cluster's `UnifiedLoggingHost` instead of compute's legacy host (phase 2 on). */
+const UNIFIED = process.env.BENCH_UH === "1";
 const SHARD = "counter";
 
 /**
@@ -121,7 +125,9 @@ async function measure(n: number): Promise<Row> {
     requestStep,
     requestMaintenance: () => maintenance.request(),
     logger: log,
-    logging: new LegacyComputeLogging({ worker: 0, log }),
+    logging: UNIFIED
+      ? new UnifiedLoggingHost({ worker: 0 })
+      : new LegacyComputeLogging({ worker: 0, log }),
   });
   function requestStep(): void {
     if (scheduled || closed) return;

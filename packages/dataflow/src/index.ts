@@ -4,7 +4,7 @@
  * exchange between W workers, an expression compiler, and `render(plan)` for `@mzts/expr` plans.
  */
 
-export { Arrangement } from "./arrangement/arrangement.js";
+export { Arrangement, type EntryRef } from "./arrangement/arrangement.js";
 export { Batch } from "./batch.js";
 export {
   DataflowError,

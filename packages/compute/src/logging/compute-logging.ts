@@ -35,27 +35,33 @@ import type { LoggingConfig } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { DataflowInstance } from "../render/dataflow.js";
 
-/** What is remembered of one announced dataflow, to raise only what changed. */
-/** An index's last raised arrangement size. */
-interface SizeSample {
+/**
+ * What was last raised for one export (one record per export, updated in place: a tick samples
+ * an export with one map lookup; issue 16). Nothing raised reads as the empty frontier / no row.
+ */
+interface ExportLog {
+  /** Last raised output frontier (undefined: none raised). */
+  frontier: Frontier | undefined;
+  /** Last raised import frontiers, by the dataflow's feed index. */
+  readonly imports: Array<Frontier | undefined>;
+  /** Whether an arrangement size was raised (then `records`, `batches`, `sizeBytes` hold it). */
+  sized: boolean;
   records: number;
   batches: number;
   sizeBytes: number;
+  /** Last raised error count (0: none). */
+  errors: number;
 }
 
+/** What is remembered of one announced dataflow, to raise only what changed. */
 interface DataflowLog {
   readonly df: DataflowInstance;
   /** `performance.now()` at the announcement (ns), the hydration clock's start. */
   readonly createdNs: number;
   /** Last raised elapsed ns per operator id. */
   readonly elapsed: number[];
-  /** Last raised output frontier per export. */
-  readonly frontiers: Map<GlobalId, Frontier>;
-  /** Last raised import frontiers per export, by the dataflow's feed index. */
-  readonly importFrontiers: Map<GlobalId, Array<Frontier | undefined>>;
-  /** Last raised arrangement size per index export (updated in place). */
-  readonly sizes: Map<GlobalId, SizeSample>;
-  readonly errors: Map<GlobalId, number>;
+  /** Per live export: what was last raised about it. */
+  readonly exports: Map<GlobalId, ExportLog>;
   /** Exports whose output has not yet passed the as-of. */
   readonly unhydrated: Set<GlobalId>;
 }
@@ -106,10 +112,7 @@ export class ComputeLogging {
       df,
       createdNs: performance.now() * 1e6,
       elapsed: [],
-      frontiers: new Map(),
-      importFrontiers: new Map(),
-      sizes: new Map(),
-      errors: new Map(),
+      exports: new Map(),
       unhydrated: new Set(df.liveExports),
     };
     this.#dataflows.set(df.seq, log);
@@ -136,10 +139,7 @@ export class ComputeLogging {
       return;
     }
     log.unhydrated.delete(id);
-    log.sizes.delete(id);
-    log.errors.delete(id);
-    log.frontiers.delete(id);
-    log.importFrontiers.delete(id);
+    log.exports.delete(id);
     if (logger.enabled) logger.log({ kind: "exportDropped", exportId: id });
   }
 
@@ -230,67 +230,65 @@ function outputFrontier(df: DataflowInstance, id: GlobalId): Frontier | undefine
 /** Raises what changed in one dataflow since the last tick. */
 function sample(logger: EventLogger, log: DataflowLog): void {
   const df = log.df;
+  const seq = df.seq;
   const elapsed = df.graph.operatorElapsedNs;
+  const last = log.elapsed;
   for (let i = 0; i < elapsed.length; i++) {
     const ns = Math.round(elapsed[i] ?? 0);
-    if (ns !== (log.elapsed[i] ?? 0)) {
-      log.elapsed[i] = ns;
-      logger.log({ kind: "operatorElapsed", dataflowId: df.seq, operatorId: i, elapsedNs: ns });
+    if (ns !== (last[i] ?? 0)) {
+      last[i] = ns;
+      logger.log({ kind: "operatorElapsed", dataflowId: seq, operatorId: i, elapsedNs: ns });
     }
   }
+  const feeds = df.feeds;
   for (const id of df.liveExports) {
+    let x = log.exports.get(id);
+    if (x === undefined) {
+      x = {
+        frontier: undefined,
+        imports: [],
+        sized: false,
+        records: 0,
+        batches: 0,
+        sizeBytes: 0,
+        errors: 0,
+      };
+      log.exports.set(id, x);
+    }
     const ix = df.indexes.get(id);
     const write = ix ? ix.arrangement.upper : df.persistSinks.get(id)?.writeFrontier;
-    if (write !== undefined && changed(log.frontiers, id, write)) {
+    // Nothing raised reads as the empty frontier (no row): an empty first sample raises nothing.
+    if (
+      write !== undefined &&
+      !Frontier.equal(x.frontier === undefined ? null : x.frontier, write)
+    ) {
+      x.frontier = write;
       logger.log({ kind: "exportFrontier", exportId: id, time: write });
     }
-    if (df.feeds.length > 0) {
-      let seen = log.importFrontiers.get(id);
-      if (seen === undefined) log.importFrontiers.set(id, (seen = []));
-      for (let i = 0; i < df.feeds.length; i++) {
-        const f = df.feeds[i]!.frontier;
-        const prev = seen[i];
-        // Nothing recorded reads as the empty frontier (see `changed`).
-        if (Frontier.equal(prev === undefined ? null : prev, f)) continue;
-        seen[i] = f;
-        logger.log({ kind: "importFrontier", exportId: id, importId: df.feedIds[i]!, time: f });
-      }
+    const seen = x.imports;
+    for (let i = 0; i < feeds.length; i++) {
+      const f = feeds[i]!.frontier;
+      const prev = seen[i];
+      if (Frontier.equal(prev === undefined ? null : prev, f)) continue;
+      seen[i] = f;
+      logger.log({ kind: "importFrontier", exportId: id, importId: df.feedIds[i]!, time: f });
     }
     if (!ix) continue;
     const arr = ix.arrangement;
     const records = arr.updateCount;
     const batches = arr.timeCount;
     const sizeBytes = arr.sizeBytes;
-    const size = log.sizes.get(id);
-    if (size === undefined) log.sizes.set(id, { records, batches, sizeBytes });
-    if (
-      size === undefined ||
-      size.records !== records ||
-      size.batches !== batches ||
-      size.sizeBytes !== sizeBytes
-    ) {
-      if (size !== undefined) {
-        size.records = records;
-        size.batches = batches;
-        size.sizeBytes = sizeBytes;
-      }
+    if (!x.sized || x.records !== records || x.batches !== batches || x.sizeBytes !== sizeBytes) {
+      x.sized = true;
+      x.records = records;
+      x.batches = batches;
+      x.sizeBytes = sizeBytes;
       logger.log({ kind: "arrangementSize", exportId: id, records, batches, sizeBytes });
     }
     const count = ix.errors.count;
-    if (count !== (log.errors.get(id) ?? 0)) {
-      log.errors.set(id, count);
+    if (count !== x.errors) {
+      x.errors = count;
       logger.log({ kind: "errorCount", exportId: id, count });
     }
   }
-}
-
-/**
- * Records `f` under `key`; true when it differs from the last recorded. Nothing recorded reads
- * as the empty frontier (no row): an empty first sample raises nothing.
- */
-function changed(seen: Map<string, Frontier>, key: string, f: Frontier): boolean {
-  const prev = seen.get(key);
-  if (Frontier.equal(prev === undefined ? null : prev, f)) return false;
-  seen.set(key, f);
-  return true;
 }

@@ -28,6 +28,14 @@
  * when it is single-time or gone). Updates inserted later at times below the since are forwarded
  * on insert. The empty since drops the arrangement's contents (nobody may read it again).
  *
+ * ## Log-table shaped input (issue 16)
+ * A log index holds one current row per key, replaced every tick and kept for the retention.
+ * Two internal fast paths spare a replaced row's retraction the key and row-key lookups (reads
+ * are unchanged): a caller that writes the arrangement itself keeps each row's entry
+ * (`insertEntry`, then `updateEntry`; an entry removed meanwhile is found again by key), and an
+ * arrangement fed by an operator can `trackRows`: entries with a non-zero count are found by
+ * their row object (the same object is retracted), and row keys are made of the non-key columns.
+ *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
  * forwarded to the since — what introspection calls batches) and `sizeBytes` (an estimate,
@@ -41,6 +49,7 @@
  *   entry's times strictly ascending with non-zero diffs.
  */
 import {
+  columnsKey,
   Frontier,
   MonotoneFrontier,
   type Row,
@@ -52,6 +61,15 @@ import { NotYetAvailable, SinceViolation } from "../errors.js";
 import { type Key, keyFunction } from "../operators/key.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
 import { TimeHeap } from "./time-heap.js";
+
+/**
+ * @internal A row's entry in an arrangement (`insertEntry` / `updateEntry`), opaque to callers.
+ * Valid for any later update of the same row in the same arrangement: an entry removed meanwhile
+ * (no history left) is found again by key.
+ */
+export interface EntryRef {
+  readonly __arrangementEntry: never;
+}
 
 interface Entry {
   readonly key: Key;
@@ -114,6 +132,10 @@ export class Arrangement {
   readonly #times = new Map<Timestamp, number>();
   #hotTime: Timestamp | undefined;
   #hotDelta = 0;
+  /** `trackRows`: row object → the entry holding it, for entries whose count is not 0. */
+  #byRow: Map<Row, Entry> | undefined;
+  /** `trackRows`: the columns the row key is made of (undefined: every column). */
+  #rowKeyColumns: readonly number[] | undefined;
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
     this.name = name;
@@ -183,11 +205,59 @@ export class Arrangement {
    * legacy log tables pass the key of the non-key columns), the same for every update of a row.
    */
   insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
-    if (diff === 0) return;
+    this.#insert(row, time, diff, k, rk);
+  }
+
+  /**
+   * @internal `insert`, returning the entry that holds the row afterwards (undefined when it
+   * holds no history any more, or the arrangement is released): a caller that keeps a row's
+   * entry adds the row's later updates with `updateEntry`, without looking the row up again
+   * (the legacy log tables retract a key's replaced row this way; issue 16).
+   */
+  insertEntry(row: Row, time: Timestamp, diff: number, k: Key, rk: string): EntryRef | undefined {
+    return this.#insert(row, time, diff, k, rk) as EntryRef | undefined;
+  }
+
+  /**
+   * @internal Adds an update to the row of `ref` (from `insertEntry`): what `insert(row, time,
+   * diff)` of that row does, without the key and row-key lookups while the entry still holds
+   * history (an entry removed meanwhile, or a released arrangement, takes the `insert` path).
+   * Returns the row's entry afterwards, as `insertEntry` does.
+   */
+  updateEntry(ref: EntryRef, time: Timestamp, diff: number): EntryRef | undefined {
+    const e = ref as unknown as Entry;
+    if (e.n === 0) return this.#insert(e.row, time, diff, e.key, e.rowKey) as EntryRef | undefined;
+    if (diff === 0) return ref;
     const since = this.#since.current;
-    if (since === null) return;
+    if (since === null) return undefined;
+    this.#count += diff;
+    return this.#update(e, time < since ? since : time, diff) as EntryRef | undefined;
+  }
+
+  /**
+   * @internal Tunes the arrangement for log-table shaped input (a key's one current row replaced
+   * now and then, the replaced row retracted as the same object; issue 16): an update of a row
+   * object an entry holds with a non-zero count finds that entry by identity, with no key nor
+   * row key built, and the row key is made of `valueColumns` only (the columns outside the key:
+   * they tell the rows of a key apart). Call before the first insert. Reads are unchanged.
+   */
+  trackRows(valueColumns: readonly number[]): void {
+    this.#byRow ??= new Map();
+    this.#rowKeyColumns = valueColumns.slice();
+  }
+
+  #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): Entry | undefined {
+    if (diff === 0) return undefined;
+    const since = this.#since.current;
+    if (since === null) return undefined;
     const t = time < since ? since : time;
     this.#count += diff;
+    const byRow = this.#byRow;
+    if (byRow !== undefined) {
+      const held = byRow.get(row);
+      if (held !== undefined) return this.#update(held, t, diff);
+      if (rk === undefined) rk = columnsKey(row, this.#rowKeyColumns!);
+    }
     if (k === undefined) k = this.#keyOf(row);
     if (rk === undefined) rk = rowKey(row);
     const slot = this.#index.get(k);
@@ -196,14 +266,16 @@ export class Arrangement {
       // A new key: its one entry is the slot.
       if (typeof k === "string") flatten(k);
       this.#bytes += bucketBytes(k);
-      this.#index.set(k, this.#newEntry(k, row, rk, t, diff));
-      return;
+      e = this.#newEntry(k, row, rk, t, diff);
+      this.#index.set(k, e);
+      return e;
     }
     if (slot instanceof Bucket) {
       e = slot.get(rk);
       if (e === undefined) {
-        slot.set(rk, this.#newEntry(slot.key, row, rk, t, diff));
-        return;
+        e = this.#newEntry(slot.key, row, rk, t, diff);
+        slot.set(rk, e);
+        return e;
       }
     } else if (slot.rowKey === rk) {
       e = slot;
@@ -211,12 +283,26 @@ export class Arrangement {
       // The key's second entry: from now on a map.
       const bucket = new Bucket(slot.key);
       bucket.set(slot.rowKey, slot);
-      bucket.set(rk, this.#newEntry(slot.key, row, rk, t, diff));
+      e = this.#newEntry(slot.key, row, rk, t, diff);
+      bucket.set(rk, e);
       this.#index.set(slot.key, bucket);
-      return;
+      return e;
+    }
+    return this.#update(e, t, diff);
+  }
+
+  /**
+   * Adds `diff` at `t` (forwarded to the since, non-zero diff) to an entry of the index; the
+   * entry, or undefined when it was removed (no history left).
+   */
+  #update(e: Entry, t: Timestamp, diff: number): Entry | undefined {
+    const byRow = this.#byRow;
+    if (byRow !== undefined) {
+      if (e.current === 0) byRow.set(e.row, e);
+      else if (e.current + diff === 0) byRow.delete(e.row);
     }
     e.current += diff;
-    if (e.times === undefined && this.#insertInline(e, t, diff)) return;
+    if (e.times === undefined && this.#insertInline(e, t, diff)) return e.n === 0 ? undefined : e;
     const times = (e.times ??= inlineTimes(e));
     const diffs = (e.diffs ??= inlineDiffs(e));
     const last = times.length - 1;
@@ -251,8 +337,12 @@ export class Arrangement {
       }
     }
     settle(e);
-    if (e.n === 0) this.#remove(e);
-    else if (e.n > 1) this.#schedule(e);
+    if (e.n === 0) {
+      this.#remove(e);
+      return undefined;
+    }
+    if (e.n > 1) this.#schedule(e);
+    return e;
   }
 
   /** A new entry of `row` (key `key`, row key `rk`) holding `diff` at `t`, counted. */
@@ -262,7 +352,7 @@ export class Arrangement {
     this.#bytes += entryBytes(row, rk);
     this.#countTime(t, 1);
     // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
-    return {
+    const e: Entry = {
       key,
       rowKey: rk,
       row,
@@ -276,6 +366,8 @@ export class Arrangement {
       current: diff,
       heapKey: undefined,
     };
+    this.#byRow?.set(row, e);
+    return e;
   }
 
   /**
@@ -345,6 +437,7 @@ export class Arrangement {
       this.#times.clear();
       this.#hotTime = undefined;
       this.#hotDelta = 0;
+      this.#byRow?.clear();
       return;
     }
     // Times below the since are now counted as the since.

@@ -62,10 +62,14 @@ const DATAFLOW_KINDS: ReadonlySet<string> = new Set([
 /** One host's dataflow family; see the file comment. */
 export class DataflowUpdates {
   readonly #tables: TableLookup;
-  /** `worker:dataflowId` → live dataflow, from created until dropped. */
-  readonly #dataflows = new Map<string, LiveDataflow>();
-  /** `worker:exportId` → its dataflow's id, while the export lives. */
-  readonly #exports = new Map<string, number>();
+  /** Per worker: dataflow id → live dataflow, from created until dropped. */
+  readonly #dataflows = new Map<number, Map<number, LiveDataflow>>();
+  /** Per worker: export id → its dataflow's id, while the export lives. */
+  readonly #exports = new Map<number, Map<string, number>>();
+  /** Live dataflows over every worker. */
+  #count = 0;
+  /** `worker_id` datum per worker (one bigint each, not one per event). */
+  readonly #workerIds: bigint[] = [];
   /** Writes of dataflows created since the last flush. */
   readonly #held = new HeldDataflows<LiveDataflow>();
   /** Events about unknown dataflows or exports, ignored. */
@@ -77,41 +81,58 @@ export class DataflowUpdates {
 
   /** Live dataflows remembered (bounded by what the workers run). */
   get dataflows(): number {
-    return this.#dataflows.size;
+    return this.#count;
+  }
+
+  /** `worker`'s live dataflows by id (created on first use). */
+  #dataflowsOf(worker: number): Map<number, LiveDataflow> {
+    let m = this.#dataflows.get(worker);
+    if (m === undefined) this.#dataflows.set(worker, (m = new Map()));
+    return m;
+  }
+
+  /** `worker`'s live exports → their dataflow ids (created on first use). */
+  #exportsOf(worker: number): Map<string, number> {
+    let m = this.#exports.get(worker);
+    if (m === undefined) this.#exports.set(worker, (m = new Map()));
+    return m;
   }
 
   /** Applies one event of `worker` at the tables' current time (held writes wait for `flush`). */
   apply(worker: number, e: DataflowEvent): void {
-    const w = BigInt(worker);
+    const w =
+      worker >= 0 && worker < 1024 ? (this.#workerIds[worker] ??= BigInt(worker)) : BigInt(worker);
+    const dataflows = this.#dataflowsOf(worker);
+    const exports = this.#exportsOf(worker);
     switch (e.kind) {
       case "dataflowCreated": {
         checkCreated(e);
-        const dkey = `${worker}:${e.dataflowId}`;
-        if (this.#dataflows.has(dkey)) this.#dropDataflow(worker, e.dataflowId);
+        if (dataflows.has(e.dataflowId)) this.#dropDataflow(worker, e.dataflowId);
         const live: LiveDataflow = {
           exports: new Set(e.exports.map((x) => x.id)),
           imports: e.imports.slice(),
         };
-        this.#dataflows.set(dkey, live);
+        dataflows.set(e.dataflowId, live);
+        this.#count++;
         // An export id still owned by another dataflow (not a valid plan) has rows in a table.
-        if (e.exports.every((x) => !this.#exports.has(`${worker}:${x.id}`))) this.#held.hold(live);
-        for (const x of e.exports) this.#exports.set(`${worker}:${x.id}`, e.dataflowId);
+        if (e.exports.every((x) => !exports.has(x.id))) this.#held.hold(live);
+        for (const x of e.exports) exports.set(x.id, e.dataflowId);
         // Rows are built only when written (most held dataflows never are).
         this.#held.write(live, () => this.#writeCreated(w, e));
         return;
       }
       case "dataflowDropped":
-        if (!this.#dataflows.has(`${worker}:${e.dataflowId}`)) this.orphans++;
+        if (!dataflows.has(e.dataflowId)) this.orphans++;
         else this.#dropDataflow(worker, e.dataflowId);
         return;
       case "exportDropped": {
-        const owner = this.#exports.get(`${worker}:${e.exportId}`);
+        const owner = exports.get(e.exportId);
         if (owner === undefined) {
           this.orphans++;
           return;
         }
-        this.#exports.delete(`${worker}:${e.exportId}`);
-        const live = this.#dataflows.get(`${worker}:${owner}`);
+        exports.delete(e.exportId);
+        const live = dataflows.get(owner);
         live?.exports.delete(e.exportId);
         const retract = () => this.#retractExport(e.exportId, w);
         if (live === undefined) retract();
@@ -119,18 +140,18 @@ export class DataflowUpdates {
         return;
       }
       case "operatorElapsed": {
-        const live = this.#dataflows.get(`${worker}:${e.dataflowId}`);
+        const live = dataflows.get(e.dataflowId);
         if (live === undefined) {
           this.orphans++;
           return;
         }
         const row = [BigInt(e.dataflowId), BigInt(e.operatorId), w, int(e.elapsedNs)];
-        this.#held.write(live, this.#upserter("scheduling_elapsed", row));
+        this.#write(live, "scheduling_elapsed", row, false);
         return;
       }
       default: {
-        const owner = this.#exports.get(`${worker}:${e.exportId}`);
-        const live = owner === undefined ? undefined : this.#dataflows.get(`${worker}:${owner}`);
+        const owner = exports.get(e.exportId);
+        const live = owner === undefined ? undefined : dataflows.get(owner);
         if (
           live === undefined ||
           (e.kind === "importFrontier" && !live.imports.includes(e.importId))
@@ -138,7 +159,7 @@ export class DataflowUpdates {
           this.orphans++;
           return;
         }
-        this.#held.write(live, this.#exportWrite(w, e));
+        this.#exportWrite(live, w, e);
       }
     }
   }
@@ -164,42 +185,65 @@ export class DataflowUpdates {
 
   /** The write of an event keyed by a live export (its row built, and checked, now). */
   #exportWrite(
+    live: LiveDataflow,
     w: bigint,
     e: Extract<
       DataflowEvent,
       { kind: "exportFrontier" | "importFrontier" | "arrangementSize" | "hydrated" | "errorCount" }
     >,
-  ): () => void {
+  ): void {
     switch (e.kind) {
       case "exportFrontier":
-        if (e.time === null) return () => this.#remove("compute_frontiers", [e.exportId, w]);
-        return this.#upserter("compute_frontiers", [e.exportId, w, e.time]);
+        if (e.time === null) this.#write(live, "compute_frontiers", [e.exportId, w], true);
+        else this.#write(live, "compute_frontiers", [e.exportId, w, e.time], false);
+        return;
       case "importFrontier":
         if (e.time === null) {
-          return () => this.#remove("compute_import_frontiers", [e.exportId, e.importId, w]);
+          this.#write(live, "compute_import_frontiers", [e.exportId, e.importId, w], true);
+        } else {
+          const row = [e.exportId, e.importId, w, e.time];
+          this.#write(live, "compute_import_frontiers", row, false);
         }
-        return this.#upserter("compute_import_frontiers", [e.exportId, e.importId, w, e.time]);
-      case "arrangementSize":
-        return this.#upserter("arrangement_sizes", [
-          e.exportId,
-          w,
-          int(e.records),
-          int(e.batches),
-          int(e.sizeBytes),
-        ]);
+        return;
+      case "arrangementSize": {
+        const row = [e.exportId, w, int(e.records), int(e.batches), int(e.sizeBytes)];
+        this.#write(live, "arrangement_sizes", row, false);
+        return;
+      }
       case "hydrated":
-        return this.#upserter("hydration_times", [e.exportId, w, int(e.sinceCreatedNs)]);
+        this.#write(live, "hydration_times", [e.exportId, w, int(e.sinceCreatedNs)], false);
+        return;
       case "errorCount":
-        if (e.count === 0) return () => this.#remove("error_counts", [e.exportId, w]);
-        return this.#upserter("error_counts", [e.exportId, w, int(e.count)]);
+        if (e.count === 0) this.#write(live, "error_counts", [e.exportId, w], true);
+        else this.#write(live, "error_counts", [e.exportId, w, int(e.count)], false);
+        return;
     }
   }
 
+  /**
+   * Upserts `row` (with `remove`: retracts the key `row`) into relation `name`, now or, while
+   * `live` is held, at the flush (a closure is built only then).
+   */
+  #write(live: LiveDataflow, name: string, row: Row, remove: boolean): void {
+    if (this.#held.holds(live)) {
+      this.#held.write(live, () => this.#writeNow(name, row, remove));
+    } else this.#writeNow(name, row, remove);
+  }
+
+  #writeNow(name: string, row: Row, remove: boolean): void {
+    const table = this.#tables.table(name);
+    if (table === undefined) return;
+    if (remove) table.remove(row);
+    else table.upsert(row);
+  }
+
   #dropDataflow(worker: number, dataflowId: number): void {
-    const dkey = `${worker}:${dataflowId}`;
-    const live = this.#dataflows.get(dkey)!;
-    this.#dataflows.delete(dkey);
-    for (const x of live.exports) this.#exports.delete(`${worker}:${x}`);
+    const dataflows = this.#dataflowsOf(worker);
+    const live = dataflows.get(dataflowId)!;
+    dataflows.delete(dataflowId);
+    this.#count--;
+    const exports = this.#exportsOf(worker);
+    for (const x of live.exports) exports.delete(x);
     // Held: none of its rows reached a table, and its writes net to nothing at this log time.
     if (this.#held.discard(live)) return;
     const w = BigInt(worker);
@@ -214,14 +258,6 @@ export class DataflowUpdates {
 
   #upsert(name: string, row: Row): void {
     this.#tables.table(name)?.upsert(row);
-  }
-
-  #upserter(name: string, row: Row): () => void {
-    return () => this.#upsert(name, row);
-  }
-
-  #remove(name: string, key: Row): void {
-    this.#tables.table(name)?.remove(key);
   }
 }
 

@@ -72,6 +72,11 @@ export class LogDataflow {
         relation.key,
         `log:${relation.name}`,
       );
+      // One current row per key, retracted as the object inserted (`LogTable`): the arrangement
+      // finds a retracted row's entry by identity, and keys rows by their non-key columns.
+      arrange.arrangement.trackRows(
+        relation.columns.map((_, i) => i).filter((i) => !relation.key.includes(i)),
+      );
       const feeds = new LogFeeds(arrange.arrangement);
       const index: LogIndex = {
         id,

@@ -19,8 +19,9 @@
  * - At most one live row per key (the relation's key columns); `size` counts them.
  * - After `flush`, the emitted updates summed up equal the live rows, each change at the clock's
  *   time (set by the host before each event) when it happened.
- * - Groups hold exactly the keys of live rows (no empty group is kept), so memory follows the
- *   live rows however many were dropped.
+ * - Groups hold exactly the slots of live rows (no empty group is kept), and a slot outlives its
+ *   row only until its removal is flushed, so memory follows the live rows however many were
+ *   dropped.
  */
 import type { LogRelation } from "@mzts/protocol";
 import { columnsKey, type Datum, type Row, rowKey, type Timestamp } from "@mzts/repr";
@@ -28,10 +29,21 @@ import { columnsKey, type Datum, type Row, rowKey, type Timestamp } from "@mzts/
 /** Where a table's updates go (the host's pending updates of the relation's log input). */
 export type EmitUpdate = (row: Row, time: Timestamp, diff: number) => void;
 
-/** A key changed at `time` since the last flush; `emitted` is its row as the index has it. */
-interface Dirty {
-  readonly emitted: Row | undefined;
-  readonly time: Timestamp;
+/**
+ * One key: its live row and, while it changed since the last flush (`dirty`), its row as last
+ * emitted and the time of its last change. One object per key, reused by every change (issue 16:
+ * a key replaced every tick costs one map lookup and no allocation besides its new row).
+ */
+interface Slot {
+  readonly key: string;
+  /** The live row (undefined: removed; the slot stays until the removal is emitted). */
+  row: Row | undefined;
+  /** While dirty: the row as the index has it (as last emitted). */
+  emitted: Row | undefined;
+  /** While dirty: the time of the last change. */
+  time: Timestamp;
+  /** Changed since the last flush (listed in `#dirty`). */
+  dirty: boolean;
 }
 
 /** The current rows of one relation; see the file comment. */
@@ -41,12 +53,14 @@ export class LogTable {
   readonly #clock: () => Timestamp;
   /** Column of `worker_id` (every relation has one). */
   readonly #workerColumn: number;
-  /** Key string → live row. */
-  readonly #rows = new Map<string, Row>();
-  /** Group (column 0, worker) string → the key strings of its live rows. */
-  readonly #groups = new Map<string, Set<string>>();
-  /** Keys changed since the last `flush`, with their row as last emitted; emptied by `flush`. */
-  readonly #dirty = new Map<string, Dirty>();
+  /** Key string → its slot (a live row, or a removal not yet emitted). */
+  readonly #slots = new Map<string, Slot>();
+  /** Number of live rows. */
+  #live = 0;
+  /** Group (column 0, worker) string → the slots of its live rows. */
+  readonly #groups = new Map<string, Set<Slot>>();
+  /** Slots changed since the last `flush`, in the order of their first change; emptied by `flush`. */
+  #dirty: Slot[] = [];
 
   constructor(relation: LogRelation, clock: () => Timestamp, emit: EmitUpdate) {
     this.relation = relation;
@@ -57,51 +71,61 @@ export class LogTable {
 
   /** Number of live rows. */
   get size(): number {
-    return this.#rows.size;
+    return this.#live;
   }
 
   /** The live rows (tests and debugging). */
   rows(): Row[] {
-    return [...this.#rows.values()];
+    const out: Row[] = [];
+    for (const s of this.#slots.values()) if (s.row !== undefined) out.push(s.row);
+    return out;
   }
 
   /** Makes `row` the row of its key (nothing when it already is). */
   upsert(row: Row): void {
     const key = columnsKey(row, this.relation.key);
-    const old = this.#rows.get(key);
-    if (old !== undefined && sameRow(old, row)) return;
-    this.#touch(key, old);
-    if (old === undefined) {
-      const g = this.#groupOf(row);
-      let keys = this.#groups.get(g);
-      if (keys === undefined) this.#groups.set(g, (keys = new Set()));
-      keys.add(key);
+    let s = this.#slots.get(key);
+    if (s === undefined) {
+      s = { key, row: undefined, emitted: undefined, time: 0n, dirty: false };
+      this.#slots.set(key, s);
+    } else if (s.row !== undefined) {
+      if (sameRow(s.row, row)) return;
+      shareKey(row, s.row, this.relation.key);
     }
-    this.#rows.set(key, row);
+    this.#touch(s);
+    if (s.row === undefined) {
+      this.#live++;
+      const g = this.#groupOf(row);
+      let slots = this.#groups.get(g);
+      if (slots === undefined) this.#groups.set(g, (slots = new Set()));
+      slots.add(s);
+    }
+    s.row = row;
   }
 
   /** Retracts the row whose key columns hold `keyValues` (in key order), if any. */
   remove(keyValues: readonly Datum[]): void {
-    const key = rowKey(keyValues);
-    const old = this.#rows.get(key);
-    if (old === undefined) return;
-    this.#touch(key, old);
-    this.#rows.delete(key);
-    const g = this.#groupOf(old);
-    const keys = this.#groups.get(g);
-    keys?.delete(key);
-    if (keys?.size === 0) this.#groups.delete(g);
+    const s = this.#slots.get(rowKey(keyValues));
+    if (s === undefined || s.row === undefined) return;
+    const g = this.#groupOf(s.row);
+    const slots = this.#groups.get(g);
+    slots?.delete(s);
+    if (slots?.size === 0) this.#groups.delete(g);
+    this.#touch(s);
+    s.row = undefined;
+    this.#live--;
   }
 
   /** Retracts every row whose column 0 is `owner` and whose worker is `worker`. */
   removeGroup(owner: Datum, worker: bigint): void {
     const g = rowKey([owner, worker]);
-    const keys = this.#groups.get(g);
-    if (keys === undefined) return;
+    const slots = this.#groups.get(g);
+    if (slots === undefined) return;
     this.#groups.delete(g);
-    for (const key of keys) {
-      this.#touch(key, this.#rows.get(key));
-      this.#rows.delete(key);
+    for (const s of slots) {
+      this.#touch(s);
+      s.row = undefined;
+      this.#live--;
     }
   }
 
@@ -110,27 +134,38 @@ export class LogTable {
    * its current row inserted, at the time of its last change (changes at one time coalesce).
    */
   flush(): void {
-    for (const [key, d] of this.#dirty) this.#emitChange(key, d);
-    this.#dirty.clear();
-  }
-
-  /** Records that `key` (whose row is `current`) changes now; a change at another time is emitted first. */
-  #touch(key: string, current: Row | undefined): void {
-    const now = this.#clock();
-    const d = this.#dirty.get(key);
-    if (d !== undefined) {
-      if (d.time === now) return;
-      this.#emitChange(key, d);
+    const dirty = this.#dirty;
+    if (dirty.length === 0) return;
+    this.#dirty = [];
+    for (let i = 0; i < dirty.length; i++) {
+      const s = dirty[i]!;
+      this.#emitChange(s);
+      s.dirty = false;
+      s.emitted = undefined;
+      if (s.row === undefined) this.#slots.delete(s.key);
     }
-    this.#dirty.set(key, { emitted: current, time: now });
   }
 
-  #emitChange(key: string, d: Dirty): void {
-    const current = this.#rows.get(key);
-    const { emitted, time } = d;
+  /** Records that slot `s` changes now; a held change at another time is emitted first. */
+  #touch(s: Slot): void {
+    const now = this.#clock();
+    if (s.dirty) {
+      if (s.time === now) return;
+      this.#emitChange(s);
+    } else {
+      s.dirty = true;
+      this.#dirty.push(s);
+    }
+    s.emitted = s.row;
+    s.time = now;
+  }
+
+  #emitChange(s: Slot): void {
+    const current = s.row;
+    const emitted = s.emitted;
     if (emitted !== undefined && current !== undefined && sameRow(emitted, current)) return;
-    if (emitted !== undefined) this.#emit(emitted, time, -1);
-    if (current !== undefined) this.#emit(current, time, 1);
+    if (emitted !== undefined) this.#emit(emitted, s.time, -1);
+    if (current !== undefined) this.#emit(current, s.time, 1);
   }
 
   #groupOf(row: Row): string {
@@ -143,4 +178,13 @@ function sameRow(a: Row, b: Row): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Makes `row` hold `old`'s datums in the key columns (equal: same key): a key replaced every
+ * tick keeps a retention's worth of rows, and this spares one copy of each key datum per row
+ * (rows passed to `upsert` are the table's; equal datums are interchangeable).
+ */
+function shareKey(row: Row, old: Row, key: readonly number[]): void {
+  for (let i = 0; i < key.length; i++) (row as Datum[])[key[i]!] = old[key[i]!]!;
 }

@@ -47,10 +47,24 @@ export class ComputeRelations {
   /** Writes of dataflows created at `#time` (keyed by their export sets). */
   readonly #held = new HeldDataflows<Set<string>>();
 
+  /** The tables of the per-tick events (undefined: not installed), looked up once. */
+  readonly #elapsed: LogTable | undefined;
+  readonly #frontiers: LogTable | undefined;
+  readonly #importFrontiers: LogTable | undefined;
+  readonly #sizes: LogTable | undefined;
+  readonly #hydration: LogTable | undefined;
+  readonly #errors: LogTable | undefined;
+
   /** `worker`: the `worker_id` of every row; `tables`: installed relations by name. */
   constructor(worker: number, tables: ReadonlyMap<string, LogTable>) {
     this.#worker = BigInt(worker);
     this.#tables = tables;
+    this.#elapsed = tables.get("scheduling_elapsed");
+    this.#frontiers = tables.get("compute_frontiers");
+    this.#importFrontiers = tables.get("compute_import_frontiers");
+    this.#sizes = tables.get("arrangement_sizes");
+    this.#hydration = tables.get("hydration_times");
+    this.#errors = tables.get("error_counts");
   }
 
   /** Writes the held rows (before the tables advance; `apply` does it when the time moves on). */
@@ -140,26 +154,27 @@ export class ComputeRelations {
           w,
           BigInt(Math.round(e.elapsedNs)),
         ];
-        this.#write(this.#dataflows.get(e.dataflowId), "scheduling_elapsed", row, time);
+        this.#write(this.#dataflows.get(e.dataflowId), this.#elapsed, row, time);
         return;
       }
       case "exportFrontier": {
         const owner = this.#ownerOf(e.exportId);
-        if (e.time === null) this.#write(owner, "compute_frontiers", [e.exportId, w], time, true);
-        else this.#write(owner, "compute_frontiers", [e.exportId, w, e.time], time);
+        const table = this.#frontiers;
+        if (e.time === null) this.#write(owner, table, [e.exportId, w], time, true);
+        else this.#write(owner, table, [e.exportId, w, e.time], time);
         return;
       }
       case "importFrontier": {
         const owner = this.#ownerOf(e.exportId);
-        const name = "compute_import_frontiers";
-        if (e.time === null) this.#write(owner, name, [e.exportId, e.importId, w], time, true);
-        else this.#write(owner, name, [e.exportId, e.importId, w, e.time], time);
+        const table = this.#importFrontiers;
+        if (e.time === null) this.#write(owner, table, [e.exportId, e.importId, w], time, true);
+        else this.#write(owner, table, [e.exportId, e.importId, w, e.time], time);
         return;
       }
       case "arrangementSize":
         this.#write(
           this.#ownerOf(e.exportId),
-          "arrangement_sizes",
+          this.#sizes,
           [e.exportId, w, BigInt(e.records), BigInt(e.batches), BigInt(Math.round(e.sizeBytes))],
           time,
         );
@@ -181,15 +196,16 @@ export class ComputeRelations {
       case "hydrated":
         this.#write(
           this.#ownerOf(e.exportId),
-          "hydration_times",
+          this.#hydration,
           [e.exportId, w, BigInt(Math.round(e.sinceCreatedNs))],
           time,
         );
         return;
       case "errorCount": {
         const owner = this.#ownerOf(e.exportId);
-        if (e.count === 0) this.#write(owner, "error_counts", [e.exportId, w], time, true);
-        else this.#write(owner, "error_counts", [e.exportId, w, BigInt(e.count)], time);
+        const table = this.#errors;
+        if (e.count === 0) this.#write(owner, table, [e.exportId, w], time, true);
+        else this.#write(owner, table, [e.exportId, w, BigInt(e.count)], time);
         return;
       }
     }
@@ -201,21 +217,30 @@ export class ComputeRelations {
     return df === undefined ? undefined : this.#dataflows.get(df);
   }
 
-  /** Upserts `row` (or, with `remove`, deletes the key `row`) at `time`; held with its owner. */
-  #write(owner: Set<string> | undefined, name: string, row: Row, time: bigint, remove = false) {
+  /**
+   * Upserts `row` (or, with `remove`, deletes the key `row`) at `time` into `table` (nothing when
+   * not installed); held with its owner.
+   */
+  #write(
+    owner: Set<string> | undefined,
+    table: LogTable | undefined,
+    row: Row,
+    time: bigint,
+    remove = false,
+  ) {
+    if (table === undefined) return;
     if (owner !== undefined && this.#held.holds(owner)) {
-      this.#held.write(owner, () => this.#writeNow(name, row, time, remove));
-    } else this.#writeNow(name, row, time, remove);
-  }
-
-  #writeNow(name: string, row: Row, time: bigint, remove: boolean): void {
-    const table = this.#tables.get(name);
-    if (remove) table?.delete(row, time);
-    else table?.upsert(row, time);
+      this.#held.write(owner, () => writeNow(table, row, time, remove));
+    } else writeNow(table, row, time, remove);
   }
 
   #dropExport(id: string, time: bigint): void {
     this.#exportOf.delete(id);
     for (const name of EXPORT_KEYED) this.#tables.get(name)?.deleteGroup(id, time);
   }
+}
+
+function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean): void {
+  if (remove) table.delete(row, time);
+  else table.upsert(row, time);
 }

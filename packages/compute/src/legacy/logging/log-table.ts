@@ -17,20 +17,26 @@
  * Importing dataflows attach to its change feed (`LogFeeds`): every update written to the
  * arrangement is published to it, and every advance of the upper releases the complete ones.
  */
-import { Arrangement, type Key } from "@mzts/dataflow";
+import { Arrangement, type EntryRef, type Key } from "@mzts/dataflow";
 import { LogFeeds, type LogIndex, type LogIndexFeed } from "@mzts/mz-cluster/logging";
 import type { LogRelation } from "@mzts/protocol";
-import { type Datum, datumKey, Frontier, type Row, rowsEqual } from "@mzts/repr";
+import { Datum, datumKey, Frontier, type Row } from "@mzts/repr";
 
 /**
- * A key's current row and, once the row went into the arrangement, its row key there (kept so
- * the row's retraction a tick later does not build the string again). The row key is that of
- * its non-key columns only (`#rowKeyOf`): it tells the row apart among the rows of its key, all
- * the arrangement needs, at a fraction of the whole row's key (issue 16).
+ * One key of the table: its current row, the row the arrangement holds for it and that row's
+ * entry there. One object per live key, reused by every change of the key (issue 16: a key
+ * replaced every tick costs one map lookup, no allocation besides its new row and entry).
  */
-interface Current {
-  readonly row: Row;
-  rk: string | undefined;
+interface Slot {
+  readonly key: Key;
+  /** The current row (undefined: deleted; the slot stays until the deletion is written). */
+  row: Row | undefined;
+  /** The row the arrangement holds (+1) for this key, as of the last `flush`. */
+  written: Row | undefined;
+  /** `written`'s entry in the arrangement (so its retraction does no lookup). */
+  entry: EntryRef | undefined;
+  /** Changed at the pending time (listed in `#dirty`). */
+  dirty: boolean;
 }
 
 export class LogTable implements LogIndex {
@@ -44,12 +50,14 @@ export class LogTable implements LogIndex {
   readonly #feeds: LogFeeds;
   /** The columns not in the key, in order. */
   readonly #valueColumns: readonly number[];
-  /** Current row per key (the arrangement's key of the row). */
-  readonly #rows = new Map<Key, Current>();
-  /** First column's datum key → keys of the current rows in that group. */
-  readonly #groups = new Map<string, Set<Key>>();
-  /** Keys changed at `#pendingTime` → their row before (undefined: none). */
-  readonly #touched = new Map<Key, Current | undefined>();
+  /** Slot per key with a current row or an unwritten deletion (the arrangement's key). */
+  readonly #slots = new Map<Key, Slot>();
+  /** Number of current rows. */
+  #live = 0;
+  /** First column's datum key → the slots of the current rows in that group. */
+  readonly #groups = new Map<string, Set<Slot>>();
+  /** Slots changed at `#pendingTime`, in the order of their first change. */
+  #dirty: Slot[] = [];
   #pendingTime: bigint | undefined;
 
   constructor(id: string, relation: LogRelation) {
@@ -74,42 +82,48 @@ export class LogTable implements LogIndex {
 
   /** Number of current rows. */
   get size(): number {
-    return this.#rows.size;
+    return this.#live;
   }
 
   /** Makes `row` its key's current row at `time`. */
   upsert(row: Row, time: bigint): void {
     const k = this.arrangement.keyOf(row);
-    const old = this.#rows.get(k);
-    if (old !== undefined && rowsEqual(old.row, row)) return;
-    this.#touch(k, old, time);
-    if (old === undefined) {
+    let s = this.#slots.get(k);
+    if (s === undefined) {
+      s = { key: k, row: undefined, written: undefined, entry: undefined, dirty: false };
+      this.#slots.set(k, s);
+    } else if (s.row !== undefined) {
+      if (sameRow(s.row, row)) return;
+      shareKey(row, s.row, this.key);
+    }
+    this.#touch(s, time);
+    if (s.row === undefined) {
+      this.#live++;
       const g = datumKey(row[0] ?? null);
       let group = this.#groups.get(g);
       if (!group) this.#groups.set(g, (group = new Set()));
-      group.add(k);
+      group.add(s);
     }
-    this.#rows.set(k, { row, rk: undefined });
+    s.row = row;
   }
 
   /** The current row of a key (the key columns' values, in key order), if any. */
   get(key: readonly Datum[]): Row | undefined {
-    return this.#rows.get(this.arrangement.lookupKeyOf(key))?.row;
+    return this.#slots.get(this.arrangement.lookupKeyOf(key))?.row;
   }
 
   /** Retracts the current row of a key (the key columns' values, in key order) at `time`. */
   delete(key: readonly Datum[], time: bigint): void {
-    const k = this.arrangement.lookupKeyOf(key);
-    const old = this.#rows.get(k);
-    if (old === undefined) return;
-    this.#retract(k, old, time);
+    const s = this.#slots.get(this.arrangement.lookupKeyOf(key));
+    if (s === undefined || s.row === undefined) return;
+    this.#retract(s, time);
   }
 
   /** Retracts every current row whose first column is `first`, at `time`. */
   deleteGroup(first: Datum, time: bigint): void {
     const group = this.#groups.get(datumKey(first));
     if (!group) return;
-    for (const k of [...group]) this.#retract(k, this.#rows.get(k)!, time);
+    for (const s of [...group]) this.#retract(s, time);
   }
 
   /** Writes the pending changes' net effect to the arrangement. */
@@ -117,29 +131,37 @@ export class LogTable implements LogIndex {
     const time = this.#pendingTime;
     if (time === undefined) return;
     this.#pendingTime = undefined;
+    const dirty = this.#dirty;
+    this.#dirty = [];
     const arrangement = this.arrangement;
     // Updates are built for the change feed only when a dataflow imports this log index.
     const publish = this.#feeds.wanted;
-    for (const [k, before] of this.#touched) {
-      const after = this.#rows.get(k);
-      if (before === after) continue;
-      if (before && after && rowsEqual(before.row, after.row)) {
-        // Back to the row the arrangement has: that record stays current (its key known).
-        if (after.rk === undefined) after.rk = before.rk;
+    for (let i = 0; i < dirty.length; i++) {
+      const s = dirty[i]!;
+      s.dirty = false;
+      const before = s.written;
+      const after = s.row;
+      if (after === undefined && before === undefined) {
+        // Inserted and deleted within the time: never written.
+        this.#slots.delete(s.key);
         continue;
       }
-      if (before) {
-        // `before.rk` is set: the row went into the arrangement at an earlier flush.
-        arrangement.insert(before.row, time, -1, k, (before.rk ??= this.#rowKeyOf(before.row)));
-        if (publish) this.#feeds.publish([before.row, time, -1]);
+      // Back to the row the arrangement has: that record stays current.
+      if (before !== undefined && after !== undefined && sameRow(before, after)) continue;
+      if (before !== undefined) {
+        if (s.entry !== undefined) arrangement.updateEntry(s.entry, time, -1);
+        else arrangement.insert(before, time, -1, s.key, this.#rowKeyOf(before));
+        if (publish) this.#feeds.publish([before, time, -1]);
       }
-      if (after) {
-        after.rk = this.#rowKeyOf(after.row);
-        arrangement.insert(after.row, time, 1, k, after.rk);
-        if (publish) this.#feeds.publish([after.row, time, 1]);
+      s.written = after;
+      if (after !== undefined) {
+        s.entry = arrangement.insertEntry(after, time, 1, s.key, this.#rowKeyOf(after));
+        if (publish) this.#feeds.publish([after, time, 1]);
+      } else {
+        s.entry = undefined;
+        this.#slots.delete(s.key);
       }
     }
-    this.#touched.clear();
   }
 
   /** Advances both arrangements' upper and since (monotone: callers never move them back). */
@@ -159,15 +181,20 @@ export class LogTable implements LogIndex {
   /** Frees everything (reads fail afterwards). */
   free(): void {
     this.#feeds.close();
-    this.#touched.clear();
+    this.#dirty = [];
     this.#pendingTime = undefined;
-    this.#rows.clear();
+    this.#slots.clear();
+    this.#live = 0;
     this.#groups.clear();
     this.arrangement.allowCompaction(Frontier.EMPTY);
     this.errors.allowCompaction(Frontier.EMPTY);
   }
 
-  /** The key of `row` among the rows of its key: its non-key columns' (see `Current`). */
+  /**
+   * The key of `row` among the rows of its key in the arrangement: its non-key columns' (it
+   * tells the row apart among the rows of its key, all the arrangement needs, at a fraction of
+   * the whole row's key; issue 16).
+   */
   #rowKeyOf(row: Row): string {
     const cols = this.#valueColumns;
     if (cols.length === 1) return datumKey(row[cols[0]!] ?? null);
@@ -176,20 +203,50 @@ export class LogTable implements LogIndex {
     return s;
   }
 
-  #retract(k: Key, cur: Current, time: bigint): void {
-    this.#touch(k, cur, time);
-    this.#rows.delete(k);
-    const g = datumKey(cur.row[0] ?? null);
+  #retract(s: Slot, time: bigint): void {
+    this.#touch(s, time);
+    const row = s.row!;
+    s.row = undefined;
+    this.#live--;
+    const g = datumKey(row[0] ?? null);
     const group = this.#groups.get(g);
-    if (group?.delete(k) && group.size === 0) this.#groups.delete(g);
+    if (group?.delete(s) && group.size === 0) this.#groups.delete(g);
   }
 
-  /** Notes that key `k` (current row `current`) changes at `time`. */
-  #touch(k: Key, current: Current | undefined, time: bigint): void {
+  /** Notes that slot `s` changes at `time` (a change at another time writes the pending ones first). */
+  #touch(s: Slot, time: bigint): void {
     if (time !== this.#pendingTime) {
       this.flush();
       this.#pendingTime = time;
+      // The flush drops slots with nothing current nor written: `s` may have been one.
+      if (s.row === undefined && s.written === undefined) this.#slots.set(s.key, s);
     }
-    if (!this.#touched.has(k)) this.#touched.set(k, current);
+    if (!s.dirty) {
+      s.dirty = true;
+      this.#dirty.push(s);
+    }
   }
+}
+
+/**
+ * Rows equal column by column: `===` for what log rows hold (int64, text, null), `Datum.equal`
+ * for other datums.
+ */
+function sameRow(a: Row, b: Row): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && (typeof x !== "object" || x === null || !Datum.equal(x, y))) return false;
+  }
+  return true;
+}
+
+/**
+ * Makes `row` hold `old`'s datums in the key columns (equal: same key): a key replaced every
+ * tick keeps a retention's worth of rows, and this spares one copy of each key datum per row
+ * (rows passed to `upsert` are the table's; equal datums are interchangeable).
+ */
+function shareKey(row: Row, old: Row, key: readonly number[]): void {
+  for (let i = 0; i < key.length; i++) (row as Datum[])[key[i]!] = old[key[i]!]!;
 }
