@@ -108,6 +108,7 @@ export {
   type ComputeHistoryMetrics,
   dataflowExportIds,
 } from "./compute/command-history.js";
+export { isStrictlyConsolidated } from "./compute/consolidated-runs.js";
 export {
   computeCommandFrame,
   computeRequestFrames,
