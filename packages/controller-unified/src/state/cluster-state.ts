@@ -525,16 +525,6 @@ export class ClusterState {
     return this.#absorbs(replicaId, epoch) && this.#peeks.awaits(replicaId, uuid);
   }
 
-  /**
-   * A peek answer of `replicaId`'s incarnation `epoch` that `awaitsPeek` rejected, so it was
-   * dropped undecoded (issue 16): never absorbed, it is still a sign of life and refreshes the
-   * replica's last-heard time like any response (else a replica answering only stale peeks would
-   * look silent, and turn stale). Other epochs and failed incarnations are ignored, as in `absorb`.
-   */
-  peekAnswerDropped(replicaId: ReplicaId, epoch: number, nowMs: number): void {
-    if (this.#absorbs(replicaId, epoch)) this.#health.heard(replicaId, epoch, nowMs);
-  }
-
   /** Pending peeks. */
   get peekCount(): number {
     return this.#peeks.size;

@@ -286,9 +286,7 @@ export class UnifiedClusterController implements ClusterController {
       onResponses: (e, responses) => this.#absorb(replicaId, e, responses),
       awaitsPeek: (uuid) => {
         if (this.state.awaitsPeek(replicaId, epoch, uuid)) return true;
-        // Dropped undecoded (issue 16): still a sign of life (last heard), and a current
-        // incarnation's is counted as if delivered.
-        this.state.peekAnswerDropped(replicaId, epoch, this.#now());
+        // Dropped undecoded (issue 16); a current incarnation's is counted as if delivered.
         if (entry.epoch === epoch) this.#metrics?.peekResponseDropped(replicaId);
         return false;
       },

@@ -40,6 +40,7 @@ import {
   type GlobalId,
   InvariantViolation,
   RowPacker,
+  type Update,
   varintSize,
 } from "@mzts/repr";
 import { type ClusterResponse, clusterResponseToProto } from "../cluster/cluster-command.js";
@@ -257,6 +258,14 @@ type SubscribeBatchResponse = Extract<ComputeResponse, { kind: "subscribeRespons
 /** Bytes of a length-delimited field of `len` bytes (tag, length, payload). */
 const fieldLength = (len: number) => 1 + varintSize(len) + len;
 
+/**
+ * The rows of the batch being framed: one packer reused (cleared per batch) so that a batch does
+ * not grow a fresh buffer from its first row; `finish()` copies what the frame needs.
+ */
+let ROWS = new RowPacker(1 << 12);
+/** A packer grown past this by a large batch is dropped after it rather than kept. */
+const ROWS_KEPT_BYTES = 1 << 20;
+
 /** The `ComputeResponse` bytes of a subscribe batch of updates, or undefined (reflective). */
 function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined {
   const b = r.response;
@@ -266,14 +275,26 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   const upperLen = frontierLength(b.upper);
   if (idLen < 0 || lowerLen < 0 || upperLen < 0) return undefined;
   const updates = b.result.updates;
-  const packer = new RowPacker(64 + updates.length * 16);
+  const packer = ROWS;
+  packer.clear();
   let timesLen = 0;
   let diffsLen = 0;
-  for (const [row, time, diff] of updates) {
-    packer.pack(row);
-    if (typeof time !== "bigint" || time < 0n || time > U64_MAX) return undefined;
+  // A batch's updates mostly share one time (consolidated: sorted by time): check and size a
+  // time once per run of equal times.
+  let time: unknown;
+  let timeLen = 0;
+  for (let i = 0; i < updates.length; i++) {
+    const u = updates[i] as Update;
+    packer.pack(u[0]);
+    const t = u[1];
+    if (t !== time) {
+      if (typeof t !== "bigint" || t < 0n || t > U64_MAX) return undefined;
+      time = t;
+      timeLen = varint64Size(t);
+    }
+    timesLen += timeLen;
+    const diff = u[2];
     if (!Number.isSafeInteger(diff)) return undefined;
-    timesLen += varint64Size(time);
     diffsLen += diff >= 0 ? varintSize(diff) : 10;
   }
   const rowsLen = packer.length;
@@ -300,11 +321,26 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
     out.buf[out.pos++] = ld(2);
     out.varint(rowsLen);
     out.bytes(packer.finish());
+    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowPacker(1 << 12);
   }
   if (updates.length > 0) {
     out.buf[out.pos++] = ld(3);
     out.varint(timesLen);
-    for (const u of updates) out.varint64(u[1]);
+    // A run of equal times repeats the first one's bytes.
+    let last: unknown;
+    let start = 0;
+    let end = 0;
+    for (let i = 0; i < updates.length; i++) {
+      const t = (updates[i] as Update)[1];
+      if (t === last) {
+        for (let k = start; k < end; k++) out.buf[out.pos++] = out.buf[k] as number;
+      } else {
+        start = out.pos;
+        out.varint64(t);
+        end = out.pos;
+        last = t;
+      }
+    }
     out.buf[out.pos++] = ld(4);
     out.varint(diffsLen);
     for (const u of updates) {
