@@ -26,7 +26,7 @@
  * message: proto3 field order, the empty string id skipped, a set frontier message written even
  * when empty, its element as a packed `uint64`. Compute subscribe batches of updates (the
  * introspection subscribes: ~2 updates per index and tick) are written directly into their own
- * buffer, rows packed by `RowPacker` as `updateBatchToProto` packs them. Anything else, and any
+ * buffer, rows packed as `updateBatchToProto` packs them (`RowsWriter`: `RowPacker`'s bytes). Anything else, and any
  * value the reflective path should judge (a time that is not a `uint64` bigint, a diff that is
  * not a safe integer, an id with non-ASCII characters), goes through `toBinary` of the one
  * response (the fallback), so what the wire carries and what throws are the reflective codec's.
@@ -39,7 +39,6 @@ import {
   type Frontier,
   type GlobalId,
   InvariantViolation,
-  RowPacker,
   type Update,
   varintSize,
 } from "@mzts/repr";
@@ -65,6 +64,7 @@ import { storageResponseToProto } from "../storage/codec.js";
 import type { StorageResponse } from "../storage/response.js";
 import { ByteCursor, varint64Size } from "./byte-cursor.js";
 import { ROW_FORMAT_VERSION } from "./row-batch-codec.js";
+import { RowsWriter } from "./rows-writer.js";
 
 const U64_MAX = (1n << 64n) - 1n;
 /** Tag of field `no` with wire type 2 (length-delimited), for field numbers 1–15. */
@@ -251,7 +251,7 @@ function writeComputeResponse(out: Out, r: ComputeResponse): void {
 // Frontier upper = 2; UpdateBatch updates = 3 { uint32 format_version = 1; bytes rows = 2;
 // repeated uint64 times = 3; repeated int64 diffs = 4; } } } } — the introspection subscribes'
 // batches (a retraction and an insertion per index and tick over the frontier log). The rows are
-// packed by `RowPacker` as `updateBatchToProto` packs them (and throw what it throws).
+// packed as `updateBatchToProto` packs them, by `RowsWriter` (and throw what `RowPacker` throws).
 
 type SubscribeBatchResponse = Extract<ComputeResponse, { kind: "subscribeResponse" }>;
 
@@ -259,11 +259,11 @@ type SubscribeBatchResponse = Extract<ComputeResponse, { kind: "subscribeRespons
 const fieldLength = (len: number) => 1 + varintSize(len) + len;
 
 /**
- * The rows of the batch being framed: one packer reused (cleared per batch) so that a batch does
- * not grow a fresh buffer from its first row; `finish()` copies what the frame needs.
+ * The rows of the batch being framed (`RowsWriter`: `RowPacker`'s bytes): one writer reused,
+ * cleared per batch, so a batch neither grows a fresh buffer from its first row nor copies it out.
  */
-let ROWS = new RowPacker(1 << 12);
-/** A packer grown past this by a large batch is dropped after it rather than kept. */
+let ROWS = new RowsWriter(1 << 12);
+/** A writer grown past this by a large batch is dropped after it rather than kept. */
 const ROWS_KEPT_BYTES = 1 << 20;
 
 /** The `ComputeResponse` bytes of a subscribe batch of updates, or undefined (reflective). */
@@ -285,7 +285,7 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   let timeLen = 0;
   for (let i = 0; i < updates.length; i++) {
     const u = updates[i] as Update;
-    packer.pack(u[0]);
+    packer.row(u[0]);
     const t = u[1];
     if (t !== time) {
       if (typeof t !== "bigint" || t < 0n || t > U64_MAX) return undefined;
@@ -320,8 +320,8 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   if (rowsLen > 0) {
     out.buf[out.pos++] = ld(2);
     out.varint(rowsLen);
-    out.bytes(packer.finish());
-    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowPacker(1 << 12);
+    out.bytes(packer.view());
+    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
   }
   if (updates.length > 0) {
     out.buf[out.pos++] = ld(3);
