@@ -7,6 +7,8 @@
  * Rows (runs interleaved, medians; µs per tick = the main thread's CPU per second at one tick/s):
  * - `base`: the merge and the reflective encoder of another build of `@mzts/protocol`
  *   (`BENCH_BASE=<its dist/index.js>`, e.g. a copy of main's dist; the row is skipped without it);
+ *   `base framed`, `base framed/cluster`, `base merge only`, `base encode only`: that build's
+ *   rows of the same names, for an A/B of this build's rows against it;
  * - `reflective`: this build's merge, the reflective encoder (`computeResponsesToProto`), as a
  *   JSON stream still is;
  * - `framed`: this build's merge, the pre-encoded message (`computeResponsesFramed`) — what a
@@ -18,7 +20,8 @@
  *
  * Usage: `npx tsx bench/response-path.bench.ts [N=1000]` with BENCH_WORKERS (default 1,2),
  * BENCH_TICKS (per run, default 50), BENCH_RUNS (default 5), BENCH_BASE, BENCH_SUBSCRIBE=1 (add a
- * subscribe batch of 2N updates per worker and tick).
+ * subscribe batch of 2N updates per worker and tick: rows `[export id, worker id, time]`, distinct
+ * per worker, consolidated as the worker's sink sends them).
  */
 import os from "node:os";
 import { toBinary } from "@bufbuild/protobuf";
