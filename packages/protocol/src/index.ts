@@ -62,6 +62,7 @@ export {
   REFUSAL_TRAILER,
 } from "./cluster/hello-refusal.js";
 export { SHARD_ID } from "./codec/field.js";
+export { clusterRequestFromFrames, computeRequestFromFrames } from "./codec/request-frames.js";
 export {
   clusterResponsesFramed,
   computeResponsesFramed,
