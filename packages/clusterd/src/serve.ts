@@ -34,7 +34,7 @@ import {
   type StorageResponse,
   truncateForLog,
 } from "@mzts/protocol";
-import { ClusterService } from "@mzts/protocol/wire";
+import { ClusterServerFramesService } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import type { ListenAddress } from "./config.js";
 import type { ClusterdMetrics } from "./metrics.js";
@@ -185,7 +185,8 @@ export function serveCluster(opts: ClusterServerOptions): Promise<ControllerPort
   });
   return listenPort(
     "cluster",
-    (router) => router.service(ClusterService, { control: handler }),
+    // Framed requests: each command's bytes, decoded by the handler (issue 16).
+    (router) => router.service(ClusterServerFramesService, { control: handler }),
     opts.listen,
     opts,
   );
