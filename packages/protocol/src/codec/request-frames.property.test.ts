@@ -68,7 +68,7 @@ function sameAsReflective(frames: readonly Uint8Array[], cluster: boolean): void
 }
 
 const edgeId = fc.oneof(
-  fc.constantFrom("u1", "s18446744073709551615", "t7", "", "u", "x1", "u1é", "u" + "9".repeat(20)),
+  fc.constantFrom("u1", "s18446744073709551615", "t7", "", "u", "x1", "u1é", `u${"9".repeat(20)}`),
   fc.nat().map((n) => `u${n}`),
 );
 const edgeTime = fc.oneof(

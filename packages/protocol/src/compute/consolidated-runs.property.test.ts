@@ -59,6 +59,13 @@ describe("releaseRuns", () => {
   );
 });
 
+/** The least of `times` (bigints: no `Math.min`). */
+function meetOf(times: readonly bigint[]): bigint {
+  let m = times[0] as bigint;
+  for (const t of times) if (t < m) m = t;
+  return m;
+}
+
 /** The merge before issue 16's change: stash every update, split at the meet, consolidate. */
 function referenceMerge(parts: number, batches: readonly (readonly [number, Update[], bigint])[]) {
   const uppers = new Array<bigint>(parts).fill(0n);
@@ -67,9 +74,9 @@ function referenceMerge(parts: number, batches: readonly (readonly [number, Upda
   const out: { lower: bigint; upper: bigint; updates: Update[] }[] = [];
   for (const [part, updates, upper] of batches) {
     stash.push(...updates);
-    const before = uppers.reduce((a, b) => (a < b ? a : b));
+    const before = meetOf(uppers);
     uppers[part] = upper;
-    const meet = uppers.reduce((a, b) => (a < b ? a : b));
+    const meet = meetOf(uppers);
     if (meet <= before) continue;
     out.push({
       lower: released,
