@@ -12,7 +12,7 @@
  */
 import { ControllerConnections, computeStreamCodec, storageStreamCodec } from "@mzts/mz-cluster";
 import { type HelloStream, PROTOCOL_VERSION } from "@mzts/protocol";
-import { ComputeService, StorageService } from "@mzts/protocol/wire";
+import { ComputeServerFramesService, StorageService } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import type { ControllerListen } from "./config.js";
 import type { ClusterdMetrics } from "./metrics.js";
@@ -86,7 +86,8 @@ export async function serveControllers(opts: ControllersOptions): Promise<Served
         "computePort",
         await serveWorkload({
           name: "compute",
-          service: ComputeService,
+          // Framed requests: each command's bytes, decoded by the codec (issue 16).
+          service: ComputeServerFramesService,
           codec: computeStreamCodec,
           ...compute,
           connections: connections("compute"),

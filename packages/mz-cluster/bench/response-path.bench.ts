@@ -7,6 +7,8 @@
  * Rows (runs interleaved, medians; µs per tick = the main thread's CPU per second at one tick/s):
  * - `base`: the merge and the reflective encoder of another build of `@mzts/protocol`
  *   (`BENCH_BASE=<its dist/index.js>`, e.g. a copy of main's dist; the row is skipped without it);
+ *   `base framed`, `base framed/cluster`, `base merge only`, `base encode only`: that build's
+ *   rows of the same names, for an A/B of this build's rows against it;
  * - `reflective`: this build's merge, the reflective encoder (`computeResponsesToProto`), as a
  *   JSON stream still is;
  * - `framed`: this build's merge, the pre-encoded message (`computeResponsesFramed`) — what a
@@ -18,7 +20,8 @@
  *
  * Usage: `npx tsx bench/response-path.bench.ts [N=1000]` with BENCH_WORKERS (default 1,2),
  * BENCH_TICKS (per run, default 50), BENCH_RUNS (default 5), BENCH_BASE, BENCH_SUBSCRIBE=1 (add a
- * subscribe batch of 2N updates per worker and tick).
+ * subscribe batch of 2N updates per worker and tick: rows `[export id, worker id, time]`, distinct
+ * per worker, consolidated as the worker's sink sends them).
  */
 import os from "node:os";
 import { toBinary } from "@bufbuild/protobuf";
@@ -32,6 +35,7 @@ import {
   PartitionedComputeState,
 } from "@mzts/protocol";
 import { clusterV1, computeV1 } from "@mzts/protocol/wire";
+import { consolidateUpdates } from "@mzts/repr";
 
 const N = Number(process.argv[2] ?? 1000);
 const WORKERS = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
@@ -53,11 +57,13 @@ interface Pipeline {
 
 const ids = Array.from({ length: N }, (_, i) => `u${1000 + i}`);
 /**
- * One worker's reports of tick `k` (fresh objects, as a worker message delivers them); with
+ * Worker `w`'s reports of tick `k` (fresh objects, as a worker message delivers them); with
  * BENCH_SUBSCRIBE=1 also the batch of a subscribe over the frontier log (environmentd's
- * introspection subscribe): a retraction and an insertion per index.
+ * introspection subscribe): a retraction and an insertion per index of the rows
+ * `[export id, worker id, time]` (`compute_frontiers`), consolidated as the worker's subscribe
+ * sink sends it.
  */
-const reports = (k: number): ComputeResponse[] => {
+const reports = (k: number, w = 0): ComputeResponse[] => {
   const t = T0 + BigInt(k) * 1000n;
   const out: ComputeResponse[] = ids.map((id) => ({
     kind: "frontiers",
@@ -65,10 +71,13 @@ const reports = (k: number): ComputeResponse[] => {
     frontiers: { write: t, input: t, output: t },
   }));
   if (SUBSCRIBE) {
-    const updates = ids.flatMap((id) => [
-      [[id, "r1", t - 1000n], t - 1n, -1] as const,
-      [[id, "r1", t], t - 1n, 1] as const,
-    ]);
+    const worker = BigInt(w);
+    const updates = consolidateUpdates(
+      ids.flatMap((id) => [
+        [[id, worker, t - 1000n], t - 1n, -1] as const,
+        [[id, worker, t], t - 1n, 1] as const,
+      ]),
+    );
     out.push({
       kind: "subscribeResponse",
       id: "t1",
@@ -113,11 +122,34 @@ const pipelines: Pipeline[] = [
 ];
 if (process.env.BENCH_BASE) {
   const base = (await import(process.env.BENCH_BASE)) as typeof import("@mzts/protocol");
-  pipelines.unshift({
-    name: "base",
-    merger: (w) => new base.PartitionedComputeState(w),
-    encode: (rs) => toBinary(computeV1.ControlResponseSchema, base.computeResponsesToProto(rs)),
-  });
+  pipelines.unshift(
+    {
+      name: "base",
+      merger: (w) => new base.PartitionedComputeState(w),
+      encode: (rs) => toBinary(computeV1.ControlResponseSchema, base.computeResponsesToProto(rs)),
+    },
+    {
+      name: "base framed",
+      merger: (w) => new base.PartitionedComputeState(w),
+      encode: (rs) => toBinary(computeV1.ControlResponseSchema, base.computeResponsesFramed(rs)),
+    },
+    {
+      name: "base framed/cluster",
+      merger: (w) => new base.PartitionedComputeState(w),
+      encode: (rs) =>
+        toBinary(clusterV1.ControlResponseSchema, base.clusterResponsesFramed(asCluster(rs))),
+    },
+    {
+      name: "base merge only",
+      merger: (w) => new base.PartitionedComputeState(w),
+      encode: () => undefined,
+    },
+    {
+      name: "base encode only",
+      merger: () => undefined,
+      encode: (rs) => toBinary(computeV1.ControlResponseSchema, base.computeResponsesFramed(rs)),
+    },
+  );
 }
 
 /** Runs `ticks` ticks; returns µs per tick and the bytes of the last message. */
@@ -126,7 +158,7 @@ function run(p: Pipeline, workers: number, first: number, ticks: number) {
   let last: Uint8Array | undefined;
   let us = 0;
   for (let k = first; k < first + ticks; k++) {
-    const batches = Array.from({ length: workers }, () => reports(k));
+    const batches = Array.from({ length: workers }, (_, w) => reports(k, w));
     const start = performance.now();
     for (let w = 0; w < workers; w++) {
       let merged: ComputeResponse[];
@@ -155,6 +187,8 @@ for (const workers of WORKERS) {
   for (const [a, b] of [
     ["reflective", "framed"],
     ["reflective", "base"],
+    ["framed", "base framed"],
+    ["framed/cluster", "base framed/cluster"],
     ["reflective/cluster", "framed/cluster"],
   ] as const) {
     const x = bytes.get(a);
@@ -169,9 +203,9 @@ for (const workers of WORKERS) {
   }
   const clone = median(
     Array.from({ length: RUNS }, () => {
-      const batch = reports(1);
+      const batches = Array.from({ length: workers }, (_, w) => reports(1, w));
       const start = performance.now();
-      for (let w = 0; w < workers; w++) structuredClone(batch);
+      for (const batch of batches) structuredClone(batch);
       return (performance.now() - start) * 1000;
     }),
   );

@@ -29,6 +29,7 @@ import {
   type ClusterResponse,
   type ComputeCommand,
   type ComputeResponse,
+  clusterRequestFromFrames,
   clusterRequestFromProto,
   clusterResponsesFramed,
   clusterResponsesToProto,
@@ -72,80 +73,84 @@ export interface ClusterStreamHandlerOptions {
 export function createClusterStreamHandler(
   opts: ClusterStreamHandlerOptions,
 ): (
-  requests: AsyncIterable<clusterV1.ControlRequest>,
+  requests: AsyncIterable<clusterV1.ControlRequest | clusterV1.ControlRequestFrames>,
   context?: HandlerContext,
 ) => AsyncIterable<clusterV1.ControlResponse> {
   const { connections } = opts;
   return (requests, context) =>
-    serveStream<clusterV1.ControlRequest, clusterV1.ControlResponse>(
-      requests,
-      connections.label,
-      (out, end) => {
-        const encode = isBinaryStream(context) ? clusterResponsesFramed : clusterResponsesToProto;
-        const batcher = new ResponseBatcher<ClusterResponse>((_, rs) => out.push(encode(rs)));
-        const lanes = {
-          compute: new StreamLane<ComputeCommand, ComputeResponse>(
-            computeStreamCodec.classify,
-            opts.openSession.compute,
-            (rs) => {
-              for (const response of rs) batcher.push(null, { kind: "compute", response });
-            },
-          ),
-          storage: new StreamLane<StorageCommand, StorageResponse>(
-            storageStreamCodec.classify,
-            opts.openSession.storage,
-            (rs) => {
-              for (const response of rs) batcher.push(null, { kind: "storage", response });
-            },
-          ),
-        };
-        /** The stream's connection: its first accepted sub-protocol's. */
-        let first: ControllerConnection | undefined;
-        /** The sub-protocol of the command being routed (names the culprit of a violation). */
-        let routing: SubProtocol | undefined;
+    serveStream<
+      clusterV1.ControlRequest | clusterV1.ControlRequestFrames,
+      clusterV1.ControlResponse
+    >(requests, connections.label, (out, end) => {
+      const encode = isBinaryStream(context) ? clusterResponsesFramed : clusterResponsesToProto;
+      const batcher = new ResponseBatcher<ClusterResponse>((_, rs) => out.push(encode(rs)));
+      const lanes = {
+        compute: new StreamLane<ComputeCommand, ComputeResponse>(
+          computeStreamCodec.classify,
+          opts.openSession.compute,
+          (rs) => {
+            for (const response of rs) batcher.push(null, { kind: "compute", response });
+          },
+        ),
+        storage: new StreamLane<StorageCommand, StorageResponse>(
+          storageStreamCodec.classify,
+          opts.openSession.storage,
+          (rs) => {
+            for (const response of rs) batcher.push(null, { kind: "storage", response });
+          },
+        ),
+      };
+      /** The stream's connection: its first accepted sub-protocol's. */
+      let first: ControllerConnection | undefined;
+      /** The sub-protocol of the command being routed (names the culprit of a violation). */
+      let routing: SubProtocol | undefined;
 
-        /** Opens `kind`'s lane on its hello (the stream's first, or the other one joining). */
-        const openLane = (kind: SubProtocol, cmd: ComputeCommand | StorageCommand) => {
-          const cls = lanes[kind].classify(cmd as never);
-          if (cls.kind !== "hello") {
-            throw helloNotFirst(first ? `the ${kind} sub-protocol` : "a stream");
-          }
-          const conn =
-            first === undefined
-              ? connections.open(cls.hello, end, kind)
-              : connections.join(first, cls.hello, kind);
-          first ??= conn;
-          lanes[kind].open(conn);
-        };
+      /** Opens `kind`'s lane on its hello (the stream's first, or the other one joining). */
+      const openLane = (kind: SubProtocol, cmd: ComputeCommand | StorageCommand) => {
+        const cls = lanes[kind].classify(cmd as never);
+        if (cls.kind !== "hello") {
+          throw helloNotFirst(first ? `the ${kind} sub-protocol` : "a stream");
+        }
+        const conn =
+          first === undefined
+            ? connections.open(cls.hello, end, kind)
+            : connections.join(first, cls.hello, kind);
+        first ??= conn;
+        lanes[kind].open(conn);
+      };
 
-        return {
-          message(req) {
-            routing = undefined;
-            const cmds = clusterRequestFromProto(req);
-            const batches = { compute: [] as ComputeCommand[], storage: [] as StorageCommand[] };
-            for (const c of cmds) {
-              routing = c.kind;
-              if (!lanes[c.kind].conn) {
-                openLane(c.kind, c.command);
-              } else if (c.kind === "compute") {
-                lanes.compute.admit(c.command);
-                batches.compute.push(c.command);
-              } else {
-                lanes.storage.admit(c.command);
-                batches.storage.push(c.command);
-              }
+      return {
+        message(req) {
+          routing = undefined;
+          // A replica serves framed requests (`ClusterServerFramesService`: each command's
+          // bytes, an allowCompaction read directly); an in-process caller may pass messages.
+          const cmds =
+            req.$typeName === "mz.cluster.v1.ControlRequestFrames"
+              ? clusterRequestFromFrames(req.commands)
+              : clusterRequestFromProto(req);
+          const batches = { compute: [] as ComputeCommand[], storage: [] as StorageCommand[] };
+          for (const c of cmds) {
+            routing = c.kind;
+            if (!lanes[c.kind].conn) {
+              openLane(c.kind, c.command);
+            } else if (c.kind === "compute") {
+              lanes.compute.admit(c.command);
+              batches.compute.push(c.command);
+            } else {
+              lanes.storage.admit(c.command);
+              batches.storage.push(c.command);
             }
-            routing = undefined;
-            lanes.compute.forward(batches.compute);
-            lanes.storage.forward(batches.storage);
-          },
-          finish(err) {
-            if (err) opts.onStreamError?.(err, first, routing);
-            lanes.compute.close(err, connections);
-            lanes.storage.close(err, connections);
-            // Responses still batched are dropped with the stream (as a lane's session drops its).
-          },
-        };
-      },
-    );
+          }
+          routing = undefined;
+          lanes.compute.forward(batches.compute);
+          lanes.storage.forward(batches.storage);
+        },
+        finish(err) {
+          if (err) opts.onStreamError?.(err, first, routing);
+          lanes.compute.close(err, connections);
+          lanes.storage.close(err, connections);
+          // Responses still batched are dropped with the stream (as a lane's session drops its).
+        },
+      };
+    });
 }

@@ -7,6 +7,7 @@
 import {
   type ComputeCommand,
   type ComputeResponse,
+  computeRequestFromFrames,
   computeRequestFromProto,
   computeResponsesFramed,
   computeResponsesToProto,
@@ -26,14 +27,21 @@ function classify(cmd: ComputeCommand | StorageCommand): CommandClass {
   return { kind: "other" };
 }
 
-/** The compute stream (`mz.compute.v1.ComputeService/Control`). */
+/**
+ * The compute stream (`mz.compute.v1.ComputeService/Control`). A replica serves it framed
+ * (`ComputeServerFramesService`: each command's bytes, an allowCompaction read directly, issue
+ * 16); an in-process caller may pass messages.
+ */
 export const computeStreamCodec: StreamCodec<
-  computeV1.ControlRequest,
+  computeV1.ControlRequest | computeV1.ControlRequestFrames,
   ComputeCommand,
   computeV1.ControlResponse,
   ComputeResponse
 > = {
-  decodeRequest: computeRequestFromProto,
+  decodeRequest: (req) =>
+    req.$typeName === "mz.compute.v1.ControlRequestFrames"
+      ? computeRequestFromFrames(req.commands)
+      : computeRequestFromProto(req),
   encodeResponses: computeResponsesToProto,
   frameResponses: computeResponsesFramed,
   classify,

@@ -62,6 +62,7 @@ export {
   REFUSAL_TRAILER,
 } from "./cluster/hello-refusal.js";
 export { SHARD_ID } from "./codec/field.js";
+export { clusterRequestFromFrames, computeRequestFromFrames } from "./codec/request-frames.js";
 export {
   clusterResponsesFramed,
   computeResponsesFramed,
@@ -108,6 +109,7 @@ export {
   type ComputeHistoryMetrics,
   dataflowExportIds,
 } from "./compute/command-history.js";
+export { isStrictlyConsolidated } from "./compute/consolidated-runs.js";
 export {
   computeCommandFrame,
   computeRequestFrames,

@@ -9,6 +9,10 @@
  */
 
 export { ClusterFramesService } from "./cluster/control-frames.js";
+export {
+  ClusterServerFramesService,
+  ComputeServerFramesService,
+} from "./codec/server-frames-service.js";
 export { ComputeFramesService } from "./compute/control-frames.js";
 export { ClusterService } from "./gen/mz/cluster/v1/cluster_pb.js";
 export { ComputeService } from "./gen/mz/compute/v1/service_pb.js";

@@ -5,7 +5,8 @@
  * ## Algorithm
  * Updates are buffered as they arrive (those at times ≥ until are dropped). When the input
  * frontier advances to `f` (capped: at or beyond `until` it is the empty frontier), one batch
- * `[lower, f)` is emitted with the buffered updates at times `< f`, consolidated; `lower`
+ * `[lower, f)` is emitted with the buffered updates at times `< f`, consolidated (a buffer already
+ * strictly in (time, row) order is consolidated as it is: `isStrictlyConsolidated`); `lower`
  * starts at the dataflow's as-of (so the first batch carries the snapshot) and becomes `f`.
  * Every worker emits its own batches, including empty ones (they carry the worker's upper), and
  * the process merger (`PartitionedComputeState`) releases a batch when the meet of the workers'
@@ -16,7 +17,7 @@
  * - After the empty upper, or after `drop()` (which sends `droppedAt(lower)` once), nothing more.
  */
 import { type Graph, type InputPort, Operator, type Stream } from "@mzts/dataflow";
-import type { SubscribeResponse } from "@mzts/protocol";
+import { isStrictlyConsolidated, type SubscribeResponse } from "@mzts/protocol";
 import { consolidateUpdates, Frontier, type GlobalId, type Update } from "@mzts/repr";
 
 export class SubscribeSink extends Operator {
@@ -86,7 +87,12 @@ export class SubscribeSink extends Operator {
       kind: "batch",
       lower,
       upper: f,
-      result: { kind: "updates", updates: consolidateUpdates(out) },
+      // Already in (time, row) order with distinct rows and no zero diff (e.g. one update per
+      // row): consolidation would return it unchanged, so skip hashing and sorting it.
+      result: {
+        kind: "updates",
+        updates: isStrictlyConsolidated(out) ? out : consolidateUpdates(out),
+      },
     });
     return true;
   }

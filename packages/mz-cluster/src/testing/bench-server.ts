@@ -11,7 +11,7 @@ import {
   PartitionedComputeState,
   PROTOCOL_VERSION,
 } from "@mzts/protocol";
-import { ComputeService } from "@mzts/protocol/wire";
+import { ComputeServerFramesService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
 import { listenControllerServer } from "../controller-server.js";
 import { createClusterRuntime } from "../runtime.js";
@@ -42,7 +42,7 @@ if (mode === "unified") {
 
 const handler = createStreamHandler({ codec: computeStreamCodec, connections, openSession });
 const server = await listenControllerServer({
-  routes: (r) => r.service(ComputeService, { control: handler }),
+  routes: (r) => r.service(ComputeServerFramesService, { control: handler } as never),
 });
 console.log(`PORT ${server.port}`);
 process.on("SIGTERM", () => process.exit(0));

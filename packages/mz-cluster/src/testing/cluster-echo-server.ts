@@ -16,7 +16,7 @@ import {
   type StorageCommand,
   type StorageResponse,
 } from "@mzts/protocol";
-import { ClusterService } from "@mzts/protocol/wire";
+import { ClusterServerFramesService } from "@mzts/protocol/wire";
 import { createClusterStreamHandler } from "../cluster-stream.js";
 import { type ControllerConnection, ControllerConnections } from "../controller-connections.js";
 import { listenControllerServer, type TransportCounts } from "../controller-server.js";
@@ -89,7 +89,7 @@ export async function startClusterEchoServer(
     },
   });
   const server = await listenControllerServer({
-    routes: (router) => router.service(ClusterService, { control: handler }),
+    routes: (router) => router.service(ClusterServerFramesService, { control: handler }),
   });
   return {
     url: server.url,

@@ -4,7 +4,7 @@
  * (@internal — no semver).
  */
 import { type ComputeCommand, type ComputeResponse, PROTOCOL_VERSION } from "@mzts/protocol";
-import { ComputeService } from "@mzts/protocol/wire";
+import { ComputeServerFramesService } from "@mzts/protocol/wire";
 import { ControllerConnections } from "../controller-connections.js";
 import { listenControllerServer } from "../controller-server.js";
 import { createStreamHandler, type StreamSession } from "../server.js";
@@ -60,7 +60,7 @@ export async function startComputeEchoServer(
     openSession: echoPeekSession,
   });
   const server = await listenControllerServer({
-    routes: (router) => router.service(ComputeService, { control: handler }),
+    routes: (router) => router.service(ComputeServerFramesService, { control: handler } as never),
   });
   return {
     url: server.url,

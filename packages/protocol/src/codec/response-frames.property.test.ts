@@ -83,14 +83,36 @@ const edgeSubscribe: fc.Arbitrary<ComputeResponse> = fc
     id,
     response: { kind: "batch", lower, upper, result: { kind: "updates", updates } },
   }));
+/** Subscribe batches whose updates share a few times (runs of equal times, as at idle). */
+const runSubscribe: fc.Arbitrary<ComputeResponse> = fc
+  .tuple(edgeId, edgeFrontier, edgeFrontier, fc.array(edgeTime, { minLength: 1, maxLength: 2 }))
+  .chain(([id, lower, upper, times]) =>
+    fc
+      .array(fc.tuple(anyRow, fc.constantFrom(...times), fc.constantFrom(1, -1, 2)), {
+        maxLength: 60,
+      })
+      .map((updates) => ({
+        kind: "subscribeResponse" as const,
+        id,
+        response: {
+          kind: "batch" as const,
+          lower,
+          upper,
+          result: { kind: "updates" as const, updates },
+        },
+      })),
+  );
 const edgeUpper: fc.Arbitrary<StorageResponse> = fc
   .tuple(edgeId, edgeFrontier)
   .map(([id, upper]) => ({ kind: "frontierUpper", id, upper }));
 
-const computeBatch = fc.array(fc.oneof(computeResponse, edgeFrontiers, edgeSubscribe), {
-  minLength: 1,
-  maxLength: 40,
-});
+const computeBatch = fc.array(
+  fc.oneof(computeResponse, edgeFrontiers, edgeSubscribe, runSubscribe),
+  {
+    minLength: 1,
+    maxLength: 40,
+  },
+);
 const storageBatch = fc.array(fc.oneof(storageResponse, edgeUpper), {
   minLength: 1,
   maxLength: 40,

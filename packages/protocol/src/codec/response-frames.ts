@@ -26,7 +26,7 @@
  * message: proto3 field order, the empty string id skipped, a set frontier message written even
  * when empty, its element as a packed `uint64`. Compute subscribe batches of updates (the
  * introspection subscribes: ~2 updates per index and tick) are written directly into their own
- * buffer, rows packed by `RowPacker` as `updateBatchToProto` packs them. Anything else, and any
+ * buffer, rows packed as `updateBatchToProto` packs them (`RowsWriter`: `RowPacker`'s bytes). Anything else, and any
  * value the reflective path should judge (a time that is not a `uint64` bigint, a diff that is
  * not a safe integer, an id with non-ASCII characters), goes through `toBinary` of the one
  * response (the fallback), so what the wire carries and what throws are the reflective codec's.
@@ -39,7 +39,7 @@ import {
   type Frontier,
   type GlobalId,
   InvariantViolation,
-  RowPacker,
+  type Update,
   varintSize,
 } from "@mzts/repr";
 import { type ClusterResponse, clusterResponseToProto } from "../cluster/cluster-command.js";
@@ -64,6 +64,7 @@ import { storageResponseToProto } from "../storage/codec.js";
 import type { StorageResponse } from "../storage/response.js";
 import { ByteCursor, varint64Size } from "./byte-cursor.js";
 import { ROW_FORMAT_VERSION } from "./row-batch-codec.js";
+import { RowsWriter } from "./rows-writer.js";
 
 const U64_MAX = (1n << 64n) - 1n;
 /** Tag of field `no` with wire type 2 (length-delimited), for field numbers 1–15. */
@@ -250,12 +251,20 @@ function writeComputeResponse(out: Out, r: ComputeResponse): void {
 // Frontier upper = 2; UpdateBatch updates = 3 { uint32 format_version = 1; bytes rows = 2;
 // repeated uint64 times = 3; repeated int64 diffs = 4; } } } } — the introspection subscribes'
 // batches (a retraction and an insertion per index and tick over the frontier log). The rows are
-// packed by `RowPacker` as `updateBatchToProto` packs them (and throw what it throws).
+// packed as `updateBatchToProto` packs them, by `RowsWriter` (and throw what `RowPacker` throws).
 
 type SubscribeBatchResponse = Extract<ComputeResponse, { kind: "subscribeResponse" }>;
 
 /** Bytes of a length-delimited field of `len` bytes (tag, length, payload). */
 const fieldLength = (len: number) => 1 + varintSize(len) + len;
+
+/**
+ * The rows of the batch being framed (`RowsWriter`: `RowPacker`'s bytes): one writer reused,
+ * cleared per batch, so a batch neither grows a fresh buffer from its first row nor copies it out.
+ */
+let ROWS = new RowsWriter(1 << 12);
+/** A writer grown past this by a large batch is dropped after it rather than kept. */
+const ROWS_KEPT_BYTES = 1 << 20;
 
 /** The `ComputeResponse` bytes of a subscribe batch of updates, or undefined (reflective). */
 function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined {
@@ -266,14 +275,26 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   const upperLen = frontierLength(b.upper);
   if (idLen < 0 || lowerLen < 0 || upperLen < 0) return undefined;
   const updates = b.result.updates;
-  const packer = new RowPacker(64 + updates.length * 16);
+  const packer = ROWS;
+  packer.clear();
   let timesLen = 0;
   let diffsLen = 0;
-  for (const [row, time, diff] of updates) {
-    packer.pack(row);
-    if (typeof time !== "bigint" || time < 0n || time > U64_MAX) return undefined;
+  // A batch's updates mostly share one time (consolidated: sorted by time): check and size a
+  // time once per run of equal times.
+  let time: unknown;
+  let timeLen = 0;
+  for (let i = 0; i < updates.length; i++) {
+    const u = updates[i] as Update;
+    packer.row(u[0]);
+    const t = u[1];
+    if (t !== time) {
+      if (typeof t !== "bigint" || t < 0n || t > U64_MAX) return undefined;
+      time = t;
+      timeLen = varint64Size(t);
+    }
+    timesLen += timeLen;
+    const diff = u[2];
     if (!Number.isSafeInteger(diff)) return undefined;
-    timesLen += varint64Size(time);
     diffsLen += diff >= 0 ? varintSize(diff) : 10;
   }
   const rowsLen = packer.length;
@@ -299,12 +320,27 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   if (rowsLen > 0) {
     out.buf[out.pos++] = ld(2);
     out.varint(rowsLen);
-    out.bytes(packer.finish());
+    out.bytes(packer.view());
+    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
   }
   if (updates.length > 0) {
     out.buf[out.pos++] = ld(3);
     out.varint(timesLen);
-    for (const u of updates) out.varint64(u[1]);
+    // A run of equal times repeats the first one's bytes.
+    let last: unknown;
+    let start = 0;
+    let end = 0;
+    for (let i = 0; i < updates.length; i++) {
+      const t = (updates[i] as Update)[1];
+      if (t === last) {
+        for (let k = start; k < end; k++) out.buf[out.pos++] = out.buf[k] as number;
+      } else {
+        start = out.pos;
+        out.varint64(t);
+        end = out.pos;
+        last = t;
+      }
+    }
     out.buf[out.pos++] = ld(4);
     out.varint(diffsLen);
     for (const u of updates) {

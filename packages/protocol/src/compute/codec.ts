@@ -144,7 +144,7 @@ export function computeCommandToProto(cmd: ComputeCommand): ComputeCommandProto 
 // ---------------------------------------------------------------------------------------------
 // Commands: wire → domain
 
-function commandFromProtoAt(msg: ComputeCommandProto, prefix: string): ComputeCommand {
+export function commandFromProtoAt(msg: ComputeCommandProto, prefix: string): ComputeCommand {
   const k = msg.kind;
   const kind = k.case ?? "unknown";
   const path = prefix + kind;

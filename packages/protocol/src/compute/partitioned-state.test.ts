@@ -2,7 +2,7 @@
  * Unit tests of the compute response merge: frontier meets, peek precedence and size limit,
  * subscribe batch release at the joint upper, drops, and command-error deduplication.
  */
-import { FrontierRegression, InvariantViolation, RowPacker } from "@mzts/repr";
+import { FrontierRegression, InvariantViolation, RowPacker, type Update } from "@mzts/repr";
 import { describe, expect, it, vi } from "vitest";
 import { maxResultSizeError, PartitionedComputeState } from "./partitioned-state.js";
 import type { ComputeResponse, PeekResponse, SubscribeResponse } from "./response.js";
@@ -138,6 +138,39 @@ describe("PartitionedComputeState peeks", () => {
 });
 
 describe("PartitionedComputeState subscribes", () => {
+  it("passes one part's consolidated batch on as is, and merges consolidated runs (issue 16)", () => {
+    const one = new PartitionedComputeState(1);
+    const updates: Update[] = [
+      [["r1"], 1n, -1],
+      [["r2"], 2n, 1],
+    ];
+    const [out] = one.absorb(
+      0,
+      sub({ kind: "batch", lower: 0n, upper: 4n, result: { kind: "updates", updates } }),
+    );
+    if (out?.kind !== "subscribeResponse" || out.response.kind !== "batch") throw out;
+    expect(out.response.result).toEqual({ kind: "updates", updates });
+    expect(out.response.result.kind === "updates" && out.response.result.updates).toBe(updates);
+    const two = new PartitionedComputeState(2);
+    two.absorb(0, batch(0n, 4n, [[3n, 1]]));
+    expect(
+      two.absorb(
+        1,
+        batch(0n, 4n, [
+          [1n, 1],
+          [3n, -1],
+        ]),
+      ),
+    ).toEqual([
+      sub({
+        kind: "batch",
+        lower: 0n,
+        upper: 4n,
+        result: { kind: "updates", updates: [[["r1"], 1n, 1]] },
+      }),
+    ]);
+  });
+
   it("releases a batch when the joint upper advances, keeping later updates stashed", () => {
     const s = new PartitionedComputeState(2);
     expect(s.absorb(0, batch(0n, 4n, [[2n, 1]]))).toEqual([]);

@@ -19,7 +19,9 @@
  *   exceeds `maxResultSize` become the error "total result exceeds max size of N bytes".
  * - **Subscribes**: per subscribe the parts' uppers (meet), a stash of updates and a sticky error.
  *   When the meet advances from `old` to `new`, one batch `[old, new)` is released with the
- *   stashed updates at times `< new` (consolidated); the rest stays stashed. An error from any
+ *   stashed updates at times `< new` (consolidated; the parts' batches already are, so they are
+ *   merged as runs and one part's batch passes as is, `consolidated-runs.ts`); the rest stays
+ *   stashed. An error from any
  *   part replaces every later batch's updates; a released batch larger than `maxResultSize`
  *   becomes an error. After `droppedAt` from any part no batch is released; once every part
  *   dropped it (or reached the empty upper), one `droppedAt(last released upper)` is sent and the
@@ -35,7 +37,6 @@
  *    batch [0, 4) with u@2 (v@5 stays stashed until the meet passes 5).
  */
 import {
-  consolidateUpdates,
   Frontier,
   type GlobalId,
   InvariantViolation,
@@ -47,6 +48,7 @@ import {
 import { CommandErrorMerge } from "../cluster/command-error-merge.js";
 import { CollectionFrontiers, INPUT, OUTPUT, WRITE } from "./collection-frontiers.js";
 import type { ComputeCommand } from "./command.js";
+import { releaseRuns } from "./consolidated-runs.js";
 import type { ComputeResponse, PeekResponse } from "./response.js";
 
 type FrontiersResponse = Extract<ComputeResponse, { kind: "frontiers" }>;
@@ -81,8 +83,8 @@ interface SubscribeState {
   released: Frontier | undefined;
   /** Meet of the lowers seen before the first release (the lower of the first batch). */
   firstLower: Frontier | undefined;
-  /** Updates received and not yet released. */
-  stash: Update[];
+  /** Updates received and not yet released: one run per part's batch (`consolidated-runs.ts`). */
+  stash: (readonly Update[])[];
   /** First error from any part; sticky. */
   error: string | undefined;
   /** Parts that sent `droppedAt` (or reached the empty upper). */
@@ -226,19 +228,17 @@ export class PartitionedComputeState {
         s.firstLower === undefined ? resp.lower : Frontier.meet(s.firstLower, resp.lower);
     }
     if (resp.result.kind === "error") s.error ??= resp.result.message;
-    else for (const u of resp.result.updates) s.stash.push(u);
+    else if (resp.result.updates.length > 0) s.stash.push(resp.result.updates);
     if (resp.upper === null) s.finished.add(part);
     const advanced = s.uppers.set(part, resp.upper);
     if (s.dropping) return this.#maybeFinishDrop(id, s);
     if (advanced === undefined) return [];
     const lower = s.released ?? s.firstLower ?? Frontier.MIN;
-    const out: Update[] = [];
-    const keep: Update[] = [];
-    for (const u of s.stash) (Frontier.includes(advanced, u[1]) ? keep : out).push(u);
+    // The parts' batches are consolidated runs: merged, not re-consolidated (W=1: passed on).
+    const { out: updates, keep } = releaseRuns(s.stash, advanced);
     s.stash = keep;
     s.released = advanced;
     if (advanced === null) this.#subscribes.delete(id);
-    const updates = consolidateUpdates(out);
     let error = s.error;
     if (error === undefined && exceeds(updates, this.#maxResultSize)) {
       error = s.error = maxResultSizeError(this.#maxResultSize);
