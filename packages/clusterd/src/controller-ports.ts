@@ -12,7 +12,7 @@
  */
 import { ControllerConnections, computeStreamCodec, storageStreamCodec } from "@mzts/mz-cluster";
 import { type HelloStream, PROTOCOL_VERSION } from "@mzts/protocol";
-import { ComputeServerFramesService, StorageService } from "@mzts/protocol/wire";
+import { ComputeServerFramesService, ComputeService, StorageService } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import type { ControllerListen } from "./config.js";
 import type { ClusterdMetrics } from "./metrics.js";
@@ -88,6 +88,7 @@ export async function serveControllers(opts: ControllersOptions): Promise<Served
           name: "compute",
           // Framed requests: each command's bytes, decoded by the codec (issue 16).
           service: ComputeServerFramesService,
+          jsonService: ComputeService,
           codec: computeStreamCodec,
           ...compute,
           connections: connections("compute"),

@@ -34,7 +34,7 @@ import {
   type StorageResponse,
   truncateForLog,
 } from "@mzts/protocol";
-import { ClusterServerFramesService } from "@mzts/protocol/wire";
+import { ClusterServerFramesService, ClusterService } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import type { ListenAddress } from "./config.js";
 import type { ClusterdMetrics } from "./metrics.js";
@@ -143,6 +143,7 @@ function streamEnded(
 async function listenPort(
   serverName: "compute" | "storage" | "cluster",
   routes: (router: ConnectRouter) => void,
+  jsonRoutes: (router: ConnectRouter) => void,
   listen: ListenAddress,
   { metrics, logger }: Observers,
 ): Promise<ControllerPort> {
@@ -151,6 +152,7 @@ async function listenPort(
   metrics.controllerStreams.set(labels, 0);
   const server = await listenControllerServer({
     routes,
+    jsonRoutes,
     host: listen.host,
     port: listen.port,
     onTransport: ({ connections, streams }) => {
@@ -185,8 +187,10 @@ export function serveCluster(opts: ClusterServerOptions): Promise<ControllerPort
   });
   return listenPort(
     "cluster",
-    // Framed requests: each command's bytes, decoded by the handler (issue 16).
+    // Framed requests: each command's bytes, decoded by the handler (issue 16); JSON clients
+    // send real messages.
     (router) => router.service(ClusterServerFramesService, { control: handler }),
+    (router) => router.service(ClusterService, { control: handler }),
     opts.listen,
     opts,
   );
@@ -201,7 +205,10 @@ export interface WorkloadServerOptions<
 > extends Observers,
     WorkloadRuntime<C, R> {
   readonly name: "compute" | "storage";
+  /** What binary clients are served (a framed copy of the service: issue 16). */
   readonly service: DescService;
+  /** What JSON clients are served (the real service); default `service`. */
+  readonly jsonService?: DescService;
   readonly codec: StreamCodec<WireReq, C, WireRes, R>;
   readonly connections: ControllerConnections;
   readonly listen: ListenAddress;
@@ -224,6 +231,7 @@ export function serveWorkload<
   return listenPort(
     opts.name,
     (router) => router.service(opts.service, { control: handler } as never),
+    (router) => router.service(opts.jsonService ?? opts.service, { control: handler } as never),
     opts.listen,
     opts,
   );

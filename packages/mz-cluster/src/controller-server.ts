@@ -9,6 +9,10 @@
  *   is being driven over. `onTransport` is told both whenever either changes.
  * - `close()` stops listening and destroys open sessions, so a stream left open (a controller that
  *   never hangs up) cannot keep the server alive.
+ * - `jsonRoutes`: what JSON clients (`application/*+json`) are served, chosen per request by its
+ *   content type. A replica serves binary clients a framed copy of its services (each command's
+ *   bytes, decoded by the handler: issue 16) whose JSON form would be base64 of binary commands;
+ *   JSON clients get the real messages instead, from the same handler.
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -19,6 +23,8 @@ import { CONTROLLER_STREAM_SERVER_OPTIONS } from "./server.js";
 export interface ControllerServerOptions {
   /** Registers the served services (only those: any other method is `Unimplemented`). */
   readonly routes: (router: ConnectRouter) => void;
+  /** What JSON clients are served (see the file comment); default `routes`. */
+  readonly jsonRoutes?: (router: ConnectRouter) => void;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** 0 (default) = any free port. */
@@ -49,8 +55,15 @@ export async function listenControllerServer(
   opts: ControllerServerOptions,
 ): Promise<ControllerServer> {
   const host = opts.host ?? "127.0.0.1";
+  const binary = connectNodeAdapter({ routes: opts.routes, ...CONTROLLER_STREAM_SERVER_OPTIONS });
+  const json =
+    opts.jsonRoutes === undefined
+      ? binary
+      : connectNodeAdapter({ routes: opts.jsonRoutes, ...CONTROLLER_STREAM_SERVER_OPTIONS });
   const server = http2.createServer(
-    connectNodeAdapter({ routes: opts.routes, ...CONTROLLER_STREAM_SERVER_OPTIONS }),
+    json === binary
+      ? binary
+      : (req, res) => (isJsonRequest(req.headers["content-type"]) ? json : binary)(req, res),
   );
   const open = new Set<http2.ServerHttp2Session>();
   let streams = 0;
@@ -92,4 +105,9 @@ export async function listenControllerServer(
         for (const s of open) s.destroy();
       }),
   };
+}
+
+/** Whether a request's content type is a JSON codec's (`application/json`, `…+json`). */
+export function isJsonRequest(contentType: string | undefined): boolean {
+  return contentType !== undefined && /json/i.test(contentType);
 }

@@ -7,7 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type ComputeCommand,
   computeCommandFrame,
@@ -32,7 +32,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-async function serve() {
+async function serve(opts: { readonly json?: boolean } = {}) {
   const got: ComputeCommand[] = [];
   const connections = new ControllerConnections({
     protocolVersion: PROTOCOL_VERSION,
@@ -54,6 +54,10 @@ async function serve() {
   });
   const server = await listenControllerServer({
     routes: (router) => router.service(ComputeServerFramesService, { control: handler } as never),
+    // As clusterd serves it: JSON clients get the real service from the same handler.
+    ...(opts.json === true
+      ? { jsonRoutes: (router) => router.service(ComputeService, { control: handler }) }
+      : {}),
   });
   cleanup.push(async () => {
     connections.close();
@@ -67,10 +71,13 @@ async function stream<M>(
   url: string,
   service: typeof ComputeService | typeof ComputeFramesService,
   msgs: M[],
+  json = false,
 ): Promise<ConnectError | undefined> {
   const client = createClient(
     service as typeof ComputeService,
-    createGrpcTransport({ baseUrl: url }),
+    json
+      ? createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: false })
+      : createGrpcTransport({ baseUrl: url }),
   );
   async function* requests() {
     for (const m of msgs) yield m as never;
@@ -134,6 +141,34 @@ describe("framed compute requests", () => {
     // Still serving.
     got.length = 0;
     expect(await stream(url, ComputeService, [hello(4n), computeRequestToProto(cmds)])).toBe(
+      undefined,
+    );
+    expect(got).toEqual([CREATE, INIT, ...cmds]);
+  });
+
+  it("serves JSON clients the real messages beside framed binary clients", async () => {
+    const { url, got } = await serve({ json: true });
+    const cmds: ComputeCommand[] = [
+      { kind: "allowCompaction", id: "u1", frontier: 1_700_000_000_000n },
+      { kind: "allowWrites", id: "u4" },
+    ];
+    // A Connect JSON client: its commands are JSON objects, not base64 of binary commands.
+    expect(await stream(url, ComputeService, [hello(1n), computeRequestToProto(cmds)], true)).toBe(
+      undefined,
+    );
+    expect(got).toEqual([CREATE, INIT, ...cmds]);
+    // A JSON command that fails validation: the same in-band InvalidArgument.
+    const badId = create(computeV1.ControlRequestSchema, {
+      commands: [
+        { kind: { case: "allowCompaction", value: { id: "x1", frontier: { elements: [5n] } } } },
+      ],
+    });
+    const invalid = await stream(url, ComputeService, [hello(2n), badId], true);
+    expect(invalid?.code).toBe(Code.InvalidArgument);
+    expect(invalid?.rawMessage).toMatch(/commands\[0\]\.allowCompaction\.id/);
+    // And a binary client on the same server is still served framed.
+    got.length = 0;
+    expect(await stream(url, ComputeService, [hello(3n), computeRequestToProto(cmds)])).toBe(
       undefined,
     );
     expect(got).toEqual([CREATE, INIT, ...cmds]);
