@@ -10,7 +10,8 @@
  * ## Algorithm
  * Batches are kept as received, with their min/max time computed once. `takeReady(f)` returns
  * the updates with `time < f` grouped by time, ascending. Fast path (the common case: each batch
- * has one time and all are ready): no copying, the received batches are returned as they are.
+ * has one time and all are ready): no copying, the received batches are returned as they are
+ * (the held array itself is handed over; no object per batch is allocated at any point).
  * Otherwise ready updates are bucketed by time (a Map) and the buckets sorted; not-yet-ready
  * updates stay pending.
  */
@@ -23,20 +24,22 @@ export interface TimeGroup {
   readonly batches: readonly Batch[];
 }
 
-interface Held {
-  readonly batch: Batch;
-  readonly min: Timestamp;
-  readonly max: Timestamp;
-}
+/** Returned when nothing is ready (shared, never mutated: callers only iterate it). */
+const NONE: readonly TimeGroup[] = Object.freeze([]);
 
 /** Buffers updates until the frontier passes their times; releases them grouped by time. */
 export class PendingUpdates {
-  /** Batches held, in arrival order; every held update has `time >= ` the last frontier taken. */
-  #held: Held[] = [];
+  /**
+   * Batches held, in arrival order, with each one's least and greatest time (parallel arrays: no
+   * object per batch); every held update has `time >=` the last frontier taken.
+   */
+  #batches: Batch[] = [];
+  #mins: Timestamp[] = [];
+  #maxs: Timestamp[] = [];
 
   /** Number of batches held. */
   get size(): number {
-    return this.#held.length;
+    return this.#batches.length;
   }
 
   /** Holds a batch (which must not be mutated afterwards). */
@@ -51,51 +54,90 @@ export class PendingUpdates {
       if (t < min) min = t;
       else if (t > max) max = t;
     }
-    this.#held.push({ batch, min, max });
+    this.#batches.push(batch);
+    this.#mins.push(min);
+    this.#maxs.push(max);
   }
 
-  /** Removes and returns the updates with `time < f` (all for the empty frontier), by time. */
-  takeReady(f: Frontier): TimeGroup[] {
-    const held = this.#held;
-    if (held.length === 0) return [];
-    const ready: Held[] = [];
-    const keep: Held[] = [];
-    for (const h of held) {
-      if (f === null || h.max < f) ready.push(h);
-      else if (h.min >= f) keep.push(h);
-      else {
+  /**
+   * Removes and returns the updates with `time < f` (all for the empty frontier), by time. The
+   * returned array is the caller's to iterate (when nothing is ready: a shared empty array).
+   */
+  takeReady(f: Frontier): readonly TimeGroup[] {
+    const batches = this.#batches;
+    const n = batches.length;
+    if (n === 0) return NONE;
+    const mins = this.#mins;
+    const maxs = this.#maxs;
+    // Fast path (an idle index's tick: every held batch ready, all at one time): hand the held
+    // batches over as they are, with no per-batch copy.
+    const t0 = mins[0]!;
+    let allReady = true;
+    let uniform = true;
+    for (let i = 0; i < n; i++) {
+      const max = maxs[i]!;
+      if (f !== null && max >= f) {
+        allReady = false;
+        break;
+      }
+      if (uniform && (mins[i] !== t0 || max !== t0)) uniform = false;
+    }
+    if (allReady && uniform) {
+      this.#batches = [];
+      mins.length = 0;
+      maxs.length = 0;
+      return [{ time: t0, batches }];
+    }
+    const ready: Batch[] = [];
+    let readyUniform = true;
+    let readyTime: Timestamp | undefined;
+    const keepB: Batch[] = [];
+    const keepMin: Timestamp[] = [];
+    const keepMax: Timestamp[] = [];
+    const readyBatch = (b: Batch, min: Timestamp, max: Timestamp) => {
+      if (readyTime === undefined) readyTime = min;
+      if (min !== readyTime || max !== readyTime) readyUniform = false;
+      ready.push(b);
+    };
+    for (let i = 0; i < n; i++) {
+      const b = batches[i]!;
+      const min = mins[i]!;
+      const max = maxs[i]!;
+      if (f === null || max < f) readyBatch(b, min, max);
+      else if (min >= f) {
+        keepB.push(b);
+        keepMin.push(min);
+        keepMax.push(max);
+      } else {
         // Split a straddling batch.
         const now = new Batch();
         const later = new Batch();
-        const { rows, times, diffs } = h.batch;
-        for (let i = 0; i < rows.length; i++) {
-          const t = times[i]!;
-          (t < f ? now : later).push(rows[i]!, t, diffs[i]!);
+        const { rows, times, diffs } = b;
+        for (let j = 0; j < rows.length; j++) {
+          const t = times[j]!;
+          (t < f ? now : later).push(rows[j]!, t, diffs[j]!);
         }
-        ready.push(summarize(now));
-        keep.push(summarize(later));
+        const [nowMin, nowMax] = bounds(now);
+        readyBatch(now, nowMin, nowMax);
+        const [laterMin, laterMax] = bounds(later);
+        keepB.push(later);
+        keepMin.push(laterMin);
+        keepMax.push(laterMax);
       }
     }
-    this.#held = keep;
-    if (ready.length === 0) return [];
-    // Fast path: every ready batch has one and the same time.
-    const t0 = ready[0]!.min;
-    let uniform = true;
-    for (const h of ready) {
-      if (h.min !== t0 || h.max !== t0) {
-        uniform = false;
-        break;
-      }
-    }
-    if (uniform) return [{ time: t0, batches: ready.map((h) => h.batch) }];
+    this.#batches = keepB;
+    this.#mins = keepMin;
+    this.#maxs = keepMax;
+    if (ready.length === 0) return NONE;
+    if (readyUniform) return [{ time: readyTime!, batches: ready }];
     const buckets = new Map<Timestamp, Batch>();
-    for (const h of ready) {
-      const { rows, times, diffs } = h.batch;
+    for (const b of ready) {
+      const { rows, times, diffs } = b;
       for (let i = 0; i < rows.length; i++) {
         const t = times[i]!;
-        let b = buckets.get(t);
-        if (!b) buckets.set(t, (b = new Batch()));
-        b.push(rows[i] as Row, t, diffs[i]!);
+        let out = buckets.get(t);
+        if (!out) buckets.set(t, (out = new Batch()));
+        out.push(rows[i] as Row, t, diffs[i]!);
       }
     }
     const keys = [...buckets.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -103,7 +145,8 @@ export class PendingUpdates {
   }
 }
 
-function summarize(batch: Batch): Held {
+/** A non-empty batch's least and greatest time. */
+function bounds(batch: Batch): [Timestamp, Timestamp] {
   const times = batch.times;
   let min = times[0]!;
   let max = min;
@@ -111,5 +154,5 @@ function summarize(batch: Batch): Held {
     if (t < min) min = t;
     if (t > max) max = t;
   }
-  return { batch, min, max };
+  return [min, max];
 }
