@@ -15,6 +15,10 @@
  * seconds is the row's figure, as % of a core, beside the heap and RSS at the end. Rows at N = 4
  * (the baseline, the demo's size) and each N given, as ratios to the baseline of the same run.
  *
+ * `BENCH_COMPACT=1`: after every tick the bench also applies what environmentd sends a replica
+ * at idle, one `allowCompaction` per index (to 2 ticks behind the upper), as one batch of
+ * commands (clusterd's compute worker sees ~1,000 a second at 1,000 indexes).
+ *
  * Usage: tsx bench/source-tick.bench.ts [N,N...] (default 300,1000). Uses the built dist.
  * Profile the window of one row: `BENCH_ONLY=1 BENCH_EXIT_AFTER_WINDOW=1 node --cpu-prof
  * --cpu-prof-dir=<dir> --import tsx bench/source-tick.bench.ts 1000`, then e2e's
@@ -36,6 +40,7 @@ const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 1000);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 3);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const COMPACT = process.env.BENCH_COMPACT === "1";
 const BASELINE = 4;
 const SHARD = "counter";
 
@@ -86,10 +91,19 @@ async function measure(n: number): Promise<Row> {
   // The controller's hold: a few ticks behind the upper, as environmentd's read policy keeps it.
   const hold = await shard.openSinceHandle("controller");
   let t = 0n;
+  let compactTo = 0n;
+  let ready = false;
   const append = async () => {
     await shard.compareAndAppend([[[t + 1n], t, 1]], t, t + 1n);
     t++;
     if (t > 5n) await hold.downgradeSince(t - 5n);
+    // environmentd's read policy: every index's compaction follows the upper (BENCH_COMPACT).
+    if (COMPACT && ready && t - 2n > compactTo) {
+      compactTo = t - 2n;
+      for (let i = 0; i < n; i++)
+        state.apply({ kind: "allowCompaction", id: `u${i + 10}`, frontier: compactTo });
+      requestStep();
+    }
   };
   for (let i = 0; i < 5; i++) await append();
   // One append at a time (a tick may come while the previous append still waits on a busy loop).
@@ -151,6 +165,8 @@ async function measure(n: number): Promise<Row> {
     { kind: "initializationComplete" },
   ];
   for (const c of cmds) state.apply(c);
+  compactTo = t - 1n;
+  ready = true;
   const hydrated = () => {
     let k = 0;
     for (const f of frontiers.values()) if (f !== null && f >= t - 1n) k++;

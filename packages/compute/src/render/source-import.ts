@@ -38,11 +38,6 @@ import type { ShardSinceHolds, SinceLease } from "./shard-since-holds.js";
 /** Opens a persist shard by id (the worker's persist client). */
 export type OpenShard = (shardId: string) => Promise<Shard>;
 
-interface Event {
-  readonly updates: readonly Update[];
-  readonly upper: Frontier;
-}
-
 export interface SourceReaderOptions {
   readonly id: string;
   readonly shardId: string;
@@ -62,8 +57,13 @@ export class SourceReader {
   readonly id: string;
   readonly shardId: string;
   readonly #o: SourceReaderOptions;
-  /** Events read and not yet pumped into the dataflow, in order. */
-  readonly #queue: Event[] = [];
+  /**
+   * Events read and not yet pumped into the dataflow, in order: each one's updates (read-only,
+   * possibly shared with other readers of the shard) and upper (parallel arrays: nothing is
+   * allocated per event and reader).
+   */
+  readonly #queued: (readonly Update[])[] = [];
+  readonly #uppers: Frontier[] = [];
   readonly #abort = new AbortController();
   /** The read error that stopped this reader, if any. */
   error: string | undefined;
@@ -109,7 +109,8 @@ export class SourceReader {
     if (signal.aborted) return;
     const snap = await shard.snapshot(feed.asOf, { wait: true, signal });
     if (signal.aborted) return;
-    this.#queue.push({ updates: this.#mine(snap), upper: feed.asOf + 1n });
+    this.#queued.push(this.#mine(snap));
+    this.#uppers.push(feed.asOf + 1n);
     this.#snapshotRead = true;
     lease.advance(feed.asOf + 1n);
     requestStep();
@@ -118,7 +119,8 @@ export class SourceReader {
       const unsubscribe = this.#o.listeners.subscribe(this.shardId, feed.asOf + 1n, {
         event: (updates, upper) => {
           if (signal.aborted) return;
-          this.#queue.push({ updates, upper });
+          this.#queued.push(updates);
+          this.#uppers.push(upper);
           requestStep();
           if (upper === null) resolve();
           else lease.advance(upper);
@@ -179,12 +181,18 @@ export class SourceReader {
 
   /** Moves queued events into the dataflow. Returns true when it moved any. */
   pump(): boolean {
-    if (this.#queue.length === 0) return false;
+    const queued = this.#queued;
+    const n = queued.length;
+    if (n === 0) return false;
+    const uppers = this.#uppers;
     const feed = this.#o.feed;
-    for (const ev of this.#queue.splice(0, this.#queue.length)) {
-      feed.send(ev.updates);
-      feed.advance(ev.upper);
+    for (let i = 0; i < n; i++) {
+      feed.sendShared(queued[i]!);
+      feed.advance(uppers[i]!);
     }
+    // Events only queue from the async reads, never while this runs.
+    queued.length = 0;
+    uppers.length = 0;
     return true;
   }
 
@@ -195,7 +203,8 @@ export class SourceReader {
    */
   stop(): Promise<void> {
     this.#abort.abort();
-    this.#queue.length = 0;
+    this.#queued.length = 0;
+    this.#uppers.length = 0;
     return this.#done ?? Promise.resolve();
   }
 }
