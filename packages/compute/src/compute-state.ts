@@ -131,6 +131,10 @@ export class ComputeState {
   readonly #bad: CommandErrors;
   readonly #dispatchCommand = (cmd: ComputeCommand): void => this.#dispatch(cmd);
   #lastStats = "";
+  /** Live exports by kind (statistics). */
+  readonly #live = { indexes: 0, subscribes: 0, persistSinks: 0 };
+  /** Arrangement entries of every live dataflow, as last counted (`#recount`). */
+  #records = 0;
   /** Whether statistics may have changed since the last were sent. */
   #statsDirty = true;
   /**
@@ -299,13 +303,14 @@ export class ComputeState {
       index: (id) => this.#importable(id),
       subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
       activated: (d) => {
-        if (this.#dataflows.get(d.seq) === d) this.#active.add(d);
+        if (!d.disposed) this.#active.add(d);
       },
     });
     this.#dataflows.set(seq, df);
     this.#active.add(df);
     for (const id of ids) {
       this.#exports.set(id, df);
+      this.#countExport(df, id, 1);
       this.#compaction.set(id, desc.asOf);
       this.#dropped.delete(id);
       if (df.indexes.has(id) || df.persistSinks.has(id)) this.#frontiers.track(id, desc.asOf);
@@ -361,6 +366,7 @@ export class ComputeState {
     const df = this.#exports.get(id);
     if (!df) return;
     this.#exports.delete(id);
+    this.#countExport(df, id, -1);
     this.#compaction.delete(id);
     this.#dropped.add(id);
     df.liveExports.delete(id);
@@ -390,11 +396,13 @@ export class ComputeState {
       this.#disposing.add(disposed);
       void disposed.then(() => this.#disposing.delete(disposed));
       this.#dataflows.delete(df.seq);
+      this.#records -= df.records;
+      df.records = 0;
       this.#log.info(
         { dataflow: truncateForLog(df.desc.debugName), seq: df.seq },
         "compute: dataflow dropped",
       );
-    }
+    } else this.#recount(df);
   }
 
   #peek(peek: Peek): void {
@@ -469,6 +477,7 @@ export class ComputeState {
         }
         this.#compaction.set(id, Frontier.join(this.#compaction.get(id) ?? null, desc.asOf));
       }
+      this.#recount(old);
     }
     for (const { debugName, reason } of plan.replaced) {
       this.#log.info({ dataflow: debugName, reason }, "compute: reconciliation replaces dataflow");
@@ -563,8 +572,12 @@ export class ComputeState {
     for (const df of this.#touched) {
       this.#logging.touch(df);
       for (const id of df.liveExports) this.#frontiers.touch(id);
+      this.#recount(df);
     }
-    for (const df of this.#compacted) this.#logging.touch(df);
+    for (const df of this.#compacted) {
+      this.#logging.touch(df);
+      this.#recount(df);
+    }
     if (this.#touched.size > 0 || this.#compacted.size > 0) this.#statsDirty = true;
     this.#touched.clear();
     this.#compacted.clear();
@@ -608,39 +621,39 @@ export class ComputeState {
     return true;
   }
 
-  /** This worker's statistics. */
+  /**
+   * This worker's statistics. Kept as counts (exports at create and drop; arrangement entries
+   * recounted per dataflow whose graph ran or that was compacted): O(1) in idle dataflows.
+   */
   stats(): WorkerStats {
-    let indexes = 0;
-    let records = 0;
-    let subscribes = 0;
-    let persistSinks = 0;
-    for (const df of this.#dataflows.values()) {
-      // A dataflow's indexes share one error arrangement (counted once); no set per dataflow.
-      let counted: unknown;
-      let more: Set<unknown> | undefined;
-      for (const ix of df.indexes.values()) {
-        if (df.liveExports.has(ix.id)) indexes++;
-        records += ix.arrangement.size;
-        const errs = ix.errors;
-        if (errs === counted || more?.has(errs)) continue;
-        if (counted === undefined) counted = errs;
-        else (more ??= new Set()).add(errs);
-        records += errs.size;
-      }
-      for (const id of df.subscribes.keys()) if (df.liveExports.has(id)) subscribes++;
-      for (const id of df.persistSinks.keys()) if (df.liveExports.has(id)) persistSinks++;
-    }
+    for (const df of this.#touched) this.#recount(df);
+    for (const df of this.#compacted) this.#recount(df);
     return {
       dataflows: this.#dataflows.size,
-      indexes,
-      arrangementRecords: records,
+      indexes: this.#live.indexes,
+      arrangementRecords: this.#records,
       pendingPeeks: this.#peeks.size,
-      subscribes,
-      persistSinks,
+      subscribes: this.#live.subscribes,
+      persistSinks: this.#live.persistSinks,
       reused: this.#reused,
       replaced: this.#replaced,
       ...this.#bad.counts(),
     };
+  }
+
+  /** Brings a live dataflow's share of `#records` up to date. */
+  #recount(df: DataflowInstance): void {
+    if (this.#dataflows.get(df.seq) !== df) return;
+    const n = df.countRecords();
+    this.#records += n - df.records;
+    df.records = n;
+  }
+
+  /** Adds `by` (±1) to the live export count of `id`'s kind in `df`. */
+  #countExport(df: DataflowInstance, id: GlobalId, by: number): void {
+    if (df.indexes.has(id)) this.#live.indexes += by;
+    else if (df.subscribes.has(id)) this.#live.subscribes += by;
+    else if (df.persistSinks.has(id)) this.#live.persistSinks += by;
   }
 
   /** Stops readers, expires their since handles and closes the persist client. */

@@ -45,4 +45,25 @@ describe("PendingUpdates", () => {
     expect(rest.map((g) => g.time)).toEqual([9n]);
     expect(p.size).toBe(0);
   });
+
+  it("answers one ready batch a tick in a reused group, right every tick", () => {
+    const p = new PendingUpdates();
+    const seen: string[] = [];
+    let first: unknown;
+    for (let t = 0n; t < 5n; t++) {
+      const b = batch([`r${t}`, t, 1]);
+      p.push(b);
+      const groups = p.takeReady(t + 1n);
+      first ??= groups;
+      // The same (reused) answer each tick, holding this tick's batch.
+      expect(groups).toBe(first);
+      expect(groups).toHaveLength(1);
+      expect(groups[0]!.time).toBe(t);
+      expect(groups[0]!.batches).toHaveLength(1);
+      expect(groups[0]!.batches[0]).toBe(b);
+      for (const g of groups) for (const x of g.batches) seen.push(String(x.rows[0]![0]));
+      expect(p.size).toBe(0);
+    }
+    expect(seen).toEqual(["r0", "r1", "r2", "r3", "r4"]);
+  });
 });

@@ -11,7 +11,7 @@
  * Batches are kept as received, with their min/max time computed once. `takeReady(f)` returns
  * the updates with `time < f` grouped by time, ascending. Fast path (the common case: each batch
  * has one time and all are ready): no copying, the received batches are returned as they are
- * (the held array itself is handed over; no object per batch is allocated at any point).
+ * (one ready batch: in a reused group, so an idle tick allocates nothing).
  * Otherwise ready updates are bucketed by time (a Map) and the buckets sorted; not-yet-ready
  * updates stay pending.
  */
@@ -27,50 +27,67 @@ export interface TimeGroup {
 /** Returned when nothing is ready (shared, never mutated: callers only iterate it). */
 const NONE: readonly TimeGroup[] = Object.freeze([]);
 
-/** Buffers updates until the frontier passes their times; releases them grouped by time. */
+/** A time group whose fields this class rewrites (handed out as a read-only `TimeGroup`). */
+interface Reused {
+  time: Timestamp;
+  readonly batches: Batch[];
+}
+
+/**
+ * Buffers updates until the frontier passes their times; releases them grouped by time.
+ *
+ * What `takeReady` returns is only valid until the next `push` or `takeReady` on the same
+ * instance (an operator iterates it at once): the common answer, one ready batch, reuses one
+ * array and one group, so an idle dataflow's tick allocates nothing here.
+ */
 export class PendingUpdates {
   /**
-   * Batches held, in arrival order, with each one's least and greatest time (parallel arrays: no
-   * object per batch); every held update has `time >=` the last frontier taken.
+   * Batches held (the first `#n` slots, in arrival order), with each one's least and greatest
+   * time. Parallel arrays written by index and never shrunk: emptying an array (`length = 0`)
+   * drops its backing store, and the next push allocates a new one.
    */
-  #batches: Batch[] = [];
+  #batches: Array<Batch | undefined> = [];
   #mins: Timestamp[] = [];
   #maxs: Timestamp[] = [];
+  #n = 0;
+  readonly #one: Reused = { time: 0n, batches: [] };
+  readonly #oneResult: readonly TimeGroup[] = [this.#one];
 
   /** Number of batches held. */
   get size(): number {
-    return this.#batches.length;
+    return this.#n;
   }
 
   /** Holds a batch (which must not be mutated afterwards). */
   push(batch: Batch): void {
-    const n = batch.length;
-    if (n === 0) return;
+    const len = batch.length;
+    if (len === 0) return;
     const times = batch.times;
     let min = times[0]!;
     let max = min;
-    for (let i = 1; i < n; i++) {
+    for (let i = 1; i < len; i++) {
       const t = times[i]!;
       if (t < min) min = t;
       else if (t > max) max = t;
     }
-    this.#batches.push(batch);
-    this.#mins.push(min);
-    this.#maxs.push(max);
+    const n = this.#n++;
+    this.#batches[n] = batch;
+    this.#mins[n] = min;
+    this.#maxs[n] = max;
   }
 
   /**
-   * Removes and returns the updates with `time < f` (all for the empty frontier), by time. The
-   * returned array is the caller's to iterate (when nothing is ready: a shared empty array).
+   * Removes and returns the updates with `time < f` (all for the empty frontier), by time —
+   * valid until the next call on this instance (see the class comment).
    */
   takeReady(f: Frontier): readonly TimeGroup[] {
-    const batches = this.#batches;
-    const n = batches.length;
+    const n = this.#n;
     if (n === 0) return NONE;
+    const batches = this.#batches;
     const mins = this.#mins;
     const maxs = this.#maxs;
-    // Fast path (an idle index's tick: every held batch ready, all at one time): hand the held
-    // batches over as they are, with no per-batch copy.
+    // Fast path (an idle index's tick: every held batch ready, all at one time): the held
+    // batches as they are, no copy of any update.
     const t0 = mins[0]!;
     let allReady = true;
     let uniform = true;
@@ -83,11 +100,26 @@ export class PendingUpdates {
       if (uniform && (mins[i] !== t0 || max !== t0)) uniform = false;
     }
     if (allReady && uniform) {
-      this.#batches = [];
-      mins.length = 0;
-      maxs.length = 0;
-      return [{ time: t0, batches }];
+      this.#n = 0;
+      if (n === 1) {
+        const one = this.#one;
+        one.time = t0;
+        one.batches[0] = batches[0]!;
+        batches[0] = undefined;
+        return this.#oneResult;
+      }
+      const ready = batches.slice(0, n) as Batch[];
+      for (let i = 0; i < n; i++) batches[i] = undefined;
+      return [{ time: t0, batches: ready }];
     }
+    return this.#takeSome(f, n);
+  }
+
+  /** `takeReady` when some batch is not ready, or the ready ones span several times. */
+  #takeSome(f: Frontier, n: number): readonly TimeGroup[] {
+    const batches = this.#batches;
+    const mins = this.#mins;
+    const maxs = this.#maxs;
     const ready: Batch[] = [];
     let readyUniform = true;
     let readyTime: Timestamp | undefined;
@@ -128,6 +160,7 @@ export class PendingUpdates {
     this.#batches = keepB;
     this.#mins = keepMin;
     this.#maxs = keepMax;
+    this.#n = keepB.length;
     if (ready.length === 0) return NONE;
     if (readyUniform) return [{ time: readyTime!, batches: ready }];
     const buckets = new Map<Timestamp, Batch>();

@@ -59,11 +59,13 @@ export class SourceReader {
   readonly #o: SourceReaderOptions;
   /**
    * Events read and not yet pumped into the dataflow, in order: each one's updates (read-only,
-   * possibly shared with other readers of the shard) and upper (parallel arrays: nothing is
-   * allocated per event and reader).
+   * possibly shared with other readers of the shard) and upper, in the first `#n` slots
+   * (parallel arrays written by index and never shrunk: nothing is allocated per event and
+   * reader; emptying an array with `length = 0` would drop its backing store every tick).
    */
-  readonly #queued: (readonly Update[])[] = [];
+  readonly #queued: Array<readonly Update[] | undefined> = [];
   readonly #uppers: Frontier[] = [];
+  #n = 0;
   readonly #abort = new AbortController();
   /** The read error that stopped this reader, if any. */
   error: string | undefined;
@@ -109,8 +111,7 @@ export class SourceReader {
     if (signal.aborted) return;
     const snap = await shard.snapshot(feed.asOf, { wait: true, signal });
     if (signal.aborted) return;
-    this.#queued.push(this.#mine(snap));
-    this.#uppers.push(feed.asOf + 1n);
+    this.#enqueue(this.#mine(snap), feed.asOf + 1n);
     this.#snapshotRead = true;
     lease.advance(feed.asOf + 1n);
     requestStep();
@@ -119,8 +120,7 @@ export class SourceReader {
       const unsubscribe = this.#o.listeners.subscribe(this.shardId, feed.asOf + 1n, {
         event: (updates, upper) => {
           if (signal.aborted) return;
-          this.#queued.push(updates);
-          this.#uppers.push(upper);
+          this.#enqueue(updates, upper);
           requestStep();
           if (upper === null) resolve();
           else lease.advance(upper);
@@ -179,20 +179,27 @@ export class SourceReader {
     return updates.filter(([row]) => hashRow(row) % workers === worker);
   }
 
+  #enqueue(updates: readonly Update[], upper: Frontier): void {
+    const n = this.#n++;
+    this.#queued[n] = updates;
+    this.#uppers[n] = upper;
+  }
+
   /** Moves queued events into the dataflow. Returns true when it moved any. */
   pump(): boolean {
-    const queued = this.#queued;
-    const n = queued.length;
+    const n = this.#n;
     if (n === 0) return false;
+    const queued = this.#queued;
     const uppers = this.#uppers;
     const feed = this.#o.feed;
+    // Events only queue from the async reads, never while this runs.
+    this.#n = 0;
     for (let i = 0; i < n; i++) {
-      feed.sendShared(queued[i]!);
+      const updates = queued[i]!;
+      queued[i] = undefined;
+      feed.sendShared(updates);
       feed.advance(uppers[i]!);
     }
-    // Events only queue from the async reads, never while this runs.
-    queued.length = 0;
-    uppers.length = 0;
     return true;
   }
 
@@ -205,6 +212,7 @@ export class SourceReader {
     this.#abort.abort();
     this.#queued.length = 0;
     this.#uppers.length = 0;
+    this.#n = 0;
     return this.#done ?? Promise.resolve();
   }
 }

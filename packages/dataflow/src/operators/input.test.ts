@@ -52,3 +52,23 @@ describe("InputHandle.sendBatch", () => {
     expect(() => late.sendBatch(batchOf([[["a"], 7n, 0.5]]))).toThrow(InvalidUpdate);
   });
 });
+
+describe("InputPort", () => {
+  it("hands over one batch per take, and every batch when several came", () => {
+    const g = createGraph();
+    const i = createInput(g, "u");
+    const port = i.output.connect();
+    for (let t = 0n; t < 3n; t++) {
+      i.send([[[`a${t}`], t, 1]]);
+      const got = port.takeBatches();
+      expect(got.map((b) => b.rows[0]![0])).toEqual([`a${t}`]);
+      expect(port.takeBatches()).toHaveLength(0);
+    }
+    i.send([[["x"], 3n, 1]]);
+    i.send([[["y"], 3n, 1]]);
+    i.send([[["z"], 3n, 1]]);
+    expect(port.takeBatches().map((b) => b.rows[0]![0])).toEqual(["x", "y", "z"]);
+    i.send([[["w"], 3n, 1]]);
+    expect(port.takeBatches().map((b) => b.rows[0]![0])).toEqual(["w"]);
+  });
+});
