@@ -60,8 +60,7 @@ export class ImportFeed {
       this.send(updates);
       return;
     }
-    let batch = shared.get(updates);
-    if (batch === undefined) shared.set(updates, (batch = batchOf(updates)));
+    const batch = sharedBatch(updates);
     if (batch.length > 0) this.input.sendBatch(batch);
   }
 
@@ -78,8 +77,25 @@ export class ImportFeed {
   }
 }
 
-/** The input batch of each shared update array (`sendShared`), while the array lives. */
-const shared = new WeakMap<readonly Update[], Batch>();
+/**
+ * The input batches of the last shared update arrays (`sendShared`): the feeds of one event are
+ * fed one after the other (a worker step pumps every reader of the shard), so the last two
+ * arrays cover them (two: a second shard's event may interleave). Not a `WeakMap`: its
+ * ephemeron entries cost every scavenge, and one per event is one per tick.
+ */
+const sharedKeys: Array<readonly Update[] | undefined> = [undefined, undefined];
+const sharedBatches: Array<Batch | undefined> = [undefined, undefined];
+let sharedNext = 0;
+
+function sharedBatch(updates: readonly Update[]): Batch {
+  if (sharedKeys[0] === updates) return sharedBatches[0]!;
+  if (sharedKeys[1] === updates) return sharedBatches[1]!;
+  const batch = batchOf(updates);
+  sharedKeys[sharedNext] = updates;
+  sharedBatches[sharedNext] = batch;
+  sharedNext ^= 1;
+  return batch;
+}
 
 /** Whether every update's time lies in `[asOf, until)`. */
 function inRange(updates: readonly Update[], asOf: Timestamp, until: Frontier): boolean {
