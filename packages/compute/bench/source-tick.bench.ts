@@ -15,13 +15,20 @@
  * seconds is the row's figure, as % of a core, beside the heap and RSS at the end. Rows at N = 4
  * (the baseline, the demo's size) and each N given, as ratios to the baseline of the same run.
  *
+ * `BENCH_COMPACT=1`: after every tick the bench also applies what environmentd sends a replica
+ * at idle, one `allowCompaction` per index (to 2 ticks behind the upper), as one batch of
+ * commands (clusterd's compute worker sees ~1,000 a second at 1,000 indexes).
+ *
+ * `BENCH_LOGGING=off`: the instance is created with introspection off (no log tables, no operator
+ * timing): what is left is the dataflows' own cost, persist and the worker loop.
+ *
  * Usage: tsx bench/source-tick.bench.ts [N,N...] (default 300,1000). Uses the built dist.
  * `BENCH_UH=1`: the unified logging host (mz-cluster's `UnifiedLoggingHost`) instead.
  * Profile the window of one row: `BENCH_ONLY=1 BENCH_EXIT_AFTER_WINDOW=1 node --cpu-prof
  * --cpu-prof-dir=<dir> --import tsx bench/source-tick.bench.ts 1000`, then e2e's
  * `tsx bench/profile/cpuprofile-summary.ts <file> --last 10` (the window is the profile's end).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +45,8 @@ const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 1000);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 3);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const COMPACT = process.env.BENCH_COMPACT === "1";
+const LOGGING_OFF = process.env.BENCH_LOGGING === "off";
 const BASELINE = 4;
 /** `BENCH_UH=1`: mz-cluster's `UnifiedLoggingHost` instead of compute's legacy host (phase 2 on). */
 const UNIFIED = process.env.BENCH_UH === "1";
@@ -59,6 +68,20 @@ const ALLOC_PROFILE = process.env.BENCH_ALLOC_PROFILE;
 /** Exit right after the first measured window (under `--cpu-prof`: the profile ends with it). */
 const EXIT_AFTER = process.env.BENCH_EXIT_AFTER_WINDOW === "1";
 
+/**
+ * CPU ms of the main thread alone (the worker: compute, its persist client and the writer; not
+ * persist's or libuv's helper threads), from `/proc` (Linux; NaN elsewhere), 10 ms resolution.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The scale bench's index: the counter's subsource (arity 1) → index on column 0. */
@@ -79,6 +102,8 @@ function sourceIndex(i: number, asOf: bigint): DataflowDescription {
 interface Row {
   readonly n: number;
   readonly cpuPct: number;
+  /** The main thread's share of `cpuPct`. */
+  readonly mainPct: number;
   readonly heapMb: number;
   readonly rssMb: number;
 }
@@ -90,10 +115,19 @@ async function measure(n: number): Promise<Row> {
   // The controller's hold: a few ticks behind the upper, as environmentd's read policy keeps it.
   const hold = await shard.openSinceHandle("controller");
   let t = 0n;
+  let compactTo = 0n;
+  let ready = false;
   const append = async () => {
     await shard.compareAndAppend([[[t + 1n], t, 1]], t, t + 1n);
     t++;
     if (t > 5n) await hold.downgradeSince(t - 5n);
+    // environmentd's read policy: every index's compaction follows the upper (BENCH_COMPACT).
+    if (COMPACT && ready && t - 2n > compactTo) {
+      compactTo = t - 2n;
+      for (let i = 0; i < n; i++)
+        state.apply({ kind: "allowCompaction", id: `u${i + 10}`, frontier: compactTo });
+      requestStep();
+    }
   };
   for (let i = 0; i < 5; i++) await append();
   // One append at a time (a tick may come while the previous append still waits on a busy loop).
@@ -149,7 +183,14 @@ async function measure(n: number): Promise<Row> {
     await heap.post("HeapProfiler.startSampling", { samplingInterval: 4096 });
   }
   const cmds: ComputeCommand[] = [
-    { kind: "createInstance", config: { logging: conformanceConfig(1000) } },
+    {
+      kind: "createInstance",
+      config: {
+        logging: LOGGING_OFF
+          ? { enabled: false, intervalMs: 0, logLogging: false, indexLogs: new Map() }
+          : conformanceConfig(1000),
+      },
+    },
     ...Array.from(
       { length: n },
       (_, i): ComputeCommand => ({ kind: "createDataflow", dataflow: sourceIndex(i, t - 1n) }),
@@ -157,6 +198,8 @@ async function measure(n: number): Promise<Row> {
     { kind: "initializationComplete" },
   ];
   for (const c of cmds) state.apply(c);
+  compactTo = t - 1n;
+  ready = true;
   const hydrated = () => {
     let k = 0;
     for (const f of frontiers.values()) if (f !== null && f >= t - 1n) k++;
@@ -178,9 +221,11 @@ async function measure(n: number): Promise<Row> {
     });
   }
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuMs();
   const w0 = performance.now();
   await sleep(WINDOW_S * 1000);
   const c1 = process.cpuUsage(c0);
+  const mainMs = mainThreadCpuMs() - m0;
   const wallMs = performance.now() - w0;
   if (alloc !== undefined) {
     const { profile } = await alloc.post("HeapProfiler.getSamplingProfile");
@@ -199,13 +244,14 @@ async function measure(n: number): Promise<Row> {
   const mem = process.memoryUsage();
   if (EXIT_AFTER) {
     process.stderr.write(
-      `  n=${n}: ${(((c1.user + c1.system) / 1000 / wallMs) * 100).toFixed(1)} %\n`,
+      `  n=${n}: ${(((c1.user + c1.system) / 1000 / wallMs) * 100).toFixed(1)} % (main thread ${((mainMs / wallMs) * 100).toFixed(1)} %)\n`,
     );
     process.exit(0);
   }
   const row = {
     n,
     cpuPct: ((c1.user + c1.system) / 1000 / wallMs) * 100,
+    mainPct: (mainMs / wallMs) * 100,
     heapMb: mem.heapUsed / 2 ** 20,
     rssMb: mem.rss / 2 ** 20,
   };
@@ -263,7 +309,7 @@ for (let r = 0; r < RUNS; r++) {
   for (const n of ns) {
     const row = await measure(n);
     process.stderr.write(
-      `  n=${n}: ${row.cpuPct.toFixed(1)} % of a core, heap ${row.heapMb.toFixed(0)} MB, rss ${row.rssMb.toFixed(0)} MB\n`,
+      `  n=${n}: ${row.cpuPct.toFixed(1)} % of a core (main thread ${row.mainPct.toFixed(1)} %), heap ${row.heapMb.toFixed(0)} MB, rss ${row.rssMb.toFixed(0)} MB\n`,
     );
     rows.set(n, [...(rows.get(n) ?? []), row]);
   }

@@ -46,7 +46,6 @@ import type {
   ComputeCommand,
   ComputeResponse,
   DataflowDescription,
-  ErrorCode,
   FrontiersUpdate,
   InstanceConfig,
   LoggingConfig,
@@ -57,9 +56,10 @@ import type {
 import { truncateForLog } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
+import { CommandErrors } from "./command-errors.js";
 import type { ComputeConfig } from "./config.js";
 import { CommandRefused } from "./errors.js";
-import { FrontierReports } from "./frontier-reports.js";
+import { type CurrentFrontiers, FrontierReports } from "./frontier-reports.js";
 import { ComputeLogging } from "./logging/compute-logging.js";
 import type { WorkerStats, WorkerStatsMessage } from "./metrics.js";
 import { evaluatePeek, type PeekableIndex, peekErrorMessage } from "./peek/peek.js";
@@ -127,9 +127,14 @@ export class ComputeState {
   readonly #shards: WorkerShards;
   #reused = 0;
   #replaced = 0;
-  readonly #benign: Record<string, number> = {};
-  readonly #errors: Record<string, number> = {};
+  /** Refusals and benign races, counted (`command-errors.ts`). */
+  readonly #bad: CommandErrors;
+  readonly #dispatchCommand = (cmd: ComputeCommand): void => this.#dispatch(cmd);
   #lastStats = "";
+  /** Live exports by kind (statistics). */
+  readonly #live = { indexes: 0, subscribes: 0, persistSinks: 0 };
+  /** Arrangement entries of every live dataflow, as last counted (`#recount`). */
+  #records = 0;
   /** Whether statistics may have changed since the last were sent. */
   #statsDirty = true;
   /**
@@ -139,8 +144,20 @@ export class ComputeState {
    * number of idle dataflows.
    */
   readonly #active = new Set<DataflowInstance>();
-  /** Dataflows whose graph ran (or were compacted) since the last `maintain()`. */
+  /** Dataflows whose graph ran since the last `maintain()` (frontiers and sizes may have moved). */
   readonly #touched = new Set<DataflowInstance>();
+  /**
+   * Dataflows compacted since the last `maintain()`: sizes may have shrunk (introspection samples
+   * them again), frontiers did not move (compaction moves none: their reports are not looked at).
+   */
+  readonly #compacted = new Set<DataflowInstance>();
+  /** `FrontierReports.report`'s callbacks, made once (not per report). */
+  readonly #reportFrontiers = (id: GlobalId, out: CurrentFrontiers): boolean => {
+    const df = this.#exports.get(id);
+    return df !== undefined && this.#frontiersOf(df, id, out);
+  };
+  readonly #sendFrontiers = (id: GlobalId, frontiers: FrontiersUpdate): void =>
+    this.#deps.respond({ kind: "frontiers", id, frontiers });
   #closed = false;
   /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
   readonly #disposing = new Set<Promise<void>>();
@@ -151,6 +168,7 @@ export class ComputeState {
     this.#deps = deps;
     this.#shards = new WorkerShards(worker, workers, deps.config, deps.logger);
     this.#log = deps.logger;
+    this.#bad = new CommandErrors(deps.logger, deps.respond);
     // Exchange arrivals activate only the dataflow of their namespace (= build sequence number).
     this.#router = new ExchangeRouter<ExchangeMessage>(deps.mesh, EXCHANGE_CHANNEL, (ns) => {
       this.#dataflows.get(ns)?.graph.activate();
@@ -184,41 +202,7 @@ export class ComputeState {
   }
 
   #handle(cmd: ComputeCommand): void {
-    try {
-      this.#dispatch(cmd);
-    } catch (e) {
-      if (e instanceof CommandRefused) this.#refuse(cmd, e.objectId, e.code, e.message);
-      else {
-        const err = e as Error;
-        this.#log.error(
-          { command: cmd.kind, err: err.stack ?? String(e) },
-          "compute: command failed",
-        );
-        this.#refuse(
-          cmd,
-          objectOf(cmd),
-          "internal",
-          `internal error applying ${cmd.kind}: ${err.message}`,
-        );
-      }
-    }
-  }
-
-  #refuse(cmd: ComputeCommand, objectId: string, code: ErrorCode, message: string): void {
-    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
-    this.#log.warn(
-      { command: cmd.kind, object: objectId, code },
-      `compute: refused: ${truncateForLog(message, 1024)}`,
-    );
-    this.#deps.respond({
-      kind: "commandError",
-      error: { objectId, command: cmd.kind, code, message },
-    });
-  }
-
-  #benignRace(kind: string, id: string): void {
-    this.#benign[kind] = (this.#benign[kind] ?? 0) + 1;
-    this.#log.debug({ command: kind, object: id }, "compute: benign race ignored");
+    this.#bad.guard(cmd, this.#dispatchCommand);
   }
 
   #dispatch(cmd: ComputeCommand): void {
@@ -260,7 +244,7 @@ export class ComputeState {
         return;
       case "cancelPeek":
         if (this.#peeks.delete(cmd.uuid)) this.#answer(cmd.uuid, { kind: "canceled" });
-        else this.#benignRace("cancelPeek", cmd.uuid);
+        else this.#bad.benignRace("cancelPeek", cmd.uuid);
         return;
     }
   }
@@ -277,13 +261,7 @@ export class ComputeState {
   }
 
   #unknownOrDropped(kind: string, id: GlobalId): void {
-    if (this.#dropped.has(id)) this.#benignRace(kind, id);
-    else
-      throw new CommandRefused(
-        id,
-        "unknownId",
-        `${kind}: ${id} does not exist on this replica; create it first`,
-      );
+    this.#bad.unknownOrDropped(kind, id, this.#dropped.has(id));
   }
 
   #index(id: GlobalId): IndexState | undefined {
@@ -325,13 +303,14 @@ export class ComputeState {
       index: (id) => this.#importable(id),
       subscribeResponse: (id, r) => this.#subscribeResponse(id, r),
       activated: (d) => {
-        if (this.#dataflows.get(d.seq) === d) this.#active.add(d);
+        if (!d.disposed) this.#active.add(d);
       },
     });
     this.#dataflows.set(seq, df);
     this.#active.add(df);
     for (const id of ids) {
       this.#exports.set(id, df);
+      this.#countExport(df, id, 1);
       this.#compaction.set(id, desc.asOf);
       this.#dropped.delete(id);
       if (df.indexes.has(id) || df.persistSinks.has(id)) this.#frontiers.track(id, desc.asOf);
@@ -368,7 +347,7 @@ export class ComputeState {
       return;
     }
     // Compaction shrinks the arrangements now: introspection samples the dataflow again.
-    this.#touched.add(df);
+    this.#compacted.add(df);
     const ix = df.indexes.get(id);
     if (ix && Frontier.lessThan(ix.arrangement.since, f)) ix.arrangement.allowCompaction(f);
     // The error arrangement is shared by the dataflow's indexes: compact to their meet.
@@ -387,6 +366,7 @@ export class ComputeState {
     const df = this.#exports.get(id);
     if (!df) return;
     this.#exports.delete(id);
+    this.#countExport(df, id, -1);
     this.#compaction.delete(id);
     this.#dropped.add(id);
     df.liveExports.delete(id);
@@ -416,11 +396,13 @@ export class ComputeState {
       this.#disposing.add(disposed);
       void disposed.then(() => this.#disposing.delete(disposed));
       this.#dataflows.delete(df.seq);
+      this.#records -= df.records;
+      df.records = 0;
       this.#log.info(
         { dataflow: truncateForLog(df.desc.debugName), seq: df.seq },
         "compute: dataflow dropped",
       );
-    }
+    } else this.#recount(df);
   }
 
   #peek(peek: Peek): void {
@@ -495,6 +477,7 @@ export class ComputeState {
         }
         this.#compaction.set(id, Frontier.join(this.#compaction.get(id) ?? null, desc.asOf));
       }
+      this.#recount(old);
     }
     for (const { debugName, reason } of plan.replaced) {
       this.#log.info({ dataflow: debugName, reason }, "compute: reconciliation replaces dataflow");
@@ -556,7 +539,7 @@ export class ComputeState {
       return evaluatePeek(peek, ix);
     } catch (e) {
       const err = e as Error;
-      this.#errors.internal = (this.#errors.internal ?? 0) + 1;
+      this.#bad.count("internal");
       this.#log.error(
         { uuid: peek.uuid, err: err.stack ?? String(e) },
         "compute: peek evaluation failed; answering it with an error",
@@ -589,21 +572,20 @@ export class ComputeState {
     for (const df of this.#touched) {
       this.#logging.touch(df);
       for (const id of df.liveExports) this.#frontiers.touch(id);
+      this.#recount(df);
     }
-    if (this.#touched.size > 0) this.#statsDirty = true;
+    for (const df of this.#compacted) {
+      this.#logging.touch(df);
+      this.#recount(df);
+    }
+    if (this.#touched.size > 0 || this.#compacted.size > 0) this.#statsDirty = true;
     this.#touched.clear();
+    this.#compacted.clear();
     // The log indexes advance whatever the connection does; waiting peeks of them retry, and
     // dataflows importing them (activated by their feeds) step.
     if (this.#logging.maintain(nowMs)) this.#deps.requestStep();
     if (this.#buffer !== undefined) return;
-    this.#frontiers.report(
-      (id) => {
-        const df = this.#exports.get(id);
-        return df && this.#frontiersOf(df, id);
-      },
-      this.#logUppers(),
-      (id, frontiers) => this.#deps.respond({ kind: "frontiers", id, frontiers }),
-    );
+    this.#frontiers.report(this.#reportFrontiers, this.#logUppers(), this.#sendFrontiers);
     if (!this.#statsDirty) return;
     this.#statsDirty = false;
     const stats = this.stats();
@@ -622,52 +604,56 @@ export class ComputeState {
     }
   }
 
-  #frontiersOf(df: DataflowInstance, id: GlobalId): FrontiersUpdate {
+  /** An export's current frontiers, into `out` (fields left undefined when unknown). */
+  #frontiersOf(df: DataflowInstance, id: GlobalId, out: CurrentFrontiers): boolean {
     const ix = df.indexes.get(id);
-    const input = df.inputFrontier;
-    if (ix) return { write: ix.arrangement.upper, input, output: ix.arrangement.upper };
+    if (ix) {
+      out.write = out.output = ix.arrangement.upper;
+      out.input = df.inputFrontier;
+      return true;
+    }
     const sink = df.persistSinks.get(id);
     if (sink) {
-      const write = sink.writeFrontier;
-      return { ...(write === undefined ? {} : { write }), input, output: sink.outputFrontier };
+      out.write = sink.writeFrontier;
+      out.input = df.inputFrontier;
+      out.output = sink.outputFrontier;
     }
-    return {};
+    return true;
   }
 
-  /** This worker's statistics. */
+  /**
+   * This worker's statistics. Kept as counts (exports at create and drop; arrangement entries
+   * recounted per dataflow whose graph ran or that was compacted): O(1) in idle dataflows.
+   */
   stats(): WorkerStats {
-    let indexes = 0;
-    let records = 0;
-    let subscribes = 0;
-    let persistSinks = 0;
-    for (const df of this.#dataflows.values()) {
-      // A dataflow's indexes share one error arrangement (counted once); no set per dataflow.
-      let counted: unknown;
-      let more: Set<unknown> | undefined;
-      for (const ix of df.indexes.values()) {
-        if (df.liveExports.has(ix.id)) indexes++;
-        records += ix.arrangement.size;
-        const errs = ix.errors;
-        if (errs === counted || more?.has(errs)) continue;
-        if (counted === undefined) counted = errs;
-        else (more ??= new Set()).add(errs);
-        records += errs.size;
-      }
-      for (const id of df.subscribes.keys()) if (df.liveExports.has(id)) subscribes++;
-      for (const id of df.persistSinks.keys()) if (df.liveExports.has(id)) persistSinks++;
-    }
+    for (const df of this.#touched) this.#recount(df);
+    for (const df of this.#compacted) this.#recount(df);
     return {
       dataflows: this.#dataflows.size,
-      indexes,
-      arrangementRecords: records,
+      indexes: this.#live.indexes,
+      arrangementRecords: this.#records,
       pendingPeeks: this.#peeks.size,
-      subscribes,
-      persistSinks,
+      subscribes: this.#live.subscribes,
+      persistSinks: this.#live.persistSinks,
       reused: this.#reused,
       replaced: this.#replaced,
-      benignRaces: { ...this.#benign },
-      commandErrors: { ...this.#errors },
+      ...this.#bad.counts(),
     };
+  }
+
+  /** Brings a live dataflow's share of `#records` up to date. */
+  #recount(df: DataflowInstance): void {
+    if (this.#dataflows.get(df.seq) !== df) return;
+    const n = df.countRecords();
+    this.#records += n - df.records;
+    df.records = n;
+  }
+
+  /** Adds `by` (±1) to the live export count of `id`'s kind in `df`. */
+  #countExport(df: DataflowInstance, id: GlobalId, by: number): void {
+    if (df.indexes.has(id)) this.#live.indexes += by;
+    else if (df.subscribes.has(id)) this.#live.subscribes += by;
+    else if (df.persistSinks.has(id)) this.#live.persistSinks += by;
   }
 
   /** Stops readers, expires their since handles and closes the persist client. */
@@ -680,23 +666,5 @@ export class ComputeState {
     this.#active.clear();
     await Promise.all([...released, ...this.#disposing]);
     await this.#shards.close();
-  }
-}
-
-/** The object a command is about, for error reports. */
-function objectOf(cmd: ComputeCommand): string {
-  switch (cmd.kind) {
-    case "createDataflow":
-      return exportIds(cmd.dataflow)[0] ?? "";
-    case "schedule":
-    case "allowWrites":
-    case "allowCompaction":
-      return cmd.id;
-    case "peek":
-      return cmd.peek.uuid;
-    case "cancelPeek":
-      return cmd.uuid;
-    default:
-      return "";
   }
 }

@@ -21,14 +21,31 @@ import { Frontier, type GlobalId } from "@mzts/repr";
 
 /** Frontiers reported for one collection since the connection began. */
 interface Reported {
+  readonly id: GlobalId;
   /** First reports must be at or beyond this (the as-of). */
-  lower: Frontier;
+  readonly lower: Frontier;
+  write: Frontier | undefined;
+  input: Frontier | undefined;
+  output: Frontier | undefined;
+  /** Listed in `#touched` (each collection once). */
+  touched: boolean;
+  /** Still tracked (false once dropped or tracked anew). */
+  live: boolean;
+}
+
+/**
+ * An export's current frontiers, written into `out` (each field undefined when not known);
+ * false when the export is gone. Filling a scratch object instead of returning one: the report
+ * of an idle tick allocates only what it sends.
+ */
+export type FrontiersOf = (id: GlobalId, out: CurrentFrontiers) => boolean;
+
+/** What `FrontiersOf` fills in. */
+export interface CurrentFrontiers {
   write: Frontier | undefined;
   input: Frontier | undefined;
   output: Frontier | undefined;
 }
-
-const KINDS = ["write", "input", "output"] as const;
 
 type Send = (id: GlobalId, frontiers: FrontiersUpdate) => void;
 
@@ -39,18 +56,33 @@ export class FrontierReports {
   readonly #pendingEmpty = new Set<GlobalId>();
   /** Last upper reported per log index (this connection). */
   readonly #logs = new Map<GlobalId, Frontier>();
-  /** Tracked ids to look at in the next `report()`. */
-  readonly #touched = new Set<GlobalId>();
+  /** Tracked collections to look at in the next `report()` (an array and a flag: no set). */
+  #touched: Reported[] = [];
+  readonly #current: CurrentFrontiers = { write: undefined, input: undefined, output: undefined };
 
   /** Starts (or restarts) reporting `id`, first report at or beyond `lower`. */
   track(id: GlobalId, lower: Frontier): void {
-    this.#reported.set(id, { lower, write: undefined, input: undefined, output: undefined });
-    this.#touched.add(id);
+    const old = this.#reported.get(id);
+    if (old !== undefined) old.live = false;
+    const rep: Reported = {
+      id,
+      lower,
+      write: undefined,
+      input: undefined,
+      output: undefined,
+      touched: true,
+      live: true,
+    };
+    this.#reported.set(id, rep);
+    this.#touched.push(rep);
   }
 
   /** `id`'s frontiers may have moved: the next `report()` looks at it (untracked ids: no-op). */
   touch(id: GlobalId): void {
-    if (this.#reported.has(id)) this.#touched.add(id);
+    const rep = this.#reported.get(id);
+    if (rep === undefined || rep.touched) return;
+    rep.touched = true;
+    this.#touched.push(rep);
   }
 
   /** Stops reporting `id`; with `report`, its empty frontiers go out once (unless already). */
@@ -60,8 +92,8 @@ export class FrontierReports {
     if (report && !(rep.write === null && rep.input === null && rep.output === null)) {
       this.#pendingEmpty.add(id);
     }
+    rep.live = false;
     this.#reported.delete(id);
-    this.#touched.delete(id);
   }
 
   /** A new connection: forget pending empties and what log indexes reported. */
@@ -71,12 +103,11 @@ export class FrontierReports {
   }
 
   /**
-   * Sends pending empties, then every frontier of a touched collection that advanced (`now(id)`
-   * gives the export's current frontiers, undefined when it is gone), then log index uppers that
-   * advanced.
+   * Sends pending empties, then every frontier of a touched collection that advanced
+   * (`frontiersOf` gives the export's current frontiers), then log index uppers that advanced.
    */
   report(
-    now: (id: GlobalId) => FrontiersUpdate | undefined,
+    frontiersOf: FrontiersOf,
     logUppers: Iterable<readonly [GlobalId, Frontier]>,
     send: Send,
   ): void {
@@ -84,24 +115,25 @@ export class FrontierReports {
       send(id, { write: Frontier.EMPTY, input: Frontier.EMPTY, output: Frontier.EMPTY });
     }
     this.#pendingEmpty.clear();
-    for (const id of this.#touched) {
-      const rep = this.#reported.get(id);
-      if (rep === undefined) continue;
-      const current = now(id);
-      if (current === undefined) continue;
+    const touched = this.#touched;
+    this.#touched = [];
+    const cur = this.#current;
+    for (let i = 0; i < touched.length; i++) {
+      const rep = touched[i]!;
+      rep.touched = false;
+      if (!rep.live) continue;
+      cur.write = cur.input = cur.output = undefined;
+      if (!frontiersOf(rep.id, cur)) continue;
+      const write = advanced(rep, rep.write, cur.write);
+      const input = advanced(rep, rep.input, cur.input);
+      const output = advanced(rep, rep.output, cur.output);
+      if (write === undefined && input === undefined && output === undefined) continue;
       const out: { write?: Frontier; input?: Frontier; output?: Frontier } = {};
-      for (const k of KINDS) {
-        const v = current[k];
-        if (v === undefined || !Frontier.lessEqual(rep.lower, v)) continue;
-        const prev = rep[k];
-        if (prev === undefined || Frontier.lessThan(prev, v)) {
-          rep[k] = v;
-          out[k] = v;
-        }
-      }
-      if (Object.keys(out).length > 0) send(id, out);
+      if (write !== undefined) out.write = rep.write = write;
+      if (input !== undefined) out.input = rep.input = input;
+      if (output !== undefined) out.output = rep.output = output;
+      send(rep.id, out);
     }
-    this.#touched.clear();
     for (const [id, upper] of logUppers) {
       const prev = this.#logs.get(id);
       if (prev !== undefined && !Frontier.lessThan(prev, upper)) continue;
@@ -109,4 +141,14 @@ export class FrontierReports {
       send(id, { write: upper, input: upper, output: upper });
     }
   }
+}
+
+/**
+ * `now` when it is reportable (at or beyond the collection's lower) and advanced past `prev`
+ * (or is the first), else undefined.
+ */
+function advanced(rep: Reported, prev: Frontier | undefined, now: Frontier | undefined) {
+  if (now === undefined || !Frontier.lessEqual(rep.lower, now)) return undefined;
+  if (prev === undefined || Frontier.lessThan(prev, now)) return now;
+  return undefined;
 }

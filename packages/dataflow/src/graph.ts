@@ -85,8 +85,11 @@ export class Graph {
   readonly #operators: Operator[] = [];
   /** Next exchange channel id; identical across workers because graphs are built identically. */
   #nextChannel = 0;
-  /** Nanoseconds each operator spent in `run()`; undefined while timing is off. */
-  #elapsedNs: number[] | undefined;
+  /**
+   * Nanoseconds each operator spent in `run()` (by operator id; unboxed doubles: adding to a
+   * total allocates nothing); undefined while timing is off.
+   */
+  #elapsedNs: Float64Array | undefined;
   /** Whether an operator may have work (see "Activation"); a new graph must run once. */
   #activated = true;
   readonly #onActivate: (() => void) | undefined;
@@ -119,7 +122,7 @@ export class Graph {
 
   /** Starts timing every operator's `run()` (idempotent; totals start at 0). */
   enableTiming(): void {
-    this.#elapsedNs ??= [];
+    this.#elapsedNs ??= new Float64Array(this.#operators.length);
   }
 
   /** Whether `step()` times operators. */
@@ -129,9 +132,10 @@ export class Graph {
 
   /**
    * Total nanoseconds each operator (by id) spent in `run()` since `enableTiming()`; an operator
-   * that never ran has no entry (read it as 0). Empty while timing is off.
+   * that never ran reads 0 (or, added after the last step, has no entry yet: read it as 0).
+   * Empty while timing is off.
    */
-  get operatorElapsedNs(): readonly number[] {
+  get operatorElapsedNs(): ArrayLike<number> & Iterable<number> {
     return this.#elapsedNs ?? NO_TIMES;
   }
 
@@ -164,8 +168,16 @@ export class Graph {
 
   /** Runs every operator once, in order. Returns true when any did work. */
   step(): boolean {
-    const elapsed = this.#elapsedNs;
-    if (elapsed !== undefined) return this.#timedStep(elapsed);
+    let elapsed = this.#elapsedNs;
+    if (elapsed !== undefined) {
+      // Operators added since timing was enabled get their slots (operators only grow).
+      if (elapsed.length < this.#operators.length) {
+        const grown = new Float64Array(this.#operators.length);
+        grown.set(elapsed);
+        this.#elapsedNs = elapsed = grown;
+      }
+      return this.#timedStep(elapsed);
+    }
     let worked = false;
     const ops = this.#operators;
     for (let i = 0; i < ops.length; i++) if (ops[i]!.run()) worked = true;
@@ -176,7 +188,7 @@ export class Graph {
    * One clock read per step plus one per operator that did work: an idle operator's check (a
    * few ns) is counted to the next operator that works, so idle graphs stay nearly free.
    */
-  #timedStep(elapsed: number[]): boolean {
+  #timedStep(elapsed: Float64Array): boolean {
     let worked = false;
     const ops = this.#operators;
     let t0 = performance.now();
@@ -184,7 +196,7 @@ export class Graph {
       if (!ops[i]!.run()) continue;
       worked = true;
       const t1 = performance.now();
-      elapsed[i] = (elapsed[i] ?? 0) + (t1 - t0) * 1e6;
+      elapsed[i]! += (t1 - t0) * 1e6;
       t0 = t1;
     }
     return worked;

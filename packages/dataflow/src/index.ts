@@ -37,7 +37,7 @@ export { ConstantOperator, constant } from "./operators/constant.js";
 export { DistinctOperator, distinct } from "./operators/distinct.js";
 export { ExchangeOperator, exchange } from "./operators/exchange.js";
 export { FilterOperator, filter } from "./operators/filter.js";
-export { createInput, InputHandle } from "./operators/input.js";
+export { batchOf, createInput, InputHandle } from "./operators/input.js";
 export { JoinOperator, join } from "./operators/join.js";
 export type { Key } from "./operators/key.js";
 export { MapOperator, map } from "./operators/map.js";

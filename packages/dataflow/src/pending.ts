@@ -10,7 +10,8 @@
  * ## Algorithm
  * Batches are kept as received, with their min/max time computed once. `takeReady(f)` returns
  * the updates with `time < f` grouped by time, ascending. Fast path (the common case: each batch
- * has one time and all are ready): no copying, the received batches are returned as they are.
+ * has one time and all are ready): no copying, the received batches are returned as they are
+ * (one ready batch: in a reused group, so an idle tick allocates nothing).
  * Otherwise ready updates are bucketed by time (a Map) and the buckets sorted; not-yet-ready
  * updates stay pending.
  */
@@ -23,79 +24,153 @@ export interface TimeGroup {
   readonly batches: readonly Batch[];
 }
 
-interface Held {
-  readonly batch: Batch;
-  readonly min: Timestamp;
-  readonly max: Timestamp;
+/** Returned when nothing is ready (shared, never mutated: callers only iterate it). */
+const NONE: readonly TimeGroup[] = Object.freeze([]);
+
+/** A time group whose fields this class rewrites (handed out as a read-only `TimeGroup`). */
+interface Reused {
+  time: Timestamp;
+  readonly batches: Batch[];
 }
 
-/** Buffers updates until the frontier passes their times; releases them grouped by time. */
+/**
+ * Buffers updates until the frontier passes their times; releases them grouped by time.
+ *
+ * What `takeReady` returns is only valid until the next `push` or `takeReady` on the same
+ * instance (an operator iterates it at once): the common answer, one ready batch, reuses one
+ * array and one group, so an idle dataflow's tick allocates nothing here.
+ */
 export class PendingUpdates {
-  /** Batches held, in arrival order; every held update has `time >= ` the last frontier taken. */
-  #held: Held[] = [];
+  /**
+   * Batches held (the first `#n` slots, in arrival order), with each one's least and greatest
+   * time. Parallel arrays written by index and never shrunk: emptying an array (`length = 0`)
+   * drops its backing store, and the next push allocates a new one.
+   */
+  #batches: Array<Batch | undefined> = [];
+  #mins: Timestamp[] = [];
+  #maxs: Timestamp[] = [];
+  #n = 0;
+  readonly #one: Reused = { time: 0n, batches: [] };
+  readonly #oneResult: readonly TimeGroup[] = [this.#one];
 
   /** Number of batches held. */
   get size(): number {
-    return this.#held.length;
+    return this.#n;
   }
 
   /** Holds a batch (which must not be mutated afterwards). */
   push(batch: Batch): void {
-    const n = batch.length;
-    if (n === 0) return;
+    const len = batch.length;
+    if (len === 0) return;
     const times = batch.times;
     let min = times[0]!;
     let max = min;
-    for (let i = 1; i < n; i++) {
+    for (let i = 1; i < len; i++) {
       const t = times[i]!;
       if (t < min) min = t;
       else if (t > max) max = t;
     }
-    this.#held.push({ batch, min, max });
+    const n = this.#n++;
+    this.#batches[n] = batch;
+    this.#mins[n] = min;
+    this.#maxs[n] = max;
   }
 
-  /** Removes and returns the updates with `time < f` (all for the empty frontier), by time. */
-  takeReady(f: Frontier): TimeGroup[] {
-    const held = this.#held;
-    if (held.length === 0) return [];
-    const ready: Held[] = [];
-    const keep: Held[] = [];
-    for (const h of held) {
-      if (f === null || h.max < f) ready.push(h);
-      else if (h.min >= f) keep.push(h);
-      else {
+  /**
+   * Removes and returns the updates with `time < f` (all for the empty frontier), by time —
+   * valid until the next call on this instance (see the class comment).
+   */
+  takeReady(f: Frontier): readonly TimeGroup[] {
+    const n = this.#n;
+    if (n === 0) return NONE;
+    const batches = this.#batches;
+    const mins = this.#mins;
+    const maxs = this.#maxs;
+    // Fast path (an idle index's tick: every held batch ready, all at one time): the held
+    // batches as they are, no copy of any update.
+    const t0 = mins[0]!;
+    let allReady = true;
+    let uniform = true;
+    for (let i = 0; i < n; i++) {
+      const max = maxs[i]!;
+      if (f !== null && max >= f) {
+        allReady = false;
+        break;
+      }
+      if (uniform && (mins[i] !== t0 || max !== t0)) uniform = false;
+    }
+    if (allReady && uniform) {
+      this.#n = 0;
+      if (n === 1) {
+        const one = this.#one;
+        one.time = t0;
+        one.batches[0] = batches[0]!;
+        batches[0] = undefined;
+        return this.#oneResult;
+      }
+      const ready = batches.slice(0, n) as Batch[];
+      for (let i = 0; i < n; i++) batches[i] = undefined;
+      return [{ time: t0, batches: ready }];
+    }
+    return this.#takeSome(f, n);
+  }
+
+  /** `takeReady` when some batch is not ready, or the ready ones span several times. */
+  #takeSome(f: Frontier, n: number): readonly TimeGroup[] {
+    const batches = this.#batches;
+    const mins = this.#mins;
+    const maxs = this.#maxs;
+    const ready: Batch[] = [];
+    let readyUniform = true;
+    let readyTime: Timestamp | undefined;
+    const keepB: Batch[] = [];
+    const keepMin: Timestamp[] = [];
+    const keepMax: Timestamp[] = [];
+    const readyBatch = (b: Batch, min: Timestamp, max: Timestamp) => {
+      if (readyTime === undefined) readyTime = min;
+      if (min !== readyTime || max !== readyTime) readyUniform = false;
+      ready.push(b);
+    };
+    for (let i = 0; i < n; i++) {
+      const b = batches[i]!;
+      const min = mins[i]!;
+      const max = maxs[i]!;
+      if (f === null || max < f) readyBatch(b, min, max);
+      else if (min >= f) {
+        keepB.push(b);
+        keepMin.push(min);
+        keepMax.push(max);
+      } else {
         // Split a straddling batch.
         const now = new Batch();
         const later = new Batch();
-        const { rows, times, diffs } = h.batch;
-        for (let i = 0; i < rows.length; i++) {
-          const t = times[i]!;
-          (t < f ? now : later).push(rows[i]!, t, diffs[i]!);
+        const { rows, times, diffs } = b;
+        for (let j = 0; j < rows.length; j++) {
+          const t = times[j]!;
+          (t < f ? now : later).push(rows[j]!, t, diffs[j]!);
         }
-        ready.push(summarize(now));
-        keep.push(summarize(later));
+        const [nowMin, nowMax] = bounds(now);
+        readyBatch(now, nowMin, nowMax);
+        const [laterMin, laterMax] = bounds(later);
+        keepB.push(later);
+        keepMin.push(laterMin);
+        keepMax.push(laterMax);
       }
     }
-    this.#held = keep;
-    if (ready.length === 0) return [];
-    // Fast path: every ready batch has one and the same time.
-    const t0 = ready[0]!.min;
-    let uniform = true;
-    for (const h of ready) {
-      if (h.min !== t0 || h.max !== t0) {
-        uniform = false;
-        break;
-      }
-    }
-    if (uniform) return [{ time: t0, batches: ready.map((h) => h.batch) }];
+    this.#batches = keepB;
+    this.#mins = keepMin;
+    this.#maxs = keepMax;
+    this.#n = keepB.length;
+    if (ready.length === 0) return NONE;
+    if (readyUniform) return [{ time: readyTime!, batches: ready }];
     const buckets = new Map<Timestamp, Batch>();
-    for (const h of ready) {
-      const { rows, times, diffs } = h.batch;
+    for (const b of ready) {
+      const { rows, times, diffs } = b;
       for (let i = 0; i < rows.length; i++) {
         const t = times[i]!;
-        let b = buckets.get(t);
-        if (!b) buckets.set(t, (b = new Batch()));
-        b.push(rows[i] as Row, t, diffs[i]!);
+        let out = buckets.get(t);
+        if (!out) buckets.set(t, (out = new Batch()));
+        out.push(rows[i] as Row, t, diffs[i]!);
       }
     }
     const keys = [...buckets.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -103,7 +178,8 @@ export class PendingUpdates {
   }
 }
 
-function summarize(batch: Batch): Held {
+/** A non-empty batch's least and greatest time. */
+function bounds(batch: Batch): [Timestamp, Timestamp] {
   const times = batch.times;
   let min = times[0]!;
   let max = min;
@@ -111,5 +187,5 @@ function summarize(batch: Batch): Held {
     if (t < min) min = t;
     if (t > max) max = t;
   }
-  return { batch, min, max };
+  return [min, max];
 }

@@ -24,6 +24,12 @@ const NO_BATCHES: Batch[] = [];
 export class InputPort {
   /** Batches received and not yet taken; replaced (not cleared) on take. */
   #batches: Batch[] = NO_BATCHES;
+  /**
+   * The array of a lone batch (the common case: one batch per step), reused: a port receiving
+   * one batch a tick allocates nothing. What `takeBatches()` returned is read before the port
+   * receives again (operators drain their inputs at once), so rewriting it is safe.
+   */
+  readonly #one: Batch[] = [];
   /** Newest frontier received (starts at the stream's frontier at connect time). */
   #frontier: Frontier;
   /** True when `#frontier` moved since the last `takeFrontier()`. */
@@ -35,8 +41,12 @@ export class InputPort {
 
   /** @internal called by the stream. */
   receiveData(batch: Batch): void {
-    if (this.#batches === NO_BATCHES) this.#batches = [batch];
-    else this.#batches.push(batch);
+    const held = this.#batches;
+    if (held === NO_BATCHES) {
+      this.#one[0] = batch;
+      this.#batches = this.#one;
+    } else if (held === this.#one) this.#batches = [held[0]!, batch];
+    else held.push(batch);
   }
 
   /** @internal called by the stream. */
@@ -55,7 +65,10 @@ export class InputPort {
     return this.#frontier;
   }
 
-  /** Removes and returns the waiting batches (possibly none). */
+  /**
+   * Removes and returns the waiting batches (possibly none): valid until the port next receives
+   * (iterate it at once).
+   */
   takeBatches(): Batch[] {
     const b = this.#batches;
     this.#batches = NO_BATCHES;

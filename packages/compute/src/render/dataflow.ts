@@ -122,6 +122,10 @@ export class DataflowInstance {
   readonly feedIds: GlobalId[] = [];
   /** Set by `schedule` (recorded only: dataflows run at once). */
   scheduled = false;
+  /** `countRecords()` when the worker last counted it (its statistics keep the sum). */
+  records = 0;
+  /** Set by `dispose()`: the worker no longer steps it (a late activation is ignored). */
+  disposed = false;
 
   constructor(seq: number, desc: DataflowDescription, graph: Graph) {
     this.seq = seq;
@@ -134,6 +138,26 @@ export class DataflowInstance {
     let f: Frontier = Frontier.EMPTY;
     for (const feed of this.feeds) f = Frontier.meet(f, feed.frontier);
     return f;
+  }
+
+  /**
+   * Entries of the dataflow's arrangements: every index's, plus each distinct error arrangement
+   * once (a dataflow's indexes share one). Changes only when the graph runs or an arrangement is
+   * compacted.
+   */
+  countRecords(): number {
+    let records = 0;
+    let counted: Arrangement | undefined;
+    let more: Set<Arrangement> | undefined;
+    for (const ix of this.indexes.values()) {
+      records += ix.arrangement.size;
+      const errs = ix.errors;
+      if (errs === counted || more?.has(errs)) continue;
+      if (counted === undefined) counted = errs;
+      else (more ??= new Set()).add(errs);
+      records += errs.size;
+    }
+    return records;
   }
 
   /**
@@ -157,6 +181,7 @@ export class DataflowInstance {
    * The returned promise settles (never rejects) once the readers' since handles are expired.
    */
   dispose(router: ExchangeRouter<ExchangeMessage>): Promise<void> {
+    this.disposed = true;
     const released = Promise.all(this.sources.map((s) => s.stop()));
     for (const { feed, tap } of this.imports) tap.detach(feed);
     for (const ix of this.indexes.values()) {

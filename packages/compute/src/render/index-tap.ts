@@ -65,15 +65,18 @@ export class IndexTap extends Operator {
     for (const b of port.takeBatches()) this.#pending.push(b);
     if (!port.takeFrontier()) return true;
     const f = port.frontier;
+    const groups = this.#pending.takeReady(f);
+    this.#frontier = f;
+    // No importer (the common case): the complete updates are only dropped, never copied.
+    if (this.#feeds.size === 0) return true;
     const ready: Update[] = [];
-    for (const { batches } of this.#pending.takeReady(f)) {
+    for (const { batches } of groups) {
       for (const b of batches) {
         for (let i = 0; i < b.length; i++) ready.push([b.rows[i]!, b.times[i]!, b.diffs[i]!]);
       }
     }
-    this.#frontier = f;
     for (const feed of this.#feeds) {
-      feed.send(ready);
+      feed.sendShared(ready);
       feed.advance(f);
     }
     return true;

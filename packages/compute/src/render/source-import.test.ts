@@ -147,6 +147,9 @@ class Recorder {
   send(updates: Iterable<Update>): void {
     for (const [row, t] of updates) this.updates.push(`${String(row[0])}@${t}`);
   }
+  sendShared(updates: readonly Update[]): void {
+    this.send(updates);
+  }
   advance(f: Frontier): void {
     if (Frontier.lessThan(this.frontier, f)) this.frontier = f;
   }

@@ -38,11 +38,6 @@ import type { ShardSinceHolds, SinceLease } from "./shard-since-holds.js";
 /** Opens a persist shard by id (the worker's persist client). */
 export type OpenShard = (shardId: string) => Promise<Shard>;
 
-interface Event {
-  readonly updates: readonly Update[];
-  readonly upper: Frontier;
-}
-
 export interface SourceReaderOptions {
   readonly id: string;
   readonly shardId: string;
@@ -62,8 +57,15 @@ export class SourceReader {
   readonly id: string;
   readonly shardId: string;
   readonly #o: SourceReaderOptions;
-  /** Events read and not yet pumped into the dataflow, in order. */
-  readonly #queue: Event[] = [];
+  /**
+   * Events read and not yet pumped into the dataflow, in order: each one's updates (read-only,
+   * possibly shared with other readers of the shard) and upper, in the first `#n` slots
+   * (parallel arrays written by index and never shrunk: nothing is allocated per event and
+   * reader; emptying an array with `length = 0` would drop its backing store every tick).
+   */
+  readonly #queued: Array<readonly Update[] | undefined> = [];
+  readonly #uppers: Frontier[] = [];
+  #n = 0;
   readonly #abort = new AbortController();
   /** The read error that stopped this reader, if any. */
   error: string | undefined;
@@ -109,7 +111,7 @@ export class SourceReader {
     if (signal.aborted) return;
     const snap = await shard.snapshot(feed.asOf, { wait: true, signal });
     if (signal.aborted) return;
-    this.#queue.push({ updates: this.#mine(snap), upper: feed.asOf + 1n });
+    this.#enqueue(this.#mine(snap), feed.asOf + 1n);
     this.#snapshotRead = true;
     lease.advance(feed.asOf + 1n);
     requestStep();
@@ -118,7 +120,7 @@ export class SourceReader {
       const unsubscribe = this.#o.listeners.subscribe(this.shardId, feed.asOf + 1n, {
         event: (updates, upper) => {
           if (signal.aborted) return;
-          this.#queue.push({ updates, upper });
+          this.#enqueue(updates, upper);
           requestStep();
           if (upper === null) resolve();
           else lease.advance(upper);
@@ -177,13 +179,26 @@ export class SourceReader {
     return updates.filter(([row]) => hashRow(row) % workers === worker);
   }
 
+  #enqueue(updates: readonly Update[], upper: Frontier): void {
+    const n = this.#n++;
+    this.#queued[n] = updates;
+    this.#uppers[n] = upper;
+  }
+
   /** Moves queued events into the dataflow. Returns true when it moved any. */
   pump(): boolean {
-    if (this.#queue.length === 0) return false;
+    const n = this.#n;
+    if (n === 0) return false;
+    const queued = this.#queued;
+    const uppers = this.#uppers;
     const feed = this.#o.feed;
-    for (const ev of this.#queue.splice(0, this.#queue.length)) {
-      feed.send(ev.updates);
-      feed.advance(ev.upper);
+    // Events only queue from the async reads, never while this runs.
+    this.#n = 0;
+    for (let i = 0; i < n; i++) {
+      const updates = queued[i]!;
+      queued[i] = undefined;
+      feed.sendShared(updates);
+      feed.advance(uppers[i]!);
     }
     return true;
   }
@@ -195,7 +210,9 @@ export class SourceReader {
    */
   stop(): Promise<void> {
     this.#abort.abort();
-    this.#queue.length = 0;
+    this.#queued.length = 0;
+    this.#uppers.length = 0;
+    this.#n = 0;
     return this.#done ?? Promise.resolve();
   }
 }

@@ -47,6 +47,18 @@ export class InputHandle extends Operator {
   }
 
   /**
+   * Sends a batch built elsewhere as it is (checked like `send`, not copied): several inputs may
+   * be handed the same batch (one persist event read by many dataflows of a worker). Batches are
+   * immutable once sent; `batchOf()` builds one from updates, without zero diffs.
+   * @throws UpdateBeforeFrontier | InvalidUpdate as `send`.
+   */
+  sendBatch(batch: Batch): void {
+    const { times, diffs } = batch;
+    for (let i = 0; i < times.length; i++) this.#check(times[i]!, diffs[i]!);
+    this.output.send(batch);
+  }
+
+  /**
    * Sends `rows`, all at `time`, each with diff `diffs[i]` (default +1). The cheapest way in.
    * @throws UpdateBeforeFrontier | InvalidUpdate as `send`.
    */
@@ -93,6 +105,13 @@ export class InputHandle extends Operator {
     const f = this.#frontier.current;
     if (f === null || time < f) throw new UpdateBeforeFrontier(this.name, time, f);
   }
+}
+
+/** The batch `InputHandle.send(updates)` would send (updates with a zero diff left out). */
+export function batchOf(updates: Iterable<Update>): Batch {
+  const batch = new Batch();
+  for (const [row, time, diff] of updates) if (diff !== 0) batch.push(row, time, diff);
+  return batch;
 }
 
 /** A new input on `graph`. */
