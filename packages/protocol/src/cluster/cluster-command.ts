@@ -159,15 +159,22 @@ export function clusterRequestFromProto(req: ControlRequest): ClusterCommand[] {
       "is empty; send at least one command per stream message",
     );
   }
-  return req.commands.map((c, i) => {
-    try {
-      return clusterCommandFromProto(c);
-    } catch (e) {
-      if (!(e instanceof MalformedCommand)) throw e;
-      const at = `commands[${i}].${c.kind.case ?? ""}`;
-      throw new MalformedCommand(e.protocol, e.kind, e.path ? `${at}.${e.path}` : at, e.reason);
-    }
-  });
+  return req.commands.map(clusterCommandFromProtoAt);
+}
+
+/**
+ * `clusterCommandFromProto` of a request's `commands[i]`, its errors' paths prefixed with
+ * `commands[i].<kind>` (the reflective and the framed request decoders share it).
+ * @throws MalformedCommand
+ */
+export function clusterCommandFromProtoAt(c: ClusterCommandProto, i: number): ClusterCommand {
+  try {
+    return clusterCommandFromProto(c);
+  } catch (e) {
+    if (!(e instanceof MalformedCommand)) throw e;
+    const at = `commands[${i}].${c.kind.case ?? ""}`;
+    throw new MalformedCommand(e.protocol, e.kind, e.path ? `${at}.${e.path}` : at, e.reason);
+  }
 }
 
 /** One stream message carrying `responses` in order. */

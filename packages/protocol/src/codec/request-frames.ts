@@ -18,7 +18,7 @@
  */
 import { GlobalId } from "@mzts/repr";
 import type { ClusterCommand } from "../cluster/cluster-command.js";
-import { clusterCommandFromProto } from "../cluster/cluster-command.js";
+import { clusterCommandFromProtoAt } from "../cluster/cluster-command.js";
 import { commandFromProtoAt } from "../compute/codec.js";
 import type { ComputeCommand } from "../compute/command.js";
 import { MalformedCommand } from "../errors.js";
@@ -119,13 +119,9 @@ export function clusterRequestFromFrames(commands: readonly Uint8Array[]): Clust
       const command = allowCompactionAt(frame, 2, frame.length);
       if (command !== undefined) return { kind: "compute", command };
     }
-    const c = parseBinary(ClusterCommandSchema, frame, "cluster", "command", `commands[${i}]`);
-    try {
-      return clusterCommandFromProto(c);
-    } catch (e) {
-      if (!(e instanceof MalformedCommand)) throw e;
-      const at = `commands[${i}].${c.kind.case ?? ""}`;
-      throw new MalformedCommand(e.protocol, e.kind, e.path ? `${at}.${e.path}` : at, e.reason);
-    }
+    return clusterCommandFromProtoAt(
+      parseBinary(ClusterCommandSchema, frame, "cluster", "command", `commands[${i}]`),
+      i,
+    );
   });
 }
