@@ -31,6 +31,7 @@ export {
   datumKey,
   decodeRow,
   encodeRow,
+  growBuffer,
   hashRow,
   hashString,
   type Row,

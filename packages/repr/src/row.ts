@@ -165,12 +165,8 @@ export class RowPacker {
 
   #reserve(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < this.#pos + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
+    this.#buf = growBuffer(this.#buf, this.#pos, n);
+    this.#view = new DataView(this.#buf.buffer);
   }
 }
 
@@ -423,4 +419,16 @@ function bytesToBigint(b: Uint8Array): bigint {
   for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
   if ((b[b.length - 1]! & 0x80) !== 0) v -= 1n << BigInt(8 * b.length);
   return v;
+}
+
+/**
+ * A buffer at least `used + need` bytes long (capacity doubled until it is) holding `buf`'s first
+ * `used` bytes: how a growable writer (`RowPacker`, protocol's `RowsWriter`) makes room.
+ */
+export function growBuffer(buf: Uint8Array, used: number, need: number): Uint8Array {
+  let cap = Math.max(buf.length * 2, 1);
+  while (cap < used + need) cap *= 2;
+  const next = new Uint8Array(cap);
+  next.set(buf.subarray(0, used));
+  return next;
 }

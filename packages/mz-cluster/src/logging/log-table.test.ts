@@ -2,6 +2,7 @@
 import { logRelation } from "@mzts/protocol";
 import type { Row, Timestamp } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
+import { prng } from "../testing/prng.js";
 import { LogTable } from "./log-table.js";
 
 function table() {
@@ -67,15 +68,6 @@ describe("LogTable", () => {
   it("its emitted updates sum to exactly the live rows at every time (against a model)", () => {
     // scheduling_elapsed: key (dataflow, operator, worker); keys whose values move, come back,
     // are removed alone or by group, and change several times per time; flushes at random.
-    const prng = (seed: number) => {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let x = Math.imul(a ^ (a >>> 15), a | 1);
-        x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-        return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-      };
-    };
     const show = (row: Row) => row.map(String).join(",");
     for (let seed = 1; seed <= 20; seed++) {
       const r = prng(seed);

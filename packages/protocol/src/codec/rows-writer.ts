@@ -12,7 +12,7 @@
  *   `InvalidDatum`.
  * Byte-identical to `RowPacker` for every row: `rows-writer.property.test.ts`.
  */
-import { encodeRow, type Row } from "@mzts/repr";
+import { encodeRow, growBuffer, type Row } from "@mzts/repr";
 
 const SMALL = 2 ** 52;
 const NEG_SMALL = -SMALL;
@@ -99,10 +99,6 @@ export class RowsWriter {
 
   #reserve(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < this.#pos + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
+    this.#buf = growBuffer(this.#buf, this.#pos, n);
   }
 }

@@ -1,20 +1,10 @@
 // PHASE(logging): legacy — delete when cluster-unification-logging is retired
+
+import { prng } from "@mzts/mz-cluster/testing";
 import { logRelation } from "@mzts/protocol";
 import type { Row, Update } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
 import { LogTable } from "./log-table.js";
-
-/** A tiny deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const show = (row: Row) => row.map(String).join(",");
 const sorted = (xs: Array<[Row, number]>) => xs.map(([r, n]) => `${show(r)}×${n}`).sort();
