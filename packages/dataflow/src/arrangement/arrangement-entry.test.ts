@@ -1,4 +1,4 @@
-import { type Row, rowKey } from "@mzts/repr";
+import type { Row } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
 import { prng } from "../../test/harness.js";
 import { Arrangement, type EntryRef } from "./arrangement.js";
@@ -49,7 +49,7 @@ describe("Arrangement entry refs (insertEntry / updateEntry)", () => {
           const got =
             ref !== undefined && r() < 0.8
               ? refs.updateEntry(ref, at, d)
-              : refs.insertEntry(row, at, d, refs.keyOf(row), rowKey(row));
+              : refs.insertEntry(row, at, d, refs.keyOf(row), refs.rowKeyOf(row));
           held.set(k, got);
         } else if (x < 0.85) t += 1n;
         else if (since < t) {
@@ -108,7 +108,7 @@ describe("Arrangement entry refs (insertEntry / updateEntry)", () => {
 
   it("an update through a ref after the arrangement was released changes nothing", () => {
     const a = new Arrangement("t", [0]);
-    const ref = a.insertEntry([1n, 2n], 1n, 1, a.keyOf([1n, 2n]), rowKey([1n, 2n]))!;
+    const ref = a.insertEntry([1n, 2n], 1n, 1, a.keyOf([1n, 2n]), a.rowKeyOf([1n, 2n]))!;
     a.allowCompaction(null);
     expect(a.updateEntry(ref, 2n, -1)).toBeUndefined();
     expect(a.size).toBe(0);

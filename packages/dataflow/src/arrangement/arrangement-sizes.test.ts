@@ -15,7 +15,7 @@ function recountBytes(a: Arrangement): number {
     keys.add(keyOf(row));
   }
   let n = a.updates().length * UPDATE_BYTES;
-  for (const [rk, row] of rows) n += entryBytes(row, rk);
+  for (const row of rows.values()) n += entryBytes(row, a.rowKeyOf(row));
   for (const k of keys) n += bucketBytes(k);
   return n;
 }

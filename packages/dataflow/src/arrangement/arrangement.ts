@@ -6,7 +6,9 @@
  * a map row key → entry (`Bucket`; a key that had two entries keeps its map until it has none,
  * so a key that changes now and then does not build one per change). An entry holds the row,
  * its history (inline up to two times, else parallel arrays of ascending times and non-zero
- * diffs) and `current` (the sum of all its diffs).
+ * diffs) and `current` (the sum of all its diffs). A row key (`rowKeyOf`) only tells apart the
+ * rows of one key, so it is made of the non-key columns: empty when the key covers the row (an
+ * index on every column builds no row key string at all).
  *
  * Reads:
  * - `asOf(t)` / `lookup(key, t)`: the collection (or one key's rows) as of `t`, valid when
@@ -20,10 +22,11 @@
  * entry's diffs at times `<= since` are summed into one (dropped when zero; an entry with no
  * history left is removed). Only an entry with two times at or below the since has anything to
  * merge (a single time below it is already compact: forwarding it changes no read at
- * `t >= since`), so entries with more than one time wait in a min-heap keyed by their second
- * time (`time-heap.ts`), and compaction pops only those that became due: its cost follows the
- * history that actually merges, not the history held (a log index with a minute of history
- * compacts one interval's worth per advance). A heap record is checked when popped (`heapKey`:
+ * `t >= since`), so entries with more than one time wait in a queue keyed by their second time
+ * (`due-queue.ts`: a FIFO run for keys queued in order, a heap for the rest), and compaction
+ * pops only those that became due: its cost follows the history that actually merges, not the
+ * history held (a log index with a minute of history compacts one interval's worth per
+ * advance). A queued record is checked when popped (`heapKey`:
  * an entry whose times changed meanwhile is re-queued at its current second time, or dropped
  * when it is single-time or gone). Updates inserted later at times below the since are forwarded
  * on insert. The empty since drops the arrangement's contents (nobody may read it again).
@@ -38,9 +41,9 @@
  *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
- * forwarded to the since — what introspection calls batches) and `sizeBytes` (an estimate,
- * `size.ts`) are kept up to date as updates arrive and compact: reading them costs O(1)
- * (`timeCount`: one pending counter folded into a map of at most the distinct times).
+ * forwarded to the since — what introspection calls batches; `time-counts.ts`) and `sizeBytes`
+ * (an estimate, `size.ts`) are kept up to date as updates arrive and compact: reading them costs
+ * O(1).
  *
  * ## Invariants
  * - `since <= upper` is not required (a since past the upper just forbids reads for now).
@@ -53,14 +56,14 @@ import {
   Frontier,
   MonotoneFrontier,
   type Row,
-  rowKey,
   type Timestamp,
   type Update,
 } from "@mzts/repr";
 import { NotYetAvailable, SinceViolation } from "../errors.js";
 import { type Key, keyFunction } from "../operators/key.js";
+import { DueQueue } from "./due-queue.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
-import { TimeHeap } from "./time-heap.js";
+import { TimeCounts } from "./time-counts.js";
 
 /**
  * @internal A row's entry in an arrangement (`insertEntry` / `updateEntry`), opaque to callers.
@@ -118,7 +121,7 @@ export class Arrangement {
   /** Key → its one entry, or its entries by row key (see the file comment). */
   readonly #index = new Map<Key, Entry | Bucket>();
   /** Entries with more than one time, keyed by (at most) their second time: due for compaction. */
-  readonly #due = new TimeHeap<Entry>();
+  readonly #due = new DueQueue<Entry>();
   readonly #since: MonotoneFrontier;
   readonly #upper: MonotoneFrontier;
   #entries = 0;
@@ -128,14 +131,15 @@ export class Arrangement {
   #count = 0;
   /** Bytes of entries and key buckets (updates are added in `sizeBytes`). */
   #bytes = 0;
-  /** Held updates per time forwarded to the since; `#hotTime`'s count is pending in `#hotDelta`. */
-  readonly #times = new Map<Timestamp, number>();
-  #hotTime: Timestamp | undefined;
-  #hotDelta = 0;
+  /** Held updates per time forwarded to the since. */
+  readonly #times = new TimeCounts();
   /** `trackRows`: row object → the entry holding it, for entries whose count is not 0. */
   #byRow: Map<Row, Entry> | undefined;
-  /** `trackRows`: the columns the row key is made of (undefined: every column). */
+  /** `trackRows`: the columns the row key is made of (undefined: the non-key columns). */
   #rowKeyColumns: readonly number[] | undefined;
+  /** The non-key columns of a row of `#valueArity` columns (the default row key's). */
+  #valueColumns: readonly number[] = [];
+  #valueArity = -1;
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
     this.name = name;
@@ -178,7 +182,6 @@ export class Arrangement {
 
   /** Number of distinct times held (times below the since count as the since). */
   get timeCount(): number {
-    this.#flushTimes();
     return this.#times.size;
   }
 
@@ -198,11 +201,27 @@ export class Arrangement {
   }
 
   /**
+   * The row key of `row`: what tells it apart from the other rows of its key — the `columnsKey`
+   * of its non-key columns (`""` when the key covers every column: the key alone tells rows
+   * apart), or of `trackRows`' columns.
+   */
+  rowKeyOf(row: Row): string {
+    const explicit = this.#rowKeyColumns;
+    if (explicit !== undefined) return columnsKey(row, explicit);
+    if (row.length !== this.#valueArity) {
+      this.#valueArity = row.length;
+      this.#valueColumns = nonKeyColumns(this.key, row.length);
+    }
+    const cols = this.#valueColumns;
+    return cols.length === 0 ? "" : columnsKey(row, cols);
+  }
+
+  /**
    * @internal Adds an update (complete, in ascending time order per row). A caller that already
-   * has the row's `keyOf(row)` and `rowKey(row)` (`@mzts/repr`) may pass them (`k`, `rk`: not
-   * checked) to spare building them again. `rk` only has to tell the row apart from the other
-   * rows of its key, so a caller that inserts every update itself may pass any such string (the
-   * legacy log tables pass the key of the non-key columns), the same for every update of a row.
+   * has the row's `keyOf(row)` and `rowKeyOf(row)` may pass them (`k`, `rk`: not checked) to
+   * spare building them again. `rk` only has to tell the row apart from the other rows of its
+   * key, so a caller that inserts every update itself may pass any such string (the legacy log
+   * tables pass the key of the non-key columns), the same for every update of a row.
    */
   insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
     this.#insert(row, time, diff, k, rk);
@@ -256,10 +275,9 @@ export class Arrangement {
     if (byRow !== undefined) {
       const held = byRow.get(row);
       if (held !== undefined) return this.#update(held, t, diff);
-      if (rk === undefined) rk = columnsKey(row, this.#rowKeyColumns!);
     }
     if (k === undefined) k = this.#keyOf(row);
-    if (rk === undefined) rk = rowKey(row);
+    if (rk === undefined) rk = this.rowKeyOf(row);
     const slot = this.#index.get(k);
     let e: Entry | undefined;
     if (slot === undefined) {
@@ -435,21 +453,13 @@ export class Arrangement {
       this.#count = 0;
       this.#bytes = 0;
       this.#times.clear();
-      this.#hotTime = undefined;
-      this.#hotDelta = 0;
       this.#byRow?.clear();
       return;
     }
     // Times below the since are now counted as the since.
-    this.#flushTimes();
-    let below = 0;
-    for (const [t, n] of this.#times) {
-      if (t < since) {
-        below += n;
-        this.#times.delete(t);
-      }
-    }
-    if (below > 0) this.#times.set(since, (this.#times.get(since) ?? 0) + below);
+    this.#times.advance(since);
+    // Updates merged away (all at the since): counted once at the end.
+    let merged = 0;
     const due = this.#due;
     for (let k = due.peekKey(); k !== undefined && k <= since; k = due.peekKey()) {
       const e = due.pop()!;
@@ -468,13 +478,13 @@ export class Arrangement {
         e.d1 = 0;
         if (sum === 0) {
           e.n = 0;
-          this.#countTime(since, -2);
+          merged += 2;
           this.#remove(e);
         } else {
           e.n = 1;
           e.t0 = since;
           e.d0 = sum;
-          this.#countTime(since, -1);
+          merged += 1;
         }
         continue;
       }
@@ -491,16 +501,17 @@ export class Arrangement {
       if (sum === 0) {
         times.splice(0, i);
         diffs.splice(0, i);
-        this.#countTime(since, -i);
+        merged += i;
       } else {
         times.splice(0, i, since);
         diffs.splice(0, i, sum);
-        this.#countTime(since, 1 - i);
+        merged += i - 1;
       }
       settle(e);
       if (e.n === 0) this.#remove(e);
       else if (e.n > 1) this.#schedule(e);
     }
+    if (merged !== 0) this.#countTime(since, -merged);
   }
 
   /**
@@ -582,27 +593,10 @@ export class Arrangement {
     this.#bytes -= entryBytes(e.row, e.rowKey) + bucketBytes(e.key);
   }
 
-  /**
-   * `n` more (or fewer) held updates at `t` (already forwarded to the since). Consecutive
-   * changes at one time — the operators insert in time order — only touch a pending counter.
-   */
+  /** `n` more (or fewer) held updates at `t` (already forwarded to the since). */
   #countTime(t: Timestamp, n: number): void {
     this.#updates += n;
-    if (t !== this.#hotTime) {
-      this.#flushTimes();
-      this.#hotTime = t;
-    }
-    this.#hotDelta += n;
-  }
-
-  #flushTimes(): void {
-    const t = this.#hotTime;
-    if (t === undefined) return;
-    this.#hotTime = undefined;
-    const n = (this.#times.get(t) ?? 0) + this.#hotDelta;
-    this.#hotDelta = 0;
-    if (n === 0) this.#times.delete(t);
-    else this.#times.set(t, n);
+    this.#times.add(t, n);
   }
 }
 
@@ -643,6 +637,16 @@ function settle(e: Entry): void {
   e.d1 = n > 1 ? diffs[1]! : 0;
   e.times = undefined;
   e.diffs = undefined;
+}
+
+/**
+ * The columns of a `arity`-column row outside `key`: with the key's, they tell rows apart (rows
+ * of one key agree on the key columns, the key being injective).
+ */
+function nonKeyColumns(key: readonly number[], arity: number): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < arity; c++) if (!key.includes(c)) out.push(c);
+  return out;
 }
 
 /** `t` advanced to `since` (bigints: no Math.max). */
