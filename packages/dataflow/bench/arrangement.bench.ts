@@ -70,6 +70,18 @@ function valueKey(row: Row): string {
   return `i${row[3]};`;
 }
 
+/**
+ * `BENCH_LOG_RK=arrangement`: the log shape's row keys are the arrangement's own `rowKeyOf` (a
+ * number for the one int64 value column) where the build has it, instead of the log tables'
+ * string — what a log table would gain by passing it.
+ */
+const ARRANGEMENT_RK = process.env.BENCH_LOG_RK === "arrangement";
+
+function rowKeyOf(a: ArrangementT, row: Row): string | number {
+  const own = (a as { rowKeyOf?: (row: Row) => string | number }).rowKeyOf;
+  return ARRANGEMENT_RK && own !== undefined ? own.call(a, row) : valueKey(row);
+}
+
 function logShape(Arrangement: ArrangementCtor): Shape {
   const tables = Array.from({ length: 7 }, (_, r) => {
     const arrangement = new Arrangement(`log${r}`, [0, 1, 2]);
@@ -94,7 +106,7 @@ function logShape(Arrangement: ArrangementCtor): Shape {
           // The value cycles with period 16: now and then a row comes back while still held.
           const row: Row = [old[0]!, old[1]!, old[2]!, (t * 7n + BigInt(k)) % 16n];
           tb.rows[k] = row;
-          tb.refs[k] = a.insertEntry(row, t, 1, tb.keys[k]!, valueKey(row));
+          tb.refs[k] = a.insertEntry(row, t, 1, tb.keys[k]!, rowKeyOf(a, row));
         }
         a.advanceUpper(t + 1n);
         if (t >= 10n) a.allowCompaction(t - 10n);

@@ -7,8 +7,8 @@
  * so a key that changes now and then does not build one per change). An entry holds the row,
  * its history (inline up to two times, else parallel arrays of ascending times and non-zero
  * diffs) and `current` (the sum of all its diffs). A row key (`rowKeyOf`) only tells apart the
- * rows of one key, so it is made of the non-key columns: empty when the key covers the row (an
- * index on every column builds no row key string at all).
+ * rows of one key, so it is the key of the non-key columns: a number for one int64 column, empty
+ * when the key covers the row (an index on every column builds no row key string at all).
  *
  * Reads:
  * - `asOf(t)` / `lookup(key, t)`: the collection (or one key's rows) as of `t`, valid when
@@ -76,7 +76,7 @@ export interface EntryRef {
 
 interface Entry {
   readonly key: Key;
-  readonly rowKey: string;
+  readonly rowKey: Key;
   readonly row: Row;
   /** Number of times held (ascending, each with a non-zero diff). */
   n: number;
@@ -102,7 +102,7 @@ interface Entry {
  * its entries share (a key string is built afresh for every insert; an entry keeping its own
  * would hold one per entry).
  */
-class Bucket extends Map<string, Entry> {
+class Bucket extends Map<Key, Entry> {
   readonly key: Key;
   constructor(key: Key) {
     super();
@@ -137,8 +137,8 @@ export class Arrangement {
   #byRow: Map<Row, Entry> | undefined;
   /** `trackRows`: the columns the row key is made of (undefined: the non-key columns). */
   #rowKeyColumns: readonly number[] | undefined;
-  /** The non-key columns of a row of `#valueArity` columns (the default row key's). */
-  #valueColumns: readonly number[] = [];
+  /** The default row key of a row of `#valueArity` columns (its non-key columns' key). */
+  #valueKeyOf: (row: Row) => Key = () => "";
   #valueArity = -1;
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
@@ -201,29 +201,28 @@ export class Arrangement {
   }
 
   /**
-   * The row key of `row`: what tells it apart from the other rows of its key — the `columnsKey`
-   * of its non-key columns (`""` when the key covers every column: the key alone tells rows
-   * apart), or of `trackRows`' columns.
+   * The row key of `row`: what tells it apart from the other rows of its key — the key
+   * (`keyFunction`) of its non-key columns: `""` when the key covers every column (the key alone
+   * tells rows apart), a number for one int64 column; or the `columnsKey` of `trackRows`' columns.
    */
-  rowKeyOf(row: Row): string {
+  rowKeyOf(row: Row): Key {
     const explicit = this.#rowKeyColumns;
     if (explicit !== undefined) return columnsKey(row, explicit);
     if (row.length !== this.#valueArity) {
       this.#valueArity = row.length;
-      this.#valueColumns = nonKeyColumns(this.key, row.length);
+      this.#valueKeyOf = keyFunction(nonKeyColumns(this.key, row.length));
     }
-    const cols = this.#valueColumns;
-    return cols.length === 0 ? "" : columnsKey(row, cols);
+    return this.#valueKeyOf(row);
   }
 
   /**
    * @internal Adds an update (complete, in ascending time order per row). A caller that already
    * has the row's `keyOf(row)` and `rowKeyOf(row)` may pass them (`k`, `rk`: not checked) to
    * spare building them again. `rk` only has to tell the row apart from the other rows of its
-   * key, so a caller that inserts every update itself may pass any such string (the legacy log
-   * tables pass the key of the non-key columns), the same for every update of a row.
+   * key, so a caller that inserts every update itself may pass any such string or number (the
+   * legacy log tables pass the key of the non-key columns), the same for every update of a row.
    */
-  insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): void {
+  insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: Key): void {
     this.#insert(row, time, diff, k, rk);
   }
 
@@ -233,7 +232,7 @@ export class Arrangement {
    * entry adds the row's later updates with `updateEntry`, without looking the row up again
    * (the legacy log tables retract a key's replaced row this way; issue 16).
    */
-  insertEntry(row: Row, time: Timestamp, diff: number, k: Key, rk: string): EntryRef | undefined {
+  insertEntry(row: Row, time: Timestamp, diff: number, k: Key, rk: Key): EntryRef | undefined {
     return this.#insert(row, time, diff, k, rk) as EntryRef | undefined;
   }
 
@@ -265,7 +264,7 @@ export class Arrangement {
     this.#rowKeyColumns = valueColumns.slice();
   }
 
-  #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: string): Entry | undefined {
+  #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: Key): Entry | undefined {
     if (diff === 0) return undefined;
     const since = this.#since.current;
     if (since === null) return undefined;
@@ -364,8 +363,8 @@ export class Arrangement {
   }
 
   /** A new entry of `row` (key `key`, row key `rk`) holding `diff` at `t`, counted. */
-  #newEntry(key: Key, row: Row, rk: string, t: Timestamp, diff: number): Entry {
-    flatten(rk);
+  #newEntry(key: Key, row: Row, rk: Key, t: Timestamp, diff: number): Entry {
+    if (typeof rk === "string") flatten(rk);
     this.#entries++;
     this.#bytes += entryBytes(row, rk);
     this.#countTime(t, 1);

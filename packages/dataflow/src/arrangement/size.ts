@@ -53,13 +53,18 @@ function datumBytes(d: Datum): number {
 }
 
 /** Bytes of a row entry: its row, its row key and the entry's fixed parts. */
-export function entryBytes(row: Row, rowKey: string): number {
-  let n = ENTRY + STRING_HEADER + rowKey.length + 16 + 8 * row.length;
+export function entryBytes(row: Row, rowKey: Key): number {
+  let n = ENTRY + keyBytes(rowKey) + 16 + 8 * row.length;
   for (let i = 0; i < row.length; i++) n += datumBytes(row[i]!);
   return n;
 }
 
 /** Bytes of a key bucket. */
 export function bucketBytes(key: Key): number {
-  return BUCKET + (typeof key === "string" ? STRING_HEADER + key.length : HEAP_NUMBER);
+  return BUCKET + keyBytes(key);
+}
+
+/** Bytes of a key or row key: a string, or a number (counted as a heap number). */
+function keyBytes(k: Key): number {
+  return typeof k === "string" ? STRING_HEADER + k.length : HEAP_NUMBER;
 }
