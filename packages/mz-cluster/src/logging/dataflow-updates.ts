@@ -38,6 +38,9 @@ interface LiveDataflow {
   readonly exports: Set<string>;
   /** Import ids: an import frontier of another id is an orphan. */
   readonly imports: readonly string[];
+  /** The dataflow id datum, and operator id datums by id (made once, not per change). */
+  readonly id: bigint;
+  readonly operators: bigint[];
 }
 
 type DataflowEvent = Exclude<ComputeLogEvent, { kind: "peekStarted" } | { kind: "peekEnded" }>;
@@ -98,10 +101,90 @@ export class DataflowUpdates {
     return m;
   }
 
+  /** The `worker_id` datum of `worker`. */
+  #workerId(worker: number): bigint {
+    return worker >= 0 && worker < 1024
+      ? (this.#workerIds[worker] ??= BigInt(worker))
+      : BigInt(worker);
+  }
+
+  /** `apply` of an `operatorElapsed` event, without the event object. */
+  operatorElapsed(worker: number, dataflowId: number, operatorId: number, elapsedNs: number): void {
+    const live = this.#dataflowsOf(worker).get(dataflowId);
+    if (live === undefined) {
+      this.orphans++;
+      return;
+    }
+    const ns = int(elapsedNs);
+    const op =
+      Number.isSafeInteger(operatorId) && operatorId >= 0 && operatorId < 65_536
+        ? (live.operators[operatorId] ??= BigInt(operatorId))
+        : BigInt(operatorId);
+    this.#write(live, "scheduling_elapsed", [live.id, op, this.#workerId(worker), ns], false);
+  }
+
+  /** `apply` of an `exportFrontier` event, without the event object. */
+  exportFrontier(worker: number, exportId: string, time: bigint | null): void {
+    const live = this.#ownerOf(worker, exportId);
+    if (live === undefined) return;
+    const w = this.#workerId(worker);
+    if (time === null) this.#write(live, "compute_frontiers", [exportId, w], true);
+    else this.#write(live, "compute_frontiers", [exportId, w, time], false);
+  }
+
+  /** `apply` of an `importFrontier` event, without the event object. */
+  importFrontier(worker: number, exportId: string, importId: string, time: bigint | null): void {
+    const live = this.#ownerOf(worker, exportId);
+    if (live === undefined) return;
+    if (!live.imports.includes(importId)) {
+      this.orphans++;
+      return;
+    }
+    const w = this.#workerId(worker);
+    if (time === null) {
+      this.#write(live, "compute_import_frontiers", [exportId, importId, w], true);
+    } else this.#write(live, "compute_import_frontiers", [exportId, importId, w, time], false);
+  }
+
+  /** `apply` of an `arrangementSize` event, without the event object. */
+  arrangementSize(
+    worker: number,
+    exportId: string,
+    records: number,
+    batches: number,
+    sizeBytes: number,
+  ): void {
+    const live = this.#ownerOf(worker, exportId);
+    if (live === undefined) return;
+    const row = [exportId, this.#workerId(worker), int(records), int(batches), int(sizeBytes)];
+    this.#write(live, "arrangement_sizes", row, false);
+  }
+
+  /** The live dataflow owning a live export of `worker` (undefined: an orphan, counted). */
+  #ownerOf(worker: number, exportId: string): LiveDataflow | undefined {
+    const owner = this.#exportsOf(worker).get(exportId);
+    const live = owner === undefined ? undefined : this.#dataflowsOf(worker).get(owner);
+    if (live === undefined) this.orphans++;
+    return live;
+  }
+
   /** Applies one event of `worker` at the tables' current time (held writes wait for `flush`). */
   apply(worker: number, e: DataflowEvent): void {
-    const w =
-      worker >= 0 && worker < 1024 ? (this.#workerIds[worker] ??= BigInt(worker)) : BigInt(worker);
+    switch (e.kind) {
+      case "operatorElapsed":
+        this.operatorElapsed(worker, e.dataflowId, e.operatorId, e.elapsedNs);
+        return;
+      case "exportFrontier":
+        this.exportFrontier(worker, e.exportId, e.time);
+        return;
+      case "importFrontier":
+        this.importFrontier(worker, e.exportId, e.importId, e.time);
+        return;
+      case "arrangementSize":
+        this.arrangementSize(worker, e.exportId, e.records, e.batches, e.sizeBytes);
+        return;
+    }
+    const w = this.#workerId(worker);
     const dataflows = this.#dataflowsOf(worker);
     const exports = this.#exportsOf(worker);
     switch (e.kind) {
@@ -111,6 +194,8 @@ export class DataflowUpdates {
         const live: LiveDataflow = {
           exports: new Set(e.exports.map((x) => x.id)),
           imports: e.imports.slice(),
+          id: BigInt(e.dataflowId),
+          operators: [],
         };
         dataflows.set(e.dataflowId, live);
         this.#count++;
@@ -139,23 +224,10 @@ export class DataflowUpdates {
         else this.#held.write(live, retract);
         return;
       }
-      case "operatorElapsed": {
-        const live = dataflows.get(e.dataflowId);
-        if (live === undefined) {
-          this.orphans++;
-          return;
-        }
-        const row = [BigInt(e.dataflowId), BigInt(e.operatorId), w, int(e.elapsedNs)];
-        this.#write(live, "scheduling_elapsed", row, false);
-        return;
-      }
       default: {
         const owner = exports.get(e.exportId);
         const live = owner === undefined ? undefined : dataflows.get(owner);
-        if (
-          live === undefined ||
-          (e.kind === "importFrontier" && !live.imports.includes(e.importId))
-        ) {
+        if (live === undefined) {
           this.orphans++;
           return;
         }
@@ -187,29 +259,9 @@ export class DataflowUpdates {
   #exportWrite(
     live: LiveDataflow,
     w: bigint,
-    e: Extract<
-      DataflowEvent,
-      { kind: "exportFrontier" | "importFrontier" | "arrangementSize" | "hydrated" | "errorCount" }
-    >,
+    e: Extract<DataflowEvent, { kind: "hydrated" | "errorCount" }>,
   ): void {
     switch (e.kind) {
-      case "exportFrontier":
-        if (e.time === null) this.#write(live, "compute_frontiers", [e.exportId, w], true);
-        else this.#write(live, "compute_frontiers", [e.exportId, w, e.time], false);
-        return;
-      case "importFrontier":
-        if (e.time === null) {
-          this.#write(live, "compute_import_frontiers", [e.exportId, e.importId, w], true);
-        } else {
-          const row = [e.exportId, e.importId, w, e.time];
-          this.#write(live, "compute_import_frontiers", row, false);
-        }
-        return;
-      case "arrangementSize": {
-        const row = [e.exportId, w, int(e.records), int(e.batches), int(e.sizeBytes)];
-        this.#write(live, "arrangement_sizes", row, false);
-        return;
-      }
       case "hydrated":
         this.#write(live, "hydration_times", [e.exportId, w, int(e.sinceCreatedNs)], false);
         return;

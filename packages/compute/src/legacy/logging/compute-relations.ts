@@ -32,6 +32,8 @@ export class ComputeRelations {
   readonly #tables: ReadonlyMap<string, LogTable>;
   /** Dataflow id → its live export ids. */
   readonly #dataflows = new Map<number, Set<string>>();
+  /** Dataflow id → its id datum and operator id datums (made once, not per change). */
+  readonly #ids = new Map<number, { readonly id: bigint; readonly operators: bigint[] }>();
   /** Export id → its dataflow id. */
   readonly #exportOf = new Map<string, number>();
   /** Peek uuid → `atNs` of its start. */
@@ -102,12 +104,74 @@ export class ComputeRelations {
       for (const op of e.operators) operators.upsert([df, BigInt(op.id), w, op.name], time);
   }
 
-  /** Applies one event at log time `time`. */
-  apply(e: ComputeLogEvent, time: bigint): void {
+  /** Moves the pending rows' log time to `time` (writing the held ones when it changes). */
+  #at(time: bigint): void {
     if (time !== this.#time) {
       this.flush();
       this.#time = time;
     }
+  }
+
+  /** `apply` of an `operatorElapsed` event at `time`, without the event object. */
+  operatorElapsed(dataflowId: number, operatorId: number, elapsedNs: number, time: bigint): void {
+    this.#at(time);
+    const table = this.#elapsed;
+    if (table === undefined) return;
+    const ids = this.#ids.get(dataflowId);
+    const op =
+      ids !== undefined && Number.isSafeInteger(operatorId) && operatorId >= 0
+        ? (ids.operators[operatorId] ??= BigInt(operatorId))
+        : BigInt(operatorId);
+    const row = [ids?.id ?? BigInt(dataflowId), op, this.#worker, BigInt(Math.round(elapsedNs))];
+    this.#write(this.#dataflows.get(dataflowId), table, row, time);
+  }
+
+  /** `apply` of an `exportFrontier` event at `time`, without the event object. */
+  exportFrontier(exportId: string, frontier: bigint | null, time: bigint): void {
+    this.#at(time);
+    const table = this.#frontiers;
+    if (table === undefined) return;
+    const owner = this.#ownerOf(exportId);
+    const w = this.#worker;
+    if (frontier === null) this.#write(owner, table, [exportId, w], time, true);
+    else this.#write(owner, table, [exportId, w, frontier], time);
+  }
+
+  /** `apply` of an `importFrontier` event at `time`, without the event object. */
+  importFrontier(exportId: string, importId: string, frontier: bigint | null, time: bigint): void {
+    this.#at(time);
+    const table = this.#importFrontiers;
+    if (table === undefined) return;
+    const owner = this.#ownerOf(exportId);
+    const w = this.#worker;
+    if (frontier === null) this.#write(owner, table, [exportId, importId, w], time, true);
+    else this.#write(owner, table, [exportId, importId, w, frontier], time);
+  }
+
+  /** `apply` of an `arrangementSize` event at `time`, without the event object. */
+  arrangementSize(
+    exportId: string,
+    records: number,
+    batches: number,
+    sizeBytes: number,
+    time: bigint,
+  ): void {
+    this.#at(time);
+    const table = this.#sizes;
+    if (table === undefined) return;
+    const row = [
+      exportId,
+      this.#worker,
+      BigInt(records),
+      BigInt(batches),
+      BigInt(Math.round(sizeBytes)),
+    ];
+    this.#write(this.#ownerOf(exportId), table, row, time);
+  }
+
+  /** Applies one event at log time `time`. */
+  apply(e: ComputeLogEvent, time: bigint): void {
+    this.#at(time);
     const w = this.#worker;
     const t = this.#tables;
     switch (e.kind) {
@@ -115,6 +179,7 @@ export class ComputeRelations {
         let exports = this.#dataflows.get(e.dataflowId);
         if (exports === undefined) {
           this.#dataflows.set(e.dataflowId, (exports = new Set()));
+          this.#ids.set(e.dataflowId, { id: BigInt(e.dataflowId), operators: [] });
           // Held only while none of its rows can be in a table (no export id owned elsewhere).
           if (e.exports.every((x) => !this.#exportOf.has(x.id))) this.#held.hold(exports);
         }
@@ -129,6 +194,7 @@ export class ComputeRelations {
       case "dataflowDropped": {
         const exports = this.#dataflows.get(e.dataflowId);
         this.#dataflows.delete(e.dataflowId);
+        this.#ids.delete(e.dataflowId);
         if (exports !== undefined && this.#held.discard(exports)) {
           for (const id of exports) this.#exportOf.delete(id);
           return;
@@ -147,37 +213,17 @@ export class ComputeRelations {
         else this.#held.write(exports, drop);
         return;
       }
-      case "operatorElapsed": {
-        const row = [
-          BigInt(e.dataflowId),
-          BigInt(e.operatorId),
-          w,
-          BigInt(Math.round(e.elapsedNs)),
-        ];
-        this.#write(this.#dataflows.get(e.dataflowId), this.#elapsed, row, time);
+      case "operatorElapsed":
+        this.operatorElapsed(e.dataflowId, e.operatorId, e.elapsedNs, time);
         return;
-      }
-      case "exportFrontier": {
-        const owner = this.#ownerOf(e.exportId);
-        const table = this.#frontiers;
-        if (e.time === null) this.#write(owner, table, [e.exportId, w], time, true);
-        else this.#write(owner, table, [e.exportId, w, e.time], time);
+      case "exportFrontier":
+        this.exportFrontier(e.exportId, e.time, time);
         return;
-      }
-      case "importFrontier": {
-        const owner = this.#ownerOf(e.exportId);
-        const table = this.#importFrontiers;
-        if (e.time === null) this.#write(owner, table, [e.exportId, e.importId, w], time, true);
-        else this.#write(owner, table, [e.exportId, e.importId, w, e.time], time);
+      case "importFrontier":
+        this.importFrontier(e.exportId, e.importId, e.time, time);
         return;
-      }
       case "arrangementSize":
-        this.#write(
-          this.#ownerOf(e.exportId),
-          this.#sizes,
-          [e.exportId, w, BigInt(e.records), BigInt(e.batches), BigInt(Math.round(e.sizeBytes))],
-          time,
-        );
+        this.arrangementSize(e.exportId, e.records, e.batches, e.sizeBytes, time);
         return;
       case "peekStarted":
         this.#peekStarts.set(e.uuid, e.atNs);
