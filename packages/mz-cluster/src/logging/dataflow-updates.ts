@@ -18,6 +18,7 @@
  * dropped — e.g. a frontier sampled just before the drop was applied) is ignored and counted
  * (`orphans`): logging it would leave a row nothing ever retracts.
  */
+import type { Key } from "@mzts/dataflow";
 import { relationsOfScope } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
@@ -41,6 +42,10 @@ interface LiveDataflow {
   /** The dataflow id datum, and operator id datums by id (made once, not per change). */
   readonly id: bigint;
   readonly operators: bigint[];
+  /** Keys of its per-tick rows, made at their first write (dropped with the dataflow). */
+  readonly elapsedKeys: Key[];
+  /** By live export id: keys of compute_frontiers, arrangement_sizes, import frontiers. */
+  readonly exportKeys: Map<string, { frontier?: Key; size?: Key; imports?: Map<string, Key> }>;
 }
 
 type DataflowEvent = Exclude<ComputeLogEvent, { kind: "peekStarted" } | { kind: "peekEnded" }>;
@@ -116,11 +121,23 @@ export class DataflowUpdates {
       return;
     }
     const ns = int(elapsedNs);
-    const op =
-      Number.isSafeInteger(operatorId) && operatorId >= 0 && operatorId < 65_536
-        ? (live.operators[operatorId] ??= BigInt(operatorId))
-        : BigInt(operatorId);
-    this.#write(live, "scheduling_elapsed", [live.id, op, this.#workerId(worker), ns], false);
+    const w = this.#workerId(worker);
+    if (!Number.isSafeInteger(operatorId) || operatorId < 0 || operatorId >= 65_536) {
+      this.#write(live, "scheduling_elapsed", [live.id, BigInt(operatorId), w, ns], false);
+      return;
+    }
+    const row = [live.id, (live.operators[operatorId] ??= BigInt(operatorId)), w, ns];
+    const table = this.#tables.table("scheduling_elapsed");
+    if (table === undefined) return;
+    const key = (live.elapsedKeys[operatorId] ??= table.keyOf(row));
+    this.#write(live, "scheduling_elapsed", row, false, key);
+  }
+
+  /** The cached keys of export `exportId` of `live`. */
+  #keysOf(live: LiveDataflow, exportId: string) {
+    let x = live.exportKeys.get(exportId);
+    if (x === undefined) live.exportKeys.set(exportId, (x = {}));
+    return x;
   }
 
   /** `apply` of an `exportFrontier` event, without the event object. */
@@ -129,7 +146,13 @@ export class DataflowUpdates {
     if (live === undefined) return;
     const w = this.#workerId(worker);
     if (time === null) this.#write(live, "compute_frontiers", [exportId, w], true);
-    else this.#write(live, "compute_frontiers", [exportId, w, time], false);
+    else {
+      const row = [exportId, w, time];
+      const table = this.#tables.table("compute_frontiers");
+      if (table === undefined) return;
+      const keys = this.#keysOf(live, exportId);
+      this.#write(live, "compute_frontiers", row, false, (keys.frontier ??= table.keyOf(row)));
+    }
   }
 
   /** `apply` of an `importFrontier` event, without the event object. */
@@ -143,7 +166,15 @@ export class DataflowUpdates {
     const w = this.#workerId(worker);
     if (time === null) {
       this.#write(live, "compute_import_frontiers", [exportId, importId, w], true);
-    } else this.#write(live, "compute_import_frontiers", [exportId, importId, w, time], false);
+      return;
+    }
+    const row = [exportId, importId, w, time];
+    const table = this.#tables.table("compute_import_frontiers");
+    if (table === undefined) return;
+    const imports = (this.#keysOf(live, exportId).imports ??= new Map());
+    let key = imports.get(importId);
+    if (key === undefined) imports.set(importId, (key = table.keyOf(row)));
+    this.#write(live, "compute_import_frontiers", row, false, key);
   }
 
   /** `apply` of an `arrangementSize` event, without the event object. */
@@ -157,7 +188,10 @@ export class DataflowUpdates {
     const live = this.#ownerOf(worker, exportId);
     if (live === undefined) return;
     const row = [exportId, this.#workerId(worker), int(records), int(batches), int(sizeBytes)];
-    this.#write(live, "arrangement_sizes", row, false);
+    const table = this.#tables.table("arrangement_sizes");
+    if (table === undefined) return;
+    const keys = this.#keysOf(live, exportId);
+    this.#write(live, "arrangement_sizes", row, false, (keys.size ??= table.keyOf(row)));
   }
 
   /** The live dataflow owning a live export of `worker` (undefined: an orphan, counted). */
@@ -196,6 +230,8 @@ export class DataflowUpdates {
           imports: e.imports.slice(),
           id: BigInt(e.dataflowId),
           operators: [],
+          elapsedKeys: [],
+          exportKeys: new Map(),
         };
         dataflows.set(e.dataflowId, live);
         this.#count++;
@@ -219,6 +255,7 @@ export class DataflowUpdates {
         exports.delete(e.exportId);
         const live = dataflows.get(owner);
         live?.exports.delete(e.exportId);
+        live?.exportKeys.delete(e.exportId);
         const retract = () => this.#retractExport(e.exportId, w);
         if (live === undefined) retract();
         else this.#held.write(live, retract);
@@ -276,16 +313,18 @@ export class DataflowUpdates {
    * Upserts `row` (with `remove`: retracts the key `row`) into relation `name`, now or, while
    * `live` is held, at the flush (a closure is built only then).
    */
-  #write(live: LiveDataflow, name: string, row: Row, remove: boolean): void {
+  #write(live: LiveDataflow, name: string, row: Row, remove: boolean, key?: Key): void {
     if (this.#held.holds(live)) {
-      this.#held.write(live, () => this.#writeNow(name, row, remove));
-    } else this.#writeNow(name, row, remove);
+      this.#held.write(live, () => this.#writeNow(name, row, remove, key));
+    } else this.#writeNow(name, row, remove, key);
   }
 
-  #writeNow(name: string, row: Row, remove: boolean): void {
+  /** `key`: the table's `keyOf(row)`, when the caller has it. */
+  #writeNow(name: string, row: Row, remove: boolean, key?: Key): void {
     const table = this.#tables.table(name);
     if (table === undefined) return;
     if (remove) table.remove(row);
+    else if (key !== undefined) table.upsertKeyed(row, key);
     else table.upsert(row);
   }
 

@@ -101,9 +101,21 @@ export class LogTable {
     return out;
   }
 
+  /** The key `upsert` files `row` under. */
+  keyOf(row: Row): Key {
+    return this.#keys.keyOf(row);
+  }
+
   /** Makes `row` the row of its key (nothing when it already is). */
   upsert(row: Row): void {
-    const key = this.#keys.keyOf(row);
+    this.upsertKeyed(row, this.#keys.keyOf(row));
+  }
+
+  /**
+   * `upsert` with the row's key already known: `key` must be `keyOf(row)` (callers keep the key
+   * of a key they write every tick, built once; issue 16).
+   */
+  upsertKeyed(row: Row, key: Key): void {
     let s = this.#slots.get(key);
     if (s === undefined) {
       s = { key, row: undefined, emitted: undefined, time: 0n, dirty: false };

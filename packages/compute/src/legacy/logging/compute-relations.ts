@@ -18,6 +18,8 @@
  * Likewise a new dataflow's writes are held until then (`HeldDataflows`): one created and dropped
  * within a log time touches no table.
  */
+
+import type { Key } from "@mzts/dataflow";
 import { bucketOf, type ComputeLogEvent, HeldDataflows } from "@mzts/mz-cluster/logging";
 import { relationsOfScope } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
@@ -32,8 +34,8 @@ export class ComputeRelations {
   readonly #tables: ReadonlyMap<string, LogTable>;
   /** Dataflow id → its live export ids. */
   readonly #dataflows = new Map<number, Set<string>>();
-  /** Dataflow id → its id datum and operator id datums (made once, not per change). */
-  readonly #ids = new Map<number, { readonly id: bigint; readonly operators: bigint[] }>();
+  /** Dataflow id → its datums and the keys of its per-tick rows (made once, not per change). */
+  readonly #ids = new Map<number, DataflowKeys>();
   /** Export id → its dataflow id. */
   readonly #exportOf = new Map<string, number>();
   /** Peek uuid → `atNs` of its start. */
@@ -118,12 +120,29 @@ export class ComputeRelations {
     const table = this.#elapsed;
     if (table === undefined) return;
     const ids = this.#ids.get(dataflowId);
-    const op =
-      ids !== undefined && Number.isSafeInteger(operatorId) && operatorId >= 0
-        ? (ids.operators[operatorId] ??= BigInt(operatorId))
-        : BigInt(operatorId);
-    const row = [ids?.id ?? BigInt(dataflowId), op, this.#worker, BigInt(Math.round(elapsedNs))];
-    this.#write(this.#dataflows.get(dataflowId), table, row, time);
+    const ns = BigInt(Math.round(elapsedNs));
+    if (ids === undefined || !Number.isSafeInteger(operatorId) || operatorId < 0) {
+      const row = [BigInt(dataflowId), BigInt(operatorId), this.#worker, ns];
+      this.#write(this.#dataflows.get(dataflowId), table, row, time);
+      return;
+    }
+    const row = [ids.id, (ids.operators[operatorId] ??= BigInt(operatorId)), this.#worker, ns];
+    const key = (ids.elapsedKeys[operatorId] ??= table.arrangement.keyOf(row));
+    this.#write(this.#dataflows.get(dataflowId), table, row, time, false, key);
+  }
+
+  /** The cached keys of a live export (undefined: not owned by a live dataflow). */
+  #exportKeys(exportId: string): ExportKeys | undefined {
+    const df = this.#exportOf.get(exportId);
+    if (df === undefined) return undefined;
+    const exports = this.#ids.get(df)?.exports;
+    if (exports === undefined) return undefined;
+    let x = exports.get(exportId);
+    if (x === undefined) {
+      x = { frontier: undefined, size: undefined, imports: new Map() };
+      exports.set(exportId, x);
+    }
+    return x;
   }
 
   /** `apply` of an `exportFrontier` event at `time`, without the event object. */
@@ -134,7 +153,12 @@ export class ComputeRelations {
     const owner = this.#ownerOf(exportId);
     const w = this.#worker;
     if (frontier === null) this.#write(owner, table, [exportId, w], time, true);
-    else this.#write(owner, table, [exportId, w, frontier], time);
+    else {
+      const row = [exportId, w, frontier];
+      const keys = this.#exportKeys(exportId);
+      const key = keys === undefined ? undefined : (keys.frontier ??= table.arrangement.keyOf(row));
+      this.#write(owner, table, row, time, false, key);
+    }
   }
 
   /** `apply` of an `importFrontier` event at `time`, without the event object. */
@@ -145,7 +169,15 @@ export class ComputeRelations {
     const owner = this.#ownerOf(exportId);
     const w = this.#worker;
     if (frontier === null) this.#write(owner, table, [exportId, importId, w], time, true);
-    else this.#write(owner, table, [exportId, importId, w, frontier], time);
+    else {
+      const row = [exportId, importId, w, frontier];
+      const imports = this.#exportKeys(exportId)?.imports;
+      let key = imports?.get(importId);
+      if (imports !== undefined && key === undefined) {
+        imports.set(importId, (key = table.arrangement.keyOf(row)));
+      }
+      this.#write(owner, table, row, time, false, key);
+    }
   }
 
   /** `apply` of an `arrangementSize` event at `time`, without the event object. */
@@ -166,7 +198,9 @@ export class ComputeRelations {
       BigInt(batches),
       BigInt(Math.round(sizeBytes)),
     ];
-    this.#write(this.#ownerOf(exportId), table, row, time);
+    const keys = this.#exportKeys(exportId);
+    const key = keys === undefined ? undefined : (keys.size ??= table.arrangement.keyOf(row));
+    this.#write(this.#ownerOf(exportId), table, row, time, false, key);
   }
 
   /** Applies one event at log time `time`. */
@@ -179,7 +213,12 @@ export class ComputeRelations {
         let exports = this.#dataflows.get(e.dataflowId);
         if (exports === undefined) {
           this.#dataflows.set(e.dataflowId, (exports = new Set()));
-          this.#ids.set(e.dataflowId, { id: BigInt(e.dataflowId), operators: [] });
+          this.#ids.set(e.dataflowId, {
+            id: BigInt(e.dataflowId),
+            operators: [],
+            elapsedKeys: [],
+            exports: new Map(),
+          });
           // Held only while none of its rows can be in a table (no export id owned elsewhere).
           if (e.exports.every((x) => !this.#exportOf.has(x.id))) this.#held.hold(exports);
         }
@@ -205,7 +244,9 @@ export class ComputeRelations {
         return;
       }
       case "exportDropped": {
-        const exports = this.#dataflows.get(this.#exportOf.get(e.exportId) ?? -1);
+        const df = this.#exportOf.get(e.exportId);
+        if (df !== undefined) this.#ids.get(df)?.exports.delete(e.exportId);
+        const exports = this.#dataflows.get(df ?? -1);
         exports?.delete(e.exportId);
         this.#exportOf.delete(e.exportId);
         const drop = () => this.#dropExport(e.exportId, time);
@@ -273,20 +314,45 @@ export class ComputeRelations {
     row: Row,
     time: bigint,
     remove = false,
+    key?: Key,
   ) {
     if (table === undefined) return;
     if (owner !== undefined && this.#held.holds(owner)) {
-      this.#held.write(owner, () => writeNow(table, row, time, remove));
-    } else writeNow(table, row, time, remove);
+      this.#held.write(owner, () => writeNow(table, row, time, remove, key));
+    } else writeNow(table, row, time, remove, key);
   }
 
   #dropExport(id: string, time: bigint): void {
+    const df = this.#exportOf.get(id);
+    if (df !== undefined) this.#ids.get(df)?.exports.delete(id);
     this.#exportOf.delete(id);
     for (const name of EXPORT_KEYED) this.#tables.get(name)?.deleteGroup(id, time);
   }
 }
 
-function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean): void {
+function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean, key?: Key): void {
   if (remove) table.delete(row, time);
+  else if (key !== undefined) table.upsertKeyed(row, key, time);
   else table.upsert(row, time);
+}
+
+/** The arrangement keys of one export's per-tick rows, made at their first write. */
+interface ExportKeys {
+  /** compute_frontiers. */
+  frontier: Key | undefined;
+  /** arrangement_sizes. */
+  size: Key | undefined;
+  /** compute_import_frontiers, by import id. */
+  readonly imports: Map<string, Key>;
+}
+
+/** A live dataflow's datums and per-tick row keys (dropped with the dataflow). */
+interface DataflowKeys {
+  readonly id: bigint;
+  /** Operator id datums, by operator id. */
+  readonly operators: bigint[];
+  /** scheduling_elapsed keys, by operator id. */
+  readonly elapsedKeys: Key[];
+  /** By live export id (an export dropped takes its keys along). */
+  readonly exports: Map<string, ExportKeys>;
 }
