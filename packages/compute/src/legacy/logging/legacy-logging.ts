@@ -8,7 +8,9 @@
  *
  * ## Lifecycle
  * - `configure(config)`: enabled with an interval > 0 → one `LogTable` per `indexLogs` entry
- *   naming a compute relation, and a logger that queues events; storage relation names (storage
+ *   naming a compute relation, and a logger that queues events (its typed calls, the per-tick
+ *   events, are applied at once instead, after the queue and at the log time a queued event
+ *   would get: no event object per change; issue 16); storage relation names (storage
  *   has no legacy introspection) and unknown names are skipped and counted. Otherwise (or when
  *   no relation is installed) nothing is installed and the logger is `NO_LOGGER`. The same config
  *   again keeps everything; another replaces everything.
