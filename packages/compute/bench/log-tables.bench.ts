@@ -48,12 +48,11 @@ for (let t = 1; t <= TICKS; t++) {
   const c0 = process.cpuUsage();
   for (let d = 0; d < N; d++) {
     const exportId = ids[d]!;
-    for (let op = 0; op < 4; op++) {
-      log.log({ kind: "operatorElapsed", dataflowId: d, operatorId: op, elapsedNs: t * 1000 + d });
-    }
-    log.log({ kind: "exportFrontier", exportId, time: BigInt(t) });
-    log.log({ kind: "importFrontier", exportId, importId: "u1", time: BigInt(t) });
-    log.log({ kind: "arrangementSize", exportId, records: t, batches: 3, sizeBytes: 100 * t });
+    // As compute's `sample` raises them: the logger's typed calls.
+    for (let op = 0; op < 4; op++) log.operatorElapsed(d, op, t * 1000 + d);
+    log.exportFrontier(exportId, BigInt(t));
+    log.importFrontier(exportId, "u1", BigInt(t));
+    log.arrangementSize(exportId, t, 3, 100 * t);
   }
   host.step(now);
   host.step(now + 1);

@@ -30,7 +30,7 @@
  * every cached sample is forgotten and the live dataflows are announced again. The same config
  * again keeps everything.
  */
-import type { EventLogger, ExportKind, LoggingHost } from "@mzts/mz-cluster/logging";
+import type { ComputeEventLogger, ExportKind, LoggingHost } from "@mzts/mz-cluster/logging";
 import type { LoggingConfig } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { DataflowInstance } from "../render/dataflow.js";
@@ -228,7 +228,7 @@ function outputFrontier(df: DataflowInstance, id: GlobalId): Frontier | undefine
 }
 
 /** Raises what changed in one dataflow since the last tick. */
-function sample(logger: EventLogger, log: DataflowLog): void {
+function sample(logger: ComputeEventLogger, log: DataflowLog): void {
   const df = log.df;
   const seq = df.seq;
   const elapsed = df.graph.operatorElapsedNs;
@@ -237,7 +237,7 @@ function sample(logger: EventLogger, log: DataflowLog): void {
     const ns = Math.round(elapsed[i] ?? 0);
     if (ns !== (last[i] ?? 0)) {
       last[i] = ns;
-      logger.log({ kind: "operatorElapsed", dataflowId: seq, operatorId: i, elapsedNs: ns });
+      logger.operatorElapsed(seq, i, ns);
     }
   }
   const feeds = df.feeds;
@@ -263,7 +263,7 @@ function sample(logger: EventLogger, log: DataflowLog): void {
       !Frontier.equal(x.frontier === undefined ? null : x.frontier, write)
     ) {
       x.frontier = write;
-      logger.log({ kind: "exportFrontier", exportId: id, time: write });
+      logger.exportFrontier(id, write);
     }
     const seen = x.imports;
     for (let i = 0; i < feeds.length; i++) {
@@ -271,7 +271,7 @@ function sample(logger: EventLogger, log: DataflowLog): void {
       const prev = seen[i];
       if (Frontier.equal(prev === undefined ? null : prev, f)) continue;
       seen[i] = f;
-      logger.log({ kind: "importFrontier", exportId: id, importId: df.feedIds[i]!, time: f });
+      logger.importFrontier(id, df.feedIds[i]!, f);
     }
     if (!ix) continue;
     const arr = ix.arrangement;
@@ -283,7 +283,7 @@ function sample(logger: EventLogger, log: DataflowLog): void {
       x.records = records;
       x.batches = batches;
       x.sizeBytes = sizeBytes;
-      logger.log({ kind: "arrangementSize", exportId: id, records, batches, sizeBytes });
+      logger.arrangementSize(id, records, batches, sizeBytes);
     }
     const count = ix.errors.count;
     if (count !== x.errors) {

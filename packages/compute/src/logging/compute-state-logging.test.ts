@@ -5,7 +5,7 @@
  */
 import { Graph } from "@mzts/dataflow";
 import {
-  type EventLogger,
+  eventLogger,
   type LogEventBody,
   type LoggingHost,
   UnifiedLoggingHost,
@@ -326,12 +326,12 @@ describe("ComputeState introspection", () => {
 
   it("interval 0 costs nothing: no events built, no operator timing", () => {
     const logged: LogEventBody[] = [];
-    const spyLogger: EventLogger = { enabled: false, log: (e) => logged.push(e) };
+    const spyLogger = eventLogger((e) => logged.push(e), false);
     const legacy = new LegacyComputeLogging({ worker: 0 });
     const host: LoggingHost = {
       get logger() {
         if (!legacy.logger.enabled) return spyLogger;
-        return { enabled: true, log: (e: LogEventBody) => logged.push(e) };
+        return eventLogger((e: LogEventBody) => logged.push(e));
       },
       configure: (c) => legacy.configure(c),
       index: (id) => legacy.index(id),

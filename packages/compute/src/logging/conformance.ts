@@ -56,8 +56,15 @@ const START = 10_000;
 class Fixture {
   ms = START;
   readonly host: LoggingHost;
+  /** Whether the per-tick events go through the logger's typed calls (else as objects). */
+  readonly #typed: boolean;
 
-  constructor(factory: LoggingHostFactory, config: LoggingConfig = conformanceConfig()) {
+  constructor(
+    typed: boolean,
+    factory: LoggingHostFactory,
+    config: LoggingConfig = conformanceConfig(),
+  ) {
+    this.#typed = typed;
     this.host = factory({ worker: W, now: () => this.ms });
     this.host.configure(config);
     this.settle(START);
@@ -66,7 +73,17 @@ class Fixture {
   /** Logs `e` at wall clock `atMs`. */
   log(atMs: number, ...events: LogEventBody[]): void {
     this.ms = atMs;
-    for (const e of events) this.host.logger.log(e);
+    for (const e of events) {
+      const logger = this.host.logger;
+      if (!this.#typed) logger.log(e);
+      else if (e.kind === "operatorElapsed")
+        logger.operatorElapsed(e.dataflowId, e.operatorId, e.elapsedNs);
+      else if (e.kind === "exportFrontier") logger.exportFrontier(e.exportId, e.time);
+      else if (e.kind === "importFrontier") logger.importFrontier(e.exportId, e.importId, e.time);
+      else if (e.kind === "arrangementSize")
+        logger.arrangementSize(e.exportId, e.records, e.batches, e.sizeBytes);
+      else logger.log(e);
+    }
   }
 
   /** Steps the host at `nowMs` until it has nothing left to do. */
@@ -187,8 +204,15 @@ function states(id: string): LogEventBody[] {
   ];
 }
 
-/** The conformance cases for hosts built by `factory`. */
-export function loggingHostConformance(factory: LoggingHostFactory): ConformanceCase[] {
+/**
+ * The conformance cases for hosts built by `factory`. `typed`: the per-tick compute events
+ * (`operatorElapsed`, `exportFrontier`, `importFrontier`, `arrangementSize`) are logged with the
+ * logger's typed calls instead of as event objects (the rows must be the same).
+ */
+export function loggingHostConformance(
+  factory: LoggingHostFactory,
+  { typed = false }: { readonly typed?: boolean } = {},
+): ConformanceCase[] {
   return [
     {
       name: "interval 0 or disabled installs nothing and keeps NO_LOGGER",
@@ -217,7 +241,11 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "unknown relation names are ignored; the others are installed",
       run() {
-        const f = new Fixture(factory, conformanceConfig(1000, [["no_such_relation", "log-x"]]));
+        const f = new Fixture(
+          typed,
+          factory,
+          conformanceConfig(1000, [["no_such_relation", "log-x"]]),
+        );
         check(f.host.index("log-x") === undefined, "an unknown relation got an index");
         for (const name of COMPUTE) {
           const ix = f.host.index(logIndexId(name));
@@ -236,7 +264,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "upper follows the clock at interval granularity; since trails by the retention",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.settle(12_345);
         const later = START + LOG_RETENTION_MS + 20_500;
         f.settle(later);
@@ -264,7 +292,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "dataflowCreated inserts dataflows, exports, operators and null hydration times at the log time",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED);
         f.settle(11_200);
         for (const name of ["dataflows", "dataflow_exports", "operators", "hydration_times"]) {
@@ -288,7 +316,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "state events upsert their row; a null frontier or zero count retracts it",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED, ...states("u1"));
         f.settle(11_000);
         f.expect("compute_frontiers", 11_000, [["u1", w, 5n]]);
@@ -322,7 +350,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "dataflowDropped retracts every row of the dataflow and of its exports",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED, ...states("u1"), ...states("t2"));
         f.settle(11_000);
         f.log(11_500, { kind: "dataflowDropped", dataflowId: 7 });
@@ -334,7 +362,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "exportDropped retracts only that export's rows",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED, ...states("u1"), ...states("t2"));
         f.settle(11_000);
         f.log(11_500, { kind: "exportDropped", exportId: "t2" });
@@ -357,7 +385,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "what comes and goes within a log time writes nothing; across log times it shows",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         // Created, stepped (not advanced), then dropped at the same log time: no update at all.
         f.log(10_100, CREATED, ...states("u1"));
         f.settle(10_200);
@@ -386,7 +414,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "peeks are active until they end; their durations count per power-of-two bucket",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(
           10_500,
           { kind: "peekStarted", uuid: "a", objectId: "u1", time: 42n, atNs: 1_000 },
@@ -417,7 +445,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "an event stamped behind the upper lands at the first interval multiple at or after it",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.settle(20_000);
         f.log(15_000, CREATED);
         f.settle(21_500);
@@ -428,7 +456,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "a log index's change feed: complete history, then each complete change once; detach stops it",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED);
         f.settle(11_000);
         // A change at an open log time (12 000) when the importer attaches.
@@ -462,7 +490,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "an importer attaching while changes at open log times are written gets each once",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED);
         f.settle(11_000);
         // Changes at two open log times (12 000, 13 000): a host may already have written the
@@ -481,7 +509,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "the same configuration again keeps every index and row; close frees them",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         f.log(10_500, CREATED);
         f.settle(11_000);
         const before = f.host.index(logIndexId("dataflows"));
@@ -502,7 +530,7 @@ export function loggingHostConformance(factory: LoggingHostFactory): Conformance
     {
       name: "storage relations (hosts that install them): upsert, null upper retracts, sourceDropped retracts all",
       run() {
-        const f = new Fixture(factory);
+        const f = new Fixture(typed, factory);
         if (f.host.index(logIndexId("ingestion_frontiers")) === undefined) return;
         f.log(
           10_500,

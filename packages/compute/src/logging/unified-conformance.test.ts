@@ -6,10 +6,13 @@ import { UnifiedLoggingHost } from "@mzts/mz-cluster/logging";
 import { describe, it } from "vitest";
 import { loggingHostConformance } from "./conformance.js";
 
-describe("UnifiedLoggingHost conforms to the LoggingHost semantics", () => {
-  for (const c of loggingHostConformance(
-    ({ worker, now }) => new UnifiedLoggingHost({ worker, clock: now }),
-  )) {
-    it(c.name, () => c.run());
-  }
-});
+for (const typed of [false, true]) {
+  describe(`UnifiedLoggingHost conforms to the LoggingHost semantics${typed ? " (typed calls)" : ""}`, () => {
+    for (const c of loggingHostConformance(
+      ({ worker, now }) => new UnifiedLoggingHost({ worker, clock: now }),
+      { typed },
+    )) {
+      it(c.name, () => c.run());
+    }
+  });
+}

@@ -18,6 +18,7 @@
  * dropped — e.g. a frontier sampled just before the drop was applied) is ignored and counted
  * (`orphans`): logging it would leave a row nothing ever retracts.
  */
+import type { Key } from "@mzts/dataflow";
 import { relationsOfScope } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
@@ -38,6 +39,13 @@ interface LiveDataflow {
   readonly exports: Set<string>;
   /** Import ids: an import frontier of another id is an orphan. */
   readonly imports: readonly string[];
+  /** The dataflow id datum, and operator id datums by id (made once, not per change). */
+  readonly id: bigint;
+  readonly operators: bigint[];
+  /** Keys of its per-tick rows, made at their first write (dropped with the dataflow). */
+  readonly elapsedKeys: Key[];
+  /** By live export id: keys of compute_frontiers, arrangement_sizes, import frontiers. */
+  readonly exportKeys: Map<string, { frontier?: Key; size?: Key; imports?: Map<string, Key> }>;
 }
 
 type DataflowEvent = Exclude<ComputeLogEvent, { kind: "peekStarted" } | { kind: "peekEnded" }>;
@@ -98,10 +106,119 @@ export class DataflowUpdates {
     return m;
   }
 
+  /** The `worker_id` datum of `worker`. */
+  #workerId(worker: number): bigint {
+    return worker >= 0 && worker < 1024
+      ? (this.#workerIds[worker] ??= BigInt(worker))
+      : BigInt(worker);
+  }
+
+  /** `apply` of an `operatorElapsed` event, without the event object. */
+  operatorElapsed(worker: number, dataflowId: number, operatorId: number, elapsedNs: number): void {
+    const live = this.#dataflowsOf(worker).get(dataflowId);
+    if (live === undefined) {
+      this.orphans++;
+      return;
+    }
+    const ns = int(elapsedNs);
+    const w = this.#workerId(worker);
+    if (!Number.isSafeInteger(operatorId) || operatorId < 0 || operatorId >= 65_536) {
+      this.#write(live, "scheduling_elapsed", [live.id, BigInt(operatorId), w, ns], false);
+      return;
+    }
+    const row = [live.id, (live.operators[operatorId] ??= BigInt(operatorId)), w, ns];
+    const table = this.#tables.table("scheduling_elapsed");
+    if (table === undefined) return;
+    const key = (live.elapsedKeys[operatorId] ??= table.keyOf(row));
+    this.#write(live, "scheduling_elapsed", row, false, key);
+  }
+
+  /** The cached keys of export `exportId` of `live`. */
+  #keysOf(live: LiveDataflow, exportId: string) {
+    let x = live.exportKeys.get(exportId);
+    if (x === undefined) live.exportKeys.set(exportId, (x = {}));
+    return x;
+  }
+
+  /** `apply` of an `exportFrontier` event, without the event object. */
+  exportFrontier(worker: number, exportId: string, time: bigint | null): void {
+    const live = this.#ownerOf(worker, exportId);
+    if (live === undefined) return;
+    const w = this.#workerId(worker);
+    if (time === null) this.#write(live, "compute_frontiers", [exportId, w], true);
+    else {
+      const row = [exportId, w, time];
+      const table = this.#tables.table("compute_frontiers");
+      if (table === undefined) return;
+      const keys = this.#keysOf(live, exportId);
+      this.#write(live, "compute_frontiers", row, false, (keys.frontier ??= table.keyOf(row)));
+    }
+  }
+
+  /** `apply` of an `importFrontier` event, without the event object. */
+  importFrontier(worker: number, exportId: string, importId: string, time: bigint | null): void {
+    const live = this.#ownerOf(worker, exportId);
+    if (live === undefined) return;
+    if (!live.imports.includes(importId)) {
+      this.orphans++;
+      return;
+    }
+    const w = this.#workerId(worker);
+    if (time === null) {
+      this.#write(live, "compute_import_frontiers", [exportId, importId, w], true);
+      return;
+    }
+    const row = [exportId, importId, w, time];
+    const table = this.#tables.table("compute_import_frontiers");
+    if (table === undefined) return;
+    const imports = (this.#keysOf(live, exportId).imports ??= new Map());
+    let key = imports.get(importId);
+    if (key === undefined) imports.set(importId, (key = table.keyOf(row)));
+    this.#write(live, "compute_import_frontiers", row, false, key);
+  }
+
+  /** `apply` of an `arrangementSize` event, without the event object. */
+  arrangementSize(
+    worker: number,
+    exportId: string,
+    records: number,
+    batches: number,
+    sizeBytes: number,
+  ): void {
+    const live = this.#ownerOf(worker, exportId);
+    if (live === undefined) return;
+    const row = [exportId, this.#workerId(worker), int(records), int(batches), int(sizeBytes)];
+    const table = this.#tables.table("arrangement_sizes");
+    if (table === undefined) return;
+    const keys = this.#keysOf(live, exportId);
+    this.#write(live, "arrangement_sizes", row, false, (keys.size ??= table.keyOf(row)));
+  }
+
+  /** The live dataflow owning a live export of `worker` (undefined: an orphan, counted). */
+  #ownerOf(worker: number, exportId: string): LiveDataflow | undefined {
+    const owner = this.#exportsOf(worker).get(exportId);
+    const live = owner === undefined ? undefined : this.#dataflowsOf(worker).get(owner);
+    if (live === undefined) this.orphans++;
+    return live;
+  }
+
   /** Applies one event of `worker` at the tables' current time (held writes wait for `flush`). */
   apply(worker: number, e: DataflowEvent): void {
-    const w =
-      worker >= 0 && worker < 1024 ? (this.#workerIds[worker] ??= BigInt(worker)) : BigInt(worker);
+    switch (e.kind) {
+      case "operatorElapsed":
+        this.operatorElapsed(worker, e.dataflowId, e.operatorId, e.elapsedNs);
+        return;
+      case "exportFrontier":
+        this.exportFrontier(worker, e.exportId, e.time);
+        return;
+      case "importFrontier":
+        this.importFrontier(worker, e.exportId, e.importId, e.time);
+        return;
+      case "arrangementSize":
+        this.arrangementSize(worker, e.exportId, e.records, e.batches, e.sizeBytes);
+        return;
+    }
+    const w = this.#workerId(worker);
     const dataflows = this.#dataflowsOf(worker);
     const exports = this.#exportsOf(worker);
     switch (e.kind) {
@@ -111,6 +228,10 @@ export class DataflowUpdates {
         const live: LiveDataflow = {
           exports: new Set(e.exports.map((x) => x.id)),
           imports: e.imports.slice(),
+          id: BigInt(e.dataflowId),
+          operators: [],
+          elapsedKeys: [],
+          exportKeys: new Map(),
         };
         dataflows.set(e.dataflowId, live);
         this.#count++;
@@ -134,28 +255,16 @@ export class DataflowUpdates {
         exports.delete(e.exportId);
         const live = dataflows.get(owner);
         live?.exports.delete(e.exportId);
+        live?.exportKeys.delete(e.exportId);
         const retract = () => this.#retractExport(e.exportId, w);
         if (live === undefined) retract();
         else this.#held.write(live, retract);
         return;
       }
-      case "operatorElapsed": {
-        const live = dataflows.get(e.dataflowId);
-        if (live === undefined) {
-          this.orphans++;
-          return;
-        }
-        const row = [BigInt(e.dataflowId), BigInt(e.operatorId), w, int(e.elapsedNs)];
-        this.#write(live, "scheduling_elapsed", row, false);
-        return;
-      }
       default: {
         const owner = exports.get(e.exportId);
         const live = owner === undefined ? undefined : dataflows.get(owner);
-        if (
-          live === undefined ||
-          (e.kind === "importFrontier" && !live.imports.includes(e.importId))
-        ) {
+        if (live === undefined) {
           this.orphans++;
           return;
         }
@@ -187,29 +296,9 @@ export class DataflowUpdates {
   #exportWrite(
     live: LiveDataflow,
     w: bigint,
-    e: Extract<
-      DataflowEvent,
-      { kind: "exportFrontier" | "importFrontier" | "arrangementSize" | "hydrated" | "errorCount" }
-    >,
+    e: Extract<DataflowEvent, { kind: "hydrated" | "errorCount" }>,
   ): void {
     switch (e.kind) {
-      case "exportFrontier":
-        if (e.time === null) this.#write(live, "compute_frontiers", [e.exportId, w], true);
-        else this.#write(live, "compute_frontiers", [e.exportId, w, e.time], false);
-        return;
-      case "importFrontier":
-        if (e.time === null) {
-          this.#write(live, "compute_import_frontiers", [e.exportId, e.importId, w], true);
-        } else {
-          const row = [e.exportId, e.importId, w, e.time];
-          this.#write(live, "compute_import_frontiers", row, false);
-        }
-        return;
-      case "arrangementSize": {
-        const row = [e.exportId, w, int(e.records), int(e.batches), int(e.sizeBytes)];
-        this.#write(live, "arrangement_sizes", row, false);
-        return;
-      }
       case "hydrated":
         this.#write(live, "hydration_times", [e.exportId, w, int(e.sinceCreatedNs)], false);
         return;
@@ -224,16 +313,18 @@ export class DataflowUpdates {
    * Upserts `row` (with `remove`: retracts the key `row`) into relation `name`, now or, while
    * `live` is held, at the flush (a closure is built only then).
    */
-  #write(live: LiveDataflow, name: string, row: Row, remove: boolean): void {
+  #write(live: LiveDataflow, name: string, row: Row, remove: boolean, key?: Key): void {
     if (this.#held.holds(live)) {
-      this.#held.write(live, () => this.#writeNow(name, row, remove));
-    } else this.#writeNow(name, row, remove);
+      this.#held.write(live, () => this.#writeNow(name, row, remove, key));
+    } else this.#writeNow(name, row, remove, key);
   }
 
-  #writeNow(name: string, row: Row, remove: boolean): void {
+  /** `key`: the table's `keyOf(row)`, when the caller has it. */
+  #writeNow(name: string, row: Row, remove: boolean, key?: Key): void {
     const table = this.#tables.table(name);
     if (table === undefined) return;
     if (remove) table.remove(row);
+    else if (key !== undefined) table.upsertKeyed(row, key);
     else table.upsert(row);
   }
 

@@ -115,8 +115,44 @@ export interface EventLogger {
   log(event: LogEventBody): void;
 }
 
+/**
+ * A compute worker's logger: `EventLogger` plus the per-tick compute events as typed calls
+ * (issue 16: ~7 of them per dataflow and second at idle). Each call is exactly
+ * `log({ kind: <the method's name>, ...its arguments })`; a host may apply it without building
+ * the event object (both hosts do). Events that cross threads, and the rare ones, stay objects.
+ */
+export interface ComputeEventLogger extends EventLogger {
+  /** `log({ kind: "operatorElapsed", dataflowId, operatorId, elapsedNs })`. */
+  operatorElapsed(dataflowId: number, operatorId: number, elapsedNs: number): void;
+  /** `log({ kind: "exportFrontier", exportId, time })`. */
+  exportFrontier(exportId: string, time: bigint | null): void;
+  /** `log({ kind: "importFrontier", exportId, importId, time })`. */
+  importFrontier(exportId: string, importId: string, time: bigint | null): void;
+  /** `log({ kind: "arrangementSize", exportId, records, batches, sizeBytes })`. */
+  arrangementSize(exportId: string, records: number, batches: number, sizeBytes: number): void;
+}
+
+/**
+ * A `ComputeEventLogger` whose typed calls build the event and `log` it (for loggers that keep
+ * every event as an object: forwarders, tests).
+ */
+export function eventLogger(
+  log: (event: LogEventBody) => void,
+  enabled = true,
+): ComputeEventLogger {
+  return Object.freeze({
+    enabled,
+    log,
+    operatorElapsed: (dataflowId: number, operatorId: number, elapsedNs: number) =>
+      log({ kind: "operatorElapsed", dataflowId, operatorId, elapsedNs }),
+    exportFrontier: (exportId: string, time: bigint | null) =>
+      log({ kind: "exportFrontier", exportId, time }),
+    importFrontier: (exportId: string, importId: string, time: bigint | null) =>
+      log({ kind: "importFrontier", exportId, importId, time }),
+    arrangementSize: (exportId: string, records: number, batches: number, sizeBytes: number) =>
+      log({ kind: "arrangementSize", exportId, records, batches, sizeBytes }),
+  });
+}
+
 /** The logger of a worker whose logging is disabled or not configured yet. */
-export const NO_LOGGER: EventLogger = Object.freeze({
-  enabled: false,
-  log(): void {},
-});
+export const NO_LOGGER: ComputeEventLogger = eventLogger(() => {}, false);

@@ -15,7 +15,13 @@
  * The batch holds at most `maxBuffered` events; beyond that the oldest are dropped and counted
  * (`dropped`) — only when nobody drains (the main thread is stuck).
  */
-import { type EventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";
+import {
+  type ComputeEventLogger,
+  eventLogger,
+  type LogEvent,
+  type LogEventBody,
+  NO_LOGGER,
+} from "./events.js";
 import type { LoggingHost, LogIndex } from "./host.js";
 
 export interface ForwardingHostOptions {
@@ -32,7 +38,7 @@ export class ForwardingHost implements LoggingHost {
   readonly worker: number;
   readonly #clock: () => number;
   readonly #max: number;
-  #logger: EventLogger = NO_LOGGER;
+  #logger: ComputeEventLogger = NO_LOGGER;
   /** Events logged since the last drain, oldest first. */
   #batch: LogEvent[] = [];
   /** Events logged in total / dropped because the batch was full. */
@@ -45,7 +51,7 @@ export class ForwardingHost implements LoggingHost {
     this.#max = opts.maxBuffered ?? 65_536;
   }
 
-  get logger(): EventLogger {
+  get logger(): ComputeEventLogger {
     return this.#logger;
   }
 
@@ -65,7 +71,7 @@ export class ForwardingHost implements LoggingHost {
       this.#batch.push({ worker: this.worker, atMs: this.#clock(), event });
       this.logged++;
     };
-    const logger: EventLogger = Object.freeze({ enabled: true, log });
+    const logger = eventLogger(log);
     this.#logger = logger;
   }
 

@@ -23,7 +23,7 @@
  */
 import type { Arrangement } from "@mzts/dataflow";
 import type { LoggingConfig, LogRelation } from "@mzts/protocol";
-import type { EventLogger } from "./events.js";
+import type { ComputeEventLogger } from "./events.js";
 import type { LogIndexFeed } from "./log-feeds.js";
 
 /** A log index as the peek path and importing dataflows see it. */
@@ -45,7 +45,7 @@ export interface LogIndex {
 /** One worker's introspection. */
 export interface LoggingHost {
   /** Where this worker's events go (`NO_LOGGER` until configured with logging enabled). */
-  readonly logger: EventLogger;
+  readonly logger: ComputeEventLogger;
   /** Applies the instance's logging configuration (see the lifecycle above). Never throws. */
   configure(config: LoggingConfig): void;
   /** The log index of this id on this worker, if installed. */

@@ -6,9 +6,11 @@
  * another runtime hosts.
  */
 export {
+  type ComputeEventLogger,
   type ComputeLogEvent,
   type EventLogger,
   type ExportKind,
+  eventLogger,
   type LogEvent,
   type LogEventBody,
   NO_LOGGER,

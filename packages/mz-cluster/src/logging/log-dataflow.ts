@@ -1,15 +1,17 @@
 /**
- * `LogDataflow`: one worker's logging dataflow — a `@mzts/dataflow` `Graph` with one input per
- * installed relation, each arranged by the relation's key into that relation's log index.
+ * `LogDataflow`: one worker's logging dataflow — a `@mzts/dataflow` `Graph` with one arrange
+ * operator per installed relation (`LogArrangeOperator`: its input is the relation's table),
+ * arranging the relation's updates by its key into that relation's log index.
  *
  * ## Flow (driven by the host, `unified-host.ts`)
  * 1. `at(time)` sets the log time of the next changes; the relation tables (`LogTable`, one per
  *    installed relation) turn events into `(row, time, ±1)` updates held per relation.
- * 2. `advance(upper)` sends the held updates into the inputs, advances every input to `upper`
- *    and runs the graph: the arrangements take the complete times (`< upper`) and their upper
- *    becomes `upper`; each index's (always empty) error arrangement follows.
+ * 2. `advance(upper)` flushes the tables' held changes into the arrange operators, advances
+ *    each to `upper` and runs the graph: the arrangements take the complete times (`< upper`)
+ *    and their upper becomes `upper`; each index's (always empty) error arrangement follows.
  * 3. `compact(since)` lets every arrangement forget history below `since`.
- * 4. Each index's change feed (`LogFeeds`) gets every update as the tables emit it and the
+ * 4. Each index's change feed (`LogFeeds`) gets every update as the tables emit it while a feed
+ *    is attached (the first feed takes the ones still held by the operator), and the
  *    arrangement's upper after each run, so importing dataflows see exactly its contents.
  *
  * With no allocator the graph is a one-worker graph: each worker's log indexes hold only the rows
@@ -17,21 +19,15 @@
  * index.
  *
  * ## Invariants
- * - Updates are sent at times `>= upper` of the inputs (the host forwards row times to at least
- *   the smallest interval multiple at or past the upper), so `send` never refuses them.
+ * - Updates are pushed at times `>= upper` of the operators (the host forwards row times to at
+ *   least the smallest interval multiple at or past the upper), so `push` never refuses them.
  * - Every log index's upper and since, and its error arrangement's, move together.
  */
-import {
-  ArrangeByOperator,
-  Arrangement,
-  createGraph,
-  createInput,
-  type Graph,
-  type InputHandle,
-} from "@mzts/dataflow";
+import { Arrangement, createGraph, type Graph, type Key } from "@mzts/dataflow";
 import type { LogRelation } from "@mzts/protocol";
-import type { GlobalId, Timestamp, Update } from "@mzts/repr";
+import type { GlobalId, Row, Timestamp } from "@mzts/repr";
 import type { LogIndex } from "./host.js";
+import { LogArrangeOperator } from "./log-arrange.js";
 import { LogFeeds } from "./log-feeds.js";
 import { LogTable } from "./log-table.js";
 
@@ -42,18 +38,17 @@ export interface LogInstall {
 }
 
 interface Installed {
-  readonly input: InputHandle;
+  /** The relation's arrange operator (the logging dataflow's input of the relation). */
+  readonly arrange: LogArrangeOperator;
   readonly index: LogIndex;
   /** The index's change feed (importing dataflows). */
   readonly feeds: LogFeeds;
-  /** Updates not yet sent into the input. */
-  pending: Update[];
 }
 
 /** One worker's logging dataflow; see the file comment. */
 export class LogDataflow {
   readonly graph: Graph;
-  /** Relation name → its input, index and held updates; fixed at construction. */
+  /** Relation name → its arrange operator, index and feeds; fixed at construction. */
   readonly #installed = new Map<string, Installed>();
   /** Log index id → index. */
   readonly #byId = new Map<GlobalId, LogIndex>();
@@ -65,44 +60,32 @@ export class LogDataflow {
   constructor(installs: readonly LogInstall[], name = "logging") {
     this.graph = createGraph({ name });
     for (const { id, relation } of installs) {
-      const input = createInput(this.graph, `log:${relation.name}`);
-      const arrange = new ArrangeByOperator(
-        this.graph,
-        input.output,
-        relation.key,
-        `log:${relation.name}`,
-      );
+      const arrange = new LogArrangeOperator(this.graph, relation.key, `log:${relation.name}`);
+      const arrangement = arrange.arrangement;
       // One current row per key, retracted as the object inserted (`LogTable`): the arrangement
       // finds a retracted row's entry by identity, and keys rows by their non-key columns.
-      arrange.arrangement.trackRows(
+      arrangement.trackRows(
         relation.columns.map((_, i) => i).filter((i) => !relation.key.includes(i)),
       );
-      const feeds = new LogFeeds(arrange.arrangement);
+      const feeds = new LogFeeds(arrangement, { unarranged: () => arrange.held() });
       const index: LogIndex = {
         id,
         relation,
         key: relation.key,
         arity: relation.columns.length,
-        arrangement: arrange.arrangement,
+        arrangement,
         errors: new Arrangement(`${name}/log:${relation.name}/errors`, [0]),
         attach: (feed) => feeds.attach(feed),
         detach: (feed) => feeds.detach(feed),
       };
-      const entry: Installed = { input, index, feeds, pending: [] };
-      this.#installed.set(relation.name, entry);
+      this.#installed.set(relation.name, { arrange, index, feeds });
       this.#byId.set(id, index);
-      this.#tables.set(
-        relation.name,
-        new LogTable(
-          relation,
-          () => this.#time,
-          (row, time, diff) => {
-            const u: Update = [row, time, diff];
-            entry.pending.push(u);
-            feeds.publish(u);
-          },
-        ),
-      );
+      // The table keys its rows by the arrangement's keys: each update goes in with its key.
+      const emit = (row: Row, time: Timestamp, diff: number, key: Key) => {
+        arrange.push(row, time, diff, key);
+        if (feeds.wanted) feeds.publish([row, time, diff]);
+      };
+      this.#tables.set(relation.name, new LogTable(relation, () => this.#time, emit, arrangement));
     }
   }
 
@@ -146,18 +129,10 @@ export class LogDataflow {
     return n;
   }
 
-  /** Sends the held updates, advances every input to `upper` and runs the graph. */
+  /** Flushes the tables, advances every arrange operator to `upper` and runs the graph. */
   advance(upper: Timestamp): void {
     for (const table of this.#tables.values()) table.flush();
-    for (const entry of this.#installed.values()) {
-      if (entry.pending.length > 0) {
-        entry.input.send(entry.pending);
-        entry.pending = [];
-      }
-      if (entry.input.frontier !== null && entry.input.frontier < upper) {
-        entry.input.advanceTo(upper);
-      }
-    }
+    for (const { arrange } of this.#installed.values()) arrange.advanceTo(upper);
     this.graph.run();
     for (const { index, feeds } of this.#installed.values()) {
       const errs = index.errors;
@@ -177,9 +152,8 @@ export class LogDataflow {
   /** Frees every index (reads refused afterwards). */
   close(): void {
     for (const entry of this.#installed.values()) {
-      entry.pending = [];
       entry.feeds.close();
-      entry.input.close();
+      entry.arrange.close();
       entry.index.arrangement.allowCompaction(null);
       entry.index.errors.allowCompaction(null);
     }

@@ -21,7 +21,9 @@
  * A host whose arrangement already has each update when it is published (`arrangedOnPublish`:
  * the legacy host) holds nothing while no feed is attached (issue 16: nearly no log index is
  * imported): the first feed takes the not yet complete updates from the arrangement (consolidated:
- * the same collection).
+ * the same collection). The unified host's arrange operators (`log-arrange.ts`) insert an update
+ * only once its time is complete: the first feed takes the others from the operator
+ * (`unarranged`), so that host holds nothing while no feed is attached either.
  */
 import type { Arrangement } from "@mzts/dataflow";
 import { Frontier, type Update } from "@mzts/repr";
@@ -43,12 +45,30 @@ export class LogFeeds {
   /** Upper forwarded to the feeds. */
   #frontier: Frontier = Frontier.MIN;
 
-  /** Whether `arrangement` has every update when it is published (see the file comment). */
+  /**
+   * Whether updates are held only while a feed is attached (see the file comment): the
+   * arrangement has every update when it is published, or `unarranged` lists those it has not.
+   */
   readonly #arrangedOnPublish: boolean;
+  readonly #unarranged: (() => Update[]) | undefined;
 
-  constructor(arrangement: Arrangement, options: { readonly arrangedOnPublish?: boolean } = {}) {
+  /**
+   * `arrangedOnPublish`: the arrangement has every update when it is published (legacy).
+   * `unarranged`: the published updates the arrangement does not have yet (the unified host's
+   * arrange operators hold them until their time is complete); then nothing is held either
+   * while no feed is attached.
+   */
+  constructor(
+    arrangement: Arrangement,
+    options: {
+      readonly arrangedOnPublish?: boolean;
+      readonly unarranged?: () => Update[];
+    } = {},
+  ) {
     this.#arrangement = arrangement;
-    this.#arrangedOnPublish = options.arrangedOnPublish ?? false;
+    this.#unarranged = options.unarranged;
+    this.#arrangedOnPublish =
+      (options.arrangedOnPublish ?? false) || this.#unarranged !== undefined;
   }
 
   /** Number of attached feeds. */
@@ -62,6 +82,9 @@ export class LogFeeds {
     const history = this.#arrangement.updates();
     if (this.#arrangedOnPublish && this.#feeds.size === 0) {
       this.#held = f === null ? [] : history.filter(([, t]) => t >= f);
+      if (this.#unarranged !== undefined && f !== null) {
+        for (const u of this.#unarranged()) if (u[1] >= f) this.#held.push(u);
+      }
     }
     feed.send(f === null ? history : history.filter(([, t]) => t < f));
     feed.advance(f);

@@ -23,11 +23,25 @@
  *   row only until its removal is flushed, so memory follows the live rows however many were
  *   dropped.
  */
+import type { Key } from "@mzts/dataflow";
 import type { LogRelation } from "@mzts/protocol";
 import { columnsKey, type Datum, type Row, rowKey, type Timestamp } from "@mzts/repr";
 
-/** Where a table's updates go (the host's pending updates of the relation's log input). */
-export type EmitUpdate = (row: Row, time: Timestamp, diff: number) => void;
+/**
+ * Where a table's updates go (the relation's log arrangement); `key` is the row's key as the
+ * table's `RowKeys` made it (the arrangement's key of the row, when the table keys by it).
+ */
+export type EmitUpdate = (row: Row, time: Timestamp, diff: number, key: Key) => void;
+
+/**
+ * How a table keys its rows: `keyOf(row)` for a row, `lookupKeyOf(keyValues)` for a key's
+ * values in key order (the same key). An `Arrangement` of the relation's key is one (then the
+ * emitted keys are its keys); the default is `columnsKey` / `rowKey` of the relation's key.
+ */
+export interface RowKeys {
+  keyOf(row: Row): Key;
+  lookupKeyOf(keyValues: Row): Key;
+}
 
 /**
  * One key: its live row and, while it changed since the last flush (`dirty`), its row as last
@@ -35,7 +49,7 @@ export type EmitUpdate = (row: Row, time: Timestamp, diff: number) => void;
  * a key replaced every tick costs one map lookup and no allocation besides its new row).
  */
 interface Slot {
-  readonly key: string;
+  readonly key: Key;
   /** The live row (undefined: removed; the slot stays until the removal is emitted). */
   row: Row | undefined;
   /** While dirty: the row as the index has it (as last emitted). */
@@ -53,8 +67,9 @@ export class LogTable {
   readonly #clock: () => Timestamp;
   /** Column of `worker_id` (every relation has one). */
   readonly #workerColumn: number;
-  /** Key string → its slot (a live row, or a removal not yet emitted). */
-  readonly #slots = new Map<string, Slot>();
+  readonly #keys: RowKeys;
+  /** Key → its slot (a live row, or a removal not yet emitted). */
+  readonly #slots = new Map<Key, Slot>();
   /** Number of live rows. */
   #live = 0;
   /** Group (column 0, worker) string → the slots of its live rows. */
@@ -62,8 +77,13 @@ export class LogTable {
   /** Slots changed since the last `flush`, in the order of their first change; emptied by `flush`. */
   #dirty: Slot[] = [];
 
-  constructor(relation: LogRelation, clock: () => Timestamp, emit: EmitUpdate) {
+  constructor(relation: LogRelation, clock: () => Timestamp, emit: EmitUpdate, keys?: RowKeys) {
     this.relation = relation;
+    const key = relation.key;
+    this.#keys = keys ?? {
+      keyOf: (row) => columnsKey(row, key),
+      lookupKeyOf: (values) => rowKey(values),
+    };
     this.#clock = clock;
     this.#emit = emit;
     this.#workerColumn = relation.columns.findIndex((c) => c.name === "worker_id");
@@ -81,9 +101,21 @@ export class LogTable {
     return out;
   }
 
+  /** The key `upsert` files `row` under. */
+  keyOf(row: Row): Key {
+    return this.#keys.keyOf(row);
+  }
+
   /** Makes `row` the row of its key (nothing when it already is). */
   upsert(row: Row): void {
-    const key = columnsKey(row, this.relation.key);
+    this.upsertKeyed(row, this.#keys.keyOf(row));
+  }
+
+  /**
+   * `upsert` with the row's key already known: `key` must be `keyOf(row)` (callers keep the key
+   * of a key they write every tick, built once; issue 16).
+   */
+  upsertKeyed(row: Row, key: Key): void {
     let s = this.#slots.get(key);
     if (s === undefined) {
       s = { key, row: undefined, emitted: undefined, time: 0n, dirty: false };
@@ -105,7 +137,7 @@ export class LogTable {
 
   /** Retracts the row whose key columns hold `keyValues` (in key order), if any. */
   remove(keyValues: readonly Datum[]): void {
-    const s = this.#slots.get(rowKey(keyValues));
+    const s = this.#slots.get(this.#keys.lookupKeyOf(keyValues));
     if (s === undefined || s.row === undefined) return;
     const g = this.#groupOf(s.row);
     const slots = this.#groups.get(g);
@@ -164,8 +196,8 @@ export class LogTable {
     const current = s.row;
     const emitted = s.emitted;
     if (emitted !== undefined && current !== undefined && sameRow(emitted, current)) return;
-    if (emitted !== undefined) this.#emit(emitted, s.time, -1);
-    if (current !== undefined) this.#emit(current, s.time, 1);
+    if (emitted !== undefined) this.#emit(emitted, s.time, -1, s.key);
+    if (current !== undefined) this.#emit(current, s.time, 1, s.key);
   }
 
   #groupOf(row: Row): string {

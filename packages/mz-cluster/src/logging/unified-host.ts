@@ -12,6 +12,9 @@
  *    `logLogging` is not implemented (the logging dataflow does not log itself).
  * 2. `logger.log(e)` / `ingest(events)` queue `LogEvent`s (O(1), no row work on the hot path;
  *    a queue of `MAX_QUEUED` events is applied at once, so memory stays bounded between steps).
+ *    The logger's typed calls (the per-tick compute events, `ComputeEventLogger`) are applied
+ *    at once instead, after the queue and at the row time a queued event would get: no event
+ *    object nor queue entry per change (issue 16).
  * 3. `step(nowMs)` applies the queued events in order — each at row time
  *    `max(logTime(atMs), the smallest interval multiple >= upper)` (late events, e.g. forwarded
  *    ones, land at the next open log time) — through the relation families
@@ -31,7 +34,7 @@
 import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
 import type { Timestamp } from "@mzts/repr";
 import { DataflowUpdates, isDataflowEvent } from "./dataflow-updates.js";
-import { type EventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";
+import { type ComputeEventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";
 import { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
 import { LogDataflow, type LogInstall } from "./log-dataflow.js";
 import { isPeekEvent, PeekUpdates } from "./peek-updates.js";
@@ -96,11 +99,15 @@ export class UnifiedLoggingHost implements LoggingHost {
   #upper = 0n;
   /** Since of every log index; only advances. */
   #since = 0n;
-  readonly #local: EventLogger;
+  readonly #local: ComputeEventLogger;
   #events = { compute: 0, storage: 0 };
   #rejected = 0;
   #orphansBefore = 0;
   #unknown = 0;
+  /** The row time of the last typed call, for its `atMs` and upper (`#direct`). */
+  #directMs = Number.NaN;
+  #directUpper = -1n;
+  #directTime: Timestamp = 0n;
 
   constructor(opts: UnifiedLoggingHostOptions) {
     this.worker = opts.worker;
@@ -112,11 +119,92 @@ export class UnifiedLoggingHost implements LoggingHost {
         this.#drain();
       }
     };
-    this.#local = Object.freeze({ enabled: true, log: queue });
+    // The per-tick events are applied at once (after the queue, so in logging order), at the
+    // row time `#drain` would give them: no event object, no queue entry (issue 16).
+    const worker = this.worker;
+    this.#local = Object.freeze({
+      enabled: true,
+      log: queue,
+      operatorElapsed: (dataflowId: number, operatorId: number, elapsedNs: number) => {
+        const active = this.#direct();
+        if (active === undefined) return;
+        try {
+          active.dataflows.operatorElapsed(worker, dataflowId, operatorId, elapsedNs);
+          this.#events.compute++;
+        } catch {
+          this.#rejected++;
+        }
+      },
+      exportFrontier: (exportId: string, time: bigint | null) => {
+        const active = this.#direct();
+        if (active === undefined) return;
+        try {
+          active.dataflows.exportFrontier(worker, exportId, time);
+          this.#events.compute++;
+        } catch {
+          this.#rejected++;
+        }
+      },
+      importFrontier: (exportId: string, importId: string, time: bigint | null) => {
+        const active = this.#direct();
+        if (active === undefined) return;
+        try {
+          active.dataflows.importFrontier(worker, exportId, importId, time);
+          this.#events.compute++;
+        } catch {
+          this.#rejected++;
+        }
+      },
+      arrangementSize: (exportId: string, records: number, batches: number, sizeBytes: number) => {
+        const active = this.#direct();
+        if (active === undefined) return;
+        try {
+          active.dataflows.arrangementSize(worker, exportId, records, batches, sizeBytes);
+          this.#events.compute++;
+        } catch {
+          this.#rejected++;
+        }
+      },
+    });
+  }
+
+  /**
+   * Makes the tables ready for one of this worker's events logged now, applied at once: the
+   * queue applied first (logging order), then the tables at the event's row time (what `#drain`
+   * gives an event of this `atMs`). Undefined when nothing is installed or the clock reads no
+   * valid time (counted as rejected, as `#drain` does).
+   */
+  #direct(): Active | undefined {
+    const active = this.#active;
+    if (active === undefined) return undefined;
+    if (this.#queue.length > 0) this.#drain();
+    const atMs = this.#clock();
+    let time: Timestamp;
+    if (atMs === this.#directMs && this.#directUpper === this.#upper) time = this.#directTime;
+    else {
+      try {
+        const t = logTime(atMs, active.intervalMs);
+        const open = ceilTo(this.#upper, BigInt(active.intervalMs));
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
+        time = t > open ? t : open;
+      } catch {
+        this.#rejected++;
+        return undefined;
+      }
+      this.#directMs = atMs;
+      this.#directUpper = this.#upper;
+      this.#directTime = time;
+    }
+    if (time !== active.dataflow.time) {
+      // Held rows belong to the time that ends here.
+      this.#rejected += flushHeld(active);
+      active.dataflow.at(time);
+    }
+    return active;
   }
 
   /** `NO_LOGGER` until configured with logging enabled and a relation installed. */
-  get logger(): EventLogger {
+  get logger(): ComputeEventLogger {
     return this.#active === undefined ? NO_LOGGER : this.#local;
   }
 
@@ -269,6 +357,7 @@ export class UnifiedLoggingHost implements LoggingHost {
     this.#queue = [];
     this.#upper = 0n;
     this.#since = 0n;
+    this.#directMs = Number.NaN;
   }
 }
 

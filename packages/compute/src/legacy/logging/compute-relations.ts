@@ -18,6 +18,8 @@
  * Likewise a new dataflow's writes are held until then (`HeldDataflows`): one created and dropped
  * within a log time touches no table.
  */
+
+import type { Key } from "@mzts/dataflow";
 import { bucketOf, type ComputeLogEvent, HeldDataflows } from "@mzts/mz-cluster/logging";
 import { relationsOfScope } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
@@ -32,6 +34,8 @@ export class ComputeRelations {
   readonly #tables: ReadonlyMap<string, LogTable>;
   /** Dataflow id → its live export ids. */
   readonly #dataflows = new Map<number, Set<string>>();
+  /** Dataflow id → its datums and the keys of its per-tick rows (made once, not per change). */
+  readonly #ids = new Map<number, DataflowKeys>();
   /** Export id → its dataflow id. */
   readonly #exportOf = new Map<string, number>();
   /** Peek uuid → `atNs` of its start. */
@@ -102,12 +106,106 @@ export class ComputeRelations {
       for (const op of e.operators) operators.upsert([df, BigInt(op.id), w, op.name], time);
   }
 
-  /** Applies one event at log time `time`. */
-  apply(e: ComputeLogEvent, time: bigint): void {
+  /** Moves the pending rows' log time to `time` (writing the held ones when it changes). */
+  #at(time: bigint): void {
     if (time !== this.#time) {
       this.flush();
       this.#time = time;
     }
+  }
+
+  /** `apply` of an `operatorElapsed` event at `time`, without the event object. */
+  operatorElapsed(dataflowId: number, operatorId: number, elapsedNs: number, time: bigint): void {
+    this.#at(time);
+    const table = this.#elapsed;
+    if (table === undefined) return;
+    const ids = this.#ids.get(dataflowId);
+    const ns = BigInt(Math.round(elapsedNs));
+    if (ids === undefined || !Number.isSafeInteger(operatorId) || operatorId < 0) {
+      const row = [BigInt(dataflowId), BigInt(operatorId), this.#worker, ns];
+      this.#write(this.#dataflows.get(dataflowId), table, row, time);
+      return;
+    }
+    const row = [ids.id, (ids.operators[operatorId] ??= BigInt(operatorId)), this.#worker, ns];
+    const key = (ids.elapsedKeys[operatorId] ??= table.arrangement.keyOf(row));
+    this.#write(this.#dataflows.get(dataflowId), table, row, time, false, key);
+  }
+
+  /** The cached keys of a live export (undefined: not owned by a live dataflow). */
+  #exportKeys(exportId: string): ExportKeys | undefined {
+    const df = this.#exportOf.get(exportId);
+    if (df === undefined) return undefined;
+    const exports = this.#ids.get(df)?.exports;
+    if (exports === undefined) return undefined;
+    let x = exports.get(exportId);
+    if (x === undefined) {
+      x = { frontier: undefined, size: undefined, imports: new Map() };
+      exports.set(exportId, x);
+    }
+    return x;
+  }
+
+  /** `apply` of an `exportFrontier` event at `time`, without the event object. */
+  exportFrontier(exportId: string, frontier: bigint | null, time: bigint): void {
+    this.#at(time);
+    const table = this.#frontiers;
+    if (table === undefined) return;
+    const owner = this.#ownerOf(exportId);
+    const w = this.#worker;
+    if (frontier === null) this.#write(owner, table, [exportId, w], time, true);
+    else {
+      const row = [exportId, w, frontier];
+      const keys = this.#exportKeys(exportId);
+      const key = keys === undefined ? undefined : (keys.frontier ??= table.arrangement.keyOf(row));
+      this.#write(owner, table, row, time, false, key);
+    }
+  }
+
+  /** `apply` of an `importFrontier` event at `time`, without the event object. */
+  importFrontier(exportId: string, importId: string, frontier: bigint | null, time: bigint): void {
+    this.#at(time);
+    const table = this.#importFrontiers;
+    if (table === undefined) return;
+    const owner = this.#ownerOf(exportId);
+    const w = this.#worker;
+    if (frontier === null) this.#write(owner, table, [exportId, importId, w], time, true);
+    else {
+      const row = [exportId, importId, w, frontier];
+      const imports = this.#exportKeys(exportId)?.imports;
+      let key = imports?.get(importId);
+      if (imports !== undefined && key === undefined) {
+        imports.set(importId, (key = table.arrangement.keyOf(row)));
+      }
+      this.#write(owner, table, row, time, false, key);
+    }
+  }
+
+  /** `apply` of an `arrangementSize` event at `time`, without the event object. */
+  arrangementSize(
+    exportId: string,
+    records: number,
+    batches: number,
+    sizeBytes: number,
+    time: bigint,
+  ): void {
+    this.#at(time);
+    const table = this.#sizes;
+    if (table === undefined) return;
+    const row = [
+      exportId,
+      this.#worker,
+      BigInt(records),
+      BigInt(batches),
+      BigInt(Math.round(sizeBytes)),
+    ];
+    const keys = this.#exportKeys(exportId);
+    const key = keys === undefined ? undefined : (keys.size ??= table.arrangement.keyOf(row));
+    this.#write(this.#ownerOf(exportId), table, row, time, false, key);
+  }
+
+  /** Applies one event at log time `time`. */
+  apply(e: ComputeLogEvent, time: bigint): void {
+    this.#at(time);
     const w = this.#worker;
     const t = this.#tables;
     switch (e.kind) {
@@ -115,6 +213,12 @@ export class ComputeRelations {
         let exports = this.#dataflows.get(e.dataflowId);
         if (exports === undefined) {
           this.#dataflows.set(e.dataflowId, (exports = new Set()));
+          this.#ids.set(e.dataflowId, {
+            id: BigInt(e.dataflowId),
+            operators: [],
+            elapsedKeys: [],
+            exports: new Map(),
+          });
           // Held only while none of its rows can be in a table (no export id owned elsewhere).
           if (e.exports.every((x) => !this.#exportOf.has(x.id))) this.#held.hold(exports);
         }
@@ -129,6 +233,7 @@ export class ComputeRelations {
       case "dataflowDropped": {
         const exports = this.#dataflows.get(e.dataflowId);
         this.#dataflows.delete(e.dataflowId);
+        this.#ids.delete(e.dataflowId);
         if (exports !== undefined && this.#held.discard(exports)) {
           for (const id of exports) this.#exportOf.delete(id);
           return;
@@ -139,7 +244,9 @@ export class ComputeRelations {
         return;
       }
       case "exportDropped": {
-        const exports = this.#dataflows.get(this.#exportOf.get(e.exportId) ?? -1);
+        const df = this.#exportOf.get(e.exportId);
+        if (df !== undefined) this.#ids.get(df)?.exports.delete(e.exportId);
+        const exports = this.#dataflows.get(df ?? -1);
         exports?.delete(e.exportId);
         this.#exportOf.delete(e.exportId);
         const drop = () => this.#dropExport(e.exportId, time);
@@ -147,37 +254,17 @@ export class ComputeRelations {
         else this.#held.write(exports, drop);
         return;
       }
-      case "operatorElapsed": {
-        const row = [
-          BigInt(e.dataflowId),
-          BigInt(e.operatorId),
-          w,
-          BigInt(Math.round(e.elapsedNs)),
-        ];
-        this.#write(this.#dataflows.get(e.dataflowId), this.#elapsed, row, time);
+      case "operatorElapsed":
+        this.operatorElapsed(e.dataflowId, e.operatorId, e.elapsedNs, time);
         return;
-      }
-      case "exportFrontier": {
-        const owner = this.#ownerOf(e.exportId);
-        const table = this.#frontiers;
-        if (e.time === null) this.#write(owner, table, [e.exportId, w], time, true);
-        else this.#write(owner, table, [e.exportId, w, e.time], time);
+      case "exportFrontier":
+        this.exportFrontier(e.exportId, e.time, time);
         return;
-      }
-      case "importFrontier": {
-        const owner = this.#ownerOf(e.exportId);
-        const table = this.#importFrontiers;
-        if (e.time === null) this.#write(owner, table, [e.exportId, e.importId, w], time, true);
-        else this.#write(owner, table, [e.exportId, e.importId, w, e.time], time);
+      case "importFrontier":
+        this.importFrontier(e.exportId, e.importId, e.time, time);
         return;
-      }
       case "arrangementSize":
-        this.#write(
-          this.#ownerOf(e.exportId),
-          this.#sizes,
-          [e.exportId, w, BigInt(e.records), BigInt(e.batches), BigInt(Math.round(e.sizeBytes))],
-          time,
-        );
+        this.arrangementSize(e.exportId, e.records, e.batches, e.sizeBytes, time);
         return;
       case "peekStarted":
         this.#peekStarts.set(e.uuid, e.atNs);
@@ -227,20 +314,45 @@ export class ComputeRelations {
     row: Row,
     time: bigint,
     remove = false,
+    key?: Key,
   ) {
     if (table === undefined) return;
     if (owner !== undefined && this.#held.holds(owner)) {
-      this.#held.write(owner, () => writeNow(table, row, time, remove));
-    } else writeNow(table, row, time, remove);
+      this.#held.write(owner, () => writeNow(table, row, time, remove, key));
+    } else writeNow(table, row, time, remove, key);
   }
 
   #dropExport(id: string, time: bigint): void {
+    const df = this.#exportOf.get(id);
+    if (df !== undefined) this.#ids.get(df)?.exports.delete(id);
     this.#exportOf.delete(id);
     for (const name of EXPORT_KEYED) this.#tables.get(name)?.deleteGroup(id, time);
   }
 }
 
-function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean): void {
+function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean, key?: Key): void {
   if (remove) table.delete(row, time);
+  else if (key !== undefined) table.upsertKeyed(row, key, time);
   else table.upsert(row, time);
+}
+
+/** The arrangement keys of one export's per-tick rows, made at their first write. */
+interface ExportKeys {
+  /** compute_frontiers. */
+  frontier: Key | undefined;
+  /** arrangement_sizes. */
+  size: Key | undefined;
+  /** compute_import_frontiers, by import id. */
+  readonly imports: Map<string, Key>;
+}
+
+/** A live dataflow's datums and per-tick row keys (dropped with the dataflow). */
+interface DataflowKeys {
+  readonly id: bigint;
+  /** Operator id datums, by operator id. */
+  readonly operators: bigint[];
+  /** scheduling_elapsed keys, by operator id. */
+  readonly elapsedKeys: Key[];
+  /** By live export id (an export dropped takes its keys along). */
+  readonly exports: Map<string, ExportKeys>;
 }

@@ -9,13 +9,16 @@ import {
 } from "../../logging/conformance.js";
 import { LegacyComputeLogging } from "./legacy-logging.js";
 
-describe("LegacyComputeLogging conforms to the LoggingHost semantics", () => {
-  for (const c of loggingHostConformance(
-    ({ worker, now }) => new LegacyComputeLogging({ worker, now }),
-  )) {
-    it(c.name, () => c.run());
-  }
-});
+for (const typed of [false, true]) {
+  describe(`LegacyComputeLogging conforms to the LoggingHost semantics${typed ? " (typed calls)" : ""}`, () => {
+    for (const c of loggingHostConformance(
+      ({ worker, now }) => new LegacyComputeLogging({ worker, now }),
+      { typed },
+    )) {
+      it(c.name, () => c.run());
+    }
+  });
+}
 
 /** Counts the updates written to an arrangement (by key, or through a row's entry). */
 function spyWrites(a: Arrangement): () => number {

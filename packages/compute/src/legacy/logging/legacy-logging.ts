@@ -8,7 +8,9 @@
  *
  * ## Lifecycle
  * - `configure(config)`: enabled with an interval > 0 → one `LogTable` per `indexLogs` entry
- *   naming a compute relation, and a logger that queues events; storage relation names (storage
+ *   naming a compute relation, and a logger that queues events (its typed calls, the per-tick
+ *   events, are applied at once instead, after the queue and at the log time a queued event
+ *   would get: no event object per change; issue 16); storage relation names (storage
  *   has no legacy introspection) and unknown names are skipped and counted. Otherwise (or when
  *   no relation is installed) nothing is installed and the logger is `NO_LOGGER`. The same config
  *   again keeps everything; another replaces everything.
@@ -24,8 +26,8 @@
  * Storage events reaching this logger are dropped and counted (`ignored().storageEvents`).
  */
 import {
+  type ComputeEventLogger,
   type ComputeLogEvent,
-  type EventLogger,
   LOG_RETENTION_MS,
   type LogEventBody,
   type LoggingHost,
@@ -70,7 +72,7 @@ export class LegacyComputeLogging implements LoggingHost {
   readonly worker: number;
   readonly #now: () => number;
   readonly #log: Logger | undefined;
-  #logger: EventLogger = NO_LOGGER;
+  #logger: ComputeEventLogger = NO_LOGGER;
   #config: LoggingConfig | undefined;
   #interval = 0;
   /** Installed tables by relation name and by index id. */
@@ -82,6 +84,10 @@ export class LegacyComputeLogging implements LoggingHost {
   #queueAtMs: number[] = [];
   #upper = 0n;
   #since = 0n;
+  /** The log time of the last typed call, for its `atMs` and upper (`#direct`). */
+  #directMs = Number.NaN;
+  #directUpper = -1n;
+  #directTime = 0n;
   #storageEvents = 0;
   #storageRelations = 0;
   #unknownRelations = 0;
@@ -92,7 +98,7 @@ export class LegacyComputeLogging implements LoggingHost {
     this.#log = options.log;
   }
 
-  get logger(): EventLogger {
+  get logger(): ComputeEventLogger {
     return this.#logger;
   }
 
@@ -130,16 +136,55 @@ export class LegacyComputeLogging implements LoggingHost {
     this.#interval = config.intervalMs;
     this.#relations = new ComputeRelations(this.worker, this.#byName);
     const now = this.#now;
-    this.#logger = {
+    // The per-tick events are applied at once (after the queue, so in logging order), at the
+    // log time `#drain` would give them: no event object, no queue entry (issue 16).
+    this.#logger = Object.freeze({
       enabled: true,
-      log: (event) => {
+      log: (event: LogEventBody) => {
         if (STORAGE_KINDS.has(event.kind)) this.#storageEvents++;
         else {
           this.#queue.push(event as ComputeLogEvent);
           if (this.#queueAtMs.push(now()) >= MAX_QUEUED) this.#drain(true);
         }
       },
-    };
+      operatorElapsed: (dataflowId: number, operatorId: number, elapsedNs: number) => {
+        const time = this.#direct();
+        if (time !== undefined)
+          this.#relations!.operatorElapsed(dataflowId, operatorId, elapsedNs, time);
+      },
+      exportFrontier: (exportId: string, frontier: bigint | null) => {
+        const time = this.#direct();
+        if (time !== undefined) this.#relations!.exportFrontier(exportId, frontier, time);
+      },
+      importFrontier: (exportId: string, importId: string, frontier: bigint | null) => {
+        const time = this.#direct();
+        if (time !== undefined) this.#relations!.importFrontier(exportId, importId, frontier, time);
+      },
+      arrangementSize: (exportId: string, records: number, batches: number, bytes: number) => {
+        const time = this.#direct();
+        if (time !== undefined)
+          this.#relations!.arrangementSize(exportId, records, batches, bytes, time);
+      },
+    });
+  }
+
+  /**
+   * The log time of one event logged now and applied at once (what `#drain` gives an event of
+   * this `atMs`), after the queued events; undefined when nothing is installed.
+   */
+  #direct(): bigint | undefined {
+    if (this.#relations === undefined) return undefined;
+    if (this.#queue.length > 0) this.#drain();
+    const ms = this.#now();
+    if (ms === this.#directMs && this.#upper === this.#directUpper) return this.#directTime;
+    const interval = BigInt(this.#interval);
+    const floor = ((this.#upper + interval - 1n) / interval) * interval;
+    const t = logTime(ms, this.#interval);
+    const time = t > floor ? t : floor;
+    this.#directMs = ms;
+    this.#directUpper = this.#upper;
+    this.#directTime = time;
+    return time;
   }
 
   index(id: string): LogTable | undefined {
@@ -206,5 +251,6 @@ export class LegacyComputeLogging implements LoggingHost {
     this.#interval = 0;
     this.#upper = 0n;
     this.#since = 0n;
+    this.#directMs = Number.NaN;
   }
 }

@@ -87,7 +87,14 @@ export class LogTable implements LogIndex {
 
   /** Makes `row` its key's current row at `time`. */
   upsert(row: Row, time: bigint): void {
-    const k = this.arrangement.keyOf(row);
+    this.upsertKeyed(row, this.arrangement.keyOf(row), time);
+  }
+
+  /**
+   * `upsert` with the row's key already known: `k` must be `arrangement.keyOf(row)` (callers
+   * keep the key of a key they write every tick, built once; issue 16).
+   */
+  upsertKeyed(row: Row, k: Key, time: bigint): void {
     let s = this.#slots.get(k);
     if (s === undefined) {
       s = { key: k, row: undefined, written: undefined, entry: undefined, dirty: false };
