@@ -1,13 +1,20 @@
 /**
- * The lean gRPC path for `Peek` (`grpc-fast-path.ts`) answers exactly as Connect does: the same
+ * The lean gRPC path for `Peek` and `Status` (`grpc-fast-path.ts`) answers exactly as Connect does: the same
  * requests sent to an API server with the path on and to one with it off (all Connect) give the
  * same HTTP status, content type, body bytes and trailers (`grpc-status`, `grpc-message`) — for
  * answers, for every kind of refusal (environment errors, an invalid request, bad framing,
  * oversized or undecodable messages) — and calls the path does not serve still reach Connect.
+ * A Status answer is never compressed there (Connect gzipped a large one for a client accepting
+ * gzip: at 1,000 collections, on every call — issue 16).
  */
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { MAX_API_MESSAGE_BYTES, type PeekRequest } from "@mzts/protocol";
+import {
+  MAX_API_MESSAGE_BYTES,
+  type PeekRequest,
+  type StatusRequest,
+  type StatusResponse,
+} from "@mzts/protocol";
 import { EnvironmentService } from "@mzts/protocol/wire";
 import { Datum } from "@mzts/repr";
 import { Registry } from "prom-client";
@@ -19,6 +26,27 @@ import { grpcFastPath } from "./grpc-fast-path.js";
 import { type ApiServer, fastPeekMethod, startApiServer, toConnectError } from "./server.js";
 
 const PATH = "/mz.environment.v1.EnvironmentService/Peek";
+const STATUS_PATH = "/mz.environment.v1.EnvironmentService/Status";
+
+/** A Status answer of 1,000 collections (~23 KB: Connect compresses it for a gzip client). */
+const STATUS: StatusResponse = {
+  clusters: [
+    {
+      id: "u2",
+      name: "c",
+      replicas: [{ id: "u3", name: "r1", size: 1, health: "online", reason: "" }],
+      collections: Array.from({ length: 1000 }, (_, i) => ({
+        id: `u${i + 10}`,
+        name: `i${i}`,
+        writeFrontier: 1_700_000_000_000n + BigInt(i),
+        since: 1_699_999_999_000n,
+        ...(i % 7 === 0 ? { failed: "quarantined" } : { lagMs: i }),
+      })),
+      flags: [],
+      introspectionIntervalMs: 1000,
+    },
+  ],
+};
 const ROWS = [
   [[1n, "bidder-1", null], 3],
   [[-(1n << 63n), "é👩‍👩‍👧", Datum.timestamp(0n)], 1],
@@ -43,6 +71,10 @@ const env = {
       default:
         throw new UnknownObject("object", req.object);
     }
+  },
+  async status(req: StatusRequest) {
+    if (req.cluster === undefined) return STATUS;
+    throw new UnknownObject("cluster", req.cluster);
   },
 } as unknown as Environment;
 
@@ -109,6 +141,13 @@ const frame = (msg: Uint8Array, flags = 0) => {
   out.set(msg, 5);
   return out;
 };
+const statusRequest = (cluster?: string) =>
+  frame(
+    toBinary(
+      EnvironmentService.method.status.input,
+      create(EnvironmentService.method.status.input, cluster === undefined ? {} : { cluster }),
+    ),
+  );
 const request = (object: string) =>
   frame(
     toBinary(
@@ -233,5 +272,30 @@ describe("the lean gRPC Peek path", () => {
     ]) {
       await same(request("rows"), headers);
     }
+  });
+});
+
+describe("the lean gRPC Status path", () => {
+  const onStatus = { ":path": STATUS_PATH };
+
+  it("answers with Connect's bytes, headers and trailers, and refuses as Connect does", async () => {
+    const a = await same(statusRequest(), onStatus);
+    expect(a.trailers["grpc-status"]).toBe("0");
+    expect(a.body.length / 2).toBeGreaterThan(10_000);
+    expect((await same(statusRequest("nope"), onStatus)).trailers["grpc-status"]).toBe("5");
+    expect((await same(frame(Buffer.from([0xff, 0xff])), onStatus)).trailers["grpc-status"]).toBe(
+      "13",
+    );
+  });
+
+  it("answers a client that accepts gzip uncompressed (Connect compressed it)", async () => {
+    const gzipClient = { ...onStatus, "grpc-accept-encoding": "gzip" };
+    const viaConnect = await call(connect.grpcUrl, statusRequest(), gzipClient);
+    expect(viaConnect.headers["grpc-encoding"]).toBe("gzip");
+    const a = await call(fast.grpcUrl, statusRequest(), gzipClient);
+    expect(a.trailers["grpc-status"]).toBe("0");
+    expect(a.headers["grpc-encoding"]).toBeUndefined();
+    // The uncompressed answer is the one Connect sends a client that does not accept gzip.
+    expect(a).toEqual(await call(connect.grpcUrl, statusRequest(), onStatus));
   });
 });

@@ -1,9 +1,9 @@
 /**
- * The lean gRPC unary path of the API's h2c port (issue 16): `EnvironmentService/Peek` in plain
- * gRPC is answered here, on the same `node:http2` server, without Connect's per-call machinery
- * (async-iterable pipeline, abort controllers, header conversion) and with the answer written by
- * `peekResponseToBinary` instead of `create()` + reflective `toBinary`. Everything else goes to
- * Connect, unchanged.
+ * The lean gRPC unary path of the API's h2c port (issue 16): `EnvironmentService/Peek` and
+ * `Status` in plain gRPC are answered here, on the same `node:http2` server, without Connect's
+ * per-call machinery (async-iterable pipeline, abort controllers, header conversion, response
+ * compression), a peek's answer written by `peekResponseToBinary` instead of `create()` +
+ * reflective `toBinary`. Everything else goes to Connect, unchanged.
  *
  * ## Which calls (decided on the headers, before a byte of the body is read)
  * `POST` to the method's exact path, `content-type` `application/grpc` or `application/grpc+proto`,

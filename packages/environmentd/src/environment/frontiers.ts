@@ -41,7 +41,7 @@ export class Frontiers {
 
   /** The write frontier (undefined: not known yet; null: closed). */
   upperOf(r: Resolved): Frontier | undefined {
-    return this.#upper(r, this.#frontiers(r));
+    return this.#upper(r, this.#frontiers(r), this.#durable(r));
   }
 
   /**
@@ -49,11 +49,22 @@ export class Frontiers {
    * collection's per call). `undefined` when `upperOf` is. @throws as `sinceOf`
    */
   progressOf(r: Resolved): { readonly write: Frontier; readonly since: Frontier } | undefined {
-    const f = this.#frontiers(r);
-    const write = this.#upper(r, f);
+    return this.progressIn(this.#s.clusters.findController(r.clusterId), r);
+  }
+
+  /**
+   * `progressOf` with `r`'s cluster's controller already looked up (`Clusters.findController`;
+   * Status reads a whole cluster's collections with one lookup).
+   */
+  progressIn(
+    controller: ClusterController | undefined,
+    r: Resolved,
+  ): { readonly write: Frontier; readonly since: Frontier } | undefined {
+    const f = frontiersIn(controller, r.id);
+    const durable = this.#durable(r);
+    const write = this.#upper(r, f, durable);
     if (write === undefined) return undefined;
-    const { shards } = this.#s;
-    if (r.shardId !== undefined && shards.has(r.id)) return { write, since: shards.since(r.id) };
+    if (durable) return { write, since: this.#s.shards.since(r.id) };
     return { write, since: f === undefined ? this.computeSince(r) : f.since };
   }
 
@@ -72,24 +83,21 @@ export class Frontiers {
     return this.#s.clusters.controllerOf(r.clusterId, "frontiers").frontiers(r.id).since;
   }
 
-  #upper(r: Resolved, f: CollectionFrontiers | undefined): Frontier | undefined {
-    const { shards } = this.#s;
-    const durable = r.shardId !== undefined && shards.has(r.id) ? shards.upper(r.id) : 0n;
-    if (r.kind === "subsource") return Frontier.join(durable, f?.write ?? 0n);
+  /** Whether `r`'s frontiers are (also) its durable shard's. */
+  #durable(r: Resolved): boolean {
+    return r.shardId !== undefined && this.#s.shards.has(r.id);
+  }
+
+  #upper(r: Resolved, f: CollectionFrontiers | undefined, durable: boolean): Frontier | undefined {
+    const shard = durable ? this.#s.shards.upper(r.id) : 0n;
+    if (r.kind === "subsource") return Frontier.join(shard, f?.write ?? 0n);
     if (f === undefined || (r.kind === "index" && !f.reported)) return undefined;
-    return Frontier.join(durable, f.write);
+    return Frontier.join(shard, f.write);
   }
 
   /** `r`'s frontiers in its cluster's controller (undefined: not a live collection there). */
   #frontiers(r: Resolved): CollectionFrontiers | undefined {
-    const c: ClusterController | undefined = this.#s.clusters.findController(r.clusterId);
-    if (c === undefined) return undefined;
-    try {
-      return c.frontiers(r.id);
-    } catch (e) {
-      if (e instanceof CollectionMissing) return undefined;
-      throw e;
-    }
+    return frontiersIn(this.#s.clusters.findController(r.clusterId), r.id);
   }
 
   /**
@@ -117,5 +125,19 @@ export class Frontiers {
       if (u !== undefined && (min === undefined || u < min)) min = u;
     }
     return min;
+  }
+}
+
+/** `id`'s frontiers in `c` (undefined: no controller, or not a live collection there). */
+function frontiersIn(
+  c: ClusterController | undefined,
+  id: GlobalId,
+): CollectionFrontiers | undefined {
+  if (c === undefined) return undefined;
+  try {
+    return c.frontiers(id);
+  } catch (e) {
+    if (e instanceof CollectionMissing) return undefined;
+    throw e;
   }
 }

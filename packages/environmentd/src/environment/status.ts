@@ -36,6 +36,7 @@ import type { Frontier, GlobalId } from "@mzts/repr";
 import type { Catalog, Cluster } from "../catalog/catalog.js";
 import type { ClusterControllers } from "../controllers.js";
 import { introspectionIntervalOf } from "../introspection/log-indexes.js";
+import { collectionsByCluster } from "./cluster-collections.js";
 import type { Clusters } from "./clusters.js";
 import { phasesText, SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
 import type { Frontiers } from "./frontiers.js";
@@ -85,7 +86,9 @@ export class Status {
   /**
    * Everything from the resolved-object cache (one catalog read per DDL, not per call): at 1,000
    * indexes the two catalog reads it made per call (clusters, replicas; each loads and decodes
-   * every catalog row) were most of a Status call's time (issue 16).
+   * every catalog row) were most of a Status call's time (issue 16). Each cluster's collections
+   * come already by name (`cluster-collections.ts`, derived once per DDL), and their frontiers
+   * with one controller lookup per cluster (`Frontiers.progressIn`).
    */
   async status(req: StatusRequest): Promise<StatusResponse> {
     const { frontiers, replicas } = this.#o;
@@ -93,14 +96,16 @@ export class Status {
     const clusters = await this.#cachedClustersFor(req.cluster, all);
     const now = BigInt(Date.now());
     const out: ClusterStatus[] = [];
+    const listed = collectionsByCluster(byId);
     for (const c of clusters) {
       const collections: CollectionStatus[] = [];
-      const failures = this.#o.clusters.findController(c.id)?.failures();
+      const controller = this.#o.clusters.findController(c.id);
+      const failures = controller?.failures();
       // A rebuild in progress (a live flip of `state`): its controller may not know every
       // collection yet; those are left out until it is done and the flip shows `rebuilding`.
       const rebuildingSince = this.#o.clusters.rebuildingSince(c.id);
-      for (const r of byId.values()) {
-        if (r.clusterId !== c.id || r.kind === "source") continue;
+      // Already by name (`cluster-collections.ts`): the rows keep that order.
+      for (const r of listed.get(c.id) ?? []) {
         const failed = r.failed ?? failures?.get(r.id);
         if (failed !== undefined) {
           collections.push({ id: r.id, name: r.name, writeFrontier: 0n, since: 0n, failed });
@@ -108,7 +113,7 @@ export class Status {
         }
         let p: { readonly write: Frontier; readonly since: Frontier } | undefined;
         try {
-          p = frontiers.progressOf(r);
+          p = frontiers.progressIn(controller, r);
         } catch (e) {
           if (rebuildingSince === undefined) throw e;
           continue;
@@ -128,22 +133,18 @@ export class Status {
           lagMs: lag > 0n ? Number(lag) : 0,
         });
       }
-      collections.sort(byName);
       const selection = this.#o.clusters.selection(c.id);
       const ofCluster = reps.filter((r) => r.clusterId === c.id);
       const migrations = this.#o.stages?.migrations(c.id, ofCluster) ?? [];
       out.push({
         id: c.id,
         name: c.name,
-        replicas: reps
-          .filter((r) => r.clusterId === c.id)
-          .sort(byName)
-          .map((r) => ({
-            id: r.id,
-            name: r.name,
-            size: r.workers,
-            ...replicas.healthOf(c.id, r.id),
-          })),
+        replicas: [...ofCluster].sort(byName).map((r) => ({
+          id: r.id,
+          name: r.name,
+          size: r.workers,
+          ...replicas.healthOf(c.id, r.id),
+        })),
         collections,
         flags: await this.flagStates(c.id),
         introspectionIntervalMs: introspectionIntervalOf(c),
