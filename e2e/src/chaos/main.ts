@@ -5,7 +5,7 @@
  *
  *   pnpm chaos --seed 7 --minutes 20
  *   pnpm chaos --seed 1 --seconds 75 --gap 3,8 --kinds replica,both
- *   pnpm chaos --seed 5330 --kills 5      (the suite's slice: five kills, every kind)
+ *   pnpm chaos --seed 2371 --kills 6      (the suite's slice: six kills, every kind)
  */
 import { parseArgs } from "node:util";
 import { integerOption, positiveOption, usageExit } from "../harness/cli.js";
