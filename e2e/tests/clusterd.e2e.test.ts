@@ -15,7 +15,7 @@ import {
   generateReplicaSecret,
   signHello,
 } from "@mzts/protocol";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ClusterdHandle, startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
 import { liveCount, startNode, stopAll } from "../src/harness/processes.js";
@@ -54,31 +54,50 @@ async function healthy(c: ClusterdHandle): Promise<boolean> {
 }
 
 describe("clusterd configuration", () => {
-  it.each([
+  const cases: Array<[string[], RegExp]> = [
     [["--workers", "0"], /--workers/],
     [["--phases", "{not json"], /--phases: invalid PhaseSet/],
     [["--compute-listen", "nowhere"], /HOST:PORT/],
     [["--log-level", "loud"], /--log-level/],
     [["--no-secret"], /--controller-secret-file.*is required.*--insecure-no-auth/],
     [["--shared-secret"], /readable by group or others \(mode 0644\); run chmod 600/],
-  ])("exits 2 with a clear message for %j", async (args, message) => {
-    const secretFile = join(dir, "replica-secret");
-    writeFileSync(secretFile, `${"ab".repeat(32)}\n`, { mode: 0o600 });
-    chmodSync(secretFile, args[0] === "--shared-secret" ? 0o644 : 0o600);
-    const secretArgs = args[0] === "--no-secret" ? [] : ["--controller-secret-file", secretFile];
-    const p = startNode(CLUSTERD, [
-      "--cluster-id",
-      "u1",
-      "--replica-id",
-      "u1",
-      "--persist-dir",
-      dir,
-      ...secretArgs,
-      ...args.filter((a) => a !== "--no-secret" && a !== "--shared-secret"),
-    ]);
-    const { code } = await p.exited;
-    expect(code).toBe(2);
-    expect(p.stderr()).toMatch(message);
+  ];
+  // Each case is one clusterd start that must exit at once: all are started together (a node
+  // start is mostly waiting on module loads) and have exited before the cases are judged.
+  let configDir: string;
+  const results = new Map<string, { code: number | null; stderr: string }>();
+  beforeAll(async () => {
+    configDir = mkdtempSync(join(tmpdir(), "mzts-e2e-clusterd-config-"));
+    await Promise.all(
+      cases.map(async ([args], i) => {
+        const secretFile = join(configDir, `replica-secret-${i}`);
+        writeFileSync(secretFile, `${"ab".repeat(32)}\n`, { mode: 0o600 });
+        chmodSync(secretFile, args[0] === "--shared-secret" ? 0o644 : 0o600);
+        const secretArgs =
+          args[0] === "--no-secret" ? [] : ["--controller-secret-file", secretFile];
+        const p = startNode(CLUSTERD, [
+          "--cluster-id",
+          "u1",
+          "--replica-id",
+          "u1",
+          "--persist-dir",
+          configDir,
+          ...secretArgs,
+          ...args.filter((a) => a !== "--no-secret" && a !== "--shared-secret"),
+        ]);
+        const { code } = await p.exited;
+        results.set(JSON.stringify(args), { code, stderr: p.stderr() });
+      }),
+    );
+  });
+  afterAll(() => {
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it.each(cases)("exits 2 with a clear message for %j", (args, message) => {
+    const r = results.get(JSON.stringify(args));
+    expect(r?.code, r?.stderr).toBe(2);
+    expect(r?.stderr).toMatch(message);
   });
 });
 

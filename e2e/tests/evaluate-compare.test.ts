@@ -278,6 +278,8 @@ describe("the phases' own checks", () => {
     try {
       const ctx = {
         replicaUrl: (side: string) => `http://127.0.0.1:${port}/${side}`,
+        // The idle-storage case below is judged only after this (the run's default is 10 s).
+        logSettleMs: 300,
       } as unknown as EvaluationContext;
       const [check] = PHASE_CHECKS.servers;
       expect(await check?.run(ctx)).toEqual([

@@ -1,11 +1,16 @@
 /**
  * Live flips (issue 15): one environmentd process with a flags FILE this test rewrites, a
- * two-replica cluster (`auction-workload.ts`) under a steady peek and subscribe load
- * (`read-load.ts`). Every built flag is flipped on and off one at a time — servers, then logging
+ * two-replica cluster (`auction-workload.ts`) created with every built phase on, under a steady
+ * peek and subscribe load (`read-load.ts`). First everything is flipped off at once (issue 15's
+ * "all off" wedge: the cluster's controller is rebuilt unified → legacy while its replicas are
+ * one-port, then both replicas roll). Then every built flag is flipped on and off one at a
+ * time — servers, then logging
  * (which needs servers: on with servers in force), replicas, client (with servers and replicas),
  * state (with client in force: the controller is rebuilt, no replica replaced; the subscribe,
  * on the flipped cluster, ends with the retryable `ControllerRebuilt` and is resumed from its
- * last upper, `read-load.ts`) — and then all together. After each
+ * last upper, `read-load.ts`) — and then all together: all on (legacy → unified) and all off
+ * again (`LIVE_FLIP_CYCLES=<n>` repeats that last pair n times, default 1: the loop for hunting
+ * the wedge; `LIVE_FLIP_LOG=<file>` writes environmentd's info log there). After each
  * write the test waits until status shows what runs matches the flags (no flip in progress,
  * nothing flipping) and checks that the flip did what its side says: a server-side flip replaced
  * both replicas (new ids, same names), a controller-side one replaced none.
@@ -16,7 +21,7 @@
  * + 150 ms for a clusterd starting on the 2-core runner (strict 2× with `LIVE_FLIP_STRICT=1`;
  * both printed). Materialize's floor under a flag change is avg ≤ 5 ms, max ≤ 500 ms — printed
  * for comparison, not asserted on this shared 2-core machine. Steady state is measured in two
- * 6 s windows, before the first flip and after the last, and taken together.
+ * 6 s windows, before the first flip (all on) and after the last (all off), taken together.
  */
 import { afterAll, afterEach, expect, it } from "vitest";
 import { CLUSTER } from "../src/harness/auction-workload.js";
@@ -47,7 +52,8 @@ afterAll(() => {
 });
 
 it("flips every built flag on a live two-replica cluster without failing a read", async () => {
-  const flags: Flags = {};
+  const cycles = Number(process.env.LIVE_FLIP_CYCLES ?? "1");
+  const flags: Flags = { ...ALL_ON };
   const {
     api,
     workload: s,
@@ -55,6 +61,7 @@ it("flips every built flag on a live two-replica cluster without failing a read"
     flagsFile,
   } = await startLiveFlipEnvironment("live-flip-", flags, cleanup);
   const write = () => writeFlags(flagsFile, flags);
+  let ids = await settled(api, ALL_ON);
 
   const watch = watchStatus(api, CLUSTER, 200);
   const load = readLoad(api, s);
@@ -64,7 +71,6 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   const steadyTo = Date.now();
 
   const windows: Array<{ what: string; from: number; to: number }> = [];
-  let ids = new Map(s.replicaIds);
   const flip = async (what: string, change: Flags, serverSide: boolean) => {
     Object.assign(flags, change);
     const from = Date.now();
@@ -77,8 +83,10 @@ it("flips every built flag on a live two-replica cluster without failing a read"
       else expect(id, `${what}: ${name} kept`).toBe(ids.get(name));
     }
     ids = next;
-    await sleep(1000); // a little steady load between flips
+    await sleep(500); // a little steady load between flips
   };
+  // Everything off at once, from a cluster created with everything on.
+  await flip("all off", ALL_OFF, true);
   await flip("servers on", { servers: true }, true);
   await flip("logging on", { logging: true }, true);
   await flip("logging off", { logging: false }, true);
@@ -92,8 +100,10 @@ it("flips every built flag on a live two-replica cluster without failing a read"
   await flip("state off", { state: false }, false);
   await flip("client off", { client: false }, true);
   await flip("servers, replicas off", { servers: false, replicas: false }, true);
-  await flip("all on", ALL_ON, true);
-  await flip("all off", ALL_OFF, true);
+  for (let i = 0; i < cycles; i++) {
+    await flip("all on", ALL_ON, true);
+    await flip("all off", ALL_OFF, true);
+  }
   const afterFrom = Date.now();
   await sleep(6000); // steady again, after the flips
   const afterTo = Date.now();

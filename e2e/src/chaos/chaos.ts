@@ -6,7 +6,8 @@
  *    deterministic auction workload (`harness/auction-workload.ts`): its answers at T are the
  *    baseline; the catalog's objects (name → id, kind) are the catalog baseline.
  * 2. Start the load (`load.ts`: peeks at T and at the freshest time, status, a subscribe).
- * 3. Until the time is up, after a seeded gap, one seeded kill:
+ * 3. Until the time is up (or, with `kills`, until that many kills and the seeded gap after the
+ *    last one are done), after a seeded gap, one seeded kill:
  *    - `replica`: kill -9 of one replica (the orchestrator restarts it);
  *    - `both`: kill -9 of both replicas;
  *    - `environmentd`: kill -9 of environmentd, restarted at once on the same data directory
@@ -48,15 +49,24 @@ import {
 } from "../harness/environment.js";
 import { stopAll } from "../harness/processes.js";
 import { Rng } from "../harness/rng.js";
+import type { KillKind } from "./kinds.js";
 import { causeOf, emptyLoadReport, type LoadReport, sameRows, startLoad } from "./load.js";
 
-export const KILL_KINDS = ["replica", "both", "environmentd", "environmentd-ddl"] as const;
-export type KillKind = (typeof KILL_KINDS)[number];
+export { KILL_KINDS, type KillKind } from "./kinds.js";
 
 export interface ChaosOptions {
   readonly seed: number;
-  /** How long to kill for (the setup and the recovery come on top). */
+  /**
+   * How long to kill for (the setup and the recovery come on top). With `kills`, an upper bound
+   * only: the run stops there even if fewer kills were made (the summary counts them).
+   */
   readonly seconds: number;
+  /**
+   * Stop after this many kills and the seeded gap after the last one instead of when `seconds`
+   * are up. The kinds drawn are a function of the seed alone, so a seed and a kill count name
+   * the same schedule on a fast or a slow machine (the suite's slice: every kind in few kills).
+   */
+  readonly kills?: number;
   /** Seconds between kills: uniform in [min, max) (default 5–15: steady windows between). */
   readonly gapS?: readonly [number, number];
   /**
@@ -75,12 +85,16 @@ export interface ChaosOptions {
 
 export interface ChaosSummary {
   readonly seed: number;
+  /** Seconds from the load's start to the end of the kills (the setup and recovery not counted). */
   readonly seconds: number;
   readonly kills: Readonly<Record<KillKind, number>>;
   readonly load: LoadReport;
   readonly environmentdGenerations: number;
-  /** DDL in flight at an environmentd kill: committed (found after the restart) or not. */
-  readonly ddl: { committed: number; lost: number };
+  /**
+   * DDL in flight at an environmentd kill: committed (found after the restart) or not, and how
+   * many of them created an index or a materialized view.
+   */
+  readonly ddl: { committed: number; lost: number; index: number; view: number };
   readonly blobs: { start: number; end: number; max: number };
   readonly dataMb: { start: number; end: number; max: number };
   readonly orphans: readonly string[];
@@ -129,7 +143,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     environmentd: 0,
     "environmentd-ddl": 0,
   };
-  const ddl = { committed: 0, lost: 0 };
+  const ddl = { committed: 0, lost: 0, index: 0, view: 0 };
   const disk = () => ({
     blobs: diskUsage(join(dataDir, "persist", "blob")).files,
     mb: diskUsage(dataDir).bytes / 2 ** 20,
@@ -147,11 +161,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const blobs = { start: 0, end: 0, max: 0 };
   const dataMb = { start: 0, end: 0, max: 0 };
   let orphans: string[] = [];
+  let killSeconds = 0;
   let progressTimer: NodeJS.Timeout | undefined;
   let downTimer: NodeJS.Timeout | undefined;
   try {
     const first = await boot();
-    log(`chaos: seed ${opts.seed}, ${opts.seconds} s of kills; data directory ${dataDir}`);
+    const what =
+      opts.kills === undefined
+        ? `${opts.seconds} s of kills`
+        : `${opts.kills} kills (at most ${opts.seconds} s)`;
+    log(`chaos: seed ${opts.seed}, ${what}; data directory ${dataDir}`);
     const w: AuctionWorkload = await createAuctionWorkload(first.api, 2);
     const catalog = await catalogObjects(first.api);
     const d0 = disk();
@@ -214,6 +233,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     const started = Date.now();
     const endAt = started + opts.seconds * 1000;
     let nextKill = started + rng.between(gapMin, gapMax) * 1000;
+    const killed = () => Object.values(kills).reduce((a, b) => a + b, 0);
     let tmp = 0;
     const shown = { violations: 0, steady: 0 };
     const weights = (
@@ -256,6 +276,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       await sleep(100);
       reaper.observe();
       if (Date.now() < nextKill) continue;
+      if (opts.kills !== undefined && killed() >= opts.kills) break;
       const kind = rng.weighted<KillKind>(weights);
       kills[kind]++;
       lastKill = { kind, at: Date.now() };
@@ -268,10 +289,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       } else {
         const name = `chaos_tmp_${++tmp}`;
         const api = (env as EnvironmentdHandle).api;
-        const create =
-          rng.next() < 0.5
-            ? () => api.createIndex({ name, cluster: CLUSTER, on: "auction_bids", key: [0] })
-            : () => api.createMaterializedView({ name, cluster: CLUSTER, plan: w.bidsPlan });
+        const index = rng.next() < 0.5;
+        if (index) ddl.index++;
+        else ddl.view++;
+        const create = index
+          ? () => api.createIndex({ name, cluster: CLUSTER, on: "auction_bids", key: [0] })
+          : () => api.createMaterializedView({ name, cluster: CLUSTER, plan: w.bidsPlan });
         await killEnvironmentd(create);
         const after = await checkCatalog(
           (env as EnvironmentdHandle).api,
@@ -299,6 +322,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       }
       nextKill = Date.now() + rng.between(gapMin, gapMax) * 1000;
     }
+    killSeconds = (Date.now() - started) / 1000;
     await l.stop();
 
     // Recovery: everything answers as before, the shards hold the same answers.
@@ -369,7 +393,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   }
   return {
     seed: opts.seed,
-    seconds: opts.seconds,
+    seconds: killSeconds,
     kills,
     load: load.report ?? emptyLoadReport(),
     environmentdGenerations: generations,
@@ -389,11 +413,11 @@ export function formatChaosSummary(s: ChaosSummary): string[] {
       : [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `    ${String(v).padStart(5)}  ${k}`);
   const failed = [...s.load.peeksFailed.values()].reduce((a, b) => a + b, 0);
   return [
-    `chaos summary (seed ${s.seed}, ${s.seconds} s of kills)`,
+    `chaos summary (seed ${s.seed}, ${s.seconds.toFixed(0)} s of kills)`,
     `  kills: ${Object.entries(s.kills)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}; environmentd generations ${s.environmentdGenerations}`,
-    `  DDL in flight at a kill: ${s.ddl.committed} committed, ${s.ddl.lost} not`,
+    `  DDL in flight at a kill (${s.ddl.index} index, ${s.ddl.view} materialized view): ${s.ddl.committed} committed, ${s.ddl.lost} not`,
     `  peeks: ${s.load.peeksOk} ok, ${failed} failed; by cause:`,
     ...byCause(s.load.peeksFailed),
     `  status: ${s.load.statusOk} ok; failed by cause:`,

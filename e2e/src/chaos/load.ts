@@ -27,8 +27,14 @@ import {
 /** The collections that follow the wall clock (their lag is the frontier lag reported). */
 const LIVE = new Set(["ticker_counter", "ticker_idx"]);
 
-/** A subscribe without a batch for this long (in steady state) has stalled. */
+/** A subscribe without a batch for this long (in steady state) has stalled (the default). */
 const STALL_MS = 5000;
+
+/** Tuning of `startLoad` (the defaults are the chaos run's). */
+export interface LoadOptions {
+  /** A subscribe without a batch for this long in steady state has stalled (default 5000 ms). */
+  readonly stallMs?: number;
+}
 
 /** Where the load sends its requests. */
 export interface LoadTarget {
@@ -101,7 +107,9 @@ function big(_k: string, v: unknown): unknown {
 export function startLoad(
   target: LoadTarget,
   baseline: { readonly bidsAtT: Rows; readonly winningAtT: Rows },
+  options: LoadOptions = {},
 ): { readonly report: LoadReport; stop(): Promise<void> } {
+  const stallMs = options.stallMs ?? STALL_MS;
   const report = emptyLoadReport();
   const abort = new AbortController();
   const stopped = () => abort.signal.aborted;
@@ -189,7 +197,7 @@ export function startLoad(
 
   const subscribe = loop(async (api) => {
     let upper: Frontier | undefined;
-    // A stream that delivers nothing for STALL_MS in steady state is a violation (the ticker
+    // A stream that delivers nothing for `stallMs` in steady state is a violation (the ticker
     // ticks every 100 ms): it must either go on or end with an error, never hang.
     const stream = new AbortController();
     const onStop = () => stream.abort();
@@ -197,7 +205,7 @@ export function startLoad(
     let lastBatch = Date.now();
     let stalled = false;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastBatch > STALL_MS && !target.disrupted()) {
+      if (Date.now() - lastBatch > stallMs && !target.disrupted()) {
         stalled = true;
         stream.abort();
       }

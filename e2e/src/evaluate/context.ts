@@ -37,6 +37,11 @@ export interface EvaluationContext {
   replica(side: Side): ReplicaRecordView;
   /** `http://host:port` of the side's replica (its `/metrics`). */
   replicaUrl(side: Side): string;
+  /**
+   * How long the logging check gives the candidate's log host to show records before judging
+   * (default 10 s: it reports once a second and starts empty after the recovery's kill -9).
+   */
+  readonly logSettleMs?: number;
 }
 
 /** `<base>_<suffix>[_<rest>]`: the suffix goes after the first word (`winning_idx` → `winning_on_idx`). */

@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { PHASES } from "@mzts/flags";
 import { integerOption, positiveOption, usageExit } from "../harness/cli.js";
-import { isTarget } from "./phases.js";
+import { isTarget } from "./target.js";
 
 const USAGE = `usage: pnpm evaluate <${PHASES.join("|")}|all> [--minutes M | --seconds S] [--out DIR]
        pnpm evaluate <${PHASES.join("|")}> --stage shadow|live [--minutes M | --seconds S] [--out DIR]

@@ -24,7 +24,7 @@
  * on the legacy pair (`controllers.ts`; the common comparisons are the rest of its evidence). A check
  * returns `Difference`s; any fails the verdict.
  */
-import { BUILT_PHASES, isPhase, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
+import { BUILT_PHASES, PHASES, type Phase, PREREQUISITES } from "@mzts/flags";
 import { LOG_RELATIONS } from "@mzts/protocol";
 import { clientConnectionsCheck } from "./client.js";
 import type { Difference } from "./compare.js";
@@ -38,12 +38,9 @@ import {
   readIntrospection,
 } from "./introspection.js";
 
-/** `pnpm evaluate`'s first argument. */
-export type Target = Phase | "all";
+import type { Target } from "./target.js";
 
-export function isTarget(value: string): value is Target {
-  return value === "all" || isPhase(value);
-}
+export { isTarget, type Target } from "./target.js";
 
 /** The phases each side runs, or why the target was skipped. */
 export interface Sides {
@@ -182,7 +179,7 @@ const unifiedLogHost: PhaseCheck = {
     // of the recovery step): give the candidate a few seconds to show records before judging.
     let a = "";
     let b = "";
-    const deadline = Date.now() + LOG_SETTLE_MS;
+    const deadline = Date.now() + (ctx.logSettleMs ?? LOG_SETTLE_MS);
     for (;;) {
       [a, b] = await Promise.all([
         text(ctx.replicaUrl("baseline")),
