@@ -49,7 +49,6 @@ export class LogTable implements LogIndex {
   /** The change feed of importing dataflows. */
   readonly #feeds: LogFeeds;
   /** The columns not in the key, in order. */
-  readonly #valueColumns: readonly number[];
   /** Slot per key with a current row or an unwritten deletion (the arrangement's key). */
   readonly #slots = new Map<Key, Slot>();
   /** Number of current rows. */
@@ -69,7 +68,6 @@ export class LogTable implements LogIndex {
     this.errors = new Arrangement(`log ${relation.name} ${id} errors`, []);
     // `flush` inserts every update into the arrangement as it publishes it.
     this.#feeds = new LogFeeds(this.arrangement, { arrangedOnPublish: true });
-    this.#valueColumns = relation.columns.map((_, i) => i).filter((i) => !relation.key.includes(i));
   }
 
   attach(feed: LogIndexFeed): void {
@@ -198,16 +196,11 @@ export class LogTable implements LogIndex {
   }
 
   /**
-   * The key of `row` among the rows of its key in the arrangement: its non-key columns' (it
-   * tells the row apart among the rows of its key, all the arrangement needs, at a fraction of
-   * the whole row's key; issue 16).
+   * The key of `row` among the rows of its key in the arrangement: the arrangement's own row key
+   * (its non-key columns' key, a number for one int64 column: no string built; issue 16).
    */
-  #rowKeyOf(row: Row): string {
-    const cols = this.#valueColumns;
-    if (cols.length === 1) return datumKey(row[cols[0]!] ?? null);
-    let s = "";
-    for (let i = 0; i < cols.length; i++) s += datumKey(row[cols[i]!] ?? null);
-    return s;
+  #rowKeyOf(row: Row): Key {
+    return this.arrangement.rowKeyOf(row);
   }
 
   #retract(s: Slot, time: bigint): void {
