@@ -5,7 +5,7 @@
  * `counters` is a `SharedArrayBuffer`: structured cloning shares it, so the workers' counter bumps
  * are visible to the main thread's Prometheus collectors (`metrics.ts`).
  */
-import { createPersist, type PersistClient } from "@mzts/persist";
+import type { PersistClient } from "@mzts/persist";
 import { type Logger, pino } from "pino";
 import { StorageError } from "./errors.js";
 import { DEFAULT_STATE_OPTIONS, type StorageStateOptions } from "./storage-state-deps.js";
@@ -78,7 +78,10 @@ export function lazyPersist(config: StorageWorkerConfig, logger: Logger) {
   return {
     open(): Promise<PersistClient> {
       if (client === undefined) {
-        const opening = createPersist({ dataDir: config.dataDir, logger });
+        // Loaded with the client: the main thread imports this file too (`stateOptions`).
+        const opening = import("@mzts/persist").then(({ createPersist }) =>
+          createPersist({ dataDir: config.dataDir, logger }),
+        );
         client = opening;
         opening.catch(() => {
           if (client === opening) client = undefined;
