@@ -74,12 +74,15 @@ export function workerLogger(config: StorageWorkerConfig, worker: number): Logge
  * (a shard writer's retry) tries again.
  */
 export function lazyPersist(config: StorageWorkerConfig, logger: Logger) {
+  // Loading starts with the worker, in the background (the main thread imports this file too,
+  // for `stateOptions`, and must not load persist before it spawned the workers).
+  const persistModule = import("@mzts/persist");
+  persistModule.catch(() => {}); // surfaced by `open`
   let client: Promise<PersistClient> | undefined;
   return {
     open(): Promise<PersistClient> {
       if (client === undefined) {
-        // Loaded with the client: the main thread imports this file too (`stateOptions`).
-        const opening = import("@mzts/persist").then(({ createPersist }) =>
+        const opening = persistModule.then(({ createPersist }) =>
           createPersist({ dataDir: config.dataDir, logger }),
         );
         client = opening;
