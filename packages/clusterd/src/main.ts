@@ -27,29 +27,35 @@ import { PHASES } from "@mzts/flags/phases";
 import { pino } from "pino";
 import { collectDefaultMetrics } from "prom-client";
 import { ConfigError, parseConfig } from "./config.js";
-import { type ServedControllers, serveControllers } from "./controller-ports.js";
-import { serveHttp } from "./http.js";
+import type { ServedControllers } from "./controller-ports.js";
 import {
   createMetrics,
   registerIntrospectionMetrics,
   registerWorkerHeapMetrics,
 } from "./metrics.js";
-import { readControllerSecret } from "./secret.js";
 import { selectRuntimes } from "./select.js";
 
-let config: ReturnType<typeof parseConfig>;
-let secret: Uint8Array | null;
-try {
-  config = parseConfig(process.argv.slice(2));
-  secret =
-    config.controllerSecretFile === null ? null : readControllerSecret(config.controllerSecretFile);
-} catch (e) {
+// Startup order (issue 16, rehydration): the modules above are the few a replica needs to spawn
+// its worker threads (`selectRuntimes`); the serving side (Connect, the protobuf codecs, the
+// secret's parser) is imported after that, while the workers load theirs — each thread loads
+// its own modules, and a restarted replica serves only once all of them have.
+// `startup-imports.test.ts` guards it.
+
+/** Exits with code 2 and what to fix on a `ConfigError`; anything else is rethrown. */
+function exitOnConfigError(e: unknown): never {
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.message}\nrun clusterd --help for the flags\n`);
     process.exit(2);
   }
   if ((e as { code?: string }).code === "commander.helpDisplayed") process.exit(0);
   throw e;
+}
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.argv.slice(2));
+} catch (e) {
+  exitOnConfigError(e);
 }
 
 const logger = pino({
@@ -62,7 +68,7 @@ for (const phase of PHASES)
   metrics.phaseEnabled.set({ phase }, config.phases.takesEffect(phase) ? 1 : 0);
 
 mkdirSync(config.persistDir, { recursive: true });
-const selected = selectRuntimes(config.phases, {
+const selected = await selectRuntimes(config.phases, {
   workers: config.workers,
   replicaId: config.replicaId,
   logLevel: config.logLevel,
@@ -70,6 +76,17 @@ const selected = selectRuntimes(config.phases, {
   registry: metrics.registry,
   logger,
 });
+// The workers are loading their modules: the main thread loads the serving side meanwhile.
+const serving = Promise.all([import("./controller-ports.js"), import("./http.js")]);
+let secret: Uint8Array | null;
+try {
+  secret =
+    config.controllerSecretFile === null
+      ? null
+      : (await import("./secret.js")).readControllerSecret(config.controllerSecretFile);
+} catch (e) {
+  exitOnConfigError(e);
+}
 registerIntrospectionMetrics(metrics.registry, () => selected.compute.logging);
 registerWorkerHeapMetrics(metrics.registry, selected);
 if (secret === null) {
@@ -128,6 +145,7 @@ try {
   await new Promise(() => {});
 }
 
+const [{ serveControllers }, { serveHttp }] = await serving;
 // The no-controller clock starts once the runtimes are up.
 controllers = await serveControllers({
   listen: config.controllerListen,

@@ -22,7 +22,7 @@ async function select(flags: Parameters<typeof PhaseSet.of>[1]): Promise<Selecte
   const dir = await mkdtemp(join(tmpdir(), "log-unified-"));
   started.push(() => rm(dir, { recursive: true, force: true }));
   const registry = new Registry();
-  const selected = selectRuntimes(PhaseSet.of("u1", flags), {
+  const selected = await selectRuntimes(PhaseSet.of("u1", flags), {
     workers: 1,
     replicaId: "r1",
     logLevel: "silent",

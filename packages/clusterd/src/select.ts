@@ -9,35 +9,23 @@
  *   (`{role: "forward"}`), and this file wires the two (`wireUnifiedLogging`). Off: no
  *   `ctx.logging`, compute logs on its own (its legacy logging) and storage not at all.
  * Nothing below this file reads flags.
+ *
+ * Startup order (issue 16, rehydration): `selectRuntimes` imports only the chosen path's runtime
+ * entries (`@mzts/compute/runtime`, `@mzts/storage/runtime` or `/legacy-runtime`: a few dozen
+ * modules) and creates the runtimes — which spawns the worker threads — before it loads the
+ * response mergers (the compute package's root: rendering, peeks, persist). clusterd's main
+ * thread loads its serving modules after this returns, while the workers load theirs.
+ * `startup-imports.test.ts` guards the order.
  */
 
-import {
-  ComputeMetrics,
-  type ComputeResponseMerger,
-  computeMergerFactory,
-  createComputeSpec,
-  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-  createLegacyComputeRuntime,
-} from "@mzts/compute";
 import type { PhaseSet } from "@mzts/flags/phases";
-import {
-  type ClusterRuntime,
-  createClusterRuntime,
-  type ResponseMerger,
-  type RuntimeLogging,
-} from "@mzts/mz-cluster";
-import {
-  type ComputeCommand,
-  type ComputeResponse,
-  PartitionedStorageState,
-  type StorageCommand,
-  type StorageResponse,
+import type { ClusterRuntime, ResponseMerger, RuntimeLogging } from "@mzts/mz-cluster";
+import type {
+  ComputeCommand,
+  ComputeResponse,
+  StorageCommand,
+  StorageResponse,
 } from "@mzts/protocol";
-import {
-  // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-  createLegacyStorageRuntime,
-  createStorageRuntime,
-} from "@mzts/storage";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 
@@ -62,8 +50,14 @@ export interface SelectedRuntimes {
   readonly newStorageMerger: (workers: number) => ResponseMerger<StorageCommand, StorageResponse>;
 }
 
-/** Builds the compute and storage runtimes of the path the PhaseSet selects. */
-export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): SelectedRuntimes {
+/**
+ * Builds the compute and storage runtimes of the path the PhaseSet selects (their worker threads
+ * start loading at once), then their response mergers.
+ */
+export async function selectRuntimes(
+  phases: PhaseSet,
+  opts: RuntimeOptions,
+): Promise<SelectedRuntimes> {
   const unified = phases.takesEffect("servers");
   // Needs servers: never true without `unified`.
   const unifiedLogging = unified && phases.takesEffect("logging");
@@ -80,8 +74,13 @@ export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): Selected
     registry: opts.registry,
     logger: opts.logger,
   };
-  const compute = unified
-    ? createClusterRuntime<ComputeCommand, ComputeResponse>(createComputeSpec(), {
+  // Compute first: its workers have the most to load (rendering, persist, logging).
+  const computeRuntime = await import("@mzts/compute/runtime");
+  const compute: ClusterRuntime<ComputeCommand, ComputeResponse> = unified
+    ? (await import("@mzts/mz-cluster/runtime")).createClusterRuntime<
+        ComputeCommand,
+        ComputeResponse
+      >(computeRuntime.createComputeSpec(), {
         workers: opts.workers,
         config: computeConfig,
         ...(unifiedLogging
@@ -90,9 +89,9 @@ export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): Selected
             {}),
       })
     : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-      createLegacyComputeRuntime({ workers: opts.workers, config: computeConfig });
-  const storage = unified
-    ? createStorageRuntime({
+      computeRuntime.createLegacyComputeRuntime({ workers: opts.workers, config: computeConfig });
+  const storage: ClusterRuntime<StorageCommand, StorageResponse> = unified
+    ? (await import("@mzts/storage/runtime")).createStorageRuntime({
         ...storageOptions,
         ...(unifiedLogging
           ? { logging: { role: "forward" } as const }
@@ -100,11 +99,14 @@ export function selectRuntimes(phases: PhaseSet, opts: RuntimeOptions): Selected
             {}),
       })
     : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-      createLegacyStorageRuntime(storageOptions);
+      (await import("@mzts/storage/legacy-runtime")).createLegacyStorageRuntime(storageOptions);
   if (unifiedLogging) wireUnifiedLogging(compute.logging, storage.logging);
-  const newComputeMerger: (n: number) => ComputeResponseMerger = computeMergerFactory(
-    new ComputeMetrics(opts.registry),
+  // The workers are loading: now the main thread's share.
+  const [{ ComputeMetrics, computeMergerFactory }, { PartitionedStorageState }] = await Promise.all(
+    [import("@mzts/compute/merge"), import("@mzts/protocol")],
   );
+  const newComputeMerger: (n: number) => ResponseMerger<ComputeCommand, ComputeResponse> =
+    computeMergerFactory(new ComputeMetrics(opts.registry));
   return {
     path: unified ? "unified" : "legacy",
     logging: unifiedLogging ? "unified" : "legacy",

@@ -1,12 +1,17 @@
 /**
- * What a (re)starting clusterd loads before it can serve: its main thread's modules must not pull
- * in the LaunchDarkly SDK (it only parses the PhaseSet it is handed; `@mzts/flags/phases`). The
- * SDK was ~240 ms of CPU of a restart's module loading (issue 16, rehydration). Runs the built
- * `dist` in a child process and lists the CommonJS modules it loaded.
+ * What a (re)starting clusterd loads before it can serve (issue 16, rehydration). Runs the built
+ * `dist` in child processes and lists the modules loaded.
+ * - Its main thread's modules must not pull in the LaunchDarkly SDK (it only parses the PhaseSet
+ *   it is handed; `@mzts/flags/phases`): ~240 ms of CPU of a restart's module loading.
+ * - What `main.ts` imports statically — all that runs before `selectRuntimes` spawns the worker
+ *   threads — must not load the serving side (Connect, the protobuf runtime) nor the workers'
+ *   (persist, dataflow): those load after the spawn, while the workers load theirs.
  */
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadedModules } from "@mzts/mz-cluster/testing";
 import { describe, expect, it } from "vitest";
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
@@ -28,5 +33,23 @@ describe("clusterd startup imports", () => {
       timeout: 60_000,
     });
     expect(JSON.parse(out)).toEqual([]);
+  }, 90_000);
+
+  it("what runs before the workers are spawned loads neither the serving side nor the workers'", () => {
+    // main.js's static imports (its serving modules are imported once `selectRuntimes` spawned).
+    const main = readFileSync(join(dist, "main.js"), "utf8");
+    const statics = [...main.matchAll(/^import\s[^;]*?from\s+"([^"]+)";/gms)].map((m) =>
+      m[1]!.startsWith(".") ? `./dist/${m[1]!.slice(2)}` : m[1]!,
+    );
+    expect(statics).toContain("./dist/select.js");
+    const loaded = loadedModules(join(dist, ".."), statics);
+    expect(loaded.some((u) => u.endsWith("/clusterd/dist/select.js"))).toBe(true);
+    expect(
+      loaded.filter((u) =>
+        /@connectrpc|@bufbuild|launchdarkly|\/(persist|dataflow|protocol|storage|compute)\/dist\//.test(
+          u,
+        ),
+      ),
+    ).toEqual([]);
   }, 90_000);
 });

@@ -6,7 +6,7 @@
  * peek) is only counted and logged at debug. The counts go out with the worker's statistics.
  */
 import type { ComputeCommand, ComputeResponse, ErrorCode } from "@mzts/protocol";
-import { truncateForLog } from "@mzts/protocol";
+import { truncateForLog } from "@mzts/protocol/domain";
 import type { GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
 import { CommandRefused } from "./errors.js";

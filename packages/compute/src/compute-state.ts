@@ -40,8 +40,8 @@
  * A peek of an unknown index also gets a `peekResponse` error, so it completes.
  */
 import type { ExchangeMessage } from "@mzts/dataflow";
-import { type ExchangeMesh, ExchangeRouter } from "@mzts/mz-cluster";
 import type { LoggingHost } from "@mzts/mz-cluster/logging";
+import { type ExchangeMesh, ExchangeRouter } from "@mzts/mz-cluster/runtime";
 import type {
   ComputeCommand,
   ComputeResponse,
@@ -53,7 +53,7 @@ import type {
   PeekResponse,
   SubscribeResponse,
 } from "@mzts/protocol";
-import { truncateForLog } from "@mzts/protocol";
+import { truncateForLog } from "@mzts/protocol/domain";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";
 import { CommandErrors } from "./command-errors.js";

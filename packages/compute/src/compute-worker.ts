@@ -7,7 +7,7 @@
  * Introspection (phase 2, *logging*): the runtime's unified `LoggingHost` when it has one
  * (`ctx.logging`, only while the logging phase is in force), else compute's legacy logging.
  */
-import type { WorkerSpec } from "@mzts/mz-cluster";
+import type { WorkerSpec } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand } from "@mzts/protocol";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "./compute-state.js";

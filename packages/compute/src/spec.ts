@@ -5,7 +5,7 @@
  * reading of resume uppers is the one user). The workers' configuration (`ComputeConfig`: the
  * persist data directory, …) is the runtime's `config`, plain data.
  */
-import type { ClusterSpec } from "@mzts/mz-cluster";
+import type { ClusterSpec } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand } from "@mzts/protocol";
 
 export interface ComputeSpecOptions {

@@ -19,14 +19,14 @@ import {
   type ClusterSpec,
   createClusterRuntime,
   type RuntimeLoggingInit,
-} from "@mzts/mz-cluster";
-import { createPersist, type PersistClient } from "@mzts/persist";
+} from "@mzts/mz-cluster/runtime";
+import type { PersistClient } from "@mzts/persist";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
-import { readIngestionResume } from "./async-storage-worker.js";
-import { type PreparedRunIngestion, validateDescription } from "./ingestion.js";
+import type { PreparedRunIngestion } from "./ingestion.js";
 import { registerStorageMetrics, StorageCounters } from "./metrics.js";
+import { createResumeReader } from "./resume-reader.js";
 import { type StorageTuning, type StorageWorkerConfig, stateOptions } from "./worker-config.js";
 
 /** Options of the storage workload (both paths take the same). */
@@ -85,12 +85,11 @@ export function createStorageSpec(opts: StorageOptions): StorageClusterSpec {
   registerStorageMetrics(registry, counters);
   const logger = opts.logger ?? pino({ level: "silent" });
   const now = opts.now ?? Date.now;
-  let owned: Promise<PersistClient> | undefined;
-  const persist = (): Promise<PersistClient> => {
-    if (opts.persist !== undefined) return Promise.resolve(opts.persist);
-    owned ??= createPersist({ dataDir: opts.dataDir, logger });
-    return owned;
-  };
+  const resumes = createResumeReader({
+    ...(opts.persist === undefined ? {} : { persist: opts.persist }),
+    dataDir: opts.dataDir,
+    logger,
+  });
   return {
     name: "storage",
     workerModule: new URL("./storage-worker.js", import.meta.url),
@@ -104,13 +103,15 @@ export function createStorageSpec(opts: StorageOptions): StorageClusterSpec {
     registry,
     async prepare(cmd: StorageCommand): Promise<StorageCommand> {
       if (cmd.kind !== "runIngestion") return cmd;
+      // Loaded on the first ingestion, not while the replica starts (`resume-reader.ts`).
+      const { validateDescription } = await import("./ingestion.js");
       try {
         validateDescription(cmd.description);
       } catch {
         return cmd; // the workers refuse it in band (malformedPlan)
       }
       try {
-        const resume = await readIngestionResume(await persist(), cmd.description, BigInt(now()));
+        const resume = await resumes.read(cmd.description, BigInt(now()));
         const prepared: PreparedRunIngestion = { ...cmd, resume };
         return prepared;
       } catch (e) {
@@ -118,9 +119,7 @@ export function createStorageSpec(opts: StorageOptions): StorageClusterSpec {
         return cmd;
       }
     },
-    async close() {
-      if (owned !== undefined) await (await owned).close();
-    },
+    close: () => resumes.close(),
   };
 }
 

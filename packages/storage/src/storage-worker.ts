@@ -9,7 +9,7 @@
  * storage mesh channel carries the write path's parts, upper broadcasts, health and statistics
  * (`storage-state.ts`).
  */
-import type { WorkerSpec } from "@mzts/mz-cluster";
+import type { WorkerSpec } from "@mzts/mz-cluster/runtime";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { STORAGE_CHANNEL, type StorageMeshMessage } from "./mesh-messages.js";
 import { StorageCounters } from "./metrics.js";

@@ -5,7 +5,7 @@
  * `counters` is a `SharedArrayBuffer`: structured cloning shares it, so the workers' counter bumps
  * are visible to the main thread's Prometheus collectors (`metrics.ts`).
  */
-import { createPersist, type PersistClient } from "@mzts/persist";
+import type { PersistClient } from "@mzts/persist";
 import { type Logger, pino } from "pino";
 import { StorageError } from "./errors.js";
 import { DEFAULT_STATE_OPTIONS, type StorageStateOptions } from "./storage-state-deps.js";
@@ -74,11 +74,17 @@ export function workerLogger(config: StorageWorkerConfig, worker: number): Logge
  * (a shard writer's retry) tries again.
  */
 export function lazyPersist(config: StorageWorkerConfig, logger: Logger) {
+  // Loading starts with the worker, in the background (the main thread imports this file too,
+  // for `stateOptions`, and must not load persist before it spawned the workers).
+  const persistModule = import("@mzts/persist");
+  persistModule.catch(() => {}); // surfaced by `open`
   let client: Promise<PersistClient> | undefined;
   return {
     open(): Promise<PersistClient> {
       if (client === undefined) {
-        const opening = createPersist({ dataDir: config.dataDir, logger });
+        const opening = persistModule.then(({ createPersist }) =>
+          createPersist({ dataDir: config.dataDir, logger }),
+        );
         client = opening;
         opening.catch(() => {
           if (client === opening) client = undefined;

@@ -8,7 +8,7 @@
  * Responses come back tagged with the worker's nonce; only those of the current connection reach
  * `onResponse` (older ones are dropped and counted), as on the unified path.
  */
-import { type ClusterRuntime, spawnMesh, WorkerFailed } from "@mzts/mz-cluster";
+import { type ClusterRuntime, spawnMesh, WorkerFailed } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand, ComputeResponse } from "@mzts/protocol";
 import type { ChannelItem } from "./command-channel.js";
 import type { LegacyInit, LegacyOut } from "./legacy-worker-main.js";

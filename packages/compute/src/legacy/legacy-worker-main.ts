@@ -19,7 +19,7 @@ import {
   MAIN,
   MaintenanceTimer,
   ResponseBatcher,
-} from "@mzts/mz-cluster";
+} from "@mzts/mz-cluster/runtime";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";

@@ -37,7 +37,7 @@ import {
   UnionOperator,
 } from "@mzts/dataflow";
 import { MalformedPlan, validatePlan } from "@mzts/expr";
-import type { ExchangeRouter } from "@mzts/mz-cluster";
+import type { ExchangeRouter } from "@mzts/mz-cluster/runtime";
 import type { DataflowDescription, SubscribeResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId } from "@mzts/repr";
 import type { Logger } from "pino";

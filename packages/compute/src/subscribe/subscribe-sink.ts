@@ -17,7 +17,8 @@
  * - After the empty upper, or after `drop()` (which sends `droppedAt(lower)` once), nothing more.
  */
 import { type Graph, type InputPort, Operator, type Stream } from "@mzts/dataflow";
-import { isStrictlyConsolidated, type SubscribeResponse } from "@mzts/protocol";
+import type { SubscribeResponse } from "@mzts/protocol";
+import { isStrictlyConsolidated } from "@mzts/protocol/domain";
 import { consolidateUpdates, Frontier, type GlobalId, type Update } from "@mzts/repr";
 
 export class SubscribeSink extends Operator {

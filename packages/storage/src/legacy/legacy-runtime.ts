@@ -17,13 +17,12 @@
  *    and counted.
  * Metric names and log fields are the unified path's (`metrics.ts`, style §18).
  */
-import { spawnMesh, WorkerFailed } from "@mzts/mz-cluster";
-import { createPersist, type PersistClient } from "@mzts/persist";
+import { spawnMesh, WorkerFailed } from "@mzts/mz-cluster/runtime";
 import type { StorageCommand, StorageResponse } from "@mzts/protocol";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { readIngestionResume } from "../async-storage-worker.js";
 import { registerStorageMetrics, StorageCounters } from "../metrics.js";
+import { createResumeReader } from "../resume-reader.js";
 import type { StorageRuntime, StorageRuntimeOptions } from "../spec.js";
 import { type StorageWorkerConfig, stateOptions } from "../worker-config.js";
 import {
@@ -62,12 +61,11 @@ export function createLegacyStorageRuntime(opts: StorageRuntimeOptions): Storage
   let closed = false;
   const responseCbs: Array<(worker: number, response: StorageResponse) => void> = [];
   const failureCbs: Array<(error: WorkerFailed) => void> = [];
-  let owned: Promise<PersistClient> | undefined;
-  const persist = (): Promise<PersistClient> => {
-    if (opts.persist !== undefined) return Promise.resolve(opts.persist);
-    owned ??= createPersist({ dataDir: opts.dataDir, logger });
-    return owned;
-  };
+  const resumes = createResumeReader({
+    ...(opts.persist === undefined ? {} : { persist: opts.persist }),
+    dataDir: opts.dataDir,
+    logger,
+  });
 
   const fail = (err: WorkerFailed) => {
     if (failed || closed) return;
@@ -101,15 +99,13 @@ export function createLegacyStorageRuntime(opts: StorageRuntimeOptions): Storage
         const reply = (r: LegacyAsyncResult) => {
           if (!closed && !failed) mesh.send(0, LEGACY_ASYNC, r);
         };
-        persist()
-          .then((p) => readIngestionResume(p, msg.description, BigInt(now())))
-          .then(
-            (resume) => reply({ requestId: msg.requestId, resume }),
-            (e: unknown) => {
-              logger.error({ err: e, ingestion: msg.id }, "storage: preparing an ingestion failed");
-              reply({ requestId: msg.requestId, error: String(e) });
-            },
-          );
+        resumes.read(msg.description, BigInt(now())).then(
+          (resume) => reply({ requestId: msg.requestId, resume }),
+          (e: unknown) => {
+            logger.error({ err: e, ingestion: msg.id }, "storage: preparing an ingestion failed");
+            reply({ requestId: msg.requestId, error: String(e) });
+          },
+        );
         return;
       }
     }
@@ -146,7 +142,7 @@ export function createLegacyStorageRuntime(opts: StorageRuntimeOptions): Storage
       if (closed) return;
       closed = true;
       await mesh.terminate();
-      if (owned !== undefined) await (await owned).close();
+      await resumes.close();
     },
   };
 }

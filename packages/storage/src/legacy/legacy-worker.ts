@@ -19,7 +19,7 @@
  *    the state asks or it is due (mz-cluster's `MaintenanceTimer`, as the unified loop: no 10 ms
  *    tick at idle, issue 16). Responses are tagged with the worker's current nonce; the main thread drops stale ones.
  */
-import { joinMesh, MAIN, MaintenanceTimer } from "@mzts/mz-cluster";
+import { joinMesh, MAIN, MaintenanceTimer } from "@mzts/mz-cluster/runtime";
 import { STORAGE_CHANNEL, type StorageMeshMessage } from "../mesh-messages.js";
 import { StorageCounters } from "../metrics.js";
 import { ACTIONS_PER_COMMAND, type DataflowAction, StorageState } from "../storage-state.js";

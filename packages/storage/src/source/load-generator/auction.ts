@@ -32,7 +32,7 @@
  * streams: O(MAX_AUCTION_TICKS) work, no replay of earlier ticks. The auction created at `n` is
  * always open at `n`, so there is always a candidate.
  */
-import { AUCTION_OUTPUTS } from "@mzts/protocol";
+import { AUCTION_OUTPUTS } from "@mzts/protocol/domain";
 import { Datum, type Row } from "@mzts/repr";
 import type { GeneratedUpdate, LoadGenerator } from "./load-generator.js";
 import { SplitMix64 } from "./prng.js";

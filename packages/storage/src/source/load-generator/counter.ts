@@ -9,7 +9,7 @@
  * The generator has no random choices (the seed is kept for uniformity) and tick `n` is O(1).
  */
 
-import { COUNTER_OUTPUTS } from "@mzts/protocol";
+import { COUNTER_OUTPUTS } from "@mzts/protocol/domain";
 import type { GeneratedUpdate, LoadGenerator } from "./load-generator.js";
 import { checkTick, type TickClock } from "./tick-clock.js";
 

@@ -1,0 +1,31 @@
+/**
+ * `@mzts/protocol/domain` — the protocol's plain-data helpers without its codecs: log truncation,
+ * the consolidation check of subscribe batches, the introspection relations and the load
+ * generators' outputs. The package root also builds the protobuf registry of every schema
+ * (`gen/`, ~130 modules and ~200 ms of CPU per thread), which worker threads never use: they get
+ * commands as structured clones. Worker-side code imports this entry (issue 16, rehydration: each
+ * worker thread of a restarting replica loads its own modules before the replica serves).
+ * `domain.test.ts` guards that it stays codec-free.
+ */
+export { isStrictlyConsolidated } from "./compute/consolidated-runs.js";
+export {
+  durationBucket,
+  INTROSPECTION_SCHEMA,
+  LOG_RELATIONS,
+  type LogColumn,
+  type LogRelation,
+  type LogScope,
+  type LogWorkload,
+  logRelation,
+  logTime,
+  relationsOfScope,
+} from "./introspection/relations.js";
+export { MAX_LOGGED_STRING_CHARS, truncateForLog } from "./limits.js";
+export {
+  AUCTION_OUTPUTS,
+  COUNTER_OUTPUTS,
+  type ColumnSpec,
+  LOAD_GENERATOR_OUTPUTS,
+  type LoadGeneratorKind,
+  type LoadGeneratorOutput,
+} from "./storage/load-generator-outputs.js";
