@@ -1,6 +1,6 @@
 /**
- * What a (re)starting replica loads for compute (issue 16, rehydration): the worker entries do not
- * load the serving side of mz-cluster (Connect, HTTP/2) — each worker thread loads its own
+ * What a (re)starting replica loads for compute (issue 16, rehydration): the worker entries load
+ * neither the serving side of mz-cluster (Connect, HTTP/2) nor the protocol's codecs — each worker thread loads its own
  * modules before the replica serves — and the main thread's entries (`/runtime`, which spawns the
  * workers, and `/merge`) load neither persist nor rendering. Reads the built `dist`.
  */
@@ -18,6 +18,9 @@ describe("compute startup imports", () => {
       const loaded = loadedModules(pkg, [entry]);
       expect(loaded.some((u) => u.includes("/compute/dist/compute-state.js"))).toBe(true);
       expect(loaded.filter(connect)).toEqual([]);
+      // Nor the protocol's codecs (the root builds the protobuf registry, ~130 modules): the
+      // logging code takes the introspection relations from `@mzts/protocol/domain`.
+      expect(loaded.filter((u) => /@bufbuild|\/protocol\/dist\/gen\//.test(u))).toEqual([]);
     }
   }, 120_000);
 

@@ -19,7 +19,7 @@
  * (`orphans`): logging it would leave a row nothing ever retracts.
  */
 import type { Key } from "@mzts/dataflow";
-import { relationsOfScope } from "@mzts/protocol";
+import { relationsOfScope } from "@mzts/protocol/domain";
 import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
 import { HeldDataflows } from "./held-dataflows.js";

@@ -15,7 +15,7 @@
  *
  * Starts are forgotten at the end; the bucket counts are bounded (≤ 64 buckets per worker).
  */
-import { durationBucket } from "@mzts/protocol";
+import { durationBucket } from "@mzts/protocol/domain";
 import type { Row } from "@mzts/repr";
 import type { TableLookup } from "./dataflow-updates.js";
 import type { ComputeLogEvent } from "./events.js";

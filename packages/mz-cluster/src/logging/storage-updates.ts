@@ -9,7 +9,7 @@
  * - `sourceDropped`: retracts every row of the source (of that worker) in all three.
  * Stateless: the tables hold the rows.
  */
-import { relationsOfScope } from "@mzts/protocol";
+import { relationsOfScope } from "@mzts/protocol/domain";
 import { int, type TableLookup } from "./dataflow-updates.js";
 import type { StorageLogEvent } from "./events.js";
 

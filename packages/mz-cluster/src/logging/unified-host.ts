@@ -31,7 +31,8 @@
  *
  * Nothing throws out of the host: a malformed event is counted (`rejected`) and skipped.
  */
-import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
+import type { LoggingConfig } from "@mzts/protocol";
+import { logRelation, logTime } from "@mzts/protocol/domain";
 import type { Timestamp } from "@mzts/repr";
 import { DataflowUpdates, isDataflowEvent } from "./dataflow-updates.js";
 import { type ComputeEventLogger, type LogEvent, type LogEventBody, NO_LOGGER } from "./events.js";

@@ -21,7 +21,7 @@
 
 import type { Key } from "@mzts/dataflow";
 import { bucketOf, type ComputeLogEvent, HeldDataflows } from "@mzts/mz-cluster/logging";
-import { relationsOfScope } from "@mzts/protocol";
+import { relationsOfScope } from "@mzts/protocol/domain";
 import type { Row } from "@mzts/repr";
 import type { LogTable } from "./log-table.js";
 

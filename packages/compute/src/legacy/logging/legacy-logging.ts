@@ -33,7 +33,8 @@ import {
   type LoggingHost,
   NO_LOGGER,
 } from "@mzts/mz-cluster/logging";
-import { type LoggingConfig, logRelation, logTime } from "@mzts/protocol";
+import type { LoggingConfig } from "@mzts/protocol";
+import { logRelation, logTime } from "@mzts/protocol/domain";
 import type { Logger } from "pino";
 import { sameLoggingConfig } from "../../logging/compute-logging.js";
 import { ComputeRelations } from "./compute-relations.js";
