@@ -13,6 +13,7 @@
 import { UnifiedLoggingHost } from "@mzts/mz-cluster/logging";
 import { LegacyComputeLogging } from "../dist/index.js";
 import { conformanceConfig } from "../dist/logging/conformance.js";
+import { createIdleDataflows } from "./idle-dataflows.js";
 
 const N = Number(process.argv[2] ?? 1000);
 const TICKS = Number(process.argv[3] ?? 75);
@@ -29,18 +30,7 @@ host.configure(config);
 gc();
 const before = process.memoryUsage().heapUsed;
 const log = host.logger;
-const ids = Array.from({ length: N }, (_, d) => `u${d + 10}`);
-const operators = [0, 1, 2, 3].map((id) => ({ id, name: `op${id}` }));
-for (let d = 0; d < N; d++) {
-  log.log({
-    kind: "dataflowCreated",
-    dataflowId: d,
-    name: `i${d}`,
-    exports: [{ id: ids[d]!, kind: "index" }],
-    operators,
-    imports: ["u1"],
-  });
-}
+const ids = createIdleDataflows(log, N);
 host.step(now);
 let cpuUs = 0;
 for (let t = 1; t <= TICKS; t++) {

@@ -15,6 +15,7 @@
  * (default 1000 45), e.g. `/work/main`; both trees must be built (`dist`).
  */
 import { resolve } from "node:path";
+import { createIdleDataflows } from "./idle-dataflows.js";
 
 const [baseArg, nArg = "1000", ticksArg = "45"] = process.argv.slice(2);
 if (baseArg === undefined) {
@@ -52,18 +53,7 @@ async function side(root: string): Promise<() => void> {
   host.configure(conformance.conformanceConfig(1000));
   const log = host.logger;
   const typed = typeof log.operatorElapsed === "function";
-  const ids = Array.from({ length: N }, (_, d) => `u${d + 10}`);
-  const operators = [0, 1, 2, 3].map((id) => ({ id, name: `op${id}` }));
-  for (let d = 0; d < N; d++) {
-    log.log({
-      kind: "dataflowCreated",
-      dataflowId: d,
-      name: `i${d}`,
-      exports: [{ id: ids[d]!, kind: "index" }],
-      operators,
-      imports: ["u1"],
-    });
-  }
+  const ids = createIdleDataflows(log, N);
   host.step(now);
   let t = 0;
   return () => {

@@ -7,27 +7,11 @@
  */
 
 export { AsyncQueue } from "./async-queue.js";
-export type { ClusterSpec, ClusterWorker, WorkerContext, WorkerSpec } from "./cluster-spec.js";
 export {
   type ClusterStreamHandlerOptions,
   createClusterStreamHandler,
   type SubProtocol,
 } from "./cluster-stream.js";
-export {
-  type ExchangeAllocator,
-  type ExchangeChannel,
-  type ExchangeMesh,
-  ExchangeRouter,
-} from "./communication/exchange-router.js";
-export {
-  joinMesh,
-  MAIN,
-  type MainMesh,
-  type MeshEnvelope,
-  spawnMesh,
-  type WorkerMesh,
-} from "./communication/mesh.js";
-export { ResponseBatcher } from "./communication/response-batcher.js";
 export {
   ConnectionSuperseded,
   ControllerConnection,
@@ -45,18 +29,10 @@ export {
   listenControllerServer,
   type TransportCounts,
 } from "./controller-server.js";
-export { ClusterError, SequencerClosed, SequencerProtocolError } from "./errors.js";
-export type {
-  ForwardRuntimeLogging,
-  HostRuntimeLogging,
-  RuntimeLogging,
-} from "./logging/runtime-logging.js";
-export {
-  type ClusterRuntime,
-  type ClusterRuntimeOptions,
-  createClusterRuntime,
-  WorkerFailed,
-} from "./runtime.js";
+export { SequencerClosed, SequencerProtocolError } from "./errors.js";
+export type { ForwardRuntimeLogging, HostRuntimeLogging } from "./logging/runtime-logging.js";
+// What worker threads build on (also `@mzts/mz-cluster/runtime`): one list, `runtime-entry.ts`.
+export * from "./runtime-entry.js";
 export { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
 export {
   CONTROLLER_STREAM_SERVER_OPTIONS,
@@ -82,5 +58,4 @@ export {
 } from "./testing/cluster-stream-client.js";
 /** @internal A tiny workload for runtime tests and benchmarks. */
 export type { EchoCommand, EchoResponse } from "./testing/echo-worker.js";
-export { MaintenanceTimer, type MaintenanceTimerOptions } from "./worker/maintenance-timer.js";
-export type { ForwardingStats, RuntimeLoggingInit } from "./worker/messages.js";
+export type { ForwardingStats } from "./worker/messages.js";

@@ -109,7 +109,6 @@ export {
   type ComputeHistoryMetrics,
   dataflowExportIds,
 } from "./compute/command-history.js";
-export { isStrictlyConsolidated } from "./compute/consolidated-runs.js";
 export {
   computeCommandFrame,
   computeRequestFrames,
@@ -210,24 +209,10 @@ export {
   MIN_INTROSPECTION_INTERVAL_MS,
 } from "./introspection/interval.js";
 export {
-  durationBucket,
-  INTROSPECTION_SCHEMA,
-  LOG_RELATIONS,
-  type LogColumn,
-  type LogRelation,
-  type LogScope,
-  type LogWorkload,
-  logRelation,
-  logTime,
-  relationsOfScope,
-} from "./introspection/relations.js";
-export {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
   MAX_API_MESSAGE_BYTES,
   MAX_COMMAND_MESSAGE_BYTES,
-  MAX_LOGGED_STRING_CHARS,
   MAX_RESPONSE_MESSAGE_BYTES,
-  truncateForLog,
 } from "./limits.js";
 export {
   decodeStorageCommand,
@@ -263,14 +248,6 @@ export {
   type StorageCommandHistoryOptions,
   type StorageHistoryMetrics,
 } from "./storage/command-history.js";
-export {
-  AUCTION_OUTPUTS,
-  COUNTER_OUTPUTS,
-  type ColumnSpec,
-  LOAD_GENERATOR_OUTPUTS,
-  type LoadGeneratorKind,
-  type LoadGeneratorOutput,
-} from "./storage/load-generator-outputs.js";
 export { PartitionedStorageState } from "./storage/partitioned-state.js";
 export type {
   ObjectStatus,
@@ -297,5 +274,7 @@ export {
   updateBatchFromProto,
   updateBatchToProto,
 } from "./codec/row-batch-codec.js";
+// The plain-data helpers (relations, log limits, load generator outputs): one list, `domain.ts`.
+export * from "./domain.js";
 /** @internal */
 export { FieldError } from "./errors.js";
