@@ -24,6 +24,7 @@ import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
 import { HeldDataflows } from "./held-dataflows.js";
 import type { LogTable } from "./log-table.js";
+import { DataflowRowKeys } from "./row-keys.js";
 
 /** The tables this family writes (undefined = relation not installed). */
 export interface TableLookup {
@@ -39,13 +40,8 @@ interface LiveDataflow {
   readonly exports: Set<string>;
   /** Import ids: an import frontier of another id is an orphan. */
   readonly imports: readonly string[];
-  /** The dataflow id datum, and operator id datums by id (made once, not per change). */
-  readonly id: bigint;
-  readonly operators: bigint[];
-  /** Keys of its per-tick rows, made at their first write (dropped with the dataflow). */
-  readonly elapsedKeys: Key[];
-  /** By live export id: keys of compute_frontiers, arrangement_sizes, import frontiers. */
-  readonly exportKeys: Map<string, { frontier?: Key; size?: Key; imports?: Map<string, Key> }>;
+  /** Its id datums and per-tick row keys (made once, not per change). */
+  readonly keys: DataflowRowKeys;
 }
 
 type DataflowEvent = Exclude<ComputeLogEvent, { kind: "peekStarted" } | { kind: "peekEnded" }>;
@@ -122,22 +118,20 @@ export class DataflowUpdates {
     }
     const ns = int(elapsedNs);
     const w = this.#workerId(worker);
-    if (!Number.isSafeInteger(operatorId) || operatorId < 0 || operatorId >= 65_536) {
-      this.#write(live, "scheduling_elapsed", [live.id, BigInt(operatorId), w, ns], false);
+    if (!DataflowRowKeys.caches(operatorId)) {
+      this.#write(live, "scheduling_elapsed", [live.keys.id, BigInt(operatorId), w, ns], false);
       return;
     }
-    const row = [live.id, (live.operators[operatorId] ??= BigInt(operatorId)), w, ns];
+    const row = [live.keys.id, live.keys.operator(operatorId), w, ns];
     const table = this.#tables.table("scheduling_elapsed");
     if (table === undefined) return;
-    const key = (live.elapsedKeys[operatorId] ??= table.keyOf(row));
-    this.#write(live, "scheduling_elapsed", row, false, key);
-  }
-
-  /** The cached keys of export `exportId` of `live`. */
-  #keysOf(live: LiveDataflow, exportId: string) {
-    let x = live.exportKeys.get(exportId);
-    if (x === undefined) live.exportKeys.set(exportId, (x = {}));
-    return x;
+    this.#write(
+      live,
+      "scheduling_elapsed",
+      row,
+      false,
+      live.keys.elapsedKey(operatorId, row, table),
+    );
   }
 
   /** `apply` of an `exportFrontier` event, without the event object. */
@@ -150,8 +144,8 @@ export class DataflowUpdates {
       const row = [exportId, w, time];
       const table = this.#tables.table("compute_frontiers");
       if (table === undefined) return;
-      const keys = this.#keysOf(live, exportId);
-      this.#write(live, "compute_frontiers", row, false, (keys.frontier ??= table.keyOf(row)));
+      const key = live.keys.frontierKey(exportId, row, table);
+      this.#write(live, "compute_frontiers", row, false, key);
     }
   }
 
@@ -171,9 +165,7 @@ export class DataflowUpdates {
     const row = [exportId, importId, w, time];
     const table = this.#tables.table("compute_import_frontiers");
     if (table === undefined) return;
-    const imports = (this.#keysOf(live, exportId).imports ??= new Map());
-    let key = imports.get(importId);
-    if (key === undefined) imports.set(importId, (key = table.keyOf(row)));
+    const key = live.keys.importKey(exportId, importId, row, table);
     this.#write(live, "compute_import_frontiers", row, false, key);
   }
 
@@ -190,8 +182,7 @@ export class DataflowUpdates {
     const row = [exportId, this.#workerId(worker), int(records), int(batches), int(sizeBytes)];
     const table = this.#tables.table("arrangement_sizes");
     if (table === undefined) return;
-    const keys = this.#keysOf(live, exportId);
-    this.#write(live, "arrangement_sizes", row, false, (keys.size ??= table.keyOf(row)));
+    this.#write(live, "arrangement_sizes", row, false, live.keys.sizeKey(exportId, row, table));
   }
 
   /** The live dataflow owning a live export of `worker` (undefined: an orphan, counted). */
@@ -228,10 +219,7 @@ export class DataflowUpdates {
         const live: LiveDataflow = {
           exports: new Set(e.exports.map((x) => x.id)),
           imports: e.imports.slice(),
-          id: BigInt(e.dataflowId),
-          operators: [],
-          elapsedKeys: [],
-          exportKeys: new Map(),
+          keys: new DataflowRowKeys(e.dataflowId),
         };
         dataflows.set(e.dataflowId, live);
         this.#count++;
@@ -255,7 +243,7 @@ export class DataflowUpdates {
         exports.delete(e.exportId);
         const live = dataflows.get(owner);
         live?.exports.delete(e.exportId);
-        live?.exportKeys.delete(e.exportId);
+        live?.keys.dropExport(e.exportId);
         const retract = () => this.#retractExport(e.exportId, w);
         if (live === undefined) retract();
         else this.#held.write(live, retract);

@@ -20,7 +20,12 @@
  */
 
 import type { Key } from "@mzts/dataflow";
-import { bucketOf, type ComputeLogEvent, HeldDataflows } from "@mzts/mz-cluster/logging";
+import {
+  bucketOf,
+  type ComputeLogEvent,
+  DataflowRowKeys,
+  HeldDataflows,
+} from "@mzts/mz-cluster/logging";
 import { relationsOfScope } from "@mzts/protocol/domain";
 import type { Row } from "@mzts/repr";
 import type { LogTable } from "./log-table.js";
@@ -35,7 +40,7 @@ export class ComputeRelations {
   /** Dataflow id → its live export ids. */
   readonly #dataflows = new Map<number, Set<string>>();
   /** Dataflow id → its datums and the keys of its per-tick rows (made once, not per change). */
-  readonly #ids = new Map<number, DataflowKeys>();
+  readonly #ids = new Map<number, DataflowRowKeys>();
   /** Export id → its dataflow id. */
   readonly #exportOf = new Map<string, number>();
   /** Peek uuid → `atNs` of its start. */
@@ -121,28 +126,20 @@ export class ComputeRelations {
     if (table === undefined) return;
     const ids = this.#ids.get(dataflowId);
     const ns = BigInt(Math.round(elapsedNs));
-    if (ids === undefined || !Number.isSafeInteger(operatorId) || operatorId < 0) {
+    if (ids === undefined || !DataflowRowKeys.caches(operatorId)) {
       const row = [BigInt(dataflowId), BigInt(operatorId), this.#worker, ns];
       this.#write(this.#dataflows.get(dataflowId), table, row, time);
       return;
     }
-    const row = [ids.id, (ids.operators[operatorId] ??= BigInt(operatorId)), this.#worker, ns];
-    const key = (ids.elapsedKeys[operatorId] ??= table.arrangement.keyOf(row));
+    const row = [ids.id, ids.operator(operatorId), this.#worker, ns];
+    const key = ids.elapsedKey(operatorId, row, table.arrangement);
     this.#write(this.#dataflows.get(dataflowId), table, row, time, false, key);
   }
 
-  /** The cached keys of a live export (undefined: not owned by a live dataflow). */
-  #exportKeys(exportId: string): ExportKeys | undefined {
+  /** The row keys of the live dataflow owning `exportId` (undefined: none). */
+  #keysOfExport(exportId: string): DataflowRowKeys | undefined {
     const df = this.#exportOf.get(exportId);
-    if (df === undefined) return undefined;
-    const exports = this.#ids.get(df)?.exports;
-    if (exports === undefined) return undefined;
-    let x = exports.get(exportId);
-    if (x === undefined) {
-      x = { frontier: undefined, size: undefined, imports: new Map() };
-      exports.set(exportId, x);
-    }
-    return x;
+    return df === undefined ? undefined : this.#ids.get(df);
   }
 
   /** `apply` of an `exportFrontier` event at `time`, without the event object. */
@@ -155,8 +152,7 @@ export class ComputeRelations {
     if (frontier === null) this.#write(owner, table, [exportId, w], time, true);
     else {
       const row = [exportId, w, frontier];
-      const keys = this.#exportKeys(exportId);
-      const key = keys === undefined ? undefined : (keys.frontier ??= table.arrangement.keyOf(row));
+      const key = this.#keysOfExport(exportId)?.frontierKey(exportId, row, table.arrangement);
       this.#write(owner, table, row, time, false, key);
     }
   }
@@ -171,11 +167,8 @@ export class ComputeRelations {
     if (frontier === null) this.#write(owner, table, [exportId, importId, w], time, true);
     else {
       const row = [exportId, importId, w, frontier];
-      const imports = this.#exportKeys(exportId)?.imports;
-      let key = imports?.get(importId);
-      if (imports !== undefined && key === undefined) {
-        imports.set(importId, (key = table.arrangement.keyOf(row)));
-      }
+      const keys = this.#keysOfExport(exportId);
+      const key = keys?.importKey(exportId, importId, row, table.arrangement);
       this.#write(owner, table, row, time, false, key);
     }
   }
@@ -198,8 +191,7 @@ export class ComputeRelations {
       BigInt(batches),
       BigInt(Math.round(sizeBytes)),
     ];
-    const keys = this.#exportKeys(exportId);
-    const key = keys === undefined ? undefined : (keys.size ??= table.arrangement.keyOf(row));
+    const key = this.#keysOfExport(exportId)?.sizeKey(exportId, row, table.arrangement);
     this.#write(this.#ownerOf(exportId), table, row, time, false, key);
   }
 
@@ -213,12 +205,7 @@ export class ComputeRelations {
         let exports = this.#dataflows.get(e.dataflowId);
         if (exports === undefined) {
           this.#dataflows.set(e.dataflowId, (exports = new Set()));
-          this.#ids.set(e.dataflowId, {
-            id: BigInt(e.dataflowId),
-            operators: [],
-            elapsedKeys: [],
-            exports: new Map(),
-          });
+          this.#ids.set(e.dataflowId, new DataflowRowKeys(e.dataflowId));
           // Held only while none of its rows can be in a table (no export id owned elsewhere).
           if (e.exports.every((x) => !this.#exportOf.has(x.id))) this.#held.hold(exports);
         }
@@ -245,7 +232,7 @@ export class ComputeRelations {
       }
       case "exportDropped": {
         const df = this.#exportOf.get(e.exportId);
-        if (df !== undefined) this.#ids.get(df)?.exports.delete(e.exportId);
+        if (df !== undefined) this.#ids.get(df)?.dropExport(e.exportId);
         const exports = this.#dataflows.get(df ?? -1);
         exports?.delete(e.exportId);
         this.#exportOf.delete(e.exportId);
@@ -324,7 +311,7 @@ export class ComputeRelations {
 
   #dropExport(id: string, time: bigint): void {
     const df = this.#exportOf.get(id);
-    if (df !== undefined) this.#ids.get(df)?.exports.delete(id);
+    if (df !== undefined) this.#ids.get(df)?.dropExport(id);
     this.#exportOf.delete(id);
     for (const name of EXPORT_KEYED) this.#tables.get(name)?.deleteGroup(id, time);
   }
@@ -334,25 +321,4 @@ function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean, key?
   if (remove) table.delete(row, time);
   else if (key !== undefined) table.upsertKeyed(row, key, time);
   else table.upsert(row, time);
-}
-
-/** The arrangement keys of one export's per-tick rows, made at their first write. */
-interface ExportKeys {
-  /** compute_frontiers. */
-  frontier: Key | undefined;
-  /** arrangement_sizes. */
-  size: Key | undefined;
-  /** compute_import_frontiers, by import id. */
-  readonly imports: Map<string, Key>;
-}
-
-/** A live dataflow's datums and per-tick row keys (dropped with the dataflow). */
-interface DataflowKeys {
-  readonly id: bigint;
-  /** Operator id datums, by operator id. */
-  readonly operators: bigint[];
-  /** scheduling_elapsed keys, by operator id. */
-  readonly elapsedKeys: Key[];
-  /** By live export id (an export dropped takes its keys along). */
-  readonly exports: Map<string, ExportKeys>;
 }
