@@ -37,6 +37,10 @@ function group(byId: ReadonlyMap<GlobalId, Resolved>): CollectionsByCluster {
     if (list === undefined) out.set(r.clusterId, [r]);
     else list.push(r);
   }
-  for (const list of out.values()) list.sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const list of out.values()) list.sort(byName);
   return out;
 }
+
+/** Orders named things by name (names in a catalog are unique: a total order). */
+export const byName = <T extends { readonly name: string }>(a: T, b: T) =>
+  a.name < b.name ? -1 : 1;

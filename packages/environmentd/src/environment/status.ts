@@ -36,7 +36,7 @@ import type { Frontier, GlobalId } from "@mzts/repr";
 import type { Catalog, Cluster } from "../catalog/catalog.js";
 import type { ClusterControllers } from "../controllers.js";
 import { introspectionIntervalOf } from "../introspection/log-indexes.js";
-import { collectionsByCluster } from "./cluster-collections.js";
+import { byName, collectionsByCluster } from "./cluster-collections.js";
 import type { Clusters } from "./clusters.js";
 import { phasesText, SERVER_SIDE_PHASES } from "./flips/flip-plan.js";
 import type { Frontiers } from "./frontiers.js";
@@ -57,8 +57,6 @@ export interface StatusOptions {
   /** The live flip of a cluster, if any (`flips/live-flips.ts`). */
   readonly flipOf?: (clusterId: GlobalId) => FlipStatus | undefined;
 }
-
-const byName = <T extends { readonly name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
 
 /** The environment's reports (see the file comment). */
 export class Status {
