@@ -3,8 +3,9 @@
  *
  * Layout: key string → its entries: the entry itself while the key has exactly one (most keys
  * of an index on a growing source, a log table's rows that do not change: no map per key), else
- * a map row key → entry (`Bucket`; a key that had two entries keeps its map until it has none,
- * so a key that changes now and then does not build one per change). An entry holds the row,
+ * its entries by row key (`Bucket`: short arrays, a map past `SMALL_BUCKET` entries; a key that
+ * had two entries keeps its bucket until it has none, so a key that changes now and then does not
+ * build one per change). An entry holds the row,
  * its history (inline up to two times, else parallel arrays of ascending times and non-zero
  * diffs) and `current` (the sum of all its diffs). A row key (`rowKeyOf`) only tells apart the
  * rows of one key, so it is the key of the non-key columns: a number for one int64 column, empty
@@ -51,14 +52,7 @@
  *   time order per entry; the arrangement checks `time >= since` by forwarding, and keeps each
  *   entry's times strictly ascending with non-zero diffs.
  */
-import {
-  columnsKey,
-  Frontier,
-  MonotoneFrontier,
-  type Row,
-  type Timestamp,
-  type Update,
-} from "@mzts/repr";
+import { Frontier, MonotoneFrontier, type Row, type Timestamp, type Update } from "@mzts/repr";
 import { NotYetAvailable, SinceViolation } from "../errors.js";
 import { type Key, keyFunction } from "../operators/key.js";
 import { DueQueue } from "./due-queue.js";
@@ -95,18 +89,100 @@ interface Entry {
   current: number;
   /** Key of this entry's live record in the compaction heap (undefined: none). */
   heapKey: Timestamp | undefined;
+  /** The key's bucket once the key has had two entries (undefined: the entry is the key's slot). */
+  bucket: Bucket | undefined;
 }
+
+/** Entries a bucket holds in arrays before it becomes a map (see `Bucket`). */
+const SMALL_BUCKET = 32;
 
 /**
  * The entries of a key that has had two or more, by row key. `key` is the one copy of the key
  * its entries share (a key string is built afresh for every insert; an entry keeping its own
  * would hold one per entry).
+ *
+ * Up to `SMALL_BUCKET` entries are two parallel arrays (row keys, entries) in insertion order,
+ * searched linearly; past that, a map row key → entry (kept until the key has no entry). A log
+ * key replaced every tick holds ~a retention's worth of entries (11 at 10 s), each tick adding
+ * one and compaction removing the oldest: a `Map` churned like that costs a hash, a probe and now
+ * and then a rehash (a new table) per change; the arrays cost a short scan of row keys and a
+ * front splice (issue 16). Iteration is in insertion order either way.
  */
-class Bucket extends Map<Key, Entry> {
+class Bucket {
   readonly key: Key;
-  constructor(key: Key) {
-    super();
+  /** Row keys, parallel to `#list` (undefined once the bucket is a map). */
+  #rks: Key[] | undefined;
+  #list: Entry[] | undefined;
+  #map: Map<Key, Entry> | undefined;
+
+  /** A bucket of a key's first two entries, `a` inserted before `b`. */
+  constructor(key: Key, a: Entry, b: Entry) {
     this.key = key;
+    this.#rks = [a.rowKey, b.rowKey];
+    this.#list = [a, b];
+    a.bucket = this;
+    b.bucket = this;
+  }
+
+  get size(): number {
+    return this.#list !== undefined ? this.#list.length : this.#map!.size;
+  }
+
+  /** The entry of row key `rk`, if any. */
+  get(rk: Key): Entry | undefined {
+    const rks = this.#rks;
+    if (rks === undefined) return this.#map!.get(rk);
+    // Newest first: a row updated again is most often a recent one.
+    for (let i = rks.length - 1; i >= 0; i--) if (rks[i] === rk) return this.#list![i];
+    return undefined;
+  }
+
+  /** Adds an entry whose row key is not in the bucket. */
+  add(e: Entry): void {
+    e.bucket = this;
+    const rks = this.#rks;
+    if (rks === undefined) {
+      this.#map!.set(e.rowKey, e);
+      return;
+    }
+    const list = this.#list!;
+    if (rks.length < SMALL_BUCKET) {
+      rks.push(e.rowKey);
+      list.push(e);
+      return;
+    }
+    const map = new Map<Key, Entry>();
+    for (let i = 0; i < list.length; i++) map.set(rks[i]!, list[i]!);
+    map.set(e.rowKey, e);
+    this.#map = map;
+    this.#rks = undefined;
+    this.#list = undefined;
+  }
+
+  /** Removes entry `e` (found by identity); false when it is not in the bucket. */
+  delete(e: Entry): boolean {
+    const list = this.#list;
+    if (list === undefined) {
+      const map = this.#map!;
+      if (map.get(e.rowKey) !== e) return false;
+      return map.delete(e.rowKey);
+    }
+    // Oldest first: compaction removes the oldest entries.
+    const i = list.indexOf(e);
+    if (i < 0) return false;
+    if (i === 0) {
+      list.shift();
+      this.#rks!.shift();
+    } else {
+      list.splice(i, 1);
+      this.#rks!.splice(i, 1);
+    }
+    return true;
+  }
+
+  /** The entries, in insertion order. */
+  values(): Iterable<Entry> {
+    return this.#list ?? this.#map!.values();
   }
 }
 
@@ -135,11 +211,19 @@ export class Arrangement {
   readonly #times = new TimeCounts();
   /** `trackRows`: row object → the entry holding it, for entries whose count is not 0. */
   #byRow: Map<Row, Entry> | undefined;
-  /** `trackRows`: the columns the row key is made of (undefined: the non-key columns). */
-  #rowKeyColumns: readonly number[] | undefined;
+  /** `trackRows`: the row key of its columns (undefined: the non-key columns'). */
+  #trackedKeyOf: ((row: Row) => Key) | undefined;
   /** The default row key of a row of `#valueArity` columns (its non-key columns' key). */
   #valueKeyOf: (row: Row) => Key = () => "";
   #valueArity = -1;
+  /**
+   * The slot of key `#hintKey` (its entry or bucket), left by a retraction through an entry
+   * (`updateEntry`, `trackRows`) for the insert that follows it: a log table replacing a key's
+   * row retracts the old row, then inserts the new one under the same key, which then needs no
+   * index lookup. Consumed by the next insert; cleared by any removal.
+   */
+  #hintKey: Key | undefined = undefined;
+  #hintSlot: Entry | Bucket | undefined = undefined;
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
     this.name = name;
@@ -203,11 +287,12 @@ export class Arrangement {
   /**
    * The row key of `row`: what tells it apart from the other rows of its key — the key
    * (`keyFunction`) of its non-key columns: `""` when the key covers every column (the key alone
-   * tells rows apart), a number for one int64 column; or the `columnsKey` of `trackRows`' columns.
+   * tells rows apart), a number for one int64 column; or the key of `trackRows`' columns (the same
+   * `keyFunction`).
    */
   rowKeyOf(row: Row): Key {
-    const explicit = this.#rowKeyColumns;
-    if (explicit !== undefined) return columnsKey(row, explicit);
+    const tracked = this.#trackedKeyOf;
+    if (tracked !== undefined) return tracked(row);
     if (row.length !== this.#valueArity) {
       this.#valueArity = row.length;
       this.#valueKeyOf = keyFunction(nonKeyColumns(this.key, row.length));
@@ -249,7 +334,9 @@ export class Arrangement {
     const since = this.#since.current;
     if (since === null) return undefined;
     this.#count += diff;
-    return this.#update(e, time < since ? since : time, diff) as EntryRef | undefined;
+    const out = this.#update(e, time < since ? since : time, diff);
+    if (out !== undefined) this.#hint(out);
+    return out as EntryRef | undefined;
   }
 
   /**
@@ -261,7 +348,7 @@ export class Arrangement {
    */
   trackRows(valueColumns: readonly number[]): void {
     this.#byRow ??= new Map();
-    this.#rowKeyColumns = valueColumns.slice();
+    this.#trackedKeyOf = keyFunction(valueColumns.slice());
   }
 
   #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: Key): Entry | undefined {
@@ -273,11 +360,20 @@ export class Arrangement {
     const byRow = this.#byRow;
     if (byRow !== undefined) {
       const held = byRow.get(row);
-      if (held !== undefined) return this.#update(held, t, diff);
+      if (held !== undefined) {
+        const out = this.#update(held, t, diff);
+        if (out !== undefined) this.#hint(out);
+        return out;
+      }
     }
     if (k === undefined) k = this.#keyOf(row);
     if (rk === undefined) rk = this.rowKeyOf(row);
-    const slot = this.#index.get(k);
+    const hinted = k === this.#hintKey;
+    const slot = hinted ? this.#hintSlot : this.#index.get(k);
+    if (this.#hintKey !== undefined) {
+      this.#hintKey = undefined;
+      this.#hintSlot = undefined;
+    }
     let e: Entry | undefined;
     if (slot === undefined) {
       // A new key: its one entry is the slot.
@@ -291,21 +387,24 @@ export class Arrangement {
       e = slot.get(rk);
       if (e === undefined) {
         e = this.#newEntry(slot.key, row, rk, t, diff);
-        slot.set(rk, e);
+        slot.add(e);
         return e;
       }
     } else if (slot.rowKey === rk) {
       e = slot;
     } else {
       // The key's second entry: from now on a map.
-      const bucket = new Bucket(slot.key);
-      bucket.set(slot.rowKey, slot);
       e = this.#newEntry(slot.key, row, rk, t, diff);
-      bucket.set(rk, e);
-      this.#index.set(slot.key, bucket);
+      this.#index.set(slot.key, new Bucket(slot.key, slot, e));
       return e;
     }
     return this.#update(e, t, diff);
+  }
+
+  /** Leaves live entry `e`'s slot for the next insert (see `#hintKey`). */
+  #hint(e: Entry): void {
+    this.#hintKey = e.key;
+    this.#hintSlot = e.bucket ?? e;
   }
 
   /**
@@ -382,6 +481,7 @@ export class Arrangement {
       diffs: undefined,
       current: diff,
       heapKey: undefined,
+      bucket: undefined,
     };
     this.#byRow?.set(row, e);
     return e;
@@ -453,6 +553,8 @@ export class Arrangement {
       this.#bytes = 0;
       this.#times.clear();
       this.#byRow?.clear();
+      this.#hintKey = undefined;
+      this.#hintSlot = undefined;
       return;
     }
     // Times below the since are now counted as the since.
@@ -580,9 +682,11 @@ export class Arrangement {
   }
 
   #remove(e: Entry): void {
+    this.#hintKey = undefined;
+    this.#hintSlot = undefined;
     const slot = this.#index.get(e.key);
     if (slot === e) this.#index.delete(e.key);
-    else if (!(slot instanceof Bucket) || !slot.delete(e.rowKey)) return;
+    else if (!(slot instanceof Bucket) || !slot.delete(e)) return;
     else if (slot.size > 0) {
       this.#entries--;
       this.#bytes -= entryBytes(e.row, e.rowKey);
