@@ -14,14 +14,18 @@
  *
  * ## Activation (skipping idle graphs)
  * A graph is *activated* when something may have given one of its operators work: it is built
- * activated (constants emit on the first step), every `Stream.send` / `advance` activates it
- * (an input fed from outside, or an operator's output inside a step), and whoever delivers work
- * by other means calls `activate()`: the runtime when exchange messages for the graph arrive, an
- * operator whose async work (a persist write) completed. `stepIfActivated()` runs the graph only
- * when activated and clears the flag first; a step that did work leaves it activated, so the
- * graph is stepped again until a quiet step. Because every operator's `run()` only has work when
- * an input port received something (or an exchange channel or async completion delivered it, see
- * above), a graph that is not activated would do nothing in `step()`: skipping it is exact.
+ * activated (constants emit on the first step), every `Stream.send` / `advance` from outside a
+ * step activates it (an input fed from outside), and whoever delivers work by other means calls
+ * `activate()`: the runtime when exchange messages for the graph arrive, an operator whose async
+ * work (a persist write) completed. Inside a step, a send or advance activates the graph only
+ * when one of the stream's readers already ran in this step (its port's owner id is at or below
+ * the running operator's; a port connected without an owner counts as already run): a reader
+ * later in the topological order runs in this very step and drains it (issue 16: a dataflow fed
+ * once a tick used to run a second, idle pass every tick). `stepIfActivated()` runs the graph
+ * only when activated and clears the flag first. Because every operator's `run()` only has work
+ * when an input port received something (or an exchange channel or async completion delivered
+ * it, see above) and drains its inputs, a graph that is not activated would do nothing in
+ * `step()`: skipping it is exact.
  * `step()` itself stays unconditional (tests and `runWorkers()` use it). `onActivate` (an option)
  * is told of every transition to activated, so a runtime holding many graphs can step only the
  * activated ones without looking at the others (a graph is built activated: the runtime adds it
@@ -93,6 +97,8 @@ export class Graph {
   /** Whether an operator may have work (see "Activation"); a new graph must run once. */
   #activated = true;
   readonly #onActivate: (() => void) | undefined;
+  /** Id of the operator whose `run()` is in progress; -1 outside a step. */
+  #running = -1;
 
   constructor(options: GraphOptions = {}) {
     this.#allocator = options.allocator;
@@ -155,15 +161,27 @@ export class Graph {
   }
 
   /**
+   * @internal A stream whose readers' smallest owner id is `firstReader` received data or a
+   * frontier: activates the graph unless a step is running an operator before that reader (which
+   * will run, and drain it, later in the same step). `firstReader` -1: always activates.
+   */
+  activateFor(firstReader: number): void {
+    if (this.#activated) return;
+    const running = this.#running;
+    if (running >= 0 && firstReader > running) return;
+    this.#activated = true;
+    this.#onActivate?.();
+  }
+
+  /**
    * Runs every operator once when the graph is activated, else nothing. Returns true when any
-   * did work (the graph then stays activated, so the caller steps it again until quiet).
+   * did work. The graph stays activated only when something gave an operator work that this
+   * step did not drain (see "Activation"): the caller steps it again then.
    */
   stepIfActivated(): boolean {
     if (!this.#activated) return false;
     this.#activated = false;
-    const worked = this.step();
-    if (worked) this.#activated = true;
-    return worked;
+    return this.step();
   }
 
   /** Runs every operator once, in order. Returns true when any did work. */
@@ -180,7 +198,14 @@ export class Graph {
     }
     let worked = false;
     const ops = this.#operators;
-    for (let i = 0; i < ops.length; i++) if (ops[i]!.run()) worked = true;
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        this.#running = i;
+        if (ops[i]!.run()) worked = true;
+      }
+    } finally {
+      this.#running = -1;
+    }
     return worked;
   }
 
@@ -192,12 +217,17 @@ export class Graph {
     let worked = false;
     const ops = this.#operators;
     let t0 = performance.now();
-    for (let i = 0; i < ops.length; i++) {
-      if (!ops[i]!.run()) continue;
-      worked = true;
-      const t1 = performance.now();
-      elapsed[i]! += (t1 - t0) * 1e6;
-      t0 = t1;
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        this.#running = i;
+        if (!ops[i]!.run()) continue;
+        worked = true;
+        const t1 = performance.now();
+        elapsed[i]! += (t1 - t0) * 1e6;
+        t0 = t1;
+      }
+    } finally {
+      this.#running = -1;
     }
     return worked;
   }

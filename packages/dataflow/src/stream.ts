@@ -12,7 +12,9 @@
  *   and closes (empty) exactly once;
  * - every update sent on a stream has `time >= frontier` (checked at `send`, a bug otherwise);
  * - sent batches are shared by all readers and never mutated.
- * Readers must `connect()` before the graph first runs (they do not see earlier messages).
+ * Readers must `connect()` before the graph first runs (they do not see earlier messages), an
+ * operator passing its own id (`connect(this.id)`): a send inside a step then activates the graph
+ * only when a reader already ran in it (`Graph.activateFor`).
  */
 import { Frontier, invariant, MonotoneFrontier } from "@mzts/repr";
 import type { Batch } from "./batch.js";
@@ -93,6 +95,8 @@ export class Stream {
   readonly name: string;
   readonly #ports: InputPort[] = [];
   readonly #frontier: MonotoneFrontier;
+  /** The smallest owner id of the readers (-1: a reader without one); `MAX_SAFE_INTEGER`: none. */
+  #firstReader = Number.MAX_SAFE_INTEGER;
 
   constructor(graph: Graph, name: string, initial: Frontier = Frontier.MIN) {
     this.graph = graph;
@@ -105,10 +109,15 @@ export class Stream {
     return this.#frontier.current;
   }
 
-  /** A new reader of this stream. Connect before the graph runs. */
-  connect(): InputPort {
+  /**
+   * A new reader of this stream. Connect before the graph runs. `owner`: the id of the operator
+   * that drains the port in its `run()` (omitted: -1, as if it ran first — every send activates
+   * the graph).
+   */
+  connect(owner = -1): InputPort {
     const port = new InputPort(this.#frontier.current);
     this.#ports.push(port);
+    if (owner < this.#firstReader) this.#firstReader = owner;
     return port;
   }
 
@@ -126,7 +135,7 @@ export class Stream {
     }
     const ports = this.#ports;
     for (let i = 0; i < ports.length; i++) ports[i]!.receiveData(batch);
-    this.graph.activate();
+    this.graph.activateFor(this.#firstReader);
   }
 
   /**
@@ -137,7 +146,7 @@ export class Stream {
     if (!this.#frontier.advance(f)) return;
     const ports = this.#ports;
     for (let i = 0; i < ports.length; i++) ports[i]!.receiveFrontier(f);
-    this.graph.activate();
+    this.graph.activateFor(this.#firstReader);
   }
 
   /** Applies pipeable operator factories in order: `s.pipe(map(…), filter(…))`. */

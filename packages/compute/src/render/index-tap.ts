@@ -38,7 +38,7 @@ export class IndexTap extends Operator {
 
   constructor(graph: Graph, arranged: Stream, arrangement: Arrangement) {
     super(graph, "indexTap");
-    this.#input = arranged.connect();
+    this.#input = arranged.connect(this.id);
     this.arrangement = arrangement;
   }
 

@@ -73,7 +73,7 @@ export class PersistSinkOperator extends Operator {
     super(graph, `persistSink ${opts.id}`);
     this.sinkId = opts.id;
     this.shardId = opts.shardId;
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#channel = graph.allocateChannel();
     this.#writer = graph.worker === 0;
     this.#requestStep = opts.requestStep;

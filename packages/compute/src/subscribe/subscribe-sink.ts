@@ -44,7 +44,7 @@ export class SubscribeSink extends Operator {
   ) {
     super(graph, `subscribe ${opts.id}`);
     this.sinkId = opts.id;
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#until = opts.until;
     this.#emit = opts.emit;
     this.#lower = opts.asOf;

@@ -28,7 +28,7 @@ export class ArrangeByOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, key: readonly number[], name = "arrangeBy") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.arrangement = new Arrangement(`${graph.name}/${name}#${this.id}`, key);
     this.output = new Stream(graph, name);
   }

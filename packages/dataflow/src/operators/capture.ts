@@ -19,7 +19,7 @@ export class CaptureOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, name = "capture") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
   }
 
   /** The input frontier seen so far. */

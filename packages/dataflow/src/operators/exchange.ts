@@ -40,7 +40,7 @@ export class ExchangeOperator extends Operator {
     const channel = graph.allocateChannel();
     if (!channel) throw new ExchangeMisuse("an exchange operator needs a graph with an allocator");
     this.#channel = channel;
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#key = keyFunction(key);
     this.#senders = new PartitionedFrontier(`${name} senders`, graph.workers, input.frontier);
     this.output = new Stream(graph, name, input.frontier);

@@ -29,7 +29,7 @@ export class FilterOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, predicates: readonly Expr[], name = "filter") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#pred = compilePredicates(predicates);
     this.output = new Stream(graph, name);
     this.errors = new Stream(graph, `${name}.errors`);

@@ -145,8 +145,8 @@ export class JoinOperator extends Operator {
     name = "join",
   ) {
     super(graph, name);
-    this.#left = left.connect();
-    this.#right = right.connect();
+    this.#left = left.connect(this.id);
+    this.#right = right.connect(this.id);
     this.#leftKey = leftKey.slice();
     this.#rightKey = rightKey.slice();
     this.#leftKeyOf = keyFunction(this.#leftKey);

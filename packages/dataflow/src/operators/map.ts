@@ -30,7 +30,7 @@ export class MapOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, exprs: readonly Expr[], name = "map") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#exprs = exprs.map(compileExpr);
     this.output = new Stream(graph, name);
     this.errors = new Stream(graph, `${name}.errors`);

@@ -79,7 +79,7 @@ export class MfpOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, steps: readonly MfpStep[], name = "mfp") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#fn = compileMfp(steps);
     this.output = new Stream(graph, name);
     this.errors = new Stream(graph, `${name}.errors`);

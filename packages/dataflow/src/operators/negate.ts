@@ -16,7 +16,7 @@ export class NegateOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, name = "negate") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.output = new Stream(graph, name);
   }
 

@@ -18,7 +18,7 @@ export class ProjectOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, columns: readonly number[], name = "project") {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#columns = columns.slice();
     this.output = new Stream(graph, name);
   }

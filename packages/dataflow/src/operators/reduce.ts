@@ -73,7 +73,7 @@ export class ReduceOperator extends Operator {
     name = "reduce",
   ) {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#groupKey = groupKey.slice();
     this.#keyOf = keyFunction(this.#groupKey);
     this.#aggs = aggregates.slice();

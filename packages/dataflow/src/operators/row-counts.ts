@@ -38,7 +38,7 @@ export class RowCountOperator extends Operator {
 
   constructor(graph: Graph, input: Stream, clamp: (n: number) => number, name: string) {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#clamp = clamp;
     this.output = new Stream(graph, name);
   }

@@ -87,7 +87,7 @@ export class TopKOperator extends Operator {
     name = "topK",
   ) {
     super(graph, name);
-    this.#input = input.connect();
+    this.#input = input.connect(this.id);
     this.#keyOf = keyFunction(spec.groupKey);
     this.#cmp = orderComparator(spec.orderBy);
     this.#offset = spec.offset;

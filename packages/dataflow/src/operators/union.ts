@@ -16,7 +16,7 @@ export class UnionOperator extends Operator {
 
   constructor(graph: Graph, inputs: readonly Stream[], name = "union") {
     super(graph, name);
-    this.#inputs = inputs.map((s) => s.connect());
+    this.#inputs = inputs.map((s) => s.connect(this.id));
     let f: Frontier = Frontier.EMPTY;
     for (const p of this.#inputs) f = Frontier.meet(f, p.frontier);
     this.output = new Stream(graph, name, f);
