@@ -18,13 +18,12 @@
  * dropped — e.g. a frontier sampled just before the drop was applied) is ignored and counted
  * (`orphans`): logging it would leave a row nothing ever retracts.
  */
-import type { Key } from "@mzts/dataflow";
 import { relationsOfScope } from "@mzts/protocol/domain";
 import type { Row } from "@mzts/repr";
 import type { ComputeLogEvent } from "./events.js";
 import { HeldDataflows } from "./held-dataflows.js";
 import type { LogTable } from "./log-table.js";
-import { DataflowRowKeys } from "./row-keys.js";
+import { DataflowRowKeys, type KeyCell } from "./row-keys.js";
 
 /** The tables this family writes (undefined = relation not installed). */
 export interface TableLookup {
@@ -131,6 +130,7 @@ export class DataflowUpdates {
       row,
       false,
       live.keys.elapsedKey(operatorId, row, table),
+      table,
     );
   }
 
@@ -145,7 +145,7 @@ export class DataflowUpdates {
       const table = this.#tables.table("compute_frontiers");
       if (table === undefined) return;
       const key = live.keys.frontierKey(exportId, row, table);
-      this.#write(live, "compute_frontiers", row, false, key);
+      this.#write(live, "compute_frontiers", row, false, key, table);
     }
   }
 
@@ -166,7 +166,7 @@ export class DataflowUpdates {
     const table = this.#tables.table("compute_import_frontiers");
     if (table === undefined) return;
     const key = live.keys.importKey(exportId, importId, row, table);
-    this.#write(live, "compute_import_frontiers", row, false, key);
+    this.#write(live, "compute_import_frontiers", row, false, key, table);
   }
 
   /** `apply` of an `arrangementSize` event, without the event object. */
@@ -182,7 +182,8 @@ export class DataflowUpdates {
     const row = [exportId, this.#workerId(worker), int(records), int(batches), int(sizeBytes)];
     const table = this.#tables.table("arrangement_sizes");
     if (table === undefined) return;
-    this.#write(live, "arrangement_sizes", row, false, live.keys.sizeKey(exportId, row, table));
+    const cell = live.keys.sizeKey(exportId, row, table);
+    this.#write(live, "arrangement_sizes", row, false, cell, table);
   }
 
   /** The live dataflow owning a live export of `worker` (undefined: an orphan, counted). */
@@ -301,19 +302,29 @@ export class DataflowUpdates {
    * Upserts `row` (with `remove`: retracts the key `row`) into relation `name`, now or, while
    * `live` is held, at the flush (a closure is built only then).
    */
-  #write(live: LiveDataflow, name: string, row: Row, remove: boolean, key?: Key): void {
+  #write(
+    live: LiveDataflow,
+    name: string,
+    row: Row,
+    remove: boolean,
+    cell?: KeyCell,
+    table?: LogTable,
+  ): void {
     if (this.#held.holds(live)) {
-      this.#held.write(live, () => this.#writeNow(name, row, remove, key));
-    } else this.#writeNow(name, row, remove, key);
+      this.#held.write(live, () => this.#writeNow(name, row, remove, cell));
+    } else this.#writeNow(name, row, remove, cell, table);
   }
 
-  /** `key`: the table's `keyOf(row)`, when the caller has it. */
-  #writeNow(name: string, row: Row, remove: boolean, key?: Key): void {
-    const table = this.#tables.table(name);
-    if (table === undefined) return;
-    if (remove) table.remove(row);
-    else if (key !== undefined) table.upsertKeyed(row, key);
-    else table.upsert(row);
+  /**
+   * `cell`: the cell of the table's `keyOf(row)`, when the caller has it; `table`: relation
+   * `name`'s table, when the caller looked it up.
+   */
+  #writeNow(name: string, row: Row, remove: boolean, cell?: KeyCell, table?: LogTable): void {
+    const t = table ?? this.#tables.table(name);
+    if (t === undefined) return;
+    if (remove) t.remove(row);
+    else if (cell !== undefined) t.upsertCell(row, cell);
+    else t.upsert(row);
   }
 
   #dropDataflow(worker: number, dataflowId: number): void {

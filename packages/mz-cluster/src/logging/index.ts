@@ -21,7 +21,7 @@ export { HeldDataflows } from "./held-dataflows.js";
 export { LOG_RETENTION_MS, type LoggingHost, type LogIndex } from "./host.js";
 export { LogFeeds, type LogIndexFeed } from "./log-feeds.js";
 export { bucketOf } from "./peek-updates.js";
-export { DataflowRowKeys, type RowKeyer } from "./row-keys.js";
+export { DataflowRowKeys, type KeyCell, type RowKeyer } from "./row-keys.js";
 export type {
   ForwardRuntimeLogging,
   HostRuntimeLogging,

@@ -26,6 +26,7 @@
 import type { Key } from "@mzts/dataflow";
 import type { LogRelation } from "@mzts/protocol";
 import { columnsKey, type Datum, type Row, rowKey, type Timestamp } from "@mzts/repr";
+import type { KeyCell } from "./row-keys.js";
 
 /**
  * Where a table's updates go (the relation's log arrangement); `key` is the row's key as the
@@ -50,6 +51,10 @@ export interface RowKeys {
  */
 interface Slot {
   readonly key: Key;
+  /** The table whose map holds this slot (a `KeyCell` may carry it to another table's call). */
+  readonly table: LogTable;
+  /** In the table's map (false once dropped there: a cell holding it looks the key up again). */
+  held: boolean;
   /** The live row (undefined: removed; the slot stays until the removal is emitted). */
   row: Row | undefined;
   /** While dirty: the row as the index has it (as last emitted). */
@@ -116,11 +121,40 @@ export class LogTable {
    * of a key they write every tick, built once; issue 16).
    */
   upsertKeyed(row: Row, key: Key): void {
+    this.#upsertIn(this.#slotOf(key), row);
+  }
+
+  /**
+   * `upsert` of a row whose key is `cell.key` (`keyOf(row)`), through the slot the cell holds
+   * when it is this table's and live (no map lookup), else the key's slot, which the cell then
+   * holds (issue 16).
+   */
+  upsertCell(row: Row, cell: KeyCell): void {
+    let s = cell.slot as Slot | undefined;
+    if (s === undefined || s.table !== this || !s.held) cell.slot = s = this.#slotOf(cell.key);
+    this.#upsertIn(s, row);
+  }
+
+  /** The slot of `key`, made when missing. */
+  #slotOf(key: Key): Slot {
     let s = this.#slots.get(key);
     if (s === undefined) {
-      s = { key, row: undefined, emitted: undefined, time: 0n, dirty: false };
+      s = {
+        key,
+        table: this,
+        held: true,
+        row: undefined,
+        emitted: undefined,
+        time: 0n,
+        dirty: false,
+      };
       this.#slots.set(key, s);
-    } else if (s.row !== undefined) {
+    }
+    return s;
+  }
+
+  #upsertIn(s: Slot, row: Row): void {
+    if (s.row !== undefined) {
       if (sameRow(s.row, row)) return;
       shareKey(row, s.row, this.relation.key);
     }
@@ -174,7 +208,10 @@ export class LogTable {
       this.#emitChange(s);
       s.dirty = false;
       s.emitted = undefined;
-      if (s.row === undefined) this.#slots.delete(s.key);
+      if (s.row === undefined) {
+        this.#slots.delete(s.key);
+        s.held = false;
+      }
     }
   }
 

@@ -19,12 +19,12 @@
  * within a log time touches no table.
  */
 
-import type { Key } from "@mzts/dataflow";
 import {
   bucketOf,
   type ComputeLogEvent,
   DataflowRowKeys,
   HeldDataflows,
+  type KeyCell,
 } from "@mzts/mz-cluster/logging";
 import { relationsOfScope } from "@mzts/protocol/domain";
 import type { Row } from "@mzts/repr";
@@ -301,7 +301,7 @@ export class ComputeRelations {
     row: Row,
     time: bigint,
     remove = false,
-    key?: Key,
+    key?: KeyCell,
   ) {
     if (table === undefined) return;
     if (owner !== undefined && this.#held.holds(owner)) {
@@ -317,8 +317,9 @@ export class ComputeRelations {
   }
 }
 
-function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean, key?: Key): void {
+/** `key`: the cell of the table's key of `row`, when the caller has it (`DataflowRowKeys`). */
+function writeNow(table: LogTable, row: Row, time: bigint, remove: boolean, key?: KeyCell): void {
   if (remove) table.delete(row, time);
-  else if (key !== undefined) table.upsertKeyed(row, key, time);
+  else if (key !== undefined) table.upsertCell(row, key, time);
   else table.upsert(row, time);
 }

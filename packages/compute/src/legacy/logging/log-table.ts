@@ -18,7 +18,7 @@
  * arrangement is published to it, and every advance of the upper releases the complete ones.
  */
 import { Arrangement, type EntryRef, type Key } from "@mzts/dataflow";
-import { LogFeeds, type LogIndex, type LogIndexFeed } from "@mzts/mz-cluster/logging";
+import { type KeyCell, LogFeeds, type LogIndex, type LogIndexFeed } from "@mzts/mz-cluster/logging";
 import type { LogRelation } from "@mzts/protocol";
 import { Datum, datumKey, Frontier, type Row } from "@mzts/repr";
 
@@ -29,6 +29,10 @@ import { Datum, datumKey, Frontier, type Row } from "@mzts/repr";
  */
 interface Slot {
   readonly key: Key;
+  /** The table whose map holds this slot (a `KeyCell` may carry it to another table's call). */
+  readonly table: LogTable;
+  /** In the table's map (false once dropped there: a cell holding it looks the key up again). */
+  held: boolean;
   /** The current row (undefined: deleted; the slot stays until the deletion is written). */
   row: Row | undefined;
   /** The row the arrangement holds (+1) for this key, as of the last `flush`. */
@@ -93,11 +97,40 @@ export class LogTable implements LogIndex {
    * keep the key of a key they write every tick, built once; issue 16).
    */
   upsertKeyed(row: Row, k: Key, time: bigint): void {
+    this.#upsertIn(this.#slotOf(k), row, time);
+  }
+
+  /**
+   * `upsert` of a row whose key is `cell.key` (`arrangement.keyOf(row)`), through the slot the
+   * cell holds when it is this table's and live (no map lookup), else the key's slot, which the
+   * cell then holds (issue 16).
+   */
+  upsertCell(row: Row, cell: KeyCell, time: bigint): void {
+    let s = cell.slot as Slot | undefined;
+    if (s === undefined || s.table !== this || !s.held) cell.slot = s = this.#slotOf(cell.key);
+    this.#upsertIn(s, row, time);
+  }
+
+  /** The slot of key `k`, made when missing. */
+  #slotOf(k: Key): Slot {
     let s = this.#slots.get(k);
     if (s === undefined) {
-      s = { key: k, row: undefined, written: undefined, entry: undefined, dirty: false };
+      s = {
+        key: k,
+        table: this,
+        held: true,
+        row: undefined,
+        written: undefined,
+        entry: undefined,
+        dirty: false,
+      };
       this.#slots.set(k, s);
-    } else if (s.row !== undefined) {
+    }
+    return s;
+  }
+
+  #upsertIn(s: Slot, row: Row, time: bigint): void {
+    if (s.row !== undefined) {
       if (sameRow(s.row, row)) return;
       shareKey(row, s.row, this.key);
     }
@@ -149,6 +182,7 @@ export class LogTable implements LogIndex {
       if (after === undefined && before === undefined) {
         // Inserted and deleted within the time: never written.
         this.#slots.delete(s.key);
+        s.held = false;
         continue;
       }
       // Back to the row the arrangement has: that record stays current.
@@ -165,6 +199,7 @@ export class LogTable implements LogIndex {
       } else {
         s.entry = undefined;
         this.#slots.delete(s.key);
+        s.held = false;
       }
     }
   }
@@ -188,6 +223,7 @@ export class LogTable implements LogIndex {
     this.#feeds.close();
     this.#dirty = [];
     this.#pendingTime = undefined;
+    for (const s of this.#slots.values()) s.held = false;
     this.#slots.clear();
     this.#live = 0;
     this.#groups.clear();
@@ -219,7 +255,10 @@ export class LogTable implements LogIndex {
       this.flush();
       this.#pendingTime = time;
       // The flush drops slots with nothing current nor written: `s` may have been one.
-      if (s.row === undefined && s.written === undefined) this.#slots.set(s.key, s);
+      if (s.row === undefined && s.written === undefined) {
+        this.#slots.set(s.key, s);
+        s.held = true;
+      }
     }
     if (!s.dirty) {
       s.dirty = true;
