@@ -4,12 +4,16 @@
  * Rows (each server is a separate process on loopback, started fresh per run; runs interleaved):
  * - `echo`: the stream handler answers peeks itself — a bare Connect bidi echo with our
  *   framing, the baseline;
+ * - `thread-hop W=n`: the stream handler hands each message's commands to n bare worker threads
+ *   and joins their answers (`testing/hop-echo-session.ts`) — two `postMessage` hops, the floor
+ *   of any design with workers on threads;
  * - `unified W=n`: peeks go through the unified runtime to all n workers, merged by
  *   `PartitionedComputeState`.
  * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
  * Throughput: peeks batched 64 per stream message, up to 1024 in flight.
  *
- * Usage: pnpm bench [regex] (rows whose name matches), --help.
+ * Usage: pnpm bench [regex] (rows whose name matches), --help. Under `BENCH_PROFILE_DIR` the
+ * servers run with `--cpu-prof` (main thread and workers), one directory per row and run.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -26,7 +30,7 @@ import { AsyncQueue } from "../src/async-queue.js";
 
 if (process.argv.includes("--help")) {
   console.log(
-    "usage: tsx bench/command-path.bench.ts [row-regex]\nrows: echo, unified W=1, unified W=2",
+    "usage: tsx bench/command-path.bench.ts [row-regex]\nrows: echo, thread-hop W=1, thread-hop W=2, unified W=1, unified W=2",
   );
   process.exit(0);
 }
@@ -35,11 +39,21 @@ const LAT_N = Number(process.env.BENCH_LAT_N ?? 2000);
 const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 30000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const serverEntry = new URL("../dist/testing/bench-server.js", import.meta.url);
+/**
+ * `BENCH_BASELINE_DIST=<another build's packages/mz-cluster/dist>`: rows of that build's
+ * unified runtime too (A/B in one interleaved run).
+ */
+const BASELINE =
+  process.env.BENCH_BASELINE_DIST === undefined
+    ? undefined
+    : new URL(`file://${process.env.BENCH_BASELINE_DIST}/testing/bench-server.js`);
 
 interface Row {
   name: string;
   mode: string;
   workers: number;
+  /** The bench server to run (default this build's). */
+  entry?: URL;
   p50: number[];
   p99: number[];
   tput: number[];
@@ -62,8 +76,14 @@ function peek(uuid: string): ComputeCommand {
 async function startServer(
   mode: string,
   workers: number,
+  entry: URL,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [serverEntry.pathname, mode, String(workers)], {
+  const prof = process.env.BENCH_PROFILE_DIR;
+  const flags =
+    prof === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${prof}/${mode}-w${workers}-${Date.now()}`];
+  const child = spawn(process.execPath, [...flags, entry.pathname, mode, String(workers)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -79,8 +99,9 @@ async function startServer(
 async function measure(
   mode: string,
   workers: number,
+  entry: URL,
 ): Promise<{ p50: number; p99: number; tput: number }> {
-  const { url, child } = await startServer(mode, workers);
+  const { url, child } = await startServer(mode, workers, entry);
   try {
     const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
     const requests = new AsyncQueue<computeV1.ControlRequest>();
@@ -166,14 +187,27 @@ const rows: Row[] = [
     p99: [],
     tput: [],
   },
+  { name: "thread-hop W=1 (floor)", mode: "hop", workers: 1, p50: [], p99: [], tput: [] },
+  { name: "thread-hop W=2 (floor)", mode: "hop", workers: 2, p50: [], p99: [], tput: [] },
   { name: "unified W=1", mode: "unified", workers: 1, p50: [], p99: [], tput: [] },
   { name: "unified W=2", mode: "unified", workers: 2, p50: [], p99: [], tput: [] },
+  ...(BASELINE === undefined
+    ? []
+    : [1, 2].map((w) => ({
+        name: `unified W=${w} (baseline build)`,
+        mode: "unified",
+        workers: w,
+        entry: BASELINE,
+        p50: [],
+        p99: [],
+        tput: [],
+      }))),
 ].filter((r, i) => i === 0 || filter.test(r.name));
 
 for (let run = 1; run <= RUNS; run++) {
   for (const row of rows) {
     process.stderr.write(`run ${run}/${RUNS}: ${row.name} …\n`);
-    const m = await measure(row.mode, Math.max(1, row.workers));
+    const m = await measure(row.mode, Math.max(1, row.workers), row.entry ?? serverEntry);
     row.p50.push(m.p50);
     row.p99.push(m.p99);
     row.tput.push(m.tput);
@@ -185,10 +219,21 @@ const base = rows[0]!;
 console.log(
   `\ncommand path: ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64 per message); median of ${RUNS} interleaved runs`,
 );
-console.log("| row | p50 µs | p99 µs | p50 ratio | peeks/s pipelined | throughput ratio |");
-console.log("|---|---:|---:|---:|---:|---:|");
+console.log(
+  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs hop (same W) | peeks/s pipelined | tput vs echo | tput vs hop (same W) |",
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+// Per-run ratios (each run's rows ran back to back), then their median: steadier under load.
+const ratio = (r: Row, b: Row | undefined, key: "p50" | "tput") =>
+  b === undefined || b.p50.length === 0
+    ? "—"
+    : `${median(r[key].map((v, i) => v / b[key][i]!)).toFixed(2)}x`;
 for (const r of rows) {
+  const hop =
+    r.mode === "unified"
+      ? rows.find((h) => h.mode === "hop" && h.workers === r.workers)
+      : undefined;
   console.log(
-    `| ${r.name} | ${median(r.p50).toFixed(0)} | ${median(r.p99).toFixed(0)} | ${(median(r.p50) / median(base.p50)).toFixed(2)}x | ${median(r.tput).toFixed(0)} | ${(median(r.tput) / median(base.tput)).toFixed(2)}x |`,
+    `| ${r.name} | ${median(r.p50).toFixed(0)} | ${median(r.p99).toFixed(0)} | ${ratio(r, base, "p50")} | ${ratio(r, hop, "p50")} | ${median(r.tput).toFixed(0)} | ${ratio(r, base, "tput")} | ${ratio(r, hop, "tput")} |`,
   );
 }

@@ -2,6 +2,8 @@
  * The server process of the command-path benchmark (@internal): `node bench-server.js <mode> <W>`
  * serves the compute stream on 127.0.0.1 and prints `PORT <n>` when ready.
  * - `echo`: the stream handler answers peeks itself (a bare Connect bidi echo with our framing).
+ * - `hop`: the thread-hop echo (`hop-echo-session.ts`): each message's decoded commands go to W
+ *   bare worker threads and back, joined — the floor of any design with workers on threads.
  * - `unified`: peeks go through the unified runtime to all W workers; answers are merged by
  *   `PartitionedComputeState` before they leave the process.
  */
@@ -19,6 +21,7 @@ import { createRuntimeSessions } from "../runtime-session.js";
 import { createStreamHandler, type StreamSession } from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
 import { echoPeekSession } from "./compute-echo-server.js";
+import { createHopEchoSessions } from "./hop-echo-session.js";
 
 const mode = process.argv[2] ?? "echo";
 const workers = Number(process.argv[3] ?? 2);
@@ -36,6 +39,10 @@ if (mode === "unified") {
   );
   await runtime.ready;
   openSession = createRuntimeSessions(runtime, (n) => new PartitionedComputeState(n));
+} else if (mode === "hop") {
+  const hop = createHopEchoSessions(workers);
+  await hop.ready;
+  openSession = hop.openSession;
 } else {
   openSession = echoPeekSession;
 }
