@@ -8,6 +8,9 @@
  *   Latency: one peek per call, sequential; throughput: 64 peeks per call, 16 calls in flight;
  * - `echo`: a Connect server whose stream handler answers peeks itself (mz-cluster's bench
  *   server) — the transport baseline;
+ * - `hop`: the same server handing each message's decoded commands to W bare worker threads and
+ *   joining their answers (mz-cluster `testing/hop-echo-session.ts`): two `postMessage` hops, the
+ *   floor of any design whose workers run on threads;
  * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on; a peek of a
  *   100-row constant index goes controller → clusterd → all W workers → merged answer.
  * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
@@ -43,7 +46,7 @@ import { type Better, emitResult } from "./results.js";
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
-    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_ROWS (comma-separated: raw,echo,legacy,unified)",
+    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified)",
   );
   process.exit(0);
 }
@@ -201,8 +204,9 @@ async function rawRun(): Promise<Measure> {
   }
 }
 
-async function echoRun(): Promise<Measure> {
-  const child: ChildProcess = spawn(process.execPath, [ECHO, "echo", "1"], {
+/** mz-cluster's bench server: `echo` (the baseline) or `hop` (the thread-hop echo with W threads). */
+async function echoRun(mode: "echo" | "hop" = "echo"): Promise<Measure> {
+  const child: ChildProcess = spawn(process.execPath, [ECHO, mode, String(W)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
@@ -306,14 +310,16 @@ async function clusterdRun(
 const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: number }>> = {
   raw: [],
   echo: [],
+  hop: [],
   legacy: [],
   unified: [],
 };
 /** `BENCH_ROWS=unified` (comma-separated) measures only those rows (e.g. under `--cpu-prof`). */
-const ONLY = process.env.BENCH_ROWS?.split(",") ?? ["raw", "echo", "legacy", "unified"];
+const ONLY = process.env.BENCH_ROWS?.split(",") ?? ["raw", "echo", "hop", "legacy", "unified"];
 const RUNNERS: Record<string, [string, () => Promise<Measure>]> = {
   raw: ["raw node:http2 echo", rawRun],
-  echo: ["echo", echoRun],
+  echo: ["echo", () => echoRun("echo")],
+  hop: [`thread-hop echo (W=${W})`, () => echoRun("hop")],
   legacy: ["legacy (flag off)", () => clusterdRun(false)],
   unified: ["unified (flag on)", () => clusterdRun(true)],
 };
@@ -343,12 +349,14 @@ console.log(
   `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64/message); median of ${RUNS} interleaved runs`,
 );
 console.log(
-  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | freshness p50 / p99 ms |",
+  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+const hop = ONLY.includes("hop") ? row("hop") : undefined;
 const LABELS: Record<string, string> = {
   raw: "raw node:http2 unary echo (floor)",
   echo: "bare Connect echo (baseline)",
+  hop: `thread-hop echo, W=${W} threads (floor with workers)`,
   legacy: "legacy (flag off)",
   unified: "unified (flag on)",
 };
@@ -363,8 +371,12 @@ for (const name of ONLY) {
       ? `${(r.p50 / legacy.p50).toFixed(2)}x / ${(r.tput / legacy.tput).toFixed(2)}x`
       : "—";
   const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "—");
+  const vsHop =
+    hop !== undefined && (name === "legacy" || name === "unified")
+      ? `${ratio(r.p50 / hop.p50)} / ${ratio(r.tput / hop.tput)}`
+      : "—";
   console.log(
-    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${fresh} |`,
+    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} |`,
   );
 }
 // Result lines (`results.ts`): the clusterd rows are tracked; the baselines, p99s and freshness
@@ -372,7 +384,7 @@ for (const name of ONLY) {
 for (const name of ONLY) {
   const r = row(name);
   const clusterd = name === "legacy" || name === "unified";
-  const baseline = !clusterd; // the raw and echo rows
+  const baseline = !clusterd; // the raw, echo and thread-hop rows
   const fig = (figure: string, value: number, unit: string, better: Better, tracked: boolean) =>
     emitResult({
       bench: "phase1",
@@ -391,5 +403,9 @@ for (const name of ONLY) {
   if (clusterd && ONLY.includes("echo")) {
     fig("p50 / echo p50", r.p50 / echo.p50, "x", "lower", false);
     fig("peeks/s / echo", r.tput / echo.tput, "x", "higher", false);
+  }
+  if (clusterd && hop !== undefined) {
+    fig("p50 / thread-hop p50", r.p50 / hop.p50, "x", "lower", false);
+    fig("peeks/s / thread-hop", r.tput / hop.tput, "x", "higher", false);
   }
 }

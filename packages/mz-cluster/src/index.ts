@@ -1,6 +1,6 @@
 /**
  * @mzts/mz-cluster — the unified cluster runtime: worker threads, one total order of commands
- * (the sequencer fed from worker 0), an optional async preparation task, connection nonces.
+ * (the sequencer, led from the main thread), an optional async preparation task, connection nonces.
  * Serving (Connect, hello and fencing) and response merging build on top of this. The worker
  * mesh and the dataflow exchange over it (`communication/`) are public too: the legacy runtimes
  * and the workloads build on them.

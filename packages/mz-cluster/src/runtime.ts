@@ -8,8 +8,11 @@
  * 1. `submit(commands)` queues the commands behind every earlier submission.
  * 2. If the spec has `prepare`, each command is prepared (async, may do I/O); results are released
  *    strictly in submission order, so preparation never reorders commands.
- * 3. Released commands go to worker 0 (`cluster:submit`), which pushes them into the sequencer;
- *    every worker applies them in one total order.
+ * 3. Released commands enter the sequencer, whose leader is this thread (`Sequencer` index 0,
+ *    `leaderOnly`; the workers are indexes 1…W): it numbers them and sends them to every worker at
+ *    once (`cluster:seq`, serialized once: `mesh.broadcast`), so a command reaches each worker
+ *    in one hop. Workers' internal commands come here to be numbered the same way. Every worker
+ *    applies the items in one total order.
  * 4. Workers' responses come back (one message per worker per event-loop turn) tagged with the
  *    nonce of the connection they were serving when they produced them; `onResponse` only sees responses of the current connection (older ones
  *    are dropped and counted).
@@ -26,6 +29,7 @@ import {
   type RuntimeLogging,
   type RuntimeLoggingMain,
 } from "./logging/runtime-logging.js";
+import { Sequencer, type SequencerMessage } from "./synchronization/sequencer.js";
 import type { RuntimeLoggingInit, SequencedItem, WorkerToMain } from "./worker/messages.js";
 
 export interface ClusterRuntimeOptions {
@@ -160,11 +164,27 @@ export function createClusterRuntime<C, R>(
     }
   });
 
+  // The leader of the total order: workers are its indexes 1…W (`worker-main.ts`).
+  const leader = new Sequencer<SequencedItem>(
+    0,
+    opts.workers + 1,
+    (to, msg) => mesh.send(to - 1, "cluster:seq", msg),
+    { leaderOnly: true, broadcast: (msg) => mesh.broadcast("cluster:seq", msg) },
+  );
+  mesh.on("cluster:seq", (payload, from) => {
+    if (closed || failed) return;
+    try {
+      leader.receive(payload as SequencerMessage<SequencedItem>);
+    } catch (e) {
+      fail(new WorkerFailed(from, `sequencer: ${(e as Error).message}`));
+    }
+  });
+
   const release = (items: SequencedItem[]) => {
-    if (!closed && !failed) mesh.send(0, "cluster:submit", { items });
+    if (!closed && !failed) leader.pushAll(items);
   };
 
-  // Submissions not yet released to worker 0 (waiting for a preparation or an earlier one).
+  // Submissions not yet released to the sequencer (waiting for a preparation or an earlier one).
   let unreleased = 0;
   const enqueue = (make: () => Promise<SequencedItem[]> | SequencedItem[]) => {
     const made = unreleased === 0 ? make() : undefined;
@@ -234,6 +254,7 @@ export function createClusterRuntime<C, R>(
     async close() {
       if (closed) return;
       closed = true;
+      leader.close();
       // Let every worker run its `close()` (e.g. close persist clients), then terminate.
       if (!failed) {
         const acked = new Promise<void>((resolve) => {

@@ -47,6 +47,30 @@ describe("cluster runtime", () => {
     for (const b of heaps) expect(b).toBeGreaterThan(1 << 20);
   });
 
+  it("hands a controller command to every worker at once: a busy worker 0 delays no other", async () => {
+    // The main thread leads the order: worker 1 gets the echo from it, not through worker 0
+    // (which would forward it only after its 2.5 s block).
+    const { rt, responses } = start(2);
+    await rt.ready;
+    rt.connect("n1");
+    rt.submit([{ op: "block", worker: 0, ms: 2500 }]);
+    // Worker 0 is blocking now; the echo is submitted while it is.
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    rt.submit([{ op: "echo", id: "after-block" }]);
+    let w1At = 0;
+    await until(() => {
+      if (w1At === 0 && responses.some(([w, r]) => w === 1 && r.op === "echo")) {
+        w1At = performance.now() - t0;
+      }
+      return responses.filter(([, r]) => r.op === "echo").length === 2;
+    });
+    const w0At = performance.now() - t0;
+    expect(w1At).toBeGreaterThan(0);
+    expect(w1At).toBeLessThan(1200);
+    expect(w0At).toBeGreaterThanOrEqual(2000);
+  });
+
   it("delivers every command to every worker in one order, internal commands included", async () => {
     const W = 3;
     const { rt, responses } = start(W);

@@ -13,9 +13,12 @@
  *    worker its ports in a first `mesh-init` message.
  * 2. In the worker, `joinMesh()` waits for `mesh-init` and returns a `WorkerMesh`.
  * 3. Ports deliver messages in FIFO order per pair; nothing here relies on cross-pair ordering.
+ *    `broadcast` (main → every worker) serializes once and posts the bytes to each worker.
  *
  * Channel names beginning with `mesh:` are reserved.
  */
+
+import { deserialize, serialize } from "node:v8";
 import {
   MessageChannel,
   type MessagePort,
@@ -80,6 +83,11 @@ export interface MainMesh {
   readonly peers: number;
   readonly workers: readonly Worker[];
   send(to: number, channel: string, payload: unknown, transfer?: readonly TransferListItem[]): void;
+  /**
+   * Sends one payload to every worker, serialized once (`v8.serialize`; each worker gets a copy
+   * of the bytes and deserializes them) rather than structured-cloned once per worker.
+   */
+  broadcast(channel: string, payload: unknown): void;
   on(channel: string, handler: (payload: unknown, from: number) => void): void;
   /** Resolves when every worker has joined. */
   readonly ready: Promise<void>;
@@ -171,6 +179,16 @@ export function spawnMesh(
       if (!port) throw new RangeError(`no worker ${to}`);
       port.postMessage({ channel, payload } satisfies MeshEnvelope, transfer);
     },
+    broadcast(channel, payload) {
+      const env: MeshEnvelope = { channel, payload };
+      if (toWorker.length === 1) {
+        toWorker[0]!.postMessage(env);
+        return;
+      }
+      // A worker tells these from envelopes by type: an envelope is never a Uint8Array.
+      const bytes = serialize(env);
+      for (const port of toWorker) port.postMessage(bytes);
+    },
     on: (channel, handler) => dispatcher.on(channel, handler),
     onWorkerExit(cb) {
       exitCbs.push(cb);
@@ -193,7 +211,12 @@ export function joinMesh(): Promise<WorkerMesh> {
     parent.once("message", (m: InitMessage) => {
       const dispatcher = new ChannelDispatcher();
       const { index, peers } = data;
-      m.main.on("message", (env: MeshEnvelope) => dispatcher.dispatch(env, MAIN));
+      m.main.on("message", (env: MeshEnvelope | Uint8Array) =>
+        dispatcher.dispatch(
+          env instanceof Uint8Array ? (deserialize(env) as MeshEnvelope) : env,
+          MAIN,
+        ),
+      );
       m.peers.forEach((p, from) => {
         p?.on("message", (env: MeshEnvelope) => dispatcher.dispatch(env, from));
       });

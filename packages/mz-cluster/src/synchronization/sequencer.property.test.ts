@@ -15,11 +15,23 @@ interface Item {
 function simulate(
   workers: number,
   ops: ReadonlyArray<{ push: boolean; worker: number; pick: number; batch?: number }>,
+  leader?: { readonly broadcast: boolean },
 ) {
   const inflight: Array<{ to: number; msg: SequencerMessage<Item> }> = [];
-  const seqs = Array.from(
-    { length: workers },
-    (_, w) => new Sequencer<Item>(w, workers, (to, msg) => inflight.push({ to, msg })),
+  const send = (to: number, msg: SequencerMessage<Item>) => inflight.push({ to, msg });
+  const seqs = Array.from({ length: workers }, (_, w) =>
+    w === 0 && leader
+      ? new Sequencer<Item>(0, workers, send, {
+          leaderOnly: true,
+          ...(leader.broadcast
+            ? {
+                broadcast: (msg) => {
+                  for (let to = 1; to < workers; to++) send(to, msg);
+                },
+              }
+            : {}),
+        })
+      : new Sequencer<Item>(w, workers, send),
   );
   const delivered: Sequenced<Item>[][] = Array.from({ length: workers }, () => []);
   const pushed: number[] = new Array<number>(workers).fill(0);
@@ -46,6 +58,43 @@ function simulate(
 }
 
 describe("Sequencer", () => {
+  test.prop([
+    fc.integer({ min: 2, max: 6 }),
+    fc.boolean(),
+    fc.array(
+      fc.record({
+        push: fc.boolean(),
+        worker: fc.nat(),
+        pick: fc.nat(),
+        batch: fc.integer({ min: 0, max: 4 }),
+      }),
+      { maxLength: 200 },
+    ),
+  ])(
+    "with a leader that applies nothing (the runtime's main thread), every other index applies the identical, complete sequence",
+    (peers, broadcast, ops) => {
+      const { delivered, pushed } = simulate(peers, ops, { broadcast });
+      const total = pushed.reduce((a, b) => a + b, 0);
+      expect(delivered[0]).toEqual([]);
+      const first = delivered[1]!;
+      expect(first).toHaveLength(total);
+      first.forEach((s, i) => {
+        expect(s.seq).toBe(i);
+      });
+      for (const d of delivered.slice(1)) expect(d).toEqual(first);
+      for (let w = 0; w < peers; w++) {
+        const mine = first.filter((s) => s.item.worker === w).map((s) => s.item.n);
+        expect(mine).toEqual(Array.from({ length: pushed[w]! }, (_, i) => i));
+      }
+    },
+  );
+
+  it("only index 0 may lead", () => {
+    expect(() => new Sequencer<string>(1, 3, () => {}, { leaderOnly: true })).toThrow(
+      SequencerProtocolError,
+    );
+  });
+
   test.prop([
     fc.integer({ min: 1, max: 6 }),
     fc.array(

@@ -27,6 +27,12 @@
  *   mean a transport bug), reported as `SequencerProtocolError`.
  * The transport only needs to deliver every message eventually; it may delay and reorder.
  *
+ * ## A leader that is not a worker (`leaderOnly`)
+ * The unified runtime runs index 0 on its main thread as a pure leader and its W workers as
+ * indexes 1…W: the controller's commands then reach every worker in one hop (main → worker), not
+ * two in series (main → worker 0 → the others), and a worker's internal commands go worker →
+ * main → every worker, as many hops as before. The leader yields nothing.
+ *
  * ```ts
  * // Two workers in one thread, wired directly:
  * const seqs: Sequencer<string>[] = [];
@@ -65,6 +71,19 @@ export interface Sequenced<T> {
 /** Sends a sequencer message to worker `to` (possibly this worker itself). */
 export type SequencerSend<T> = (to: number, msg: SequencerMessage<T>) => void;
 
+export interface SequencerOptions<T> {
+  /**
+   * Index 0 only: a pure leader that orders items but applies none itself (it yields nothing) —
+   * the unified runtime's main thread, whose workers are indexes 1…peers−1. Default false.
+   */
+  readonly leaderOnly?: boolean;
+  /**
+   * Index 0 only: sends one `sequenced` message to every other index at once (e.g. serialized
+   * once for all); default: `send` to each.
+   */
+  readonly broadcast?: (msg: SequencerMessage<T>) => void;
+}
+
 export class Sequencer<T> implements Disposable {
   /** This worker's index in `[0, peers)`. */
   readonly workerIndex: number;
@@ -87,8 +106,15 @@ export class Sequencer<T> implements Disposable {
   #ready: Sequenced<T>[] = [];
   #head = 0;
   #closed = false;
+  readonly #leaderOnly: boolean;
+  readonly #broadcast: ((msg: SequencerMessage<T>) => void) | undefined;
 
-  constructor(workerIndex: number, peers: number, send: SequencerSend<T>) {
+  constructor(
+    workerIndex: number,
+    peers: number,
+    send: SequencerSend<T>,
+    options: SequencerOptions<T> = {},
+  ) {
     if (
       !Number.isInteger(peers) ||
       peers < 1 ||
@@ -98,9 +124,14 @@ export class Sequencer<T> implements Disposable {
     ) {
       throw new SequencerProtocolError(workerIndex, `invalid worker ${workerIndex} of ${peers}`);
     }
+    if (workerIndex !== 0 && (options.leaderOnly || options.broadcast)) {
+      throw new SequencerProtocolError(workerIndex, "only index 0 leads the order");
+    }
     this.workerIndex = workerIndex;
     this.peers = peers;
     this.#send = send;
+    this.#leaderOnly = options.leaderOnly ?? false;
+    this.#broadcast = options.broadcast;
     this.#nextFrom = workerIndex === 0 ? new Array<number>(peers).fill(0) : [];
     this.#early =
       workerIndex === 0 ? Array.from({ length: peers }, () => new Map<number, T>()) : [];
@@ -207,7 +238,11 @@ export class Sequencer<T> implements Disposable {
     }
     if (released.length === 0) return;
     this.#nextAssign += released.length;
-    for (let w = 1; w < this.peers; w++) this.#send(w, { kind: "sequenced", seq, items: released });
+    const sequenced: SequencerMessage<T> = { kind: "sequenced", seq, items: released };
+    if (this.#broadcast !== undefined) {
+      if (this.peers > 1) this.#broadcast(sequenced);
+    } else for (let w = 1; w < this.peers; w++) this.#send(w, sequenced);
+    if (this.#leaderOnly) return;
     for (let i = 0; i < released.length; i++) this.#onSequenced(seq + i, released[i] as T);
   }
 

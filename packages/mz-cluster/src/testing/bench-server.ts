@@ -1,7 +1,10 @@
 /**
  * The server process of the command-path benchmark (@internal): `node bench-server.js <mode> <W>`
- * serves the compute stream on 127.0.0.1 and prints `PORT <n>` when ready.
+ * serves the compute stream on 127.0.0.1 and prints `PORT <n>` when ready, and `CPU <µs>` (its
+ * CPU time, all threads) on SIGUSR2.
  * - `echo`: the stream handler answers peeks itself (a bare Connect bidi echo with our framing).
+ * - `hop`: the thread-hop echo (`hop-echo-session.ts`): each message's decoded commands go to W
+ *   bare worker threads and back, joined — the floor of any design with workers on threads.
  * - `unified`: peeks go through the unified runtime to all W workers; answers are merged by
  *   `PartitionedComputeState` before they leave the process.
  */
@@ -19,6 +22,7 @@ import { createRuntimeSessions } from "../runtime-session.js";
 import { createStreamHandler, type StreamSession } from "../server.js";
 import { computeStreamCodec } from "../stream-codecs.js";
 import { echoPeekSession } from "./compute-echo-server.js";
+import { createHopEchoSessions } from "./hop-echo-session.js";
 
 const mode = process.argv[2] ?? "echo";
 const workers = Number(process.argv[3] ?? 2);
@@ -36,6 +40,10 @@ if (mode === "unified") {
   );
   await runtime.ready;
   openSession = createRuntimeSessions(runtime, (n) => new PartitionedComputeState(n));
+} else if (mode === "hop") {
+  const hop = createHopEchoSessions(workers);
+  await hop.ready;
+  openSession = hop.openSession;
 } else {
   openSession = echoPeekSession;
 }
@@ -44,5 +52,12 @@ const handler = createStreamHandler({ codec: computeStreamCodec, connections, op
 const server = await listenControllerServer({
   routes: (r) => r.service(ComputeServerFramesService, { control: handler } as never),
 });
-console.log(`PORT ${server.port}`);
 process.on("SIGTERM", () => process.exit(0));
+// SIGUSR2: print the process's CPU time so far (µs, every thread), `CPU <n>`: the bench takes
+// differences, a figure the machine's load does not inflate as it does wall time. Handlers are
+// installed before the port is printed: a signal before them would kill the process.
+process.on("SIGUSR2", () => {
+  const u = process.cpuUsage();
+  console.log(`CPU ${u.user + u.system}`);
+});
+console.log(`PORT ${server.port}`);

@@ -7,6 +7,8 @@
  *   through `sequence()`, so it is ordered like a controller command;
  * - `{op:"log"}`: every worker responds with the list of `id`s it applied, in order;
  * - `{op:"crash"}`: worker 0 throws from `apply` (tests worker failure);
+ * - `{op:"block", worker, ms}`: worker `worker` busy-waits `ms` in `apply` (its thread is stuck:
+ *   tests that the other workers do not wait for it);
  * - `{op:"exchange", n}`: every worker sends `n` numbered messages to every worker (itself
  *   included) on exchange channel 7; when a worker has received all `n × peers`, it responds
  *   `{op:"exchanged", worker, inOrder}` (`inOrder`: every sender's messages arrived in order).
@@ -20,6 +22,7 @@ export type EchoCommand =
   | { readonly op: "internal"; readonly id: string; readonly from: number }
   | { readonly op: "log" }
   | { readonly op: "crash" }
+  | { readonly op: "block"; readonly worker: number; readonly ms: number }
   | { readonly op: "exchange"; readonly n: number };
 
 export type EchoResponse =
@@ -62,6 +65,14 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
             return;
           case "crash":
             if (ctx.index === 0) throw new Error("crash requested");
+            return;
+          case "block":
+            if (ctx.index === cmd.worker) {
+              const until = performance.now() + cmd.ms;
+              while (performance.now() < until) {
+                // Busy: this thread handles no message meanwhile.
+              }
+            }
             return;
           case "exchange":
             expected += cmd.n * ctx.peers;

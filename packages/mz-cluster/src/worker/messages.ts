@@ -33,11 +33,6 @@ export type SequencedItem =
       readonly internal: boolean;
     };
 
-/** Main → worker 0: items to sequence, in order. */
-export interface SubmitMessage {
-  readonly items: readonly SequencedItem[];
-}
-
 /** Worker → main. */
 export type WorkerToMain =
   /** Responses produced in one event-loop turn under one nonce, in order. */

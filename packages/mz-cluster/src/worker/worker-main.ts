@@ -2,9 +2,10 @@
  * Entry point of every worker thread of the unified runtime.
  *
  * 1. Join the mesh; load the workload's `WorkerSpec` from `init.specModule` and build its worker.
- * 2. Run a `Sequencer` over the `cluster:seq` channel. Worker 0 receives the controller's commands
- *    from the main thread (`cluster:submit`) and pushes them; any worker may push internal
- *    commands. Every worker applies the sequenced items in order.
+ * 2. Run a `Sequencer` over the `cluster:seq` channel as index `worker + 1`: its leader (index 0)
+ *    is the main thread (`runtime.ts`), which numbers the controller's commands and sends them to
+ *    every worker; a worker's internal commands go to the main thread to be numbered. Every
+ *    worker applies the sequenced items in order.
  * 3. A connection item switches the worker's nonce (responses are tagged with it) and calls
  *    `onConnection`; a command item calls `apply`.
  * 4. After applying, and whenever asked, step the workload until it reports no more work,
@@ -27,7 +28,6 @@ import {
   HEAP_REPORT_MS,
   type RuntimeInit,
   type SequencedItem,
-  type SubmitMessage,
   type WorkerToMain,
 } from "./messages.js";
 
@@ -64,8 +64,9 @@ const logging =
         toMain,
       );
 
-const sequencer = new Sequencer<SequencedItem>(mesh.index, mesh.peers, (to, msg) =>
-  mesh.send(to, "cluster:seq", msg),
+// Index 0 of the order is the main thread (the leader); this worker is `index + 1`.
+const sequencer = new Sequencer<SequencedItem>(mesh.index + 1, mesh.peers + 1, (to, msg) =>
+  mesh.send(to === 0 ? MAIN : to - 1, "cluster:seq", msg),
 );
 
 let maintained: ClusterWorker<unknown> | undefined;
@@ -139,12 +140,6 @@ mesh.on("cluster:seq", (payload) => {
     toMain({ kind: "fatal", message: (e as Error).message });
     return;
   }
-  applyReady();
-});
-
-mesh.on("cluster:submit", (payload) => {
-  const msg = payload as SubmitMessage;
-  sequencer.pushAll(msg.items);
   applyReady();
 });
 

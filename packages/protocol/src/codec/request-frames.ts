@@ -22,9 +22,16 @@ import { clusterCommandFromProtoAt } from "../cluster/cluster-command.js";
 import { commandFromProtoAt } from "../compute/codec.js";
 import type { ComputeCommand } from "../compute/command.js";
 import { MalformedCommand } from "../errors.js";
-import { ClusterCommandSchema } from "../gen/mz/cluster/v1/cluster_pb.js";
-import { ComputeCommandSchema } from "../gen/mz/compute/v1/command_pb.js";
+import {
+  type ClusterCommand as ClusterCommandProto,
+  ClusterCommandSchema,
+} from "../gen/mz/cluster/v1/cluster_pb.js";
+import {
+  type ComputeCommand as ComputeCommandProto,
+  ComputeCommandSchema,
+} from "../gen/mz/compute/v1/command_pb.js";
 import { decodeBatch, parseBinary } from "./envelope.js";
+import { type PeekCommandShape, peekCommandAt } from "./peek-reader.js";
 
 const ALLOW_COMPACTION = (7 << 3) | 2;
 const FIELD_1 = (1 << 3) | 2;
@@ -77,12 +84,12 @@ export function allowCompactionAt(
 
 /** One framed `ComputeCommand` (`prefix` = `commands[i].`). @throws MalformedCommand */
 function computeCommandAt(frame: Uint8Array, prefix: string): ComputeCommand {
-  return (
-    allowCompactionAt(frame, 0, frame.length) ??
-    commandFromProtoAt(
+  const direct = allowCompactionAt(frame, 0, frame.length);
+  if (direct !== undefined) return direct;
+  return commandFromProtoAt(
+    (peekCommandAt(frame, 0, frame.length) as ComputeCommandProto | undefined) ??
       parseBinary(ComputeCommandSchema, frame, "compute", "command", prefix.slice(0, -1)),
-      prefix,
-    )
+    prefix,
   );
 }
 
@@ -96,6 +103,24 @@ export function computeRequestFromFrames(commands: readonly Uint8Array[]): Compu
 
 /** `ClusterCommand.compute` (field 1) of one-byte length wrapping the rest of the frame. */
 const CLUSTER_COMPUTE = (1 << 3) | 2;
+
+/** A cluster frame `ClusterCommand.compute` wrapping a peek read directly, or undefined. */
+function clusterPeekAt(frame: Uint8Array): PeekCommandShape | undefined {
+  if (frame[0] !== CLUSTER_COMPUTE) return undefined;
+  // The wrapper's length varint (at most 5 bytes) must cover exactly the rest of the frame.
+  let len = 0;
+  let scale = 1;
+  let p = 1;
+  for (;;) {
+    if (p >= frame.length || p >= 5) return undefined;
+    const x = frame[p++] as number;
+    len += (x & 0x7f) * scale;
+    scale *= 0x80;
+    if (x < 0x80) break;
+  }
+  if (p + len !== frame.length) return undefined;
+  return peekCommandAt(frame, p, frame.length);
+}
 
 /**
  * The commands of one framed cluster stream message, in order: what `clusterRequestFromProto`
@@ -118,6 +143,13 @@ export function clusterRequestFromFrames(commands: readonly Uint8Array[]): Clust
     ) {
       const command = allowCompactionAt(frame, 2, frame.length);
       if (command !== undefined) return { kind: "compute", command };
+    }
+    const peek = clusterPeekAt(frame);
+    if (peek !== undefined) {
+      return clusterCommandFromProtoAt(
+        { kind: { case: "compute", value: peek } } as unknown as ClusterCommandProto,
+        i,
+      );
     }
     return clusterCommandFromProtoAt(
       parseBinary(ClusterCommandSchema, frame, "cluster", "command", `commands[${i}]`),

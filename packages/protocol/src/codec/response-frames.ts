@@ -26,7 +26,9 @@
  * message: proto3 field order, the empty string id skipped, a set frontier message written even
  * when empty, its element as a packed `uint64`. Compute subscribe batches of updates (the
  * introspection subscribes: ~2 updates per index and tick) are written directly into their own
- * buffer, rows packed as `updateBatchToProto` packs them (`RowsWriter`: `RowPacker`'s bytes). Anything else, and any
+ * buffer, rows packed as `updateBatchToProto` packs them (`RowsWriter`: `RowPacker`'s bytes), and so
+ * are peeks answered with rows (every answer of the command path), packed as `rowBatchToProto`
+ * packs them. Anything else, and any
  * value the reflective path should judge (a time that is not a `uint64` bigint, a diff that is
  * not a safe integer, an id with non-ASCII characters), goes through `toBinary` of the one
  * response (the fallback), so what the wire carries and what throws are the reflective codec's.
@@ -39,6 +41,7 @@ import {
   type Frontier,
   type GlobalId,
   InvariantViolation,
+  type Row,
   type Update,
   varintSize,
 } from "@mzts/repr";
@@ -356,11 +359,80 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   return out.buf;
 }
 
-/** The reflective bytes of a compute response, but subscribe batches' written directly. */
+// ---------------------------------------------------------------------------------------------
+// compute `peekResponse` with rows: ComputeResponse { PeekResponse peek_response = 2 { string
+// uuid = 1; oneof result { RowBatch rows = 2 { uint32 format_version = 1; bytes rows = 2;
+// repeated int64 diffs = 3; } } } } — every answered peek (issue 16: the command path's answer).
+// The rows are packed as `rowBatchToProto` packs them (`RowsWriter`); errors and cancellations,
+// a non-ASCII uuid or a count that is not a safe integer go the reflective way.
+
+type PeekAnswer = Extract<ComputeResponse, { kind: "peekResponse" }>;
+
+/** The `ComputeResponse` bytes of a peek answered with rows, or undefined (reflective). */
+function peekRowsBytes(r: PeekAnswer): Uint8Array | undefined {
+  const answer = r.response;
+  if (answer.kind !== "rows") return undefined;
+  const uuidLen = asciiLength(r.uuid);
+  if (uuidLen < 0) return undefined;
+  const rows = answer.rows;
+  const packer = ROWS;
+  packer.clear();
+  let diffsLen = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const entry = rows[i] as readonly [Row, number];
+    const count = entry[1];
+    if (!Number.isSafeInteger(count)) return undefined;
+    packer.row(entry[0]);
+    diffsLen += count >= 0 ? varintSize(count) : 10;
+  }
+  const rowsLen = packer.length;
+  const batchLen =
+    2 + // format_version (1)
+    (rowsLen === 0 ? 0 : fieldLength(rowsLen)) +
+    (rows.length === 0 ? 0 : fieldLength(diffsLen));
+  const peekLen = stringFieldLength(uuidLen) + fieldLength(batchLen);
+  const out = new Out(new Uint8Array(fieldLength(peekLen)));
+  out.buf[out.pos++] = ld(2);
+  out.varint(peekLen);
+  out.ascii(ld(1), r.uuid);
+  out.buf[out.pos++] = ld(2);
+  out.varint(batchLen);
+  out.buf[out.pos++] = 1 << 3; // format_version, varint
+  out.buf[out.pos++] = ROW_FORMAT_VERSION;
+  if (rowsLen > 0) {
+    out.buf[out.pos++] = ld(2);
+    out.varint(rowsLen);
+    out.bytes(packer.view());
+    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
+  }
+  if (rows.length > 0) {
+    out.buf[out.pos++] = ld(3);
+    out.varint(diffsLen);
+    for (let i = 0; i < rows.length; i++) {
+      const count = (rows[i] as readonly [Row, number])[1];
+      if (count >= 0) out.varint(count);
+      else out.varint64(BigInt(count));
+    }
+  }
+  if (out.pos !== out.buf.length) {
+    throw new InvariantViolation(
+      `peek frame is ${out.pos} bytes, sized ${out.buf.length}: a response-frames bug`,
+    );
+  }
+  return out.buf;
+}
+
+/**
+ * The reflective bytes of a compute response, but subscribe batches' and peek rows' written
+ * directly.
+ */
 function computeResponseBytes(r: ComputeResponse): Uint8Array {
   return (
-    (r.kind === "subscribeResponse" ? subscribeBatchBytes(r) : undefined) ??
-    toBinary(ComputeResponseSchema, computeResponseToProto(r))
+    (r.kind === "subscribeResponse"
+      ? subscribeBatchBytes(r)
+      : r.kind === "peekResponse"
+        ? peekRowsBytes(r)
+        : undefined) ?? toBinary(ComputeResponseSchema, computeResponseToProto(r))
   );
 }
 
@@ -423,8 +495,14 @@ const CLUSTER: FrameCodec<ClusterResponse> = {
     else writeStorageResponse(out, r.response);
   },
   fallback(r) {
-    if (r.kind === "compute" && r.response.kind === "subscribeResponse") {
-      const inner = subscribeBatchBytes(r.response);
+    if (r.kind === "compute") {
+      const c = r.response;
+      const inner =
+        c.kind === "subscribeResponse"
+          ? subscribeBatchBytes(c)
+          : c.kind === "peekResponse"
+            ? peekRowsBytes(c)
+            : undefined;
       if (inner !== undefined) {
         const out = new Out(new Uint8Array(fieldLength(inner.length)));
         out.buf[out.pos++] = ld(1);
