@@ -44,6 +44,7 @@ import { ComputeService } from "../gen/mz/compute/v1/service_pb.js";
 import type { RowBatch } from "../gen/mz/repr/v1/repr_pb.js";
 import { encodeComputeCommand, responseFromProtoAt } from "./codec.js";
 import type { ComputeCommand } from "./command.js";
+import { scanFrontiers } from "./frontiers-scan.js";
 import {
   ROWS_RESULT,
   type ScannedPeekAnswer,
@@ -140,6 +141,9 @@ export function computeResponseFromFrame(
   prefix: string,
   awaitsPeek: ((uuid: string) => boolean) | undefined,
 ): ComputeResponse | undefined {
+  // A plainly encoded `frontiers` (most of an idle replica's traffic): read without a decode.
+  const frontiers = scanFrontiers(frame);
+  if (frontiers !== undefined) return frontiers;
   const answer = awaitsPeek === undefined ? undefined : scanPeekAnswer(frame);
   if (answer !== undefined) {
     if (!awaitsPeek?.(answer.uuid)) return undefined;
