@@ -8,6 +8,8 @@
  *   write frontier, implied hold, since, the `allowCompaction` pushed into the build's
  *   `ComputeCommandHistory`), then the legacy import-hold upkeep moving each dataflow's hold on
  *   the source (storage-client `PersistReadHolds`-like: a `ReadHolds` multiset of N holds);
+ * - `encode`: the `allowCompaction` commands the legacy piece sent, encoded into one stream
+ *   message (`computeRequestFrames`, as each replica task writes them);
  * - `unified`: the unified path's source row: N `dependant:` holds on one `ReadHoldSet`, each
  *   index's advancing and the since read after each (`SincePropagation.#followSince` → `settle`).
  * Reports per build and piece the p50 CPU time of one round (one simulated second) and the ratio
@@ -52,7 +54,7 @@ interface Build {
   readonly collections: Any;
   readonly holds: Any;
   readonly unified: Any;
-  readonly ms: Record<"decode" | "legacy" | "unified", number[]>;
+  readonly ms: Record<"decode" | "legacy" | "encode" | "unified", number[]>;
 }
 
 async function load1(label: string, root: string): Promise<Build> {
@@ -63,7 +65,7 @@ async function load1(label: string, root: string): Promise<Build> {
     collections: await pkg("compute-client", "collections.js"),
     holds: await pkg("compute-client", "read-holds.js"),
     unified: await pkg("controller-unified", "state/read-holds.js"),
-    ms: { decode: [], legacy: [], unified: [] },
+    ms: { decode: [], legacy: [], encode: [], unified: [] },
   };
 }
 
@@ -80,13 +82,17 @@ const ids = Array.from({ length: indexes }, (_, i) => `u${i + 10}`);
 function setup(b: Build) {
   const P = b.protocol;
   const history = new P.ComputeCommandHistory();
+  const sent: Any[] = [];
   const log = pino({ level: "silent" });
   const coll = new b.collections.InstanceCollections({
     log,
     compactionWindowMs: WINDOW,
     replicaIds: () => ["r1"],
     broadcast: (cmds: readonly Any[]) => {
-      for (const c of cmds) history.push(c);
+      for (const c of cmds) {
+        history.push(c);
+        sent.push(c);
+      }
     },
     onCollection: () => undefined,
     onGaugesChanged: () => undefined,
@@ -101,7 +107,7 @@ function setup(b: Build) {
   const row = new b.unified.ReadHoldSet();
   const holders = ids.map((id) => b.unified.Holder.dependant(id));
   for (const h of holders) row.set(h, 1_000_000n);
-  return { P, coll, source, importAt, row, holders };
+  return { P, coll, source, importAt, row, holders, sent };
 }
 
 const sides = await Promise.all(builds.map((b) => load1(b.label, b.root)));
@@ -142,6 +148,10 @@ for (let r = 0; r < rounds + 3; r++) {
       }
       s.source.since();
     });
+    const enc = cpu(() => {
+      s.P.computeRequestFrames(s.sent);
+    });
+    s.sent.length = 0;
     const uni = cpu(() => {
       for (const h of s.holders) {
         s.row.set(h, t - WINDOW);
@@ -151,6 +161,7 @@ for (let r = 0; r < rounds + 3; r++) {
     if (r >= 3) {
       b.ms.decode.push(dec);
       b.ms.legacy.push(leg);
+      b.ms.encode.push(enc);
       b.ms.unified.push(uni);
     }
   }
@@ -158,7 +169,7 @@ for (let r = 0; r < rounds + 3; r++) {
 console.log(`\nidle work of one second at ${indexes} indexes, ${rounds} rounds, load ${load()}`);
 console.log("| build | piece | CPU p50 ms | ÷ first |");
 console.log("| --- | --- | --- | --- |");
-for (const piece of ["decode", "legacy", "unified"] as const)
+for (const piece of ["decode", "legacy", "encode", "unified"] as const)
   for (const b of sides)
     console.log(
       `| ${b.label} | ${piece} | ${p50(b.ms[piece]).toFixed(2)} | ${(p50(b.ms[piece]) / p50(sides[0]!.ms[piece])).toFixed(2)} |`,
