@@ -33,10 +33,12 @@ let at = 0;
  */
 function varint(buf: Uint8Array, pos: number, limit: number): number {
   let value = 0;
-  for (let shift = 0; shift < 56; shift += 7) {
+  // 2^(7k), exact: no `**` (a Math.pow call) per byte.
+  let scale = 1;
+  for (let k = 0; k < 8; k++, scale *= 0x80) {
     if (pos >= limit) return -1;
     const b = buf[pos++] as number;
-    value += (b & 0x7f) * 2 ** shift;
+    value += (b & 0x7f) * scale;
     if ((b & 0x80) === 0) {
       at = pos;
       return value <= Number.MAX_SAFE_INTEGER ? value : -1;
