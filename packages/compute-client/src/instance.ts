@@ -137,9 +137,18 @@ export class Instance {
       },
       onReplay: (replicaId) => this.#collections.replicaReplayed(replicaId),
       onResponses: (replicaId, responses) => {
-        for (const resp of responses) {
-          this.#quarantine.answered(resp);
-          this.#handle(replicaId, resp);
+        // Counted per kind and message, not per response (issue 16: ~1,000 frontiers a second
+        // at 1,000 idle indexes, ~2 µs of label hashing each); added even when a handler
+        // throws, as each was before it.
+        const tally = new Map<ComputeResponse["kind"], number>();
+        try {
+          for (const resp of responses) {
+            tally.set(resp.kind, (tally.get(resp.kind) ?? 0) + 1);
+            this.#quarantine.answered(resp);
+            this.#handle(replicaId, resp);
+          }
+        } finally {
+          for (const [kind, n] of tally) this.#countResponse(replicaId, kind, n);
         }
       },
       onCommandSent: (replicaId, command) => this.#quarantine.sent(replicaId, command),
@@ -444,16 +453,14 @@ export class Instance {
 
   // --- responses --------------------------------------------------------------------------
 
-  #countResponse(replicaId: ReplicaId, kind: ComputeResponse["kind"]): void {
-    this.#opts.metrics.responsesTotal.inc({
-      instance_id: this.id,
-      replica_id: replicaId,
-      response_type: kind,
-    });
+  #countResponse(replicaId: ReplicaId, kind: ComputeResponse["kind"], n = 1): void {
+    this.#opts.metrics.responsesTotal.inc(
+      { instance_id: this.id, replica_id: replicaId, response_type: kind },
+      n,
+    );
   }
 
   #handle(replicaId: ReplicaId, resp: ComputeResponse): void {
-    this.#countResponse(replicaId, resp.kind);
     switch (resp.kind) {
       case "frontiers":
         this.#collections.absorbFrontiers(replicaId, resp);

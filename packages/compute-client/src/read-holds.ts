@@ -20,48 +20,66 @@
  */
 import { Frontier, invariant, type Timestamp } from "@mzts/repr";
 
-/** A multiset of read holds with its meet. */
+/**
+ * A multiset of read holds with its meet.
+ *
+ * Keyed by the frontier itself (a bigint or `null`; a `Map` compares bigints by value), so an
+ * advance of the implied hold — once a second per collection on an idle replica (issue 16) —
+ * allocates no key string and no entry. The meet is cached and recomputed only when the hold
+ * that held it went away.
+ */
 export class ReadHolds {
-  /** Hold frontier (`"[]"` or the decimal time) → [frontier, count > 0]. */
-  #holds = new Map<string, [Frontier, number]>();
+  /** Hold frontier → count > 0. */
+  readonly #holds = new Map<Frontier, number>();
+  /** The meet of the holds' frontiers (`EMPTY` when there are none); `undefined` = stale. */
+  #since: Frontier | undefined = Frontier.EMPTY;
+  /** The number of holds with multiplicity. */
+  #size = 0;
 
   /** Adds one hold at `f`. */
   acquire(f: Frontier): void {
-    const key = Frontier.format(f);
-    const entry = this.#holds.get(key);
-    if (entry === undefined) this.#holds.set(key, [f, 1]);
-    else entry[1]++;
+    this.#holds.set(f, (this.#holds.get(f) ?? 0) + 1);
+    this.#size++;
+    if (this.#since !== undefined) this.#since = Frontier.meet(this.#since, f);
   }
 
   /** Removes one hold at `f`; it must exist. */
   release(f: Frontier): void {
-    const key = Frontier.format(f);
-    const entry = this.#holds.get(key);
-    invariant(entry !== undefined, `read hold at ${key} released but never acquired`);
-    if (entry[1] === 1) this.#holds.delete(key);
-    else entry[1]--;
+    const count = this.#holds.get(f);
+    invariant(
+      count !== undefined,
+      `read hold at ${Frontier.format(f)} released but never acquired`,
+    );
+    this.#size--;
+    if (count > 1) {
+      this.#holds.set(f, count - 1);
+      return;
+    }
+    this.#holds.delete(f);
+    // The meet moves only when its last hold went.
+    if (this.#since === f) this.#since = undefined;
   }
 
   /** Moves one hold from `from` to `to` (`to` must not be earlier). */
   downgrade(from: Frontier, to: Frontier): void {
     invariant(Frontier.lessEqual(from, to), "a read hold may only move forward");
-    if (Frontier.equal(from, to)) return;
+    if (from === to) return;
     this.acquire(to);
     this.release(from);
   }
 
   /** The meet of all holds; empty when there are none. */
   since(): Frontier {
+    if (this.#since !== undefined) return this.#since;
     let since: Frontier = Frontier.EMPTY;
-    for (const [f] of this.#holds.values()) since = Frontier.meet(since, f);
+    for (const f of this.#holds.keys()) since = Frontier.meet(since, f);
+    this.#since = since;
     return since;
   }
 
   /** The number of holds (with multiplicity). */
   get size(): number {
-    let n = 0;
-    for (const [, c] of this.#holds.values()) n += c;
-    return n;
+    return this.#size;
   }
 }
 

@@ -111,4 +111,28 @@ describe("awaitsPeek", () => {
     expect(awaits(fake, "u2", uuid)).toBe(false); // compared: done
     await c.close();
   });
+
+  it("counts every response of a message by kind (one increment per kind and message)", async () => {
+    const { c, fake, registry } = await setup();
+    const count = async (kind: string) => {
+      const m = await registry.getSingleMetric("mz_compute_responses_total")?.get();
+      return (
+        m?.values.find((x) => x.labels.replica_id === "u1" && x.labels.response_type === kind)
+          ?.value ?? 0
+      );
+    };
+    const frontiers0 = await count("frontiers");
+    const answer = c.peek("c1", { target: "u31", timestamp: 5n });
+    const uuid = lastPeek(fake, "u1");
+    const f = (t: bigint): ComputeResponse => ({
+      kind: "frontiers",
+      id: "u31",
+      frontiers: { write: t, input: t, output: t },
+    });
+    respond(fake, "u1", [f(6n), f(7n), rows(uuid), f(8n)]);
+    await answer;
+    expect(await count("frontiers")).toBe(frontiers0 + 3);
+    expect(await peekResponses(registry, "u1")).toBe(1);
+    await c.close();
+  });
 });

@@ -69,8 +69,13 @@ interface Entry {
   readonly shardId: string;
   readonly shard: Shard;
   handle: SinceHandle;
-  /** Frontier key → [frontier, count]. */
-  readonly holds: Map<string, [Frontier, number]>;
+  /**
+   * Hold frontier → count (> 0). Keyed by the frontier itself (a `Map` compares bigints by
+   * value): a downgrade allocates no key (issue 16: one a second per dataflow import).
+   */
+  readonly holds: Map<Frontier, number>;
+  /** The number of holds with multiplicity (the hold-count gauge's value). */
+  holdCount: number;
   policy: Frontier;
   /** The meet of the holds (what the durable since may reach). */
   since: Frontier;
@@ -143,7 +148,8 @@ export class PersistReadHolds {
       shardId,
       shard,
       handle,
-      holds: new Map([[Frontier.format(since), [since, 1]]]),
+      holds: new Map([[since, 1]]),
+      holdCount: 1,
       policy: since,
       since,
       applied: since,
@@ -186,7 +192,7 @@ export class PersistReadHolds {
     const e = this.#entry(id, "acquire");
     if (!Frontier.lessEqual(e.since, at)) throw new ReadHoldBelowSince(id, at, e.since);
     this.#add(e, at, 1);
-    this.#recompute(e);
+    this.#recompute(e, true);
     let current: Frontier = at;
     let released = false;
     const holds = this;
@@ -202,13 +208,13 @@ export class PersistReadHolds {
         holds.#add(e, next, 1);
         holds.#add(e, current, -1);
         current = next;
-        holds.#recompute(e);
+        holds.#recompute(e, false);
       },
       release() {
         if (released) return;
         released = true;
         holds.#add(e, current, -1);
-        holds.#recompute(e);
+        holds.#recompute(e, true);
       },
     };
   }
@@ -224,7 +230,7 @@ export class PersistReadHolds {
       this.#add(e, next, 1);
       this.#add(e, e.policy, -1);
       e.policy = next;
-      this.#recompute(e);
+      this.#recompute(e, false);
     }
     return e.since;
   }
@@ -288,7 +294,7 @@ export class PersistReadHolds {
           this.#add(e, next, 1);
           this.#add(e, e.policy, -1);
           e.policy = next;
-          this.#recompute(e);
+          this.#recompute(e, false);
         }
       }
       const target = e.upper === null ? e.since : Frontier.meet(e.since, e.upper);
@@ -351,27 +357,30 @@ export class PersistReadHolds {
   }
 
   #add(e: Entry, f: Frontier, delta: 1 | -1): void {
-    const key = Frontier.format(f);
-    const slot = e.holds.get(key);
+    const count = e.holds.get(f);
     if (delta === 1) {
-      if (slot === undefined) e.holds.set(key, [f, 1]);
-      else slot[1]++;
+      e.holds.set(f, (count ?? 0) + 1);
+      e.holdCount++;
       return;
     }
-    invariant(slot !== undefined, `read hold at ${key} on ${e.id} released but never acquired`);
-    if (slot[1] === 1) e.holds.delete(key);
-    else slot[1]--;
+    invariant(
+      count !== undefined,
+      `read hold at ${Frontier.format(f)} on ${e.id} released but never acquired`,
+    );
+    if (count === 1) e.holds.delete(f);
+    else e.holds.set(f, count - 1);
+    e.holdCount--;
   }
 
-  #recompute(e: Entry): void {
+  /**
+   * Re-derives the since (the meet of the distinct hold frontiers); `counted`: a hold was taken
+   * or released, so the hold-count gauge moves (a downgrade leaves it).
+   */
+  #recompute(e: Entry, counted: boolean): void {
     let meet: Frontier = Frontier.EMPTY;
-    let n = 0;
-    for (const [f, c] of e.holds.values()) {
-      meet = Frontier.meet(meet, f);
-      n += c;
-    }
+    for (const f of e.holds.keys()) meet = Frontier.meet(meet, f);
     invariant(Frontier.lessEqual(e.since, meet), `the since of ${e.id} would move back`);
     e.since = meet;
-    this.#holdCount.set({ collection_id: e.id }, n);
+    if (counted) this.#holdCount.set({ collection_id: e.id }, e.holdCount);
   }
 }

@@ -61,11 +61,22 @@ export class DriverMetrics {
     else this.#storage.commandsTotal.inc(labels);
   }
 
-  /** A response of `replicaId`'s current incarnation. */
-  response(replicaId: ReplicaId, r: ClusterResponse): void {
-    const labels = { instance_id: this.#id, replica_id: replicaId, response_type: r.response.kind };
-    if (r.kind === "compute") this.#compute.responsesTotal.inc(labels);
-    else this.#storage.responsesTotal.inc(labels);
+  /**
+   * Responses of `replicaId`'s current incarnation, as tallied by kind: one increment per kind
+   * and stream message instead of one per response (issue 16: ~1,000 frontiers a second at 1,000
+   * idle indexes, ~2 µs of label hashing each).
+   */
+  responses(replicaId: ReplicaId, tally: ResponseTally): void {
+    for (const [kind, n] of tally.compute)
+      this.#compute.responsesTotal.inc(
+        { instance_id: this.#id, replica_id: replicaId, response_type: kind },
+        n,
+      );
+    for (const [kind, n] of tally.storage)
+      this.#storage.responsesTotal.inc(
+        { instance_id: this.#id, replica_id: replicaId, response_type: kind },
+        n,
+      );
   }
 
   /** A current incarnation's peek answer nobody awaited, dropped undecoded (counted as delivered). */
@@ -124,5 +135,17 @@ export class DriverMetrics {
       this.#cluster.historyCommands,
     ])
       g.remove(l);
+  }
+}
+
+/** Responses counted by workload and kind (`DriverMetrics.responses`). */
+export class ResponseTally {
+  readonly compute = new Map<string, number>();
+  readonly storage = new Map<string, number>();
+
+  add(r: ClusterResponse): void {
+    const m = r.kind === "compute" ? this.compute : this.storage;
+    const kind = r.response.kind;
+    m.set(kind, (m.get(kind) ?? 0) + 1);
   }
 }

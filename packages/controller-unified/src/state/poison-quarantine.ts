@@ -105,7 +105,9 @@ export class PoisonQuarantine {
             ? r.error.objectId
             : undefined;
     const key = id === undefined ? undefined : this.#keyOf.get(id);
-    if (key === undefined) return;
+    // Answered before: `sent` no longer tracks it and its strikes are gone, so nothing to do
+    // (every index's frontiers, once a second, land here: issue 16).
+    if (key === undefined || this.#answered.has(key)) return;
     this.#answered.add(key);
     this.#strikes.delete(key);
     for (const m of this.#inFlight.values()) m.delete(key);

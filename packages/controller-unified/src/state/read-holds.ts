@@ -24,19 +24,42 @@
  */
 import { Frontier, type GlobalId, invariant, type ReplicaId } from "@mzts/repr";
 
+/** `Holder.replica`'s strings (one per replica id ever seen: a handful per environment). */
+const replicaHolders = new Map<ReplicaId, string>();
+
 /** Holder names (see the file comment). */
 export const Holder = {
   POLICY: "policy",
-  replica: (id: ReplicaId): string => `replica:${id}`,
+  /** Interned per replica: looked up for every frontiers response (issue 16). */
+  replica: (id: ReplicaId): string => {
+    let h = replicaHolders.get(id);
+    if (h === undefined) {
+      h = `replica:${id}`;
+      replicaHolders.set(id, h);
+    }
+    return h;
+  },
   peek: (uuid: string): string => `peek:${uuid}`,
   dependant: (dataflow: string): string => `dependant:${dataflow}`,
   external: (n: number): string => `external:${n}`,
 } as const;
 
-/** The holds of one collection, by holder. */
+/**
+ * The holds of one collection, by holder.
+ *
+ * Beside the holder map it counts the holds per distinct frontier and caches their meet, so a
+ * hold that moves (a dataflow's `dependant:` hold on its source, a replica's, the policy's — one
+ * per index a second on an idle replica, issue 16) costs O(1), and the since is recomputed over
+ * the distinct frontiers (a handful, however many holders: a source with 1,000 dependant indexes
+ * has them all at a few times) only when the last hold at the meet moved away.
+ */
 export class ReadHoldSet {
   /** Holder → its frontier; an entry exists exactly while the holder holds. */
   readonly #holds = new Map<string, Frontier>();
+  /** Distinct hold frontier → how many holders are at it (> 0). */
+  readonly #counts = new Map<Frontier, number>();
+  /** The meet of the holds (`EMPTY` when none); `undefined` = to recompute. */
+  #since: Frontier | undefined = Frontier.EMPTY;
 
   /** Takes or moves `holder`'s hold to `f`. A move must not go backward (a bug otherwise). */
   set(holder: string, f: Frontier): void {
@@ -45,12 +68,31 @@ export class ReadHoldSet {
       prev === undefined || Frontier.lessEqual(prev, f),
       `read hold ${holder} would move back from ${Frontier.format(prev ?? null)} to ${Frontier.format(f)}`,
     );
+    if (prev === f) return;
     this.#holds.set(holder, f);
+    this.#counts.set(f, (this.#counts.get(f) ?? 0) + 1);
+    if (prev !== undefined) this.#uncount(prev);
+    else if (this.#since !== undefined) this.#since = Frontier.meet(this.#since, f);
   }
 
   /** Releases `holder`'s hold; returns whether it held. */
   release(holder: string): boolean {
-    return this.#holds.delete(holder);
+    const prev = this.#holds.get(holder);
+    if (prev === undefined) return false;
+    this.#holds.delete(holder);
+    this.#uncount(prev);
+    return true;
+  }
+
+  /** One hold less at `f`; the cached meet goes stale when the last one at it went. */
+  #uncount(f: Frontier): void {
+    const n = this.#counts.get(f) as number;
+    if (n > 1) {
+      this.#counts.set(f, n - 1);
+      return;
+    }
+    this.#counts.delete(f);
+    if (this.#since === f) this.#since = undefined;
   }
 
   get(holder: string): Frontier | undefined {
@@ -63,8 +105,10 @@ export class ReadHoldSet {
 
   /** The meet of every hold; empty when there is none. */
   since(): Frontier {
+    if (this.#since !== undefined) return this.#since;
     let since: Frontier = Frontier.EMPTY;
-    for (const f of this.#holds.values()) since = Frontier.meet(since, f);
+    for (const f of this.#counts.keys()) since = Frontier.meet(since, f);
+    this.#since = since;
     return since;
   }
 

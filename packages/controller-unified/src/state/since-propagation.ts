@@ -104,11 +104,12 @@ export class SincePropagation {
       return;
     }
     for (const h of df.foreign) h.downgrade(since);
+    const holder = Holder.dependant(key);
     for (const imp of df.imports) {
       const i = table.find(imp);
-      const held = i?.holds.get(Holder.dependant(key));
+      const held = i?.holds.get(holder);
       if (i === undefined || held === undefined || !Frontier.lessThan(held, since)) continue;
-      i.holds.set(Holder.dependant(key), since);
+      i.holds.set(holder, since);
       this.settle(i);
     }
   }

@@ -60,7 +60,7 @@ import type {
 import { ClusterState } from "./cluster-state.js";
 import type { CollectionFrontiers } from "./collection-table.js";
 import { validateDataflowPlans } from "./dataflow-imports.js";
-import { DriverMetrics } from "./driver-metrics.js";
+import { DriverMetrics, ResponseTally } from "./driver-metrics.js";
 import { DriverQuarantine } from "./driver-quarantine.js";
 import {
   CollectionMissing,
@@ -321,11 +321,17 @@ export class UnifiedClusterController implements ClusterController {
   #absorb(replicaId: ReplicaId, epoch: number, responses: readonly ClusterResponse[]): void {
     const now = this.#now();
     const current = this.#replicas.get(replicaId)?.epoch === epoch;
-    for (const r of responses) {
-      if (current) this.#metrics?.response(replicaId, r);
-      this.#quarantine.answered(r);
-      this.state.absorb(replicaId, epoch, r, now);
-      if (r.kind === "storage") this.#storageObservation(replicaId, r.response);
+    // Counted per kind and message; added even when an absorb throws (as each was before it).
+    const tally = current && this.#metrics !== undefined ? new ResponseTally() : undefined;
+    try {
+      for (const r of responses) {
+        tally?.add(r);
+        this.#quarantine.answered(r);
+        this.state.absorb(replicaId, epoch, r, now);
+        if (r.kind === "storage") this.#storageObservation(replicaId, r.response);
+      }
+    } finally {
+      if (tally !== undefined) this.#metrics?.responses(replicaId, tally);
     }
     this.#flush();
   }

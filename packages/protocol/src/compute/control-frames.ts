@@ -42,8 +42,10 @@ import {
 import { ComputeResponseSchema } from "../gen/mz/compute/v1/response_pb.js";
 import { ComputeService } from "../gen/mz/compute/v1/service_pb.js";
 import type { RowBatch } from "../gen/mz/repr/v1/repr_pb.js";
+import { allowCompactionFrame } from "./allow-compaction-frame.js";
 import { encodeComputeCommand, responseFromProtoAt } from "./codec.js";
 import type { ComputeCommand } from "./command.js";
+import { scanFrontiers } from "./frontiers-scan.js";
 import {
   ROWS_RESULT,
   type ScannedPeekAnswer,
@@ -75,7 +77,9 @@ export function computeCommandFrame(cmd: ComputeCommand): Uint8Array {
 function encodeCommandFrame(cmd: ComputeCommand): Uint8Array {
   return cmd.kind === "peek"
     ? peekCommandFrame(cmd.peek)
-    : (cmd.kind === "cancelPeek" && cancelPeekFrame(cmd.uuid)) || encodeComputeCommand(cmd);
+    : (cmd.kind === "cancelPeek" && cancelPeekFrame(cmd.uuid)) ||
+        (cmd.kind === "allowCompaction" && allowCompactionFrame(cmd.id, cmd.frontier)) ||
+        encodeComputeCommand(cmd);
 }
 
 /** `ComputeCommand.cancel_peek` (field 9) wrapping `CancelPeek.uuid` (field 1), length-delimited. */
@@ -140,6 +144,9 @@ export function computeResponseFromFrame(
   prefix: string,
   awaitsPeek: ((uuid: string) => boolean) | undefined,
 ): ComputeResponse | undefined {
+  // A plainly encoded `frontiers` (most of an idle replica's traffic): read without a decode.
+  const frontiers = scanFrontiers(frame);
+  if (frontiers !== undefined) return frontiers;
   const answer = awaitsPeek === undefined ? undefined : scanPeekAnswer(frame);
   if (answer !== undefined) {
     if (!awaitsPeek?.(answer.uuid)) return undefined;
