@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ClusterRuntime, createClusterRuntime } from "@mzts/mz-cluster";
+import type { Shard } from "@mzts/persist";
 import type { ComputeCommand, ComputeResponse, DataflowDescription, Peek } from "@mzts/protocol";
 import type { Frontier, Row } from "@mzts/repr";
 import {
@@ -41,6 +42,22 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The reader id of the tests' stand-in for environmentd's read holds. */
+export const CONTROLLER_HOLD = "controller";
+
+/**
+ * Holds `shard`'s since where it is (0 for a new shard) for the rest of the test, as
+ * environmentd's read holds do for the as-of of every dataflow it sends. A replica relies on it
+ * (`ShardSinceHolds`, step 3): each worker holds the shard with its own since handle and
+ * downgrades it as it reads, so without this hold the first worker to read a source moves the
+ * shard's since past the as-of before a slower worker (a thread still starting under load) has
+ * registered; that worker's snapshot then fails with a since violation, its frontiers never
+ * advance and peeks wait forever.
+ */
+export async function holdSinceLikeController(shard: Shard): Promise<void> {
+  await shard.openSinceHandle(CONTROLLER_HOLD);
 }
 
 export class Replica {

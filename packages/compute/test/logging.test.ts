@@ -10,7 +10,15 @@ import { createPersist } from "@mzts/persist";
 import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
 import { consolidateRows, type Row } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
-import { dataflow, type PathKind, peekOf, Replica, show, until } from "./harness.js";
+import {
+  dataflow,
+  holdSinceLikeController,
+  type PathKind,
+  peekOf,
+  Replica,
+  show,
+  until,
+} from "./harness.js";
 
 const INTERVAL = 100;
 const LOGS = new Map(
@@ -62,6 +70,7 @@ async function run(path: PathKind) {
     0n,
     3n,
   );
+  await holdSinceLikeController(shard);
   const rep = new Replica(path, 2, dir);
   cleanups.push(() => rep.close());
   await rep.rt.ready;

@@ -8,7 +8,16 @@ import { createPersist } from "@mzts/persist";
 import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
 import { consolidateRows, type Row } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
-import { dataflow, peekOf, Replica, removeDir, show, tempDir, until } from "./harness.js";
+import {
+  dataflow,
+  holdSinceLikeController,
+  peekOf,
+  Replica,
+  removeDir,
+  show,
+  tempDir,
+  until,
+} from "./harness.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -73,6 +82,7 @@ describe("reconciliation", () => {
         0n,
         3n,
       );
+      await holdSinceLikeController(nums);
       const rep = new Replica(path, 2, dir);
       cleanups.push(() => rep.close());
       await rep.rt.ready;

@@ -20,6 +20,7 @@ import {
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import {
   dataflow,
+  holdSinceLikeController,
   type PathKind,
   peekOf,
   Replica,
@@ -152,6 +153,7 @@ async function writeShard(
 ) {
   const shard = await p.openShard(id, { create: true });
   await shard.compareAndAppend(updates, lower, upper);
+  await holdSinceLikeController(shard);
 }
 
 function rowsOf(r: ComputeResponse & { kind: "peekResponse" }): Array<[Row, number]> {

@@ -209,20 +209,34 @@ describe.each(PATHS)("storage runtime (%s)", (path) => {
       ...cmd,
       description: { ...cmd.description, connection: { ...connection, tickIntervalMs: 20 } },
     };
+    // Every wall-clock bound below is what the code guarantees, with no allowance for scheduling:
+    // - preparation (after `connect`, before any upper is reported) anchors the clock at its
+    //   `now` rounded down to the interval (`async-storage-worker.ts`), so
+    //   `floor(before) <= startMs <= reached`;
+    // - a worker only generates ticks that are due (`ticksDue(now)`, `ingestion-dataflow.ts`) and
+    //   the writer appends up to the least of them, so once the workers are stopped the shard's
+    //   upper is at most `timeAt(ticksDue(now))` for any later `now`.
     const before = BigInt(Date.now());
     r.connect("n1", [realTime, INIT, ALLOW_WRITES]);
     await until(() => uppersOf(r.merged, "u2").length > 5, 10_000, "ticks");
+    const reached = BigInt(Date.now());
     await r.close();
     const anchor = await readShard(dir, "counter-rt-clock");
     const startMs = anchor[0]?.[0][0] as bigint;
-    expect(startMs % 20n).toBe(0n);
-    expect(startMs).toBeGreaterThanOrEqual(before - 20n);
+    const at = `(connect at ${before}, ticks reported by ${reached})`;
+    expect(startMs % 20n, `anchored start ${startMs} on the interval`).toBe(0n);
+    expect(startMs, `anchored start ${at}`).toBeGreaterThanOrEqual(before - (before % 20n));
+    expect(startMs, `anchored start ${at}`).toBeLessThanOrEqual(reached);
     const upper = await shardUpper(dir, "counter-rt");
     if (upper === null) throw new Error("a real-time shard never closes");
-    expect(upper).toBeLessThanOrEqual(BigInt(Date.now()) + 20n);
     const gen = createLoadGenerator(
       generatorSpec(realTime.description),
       new TickClock({ startMs, intervalMs: 20n }),
+    );
+    const now = BigInt(Date.now());
+    const due = gen.clock.timeAt(gen.clock.ticksDue(now));
+    expect(upper, `upper of the stopped shard (start ${startMs}, now ${now})`).toBeLessThanOrEqual(
+      due,
     );
     const ticks = gen.clock.firstTickAtOrAfter(upper);
     expect(ticks).toBeGreaterThan(2n);

@@ -16,8 +16,11 @@
  *
  * `pg` returns `int8` as strings; seqnos are selected as text under another alias (`seq`: an
  * alias named `seqno` would make `ORDER BY seqno` sort the text!) and parsed as `bigint`.
+ *
+ * `pg` is imported on the first `createPostgresConsensus` call, not with the package: a process
+ * whose stores are SQLite (every replica, most tests) never loads the driver (`pg-loading.test.ts`).
  */
-import pg from "pg";
+import type { Pool } from "pg";
 import { PersistClosed, StorageUnavailable } from "../errors.js";
 import { type Consensus, checkNextSeqNo, type VersionedData } from "./consensus.js";
 
@@ -33,6 +36,26 @@ export interface PostgresConsensusOptions {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+let poolClass: Promise<typeof Pool> | undefined;
+
+/**
+ * The `pg` driver's pool class, imported once, on first use.
+ * @throws StorageUnavailable when the driver cannot be loaded (a failed load is retried next call)
+ */
+async function loadPool(location: string): Promise<typeof Pool> {
+  poolClass ??= import("pg").then((m) => m.default.Pool);
+  try {
+    return await poolClass;
+  } catch (e) {
+    poolClass = undefined;
+    throw new StorageUnavailable(
+      "consensus",
+      `load the PostgreSQL driver \`pg\` for ${location} (reinstall @mzts/persist's dependencies)`,
+      e,
+    );
+  }
+}
 
 /**
  * Connects to PostgreSQL at `url` and creates the schema and table if missing.
@@ -56,10 +79,11 @@ export async function createPostgresConsensus(
     }
   }
   const qualified = `"${schema}"."${table}"`;
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 4 });
-  pool.on("error", (err) => options.onIdleError?.(err));
   const parsed = safeUrl(url);
   const location = `postgres:${parsed}/${schema}.${table}`;
+  const PgPool = await loadPool(location);
+  const pool = new PgPool({ connectionString: url, max: options.poolSize ?? 4 });
+  pool.on("error", (err) => options.onIdleError?.(err));
   try {
     await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`).catch(ignoreDuplicate);
     await pool
