@@ -4,21 +4,9 @@
  * share frontiers, and the cached meet's holder moves away while others stay at it), with the
  * frontiers computed at run time (distinct bigint objects of equal value must be one key).
  */
-import { Frontier } from "@mzts/repr";
+import { Frontier, prng as rng } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
 import { ReadHolds } from "../src/index.js";
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("ReadHolds (model)", () => {
   it("since and size equal the naive meet and count after every step", () => {

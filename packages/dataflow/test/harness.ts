@@ -8,6 +8,7 @@ import {
   collectionAsOf,
   consolidateRows,
   type Frontier,
+  prng,
   type Row,
   rowKey,
   type Update,
@@ -26,17 +27,8 @@ import {
 } from "../src/index.js";
 import type { Collection } from "./reference.js";
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the model tests (mulberry32, `@mzts/repr`). */
+export { prng };
 
 export interface Cluster {
   readonly graphs: Graph[];

@@ -25,6 +25,7 @@ export {
 export { Frontier, MonotoneFrontier } from "./frontier.js";
 export { GlobalId, ReplicaId } from "./global-id.js";
 export { MutableFrontier, PartitionedFrontier } from "./mutable-frontier.js";
+export { prng } from "./prng.js";
 export {
   columnsKey,
   compareRows,

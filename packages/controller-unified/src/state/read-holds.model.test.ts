@@ -5,21 +5,9 @@
  * meet must then be recomputed, or kept), with frontiers computed at run time (equal bigints of
  * distinct identity must count as one frontier).
  */
-import { Frontier } from "@mzts/repr";
+import { Frontier, prng as rng } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
 import { Holder, ReadHoldSet } from "./read-holds.js";
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("ReadHoldSet (model)", () => {
   it("since, size, get and snapshot equal the naive model after every step", () => {

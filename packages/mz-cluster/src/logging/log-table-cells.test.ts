@@ -1,8 +1,7 @@
 /** `LogTable.upsertCell`: writing through a cached slot is writing by key (issue 16). */
 import { logRelation } from "@mzts/protocol";
-import type { Row, Timestamp } from "@mzts/repr";
+import { prng, type Row, type Timestamp } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { prng } from "../testing/prng.js";
 import { LogTable } from "./log-table.js";
 import type { KeyCell } from "./row-keys.js";
 

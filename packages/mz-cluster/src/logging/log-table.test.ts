@@ -1,8 +1,7 @@
 /** `LogTable`: per-key coalescing at one log time, exact state at every time, no-op changes. */
 import { logRelation } from "@mzts/protocol";
-import type { Row, Timestamp } from "@mzts/repr";
+import { prng, type Row, type Timestamp } from "@mzts/repr";
 import { describe, expect, it } from "vitest";
-import { prng } from "../testing/prng.js";
 import { LogTable } from "./log-table.js";
 
 function table() {

@@ -5,6 +5,6 @@
  * (seeded model tests), `loadedModules` (what an import loads: startup-import tests).
  */
 
+export { prng } from "@mzts/repr";
 export { loadedModules } from "./loaded-modules.js";
-export { prng } from "./prng.js";
 export { TestWorkerLoop, type TestWorkerLoopOptions, until } from "./worker-loop.js";

@@ -137,6 +137,12 @@ class Out extends ByteCursor {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+
+  /** An int64 varint of a safe integer (a negative one: ten bytes, two's complement). */
+  int64(n: number): void {
+    if (n >= 0) this.varint(n);
+    else this.varint64(BigInt(n));
+  }
 }
 
 /** How one kind of response is framed: directly when `size` accepts it, else by `fallback`. */
@@ -269,6 +275,20 @@ let ROWS = new RowsWriter(1 << 12);
 /** A writer grown past this by a large batch is dropped after it rather than kept. */
 const ROWS_KEPT_BYTES = 1 << 20;
 
+/**
+ * A `RowBatch`'s leading fields: `format_version`, then `rows` (the `rowsLen` bytes `packer`
+ * holds; skipped when empty). A writer grown past `ROWS_KEPT_BYTES` is dropped after use.
+ */
+function writeRowBatchHead(out: Out, packer: RowsWriter, rowsLen: number): void {
+  out.buf[out.pos++] = 1 << 3; // format_version, varint
+  out.buf[out.pos++] = ROW_FORMAT_VERSION;
+  if (rowsLen === 0) return;
+  out.buf[out.pos++] = ld(2);
+  out.varint(rowsLen);
+  out.bytes(packer.view());
+  if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
+}
+
 /** The `ComputeResponse` bytes of a subscribe batch of updates, or undefined (reflective). */
 function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined {
   const b = r.response;
@@ -318,14 +338,7 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
   out.frontier(ld(2), b.upper);
   out.buf[out.pos++] = ld(3);
   out.varint(batchLen);
-  out.buf[out.pos++] = 1 << 3; // format_version, varint
-  out.buf[out.pos++] = ROW_FORMAT_VERSION;
-  if (rowsLen > 0) {
-    out.buf[out.pos++] = ld(2);
-    out.varint(rowsLen);
-    out.bytes(packer.view());
-    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
-  }
+  writeRowBatchHead(out, packer, rowsLen);
   if (updates.length > 0) {
     out.buf[out.pos++] = ld(3);
     out.varint(timesLen);
@@ -346,10 +359,7 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
     }
     out.buf[out.pos++] = ld(4);
     out.varint(diffsLen);
-    for (const u of updates) {
-      if (u[2] >= 0) out.varint(u[2]);
-      else out.varint64(BigInt(u[2]));
-    }
+    for (const u of updates) out.int64(u[2]);
   }
   if (out.pos !== out.buf.length) {
     throw new InvariantViolation(
@@ -397,22 +407,11 @@ function peekRowsBytes(r: PeekAnswer): Uint8Array | undefined {
   out.ascii(ld(1), r.uuid);
   out.buf[out.pos++] = ld(2);
   out.varint(batchLen);
-  out.buf[out.pos++] = 1 << 3; // format_version, varint
-  out.buf[out.pos++] = ROW_FORMAT_VERSION;
-  if (rowsLen > 0) {
-    out.buf[out.pos++] = ld(2);
-    out.varint(rowsLen);
-    out.bytes(packer.view());
-    if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
-  }
+  writeRowBatchHead(out, packer, rowsLen);
   if (rows.length > 0) {
     out.buf[out.pos++] = ld(3);
     out.varint(diffsLen);
-    for (let i = 0; i < rows.length; i++) {
-      const count = (rows[i] as readonly [Row, number])[1];
-      if (count >= 0) out.varint(count);
-      else out.varint64(BigInt(count));
-    }
+    for (let i = 0; i < rows.length; i++) out.int64((rows[i] as readonly [Row, number])[1]);
   }
   if (out.pos !== out.buf.length) {
     throw new InvariantViolation(

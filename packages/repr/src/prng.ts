@@ -1,6 +1,7 @@
 /**
- * `prng(seed)`: a small deterministic pseudo-random generator (mulberry32) for seeded model tests:
- * the same seed gives the same sequence of numbers in [0, 1) on every run.
+ * `prng(seed)`: a small deterministic pseudo-random generator (mulberry32) for seeded model tests
+ * and seeded schedules: the same seed gives the same sequence of numbers in [0, 1) on every run.
+ * Not for anything that must be unpredictable.
  */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
