@@ -3,9 +3,9 @@
  *
  * Layout: key string → its entries: the entry itself while the key has exactly one (most keys
  * of an index on a growing source, a log table's rows that do not change: no map per key), else
- * its entries by row key (`Bucket`: short arrays, a map past `SMALL_BUCKET` entries; a key that
+ * its entries by row key (`Bucket`, `bucket.ts`: short arrays, a map past `SMALL_BUCKET` entries; a key that
  * had two entries keeps its bucket until it has none, so a key that changes now and then does not
- * build one per change). An entry holds the row,
+ * build one per change). An entry (`entry.ts`) holds the row,
  * its history (inline up to two times, else parallel arrays of ascending times and non-zero
  * diffs) and `current` (the sum of all its diffs). A row key (`rowKeyOf`) only tells apart the
  * rows of one key, so it is the key of the non-key columns: a number for one int64 column, empty
@@ -55,7 +55,9 @@
 import { Frontier, MonotoneFrontier, type Row, type Timestamp, type Update } from "@mzts/repr";
 import { NotYetAvailable, SinceViolation } from "../errors.js";
 import { type Key, keyFunction } from "../operators/key.js";
+import { Bucket, collect } from "./bucket.js";
 import { DueQueue } from "./due-queue.js";
+import { type Entry, history, inlineDiffs, inlineTimes, NO_TIME, settle } from "./entry.js";
 import { bucketBytes, entryBytes, UPDATE_BYTES } from "./size.js";
 import { TimeCounts } from "./time-counts.js";
 
@@ -66,124 +68,6 @@ import { TimeCounts } from "./time-counts.js";
  */
 export interface EntryRef {
   readonly __arrangementEntry: never;
-}
-
-interface Entry {
-  readonly key: Key;
-  readonly rowKey: Key;
-  readonly row: Row;
-  /** Number of times held (ascending, each with a non-zero diff). */
-  n: number;
-  /**
-   * Up to two times are held inline (`t0`/`d0`, `t1`/`d1`; `times` undefined): most entries are
-   * a row inserted and later retracted, and two arrays per entry cost more than the row. From a
-   * third time on, `times`/`diffs` hold them all (the inline fields are then unused).
-   */
-  t0: Timestamp;
-  d0: number;
-  t1: Timestamp;
-  d1: number;
-  times: Timestamp[] | undefined;
-  diffs: number[] | undefined;
-  /** Sum of the diffs. */
-  current: number;
-  /** Key of this entry's live record in the compaction heap (undefined: none). */
-  heapKey: Timestamp | undefined;
-  /** The key's bucket once the key has had two entries (undefined: the entry is the key's slot). */
-  bucket: Bucket | undefined;
-}
-
-/** Entries a bucket holds in arrays before it becomes a map (see `Bucket`). */
-const SMALL_BUCKET = 32;
-
-/**
- * The entries of a key that has had two or more, by row key. `key` is the one copy of the key
- * its entries share (a key string is built afresh for every insert; an entry keeping its own
- * would hold one per entry).
- *
- * Up to `SMALL_BUCKET` entries are two parallel arrays (row keys, entries) in insertion order,
- * searched linearly; past that, a map row key → entry (kept until the key has no entry). A log
- * key replaced every tick holds ~a retention's worth of entries (11 at 10 s), each tick adding
- * one and compaction removing the oldest: a `Map` churned like that costs a hash, a probe and now
- * and then a rehash (a new table) per change; the arrays cost a short scan of row keys and a
- * front splice (issue 16). Iteration is in insertion order either way.
- */
-class Bucket {
-  readonly key: Key;
-  /** Row keys, parallel to `#list` (undefined once the bucket is a map). */
-  #rks: Key[] | undefined;
-  #list: Entry[] | undefined;
-  #map: Map<Key, Entry> | undefined;
-
-  /** A bucket of a key's first two entries, `a` inserted before `b`. */
-  constructor(key: Key, a: Entry, b: Entry) {
-    this.key = key;
-    this.#rks = [a.rowKey, b.rowKey];
-    this.#list = [a, b];
-    a.bucket = this;
-    b.bucket = this;
-  }
-
-  get size(): number {
-    return this.#list !== undefined ? this.#list.length : this.#map!.size;
-  }
-
-  /** The entry of row key `rk`, if any. */
-  get(rk: Key): Entry | undefined {
-    const rks = this.#rks;
-    if (rks === undefined) return this.#map!.get(rk);
-    // Newest first: a row updated again is most often a recent one.
-    for (let i = rks.length - 1; i >= 0; i--) if (rks[i] === rk) return this.#list![i];
-    return undefined;
-  }
-
-  /** Adds an entry whose row key is not in the bucket. */
-  add(e: Entry): void {
-    e.bucket = this;
-    const rks = this.#rks;
-    if (rks === undefined) {
-      this.#map!.set(e.rowKey, e);
-      return;
-    }
-    const list = this.#list!;
-    if (rks.length < SMALL_BUCKET) {
-      rks.push(e.rowKey);
-      list.push(e);
-      return;
-    }
-    const map = new Map<Key, Entry>();
-    for (let i = 0; i < list.length; i++) map.set(rks[i]!, list[i]!);
-    map.set(e.rowKey, e);
-    this.#map = map;
-    this.#rks = undefined;
-    this.#list = undefined;
-  }
-
-  /** Removes entry `e` (found by identity); false when it is not in the bucket. */
-  delete(e: Entry): boolean {
-    const list = this.#list;
-    if (list === undefined) {
-      const map = this.#map!;
-      if (map.get(e.rowKey) !== e) return false;
-      return map.delete(e.rowKey);
-    }
-    // Oldest first: compaction removes the oldest entries.
-    const i = list.indexOf(e);
-    if (i < 0) return false;
-    if (i === 0) {
-      list.shift();
-      this.#rks!.shift();
-    } else {
-      list.splice(i, 1);
-      this.#rks!.splice(i, 1);
-    }
-    return true;
-  }
-
-  /** The entries, in insertion order. */
-  values(): Iterable<Entry> {
-    return this.#list ?? this.#map!.values();
-  }
 }
 
 /** A key-indexed collection with history between `since` and `upper`. */
@@ -715,33 +599,6 @@ function flatten(s: string): void {
 // biome-ignore lint/correctness/noUnusedVariables: written only, so that the reads are not dead code
 let flattened = 0;
 
-/** The unused inline time (a bigint, so the field keeps one representation). */
-const NO_TIME: Timestamp = -1n;
-
-/** An inline entry's times as an array (it is getting a third time, or one out of order). */
-function inlineTimes(e: Entry): Timestamp[] {
-  return e.n === 2 ? [e.t0, e.t1] : [e.t0];
-}
-
-function inlineDiffs(e: Entry): number[] {
-  return e.n === 2 ? [e.d0, e.d1] : [e.d0];
-}
-
-/** After its arrays changed: `n` from them, and back to inline when two times or fewer remain. */
-function settle(e: Entry): void {
-  const times = e.times!;
-  const diffs = e.diffs!;
-  const n = times.length;
-  e.n = n;
-  if (n > 2) return;
-  e.t0 = n > 0 ? times[0]! : NO_TIME;
-  e.d0 = n > 0 ? diffs[0]! : 0;
-  e.t1 = n > 1 ? times[1]! : NO_TIME;
-  e.d1 = n > 1 ? diffs[1]! : 0;
-  e.times = undefined;
-  e.diffs = undefined;
-}
-
 /**
  * The columns of a `arity`-column row outside `key`: with the key's, they tell rows apart (rows
  * of one key agree on the key columns, the key being injective).
@@ -750,46 +607,4 @@ function nonKeyColumns(key: readonly number[], arity: number): number[] {
   const out: number[] = [];
   for (let c = 0; c < arity; c++) if (!key.includes(c)) out.push(c);
   return out;
-}
-
-/** `t` advanced to `since` (bigints: no Math.max). */
-function forward(t: Timestamp, since: Timestamp): Timestamp {
-  if (t < since) return since;
-  return t;
-}
-
-/** Appends a key's rows as of `t` (its one entry, or every entry of its bucket). */
-function collect(slot: Entry | Bucket, t: Timestamp, out: Array<[Row, number]>): void {
-  if (!(slot instanceof Bucket)) {
-    collectEntry(slot, t, out);
-    return;
-  }
-  for (const e of slot.values()) collectEntry(e, t, out);
-}
-
-function collectEntry(e: Entry, t: Timestamp, out: Array<[Row, number]>): void {
-  const times = e.times;
-  let n: number;
-  if (times === undefined) {
-    // Inline: one or two times.
-    if (e.n === 1 || e.t1 <= t) n = e.t0 <= t ? e.current : 0;
-    else n = e.t0 <= t ? e.d0 : 0;
-  } else if (times[times.length - 1]! <= t) n = e.current;
-  else {
-    n = 0;
-    for (let i = 0; i < times.length && times[i]! <= t; i++) n += e.diffs![i]!;
-  }
-  if (n !== 0) out.push([e.row, n]);
-}
-
-/** Appends an entry's history, times forwarded to `since`. */
-function history(e: Entry, since: Timestamp, out: Update[]): void {
-  if (e.times === undefined) {
-    out.push([e.row, forward(e.t0, since), e.d0]);
-    if (e.n === 2) out.push([e.row, forward(e.t1, since), e.d1]);
-    return;
-  }
-  for (let i = 0; i < e.times.length; i++) {
-    out.push([e.row, forward(e.times[i]!, since), e.diffs![i]!]);
-  }
 }
