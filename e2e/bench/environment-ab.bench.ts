@@ -30,6 +30,7 @@ import {
   readReplicaRecords,
 } from "../src/harness/environment.js";
 import { type Started, startNode, stopAll } from "../src/harness/processes.js";
+import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/environment-ab.bench.ts [--indexes N] [--windows W] [--replays R]
   [--flags-file F] LABEL=path/to/environmentd/dist/main.js ...
@@ -108,20 +109,9 @@ async function start(label: string, path: string): Promise<Side> {
   ]);
   const line = await proc.waitForLine((l) => READY.test(l), 60_000);
   const api = environmentApi(READY.exec(line)![2]!);
-  await api.createCluster("c");
-  await api.createReplica("c", "r1", 1);
-  await api.createSource({
-    name: "ticker",
-    cluster: "c",
-    loadGenerator: {
-      kind: "loadGenerator",
-      generator: { kind: "counter" },
-      seed: 1n,
-      tickIntervalMs: 1000,
-    },
-  } as Parameters<typeof api.createSource>[0]);
+  await createTickerCluster(api);
   for (let i = 0; i < indexes; i++) {
-    await api.createIndex({ name: `i${i}`, cluster: "c", on: "ticker_counter", key: [0] });
+    await api.createIndex({ name: `i${i}`, cluster: "c", on: TICKER_SUBSOURCE, key: [0] });
     if ((i + 1) % 250 === 0) progress(`  ${label}: ${i + 1} indexes created (load ${load()})`);
   }
   return {

@@ -36,6 +36,7 @@ import {
   startEnvironmentd,
 } from "../src/harness/environment.js";
 import { stopAll } from "../src/harness/processes.js";
+import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/scale.bench.ts [--indexes N[,N...]] [--help]
   --indexes  the index counts measured beside the baseline of ${4} (default 300)
@@ -112,23 +113,12 @@ async function measure(n: number): Promise<Row> {
     if (PROFILE_DIR !== undefined) process.env.MZ_E2E_PROFILE_DIR = join(PROFILE_DIR, String(n));
     env = await startEnvironmentd({ dataDir: dir, readyTimeoutMs: 60_000 });
     const api = env.api;
-    await api.createCluster("c");
-    await api.createReplica("c", "r1", 1);
-    await api.createSource({
-      name: "ticker",
-      cluster: "c",
-      loadGenerator: {
-        kind: "loadGenerator",
-        generator: { kind: "counter" },
-        seed: 1n,
-        tickIntervalMs: 1000,
-      },
-    } as Parameters<typeof api.createSource>[0]);
+    await createTickerCluster(api);
     const t0 = performance.now();
     const createMs: number[] = [];
     for (let i = 0; i < n; i++) {
       const a = performance.now();
-      await api.createIndex({ name: `i${i}`, cluster: "c", on: "ticker_counter", key: [0] });
+      await api.createIndex({ name: `i${i}`, cluster: "c", on: TICKER_SUBSOURCE, key: [0] });
       createMs.push(performance.now() - a);
       if ((i + 1) % 100 === 0) progress(`  ${n}: ${i + 1} indexes created`);
     }
