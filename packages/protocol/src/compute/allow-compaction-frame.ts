@@ -9,7 +9,8 @@
  * anything else (the reflective encode takes it). `allow-compaction-frame.property.test.ts`
  * compares the two byte for byte.
  */
-import type { Frontier, GlobalId } from "@mzts/repr";
+import { type Frontier, type GlobalId, varintSize } from "@mzts/repr";
+import { ByteCursor } from "../codec/byte-cursor.js";
 
 /** `ComputeCommand.allow_compaction` (field 7), length-delimited. */
 const ALLOW_COMPACTION_TAG = (7 << 3) | 2;
@@ -17,16 +18,6 @@ const ALLOW_COMPACTION_TAG = (7 << 3) | 2;
 const ID_TAG = (1 << 3) | 2;
 const FRONTIER_TAG = (2 << 3) | 2;
 const ELEMENTS_TAG = (1 << 3) | 2;
-
-/** Bytes of `n`'s varint (n < 2^53). */
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
-}
 
 /** The frame for `allowCompaction(id, frontier)`, or `undefined` (file comment). */
 export function allowCompactionFrame(id: GlobalId, frontier: Frontier): Uint8Array | undefined {
@@ -37,36 +28,32 @@ export function allowCompactionFrame(id: GlobalId, frontier: Frontier): Uint8Arr
   if (frontier !== null) {
     if (frontier > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
     time = Number(frontier);
-    timeLength = varintLength(time);
+    timeLength = varintSize(time);
   }
   // Frontier message: [ELEMENTS_TAG, len, varint] or nothing.
   const frontierLength = frontier === null ? 0 : 2 + timeLength;
   // AllowCompaction: [ID_TAG, len, id] (omitted when empty) + [FRONTIER_TAG, len, frontier].
   const bodyLength = (idLength === 0 ? 0 : 2 + idLength) + 2 + frontierLength;
   if (bodyLength >= 0x80) return undefined;
-  const out = new Uint8Array(2 + bodyLength);
-  let pos = 0;
-  out[pos++] = ALLOW_COMPACTION_TAG;
-  out[pos++] = bodyLength;
+  const out = new ByteCursor(new Uint8Array(2 + bodyLength));
+  const buf = out.buf;
+  buf[out.pos++] = ALLOW_COMPACTION_TAG;
+  buf[out.pos++] = bodyLength;
   if (idLength > 0) {
-    out[pos++] = ID_TAG;
-    out[pos++] = idLength;
+    buf[out.pos++] = ID_TAG;
+    buf[out.pos++] = idLength;
     for (let i = 0; i < idLength; i++) {
       const c = id.charCodeAt(i);
       if (c >= 0x80) return undefined;
-      out[pos++] = c;
+      buf[out.pos++] = c;
     }
   }
-  out[pos++] = FRONTIER_TAG;
-  out[pos++] = frontierLength;
+  buf[out.pos++] = FRONTIER_TAG;
+  buf[out.pos++] = frontierLength;
   if (frontier !== null) {
-    out[pos++] = ELEMENTS_TAG;
-    out[pos++] = timeLength;
-    while (time >= 0x80) {
-      out[pos++] = (time % 0x80) | 0x80;
-      time = Math.floor(time / 0x80);
-    }
-    out[pos++] = time;
+    buf[out.pos++] = ELEMENTS_TAG;
+    buf[out.pos++] = timeLength;
+    out.varint(time);
   }
-  return out;
+  return buf;
 }
