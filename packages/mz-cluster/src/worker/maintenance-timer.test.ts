@@ -20,6 +20,28 @@ function recorded(due: () => number | undefined = () => Number.POSITIVE_INFINITY
   return { at, timer };
 }
 
+/**
+ * A timer on the real clock that records its runs in `order` (with whatever the test adds);
+ * `maintained` settles at its first run. Tests wait on that run, not on a wall-clock allowance: a
+ * loaded machine can let any fixed timeout expire before the run's check phase comes.
+ */
+function ordered() {
+  const order: string[] = [];
+  let ran = () => {};
+  const maintained = new Promise<void>((r) => {
+    ran = r;
+  });
+  const timer = new MaintenanceTimer({
+    intervalMs: 10,
+    run: () => {
+      order.push("maintain");
+      ran();
+      return Number.POSITIVE_INFINITY;
+    },
+  });
+  return { order, timer, maintained };
+}
+
 describe("MaintenanceTimer", () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -83,18 +105,11 @@ describe("MaintenanceTimer", () => {
   });
 
   it("a request runs after the immediates queued with it (a step goes first)", async () => {
-    const order: string[] = [];
-    const timer = new MaintenanceTimer({
-      intervalMs: 10,
-      run: () => {
-        order.push("maintain");
-        return Number.POSITIVE_INFINITY;
-      },
-    });
+    const { order, timer, maintained } = ordered();
     // A command: asks for maintenance and a step, in that order.
     timer.request();
     setImmediate(() => order.push("step"));
-    await new Promise((r) => setTimeout(r, 20));
+    await maintained;
     expect(order).toEqual(["step", "maintain"]);
     timer.close();
   });
@@ -103,14 +118,7 @@ describe("MaintenanceTimer", () => {
     // A 0 ms timeout would run first here: the request is made in the check phase and the turn
     // outlasts the timer's millisecond, so the next timers phase comes before the next immediates.
     for (let round = 0; round < 20; round++) {
-      const order: string[] = [];
-      const timer = new MaintenanceTimer({
-        intervalMs: 10,
-        run: () => {
-          order.push("maintain");
-          return Number.POSITIVE_INFINITY;
-        },
-      });
+      const { order, timer, maintained } = ordered();
       await new Promise<void>((resolve) =>
         setImmediate(() => {
           timer.request();
@@ -122,7 +130,7 @@ describe("MaintenanceTimer", () => {
           resolve();
         }),
       );
-      await new Promise((r) => setTimeout(r, 15));
+      await maintained;
       expect(order).toEqual(["step", "maintain"]);
       timer.close();
     }
