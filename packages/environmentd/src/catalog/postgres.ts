@@ -18,9 +18,11 @@
  * in the transaction that records the new one. The DDL runs under a transaction-scoped advisory lock so that
  * processes opening a fresh schema at once do not race on `CREATE … IF NOT EXISTS`.
  *
- * `pg` returns `int8` as strings; generations and ids are parsed as `bigint`.
+ * `pg` returns `int8` as strings; generations and ids are parsed as `bigint`. The driver is
+ * imported on the first `openPostgresCatalog`, not with the package: a process on a SQLite
+ * catalog (the default) never loads it.
  */
-import pg from "pg";
+import type { Pool, PoolClient } from "pg";
 import { type Catalog, type CatalogStore, catalogFromStore } from "./catalog.js";
 import { CatalogState, checkGeneration, type StoredObjectRow } from "./catalog-state.js";
 import {
@@ -47,6 +49,26 @@ export interface PostgresCatalogOptions {
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
+let poolClass: Promise<typeof Pool> | undefined;
+
+/**
+ * The `pg` driver's pool class, imported once, on first use.
+ * @throws CatalogUnavailable when the driver cannot be loaded (a failed load is retried next call)
+ */
+async function loadPool(location: string): Promise<typeof Pool> {
+  poolClass ??= import("pg").then((m) => m.default.Pool);
+  try {
+    return await poolClass;
+  } catch (e) {
+    poolClass = undefined;
+    throw new CatalogUnavailable(
+      location,
+      "load the PostgreSQL driver `pg` (reinstall @mzts/environmentd's dependencies)",
+      e,
+    );
+  }
+}
+
 interface ObjectRow {
   id: string;
   kind: string;
@@ -59,9 +81,9 @@ interface ObjectRow {
 
 /**
  * Connects to PostgreSQL and creates the schema and tables if missing.
- * @throws CatalogUnavailable when the server is unreachable or the DDL fails,
- * UnsupportedFormatVersion when the schema was written by a newer version, RangeError for a
- * schema name that is not a lowercase SQL identifier
+ * @throws CatalogUnavailable when the driver cannot be loaded, the server is unreachable or the
+ * DDL fails, UnsupportedFormatVersion when the schema was written by a newer version, RangeError
+ * for a schema name that is not a lowercase SQL identifier
  */
 export async function openPostgresCatalog(options: PostgresCatalogOptions): Promise<Catalog> {
   const schema = options.schema ?? "mz_catalog";
@@ -73,14 +95,12 @@ export async function openPostgresCatalog(options: PostgresCatalogOptions): Prom
   const state = `"${schema}".catalog_state`;
   const objects = `"${schema}".catalog_objects`;
   const location = `postgres:${safeUrl(options.url)}/${schema}`;
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4 });
+  const PgPool = await loadPool(location);
+  const pool = new PgPool({ connectionString: options.url, max: options.poolSize ?? 4 });
   pool.on("error", (err) => options.onIdleError?.(err));
 
   /** Runs `f` in one transaction on one connection; rolls back on any throw. */
-  async function transaction<T>(
-    begin: string,
-    f: (client: pg.PoolClient) => Promise<T>,
-  ): Promise<T> {
+  async function transaction<T>(begin: string, f: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     try {
       await client.query(begin);
@@ -166,7 +186,7 @@ export async function openPostgresCatalog(options: PostgresCatalogOptions): Prom
     }
   }
 
-  async function loadObjects(c: pg.PoolClient): Promise<StoredObjectRow[]> {
+  async function loadObjects(c: PoolClient): Promise<StoredObjectRow[]> {
     const r = await c.query<ObjectRow>(
       `SELECT id, kind, namespace, scope, name, format_version, body FROM ${objects}`,
     );
@@ -182,7 +202,7 @@ export async function openPostgresCatalog(options: PostgresCatalogOptions): Prom
   }
 
   async function readState(
-    c: pg.PoolClient,
+    c: PoolClient,
     lock: boolean,
   ): Promise<{ generation: bigint; nextId: bigint }> {
     const r = await c.query<{ generation: string; next_id: string }>(
