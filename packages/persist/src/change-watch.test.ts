@@ -38,11 +38,16 @@ describe("idle listeners of one shard", () => {
       await new Promise((r) => setTimeout(r, 50));
       consensus.heads = 0;
       const timers = vi.spyOn(globalThis, "setTimeout");
-      await new Promise((r) => setTimeout(r, 500));
+      let timersSet: number;
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        timersSet = timers.mock.calls.length;
+      } finally {
+        timers.mockRestore(); // even if the wait throws: later files run in this worker
+      }
       // ~25 intervals of 20 ms: one timer and one head read each (before: a timer per listener
       // per interval, ~5,000).
-      expect(timers.mock.calls.length).toBeLessThan(200);
-      timers.mockRestore();
+      expect(timersSet).toBeLessThan(200);
       expect(consensus.heads).toBeLessThan(200);
       // "Another process": the same store under another location string, so another wakeup
       // key: only polling sees its write.
@@ -78,11 +83,16 @@ describe("idle listeners of one shard", () => {
       const firsts = listeners.map((l) => l.next());
       await new Promise((r) => setTimeout(r, 20));
       const polls = vi.spyOn(ShardMachine.prototype, "poll");
-      for (let t = 1n; t <= 20n; t++) await h.downgradeSince(t);
-      await new Promise((r) => setTimeout(r, 20));
+      let polled: number;
+      try {
+        for (let t = 1n; t <= 20n; t++) await h.downgradeSince(t);
+        await new Promise((r) => setTimeout(r, 20));
+        polled = polls.mock.calls.length;
+      } finally {
+        polls.mockRestore();
+      }
       // Before: 20 commits × 50 listeners re-reading the head.
-      expect(polls.mock.calls.length).toBeLessThan(20);
-      polls.mockRestore();
+      expect(polled).toBeLessThan(20);
       const ws = await writer.openShard("s");
       await ws.compareAndAppend([[["x"], 100n, 1]], 100n, 101n);
       const events = await Promise.all(firsts);
