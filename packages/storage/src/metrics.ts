@@ -17,6 +17,7 @@
  * | `mz_storage_command_errors_total`            | counter | `code` (protocol error codes)            |
  * | `mz_storage_reconciliation_ingestions_total` | counter | `outcome` (`kept`/`dropped`)             |
  * | `mz_storage_ingestions`                      | gauge   | —                                        |
+ * | `mz_storage_shard_writers`                   | gauge   | —                                        |
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 
@@ -39,9 +40,14 @@ export const SLOT = {
   ingestions: 13,
   shardOpensOk: 14,
   shardOpensError: 15,
+  /**
+   * Gauge, added to by every worker: its export shard writers that can still reach persist —
+   * running, or stopped with a persist call in flight (`ShardWriter.quiet` not yet true).
+   */
+  shardWriters: 16,
 } as const;
 export type Slot = (typeof SLOT)[keyof typeof SLOT];
-const SLOTS = 16;
+const SLOTS = 17;
 
 /** A block of 64-bit counters shared by a runtime's main thread and its workers. */
 export class StorageCounters {
@@ -142,6 +148,16 @@ export function registerStorageMetrics(registry: Registry, counters: StorageCoun
     registers: [registry],
     collect() {
       this.set(n(SLOT.ingestions));
+    },
+  });
+  new Gauge({
+    name: "mz_storage_shard_writers",
+    help:
+      "Export shard writers that can still write to persist: running, or dropped with an " +
+      "append in flight (0 for a dropped ingestion means its write fence has passed)",
+    registers: [registry],
+    collect() {
+      this.set(n(SLOT.shardWriters));
     },
   });
 }

@@ -2,7 +2,8 @@
  * `ShardWriter` against an in-memory shard double (compare-and-append with persist's
  * `UpperMismatch`, an upper, a since handle): it appends only what every worker has sent, closes
  * the shard at `maxTicks`, adopts another replica's upper, polls in read-only mode, reports health
- * and retries after a failure (of the open too), and stops appending after `stop()`. The write path over real
+ * and retries after a failure (of the open too), and stops appending after `stop()` (leaving the
+ * `shardWriters` gauge once its last persist call settled). The write path over real
  * workers and persist is tested in `test/storage-runtime.test.ts`.
  */
 
@@ -246,15 +247,37 @@ describe("ShardWriter", () => {
     });
     sendAll(t.writer, 0n, 2n); // the append starts and waits at the gate
     await settle();
+    expect(t.counters.get(SLOT.shardWriters)).toBe(1n);
     t.writer.stop();
     expect(t.writer.quiet).toBe(false);
     expect(t.clock.quiet).toBe(0);
+    expect(t.counters.get(SLOT.shardWriters)).toBe(1n); // it can still reach persist
     release();
     await settle();
     expect(t.s.appends).toHaveLength(1); // it landed…
     expect(t.writer.quiet).toBe(true); // …before the writer reported quiet
     expect(t.clock.quiet).toBe(1);
+    expect(t.counters.get(SLOT.shardWriters)).toBe(0n); // and left the gauge, once
     expect(t.uppers(0)).toEqual([]); // and its outcome was not adopted
+  });
+
+  it("leaves the shard-writers gauge once: at a stop or kill while idle, never twice", async () => {
+    const t = setup({ writesAllowed: true });
+    expect(t.counters.get(SLOT.shardWriters)).toBe(1n); // counted from its construction
+    t.writer.open();
+    await settle();
+    t.writer.stop();
+    expect(t.writer.quiet).toBe(true);
+    expect(t.counters.get(SLOT.shardWriters)).toBe(0n);
+    t.writer.kill();
+    t.writer.stop();
+    expect(t.counters.get(SLOT.shardWriters)).toBe(0n);
+    const k = setup({ writesAllowed: true });
+    k.writer.open(); // killed while the open is in flight: leaves once it settles
+    k.writer.kill();
+    expect(k.counters.get(SLOT.shardWriters)).toBe(1n);
+    await settle();
+    expect(k.counters.get(SLOT.shardWriters)).toBe(0n);
   });
 
   it("says when it is next due unasked: read-only poll, retry, heartbeat; nothing while busy", async () => {

@@ -33,6 +33,9 @@
  * and expires its since handle. An append already in flight still completes in persist; once it
  * has settled the writer is `quiet` and tells the state (`onQuiet`), which only then answers
  * `droppedId`: a drop is a write fence. `kill()` (the worker closing) only marks it dead.
+ * Every writer counts in the `shardWriters` gauge from its construction until it is first quiet
+ * (stopped or killed, nothing in flight): the fence of a drop that answers nothing (a
+ * reconciliation's) is visible there.
  */
 import type { Shard, SinceHandle } from "@mzts/persist";
 import { UpperMismatch } from "@mzts/persist";
@@ -122,6 +125,8 @@ export class ShardWriter {
   #busy = true;
   /** Stopped or killed: nothing starts, no outcome is adopted. */
   #dead = false;
+  /** Whether this writer has left `SLOT.shardWriters` (once, when it first became quiet). */
+  #left = false;
   /** Last failure (stalled), or null. */
   #error: string | null = null;
   /** Whether worker 0 has been told the writer is healthy. */
@@ -148,6 +153,7 @@ export class ShardWriter {
     this.#generator = target.generator;
     this.#endTick = target.endTick;
     this.#upper = target.upper;
+    scope.deps.counters.add(SLOT.shardWriters, 1);
     const peers = scope.deps.peers;
     this.#queues = Array.from({ length: peers }, () => []);
     this.#through = Array.from({ length: peers }, () => target.startTick);
@@ -316,6 +322,7 @@ export class ShardWriter {
    */
   stop(): void {
     this.#dead = true;
+    this.#leaveIfQuiet();
     const handle = this.#sinceHandle;
     if (handle !== undefined) {
       handle.expire().catch((e: unknown) => {
@@ -330,13 +337,24 @@ export class ShardWriter {
   /** The worker is closing: nothing starts or is adopted any more (handles are left to expire). */
   kill(): void {
     this.#dead = true;
+    this.#leaveIfQuiet();
   }
 
   /** A persist call settled; a stopped writer is quiet now. */
   #settle(): void {
     this.#busy = false;
     this.#scope.settled();
-    if (this.#dead) this.#scope.onQuiet(this);
+    if (this.#dead) {
+      this.#leaveIfQuiet();
+      this.#scope.onQuiet(this);
+    }
+  }
+
+  /** Once quiet, the writer leaves the `shardWriters` gauge: nothing of it reaches persist now. */
+  #leaveIfQuiet(): void {
+    if (this.#left || !this.quiet) return;
+    this.#left = true;
+    this.#scope.deps.counters.add(SLOT.shardWriters, -1);
   }
 
   /** The shard's upper is (at least) `upper`: drop what it holds, tell everyone, stay healthy. */

@@ -250,19 +250,28 @@ describe.each(PATHS)("storage runtime (%s)", (path) => {
     const r = await startReplica(path, dir, 2, { ticksPerBatch: 2, maxTicksInFlight: 4 });
     const keep = counter("u1", "u2", "counter-k", 1_000_000n);
     const stale = counter("u3", "u4", "counter-s", 1_000_000n);
+    const writers = () => r.rt.counters.get(SLOT.shardWriters);
     r.connect("n1", [keep, stale, INIT, ALLOW_WRITES]);
     await until(() => untimed(r.merged).filter((s) => s.endsWith("running")).length === 2);
+    await until(() => writers() === 2n, 5000, "both shards' writers");
     const appendedBefore = r.rt.counters.get(SLOT.updatesAppended);
     r.connect("n2", [keep, INIT]);
     await until(() => uppersOf(r.merged, "u2").length > 0, 5000, "fresh upper");
     await until(() => untimed(r.merged).length > 0, 5000, "status re-sent");
     expect(untimed(r.merged)).toEqual(["status u1 running"]);
-    await new Promise((res) => setTimeout(res, 50)); // an append in flight may still land
+    // The silent drop answers nothing; its write fence is the stale writer leaving the gauge
+    // (stopped, and the append in flight at the drop, if any, settled).
+    await until(() => writers() === 1n, 5000, "the stale shard's writer quiet");
     const staleUpper = await shardUpper(dir, "counter-s");
     const keptUpper = await shardUpper(dir, "counter-k");
-    await new Promise((res) => setTimeout(res, 150));
-    expect(await shardUpper(dir, "counter-s")).toBe(staleUpper);
+    // The kept ingestion goes on appending (a reported upper has landed); the stale shard stays.
+    await until(
+      () => Frontier.lessThan(keptUpper, uppersOf(r.merged, "u2").at(-1) ?? Frontier.MIN),
+      5000,
+      "the kept shard advancing",
+    );
     expect(Frontier.lessThan(keptUpper, await shardUpper(dir, "counter-k"))).toBe(true);
+    expect(await shardUpper(dir, "counter-s")).toBe(staleUpper);
     expect(r.rt.counters.get(SLOT.updatesAppended)).toBeGreaterThan(appendedBefore);
     expect(r.rt.counters.get(SLOT.reconciliationKept)).toBe(1n);
     expect(r.rt.counters.get(SLOT.reconciliationDropped)).toBe(1n);
