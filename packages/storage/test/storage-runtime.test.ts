@@ -161,6 +161,13 @@ describe.each(PATHS)("storage runtime (%s)", (path) => {
     ).toEqual(["dropped u1", "dropped u2"]);
     const afterDrop = r.merged.length;
     r.submit([{ kind: "allowCompaction", id: "u1", frontier: Frontier.EMPTY }]);
+    // Applied (counted as a benign race), not merely sent; then a grace for an answer it must
+    // not get.
+    await until(
+      () => r.rt.counters.get(SLOT.benignCompactionUnknownId) === 1n,
+      5000,
+      "the repeated drop applied",
+    );
     await new Promise((res) => setTimeout(res, 100));
     expect(r.merged.slice(afterDrop).filter((x) => x.kind !== "statisticsUpdates")).toEqual([]);
     expect(r.rt.counters.get(SLOT.benignCompactionUnknownId)).toBe(1n);
