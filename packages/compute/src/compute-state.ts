@@ -72,10 +72,17 @@ import {
   type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
+import type { SourceImportFailure } from "./render/source-import.js";
 import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
 export const EXCHANGE_CHANNEL = "compute:exchange";
+/**
+ * The mesh channel on which a worker whose source reader stopped for good tells the others
+ * (`[seq, SourceImportFailure]`): the dataflow stalls on every worker, so each one answers the
+ * peeks waiting on it with the error, and the merged answer is the error instead of a hang.
+ */
+export const SOURCE_FAILURE_CHANNEL = "compute:source-failure";
 
 /** What a worker sends to its process: compute responses and its statistics. */
 export type WorkerResponse = ComputeResponse | WorkerStatsMessage;
@@ -161,6 +168,8 @@ export class ComputeState {
   #closed = false;
   /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
   readonly #disposing = new Set<Promise<void>>();
+  /** Source failures of other workers for dataflows this worker has not built yet, by seq. */
+  readonly #earlyFailures = new Map<number, SourceImportFailure>();
 
   constructor(worker: number, workers: number, deps: ComputeStateDeps) {
     this.worker = worker;
@@ -173,6 +182,10 @@ export class ComputeState {
     this.#router = new ExchangeRouter<ExchangeMessage>(deps.mesh, EXCHANGE_CHANNEL, (ns) => {
       this.#dataflows.get(ns)?.graph.activate();
       deps.requestStep();
+    });
+    deps.mesh.on(SOURCE_FAILURE_CHANNEL, (payload) => {
+      const [seq, failure] = payload as [number, SourceImportFailure];
+      this.#stalled(seq, failure);
     });
     this.#logging = new ComputeLogging(deps.logging);
     this.#now = deps.now ?? Date.now;
@@ -305,8 +318,18 @@ export class ComputeState {
       activated: (d) => {
         if (!d.disposed) this.#active.add(d);
       },
+      sourceFailed: (d, failure) => {
+        for (let w = 0; w < this.workers; w++)
+          if (w !== this.worker) this.#deps.mesh.send(w, SOURCE_FAILURE_CHANNEL, [d.seq, failure]);
+        this.#stalled(d.seq, failure);
+      },
     });
     this.#dataflows.set(seq, df);
+    const early = this.#earlyFailures.get(seq);
+    if (early !== undefined) {
+      this.#earlyFailures.delete(seq);
+      df.failure ??= early;
+    }
     this.#active.add(df);
     for (const id of ids) {
       this.#exports.set(id, df);
@@ -435,6 +458,19 @@ export class ComputeState {
     }
     this.#peeks.set(peek.uuid, peek);
     this.#logging.peekStarted(peek.uuid, target.id, peek.timestamp);
+    this.#deps.requestStep();
+  }
+
+  /**
+   * Dataflow `seq` is stalled by a source that stopped for good (on this worker or another): its
+   * waiting peeks get the error at the next step (`evaluatePeek`). A failure for a dataflow not
+   * built here yet waits for the build; one for a dropped dataflow is ignored.
+   */
+  #stalled(seq: number, failure: SourceImportFailure): void {
+    const df = this.#dataflows.get(seq);
+    if (df !== undefined) df.failure ??= failure;
+    else if (seq >= this.#nextSeq && !this.#earlyFailures.has(seq))
+      this.#earlyFailures.set(seq, failure);
     this.#deps.requestStep();
   }
 
