@@ -223,11 +223,14 @@ try {
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const s of sides) for (const row of s.rows) console.log(row);
   const base = sides[0]!;
-  console.log("\n| build | replay s per kill | ÷ first build, per kill | last ÷ first kill |");
-  console.log("| --- | --- | --- | --- |");
+  console.log(
+    "\n| build | replay s per kill | ÷ first build, per kill | last ÷ first kill | respawn s per kill | replay − respawn s per kill |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  const s2 = (ms: number) => (ms / 1000).toFixed(2);
   for (const s of sides)
     console.log(
-      `| ${s.label} | ${s.replayMs.map((m) => (m / 1000).toFixed(2)).join(", ")} | ${s.replayMs.map((m, i) => (m / base.replayMs[i]!).toFixed(2)).join(", ")} | ${(s.replayMs.at(-1)! / s.replayMs[0]!).toFixed(2)} |`,
+      `| ${s.label} | ${s.replayMs.map(s2).join(", ")} | ${s.replayMs.map((m, i) => (m / base.replayMs[i]!).toFixed(2)).join(", ")} | ${(s.replayMs.at(-1)! / s.replayMs[0]!).toFixed(2)} | ${s.respawnMs.map(s2).join(", ")} | ${s.replayMs.map((m, i) => s2(m - s.respawnMs[i]!)).join(", ")} |`,
     );
 } finally {
   for (const s of sides) s.api.close();
