@@ -72,17 +72,11 @@ import {
   type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
-import type { SourceImportFailure } from "./render/source-import.js";
+import { SourceFailures } from "./render/source-failures.js";
 import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
 export const EXCHANGE_CHANNEL = "compute:exchange";
-/**
- * The mesh channel on which a worker whose source reader stopped for good tells the others
- * (`[seq, SourceImportFailure]`): the dataflow stalls on every worker, so each one answers the
- * peeks waiting on it with the error, and the merged answer is the error instead of a hang.
- */
-export const SOURCE_FAILURE_CHANNEL = "compute:source-failure";
 
 /** What a worker sends to its process: compute responses and its statistics. */
 export type WorkerResponse = ComputeResponse | WorkerStatsMessage;
@@ -168,8 +162,8 @@ export class ComputeState {
   #closed = false;
   /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
   readonly #disposing = new Set<Promise<void>>();
-  /** Source failures of other workers for dataflows this worker has not built yet, by seq. */
-  readonly #earlyFailures = new Map<number, SourceImportFailure>();
+  /** Stalled dataflows: source imports stopped for good here or on another worker. */
+  readonly #sourceFailures: SourceFailures;
 
   constructor(worker: number, workers: number, deps: ComputeStateDeps) {
     this.worker = worker;
@@ -183,9 +177,11 @@ export class ComputeState {
       this.#dataflows.get(ns)?.graph.activate();
       deps.requestStep();
     });
-    deps.mesh.on(SOURCE_FAILURE_CHANNEL, (payload) => {
-      const [seq, failure] = payload as [number, SourceImportFailure];
-      this.#stalled(seq, failure);
+    this.#sourceFailures = new SourceFailures({
+      mesh: deps.mesh,
+      dataflow: (seq) => this.#dataflows.get(seq),
+      nextSeq: () => this.#nextSeq,
+      requestStep: deps.requestStep,
     });
     this.#logging = new ComputeLogging(deps.logging);
     this.#now = deps.now ?? Date.now;
@@ -318,18 +314,10 @@ export class ComputeState {
       activated: (d) => {
         if (!d.disposed) this.#active.add(d);
       },
-      sourceFailed: (d, failure) => {
-        for (let w = 0; w < this.workers; w++)
-          if (w !== this.worker) this.#deps.mesh.send(w, SOURCE_FAILURE_CHANNEL, [d.seq, failure]);
-        this.#stalled(d.seq, failure);
-      },
+      sourceFailed: (d, failure) => this.#sourceFailures.reported(d, failure),
     });
     this.#dataflows.set(seq, df);
-    const early = this.#earlyFailures.get(seq);
-    if (early !== undefined) {
-      this.#earlyFailures.delete(seq);
-      df.failure ??= early;
-    }
+    this.#sourceFailures.built(df);
     this.#active.add(df);
     for (const id of ids) {
       this.#exports.set(id, df);
@@ -458,19 +446,6 @@ export class ComputeState {
     }
     this.#peeks.set(peek.uuid, peek);
     this.#logging.peekStarted(peek.uuid, target.id, peek.timestamp);
-    this.#deps.requestStep();
-  }
-
-  /**
-   * Dataflow `seq` is stalled by a source that stopped for good (on this worker or another): its
-   * waiting peeks get the error at the next step (`evaluatePeek`). A failure for a dataflow not
-   * built here yet waits for the build; one for a dropped dataflow is ignored.
-   */
-  #stalled(seq: number, failure: SourceImportFailure): void {
-    const df = this.#dataflows.get(seq);
-    if (df !== undefined) df.failure ??= failure;
-    else if (seq >= this.#nextSeq && !this.#earlyFailures.has(seq))
-      this.#earlyFailures.set(seq, failure);
     this.#deps.requestStep();
   }
 

@@ -2,7 +2,7 @@
  * A source import that stops for good on ONE worker stalls the dataflow on every worker (the
  * index's frontier needs every worker's input), so every worker must answer the peeks waiting on
  * it, or the merged answer never comes: the worker whose reader stopped tells the others
- * (`SOURCE_FAILURE_CHANNEL`) and each answers with the error naming the source, the shard, the
+ * (`SourceFailures`, `render/source-failures.ts`) and each answers with the error naming the source, the shard, the
  * since violation and what to do next. Two `ComputeState`s in process over an in-memory mesh,
  * real persist: worker 1 builds the dataflow only after worker 0's since handle (the only reader
  * of the shard: no controller hold) moved the shard's since past the as-of, so worker 1's
