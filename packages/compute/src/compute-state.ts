@@ -180,6 +180,8 @@ export class ComputeState {
     this.#sourceFailures = new SourceFailures({
       mesh: deps.mesh,
       dataflow: (seq) => this.#dataflows.get(seq),
+      exporter: (id) => this.#exports.get(id),
+      dataflows: () => this.#dataflows.values(),
       nextSeq: () => this.#nextSeq,
       requestStep: deps.requestStep,
     });

@@ -5,9 +5,11 @@
  * so the index's frontier can never pass the as-of. A peek at a time it would wait for is answered
  * with an error naming the source, the shard, the since violation and what to do next — before,
  * it waited until the controller's timeout — and the replica carries on: a peek of another index
- * still answers.
+ * still answers. The stall carries downstream: an index built on the stalled index (before the
+ * failure or after it) answers with the same error.
  */
 import { createPersist } from "@mzts/persist";
+import type { ComputeCommand } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
 import { dataflow, peekOf, Replica, removeDir, START_COMMANDS, show, tempDir } from "./harness.js";
@@ -18,6 +20,20 @@ afterEach(async () => {
 });
 
 const ROWS: Array<[Row, number]> = [[[1n], 1]];
+
+/** A dataflow over the stalled index u3, as of 2: object `obj`, index `ix`. */
+function downstream(obj: string, ix: string): ComputeCommand {
+  return {
+    kind: "createDataflow",
+    dataflow: dataflow({
+      debugName: `over u3 ${ix}`,
+      asOf: 2n,
+      indexImports: [{ id: "u3", arity: 1, key: [0] }],
+      objectsToBuild: [{ id: obj, plan: { kind: "get", id: "u3", arity: 1 } }],
+      indexExports: [{ id: ix, objectId: obj, key: [0] }],
+    }),
+  };
+}
 
 describe("a stalled source import", () => {
   for (const path of ["unified", "legacy"] as const) {
@@ -48,6 +64,7 @@ describe("a stalled source import", () => {
             indexExports: [{ id: "u3", objectId: "u2", key: [0] }],
           }),
         },
+        downstream("u6", "u7"),
         {
           kind: "createDataflow",
           dataflow: dataflow({
@@ -72,6 +89,17 @@ describe("a stalled source import", () => {
       // The replica carries on.
       const other = await rep.peek(peekOf("u5", 1, 0n));
       expect(show(other.response)).toBe(show({ kind: "rows", rows: ROWS }));
+
+      // Downstream of the stalled index: built before the failure, and after it.
+      rep.send(downstream("u8", "u9"));
+      for (const id of ["u7", "u9"]) {
+        const q = peekOf(id, 1, 2n);
+        const down = await rep.peek(q);
+        expect(down.response.kind).toBe("error");
+        const m = down.response.kind === "error" ? down.response.message : "";
+        expect(m).toMatch(new RegExp(`^peek ${q.uuid} of ${id} cannot be answered`));
+        expect(m).toMatch(/source u1 \(shard nums\) stopped on worker \d: since violation/);
+      }
     }, 60_000);
   }
 });

@@ -13,8 +13,12 @@
  *    `built(df)`; one for a dropped dataflow is ignored.
  * 3. Marking sets `df.failure` (the first failure wins) and asks for a step, in which the peeks
  *    waiting on the dataflow are answered with the error (`evaluatePeek`).
+ * 4. A stall carries downstream: a dataflow importing an index of a stalled dataflow stalls too
+ *    (its input never passes the stalled frontier), with the same failure — marked when the
+ *    upstream one is, or when it is built over an index of a stalled one.
  */
 import type { ExchangeMesh } from "@mzts/mz-cluster/runtime";
+import type { GlobalId } from "@mzts/repr";
 import type { DataflowInstance } from "./dataflow.js";
 import type { SourceImportFailure } from "./source-import.js";
 
@@ -25,6 +29,10 @@ export interface SourceFailuresOptions {
   readonly mesh: ExchangeMesh;
   /** The live dataflow of a build sequence number. */
   readonly dataflow: (seq: number) => DataflowInstance | undefined;
+  /** The live dataflow exporting `id`. */
+  readonly exporter: (id: GlobalId) => DataflowInstance | undefined;
+  /** Every live dataflow. */
+  readonly dataflows: () => Iterable<DataflowInstance>;
   /** The next build sequence number (a failure for a lower one without a dataflow: dropped). */
   readonly nextSeq: () => number;
   readonly requestStep: () => void;
@@ -51,18 +59,43 @@ export class SourceFailures {
     this.#stalled(df.seq, failure);
   }
 
-  /** `df` was just built: a failure another worker reported for it earlier applies now. */
+  /**
+   * `df` was just built: a failure another worker reported for it earlier, or the stall of a
+   * dataflow whose index it imports, applies now.
+   */
   built(df: DataflowInstance): void {
     const early = this.#early.get(df.seq);
-    if (early === undefined) return;
-    this.#early.delete(df.seq);
-    df.failure ??= early;
+    if (early !== undefined) {
+      this.#early.delete(df.seq);
+      this.#mark(df, early);
+    }
+    for (const imp of df.desc.indexImports) {
+      const failure = this.#o.exporter(imp.id)?.failure;
+      if (failure !== undefined) this.#mark(df, failure);
+    }
   }
 
   #stalled(seq: number, failure: SourceImportFailure): void {
     const df = this.#o.dataflow(seq);
-    if (df !== undefined) df.failure ??= failure;
+    if (df !== undefined) this.#mark(df, failure);
     else if (seq >= this.#o.nextSeq() && !this.#early.has(seq)) this.#early.set(seq, failure);
     this.#o.requestStep();
+  }
+
+  /** Marks `df` and, transitively, the dataflows importing its indexes (first failure wins). */
+  #mark(df: DataflowInstance, failure: SourceImportFailure): void {
+    if (df.failure !== undefined) return;
+    df.failure = failure;
+    const stalled = [df];
+    for (let i = 0; i < stalled.length; i++) {
+      const up = stalled[i]!;
+      for (const down of this.#o.dataflows()) {
+        if (down.failure !== undefined) continue;
+        if (down.desc.indexImports.some((imp) => up.indexes.has(imp.id))) {
+          down.failure = failure;
+          stalled.push(down);
+        }
+      }
+    }
   }
 }
