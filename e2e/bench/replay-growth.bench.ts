@@ -181,12 +181,28 @@ async function start(label: string, path: string): Promise<Side> {
   return side;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * kill -9 of the replica until every index's write frontier is past the one after the kill. The
+ * frontiers are read once the killed process is gone: a report it sent just before dying would
+ * otherwise count as the replay (seen once: a "replay" of 0.64 s, before any respawn).
+ */
 async function replay(s: Side): Promise<number> {
   const pid = replicaPid(s)!;
-  const before = await indexFrontiers(s);
   const t0 = performance.now();
   process.kill(pid, "SIGKILL");
   const deadline = Date.now() + 300_000;
+  while (alive(pid)) await sleep(5);
+  await sleep(50);
+  const before = await indexFrontiers(s);
   for (;;) {
     const r = readReplicaRecords(s.dir).find((x) => x.pid !== pid && isOurClusterd(x.pid, s.dir));
     if (r !== undefined) break;
