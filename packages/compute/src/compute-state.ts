@@ -72,6 +72,7 @@ import {
   type ImportableIndex,
   type IndexState,
 } from "./render/dataflow.js";
+import { SourceFailures } from "./render/source-failures.js";
 import { WorkerShards } from "./worker-shards.js";
 
 /** The mesh channel of compute's dataflow exchange (every dataflow, namespaced by build order). */
@@ -161,6 +162,8 @@ export class ComputeState {
   #closed = false;
   /** Disposals of dropped dataflows whose readers are still expiring their since handles. */
   readonly #disposing = new Set<Promise<void>>();
+  /** Stalled dataflows: source imports stopped for good here or on another worker. */
+  readonly #sourceFailures: SourceFailures;
 
   constructor(worker: number, workers: number, deps: ComputeStateDeps) {
     this.worker = worker;
@@ -173,6 +176,14 @@ export class ComputeState {
     this.#router = new ExchangeRouter<ExchangeMessage>(deps.mesh, EXCHANGE_CHANNEL, (ns) => {
       this.#dataflows.get(ns)?.graph.activate();
       deps.requestStep();
+    });
+    this.#sourceFailures = new SourceFailures({
+      mesh: deps.mesh,
+      dataflow: (seq) => this.#dataflows.get(seq),
+      exporter: (id) => this.#exports.get(id),
+      dataflows: () => this.#dataflows.values(),
+      nextSeq: () => this.#nextSeq,
+      requestStep: deps.requestStep,
     });
     this.#logging = new ComputeLogging(deps.logging);
     this.#now = deps.now ?? Date.now;
@@ -305,8 +316,10 @@ export class ComputeState {
       activated: (d) => {
         if (!d.disposed) this.#active.add(d);
       },
+      sourceFailed: (d, failure) => this.#sourceFailures.reported(d, failure),
     });
     this.#dataflows.set(seq, df);
+    this.#sourceFailures.built(df);
     this.#active.add(df);
     for (const id of ids) {
       this.#exports.set(id, df);

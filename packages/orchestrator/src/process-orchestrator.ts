@@ -18,7 +18,7 @@
  *    the pid gone or `/health` failing three times) logs "replica offline" with the last lines of
  *    its stderr log (`stderrTail`, at most 20 lines / 4000 chars; also on the `offline` event),
  *    emits `offline`, then `restarting` with the
- *    backoff delay (`backoff.ts`; none after a run of at least `resetAfterMs`), then `online` again. The restart asks for the **same ports**
+ *    backoff delay less the run's uptime (`backoff.ts`; none after a run of at least `resetAfterMs`), then `online` again. The restart asks for the **same ports**
  *    (node listens with SO_REUSEADDR), falling back to fresh ports when they are taken (EADDRINUSE),
  *    so controllers usually reconnect to the same address — but they must always use the latest
  *    reported location. Exit code 2 (bad configuration) is permanent: `failed`, no more restarts.

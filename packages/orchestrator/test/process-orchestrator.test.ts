@@ -166,14 +166,19 @@ describe("process orchestrator", () => {
     expect(online2).toMatchObject({ pid: pid2, location: loc, adopted: false });
     expect(events.map((e) => e.kind)).toEqual(["online", "offline", "restarting", "online"]);
     expect(events[1]).toMatchObject({ kind: "offline", pid: pid1, signal: "SIGKILL" });
-    expect(events[2]).toMatchObject({ kind: "restarting", attempt: 1, delayMs: 200 });
+    // The pause is the 200 ms delay less the few ms the replica was up.
+    expect(events[2]).toMatchObject({ kind: "restarting", attempt: 1 });
+    expect((events[2] as { delayMs: number }).delayMs).toBeLessThanOrEqual(200);
     expect((await health(loc.httpUrl)).replicaId).toBe("r1");
     expect(records()).toMatchObject([{ pid: pid2 }]);
 
     process.kill(pid2, "SIGKILL");
     await until("third online", () => events.filter((e) => e.kind === "online")[2]);
     pidOf(o, "r1");
-    expect(events.filter((e) => e.kind === "restarting").map((e) => e.delayMs)).toEqual([200, 400]);
+    const delays = events.filter((e) => e.kind === "restarting").map((e) => e.delayMs);
+    expect(delays).toHaveLength(2);
+    expect(delays[1]).toBeLessThanOrEqual(400);
+    expect(delays[1]).toBeGreaterThan(delays[0]!);
     expect(o.list()[0]).toMatchObject({ state: "online", restarts: 2 });
     expect(await metric(o, "mz_orchestrator_replica_restarts_total")).toBe(2);
   });
@@ -191,9 +196,29 @@ describe("process orchestrator", () => {
     process.kill(pidOf(o, "r1"), "SIGKILL");
     await until("third online", () => events.filter((e) => e.kind === "online")[2]);
     const restarting = events.filter((e) => e.kind === "restarting");
+    expect(restarting.map((e) => e.attempt)).toEqual([1, 2]);
+    expect(restarting[0]!.delayMs).toBe(0);
+    expect(restarting[1]!.delayMs).toBeGreaterThan(0);
+    expect(restarting[1]!.delayMs).toBeLessThanOrEqual(400);
+  });
+
+  it("does not pause a replica killed again after serving longer than its delay (issue 16)", async () => {
+    // Repeated kill -9s, each after the replica served longer than the cap (1000 ms) but less
+    // than resetAfterMs: the attempts grow, the pauses stay 0 (before: 200, 400, 800 ms, so the
+    // replay after each kill grew by the doubling pause).
+    const events: ReplicaEvent[] = [];
+    const o = await orchestrator(events);
+    await o.ensureReplica(spec("r1"));
+    for (let k = 1; k <= 3; k++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      process.kill(pidOf(o, "r1"), "SIGKILL");
+      await until(`online after kill ${k}`, () => events.filter((e) => e.kind === "online")[k]);
+    }
+    const restarting = events.filter((e) => e.kind === "restarting");
     expect(restarting.map((e) => [e.attempt, e.delayMs])).toEqual([
       [1, 0],
-      [2, 400],
+      [2, 0],
+      [3, 0],
     ]);
   });
 

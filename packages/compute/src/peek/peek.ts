@@ -5,7 +5,11 @@
  * - Unreadable: the index's since is beyond the peek time → error naming the since (the
  *   controller must not peek below the since; this is its answer if it does).
  * - Not ready: the arrangement's upper (or its error arrangement's) is ≤ the time; retried after
- *   every step.
+ *   every step — unless the index's dataflow is stalled (a source import stopped for good on any
+ *   worker: `SourceImportFailure`): its frontier will never pass the time, so the peek is
+ *   answered at once with an error naming the source, the shard and what to do next (as
+ *   Materialize answers a dataflow in error, `PeekResponse::Error`), instead of waiting until the
+ *   controller's timeout.
  * - Ready: the dataflow's errors as of the time, if any, win; else the rows as of the time
  *   (only the keys in `literalConstraints` when present), through map/filter/project, with
  *   positive counts (a negative count is an error), pre-limited (`finishing.ts`).
@@ -16,6 +20,7 @@ import { compileMfp, EvaluationError } from "@mzts/dataflow";
 import type { Peek, PeekResponse } from "@mzts/protocol";
 import { consolidateRows, Frontier, type Row } from "@mzts/repr";
 import type { IndexState } from "../render/dataflow.js";
+import type { SourceImportFailure } from "../render/source-import.js";
 import { preLimit } from "./finishing.js";
 
 /** The error text of a read below the since (tests and controllers match its start). */
@@ -27,6 +32,11 @@ export function sinceErrorMessage(since: Frontier, t: bigint): string {
 export function peekErrorMessage(peek: Peek, reason: string): string {
   const target = peek.target.kind === "index" ? peek.target.id : peek.target.shardId;
   return `peek ${peek.uuid} of ${target} cannot be answered: ${reason}`;
+}
+
+/** The error of a peek waiting on a dataflow that `failure` stalled for good. */
+export function stalledPeekMessage(peek: Peek, failure: SourceImportFailure): string {
+  return peekErrorMessage(peek, `its dataflow is stalled: ${failure.message}`);
 }
 
 /** Why `keys` cannot be looked up under a key of `width` columns, or undefined. */
@@ -44,7 +54,10 @@ function keyRowProblem(keys: readonly Row[], width: number): string | undefined 
  * What a peek reads: an index export, or a log index (`LogIndex` of `@mzts/mz-cluster/logging`
  * has these fields too).
  */
-export type PeekableIndex = Pick<IndexState, "id" | "key" | "arity" | "arrangement" | "errors">;
+export type PeekableIndex = Pick<IndexState, "id" | "key" | "arity" | "arrangement" | "errors"> & {
+  /** The index's dataflow (none for a log index): whether a source import stalled it. */
+  readonly dataflow?: { readonly failure: SourceImportFailure | undefined };
+};
 
 /** The worker's answer, or `undefined` when the index is not yet complete at the time. */
 export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | undefined {
@@ -54,7 +67,10 @@ export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | u
     return { kind: "error", message: sinceErrorMessage(arr.since, t) };
   }
   if (Frontier.includes(arr.upper, t) || Frontier.includes(index.errors.upper, t)) {
-    return undefined;
+    const failure = index.dataflow?.failure;
+    return failure === undefined
+      ? undefined
+      : { kind: "error", message: stalledPeekMessage(peek, failure) };
   }
   const errs = index.errors.asOf(t).filter(([, n]) => n > 0);
   if (errs.length > 0) {

@@ -48,7 +48,7 @@ import { IndexTap } from "./index-tap.js";
 import { PersistSinkOperator } from "./persist-sink.js";
 import type { ShardListeners } from "./shard-listeners.js";
 import type { ShardSinceHolds } from "./shard-since-holds.js";
-import { type OpenShard, SourceReader } from "./source-import.js";
+import { type OpenShard, type SourceImportFailure, SourceReader } from "./source-import.js";
 
 /** An index export held by this worker. */
 export interface IndexState {
@@ -99,6 +99,8 @@ export interface BuildEnv {
    * activated): the worker adds a built dataflow to its active set.
    */
   activated(df: DataflowInstance): void;
+  /** A source reader of `df` in this worker stopped for good (`SourceImportFailure`). */
+  sourceFailed?(df: DataflowInstance, failure: SourceImportFailure): void;
 }
 
 /** One worker's running dataflow. */
@@ -126,6 +128,11 @@ export class DataflowInstance {
   records = 0;
   /** Set by `dispose()`: the worker no longer steps it (a late activation is ignored). */
   disposed = false;
+  /**
+   * The first source import that stopped for good on any worker (its frontier, and so the
+   * dataflow's, no longer moves): peeks waiting on it are answered with its error.
+   */
+  failure: SourceImportFailure | undefined;
 
   constructor(seq: number, desc: DataflowDescription, graph: Graph) {
     this.seq = seq;
@@ -320,6 +327,7 @@ export function buildDataflow(
       holds: env.holds,
       requestStep: sourceEvent,
       logger: env.logger,
+      onFailed: (f) => env.sourceFailed?.(df, f),
     });
     df.sources.push(reader);
   }

@@ -25,15 +25,76 @@
  * The async reads only queue events; `pump()` moves them into the dataflow from the worker's
  * `step()`, so the graph is only touched between steps, never from a promise callback.
  *
- * A read error (shard dropped, since violation) stops the reader: the input frontier stays where
- * it is (the dataflow stalls; nothing wrong is produced) and the error is logged.
+ * A read error (shard dropped, since violation, storage failure) stops the reader for good: the
+ * input frontier stays where it is (the dataflow stalls; nothing wrong is produced). The reader
+ * logs it and reports it as a `SourceImportFailure` (`failure`, and `onFailed`, through which the
+ * worker marks the dataflow stalled on every worker), so a peek that would wait on the stalled
+ * frontier is answered with an error naming the source, the shard and what to do next instead of
+ * waiting until its timeout (Materialize answers peeks of a dataflow in error with
+ * `PeekResponse::Error`).
  */
 import { type Shard, SinceViolation } from "@mzts/persist";
-import { Frontier, hashRow, type Update } from "@mzts/repr";
+import { Frontier, type GlobalId, hashRow, type Timestamp, type Update } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ImportFeed } from "./import-feed.js";
 import type { ShardListeners } from "./shard-listeners.js";
 import type { ShardSinceHolds, SinceLease } from "./shard-since-holds.js";
+
+/**
+ * Why a source import stopped for good: the dataflow's frontier no longer moves, so its peeks at
+ * or beyond that frontier are answered with `message` (a plain object: it is sent to the other
+ * workers, whose part of the dataflow stalls with it).
+ */
+export interface SourceImportFailure {
+  /** The import's id (the source collection). */
+  readonly source: GlobalId;
+  readonly shard: string;
+  /** The worker whose reader stopped. */
+  readonly worker: number;
+  /** `sinceViolation`: the shard was compacted past what the reader still had to read. */
+  readonly kind: "sinceViolation" | "readFailed";
+  /** What happened and what to do next. */
+  readonly message: string;
+}
+
+/** What to do about a stalled dataflow (the end of every `SourceImportFailure` message). */
+const RECOVERY =
+  "the dataflow cannot advance past it; drop and recreate the objects built on this source " +
+  "(or restart the replica) so the controller rebuilds them at an as-of it holds";
+
+/** The failure report of a reader stopped by `e` (`snapshotRead`: it had read its snapshot). */
+export function sourceImportFailure(
+  source: GlobalId,
+  shard: string,
+  worker: number,
+  e: unknown,
+  at: { readonly asOf: Timestamp; readonly snapshotRead: boolean },
+): SourceImportFailure {
+  const where = `source ${source} (shard ${shard}) stopped on worker ${worker}`;
+  if (e instanceof SinceViolation) {
+    const why = at.snapshotRead
+      ? `since violation: the shard was compacted to ${Frontier.format(e.since)}, past this ` +
+        `worker's read position ${e.time} (its since handle did not hold the shard)`
+      : `since violation: the shard was compacted to ${Frontier.format(e.since)}, past the ` +
+        `dataflow's as-of ${at.asOf}, before its snapshot was read (the controller's read hold ` +
+        "on the shard was not at or below the as-of)";
+    return {
+      source,
+      shard,
+      worker,
+      kind: "sinceViolation",
+      message: `${where}: ${why}; ${RECOVERY}`,
+    };
+  }
+  const err = e instanceof Error ? e.message : String(e);
+  return {
+    source,
+    shard,
+    worker,
+    kind: "readFailed",
+    message: `${where}: reading the shard failed: ${err}; ${RECOVERY}`,
+  };
+}
 
 /** Opens a persist shard by id (the worker's persist client). */
 export type OpenShard = (shardId: string) => Promise<Shard>;
@@ -51,6 +112,8 @@ export interface SourceReaderOptions {
   readonly holds: ShardSinceHolds;
   readonly requestStep: () => void;
   readonly logger: Logger;
+  /** The reader stopped for good (after `failure` is set; at most once). */
+  readonly onFailed?: (failure: SourceImportFailure) => void;
 }
 
 export class SourceReader {
@@ -69,6 +132,8 @@ export class SourceReader {
   readonly #abort = new AbortController();
   /** The read error that stopped this reader, if any. */
   error: string | undefined;
+  /** Why this reader stopped for good, if it did (see `SourceImportFailure`). */
+  failure: SourceImportFailure | undefined;
   /** This reader's place in the worker's hold of the shard; set by `start()`. */
   #lease: SinceLease | undefined;
   /** Whether the snapshot was read (the position is past the as-of). */
@@ -144,7 +209,8 @@ export class SourceReader {
 
   #failed(e: unknown): void {
     if (this.#abort.signal.aborted) return;
-    this.error = (e as Error).message;
+    this.error = e instanceof Error ? e.message : String(e);
+    this.#report(e);
     if (e instanceof SinceViolation) {
       const since = this.handleSince;
       this.#o.logger.warn(
@@ -167,6 +233,21 @@ export class SourceReader {
       return;
     }
     this.#o.logger.warn({ ...this.#fields(), err: this.error }, "compute: source import stopped");
+  }
+
+  /** Sets `failure`, tells the worker, and asks for a step (pending peeks look again). */
+  #report(e: unknown): void {
+    const { id, shardId, worker, feed, onFailed, requestStep, logger } = this.#o;
+    this.failure = sourceImportFailure(id, shardId, worker, e, {
+      asOf: feed.asOf,
+      snapshotRead: this.#snapshotRead,
+    });
+    try {
+      onFailed?.(this.failure);
+    } catch (err) {
+      logger.error({ ...this.#fields(), err }, "compute: reporting a stopped source import failed");
+    }
+    requestStep();
   }
 
   #fields() {
