@@ -38,7 +38,8 @@ import { rawH2Client } from "./raw-h2.js";
 const HELP = `usage: tsx bench/environment-peek-ab.bench.ts [--rounds N] [--concurrency 1,32,256]
   [--rows all,r1] LABEL=path/to/environmentd/dist/main.js ...
 env: BENCH_LAT_N (sequential calls, default 500), BENCH_TPUT_N (calls per throughput loop,
-at least 8 per call in flight; default 4000)`;
+at least 8 per call in flight; default 4000), BENCH_ENVD_NODE_ARGS (node flags of every
+environmentd, e.g. "--cpu-prof --cpu-prof-dir=D")`;
 
 const args = process.argv.slice(2);
 let rounds = 3;
@@ -59,8 +60,8 @@ for (let i = 0; i < args.length; i++) {
     const [label, path] = head!.split("=") as [string, string];
     const env: Record<string, string> = {};
     for (const v of vars) {
-      const [k, val] = v.split("=") as [string, string];
-      env[k] = val;
+      const eq = v.indexOf("=");
+      env[v.slice(0, eq)] = v.slice(eq + 1);
     }
     builds.push({ label, path, env });
   } else throw new Error(`unknown argument ${a}\n${HELP}`);
@@ -77,6 +78,8 @@ const LAT_N = Number(process.env.BENCH_LAT_N ?? 500);
 const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 4000);
 const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ \/metrics (\S+)/;
 const STAGE_METRIC = "mz_environment_api_peek_stage_seconds";
+/** Node flags of every environmentd (e.g. `--cpu-prof --cpu-prof-dir=D`, not allowed in NODE_OPTIONS). */
+const NODE_ARGS = (process.env.BENCH_ENVD_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
 
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 const load = () =>
@@ -133,6 +136,7 @@ async function start(label: string, path: string, env: Record<string, string>): 
     path,
     ["--demo", "--data-dir", dir, "--grpc-port", "0", "--http-port", "0", "--log-level", "warn"],
     env,
+    NODE_ARGS,
   );
   const line = await proc.waitForLine((l) => READY.test(l), 60_000);
   const m = READY.exec(line)!;
@@ -290,6 +294,22 @@ try {
   }
   console.log(`\nload average at the end: ${load()}`);
 } finally {
+  // SIGTERM first, so an environmentd run with --cpu-prof (NODE_OPTIONS) writes its profile.
+  await Promise.all(
+    sides.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const c = s.proc.child;
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const t = setTimeout(resolve, 10_000);
+          c.once("exit", () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill("SIGTERM");
+        }),
+    ),
+  );
   await stopAll();
   for (const s of sides) {
     for (const pid of replicaPids(s)) {

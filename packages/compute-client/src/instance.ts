@@ -141,7 +141,7 @@ export class Instance {
         this.#subscribes.replicaSpawned(replicaId);
       },
       onReplay: (replicaId) => this.#collections.replicaReplayed(replicaId),
-      onResponses: (replicaId, responses) => {
+      onResponses: (replicaId, responses, arrivedAt) => {
         // Counted per kind and message, not per response (issue 16: ~1,000 frontiers a second
         // at 1,000 idle indexes, ~2 µs of label hashing each); added even when a handler
         // throws, as each was before it.
@@ -150,7 +150,7 @@ export class Instance {
           for (const resp of responses) {
             tally.set(resp.kind, (tally.get(resp.kind) ?? 0) + 1);
             this.#quarantine.answered(resp);
-            this.#handle(replicaId, resp);
+            this.#handle(replicaId, resp, arrivedAt);
           }
         } finally {
           for (const [kind, n] of tally) this.#countResponse(replicaId, kind, n);
@@ -473,13 +473,13 @@ export class Instance {
     );
   }
 
-  #handle(replicaId: ReplicaId, resp: ComputeResponse): void {
+  #handle(replicaId: ReplicaId, resp: ComputeResponse, arrivedAt?: number): void {
     switch (resp.kind) {
       case "frontiers":
         this.#collections.absorbFrontiers(replicaId, resp);
         return;
       case "peekResponse":
-        this.#peeks.absorb(replicaId, resp);
+        this.#peeks.absorb(replicaId, resp, arrivedAt);
         return;
       case "subscribeResponse":
         this.#subscribes.absorb(replicaId, resp.id, resp.response);

@@ -1,7 +1,7 @@
 /**
  * An instance's peeks with a fake replica connector (issue 16):
- * - a traced peek's `issued`, `written` (the first replica's write) and `answered` stages are
- *   marked, in order;
+ * - a traced peek's `issued`, `written` (the first replica's write), `replied` (its answer's
+ *   message arrived) and `answered` stages are marked, in order;
  * - `mz_compute_controller_peek_count` is read at scrape time: a peek's start and settle set no
  *   gauge, and a scrape shows the pending peeks;
  * - `mz_compute_commands_total` counts the commands sent at scrape time, with the same values
@@ -54,7 +54,7 @@ function fakeConnector() {
       uuid,
       response: { kind: "rows", rows: [[[1n], 1]] },
     };
-    o.onResponses(o.epoch, [r]);
+    o.onResponses(o.epoch, [r], performance.now());
   };
   return { connector, sent, answer };
 }
@@ -86,7 +86,7 @@ async function setup() {
 }
 
 describe("a traced peek through an instance", () => {
-  it("marks issued, written (first replica) and answered, in order", async () => {
+  it("marks issued, written (first replica), replied and answered, in order", async () => {
     const { fake, controller, peekUuid } = await setup();
     const trace = new PeekTrace();
     const answer = controller.peek("c1", { target: "u1", timestamp: 0n, trace });
@@ -97,7 +97,9 @@ describe("a traced peek through an instance", () => {
     expect(trace.at[PeekStageIndex.answered]).toBe(0);
     fake.answer("u12", peekUuid());
     await expect(answer).resolves.toMatchObject({ replicaId: "u12" });
-    expect(trace.at[PeekStageIndex.answered]).toBeGreaterThanOrEqual(written);
+    const replied = trace.at[PeekStageIndex.replied]!;
+    expect(replied).toBeGreaterThanOrEqual(written);
+    expect(trace.at[PeekStageIndex.answered]).toBeGreaterThanOrEqual(replied);
     expect(trace.at[PeekStageIndex.written]).toBe(written); // the first write's, kept
     await controller.close();
   });

@@ -53,7 +53,10 @@ export interface PeekRequest {
   readonly timeoutMs?: number;
   /** Cancel (and reject with `PeekCanceled`) when aborted. */
   readonly signal?: AbortSignal;
-  /** An API peek's stage times: marked `issued`, `written` (first replica) and `answered` here. */
+  /**
+   * An API peek's stage times: marked `issued`, `written` (first replica), `replied` and
+   * `answered` here.
+   */
   readonly trace?: PeekTrace;
 }
 

@@ -193,14 +193,25 @@ export class InstancePeeks {
     this.#peeks.get(uuid)?.trace?.mark(PeekStageIndex.written);
   }
 
-  /** A replica's `peekResponse`: settles the peek if it is the first (valid) answer. */
-  absorb(replicaId: ReplicaId, resp: Extract<ComputeResponse, { kind: "peekResponse" }>): void {
+  /**
+   * A replica's `peekResponse`: settles the peek if it is the first (valid) answer; `arrivedAt`
+   * (its stream message's arrival) is the trace's `replied`.
+   */
+  absorb(
+    replicaId: ReplicaId,
+    resp: Extract<ComputeResponse, { kind: "peekResponse" }>,
+    arrivedAt?: number,
+  ): void {
     const p = this.#peeks.get(resp.uuid);
     if (p === undefined) {
       this.#absorbLate(replicaId, resp);
       return; // answered already, or unknown
     }
     if (p.targetReplica !== undefined && p.targetReplica !== replicaId) return;
+    const at = p.trace?.at;
+    if (at !== undefined && arrivedAt !== undefined && at[PeekStageIndex.replied] === 0) {
+      at[PeekStageIndex.replied] = arrivedAt;
+    }
     const outcome = outcomeOf(p.uuid, replicaId, resp);
     const cmp = this.#comparisons.get(p.uuid);
     const slot = cmp?.config.slotOf(replicaId);

@@ -122,7 +122,12 @@ export interface InstanceReplicasOptions {
   /** Right after an incarnation read its replay (the stream opened). */
   onReplay(replicaId: ReplicaId): void;
   /** Responses of a replica's current incarnation. */
-  onResponses(replicaId: ReplicaId, responses: readonly ComputeResponse[]): void;
+  /** `arrivedAt`: when their stream message arrived, if the replica task says (peek traces). */
+  onResponses(
+    replicaId: ReplicaId,
+    responses: readonly ComputeResponse[],
+    arrivedAt?: number,
+  ): void;
   /**
    * Whether the instance still waits for an answer to peek `uuid` from `replicaId`'s current
    * incarnation; false: the answer is dropped undecoded (`ReplicaConnectionOptions.awaitsPeek`).
@@ -317,9 +322,9 @@ export class InstanceReplicas {
         this.#setConnected(r, true);
         o.log.info({ replica_id: r.id, epoch: e }, "replica connected");
       },
-      onResponses: (e, responses) => {
+      onResponses: (e, responses, arrivedAt) => {
         if (!this.#current(r, e)) return; // stale incarnation
-        o.onResponses(r.id, responses);
+        o.onResponses(r.id, responses, arrivedAt);
       },
       awaitsPeek: (uuid) => this.#current(r, epoch) && o.awaitsPeek(r.id, uuid),
       onFailed: (e, error) => {

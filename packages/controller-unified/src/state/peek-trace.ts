@@ -12,6 +12,7 @@
  * | `timestamped` | reads                           | the peek's timestamp chosen                        |
  * | `issued`      | the cluster's controller        | the `peek` command handed to the replica tasks     |
  * | `written`     | the cluster's controller        | the command written to the first replica's stream |
+ * | `replied`     | the replica task (legacy)       | the winning answer's stream message arrived (before its decode) |
  * | `answered`    | the cluster's controller        | the first (or the targeted) answer absorbed        |
  * | `responded`   | the API                         | the answer's bytes handed to the call's response   |
  *
@@ -30,6 +31,7 @@ export const PEEK_STAGES = [
   "timestamped",
   "issued",
   "written",
+  "replied",
   "answered",
   "responded",
 ] as const;
@@ -46,14 +48,15 @@ export const PeekStageIndex: { readonly [S in PeekStage]: number } = Object.free
   timestamped: 4,
   issued: 5,
   written: 6,
-  answered: 7,
-  responded: 8,
+  replied: 7,
+  answered: 8,
+  responded: 9,
 });
 
 /** The stage times of one peek (`performance.now()` ms; 0 = not marked). */
 export class PeekTrace {
   /** By `PeekStageIndex`; 0 while unmarked. */
-  readonly at: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  readonly at: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
   /** Marks `stage` now, unless it is marked already (the first mark wins). */
   mark(stage: number): void {

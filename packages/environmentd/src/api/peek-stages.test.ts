@@ -59,7 +59,7 @@ describe("PeekStageMetrics", () => {
     at[PeekStageIndex.resolved] = 1000.3; // 0.2 ms
     at[PeekStageIndex.timestamped] = 1000.4; // 0.1 ms
     at[PeekStageIndex.issued] = 1000.5;
-    // written: not marked — its time goes to `answered`
+    // written, replied: not marked — their time goes to `answered`
     at[PeekStageIndex.answered] = 1030.5; // 30 ms
     at[PeekStageIndex.responded] = 1031; // 0.5 ms
     stages.observe(trace);
@@ -67,6 +67,7 @@ describe("PeekStageMetrics", () => {
     const s = parse(await registry.metrics());
     expect([...s.keys()]).toEqual([...PEEK_STAGE_LABELS]);
     expect(s.get("written")).toMatchObject({ count: 0, sum: 0 });
+    expect(s.get("replied")).toMatchObject({ count: 0, sum: 0 });
     expect(s.get("answered")!.count).toBe(1);
     expect(s.get("answered")!.sum).toBeCloseTo(0.03, 9);
     expect(s.get("resolved")!.sum).toBeCloseTo(0.0002, 9);
@@ -94,6 +95,8 @@ describe("an API peek is traced", () => {
       trace?.mark(PeekStageIndex.timestamped);
       trace?.mark(PeekStageIndex.issued);
       trace?.mark(PeekStageIndex.written);
+      await new Promise((r) => setTimeout(r, 1));
+      trace?.mark(PeekStageIndex.replied);
       await new Promise((r) => setTimeout(r, 5));
       trace?.mark(PeekStageIndex.answered);
       return {
