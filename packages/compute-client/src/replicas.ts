@@ -121,8 +121,10 @@ export interface InstanceReplicasOptions {
   onSpawn(replicaId: ReplicaId): void;
   /** Right after an incarnation read its replay (the stream opened). */
   onReplay(replicaId: ReplicaId): void;
-  /** Responses of a replica's current incarnation. */
-  /** `arrivedAt`: when their stream message arrived, if the replica task says (peek traces). */
+  /**
+   * Responses of a replica's current incarnation; `arrivedAt`: when their stream message arrived,
+   * if the replica task says (peek traces).
+   */
   onResponses(
     replicaId: ReplicaId,
     responses: readonly ComputeResponse[],

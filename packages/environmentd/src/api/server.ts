@@ -28,6 +28,9 @@
  * 2. Call the environment. 3. Encode the response with its codec (or `create(...)`).
  * Every failure goes through the one `toConnectError()` below (style §9).
  *
+ * Every peek (either route) carries a `PeekTrace` whose stages are observed, once answered, in
+ * `mz_environment_api_peek_stage_seconds{stage}` (`peek-stage-metrics.ts`; issue 16).
+ *
  * Plain-gRPC `Peek` and `Status` on the gRPC port take a lean path beside Connect
  * (`grpc-fast-path.ts`: same decode, environment call and error mapping; a peek's answer encoded
  * without message objects). A Status answer there is never compressed: at 1,000 collections
