@@ -130,8 +130,12 @@ function record(s: Side, key: string, v: number): void {
   s.samples.set(key, xs);
 }
 
+/** Data dirs made so far (removed at the end, also when a build fails to start). */
+const dirs: string[] = [];
+
 async function start(label: string, path: string, env: Record<string, string>): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `env-peek-ab-${label}-`));
+  dirs.push(dir);
   const proc = startNode(
     path,
     ["--demo", "--data-dir", dir, "--grpc-port", "0", "--http-port", "0", "--log-level", "warn"],
@@ -294,7 +298,7 @@ try {
   }
   console.log(`\nload average at the end: ${load()}`);
 } finally {
-  // SIGTERM first, so an environmentd run with --cpu-prof (NODE_OPTIONS) writes its profile.
+  // SIGTERM first, so an environmentd run with --cpu-prof (BENCH_ENVD_NODE_ARGS) writes its profile.
   await Promise.all(
     sides.map(
       (s) =>
@@ -317,6 +321,6 @@ try {
         process.kill(pid, "SIGKILL");
       } catch {}
     }
-    rmSync(s.dir, { recursive: true, force: true });
   }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
