@@ -22,6 +22,9 @@
  *    (h2c) and the HTTP port (Connect JSON over HTTP/1.1); `raw-client-peek` sends the same
  *    `top_bidders_idx` request to the gRPC port with the raw client (environmentd's cost without
  *    Connect's client; the answer is not decoded, its row count is the canned one's).
+ *    `raw-client-peek-r1` is the same request with `replica: "r1"`: the peek goes to r1 only
+ *    (design §5: all replicas, or a named one), so the two rows show what the second replica
+ *    costs.
  * 3. Latency: `BENCH_LAT_N` sequential calls per row (p50 / p99 µs) after a warm-up; throughput:
  *    at each `--concurrency` (default 32 and 256 in flight), max(`BENCH_TPUT_N`, 8 × in flight)
  *    calls (calls/s). Before the first row, `BENCH_ENV_WARMUP` API calls spread over the API
@@ -93,7 +96,7 @@ const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concur
 env: BENCH_ENV_WARMUP (API calls before the first peek row, default 1000),
 BENCH_LAT_N (sequential calls per row, default 500), BENCH_TPUT_N (calls per throughput
 row, at least 8 per call in flight; default 1000), BENCH_ROWS (peek rows to measure,
-comma-separated: ${"raw-h2,raw-client-echo,connect-client-raw,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json,raw-client-peek"}),
+comma-separated: ${"raw-h2,raw-client-echo,connect-client-raw,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json,raw-client-peek,raw-client-peek-r1"}),
 BENCH_PUMP_MS (pause between the API peeks that flow while a replica restarts, default 5),
 BENCH_REHYDRATE_TIMEOUT_MS (default 15000), MZ_E2E_PROFILE_DIR (CPU profiles, see the harness)`;
 
@@ -132,6 +135,7 @@ const API_ROWS: ReadonlySet<string> = new Set([
   "lookup-grpc",
   "lookup-json",
   "raw-client-peek",
+  "raw-client-peek-r1",
 ]);
 const POLL_MS = 20;
 /** Pause between two API peeks of the pump that runs while a replica restarts. */
@@ -269,6 +273,7 @@ const ALL_PEEK_ROWS = [
   "lookup-grpc",
   "lookup-json",
   "raw-client-peek",
+  "raw-client-peek-r1",
 ] as const;
 type PeekRow = (typeof ALL_PEEK_ROWS)[number];
 const PEEK_ROWS: readonly PeekRow[] =
@@ -291,6 +296,11 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
     EnvironmentService.method.peek.input,
     create(EnvironmentService.method.peek.input, FULL_PEEK),
   );
+  // The same peek aimed at replica r1 only (the targeted row).
+  const rawRequestR1 = toBinary(
+    EnvironmentService.method.peek.input,
+    create(EnvironmentService.method.peek.input, { ...FULL_PEEK, replica: "r1" }),
+  );
   const apiGrpc = grpcClient(b.grpcUrl);
   const apiJson = jsonClient(b.httpUrl);
   // The client/server split of the echo's cost: the raw client against the Connect echo server,
@@ -305,6 +315,7 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
     "raw-client-echo": () => rawEcho.call(rawRequest).then(() => ({ rows: rawRows })),
     "connect-client-raw": () => connectRaw.peek(FULL_PEEK),
     "raw-client-peek": () => rawApi.call(rawRequest).then(() => ({ rows: rawRows })),
+    "raw-client-peek-r1": () => rawApi.call(rawRequestR1).then(() => ({ rows: rawRows })),
     "echo-grpc": () => echoGrpc.peek(FULL_PEEK),
     "echo-json": () => echoJson.peek(FULL_PEEK),
     "peek-grpc": () => apiGrpc.peek(FULL_PEEK),
@@ -563,6 +574,7 @@ if (peekResults.length > 0) {
     "raw-client-echo": "raw node:http2 client → Connect echo server (server's share)",
     "connect-client-raw": "Connect gRPC client → raw node:http2 server (client's share)",
     "raw-client-peek": `API peek ${FULL_OBJECT}, raw node:http2 client, gRPC h2c`,
+    "raw-client-peek-r1": `API peek ${FULL_OBJECT} targeted at one replica (r1), raw node:http2 client`,
     "echo-grpc": "bare Connect echo, gRPC h2c (baseline)",
     "echo-json": "bare Connect echo, Connect JSON HTTP/1.1",
     "peek-grpc": `API peek ${FULL_OBJECT}, gRPC h2c`,
@@ -590,7 +602,7 @@ if (peekResults.length > 0) {
   // Result lines: the API rows are tracked, the baselines (raw, echo) and p99s shown for noise.
   for (const name of PEEK_ROWS) {
     const r = row(name);
-    // `raw-client-peek` is shown, not gated: a ref from before the row would lack it.
+    // `raw-client-peek` (and `-r1`) are shown, not gated: a ref from before the row would lack it.
     const tracked = name.startsWith("peek-") || name.startsWith("lookup-");
     const baseline =
       name === "raw-h2" ||

@@ -104,11 +104,16 @@ export class Instance {
   /** The log indexes of the logging config (fixed for the instance's life; `log-indexes.ts`). */
   readonly #logIndexes: ReadonlyMap<GlobalId, LogIndex>;
   #closed = false;
+  /** `{ instance_id }` of every gauge series of this instance. */
+  readonly #labels: { readonly instance_id: string };
+  /** Stops reading the peek count at scrapes (sets it one last time). */
+  readonly #removePeekCount: () => void;
 
   /** @throws InvalidLoggingConfig (see `logIndexesOf`). */
   constructor(opts: InstanceOptions) {
     this.#logIndexes = logIndexesOf(opts.id, opts.logging);
     this.id = opts.id;
+    this.#labels = { instance_id: opts.id };
     this.#opts = opts;
     this.#log = opts.logger.child({ instance_id: opts.id });
     this.#detachHistoryMetrics = this.#history.attachMetrics(
@@ -136,7 +141,7 @@ export class Instance {
         this.#subscribes.replicaSpawned(replicaId);
       },
       onReplay: (replicaId) => this.#collections.replicaReplayed(replicaId),
-      onResponses: (replicaId, responses) => {
+      onResponses: (replicaId, responses, arrivedAt) => {
         // Counted per kind and message, not per response (issue 16: ~1,000 frontiers a second
         // at 1,000 idle indexes, ~2 µs of label hashing each); added even when a handler
         // throws, as each was before it.
@@ -145,13 +150,16 @@ export class Instance {
           for (const resp of responses) {
             tally.set(resp.kind, (tally.get(resp.kind) ?? 0) + 1);
             this.#quarantine.answered(resp);
-            this.#handle(replicaId, resp);
+            this.#handle(replicaId, resp, arrivedAt);
           }
         } finally {
           for (const [kind, n] of tally) this.#countResponse(replicaId, kind, n);
         }
       },
-      onCommandSent: (replicaId, command) => this.#quarantine.sent(replicaId, command),
+      onCommandSent: (replicaId, command) => {
+        this.#quarantine.sent(replicaId, command);
+        if (command.kind === "peek") this.#peeks.written(command.peek.uuid);
+      },
       awaitsPeek: (replicaId, uuid) => {
         if (this.#peeks.awaits(uuid)) return true;
         // Dropped undecoded (issue 16); counted as if delivered. Quarantine and holds have
@@ -171,7 +179,8 @@ export class Instance {
         if (poison !== undefined) this.#applyQuarantine(poison);
       },
       onGaugesChanged,
-      targetOf: (id) => this.#subscribes.targetOf(id),
+      // A targeted subscribe's commands; a targeted peek's cancel (`cancelTarget`).
+      targetOf: (id) => this.#subscribes.targetOf(id) ?? this.#peeks.cancelTarget(id),
     });
     this.#collections = new InstanceCollections({
       log: this.#log,
@@ -191,7 +200,8 @@ export class Instance {
       checkReplica: (replicaId) => this.#replicas.get(replicaId),
       broadcast,
       onSettled: (uuid) => this.#quarantine.forget(uuid),
-      onGaugesChanged,
+      // The peek count is read when scraped (`#removePeekCount`): a peek sets no gauge.
+      onGaugesChanged: () => {},
       comparison: () => {
         const split = opts.pathSplit?.();
         if (split === undefined) return undefined;
@@ -210,6 +220,9 @@ export class Instance {
       onCollection,
       onGaugesChanged,
     });
+    this.#removePeekCount = opts.metrics.addScrapeSource(() =>
+      opts.metrics.peekCount.set(this.#labels, this.#peeks.size),
+    );
     this.#history.push({ kind: "hello", hello: createHello(opts.generation) });
     this.#history.push({ kind: "createInstance", config: { logging: opts.logging } });
     this.#history.push({ kind: "initializationComplete" });
@@ -460,13 +473,13 @@ export class Instance {
     );
   }
 
-  #handle(replicaId: ReplicaId, resp: ComputeResponse): void {
+  #handle(replicaId: ReplicaId, resp: ComputeResponse, arrivedAt?: number): void {
     switch (resp.kind) {
       case "frontiers":
         this.#collections.absorbFrontiers(replicaId, resp);
         return;
       case "peekResponse":
-        this.#peeks.absorb(replicaId, resp);
+        this.#peeks.absorb(replicaId, resp, arrivedAt);
         return;
       case "subscribeResponse":
         this.#subscribes.absorb(replicaId, resp.id, resp.response);
@@ -531,10 +544,9 @@ export class Instance {
 
   #gauges(): void {
     const m = this.#opts.metrics;
-    const l = { instance_id: this.id };
+    const l = this.#labels;
     m.replicaCount.set(l, this.#replicas.size);
     m.connectedReplicaCount.set(l, this.#replicas.connectedCount);
-    m.peekCount.set(l, this.#peeks.size);
     m.subscribeCount.set(l, this.#subscribes.size);
     m.collectionCount.set(l, this.#collections.size);
   }
@@ -547,6 +559,7 @@ export class Instance {
     this.#subscribes.failAll("the compute controller was closed");
     await this.#replicas.close();
     this.#gauges();
+    this.#removePeekCount();
     this.#detachHistoryMetrics();
   }
 }

@@ -12,11 +12,13 @@
  * 3. A caller timeout (`timeoutMs`) or abort (`signal`) settles it as canceled (`PeekTimeout`,
  *    `PeekCanceled`); the target replica going away rejects with `PeekFailed("target replica
  *    failed or was dropped")`.
- * 4. Finishing (every outcome): `retirePeek` in the history, `cancelPeek` sent to every replica,
+ * 4. Finishing (every outcome): `retirePeek` in the history, `cancelPeek` sent to every replica
+ *    (a targeted peek's to its target only),
  *    and only **then** the read hold is released (database-issues#4812); the metrics
  *    `mz_compute_peeks_total{result}` and `mz_compute_peek_duration_seconds{result}` are recorded.
  *    Later responses for the uuid are ignored.
  */
+import type { PeekTrace } from "@mzts/controller-unified/state";
 import type { MapFilterProject, RowSetFinishing } from "@mzts/protocol";
 import type { GlobalId, ReplicaId, Row, Timestamp } from "@mzts/repr";
 import type { PeekResult } from "./metrics.js";
@@ -51,6 +53,11 @@ export interface PeekRequest {
   readonly timeoutMs?: number;
   /** Cancel (and reject with `PeekCanceled`) when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * An API peek's stage times: marked `issued`, `written` (first replica), `replied` and
+   * `answered` here.
+   */
+  readonly trace?: PeekTrace;
 }
 
 /** A peek waiting for its first answer. */
@@ -68,6 +75,8 @@ export interface PendingPeek {
   readonly settle: (outcome: PeekOutcome) => void;
   /** Clears the timeout timer and the abort listener. */
   readonly dispose: () => void;
+  /** The caller's stage times, if it traces the peek. */
+  readonly trace: PeekTrace | undefined;
 }
 
 /** How a peek ended. */

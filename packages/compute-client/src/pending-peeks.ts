@@ -9,7 +9,8 @@
  * 2. The first answer — from any replica, or from the target replica only — settles it
  *    (`absorb`); a caller timeout, an abort, the target replica going away (`failTargeted`) or the
  *    instance closing (`cancelAll`) settle it too.
- * 3. Settling (`#finish`) in this order: retire it from the history, broadcast `cancelPeek`,
+ * 3. Settling (`#finish`) in this order: retire it from the history, broadcast `cancelPeek` (a
+ *    targeted peek's to its target only: no other replica got the peek),
  *    THEN release its read hold (so compaction never overtakes a replica still reading), count it
  *    in the metrics, settle the caller's promise.
  * 4. In a cluster whose replicas are split between the paths of a migrating phase (`comparison`,
@@ -18,6 +19,7 @@
  *    canceled until the other path answered or the comparison timed out (`#comparing`).
  */
 import { randomUUID } from "node:crypto";
+import { PeekStageIndex } from "@mzts/controller-unified/state";
 import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import type { InstanceCollections } from "./collections.js";
@@ -77,6 +79,8 @@ export class InstancePeeks {
   readonly #comparisons = new Map<string, PeekComparison>();
   /** Peeks whose caller is settled, waiting for the other path's answer. */
   readonly #comparing = new Map<string, PendingPeek>();
+  /** The target replica of a targeted peek whose `cancelPeek` is being broadcast. */
+  readonly #cancelTargets = new Map<string, ReplicaId>();
 
   constructor(opts: InstancePeeksOptions) {
     this.#opts = opts;
@@ -142,10 +146,12 @@ export class InstancePeeks {
           clearTimeout(timer);
           req.signal?.removeEventListener("abort", onAbort);
         },
+        trace: req.trace,
       };
       this.#peeks.set(uuid, pending);
       const compare = req.targetReplica === undefined ? this.#opts.comparison?.() : undefined;
       if (compare !== undefined) this.#comparisons.set(uuid, new PeekComparison(compare));
+      req.trace?.mark(PeekStageIndex.issued);
       this.#opts.broadcast([{ kind: "peek", peek }]);
       this.#opts.onGaugesChanged();
       if (req.timeoutMs !== undefined) {
@@ -182,14 +188,30 @@ export class InstancePeeks {
     return this.#peeks.has(uuid) || this.#comparing.has(uuid);
   }
 
-  /** A replica's `peekResponse`: settles the peek if it is the first (valid) answer. */
-  absorb(replicaId: ReplicaId, resp: Extract<ComputeResponse, { kind: "peekResponse" }>): void {
+  /** Peek `uuid`'s command was written to a replica's stream: its trace's `written` (first wins). */
+  written(uuid: string): void {
+    this.#peeks.get(uuid)?.trace?.mark(PeekStageIndex.written);
+  }
+
+  /**
+   * A replica's `peekResponse`: settles the peek if it is the first (valid) answer; `arrivedAt`
+   * (its stream message's arrival) is the trace's `replied`.
+   */
+  absorb(
+    replicaId: ReplicaId,
+    resp: Extract<ComputeResponse, { kind: "peekResponse" }>,
+    arrivedAt?: number,
+  ): void {
     const p = this.#peeks.get(resp.uuid);
     if (p === undefined) {
       this.#absorbLate(replicaId, resp);
       return; // answered already, or unknown
     }
     if (p.targetReplica !== undefined && p.targetReplica !== replicaId) return;
+    const at = p.trace?.at;
+    if (at !== undefined && arrivedAt !== undefined && at[PeekStageIndex.replied] === 0) {
+      at[PeekStageIndex.replied] = arrivedAt;
+    }
     const outcome = outcomeOf(p.uuid, replicaId, resp);
     const cmp = this.#comparisons.get(p.uuid);
     const slot = cmp?.config.slotOf(replicaId);
@@ -284,16 +306,37 @@ export class InstancePeeks {
     if (record !== undefined) this.#opts.onComparison?.(record);
   }
 
-  /** Retire from the history, cancel on every replica, THEN release the read hold. */
+  /**
+   * The replica a `cancelPeek` of `uuid` goes to while it is broadcast: a targeted peek's target
+   * (the only replica that got the peek); undefined: every replica.
+   */
+  cancelTarget(uuid: string): ReplicaId | undefined {
+    return this.#cancelTargets.get(uuid);
+  }
+
+  /**
+   * Retire from the history, cancel on every replica that got the peek (a targeted one's target
+   * only), THEN release the read hold.
+   */
   #release(p: PendingPeek): void {
     this.#opts.onSettled(p.uuid);
     this.#opts.history.retirePeek(p.uuid);
-    this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
+    if (p.targetReplica === undefined) {
+      this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
+    } else {
+      this.#cancelTargets.set(p.uuid, p.targetReplica);
+      try {
+        this.#opts.broadcast([{ kind: "cancelPeek", uuid: p.uuid }]);
+      } finally {
+        this.#cancelTargets.delete(p.uuid);
+      }
+    }
     if (p.held) this.#opts.collections.releaseAt(p.target, p.timestamp);
   }
 
   /** Counts a settled peek and settles its caller. */
   #settle(p: PendingPeek, outcome: PeekOutcome): void {
+    p.trace?.mark(PeekStageIndex.answered);
     const labels = { instance_id: this.#opts.instanceId, result: outcome.result };
     this.#opts.metrics.peeksTotal.inc(labels);
     this.#opts.metrics.peekDuration.observe(labels, (performance.now() - p.startedAt) / 1000);

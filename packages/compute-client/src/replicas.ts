@@ -121,8 +121,15 @@ export interface InstanceReplicasOptions {
   onSpawn(replicaId: ReplicaId): void;
   /** Right after an incarnation read its replay (the stream opened). */
   onReplay(replicaId: ReplicaId): void;
-  /** Responses of a replica's current incarnation. */
-  onResponses(replicaId: ReplicaId, responses: readonly ComputeResponse[]): void;
+  /**
+   * Responses of a replica's current incarnation; `arrivedAt`: when their stream message arrived,
+   * if the replica task says (peek traces).
+   */
+  onResponses(
+    replicaId: ReplicaId,
+    responses: readonly ComputeResponse[],
+    arrivedAt?: number,
+  ): void;
   /**
    * Whether the instance still waits for an answer to peek `uuid` from `replicaId`'s current
    * incarnation; false: the answer is dropped undecoded (`ReplicaConnectionOptions.awaitsPeek`).
@@ -145,9 +152,16 @@ export class InstanceReplicas {
   /** Builds every incarnation; the options' one until `reseat` replaces it. */
   #connector: ComputeReplicaConnector;
 
+  /** Commands sent, counted into `mz_compute_commands_total` when it is scraped. */
+  readonly #commandCounts: CommandCounts;
+  /** Stops counting at scrapes (adds what is left first). */
+  readonly #removeCommandCounts: () => void;
+
   constructor(opts: InstanceReplicasOptions) {
     this.#opts = opts;
     this.#connector = opts.connector;
+    this.#commandCounts = new CommandCounts(opts.instanceId, opts.metrics);
+    this.#removeCommandCounts = opts.metrics.addScrapeSource(() => this.#commandCounts.flush());
   }
 
   get size(): number {
@@ -271,6 +285,7 @@ export class InstanceReplicas {
     }
     this.#replicas.clear();
     await Promise.all(replicas.map((r) => r.connection.close()));
+    this.#removeCommandCounts();
   }
 
   /** Whether `epoch` is the current incarnation of the replica state `r` of this instance. */
@@ -309,9 +324,9 @@ export class InstanceReplicas {
         this.#setConnected(r, true);
         o.log.info({ replica_id: r.id, epoch: e }, "replica connected");
       },
-      onResponses: (e, responses) => {
+      onResponses: (e, responses, arrivedAt) => {
         if (!this.#current(r, e)) return; // stale incarnation
-        o.onResponses(r.id, responses);
+        o.onResponses(r.id, responses, arrivedAt);
       },
       awaitsPeek: (uuid) => this.#current(r, epoch) && o.awaitsPeek(r.id, uuid),
       onFailed: (e, error) => {
@@ -319,7 +334,7 @@ export class InstanceReplicas {
         this.#rehydrate(r, error);
       },
       onCommandSent: (c) => {
-        o.metrics.commandsTotal.inc({ ...labels, command_type: c.kind });
+        this.#commandCounts.add(r.id, c.kind);
         if (this.#current(r, epoch)) o.onCommandSent(r.id, c);
       },
     });
@@ -389,4 +404,43 @@ export function forReplica(
     return target !== undefined && target !== replicaId;
   };
   return commands.some(other) ? commands.filter((c) => !other(c)) : commands;
+}
+
+/**
+ * Commands sent per replica and type, added to `mz_compute_commands_total` when it is read
+ * (`flush`, at a scrape): a peek and its cancel go to every replica for each API peek, and
+ * a labelled `inc` hashes its labels each time (issue 16). The counter reads the same at any
+ * scrape as if every command had been counted when sent.
+ */
+class CommandCounts {
+  readonly #instanceId: string;
+  readonly #metrics: ControllerMetrics;
+  /** Not yet added, by replica and command type. */
+  readonly #pending = new Map<ReplicaId, Map<ComputeCommand["kind"], number>>();
+
+  constructor(instanceId: string, metrics: ControllerMetrics) {
+    this.#instanceId = instanceId;
+    this.#metrics = metrics;
+  }
+
+  add(replicaId: ReplicaId, kind: ComputeCommand["kind"]): void {
+    let byKind = this.#pending.get(replicaId);
+    if (byKind === undefined) {
+      byKind = new Map();
+      this.#pending.set(replicaId, byKind);
+    }
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+
+  flush(): void {
+    for (const [replicaId, byKind] of this.#pending) {
+      for (const [kind, n] of byKind) {
+        this.#metrics.commandsTotal.inc(
+          { instance_id: this.#instanceId, replica_id: replicaId, command_type: kind },
+          n,
+        );
+      }
+    }
+    this.#pending.clear();
+  }
 }

@@ -56,6 +56,7 @@ import {
   type ComputeReplicaConnector,
   createComputeController,
 } from "@mzts/compute-client";
+import type { PeekTrace } from "@mzts/controller-unified/state";
 import { createPhaseFlags, type PhaseFlags, type PhaseSet } from "@mzts/flags";
 import {
   createProcessOrchestrator,
@@ -206,7 +207,8 @@ export interface Environment {
   createMaterializedView(req: CreateMaterializedViewRequest): Promise<{ id: string }>;
   dropObject(req: DropObjectRequest): Promise<void>;
   listObjects(req: ListObjectsRequest): Promise<ListObjectsResponse>;
-  peek(req: PeekRequest): Promise<EnvironmentPeekResponse>;
+  /** `trace`: the API's stage times of this peek (`PeekTrace`), marked on the way. */
+  peek(req: PeekRequest, trace?: PeekTrace): Promise<EnvironmentPeekResponse>;
   /**
    * The object's snapshot at `asOf` (default: the freshest complete time), then its changes,
    * batch by batch; ends at the empty upper or at `upTo`. Breaking out drops the subscribe, and
@@ -488,9 +490,9 @@ export async function createEnvironment(opts: EnvironmentOptions): Promise<Envir
     createMaterializedView: (req) => ddl.createMaterializedView(req),
     dropObject: (req) => ddl.dropObject(req),
     listObjects: (req) => listObjects(catalog, objects, req),
-    async peek(req) {
+    async peek(req, trace) {
       if (closed) throw new EnvironmentClosed();
-      return reads.peek(req);
+      return reads.peek(req, trace);
     },
     async *subscribe(req, cancel) {
       if (closed) throw new EnvironmentClosed();

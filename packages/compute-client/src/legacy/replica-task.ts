@@ -244,8 +244,9 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     try {
       for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {
         if (this.#stopped) return;
+        const arrivedAt = performance.now();
         const responses: ComputeResponse[] = computeResponsesFromFrames(msg, this.#awaitsPeek);
-        this.#opts.onResponses(this.epoch, responses);
+        this.#opts.onResponses(this.epoch, responses, arrivedAt);
       }
     } finally {
       session.abort();

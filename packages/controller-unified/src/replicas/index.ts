@@ -38,4 +38,4 @@ export {
   UNIFIED_TUNING,
 } from "./replica-task.js";
 export { RetryKick } from "./retry-kick.js";
-export { SendCoalescer } from "./send-coalescer.js";
+export { SEND_BATCH_MAX, SendCoalescer } from "./send-coalescer.js";

@@ -76,8 +76,11 @@ export interface ReplicaConnectionOptions<C, R> {
   readonly logger: Logger;
   /** Called once per successful connection. */
   onConnected(epoch: number): void;
-  /** Responses, in arrival order. */
-  onResponses(epoch: number, responses: readonly R[]): void;
+  /**
+   * Responses, in arrival order; `arrivedAt`: when their stream message arrived
+   * (`performance.now()`, before its decode; a peek trace's `replied`), if the task says.
+   */
+  onResponses(epoch: number, responses: readonly R[], arrivedAt?: number): void;
   /**
    * Whether the instance still waits for an answer to peek `uuid` (compute). A peek answer it
    * does not wait for (another replica answered first, the peek was canceled) may be dropped

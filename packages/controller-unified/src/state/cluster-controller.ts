@@ -43,6 +43,7 @@ import type {
 } from "@mzts/protocol";
 import type { Frontier, GlobalId, ReplicaId, Row, Timestamp, Update } from "@mzts/repr";
 import type { CollectionFrontiers } from "./collection-table.js";
+import type { PeekTrace } from "./peek-trace.js";
 import type { ReadHold } from "./read-holds.js";
 import type { ReplicaHealthRecord } from "./replica-health.js";
 
@@ -61,6 +62,8 @@ export interface ClusterPeekRequest {
   readonly targetReplica?: ReplicaId;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Stage times of an API peek (`peek-trace.ts`): the controller marks issued/written/answered. */
+  readonly trace?: PeekTrace;
 }
 
 /** A peek's answer (compute-client's `PeekAnswer`, structurally). */

@@ -189,6 +189,15 @@ export interface ControllerMetrics {
   readonly collectionCount: Gauge<"instance_id">;
   readonly peeksTotal: Counter<"instance_id" | "result">;
   readonly peekDuration: Histogram<"instance_id" | "result">;
+  /**
+   * Adds a source run whenever `peekCount` or `commandsTotal` is read (a scrape), before the
+   * values are: compute-client's instances set their `peekCount` series and add the commands
+   * counted since (issue 16: a peek set five labelled gauges at its start and settle, and counted
+   * a labelled command per replica at each send). A source must be idempotent (it may run twice
+   * a scrape). Returns the removal, which runs the source a last time (the series keep their
+   * last values, as eagerly set ones would).
+   */
+  addScrapeSource(source: () => void): () => void;
 }
 
 const controllerMetricsByRegistry = new WeakMap<Registry, ControllerMetrics>();
@@ -224,12 +233,17 @@ export function controllerMetrics(
   const registers = [registry];
   const gauge = (name: string, help: string) =>
     new Gauge({ name, help, labelNames: ["instance_id"] as const, registers });
+  const scrapeSources = new Set<() => void>();
+  const collect = () => {
+    for (const source of scrapeSources) source();
+  };
   const metrics: ControllerMetrics = {
     commandsTotal: new Counter({
       name: "mz_compute_commands_total",
       help: "The number of compute commands sent to replicas, by type.",
       labelNames: ["instance_id", "replica_id", "command_type"] as const,
       registers,
+      collect,
     }),
     responsesTotal: new Counter({
       name: "mz_compute_responses_total",
@@ -254,7 +268,13 @@ export function controllerMetrics(
       "The number of replicas the controller is connected to.",
     ),
     replicaCount: gauge("mz_compute_controller_replica_count", "The number of replicas."),
-    peekCount: gauge("mz_compute_controller_peek_count", "The number of pending peeks."),
+    peekCount: new Gauge({
+      name: "mz_compute_controller_peek_count",
+      help: "The number of pending peeks.",
+      labelNames: ["instance_id"] as const,
+      registers,
+      collect,
+    }),
     subscribeCount: gauge(
       "mz_compute_controller_subscribe_count",
       "The number of active subscribes.",
@@ -276,6 +296,13 @@ export function controllerMetrics(
       buckets: [...PEEK_DURATION_BUCKETS],
       registers,
     }),
+    addScrapeSource(source) {
+      scrapeSources.add(source);
+      return () => {
+        source();
+        scrapeSources.delete(source);
+      };
+    },
   };
   controllerMetricsByRegistry.set(registry, metrics);
   return metrics;

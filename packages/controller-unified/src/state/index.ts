@@ -106,6 +106,7 @@ export {
   type MaintenanceTuning,
   maintenanceStep,
 } from "./maintenance.js";
+export { PEEK_STAGES, type PeekStage, PeekStageIndex, PeekTrace } from "./peek-trace.js";
 export {
   PoisonQuarantine,
   QUARANTINE_STRIKES,

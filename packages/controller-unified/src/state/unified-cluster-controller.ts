@@ -71,6 +71,7 @@ import {
 } from "./errors.js";
 import { NO_REPLICA_HINT, REPLICA_DROPPED_HINT } from "./ingestion-placement.js";
 import { LOGGING_DISABLED } from "./log-indexes.js";
+import { PeekStageIndex } from "./peek-trace.js";
 import { PeekWaiters } from "./peek-waiters.js";
 import type { ReadHold } from "./read-holds.js";
 import type { ReplicaHealthRecord } from "./replica-health.js";
@@ -512,15 +513,24 @@ export class UnifiedClusterController implements ClusterController {
           `${req.target} is not an index of cluster ${this.clusterId}; peek an index on it`,
         );
       }
+      req.trace?.mark(PeekStageIndex.issued);
       this.state.beginPeek(buildPeek(uuid, req, arity));
       begun = true;
       this.#flush();
     });
+    const trace = req.trace;
+    const traced =
+      trace === undefined
+        ? answer
+        : answer.then((a) => {
+            trace.mark(PeekStageIndex.answered);
+            return a;
+          });
     const m = this.#metrics;
-    if (m === undefined) return answer;
+    if (m === undefined) return traced;
     // Counted as compute-client counts: begun peeks only, a timeout is a cancel.
     const seconds = () => (performance.now() - startedAt) / 1000;
-    return answer.then(
+    return traced.then(
       (a) => {
         m.peek("rows", seconds());
         return a;

@@ -11,6 +11,11 @@
  * protocols, JSON, compressed requests, deadlines) is Connect's. Answers here are never
  * compressed (gRPC lets a server answer `identity` whatever the client accepts).
  *
+ * ## Admission
+ * A decoded call starts at once unless `callsPerTurn` (default 32) calls started in this
+ * event-loop turn already; then it waits for the next turns, in order (`turn-admission.ts`: the
+ * convoy at 256 calls in flight, issue 16).
+ *
  * ## The same validation and the same errors
  * - The request is decoded with the same limits as Connect's (`readMaxBytes`, the binary
  *   `recursionLimit`) and handed to the same rpc function as Connect's route (`environmentRoutes`'
@@ -30,14 +35,25 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { TurnAdmission } from "./turn-admission.js";
 
 /** One unary method served here: its path, request schema and the bytes of its answer. */
 export interface FastUnaryMethod<I extends DescMessage> {
   /** `/<package>.<Service>/<Method>`. */
   readonly path: string;
   readonly input: I;
-  /** Answers a decoded request with the serialized response. @throws what the rpc throws */
-  answer(request: MessageShape<I>): Promise<Uint8Array>;
+  /**
+   * Answers a decoded request with the serialized response; `times` say when the call's handler
+   * ran and when its request was decoded (`performance.now()`; a peek trace's `received` and
+   * `decoded`). @throws what the rpc throws
+   */
+  answer(request: MessageShape<I>, times?: CallTimes): Promise<Uint8Array>;
+}
+
+/** When a call's handler ran and when its request was decoded (`performance.now()`). */
+export interface CallTimes {
+  readonly receivedAt: number;
+  readonly decodedAt: number;
 }
 
 export interface FastPathOptions {
@@ -46,6 +62,8 @@ export interface FastPathOptions {
   readonly recursionLimit: number;
   /** Maps what `answer` throws to the wire error (the API's `toConnectError`). */
   readonly toConnectError: (e: unknown) => ConnectError;
+  /** Calls started per event-loop turn at most (`turn-admission.ts`; default `CALLS_PER_TURN`). */
+  readonly callsPerTurn?: number;
 }
 
 const GRPC_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
@@ -61,6 +79,7 @@ export function grpcFastPath(
   opts: FastPathOptions,
 ): (req: Http2ServerRequest, res: Http2ServerResponse) => boolean {
   const byPath = new Map(methods.map((m) => [m.path, m]));
+  const admission = new TurnAdmission(opts.callsPerTurn);
   return (req, res) => {
     if (req.method !== "POST") return false;
     const method = byPath.get(req.url);
@@ -70,7 +89,7 @@ export function grpcFastPath(
     const encoding = h["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
     if (h["grpc-timeout"] !== undefined) return false;
-    serve(method, req, res, opts);
+    serve(method, req, res, opts, admission);
     return true;
   };
 }
@@ -80,7 +99,9 @@ function serve<I extends DescMessage>(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
   opts: FastPathOptions,
+  admission: TurnAdmission,
 ): void {
+  const receivedAt = performance.now();
   const chunks: Buffer[] = [];
   let size = 0;
   let checked = false;
@@ -118,20 +139,23 @@ function serve<I extends DescMessage>(
       respond(res, undefined, e as ConnectError);
       return;
     }
-    method.answer(message).then(
-      (bytes) => {
-        if (bytes.length > opts.writeMaxBytes) {
-          respond(
-            res,
-            undefined,
-            new ConnectError(
-              `message size ${bytes.length} is larger than configured writeMaxBytes ${opts.writeMaxBytes}`,
-              Code.ResourceExhausted,
-            ),
-          );
-        } else respond(res, bytes, undefined);
-      },
-      (e: unknown) => respond(res, undefined, opts.toConnectError(e)),
+    const times = { receivedAt, decodedAt: performance.now() };
+    admission.admit(() =>
+      method.answer(message, times).then(
+        (bytes) => {
+          if (bytes.length > opts.writeMaxBytes) {
+            respond(
+              res,
+              undefined,
+              new ConnectError(
+                `message size ${bytes.length} is larger than configured writeMaxBytes ${opts.writeMaxBytes}`,
+                Code.ResourceExhausted,
+              ),
+            );
+          } else respond(res, bytes, undefined);
+        },
+        (e: unknown) => respond(res, undefined, opts.toConnectError(e)),
+      ),
     );
   });
 }

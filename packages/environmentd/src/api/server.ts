@@ -28,6 +28,9 @@
  * 2. Call the environment. 3. Encode the response with its codec (or `create(...)`).
  * Every failure goes through the one `toConnectError()` below (style §9).
  *
+ * Every peek (either route) carries a `PeekTrace` whose stages are observed, once answered, in
+ * `mz_environment_api_peek_stage_seconds{stage}` (`peek-stage-metrics.ts`; issue 16).
+ *
  * Plain-gRPC `Peek` and `Status` on the gRPC port take a lean path beside Connect
  * (`grpc-fast-path.ts`: same decode, environment call and error mapping; a peek's answer encoded
  * without message objects). A Status answer there is never compressed: at 1,000 collections
@@ -49,6 +52,7 @@ import {
   SubscribeFailed,
 } from "@mzts/compute-client";
 import * as cluster from "@mzts/controller-unified/state";
+import { PeekStageIndex, PeekTrace } from "@mzts/controller-unified/state";
 import { MalformedPlan } from "@mzts/expr";
 import { ReplicaStartFailed } from "@mzts/orchestrator";
 import {
@@ -86,6 +90,7 @@ import {
   UpperWaitTimeout,
 } from "../errors.js";
 import { type FastUnaryMethod, grpcFastPath } from "./grpc-fast-path.js";
+import { PeekStageMetrics } from "./peek-stage-metrics.js";
 
 const S = environmentV1;
 
@@ -172,17 +177,44 @@ function rpcRunner(logger?: Logger) {
 export function fastPeekMethod(
   env: Environment,
   logger?: Logger,
+  stages?: PeekStageMetrics,
 ): FastUnaryMethod<typeof EnvironmentService.method.peek.input> {
   const run = rpcRunner(logger);
   const { peek } = EnvironmentService.method;
   return {
     path: `/${EnvironmentService.typeName}/${peek.name}`,
     input: peek.input,
-    answer: (m) =>
-      run("peek", async () =>
-        peekResponseToBinary(await env.peek(environmentCodecs.peekRequest.fromProto(m))),
-      ),
+    answer: (m, times) =>
+      run("peek", async () => {
+        const now = performance.now();
+        const trace = tracePeek(stages, times?.receivedAt ?? now, times?.decodedAt ?? now);
+        const bytes = peekResponseToBinary(
+          await env.peek(environmentCodecs.peekRequest.fromProto(m), trace),
+        );
+        respondedPeek(stages, trace);
+        return bytes;
+      }),
   };
+}
+
+/**
+ * A peek's trace when its stages are measured: `received` and `decoded` at the given times,
+ * `admitted` now (the call starts).
+ */
+function tracePeek(stages: PeekStageMetrics | undefined, receivedAt: number, decodedAt: number) {
+  if (stages === undefined) return undefined;
+  const trace = new PeekTrace();
+  trace.at[PeekStageIndex.received] = receivedAt;
+  trace.at[PeekStageIndex.decoded] = decodedAt;
+  trace.mark(PeekStageIndex.admitted);
+  return trace;
+}
+
+/** Marks an answered peek's `responded` and observes its stages. */
+function respondedPeek(stages: PeekStageMetrics | undefined, trace: PeekTrace | undefined) {
+  if (stages === undefined || trace === undefined) return;
+  trace.mark(PeekStageIndex.responded);
+  stages.observe(trace);
 }
 
 /**
@@ -213,6 +245,7 @@ export function fastStatusMethod(
 export function environmentRoutes(
   env: Environment,
   logger?: Logger,
+  stages?: PeekStageMetrics,
 ): (router: ConnectRouter) => void {
   const run = rpcRunner(logger);
   const c = environmentCodecs;
@@ -277,7 +310,13 @@ export function environmentRoutes(
           c.listObjectsResponse.toProto(await env.listObjects(c.listObjectsRequest.fromProto(m))),
         ),
       peek: (m) =>
-        run("peek", async () => c.peekResponse.toProto(await env.peek(c.peekRequest.fromProto(m)))),
+        run("peek", async () => {
+          const now = performance.now();
+          const trace = tracePeek(stages, now, now);
+          const answer = c.peekResponse.toProto(await env.peek(c.peekRequest.fromProto(m), trace));
+          respondedPeek(stages, trace);
+          return answer;
+        }),
       subscribe: async function* (m, ctx) {
         const req = await run("subscribe", async () => c.subscribeRequest.fromProto(m));
         // The call's signal: a client that goes away while no batch comes ends it (reads.ts).
@@ -350,7 +389,8 @@ export interface ApiServer {
 /** Starts both listeners; resolves once both are listening. */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? "127.0.0.1";
-  const routes = environmentRoutes(opts.environment, opts.logger);
+  const stages = PeekStageMetrics.of(opts.registry);
+  const routes = environmentRoutes(opts.environment, opts.logger, stages);
   // Per-message limits (`@mzts/protocol` limits.ts); a compressed request is inflated at most
   // to `readMaxBytes`. Messages nest up to `API_RECURSION_LIMIT` levels.
   const adapter = {
@@ -367,7 +407,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       ? undefined
       : grpcFastPath(
           [
-            fastPeekMethod(opts.environment, opts.logger),
+            fastPeekMethod(opts.environment, opts.logger, stages),
             fastStatusMethod(opts.environment, opts.logger),
           ],
           {

@@ -33,7 +33,12 @@
  * call's) releases the hold at once and drops the subscribe (`drop(id)` of its transient id),
  * which ends the stream.
  */
-import { type ClusterController, CollectionMissing } from "@mzts/controller-unified/state";
+import {
+  type ClusterController,
+  CollectionMissing,
+  PeekStageIndex,
+  type PeekTrace,
+} from "@mzts/controller-unified/state";
 import {
   checkPeekColumns,
   type EnvironmentPeekResponse,
@@ -100,7 +105,8 @@ export class Reads {
     this.#o = opts;
   }
 
-  async peek(req: PeekRequest): Promise<EnvironmentPeekResponse> {
+  /** `trace`: the API's stage times (`resolved`, `timestamped` marked here; see `PeekTrace`). */
+  async peek(req: PeekRequest, trace?: PeekTrace): Promise<EnvironmentPeekResponse> {
     const resolved = await this.#o.objects.get();
     if (isIntrospectionObject(req.object)) return this.#peekIntrospection(req, resolved);
     const { byName, byId, clusters, replicas } = resolved;
@@ -147,6 +153,7 @@ export class Reads {
       targetReplica = replicas.find((r) => r.clusterId === clusterId && r.name === name)?.id;
       if (targetReplica === undefined) throw new UnknownObject("replica", name, clusterName);
     }
+    trace?.mark(PeekStageIndex.resolved);
     const timeoutMs = req.timeoutMs ?? this.#o.peekTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const timestamp = await peekTimestamp(this.#o.frontiers, this.#o.signal, {
@@ -160,10 +167,12 @@ export class Reads {
     // A live rebuild of the cluster's controller may have run meanwhile: peek the current one.
     await this.#o.clusters.ready(clusterId);
     const peeked = this.#o.clusters.controllerOf(clusterId, "peek");
+    trace?.mark(PeekStageIndex.timestamped);
     const answer = await peeked
       .peek({
         target: index.id,
         ...(targetReplica === undefined ? {} : { targetReplica }),
+        ...(trace === undefined ? {} : { trace }),
         timestamp,
         timeoutMs: Math.max(1, deadline - Date.now()),
         ...readParts(req),
