@@ -412,6 +412,42 @@ export function loggingHostConformance(
       },
     },
     {
+      name: "an export id that moves to another dataflow within a log time follows it (held and dropped with it)",
+      run() {
+        const f = new Fixture(typed, factory);
+        f.log(10_100, CREATED, ...states("u1"));
+        f.settle(11_000);
+        f.expect("compute_frontiers", 11_000, [["u1", w, 5n]]);
+        // Dataflow 7 goes; dataflow 8 comes with the same export id and goes at the same log
+        // time: its rows (held with it) never show, and 7's are retracted.
+        const moved: LogEventBody = { ...CREATED, dataflowId: 8, name: "df8" };
+        f.log(
+          11_100,
+          { kind: "exportFrontier", exportId: "u1", time: 6n },
+          { kind: "operatorElapsed", dataflowId: 7, operatorId: 1, elapsedNs: 2000 },
+          { kind: "dataflowDropped", dataflowId: 7 },
+          moved,
+          { kind: "exportFrontier", exportId: "u1", time: 7n },
+          { kind: "importFrontier", exportId: "u1", importId: "s1", time: 7n },
+          { kind: "arrangementSize", exportId: "u1", records: 3, batches: 1, sizeBytes: 10 },
+          { kind: "operatorElapsed", dataflowId: 8, operatorId: 1, elapsedNs: 77 },
+          { kind: "dataflowDropped", dataflowId: 8 },
+        );
+        f.settle(12_000);
+        for (const name of COMPUTE) if (name !== "peek_durations") f.expect(name, 12_000, []);
+        // A third dataflow with the export id, kept: its rows are its own.
+        f.log(12_100, { ...CREATED, dataflowId: 9, name: "df9" });
+        f.log(
+          12_200,
+          { kind: "exportFrontier", exportId: "u1", time: 9n },
+          { kind: "operatorElapsed", dataflowId: 9, operatorId: 1, elapsedNs: 99 },
+        );
+        f.settle(13_000);
+        f.expect("compute_frontiers", 13_000, [["u1", w, 9n]]);
+        f.expect("scheduling_elapsed", 13_000, [[9n, 1n, w, 99n]]);
+      },
+    },
+    {
       name: "peeks are active until they end; their durations count per power-of-two bucket",
       run() {
         const f = new Fixture(typed, factory);
