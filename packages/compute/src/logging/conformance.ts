@@ -192,6 +192,12 @@ const CREATED: LogEventBody = {
   imports: ["s1"],
 };
 
+/** `CREATED` as dataflow `id` (`df<id>`), with the same exports, operators and imports. */
+function createdAs(id: number): LogEventBody {
+  const e = CREATED as Extract<LogEventBody, { kind: "dataflowCreated" }>;
+  return { ...e, dataflowId: id, name: `df${id}` };
+}
+
 /** Every export- or dataflow-keyed state event of dataflow 7 / export `id`. */
 function states(id: string): LogEventBody[] {
   return [
@@ -420,7 +426,7 @@ export function loggingHostConformance(
         f.expect("compute_frontiers", 11_000, [["u1", w, 5n]]);
         // Dataflow 7 goes; dataflow 8 comes with the same export id and goes at the same log
         // time: its rows (held with it) never show, and 7's are retracted.
-        const moved: LogEventBody = { ...CREATED, dataflowId: 8, name: "df8" };
+        const moved = createdAs(8);
         f.log(
           11_100,
           { kind: "exportFrontier", exportId: "u1", time: 6n },
@@ -436,7 +442,7 @@ export function loggingHostConformance(
         f.settle(12_000);
         for (const name of COMPUTE) if (name !== "peek_durations") f.expect(name, 12_000, []);
         // A third dataflow with the export id, kept: its rows are its own.
-        f.log(12_100, { ...CREATED, dataflowId: 9, name: "df9" });
+        f.log(12_100, createdAs(9));
         f.log(
           12_200,
           { kind: "exportFrontier", exportId: "u1", time: 9n },
