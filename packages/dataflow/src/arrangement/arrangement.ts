@@ -35,10 +35,11 @@
  * ## Log-table shaped input (issue 16)
  * A log index holds one current row per key, replaced every tick and kept for the retention.
  * Two internal fast paths spare a replaced row's retraction the key and row-key lookups (reads
- * are unchanged): a caller that writes the arrangement itself keeps each row's entry
- * (`insertEntry`, then `updateEntry`; an entry removed meanwhile is found again by key), and an
- * arrangement fed by an operator can `trackRows`: entries with a non-zero count are found by
- * their row object (the same object is retracted), and row keys are made of the non-key columns.
+ * are unchanged): a caller keeps each row's entry (`insertEntry`, then `updateEntry`, valid while
+ * the row's count is not zero: `EntryRef`; both hosts' log tables), or an arrangement can
+ * `trackRows`: entries with a non-zero count are found by their row object (the same object is
+ * retracted), and row keys are made of the non-key columns. Compaction removes as many entries
+ * per tick as the tick adds: removed entries are kept on a free list and reused (`#free`).
  *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
