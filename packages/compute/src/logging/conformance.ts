@@ -192,6 +192,12 @@ const CREATED: LogEventBody = {
   imports: ["s1"],
 };
 
+/** `CREATED` as dataflow `id` (`df<id>`), with the same exports, operators and imports. */
+function createdAs(id: number): LogEventBody {
+  const e = CREATED as Extract<LogEventBody, { kind: "dataflowCreated" }>;
+  return { ...e, dataflowId: id, name: `df${id}` };
+}
+
 /** Every export- or dataflow-keyed state event of dataflow 7 / export `id`. */
 function states(id: string): LogEventBody[] {
   return [
@@ -409,6 +415,42 @@ export function loggingHostConformance(
         f.expect("dataflow_exports", 12_000, [["t2", w, 7n, "subscribe"]]);
         f.expect("hydration_times", 12_000, [["t2", w, 3_000_000n]]);
         for (const name of dataflowRelations) f.expect(name, 13_000, []);
+      },
+    },
+    {
+      name: "an export id that moves to another dataflow within a log time follows it (held and dropped with it)",
+      run() {
+        const f = new Fixture(typed, factory);
+        f.log(10_100, CREATED, ...states("u1"));
+        f.settle(11_000);
+        f.expect("compute_frontiers", 11_000, [["u1", w, 5n]]);
+        // Dataflow 7 goes; dataflow 8 comes with the same export id and goes at the same log
+        // time: its rows (held with it) never show, and 7's are retracted.
+        const moved = createdAs(8);
+        f.log(
+          11_100,
+          { kind: "exportFrontier", exportId: "u1", time: 6n },
+          { kind: "operatorElapsed", dataflowId: 7, operatorId: 1, elapsedNs: 2000 },
+          { kind: "dataflowDropped", dataflowId: 7 },
+          moved,
+          { kind: "exportFrontier", exportId: "u1", time: 7n },
+          { kind: "importFrontier", exportId: "u1", importId: "s1", time: 7n },
+          { kind: "arrangementSize", exportId: "u1", records: 3, batches: 1, sizeBytes: 10 },
+          { kind: "operatorElapsed", dataflowId: 8, operatorId: 1, elapsedNs: 77 },
+          { kind: "dataflowDropped", dataflowId: 8 },
+        );
+        f.settle(12_000);
+        for (const name of COMPUTE) if (name !== "peek_durations") f.expect(name, 12_000, []);
+        // A third dataflow with the export id, kept: its rows are its own.
+        f.log(12_100, createdAs(9));
+        f.log(
+          12_200,
+          { kind: "exportFrontier", exportId: "u1", time: 9n },
+          { kind: "operatorElapsed", dataflowId: 9, operatorId: 1, elapsedNs: 99 },
+        );
+        f.settle(13_000);
+        f.expect("compute_frontiers", 13_000, [["u1", w, 9n]]);
+        f.expect("scheduling_elapsed", 13_000, [[9n, 1n, w, 99n]]);
       },
     },
     {

@@ -35,10 +35,11 @@
  * ## Log-table shaped input (issue 16)
  * A log index holds one current row per key, replaced every tick and kept for the retention.
  * Two internal fast paths spare a replaced row's retraction the key and row-key lookups (reads
- * are unchanged): a caller that writes the arrangement itself keeps each row's entry
- * (`insertEntry`, then `updateEntry`; an entry removed meanwhile is found again by key), and an
- * arrangement fed by an operator can `trackRows`: entries with a non-zero count are found by
- * their row object (the same object is retracted), and row keys are made of the non-key columns.
+ * are unchanged): a caller keeps each row's entry (`insertEntry`, then `updateEntry`, valid while
+ * the row's count is not zero: `EntryRef`; both hosts' log tables), or an arrangement can
+ * `trackRows`: entries with a non-zero count are found by their row object (the same object is
+ * retracted), and row keys are made of the non-key columns. Compaction removes as many entries
+ * per tick as the tick adds: removed entries are kept on a free list and reused (`#free`).
  *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
@@ -63,8 +64,11 @@ import { TimeCounts } from "./time-counts.js";
 
 /**
  * @internal A row's entry in an arrangement (`insertEntry` / `updateEntry`), opaque to callers.
- * Valid for any later update of the same row in the same arrangement: an entry removed meanwhile
- * (no history left) is found again by key.
+ * Valid for later updates of the same row in the same arrangement while the row's count (the sum
+ * of its diffs) is not zero: only then is the entry sure to stay. An entry whose count is zero
+ * may lose its history to compaction, and a removed entry is reused for another row (issue 16),
+ * so a caller drops its ref when its updates bring the row's count to zero (the legacy log
+ * tables keep the ref of the row they hold, +1, and drop it with the retraction).
  */
 export interface EntryRef {
   readonly __arrangementEntry: never;
@@ -108,6 +112,14 @@ export class Arrangement {
    */
   #hintKey: Key | undefined = undefined;
   #hintSlot: Entry | Bucket | undefined = undefined;
+  /**
+   * Removed entries kept for reuse by the next new ones (issue 16): a log index replaces every
+   * key's row each tick and compaction removes as many entries as the tick adds, so reusing them
+   * spares the allocation (and the promotion, as they live for the retention) of one entry per
+   * change. At most `FREE_MIN` + an eighth of the live entries are kept. A reused entry is a
+   * different row's: an `EntryRef` is valid only while its row's count is not zero (see there).
+   */
+  readonly #free: Entry[] = [];
 
   constructor(name: string, key: readonly number[], since: Frontier = Frontier.MIN) {
     this.name = name;
@@ -206,14 +218,24 @@ export class Arrangement {
   }
 
   /**
-   * @internal Adds an update to the row of `ref` (from `insertEntry`): what `insert(row, time,
-   * diff)` of that row does, without the key and row-key lookups while the entry still holds
-   * history (an entry removed meanwhile, or a released arrangement, takes the `insert` path).
-   * Returns the row's entry afterwards, as `insertEntry` does.
+   * @internal Adds an update to the row of `ref` (from `insertEntry`, valid: see `EntryRef`):
+   * what `insert(row, time, diff)` of that row does, without the key and row-key lookups (a
+   * removed entry not reused yet takes the `insert` path; a released arrangement changes
+   * nothing). Returns the row's entry afterwards, as `insertEntry` does.
+   * @throws Error when the ref's entry was reused (the caller kept a ref past its contract).
    */
   updateEntry(ref: EntryRef, time: Timestamp, diff: number): EntryRef | undefined {
     const e = ref as unknown as Entry;
-    if (e.n === 0) return this.#insert(e.row, time, diff, e.key, e.rowKey) as EntryRef | undefined;
+    if (e.n === 0) {
+      if (this.#since.current === null) return undefined;
+      if (e.row === NO_ROW) {
+        throw new Error(
+          `arrangement ${this.name}: updateEntry through a ref whose row's count went to zero ` +
+            "(its entry was removed and is free); use insertEntry for that row",
+        );
+      }
+      return this.#insert(e.row, time, diff, e.key, e.rowKey) as EntryRef | undefined;
+    }
     if (diff === 0) return ref;
     const since = this.#since.current;
     if (since === null) return undefined;
@@ -351,22 +373,34 @@ export class Arrangement {
     this.#entries++;
     this.#bytes += entryBytes(row, rk);
     this.#countTime(t, 1);
-    // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
-    const e: Entry = {
-      key,
-      rowKey: rk,
-      row,
-      n: 1,
-      t0: t,
-      d0: diff,
-      t1: NO_TIME,
-      d1: 0,
-      times: undefined,
-      diffs: undefined,
-      current: diff,
-      heapKey: undefined,
-      bucket: undefined,
-    };
+    let e = this.#free.pop();
+    if (e !== undefined) {
+      // A removed entry, reused (see `#free`): every field set again.
+      e.key = key;
+      e.rowKey = rk;
+      e.row = row;
+      e.n = 1;
+      e.t0 = t;
+      e.d0 = diff;
+      e.current = diff;
+    } else {
+      // Every field in the literal (`heapKey` too): one shape, no out-of-object property store.
+      e = {
+        key,
+        rowKey: rk,
+        row,
+        n: 1,
+        t0: t,
+        d0: diff,
+        t1: NO_TIME,
+        d1: 0,
+        times: undefined,
+        diffs: undefined,
+        current: diff,
+        heapKey: undefined,
+        bucket: undefined,
+      };
+    }
     this.#byRow?.set(row, e);
     return e;
   }
@@ -437,6 +471,7 @@ export class Arrangement {
       this.#bytes = 0;
       this.#times.clear();
       this.#byRow?.clear();
+      this.#free.length = 0;
       this.#hintKey = undefined;
       this.#hintSlot = undefined;
       return;
@@ -568,16 +603,44 @@ export class Arrangement {
   #remove(e: Entry): void {
     this.#hintKey = undefined;
     this.#hintSlot = undefined;
-    const slot = this.#index.get(e.key);
-    if (slot === e) this.#index.delete(e.key);
-    else if (!(slot instanceof Bucket) || !slot.delete(e)) return;
-    else if (slot.size > 0) {
-      this.#entries--;
-      this.#bytes -= entryBytes(e.row, e.rowKey);
-      return;
-    } else this.#index.delete(e.key);
+    // An entry of a bucket is in that bucket's slot (a bucket leaves the index only empty).
+    const b = e.bucket;
+    if (b !== undefined) {
+      if (!b.delete(e)) return;
+      if (b.size === 0) {
+        this.#index.delete(e.key);
+        this.#bytes -= bucketBytes(e.key);
+      }
+    } else if (this.#index.get(e.key) === e) {
+      this.#index.delete(e.key);
+      this.#bytes -= bucketBytes(e.key);
+    } else return;
     this.#entries--;
-    this.#bytes -= entryBytes(e.row, e.rowKey) + bucketBytes(e.key);
+    this.#bytes -= entryBytes(e.row, e.rowKey);
+    this.#recycle(e);
+  }
+
+  /**
+   * Keeps removed entry `e` for a later `#newEntry` (see `#free`), cleared of what it held; a
+   * full free list lets it go.
+   */
+  #recycle(e: Entry): void {
+    const free = this.#free;
+    if (free.length >= FREE_MIN + (this.#entries >> 3)) return;
+    e.row = NO_ROW;
+    e.rowKey = 0;
+    e.key = 0;
+    e.n = 0;
+    e.t0 = NO_TIME;
+    e.d0 = 0;
+    e.t1 = NO_TIME;
+    e.d1 = 0;
+    e.times = undefined;
+    e.diffs = undefined;
+    e.current = 0;
+    e.heapKey = undefined;
+    e.bucket = undefined;
+    free.push(e);
   }
 
   /** `n` more (or fewer) held updates at `t` (already forwarded to the since). */
@@ -586,6 +649,12 @@ export class Arrangement {
     this.#times.add(t, n);
   }
 }
+
+/** Free entries kept at least (see `#free`). */
+const FREE_MIN = 64;
+
+/** The row of a free entry. */
+const NO_ROW: Row = Object.freeze([]) as unknown as Row;
 
 /**
  * Makes V8 store a string held as a map key flat: a key built by concatenation (`rowKey`,

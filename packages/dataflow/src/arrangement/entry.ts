@@ -8,9 +8,10 @@ import type { Key } from "../operators/key.js";
 import type { Bucket } from "./bucket.js";
 
 export interface Entry {
-  readonly key: Key;
-  readonly rowKey: Key;
-  readonly row: Row;
+  /** Set when the entry is made or reused (`Arrangement`'s free list); fixed while it is held. */
+  key: Key;
+  rowKey: Key;
+  row: Row;
   /** Number of times held (ascending, each with a non-zero diff). */
   n: number;
   /**

@@ -310,7 +310,7 @@ export class DataflowUpdates {
     cell?: KeyCell,
     table?: LogTable,
   ): void {
-    if (this.#held.holds(live)) {
+    if (this.#held.size > 0 && this.#held.holds(live)) {
       this.#held.write(live, () => this.#writeNow(name, row, remove, cell));
     } else this.#writeNow(name, row, remove, cell, table);
   }

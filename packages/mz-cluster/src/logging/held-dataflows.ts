@@ -25,6 +25,11 @@ export class HeldDataflows<K extends object> {
     this.#held.set(dataflow, []);
   }
 
+  /** Number of held dataflows (0 between a flush and the next creation: nothing to look up). */
+  get size(): number {
+    return this.#held.size;
+  }
+
   /** Whether `dataflow`'s writes are held (a caller may then skip building a closure). */
   holds(dataflow: K): boolean {
     return this.#held.has(dataflow);

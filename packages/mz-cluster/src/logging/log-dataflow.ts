@@ -27,7 +27,7 @@ import { Arrangement, createGraph, type Graph, type Key } from "@mzts/dataflow";
 import type { LogRelation } from "@mzts/protocol";
 import type { GlobalId, Row, Timestamp } from "@mzts/repr";
 import type { LogIndex } from "./host.js";
-import { LogArrangeOperator } from "./log-arrange.js";
+import { type EntryHolder, LogArrangeOperator } from "./log-arrange.js";
 import { LogFeeds } from "./log-feeds.js";
 import { LogTable } from "./log-table.js";
 
@@ -62,11 +62,6 @@ export class LogDataflow {
     for (const { id, relation } of installs) {
       const arrange = new LogArrangeOperator(this.graph, relation.key, `log:${relation.name}`);
       const arrangement = arrange.arrangement;
-      // One current row per key, retracted as the object inserted (`LogTable`): the arrangement
-      // finds a retracted row's entry by identity, and keys rows by their non-key columns.
-      arrangement.trackRows(
-        relation.columns.map((_, i) => i).filter((i) => !relation.key.includes(i)),
-      );
       const feeds = new LogFeeds(arrangement, { unarranged: () => arrange.held() });
       const index: LogIndex = {
         id,
@@ -81,8 +76,9 @@ export class LogDataflow {
       this.#installed.set(relation.name, { arrange, index, feeds });
       this.#byId.set(id, index);
       // The table keys its rows by the arrangement's keys: each update goes in with its key.
-      const emit = (row: Row, time: Timestamp, diff: number, key: Key) => {
-        arrange.push(row, time, diff, key);
+      // Each key's slot keeps its current row's entry: a retraction goes through it (issue 16).
+      const emit = (row: Row, time: Timestamp, diff: number, key: Key, slot: EntryHolder) => {
+        arrange.push(row, time, diff, key, slot);
         if (feeds.wanted) feeds.publish([row, time, diff]);
       };
       this.#tables.set(relation.name, new LogTable(relation, () => this.#time, emit, arrangement));

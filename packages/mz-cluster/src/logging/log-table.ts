@@ -26,13 +26,21 @@
 import type { Key } from "@mzts/dataflow";
 import type { LogRelation } from "@mzts/protocol";
 import { columnsKey, type Datum, type Row, rowKey, type Timestamp } from "@mzts/repr";
+import type { EntryHolder } from "./log-arrange.js";
 import type { KeyCell } from "./row-keys.js";
 
 /**
  * Where a table's updates go (the relation's log arrangement); `key` is the row's key as the
- * table's `RowKeys` made it (the arrangement's key of the row, when the table keys by it).
+ * table's `RowKeys` made it (the arrangement's key of the row, when the table keys by it);
+ * `slot`: the key's slot, which keeps the arrangement entry of its row (`LogArrangeOperator`).
  */
-export type EmitUpdate = (row: Row, time: Timestamp, diff: number, key: Key) => void;
+export type EmitUpdate = (
+  row: Row,
+  time: Timestamp,
+  diff: number,
+  key: Key,
+  slot: EntryHolder,
+) => void;
 
 /**
  * How a table keys its rows: `keyOf(row)` for a row, `lookupKeyOf(keyValues)` for a key's
@@ -49,7 +57,7 @@ export interface RowKeys {
  * emitted and the time of its last change. One object per key, reused by every change (issue 16:
  * a key replaced every tick costs one map lookup and no allocation besides its new row).
  */
-interface Slot {
+interface Slot extends EntryHolder {
   readonly key: Key;
   /** The table whose map holds this slot (a `KeyCell` may carry it to another table's call). */
   readonly table: LogTable;
@@ -147,6 +155,8 @@ export class LogTable {
         emitted: undefined,
         time: 0n,
         dirty: false,
+        entry: undefined,
+        entryRow: undefined,
       };
       this.#slots.set(key, s);
     }
@@ -233,8 +243,8 @@ export class LogTable {
     const current = s.row;
     const emitted = s.emitted;
     if (emitted !== undefined && current !== undefined && sameRow(emitted, current)) return;
-    if (emitted !== undefined) this.#emit(emitted, s.time, -1, s.key);
-    if (current !== undefined) this.#emit(current, s.time, 1, s.key);
+    if (emitted !== undefined) this.#emit(emitted, s.time, -1, s.key, s);
+    if (current !== undefined) this.#emit(current, s.time, 1, s.key, s);
   }
 
   #groupOf(row: Row): string {

@@ -55,6 +55,17 @@ export class ComputeRelations {
   readonly #countedBuckets = new Set<bigint>();
   /** Writes of dataflows created at `#time` (keyed by their export sets). */
   readonly #held = new HeldDataflows<Set<string>>();
+  /**
+   * The last dataflow and export looked up, with what the maps give for them: a tick raises an
+   * operator's events, then its export's, one dataflow after another, so most lookups hit here
+   * (issue 16). Forgotten (`#forget`) whenever a dataflow or export comes or goes.
+   */
+  #lastDataflow = -1;
+  #lastExports: Set<string> | undefined;
+  #lastKeys: DataflowRowKeys | undefined;
+  #lastExport: string | undefined;
+  #lastOwner: Set<string> | undefined;
+  #lastExportKeys: DataflowRowKeys | undefined;
 
   /** The tables of the per-tick events (undefined: not installed), looked up once. */
   readonly #elapsed: LogTable | undefined;
@@ -124,22 +135,45 @@ export class ComputeRelations {
     this.#at(time);
     const table = this.#elapsed;
     if (table === undefined) return;
-    const ids = this.#ids.get(dataflowId);
+    if (dataflowId !== this.#lastDataflow) {
+      this.#lastDataflow = dataflowId;
+      this.#lastExports = this.#dataflows.get(dataflowId);
+      this.#lastKeys = this.#ids.get(dataflowId);
+    }
+    const ids = this.#lastKeys;
     const ns = BigInt(Math.round(elapsedNs));
     if (ids === undefined || !DataflowRowKeys.caches(operatorId)) {
       const row = [BigInt(dataflowId), BigInt(operatorId), this.#worker, ns];
-      this.#write(this.#dataflows.get(dataflowId), table, row, time);
+      this.#write(this.#lastExports, table, row, time);
       return;
     }
     const row = [ids.id, ids.operator(operatorId), this.#worker, ns];
     const key = ids.elapsedKey(operatorId, row, table.arrangement);
-    this.#write(this.#dataflows.get(dataflowId), table, row, time, false, key);
+    this.#write(this.#lastExports, table, row, time, false, key);
   }
 
   /** The row keys of the live dataflow owning `exportId` (undefined: none). */
   #keysOfExport(exportId: string): DataflowRowKeys | undefined {
+    if (exportId !== this.#lastExport) this.#lookUpExport(exportId);
+    return this.#lastExportKeys;
+  }
+
+  /** Fills the last-export cache for `exportId`. */
+  #lookUpExport(exportId: string): void {
     const df = this.#exportOf.get(exportId);
-    return df === undefined ? undefined : this.#ids.get(df);
+    this.#lastExport = exportId;
+    this.#lastOwner = df === undefined ? undefined : this.#dataflows.get(df);
+    this.#lastExportKeys = df === undefined ? undefined : this.#ids.get(df);
+  }
+
+  /** Forgets the last-lookup caches (a dataflow or an export came or went). */
+  #forget(): void {
+    this.#lastDataflow = -1;
+    this.#lastExports = undefined;
+    this.#lastKeys = undefined;
+    this.#lastExport = undefined;
+    this.#lastOwner = undefined;
+    this.#lastExportKeys = undefined;
   }
 
   /** `apply` of an `exportFrontier` event at `time`, without the event object. */
@@ -202,6 +236,7 @@ export class ComputeRelations {
     const t = this.#tables;
     switch (e.kind) {
       case "dataflowCreated": {
+        this.#forget();
         let exports = this.#dataflows.get(e.dataflowId);
         if (exports === undefined) {
           this.#dataflows.set(e.dataflowId, (exports = new Set()));
@@ -218,6 +253,7 @@ export class ComputeRelations {
         return;
       }
       case "dataflowDropped": {
+        this.#forget();
         const exports = this.#dataflows.get(e.dataflowId);
         this.#dataflows.delete(e.dataflowId);
         this.#ids.delete(e.dataflowId);
@@ -231,6 +267,7 @@ export class ComputeRelations {
         return;
       }
       case "exportDropped": {
+        this.#forget();
         const df = this.#exportOf.get(e.exportId);
         if (df !== undefined) this.#ids.get(df)?.dropExport(e.exportId);
         const exports = this.#dataflows.get(df ?? -1);
@@ -287,8 +324,8 @@ export class ComputeRelations {
 
   /** The export set of the dataflow owning an export (the key of its held writes). */
   #ownerOf(exportId: string): Set<string> | undefined {
-    const df = this.#exportOf.get(exportId);
-    return df === undefined ? undefined : this.#dataflows.get(df);
+    if (exportId !== this.#lastExport) this.#lookUpExport(exportId);
+    return this.#lastOwner;
   }
 
   /**
@@ -304,12 +341,13 @@ export class ComputeRelations {
     key?: KeyCell,
   ) {
     if (table === undefined) return;
-    if (owner !== undefined && this.#held.holds(owner)) {
+    if (owner !== undefined && this.#held.size > 0 && this.#held.holds(owner)) {
       this.#held.write(owner, () => writeNow(table, row, time, remove, key));
     } else writeNow(table, row, time, remove, key);
   }
 
   #dropExport(id: string, time: bigint): void {
+    this.#forget();
     const df = this.#exportOf.get(id);
     if (df !== undefined) this.#ids.get(df)?.dropExport(id);
     this.#exportOf.delete(id);
