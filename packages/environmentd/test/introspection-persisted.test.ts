@@ -283,7 +283,9 @@ describe.each(PATHS)("persisted replica introspection (%s)", (_name, flags) => {
       ],
       io,
     );
-    expect(io.err).toBe("");
+    // Only progress on stderr: a loaded machine may take the read past the 250 ms after which
+    // mzctl prints its one "waiting… …" line (not a TTY), which is not an error.
+    expect(io.err.replace(/^waiting… .*\n/gm, "")).toBe("");
     expect(code).toBe(0);
     expect(io.out).toMatch(/REPLICA_ID\s+EXPORT_ID\s+WORKER_ID\s+TIME_NS/i);
     expect(io.out).toContain(r1);
