@@ -26,7 +26,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,12 +97,44 @@ interface Measure {
   p50: number;
   p99: number;
   tput: number;
+  /**
+   * Server CPU µs per peek (all threads) in the second half of the sequential phase, less its
+   * idle rate.
+   */
+  cpuSeq: number;
+  /** Server CPU µs per peek (all threads) in the pipelined phase. */
+  cpuPipe: number;
+  /** The part of `cpuPipe` on the server's main thread. */
+  cpuPipeMain: number;
+}
+
+/**
+ * CPU time (µs) of every live thread of process `pid` so far (`/proc/<pid>/task/<t>/schedstat`,
+ * nanoseconds on CPU): a figure the machine's load does not inflate as it does wall time. NaN
+ * where /proc is missing.
+ */
+function processCpuUs(pid: number | undefined, mainOnly = false): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    let ns = 0;
+    for (const t of mainOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // The thread exited between the listing and the read.
+      }
+    }
+    return ns / 1000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function drive(
   url: string,
   secret: Uint8Array | null,
   setup: ComputeCommand[],
+  pid: number | undefined,
 ): Promise<Measure> {
   const d = computeDriver(url, 1n, { secret });
   d.send([...setup, { kind: "initializationComplete" }]);
@@ -122,16 +154,34 @@ async function drive(
     d.send([peek(randomUUID())]);
     await waitAnswers(1);
   }
+  // The server's idle CPU rate (maintenance ticks), subtracted from the sequential phase's CPU.
+  const idle0 = processCpuUs(pid);
+  const idleT0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, 500));
+  const idleRate = (processCpuUs(pid) - idle0) / (Number(process.hrtime.bigint() - idleT0) / 1000);
   const lat: number[] = [];
   let pending = 0;
+  // CPU is read over the second half of the sequential peeks: the first half still pays for
+  // compilation (the warm-up is short).
+  const half = Math.floor(LAT_N / 2);
+  let seqCpu0 = Number.NaN;
+  let seqT0 = 0n;
   for (let i = 0; i < LAT_N; i++) {
+    if (i === half) {
+      seqCpu0 = processCpuUs(pid);
+      seqT0 = process.hrtime.bigint();
+    }
     const t0 = process.hrtime.bigint();
     d.send([peek(randomUUID())]);
     pending = 1;
     await waitAnswers(pending);
     lat.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
+  const seqWallUs = Number(process.hrtime.bigint() - seqT0) / 1000;
+  const cpuSeq = (processCpuUs(pid) - seqCpu0 - idleRate * seqWallUs) / (LAT_N - half);
   lat.sort((a, b) => a - b);
+  const pipeCpu0 = processCpuUs(pid);
+  const pipeMain0 = processCpuUs(pid, true);
   const t0 = process.hrtime.bigint();
   let sent = 0;
   let answered = 0;
@@ -155,11 +205,16 @@ async function drive(
     120_000,
   );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpuPipe = (processCpuUs(pid) - pipeCpu0) / TPUT_N;
+  const cpuPipeMain = (processCpuUs(pid, true) - pipeMain0) / TPUT_N;
   await d.close();
   return {
     p50: lat[Math.floor(lat.length / 2)]!,
     p99: lat[Math.floor(lat.length * 0.99)]!,
     tput: TPUT_N / secs,
+    cpuSeq,
+    cpuPipe,
+    cpuPipeMain,
   };
 }
 
@@ -197,6 +252,9 @@ async function rawRun(): Promise<Measure> {
       p50: lat[Math.floor(lat.length / 2)]!,
       p99: lat[Math.floor(lat.length * 0.99)]!,
       tput: TPUT_N / secs,
+      cpuSeq: Number.NaN,
+      cpuPipe: Number.NaN,
+      cpuPipeMain: Number.NaN,
     };
   } finally {
     client.close();
@@ -217,21 +275,39 @@ async function echoRun(mode: "echo" | "hop" = "echo"): Promise<Measure> {
         if (m) resolve(Number(m[1]));
       });
     });
-    return await drive(`http://127.0.0.1:${port}`, null, []);
+    return await drive(`http://127.0.0.1:${port}`, null, [], child.pid);
   } finally {
     child.kill("SIGKILL");
   }
 }
 
+/**
+ * `BENCH_BASELINE_ROOT=<another checkout, built>`: the `legacy-base` and `unified-base` rows run
+ * that tree's clusterd, interleaved with this tree's (an A/B in one run).
+ */
+const BASELINE_CLUSTERD =
+  process.env.BENCH_BASELINE_ROOT === undefined
+    ? undefined
+    : join(process.env.BENCH_BASELINE_ROOT, "packages/clusterd/dist/main.js");
+
 async function clusterdRun(
   unified: boolean,
+  entry?: string,
 ): Promise<Measure & { fresh50: number; fresh99: number }> {
   const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
   try {
-    const c = await startClusterd({ persistDir: dir, workers: W, flags: { servers: unified } });
-    const m = await drive(c.computeUrl, c.secret, [
-      { kind: "createDataflow", dataflow: constantIndex },
-    ]);
+    const c = await startClusterd({
+      persistDir: dir,
+      workers: W,
+      flags: { servers: unified },
+      ...(entry === undefined ? {} : { entry }),
+    });
+    const m = await drive(
+      c.computeUrl,
+      c.secret,
+      [{ kind: "createDataflow", dataflow: constantIndex }],
+      c.process.child.pid,
+    );
     // Freshness: a real-time counter ingested by storage, indexed by compute.
     const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([
@@ -313,6 +389,8 @@ const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: numb
   hop: [],
   legacy: [],
   unified: [],
+  "legacy-base": [],
+  "unified-base": [],
 };
 /** `BENCH_ROWS=unified` (comma-separated) measures only those rows (e.g. under `--cpu-prof`). */
 const ONLY = process.env.BENCH_ROWS?.split(",") ?? ["raw", "echo", "hop", "legacy", "unified"];
@@ -322,7 +400,14 @@ const RUNNERS: Record<string, [string, () => Promise<Measure>]> = {
   hop: [`thread-hop echo (W=${W})`, () => echoRun("hop")],
   legacy: ["legacy (flag off)", () => clusterdRun(false)],
   unified: ["unified (flag on)", () => clusterdRun(true)],
+  "legacy-base": ["legacy (flag off), baseline build", () => clusterdRun(false, baselineEntry())],
+  "unified-base": ["unified (flag on), baseline build", () => clusterdRun(true, baselineEntry())],
 };
+function baselineEntry(): string {
+  if (BASELINE_CLUSTERD === undefined)
+    throw new Error("the -base rows need BENCH_BASELINE_ROOT (another checkout, built)");
+  return BASELINE_CLUSTERD;
+}
 for (let run = 1; run <= RUNS; run++) {
   for (const name of ONLY) {
     const [label, measure] = RUNNERS[name] ?? [];
@@ -340,7 +425,17 @@ const row = (name: string) => {
     tput: med(rs.map((r) => r.tput)),
     fresh50: med(rs.map((r) => r.fresh50 ?? Number.NaN)),
     fresh99: med(rs.map((r) => r.fresh99 ?? Number.NaN)),
+    cpuSeq: med(rs.map((r) => r.cpuSeq)),
+    cpuPipe: med(rs.map((r) => r.cpuPipe)),
+    cpuPipeMain: med(rs.map((r) => r.cpuPipeMain)),
   };
+};
+/** Median of the per-run ratios of row `name` to row `base` (each run's rows ran back to back). */
+const perRun = (name: string, base: string, key: keyof Measure) => {
+  const a = results[name]!;
+  const b = results[base]!;
+  if (a.length === 0 || b.length !== a.length) return Number.NaN;
+  return med(a.map((r, i) => r[key] / b[i]![key]));
 };
 const echo = row("echo");
 const legacy = row("legacy");
@@ -349,9 +444,9 @@ console.log(
   `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64/message); median of ${RUNS} interleaved runs`,
 );
 console.log(
-  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms |",
+  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms | server CPU µs/peek seq / pipelined (main thread) | vs baseline build: CPU seq / CPU pipelined (main thread) / p50 / tput |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 const hop = ONLY.includes("hop") ? row("hop") : undefined;
 const LABELS: Record<string, string> = {
   raw: "raw node:http2 unary echo (floor)",
@@ -359,6 +454,8 @@ const LABELS: Record<string, string> = {
   hop: `thread-hop echo, W=${W} threads (floor with workers)`,
   legacy: "legacy (flag off)",
   unified: "unified (flag on)",
+  "legacy-base": "legacy (flag off), baseline build",
+  "unified-base": "unified (flag on), baseline build",
 };
 for (const name of ONLY) {
   const r = row(name);
@@ -375,8 +472,13 @@ for (const name of ONLY) {
     hop !== undefined && (name === "legacy" || name === "unified")
       ? `${ratio(r.p50 / hop.p50)} / ${ratio(r.tput / hop.tput)}`
       : "—";
+  const base = `${name}-base`;
+  const vsBase =
+    results[base] !== undefined && results[base].length > 0
+      ? `${ratio(perRun(name, base, "cpuSeq"))} / ${ratio(perRun(name, base, "cpuPipe"))} (${ratio(perRun(name, base, "cpuPipeMain"))}) / ${ratio(perRun(name, base, "p50"))} / ${ratio(perRun(name, base, "tput"))}`
+      : "—";
   console.log(
-    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} |`,
+    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} | ${r.cpuSeq.toFixed(1)} / ${r.cpuPipe.toFixed(1)} (${r.cpuPipeMain.toFixed(1)}) | ${vsBase} |`,
   );
 }
 // Result lines (`results.ts`): the clusterd rows are tracked; the baselines, p99s and freshness
