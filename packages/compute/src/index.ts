@@ -20,14 +20,6 @@ export {
   RuntimeClosed,
 } from "./errors.js";
 // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-/** @internal */
-export {
-  type ChannelItem,
-  CommandChannel,
-  decodeItem,
-  encodeItem,
-} from "./legacy/command-channel.js";
-// PHASE(servers): legacy — delete when cluster-unification-servers is retired
 export {
   createLegacyComputeRuntime,
   type LegacyComputeRuntimeOptions,
