@@ -14,7 +14,8 @@
  * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on; a peek of a
  *   100-row constant index goes controller → clusterd → all W workers → merged answer.
  * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
- * Throughput: peeks batched 64 per stream message, up to 1024 in flight.
+ * Throughput: peeks batched 64 per stream message (`BENCH_BATCH`), up to 1024 in flight. Server CPU
+ * per peek (all threads, `/proc`) in both phases; `BENCH_BASELINE_ROOT` adds another build's rows.
  * Freshness: a real-time counter source ticking every 50 ms feeds an index; a tick's lag = wall
  * time at which the index's write frontier passes the tick's time − that time (p50 / p99).
  *
@@ -46,7 +47,7 @@ import { type Better, emitResult } from "./results.js";
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
-    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified)",
+    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_BATCH, BENCH_BASELINE_ROOT, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified)",
   );
   process.exit(0);
 }
@@ -59,6 +60,8 @@ const W = argNum("--workers", 2);
 const LAT_N = Number(process.env.BENCH_LAT_N ?? 1500);
 const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 20000);
 const FRESH_MS = Number(process.env.BENCH_FRESH_MS ?? 4000);
+/** Peeks per stream message in the pipelined phase (1: a burst of small messages, as API peeks). */
+const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 const ECHO = fileURLToPath(
   new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
 );
@@ -193,7 +196,7 @@ async function drive(
         if (d.responses[seen]!.kind === "peekResponse") answered++;
     }
     const batch: ComputeCommand[] = [];
-    for (let i = 0; i < 64 && sent < TPUT_N; i++, sent++) batch.push(peek(randomUUID()));
+    for (let i = 0; i < BATCH && sent < TPUT_N; i++, sent++) batch.push(peek(randomUUID()));
     d.send(batch);
   }
   await d.until(
@@ -441,7 +444,7 @@ const echo = row("echo");
 const legacy = row("legacy");
 const raw = row("raw");
 console.log(
-  `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64/message); median of ${RUNS} interleaved runs`,
+  `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (${BATCH}/message); median of ${RUNS} interleaved runs`,
 );
 console.log(
   "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms | server CPU µs/peek seq / pipelined (main thread) | vs baseline build: CPU seq / CPU pipelined (main thread) / p50 / tput |",
