@@ -1,7 +1,7 @@
 /**
  * @mzts/compute — compute on a replica: dataflows, indexes, peeks, subscribes and persist sinks
  * per worker (`ComputeState`), run by mz-cluster's unified runtime (`createComputeSpec`) or by
- * legacy compute's own command channel (`createLegacyComputeRuntime`), with the process-level
+ * legacy compute's own runtime (`createLegacyComputeRuntime`), with the process-level
  * response merge (`ComputeResponseMerger`).
  *
  * Every export marked `@internal` is internal — no semver (the per-worker machinery, exported for
