@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ControllerConnection } from "./controller-connections.js";
 import { ClusterError } from "./errors.js";
 import type { ClusterRuntime } from "./runtime.js";
-import { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
+import { createRuntimeSessions, GATHER_BELOW, type ResponseMerger } from "./runtime-session.js";
 
 type Call = { connect: string } | { submit: string[] };
 
@@ -50,6 +50,27 @@ describe("runtime sessions: commands per event-loop turn", () => {
     // The next turn's first message goes at once again.
     s.commands(["e"]);
     expect(calls.at(-1)).toEqual({ submit: ["e"] });
+  });
+
+  it("submits a large message at once, after what waits", async () => {
+    const { rt, calls } = fakeRuntime();
+    const s = createRuntimeSessions(rt, merger)(conn("n1"));
+    const big = Array.from({ length: GATHER_BELOW }, (_, i) => `x${i}`);
+    s.commands(["a"]);
+    s.commands(["b"]);
+    s.commands(big);
+    // After a large message the next small one goes at once, the ones after it at the turn's end.
+    s.commands(["c"]);
+    s.commands(["d"]);
+    expect(calls).toEqual([
+      { connect: "n1" },
+      { submit: ["a"] },
+      { submit: ["b"] },
+      { submit: big },
+      { submit: ["c"] },
+    ]);
+    await endOfTurn();
+    expect(calls.at(-1)).toEqual({ submit: ["d"] });
   });
 
   it("hands on what is waiting before a new connection's connect, and on close", async () => {
