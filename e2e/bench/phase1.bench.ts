@@ -14,7 +14,8 @@
  * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on; a peek of a
  *   100-row constant index goes controller → clusterd → all W workers → merged answer.
  * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
- * Throughput: peeks batched 64 per stream message, up to 1024 in flight.
+ * Throughput: peeks batched 64 per stream message (`BENCH_BATCH`), up to 1024 in flight. Server CPU
+ * per peek (all threads, `/proc`) in both phases; `BENCH_BASELINE_ROOT` adds another build's rows.
  * Freshness: a real-time counter source ticking every 50 ms feeds an index; a tick's lag = wall
  * time at which the index's write frontier passes the tick's time − that time (p50 / p99).
  *
@@ -26,7 +27,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,7 +47,7 @@ import { type Better, emitResult } from "./results.js";
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
-    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified)",
+    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_BATCH, BENCH_BASELINE_ROOT, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified)",
   );
   process.exit(0);
 }
@@ -59,6 +60,8 @@ const W = argNum("--workers", 2);
 const LAT_N = Number(process.env.BENCH_LAT_N ?? 1500);
 const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 20000);
 const FRESH_MS = Number(process.env.BENCH_FRESH_MS ?? 4000);
+/** Peeks per stream message in the pipelined phase (1: a burst of small messages, as API peeks). */
+const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 const ECHO = fileURLToPath(
   new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
 );
@@ -97,12 +100,44 @@ interface Measure {
   p50: number;
   p99: number;
   tput: number;
+  /**
+   * Server CPU µs per peek (all threads) in the second half of the sequential phase, less its
+   * idle rate.
+   */
+  cpuSeq: number;
+  /** Server CPU µs per peek (all threads) in the pipelined phase. */
+  cpuPipe: number;
+  /** The part of `cpuPipe` on the server's main thread. */
+  cpuPipeMain: number;
+}
+
+/**
+ * CPU time (µs) of every live thread of process `pid` so far (`/proc/<pid>/task/<t>/schedstat`,
+ * nanoseconds on CPU): a figure the machine's load does not inflate as it does wall time. NaN
+ * where /proc is missing.
+ */
+function processCpuUs(pid: number | undefined, mainOnly = false): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    let ns = 0;
+    for (const t of mainOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // The thread exited between the listing and the read.
+      }
+    }
+    return ns / 1000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function drive(
   url: string,
   secret: Uint8Array | null,
   setup: ComputeCommand[],
+  pid: number | undefined,
 ): Promise<Measure> {
   const d = computeDriver(url, 1n, { secret });
   d.send([...setup, { kind: "initializationComplete" }]);
@@ -122,16 +157,34 @@ async function drive(
     d.send([peek(randomUUID())]);
     await waitAnswers(1);
   }
+  // The server's idle CPU rate (maintenance ticks), subtracted from the sequential phase's CPU.
+  const idle0 = processCpuUs(pid);
+  const idleT0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, 500));
+  const idleRate = (processCpuUs(pid) - idle0) / (Number(process.hrtime.bigint() - idleT0) / 1000);
   const lat: number[] = [];
   let pending = 0;
+  // CPU is read over the second half of the sequential peeks: the first half still pays for
+  // compilation (the warm-up is short).
+  const half = Math.floor(LAT_N / 2);
+  let seqCpu0 = Number.NaN;
+  let seqT0 = 0n;
   for (let i = 0; i < LAT_N; i++) {
+    if (i === half) {
+      seqCpu0 = processCpuUs(pid);
+      seqT0 = process.hrtime.bigint();
+    }
     const t0 = process.hrtime.bigint();
     d.send([peek(randomUUID())]);
     pending = 1;
     await waitAnswers(pending);
     lat.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
+  const seqWallUs = Number(process.hrtime.bigint() - seqT0) / 1000;
+  const cpuSeq = (processCpuUs(pid) - seqCpu0 - idleRate * seqWallUs) / (LAT_N - half);
   lat.sort((a, b) => a - b);
+  const pipeCpu0 = processCpuUs(pid);
+  const pipeMain0 = processCpuUs(pid, true);
   const t0 = process.hrtime.bigint();
   let sent = 0;
   let answered = 0;
@@ -143,7 +196,7 @@ async function drive(
         if (d.responses[seen]!.kind === "peekResponse") answered++;
     }
     const batch: ComputeCommand[] = [];
-    for (let i = 0; i < 64 && sent < TPUT_N; i++, sent++) batch.push(peek(randomUUID()));
+    for (let i = 0; i < BATCH && sent < TPUT_N; i++, sent++) batch.push(peek(randomUUID()));
     d.send(batch);
   }
   await d.until(
@@ -155,11 +208,16 @@ async function drive(
     120_000,
   );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpuPipe = (processCpuUs(pid) - pipeCpu0) / TPUT_N;
+  const cpuPipeMain = (processCpuUs(pid, true) - pipeMain0) / TPUT_N;
   await d.close();
   return {
     p50: lat[Math.floor(lat.length / 2)]!,
     p99: lat[Math.floor(lat.length * 0.99)]!,
     tput: TPUT_N / secs,
+    cpuSeq,
+    cpuPipe,
+    cpuPipeMain,
   };
 }
 
@@ -197,6 +255,9 @@ async function rawRun(): Promise<Measure> {
       p50: lat[Math.floor(lat.length / 2)]!,
       p99: lat[Math.floor(lat.length * 0.99)]!,
       tput: TPUT_N / secs,
+      cpuSeq: Number.NaN,
+      cpuPipe: Number.NaN,
+      cpuPipeMain: Number.NaN,
     };
   } finally {
     client.close();
@@ -217,21 +278,39 @@ async function echoRun(mode: "echo" | "hop" = "echo"): Promise<Measure> {
         if (m) resolve(Number(m[1]));
       });
     });
-    return await drive(`http://127.0.0.1:${port}`, null, []);
+    return await drive(`http://127.0.0.1:${port}`, null, [], child.pid);
   } finally {
     child.kill("SIGKILL");
   }
 }
 
+/**
+ * `BENCH_BASELINE_ROOT=<another checkout, built>`: the `legacy-base` and `unified-base` rows run
+ * that tree's clusterd, interleaved with this tree's (an A/B in one run).
+ */
+const BASELINE_CLUSTERD =
+  process.env.BENCH_BASELINE_ROOT === undefined
+    ? undefined
+    : join(process.env.BENCH_BASELINE_ROOT, "packages/clusterd/dist/main.js");
+
 async function clusterdRun(
   unified: boolean,
+  entry?: string,
 ): Promise<Measure & { fresh50: number; fresh99: number }> {
   const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
   try {
-    const c = await startClusterd({ persistDir: dir, workers: W, flags: { servers: unified } });
-    const m = await drive(c.computeUrl, c.secret, [
-      { kind: "createDataflow", dataflow: constantIndex },
-    ]);
+    const c = await startClusterd({
+      persistDir: dir,
+      workers: W,
+      flags: { servers: unified },
+      ...(entry === undefined ? {} : { entry }),
+    });
+    const m = await drive(
+      c.computeUrl,
+      c.secret,
+      [{ kind: "createDataflow", dataflow: constantIndex }],
+      c.process.child.pid,
+    );
     // Freshness: a real-time counter ingested by storage, indexed by compute.
     const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([
@@ -313,6 +392,8 @@ const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: numb
   hop: [],
   legacy: [],
   unified: [],
+  "legacy-base": [],
+  "unified-base": [],
 };
 /** `BENCH_ROWS=unified` (comma-separated) measures only those rows (e.g. under `--cpu-prof`). */
 const ONLY = process.env.BENCH_ROWS?.split(",") ?? ["raw", "echo", "hop", "legacy", "unified"];
@@ -322,7 +403,14 @@ const RUNNERS: Record<string, [string, () => Promise<Measure>]> = {
   hop: [`thread-hop echo (W=${W})`, () => echoRun("hop")],
   legacy: ["legacy (flag off)", () => clusterdRun(false)],
   unified: ["unified (flag on)", () => clusterdRun(true)],
+  "legacy-base": ["legacy (flag off), baseline build", () => clusterdRun(false, baselineEntry())],
+  "unified-base": ["unified (flag on), baseline build", () => clusterdRun(true, baselineEntry())],
 };
+function baselineEntry(): string {
+  if (BASELINE_CLUSTERD === undefined)
+    throw new Error("the -base rows need BENCH_BASELINE_ROOT (another checkout, built)");
+  return BASELINE_CLUSTERD;
+}
 for (let run = 1; run <= RUNS; run++) {
   for (const name of ONLY) {
     const [label, measure] = RUNNERS[name] ?? [];
@@ -340,18 +428,28 @@ const row = (name: string) => {
     tput: med(rs.map((r) => r.tput)),
     fresh50: med(rs.map((r) => r.fresh50 ?? Number.NaN)),
     fresh99: med(rs.map((r) => r.fresh99 ?? Number.NaN)),
+    cpuSeq: med(rs.map((r) => r.cpuSeq)),
+    cpuPipe: med(rs.map((r) => r.cpuPipe)),
+    cpuPipeMain: med(rs.map((r) => r.cpuPipeMain)),
   };
+};
+/** Median of the per-run ratios of row `name` to row `base` (each run's rows ran back to back). */
+const perRun = (name: string, base: string, key: keyof Measure) => {
+  const a = results[name]!;
+  const b = results[base]!;
+  if (a.length === 0 || b.length !== a.length) return Number.NaN;
+  return med(a.map((r, i) => r[key] / b[i]![key]));
 };
 const echo = row("echo");
 const legacy = row("legacy");
 const raw = row("raw");
 console.log(
-  `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (64/message); median of ${RUNS} interleaved runs`,
+  `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (${BATCH}/message); median of ${RUNS} interleaved runs`,
 );
 console.log(
-  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms |",
+  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms | server CPU µs/peek seq / pipelined (main thread) | vs baseline build: CPU seq / CPU pipelined (main thread) / p50 / tput |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 const hop = ONLY.includes("hop") ? row("hop") : undefined;
 const LABELS: Record<string, string> = {
   raw: "raw node:http2 unary echo (floor)",
@@ -359,6 +457,8 @@ const LABELS: Record<string, string> = {
   hop: `thread-hop echo, W=${W} threads (floor with workers)`,
   legacy: "legacy (flag off)",
   unified: "unified (flag on)",
+  "legacy-base": "legacy (flag off), baseline build",
+  "unified-base": "unified (flag on), baseline build",
 };
 for (const name of ONLY) {
   const r = row(name);
@@ -375,8 +475,13 @@ for (const name of ONLY) {
     hop !== undefined && (name === "legacy" || name === "unified")
       ? `${ratio(r.p50 / hop.p50)} / ${ratio(r.tput / hop.tput)}`
       : "—";
+  const base = `${name}-base`;
+  const vsBase =
+    results[base] !== undefined && results[base].length > 0
+      ? `${ratio(perRun(name, base, "cpuSeq"))} / ${ratio(perRun(name, base, "cpuPipe"))} (${ratio(perRun(name, base, "cpuPipeMain"))}) / ${ratio(perRun(name, base, "p50"))} / ${ratio(perRun(name, base, "tput"))}`
+      : "—";
   console.log(
-    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} |`,
+    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} | ${r.cpuSeq.toFixed(1)} / ${r.cpuPipe.toFixed(1)} (${r.cpuPipeMain.toFixed(1)}) | ${vsBase} |`,
   );
 }
 // Result lines (`results.ts`): the clusterd rows are tracked; the baselines, p99s and freshness

@@ -38,6 +38,8 @@ export interface ClusterdOptions {
   readonly extraArgs?: readonly string[];
   /** The replica secret (default: a fresh one); null = `--insecure-no-auth`. */
   readonly secret?: Uint8Array | null;
+  /** clusterd's entry script (default: this tree's `packages/clusterd/dist/main.js`). */
+  readonly entry?: string;
 }
 
 export async function startClusterd(opts: ClusterdOptions): Promise<ClusterdHandle> {
@@ -48,7 +50,7 @@ export async function startClusterd(opts: ClusterdOptions): Promise<ClusterdHand
   const secretFile = join(secretDir, "replica-secret");
   if (secret !== null) writeFileSync(secretFile, formatReplicaSecret(secret), { mode: 0o600 });
   const proc = startNode(
-    CLUSTERD,
+    opts.entry ?? CLUSTERD,
     [
       "--cluster-id",
       clusterId,

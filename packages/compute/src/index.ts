@@ -1,7 +1,7 @@
 /**
  * @mzts/compute — compute on a replica: dataflows, indexes, peeks, subscribes and persist sinks
  * per worker (`ComputeState`), run by mz-cluster's unified runtime (`createComputeSpec`) or by
- * legacy compute's own command channel (`createLegacyComputeRuntime`), with the process-level
+ * legacy compute's own runtime (`createLegacyComputeRuntime`), with the process-level
  * response merge (`ComputeResponseMerger`).
  *
  * Every export marked `@internal` is internal — no semver (the per-worker machinery, exported for
@@ -19,14 +19,6 @@ export {
   // PHASE(servers): legacy — delete when cluster-unification-servers is retired
   RuntimeClosed,
 } from "./errors.js";
-// PHASE(servers): legacy — delete when cluster-unification-servers is retired
-/** @internal */
-export {
-  type ChannelItem,
-  CommandChannel,
-  decodeItem,
-  encodeItem,
-} from "./legacy/command-channel.js";
 // PHASE(servers): legacy — delete when cluster-unification-servers is retired
 export {
   createLegacyComputeRuntime,

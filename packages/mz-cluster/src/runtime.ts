@@ -10,7 +10,7 @@
  *    strictly in submission order, so preparation never reorders commands.
  * 3. Released commands enter the sequencer, whose leader is this thread (`Sequencer` index 0,
  *    `leaderOnly`; the workers are indexes 1…W): it numbers them and sends them to every worker at
- *    once (`cluster:seq`, serialized once: `mesh.broadcast`), so a command reaches each worker
+ *    once (`cluster:seq`, `mesh.broadcast`: one `postMessage` per worker), so a command reaches each worker
  *    in one hop. Workers' internal commands come here to be numbered the same way. Every worker
  *    applies the items in one total order.
  * 4. Workers' responses come back (one message per worker per event-loop turn) tagged with the

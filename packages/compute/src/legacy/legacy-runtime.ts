@@ -2,16 +2,16 @@
 /**
  * `createLegacyComputeRuntime()`: legacy compute's process (main-thread) half, with the same
  * surface as mz-cluster's `ClusterRuntime` so a server (or `createRuntimeSessions`) can drive
- * either path. It spawns its own worker mesh (`legacy-worker-main.js`); every controller item
- * goes to worker 0 only, which re-broadcasts it on compute's command channel.
+ * either path. It spawns its own worker mesh (`legacy-worker-main.js`) and sends every controller
+ * item to every worker in one hop (`mesh.broadcast`: a plain `postMessage` at W=1, serialized
+ * once for all workers above). One sender and FIFO ports give every worker the same sequence.
  *
  * Responses come back tagged with the worker's nonce; only those of the current connection reach
  * `onResponse` (older ones are dropped and counted), as on the unified path.
  */
 import { type ClusterRuntime, spawnMesh, WorkerFailed } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand, ComputeResponse } from "@mzts/protocol";
-import type { ChannelItem } from "./command-channel.js";
-import type { LegacyInit, LegacyOut } from "./legacy-worker-main.js";
+import type { LegacyInit, LegacyItem, LegacyOut } from "./legacy-worker-main.js";
 
 export interface LegacyComputeRuntimeOptions {
   readonly workers: number;
@@ -77,14 +77,11 @@ export function createLegacyComputeRuntime(
     for (const response of m.responses)
       for (const cb of responseCbs) cb(from, response as ComputeResponse);
   });
-  const send = (items: ChannelItem[]) => {
+  // Sent at once, also before `ready`: ports buffer messages until a worker listens, and a
+  // worker keeps a channel's messages until it has a handler for it.
+  const send = (items: LegacyItem[]) => {
     if (closed || failed || items.length === 0) return;
-    mesh.ready.then(
-      () => {
-        if (!closed && !failed) mesh.send(0, "legacy:submit", items);
-      },
-      () => {},
-    );
+    mesh.broadcast("legacy:submit", items);
   };
   return {
     spec: { name: "compute", workerModule: ENTRY },

@@ -4,26 +4,20 @@
  * worker loop, not mz-cluster's (no sequencer).
  *
  * 1. Join the mesh; build the shared per-worker state machine (`ComputeState`).
- * 2. Worker 0 receives the controller's items (`legacy:submit`: connection switches and
- *    commands) and feeds them into the `CommandChannel`; every worker applies the items the
- *    channel releases, in its time order.
+ * 2. Every worker receives the controller's items (`legacy:submit`: connection switches and
+ *    commands) from the main thread, the only sender, and applies them in arrival order: every
+ *    worker applies the same sequence (the port from the main thread is FIFO).
  * 3. Step the dataflows until idle, yielding between rounds; `maintain()` when the state asks or
  *    it is due (mz-cluster's `MaintenanceTimer`: no timer at idle).
  * Responses go to the main thread tagged with the nonce the worker serves (`legacy:out`), one
  * message per event-loop turn.
  */
-import type { ExchangeMessage } from "@mzts/dataflow";
-import {
-  ExchangeRouter,
-  joinMesh,
-  MAIN,
-  MaintenanceTimer,
-  ResponseBatcher,
-} from "@mzts/mz-cluster/runtime";
+
+import { joinMesh, MAIN, MaintenanceTimer, ResponseBatcher } from "@mzts/mz-cluster/runtime";
+import type { ComputeCommand } from "@mzts/protocol";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
-import { type ChannelItem, CommandChannel } from "./command-channel.js";
 import { LegacyComputeLogging } from "./logging/legacy-logging.js";
 
 /** `init` of a legacy worker (plain data). */
@@ -32,6 +26,11 @@ export interface LegacyInit {
   readonly maintenanceIntervalMs: number;
   readonly stepBudgetMs: number;
 }
+
+/** Main → every worker on `legacy:submit` (an array of them): a connection switch or a command. */
+export type LegacyItem =
+  | { readonly kind: "connect"; readonly nonce: string }
+  | { readonly kind: "command"; readonly command: ComputeCommand };
 
 /** Worker → main on `legacy:out`. */
 export type LegacyOut =
@@ -83,17 +82,21 @@ const state = new ComputeState(mesh.index, mesh.peers, {
   // The legacy servers runtime always logs the legacy way (unified logging needs servers).
   logging: new LegacyComputeLogging({ worker: mesh.index, log: logger }),
 });
-const router = new ExchangeRouter<ExchangeMessage>(mesh, "compute:command-channel", scheduleStep);
-const channel = new CommandChannel(router.open(0).channel(0), mesh.index, mesh.peers);
+/** Items received and not yet applied, in arrival order; `queueHead` avoids `shift()`. */
+let queue: LegacyItem[] = [];
+let queueHead = 0;
 if (mesh.index === 0) logger.info({ workers: mesh.peers }, "compute: worker runtime started");
 
 function applyReady(): void {
-  for (const item of channel.receive()) {
+  while (queueHead < queue.length) {
+    const item = queue[queueHead++]!;
     if (item.kind === "connect") {
       nonce = item.nonce;
       state.onConnection(item.nonce);
     } else state.apply(item.command);
   }
+  queue = [];
+  queueHead = 0;
 }
 
 function scheduleStep(): void {
@@ -121,7 +124,7 @@ function runSteps(): void {
 }
 
 mesh.on("legacy:submit", (payload) => {
-  channel.pushAll(payload as ChannelItem[]);
+  for (const item of payload as LegacyItem[]) queue.push(item);
   scheduleStep();
 });
 

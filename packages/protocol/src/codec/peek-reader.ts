@@ -17,6 +17,8 @@
  * frames.
  */
 
+import { ReadCursor } from "./read-cursor.js";
+
 /** What `fromBinary(ComputeCommandSchema, …)` gives for a peek, as plain data. */
 export interface PeekCommandShape {
   readonly kind: { readonly case: "peek"; readonly value: unknown };
@@ -25,97 +27,12 @@ export interface PeekCommandShape {
 const LD = 2;
 const VARINT = 0;
 const PEEK = (8 << 3) | LD;
-const U32_MAX = 0xffff_ffff;
-
-/** A cursor over `[pos, end)`; every read returns -1 / undefined when the bytes do not fit. */
-class Cursor {
-  constructor(
-    readonly b: Uint8Array,
-    public pos: number,
-    public end: number,
-  ) {}
-
-  /** A varint of at most 5 bytes holding a uint32, or -1. */
-  u32(): number {
-    let v = 0;
-    let scale = 1;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) return -1;
-      const x = this.b[this.pos++] as number;
-      v += (x & 0x7f) * scale;
-      if (x < 0x80) return v <= U32_MAX ? v : -1;
-      scale *= 0x80;
-    }
-    return -1;
-  }
-
-  /** A varint of at most 10 bytes, as the unsigned 64-bit value, or undefined. */
-  u64(): bigint | undefined {
-    let lo = 0;
-    let hi = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) return undefined;
-      const x = this.b[this.pos++] as number;
-      if (i < 7) lo += (x & 0x7f) * 2 ** (7 * i);
-      else if (i < 9) hi |= BigInt(x & 0x7f) << BigInt(7 * i);
-      // The tenth byte holds bit 63 only: anything more is the reflective decoder's to judge.
-      else if (x > 1) return undefined;
-      else hi |= BigInt(x) << 63n;
-      if (x < 0x80) return BigInt.asUintN(64, BigInt(lo) | hi);
-    }
-    return undefined;
-  }
-
-  /** A length prefix and the end of the payload it announces (within this cursor), or -1. */
-  sub(): number {
-    const len = this.u32();
-    if (len < 0 || this.pos + len > this.end) return -1;
-    return this.pos + len;
-  }
-
-  /** `len` ASCII bytes as a string, or undefined. */
-  ascii(len: number): string | undefined {
-    if (len < 0 || this.pos + len > this.end) return undefined;
-    let s = "";
-    for (let i = 0; i < len; i++) {
-      const c = this.b[this.pos + i] as number;
-      if (c >= 0x80) return undefined;
-      s += String.fromCharCode(c);
-    }
-    this.pos += len;
-    return s;
-  }
-
-  /** A length-delimited ASCII string, or undefined. */
-  string(): string | undefined {
-    const len = this.u32();
-    return len < 0 ? undefined : this.ascii(len);
-  }
-
-  /** A packed list of uint32 (the payload of a length-delimited field), or undefined. */
-  packedU32(): number[] | undefined {
-    const end = this.sub();
-    if (end < 0) return undefined;
-    const out: number[] = [];
-    const outer = this.end;
-    this.end = end;
-    while (this.pos < end) {
-      const v = this.u32();
-      if (v < 0) return undefined;
-      out.push(v);
-    }
-    this.end = outer;
-    return out;
-  }
-
-  /** The next tag, or -1 at the end. */
-  tag(): number {
-    return this.pos >= this.end ? -1 : this.u32();
-  }
-}
 
 /** A `Datum` payload ending at `end`, or undefined. */
-function datum(c: Cursor, end: number): { value: { case: string; value: unknown } } | undefined {
+function datum(
+  c: ReadCursor,
+  end: number,
+): { value: { case: string; value: unknown } } | undefined {
   const tag = c.tag();
   let value: { case: string; value: unknown } | undefined;
   if (tag === ((1 << 3) | LD)) {
@@ -138,7 +55,7 @@ function datum(c: Cursor, end: number): { value: { case: string; value: unknown 
 }
 
 /** The `LiteralConstraints` payload ending at `end`, or undefined. */
-function literalConstraints(c: Cursor, end: number): { rows: unknown[] } | undefined {
+function literalConstraints(c: ReadCursor, end: number): { rows: unknown[] } | undefined {
   const rows: Array<{ datums: unknown[] }> = [];
   while (c.pos < end) {
     if (c.tag() !== ((1 << 3) | LD)) return undefined;
@@ -159,7 +76,7 @@ function literalConstraints(c: Cursor, end: number): { rows: unknown[] } | undef
 }
 
 /** The `MapFilterProject` payload ending at `end` (a projection only), or undefined. */
-function mapFilterProject(c: Cursor, end: number): unknown {
+function mapFilterProject(c: ReadCursor, end: number): unknown {
   let projection: number[] = [];
   if (c.pos < end) {
     if (c.tag() !== ((3 << 3) | LD)) return undefined;
@@ -172,7 +89,7 @@ function mapFilterProject(c: Cursor, end: number): unknown {
 }
 
 /** The `RowSetFinishing` payload ending at `end` (no ordering), or undefined. */
-function finishing(c: Cursor, end: number): unknown {
+function finishing(c: ReadCursor, end: number): unknown {
   let limit: bigint | undefined;
   let offset = 0n;
   let project: number[] = [];
@@ -206,7 +123,7 @@ export function peekCommandAt(
   at: number,
   end: number,
 ): PeekCommandShape | undefined {
-  const c = new Cursor(b, at, end);
+  const c = new ReadCursor(b, at, end);
   if (c.tag() !== PEEK) return undefined;
   const peekEnd = c.sub();
   if (peekEnd !== end) return undefined;

@@ -14,6 +14,7 @@
  * other.
  */
 import { type Frontier, GlobalId } from "@mzts/repr";
+import { ReadCursor } from "../codec/read-cursor.js";
 import type { ComputeResponse } from "./response.js";
 
 const LEN = 2;
@@ -24,40 +25,24 @@ const INPUT = 3;
 const OUTPUT = 4;
 const ELEMENTS = 1;
 
-/** Where the last `varint` read ended (no pair allocated per read). */
-let at = 0;
-
-/**
- * An unsigned varint at `pos` below 2^53 (as a number), or -1 when malformed, cut off at
- * `limit`, or at least 2^53.
- */
-function varint(buf: Uint8Array, pos: number, limit: number): number {
-  let value = 0;
-  // 2^(7k), exact: no `**` (a Math.pow call) per byte.
-  let scale = 1;
-  for (let k = 0; k < 8; k++, scale *= 0x80) {
-    if (pos >= limit) return -1;
-    const b = buf[pos++] as number;
-    value += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) {
-      at = pos;
-      return value <= Number.MAX_SAFE_INTEGER ? value : -1;
-    }
-  }
-  return -1;
-}
-
-/** A `Frontier` message at `buf[start..end]`; `undefined` when not plainly encoded. */
-function frontier(buf: Uint8Array, start: number, end: number): Frontier | undefined {
-  if (start === end) return null;
+/** A `Frontier` message from `c.pos` to `end`; `undefined` when not plainly encoded. */
+function frontier(c: ReadCursor, end: number): Frontier | undefined {
+  if (c.pos === end) return null;
   // One field: elements, packed (LEN), holding zero or one varint.
-  if (buf[start] !== ((ELEMENTS << 3) | LEN)) return undefined;
-  const len = varint(buf, start + 1, end);
-  if (len < 0 || at + len !== end) return undefined;
-  if (len === 0) return null;
-  const t = varint(buf, at, end);
-  if (t < 0 || at !== end) return undefined;
-  return BigInt(t);
+  if (c.b[c.pos] !== ((ELEMENTS << 3) | LEN)) return undefined;
+  c.pos++;
+  const outer = c.end;
+  c.end = end;
+  try {
+    const len = c.u53();
+    if (len < 0 || c.pos + len !== end) return undefined;
+    if (len === 0) return null;
+    const t = c.u53();
+    if (t < 0 || c.pos !== end) return undefined;
+    return BigInt(t);
+  } finally {
+    c.end = outer;
+  }
 }
 
 /** The response in `frame` when it is a plainly encoded `frontiers` (file comment), else undefined. */
@@ -67,53 +52,48 @@ export function scanFrontiers(
   const limit = frame.length;
   // ComputeResponse: exactly one field, frontiers (LEN).
   if (limit < 2 || frame[0] !== ((FRONTIERS << 3) | LEN)) return undefined;
-  const len = varint(frame, 1, limit);
-  if (len < 0 || at + len !== limit) return undefined;
+  const c = new ReadCursor(frame, 1, limit);
+  const len = c.u53();
+  if (len < 0 || c.pos + len !== limit) return undefined;
   let id: string | undefined;
   let write: Frontier | undefined;
   let input: Frontier | undefined;
   let output: Frontier | undefined;
-  let pos = at;
-  while (pos < limit) {
-    const tag = frame[pos] as number;
+  while (c.pos < limit) {
+    const tag = frame[c.pos] as number;
     // Every field of `Frontiers` is LEN with a one-byte tag.
     if ((tag & 7) !== LEN || tag >= 0x80) return undefined;
-    const n = varint(frame, pos + 1, limit);
-    if (n < 0 || at + n > limit) return undefined;
-    const start = at;
-    const end = at + n;
+    c.pos++;
+    const n = c.u53();
+    if (n < 0 || c.pos + n > limit) return undefined;
+    const end = c.pos + n;
     switch (tag >>> 3) {
       case ID: {
         if (id !== undefined) return undefined;
-        let s = "";
-        for (let i = start; i < end; i++) {
-          const c = frame[i] as number;
-          if (c >= 0x80) return undefined;
-          s += String.fromCharCode(c);
-        }
-        if (!GlobalId.is(s)) return undefined;
+        const s = c.ascii(n);
+        if (s === undefined || !GlobalId.is(s)) return undefined;
         id = s;
         break;
       }
       case WRITE:
         if (write !== undefined) return undefined;
-        write = frontier(frame, start, end);
+        write = frontier(c, end);
         if (write === undefined) return undefined;
         break;
       case INPUT:
         if (input !== undefined) return undefined;
-        input = frontier(frame, start, end);
+        input = frontier(c, end);
         if (input === undefined) return undefined;
         break;
       case OUTPUT:
         if (output !== undefined) return undefined;
-        output = frontier(frame, start, end);
+        output = frontier(c, end);
         if (output === undefined) return undefined;
         break;
       default:
         return undefined;
     }
-    pos = end;
+    c.pos = end;
   }
   // An absent id decodes as "" (no GlobalId); no frontier set is refused: the full decode says so.
   if (id === undefined || (write === undefined && input === undefined && output === undefined))
