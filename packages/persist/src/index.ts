@@ -51,6 +51,7 @@ export {
 export type { ListenEvent, ListenOptions } from "./listen.js";
 export { Listener } from "./listen.js";
 export type { PersistMetrics } from "./metrics.js";
+export { loadPgPool } from "./pg-driver.js";
 export type { MaintenanceReport, ShardInfo, SnapshotOptions } from "./shard.js";
 export { Shard } from "./shard.js";
 export { SinceHandle } from "./since-handle.js";

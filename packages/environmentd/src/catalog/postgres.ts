@@ -22,6 +22,8 @@
  * imported on the first `openPostgresCatalog`, not with the package: a process on a SQLite
  * catalog (the default) never loads it.
  */
+
+import { loadPgPool } from "@mzts/persist";
 import type { Pool, PoolClient } from "pg";
 import { type Catalog, type CatalogStore, catalogFromStore } from "./catalog.js";
 import { CatalogState, checkGeneration, type StoredObjectRow } from "./catalog-state.js";
@@ -49,18 +51,14 @@ export interface PostgresCatalogOptions {
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
-let poolClass: Promise<typeof Pool> | undefined;
-
 /**
- * The `pg` driver's pool class, imported once, on first use.
+ * The `pg` driver's pool class (persist's `loadPgPool`).
  * @throws CatalogUnavailable when the driver cannot be loaded (a failed load is retried next call)
  */
 async function loadPool(location: string): Promise<typeof Pool> {
-  poolClass ??= import("pg").then((m) => m.default.Pool);
   try {
-    return await poolClass;
+    return await loadPgPool();
   } catch (e) {
-    poolClass = undefined;
     throw new CatalogUnavailable(
       location,
       "load the PostgreSQL driver `pg` (reinstall @mzts/environmentd's dependencies)",

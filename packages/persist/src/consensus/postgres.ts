@@ -22,6 +22,7 @@
  */
 import type { Pool } from "pg";
 import { PersistClosed, StorageUnavailable } from "../errors.js";
+import { loadPgPool } from "../pg-driver.js";
 import { type Consensus, checkNextSeqNo, type VersionedData } from "./consensus.js";
 
 export interface PostgresConsensusOptions {
@@ -37,18 +38,14 @@ export interface PostgresConsensusOptions {
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
-let poolClass: Promise<typeof Pool> | undefined;
-
 /**
- * The `pg` driver's pool class, imported once, on first use.
+ * The `pg` driver's pool class (`loadPgPool`).
  * @throws StorageUnavailable when the driver cannot be loaded (a failed load is retried next call)
  */
 async function loadPool(location: string): Promise<typeof Pool> {
-  poolClass ??= import("pg").then((m) => m.default.Pool);
   try {
-    return await poolClass;
+    return await loadPgPool();
   } catch (e) {
-    poolClass = undefined;
     throw new StorageUnavailable(
       "consensus",
       `load the PostgreSQL driver \`pg\` for ${location} (reinstall @mzts/persist's dependencies)`,
