@@ -25,11 +25,11 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type EnvironmentApi,
-  environmentApi,
   isOurClusterd,
   readReplicaRecords,
+  startEnvironmentd,
 } from "../src/harness/environment.js";
-import { type Started, startNode, stopAll } from "../src/harness/processes.js";
+import { type Started, stopAll } from "../src/harness/processes.js";
 import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/environment-ab.bench.ts [--indexes N] [--windows W] [--replays R]
@@ -73,7 +73,6 @@ const load = () =>
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (xs: readonly number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON/;
 
 /** utime + stime of `pid` in clock ticks (1/100 s). */
 function cpuTicks(pid: number): number {
@@ -96,19 +95,12 @@ interface Side {
 
 async function start(label: string, path: string): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `env-ab-${label}-`));
-  const proc = startNode(path, [
-    ...(flagsFile === undefined ? [] : ["--flags-file", flagsFile]),
-    "--data-dir",
-    dir,
-    "--grpc-port",
-    "0",
-    "--http-port",
-    "0",
-    "--log-level",
-    "warn",
-  ]);
-  const line = await proc.waitForLine((l) => READY.test(l), 60_000);
-  const api = environmentApi(READY.exec(line)![2]!);
+  const { process: proc, api } = await startEnvironmentd({
+    dataDir: dir,
+    entry: path,
+    readyTimeoutMs: 60_000,
+    ...(flagsFile === undefined ? {} : { flagsFile }),
+  });
   await createTickerCluster(api);
   for (let i = 0; i < indexes; i++) {
     await api.createIndex({ name: `i${i}`, cluster: "c", on: TICKER_SUBSOURCE, key: [0] });

@@ -18,11 +18,11 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
   type EnvironmentApi,
-  environmentApi,
   isOurClusterd,
   readReplicaRecords,
+  startEnvironmentd,
 } from "../src/harness/environment.js";
-import { type Started, startNode, stopAll } from "../src/harness/processes.js";
+import { type Started, stopAll } from "../src/harness/processes.js";
 import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/replay-growth.bench.ts [--indexes N] [--kills K] LABEL=path/to/environmentd/dist/main.js ...
@@ -47,7 +47,6 @@ for (let i = 0; i < args.length; i++) {
 if (builds.length === 0 || ![indexes, kills].every((n) => Number.isInteger(n) && n > 0))
   throw new Error(HELP);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 5);
-const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON/;
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 const load = () =>
   loadavg()
@@ -161,18 +160,11 @@ function describe(s: Side, round: string, ms: number | undefined): void {
 
 async function start(label: string, path: string): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `replay-growth-${label}-`));
-  const proc = startNode(path, [
-    "--data-dir",
-    dir,
-    "--grpc-port",
-    "0",
-    "--http-port",
-    "0",
-    "--log-level",
-    "warn",
-  ]);
-  const line = await proc.waitForLine((l) => READY.test(l), 60_000);
-  const api = environmentApi(READY.exec(line)![2]!);
+  const { process: proc, api } = await startEnvironmentd({
+    dataDir: dir,
+    entry: path,
+    readyTimeoutMs: 60_000,
+  });
   await createTickerCluster(api);
   for (let i = 0; i < indexes; i++)
     await api.createIndex({ name: `i${i}`, cluster: "c", on: TICKER_SUBSOURCE, key: [0] });

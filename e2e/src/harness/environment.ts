@@ -164,6 +164,8 @@ export interface EnvironmentdOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** `--flags-file` (default: environmentd's `<dataDir>/flags.json`, every phase off). */
   readonly flagsFile?: string;
+  /** environmentd's entry script (default this tree's; the A/B benches pass another build's). */
+  readonly entry?: string;
 }
 
 const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ \/metrics (\S+)$/;
@@ -171,7 +173,7 @@ const READY = /^environmentd: generation (\d+); API gRPC (\S+), Connect JSON \+ 
 /** Starts `environmentd` on `dataDir` (ports 0) and waits for its "generation …; API …" line. */
 export async function startEnvironmentd(opts: EnvironmentdOptions): Promise<EnvironmentdHandle> {
   const proc = startNode(
-    ENVIRONMENTD,
+    opts.entry ?? ENVIRONMENTD,
     [
       ...(opts.demo === true ? ["--demo"] : []),
       ...(opts.flagsFile === undefined ? [] : ["--flags-file", opts.flagsFile]),
