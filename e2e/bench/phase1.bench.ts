@@ -47,7 +47,7 @@ import { type Better, emitResult } from "./results.js";
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
-    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_BATCH, BENCH_BASELINE_ROOT, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified)",
+    "usage: tsx bench/phase1.bench.ts [--runs N] [--workers W]\nenv: BENCH_LAT_N, BENCH_TPUT_N, BENCH_FRESH_MS, BENCH_BATCH, BENCH_BASELINE_ROOT, BENCH_ROWS (comma-separated: raw,echo,hop,legacy,unified,legacy-base,unified-base; the -base rows by default when BENCH_BASELINE_ROOT is set)",
   );
   process.exit(0);
 }
@@ -395,8 +395,19 @@ const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: numb
   "legacy-base": [],
   "unified-base": [],
 };
-/** `BENCH_ROWS=unified` (comma-separated) measures only those rows (e.g. under `--cpu-prof`). */
-const ONLY = process.env.BENCH_ROWS?.split(",") ?? ["raw", "echo", "hop", "legacy", "unified"];
+/**
+ * `BENCH_ROWS=unified` (comma-separated) measures only those rows (e.g. under `--cpu-prof`). By
+ * default every row, the baseline build's two (`legacy-base`, `unified-base`) when
+ * `BENCH_BASELINE_ROOT` is set.
+ */
+const ONLY = process.env.BENCH_ROWS?.split(",") ?? [
+  "raw",
+  "echo",
+  "hop",
+  "legacy",
+  "unified",
+  ...(BASELINE_CLUSTERD === undefined ? [] : ["legacy-base", "unified-base"]),
+];
 const RUNNERS: Record<string, [string, () => Promise<Measure>]> = {
   raw: ["raw node:http2 echo", rawRun],
   echo: ["echo", () => echoRun("echo")],
