@@ -20,17 +20,18 @@
  * Usage: tsx bench/environment-ab.bench.ts [--indexes 1000] [--windows 3] [--replays 2]
  *        [--flags-file F] LABEL=PATH ...
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { type EnvironmentApi, startEnvironmentd } from "../src/harness/environment.js";
+import type { Started } from "../src/harness/processes.js";
 import {
-  type EnvironmentApi,
-  isOurClusterd,
-  readReplicaRecords,
-  startEnvironmentd,
-} from "../src/harness/environment.js";
-import { type Started, stopAll } from "../src/harness/processes.js";
-import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
+  closeSides,
+  createTickerCluster,
+  indexFrontiers,
+  replicaPid,
+  TICKER_SUBSOURCE,
+} from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/environment-ab.bench.ts [--indexes N] [--windows W] [--replays R]
   [--flags-file F] LABEL=path/to/environmentd/dist/main.js ...
@@ -120,14 +121,6 @@ async function start(label: string, path: string): Promise<Side> {
 }
 
 /** Each index's write frontier (the `i<k>` rows of the cluster). */
-async function indexFrontiers(s: Side): Promise<Map<string, bigint | null>> {
-  const st = await s.api.status("c");
-  const out = new Map<string, bigint | null>();
-  for (const c of st.clusters[0]?.collections ?? [])
-    if (/^i\d+$/.test(c.name)) out.set(c.name, c.writeFrontier);
-  return out;
-}
-
 /** Waits until every index has reported a write frontier past its as-of. */
 async function untilReported(s: Side, timeoutMs: number): Promise<void> {
   const first = await indexFrontiers(s);
@@ -143,12 +136,6 @@ async function untilReported(s: Side, timeoutMs: number): Promise<void> {
 }
 
 /** The pid of the side's (one) replica's clusterd; `live`: only a running one. */
-function replicaPid(s: Side, live = true): number | undefined {
-  const r = readReplicaRecords(s.dir).find((x) => !live || isOurClusterd(x.pid, s.dir));
-  if (live && r === undefined) throw new Error(`${s.label}: no running replica recorded`);
-  return r?.pid;
-}
-
 /** kill -9 of the replica until every index's write frontier is past the one at the kill. */
 async function replay(s: Side): Promise<void> {
   const pid = replicaPid(s)!;
@@ -241,16 +228,5 @@ try {
     );
   });
 } finally {
-  for (const s of sides) s.api.close();
-  await stopAll();
-  for (const s of sides) {
-    for (const r of readReplicaRecords(s.dir)) {
-      try {
-        process.kill(r.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-    rmSync(s.dir, { recursive: true, force: true });
-  }
+  await closeSides(sides);
 }

@@ -12,7 +12,7 @@
  *
  * Usage: tsx bench/replay-growth.bench.ts [--indexes 100] [--kills 6] LABEL=path/to/environmentd/dist/main.js ...
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -22,8 +22,14 @@ import {
   readReplicaRecords,
   startEnvironmentd,
 } from "../src/harness/environment.js";
-import { type Started, stopAll } from "../src/harness/processes.js";
-import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
+import type { Started } from "../src/harness/processes.js";
+import {
+  closeSides,
+  createTickerCluster,
+  indexFrontiers,
+  replicaPid,
+  TICKER_SUBSOURCE,
+} from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/replay-growth.bench.ts [--indexes N] [--kills K] LABEL=path/to/environmentd/dist/main.js ...
 env: BENCH_SETTLE_S (seconds between kills, default 5)`;
@@ -108,20 +114,6 @@ function shardSnapshots(dir: string): ShardSnapshot[] {
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m === null ? Number.NaN : Number(m[1]) / 1024;
-}
-
-function replicaPid(s: Side, live = true): number | undefined {
-  const r = readReplicaRecords(s.dir).find((x) => !live || isOurClusterd(x.pid, s.dir));
-  if (live && r === undefined) throw new Error(`${s.label}: no running replica recorded`);
-  return r?.pid;
-}
-
-async function indexFrontiers(s: Side): Promise<Map<string, bigint | null>> {
-  const st = await s.api.status("c");
-  const out = new Map<string, bigint | null>();
-  for (const c of st.clusters[0]?.collections ?? [])
-    if (/^i\d+$/.test(c.name)) out.set(c.name, c.writeFrontier);
-  return out;
 }
 
 /** Waits until every index is reported past `before` (or past its first frontier). */
@@ -241,16 +233,5 @@ try {
       `| ${s.label} | ${s.replayMs.map(s2).join(", ")} | ${s.replayMs.map((m, i) => (m / base.replayMs[i]!).toFixed(2)).join(", ")} | ${(s.replayMs.at(-1)! / s.replayMs[0]!).toFixed(2)} | ${s.respawnMs.map(s2).join(", ")} | ${s.replayMs.map((m, i) => s2(m - s.respawnMs[i]!)).join(", ")} |`,
     );
 } finally {
-  for (const s of sides) s.api.close();
-  await stopAll();
-  for (const s of sides) {
-    for (const r of readReplicaRecords(s.dir)) {
-      try {
-        process.kill(r.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-    rmSync(s.dir, { recursive: true, force: true });
-  }
+  await closeSides(sides);
 }
