@@ -28,6 +28,7 @@ function inlinePerWrite(file: string): Consensus {
   const c = createSqliteConsensus(file, { commit: "turn" });
   const cdb = prepareConsensusDb(
     openConsensusDb(file, { synchronous: "FULL", busyTimeoutMs: 10_000 }).db,
+    10_000,
   );
   return {
     ...c,

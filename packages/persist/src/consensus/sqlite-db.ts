@@ -67,6 +67,18 @@ export interface ConsensusDb {
    * @throws the store's error (nothing of the group committed)
    */
   applyWrites(writes: readonly ConsensusWrite[]): WriteOutcome[];
+  /**
+   * `applyWrites` without waiting for the write lock: `undefined` (nothing committed) when another
+   * connection holds it, instead of sitting in `busy_timeout` on this thread.
+   * @throws the store's error (nothing of the group committed)
+   */
+  tryApplyWrites(writes: readonly ConsensusWrite[]): WriteOutcome[] | undefined;
+}
+
+/** Whether `e` is SQLite's "another connection holds the lock" (`SQLITE_BUSY` and its kinds). */
+export function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
 
 /**
@@ -108,7 +120,7 @@ export function createConsensusSchema(db: Database.Database): void {
 }
 
 /** Prepares the consensus statements on an open database whose schema exists. */
-export function prepareConsensusDb(db: Database.Database): ConsensusDb {
+export function prepareConsensusDb(db: Database.Database, busyTimeoutMs: number): ConsensusDb {
   const headStmt = db
     .prepare<[string], Row>(
       "SELECT seqno, data FROM consensus WHERE shard = ? ORDER BY seqno DESC LIMIT 1",
@@ -162,19 +174,34 @@ export function prepareConsensusDb(db: Database.Database): ConsensusDb {
   };
   const group = db.transaction((writes: readonly ConsensusWrite[]) => writes.map(one));
 
+  const applyWrites = (writes: readonly ConsensusWrite[]): WriteOutcome[] => {
+    // Own commits do not change this connection's `data_version`.
+    heads.clear();
+    try {
+      return group.immediate(writes);
+    } finally {
+      heads.clear();
+    }
+  };
   return {
     db,
     head: (key) => headStmt.get(key),
     headSeqNo,
     scan: (key, from, limit) => scanStmt.all(key, from, limit),
     keys: () => keysStmt.all().map((r) => r.shard),
-    applyWrites: (writes) => {
-      // Own commits do not change this connection's `data_version`.
-      heads.clear();
+    applyWrites,
+    tryApplyWrites: (writes) => {
+      // No wait for the lock on this attempt only: reads keep `busy_timeout` (in WAL mode they
+      // rarely need it, but a reader during another connection's recovery does). A busy `BEGIN
+      // IMMEDIATE`, statement or `COMMIT` leaves nothing committed: the transaction is rolled back.
+      db.pragma("busy_timeout = 0");
       try {
-        return group.immediate(writes);
+        return applyWrites(writes);
+      } catch (e) {
+        if (isBusy(e)) return undefined;
+        throw e;
       } finally {
-        heads.clear();
+        db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       }
     },
   };

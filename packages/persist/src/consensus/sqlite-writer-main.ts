@@ -33,7 +33,7 @@ export type WriterReply =
 if (parentPort === null) throw new Error("sqlite-writer-main.js runs as a worker thread only");
 const port = parentPort;
 const init = workerData as WriterInit;
-const cdb = prepareConsensusDb(openConsensusDb(init.file, init).db);
+const cdb = prepareConsensusDb(openConsensusDb(init.file, init).db, init.busyTimeoutMs);
 
 let queue: Array<readonly [number, ConsensusWrite]> = [];
 let scheduled = false;

@@ -10,7 +10,8 @@
  *   ref'd only while writes are in flight so an idle client never holds the process open.
  * - `"turn"` (the default inside worker threads, e.g. a replica's compute workers, which should
  *   not each spawn another thread): the writes issued in one event-loop turn commit together at
- *   `setImmediate`, on the calling thread.
+ *   `setImmediate`, on the calling thread, which never waits in `busy_timeout` for another
+ *   connection's write lock: a group that finds it taken retries on a timer (see `turnWriter`).
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -34,33 +35,79 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
-/** Groups the writes of one event-loop turn and commits them on this thread at `setImmediate`. */
-export function turnWriter(db: ConsensusDb): ConsensusWriter {
+/** The first retry's delay after a busy write lock, in ms; each next one doubles, up to the max. */
+const LOCK_RETRY_MIN_MS = 1;
+const LOCK_RETRY_MAX_MS = 25;
+
+/**
+ * Groups the writes of one event-loop turn and commits them on this thread at `setImmediate`.
+ *
+ * The commit never waits for another connection's write lock on this thread (`tryApplyWrites`):
+ * a compute or storage worker that sat in `busy_timeout` would answer no peek and step no
+ * dataflow until the lock came — and a process frozen (SIGSTOP) inside its commit holds the lock
+ * until it runs again. Instead the group waits on a timer (1 ms, doubling to 25 ms) and retries;
+ * writes issued meanwhile join it, in issue order, so the outcomes are still those of the writes
+ * one at a time. When the lock has not come within `busyTimeoutMs` of the group's first try, every
+ * write of the group fails with the store's busy error (nothing committed), as the thread writer's
+ * `busy_timeout` would.
+ */
+export function turnWriter(db: ConsensusDb, busyTimeoutMs: number): ConsensusWriter {
   let queue: Array<[ConsensusWrite, Pending]> = [];
+  /** Set from the first write of a group until the group settled. */
   let flushed: Promise<void> | undefined;
-  const flush = () => {
+  let settled: (() => void) | undefined;
+  /** When the waiting group first found the lock taken, and the next retry's delay. */
+  let busySince: number | undefined;
+  let delay = LOCK_RETRY_MIN_MS;
+  const finish = (f: (p: Pending, i: number) => void) => {
     const group = queue;
     queue = [];
+    busySince = undefined;
+    delay = LOCK_RETRY_MIN_MS;
     flushed = undefined;
+    const done = settled;
+    settled = undefined;
+    group.forEach(([, p], i) => {
+      f(p, i);
+    });
+    done?.();
+  };
+  const attempt = () => {
+    let outcomes: WriteOutcome[] | undefined;
     try {
-      const outcomes = db.applyWrites(group.map(([w]) => w));
-      group.forEach(([, p], i) => {
-        p.resolve(outcomes[i]!);
-      });
+      outcomes = db.tryApplyWrites(queue.map(([w]) => w));
     } catch (e) {
-      for (const [, p] of group) p.reject(e as Error);
+      finish((p) => p.reject(e as Error));
+      return;
     }
+    if (outcomes !== undefined) {
+      const o = outcomes;
+      finish((p, i) => p.resolve(o[i]!));
+      return;
+    }
+    const now = performance.now();
+    busySince ??= now;
+    if (now - busySince >= busyTimeoutMs) {
+      const e = Object.assign(
+        new Error(
+          `database is locked: another connection held the consensus write lock for ${Math.round(now - busySince)} ms (busy timeout ${busyTimeoutMs} ms)`,
+        ),
+        { code: "SQLITE_BUSY" },
+      );
+      finish((p) => p.reject(e));
+      return;
+    }
+    setTimeout(attempt, delay);
+    delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS);
   };
   return {
     write(w) {
       return new Promise<WriteOutcome>((resolve, reject) => {
         queue.push([w, { resolve, reject }]);
-        flushed ??= new Promise<void>((done) =>
-          setImmediate(() => {
-            flush();
-            done();
-          }),
-        );
+        flushed ??= new Promise<void>((done) => {
+          settled = done;
+          setImmediate(attempt);
+        });
       });
     },
     async close() {

@@ -95,9 +95,11 @@ describe.each(["thread", "turn"] as const)("sqlite head seqno polls, commit %s",
   });
 });
 
-describe("sqlite consensus, commit thread", () => {
+describe.each(["thread", "turn"] as const)("sqlite consensus write lock, commit %s", (commit) => {
+  // `turn` fails before: yes — it waited in busy_timeout on this thread (issue 16 CI run 41: a
+  // replica frozen by SIGSTOP inside its commit stalled the other replica's peeks for 10 s).
   it("does not block the event loop while another connection holds the write lock", async () => {
-    const [c, file] = consensus("thread", 5000);
+    const [c, file] = consensus(commit, 5000);
     const holder = new Database(file);
     holder.exec("BEGIN IMMEDIATE");
     const cas = c.compareAndSet("k", undefined, { seqNo: 1n, data: bytes("a") });
@@ -110,10 +112,10 @@ describe("sqlite consensus, commit thread", () => {
         settled = true;
       },
     );
-    // The loop keeps turning while the writer thread waits for the lock: the timer fires with the
-    // write still pending. Inline, this thread would sit in busy_timeout inside the call and the
-    // write would have failed (the lock holder is this same thread) before the timer ran. No wall
-    // time is asserted, so a loaded machine cannot fail it.
+    // The loop keeps turning while the write waits for the lock: the timer fires with the write
+    // still pending. Waiting in busy_timeout on this thread, the write would have failed (the
+    // lock holder is this same thread) before the timer ran. No wall time is asserted, so a
+    // loaded machine cannot fail it.
     await new Promise((r) => setTimeout(r, 50));
     expect(settled).toBe(false);
     holder.exec("COMMIT");
@@ -123,14 +125,33 @@ describe("sqlite consensus, commit thread", () => {
   });
 
   it("fails a write with StorageUnavailable when the lock never comes, and keeps working", async () => {
-    const [c, file] = consensus("thread", 200);
+    const [c, file] = consensus(commit, 200);
     const holder = new Database(file);
     holder.exec("BEGIN IMMEDIATE");
     await expect(c.compareAndSet("k", undefined, { seqNo: 1n, data: bytes("a") })).rejects.toThrow(
       StorageUnavailable,
     );
+    expect(await c.head("k")).toBeUndefined();
     holder.exec("ROLLBACK");
     holder.close();
     expect(await c.compareAndSet("k", undefined, { seqNo: 1n, data: bytes("a") })).toBe(true);
+  });
+
+  it("writes issued while waiting for the lock commit after it, in issue order", async () => {
+    const [c, file] = consensus(commit, 5000);
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    const first = c.compareAndSet("k", undefined, { seqNo: 1n, data: bytes("a") });
+    await new Promise((r) => setTimeout(r, 20));
+    // Issued later: sees the first (seqno 1), and a stale one (expects none) loses.
+    const second = c.compareAndSet("k", 1n, { seqNo: 2n, data: bytes("b") });
+    const stale = c.compareAndSet("k", undefined, { seqNo: 1n, data: bytes("c") });
+    await new Promise((r) => setTimeout(r, 20));
+    holder.exec("COMMIT");
+    holder.close();
+    expect(await Promise.all([first, second, stale])).toEqual([true, true, false]);
+    const head = await c.head("k");
+    expect(head?.seqNo).toBe(2n);
+    expect(new TextDecoder().decode(head?.data)).toBe("b");
   });
 });

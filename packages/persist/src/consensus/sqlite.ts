@@ -98,9 +98,12 @@ export function createSqliteConsensus(
     db.close();
     throw new StorageUnavailable("consensus", `create schema in ${file}`, e);
   }
-  const cdb = prepareConsensusDb(db);
+  const cdb = prepareConsensusDb(db, dbOptions.busyTimeoutMs);
   const mode = options.commit ?? (isMainThread ? "thread" : "turn");
-  const writer = mode === "thread" ? threadWriter({ file, ...dbOptions }) : turnWriter(cdb);
+  const writer =
+    mode === "thread"
+      ? threadWriter({ file, ...dbOptions })
+      : turnWriter(cdb, dbOptions.busyTimeoutMs);
 
   let closed = false;
   const location = `sqlite:${file}`;
