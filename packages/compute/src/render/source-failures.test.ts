@@ -24,12 +24,19 @@ const FAILURE: SourceImportFailure = {
 interface Fake {
   readonly df: DataflowInstance;
   readonly emitted: SubscribeResponse[];
+  /** Stops of its healthy reader / of its reader that already failed. */
   stopped: number;
+  failedStopped: number;
 }
 
 /** A fake dataflow `seq` exporting index `exports` and a subscribe, importing `imports`. */
 function fake(seq: number, exports: string[], imports: string[] = []): Fake {
-  const f: Fake = { df: undefined as unknown as DataflowInstance, emitted: [], stopped: 0 };
+  const f: Fake = {
+    df: undefined as unknown as DataflowInstance,
+    emitted: [],
+    stopped: 0,
+    failedStopped: 0,
+  };
   const desc = { indexImports: imports.map((id) => ({ id, arity: 1, key: [0] })) };
   let done = false;
   const sink = {
@@ -41,8 +48,17 @@ function fake(seq: number, exports: string[], imports: string[] = []): Fake {
     },
   };
   const reader = {
+    failure: undefined,
     stop() {
       f.stopped++;
+      return Promise.resolve();
+    },
+  };
+  // The reader that failed (it reads nothing more; what it queued is still pumped).
+  const failed = {
+    failure: FAILURE,
+    stop() {
+      f.failedStopped++;
       return Promise.resolve();
     },
   };
@@ -51,7 +67,7 @@ function fake(seq: number, exports: string[], imports: string[] = []): Fake {
     desc: desc as unknown as DataflowDescription,
     indexes: new Map(exports.map((id) => [id, {}])),
     subscribes: new Map([[`sub-${seq}`, sink]]),
-    sources: [reader],
+    sources: [reader, failed],
     failure: undefined,
   };
   (f as { df: DataflowInstance }).df = df as unknown as DataflowInstance;
@@ -112,6 +128,7 @@ describe("SourceFailures", () => {
     for (const f of [up, down, downer]) {
       expect(f.df.failure).toBe(FAILURE);
       expect(f.stopped).toBe(1);
+      expect(f.failedStopped).toBe(0);
       expect(f.emitted).toEqual([
         { ...errorEnd, lower: 0n, result: { kind: "error", message: stalledReason(FAILURE) } },
       ]);

@@ -132,11 +132,15 @@ export class SourceFailures {
  * never be completed (every export's frontier is the meet over workers), yet it would pile up in
  * the dataflow's operators (arrangements and worker 0's persist sink buffer wait for that
  * frontier) for as long as the dataflow lives, and hold the shard's since. What was read stays:
- * reads below the stalled frontier are answered as before.
+ * reads below the stalled frontier are answered as before. A reader that failed is left alone:
+ * it reads nothing more, and what it read before failing is still queued for the next pump.
+ * (Trade-off: a failure after the snapshot, at a position another worker had not read up to
+ * yet, leaves that worker's part — and so the dataflow — at the position it had reached: the
+ * times in between become unreadable too. The failure does not carry its position.)
  */
 function stall(df: DataflowInstance, failure: SourceImportFailure): void {
   df.failure = failure;
-  for (const reader of df.sources) void reader.stop();
+  for (const reader of df.sources) if (reader.failure === undefined) void reader.stop();
   const reason = stalledReason(failure);
   for (const sink of df.subscribes.values()) sink.fail(reason);
 }
