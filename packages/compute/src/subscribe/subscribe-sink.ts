@@ -15,9 +15,11 @@
  * ## Ending with an error
  * `fail(message)` ends a subscribe that can never advance (its dataflow is stalled: a source
  * import stopped for good on some worker, `SourceFailures`): one batch `[lower, ∅)` whose result
- * is the error (Materialize's `SubscribeBatch` with `Err`), so the process merger releases it as
- * soon as every worker sent theirs and the controller ends the client's stream with it — instead
- * of the subscribe waiting forever on a frontier that will not move. Buffered updates are
+ * is the error (Materialize's `SubscribeBatch` with `Err`). The process merger's error is sticky:
+ * every batch it releases from then on is that error, the last one with the empty upper once
+ * every worker sent theirs; the controllers end the client's stream with the first
+ * (`SubscribeFailed`) — instead of the subscribe waiting forever on a frontier that will not
+ * move. Buffered updates are
  * discarded (they are beyond what every worker completed: the merged stream never had them).
  * `frontier` stays at the last batch of updates (a failed subscribe is not hydrated).
  *
