@@ -20,6 +20,7 @@ import { compileMfp, EvaluationError } from "@mzts/dataflow";
 import type { Peek, PeekResponse } from "@mzts/protocol";
 import { consolidateRows, Frontier, type Row } from "@mzts/repr";
 import type { IndexState } from "../render/dataflow.js";
+import { stalledReason } from "../render/source-failures.js";
 import type { SourceImportFailure } from "../render/source-import.js";
 import { preLimit } from "./finishing.js";
 
@@ -36,7 +37,7 @@ export function peekErrorMessage(peek: Peek, reason: string): string {
 
 /** The error of a peek waiting on a dataflow that `failure` stalled for good. */
 export function stalledPeekMessage(peek: Peek, failure: SourceImportFailure): string {
-  return peekErrorMessage(peek, `its dataflow is stalled: ${failure.message}`);
+  return peekErrorMessage(peek, stalledReason(failure));
 }
 
 /** Why `keys` cannot be looked up under a key of `width` columns, or undefined. */

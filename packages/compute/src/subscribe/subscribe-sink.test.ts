@@ -31,13 +31,13 @@ function sink() {
   const g = createGraph();
   const input = createInput(g);
   const out: SubscribeResponse[] = [];
-  new SubscribeSink(g, input.output, {
+  const s = new SubscribeSink(g, input.output, {
     id: "t1",
     asOf: 0n,
     until: null,
     emit: (r) => out.push(r),
   });
-  return { g, input, out };
+  return { g, input, out, sink: s };
 }
 
 const updatesOf = (r: SubscribeResponse | undefined) =>
@@ -92,5 +92,38 @@ describe("SubscribeSink", () => {
     sorts += updateSortsDuring(() => g.run());
     expect(updatesOf(out[1])).toEqual([[["c"], 2n, 1]]);
     expect(sorts).toBe(0);
+  });
+
+  it("fail ends it with one error batch [lower, ∅); nothing follows, not even droppedAt", () => {
+    const { g, input, out, sink: s } = sink();
+    input.send([[["a"], 0n, 1]]);
+    input.advanceTo(2n);
+    g.run();
+    input.send([[["b"], 2n, 1]]);
+    expect(s.fail("its dataflow is stalled: source u1 stopped")).toBe(true);
+    expect(out[1]).toEqual({
+      kind: "batch",
+      lower: 2n,
+      upper: null,
+      result: { kind: "error", message: "its dataflow is stalled: source u1 stopped" },
+    });
+    // A failed subscribe is not complete: its frontier stays at its last batch of updates.
+    expect(s.frontier).toBe(2n);
+    expect(s.done).toBe(true);
+    input.send([[["c"], 3n, 1]]);
+    input.advanceTo(5n);
+    g.run();
+    s.drop();
+    expect(s.fail("again")).toBe(false);
+    expect(out).toHaveLength(2);
+  });
+
+  it("fail after the final batch sends nothing", () => {
+    const { g, input, out, sink: s } = sink();
+    input.close();
+    g.run();
+    expect(out).toHaveLength(1);
+    expect(s.fail("late")).toBe(false);
+    expect(out).toHaveLength(1);
   });
 });

@@ -12,9 +12,21 @@
  * the process merger (`PartitionedComputeState`) releases a batch when the meet of the workers'
  * uppers advances.
  *
+ * ## Ending with an error
+ * `fail(message)` ends a subscribe that can never advance (its dataflow is stalled: a source
+ * import stopped for good on some worker, `SourceFailures`): one batch `[lower, ∅)` whose result
+ * is the error (Materialize's `SubscribeBatch` with `Err`). The process merger's error is sticky:
+ * every batch it releases from then on is that error, the last one with the empty upper once
+ * every worker sent theirs; the controllers end the client's stream with the first
+ * (`SubscribeFailed`) — instead of the subscribe waiting forever on a frontier that will not
+ * move. Buffered updates are
+ * discarded (they are beyond what every worker completed: the merged stream never had them).
+ * `frontier` stays at the last batch of updates (a failed subscribe is not hydrated).
+ *
  * ## Invariants
  * - Batches are contiguous (`lower` = previous `upper`) and strictly advancing.
- * - After the empty upper, or after `drop()` (which sends `droppedAt(lower)` once), nothing more.
+ * - After the empty upper, after `fail()` (its error batch has the empty upper), or after `drop()`
+ *   (which sends `droppedAt(lower)` once), nothing more.
  */
 import { type Graph, type InputPort, Operator, type Stream } from "@mzts/dataflow";
 import type { SubscribeResponse } from "@mzts/protocol";
@@ -29,7 +41,7 @@ export class SubscribeSink extends Operator {
   #buffer: Update[] = [];
   /** Lower of the next batch. */
   #lower: Frontier;
-  /** True after the final batch or `droppedAt`. */
+  /** True after the final batch (of updates or an error) or `droppedAt`. */
   #done = false;
 
   constructor(
@@ -56,7 +68,7 @@ export class SubscribeSink extends Operator {
     return this.#lower;
   }
 
-  /** True after the final batch or a drop. */
+  /** True after the final batch, a failure or a drop. */
   get done(): boolean {
     return this.#done;
   }
@@ -94,6 +106,23 @@ export class SubscribeSink extends Operator {
         kind: "updates",
         updates: isStrictlyConsolidated(out) ? out : consolidateUpdates(out),
       },
+    });
+    return true;
+  }
+
+  /**
+   * The subscribe can never advance: ends it with one error batch `[lower, ∅)` carrying `message`
+   * (see the file comment), unless it already finished. True when the batch was sent.
+   */
+  fail(message: string): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#buffer = [];
+    this.#emit({
+      kind: "batch",
+      lower: this.#lower,
+      upper: null,
+      result: { kind: "error", message },
     });
     return true;
   }
