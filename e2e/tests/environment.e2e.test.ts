@@ -44,6 +44,7 @@ import {
   isMonotone,
   peekWorkload,
   pidOf,
+  replicaAnswersAtT,
   waitForConnected,
 } from "../src/harness/auction-peeks.js";
 import {
@@ -205,9 +206,12 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   expect(typeof first).toBe("bigint");
   expect(typeof max === "bigint" && max > (first as bigint)).toBe(true);
 
-  // The restarted replica alone (r2 stopped) answers exactly as before. The API has no target
-  // replica for peeks, so stopping the other one is how a peek reaches r1 only. Keep the stop
-  // short: environmentd exits ~6 s into a replica stop (see the SIGSTOP scenario).
+  // The restarted replica answers exactly as before: by itself (a targeted peek, which also
+  // waits until it rehydrated), and alone while r2 hangs (SIGSTOP), where a peek to every replica
+  // must not wait for the stopped one. A stop inside r2's consensus commit holds the write lock of
+  // every shard: r1 must have hydrated before it (`replicaAnswersAtT`).
+  const r1AtT = await replicaAnswersAtT(api, "r1");
+  expect(r1AtT).toEqual({ bids: s.bidsAtT, winning: s.winningAtT });
   const r2Pid = pidOf(c.reaper.observe(), r2);
   c.stopped.add(r2Pid);
   process.kill(r2Pid, "SIGSTOP");
@@ -419,6 +423,9 @@ it("notices a stopped replica (SIGSTOP) within 10 s: controller and status", asy
   const pid = pidOf(c.reaper.observe(), r2);
   const alive = () =>
     s.env.process.child.exitCode === null && s.env.process.child.signalCode === null;
+  // r1 must answer alone while r2 is stopped: it has hydrated first (the workload's answers may
+  // have come from r2; a stop inside r2's consensus commit would hold r1's hydration).
+  await replicaAnswersAtT(api, "r1");
   c.stopped.add(pid);
   const stoppedAt = Date.now();
   process.kill(pid, "SIGSTOP");

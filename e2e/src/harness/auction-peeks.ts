@@ -102,6 +102,25 @@ export async function answersAtT(api: EnvironmentApi, timeoutMs = 10_000): Promi
   return { bids: bids.rows, winning: winning.rows };
 }
 
+/**
+ * Peeks `bids_idx` and `winning_bids_idx` at T answered by `replica` alone (a targeted peek waits
+ * until that replica can answer: it has hydrated both indexes past T).
+ *
+ * Call it before stopping the other replica of a two-replica cluster when the test needs this one
+ * to answer alone: hydrating registers persist readers, which are consensus writes, and a process
+ * stopped (SIGSTOP) inside its SQLite consensus commit holds the one write lock of every shard
+ * until it runs again — a replica still hydrating then cannot answer at all.
+ */
+export async function replicaAnswersAtT(
+  api: EnvironmentApi,
+  replica: string,
+  timeoutMs = 30_000,
+): Promise<AnswersAtT> {
+  const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs, replica });
+  const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs, replica });
+  return { bids: bids.rows, winning: winning.rows };
+}
+
 /** JSON replacer for rows with bigints. */
 export function big(_k: string, v: unknown): unknown {
   return typeof v === "bigint" ? `${v}` : v;

@@ -13,9 +13,10 @@
  *    the controllers hold to each replica (socket count and the replica's gauge).
  * 2. kill -9 of r1 under a sequential peek workload: no peek fails or differs; the orchestrator
  *    restarts r1 and the controllers rehydrate it (both connected gauges back to 2).
- * 3. SIGSTOP of r2: the time until the compute controller, the storage controller and status
- *    notice (polled every 50 ms); meanwhile the rehydrated r1 alone answers the peeks at T, which
- *    must equal the hydrated answers. SIGCONT, reconnected.
+ * 3. SIGSTOP of r2, once r1 answers at T by itself (a targeted peek: it has rehydrated): the time
+ *    until the compute controller, the storage controller and status notice (polled every 50 ms);
+ *    meanwhile r1 alone answers the peeks at T, which must equal the hydrated answers. SIGCONT,
+ *    reconnected.
  * 4. History bound: 400 peeks, then the compute controller's history size (metric).
  * 5. Observables: answers at T, the reference from the shards, the closed collections'
  *    frontiers, and the names of the controllers' metrics.
@@ -39,6 +40,7 @@ import {
   type PeekWorkloadResult,
   peekWorkload,
   pidOf,
+  replicaAnswersAtT,
   waitForConnected,
 } from "../harness/auction-peeks.js";
 import { CLUSTER, createAuctionWorkload, DATAFLOWS, T } from "../harness/auction-workload.js";
@@ -81,6 +83,8 @@ export interface Phase3Observations {
     readonly restartMs: number;
     readonly monotone: boolean;
   };
+  /** Answers at T of the rehydrated r1 (a peek targeted at it, before the stop of r2). */
+  readonly r1AtT: AnswersAtT;
   /** Answers at T while only the rehydrated r1 could answer (r2 stopped). */
   readonly rehydrated: AnswersAtT;
   readonly detection: Detection;
@@ -178,7 +182,11 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     await sleep(1000); // keep peeking against the rehydrated replica
     const w = await workload.stop();
 
-    // 3. SIGSTOP of r2: detection, and r1 alone answers.
+    // 3. SIGSTOP of r2: detection, and r1 alone answers. First r1 answers at T by itself: it has
+    // rehydrated (connected is not hydrated). A stop that lands inside r2's consensus commit holds
+    // the write lock of every shard, and a replica still hydrating (registering its persist
+    // readers) could then answer nothing until the SIGCONT (`replicaAnswersAtT`).
+    const r1AtT = await replicaAnswersAtT(api, "r1");
     const pid2 = pidOf(reaper.observe(), r2);
     const alive = () =>
       env.process.child.exitCode === null && env.process.child.signalCode === null;
@@ -274,6 +282,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
       paths,
       connections,
       failover: { ...w, restartMs, monotone: isMonotone(w.freshTimes) },
+      r1AtT,
       rehydrated: rehydrated ?? { bids: [], winning: [] },
       detection: { computeMs, storageMs, statusMs },
       survivedStop,
