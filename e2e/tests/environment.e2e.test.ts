@@ -169,7 +169,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   const watch = watchStatus(api, CLUSTER, 100);
   let outage = false;
   const workload = peekWorkload(api, s, () => outage);
-  await sleep(1000);
+  await workload.answered(60); // a baseline of answered peeks (~0.5 s on the CI machine)
   const killedAt = Date.now();
   outage = true;
   process.kill(oldPid, "SIGKILL");
@@ -182,7 +182,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   outage = false;
   const restartMs = Date.now() - killedAt;
   await waitForConnected(s.env, s.clusterId, 2);
-  await sleep(1500); // keep peeking against the rehydrated replica
+  await workload.answered(90); // keep peeking against the rehydrated replica
   const w = await workload.stop();
   const seen = await watch.stop();
   console.log(
@@ -330,7 +330,10 @@ it("restarts environmentd: next generation, adopted and reconciled replicas, fen
   expect(fenced).toBeInstanceOf(ConnectError);
   const code = (fenced as ConnectError).code;
   // Aborted while it has not noticed yet; Unavailable once it has closed its API.
-  expect([Code.Aborted, Code.Unavailable]).toContain(code);
+  expect(
+    [Code.Aborted, Code.Unavailable],
+    `${Code[code]}: ${(fenced as ConnectError).rawMessage}; environmentd's stderr:\n${env2.process.stderr().slice(-3000)}`,
+  ).toContain(code);
   if (code === Code.Aborted) expect((fenced as ConnectError).rawMessage).toMatch(/generation/i);
   const exit = await Promise.race([env2.process.exited, sleep(10_000).then(() => undefined)]);
   expect(exit?.code, "the fenced environmentd exits with code 3").toBe(3);

@@ -42,7 +42,14 @@ export function peekWorkload(
   api: EnvironmentApi,
   s: AuctionWorkload,
   inOutage: () => boolean,
-): { stop(): Promise<PeekWorkloadResult> } {
+): {
+  /**
+   * Resolves once `n` more peeks answered than when called (failed ones do not count), or the
+   * workload stopped.
+   */
+  answered(n: number): Promise<void>;
+  stop(): Promise<PeekWorkloadResult>;
+} {
   const w: PeekWorkloadResult = {
     ok: 0,
     okDuringOutage: 0,
@@ -51,11 +58,22 @@ export function peekWorkload(
     freshTimes: [],
   };
   let stopped = false;
+  const waiters: Array<{ readonly at: number; readonly done: () => void }> = [];
+  const wake = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const x = waiters[i] as (typeof waiters)[number];
+      if (stopped || w.ok >= x.at) {
+        waiters.splice(i, 1);
+        x.done();
+      }
+    }
+  };
   const one = async (f: () => Promise<void>) => {
     try {
       await f();
       w.ok++;
       if (inOutage()) w.okDuringOutage++;
+      wake();
     } catch (e) {
       w.errors.push(e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e));
     }
@@ -81,9 +99,16 @@ export function peekWorkload(
     }
   })();
   return {
+    answered(n) {
+      return new Promise<void>((done) => {
+        waiters.push({ at: w.ok + n, done });
+        wake();
+      });
+    },
     async stop() {
       stopped = true;
       await loop;
+      wake();
       return w;
     },
   };

@@ -14,9 +14,9 @@
  * 2. kill -9 of r1 under a sequential peek workload: no peek fails or differs; the orchestrator
  *    restarts r1 and the controllers rehydrate it (both connected gauges back to 2).
  * 3. SIGSTOP of r2, once r1 answers at T by itself (a targeted peek: it has rehydrated): the time
- *    until the compute controller, the storage controller and status notice (polled every 50 ms);
- *    meanwhile r1 alone answers the peeks at T, which must equal the hydrated answers. SIGCONT,
- *    reconnected.
+ *    until the compute controller, the storage controller and status notice (each polled every
+ *    50 ms on its own); meanwhile r1 alone answers the peeks at T, which must equal the hydrated
+ *    answers. SIGCONT, reconnected.
  * 4. History bound: 400 peeks, then the compute controller's history size (metric).
  * 5. Observables: answers at T, the reference from the shards, the closed collections'
  *    frontiers, and the names of the controllers' metrics.
@@ -65,6 +65,11 @@ import { stopAll } from "../harness/processes.js";
 
 const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
 const HISTORY = "mz_compute_controller_history_command_count";
+/**
+ * Peeks answered before the kill of r1, and again once it is back (the workload is sequential:
+ * ~125 a second on the 2-core CI machine, where a fixed 1 s of them was waited for before).
+ */
+const PEEKS_AROUND_KILL = 60;
 
 /** Detection times (ms after the SIGSTOP; undefined = not within the deadline). */
 export interface Detection {
@@ -160,7 +165,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     const oldPid = pidOf(reaper.observe(), r1);
     let outage = false;
     const workload = peekWorkload(api, s, () => outage);
-    await sleep(1000);
+    await workload.answered(PEEKS_AROUND_KILL);
     const killedAt = Date.now();
     outage = true;
     process.kill(oldPid, "SIGKILL");
@@ -179,7 +184,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     );
     outage = false;
     const restartMs = Date.now() - killedAt;
-    await sleep(1000); // keep peeking against the rehydrated replica
+    await workload.answered(PEEKS_AROUND_KILL); // keep peeking against the rehydrated replica
     const w = await workload.stop();
 
     // 3. SIGSTOP of r2: detection, and r1 alone answers. First r1 answers at T by itself: it has
@@ -193,27 +198,25 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     stopped.add(pid2);
     const stoppedAt = Date.now();
     process.kill(pid2, "SIGSTOP");
-    let computeMs: number | undefined;
-    let storageMs: number | undefined;
-    let statusMs: number | undefined;
-    let rehydrated: AnswersAtT | undefined;
-    while (alive() && Date.now() - stoppedAt < 12_000) {
-      const m = await scrape(env.httpUrl);
-      const at = Date.now() - stoppedAt;
-      if (
-        computeMs === undefined &&
-        metricSum(m, COMPUTE_CONNECTED, { instance_id: s.clusterId }) < 2
-      )
-        computeMs = at;
-      if (storageMs === undefined && metricSum(m, STORAGE_CONNECTED) < 2) storageMs = at;
-      if (statusMs === undefined && (await healthByName(api)).get("r2") !== "online")
-        statusMs = Date.now() - stoppedAt;
-      if (rehydrated === undefined) {
-        rehydrated = await answersAtT(api);
+    // Each signal is polled on its own (every 50 ms, the time taken when its answer arrived), so
+    // a slow answer of one (a status call, a peek) does not delay noticing another; the peeks at
+    // T run beside them.
+    const deadline = stoppedAt + 12_000;
+    const firstTime = async (seen: () => Promise<boolean>): Promise<number | undefined> => {
+      while (alive() && Date.now() < deadline) {
+        if (await seen()) return Date.now() - stoppedAt;
+        await sleep(50);
       }
-      if (computeMs !== undefined && storageMs !== undefined && statusMs !== undefined) break;
-      await sleep(50);
-    }
+      return undefined;
+    };
+    const connectedBelow2 = async (name: string, labels: Record<string, string> = {}) =>
+      metricSum(await scrape(env.httpUrl), name, labels) < 2;
+    const [computeMs, storageMs, statusMs, rehydrated] = await Promise.all([
+      firstTime(() => connectedBelow2(COMPUTE_CONNECTED, { instance_id: s.clusterId })),
+      firstTime(() => connectedBelow2(STORAGE_CONNECTED)),
+      firstTime(async () => (await healthByName(api)).get("r2") !== "online"),
+      answersAtT(api),
+    ]);
     const survivedStop = alive();
     process.kill(pid2, "SIGCONT");
     stopped.delete(pid2);
@@ -283,7 +286,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
       connections,
       failover: { ...w, restartMs, monotone: isMonotone(w.freshTimes) },
       r1AtT,
-      rehydrated: rehydrated ?? { bids: [], winning: [] },
+      rehydrated,
       detection: { computeMs, storageMs, statusMs },
       survivedStop,
       historyAfterPeeks,
