@@ -169,7 +169,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   const watch = watchStatus(api, CLUSTER, 100);
   let outage = false;
   const workload = peekWorkload(api, s, () => outage);
-  await workload.answered(60); // a baseline of answered peeks (~0.5 s on the CI machine)
+  await workload.settled(60); // a baseline of peeks before the kill (~0.5 s on the CI machine)
   const killedAt = Date.now();
   outage = true;
   process.kill(oldPid, "SIGKILL");
@@ -182,7 +182,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   outage = false;
   const restartMs = Date.now() - killedAt;
   await waitForConnected(s.env, s.clusterId, 2);
-  await workload.answered(90); // keep peeking against the rehydrated replica
+  await workload.settled(90); // keep peeking against the rehydrated replica
   const w = await workload.stop();
   const seen = await watch.stop();
   console.log(

@@ -44,10 +44,11 @@ export function peekWorkload(
   inOutage: () => boolean,
 ): {
   /**
-   * Resolves once `n` more peeks answered than when called (failed ones do not count), or the
-   * workload stopped.
+   * Resolves once `n` more peeks settled than when called (answered or failed: a failure is
+   * recorded in `errors` for the caller's checks), the workload stopped, or `capMs` passed (peeks
+   * that fail by timing out take 10 s each: they cannot hold the caller up longer).
    */
-  answered(n: number): Promise<void>;
+  settled(n: number, capMs?: number): Promise<void>;
   stop(): Promise<PeekWorkloadResult>;
 } {
   const w: PeekWorkloadResult = {
@@ -58,11 +59,13 @@ export function peekWorkload(
     freshTimes: [],
   };
   let stopped = false;
+  /** Peeks settled so far (answered or failed). */
+  let settled = 0;
   const waiters: Array<{ readonly at: number; readonly done: () => void }> = [];
   const wake = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
       const x = waiters[i] as (typeof waiters)[number];
-      if (stopped || w.ok >= x.at) {
+      if (stopped || settled >= x.at) {
         waiters.splice(i, 1);
         x.done();
       }
@@ -73,10 +76,11 @@ export function peekWorkload(
       await f();
       w.ok++;
       if (inOutage()) w.okDuringOutage++;
-      wake();
     } catch (e) {
       w.errors.push(e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e));
     }
+    settled++;
+    wake();
   };
   const loop = (async () => {
     while (!stopped) {
@@ -99,9 +103,21 @@ export function peekWorkload(
     }
   })();
   return {
-    answered(n) {
-      return new Promise<void>((done) => {
-        waiters.push({ at: w.ok + n, done });
+    settled(n, capMs = 10_000) {
+      return new Promise<void>((resolve) => {
+        const cap = setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          resolve();
+        }, capMs);
+        const waiter = {
+          at: settled + n,
+          done: () => {
+            clearTimeout(cap);
+            resolve();
+          },
+        };
+        waiters.push(waiter);
         wake();
       });
     },

@@ -66,7 +66,7 @@ import { stopAll } from "../harness/processes.js";
 const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
 const HISTORY = "mz_compute_controller_history_command_count";
 /**
- * Peeks answered before the kill of r1, and again once it is back (the workload is sequential:
+ * Peeks settled before the kill of r1, and again once it is back (the workload is sequential:
  * ~125 a second on the 2-core CI machine, where a fixed 1 s of them was waited for before).
  */
 const PEEKS_AROUND_KILL = 60;
@@ -165,7 +165,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     const oldPid = pidOf(reaper.observe(), r1);
     let outage = false;
     const workload = peekWorkload(api, s, () => outage);
-    await workload.answered(PEEKS_AROUND_KILL);
+    await workload.settled(PEEKS_AROUND_KILL);
     const killedAt = Date.now();
     outage = true;
     process.kill(oldPid, "SIGKILL");
@@ -184,7 +184,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     );
     outage = false;
     const restartMs = Date.now() - killedAt;
-    await workload.answered(PEEKS_AROUND_KILL); // keep peeking against the rehydrated replica
+    await workload.settled(PEEKS_AROUND_KILL); // keep peeking against the rehydrated replica
     const w = await workload.stop();
 
     // 3. SIGSTOP of r2: detection, and r1 alone answers. First r1 answers at T by itself: it has
