@@ -89,7 +89,7 @@ import {
   UnknownIntrospectionRelation,
   UpperWaitTimeout,
 } from "../errors.js";
-import { type FastUnaryMethod, grpcFastPath } from "./grpc-fast-path.js";
+import { type FastUnaryMethod, grpcFastPath, serveStreams } from "./grpc-fast-path.js";
 import { PeekStageMetrics } from "./peek-stage-metrics.js";
 
 const S = environmentV1;
@@ -417,9 +417,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
             toConnectError,
           },
         );
-  const h2: Http2Server = createHttp2Server((req, res) => {
-    if (fast?.(req, res) !== true) connect(req, res);
-  });
+  // Plain-gRPC Peek and Status on the raw stream, the rest through the compatibility layer.
+  const h2: Http2Server = createHttp2Server();
+  serveStreams(h2, fast, connect);
   const h1: HttpServer = createHttpServer(
     {
       keepAliveTimeout: API_HTTP_KEEP_ALIVE_TIMEOUT_MS,
