@@ -32,8 +32,8 @@
  * `mz_environment_api_peek_stage_seconds{stage}` (`peek-stage-metrics.ts`; issue 16).
  *
  * Plain-gRPC `Peek` and `Status` on the gRPC port take a lean path beside Connect
- * (`grpc-fast-path.ts`: same decode, environment call and error mapping; a peek's answer encoded
- * without message objects). A Status answer there is never compressed: at 1,000 collections
+ * (`grpc-fast-path.ts`: the same validation, environment call and error mapping; a peek's request
+ * decoded and its answer encoded without message objects). A Status answer there is never compressed: at 1,000 collections
  * (~23 KB) Connect gzipped it for a client accepting gzip, on every call (issue 16).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
@@ -59,6 +59,7 @@ import {
   environmentCodecs,
   MAX_API_MESSAGE_BYTES,
   MalformedRequest,
+  peekRequestFromBinary,
   peekResponseToBinary,
 } from "@mzts/protocol";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
@@ -184,6 +185,8 @@ export function fastPeekMethod(
   return {
     path: `/${EnvironmentService.typeName}/${peek.name}`,
     input: peek.input,
+    // A scalar-only request without protobuf-es (`peek-request-binary.ts`); the rest by fromBinary.
+    decode: peekRequestFromBinary,
     answer: (m, times) =>
       run("peek", async () => {
         const now = performance.now();
