@@ -7,7 +7,8 @@
  *    pending, so a rehydrated replica gets it too). A log index (`log-indexes.ts`) needs a target
  *    replica and takes no hold: each replica compacts its own log indexes.
  * 2. The first answer — from any replica, or from the target replica only — settles it
- *    (`absorb`); a caller timeout, an abort, the target replica going away (`failTargeted`) or the
+ *    (`absorb`); a caller timeout (the peeks' deadlines share one timer, `DeadlineQueue`: a
+ *    timeout fires no earlier than `timeoutMs − DEADLINE_RESOLUTION_MS`, 1 ms), an abort, the target replica going away (`failTargeted`) or the
  *    instance closing (`cancelAll`) settle it too.
  * 3. Settling (`#finish`) in this order: retire it from the history, broadcast `cancelPeek` (a
  *    targeted peek's to its target only: no other replica got the peek),
@@ -19,7 +20,7 @@
  *    canceled until the other path answered or the comparison timed out (`#comparing`).
  */
 import { randomUUID } from "node:crypto";
-import { PeekStageIndex } from "@mzts/controller-unified/state";
+import { type Deadline, DeadlineQueue, PeekStageIndex } from "@mzts/controller-unified/state";
 import type { ComputeCommand, ComputeCommandHistory, ComputeResponse } from "@mzts/protocol";
 import { Frontier, type GlobalId, type ReplicaId } from "@mzts/repr";
 import type { InstanceCollections } from "./collections.js";
@@ -81,6 +82,8 @@ export class InstancePeeks {
   readonly #comparing = new Map<string, PendingPeek>();
   /** The target replica of a targeted peek whose `cancelPeek` is being broadcast. */
   readonly #cancelTargets = new Map<string, ReplicaId>();
+  /** The callers' timeouts: one timer for all (`DeadlineQueue`; issue 16). */
+  readonly #deadlines = new DeadlineQueue();
 
   constructor(opts: InstancePeeksOptions) {
     this.#opts = opts;
@@ -123,7 +126,7 @@ export class InstancePeeks {
     const uuid = randomUUID();
     const peek = buildPeek(uuid, req, arity);
     return new Promise<PeekAnswer>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let deadline: Deadline | undefined;
       const onAbort = () => {
         const p = this.#peeks.get(uuid);
         if (p !== undefined) {
@@ -143,7 +146,7 @@ export class InstancePeeks {
         settle: (o) =>
           o.result === "rows" ? resolve({ rows: o.rows, replicaId: o.replicaId }) : reject(o.error),
         dispose: () => {
-          clearTimeout(timer);
+          deadline?.cancel();
           req.signal?.removeEventListener("abort", onAbort);
         },
         trace: req.trace,
@@ -156,7 +159,7 @@ export class InstancePeeks {
       this.#opts.onGaugesChanged();
       if (req.timeoutMs !== undefined) {
         const ms = req.timeoutMs;
-        timer = setTimeout(() => {
+        deadline = this.#deadlines.add(ms, () => {
           const p = this.#peeks.get(uuid);
           if (p === undefined) return;
           // An answer of the other path is held: serve it rather than fail (a fallback).
@@ -169,7 +172,7 @@ export class InstancePeeks {
             return;
           }
           this.#finish(p, { result: "canceled", error: new PeekTimeout(uuid, ms) });
-        }, ms);
+        });
       }
       if (req.signal !== undefined) {
         if (req.signal.aborted) onAbort();
@@ -337,9 +340,11 @@ export class InstancePeeks {
   /** Counts a settled peek and settles its caller. */
   #settle(p: PendingPeek, outcome: PeekOutcome): void {
     p.trace?.mark(PeekStageIndex.answered);
-    const labels = { instance_id: this.#opts.instanceId, result: outcome.result };
-    this.#opts.metrics.peeksTotal.inc(labels);
-    this.#opts.metrics.peekDuration.observe(labels, (performance.now() - p.startedAt) / 1000);
+    this.#opts.metrics.peeks.record(
+      this.#opts.instanceId,
+      outcome.result,
+      (performance.now() - p.startedAt) / 1000,
+    );
     this.#opts.onGaugesChanged();
     p.settle(outcome);
   }

@@ -185,6 +185,7 @@ export {
   REPLICA_HEALTHS,
 } from "./environment/codec.js";
 export { MalformedApiResponse, MalformedRequest } from "./environment/errors.js";
+export { peekRequestFromBinary } from "./environment/peek-request-binary.js";
 export { peekResponseToBinary } from "./environment/peek-response-binary.js";
 // Errors.
 export {

@@ -47,7 +47,10 @@ import {
   STORAGE_COMMAND_KINDS,
   type StorageHistoryMetrics,
 } from "@mzts/protocol";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { PeekOutcomeMetrics } from "./peek-outcome-metrics.js";
+
+export { PEEK_DURATION_BUCKETS, type PeekResult } from "./peek-outcome-metrics.js";
 
 /** Builds the caller's `MetricsConflict` (a name registered by other code, other labels). */
 export type MetricsConflictOf = (metricName: string, reason: string) => Error;
@@ -166,15 +169,6 @@ export function bindHistoryMetrics(
   };
 }
 
-/** Peek outcomes, the `result` label of the peek metrics. */
-export type PeekResult = "rows" | "error" | "canceled";
-
-/** Peek duration buckets: 0.5 ms, 1 ms, … 32 s (powers of two). */
-export const PEEK_DURATION_BUCKETS: readonly number[] = Array.from(
-  { length: 17 },
-  (_, i) => 0.0005 * 2 ** i,
-);
-
 /** The compute controller's metrics in one registry (created once per registry, shared). */
 export interface ControllerMetrics {
   readonly commandsTotal: Counter<"instance_id" | "replica_id" | "command_type">;
@@ -187,8 +181,11 @@ export interface ControllerMetrics {
   readonly peekCount: Gauge<"instance_id">;
   readonly subscribeCount: Gauge<"instance_id">;
   readonly collectionCount: Gauge<"instance_id">;
-  readonly peeksTotal: Counter<"instance_id" | "result">;
-  readonly peekDuration: Histogram<"instance_id" | "result">;
+  /**
+   * `mz_compute_peeks_total` and `mz_compute_peek_duration_seconds`, in plain numbers until
+   * scraped (`peek-outcome-metrics.ts`).
+   */
+  readonly peeks: PeekOutcomeMetrics;
   /**
    * Adds a source run whenever `peekCount` or `commandsTotal` is read (a scrape), before the
    * values are: compute-client's instances set their `peekCount` series and add the commands
@@ -283,19 +280,7 @@ export function controllerMetrics(
       "mz_compute_controller_collection_count",
       "The number of collections the controller tracks.",
     ),
-    peeksTotal: new Counter({
-      name: "mz_compute_peeks_total",
-      help: "The number of peeks finished, by result.",
-      labelNames: ["instance_id", "result"] as const,
-      registers,
-    }),
-    peekDuration: new Histogram({
-      name: "mz_compute_peek_duration_seconds",
-      help: "Time from a peek being issued to its result, by result.",
-      labelNames: ["instance_id", "result"] as const,
-      buckets: [...PEEK_DURATION_BUCKETS],
-      registers,
-    }),
+    peeks: new PeekOutcomeMetrics(registry),
     addScrapeSource(source) {
       scrapeSources.add(source);
       return () => {

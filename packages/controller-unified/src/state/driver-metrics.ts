@@ -96,9 +96,7 @@ export class DriverMetrics {
 
   /** A peek finished (`seconds` after it was issued). */
   peek(result: PeekResult, seconds: number): void {
-    const labels = { instance_id: this.#id, result };
-    this.#compute.peeksTotal.inc(labels);
-    this.#compute.peekDuration.observe(labels, seconds);
+    this.#compute.peeks.record(this.#id, result, seconds);
   }
 
   /** Sets the gauges from the state's sizes (cheap: a handful of sets). */

@@ -68,6 +68,12 @@ export {
 } from "./controller-metrics.js";
 export { validateDataflowPlans } from "./dataflow-imports.js";
 export {
+  DEADLINE_RESOLUTION_MS,
+  type Deadline,
+  DeadlineQueue,
+  type DeadlineQueueOptions,
+} from "./deadline-queue.js";
+export {
   ClusterStateError,
   CollectionExists,
   CollectionMissing,

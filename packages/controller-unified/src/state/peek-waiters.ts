@@ -13,11 +13,14 @@
  * - `timeoutMs` elapsed → `PeekTimeout`; the signal aborted → `PeekCanceled`; `closeAll` →
  *   `PeekCanceled(uuid, "the cluster controller closed")`. In each of these the driver's
  *   `finish(uuid)` settles the state's side first (retire, `cancelPeek`, release the hold).
- * - Every outcome clears the timer and removes the abort listener.
+ * - Every outcome cancels the deadline and removes the abort listener. The deadlines share one
+ *   timer (`deadline-queue.ts`, which keeps no process alive): a timeout fires no earlier than
+ *   `timeoutMs − DEADLINE_RESOLUTION_MS` (1 ms).
  */
 import type { PeekResponse } from "@mzts/protocol";
 import type { ReplicaId } from "@mzts/repr";
 import type { ClusterPeekAnswer } from "./cluster-controller.js";
+import { type Deadline, DeadlineQueue } from "./deadline-queue.js";
 import { PeekCanceled, PeekFailed, PeekTimeout } from "./errors.js";
 
 interface Waiter {
@@ -29,6 +32,7 @@ interface Waiter {
 /** Pending peek promises (see the file comment). */
 export class PeekWaiters {
   readonly #waiters = new Map<string, Waiter>();
+  readonly #deadlines = new DeadlineQueue({ ref: false });
   /** Settles the state's side of a peek that ends without an answer. */
   readonly #finish: (uuid: string) => void;
 
@@ -54,10 +58,10 @@ export class PeekWaiters {
       return Promise.reject(new PeekCanceled(uuid, "the caller aborted it before it began"));
     }
     return new Promise<ClusterPeekAnswer>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let deadline: Deadline | undefined;
       const onAbort = () => this.#cancel(uuid, new PeekCanceled(uuid, "the caller aborted it"));
       const dispose = () => {
-        clearTimeout(timer);
+        deadline?.cancel();
         signal?.removeEventListener("abort", onAbort);
       };
       this.#waiters.set(uuid, { resolve, reject, dispose });
@@ -70,8 +74,9 @@ export class PeekWaiters {
         return;
       }
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => this.#cancel(uuid, new PeekTimeout(uuid, timeoutMs)), timeoutMs);
-        timer.unref();
+        deadline = this.#deadlines.add(timeoutMs, () =>
+          this.#cancel(uuid, new PeekTimeout(uuid, timeoutMs)),
+        );
       }
       signal?.addEventListener("abort", onAbort, { once: true });
     });

@@ -5,6 +5,14 @@
  * compression), a peek's answer written by `peekResponseToBinary` instead of `create()` +
  * reflective `toBinary`. Everything else goes to Connect, unchanged.
  *
+ * ## On the core `http2` stream API
+ * `serveStreams` routes the server's `stream` events: a call served here is read and answered on
+ * its `ServerHttp2Stream` (`respond` with `waitForTrailers`, `end`, `sendTrailers`), with no
+ * `Http2ServerRequest`/`Http2ServerResponse` made for it (node's compatibility layer was ~10 % of
+ * environmentd's main thread at 256 peeks in flight, issue 16); every other stream goes to the
+ * compatibility layer's own listener, i.e. to Connect, as before. The handler also takes a
+ * compatibility-layer request/response pair (`(req, res) => boolean`), answering through `res`.
+ *
  * ## Which calls (decided on the headers, before a byte of the body is read)
  * `POST` to the method's exact path, `content-type` `application/grpc` or `application/grpc+proto`,
  * no `grpc-encoding` other than `identity`, no `grpc-timeout`. Anything else (Connect or gRPC-web
@@ -32,7 +40,13 @@
  *   error is an empty body with those trailers. `grpc-fast-path.test.ts` sends the same requests
  *   to this path and to Connect and compares status, message, trailers and body bytes.
  */
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type {
+  Http2Server,
+  Http2ServerRequest,
+  Http2ServerResponse,
+  IncomingHttpHeaders,
+  ServerHttp2Stream,
+} from "node:http2";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TurnAdmission } from "./turn-admission.js";
@@ -42,6 +56,12 @@ export interface FastUnaryMethod<I extends DescMessage> {
   /** `/<package>.<Service>/<Method>`. */
   readonly path: string;
   readonly input: I;
+  /**
+   * Decodes the request message's bytes (the envelope's payload) without protobuf-es, or returns
+   * undefined to have them decoded by `fromBinary` (e.g. `peek-request-binary.ts`).
+   * @throws what a malformed message is (mapped to Internal "parse binary: …", as `fromBinary`'s)
+   */
+  readonly decode?: (bytes: Uint8Array) => MessageShape<I> | undefined;
   /**
    * Answers a decoded request with the serialized response; `times` say when the call's handler
    * ran and when its request was decoded (`performance.now()`; a peek trace's `received` and
@@ -66,60 +86,127 @@ export interface FastPathOptions {
   readonly callsPerTurn?: number;
 }
 
+/**
+ * The lean path's handler. Called with a compatibility-layer pair, or (`stream`) with a raw
+ * stream and its headers: returns false (and touches nothing) for a call it does not serve.
+ */
+export interface FastPathHandler {
+  (req: Http2ServerRequest, res: Http2ServerResponse): boolean;
+  stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
+}
+
 const GRPC_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
 const RESPONSE_TYPE = "application/grpc+proto";
+const OK_TRAILERS = Object.freeze({ "grpc-status": "0" });
 
-/**
- * A request handler for the h2c port: returns false (and touches nothing) for a call it does not
- * serve, so the caller hands it to Connect.
- */
+/** Where a call's body comes from and how its answer goes out (a raw stream or `res`). */
+interface CallIo {
+  /** The request body: `data`, `end` and `error` events. */
+  readonly body: NodeJS.EventEmitter;
+  /** Writes the answer (bytes) or the error; a no-op once the client went away. */
+  respond(bytes: Uint8Array | undefined, error?: ConnectError): void;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: methods of different request types
+type AnyFastMethod = FastUnaryMethod<any>;
+
 export function grpcFastPath(
-  // biome-ignore lint/suspicious/noExplicitAny: methods of different request types
-  methods: ReadonlyArray<FastUnaryMethod<any>>,
+  methods: ReadonlyArray<AnyFastMethod>,
   opts: FastPathOptions,
-): (req: Http2ServerRequest, res: Http2ServerResponse) => boolean {
+): FastPathHandler {
   const byPath = new Map(methods.map((m) => [m.path, m]));
   const admission = new TurnAdmission(opts.callsPerTurn);
-  return (req, res) => {
-    if (req.method !== "POST") return false;
-    const method = byPath.get(req.url);
-    if (method === undefined) return false;
-    const h = req.headers;
-    if (!GRPC_TYPES.has(String(h["content-type"]))) return false;
+  const pick = (
+    method: unknown,
+    path: unknown,
+    h: IncomingHttpHeaders,
+  ): AnyFastMethod | undefined => {
+    if (method !== "POST") return undefined;
+    const m = byPath.get(String(path));
+    if (m === undefined) return undefined;
+    if (!GRPC_TYPES.has(String(h["content-type"]))) return undefined;
     const encoding = h["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    if (h["grpc-timeout"] !== undefined) return false;
-    serve(method, req, res, opts, admission);
+    if (encoding !== undefined && encoding !== "identity") return undefined;
+    if (h["grpc-timeout"] !== undefined) return undefined;
+    return m;
+  };
+  const handler = ((req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const method = pick(req.method, req.url, req.headers);
+    if (method === undefined) return false;
+    req.on("error", () => {}); // the client went away: nothing to answer
+    serve(method, { body: req, respond: (b, e) => respondRes(res, b, e) }, opts, admission);
+    return true;
+  }) as FastPathHandler;
+  handler.stream = (stream, headers) => {
+    const method = pick(headers[":method"], headers[":path"], headers);
+    if (method === undefined) return false;
+    stream.on("error", () => {}); // the client went away: nothing to answer
+    serve(
+      method,
+      { body: stream, respond: (b, e) => respondStream(stream, b, e) },
+      opts,
+      admission,
+    );
     return true;
   };
+  return handler;
+}
+
+/**
+ * Routes `server`'s streams: those `fast` serves on the raw stream, the rest to `request`
+ * through node's compatibility layer (`Http2ServerRequest`/`Http2ServerResponse`), exactly as
+ * `createServer(request)` would. @throws Error when this node's compatibility layer is not the
+ * one `stream` listener it adds for a `request` listener (then nothing is routed).
+ */
+export function serveStreams(
+  server: Http2Server,
+  fast: FastPathHandler | undefined,
+  request: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+): void {
+  const before = server.listeners("stream").length;
+  server.on("request", request);
+  if (fast === undefined) return;
+  const added = server.listeners("stream").slice(before);
+  if (added.length !== 1) {
+    server.off("request", request);
+    throw new Error(
+      `node:http2's compatibility layer added ${added.length} stream listeners (expected 1); run with grpcFastPath off`,
+    );
+  }
+  const compat = added[0] as (...args: unknown[]) => void;
+  server.off("stream", compat);
+  server.on("stream", function (this: Http2Server, stream, headers, ...rest: unknown[]) {
+    if (!fast.stream(stream, headers)) compat.call(this, stream, headers, ...rest);
+  });
 }
 
 function serve<I extends DescMessage>(
   method: FastUnaryMethod<I>,
-  req: Http2ServerRequest,
-  res: Http2ServerResponse,
+  io: CallIo,
   opts: FastPathOptions,
   admission: TurnAdmission,
 ): void {
   const receivedAt = performance.now();
-  const chunks: Buffer[] = [];
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
   let size = 0;
   let checked = false;
   let failed = false;
-  req.on("data", (c: Buffer) => {
+  const onData = (c: Buffer) => {
     if (failed) return;
     size += c.length;
-    chunks.push(c);
+    if (first === undefined) first = c;
+    else (chunks ??= [first]).push(c);
     // The envelope's declared length is known once 5 bytes are in: refuse an oversized message
     // at once, before buffering it (as Connect does).
     if (!checked && size >= 5) {
       checked = true;
-      const declared = Buffer.concat(chunks).readUInt32BE(1);
+      const declared = (chunks === undefined ? c : Buffer.concat(chunks)).readUInt32BE(1);
       if (declared > opts.readMaxBytes) {
         failed = true;
-        chunks.length = 0;
-        respond(
-          res,
+        first = undefined;
+        chunks = undefined;
+        io.respond(
           undefined,
           new ConnectError(
             `message size ${declared} is larger than configured readMaxBytes ${opts.readMaxBytes}`,
@@ -128,15 +215,16 @@ function serve<I extends DescMessage>(
         );
       }
     }
-  });
-  req.on("error", () => {}); // the client went away: nothing to answer
-  req.on("end", () => {
+  };
+  io.body.on("data", onData);
+  io.body.once("end", () => {
     if (failed) return;
+    const body = chunks !== undefined ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0));
     let message: MessageShape<I>;
     try {
-      message = decodeUnary(method.input, Buffer.concat(chunks, size), opts.recursionLimit);
+      message = decodeUnary(method, body, opts.recursionLimit);
     } catch (e) {
-      respond(res, undefined, e as ConnectError);
+      io.respond(undefined, e as ConnectError);
       return;
     }
     const times = { receivedAt, decodedAt: performance.now() };
@@ -144,17 +232,16 @@ function serve<I extends DescMessage>(
       method.answer(message, times).then(
         (bytes) => {
           if (bytes.length > opts.writeMaxBytes) {
-            respond(
-              res,
+            io.respond(
               undefined,
               new ConnectError(
                 `message size ${bytes.length} is larger than configured writeMaxBytes ${opts.writeMaxBytes}`,
                 Code.ResourceExhausted,
               ),
             );
-          } else respond(res, bytes, undefined);
+          } else io.respond(bytes);
         },
-        (e: unknown) => respond(res, undefined, opts.toConnectError(e)),
+        (e: unknown) => io.respond(undefined, opts.toConnectError(e)),
       ),
     );
   });
@@ -162,7 +249,7 @@ function serve<I extends DescMessage>(
 
 /** The one message of a unary gRPC request body, with Connect's errors for bad framing. */
 function decodeUnary<I extends DescMessage>(
-  schema: I,
+  method: FastUnaryMethod<I>,
   body: Buffer,
   recursionLimit: number,
 ): MessageShape<I> {
@@ -191,38 +278,65 @@ function decodeUnary<I extends DescMessage>(
       Code.Internal,
     );
   }
+  const payload = body.subarray(5);
   try {
-    return fromBinary(schema, body.subarray(5), { recursionLimit, readUnknownFields: true });
+    return (
+      method.decode?.(payload) ??
+      fromBinary(method.input, payload, { recursionLimit, readUnknownFields: true })
+    );
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
     throw new ConnectError(`parse binary: ${m}`, Code.Internal);
   }
 }
 
-/** Connect's response shape: headers, the message in one envelope (if any), then trailers. */
-function respond(res: Http2ServerResponse, bytes: Uint8Array | undefined, error?: ConnectError) {
-  if (res.stream.destroyed || res.stream.closed) return; // the client went away
+function trailersOf(error: ConnectError | undefined): Record<string, string> {
+  return error === undefined
+    ? OK_TRAILERS
+    : { "grpc-status": String(error.code), "grpc-message": encodeURIComponent(error.rawMessage) };
+}
+
+/** The message in one gRPC envelope. */
+function envelope(bytes: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + bytes.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(bytes.length, 1);
+  frame.set(bytes, 5);
+  return frame;
+}
+
+/**
+ * Connect's response shape on the raw stream: headers (`:status` 200, the content type, `date`),
+ * the message in one envelope (if any), then trailers.
+ */
+function respondStream(
+  stream: ServerHttp2Stream,
+  bytes: Uint8Array | undefined,
+  error?: ConnectError,
+): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return; // the client went away
   try {
-    write(res, bytes, error);
+    const trailers = trailersOf(error);
+    stream.once("wantTrailers", () => {
+      if (!stream.destroyed) stream.sendTrailers(trailers);
+    });
+    stream.respond({ ":status": 200, "content-type": RESPONSE_TYPE }, { waitForTrailers: true });
+    if (bytes === undefined) stream.end();
+    else stream.end(envelope(bytes));
   } catch {
     // The stream closed under us (the session is going away): nothing left to answer.
   }
 }
 
-function write(res: Http2ServerResponse, bytes: Uint8Array | undefined, error?: ConnectError) {
-  res.writeHead(200, { "content-type": RESPONSE_TYPE });
-  res.addTrailers(
-    error === undefined
-      ? { "grpc-status": "0" }
-      : { "grpc-status": String(error.code), "grpc-message": encodeURIComponent(error.rawMessage) },
-  );
-  if (bytes === undefined) {
-    res.end();
-    return;
+/** Connect's response shape through the compatibility layer's `res`. */
+function respondRes(res: Http2ServerResponse, bytes: Uint8Array | undefined, error?: ConnectError) {
+  if (res.stream.destroyed || res.stream.closed) return; // the client went away
+  try {
+    res.writeHead(200, { "content-type": RESPONSE_TYPE });
+    res.addTrailers(trailersOf(error));
+    if (bytes === undefined) res.end();
+    else res.end(envelope(bytes));
+  } catch {
+    // The stream closed under us (the session is going away): nothing left to answer.
   }
-  const frame = Buffer.allocUnsafe(5 + bytes.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(bytes.length, 1);
-  frame.set(bytes, 5);
-  res.end(frame);
 }

@@ -32,8 +32,8 @@
  * `mz_environment_api_peek_stage_seconds{stage}` (`peek-stage-metrics.ts`; issue 16).
  *
  * Plain-gRPC `Peek` and `Status` on the gRPC port take a lean path beside Connect
- * (`grpc-fast-path.ts`: same decode, environment call and error mapping; a peek's answer encoded
- * without message objects). A Status answer there is never compressed: at 1,000 collections
+ * (`grpc-fast-path.ts`: the same validation, environment call and error mapping; a peek's request
+ * decoded and its answer encoded without message objects). A Status answer there is never compressed: at 1,000 collections
  * (~23 KB) Connect gzipped it for a client accepting gzip, on every call (issue 16).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
@@ -59,6 +59,7 @@ import {
   environmentCodecs,
   MAX_API_MESSAGE_BYTES,
   MalformedRequest,
+  peekRequestFromBinary,
   peekResponseToBinary,
 } from "@mzts/protocol";
 import { EnvironmentService, environmentV1 } from "@mzts/protocol/wire";
@@ -89,7 +90,7 @@ import {
   UnknownIntrospectionRelation,
   UpperWaitTimeout,
 } from "../errors.js";
-import { type FastUnaryMethod, grpcFastPath } from "./grpc-fast-path.js";
+import { type FastUnaryMethod, grpcFastPath, serveStreams } from "./grpc-fast-path.js";
 import { PeekStageMetrics } from "./peek-stage-metrics.js";
 
 const S = environmentV1;
@@ -184,6 +185,8 @@ export function fastPeekMethod(
   return {
     path: `/${EnvironmentService.typeName}/${peek.name}`,
     input: peek.input,
+    // A scalar-only request without protobuf-es (`peek-request-binary.ts`); the rest by fromBinary.
+    decode: peekRequestFromBinary,
     answer: (m, times) =>
       run("peek", async () => {
         const now = performance.now();
@@ -417,9 +420,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
             toConnectError,
           },
         );
-  const h2: Http2Server = createHttp2Server((req, res) => {
-    if (fast?.(req, res) !== true) connect(req, res);
-  });
+  // Plain-gRPC Peek and Status on the raw stream, the rest through the compatibility layer.
+  const h2: Http2Server = createHttp2Server();
+  serveStreams(h2, fast, connect);
   const h1: HttpServer = createHttpServer(
     {
       keepAliveTimeout: API_HTTP_KEEP_ALIVE_TIMEOUT_MS,
