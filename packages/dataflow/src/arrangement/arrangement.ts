@@ -34,12 +34,10 @@
  *
  * ## Log-table shaped input (issue 16)
  * A log index holds one current row per key, replaced every tick and kept for the retention.
- * Two internal fast paths spare a replaced row's retraction the key and row-key lookups (reads
+ * An internal fast path spares a replaced row's retraction the key and row-key lookups (reads
  * are unchanged): a caller keeps each row's entry (`insertEntry`, then `updateEntry`, valid while
- * the row's count is not zero: `EntryRef`; both hosts' log tables), or an arrangement can
- * `trackRows`: entries with a non-zero count are found by their row object (the same object is
- * retracted), and row keys are made of the non-key columns. Compaction removes as many entries
- * per tick as the tick adds: removed entries are kept on a free list and reused (`#free`).
+ * the row's count is not zero: `EntryRef`; both hosts' log tables). Compaction removes as many
+ * entries per tick as the tick adds: removed entries are kept on a free list and reused (`#free`).
  *
  * ## Sizes (introspection)
  * `count` (sum of diffs), `updateCount` (held updates: one per time of each entry), `timeCount` (distinct times held,
@@ -97,16 +95,12 @@ export class Arrangement {
   #bytes = 0;
   /** Held updates per time forwarded to the since. */
   readonly #times = new TimeCounts();
-  /** `trackRows`: row object → the entry holding it, for entries whose count is not 0. */
-  #byRow: Map<Row, Entry> | undefined;
-  /** `trackRows`: the row key of its columns (undefined: the non-key columns'). */
-  #trackedKeyOf: ((row: Row) => Key) | undefined;
   /** The default row key of a row of `#valueArity` columns (its non-key columns' key). */
   #valueKeyOf: (row: Row) => Key = () => "";
   #valueArity = -1;
   /**
    * The slot of key `#hintKey` (its entry or bucket), left by a retraction through an entry
-   * (`updateEntry`, `trackRows`) for the insert that follows it: a log table replacing a key's
+   * (`updateEntry`) for the insert that follows it: a log table replacing a key's
    * row retracts the old row, then inserts the new one under the same key, which then needs no
    * index lookup. Consumed by the next insert; cleared by any removal.
    */
@@ -183,12 +177,9 @@ export class Arrangement {
   /**
    * The row key of `row`: what tells it apart from the other rows of its key — the key
    * (`keyFunction`) of its non-key columns: `""` when the key covers every column (the key alone
-   * tells rows apart), a number for one int64 column; or the key of `trackRows`' columns (the same
-   * `keyFunction`).
+   * tells rows apart), a number for one int64 column.
    */
   rowKeyOf(row: Row): Key {
-    const tracked = this.#trackedKeyOf;
-    if (tracked !== undefined) return tracked(row);
     if (row.length !== this.#valueArity) {
       this.#valueArity = row.length;
       this.#valueKeyOf = keyFunction(nonKeyColumns(this.key, row.length));
@@ -245,33 +236,12 @@ export class Arrangement {
     return out as EntryRef | undefined;
   }
 
-  /**
-   * @internal Tunes the arrangement for log-table shaped input (a key's one current row replaced
-   * now and then, the replaced row retracted as the same object; issue 16): an update of a row
-   * object an entry holds with a non-zero count finds that entry by identity, with no key nor
-   * row key built, and the row key is made of `valueColumns` only (the columns outside the key:
-   * they tell the rows of a key apart). Call before the first insert. Reads are unchanged.
-   */
-  trackRows(valueColumns: readonly number[]): void {
-    this.#byRow ??= new Map();
-    this.#trackedKeyOf = keyFunction(valueColumns.slice());
-  }
-
   #insert(row: Row, time: Timestamp, diff: number, k?: Key, rk?: Key): Entry | undefined {
     if (diff === 0) return undefined;
     const since = this.#since.current;
     if (since === null) return undefined;
     const t = time < since ? since : time;
     this.#count += diff;
-    const byRow = this.#byRow;
-    if (byRow !== undefined) {
-      const held = byRow.get(row);
-      if (held !== undefined) {
-        const out = this.#update(held, t, diff);
-        if (out !== undefined) this.#hint(out);
-        return out;
-      }
-    }
     if (k === undefined) k = this.#keyOf(row);
     if (rk === undefined) rk = this.rowKeyOf(row);
     const hinted = k === this.#hintKey;
@@ -318,11 +288,6 @@ export class Arrangement {
    * entry, or undefined when it was removed (no history left).
    */
   #update(e: Entry, t: Timestamp, diff: number): Entry | undefined {
-    const byRow = this.#byRow;
-    if (byRow !== undefined) {
-      if (e.current === 0) byRow.set(e.row, e);
-      else if (e.current + diff === 0) byRow.delete(e.row);
-    }
     e.current += diff;
     if (e.times === undefined && this.#insertInline(e, t, diff)) return e.n === 0 ? undefined : e;
     const times = (e.times ??= inlineTimes(e));
@@ -401,7 +366,6 @@ export class Arrangement {
         bucket: undefined,
       };
     }
-    this.#byRow?.set(row, e);
     return e;
   }
 
@@ -470,7 +434,6 @@ export class Arrangement {
       this.#count = 0;
       this.#bytes = 0;
       this.#times.clear();
-      this.#byRow?.clear();
       this.#free.length = 0;
       this.#hintKey = undefined;
       this.#hintSlot = undefined;

@@ -12,7 +12,6 @@ const sorted = (xs: Array<[Row, number]>) => xs.map(([r, n]) => `${show(r)}×${n
 function operator() {
   const graph = createGraph({ name: "t" });
   const op = new LogArrangeOperator(graph, [0, 1], "log:test");
-  op.arrangement.trackRows([2]);
   return { graph, op, key: (row: readonly unknown[]) => op.arrangement.keyOf(row as never) };
 }
 
