@@ -3,7 +3,8 @@
  * replica (size 1), a COUNTER source ticking once a second, and N indexes on its subsource; the
  * same measurements at the baseline N (the demo's size, 4) and at each larger N, so every figure
  * is also printed as a ratio to the baseline measured in the same run:
- * - idle replica CPU (% of a core, from `/proc/<pid>/stat` over `BENCH_IDLE_S` seconds after a
+ * - idle replica CPU and idle environmentd CPU (% of a core, from `/proc/<pid>/stat` over
+ *   `BENCH_IDLE_S` seconds after a
  *   `BENCH_SETTLE_S` settle; keep the settle at least the replicas' log retention,
  *   `LOG_RETENTION_MS` = 10 s, so the log history held, and the collector's work over it, is at
  *   its steady size in the window), consensus writes per second (the sum of the shards' seqno
@@ -75,6 +76,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 interface Row {
   readonly indexes: number;
   readonly cpuPct: number;
+  /** environmentd's CPU over the same idle window (% of a core). */
+  readonly envCpuPct: number;
   readonly consensusWritesPerS: number;
   readonly peekP50Ms: number;
   readonly peekP99Ms: number;
@@ -148,9 +151,18 @@ async function measure(n: number): Promise<Row> {
         ).s,
       );
     const s0 = seqs();
+    const envPid = env.process.child.pid!;
     const c0 = cpuTicks(pid);
+    const e0 = cpuTicks(envPid);
+    const idleFrom = new Date();
     await sleep(IDLE_S * 1000);
     const cpuPct = ((cpuTicks(pid) - c0) / 100 / IDLE_S) * 100;
+    const envCpuPct = ((cpuTicks(envPid) - e0) / 100 / IDLE_S) * 100;
+    // Wall-clock bounds, to window environmentd's profile on the idle period
+    // (`cpuprofile-summary.ts --from/--to`, seconds after its start in the file name).
+    progress(
+      `  ${n}: idle window ${idleFrom.toISOString()} → ${new Date().toISOString()}: replica ${cpuPct.toFixed(1)} %, environmentd ${envCpuPct.toFixed(1)} % of a core (load ${load()})`,
+    );
     const consensusWritesPerS = (seqs() - s0) / IDLE_S;
     db.close();
     const peeks: number[] = [];
@@ -165,9 +177,9 @@ async function measure(n: number): Promise<Row> {
       await api.status();
       statuses.push(performance.now() - a);
     }
-    const envPid = env.process.child.pid!;
     const row0 = {
       cpuPct,
+      envCpuPct,
       consensusWritesPerS,
       peekP50Ms: pct(peeks, 50),
       peekP99Ms: pct(peeks, 99),
@@ -327,12 +339,12 @@ const base = rows[0]!;
 const fmt = (v: number, b: number, digits = 1) =>
   `${v.toFixed(digits)} (${b > 0 ? (v / b).toFixed(2) : "–"}×)`;
 console.log(
-  "\n| indexes | create ms/index (first → last tenth) | idle replica CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | probe pass at steady state s | respawn s | first index answering s | rehydration (last index answering) s | load (1/5/15 min) |",
+  "\n| indexes | create ms/index (first → last tenth) | idle replica CPU % | idle environmentd CPU % | consensus writes/s | peek p50 ms | peek p99 ms | Status p50 ms | environmentd RSS MB | replica RSS MB | probe pass at steady state s | respawn s | first index answering s | rehydration (last index answering) s | load (1/5/15 min) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.indexes} | ${r.createMsPerIndex.mean.toFixed(1)} (${r.createMsPerIndex.tenths[0]!.toFixed(1)} → ${r.createMsPerIndex.tenths.at(-1)!.toFixed(1)}) | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${r.probeFloorS.toFixed(2)} | ${r.respawnS.toFixed(2)} | ${fmt(r.firstAnswerS, base.firstAnswerS, 2)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
+    `| ${r.indexes} | ${r.createMsPerIndex.mean.toFixed(1)} (${r.createMsPerIndex.tenths[0]!.toFixed(1)} → ${r.createMsPerIndex.tenths.at(-1)!.toFixed(1)}) | ${fmt(r.cpuPct, base.cpuPct)} | ${fmt(r.envCpuPct, base.envCpuPct)} | ${fmt(r.consensusWritesPerS, base.consensusWritesPerS)} | ${fmt(r.peekP50Ms, base.peekP50Ms, 2)} | ${fmt(r.peekP99Ms, base.peekP99Ms, 2)} | ${fmt(r.statusP50Ms, base.statusP50Ms, 2)} | ${fmt(r.envRssMb, base.envRssMb, 0)} | ${fmt(r.replicaRssMb, base.replicaRssMb, 0)} | ${r.probeFloorS.toFixed(2)} | ${r.respawnS.toFixed(2)} | ${fmt(r.firstAnswerS, base.firstAnswerS, 2)} | ${fmt(r.rehydrationS, base.rehydrationS, 2)} | ${loads[rows.indexOf(r)]} |`,
   );
 }
 console.log(`\n(ratios to the ${BASELINE}-index baseline of the same run)`);
