@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ClusterRuntime, createClusterRuntime } from "@mzts/mz-cluster";
-import type { Shard } from "@mzts/persist";
+import { createPersist, type Shard } from "@mzts/persist";
 import type { ComputeCommand, ComputeResponse, DataflowDescription, Peek } from "@mzts/protocol";
 import type { Frontier, Row } from "@mzts/repr";
 import {
@@ -178,3 +178,28 @@ export function show(v: unknown): string {
 }
 
 export type Counted = ReadonlyArray<readonly [Row, number]>;
+
+/**
+ * A started replica (`path`, W = 2, connected as `n1`) whose data directory holds shard `nums`
+ * (rows 0…9 at times 0…9) compacted past 2: a reader took its since to 8 and went, so a dataflow
+ * as of 2 importing it stalls (its source import fails with a since violation). Everything is
+ * closed and removed by `cleanups` (run in reverse).
+ */
+export async function replicaOverCompactedShard(
+  path: PathKind,
+  cleanups: Array<() => Promise<void>>,
+): Promise<Replica> {
+  const dir = await tempDir();
+  cleanups.push(() => removeDir(dir));
+  const persist = await createPersist({ dataDir: dir });
+  cleanups.push(() => persist.close());
+  const nums = await persist.openShard("nums", { create: true });
+  for (let t = 0n; t < 10n; t++) await nums.compareAndAppend([[[t], t, 1]], t, t + 1n);
+  await (await nums.openSinceHandle("gone")).downgradeSince(8n);
+  for (let i = 0; i < 3; i++) await nums.maintenance();
+  const rep = new Replica(path, 2, dir, { replicaId: "r1" });
+  cleanups.push(() => rep.close());
+  await rep.rt.ready;
+  rep.connect("n1");
+  return rep;
+}

@@ -8,11 +8,10 @@
  * still answers. The stall carries downstream: an index built on the stalled index (before the
  * failure or after it) answers with the same error.
  */
-import { createPersist } from "@mzts/persist";
 import type { ComputeCommand } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
-import { dataflow, peekOf, Replica, removeDir, START_COMMANDS, show, tempDir } from "./harness.js";
+import { dataflow, peekOf, replicaOverCompactedShard, START_COMMANDS, show } from "./harness.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -38,20 +37,7 @@ function downstream(obj: string, ix: string): ComputeCommand {
 describe("a stalled source import", () => {
   for (const path of ["unified", "legacy"] as const) {
     it(`${path}: a peek waiting on it gets the since violation as a peek error`, async () => {
-      const dir = await tempDir();
-      cleanups.push(() => removeDir(dir));
-      const persist = await createPersist({ dataDir: dir });
-      cleanups.push(() => persist.close());
-      const nums = await persist.openShard("nums", { create: true });
-      for (let t = 0n; t < 10n; t++) await nums.compareAndAppend([[[t], t, 1]], t, t + 1n);
-      // A reader took the since to 8 and went: the shard is no longer readable at 2.
-      await (await nums.openSinceHandle("gone")).downgradeSince(8n);
-      for (let i = 0; i < 3; i++) await nums.maintenance();
-
-      const rep = new Replica(path, 2, dir, { replicaId: "r1" });
-      cleanups.push(() => rep.close());
-      await rep.rt.ready;
-      rep.connect("n1");
+      const rep = await replicaOverCompactedShard(path, cleanups);
       rep.send(
         ...START_COMMANDS,
         {

@@ -9,18 +9,16 @@
  * waited forever. The replica carries on (a peek of another index answers), and dropping the
  * failed subscribes sends nothing more (no `droppedAt` after the end).
  */
-import { createPersist } from "@mzts/persist";
 import type { ComputeCommand, SubscribeResponse } from "@mzts/protocol";
 import type { Row } from "@mzts/repr";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   dataflow,
   peekOf,
-  Replica,
-  removeDir,
+  type Replica,
+  replicaOverCompactedShard,
   START_COMMANDS,
   show,
-  tempDir,
   until,
 } from "./harness.js";
 
@@ -60,20 +58,7 @@ async function expectStallEnd(rep: Replica, id: string): Promise<void> {
 describe("a subscribe on a stalled dataflow", () => {
   for (const path of ["unified", "unified-logging", "legacy"] as const) {
     it(`${path}: ends with the stall's error, before and after the failure`, async () => {
-      const dir = await tempDir();
-      cleanups.push(() => removeDir(dir));
-      const persist = await createPersist({ dataDir: dir });
-      cleanups.push(() => persist.close());
-      const nums = await persist.openShard("nums", { create: true });
-      for (let t = 0n; t < 10n; t++) await nums.compareAndAppend([[[t], t, 1]], t, t + 1n);
-      // A reader took the since to 8 and went: the shard is no longer readable at 2.
-      await (await nums.openSinceHandle("gone")).downgradeSince(8n);
-      for (let i = 0; i < 3; i++) await nums.maintenance();
-
-      const rep = new Replica(path, 2, dir, { replicaId: "r1" });
-      cleanups.push(() => rep.close());
-      await rep.rt.ready;
-      rep.connect("n1");
+      const rep = await replicaOverCompactedShard(path, cleanups);
       rep.send(
         ...START_COMMANDS,
         {

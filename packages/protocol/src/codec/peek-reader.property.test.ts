@@ -13,59 +13,10 @@ import { commandFromProtoAt, computeCommandToProto } from "../compute/codec.js";
 import type { ComputeCommand, Peek } from "../compute/command.js";
 import { ClusterCommandSchema } from "../gen/mz/cluster/v1/cluster_pb.js";
 import { ComputeCommandSchema } from "../gen/mz/compute/v1/command_pb.js";
-import { peek as anyPeek, uuid } from "../testdata/arbitraries.js";
+import { peek as anyPeek, directPeek } from "../testdata/arbitraries.js";
 import { parseBinary } from "./envelope.js";
 import { peekCommandAt } from "./peek-reader.js";
 import { clusterRequestFromFrames, computeRequestFromFrames } from "./request-frames.js";
-
-const datum = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-  fc.constantFrom(0n, -1n, 127n, 128n, -(2n ** 63n), 2n ** 63n - 1n),
-  fc.string({ maxLength: 20 }),
-);
-/** Peeks of the shape `peek-reader.ts` reads directly (ASCII ids: `u<n>`). */
-const directPeek: fc.Arbitrary<Peek> = fc
-  .record({
-    uuid,
-    id: fc.nat(10_000).map((n) => `u${n}`),
-    arity: fc.integer({ min: 1, max: 4 }),
-    timestamp: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constant(0n)),
-    width: fc.integer({ min: 1, max: 3 }),
-    constrained: fc.boolean(),
-    limit: fc.option(fc.nat(1000), { nil: undefined }),
-    offset: fc.nat(1000),
-  })
-  .chain((r) =>
-    fc
-      .tuple(
-        fc.array(fc.array(datum, { minLength: r.width, maxLength: r.width }), { maxLength: 4 }),
-        fc.array(fc.nat(r.arity - 1), { maxLength: 4 }),
-      )
-      .chain(([rows, projection]) =>
-        fc
-          .array(fc.nat(Math.max(0, projection.length - 1)), {
-            maxLength: projection.length === 0 ? 0 : 3,
-          })
-          .map(
-            (project): Peek => ({
-              uuid: r.uuid,
-              target: { kind: "index", id: r.id },
-              arity: r.arity,
-              timestamp: r.timestamp,
-              ...(r.constrained ? { literalConstraints: rows } : {}),
-              mapFilterProject: { exprs: [], predicates: [], projection },
-              finishing: {
-                orderBy: [],
-                offset: r.offset,
-                project,
-                ...(r.limit === undefined ? {} : { limit: r.limit }),
-              },
-            }),
-          ),
-      ),
-  );
 
 const frameOf = (p: Peek) =>
   toBinary(ComputeCommandSchema, computeCommandToProto({ kind: "peek", peek: p }));

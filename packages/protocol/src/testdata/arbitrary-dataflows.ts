@@ -147,3 +147,58 @@ export const peek: fc.Arbitrary<Peek> = fc
         );
     }),
   );
+
+/** Datums of a direct-shape peek's literal constraints, with the varint edges. */
+const directDatum = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+  fc.constantFrom(0n, -1n, 127n, 128n, -(2n ** 63n), 2n ** 63n - 1n),
+  fc.string({ maxLength: 20 }),
+);
+/**
+ * Peeks of the shape the replica's framed decode reads directly (`codec/peek-reader.ts`): an
+ * index target with an ASCII id (`u<n>`), no map/filter expressions, no ordering.
+ */
+export const directPeek: fc.Arbitrary<Peek> = fc
+  .record({
+    uuid,
+    id: fc.nat(10_000).map((n) => `u${n}`),
+    arity: fc.integer({ min: 1, max: 4 }),
+    timestamp: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constant(0n)),
+    width: fc.integer({ min: 1, max: 3 }),
+    constrained: fc.boolean(),
+    limit: fc.option(fc.nat(1000), { nil: undefined }),
+    offset: fc.nat(1000),
+  })
+  .chain((r) =>
+    fc
+      .tuple(
+        fc.array(fc.array(directDatum, { minLength: r.width, maxLength: r.width }), {
+          maxLength: 4,
+        }),
+        fc.array(fc.nat(r.arity - 1), { maxLength: 4 }),
+      )
+      .chain(([rows, projection]) =>
+        fc
+          .array(fc.nat(Math.max(0, projection.length - 1)), {
+            maxLength: projection.length === 0 ? 0 : 3,
+          })
+          .map(
+            (project): Peek => ({
+              uuid: r.uuid,
+              target: { kind: "index", id: r.id },
+              arity: r.arity,
+              timestamp: r.timestamp,
+              ...(r.constrained ? { literalConstraints: rows } : {}),
+              mapFilterProject: { exprs: [], predicates: [], projection },
+              finishing: {
+                orderBy: [],
+                offset: r.offset,
+                project,
+                ...(r.limit === undefined ? {} : { limit: r.limit }),
+              },
+            }),
+          ),
+      ),
+  );
