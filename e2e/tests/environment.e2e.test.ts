@@ -44,6 +44,7 @@ import {
   isMonotone,
   peekWorkload,
   pidOf,
+  replicaAnswersAtT,
   waitForConnected,
 } from "../src/harness/auction-peeks.js";
 import {
@@ -168,7 +169,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   const watch = watchStatus(api, CLUSTER, 100);
   let outage = false;
   const workload = peekWorkload(api, s, () => outage);
-  await sleep(1000);
+  await workload.settled(60); // a baseline of peeks before the kill (~0.5 s on the CI machine)
   const killedAt = Date.now();
   outage = true;
   process.kill(oldPid, "SIGKILL");
@@ -181,7 +182,7 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   outage = false;
   const restartMs = Date.now() - killedAt;
   await waitForConnected(s.env, s.clusterId, 2);
-  await sleep(1500); // keep peeking against the rehydrated replica
+  await workload.settled(90); // keep peeking against the rehydrated replica
   const w = await workload.stop();
   const seen = await watch.stop();
   console.log(
@@ -205,9 +206,12 @@ it("survives kill -9 of a replica under a peek workload", async () => {
   expect(typeof first).toBe("bigint");
   expect(typeof max === "bigint" && max > (first as bigint)).toBe(true);
 
-  // The restarted replica alone (r2 stopped) answers exactly as before. The API has no target
-  // replica for peeks, so stopping the other one is how a peek reaches r1 only. Keep the stop
-  // short: environmentd exits ~6 s into a replica stop (see the SIGSTOP scenario).
+  // The restarted replica answers exactly as before: by itself (a targeted peek, which also
+  // waits until it rehydrated), and alone while r2 hangs (SIGSTOP), where a peek to every replica
+  // must not wait for the stopped one. A stop inside r2's consensus commit holds the write lock of
+  // every shard: r1 must have hydrated before it (`replicaAnswersAtT`).
+  const r1AtT = await replicaAnswersAtT(api, "r1");
+  expect(r1AtT).toEqual({ bids: s.bidsAtT, winning: s.winningAtT });
   const r2Pid = pidOf(c.reaper.observe(), r2);
   c.stopped.add(r2Pid);
   process.kill(r2Pid, "SIGSTOP");
@@ -326,7 +330,10 @@ it("restarts environmentd: next generation, adopted and reconciled replicas, fen
   expect(fenced).toBeInstanceOf(ConnectError);
   const code = (fenced as ConnectError).code;
   // Aborted while it has not noticed yet; Unavailable once it has closed its API.
-  expect([Code.Aborted, Code.Unavailable]).toContain(code);
+  expect(
+    [Code.Aborted, Code.Unavailable],
+    `${Code[code]}: ${(fenced as ConnectError).rawMessage}; environmentd's stderr:\n${env2.process.stderr().slice(-3000)}`,
+  ).toContain(code);
   if (code === Code.Aborted) expect((fenced as ConnectError).rawMessage).toMatch(/generation/i);
   const exit = await Promise.race([env2.process.exited, sleep(10_000).then(() => undefined)]);
   expect(exit?.code, "the fenced environmentd exits with code 3").toBe(3);
@@ -419,6 +426,9 @@ it("notices a stopped replica (SIGSTOP) within 10 s: controller and status", asy
   const pid = pidOf(c.reaper.observe(), r2);
   const alive = () =>
     s.env.process.child.exitCode === null && s.env.process.child.signalCode === null;
+  // r1 must answer alone while r2 is stopped: it has hydrated first (the workload's answers may
+  // have come from r2; a stop inside r2's consensus commit would hold r1's hydration).
+  await replicaAnswersAtT(api, "r1");
   c.stopped.add(pid);
   const stoppedAt = Date.now();
   process.kill(pid, "SIGSTOP");

@@ -42,7 +42,15 @@ export function peekWorkload(
   api: EnvironmentApi,
   s: AuctionWorkload,
   inOutage: () => boolean,
-): { stop(): Promise<PeekWorkloadResult> } {
+): {
+  /**
+   * Resolves once `n` more peeks settled than when called (answered or failed: a failure is
+   * recorded in `errors` for the caller's checks), the workload stopped, or `capMs` passed (peeks
+   * that fail by timing out take 10 s each: they cannot hold the caller up longer).
+   */
+  settled(n: number, capMs?: number): Promise<void>;
+  stop(): Promise<PeekWorkloadResult>;
+} {
   const w: PeekWorkloadResult = {
     ok: 0,
     okDuringOutage: 0,
@@ -51,6 +59,18 @@ export function peekWorkload(
     freshTimes: [],
   };
   let stopped = false;
+  /** Peeks settled so far (answered or failed). */
+  let settled = 0;
+  const waiters: Array<{ readonly at: number; readonly done: () => void }> = [];
+  const wake = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const x = waiters[i] as (typeof waiters)[number];
+      if (stopped || settled >= x.at) {
+        waiters.splice(i, 1);
+        x.done();
+      }
+    }
+  };
   const one = async (f: () => Promise<void>) => {
     try {
       await f();
@@ -59,6 +79,8 @@ export function peekWorkload(
     } catch (e) {
       w.errors.push(e instanceof ConnectError ? `${Code[e.code]}: ${e.rawMessage}` : String(e));
     }
+    settled++;
+    wake();
   };
   const loop = (async () => {
     while (!stopped) {
@@ -81,9 +103,28 @@ export function peekWorkload(
     }
   })();
   return {
+    settled(n, capMs = 10_000) {
+      return new Promise<void>((resolve) => {
+        const cap = setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          resolve();
+        }, capMs);
+        const waiter = {
+          at: settled + n,
+          done: () => {
+            clearTimeout(cap);
+            resolve();
+          },
+        };
+        waiters.push(waiter);
+        wake();
+      });
+    },
     async stop() {
       stopped = true;
       await loop;
+      wake();
       return w;
     },
   };
@@ -99,6 +140,25 @@ export interface AnswersAtT {
 export async function answersAtT(api: EnvironmentApi, timeoutMs = 10_000): Promise<AnswersAtT> {
   const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs });
   const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs });
+  return { bids: bids.rows, winning: winning.rows };
+}
+
+/**
+ * Peeks `bids_idx` and `winning_bids_idx` at T answered by `replica` alone (a targeted peek waits
+ * until that replica can answer: it has hydrated both indexes past T).
+ *
+ * Call it before stopping the other replica of a two-replica cluster when the test needs this one
+ * to answer alone: hydrating registers persist readers, which are consensus writes, and a process
+ * stopped (SIGSTOP) inside its SQLite consensus commit holds the one write lock of every shard
+ * until it runs again — a replica still hydrating then cannot answer at all.
+ */
+export async function replicaAnswersAtT(
+  api: EnvironmentApi,
+  replica: string,
+  timeoutMs = 30_000,
+): Promise<AnswersAtT> {
+  const bids = await api.peek({ object: "bids_idx", timestamp: T, timeoutMs, replica });
+  const winning = await api.peek({ object: "winning_bids_idx", timestamp: T, timeoutMs, replica });
   return { bids: bids.rows, winning: winning.rows };
 }
 

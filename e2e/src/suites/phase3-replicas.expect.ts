@@ -74,6 +74,7 @@ export function expectPhase3Run(o: Phase3Observations, unifiedReplicas: boolean)
   expect(o.failover.okDuringOutage).toBeGreaterThan(0);
   expect(o.failover.monotone).toBe(true);
   expect(o.survivedStop).toBe(true);
+  expect(o.r1AtT).toEqual(o.atT);
   expect(o.rehydrated).toEqual(o.atT);
   expect(o.final).toEqual(o.atT);
   expect(d.computeMs).toBeLessThanOrEqual(10_000);

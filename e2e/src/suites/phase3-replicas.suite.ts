@@ -13,9 +13,10 @@
  *    the controllers hold to each replica (socket count and the replica's gauge).
  * 2. kill -9 of r1 under a sequential peek workload: no peek fails or differs; the orchestrator
  *    restarts r1 and the controllers rehydrate it (both connected gauges back to 2).
- * 3. SIGSTOP of r2: the time until the compute controller, the storage controller and status
- *    notice (polled every 50 ms); meanwhile the rehydrated r1 alone answers the peeks at T, which
- *    must equal the hydrated answers. SIGCONT, reconnected.
+ * 3. SIGSTOP of r2, once r1 answers at T by itself (a targeted peek: it has rehydrated): the time
+ *    until the compute controller, the storage controller and status notice (each polled every
+ *    50 ms on its own); meanwhile r1 alone answers the peeks at T, which must equal the hydrated
+ *    answers. SIGCONT, reconnected.
  * 4. History bound: 400 peeks, then the compute controller's history size (metric).
  * 5. Observables: answers at T, the reference from the shards, the closed collections'
  *    frontiers, and the names of the controllers' metrics.
@@ -39,6 +40,7 @@ import {
   type PeekWorkloadResult,
   peekWorkload,
   pidOf,
+  replicaAnswersAtT,
   waitForConnected,
 } from "../harness/auction-peeks.js";
 import { CLUSTER, createAuctionWorkload, DATAFLOWS, T } from "../harness/auction-workload.js";
@@ -63,6 +65,11 @@ import { stopAll } from "../harness/processes.js";
 
 const STORAGE_CONNECTED = "mz_storage_controller_connected_replica_count";
 const HISTORY = "mz_compute_controller_history_command_count";
+/**
+ * Peeks settled before the kill of r1, and again once it is back (the workload is sequential:
+ * ~125 a second on the 2-core CI machine, where a fixed 1 s of them was waited for before).
+ */
+const PEEKS_AROUND_KILL = 60;
 
 /** Detection times (ms after the SIGSTOP; undefined = not within the deadline). */
 export interface Detection {
@@ -81,6 +88,8 @@ export interface Phase3Observations {
     readonly restartMs: number;
     readonly monotone: boolean;
   };
+  /** Answers at T of the rehydrated r1 (a peek targeted at it, before the stop of r2). */
+  readonly r1AtT: AnswersAtT;
   /** Answers at T while only the rehydrated r1 could answer (r2 stopped). */
   readonly rehydrated: AnswersAtT;
   readonly detection: Detection;
@@ -156,7 +165,7 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     const oldPid = pidOf(reaper.observe(), r1);
     let outage = false;
     const workload = peekWorkload(api, s, () => outage);
-    await sleep(1000);
+    await workload.settled(PEEKS_AROUND_KILL);
     const killedAt = Date.now();
     outage = true;
     process.kill(oldPid, "SIGKILL");
@@ -175,37 +184,39 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
     );
     outage = false;
     const restartMs = Date.now() - killedAt;
-    await sleep(1000); // keep peeking against the rehydrated replica
+    await workload.settled(PEEKS_AROUND_KILL); // keep peeking against the rehydrated replica
     const w = await workload.stop();
 
-    // 3. SIGSTOP of r2: detection, and r1 alone answers.
+    // 3. SIGSTOP of r2: detection, and r1 alone answers. First r1 answers at T by itself: it has
+    // rehydrated (connected is not hydrated). A stop that lands inside r2's consensus commit holds
+    // the write lock of every shard, and a replica still hydrating (registering its persist
+    // readers) could then answer nothing until the SIGCONT (`replicaAnswersAtT`).
+    const r1AtT = await replicaAnswersAtT(api, "r1");
     const pid2 = pidOf(reaper.observe(), r2);
     const alive = () =>
       env.process.child.exitCode === null && env.process.child.signalCode === null;
     stopped.add(pid2);
     const stoppedAt = Date.now();
     process.kill(pid2, "SIGSTOP");
-    let computeMs: number | undefined;
-    let storageMs: number | undefined;
-    let statusMs: number | undefined;
-    let rehydrated: AnswersAtT | undefined;
-    while (alive() && Date.now() - stoppedAt < 12_000) {
-      const m = await scrape(env.httpUrl);
-      const at = Date.now() - stoppedAt;
-      if (
-        computeMs === undefined &&
-        metricSum(m, COMPUTE_CONNECTED, { instance_id: s.clusterId }) < 2
-      )
-        computeMs = at;
-      if (storageMs === undefined && metricSum(m, STORAGE_CONNECTED) < 2) storageMs = at;
-      if (statusMs === undefined && (await healthByName(api)).get("r2") !== "online")
-        statusMs = Date.now() - stoppedAt;
-      if (rehydrated === undefined) {
-        rehydrated = await answersAtT(api);
+    // Each signal is polled on its own (every 50 ms, the time taken when its answer arrived), so
+    // a slow answer of one (a status call, a peek) does not delay noticing another; the peeks at
+    // T run beside them.
+    const deadline = stoppedAt + 12_000;
+    const firstTime = async (seen: () => Promise<boolean>): Promise<number | undefined> => {
+      while (alive() && Date.now() < deadline) {
+        if (await seen()) return Date.now() - stoppedAt;
+        await sleep(50);
       }
-      if (computeMs !== undefined && storageMs !== undefined && statusMs !== undefined) break;
-      await sleep(50);
-    }
+      return undefined;
+    };
+    const connectedBelow2 = async (name: string, labels: Record<string, string> = {}) =>
+      metricSum(await scrape(env.httpUrl), name, labels) < 2;
+    const [computeMs, storageMs, statusMs, rehydrated] = await Promise.all([
+      firstTime(() => connectedBelow2(COMPUTE_CONNECTED, { instance_id: s.clusterId })),
+      firstTime(() => connectedBelow2(STORAGE_CONNECTED)),
+      firstTime(async () => (await healthByName(api)).get("r2") !== "online"),
+      answersAtT(api),
+    ]);
     const survivedStop = alive();
     process.kill(pid2, "SIGCONT");
     stopped.delete(pid2);
@@ -274,7 +285,8 @@ export async function runPhase3Scenario(opts: Phase3Flags): Promise<Phase3Observ
       paths,
       connections,
       failover: { ...w, restartMs, monotone: isMonotone(w.freshTimes) },
-      rehydrated: rehydrated ?? { bids: [], winning: [] },
+      r1AtT,
+      rehydrated,
       detection: { computeMs, storageMs, statusMs },
       survivedStop,
       historyAfterPeeks,

@@ -8,7 +8,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { connect, type Socket } from "node:net";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   API_HTTP_HEADERS_TIMEOUT_MS,
   API_HTTP_KEEP_ALIVE_TIMEOUT_MS,
@@ -23,15 +23,19 @@ import {
 const IDLE_MS = 6_500;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-let api: ApiServer | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
-// No request reaches the environment (GET /health, and the h2 session's own frames).
-const start = async () =>
-  (api = await startApiServer({ environment: {} as never, registry: new Registry() }));
+/**
+ * Runs `body` against a server of its own, closed after it (the idle tests run concurrently:
+ * each waits its 6.5 s at the same time as the others, not one after another).
+ */
+async function withServer(body: (api: ApiServer) => Promise<void>): Promise<void> {
+  // No request reaches the environment (GET /health, and the h2 session's own frames).
+  const api = await startApiServer({ environment: {} as never, registry: new Registry() });
+  try {
+    await body(api);
+  } finally {
+    await api.close();
+  }
+}
 
 /** A raw TCP connection to `url`, with whether the server has closed its side yet. */
 async function rawConnection(url: string): Promise<{ socket: Socket; closed: () => boolean }> {
@@ -75,76 +79,83 @@ function healthOn(conn: { socket: Socket; closed: () => boolean }): Promise<stri
   });
 }
 
-describe("API idle connections", () => {
+describe.concurrent("API idle connections", () => {
   it("the timeouts: keep-alive above common client idle timeouts, headers above keep-alive", () => {
     expect(API_HTTP_KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThan(60_000);
     expect(API_HTTP_HEADERS_TIMEOUT_MS).toBeGreaterThan(API_HTTP_KEEP_ALIVE_TIMEOUT_MS);
   });
 
-  it("HTTP/1.1: a keep-alive socket idle past 6 s still serves the next request", async () => {
-    const { httpUrl } = await start();
-    const conn = await rawConnection(httpUrl);
-    try {
-      const first = await healthOn(conn);
-      expect(first).toMatch(/^HTTP\/1\.1 200/);
-      // The advertised window is the server's (clients that honour the hint close before it).
-      expect(first.toLowerCase()).toContain(
-        `keep-alive: timeout=${API_HTTP_KEEP_ALIVE_TIMEOUT_MS / 1000}`,
-      );
-      await sleep(IDLE_MS);
-      expect(await healthOn(conn)).toMatch(/^HTTP\/1\.1 200/);
-    } finally {
-      conn.socket.destroy();
-    }
+  it("HTTP/1.1: a keep-alive socket idle past 6 s still serves the next request", async ({
+    expect,
+  }) => {
+    await withServer(async ({ httpUrl }) => {
+      const conn = await rawConnection(httpUrl);
+      try {
+        const first = await healthOn(conn);
+        expect(first).toMatch(/^HTTP\/1\.1 200/);
+        // The advertised window is the server's (clients that honour the hint close before it).
+        expect(first.toLowerCase()).toContain(
+          `keep-alive: timeout=${API_HTTP_KEEP_ALIVE_TIMEOUT_MS / 1000}`,
+        );
+        await sleep(IDLE_MS);
+        expect(await healthOn(conn)).toMatch(/^HTTP\/1\.1 200/);
+      } finally {
+        conn.socket.destroy();
+      }
+    });
   }, 20_000);
 
-  it("HTTP/1.1: an Agent({ keepAlive }) client idle past 6 s reuses its socket and succeeds", async () => {
-    const { httpUrl } = await start();
-    const agent = new http.Agent({ keepAlive: true });
-    const get = () =>
-      new Promise<{ body: string; port: number | undefined }>((resolve, reject) => {
-        http
-          .get(`${httpUrl}/health`, { agent }, (res) => {
-            const port = res.socket.localPort;
-            let body = "";
-            res.on("data", (d) => (body += d));
-            res.on("end", () => resolve({ body, port }));
-          })
-          .on("error", reject);
-      });
-    try {
-      const a = await get();
-      await sleep(IDLE_MS);
-      const b = await get();
-      expect(b.body).toBe("ok\n");
-      expect(a.port).toBeGreaterThan(0);
-      expect(b.port).toBe(a.port); // the same connection, not a fresh one after a close
-    } finally {
-      agent.destroy();
-    }
+  it("HTTP/1.1: an Agent({ keepAlive }) client idle past 6 s reuses its socket and succeeds", async ({
+    expect,
+  }) => {
+    await withServer(async ({ httpUrl }) => {
+      const agent = new http.Agent({ keepAlive: true });
+      const get = () =>
+        new Promise<{ body: string; port: number | undefined }>((resolve, reject) => {
+          http
+            .get(`${httpUrl}/health`, { agent }, (res) => {
+              const port = res.socket.localPort;
+              let body = "";
+              res.on("data", (d) => (body += d));
+              res.on("end", () => resolve({ body, port }));
+            })
+            .on("error", reject);
+        });
+      try {
+        const a = await get();
+        await sleep(IDLE_MS);
+        const b = await get();
+        expect(b.body).toBe("ok\n");
+        expect(a.port).toBeGreaterThan(0);
+        expect(b.port).toBe(a.port); // the same connection, not a fresh one after a close
+      } finally {
+        agent.destroy();
+      }
+    });
   }, 20_000);
 
-  it("gRPC (h2c): an idle session is not closed by the server", async () => {
-    const { grpcUrl } = await start();
-    const session = http2.connect(grpcUrl);
-    try {
-      await new Promise<void>((r, j) => session.once("connect", () => r()).once("error", j));
-      let closed = false;
-      session.once("goaway", () => (closed = true));
-      session.once("close", () => (closed = true));
-      await sleep(IDLE_MS);
-      expect(closed).toBe(false);
-      // Still usable: a stream on it gets an answer (unknown path → Connect's 404).
-      const status = await new Promise<number>((resolve, reject) => {
-        const s = session.request({ ":method": "GET", ":path": "/nope" });
-        s.once("response", (h) => resolve(Number(h[":status"])));
-        s.once("error", reject);
-        s.resume();
-        s.end();
-      });
-      expect(status).toBeGreaterThan(0);
-    } finally {
-      session.close();
-    }
+  it("gRPC (h2c): an idle session is not closed by the server", async ({ expect }) => {
+    await withServer(async ({ grpcUrl }) => {
+      const session = http2.connect(grpcUrl);
+      try {
+        await new Promise<void>((r, j) => session.once("connect", () => r()).once("error", j));
+        let closed = false;
+        session.once("goaway", () => (closed = true));
+        session.once("close", () => (closed = true));
+        await sleep(IDLE_MS);
+        expect(closed).toBe(false);
+        // Still usable: a stream on it gets an answer (unknown path → Connect's 404).
+        const status = await new Promise<number>((resolve, reject) => {
+          const s = session.request({ ":method": "GET", ":path": "/nope" });
+          s.once("response", (h) => resolve(Number(h[":status"])));
+          s.once("error", reject);
+          s.resume();
+          s.end();
+        });
+        expect(status).toBeGreaterThan(0);
+      } finally {
+        session.close();
+      }
+    });
   }, 20_000);
 });
