@@ -36,7 +36,15 @@ import { UnifiedClusterController } from "./unified-cluster-controller.js";
 const MAIN = new URL("../../../clusterd/dist/main.js", import.meta.url);
 
 const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
+/** The clusterds' log lines of the running test (stdout JSON and stderr), printed if it fails. */
+let logs: string[] = [];
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail") {
+    console.log(
+      `clusterd logs of the failed test (last 200 lines):\n${logs.slice(-200).join("\n")}`,
+    );
+  }
+  logs = [];
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
 });
 
@@ -99,10 +107,12 @@ async function startClusterd(
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString();
+    logs.push(`stderr: ${d.toString().trimEnd()}`);
   });
   const ports = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no ready line within 20 s")), 20_000);
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      logs.push(line);
       const j = JSON.parse(line) as Record<string, unknown>;
       if (j.msg === "clusterd ready") {
         clearTimeout(timer);
