@@ -76,7 +76,7 @@ export interface ConsensusDb {
 }
 
 /** Whether `e` is SQLite's "another connection holds the lock" (`SQLITE_BUSY` and its kinds). */
-export function isBusy(e: unknown): boolean {
+function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
@@ -174,6 +174,9 @@ export function prepareConsensusDb(db: Database.Database, busyTimeoutMs: number)
   };
   const group = db.transaction((writes: readonly ConsensusWrite[]) => writes.map(one));
 
+  // `tryApplyWrites` switches the wait for the lock off and on around every group: prepared once.
+  const noBusyWait = db.prepare("PRAGMA busy_timeout = 0");
+  const busyWait = db.prepare(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   const applyWrites = (writes: readonly ConsensusWrite[]): WriteOutcome[] => {
     // Own commits do not change this connection's `data_version`.
     heads.clear();
@@ -194,14 +197,14 @@ export function prepareConsensusDb(db: Database.Database, busyTimeoutMs: number)
       // No wait for the lock on this attempt only: reads keep `busy_timeout` (in WAL mode they
       // rarely need it, but a reader during another connection's recovery does). A busy `BEGIN
       // IMMEDIATE`, statement or `COMMIT` leaves nothing committed: the transaction is rolled back.
-      db.pragma("busy_timeout = 0");
+      noBusyWait.get();
       try {
         return applyWrites(writes);
       } catch (e) {
         if (isBusy(e)) return undefined;
         throw e;
       } finally {
-        db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        busyWait.get();
       }
     },
   };
