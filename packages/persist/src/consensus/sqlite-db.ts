@@ -94,7 +94,7 @@ export function openConsensusDb(
   const db = new Database(file);
   try {
     db.pragma(`busy_timeout = ${o.busyTimeoutMs}`);
-    db.pragma("journal_mode = WAL");
+    retryWhileBusy(o.busyTimeoutMs, () => db.pragma("journal_mode = WAL"));
     db.pragma(`synchronous = ${o.synchronous}`);
     db.pragma("journal_size_limit = 4194304");
     return { db, version: db.pragma("user_version", { simple: true }) as number };
@@ -103,6 +103,35 @@ export function openConsensusDb(
     throw e;
   }
 }
+
+/**
+ * Runs `f` again while it fails with `SQLITE_BUSY`, sleeping 1 ms doubling to 25 ms between
+ * attempts, for up to `busyTimeoutMs`; then throws the last error.
+ *
+ * For `journal_mode = WAL` on a file another connection is opening at the same moment: turning a
+ * fresh (rollback-journal) file into WAL takes the exclusive lock without SQLite's busy handler,
+ * so `busy_timeout` does not cover it and the second opener gets "database is locked" at once.
+ * A replica's threads open the same file together at startup (its main thread, its compute and
+ * storage workers): two threads opening a fresh file together failed in 2–7 % of tries here, and a
+ * compute worker whose open failed stalled its first dataflow for good (CI: the one-port clusterd
+ * test). The wait blocks the thread, as `busy_timeout` itself does; it only happens at open.
+ */
+function retryWhileBusy<T>(busyTimeoutMs: number, f: () => T): T {
+  const deadline = performance.now() + busyTimeoutMs;
+  let delayMs = 1;
+  for (;;) {
+    try {
+      return f();
+    } catch (e) {
+      if (!isBusy(e) || performance.now() + delayMs > deadline) throw e;
+    }
+    Atomics.wait(SLEEP_CELL, 0, 0, delayMs);
+    delayMs = Math.min(delayMs * 2, 25);
+  }
+}
+
+/** A cell nobody notifies: `Atomics.wait` on it is a synchronous sleep. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 /** Creates the table if needed and stamps the schema version (one immediate transaction). */
 export function createConsensusSchema(db: Database.Database): void {
