@@ -52,14 +52,23 @@ export class WorkerShards {
     }
   }
 
-  /** Opens (creating if needed) a shard. */
+  /**
+   * Opens (creating if needed) a shard. The client is opened on first use; an open that failed
+   * (e.g. the store was unavailable) is not kept, so the next call tries again.
+   */
   open(shardId: string): Promise<Shard> {
-    this.#client ??= createPersist({
-      dataDir: this.#config.dataDir,
-      ...(this.#config.pollIntervalMs === undefined
-        ? {}
-        : { pollIntervalMs: this.#config.pollIntervalMs }),
-    });
+    if (this.#client === undefined) {
+      const client = createPersist({
+        dataDir: this.#config.dataDir,
+        ...(this.#config.pollIntervalMs === undefined
+          ? {}
+          : { pollIntervalMs: this.#config.pollIntervalMs }),
+      });
+      this.#client = client;
+      client.catch(() => {
+        if (this.#client === client) this.#client = undefined;
+      });
+    }
     return this.#client.then((p) => p.openShard(shardId, { create: true }));
   }
 

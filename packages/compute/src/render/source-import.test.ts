@@ -16,6 +16,7 @@ import {
   type PersistClient,
   type Shard,
   SinceViolation,
+  StorageUnavailable,
 } from "@mzts/persist";
 import { Frontier, type Timestamp, type Update } from "@mzts/repr";
 import { type Logger, pino } from "pino";
@@ -211,8 +212,9 @@ interface Started {
 function startReader(
   persist: PersistClient,
   asOf: number,
-  o: Parameters<typeof worker>[1] & { on?: Worker } = {},
+  o: Parameters<typeof worker>[1] & { on?: Worker; unavailableOpens?: number } = {},
 ): Started {
+  let unavailable = o.unavailableOpens ?? 0;
   const w = o.on ?? worker(persist, o);
   const feed = new Recorder(BigInt(asOf));
   const reader: SourceReader = new SourceReader({
@@ -221,8 +223,12 @@ function startReader(
     feed: feed as unknown as ImportFeed,
     worker: 0,
     workers: 1,
-    openShard: async (id: string) =>
-      gated(await persist.openShard(id), w.gate, w.opened, o.expireDelayMs),
+    openShard: async (id: string) => {
+      if (unavailable-- > 0) {
+        throw new StorageUnavailable("consensus", "open", new Error("database is locked"));
+      }
+      return gated(await persist.openShard(id), w.gate, w.opened, o.expireDelayMs);
+    },
     listeners: w.listeners,
     holds: w.holds,
     requestStep: () => reader.pump(),
@@ -555,6 +561,28 @@ describe("SourceReader since hold", () => {
     await until(() => b.feed.frontier === 30n, "the reader at 30");
     expect(b.reader.error).toBeUndefined();
     expect([...b.feed.updates].sort()).toEqual(expected(12, 30));
+  });
+
+  it("opens the shard again while the store is unavailable, then reads everything", async () => {
+    const { persist, shard } = await setup();
+    await write(shard, 0, 10);
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (l: string) => lines.push(l) });
+    const { reader, feed } = startReader(persist, 4, { logger, unavailableOpens: 3 });
+    await write(shard, 10, 15);
+    await until(() => Frontier.lessEqual(15n, feed.frontier), "the reader to reach 15");
+    expect(reader.error).toBeUndefined();
+    expect(reader.failure).toBeUndefined();
+    expect(feed.updates.sort()).toEqual(expected(4, 15));
+    expect(lines.filter((l) => l.includes("storage unavailable); retrying"))).toHaveLength(3);
+  });
+
+  it("a reader stopped while its shard cannot be opened ends without a failure", async () => {
+    const { persist } = await setup();
+    const { reader } = startReader(persist, 0, { unavailableOpens: 1_000_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await reader.stop();
+    expect(reader.failure).toBeUndefined();
   });
 
   it("logs that the controller's hold was not at the as-of on a snapshot since violation", async () => {

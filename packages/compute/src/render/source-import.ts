@@ -25,7 +25,8 @@
  * The async reads only queue events; `pump()` moves them into the dataflow from the worker's
  * `step()`, so the graph is only touched between steps, never from a promise callback.
  *
- * A read error (shard dropped, since violation, storage failure) stops the reader for good: the
+ * A read error (shard dropped, since violation, storage failure) stops the reader for good (but
+ * opening the shard is retried while the store is unavailable: nothing was read yet): the
  * input frontier stays where it is (the dataflow stalls; nothing wrong is produced). The reader
  * logs it and reports it as a `SourceImportFailure` (`failure`, and `onFailed`, through which the
  * worker marks the dataflow stalled on every worker), so a peek that would wait on the stalled
@@ -33,7 +34,8 @@
  * waiting until its timeout (Materialize answers peeks of a dataflow in error with
  * `PeekResponse::Error`).
  */
-import { type Shard, SinceViolation } from "@mzts/persist";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Shard, SinceViolation, StorageUnavailable } from "@mzts/persist";
 import { Frontier, type GlobalId, hashRow, type Timestamp, type Update } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ImportFeed } from "./import-feed.js";
@@ -95,6 +97,10 @@ export function sourceImportFailure(
     message: `${where}: reading the shard failed: ${err}; ${RECOVERY}`,
   };
 }
+
+/** The first and the longest wait before opening a source's shard again, ms (`StorageUnavailable`). */
+const OPEN_RETRY_FIRST_MS = 10;
+const OPEN_RETRY_MAX_MS = 1000;
 
 /** Opens a persist shard by id (the worker's persist client). */
 export type OpenShard = (shardId: string) => Promise<Shard>;
@@ -170,8 +176,8 @@ export class SourceReader {
     const { feed, openShard, requestStep } = this.#o;
     const lease = this.#lease!;
     const signal = this.#abort.signal;
-    const shard = await openShard(this.shardId);
-    if (signal.aborted) return;
+    const shard = await this.#openShard(openShard, signal);
+    if (shard === undefined) return;
     await lease.ready;
     if (signal.aborted) return;
     const snap = await shard.snapshot(feed.asOf, { wait: true, signal });
@@ -205,6 +211,28 @@ export class SourceReader {
         resolve();
       }
     });
+  }
+
+  /**
+   * Opens the shard; while the store is unavailable (`StorageUnavailable`: e.g. the worker's
+   * persist client could not open its consensus), tries again after 10 ms, doubling to 1 s, until
+   * it opens or the reader stops (undefined). Anything else is the reader's failure.
+   */
+  async #openShard(openShard: OpenShard, signal: AbortSignal): Promise<Shard | undefined> {
+    for (let delayMs = OPEN_RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, OPEN_RETRY_MAX_MS)) {
+      try {
+        const shard = await openShard(this.shardId);
+        return signal.aborted ? undefined : shard;
+      } catch (e) {
+        if (!(e instanceof StorageUnavailable) || signal.aborted) throw e;
+        this.#o.logger.warn(
+          { ...this.#fields(), err: e.message, retryInMs: delayMs },
+          "compute: opening a source import's shard failed (storage unavailable); retrying",
+        );
+      }
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return undefined;
+    }
   }
 
   #failed(e: unknown): void {

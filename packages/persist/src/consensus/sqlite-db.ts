@@ -76,7 +76,7 @@ export interface ConsensusDb {
 }
 
 /** Whether `e` is SQLite's "another connection holds the lock" (`SQLITE_BUSY` and its kinds). */
-export function isBusy(e: unknown): boolean {
+function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
@@ -94,7 +94,7 @@ export function openConsensusDb(
   const db = new Database(file);
   try {
     db.pragma(`busy_timeout = ${o.busyTimeoutMs}`);
-    db.pragma("journal_mode = WAL");
+    retryWhileBusy(o.busyTimeoutMs, () => db.pragma("journal_mode = WAL"));
     db.pragma(`synchronous = ${o.synchronous}`);
     db.pragma("journal_size_limit = 4194304");
     return { db, version: db.pragma("user_version", { simple: true }) as number };
@@ -103,6 +103,35 @@ export function openConsensusDb(
     throw e;
   }
 }
+
+/**
+ * Runs `f` again while it fails with `SQLITE_BUSY`, sleeping 1 ms doubling to 25 ms between
+ * attempts, for up to `busyTimeoutMs`; then throws the last error.
+ *
+ * For `journal_mode = WAL` on a file another connection is opening at the same moment: turning a
+ * fresh (rollback-journal) file into WAL takes the exclusive lock without SQLite's busy handler,
+ * so `busy_timeout` does not cover it and the second opener gets "database is locked" at once.
+ * A replica's threads open the same file together at startup (its main thread, its compute and
+ * storage workers): two threads opening a fresh file together failed in 2–7 % of tries here, and a
+ * compute worker whose open failed stalled its first dataflow for good (CI: the one-port clusterd
+ * test). The wait blocks the thread, as `busy_timeout` itself does; it only happens at open.
+ */
+function retryWhileBusy<T>(busyTimeoutMs: number, f: () => T): T {
+  const deadline = performance.now() + busyTimeoutMs;
+  let delayMs = 1;
+  for (;;) {
+    try {
+      return f();
+    } catch (e) {
+      if (!isBusy(e) || performance.now() + delayMs > deadline) throw e;
+    }
+    Atomics.wait(SLEEP_CELL, 0, 0, delayMs);
+    delayMs = Math.min(delayMs * 2, 25);
+  }
+}
+
+/** A cell nobody notifies: `Atomics.wait` on it is a synchronous sleep. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 /** Creates the table if needed and stamps the schema version (one immediate transaction). */
 export function createConsensusSchema(db: Database.Database): void {
@@ -174,6 +203,9 @@ export function prepareConsensusDb(db: Database.Database, busyTimeoutMs: number)
   };
   const group = db.transaction((writes: readonly ConsensusWrite[]) => writes.map(one));
 
+  // `tryApplyWrites` switches the wait for the lock off and on around every group: prepared once.
+  const noBusyWait = db.prepare("PRAGMA busy_timeout = 0");
+  const busyWait = db.prepare(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   const applyWrites = (writes: readonly ConsensusWrite[]): WriteOutcome[] => {
     // Own commits do not change this connection's `data_version`.
     heads.clear();
@@ -194,14 +226,14 @@ export function prepareConsensusDb(db: Database.Database, busyTimeoutMs: number)
       // No wait for the lock on this attempt only: reads keep `busy_timeout` (in WAL mode they
       // rarely need it, but a reader during another connection's recovery does). A busy `BEGIN
       // IMMEDIATE`, statement or `COMMIT` leaves nothing committed: the transaction is rolled back.
-      db.pragma("busy_timeout = 0");
+      noBusyWait.get();
       try {
         return applyWrites(writes);
       } catch (e) {
         if (isBusy(e)) return undefined;
         throw e;
       } finally {
-        db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        busyWait.get();
       }
     },
   };
