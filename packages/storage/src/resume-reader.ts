@@ -3,12 +3,13 @@
  * task, the legacy runtime's `resume` requests). Persist's modules (SQLite, Postgres, the shard
  * machinery) are not among what a (re)starting replica loads before it spawns its worker threads:
  * they load in the background once the reader exists, and the client opens on the first read
- * (issue 16, rehydration).
+ * (issue 16, rehydration); an open that failed is tried again at the next read.
  */
 import type { PersistClient } from "@mzts/persist";
 import type { IngestionDescription } from "@mzts/protocol";
 import type { Logger } from "pino";
 import type { IngestionResume } from "./ingestion.js";
+import { lazyPersist } from "./worker-config.js";
 
 export interface ResumeReaderOptions {
   /** A client to use (tests); default: one opened on `dataDir` on the first read. */
@@ -29,23 +30,17 @@ export function createResumeReader(opts: ResumeReaderOptions): ResumeReader {
   // loading theirs, so this thread compiles persist while it would wait for them anyway — not on
   // the first resume read, which a restarted replica's source waits for after the controller
   // connected.
-  const modules = Promise.all([import("@mzts/persist"), import("./async-storage-worker.js")]);
-  modules.catch(() => {}); // surfaced by `read`
-  let owned: Promise<PersistClient> | undefined;
-  const persist = (): Promise<PersistClient> => {
-    if (opts.persist !== undefined) return Promise.resolve(opts.persist);
-    owned ??= modules.then(([{ createPersist }]) =>
-      createPersist({ dataDir: opts.dataDir, logger: opts.logger }),
-    );
-    return owned;
-  };
+  const reader = import("./async-storage-worker.js");
+  reader.catch(() => {}); // surfaced by `read`
+  const owned = lazyPersist({ dataDir: opts.dataDir }, opts.logger);
   return {
     async read(d, nowMs) {
-      const [client, [, { readIngestionResume }]] = await Promise.all([persist(), modules]);
+      const [client, { readIngestionResume }] = await Promise.all([
+        opts.persist ?? owned.open(),
+        reader,
+      ]);
       return readIngestionResume(client, d, nowMs);
     },
-    async close() {
-      if (owned !== undefined) await (await owned).close();
-    },
+    close: () => owned.close(),
   };
 }

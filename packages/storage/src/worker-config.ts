@@ -70,10 +70,10 @@ export function workerLogger(config: StorageWorkerConfig, worker: number): Logge
 }
 
 /**
- * Opens the worker's persist client on first use. A failed open is not kept: the next `open()`
- * (a shard writer's retry) tries again.
+ * Opens a persist client on first use (a worker's; the main thread's resume reader's). A failed
+ * open is not kept: the next `open()` (a shard writer's retry, the next resume read) tries again.
  */
-export function lazyPersist(config: StorageWorkerConfig, logger: Logger) {
+export function lazyPersist(config: Pick<StorageWorkerConfig, "dataDir">, logger: Logger) {
   // Loading starts with the worker, in the background (the main thread imports this file too,
   // for `stateOptions`, and must not load persist before it spawned the workers).
   const persistModule = import("@mzts/persist");
