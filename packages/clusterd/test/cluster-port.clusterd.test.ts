@@ -26,6 +26,7 @@ import {
   signHello,
   storageRequestToProto,
 } from "@mzts/protocol";
+import { deterministicCounter } from "@mzts/protocol/testing/storage-commands";
 import { ClusterService, ComputeService, StorageService } from "@mzts/protocol/wire";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -119,16 +120,7 @@ describe("clusterd controller layout", () => {
       storage({
         kind: "runIngestion",
         id: "u10",
-        description: {
-          sourceExports: [{ id: "u10", shardId: "one-port-u10", outputIndex: 0, name: "counter" }],
-          connection: {
-            kind: "loadGenerator",
-            generator: { kind: "counter" },
-            seed: 7n,
-            tickIntervalMs: 100,
-            deterministic: { startTimeMs: 1_000_000n, maxTicks: 5n },
-          },
-        },
+        description: deterministicCounter("u10", "one-port-u10"),
       }),
       compute({
         kind: "peek",

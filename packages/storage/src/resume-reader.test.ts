@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StorageUnavailable } from "@mzts/persist";
-import type { IngestionDescription } from "@mzts/protocol";
+import { deterministicCounter } from "@mzts/protocol/testing/storage-commands";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createResumeReader } from "./resume-reader.js";
@@ -17,16 +17,7 @@ afterEach(() => {
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
 });
 
-const counter: IngestionDescription = {
-  sourceExports: [{ id: "u11", shardId: "shard-u11", outputIndex: 0, name: "counter" }],
-  connection: {
-    kind: "loadGenerator",
-    generator: { kind: "counter" },
-    seed: 7n,
-    tickIntervalMs: 100,
-    deterministic: { startTimeMs: 1_000_000n, maxTicks: 5n },
-  },
-};
+const counter = deterministicCounter();
 
 describe("createResumeReader", () => {
   it("does not keep a persist client whose open failed: the next read tries again", async () => {

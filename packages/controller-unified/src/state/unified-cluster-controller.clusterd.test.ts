@@ -15,11 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import {
-  formatReplicaSecret,
-  generateReplicaSecret,
-  type IngestionDescription,
-} from "@mzts/protocol";
+import { formatReplicaSecret, generateReplicaSecret } from "@mzts/protocol";
+import { deterministicCounter } from "@mzts/protocol/testing/storage-commands";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectUnifiedComputeReplica } from "../../../compute-client/dist/index.js";
@@ -181,16 +178,7 @@ function driver(
 }
 
 /** A deterministic counter: 5 ticks, then its upper closes. */
-const counter: IngestionDescription = {
-  sourceExports: [{ id: "u11", shardId: "shard-u11", outputIndex: 0, name: "counter" }],
-  connection: {
-    kind: "loadGenerator",
-    generator: { kind: "counter" },
-    seed: 7n,
-    tickIntervalMs: 100,
-    deterministic: { startTimeMs: 1_000_000n, maxTicks: 5n },
-  },
-};
+const counter = deterministicCounter();
 
 describe("UnifiedClusterController against a real clusterd (two ports)", () => {
   it("ingests, builds an index, answers a peek, downgrades the since handle, drops", async () => {

@@ -27,6 +27,26 @@ export function ingestionDescription(
   };
 }
 
+/**
+ * A deterministic counter ingestion of one export (seed 7, a tick every 100 ms from 1,000,000 ms,
+ * 5 ticks, then its upper closes): what the tests against real processes ingest.
+ */
+export function deterministicCounter(
+  id: GlobalId = "u11",
+  shardId = `shard-${id}`,
+): IngestionDescription {
+  return {
+    sourceExports: [{ id, shardId, outputIndex: 0, name: "counter" }],
+    connection: {
+      kind: "loadGenerator",
+      generator: { kind: "counter" },
+      seed: 7n,
+      tickIntervalMs: 100,
+      deterministic: { startTimeMs: 1_000_000n, maxTicks: 5n },
+    },
+  };
+}
+
 export const hello = (generation = 1n): StorageCommand => ({
   kind: "hello",
   hello: {
