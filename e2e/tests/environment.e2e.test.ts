@@ -329,7 +329,9 @@ it("restarts environmentd: next generation, adopted and reconciled replicas, fen
   );
   expect(fenced).toBeInstanceOf(ConnectError);
   const code = (fenced as ConnectError).code;
-  // Aborted while it has not noticed yet; Unavailable once it has closed its API.
+  // Aborted while it has not noticed yet; Unavailable once it has closed its API — also for a
+  // request racing that close: the server refuses it unprocessed (HTTP/2 REFUSED_STREAM), which
+  // connect-node reported as Internal; the harness client maps it (`refusedStreamIsUnavailable`).
   expect(
     [Code.Aborted, Code.Unavailable],
     `${Code[code]}: ${(fenced as ConnectError).rawMessage}; environmentd's stderr:\n${env2.process.stderr().slice(-3000)}`,

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { openSqliteCatalog } from "@mzts/environmentd";
+import { openSqliteCatalog, refusedStreamIsUnavailable } from "@mzts/environmentd";
 import type { Plan } from "@mzts/expr";
 import { createPersist } from "@mzts/persist";
 import {
@@ -75,7 +75,12 @@ export function environmentApi(grpcUrl: string): EnvironmentApi {
   const sessions = new Http2SessionManager(grpcUrl);
   const client: Client<typeof EnvironmentService> = createClient(
     EnvironmentService,
-    createGrpcTransport({ baseUrl: grpcUrl, sessionManager: sessions }),
+    // A request racing environmentd's close (e.g. fenced) is Unavailable, not Internal.
+    createGrpcTransport({
+      baseUrl: grpcUrl,
+      sessionManager: sessions,
+      interceptors: [refusedStreamIsUnavailable],
+    }),
   );
   return {
     async createCluster(name, introspectionIntervalMs) {

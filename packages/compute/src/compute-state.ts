@@ -254,8 +254,11 @@ export class ComputeState {
         this.#peek(cmd.peek);
         return;
       case "cancelPeek":
-        if (this.#peeks.delete(cmd.uuid)) this.#answer(cmd.uuid, { kind: "canceled" });
-        else this.#bad.benignRace("cancelPeek", cmd.uuid);
+        if (this.#peeks.delete(cmd.uuid)) {
+          // A persist peek's snapshot stops waiting for its shard's upper.
+          this.#shards.cancelPeek(cmd.uuid);
+          this.#answer(cmd.uuid, { kind: "canceled" });
+        } else this.#bad.benignRace("cancelPeek", cmd.uuid);
         return;
     }
   }
@@ -465,7 +468,10 @@ export class ComputeState {
     }
     this.#peeks.set(peek.uuid, peek);
     void this.#shards.peek(peek, shardId).then((response) => {
-      if (this.#peeks.delete(peek.uuid)) this.#answer(peek.uuid, response);
+      // Not when canceled or forgotten by a reconciliation (the uuid may be pending again).
+      if (this.#peeks.get(peek.uuid) !== peek) return;
+      this.#peeks.delete(peek.uuid);
+      this.#answer(peek.uuid, response);
     });
   }
 
@@ -501,6 +507,7 @@ export class ComputeState {
     }
     for (const uuid of this.#peeks.keys()) this.#logging.peekEnded(uuid);
     this.#peeks.clear();
+    this.#shards.cancelPeeks();
     this.#frontiers.reset();
     for (const df of plan.reuse.keys()) {
       for (const id of df.liveExports) {

@@ -4,6 +4,11 @@
  * source readers share (one of each per shard, whatever the number of dataflows reading it);
  * and the answer to a peek of a persist shard (the snapshot at the peek's time, waiting for the
  * upper to pass it, through the peek's finishing).
+ *
+ * A persist peek's wait is tied to the peek: `cancelPeek` (the controller canceled it),
+ * `cancelPeeks` (a reconnecting controller's reconciliation forgets every pending peek) and
+ * `close` abort it, so a peek whose shard's upper never reaches its time holds nothing past its
+ * end (before, the snapshot polled the shard for the life of the worker).
  */
 import { randomUUID } from "node:crypto";
 import { createPersist, type PersistClient, type Shard } from "@mzts/persist";
@@ -17,6 +22,8 @@ import { ShardSinceHolds } from "./render/shard-since-holds.js";
 export class WorkerShards {
   readonly #config: ComputeConfig;
   #client: Promise<PersistClient> | undefined;
+  /** The persist peeks in flight, by uuid: aborting one ends its snapshot's wait. */
+  readonly #peeks = new Map<string, AbortController>();
   /** One persist listener per shard, shared by the source readers of every dataflow. */
   readonly listeners: ShardListeners;
   /** One since handle per source shard, at the least position of its readers. */
@@ -72,10 +79,18 @@ export class WorkerShards {
     return this.#client.then((p) => p.openShard(shardId, { create: true }));
   }
 
-  /** This worker's answer to a peek of `shardId` (a read error becomes the peek's error). */
+  /**
+   * This worker's answer to a peek of `shardId` (a read error becomes the peek's error). The
+   * wait for the shard's upper ends when the peek is canceled (`cancelPeek`, `cancelPeeks`,
+   * `close`); the answer is then a `WaitAborted` error, which the caller drops.
+   */
   peek(peek: Peek, shardId: string): Promise<PeekResponse> {
+    const abort = new AbortController();
+    this.#peeks.get(peek.uuid)?.abort();
+    this.#peeks.set(peek.uuid, abort);
+    const { signal } = abort;
     return this.open(shardId)
-      .then((shard) => shard.snapshot(peek.timestamp, { wait: true }))
+      .then((shard) => shard.snapshot(peek.timestamp, { wait: true, signal }))
       .then(
         (updates) =>
           finishPart(
@@ -83,11 +98,35 @@ export class WorkerShards {
             updates.map(([row, , n]) => [row, n] as const),
           ),
         (e: unknown) => ({ kind: "error", message: (e as Error).message }) as const,
-      );
+      )
+      .finally(() => {
+        if (this.#peeks.get(peek.uuid) === abort) this.#peeks.delete(peek.uuid);
+      });
   }
 
-  /** Closes the client, if it was opened (never rejects). */
+  /** Ends the wait of persist peek `uuid`, if it is in flight (its answer is to be dropped). */
+  cancelPeek(uuid: string): void {
+    const abort = this.#peeks.get(uuid);
+    if (abort === undefined) return;
+    this.#peeks.delete(uuid);
+    abort.abort();
+  }
+
+  /** Ends the wait of every persist peek in flight. */
+  cancelPeeks(): void {
+    const all = [...this.#peeks.values()];
+    this.#peeks.clear();
+    for (const abort of all) abort.abort();
+  }
+
+  /** Persist peeks in flight (waiting for their shard or reading it). */
+  get pendingPeeks(): number {
+    return this.#peeks.size;
+  }
+
+  /** Ends the persist peeks in flight and closes the client, if it was opened (never rejects). */
   async close(): Promise<void> {
+    this.cancelPeeks();
     const p = this.#client;
     this.#client = undefined;
     if (p) await p.then((c) => c.close()).catch(() => {});

@@ -7,6 +7,11 @@
  */
 
 export {
+  isRefusedStream,
+  refusedAsUnavailable,
+  refusedStreamIsUnavailable,
+} from "./api/refused-stream.js";
+export {
   type ApiServer,
   type ApiServerOptions,
   environmentRoutes,

@@ -37,17 +37,25 @@
  * is expired and registered afresh, at the shard's since. After a crash
  * the registrations stay until re-attached or their 15-minute lease lapses.
  *
+ * A registration that fails because the store is unavailable (`StorageUnavailable`, e.g. the
+ * worker's persist client could not open its consensus) is retried after 10 ms, doubling to 1 s,
+ * until it succeeds or the hold closes; the leases waiting for it wait on (each until it is
+ * released). Before, the first such failure let every lease that joined before it go on
+ * unprotected.
+ *
  * `ready` never rejects: when the hold cannot get a handle at or below the as-of (the shard was
- * compacted past it, or persist failed), it logs and lets the reader go on; its snapshot then
- * reports the since violation (or the error) itself.
+ * compacted past it, or persist failed otherwise), it logs and lets the reader go on; its
+ * snapshot then reports the since violation (or the error) itself.
  */
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ReaderExpired,
   type Shard,
   SinceBeyondUpper,
   type SinceHandle,
   SinceRegression,
+  StorageUnavailable,
 } from "@mzts/persist";
 import { Frontier, type Timestamp } from "@mzts/repr";
 import type { Logger } from "pino";
@@ -59,6 +67,9 @@ export const DEFAULT_SINCE_DOWNGRADE_INTERVAL_MS = 1000;
 export const DEFAULT_SINCE_HEARTBEAT_INTERVAL_MS = 60_000;
 /** Longest wait for an earlier hold of the same shard in this thread to expire its handle, ms. */
 const RELEASE_WAIT_MS = 10_000;
+/** The first and the longest wait before registering again after `StorageUnavailable`, ms. */
+const REGISTER_RETRY_FIRST_MS = 10;
+const REGISTER_RETRY_MAX_MS = 1000;
 /** Persist's limit on reader ids. */
 const MAX_READER_ID = 200;
 
@@ -107,6 +118,10 @@ export class SinceLease {
   /** Registrations of the hold started before this lease joined. */
   readonly joinedAt: number;
   released = false;
+  /** @internal Settles when the lease is released (a wait for the hold ends with it). */
+  readonly left: Promise<void>;
+  /** @internal Settles `left`. */
+  readonly markReleased: () => void;
   readonly #hold: ShardSinceHold;
 
   /** @internal `ShardSinceHolds.join` */
@@ -115,6 +130,14 @@ export class SinceLease {
     this.asOf = asOf;
     this.position = asOf;
     this.joinedAt = joinedAt;
+    let markReleased = () => {};
+    this.left = new Promise<void>((resolve) => {
+      markReleased = resolve;
+    });
+    this.markReleased = () => {
+      this.released = true;
+      markReleased();
+    };
   }
 
   /** The reader has read everything before `position`. */
@@ -193,6 +216,8 @@ class ShardSinceHold {
   #lastWriteMs = 0;
   readonly #stopTicks: () => void;
   #closed = false;
+  /** Aborted when the hold closes (ends a registration's wait before retrying). */
+  readonly #closing = new AbortController();
 
   constructor(
     o: ShardSinceHoldsOptions,
@@ -231,7 +256,9 @@ class ShardSinceHold {
       if (this.#closed || lease.released) return;
       const r = this.#registering;
       if (r !== undefined) {
-        await r.done;
+        // A registration retried while the store is unavailable may take long: a released lease
+        // stops waiting for it.
+        await Promise.race([r.done, lease.left]);
         continue;
       }
       if (this.#handle !== undefined && Frontier.lessEqual(this.#promised, lease.asOf)) return;
@@ -255,7 +282,7 @@ class ShardSinceHold {
   /** Starts a (re-)registration (see the file comment, 3. and "Ids and restarts"). */
   #register(): void {
     const seq = this.#registrations++;
-    const done = this.#registerNow()
+    const done = this.#registerRetrying()
       .catch((e: unknown) => {
         if (!this.#closed) {
           this.#o.logger.warn(
@@ -268,6 +295,29 @@ class ShardSinceHold {
         if (this.#registering?.seq === seq) this.#registering = undefined;
       });
     this.#registering = { seq, done };
+  }
+
+  /**
+   * `#registerNow`, again after 10 ms doubling to 1 s while the store is unavailable, until it
+   * succeeds or the hold closes. Anything else is the registration's failure.
+   */
+  async #registerRetrying(): Promise<void> {
+    for (let delayMs = REGISTER_RETRY_FIRST_MS; ; ) {
+      try {
+        await this.#registerNow();
+        return;
+      } catch (e) {
+        if (!(e instanceof StorageUnavailable) || this.#closed) throw e;
+        this.#o.logger.warn(
+          { ...this.#fields(), err: e.message, retryInMs: delayMs },
+          "compute: registering the source imports' since handle failed (storage unavailable); retrying",
+        );
+      }
+      const signal = this.#closing.signal;
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+      if (this.#closed) return;
+      delayMs = Math.min(delayMs * 2, REGISTER_RETRY_MAX_MS);
+    }
   }
 
   async #registerNow(): Promise<void> {
@@ -398,10 +448,11 @@ class ShardSinceHold {
   /** Removes a lease; the last one closes the hold and expires its handle. */
   leave(lease: SinceLease): Promise<void> {
     if (lease.released) return Promise.resolve();
-    lease.released = true;
+    lease.markReleased();
     this.#leases.delete(lease);
     if (this.#leases.size > 0 || this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#closing.abort();
     this.#stopTicks();
     this.#forget();
     const done = this.#release();

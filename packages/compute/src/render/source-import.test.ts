@@ -174,6 +174,8 @@ function worker(
     logger?: Logger;
     gateClosed?: boolean;
     expireDelayMs?: number;
+    /** The holds' first N shard opens fail with `StorageUnavailable`. */
+    unavailableHoldOpens?: number;
   } = {},
 ): Worker {
   const gate = new Gate();
@@ -189,10 +191,16 @@ function worker(
     logger,
     pollIntervalMs: 5,
   });
+  let unavailable = o.unavailableHoldOpens ?? 0;
   const holds = new ShardSinceHolds({
     replicaId: o.replica ?? "r1",
     worker: 0,
-    openShard,
+    openShard: (id: string) =>
+      unavailable-- > 0
+        ? Promise.reject(
+            new StorageUnavailable("consensus", "open", new Error("database is locked")),
+          )
+        : openShard(id),
     logger,
     downgradeIntervalMs: 10,
     ...(o.heartbeatMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatMs }),
@@ -575,6 +583,36 @@ describe("SourceReader since hold", () => {
     expect(reader.failure).toBeUndefined();
     expect(feed.updates.sort()).toEqual(expected(4, 15));
     expect(lines.filter((l) => l.includes("storage unavailable); retrying"))).toHaveLength(3);
+  });
+
+  it("a hold whose registration met an unavailable store retries: the lagging reader stays held", async () => {
+    const { persist, shard } = await setup();
+    await write(shard, 0, 5);
+    await (await shard.openSinceHandle(CONTROLLER)).downgradeSince(4n);
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (l: string) => lines.push(l) });
+    const { reader, feed, gate } = startReader(persist, 4, {
+      logger,
+      gateClosed: true,
+      unavailableHoldOpens: 3,
+    });
+    await until(() => feed.frontier === 5n, "the snapshot");
+    // Before: the registration's first failure let the reader go on with no since handle.
+    expect(reader.readerId).toBe(sourceHoldIds("r1", 0)[0]);
+    await write(shard, 5, 25);
+    await compactTo(shard, 25);
+    expect(Frontier.lessEqual((await shard.info()).since, 5n)).toBe(true);
+    gate.open();
+    await until(
+      () => feed.frontier === 25n || reader.error !== undefined,
+      "the reader to catch up",
+    );
+    expect(reader.error).toBeUndefined();
+    expect([...feed.updates].sort()).toEqual(expected(4, 25));
+    expect(lines.join("\n")).not.toContain("no since handle at or below");
+    expect(
+      lines.filter((l) => l.includes("since handle failed (storage unavailable); retrying")),
+    ).toHaveLength(3);
   });
 
   it("a reader stopped while its shard cannot be opened ends without a failure", async () => {

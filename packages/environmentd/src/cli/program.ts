@@ -24,6 +24,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { environmentCodecs, MAX_API_MESSAGE_BYTES } from "@mzts/protocol";
 import { EnvironmentService, exprV1, environmentV1 as S, storageV1 } from "@mzts/protocol/wire";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { refusedStreamIsUnavailable } from "../api/refused-stream.js";
 import type { CliContext, EnvironmentClient } from "./context.js";
 import { addIntrospectionCommand } from "./introspection.js";
 import { type CliIo, frontierText, peekTable, rowCells, table, withProgress } from "./render.js";
@@ -85,6 +86,8 @@ export function createProgram(io: CliIo, signal?: AbortSignal): Command {
         baseUrl: globals().url,
         readMaxBytes: MAX_API_MESSAGE_BYTES,
         writeMaxBytes: MAX_API_MESSAGE_BYTES,
+        // A request racing environmentd's close is Unavailable, not Internal.
+        interceptors: [refusedStreamIsUnavailable],
       }),
     );
     return cached;
