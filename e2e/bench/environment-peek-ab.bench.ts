@@ -315,12 +315,27 @@ try {
     ),
   );
   await stopAll();
-  for (const s of sides) {
-    for (const pid of replicaPids(s)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
+  // Replicas outlive environmentd: SIGTERM (a clusterd run with --cpu-prof through
+  // MZ_CLUSTERD_NODE_ARGS writes its profiles on a graceful exit), SIGKILL what is left after 10 s.
+  const replicas = sides.flatMap((s) => replicaPids(s));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
     }
+  };
+  for (const pid of replicas) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {}
+  }
+  for (let i = 0; i < 100 && replicas.some(alive); i++) await sleep(100);
+  for (const pid of replicas) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
   }
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
