@@ -4,16 +4,16 @@
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
 import {
   connectNodeAdapter,
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { ComputeFramesService, type computeV1 } from "@mzts/protocol/wire";
+import { ComputeFramesService, ComputeService, type computeV1 } from "@mzts/protocol/wire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOfHttpStatus, grpcBidi } from "./grpc-bidi.js";
+import { codecOf, codeOfHttpStatus, grpcBidi } from "./grpc-bidi.js";
 
 const Req = ComputeFramesService.method.control.input;
 const LIMITS = { readMaxBytes: 1 << 20, writeMaxBytes: 1 << 20 };
@@ -213,5 +213,63 @@ describe("grpcBidi", () => {
     expect(codeOfHttpStatus(503)).toBe(Code.Unavailable);
     expect(codeOfHttpStatus(401)).toBe(Code.Unauthenticated);
     expect(codeOfHttpStatus(500)).toBe(Code.Unknown);
+  });
+});
+
+describe("codecOf", () => {
+  const Res = ComputeFramesService.method.control.output;
+  /** A deterministic generator (mulberry32). */
+  const rng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  it("frames messages: the bytes toBinary writes, the message fromBinary reads (random, 0 to 70,000-byte items)", () => {
+    const enc = codecOf<computeV1.ControlRequestFrames>(Req);
+    const dec = codecOf<computeV1.ControlResponseFrames>(Res);
+    const r = rng(16);
+    const sizes = [0, 1, 127, 128, 16_383, 16_384, 70_000];
+    for (let i = 0; i < 100; i++) {
+      const n = Math.floor(r() * 5);
+      const items = Array.from({ length: n }, () => {
+        const len =
+          r() < 0.3 ? (sizes[Math.floor(r() * sizes.length)] as number) : Math.floor(r() * 300);
+        const b = new Uint8Array(len).fill(Math.floor(r() * 256));
+        if (len > 0) b[len - 1] = Math.floor(r() * 256);
+        return b;
+      });
+      const req = create(Req, { commands: items });
+      const bytes = enc.encode(req);
+      // Buffer.equals: vitest's deep equality walks a 70 kB array byte by byte (seconds).
+      expect(Buffer.from(bytes).equals(toBinary(Req, req))).toBe(true);
+      const res = dec.decode(bytes);
+      const ref = fromBinary(Res, bytes);
+      expect(res.$typeName).toBe(ref.$typeName);
+      expect(res.responses.length).toBe(ref.responses.length);
+      res.responses.forEach((b, j) => {
+        expect(Buffer.from(b).equals(ref.responses[j] as Uint8Array)).toBe(true);
+      });
+    }
+  });
+
+  it("what it does not read plainly goes to fromBinary (an unknown field kept; garbage throws as fromBinary)", () => {
+    const dec = codecOf<computeV1.ControlResponseFrames>(Res);
+    // Field 1 (one item "a"), then an unknown varint field 2 = 5.
+    const withUnknown = Uint8Array.from([0x0a, 0x01, 0x61, 0x10, 0x05]);
+    expect(dec.decode(withUnknown)).toEqual(fromBinary(Res, withUnknown));
+    expect(
+      codecOf<computeV1.ControlRequestFrames>(Req).encode(fromBinary(Req, withUnknown)),
+    ).toEqual(withUnknown);
+    const cut = Uint8Array.from([0x0a, 0x05, 0x61]);
+    expect(() => dec.decode(cut)).toThrow();
+    expect(() => fromBinary(Res, cut)).toThrow();
+  });
+
+  it("other messages use protobuf-es's own", () => {
+    const Other = ComputeService.method.control.input;
+    const m = create(Other, {});
+    expect(codecOf(Other).encode(m)).toEqual(toBinary(Other, m));
   });
 });

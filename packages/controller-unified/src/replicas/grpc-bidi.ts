@@ -20,6 +20,11 @@
  *   Unknown; a request over `writeMaxBytes` → ResourceExhausted; a throw of `requests`
  *   cancels the stream and is rethrown; `signal` aborting cancels the stream and rethrows its
  *   reason (as Connect, a `ConnectError` Canceled when the reason is not an Error).
+ * - Frames messages (`ControlRequestFrames`/`ControlResponseFrames`: one field, `repeated bytes`
+ *   number 1 — every stream of the framed codecs) are written and read by `framesCodec`, the
+ *   bytes `toBinary` writes and the message `fromBinary` reads, without the reflective walk;
+ *   a message it does not read plainly (another field, a wire type it does not expect) goes to
+ *   `fromBinary`.
  */
 import {
   type ClientHttp2Session,
@@ -28,7 +33,14 @@ import {
   type IncomingHttpHeaders,
   type IncomingHttpStatusHeader,
 } from "node:http2";
-import { fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type Message,
+  ScalarType,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ControlService } from "./replica-protocol.js";
 
@@ -133,6 +145,82 @@ class EnvelopeReader {
   }
 }
 
+/** Serialize and parse of one message type. */
+interface Codec<M> {
+  encode(m: M): Uint8Array;
+  decode(bytes: Uint8Array): M;
+}
+
+/** Byte length of `n` as a varint (n < 2^32). */
+const varintSize = (n: number) =>
+  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+
+/**
+ * The codec of `schema`: `framesCodec` when its one field is `repeated bytes` number 1,
+ * otherwise protobuf-es's `toBinary`/`fromBinary`.
+ */
+export function codecOf<M extends Message>(schema: DescMessage): Codec<M> {
+  const reflective: Codec<M> = {
+    encode: (m) => toBinary(schema, m),
+    decode: (b) => fromBinary(schema, b) as M,
+  };
+  const f = schema.fields.length === 1 ? schema.fields[0] : undefined;
+  if (
+    f === undefined ||
+    schema.oneofs.length !== 0 ||
+    f.number !== 1 ||
+    f.fieldKind !== "list" ||
+    f.listKind !== "scalar" ||
+    f.scalar !== ScalarType.BYTES
+  )
+    return reflective;
+  const name = f.localName;
+  return {
+    encode(m) {
+      const items = (m as unknown as Record<string, Uint8Array[]>)[name] ?? [];
+      // Unknown fields kept by a message `fromBinary` read: the reflective writer keeps them.
+      if ((m as { $unknown?: unknown[] }).$unknown?.length) return reflective.encode(m);
+      let size = 0;
+      for (const b of items) size += 1 + varintSize(b.length) + b.length;
+      const out = new Uint8Array(size);
+      let pos = 0;
+      for (const b of items) {
+        out[pos++] = 0x0a; // field 1, length-delimited
+        let n = b.length;
+        while (n > 0x7f) {
+          out[pos++] = (n & 0x7f) | 0x80;
+          n >>>= 7;
+        }
+        out[pos++] = n;
+        out.set(b, pos);
+        pos += b.length;
+      }
+      return out;
+    },
+    decode(bytes) {
+      const items: Uint8Array[] = [];
+      let pos = 0;
+      while (pos < bytes.length) {
+        if (bytes[pos] !== 0x0a) return reflective.decode(bytes);
+        pos++;
+        let len = 0;
+        let shift = 0;
+        for (;;) {
+          if (pos >= bytes.length || shift > 28) return reflective.decode(bytes);
+          const b = bytes[pos++] as number;
+          len += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) break;
+          shift += 7;
+        }
+        if (pos + len > bytes.length) return reflective.decode(bytes);
+        items.push(bytes.subarray(pos, pos + len));
+        pos += len;
+      }
+      return create(schema, { [name]: items } as never) as unknown as M;
+    },
+  };
+}
+
 /** One message's envelope: flag 0, big-endian length, the bytes. */
 function envelope(bytes: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + bytes.length);
@@ -152,17 +240,18 @@ export function grpcBidi<Req extends Message, Res extends Message>(
 ): AsyncIterable<Res> {
   const method = service.method.control;
   const path = `/${service.typeName}/${method.name}`;
+  const input = codecOf<Req>(method.input);
+  const output = codecOf<Res>(method.output);
   return {
-    [Symbol.asyncIterator]: () =>
-      call(session, path, method.input, method.output, requests, signal, limits),
+    [Symbol.asyncIterator]: () => call(session, path, input, output, requests, signal, limits),
   };
 }
 
 async function* call<Req extends Message, Res extends Message>(
   session: ClientHttp2Session,
   path: string,
-  input: ControlService<Req, Res>["method"]["control"]["input"],
-  output: ControlService<Req, Res>["method"]["control"]["output"],
+  input: Codec<Req>,
+  output: Codec<Res>,
   requests: AsyncIterable<Req>,
   signal: AbortSignal,
   limits: GrpcBidiLimits,
@@ -216,7 +305,7 @@ async function* call<Req extends Message, Res extends Message>(
   stream.on("data", (chunk: Buffer) => {
     if (end !== undefined) return;
     try {
-      for (const bytes of reader.push(chunk)) queue.push(fromBinary(output, bytes) as Res);
+      for (const bytes of reader.push(chunk)) queue.push(output.decode(bytes));
     } catch (e) {
       finish(
         e instanceof ConnectError
@@ -254,7 +343,7 @@ async function* call<Req extends Message, Res extends Message>(
     try {
       for await (const m of requests) {
         if (end !== undefined) return;
-        const bytes = toBinary(input, m);
+        const bytes = input.encode(m);
         if (bytes.length > limits.writeMaxBytes)
           throw new ConnectError(
             `message size ${bytes.length} is larger than configured writeMaxBytes ${limits.writeMaxBytes}`,
