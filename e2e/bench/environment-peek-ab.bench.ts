@@ -9,7 +9,8 @@
  *   `environment.bench.ts`'s raw-client row) and `r1` (the same peek with `replica: "r1"`: sent
  *   to r1 only; the difference is what the second replica costs);
  * - the client: a bare `node:http2` client (`raw-h2.ts`), the answer not decoded;
- * - at 1 in flight: p50 latency (µs) over `BENCH_LAT_N` calls; at each other concurrency:
+ * - at 1 in flight: p50 latency (µs) over `BENCH_LAT_N` calls, and environmentd's main-thread
+ *   CPU per call over them (steadier than latency on a loaded machine); at each other concurrency:
  *   calls/s over max(`BENCH_TPUT_N`, 8 × in flight) calls;
  * - CPU per peek (µs) from `/proc/<pid>/task/<tid>/stat` deltas over the throughput loops:
  *   environmentd's main thread, its other threads (V8's GC helpers, libuv), each replica's
@@ -211,12 +212,16 @@ async function measure(s: Side, row: "all" | "r1", inFlight: number): Promise<vo
     const key = `${row}@${inFlight}`;
     if (inFlight === 1) {
       const lat: number[] = [];
+      const env0 = processTicks(s.pid);
       for (let i = 0; i < LAT_N; i++) {
         const t0 = performance.now();
         await client.call(body);
         lat.push((performance.now() - t0) * 1000);
       }
+      const env1 = processTicks(s.pid);
       record(s, `${key}/p50 µs`, median(lat));
+      // CPU per call is steadier than latency on a loaded machine (no waiting for a core in it).
+      record(s, `${key}/envd main µs/peek`, ((env1.main - env0.main) * 10_000) / LAT_N);
       return;
     }
     const total = Math.max(TPUT_N, 8 * inFlight);
@@ -296,6 +301,13 @@ try {
       .map((v) => (Number.isNaN(v) ? "—" : `${(v / meds[0]!).toFixed(2)}×`));
     console.log(`| ${k} | ${meds.map(fmt).join(" | ")} | ${ratios.join(" | ")} |`);
   }
+  // Every round's value (the spread behind each median; a busy machine's noise shows here).
+  console.log("\nper round (in round order):");
+  for (const k of keys)
+    for (const s of sides)
+      console.log(
+        `  ${k} ${s.label}: ${(s.samples.get(k) ?? []).map((v) => (v >= 100 ? v.toFixed(0) : v.toFixed(2))).join(", ")}`,
+      );
   console.log(`\nload average at the end: ${load()}`);
 } finally {
   // SIGTERM first, so an environmentd run with --cpu-prof (BENCH_ENVD_NODE_ARGS) writes its profile.
@@ -315,12 +327,27 @@ try {
     ),
   );
   await stopAll();
-  for (const s of sides) {
-    for (const pid of replicaPids(s)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
+  // Replicas outlive environmentd: SIGTERM (a clusterd run with --cpu-prof through
+  // MZ_CLUSTERD_NODE_ARGS writes its profiles on a graceful exit), SIGKILL what is left after 10 s.
+  const replicas = sides.flatMap((s) => replicaPids(s));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
     }
+  };
+  for (const pid of replicas) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {}
+  }
+  for (let i = 0; i < 100 && replicas.some(alive); i++) await sleep(100);
+  for (const pid of replicas) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
   }
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }

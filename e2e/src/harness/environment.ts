@@ -339,11 +339,40 @@ export interface Sample {
   readonly value: number;
 }
 
-/** GET `<baseUrl>/metrics`, parsed (`parseMetrics`). */
-export async function scrape(baseUrl: string): Promise<Sample[]> {
-  const res = await fetch(`${baseUrl}/metrics`);
-  if (!res.ok) throw new Error(`GET ${baseUrl}/metrics: ${res.status}`);
-  return parseMetrics(await res.text());
+/** How long `scrape` waits for a complete `/metrics` answer by default. */
+export const SCRAPE_TIMEOUT_MS = 10_000;
+
+/** A `/metrics` scrape that got no complete answer in time. */
+export class ScrapeTimeout extends Error {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `GET ${url}: no complete answer within ${timeoutMs} ms (is the process stopped, hung or overloaded?)`,
+    );
+    this.name = "ScrapeTimeout";
+  }
+}
+
+/**
+ * GET `<baseUrl>/metrics`, parsed (`parseMetrics`), the answer's headers and body within
+ * `timeoutMs`. @throws ScrapeTimeout when it is not complete in time (a stopped or hung process
+ * would otherwise hang the caller for good); Error on a status other than 2xx.
+ */
+export async function scrape(baseUrl: string, timeoutMs = SCRAPE_TIMEOUT_MS): Promise<Sample[]> {
+  const url = `${baseUrl}/metrics`;
+  const signal = AbortSignal.timeout(timeoutMs);
+  let text: string;
+  try {
+    const res = await fetch(url, { signal });
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+    text = await res.text();
+  } catch (e) {
+    if (signal.aborted) throw new ScrapeTimeout(url, timeoutMs);
+    throw e;
+  }
+  return parseMetrics(text);
 }
 
 /** Prometheus text format, parsed (comments skipped). */

@@ -28,11 +28,12 @@
  *    nothing more is delivered. The instance rehydrates with epoch + 1.
  */
 
-import { ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { connect as http2Connect } from "node:http2";
+import { ConnectError } from "@connectrpc/connect";
 import {
   backoffDelayMs,
   DEFAULT_BACKOFF,
+  grpcBidi,
   type ReplicaConnectionOptions,
   type ReplicaConnectionState,
   type ReplicaConnectionTuning,
@@ -224,32 +225,35 @@ class LegacyReplicaTask implements ComputeReplicaConnection {
     }
   }
 
-  /** Runs the stream until it ends or the attempt's keepalive kills it. */
+  /**
+   * Runs the stream until it ends or the attempt's keepalive kills it: a plain gRPC call
+   * (`grpcBidi`, the same bytes as Connect's client) on an HTTP/2 session of its own, torn down
+   * with the stream (apart from the probe's).
+   */
   async #stream(url: string, attempt: LivenessProbe): Promise<void> {
-    // A session of its own, torn down with the stream (a transport's default session would
-    // linger idle, holding a socket to the replica, after every reconnect).
-    const session = new Http2SessionManager(url);
-    const client = createClient(
-      ComputeFramesService,
-      createGrpcTransport({
-        baseUrl: url,
-        sessionManager: session,
-        ...CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
-      }),
-    );
+    const session = http2Connect(url);
+    // A transport error fails the call (its stream errors); nothing more to do here.
+    session.on("error", () => {});
     const requests = new RequestQueue();
     this.#requests = requests;
     this.#write(this.#opts.replay());
     attempt.keepalive();
     try {
-      for await (const msg of client.control(requests.iterate(), { signal: attempt.signal })) {
+      const responses = grpcBidi(
+        session,
+        ComputeFramesService,
+        requests.iterate(),
+        attempt.signal,
+        CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
+      );
+      for await (const msg of responses) {
         if (this.#stopped) return;
         const arrivedAt = performance.now();
         const responses: ComputeResponse[] = computeResponsesFromFrames(msg, this.#awaitsPeek);
         this.#opts.onResponses(this.epoch, responses, arrivedAt);
       }
     } finally {
-      session.abort();
+      session.destroy();
     }
   }
 }

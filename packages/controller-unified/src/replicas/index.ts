@@ -15,6 +15,7 @@
  */
 export { sleep } from "./abortable-sleep.js";
 export { type Backoff, backoffDelayMs, checkBackoff, DEFAULT_BACKOFF } from "./backoff.js";
+export { codeOfHttpStatus, type GrpcBidiLimits, grpcBidi } from "./grpc-bidi.js";
 export {
   createRehydrationPolicy,
   DEFAULT_REHYDRATION,

@@ -31,13 +31,13 @@
  * - No listener is left on the task's abort signal per attempt (`sleep`, `LivenessProbe.close`).
  */
 import type { Message } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { CONTROLLER_CLIENT_TRANSPORT_OPTIONS } from "@mzts/protocol";
 import { LivenessProbe } from "@mzts/protocol/wire";
 import type { Logger } from "pino";
 import { type ReplicaLayout, ReplicaLayoutMismatch, ReplicaStreamEnded } from "../errors.js";
 import { backoffDelayMs, DEFAULT_BACKOFF } from "./backoff.js";
+import { grpcBidi } from "./grpc-bidi.js";
 import type { ReplicaConnectionState, ReplicaConnectionTuning } from "./replica-connection.js";
 import type { ControlService } from "./replica-protocol.js";
 import { RequestQueue } from "./request-queue.js";
@@ -163,7 +163,7 @@ export class StreamTask<Req extends Message, Res extends Message> {
         this.#state = "connected";
         this.#kick.connected();
         o.connected();
-        if (this.#state === "connected") await this.#stream(url, probe);
+        if (this.#state === "connected") await this.#stream(probe);
       } catch (e) {
         error = toError(e);
       } finally {
@@ -230,16 +230,12 @@ export class StreamTask<Req extends Message, Res extends Message> {
     if (this.#state === "connecting") this.#kick.kick();
   }
 
-  /** Runs the stream until it ends, fails, or the probe aborts it. */
-  async #stream(url: string, probe: LivenessProbe): Promise<void> {
-    const client = createClient(
-      this.#o.service,
-      createGrpcTransport({
-        baseUrl: url,
-        sessionManager: probeSessionManager(url, probe),
-        ...CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
-      }),
-    );
+  /**
+   * Runs the stream until it ends, fails, or the probe aborts it. The stream is a plain gRPC call
+   * on the probe's own HTTP/2 session (`grpc-bidi.ts`): the probe and the stream share ONE TCP
+   * connection per replica and die together (`probe.close()` destroys the session).
+   */
+  async #stream(probe: LivenessProbe): Promise<void> {
     const requests = new RequestQueue<Req>();
     this.#requests = requests;
     try {
@@ -248,7 +244,13 @@ export class StreamTask<Req extends Message, Res extends Message> {
       this.fail(toError(e));
     }
     probe.keepalive();
-    const responses = client.control(requests, { signal: probe.signal }) as AsyncIterable<Res>;
+    const responses = grpcBidi(
+      probe.session,
+      this.#o.service,
+      requests,
+      probe.signal,
+      CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
+    );
     for await (const message of responses) {
       if (this.#state !== "connected") return;
       try {
@@ -259,23 +261,6 @@ export class StreamTask<Req extends Message, Res extends Message> {
       }
     }
   }
-}
-
-/**
- * The transport's session manager for one stream: the probe's own HTTP/2 session, so the probe
- * and the stream share ONE TCP connection per replica and die together (`probe.close()` destroys
- * the session). connect-node's client uses `authority`, `request` and `notifyResponseByteRead`
- * of a session manager; the keepalive is the probe's, so reads need no bookkeeping.
- */
-function probeSessionManager(url: string, probe: LivenessProbe): Http2SessionManager {
-  const session = probe.session;
-  const manager: Pick<Http2SessionManager, "authority" | "request" | "notifyResponseByteRead"> = {
-    authority: new URL(url).origin,
-    request: async (method, path, headers, options) =>
-      session.request({ ...headers, ":method": method, ":path": path }, options),
-    notifyResponseByteRead: () => {},
-  };
-  return manager as Http2SessionManager;
 }
 
 /** `e` as an Error. */
