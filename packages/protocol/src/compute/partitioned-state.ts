@@ -14,7 +14,8 @@
  *   every reported kind's meet advanced to the part's own value (always so with one part), the
  *   part's response is passed on as is: no new response per report.
  * - **Peeks**: answers are accumulated per uuid until all N parts answered (two answers from one
- *   part are a bug). Precedence `canceled` > `error` > `rows`, independent of arrival order: the
+ *   part are a bug); with one part its answer passes on as is (the same object) unless its rows
+ *   exceed `maxResultSize`. Precedence `canceled` > `error` > `rows`, independent of arrival order: the
  *   error of the lowest part index wins, rows concatenate in part order. Rows whose packed size
  *   exceeds `maxResultSize` become the error "total result exceeds max size of N bytes".
  * - **Subscribes**: per subscribe the parts' uppers (meet), a stash of updates and a sticky error.
@@ -141,6 +142,10 @@ export class PartitionedComputeState {
       case "frontiers":
         return this.#absorbFrontiers(part, r);
       case "peekResponse":
+        // One part: its answer is the process's (only the size limit can change it), no
+        // bookkeeping per peek.
+        if (this.#parts === 1 && (r.response.kind !== "rows" || !this.#tooLarge(r.response.rows)))
+          return [r];
         return this.#absorbPeek(part, r.uuid, r.response);
       case "subscribeResponse":
         return this.#absorbSubscribe(part, r);
@@ -193,10 +198,15 @@ export class PartitionedComputeState {
     const error = ordered.find((r) => r.kind === "error");
     if (error !== undefined) return error;
     const rows = ordered.flatMap((r) => (r.kind === "rows" ? r.rows : []));
-    if (exceeds(rows, this.#maxResultSize)) {
+    if (this.#tooLarge(rows)) {
       return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
     }
     return { kind: "rows", rows };
+  }
+
+  /** True when `rows` packed exceed `maxResultSize`. */
+  #tooLarge(rows: readonly (readonly [Row, ...unknown[]])[]): boolean {
+    return exceeds(rows, this.#maxResultSize);
   }
 
   #absorbSubscribe(
