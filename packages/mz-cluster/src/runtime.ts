@@ -30,9 +30,15 @@ import {
   type RuntimeLoggingMain,
 } from "./logging/runtime-logging.js";
 import { Sequencer, type SequencerMessage } from "./synchronization/sequencer.js";
-import type { RuntimeLoggingInit, SequencedItem, WorkerToMain } from "./worker/messages.js";
+import {
+  commandItems,
+  itemSize,
+  type RuntimeLoggingInit,
+  type SequencedItem,
+  type WorkerToMain,
+} from "./worker/messages.js";
 
-export interface ClusterRuntimeOptions {
+export interface ClusterRuntimeOptions<C = unknown> {
   /** Number of worker threads. */
   readonly workers: number;
   /** The workload's configuration, passed to every worker (plain data). */
@@ -49,6 +55,13 @@ export interface ClusterRuntimeOptions {
    * no `ctx.logging` (legacy logging, or none). See `runtime.logging`.
    */
   readonly logging?: RuntimeLoggingInit;
+  /**
+   * Commands forwarded as bytes (issue 16): the wire bytes of a controller command that the
+   * workers' spec reads back (`WorkerSpec.decodeCommand`), or `undefined` (the command travels as
+   * a structured clone). Runs of such commands cross to each worker as one buffer copy instead of
+   * a clone of their object graphs. Not used for a spec with `prepare` (it rewrites commands).
+   */
+  readonly commandFrame?: (command: C) => Uint8Array | undefined;
 }
 
 /** A worker thread died or hit a fatal error. The process should exit and be restarted. */
@@ -99,7 +112,7 @@ export interface ClusterRuntime<C, R> {
 
 export function createClusterRuntime<C, R>(
   spec: ClusterSpec<C>,
-  opts: ClusterRuntimeOptions,
+  opts: ClusterRuntimeOptions<C>,
 ): ClusterRuntime<C, R> {
   const entry = new URL("./worker/worker-main.js", import.meta.url);
   const mesh: MainMesh = spawnMesh(entry, opts.workers, {
@@ -169,7 +182,11 @@ export function createClusterRuntime<C, R>(
     0,
     opts.workers + 1,
     (to, msg) => mesh.send(to - 1, "cluster:seq", msg),
-    { leaderOnly: true, broadcast: (msg) => mesh.broadcast("cluster:seq", msg) },
+    {
+      leaderOnly: true,
+      broadcast: (msg) => mesh.broadcast("cluster:seq", msg),
+      size: itemSize,
+    },
   );
   mesh.on("cluster:seq", (payload, from) => {
     if (closed || failed) return;
@@ -233,11 +250,7 @@ export function createClusterRuntime<C, R>(
           ),
         );
       } else {
-        enqueue(() =>
-          commands.map(
-            (command) => ({ kind: "command", nonce: n, command, internal: false }) as const,
-          ),
-        );
+        enqueue(() => commandItems(commands, n, opts.commandFrame));
       }
     },
     onResponse(cb) {

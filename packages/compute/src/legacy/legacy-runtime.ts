@@ -9,7 +9,12 @@
  * Responses come back tagged with the worker's nonce; only those of the current connection reach
  * `onResponse` (older ones are dropped and counted), as on the unified path.
  */
-import { type ClusterRuntime, spawnMesh, WorkerFailed } from "@mzts/mz-cluster/runtime";
+import {
+  type ClusterRuntime,
+  forwardRuns,
+  spawnMesh,
+  WorkerFailed,
+} from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand, ComputeResponse } from "@mzts/protocol";
 import type { LegacyInit, LegacyItem, LegacyOut } from "./legacy-worker-main.js";
 
@@ -21,6 +26,12 @@ export interface LegacyComputeRuntimeOptions {
   readonly maintenanceIntervalMs?: number;
   /** Longest a worker steps before yielding; default 5 ms. */
   readonly stepBudgetMs?: number;
+  /**
+   * Commands forwarded as bytes (issue 16): the wire bytes of a command the workers read back with
+   * `@mzts/protocol`'s `decodeForwardedCommand` (its `forwardedFrame`), or `undefined` (it travels
+   * as a structured clone). Runs of such commands cross to each worker as one buffer copy.
+   */
+  readonly commandFrame?: (command: ComputeCommand) => Uint8Array | undefined;
   /**
    * Longest `close()` waits for every worker to release its state (since handles expired,
    * persist closed) before terminating the threads; default 2000 ms, as the unified runtime.
@@ -98,7 +109,14 @@ export function createLegacyComputeRuntime(
       send([{ kind: "connect", nonce: n }]);
     },
     submit(commands) {
-      send(commands.map((command) => ({ kind: "command", command }) as const));
+      send(
+        forwardRuns<ComputeCommand, LegacyItem>(
+          commands,
+          opts.commandFrame,
+          (bytes, ends) => ({ kind: "frames", bytes, ends }),
+          (command) => ({ kind: "command", command }),
+        ),
+      );
     },
     onResponse(cb) {
       responseCbs.push(cb);
