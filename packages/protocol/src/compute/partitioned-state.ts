@@ -102,8 +102,11 @@ export class PartitionedComputeState {
   #maxResultSize = UNLIMITED;
   /** Collection id → per-kind meet of part frontiers; deleted when every kind is empty. */
   readonly #frontiers = new Map<GlobalId, CollectionFrontiers>();
-  /** Peek uuid → answers by part; deleted when all parts answered. */
-  readonly #peeks = new Map<string, Map<number, PeekResponse>>();
+  /** Peek uuid → answers by part and their count; deleted when all parts answered. */
+  readonly #peeks = new Map<
+    string,
+    { count: number; readonly byPart: (PeekResponse | undefined)[] }
+  >();
   /** Subscribe id → merge state; deleted after the final batch or `droppedAt`. */
   readonly #subscribes = new Map<GlobalId, SubscribeState>();
   /** Dedup of command errors. */
@@ -180,24 +183,36 @@ export class PartitionedComputeState {
   #absorbPeek(part: number, uuid: string, response: PeekResponse): ComputeResponse[] {
     let answers = this.#peeks.get(uuid);
     if (answers === undefined) {
-      answers = new Map();
+      answers = { count: 0, byPart: new Array<PeekResponse | undefined>(this.#parts) };
       this.#peeks.set(uuid, answers);
     }
-    if (answers.has(part)) {
+    if (answers.byPart[part] !== undefined) {
       throw new InvariantViolation(`part ${part} answered peek ${uuid} twice`);
     }
-    answers.set(part, response);
-    if (answers.size < this.#parts) return [];
+    answers.byPart[part] = response;
+    if (++answers.count < this.#parts) return [];
     this.#peeks.delete(uuid);
-    return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers) }];
+    return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers.byPart) }];
   }
 
-  #mergePeek(answers: ReadonlyMap<number, PeekResponse>): PeekResponse {
-    const ordered = [...answers].sort(([a], [b]) => a - b).map(([, r]) => r);
-    if (ordered.some((r) => r.kind === "canceled")) return { kind: "canceled" };
-    const error = ordered.find((r) => r.kind === "error");
+  /** The answer of the process from every part's, indexed by part (all present). */
+  #mergePeek(byPart: readonly (PeekResponse | undefined)[]): PeekResponse {
+    let error: PeekResponse | undefined;
+    /** The only part with rows so far (its array is the answer's), or -1; -2: several. */
+    let withRows = -1;
+    for (let i = 0; i < byPart.length; i++) {
+      const r = byPart[i] as PeekResponse;
+      if (r.kind === "canceled") return r;
+      if (r.kind === "error") error ??= r;
+      else if (r.rows.length > 0) withRows = withRows === -1 ? i : -2;
+    }
     if (error !== undefined) return error;
-    const rows = ordered.flatMap((r) => (r.kind === "rows" ? r.rows : []));
+    const rows =
+      withRows === -2
+        ? byPart.flatMap((r) => (r?.kind === "rows" ? r.rows : []))
+        : withRows >= 0
+          ? (byPart[withRows] as Extract<PeekResponse, { kind: "rows" }>).rows
+          : [];
     if (this.#tooLarge(rows)) {
       return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
     }
