@@ -36,7 +36,7 @@ export type LegacyItem =
    * Commands forwarded as their wire bytes (`LegacyComputeRuntimeOptions.commandFrame`): command
    * `i` is `bytes[ends[i-1] .. ends[i])`, read back by `decodeForwardedCommand`.
    */
-  | { readonly kind: "frames"; readonly bytes: Uint8Array; readonly ends: Uint32Array };
+  | { readonly kind: "frames"; readonly bytes: Uint8Array; readonly ends: readonly number[] };
 
 /** Worker → main on `legacy:out`. */
 export type LegacyOut =

@@ -41,7 +41,7 @@ export type SequencedItem =
       readonly kind: "frames";
       readonly nonce: string | null;
       readonly bytes: Uint8Array;
-      readonly ends: Uint32Array;
+      readonly ends: readonly number[];
     };
 
 /** Sequence numbers an item takes: one per command (the sequencer's `size`). */
@@ -74,7 +74,7 @@ export function commandItems<C>(
 export function forwardRuns<C, T>(
   commands: readonly C[],
   frameOf: ((command: C) => Uint8Array | undefined) | undefined,
-  packed: (bytes: Uint8Array, ends: Uint32Array) => T,
+  packed: (bytes: Uint8Array, ends: readonly number[]) => T,
   single: (command: C) => T,
 ): T[] {
   const out: T[] = [];
@@ -83,13 +83,14 @@ export function forwardRuns<C, T>(
   const endRun = () => {
     if (run.length === 0) return;
     const bytes = new Uint8Array(runBytes);
-    const ends = new Uint32Array(run.length);
+    // A plain array: one ArrayBuffer per message to clone, not two.
+    const ends: number[] = [];
     let at = 0;
     for (let i = 0; i < run.length; i++) {
       const f = run[i] as Uint8Array;
       bytes.set(f, at);
       at += f.length;
-      ends[i] = at;
+      ends.push(at);
     }
     out.push(packed(bytes, ends));
     run = [];

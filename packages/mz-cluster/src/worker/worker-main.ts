@@ -121,7 +121,7 @@ function applyReady(): void {
 }
 
 /** Applies commands forwarded as bytes (`messages.ts`), the first with sequence number `seq`. */
-function applyFrames(seq: number, bytes: Uint8Array, ends: Uint32Array): void {
+function applyFrames(seq: number, bytes: Uint8Array, ends: readonly number[]): void {
   let start = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i] as number;
