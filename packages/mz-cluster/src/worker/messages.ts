@@ -69,19 +69,29 @@ export function commandItems<C>(
 /**
  * Commands forwarded as bytes, in order: each run of commands that `frameOf` gives bytes for is
  * packed into one buffer (`packed(bytes, ends)`: command `i` is `bytes[ends[i-1] .. ends[i])`),
- * every other command is `single(command)`. Shared by the unified and the legacy runtimes.
+ * every other command is `single(command)`; so is every command of a run shorter than `minRun`.
+ * Shared by the unified and the legacy runtimes.
  */
 export function forwardRuns<C, T>(
   commands: readonly C[],
   frameOf: ((command: C) => Uint8Array | undefined) | undefined,
   packed: (bytes: Uint8Array, ends: readonly number[]) => T,
   single: (command: C) => T,
+  minRun = 1,
 ): T[] {
   const out: T[] = [];
   let run: Uint8Array[] = [];
   let runBytes = 0;
+  let runCommands: C[] = [];
   const endRun = () => {
     if (run.length === 0) return;
+    if (run.length < minRun) {
+      for (const command of runCommands) out.push(single(command));
+      run = [];
+      runCommands = [];
+      runBytes = 0;
+      return;
+    }
     const bytes = new Uint8Array(runBytes);
     // A plain array: one ArrayBuffer per message to clone, not two.
     const ends: number[] = [];
@@ -94,12 +104,14 @@ export function forwardRuns<C, T>(
     }
     out.push(packed(bytes, ends));
     run = [];
+    runCommands = [];
     runBytes = 0;
   };
   for (const command of commands) {
     const frame = frameOf?.(command);
     if (frame !== undefined) {
       run.push(frame);
+      runCommands.push(command);
       runBytes += frame.length;
       continue;
     }
