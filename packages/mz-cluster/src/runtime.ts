@@ -12,7 +12,9 @@
  *    `leaderOnly`; the workers are indexes 1…W): it numbers them and sends them to every worker at
  *    once (`cluster:seq`, `mesh.broadcast`: one `postMessage` per worker), so a command reaches each worker
  *    in one hop. Workers' internal commands come here to be numbered the same way. Every worker
- *    applies the items in one total order.
+ *    applies the items in one total order. With `commandFrame`, each run of commands that have
+ *    wire bytes travels as one `frames` item (one buffer; one sequence number per command),
+ *    read back on the workers by the spec's `decodeCommand` (issue 16).
  * 4. Workers' responses come back (one message per worker per event-loop turn) tagged with the
  *    nonce of the connection they were serving when they produced them; `onResponse` only sees responses of the current connection (older ones
  *    are dropped and counted).

@@ -3,8 +3,9 @@
  * `createLegacyComputeRuntime()`: legacy compute's process (main-thread) half, with the same
  * surface as mz-cluster's `ClusterRuntime` so a server (or `createRuntimeSessions`) can drive
  * either path. It spawns its own worker mesh (`legacy-worker-main.js`) and sends every controller
- * item to every worker in one hop (`mesh.broadcast`: a plain `postMessage` at W=1, serialized
- * once for all workers above). One sender and FIFO ports give every worker the same sequence.
+ * item to every worker in one hop (`mesh.broadcast`: one `postMessage` per worker); runs of
+ * peeks and allowCompactions go as their wire bytes (`commandFrame`, issue 16). One sender and
+ * FIFO ports give every worker the same sequence.
  *
  * Responses come back tagged with the worker's nonce; only those of the current connection reach
  * `onResponse` (older ones are dropped and counted), as on the unified path.

@@ -3,7 +3,9 @@
  * controller's `computeRequestFrames`. A controller stream whose `Control` method takes
  * `ControlRequestFrames` (`repeated bytes commands = 1`, wire-identical to `ControlRequest`) hands
  * each command over as its bytes; the frequent one at idle — `allowCompaction`, ~1 per index and
- * second — is read here directly, every other frame by the reflective decoder.
+ * second — is read directly (`allow-compaction-reader.ts`), so is a peek of the common shape
+ * (`peek-reader.ts`), every other frame by the reflective decoder. The frames of the commands read
+ * directly are remembered for forwarding to worker threads as bytes (`forwarded-commands.ts`).
  *
  * ## Rules
  * - The direct reader accepts only the canonical encoding protobuf-es writes for an
