@@ -17,10 +17,14 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((r) => r.close()));
 });
 
-function start(workers: number, prepare?: (c: EchoCommand) => Promise<EchoCommand>) {
+function start(
+  workers: number,
+  prepare?: (c: EchoCommand) => Promise<EchoCommand>,
+  commandFrame?: (c: EchoCommand) => Uint8Array | undefined,
+) {
   const rt = createClusterRuntime<EchoCommand, EchoResponse>(
     { name: "echo", workerModule: echoModule, ...(prepare ? { prepare } : {}) },
-    { workers },
+    { workers, ...(commandFrame ? { commandFrame } : {}) },
   );
   runtimes.push(rt);
   const responses: Array<[number, EchoResponse]> = [];
@@ -37,6 +41,42 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 describe("cluster runtime", () => {
+  it("forwards commands as bytes where it can, in order, one sequence number each (issue 16)", async () => {
+    const W = 2;
+    // Echoes whose id starts with "f" go as their bytes (`echo-worker.ts`'s `decodeCommand`).
+    const { rt, responses } = start(W, undefined, (c) =>
+      c.op === "echo" && c.id.startsWith("f")
+        ? new TextEncoder().encode(`echo:${c.id}`)
+        : undefined,
+    );
+    await rt.ready;
+    rt.connect("n1");
+    const ids = ["f0", "f1", "o2", "f3", "o4", "o5", "f6", "f7", "f8"];
+    rt.submit(ids.slice(0, 4).map((id) => ({ op: "echo", id })));
+    rt.submit([{ op: "internal", id: "i9", from: 1 }]);
+    rt.submit(ids.slice(4).map((id) => ({ op: "echo", id })));
+    const all = [...ids, "i9"];
+    await until(() => responses.filter(([, r]) => r.op === "echo").length === all.length * W);
+    for (let w = 0; w < W; w++) {
+      const echoes = responses
+        .filter(([from, r]) => from === w && r.op === "echo")
+        .map(([, r]) => r as Extract<EchoResponse, { op: "echo" }>);
+      // Every worker: the controller's order, and a submission's commands take consecutive
+      // sequence numbers (a run of frames one each; the "internal" op takes one in between).
+      const controller = echoes.filter((r) => !r.internal);
+      expect(controller.map((r) => r.id)).toEqual(ids);
+      const s0 = controller[0]!.seq;
+      expect(controller.map((r) => r.seq)).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9].map((i) => s0 + i));
+      for (const r of echoes) expect(r.forwarded === true).toBe(r.id.startsWith("f"));
+    }
+    // Both workers numbered every command alike.
+    const seqs = (w: number) =>
+      responses.filter(([from, r]) => from === w && r.op === "echo").map(([, r]) => r);
+    expect(seqs(0).map((r) => [r.op === "echo" && r.id, r.op === "echo" && r.seq])).toEqual(
+      seqs(1).map((r) => [r.op === "echo" && r.id, r.op === "echo" && r.seq]),
+    );
+  });
+
   it("reports each worker's heap in use (worker isolates are not in the process's heap)", async () => {
     const { rt } = start(2);
     await rt.ready;

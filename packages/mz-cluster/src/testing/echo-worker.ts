@@ -13,12 +13,15 @@
  *   included) on exchange channel 7; when a worker has received all `n × peers`, it responds
  *   `{op:"exchanged", worker, inOrder}` (`inOrder`: every sender's messages arrived in order).
  * Responses of `onConnection` are `{op:"connected", nonce, worker}`.
+ *
+ * Forwarded bytes (`decodeCommand`): the frame `echo:<id>` (UTF-8) is `{op:"echo", id}`, applied
+ * with `forwarded: true` (its response says so); anything else is unreadable.
  */
 import type { WorkerSpec } from "../cluster-spec.js";
 import { ExchangeRouter } from "../communication/exchange-router.js";
 
 export type EchoCommand =
-  | { readonly op: "echo"; readonly id: string }
+  | { readonly op: "echo"; readonly id: string; readonly forwarded?: true }
   | { readonly op: "internal"; readonly id: string; readonly from: number }
   | { readonly op: "log" }
   | { readonly op: "crash" }
@@ -32,6 +35,8 @@ export type EchoResponse =
       readonly worker: number;
       readonly seq: number;
       readonly internal: boolean;
+      /** Present when the command reached the worker as bytes. */
+      readonly forwarded?: true;
     }
   | { readonly op: "log"; readonly worker: number; readonly ids: readonly string[] }
   | { readonly op: "connected"; readonly nonce: string; readonly worker: number }
@@ -55,7 +60,14 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
         switch (cmd.op) {
           case "echo":
             applied.push(cmd.id);
-            ctx.respond({ op: "echo", id: cmd.id, worker: ctx.index, seq, internal });
+            ctx.respond({
+              op: "echo",
+              id: cmd.id,
+              worker: ctx.index,
+              seq,
+              internal,
+              ...(cmd.forwarded ? { forwarded: true as const } : {}),
+            });
             return;
           case "internal":
             if (cmd.from === ctx.index) ctx.sequence({ op: "echo", id: cmd.id });
@@ -95,6 +107,12 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
         return false;
       },
     };
+  },
+  decodeCommand(frame) {
+    const text = new TextDecoder().decode(frame);
+    return text.startsWith("echo:")
+      ? { op: "echo", id: text.slice(5), forwarded: true }
+      : undefined;
   },
 };
 export default spec;
