@@ -87,28 +87,31 @@ describe("cluster runtime", () => {
     for (const b of heaps) expect(b).toBeGreaterThan(1 << 20);
   });
 
-  it("hands a controller command to every worker at once: a busy worker 0 delays no other", async () => {
+  it("hands a controller command to every worker at once: a blocked worker 0 delays no other", async () => {
     // The main thread leads the order: worker 1 gets the echo from it, not through worker 0
-    // (which would forward it only after its 2.5 s block).
+    // (which would pass it on only once released). Causality, no wall time: worker 0 stays
+    // blocked until this test releases it, and worker 1 must answer before that.
     const { rt, responses } = start(2);
     await rt.ready;
     rt.connect("n1");
-    rt.submit([{ op: "block", worker: 0, ms: 2500 }]);
-    // Worker 0 is blocking now; the echo is submitted while it is.
-    await new Promise((r) => setTimeout(r, 200));
-    const t0 = performance.now();
-    rt.submit([{ op: "echo", id: "after-block" }]);
-    let w1At = 0;
-    await until(() => {
-      if (w1At === 0 && responses.some(([w, r]) => w === 1 && r.op === "echo")) {
-        w1At = performance.now() - t0;
-      }
-      return responses.filter(([, r]) => r.op === "echo").length === 2;
-    });
-    const w0At = performance.now() - t0;
-    expect(w1At).toBeGreaterThan(0);
-    expect(w1At).toBeLessThan(1200);
-    expect(w0At).toBeGreaterThanOrEqual(2000);
+    // [0]: release, [1]: worker 0 is waiting, [2]: worker 0 woke (`echo-worker.ts`).
+    const signal = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+    rt.submit([{ op: "wait", worker: 0, signal }]);
+    try {
+      await until(() => Atomics.load(signal, 1) === 1, 20_000);
+      rt.submit([{ op: "echo", id: "after-block" }]);
+      // Timeouts here only bound a failing run (the bug: worker 1 never answers before release).
+      await until(() => responses.some(([w, r]) => w === 1 && r.op === "echo"), 20_000);
+      // Worker 1 answered while worker 0 was still blocked: it never woke, never echoed.
+      expect(Atomics.load(signal, 2)).toBe(0);
+      expect(responses.some(([w, r]) => w === 0 && r.op === "echo")).toBe(false);
+    } finally {
+      Atomics.store(signal, 0, 1);
+      Atomics.notify(signal, 0);
+    }
+    // Released, worker 0 applies the echo too.
+    await until(() => responses.filter(([, r]) => r.op === "echo").length === 2, 20_000);
+    expect(Atomics.load(signal, 2)).toBe(1);
   });
 
   it("delivers every command to every worker in one order, internal commands included", async () => {
