@@ -365,7 +365,13 @@ async function clusterdRun(
       c.secret,
       [{ kind: "createDataflow", dataflow: constantIndex }],
       c.process.child.pid,
-    );
+    ).catch((e: unknown) => {
+      // A run that fails (e.g. a peek never answered) shows what clusterd last logged.
+      process.stderr.write(
+        `clusterd's last log lines:\n${c.process.lines.slice(-200).join("\n")}\n`,
+      );
+      throw e;
+    });
     // Freshness: a real-time counter ingested by storage, indexed by compute.
     const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([
