@@ -58,21 +58,45 @@ interface PeekShape {
   };
 }
 
-/** The domain peek of a proto-shaped peek the main thread already validated (`peekFromProto`). */
+/**
+ * The domain peek of a proto-shaped peek the main thread already validated (`peekFromProto`).
+ * The shape is this call's own (fresh from `peekCommandAt`): its arrays are taken, not copied,
+ * and no object is spread (a worker decodes every forwarded peek; issue 16).
+ */
 function peekFromShape(p: PeekShape): Peek {
   const f = p.finishing;
-  const base = { orderBy: [], offset: Number(f.offset), project: [...f.project] };
-  const finishing = f.limit === undefined ? base : { ...base, limit: Number(f.limit) };
-  const literalConstraints: Row[] | undefined = p.literalConstraints?.rows.map((r) =>
+  const project = f.project as number[];
+  const finishing =
+    f.limit === undefined
+      ? { orderBy: [], offset: Number(f.offset), project }
+      : { orderBy: [], offset: Number(f.offset), project, limit: Number(f.limit) };
+  const mapFilterProject = {
+    exprs: [],
+    predicates: [],
+    projection: p.mapFilterProject.projection as number[],
+  };
+  const target = { kind: "index", id: p.target.value.id } as const;
+  const constraints = p.literalConstraints;
+  if (constraints === undefined) {
+    return {
+      uuid: p.uuid,
+      target,
+      arity: p.arity,
+      timestamp: p.timestamp,
+      mapFilterProject,
+      finishing,
+    };
+  }
+  const literalConstraints: Row[] = constraints.rows.map((r) =>
     r.datums.map((d) => (d.value.case === "nullValue" ? null : (d.value.value as Datum))),
   );
   return {
     uuid: p.uuid,
-    target: { kind: "index", id: p.target.value.id },
+    target,
     arity: p.arity,
     timestamp: p.timestamp,
-    ...(literalConstraints === undefined ? {} : { literalConstraints }),
-    mapFilterProject: { exprs: [], predicates: [], projection: [...p.mapFilterProject.projection] },
+    literalConstraints,
+    mapFilterProject,
     finishing,
   };
 }
