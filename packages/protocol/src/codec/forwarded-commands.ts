@@ -16,6 +16,13 @@
  *   `@mzts/protocol/domain`, which must stay light (issue 16, rehydration).
  * - A frame that is not one of the two shapes is a bug of the sender (`undefined` returned; the
  *   caller treats it as fatal).
+ * - A remembered frame is a **view** of the received bytes, not a copy: the runtime copies it when
+ *   the command is submitted (`forwardRuns`), which `createRuntimeSessions` may defer to the end
+ *   of the event-loop turn. That is safe because nothing writes those bytes meanwhile: Connect's
+ *   envelope decoder copies the http2 chunks into a fresh `Uint8Array` per message, protobuf-es's
+ *   `bytes` fields are views of that array, and no replica code writes a request's bytes. A
+ *   caller of `computeRequestFromFrames` / `clusterRequestFromFrames` must not reuse its frames'
+ *   buffers before the commands are submitted (mz-cluster `framed-requests.test.ts` pins this).
  */
 import type { Datum, Row } from "@mzts/repr";
 import type { ComputeCommand, Peek } from "../compute/command.js";
