@@ -15,7 +15,9 @@
  *   100-row constant index goes controller → clusterd → all W workers → merged answer.
  * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
  * Throughput: peeks batched 64 per stream message (`BENCH_BATCH`), up to 1024 in flight. Server CPU
- * per peek (all threads, `/proc`) in both phases; `BENCH_BASELINE_ROOT` adds another build's rows.
+ * per peek (all threads, `/proc`) in both phases, split into user and system time (`/proc/<pid>/stat`:
+ * system time is the kernel's — wake-ups, futexes, sockets —, user time our code and V8's);
+ * `BENCH_BASELINE_ROOT` adds another build's rows.
  * Freshness: a real-time counter source ticking every 50 ms feeds an index; a tick's lag = wall
  * time at which the index's write frontier passes the tick's time − that time (p50 / p99).
  *
@@ -25,7 +27,7 @@
  *
  * Usage: tsx bench/phase1.bench.ts [--runs N] [--workers W] [--help]
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -109,6 +111,39 @@ interface Measure {
   cpuPipe: number;
   /** The part of `cpuPipe` on the server's main thread. */
   cpuPipeMain: number;
+  /** User / system CPU µs per peek (all threads, `/proc/<pid>/stat`), sequential (less idle). */
+  userSeq: number;
+  sysSeq: number;
+  /** User / system CPU µs per peek (all threads), pipelined. */
+  userPipe: number;
+  sysPipe: number;
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`; 100 on Linux). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * User and system CPU time (µs) of process `pid` so far, every thread's (also exited ones'):
+ * `utime` / `stime` of `/proc/<pid>/stat`, in clock ticks (10 ms: read over long phases only).
+ * NaN where /proc is missing.
+ */
+function processUserSysUs(pid: number | undefined): { user: number; sys: number } {
+  if (pid === undefined) return { user: Number.NaN, sys: Number.NaN };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const tick = 1e6 / CLK_TCK;
+    return { user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
+  } catch {
+    return { user: Number.NaN, sys: Number.NaN };
+  }
 }
 
 /**
@@ -159,19 +194,26 @@ async function drive(
   }
   // The server's idle CPU rate (maintenance ticks), subtracted from the sequential phase's CPU.
   const idle0 = processCpuUs(pid);
+  const idleUs0 = processUserSysUs(pid);
   const idleT0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, 500));
-  const idleRate = (processCpuUs(pid) - idle0) / (Number(process.hrtime.bigint() - idleT0) / 1000);
+  const idleWall = Number(process.hrtime.bigint() - idleT0) / 1000;
+  const idleRate = (processCpuUs(pid) - idle0) / idleWall;
+  const idleUs1 = processUserSysUs(pid);
+  const idleUserRate = (idleUs1.user - idleUs0.user) / idleWall;
+  const idleSysRate = (idleUs1.sys - idleUs0.sys) / idleWall;
   const lat: number[] = [];
   let pending = 0;
   // CPU is read over the second half of the sequential peeks: the first half still pays for
   // compilation (the warm-up is short).
   const half = Math.floor(LAT_N / 2);
   let seqCpu0 = Number.NaN;
+  let seqUs0 = { user: Number.NaN, sys: Number.NaN };
   let seqT0 = 0n;
   for (let i = 0; i < LAT_N; i++) {
     if (i === half) {
       seqCpu0 = processCpuUs(pid);
+      seqUs0 = processUserSysUs(pid);
       seqT0 = process.hrtime.bigint();
     }
     const t0 = process.hrtime.bigint();
@@ -182,8 +224,12 @@ async function drive(
   }
   const seqWallUs = Number(process.hrtime.bigint() - seqT0) / 1000;
   const cpuSeq = (processCpuUs(pid) - seqCpu0 - idleRate * seqWallUs) / (LAT_N - half);
+  const seqUs1 = processUserSysUs(pid);
+  const userSeq = (seqUs1.user - seqUs0.user - idleUserRate * seqWallUs) / (LAT_N - half);
+  const sysSeq = (seqUs1.sys - seqUs0.sys - idleSysRate * seqWallUs) / (LAT_N - half);
   lat.sort((a, b) => a - b);
   const pipeCpu0 = processCpuUs(pid);
+  const pipeUs0 = processUserSysUs(pid);
   const pipeMain0 = processCpuUs(pid, true);
   const t0 = process.hrtime.bigint();
   let sent = 0;
@@ -210,6 +256,7 @@ async function drive(
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuPipe = (processCpuUs(pid) - pipeCpu0) / TPUT_N;
   const cpuPipeMain = (processCpuUs(pid, true) - pipeMain0) / TPUT_N;
+  const pipeUs1 = processUserSysUs(pid);
   await d.close();
   return {
     p50: lat[Math.floor(lat.length / 2)]!,
@@ -218,6 +265,10 @@ async function drive(
     cpuSeq,
     cpuPipe,
     cpuPipeMain,
+    userSeq,
+    sysSeq,
+    userPipe: (pipeUs1.user - pipeUs0.user) / TPUT_N,
+    sysPipe: (pipeUs1.sys - pipeUs0.sys) / TPUT_N,
   };
 }
 
@@ -258,6 +309,10 @@ async function rawRun(): Promise<Measure> {
       cpuSeq: Number.NaN,
       cpuPipe: Number.NaN,
       cpuPipeMain: Number.NaN,
+      userSeq: Number.NaN,
+      sysSeq: Number.NaN,
+      userPipe: Number.NaN,
+      sysPipe: Number.NaN,
     };
   } finally {
     client.close();
@@ -310,7 +365,13 @@ async function clusterdRun(
       c.secret,
       [{ kind: "createDataflow", dataflow: constantIndex }],
       c.process.child.pid,
-    );
+    ).catch((e: unknown) => {
+      // A run that fails (e.g. a peek never answered) shows what clusterd last logged.
+      process.stderr.write(
+        `clusterd's last log lines:\n${c.process.lines.slice(-200).join("\n")}\n`,
+      );
+      throw e;
+    });
     // Freshness: a real-time counter ingested by storage, indexed by compute.
     const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([
@@ -442,6 +503,10 @@ const row = (name: string) => {
     cpuSeq: med(rs.map((r) => r.cpuSeq)),
     cpuPipe: med(rs.map((r) => r.cpuPipe)),
     cpuPipeMain: med(rs.map((r) => r.cpuPipeMain)),
+    userSeq: med(rs.map((r) => r.userSeq)),
+    sysSeq: med(rs.map((r) => r.sysSeq)),
+    userPipe: med(rs.map((r) => r.userPipe)),
+    sysPipe: med(rs.map((r) => r.sysPipe)),
   };
 };
 /** Median of the per-run ratios of row `name` to row `base` (each run's rows ran back to back). */
@@ -458,9 +523,9 @@ console.log(
   `\nphase 1 command path: W=${W}, ${LAT_N} sequential peeks, ${TPUT_N} pipelined (${BATCH}/message); median of ${RUNS} interleaved runs`,
 );
 console.log(
-  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms | server CPU µs/peek seq / pipelined (main thread) | vs baseline build: CPU seq / CPU pipelined (main thread) / p50 / tput |",
+  "| row | p50 µs | p99 µs | p50 vs echo | p50 vs raw h2 | peeks/s pipelined | tput vs echo | tput vs raw h2 | vs legacy (p50 / tput) | vs thread-hop (p50 / tput) | freshness p50 / p99 ms | server CPU µs/peek seq / pipelined (main thread) | user / sys µs/peek seq; pipelined | vs baseline build: CPU seq / CPU pipelined (main thread) / p50 / tput |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 const hop = ONLY.includes("hop") ? row("hop") : undefined;
 const LABELS: Record<string, string> = {
   raw: "raw node:http2 unary echo (floor)",
@@ -492,7 +557,7 @@ for (const name of ONLY) {
       ? `${ratio(perRun(name, base, "cpuSeq"))} / ${ratio(perRun(name, base, "cpuPipe"))} (${ratio(perRun(name, base, "cpuPipeMain"))}) / ${ratio(perRun(name, base, "p50"))} / ${ratio(perRun(name, base, "tput"))}`
       : "—";
   console.log(
-    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} | ${r.cpuSeq.toFixed(1)} / ${r.cpuPipe.toFixed(1)} (${r.cpuPipeMain.toFixed(1)}) | ${vsBase} |`,
+    `| ${LABELS[name]} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${ratio(r.p50 / echo.p50)} | ${ratio(r.p50 / raw.p50)} | ${r.tput.toFixed(0)} | ${ratio(r.tput / echo.tput)} | ${ratio(r.tput / raw.tput)} | ${vsLegacy} | ${vsHop} | ${fresh} | ${r.cpuSeq.toFixed(1)} / ${r.cpuPipe.toFixed(1)} (${r.cpuPipeMain.toFixed(1)}) | ${r.userSeq.toFixed(0)} / ${r.sysSeq.toFixed(0)}; ${r.userPipe.toFixed(1)} / ${r.sysPipe.toFixed(1)} | ${vsBase} |`,
   );
 }
 // Result lines (`results.ts`): the clusterd rows are tracked; the baselines, p99s and freshness
@@ -512,6 +577,13 @@ for (const name of ONLY) {
       baseline,
     });
   fig("p50", r.p50, "µs", "lower", clusterd);
+  // Where the server's CPU per peek goes: user (our code, V8) or system (wake-ups, syscalls).
+  if (Number.isFinite(r.userSeq)) {
+    fig("CPU user µs/peek seq", r.userSeq, "µs", "lower", false);
+    fig("CPU sys µs/peek seq", r.sysSeq, "µs", "lower", false);
+    fig("CPU user µs/peek pipelined", r.userPipe, "µs", "lower", false);
+    fig("CPU sys µs/peek pipelined", r.sysPipe, "µs", "lower", false);
+  }
   fig("p99", r.p99, "µs", "lower", false);
   fig("peeks/s pipelined", r.tput, "peeks/s", "higher", clusterd);
   if (clusterd) fig("freshness p50", r.fresh50, "ms", "lower", false);

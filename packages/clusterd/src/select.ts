@@ -74,6 +74,11 @@ export async function selectRuntimes(
     registry: opts.registry,
     logger: opts.logger,
   };
+  // The hot commands (peeks, allowCompaction) go to the compute workers as their wire bytes,
+  // remembered by the protocol's decoder (`forwardedFrame`; loaded below, once the workers are
+  // spawned, and before any command can arrive).
+  let forwardedFrame: ((command: ComputeCommand) => Uint8Array | undefined) | undefined;
+  const commandFrame = (command: ComputeCommand) => forwardedFrame?.(command);
   // Compute first: its workers have the most to load (rendering, persist, logging).
   const computeRuntime = await import("@mzts/compute/runtime");
   const compute: ClusterRuntime<ComputeCommand, ComputeResponse> = unified
@@ -83,13 +88,18 @@ export async function selectRuntimes(
       >(computeRuntime.createComputeSpec(), {
         workers: opts.workers,
         config: computeConfig,
+        commandFrame,
         ...(unifiedLogging
           ? { logging: { role: "host" } as const }
           : // PHASE(logging): legacy — delete when cluster-unification-logging is retired
             {}),
       })
     : // PHASE(servers): legacy — delete when cluster-unification-servers is retired
-      computeRuntime.createLegacyComputeRuntime({ workers: opts.workers, config: computeConfig });
+      computeRuntime.createLegacyComputeRuntime({
+        workers: opts.workers,
+        config: computeConfig,
+        commandFrame,
+      });
   const storage: ClusterRuntime<StorageCommand, StorageResponse> = unified
     ? (await import("@mzts/storage/runtime")).createStorageRuntime({
         ...storageOptions,
@@ -102,9 +112,12 @@ export async function selectRuntimes(
       (await import("@mzts/storage/legacy-runtime")).createLegacyStorageRuntime(storageOptions);
   if (unifiedLogging) wireUnifiedLogging(compute.logging, storage.logging);
   // The workers are loading: now the main thread's share.
-  const [{ ComputeMetrics, computeMergerFactory }, { PartitionedStorageState }] = await Promise.all(
-    [import("@mzts/compute/merge"), import("@mzts/protocol")],
-  );
+  const [{ ComputeMetrics, computeMergerFactory }, protocol] = await Promise.all([
+    import("@mzts/compute/merge"),
+    import("@mzts/protocol"),
+  ]);
+  forwardedFrame = protocol.forwardedFrame;
+  const { PartitionedStorageState } = protocol;
   const newComputeMerger: (n: number) => ResponseMerger<ComputeCommand, ComputeResponse> =
     computeMergerFactory(new ComputeMetrics(opts.registry));
   return {

@@ -9,6 +9,7 @@
  */
 import type { WorkerSpec } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand } from "@mzts/protocol";
+import { decodeForwardedCommand } from "@mzts/protocol/domain";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "./compute-state.js";
 import { parseComputeConfig } from "./config.js";
@@ -41,6 +42,8 @@ const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
       close: () => state.close(),
     };
   },
+  // Peeks and allowCompactions arrive as their wire bytes (the runtime's `commandFrame`).
+  decodeCommand: decodeForwardedCommand,
 };
 
 export default spec;

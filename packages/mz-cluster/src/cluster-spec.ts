@@ -84,4 +84,10 @@ export interface ClusterWorker<C> {
 /** The default export of a `ClusterSpec.workerModule`. */
 export interface WorkerSpec<C, R> {
   createWorker(ctx: WorkerContext<C, R>): ClusterWorker<C> | Promise<ClusterWorker<C>>;
+  /**
+   * Reads back a command the main thread forwarded as its wire bytes
+   * (`ClusterRuntimeOptions.commandFrame`): the same value, or `undefined` for bytes it cannot
+   * read (a bug of the sender: the worker fails). Needed only with `commandFrame`.
+   */
+  decodeCommand?(frame: Uint8Array): C | undefined;
 }

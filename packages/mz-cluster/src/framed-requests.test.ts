@@ -13,6 +13,8 @@ import {
   computeCommandFrame,
   computeRequestToProto,
   createHello,
+  decodeForwardedCommand,
+  forwardedFrame,
   PROTOCOL_VERSION,
 } from "@mzts/protocol";
 import {
@@ -172,5 +174,50 @@ describe("framed compute requests", () => {
       undefined,
     );
     expect(got).toEqual([CREATE, INIT, ...cmds]);
+  });
+  it("remembers forwarded frames in a buffer of their own message, intact after later ones", async () => {
+    // replica2's risk (issue 16): a command's frame is a view of the received bytes, copied for
+    // the workers only at its (maybe deferred) submit. Safe because Connect gives every received
+    // message its own buffer (its envelope decoder copies the http2 chunks into a fresh array per
+    // message), which nothing writes afterwards. This pins both: a library change that pooled or
+    // reused receive buffers fails here.
+    const { url, got } = await serve();
+    const peekOf = (i: number): ComputeCommand => ({
+      kind: "peek",
+      peek: {
+        uuid: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+        target: { kind: "index", id: `u${i + 1}` },
+        arity: 2,
+        timestamp: BigInt(i),
+        literalConstraints: [[BigInt(i)]],
+        mapFilterProject: { exprs: [], predicates: [], projection: [0, 1] },
+        finishing: { orderBy: [], offset: 0, project: [0, 1] },
+      },
+    });
+    const messages: ComputeCommand[][] = Array.from({ length: 24 }, (_, m) => [
+      { kind: "allowCompaction", id: `u${m + 1}`, frontier: BigInt(1000 + m) },
+      peekOf(m),
+      { kind: "allowCompaction", id: `u${m + 100}`, frontier: null },
+    ]);
+    expect(
+      await stream(url, ComputeService, [
+        hello(1n),
+        ...messages.map((cmds) => computeRequestToProto(cmds)),
+      ]),
+    ).toBe(undefined);
+    expect(got).toEqual([CREATE, INIT, ...messages.flat()]);
+    const buffers = new Map<ArrayBufferLike, number>();
+    got.slice(2).forEach((cmd, i) => {
+      const frame = forwardedFrame(cmd);
+      expect(frame, `command ${i} has a remembered frame`).toBeDefined();
+      // Read after every later message arrived: the bytes are still the command's.
+      expect(decodeForwardedCommand(frame as Uint8Array)).toEqual(cmd);
+      const message = Math.floor(i / 3);
+      const owner = buffers.get((frame as Uint8Array).buffer);
+      expect(owner ?? message, `frame of command ${i} shares a buffer with message ${owner}`).toBe(
+        message,
+      );
+      buffers.set((frame as Uint8Array).buffer, message);
+    });
   });
 });

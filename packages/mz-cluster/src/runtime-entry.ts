@@ -35,4 +35,4 @@ export {
   WorkerFailed,
 } from "./runtime.js";
 export { MaintenanceTimer, type MaintenanceTimerOptions } from "./worker/maintenance-timer.js";
-export type { RuntimeLoggingInit } from "./worker/messages.js";
+export { forwardRuns, type RuntimeLoggingInit } from "./worker/messages.js";

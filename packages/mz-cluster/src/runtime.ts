@@ -12,7 +12,9 @@
  *    `leaderOnly`; the workers are indexes 1…W): it numbers them and sends them to every worker at
  *    once (`cluster:seq`, `mesh.broadcast`: one `postMessage` per worker), so a command reaches each worker
  *    in one hop. Workers' internal commands come here to be numbered the same way. Every worker
- *    applies the items in one total order.
+ *    applies the items in one total order. With `commandFrame`, each run of commands that have
+ *    wire bytes travels as one `frames` item (one buffer; one sequence number per command),
+ *    read back on the workers by the spec's `decodeCommand` (issue 16).
  * 4. Workers' responses come back (one message per worker per event-loop turn) tagged with the
  *    nonce of the connection they were serving when they produced them; `onResponse` only sees responses of the current connection (older ones
  *    are dropped and counted).
@@ -30,9 +32,15 @@ import {
   type RuntimeLoggingMain,
 } from "./logging/runtime-logging.js";
 import { Sequencer, type SequencerMessage } from "./synchronization/sequencer.js";
-import type { RuntimeLoggingInit, SequencedItem, WorkerToMain } from "./worker/messages.js";
+import {
+  commandItems,
+  itemSize,
+  type RuntimeLoggingInit,
+  type SequencedItem,
+  type WorkerToMain,
+} from "./worker/messages.js";
 
-export interface ClusterRuntimeOptions {
+export interface ClusterRuntimeOptions<C = unknown> {
   /** Number of worker threads. */
   readonly workers: number;
   /** The workload's configuration, passed to every worker (plain data). */
@@ -49,6 +57,13 @@ export interface ClusterRuntimeOptions {
    * no `ctx.logging` (legacy logging, or none). See `runtime.logging`.
    */
   readonly logging?: RuntimeLoggingInit;
+  /**
+   * Commands forwarded as bytes (issue 16): the wire bytes of a controller command that the
+   * workers' spec reads back (`WorkerSpec.decodeCommand`), or `undefined` (the command travels as
+   * a structured clone). Runs of such commands cross to each worker as one buffer copy instead of
+   * a clone of their object graphs. Not used for a spec with `prepare` (it rewrites commands).
+   */
+  readonly commandFrame?: (command: C) => Uint8Array | undefined;
 }
 
 /** A worker thread died or hit a fatal error. The process should exit and be restarted. */
@@ -99,7 +114,7 @@ export interface ClusterRuntime<C, R> {
 
 export function createClusterRuntime<C, R>(
   spec: ClusterSpec<C>,
-  opts: ClusterRuntimeOptions,
+  opts: ClusterRuntimeOptions<C>,
 ): ClusterRuntime<C, R> {
   const entry = new URL("./worker/worker-main.js", import.meta.url);
   const mesh: MainMesh = spawnMesh(entry, opts.workers, {
@@ -169,7 +184,11 @@ export function createClusterRuntime<C, R>(
     0,
     opts.workers + 1,
     (to, msg) => mesh.send(to - 1, "cluster:seq", msg),
-    { leaderOnly: true, broadcast: (msg) => mesh.broadcast("cluster:seq", msg) },
+    {
+      leaderOnly: true,
+      broadcast: (msg) => mesh.broadcast("cluster:seq", msg),
+      size: itemSize,
+    },
   );
   mesh.on("cluster:seq", (payload, from) => {
     if (closed || failed) return;
@@ -233,11 +252,7 @@ export function createClusterRuntime<C, R>(
           ),
         );
       } else {
-        enqueue(() =>
-          commands.map(
-            (command) => ({ kind: "command", nonce: n, command, internal: false }) as const,
-          ),
-        );
+        enqueue(() => commandItems(commands, n, opts.commandFrame));
       }
     },
     onResponse(cb) {

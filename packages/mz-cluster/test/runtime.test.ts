@@ -17,10 +17,14 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((r) => r.close()));
 });
 
-function start(workers: number, prepare?: (c: EchoCommand) => Promise<EchoCommand>) {
+function start(
+  workers: number,
+  prepare?: (c: EchoCommand) => Promise<EchoCommand>,
+  commandFrame?: (c: EchoCommand) => Uint8Array | undefined,
+) {
   const rt = createClusterRuntime<EchoCommand, EchoResponse>(
     { name: "echo", workerModule: echoModule, ...(prepare ? { prepare } : {}) },
-    { workers },
+    { workers, ...(commandFrame ? { commandFrame } : {}) },
   );
   runtimes.push(rt);
   const responses: Array<[number, EchoResponse]> = [];
@@ -37,6 +41,42 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 describe("cluster runtime", () => {
+  it("forwards commands as bytes where it can, in order, one sequence number each (issue 16)", async () => {
+    const W = 2;
+    // Echoes whose id starts with "f" go as their bytes (`echo-worker.ts`'s `decodeCommand`).
+    const { rt, responses } = start(W, undefined, (c) =>
+      c.op === "echo" && c.id.startsWith("f")
+        ? new TextEncoder().encode(`echo:${c.id}`)
+        : undefined,
+    );
+    await rt.ready;
+    rt.connect("n1");
+    const ids = ["f0", "f1", "o2", "f3", "o4", "o5", "f6", "f7", "f8"];
+    rt.submit(ids.slice(0, 4).map((id) => ({ op: "echo", id })));
+    rt.submit([{ op: "internal", id: "i9", from: 1 }]);
+    rt.submit(ids.slice(4).map((id) => ({ op: "echo", id })));
+    const all = [...ids, "i9"];
+    await until(() => responses.filter(([, r]) => r.op === "echo").length === all.length * W);
+    for (let w = 0; w < W; w++) {
+      const echoes = responses
+        .filter(([from, r]) => from === w && r.op === "echo")
+        .map(([, r]) => r as Extract<EchoResponse, { op: "echo" }>);
+      // Every worker: the controller's order, and a submission's commands take consecutive
+      // sequence numbers (a run of frames one each; the "internal" op takes one in between).
+      const controller = echoes.filter((r) => !r.internal);
+      expect(controller.map((r) => r.id)).toEqual(ids);
+      const s0 = controller[0]!.seq;
+      expect(controller.map((r) => r.seq)).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9].map((i) => s0 + i));
+      for (const r of echoes) expect(r.forwarded === true).toBe(r.id.startsWith("f"));
+    }
+    // Both workers numbered every command alike.
+    const seqs = (w: number) =>
+      responses.filter(([from, r]) => from === w && r.op === "echo").map(([, r]) => r);
+    expect(seqs(0).map((r) => [r.op === "echo" && r.id, r.op === "echo" && r.seq])).toEqual(
+      seqs(1).map((r) => [r.op === "echo" && r.id, r.op === "echo" && r.seq]),
+    );
+  });
+
   it("reports each worker's heap in use (worker isolates are not in the process's heap)", async () => {
     const { rt } = start(2);
     await rt.ready;
@@ -47,28 +87,31 @@ describe("cluster runtime", () => {
     for (const b of heaps) expect(b).toBeGreaterThan(1 << 20);
   });
 
-  it("hands a controller command to every worker at once: a busy worker 0 delays no other", async () => {
+  it("hands a controller command to every worker at once: a blocked worker 0 delays no other", async () => {
     // The main thread leads the order: worker 1 gets the echo from it, not through worker 0
-    // (which would forward it only after its 2.5 s block).
+    // (which would pass it on only once released). Causality, no wall time: worker 0 stays
+    // blocked until this test releases it, and worker 1 must answer before that.
     const { rt, responses } = start(2);
     await rt.ready;
     rt.connect("n1");
-    rt.submit([{ op: "block", worker: 0, ms: 2500 }]);
-    // Worker 0 is blocking now; the echo is submitted while it is.
-    await new Promise((r) => setTimeout(r, 200));
-    const t0 = performance.now();
-    rt.submit([{ op: "echo", id: "after-block" }]);
-    let w1At = 0;
-    await until(() => {
-      if (w1At === 0 && responses.some(([w, r]) => w === 1 && r.op === "echo")) {
-        w1At = performance.now() - t0;
-      }
-      return responses.filter(([, r]) => r.op === "echo").length === 2;
-    });
-    const w0At = performance.now() - t0;
-    expect(w1At).toBeGreaterThan(0);
-    expect(w1At).toBeLessThan(1200);
-    expect(w0At).toBeGreaterThanOrEqual(2000);
+    // [0]: release, [1]: worker 0 is waiting, [2]: worker 0 woke (`echo-worker.ts`).
+    const signal = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+    rt.submit([{ op: "wait", worker: 0, signal }]);
+    try {
+      await until(() => Atomics.load(signal, 1) === 1, 20_000);
+      rt.submit([{ op: "echo", id: "after-block" }]);
+      // Timeouts here only bound a failing run (the bug: worker 1 never answers before release).
+      await until(() => responses.some(([w, r]) => w === 1 && r.op === "echo"), 20_000);
+      // Worker 1 answered while worker 0 was still blocked: it never woke, never echoed.
+      expect(Atomics.load(signal, 2)).toBe(0);
+      expect(responses.some(([w, r]) => w === 0 && r.op === "echo")).toBe(false);
+    } finally {
+      Atomics.store(signal, 0, 1);
+      Atomics.notify(signal, 0);
+    }
+    // Released, worker 0 applies the echo too.
+    await until(() => responses.filter(([, r]) => r.op === "echo").length === 2, 20_000);
+    expect(Atomics.load(signal, 2)).toBe(1);
   });
 
   it("delivers every command to every worker in one order, internal commands included", async () => {

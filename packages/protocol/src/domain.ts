@@ -7,6 +7,8 @@
  * worker thread of a restarting replica loads its own modules before the replica serves).
  * `domain.test.ts` guards that it stays codec-free.
  */
+// Worker threads read the commands forwarded to them as bytes (issue 16).
+export { decodeForwardedCommand } from "./codec/forwarded-commands.js";
 export { isStrictlyConsolidated } from "./compute/consolidated-runs.js";
 export {
   durationBucket,

@@ -62,6 +62,10 @@ export {
   REFUSAL_TRAILER,
 } from "./cluster/hello-refusal.js";
 export { SHARD_ID } from "./codec/field.js";
+export {
+  decodeForwardedCommand,
+  forwardedFrame,
+} from "./codec/forwarded-commands.js";
 export { clusterRequestFromFrames, computeRequestFromFrames } from "./codec/request-frames.js";
 export {
   clusterResponsesFramed,

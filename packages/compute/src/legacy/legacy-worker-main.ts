@@ -15,6 +15,7 @@
 
 import { joinMesh, MAIN, MaintenanceTimer, ResponseBatcher } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand } from "@mzts/protocol";
+import { decodeForwardedCommand } from "@mzts/protocol/domain";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
@@ -30,7 +31,12 @@ export interface LegacyInit {
 /** Main → every worker on `legacy:submit` (an array of them): a connection switch or a command. */
 export type LegacyItem =
   | { readonly kind: "connect"; readonly nonce: string }
-  | { readonly kind: "command"; readonly command: ComputeCommand };
+  | { readonly kind: "command"; readonly command: ComputeCommand }
+  /**
+   * Commands forwarded as their wire bytes (`LegacyComputeRuntimeOptions.commandFrame`): command
+   * `i` is `bytes[ends[i-1] .. ends[i])`, read back by `decodeForwardedCommand`.
+   */
+  | { readonly kind: "frames"; readonly bytes: Uint8Array; readonly ends: readonly number[] };
 
 /** Worker → main on `legacy:out`. */
 export type LegacyOut =
@@ -93,6 +99,15 @@ function applyReady(): void {
     if (item.kind === "connect") {
       nonce = item.nonce;
       state.onConnection(item.nonce);
+    } else if (item.kind === "frames") {
+      let start = 0;
+      for (const end of item.ends) {
+        const command = decodeForwardedCommand(item.bytes.subarray(start, end));
+        start = end;
+        // The main thread forwards only what this reads (`forwardedFrame`): a wiring bug.
+        if (command === undefined) throw new Error("a forwarded command the worker cannot read");
+        state.apply(command);
+      }
     } else state.apply(item.command);
   }
   queue = [];

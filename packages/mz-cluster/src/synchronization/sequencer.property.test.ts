@@ -137,6 +137,29 @@ describe("Sequencer", () => {
     expect(() => w0.receive({ kind: "sequenced", seq: 0 } as never)).toThrow(/malformed/);
   });
 
+  it("gives an item as many sequence numbers as its size, also out of order", () => {
+    // Items are arrays standing for that many commands (the runtime's forwarded frames).
+    const size = (item: readonly string[]) => item.length;
+    const held: Array<SequencerMessage<readonly string[]>> = [];
+    const leader = new Sequencer<readonly string[]>(0, 2, (_to, msg) => held.push(msg), {
+      leaderOnly: true,
+      size,
+    });
+    const worker = new Sequencer<readonly string[]>(1, 2, () => {}, { size });
+    leader.pushAll([["a", "b", "c"], ["d"]]);
+    leader.pushAll([["e", "f"]]);
+    leader.pushAll([["g"]]);
+    expect(held.map((m) => m.kind === "sequenced" && m.seq)).toEqual([0, 4, 6]);
+    // Delivered backwards: held until the earlier numbers arrive.
+    for (const m of [...held].reverse()) worker.receive(m);
+    expect([...worker.drain()].map((s) => [s.seq, s.item.join("")])).toEqual([
+      [0, "abc"],
+      [3, "d"],
+      [4, "ef"],
+      [6, "g"],
+    ]);
+  });
+
   it("runs the documented two-worker example", () => {
     const seqs: Sequencer<string>[] = [];
     for (let w = 0; w < 2; w++)

@@ -82,6 +82,12 @@ export interface SequencerOptions<T> {
    * once for all); default: `send` to each.
    */
   readonly broadcast?: (msg: SequencerMessage<T>) => void;
+  /**
+   * How many sequence numbers an item occupies (default 1): an item that stands for several
+   * commands (the runtime's forwarded frames) takes one per command, so the numbers commands are
+   * applied with do not depend on how they were packed. Every index must use the same function.
+   */
+  readonly size?: (item: T) => number;
 }
 
 export class Sequencer<T> implements Disposable {
@@ -108,6 +114,7 @@ export class Sequencer<T> implements Disposable {
   #closed = false;
   readonly #leaderOnly: boolean;
   readonly #broadcast: ((msg: SequencerMessage<T>) => void) | undefined;
+  readonly #size: ((item: T) => number) | undefined;
 
   constructor(
     workerIndex: number,
@@ -132,6 +139,7 @@ export class Sequencer<T> implements Disposable {
     this.#send = send;
     this.#leaderOnly = options.leaderOnly ?? false;
     this.#broadcast = options.broadcast;
+    this.#size = options.size;
     this.#nextFrom = workerIndex === 0 ? new Array<number>(peers).fill(0) : [];
     this.#early =
       workerIndex === 0 ? Array.from({ length: peers }, () => new Map<number, T>()) : [];
@@ -173,8 +181,7 @@ export class Sequencer<T> implements Disposable {
         `malformed message ${JSON.stringify(msg)}`,
       );
     if (msg.kind === "submit") this.#onSubmit(msg.from, msg.index, msg.items);
-    else if (msg.kind === "sequenced")
-      for (let i = 0; i < msg.items.length; i++) this.#onSequenced(msg.seq + i, msg.items[i] as T);
+    else if (msg.kind === "sequenced") this.#onSequencedRun(msg.seq, msg.items);
     else
       throw new SequencerProtocolError(this.workerIndex, `unknown message ${JSON.stringify(msg)}`);
   }
@@ -237,13 +244,32 @@ export class Sequencer<T> implements Disposable {
       this.#nextFrom[from] = i + 1;
     }
     if (released.length === 0) return;
-    this.#nextAssign += released.length;
+    this.#nextAssign += this.#sizeOf(released);
     const sequenced: SequencerMessage<T> = { kind: "sequenced", seq, items: released };
     if (this.#broadcast !== undefined) {
       if (this.peers > 1) this.#broadcast(sequenced);
     } else for (let w = 1; w < this.peers; w++) this.#send(w, sequenced);
     if (this.#leaderOnly) return;
-    for (let i = 0; i < released.length; i++) this.#onSequenced(seq + i, released[i] as T);
+    this.#onSequencedRun(seq, released);
+  }
+
+  /** Sequence numbers taken by `items` (one each unless the `size` option says otherwise). */
+  #sizeOf(items: readonly T[]): number {
+    const size = this.#size;
+    if (size === undefined) return items.length;
+    let n = 0;
+    for (const item of items) n += size(item);
+    return n;
+  }
+
+  /** A run of items whose first has sequence number `seq`. */
+  #onSequencedRun(seq: number, items: readonly T[]): void {
+    const size = this.#size;
+    for (let i = 0, s = seq; i < items.length; i++) {
+      const item = items[i] as T;
+      this.#onSequenced(s, item);
+      s += size === undefined ? 1 : size(item);
+    }
   }
 
   #onSequenced(seq: number, item: T): void {
@@ -254,8 +280,9 @@ export class Sequencer<T> implements Disposable {
       this.#pending.set(seq, item);
       return;
     }
+    const size = this.#size;
     this.#ready.push({ seq, item });
-    this.#nextDeliver++;
+    this.#nextDeliver += size === undefined ? 1 : size(item);
     for (
       let it = this.#pending.get(this.#nextDeliver);
       it !== undefined || this.#pending.has(this.#nextDeliver);
@@ -263,7 +290,7 @@ export class Sequencer<T> implements Disposable {
     ) {
       this.#pending.delete(this.#nextDeliver);
       this.#ready.push({ seq: this.#nextDeliver, item: it as T });
-      this.#nextDeliver++;
+      this.#nextDeliver += size === undefined ? 1 : size(it as T);
     }
   }
 }

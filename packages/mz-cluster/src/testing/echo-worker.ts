@@ -7,22 +7,29 @@
  *   through `sequence()`, so it is ordered like a controller command;
  * - `{op:"log"}`: every worker responds with the list of `id`s it applied, in order;
  * - `{op:"crash"}`: worker 0 throws from `apply` (tests worker failure);
- * - `{op:"block", worker, ms}`: worker `worker` busy-waits `ms` in `apply` (its thread is stuck:
- *   tests that the other workers do not wait for it);
+ * - `{op:"wait", worker, signal}`: worker `worker` blocks in `apply` (its thread is stuck: tests
+ *   that the other workers do not wait for it) until the test releases it — `signal` is an
+ *   `Int32Array` over a `SharedArrayBuffer` of 3 slots: the worker sets [1] to 1 when it starts
+ *   waiting, waits for [0] to become non-zero (`Atomics.notify`; at most `WAIT_LIMIT_MS`, so a
+ *   test that never releases it does not hang a worker for good), then sets [2] to 1. No wall
+ *   time decides anything: a test asserts on the order of these marks and of responses;
  * - `{op:"exchange", n}`: every worker sends `n` numbered messages to every worker (itself
  *   included) on exchange channel 7; when a worker has received all `n × peers`, it responds
  *   `{op:"exchanged", worker, inOrder}` (`inOrder`: every sender's messages arrived in order).
  * Responses of `onConnection` are `{op:"connected", nonce, worker}`.
+ *
+ * Forwarded bytes (`decodeCommand`): the frame `echo:<id>` (UTF-8) is `{op:"echo", id}`, applied
+ * with `forwarded: true` (its response says so); anything else is unreadable.
  */
 import type { WorkerSpec } from "../cluster-spec.js";
 import { ExchangeRouter } from "../communication/exchange-router.js";
 
 export type EchoCommand =
-  | { readonly op: "echo"; readonly id: string }
+  | { readonly op: "echo"; readonly id: string; readonly forwarded?: true }
   | { readonly op: "internal"; readonly id: string; readonly from: number }
   | { readonly op: "log" }
   | { readonly op: "crash" }
-  | { readonly op: "block"; readonly worker: number; readonly ms: number }
+  | { readonly op: "wait"; readonly worker: number; readonly signal: Int32Array }
   | { readonly op: "exchange"; readonly n: number };
 
 export type EchoResponse =
@@ -32,10 +39,15 @@ export type EchoResponse =
       readonly worker: number;
       readonly seq: number;
       readonly internal: boolean;
+      /** Present when the command reached the worker as bytes. */
+      readonly forwarded?: true;
     }
   | { readonly op: "log"; readonly worker: number; readonly ids: readonly string[] }
   | { readonly op: "connected"; readonly nonce: string; readonly worker: number }
   | { readonly op: "exchanged"; readonly worker: number; readonly inOrder: boolean };
+
+/** Longest a `wait` blocks its worker when the test never releases it. */
+const WAIT_LIMIT_MS = 120_000;
 
 const spec: WorkerSpec<EchoCommand, EchoResponse> = {
   createWorker(ctx) {
@@ -55,7 +67,14 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
         switch (cmd.op) {
           case "echo":
             applied.push(cmd.id);
-            ctx.respond({ op: "echo", id: cmd.id, worker: ctx.index, seq, internal });
+            ctx.respond({
+              op: "echo",
+              id: cmd.id,
+              worker: ctx.index,
+              seq,
+              internal,
+              ...(cmd.forwarded ? { forwarded: true as const } : {}),
+            });
             return;
           case "internal":
             if (cmd.from === ctx.index) ctx.sequence({ op: "echo", id: cmd.id });
@@ -66,12 +85,12 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
           case "crash":
             if (ctx.index === 0) throw new Error("crash requested");
             return;
-          case "block":
+          case "wait":
             if (ctx.index === cmd.worker) {
-              const until = performance.now() + cmd.ms;
-              while (performance.now() < until) {
-                // Busy: this thread handles no message meanwhile.
-              }
+              // Blocked: this thread handles no message meanwhile.
+              Atomics.store(cmd.signal, 1, 1);
+              Atomics.wait(cmd.signal, 0, 0, WAIT_LIMIT_MS);
+              Atomics.store(cmd.signal, 2, 1);
             }
             return;
           case "exchange":
@@ -95,6 +114,12 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
         return false;
       },
     };
+  },
+  decodeCommand(frame) {
+    const text = new TextDecoder().decode(frame);
+    return text.startsWith("echo:")
+      ? { op: "echo", id: text.slice(5), forwarded: true }
+      : undefined;
   },
 };
 export default spec;

@@ -70,6 +70,39 @@ describe("MaintenanceTimer", () => {
     timer.close();
   });
 
+  it("reads no clock for a request while a run is armed within the interval (issue 16)", () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    let reads = 0;
+    let runs = 0;
+    const timer = new MaintenanceTimer({
+      intervalMs: 10,
+      run: () => {
+        runs++;
+        return Number.POSITIVE_INFINITY;
+      },
+      now: () => {
+        reads++;
+        return Date.now();
+      },
+    });
+    timer.request();
+    vi.runAllTimers();
+    expect(runs).toBe(1);
+    // Within the interval after a run: the first request arms a run 10 ms after the last one …
+    vi.setSystemTime(2);
+    const before = reads;
+    timer.request();
+    expect(timer.armed).toBe(true);
+    const armingReads = reads - before;
+    // … and the next ones cannot make it earlier: no clock read, same single run.
+    for (let i = 0; i < 100; i++) timer.request();
+    expect(reads - before).toBe(armingReads);
+    vi.advanceTimersByTime(10);
+    expect(runs).toBe(2);
+    timer.close();
+  });
+
   it("runs at most once per interval under a stream of requests", async () => {
     const { at, timer } = recorded();
     for (let ms = 0; ms < 50; ms++) {

@@ -58,6 +58,10 @@ export class MaintenanceTimer {
 
   /** Something changed: run soon (at once, or `intervalMs` after the last run). */
   request(): void {
+    // Already armed no later than `intervalMs` after the last run: a request cannot make it
+    // earlier (it asks for max(now, lastRun + intervalMs)), so it needs no clock read — a worker
+    // requests several times per peek, and a read of the clock is the cost (issue 16).
+    if (this.#dueAt <= this.#lastRun + this.#intervalMs) return;
     this.#armAt(Math.max(this.#now(), this.#lastRun + this.#intervalMs));
   }
 

@@ -26,6 +26,7 @@ import { Sequencer, type SequencerMessage } from "../synchronization/sequencer.j
 import { MaintenanceTimer } from "./maintenance-timer.js";
 import {
   HEAP_REPORT_MS,
+  itemSize,
   type RuntimeInit,
   type SequencedItem,
   type WorkerToMain,
@@ -65,8 +66,11 @@ const logging =
       );
 
 // Index 0 of the order is the main thread (the leader); this worker is `index + 1`.
-const sequencer = new Sequencer<SequencedItem>(mesh.index + 1, mesh.peers + 1, (to, msg) =>
-  mesh.send(to === 0 ? MAIN : to - 1, "cluster:seq", msg),
+const sequencer = new Sequencer<SequencedItem>(
+  mesh.index + 1,
+  mesh.peers + 1,
+  (to, msg) => mesh.send(to === 0 ? MAIN : to - 1, "cluster:seq", msg),
+  { size: itemSize },
 );
 
 let maintained: ClusterWorker<unknown> | undefined;
@@ -107,11 +111,30 @@ function applyReady(): void {
       nonce = item.nonce;
       worker.onConnection?.(item.nonce);
       toMain({ kind: "connected", nonce: item.nonce, seq });
+    } else if (item.kind === "frames") {
+      applyFrames(seq, item.bytes, item.ends);
     } else {
       worker.apply(item.command, { seq, internal: item.internal });
     }
   }
   if (applied) scheduleStep();
+}
+
+/** Applies commands forwarded as bytes (`messages.ts`), the first with sequence number `seq`. */
+function applyFrames(seq: number, bytes: Uint8Array, ends: readonly number[]): void {
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i] as number;
+    const command = spec.decodeCommand?.(bytes.subarray(start, end));
+    start = end;
+    if (command === undefined) {
+      // The main thread forwards only what the spec reads (its `commandFrame`): a wiring bug.
+      throw new Error(
+        `worker ${mesh.index}: a forwarded command its spec cannot read (seq ${seq + i})`,
+      );
+    }
+    worker.apply(command, { seq: seq + i, internal: false });
+  }
 }
 
 function scheduleStep(): void {

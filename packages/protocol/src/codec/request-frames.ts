@@ -3,7 +3,9 @@
  * controller's `computeRequestFrames`. A controller stream whose `Control` method takes
  * `ControlRequestFrames` (`repeated bytes commands = 1`, wire-identical to `ControlRequest`) hands
  * each command over as its bytes; the frequent one at idle — `allowCompaction`, ~1 per index and
- * second — is read here directly, every other frame by the reflective decoder.
+ * second — is read directly (`allow-compaction-reader.ts`), so is a peek of the common shape
+ * (`peek-reader.ts`), every other frame by the reflective decoder. The frames of the commands read
+ * directly are remembered for forwarding to worker threads as bytes (`forwarded-commands.ts`).
  *
  * ## Rules
  * - The direct reader accepts only the canonical encoding protobuf-es writes for an
@@ -16,7 +18,6 @@
  *   an empty message is one too — as `computeRequestFromProto` and `clusterRequestFromProto`.
  * `request-frames.property.test.ts` checks both against the reflective decode of the same bytes.
  */
-import { GlobalId } from "@mzts/repr";
 import type { ClusterCommand } from "../cluster/cluster-command.js";
 import { clusterCommandFromProtoAt } from "../cluster/cluster-command.js";
 import { commandFromProtoAt } from "../compute/codec.js";
@@ -30,65 +31,19 @@ import {
   type ComputeCommand as ComputeCommandProto,
   ComputeCommandSchema,
 } from "../gen/mz/compute/v1/command_pb.js";
+import { allowCompactionAt } from "./allow-compaction-reader.js";
 import { decodeBatch, parseBinary } from "./envelope.js";
+import { forwardFrame } from "./forwarded-commands.js";
 import { type PeekCommandShape, peekCommandAt } from "./peek-reader.js";
-
-const ALLOW_COMPACTION = (7 << 3) | 2;
-const FIELD_1 = (1 << 3) | 2;
-const FIELD_2 = (2 << 3) | 2;
-/** Varint bytes of a time read directly: 7 × 7 = 49 bits, exact as a double. */
-const MAX_TIME_BYTES = 7;
-
-/**
- * The `allowCompaction` canonically encoded at `[at, end)` of `b`, or `undefined` when the frame
- * is anything else (the reflective decoder takes it then).
- */
-export function allowCompactionAt(
-  b: Uint8Array,
-  at: number,
-  end: number,
-): ComputeCommand | undefined {
-  let p = at;
-  if (end - p < 4 || b[p++] !== ALLOW_COMPACTION) return undefined;
-  const len = b[p++] as number;
-  if (len >= 0x80 || p + len !== end) return undefined;
-  if (b[p++] !== FIELD_1) return undefined;
-  const idLen = b[p++] as number;
-  if (idLen >= 0x80 || p + idLen + 2 > end) return undefined;
-  let id = "";
-  for (let i = 0; i < idLen; i++) {
-    const c = b[p + i] as number;
-    if (c >= 0x80) return undefined;
-    id += String.fromCharCode(c);
-  }
-  p += idLen;
-  if (!GlobalId.is(id)) return undefined;
-  if (b[p++] !== FIELD_2) return undefined;
-  const frontierLen = b[p++] as number;
-  if (frontierLen >= 0x80 || p + frontierLen !== end) return undefined;
-  if (frontierLen === 0) return { kind: "allowCompaction", id, frontier: null };
-  if (b[p++] !== FIELD_1) return undefined;
-  const n = b[p++] as number;
-  if (n === 0 || n > MAX_TIME_BYTES || p + n !== end) return undefined;
-  let v = 0;
-  let scale = 1;
-  for (let i = 0; i < n; i++) {
-    const x = b[p + i] as number;
-    // Continuation bits on every byte but the last: one varint, one element.
-    if (i < n - 1 ? x < 0x80 : x >= 0x80) return undefined;
-    v += (x & 0x7f) * scale;
-    scale *= 0x80;
-  }
-  return { kind: "allowCompaction", id, frontier: BigInt(v) };
-}
 
 /** One framed `ComputeCommand` (`prefix` = `commands[i].`). @throws MalformedCommand */
 function computeCommandAt(frame: Uint8Array, prefix: string): ComputeCommand {
   const direct = allowCompactionAt(frame, 0, frame.length);
-  if (direct !== undefined) return direct;
+  if (direct !== undefined) return forwardFrame(direct, frame);
+  const peek = peekCommandAt(frame, 0, frame.length) as ComputeCommandProto | undefined;
+  if (peek !== undefined) return forwardFrame(commandFromProtoAt(peek, prefix), frame);
   return commandFromProtoAt(
-    (peekCommandAt(frame, 0, frame.length) as ComputeCommandProto | undefined) ??
-      parseBinary(ComputeCommandSchema, frame, "compute", "command", prefix.slice(0, -1)),
+    parseBinary(ComputeCommandSchema, frame, "compute", "command", prefix.slice(0, -1)),
     prefix,
   );
 }
@@ -97,6 +52,8 @@ function computeCommandAt(frame: Uint8Array, prefix: string): ComputeCommand {
  * The commands of one framed compute stream message, in order: what `computeRequestFromProto`
  * gives for the same bytes. @throws MalformedCommand (also when empty, or a frame does not parse)
  */
+export { allowCompactionAt };
+
 export function computeRequestFromFrames(commands: readonly Uint8Array[]): ComputeCommand[] {
   return decodeBatch(commands, "compute", "command", computeCommandAt);
 }
@@ -104,22 +61,24 @@ export function computeRequestFromFrames(commands: readonly Uint8Array[]): Compu
 /** `ClusterCommand.compute` (field 1) of one-byte length wrapping the rest of the frame. */
 const CLUSTER_COMPUTE = (1 << 3) | 2;
 
-/** A cluster frame `ClusterCommand.compute` wrapping a peek read directly, or undefined. */
-function clusterPeekAt(frame: Uint8Array): PeekCommandShape | undefined {
-  if (frame[0] !== CLUSTER_COMPUTE) return undefined;
+/**
+ * Where the `ComputeCommand` of a cluster frame `ClusterCommand.compute` begins when the wrapper
+ * covers exactly the rest of the frame, else -1.
+ */
+function clusterComputeStart(frame: Uint8Array): number {
+  if (frame[0] !== CLUSTER_COMPUTE) return -1;
   // The wrapper's length varint (at most 5 bytes) must cover exactly the rest of the frame.
   let len = 0;
   let scale = 1;
   let p = 1;
   for (;;) {
-    if (p >= frame.length || p >= 5) return undefined;
+    if (p >= frame.length || p >= 5) return -1;
     const x = frame[p++] as number;
     len += (x & 0x7f) * scale;
     scale *= 0x80;
     if (x < 0x80) break;
   }
-  if (p + len !== frame.length) return undefined;
-  return peekCommandAt(frame, p, frame.length);
+  return p + len === frame.length ? p : -1;
 }
 
 /**
@@ -136,20 +95,22 @@ export function clusterRequestFromFrames(commands: readonly Uint8Array[]): Clust
     );
   }
   return commands.map((frame, i) => {
-    if (
-      frame[0] === CLUSTER_COMPUTE &&
-      (frame[1] as number) < 0x80 &&
-      frame[1] === frame.length - 2
-    ) {
-      const command = allowCompactionAt(frame, 2, frame.length);
-      if (command !== undefined) return { kind: "compute", command };
-    }
-    const peek = clusterPeekAt(frame);
-    if (peek !== undefined) {
-      return clusterCommandFromProtoAt(
-        { kind: { case: "compute", value: peek } } as unknown as ClusterCommandProto,
-        i,
-      );
+    const at = clusterComputeStart(frame);
+    if (at >= 0) {
+      // The wrapped `ComputeCommand`'s bytes: what the workers decode (`forwarded-commands.ts`).
+      const command = allowCompactionAt(frame, at, frame.length);
+      if (command !== undefined) {
+        return { kind: "compute", command: forwardFrame(command, frame.subarray(at)) };
+      }
+      const peek: PeekCommandShape | undefined = peekCommandAt(frame, at, frame.length);
+      if (peek !== undefined) {
+        const c = clusterCommandFromProtoAt(
+          { kind: { case: "compute", value: peek } } as unknown as ClusterCommandProto,
+          i,
+        );
+        if (c.kind === "compute") forwardFrame(c.command, frame.subarray(at));
+        return c;
+      }
     }
     return clusterCommandFromProtoAt(
       parseBinary(ClusterCommandSchema, frame, "cluster", "command", `commands[${i}]`),

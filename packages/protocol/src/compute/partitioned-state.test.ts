@@ -130,6 +130,20 @@ describe("PartitionedComputeState peeks", () => {
     }
   });
 
+  it("one part: its answer passes on as is, with nothing kept per peek (issue 16)", () => {
+    const s = new PartitionedComputeState(1);
+    for (const response of [
+      { kind: "rows", rows: [[["a"], 1]] },
+      { kind: "error", message: "boom" },
+      { kind: "canceled" },
+    ] satisfies PeekResponse[]) {
+      const answer = peek(response);
+      const out = s.absorb(0, answer);
+      expect(out).toHaveLength(1);
+      expect(out[0]).toBe(answer);
+    }
+  });
+
   it("two answers from one part are a bug", () => {
     const s = new PartitionedComputeState(2);
     s.absorb(0, peek({ kind: "canceled" }));

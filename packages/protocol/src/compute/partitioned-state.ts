@@ -14,7 +14,8 @@
  *   every reported kind's meet advanced to the part's own value (always so with one part), the
  *   part's response is passed on as is: no new response per report.
  * - **Peeks**: answers are accumulated per uuid until all N parts answered (two answers from one
- *   part are a bug). Precedence `canceled` > `error` > `rows`, independent of arrival order: the
+ *   part are a bug); with one part its answer passes on as is (the same object) unless its rows
+ *   exceed `maxResultSize`. Precedence `canceled` > `error` > `rows`, independent of arrival order: the
  *   error of the lowest part index wins, rows concatenate in part order. Rows whose packed size
  *   exceeds `maxResultSize` become the error "total result exceeds max size of N bytes".
  * - **Subscribes**: per subscribe the parts' uppers (meet), a stash of updates and a sticky error.
@@ -101,8 +102,11 @@ export class PartitionedComputeState {
   #maxResultSize = UNLIMITED;
   /** Collection id → per-kind meet of part frontiers; deleted when every kind is empty. */
   readonly #frontiers = new Map<GlobalId, CollectionFrontiers>();
-  /** Peek uuid → answers by part; deleted when all parts answered. */
-  readonly #peeks = new Map<string, Map<number, PeekResponse>>();
+  /** Peek uuid → answers by part and their count; deleted when all parts answered. */
+  readonly #peeks = new Map<
+    string,
+    { count: number; readonly byPart: (PeekResponse | undefined)[] }
+  >();
   /** Subscribe id → merge state; deleted after the final batch or `droppedAt`. */
   readonly #subscribes = new Map<GlobalId, SubscribeState>();
   /** Dedup of command errors. */
@@ -141,6 +145,10 @@ export class PartitionedComputeState {
       case "frontiers":
         return this.#absorbFrontiers(part, r);
       case "peekResponse":
+        // One part: its answer is the process's (only the size limit can change it), no
+        // bookkeeping per peek.
+        if (this.#parts === 1 && (r.response.kind !== "rows" || !this.#tooLarge(r.response.rows)))
+          return [r];
         return this.#absorbPeek(part, r.uuid, r.response);
       case "subscribeResponse":
         return this.#absorbSubscribe(part, r);
@@ -175,28 +183,45 @@ export class PartitionedComputeState {
   #absorbPeek(part: number, uuid: string, response: PeekResponse): ComputeResponse[] {
     let answers = this.#peeks.get(uuid);
     if (answers === undefined) {
-      answers = new Map();
+      answers = { count: 0, byPart: new Array<PeekResponse | undefined>(this.#parts) };
       this.#peeks.set(uuid, answers);
     }
-    if (answers.has(part)) {
+    if (answers.byPart[part] !== undefined) {
       throw new InvariantViolation(`part ${part} answered peek ${uuid} twice`);
     }
-    answers.set(part, response);
-    if (answers.size < this.#parts) return [];
+    answers.byPart[part] = response;
+    if (++answers.count < this.#parts) return [];
     this.#peeks.delete(uuid);
-    return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers) }];
+    return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers.byPart) }];
   }
 
-  #mergePeek(answers: ReadonlyMap<number, PeekResponse>): PeekResponse {
-    const ordered = [...answers].sort(([a], [b]) => a - b).map(([, r]) => r);
-    if (ordered.some((r) => r.kind === "canceled")) return { kind: "canceled" };
-    const error = ordered.find((r) => r.kind === "error");
+  /** The answer of the process from every part's, indexed by part (all present). */
+  #mergePeek(byPart: readonly (PeekResponse | undefined)[]): PeekResponse {
+    let error: PeekResponse | undefined;
+    /** The only part with rows so far (its array is the answer's), or -1; -2: several. */
+    let withRows = -1;
+    for (let i = 0; i < byPart.length; i++) {
+      const r = byPart[i] as PeekResponse;
+      if (r.kind === "canceled") return r;
+      if (r.kind === "error") error ??= r;
+      else if (r.rows.length > 0) withRows = withRows === -1 ? i : -2;
+    }
     if (error !== undefined) return error;
-    const rows = ordered.flatMap((r) => (r.kind === "rows" ? r.rows : []));
-    if (exceeds(rows, this.#maxResultSize)) {
+    const rows =
+      withRows === -2
+        ? byPart.flatMap((r) => (r?.kind === "rows" ? r.rows : []))
+        : withRows >= 0
+          ? (byPart[withRows] as Extract<PeekResponse, { kind: "rows" }>).rows
+          : [];
+    if (this.#tooLarge(rows)) {
       return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
     }
     return { kind: "rows", rows };
+  }
+
+  /** True when `rows` packed exceed `maxResultSize`. */
+  #tooLarge(rows: readonly (readonly [Row, ...unknown[]])[]): boolean {
+    return exceeds(rows, this.#maxResultSize);
   }
 
   #absorbSubscribe(

@@ -1,0 +1,128 @@
+/**
+ * Commands forwarded to workers as bytes (`forwarded-commands.ts`): the worker's read of a
+ * remembered frame gives exactly the command the main thread's framed decode gave (compute and
+ * cluster streams), peeks of the direct shape and allowCompactions are always remembered, and
+ * nothing else ever is.
+ */
+import { toBinary } from "@bufbuild/protobuf";
+import { fc, test } from "@fast-check/vitest";
+import { describe, expect } from "vitest";
+import { computeCommandToProto } from "../compute/codec.js";
+import type { ComputeCommand, Peek } from "../compute/command.js";
+import { ComputeCommandSchema } from "../gen/mz/compute/v1/command_pb.js";
+import { peek as anyPeek, uuid } from "../testdata/arbitraries.js";
+import { decodeForwardedCommand, forwardedFrame } from "./forwarded-commands.js";
+import { clusterRequestFromFrames, computeRequestFromFrames } from "./request-frames.js";
+
+const datum = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+  fc.string({ maxLength: 20 }),
+);
+/** Peeks of the shape `peek-reader.ts` reads directly. */
+const directPeek: fc.Arbitrary<Peek> = fc
+  .record({
+    uuid,
+    id: fc.nat(10_000).map((n) => `u${n}`),
+    arity: fc.integer({ min: 1, max: 4 }),
+    timestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    width: fc.integer({ min: 1, max: 3 }),
+    constrained: fc.boolean(),
+    limit: fc.option(fc.nat(1000), { nil: undefined }),
+    offset: fc.nat(1000),
+  })
+  .chain((r) =>
+    fc
+      .tuple(
+        fc.array(fc.array(datum, { minLength: r.width, maxLength: r.width }), { maxLength: 4 }),
+        fc.array(fc.nat(r.arity - 1), { maxLength: 4 }),
+      )
+      .chain(([rows, projection]) =>
+        fc
+          .array(fc.nat(Math.max(0, projection.length - 1)), {
+            maxLength: projection.length === 0 ? 0 : 3,
+          })
+          .map(
+            (project): Peek => ({
+              uuid: r.uuid,
+              target: { kind: "index", id: r.id },
+              arity: r.arity,
+              timestamp: r.timestamp,
+              ...(r.constrained ? { literalConstraints: rows } : {}),
+              mapFilterProject: { exprs: [], predicates: [], projection },
+              finishing: {
+                orderBy: [],
+                offset: r.offset,
+                project,
+                ...(r.limit === undefined ? {} : { limit: r.limit }),
+              },
+            }),
+          ),
+      ),
+  );
+const allowCompaction: fc.Arbitrary<ComputeCommand> = fc
+  .record({
+    id: fc.nat(100_000).map((n) => `u${n}`),
+    frontier: fc.option(fc.bigInt({ min: 0n, max: 2n ** 49n - 1n }), { nil: null }),
+  })
+  .map(({ id, frontier }) => ({
+    kind: "allowCompaction",
+    id,
+    frontier,
+  }));
+
+const frameOf = (c: ComputeCommand) => toBinary(ComputeCommandSchema, computeCommandToProto(c));
+const clusterFrameOf = (frame: Uint8Array) => {
+  const len: number[] = [];
+  for (let n = frame.length; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      len.push(n);
+      break;
+    }
+    len.push((n % 128) | 0x80);
+  }
+  return Uint8Array.from([0x0a, ...len, ...frame]);
+};
+
+/** The main thread's decodes of `c`'s frame (compute and cluster streams). */
+function mainDecodes(c: ComputeCommand): ComputeCommand[] {
+  const frame = frameOf(c);
+  const [compute] = computeRequestFromFrames([frame]);
+  const [cluster] = clusterRequestFromFrames([clusterFrameOf(frame)]);
+  if (cluster?.kind !== "compute") throw new Error("not a compute command");
+  return [compute!, cluster.command];
+}
+
+describe("forwarded command frames", () => {
+  const directPeekCommand = directPeek.map((peek): ComputeCommand => ({ kind: "peek", peek }));
+  test.prop([fc.oneof(directPeekCommand, allowCompaction)], { numRuns: 400 })(
+    "the hot commands are forwarded, and a worker reads back the main thread's command",
+    (c) => {
+      for (const decoded of mainDecodes(c)) {
+        const frame = forwardedFrame(decoded);
+        expect(frame).toBeDefined();
+        expect(decodeForwardedCommand(Uint8Array.from(frame!))).toStrictEqual(decoded);
+      }
+    },
+  );
+
+  test.prop([anyPeek], { numRuns: 300 })("any peek: forwarded only when read back equal", (p) => {
+    for (const decoded of mainDecodes({ kind: "peek", peek: p })) {
+      const frame = forwardedFrame(decoded);
+      if (frame !== undefined) {
+        expect(decodeForwardedCommand(Uint8Array.from(frame))).toStrictEqual(decoded);
+      }
+    }
+  });
+
+  test("other commands travel as objects", () => {
+    for (const c of [
+      { kind: "initializationComplete" },
+      { kind: "cancelPeek", uuid: "00000000-0000-4000-8000-000000000000" },
+    ] as ComputeCommand[]) {
+      for (const decoded of mainDecodes(c)) expect(forwardedFrame(decoded)).toBeUndefined();
+    }
+    expect(decodeForwardedCommand(frameOf({ kind: "initializationComplete" }))).toBeUndefined();
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Commands forwarded to worker threads as their wire bytes (issue 16: the replica's per-command
+ * path). The replica's main thread decodes every framed command (validation at the edge: a
+ * malformed one ends the stream), and for the hot ones read directly — a `peek` of the common
+ * shape (`peek-reader.ts`) and an `allowCompaction` (`allow-compaction-reader.ts`) — it remembers
+ * the frame (`forwardFrame`, by the decoded command's identity). A runtime that finds a frame
+ * (`forwardedFrame`) posts the bytes to its workers instead of the decoded object: a structured
+ * clone of a peek walks ~20 objects per worker, a copy of its ~100 bytes does not. Each worker
+ * reads it back with `decodeForwardedCommand`.
+ *
+ * ## Rules
+ * - Only frames the main thread decoded successfully are remembered, so a worker's read never
+ *   meets invalid input; it repeats none of the validation and gives the **same value** the main
+ *   thread's decode gave (`forwarded-commands.property.test.ts` checks it on generated commands).
+ * - Codec-free (no protobuf-es, no generated schemas): worker threads import it through
+ *   `@mzts/protocol/domain`, which must stay light (issue 16, rehydration).
+ * - A frame that is not one of the two shapes is a bug of the sender (`undefined` returned; the
+ *   caller treats it as fatal).
+ * - A remembered frame is a **view** of the received bytes, not a copy: the runtime copies it when
+ *   the command is submitted (`forwardRuns`), which `createRuntimeSessions` may defer to the end
+ *   of the event-loop turn. That is safe because nothing writes those bytes meanwhile: Connect's
+ *   envelope decoder copies the http2 chunks into a fresh `Uint8Array` per message, protobuf-es's
+ *   `bytes` fields are views of that array, and no replica code writes a request's bytes. A
+ *   caller of `computeRequestFromFrames` / `clusterRequestFromFrames` must not reuse its frames'
+ *   buffers before the commands are submitted (mz-cluster `framed-requests.test.ts` pins this).
+ */
+import type { Datum, Row } from "@mzts/repr";
+import type { ComputeCommand, Peek } from "../compute/command.js";
+import { allowCompactionAt } from "./allow-compaction-reader.js";
+import { peekCommandAt } from "./peek-reader.js";
+
+const frames = new WeakMap<object, Uint8Array>();
+
+/** Remembers `frame` as the wire bytes of `command` (decoded from it); returns `command`. */
+export function forwardFrame<C extends object>(command: C, frame: Uint8Array): C {
+  frames.set(command, frame);
+  return command;
+}
+
+/**
+ * The wire bytes of a command the main thread decoded from a frame that a worker can read with
+ * `decodeForwardedCommand`, or `undefined` (the command travels as an object).
+ */
+export function forwardedFrame(command: object): Uint8Array | undefined {
+  return frames.get(command);
+}
+
+interface PeekShape {
+  readonly uuid: string;
+  readonly target: { readonly value: { readonly id: string } };
+  readonly arity: number;
+  readonly timestamp: bigint;
+  readonly literalConstraints:
+    | {
+        readonly rows: ReadonlyArray<{
+          readonly datums: ReadonlyArray<{ readonly value: { case: string; value: unknown } }>;
+        }>;
+      }
+    | undefined;
+  readonly mapFilterProject: { readonly projection: readonly number[] };
+  readonly finishing: {
+    readonly limit: bigint | undefined;
+    readonly offset: bigint;
+    readonly project: readonly number[];
+  };
+}
+
+/**
+ * The domain peek of a proto-shaped peek the main thread already validated (`peekFromProto`).
+ * The shape is this call's own (fresh from `peekCommandAt`): its arrays are taken, not copied,
+ * and no object is spread (a worker decodes every forwarded peek; issue 16).
+ */
+function peekFromShape(p: PeekShape): Peek {
+  const f = p.finishing;
+  const project = f.project as number[];
+  const finishing =
+    f.limit === undefined
+      ? { orderBy: [], offset: Number(f.offset), project }
+      : { orderBy: [], offset: Number(f.offset), project, limit: Number(f.limit) };
+  const mapFilterProject = {
+    exprs: [],
+    predicates: [],
+    projection: p.mapFilterProject.projection as number[],
+  };
+  const target = { kind: "index", id: p.target.value.id } as const;
+  const constraints = p.literalConstraints;
+  if (constraints === undefined) {
+    return {
+      uuid: p.uuid,
+      target,
+      arity: p.arity,
+      timestamp: p.timestamp,
+      mapFilterProject,
+      finishing,
+    };
+  }
+  const literalConstraints: Row[] = constraints.rows.map((r) =>
+    r.datums.map((d) => (d.value.case === "nullValue" ? null : (d.value.value as Datum))),
+  );
+  return {
+    uuid: p.uuid,
+    target,
+    arity: p.arity,
+    timestamp: p.timestamp,
+    literalConstraints,
+    mapFilterProject,
+    finishing,
+  };
+}
+
+/**
+ * The command of a frame that `forwardedFrame` gave on the main thread (the same value its decode
+ * gave there), or `undefined` when the frame is neither a directly read peek nor allowCompaction.
+ */
+export function decodeForwardedCommand(frame: Uint8Array): ComputeCommand | undefined {
+  const compaction = allowCompactionAt(frame, 0, frame.length);
+  if (compaction !== undefined) return compaction;
+  const shape = peekCommandAt(frame, 0, frame.length);
+  if (shape === undefined) return undefined;
+  return { kind: "peek", peek: peekFromShape(shape.kind.value as PeekShape) };
+}
