@@ -8,59 +8,13 @@ import { toBinary } from "@bufbuild/protobuf";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { computeCommandToProto } from "../compute/codec.js";
-import type { ComputeCommand, Peek } from "../compute/command.js";
+import type { ComputeCommand } from "../compute/command.js";
 import { ComputeCommandSchema } from "../gen/mz/compute/v1/command_pb.js";
-import { peek as anyPeek, uuid } from "../testdata/arbitraries.js";
+import { peek as anyPeek, directPeek } from "../testdata/arbitraries.js";
+import { clusterFrameOf } from "../testdata/cluster-frames.js";
 import { decodeForwardedCommand, forwardedFrame } from "./forwarded-commands.js";
 import { clusterRequestFromFrames, computeRequestFromFrames } from "./request-frames.js";
 
-const datum = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-  fc.string({ maxLength: 20 }),
-);
-/** Peeks of the shape `peek-reader.ts` reads directly. */
-const directPeek: fc.Arbitrary<Peek> = fc
-  .record({
-    uuid,
-    id: fc.nat(10_000).map((n) => `u${n}`),
-    arity: fc.integer({ min: 1, max: 4 }),
-    timestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-    width: fc.integer({ min: 1, max: 3 }),
-    constrained: fc.boolean(),
-    limit: fc.option(fc.nat(1000), { nil: undefined }),
-    offset: fc.nat(1000),
-  })
-  .chain((r) =>
-    fc
-      .tuple(
-        fc.array(fc.array(datum, { minLength: r.width, maxLength: r.width }), { maxLength: 4 }),
-        fc.array(fc.nat(r.arity - 1), { maxLength: 4 }),
-      )
-      .chain(([rows, projection]) =>
-        fc
-          .array(fc.nat(Math.max(0, projection.length - 1)), {
-            maxLength: projection.length === 0 ? 0 : 3,
-          })
-          .map(
-            (project): Peek => ({
-              uuid: r.uuid,
-              target: { kind: "index", id: r.id },
-              arity: r.arity,
-              timestamp: r.timestamp,
-              ...(r.constrained ? { literalConstraints: rows } : {}),
-              mapFilterProject: { exprs: [], predicates: [], projection },
-              finishing: {
-                orderBy: [],
-                offset: r.offset,
-                project,
-                ...(r.limit === undefined ? {} : { limit: r.limit }),
-              },
-            }),
-          ),
-      ),
-  );
 const allowCompaction: fc.Arbitrary<ComputeCommand> = fc
   .record({
     id: fc.nat(100_000).map((n) => `u${n}`),
@@ -73,17 +27,6 @@ const allowCompaction: fc.Arbitrary<ComputeCommand> = fc
   }));
 
 const frameOf = (c: ComputeCommand) => toBinary(ComputeCommandSchema, computeCommandToProto(c));
-const clusterFrameOf = (frame: Uint8Array) => {
-  const len: number[] = [];
-  for (let n = frame.length; ; n = Math.floor(n / 128)) {
-    if (n < 128) {
-      len.push(n);
-      break;
-    }
-    len.push((n % 128) | 0x80);
-  }
-  return Uint8Array.from([0x0a, ...len, ...frame]);
-};
 
 /** The main thread's decodes of `c`'s frame (compute and cluster streams). */
 function mainDecodes(c: ComputeCommand): ComputeCommand[] {

@@ -14,6 +14,7 @@ import type { ComputeCommand, Peek } from "../compute/command.js";
 import { ClusterCommandSchema } from "../gen/mz/cluster/v1/cluster_pb.js";
 import { ComputeCommandSchema } from "../gen/mz/compute/v1/command_pb.js";
 import { peek as anyPeek, directPeek } from "../testdata/arbitraries.js";
+import { clusterFrameOf } from "../testdata/cluster-frames.js";
 import { parseBinary } from "./envelope.js";
 import { peekCommandAt } from "./peek-reader.js";
 import { clusterRequestFromFrames, computeRequestFromFrames } from "./request-frames.js";
@@ -39,19 +40,6 @@ const reflectiveCompute = (frame: Uint8Array) =>
     ),
   ]);
 const framedCompute = (frame: Uint8Array) => outcome(() => computeRequestFromFrames([frame]));
-
-/** A cluster frame wrapping the compute frame's command. */
-const clusterFrameOf = (frame: Uint8Array) => {
-  const len: number[] = [];
-  for (let n = frame.length; ; n = Math.floor(n / 128)) {
-    if (n < 128) {
-      len.push(n);
-      break;
-    }
-    len.push((n % 128) | 0x80);
-  }
-  return Uint8Array.from([0x0a, ...len, ...frame]);
-};
 
 /** A corruption of `frame`: a byte replaced, the tail cut off, or bytes appended. */
 const corrupted = (frame: Uint8Array) =>
