@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { openSqliteCatalog, refusedStreamIsUnavailable } from "@mzts/environmentd";
+import * as environmentd from "@mzts/environmentd";
 import type { Plan } from "@mzts/expr";
 import { createPersist } from "@mzts/persist";
 import {
@@ -79,7 +79,12 @@ export function environmentApi(grpcUrl: string): EnvironmentApi {
     createGrpcTransport({
       baseUrl: grpcUrl,
       sessionManager: sessions,
-      interceptors: [refusedStreamIsUnavailable],
+      // Read off the namespace: `pnpm bench --compare <ref>` runs this harness against older
+      // builds, whose `@mzts/environmentd` has no such export (a named import fails to link).
+      interceptors:
+        environmentd.refusedStreamIsUnavailable === undefined
+          ? []
+          : [environmentd.refusedStreamIsUnavailable],
     }),
   );
   return {
@@ -632,7 +637,7 @@ export function evaluatePlan(plan: Plan, inputs: ReadonlyMap<string, Collection>
 
 /** Subsource and materialized-view shards by GlobalId, from the catalog of `dataDir`. */
 export async function shardsByGlobalId(dataDir: string): Promise<Map<string, string>> {
-  const catalog = openSqliteCatalog({ path: join(dataDir, "catalog.sqlite") });
+  const catalog = environmentd.openSqliteCatalog({ path: join(dataDir, "catalog.sqlite") });
   try {
     const snap = await catalog.snapshot();
     const out = new Map<string, string>();
