@@ -19,8 +19,11 @@
  *   keep-alive window (Node ≥ 18 starts the headers timer with a request's first byte, so it only
  *   bounds a slow sender; older runtimes counted the idle time, and closed idle sockets early).
  * - gRPC (h2c): no idle timeout (`Http2Server` timeout 0): an idle session stays open until the
- *   client closes it, or `close()`. HTTP/2 has no such race: a server that does end a session
- *   sends GOAWAY naming the last stream it took, so a client retries later streams elsewhere.
+ *   client closes it, or `close()`. HTTP/2 narrows the race but does not remove it: a server that
+ *   ends a session sends GOAWAY naming the last stream it took, and refuses (`REFUSED_STREAM`,
+ *   unprocessed, safe to retry) a stream the client opened before the GOAWAY reached it.
+ *   connect-node reports that refusal as Internal; `refusedStreamIsUnavailable`
+ *   (`refused-stream.ts`) is the client interceptor that makes it Unavailable.
  *
  * ## Flow of one rpc
  * 1. Decode the wire message with `environmentCodecs.<rpc>Request.fromProto` (`MalformedRequest`
