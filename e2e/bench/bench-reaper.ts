@@ -71,6 +71,28 @@ export async function stopEnvironmentd(
 }
 
 /**
+ * Stops processes that are not our children (replicas outlive their environmentd): when
+ * `graceful`, SIGTERM and up to 10 s to exit (a process run with --cpu-prof writes its profile
+ * on a graceful exit); then SIGKILL, and up to 5 s for them to be gone.
+ */
+export async function stopPids(pids: readonly number[], graceful: boolean): Promise<void> {
+  if (graceful) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await sleep(50);
+  }
+  for (const pid of pids) killPid(pid);
+  const deadline = Date.now() + 5000;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(20);
+}
+
+/**
  * Stops everything of one data dir and removes it: kill -9, or under profiling SIGTERM first
  * (environmentd, then its replicas) so their CPU profiles are written.
  */
@@ -80,14 +102,7 @@ export async function teardown(dir: string, envs: Iterable<Started>): Promise<vo
   const pids = readRecords(dir)
     .map((r) => r.pid)
     .filter((pid) => isOurClusterd(pid, dir));
-  if (graceful) {
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGTERM");
-    const deadline = Date.now() + 10_000;
-    while (pids.some(alive) && Date.now() < deadline) await sleep(50);
-  }
-  for (const pid of pids) killPid(pid);
-  const deadline = Date.now() + 5000;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(20);
+  await stopPids(pids, graceful);
   rmSync(dir, { recursive: true, force: true });
   dataDirs.delete(dir);
 }

@@ -33,6 +33,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { EnvironmentService } from "@mzts/protocol/wire";
 import { environmentApi, isOurClusterd, readReplicaRecords } from "../src/harness/environment.js";
 import { type Started, startNode, stopAll } from "../src/harness/processes.js";
+import { stopPids } from "./bench-reaper.js";
 import { FULL_PEEK, PEEK_PATH } from "./environment-demo.js";
 import { rawH2Client } from "./raw-h2.js";
 
@@ -329,25 +330,9 @@ try {
   await stopAll();
   // Replicas outlive environmentd: SIGTERM (a clusterd run with --cpu-prof through
   // MZ_CLUSTERD_NODE_ARGS writes its profiles on a graceful exit), SIGKILL what is left after 10 s.
-  const replicas = sides.flatMap((s) => replicaPids(s));
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (const pid of replicas) {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {}
-  }
-  for (let i = 0; i < 100 && replicas.some(alive); i++) await sleep(100);
-  for (const pid of replicas) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
+  await stopPids(
+    sides.flatMap((s) => replicaPids(s)),
+    true,
+  );
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }

@@ -6,7 +6,6 @@
  * Transport code gets the generated schemas and service descriptors from `@mzts/protocol/wire`.
  */
 
-// Hello, fencing, the shared in-band error and the unified cluster stream.
 export {
   type ClusterCommand,
   type ClusterResponse,
@@ -207,6 +206,8 @@ export {
   ProtocolVersionMismatch,
   StaleGeneration,
 } from "./errors.js";
+// Hello, fencing, the shared in-band error and the unified cluster stream.
+export { grpcEnvelope } from "./grpc-envelope.js";
 export {
   DEFAULT_INTROSPECTION_INTERVAL_MS,
   introspectionIntervalProblem,

@@ -48,17 +48,16 @@
  * snapshot then reports the since violation (or the error) itself.
  */
 import { createHash } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   ReaderExpired,
   type Shard,
   SinceBeyondUpper,
   type SinceHandle,
   SinceRegression,
-  StorageUnavailable,
 } from "@mzts/persist";
 import { Frontier, type Timestamp } from "@mzts/repr";
 import type { Logger } from "pino";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { sinceTicker } from "./since-ticker.js";
 
 /** Default least time between two since downgrades of a hold, ms. */
@@ -67,9 +66,6 @@ export const DEFAULT_SINCE_DOWNGRADE_INTERVAL_MS = 1000;
 export const DEFAULT_SINCE_HEARTBEAT_INTERVAL_MS = 60_000;
 /** Longest wait for an earlier hold of the same shard in this thread to expire its handle, ms. */
 const RELEASE_WAIT_MS = 10_000;
-/** The first and the longest wait before registering again after `StorageUnavailable`, ms. */
-const REGISTER_RETRY_FIRST_MS = 10;
-const REGISTER_RETRY_MAX_MS = 1000;
 /** Persist's limit on reader ids. */
 const MAX_READER_ID = 200;
 
@@ -297,27 +293,17 @@ class ShardSinceHold {
     this.#registering = { seq, done };
   }
 
-  /**
-   * `#registerNow`, again after 10 ms doubling to 1 s while the store is unavailable, until it
-   * succeeds or the hold closes. Anything else is the registration's failure.
-   */
+  /** `#registerNow`, retried while the store is unavailable until it succeeds or the hold closes. */
   async #registerRetrying(): Promise<void> {
-    for (let delayMs = REGISTER_RETRY_FIRST_MS; ; ) {
-      try {
-        await this.#registerNow();
-        return;
-      } catch (e) {
-        if (!(e instanceof StorageUnavailable) || this.#closed) throw e;
+    await retryWhileUnavailable(
+      () => this.#registerNow(),
+      this.#closing.signal,
+      (e, ms) =>
         this.#o.logger.warn(
-          { ...this.#fields(), err: e.message, retryInMs: delayMs },
+          { ...this.#fields(), err: e.message, retryInMs: ms },
           "compute: registering the source imports' since handle failed (storage unavailable); retrying",
-        );
-      }
-      const signal = this.#closing.signal;
-      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
-      if (this.#closed) return;
-      delayMs = Math.min(delayMs * 2, REGISTER_RETRY_MAX_MS);
-    }
+        ),
+    );
   }
 
   async #registerNow(): Promise<void> {

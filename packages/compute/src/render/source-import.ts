@@ -34,11 +34,11 @@
  * waiting until its timeout (Materialize answers peeks of a dataflow in error with
  * `PeekResponse::Error`).
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import { type Shard, SinceViolation, StorageUnavailable } from "@mzts/persist";
+import { type Shard, SinceViolation } from "@mzts/persist";
 import { Frontier, type GlobalId, hashRow, type Timestamp, type Update } from "@mzts/repr";
 import type { Logger } from "pino";
 import type { ImportFeed } from "./import-feed.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import type { ShardListeners } from "./shard-listeners.js";
 import type { ShardSinceHolds, SinceLease } from "./shard-since-holds.js";
 
@@ -97,10 +97,6 @@ export function sourceImportFailure(
     message: `${where}: reading the shard failed: ${err}; ${RECOVERY}`,
   };
 }
-
-/** The first and the longest wait before opening a source's shard again, ms (`StorageUnavailable`). */
-const OPEN_RETRY_FIRST_MS = 10;
-const OPEN_RETRY_MAX_MS = 1000;
 
 /** Opens a persist shard by id (the worker's persist client). */
 export type OpenShard = (shardId: string) => Promise<Shard>;
@@ -176,8 +172,17 @@ export class SourceReader {
     const { feed, openShard, requestStep } = this.#o;
     const lease = this.#lease!;
     const signal = this.#abort.signal;
-    const shard = await this.#openShard(openShard, signal);
-    if (shard === undefined) return;
+    // Opening is retried while the store is unavailable (nothing was read yet).
+    const shard = await retryWhileUnavailable(
+      () => openShard(this.shardId),
+      signal,
+      (e, ms) =>
+        this.#o.logger.warn(
+          { ...this.#fields(), err: e.message, retryInMs: ms },
+          "compute: opening a source import's shard failed (storage unavailable); retrying",
+        ),
+    );
+    if (shard === undefined || signal.aborted) return;
     await lease.ready;
     if (signal.aborted) return;
     const snap = await shard.snapshot(feed.asOf, { wait: true, signal });
@@ -211,28 +216,6 @@ export class SourceReader {
         resolve();
       }
     });
-  }
-
-  /**
-   * Opens the shard; while the store is unavailable (`StorageUnavailable`: e.g. the worker's
-   * persist client could not open its consensus), tries again after 10 ms, doubling to 1 s, until
-   * it opens or the reader stops (undefined). Anything else is the reader's failure.
-   */
-  async #openShard(openShard: OpenShard, signal: AbortSignal): Promise<Shard | undefined> {
-    for (let delayMs = OPEN_RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, OPEN_RETRY_MAX_MS)) {
-      try {
-        const shard = await openShard(this.shardId);
-        return signal.aborted ? undefined : shard;
-      } catch (e) {
-        if (!(e instanceof StorageUnavailable) || signal.aborted) throw e;
-        this.#o.logger.warn(
-          { ...this.#fields(), err: e.message, retryInMs: delayMs },
-          "compute: opening a source import's shard failed (storage unavailable); retrying",
-        );
-      }
-      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) return undefined;
-    }
   }
 
   #failed(e: unknown): void {

@@ -42,6 +42,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { grpcEnvelope } from "@mzts/protocol";
 import type { ControlService } from "./replica-protocol.js";
 
 export interface GrpcBidiLimits {
@@ -221,15 +222,6 @@ export function codecOf<M extends Message>(schema: DescMessage): Codec<M> {
   };
 }
 
-/** One message's envelope: flag 0, big-endian length, the bytes. */
-function envelope(bytes: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + bytes.length);
-  out[0] = 0;
-  out.writeUInt32BE(bytes.length, 1);
-  out.set(bytes, 5);
-  return out;
-}
-
 /** `service.control` called on `session` (see the file comment). */
 export function grpcBidi<Req extends Message, Res extends Message>(
   session: ClientHttp2Session,
@@ -349,7 +341,7 @@ async function* call<Req extends Message, Res extends Message>(
             `message size ${bytes.length} is larger than configured writeMaxBytes ${limits.writeMaxBytes}`,
             Code.ResourceExhausted,
           );
-        stream.write(envelope(bytes));
+        stream.write(grpcEnvelope(bytes));
       }
       if (end === undefined) stream.end();
     } catch (e) {

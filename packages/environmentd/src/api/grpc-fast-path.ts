@@ -49,6 +49,7 @@ import type {
 } from "node:http2";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { grpcEnvelope } from "@mzts/protocol";
 import { TurnAdmission } from "./turn-admission.js";
 
 /** One unary method served here: its path, request schema and the bytes of its answer. */
@@ -296,15 +297,6 @@ function trailersOf(error: ConnectError | undefined): Record<string, string> {
     : { "grpc-status": String(error.code), "grpc-message": encodeURIComponent(error.rawMessage) };
 }
 
-/** The message in one gRPC envelope. */
-function envelope(bytes: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + bytes.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(bytes.length, 1);
-  frame.set(bytes, 5);
-  return frame;
-}
-
 /**
  * Connect's response shape on the raw stream: headers (`:status` 200, the content type, `date`),
  * the message in one envelope (if any), then trailers.
@@ -322,7 +314,7 @@ function respondStream(
     });
     stream.respond({ ":status": 200, "content-type": RESPONSE_TYPE }, { waitForTrailers: true });
     if (bytes === undefined) stream.end();
-    else stream.end(envelope(bytes));
+    else stream.end(grpcEnvelope(bytes));
   } catch {
     // The stream closed under us (the session is going away): nothing left to answer.
   }
@@ -335,7 +327,7 @@ function respondRes(res: Http2ServerResponse, bytes: Uint8Array | undefined, err
     res.writeHead(200, { "content-type": RESPONSE_TYPE });
     res.addTrailers(trailersOf(error));
     if (bytes === undefined) res.end();
-    else res.end(envelope(bytes));
+    else res.end(grpcEnvelope(bytes));
   } catch {
     // The stream closed under us (the session is going away): nothing left to answer.
   }
