@@ -11,6 +11,8 @@ import { run } from "./exec.js";
 export const BENCHES = {
   phase1: { script: "phase1.bench.ts", args: ["--runs", "1"] },
   environment: { script: "environment.bench.ts", args: ["--runs", "1"] },
+  // Command throughput with batching (issue 16's 100k/s goal): opt in by --benches.
+  commands: { script: "commands.bench.ts", args: ["--runs", "1"] },
   // Needs environmentd's `LegacyClusterController` on both sides (issue 14): opt in by --benches.
   "state-scale": { script: "state-scale.bench.ts", args: [] },
 } as const;

@@ -1,0 +1,279 @@
+/**
+ * Command throughput with batching (issue 16: "≥ 100k commands/s with batching"): how many compute
+ * commands a second a real clusterd (W workers, legacy and unified) applies when the controller
+ * sends them batched, beside the transport baselines serving the same stream messages.
+ *
+ * Every stream message carries `BENCH_BATCH` commands (default 1024), at most `BENCH_INFLIGHT`
+ * messages (default 4) unanswered. Two mixes:
+ * - `compaction`: `BENCH_BATCH − 1` `allowCompaction` commands for the bench's index (its since
+ *   one tick later each time), closed by one peek at a time past every since. Commands apply in order, so
+ *   the peek's answer says the message's commands were applied: it is the message's receipt.
+ * - `peeks`: `BENCH_BATCH` keyed peeks (phase-1's peek: one row of a 100-row constant index).
+ * Rows (each its own process on loopback; interleaved, a different row first in each run):
+ * - `echo`: mz-cluster's bench server answering the peeks itself (the Connect transport, no
+ *   workers; other commands are dropped);
+ * - `hop`: the same server handing every message's decoded commands to W bare worker threads
+ *   (structured clone) that answer the peeks;
+ * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on.
+ * Figures: commands/s (`BENCH_CMD_N` commands per mix and row, default 200 000, medians over
+ * `--runs`), and the server's CPU per command (all threads, `/proc`). The bench's own client
+ * shares the machine's cores with the server.
+ *
+ * Usage: tsx bench/commands.bench.ts [--runs N] [--workers W] [--help]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
+import { startClusterd } from "../src/harness/clusterd.js";
+import { computeDriver } from "../src/harness/driver.js";
+import { stopAll } from "../src/harness/processes.js";
+import { processCpuUs } from "./proc-cpu.js";
+import { emitResult } from "./results.js";
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  process.stdout.write(
+    "usage: tsx bench/commands.bench.ts [--runs N] [--workers W]\nenv: BENCH_CMD_N (commands per mix and row), BENCH_BATCH (commands per stream message), BENCH_INFLIGHT (messages unanswered), BENCH_ROWS (comma-separated: echo,hop,legacy,unified)\n",
+  );
+  process.exit(0);
+}
+const argNum = (name: string, dflt: number): number => {
+  const i = args.indexOf(name);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  if (!Number.isInteger(v) || v < 1) {
+    process.stderr.write(`${name} needs a positive integer\n`);
+    process.exit(2);
+  }
+  return v;
+};
+const RUNS = argNum("--runs", 3);
+const W = argNum("--workers", 2);
+const CMD_N = Number(process.env.BENCH_CMD_N ?? 200_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 1024);
+const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 4);
+const GOAL = 100_000;
+const ECHO = fileURLToPath(
+  new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
+);
+const ROW_NAMES = ["echo", "hop", "legacy", "unified"] as const;
+type RowName = (typeof ROW_NAMES)[number];
+const ONLY = (process.env.BENCH_ROWS?.split(",") ?? [...ROW_NAMES]) as RowName[];
+const MIXES = ["compaction", "peeks"] as const;
+type Mix = (typeof MIXES)[number];
+
+const INDEX = "u2";
+/**
+ * The compaction mix's receipt peeks read here: past every since the mix allows (messages in
+ * flight compact past the previous ones' sinces, as a controller holding no read hold would),
+ * and readable, since a constant collection is complete.
+ */
+const RECEIPT_TIME = 1n << 60n;
+const constantIndex: DataflowDescription = {
+  debugName: "bench_constant",
+  sourceImports: [],
+  indexImports: [],
+  objectsToBuild: [
+    {
+      id: "u1",
+      plan: {
+        kind: "constant",
+        rows: Array.from({ length: 100 }, (_, i) => [[BigInt(i), `row ${i}`], 1] as const),
+        arity: 2,
+      },
+    },
+  ],
+  indexExports: [{ id: INDEX, objectId: "u1", key: [0] }],
+  sinkExports: [],
+  asOf: 0n,
+  until: null,
+};
+
+function peek(timestamp: bigint): ComputeCommand {
+  return {
+    kind: "peek",
+    peek: {
+      uuid: randomUUID(),
+      target: { kind: "index", id: INDEX },
+      arity: 2,
+      timestamp,
+      literalConstraints: [[7n]],
+      mapFilterProject: { exprs: [], predicates: [], projection: [0, 1] },
+      finishing: { orderBy: [], offset: 0, project: [0, 1] },
+    },
+  };
+}
+
+interface Measure {
+  readonly perSec: number;
+  readonly cpuUs: number;
+}
+
+/** Drives one server through both mixes; `setup` creates the index (none for the echo rows). */
+async function drive(
+  url: string,
+  secret: Uint8Array | null,
+  setup: ComputeCommand[],
+  pid: number | undefined,
+): Promise<Record<Mix, Measure>> {
+  const d = computeDriver(url, 1n, { secret });
+  d.send([...setup, { kind: "initializationComplete" }]);
+  let seen = 0;
+  let answered = 0;
+  const count = () => {
+    for (; seen < d.responses.length; seen++)
+      if (d.responses[seen]!.kind === "peekResponse") answered++;
+  };
+  const waitAnswered = (n: number, what: string) =>
+    d.until(
+      () => {
+        count();
+        return answered >= n;
+      },
+      what,
+      120_000,
+    );
+  // Warm-up (also waits for the index to be readable).
+  for (let i = 0; i < 100; i++) {
+    d.send([peek(0n)]);
+    await waitAnswered(i + 1, "warm-up answers");
+  }
+  let since = 0n;
+  const out = {} as Record<Mix, Measure>;
+  for (const mix of MIXES) {
+    const messages = Math.ceil(CMD_N / BATCH);
+    const receipts = mix === "compaction" ? 1 : BATCH;
+    const base = answered;
+    const cpu0 = processCpuUs(pid);
+    const t0 = process.hrtime.bigint();
+    for (let m = 0; m < messages; m++) {
+      if (m >= INFLIGHT) await waitAnswered(base + (m - INFLIGHT + 1) * receipts, "receipts");
+      const batch: ComputeCommand[] = [];
+      if (mix === "compaction") {
+        for (let i = 1; i < BATCH; i++)
+          batch.push({ kind: "allowCompaction", id: INDEX, frontier: ++since });
+        batch.push(peek(RECEIPT_TIME));
+      } else {
+        for (let i = 0; i < BATCH; i++) batch.push(peek(since));
+      }
+      d.send(batch);
+    }
+    await waitAnswered(base + messages * receipts, `all ${mix} receipts`);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const n = messages * BATCH;
+    out[mix] = { perSec: n / secs, cpuUs: (processCpuUs(pid) - cpu0) / n };
+    const failed = d.responses
+      .slice(0, seen)
+      .filter((r) => r.kind === "peekResponse" && r.response.kind === "error");
+    if (failed.length > 0)
+      throw new Error(
+        `${failed.length} peeks answered with an error: ${JSON.stringify(failed[0])}`,
+      );
+  }
+  await d.close();
+  return out;
+}
+
+async function echoRun(mode: "echo" | "hop"): Promise<Record<Mix, Measure>> {
+  const child: ChildProcess = spawn(process.execPath, [ECHO, mode, String(W)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once("exit", (c) => reject(new Error(`${mode} server exited with ${c}`)));
+      child.stdout!.on("data", (b: Buffer) => {
+        const m = /PORT (\d+)/.exec(b.toString());
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    return await drive(`http://127.0.0.1:${port}`, null, [], child.pid);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+async function clusterdRun(unified: boolean): Promise<Record<Mix, Measure>> {
+  const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
+  try {
+    const c = await startClusterd({ persistDir: dir, workers: W, flags: { servers: unified } });
+    return await drive(
+      c.computeUrl,
+      c.secret,
+      [{ kind: "createDataflow", dataflow: constantIndex }],
+      c.process.child.pid,
+    ).catch((e: unknown) => {
+      process.stderr.write(
+        `clusterd's last log lines:\n${c.process.lines.slice(-100).join("\n")}\n`,
+      );
+      throw e;
+    });
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const RUNNERS: Record<RowName, () => Promise<Record<Mix, Measure>>> = {
+  echo: () => echoRun("echo"),
+  hop: () => echoRun("hop"),
+  legacy: () => clusterdRun(false),
+  unified: () => clusterdRun(true),
+};
+const LABELS: Record<RowName, string> = {
+  echo: "bare Connect echo (transport baseline)",
+  hop: `thread-hop echo, W=${W} threads`,
+  legacy: `clusterd W=${W}, legacy (flag off)`,
+  unified: `clusterd W=${W}, unified (flag on)`,
+};
+
+const results = new Map<RowName, Array<Record<Mix, Measure>>>(ONLY.map((r) => [r, []]));
+try {
+  for (let run = 0; run < RUNS; run++) {
+    for (let k = 0; k < ONLY.length; k++) {
+      const name = ONLY[(run + k) % ONLY.length]!;
+      process.stderr.write(`run ${run + 1}/${RUNS}: ${name}…\n`);
+      results.get(name)!.push(await RUNNERS[name]());
+    }
+  }
+} finally {
+  await stopAll();
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+const med = (name: RowName, mix: Mix, f: keyof Measure) =>
+  median(results.get(name)!.map((r) => r[mix][f]));
+const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : "—");
+process.stdout.write(
+  `\n## Commands per second, ${BATCH} per stream message, ${INFLIGHT} messages in flight (W=${W}, medians of ${RUNS}; goal ≥ ${GOAL.toLocaleString("en-US")}/s)\n\n`,
+);
+process.stdout.write(
+  "| row | allowCompaction mix: commands/s | vs echo | server CPU µs/command | keyed peeks: commands/s | vs echo | server CPU µs/command |\n|---|---:|---:|---:|---:|---:|---:|\n",
+);
+for (const name of ONLY) {
+  const cells = MIXES.flatMap((mix) => {
+    const v = med(name, mix, "perSec");
+    const e = ONLY.includes("echo") ? med("echo", mix, "perSec") : Number.NaN;
+    return [v.toFixed(0), ratio(v / e), med(name, mix, "cpuUs").toFixed(2)];
+  });
+  process.stdout.write(`| ${LABELS[name]} | ${cells.join(" | ")} |\n`);
+}
+for (const name of ONLY) {
+  for (const mix of MIXES) {
+    const clusterd = name === "legacy" || name === "unified";
+    emitResult({
+      bench: "commands",
+      figure: `${name} ${mix} commands/s`,
+      value: med(name, mix, "perSec"),
+      unit: "/s",
+      better: "higher",
+      tracked: clusterd,
+      ...(clusterd ? {} : { baseline: true }),
+    });
+  }
+}
