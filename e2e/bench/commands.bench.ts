@@ -16,8 +16,9 @@
  *   (structured clone) that answer the peeks;
  * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on.
  * Figures: commands/s (`BENCH_CMD_N` commands per mix and row, default 200 000, medians over
- * `--runs`), and the server's CPU per command (all threads, `/proc`). The bench's own client
- * shares the machine's cores with the server.
+ * `--runs`), and the server's CPU per command (all threads, `/proc`). The bench's client sends
+ * messages it encoded before the clock started, on a raw `node:http2` stream (`raw-h2-bidi.ts`),
+ * so what it takes of the machine's cores is writing bytes and counting receipts.
  *
  * Usage: tsx bench/commands.bench.ts [--runs N] [--workers W] [--help]
  */
@@ -27,11 +28,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ComputeCommand, DataflowDescription } from "@mzts/protocol";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  type ComputeCommand,
+  computeRequestToProto,
+  computeResponsesFromProto,
+  createHello,
+  type DataflowDescription,
+  signHello,
+} from "@mzts/protocol";
+import { ComputeService } from "@mzts/protocol/wire";
 import { startClusterd } from "../src/harness/clusterd.js";
-import { computeDriver } from "../src/harness/driver.js";
 import { stopAll } from "../src/harness/processes.js";
 import { processCpuUs } from "./proc-cpu.js";
+import { rawH2Bidi } from "./raw-h2-bidi.js";
 import { emitResult } from "./results.js";
 
 const args = process.argv.slice(2);
@@ -112,69 +122,104 @@ interface Measure {
   readonly cpuUs: number;
 }
 
-/** Drives one server through both mixes; `setup` creates the index (none for the echo rows). */
+/** The compute stream's request message holding `cmds`, encoded. */
+const encode = (cmds: ComputeCommand[]): Uint8Array =>
+  toBinary(ComputeService.method.control.input, computeRequestToProto(cmds));
+
+/**
+ * Drives one server through both mixes on a raw stream whose messages are encoded before the clock
+ * starts (the bench's client then costs the server's cores almost nothing); `setup` creates the
+ * index (none for the echo rows).
+ */
 async function drive(
   url: string,
   secret: Uint8Array | null,
   setup: ComputeCommand[],
   pid: number | undefined,
 ): Promise<Record<Mix, Measure>> {
-  const d = computeDriver(url, 1n, { secret });
-  d.send([...setup, { kind: "initializationComplete" }]);
-  let seen = 0;
   let answered = 0;
-  const count = () => {
-    for (; seen < d.responses.length; seen++)
-      if (d.responses[seen]!.kind === "peekResponse") answered++;
-  };
-  const waitAnswered = (n: number, what: string) =>
-    d.until(
-      () => {
-        count();
-        return answered >= n;
-      },
-      what,
-      120_000,
-    );
-  // Warm-up (also waits for the index to be readable).
-  for (let i = 0; i < 100; i++) {
-    d.send([peek(0n)]);
-    await waitAnswered(i + 1, "warm-up answers");
-  }
-  let since = 0n;
-  const out = {} as Record<Mix, Measure>;
-  for (const mix of MIXES) {
-    const messages = Math.ceil(CMD_N / BATCH);
-    const receipts = mix === "compaction" ? 1 : BATCH;
-    const base = answered;
-    const cpu0 = processCpuUs(pid);
-    const t0 = process.hrtime.bigint();
-    for (let m = 0; m < messages; m++) {
-      if (m >= INFLIGHT) await waitAnswered(base + (m - INFLIGHT + 1) * receipts, "receipts");
-      const batch: ComputeCommand[] = [];
-      if (mix === "compaction") {
-        for (let i = 1; i < BATCH; i++)
-          batch.push({ kind: "allowCompaction", id: INDEX, frontier: ++since });
-        batch.push(peek(RECEIPT_TIME));
-      } else {
-        for (let i = 0; i < BATCH; i++) batch.push(peek(since));
-      }
-      d.send(batch);
+  let errors = 0;
+  let firstError = "";
+  let wake: (() => void) | undefined;
+  const stream = rawH2Bidi(url, "/mz.compute.v1.ComputeService/Control", (bytes) => {
+    for (const r of computeResponsesFromProto(
+      fromBinary(ComputeService.method.control.output, bytes),
+    )) {
+      if (r.kind !== "peekResponse") continue;
+      answered++;
+      if (r.response.kind === "error" && errors++ === 0) firstError = JSON.stringify(r);
     }
-    await waitAnswered(base + messages * receipts, `all ${mix} receipts`);
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const n = messages * BATCH;
-    out[mix] = { perSec: n / secs, cpuUs: (processCpuUs(pid) - cpu0) / n };
-    const failed = d.responses
-      .slice(0, seen)
-      .filter((r) => r.kind === "peekResponse" && r.response.kind === "error");
-    if (failed.length > 0)
-      throw new Error(
-        `${failed.length} peeks answered with an error: ${JSON.stringify(failed[0])}`,
-      );
+    wake?.();
+  });
+  const waitAnswered = async (n: number, what: string) => {
+    const deadline = Date.now() + 120_000;
+    while (answered < n) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${answered} of ${n} answers in 120 s`);
+      await Promise.race([
+        new Promise<void>((r) => {
+          wake = r;
+        }),
+        stream.ended.then(() => {
+          throw new Error(`${what}: the server ended the stream`);
+        }),
+        new Promise((r) => setTimeout(r, 1000)),
+      ]);
+    }
+  };
+  try {
+    const hello = createHello(1n);
+    await stream.write(
+      encode([
+        { kind: "hello", hello: secret === null ? hello : signHello(hello, secret, "compute") },
+        {
+          kind: "createInstance",
+          config: {
+            logging: { enabled: false, intervalMs: 1000, logLogging: false, indexLogs: new Map() },
+          },
+        },
+        ...setup,
+        { kind: "initializationComplete" },
+      ]),
+    );
+    // Warm-up (also waits for the index to be readable).
+    for (let i = 0; i < 100; i++) {
+      await stream.write(encode([peek(0n)]));
+      await waitAnswered(i + 1, "warm-up answers");
+    }
+    let since = 0n;
+    const out = {} as Record<Mix, Measure>;
+    for (const mix of MIXES) {
+      const messages: Uint8Array[] = [];
+      for (let sent = 0; sent < CMD_N; sent += BATCH) {
+        const batch: ComputeCommand[] = [];
+        if (mix === "compaction") {
+          for (let i = 1; i < BATCH; i++)
+            batch.push({ kind: "allowCompaction", id: INDEX, frontier: ++since });
+          batch.push(peek(RECEIPT_TIME));
+        } else {
+          for (let i = 0; i < BATCH; i++) batch.push(peek(since));
+        }
+        messages.push(encode(batch));
+      }
+      const receipts = mix === "compaction" ? 1 : BATCH;
+      const base = answered;
+      const cpu0 = processCpuUs(pid);
+      const t0 = process.hrtime.bigint();
+      for (let m = 0; m < messages.length; m++) {
+        if (m >= INFLIGHT) await waitAnswered(base + (m - INFLIGHT + 1) * receipts, "receipts");
+        await stream.write(messages[m]!);
+      }
+      await waitAnswered(base + messages.length * receipts, `all ${mix} receipts`);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const n = messages.length * BATCH;
+      out[mix] = { perSec: n / secs, cpuUs: (processCpuUs(pid) - cpu0) / n };
+      if (errors > 0)
+        throw new Error(`${errors} peeks answered with an error, first: ${firstError}`);
+    }
+    return out;
+  } finally {
+    stream.close();
   }
-  await d.close();
-  return out;
 }
 
 async function echoRun(mode: "echo" | "hop"): Promise<Record<Mix, Measure>> {
