@@ -1,11 +1,14 @@
 /**
  * A minimal protocol driver for e2e tests (no controller yet): opens the compute or storage
  * stream of a replica, sends command batches, collects every response, and waits for responses
- * matching a predicate. Stream errors are captured as `ConnectError`s. Pass the clusterd handle's
- * `secret` to sign the hello (replicas refuse unsigned hellos unless `--insecure-no-auth`).
+ * matching a predicate. Stream errors are captured as `ConnectError`s; a stream the server refused
+ * unprocessed while closing its connection (HTTP/2 REFUSED_STREAM, which connect-node 2.1 reports
+ * as Internal) is Unavailable (`refusedStreamIsUnavailable`). Pass the clusterd handle's `secret`
+ * to sign the hello (replicas refuse unsigned hellos unless `--insecure-no-auth`).
  */
-import { ConnectError, createClient } from "@connectrpc/connect";
+import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as replicas from "@mzts/controller-unified/replicas";
 import { AsyncQueue } from "@mzts/mz-cluster";
 import {
   type ComputeCommand,
@@ -27,6 +30,20 @@ import {
   StorageService,
   type storageV1,
 } from "@mzts/protocol/wire";
+
+/**
+ * The driver's transport to `url`. The refused-stream interceptor is read off the namespace:
+ * `pnpm bench --compare <ref>` runs this harness against older builds, whose
+ * `@mzts/controller-unified/replicas` has no such export (a named import fails to link).
+ */
+function transport(url: string) {
+  const refused = (replicas as { refusedStreamIsUnavailable?: Interceptor })
+    .refusedStreamIsUnavailable;
+  return createGrpcTransport({
+    baseUrl: url,
+    interceptors: refused === undefined ? [] : [refused],
+  });
+}
 
 export interface Driver<C, R> {
   readonly responses: R[];
@@ -111,7 +128,7 @@ export function computeDriver(
   generation = 1n,
   opts: { createInstance?: boolean; hello?: Hello | null; secret?: Uint8Array | null } = {},
 ): Driver<ComputeCommand, ComputeResponse> {
-  const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+  const client = createClient(ComputeService, transport(url));
   const d = makeDriver<
     ComputeCommand,
     ComputeResponse,
@@ -146,7 +163,7 @@ export function storageDriver(
   generation = 1n,
   opts: { secret?: Uint8Array | null } = {},
 ): Driver<StorageCommand, StorageResponse> {
-  const client = createClient(StorageService, createGrpcTransport({ baseUrl: url }));
+  const client = createClient(StorageService, transport(url));
   const d = makeDriver<
     StorageCommand,
     StorageResponse,
