@@ -119,7 +119,19 @@ export async function selectRuntimes(
   forwardedFrame = protocol.forwardedFrame;
   const { PartitionedStorageState } = protocol;
   const newComputeMerger: (n: number) => ResponseMerger<ComputeCommand, ComputeResponse> =
-    computeMergerFactory(new ComputeMetrics(opts.registry));
+    computeMergerFactory(new ComputeMetrics(opts.registry), {
+      // A peek left waiting on a worker's answer says so (`mz_compute_peeks_overdue_total`).
+      onOverdue: (peek) =>
+        opts.logger.warn(
+          {
+            workload: "compute",
+            uuid: peek.uuid,
+            missing_workers: peek.missingParts,
+            waited_ms: peek.waitedAtLeastMs,
+          },
+          "compute: a peek has waited this long for the answers of these workers",
+        ),
+    });
   return {
     path: unified ? "unified" : "legacy",
     logging: unifiedLogging ? "unified" : "legacy",

@@ -8,7 +8,10 @@
  *   and applies it (order by, offset, limit, projection) to the merged rows, because each worker
  *   only holds its partition (workers pre-limit to offset + limit);
  * - **worker statistics**: the internal `workerStats` message goes into `ComputeMetrics` and
- *   never reaches the controller.
+ *   never reaches the controller;
+ * - **overdue peeks** (`overdue-peeks.ts`): a peek still waiting for a worker's answer after
+ *   `OVERDUE_PEEK_MS` is counted (`mz_compute_peeks_overdue_total`) and reported once to
+ *   `onOverdue` (clusterd logs it) with the workers whose answers are missing.
  * A fresh merger per connection (as `createRuntimeSessions` makes) starts every frontier at the
  * minimum, which pairs with the workers resetting their reported frontiers on reconnection.
  */
@@ -19,6 +22,7 @@ import {
   type RowSetFinishing,
 } from "@mzts/protocol";
 import { ComputeMetrics, isWorkerStats, type WorkerStatsMessage } from "./metrics.js";
+import { type OverduePeek, OverduePeeks } from "./overdue-peeks.js";
 import { applyFinishing } from "./peek/finishing.js";
 
 export class ComputeResponseMerger {
@@ -26,16 +30,37 @@ export class ComputeResponseMerger {
   readonly #state: PartitionedComputeState;
   /** Peek uuid → its finishing; removed when the merged answer leaves. */
   readonly #finishing = new Map<string, RowSetFinishing>();
+  readonly #overdue: OverduePeeks;
 
-  constructor(workers: number, metrics: ComputeMetrics = new ComputeMetrics()) {
+  constructor(
+    workers: number,
+    metrics: ComputeMetrics = new ComputeMetrics(),
+    opts: ComputeMergerOptions = {},
+  ) {
     this.#state = new PartitionedComputeState(workers);
     this.metrics = metrics;
+    this.#overdue = new OverduePeeks({
+      parts: workers,
+      ...(opts.overduePeekMs === undefined ? {} : { sweepMs: opts.overduePeekMs }),
+      onOverdue: (peek) => {
+        metrics.peekOverdue();
+        opts.onOverdue?.(peek);
+      },
+    });
   }
 
   /** Observes a command sent to the workers (result size limit; peek finishings). */
   observeCommand(cmd: ComputeCommand): void {
     this.#state.observeCommand(cmd);
-    if (cmd.kind === "peek") this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
+    if (cmd.kind === "peek") {
+      this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
+      this.#overdue.observe(cmd.peek.uuid);
+    }
+  }
+
+  /** The connection ended: its pending peeks are no longer watched. */
+  close(): void {
+    this.#overdue.close();
   }
 
   /**
@@ -47,6 +72,7 @@ export class ComputeResponseMerger {
       this.metrics.absorb(part, r.stats);
       return [];
     }
+    if (r.kind === "peekResponse") this.#overdue.answered(r.uuid, part);
     const out = this.#state.absorb(part, r);
     // In place: the merged array is fresh, and most responses (frontiers) pass through untouched.
     for (let i = 0; i < out.length; i++) {
@@ -60,14 +86,24 @@ export class ComputeResponseMerger {
   #finish(m: Extract<ComputeResponse, { kind: "peekResponse" }>): ComputeResponse {
     const f = this.#finishing.get(m.uuid);
     this.#finishing.delete(m.uuid);
+    this.#overdue.done(m.uuid);
     if (f === undefined || m.response.kind !== "rows") return m;
     return { ...m, response: { kind: "rows", rows: applyFinishing(m.response.rows, f) } };
   }
 }
 
+/** Options of a `ComputeResponseMerger`. */
+export interface ComputeMergerOptions {
+  /** How long a peek may wait for its workers' answers before it is reported (ms). */
+  readonly overduePeekMs?: number;
+  /** Told once per peek that waited `overduePeekMs` (e.g. to log it). */
+  readonly onOverdue?: (peek: OverduePeek) => void;
+}
+
 /** A merger factory for `createRuntimeSessions` sharing one metrics registry across sessions. */
 export function computeMergerFactory(
   metrics: ComputeMetrics = new ComputeMetrics(),
+  opts: ComputeMergerOptions = {},
 ): (workers: number) => ComputeResponseMerger {
-  return (workers) => new ComputeResponseMerger(workers, metrics);
+  return (workers) => new ComputeResponseMerger(workers, metrics, opts);
 }
