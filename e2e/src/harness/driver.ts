@@ -94,7 +94,14 @@ function makeDriver<C, R, Req, Res>(
           `stream ended while waiting for ${what}: ${(await done)?.message ?? "graceful end"}`,
         );
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (left <= 0) {
+        // Where it stuck: a request message the transport never took (the client's side) or
+        // an answer the server never sent.
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what} (${responses.length} responses ` +
+            `received; ${requests.size} request messages sent but not yet taken by the transport)`,
+        );
+      }
       await new Promise<void>((resolve) => {
         notify = resolve;
         setTimeout(resolve, Math.min(left, 100));
