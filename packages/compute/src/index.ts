@@ -36,6 +36,7 @@ export {
   type ComputeMergerOptions,
   ComputeResponseMerger,
   computeMergerFactory,
+  type OverduePeek,
 } from "./merge.js";
 /** @internal */
 export {
@@ -45,7 +46,7 @@ export {
   type WorkerStats,
   type WorkerStatsMessage,
 } from "./metrics.js";
-export { OVERDUE_PEEK_MS, type OverduePeek } from "./overdue-peeks.js";
+export { OVERDUE_PEEK_MS } from "./overdue-peeks.js";
 /** @internal */
 export { applyFinishing, preLimit } from "./peek/finishing.js";
 export { sinceErrorMessage } from "./peek/peek.js";

@@ -7,6 +7,7 @@ export {
   type ComputeMergerOptions,
   ComputeResponseMerger,
   computeMergerFactory,
+  type OverduePeek,
 } from "./merge.js";
 export { ComputeMetrics } from "./metrics.js";
-export { OVERDUE_PEEK_MS, type OverduePeek } from "./overdue-peeks.js";
+export { OVERDUE_PEEK_MS } from "./overdue-peeks.js";

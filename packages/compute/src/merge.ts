@@ -22,7 +22,7 @@ import {
   type RowSetFinishing,
 } from "@mzts/protocol";
 import { ComputeMetrics, isWorkerStats, type WorkerStatsMessage } from "./metrics.js";
-import { type OverduePeek, OverduePeeks } from "./overdue-peeks.js";
+import { OverduePeeks } from "./overdue-peeks.js";
 import { applyFinishing } from "./peek/finishing.js";
 
 export class ComputeResponseMerger {
@@ -40,11 +40,15 @@ export class ComputeResponseMerger {
     this.#state = new PartitionedComputeState(workers);
     this.metrics = metrics;
     this.#overdue = new OverduePeeks({
-      parts: workers,
       ...(opts.overduePeekMs === undefined ? {} : { sweepMs: opts.overduePeekMs }),
-      onOverdue: (peek) => {
+      // The peeks whose merged answer has not left: those whose finishing is remembered.
+      pending: () => this.#finishing.keys(),
+      onOverdue: (uuid) => {
         metrics.peekOverdue();
-        opts.onOverdue?.(peek);
+        const answered = this.#state.answeredParts(uuid) ?? [];
+        const missingParts: number[] = [];
+        for (let p = 0; p < workers; p++) if (!answered.includes(p)) missingParts.push(p);
+        opts.onOverdue?.({ uuid, missingParts, waitedAtLeastMs: this.#overdue.sweepMs });
       },
     });
   }
@@ -54,7 +58,7 @@ export class ComputeResponseMerger {
     this.#state.observeCommand(cmd);
     if (cmd.kind === "peek") {
       this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
-      this.#overdue.observe(cmd.peek.uuid);
+      this.#overdue.observe();
     }
   }
 
@@ -72,7 +76,6 @@ export class ComputeResponseMerger {
       this.metrics.absorb(part, r.stats);
       return [];
     }
-    if (r.kind === "peekResponse") this.#overdue.answered(r.uuid, part);
     const out = this.#state.absorb(part, r);
     // In place: the merged array is fresh, and most responses (frontiers) pass through untouched.
     for (let i = 0; i < out.length; i++) {
@@ -86,10 +89,18 @@ export class ComputeResponseMerger {
   #finish(m: Extract<ComputeResponse, { kind: "peekResponse" }>): ComputeResponse {
     const f = this.#finishing.get(m.uuid);
     this.#finishing.delete(m.uuid);
-    this.#overdue.done(m.uuid);
     if (f === undefined || m.response.kind !== "rows") return m;
     return { ...m, response: { kind: "rows", rows: applyFinishing(m.response.rows, f) } };
   }
+}
+
+/** A peek that waited at least `waitedAtLeastMs` for its workers' answers. */
+export interface OverduePeek {
+  readonly uuid: string;
+  /** The workers whose answers had not arrived (all of them with one worker). */
+  readonly missingParts: readonly number[];
+  /** At least this long, and less than twice as long. */
+  readonly waitedAtLeastMs: number;
 }
 
 /** Options of a `ComputeResponseMerger`. */

@@ -6,9 +6,9 @@
 import type { ComputeCommand, ComputeResponse } from "@mzts/protocol";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ComputeResponseMerger } from "./merge.js";
+import { ComputeResponseMerger, type OverduePeek } from "./merge.js";
 import { ComputeMetrics, METRIC } from "./metrics.js";
-import { type OverduePeek, OverduePeeks } from "./overdue-peeks.js";
+import { OverduePeeks } from "./overdue-peeks.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -40,30 +40,44 @@ async function overdueCount(registry: Registry): Promise<number> {
 }
 
 describe("OverduePeeks", () => {
-  it("reports a peek pending over a whole interval once, with the parts not answered", () => {
-    const seen: OverduePeek[] = [];
-    const w = new OverduePeeks({ parts: 3, sweepMs: 1000, onOverdue: (p) => seen.push(p) });
-    w.observe("a");
-    w.answered("a", 0);
-    w.answered("a", 2);
+  /** A guard over a pending set the test controls. */
+  function guard(sweepMs = 1000) {
+    const pending = new Set<string>();
+    const seen: string[] = [];
+    const w = new OverduePeeks({ sweepMs, pending: () => pending, onOverdue: (u) => seen.push(u) });
+    const add = (u: string) => {
+      pending.add(u);
+      w.observe();
+    };
+    return { pending, seen, w, add };
+  }
+
+  it("reports a peek pending over a whole interval once", () => {
+    const { pending, seen, add } = guard();
+    add("a");
     vi.advanceTimersByTime(1000); // first sweep: "a" may have been observed just before it
     expect(seen).toEqual([]);
+    add("b");
     vi.advanceTimersByTime(1000);
-    expect(seen).toEqual([{ uuid: "a", missingParts: [1], waitedAtLeastMs: 1000 }]);
+    expect(seen).toEqual(["a"]);
+    vi.advanceTimersByTime(1000);
+    expect(seen).toEqual(["a", "b"]);
     vi.advanceTimersByTime(5000);
-    expect(seen).toHaveLength(1);
-    expect(w.pending).toBe(0);
-    // Nothing pending: no timer left behind.
+    expect(seen).toEqual(["a", "b"]);
+    // Only reported peeks left: no timer left behind; a new peek starts the sweeps again.
     expect(vi.getTimerCount()).toBe(0);
+    add("c");
+    vi.advanceTimersByTime(2000);
+    expect(seen).toEqual(["a", "b", "c"]);
+    expect(pending.size).toBe(3);
   });
 
-  it("never reports an answered peek, and stops sweeping when nothing is pending", () => {
-    const seen: OverduePeek[] = [];
-    const w = new OverduePeeks({ parts: 2, sweepMs: 1000, onOverdue: (p) => seen.push(p) });
+  it("never reports a peek answered within the interval, and stops sweeping when none is pending", () => {
+    const { pending, seen, add } = guard();
     for (let i = 0; i < 100; i++) {
-      w.observe(`p${i}`);
+      add(`p${i}`);
       vi.advanceTimersByTime(30);
-      w.done(`p${i}`);
+      pending.delete(`p${i}`);
     }
     vi.advanceTimersByTime(10_000);
     expect(seen).toEqual([]);
@@ -71,16 +85,15 @@ describe("OverduePeeks", () => {
   });
 
   it("a peek observed after the sweeps stopped waits a whole interval again", () => {
-    const seen: OverduePeek[] = [];
-    const w = new OverduePeeks({ parts: 1, sweepMs: 1000, onOverdue: (p) => seen.push(p) });
-    w.observe("a");
-    w.done("a");
+    const { pending, seen, add } = guard();
+    add("a");
+    pending.delete("a");
     vi.advanceTimersByTime(5000);
-    w.observe("b");
+    add("b");
     vi.advanceTimersByTime(1999);
     expect(seen).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(seen.map((p) => p.uuid)).toEqual(["b"]);
+    expect(seen).toEqual(["b"]);
   });
 });
 
