@@ -121,15 +121,15 @@ export async function selectRuntimes(
   const newComputeMerger: (n: number) => ResponseMerger<ComputeCommand, ComputeResponse> =
     computeMergerFactory(new ComputeMetrics(opts.registry), {
       // A peek left waiting on a worker's answer says so (`mz_compute_peeks_overdue_total`).
-      onOverdue: (peek) =>
+      onOverdue: (report) =>
         opts.logger.warn(
           {
             workload: "compute",
-            uuid: peek.uuid,
-            missing_workers: peek.missingParts,
-            waited_ms: peek.waitedAtLeastMs,
+            count: report.count,
+            waited_ms: report.waitedAtLeastMs,
+            peeks: report.peeks.map((p) => ({ uuid: p.uuid, missing_workers: p.missingParts })),
           },
-          "compute: a peek has waited this long for the answers of these workers",
+          "compute: peeks have waited this long for the answers of these workers",
         ),
     });
   return {

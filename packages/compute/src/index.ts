@@ -36,7 +36,8 @@ export {
   type ComputeMergerOptions,
   ComputeResponseMerger,
   computeMergerFactory,
-  type OverduePeek,
+  OVERDUE_DETAILS,
+  type OverduePeeks,
 } from "./merge.js";
 /** @internal */
 export {

@@ -7,7 +7,8 @@ export {
   type ComputeMergerOptions,
   ComputeResponseMerger,
   computeMergerFactory,
-  type OverduePeek,
+  OVERDUE_DETAILS,
+  type OverduePeeks,
 } from "./merge.js";
 export { ComputeMetrics } from "./metrics.js";
 export { OVERDUE_PEEK_MS } from "./overdue-peeks.js";

@@ -153,9 +153,9 @@ export class ComputeMetrics {
       });
   }
 
-  /** A peek waited overlong for its workers' answers (`overdue-peeks.ts`). */
-  peekOverdue(): void {
-    this.#overdue.inc();
+  /** `n` peeks waited overlong for their workers' answers (`overdue-peeks.ts`). */
+  peekOverdue(n = 1): void {
+    this.#overdue.inc(n);
   }
 
   /** Absorbs worker `part`'s latest statistics. */

@@ -6,7 +6,7 @@
 import type { ComputeCommand, ComputeResponse } from "@mzts/protocol";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ComputeResponseMerger, type OverduePeek } from "./merge.js";
+import { ComputeResponseMerger, OVERDUE_DETAILS, type OverduePeeks as Report } from "./merge.js";
 import { ComputeMetrics, METRIC } from "./metrics.js";
 import { OverduePeeks } from "./overdue-peeks.js";
 
@@ -44,16 +44,24 @@ describe("OverduePeeks", () => {
   function guard(sweepMs = 1000) {
     const pending = new Set<string>();
     const seen: string[] = [];
-    const w = new OverduePeeks({ sweepMs, pending: () => pending, onOverdue: (u) => seen.push(u) });
+    let calls = 0;
+    const w = new OverduePeeks({
+      sweepMs,
+      pending: () => pending,
+      onOverdue: (uuids) => {
+        calls++;
+        seen.push(...uuids);
+      },
+    });
     const add = (u: string) => {
       pending.add(u);
       w.observe();
     };
-    return { pending, seen, w, add };
+    return { pending, seen, w, add, calls: () => calls };
   }
 
-  it("reports a peek pending over a whole interval once", () => {
-    const { pending, seen, add } = guard();
+  it("reports a peek pending over a whole interval once, all of a sweep's in one call", () => {
+    const { pending, seen, add, calls: callCount } = guard();
     add("a");
     vi.advanceTimersByTime(1000); // first sweep: "a" may have been observed just before it
     expect(seen).toEqual([]);
@@ -64,6 +72,7 @@ describe("OverduePeeks", () => {
     expect(seen).toEqual(["a", "b"]);
     vi.advanceTimersByTime(5000);
     expect(seen).toEqual(["a", "b"]);
+    expect(callCount()).toBe(2);
     // Only reported peeks left: no timer left behind; a new peek starts the sweeps again.
     expect(vi.getTimerCount()).toBe(0);
     add("c");
@@ -100,7 +109,7 @@ describe("OverduePeeks", () => {
 describe("ComputeResponseMerger's overdue peeks", () => {
   it("counts and reports a peek one worker never answers; close() forgets the rest", async () => {
     const registry = new Registry();
-    const seen: OverduePeek[] = [];
+    const seen: Report[] = [];
     const m = new ComputeResponseMerger(2, new ComputeMetrics(registry), {
       overduePeekMs: 1000,
       onOverdue: (p) => seen.push(p),
@@ -111,13 +120,24 @@ describe("ComputeResponseMerger's overdue peeks", () => {
     expect(m.absorb(0, answer("ok"))).toHaveLength(1);
     expect(m.absorb(0, answer("stuck"))).toEqual([]);
     vi.advanceTimersByTime(2000);
-    expect(seen).toEqual([{ uuid: "stuck", missingParts: [1], waitedAtLeastMs: 1000 }]);
+    expect(seen).toEqual([
+      { count: 1, peeks: [{ uuid: "stuck", missingParts: [1] }], waitedAtLeastMs: 1000 },
+    ]);
     expect(await overdueCount(registry)).toBe(1);
+
+    // Many at once: one report, its count all of them, its details the first few.
+    for (let i = 0; i < 25; i++) m.observeCommand(peek(`many${i}`));
+    vi.advanceTimersByTime(2000);
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.count).toBe(25);
+    expect(seen[1]!.peeks).toHaveLength(OVERDUE_DETAILS);
+    expect(seen[1]!.peeks[0]!.missingParts).toEqual([0, 1]);
+    expect(await overdueCount(registry)).toBe(26);
 
     m.observeCommand(peek("orphan"));
     m.close();
     vi.advanceTimersByTime(10_000);
-    expect(seen).toHaveLength(1);
+    expect(seen).toHaveLength(2);
     expect(vi.getTimerCount()).toBe(0);
   });
 });

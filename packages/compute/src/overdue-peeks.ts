@@ -11,7 +11,8 @@
  *   the merger calls `observe()` for every peek command, which only makes sure sweeps run.
  * - A sweep runs every `sweepMs` while peeks are pending (an unref'd timer: it never keeps the
  *   process up; none at idle). A peek pending at two consecutive sweeps has waited at least
- *   `sweepMs`: it is reported once (`onOverdue`), then never again. Nothing is done per peek
+ *   `sweepMs`: it is reported once (`onOverdue`, one call per sweep for all it found: a replica
+ *   logs at most one line per interval), then never again. Nothing is done per peek
  *   beyond `observe()`'s check — no clock read, no bookkeeping (issue 16: the per-peek cost); a
  *   sweep costs O(pending peeks).
  * - `close()` (the connection ended: its peeks will never be answered to it) stops the sweeps.
@@ -22,8 +23,11 @@ export interface OverduePeeksOptions {
   readonly sweepMs?: number;
   /** The uuids of the peeks pending now. */
   readonly pending: () => Iterable<string>;
-  /** Told once per peek that waited at least `sweepMs` (and less than twice that). */
-  readonly onOverdue: (uuid: string) => void;
+  /**
+   * Told once per sweep that found peeks that waited at least `sweepMs` (and less than twice
+   * that): their uuids, each reported once.
+   */
+  readonly onOverdue: (uuids: readonly string[]) => void;
 }
 
 /** Default threshold: a peek of a readable index is answered in well under a second. */
@@ -32,7 +36,7 @@ export const OVERDUE_PEEK_MS = 10_000;
 export class OverduePeeks {
   readonly #sweepMs: number;
   readonly #pending: () => Iterable<string>;
-  readonly #onOverdue: (uuid: string) => void;
+  readonly #onOverdue: (uuids: readonly string[]) => void;
   /** Peeks pending at the last sweep and not reported. */
   #previous = new Set<string>();
   /** Peeks reported and still pending at the last sweep (never reported again). */
@@ -74,16 +78,18 @@ export class OverduePeeks {
     if (this.#closed) return;
     const fresh = new Set<string>();
     const reported = new Set<string>();
+    const overdue: string[] = [];
     for (const uuid of this.#pending()) {
       if (this.#reported.has(uuid)) reported.add(uuid);
       else if (this.#previous.has(uuid)) {
         // Pending at the previous sweep too: it waited at least one whole interval.
         reported.add(uuid);
-        this.#onOverdue(uuid);
+        overdue.push(uuid);
       } else fresh.add(uuid);
     }
     this.#previous = fresh;
     this.#reported = reported;
+    if (overdue.length > 0) this.#onOverdue(overdue);
     // Only reported peeks left: no more sweeps until the next peek.
     if (fresh.size > 0) this.#arm();
   }

@@ -29,7 +29,7 @@ import {
   ComputeMetrics,
   computeMergerFactory,
   createComputeSpec,
-  type OverduePeek,
+  type OverduePeeks,
 } from "../dist/index.js";
 import { dataflow, peekOf, removeDir, START_COMMANDS, tempDir } from "./harness.js";
 
@@ -54,7 +54,7 @@ describe("sequential peeks through the replica's whole path (unified, W = 2)", (
     });
     cleanups.push(() => rt.close());
     await rt.ready;
-    const overdue: OverduePeek[] = [];
+    const overdue: OverduePeeks[] = [];
     const open = createRuntimeSessions(
       rt,
       computeMergerFactory(new ComputeMetrics(), { onOverdue: (p) => overdue.push(p) }),
