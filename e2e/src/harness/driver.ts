@@ -8,7 +8,6 @@
  */
 import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import * as replicas from "@mzts/controller-unified/replicas";
 import { AsyncQueue } from "@mzts/mz-cluster";
 import {
   type ComputeCommand,
@@ -32,17 +31,21 @@ import {
 } from "@mzts/protocol/wire";
 
 /**
- * The driver's transport to `url`. The refused-stream interceptor is read off the namespace:
- * `pnpm bench --compare <ref>` runs this harness against older builds, whose
- * `@mzts/controller-unified/replicas` has no such export (a named import fails to link).
+ * The refused-stream interceptor, loaded dynamically: `pnpm bench --compare <ref>` runs this
+ * harness against older builds, whose `@mzts/controller-unified` may lack it (a named import fails
+ * to link) or the `/replicas` entry altogether (then none: connect-node's Internal, as before).
  */
+const refusedStream: Interceptor[] = await import("@mzts/controller-unified/replicas").then(
+  (m) => {
+    const i = (m as { refusedStreamIsUnavailable?: Interceptor }).refusedStreamIsUnavailable;
+    return i === undefined ? [] : [i];
+  },
+  () => [],
+);
+
+/** The driver's transport to `url`. */
 function transport(url: string) {
-  const refused = (replicas as { refusedStreamIsUnavailable?: Interceptor })
-    .refusedStreamIsUnavailable;
-  return createGrpcTransport({
-    baseUrl: url,
-    interceptors: refused === undefined ? [] : [refused],
-  });
+  return createGrpcTransport({ baseUrl: url, interceptors: refusedStream });
 }
 
 export interface Driver<C, R> {
