@@ -1,10 +1,12 @@
 /**
  * A minimal protocol driver for e2e tests (no controller yet): opens the compute or storage
  * stream of a replica, sends command batches, collects every response, and waits for responses
- * matching a predicate. Stream errors are captured as `ConnectError`s. Pass the clusterd handle's
- * `secret` to sign the hello (replicas refuse unsigned hellos unless `--insecure-no-auth`).
+ * matching a predicate. Stream errors are captured as `ConnectError`s; a stream the server refused
+ * unprocessed while closing its connection (HTTP/2 REFUSED_STREAM, which connect-node 2.1 reports
+ * as Internal) is Unavailable (`refusedStreamIsUnavailable`). Pass the clusterd handle's `secret`
+ * to sign the hello (replicas refuse unsigned hellos unless `--insecure-no-auth`).
  */
-import { ConnectError, createClient } from "@connectrpc/connect";
+import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AsyncQueue } from "@mzts/mz-cluster";
 import {
@@ -27,6 +29,24 @@ import {
   StorageService,
   type storageV1,
 } from "@mzts/protocol/wire";
+
+/**
+ * The refused-stream interceptor, loaded dynamically: `pnpm bench --compare <ref>` runs this
+ * harness against older builds, whose `@mzts/controller-unified` may lack it (a named import fails
+ * to link) or the `/replicas` entry altogether (then none: connect-node's Internal, as before).
+ */
+const refusedStream: Interceptor[] = await import("@mzts/controller-unified/replicas").then(
+  (m) => {
+    const i = (m as { refusedStreamIsUnavailable?: Interceptor }).refusedStreamIsUnavailable;
+    return i === undefined ? [] : [i];
+  },
+  () => [],
+);
+
+/** The driver's transport to `url`. */
+function transport(url: string) {
+  return createGrpcTransport({ baseUrl: url, interceptors: refusedStream });
+}
 
 export interface Driver<C, R> {
   readonly responses: R[];
@@ -77,7 +97,14 @@ function makeDriver<C, R, Req, Res>(
           `stream ended while waiting for ${what}: ${(await done)?.message ?? "graceful end"}`,
         );
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (left <= 0) {
+        // Where it stuck: a request message the transport never took (the client's side) or
+        // an answer the server never sent.
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what} (${responses.length} responses ` +
+            `received; ${requests.size} request messages sent but not yet taken by the transport)`,
+        );
+      }
       await new Promise<void>((resolve) => {
         notify = resolve;
         setTimeout(resolve, Math.min(left, 100));
@@ -111,7 +138,7 @@ export function computeDriver(
   generation = 1n,
   opts: { createInstance?: boolean; hello?: Hello | null; secret?: Uint8Array | null } = {},
 ): Driver<ComputeCommand, ComputeResponse> {
-  const client = createClient(ComputeService, createGrpcTransport({ baseUrl: url }));
+  const client = createClient(ComputeService, transport(url));
   const d = makeDriver<
     ComputeCommand,
     ComputeResponse,
@@ -146,7 +173,7 @@ export function storageDriver(
   generation = 1n,
   opts: { secret?: Uint8Array | null } = {},
 ): Driver<StorageCommand, StorageResponse> {
-  const client = createClient(StorageService, createGrpcTransport({ baseUrl: url }));
+  const client = createClient(StorageService, transport(url));
   const d = makeDriver<
     StorageCommand,
     StorageResponse,

@@ -119,7 +119,19 @@ export async function selectRuntimes(
   forwardedFrame = protocol.forwardedFrame;
   const { PartitionedStorageState } = protocol;
   const newComputeMerger: (n: number) => ResponseMerger<ComputeCommand, ComputeResponse> =
-    computeMergerFactory(new ComputeMetrics(opts.registry));
+    computeMergerFactory(new ComputeMetrics(opts.registry), {
+      // A peek left waiting on a worker's answer says so (`mz_compute_peeks_overdue_total`).
+      onOverdue: (report) =>
+        opts.logger.warn(
+          {
+            workload: "compute",
+            count: report.count,
+            waited_ms: report.waitedAtLeastMs,
+            peeks: report.peeks.map((p) => ({ uuid: p.uuid, missing_workers: p.missingParts })),
+          },
+          "compute: peeks have waited this long for the answers of these workers",
+        ),
+    });
   return {
     path: unified ? "unified" : "legacy",
     logging: unifiedLogging ? "unified" : "legacy",

@@ -32,7 +32,13 @@ export {
 } from "./legacy/logging/legacy-logging.js";
 /** @internal */
 export { ComputeLogging } from "./logging/compute-logging.js";
-export { ComputeResponseMerger, computeMergerFactory } from "./merge.js";
+export {
+  type ComputeMergerOptions,
+  ComputeResponseMerger,
+  computeMergerFactory,
+  OVERDUE_DETAILS,
+  type OverduePeeks,
+} from "./merge.js";
 /** @internal */
 export {
   ComputeMetrics,
@@ -41,6 +47,7 @@ export {
   type WorkerStats,
   type WorkerStatsMessage,
 } from "./metrics.js";
+export { OVERDUE_PEEK_MS } from "./overdue-peeks.js";
 /** @internal */
 export { applyFinishing, preLimit } from "./peek/finishing.js";
 export { sinceErrorMessage } from "./peek/peek.js";

@@ -8,7 +8,11 @@
  *   and applies it (order by, offset, limit, projection) to the merged rows, because each worker
  *   only holds its partition (workers pre-limit to offset + limit);
  * - **worker statistics**: the internal `workerStats` message goes into `ComputeMetrics` and
- *   never reaches the controller.
+ *   never reaches the controller;
+ * - **overdue peeks** (`overdue-peeks.ts`): a peek still waiting for a worker's answer after
+ *   `OVERDUE_PEEK_MS` is counted (`mz_compute_peeks_overdue_total`) and reported once to
+ *   `onOverdue` (clusterd logs it; one report per sweep) with the workers whose answers are
+ *   missing.
  * A fresh merger per connection (as `createRuntimeSessions` makes) starts every frontier at the
  * minimum, which pairs with the workers resetting their reported frontiers on reconnection.
  */
@@ -19,6 +23,7 @@ import {
   type RowSetFinishing,
 } from "@mzts/protocol";
 import { ComputeMetrics, isWorkerStats, type WorkerStatsMessage } from "./metrics.js";
+import { OverduePeeks as OverdueGuard } from "./overdue-peeks.js";
 import { applyFinishing } from "./peek/finishing.js";
 
 export class ComputeResponseMerger {
@@ -26,16 +31,48 @@ export class ComputeResponseMerger {
   readonly #state: PartitionedComputeState;
   /** Peek uuid → its finishing; removed when the merged answer leaves. */
   readonly #finishing = new Map<string, RowSetFinishing>();
+  readonly #overdue: OverdueGuard;
 
-  constructor(workers: number, metrics: ComputeMetrics = new ComputeMetrics()) {
+  constructor(
+    workers: number,
+    metrics: ComputeMetrics = new ComputeMetrics(),
+    opts: ComputeMergerOptions = {},
+  ) {
     this.#state = new PartitionedComputeState(workers);
     this.metrics = metrics;
+    this.#overdue = new OverdueGuard({
+      ...(opts.overduePeekMs === undefined ? {} : { sweepMs: opts.overduePeekMs }),
+      // The peeks whose merged answer has not left: those whose finishing is remembered.
+      pending: () => this.#finishing.keys(),
+      onOverdue: (uuids) => {
+        metrics.peekOverdue(uuids.length);
+        const peeks = uuids.slice(0, OVERDUE_DETAILS).map((uuid) => {
+          const answered = this.#state.answeredParts(uuid) ?? [];
+          const missingParts: number[] = [];
+          for (let p = 0; p < workers; p++) if (!answered.includes(p)) missingParts.push(p);
+          return { uuid, missingParts };
+        });
+        opts.onOverdue?.({
+          count: uuids.length,
+          peeks,
+          waitedAtLeastMs: this.#overdue.sweepMs,
+        });
+      },
+    });
   }
 
   /** Observes a command sent to the workers (result size limit; peek finishings). */
   observeCommand(cmd: ComputeCommand): void {
     this.#state.observeCommand(cmd);
-    if (cmd.kind === "peek") this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
+    if (cmd.kind === "peek") {
+      this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
+      this.#overdue.observe();
+    }
+  }
+
+  /** The connection ended: its pending peeks are no longer watched. */
+  close(): void {
+    this.#overdue.close();
   }
 
   /**
@@ -65,9 +102,34 @@ export class ComputeResponseMerger {
   }
 }
 
+/** Peeks found waiting for their workers' answers at one sweep (`overdue-peeks.ts`). */
+export interface OverduePeeks {
+  /** How many (each is reported once). */
+  readonly count: number;
+  /** The first `OVERDUE_DETAILS` of them, with the workers whose answers had not arrived. */
+  readonly peeks: ReadonlyArray<{
+    readonly uuid: string;
+    readonly missingParts: readonly number[];
+  }>;
+  /** Each waited at least this long, and less than twice as long. */
+  readonly waitedAtLeastMs: number;
+}
+
+/** Overdue peeks detailed per report (the count has them all). */
+export const OVERDUE_DETAILS = 10;
+
+/** Options of a `ComputeResponseMerger`. */
+export interface ComputeMergerOptions {
+  /** How long a peek may wait for its workers' answers before it is reported (ms). */
+  readonly overduePeekMs?: number;
+  /** Told at most once per `overduePeekMs` of the peeks that waited that long (e.g. to log). */
+  readonly onOverdue?: (report: OverduePeeks) => void;
+}
+
 /** A merger factory for `createRuntimeSessions` sharing one metrics registry across sessions. */
 export function computeMergerFactory(
   metrics: ComputeMetrics = new ComputeMetrics(),
+  opts: ComputeMergerOptions = {},
 ): (workers: number) => ComputeResponseMerger {
-  return (workers) => new ComputeResponseMerger(workers, metrics);
+  return (workers) => new ComputeResponseMerger(workers, metrics, opts);
 }

@@ -23,6 +23,7 @@ export const METRIC = {
   dataflows: "mz_compute_dataflows",
   arrangementRecords: "mz_compute_arrangement_records",
   pendingPeeks: "mz_compute_pending_peeks",
+  overduePeeks: "mz_compute_peeks_overdue_total",
 } as const;
 
 /** One worker's statistics: gauges (current values) and cumulative counters. */
@@ -85,6 +86,7 @@ export class ComputeMetrics {
   readonly #dataflows: Gauge;
   readonly #records: Gauge;
   readonly #peeks: Gauge;
+  readonly #overdue: Counter;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -142,6 +144,18 @@ export class ComputeMetrics {
         help: "Peeks waiting (summed over workers)",
         registers: reg,
       });
+    this.#overdue =
+      existing<Counter>(METRIC.overduePeeks) ??
+      new Counter({
+        name: METRIC.overduePeeks,
+        help: "Peeks still waiting for a worker's answer after 10 s (main thread's merge; overdue-peeks.ts)",
+        registers: reg,
+      });
+  }
+
+  /** `n` peeks waited overlong for their workers' answers (`overdue-peeks.ts`). */
+  peekOverdue(n = 1): void {
+    this.#overdue.inc(n);
   }
 
   /** Absorbs worker `part`'s latest statistics. */

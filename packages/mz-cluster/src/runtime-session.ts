@@ -32,6 +32,8 @@ export interface ResponseMerger<C, R> {
   observeCommand(cmd: C): void;
   /** Absorbs worker `part`'s response; returns the merged responses now ready, if any. */
   absorb(part: number, response: R): R[];
+  /** The connection ended (e.g. stop watching its pending peeks). */
+  close?(): void;
 }
 
 /**
@@ -123,6 +125,7 @@ export function createRuntimeSessions<C, R>(
         submitQueued();
         if (active === me) active = undefined;
         sink = undefined;
+        merger.close?.();
       },
     };
   };

@@ -17,6 +17,11 @@ export { sleep } from "./abortable-sleep.js";
 export { type Backoff, backoffDelayMs, checkBackoff, DEFAULT_BACKOFF } from "./backoff.js";
 export { codeOfHttpStatus, type GrpcBidiLimits, grpcBidi } from "./grpc-bidi.js";
 export {
+  isRefusedStream,
+  refusedAsUnavailable,
+  refusedStreamIsUnavailable,
+} from "./refused-stream.js";
+export {
   createRehydrationPolicy,
   DEFAULT_REHYDRATION,
   type RehydrationClock,

@@ -1,9 +1,10 @@
 /**
  * `@mzts/controller-unified/testing`: checks every replica task behind the seam must pass (no
  * abort-listener pile-up, one stream message per event-loop turn; for compute, peek answers
- * nobody awaits dropped undecoded), and a
- * TCP proxy that stalls or drops a replica's traffic (`startStallProxy`), for
- * the tests of the packages that implement it (not used by the running system); and the
+ * nobody awaits dropped undecoded), a TCP proxy that stalls or drops a replica's traffic
+ * (`startStallProxy`) and a Connect server whose GOAWAY a client's stream races
+ * (`startGoawayRace`), for the tests of the packages that implement it (not used by the running
+ * system); and the
  * phase 5 fakes a `ClusterController` test outside this package needs (environmentd's legacy
  * adapter tests): an in-memory `ReplicaConnector` (`createFakeConnector`), in-memory since
  * handles (`fakeSinceHandles`), object builders (`ingestion`, `indexedView`), and the fakes under
@@ -31,6 +32,7 @@ export {
   unifiedCluster,
 } from "../state/testdata/unified-cluster.js";
 export { type CoalescingReport, measureCoalescing } from "./coalescing.js";
+export { type GoawayRace, startGoawayRace } from "./goaway-race.js";
 export { type ListenerLeakReport, measureAbortListeners } from "./listener-leak.js";
 export {
   AWAITED_PEEK,

@@ -4,65 +4,18 @@
  *
  * When environmentd closes its API (shutdown, or fenced by a newer environmentd: it exits with
  * code 3), each HTTP/2 session gets a GOAWAY naming the last stream the server took. A request
- * the client sent before that GOAWAY reached it is refused (`RST_STREAM` / GOAWAY
- * `REFUSED_STREAM`: "not processed, safe to retry", RFC 9113 §8.7). `@connectrpc/connect-node`
- * (2.1) reports it as **Internal** "Stream closed with error code NGHTTP2_REFUSED_STREAM": node
- * emits the stream's `error` (`ERR_HTTP2_STREAM_ERROR`, mapped to Internal) before its `close`,
- * whose reset code would have been mapped to Unavailable. Any server's GOAWAY has this race
- * (nghttp2 takes no new stream once it sent one, whatever its last stream id), so it is mapped
- * here, on the client. The e2e fencing check got that Internal under load.
+ * the client sent before that GOAWAY reached it is refused (HTTP/2 `REFUSED_STREAM`), which
+ * `@connectrpc/connect-node` 2.1 reports as Internal. The e2e fencing check got that Internal
+ * under load.
  *
- * `refusedStreamIsUnavailable`: a Connect interceptor turning such an error (of a unary call, or
- * of a server stream's messages) into Unavailable, the original as its cause. It does not retry:
- * the caller decides (the request was not processed, so a retry is safe).
+ * The mapping (`refusedStreamIsUnavailable`, a Connect client interceptor; `isRefusedStream`,
+ * `refusedAsUnavailable`) is `@mzts/controller-unified/replicas`' (`refused-stream.ts` there,
+ * which explains the race), shared with the other connect-node clients of an HTTP/2 server
+ * (storage-client's legacy replica task, the e2e protocol driver); re-exported here for the API's
+ * clients.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-
-/** Whether `e` is a ConnectError for a stream the server refused (see the file comment). */
-export function isRefusedStream(e: unknown): boolean {
-  if (!(e instanceof ConnectError) || e.code !== Code.Internal) return false;
-  const seen = new Set<unknown>();
-  for (let c: unknown = e; c instanceof Error && !seen.has(c); c = c.cause) {
-    seen.add(c);
-    const code = (c as { code?: unknown }).code;
-    if (code === "ERR_HTTP2_STREAM_ERROR" && c.message.includes("NGHTTP2_REFUSED_STREAM")) {
-      return true;
-    }
-  }
-  return false;
-}
-
-/** `e` as Unavailable when it is a refused stream, else `e`. */
-export function refusedAsUnavailable(e: unknown): unknown {
-  if (!isRefusedStream(e)) return e;
-  return new ConnectError(
-    "the server refused the request without processing it (HTTP/2 REFUSED_STREAM: it was " +
-      "closing the connection); retry it (the request had no effect)",
-    Code.Unavailable,
-    undefined,
-    undefined,
-    e,
-  );
-}
-
-/** See the file comment. */
-export const refusedStreamIsUnavailable: Interceptor = (next) => async (req) => {
-  let res: Awaited<ReturnType<typeof next>>;
-  try {
-    res = await next(req);
-  } catch (e) {
-    throw refusedAsUnavailable(e);
-  }
-  if (!res.stream) return res;
-  const messages = res.message;
-  return {
-    ...res,
-    message: (async function* () {
-      try {
-        yield* messages;
-      } catch (e) {
-        throw refusedAsUnavailable(e);
-      }
-    })(),
-  };
-};
+export {
+  isRefusedStream,
+  refusedAsUnavailable,
+  refusedStreamIsUnavailable,
+} from "@mzts/controller-unified/replicas";

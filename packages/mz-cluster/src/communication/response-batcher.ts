@@ -7,6 +7,8 @@
  *   message never mixes connections); the queue is sent at the latest in a microtask.
  * - `flush()`: sends what is queued now. Callers flush after every `step()` and before any other
  *   message to the main thread, so the main thread sees everything in the order it was produced.
+ * - `send` must not push (the runtimes' send is a `postMessage`): a push from inside the send a
+ *   nonce switch made would leave under the next nonce.
  */
 export class ResponseBatcher<R> {
   readonly #send: (nonce: string | null, responses: R[]) => void;

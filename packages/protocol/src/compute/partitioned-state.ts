@@ -195,6 +195,19 @@ export class PartitionedComputeState {
     return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers.byPart) }];
   }
 
+  /**
+   * The parts whose answers to peek `uuid` arrived while it waits for the others (diagnostics:
+   * a replica's overdue-peek report); `undefined` when no part answered it yet, or with one part
+   * (whose answer passes on at once).
+   */
+  answeredParts(uuid: string): number[] | undefined {
+    const answers = this.#peeks.get(uuid);
+    if (answers === undefined) return undefined;
+    const parts: number[] = [];
+    for (let p = 0; p < this.#parts; p++) if (answers.byPart[p] !== undefined) parts.push(p);
+    return parts;
+  }
+
   /** The answer of the process from every part's, indexed by part (all present). */
   #mergePeek(byPart: readonly (PeekResponse | undefined)[]): PeekResponse {
     let error: PeekResponse | undefined;

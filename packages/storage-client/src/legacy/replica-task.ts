@@ -19,10 +19,11 @@
  *    command sent before), then every later `send`, in order.
  * 3. Stream: responses are delivered as they arrive, tagged with the epoch (`onResponses`).
  * 4. Any error — the stream failing or ending, a response that does not decode — ends the
- *    incarnation: `onFailed(epoch, error)` is called once and it sends nothing more. The
- *    controller replaces it with a new incarnation (a rehydration) at its next maintenance; the
- *    replica's reconciliation then brings it to the controller's target state. `close()` ends it
- *    without `onFailed`.
+ *    incarnation (a stream the replica refused unprocessed, racing its GOAWAY, is Unavailable:
+ *    `refusedStreamIsUnavailable`): `onFailed(epoch, error)` is called once and it sends nothing
+ *    more. The controller replaces it with a new incarnation (a rehydration) at its next
+ *    maintenance; the replica's reconciliation then brings it to the controller's target state.
+ *    `close()` ends it without `onFailed`.
  *
  * ## Invariants
  * - Commands reach the replica in the order `send` was called, after the replay, after the hello.
@@ -40,6 +41,7 @@ import {
   type ReplicaConnectionState,
   type ReplicaConnectionTuning,
   RetryKick,
+  refusedStreamIsUnavailable,
 } from "@mzts/controller-unified/replicas";
 import {
   CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
@@ -203,6 +205,9 @@ class LegacyStorageReplicaTask implements StorageReplicaConnection {
           baseUrl: this.#opts.location(),
           sessionManager: session,
           ...CONTROLLER_CLIENT_TRANSPORT_OPTIONS,
+          // A stream opened while the replica's GOAWAY was on its way is Unavailable (it was
+          // not processed), not connect-node's Internal; the task fails and reconnects either way.
+          interceptors: [refusedStreamIsUnavailable],
         }),
       );
       probe.keepalive();
