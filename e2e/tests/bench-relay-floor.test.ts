@@ -35,10 +35,7 @@ describe("relay floor wire helpers", () => {
   });
 
   it("splits envelopes across any chunking", () => {
-    const bytes = Buffer.concat([
-      encodeFramesEnvelope(frames),
-      encodeFramesEnvelope([frames[0]!]),
-    ]);
+    const bytes = Buffer.concat([encodeFramesEnvelope(frames), encodeFramesEnvelope([frames[0]!])]);
     for (const step of [1, 3, 7, bytes.length]) {
       const seen: number[][] = [];
       const reader = new EnvelopeReader((m) => seen.push(decodeFrames(m).map((f) => f.id)));
@@ -56,7 +53,10 @@ describe("relay floor wire helpers", () => {
     await new Promise((r) => setImmediate(r));
     expect(flushed).toEqual([[1, 2]]);
     for (const n of [3, 4, 5, 6]) batch.add(n);
-    expect(flushed).toEqual([[1, 2], [3, 4, 5]]);
+    expect(flushed).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
     await new Promise((r) => setImmediate(r));
     expect(flushed).toEqual([[1, 2], [3, 4, 5], [6]]);
   });
