@@ -68,7 +68,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { EnvironmentService } from "@mzts/protocol/wire";
 import type { Started } from "../src/harness/processes.js";
-import { dataDirs, echoServers, teardown } from "./bench-reaper.js";
+import { dataDirs, echoServers, readRecords, teardown } from "./bench-reaper.js";
 import {
   type Booted,
   bootEnvironmentd,
@@ -90,6 +90,7 @@ import {
   type ReplicaRestart,
   replicaRestart,
 } from "./environment-recovery.js";
+import { cpuTicks, TICK_US } from "./proc-cpu.js";
 import { rawH2Client } from "./raw-h2.js";
 import { startRelayFloor } from "./relay-floor.js";
 import { type Better, emitResult } from "./results.js";
@@ -165,6 +166,12 @@ interface PeekMeasure {
   failed: number;
   /** The first failure's message, for the report. */
   firstError: string | undefined;
+  /**
+   * CPU µs per answered call by calls in flight: `servers` summed over the row's server
+   * processes (all threads; rows that know them: the API rows with the raw client and the floor
+   * rows), `client` this process.
+   */
+  cpu: Record<number, { servers: number; client: number }>;
 }
 
 type PeekCall = () => Promise<{ rows: ArrayLike<unknown> }>;
@@ -185,7 +192,7 @@ class Failures {
   }
 }
 
-async function measure(call: PeekCall): Promise<PeekMeasure> {
+async function measure(call: PeekCall, pids?: () => readonly number[]): Promise<PeekMeasure> {
   const failures = new Failures();
   for (let i = 0; i < WARMUP; i++) await failures.try(call);
   const lat: number[] = [];
@@ -201,7 +208,11 @@ async function measure(call: PeekCall): Promise<PeekMeasure> {
   }
   lat.sort((a, b) => a - b);
   const tput: Record<number, number> = {};
+  const cpu: PeekMeasure["cpu"] = {};
   for (const inFlight of CONCURRENCIES) {
+    const procs = pids?.() ?? [];
+    const ticks0 = procs.map(cpuTicks);
+    const client0 = process.cpuUsage();
     const total = tputCalls(inFlight);
     const failedBefore = failures.count;
     let issued = 0;
@@ -214,7 +225,14 @@ async function measure(call: PeekCall): Promise<PeekMeasure> {
         }
       }),
     );
-    tput[inFlight] = (total - (failures.count - failedBefore)) / ((now() - t0) / 1000);
+    const answered = total - (failures.count - failedBefore);
+    tput[inFlight] = answered / ((now() - t0) / 1000);
+    const client = process.cpuUsage(client0);
+    if (procs.length > 0)
+      cpu[inFlight] = {
+        servers: (procs.reduce((n, p, i) => n + cpuTicks(p) - ticks0[i]!, 0) * TICK_US) / answered,
+        client: (client.user + client.system) / answered,
+      };
   }
   return {
     p50: lat[Math.floor(lat.length / 2)] ?? Number.NaN,
@@ -224,6 +242,7 @@ async function measure(call: PeekCall): Promise<PeekMeasure> {
     rowsMax,
     failed: failures.count,
     firstError: failures.first,
+    cpu,
   };
 }
 
@@ -286,7 +305,11 @@ const PEEK_ROWS: readonly PeekRow[] =
 /** Calls per throughput measurement at `inFlight` calls in flight. */
 const tputCalls = (inFlight: number) => Math.max(TPUT_N, 8 * inFlight);
 
-async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, PeekMeasure>> {
+async function peekSection(
+  b: Booted,
+  dir: string,
+  run: number,
+): Promise<Record<PeekRow, PeekMeasure>> {
   const echo = await startEchoServer(b.grpcUrl);
   const echoGrpc = grpcClient(echo.h2);
   const echoJson = jsonClient(echo.h1);
@@ -332,6 +355,15 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
     "lookup-grpc": () => apiGrpc.peek(LOOKUP_PEEK),
     "lookup-json": () => apiJson.peek(LOOKUP_PEEK),
   };
+  // The processes whose CPU a row's calls cost (the raw-client rows: environmentd and the replicas).
+  const apiPids = () => [b.proc.child.pid!, ...readRecords(dir).map((r) => r.pid)];
+  const floorPids = () => (floor ? [floor.pids.relay, ...floor.pids.replicas] : []);
+  const serverPids: Partial<Record<PeekRow, () => readonly number[]>> = {
+    "raw-client-peek": apiPids,
+    "raw-client-peek-r1": apiPids,
+    "relay-floor": floorPids,
+    "relay-floor-r1": floorPids,
+  };
   // environmentd's first calls after its boot run slower (JIT, the replicas' first answers): a
   // round of API calls first, so no row measures that warm-up (the first API row did, issue 16).
   const apiRows = PEEK_ROWS.filter((r) => API_ROWS.has(r));
@@ -347,7 +379,7 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   for (let i = 0; i < PEEK_ROWS.length; i++) {
     const row = PEEK_ROWS[(i + run) % PEEK_ROWS.length]!;
     progress(`run ${run + 1}/${RUNS}: ${row} …`);
-    out[row] = await measure(clients[row]);
+    out[row] = await measure(clients[row], serverPids[row]);
     if (out[row].failed > 0)
       progress(
         `run ${run + 1}/${RUNS}: ${row}: ${out[row].failed} call(s) failed; first: ${out[row].firstError}`,
@@ -381,7 +413,7 @@ for (let run = 0; run < RUNS; run++) {
     coldBoots.push((await firstPeek(b, 120_000)) - t0);
     await waitReplicasOnline(api, 60_000);
     progress(`run ${run + 1}/${RUNS}: cold boot ${coldBoots.at(-1)!.toFixed(0)} ms`);
-    if (on("peek")) peekResults.push(await peekSection(b, run));
+    if (on("peek")) peekResults.push(await peekSection(b, dir, run));
     if (on("replica-restart")) {
       progress(`run ${run + 1}/${RUNS}: kill -9 replica r1 …`);
       const r = await replicaRestart(b, dir);
@@ -423,7 +455,13 @@ const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "—");
  * The API peek beside its topology floor (`relay-floor.ts`): the raw-client rows over the floor
  * rows of the same runs (a ratio near 1 is a path at its floor), shown and emitted (not gated).
  */
-function floorTable(row: (name: PeekRow) => { p50: number; tput: Record<number, number> }): void {
+function floorTable(
+  row: (name: PeekRow) => {
+    p50: number;
+    tput: Record<number, number>;
+    cpu: Record<number, { servers: number; client: number }>;
+  },
+): void {
   const pairs = [
     ["raw-client-peek", "relay-floor"],
     ["raw-client-peek-r1", "relay-floor-r1"],
@@ -450,6 +488,31 @@ function floorTable(row: (name: PeekRow) => { p50: number; tput: Record<number, 
     for (const c of CONCURRENCIES)
       fig(`${api} calls/s @${c} / floor`, a.tput[c]! / f.tput[c]!, "higher");
   }
+  // CPU per call: what bounds calls/s on a machine with few cores (2 cores ÷ µs per call).
+  console.log(
+    "\nCPU µs per answered call (all threads; servers = environmentd + both replicas, or relay + both replicas; client = this process):\n",
+  );
+  const cpuHead = CONCURRENCIES.map((c) => ` @${c} servers | client | ceiling calls/s |`).join("");
+  console.log(`| row |${cpuHead}`);
+  console.log(`|---|${"---:|---:|---:|".repeat(CONCURRENCIES.length)}`);
+  for (const name of have.flat()) {
+    const r = row(name);
+    const cells = CONCURRENCIES.map((c) => {
+      const u = r.cpu[c]!;
+      const ceiling = (cpus().length * 1e6) / (u.servers + u.client);
+      emitResult({
+        bench: "environment",
+        figure: `${name} server CPU µs/call @${c}`,
+        value: u.servers,
+        unit: "µs",
+        better: "lower",
+        tracked: false,
+        baseline: name.startsWith("relay-floor"),
+      });
+      return ` ${u.servers.toFixed(0)} | ${u.client.toFixed(0)} | ${ceiling.toFixed(0)} |`;
+    }).join("");
+    console.log(`| ${name} |${cells}`);
+  }
 }
 
 const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(" / ");
@@ -466,6 +529,15 @@ if (peekResults.length > 0) {
     rows: `${Math.min(...peekResults.map((r) => r[name].rowsMin))}–${Math.max(...peekResults.map((r) => r[name].rowsMax))}`,
     /** Failed calls summed over the runs. */
     failed: peekResults.reduce((n, r) => n + r[name].failed, 0),
+    cpu: Object.fromEntries(
+      CONCURRENCIES.map((c) => [
+        c,
+        {
+          servers: med(peekResults.map((r) => r[name].cpu[c]?.servers ?? Number.NaN)),
+          client: med(peekResults.map((r) => r[name].cpu[c]?.client ?? Number.NaN)),
+        },
+      ]),
+    ) as Record<number, { servers: number; client: number }>,
   });
   const base = PEEK_ROWS.includes("echo-grpc")
     ? row("echo-grpc")
