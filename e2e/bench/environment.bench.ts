@@ -28,7 +28,10 @@
  *    the topology floor (`relay-floor.ts`: a bare `node:http2` relay forwarding each call over one
  *    long-lived bidi stream per replica to two bare replica processes, each answering from one
  *    worker thread; coalesced per event-loop turn; first answer wins): the best-case cost of the
- *    API peek's architecture on this machine. A second table puts the raw-client rows over them.
+ *    API peek's architecture on this machine. A second table puts the raw-client rows over them,
+ *    with the CPU µs per answered call of the server processes (`/proc` ticks over each
+ *    throughput loop: environmentd and the replicas of `replicas.json`, or the floor's three) and
+ *    of this client, and the calls/s those allow on this machine's cores.
  * 3. Latency: `BENCH_LAT_N` sequential calls per row (p50 / p99 µs) after a warm-up; throughput:
  *    at each `--concurrency` (default 32 and 256 in flight), max(`BENCH_TPUT_N`, 8 × in flight)
  *    calls (calls/s). Before the first row, `BENCH_ENV_WARMUP` API calls spread over the API
