@@ -20,7 +20,9 @@
  * - Compute commands are tallied per replica and kind and added to `mz_compute_commands_total`
  *   when it is read (a scrape source: `ControllerMetrics.addScrapeSource`): a peek and its cancel
  *   go to every replica for each API peek, and a labelled `inc` hashes its labels each time. A
- *   scrape reads the same counts as if each had been added when sent.
+ *   scrape reads the same counts as if each had been added when sent. The peek answers dropped
+ *   undecoded (the second replica's, for each API peek) are tallied the same way into
+ *   `mz_compute_responses_total`.
  * - The pending-peek gauge is set at a scrape too (it changes with every peek); `gauges()` sets
  *   the other gauges only when a value changed (it runs after every call and response), and all
  *   of them at most `GAUGES_REFRESH_MS` after the last full set: a series another controller of
@@ -55,6 +57,8 @@ export class DriverMetrics {
   readonly #removeScrapeSource: () => void;
   /** Compute commands sent and not yet added to the counter, by replica and kind. */
   readonly #pendingCommands = new Map<ReplicaId, Map<string, number>>();
+  /** Peek answers dropped undecoded and not yet added to the counter, by replica. */
+  readonly #pendingDropped = new Map<ReplicaId, number>();
   /** The last values `gauges()` set (undefined: none yet), in its order. */
   readonly #lastGauges: number[] = [];
   /** When `gauges()` last set every gauge (`performance.now()`). */
@@ -86,6 +90,12 @@ export class DriverMetrics {
           n,
         );
     this.#pendingCommands.clear();
+    for (const [replicaId, n] of this.#pendingDropped)
+      this.#compute.responsesTotal.inc(
+        { instance_id: this.#id, replica_id: replicaId, response_type: "peekResponse" },
+        n,
+      );
+    this.#pendingDropped.clear();
     if (!this.#closed) this.#compute.peekCount.set({ instance_id: this.#id }, this.#peeks);
   }
 
@@ -125,8 +135,7 @@ export class DriverMetrics {
 
   /** A current incarnation's peek answer nobody awaited, dropped undecoded (counted as delivered). */
   peekResponseDropped(replicaId: ReplicaId): void {
-    const labels = { instance_id: this.#id, replica_id: replicaId, response_type: "peekResponse" };
-    this.#compute.responsesTotal.inc(labels);
+    this.#pendingDropped.set(replicaId, (this.#pendingDropped.get(replicaId) ?? 0) + 1);
   }
 
   /** An incarnation connected after `waitSeconds` (from its start, backoff included). */
