@@ -20,11 +20,12 @@
  * Usage: tsx bench/environment-ab.bench.ts [--indexes 1000] [--windows 3] [--replays 2]
  *        [--flags-file F] LABEL=PATH ...
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type EnvironmentApi, startEnvironmentd } from "../src/harness/environment.js";
 import type { Started } from "../src/harness/processes.js";
+import { cpuTicks } from "./proc-cpu.js";
 import {
   closeSides,
   createTickerCluster,
@@ -74,13 +75,6 @@ const load = () =>
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (xs: readonly number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
-/** utime + stime of `pid` in clock ticks (1/100 s). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
 
 interface Side {
   readonly label: string;

@@ -21,7 +21,8 @@
  * Builds: `LABEL=path/to/packages/environmentd/dist/main.js` (e.g. a detached worktree of main
  * with its `dist`).
  *
- * `LABEL=PATH,K=V,...` runs that build's environmentd with environment variables K=V.
+ * `LABEL=PATH,K=V,...` runs that build's environmentd with environment variables K=V; a `K`
+ * starting with `--` is an argument instead (`--flags-file=F`: e.g. the unified controllers).
  *
  * Usage: tsx bench/environment-peek-ab.bench.ts [--rounds N] [--concurrency 1,32,256]
  *        [--rows all,r1] LABEL=PATH[,K=V...] ...
@@ -47,7 +48,12 @@ const args = process.argv.slice(2);
 let rounds = 3;
 let concurrencies = [1, 32, 256];
 let rowNames = ["all", "r1"];
-const builds: { label: string; path: string; env: Record<string, string> }[] = [];
+const builds: {
+  label: string;
+  path: string;
+  env: Record<string, string>;
+  argv: string[];
+}[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
   if (a === "--rounds") rounds = Number(args[++i]);
@@ -61,11 +67,13 @@ for (let i = 0; i < args.length; i++) {
     const [head, ...vars] = a.split(",");
     const [label, path] = head!.split("=") as [string, string];
     const env: Record<string, string> = {};
+    const argv: string[] = [];
     for (const v of vars) {
       const eq = v.indexOf("=");
-      env[v.slice(0, eq)] = v.slice(eq + 1);
+      if (v.startsWith("--")) argv.push(v.slice(0, eq), v.slice(eq + 1));
+      else env[v.slice(0, eq)] = v.slice(eq + 1);
     }
-    builds.push({ label, path, env });
+    builds.push({ label, path, env, argv });
   } else throw new Error(`unknown argument ${a}\n${HELP}`);
 }
 if (
@@ -135,12 +143,28 @@ function record(s: Side, key: string, v: number): void {
 /** Data dirs made so far (removed at the end, also when a build fails to start). */
 const dirs: string[] = [];
 
-async function start(label: string, path: string, env: Record<string, string>): Promise<Side> {
+async function start(
+  label: string,
+  path: string,
+  env: Record<string, string>,
+  argv: readonly string[],
+): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `env-peek-ab-${label}-`));
   dirs.push(dir);
   const proc = startNode(
     path,
-    ["--demo", "--data-dir", dir, "--grpc-port", "0", "--http-port", "0", "--log-level", "warn"],
+    [
+      "--demo",
+      "--data-dir",
+      dir,
+      "--grpc-port",
+      "0",
+      "--http-port",
+      "0",
+      "--log-level",
+      "warn",
+      ...argv,
+    ],
     env,
     NODE_ARGS,
   );
@@ -271,7 +295,7 @@ async function measure(s: Side, row: "all" | "r1", inFlight: number): Promise<vo
 const sides: Side[] = [];
 try {
   progress(`starting ${builds.map((b) => b.label).join(", ")} (load ${load()})`);
-  for (const b of builds) sides.push(await start(b.label, b.path, b.env));
+  for (const b of builds) sides.push(await start(b.label, b.path, b.env, b.argv));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
     for (const row of rowNames as ("all" | "r1")[]) {

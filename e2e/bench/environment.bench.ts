@@ -24,7 +24,14 @@
  *    Connect's client; the answer is not decoded, its row count is the canned one's).
  *    `raw-client-peek-r1` is the same request with `replica: "r1"`: the peek goes to r1 only
  *    (design §5: all replicas, or a named one), so the two rows show what the second replica
- *    costs.
+ *    costs. `relay-floor` and `relay-floor-r1` send the same two requests with the raw client to
+ *    the topology floor (`relay-floor.ts`: a bare `node:http2` relay forwarding each call over one
+ *    long-lived bidi stream per replica to two bare replica processes, each answering from one
+ *    worker thread; coalesced per event-loop turn; first answer wins): the best-case cost of the
+ *    API peek's architecture on this machine. A second table puts the raw-client rows over them,
+ *    with the CPU µs per answered call of the server processes (`/proc` ticks over each
+ *    throughput loop: environmentd and the replicas of `replicas.json`, or the floor's three) and
+ *    of this client, and the calls/s those allow on this machine's cores.
  * 3. Latency: `BENCH_LAT_N` sequential calls per row (p50 / p99 µs) after a warm-up; throughput:
  *    at each `--concurrency` (default 32 and 256 in flight), max(`BENCH_TPUT_N`, 8 × in flight)
  *    calls (calls/s). Before the first row, `BENCH_ENV_WARMUP` API calls spread over the API
@@ -64,15 +71,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { EnvironmentService } from "@mzts/protocol/wire";
 import type { Started } from "../src/harness/processes.js";
-import {
-  dataDirs,
-  echoServers,
-  killPid,
-  type ReplicaRecord,
-  readRecords,
-  stopEnvironmentd,
-  teardown,
-} from "./bench-reaper.js";
+import { dataDirs, echoServers, readRecords, teardown } from "./bench-reaper.js";
 import {
   type Booted,
   bootEnvironmentd,
@@ -86,7 +85,17 @@ import {
   PEEK_PATH,
   waitReplicasOnline,
 } from "./environment-demo.js";
+import {
+  type EnvRestart,
+  environmentdRestart,
+  POLL_MS,
+  REHYDRATE_TIMEOUT_MS,
+  type ReplicaRestart,
+  replicaRestart,
+} from "./environment-recovery.js";
+import { cpuTicks, TICK_US } from "./proc-cpu.js";
 import { rawH2Client } from "./raw-h2.js";
+import { startRelayFloor } from "./relay-floor.js";
 import { type Better, emitResult } from "./results.js";
 
 const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concurrency C[,C...]] [--help]
@@ -96,7 +105,7 @@ const HELP = `usage: tsx bench/environment.bench.ts [regex] [--runs N] [--concur
 env: BENCH_ENV_WARMUP (API calls before the first peek row, default 1000),
 BENCH_LAT_N (sequential calls per row, default 500), BENCH_TPUT_N (calls per throughput
 row, at least 8 per call in flight; default 1000), BENCH_ROWS (peek rows to measure,
-comma-separated: ${"raw-h2,raw-client-echo,connect-client-raw,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json,raw-client-peek,raw-client-peek-r1"}),
+comma-separated: ${"raw-h2,raw-client-echo,connect-client-raw,echo-grpc,echo-json,peek-grpc,peek-json,lookup-grpc,lookup-json,raw-client-peek,raw-client-peek-r1,relay-floor,relay-floor-r1"}),
 BENCH_PUMP_MS (pause between the API peeks that flow while a replica restarts, default 5),
 BENCH_REHYDRATE_TIMEOUT_MS (default 15000), MZ_E2E_PROFILE_DIR (CPU profiles, see the harness)`;
 
@@ -137,13 +146,6 @@ const API_ROWS: ReadonlySet<string> = new Set([
   "raw-client-peek",
   "raw-client-peek-r1",
 ]);
-const POLL_MS = 20;
-/** Pause between two API peeks of the pump that runs while a replica restarts. */
-const PUMP_GAP_MS = Number(process.env.BENCH_PUMP_MS ?? 5);
-/** How long a killed replica gets to come back and answer before the run records a miss. */
-const REHYDRATE_TIMEOUT_MS = Number(process.env.BENCH_REHYDRATE_TIMEOUT_MS ?? 15_000);
-/** Frontier reports a replica sent its controller (diagnostics when r1 stalls). */
-const FRONTIER_REPORTS = 'mz_cluster_responses_total{workload="compute",response_type="frontiers"}';
 const SECTIONS = ["peek", "replica-restart", "environmentd-restart"] as const;
 type Section = (typeof SECTIONS)[number];
 const on = (s: Section) => select.test(s);
@@ -152,7 +154,6 @@ const ECHO_SERVER = fileURLToPath(new URL("./peek-echo-server.ts", import.meta.u
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const now = () => performance.now();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- peek measurements ---------------------------------------------------------------------
 
@@ -168,6 +169,12 @@ interface PeekMeasure {
   failed: number;
   /** The first failure's message, for the report. */
   firstError: string | undefined;
+  /**
+   * CPU µs per answered call by calls in flight: `servers` summed over the row's server
+   * processes (all threads; rows that know them: the API rows with the raw client and the floor
+   * rows), `client` this process.
+   */
+  cpu: Record<number, { servers: number; client: number }>;
 }
 
 type PeekCall = () => Promise<{ rows: ArrayLike<unknown> }>;
@@ -188,7 +195,7 @@ class Failures {
   }
 }
 
-async function measure(call: PeekCall): Promise<PeekMeasure> {
+async function measure(call: PeekCall, pids?: () => readonly number[]): Promise<PeekMeasure> {
   const failures = new Failures();
   for (let i = 0; i < WARMUP; i++) await failures.try(call);
   const lat: number[] = [];
@@ -204,7 +211,11 @@ async function measure(call: PeekCall): Promise<PeekMeasure> {
   }
   lat.sort((a, b) => a - b);
   const tput: Record<number, number> = {};
+  const cpu: PeekMeasure["cpu"] = {};
   for (const inFlight of CONCURRENCIES) {
+    const procs = pids?.() ?? [];
+    const ticks0 = procs.map(cpuTicks);
+    const client0 = process.cpuUsage();
     const total = tputCalls(inFlight);
     const failedBefore = failures.count;
     let issued = 0;
@@ -217,7 +228,14 @@ async function measure(call: PeekCall): Promise<PeekMeasure> {
         }
       }),
     );
-    tput[inFlight] = (total - (failures.count - failedBefore)) / ((now() - t0) / 1000);
+    const answered = total - (failures.count - failedBefore);
+    tput[inFlight] = answered / ((now() - t0) / 1000);
+    const client = process.cpuUsage(client0);
+    if (procs.length > 0)
+      cpu[inFlight] = {
+        servers: (procs.reduce((n, p, i) => n + cpuTicks(p) - ticks0[i]!, 0) * TICK_US) / answered,
+        client: (client.user + client.system) / answered,
+      };
   }
   return {
     p50: lat[Math.floor(lat.length / 2)] ?? Number.NaN,
@@ -227,6 +245,7 @@ async function measure(call: PeekCall): Promise<PeekMeasure> {
     rowsMax,
     failed: failures.count,
     firstError: failures.first,
+    cpu,
   };
 }
 
@@ -274,6 +293,8 @@ const ALL_PEEK_ROWS = [
   "lookup-json",
   "raw-client-peek",
   "raw-client-peek-r1",
+  "relay-floor",
+  "relay-floor-r1",
 ] as const;
 type PeekRow = (typeof ALL_PEEK_ROWS)[number];
 const PEEK_ROWS: readonly PeekRow[] =
@@ -287,7 +308,11 @@ const PEEK_ROWS: readonly PeekRow[] =
 /** Calls per throughput measurement at `inFlight` calls in flight. */
 const tputCalls = (inFlight: number) => Math.max(TPUT_N, 8 * inFlight);
 
-async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, PeekMeasure>> {
+async function peekSection(
+  b: Booted,
+  dir: string,
+  run: number,
+): Promise<Record<PeekRow, PeekMeasure>> {
   const echo = await startEchoServer(b.grpcUrl);
   const echoGrpc = grpcClient(echo.h2);
   const echoJson = jsonClient(echo.h1);
@@ -308,6 +333,14 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   const rawEcho = rawH2Client(echo.h2, PEEK_PATH);
   const connectRaw = grpcClient(echo.raw);
   const rawApi = rawH2Client(b.grpcUrl, PEEK_PATH);
+  // The topology floor (`relay-floor.ts`): relay + two replicas of bare node:http2, answering
+  // with environmentd's own answer to the same request (fetched once, unframed).
+  const wantFloor = PEEK_ROWS.some((r) => r.startsWith("relay-floor"));
+  const floor = wantFloor
+    ? await startRelayFloor((await rawApi.call(rawRequest)).subarray(5))
+    : undefined;
+  const floorAll = floor && rawH2Client(floor.url, PEEK_PATH);
+  const floorR1 = floor && rawH2Client(floor.url, `${PEEK_PATH}/r1`);
   // The raw row does not decode its answer: it reports the canned answer's row count.
   const rawRows = { length: echo.rows };
   const clients: Record<PeekRow, PeekCall> = {
@@ -316,12 +349,23 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
     "connect-client-raw": () => connectRaw.peek(FULL_PEEK),
     "raw-client-peek": () => rawApi.call(rawRequest).then(() => ({ rows: rawRows })),
     "raw-client-peek-r1": () => rawApi.call(rawRequestR1).then(() => ({ rows: rawRows })),
+    "relay-floor": () => floorAll!.call(rawRequest).then(() => ({ rows: rawRows })),
+    "relay-floor-r1": () => floorR1!.call(rawRequestR1).then(() => ({ rows: rawRows })),
     "echo-grpc": () => echoGrpc.peek(FULL_PEEK),
     "echo-json": () => echoJson.peek(FULL_PEEK),
     "peek-grpc": () => apiGrpc.peek(FULL_PEEK),
     "peek-json": () => apiJson.peek(FULL_PEEK),
     "lookup-grpc": () => apiGrpc.peek(LOOKUP_PEEK),
     "lookup-json": () => apiJson.peek(LOOKUP_PEEK),
+  };
+  // The processes whose CPU a row's calls cost (the raw-client rows: environmentd and the replicas).
+  const apiPids = () => [b.proc.child.pid!, ...readRecords(dir).map((r) => r.pid)];
+  const floorPids = () => (floor ? [floor.pids.relay, ...floor.pids.replicas] : []);
+  const serverPids: Partial<Record<PeekRow, () => readonly number[]>> = {
+    "raw-client-peek": apiPids,
+    "raw-client-peek-r1": apiPids,
+    "relay-floor": floorPids,
+    "relay-floor-r1": floorPids,
   };
   // environmentd's first calls after its boot run slower (JIT, the replicas' first answers): a
   // round of API calls first, so no row measures that warm-up (the first API row did, issue 16).
@@ -338,157 +382,16 @@ async function peekSection(b: Booted, run: number): Promise<Record<PeekRow, Peek
   for (let i = 0; i < PEEK_ROWS.length; i++) {
     const row = PEEK_ROWS[(i + run) % PEEK_ROWS.length]!;
     progress(`run ${run + 1}/${RUNS}: ${row} …`);
-    out[row] = await measure(clients[row]);
+    out[row] = await measure(clients[row], serverPids[row]);
     if (out[row].failed > 0)
       progress(
         `run ${run + 1}/${RUNS}: ${row}: ${out[row].failed} call(s) failed; first: ${out[row].firstError}`,
       );
   }
-  for (const c of [raw, rawEcho, rawApi]) c.close();
+  for (const c of [raw, rawEcho, rawApi, floorAll, floorR1]) c?.close();
+  floor?.stop();
   for (const c of echoServers) c.kill("SIGKILL");
   return out;
-}
-
-// ---- recovery measurements -----------------------------------------------------------------
-
-interface ReplicaRestart {
-  /** ms from the kill; undefined = not reached within `REHYDRATE_TIMEOUT_MS`. */
-  restarted: number | undefined;
-  caughtUp: number | undefined;
-  answering: number | undefined;
-  peeksOk: number;
-  peeksFailed: number;
-  /** r1's and r2's gauges at the last poll (reported when r1 did not rehydrate). */
-  lastSeen: Record<string, number | undefined>;
-}
-
-function metric(text: string, series: string): number | undefined {
-  for (const line of text.split("\n"))
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  return undefined;
-}
-
-async function scrape(r: ReplicaRecord): Promise<string | undefined> {
-  if (r.ports === null) return undefined;
-  try {
-    const res = await fetch(`http://${r.host}:${r.ports.http}/metrics`, {
-      signal: AbortSignal.timeout(1000),
-    });
-    return res.ok ? await res.text() : undefined;
-  } catch {
-    return undefined; // not up yet
-  }
-}
-
-async function replicaRestart(b: Booted, dir: string): Promise<ReplicaRestart> {
-  const api = grpcClient(b.grpcUrl);
-  const { clusters } = await api.listClusters({});
-  const reps = clusters.find((c) => c.name === "demo")?.replicas ?? [];
-  const r1 = reps.find((r) => r.name === "r1")?.id;
-  const r2 = reps.find((r) => r.name === "r2")?.id;
-  if (r1 === undefined || r2 === undefined) throw new Error("demo replicas r1/r2 not found");
-  const before = readRecords(dir).find((r) => r.replicaId === r1);
-  if (before === undefined || before.ports === null) throw new Error("no record of r1");
-
-  // Keep API peeks flowing, so r1 gets peeks to answer once it is back.
-  let pumping = true;
-  let peeksOk = 0;
-  let peeksFailed = 0;
-  const pump = (async () => {
-    while (pumping) {
-      try {
-        await api.peek({ ...FULL_PEEK, timeoutMs: 5000 });
-        peeksOk++;
-      } catch {
-        peeksFailed++;
-      }
-      await sleep(PUMP_GAP_MS);
-    }
-  })();
-
-  try {
-    await sleep(200);
-    killPid(before.pid);
-    const t0 = now();
-    let restarted: number | undefined;
-    let caughtUp: number | undefined;
-    let answering: number | undefined;
-    const lastSeen: Record<string, number | undefined> = {};
-    while (
-      (answering === undefined || caughtUp === undefined) &&
-      now() - t0 < REHYDRATE_TIMEOUT_MS
-    ) {
-      const recs = readRecords(dir);
-      const cur = recs.find((r) => r.replicaId === r1);
-      const other = recs.find((r) => r.replicaId === r2);
-      if (cur !== undefined && cur.pid !== before.pid && cur.ports !== null && other) {
-        restarted ??= now();
-        const [mine, theirs] = await Promise.all([scrape(cur), scrape(other)]);
-        const t = now();
-        if (mine !== undefined && theirs !== undefined) {
-          const records = metric(mine, "mz_compute_arrangement_records") ?? 0;
-          const dataflows = metric(mine, "mz_compute_dataflows") ?? 0;
-          const otherRecords = metric(theirs, "mz_compute_arrangement_records") ?? 0;
-          Object.assign(lastSeen, {
-            dataflows,
-            records,
-            otherRecords,
-            frontierReports: metric(mine, FRONTIER_REPORTS),
-            otherFrontierReports: metric(theirs, FRONTIER_REPORTS),
-          });
-          if (caughtUp === undefined && dataflows >= DEMO_DATAFLOWS && records >= otherRecords)
-            caughtUp = t;
-        }
-        // Answering: a peek aimed at r1 alone (the API's `replica`) returns rows.
-        if (answering === undefined) {
-          try {
-            await api.peek({ ...FULL_PEEK, replica: "r1", timeoutMs: 1000 });
-            answering = now();
-          } catch {
-            // not yet (rehydrating), or its incarnation was still failing over
-          }
-        }
-      }
-      await sleep(POLL_MS);
-    }
-    const since = (t: number | undefined) => (t === undefined ? undefined : t - t0);
-    return {
-      restarted: since(restarted),
-      caughtUp: since(caughtUp),
-      answering: since(answering),
-      peeksOk,
-      peeksFailed,
-      lastSeen,
-    };
-  } finally {
-    pumping = false;
-    await pump;
-  }
-}
-
-interface EnvRestart {
-  listening: number;
-  answering: number;
-  adopted: boolean;
-}
-
-async function environmentdRestart(b: Booted, dir: string): Promise<EnvRestart & Booted> {
-  const pidsBefore = readRecords(dir)
-    .map((r) => r.pid)
-    .sort();
-  const t0 = now();
-  await stopEnvironmentd(b.proc); // kill -9, and wait for it to be gone
-  const next = await bootEnvironmentd(dir);
-  const answered = await firstPeek(next, 60_000);
-  const pidsAfter = readRecords(dir)
-    .map((r) => r.pid)
-    .sort();
-  return {
-    ...next,
-    listening: next.listeningAt - t0,
-    answering: answered - t0,
-    adopted: pidsBefore.join() === pidsAfter.join(),
-  };
 }
 
 // ---- the runs ------------------------------------------------------------------------------
@@ -513,7 +416,7 @@ for (let run = 0; run < RUNS; run++) {
     coldBoots.push((await firstPeek(b, 120_000)) - t0);
     await waitReplicasOnline(api, 60_000);
     progress(`run ${run + 1}/${RUNS}: cold boot ${coldBoots.at(-1)!.toFixed(0)} ms`);
-    if (on("peek")) peekResults.push(await peekSection(b, run));
+    if (on("peek")) peekResults.push(await peekSection(b, dir, run));
     if (on("replica-restart")) {
       progress(`run ${run + 1}/${RUNS}: kill -9 replica r1 …`);
       const r = await replicaRestart(b, dir);
@@ -551,6 +454,70 @@ const med = (xs: number[]) => {
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "—");
 
+/**
+ * The API peek beside its topology floor (`relay-floor.ts`): the raw-client rows over the floor
+ * rows of the same runs (a ratio near 1 is a path at its floor), shown and emitted (not gated).
+ */
+function floorTable(
+  row: (name: PeekRow) => {
+    p50: number;
+    tput: Record<number, number>;
+    cpu: Record<number, { servers: number; client: number }>;
+  },
+): void {
+  const pairs = [
+    ["raw-client-peek", "relay-floor"],
+    ["raw-client-peek-r1", "relay-floor-r1"],
+  ] as const;
+  const have = pairs.filter(([a, f]) => PEEK_ROWS.includes(a) && PEEK_ROWS.includes(f));
+  if (have.length === 0) return;
+  console.log("\n### API peek vs its topology floor (same runs; API ÷ floor)\n");
+  const head = CONCURRENCIES.map((c) => ` calls/s @${c} API | floor | API ÷ floor |`).join("");
+  console.log(`| API row | floor row | p50 µs API | floor | API ÷ floor |${head}`);
+  console.log(`|---|---|---:|---:|---:|${"---:|---:|---:|".repeat(CONCURRENCIES.length)}`);
+  for (const [api, fl] of have) {
+    const a = row(api);
+    const f = row(fl);
+    const cells = CONCURRENCIES.map(
+      (c) =>
+        ` ${a.tput[c]!.toFixed(0)} | ${f.tput[c]!.toFixed(0)} | ${x(a.tput[c]! / f.tput[c]!)} |`,
+    ).join("");
+    console.log(
+      `| ${api} | ${fl} | ${a.p50.toFixed(0)} | ${f.p50.toFixed(0)} | ${x(a.p50 / f.p50)} |${cells}`,
+    );
+    const fig = (figure: string, value: number, better: Better) =>
+      emitResult({ bench: "environment", figure, value, unit: "x", better, tracked: false });
+    fig(`${api} p50 / floor p50`, a.p50 / f.p50, "lower");
+    for (const c of CONCURRENCIES)
+      fig(`${api} calls/s @${c} / floor`, a.tput[c]! / f.tput[c]!, "higher");
+  }
+  // CPU per call: what bounds calls/s on a machine with few cores (2 cores ÷ µs per call).
+  console.log(
+    "\nCPU µs per answered call (all threads; servers = environmentd + both replicas, or relay + both replicas; client = this process):\n",
+  );
+  const cpuHead = CONCURRENCIES.map((c) => ` @${c} servers | client | ceiling calls/s |`).join("");
+  console.log(`| row |${cpuHead}`);
+  console.log(`|---|${"---:|---:|---:|".repeat(CONCURRENCIES.length)}`);
+  for (const name of have.flat()) {
+    const r = row(name);
+    const cells = CONCURRENCIES.map((c) => {
+      const u = r.cpu[c]!;
+      const ceiling = (cpus().length * 1e6) / (u.servers + u.client);
+      emitResult({
+        bench: "environment",
+        figure: `${name} server CPU µs/call @${c}`,
+        value: u.servers,
+        unit: "µs",
+        better: "lower",
+        tracked: false,
+        baseline: name.startsWith("relay-floor"),
+      });
+      return ` ${u.servers.toFixed(0)} | ${u.client.toFixed(0)} | ${ceiling.toFixed(0)} |`;
+    }).join("");
+    console.log(`| ${name} |${cells}`);
+  }
+}
+
 const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(" / ");
 console.log(
   `\nenvironment bench: ${RUNS} interleaved run(s), medians; total ${((now() - started) / 1000).toFixed(0)} s on ${cpus().length} cores; load average (1/5/15 min) ${load(loadAtStart)} at the start, ${load(loadavg())} at the end`,
@@ -565,6 +532,15 @@ if (peekResults.length > 0) {
     rows: `${Math.min(...peekResults.map((r) => r[name].rowsMin))}–${Math.max(...peekResults.map((r) => r[name].rowsMax))}`,
     /** Failed calls summed over the runs. */
     failed: peekResults.reduce((n, r) => n + r[name].failed, 0),
+    cpu: Object.fromEntries(
+      CONCURRENCIES.map((c) => [
+        c,
+        {
+          servers: med(peekResults.map((r) => r[name].cpu[c]?.servers ?? Number.NaN)),
+          client: med(peekResults.map((r) => r[name].cpu[c]?.client ?? Number.NaN)),
+        },
+      ]),
+    ) as Record<number, { servers: number; client: number }>,
   });
   const base = PEEK_ROWS.includes("echo-grpc")
     ? row("echo-grpc")
@@ -575,6 +551,9 @@ if (peekResults.length > 0) {
     "connect-client-raw": "Connect gRPC client → raw node:http2 server (client's share)",
     "raw-client-peek": `API peek ${FULL_OBJECT}, raw node:http2 client, gRPC h2c`,
     "raw-client-peek-r1": `API peek ${FULL_OBJECT} targeted at one replica (r1), raw node:http2 client`,
+    "relay-floor":
+      "topology floor: raw client → bare relay → 2 bare replicas (worker thread), first answer",
+    "relay-floor-r1": "topology floor targeted at one replica (r1)",
     "echo-grpc": "bare Connect echo, gRPC h2c (baseline)",
     "echo-json": "bare Connect echo, Connect JSON HTTP/1.1",
     "peek-grpc": `API peek ${FULL_OBJECT}, gRPC h2c`,
@@ -608,7 +587,8 @@ if (peekResults.length > 0) {
       name === "raw-h2" ||
       name.startsWith("echo-") ||
       name === "raw-client-echo" ||
-      name === "connect-client-raw";
+      name === "connect-client-raw" ||
+      name.startsWith("relay-floor");
     const fig = (figure: string, value: number, unit: string, better: Better, t = tracked) =>
       emitResult({ bench: "environment", figure, value, unit, better, tracked: t, baseline });
     fig(`${name} p50`, r.p50, "µs", "lower");
@@ -623,6 +603,7 @@ if (peekResults.length > 0) {
         fig(`${name} calls/s @${c} / echo`, r.tput[c]! / base.tput[c]!, "x", "higher", false);
     }
   }
+  floorTable(row);
   console.log(
     "\nBaseline: a bare Connect server (own process, loopback) answering EnvironmentService/Peek with a canned copy of environmentd's own top_bidders_idx answer (re-fetched every 500 ms) — same messages, same connect-node stack, no work; every ratio divides by its h2c gRPC row.",
   );

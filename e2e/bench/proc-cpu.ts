@@ -1,8 +1,31 @@
 /**
- * CPU time of a bench's server process from `/proc` (@internal): figures that the machine's load
- * does not inflate the way it inflates wall time.
+ * CPU time of other processes from `/proc` (@internal, Linux): a bench reads it before and after
+ * a loop to state the CPU per call of the processes that served it (steadier than latency on a
+ * loaded machine: time spent waiting for a core is not in it).
+ *
+ * - `cpuTicks(pid)`: utime + stime of every thread (exited ones too), in clock ticks (`TICK_US` each: read over
+ *   long phases only);
+ * - `processCpuUs(pid)`: nanoseconds on CPU of every live thread (`schedstat`), in µs: fine enough
+ *   for short phases, and the main thread alone with `mainOnly`.
  */
 import { readdirSync, readFileSync } from "node:fs";
+
+/** µs per clock tick of `/proc/<pid>/stat` (USER_HZ is 100 on Linux). */
+export const TICK_US = 10_000;
+
+/**
+ * utime + stime of `pid` so far in clock ticks: every thread's, also those that exited
+ * (`/proc/<pid>/stat`); 0 for a process that is gone.
+ */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * CPU time (µs) of every live thread of process `pid` so far (`/proc/<pid>/task/<t>/schedstat`,

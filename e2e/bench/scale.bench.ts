@@ -37,6 +37,7 @@ import {
   startEnvironmentd,
 } from "../src/harness/environment.js";
 import { stopAll } from "../src/harness/processes.js";
+import { cpuTicks } from "./proc-cpu.js";
 import { createTickerCluster, TICKER_SUBSOURCE } from "./ticker-cluster.js";
 
 const HELP = `usage: tsx bench/scale.bench.ts [--indexes N[,N...]] [--help]
@@ -96,10 +97,6 @@ interface Row {
   readonly rehydrationS: number;
 }
 
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;

@@ -187,10 +187,11 @@ export interface ControllerMetrics {
    */
   readonly peeks: PeekOutcomeMetrics;
   /**
-   * Adds a source run whenever `peekCount` or `commandsTotal` is read (a scrape), before the
-   * values are: compute-client's instances set their `peekCount` series and add the commands
-   * counted since (issue 16: a peek set five labelled gauges at its start and settle, and counted
-   * a labelled command per replica at each send). A source must be idempotent (it may run twice
+   * Adds a source run whenever `peekCount`, `commandsTotal` or `responsesTotal` is read (a
+   * scrape), before the values are: compute-client's instances and the unified driver set their
+   * `peekCount` series and add the commands (and the driver its dropped peek answers) counted
+   * since (issue 16: a peek set five labelled gauges at its start and settle, and counted a
+   * labelled command per replica at each send). A source must be idempotent (it may run twice
    * a scrape). Returns the removal, which runs the source a last time (the series keep their
    * last values, as eagerly set ones would).
    */
@@ -247,6 +248,7 @@ export function controllerMetrics(
       help: "The number of compute responses received from replicas, by type.",
       labelNames: ["instance_id", "replica_id", "response_type"] as const,
       registers,
+      collect,
     }),
     replicaConnectsTotal: new Counter({
       name: "mz_compute_controller_replica_connects_total",

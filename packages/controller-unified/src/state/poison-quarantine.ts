@@ -46,10 +46,11 @@ export type Quarantined =
   | { readonly kind: "peek"; readonly uuid: string; readonly reason: string };
 
 interface Suspect {
+  /** A dataflow's `dataflow:<export ids>`; a peek's uuid (no prefix: no allocation per send). */
   readonly key: string;
   readonly kind: "dataflow" | "peek";
-  /** Export ids (dataflow) or the uuid (peek). */
-  readonly ids: readonly string[];
+  /** Export ids (dataflow); a peek's is its key. */
+  readonly ids: readonly string[] | undefined;
   sentAt: number;
   order: number;
 }
@@ -74,18 +75,23 @@ export class PoisonQuarantine {
 
   /** A command written to `replicaId`'s current incarnation (live or replayed). */
   sent(replicaId: ReplicaId, c: ComputeCommand): void {
-    let ids: string[];
+    let ids: string[] | undefined;
     let kind: Suspect["kind"];
+    let key: string;
     if (c.kind === "createDataflow") {
       ids = dataflowExportIds(c.dataflow);
       kind = "dataflow";
+      key = `dataflow:${ids.join(",")}`;
+      if (ids.length === 0 || this.#answered.has(key)) return;
+      for (const id of ids) this.#keyOf.set(id, key);
     } else if (c.kind === "peek") {
-      ids = [c.peek.uuid];
+      // Every API peek, to every replica (issue 16): its uuid is its key (a randomUUID never
+      // starts with `dataflow:`).
       kind = "peek";
+      key = c.peek.uuid;
+      if (key === "" || this.#answered.has(key)) return;
+      this.#keyOf.set(key, key);
     } else return;
-    const key = `${kind}:${ids.join(",")}`;
-    if (ids.length === 0 || this.#answered.has(key)) return;
-    for (const id of ids) this.#keyOf.set(id, key);
     let m = this.#inFlight.get(replicaId);
     if (m === undefined) {
       m = new Map();
@@ -144,9 +150,10 @@ export class PoisonQuarantine {
       `(last: ${error}); it is no longer sent to replicas`;
     this.#strikes.delete(pick.key);
     for (const other of this.#inFlight.values()) other.delete(pick.key);
-    if (pick.kind === "peek") return { kind: "peek", uuid: pick.ids[0]!, reason };
-    for (const id of pick.ids) this.#failed.set(id, reason);
-    return { kind: "dataflow", ids: pick.ids, reason };
+    if (pick.kind === "peek") return { kind: "peek", uuid: pick.key, reason };
+    const ids = pick.ids ?? [];
+    for (const id of ids) this.#failed.set(id, reason);
+    return { kind: "dataflow", ids, reason };
   }
 
   /** A replica left the instance: what it had in flight no longer counts. */

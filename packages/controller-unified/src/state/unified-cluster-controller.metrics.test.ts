@@ -7,7 +7,7 @@
  */
 import pino from "pino";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { controllerMetrics, storageControllerMetrics } from "./controller-metrics.js";
 import { MetricsConflict } from "./errors.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
@@ -114,6 +114,61 @@ describe("UnifiedClusterController: metrics", () => {
     expect(await v("mz_compute_controller_history_dataflow_count", inst)).toBeUndefined();
     // Counters are totals: they stay.
     expect(await v("mz_compute_peeks_total", { ...inst, result: "rows" })).toBe(1);
+  });
+
+  it("counts compute commands at a scrape and sets only changed gauges (issue 16: per-peek cost)", async () => {
+    const registry = new Registry();
+    const compute = controllerMetrics(registry, (n, r) => new MetricsConflict(n, r));
+    const u = unifiedCluster(2n, 0, 60_000, { reportSent: true, metrics: { registry } });
+    const { controller: c, computeFake, storageFake } = u;
+    open.push(c);
+    c.addReplica("u1", {
+      layout: "two-port",
+      computeUrl: "http://127.0.0.1:1",
+      storageUrl: "http://127.0.0.1:2",
+    });
+    await flush();
+    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+    c.createIngestion("u10", ingestion("u11"));
+    c.createDataflow(indexedView("u20", 0n, ["u11"]));
+    computeFake.respond("u1", [{ kind: "frontiers", id: "u20", frontiers: { write: 5n } }]);
+    storageFake.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 5n }]);
+    await flush();
+    const inc = vi.spyOn(compute.commandsTotal, "inc");
+    const setReplicas = vi.spyOn(compute.replicaCount, "set");
+    const setPeeks = vi.spyOn(compute.peekCount, "set");
+    const n = 20;
+    for (let i = 0; i < n; i++) {
+      const peeked = c.peek({ target: "u20", timestamp: 4n });
+      await flush();
+      const sent = computeFake
+        .current("u1")
+        ?.sent.filter((x) => x.kind === "peek")
+        .at(-1);
+      if (sent?.kind !== "peek") throw new Error("no peek");
+      computeFake.respond("u1", [
+        { kind: "peekResponse", uuid: sent.peek.uuid, response: { kind: "rows", rows: [] } },
+      ]);
+      await peeked;
+    }
+    await flush();
+    // No labelled increment per command, no gauge set per call (the values did not change, or
+    // are read at the scrape).
+    expect(inc).not.toHaveBeenCalled();
+    expect(setReplicas).not.toHaveBeenCalled();
+    expect(setPeeks).not.toHaveBeenCalled();
+    // A scrape reads the counts as if each command had been counted when sent.
+    const rep = { instance_id: CLUSTER, replica_id: "u1" };
+    const v = (type: string) =>
+      value(registry, "mz_compute_commands_total", { ...rep, command_type: type });
+    expect(await v("peek")).toBe(n);
+    expect(await v("cancelPeek")).toBe(n);
+    expect(inc.mock.calls.length).toBeLessThanOrEqual(computeFake.current("u1")!.sent.length);
+    expect(
+      await value(registry, "mz_compute_controller_peek_count", { instance_id: CLUSTER }),
+    ).toBe(0);
+    // Read twice: the tally was added once.
+    expect(await v("peek")).toBe(n);
   });
 
   it("a name registered by other code is a typed conflict at construction", () => {

@@ -12,11 +12,13 @@ import { create } from "@bufbuild/protobuf";
 import { type ClusterCommand, type ClusterResponse, computeResponsesToProto } from "@mzts/protocol";
 import { clusterV1, type computeV1, computeV1 as v1 } from "@mzts/protocol/wire";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClusterStreams } from "../client/cluster-streams.js";
 import { type FakeReplica, startFakeClusterReplica } from "../testdata/fake-replica.js";
 import { until } from "../testdata/until.js";
-import { PeekCanceled } from "./errors.js";
+import { controllerMetrics } from "./controller-metrics.js";
+import { MetricsConflict, PeekCanceled } from "./errors.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
 import { indexedView, ingestion } from "./testdata/objects.js";
@@ -118,4 +120,35 @@ describe("UnifiedClusterController: unawaited peek answers are dropped undecoded
     await until("last heard refreshed", () => c.replicas()[0]?.lastHeardMs === 2_000, 3_000);
     expect(c.replicas()[0]?.failures).toBe(0);
   });
+
+  it("a dropped answer is counted at a scrape, not with a labelled increment per answer", async () => {
+    const r = (await startFakeClusterReplica()) as FakeReplica<ClusterCommand, ClusterResponse>;
+    cleanup.push(() => r.close());
+    const registry = new Registry();
+    const metrics = controllerMetrics(registry, (n, why) => new MetricsConflict(n, why));
+    let nowMs = 1_000;
+    const c = controller({ metrics: { registry }, now: () => nowMs });
+    cleanup.push(() => c.close());
+    c.addReplica("u1", { layout: "one-port", clusterUrl: r.url });
+    await until("connected", () => c.replicas()[0]?.state === "connected");
+    await until("the stream's first message", () => (r.streams[0]?.messages.length ?? 0) > 0);
+    const labels = { instance_id: CLUSTER, replica_id: "u1", response_type: "peekResponse" };
+    const before = await responsesOf(registry, labels);
+    const inc = vi.spyOn(metrics.responsesTotal, "inc");
+    for (const at of [2_000, 3_000]) {
+      nowMs = at;
+      expect(r.respondRaw(computeMessage([unreadableAnswer(UNKNOWN)]))).toBe(true);
+      await until("dropped", () => c.replicas()[0]?.lastHeardMs === at, 3_000);
+    }
+    expect(inc).not.toHaveBeenCalled();
+    expect(await responsesOf(registry, labels)).toBe(before + 2);
+    expect(await responsesOf(registry, labels)).toBe(before + 2); // added once
+  });
 });
+
+/** `mz_compute_responses_total` at exactly `labels` (0 when the series does not exist). */
+async function responsesOf(registry: Registry, labels: Record<string, string>): Promise<number> {
+  const { values } = await registry.getSingleMetric("mz_compute_responses_total")!.get();
+  const hit = values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
+  return hit?.value ?? 0;
+}
