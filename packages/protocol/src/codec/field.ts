@@ -84,14 +84,18 @@ export function decodeShardId(v: string, path: string): string {
 }
 
 /** A u64 that must fit a JS safe integer (counts, limits, offsets). */
+/** The safe-integer bounds as bigints (made once: every peek's offset and limit is checked). */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
 export function safeU64(v: bigint, path: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(path, `${v} exceeds 2^53 - 1`);
+  if (v > MAX_SAFE) fail(path, `${v} exceeds 2^53 - 1`);
   return Number(v);
 }
 
 /** An int64 that must fit a JS safe integer (diffs). */
 export function safeI64(v: bigint, path: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+  if (v > MAX_SAFE || v < MIN_SAFE) {
     fail(path, `${v} is outside the safe integer range ±(2^53 - 1)`);
   }
   return Number(v);
