@@ -60,6 +60,8 @@ export type PeekableIndex = Pick<IndexState, "id" | "key" | "arity" | "arrangeme
   readonly dataflow?: { readonly failure: SourceImportFailure | undefined };
 };
 
+const NO_ERRORS: Array<[Row, number]> = [];
+
 /** The worker's answer, or `undefined` when the index is not yet complete at the time. */
 export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | undefined {
   const t = peek.timestamp;
@@ -73,7 +75,15 @@ export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | u
       ? undefined
       : { kind: "error", message: stalledPeekMessage(peek, failure) };
   }
-  const errs = index.errors.asOf(t).filter(([, n]) => n > 0);
+  const errors = index.errors;
+  const es = errors.since;
+  const eu = errors.upper;
+  // No error key and a time `asOf` may read (its own checks, which throw otherwise): no errors,
+  // without building two empty arrays (every peek on every worker, issue 16).
+  const errs =
+    errors.keyCount === 0 && es !== null && t >= es && (eu === null || t < eu)
+      ? NO_ERRORS
+      : errors.asOf(t).filter(([, n]) => n > 0);
   if (errs.length > 0) {
     const [row] = errs.sort((a, b) => String(a[0][1]).localeCompare(String(b[0][1])))[0]!;
     return { kind: "error", message: `${String(row[0])}: ${String(row[1])}` };
