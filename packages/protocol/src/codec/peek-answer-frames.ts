@@ -201,8 +201,9 @@ export function framePeekAnswers(responses: unknown[]): ArrayBuffer | undefined 
     sizes.push(rowsLen);
   }
   if (framed === undefined || ends === undefined || sizes === undefined) return undefined;
-  const buffer = out.buf.buffer.slice(0, out.pos) as ArrayBuffer;
-  const bytes = new Uint8Array(buffer);
+  // A fresh exact-size copy (the scratch stays here): the buffer that crosses, transferred.
+  const bytes = out.buf.slice(0, out.pos);
+  const buffer = bytes.buffer as ArrayBuffer;
   if (out.buf.length > 1 << 20) SCRATCH = new Scratch(1 << 14);
   let start = 0;
   for (let k = 0; k < framed.length; k++) {
