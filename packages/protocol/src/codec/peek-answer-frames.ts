@@ -129,7 +129,7 @@ function writePeekRows(
   if (rowsLen > 0) {
     buf[out.pos++] = ld(2);
     out.varint(rowsLen);
-    buf.set(packer.view(), out.pos);
+    packer.copyTo(buf, out.pos);
     out.pos += rowsLen;
     if (rowsLen > ROWS_KEPT_BYTES) ROWS = new RowsWriter(1 << 12);
   }
