@@ -9,7 +9,7 @@
  */
 import type { WorkerSpec } from "@mzts/mz-cluster/runtime";
 import type { ComputeCommand } from "@mzts/protocol";
-import { decodeForwardedCommand } from "@mzts/protocol/domain";
+import { decodeForwardedCommand, framePeekAnswers } from "@mzts/protocol/domain";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "./compute-state.js";
 import { parseComputeConfig } from "./config.js";
@@ -44,6 +44,9 @@ const spec: WorkerSpec<ComputeCommand, WorkerResponse> = {
   },
   // Peeks and allowCompactions arrive as their wire bytes (the runtime's `commandFrame`).
   decodeCommand: decodeForwardedCommand,
+  // Peek answers with rows leave as their wire bytes, which the main thread's merge passes
+  // through when one worker has the rows (issue 16; `@mzts/protocol` `peek-answer-frames.ts`).
+  encodeResponses: framePeekAnswers,
 };
 
 export default spec;

@@ -6,7 +6,11 @@
  * canceled > error > rows, subscribe batches at the joint upper, command-error dedup) and adds:
  * - **peek finishing**: it remembers each peek's `RowSetFinishing` when it observes the command
  *   and applies it (order by, offset, limit, projection) to the merged rows, because each worker
- *   only holds its partition (workers pre-limit to offset + limit);
+ *   only holds its partition (workers pre-limit to offset + limit). A merged answer that is one
+ *   worker's encoded answer passed through (`FramedPeekResponse`, issue 16) stays encoded when
+ *   the finishing cannot change it (`finishingKeeps`): the worker's rows are already sorted by
+ *   the same order and cut at `offset + limit`, so with offset 0 and an identity projection the
+ *   finishing is the identity; otherwise its rows are decoded and finished as any others;
  * - **worker statistics**: the internal `workerStats` message goes into `ComputeMetrics` and
  *   never reaches the controller;
  * - **overdue peeks** (`overdue-peeks.ts`): a peek still waiting for a worker's answer after
@@ -19,8 +23,11 @@
 import {
   type ComputeCommand,
   type ComputeResponse,
+  FramedPeekResponse,
+  isPeekRowsFrame,
   PartitionedComputeState,
-  type RowSetFinishing,
+  type Peek,
+  type PeekRowsFrame,
 } from "@mzts/protocol";
 import { ComputeMetrics, isWorkerStats, type WorkerStatsMessage } from "./metrics.js";
 import { OverduePeeks as OverdueGuard } from "./overdue-peeks.js";
@@ -29,8 +36,8 @@ import { applyFinishing } from "./peek/finishing.js";
 export class ComputeResponseMerger {
   readonly metrics: ComputeMetrics;
   readonly #state: PartitionedComputeState;
-  /** Peek uuid → its finishing; removed when the merged answer leaves. */
-  readonly #finishing = new Map<string, RowSetFinishing>();
+  /** Peek uuid → the peek (its finishing); removed when the merged answer leaves. */
+  readonly #finishing = new Map<string, Peek>();
   readonly #overdue: OverdueGuard;
 
   constructor(
@@ -65,7 +72,7 @@ export class ComputeResponseMerger {
   observeCommand(cmd: ComputeCommand): void {
     this.#state.observeCommand(cmd);
     if (cmd.kind === "peek") {
-      this.#finishing.set(cmd.peek.uuid, cmd.peek.finishing);
+      this.#finishing.set(cmd.peek.uuid, cmd.peek);
       this.#overdue.observe();
     }
   }
@@ -79,12 +86,12 @@ export class ComputeResponseMerger {
    * Absorbs worker `part`'s response; returns the merged responses ready to leave the process.
    * @throws InvariantViolation / FrontierRegression on a worker bug (see PartitionedComputeState).
    */
-  absorb(part: number, r: ComputeResponse | WorkerStatsMessage): ComputeResponse[] {
+  absorb(part: number, r: ComputeResponse | PeekRowsFrame | WorkerStatsMessage): ComputeResponse[] {
     if (isWorkerStats(r)) {
       this.metrics.absorb(part, r.stats);
       return [];
     }
-    const out = this.#state.absorb(part, r);
+    const out = isPeekRowsFrame(r) ? this.#state.absorbFrame(part, r) : this.#state.absorb(part, r);
     // In place: the merged array is fresh, and most responses (frontiers) pass through untouched.
     for (let i = 0; i < out.length; i++) {
       const m = out[i] as ComputeResponse;
@@ -95,10 +102,15 @@ export class ComputeResponseMerger {
 
   /** Applies the peek's finishing to its merged rows (and forgets the finishing). */
   #finish(m: Extract<ComputeResponse, { kind: "peekResponse" }>): ComputeResponse {
-    const f = this.#finishing.get(m.uuid);
+    const p = this.#finishing.get(m.uuid);
     this.#finishing.delete(m.uuid);
-    if (f === undefined || m.response.kind !== "rows") return m;
-    return { ...m, response: { kind: "rows", rows: applyFinishing(m.response.rows, f) } };
+    if (p === undefined || m.response.kind !== "rows") return m;
+    if (m instanceof FramedPeekResponse && finishingKeeps(p)) return m;
+    return {
+      kind: "peekResponse",
+      uuid: m.uuid,
+      response: { kind: "rows", rows: applyFinishing(m.response.rows, p.finishing) },
+    };
   }
 }
 
@@ -124,6 +136,22 @@ export interface ComputeMergerOptions {
   readonly overduePeekMs?: number;
   /** Told at most once per `overduePeekMs` of the peeks that waited that long (e.g. to log). */
   readonly onOverdue?: (report: OverduePeeks) => void;
+}
+
+/**
+ * True when `applyFinishing` returns one worker's rows of peek `p` unchanged: they are sorted by
+ * the finishing's order and cut at `offset + limit` (`preLimit`), so the window keeps them all
+ * when the offset is 0, and the projection keeps every column in place (none, or `0…n-1` over
+ * the `n` columns the peek's map/filter/project yields).
+ */
+export function finishingKeeps(p: Peek): boolean {
+  const f = p.finishing;
+  if (f.offset !== 0) return false;
+  const project = f.project;
+  if (project.length === 0) return true;
+  if (project.length !== p.mapFilterProject.projection.length) return false;
+  for (let i = 0; i < project.length; i++) if (project[i] !== i) return false;
+  return true;
 }
 
 /** A merger factory for `createRuntimeSessions` sharing one metrics registry across sessions. */

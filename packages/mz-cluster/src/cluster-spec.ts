@@ -90,4 +90,11 @@ export interface WorkerSpec<C, R> {
    * read (a bug of the sender: the worker fails). Needed only with `commandFrame`.
    */
   decodeCommand?(frame: Uint8Array): C | undefined;
+  /**
+   * Prepares one outgoing message of responses (those of one step round or event-loop turn)
+   * before it crosses to the main thread: may replace responses in place by an encoded form the
+   * main thread's merger reads (compute frames its peek answers' rows, issue 16), and returns
+   * the buffers to transfer with the message (the worker keeps no view of them), if any.
+   */
+  encodeResponses?(responses: unknown[]): ArrayBuffer | undefined;
 }

@@ -41,6 +41,25 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 describe("cluster runtime", () => {
+  it("sends what the spec's encodeResponses made of a message, its buffer transferred (issue 16)", async () => {
+    const { rt, responses } = start(2);
+    await rt.ready;
+    rt.connect("n1");
+    const ids = ["a0", "b1", "b2", "a3", "b3"];
+    rt.submit(ids.map((id) => ({ op: "echo", id })));
+    await until(() => responses.filter(([, r]) => r.op === "echo").length === ids.length * 2);
+    for (const w of [0, 1]) {
+      const echoes = responses.flatMap(([from, r]) => (from === w && r.op === "echo" ? [r] : []));
+      expect(echoes.map((r) => r.id)).toEqual(ids);
+      const framed = echoes.filter((r) => r.bytes !== undefined);
+      expect(framed.map((r) => r.id)).toEqual(["b1", "b2", "b3"]);
+      for (const r of framed) expect(new TextDecoder().decode(r.bytes)).toBe(r.id);
+      // One buffer for the message's encoded responses (the batch of one step round).
+      expect(new Set(framed.map((r) => r.bytes?.buffer)).size).toBe(1);
+      expect(framed[0]!.bytes!.buffer.byteLength).toBe(6);
+    }
+  });
+
   it("forwards commands as bytes where it can, in order, one sequence number each (issue 16)", async () => {
     const W = 2;
     // Echoes whose id starts with "f" go as their bytes (`echo-worker.ts`'s `decodeCommand`).

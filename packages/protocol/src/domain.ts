@@ -9,6 +9,8 @@
  */
 // Worker threads read the commands forwarded to them as bytes (issue 16).
 export { decodeForwardedCommand } from "./codec/forwarded-commands.js";
+// …and encode their peek answers' rows before they cross back (issue 16).
+export { framePeekAnswers } from "./codec/peek-answer-frames.js";
 export { isStrictlyConsolidated } from "./compute/consolidated-runs.js";
 export {
   durationBucket,

@@ -65,6 +65,15 @@ export {
   decodeForwardedCommand,
   forwardedFrame,
 } from "./codec/forwarded-commands.js";
+// Peek answers encoded on the workers, passed through the merge (issue 16).
+export {
+  FramedPeekResponse,
+  framePeekAnswers,
+  isPeekRowsFrame,
+  type PeekRowsFrame,
+  peekResponseFrame,
+  peekRowsOfFrame,
+} from "./codec/peek-answer-frames.js";
 export { clusterRequestFromFrames, computeRequestFromFrames } from "./codec/request-frames.js";
 export {
   clusterResponsesFramed,

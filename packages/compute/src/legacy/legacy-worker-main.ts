@@ -14,8 +14,8 @@
  */
 
 import { joinMesh, MAIN, MaintenanceTimer, ResponseBatcher } from "@mzts/mz-cluster/runtime";
-import type { ComputeCommand } from "@mzts/protocol";
-import { decodeForwardedCommand } from "@mzts/protocol/domain";
+import type { ComputeCommand, PeekRowsFrame } from "@mzts/protocol";
+import { decodeForwardedCommand, framePeekAnswers } from "@mzts/protocol/domain";
 import { pino } from "pino";
 import { ComputeState, type WorkerResponse } from "../compute-state.js";
 import { parseComputeConfig } from "../config.js";
@@ -40,11 +40,14 @@ export type LegacyItem =
 
 /** Worker → main on `legacy:out`. */
 export type LegacyOut =
-  /** Responses produced in one event-loop turn under one nonce, in order. */
+  /**
+   * Responses produced in one event-loop turn under one nonce, in order (peek answers with rows
+   * as `PeekRowsFrame`s).
+   */
   | {
       readonly kind: "responses";
       readonly nonce: string | null;
-      readonly responses: WorkerResponse[];
+      readonly responses: Array<WorkerResponse | PeekRowsFrame>;
     }
   | { readonly kind: "fatal"; readonly message: string };
 
@@ -54,14 +57,18 @@ let nonce: string | null = null;
 let stepScheduled = false;
 let closed = false;
 
-// Responses leave batched (mz-cluster's `ResponseBatcher`); a fatal flushes them first.
-const responses = new ResponseBatcher<WorkerResponse>((n, batch) =>
-  mesh.send(MAIN, "legacy:out", {
-    kind: "responses",
-    nonce: n,
-    responses: batch,
-  } satisfies LegacyOut),
-);
+// Responses leave batched (mz-cluster's `ResponseBatcher`); a fatal flushes them first. Peek
+// answers with rows leave as their wire bytes (one transferred buffer per message), as on the
+// unified path (issue 16; `@mzts/protocol` `peek-answer-frames.ts`).
+const responses = new ResponseBatcher<WorkerResponse>((n, batch) => {
+  const transfer = framePeekAnswers(batch);
+  mesh.send(
+    MAIN,
+    "legacy:out",
+    { kind: "responses", nonce: n, responses: batch } satisfies LegacyOut,
+    transfer === undefined ? undefined : [transfer],
+  );
+});
 const respond = (response: WorkerResponse) => responses.push(nonce, response);
 const flushResponses = () => responses.flush();
 const toMain = (m: LegacyOut) => {

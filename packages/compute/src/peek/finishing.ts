@@ -44,6 +44,8 @@ function window(rows: readonly Counted[], skip: number, take: number | undefined
 
 /** Per-worker pre-limit: sorted, at most `offset + limit` rows by multiplicity. */
 export function preLimit(rows: readonly Counted[], f: RowSetFinishing): Counted[] {
+  // One row or none is sorted; without a limit nothing is cut (a copy, as `sorted` gives).
+  if (rows.length <= 1 && f.limit === undefined) return rows.slice();
   const s = sorted(rows, f);
   return f.limit === undefined ? s : window(s, 0, f.offset + f.limit);
 }

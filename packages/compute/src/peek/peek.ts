@@ -18,7 +18,7 @@
  */
 import { compileMfp, EvaluationError } from "@mzts/dataflow";
 import type { Peek, PeekResponse } from "@mzts/protocol";
-import { consolidateRows, Frontier, type Row } from "@mzts/repr";
+import { consolidateRows, type Datum, Frontier, type Row } from "@mzts/repr";
 import type { IndexState } from "../render/dataflow.js";
 import { stalledReason } from "../render/source-failures.js";
 import type { SourceImportFailure } from "../render/source-import.js";
@@ -60,6 +60,8 @@ export type PeekableIndex = Pick<IndexState, "id" | "key" | "arity" | "arrangeme
   readonly dataflow?: { readonly failure: SourceImportFailure | undefined };
 };
 
+const NO_ERRORS: Array<[Row, number]> = [];
+
 /** The worker's answer, or `undefined` when the index is not yet complete at the time. */
 export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | undefined {
   const t = peek.timestamp;
@@ -73,7 +75,15 @@ export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | u
       ? undefined
       : { kind: "error", message: stalledPeekMessage(peek, failure) };
   }
-  const errs = index.errors.asOf(t).filter(([, n]) => n > 0);
+  const errors = index.errors;
+  const es = errors.since;
+  const eu = errors.upper;
+  // No error key and a time `asOf` may read (its own checks, which throw otherwise): no errors,
+  // without building two empty arrays (every peek on every worker, issue 16).
+  const errs =
+    errors.keyCount === 0 && es !== null && t >= es && (eu === null || t < eu)
+      ? NO_ERRORS
+      : errors.asOf(t).filter(([, n]) => n > 0);
   if (errs.length > 0) {
     const [row] = errs.sort((a, b) => String(a[0][1]).localeCompare(String(b[0][1])))[0]!;
     return { kind: "error", message: `${String(row[0])}: ${String(row[1])}` };
@@ -88,9 +98,27 @@ export function evaluatePeek(peek: Peek, index: PeekableIndex): PeekResponse | u
   return finishPart(peek, raw);
 }
 
-/** Map/filter/project, consolidation and pre-limit over raw `(row, count)` pairs of a read. */
+/**
+ * Map/filter/project, consolidation and pre-limit over raw `(row, count)` pairs of a read.
+ *
+ * Fast paths (issue 16: every worker runs this for every peek, most of which read a key with
+ * one row or none on this worker's part): a map/filter/project that only projects is applied
+ * without compiling it (the same columns, each row a new array, as `compileMfp` gives), and at
+ * most one pair needs no consolidation map (`consolidateRows` of one pair is a copy of it, unless
+ * its count is 0).
+ */
 export function finishPart(peek: Peek, raw: ReadonlyArray<readonly [Row, number]>): PeekResponse {
   const { exprs, predicates, projection } = peek.mapFilterProject;
+  if (exprs.length === 0 && predicates.length === 0 && raw.length <= 1) {
+    const only = raw[0];
+    if (only === undefined || only[1] === 0) return { kind: "rows", rows: [] };
+    const n = only[1];
+    if (n < 0) return negativeCount(n);
+    const row = only[0];
+    const projected = new Array<Datum>(projection.length);
+    for (let j = 0; j < projection.length; j++) projected[j] = row[projection[j]!] as Datum;
+    return { kind: "rows", rows: preLimit([[projected, n]], peek.finishing) };
+  }
   const mapped: Array<[Row, number]> = [];
   try {
     const fn = compileMfp([
@@ -108,11 +136,14 @@ export function finishPart(peek: Peek, raw: ReadonlyArray<readonly [Row, number]
   }
   const rows = consolidateRows(mapped);
   const negative = rows.find(([, n]) => n < 0);
-  if (negative) {
-    return {
-      kind: "error",
-      message: `Invalid data in source, saw retractions (${-negative[1]}) for a row that does not exist`,
-    };
-  }
+  if (negative) return negativeCount(negative[1]);
   return { kind: "rows", rows: preLimit(rows, peek.finishing) };
+}
+
+/** The error of a row whose count is negative `n` (a retraction of a row that does not exist). */
+function negativeCount(n: number): PeekResponse {
+  return {
+    kind: "error",
+    message: `Invalid data in source, saw retractions (${-n}) for a row that does not exist`,
+  };
 }

@@ -20,6 +20,9 @@
  *
  * Forwarded bytes (`decodeCommand`): the frame `echo:<id>` (UTF-8) is `{op:"echo", id}`, applied
  * with `forwarded: true` (its response says so); anything else is unreadable.
+ *
+ * Encoded responses (`encodeResponses`): an echo whose id starts with "b" leaves with `bytes`,
+ * its id's UTF-8 — a view of one buffer per message, transferred.
  */
 import type { WorkerSpec } from "../cluster-spec.js";
 import { ExchangeRouter } from "../communication/exchange-router.js";
@@ -41,6 +44,8 @@ export type EchoResponse =
       readonly internal: boolean;
       /** Present when the command reached the worker as bytes. */
       readonly forwarded?: true;
+      /** Ids starting with "b": the id's UTF-8, encoded by `encodeResponses`. */
+      readonly bytes?: Uint8Array;
     }
   | { readonly op: "log"; readonly worker: number; readonly ids: readonly string[] }
   | { readonly op: "connected"; readonly nonce: string; readonly worker: number }
@@ -114,6 +119,27 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
         return false;
       },
     };
+  },
+  encodeResponses(responses) {
+    const encoded: Array<[number, Uint8Array]> = [];
+    let total = 0;
+    responses.forEach((r, i) => {
+      const e = r as EchoResponse;
+      if (e.op !== "echo" || !e.id.startsWith("b")) return;
+      const b = new TextEncoder().encode(e.id);
+      encoded.push([i, b]);
+      total += b.length;
+    });
+    if (encoded.length === 0) return undefined;
+    const buffer = new ArrayBuffer(total);
+    const all = new Uint8Array(buffer);
+    let at = 0;
+    for (const [i, b] of encoded) {
+      all.set(b, at);
+      responses[i] = { ...(responses[i] as EchoResponse), bytes: all.subarray(at, at + b.length) };
+      at += b.length;
+    }
+    return buffer;
   },
   decodeCommand(frame) {
     const text = new TextDecoder().decode(frame);

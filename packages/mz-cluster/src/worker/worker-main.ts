@@ -42,13 +42,18 @@ let closed = false;
 
 // Responses leave batched (`ResponseBatcher`); any other message first flushes them, so the main
 // thread sees everything in the order the worker produced it.
-const responses = new ResponseBatcher<unknown>((n, batch) =>
-  mesh.send(MAIN, "cluster:out", {
-    kind: "responses",
-    nonce: n,
-    responses: batch,
-  } satisfies WorkerToMain),
-);
+// The spec may encode a message's responses first (`WorkerSpec.encodeResponses`): the buffer it
+// returns is transferred, not copied.
+const encodeResponses = spec.encodeResponses?.bind(spec);
+const responses = new ResponseBatcher<unknown>((n, batch) => {
+  const transfer = encodeResponses?.(batch);
+  mesh.send(
+    MAIN,
+    "cluster:out",
+    { kind: "responses", nonce: n, responses: batch } satisfies WorkerToMain,
+    transfer === undefined ? undefined : [transfer],
+  );
+});
 const respond = (response: unknown) => responses.push(nonce, response);
 const flushResponses = () => responses.flush();
 const toMain = (msg: WorkerToMain) => {

@@ -9,6 +9,17 @@
 
 const U32_MAX = 0xffff_ffff;
 
+/**
+ * Strings this long or longer are read by Node's `latin1Slice` (one flat string, ~3× faster):
+ * appending a character at a time builds a chain of V8 cons strings from 13 characters on, one
+ * object per character, flattened again on first hashing — every peek's uuid, on the replica's
+ * main thread and on each worker (issue 16). Shorter ones are flat either way.
+ */
+const FLAT_BELOW = 13;
+const LATIN1_SLICE = (
+  globalThis as { Buffer?: { prototype: { latin1Slice?: (start: number, end: number) => string } } }
+).Buffer?.prototype.latin1Slice;
+
 /** A cursor over `[pos, end)`; every read returns -1 / undefined when the bytes do not fit. */
 export class ReadCursor {
   constructor(
@@ -75,9 +86,16 @@ export class ReadCursor {
   /** `len` ASCII bytes as a string, or undefined. */
   ascii(len: number): string | undefined {
     if (len < 0 || this.pos + len > this.end) return undefined;
+    const b = this.b;
+    const at = this.pos;
+    if (len >= FLAT_BELOW && LATIN1_SLICE !== undefined) {
+      for (let i = 0; i < len; i++) if ((b[at + i] as number) >= 0x80) return undefined;
+      this.pos += len;
+      return LATIN1_SLICE.call(b, at, at + len);
+    }
     let s = "";
     for (let i = 0; i < len; i++) {
-      const c = this.b[this.pos + i] as number;
+      const c = b[at + i] as number;
       if (c >= 0x80) return undefined;
       s += String.fromCharCode(c);
     }

@@ -41,7 +41,6 @@ import {
   type Frontier,
   type GlobalId,
   InvariantViolation,
-  type Row,
   type Update,
   varintSize,
 } from "@mzts/repr";
@@ -66,7 +65,8 @@ import {
 import { storageResponseToProto } from "../storage/codec.js";
 import type { StorageResponse } from "../storage/response.js";
 import { ByteCursor, varint64Size } from "./byte-cursor.js";
-import { ROW_FORMAT_VERSION } from "./row-batch-codec.js";
+import { peekResponseFrame, peekRowsBytes } from "./peek-answer-frames.js";
+import { ROW_FORMAT_VERSION } from "./row-format.js";
 import { RowsWriter } from "./rows-writer.js";
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -373,52 +373,19 @@ function subscribeBatchBytes(r: SubscribeBatchResponse): Uint8Array | undefined 
 // compute `peekResponse` with rows: ComputeResponse { PeekResponse peek_response = 2 { string
 // uuid = 1; oneof result { RowBatch rows = 2 { uint32 format_version = 1; bytes rows = 2;
 // repeated int64 diffs = 3; } } } } — every answered peek (issue 16: the command path's answer).
-// The rows are packed as `rowBatchToProto` packs them (`RowsWriter`); errors and cancellations,
-// a non-ASCII uuid or a count that is not a safe integer go the reflective way.
+// A worker's answer the merge passed through (`FramedPeekResponse`) is already these bytes
+// (`peek-answer-frames.ts`: written on the worker): they are copied as they are. Other answers
+// with rows are written by the same writer (`peekRowsBytes`); errors and cancellations, a
+// non-ASCII uuid or a count that is not a safe integer go the reflective way.
 
 type PeekAnswer = Extract<ComputeResponse, { kind: "peekResponse" }>;
 
 /** The `ComputeResponse` bytes of a peek answered with rows, or undefined (reflective). */
-function peekRowsBytes(r: PeekAnswer): Uint8Array | undefined {
+function peekAnswerBytes(r: PeekAnswer): Uint8Array | undefined {
+  const framed = peekResponseFrame(r);
+  if (framed !== undefined) return framed;
   const answer = r.response;
-  if (answer.kind !== "rows") return undefined;
-  const uuidLen = asciiLength(r.uuid);
-  if (uuidLen < 0) return undefined;
-  const rows = answer.rows;
-  const packer = ROWS;
-  packer.clear();
-  let diffsLen = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const entry = rows[i] as readonly [Row, number];
-    const count = entry[1];
-    if (!Number.isSafeInteger(count)) return undefined;
-    packer.row(entry[0]);
-    diffsLen += count >= 0 ? varintSize(count) : 10;
-  }
-  const rowsLen = packer.length;
-  const batchLen =
-    2 + // format_version (1)
-    (rowsLen === 0 ? 0 : fieldLength(rowsLen)) +
-    (rows.length === 0 ? 0 : fieldLength(diffsLen));
-  const peekLen = stringFieldLength(uuidLen) + fieldLength(batchLen);
-  const out = new Out(new Uint8Array(fieldLength(peekLen)));
-  out.buf[out.pos++] = ld(2);
-  out.varint(peekLen);
-  out.ascii(ld(1), r.uuid);
-  out.buf[out.pos++] = ld(2);
-  out.varint(batchLen);
-  writeRowBatchHead(out, packer, rowsLen);
-  if (rows.length > 0) {
-    out.buf[out.pos++] = ld(3);
-    out.varint(diffsLen);
-    for (let i = 0; i < rows.length; i++) out.int64((rows[i] as readonly [Row, number])[1]);
-  }
-  if (out.pos !== out.buf.length) {
-    throw new InvariantViolation(
-      `peek frame is ${out.pos} bytes, sized ${out.buf.length}: a response-frames bug`,
-    );
-  }
-  return out.buf;
+  return answer.kind === "rows" ? peekRowsBytes(r.uuid, answer.rows) : undefined;
 }
 
 /**
@@ -430,7 +397,7 @@ function computeResponseBytes(r: ComputeResponse): Uint8Array {
     (r.kind === "subscribeResponse"
       ? subscribeBatchBytes(r)
       : r.kind === "peekResponse"
-        ? peekRowsBytes(r)
+        ? peekAnswerBytes(r)
         : undefined) ?? toBinary(ComputeResponseSchema, computeResponseToProto(r))
   );
 }
@@ -500,7 +467,7 @@ const CLUSTER: FrameCodec<ClusterResponse> = {
         c.kind === "subscribeResponse"
           ? subscribeBatchBytes(c)
           : c.kind === "peekResponse"
-            ? peekRowsBytes(c)
+            ? peekAnswerBytes(c)
             : undefined;
       if (inner !== undefined) {
         const out = new Out(new Uint8Array(fieldLength(inner.length)));

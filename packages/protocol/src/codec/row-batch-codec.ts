@@ -16,9 +16,10 @@ import {
   UpdateBatchSchema,
 } from "../gen/mz/repr/v1/repr_pb.js";
 import { fail, safeI64 } from "./field.js";
+import { ROW_FORMAT_VERSION } from "./row-format.js";
 
 /** The row encoding version this build writes and reads. */
-export const ROW_FORMAT_VERSION = 1;
+export { ROW_FORMAT_VERSION };
 
 /** Rows with their (positive) multiplicities, as a peek answers them. */
 export type PeekRows = ReadonlyArray<readonly [row: Row, count: number]>;

@@ -50,6 +50,11 @@ describe("RowsWriter", () => {
     w.clear();
     for (const r of rows.slice(1)) w.row(r);
     expect(Buffer.from(w.view()).equals(Buffer.from(packed(rows.slice(1))))).toBe(true);
+    // copyTo: the same bytes at an offset, short (byte loop) and long (set) alike.
+    const dst = new Uint8Array(w.length + 3).fill(0xee);
+    w.copyTo(dst, 3);
+    expect(Buffer.from(dst.subarray(3)).equals(Buffer.from(w.view()))).toBe(true);
+    expect([...dst.subarray(0, 3)]).toEqual([0xee, 0xee, 0xee]);
   });
 
   test.prop([

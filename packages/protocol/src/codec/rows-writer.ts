@@ -35,6 +35,14 @@ export class RowsWriter {
     return this.#buf.subarray(0, this.#pos);
   }
 
+  /** Copies the bytes written so far into `dst` at `at` (no view made: once per peek answer). */
+  copyTo(dst: Uint8Array, at: number): void {
+    const src = this.#buf;
+    const n = this.#pos;
+    if (n > 64) dst.set(src.subarray(0, n), at);
+    else for (let i = 0; i < n; i++) dst[at + i] = src[i] as number;
+  }
+
   /** Forgets what was written, keeping the buffer. */
   clear(): void {
     this.#pos = 0;

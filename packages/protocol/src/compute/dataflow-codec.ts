@@ -6,7 +6,7 @@
  * the field path; `codec.ts` wraps them into `MalformedCommand` with the command's kind.
  */
 import { create } from "@bufbuild/protobuf";
-import { Frontier, type GlobalId, type Row } from "@mzts/repr";
+import { Frontier, GlobalId, type Row } from "@mzts/repr";
 import { rowFromProto, rowToProto } from "../codec/datum-codec.js";
 import {
   checkUnique,
@@ -15,6 +15,7 @@ import {
   decodeShardId,
   decodeUuid,
   fail,
+  isUuid,
   required,
   safeU64,
 } from "../codec/field.js";
@@ -246,12 +247,19 @@ function finishingFromProto(
 
 /** A validated peek (map-filter-project and finishing checked against its arity). @throws FieldError */
 export function peekFromProto(p: PeekProto, path: string): Peek {
-  const uuid = decodeUuid(p.uuid, `${path}.uuid`);
+  // The common case checked without building the error paths (every peek on the replica's main
+  // thread, issue 16); a bad value goes through the decoder for its error.
+  const uuid = isUuid(p.uuid) ? p.uuid : decodeUuid(p.uuid, `${path}.uuid`);
   let target: Peek["target"];
   switch (p.target.case) {
-    case "index":
-      target = { kind: "index", id: decodeGlobalId(p.target.value.id, `${path}.index.id`) };
+    case "index": {
+      const id = p.target.value.id;
+      target = {
+        kind: "index",
+        id: GlobalId.is(id) ? id : decodeGlobalId(id, `${path}.index.id`),
+      };
       break;
+    }
     case "persist":
       target = {
         kind: "persist",

@@ -18,6 +18,11 @@
  *   exceed `maxResultSize`. Precedence `canceled` > `error` > `rows`, independent of arrival order: the
  *   error of the lowest part index wins, rows concatenate in part order. Rows whose packed size
  *   exceeds `maxResultSize` become the error "total result exceeds max size of N bytes".
+ *   A part's answer with rows may arrive encoded (`PeekRowsFrame`, written by the worker:
+ *   `codec/peek-answer-frames.ts`): when it is the only part with rows (or every part's rows are
+ *   empty), the answer is that frame, passed through undecoded (`FramedPeekResponse`); its size
+ *   is the frame's packed rows' length. Frames are decoded only to concatenate several parts'
+ *   rows.
  * - **Subscribes**: per subscribe the parts' uppers (meet), a stash of updates and a sticky error.
  *   When the meet advances from `old` to `new`, one batch `[old, new)` is released with the
  *   stashed updates at times `< new` (consolidated; the parts' batches already are, so they are
@@ -47,12 +52,20 @@ import {
   type Update,
 } from "@mzts/repr";
 import { CommandErrorMerge } from "../cluster/command-error-merge.js";
+import {
+  FramedPeekResponse,
+  isPeekRowsFrame,
+  type PeekRowsFrame,
+  peekRowsOfFrame,
+} from "../codec/peek-answer-frames.js";
 import { CollectionFrontiers, INPUT, OUTPUT, WRITE } from "./collection-frontiers.js";
 import type { ComputeCommand } from "./command.js";
 import { releaseRuns } from "./consolidated-runs.js";
 import type { ComputeResponse, PeekResponse } from "./response.js";
 
 type FrontiersResponse = Extract<ComputeResponse, { kind: "frontiers" }>;
+/** A part's answer to a peek: decoded, or its rows encoded by the worker. */
+type PartAnswer = PeekResponse | PeekRowsFrame;
 
 const UNLIMITED = (1n << 64n) - 1n;
 
@@ -105,7 +118,7 @@ export class PartitionedComputeState {
   /** Peek uuid → answers by part and their count; deleted when all parts answered. */
   readonly #peeks = new Map<
     string,
-    { count: number; readonly byPart: (PeekResponse | undefined)[] }
+    { count: number; readonly byPart: (PartAnswer | undefined)[] }
   >();
   /** Subscribe id → merge state; deleted after the final batch or `droppedAt`. */
   readonly #subscribes = new Map<GlobalId, SubscribeState>();
@@ -141,6 +154,7 @@ export class PartitionedComputeState {
     if (!Number.isInteger(part) || part < 0 || part >= this.#parts) {
       throw new InvariantViolation(`no part ${part} (parts: ${this.#parts})`);
     }
+    if (isPeekRowsFrame(r)) return this.absorbFrame(part, r);
     switch (r.kind) {
       case "frontiers":
         return this.#absorbFrontiers(part, r);
@@ -157,6 +171,22 @@ export class PartitionedComputeState {
       case "commandError":
         return this.#errors.absorb(r.error) ? [r] : [];
     }
+  }
+
+  /**
+   * Absorbs part `part`'s peek answer encoded by its worker (`PeekRowsFrame`), as `absorb` does
+   * a decoded one. @throws InvariantViolation as `absorb`.
+   */
+  absorbFrame(part: number, frame: PeekRowsFrame): ComputeResponse[] {
+    if (!Number.isInteger(part) || part < 0 || part >= this.#parts) {
+      throw new InvariantViolation(`no part ${part} (parts: ${this.#parts})`);
+    }
+    if (this.#parts === 1) {
+      return [
+        this.#frameTooLarge(frame) ? this.#sizeError(frame.uuid) : new FramedPeekResponse(frame),
+      ];
+    }
+    return this.#absorbPeek(part, frame.uuid, frame);
   }
 
   #absorbFrontiers(part: number, r: FrontiersResponse): ComputeResponse[] {
@@ -180,10 +210,10 @@ export class PartitionedComputeState {
     return [{ kind: "frontiers", id, frontiers: merged }];
   }
 
-  #absorbPeek(part: number, uuid: string, response: PeekResponse): ComputeResponse[] {
+  #absorbPeek(part: number, uuid: string, response: PartAnswer): ComputeResponse[] {
     let answers = this.#peeks.get(uuid);
     if (answers === undefined) {
-      answers = { count: 0, byPart: new Array<PeekResponse | undefined>(this.#parts) };
+      answers = { count: 0, byPart: new Array<PartAnswer | undefined>(this.#parts) };
       this.#peeks.set(uuid, answers);
     }
     if (answers.byPart[part] !== undefined) {
@@ -192,7 +222,7 @@ export class PartitionedComputeState {
     answers.byPart[part] = response;
     if (++answers.count < this.#parts) return [];
     this.#peeks.delete(uuid);
-    return [{ kind: "peekResponse", uuid, response: this.#mergePeek(answers.byPart) }];
+    return [this.#mergePeek(uuid, answers.byPart)];
   }
 
   /**
@@ -209,27 +239,55 @@ export class PartitionedComputeState {
   }
 
   /** The answer of the process from every part's, indexed by part (all present). */
-  #mergePeek(byPart: readonly (PeekResponse | undefined)[]): PeekResponse {
+  #mergePeek(uuid: string, byPart: readonly (PartAnswer | undefined)[]): ComputeResponse {
     let error: PeekResponse | undefined;
-    /** The only part with rows so far (its array is the answer's), or -1; -2: several. */
+    /** The only part with rows so far (its rows are the answer's), or -1; -2: several. */
     let withRows = -1;
+    /** A part answered with a frame (the answer when no part has rows), or -1. */
+    let framed = -1;
     for (let i = 0; i < byPart.length; i++) {
-      const r = byPart[i] as PeekResponse;
-      if (r.kind === "canceled") return r;
-      if (r.kind === "error") error ??= r;
+      const r = byPart[i] as PartAnswer;
+      if (r.kind === "peekRowsFrame") {
+        if (framed === -1) framed = i;
+        if (r.rows > 0) withRows = withRows === -1 ? i : -2;
+      } else if (r.kind === "canceled") return { kind: "peekResponse", uuid, response: r };
+      else if (r.kind === "error") error ??= r;
       else if (r.rows.length > 0) withRows = withRows === -1 ? i : -2;
     }
-    if (error !== undefined) return error;
+    if (error !== undefined) return { kind: "peekResponse", uuid, response: error };
+    // One part's answer as it is (a frame: passed through undecoded).
+    const only = withRows >= 0 ? withRows : withRows === -1 ? framed : -1;
+    const single = only >= 0 ? (byPart[only] as PartAnswer) : undefined;
+    if (single?.kind === "peekRowsFrame") {
+      return this.#frameTooLarge(single)
+        ? this.#sizeError(uuid)
+        : (new FramedPeekResponse(single) as ComputeResponse);
+    }
     const rows =
       withRows === -2
-        ? byPart.flatMap((r) => (r?.kind === "rows" ? r.rows : []))
-        : withRows >= 0
-          ? (byPart[withRows] as Extract<PeekResponse, { kind: "rows" }>).rows
+        ? byPart.flatMap((r) =>
+            r?.kind === "peekRowsFrame" ? peekRowsOfFrame(r) : r?.kind === "rows" ? r.rows : [],
+          )
+        : single?.kind === "rows"
+          ? single.rows
           : [];
-    if (this.#tooLarge(rows)) {
-      return { kind: "error", message: maxResultSizeError(this.#maxResultSize) };
-    }
-    return { kind: "rows", rows };
+    if (this.#tooLarge(rows)) return this.#sizeError(uuid);
+    return { kind: "peekResponse", uuid, response: { kind: "rows", rows } };
+  }
+
+  /** The answer of a peek whose rows exceed `maxResultSize`. */
+  #sizeError(uuid: string): ComputeResponse {
+    return {
+      kind: "peekResponse",
+      uuid,
+      response: { kind: "error", message: maxResultSizeError(this.#maxResultSize) },
+    };
+  }
+
+  /** True when a frame's packed rows exceed `maxResultSize` (`exceeds`, without packing). */
+  #frameTooLarge(frame: PeekRowsFrame): boolean {
+    const max = this.#maxResultSize;
+    return max < BEYOND_ANY_BUFFER && BigInt(frame.rowsBytes) > max;
   }
 
   /** True when `rows` packed exceed `maxResultSize`. */
