@@ -10,7 +10,9 @@
  *   request and resolves with the response bytes (still framed) once the trailers arrive.
  * - `grpcFrame(message)`: the 5-byte gRPC length prefix + message.
  * - `startRawH2EchoProcess()`: spawns `raw-h2-echo-server.ts` (its own process, like every other
- *   baseline) and resolves with its URL and a `stop()`.
+ *   baseline) and resolves with its URL and a `stop()`;
+ * - `spawnListening(script, args, children)`: spawns a bench server script and resolves with the
+ *   port it prints (the relay floor's processes too).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import http2, { type ServerHttp2Stream } from "node:http2";
@@ -83,14 +85,23 @@ export function rawH2Client(url: string, path: string): RawH2Client {
 
 const ECHO_SERVER = fileURLToPath(new URL("./raw-h2-echo-server.ts", import.meta.url));
 
-/** Spawns the raw echo server (same node and loader flags as this process). */
-export async function startRawH2EchoProcess(): Promise<{ url: string; stop(): void }> {
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, ECHO_SERVER], {
+/**
+ * Spawns `script` with `args` (same node and loader flags as this process; the child is pushed on
+ * `children` at once, so the caller stops it whatever happens) and resolves with the port it
+ * prints (`PORT <n>`); rejects when it exits first or prints none within 30 s.
+ */
+export async function spawnListening(
+  script: string,
+  args: string[],
+  children: ChildProcess[],
+): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("raw h2 echo did not start in 30 s")), 30_000);
-    child.once("exit", (c) => reject(new Error(`raw h2 echo exited with ${c}`)));
+  children.push(child);
+  return await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${script} did not start in 30 s`)), 30_000);
+    child.once("exit", (c) => reject(new Error(`${script} exited with ${c}`)));
     let out = "";
     child.stdout!.on("data", (b: Buffer) => {
       out += b.toString();
@@ -101,5 +112,19 @@ export async function startRawH2EchoProcess(): Promise<{ url: string; stop(): vo
       }
     });
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
+}
+
+/** Spawns the raw echo server (its own process, like every other baseline). */
+export async function startRawH2EchoProcess(): Promise<{ url: string; stop(): void }> {
+  const children: ChildProcess[] = [];
+  const stop = () => {
+    for (const c of children) c.kill("SIGKILL");
+  };
+  try {
+    const port = await spawnListening(ECHO_SERVER, [], children);
+    return { url: `http://127.0.0.1:${port}`, stop };
+  } catch (e) {
+    stop();
+    throw e;
+  }
 }

@@ -23,8 +23,9 @@
  * `startRelayFloor(answer)` spawns the three (same node and loader flags as the bench) and
  * resolves with the relay's URL and a `stop()`; every process also exits when its stdin closes.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { spawnListening } from "./raw-h2.js";
 
 /** Requests per stream message at most (the controllers' `SEND_BATCH_MAX`). */
 export const FLOOR_BATCH_MAX = 64;
@@ -148,31 +149,6 @@ export class TurnBatch<T> {
 
 const RELAY = fileURLToPath(new URL("./relay-floor-relay.ts", import.meta.url));
 const REPLICA = fileURLToPath(new URL("./relay-floor-replica.ts", import.meta.url));
-
-/** Spawns `script` with `args` and resolves with the port it prints (`PORT <n>`). */
-async function spawnListening(
-  script: string,
-  args: string[],
-  children: ChildProcess[],
-): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  children.push(child);
-  return await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${script} did not start in 30 s`)), 30_000);
-    child.once("exit", (c) => reject(new Error(`${script} exited with ${c}`)));
-    let out = "";
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-}
 
 export interface RelayFloor {
   /** The relay's h2c URL: unary calls on any path; a path ending in `/r1` goes to r1 only. */
