@@ -135,7 +135,7 @@ export class Reads {
       types: index.types,
     });
     validatePeekSize(req);
-    await this.#o.clusters.ready(index.clusterId);
+    if (this.#o.clusters.rebuilding(index.clusterId)) await this.#o.clusters.ready(index.clusterId);
     const controller = this.#o.clusters.controllerOf(index.clusterId, "peek");
     const failure = index.failed ?? controller.failures().get(index.id);
     if (failure !== undefined) throw new ObjectFailed(index.name, failure);
@@ -165,7 +165,7 @@ export class Reads {
       deadline,
     });
     // A live rebuild of the cluster's controller may have run meanwhile: peek the current one.
-    await this.#o.clusters.ready(clusterId);
+    if (this.#o.clusters.rebuilding(clusterId)) await this.#o.clusters.ready(clusterId);
     const peeked = this.#o.clusters.controllerOf(clusterId, "peek");
     trace?.mark(PeekStageIndex.timestamped);
     const answer = await peeked

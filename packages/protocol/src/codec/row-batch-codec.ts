@@ -18,6 +18,8 @@ import {
 import { fail, safeI64 } from "./field.js";
 import { ROW_FORMAT_VERSION } from "./row-format.js";
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** The row encoding version this build writes and reads. */
 export { ROW_FORMAT_VERSION };
 
@@ -82,19 +84,28 @@ function unpackRows(version: number, bytes: Uint8Array, count: number, path: str
   return rows;
 }
 
-/** Decodes peek rows. @throws FieldError */
+/**
+ * Decodes peek rows. The error path of a diff (`<path>.diffs[i]`) is built only for a diff that
+ * fails (issue 16: a string per row was a visible share of environmentd's peek path).
+ * @throws FieldError
+ */
 export function rowBatchFromProto(p: RowBatch, path: string): Array<[Row, number]> {
-  const rows = unpackRows(p.formatVersion, p.rows, p.diffs.length, path);
-  return p.diffs.map((d, i) => {
-    const count = safeI64(d, `${path}.diffs[${i}]`);
-    if (count <= 0) {
+  const diffs = p.diffs;
+  const rows = unpackRows(p.formatVersion, p.rows, diffs.length, path);
+  const out = new Array<[Row, number]>(diffs.length);
+  for (let i = 0; i < diffs.length; i++) {
+    const d = diffs[i]!;
+    // In range and positive: the checks below would pass; otherwise they fail with the path.
+    if (!(d > 0n && d <= MAX_SAFE)) {
+      const count = safeI64(d, `${path}.diffs[${i}]`);
       fail(
         `${path}.diffs[${i}]`,
         `multiplicity ${count} is not positive; report negative accumulations as a peek error`,
       );
     }
-    return [rows[i]!, count];
-  });
+    out[i] = [rows[i]!, Number(d)];
+  }
+  return out;
 }
 
 /** Decodes subscribe updates. @throws FieldError */

@@ -21,15 +21,49 @@ export interface PeekSpec {
   readonly targetReplica?: ReplicaId;
 }
 
-/** The `peek` command for `req` over a target of `arity` columns. */
+/** `[0, 1, …, n - 1]`, frozen, one per `n` (shared by every peek: issue 16). */
+const identities: (readonly number[])[] = [];
+const NO_EXPRS: readonly never[] = Object.freeze([]);
+/** The default map/filter/project and finishing per width (frozen, shared). */
+const defaultMfps: MapFilterProject[] = [];
+const defaultFinishings: RowSetFinishing[] = [];
+
+function identity(n: number): readonly number[] {
+  let ids = identities[n];
+  if (ids === undefined) {
+    ids = Object.freeze(Array.from({ length: n }, (_, i) => i));
+    if (Number.isSafeInteger(n) && n >= 0 && n <= 1024) identities[n] = ids;
+  }
+  return ids;
+}
+
+/** Every column, unfiltered (shared per arity). */
+function defaultMfp(arity: number): MapFilterProject {
+  let mfp = defaultMfps[arity];
+  if (mfp === undefined) {
+    mfp = Object.freeze({ exprs: NO_EXPRS, predicates: NO_EXPRS, projection: identity(arity) });
+    if (Number.isSafeInteger(arity) && arity >= 0 && arity <= 1024) defaultMfps[arity] = mfp;
+  }
+  return mfp;
+}
+
+/** No order, no limit, every column (shared per width). */
+function defaultFinishing(width: number): RowSetFinishing {
+  let f = defaultFinishings[width];
+  if (f === undefined) {
+    f = Object.freeze({ orderBy: NO_EXPRS, offset: 0, project: identity(width) });
+    if (Number.isSafeInteger(width) && width >= 0 && width <= 1024) defaultFinishings[width] = f;
+  }
+  return f;
+}
+
+/**
+ * The `peek` command for `req` over a target of `arity` columns. The defaults (`mapFilterProject`,
+ * `finishing`) are frozen objects shared by every peek of the same width.
+ */
 export function buildPeek(uuid: string, req: PeekSpec, arity: number): Peek {
-  const all = Array.from({ length: arity }, (_, i) => i);
-  const mfp = req.mapFilterProject ?? { exprs: [], predicates: [], projection: all };
-  const finishing = req.finishing ?? {
-    orderBy: [],
-    offset: 0,
-    project: Array.from({ length: mfp.projection.length }, (_, i) => i),
-  };
+  const mfp = req.mapFilterProject ?? defaultMfp(arity);
+  const finishing = req.finishing ?? defaultFinishing(mfp.projection.length);
   return {
     uuid,
     target: { kind: "index", id: req.target },

@@ -14,6 +14,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { rowToProto } from "../codec/datum-codec.js";
+import { peekCommandFrameDirect } from "../codec/peek-command-frame.js";
 import { exprToProto, orderKeyToProto } from "../codec/plan-codec.js";
 import { ExprSchema, OrderKeySchema } from "../gen/mz/expr/v1/expr_pb.js";
 import { RowSchema } from "../gen/mz/repr/v1/repr_pb.js";
@@ -24,8 +25,17 @@ const VARINT = WireType.Varint;
 /** `ComputeCommand.peek`. */
 const PEEK = 8;
 
-/** The binary `ComputeCommand` carrying `peek` (see the file comment). @throws InvalidDatum */
+/**
+ * The binary `ComputeCommand` carrying `peek` (see the file comment): written directly into one
+ * buffer for the common peek (`codec/peek-command-frame.ts`), else with the `BinaryWriter`.
+ * @throws InvalidDatum
+ */
 export function peekCommandFrame(peek: Peek): Uint8Array {
+  return peekCommandFrameDirect(peek) ?? peekCommandFrameByWriter(peek);
+}
+
+/** `peekCommandFrame` with protobuf-es's `BinaryWriter` (every peek). @throws InvalidDatum */
+export function peekCommandFrameByWriter(peek: Peek): Uint8Array {
   const w = new BinaryWriter();
   w.tag(PEEK, LEN).fork();
   if (peek.uuid !== "") w.tag(1, LEN).string(peek.uuid);
