@@ -48,10 +48,16 @@ export function forwardedFrame(command: object): Uint8Array | undefined {
 /**
  * The command of a frame that `forwardedFrame` gave on the main thread (the same value its decode
  * gave there), or `undefined` when the frame is neither a directly read peek nor allowCompaction.
+ * The frame is `bytes[at .. end)` (all of `bytes` by default): a worker reads a message's frames
+ * in place, without a view per command.
  */
-export function decodeForwardedCommand(frame: Uint8Array): ComputeCommand | undefined {
-  const compaction = allowCompactionAt(frame, 0, frame.length);
+export function decodeForwardedCommand(
+  bytes: Uint8Array,
+  at = 0,
+  end: number = bytes.length,
+): ComputeCommand | undefined {
+  const compaction = allowCompactionAt(bytes, at, end);
   if (compaction !== undefined) return compaction;
-  const peek = forwardedPeekAt(frame, 0, frame.length);
+  const peek = forwardedPeekAt(bytes, at, end);
   return peek === undefined ? undefined : { kind: "peek", peek };
 }
