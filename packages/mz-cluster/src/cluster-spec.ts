@@ -87,9 +87,11 @@ export interface WorkerSpec<C, R> {
   /**
    * Reads back a command the main thread forwarded as its wire bytes
    * (`ClusterRuntimeOptions.commandFrame`): the same value, or `undefined` for bytes it cannot
-   * read (a bug of the sender: the worker fails). Needed only with `commandFrame`.
+   * read (a bug of the sender: the worker fails). Needed only with `commandFrame`. The frame is
+   * `bytes[at .. end)` (the whole of `bytes` when they are omitted): a message's frames are read
+   * in place, without a view per command.
    */
-  decodeCommand?(frame: Uint8Array): C | undefined;
+  decodeCommand?(bytes: Uint8Array, at?: number, end?: number): C | undefined;
   /**
    * Prepares one outgoing message of responses (those of one step round or event-loop turn)
    * before it crosses to the main thread: may replace responses in place by an encoded form the

@@ -109,7 +109,7 @@ function applyReady(): void {
     } else if (item.kind === "frames") {
       let start = 0;
       for (const end of item.ends) {
-        const command = decodeForwardedCommand(item.bytes.subarray(start, end));
+        const command = decodeForwardedCommand(item.bytes, start, end);
         start = end;
         // The main thread forwards only what this reads (`forwardedFrame`): a wiring bug.
         if (command === undefined) throw new Error("a forwarded command the worker cannot read");

@@ -76,4 +76,31 @@ describe("finishPart", () => {
   })("answers what the general path answers", (p, raw) => {
     expect(finishPart(p, raw)).toEqual(reference(p, raw));
   });
+
+  // Reads of many rows, mostly distinct (an index read: consolidated already), some equal after
+  // projection or equal as datums though not identical (-0 and 0), zero and negative counts.
+  const wideRow = fc.tuple(
+    fc.oneof(fc.bigInt({ min: 0n, max: 20n }), fc.constantFrom(0, -0, 1.5, Number.NaN, null)),
+    fc.constantFrom("a", "b", "c", ""),
+  );
+  test.prop(
+    [peek, fc.array(fc.tuple(wideRow, fc.integer({ min: -1, max: 3 })), { maxLength: 24 })],
+    { numRuns: 800 },
+  )("answers what the general path answers on wider reads", (p, raw) => {
+    expect(finishPart(p, raw)).toEqual(reference(p, raw));
+  });
+
+  test.prop([
+    peek,
+    fc.uniqueArray(fc.tuple(fc.bigInt({ min: 0n, max: 50n }), fc.constantFrom("a", "b")), {
+      maxLength: 40,
+      selector: ([k, v]) => `${k}|${v}`,
+    }),
+  ])(
+    "an index read (distinct rows, positive counts) answers what the general path answers",
+    (p, rows) => {
+      const raw = rows.map((r, i): [Row, number] => [r, 1 + (i % 3)]);
+      expect(finishPart(p, raw)).toEqual(reference(p, raw));
+    },
+  );
 });

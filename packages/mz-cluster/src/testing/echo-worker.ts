@@ -141,8 +141,8 @@ const spec: WorkerSpec<EchoCommand, EchoResponse> = {
     }
     return buffer;
   },
-  decodeCommand(frame) {
-    const text = new TextDecoder().decode(frame);
+  decodeCommand(bytes, at = 0, end = bytes.length) {
+    const text = new TextDecoder().decode(bytes.subarray(at, end));
     return text.startsWith("echo:")
       ? { op: "echo", id: text.slice(5), forwarded: true }
       : undefined;

@@ -130,7 +130,7 @@ function applyFrames(seq: number, bytes: Uint8Array, ends: readonly number[]): v
   let start = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i] as number;
-    const command = spec.decodeCommand?.(bytes.subarray(start, end));
+    const command = spec.decodeCommand?.(bytes, start, end);
     start = end;
     if (command === undefined) {
       // The main thread forwards only what the spec reads (its `commandFrame`): a wiring bug.

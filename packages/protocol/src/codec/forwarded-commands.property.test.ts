@@ -46,6 +46,10 @@ describe("forwarded command frames", () => {
         const frame = forwardedFrame(decoded);
         expect(frame).toBeDefined();
         expect(decodeForwardedCommand(Uint8Array.from(frame!))).toStrictEqual(decoded);
+        // In place, inside a message's bytes (as a worker reads a run of frames).
+        const run = new Uint8Array(frame!.length + 5).fill(0xff);
+        run.set(frame!, 2);
+        expect(decodeForwardedCommand(run, 2, 2 + frame!.length)).toStrictEqual(decoded);
       }
     },
   );

@@ -6,7 +6,8 @@
  * the frame (`forwardFrame`, by the decoded command's identity). A runtime that finds a frame
  * (`forwardedFrame`) posts the bytes to its workers instead of the decoded object: a structured
  * clone of a peek walks ~20 objects per worker, a copy of its ~100 bytes does not. Each worker
- * reads it back with `decodeForwardedCommand`.
+ * reads it back with `decodeForwardedCommand` (a peek straight into the domain value:
+ * `forwarded-peek-reader.ts`).
  *
  * ## Rules
  * - Only frames the main thread decoded successfully are remembered, so a worker's read never
@@ -24,10 +25,9 @@
  *   caller of `computeRequestFromFrames` / `clusterRequestFromFrames` must not reuse its frames'
  *   buffers before the commands are submitted (mz-cluster `framed-requests.test.ts` pins this).
  */
-import type { Datum, Row } from "@mzts/repr";
-import type { ComputeCommand, Peek } from "../compute/command.js";
+import type { ComputeCommand } from "../compute/command.js";
 import { allowCompactionAt } from "./allow-compaction-reader.js";
-import { peekCommandAt } from "./peek-reader.js";
+import { forwardedPeekAt } from "./forwarded-peek-reader.js";
 
 const frames = new WeakMap<object, Uint8Array>();
 
@@ -45,77 +45,19 @@ export function forwardedFrame(command: object): Uint8Array | undefined {
   return frames.get(command);
 }
 
-interface PeekShape {
-  readonly uuid: string;
-  readonly target: { readonly value: { readonly id: string } };
-  readonly arity: number;
-  readonly timestamp: bigint;
-  readonly literalConstraints:
-    | {
-        readonly rows: ReadonlyArray<{
-          readonly datums: ReadonlyArray<{ readonly value: { case: string; value: unknown } }>;
-        }>;
-      }
-    | undefined;
-  readonly mapFilterProject: { readonly projection: readonly number[] };
-  readonly finishing: {
-    readonly limit: bigint | undefined;
-    readonly offset: bigint;
-    readonly project: readonly number[];
-  };
-}
-
-/**
- * The domain peek of a proto-shaped peek the main thread already validated (`peekFromProto`).
- * The shape is this call's own (fresh from `peekCommandAt`): its arrays are taken, not copied,
- * and no object is spread (a worker decodes every forwarded peek; issue 16).
- */
-function peekFromShape(p: PeekShape): Peek {
-  const f = p.finishing;
-  const project = f.project as number[];
-  const finishing =
-    f.limit === undefined
-      ? { orderBy: [], offset: Number(f.offset), project }
-      : { orderBy: [], offset: Number(f.offset), project, limit: Number(f.limit) };
-  const mapFilterProject = {
-    exprs: [],
-    predicates: [],
-    projection: p.mapFilterProject.projection as number[],
-  };
-  const target = { kind: "index", id: p.target.value.id } as const;
-  const constraints = p.literalConstraints;
-  if (constraints === undefined) {
-    return {
-      uuid: p.uuid,
-      target,
-      arity: p.arity,
-      timestamp: p.timestamp,
-      mapFilterProject,
-      finishing,
-    };
-  }
-  const literalConstraints: Row[] = constraints.rows.map((r) =>
-    r.datums.map((d) => (d.value.case === "nullValue" ? null : (d.value.value as Datum))),
-  );
-  return {
-    uuid: p.uuid,
-    target,
-    arity: p.arity,
-    timestamp: p.timestamp,
-    literalConstraints,
-    mapFilterProject,
-    finishing,
-  };
-}
-
 /**
  * The command of a frame that `forwardedFrame` gave on the main thread (the same value its decode
  * gave there), or `undefined` when the frame is neither a directly read peek nor allowCompaction.
+ * The frame is `bytes[at .. end)` (all of `bytes` by default): a worker reads a message's frames
+ * in place, without a view per command.
  */
-export function decodeForwardedCommand(frame: Uint8Array): ComputeCommand | undefined {
-  const compaction = allowCompactionAt(frame, 0, frame.length);
+export function decodeForwardedCommand(
+  bytes: Uint8Array,
+  at = 0,
+  end: number = bytes.length,
+): ComputeCommand | undefined {
+  const compaction = allowCompactionAt(bytes, at, end);
   if (compaction !== undefined) return compaction;
-  const shape = peekCommandAt(frame, 0, frame.length);
-  if (shape === undefined) return undefined;
-  return { kind: "peek", peek: peekFromShape(shape.kind.value as PeekShape) };
+  const peek = forwardedPeekAt(bytes, at, end);
+  return peek === undefined ? undefined : { kind: "peek", peek };
 }

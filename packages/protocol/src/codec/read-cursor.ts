@@ -71,7 +71,8 @@ export class ReadCursor {
       // The tenth byte holds bit 63 only: anything more is the reflective decoder's to judge.
       else if (x > 1) return undefined;
       else hi |= BigInt(x) << 63n;
-      if (x < 0x80) return BigInt.asUintN(64, BigInt(lo) | hi);
+      // Below 2^49 (every peek's timestamp and most datums): one bigint, not three.
+      if (x < 0x80) return i < 7 ? BigInt(lo) : BigInt.asUintN(64, BigInt(lo) | hi);
     }
     return undefined;
   }

@@ -110,6 +110,14 @@ export function peekToProto(p: Peek): PeekProto {
   });
 }
 
+const MAX_SAFE_U64 = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Whether every column of `cols` is below `arity` (the common case, checked without a path). */
+function allBelow(cols: readonly number[], arity: number): boolean {
+  for (let i = 0; i < cols.length; i++) if ((cols[i] as number) >= arity) return false;
+  return true;
+}
+
 function checkColumns(cols: readonly number[], arity: number, path: (i: number) => string): void {
   cols.forEach((c, i) => {
     if (c >= arity) fail(path(i), `column ${c} out of range for arity ${arity}`);
@@ -220,8 +228,11 @@ function mfpFromProto(p: MfpProto | undefined, arity: number, path: string): Map
     checkExpr(expr, width, at);
     return expr;
   });
-  checkColumns(m.projection, width, (i) => `${path}.projection[${i}]`);
-  return { exprs, predicates, projection: [...m.projection] };
+  // Paths and copies built only as needed: every peek on the replica's main thread (issue 16).
+  if (!allBelow(m.projection, width)) {
+    checkColumns(m.projection, width, (i) => `${path}.projection[${i}]`);
+  }
+  return { exprs, predicates, projection: m.projection.slice() };
 }
 
 function finishingFromProto(
@@ -231,18 +242,19 @@ function finishingFromProto(
 ): RowSetFinishing {
   const f = required(p, path);
   const orderBy = f.orderBy.map(orderKeyFromProto);
-  checkColumns(
-    orderBy.map((o) => o.column),
-    arity,
-    (i) => `${path}.orderBy[${i}].column`,
-  );
-  checkColumns(f.project, arity, (i) => `${path}.project[${i}]`);
-  const base = {
-    orderBy,
-    offset: safeU64(f.offset, `${path}.offset`),
-    project: [...f.project],
-  };
-  return f.limit === undefined ? base : { ...base, limit: safeU64(f.limit, `${path}.limit`) };
+  if (orderBy.length > 0) {
+    checkColumns(
+      orderBy.map((o) => o.column),
+      arity,
+      (i) => `${path}.orderBy[${i}].column`,
+    );
+  }
+  if (!allBelow(f.project, arity)) checkColumns(f.project, arity, (i) => `${path}.project[${i}]`);
+  const offset = f.offset <= MAX_SAFE_U64 ? Number(f.offset) : safeU64(f.offset, `${path}.offset`);
+  const project = f.project.slice();
+  if (f.limit === undefined) return { orderBy, offset, project };
+  const limit = f.limit <= MAX_SAFE_U64 ? Number(f.limit) : safeU64(f.limit, `${path}.limit`);
+  return { orderBy, offset, project, limit };
 }
 
 /** A validated peek (map-filter-project and finishing checked against its arity). @throws FieldError */
@@ -272,12 +284,19 @@ export function peekFromProto(p: PeekProto, path: string): Peek {
   }
   let literalConstraints: Row[] | undefined;
   if (p.literalConstraints !== undefined) {
-    const at = `${path}.literalConstraints.rows`;
-    literalConstraints = p.literalConstraints.rows.map((r, i) => rowFromProto(r, `${at}[${i}]`));
-    const width = literalConstraints[0]?.length;
-    literalConstraints.forEach((r, i) => {
-      if (r.length !== width) fail(`${at}[${i}]`, `has ${r.length} columns, row 0 has ${width}`);
-    });
+    const rows = p.literalConstraints.rows;
+    const out: Row[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      out.push(rowFromProto(rows[i], `${path}.literalConstraints.rows[${i}]`));
+    }
+    const width = out[0]?.length;
+    for (let i = 0; i < out.length; i++) {
+      const n = (out[i] as Row).length;
+      if (n !== width) {
+        fail(`${path}.literalConstraints.rows[${i}]`, `has ${n} columns, row 0 has ${width}`);
+      }
+    }
+    literalConstraints = out;
   }
   const mapFilterProject = mfpFromProto(p.mapFilterProject, p.arity, `${path}.mapFilterProject`);
   const finishing = finishingFromProto(
@@ -285,6 +304,20 @@ export function peekFromProto(p: PeekProto, path: string): Peek {
     mapFilterProject.projection.length,
     `${path}.finishing`,
   );
+  // The same keys in the same order as ever, without a spread per optional field.
+  if (p.targetReplica === undefined) {
+    return literalConstraints === undefined
+      ? { uuid, target, arity: p.arity, timestamp: p.timestamp, mapFilterProject, finishing }
+      : {
+          uuid,
+          target,
+          arity: p.arity,
+          timestamp: p.timestamp,
+          literalConstraints,
+          mapFilterProject,
+          finishing,
+        };
+  }
   return {
     uuid,
     target,
@@ -293,8 +326,6 @@ export function peekFromProto(p: PeekProto, path: string): Peek {
     ...(literalConstraints === undefined ? {} : { literalConstraints }),
     mapFilterProject,
     finishing,
-    ...(p.targetReplica === undefined
-      ? {}
-      : { targetReplica: decodeReplicaId(p.targetReplica, `${path}.targetReplica`) }),
+    targetReplica: decodeReplicaId(p.targetReplica, `${path}.targetReplica`),
   };
 }
