@@ -34,12 +34,12 @@ import {
   computeRequestToProto,
   computeResponsesFromProto,
   createHello,
-  type DataflowDescription,
   signHello,
 } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { startClusterd } from "../src/harness/clusterd.js";
 import { stopAll } from "../src/harness/processes.js";
+import { constantIndex, INDEX, keyedPeek } from "./constant-index.js";
 import { processCpuUs } from "./proc-cpu.js";
 import { rawH2Bidi } from "./raw-h2-bidi.js";
 import { emitResult } from "./results.js";
@@ -75,47 +75,13 @@ const ONLY = (process.env.BENCH_ROWS?.split(",") ?? [...ROW_NAMES]) as RowName[]
 const MIXES = ["compaction", "peeks"] as const;
 type Mix = (typeof MIXES)[number];
 
-const INDEX = "u2";
 /**
  * The compaction mix's receipt peeks read here: past every since the mix allows (messages in
  * flight compact past the previous ones' sinces, as a controller holding no read hold would),
  * and readable, since a constant collection is complete.
  */
 const RECEIPT_TIME = 1n << 60n;
-const constantIndex: DataflowDescription = {
-  debugName: "bench_constant",
-  sourceImports: [],
-  indexImports: [],
-  objectsToBuild: [
-    {
-      id: "u1",
-      plan: {
-        kind: "constant",
-        rows: Array.from({ length: 100 }, (_, i) => [[BigInt(i), `row ${i}`], 1] as const),
-        arity: 2,
-      },
-    },
-  ],
-  indexExports: [{ id: INDEX, objectId: "u1", key: [0] }],
-  sinkExports: [],
-  asOf: 0n,
-  until: null,
-};
-
-function peek(timestamp: bigint): ComputeCommand {
-  return {
-    kind: "peek",
-    peek: {
-      uuid: randomUUID(),
-      target: { kind: "index", id: INDEX },
-      arity: 2,
-      timestamp,
-      literalConstraints: [[7n]],
-      mapFilterProject: { exprs: [], predicates: [], projection: [0, 1] },
-      finishing: { orderBy: [], offset: 0, project: [0, 1] },
-    },
-  };
-}
+const peek = (timestamp: bigint) => keyedPeek(randomUUID(), timestamp);
 
 interface Measure {
   readonly perSec: number;

@@ -27,22 +27,20 @@
  *
  * Usage: tsx bench/phase1.bench.ts [--runs N] [--workers W] [--help]
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
-import {
-  type ComputeCommand,
-  computeRequestToProto,
-  type DataflowDescription,
-} from "@mzts/protocol";
+import { type ComputeCommand, computeRequestToProto } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
 import { stopAll } from "../src/harness/processes.js";
+import { constantIndex, keyedPeek } from "./constant-index.js";
+import { processCpuUs, processUserSysUs } from "./proc-cpu.js";
 import { rawH2Client, startRawH2EchoProcess } from "./raw-h2.js";
 import { type Better, emitResult } from "./results.js";
 
@@ -68,35 +66,7 @@ const ECHO = fileURLToPath(
   new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
 );
 
-const ROWS: Array<[readonly [bigint, string], number]> = Array.from({ length: 100 }, (_, i) => [
-  [BigInt(i), `row ${i}`],
-  1,
-]);
-const constantIndex: DataflowDescription = {
-  debugName: "bench_constant",
-  sourceImports: [],
-  indexImports: [],
-  objectsToBuild: [{ id: "u1", plan: { kind: "constant", rows: ROWS, arity: 2 } }],
-  indexExports: [{ id: "u2", objectId: "u1", key: [0] }],
-  sinkExports: [],
-  asOf: 0n,
-  until: null,
-};
-
-function peek(uuid: string): ComputeCommand {
-  return {
-    kind: "peek",
-    peek: {
-      uuid,
-      target: { kind: "index", id: "u2" },
-      arity: 2,
-      timestamp: 0n,
-      literalConstraints: [[7n]],
-      mapFilterProject: { exprs: [], predicates: [], projection: [0, 1] },
-      finishing: { orderBy: [], offset: 0, project: [0, 1] },
-    },
-  };
-}
+const peek = (uuid: string) => keyedPeek(uuid);
 
 interface Measure {
   p50: number;
@@ -117,55 +87,6 @@ interface Measure {
   /** User / system CPU µs per peek (all threads), pipelined. */
   userPipe: number;
   sysPipe: number;
-}
-
-/** Clock ticks per second of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`; 100 on Linux). */
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/**
- * User and system CPU time (µs) of process `pid` so far, every thread's (also exited ones'):
- * `utime` / `stime` of `/proc/<pid>/stat`, in clock ticks (10 ms: read over long phases only).
- * NaN where /proc is missing.
- */
-function processUserSysUs(pid: number | undefined): { user: number; sys: number } {
-  if (pid === undefined) return { user: Number.NaN, sys: Number.NaN };
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const tick = 1e6 / CLK_TCK;
-    return { user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
-  } catch {
-    return { user: Number.NaN, sys: Number.NaN };
-  }
-}
-
-/**
- * CPU time (µs) of every live thread of process `pid` so far (`/proc/<pid>/task/<t>/schedstat`,
- * nanoseconds on CPU): a figure the machine's load does not inflate as it does wall time. NaN
- * where /proc is missing.
- */
-function processCpuUs(pid: number | undefined, mainOnly = false): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    let ns = 0;
-    for (const t of mainOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // The thread exited between the listing and the read.
-      }
-    }
-    return ns / 1000;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function drive(

@@ -5,13 +5,24 @@
  *
  * - `cpuTicks(pid)`: utime + stime of every thread (exited ones too), in clock ticks (`TICK_US` each: read over
  *   long phases only);
+ * - `processUserSysUs(pid)`: the same split into user and system time (µs);
  * - `processCpuUs(pid)`: nanoseconds on CPU of every live thread (`schedstat`), in µs: fine enough
  *   for short phases, and the main thread alone with `mainOnly`.
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
-/** µs per clock tick of `/proc/<pid>/stat` (USER_HZ is 100 on Linux). */
-export const TICK_US = 10_000;
+/** Clock ticks per second of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`; 100 on Linux). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** µs per clock tick of `/proc/<pid>/stat`. */
+export const TICK_US = 1e6 / CLK_TCK;
 
 /**
  * utime + stime of `pid` so far in clock ticks: every thread's, also those that exited
@@ -24,6 +35,23 @@ export function cpuTicks(pid: number): number {
     return Number(f[11]) + Number(f[12]);
   } catch {
     return 0;
+  }
+}
+
+/**
+ * User and system CPU time (µs) of process `pid` so far, every thread's (also exited ones'):
+ * `utime` / `stime` of `/proc/<pid>/stat`, in clock ticks (10 ms: read over long phases only).
+ * NaN where /proc is missing.
+ */
+export function processUserSysUs(pid: number | undefined): { user: number; sys: number } {
+  if (pid === undefined) return { user: Number.NaN, sys: Number.NaN };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+  } catch {
+    return { user: Number.NaN, sys: Number.NaN };
   }
 }
 
