@@ -1,33 +1,7 @@
-/**
- * Command throughput with batching (issue 16: "≥ 100k commands/s with batching"): how many compute
- * commands a second a real clusterd (W workers, legacy and unified) applies when the controller
- * sends them batched, beside the transport baselines serving the same stream messages.
- *
- * Every stream message carries `BENCH_BATCH` commands (default 1024), at most `BENCH_INFLIGHT`
- * messages (default 4) unanswered. Two mixes:
- * - `compaction`: `BENCH_BATCH − 1` `allowCompaction` commands for the bench's index (its since
- *   one tick later each time), closed by one peek at a time past every since. Commands apply in order, so
- *   the peek's answer says the message's commands were applied: it is the message's receipt.
- * - `peeks`: `BENCH_BATCH` keyed peeks (phase-1's peek: one row of a 100-row constant index).
- * Rows (each its own process on loopback; interleaved, a different row first in each run):
- * - `echo`: mz-cluster's bench server answering the peeks itself (the Connect transport, no
- *   workers; other commands are dropped);
- * - `hop`: the same server handing every message's decoded commands to W bare worker threads
- *   (structured clone) that answer the peeks;
- * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on.
- * Figures: commands/s (`BENCH_CMD_N` commands per mix and row, default 200 000, medians over
- * `--runs`), and the server's CPU per command (all threads, `/proc`). The bench's client sends
- * messages it encoded before the clock started, on a raw `node:http2` stream (`raw-h2-bidi.ts`),
- * so what it takes of the machine's cores is writing bytes and counting receipts.
- *
- * Usage: tsx bench/commands.bench.ts [--runs N] [--workers W] [--help]
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   type ComputeCommand,
@@ -39,6 +13,7 @@ import {
 import { ComputeService } from "@mzts/protocol/wire";
 import { startClusterd } from "../src/harness/clusterd.js";
 import { stopAll } from "../src/harness/processes.js";
+import { withBenchServer } from "./bench-server.js";
 import { constantIndex, INDEX, keyedPeek } from "./constant-index.js";
 import { processCpuUs } from "./proc-cpu.js";
 import { rawH2Bidi } from "./raw-h2-bidi.js";
@@ -66,9 +41,6 @@ const CMD_N = Number(process.env.BENCH_CMD_N ?? 200_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1024);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 4);
 const GOAL = 100_000;
-const ECHO = fileURLToPath(
-  new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
-);
 const ROW_NAMES = ["echo", "hop", "legacy", "unified"] as const;
 type RowName = (typeof ROW_NAMES)[number];
 const ONLY = (process.env.BENCH_ROWS?.split(",") ?? [...ROW_NAMES]) as RowName[];
@@ -189,21 +161,7 @@ async function drive(
 }
 
 async function echoRun(mode: "echo" | "hop"): Promise<Record<Mix, Measure>> {
-  const child: ChildProcess = spawn(process.execPath, [ECHO, mode, String(W)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once("exit", (c) => reject(new Error(`${mode} server exited with ${c}`)));
-      child.stdout!.on("data", (b: Buffer) => {
-        const m = /PORT (\d+)/.exec(b.toString());
-        if (m) resolve(Number(m[1]));
-      });
-    });
-    return await drive(`http://127.0.0.1:${port}`, null, [], child.pid);
-  } finally {
-    child.kill("SIGKILL");
-  }
+  return withBenchServer(mode, W, (url, pid) => drive(url, null, [], pid));
 }
 
 async function clusterdRun(unified: boolean): Promise<Record<Mix, Measure>> {

@@ -1,44 +1,14 @@
-/**
- * Phase-1 (servers) benchmark: the command path and freshness through a real clusterd, legacy
- * (flag off) vs unified (flag on), each beside a bare Connect bidi echo measured in the same run.
- *
- * Rows (servers are separate processes on loopback; runs interleaved; medians):
- * - `raw`: a raw `node:http2` unary echo (`raw-h2-echo-server.ts`): the encoded peek request goes
- *   out gRPC-framed and comes back untouched — no Connect, no decoding: the transport's floor.
- *   Latency: one peek per call, sequential; throughput: 64 peeks per call, 16 calls in flight;
- * - `echo`: a Connect server whose stream handler answers peeks itself (mz-cluster's bench
- *   server) — the transport baseline;
- * - `hop`: the same server handing each message's decoded commands to W bare worker threads and
- *   joining their answers (mz-cluster `testing/hop-echo-session.ts`): two `postMessage` hops, the
- *   floor of any design whose workers run on threads;
- * - `legacy` / `unified`: clusterd with `cluster-unification-servers` off / on; a peek of a
- *   100-row constant index goes controller → clusterd → all W workers → merged answer.
- * Latency: one peek per stream message, the next sent when the answer arrives (p50 / p99).
- * Throughput: peeks batched 64 per stream message (`BENCH_BATCH`), up to 1024 in flight. Server CPU
- * per peek (all threads, `/proc`) in both phases, split into user and system time (`/proc/<pid>/stat`:
- * system time is the kernel's — wake-ups, futexes, sockets —, user time our code and V8's);
- * `BENCH_BASELINE_ROOT` adds another build's rows.
- * Freshness: a real-time counter source ticking every 50 ms feeds an index; a tick's lag = wall
- * time at which the index's write frontier passes the tick's time − that time (p50 / p99).
- *
- * Tables go to stdout, followed by one result line per figure (`results.ts`, for `pnpm bench
- * --compare`). Under `MZ_E2E_PROFILE_DIR` (`pnpm bench --profile`) clusterd runs with
- * `--cpu-prof` and is stopped with SIGTERM as always, so its profile is written.
- *
- * Usage: tsx bench/phase1.bench.ts [--runs N] [--workers W] [--help]
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
 import { type ComputeCommand, computeRequestToProto } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
 import { startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
 import { stopAll } from "../src/harness/processes.js";
+import { withBenchServer } from "./bench-server.js";
 import { constantIndex, keyedPeek } from "./constant-index.js";
 import { processCpuUs, processUserSysUs } from "./proc-cpu.js";
 import { rawH2Client, startRawH2EchoProcess } from "./raw-h2.js";
@@ -62,9 +32,6 @@ const TPUT_N = Number(process.env.BENCH_TPUT_N ?? 20000);
 const FRESH_MS = Number(process.env.BENCH_FRESH_MS ?? 4000);
 /** Peeks per stream message in the pipelined phase (1: a burst of small messages, as API peeks). */
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
-const ECHO = fileURLToPath(
-  new URL("../../packages/mz-cluster/dist/testing/bench-server.js", import.meta.url),
-);
 
 const peek = (uuid: string) => keyedPeek(uuid);
 
@@ -243,21 +210,7 @@ async function rawRun(): Promise<Measure> {
 
 /** mz-cluster's bench server: `echo` (the baseline) or `hop` (the thread-hop echo with W threads). */
 async function echoRun(mode: "echo" | "hop" = "echo"): Promise<Measure> {
-  const child: ChildProcess = spawn(process.execPath, [ECHO, mode, String(W)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once("exit", (c) => reject(new Error(`echo server exited with ${c}`)));
-      child.stdout!.on("data", (b: Buffer) => {
-        const m = /PORT (\d+)/.exec(b.toString());
-        if (m) resolve(Number(m[1]));
-      });
-    });
-    return await drive(`http://127.0.0.1:${port}`, null, [], child.pid);
-  } finally {
-    child.kill("SIGKILL");
-  }
+  return withBenchServer(mode, W, (url, pid) => drive(url, null, [], pid));
 }
 
 /**
