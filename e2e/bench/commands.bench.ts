@@ -1,7 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   type ComputeCommand,
@@ -11,9 +8,8 @@ import {
   signHello,
 } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
-import { startClusterd } from "../src/harness/clusterd.js";
 import { stopAll } from "../src/harness/processes.js";
-import { withBenchServer } from "./bench-server.js";
+import { withBenchServer, withClusterd } from "./bench-server.js";
 import { constantIndex, INDEX, keyedPeek } from "./constant-index.js";
 import { processCpuUs } from "./proc-cpu.js";
 import { rawH2Bidi } from "./raw-h2-bidi.js";
@@ -165,24 +161,14 @@ async function echoRun(mode: "echo" | "hop"): Promise<Record<Mix, Measure>> {
 }
 
 async function clusterdRun(unified: boolean): Promise<Record<Mix, Measure>> {
-  const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
-  try {
-    const c = await startClusterd({ persistDir: dir, workers: W, flags: { servers: unified } });
-    return await drive(
+  return withClusterd({ workers: W, flags: { servers: unified } }, (c) =>
+    drive(
       c.computeUrl,
       c.secret,
       [{ kind: "createDataflow", dataflow: constantIndex }],
       c.process.child.pid,
-    ).catch((e: unknown) => {
-      process.stderr.write(
-        `clusterd's last log lines:\n${c.process.lines.slice(-100).join("\n")}\n`,
-      );
-      throw e;
-    });
-  } finally {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    ),
+  );
 }
 
 const RUNNERS: Record<RowName, () => Promise<Record<Mix, Measure>>> = {

@@ -1,14 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { type ComputeCommand, computeRequestToProto } from "@mzts/protocol";
 import { ComputeService } from "@mzts/protocol/wire";
-import { startClusterd } from "../src/harness/clusterd.js";
 import { computeDriver, storageDriver } from "../src/harness/driver.js";
-import { stopAll } from "../src/harness/processes.js";
-import { withBenchServer } from "./bench-server.js";
+import { withBenchServer, withClusterd } from "./bench-server.js";
 import { constantIndex, keyedPeek } from "./constant-index.js";
 import { processCpuUs, processUserSysUs } from "./proc-cpu.js";
 import { rawH2Client, startRawH2EchoProcess } from "./raw-h2.js";
@@ -226,26 +222,18 @@ async function clusterdRun(
   unified: boolean,
   entry?: string,
 ): Promise<Measure & { fresh50: number; fresh99: number }> {
-  const dir = mkdtempSync(join(tmpdir(), "mzts-bench-"));
-  try {
-    const c = await startClusterd({
-      persistDir: dir,
-      workers: W,
-      flags: { servers: unified },
-      ...(entry === undefined ? {} : { entry }),
-    });
+  const opts = {
+    workers: W,
+    flags: { servers: unified },
+    ...(entry === undefined ? {} : { entry }),
+  };
+  return withClusterd(opts, async (c) => {
     const m = await drive(
       c.computeUrl,
       c.secret,
       [{ kind: "createDataflow", dataflow: constantIndex }],
       c.process.child.pid,
-    ).catch((e: unknown) => {
-      // A run that fails (e.g. a peek never answered) shows what clusterd last logged.
-      process.stderr.write(
-        `clusterd's last log lines:\n${c.process.lines.slice(-200).join("\n")}\n`,
-      );
-      throw e;
-    });
+    );
     // Freshness: a real-time counter ingested by storage, indexed by compute.
     const s = storageDriver(c.storageUrl, 1n, { secret: c.secret });
     s.send([
@@ -315,10 +303,7 @@ async function clusterdRun(
     const q = (p: number) =>
       lags[Math.min(lags.length - 1, Math.floor(lags.length * p))] ?? Number.NaN;
     return { ...m, fresh50: q(0.5), fresh99: q(0.99) };
-  } finally {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 const results: Record<string, Array<Measure & { fresh50?: number; fresh99?: number }>> = {
