@@ -12,9 +12,9 @@ import { controllerMetrics, storageControllerMetrics } from "./controller-metric
 import { MetricsConflict } from "./errors.js";
 import { fakeSinceHandles } from "./testdata/fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./testdata/legacy-cluster.js";
-import { indexedView, ingestion, subscribeOf } from "./testdata/objects.js";
+import { subscribeOf } from "./testdata/objects.js";
 import { flush } from "./testdata/scenario.js";
-import { unifiedCluster } from "./testdata/unified-cluster.js";
+import { unifiedCluster, withReadableIndex } from "./testdata/unified-cluster.js";
 import { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 let open: UnifiedClusterController[] = [];
@@ -48,19 +48,9 @@ describe("UnifiedClusterController: metrics", () => {
     const legacyCompute = controllerMetrics(registry, (n, r) => new MetricsConflict(n, r));
     storageControllerMetrics(registry);
     const u = unifiedCluster(2n, 0, 60_000, { reportSent: true, metrics: { registry } });
-    const { controller: c, computeFake: compute, storageFake: storage } = u;
+    const { controller: c, computeFake: compute } = u;
     open.push(c);
-    c.addReplica("u1", {
-      layout: "two-port",
-      computeUrl: "http://127.0.0.1:1",
-      storageUrl: "http://127.0.0.1:2",
-    });
-    await flush();
-    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
-    c.createIngestion("u10", ingestion("u11"));
-    c.createDataflow(indexedView("u20", 0n, ["u11"]));
-    compute.respond("u1", [{ kind: "frontiers", id: "u20", frontiers: { write: 5n } }]);
-    storage.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 5n }]);
+    await withReadableIndex(u);
     const peeked = c.peek({ target: "u20", timestamp: 4n });
     const sent = compute.current("u1")?.sent.find((x) => x.kind === "peek");
     if (sent?.kind !== "peek") throw new Error("no peek");
@@ -120,19 +110,9 @@ describe("UnifiedClusterController: metrics", () => {
     const registry = new Registry();
     const compute = controllerMetrics(registry, (n, r) => new MetricsConflict(n, r));
     const u = unifiedCluster(2n, 0, 60_000, { reportSent: true, metrics: { registry } });
-    const { controller: c, computeFake, storageFake } = u;
+    const { controller: c, computeFake } = u;
     open.push(c);
-    c.addReplica("u1", {
-      layout: "two-port",
-      computeUrl: "http://127.0.0.1:1",
-      storageUrl: "http://127.0.0.1:2",
-    });
-    await flush();
-    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
-    c.createIngestion("u10", ingestion("u11"));
-    c.createDataflow(indexedView("u20", 0n, ["u11"]));
-    computeFake.respond("u1", [{ kind: "frontiers", id: "u20", frontiers: { write: 5n } }]);
-    storageFake.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 5n }]);
+    await withReadableIndex(u);
     await flush();
     const inc = vi.spyOn(compute.commandsTotal, "inc");
     const setReplicas = vi.spyOn(compute.replicaCount, "set");

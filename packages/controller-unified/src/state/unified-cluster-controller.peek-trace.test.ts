@@ -5,9 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { PeekStageIndex, PeekTrace } from "./peek-trace.js";
-import { indexedView, ingestion } from "./testdata/objects.js";
-import { flush } from "./testdata/scenario.js";
-import { unifiedCluster } from "./testdata/unified-cluster.js";
+import { unifiedCluster, withReadableIndex } from "./testdata/unified-cluster.js";
 import type { UnifiedClusterController } from "./unified-cluster-controller.js";
 
 let open: UnifiedClusterController[] = [];
@@ -19,19 +17,9 @@ afterEach(async () => {
 describe("UnifiedClusterController: a traced peek", () => {
   it("marks issued, then answered", async () => {
     const u = unifiedCluster(2n, 0, 60_000, { reportSent: true });
-    const { controller: c, computeFake: compute, storageFake: storage } = u;
+    const { controller: c, computeFake: compute } = u;
     open.push(c);
-    c.addReplica("u1", {
-      layout: "two-port",
-      computeUrl: "http://127.0.0.1:1",
-      storageUrl: "http://127.0.0.1:2",
-    });
-    await flush();
-    await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
-    c.createIngestion("u10", ingestion("u11"));
-    c.createDataflow(indexedView("u20", 0n, ["u11"]));
-    compute.respond("u1", [{ kind: "frontiers", id: "u20", frontiers: { write: 5n } }]);
-    storage.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 5n }]);
+    await withReadableIndex(u);
     const trace = new PeekTrace();
     const peeked = c.peek({ target: "u20", timestamp: 4n, trace });
     const issued = trace.at[PeekStageIndex.issued]!;

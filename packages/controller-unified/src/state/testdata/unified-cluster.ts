@@ -18,6 +18,8 @@ import {
 import { createFakeConnector, type FakeConnector } from "./fake-connector.js";
 import { type FakeSinceHandles, fakeSinceHandles } from "./fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./legacy-fakes.js";
+import { indexedView, ingestion } from "./objects.js";
+import { flush } from "./scenario.js";
 
 /** The driver and its fakes. */
 export interface UnifiedCluster {
@@ -60,4 +62,23 @@ export function unifiedCluster(
     ...options,
   });
   return { controller, computeFake, storageFake, io, clock };
+}
+
+/**
+ * The common start of a peek test: replica u1 (two-port fakes), the ingestion u10 into u11 and the
+ * indexed view u20 on it, both reported at 5 (so u20 answers a peek at 4).
+ */
+export async function withReadableIndex(u: UnifiedCluster): Promise<void> {
+  const c = u.controller;
+  c.addReplica("u1", {
+    layout: "two-port",
+    computeUrl: "http://127.0.0.1:1",
+    storageUrl: "http://127.0.0.1:2",
+  });
+  await flush();
+  await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
+  c.createIngestion("u10", ingestion("u11"));
+  c.createDataflow(indexedView("u20", 0n, ["u11"]));
+  u.computeFake.respond("u1", [{ kind: "frontiers", id: "u20", frontiers: { write: 5n } }]);
+  u.storageFake.respond("u1", [{ kind: "frontierUpper", id: "u11", upper: 5n }]);
 }
