@@ -9,15 +9,7 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { AsyncQueue } from "./async-queue.js";
-
-type Phase = (f: () => void) => void;
-const PHASES: Phase[] = [
-  (f) => f(),
-  (f) => queueMicrotask(f),
-  (f) => process.nextTick(f),
-  (f) => setImmediate(f),
-  (f) => setTimeout(f, 0),
-];
+import { PHASES } from "./testing/event-loop-phases.js";
 
 describe("AsyncQueue (property)", () => {
   test.prop([

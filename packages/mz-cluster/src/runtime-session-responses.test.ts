@@ -11,15 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { ControllerConnection } from "./controller-connections.js";
 import type { ClusterRuntime } from "./runtime.js";
 import { createRuntimeSessions, type ResponseMerger } from "./runtime-session.js";
-
-type Phase = (f: () => void) => void;
-const PHASES: Phase[] = [
-  (f) => f(),
-  (f) => queueMicrotask(f),
-  (f) => process.nextTick(f),
-  (f) => setImmediate(f),
-  (f) => setTimeout(f, 0),
-];
+import { PHASES, type Phase } from "./testing/event-loop-phases.js";
 
 /** Two workers that answer each command `c` with `c` from both parts, in chosen phases. */
 function twoWorkerRuntime(phaseOf: (cmd: string, part: number) => Phase) {
