@@ -19,7 +19,6 @@ import { createFakeConnector, type FakeConnector } from "./fake-connector.js";
 import { type FakeSinceHandles, fakeSinceHandles } from "./fake-since-handles.js";
 import { CLUSTER, LOGGING } from "./legacy-fakes.js";
 import { indexedView, ingestion } from "./objects.js";
-import { flush } from "./scenario.js";
 
 /** The driver and its fakes. */
 export interface UnifiedCluster {
@@ -75,7 +74,9 @@ export async function withReadableIndex(u: UnifiedCluster): Promise<void> {
     computeUrl: "http://127.0.0.1:1",
     storageUrl: "http://127.0.0.1:2",
   });
-  await flush();
+  // The fakes' connections open (as `scenario.ts`'s `flush`, which this module, shipped in
+  // `@mzts/controller-unified/testing`, must not import: it reaches the legacy controllers' dist).
+  await new Promise((resolve) => setImmediate(resolve));
   await c.openShards([{ id: "u11", shardId: "shard-u11" }]);
   c.createIngestion("u10", ingestion("u11"));
   c.createDataflow(indexedView("u20", 0n, ["u11"]));
